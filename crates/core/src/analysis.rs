@@ -1,0 +1,695 @@
+//! Classification (trước hạn / đúng hạn / quá hạn), on-time rates (DOMAIN.md §5), and the
+//! handoff, dwell and responsibility analysis of §6.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::calendar::{Calendar, CalendarError, to_local};
+use crate::catalog::Procedure;
+use crate::clock::WaitKind;
+use crate::codes::AgencyCode;
+use crate::dossier::{Dossier, Status};
+
+/// Classification of a finished dossier or a finished step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Timeliness {
+    Early,
+    OnTime,
+    Late,
+}
+
+impl Timeliness {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Early => "early",
+            Self::OnTime => "on_time",
+            Self::Late => "late",
+        }
+    }
+}
+
+/// How finish and due instants are compared (local reports differ).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ClassifyMode {
+    /// motcua's default: late if finished after the due instant.
+    #[default]
+    DateTime,
+    /// Late only if finished on a later local date than the due date.
+    DateOnly,
+}
+
+/// Early / on time / late for a dossier finished at `finished`, due at `due`.
+pub fn classify(finished: DateTime<Utc>, due: DateTime<Utc>, mode: ClassifyMode) -> Timeliness {
+    let (fd, dd) = (to_local(finished).date(), to_local(due).date());
+    let late = match mode {
+        ClassifyMode::DateTime => finished > due,
+        ClassifyMode::DateOnly => fd > dd,
+    };
+    if late {
+        Timeliness::Late
+    } else if fd < dd {
+        Timeliness::Early
+    } else {
+        Timeliness::OnTime
+    }
+}
+
+/// An open dossier at instant `t`: in time or overdue.
+pub fn is_overdue(due: DateTime<Utc>, t: DateTime<Utc>) -> bool {
+    t > due
+}
+
+/// A count pair, kept as integers; the rate is computed only when shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Ratio {
+    pub numerator: u64,
+    pub denominator: u64,
+}
+
+impl Ratio {
+    pub fn new(numerator: u64, denominator: u64) -> Self {
+        Self { numerator, denominator }
+    }
+
+    /// The rate in 0..=1; `empty` when the denominator is zero.
+    pub fn value_or(self, empty: f64) -> f64 {
+        if self.denominator == 0 { empty } else { self.numerator as f64 / self.denominator as f64 }
+    }
+
+    /// "99.99 %", rounded half-up to 2 decimals from the integer counts (no float drift).
+    pub fn percent(self, empty: f64) -> String {
+        if self.denominator == 0 {
+            return format!("{:.2} %", empty * 100.0);
+        }
+        let n = u128::from(self.numerator) * 20_000 / u128::from(self.denominator);
+        let hundredths = n.div_ceil(2); // round half up
+        format!("{}.{:02} %", hundredths / 100, hundredths % 100)
+    }
+}
+
+impl std::ops::AddAssign for Ratio {
+    fn add_assign(&mut self, o: Self) {
+        self.numerator += o.numerator;
+        self.denominator += o.denominator;
+    }
+}
+
+/// Counts for one row of a report. Rates derive from these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Counts {
+    pub received: u64,
+    pub finished: u64,
+    pub early: u64,
+    pub on_time: u64,
+    pub late: u64,
+    /// Open at the period's end (or `as_of`), not yet due.
+    pub in_time: u64,
+    /// Open at the period's end (or `as_of`), past due.
+    pub overdue: u64,
+    /// National indicator 2.1: population and those on time.
+    pub national: Ratio,
+}
+
+impl Counts {
+    /// Decision 766 indicator 2.1 rate (0–1); 1 when the population is empty.
+    pub fn on_time_rate_national(&self) -> f64 {
+        self.national.value_or(1.0)
+    }
+
+    /// Progress score (group 2, 20 points) = 20 × national rate.
+    pub fn progress_score(&self) -> f64 {
+        20.0 * self.on_time_rate_national()
+    }
+
+    /// (early + on time) ÷ finished; 1 when nothing finished.
+    pub fn resolved(&self) -> Ratio {
+        Ratio::new(self.early + self.on_time, self.finished)
+    }
+
+    pub fn on_time_rate_resolved(&self) -> f64 {
+        self.resolved().value_or(1.0)
+    }
+}
+
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, o: Self) {
+        self.received += o.received;
+        self.finished += o.finished;
+        self.early += o.early;
+        self.on_time += o.on_time;
+        self.late += o.late;
+        self.in_time += o.in_time;
+        self.overdue += o.overdue;
+        self.national += o.national;
+    }
+}
+
+/// A dossier's facts as the rates need them (a projection row carries exactly these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ClockFacts {
+    pub received_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub original_due_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl ClockFacts {
+    pub fn of(d: &Dossier) -> Option<Self> {
+        Some(Self { received_at: d.received_at?, due_at: d.due_at?, original_due_at: d.original_due_at?, finished_at: d.finished_at })
+    }
+}
+
+/// Decision 766 indicator 2.1 for one dossier over the period `[p0, p1]`:
+/// `None` if outside the population, else whether it counts as on time.
+///
+/// Population: received at or before `p1` and not finished before `p0`. End: the finish if by
+/// `p1`, else `p1`; a dossier waiting for a supplement at `p1` ends at the request. The effective
+/// end subtracts the time spent waiting for the citizen; it is compared with the receipt's due
+/// date. More than one supplement request counts late.
+pub fn national_on_time(d: &Dossier, p0: DateTime<Utc>, p1: DateTime<Utc>) -> Option<bool> {
+    let received = d.received_at?;
+    let original_due = d.original_due_at?;
+    if received > p1 || d.finished_at.is_some_and(|f| f < p0) {
+        return None;
+    }
+    let supplements_by_p1 = d.waits.iter().filter(|w| w.kind == WaitKind::Supplement && w.requested_at <= p1).count();
+    if supplements_by_p1 > 1 {
+        return Some(false);
+    }
+    let end = match d.finished_at {
+        Some(f) if f <= p1 => f,
+        _ => d
+            .waits
+            .iter()
+            .rev()
+            .find(|w| w.kind == WaitKind::Supplement && w.requested_at <= p1 && w.completed_at.is_none_or(|c| c > p1))
+            .map_or(p1, |w| w.requested_at),
+    };
+    let effective = end - d.waited_until(end);
+    Some(effective <= original_due)
+}
+
+/// Adds one dossier to period counts (`[p0, p1]`, open states read at `p1`).
+pub fn count_dossier(c: &mut Counts, d: &Dossier, p0: DateTime<Utc>, p1: DateTime<Utc>, mode: ClassifyMode) {
+    let (Some(received), Some(due)) = (d.received_at, d.due_at) else { return };
+    if received >= p0 && received <= p1 {
+        c.received += 1;
+    }
+    match d.finished_at {
+        Some(f) if f >= p0 && f <= p1 => {
+            c.finished += 1;
+            match classify(f, due, mode) {
+                Timeliness::Early => c.early += 1,
+                Timeliness::OnTime => c.on_time += 1,
+                Timeliness::Late => c.late += 1,
+            }
+        }
+        Some(f) if f < p0 => {}
+        _ if received <= p1 => {
+            if is_overdue(due, p1) {
+                c.overdue += 1
+            } else {
+                c.in_time += 1
+            }
+        }
+        _ => {}
+    }
+    if let Some(on_time) = national_on_time(d, p0, p1) {
+        c.national.denominator += 1;
+        c.national.numerator += u64::from(on_time);
+    }
+}
+
+/// One agency's time with a dossier against its route budget (a control-sheet row).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Dwell {
+    pub agency: AgencyCode,
+    pub from: DateTime<Utc>,
+    pub until: Option<DateTime<Utc>>,
+    /// Working minutes held, not counting time waiting for the citizen.
+    pub working_minutes: i64,
+    /// The route budget for this visit (0 for a visit the route does not have).
+    pub budget_minutes: i64,
+    pub overrun_minutes: i64,
+    /// Against the step's own due instant; `None` while the agency still holds it.
+    pub timeliness: Option<Timeliness>,
+    /// A visit beyond those the route plans for this agency (ping-pong).
+    pub bounce: bool,
+}
+
+/// A handoff with its delay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HandoffRow {
+    pub from: AgencyCode,
+    pub to: AgencyCode,
+    pub sent_at: DateTime<Utc>,
+    pub accepted_at: Option<DateTime<Utc>>,
+    /// Working minutes from sent to accepted (to `as_of` while pending).
+    pub delay_minutes: i64,
+}
+
+/// Late working time attributed to an agency that overran its budget.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Attribution {
+    pub agency: AgencyCode,
+    pub late_minutes: i64,
+    pub overrun_minutes: i64,
+}
+
+/// motcua's avoidance signals (inspired by Directive 34-CT/TU; not its own list).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "signal", rename_all = "snake_case")]
+pub enum Signal {
+    /// The dossier came back to an agency that already held it.
+    Bounce { agency: AgencyCode },
+    /// More handoffs than the route has.
+    ExtraHandoffs { handoffs: usize, route_handoffs: usize },
+    /// The holder is over its budget with no event since.
+    SilentHolder { agency: AgencyCode, working_minutes: i64, budget_minutes: i64 },
+    SecondSupplement,
+    /// A supplement asked for papers not in the procedure's list.
+    UnlistedPapers { documents: Vec<String> },
+    LateWithoutApology,
+    ApologyAfterDue,
+    SecondReschedule,
+}
+
+impl fmt::Display for Signal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Bounce { agency } => write!(f, "bounce: returned to {agency}, which already held it"),
+            Self::ExtraHandoffs { handoffs, route_handoffs } => write!(f, "{handoffs} handoffs where the route has {route_handoffs}"),
+            Self::SilentHolder { agency, working_minutes, budget_minutes } => {
+                write!(f, "silent holder: {agency} has held it {working_minutes} working minutes (budget {budget_minutes})")
+            }
+            Self::SecondSupplement => f.write_str("second supplement request"),
+            Self::UnlistedPapers { documents } => write!(f, "supplement asked for papers not in the procedure: {}", documents.join(", ")),
+            Self::LateWithoutApology => f.write_str("late with no apology"),
+            Self::ApologyAfterDue => f.write_str("apology issued after the due date"),
+            Self::SecondReschedule => f.write_str("second new appointment date"),
+        }
+    }
+}
+
+/// Everything §6 says about one dossier, as of an instant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Analysis {
+    pub as_of: DateTime<Utc>,
+    pub timeliness: Option<Timeliness>,
+    pub overdue: bool,
+    /// Working minutes past due (finish or `as_of` minus due), 0 when not late.
+    pub late_working_minutes: i64,
+    /// Working minutes left until due (negative once overdue); `None` when finished.
+    pub remaining_working_minutes: Option<i64>,
+    pub handoffs: Vec<HandoffRow>,
+    pub dwell: Vec<Dwell>,
+    pub attribution: Vec<Attribution>,
+    pub bounces: usize,
+    pub signals: Vec<Signal>,
+}
+
+/// Analyses a dossier as of `as_of` (events after it are assumed absent: replay up to it).
+pub fn analyse(d: &Dossier, procedure: &Procedure, cal: &Calendar, as_of: DateTime<Utc>, mode: ClassifyMode) -> Result<Analysis, CalendarError> {
+    let (Some(due), Some(receiving)) = (d.due_at, d.receiving_agency.as_ref()) else {
+        return Ok(Analysis {
+            as_of,
+            timeliness: None,
+            overdue: false,
+            late_working_minutes: 0,
+            remaining_working_minutes: None,
+            handoffs: Vec::new(),
+            dwell: Vec::new(),
+            attribution: Vec::new(),
+            bounces: 0,
+            signals: Vec::new(),
+        });
+    };
+    let end = d.finished_at.unwrap_or(as_of);
+    let timeliness = d.finished_at.map(|f| classify(f, due, mode));
+    let open = d.status.is_some_and(Status::is_open);
+    let overdue = open && is_overdue(due, as_of);
+    let late_working_minutes = if end > due { cal.working_minutes_between(due, end)?.max(0) } else { 0 };
+    let remaining_working_minutes = if open { Some(cal.working_minutes_between(as_of, due)?) } else { None };
+
+    let handoffs = d
+        .handoffs
+        .iter()
+        .map(|h| {
+            Ok(HandoffRow {
+                from: h.from.clone(),
+                to: h.to.clone(),
+                sent_at: h.sent_at,
+                accepted_at: h.accepted_at,
+                delay_minutes: cal.working_minutes_between(h.sent_at, h.accepted_at.unwrap_or(as_of))?.max(0),
+            })
+        })
+        .collect::<Result<Vec<_>, CalendarError>>()?;
+
+    // Budgets per agency, in route order; the i-th visit uses the i-th budget.
+    let mut budgets: BTreeMap<&AgencyCode, Vec<i64>> = BTreeMap::new();
+    for step in &procedure.route {
+        budgets.entry(step.agency.resolve(receiving)).or_default().push(step.budget_minutes);
+    }
+    let mut visits: BTreeMap<AgencyCode, usize> = BTreeMap::new();
+    let mut dwell = Vec::new();
+    let mut signals = Vec::new();
+    for h in &d.holdings {
+        let until = h.until.unwrap_or(end);
+        let held = cal.working_seconds_between(h.from, until)?;
+        let waited: i64 = d
+            .waits
+            .iter()
+            .map(|w| {
+                let a = w.requested_at.max(h.from);
+                let b = w.completed_at.unwrap_or(until).min(until);
+                if b > a { cal.working_seconds_between(a, b) } else { Ok(0) }
+            })
+            .sum::<Result<i64, CalendarError>>()?;
+        let working_minutes = ((held - waited) / 60).max(0);
+        let visit = visits.entry(h.agency.clone()).or_insert(0);
+        let budget = budgets.get(&h.agency).and_then(|b| b.get(*visit)).copied();
+        *visit += 1;
+        let bounce = budget.is_none() && *visit > 1;
+        if bounce {
+            signals.push(Signal::Bounce { agency: h.agency.clone() });
+        }
+        let budget_minutes = budget.unwrap_or(0);
+        let timeliness = match h.until {
+            Some(u) => {
+                let step_due = cal.add_working_seconds(h.from, (budget_minutes * 60) + waited)?;
+                Some(classify(u, step_due, mode))
+            }
+            None => None,
+        };
+        dwell.push(Dwell {
+            agency: h.agency.clone(),
+            from: h.from,
+            until: h.until,
+            working_minutes,
+            budget_minutes,
+            overrun_minutes: (working_minutes - budget_minutes).max(0),
+            timeliness,
+            bounce,
+        });
+    }
+    let bounces = dwell.iter().filter(|x| x.bounce).count();
+
+    // Lateness attribution: largest overrun first, until the late time is covered.
+    let mut per_agency: BTreeMap<&AgencyCode, i64> = BTreeMap::new();
+    for x in &dwell {
+        *per_agency.entry(&x.agency).or_default() += x.overrun_minutes;
+    }
+    let mut overruns: Vec<(&AgencyCode, i64)> = per_agency.into_iter().filter(|(_, o)| *o > 0).collect();
+    overruns.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    let mut left = late_working_minutes;
+    let mut attribution = Vec::new();
+    for (agency, overrun) in overruns {
+        if left <= 0 {
+            break;
+        }
+        let take = overrun.min(left);
+        left -= take;
+        attribution.push(Attribution { agency: agency.clone(), late_minutes: take, overrun_minutes: overrun });
+    }
+
+    let route_handoffs = procedure.route.len().saturating_sub(1);
+    if d.handoffs.len() > route_handoffs {
+        signals.push(Signal::ExtraHandoffs { handoffs: d.handoffs.len(), route_handoffs });
+    }
+    // Silent holder: the holder's budget ran out and nothing has happened since.
+    if open
+        && let Some(last) = dwell.last()
+        && last.until.is_none()
+        && last.working_minutes > last.budget_minutes
+        && let Some(last_event) = d.last_event_at
+        && last_event < cal.add_working_seconds(last.from, last.budget_minutes * 60)?
+    {
+        signals.push(Signal::SilentHolder { agency: last.agency.clone(), working_minutes: last.working_minutes, budget_minutes: last.budget_minutes });
+    }
+    if d.supplement_count() > 1 {
+        signals.push(Signal::SecondSupplement);
+    }
+    let unlisted: Vec<String> = d
+        .waits
+        .iter()
+        .flat_map(|w| w.documents.iter())
+        .filter(|doc| !procedure.documents.iter().any(|p| p.eq_ignore_ascii_case(doc)))
+        .cloned()
+        .collect();
+    if !unlisted.is_empty() {
+        signals.push(Signal::UnlistedPapers { documents: unlisted });
+    }
+    let late = timeliness == Some(Timeliness::Late) || overdue;
+    if late && d.reschedules.is_empty() {
+        signals.push(Signal::LateWithoutApology);
+    }
+    if d.reschedules.iter().any(|r| r.after_due) {
+        signals.push(Signal::ApologyAfterDue);
+    }
+    if d.reschedules.len() > 1 {
+        signals.push(Signal::SecondReschedule);
+    }
+    Ok(Analysis { as_of, timeliness, overdue, late_working_minutes, remaining_working_minutes, handoffs, dwell, attribution, bounces, signals })
+}
+
+/// Historical remaining-time samples per (procedure route position), for the at-risk flag:
+/// how much working time finished dossiers still needed from entering step `i` to their finish.
+#[derive(Debug, Clone, Default)]
+pub struct RemainingTimeModel {
+    samples: BTreeMap<(String, usize), Vec<i64>>,
+}
+
+impl RemainingTimeModel {
+    /// Learns from a finished dossier's holdings.
+    pub fn observe(&mut self, d: &Dossier, cal: &Calendar) -> Result<(), CalendarError> {
+        let (Some(finished), Some(procedure)) = (d.finished_at, d.procedure.as_ref()) else { return Ok(()) };
+        for (i, h) in d.holdings.iter().enumerate() {
+            let m = cal.working_minutes_between(h.from, finished)?;
+            self.samples.entry((procedure.to_string(), i)).or_default().push(m.max(0));
+        }
+        Ok(())
+    }
+
+    /// The 90th percentile (nearest rank) of remaining working minutes from step `i`.
+    pub fn p90(&self, procedure: &str, step: usize) -> Option<i64> {
+        let mut v = self.samples.get(&(procedure.to_string(), step))?.clone();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_unstable();
+        let rank = (v.len() * 9).div_ceil(10).max(1);
+        Some(v[rank - 1])
+    }
+}
+
+/// At risk: an open dossier whose remaining working time is less than the p90 of the time the
+/// rest of its route has historically needed; with no history, less than the remaining budgets.
+pub fn at_risk(d: &Dossier, procedure: &Procedure, cal: &Calendar, as_of: DateTime<Utc>, model: &RemainingTimeModel) -> Result<bool, CalendarError> {
+    let (Some(due), true) = (d.due_at, d.status.is_some_and(Status::is_open)) else { return Ok(false) };
+    let remaining = cal.working_minutes_between(as_of, due)?;
+    if remaining < 0 {
+        return Ok(false); // already overdue, not "at risk"
+    }
+    let step = d.holdings.len().saturating_sub(1);
+    let needed = match model.p90(procedure.code.as_str(), step) {
+        Some(p) => {
+            let spent = d.holdings.last().map(|h| cal.working_minutes_between(h.from, as_of)).transpose()?.unwrap_or(0);
+            (p - spent).max(0)
+        }
+        None => {
+            let spent = d.holdings.last().map(|h| cal.working_minutes_between(h.from, as_of)).transpose()?.unwrap_or(0);
+            let rest: i64 = procedure.route.iter().skip(step).map(|s| s.budget_minutes).sum();
+            (rest - spent).max(0)
+        }
+    };
+    Ok(remaining < needed)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::calendar::testdata::vn_calendar;
+    use crate::catalog::WaitMode;
+    use crate::clock::TimeLimit;
+    use crate::dossier::tests::{CITY, DEPT, DESK, ag, at, ev, intake, procedure};
+    use crate::dossier::{EventKind, Outcome};
+
+    #[test]
+    fn classification_rules() {
+        let due = at(2023, 11, 3, 9, 32);
+        assert_eq!(classify(at(2023, 11, 2, 16, 0), due, ClassifyMode::DateTime), Timeliness::Early);
+        assert_eq!(classify(at(2023, 11, 3, 8, 0), due, ClassifyMode::DateTime), Timeliness::OnTime);
+        assert_eq!(classify(at(2023, 11, 3, 9, 32), due, ClassifyMode::DateTime), Timeliness::OnTime);
+        assert_eq!(classify(at(2023, 11, 3, 9, 33), due, ClassifyMode::DateTime), Timeliness::Late);
+        assert_eq!(classify(at(2023, 11, 3, 16, 0), due, ClassifyMode::DateOnly), Timeliness::OnTime);
+        assert_eq!(classify(at(2023, 11, 6, 8, 0), due, ClassifyMode::DateOnly), Timeliness::Late);
+        assert!(is_overdue(due, at(2023, 11, 3, 9, 33)));
+        assert!(!is_overdue(due, due));
+    }
+
+    #[test]
+    fn ratio_rounds_from_integers() {
+        assert_eq!(Ratio::new(9999, 10000).percent(1.0), "99.99 %");
+        assert_eq!(Ratio::new(99_985, 100_000).percent(1.0), "99.99 %", "half up");
+        assert_eq!(Ratio::new(2, 3).percent(1.0), "66.67 %");
+        assert_eq!(Ratio::new(0, 0).percent(1.0), "100.00 %");
+        assert_eq!(Ratio::new(1, 1).percent(1.0), "100.00 %");
+    }
+
+    fn late_dossier() -> (Dossier, Procedure) {
+        let cal = vn_calendar();
+        let p = procedure(TimeLimit::WorkingDays(5), WaitMode::Restart);
+        // Desk 0.5 day, department 4 days, desk 0.5 day. Department holds 6 days.
+        let events = [
+            ev(at(2023, 10, 27, 9, 32), EventKind::Received { intake: intake() }),
+            ev(at(2023, 10, 27, 10, 0), EventKind::Transferred { to: ag(DEPT) }),
+            ev(at(2023, 10, 27, 14, 0), EventKind::Accepted),
+            ev(at(2023, 11, 6, 10, 0), EventKind::Transferred { to: ag(DESK) }),
+            ev(at(2023, 11, 6, 10, 30), EventKind::Accepted),
+            ev(at(2023, 11, 6, 11, 0), EventKind::Resolved { outcome: Outcome::Approved, reason: None }),
+        ];
+        (Dossier::replay(&events, &cal, &p).unwrap(), p)
+    }
+
+    #[test]
+    fn dwell_handoff_delay_and_attribution() {
+        let cal = vn_calendar();
+        let (d, p) = late_dossier();
+        let a = analyse(&d, &p, &cal, at(2023, 11, 30, 0, 0), ClassifyMode::DateTime).unwrap();
+        assert_eq!(a.timeliness, Some(Timeliness::Late));
+        // Due Fri 3/11 09:32, finished Mon 6/11 11:00: 118 + 210 min Fri (lunch excluded) + 210 min Mon.
+        assert_eq!(a.late_working_minutes, 328 + 210);
+        // Handoff delay: 10:00 → 14:00 with the lunch break = 90 + 30 = 120.
+        assert_eq!(a.handoffs[0].delay_minutes, 120);
+        assert_eq!(a.handoffs[1].delay_minutes, 30);
+        // Desk first visit: 09:32 → 10:00 = 28 min, within 225.
+        assert_eq!(a.dwell[0].working_minutes, 28);
+        assert_eq!(a.dwell[0].timeliness, Some(Timeliness::OnTime));
+        // Department: Fri 27/10 10:00 → Mon 6/11 10:00 = 6 working days = 2700 min, budget 1800.
+        assert_eq!(a.dwell[1].working_minutes, 2700);
+        assert_eq!(a.dwell[1].overrun_minutes, 900);
+        assert_eq!(a.dwell[1].timeliness, Some(Timeliness::Late));
+        // The department is named for all the late time.
+        assert_eq!(a.attribution, vec![Attribution { agency: ag(DEPT), late_minutes: 538, overrun_minutes: 900 }]);
+        assert_eq!(a.bounces, 0);
+        assert!(a.signals.contains(&Signal::LateWithoutApology));
+    }
+
+    #[test]
+    fn bounce_and_extra_handoffs() {
+        let cal = vn_calendar();
+        let p = procedure(TimeLimit::WorkingDays(5), WaitMode::Restart);
+        let events = [
+            ev(at(2023, 10, 27, 9, 32), EventKind::Received { intake: intake() }),
+            ev(at(2023, 10, 27, 10, 0), EventKind::Transferred { to: ag(DEPT) }),
+            ev(at(2023, 10, 27, 10, 30), EventKind::Accepted),
+            ev(at(2023, 10, 30, 10, 0), EventKind::Transferred { to: ag(CITY) }),
+            ev(at(2023, 10, 30, 10, 30), EventKind::Accepted),
+            ev(at(2023, 10, 31, 10, 0), EventKind::Transferred { to: ag(DEPT) }),
+            ev(at(2023, 10, 31, 10, 30), EventKind::Accepted),
+        ];
+        let d = Dossier::replay(&events, &cal, &p).unwrap();
+        let a = analyse(&d, &p, &cal, at(2023, 10, 31, 11, 0), ClassifyMode::DateTime).unwrap();
+        assert_eq!(a.bounces, 1);
+        assert!(a.signals.contains(&Signal::Bounce { agency: ag(DEPT) }));
+        assert!(a.signals.contains(&Signal::ExtraHandoffs { handoffs: 3, route_handoffs: 2 }));
+        assert_eq!(a.dwell[2].budget_minutes, 0, "the city committee is not on the route");
+        assert_eq!(a.remaining_working_minutes, Some(cal.working_minutes_between(at(2023, 10, 31, 11, 0), at(2023, 11, 3, 9, 32)).unwrap()));
+    }
+
+    #[test]
+    fn silent_holder_second_supplement_unlisted_papers_apology_after_due() {
+        let cal = vn_calendar();
+        let p = procedure(TimeLimit::WorkingDays(5), WaitMode::Restart);
+        let sup = |docs: Vec<String>| EventKind::SupplementRequested { reason: "thiếu".into(), documents: docs };
+        let events = [
+            ev(at(2023, 10, 27, 9, 32), EventKind::Received { intake: intake() }),
+            ev(at(2023, 10, 27, 10, 0), EventKind::Transferred { to: ag(DEPT) }),
+            ev(at(2023, 10, 27, 10, 0), EventKind::Accepted),
+            ev(at(2023, 10, 27, 11, 0), sup(vec!["Tờ khai".into()])),
+            ev(at(2023, 10, 27, 11, 10), EventKind::SupplementSupplied),
+            ev(at(2023, 10, 27, 13, 30), sup(vec!["Sổ đỏ gốc".into()])),
+            ev(at(2023, 10, 27, 13, 40), EventKind::SupplementSupplied),
+            ev(
+                at(2023, 11, 7, 9, 0),
+                EventKind::Rescheduled { to: at(2023, 11, 20, 17, 0), reason: "x".into(), responsible: None, automatic: true, override_second: false },
+            ),
+        ];
+        let d = Dossier::replay(&events, &cal, &p).unwrap();
+        let a = analyse(&d, &p, &cal, at(2023, 11, 15, 9, 0), ClassifyMode::DateTime).unwrap();
+        assert!(a.overdue);
+        assert!(a.signals.contains(&Signal::SecondSupplement));
+        assert!(a.signals.contains(&Signal::UnlistedPapers { documents: vec!["Sổ đỏ gốc".into()] }));
+        assert!(a.signals.contains(&Signal::ApologyAfterDue));
+        assert!(!a.signals.contains(&Signal::LateWithoutApology));
+        // The apology is an event: the department is over budget but not silent.
+        assert!(!a.signals.iter().any(|s| matches!(s, Signal::SilentHolder { .. })), "{:?}", a.signals);
+    }
+
+    #[test]
+    fn national_rate_population_and_supplement_variant() {
+        let cal = vn_calendar();
+        let p = procedure(TimeLimit::WorkingDays(5), WaitMode::Restart);
+        let (late, _) = late_dossier();
+        let (p0, p1) = (at(2023, 11, 1, 0, 0), at(2023, 11, 30, 23, 59));
+        assert_eq!(national_on_time(&late, p0, p1), Some(false));
+        assert_eq!(national_on_time(&late, at(2023, 12, 1, 0, 0), at(2023, 12, 31, 0, 0)), None, "finished before p0");
+        assert_eq!(national_on_time(&late, at(2023, 10, 1, 0, 0), at(2023, 10, 20, 0, 0)), None, "received after p1");
+        // Still open at p1 = 1/11 (due 3/11) → on time at the period's end.
+        assert_eq!(national_on_time(&late, at(2023, 10, 1, 0, 0), at(2023, 11, 1, 0, 0)), Some(true));
+
+        // A supplement of 7 real days makes a motcua-on-time dossier nationally on time too.
+        let events = [
+            ev(at(2023, 10, 27, 9, 32), EventKind::Received { intake: intake() }),
+            ev(at(2023, 10, 27, 10, 0), EventKind::Transferred { to: ag(DEPT) }),
+            ev(at(2023, 10, 27, 10, 0), EventKind::Accepted),
+            ev(at(2023, 10, 30, 9, 0), EventKind::SupplementRequested { reason: "x".into(), documents: vec![] }),
+            ev(at(2023, 11, 6, 9, 0), EventKind::SupplementSupplied),
+            ev(at(2023, 11, 9, 9, 0), EventKind::Resolved { outcome: Outcome::Refused, reason: Some("không đủ điều kiện".into()) }),
+        ];
+        let d = Dossier::replay(&events, &cal, &p).unwrap();
+        assert_eq!(national_on_time(&d, p0, p1), Some(true));
+        // Waiting for the supplement at p1 → the end is the request time.
+        assert_eq!(national_on_time(&d, at(2023, 10, 1, 0, 0), at(2023, 11, 3, 12, 0)), Some(true));
+
+        let mut c = Counts::default();
+        count_dossier(&mut c, &late, p0, p1, ClassifyMode::DateTime);
+        count_dossier(&mut c, &d, p0, p1, ClassifyMode::DateTime);
+        assert_eq!((c.received, c.finished, c.late, c.early, c.on_time), (0, 2, 1, 1, 0));
+        assert_eq!(c.national, Ratio::new(1, 2));
+        assert!((c.progress_score() - 10.0).abs() < 1e-9);
+        assert_eq!(c.resolved(), Ratio::new(1, 2));
+        assert_eq!(Counts::default().on_time_rate_resolved(), 1.0);
+    }
+
+    #[test]
+    fn at_risk_uses_history_or_budgets() {
+        let cal = vn_calendar();
+        let p = procedure(TimeLimit::WorkingDays(5), WaitMode::Restart);
+        let events = [
+            ev(at(2023, 10, 27, 9, 32), EventKind::Received { intake: intake() }),
+            ev(at(2023, 10, 27, 10, 0), EventKind::Transferred { to: ag(DEPT) }),
+            ev(at(2023, 10, 27, 10, 0), EventKind::Accepted),
+        ];
+        let d = Dossier::replay(&events, &cal, &p).unwrap();
+        let empty = RemainingTimeModel::default();
+        // Right after the transfer, the remaining route budget (4.5 days) fits in the 4.9 days left.
+        assert!(!at_risk(&d, &p, &cal, at(2023, 10, 27, 10, 30), &empty).unwrap());
+        // History says the department step needs much longer: at risk.
+        let (late, _) = late_dossier();
+        let mut model = RemainingTimeModel::default();
+        model.observe(&late, &cal).unwrap();
+        assert!(model.p90("2.000488", 1).unwrap() > 2700);
+        assert!(at_risk(&d, &p, &cal, at(2023, 10, 27, 10, 30), &model).unwrap());
+        // Five days later with no event, the department has outrun its 4-day budget in silence.
+        let a = analyse(&d, &p, &cal, at(2023, 11, 2, 15, 0), ClassifyMode::DateTime).unwrap();
+        assert!(a.signals.contains(&Signal::SilentHolder { agency: ag(DEPT), working_minutes: 1980, budget_minutes: 1800 }), "{:?}", a.signals);
+        assert!(!a.overdue);
+    }
+}

@@ -1,0 +1,205 @@
+//! Newtypes that parse: agency identifiers, procedure codes, dossier codes, e-mail addresses and
+//! phone numbers. A value of one of these types has been checked once, at the edge.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A value that failed to parse, with what was expected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {what} {value:?}: {expected}")]
+pub struct ParseError {
+    pub what: &'static str,
+    pub value: String,
+    pub expected: &'static str,
+}
+
+fn bad(what: &'static str, value: &str, expected: &'static str) -> ParseError {
+    ParseError { what, value: value.to_string(), expected }
+}
+
+macro_rules! string_newtype {
+    ($name:ident) => {
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+/// An agency's electronic identifier (mã định danh điện tử, Decision 20/2020/QĐ-TTg):
+/// `NNN.NN.NN.Hpp`, e.g. `000.00.06.H56`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AgencyCode(String);
+string_newtype!(AgencyCode);
+
+impl FromStr for AgencyCode {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        const EXPECTED: &str = "expected an electronic identifier like 000.00.06.H56";
+        let parts: Vec<&str> = s.split('.').collect();
+        let digits = |p: &str, n: usize| p.len() == n && p.bytes().all(|b| b.is_ascii_digit());
+        let ok = parts.len() == 4
+            && digits(parts[0], 3)
+            && digits(parts[1], 2)
+            && digits(parts[2], 2)
+            && parts[3].len() == 3
+            && parts[3].as_bytes()[0].is_ascii_uppercase()
+            && digits(&parts[3][1..], 2);
+        if ok { Ok(Self(s.to_string())) } else { Err(bad("agency code", s, EXPECTED)) }
+    }
+}
+
+/// A procedure's code in the national database (mã TTHC), e.g. `1.001193`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProcedureCode(String);
+string_newtype!(ProcedureCode);
+
+impl FromStr for ProcedureCode {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        let ok = !s.is_empty()
+            && s.len() <= 32
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+            && s.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric());
+        if ok { Ok(Self(s.to_string())) } else { Err(bad("procedure code", s, "expected a code like 1.001193")) }
+    }
+}
+
+/// A dossier's code (mã hồ sơ): `<agency identifier>-<yyMMdd of receipt>-<4-digit sequence>`,
+/// e.g. `000.00.06.H56-231027-0361`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DossierCode(String);
+string_newtype!(DossierCode);
+
+impl DossierCode {
+    /// The code of the `sequence`-th dossier received by `agency` on local date `date`.
+    pub fn new(agency: &AgencyCode, date: NaiveDate, sequence: u32) -> Result<Self, ParseError> {
+        if sequence == 0 || sequence > 9999 {
+            return Err(bad("dossier sequence", &sequence.to_string(), "expected 1 to 9999 per agency per day"));
+        }
+        Ok(Self(format!("{}-{}-{:04}", agency, date.format("%y%m%d"), sequence)))
+    }
+
+    /// The receiving agency named in the code.
+    pub fn agency(&self) -> &str {
+        self.0.split('-').next().unwrap_or("")
+    }
+}
+
+impl FromStr for DossierCode {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        const EXPECTED: &str = "expected <agency>-<yyMMdd>-<NNNN>, e.g. 000.00.06.H56-231027-0361";
+        let parts: Vec<&str> = s.split('-').collect();
+        if parts.len() != 3 {
+            return Err(bad("dossier code", s, EXPECTED));
+        }
+        AgencyCode::from_str(parts[0]).map_err(|_| bad("dossier code", s, EXPECTED))?;
+        let date_ok = parts[1].len() == 6 && NaiveDate::parse_from_str(&format!("20{}", parts[1]), "%Y%m%d").is_ok();
+        let seq_ok = parts[2].len() == 4 && parts[2].bytes().all(|b| b.is_ascii_digit()) && parts[2] != "0000";
+        if date_ok && seq_ok { Ok(Self(s.to_string())) } else { Err(bad("dossier code", s, EXPECTED)) }
+    }
+}
+
+/// An e-mail address, checked for shape (one `@`, a dotted domain, no spaces).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+string_newtype!(Email);
+
+impl FromStr for Email {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        let s = s.trim();
+        let ok = match s.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && local.len() <= 64
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !domain.contains('@')
+                    && s.len() <= 254
+                    && !s.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == ',')
+            }
+            None => false,
+        };
+        if ok { Ok(Self(s.to_string())) } else { Err(bad("e-mail address", s, "expected name@domain.vn")) }
+    }
+}
+
+/// A Vietnamese phone number: 10 digits starting with 0, or +84 followed by 9 digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Phone(String);
+string_newtype!(Phone);
+
+impl FromStr for Phone {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        let compact: String = s.chars().filter(|c| !matches!(c, ' ' | '.' | '-')).collect();
+        let digits_after = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+        let ok = (compact.len() == 10 && compact.starts_with('0') && digits_after(&compact))
+            || (compact.len() == 12 && compact.starts_with("+84") && digits_after(&compact[3..]));
+        if ok { Ok(Self(compact)) } else { Err(bad("phone number", s, "expected 10 digits starting with 0, or +84 and 9 digits")) }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_parse_and_reject() {
+        assert!("000.00.06.H56".parse::<AgencyCode>().is_ok());
+        for bad in ["000.00.06", "00.00.06.H56", "000.00.06.h56", "000.00.06.H5x", ""] {
+            assert!(bad.parse::<AgencyCode>().is_err(), "{bad}");
+        }
+        let code: DossierCode = "000.00.06.H56-231027-0361".parse().unwrap();
+        assert_eq!(code.agency(), "000.00.06.H56");
+        for bad in ["000.00.06.H56-231327-0361", "000.00.06.H56-231027-361", "x-231027-0361", "000.00.06.H56-231027-0000"] {
+            assert!(bad.parse::<DossierCode>().is_err(), "{bad}");
+        }
+        let agency: AgencyCode = "000.00.06.H56".parse().unwrap();
+        let date = NaiveDate::from_ymd_opt(2023, 10, 27).unwrap();
+        assert_eq!(DossierCode::new(&agency, date, 361).unwrap().as_str(), "000.00.06.H56-231027-0361");
+        assert!(DossierCode::new(&agency, date, 10_000).is_err());
+        assert!("1.001193".parse::<ProcedureCode>().is_ok());
+        assert!("1 001193".parse::<ProcedureCode>().is_err());
+    }
+
+    #[test]
+    fn contacts_parse_and_reject() {
+        assert!("an.nguyen@danang.gov.vn".parse::<Email>().is_ok());
+        for bad in ["an", "an@", "@x.vn", "a b@x.vn", "a@x", "a@@x.vn"] {
+            assert!(bad.parse::<Email>().is_err(), "{bad}");
+        }
+        assert_eq!("0905 123 456".parse::<Phone>().unwrap().as_str(), "0905123456");
+        assert!("+84905123456".parse::<Phone>().is_ok());
+        assert!("12345".parse::<Phone>().is_err());
+    }
+}

@@ -1,0 +1,27 @@
+//! motcua-core: the pure domain of the one-stop shop (một cửa).
+//!
+//! This crate answers every clock question motcua has — when a dossier is due, how long each
+//! agency held it, whether it finished early, on time or late, what the on-time rate of a period
+//! is — from events, the catalog and the working-day calendar. It must not do IO, spawn tasks,
+//! read the wall clock or know about databases: callers pass data and "now" in, and get values
+//! and typed errors out. Everything else in motcua (store, worker, exporter, server) asks this
+//! crate and never recomputes working time itself.
+//!
+//! Layout: [`calendar`] (days off, make-up Saturdays, office hours, the O(1) index),
+//! [`clock`] (deadlines and their explanation), [`catalog`] (agencies, procedures, routes),
+//! [`dossier`] (the state machine and its events), [`analysis`] (classification, rates,
+//! handoffs, dwell, signals, at-risk), [`codes`] (newtypes that parse).
+
+pub mod analysis;
+pub mod calendar;
+pub mod catalog;
+pub mod clock;
+pub mod codes;
+pub mod dossier;
+
+pub use analysis::{Analysis, ClassifyMode, Counts, Ratio, Timeliness, analyse, classify};
+pub use calendar::{Calendar, CalendarData, CalendarError, CalendarYear, OfficeHours};
+pub use catalog::{Agency, Catalog, CatalogError, Procedure, WaitMode};
+pub use clock::{Deadline, Lang, Step, TimeLimit, deadline};
+pub use codes::{AgencyCode, DossierCode, Email, ParseError, Phone, ProcedureCode};
+pub use dossier::{Applicant, Channel, Dossier, DossierError, Event, EventKind, Intake, Outcome, Status};
