@@ -1,1 +1,17 @@
-fn main(){}
+//! `motcua`: the command line of the one-stop-shop engine.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use motcua::cli::{Cli, run};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

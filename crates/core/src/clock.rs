@@ -239,7 +239,8 @@ fn skipped_text(skipped: &[SkippedDay], lang: Lang) -> String {
     let mut runs: Vec<(NaiveDate, NaiveDate, String)> = Vec::new();
     for day in skipped {
         let label = match (&day.name, lang) {
-            (Some(n), _) if !n.is_empty() => n.clone(),
+            // "Nghỉ Tết Nguyên Đán (mùng 1 Tết)" groups with the other days of Tết.
+            (Some(n), _) if !n.is_empty() => n.split(" (").next().unwrap_or(n).trim().to_string(),
             (Some(_), Lang::Vi) => "ngày nghỉ".to_string(),
             (Some(_), Lang::En) => "day off".to_string(),
             (None, _) => weekend.to_string(),
@@ -299,11 +300,11 @@ impl Step {
                 }
             }
             (Self::AddWorkingDays { n, due, from_opening, skipped, .. }, Lang::Vi) => {
-                let how = if *from_opening { " (bắt đầu đầu giờ: hạn là cuối ngày làm việc thứ N)" } else { "" };
+                let how = if *from_opening { format!(" (tính từ đầu giờ: hạn là cuối ngày làm việc thứ {n})") } else { String::new() };
                 format!("+{n} ngày làm việc{how}{} → hẹn trả {}", skipped_suffix(skipped), t(due))
             }
             (Self::AddWorkingDays { n, due, from_opening, skipped, .. }, Lang::En) => {
-                let how = if *from_opening { " (started at opening: due by the end of the N-th day)" } else { "" };
+                let how = if *from_opening { format!(" (counted from the opening: due by the closing of working day {n})") } else { String::new() };
                 format!("+{n} working days{how}{} → due {}", skipped_suffix(skipped), t(due))
             }
             (Self::AddWorkingHours { n, due, .. }, Lang::Vi) => format!("+{n} giờ làm việc trong giờ hành chính → hẹn trả {}", t(due)),

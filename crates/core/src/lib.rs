@@ -17,11 +17,15 @@ pub mod calendar;
 pub mod catalog;
 pub mod clock;
 pub mod codes;
+pub mod domain;
 pub mod dossier;
+#[cfg(test)]
+mod proptests;
 
 pub use analysis::{Analysis, ClassifyMode, Counts, Ratio, Timeliness, analyse, classify};
 pub use calendar::{Calendar, CalendarData, CalendarError, CalendarYear, OfficeHours};
 pub use catalog::{Agency, Catalog, CatalogError, Procedure, WaitMode};
 pub use clock::{Deadline, Lang, Step, TimeLimit, deadline};
 pub use codes::{AgencyCode, DossierCode, Email, ParseError, Phone, ProcedureCode};
+pub use domain::{Domain, DomainError};
 pub use dossier::{Applicant, Channel, Dossier, DossierError, Event, EventKind, Intake, Outcome, Status};

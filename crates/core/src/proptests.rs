@@ -1,0 +1,152 @@
+//! Property tests: the O(1) calendar index against a naive day-by-day implementation over the
+//! whole coverage (2023–2026 test data).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc, Weekday};
+use proptest::prelude::*;
+
+use crate::calendar::testdata::{vn_calendar, vn_years};
+use crate::calendar::{Calendar, from_local, to_local};
+use crate::clock::{TimeLimit, due_from_start};
+
+/// Day-by-day reference, straight from the data: no index.
+struct Naive {
+    off: Vec<NaiveDate>,
+    makeup: Vec<NaiveDate>,
+}
+
+const WINDOWS: [(u32, u32); 2] = [(7 * 3600 + 30 * 60, 11 * 3600 + 30 * 60), (13 * 3600 + 30 * 60, 17 * 3600)];
+
+impl Naive {
+    fn new() -> Self {
+        let years = vn_years();
+        Self {
+            off: years.iter().flat_map(|y| y.days_off.iter().map(|d| d.date)).collect(),
+            makeup: years.iter().flat_map(|y| y.makeup_workdays.iter().map(|d| d.date)).collect(),
+        }
+    }
+    fn working(&self, d: NaiveDate) -> bool {
+        if self.makeup.contains(&d) {
+            return true;
+        }
+        !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) && !self.off.contains(&d)
+    }
+    /// Working seconds inside `[a, b)` of one day's windows.
+    fn day_seconds(&self, d: NaiveDate, from: u32, to: u32) -> i64 {
+        if !self.working(d) {
+            return 0;
+        }
+        WINDOWS.iter().map(|&(o, c)| i64::from(to.min(c).saturating_sub(from.max(o)))).sum()
+    }
+    fn between(&self, a: NaiveDateTime, b: NaiveDateTime) -> i64 {
+        if b < a {
+            return -self.between(b, a);
+        }
+        let (ta, tb) = (a.time().num_seconds_from_midnight(), b.time().num_seconds_from_midnight());
+        if a.date() == b.date() {
+            return self.day_seconds(a.date(), ta, tb);
+        }
+        let mut total = self.day_seconds(a.date(), ta, 86_400);
+        let mut d = a.date().succ_opt().unwrap();
+        while d < b.date() {
+            total += self.day_seconds(d, 0, 86_400);
+            d = d.succ_opt().unwrap();
+        }
+        total + self.day_seconds(b.date(), 0, tb)
+    }
+    /// Rule 2 of DOMAIN.md §4.2 by walking days, for a start inside office hours.
+    fn add_working_days(&self, start: NaiveDateTime, n: u32) -> NaiveDateTime {
+        let opening = NaiveTime::from_hms_opt(7, 30, 0).unwrap();
+        let (count, time) = if start.time() == opening { (n - 1, NaiveTime::from_hms_opt(17, 0, 0).unwrap()) } else { (n, start.time()) };
+        let mut d = start.date();
+        let mut k = 0;
+        while k < count {
+            d = d.succ_opt().unwrap();
+            if self.working(d) {
+                k += 1;
+            }
+        }
+        d.and_time(time)
+    }
+}
+
+fn coverage_instant() -> impl Strategy<Value = NaiveDateTime> {
+    // Any minute of 2023-01-01 .. 2026-12-31.
+    (0i64..1461, 0u32..1440).prop_map(|(day, minute)| {
+        NaiveDate::from_ymd_opt(2023, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap() + Duration::days(day) + Duration::minutes(i64::from(minute))
+    })
+}
+
+/// An instant inside office hours of a working day, early enough that `+ 40` working days fit.
+fn working_instant(cal: &Calendar) -> impl Strategy<Value = NaiveDateTime> + use<> {
+    let cal = cal.clone();
+    (0i64..1380, 0i64..450).prop_map(move |(day, minute)| {
+        let d = cal.working_day_on_or_after(NaiveDate::from_ymd_opt(2023, 1, 1).unwrap() + Duration::days(day)).unwrap();
+        let m = if minute < 240 { 7 * 60 + 30 + minute } else { 13 * 60 + 30 + (minute - 240) };
+        d.and_hms_opt(0, 0, 0).unwrap() + Duration::minutes(m)
+    })
+}
+
+fn due_days(cal: &Calendar, start: NaiveDateTime, n: u32) -> DateTime<Utc> {
+    due_from_start(cal, from_local(start), TimeLimit::WorkingDays(n)).unwrap().0
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn between_agrees_with_naive(a in coverage_instant(), b in coverage_instant()) {
+        let cal = vn_calendar();
+        let naive = Naive::new();
+        prop_assert_eq!(cal.working_seconds_between(from_local(a), from_local(b)).unwrap(), naive.between(a, b));
+    }
+
+    #[test]
+    fn add_working_days_agrees_with_naive(start in working_instant(&vn_calendar()), n in 1u32..40) {
+        let cal = vn_calendar();
+        prop_assert_eq!(to_local(due_days(&cal, start, n)), Naive::new().add_working_days(start, n));
+    }
+
+    #[test]
+    fn add_and_between_agree(start in working_instant(&vn_calendar()), n in 1u32..40, hours in 1u32..200) {
+        let cal = vn_calendar();
+        let s = from_local(start);
+        // n working days from a working instant is exactly n standard days of working time.
+        prop_assert_eq!(cal.working_seconds_between(s, due_days(&cal, start, n)).unwrap(), i64::from(n) * 450 * 60);
+        let due = due_from_start(&cal, s, TimeLimit::WorkingHours(hours)).unwrap().0;
+        prop_assert_eq!(cal.working_seconds_between(s, due).unwrap(), i64::from(hours) * 3600);
+    }
+
+    #[test]
+    fn add_is_monotonic(a in working_instant(&vn_calendar()), b in working_instant(&vn_calendar()), n in 1u32..30, m in 1u32..30) {
+        let cal = vn_calendar();
+        let (a, b) = if a <= b { (a, b) } else { (b, a) };
+        prop_assert!(due_days(&cal, a, n) <= due_days(&cal, b, n));
+        let (n, m) = if n <= m { (n, m) } else { (m, n) };
+        prop_assert!(due_days(&cal, a, n) <= due_days(&cal, a, m));
+        let (sa, sb) = (cal.position_local(a).unwrap(), cal.position_local(b).unwrap());
+        prop_assert!(cal.instant_at(sa + i64::from(n) * 60).unwrap() <= cal.instant_at(sb + i64::from(n) * 60).unwrap());
+    }
+
+    #[test]
+    fn add_composes(start in working_instant(&vn_calendar()), a in 1u32..20, b in 1u32..20) {
+        let cal = vn_calendar();
+        let first = to_local(due_days(&cal, start, a));
+        prop_assert_eq!(due_days(&cal, first, b), due_days(&cal, start, a + b));
+        let p = cal.position_local(start).unwrap();
+        let secs = |h: u32| i64::from(h) * 3600;
+        let once = cal.instant_at(p + secs(a) + secs(b)).unwrap();
+        let twice = cal.add_working_seconds(cal.add_working_seconds(from_local(start), secs(a)).unwrap(), secs(b)).unwrap();
+        prop_assert_eq!(once, twice);
+    }
+
+    #[test]
+    fn position_round_trips_inside_office_hours(t in working_instant(&vn_calendar())) {
+        let cal = vn_calendar();
+        let p = cal.position_local(t).unwrap();
+        // Round trip holds except at window opens, which resolve to the previous close.
+        let back = cal.local_at(p).unwrap();
+        prop_assert!(back == t || cal.position_local(back).unwrap() == p);
+    }
+}

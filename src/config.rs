@@ -1,0 +1,112 @@
+//! Loading motcua's configuration folder: settings, the calendar and the catalog.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use motcua_core::{Calendar, CalendarData, Catalog, ClassifyMode, Domain, OfficeHours};
+use serde::Deserialize;
+
+/// `config/motcua.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    #[serde(default = "default_db")]
+    pub database_url: String,
+    #[serde(default)]
+    pub classify: ClassifyMode,
+    #[serde(default = "default_calendar_dir")]
+    pub calendar_dir: String,
+    #[serde(default)]
+    pub office_hours: Option<Vec<(String, String)>>,
+}
+
+fn default_db() -> String {
+    "sqlite://data/motcua.db".into()
+}
+
+fn default_calendar_dir() -> String {
+    "calendars/vn".into()
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { database_url: default_db(), classify: ClassifyMode::default(), calendar_dir: default_calendar_dir(), office_hours: None }
+    }
+}
+
+/// The configuration folder and what was read from it.
+#[derive(Debug)]
+pub struct Config {
+    pub dir: PathBuf,
+    pub settings: Settings,
+}
+
+impl Config {
+    pub fn load(dir: &Path) -> Result<Self> {
+        let file = dir.join("motcua.toml");
+        let settings = if file.exists() {
+            let text = fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.message()))?
+        } else {
+            Settings::default()
+        };
+        Ok(Self { dir: dir.to_path_buf(), settings })
+    }
+
+    pub fn office_hours(&self) -> Result<OfficeHours> {
+        match &self.settings.office_hours {
+            Some(pairs) => Ok(OfficeHours::parse(pairs)?),
+            None => Ok(OfficeHours::standard()),
+        }
+    }
+
+    /// Reads and validates every `<year>.toml` of the calendar folder.
+    pub fn calendar_data(&self) -> Result<CalendarData> {
+        let dir = self.dir.join(&self.settings.calendar_dir);
+        let mut entries: Vec<PathBuf> = fs::read_dir(&dir)
+            .with_context(|| format!("cannot read the calendar folder {}", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        entries.sort();
+        if entries.is_empty() {
+            bail!("the calendar folder {} has no <year>.toml file", dir.display());
+        }
+        let mut years = Vec::new();
+        let mut problems = Vec::new();
+        for path in entries {
+            let text = fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            match CalendarData::parse_year(&path.display().to_string(), &text) {
+                Ok(y) => {
+                    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+                    if stem != y.year.to_string() {
+                        problems.push(format!("{}: says year = {} but the file is named {stem}.toml", path.display(), y.year));
+                    }
+                    years.push(y)
+                }
+                Err(e) => problems.push(e.to_string()),
+            }
+        }
+        if !problems.is_empty() {
+            bail!("invalid calendar data:\n  - {}", problems.join("\n  - "));
+        }
+        Ok(CalendarData::new(years)?)
+    }
+
+    pub fn calendar(&self) -> Result<Calendar> {
+        Ok(Calendar::new(&self.calendar_data()?, self.office_hours()?))
+    }
+
+    pub fn catalog(&self) -> Result<Catalog> {
+        let read = |name: &str| {
+            let path = self.dir.join("catalog").join(name);
+            fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))
+        };
+        Ok(Catalog::from_toml(&read("agencies.toml")?, &read("procedures.toml")?)?)
+    }
+
+    pub fn domain(&self) -> Result<Domain> {
+        Ok(Domain::new(self.calendar()?, self.catalog()?, self.settings.classify))
+    }
+}
