@@ -80,7 +80,10 @@ pub fn run(cli: &crate::cli::Cli, cmd: &CalendarCommand) -> Result<()> {
             let d = deadline(&cal, from, limit, cutoff)?;
             let lines = explain(&d.steps, lang);
             if a.json {
-                println!("{}", json!({"start_at": input::show(d.start), "due_at": input::show(d.due), "explanation": lines}));
+                println!(
+                    "{}",
+                    json!({"start_at": input::show(d.start), "due_at": input::show(d.due), "explanation": lines})
+                );
             } else {
                 println!("start: {}", input::show(d.start));
                 println!("due:   {}", input::show(d.due));
@@ -88,7 +91,9 @@ pub fn run(cli: &crate::cli::Cli, cmd: &CalendarCommand) -> Result<()> {
                     println!("  - {l}");
                 }
                 if cal.is_provisional(motcua_core::calendar::to_local(d.due).date()) {
-                    println!("  ! the due date falls in a provisional calendar year: bridges and swaps are not yet decided");
+                    println!(
+                        "  ! the due date falls in a provisional calendar year: bridges and swaps are not yet decided"
+                    );
                 }
             }
         }
@@ -99,7 +104,10 @@ pub fn run(cli: &crate::cli::Cli, cmd: &CalendarCommand) -> Result<()> {
             if a.json {
                 println!("{}", json!({"working_minutes": minutes}));
             } else {
-                println!("{minutes} working minutes ({})", motcua_core::clock::format_working_minutes(minutes, Lang::En));
+                println!(
+                    "{minutes} working minutes ({})",
+                    motcua_core::clock::format_working_minutes(minutes, Lang::En)
+                );
             }
         }
         CalendarCommand::Check(a) => {
@@ -114,7 +122,12 @@ pub fn run(cli: &crate::cli::Cli, cmd: &CalendarCommand) -> Result<()> {
             if a.json {
                 println!("{}", json!({"years": years, "warnings": data.warnings}));
             } else {
-                println!("calendar {} is valid: {} to {}", config.dir.join(&config.settings.calendar_dir).display(), cal.first_date(), cal.last_date());
+                println!(
+                    "calendar {} is valid: {} to {}",
+                    config.dir.join(&config.settings.calendar_dir).display(),
+                    cal.first_date(),
+                    cal.last_date()
+                );
                 for y in &years {
                     let prov = if y["provisional"] == true { "  (provisional)" } else { "" };
                     println!("{}: {} working days{prov}", y["year"], y["working_days"]);

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-
 use crate::calendar_cmd;
 
 /// motcua — một cửa: dossiers, working-day deadlines, on-time rates and apology letters.
@@ -24,7 +23,6 @@ pub enum Command {
     #[command(subcommand)]
     Calendar(calendar_cmd::CalendarCommand),
 }
-
 
 /// Runs a parsed command line.
 pub fn run(cli: &Cli) -> anyhow::Result<()> {

@@ -31,7 +31,12 @@ fn default_calendar_dir() -> String {
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { database_url: default_db(), classify: ClassifyMode::default(), calendar_dir: default_calendar_dir(), office_hours: None }
+        Self {
+            database_url: default_db(),
+            classify: ClassifyMode::default(),
+            calendar_dir: default_calendar_dir(),
+            office_hours: None,
+        }
     }
 }
 
@@ -81,7 +86,11 @@ impl Config {
                 Ok(y) => {
                     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
                     if stem != y.year.to_string() {
-                        problems.push(format!("{}: says year = {} but the file is named {stem}.toml", path.display(), y.year));
+                        problems.push(format!(
+                            "{}: says year = {} but the file is named {stem}.toml",
+                            path.display(),
+                            y.year
+                        ));
                     }
                     years.push(y)
                 }

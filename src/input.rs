@@ -19,7 +19,9 @@ pub fn instant(s: &str) -> Result<DateTime<Utc>> {
             return Ok(from_local(t));
         }
     }
-    Err(anyhow!("invalid instant {s:?}: expected RFC 3339 like 2025-01-24T16:40:00+07:00 (or local time 2025-01-24T16:40)"))
+    Err(anyhow!(
+        "invalid instant {s:?}: expected RFC 3339 like 2025-01-24T16:40:00+07:00 (or local time 2025-01-24T16:40)"
+    ))
 }
 
 /// A local date `YYYY-MM-DD`.

@@ -160,7 +160,12 @@ pub struct ClockFacts {
 
 impl ClockFacts {
     pub fn of(d: &Dossier) -> Option<Self> {
-        Some(Self { received_at: d.received_at?, due_at: d.due_at?, original_due_at: d.original_due_at?, finished_at: d.finished_at })
+        Some(Self {
+            received_at: d.received_at?,
+            due_at: d.due_at?,
+            original_due_at: d.original_due_at?,
+            finished_at: d.finished_at,
+        })
     }
 }
 
@@ -266,14 +271,25 @@ pub struct Attribution {
 #[serde(tag = "signal", rename_all = "snake_case")]
 pub enum Signal {
     /// The dossier came back to an agency that already held it.
-    Bounce { agency: AgencyCode },
+    Bounce {
+        agency: AgencyCode,
+    },
     /// More handoffs than the route has.
-    ExtraHandoffs { handoffs: usize, route_handoffs: usize },
+    ExtraHandoffs {
+        handoffs: usize,
+        route_handoffs: usize,
+    },
     /// The holder is over its budget with no event since.
-    SilentHolder { agency: AgencyCode, working_minutes: i64, budget_minutes: i64 },
+    SilentHolder {
+        agency: AgencyCode,
+        working_minutes: i64,
+        budget_minutes: i64,
+    },
     SecondSupplement,
     /// A supplement asked for papers not in the procedure's list.
-    UnlistedPapers { documents: Vec<String> },
+    UnlistedPapers {
+        documents: Vec<String>,
+    },
     LateWithoutApology,
     ApologyAfterDue,
     SecondReschedule,
@@ -283,12 +299,19 @@ impl fmt::Display for Signal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Bounce { agency } => write!(f, "bounce: returned to {agency}, which already held it"),
-            Self::ExtraHandoffs { handoffs, route_handoffs } => write!(f, "{handoffs} handoffs where the route has {route_handoffs}"),
+            Self::ExtraHandoffs { handoffs, route_handoffs } => {
+                write!(f, "{handoffs} handoffs where the route has {route_handoffs}")
+            }
             Self::SilentHolder { agency, working_minutes, budget_minutes } => {
-                write!(f, "silent holder: {agency} has held it {working_minutes} working minutes (budget {budget_minutes})")
+                write!(
+                    f,
+                    "silent holder: {agency} has held it {working_minutes} working minutes (budget {budget_minutes})"
+                )
             }
             Self::SecondSupplement => f.write_str("second supplement request"),
-            Self::UnlistedPapers { documents } => write!(f, "supplement asked for papers not in the procedure: {}", documents.join(", ")),
+            Self::UnlistedPapers { documents } => {
+                write!(f, "supplement asked for papers not in the procedure: {}", documents.join(", "))
+            }
             Self::LateWithoutApology => f.write_str("late with no apology"),
             Self::ApologyAfterDue => f.write_str("apology issued after the due date"),
             Self::SecondReschedule => f.write_str("second new appointment date"),
@@ -314,7 +337,13 @@ pub struct Analysis {
 }
 
 /// Analyses a dossier as of `as_of` (events after it are assumed absent: replay up to it).
-pub fn analyse(d: &Dossier, procedure: &Procedure, cal: &Calendar, as_of: DateTime<Utc>, mode: ClassifyMode) -> Result<Analysis, CalendarError> {
+pub fn analyse(
+    d: &Dossier,
+    procedure: &Procedure,
+    cal: &Calendar,
+    as_of: DateTime<Utc>,
+    mode: ClassifyMode,
+) -> Result<Analysis, CalendarError> {
     let (Some(due), Some(receiving)) = (d.due_at, d.receiving_agency.as_ref()) else {
         return Ok(Analysis {
             as_of,
@@ -429,7 +458,11 @@ pub fn analyse(d: &Dossier, procedure: &Procedure, cal: &Calendar, as_of: DateTi
         && let Some(last_event) = d.last_event_at
         && last_event < cal.add_working_seconds(last.from, last.budget_minutes * 60)?
     {
-        signals.push(Signal::SilentHolder { agency: last.agency.clone(), working_minutes: last.working_minutes, budget_minutes: last.budget_minutes });
+        signals.push(Signal::SilentHolder {
+            agency: last.agency.clone(),
+            working_minutes: last.working_minutes,
+            budget_minutes: last.budget_minutes,
+        });
     }
     if d.supplement_count() > 1 {
         signals.push(Signal::SecondSupplement);
@@ -454,7 +487,18 @@ pub fn analyse(d: &Dossier, procedure: &Procedure, cal: &Calendar, as_of: DateTi
     if d.reschedules.len() > 1 {
         signals.push(Signal::SecondReschedule);
     }
-    Ok(Analysis { as_of, timeliness, overdue, late_working_minutes, remaining_working_minutes, handoffs, dwell, attribution, bounces, signals })
+    Ok(Analysis {
+        as_of,
+        timeliness,
+        overdue,
+        late_working_minutes,
+        remaining_working_minutes,
+        handoffs,
+        dwell,
+        attribution,
+        bounces,
+        signals,
+    })
 }
 
 /// Historical remaining-time samples per (procedure route position), for the at-risk flag:
@@ -489,7 +533,13 @@ impl RemainingTimeModel {
 
 /// At risk: an open dossier whose remaining working time is less than the p90 of the time the
 /// rest of its route has historically needed; with no history, less than the remaining budgets.
-pub fn at_risk(d: &Dossier, procedure: &Procedure, cal: &Calendar, as_of: DateTime<Utc>, model: &RemainingTimeModel) -> Result<bool, CalendarError> {
+pub fn at_risk(
+    d: &Dossier,
+    procedure: &Procedure,
+    cal: &Calendar,
+    as_of: DateTime<Utc>,
+    model: &RemainingTimeModel,
+) -> Result<bool, CalendarError> {
     let (Some(due), true) = (d.due_at, d.status.is_some_and(Status::is_open)) else { return Ok(false) };
     let remaining = cal.working_minutes_between(as_of, due)?;
     if remaining < 0 {
@@ -600,7 +650,10 @@ mod tests {
         assert!(a.signals.contains(&Signal::Bounce { agency: ag(DEPT) }));
         assert!(a.signals.contains(&Signal::ExtraHandoffs { handoffs: 3, route_handoffs: 2 }));
         assert_eq!(a.dwell[2].budget_minutes, 0, "the city committee is not on the route");
-        assert_eq!(a.remaining_working_minutes, Some(cal.working_minutes_between(at(2023, 10, 31, 11, 0), at(2023, 11, 3, 9, 32)).unwrap()));
+        assert_eq!(
+            a.remaining_working_minutes,
+            Some(cal.working_minutes_between(at(2023, 10, 31, 11, 0), at(2023, 11, 3, 9, 32)).unwrap())
+        );
     }
 
     #[test]
@@ -618,7 +671,13 @@ mod tests {
             ev(at(2023, 10, 27, 13, 40), EventKind::SupplementSupplied),
             ev(
                 at(2023, 11, 7, 9, 0),
-                EventKind::Rescheduled { to: at(2023, 11, 20, 17, 0), reason: "x".into(), responsible: None, automatic: true, override_second: false },
+                EventKind::Rescheduled {
+                    to: at(2023, 11, 20, 17, 0),
+                    reason: "x".into(),
+                    responsible: None,
+                    automatic: true,
+                    override_second: false,
+                },
             ),
         ];
         let d = Dossier::replay(&events, &cal, &p).unwrap();
@@ -651,7 +710,10 @@ mod tests {
             ev(at(2023, 10, 27, 10, 0), EventKind::Accepted),
             ev(at(2023, 10, 30, 9, 0), EventKind::SupplementRequested { reason: "x".into(), documents: vec![] }),
             ev(at(2023, 11, 6, 9, 0), EventKind::SupplementSupplied),
-            ev(at(2023, 11, 9, 9, 0), EventKind::Resolved { outcome: Outcome::Refused, reason: Some("không đủ điều kiện".into()) }),
+            ev(
+                at(2023, 11, 9, 9, 0),
+                EventKind::Resolved { outcome: Outcome::Refused, reason: Some("không đủ điều kiện".into()) },
+            ),
         ];
         let d = Dossier::replay(&events, &cal, &p).unwrap();
         assert_eq!(national_on_time(&d, p0, p1), Some(true));
@@ -689,7 +751,11 @@ mod tests {
         assert!(at_risk(&d, &p, &cal, at(2023, 10, 27, 10, 30), &model).unwrap());
         // Five days later with no event, the department has outrun its 4-day budget in silence.
         let a = analyse(&d, &p, &cal, at(2023, 11, 2, 15, 0), ClassifyMode::DateTime).unwrap();
-        assert!(a.signals.contains(&Signal::SilentHolder { agency: ag(DEPT), working_minutes: 1980, budget_minutes: 1800 }), "{:?}", a.signals);
+        assert!(
+            a.signals.contains(&Signal::SilentHolder { agency: ag(DEPT), working_minutes: 1980, budget_minutes: 1800 }),
+            "{:?}",
+            a.signals
+        );
         assert!(!a.overdue);
     }
 }

@@ -249,7 +249,8 @@ pub struct CalendarData {
 impl CalendarData {
     /// Parses one year file (`config/calendars/vn/<year>.toml`).
     pub fn parse_year(source_name: &str, text: &str) -> Result<CalendarYear, CalendarError> {
-        toml::from_str::<CalendarYear>(text).map_err(|e| CalendarError::Invalid(vec![format!("{source_name}: {}", e.message())]))
+        toml::from_str::<CalendarYear>(text)
+            .map_err(|e| CalendarError::Invalid(vec![format!("{source_name}: {}", e.message())]))
     }
 
     /// Validates a set of years and explains every problem found.
@@ -266,7 +267,10 @@ impl CalendarData {
                 problems.push(format!("year {a} is given twice"));
             } else if b != a + 1 {
                 let missing: Vec<String> = (a + 1..b).map(|y| y.to_string()).collect();
-                problems.push(format!("year {} missing between {a} and {b}: the calendar must cover consecutive years", missing.join(", ")));
+                problems.push(format!(
+                    "year {} missing between {a} and {b}: the calendar must cover consecutive years",
+                    missing.join(", ")
+                ));
             }
         }
         for y in &years {
@@ -324,6 +328,8 @@ fn is_weekend(d: NaiveDate) -> bool {
 #[derive(Debug)]
 struct DayIndex {
     first: NaiveDate,
+    /// `first` as days from the common era, for the integer-day fast path.
+    first_ce: i32,
     last: NaiveDate,
     /// Per day of coverage: is it a working day?
     working: Vec<bool>,
@@ -385,7 +391,19 @@ impl Calendar {
             }
         }
         ord_before.push(count);
-        Self { days: Arc::new(DayIndex { first, last, working, ord_before, working_days, names, provisional_years }), hours }
+        Self {
+            days: Arc::new(DayIndex {
+                first,
+                first_ce: first.num_days_from_ce(),
+                last,
+                working,
+                ord_before,
+                working_days,
+                names,
+                provisional_years,
+            }),
+            hours,
+        }
     }
 
     /// The same days with other office hours (an agency's own opening times).
@@ -435,6 +453,30 @@ impl Calendar {
         self.days.names.get(&date).map(|(makeup, name)| (*makeup, name.as_str()))
     }
 
+    /// Integer-day fast path: the `n`-th working day after the first working day on or after
+    /// `day` (days from the common era, as `NaiveDate::num_days_from_ce`). `n = 0` rolls forward.
+    /// Two array reads; this is what `numpy.busday_offset(day, n, roll="forward")` computes.
+    #[inline]
+    pub fn add_working_days_ce(&self, day: i32, n: u32) -> Result<i32, CalendarError> {
+        let i = day.wrapping_sub(self.days.first_ce);
+        let k =
+            usize::try_from(i).ok().and_then(|i| self.days.ord_before.get(i).filter(|_| i < self.days.working.len()));
+        match k.and_then(|k| self.days.working_days.get(*k as usize + n as usize)) {
+            Some(&off) => Ok(self.days.first_ce + off as i32),
+            None => Err(self.out_of_coverage_ce(day)),
+        }
+    }
+
+    #[cold]
+    fn out_of_coverage_ce(&self, day: i32) -> CalendarError {
+        let date = NaiveDate::from_num_days_from_ce_opt(day).unwrap_or(self.days.last);
+        if date >= self.days.first && date <= self.days.last {
+            self.out_after()
+        } else {
+            CalendarError::OutOfCoverage { date, first: self.days.first, last: self.days.last }
+        }
+    }
+
     /// Working days in `[from, to)`; negative when `to < from`.
     pub fn working_days_between(&self, from: NaiveDate, to: NaiveDate) -> Result<i64, CalendarError> {
         let a = self.offset(from)?;
@@ -480,14 +522,19 @@ impl Calendar {
     pub fn local_at(&self, p: Position) -> Result<NaiveDateTime, CalendarError> {
         let day = self.hours.day_seconds();
         if p < 0 {
-            return Err(CalendarError::OutOfCoverage { date: self.days.first.pred_opt().unwrap_or(self.days.first), first: self.days.first, last: self.days.last });
+            return Err(CalendarError::OutOfCoverage {
+                date: self.days.first.pred_opt().unwrap_or(self.days.first),
+                first: self.days.first,
+                last: self.days.last,
+            });
         }
         let (mut k, mut r) = (p / day, p % day);
         if r == 0 && k > 0 {
             k -= 1;
             r = day;
         }
-        let off = *self.days.working_days.get(usize::try_from(k).unwrap_or(usize::MAX)).ok_or_else(|| self.out_after())?;
+        let off =
+            *self.days.working_days.get(usize::try_from(k).unwrap_or(usize::MAX)).ok_or_else(|| self.out_after())?;
         let date = self.date_at(off);
         if r == 0 {
             return Ok(date.and_time(self.hours.opening()));
@@ -592,15 +639,28 @@ pub(crate) mod testdata {
         CalendarYear {
             year: y,
             provisional: y >= 2027,
-            days_off: off.iter().map(|&(d, m)| NamedDay { date: day(y, m, d), name: if m <= 2 && d > 1 { "Tết Nguyên Đán".into() } else { format!("Nghỉ lễ {d}/{m}") } }).collect(),
-            makeup_workdays: makeup.iter().map(|&(d, m)| NamedDay { date: day(y, m, d), name: format!("make-up {d}/{m}") }).collect(),
+            days_off: off
+                .iter()
+                .map(|&(d, m)| NamedDay {
+                    date: day(y, m, d),
+                    name: if m <= 2 && d > 1 { "Tết Nguyên Đán".into() } else { format!("Nghỉ lễ {d}/{m}") },
+                })
+                .collect(),
+            makeup_workdays: makeup
+                .iter()
+                .map(|&(d, m)| NamedDay { date: day(y, m, d), name: format!("make-up {d}/{m}") })
+                .collect(),
         }
     }
 
     /// DOMAIN.md §4.1, 2023–2026, written out independently of `config/`.
     pub(crate) fn vn_years() -> Vec<CalendarYear> {
         vec![
-            year(2023, &[(2, 1), (20, 1), (23, 1), (24, 1), (25, 1), (26, 1), (1, 5), (2, 5), (3, 5), (1, 9), (4, 9)], &[]),
+            year(
+                2023,
+                &[(2, 1), (20, 1), (23, 1), (24, 1), (25, 1), (26, 1), (1, 5), (2, 5), (3, 5), (1, 9), (4, 9)],
+                &[],
+            ),
             year(
                 2024,
                 &[(1, 1), (8, 2), (9, 2), (12, 2), (13, 2), (14, 2), (18, 4), (29, 4), (30, 4), (1, 5), (2, 9), (3, 9)],
@@ -613,7 +673,22 @@ pub(crate) mod testdata {
             ),
             year(
                 2026,
-                &[(1, 1), (2, 1), (16, 2), (17, 2), (18, 2), (19, 2), (20, 2), (27, 4), (30, 4), (1, 5), (31, 8), (1, 9), (2, 9), (24, 11)],
+                &[
+                    (1, 1),
+                    (2, 1),
+                    (16, 2),
+                    (17, 2),
+                    (18, 2),
+                    (19, 2),
+                    (20, 2),
+                    (27, 4),
+                    (30, 4),
+                    (1, 5),
+                    (31, 8),
+                    (1, 9),
+                    (2, 9),
+                    (24, 11),
+                ],
                 &[(10, 1), (22, 8)],
             ),
         ]
@@ -678,10 +753,19 @@ mod tests {
     fn positions_skip_closed_time() {
         let cal = vn_calendar();
         // Lunch does not count; 11:30 and 13:30 are the same working position.
-        assert_eq!(cal.position_local(lt(2023, 10, 27, 11, 30)).unwrap(), cal.position_local(lt(2023, 10, 27, 13, 30)).unwrap());
+        assert_eq!(
+            cal.position_local(lt(2023, 10, 27, 11, 30)).unwrap(),
+            cal.position_local(lt(2023, 10, 27, 13, 30)).unwrap()
+        );
         // Friday 17:00 is Monday 07:30.
-        assert_eq!(cal.position_local(lt(2023, 10, 27, 17, 0)).unwrap(), cal.position_local(lt(2023, 10, 30, 7, 30)).unwrap());
-        assert_eq!(cal.position_local(lt(2023, 10, 28, 10, 0)).unwrap(), cal.position_local(lt(2023, 10, 30, 7, 30)).unwrap());
+        assert_eq!(
+            cal.position_local(lt(2023, 10, 27, 17, 0)).unwrap(),
+            cal.position_local(lt(2023, 10, 30, 7, 30)).unwrap()
+        );
+        assert_eq!(
+            cal.position_local(lt(2023, 10, 28, 10, 0)).unwrap(),
+            cal.position_local(lt(2023, 10, 30, 7, 30)).unwrap()
+        );
         // A boundary resolves to the earlier close.
         let p = cal.position_local(lt(2023, 10, 30, 7, 30)).unwrap();
         assert_eq!(cal.local_at(p).unwrap(), lt(2023, 10, 27, 17, 0));
@@ -702,12 +786,31 @@ mod tests {
     #[test]
     fn next_opening_explains_the_shift() {
         let cal = vn_calendar();
-        assert_eq!(cal.next_opening_local(lt(2023, 10, 27, 6, 0)).unwrap(), (lt(2023, 10, 27, 7, 30), Some(Shift::BeforeOpening)));
-        assert_eq!(cal.next_opening_local(lt(2023, 10, 27, 12, 0)).unwrap(), (lt(2023, 10, 27, 13, 30), Some(Shift::LunchBreak)));
-        assert_eq!(cal.next_opening_local(lt(2023, 10, 27, 17, 0)).unwrap(), (lt(2023, 10, 30, 7, 30), Some(Shift::AfterClosing)));
-        assert_eq!(cal.next_opening_local(lt(2025, 12, 31, 18, 0)).unwrap(), (lt(2026, 1, 5, 7, 30), Some(Shift::AfterClosing)));
-        assert_eq!(cal.next_opening_local(lt(2026, 1, 10, 9, 0)).unwrap(), (lt(2026, 1, 10, 9, 0), None), "make-up Saturday is open");
-        assert_eq!(cal.next_opening_local(lt(2023, 10, 28, 9, 0)).unwrap(), (lt(2023, 10, 30, 7, 30), Some(Shift::NonWorkingDay)));
+        assert_eq!(
+            cal.next_opening_local(lt(2023, 10, 27, 6, 0)).unwrap(),
+            (lt(2023, 10, 27, 7, 30), Some(Shift::BeforeOpening))
+        );
+        assert_eq!(
+            cal.next_opening_local(lt(2023, 10, 27, 12, 0)).unwrap(),
+            (lt(2023, 10, 27, 13, 30), Some(Shift::LunchBreak))
+        );
+        assert_eq!(
+            cal.next_opening_local(lt(2023, 10, 27, 17, 0)).unwrap(),
+            (lt(2023, 10, 30, 7, 30), Some(Shift::AfterClosing))
+        );
+        assert_eq!(
+            cal.next_opening_local(lt(2025, 12, 31, 18, 0)).unwrap(),
+            (lt(2026, 1, 5, 7, 30), Some(Shift::AfterClosing))
+        );
+        assert_eq!(
+            cal.next_opening_local(lt(2026, 1, 10, 9, 0)).unwrap(),
+            (lt(2026, 1, 10, 9, 0), None),
+            "make-up Saturday is open"
+        );
+        assert_eq!(
+            cal.next_opening_local(lt(2023, 10, 28, 9, 0)).unwrap(),
+            (lt(2023, 10, 30, 7, 30), Some(Shift::NonWorkingDay))
+        );
     }
 
     #[test]
@@ -732,7 +835,11 @@ mod tests {
         let t = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
         assert!(OfficeHours::new(vec![]).is_err());
         assert!(OfficeHours::new(vec![Window { open: t(9, 0), close: t(9, 0) }]).is_err());
-        let err = OfficeHours::new(vec![Window { open: t(7, 0), close: t(12, 0) }, Window { open: t(11, 0), close: t(17, 0) }]).unwrap_err();
+        let err = OfficeHours::new(vec![
+            Window { open: t(7, 0), close: t(12, 0) },
+            Window { open: t(11, 0), close: t(17, 0) },
+        ])
+        .unwrap_err();
         assert!(err.to_string().contains("overlap"), "{err}");
         assert!(OfficeHours::parse(&[("7h30".into(), "11:30".into())]).is_err());
         assert_eq!(OfficeHours::standard().day_seconds(), 450 * 60);
@@ -742,7 +849,13 @@ mod tests {
     fn agency_hours_share_the_day_index() {
         let cal = vn_calendar();
         let t = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
-        let early = cal.with_hours(OfficeHours::new(vec![Window { open: t(7, 0), close: t(11, 30) }, Window { open: t(13, 0), close: t(17, 0) }]).unwrap());
+        let early = cal.with_hours(
+            OfficeHours::new(vec![
+                Window { open: t(7, 0), close: t(11, 30) },
+                Window { open: t(13, 0), close: t(17, 0) },
+            ])
+            .unwrap(),
+        );
         assert_eq!(early.hours().day_seconds(), 510 * 60);
         assert_eq!(early.next_opening_local(lt(2023, 10, 27, 6, 0)).unwrap().0, lt(2023, 10, 27, 7, 0));
     }

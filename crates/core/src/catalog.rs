@@ -205,7 +205,8 @@ fn opt_email(s: &str, what: &str, problems: &mut Vec<String>) -> Option<Email> {
 impl Catalog {
     /// Parses and validates `agencies.toml` and `procedures.toml` (their texts).
     pub fn from_toml(agencies: &str, procedures: &str) -> Result<Self, CatalogError> {
-        let agency_file: AgencyFile = toml::from_str(agencies).map_err(|e| CatalogError(vec![format!("agencies.toml: {}", e.message())]))?;
+        let agency_file: AgencyFile =
+            toml::from_str(agencies).map_err(|e| CatalogError(vec![format!("agencies.toml: {}", e.message())]))?;
         let procedure_file: ProcedureFile =
             toml::from_str(procedures).map_err(|e| CatalogError(vec![format!("procedures.toml: {}", e.message())]))?;
         let mut problems = Vec::new();
@@ -331,7 +332,10 @@ impl Catalog {
                 (Some(d), None) => d * STANDARD_DAY_MINUTES as f64,
                 (None, Some(h)) => h * 60.0,
                 _ => {
-                    problems.push(ctx(format!("route step {}: budget needs exactly one of working_days, working_hours", i + 1)));
+                    problems.push(ctx(format!(
+                        "route step {}: budget needs exactly one of working_days, working_hours",
+                        i + 1
+                    )));
                     continue;
                 }
             };
@@ -349,14 +353,17 @@ impl Catalog {
         {
             let sum: i64 = route.iter().map(|s| s.budget_minutes).sum();
             match limit.working_seconds(STANDARD_DAY_MINUTES * 60) {
-                Some(secs) if secs / 60 != sum => {
-                    problems.push(ctx(format!("route budgets sum to {sum} working minutes but the limit {limit} is {} minutes", secs / 60)))
-                }
+                Some(secs) if secs / 60 != sum => problems.push(ctx(format!(
+                    "route budgets sum to {sum} working minutes but the limit {limit} is {} minutes",
+                    secs / 60
+                ))),
                 None => {
                     if let TimeLimit::CalendarDays(n) = limit
                         && sum * 7 > i64::from(n) * 5 * STANDARD_DAY_MINUTES
                     {
-                        problems.push(ctx(format!("route budgets ({sum} working minutes) exceed the working time of {n} calendar days")));
+                        problems.push(ctx(format!(
+                            "route budgets ({sum} working minutes) exceed the working time of {n} calendar days"
+                        )));
                     }
                 }
                 _ => {}
@@ -468,12 +475,20 @@ route = [
 
     #[test]
     fn explains_every_problem() {
-        let bad = PROCEDURES.replace("9.5", "9").replace("\"@receiving\", budget = { working_days = 1 }", "\"000.99.99.H17\", budget = { working_days = 1 }");
+        let bad = PROCEDURES.replace("9.5", "9").replace(
+            "\"@receiving\", budget = { working_days = 1 }",
+            "\"000.99.99.H17\", budget = { working_days = 1 }",
+        );
         let err = Catalog::from_toml(AGENCIES, &bad).unwrap_err().to_string();
         assert!(err.contains("budgets sum to 4275 working minutes but the limit 10 working days is 4500"), "{err}");
         assert!(err.contains("agency 000.99.99.H17 is not in the catalog"), "{err}");
         let bad = AGENCIES.replace("parent = \"000.00.00.H17\"\nhead_email", "parent = \"000.00.01.H17\"\nhead_email");
-        assert!(Catalog::from_toml(&bad, PROCEDURES).unwrap_err().to_string().contains("parent 000.00.01.H17 is not in the catalog"));
+        assert!(
+            Catalog::from_toml(&bad, PROCEDURES)
+                .unwrap_err()
+                .to_string()
+                .contains("parent 000.00.01.H17 is not in the catalog")
+        );
         assert!(Catalog::from_toml("[[agency]]\ncode = 1", "").is_err());
     }
 }

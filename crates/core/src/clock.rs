@@ -99,19 +99,55 @@ pub enum WaitKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum Step {
-    Received { at: DateTime<Utc> },
+    Received {
+        at: DateTime<Utc>,
+    },
     /// The clock starts at a later opening (cut-off, closed office, non-working day).
-    StartMoved { reason: StartReason, start: DateTime<Utc>, skipped: Vec<SkippedDay> },
-    AddWorkingDays { n: u32, start: DateTime<Utc>, due: DateTime<Utc>, from_opening: bool, skipped: Vec<SkippedDay> },
-    AddWorkingHours { n: u32, start: DateTime<Utc>, due: DateTime<Utc> },
-    AddCalendarDays { n: u32, date: NaiveDate, due: DateTime<Utc> },
-    WaitStarted { kind: WaitKind, at: DateTime<Utc> },
-    WaitEnded { kind: WaitKind, at: DateTime<Utc> },
+    StartMoved {
+        reason: StartReason,
+        start: DateTime<Utc>,
+        skipped: Vec<SkippedDay>,
+    },
+    AddWorkingDays {
+        n: u32,
+        start: DateTime<Utc>,
+        due: DateTime<Utc>,
+        from_opening: bool,
+        skipped: Vec<SkippedDay>,
+    },
+    AddWorkingHours {
+        n: u32,
+        start: DateTime<Utc>,
+        due: DateTime<Utc>,
+    },
+    AddCalendarDays {
+        n: u32,
+        date: NaiveDate,
+        due: DateTime<Utc>,
+    },
+    WaitStarted {
+        kind: WaitKind,
+        at: DateTime<Utc>,
+    },
+    WaitEnded {
+        kind: WaitKind,
+        at: DateTime<Utc>,
+    },
     /// `restart`: the full limit runs again from the new start.
-    ClockRestarted { start: DateTime<Utc>, due: DateTime<Utc> },
+    ClockRestarted {
+        start: DateTime<Utc>,
+        due: DateTime<Utc>,
+    },
     /// `pause`: the due date moves by the working time spent waiting.
-    ClockPaused { kind: WaitKind, waited_minutes: i64, due: DateTime<Utc> },
-    Rescheduled { to: DateTime<Utc>, due: DateTime<Utc> },
+    ClockPaused {
+        kind: WaitKind,
+        waited_minutes: i64,
+        due: DateTime<Utc>,
+    },
+    Rescheduled {
+        to: DateTime<Utc>,
+        due: DateTime<Utc>,
+    },
 }
 
 /// Why a clock's start is later than the receipt.
@@ -130,19 +166,31 @@ pub struct Deadline {
     pub steps: Vec<Step>,
 }
 
-/// Where the clock starts for a dossier received at `at` (rule 1 of DOMAIN.md §4.2).
-pub fn clock_start(cal: &Calendar, at: DateTime<Utc>, cutoff: Option<NaiveTime>) -> Result<(DateTime<Utc>, Option<Step>), CalendarError> {
+/// Where the clock starts for a dossier received at `at` (rule 1 of DOMAIN.md §4.2), and why it
+/// moved, if it did. No explanation is built: this is the fast path.
+pub fn start_instant(
+    cal: &Calendar,
+    at: DateTime<Utc>,
+    cutoff: Option<NaiveTime>,
+) -> Result<(NaiveDateTime, Option<StartReason>), CalendarError> {
     let local = to_local(at);
     let working = cal.is_working_day(local.date())?;
-    let after_cutoff = working && cutoff.is_some_and(|c| local.time() >= c && local.time() < cal.hours().closing());
-    let (start, reason) = if after_cutoff {
+    if working && cutoff.is_some_and(|c| local.time() >= c && local.time() < cal.hours().closing()) {
         let next = cal.nth_working_day_after(local.date(), 1)?;
-        (next.and_time(cal.hours().opening()), cutoff.map(|cutoff| StartReason::Cutoff { cutoff }))
-    } else {
-        let (start, shift) = cal.next_opening_local(local)?;
-        (start, shift.map(|shift| StartReason::Shift { shift }))
-    };
-    let step = reason.map(|reason| StartMovedBuilder { cal, from: local, start }.build(reason));
+        return Ok((next.and_time(cal.hours().opening()), cutoff.map(|cutoff| StartReason::Cutoff { cutoff })));
+    }
+    let (start, shift) = cal.next_opening_local(local)?;
+    Ok((start, shift.map(|shift| StartReason::Shift { shift })))
+}
+
+/// Where the clock starts, with the explanation step when the start moved.
+pub fn clock_start(
+    cal: &Calendar,
+    at: DateTime<Utc>,
+    cutoff: Option<NaiveTime>,
+) -> Result<(DateTime<Utc>, Option<Step>), CalendarError> {
+    let (start, reason) = start_instant(cal, at, cutoff)?;
+    let step = reason.map(|reason| StartMovedBuilder { cal, from: to_local(at), start }.build(reason));
     Ok((from_local(start), step))
 }
 
@@ -165,41 +213,63 @@ impl StartMovedBuilder<'_> {
     }
 }
 
-/// The due instant for a clock started at `start` (rules 2–4 of DOMAIN.md §4.2).
-pub fn due_from_start(cal: &Calendar, start: DateTime<Utc>, limit: TimeLimit) -> Result<(DateTime<Utc>, Step), CalendarError> {
+/// The due instant for a clock started at `start` (rules 2–4 of DOMAIN.md §4.2), without an
+/// explanation: the fast path.
+pub fn due_instant(cal: &Calendar, start: DateTime<Utc>, limit: TimeLimit) -> Result<DateTime<Utc>, CalendarError> {
     let s = to_local(start);
     match limit {
         TimeLimit::WorkingDays(n) => {
-            let from_opening = s.time() == cal.hours().opening() && cal.is_working_day(s.date())?;
-            let due = if from_opening {
+            let working = cal.is_working_day(s.date())?;
+            let due = if working && s.time() == cal.hours().opening() {
                 cal.nth_working_day_after(s.date(), n.saturating_sub(1))?.and_time(cal.hours().closing())
+            } else if working {
+                cal.nth_working_day_after(s.date(), n)?.and_time(s.time())
             } else {
-                let (day, time) = if cal.is_working_day(s.date())? {
-                    (s.date(), s.time())
-                } else {
-                    (cal.working_day_on_or_after(s.date())?, cal.hours().opening())
-                };
-                cal.nth_working_day_after(day, n)?.and_time(time)
+                cal.nth_working_day_after(cal.working_day_on_or_after(s.date())?, n)?.and_time(cal.hours().opening())
             };
-            let skipped = cal.skipped_between(s.date(), due.date());
-            let due = from_local(due);
-            Ok((due, Step::AddWorkingDays { n, start, due, from_opening, skipped }))
+            Ok(from_local(due))
         }
-        TimeLimit::WorkingHours(n) => {
-            let due = cal.instant_at(cal.position(start)? + i64::from(n) * 3600)?;
-            Ok((due, Step::AddWorkingHours { n, start, due }))
-        }
+        TimeLimit::WorkingHours(n) => cal.instant_at(cal.position(start)? + i64::from(n) * 3600),
         TimeLimit::CalendarDays(n) => {
             let date = s.date() + Duration::days(i64::from(n));
             let day = cal.working_day_on_or_after(date)?;
-            let due = from_local(day.and_time(cal.hours().closing()));
-            Ok((due, Step::AddCalendarDays { n, date, due }))
+            Ok(from_local(day.and_time(cal.hours().closing())))
         }
     }
 }
 
+/// The due instant with the explanation step.
+pub fn due_from_start(
+    cal: &Calendar,
+    start: DateTime<Utc>,
+    limit: TimeLimit,
+) -> Result<(DateTime<Utc>, Step), CalendarError> {
+    let due = due_instant(cal, start, limit)?;
+    let s = to_local(start);
+    let step = match limit {
+        TimeLimit::WorkingDays(n) => {
+            let from_opening = s.time() == cal.hours().opening() && cal.is_working_day(s.date())?;
+            Step::AddWorkingDays {
+                n,
+                start,
+                due,
+                from_opening,
+                skipped: cal.skipped_between(s.date(), to_local(due).date()),
+            }
+        }
+        TimeLimit::WorkingHours(n) => Step::AddWorkingHours { n, start, due },
+        TimeLimit::CalendarDays(n) => Step::AddCalendarDays { n, date: s.date() + Duration::days(i64::from(n)), due },
+    };
+    Ok((due, step))
+}
+
 /// Start and due instant for a dossier received at `received_at`, with the explanation.
-pub fn deadline(cal: &Calendar, received_at: DateTime<Utc>, limit: TimeLimit, cutoff: Option<NaiveTime>) -> Result<Deadline, CalendarError> {
+pub fn deadline(
+    cal: &Calendar,
+    received_at: DateTime<Utc>,
+    limit: TimeLimit,
+    cutoff: Option<NaiveTime>,
+) -> Result<Deadline, CalendarError> {
     let mut steps = vec![Step::Received { at: received_at }];
     let (start, moved) = clock_start(cal, received_at, cutoff)?;
     steps.extend(moved);
@@ -252,7 +322,11 @@ fn skipped_text(skipped: &[SkippedDay], lang: Lang) -> String {
     }
     runs.iter()
         .map(|(a, b, label)| {
-            if a == b { format!("{} {label}", a.format("%d/%m")) } else { format!("{}–{} {label}", a.format("%d/%m"), b.format("%d/%m")) }
+            if a == b {
+                format!("{} {label}", a.format("%d/%m"))
+            } else {
+                format!("{}–{} {label}", a.format("%d/%m"), b.format("%d/%m"))
+            }
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -283,8 +357,12 @@ impl Step {
             (Self::Received { at }, Lang::En) => format!("Received {}", t(at)),
             (Self::StartMoved { reason, start, skipped }, _) => {
                 let why = match (reason, lang) {
-                    (StartReason::Cutoff { cutoff }, Lang::Vi) => format!("sau giờ tiếp nhận {}", cutoff.format("%H:%M")),
-                    (StartReason::Cutoff { cutoff }, Lang::En) => format!("after the {} cut-off", cutoff.format("%H:%M")),
+                    (StartReason::Cutoff { cutoff }, Lang::Vi) => {
+                        format!("sau giờ tiếp nhận {}", cutoff.format("%H:%M"))
+                    }
+                    (StartReason::Cutoff { cutoff }, Lang::En) => {
+                        format!("after the {} cut-off", cutoff.format("%H:%M"))
+                    }
                     (StartReason::Shift { shift: Shift::BeforeOpening }, Lang::Vi) => "trước giờ làm việc".into(),
                     (StartReason::Shift { shift: Shift::BeforeOpening }, Lang::En) => "before opening".into(),
                     (StartReason::Shift { shift: Shift::LunchBreak }, Lang::Vi) => "trong giờ nghỉ trưa".into(),
@@ -296,35 +374,71 @@ impl Step {
                 };
                 match lang {
                     Lang::Vi => format!("Nhận {why} → thời hạn tính từ {}{}", t(start), skipped_suffix(skipped)),
-                    Lang::En => format!("Received {why} → counted from the next opening, {}{}", t(start), skipped_suffix(skipped)),
+                    Lang::En => format!(
+                        "Received {why} → counted from the next opening, {}{}",
+                        t(start),
+                        skipped_suffix(skipped)
+                    ),
                 }
             }
             (Self::AddWorkingDays { n, due, from_opening, skipped, .. }, Lang::Vi) => {
-                let how = if *from_opening { format!(" (tính từ đầu giờ: hạn là cuối ngày làm việc thứ {n})") } else { String::new() };
+                let how = if *from_opening {
+                    format!(" (tính từ đầu giờ: hạn là cuối ngày làm việc thứ {n})")
+                } else {
+                    String::new()
+                };
                 format!("+{n} ngày làm việc{how}{} → hẹn trả {}", skipped_suffix(skipped), t(due))
             }
             (Self::AddWorkingDays { n, due, from_opening, skipped, .. }, Lang::En) => {
-                let how = if *from_opening { format!(" (counted from the opening: due by the closing of working day {n})") } else { String::new() };
+                let how = if *from_opening {
+                    format!(" (counted from the opening: due by the closing of working day {n})")
+                } else {
+                    String::new()
+                };
                 format!("+{n} working days{how}{} → due {}", skipped_suffix(skipped), t(due))
             }
-            (Self::AddWorkingHours { n, due, .. }, Lang::Vi) => format!("+{n} giờ làm việc trong giờ hành chính → hẹn trả {}", t(due)),
-            (Self::AddWorkingHours { n, due, .. }, Lang::En) => format!("+{n} working hours within office hours → due {}", t(due)),
+            (Self::AddWorkingHours { n, due, .. }, Lang::Vi) => {
+                format!("+{n} giờ làm việc trong giờ hành chính → hẹn trả {}", t(due))
+            }
+            (Self::AddWorkingHours { n, due, .. }, Lang::En) => {
+                format!("+{n} working hours within office hours → due {}", t(due))
+            }
             (Self::AddCalendarDays { n, date, due }, Lang::Vi) => {
-                let moved = if to_local(*due).date() != *date { format!(", {} là ngày nghỉ nên chuyển sang ngày làm việc tiếp theo", date.format("%d/%m/%Y")) } else { String::new() };
+                let moved = if to_local(*due).date() != *date {
+                    format!(", {} là ngày nghỉ nên chuyển sang ngày làm việc tiếp theo", date.format("%d/%m/%Y"))
+                } else {
+                    String::new()
+                };
                 format!("+{n} ngày (theo lịch){moved} → hẹn trả {}", t(due))
             }
             (Self::AddCalendarDays { n, date, due }, Lang::En) => {
-                let moved = if to_local(*due).date() != *date { format!(", {} is not a working day so the next one", date.format("%d/%m/%Y")) } else { String::new() };
+                let moved = if to_local(*due).date() != *date {
+                    format!(", {} is not a working day so the next one", date.format("%d/%m/%Y"))
+                } else {
+                    String::new()
+                };
                 format!("+{n} calendar days{moved} → due by closing, {}", t(due))
             }
-            (Self::WaitStarted { kind, at }, Lang::Vi) => format!("Yêu cầu {} lúc {}: tạm dừng tính thời hạn", wait(kind), t(at)),
-            (Self::WaitStarted { kind, at }, Lang::En) => format!("{} requested {}: the clock stops", capitalise(wait(kind)), t(at)),
+            (Self::WaitStarted { kind, at }, Lang::Vi) => {
+                format!("Yêu cầu {} lúc {}: tạm dừng tính thời hạn", wait(kind), t(at))
+            }
+            (Self::WaitStarted { kind, at }, Lang::En) => {
+                format!("{} requested {}: the clock stops", capitalise(wait(kind)), t(at))
+            }
             (Self::WaitEnded { kind, at }, Lang::Vi) => format!("Công dân hoàn thành {} lúc {}", wait(kind), t(at)),
             (Self::WaitEnded { kind, at }, Lang::En) => format!("{} completed {}", capitalise(wait(kind)), t(at)),
-            (Self::ClockRestarted { start, due }, Lang::Vi) => format!("Tính lại toàn bộ thời hạn từ {} → hẹn trả {}", t(start), t(due)),
-            (Self::ClockRestarted { start, due }, Lang::En) => format!("Clock restarted from {} → due {}", t(start), t(due)),
+            (Self::ClockRestarted { start, due }, Lang::Vi) => {
+                format!("Tính lại toàn bộ thời hạn từ {} → hẹn trả {}", t(start), t(due))
+            }
+            (Self::ClockRestarted { start, due }, Lang::En) => {
+                format!("Clock restarted from {} → due {}", t(start), t(due))
+            }
             (Self::ClockPaused { waited_minutes, due, .. }, Lang::Vi) => {
-                format!("Cộng thêm thời gian chờ {} → hẹn trả {}", format_working_minutes(*waited_minutes, lang), t(due))
+                format!(
+                    "Cộng thêm thời gian chờ {} → hẹn trả {}",
+                    format_working_minutes(*waited_minutes, lang),
+                    t(due)
+                )
             }
             (Self::ClockPaused { waited_minutes, due, .. }, Lang::En) => {
                 format!("Waiting time of {} added → due {}", format_working_minutes(*waited_minutes, lang), t(due))

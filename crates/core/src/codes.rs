@@ -164,7 +164,11 @@ impl FromStr for Phone {
         let digits_after = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
         let ok = (compact.len() == 10 && compact.starts_with('0') && digits_after(&compact))
             || (compact.len() == 12 && compact.starts_with("+84") && digits_after(&compact[3..]));
-        if ok { Ok(Self(compact)) } else { Err(bad("phone number", s, "expected 10 digits starting with 0, or +84 and 9 digits")) }
+        if ok {
+            Ok(Self(compact))
+        } else {
+            Err(bad("phone number", s, "expected 10 digits starting with 0, or +84 and 9 digits"))
+        }
     }
 }
 
@@ -181,7 +185,9 @@ mod tests {
         }
         let code: DossierCode = "000.00.06.H56-231027-0361".parse().unwrap();
         assert_eq!(code.agency(), "000.00.06.H56");
-        for bad in ["000.00.06.H56-231327-0361", "000.00.06.H56-231027-361", "x-231027-0361", "000.00.06.H56-231027-0000"] {
+        for bad in
+            ["000.00.06.H56-231327-0361", "000.00.06.H56-231027-361", "x-231027-0361", "000.00.06.H56-231027-0000"]
+        {
             assert!(bad.parse::<DossierCode>().is_err(), "{bad}");
         }
         let agency: AgencyCode = "000.00.06.H56".parse().unwrap();

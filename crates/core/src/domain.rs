@@ -88,7 +88,11 @@ impl Domain {
     }
 
     /// Replays the events at or before `as_of`.
-    pub fn replay_until<'a>(&self, events: impl IntoIterator<Item = &'a Event>, as_of: DateTime<Utc>) -> Result<Dossier, DomainError> {
+    pub fn replay_until<'a>(
+        &self,
+        events: impl IntoIterator<Item = &'a Event>,
+        as_of: DateTime<Utc>,
+    ) -> Result<Dossier, DomainError> {
         self.replay(events.into_iter().filter(|e| e.at <= as_of))
     }
 

@@ -7,9 +7,10 @@ use std::fmt;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::calendar::from_local;
 use crate::calendar::{Calendar, CalendarError};
 use crate::catalog::{Procedure, WaitMode};
-use crate::clock::{Step, WaitKind, clock_start, deadline, due_from_start};
+use crate::clock::{Step, WaitKind, deadline, due_instant, start_instant};
 use crate::codes::{AgencyCode, DossierCode, Email, Phone, ProcedureCode};
 
 /// National status codes (trạng thái hồ sơ), synchronised 1:1 with the national portal.
@@ -160,15 +161,23 @@ pub enum Outcome {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventKind {
     /// Submitted on the portal, not yet accepted (status 1).
-    RegisteredOnline { intake: Intake },
+    RegisteredOnline {
+        intake: Intake,
+    },
     /// An online submission accepted by the desk: the receipt is issued, the clock starts.
     AcceptedOnline,
     /// Received at the desk (status 2): the receipt is issued, the clock starts.
-    Received { intake: Intake },
+    Received {
+        intake: Intake,
+    },
     /// An online submission refused at receipt (status 3, no clock).
-    RefusedAtReceipt { reason: String },
+    RefusedAtReceipt {
+        reason: String,
+    },
     /// Sent by the holder to another agency (liên thông).
-    Transferred { to: AgencyCode },
+    Transferred {
+        to: AgencyCode,
+    },
     /// The pending transfer accepted by its recipient.
     Accepted,
     SupplementRequested {
@@ -206,7 +215,9 @@ pub enum EventKind {
         #[serde(default)]
         reason: String,
     },
-    Stopped { reason: String },
+    Stopped {
+        reason: String,
+    },
 }
 
 impl EventKind {
@@ -336,7 +347,11 @@ pub struct Dossier {
 
 impl Dossier {
     /// Replays a dossier's log.
-    pub fn replay<'a>(events: impl IntoIterator<Item = &'a Event>, cal: &Calendar, procedure: &Procedure) -> Result<Self, DossierError> {
+    pub fn replay<'a>(
+        events: impl IntoIterator<Item = &'a Event>,
+        cal: &Calendar,
+        procedure: &Procedure,
+    ) -> Result<Self, DossierError> {
         let mut d = Self::default();
         for e in events {
             d.apply(e, cal, procedure)?;
@@ -423,17 +438,29 @@ impl Dossier {
             },
             (E::SupplementRequested { documents, .. }, Some(S::Processing)) => {
                 self.no_pending()?;
-                next.waits.push(Wait { kind: WaitKind::Supplement, requested_at: at, completed_at: None, documents: documents.clone() });
+                next.waits.push(Wait {
+                    kind: WaitKind::Supplement,
+                    requested_at: at,
+                    completed_at: None,
+                    documents: documents.clone(),
+                });
                 next.steps.push(Step::WaitStarted { kind: WaitKind::Supplement, at });
                 next.status = Some(S::SupplementRequested);
             }
             (E::PaymentRequested { .. }, Some(S::Processing)) => {
                 self.no_pending()?;
-                next.waits.push(Wait { kind: WaitKind::Payment, requested_at: at, completed_at: None, documents: Vec::new() });
+                next.waits.push(Wait {
+                    kind: WaitKind::Payment,
+                    requested_at: at,
+                    completed_at: None,
+                    documents: Vec::new(),
+                });
                 next.steps.push(Step::WaitStarted { kind: WaitKind::Payment, at });
                 next.status = Some(S::PaymentRequested);
             }
-            (E::SupplementSupplied, Some(S::SupplementRequested)) => next.end_wait(at, procedure.supplement_mode, cal, procedure)?,
+            (E::SupplementSupplied, Some(S::SupplementRequested)) => {
+                next.end_wait(at, procedure.supplement_mode, cal, procedure)?
+            }
             (E::Paid, Some(S::PaymentRequested)) => next.end_wait(at, procedure.payment_mode, cal, procedure)?,
             (E::Rescheduled { to, reason, responsible, automatic, override_second }, Some(s)) if s.is_open() => {
                 if !self.reschedules.is_empty() && !override_second {
@@ -510,7 +537,13 @@ impl Dossier {
         Ok(())
     }
 
-    fn end_wait(&mut self, at: DateTime<Utc>, mode: WaitMode, cal: &Calendar, procedure: &Procedure) -> Result<(), DossierError> {
+    fn end_wait(
+        &mut self,
+        at: DateTime<Utc>,
+        mode: WaitMode,
+        cal: &Calendar,
+        procedure: &Procedure,
+    ) -> Result<(), DossierError> {
         let (kind, requested_at) = match self.open_wait() {
             Some(w) => {
                 w.completed_at = Some(at);
@@ -521,8 +554,8 @@ impl Dossier {
         self.steps.push(Step::WaitEnded { kind, at });
         match mode {
             WaitMode::Restart => {
-                let (start, _) = clock_start(cal, at, procedure.cutoff)?;
-                let (due, _) = due_from_start(cal, start, procedure.time_limit)?;
+                let start = from_local(start_instant(cal, at, procedure.cutoff)?.0);
+                let due = due_instant(cal, start, procedure.time_limit)?;
                 self.start_at = Some(start);
                 self.due_at = Some(due);
                 self.steps.push(Step::ClockRestarted { start, due });
@@ -644,7 +677,13 @@ pub(crate) mod tests {
         assert_eq!(err, DossierError::IllegalTransition { status: None, event: "returned" });
         d.apply(&ev(at(2023, 10, 27, 9, 0), EventKind::Received { intake: intake() }), &cal, &p).unwrap();
         let before = d.clone();
-        let err = d.apply(&ev(at(2023, 10, 27, 9, 5), EventKind::Resolved { outcome: Outcome::Approved, reason: None }), &cal, &p).unwrap_err();
+        let err = d
+            .apply(
+                &ev(at(2023, 10, 27, 9, 5), EventKind::Resolved { outcome: Outcome::Approved, reason: None }),
+                &cal,
+                &p,
+            )
+            .unwrap_err();
         assert_eq!(err.to_string(), "cannot apply `resolved` to a dossier in status 2 (received)");
         let err = d.apply(&ev(at(2023, 10, 27, 8, 0), EventKind::Transferred { to: ag(DEPT) }), &cal, &p).unwrap_err();
         assert!(matches!(err, DossierError::BeforeLastEvent { .. }));
@@ -654,10 +693,19 @@ pub(crate) mod tests {
         d.apply(&ev(at(2023, 10, 27, 9, 10), EventKind::Transferred { to: ag(DEPT) }), &cal, &p).unwrap();
         let err = d.apply(&ev(at(2023, 10, 27, 9, 20), EventKind::Transferred { to: ag(CITY) }), &cal, &p).unwrap_err();
         assert!(matches!(err, DossierError::PendingHandoff { .. }));
-        let err = d.apply(&ev(at(2023, 10, 27, 9, 20), EventKind::SupplementRequested { reason: "x".into(), documents: vec![] }), &cal, &p).unwrap_err();
+        let err = d
+            .apply(
+                &ev(at(2023, 10, 27, 9, 20), EventKind::SupplementRequested { reason: "x".into(), documents: vec![] }),
+                &cal,
+                &p,
+            )
+            .unwrap_err();
         assert!(matches!(err, DossierError::PendingHandoff { .. }));
         d.apply(&ev(at(2023, 10, 27, 9, 30), EventKind::Accepted), &cal, &p).unwrap();
-        assert_eq!(d.apply(&ev(at(2023, 10, 27, 9, 40), EventKind::Accepted), &cal, &p).unwrap_err(), DossierError::NoPendingHandoff);
+        assert_eq!(
+            d.apply(&ev(at(2023, 10, 27, 9, 40), EventKind::Accepted), &cal, &p).unwrap_err(),
+            DossierError::NoPendingHandoff
+        );
     }
 
     #[test]
@@ -673,7 +721,8 @@ pub(crate) mod tests {
         assert_eq!(d.due_at, Some(at(2023, 11, 6, 8, 0)));
         let mut r = Dossier::default();
         r.apply(&ev(at(2023, 10, 28, 22, 0), EventKind::RegisteredOnline { intake: intake() }), &cal, &p).unwrap();
-        r.apply(&ev(at(2023, 10, 30, 8, 0), EventKind::RefusedAtReceipt { reason: "thiếu giấy tờ".into() }), &cal, &p).unwrap();
+        r.apply(&ev(at(2023, 10, 30, 8, 0), EventKind::RefusedAtReceipt { reason: "thiếu giấy tờ".into() }), &cal, &p)
+            .unwrap();
         assert_eq!(r.status, Some(Status::RefusedAtReceipt));
         assert_eq!(r.due_at, None);
     }
@@ -692,7 +741,12 @@ pub(crate) mod tests {
         let cal = vn_calendar();
         let p = procedure(TimeLimit::WorkingDays(5), WaitMode::Restart);
         let mut d = to_processing(&cal, &p);
-        d.apply(&ev(at(2023, 10, 30, 9, 0), EventKind::SupplementRequested { reason: "thiếu".into(), documents: vec![] }), &cal, &p).unwrap();
+        d.apply(
+            &ev(at(2023, 10, 30, 9, 0), EventKind::SupplementRequested { reason: "thiếu".into(), documents: vec![] }),
+            &cal,
+            &p,
+        )
+        .unwrap();
         d.apply(&ev(at(2023, 11, 6, 14, 0), EventKind::SupplementSupplied), &cal, &p).unwrap();
         assert_eq!(d.start_at, Some(at(2023, 11, 6, 14, 0)));
         assert_eq!(d.due_at, Some(at(2023, 11, 13, 14, 0)));
@@ -706,7 +760,12 @@ pub(crate) mod tests {
         let p = procedure(TimeLimit::WorkingDays(5), WaitMode::Pause);
         let mut d = to_processing(&cal, &p);
         // Waited Mon 30/10 09:00 → Tue 31/10 10:00 = 1 working day + 60 min.
-        d.apply(&ev(at(2023, 10, 30, 9, 0), EventKind::SupplementRequested { reason: "thiếu".into(), documents: vec![] }), &cal, &p).unwrap();
+        d.apply(
+            &ev(at(2023, 10, 30, 9, 0), EventKind::SupplementRequested { reason: "thiếu".into(), documents: vec![] }),
+            &cal,
+            &p,
+        )
+        .unwrap();
         d.apply(&ev(at(2023, 10, 31, 10, 0), EventKind::SupplementSupplied), &cal, &p).unwrap();
         assert_eq!(d.due_at, Some(at(2023, 11, 6, 10, 32)));
         // Payment waits pause by default.
@@ -723,7 +782,13 @@ pub(crate) mod tests {
         let p = procedure(TimeLimit::WorkingDays(5), WaitMode::Restart);
         let mut d = to_processing(&cal, &p);
         let due = d.due_at;
-        let resched = |to, override_second| EventKind::Rescheduled { to, reason: "cần xác minh".into(), responsible: None, automatic: false, override_second };
+        let resched = |to, override_second| EventKind::Rescheduled {
+            to,
+            reason: "cần xác minh".into(),
+            responsible: None,
+            automatic: false,
+            override_second,
+        };
         let err = d.apply(&ev(at(2023, 11, 1, 9, 0), resched(at(2023, 11, 2, 9, 0), false)), &cal, &p).unwrap_err();
         assert!(matches!(err, DossierError::RescheduleNotLater { .. }));
         d.apply(&ev(at(2023, 11, 1, 9, 0), resched(at(2023, 11, 10, 17, 0), false)), &cal, &p).unwrap();
@@ -731,7 +796,10 @@ pub(crate) mod tests {
         assert_eq!(d.rescheduled_to(), Some(at(2023, 11, 10, 17, 0)));
         assert_eq!(d.reschedules[0].responsible, Some(ag(DEPT)));
         assert!(!d.reschedules[0].after_due);
-        assert_eq!(d.apply(&ev(at(2023, 11, 2, 9, 0), resched(at(2023, 11, 20, 17, 0), false)), &cal, &p).unwrap_err(), DossierError::SecondReschedule);
+        assert_eq!(
+            d.apply(&ev(at(2023, 11, 2, 9, 0), resched(at(2023, 11, 20, 17, 0), false)), &cal, &p).unwrap_err(),
+            DossierError::SecondReschedule
+        );
         d.apply(&ev(at(2023, 11, 2, 9, 0), resched(at(2023, 11, 20, 17, 0), true)), &cal, &p).unwrap();
         assert_eq!(d.reschedules.len(), 2);
     }
@@ -741,12 +809,19 @@ pub(crate) mod tests {
         let cal = vn_calendar();
         let p = procedure(TimeLimit::WorkingDays(5), WaitMode::Restart);
         let mut d = to_processing(&cal, &p);
-        d.apply(&ev(at(2023, 10, 30, 9, 0), EventKind::SupplementRequested { reason: "x".into(), documents: vec![] }), &cal, &p).unwrap();
-        d.apply(&ev(at(2023, 10, 31, 9, 0), EventKind::Stopped { reason: "quá hạn bổ sung".into() }), &cal, &p).unwrap();
+        d.apply(
+            &ev(at(2023, 10, 30, 9, 0), EventKind::SupplementRequested { reason: "x".into(), documents: vec![] }),
+            &cal,
+            &p,
+        )
+        .unwrap();
+        d.apply(&ev(at(2023, 10, 31, 9, 0), EventKind::Stopped { reason: "quá hạn bổ sung".into() }), &cal, &p)
+            .unwrap();
         assert_eq!(d.status, Some(Status::Stopped));
         assert_eq!(d.finished_at, Some(at(2023, 10, 31, 9, 0)));
         assert!(d.waits[0].completed_at.is_some());
-        let err = d.apply(&ev(at(2023, 11, 1, 9, 0), EventKind::Withdrawn { reason: String::new() }), &cal, &p).unwrap_err();
+        let err =
+            d.apply(&ev(at(2023, 11, 1, 9, 0), EventKind::Withdrawn { reason: String::new() }), &cal, &p).unwrap_err();
         assert!(matches!(err, DossierError::IllegalTransition { status: Some(Status::Stopped), .. }));
     }
 

@@ -58,7 +58,11 @@ impl Naive {
     /// Rule 2 of DOMAIN.md §4.2 by walking days, for a start inside office hours.
     fn add_working_days(&self, start: NaiveDateTime, n: u32) -> NaiveDateTime {
         let opening = NaiveTime::from_hms_opt(7, 30, 0).unwrap();
-        let (count, time) = if start.time() == opening { (n - 1, NaiveTime::from_hms_opt(17, 0, 0).unwrap()) } else { (n, start.time()) };
+        let (count, time) = if start.time() == opening {
+            (n - 1, NaiveTime::from_hms_opt(17, 0, 0).unwrap())
+        } else {
+            (n, start.time())
+        };
         let mut d = start.date();
         let mut k = 0;
         while k < count {
@@ -74,7 +78,9 @@ impl Naive {
 fn coverage_instant() -> impl Strategy<Value = NaiveDateTime> {
     // Any minute of 2023-01-01 .. 2026-12-31.
     (0i64..1461, 0u32..1440).prop_map(|(day, minute)| {
-        NaiveDate::from_ymd_opt(2023, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap() + Duration::days(day) + Duration::minutes(i64::from(minute))
+        NaiveDate::from_ymd_opt(2023, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap()
+            + Duration::days(day)
+            + Duration::minutes(i64::from(minute))
     })
 }
 
@@ -82,7 +88,8 @@ fn coverage_instant() -> impl Strategy<Value = NaiveDateTime> {
 fn working_instant(cal: &Calendar) -> impl Strategy<Value = NaiveDateTime> + use<> {
     let cal = cal.clone();
     (0i64..1380, 0i64..450).prop_map(move |(day, minute)| {
-        let d = cal.working_day_on_or_after(NaiveDate::from_ymd_opt(2023, 1, 1).unwrap() + Duration::days(day)).unwrap();
+        let d =
+            cal.working_day_on_or_after(NaiveDate::from_ymd_opt(2023, 1, 1).unwrap() + Duration::days(day)).unwrap();
         let m = if minute < 240 { 7 * 60 + 30 + minute } else { 13 * 60 + 30 + (minute - 240) };
         d.and_hms_opt(0, 0, 0).unwrap() + Duration::minutes(m)
     })
@@ -139,6 +146,25 @@ proptest! {
         let once = cal.instant_at(p + secs(a) + secs(b)).unwrap();
         let twice = cal.add_working_seconds(cal.add_working_seconds(from_local(start), secs(a)).unwrap(), secs(b)).unwrap();
         prop_assert_eq!(once, twice);
+    }
+
+    #[test]
+    fn integer_day_fast_path_agrees_with_naive(day in 0i64..1400, n in 0u32..30) {
+        let cal = vn_calendar();
+        let naive = Naive::new();
+        let mut d = NaiveDate::from_ymd_opt(2023, 1, 1).unwrap() + Duration::days(day);
+        while !naive.working(d) {
+            d = d.succ_opt().unwrap();
+        }
+        let mut k = 0;
+        while k < n {
+            d = d.succ_opt().unwrap();
+            if naive.working(d) {
+                k += 1;
+            }
+        }
+        let start = (NaiveDate::from_ymd_opt(2023, 1, 1).unwrap() + Duration::days(day)).num_days_from_ce();
+        prop_assert_eq!(cal.add_working_days_ce(start, n).unwrap(), d.num_days_from_ce());
     }
 
     #[test]

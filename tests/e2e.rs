@@ -1,0 +1,8 @@
+//! End-to-end tests of the `motcua` binary: one test binary, modules inside.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+#[path = "calendar.rs"]
+mod calendar;
