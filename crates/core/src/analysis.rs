@@ -169,34 +169,72 @@ impl ClockFacts {
     }
 }
 
-/// Decision 766 indicator 2.1 for one dossier over the period `[p0, p1]`:
-/// `None` if outside the population, else whether it counts as on time.
+/// What the national metric needs to know about a dossier, as of an instant `t` (its state
+/// after the events at or before `t`). A projection row carries exactly these fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct NationalFacts {
+    pub received_at: DateTime<Utc>,
+    /// The receipt's appointment (ngày hẹn trả on the receipt).
+    pub original_due_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub supplement_requests: u32,
+    /// A wait for the citizen still open at `t`: its kind and since when.
+    pub open_wait: Option<(WaitKind, DateTime<Utc>)>,
+    /// Real seconds of the waits completed by `t`.
+    pub waited_closed_seconds: i64,
+}
+
+impl NationalFacts {
+    /// The facts of a replayed dossier as of `t` (events after `t` are ignored).
+    pub fn of(d: &Dossier, t: DateTime<Utc>) -> Option<Self> {
+        let mut facts = Self {
+            received_at: d.received_at?,
+            original_due_at: d.original_due_at?,
+            finished_at: d.finished_at.filter(|f| *f <= t),
+            supplement_requests: 0,
+            open_wait: None,
+            waited_closed_seconds: 0,
+        };
+        for w in d.waits.iter().filter(|w| w.requested_at <= t) {
+            if w.kind == WaitKind::Supplement {
+                facts.supplement_requests += 1;
+            }
+            match w.completed_at.filter(|c| *c <= t) {
+                Some(c) => facts.waited_closed_seconds += (c - w.requested_at).num_seconds(),
+                None => facts.open_wait = Some((w.kind, w.requested_at)),
+            }
+        }
+        Some(facts)
+    }
+}
+
+/// Decision 766 indicator 2.1 for one dossier over the period `[p0, p1]`, from its facts as of
+/// `p1`: `None` if outside the population, else whether it counts as on time.
 ///
 /// Population: received at or before `p1` and not finished before `p0`. End: the finish if by
 /// `p1`, else `p1`; a dossier waiting for a supplement at `p1` ends at the request. The effective
-/// end subtracts the time spent waiting for the citizen; it is compared with the receipt's due
-/// date. More than one supplement request counts late.
-pub fn national_on_time(d: &Dossier, p0: DateTime<Utc>, p1: DateTime<Utc>) -> Option<bool> {
-    let received = d.received_at?;
-    let original_due = d.original_due_at?;
-    if received > p1 || d.finished_at.is_some_and(|f| f < p0) {
+/// end subtracts the time spent waiting for the citizen (supplements and payments) before the end;
+/// it is compared with the receipt's due date. More than one supplement request counts late.
+pub fn national_on_time_facts(f: &NationalFacts, p0: DateTime<Utc>, p1: DateTime<Utc>) -> Option<bool> {
+    if f.received_at > p1 || f.finished_at.is_some_and(|x| x < p0) {
         return None;
     }
-    let supplements_by_p1 = d.waits.iter().filter(|w| w.kind == WaitKind::Supplement && w.requested_at <= p1).count();
-    if supplements_by_p1 > 1 {
+    if f.supplement_requests > 1 {
         return Some(false);
     }
-    let end = match d.finished_at {
-        Some(f) if f <= p1 => f,
-        _ => d
-            .waits
-            .iter()
-            .rev()
-            .find(|w| w.kind == WaitKind::Supplement && w.requested_at <= p1 && w.completed_at.is_none_or(|c| c > p1))
-            .map_or(p1, |w| w.requested_at),
+    let closed = chrono::Duration::seconds(f.waited_closed_seconds);
+    let effective = match (f.finished_at, f.open_wait) {
+        (Some(finished), _) => finished - closed,
+        (None, Some((WaitKind::Supplement, since))) => since - closed,
+        (None, Some((WaitKind::Payment, since))) => p1 - closed - (p1 - since),
+        (None, None) => p1 - closed,
     };
-    let effective = end - d.waited_until(end);
-    Some(effective <= original_due)
+    Some(effective <= f.original_due_at)
+}
+
+/// [`national_on_time_facts`] for a replayed dossier.
+pub fn national_on_time(d: &Dossier, p0: DateTime<Utc>, p1: DateTime<Utc>) -> Option<bool> {
+    national_on_time_facts(&NationalFacts::of(d, p1)?, p0, p1)
 }
 
 /// Adds one dossier to period counts (`[p0, p1]`, open states read at `p1`).
