@@ -1,0 +1,468 @@
+//! The write path and the recompute, written once over two small internal traits that each
+//! backend implements with its own SQL ([`WriteTx`], [`ScanTx`]).
+//!
+//! A batch runs in three steps inside ONE transaction: lock and load every dossier and code
+//! counter the items need (one query per kind, not one per item), apply the items in memory
+//! with core (an item core rejects changes nothing), then write what the accepted items
+//! produced (events, projection rows, aggregate deltas, counters) in a few multi-row
+//! statements. Later items of a batch see the state the earlier ones left, from the per-batch
+//! cache, so events just appended are never reloaded.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::Future;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use motcua_core::calendar::to_local;
+use motcua_core::{AgencyCode, Domain, DomainError, Dossier, DossierCode, Event, EventKind, Intake};
+
+use crate::error::StoreError;
+use crate::model::{
+    BatchItem, CountChange, CountKey, CountValues, DailyCountRow, DossierChange, DossierRow, NewDossier, RecomputeDiff,
+    ReplayFailure, add_cells, diff_rows, micros,
+};
+
+/// A code counter: receiving agency and local day.
+pub(crate) type CounterKey = (AgencyCode, NaiveDate);
+
+/// One event to append.
+#[derive(Debug, Clone)]
+pub(crate) struct EventRow {
+    pub code: DossierCode,
+    pub seq: u32,
+    pub at: DateTime<Utc>,
+    pub kind: &'static str,
+    pub by: Option<String>,
+    pub payload: String,
+}
+
+/// Everything a batch writes.
+#[derive(Debug, Default)]
+pub(crate) struct Writes {
+    pub events: Vec<EventRow>,
+    /// Projection rows of dossiers created by the batch (plain INSERT: a clash is an error).
+    pub created: Vec<DossierRow>,
+    /// Projection rows of dossiers that existed before the batch.
+    pub updated: Vec<DossierRow>,
+    /// Deltas to add to `daily_counts`.
+    pub counts: Vec<(CountKey, CountValues)>,
+    /// New values of code counters (written as the maximum of old and new).
+    pub counters: Vec<(CounterKey, u32)>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl Writes {
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty() && self.counters.is_empty()
+    }
+}
+
+/// The locked reads and the writes of a batch, in one backend transaction.
+pub(crate) trait WriteTx: Send {
+    /// Locks these dossiers (sorted, distinct) against concurrent writers and returns the
+    /// logs of those that exist, events in order.
+    fn load(
+        &mut self,
+        codes: &[DossierCode],
+    ) -> impl Future<Output = Result<HashMap<DossierCode, Vec<Event>>, StoreError>> + Send;
+    /// Locks these code counters (sorted, distinct) and returns the last number of those
+    /// that exist.
+    fn counters(
+        &mut self,
+        keys: &[CounterKey],
+    ) -> impl Future<Output = Result<HashMap<CounterKey, u32>, StoreError>> + Send;
+    fn flush(&mut self, writes: &Writes) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The reads and writes of a recompute, in one backend transaction.
+pub(crate) trait ScanTx: Send {
+    /// Distinct dossier codes of the log after `after`, in order.
+    fn codes_after(
+        &mut self,
+        after: Option<&DossierCode>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<DossierCode>, StoreError>> + Send;
+    /// The events of the dossiers with codes in `[first, last]`, by code then seq.
+    fn logs_between(
+        &mut self,
+        first: &DossierCode,
+        last: &DossierCode,
+    ) -> impl Future<Output = Result<Vec<(DossierCode, Event)>, StoreError>> + Send;
+    fn rows_between(
+        &mut self,
+        first: &DossierCode,
+        last: &DossierCode,
+    ) -> impl Future<Output = Result<Vec<DossierRow>, StoreError>> + Send;
+    /// Projection rows with no event in the log.
+    fn orphans(&mut self) -> impl Future<Output = Result<Vec<DossierCode>, StoreError>> + Send;
+    fn all_counts(&mut self) -> impl Future<Output = Result<Vec<DailyCountRow>, StoreError>> + Send;
+    fn upsert_rows(&mut self, rows: &[DossierRow]) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn delete_rows(&mut self, codes: &[DossierCode]) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Sets cells to their new values (deleting those that become all zero).
+    fn set_counts(&mut self, changes: &[CountChange]) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The intake carried by a first event (desk receipt or portal registration).
+fn intake_of(kind: &EventKind) -> Option<&Intake> {
+    match kind {
+        EventKind::Received { intake } | EventKind::RegisteredOnline { intake } => Some(intake),
+        _ => None,
+    }
+}
+
+/// Agency, local day and number of a dossier code (`<agency>-<yyMMdd>-<NNNN>`).
+pub(crate) fn code_parts(code: &DossierCode) -> Option<(AgencyCode, NaiveDate, u32)> {
+    let mut parts = code.as_str().split('-');
+    let agency = parts.next()?.parse().ok()?;
+    let day = NaiveDate::parse_from_str(&format!("20{}", parts.next()?), "%Y%m%d").ok()?;
+    let seq = parts.next()?.parse().ok()?;
+    Some((agency, day, seq))
+}
+
+/// A dossier as the batch knows it.
+enum Slot {
+    /// Not in the store (nor created by the batch so far).
+    Missing,
+    Live(Box<Live>),
+    /// Its log no longer replays with this domain.
+    Broken(DomainError),
+    Corrupt(String),
+}
+
+/// A dossier that exists (in the store or created by the batch), with its projection row.
+struct Live {
+    d: Dossier,
+    row: DossierRow,
+    created: bool,
+}
+
+/// The in-memory half of a batch.
+pub(crate) struct Batch<'a> {
+    domain: &'a Domain,
+    slots: HashMap<DossierCode, Slot>,
+    counters: HashMap<CounterKey, u32>,
+    touched: BTreeSet<CounterKey>,
+    events: Vec<EventRow>,
+    dirty: Vec<DossierCode>,
+    counts: BTreeMap<CountKey, CountValues>,
+}
+
+impl<'a> Batch<'a> {
+    pub fn new(domain: &'a Domain) -> Self {
+        Self {
+            domain,
+            slots: HashMap::new(),
+            counters: HashMap::new(),
+            touched: BTreeSet::new(),
+            events: Vec::new(),
+            dirty: Vec::new(),
+            counts: BTreeMap::new(),
+        }
+    }
+
+    /// The dossiers and counters the items need, sorted and distinct (the lock order).
+    pub fn needs(items: &[BatchItem]) -> (Vec<DossierCode>, Vec<CounterKey>) {
+        let mut codes = BTreeSet::new();
+        let mut keys = BTreeSet::new();
+        for item in items {
+            match item {
+                BatchItem::Intake { new, at, .. } => {
+                    keys.insert((new.agency.clone(), to_local(*at).date()));
+                }
+                BatchItem::Record { code, event } => {
+                    codes.insert(code.clone());
+                    if intake_of(&event.kind).is_some()
+                        && let Some((agency, day, _)) = code_parts(code)
+                    {
+                        keys.insert((agency, day));
+                    }
+                }
+            }
+        }
+        (codes.into_iter().collect(), keys.into_iter().collect())
+    }
+
+    /// Takes the loaded logs: replays each with the domain.
+    pub fn loaded(&mut self, codes: &[DossierCode], mut logs: HashMap<DossierCode, Vec<Event>>) {
+        for code in codes {
+            let slot = match logs.remove(code) {
+                None => Slot::Missing,
+                Some(events) => self.replay(code, &events),
+            };
+            self.slots.insert(code.clone(), slot);
+        }
+    }
+
+    fn replay(&self, code: &DossierCode, events: &[Event]) -> Slot {
+        match self.domain.replay(events) {
+            Err(e) => Slot::Broken(e),
+            Ok(d) if d.code.as_ref() != Some(code) => Slot::Corrupt(format!(
+                "the events stored under {code} carry the code {:?}",
+                d.code.as_ref().map(DossierCode::as_str)
+            )),
+            Ok(d) => match DossierRow::from_dossier(self.domain, &d) {
+                Ok(row) => Slot::Live(Box::new(Live { d, row, created: false })),
+                Err(e) => Slot::Corrupt(e.to_string()),
+            },
+        }
+    }
+
+    pub fn set_counters(&mut self, keys: &[CounterKey], mut found: HashMap<CounterKey, u32>) {
+        for k in keys {
+            let last = found.remove(k).unwrap_or(0);
+            self.counters.insert(k.clone(), last);
+        }
+    }
+
+    pub fn apply(&mut self, item: BatchItem) -> Result<Dossier, StoreError> {
+        match item {
+            BatchItem::Intake { new, at, by } => self.intake(new, at, by),
+            BatchItem::Record { code, event } => self.record(code, event),
+        }
+    }
+
+    fn intake(&mut self, new: NewDossier, at: DateTime<Utc>, by: Option<String>) -> Result<Dossier, StoreError> {
+        let day = to_local(at).date();
+        let key = (new.agency.clone(), day);
+        let mut seq = self.counters.get(&key).copied().unwrap_or(0) + 1;
+        // Skip numbers already taken (by an import earlier in this batch).
+        let code = loop {
+            let code = DossierCode::new(&new.agency, day, seq)
+                .map_err(|_| StoreError::SequenceExhausted { agency: new.agency.clone(), day })?;
+            match self.slots.get(&code) {
+                None | Some(Slot::Missing) => break code,
+                Some(_) => seq += 1,
+            }
+        };
+        let intake = Intake {
+            code: code.clone(),
+            procedure: new.procedure,
+            agency: new.agency,
+            applicant: new.applicant,
+            channel: new.channel,
+        };
+        let kind = if new.online { EventKind::RegisteredOnline { intake } } else { EventKind::Received { intake } };
+        let d = self.create(code, Event { at, by, kind })?;
+        self.counters.insert(key.clone(), seq);
+        self.touched.insert(key);
+        Ok(d)
+    }
+
+    fn record(&mut self, code: DossierCode, event: Event) -> Result<Dossier, StoreError> {
+        let intake_code = intake_of(&event.kind).map(|i| i.code.clone());
+        match self.slots.remove(&code) {
+            None | Some(Slot::Missing) => {
+                self.slots.insert(code.clone(), Slot::Missing);
+                let Some(intake_code) = intake_code else { return Err(StoreError::NotFound(code)) };
+                if intake_code != code {
+                    return Err(StoreError::CodeMismatch { given: code, intake: intake_code });
+                }
+                let d = self.create(code.clone(), event)?;
+                // An imported code advances the counter, so that intake never hands it out.
+                if let Some((agency, day, seq)) = code_parts(&code) {
+                    let key = (agency, day);
+                    let last = self.counters.entry(key.clone()).or_insert(0);
+                    if seq > *last {
+                        *last = seq;
+                        self.touched.insert(key);
+                    }
+                }
+                Ok(d)
+            }
+            Some(Slot::Live(live)) if intake_code.is_some() => {
+                self.slots.insert(code.clone(), Slot::Live(live));
+                Err(StoreError::Duplicate(code))
+            }
+            Some(Slot::Live(mut live)) => {
+                // `Domain::apply` leaves the dossier untouched when it refuses the event.
+                if let Err(e) = self.domain.apply(&mut live.d, &event) {
+                    self.slots.insert(code, Slot::Live(live));
+                    return Err(StoreError::Rejected(e));
+                }
+                match DossierRow::from_dossier(self.domain, &live.d) {
+                    Ok(new_row) => {
+                        let Live { d, row, created } = *live;
+                        self.push(code, d, Some(row), new_row, event, created)
+                    }
+                    Err(e) => {
+                        self.slots.insert(code, Slot::Corrupt(e.to_string()));
+                        Err(e)
+                    }
+                }
+            }
+            Some(Slot::Broken(e)) => {
+                self.slots.insert(code.clone(), Slot::Broken(e.clone()));
+                Err(StoreError::Unreplayable { code, source: e })
+            }
+            Some(Slot::Corrupt(m)) => {
+                self.slots.insert(code, Slot::Corrupt(m.clone()));
+                Err(StoreError::Corrupt(m))
+            }
+        }
+    }
+
+    /// A first event: a new dossier.
+    fn create(&mut self, code: DossierCode, event: Event) -> Result<Dossier, StoreError> {
+        let mut d = Dossier::default();
+        self.domain.apply(&mut d, &event)?;
+        let row = DossierRow::from_dossier(self.domain, &d)?;
+        self.push(code, d, None, row, event, true)
+    }
+
+    fn push(
+        &mut self,
+        code: DossierCode,
+        d: Dossier,
+        old: Option<DossierRow>,
+        row: DossierRow,
+        event: Event,
+        created: bool,
+    ) -> Result<Dossier, StoreError> {
+        let payload = serde_json::to_string(&event)
+            .map_err(|e| StoreError::Corrupt(format!("cannot serialise an event of {code}: {e}")))?;
+        self.events.push(EventRow {
+            code: code.clone(),
+            seq: d.event_count,
+            at: micros(event.at),
+            kind: event.kind.name(),
+            by: event.by,
+            payload,
+        });
+        if let Some(old) = &old {
+            add_cells(&mut self.counts, old, -1);
+        }
+        add_cells(&mut self.counts, &row, 1);
+        if self.dirty.last() != Some(&code) {
+            self.dirty.push(code.clone());
+        }
+        let out = d.clone();
+        self.slots.insert(code, Slot::Live(Box::new(Live { d, row, created })));
+        Ok(out)
+    }
+
+    pub fn into_writes(mut self, recorded_at: DateTime<Utc>) -> Writes {
+        let mut created = Vec::new();
+        let mut updated = Vec::new();
+        let mut seen = BTreeSet::new();
+        for code in std::mem::take(&mut self.dirty) {
+            if !seen.insert(code.clone()) {
+                continue;
+            }
+            if let Some(Slot::Live(live)) = self.slots.remove(&code) {
+                if live.created { created.push(live.row) } else { updated.push(live.row) }
+            }
+        }
+        let counts = self.counts.into_iter().filter(|(_, v)| !v.is_zero()).collect();
+        let counters = self.touched.into_iter().map(|k| {
+            let v = self.counters.get(&k).copied().unwrap_or(0);
+            (k, v)
+        });
+        Writes { events: self.events, created, updated, counts, counters: counters.collect(), recorded_at }
+    }
+}
+
+/// Runs a batch in an open transaction; the caller commits.
+pub(crate) async fn run_batch<T: WriteTx>(
+    tx: &mut T,
+    domain: &Domain,
+    items: Vec<BatchItem>,
+) -> Result<Vec<Result<Dossier, StoreError>>, StoreError> {
+    let (codes, keys) = Batch::needs(&items);
+    let mut batch = Batch::new(domain);
+    if !codes.is_empty() {
+        let logs = tx.load(&codes).await?;
+        batch.loaded(&codes, logs);
+    }
+    if !keys.is_empty() {
+        let found = tx.counters(&keys).await?;
+        batch.set_counters(&keys, found);
+    }
+    let results = items.into_iter().map(|item| batch.apply(item)).collect();
+    let writes = batch.into_writes(micros(Utc::now()));
+    if !writes.is_empty() {
+        tx.flush(&writes).await?;
+    }
+    Ok(results)
+}
+
+/// Dossiers per page of a recompute.
+const RECOMPUTE_PAGE: u32 = 500;
+
+/// Rebuilds projections and aggregates from the log in an open transaction; the caller
+/// commits (or, for a dry run, rolls back).
+pub(crate) async fn run_recompute<T: ScanTx>(
+    tx: &mut T,
+    domain: &Domain,
+    dry_run: bool,
+) -> Result<RecomputeDiff, StoreError> {
+    let mut diff = RecomputeDiff { dry_run, ..RecomputeDiff::default() };
+    let mut totals: BTreeMap<CountKey, CountValues> = BTreeMap::new();
+    let mut after: Option<DossierCode> = None;
+    loop {
+        let codes = tx.codes_after(after.as_ref(), RECOMPUTE_PAGE).await?;
+        let (Some(first), Some(last)) = (codes.first(), codes.last()) else { break };
+        let logs = tx.logs_between(first, last).await?;
+        let mut stored: HashMap<DossierCode, DossierRow> =
+            tx.rows_between(first, last).await?.into_iter().map(|r| (r.code.clone(), r)).collect();
+        let mut to_write = Vec::new();
+        let mut rest = logs.as_slice();
+        while let Some((code, _)) = rest.first() {
+            let n = rest.iter().take_while(|(c, _)| c == code).count();
+            let (group, tail) = rest.split_at(n);
+            rest = tail;
+            diff.dossiers += 1;
+            let old = stored.remove(code);
+            let replayed = domain.replay(group.iter().map(|(_, e)| e)).map_err(|e| e.to_string()).and_then(|d| {
+                if d.code.as_ref() == Some(code) {
+                    DossierRow::from_dossier(domain, &d).map_err(|e| e.to_string())
+                } else {
+                    Err(format!("the events stored under {code} carry another code"))
+                }
+            });
+            match replayed {
+                Ok(new) => {
+                    let fields = diff_rows(old.as_ref(), &new);
+                    add_cells(&mut totals, &new, 1);
+                    if !fields.is_empty() {
+                        diff.changed.push(DossierChange { code: code.clone(), created: old.is_none(), fields });
+                        to_write.push(new);
+                    }
+                }
+                Err(error) => {
+                    // Left as it is: keep counting what its stored row says.
+                    if let Some(old) = &old {
+                        add_cells(&mut totals, old, 1);
+                    }
+                    diff.unreplayable.push(ReplayFailure { code: code.clone(), error });
+                }
+            }
+        }
+        if !dry_run && !to_write.is_empty() {
+            tx.upsert_rows(&to_write).await?;
+        }
+        after = Some(last.clone());
+    }
+    diff.orphans = tx.orphans().await?;
+    let mut stored_counts: BTreeMap<CountKey, CountValues> =
+        tx.all_counts().await?.into_iter().map(|r| (r.key, r.counts)).collect();
+    for (key, new) in &totals {
+        let old = stored_counts.remove(key).unwrap_or_default();
+        if old != *new {
+            diff.counts.push(CountChange { key: key.clone(), old, new: *new });
+        }
+    }
+    for (key, old) in stored_counts {
+        if !old.is_zero() {
+            diff.counts.push(CountChange { key, old, new: CountValues::default() });
+        }
+    }
+    diff.counts.sort_by(|a, b| a.key.cmp(&b.key));
+    if !dry_run {
+        if !diff.orphans.is_empty() {
+            tx.delete_rows(&diff.orphans).await?;
+        }
+        if !diff.counts.is_empty() {
+            tx.set_counts(&diff.counts).await?;
+        }
+    }
+    Ok(diff)
+}

@@ -1,0 +1,49 @@
+//! The store's error type: what went wrong, in words a desk officer can read.
+
+use chrono::NaiveDate;
+use motcua_core::{AgencyCode, DomainError, DossierCode};
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Core refused the command (illegal transition, unknown agency, event before the last
+    /// one…). Nothing was written.
+    #[error("rejected: {0}")]
+    Rejected(#[from] DomainError),
+    #[error("dossier {0} does not exist")]
+    NotFound(DossierCode),
+    #[error("dossier {0} already exists")]
+    Duplicate(DossierCode),
+    /// An intake event (an import with its own code) recorded under another code.
+    #[error("the intake event carries code {intake} but was recorded for dossier {given}")]
+    CodeMismatch { given: DossierCode, intake: DossierCode },
+    #[error("agency {agency} has already issued all 9999 dossier numbers of {day}")]
+    SequenceExhausted { agency: AgencyCode, day: NaiveDate },
+    /// The stored events of a dossier no longer replay with the current calendar and catalog
+    /// (a calendar year removed, a procedure dropped…). The log is intact.
+    #[error(
+        "the stored events of dossier {code} no longer replay with the current calendar and catalog ({source}); \
+         `motcua recompute --dry-run` lists every such dossier"
+    )]
+    Unreplayable { code: DossierCode, source: DomainError },
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Something stored cannot be read back (a payload that does not parse, a bad code).
+    #[error("corrupt data in the store: {0}")]
+    Corrupt(String),
+    /// The database URL names no backend this store knows. Only the scheme is kept, so that
+    /// a password in the URL is never printed.
+    #[error("unsupported database URL scheme {0:?}: expected sqlite://path or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("cannot prepare the database file: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl StoreError {
+    /// True if the command was refused by the domain rules (as opposed to a storage failure).
+    pub fn is_rejected(&self) -> bool {
+        matches!(self, Self::Rejected(_))
+    }
+}

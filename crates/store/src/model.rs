@@ -1,0 +1,446 @@
+//! The values the store takes and gives: commands (a new dossier, a batch item), the projection
+//! row of a dossier, daily aggregate rows, logged events and the recompute diff.
+//!
+//! Every derived value here is computed by motcua-core ([`DossierRow::from_dossier`]); the
+//! store only copies it into rows.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
+use motcua_core::analysis::{classify, national_on_time};
+use motcua_core::calendar::{at_vn, to_local};
+use motcua_core::clock::WaitKind;
+use motcua_core::{
+    AgencyCode, Applicant, Channel, Domain, Dossier, DossierCode, Email, Event, Outcome, Phone, ProcedureCode, Status,
+    Timeliness,
+};
+use serde::Serialize;
+
+use crate::error::StoreError;
+
+/// What the desk records to open a dossier; the store allocates its code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDossier {
+    pub procedure: ProcedureCode,
+    /// The receiving agency (its desk); the code is numbered per agency and local day.
+    pub agency: AgencyCode,
+    pub applicant: Applicant,
+    pub channel: Channel,
+    /// Submitted on the portal (status 1, `RegisteredOnline`); otherwise received at the desk
+    /// (status 2, `Received`, the clock starts).
+    pub online: bool,
+}
+
+/// One command of a [`crate::Store::record_batch`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum BatchItem {
+    /// Open a new dossier, as [`crate::Store::intake`].
+    Intake { new: NewDossier, at: DateTime<Utc>, by: Option<String> },
+    /// Record an event, as [`crate::Store::record`].
+    Record { code: DossierCode, event: Event },
+}
+
+/// An event as stored in the log, with its position.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoggedEvent {
+    /// Log-wide, increasing: page with [`crate::Store::events_after`].
+    pub id: i64,
+    pub code: DossierCode,
+    /// 1, 2, … within the dossier.
+    pub seq: u32,
+    pub event: Event,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// The projection of one dossier: its current state as core computes it, flattened for
+/// queries (the `dossiers` table).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DossierRow {
+    pub code: DossierCode,
+    pub procedure: ProcedureCode,
+    pub receiving_agency: AgencyCode,
+    /// The agency the dossier's figures are reported under ([`Domain::lead_agency`]).
+    pub lead_agency: AgencyCode,
+    pub channel: Channel,
+    pub status: Status,
+    pub holder: Option<AgencyCode>,
+    /// Transferred to `holder`, not yet accepted.
+    pub handoff_pending: bool,
+    pub applicant_name: String,
+    pub applicant_email: Option<Email>,
+    pub applicant_phone: Option<Phone>,
+    pub applicant_id_number: Option<String>,
+    pub applicant_address: Option<String>,
+    pub registered_at: Option<DateTime<Utc>>,
+    pub received_at: Option<DateTime<Utc>>,
+    pub start_at: Option<DateTime<Utc>>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub original_due_at: Option<DateTime<Utc>>,
+    pub rescheduled_to: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub returned_at: Option<DateTime<Utc>>,
+    pub outcome: Option<Outcome>,
+    /// Early / on time / late, once finished.
+    pub timeliness: Option<Timeliness>,
+    /// Decision 766 indicator 2.1 for the dossier at its finish, once finished.
+    pub national_on_time: Option<bool>,
+    pub supplement_count: u32,
+    pub reschedule_count: u32,
+    /// How many times the due date was recomputed (part of the outbox dedupe key).
+    pub deadline_revision: u32,
+    /// The wait in progress (supplement or payment), if any, and since when.
+    pub waiting_kind: Option<WaitKind>,
+    pub waiting_since: Option<DateTime<Utc>>,
+    /// Real seconds of the completed waits.
+    pub waited_seconds_closed: i64,
+    pub last_event_at: DateTime<Utc>,
+    pub event_count: u32,
+}
+
+/// Instants are kept to the microsecond, as PostgreSQL stores them.
+pub(crate) fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.trunc_subsecs(6)
+}
+
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+impl DossierRow {
+    /// Flattens a dossier state. Every clock value comes from core: the due dates from the
+    /// state machine, the classification from [`classify`] with the domain's mode, the
+    /// national figure from [`national_on_time`] over the instant of the finish.
+    pub fn from_dossier(domain: &Domain, d: &Dossier) -> Result<Self, StoreError> {
+        let missing = |what: &str| StoreError::Corrupt(format!("a dossier state without {what}"));
+        let code = d.code.clone().ok_or_else(|| missing("a code"))?;
+        let procedure_code = d.procedure.clone().ok_or_else(|| missing("a procedure"))?;
+        let receiving = d.receiving_agency.clone().ok_or_else(|| missing("a receiving agency"))?;
+        let status = d.status.ok_or_else(|| missing("a status"))?;
+        let last_event_at = d.last_event_at.ok_or_else(|| missing("events"))?;
+        let procedure = domain.procedure(&procedure_code)?;
+        let lead_agency = domain.lead_agency(procedure, &receiving);
+        let timeliness = match (d.finished_at, d.due_at) {
+            (Some(f), Some(due)) => Some(classify(f, due, domain.classify)),
+            _ => None,
+        };
+        let national = d.finished_at.and_then(|f| national_on_time(d, f, f));
+        let open_wait = d.waits.last().filter(|w| w.completed_at.is_none());
+        let waited_seconds_closed =
+            d.waits.iter().filter_map(|w| w.completed_at.map(|c| (c - w.requested_at).num_seconds())).sum();
+        let m = |t: Option<DateTime<Utc>>| t.map(micros);
+        Ok(Self {
+            code,
+            procedure: procedure_code,
+            receiving_agency: receiving,
+            lead_agency,
+            channel: d.channel,
+            status,
+            holder: d.holder.clone(),
+            handoff_pending: d.pending_handoff().is_some(),
+            applicant_name: d.applicant.name.clone(),
+            applicant_email: d.applicant.email.clone(),
+            applicant_phone: d.applicant.phone.clone(),
+            applicant_id_number: d.applicant.id_number.clone(),
+            applicant_address: d.applicant.address.clone(),
+            registered_at: m(d.registered_at),
+            received_at: m(d.received_at),
+            start_at: m(d.start_at),
+            due_at: m(d.due_at),
+            original_due_at: m(d.original_due_at),
+            rescheduled_to: m(d.rescheduled_to()),
+            finished_at: m(d.finished_at),
+            returned_at: m(d.returned_at),
+            outcome: d.outcome,
+            timeliness,
+            national_on_time: national,
+            supplement_count: to_u32(d.supplement_count()),
+            reschedule_count: to_u32(d.reschedules.len()),
+            deadline_revision: to_u32(d.deadline_revision()),
+            waiting_kind: open_wait.map(|w| w.kind),
+            waiting_since: open_wait.map(|w| micros(w.requested_at)),
+            waited_seconds_closed,
+            last_event_at: micros(last_event_at),
+            event_count: d.event_count,
+        })
+    }
+
+    /// True while the SLA clock runs (statuses 2, 4, 5, 6).
+    pub fn is_open(&self) -> bool {
+        self.status.is_open()
+    }
+
+    /// What this dossier contributes to `daily_counts`: its receipt on the local day it was
+    /// received, its finish (with classification) on the local day it finished.
+    pub(crate) fn cells(&self) -> impl Iterator<Item = (CountKey, CountValues)> + '_ {
+        let key = |at: DateTime<Utc>| CountKey {
+            day: to_local(at).date(),
+            agency: self.lead_agency.clone(),
+            procedure: self.procedure.clone(),
+            channel: self.channel,
+        };
+        let received = self.received_at.map(|at| (key(at), CountValues { received: 1, ..CountValues::default() }));
+        let finished = self.finished_at.map(|at| {
+            let t = self.timeliness;
+            let one = |want: Timeliness| i64::from(t == Some(want));
+            let v = CountValues {
+                finished: 1,
+                early: one(Timeliness::Early),
+                on_time: one(Timeliness::OnTime),
+                late: one(Timeliness::Late),
+                national_on_time: i64::from(self.national_on_time == Some(true)),
+                ..CountValues::default()
+            };
+            (key(at), v)
+        });
+        received.into_iter().chain(finished)
+    }
+}
+
+/// The cell of `daily_counts` a figure is counted in.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct CountKey {
+    /// Local date (+07:00).
+    pub day: NaiveDate,
+    /// The dossier's lead agency.
+    pub agency: AgencyCode,
+    pub procedure: ProcedureCode,
+    pub channel: Channel,
+}
+
+impl Ord for CountKey {
+    fn cmp(&self, o: &Self) -> Ordering {
+        (self.day, &self.agency, &self.procedure, self.channel as u8).cmp(&(
+            o.day,
+            &o.agency,
+            &o.procedure,
+            o.channel as u8,
+        ))
+    }
+}
+
+impl PartialOrd for CountKey {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl fmt::Display for CountKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} {} {}", self.day, self.agency, self.procedure, self.channel.name())
+    }
+}
+
+/// The counters of one cell (signed: also used for deltas).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct CountValues {
+    pub received: i64,
+    pub finished: i64,
+    pub early: i64,
+    pub on_time: i64,
+    pub late: i64,
+    /// Finished dossiers on time by the national (Decision 766) rule.
+    pub national_on_time: i64,
+}
+
+impl CountValues {
+    pub fn is_zero(&self) -> bool {
+        *self == Self::default()
+    }
+
+    pub(crate) fn add(&mut self, o: &Self, sign: i64) {
+        self.received += sign * o.received;
+        self.finished += sign * o.finished;
+        self.early += sign * o.early;
+        self.on_time += sign * o.on_time;
+        self.late += sign * o.late;
+        self.national_on_time += sign * o.national_on_time;
+    }
+}
+
+/// One row of `daily_counts`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DailyCountRow {
+    pub key: CountKey,
+    pub counts: CountValues,
+}
+
+/// Adds a dossier's cells (`sign` 1) or removes them (`sign` -1).
+pub(crate) fn add_cells(into: &mut BTreeMap<CountKey, CountValues>, row: &DossierRow, sign: i64) {
+    for (k, v) in row.cells() {
+        into.entry(k).or_default().add(&v, sign);
+    }
+}
+
+/// One projection field that would change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldChange {
+    pub field: &'static str,
+    /// `None`: empty (or no row at all).
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+impl fmt::Display for FieldChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".to_string());
+        write!(f, "{}: {} → {}", self.field, show(&self.old), show(&self.new))
+    }
+}
+
+/// A dossier whose projection differs from what its log gives now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DossierChange {
+    pub code: DossierCode,
+    /// The projection row was missing.
+    pub created: bool,
+    pub fields: Vec<FieldChange>,
+}
+
+/// A dossier whose log no longer replays; its projection is left as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReplayFailure {
+    pub code: DossierCode,
+    pub error: String,
+}
+
+/// One aggregate cell that changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CountChange {
+    pub key: CountKey,
+    pub old: CountValues,
+    pub new: CountValues,
+}
+
+/// What a recompute found (and, unless `dry_run`, wrote).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct RecomputeDiff {
+    pub dry_run: bool,
+    /// Dossiers in the log.
+    pub dossiers: u64,
+    pub changed: Vec<DossierChange>,
+    pub unreplayable: Vec<ReplayFailure>,
+    /// Projection rows with no event in the log (removed when applied).
+    pub orphans: Vec<DossierCode>,
+    pub counts: Vec<CountChange>,
+}
+
+impl RecomputeDiff {
+    /// Nothing would change.
+    pub fn is_empty(&self) -> bool {
+        self.changed.is_empty() && self.unreplayable.is_empty() && self.orphans.is_empty() && self.counts.is_empty()
+    }
+}
+
+/// A value shown in a diff: instants at +07:00, codes and names as text.
+trait Show {
+    fn show(&self) -> Option<String>;
+}
+
+impl Show for DateTime<Utc> {
+    fn show(&self) -> Option<String> {
+        Some(at_vn(*self).format("%Y-%m-%d %H:%M:%S%:z").to_string())
+    }
+}
+
+impl<T: Show> Show for Option<T> {
+    fn show(&self) -> Option<String> {
+        self.as_ref().and_then(Show::show)
+    }
+}
+
+macro_rules! show_display {
+    ($($t:ty),*) => {$(
+        impl Show for $t {
+            fn show(&self) -> Option<String> {
+                Some(self.to_string())
+            }
+        }
+    )*};
+}
+show_display!(String, DossierCode, ProcedureCode, AgencyCode, Email, Phone, Status, bool, u32, i64);
+
+impl Show for Channel {
+    fn show(&self) -> Option<String> {
+        Some(self.name().to_string())
+    }
+}
+
+impl Show for Timeliness {
+    fn show(&self) -> Option<String> {
+        Some(self.name().to_string())
+    }
+}
+
+impl Show for Outcome {
+    fn show(&self) -> Option<String> {
+        Some(outcome_name(*self).to_string())
+    }
+}
+
+impl Show for WaitKind {
+    fn show(&self) -> Option<String> {
+        Some(wait_kind_name(*self).to_string())
+    }
+}
+
+pub(crate) fn outcome_name(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Approved => "approved",
+        Outcome::Refused => "refused",
+    }
+}
+
+pub(crate) fn wait_kind_name(k: WaitKind) -> &'static str {
+    match k {
+        WaitKind::Supplement => "supplement",
+        WaitKind::Payment => "payment",
+    }
+}
+
+/// The fields that differ between a stored row (or none) and a freshly computed one.
+pub(crate) fn diff_rows(old: Option<&DossierRow>, new: &DossierRow) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    macro_rules! fields {
+        ($($f:ident),* $(,)?) => {$(
+            if old.map(|o| &o.$f) != Some(&new.$f) {
+                out.push(FieldChange { field: stringify!($f), old: old.and_then(|o| o.$f.show()), new: new.$f.show() });
+            }
+        )*};
+    }
+    fields!(
+        procedure,
+        receiving_agency,
+        lead_agency,
+        channel,
+        status,
+        holder,
+        handoff_pending,
+        applicant_name,
+        applicant_email,
+        applicant_phone,
+        applicant_id_number,
+        applicant_address,
+        registered_at,
+        received_at,
+        start_at,
+        due_at,
+        original_due_at,
+        rescheduled_to,
+        finished_at,
+        returned_at,
+        outcome,
+        timeliness,
+        national_on_time,
+        supplement_count,
+        reschedule_count,
+        deadline_revision,
+        waiting_kind,
+        waiting_since,
+        waited_seconds_closed,
+        last_event_at,
+        event_count,
+    );
+    out
+}

@@ -1,0 +1,339 @@
+//! SQL text shared in shape by both backends (the placeholder style differs), and the mapping
+//! between projection rows and database rows.
+
+use std::str::FromStr;
+
+use motcua_core::clock::WaitKind;
+use motcua_core::{Event, Outcome, Timeliness};
+
+use crate::error::StoreError;
+
+/// Placeholder style: `?` (SQLite) or `$n` (PostgreSQL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// The columns of `dossiers`, in the order [`bind_dossier!`] binds them.
+pub(crate) const DOSSIER_COLUMNS: [&str; 32] = [
+    "code",
+    "procedure",
+    "receiving_agency",
+    "lead_agency",
+    "channel",
+    "status",
+    "holder",
+    "handoff_pending",
+    "applicant_name",
+    "applicant_email",
+    "applicant_phone",
+    "applicant_id_number",
+    "applicant_address",
+    "registered_at",
+    "received_at",
+    "start_at",
+    "due_at",
+    "original_due_at",
+    "rescheduled_to",
+    "finished_at",
+    "returned_at",
+    "outcome",
+    "timeliness",
+    "national_on_time",
+    "supplement_count",
+    "reschedule_count",
+    "deadline_revision",
+    "waiting_kind",
+    "waiting_since",
+    "waited_seconds_closed",
+    "last_event_at",
+    "event_count",
+];
+
+/// The columns of `daily_counts`, in the order they are bound.
+pub(crate) const COUNT_COLUMNS: [&str; 10] =
+    ["day", "agency", "procedure", "channel", "received", "finished", "early", "on_time", "late", "national_on_time"];
+
+/// At most this many parameters per statement (SQLite's limit is 32766, PostgreSQL's 65535).
+const MAX_PARAMS: usize = 8000;
+
+/// How many rows of `cols` columns go in one multi-row statement.
+pub(crate) fn rows_per_statement(cols: usize) -> usize {
+    (MAX_PARAMS / cols.max(1)).max(1)
+}
+
+/// `(?, ?), (?, ?)` or `($1, $2), ($3, $4)`.
+pub(crate) fn values(d: Dialect, rows: usize, cols: usize) -> String {
+    let mut s = String::with_capacity(rows * cols * 5);
+    let mut n = 0;
+    for r in 0..rows {
+        if r > 0 {
+            s.push_str(", ");
+        }
+        s.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                s.push_str(", ");
+            }
+            n += 1;
+            match d {
+                Dialect::Sqlite => s.push('?'),
+                Dialect::Postgres => {
+                    s.push('$');
+                    s.push_str(&n.to_string());
+                }
+            }
+        }
+        s.push(')');
+    }
+    s
+}
+
+/// `?, ?, ?` or `$1, $2, $3` (an IN list).
+pub(crate) fn list(d: Dialect, n: usize) -> String {
+    let items: Vec<String> = (1..=n)
+        .map(|i| match d {
+            Dialect::Sqlite => "?".to_string(),
+            Dialect::Postgres => format!("${i}"),
+        })
+        .collect();
+    items.join(", ")
+}
+
+/// INSERT of projection rows; with `upsert`, an existing row is overwritten.
+pub(crate) fn insert_dossiers(d: Dialect, rows: usize, upsert: bool) -> String {
+    let mut sql = format!(
+        "INSERT INTO dossiers ({}) VALUES {}",
+        DOSSIER_COLUMNS.join(", "),
+        values(d, rows, DOSSIER_COLUMNS.len())
+    );
+    if upsert {
+        let sets: Vec<String> = DOSSIER_COLUMNS[1..].iter().map(|c| format!("{c} = excluded.{c}")).collect();
+        sql.push_str(" ON CONFLICT (code) DO UPDATE SET ");
+        sql.push_str(&sets.join(", "));
+    }
+    sql
+}
+
+/// Adds deltas to `daily_counts` cells (`add`), or sets cells to values.
+pub(crate) fn upsert_counts(d: Dialect, rows: usize, add: bool) -> String {
+    let sets: Vec<String> = COUNT_COLUMNS[4..]
+        .iter()
+        .map(|c| if add { format!("{c} = daily_counts.{c} + excluded.{c}") } else { format!("{c} = excluded.{c}") })
+        .collect();
+    format!(
+        "INSERT INTO daily_counts ({}) VALUES {} ON CONFLICT (day, agency, procedure, channel) DO UPDATE SET {}",
+        COUNT_COLUMNS.join(", "),
+        values(d, rows, COUNT_COLUMNS.len()),
+        sets.join(", ")
+    )
+}
+
+/// A SELECT of every projection column.
+pub(crate) fn select_dossiers() -> String {
+    format!("SELECT {} FROM dossiers", DOSSIER_COLUMNS.join(", "))
+}
+
+pub(crate) fn int(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+pub(crate) fn uint(n: i32, what: &str) -> Result<u32, StoreError> {
+    u32::try_from(n).map_err(|_| StoreError::Corrupt(format!("negative {what}: {n}")))
+}
+
+pub(crate) fn count(n: i64, what: &str) -> Result<u64, StoreError> {
+    u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("negative {what}: {n}")))
+}
+
+/// Parses a stored text column into a core newtype.
+pub(crate) fn parse<T: FromStr>(table: &str, column: &str, value: &str) -> Result<T, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    value.parse().map_err(|e| StoreError::Corrupt(format!("{table}.{column} = {value:?}: {e}")))
+}
+
+pub(crate) fn parse_opt<T: FromStr>(table: &str, column: &str, value: Option<String>) -> Result<Option<T>, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    value.map(|v| parse(table, column, &v)).transpose()
+}
+
+pub(crate) fn parse_event(code: &str, seq: i64, payload: &str) -> Result<Event, StoreError> {
+    serde_json::from_str(payload)
+        .map_err(|e| StoreError::Corrupt(format!("event {seq} of dossier {code} does not parse: {e}")))
+}
+
+pub(crate) fn outcome_from(v: &str) -> Result<Outcome, StoreError> {
+    match v {
+        "approved" => Ok(Outcome::Approved),
+        "refused" => Ok(Outcome::Refused),
+        _ => Err(StoreError::Corrupt(format!("dossiers.outcome = {v:?}"))),
+    }
+}
+
+pub(crate) fn timeliness_from(v: &str) -> Result<Timeliness, StoreError> {
+    match v {
+        "early" => Ok(Timeliness::Early),
+        "on_time" => Ok(Timeliness::OnTime),
+        "late" => Ok(Timeliness::Late),
+        _ => Err(StoreError::Corrupt(format!("dossiers.timeliness = {v:?}"))),
+    }
+}
+
+pub(crate) fn wait_kind_from(v: &str) -> Result<WaitKind, StoreError> {
+    match v {
+        "supplement" => Ok(WaitKind::Supplement),
+        "payment" => Ok(WaitKind::Payment),
+        _ => Err(StoreError::Corrupt(format!("dossiers.waiting_kind = {v:?}"))),
+    }
+}
+
+/// Binds the columns of one projection row, in [`DOSSIER_COLUMNS`] order; `$t` maps an
+/// instant to what the backend stores.
+macro_rules! bind_dossier {
+    ($q:expr, $r:expr, $t:expr) => {{
+        let r = $r;
+        $q.bind(r.code.as_str())
+            .bind(r.procedure.as_str())
+            .bind(r.receiving_agency.as_str())
+            .bind(r.lead_agency.as_str())
+            .bind(r.channel.name())
+            .bind(i32::from(r.status.code()))
+            .bind(r.holder.as_ref().map(|a| a.as_str()))
+            .bind(r.handoff_pending)
+            .bind(r.applicant_name.as_str())
+            .bind(r.applicant_email.as_ref().map(|e| e.as_str()))
+            .bind(r.applicant_phone.as_ref().map(|p| p.as_str()))
+            .bind(r.applicant_id_number.as_deref())
+            .bind(r.applicant_address.as_deref())
+            .bind(r.registered_at.map($t))
+            .bind(r.received_at.map($t))
+            .bind(r.start_at.map($t))
+            .bind(r.due_at.map($t))
+            .bind(r.original_due_at.map($t))
+            .bind(r.rescheduled_to.map($t))
+            .bind(r.finished_at.map($t))
+            .bind(r.returned_at.map($t))
+            .bind(r.outcome.map($crate::model::outcome_name))
+            .bind(r.timeliness.map(|t| t.name()))
+            .bind(r.national_on_time)
+            .bind($crate::sql::int(r.supplement_count))
+            .bind($crate::sql::int(r.reschedule_count))
+            .bind($crate::sql::int(r.deadline_revision))
+            .bind(r.waiting_kind.map($crate::model::wait_kind_name))
+            .bind(r.waiting_since.map($t))
+            .bind(r.waited_seconds_closed)
+            .bind(($t)(r.last_event_at))
+            .bind($crate::sql::int(r.event_count))
+    }};
+}
+pub(crate) use bind_dossier;
+
+/// Reads a projection row selected with [`select_dossiers`]. Both backends decode instants
+/// as `DateTime<Utc>`, integers as `i32`/`i64`, flags as `bool`.
+macro_rules! decode_dossier {
+    ($row:expr) => {{
+        use sqlx::Row as _;
+        use $crate::sql::{parse, parse_opt};
+        let r = $row;
+        const T: &str = "dossiers";
+        let code: String = r.try_get("code")?;
+        let status: i32 = r.try_get("status")?;
+        let channel: String = r.try_get("channel")?;
+        let outcome: Option<String> = r.try_get("outcome")?;
+        let timeliness: Option<String> = r.try_get("timeliness")?;
+        let waiting_kind: Option<String> = r.try_get("waiting_kind")?;
+        let row = $crate::model::DossierRow {
+            procedure: parse(T, "procedure", &r.try_get::<String, _>("procedure")?)?,
+            receiving_agency: parse(T, "receiving_agency", &r.try_get::<String, _>("receiving_agency")?)?,
+            lead_agency: parse(T, "lead_agency", &r.try_get::<String, _>("lead_agency")?)?,
+            channel: motcua_core::Channel::parse(&channel)
+                .ok_or_else(|| $crate::error::StoreError::Corrupt(format!("dossiers.channel = {channel:?}")))?,
+            status: u8::try_from(status)
+                .ok()
+                .and_then(motcua_core::Status::from_code)
+                .ok_or_else(|| $crate::error::StoreError::Corrupt(format!("dossiers.status = {status}")))?,
+            holder: parse_opt(T, "holder", r.try_get("holder")?)?,
+            handoff_pending: r.try_get("handoff_pending")?,
+            applicant_name: r.try_get("applicant_name")?,
+            applicant_email: parse_opt(T, "applicant_email", r.try_get("applicant_email")?)?,
+            applicant_phone: parse_opt(T, "applicant_phone", r.try_get("applicant_phone")?)?,
+            applicant_id_number: r.try_get("applicant_id_number")?,
+            applicant_address: r.try_get("applicant_address")?,
+            registered_at: r.try_get("registered_at")?,
+            received_at: r.try_get("received_at")?,
+            start_at: r.try_get("start_at")?,
+            due_at: r.try_get("due_at")?,
+            original_due_at: r.try_get("original_due_at")?,
+            rescheduled_to: r.try_get("rescheduled_to")?,
+            finished_at: r.try_get("finished_at")?,
+            returned_at: r.try_get("returned_at")?,
+            outcome: outcome.as_deref().map($crate::sql::outcome_from).transpose()?,
+            timeliness: timeliness.as_deref().map($crate::sql::timeliness_from).transpose()?,
+            national_on_time: r.try_get("national_on_time")?,
+            supplement_count: $crate::sql::uint(r.try_get("supplement_count")?, "supplement_count")?,
+            reschedule_count: $crate::sql::uint(r.try_get("reschedule_count")?, "reschedule_count")?,
+            deadline_revision: $crate::sql::uint(r.try_get("deadline_revision")?, "deadline_revision")?,
+            waiting_kind: waiting_kind.as_deref().map($crate::sql::wait_kind_from).transpose()?,
+            waiting_since: r.try_get("waiting_since")?,
+            waited_seconds_closed: r.try_get("waited_seconds_closed")?,
+            last_event_at: r.try_get("last_event_at")?,
+            event_count: $crate::sql::uint(r.try_get("event_count")?, "event_count")?,
+            code: parse(T, "code", &code)?,
+        };
+        Ok::<$crate::model::DossierRow, $crate::error::StoreError>(row)
+    }};
+}
+pub(crate) use decode_dossier;
+
+/// Reads a `daily_counts` row.
+macro_rules! decode_counts {
+    ($row:expr) => {{
+        use sqlx::Row as _;
+        use $crate::sql::parse;
+        let r = $row;
+        const T: &str = "daily_counts";
+        let channel: String = r.try_get("channel")?;
+        let row = $crate::model::DailyCountRow {
+            key: $crate::model::CountKey {
+                day: r.try_get("day")?,
+                agency: parse(T, "agency", &r.try_get::<String, _>("agency")?)?,
+                procedure: parse(T, "procedure", &r.try_get::<String, _>("procedure")?)?,
+                channel: motcua_core::Channel::parse(&channel)
+                    .ok_or_else(|| $crate::error::StoreError::Corrupt(format!("daily_counts.channel = {channel:?}")))?,
+            },
+            counts: $crate::model::CountValues {
+                received: r.try_get("received")?,
+                finished: r.try_get("finished")?,
+                early: r.try_get("early")?,
+                on_time: r.try_get("on_time")?,
+                late: r.try_get("late")?,
+                national_on_time: r.try_get("national_on_time")?,
+            },
+        };
+        Ok::<$crate::model::DailyCountRow, $crate::error::StoreError>(row)
+    }};
+}
+pub(crate) use decode_counts;
+
+/// Binds the columns of one `daily_counts` cell, in [`COUNT_COLUMNS`] order.
+macro_rules! bind_counts {
+    ($q:expr, $k:expr, $v:expr) => {{
+        let (k, v) = ($k, $v);
+        $q.bind(k.day)
+            .bind(k.agency.as_str())
+            .bind(k.procedure.as_str())
+            .bind(k.channel.name())
+            .bind(v.received)
+            .bind(v.finished)
+            .bind(v.early)
+            .bind(v.on_time)
+            .bind(v.late)
+            .bind(v.national_on_time)
+    }};
+}
+pub(crate) use bind_counts;

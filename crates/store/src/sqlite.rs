@@ -1,0 +1,471 @@
+//! The SQLite register: the embedded default (`sqlite://data/motcua.db`).
+//!
+//! WAL journal, `synchronous=FULL` (receipts are legal records), foreign keys on, a busy
+//! timeout. Every write goes through ONE writer connection and starts with `BEGIN IMMEDIATE`,
+//! so a read-modify-write holds the database's write lock from its first read: a second
+//! process writing the same file waits (busy timeout) instead of interleaving. Reads use a
+//! separate pool of read-only connections, which WAL lets run beside the writer.
+//!
+//! Instants are stored as fixed-width UTC text (`2025-02-07T10:00:00.000000Z`), so that text
+//! order is time order in range queries.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use motcua_core::{Domain, Dossier, DossierCode, Event};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, Transaction};
+
+use crate::engine::{self, CounterKey, ScanTx, WriteTx, Writes};
+use crate::error::StoreError;
+use crate::model::{BatchItem, CountChange, DailyCountRow, DossierRow, LoggedEvent, NewDossier, RecomputeDiff};
+use crate::sql::{self, Dialect, bind_counts, bind_dossier, decode_counts, decode_dossier};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+
+/// How long a writer waits for another process holding the write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+const D: Dialect = Dialect::Sqlite;
+/// Codes per `IN (…)` list.
+const IN_CHUNK: usize = 500;
+
+/// An instant as stored: fixed-width UTC text.
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// Keep prepared statements only for the shapes that recur (one row, a full chunk).
+fn persistent(n: usize, full: usize) -> bool {
+    n == 1 || n == full
+}
+
+fn dossier_from(r: &SqliteRow) -> Result<DossierRow, StoreError> {
+    decode_dossier!(r)
+}
+
+fn counts_from(r: &SqliteRow) -> Result<DailyCountRow, StoreError> {
+    decode_counts!(r)
+}
+
+/// The dossier register on one SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating it and its directory if missing) the database file and migrates it.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref();
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            tokio::fs::create_dir_all(dir).await?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT)
+            .pragma("cache_size", "-32768")
+            .pragma("temp_store", "memory");
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(300))
+            .connect_with(options.clone().create_if_missing(true))
+            .await?;
+        MIGRATOR.run(&writer).await?;
+        let reader = SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await?;
+        Ok(Self { writer, reader })
+    }
+
+    /// The single writer connection (a pool of one). Everything that writes goes through it.
+    pub fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    /// The read-only pool.
+    pub fn reader(&self) -> &SqlitePool {
+        &self.reader
+    }
+
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+
+    async fn begin_write(&self) -> Result<SqliteTx, StoreError> {
+        Ok(SqliteTx { tx: self.writer.begin_with("BEGIN IMMEDIATE").await? })
+    }
+
+    async fn rows(&self, sql: &str, binds: &[String]) -> Result<Vec<DossierRow>, StoreError> {
+        let mut q = sqlx::query(sql);
+        for b in binds {
+            q = q.bind(b.as_str());
+        }
+        q.fetch_all(&self.reader).await?.iter().map(dossier_from).collect()
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.writer).await?;
+        Ok(())
+    }
+
+    pub async fn intake(
+        &self,
+        domain: &Domain,
+        new: NewDossier,
+        at: DateTime<Utc>,
+        by: Option<String>,
+    ) -> Result<Dossier, StoreError> {
+        let result = self.batch_one(domain, BatchItem::Intake { new, at, by }).await;
+        match result {
+            Err(StoreError::Database(e)) if is_unique_violation(&e) => Err(StoreError::Corrupt(format!(
+                "the next dossier number clashes with a stored dossier ({e}); dossier_sequences is behind the dossiers table"
+            ))),
+            other => other,
+        }
+    }
+
+    pub async fn record(&self, domain: &Domain, code: &DossierCode, event: Event) -> Result<Dossier, StoreError> {
+        let result = self.batch_one(domain, BatchItem::Record { code: code.clone(), event }).await;
+        match result {
+            Err(StoreError::Database(e)) if is_unique_violation(&e) => Err(StoreError::Duplicate(code.clone())),
+            other => other,
+        }
+    }
+
+    async fn batch_one(&self, domain: &Domain, item: BatchItem) -> Result<Dossier, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let mut results = engine::run_batch(&mut tx, domain, vec![item]).await?;
+        let result = results.pop().unwrap_or_else(|| Err(StoreError::Corrupt("a batch of one gave no result".into())));
+        if result.is_ok() {
+            tx.tx.commit().await?;
+        } else {
+            tx.tx.rollback().await?;
+        }
+        result
+    }
+
+    pub async fn record_batch(
+        &self,
+        domain: &Domain,
+        items: Vec<BatchItem>,
+    ) -> Result<Vec<Result<Dossier, StoreError>>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let results = engine::run_batch(&mut tx, domain, items).await?;
+        tx.tx.commit().await?;
+        Ok(results)
+    }
+
+    pub async fn events(&self, code: &DossierCode) -> Result<Vec<Event>, StoreError> {
+        let rows = sqlx::query("SELECT seq, payload FROM dossier_events WHERE dossier_code = ? ORDER BY seq")
+            .bind(code.as_str())
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter()
+            .map(|r| sql::parse_event(code.as_str(), r.try_get("seq")?, &r.try_get::<String, _>("payload")?))
+            .collect()
+    }
+
+    pub async fn dossier_row(&self, code: &DossierCode) -> Result<Option<DossierRow>, StoreError> {
+        let row = sqlx::query(&format!("{} WHERE code = ?", sql::select_dossiers()))
+            .bind(code.as_str())
+            .fetch_optional(&self.reader)
+            .await?;
+        row.as_ref().map(dossier_from).transpose()
+    }
+
+    pub async fn event_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dossier_events").fetch_one(&self.reader).await?;
+        sql::count(n, "event count")
+    }
+
+    pub async fn events_after(&self, after_id: i64, limit: u32) -> Result<Vec<LoggedEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, dossier_code, seq, payload, recorded_at FROM dossier_events WHERE id > ? ORDER BY id LIMIT ?",
+        )
+        .bind(after_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let code: String = r.try_get("dossier_code")?;
+                let seq: i64 = r.try_get("seq")?;
+                Ok(LoggedEvent {
+                    id: r.try_get("id")?,
+                    event: sql::parse_event(&code, seq, &r.try_get::<String, _>("payload")?)?,
+                    code: sql::parse("dossier_events", "dossier_code", &code)?,
+                    seq: u32::try_from(seq).map_err(|_| StoreError::Corrupt(format!("dossier_events.seq = {seq}")))?,
+                    recorded_at: r.try_get("recorded_at")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn daily_counts(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<DailyCountRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM daily_counts WHERE day >= ? AND day <= ? ORDER BY day, agency, procedure, channel",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(counts_from).collect()
+    }
+
+    pub async fn finished_between(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> Result<Vec<DossierRow>, StoreError> {
+        let q =
+            format!("{} WHERE finished_at >= ? AND finished_at < ? ORDER BY finished_at, code", sql::select_dossiers());
+        self.rows(&q, &[ts(a), ts(b)]).await
+    }
+
+    pub async fn received_between(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> Result<Vec<DossierRow>, StoreError> {
+        let q =
+            format!("{} WHERE received_at >= ? AND received_at < ? ORDER BY received_at, code", sql::select_dossiers());
+        self.rows(&q, &[ts(a), ts(b)]).await
+    }
+
+    pub async fn open_at(&self, p1: DateTime<Utc>) -> Result<Vec<DossierRow>, StoreError> {
+        let q = format!(
+            "{} WHERE received_at <= ? AND (finished_at IS NULL OR finished_at > ?) ORDER BY code",
+            sql::select_dossiers()
+        );
+        self.rows(&q, &[ts(p1), ts(p1)]).await
+    }
+
+    pub async fn dossiers_page(&self, after: Option<&DossierCode>, limit: u32) -> Result<Vec<DossierRow>, StoreError> {
+        let q = format!("{} WHERE code > ? ORDER BY code LIMIT {limit}", sql::select_dossiers());
+        self.rows(&q, &[after.map(|c| c.to_string()).unwrap_or_default()]).await
+    }
+
+    pub async fn recompute(&self, domain: &Domain, dry_run: bool) -> Result<RecomputeDiff, StoreError> {
+        if dry_run {
+            // A read transaction: one snapshot of the log for the whole scan.
+            let mut tx = SqliteTx { tx: self.reader.begin().await? };
+            let diff = engine::run_recompute(&mut tx, domain, true).await?;
+            tx.tx.rollback().await?;
+            Ok(diff)
+        } else {
+            let mut tx = self.begin_write().await?;
+            let diff = engine::run_recompute(&mut tx, domain, false).await?;
+            tx.tx.commit().await?;
+            Ok(diff)
+        }
+    }
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error().is_some_and(|d| d.is_unique_violation())
+}
+
+/// A transaction on the writer (or, for a dry run, a reader).
+struct SqliteTx {
+    tx: Transaction<'static, Sqlite>,
+}
+
+impl WriteTx for SqliteTx {
+    async fn load(&mut self, codes: &[DossierCode]) -> Result<HashMap<DossierCode, Vec<Event>>, StoreError> {
+        // BEGIN IMMEDIATE already holds the write lock: reading is locking.
+        let mut out: HashMap<DossierCode, Vec<Event>> = HashMap::new();
+        for chunk in codes.chunks(IN_CHUNK) {
+            let q = format!(
+                "SELECT dossier_code, seq, payload FROM dossier_events WHERE dossier_code IN ({}) ORDER BY dossier_code, seq",
+                sql::list(D, chunk.len())
+            );
+            let mut query = sqlx::query(&q).persistent(persistent(chunk.len(), IN_CHUNK));
+            for c in chunk {
+                query = query.bind(c.as_str());
+            }
+            for r in query.fetch_all(&mut *self.tx).await? {
+                let code: String = r.try_get("dossier_code")?;
+                let event = sql::parse_event(&code, r.try_get("seq")?, &r.try_get::<String, _>("payload")?)?;
+                out.entry(sql::parse("dossier_events", "dossier_code", &code)?).or_default().push(event);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn counters(&mut self, keys: &[CounterKey]) -> Result<HashMap<CounterKey, u32>, StoreError> {
+        let mut out = HashMap::new();
+        for (agency, day) in keys {
+            let last: Option<i32> =
+                sqlx::query_scalar("SELECT last_seq FROM dossier_sequences WHERE agency = ? AND day = ?")
+                    .bind(agency.as_str())
+                    .bind(*day)
+                    .fetch_optional(&mut *self.tx)
+                    .await?;
+            if let Some(last) = last {
+                out.insert((agency.clone(), *day), sql::uint(last, "dossier_sequences.last_seq")?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn flush(&mut self, w: &Writes) -> Result<(), StoreError> {
+        let recorded = ts(w.recorded_at);
+        let per = sql::rows_per_statement(7);
+        for chunk in w.events.chunks(per) {
+            let q = format!(
+                "INSERT INTO dossier_events (dossier_code, seq, at, kind, by_staff, payload, recorded_at) VALUES {}",
+                sql::values(D, chunk.len(), 7)
+            );
+            let mut query = sqlx::query(&q).persistent(persistent(chunk.len(), per));
+            for e in chunk {
+                query = query
+                    .bind(e.code.as_str())
+                    .bind(i64::from(e.seq))
+                    .bind(ts(e.at))
+                    .bind(e.kind)
+                    .bind(e.by.as_deref())
+                    .bind(e.payload.as_str())
+                    .bind(recorded.as_str());
+            }
+            query.execute(&mut *self.tx).await?;
+        }
+        self.write_rows(&w.created, false).await?;
+        self.write_rows(&w.updated, true).await?;
+        let per = sql::rows_per_statement(sql::COUNT_COLUMNS.len());
+        for chunk in w.counts.chunks(per) {
+            let q = sql::upsert_counts(D, chunk.len(), true);
+            let mut query = sqlx::query(&q).persistent(persistent(chunk.len(), per));
+            for (k, v) in chunk {
+                query = bind_counts!(query, k, v);
+            }
+            query.execute(&mut *self.tx).await?;
+        }
+        for ((agency, day), last) in &w.counters {
+            sqlx::query(
+                "INSERT INTO dossier_sequences (agency, day, last_seq) VALUES (?, ?, ?) \
+                 ON CONFLICT (agency, day) DO UPDATE SET last_seq = MAX(dossier_sequences.last_seq, excluded.last_seq)",
+            )
+            .bind(agency.as_str())
+            .bind(*day)
+            .bind(sql::int(*last))
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+impl SqliteTx {
+    async fn write_rows(&mut self, rows: &[DossierRow], upsert: bool) -> Result<(), StoreError> {
+        let per = sql::rows_per_statement(sql::DOSSIER_COLUMNS.len());
+        for chunk in rows.chunks(per) {
+            let q = sql::insert_dossiers(D, chunk.len(), upsert);
+            let mut query = sqlx::query(&q).persistent(persistent(chunk.len(), per));
+            for r in chunk {
+                query = bind_dossier!(query, r, ts);
+            }
+            query.execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+}
+
+impl ScanTx for SqliteTx {
+    async fn codes_after(&mut self, after: Option<&DossierCode>, limit: u32) -> Result<Vec<DossierCode>, StoreError> {
+        let codes: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT dossier_code FROM dossier_events WHERE dossier_code > ? ORDER BY dossier_code LIMIT ?",
+        )
+        .bind(after.map(DossierCode::as_str).unwrap_or(""))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.tx)
+        .await?;
+        codes.iter().map(|c| sql::parse("dossier_events", "dossier_code", c)).collect()
+    }
+
+    async fn logs_between(
+        &mut self,
+        first: &DossierCode,
+        last: &DossierCode,
+    ) -> Result<Vec<(DossierCode, Event)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT dossier_code, seq, payload FROM dossier_events WHERE dossier_code >= ? AND dossier_code <= ? ORDER BY dossier_code, seq",
+        )
+        .bind(first.as_str())
+        .bind(last.as_str())
+        .fetch_all(&mut *self.tx)
+        .await?;
+        let mut out: Vec<(DossierCode, Event)> = Vec::with_capacity(rows.len());
+        for r in rows {
+            let code: String = r.try_get("dossier_code")?;
+            let event = sql::parse_event(&code, r.try_get("seq")?, &r.try_get::<String, _>("payload")?)?;
+            let code = match out.last() {
+                Some((c, _)) if c.as_str() == code => c.clone(),
+                _ => DossierCode::from_str(&code)
+                    .map_err(|e| StoreError::Corrupt(format!("dossier_events.dossier_code: {e}")))?,
+            };
+            out.push((code, event));
+        }
+        Ok(out)
+    }
+
+    async fn rows_between(&mut self, first: &DossierCode, last: &DossierCode) -> Result<Vec<DossierRow>, StoreError> {
+        let q = format!("{} WHERE code >= ? AND code <= ?", sql::select_dossiers());
+        let rows = sqlx::query(&q).bind(first.as_str()).bind(last.as_str()).fetch_all(&mut *self.tx).await?;
+        rows.iter().map(dossier_from).collect()
+    }
+
+    async fn orphans(&mut self) -> Result<Vec<DossierCode>, StoreError> {
+        let codes: Vec<String> = sqlx::query_scalar(
+            "SELECT code FROM dossiers d WHERE NOT EXISTS (SELECT 1 FROM dossier_events e WHERE e.dossier_code = d.code) ORDER BY code",
+        )
+        .fetch_all(&mut *self.tx)
+        .await?;
+        codes.iter().map(|c| sql::parse("dossiers", "code", c)).collect()
+    }
+
+    async fn all_counts(&mut self) -> Result<Vec<DailyCountRow>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM daily_counts").fetch_all(&mut *self.tx).await?;
+        rows.iter().map(counts_from).collect()
+    }
+
+    async fn upsert_rows(&mut self, rows: &[DossierRow]) -> Result<(), StoreError> {
+        self.write_rows(rows, true).await
+    }
+
+    async fn delete_rows(&mut self, codes: &[DossierCode]) -> Result<(), StoreError> {
+        for chunk in codes.chunks(IN_CHUNK) {
+            let q = format!("DELETE FROM dossiers WHERE code IN ({})", sql::list(D, chunk.len()));
+            let mut query = sqlx::query(&q).persistent(false);
+            for c in chunk {
+                query = query.bind(c.as_str());
+            }
+            query.execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
+    async fn set_counts(&mut self, changes: &[CountChange]) -> Result<(), StoreError> {
+        let (zero, set): (Vec<&CountChange>, Vec<&CountChange>) = changes.iter().partition(|c| c.new.is_zero());
+        let per = sql::rows_per_statement(sql::COUNT_COLUMNS.len());
+        for chunk in set.chunks(per) {
+            let q = sql::upsert_counts(D, chunk.len(), false);
+            let mut query = sqlx::query(&q).persistent(false);
+            for c in chunk {
+                query = bind_counts!(query, &c.key, &c.new);
+            }
+            query.execute(&mut *self.tx).await?;
+        }
+        for c in zero {
+            sqlx::query("DELETE FROM daily_counts WHERE day = ? AND agency = ? AND procedure = ? AND channel = ?")
+                .bind(c.key.day)
+                .bind(c.key.agency.as_str())
+                .bind(c.key.procedure.as_str())
+                .bind(c.key.channel.name())
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+}

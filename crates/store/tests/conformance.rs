@@ -1,0 +1,908 @@
+//! The store conformance suite: every check is written once against the `Store` trait and run
+//! on a fresh SQLite file always, and on a fresh PostgreSQL database when
+//! `MOTCUA_TEST_PG_URL` is set (e.g. `postgres://postgres@127.0.0.1:5432/postgres`; each test
+//! creates its own database `motcua_test_…` and drops it afterwards).
+//!
+//! The domain is the real configuration: `config/calendars/vn/*.toml` and
+//! `config/catalog/{agencies,procedures}.toml`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support {
+    use std::future::Future;
+    use std::path::{Path, PathBuf};
+    use std::str::FromStr;
+    use std::sync::LazyLock;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use chrono::{DateTime, NaiveDate, Utc};
+    use motcua_core::calendar::{NamedDay, from_local};
+    use motcua_core::{
+        AgencyCode, Applicant, Calendar, CalendarData, CalendarYear, Catalog, Channel, ClassifyMode, Domain,
+        OfficeHours, ProcedureCode,
+    };
+    use motcua_store::{NewDossier, PgStore, SqliteStore, Store};
+    use sqlx::postgres::PgConnectOptions;
+    use sqlx::{ConnectOptions, Connection, Executor};
+
+    pub const CENTRE: &str = "000.00.02.H17";
+    pub const DEPT: &str = "000.00.12.H17";
+    pub const WARD: &str = "000.00.41.H17";
+    /// City level, 10 working days; route centre → 000.00.12.H17 (lead) → centre.
+    pub const CITY_PROC: &str = "1.004628";
+    /// Ward level, 3 working days at the receiving ward.
+    pub const WARD_PROC: &str = "1.001022";
+
+    fn config() -> PathBuf {
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config"))
+    }
+
+    fn years() -> Vec<CalendarYear> {
+        let dir = config().join("calendars/vn");
+        let mut years = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                years.push(CalendarData::parse_year(&path.display().to_string(), &text).unwrap());
+            }
+        }
+        years
+    }
+
+    fn build(years: Vec<CalendarYear>) -> Domain {
+        let data = CalendarData::new(years).unwrap();
+        let calendar = Calendar::new(&data, OfficeHours::standard());
+        let read = |name: &str| std::fs::read_to_string(config().join("catalog").join(name)).unwrap();
+        let catalog = Catalog::from_toml(&read("agencies.toml"), &read("procedures.toml")).unwrap();
+        Domain::new(calendar, catalog, ClassifyMode::DateTime)
+    }
+
+    static DOMAIN: LazyLock<Domain> = LazyLock::new(|| build(years()));
+
+    /// The shipped calendar and catalog.
+    pub fn domain() -> Domain {
+        DOMAIN.clone()
+    }
+
+    /// The shipped calendar with extra weekdays off (a calendar correction).
+    pub fn domain_with_days_off(days: &[NaiveDate]) -> Domain {
+        let mut years = years();
+        for day in days {
+            let y = years.iter_mut().find(|y| y.year == chrono::Datelike::year(day)).unwrap();
+            y.days_off.push(NamedDay { date: *day, name: "Nghỉ bổ sung (thử nghiệm)".into() });
+        }
+        build(years)
+    }
+
+    /// A calendar that no longer covers `year` (nor anything before it).
+    pub fn domain_from_year(year: i32) -> Domain {
+        build(years().into_iter().filter(|y| y.year >= year).collect())
+    }
+
+    /// A local (+07:00) wall-clock instant.
+    pub fn at(y: i32, m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+        from_local(NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(h, mi, 0).unwrap())
+    }
+
+    pub fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    pub fn ag(s: &str) -> AgencyCode {
+        s.parse().unwrap()
+    }
+
+    pub fn new_dossier(agency: &str, procedure: &str, name: &str) -> NewDossier {
+        NewDossier {
+            procedure: ProcedureCode::from_str(procedure).unwrap(),
+            agency: ag(agency),
+            applicant: Applicant {
+                name: name.into(),
+                email: Some("an.nguyen@example.vn".parse().unwrap()),
+                phone: Some("0905 123 456".parse().unwrap()),
+                id_number: Some("048090001234".into()),
+                address: Some("12 Lê Duẩn, Hải Châu, Đà Nẵng".into()),
+            },
+            channel: Channel::InPerson,
+            online: false,
+        }
+    }
+
+    /// What a check needs beyond the trait: raw SQL, to prove the triggers.
+    pub trait Backend: Store + Clone + 'static {
+        fn raw(&self, sql: &str) -> impl Future<Output = Result<u64, sqlx::Error>> + Send;
+    }
+
+    impl Backend for SqliteStore {
+        async fn raw(&self, sql: &str) -> Result<u64, sqlx::Error> {
+            Ok(sqlx::query(sql).execute(self.writer()).await?.rows_affected())
+        }
+    }
+
+    impl Backend for motcua_store::AnyStore {
+        async fn raw(&self, sql: &str) -> Result<u64, sqlx::Error> {
+            match self {
+                motcua_store::AnyStore::Sqlite(s) => s.raw(sql).await,
+                motcua_store::AnyStore::Pg(s) => s.raw(sql).await,
+            }
+        }
+    }
+
+    impl Backend for PgStore {
+        async fn raw(&self, sql: &str) -> Result<u64, sqlx::Error> {
+            Ok(sqlx::query(sql).execute(self.pool()).await?.rows_affected())
+        }
+    }
+
+    pub async fn sqlite_store(dir: &Path) -> SqliteStore {
+        SqliteStore::open(dir.join("motcua.db")).await.unwrap()
+    }
+
+    static NEXT_DB: AtomicU32 = AtomicU32::new(0);
+
+    /// A fresh, empty PostgreSQL database, dropped by [`PgDatabase::drop_now`].
+    pub struct PgDatabase {
+        admin: sqlx::PgConnection,
+        pub name: String,
+        pub options: PgConnectOptions,
+        /// The URL of the new database.
+        pub url: String,
+    }
+
+    impl PgDatabase {
+        /// `None` (and a note on stderr) when `MOTCUA_TEST_PG_URL` is not set.
+        pub async fn create(test: &str) -> Option<Self> {
+            let Ok(url) = std::env::var("MOTCUA_TEST_PG_URL") else {
+                eprintln!("skipped {test} on PostgreSQL: MOTCUA_TEST_PG_URL is not set");
+                return None;
+            };
+            let admin_options = PgConnectOptions::from_str(&url).unwrap();
+            let mut admin = admin_options.connect().await.unwrap();
+            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+            let name = format!(
+                "motcua_test_{test}_{}_{}_{nanos}",
+                std::process::id(),
+                NEXT_DB.fetch_add(1, Ordering::Relaxed)
+            );
+            admin.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
+            let (base, query) = url.split_once('?').map_or((url.as_str(), None), |(b, q)| (b, Some(q)));
+            let server = base
+                .trim_end_matches('/')
+                .rsplit_once('/')
+                .filter(|(head, _)| !head.ends_with('/') && head.contains("//"))
+                .map_or(base, |(head, _)| head);
+            let new_url = match query {
+                Some(q) => format!("{server}/{name}?{q}"),
+                None => format!("{server}/{name}"),
+            };
+            Some(Self { admin, options: admin_options.database(&name), name, url: new_url })
+        }
+
+        pub async fn drop_now(mut self) {
+            self.admin.execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str()).await.unwrap();
+            self.admin.close().await.unwrap();
+        }
+    }
+
+    /// Runs `check` on a fresh PostgreSQL database, or says it is skipped.
+    pub async fn with_pg<F, Fut>(name: &str, check: F)
+    where
+        F: FnOnce(PgStore) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let Some(db) = PgDatabase::create(name).await else { return };
+        let store = PgStore::connect_with(db.options.clone()).await.unwrap();
+        let outcome = tokio::spawn(check(store.clone())).await;
+        store.close().await;
+        db.drop_now().await;
+        if let Err(e) = outcome {
+            std::panic::resume_unwind(e.into_panic());
+        }
+    }
+}
+
+mod checks {
+    use std::collections::BTreeMap;
+
+    use chrono::Duration;
+    use motcua_core::analysis::{classify, national_on_time};
+    use motcua_core::{
+        ClassifyMode, DomainError, DossierCode, DossierError, Event, EventKind, Intake, Outcome, Status, Timeliness,
+    };
+    use motcua_store::{BatchItem, CountKey, CountValues, DossierRow, StoreError};
+
+    use super::support::*;
+
+    fn ev(at: chrono::DateTime<chrono::Utc>, kind: EventKind) -> Event {
+        Event { at, by: Some("officer".into()), kind }
+    }
+
+    fn code(s: &str) -> DossierCode {
+        s.parse().unwrap()
+    }
+
+    /// Projections and aggregates are exactly what the log gives.
+    async fn consistent<S: Backend>(s: &S, domain: &motcua_core::Domain) {
+        let diff = s.recompute(domain, true).await.unwrap();
+        assert!(diff.is_empty(), "projection drifted from the log: {diff:#?}");
+    }
+
+    pub async fn intake_numbers_codes_per_agency_per_day<S: Backend>(s: S) {
+        let d = domain();
+        let t = at(2025, 3, 3, 9, 0);
+        for i in 1..=3 {
+            let dossier = s
+                .intake(
+                    &d,
+                    new_dossier(CENTRE, CITY_PROC, "Nguyễn Văn An"),
+                    t + Duration::minutes(i),
+                    Some("desk1".into()),
+                )
+                .await
+                .unwrap();
+            assert_eq!(dossier.code.unwrap().as_str(), format!("000.00.02.H17-250303-000{i}"));
+            assert_eq!(dossier.status, Some(Status::Received));
+        }
+        let ward = s.intake(&d, new_dossier(WARD, WARD_PROC, "Trần Thị Bình"), t, None).await.unwrap();
+        assert_eq!(ward.code.unwrap().as_str(), "000.00.41.H17-250303-0001");
+
+        // A rejected intake does not use up a number.
+        let events = s.event_count().await.unwrap();
+        let err = s.intake(&d, new_dossier(CENTRE, "9.999999", "X"), t, None).await.unwrap_err();
+        assert!(matches!(err, StoreError::Rejected(DomainError::UnknownProcedure(_))), "{err}");
+        assert_eq!(s.event_count().await.unwrap(), events);
+        let fourth = s
+            .intake(&d, new_dossier(CENTRE, CITY_PROC, "Lê Văn Cường"), t + Duration::minutes(10), None)
+            .await
+            .unwrap();
+        assert_eq!(fourth.code.unwrap().as_str(), "000.00.02.H17-250303-0004");
+
+        // A new day restarts at 0001; the day is the local (+07:00) date, not the UTC one.
+        let next =
+            s.intake(&d, new_dossier(CENTRE, CITY_PROC, "Phạm Thị Dung"), at(2025, 3, 4, 8, 0), None).await.unwrap();
+        assert_eq!(next.code.unwrap().as_str(), "000.00.02.H17-250304-0001");
+        let after_midnight = at(2025, 3, 5, 0, 30);
+        assert_eq!(after_midnight.format("%Y-%m-%d").to_string(), "2025-03-04");
+        let late = s.intake(&d, new_dossier(CENTRE, CITY_PROC, "Hoàng Văn Em"), after_midnight, None).await.unwrap();
+        assert_eq!(late.code.unwrap().as_str(), "000.00.02.H17-250305-0001");
+
+        // A portal submission is numbered too, and waits at status 1.
+        let mut online = new_dossier(CENTRE, CITY_PROC, "Võ Thị Giang");
+        online.online = true;
+        online.channel = motcua_core::Channel::Online;
+        let online = s.intake(&d, online, at(2025, 3, 4, 21, 0), None).await.unwrap();
+        assert_eq!(online.code.as_ref().unwrap().as_str(), "000.00.02.H17-250304-0002");
+        assert_eq!(online.status, Some(Status::RegisteredOnline));
+        assert_eq!(online.due_at, None);
+
+        // An import keeps its own code and moves the counter past it.
+        let imported = code("000.00.02.H17-250306-0007");
+        let intake = Intake {
+            code: imported.clone(),
+            procedure: CITY_PROC.parse().unwrap(),
+            agency: ag(CENTRE),
+            applicant: new_dossier(CENTRE, CITY_PROC, "Đặng Văn Hải").applicant,
+            channel: motcua_core::Channel::Postal,
+        };
+        let received = ev(at(2025, 3, 6, 9, 0), EventKind::Received { intake: intake.clone() });
+        s.record(&d, &imported, received.clone()).await.unwrap();
+        let after =
+            s.intake(&d, new_dossier(CENTRE, CITY_PROC, "Bùi Thị Khánh"), at(2025, 3, 6, 10, 0), None).await.unwrap();
+        assert_eq!(after.code.unwrap().as_str(), "000.00.02.H17-250306-0008");
+        let err = s.record(&d, &imported, received.clone()).await.unwrap_err();
+        assert!(matches!(err, StoreError::Duplicate(ref c) if *c == imported), "{err}");
+        let err = s.record(&d, &code("000.00.02.H17-250306-0009"), received).await.unwrap_err();
+        assert!(matches!(err, StoreError::CodeMismatch { .. }), "{err}");
+        consistent(&s, &d).await;
+    }
+
+    pub async fn lifecycle_updates_projection_and_counts<S: Backend>(s: S) {
+        let d = domain();
+        let t0 = at(2025, 3, 3, 9, 0); // Monday
+        let first =
+            s.intake(&d, new_dossier(CENTRE, CITY_PROC, "Nguyễn Văn An"), t0, Some("desk1".into())).await.unwrap();
+        let c = first.code.clone().unwrap();
+        let steps = [
+            ev(t0 + Duration::minutes(30), EventKind::Transferred { to: ag(DEPT) }),
+            ev(at(2025, 3, 3, 14, 0), EventKind::Accepted),
+            ev(
+                at(2025, 3, 5, 10, 0),
+                EventKind::SupplementRequested {
+                    reason: "Thiếu bản sao giấy tờ".into(),
+                    documents: vec!["Bản sao CCCD".into()],
+                },
+            ),
+            ev(at(2025, 3, 7, 9, 0), EventKind::SupplementSupplied),
+            ev(at(2025, 3, 18, 10, 0), EventKind::Transferred { to: ag(CENTRE) }),
+            ev(at(2025, 3, 18, 11, 0), EventKind::Accepted),
+            ev(at(2025, 3, 19, 15, 0), EventKind::Resolved { outcome: Outcome::Approved, reason: None }),
+            ev(at(2025, 3, 20, 8, 0), EventKind::Returned),
+        ];
+        let mut log = s.events(&c).await.unwrap();
+        assert_eq!(log.len(), 1);
+        assert!(matches!(&log[0].kind, EventKind::Received { intake } if intake.code == c));
+        for e in steps {
+            let got = s.record(&d, &c, e.clone()).await.unwrap();
+            log.push(e);
+            let want = d.replay(&log).unwrap();
+            assert_eq!(got, want, "the state returned is core's replay of the log");
+            let row = s.dossier_row(&c).await.unwrap().unwrap();
+            assert_eq!(row, DossierRow::from_dossier(&d, &want).unwrap());
+        }
+        assert_eq!(s.events(&c).await.unwrap(), log, "the log round-trips");
+
+        let state = d.replay(&log).unwrap();
+        let row = s.dossier_row(&c).await.unwrap().unwrap();
+        assert_eq!(row.status, Status::Returned);
+        assert_eq!(row.lead_agency, ag(DEPT));
+        assert_eq!(row.holder, Some(ag(CENTRE)));
+        assert_eq!(row.event_count, 9);
+        assert_eq!(row.supplement_count, 1);
+        assert_eq!(row.deadline_revision, 1);
+        assert_eq!(row.waited_seconds_closed, (at(2025, 3, 7, 9, 0) - at(2025, 3, 5, 10, 0)).num_seconds());
+        assert_eq!(row.waiting_kind, None);
+        assert_eq!(row.original_due_at, Some(at(2025, 3, 17, 9, 0)), "10 working days from Mon 3/3 09:00");
+        assert_eq!(row.due_at, Some(at(2025, 3, 21, 9, 0)), "restarted by the supplement on Fri 7/3 09:00");
+        let finished = at(2025, 3, 19, 15, 0);
+        assert_eq!(row.finished_at, Some(finished));
+        assert_eq!(row.returned_at, Some(at(2025, 3, 20, 8, 0)));
+        assert_eq!(row.timeliness, Some(classify(finished, state.due_at.unwrap(), ClassifyMode::DateTime)));
+        assert_eq!(row.timeliness, Some(Timeliness::Early));
+        assert_eq!(row.national_on_time, national_on_time(&state, finished, finished));
+        assert_eq!(row.applicant_email.as_ref().map(|e| e.as_str()), Some("an.nguyen@example.vn"));
+
+        // A second dossier, at a ward, finished late.
+        let w = s.intake(&d, new_dossier(WARD, WARD_PROC, "Trần Thị Bình"), at(2025, 3, 3, 10, 0), None).await.unwrap();
+        let wc = w.code.clone().unwrap();
+        assert_eq!(w.due_at, Some(at(2025, 3, 6, 10, 0)));
+        s.record(&d, &wc, ev(at(2025, 3, 3, 10, 5), EventKind::Transferred { to: ag(DEPT) })).await.unwrap();
+        s.record(&d, &wc, ev(at(2025, 3, 3, 10, 6), EventKind::Accepted)).await.unwrap();
+        let done = s
+            .record(
+                &d,
+                &wc,
+                ev(
+                    at(2025, 3, 7, 9, 0),
+                    EventKind::Resolved {
+                        outcome: Outcome::Refused, reason: Some("Không đủ điều kiện".into())
+                    },
+                ),
+            )
+            .await
+            .unwrap();
+        let wrow = s.dossier_row(&wc).await.unwrap().unwrap();
+        assert_eq!(wrow.timeliness, Some(Timeliness::Late));
+        assert_eq!(wrow.lead_agency, ag(WARD));
+        assert_eq!(
+            wrow.national_on_time,
+            national_on_time(&done, done.finished_at.unwrap(), done.finished_at.unwrap())
+        );
+
+        let counts: BTreeMap<CountKey, CountValues> = s
+            .daily_counts(day(2025, 3, 1), day(2025, 3, 31))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.key, r.counts))
+            .collect();
+        let key = |dd: u32, agency: &str, proc_: &str| CountKey {
+            day: day(2025, 3, dd),
+            agency: ag(agency),
+            procedure: proc_.parse().unwrap(),
+            channel: motcua_core::Channel::InPerson,
+        };
+        let national = |st: &motcua_core::Dossier| {
+            let f = st.finished_at.unwrap();
+            i64::from(national_on_time(st, f, f) == Some(true))
+        };
+        let mut want = BTreeMap::new();
+        want.insert(key(3, DEPT, CITY_PROC), CountValues { received: 1, ..Default::default() });
+        want.insert(
+            key(19, DEPT, CITY_PROC),
+            CountValues { finished: 1, early: 1, national_on_time: national(&state), ..Default::default() },
+        );
+        want.insert(key(3, WARD, WARD_PROC), CountValues { received: 1, ..Default::default() });
+        want.insert(
+            key(7, WARD, WARD_PROC),
+            CountValues { finished: 1, late: 1, national_on_time: national(&done), ..Default::default() },
+        );
+        assert_eq!(counts, want);
+        assert!(s.daily_counts(day(2025, 3, 4), day(2025, 3, 6)).await.unwrap().is_empty());
+        consistent(&s, &d).await;
+    }
+
+    pub async fn rejected_commands_write_nothing<S: Backend>(s: S) {
+        let d = domain();
+        let t0 = at(2025, 3, 3, 9, 0);
+        let c = s.intake(&d, new_dossier(CENTRE, CITY_PROC, "Nguyễn Văn An"), t0, None).await.unwrap().code.unwrap();
+        s.record(&d, &c, ev(at(2025, 3, 3, 10, 0), EventKind::Transferred { to: ag(DEPT) })).await.unwrap();
+        let events = s.event_count().await.unwrap();
+        let row = s.dossier_row(&c).await.unwrap();
+        let log = s.events(&c).await.unwrap();
+        let counts = s.daily_counts(day(2025, 1, 1), day(2025, 12, 31)).await.unwrap();
+
+        let err = s.record(&d, &c, ev(at(2025, 3, 3, 11, 0), EventKind::Returned)).await.unwrap_err();
+        assert!(
+            matches!(err, StoreError::Rejected(DomainError::Dossier(DossierError::IllegalTransition { .. }))),
+            "{err}"
+        );
+        assert!(err.is_rejected());
+        assert!(err.to_string().contains("cannot apply `returned`"), "{err}");
+        let err = s
+            .record(&d, &c, ev(at(2025, 3, 3, 11, 0), EventKind::Transferred { to: ag("000.00.99.H17") }))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Rejected(DomainError::UnknownAgency(_))), "{err}");
+        let err = s.record(&d, &c, ev(at(2025, 3, 3, 9, 59), EventKind::Accepted)).await.unwrap_err();
+        assert!(
+            matches!(err, StoreError::Rejected(DomainError::Dossier(DossierError::BeforeLastEvent { .. }))),
+            "{err}"
+        );
+        let err = s
+            .record(&d, &c, ev(at(2025, 3, 3, 11, 0), EventKind::Resolved { outcome: Outcome::Approved, reason: None }))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Rejected(DomainError::Dossier(DossierError::PendingHandoff { .. }))),
+            "{err}"
+        );
+        let err = s.intake(&d, new_dossier("000.00.99.H17", CITY_PROC, "X"), t0, None).await.unwrap_err();
+        assert!(matches!(err, StoreError::Rejected(DomainError::UnknownAgency(_))), "{err}");
+        let err = s.intake(&d, new_dossier(CENTRE, CITY_PROC, "X"), at(2019, 3, 4, 9, 0), None).await.unwrap_err();
+        assert!(matches!(err, StoreError::Rejected(_)), "outside the calendar: {err}");
+        let missing = code("000.00.02.H17-250303-0999");
+        let err = s.record(&d, &missing, ev(at(2025, 3, 3, 11, 0), EventKind::Accepted)).await.unwrap_err();
+        assert!(matches!(err, StoreError::NotFound(ref m) if *m == missing), "{err}");
+        assert_eq!(err.to_string(), "dossier 000.00.02.H17-250303-0999 does not exist");
+
+        assert_eq!(s.event_count().await.unwrap(), events);
+        assert_eq!(s.dossier_row(&c).await.unwrap(), row);
+        assert_eq!(s.events(&c).await.unwrap(), log);
+        assert_eq!(s.daily_counts(day(2025, 1, 1), day(2025, 12, 31)).await.unwrap(), counts);
+        assert_eq!(s.dossier_row(&missing).await.unwrap(), None);
+        // The rejected intakes did not use a number either.
+        let next = s.intake(&d, new_dossier(CENTRE, CITY_PROC, "Y"), t0, None).await.unwrap();
+        assert_eq!(next.code.unwrap().as_str(), "000.00.02.H17-250303-0002");
+    }
+
+    pub async fn event_log_is_append_only<S: Backend>(s: S) {
+        let d = domain();
+        let c = s
+            .intake(&d, new_dossier(CENTRE, CITY_PROC, "Nguyễn Văn An"), at(2025, 3, 3, 9, 0), None)
+            .await
+            .unwrap()
+            .code
+            .unwrap();
+        let log = s.events(&c).await.unwrap();
+        let err = s.raw("UPDATE dossier_events SET kind = 'tampered'").await.unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{err}");
+        let err = s.raw("UPDATE dossier_events SET at = recorded_at WHERE seq = 1").await.unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{err}");
+        let err = s.raw("DELETE FROM dossier_events").await.unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{err}");
+        assert_eq!(s.events(&c).await.unwrap(), log);
+        assert_eq!(s.event_count().await.unwrap(), 1);
+        // Projections are derived: they may be rebuilt.
+        assert_eq!(s.raw("UPDATE dossiers SET applicant_name = applicant_name").await.unwrap(), 1);
+    }
+
+    pub async fn batch_writes_the_good_items_only<S: Backend>(s: S) {
+        let d = domain();
+        let t0 = at(2025, 3, 3, 9, 0);
+        let c1 = s.intake(&d, new_dossier(CENTRE, CITY_PROC, "A"), t0, None).await.unwrap().code.unwrap();
+        let c2 = s.intake(&d, new_dossier(CENTRE, CITY_PROC, "B"), t0, None).await.unwrap().code.unwrap();
+        let before = s.event_count().await.unwrap();
+        let imported = code("000.00.41.H17-250303-0005");
+        let import = Intake {
+            code: imported.clone(),
+            procedure: WARD_PROC.parse().unwrap(),
+            agency: ag(WARD),
+            applicant: new_dossier(WARD, WARD_PROC, "C").applicant,
+            channel: motcua_core::Channel::InPerson,
+        };
+        let r = |c: &DossierCode, h: u32, kind: EventKind| BatchItem::Record {
+            code: c.clone(),
+            event: ev(at(2025, 3, 3, h, 0), kind),
+        };
+        let items = vec![
+            r(&c1, 10, EventKind::Transferred { to: ag(DEPT) }),
+            r(&c1, 11, EventKind::Returned), // illegal: rejected
+            r(&c2, 10, EventKind::Transferred { to: ag(DEPT) }),
+            r(&c1, 12, EventKind::Accepted), // sees the transfer earlier in the batch
+            BatchItem::Intake { new: new_dossier(CENTRE, CITY_PROC, "D"), at: at(2025, 3, 3, 13, 0), by: None },
+            BatchItem::Intake { new: new_dossier("000.00.99.H17", CITY_PROC, "E"), at: t0, by: None }, // unknown agency
+            r(&code("000.00.02.H17-250303-0777"), 13, EventKind::Accepted), // no such dossier
+            r(&imported, 9, EventKind::Received { intake: import.clone() }),
+            r(&c2, 14, EventKind::Transferred { to: ag(CENTRE) }), // pending handoff: rejected
+            r(&imported, 9, EventKind::Received { intake: import }), // imported a moment ago: duplicate
+            BatchItem::Intake { new: new_dossier(WARD, WARD_PROC, "F"), at: at(2025, 3, 3, 15, 0), by: None },
+        ];
+        let results = s.record_batch(&d, items).await.unwrap();
+        let ok: Vec<bool> = results.iter().map(Result::is_ok).collect();
+        assert_eq!(ok, [true, false, true, true, true, false, false, true, false, false, true], "{results:#?}");
+        assert!(matches!(results[1], Err(StoreError::Rejected(_))));
+        assert!(matches!(results[5], Err(StoreError::Rejected(DomainError::UnknownAgency(_)))));
+        assert!(matches!(results[6], Err(StoreError::NotFound(_))));
+        assert!(matches!(
+            results[8],
+            Err(StoreError::Rejected(DomainError::Dossier(DossierError::PendingHandoff { .. })))
+        ));
+        assert!(matches!(results[9], Err(StoreError::Duplicate(_))));
+        assert_eq!(results[4].as_ref().unwrap().code.as_ref().unwrap().as_str(), "000.00.02.H17-250303-0003");
+        assert_eq!(
+            results[10].as_ref().unwrap().code.as_ref().unwrap().as_str(),
+            "000.00.41.H17-250303-0006",
+            "after the imported 0005"
+        );
+        assert_eq!(s.event_count().await.unwrap(), before + 6);
+        let kinds: Vec<&str> = s.events(&c1).await.unwrap().iter().map(|e| e.kind.name()).collect();
+        assert_eq!(kinds, ["received", "transferred", "accepted"]);
+        let row = s.dossier_row(&c1).await.unwrap().unwrap();
+        assert_eq!(row.event_count, 3);
+        assert!(!row.handoff_pending);
+        assert!(s.dossier_row(&c2).await.unwrap().unwrap().handoff_pending);
+        assert!(s.dossier_row(&imported).await.unwrap().is_some());
+        // The log's sequence numbers are gapless per dossier.
+        let mut seqs: BTreeMap<DossierCode, Vec<u32>> = BTreeMap::new();
+        for e in s.events_after(0, 1000).await.unwrap() {
+            seqs.entry(e.code).or_default().push(e.seq);
+        }
+        for (c, s) in &seqs {
+            assert_eq!(*s, (1..=s.len() as u32).collect::<Vec<_>>(), "{c}");
+        }
+        // An empty batch is fine.
+        assert!(s.record_batch(&d, Vec::new()).await.unwrap().is_empty());
+        consistent(&s, &d).await;
+    }
+
+    pub async fn recompute_follows_a_calendar_correction<S: Backend>(s: S) {
+        let d = domain();
+        // X: received Mon 3/3 09:00, due Mon 17/3 09:00, resolved Mon 17/3 10:00: late.
+        let x =
+            s.intake(&d, new_dossier(CENTRE, CITY_PROC, "X"), at(2025, 3, 3, 9, 0), None).await.unwrap().code.unwrap();
+        s.record(&d, &x, ev(at(2025, 3, 3, 9, 30), EventKind::Transferred { to: ag(DEPT) })).await.unwrap();
+        s.record(&d, &x, ev(at(2025, 3, 3, 10, 0), EventKind::Accepted)).await.unwrap();
+        s.record(&d, &x, ev(at(2025, 3, 17, 10, 0), EventKind::Resolved { outcome: Outcome::Approved, reason: None }))
+            .await
+            .unwrap();
+        // Y: open, received Tue 4/3 09:00, due Tue 18/3 09:00.
+        let y =
+            s.intake(&d, new_dossier(CENTRE, CITY_PROC, "Y"), at(2025, 3, 4, 9, 0), None).await.unwrap().code.unwrap();
+        // Z: received after the corrected day: unchanged.
+        let z =
+            s.intake(&d, new_dossier(CENTRE, CITY_PROC, "Z"), at(2025, 3, 20, 9, 0), None).await.unwrap().code.unwrap();
+        assert_eq!(s.dossier_row(&x).await.unwrap().unwrap().timeliness, Some(Timeliness::Late));
+        assert!(s.recompute(&d, true).await.unwrap().is_empty());
+
+        // The administrator adds Wed 12/3 as a day off.
+        let fixed = domain_with_days_off(&[day(2025, 3, 12)]);
+        let events = s.event_count().await.unwrap();
+        let (old_x, old_y, old_z) = (
+            s.dossier_row(&x).await.unwrap().unwrap(),
+            s.dossier_row(&y).await.unwrap().unwrap(),
+            s.dossier_row(&z).await.unwrap().unwrap(),
+        );
+        let counts_before = s.daily_counts(day(2025, 1, 1), day(2025, 12, 31)).await.unwrap();
+        let diff = s.recompute(&fixed, true).await.unwrap();
+        assert!(diff.dry_run);
+        assert_eq!(diff.dossiers, 3);
+        assert!(diff.unreplayable.is_empty() && diff.orphans.is_empty());
+        let changed: Vec<&DossierCode> = diff.changed.iter().map(|c| &c.code).collect();
+        assert_eq!(changed, [&x, &y]);
+        let field = |c: &DossierCode, f: &str| {
+            diff.changed.iter().find(|ch| ch.code == *c).unwrap().fields.iter().find(|fc| fc.field == f).cloned()
+        };
+        let due_x = field(&x, "due_at").expect("X's due date moves");
+        assert_eq!(due_x.old.as_deref(), Some("2025-03-17 09:00:00+07:00"));
+        assert_eq!(due_x.new.as_deref(), Some("2025-03-18 09:00:00+07:00"));
+        let t = field(&x, "timeliness").expect("X becomes early");
+        assert_eq!((t.old.as_deref(), t.new.as_deref()), (Some("late"), Some("early")));
+        assert!(field(&x, "original_due_at").is_some());
+        let due_y = field(&y, "due_at").expect("Y's due date moves");
+        assert_eq!(due_y.new.as_deref(), Some("2025-03-19 09:00:00+07:00"));
+        assert!(field(&y, "timeliness").is_none());
+        let finish_cell = CountKey {
+            day: day(2025, 3, 17),
+            agency: ag(DEPT),
+            procedure: CITY_PROC.parse().unwrap(),
+            channel: motcua_core::Channel::InPerson,
+        };
+        let cell = diff.counts.iter().find(|c| c.key == finish_cell).expect("the finish day's cell changes");
+        assert_eq!((cell.old.late, cell.old.early), (1, 0));
+        assert_eq!((cell.new.late, cell.new.early), (0, 1));
+        assert_eq!(diff.counts.len(), 1);
+        // The dry run wrote nothing.
+        assert_eq!(s.event_count().await.unwrap(), events);
+        assert_eq!(s.dossier_row(&x).await.unwrap().unwrap(), old_x);
+        assert_eq!(s.dossier_row(&y).await.unwrap().unwrap(), old_y);
+        assert_eq!(s.daily_counts(day(2025, 1, 1), day(2025, 12, 31)).await.unwrap(), counts_before);
+
+        // Applied: projections and aggregates follow the corrected calendar; the log is untouched.
+        let applied = s.recompute(&fixed, false).await.unwrap();
+        assert!(!applied.dry_run);
+        assert_eq!(applied.changed, diff.changed);
+        assert_eq!(applied.counts, diff.counts);
+        assert_eq!(s.event_count().await.unwrap(), events);
+        let new_x = s.dossier_row(&x).await.unwrap().unwrap();
+        assert_eq!(
+            new_x,
+            DossierRow::from_dossier(&fixed, &fixed.replay(&s.events(&x).await.unwrap()).unwrap()).unwrap()
+        );
+        assert_eq!(new_x.due_at, Some(at(2025, 3, 18, 9, 0)));
+        assert_eq!(new_x.timeliness, Some(Timeliness::Early));
+        assert_eq!(s.dossier_row(&y).await.unwrap().unwrap().due_at, Some(at(2025, 3, 19, 9, 0)));
+        assert_eq!(s.dossier_row(&z).await.unwrap().unwrap(), old_z);
+        consistent(&s, &fixed).await;
+        // New commands with the corrected domain build on the corrected state.
+        s.record(&fixed, &y, ev(at(2025, 3, 21, 9, 0), EventKind::Withdrawn { reason: String::new() })).await.unwrap();
+        consistent(&s, &fixed).await;
+
+        // A calendar that no longer covers 2025: reported, not a panic, and nothing changes.
+        let short = domain_from_year(2026);
+        let diff = s.recompute(&short, false).await.unwrap();
+        assert_eq!(diff.unreplayable.len(), 3, "{diff:#?}");
+        assert!(diff.changed.is_empty() && diff.counts.is_empty(), "{diff:#?}");
+        assert!(diff.unreplayable[0].error.contains("outside the calendar"), "{}", diff.unreplayable[0].error);
+        assert_eq!(s.dossier_row(&x).await.unwrap().unwrap(), new_x);
+        let err = s
+            .record(&short, &z, ev(at(2025, 3, 21, 9, 0), EventKind::Withdrawn { reason: String::new() }))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Unreplayable { .. }), "{err}");
+        consistent(&s, &fixed).await;
+    }
+
+    pub async fn concurrent_records_never_lose_an_event<S: Backend>(s: S) {
+        let d = domain();
+        let t0 = at(2025, 3, 3, 9, 0);
+        let first = s.intake(&d, new_dossier(CENTRE, CITY_PROC, "Nguyễn Văn An"), t0, None).await.unwrap();
+        let c = first.code.clone().unwrap();
+        let to = first.due_at.unwrap() + Duration::days(30);
+        const TASKS: usize = 6;
+        const EACH: usize = 8;
+        let mut handles = Vec::new();
+        for task in 0..TASKS {
+            let (s, d, c) = (s.clone(), d.clone(), c.clone());
+            handles.push(tokio::spawn(async move {
+                for i in 0..EACH {
+                    let kind = EventKind::Rescheduled {
+                        to,
+                        reason: format!("task {task} #{i}"),
+                        responsible: None,
+                        automatic: false,
+                        override_second: true,
+                    };
+                    s.record(&d, &c, ev(t0 + Duration::hours(1), kind)).await.unwrap();
+                }
+            }));
+        }
+        // Intakes racing on one agency and day get distinct numbers.
+        let mut intakes = Vec::new();
+        for i in 0..TASKS {
+            let (s, d) = (s.clone(), d.clone());
+            intakes.push(tokio::spawn(async move {
+                s.intake(&d, new_dossier(WARD, WARD_PROC, &format!("Công dân {i}")), t0, None)
+                    .await
+                    .unwrap()
+                    .code
+                    .unwrap()
+            }));
+        }
+        for h in handles {
+            h.await.unwrap();
+        }
+        let mut codes = Vec::new();
+        for h in intakes {
+            codes.push(h.await.unwrap().to_string());
+        }
+        codes.sort();
+        let want: Vec<String> = (1..=TASKS).map(|i| format!("000.00.41.H17-250303-{i:04}")).collect();
+        assert_eq!(codes, want);
+
+        let n = 1 + TASKS * EACH;
+        assert_eq!(s.events(&c).await.unwrap().len(), n);
+        let seqs: Vec<u32> =
+            s.events_after(0, 10_000).await.unwrap().into_iter().filter(|e| e.code == c).map(|e| e.seq).collect();
+        assert_eq!(seqs, (1..=n as u32).collect::<Vec<_>>());
+        let row = s.dossier_row(&c).await.unwrap().unwrap();
+        assert_eq!(row.event_count as usize, n);
+        assert_eq!(row.reschedule_count as usize, TASKS * EACH);
+        consistent(&s, &d).await;
+    }
+
+    pub async fn reads_by_period<S: Backend>(s: S) {
+        let d = domain();
+        let dossier = |name: &str, h: u32, dd: u32| (new_dossier(CENTRE, CITY_PROC, name), at(2025, 3, dd, h, 0));
+        let finish = |c: DossierCode, dd: u32, h: u32| {
+            let s = s.clone();
+            let d = d.clone();
+            async move {
+                s.record(&d, &c, ev(at(2025, 3, dd, h - 1, 0), EventKind::Transferred { to: ag(DEPT) })).await.unwrap();
+                s.record(&d, &c, ev(at(2025, 3, dd, h - 1, 30), EventKind::Accepted)).await.unwrap();
+                s.record(
+                    &d,
+                    &c,
+                    ev(at(2025, 3, dd, h, 0), EventKind::Resolved { outcome: Outcome::Approved, reason: None }),
+                )
+                .await
+                .unwrap();
+            }
+        };
+        let (n, t) = dossier("A", 9, 3);
+        let a = s.intake(&d, n, t, None).await.unwrap().code.unwrap();
+        finish(a.clone(), 5, 10).await;
+        let (n, t) = dossier("B", 9, 4);
+        let b = s.intake(&d, n, t, None).await.unwrap().code.unwrap();
+        let (n, t) = dossier("C", 9, 6);
+        let c = s.intake(&d, n, t, None).await.unwrap().code.unwrap();
+        finish(c.clone(), 6, 15).await;
+        let mut online = new_dossier(CENTRE, CITY_PROC, "D");
+        online.online = true;
+        let dd = s.intake(&d, online, at(2025, 3, 3, 20, 0), None).await.unwrap().code.unwrap();
+
+        let codes = |rows: Vec<DossierRow>| rows.into_iter().map(|r| r.code).collect::<Vec<_>>();
+        assert_eq!(codes(s.open_at(at(2025, 3, 4, 12, 0)).await.unwrap()), [a.clone(), b.clone()]);
+        assert_eq!(codes(s.open_at(at(2025, 3, 5, 12, 0)).await.unwrap()), vec![b.clone()]);
+        assert_eq!(codes(s.open_at(at(2025, 3, 6, 12, 0)).await.unwrap()), [b.clone(), c.clone()]);
+        assert_eq!(
+            codes(s.open_at(at(2025, 3, 6, 15, 0)).await.unwrap()),
+            vec![b.clone()],
+            "finished at p1 is not open at p1"
+        );
+        assert_eq!(codes(s.open_at(at(2025, 3, 3, 8, 0)).await.unwrap()), Vec::<DossierCode>::new());
+
+        assert_eq!(
+            codes(s.finished_between(at(2025, 3, 5, 0, 0), at(2025, 3, 6, 0, 0)).await.unwrap()),
+            vec![a.clone()]
+        );
+        assert_eq!(
+            codes(s.finished_between(at(2025, 3, 5, 0, 0), at(2025, 3, 7, 0, 0)).await.unwrap()),
+            [a.clone(), c.clone()]
+        );
+        assert_eq!(
+            codes(s.finished_between(at(2025, 3, 5, 10, 0), at(2025, 3, 6, 15, 0)).await.unwrap()),
+            vec![a.clone()],
+            "[a, b)"
+        );
+        assert_eq!(
+            codes(s.received_between(at(2025, 3, 3, 0, 0), at(2025, 3, 4, 0, 0)).await.unwrap()),
+            vec![a.clone()],
+            "D is not received yet"
+        );
+        assert_eq!(
+            codes(s.received_between(at(2025, 3, 3, 0, 0), at(2025, 3, 7, 0, 0)).await.unwrap()),
+            [a.clone(), b.clone(), c.clone()]
+        );
+
+        let mut all = [a.clone(), b.clone(), c.clone(), dd.clone()];
+        all.sort();
+        let page1 = codes(s.dossiers_page(None, 3).await.unwrap());
+        let page2 = codes(s.dossiers_page(page1.last(), 3).await.unwrap());
+        assert_eq!([page1, page2].concat(), all);
+
+        let total = s.event_count().await.unwrap();
+        let mut after = 0;
+        let mut seen = 0;
+        loop {
+            let page = s.events_after(after, 4).await.unwrap();
+            let Some(last) = page.last() else { break };
+            assert!(page.windows(2).all(|w| w[0].id < w[1].id));
+            assert!(page[0].id > after);
+            after = last.id;
+            seen += page.len() as u64;
+        }
+        assert_eq!(seen, total);
+    }
+}
+
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let dir = tempfile::tempdir().unwrap();
+                let store = super::support::sqlite_store(dir.path()).await;
+                super::checks::$name(store.clone()).await;
+                store.close().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::support::with_pg(stringify!($name), super::checks::$name).await;
+            }
+        }
+    )*};
+}
+
+conformance!(
+    intake_numbers_codes_per_agency_per_day,
+    lifecycle_updates_projection_and_counts,
+    rejected_commands_write_nothing,
+    event_log_is_append_only,
+    batch_writes_the_good_items_only,
+    recompute_follows_a_calendar_correction,
+    concurrent_records_never_lose_an_event,
+    reads_by_period,
+);
+
+/// SQLite only: two independent stores (as two processes would) writing one file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_two_writers_on_one_file() {
+    use motcua_core::{Event, EventKind};
+    use motcua_store::SqliteStore;
+    use support::*;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.db");
+    let one = SqliteStore::open(&path).await.unwrap();
+    let two = SqliteStore::open(&path).await.unwrap();
+    let d = domain();
+    let t0 = at(2025, 3, 3, 9, 0);
+    let first = one.intake(&d, new_dossier(CENTRE, CITY_PROC, "A"), t0, None).await.unwrap();
+    let c = first.code.clone().unwrap();
+    let to = first.due_at.unwrap() + chrono::Duration::days(30);
+    let mut handles = Vec::new();
+    for (i, s) in [one.clone(), two.clone(), one.clone(), two.clone()].into_iter().enumerate() {
+        let (d, c) = (d.clone(), c.clone());
+        handles.push(tokio::spawn(async move {
+            for j in 0..10 {
+                let kind = EventKind::Rescheduled {
+                    to,
+                    reason: format!("{i}/{j}"),
+                    responsible: None,
+                    automatic: false,
+                    override_second: true,
+                };
+                s.record(&d, &c, Event { at: t0, by: None, kind }).await.unwrap();
+                let n = s.intake(&d, new_dossier(WARD, WARD_PROC, "B"), t0, None).await.unwrap();
+                assert!(n.code.is_some());
+            }
+        }));
+    }
+    for h in handles {
+        h.await.unwrap();
+    }
+    assert_eq!(one.events(&c).await.unwrap().len(), 41);
+    assert_eq!(two.dossier_row(&c).await.unwrap().unwrap().event_count, 41);
+    let last =
+        two.dossiers_page(None, 1000).await.unwrap().into_iter().filter(|r| r.receiving_agency == ag(WARD)).count();
+    assert_eq!(last, 40, "forty ward dossiers, no number handed out twice");
+    assert!(one.recompute(&d, true).await.unwrap().is_empty());
+    one.close().await;
+    two.close().await;
+}
+
+/// `open` picks the backend by URL, creates the SQLite file and its directory, and the
+/// `AnyStore` it returns behaves as the backend does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_by_url() {
+    use motcua_store::{AnyStore, Store, StoreError};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/data/motcua.db");
+    let store = motcua_store::open(&format!("sqlite://{}", path.display())).await.unwrap();
+    assert!(matches!(store, AnyStore::Sqlite(_)));
+    assert_eq!(store.backend(), "sqlite");
+    assert!(path.exists());
+    store.migrate().await.unwrap();
+    checks::lifecycle_updates_projection_and_counts(store.clone()).await;
+    store.close().await;
+    // Reopening finds the data and applies no migration twice.
+    let again = motcua_store::open(&format!("sqlite://{}", path.display())).await.unwrap();
+    assert!(again.event_count().await.unwrap() > 0);
+    again.close().await;
+
+    let err = motcua_store::open("mysql://root:secret@localhost/db").await.unwrap_err();
+    assert!(matches!(err, StoreError::UnsupportedUrl(_)));
+    assert!(!err.to_string().contains("secret"), "{err}");
+    assert!(matches!(motcua_store::open("sqlite::memory:").await, Err(StoreError::UnsupportedUrl(_))));
+
+    if let Some(db) = support::PgDatabase::create("open_by_url").await {
+        let store = motcua_store::open(&db.url).await.unwrap();
+        assert_eq!(store.backend(), "postgres");
+        checks::lifecycle_updates_projection_and_counts(store.clone()).await;
+        store.close().await;
+        db.drop_now().await;
+    }
+}
