@@ -2,9 +2,15 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand};
 
 use crate::calendar_cmd;
+use crate::config::Config;
+use crate::desk::{self, IntakeArgs, Transition, WriteFlags};
+use crate::input;
+use crate::report::GroupBy;
 
 /// motcua — một cửa: dossiers, working-day deadlines, on-time rates and apology letters.
 #[derive(Debug, Parser)]
@@ -13,8 +19,29 @@ pub struct Cli {
     /// Configuration folder (motcua.toml, calendars/, catalog/).
     #[arg(long, global = true, env = "MOTCUA_CONFIG", default_value = "config")]
     pub config: PathBuf,
+    /// Database URL: sqlite://path (created on first use) or postgres://…
+    /// [default: database_url of motcua.toml, else sqlite://data/motcua.db]
+    #[arg(long, global = true, env = "MOTCUA_DATABASE_URL", hide_env_values = true)]
+    pub db: Option<String>,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct CodeAndWrite {
+    /// Dossier code, e.g. 000.00.02.H17-250124-0001.
+    pub code: String,
+    #[command(flatten)]
+    pub write: WriteFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct ReasonWrite {
+    pub code: String,
+    #[arg(long)]
+    pub reason: String,
+    #[command(flatten)]
+    pub write: WriteFlags,
 }
 
 #[derive(Debug, Subcommand)]
@@ -22,11 +49,251 @@ pub enum Command {
     /// Working-day calendar: due dates, working time between instants, data check.
     #[command(subcommand)]
     Calendar(calendar_cmd::CalendarCommand),
+    /// Apply database migrations (every command also does on an empty database).
+    Migrate,
+    /// List agencies and procedures.
+    Catalog {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Receive a dossier at a desk (or register an online one): prints its code and due date.
+    Intake(IntakeArgs),
+    /// Send the dossier to another agency.
+    Transfer {
+        code: String,
+        #[arg(long)]
+        to: String,
+        #[command(flatten)]
+        write: WriteFlags,
+    },
+    /// Accept the pending transfer (or, on a received dossier, take it into processing at the
+    /// receiving agency).
+    Accept(CodeAndWrite),
+    /// Accept an online submission: the receipt is issued and the clock starts.
+    AcceptOnline(CodeAndWrite),
+    /// Refuse an online submission at receipt.
+    RefuseOnline(ReasonWrite),
+    /// Ask the citizen for more papers (the clock stops).
+    RequestSupplement {
+        code: String,
+        #[arg(long)]
+        reason: String,
+        /// A paper asked for (repeatable).
+        #[arg(long = "document")]
+        documents: Vec<String>,
+        #[command(flatten)]
+        write: WriteFlags,
+    },
+    /// The citizen supplied the papers (the clock restarts or resumes).
+    Supplement(CodeAndWrite),
+    /// Ask the citizen to pay fees or taxes (the clock stops).
+    RequestPayment {
+        code: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+        #[command(flatten)]
+        write: WriteFlags,
+    },
+    /// The citizen paid (the clock resumes).
+    Paid(CodeAndWrite),
+    /// Apologise with a new appointment date (the due date for classification does not move).
+    Reschedule {
+        code: String,
+        /// New appointment: YYYY-MM-DD (by that day's closing) or an instant.
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        reason: String,
+        /// The unit responsible for the delay (default: the holder).
+        #[arg(long)]
+        responsible: Option<String>,
+        /// Allow a second new date (it is reported).
+        #[arg(long)]
+        override_second: bool,
+        #[command(flatten)]
+        write: WriteFlags,
+    },
+    /// The result is ready (approved, or refused with --refused --reason).
+    Resolve {
+        code: String,
+        #[arg(long)]
+        refused: bool,
+        #[arg(long)]
+        reason: Option<String>,
+        #[command(flatten)]
+        write: WriteFlags,
+    },
+    /// The result was handed back to the applicant.
+    Return(CodeAndWrite),
+    /// The applicant withdrew the dossier.
+    Withdraw {
+        code: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+        #[command(flatten)]
+        write: WriteFlags,
+    },
+    /// Processing stopped.
+    Stop(ReasonWrite),
+    /// A dossier's state, clocks, control sheet, signals and due-date explanation.
+    Show {
+        code: String,
+        /// Show it as it was at this instant (default: now).
+        #[arg(long)]
+        as_of: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Simulate a city's workload through the desk's write path.
+    Simulate {
+        #[arg(long)]
+        dossiers: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// First day of arrivals (default: 2025-03-01).
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day of arrivals (default: a month after --from).
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rebuild projections and aggregates from the event log with the current calendar and
+    /// catalog, showing what changes (the log itself is never modified).
+    Recompute {
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// On-time report per agency, procedure or month.
+    Report {
+        /// First day (default: the first day of the as-of month).
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day (default: the as-of day).
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long, value_enum, default_value = "agency")]
+        by: GroupBy,
+        /// Report as of this instant (default: now).
+        #[arg(long)]
+        as_of: Option<String>,
+        #[arg(long, default_value = "table", value_parser = ["table", "json", "csv"])]
+        format: String,
+    },
+}
+
+pub fn as_of(s: &Option<String>) -> Result<DateTime<Utc>> {
+    match s {
+        Some(s) => input::instant(s),
+        None => Ok(Utc::now()),
+    }
 }
 
 /// Runs a parsed command line.
-pub fn run(cli: &Cli) -> anyhow::Result<()> {
-    match &cli.command {
-        Command::Calendar(cmd) => calendar_cmd::run(cli, cmd),
+pub fn run(cli: &Cli) -> Result<()> {
+    if let Command::Calendar(cmd) = &cli.command {
+        return calendar_cmd::run(cli, cmd);
     }
+    let config = Config::load(&cli.config)?;
+    let domain = config.domain()?;
+    if let Command::Catalog { json } = &cli.command {
+        return desk::catalog(&domain, *json);
+    }
+    let url = cli.db.clone().unwrap_or_else(|| config.settings.database_url.clone());
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    rt.block_on(async {
+        let store = motcua_store::open(&url).await?;
+        run_with_store(cli, &store, &domain).await
+    })
+}
+
+async fn run_with_store<S: motcua_store::Store>(cli: &Cli, store: &S, domain: &motcua_core::Domain) -> Result<()> {
+    use Command as C;
+    let (code, tr, write): (&String, Transition, &WriteFlags) = match &cli.command {
+        C::Calendar(_) | C::Catalog { .. } => return Ok(()),
+        C::Migrate => {
+            store.migrate().await?;
+            println!("database is up to date");
+            return Ok(());
+        }
+        C::Intake(a) => return desk::intake(store, domain, a).await,
+        C::Simulate { dossiers, seed, from, to, json } => {
+            let from = from
+                .as_deref()
+                .map(input::date)
+                .transpose()?
+                .unwrap_or(chrono::NaiveDate::from_ymd_opt(2025, 3, 1).unwrap_or_default());
+            let to = match to {
+                Some(t) => input::date(t)?,
+                None => from.checked_add_months(chrono::Months::new(1)).and_then(|d| d.pred_opt()).unwrap_or(from),
+            };
+            crate::bulk::simulate(store, domain, &crate::bulk::sim_config(*dossiers, *seed, from, to), *json).await?;
+            return Ok(());
+        }
+        C::Recompute { dry_run, json } => return crate::bulk::recompute(store, domain, *dry_run, *json).await,
+        C::Show { code, as_of: at, json } => return desk::show_dossier(store, domain, code, as_of(at)?, *json).await,
+        C::Report { from, to, by, as_of: at, format } => return report(store, domain, from, to, *by, at, format).await,
+        C::Transfer { code, to, write } => (code, Transition::Transfer { to: to.clone() }, write),
+        C::Accept(a) => (&a.code, Transition::Accept, &a.write),
+        C::AcceptOnline(a) => (&a.code, Transition::AcceptOnline, &a.write),
+        C::RefuseOnline(a) => (&a.code, Transition::RefuseOnline { reason: a.reason.clone() }, &a.write),
+        C::RequestSupplement { code, reason, documents, write } => {
+            (code, Transition::RequestSupplement { reason: reason.clone(), documents: documents.clone() }, write)
+        }
+        C::Supplement(a) => (&a.code, Transition::Supplement, &a.write),
+        C::RequestPayment { code, reason, write } => {
+            (code, Transition::RequestPayment { reason: reason.clone() }, write)
+        }
+        C::Paid(a) => (&a.code, Transition::Paid, &a.write),
+        C::Reschedule { code, to, reason, responsible, override_second, write } => {
+            let tr = Transition::Reschedule {
+                to: to.clone(),
+                reason: reason.clone(),
+                responsible: responsible.clone(),
+                override_second: *override_second,
+            };
+            (code, tr, write)
+        }
+        C::Resolve { code, refused, reason, write } => {
+            (code, Transition::Resolve { refused: *refused, reason: reason.clone() }, write)
+        }
+        C::Return(a) => (&a.code, Transition::Return, &a.write),
+        C::Withdraw { code, reason, write } => (code, Transition::Withdraw { reason: reason.clone() }, write),
+        C::Stop(a) => (&a.code, Transition::Stop { reason: a.reason.clone() }, &a.write),
+    };
+    desk::transition(store, domain, code, &tr, write).await
+}
+
+async fn report<S: motcua_store::Store>(
+    store: &S,
+    domain: &motcua_core::Domain,
+    from: &Option<String>,
+    to: &Option<String>,
+    by: GroupBy,
+    at: &Option<String>,
+    format: &str,
+) -> Result<()> {
+    let as_of = as_of(at)?;
+    let today = motcua_core::calendar::to_local(as_of).date();
+    let to = to.as_deref().map(input::date).transpose()?.unwrap_or(today);
+    let from = match from {
+        Some(f) => input::date(f)?,
+        None => {
+            chrono::NaiveDate::from_ymd_opt(chrono::Datelike::year(&to), chrono::Datelike::month(&to), 1).unwrap_or(to)
+        }
+    };
+    if from > to {
+        anyhow::bail!("--from {from} is after --to {to}");
+    }
+    let q = crate::report::ReportQuery { from, to, by, as_of };
+    let r = crate::report::report(store, domain, &q).await?;
+    match format {
+        "json" => println!("{}", r.to_json()),
+        "csv" => print!("{}", r.to_csv()),
+        _ => print!("{}", r.to_table()),
+    }
+    Ok(())
 }

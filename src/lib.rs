@@ -1,9 +1,12 @@
 //! The `motcua` application: configuration loading and the command-line commands, on top of the
 //! focused crates (`motcua-core` for the rules, `motcua-store` for durability). This crate wires
 //! things together; it must not hold domain rules of its own — every clock value comes from
-//! `motcua-core`.
+//! `motcua-core`, and every write goes through `motcua-store`'s one transactional path.
 
+pub mod bulk;
 pub mod calendar_cmd;
 pub mod cli;
 pub mod config;
+pub mod desk;
 pub mod input;
+pub mod report;

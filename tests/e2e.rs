@@ -4,5 +4,5 @@
 
 mod support;
 
-#[path = "calendar.rs"]
 mod calendar;
+mod desk;

@@ -178,7 +178,8 @@ pub enum EventKind {
     Transferred {
         to: AgencyCode,
     },
-    /// The pending transfer accepted by its recipient.
+    /// The pending transfer accepted by its recipient; on a received dossier (status 2), the
+    /// receiving agency taking it into processing itself.
     Accepted,
     SupplementRequested {
         reason: String,
@@ -432,6 +433,9 @@ impl Dossier {
                 next.holder = Some(to.clone());
                 next.status = Some(S::Processing);
             }
+            // The receiving agency takes a received dossier into processing itself (a procedure
+            // whose route never leaves it): no handoff.
+            (E::Accepted, Some(S::Received)) => next.status = Some(S::Processing),
             (E::Accepted, Some(S::Processing)) => match next.handoffs.last_mut() {
                 Some(h) if h.accepted_at.is_none() => h.accepted_at = Some(at),
                 _ => return Err(DossierError::NoPendingHandoff),
@@ -706,6 +710,21 @@ pub(crate) mod tests {
             d.apply(&ev(at(2023, 10, 27, 9, 40), EventKind::Accepted), &cal, &p).unwrap_err(),
             DossierError::NoPendingHandoff
         );
+    }
+
+    #[test]
+    fn the_receiving_agency_can_process_a_dossier_itself() {
+        let cal = vn_calendar();
+        let p = procedure(TimeLimit::WorkingDays(1), WaitMode::Restart);
+        let events = [
+            ev(at(2023, 10, 27, 9, 0), EventKind::Received { intake: intake() }),
+            ev(at(2023, 10, 27, 9, 5), EventKind::Accepted),
+            ev(at(2023, 10, 27, 15, 0), EventKind::Resolved { outcome: Outcome::Approved, reason: None }),
+        ];
+        let d = Dossier::replay(&events, &cal, &p).unwrap();
+        assert_eq!(d.status, Some(Status::Done));
+        assert!(d.handoffs.is_empty());
+        assert_eq!(d.holdings.len(), 1);
     }
 
     #[test]

@@ -1,0 +1,342 @@
+//! `motcua report`: per agency, procedure or month, from the daily aggregates and the dossier
+//! projection — never by scanning the event log (except to replay the few dossiers that changed
+//! after the report's instant, when reporting on the past).
+//!
+//! For a period `[p0, p1]` (`p1` = the end of `--to`, or `--as-of` if earlier):
+//! - whole days up to `p1` come from `daily_counts` (received, finished by classification, and
+//!   the national on-time flag of each finished dossier);
+//! - the partial day of `p1` comes from the projection (received / finished in `[day, p1]`);
+//! - dossiers open at `p1` come from the projection (`open_at`): their due date and national facts
+//!   are the projection's when nothing happened to them after `p1`, else they are replayed up to
+//!   `p1` by core.
+//!
+//! The figures equal core's `count_dossier` over every dossier replayed up to `p1` (tested).
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
+use motcua_core::analysis::{Counts, NationalFacts, count_dossier, is_overdue, national_on_time_facts};
+use motcua_core::calendar::{from_local, to_local};
+use motcua_core::{Domain, Timeliness};
+use motcua_store::{DossierRow, Store};
+use serde::Serialize;
+
+/// How rows are grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupBy {
+    Agency,
+    Procedure,
+    Month,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReportQuery {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub by: GroupBy,
+    pub as_of: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportRow {
+    pub key: String,
+    pub name: String,
+    #[serde(flatten)]
+    pub counts: Counts,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub p0: DateTime<Utc>,
+    pub p1: DateTime<Utc>,
+    pub by: GroupBy,
+    pub rows: Vec<ReportRow>,
+    pub total: Counts,
+}
+
+/// The instant range of `[from, to]` cut at `as_of`: `from` 00:00 local to `to` 23:59:59 local.
+pub fn period(from: NaiveDate, to: NaiveDate, as_of: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    let p0 = from_local(from.and_time(NaiveTime::MIN));
+    let end = from_local(to.and_hms_opt(23, 59, 59).unwrap_or(to.and_time(NaiveTime::MIN)));
+    (p0, end.min(as_of))
+}
+
+fn key_of(by: GroupBy, agency: &str, procedure: &str, month: &str) -> String {
+    match by {
+        GroupBy::Agency => agency.to_string(),
+        GroupBy::Procedure => procedure.to_string(),
+        GroupBy::Month => month.to_string(),
+    }
+}
+
+/// Counts for `[p0, p1]` grouped by `by` (months are grouped by the caller).
+async fn period_counts<S: Store>(
+    store: &S,
+    domain: &Domain,
+    p0: DateTime<Utc>,
+    p1: DateTime<Utc>,
+    by: GroupBy,
+) -> Result<BTreeMap<String, Counts>> {
+    let mut out: BTreeMap<String, Counts> = BTreeMap::new();
+    if p1 < p0 {
+        return Ok(out);
+    }
+    let month = to_local(p0).format("%Y-%m").to_string();
+    let first_day = to_local(p0).date();
+    let last = to_local(p1);
+    // The last day is whole when p1 is its final second.
+    let last_whole = if last.time() >= NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(NaiveTime::MIN) {
+        last.date()
+    } else {
+        last.date() - Duration::days(1)
+    };
+    if last_whole >= first_day {
+        for row in store.daily_counts(first_day, last_whole).await? {
+            let c = out.entry(key_of(by, row.key.agency.as_str(), row.key.procedure.as_str(), &month)).or_default();
+            let v = row.counts;
+            c.received += v.received as u64;
+            c.finished += v.finished as u64;
+            c.early += v.early as u64;
+            c.on_time += v.on_time as u64;
+            c.late += v.late as u64;
+            c.national.denominator += v.finished as u64;
+            c.national.numerator += v.national_on_time as u64;
+        }
+    }
+    if last_whole < last.date() {
+        let day_start = from_local(last.date().and_time(NaiveTime::MIN)).max(p0);
+        for row in store.received_between(day_start, p1).await? {
+            out.entry(key_of(by, row.lead_agency.as_str(), row.procedure.as_str(), &month)).or_default().received += 1;
+        }
+        for row in store.finished_between(day_start, p1).await? {
+            let c = out.entry(key_of(by, row.lead_agency.as_str(), row.procedure.as_str(), &month)).or_default();
+            c.finished += 1;
+            match row.timeliness {
+                Some(Timeliness::Early) => c.early += 1,
+                Some(Timeliness::OnTime) => c.on_time += 1,
+                Some(Timeliness::Late) => c.late += 1,
+                None => {}
+            }
+            c.national.denominator += 1;
+            c.national.numerator += u64::from(row.national_on_time == Some(true));
+        }
+    }
+    for row in store.open_at(p1).await? {
+        let c = out.entry(key_of(by, row.lead_agency.as_str(), row.procedure.as_str(), &month)).or_default();
+        if row.last_event_at <= p1 {
+            count_open_row(c, &row, p0, p1);
+        } else {
+            // Something happened after p1: replay its log up to p1 for the state it had then.
+            let events = store.events(&row.code).await?;
+            let d = domain.replay_until(events.iter(), p1)?;
+            count_dossier(c, &d, p0, p1, domain.classify);
+            // count_dossier also counted its receipt, already in the aggregates above.
+            if d.received_at.is_some_and(|r| r >= p0 && r <= p1) {
+                c.received -= 1;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// An open-at-`p1` dossier whose projection is its state at `p1`.
+fn count_open_row(c: &mut Counts, row: &DossierRow, p0: DateTime<Utc>, p1: DateTime<Utc>) {
+    let (Some(received_at), Some(due), Some(original_due_at)) = (row.received_at, row.due_at, row.original_due_at)
+    else {
+        return;
+    };
+    if is_overdue(due, p1) {
+        c.overdue += 1;
+    } else {
+        c.in_time += 1;
+    }
+    let facts = NationalFacts {
+        received_at,
+        original_due_at,
+        finished_at: None,
+        supplement_requests: row.supplement_count,
+        open_wait: row.waiting_kind.zip(row.waiting_since),
+        waited_closed_seconds: row.waited_seconds_closed,
+    };
+    if let Some(on_time) = national_on_time_facts(&facts, p0, p1) {
+        c.national.denominator += 1;
+        c.national.numerator += u64::from(on_time);
+    }
+}
+
+/// Builds the report.
+pub async fn report<S: Store>(store: &S, domain: &Domain, q: &ReportQuery) -> Result<Report> {
+    let (p0, p1) = period(q.from, q.to, q.as_of);
+    let mut rows: Vec<ReportRow> = Vec::new();
+    let mut total = Counts::default();
+    if q.by == GroupBy::Month {
+        let mut month_start = q.from;
+        while month_start <= q.to {
+            let next = NaiveDate::from_ymd_opt(
+                if month_start.month() == 12 { month_start.year() + 1 } else { month_start.year() },
+                if month_start.month() == 12 { 1 } else { month_start.month() + 1 },
+                1,
+            )
+            .unwrap_or(NaiveDate::MAX);
+            let month_end = (next - Duration::days(1)).min(q.to);
+            let (m0, m1) = period(month_start, month_end, q.as_of);
+            let mut c = Counts::default();
+            for v in period_counts(store, domain, m0, m1, GroupBy::Month).await?.into_values() {
+                c += v;
+            }
+            let key = month_start.format("%Y-%m").to_string();
+            rows.push(ReportRow { name: key.clone(), key, counts: c });
+            month_start = next;
+        }
+        for v in period_counts(store, domain, p0, p1, GroupBy::Month).await?.into_values() {
+            total += v;
+        }
+    } else {
+        for (key, counts) in period_counts(store, domain, p0, p1, q.by).await? {
+            total += counts;
+            let name = match q.by {
+                GroupBy::Agency => key.parse().ok().and_then(|a| domain.catalog.agency(&a)).map(|a| a.name.clone()),
+                GroupBy::Procedure => {
+                    key.parse().ok().and_then(|p| domain.catalog.procedure(&p)).map(|p| p.name.clone())
+                }
+                GroupBy::Month => None,
+            }
+            .unwrap_or_default();
+            rows.push(ReportRow { key, name, counts });
+        }
+    }
+    Ok(Report { from: q.from, to: q.to, p0, p1, by: q.by, rows, total })
+}
+
+fn pct(r: f64) -> String {
+    format!("{:.2} %", r * 100.0)
+}
+
+impl Report {
+    fn json_counts(c: &Counts) -> serde_json::Value {
+        serde_json::json!({
+            "received": c.received,
+            "finished": c.finished,
+            "early": c.early,
+            "on_time": c.on_time,
+            "late": c.late,
+            "in_time": c.in_time,
+            "overdue": c.overdue,
+            "national_population": c.national.denominator,
+            "national_on_time": c.national.numerator,
+            "on_time_rate_national": c.on_time_rate_national(),
+            "progress_score": c.progress_score(),
+            "on_time_rate_resolved": c.on_time_rate_resolved(),
+        })
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        let rows: Vec<serde_json::Value> = self
+            .rows
+            .iter()
+            .map(|r| {
+                let mut v = Self::json_counts(&r.counts);
+                v["key"] = r.key.clone().into();
+                v["name"] = r.name.clone().into();
+                v
+            })
+            .collect();
+        serde_json::json!({
+            "from": self.from, "to": self.to,
+            "period_start": crate::input::show(self.p0), "period_end": crate::input::show(self.p1),
+            "by": self.by,
+            "definitions": {
+                "on_time_rate_national": "Decision 766/QĐ-TTg indicator 2.1: on time ÷ (received by the period end and not finished before its start); supplement and payment waits subtracted; 1 when empty",
+                "on_time_rate_resolved": "(early + on time) ÷ finished in the period; 1 when nothing finished",
+                "agency": "the dossier's lead agency (route step with the largest budget)"
+            },
+            "rows": rows,
+            "total": Self::json_counts(&self.total),
+        })
+    }
+
+    pub fn to_csv(&self) -> String {
+        let mut out = String::from(
+            "key,name,received,finished,early,on_time,late,in_time,overdue,on_time_rate_national,progress_score,on_time_rate_resolved\n",
+        );
+        let line = |key: &str, name: &str, c: &Counts| {
+            format!(
+                "{},{},{},{},{},{},{},{},{},{:.6},{:.4},{:.6}\n",
+                csv_field(key),
+                csv_field(name),
+                c.received,
+                c.finished,
+                c.early,
+                c.on_time,
+                c.late,
+                c.in_time,
+                c.overdue,
+                c.on_time_rate_national(),
+                c.progress_score(),
+                c.on_time_rate_resolved()
+            )
+        };
+        for r in &self.rows {
+            out.push_str(&line(&r.key, &r.name, &r.counts));
+        }
+        out.push_str(&line("total", "", &self.total));
+        out
+    }
+
+    pub fn to_table(&self) -> String {
+        let mut out = format!(
+            "report {} to {} (period {} – {}), by {:?}\n",
+            self.from,
+            self.to,
+            crate::input::show(self.p0),
+            crate::input::show(self.p1),
+            self.by
+        );
+        let header = format!(
+            "{:<28} {:>9} {:>9} {:>8} {:>8} {:>6} {:>8} {:>8} {:>10} {:>7} {:>10}\n",
+            "key",
+            "received",
+            "finished",
+            "early",
+            "on_time",
+            "late",
+            "in_time",
+            "overdue",
+            "national",
+            "score",
+            "resolved"
+        );
+        out.push_str(&header);
+        let line = |key: &str, c: &Counts| {
+            format!(
+                "{:<28} {:>9} {:>9} {:>8} {:>8} {:>6} {:>8} {:>8} {:>10} {:>7.2} {:>10}\n",
+                key,
+                c.received,
+                c.finished,
+                c.early,
+                c.on_time,
+                c.late,
+                c.in_time,
+                c.overdue,
+                c.national.percent(1.0),
+                c.progress_score(),
+                c.resolved().percent(1.0)
+            )
+        };
+        for r in &self.rows {
+            out.push_str(&line(&r.key, &r.counts));
+        }
+        out.push_str(&line("total", &self.total));
+        out.push_str("national = Decision 766 indicator 2.1 (population: received by the period end, not finished before it); resolved = (early + on time) ÷ finished\n");
+        let _ = pct;
+        out
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}

@@ -1,0 +1,310 @@
+//! The desk's command line on a real SQLite file (and PostgreSQL when MOTCUA_TEST_PG_URL is set):
+//! every command, the rejections (exit 2, nothing written), `show` and `report`.
+
+use serde_json::Value;
+
+use crate::support::*;
+
+const CENTRE: &str = "000.00.02.H17";
+const TOURISM: &str = "000.00.12.H17";
+const TRAVEL_LICENCE: &str = "1.004628"; // 10 working days, centre → department → centre
+
+/// A fresh database for one test: a SQLite file in a temp dir.
+pub struct Db {
+    _dir: tempfile::TempDir,
+    pub url: String,
+}
+
+impl Db {
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("motcua.db").display());
+        Self { _dir: dir, url }
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        motcua_with(&config_dir(), Some(&self.url), args)
+    }
+
+    pub fn ok(&self, args: &[&str]) -> Value {
+        let run = self.run(&[args, &["--json"]].concat());
+        run.json()
+    }
+
+    /// Events in the log, through the export command (no test-only access).
+    pub fn event_count(&self) -> usize {
+        let run = self.run(&["export", "--format", "jsonl"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout.lines().filter(|l| !l.trim().is_empty()).count()
+    }
+}
+
+fn intake(db: &Db, at: &str) -> String {
+    let v = db.ok(&[
+        "intake",
+        "--procedure",
+        TRAVEL_LICENCE,
+        "--agency",
+        CENTRE,
+        "--applicant",
+        "Trần Thị Bình",
+        "--email",
+        "binh@example.vn",
+        "--id-number",
+        "048190000123",
+        "--at",
+        at,
+        "--by",
+        "desk.an",
+    ]);
+    v["code"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn intake_prints_code_and_due_date() {
+    let db = Db::sqlite();
+    let v = db.ok(&[
+        "intake",
+        "--procedure",
+        TRAVEL_LICENCE,
+        "--agency",
+        CENTRE,
+        "--applicant",
+        "Lê Văn C",
+        "--at",
+        "2025-03-03T09:00:00+07:00",
+    ]);
+    assert_eq!(v["code"], "000.00.02.H17-250303-0001");
+    assert_eq!(v["status"], 2);
+    assert_eq!(v["due_at"], "2025-03-17T09:00:00+07:00");
+    let v = db.ok(&[
+        "intake",
+        "--procedure",
+        TRAVEL_LICENCE,
+        "--agency",
+        CENTRE,
+        "--applicant",
+        "Lê Văn D",
+        "--at",
+        "2025-03-03T10:00:00+07:00",
+    ]);
+    assert_eq!(v["code"], "000.00.02.H17-250303-0002", "sequence per agency per day");
+    let v = db.ok(&[
+        "intake",
+        "--procedure",
+        TRAVEL_LICENCE,
+        "--agency",
+        CENTRE,
+        "--applicant",
+        "Lê Văn E",
+        "--at",
+        "2025-03-04T10:00:00+07:00",
+    ]);
+    assert_eq!(v["code"], "000.00.02.H17-250304-0001", "a new day restarts the sequence");
+    // Text output names the code and the due date.
+    let run = db.run(&[
+        "intake",
+        "--procedure",
+        TRAVEL_LICENCE,
+        "--agency",
+        CENTRE,
+        "--applicant",
+        "X",
+        "--at",
+        "2025-03-04T11:00:00+07:00",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("000.00.02.H17-250304-0002") && run.stdout.contains("due: 2025-03-18T11:00:00+07:00"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_dossier_from_intake_to_return() {
+    let db = Db::sqlite();
+    let code = intake(&db, "2025-03-03T09:00:00+07:00");
+    db.ok(&["transfer", &code, "--to", TOURISM, "--at", "2025-03-03T10:00:00+07:00"]);
+    db.ok(&["accept", &code, "--at", "2025-03-03T14:00:00+07:00", "--by", "tourism.lan"]);
+    db.ok(&[
+        "request-supplement",
+        &code,
+        "--reason",
+        "Thiếu bản sao giấy phép",
+        "--document",
+        "Giấy phép kinh doanh",
+        "--at",
+        "2025-03-05T09:00:00+07:00",
+    ]);
+    let v = db.ok(&["supplement", &code, "--at", "2025-03-07T09:00:00+07:00"]);
+    assert_eq!(v["due_at"], "2025-03-21T09:00:00+07:00", "restart: 10 working days from the supplement");
+    assert_eq!(v["original_due_at"], "2025-03-17T09:00:00+07:00");
+    db.ok(&["request-payment", &code, "--reason", "Phí thẩm định", "--at", "2025-03-10T09:00:00+07:00"]);
+    let v = db.ok(&["paid", &code, "--at", "2025-03-10T10:00:00+07:00"]);
+    assert_eq!(v["due_at"], "2025-03-21T10:00:00+07:00", "payment waits pause: +60 working minutes");
+    db.ok(&[
+        "reschedule",
+        &code,
+        "--to",
+        "2025-03-28",
+        "--reason",
+        "Cần xác minh thực tế",
+        "--at",
+        "2025-03-20T09:00:00+07:00",
+    ]);
+    db.ok(&["transfer", &code, "--to", CENTRE, "--at", "2025-03-24T09:00:00+07:00"]);
+    db.ok(&["accept", &code, "--at", "2025-03-24T09:30:00+07:00"]);
+    let v = db.ok(&["resolve", &code, "--at", "2025-03-24T10:00:00+07:00"]);
+    assert_eq!(v["status"], 9);
+    let v = db.ok(&["return", &code, "--at", "2025-03-25T08:00:00+07:00"]);
+    assert_eq!(v["status"], 10);
+
+    let s = db.ok(&["show", &code, "--as-of", "2025-04-01T00:00:00+07:00"]);
+    assert_eq!(s["code"], code);
+    assert_eq!(s["status"], 10);
+    assert_eq!(s["status_name"], "returned");
+    assert_eq!(s["received_at"], "2025-03-03T09:00:00+07:00");
+    assert_eq!(s["start_at"], "2025-03-07T09:00:00+07:00");
+    assert_eq!(s["due_at"], "2025-03-21T10:00:00+07:00");
+    assert_eq!(s["original_due_at"], "2025-03-17T09:00:00+07:00");
+    assert_eq!(s["rescheduled_to"], "2025-03-28T17:00:00+07:00");
+    assert_eq!(s["finished_at"], "2025-03-24T10:00:00+07:00");
+    assert_eq!(s["returned_at"], "2025-03-25T08:00:00+07:00");
+    assert_eq!(s["timeliness"], "late");
+    assert_eq!(s["overdue"], false);
+    // Fri 21/3 10:00 → Mon 24/3 10:00 = one working day.
+    assert_eq!(s["late_working_minutes"], 450);
+    assert_eq!(s["holder"], CENTRE);
+    assert_eq!(s["supplement_count"], 1);
+    assert_eq!(s["handoffs"].as_array().unwrap().len(), 2);
+    assert_eq!(s["handoffs"][0]["delay_working_minutes"], 120, "10:00 → 14:00 over lunch");
+    let dwell = s["dwell"].as_array().unwrap();
+    assert_eq!(dwell.len(), 3);
+    assert_eq!(dwell[1]["agency"], TOURISM);
+    assert_eq!(dwell[1]["budget_minutes"], 9 * 450);
+    assert_eq!(s["attribution"][0]["agency"], TOURISM);
+    assert_eq!(s["bounces"], 0);
+    assert!(s["explanation"].as_array().unwrap().len() >= 6, "{}", s["explanation"]);
+    assert!(s["signals"].to_string().contains("supplement asked for papers not in the procedure"), "{}", s["signals"]);
+
+    // As of an earlier instant: open, holder the department, in time.
+    let s = db.ok(&["show", &code, "--as-of", "2025-03-04T12:00:00+07:00"]);
+    assert_eq!(s["status"], 4);
+    assert_eq!(s["holder"], TOURISM);
+    assert_eq!(s["timeliness"], Value::Null);
+    assert_eq!(s["overdue"], false);
+    assert_eq!(s["due_at"], "2025-03-17T09:00:00+07:00");
+    let text = db.run(&["show", &code]);
+    assert!(text.stdout.contains("control sheet:"), "{}", text.stdout);
+}
+
+#[test]
+fn online_submission_accepted_or_refused() {
+    let db = Db::sqlite();
+    let v = db.ok(&[
+        "intake",
+        "--procedure",
+        TRAVEL_LICENCE,
+        "--agency",
+        CENTRE,
+        "--applicant",
+        "Online",
+        "--channel",
+        "online",
+        "--at",
+        "2025-03-01T21:00:00+07:00",
+    ]);
+    assert_eq!(v["status"], 1);
+    assert_eq!(v["due_at"], Value::Null);
+    let code = v["code"].as_str().unwrap().to_string();
+    let v = db.ok(&["accept-online", &code, "--at", "2025-03-03T08:00:00+07:00"]);
+    assert_eq!(v["status"], 2);
+    assert_eq!(v["due_at"], "2025-03-17T08:00:00+07:00");
+    let v = db.ok(&[
+        "intake",
+        "--procedure",
+        TRAVEL_LICENCE,
+        "--agency",
+        CENTRE,
+        "--applicant",
+        "Online 2",
+        "--channel",
+        "online",
+        "--at",
+        "2025-03-02T21:00:00+07:00",
+    ]);
+    let code = v["code"].as_str().unwrap().to_string();
+    let v = db.ok(&["refuse-online", &code, "--reason", "Sai thủ tục", "--at", "2025-03-03T08:00:00+07:00"]);
+    assert_eq!(v["status"], 3);
+}
+
+#[test]
+fn illegal_writes_exit_2_and_write_nothing() {
+    let db = Db::sqlite();
+    let code = intake(&db, "2025-03-03T09:00:00+07:00");
+    let before = db.event_count();
+    assert_eq!(before, 1);
+    // Core's transition errors.
+    db.run(&["resolve", &code, "--at", "2025-03-03T10:00:00+07:00"])
+        .assert_user_error("cannot apply `resolved` to a dossier in status 2");
+    db.run(&["return", &code, "--at", "2025-03-03T10:00:00+07:00"]).assert_user_error("cannot apply");
+    // Unknown code / agency / procedure.
+    db.run(&["transfer", "000.00.02.H17-250303-0999", "--to", TOURISM]).assert_user_error("does not exist");
+    db.run(&["transfer", &code, "--to", "000.99.99.H17", "--at", "2025-03-03T10:00:00+07:00"])
+        .assert_user_error("unknown agency 000.99.99.H17");
+    db.run(&["intake", "--procedure", "9.999999", "--agency", CENTRE, "--applicant", "X"])
+        .assert_user_error("unknown procedure 9.999999");
+    db.run(&["intake", "--procedure", TRAVEL_LICENCE, "--agency", "000.00.99.H17", "--applicant", "X"])
+        .assert_user_error("unknown agency");
+    // Earlier than the last event.
+    db.run(&["transfer", &code, "--to", TOURISM, "--at", "2025-03-03T08:00:00+07:00"])
+        .assert_user_error("earlier than the dossier's last event");
+    // Malformed values.
+    db.run(&["transfer", "not-a-code", "--to", TOURISM]).assert_user_error("invalid dossier code");
+    db.run(&["transfer", &code, "--to", TOURISM, "--at", "tomorrow"]).assert_user_error("invalid instant");
+    db.run(&["intake", "--procedure", TRAVEL_LICENCE, "--agency", CENTRE, "--applicant", "X", "--email", "nope"])
+        .assert_user_error("invalid e-mail");
+    db.run(&["intake", "--procedure", TRAVEL_LICENCE, "--agency", CENTRE, "--applicant", "X", "--phone", "12"])
+        .assert_user_error("invalid phone");
+    db.run(&["intake", "--procedure", TRAVEL_LICENCE, "--agency", CENTRE, "--applicant", "X", "--channel", "fax"])
+        .assert_user_error("invalid channel");
+    db.run(&["intake", "--procedure", TRAVEL_LICENCE, "--agency", CENTRE, "--applicant", " "])
+        .assert_user_error("--applicant must not be empty");
+    db.run(&[
+        "intake",
+        "--procedure",
+        TRAVEL_LICENCE,
+        "--agency",
+        CENTRE,
+        "--applicant",
+        "X",
+        "--at",
+        "2035-01-01T09:00:00+07:00",
+    ])
+    .assert_user_error("outside the calendar");
+    db.run(&["reschedule", &code, "--to", "2025-03-10", "--reason", "x", "--at", "2025-03-03T10:00:00+07:00"])
+        .assert_user_error("not after the due date");
+    db.run(&["reschedule", &code, "--to", "someday", "--reason", "x"]).assert_user_error("invalid date");
+    db.run(&["stop", &code, "--reason", ""]).assert_user_error("--reason must not be empty");
+    db.run(&["resolve", &code, "--refused"]).assert_user_error("a refusal needs --reason");
+    assert_eq!(db.event_count(), before, "a rejected command wrote something");
+    let s = db.ok(&["show", &code, "--as-of", "2025-03-04T00:00:00+07:00"]);
+    assert_eq!(s["status"], 2);
+}
+
+#[test]
+fn catalog_lists_agencies_and_procedures() {
+    let db = Db::sqlite();
+    let v = db.ok(&["catalog"]);
+    let agencies = v["agencies"].as_array().unwrap();
+    assert!(agencies.len() >= 17);
+    assert!(agencies.iter().any(|a| a["code"] == CENTRE && a["parent"] == "000.00.00.H17"));
+    let procedures = v["procedures"].as_array().unwrap();
+    assert!(procedures.len() >= 20);
+    let p = procedures.iter().find(|p| p["code"] == TRAVEL_LICENCE).unwrap();
+    assert_eq!(p["time_limit"], serde_json::json!({"working_days": 10}));
+    assert_eq!(p["route"][1], serde_json::json!({"agency": TOURISM, "budget": {"working_days": 9}}));
+    assert!(p["cutoff"].is_null());
+    assert!(procedures.iter().any(|p| p["cutoff"] == "15:00"));
+}
