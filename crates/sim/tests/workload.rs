@@ -169,6 +169,7 @@ fn twenty_thousand_dossiers_replay_and_have_realistic_shares() {
     }
     assert_eq!(plan.rejected_events(), 0, "core refused planned events");
     assert_eq!(plan.dropped(), 0);
+    assert!(plan.single_agency_supported(), "core lets the receiving agency process a dossier itself");
     assert_eq!(s.dossiers, 20_000);
 
     let n = s.dossiers;

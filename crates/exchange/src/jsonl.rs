@@ -1,0 +1,208 @@
+//! JSONL event logs: one JSON object per line, the core event's serialisation plus `code`.
+//!
+//! The reader checks what it can name clearly (the code, the instant, the type, unknown
+//! fields, agency and procedure codes, e-mail and phone) before handing the object to the
+//! core event's own deserialisation, so that what it accepts is exactly what core writes.
+
+use std::io::{BufRead, Write};
+
+use motcua_core::{AgencyCode, Channel, DossierCode, Email, Event, Phone, ProcedureCode};
+use serde_json::{Map, Value};
+
+use crate::{ExportError, ImportRow, RowError, parse_instant, unknown_type};
+
+/// The fields each event type carries besides `at`, `by` and `type`.
+fn fields_of(kind: &str) -> Option<&'static [&'static str]> {
+    Some(match kind {
+        "registered_online" | "received" => &["intake"],
+        "accepted_online" | "accepted" | "supplement_supplied" | "paid" | "returned" => &[],
+        "refused_at_receipt" | "payment_requested" | "withdrawn" | "stopped" => &["reason"],
+        "transferred" => &["to"],
+        "supplement_requested" => &["reason", "documents"],
+        "rescheduled" => &["to", "reason", "responsible", "automatic", "override_second"],
+        "resolved" => &["outcome", "reason"],
+        _ => return None,
+    })
+}
+
+const INTAKE_FIELDS: &[&str] = &["code", "procedure", "agency", "applicant", "channel"];
+const APPLICANT_FIELDS: &[&str] = &["name", "email", "phone", "id_number", "address"];
+
+#[derive(Debug)]
+pub(crate) struct Reader<R> {
+    input: R,
+    line: usize,
+    done: bool,
+    buf: Vec<u8>,
+}
+
+impl<R: BufRead> Reader<R> {
+    pub(crate) fn new(input: R) -> Self {
+        Self { input, line: 0, done: false, buf: Vec::new() }
+    }
+
+    pub(crate) fn next(&mut self) -> Option<Result<ImportRow, RowError>> {
+        loop {
+            if self.done {
+                return None;
+            }
+            self.buf.clear();
+            match self.input.read_until(b'\n', &mut self.buf) {
+                Ok(0) => {
+                    self.done = true;
+                    return None;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(RowError { line: self.line + 1, reason: format!("reading failed: {e}") }));
+                }
+            }
+            self.line += 1;
+            let line = self.line;
+            let text = match std::str::from_utf8(&self.buf) {
+                Ok(t) => t,
+                Err(e) => {
+                    return Some(Err(RowError { line, reason: format!("not valid UTF-8 (byte {})", e.valid_up_to()) }));
+                }
+            };
+            let text = if line == 1 { text.trim_start_matches('\u{feff}') } else { text };
+            let text = text.trim_end_matches(['\n', '\r']);
+            if text.trim().is_empty() {
+                continue;
+            }
+            return Some(
+                parse_line(text)
+                    .map(|(code, event)| ImportRow { line, code, event })
+                    .map_err(|reason| RowError { line, reason }),
+            );
+        }
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A string field, `None` when absent or null.
+fn string<'a>(map: &'a Map<String, Value>, key: &str, context: &str) -> Result<Option<&'a str>, String> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(v) => Err(format!("`{context}{key}` must be a string, not {}", type_name(v))),
+    }
+}
+
+fn check_keys(map: &Map<String, Value>, allowed: &[&str], what: &str) -> Result<(), String> {
+    match map.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(k) => Err(format!("unknown field `{k}` {what}; expected {}", allowed.join(", "))),
+        None => Ok(()),
+    }
+}
+
+fn parse_line(text: &str) -> Result<(DossierCode, Event), String> {
+    let value: Value = serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
+    let Value::Object(mut map) = value else {
+        return Err(format!("expected a JSON object, found {}", type_name(&value)));
+    };
+    let code = match map.remove("code") {
+        Some(Value::String(s)) => s.parse::<DossierCode>().map_err(|e| format!("bad code: {e}"))?,
+        Some(v) => return Err(format!("bad code: expected a string, found {}", type_name(&v))),
+        None => return Err("missing field `code`".into()),
+    };
+    let kind = string(&map, "type", "")?.ok_or("missing field `type`")?.to_string();
+    let fields = fields_of(&kind).ok_or_else(|| unknown_type(&kind))?;
+    parse_instant("at", string(&map, "at", "")?.ok_or("missing field `at`")?)?;
+    string(&map, "by", "")?;
+    let mut allowed = vec!["at", "by", "type"];
+    allowed.extend_from_slice(fields);
+    check_keys(&map, &allowed, &format!("for a `{kind}` event"))?;
+    check_values(&map, &kind, &code)?;
+    let event: Event =
+        serde_json::from_value(Value::Object(map)).map_err(|e| format!("invalid `{kind}` event: {e}"))?;
+    Ok((code, event))
+}
+
+/// Checks the values that have a clear reason to give, before core's deserialisation.
+fn check_values(map: &Map<String, Value>, kind: &str, code: &DossierCode) -> Result<(), String> {
+    if let Some(v) = map.get("intake") {
+        let Value::Object(intake) = v else { return Err(format!("`intake` must be an object, not {}", type_name(v))) };
+        check_keys(intake, INTAKE_FIELDS, "in `intake`")?;
+        let intake_code = string(intake, "code", "intake.")?.ok_or("missing field `intake.code`")?;
+        let intake_code: DossierCode = intake_code.parse().map_err(|e| format!("bad code in `intake.code`: {e}"))?;
+        if intake_code != *code {
+            return Err(format!("the intake's code {intake_code} differs from the row's code {code}"));
+        }
+        let procedure = string(intake, "procedure", "intake.")?.ok_or("missing field `intake.procedure`")?;
+        procedure.parse::<ProcedureCode>().map_err(|e| format!("bad procedure in `intake.procedure`: {e}"))?;
+        let agency = string(intake, "agency", "intake.")?.ok_or("missing field `intake.agency`")?;
+        agency.parse::<AgencyCode>().map_err(|e| format!("bad agency in `intake.agency`: {e}"))?;
+        if let Some(c) = string(intake, "channel", "intake.")? {
+            Channel::parse(c).ok_or_else(|| format!("bad channel {c:?}: expected in_person, online or postal"))?;
+        }
+        match intake.get("applicant") {
+            Some(Value::Object(a)) => {
+                check_keys(a, APPLICANT_FIELDS, "in `intake.applicant`")?;
+                let name = string(a, "name", "intake.applicant.")?.ok_or("missing field `intake.applicant.name`")?;
+                if name.trim().is_empty() {
+                    return Err("empty applicant name".into());
+                }
+                if let Some(e) = string(a, "email", "intake.applicant.")? {
+                    e.parse::<Email>().map_err(|e| format!("bad e-mail: {e}"))?;
+                }
+                if let Some(p) = string(a, "phone", "intake.applicant.")? {
+                    p.parse::<Phone>().map_err(|e| format!("bad phone: {e}"))?;
+                }
+                string(a, "id_number", "intake.applicant.")?;
+                string(a, "address", "intake.applicant.")?;
+            }
+            Some(v) => return Err(format!("`intake.applicant` must be an object, not {}", type_name(v))),
+            None => return Err("missing field `intake.applicant`".into()),
+        }
+    }
+    match kind {
+        "transferred" => {
+            let to = string(map, "to", "")?.ok_or("missing field `to`")?;
+            to.parse::<AgencyCode>().map_err(|e| format!("bad agency in `to`: {e}"))?;
+        }
+        "rescheduled" => {
+            parse_instant("to", string(map, "to", "")?.ok_or("missing field `to`")?)?;
+            if let Some(r) = string(map, "responsible", "")? {
+                r.parse::<AgencyCode>().map_err(|e| format!("bad agency in `responsible`: {e}"))?;
+            }
+        }
+        "resolved" => {
+            let outcome = string(map, "outcome", "")?.ok_or("missing field `outcome`")?;
+            if !matches!(outcome, "approved" | "refused") {
+                return Err(format!("bad outcome {outcome:?}: expected approved or refused"));
+            }
+        }
+        "refused_at_receipt" | "stopped" | "supplement_requested" => {
+            string(map, "reason", "")?.ok_or("missing field `reason`")?;
+        }
+        _ => {}
+    }
+    if let Some(Value::Array(docs)) = map.get("documents")
+        && let Some(bad) = docs.iter().find(|d| !d.is_string())
+    {
+        return Err(format!("`documents` must hold strings, found {}", type_name(bad)));
+    }
+    Ok(())
+}
+
+/// One line: `{"code": …,` then the event's own serialisation.
+pub(crate) fn write<W: Write>(out: &mut W, code: &DossierCode, event: &Event) -> Result<(), ExportError> {
+    let body = serde_json::to_string(event)?;
+    let code = serde_json::to_string(code)?;
+    // `body` is an object with at least `at` and `type`: "{…}".
+    let rest = body.strip_prefix('{').unwrap_or(&body);
+    writeln!(out, "{{\"code\":{code},{rest}")?;
+    Ok(())
+}

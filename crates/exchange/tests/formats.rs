@@ -1,0 +1,543 @@
+//! Import and export: round trips, row errors with line numbers, and the national portal's
+//! record of a hand-built dossier.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::Cursor;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use motcua_core::calendar::from_local;
+use motcua_core::{
+    AgencyCode, Applicant, Calendar, CalendarData, Catalog, Channel, ClassifyMode, Domain, DossierCode, Event,
+    EventKind, Intake, OfficeHours, Outcome,
+};
+use motcua_exchange::{
+    CSV_COLUMNS, DongBoHoSo, EventWriter, Format, ImportRow, RowError, dvcqg, dvcqg_with_log, read_events, write_dvcqg,
+    write_events_csv, write_events_jsonl,
+};
+
+fn domain() -> Domain {
+    let years = [
+        ("2024.toml", include_str!("../../../config/calendars/vn/2024.toml")),
+        ("2025.toml", include_str!("../../../config/calendars/vn/2025.toml")),
+        ("2026.toml", include_str!("../../../config/calendars/vn/2026.toml")),
+    ];
+    let years = years.iter().map(|(name, text)| CalendarData::parse_year(name, text).unwrap()).collect();
+    let calendar = Calendar::new(&CalendarData::new(years).unwrap(), OfficeHours::standard());
+    let catalog = Catalog::from_toml(
+        include_str!("../../../config/catalog/agencies.toml"),
+        include_str!("../../../config/catalog/procedures.toml"),
+    )
+    .unwrap();
+    Domain::new(calendar, catalog, ClassifyMode::default())
+}
+
+fn at(y: i32, m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+    from_local(NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(h, mi, 0).unwrap())
+}
+
+fn ag(s: &str) -> AgencyCode {
+    s.parse().unwrap()
+}
+
+fn code(s: &str) -> DossierCode {
+    s.parse().unwrap()
+}
+
+const CENTRE: &str = "000.00.02.H17";
+const POLICE: &str = "000.00.17.H17";
+const JUSTICE: &str = "000.00.03.H17";
+const WARD: &str = "000.00.41.H17";
+
+fn ev(t: DateTime<Utc>, by: Option<&str>, kind: EventKind) -> Event {
+    Event { at: t, by: by.map(str::to_string), kind }
+}
+
+/// A criminal-record request at the centre: police, then justice, a supplement, an apology
+/// with a new date, late result, returned.
+fn criminal_record() -> (DossierCode, Vec<Event>) {
+    let c = code("000.00.02.H17-250714-0007");
+    let intake = Intake {
+        code: c.clone(),
+        procedure: "2.000488".parse().unwrap(),
+        agency: ag(CENTRE),
+        applicant: Applicant {
+            name: "Trần Thị Bích Ngọc".into(),
+            email: Some("ngocttb@example.vn".parse().unwrap()),
+            phone: Some("0905123456".parse().unwrap()),
+            id_number: Some("048190012345".into()),
+            address: Some("12 Lê Duẩn, phường Hải Châu, thành phố Đà Nẵng".into()),
+        },
+        channel: Channel::InPerson,
+    };
+    let events = vec![
+        ev(at(2025, 7, 14, 9, 32), Some("tn01.000.00.02.H17"), EventKind::Received { intake }),
+        ev(at(2025, 7, 14, 10, 15), Some("tn01.000.00.02.H17"), EventKind::Transferred { to: ag(POLICE) }),
+        ev(at(2025, 7, 14, 11, 0), Some("cv02.000.00.17.H17"), EventKind::Accepted),
+        ev(
+            at(2025, 7, 15, 9, 0),
+            Some("cv02.000.00.17.H17"),
+            EventKind::SupplementRequested {
+                reason: "Bản chụp không rõ".into(),
+                documents: vec!["Bản chụp giấy tờ tùy thân".into()],
+            },
+        ),
+        ev(at(2025, 7, 16, 10, 0), Some("tn02.000.00.02.H17"), EventKind::SupplementSupplied),
+        ev(at(2025, 7, 17, 16, 0), Some("cv02.000.00.17.H17"), EventKind::Transferred { to: ag(JUSTICE) }),
+        ev(at(2025, 7, 18, 8, 0), Some("cv01.000.00.03.H17"), EventKind::Accepted),
+        ev(
+            at(2025, 7, 25, 9, 0),
+            Some("cv01.000.00.03.H17"),
+            EventKind::Rescheduled {
+                to: at(2025, 7, 30, 17, 0),
+                reason: "Cần xác minh thêm thông tin".into(),
+                responsible: Some(ag(JUSTICE)),
+                automatic: false,
+                override_second: false,
+            },
+        ),
+        ev(at(2025, 7, 29, 10, 0), Some("cv01.000.00.03.H17"), EventKind::Transferred { to: ag(CENTRE) }),
+        ev(at(2025, 7, 29, 10, 30), Some("tn01.000.00.02.H17"), EventKind::Accepted),
+        ev(
+            at(2025, 7, 29, 14, 0),
+            Some("tn01.000.00.02.H17"),
+            EventKind::Resolved { outcome: Outcome::Approved, reason: None },
+        ),
+        ev(at(2025, 7, 30, 9, 0), Some("tn03.000.00.02.H17"), EventKind::Returned),
+    ];
+    (c, events)
+}
+
+/// Every event type with every field it can carry, awkward text included.
+fn every_kind() -> Vec<(DossierCode, Event)> {
+    let online = code("000.00.41.H17-250712-0001");
+    let postal = code("000.00.41.H17-250714-0002");
+    let t = |m| at(2025, 7, 14, 8, 0) + chrono::Duration::minutes(m);
+    let intake = |c: &DossierCode, channel, full: bool| Intake {
+        code: c.clone(),
+        procedure: "1.001193".parse().unwrap(),
+        agency: ag(WARD),
+        applicant: if full {
+            Applicant {
+                name: "Nguyễn Văn \"Tèo\", con".into(),
+                email: Some("teonv90@example.vn".parse().unwrap()),
+                phone: Some("+84905123456".parse().unwrap()),
+                id_number: Some("048090001234".into()),
+                address: Some("5 Bạch Đằng; tổ 3, phường Hải Châu\nthành phố Đà Nẵng".into()),
+            }
+        } else {
+            Applicant { name: "Lê Thị Hoa".into(), ..Default::default() }
+        },
+        channel,
+    };
+    let mut v = vec![
+        (
+            online.clone(),
+            ev(t(0), None, EventKind::RegisteredOnline { intake: intake(&online, Channel::Online, true) }),
+        ),
+        (online.clone(), ev(t(5), Some("tn01"), EventKind::AcceptedOnline)),
+        (
+            postal.clone(),
+            ev(t(6), Some("tn02"), EventKind::Received { intake: intake(&postal, Channel::Postal, false) }),
+        ),
+        (
+            postal.clone(),
+            ev(t(7), Some("tn02"), EventKind::RefusedAtReceipt { reason: "Thiếu \"tờ khai\", sai thông tin".into() }),
+        ),
+        (online.clone(), ev(t(8), Some("tn01"), EventKind::Transferred { to: ag(POLICE) })),
+        (online.clone(), ev(t(9), Some("cv01"), EventKind::Accepted)),
+        (
+            online.clone(),
+            ev(
+                t(10),
+                Some("cv01"),
+                EventKind::SupplementRequested {
+                    reason: "Dòng 1\nDòng 2".into(),
+                    documents: vec!["Tờ khai, bản chính".into(), "Giấy chứng sinh".into()],
+                },
+            ),
+        ),
+        (online.clone(), ev(t(11), Some("tn01"), EventKind::SupplementSupplied)),
+        (online.clone(), ev(t(12), Some("cv01"), EventKind::PaymentRequested { reason: "Lệ phí".into() })),
+        (online.clone(), ev(t(13), None, EventKind::Paid)),
+        (
+            online.clone(),
+            ev(
+                t(14),
+                Some("cv01"),
+                EventKind::Rescheduled {
+                    to: at(2025, 7, 20, 17, 0),
+                    reason: "Chờ ý kiến".into(),
+                    responsible: Some(ag(POLICE)),
+                    automatic: true,
+                    override_second: true,
+                },
+            ),
+        ),
+        (
+            online.clone(),
+            ev(
+                t(15),
+                Some("cv01"),
+                EventKind::Rescheduled {
+                    to: at(2025, 7, 21, 17, 0),
+                    reason: "Lần hai".into(),
+                    responsible: None,
+                    automatic: false,
+                    override_second: false,
+                },
+            ),
+        ),
+        (online.clone(), ev(t(16), Some("cv01"), EventKind::Resolved { outcome: Outcome::Approved, reason: None })),
+        (
+            online.clone(),
+            ev(
+                t(17),
+                Some("cv01"),
+                EventKind::Resolved { outcome: Outcome::Refused, reason: Some("Không đủ điều kiện".into()) },
+            ),
+        ),
+        (online.clone(), ev(t(18), Some("tn01"), EventKind::Returned)),
+        (online.clone(), ev(t(19), Some("tn01"), EventKind::Withdrawn { reason: String::new() })),
+        (online.clone(), ev(t(20), Some("cv01"), EventKind::Stopped { reason: "Quá hạn bổ sung".into() })),
+    ];
+    let (c, log) = criminal_record();
+    v.extend(log.into_iter().map(|e| (c.clone(), e)));
+    v
+}
+
+fn pairs(v: &[(DossierCode, Event)]) -> impl Iterator<Item = (&DossierCode, &Event)> {
+    v.iter().map(|(c, e)| (c, e))
+}
+
+fn read_all(format: Format, bytes: &[u8]) -> Vec<Result<ImportRow, RowError>> {
+    read_events(format, Cursor::new(bytes)).collect()
+}
+
+#[test]
+fn every_event_type_round_trips_through_jsonl() {
+    let events = every_kind();
+    let bytes = write_events_jsonl(Vec::new(), pairs(&events)).unwrap();
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    assert_eq!(text.lines().count(), events.len());
+    let back = read_all(Format::Jsonl, &bytes);
+    for (i, (r, (c, e))) in back.iter().zip(&events).enumerate() {
+        let r = r.as_ref().unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!((r.line, &r.code, &r.event), (i + 1, c, e));
+    }
+}
+
+#[test]
+fn a_jsonl_line_is_the_core_event_plus_its_code() {
+    let (c, log) = criminal_record();
+    let bytes = write_events_jsonl(Vec::new(), log.iter().map(|e| (&c, e))).unwrap();
+    let first = String::from_utf8(bytes).unwrap().lines().next().unwrap().to_string();
+    assert!(first.starts_with(r#"{"code":"000.00.02.H17-250714-0007","at":"2025-07-14T02:32:00Z","by":"tn01.000.00.02.H17","type":"received","intake":{"#), "{first}");
+    let mut value: serde_json::Value = serde_json::from_str(&first).unwrap();
+    value.as_object_mut().unwrap().remove("code");
+    assert_eq!(value, serde_json::to_value(&log[0]).unwrap());
+}
+
+#[test]
+fn every_event_type_round_trips_through_csv() {
+    let events = every_kind();
+    let bytes = write_events_csv(Vec::new(), pairs(&events)).unwrap();
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    assert_eq!(text.lines().next().unwrap(), CSV_COLUMNS.join(","));
+    assert!(text.contains("2025-07-14T09:32:00+07:00"), "CSV instants are local time");
+    let back = read_all(Format::Csv, &bytes);
+    assert_eq!(back.len(), events.len());
+    for (r, (c, e)) in back.iter().zip(&events) {
+        let r = r.as_ref().unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!((&r.code, &r.event), (c, e));
+    }
+    // Line numbers are those of the first line of each record (the address spans two lines).
+    let lines: Vec<usize> = back.iter().map(|r| r.as_ref().unwrap().line).collect();
+    assert_eq!(&lines[..3], &[2, 4, 5]);
+}
+
+#[test]
+fn the_writer_streams_and_an_empty_csv_export_has_its_header() {
+    let out = EventWriter::new(Format::Csv, Vec::new()).unwrap().finish().unwrap();
+    assert_eq!(String::from_utf8(out).unwrap().trim_end(), CSV_COLUMNS.join(","));
+    let (c, log) = criminal_record();
+    let mut w = EventWriter::new(Format::Jsonl, Vec::new()).unwrap();
+    for e in &log {
+        w.write(&c, e).unwrap();
+    }
+    assert_eq!(String::from_utf8(w.finish().unwrap()).unwrap().lines().count(), log.len());
+}
+
+#[test]
+fn a_document_with_the_list_separator_cannot_go_to_csv() {
+    let c = code("000.00.41.H17-250714-0003");
+    let e = ev(
+        at(2025, 7, 14, 9, 0),
+        None,
+        EventKind::SupplementRequested { reason: "x".into(), documents: vec!["a; b".into()] },
+    );
+    let err = write_events_csv(Vec::new(), [(&c, &e)]).unwrap_err();
+    assert!(err.to_string().contains("contains `;`"), "{err}");
+}
+
+fn errors(results: &[Result<ImportRow, RowError>]) -> Vec<(usize, String)> {
+    results.iter().filter_map(|r| r.as_ref().err()).map(|e| (e.line, e.reason.clone())).collect()
+}
+
+fn assert_error(errs: &[(usize, String)], line: usize, needle: &str) {
+    assert!(
+        errs.iter().any(|(l, r)| *l == line && r.contains(needle)),
+        "no error at line {line} containing {needle:?} in {errs:#?}"
+    );
+}
+
+#[test]
+fn malformed_jsonl_rows_are_reported_and_reading_goes_on() {
+    let (c, log) = criminal_record();
+    let good = String::from_utf8(write_events_jsonl(Vec::new(), log.iter().take(2).map(|e| (&c, e))).unwrap()).unwrap();
+    let mut good = good.lines();
+    let received = good.next().unwrap();
+    let transfer = good.next().unwrap();
+    let input = [
+        received.to_string(),                                                           // 1 ok
+        String::new(),                                                                  // 2 blank, skipped
+        transfer.replace("2025-07-14T03:15:00Z", "14/07/2025 10:15"),                   // 3 bad instant
+        transfer.replace("\"transferred\"", "\"teleported\""),                          // 4 unknown type
+        transfer.replace("000.00.02.H17-250714-0007", "HS-0007"),                       // 5 bad code
+        received.replace("ngocttb@example.vn", "ngocttb@example"),                      // 6 bad e-mail
+        transfer.replace(",\"to\":\"000.00.17.H17\"", ""),                              // 7 missing field
+        "{\"code\": \"000.00.02.H17-250714-0007\", \"at\": ".to_string(),               // 8 invalid JSON
+        transfer.replace("\"to\":", "\"note\":\"x\",\"to\":"),                          // 9 unknown field
+        received.replacen("000.00.02.H17-250714-0007", "000.00.02.H17-250714-0008", 1), // 10 intake code differs
+        transfer.replace("\"to\":\"000.00.17.H17\"", "\"to\":\"Công an\""),             // 11 bad agency
+        "[1, 2]".to_string(),                                                           // 12 not an object
+        received.replace("0905123456", "12345"),                                        // 13 bad phone
+        transfer.to_string(),                                                           // 14 ok
+    ]
+    .join("\n");
+    let results = read_all(Format::Jsonl, input.as_bytes());
+    let errs = errors(&results);
+    assert_eq!(results.len(), 13, "the blank line is skipped");
+    let ok: Vec<usize> = results.iter().filter_map(|r| r.as_ref().ok()).map(|r| r.line).collect();
+    assert_eq!(ok, vec![1, 14]);
+    assert_error(&errs, 3, "bad instant in `at`");
+    assert_error(&errs, 4, "unknown event type \"teleported\"");
+    assert_error(&errs, 5, "bad code");
+    assert_error(&errs, 6, "bad e-mail");
+    assert_error(&errs, 7, "missing field `to`");
+    assert_error(&errs, 8, "invalid JSON");
+    assert_error(&errs, 9, "unknown field `note` for a `transferred` event");
+    assert_error(&errs, 10, "differs from the row's code");
+    assert_error(&errs, 11, "bad agency in `to`");
+    assert_error(&errs, 12, "expected a JSON object");
+    assert_error(&errs, 13, "bad phone");
+}
+
+#[test]
+fn malformed_csv_rows_are_reported_and_reading_goes_on() {
+    let header = CSV_COLUMNS.join(",");
+    let row = |fields: &[(&str, &str)]| {
+        CSV_COLUMNS
+            .iter()
+            .map(|c| fields.iter().find(|(k, _)| k == c).map_or("", |(_, v)| v))
+            .map(|v| if v.contains(',') { format!("\"{v}\"") } else { v.to_string() })
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let c = ("code", "000.00.41.H17-250714-0001");
+    let at = ("at", "2025-07-14T09:00:00+07:00");
+    let received =
+        [c, at, ("type", "received"), ("procedure", "1.001193"), ("agency", WARD), ("applicant_name", "Lê Thị Hoa")];
+    let input = [
+        header,
+        row(&received),                                                                          // 2 ok
+        row(&[c, ("at", "2025-07-14 09:00"), ("type", "accepted")]),                             // 3 bad instant
+        row(&[c, at, ("type", "approved")]),                                                     // 4 unknown type
+        row(&[("code", "nope"), at, ("type", "accepted")]),                                      // 5 bad code
+        row(&[received.as_slice(), &[("applicant_email", "hoa@")]].concat()),                    // 6 bad e-mail
+        row(&[c, at, ("type", "received"), ("agency", WARD), ("applicant_name", "Lê Thị Hoa")]), // 7 missing procedure
+        row(&[c, at, ("type", "accepted"), ("outcome", "approved")]),                            // 8 column not used
+        "000.00.41.H17-250714-0001,2025-07-14T09:00:00+07:00,,accepted".to_string(),             // 9 too few fields
+        row(&[c, at, ("type", "resolved"), ("outcome", "maybe")]),                               // 10 bad outcome
+        row(&[
+            c,
+            at,
+            ("type", "rescheduled"),
+            ("to", "2025-07-20T17:00:00+07:00"),
+            ("reason", "x"),
+            ("override", "perhaps"),
+        ]), // 11 bad flag
+        row(&[c, at, ("type", "transferred"), ("to", POLICE)]),                                  // 12 ok
+    ]
+    .join("\r\n");
+    let results = read_all(Format::Csv, input.as_bytes());
+    let errs = errors(&results);
+    let ok: Vec<usize> = results.iter().filter_map(|r| r.as_ref().ok()).map(|r| r.line).collect();
+    assert_eq!(ok, vec![2, 12], "{errs:#?}");
+    assert_error(&errs, 3, "bad instant in `at`");
+    assert_error(&errs, 4, "unknown event type \"approved\"");
+    assert_error(&errs, 5, "bad code");
+    assert_error(&errs, 6, "bad e-mail");
+    assert_error(&errs, 7, "missing `procedure` for a `received` event");
+    assert_error(&errs, 8, "column `outcome` is not used by a `accepted` event");
+    assert_error(&errs, 9, "expected 19 fields");
+    assert_error(&errs, 10, "bad outcome");
+    assert_error(&errs, 11, "bad `override` value");
+}
+
+#[test]
+fn csv_columns_may_come_in_any_order_and_be_left_out() {
+    let input = "\u{feff}type,code,at,to\ntransferred,000.00.41.H17-250714-0001,2025-07-14T02:00:00Z,000.00.17.H17\naccepted,000.00.41.H17-250714-0001,2025-07-14T09:30:00+07:00,\n";
+    let rows: Vec<ImportRow> = read_all(Format::Csv, input.as_bytes()).into_iter().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].event.kind, EventKind::Transferred { to: ag(POLICE) });
+    assert_eq!(rows[0].event.at, at(2025, 7, 14, 9, 0));
+    assert_eq!(rows[1].line, 3);
+}
+
+#[test]
+fn an_unusable_csv_header_is_one_error() {
+    let results =
+        read_all(Format::Csv, b"code,at,type,colour\n000.00.41.H17-250714-0001,2025-07-14T02:00:00Z,accepted,red\n");
+    assert_eq!(errors(&results), vec![(1, "bad header: unknown column \"colour\"; the columns are code,at,by,type,procedure,agency,applicant_name,applicant_email,applicant_phone,applicant_id_number,applicant_address,channel,to,reason,documents,outcome,responsible,override,automatic".to_string())]);
+    let results = read_all(Format::Csv, b"code,type\n");
+    assert_eq!(errors(&results), vec![(1, "bad header: the header has no \"at\" column".to_string())]);
+    assert!(read_all(Format::Csv, b"").is_empty());
+}
+
+#[test]
+fn formats_are_named() {
+    assert_eq!("JSONL".parse::<Format>().unwrap(), Format::Jsonl);
+    assert_eq!(Format::from_extension("csv"), Some(Format::Csv));
+    assert!("xml".parse::<Format>().is_err());
+}
+
+#[test]
+fn the_national_record_of_a_late_rescheduled_dossier() {
+    let domain = domain();
+    let (_, log) = criminal_record();
+    let d = domain.replay(&log).unwrap();
+    let r = dvcqg_with_log(&domain, &d, &log).unwrap();
+    assert_eq!(r.ma_ho_so, "000.00.02.H17-250714-0007");
+    assert_eq!(r.ma_tthc, "2.000488");
+    assert!(r.ten_tthc.starts_with("Cấp Phiếu lý lịch tư pháp"));
+    assert_eq!(r.kenh_thuc_hien, "1");
+    assert_eq!(r.chu_ho_so, "Trần Thị Bích Ngọc");
+    assert_eq!(r.so_giay_to_chu_ho_so, "048190012345");
+    assert_eq!(r.loai_doi_tuong, "1");
+    assert_eq!(r.ngay_tiep_nhan, "20250714093200");
+    assert_eq!(r.trang_thai_ho_so, "10");
+    assert_eq!(r.ngay_ket_thuc_xu_ly, "20250729140000");
+    assert_eq!(r.ngay_tra, "20250730090000");
+    // The supplement restarted the 10 calendar days from 16/7 10:00: Sat 26/7 → Mon 28/7 closing.
+    assert_eq!(r.ngay_hen_tra, "20250728170000");
+    assert_eq!(r.ngay_hen_tra_truoc.as_deref(), Some("20250728170000"));
+    assert_eq!(r.ngay_hen_tra_moi.as_deref(), Some("20250730170000"));
+    assert_eq!(r.don_vi_xu_ly, "Công an thành phố Đà Nẵng", "the lead unit: the largest budget, the first of equals");
+    assert_eq!(r.danh_sach_ho_so_bo_sung.len(), 1);
+    let s = &r.danh_sach_ho_so_bo_sung[0];
+    assert_eq!((s.ngay_bo_sung.as_str(), s.ngay_tiep_nhan_bo_sung.as_str()), ("20250715090000", "20250716100000"));
+    assert_eq!((s.ngay_hen_tra_truoc.as_str(), s.ngay_hen_tra_moi.as_str()), ("20250724170000", "20250728170000"));
+    assert_eq!(s.nguoi_yeu_cau_bo_sung, "cv02.000.00.17.H17");
+    assert_eq!(s.danh_sach_giay_to_bo_sung, vec!["Bản chụp giấy tờ tùy thân".to_string()]);
+
+    let rows: Vec<(&str, &str, &str, &str)> = r
+        .qua_trinh_xu_ly
+        .iter()
+        .map(|q| {
+            (q.phong_ban_xu_ly.as_str(), q.trang_thai.as_str(), q.nguoi_xu_ly.as_str(), q.thoi_diem_xu_ly.as_str())
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("Trung tâm Phục vụ hành chính công thành phố Đà Nẵng", "4", "tn01.000.00.02.H17", "20250714101500"),
+            ("Công an thành phố Đà Nẵng", "4", "cv02.000.00.17.H17", "20250717160000"),
+            ("Sở Tư pháp", "4", "cv01.000.00.03.H17", "20250729100000"),
+            ("Trung tâm Phục vụ hành chính công thành phố Đà Nẵng", "9", "tn01.000.00.02.H17", "20250729140000"),
+            ("Trung tâm Phục vụ hành chính công thành phố Đà Nẵng", "10", "tn03.000.00.02.H17", "20250730090000"),
+        ]
+    );
+    let q = &r.qua_trinh_xu_ly;
+    assert_eq!(q[0].noi_dung_xu_ly, "Tiếp nhận hồ sơ. Chuyển hồ sơ đến Công an thành phố Đà Nẵng");
+    assert_eq!(q[0].ngay_bat_dau, "20250714093200");
+    // Half a working day from 09:32 → 13:30 + (225 − 118) min = 15:17.
+    assert_eq!(q[0].ngay_ket_thuc_theo_quy_dinh, "20250714151700");
+    assert_eq!(q[3].noi_dung_xu_ly, "Hoàn thành giải quyết hồ sơ");
+
+    // The JSON shape: the portal's field names, one object per line.
+    let out = String::from_utf8(write_dvcqg(Vec::new(), [&r]).unwrap()).unwrap();
+    assert_eq!(out.lines().count(), 1);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    for key in [
+        "MaHoSo",
+        "MaTTHC",
+        "TenTTHC",
+        "KenhThucHien",
+        "ChuHoSo",
+        "LoaiDoiTuong",
+        "NgayTiepNhan",
+        "NgayHenTra",
+        "TrangThaiHoSo",
+        "NgayKetThucXuLy",
+        "NgayTra",
+        "DonViXuLy",
+        "NgayHenTraTruoc",
+        "NgayHenTraMoi",
+        "DanhSachHoSoBoSung",
+        "QuaTrinhXuLy",
+    ] {
+        assert!(v.get(key).is_some(), "{key} missing in {out}");
+    }
+    for key in [
+        "NguoiXuLy",
+        "ChucDanh",
+        "ThoiDiemXuLy",
+        "PhongBanXuLy",
+        "NoiDungXuLy",
+        "TrangThai",
+        "NgayBatDau",
+        "NgayKetThucTheoQuyDinh",
+    ] {
+        assert!(v["QuaTrinhXuLy"][0].get(key).is_some(), "{key} missing");
+    }
+    let back: DongBoHoSo = serde_json::from_value(v).unwrap();
+    assert_eq!(back, r);
+    // Without the log, officers are blank.
+    assert!(dvcqg(&domain, &d).unwrap().qua_trinh_xu_ly.iter().all(|q| q.nguoi_xu_ly.is_empty()));
+}
+
+#[test]
+fn the_national_record_of_online_dossiers_not_yet_received() {
+    let domain = domain();
+    let c = code("000.00.41.H17-250712-0001");
+    let intake = Intake {
+        code: c,
+        procedure: "1.001193".parse().unwrap(),
+        agency: ag(WARD),
+        applicant: Applicant { name: "Lê Thị Hoa".into(), ..Default::default() },
+        channel: Channel::Online,
+    };
+    let registered = ev(at(2025, 7, 12, 21, 10), None, EventKind::RegisteredOnline { intake });
+    let d = domain.replay([&registered]).unwrap();
+    let r = dvcqg(&domain, &d).unwrap();
+    assert_eq!((r.trang_thai_ho_so.as_str(), r.kenh_thuc_hien.as_str(), r.ngay_tiep_nhan.as_str()), ("1", "2", ""));
+    assert!(r.qua_trinh_xu_ly.is_empty());
+    assert_eq!(r.ngay_hen_tra_truoc, None);
+
+    let refused = ev(
+        at(2025, 7, 14, 8, 30),
+        Some("tn01.000.00.41.H17"),
+        EventKind::RefusedAtReceipt { reason: "Sai thành phần hồ sơ".into() },
+    );
+    let log = [registered, refused];
+    let d = domain.replay(&log).unwrap();
+    let r = dvcqg_with_log(&domain, &d, &log).unwrap();
+    assert_eq!(r.trang_thai_ho_so, "3");
+    assert_eq!(r.qua_trinh_xu_ly.len(), 1);
+    assert_eq!(r.qua_trinh_xu_ly[0].noi_dung_xu_ly, "Từ chối tiếp nhận hồ sơ: Sai thành phần hồ sơ");
+    assert_eq!(r.qua_trinh_xu_ly[0].nguoi_xu_ly, "tn01.000.00.41.H17");
+    assert_eq!(r.qua_trinh_xu_ly[0].thoi_diem_xu_ly, "20250714083000");
+
+    assert!(dvcqg(&domain, &motcua_core::Dossier::default()).is_err());
+}
