@@ -167,6 +167,24 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Import dossiers' events from a JSONL or CSV file (docs/formats.md); bad rows are reported
+    /// with their line number and skipped, the rest is imported.
+    Import {
+        file: PathBuf,
+        /// jsonl or csv (default: from the file's extension).
+        #[arg(long)]
+        format: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export the event log (csv, jsonl) or the national portal's dossier records (dvcqg).
+    Export {
+        #[arg(long, default_value = "jsonl", value_parser = ["csv", "jsonl", "dvcqg"])]
+        format: String,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
     /// On-time report per agency, procedure or month.
     Report {
         /// First day (default: the first day of the as-of month).
@@ -232,6 +250,12 @@ async fn run_with_store<S: motcua_store::Store>(cli: &Cli, store: &S, domain: &m
             };
             crate::bulk::simulate(store, domain, &crate::bulk::sim_config(*dossiers, *seed, from, to), *json).await?;
             return Ok(());
+        }
+        C::Import { file, format, json } => {
+            return crate::exchange_cmd::import(store, domain, file, format.as_deref(), *json).await;
+        }
+        C::Export { format, output } => {
+            return crate::exchange_cmd::export(store, domain, format, output.as_deref()).await;
         }
         C::Recompute { dry_run, json } => return crate::bulk::recompute(store, domain, *dry_run, *json).await,
         C::Show { code, as_of: at, json } => return desk::show_dossier(store, domain, code, as_of(at)?, *json).await,

@@ -8,5 +8,6 @@ pub mod calendar_cmd;
 pub mod cli;
 pub mod config;
 pub mod desk;
+pub mod exchange_cmd;
 pub mod input;
 pub mod report;

@@ -13,13 +13,50 @@ const TRAVEL_LICENCE: &str = "1.004628"; // 10 working days, centre → departme
 pub struct Db {
     _dir: tempfile::TempDir,
     pub url: String,
+    /// (server URL, database name) of a PostgreSQL database to drop afterwards.
+    pg: Option<(String, String)>,
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        let Some((base, name)) = self.pg.take() else { return };
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+        rt.block_on(async {
+            use sqlx::Connection;
+            if let Ok(mut conn) = sqlx::PgConnection::connect(&base).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
+            }
+        });
+    }
 }
 
 impl Db {
     pub fn sqlite() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("motcua.db").display());
-        Self { _dir: dir, url }
+        Self { _dir: dir, url, pg: None }
+    }
+
+    /// A fresh PostgreSQL database on the server of MOTCUA_TEST_PG_URL, dropped afterwards;
+    /// `None` (and a note) when the variable is unset.
+    pub fn pg(test: &str) -> Option<Self> {
+        let Ok(base) = std::env::var("MOTCUA_TEST_PG_URL") else {
+            eprintln!("{test}: MOTCUA_TEST_PG_URL is not set; PostgreSQL half skipped");
+            return None;
+        };
+        let name = format!("motcua_e2e_{}_{}", std::process::id(), test);
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&base).await.unwrap();
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut conn).await.unwrap();
+            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+        });
+        let url = match base.rfind('/') {
+            Some(i) => format!("{}/{name}", &base[..i]),
+            None => panic!("MOTCUA_TEST_PG_URL has no database part: {base}"),
+        };
+        Some(Self { _dir: tempfile::tempdir().unwrap(), url, pg: Some((base, name)) })
     }
 
     pub fn run(&self, args: &[&str]) -> Run {
@@ -123,8 +160,18 @@ fn intake_prints_code_and_due_date() {
 
 #[test]
 fn a_dossier_from_intake_to_return() {
-    let db = Db::sqlite();
-    let code = intake(&db, "2025-03-03T09:00:00+07:00");
+    lifecycle(&Db::sqlite());
+}
+
+#[test]
+fn a_dossier_from_intake_to_return_on_postgres() {
+    if let Some(db) = Db::pg("lifecycle") {
+        lifecycle(&db);
+    }
+}
+
+fn lifecycle(db: &Db) {
+    let code = intake(db, "2025-03-03T09:00:00+07:00");
     db.ok(&["transfer", &code, "--to", TOURISM, "--at", "2025-03-03T10:00:00+07:00"]);
     db.ok(&["accept", &code, "--at", "2025-03-03T14:00:00+07:00", "--by", "tourism.lan"]);
     db.ok(&[
@@ -241,8 +288,18 @@ fn online_submission_accepted_or_refused() {
 
 #[test]
 fn illegal_writes_exit_2_and_write_nothing() {
-    let db = Db::sqlite();
-    let code = intake(&db, "2025-03-03T09:00:00+07:00");
+    illegal_writes(&Db::sqlite());
+}
+
+#[test]
+fn illegal_writes_exit_2_and_write_nothing_on_postgres() {
+    if let Some(db) = Db::pg("illegal") {
+        illegal_writes(&db);
+    }
+}
+
+fn illegal_writes(db: &Db) {
+    let code = intake(db, "2025-03-03T09:00:00+07:00");
     let before = db.event_count();
     assert_eq!(before, 1);
     // Core's transition errors.

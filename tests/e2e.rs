@@ -6,3 +6,4 @@ mod support;
 
 mod calendar;
 mod desk;
+mod report;

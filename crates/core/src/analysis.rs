@@ -417,15 +417,10 @@ pub fn analyse(
         })
         .collect::<Result<Vec<_>, CalendarError>>()?;
 
-    // Budgets per agency, in route order; the i-th visit uses the i-th budget.
-    let mut budgets: BTreeMap<&AgencyCode, Vec<i64>> = BTreeMap::new();
-    for step in &procedure.route {
-        budgets.entry(step.agency.resolve(receiving)).or_default().push(step.budget_minutes);
-    }
-    let mut visits: BTreeMap<AgencyCode, usize> = BTreeMap::new();
+    let steps = route_steps(procedure, receiving, &d.holdings);
     let mut dwell = Vec::new();
     let mut signals = Vec::new();
-    for h in &d.holdings {
+    for (i, h) in d.holdings.iter().enumerate() {
         let until = h.until.unwrap_or(end);
         let held = cal.working_seconds_between(h.from, until)?;
         let waited: i64 = d
@@ -438,10 +433,8 @@ pub fn analyse(
             })
             .sum::<Result<i64, CalendarError>>()?;
         let working_minutes = ((held - waited) / 60).max(0);
-        let visit = visits.entry(h.agency.clone()).or_insert(0);
-        let budget = budgets.get(&h.agency).and_then(|b| b.get(*visit)).copied();
-        *visit += 1;
-        let bounce = budget.is_none() && *visit > 1;
+        let budget = steps[i].map(|j| procedure.route[j].budget_minutes);
+        let bounce = budget.is_none() && d.holdings[..i].iter().any(|x| x.agency == h.agency);
         if bounce {
             signals.push(Signal::Bounce { agency: h.agency.clone() });
         }
@@ -537,6 +530,33 @@ pub fn analyse(
         bounces,
         signals,
     })
+}
+
+/// Matches each visit (holding) to the route step it performs, `None` for a visit the route does
+/// not plan. The last visit performs the route's last step when the agencies agree (the return
+/// to the desk is the final step even after a ping-pong); the other visits take the remaining
+/// steps in order, each the first step of its agency at or after the previous match.
+fn route_steps(
+    procedure: &Procedure,
+    receiving: &AgencyCode,
+    holdings: &[crate::dossier::Holding],
+) -> Vec<Option<usize>> {
+    let route: Vec<&AgencyCode> = procedure.route.iter().map(|s| s.agency.resolve(receiving)).collect();
+    let mut out = vec![None; holdings.len()];
+    let (mut visits, mut steps) = (holdings.len(), route.len());
+    if visits > 0 && steps > 0 && holdings[visits - 1].agency == *route[steps - 1] {
+        out[visits - 1] = Some(steps - 1);
+        visits -= 1;
+        steps -= 1;
+    }
+    let mut next = 0;
+    for (i, h) in holdings[..visits].iter().enumerate() {
+        if let Some(j) = (next..steps).find(|&j| *route[j] == h.agency) {
+            out[i] = Some(j);
+            next = j + 1;
+        }
+    }
+    out
 }
 
 /// Historical remaining-time samples per (procedure route position), for the at-risk flag:
@@ -692,6 +712,33 @@ mod tests {
             a.remaining_working_minutes,
             Some(cal.working_minutes_between(at(2023, 10, 31, 11, 0), at(2023, 11, 3, 9, 32)).unwrap())
         );
+    }
+
+    #[test]
+    fn a_ping_pong_does_not_steal_the_final_steps_budget() {
+        let cal = vn_calendar();
+        let p = procedure(TimeLimit::WorkingDays(5), WaitMode::Restart);
+        let hop = |d, h, to: &str| ev(at(2023, 10, d, h, 0), EventKind::Transferred { to: ag(to) });
+        let acc = |d, h| ev(at(2023, 10, d, h, 30), EventKind::Accepted);
+        let events = [
+            ev(at(2023, 10, 27, 9, 32), EventKind::Received { intake: intake() }),
+            hop(27, 10, DEPT),
+            acc(27, 10),
+            hop(30, 9, DESK), // sent back to the desk: ping-pong
+            acc(30, 9),
+            hop(30, 14, DEPT),
+            acc(30, 14),
+            hop(31, 9, DESK), // the real return
+            acc(31, 9),
+            ev(at(2023, 10, 31, 10, 0), EventKind::Resolved { outcome: Outcome::Approved, reason: None }),
+        ];
+        let d = Dossier::replay(&events, &cal, &p).unwrap();
+        let a = analyse(&d, &p, &cal, at(2023, 11, 30, 0, 0), ClassifyMode::DateTime).unwrap();
+        let budgets: Vec<i64> = a.dwell.iter().map(|x| x.budget_minutes).collect();
+        assert_eq!(budgets, vec![225, 1800, 0, 0, 225]);
+        let bounces: Vec<bool> = a.dwell.iter().map(|x| x.bounce).collect();
+        assert_eq!(bounces, vec![false, false, true, true, false]);
+        assert_eq!(a.bounces, 2);
     }
 
     #[test]

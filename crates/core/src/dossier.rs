@@ -486,7 +486,7 @@ impl Dossier {
             }
             (E::Resolved { outcome, .. }, Some(S::Processing)) => {
                 self.no_pending()?;
-                next.finish(at);
+                next.finish(at, cal)?;
                 next.outcome = Some(*outcome);
                 next.status = Some(S::Done);
             }
@@ -495,11 +495,11 @@ impl Dossier {
                 next.status = Some(S::Returned);
             }
             (E::Withdrawn { .. }, Some(S::Received | S::Processing | S::SupplementRequested | S::PaymentRequested)) => {
-                next.finish(at);
+                next.finish(at, cal)?;
                 next.status = Some(S::Withdrawn);
             }
             (E::Stopped { .. }, Some(S::Processing | S::SupplementRequested)) => {
-                next.finish(at);
+                next.finish(at, cal)?;
                 next.status = Some(S::Stopped);
             }
             _ => return Err(illegal()),
@@ -576,13 +576,24 @@ impl Dossier {
         Ok(())
     }
 
-    fn finish(&mut self, at: DateTime<Utc>) {
+    fn finish(&mut self, at: DateTime<Utc>, cal: &Calendar) -> Result<(), DossierError> {
         self.finished_at = Some(at);
         self.close_holding(at);
+        let mut waited = None;
         if let Some(w) = self.open_wait() {
-            // A dossier withdrawn or stopped while waiting: the wait ends with it.
+            // Withdrawn or stopped while waiting for the citizen: the wait ends with the dossier,
+            // and the time spent waiting is not held against the agency (pause semantics).
             w.completed_at = Some(at);
+            waited = Some((w.kind, w.requested_at));
         }
+        if let (Some((kind, since)), Some(due)) = (waited, self.due_at) {
+            let secs = cal.working_seconds_between(since, at)?;
+            let new_due = cal.add_working_seconds(due, secs)?.max(due);
+            self.due_at = Some(new_due);
+            self.steps.push(Step::WaitEnded { kind, at });
+            self.steps.push(Step::ClockPaused { kind, waited_minutes: secs / 60, due: new_due });
+        }
+        Ok(())
     }
 
     /// Total real time the clock waited for the citizen up to `until` (supplements and payments),
@@ -839,6 +850,8 @@ pub(crate) mod tests {
         assert_eq!(d.status, Some(Status::Stopped));
         assert_eq!(d.finished_at, Some(at(2023, 10, 31, 9, 0)));
         assert!(d.waits[0].completed_at.is_some());
+        // The day spent waiting is not held against the agency.
+        assert_eq!(d.due_at, Some(at(2023, 11, 6, 9, 32)));
         let err =
             d.apply(&ev(at(2023, 11, 1, 9, 0), EventKind::Withdrawn { reason: String::new() }), &cal, &p).unwrap_err();
         assert!(matches!(err, DossierError::IllegalTransition { status: Some(Status::Stopped), .. }));

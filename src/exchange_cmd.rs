@@ -1,0 +1,143 @@
+//! `motcua import FILE` and `motcua export`: the event log in JSONL or CSV, and the national
+//! portal's dossier records (docs/formats.md).
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow, bail};
+use motcua_core::Domain;
+use motcua_exchange::{EventWriter, Format, dvcqg_with_log, read_events, write_dvcqg};
+use motcua_store::{BatchItem, Store};
+
+use crate::bulk::progress;
+
+/// Rows per group commit.
+const CHUNK: usize = 5000;
+
+/// What an import did.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct ImportSummary {
+    pub rows: u64,
+    pub imported: u64,
+    pub rejected: u64,
+}
+
+pub async fn import<S: Store>(store: &S, domain: &Domain, path: &Path, format: Option<&str>, json: bool) -> Result<()> {
+    let format = match format {
+        Some(f) => f.parse::<Format>().map_err(|e| anyhow!(e))?,
+        None => path.extension().and_then(|e| e.to_str()).and_then(Format::from_extension).ok_or_else(|| {
+            anyhow!("cannot tell the format of {} from its extension: give --format jsonl|csv", path.display())
+        })?,
+    };
+    let open = || File::open(path).with_context(|| format!("cannot open {}", path.display()));
+    let lines = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        BufReader::new(open()?).lines().count() as u64
+    } else {
+        0
+    };
+    let bar = progress(lines, "import");
+    let mut summary = ImportSummary::default();
+    let mut pending: Vec<(usize, BatchItem)> = Vec::with_capacity(CHUNK);
+    let mut errors = std::io::stderr().lock();
+    let flush = async |pending: &mut Vec<(usize, BatchItem)>, summary: &mut ImportSummary| -> Result<Vec<String>> {
+        let lines: Vec<usize> = pending.iter().map(|(l, _)| *l).collect();
+        let items: Vec<BatchItem> = pending.drain(..).map(|(_, i)| i).collect();
+        let mut msgs = Vec::new();
+        for (line, r) in lines.into_iter().zip(store.record_batch(domain, items).await?) {
+            match r {
+                Ok(_) => summary.imported += 1,
+                Err(e) => {
+                    summary.rejected += 1;
+                    msgs.push(format!("line {line}: {e}"));
+                }
+            }
+        }
+        Ok(msgs)
+    };
+    for row in read_events(format, BufReader::new(open()?)) {
+        summary.rows += 1;
+        bar.inc(1);
+        match row {
+            Ok(r) => pending.push((r.line, BatchItem::Record { code: r.code, event: r.event })),
+            Err(e) => {
+                summary.rejected += 1;
+                bar.suspend(|| writeln!(errors, "{e}"))?;
+            }
+        }
+        if pending.len() >= CHUNK {
+            for m in flush(&mut pending, &mut summary).await? {
+                bar.suspend(|| writeln!(errors, "{m}"))?;
+            }
+        }
+    }
+    for m in flush(&mut pending, &mut summary).await? {
+        bar.suspend(|| writeln!(errors, "{m}"))?;
+    }
+    bar.finish_and_clear();
+    if json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        println!(
+            "{}: {} rows read, {} events imported, {} rows rejected",
+            path.display(),
+            summary.rows,
+            summary.imported,
+            summary.rejected
+        );
+    }
+    if summary.rejected > 0 {
+        bail!(
+            "{} of {} rows were rejected (see the lines above); the others were imported",
+            summary.rejected,
+            summary.rows
+        );
+    }
+    Ok(())
+}
+
+pub async fn export<S: Store>(store: &S, domain: &Domain, format: &str, output: Option<&Path>) -> Result<()> {
+    let out: Box<dyn Write> = match output {
+        Some(p) => Box::new(File::create(p).with_context(|| format!("cannot create {}", p.display()))?),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let out = BufWriter::new(out);
+    match format {
+        "jsonl" | "csv" => {
+            let format: Format = format.parse().map_err(|e: String| anyhow!(e))?;
+            let mut w = EventWriter::new(format, out)?;
+            let mut after = 0;
+            loop {
+                let page = store.events_after(after, 5000).await?;
+                let Some(last) = page.last() else { break };
+                after = last.id;
+                for e in &page {
+                    w.write(&e.code, &e.event)?;
+                }
+            }
+            w.finish()?.flush()?;
+        }
+        "dvcqg" => {
+            let mut out = out;
+            let mut after = None;
+            loop {
+                let page = store.dossiers_page(after.as_ref(), 1000).await?;
+                let Some(last) = page.last() else { break };
+                after = Some(last.code.clone());
+                let mut records = Vec::with_capacity(page.len());
+                for row in &page {
+                    let log = store.events(&row.code).await?;
+                    let d = domain.replay(log.iter())?;
+                    if d.received_at.is_none() {
+                        continue; // registered online and never received: nothing for the portal
+                    }
+                    records.push(dvcqg_with_log(domain, &d, &log)?);
+                }
+                out = write_dvcqg(out, records.iter())?;
+            }
+            out.flush()?;
+        }
+        other => bail!("unknown export format {other:?}: expected csv, jsonl or dvcqg"),
+    }
+    Ok(())
+}

@@ -1,0 +1,144 @@
+//! `report` equals what core computes from the event log, on simulated data, for several periods
+//! and `--as-of` instants, on SQLite (and PostgreSQL when MOTCUA_TEST_PG_URL is set).
+
+use std::collections::BTreeMap;
+
+use motcua::config::Config;
+use motcua::input;
+use motcua::report::period;
+use motcua_core::analysis::{Counts, count_dossier};
+use motcua_core::{Domain, DossierCode, Event};
+use motcua_store::Store;
+use serde_json::Value;
+
+use crate::desk::Db;
+use crate::support::*;
+
+fn domain() -> Domain {
+    Config::load(&config_dir()).unwrap().domain().unwrap()
+}
+
+/// Every dossier's log, read back through the store's paged scan.
+fn logs(url: &str) -> BTreeMap<DossierCode, Vec<Event>> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let store = motcua_store::open(url).await.unwrap();
+        let mut out: BTreeMap<DossierCode, Vec<Event>> = BTreeMap::new();
+        let mut after = 0;
+        loop {
+            let page = store.events_after(after, 5000).await.unwrap();
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            for e in page {
+                out.entry(e.code).or_default().push(e.event);
+            }
+        }
+        out
+    })
+}
+
+/// Core's figures: replay every log up to p1, count with `count_dossier`, group by lead agency.
+fn reference(
+    domain: &Domain,
+    logs: &BTreeMap<DossierCode, Vec<Event>>,
+    from: &str,
+    to: &str,
+    as_of: &str,
+) -> (BTreeMap<String, Counts>, Counts) {
+    let (p0, p1) = period(input::date(from).unwrap(), input::date(to).unwrap(), input::instant(as_of).unwrap());
+    let mut rows: BTreeMap<String, Counts> = BTreeMap::new();
+    let mut total = Counts::default();
+    for events in logs.values() {
+        let d = domain.replay_until(events.iter(), p1).unwrap();
+        let Some(procedure) = d.procedure.as_ref().and_then(|p| domain.catalog.procedure(p)) else { continue };
+        let Some(receiving) = d.receiving_agency.as_ref() else { continue };
+        let lead = domain.lead_agency(procedure, receiving).to_string();
+        count_dossier(rows.entry(lead).or_default(), &d, p0, p1, domain.classify);
+        count_dossier(&mut total, &d, p0, p1, domain.classify);
+    }
+    rows.retain(|_, c| *c != Counts::default());
+    (rows, total)
+}
+
+fn counts_of(v: &Value) -> Counts {
+    let n = |k: &str| v[k].as_u64().unwrap_or_else(|| panic!("{k} missing in {v}"));
+    Counts {
+        received: n("received"),
+        finished: n("finished"),
+        early: n("early"),
+        on_time: n("on_time"),
+        late: n("late"),
+        in_time: n("in_time"),
+        overdue: n("overdue"),
+        national: motcua_core::Ratio::new(n("national_on_time"), n("national_population")),
+    }
+}
+
+fn check(db: &Db, domain: &Domain, logs: &BTreeMap<DossierCode, Vec<Event>>, from: &str, to: &str, as_of: &str) {
+    let v =
+        db.run(&["report", "--from", from, "--to", to, "--as-of", as_of, "--by", "agency", "--format", "json"]).json();
+    let (rows, total) = reference(domain, logs, from, to, as_of);
+    let got_total = counts_of(&v["total"]);
+    assert_eq!(got_total, total, "total for {from}..{to} as of {as_of}");
+    let got: BTreeMap<String, Counts> = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["key"].as_str().unwrap().to_string(), counts_of(r)))
+        .filter(|(_, c)| *c != Counts::default())
+        .collect();
+    assert_eq!(got, rows, "rows for {from}..{to} as of {as_of}");
+    // Rates are the counts' rates.
+    let rate = v["total"]["on_time_rate_national"].as_f64().unwrap();
+    assert!((rate - total.on_time_rate_national()).abs() < 1e-12);
+    assert!((v["total"]["progress_score"].as_f64().unwrap() - 20.0 * rate).abs() < 1e-9);
+    // By month, the months' figures are each a period of their own and the total is the whole.
+    let m =
+        db.run(&["report", "--from", from, "--to", to, "--as-of", as_of, "--by", "month", "--format", "json"]).json();
+    assert_eq!(counts_of(&m["total"]), total);
+}
+
+pub fn report_equals_core(db: &Db) {
+    let run = db.run(&["simulate", "--dossiers", "2500", "--seed", "7", "--from", "2025-01-02", "--to", "2025-02-28"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let domain = domain();
+    let logs = logs(&db.url);
+    assert!(logs.len() >= 2400, "{} dossiers", logs.len());
+    // Whole periods, a period cut by --as-of mid-day, a period in the past seen from later
+    // (dossiers changed after p1 are replayed), and one across Tết 2025.
+    check(db, &domain, &logs, "2025-01-01", "2025-02-28", "2025-02-28T23:59:59+07:00");
+    check(db, &domain, &logs, "2025-01-01", "2025-01-31", "2025-03-15T12:00:00+07:00");
+    check(db, &domain, &logs, "2025-02-01", "2025-02-28", "2025-02-14T10:30:00+07:00");
+    check(db, &domain, &logs, "2025-01-20", "2025-02-07", "2025-02-28T23:59:59+07:00");
+    check(db, &domain, &logs, "2025-01-06", "2025-01-06", "2025-01-06T15:00:00+07:00");
+    // The CSV and the table carry the same totals.
+    let csv = db.run(&[
+        "report",
+        "--from",
+        "2025-01-01",
+        "--to",
+        "2025-02-28",
+        "--as-of",
+        "2025-02-28T23:59:59+07:00",
+        "--format",
+        "csv",
+    ]);
+    let last = csv.stdout.lines().last().unwrap().to_string();
+    let (_, total) = reference(&domain, &logs, "2025-01-01", "2025-02-28", "2025-02-28T23:59:59+07:00");
+    assert!(last.starts_with(&format!("total,,{},{},", total.received, total.finished)), "{last}");
+    let table =
+        db.run(&["report", "--from", "2025-01-01", "--to", "2025-02-28", "--as-of", "2025-02-28T23:59:59+07:00"]);
+    assert!(table.stdout.contains(&total.national.percent(1.0)), "{}", table.stdout);
+}
+
+#[test]
+fn report_equals_core_on_sqlite() {
+    report_equals_core(&Db::sqlite());
+}
+
+#[test]
+fn report_equals_core_on_postgres() {
+    if let Some(db) = Db::pg("report") {
+        report_equals_core(&db);
+    }
+}
