@@ -4,6 +4,7 @@
 
 mod support;
 
+mod bulk;
 mod calendar;
 mod desk;
 mod report;
