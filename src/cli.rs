@@ -10,7 +10,7 @@ use crate::calendar_cmd;
 use crate::config::Config;
 use crate::desk::{self, IntakeArgs, Transition, WriteFlags};
 use crate::input;
-use crate::report::GroupBy;
+use motcua_store::report::GroupBy;
 
 /// motcua — một cửa: dossiers, working-day deadlines, on-time rates and apology letters.
 #[derive(Debug, Parser)]
@@ -193,7 +193,8 @@ pub enum Command {
         /// Last day (default: the as-of day).
         #[arg(long)]
         to: Option<String>,
-        #[arg(long, value_enum, default_value = "agency")]
+        /// agency, procedure or month.
+        #[arg(long, default_value = "agency")]
         by: GroupBy,
         /// Report as of this instant (default: now).
         #[arg(long)]
@@ -312,8 +313,8 @@ async fn report<S: motcua_store::Store>(
     if from > to {
         anyhow::bail!("--from {from} is after --to {to}");
     }
-    let q = crate::report::ReportQuery { from, to, by, as_of };
-    let r = crate::report::report(store, domain, &q).await?;
+    let q = motcua_store::report::ReportQuery { from, to, by, as_of };
+    let r = motcua_store::report::report(store, domain, &q).await?;
     match format {
         "json" => println!("{}", r.to_json()),
         "csv" => print!("{}", r.to_csv()),

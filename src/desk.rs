@@ -1,9 +1,8 @@
 //! The desk's commands: intake, every transition, `show`, `catalog`.
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use chrono::{DateTime, NaiveTime, Utc};
 use clap::Args;
-use motcua_core::analysis::{RemainingTimeModel, analyse, at_risk};
 use motcua_core::calendar::from_local;
 use motcua_core::catalog::{RouteAgency, WaitMode};
 use motcua_core::clock::{Lang, TimeLimit, explain};
@@ -228,68 +227,13 @@ pub async fn show_dossier<S: Store>(
     if d.status.is_none() {
         bail!("dossier {code} had not been received yet at {}", show(as_of));
     }
-    let v = dossier_json(domain, &d, as_of)?;
+    let v = serde_json::to_value(motcua_core::view::dossier_view(domain, &d, as_of)?)?;
     if json {
         println!("{v}");
     } else {
         print_dossier_text(&v);
     }
     Ok(())
-}
-
-/// The `show` document.
-pub fn dossier_json(domain: &Domain, d: &Dossier, as_of: DateTime<Utc>) -> Result<Value> {
-    let procedure_code = d.procedure.clone().context("dossier without a procedure")?;
-    let procedure = domain.procedure(&procedure_code)?;
-    let receiving = d.receiving_agency.clone().context("dossier without a receiving agency")?;
-    let cal = domain.calendar_for(&receiving);
-    let a = analyse(d, procedure, cal, as_of, domain.classify)?;
-    let risky = at_risk(d, procedure, cal, as_of, &RemainingTimeModel::default())?;
-    let status = d.status.context("dossier without a status")?;
-    Ok(json!({
-        "code": d.code,
-        "procedure": procedure.code,
-        "procedure_name": procedure.name,
-        "receiving_agency": receiving,
-        "applicant": d.applicant.name,
-        "channel": d.channel.name(),
-        "status": status.code(),
-        "status_name": status.name(),
-        "status_name_vi": status.name_vi(),
-        "as_of": show(as_of),
-        "registered_at": d.registered_at.map(show),
-        "received_at": d.received_at.map(show),
-        "start_at": d.start_at.map(show),
-        "due_at": d.due_at.map(show),
-        "original_due_at": d.original_due_at.map(show),
-        "rescheduled_to": d.rescheduled_to().map(show),
-        "finished_at": d.finished_at.map(show),
-        "outcome": d.outcome,
-        "returned_at": d.returned_at.map(show),
-        "timeliness": a.timeliness.map(|t| t.name()),
-        "overdue": a.overdue,
-        "at_risk": risky,
-        "late_working_minutes": a.late_working_minutes,
-        "remaining_working_minutes": a.remaining_working_minutes,
-        "holder": d.holder,
-        "supplement_count": d.supplement_count(),
-        "handoffs": a.handoffs.iter().map(|h| json!({
-            "from": h.from, "to": h.to, "sent_at": show(h.sent_at), "accepted_at": h.accepted_at.map(show),
-            "delay_working_minutes": h.delay_minutes,
-        })).collect::<Vec<_>>(),
-        "dwell": a.dwell.iter().map(|x| json!({
-            "agency": x.agency, "from": show(x.from), "until": x.until.map(show),
-            "working_minutes": x.working_minutes, "budget_minutes": x.budget_minutes,
-            "overrun_minutes": x.overrun_minutes, "timeliness": x.timeliness.map(|t| t.name()), "bounce": x.bounce,
-        })).collect::<Vec<_>>(),
-        "attribution": a.attribution.iter().map(|x| json!({
-            "agency": x.agency, "late_working_minutes": x.late_minutes, "overrun_minutes": x.overrun_minutes,
-        })).collect::<Vec<_>>(),
-        "bounces": a.bounces,
-        "signals": a.signals.iter().map(|s| json!({"signal": serde_json::to_value(s).ok().and_then(|v| v.get("signal").cloned()), "text": s.to_string()})).collect::<Vec<_>>(),
-        "explanation": explain(&d.steps, Lang::Vi),
-        "explanation_en": explain(&d.steps, Lang::En),
-    }))
 }
 
 fn print_dossier_text(v: &Value) {

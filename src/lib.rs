@@ -10,4 +10,3 @@ pub mod config;
 pub mod desk;
 pub mod exchange_cmd;
 pub mod input;
-pub mod report;

@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 
 use motcua::config::Config;
 use motcua::input;
-use motcua::report::period;
 use motcua_core::analysis::{Counts, count_dossier};
 use motcua_core::{Domain, DossierCode, Event};
 use motcua_store::Store;
+use motcua_store::report::period;
 use serde_json::Value;
 
 use crate::desk::Db;

@@ -21,6 +21,7 @@ pub mod domain;
 pub mod dossier;
 #[cfg(test)]
 mod proptests;
+pub mod view;
 
 pub use analysis::{Analysis, ClassifyMode, Counts, Ratio, Timeliness, analyse, classify};
 pub use calendar::{Calendar, CalendarData, CalendarError, CalendarYear, OfficeHours};

@@ -23,6 +23,7 @@ mod engine;
 mod error;
 pub mod model;
 mod pg;
+pub mod report;
 mod sql;
 mod sqlite;
 

@@ -1,4 +1,4 @@
-//! `motcua report`: per agency, procedure or month, from the daily aggregates and the dossier
+//! Reports (`motcua report`, the web report page): per agency, procedure or month, from the daily aggregates and the dossier
 //! projection — never by scanning the event log (except to replay the few dossiers that changed
 //! after the report's instant, when reporting on the past).
 //!
@@ -14,21 +14,32 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::Result;
+use crate::{DossierRow, Store, StoreError};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
 use motcua_core::analysis::{Counts, NationalFacts, count_dossier, is_overdue, national_on_time_facts};
-use motcua_core::calendar::{from_local, to_local};
+use motcua_core::calendar::{at_vn, from_local, to_local};
 use motcua_core::{Domain, Timeliness};
-use motcua_store::{DossierRow, Store};
 use serde::Serialize;
 
 /// How rows are grouped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GroupBy {
     Agency,
     Procedure,
     Month,
+}
+
+impl std::str::FromStr for GroupBy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "agency" => Ok(Self::Agency),
+            "procedure" => Ok(Self::Procedure),
+            "month" => Ok(Self::Month),
+            other => Err(format!("unknown grouping {other:?}: expected agency, procedure or month")),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -80,7 +91,7 @@ async fn period_counts<S: Store>(
     p0: DateTime<Utc>,
     p1: DateTime<Utc>,
     by: GroupBy,
-) -> Result<BTreeMap<String, Counts>> {
+) -> Result<BTreeMap<String, Counts>, StoreError> {
     let mut out: BTreeMap<String, Counts> = BTreeMap::new();
     if p1 < p0 {
         return Ok(out);
@@ -132,7 +143,9 @@ async fn period_counts<S: Store>(
         } else {
             // Something happened after p1: replay its log up to p1 for the state it had then.
             let events = store.events(&row.code).await?;
-            let d = domain.replay_until(events.iter(), p1)?;
+            let d = domain
+                .replay_until(events.iter(), p1)
+                .map_err(|source| StoreError::Unreplayable { code: row.code.clone(), source })?;
             count_dossier(c, &d, p0, p1, domain.classify);
             // count_dossier also counted its receipt, already in the aggregates above.
             if d.received_at.is_some_and(|r| r >= p0 && r <= p1) {
@@ -169,7 +182,7 @@ fn count_open_row(c: &mut Counts, row: &DossierRow, p0: DateTime<Utc>, p1: DateT
 }
 
 /// Builds the report.
-pub async fn report<S: Store>(store: &S, domain: &Domain, q: &ReportQuery) -> Result<Report> {
+pub async fn report<S: Store>(store: &S, domain: &Domain, q: &ReportQuery) -> Result<Report, StoreError> {
     let (p0, p1) = period(q.from, q.to, q.as_of);
     let mut rows: Vec<ReportRow> = Vec::new();
     let mut total = Counts::default();
@@ -212,8 +225,8 @@ pub async fn report<S: Store>(store: &S, domain: &Domain, q: &ReportQuery) -> Re
     Ok(Report { from: q.from, to: q.to, p0, p1, by: q.by, rows, total })
 }
 
-fn pct(r: f64) -> String {
-    format!("{:.2} %", r * 100.0)
+fn show(at: DateTime<Utc>) -> String {
+    at_vn(at).to_rfc3339()
 }
 
 impl Report {
@@ -247,7 +260,7 @@ impl Report {
             .collect();
         serde_json::json!({
             "from": self.from, "to": self.to,
-            "period_start": crate::input::show(self.p0), "period_end": crate::input::show(self.p1),
+            "period_start": show(self.p0), "period_end": show(self.p1),
             "by": self.by,
             "definitions": {
                 "on_time_rate_national": "Decision 766/QĐ-TTg indicator 2.1: on time ÷ (received by the period end and not finished before its start); supplement and payment waits subtracted; 1 when empty",
@@ -292,8 +305,8 @@ impl Report {
             "report {} to {} (period {} – {}), by {:?}\n",
             self.from,
             self.to,
-            crate::input::show(self.p0),
-            crate::input::show(self.p1),
+            show(self.p0),
+            show(self.p1),
             self.by
         );
         let header = format!(
@@ -332,7 +345,6 @@ impl Report {
         }
         out.push_str(&line("total", &self.total));
         out.push_str("national = Decision 766 indicator 2.1 (population: received by the period end, not finished before it); resolved = (early + on time) ÷ finished\n");
-        let _ = pct;
         out
     }
 }

@@ -1,0 +1,184 @@
+//! The dossier as a citizen, a desk officer or an API client sees it as of an instant: state,
+//! clocks, control sheet, responsibility, signals and the due-date explanation. Instants are
+//! shown in RFC 3339 at +07:00. Used by `motcua show`, the API and the web pages alike.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::analysis::{RemainingTimeModel, analyse, at_risk};
+use crate::calendar::at_vn;
+use crate::clock::{Lang, explain};
+use crate::codes::{AgencyCode, DossierCode, ProcedureCode};
+use crate::domain::{Domain, DomainError};
+use crate::dossier::{Dossier, Outcome};
+
+fn show(at: DateTime<Utc>) -> String {
+    at_vn(at).to_rfc3339()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HandoffView {
+    pub from: AgencyCode,
+    pub to: AgencyCode,
+    pub sent_at: String,
+    pub accepted_at: Option<String>,
+    pub delay_working_minutes: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DwellView {
+    pub agency: AgencyCode,
+    pub agency_name: String,
+    pub from: String,
+    pub until: Option<String>,
+    pub working_minutes: i64,
+    pub budget_minutes: i64,
+    pub overrun_minutes: i64,
+    /// `early` / `on_time` / `late` against the step's own due instant; `None` while held.
+    pub timeliness: Option<&'static str>,
+    pub bounce: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AttributionView {
+    pub agency: AgencyCode,
+    pub late_working_minutes: i64,
+    pub overrun_minutes: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignalView {
+    pub signal: String,
+    pub text: String,
+}
+
+/// Everything `show` prints.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DossierView {
+    pub code: Option<DossierCode>,
+    pub procedure: ProcedureCode,
+    pub procedure_name: String,
+    pub receiving_agency: AgencyCode,
+    pub applicant: String,
+    pub channel: &'static str,
+    /// National status code (§3).
+    pub status: u8,
+    pub status_name: &'static str,
+    pub status_name_vi: &'static str,
+    pub as_of: String,
+    pub registered_at: Option<String>,
+    pub received_at: Option<String>,
+    pub start_at: Option<String>,
+    /// The deadline used for classification (after supplement restarts and pauses).
+    pub due_at: Option<String>,
+    /// The appointment printed on the receipt.
+    pub original_due_at: Option<String>,
+    pub rescheduled_to: Option<String>,
+    pub finished_at: Option<String>,
+    pub outcome: Option<Outcome>,
+    pub returned_at: Option<String>,
+    pub timeliness: Option<&'static str>,
+    pub overdue: bool,
+    pub at_risk: bool,
+    pub late_working_minutes: i64,
+    pub remaining_working_minutes: Option<i64>,
+    pub holder: Option<AgencyCode>,
+    pub supplement_count: usize,
+    pub handoffs: Vec<HandoffView>,
+    pub dwell: Vec<DwellView>,
+    pub attribution: Vec<AttributionView>,
+    pub bounces: usize,
+    pub signals: Vec<SignalView>,
+    pub explanation: Vec<String>,
+    pub explanation_en: Vec<String>,
+}
+
+/// The view of a replayed dossier as of `as_of` (replay only the events up to `as_of`).
+pub fn dossier_view(domain: &Domain, d: &Dossier, as_of: DateTime<Utc>) -> Result<DossierView, DomainError> {
+    let procedure_code = d.procedure.clone().ok_or(DomainError::NoIntake)?;
+    let procedure = domain.procedure(&procedure_code)?;
+    let receiving = d.receiving_agency.clone().ok_or(DomainError::NoIntake)?;
+    let status = d.status.ok_or(DomainError::NoIntake)?;
+    let cal = domain.calendar_for(&receiving);
+    let calendar_error = |e| DomainError::Dossier(crate::dossier::DossierError::Calendar(e));
+    let a = analyse(d, procedure, cal, as_of, domain.classify).map_err(calendar_error)?;
+    let risky = at_risk(d, procedure, cal, as_of, &RemainingTimeModel::default()).map_err(calendar_error)?;
+    let agency_name = |code: &AgencyCode| domain.catalog.agency(code).map(|a| a.name.clone()).unwrap_or_default();
+    Ok(DossierView {
+        code: d.code.clone(),
+        procedure: procedure.code.clone(),
+        procedure_name: procedure.name.clone(),
+        receiving_agency: receiving.clone(),
+        applicant: d.applicant.name.clone(),
+        channel: d.channel.name(),
+        status: status.code(),
+        status_name: status.name(),
+        status_name_vi: status.name_vi(),
+        as_of: show(as_of),
+        registered_at: d.registered_at.map(show),
+        received_at: d.received_at.map(show),
+        start_at: d.start_at.map(show),
+        due_at: d.due_at.map(show),
+        original_due_at: d.original_due_at.map(show),
+        rescheduled_to: d.rescheduled_to().map(show),
+        finished_at: d.finished_at.map(show),
+        outcome: d.outcome,
+        returned_at: d.returned_at.map(show),
+        timeliness: a.timeliness.map(|t| t.name()),
+        overdue: a.overdue,
+        at_risk: risky,
+        late_working_minutes: a.late_working_minutes,
+        remaining_working_minutes: a.remaining_working_minutes,
+        holder: d.holder.clone(),
+        supplement_count: d.supplement_count(),
+        handoffs: a
+            .handoffs
+            .iter()
+            .map(|h| HandoffView {
+                from: h.from.clone(),
+                to: h.to.clone(),
+                sent_at: show(h.sent_at),
+                accepted_at: h.accepted_at.map(show),
+                delay_working_minutes: h.delay_minutes,
+            })
+            .collect(),
+        dwell: a
+            .dwell
+            .iter()
+            .map(|x| DwellView {
+                agency: x.agency.clone(),
+                agency_name: agency_name(&x.agency),
+                from: show(x.from),
+                until: x.until.map(show),
+                working_minutes: x.working_minutes,
+                budget_minutes: x.budget_minutes,
+                overrun_minutes: x.overrun_minutes,
+                timeliness: x.timeliness.map(|t| t.name()),
+                bounce: x.bounce,
+            })
+            .collect(),
+        attribution: a
+            .attribution
+            .iter()
+            .map(|x| AttributionView {
+                agency: x.agency.clone(),
+                late_working_minutes: x.late_minutes,
+                overrun_minutes: x.overrun_minutes,
+            })
+            .collect(),
+        bounces: a.bounces,
+        signals: a
+            .signals
+            .iter()
+            .map(|s| SignalView {
+                signal: serde_json::to_value(s)
+                    .ok()
+                    .and_then(|v| v.get("signal").and_then(|x| x.as_str()).map(str::to_string))
+                    .unwrap_or_default(),
+                text: s.to_string(),
+            })
+            .collect(),
+        explanation: explain(&d.steps, Lang::Vi),
+        explanation_en: explain(&d.steps, Lang::En),
+    })
+}
