@@ -17,8 +17,8 @@ use motcua_core::{AgencyCode, Domain, DomainError, Dossier, DossierCode, Event, 
 
 use crate::error::StoreError;
 use crate::model::{
-    BatchItem, CountChange, CountKey, CountValues, DailyCountRow, DossierChange, DossierRow, NewDossier, RecomputeDiff,
-    ReplayFailure, add_cells, diff_rows, micros,
+    BatchItem, Cells, CountChange, CountKey, CountValues, DailyCountRow, DossierChange, DossierRow, NewDossier,
+    RecomputeDiff, ReplayFailure, add_cells, diff_rows, dossier_cells, micros,
 };
 
 /// A code counter: receiving agency and local day.
@@ -128,10 +128,11 @@ enum Slot {
     Corrupt(String),
 }
 
-/// A dossier that exists (in the store or created by the batch), with its projection row.
+/// A dossier that exists (in the store or created by the batch), with what it contributes
+/// to the aggregates.
 struct Live {
     d: Dossier,
-    row: DossierRow,
+    cells: Cells,
     created: bool,
 }
 
@@ -199,8 +200,8 @@ impl<'a> Batch<'a> {
                 "the events stored under {code} carry the code {:?}",
                 d.code.as_ref().map(DossierCode::as_str)
             )),
-            Ok(d) => match DossierRow::from_dossier(self.domain, &d) {
-                Ok(row) => Slot::Live(Box::new(Live { d, row, created: false })),
+            Ok(d) => match dossier_cells(self.domain, &d) {
+                Ok(cells) => Slot::Live(Box::new(Live { d, cells, created: false })),
                 Err(e) => Slot::Corrupt(e.to_string()),
             },
         }
@@ -273,21 +274,25 @@ impl<'a> Batch<'a> {
                 Err(StoreError::Duplicate(code))
             }
             Some(Slot::Live(mut live)) => {
+                let before = (live.d.received_at, live.d.finished_at);
                 // `Domain::apply` leaves the dossier untouched when it refuses the event.
                 if let Err(e) = self.domain.apply(&mut live.d, &event) {
                     self.slots.insert(code, Slot::Live(live));
                     return Err(StoreError::Rejected(e));
                 }
-                match DossierRow::from_dossier(self.domain, &live.d) {
-                    Ok(new_row) => {
-                        let Live { d, row, created } = *live;
-                        self.push(code, d, Some(row), new_row, event, created)
+                // The cells move only with the receipt or the finish.
+                let cells = if before == (live.d.received_at, live.d.finished_at) {
+                    None
+                } else {
+                    match dossier_cells(self.domain, &live.d) {
+                        Ok(cells) => Some(cells),
+                        Err(e) => {
+                            self.slots.insert(code, Slot::Corrupt(e.to_string()));
+                            return Err(e);
+                        }
                     }
-                    Err(e) => {
-                        self.slots.insert(code, Slot::Corrupt(e.to_string()));
-                        Err(e)
-                    }
-                }
+                };
+                self.push(code, live, cells, event)
             }
             Some(Slot::Broken(e)) => {
                 self.slots.insert(code.clone(), Slot::Broken(e.clone()));
@@ -304,51 +309,50 @@ impl<'a> Batch<'a> {
     fn create(&mut self, code: DossierCode, event: Event) -> Result<Dossier, StoreError> {
         let mut d = Dossier::default();
         self.domain.apply(&mut d, &event)?;
-        let row = DossierRow::from_dossier(self.domain, &d)?;
-        self.push(code, d, None, row, event, true)
+        let cells = dossier_cells(self.domain, &d)?;
+        self.push(code, Box::new(Live { d, cells: Vec::new(), created: true }), Some(cells), event)
     }
 
+    /// Queues the event just applied to `live.d`; `cells` are its new aggregate cells if they
+    /// changed.
     fn push(
         &mut self,
         code: DossierCode,
-        d: Dossier,
-        old: Option<DossierRow>,
-        row: DossierRow,
+        mut live: Box<Live>,
+        cells: Option<Cells>,
         event: Event,
-        created: bool,
     ) -> Result<Dossier, StoreError> {
         let payload = serde_json::to_string(&event)
             .map_err(|e| StoreError::Corrupt(format!("cannot serialise an event of {code}: {e}")))?;
         self.events.push(EventRow {
             code: code.clone(),
-            seq: d.event_count,
+            seq: live.d.event_count,
             at: micros(event.at),
             kind: event.kind.name(),
             by: event.by,
             payload,
         });
-        if let Some(old) = &old {
-            add_cells(&mut self.counts, old, -1);
+        if let Some(cells) = cells {
+            add_cells(&mut self.counts, &live.cells, -1);
+            add_cells(&mut self.counts, &cells, 1);
+            live.cells = cells;
         }
-        add_cells(&mut self.counts, &row, 1);
         if self.dirty.last() != Some(&code) {
             self.dirty.push(code.clone());
         }
-        let out = d.clone();
-        self.slots.insert(code, Slot::Live(Box::new(Live { d, row, created })));
+        let out = live.d.clone();
+        self.slots.insert(code, Slot::Live(live));
         Ok(out)
     }
 
-    pub fn into_writes(mut self, recorded_at: DateTime<Utc>) -> Writes {
+    /// What to write; the projection rows are built here, once per dossier touched.
+    pub fn into_writes(mut self, recorded_at: DateTime<Utc>) -> Result<Writes, StoreError> {
         let mut created = Vec::new();
         let mut updated = Vec::new();
-        let mut seen = BTreeSet::new();
         for code in std::mem::take(&mut self.dirty) {
-            if !seen.insert(code.clone()) {
-                continue;
-            }
             if let Some(Slot::Live(live)) = self.slots.remove(&code) {
-                if live.created { created.push(live.row) } else { updated.push(live.row) }
+                let row = DossierRow::from_dossier(self.domain, &live.d)?;
+                if live.created { created.push(row) } else { updated.push(row) }
             }
         }
         let counts = self.counts.into_iter().filter(|(_, v)| !v.is_zero()).collect();
@@ -356,7 +360,7 @@ impl<'a> Batch<'a> {
             let v = self.counters.get(&k).copied().unwrap_or(0);
             (k, v)
         });
-        Writes { events: self.events, created, updated, counts, counters: counters.collect(), recorded_at }
+        Ok(Writes { events: self.events, created, updated, counts, counters: counters.collect(), recorded_at })
     }
 }
 
@@ -377,7 +381,7 @@ pub(crate) async fn run_batch<T: WriteTx>(
         batch.set_counters(&keys, found);
     }
     let results = items.into_iter().map(|item| batch.apply(item)).collect();
-    let writes = batch.into_writes(micros(Utc::now()));
+    let writes = batch.into_writes(micros(Utc::now()))?;
     if !writes.is_empty() {
         tx.flush(&writes).await?;
     }
@@ -421,7 +425,7 @@ pub(crate) async fn run_recompute<T: ScanTx>(
             match replayed {
                 Ok(new) => {
                     let fields = diff_rows(old.as_ref(), &new);
-                    add_cells(&mut totals, &new, 1);
+                    add_cells(&mut totals, &new.cells(), 1);
                     if !fields.is_empty() {
                         diff.changed.push(DossierChange { code: code.clone(), created: old.is_none(), fields });
                         to_write.push(new);
@@ -430,7 +434,7 @@ pub(crate) async fn run_recompute<T: ScanTx>(
                 Err(error) => {
                     // Left as it is: keep counting what its stored row says.
                     if let Some(old) = &old {
-                        add_cells(&mut totals, old, 1);
+                        add_cells(&mut totals, &old.cells(), 1);
                     }
                     diff.unreplayable.push(ReplayFailure { code: code.clone(), error });
                 }
@@ -465,4 +469,19 @@ pub(crate) async fn run_recompute<T: ScanTx>(
         }
     }
     Ok(diff)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_parts_read_agency_day_and_number() {
+        let code: DossierCode = "000.00.06.H56-231027-0361".parse().unwrap();
+        let (agency, day, seq) = code_parts(&code).unwrap();
+        assert_eq!(agency.as_str(), "000.00.06.H56");
+        assert_eq!(day, NaiveDate::from_ymd_opt(2023, 10, 27).unwrap());
+        assert_eq!(seq, 361);
+    }
 }

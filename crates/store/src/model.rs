@@ -171,19 +171,51 @@ impl DossierRow {
         self.status.is_open()
     }
 
-    /// What this dossier contributes to `daily_counts`: its receipt on the local day it was
-    /// received, its finish (with classification) on the local day it finished.
-    pub(crate) fn cells(&self) -> impl Iterator<Item = (CountKey, CountValues)> + '_ {
+    /// What this dossier contributes to `daily_counts`.
+    pub(crate) fn cells(&self) -> Cells {
+        Facts {
+            lead: &self.lead_agency,
+            procedure: &self.procedure,
+            channel: self.channel,
+            received_at: self.received_at,
+            finished_at: self.finished_at,
+            timeliness: self.timeliness,
+            national_on_time: self.national_on_time,
+        }
+        .cells()
+    }
+}
+
+/// The cells one dossier adds to: at most its receipt and its finish.
+pub(crate) type Cells = Vec<(CountKey, CountValues)>;
+
+/// What a dossier's aggregate cells depend on.
+struct Facts<'a> {
+    lead: &'a AgencyCode,
+    procedure: &'a ProcedureCode,
+    channel: Channel,
+    received_at: Option<DateTime<Utc>>,
+    finished_at: Option<DateTime<Utc>>,
+    timeliness: Option<Timeliness>,
+    national_on_time: Option<bool>,
+}
+
+impl Facts<'_> {
+    /// The receipt counts on the local day it happened; the finish (with its classification
+    /// and national figure) on the local day of the finish.
+    fn cells(&self) -> Cells {
         let key = |at: DateTime<Utc>| CountKey {
             day: to_local(at).date(),
-            agency: self.lead_agency.clone(),
+            agency: self.lead.clone(),
             procedure: self.procedure.clone(),
             channel: self.channel,
         };
-        let received = self.received_at.map(|at| (key(at), CountValues { received: 1, ..CountValues::default() }));
-        let finished = self.finished_at.map(|at| {
-            let t = self.timeliness;
-            let one = |want: Timeliness| i64::from(t == Some(want));
+        let mut out = Vec::with_capacity(2);
+        if let Some(at) = self.received_at {
+            out.push((key(at), CountValues { received: 1, ..CountValues::default() }));
+        }
+        if let Some(at) = self.finished_at {
+            let one = |want: Timeliness| i64::from(self.timeliness == Some(want));
             let v = CountValues {
                 finished: 1,
                 early: one(Timeliness::Early),
@@ -192,10 +224,33 @@ impl DossierRow {
                 national_on_time: i64::from(self.national_on_time == Some(true)),
                 ..CountValues::default()
             };
-            (key(at), v)
-        });
-        received.into_iter().chain(finished)
+            out.push((key(at), v));
+        }
+        out
     }
+}
+
+/// The cells of a dossier state, as [`DossierRow::cells`] of its row would give, without
+/// building the row.
+pub(crate) fn dossier_cells(domain: &Domain, d: &Dossier) -> Result<Cells, StoreError> {
+    let (Some(procedure), Some(receiving)) = (&d.procedure, &d.receiving_agency) else {
+        return Err(StoreError::Corrupt("a dossier state without a procedure or receiving agency".into()));
+    };
+    let lead = domain.lead_agency(domain.procedure(procedure)?, receiving);
+    let timeliness = match (d.finished_at, d.due_at) {
+        (Some(f), Some(due)) => Some(classify(f, due, domain.classify)),
+        _ => None,
+    };
+    let facts = Facts {
+        lead: &lead,
+        procedure,
+        channel: d.channel,
+        received_at: d.received_at,
+        finished_at: d.finished_at,
+        timeliness,
+        national_on_time: d.finished_at.and_then(|f| national_on_time(d, f, f)),
+    };
+    Ok(facts.cells())
 }
 
 /// The cell of `daily_counts` a figure is counted in.
@@ -266,10 +321,17 @@ pub struct DailyCountRow {
     pub counts: CountValues,
 }
 
-/// Adds a dossier's cells (`sign` 1) or removes them (`sign` -1).
-pub(crate) fn add_cells(into: &mut BTreeMap<CountKey, CountValues>, row: &DossierRow, sign: i64) {
-    for (k, v) in row.cells() {
-        into.entry(k).or_default().add(&v, sign);
+/// Adds cells (`sign` 1) or removes them (`sign` -1).
+pub(crate) fn add_cells(into: &mut BTreeMap<CountKey, CountValues>, cells: &[(CountKey, CountValues)], sign: i64) {
+    for (k, v) in cells {
+        match into.get_mut(k) {
+            Some(c) => c.add(v, sign),
+            None => {
+                let mut c = CountValues::default();
+                c.add(v, sign);
+                into.insert(k.clone(), c);
+            }
+        }
     }
 }
 

@@ -18,7 +18,7 @@ use sqlx::{Postgres, Row, Transaction};
 use crate::engine::{self, CounterKey, ScanTx, WriteTx, Writes};
 use crate::error::StoreError;
 use crate::model::{BatchItem, CountChange, DailyCountRow, DossierRow, LoggedEvent, NewDossier, RecomputeDiff};
-use crate::sql::{self, Dialect, bind_counts, bind_dossier, decode_counts, decode_dossier};
+use crate::sql::{self, Dialect, bind_counts, bind_dossier, decode_counts, decode_dossier, persistent};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
@@ -354,7 +354,7 @@ impl WriteTx for PgTx {
         let per = sql::rows_per_statement(sql::COUNT_COLUMNS.len());
         for chunk in w.counts.chunks(per) {
             let q = sql::upsert_counts(D, chunk.len(), true);
-            let mut query = sqlx::query(&q);
+            let mut query = sqlx::query(&q).persistent(persistent(chunk.len(), per));
             for (k, v) in chunk {
                 query = bind_counts!(query, k, v);
             }
@@ -380,7 +380,7 @@ impl PgTx {
         let per = sql::rows_per_statement(sql::DOSSIER_COLUMNS.len());
         for chunk in rows.chunks(per) {
             let q = sql::insert_dossiers(D, chunk.len(), upsert);
-            let mut query = sqlx::query(&q);
+            let mut query = sqlx::query(&q).persistent(persistent(chunk.len(), per));
             for r in chunk {
                 query = bind_dossier!(query, r, same);
             }
@@ -463,7 +463,7 @@ impl ScanTx for PgTx {
         let per = sql::rows_per_statement(sql::COUNT_COLUMNS.len());
         for chunk in set.chunks(per) {
             let q = sql::upsert_counts(D, chunk.len(), false);
-            let mut query = sqlx::query(&q);
+            let mut query = sqlx::query(&q).persistent(false);
             for c in chunk {
                 query = bind_counts!(query, &c.key, &c.new);
             }

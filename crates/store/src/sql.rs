@@ -63,6 +63,12 @@ pub(crate) fn rows_per_statement(cols: usize) -> usize {
     (MAX_PARAMS / cols.max(1)).max(1)
 }
 
+/// Keep prepared statements only for the shapes that recur (one row, a full chunk), so that
+/// the tail chunks of big batches do not crowd the statement cache.
+pub(crate) fn persistent(n: usize, full: usize) -> bool {
+    n == 1 || n == full
+}
+
 /// `(?, ?), (?, ?)` or `($1, $2), ($3, $4)`.
 pub(crate) fn values(d: Dialect, rows: usize, cols: usize) -> String {
     let mut s = String::with_capacity(rows * cols * 5);
@@ -337,3 +343,27 @@ macro_rules! bind_counts {
     }};
 }
 pub(crate) use bind_counts;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_per_dialect() {
+        assert_eq!(values(Dialect::Sqlite, 2, 2), "(?, ?), (?, ?)");
+        assert_eq!(values(Dialect::Postgres, 2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(list(Dialect::Postgres, 3), "$1, $2, $3");
+        assert!(rows_per_statement(DOSSIER_COLUMNS.len()) * DOSSIER_COLUMNS.len() <= MAX_PARAMS);
+    }
+
+    #[test]
+    fn upserts_name_every_column_once() {
+        let sql = insert_dossiers(Dialect::Sqlite, 1, true);
+        for c in &DOSSIER_COLUMNS[1..] {
+            assert!(sql.contains(&format!("{c} = excluded.{c}")), "{c}");
+        }
+        assert!(!sql.contains("code = excluded.code"));
+        assert!(upsert_counts(Dialect::Postgres, 1, true).contains("late = daily_counts.late + excluded.late"));
+    }
+}

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use motcua_core::{Domain, Dossier, DossierCode, Event};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -24,7 +24,7 @@ use sqlx::{Row, Sqlite, Transaction};
 use crate::engine::{self, CounterKey, ScanTx, WriteTx, Writes};
 use crate::error::StoreError;
 use crate::model::{BatchItem, CountChange, DailyCountRow, DossierRow, LoggedEvent, NewDossier, RecomputeDiff};
-use crate::sql::{self, Dialect, bind_counts, bind_dossier, decode_counts, decode_dossier};
+use crate::sql::{self, Dialect, bind_counts, bind_dossier, decode_counts, decode_dossier, persistent};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 
@@ -34,14 +34,20 @@ const D: Dialect = Dialect::Sqlite;
 /// Codes per `IN (…)` list.
 const IN_CHUNK: usize = 500;
 
-/// An instant as stored: fixed-width UTC text.
+/// An instant as stored: fixed-width UTC text, `2025-02-07T10:00:00.000000Z`.
 pub(crate) fn ts(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
-}
-
-/// Keep prepared statements only for the shapes that recur (one row, a full chunk).
-fn persistent(n: usize, full: usize) -> bool {
-    n == 1 || n == full
+    let n = t.naive_utc();
+    // A leap second's nanoseconds run past 10^9: keep the width fixed.
+    let micros = (n.nanosecond() / 1000).min(999_999);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{micros:06}Z",
+        n.year(),
+        n.month(),
+        n.day(),
+        n.hour(),
+        n.minute(),
+        n.second()
+    )
 }
 
 fn dossier_from(r: &SqliteRow) -> Result<DossierRow, StoreError> {
@@ -467,5 +473,24 @@ impl ScanTx for SqliteTx {
                 .await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn instants_are_fixed_width_so_text_order_is_time_order() {
+        let a = Utc.with_ymd_and_hms(2025, 2, 7, 10, 0, 0).unwrap();
+        let b = a + chrono::Duration::microseconds(1);
+        let c = a + chrono::Duration::nanoseconds(500_000_001);
+        assert_eq!(ts(a), "2025-02-07T10:00:00.000000Z");
+        assert_eq!(ts(c), "2025-02-07T10:00:00.500000Z");
+        assert!(ts(a) < ts(b) && ts(b) < ts(c));
+        assert_eq!(DateTime::parse_from_rfc3339(&ts(b)).unwrap(), b);
     }
 }
