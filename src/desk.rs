@@ -1,14 +1,12 @@
 //! The desk's commands: intake, every transition, `show`, `catalog`.
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Result, bail};
 use chrono::{DateTime, NaiveTime, Utc};
 use clap::Args;
-use motcua_core::calendar::from_local;
 use motcua_core::catalog::{RouteAgency, WaitMode};
 use motcua_core::clock::{Lang, TimeLimit, explain};
-use motcua_core::{
-    AgencyCode, Applicant, Channel, Domain, Dossier, DossierCode, Event, EventKind, Outcome, ProcedureCode,
-};
+use motcua_core::commands::{CheckedIntake, FieldStyle, IntakeForm};
+use motcua_core::{Channel, Domain, Dossier, DossierCode, Event};
 use motcua_store::{NewDossier, Store};
 use serde_json::{Value, json};
 
@@ -60,113 +58,28 @@ pub struct IntakeArgs {
     pub write: WriteFlags,
 }
 
-/// One transition command of the desk or an agency.
-#[derive(Debug, Clone)]
-pub enum Transition {
-    Transfer { to: String },
-    Accept,
-    AcceptOnline,
-    RefuseOnline { reason: String },
-    RequestSupplement { reason: String, documents: Vec<String> },
-    Supplement,
-    RequestPayment { reason: String },
-    Paid,
-    Reschedule { to: String, reason: String, responsible: Option<String>, override_second: bool },
-    Resolve { refused: bool, reason: Option<String> },
-    Return,
-    Withdraw { reason: String },
-    Stop { reason: String },
-}
+pub use motcua_core::commands::Transition;
 
 fn parse_code(s: &str) -> Result<DossierCode> {
     Ok(s.trim().parse::<DossierCode>()?)
 }
 
-fn parse_agency(s: &str) -> Result<AgencyCode> {
-    Ok(s.trim().parse::<AgencyCode>()?)
-}
-
-/// A new appointment: a date (due by that day's closing) or an instant.
-fn appointment(domain: &Domain, s: &str) -> Result<DateTime<Utc>> {
-    if let Ok(d) = input::date(s) {
-        let closing = domain.calendar.hours().closing();
-        return Ok(from_local(d.and_time(closing)));
-    }
-    input::instant(s).map_err(|_| anyhow!("invalid date {s:?}: expected YYYY-MM-DD (or an RFC 3339 instant)"))
-}
-
-impl Transition {
-    fn event_kind(&self, domain: &Domain) -> Result<EventKind> {
-        Ok(match self {
-            Self::Transfer { to } => EventKind::Transferred { to: parse_agency(to)? },
-            Self::Accept => EventKind::Accepted,
-            Self::AcceptOnline => EventKind::AcceptedOnline,
-            Self::RefuseOnline { reason } => EventKind::RefusedAtReceipt { reason: non_empty(reason, "--reason")? },
-            Self::RequestSupplement { reason, documents } => {
-                EventKind::SupplementRequested { reason: non_empty(reason, "--reason")?, documents: documents.clone() }
-            }
-            Self::Supplement => EventKind::SupplementSupplied,
-            Self::RequestPayment { reason } => EventKind::PaymentRequested { reason: reason.clone() },
-            Self::Paid => EventKind::Paid,
-            Self::Reschedule { to, reason, responsible, override_second } => EventKind::Rescheduled {
-                to: appointment(domain, to)?,
-                reason: non_empty(reason, "--reason")?,
-                responsible: responsible.as_deref().map(parse_agency).transpose()?,
-                automatic: false,
-                override_second: *override_second,
-            },
-            Self::Resolve { refused, reason } => {
-                if *refused && reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
-                    bail!("a refusal needs --reason");
-                }
-                EventKind::Resolved {
-                    outcome: if *refused { Outcome::Refused } else { Outcome::Approved },
-                    reason: reason.clone(),
-                }
-            }
-            Self::Return => EventKind::Returned,
-            Self::Withdraw { reason } => EventKind::Withdrawn { reason: reason.clone() },
-            Self::Stop { reason } => EventKind::Stopped { reason: non_empty(reason, "--reason")? },
-        })
-    }
-}
-
-fn non_empty(s: &str, flag: &str) -> Result<String> {
-    if s.trim().is_empty() {
-        bail!("{flag} must not be empty");
-    }
-    Ok(s.trim().to_string())
-}
-
 pub async fn intake<S: Store>(store: &S, domain: &Domain, a: &IntakeArgs) -> Result<()> {
-    let procedure: ProcedureCode = a.procedure.trim().parse()?;
-    domain.procedure(&procedure)?;
-    let agency = parse_agency(&a.agency)?;
-    domain.agency(&agency)?;
-    let channel = Channel::parse(&a.channel)
-        .ok_or_else(|| anyhow!("invalid channel {:?}: expected in_person, online or postal", a.channel))?;
-    let name = non_empty(&a.applicant, "--applicant")?;
-    let applicant = Applicant {
-        name,
-        email: a.email.as_deref().map(str::parse).transpose()?,
-        phone: a.phone.as_deref().map(str::parse).transpose()?,
-        id_number: a.id_number.as_deref().map(id_number).transpose()?,
-        address: a.address.clone().filter(|s| !s.trim().is_empty()),
+    let form = IntakeForm {
+        procedure: a.procedure.clone(),
+        agency: a.agency.clone(),
+        applicant: a.applicant.clone(),
+        email: a.email.clone(),
+        phone: a.phone.clone(),
+        id_number: a.id_number.clone(),
+        address: a.address.clone(),
+        channel: a.channel.clone(),
     };
+    let CheckedIntake { procedure, agency, applicant, channel } = form.check(domain, FieldStyle::Flag)?;
     let at = a.write.at()?;
     let new = NewDossier { procedure, agency, applicant, channel, online: channel == Channel::Online };
     let d = store.intake(domain, new, at, a.write.by.clone()).await?;
     print_written(domain, &d, a.write.json)
-}
-
-/// A citizen ID number (CCCD, 12 digits) or an older 9-digit ID card.
-fn id_number(s: &str) -> Result<String> {
-    let s = s.trim();
-    if (s.len() == 12 || s.len() == 9) && s.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(s.to_string())
-    } else {
-        bail!("invalid ID number {s:?}: expected 12 digits (CCCD) or 9 digits")
-    }
 }
 
 pub async fn transition<S: Store>(
@@ -177,7 +90,7 @@ pub async fn transition<S: Store>(
     w: &WriteFlags,
 ) -> Result<()> {
     let code = parse_code(code)?;
-    let event = Event { at: w.at()?, by: w.by.clone(), kind: t.event_kind(domain)? };
+    let event = Event { at: w.at()?, by: w.by.clone(), kind: t.event_kind(domain, FieldStyle::Flag)? };
     let d = store.record(domain, &code, event).await?;
     print_written(domain, &d, w.json)
 }

@@ -10,13 +10,15 @@
 //! Layout: [`calendar`] (days off, make-up Saturdays, office hours, the O(1) index),
 //! [`clock`] (deadlines and their explanation), [`catalog`] (agencies, procedures, routes),
 //! [`dossier`] (the state machine and its events), [`analysis`] (classification, rates,
-//! handoffs, dwell, signals, at-risk), [`codes`] (newtypes that parse).
+//! handoffs, dwell, signals, at-risk), [`codes`] (newtypes that parse), [`commands`] (typed
+//! input of the desk's commands turned into events, shared by the CLI and the server).
 
 pub mod analysis;
 pub mod calendar;
 pub mod catalog;
 pub mod clock;
 pub mod codes;
+pub mod commands;
 pub mod domain;
 pub mod dossier;
 #[cfg(test)]

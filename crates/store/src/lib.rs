@@ -12,7 +12,8 @@
 //!
 //! Layout: [`Store`] (the trait every caller uses), [`SqliteStore`] and [`PgStore`] (two
 //! hand-written implementations, SQL text per backend), [`AnyStore`] and [`open`] (pick one by
-//! URL), [`model`] (rows and commands), [`StoreError`].
+//! URL), [`model`] (rows and commands), [`StoreError`], [`StaffStore`] (staff accounts, sessions,
+//! API tokens, ratings and the web server's work-queue and audit reads).
 
 use std::future::Future;
 
@@ -26,6 +27,7 @@ mod pg;
 pub mod report;
 mod sql;
 mod sqlite;
+mod staff;
 
 pub use error::StoreError;
 pub use model::{
@@ -34,6 +36,7 @@ pub use model::{
 };
 pub use pg::PgStore;
 pub use sqlite::SqliteStore;
+pub use staff::{AuditRow, NewStaff, Rating, RatingCounts, Role, SessionRow, StaffRow, StaffStore, UnknownRole};
 
 /// The dossier register. Writes are atomic: a command the domain rejects writes nothing.
 ///
