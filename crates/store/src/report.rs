@@ -120,10 +120,13 @@ async fn period_counts<S: Store>(
     }
     if last_whole < last.date() {
         let day_start = from_local(last.date().and_time(NaiveTime::MIN)).max(p0);
-        for row in store.received_between(day_start, p1).await? {
+        // The store's ranges are half-open, `[a, b)`: one microsecond (its precision) past
+        // `p1` makes this `[day_start, p1]`, so a dossier finished exactly at `p1` counts.
+        let day_end = p1 + Duration::microseconds(1);
+        for row in store.received_between(day_start, day_end).await? {
             out.entry(key_of(by, row.lead_agency.as_str(), row.procedure.as_str(), &month)).or_default().received += 1;
         }
-        for row in store.finished_between(day_start, p1).await? {
+        for row in store.finished_between(day_start, day_end).await? {
             let c = out.entry(key_of(by, row.lead_agency.as_str(), row.procedure.as_str(), &month)).or_default();
             c.finished += 1;
             match row.timeliness {

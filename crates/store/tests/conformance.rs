@@ -794,6 +794,23 @@ mod checks {
         }
         assert_eq!(seen, total);
     }
+
+    pub async fn report_counts_a_finish_at_the_as_of_instant<S: Backend>(s: S) {
+        use motcua_store::report::{GroupBy, ReportQuery, report};
+        let d = domain();
+        let c =
+            s.intake(&d, new_dossier(CENTRE, CITY_PROC, "A"), at(2025, 3, 3, 9, 0), None).await.unwrap().code.unwrap();
+        s.record(&d, &c, ev(at(2025, 3, 3, 9, 30), EventKind::Transferred { to: ag(DEPT) })).await.unwrap();
+        s.record(&d, &c, ev(at(2025, 3, 3, 10, 0), EventKind::Accepted)).await.unwrap();
+        let finished = at(2025, 3, 5, 10, 0);
+        s.record(&d, &c, ev(finished, EventKind::Resolved { outcome: Outcome::Approved, reason: None })).await.unwrap();
+        let q = ReportQuery { from: day(2025, 3, 1), to: day(2025, 3, 31), by: GroupBy::Agency, as_of: finished };
+        let r = report(&s, &d, &q).await.unwrap();
+        assert_eq!((r.total.received, r.total.finished, r.total.early), (1, 1, 1), "{r:#?}");
+        let before = ReportQuery { as_of: finished - Duration::seconds(1), ..q };
+        let r = report(&s, &d, &before).await.unwrap();
+        assert_eq!((r.total.finished, r.total.in_time), (0, 1), "{r:#?}");
+    }
 }
 
 macro_rules! conformance {
@@ -824,6 +841,7 @@ conformance!(
     recompute_follows_a_calendar_correction,
     concurrent_records_never_lose_an_event,
     reads_by_period,
+    report_counts_a_finish_at_the_as_of_instant,
 );
 
 /// SQLite only: two independent stores (as two processes would) writing one file.
