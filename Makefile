@@ -4,7 +4,7 @@ CARGO ?= cargo
 PYTHON ?= python3
 DB ?= sqlite://data/motcua.db
 
-.PHONY: run test lint fmt bench bench-calendar build pg-test-url
+.PHONY: run test lint fmt bench bench-calendar bench-store build
 
 ## run: build and run the demo on the embedded SQLite database (data/motcua.db)
 run:
@@ -28,7 +28,11 @@ build:
 	$(CARGO) build --release
 
 ## bench: every benchmark, figures printed with the machine described
-bench: bench-calendar
+bench: bench-calendar bench-store
+
+## bench-store: durable ingest (SQLite, PostgreSQL if MOTCUA_BENCH_PG_URL/MOTCUA_TEST_PG_URL) and report over a 1 M-dossier city-year
+bench-store:
+	$(CARGO) bench --bench store
 
 ## bench-calendar: 2 M due dates, motcua vs numpy.busday_offset on the same cases; ratio printed last
 bench-calendar:

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use anyhow::{Result, bail};
 use chrono::NaiveDate;
 use indicatif::{ProgressBar, ProgressStyle};
-use motcua_core::{Domain, DossierCode, Event};
+use motcua_core::{Domain, Event};
 use motcua_sim::{SimConfig, plan};
 use motcua_store::{BatchItem, NewDossier, Store};
 use serde_json::json;
@@ -53,10 +53,11 @@ pub async fn simulate<S: Store>(store: &S, domain: &Domain, cfg: &SimConfig, jso
     while planned.peek().is_some() {
         chunk.clear();
         chunk.extend(planned.by_ref().take(CHUNK));
-        // Phase 1: the intakes, numbered by the store.
-        let intakes: Vec<BatchItem> = chunk
+        // Each dossier's intake and later events in one item: the store numbers it and applies
+        // the rest from its per-batch cache, all in one group commit.
+        let items: Vec<BatchItem> = chunk
             .iter()
-            .map(|p| BatchItem::Intake {
+            .map(|p| BatchItem::IntakeWith {
                 new: NewDossier {
                     procedure: p.procedure.clone(),
                     agency: p.agency.clone(),
@@ -66,42 +67,28 @@ pub async fn simulate<S: Store>(store: &S, domain: &Domain, cfg: &SimConfig, jso
                 },
                 at: p.received_at,
                 by: p.received_by.clone(),
+                then: p
+                    .events
+                    .iter()
+                    .map(|(at, kind, by)| Event { at: *at, by: by.clone(), kind: kind.clone() })
+                    .collect(),
             })
             .collect();
-        let opened = store.record_batch(domain, intakes).await?;
-        // Phase 2: every later event under the code it got.
-        let mut items = Vec::new();
-        for (p, result) in chunk.iter().zip(opened) {
+        for (p, result) in chunk.iter().zip(store.record_batch(domain, items).await?) {
             match result {
                 Ok(d) => {
                     summary.dossiers += 1;
-                    summary.events += 1;
-                    let Some(code) = d.code.clone() else { continue };
-                    items.extend(p.events.iter().map(|(at, kind, by)| BatchItem::Record {
-                        code: code.clone(),
-                        event: Event { at: *at, by: by.clone(), kind: kind.clone() },
-                    }));
+                    summary.events += u64::from(d.event_count);
+                    if d.status.is_some_and(|s| s.is_open()) {
+                        summary.open_at_end += 1;
+                    }
                 }
                 Err(e) => {
                     summary.rejected += 1;
-                    bar.suspend(|| eprintln!("simulate: intake rejected: {e}"));
+                    bar.suspend(|| eprintln!("simulate: a dossier of procedure {} was refused: {e}", p.procedure));
                 }
             }
         }
-        let mut last: Option<(DossierCode, bool)> = None;
-        for r in store.record_batch(domain, items).await? {
-            match r {
-                Ok(d) => {
-                    summary.events += 1;
-                    last = d.code.clone().map(|c| (c, d.status.is_some_and(|s| s.is_open())));
-                }
-                Err(e) => {
-                    summary.rejected += 1;
-                    bar.suspend(|| eprintln!("simulate: event rejected: {e}"));
-                }
-            }
-        }
-        let _ = last;
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();

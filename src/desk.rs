@@ -29,7 +29,7 @@ impl WriteFlags {
     pub fn at(&self) -> Result<DateTime<Utc>> {
         match &self.at {
             Some(s) => input::instant(s),
-            None => Ok(Utc::now()),
+            None => Ok(input::micros(Utc::now())),
         }
     }
 }

@@ -6,7 +6,18 @@ use motcua_core::calendar::{from_local, parse_hhmm};
 
 /// An instant: RFC 3339 (`2025-01-24T16:40:00+07:00`), or local Vietnam time without an offset
 /// (`2025-01-24T16:40`, `2025-01-24 16:40`).
+/// Stored instants keep microseconds (PostgreSQL's precision); input is truncated to them so the
+/// log, the projection and a replay agree exactly.
 pub fn instant(s: &str) -> Result<DateTime<Utc>> {
+    parse_instant(s).map(micros)
+}
+
+/// Truncates to whole microseconds.
+pub fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    chrono::DurationRound::duration_trunc(t, chrono::Duration::microseconds(1)).unwrap_or(t)
+}
+
+fn parse_instant(s: &str) -> Result<DateTime<Utc>> {
     let s = s.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));

@@ -463,9 +463,11 @@ impl Dossier {
                 next.status = Some(S::PaymentRequested);
             }
             (E::SupplementSupplied, Some(S::SupplementRequested)) => {
-                next.end_wait(at, procedure.supplement_mode, cal, procedure)?
+                next.end_wait(at, procedure.supplement_mode, cal, procedure, event.kind.name())?
             }
-            (E::Paid, Some(S::PaymentRequested)) => next.end_wait(at, procedure.payment_mode, cal, procedure)?,
+            (E::Paid, Some(S::PaymentRequested)) => {
+                next.end_wait(at, procedure.payment_mode, cal, procedure, event.kind.name())?
+            }
             (E::Rescheduled { to, reason, responsible, automatic, override_second }, Some(s)) if s.is_open() => {
                 if !self.reschedules.is_empty() && !override_second {
                     return Err(DossierError::SecondReschedule);
@@ -547,13 +549,14 @@ impl Dossier {
         mode: WaitMode,
         cal: &Calendar,
         procedure: &Procedure,
+        event: &'static str,
     ) -> Result<(), DossierError> {
         let (kind, requested_at) = match self.open_wait() {
             Some(w) => {
                 w.completed_at = Some(at);
                 (w.kind, w.requested_at)
             }
-            None => return Err(DossierError::IllegalTransition { status: self.status, event: "wait_end" }),
+            None => return Err(DossierError::IllegalTransition { status: self.status, event }),
         };
         self.steps.push(Step::WaitEnded { kind, at });
         match mode {

@@ -166,7 +166,7 @@ impl<'a> Batch<'a> {
         let mut keys = BTreeSet::new();
         for item in items {
             match item {
-                BatchItem::Intake { new, at, .. } => {
+                BatchItem::Intake { new, at, .. } | BatchItem::IntakeWith { new, at, .. } => {
                     keys.insert((new.agency.clone(), to_local(*at).date()));
                 }
                 BatchItem::Record { code, event } => {
@@ -218,6 +218,14 @@ impl<'a> Batch<'a> {
         match item {
             BatchItem::Intake { new, at, by } => self.intake(new, at, by),
             BatchItem::Record { code, event } => self.record(code, event),
+            BatchItem::IntakeWith { new, at, by, then } => {
+                let mut d = self.intake(new, at, by)?;
+                let Some(code) = d.code.clone() else { return Ok(d) };
+                for event in then {
+                    d = self.record(code.clone(), event)?;
+                }
+                Ok(d)
+            }
         }
     }
 

@@ -40,6 +40,10 @@ pub enum BatchItem {
     Intake { new: NewDossier, at: DateTime<Utc>, by: Option<String> },
     /// Record an event, as [`crate::Store::record`].
     Record { code: DossierCode, event: Event },
+    /// Open a new dossier and record its later events under the code it gets (simulations,
+    /// bulk loads of new dossiers). The result is the dossier after its last event; if core
+    /// refuses an event, the intake and the events before it stay and the error is returned.
+    IntakeWith { new: NewDossier, at: DateTime<Utc>, by: Option<String>, then: Vec<Event> },
 }
 
 /// An event as stored in the log, with its position.
