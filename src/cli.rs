@@ -185,6 +185,9 @@ pub enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
     },
+    /// Prometheus metrics: `metrics serve --bind ADDR` serves GET /metrics.
+    #[command(subcommand)]
+    Metrics(crate::metrics_cmd::MetricsCommand),
     /// On-time report per agency, procedure or month.
     Report {
         /// First day (default: the first day of the as-of month).
@@ -225,6 +228,9 @@ pub fn run(cli: &Cli) -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     rt.block_on(async {
         let store = motcua_store::open(&url).await?;
+        if let Command::Metrics(cmd) = &cli.command {
+            return crate::metrics_cmd::run(cmd, store, domain).await;
+        }
         run_with_store(cli, &store, &domain).await
     })
 }
@@ -232,7 +238,7 @@ pub fn run(cli: &Cli) -> Result<()> {
 async fn run_with_store<S: motcua_store::Store>(cli: &Cli, store: &S, domain: &motcua_core::Domain) -> Result<()> {
     use Command as C;
     let (code, tr, write): (&String, Transition, &WriteFlags) = match &cli.command {
-        C::Calendar(_) | C::Catalog { .. } => return Ok(()),
+        C::Calendar(_) | C::Catalog { .. } | C::Metrics(_) => return Ok(()),
         C::Migrate => {
             store.migrate().await?;
             println!("database is up to date");

@@ -10,3 +10,4 @@ pub mod config;
 pub mod desk;
 pub mod exchange_cmd;
 pub mod input;
+pub mod metrics_cmd;

@@ -22,6 +22,7 @@ use motcua_core::{Domain, Dossier, DossierCode, Event};
 
 mod engine;
 mod error;
+pub mod metrics;
 pub mod model;
 mod pg;
 pub mod report;
@@ -30,6 +31,7 @@ mod sqlite;
 mod staff;
 
 pub use error::StoreError;
+pub use metrics::ServiceFigures;
 pub use model::{
     BatchItem, CountChange, CountKey, CountValues, DailyCountRow, DossierChange, DossierRow, FieldChange, LoggedEvent,
     NewDossier, RecomputeDiff, ReplayFailure,

@@ -1,0 +1,41 @@
+//! motcua-exporter: the Prometheus side of motcua — what `GET /metrics` returns.
+//!
+//! Two kinds of metrics share one app-owned registry per process. Instance metrics
+//! ([`Metrics`]: e-mails sent, reminders, escalations, apology letters, scheduler ticks, HTTP
+//! requests) are counters the worker and the server update in code. Service figures (open,
+//! overdue and at-risk dossiers, received and finished totals, on-time ratios per agency over
+//! configured windows, handoff and dwell histograms, outbox health) are read from the store's
+//! projections, aggregates and trigger-maintained counters at scrape time, and judged with
+//! motcua-core's rules, so that they agree with `motcua report` for the same instant.
+//!
+//! This crate must not scan the event log or count over the projection at scrape time (a scrape
+//! costs the same with 1 M open dossiers or ten years of history), must not do working-day
+//! arithmetic itself (core does), must not read the wall clock (the scrape's "now" is a
+//! parameter; only the outermost caller picks the clock), and must not put a dossier code, a
+//! citizen or a procedure in a label.
+//!
+//! Layout: [`Metrics`] (typed instance metrics), [`Exporter`] (renders the exposition),
+//! [`service`] (service figures and their definitions), [`working_time`] (measuring handoffs
+//! into histograms), [`http`] (the axum `/metrics` route and request-tracking middleware).
+
+mod exporter;
+pub mod http;
+mod instance;
+pub mod service;
+pub mod working_time;
+
+pub use exporter::{Exporter, Rendered};
+pub use instance::{ApologyTimeliness, EmailResult, Metrics};
+pub use service::Window;
+
+/// The content type of the Prometheus text exposition format 0.0.4.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Why a scrape or a registration failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExporterError {
+    #[error("metrics registry: {0}")]
+    Prometheus(#[from] prometheus::Error),
+    #[error(transparent)]
+    Store(#[from] motcua_store::StoreError),
+}

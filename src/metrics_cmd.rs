@@ -1,0 +1,71 @@
+//! `motcua metrics serve --bind ADDR`: the Prometheus `/metrics` endpoint on its own (until
+//! `motcua serve` mounts it), and `motcua metrics print` for one exposition on stdout.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use motcua_core::Domain;
+use motcua_exporter::http::{self, Clock, Endpoint};
+use motcua_exporter::{Exporter, Metrics, Window};
+use motcua_store::AnyStore;
+
+#[derive(Debug, Args)]
+pub struct ExporterFlags {
+    /// On-time ratio windows, in local days ending today (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "1d,7d,30d", env = "MOTCUA_METRICS_WINDOWS")]
+    pub windows: Vec<Window>,
+    /// Serve figures as of this fixed instant instead of the wall clock (demos, tests).
+    #[arg(long)]
+    pub as_of: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MetricsCommand {
+    /// Serve GET /metrics (Prometheus text format 0.0.4) on ADDR; port 0 picks a free one.
+    /// Prints the address it listens on.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:9464")]
+        bind: SocketAddr,
+        #[command(flatten)]
+        flags: ExporterFlags,
+    },
+    /// Print the exposition once and exit.
+    Print {
+        #[command(flatten)]
+        flags: ExporterFlags,
+    },
+}
+
+fn endpoint(store: AnyStore, domain: Domain, flags: &ExporterFlags) -> Result<Endpoint<AnyStore>> {
+    let metrics = Arc::new(Metrics::new(store.backend())?);
+    let exporter = Arc::new(Exporter::new(metrics, &domain, flags.windows.clone()));
+    let clock = match &flags.as_of {
+        Some(at) => Clock::fixed(crate::input::instant(at)?),
+        None => Clock::new(chrono::Utc::now),
+    };
+    Ok(Endpoint { exporter, store, domain: Arc::new(domain), clock })
+}
+
+pub async fn run(cmd: &MetricsCommand, store: AnyStore, domain: Domain) -> Result<()> {
+    match cmd {
+        MetricsCommand::Print { flags } => {
+            let ep = endpoint(store, domain, flags)?;
+            print!("{}", ep.render().await?.body);
+            Ok(())
+        }
+        MetricsCommand::Serve { bind, flags } => {
+            let ep = endpoint(store, domain, flags)?;
+            let listener =
+                tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
+            let addr = listener.local_addr()?;
+            println!("motcua metrics: listening on http://{addr}/metrics");
+            std::io::stdout().flush()?;
+            // No signal handling: SIGINT/SIGTERM end the process, and there is no state to save.
+            http::serve(listener, http::router(ep), std::future::pending()).await?;
+            Ok(())
+        }
+    }
+}
