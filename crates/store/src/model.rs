@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
-use motcua_core::analysis::{classify, national_on_time};
+use motcua_core::analysis::{RemainingTimeModel, at_risk, classify, national_on_time};
 use motcua_core::calendar::{at_vn, to_local};
 use motcua_core::clock::WaitKind;
 use motcua_core::{
@@ -94,6 +94,9 @@ pub struct DossierRow {
     pub reschedule_count: u32,
     /// How many times the due date was recomputed (part of the outbox dedupe key).
     pub deadline_revision: u32,
+    /// Open and at risk by core's rule (remaining working time below what the rest of the route
+    /// needs), as of the last event; stays true until the dossier moves on or becomes overdue.
+    pub at_risk: bool,
     /// The wait in progress (supplement or payment), if any, and since when.
     pub waiting_kind: Option<WaitKind>,
     pub waiting_since: Option<DateTime<Utc>>,
@@ -134,6 +137,9 @@ impl DossierRow {
         let waited_seconds_closed =
             d.waits.iter().filter_map(|w| w.completed_at.map(|c| (c - w.requested_at).num_seconds())).sum();
         let m = |t: Option<DateTime<Utc>>| t.map(micros);
+        let at_risk =
+            at_risk(d, procedure, domain.calendar_for(&receiving), last_event_at, &RemainingTimeModel::default())
+                .unwrap_or(false);
         Ok(Self {
             code,
             procedure: procedure_code,
@@ -162,6 +168,7 @@ impl DossierRow {
             supplement_count: to_u32(d.supplement_count()),
             reschedule_count: to_u32(d.reschedules.len()),
             deadline_revision: to_u32(d.deadline_revision()),
+            at_risk,
             waiting_kind: open_wait.map(|w| w.kind),
             waiting_since: open_wait.map(|w| micros(w.requested_at)),
             waited_seconds_closed,
@@ -502,6 +509,7 @@ pub(crate) fn diff_rows(old: Option<&DossierRow>, new: &DossierRow) -> Vec<Field
         supplement_count,
         reschedule_count,
         deadline_revision,
+        at_risk,
         waiting_kind,
         waiting_since,
         waited_seconds_closed,

@@ -16,7 +16,7 @@ pub(crate) enum Dialect {
 }
 
 /// The columns of `dossiers`, in the order [`bind_dossier!`] binds them.
-pub(crate) const DOSSIER_COLUMNS: [&str; 32] = [
+pub(crate) const DOSSIER_COLUMNS: [&str; 33] = [
     "code",
     "procedure",
     "receiving_agency",
@@ -44,6 +44,7 @@ pub(crate) const DOSSIER_COLUMNS: [&str; 32] = [
     "supplement_count",
     "reschedule_count",
     "deadline_revision",
+    "at_risk",
     "waiting_kind",
     "waiting_since",
     "waited_seconds_closed",
@@ -230,6 +231,7 @@ macro_rules! bind_dossier {
             .bind($crate::sql::int(r.supplement_count))
             .bind($crate::sql::int(r.reschedule_count))
             .bind($crate::sql::int(r.deadline_revision))
+            .bind(r.at_risk)
             .bind(r.waiting_kind.map($crate::model::wait_kind_name))
             .bind(r.waiting_since.map($t))
             .bind(r.waited_seconds_closed)
@@ -284,6 +286,7 @@ macro_rules! decode_dossier {
             supplement_count: $crate::sql::uint(r.try_get("supplement_count")?, "supplement_count")?,
             reschedule_count: $crate::sql::uint(r.try_get("reschedule_count")?, "reschedule_count")?,
             deadline_revision: $crate::sql::uint(r.try_get("deadline_revision")?, "deadline_revision")?,
+            at_risk: r.try_get("at_risk")?,
             waiting_kind: waiting_kind.as_deref().map($crate::sql::wait_kind_from).transpose()?,
             waiting_since: r.try_get("waiting_since")?,
             waited_seconds_closed: r.try_get("waited_seconds_closed")?,

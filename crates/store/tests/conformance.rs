@@ -811,6 +811,23 @@ mod checks {
         let r = report(&s, &d, &before).await.unwrap();
         assert_eq!((r.total.finished, r.total.in_time), (0, 1), "{r:#?}");
     }
+
+    /// The projection's at-risk flag is core's rule as of the last event.
+    pub async fn at_risk_is_projected<S: Backend>(s: S) {
+        let d = domain();
+        let c =
+            s.intake(&d, new_dossier(CENTRE, CITY_PROC, "B"), at(2025, 3, 3, 9, 0), None).await.unwrap().code.unwrap();
+        assert!(!s.dossier_row(&c).await.unwrap().unwrap().at_risk, "fresh dossier");
+        // The desk sits on it for most of the limit: the department's budget no longer fits.
+        s.record(&d, &c, ev(at(2025, 3, 12, 9, 0), EventKind::Transferred { to: ag(DEPT) })).await.unwrap();
+        let row = s.dossier_row(&c).await.unwrap().unwrap();
+        assert!(row.at_risk, "{row:?}");
+        s.record(&d, &c, ev(at(2025, 3, 12, 9, 30), EventKind::Accepted)).await.unwrap();
+        s.record(&d, &c, ev(at(2025, 3, 12, 10, 0), EventKind::Resolved { outcome: Outcome::Approved, reason: None }))
+            .await
+            .unwrap();
+        assert!(!s.dossier_row(&c).await.unwrap().unwrap().at_risk, "finished dossiers are never at risk");
+    }
 }
 
 macro_rules! conformance {
@@ -842,6 +859,7 @@ conformance!(
     concurrent_records_never_lose_an_event,
     reads_by_period,
     report_counts_a_finish_at_the_as_of_instant,
+    at_risk_is_projected,
 );
 
 /// SQLite only: two independent stores (as two processes would) writing one file.
