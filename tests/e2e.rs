@@ -7,4 +7,5 @@ mod support;
 mod bulk;
 mod calendar;
 mod desk;
+mod metrics;
 mod report;

@@ -84,7 +84,7 @@ pub fn router<S: Store + ServiceFigures + Clone + 'static>(endpoint: Endpoint<S>
     Router::new()
         .route("/metrics", get(metrics_page::<S>))
         .with_state(endpoint)
-        .route_layer(middleware::from_fn_with_state(metrics, track_requests))
+        .layer(middleware::from_fn_with_state(metrics, track_requests))
 }
 
 /// Serves `router` on a bound listener until `shutdown` resolves.
