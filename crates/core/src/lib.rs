@@ -11,7 +11,8 @@
 //! [`clock`] (deadlines and their explanation), [`catalog`] (agencies, procedures, routes),
 //! [`dossier`] (the state machine and its events), [`analysis`] (classification, rates,
 //! handoffs, dwell, signals, at-risk), [`codes`] (newtypes that parse), [`commands`] (typed
-//! input of the desk's commands turned into events, shared by the CLI and the server).
+//! input of the desk's commands turned into events, shared by the CLI and the server),
+//! [`letters`] (the messages a dossier owes people: apology letters, reminders, notices).
 
 pub mod analysis;
 pub mod calendar;
@@ -21,6 +22,7 @@ pub mod codes;
 pub mod commands;
 pub mod domain;
 pub mod dossier;
+pub mod letters;
 #[cfg(test)]
 mod proptests;
 pub mod view;

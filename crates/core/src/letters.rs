@@ -1,0 +1,912 @@
+//! The messages a dossier owes people (DOMAIN.md §6–§8), as data: who gets what, when, and
+//! what goes in it. Rendering (templates, e-mail, print) happens at the edges.
+//!
+//! Two sources of messages:
+//! - **implied by an event** ([`implied_messages`]): the receipt confirmation of an online
+//!   dossier, the apology letter on a reschedule (and, for the scheduler's automatic apology,
+//!   the escalation to the responsible agency's head), the notice that the result is ready, the
+//!   apology enclosed with a late result that had none, and the early warning when a move leaves
+//!   the dossier at risk. The store writes them in the same transaction as the event.
+//! - **due at an instant** ([`reminder_messages`], [`automatic_apology`]): the reminder when an
+//!   open dossier enters its last working day, and the automatic apology at the due instant. The
+//!   worker's scheduler asks for the bounds ([`reminder_horizon`]) and the candidates.
+//!
+//! Each message has a dedupe key `kind:dossier:revision:recipient` ([`MessageIntent::dedupe_key`]),
+//! so writing it twice adds nothing. A citizen with no e-mail address gets the letter printed at
+//! the receiving desk ([`Recipient::Desk`]).
+//!
+//! Why the at-risk warning can ride on events: with core's rule (remaining working time below
+//! what the rest of the route needs, minus the time the holder has already spent), both sides
+//! move by the same working time while nobody acts, so the answer only changes when an event
+//! changes the holder, the due date or the route step.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::{RemainingTimeModel, analyse, at_risk};
+use crate::calendar::{CalendarError, to_local};
+use crate::catalog::{Agency, Procedure, STANDARD_DAY_MINUTES};
+use crate::codes::{AgencyCode, DossierCode, Email};
+use crate::domain::{Domain, DomainError};
+use crate::dossier::{Channel, Dossier, Event, EventKind, Outcome, Status};
+
+/// What a message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    /// Confirmation to the citizen that an online dossier was received, with its due date.
+    Receipt,
+    /// The result is ready to collect (status 9).
+    ResultReady,
+    /// Apology with a new appointment date (Mẫu 04).
+    Apology,
+    /// The apology owed for a late finish that had none, enclosed with the result.
+    ApologyWithResult,
+    /// The dossier entered its last working day: resolve or reschedule.
+    Reminder,
+    /// The dossier is at risk of being late.
+    AtRisk,
+    /// Overdue with no apology: the head of the responsible agency is told.
+    Escalation,
+}
+
+impl MessageKind {
+    pub const ALL: [Self; 7] = [
+        Self::Receipt,
+        Self::ResultReady,
+        Self::Apology,
+        Self::ApologyWithResult,
+        Self::Reminder,
+        Self::AtRisk,
+        Self::Escalation,
+    ];
+
+    /// The stable name, as stored in the outbox and used for template file names.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Receipt => "receipt",
+            Self::ResultReady => "result_ready",
+            Self::Apology => "apology",
+            Self::ApologyWithResult => "apology_with_result",
+            Self::Reminder => "reminder",
+            Self::AtRisk => "at_risk",
+            Self::Escalation => "escalation",
+        }
+    }
+
+    /// An apology letter (with or without a new date): the letters a citizen is owed.
+    pub fn is_apology(self) -> bool {
+        matches!(self, Self::Apology | Self::ApologyWithResult)
+    }
+}
+
+impl fmt::Display for MessageKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for MessageKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL.into_iter().find(|k| k.name() == s).ok_or_else(|| format!("unknown message kind {s:?}"))
+    }
+}
+
+/// Who a message is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Audience {
+    Citizen,
+    /// The officers of an agency (its `email`).
+    Officers,
+    /// The head of an agency (its `head_email`).
+    Head,
+}
+
+/// Where a message goes: an e-mail address, or the print queue of a desk.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Recipient {
+    Email(Email),
+    /// No e-mail address: printed at this (receiving) agency's desk and handed over.
+    Desk(AgencyCode),
+}
+
+impl Recipient {
+    const DESK: &'static str = "desk:";
+}
+
+impl fmt::Display for Recipient {
+    /// `name@domain` or `desk:<agency code>`, as stored in the outbox.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Email(e) => f.write_str(e.as_str()),
+            Self::Desk(a) => write!(f, "{}{a}", Self::DESK),
+        }
+    }
+}
+
+impl FromStr for Recipient {
+    type Err = crate::codes::ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.strip_prefix(Self::DESK) {
+            Some(agency) => Ok(Self::Desk(agency.parse()?)),
+            None => Ok(Self::Email(s.parse()?)),
+        }
+    }
+}
+
+/// Which legal form an apology letter follows, by the dossier's receipt date (DOMAIN.md §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LetterForm {
+    /// Decree 61/2018, Circular 01/2018/TT-VPCP, Mẫu 04 (received until 30/6/2025).
+    Circular01of2018,
+    /// Decree 118/2025, Circular 03/2025/TT-VPCP, Mẫu 04 (received from 1/7/2025): the letter
+    /// also requests the extension.
+    Circular03of2025,
+}
+
+/// The day the 2025 rule set took effect.
+pub fn rules_2025() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2025, 7, 1).unwrap_or(NaiveDate::MIN)
+}
+
+impl LetterForm {
+    /// The form for a dossier received at `received_at`.
+    pub fn for_receipt(received_at: DateTime<Utc>) -> Self {
+        if to_local(received_at).date() < rules_2025() { Self::Circular01of2018 } else { Self::Circular03of2025 }
+    }
+
+    pub fn title_vi(self) -> &'static str {
+        match self {
+            Self::Circular01of2018 => "Phiếu xin lỗi và hẹn lại ngày trả kết quả",
+            Self::Circular03of2025 => "Văn bản xin lỗi và đề nghị gia hạn thời gian giải quyết",
+        }
+    }
+
+    pub fn title_en(self) -> &'static str {
+        match self {
+            Self::Circular01of2018 => "Apology and new appointment for the result",
+            Self::Circular03of2025 => "Apology and request to extend the processing time",
+        }
+    }
+
+    pub fn reference_vi(self) -> &'static str {
+        match self {
+            Self::Circular01of2018 => "Mẫu số 04, Thông tư số 01/2018/TT-VPCP",
+            Self::Circular03of2025 => "Mẫu số 04, Thông tư số 03/2025/TT-VPCP",
+        }
+    }
+}
+
+/// An agency as a letter names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgencyFacts {
+    pub code: AgencyCode,
+    pub name: String,
+    pub name_en: String,
+    pub address: String,
+    /// The place in "Đà Nẵng, ngày … tháng … năm …".
+    pub place: String,
+    pub head_title: String,
+    pub head_name: String,
+}
+
+impl AgencyFacts {
+    pub fn of(a: &Agency) -> Self {
+        Self {
+            code: a.code.clone(),
+            name: a.name.clone(),
+            name_en: a.name_en.clone(),
+            address: a.address.clone(),
+            place: place_of(&a.address),
+            head_title: a.head_title.clone(),
+            head_name: a.head_name.clone(),
+        }
+    }
+
+    /// An agency the catalog does not know (a log imported with another catalog).
+    fn unknown(code: &AgencyCode) -> Self {
+        Self {
+            code: code.clone(),
+            name: code.to_string(),
+            name_en: code.to_string(),
+            address: String::new(),
+            place: String::new(),
+            head_title: String::new(),
+            head_name: String::new(),
+        }
+    }
+}
+
+/// "Đà Nẵng" from "24 Trần Phú, phường Hải Châu, thành phố Đà Nẵng".
+fn place_of(address: &str) -> String {
+    let last = address.rsplit(',').next().unwrap_or("").trim();
+    let lower = last.to_lowercase();
+    for prefix in ["thành phố ", "tỉnh ", "tp. ", "tp "] {
+        if lower.starts_with(prefix) {
+            // The prefixes are ASCII-cased in their first letters only: cut by char count.
+            return last.chars().skip(prefix.chars().count()).collect::<String>().trim().to_string();
+        }
+    }
+    last.to_string()
+}
+
+/// A dossier as a message describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DossierFacts {
+    pub code: DossierCode,
+    pub procedure: String,
+    pub procedure_name: String,
+    pub procedure_name_en: String,
+    pub channel: Channel,
+    pub status: Option<Status>,
+    pub applicant_name: String,
+    pub applicant_address: Option<String>,
+    pub applicant_phone: Option<String>,
+    pub applicant_email: Option<String>,
+    pub received_at: Option<DateTime<Utc>>,
+    /// The receipt's appointment.
+    pub original_due_at: Option<DateTime<Utc>>,
+    /// The due instant used for classification.
+    pub due_at: Option<DateTime<Utc>>,
+    /// The new appointment of the last apology, if any.
+    pub new_due_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub outcome: Option<Outcome>,
+    pub holder: Option<AgencyFacts>,
+}
+
+/// The apology's own fields (Mẫu 04).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApologyFacts {
+    /// Letter number, `<dossier code>/PXL` (`-2`, … for a later one).
+    pub number: String,
+    pub form: LetterForm,
+    pub title_vi: String,
+    pub title_en: String,
+    pub reference: String,
+    /// From 1/7/2025 the letter also requests the extension.
+    pub requests_extension: bool,
+    pub reason: String,
+    pub reason_en: Option<String>,
+    /// The unit responsible for the delay, on whose behalf the letter is issued.
+    pub responsible: AgencyFacts,
+    /// Issued by the scheduler on the agency's behalf.
+    pub automatic: bool,
+    /// Issued after the due instant had passed.
+    pub after_due: bool,
+    /// "on_time": at the latest one working day before the due date (DOMAIN.md §7); else "late".
+    pub timeliness: ApologyTimeliness,
+    /// Enclosed with the result (the dossier finished late with no apology).
+    pub with_result: bool,
+    /// Working minutes past due at issue (0 when issued before the due instant).
+    pub late_working_minutes: i64,
+}
+
+/// Whether an apology came in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApologyTimeliness {
+    OnTime,
+    Late,
+}
+
+impl ApologyTimeliness {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::OnTime => "on_time",
+            Self::Late => "late",
+        }
+    }
+}
+
+/// What a template needs to write one message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Letter {
+    pub kind: MessageKind,
+    pub audience: Audience,
+    /// When the message was issued (the event's instant, or the scheduler's now).
+    pub issued_at: DateTime<Utc>,
+    pub dossier: DossierFacts,
+    /// The receiving agency: its desk hands the result (and a printed letter) over.
+    pub desk: AgencyFacts,
+    /// The agency the message is addressed to or sent on behalf of.
+    pub agency: AgencyFacts,
+    pub apology: Option<ApologyFacts>,
+    /// Working minutes left until due (reminders and at-risk warnings).
+    pub remaining_working_minutes: Option<i64>,
+    /// The recipient is the desk: print the letter and hand it to the citizen.
+    pub print_at_desk: bool,
+}
+
+/// One message to write to the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageIntent {
+    pub kind: MessageKind,
+    pub code: DossierCode,
+    /// The dossier's deadline revision when the message was decided.
+    pub deadline_revision: u32,
+    /// The part of the dedupe key after the dossier: the deadline revision, and for apologies
+    /// which one (`0.1`, `0.2` for a second new date).
+    pub revision_key: String,
+    pub recipient: Recipient,
+    /// Not to be sent before this instant.
+    pub at: DateTime<Utc>,
+    pub letter: Letter,
+}
+
+impl MessageIntent {
+    /// `kind:dossier:revision:recipient`: unique in the outbox, so a rerun adds nothing.
+    pub fn dedupe_key(&self) -> String {
+        format!("{}:{}:{}:{}", self.kind.name(), self.code, self.revision_key, self.recipient)
+    }
+
+    /// The payload stored with the row: the letter as JSON.
+    pub fn payload(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(&self.letter)
+    }
+}
+
+/// Why a message could not be worked out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LetterError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error(transparent)]
+    Calendar(#[from] CalendarError),
+    #[error("the dossier has no {0}")]
+    Missing(&'static str),
+}
+
+fn u32_of(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+struct Ctx<'a> {
+    domain: &'a Domain,
+    d: &'a Dossier,
+    code: DossierCode,
+    procedure: &'a Procedure,
+    receiving: AgencyCode,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(domain: &'a Domain, d: &'a Dossier) -> Result<Self, LetterError> {
+        let code = d.code.clone().ok_or(LetterError::Missing("code"))?;
+        let procedure = domain.procedure(d.procedure.as_ref().ok_or(LetterError::Missing("procedure"))?)?;
+        let receiving = d.receiving_agency.clone().ok_or(LetterError::Missing("receiving agency"))?;
+        Ok(Self { domain, d, code, procedure, receiving })
+    }
+
+    fn agency(&self, code: &AgencyCode) -> AgencyFacts {
+        self.domain.catalog.agency(code).map_or_else(|| AgencyFacts::unknown(code), AgencyFacts::of)
+    }
+
+    fn facts(&self) -> DossierFacts {
+        let d = self.d;
+        DossierFacts {
+            code: self.code.clone(),
+            procedure: self.procedure.code.to_string(),
+            procedure_name: self.procedure.name.clone(),
+            procedure_name_en: self.procedure.name_en.clone(),
+            channel: d.channel,
+            status: d.status,
+            applicant_name: d.applicant.name.clone(),
+            applicant_address: d.applicant.address.clone(),
+            applicant_phone: d.applicant.phone.as_ref().map(ToString::to_string),
+            applicant_email: d.applicant.email.as_ref().map(ToString::to_string),
+            received_at: d.received_at,
+            original_due_at: d.original_due_at,
+            due_at: d.due_at,
+            new_due_at: d.rescheduled_to(),
+            finished_at: d.finished_at,
+            outcome: d.outcome,
+            holder: d.holder.as_ref().map(|h| self.agency(h)),
+        }
+    }
+
+    fn letter(&self, kind: MessageKind, audience: Audience, at: DateTime<Utc>, agency: &AgencyCode) -> Letter {
+        Letter {
+            kind,
+            audience,
+            issued_at: at,
+            dossier: self.facts(),
+            desk: self.agency(&self.receiving),
+            agency: self.agency(agency),
+            apology: None,
+            remaining_working_minutes: None,
+            print_at_desk: false,
+        }
+    }
+
+    fn intent(&self, letter: Letter, recipient: Recipient, revision_key: String) -> MessageIntent {
+        let mut letter = letter;
+        letter.print_at_desk = matches!(recipient, Recipient::Desk(_));
+        MessageIntent {
+            kind: letter.kind,
+            code: self.code.clone(),
+            deadline_revision: u32_of(self.d.deadline_revision()),
+            revision_key,
+            recipient,
+            at: letter.issued_at,
+            letter,
+        }
+    }
+
+    fn revision(&self) -> String {
+        self.d.deadline_revision().to_string()
+    }
+
+    /// The citizen's e-mail, or the receiving desk's print queue.
+    fn citizen(&self) -> Recipient {
+        match &self.d.applicant.email {
+            Some(e) => Recipient::Email(e.clone()),
+            None => Recipient::Desk(self.receiving.clone()),
+        }
+    }
+
+    fn officers(&self, agency: &AgencyCode) -> Option<Recipient> {
+        self.domain.catalog.agency(agency).and_then(|a| a.email.clone()).map(Recipient::Email)
+    }
+
+    fn head(&self, agency: &AgencyCode) -> Option<Recipient> {
+        self.domain
+            .catalog
+            .agency(agency)
+            .and_then(|a| a.head_email.clone().or_else(|| a.email.clone()))
+            .map(Recipient::Email)
+    }
+
+    fn cal(&self) -> &crate::calendar::Calendar {
+        self.domain.calendar_for(&self.receiving)
+    }
+}
+
+/// Whether an apology issued at `at` for a dossier due at `due` came at the latest one working
+/// day before the due date (DOMAIN.md §7).
+pub fn apology_timeliness(
+    domain: &Domain,
+    receiving: &AgencyCode,
+    at: DateTime<Utc>,
+    due: DateTime<Utc>,
+) -> Result<ApologyTimeliness, CalendarError> {
+    let cal = domain.calendar_for(receiving);
+    let left = cal.working_seconds_between(at, due)?;
+    Ok(if left >= cal.hours().day_seconds() { ApologyTimeliness::OnTime } else { ApologyTimeliness::Late })
+}
+
+/// The apology letter for the `n`-th reschedule (1-based) of a dossier, or, with `n = 0`, the
+/// letter owed with a late result that had none.
+pub fn apology_letter(domain: &Domain, d: &Dossier, n: usize) -> Result<Letter, LetterError> {
+    let ctx = Ctx::new(domain, d)?;
+    apology_of(&ctx, n)
+}
+
+fn apology_of(ctx: &Ctx<'_>, n: usize) -> Result<Letter, LetterError> {
+    let d = ctx.d;
+    let due = d.due_at.ok_or(LetterError::Missing("due date"))?;
+    let received = d.received_at.ok_or(LetterError::Missing("receipt"))?;
+    let form = LetterForm::for_receipt(received);
+    let cal = ctx.cal();
+    let (at, reason, reason_en, responsible, automatic, with_result) = if n == 0 {
+        let finished = d.finished_at.ok_or(LetterError::Missing("finish"))?;
+        let responsible = responsible_agency(ctx, finished)?;
+        let name = ctx.agency(&responsible).name;
+        let name_en = ctx.agency(&responsible).name_en;
+        (
+            finished,
+            format!("Hồ sơ được giải quyết sau ngày hẹn trả kết quả; đơn vị chậm giải quyết: {name}."),
+            Some(format!("The dossier was resolved after its appointment date; the unit that was late: {name_en}.")),
+            responsible,
+            false,
+            true,
+        )
+    } else {
+        let r = d.reschedules.get(n - 1).ok_or(LetterError::Missing("such reschedule"))?;
+        let responsible = r.responsible.clone().or_else(|| d.holder.clone()).unwrap_or_else(|| ctx.receiving.clone());
+        let reason_en = r.automatic.then(|| {
+            format!(
+                "The dossier was not resolved by its appointment date; the unit responsible: {}.",
+                ctx.agency(&responsible).name_en
+            )
+        });
+        (r.at, r.reason.clone(), reason_en, responsible, r.automatic, false)
+    };
+    let late = if at > due { cal.working_minutes_between(due, at)?.max(0) } else { 0 };
+    let timeliness = apology_timeliness(ctx.domain, &ctx.receiving, at, due)?;
+    let number = if n <= 1 { format!("{}/PXL", ctx.code) } else { format!("{}-{n}/PXL", ctx.code) };
+    let kind = if with_result { MessageKind::ApologyWithResult } else { MessageKind::Apology };
+    let mut letter = ctx.letter(kind, Audience::Citizen, at, &responsible);
+    if n > 0 {
+        // The letter shows the new date it announced, even if a later one followed.
+        letter.dossier.new_due_at = d.reschedules.get(n - 1).map(|r| r.to);
+    }
+    letter.apology = Some(ApologyFacts {
+        number,
+        form,
+        title_vi: form.title_vi().to_string(),
+        title_en: form.title_en().to_string(),
+        reference: form.reference_vi().to_string(),
+        requests_extension: form == LetterForm::Circular03of2025,
+        reason,
+        reason_en,
+        responsible: ctx.agency(&responsible),
+        automatic,
+        after_due: at > due,
+        timeliness,
+        with_result,
+        late_working_minutes: late,
+    });
+    Ok(letter)
+}
+
+/// The agency a late dossier's delay is attributed to at `at` (largest overrun first,
+/// DOMAIN.md §6), else its holder, else the receiving agency.
+fn responsible_agency(ctx: &Ctx<'_>, at: DateTime<Utc>) -> Result<AgencyCode, LetterError> {
+    let a = analyse(ctx.d, ctx.procedure, ctx.cal(), at, ctx.domain.classify)?;
+    Ok(a.attribution
+        .first()
+        .map(|x| x.agency.clone())
+        .or_else(|| ctx.d.holder.clone())
+        .unwrap_or_else(|| ctx.receiving.clone()))
+}
+
+/// The messages an accepted event implies: `after` is the dossier's state once `event` is
+/// applied. Pure: the store writes what this returns in the event's transaction.
+pub fn implied_messages(domain: &Domain, after: &Dossier, event: &Event) -> Result<Vec<MessageIntent>, LetterError> {
+    let ctx = Ctx::new(domain, after)?;
+    let d = after;
+    let mut out = Vec::new();
+    match &event.kind {
+        EventKind::AcceptedOnline => {
+            if let Some(email) = &d.applicant.email {
+                let letter = ctx.letter(MessageKind::Receipt, Audience::Citizen, event.at, &ctx.receiving);
+                out.push(ctx.intent(letter, Recipient::Email(email.clone()), ctx.revision()));
+            }
+        }
+        EventKind::Received { intake } if intake.channel == Channel::Online => {
+            if let Some(email) = &d.applicant.email {
+                let letter = ctx.letter(MessageKind::Receipt, Audience::Citizen, event.at, &ctx.receiving);
+                out.push(ctx.intent(letter, Recipient::Email(email.clone()), ctx.revision()));
+            }
+        }
+        EventKind::Rescheduled { automatic, .. } => {
+            let n = d.reschedules.len();
+            let letter = apology_of(&ctx, n)?;
+            let key = format!("{}.{n}", ctx.revision());
+            let responsible = letter.agency.code.clone();
+            let after_due = letter.apology.as_ref().is_some_and(|a| a.after_due);
+            if *automatic && after_due {
+                let mut esc = ctx.letter(MessageKind::Escalation, Audience::Head, event.at, &responsible);
+                esc.apology = letter.apology.clone();
+                if let Some(head) = ctx.head(&responsible) {
+                    out.push(ctx.intent(esc, head, ctx.revision()));
+                }
+            }
+            out.push(ctx.intent(letter, ctx.citizen(), key));
+        }
+        EventKind::Resolved { .. } => {
+            if let Some(email) = &d.applicant.email {
+                let letter = ctx.letter(MessageKind::ResultReady, Audience::Citizen, event.at, &ctx.receiving);
+                out.push(ctx.intent(letter, Recipient::Email(email.clone()), ctx.revision()));
+            }
+            if let (Some(f), Some(due)) = (d.finished_at, d.due_at)
+                && f > due
+                && d.reschedules.is_empty()
+            {
+                let letter = apology_of(&ctx, 0)?;
+                out.push(ctx.intent(letter, ctx.citizen(), ctx.revision()));
+            }
+        }
+        EventKind::Transferred { .. }
+        | EventKind::Accepted
+        | EventKind::Received { .. }
+        | EventKind::SupplementSupplied
+        | EventKind::Paid => {
+            if let Some(holder) = &d.holder
+                && d.status.is_some_and(Status::is_open)
+                && at_risk(d, ctx.procedure, ctx.cal(), event.at, &RemainingTimeModel::default())?
+                && let Some(to) = ctx.officers(holder)
+            {
+                let mut letter = ctx.letter(MessageKind::AtRisk, Audience::Officers, event.at, holder);
+                letter.remaining_working_minutes = remaining(&ctx, event.at)?;
+                out.push(ctx.intent(letter, to, ctx.revision()));
+            }
+        }
+        _ => {}
+    }
+    Ok(out)
+}
+
+fn remaining(ctx: &Ctx<'_>, at: DateTime<Utc>) -> Result<Option<i64>, LetterError> {
+    Ok(match ctx.d.due_at {
+        Some(due) => Some(ctx.cal().working_minutes_between(at, due)?),
+        None => None,
+    })
+}
+
+/// Statuses in which the agency's clock runs (received, processing): reminders and automatic
+/// apologies are for these only; a dossier waiting for the citizen is not the agency's delay.
+pub fn clock_running(status: Option<Status>) -> bool {
+    matches!(status, Some(Status::Received | Status::Processing))
+}
+
+/// The latest due instant of a dossier in its last working day at `now`: open dossiers due in
+/// `(now, horizon]` are the reminder candidates. Bounds every agency's office hours.
+pub fn reminder_horizon(domain: &Domain, now: DateTime<Utc>) -> Result<DateTime<Utc>, CalendarError> {
+    let mut horizon = domain.calendar.add_working_seconds(now, domain.calendar.hours().day_seconds())?;
+    for a in domain.catalog.agencies() {
+        let cal = domain.calendar_for(&a.code);
+        horizon = horizon.max(cal.add_working_seconds(now, cal.hours().day_seconds())?);
+    }
+    Ok(horizon)
+}
+
+/// The reminders owed at `now` to a dossier that has entered its last working day (its due
+/// instant is at most one working day away and not yet passed): to the holder's officers and
+/// its head, "resolve or reschedule". Empty when it is not (or no longer) the case, or when
+/// it already has a new date.
+pub fn reminder_messages(domain: &Domain, d: &Dossier, now: DateTime<Utc>) -> Result<Vec<MessageIntent>, LetterError> {
+    let ctx = Ctx::new(domain, d)?;
+    let (Some(due), Some(holder)) = (d.due_at, d.holder.clone()) else { return Ok(Vec::new()) };
+    if !clock_running(d.status) || due <= now || !d.reschedules.is_empty() {
+        return Ok(Vec::new());
+    }
+    let cal = ctx.cal();
+    let left = cal.working_seconds_between(now, due)?;
+    if left > cal.hours().day_seconds() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    let mut seen = Vec::new();
+    for (audience, to) in [(Audience::Officers, ctx.officers(&holder)), (Audience::Head, ctx.head(&holder))] {
+        let Some(to) = to else { continue };
+        if seen.contains(&to) {
+            continue;
+        }
+        seen.push(to.clone());
+        let mut letter = ctx.letter(MessageKind::Reminder, audience, now, &holder);
+        letter.remaining_working_minutes = Some(left / 60);
+        out.push(ctx.intent(letter, to, ctx.revision()));
+    }
+    Ok(out)
+}
+
+/// The scheduler's apology at the due instant (DOMAIN.md §7): for an open dossier whose clock
+/// runs, past due at `now`, with no apology yet, a `Rescheduled` event issued automatically on
+/// behalf of the responsible agency, with the new date = now + the remaining route budget, at
+/// least one working day. `None` when none is owed.
+pub fn automatic_apology(domain: &Domain, d: &Dossier, now: DateTime<Utc>) -> Result<Option<Event>, LetterError> {
+    let ctx = Ctx::new(domain, d)?;
+    let Some(due) = d.due_at else { return Ok(None) };
+    if !clock_running(d.status) || now <= due || !d.reschedules.is_empty() {
+        return Ok(None);
+    }
+    let cal = ctx.cal();
+    let step = d.holdings.len().saturating_sub(1);
+    let spent = match d.holdings.last() {
+        Some(h) => cal.working_minutes_between(h.from, now)?.max(0),
+        None => 0,
+    };
+    let rest: i64 = ctx.procedure.route.iter().skip(step).map(|s| s.budget_minutes).sum();
+    let day = (cal.hours().day_seconds() / 60).max(1);
+    // Budgets are counted in standard 450-minute days: convert them to this calendar's day.
+    let rest_here = (rest - spent).max(0) * day / STANDARD_DAY_MINUTES;
+    let minutes = rest_here.max(day);
+    let to = cal.add_working_seconds(now, minutes * 60)?;
+    let responsible = responsible_agency(&ctx, now)?;
+    let late = cal.working_minutes_between(due, now)?.max(0);
+    let reason = format!(
+        "Hồ sơ chưa được giải quyết xong khi đến hạn trả kết quả (quá hạn {}); đơn vị chịu trách nhiệm: {}.",
+        crate::clock::format_working_minutes(late, crate::clock::Lang::Vi),
+        ctx.agency(&responsible).name
+    );
+    Ok(Some(Event {
+        at: now,
+        by: Some(SCHEDULER.to_string()),
+        kind: EventKind::Rescheduled {
+            to,
+            reason,
+            responsible: Some(responsible),
+            automatic: true,
+            override_second: false,
+        },
+    }))
+}
+
+/// The `by` of the events the scheduler records.
+pub const SCHEDULER: &str = "scheduler";
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::analysis::ClassifyMode;
+    use crate::calendar::testdata::vn_calendar;
+    use crate::catalog::Catalog;
+    use crate::dossier::tests::{DEPT, DESK, ag, at, ev, intake};
+    use crate::dossier::{Applicant, Intake};
+
+    const AGENCIES: &str = r#"
+[[agency]]
+code = "000.00.00.H17"
+name = "Ủy ban nhân dân thành phố Đà Nẵng"
+kind = "city"
+[[agency]]
+code = "000.00.01.H17"
+name = "Bộ phận một cửa"
+kind = "centre"
+parent = "000.00.00.H17"
+email = "motcua@desk.example"
+head_email = "head@desk.example"
+address = "24 Trần Phú, phường Hải Châu, thành phố Đà Nẵng"
+[[agency]]
+code = "000.00.12.H17"
+name = "Sở Tư pháp"
+kind = "department"
+parent = "000.00.00.H17"
+head_title = "Giám đốc"
+head_name = "Lê Văn Bình"
+email = "sotuphap@dept.example"
+head_email = "giamdoc@dept.example"
+"#;
+
+    const PROCEDURES: &str = r#"
+[[procedure]]
+code = "2.000488"
+name = "Cấp Phiếu lý lịch tư pháp"
+level = "city"
+time_limit = { working_days = 5 }
+route = [
+  { agency = "@receiving", budget = { working_hours = 3.75 } },
+  { agency = "000.00.12.H17", budget = { working_days = 4 } },
+  { agency = "@receiving", budget = { working_hours = 3.75 } },
+]
+"#;
+
+    fn domain() -> Domain {
+        Domain::new(vn_calendar(), Catalog::from_toml(AGENCIES, PROCEDURES).unwrap(), ClassifyMode::DateTime)
+    }
+
+    fn with_email(mut i: Intake, email: Option<&str>) -> Intake {
+        i.applicant =
+            Applicant {
+                name: "Nguyễn Văn An".into(), email: email.map(|e| e.parse().unwrap()), ..Default::default()
+            };
+        i
+    }
+
+    fn processing(domain: &Domain, email: Option<&str>) -> Dossier {
+        let events = [
+            ev(at(2023, 10, 27, 9, 32), EventKind::Received { intake: with_email(intake(), email) }),
+            ev(at(2023, 10, 27, 10, 0), EventKind::Transferred { to: ag(DEPT) }),
+            ev(at(2023, 10, 27, 10, 0), EventKind::Accepted),
+        ];
+        domain.replay(&events).unwrap()
+    }
+
+    #[test]
+    fn kinds_and_recipients_round_trip() {
+        for k in MessageKind::ALL {
+            assert_eq!(k.name().parse::<MessageKind>().unwrap(), k);
+        }
+        let r: Recipient = "desk:000.00.01.H17".parse().unwrap();
+        assert_eq!(r, Recipient::Desk(ag(DESK)));
+        assert_eq!(r.to_string(), "desk:000.00.01.H17");
+        assert_eq!("a@b.vn".parse::<Recipient>().unwrap().to_string(), "a@b.vn");
+        assert_eq!(place_of("24 Trần Phú, phường Hải Châu, thành phố Đà Nẵng"), "Đà Nẵng");
+        assert_eq!(place_of("1 Lê Lợi, tỉnh Quảng Nam"), "Quảng Nam");
+    }
+
+    #[test]
+    fn the_form_follows_the_receipt_date() {
+        assert_eq!(LetterForm::for_receipt(at(2025, 6, 30, 16, 0)), LetterForm::Circular01of2018);
+        assert_eq!(LetterForm::for_receipt(at(2025, 7, 1, 7, 30)), LetterForm::Circular03of2025);
+        assert_eq!(LetterForm::Circular01of2018.title_vi(), "Phiếu xin lỗi và hẹn lại ngày trả kết quả");
+    }
+
+    #[test]
+    fn a_reminder_is_owed_on_the_last_working_day_only() {
+        let domain = domain();
+        let d = processing(&domain, Some("an@example.vn"));
+        // Due Fri 03/11/2023 09:32.
+        assert!(reminder_messages(&domain, &d, at(2023, 11, 2, 9, 0)).unwrap().is_empty());
+        let r = reminder_messages(&domain, &d, at(2023, 11, 2, 9, 32)).unwrap();
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].dedupe_key(), "reminder:000.00.01.H17-231027-0001:0:sotuphap@dept.example");
+        assert_eq!(r[1].recipient.to_string(), "giamdoc@dept.example");
+        assert_eq!(r[1].letter.audience, Audience::Head);
+        assert_eq!(r[0].letter.remaining_working_minutes, Some(450));
+        assert!(reminder_messages(&domain, &d, at(2023, 11, 3, 9, 33)).unwrap().is_empty());
+        let h = reminder_horizon(&domain, at(2023, 11, 2, 9, 32)).unwrap();
+        assert_eq!(h, at(2023, 11, 3, 9, 32));
+    }
+
+    #[test]
+    fn the_automatic_apology_names_the_responsible_agency_and_a_new_date() {
+        let domain = domain();
+        let d = processing(&domain, None);
+        assert_eq!(automatic_apology(&domain, &d, at(2023, 11, 3, 9, 32)).unwrap(), None);
+        let now = at(2023, 11, 3, 10, 0);
+        let e = automatic_apology(&domain, &d, now).unwrap().unwrap();
+        let EventKind::Rescheduled { to, responsible, automatic, .. } = &e.kind else { panic!("{e:?}") };
+        assert!(*automatic);
+        assert_eq!(responsible.as_ref(), Some(&ag(DEPT)));
+        // The department overran its whole budget: the rest of the route (its step and the
+        // return to the desk, 4.5 days) minus what it spent is negative → one working day.
+        assert_eq!(*to, at(2023, 11, 6, 10, 0));
+        let mut after = d.clone();
+        domain.apply(&mut after, &e).unwrap();
+        let msgs = implied_messages(&domain, &after, &e).unwrap();
+        let kinds: Vec<_> = msgs.iter().map(|m| (m.kind, m.recipient.to_string())).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (MessageKind::Escalation, "giamdoc@dept.example".to_string()),
+                (MessageKind::Apology, "desk:000.00.01.H17".to_string()),
+            ]
+        );
+        let apology = msgs[1].letter.apology.as_ref().unwrap();
+        assert!(apology.after_due && apology.automatic);
+        assert_eq!(apology.timeliness, ApologyTimeliness::Late);
+        assert_eq!(apology.number, "000.00.01.H17-231027-0001/PXL");
+        assert_eq!(apology.form, LetterForm::Circular01of2018);
+        assert!(msgs[1].letter.print_at_desk);
+        assert_eq!(msgs[1].dedupe_key(), "apology:000.00.01.H17-231027-0001:0.1:desk:000.00.01.H17");
+        assert_eq!(automatic_apology(&domain, &after, now).unwrap(), None, "one apology only");
+    }
+
+    #[test]
+    fn events_imply_receipts_results_and_late_apologies() {
+        let domain = domain();
+        let mut i = with_email(intake(), Some("an@example.vn"));
+        i.channel = Channel::Online;
+        let mut d = Dossier::default();
+        let reg = ev(at(2023, 10, 27, 9, 0), EventKind::RegisteredOnline { intake: i });
+        domain.apply(&mut d, &reg).unwrap();
+        assert!(implied_messages(&domain, &d, &reg).unwrap().is_empty());
+        let acc = ev(at(2023, 10, 27, 9, 32), EventKind::AcceptedOnline);
+        domain.apply(&mut d, &acc).unwrap();
+        let m = implied_messages(&domain, &d, &acc).unwrap();
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].dedupe_key(), "receipt:000.00.01.H17-231027-0001:0:an@example.vn");
+        for e in [
+            ev(at(2023, 10, 27, 10, 0), EventKind::Transferred { to: ag(DEPT) }),
+            ev(at(2023, 10, 27, 10, 0), EventKind::Accepted),
+            ev(at(2023, 11, 6, 9, 0), EventKind::Transferred { to: ag(DESK) }),
+            ev(at(2023, 11, 6, 9, 0), EventKind::Accepted),
+        ] {
+            domain.apply(&mut d, &e).unwrap();
+        }
+        let res = ev(at(2023, 11, 6, 10, 0), EventKind::Resolved { outcome: Outcome::Approved, reason: None });
+        domain.apply(&mut d, &res).unwrap();
+        let m = implied_messages(&domain, &d, &res).unwrap();
+        let kinds: Vec<_> = m.iter().map(|m| m.kind).collect();
+        assert_eq!(kinds, vec![MessageKind::ResultReady, MessageKind::ApologyWithResult]);
+        let a = m[1].letter.apology.as_ref().unwrap();
+        assert!(a.with_result && !a.automatic);
+        assert_eq!(a.responsible.code, ag(DEPT));
+        assert_eq!(m[1].recipient.to_string(), "an@example.vn");
+    }
+
+    #[test]
+    fn a_move_that_leaves_the_dossier_at_risk_warns_the_new_holder() {
+        let domain = domain();
+        let d0 = processing(&domain, None);
+        // Sent back to the desk at Fri 03/11 07:30: the desk's last step needs 225 working
+        // minutes and only 122 are left before the due instant (09:32). At risk.
+        let mut d = d0.clone();
+        let e = ev(at(2023, 11, 3, 7, 30), EventKind::Transferred { to: ag(DESK) });
+        domain.apply(&mut d, &e).unwrap();
+        let m = implied_messages(&domain, &d, &e).unwrap();
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert_eq!(m[0].kind, MessageKind::AtRisk);
+        assert_eq!(m[0].recipient.to_string(), "motcua@desk.example");
+        assert_eq!(m[0].letter.remaining_working_minutes, Some(122));
+    }
+}
