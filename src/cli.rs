@@ -188,6 +188,12 @@ pub enum Command {
     /// Prometheus metrics: `metrics serve --bind ADDR` serves GET /metrics.
     #[command(subcommand)]
     Metrics(crate::metrics_cmd::MetricsCommand),
+    /// Serve the JSON API, the web UI, the public lookup and board, and /metrics, with the
+    /// worker, until SIGINT/SIGTERM (then finish requests in flight).
+    Serve(crate::serve_cmd::ServeArgs),
+    /// Staff accounts of the web server: add, list, disable, enable, reset-password, token.
+    #[command(subcommand)]
+    Staff(crate::staff_cmd::StaffCommand),
     /// On-time report per agency, procedure or month.
     Report {
         /// First day (default: the first day of the as-of month).
@@ -231,6 +237,12 @@ pub fn run(cli: &Cli) -> Result<()> {
         if let Command::Metrics(cmd) = &cli.command {
             return crate::metrics_cmd::run(cmd, store, domain).await;
         }
+        if let Command::Serve(args) = &cli.command {
+            return crate::serve_cmd::run(args, store, domain).await;
+        }
+        if let Command::Staff(cmd) = &cli.command {
+            return crate::staff_cmd::run(cmd, &store, &domain).await;
+        }
         run_with_store(cli, &store, &domain).await
     })
 }
@@ -238,7 +250,7 @@ pub fn run(cli: &Cli) -> Result<()> {
 async fn run_with_store<S: motcua_store::Store>(cli: &Cli, store: &S, domain: &motcua_core::Domain) -> Result<()> {
     use Command as C;
     let (code, tr, write): (&String, Transition, &WriteFlags) = match &cli.command {
-        C::Calendar(_) | C::Catalog { .. } | C::Metrics(_) => return Ok(()),
+        C::Calendar(_) | C::Catalog { .. } | C::Metrics(_) | C::Serve(_) | C::Staff(_) => return Ok(()),
         C::Migrate => {
             store.migrate().await?;
             println!("database is up to date");

@@ -11,3 +11,5 @@ pub mod desk;
 pub mod exchange_cmd;
 pub mod input;
 pub mod metrics_cmd;
+pub mod serve_cmd;
+pub mod staff_cmd;

@@ -1,0 +1,395 @@
+//! The JSON API under `/api/v1`: every desk command and read, online submissions, the public
+//! lookup and board, errors as problem+json. Staff authenticate with a session (`POST
+//! /api/v1/session`, then the cookie and `X-CSRF-Token` on writes) or an API token
+//! (`Authorization: Bearer mct_…`).
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use motcua_core::calendar::to_local;
+use motcua_core::{AgencyCode, Dossier};
+use motcua_store::report::{GroupBy, ReportQuery, report};
+use motcua_store::{StaffStore, Store};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+
+use crate::auth::{self, Principal, Via};
+use crate::perm::{self, Action};
+use crate::problem::{Problem, ProblemKind};
+use crate::public;
+use crate::state::AppState;
+use crate::views::{self, ActionFields, IntakeFields};
+
+/// A JSON body whose errors are problems; an empty body is `T::default()`.
+#[derive(Debug)]
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for Body<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Problem::new(ProblemKind::PayloadTooLarge, e.body_text())
+            } else {
+                Problem::new(ProblemKind::BadRequest, e.body_text())
+            }
+        })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(T::default()));
+        }
+        serde_json::from_slice(&bytes).map(Body).map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => Problem::invalid(e.to_string()),
+            _ => Problem::new(ProblemKind::BadRequest, format!("the body is not valid JSON: {e}")),
+        })
+    }
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/session", post(login).delete(logout))
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/tokens", post(create_token))
+        .route("/api/v1/catalog", get(catalog))
+        .route("/api/v1/dossiers", post(intake))
+        .route("/api/v1/submissions", post(submit).get(submissions))
+        .route("/api/v1/dossiers/{code}", get(show))
+        .route("/api/v1/dossiers/{code}/events", get(events))
+        .route("/api/v1/dossiers/{code}/{action}", post(transition))
+        .route("/api/v1/queue", get(queue))
+        .route("/api/v1/report", get(report_handler))
+        .route("/api/v1/audit", get(audit))
+        .route("/api/v1/staff", get(staff))
+        .route("/api/v1/lookup", post(lookup))
+        .route("/api/v1/board", get(board))
+}
+
+async fn openapi() -> Response {
+    let mut r = Json(crate::openapi::document()).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    r
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Login {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn login(State(state): State<AppState>, Body(b): Body<Login>) -> Result<Response, Problem> {
+    let Some(staff) = auth::check_login(&state, &b.username, &b.password).await? else {
+        return Err(Problem::new(ProblemKind::Unauthorized, "wrong username or password"));
+    };
+    let (cookie, csrf) = auth::open_session(&state, &staff).await?;
+    let mut r = Json(json!({"staff": staff, "csrf_token": csrf})).into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(r)
+}
+
+async fn logout(State(state): State<AppState>, who: Principal) -> Result<StatusCode, Problem> {
+    if let Via::Session { id_hash, .. } = &who.via {
+        state.store.delete_session(id_hash).await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn me(who: Principal) -> Json<Value> {
+    Json(json!({"staff": who.staff, "csrf_token": who.csrf()}))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct NewToken {
+    #[serde(default)]
+    name: String,
+}
+
+async fn create_token(
+    State(state): State<AppState>,
+    who: Principal,
+    Body(b): Body<NewToken>,
+) -> Result<(StatusCode, Json<Value>), Problem> {
+    let name = b.name.trim();
+    if name.is_empty() {
+        return Err(Problem::invalid("name must not be empty"));
+    }
+    let (token, hash) = auth::new_api_token();
+    let id = state.store.create_token(&hash, who.staff.id, name, state.now()).await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": id, "name": name, "token": token}))))
+}
+
+async fn catalog(State(state): State<AppState>, _who: Principal) -> Json<Value> {
+    Json(public::catalog_json(&state))
+}
+
+/// The answer to a write: the dossier as it is now, and where to see it.
+fn written(state: &AppState, d: &Dossier, status: StatusCode) -> Result<Response, Problem> {
+    let view = motcua_core::view::dossier_view(&state.domain, d, state.now().max(d.last_event_at.unwrap_or_default()))?;
+    let code = d.code.as_ref().map(ToString::to_string).unwrap_or_default();
+    let mut body = serde_json::to_value(&view).map_err(Problem::internal)?;
+    body["links"] = json!({
+        "self": format!("/api/v1/dossiers/{code}"),
+        "page": format!("/dossiers/{code}"),
+        "receipt": format!("/dossiers/{code}/receipt"),
+        "lookup": public::lookup_url(state, &code),
+    });
+    let mut r = (status, Json(body)).into_response();
+    if status == StatusCode::CREATED
+        && let Ok(v) = HeaderValue::from_str(&format!("/api/v1/dossiers/{code}"))
+    {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(r)
+}
+
+async fn intake(
+    State(state): State<AppState>,
+    who: Principal,
+    Body(b): Body<IntakeFields>,
+) -> Result<Response, Problem> {
+    let d = views::open(&state, &who, &b, Action::Intake).await?;
+    written(&state, &d, StatusCode::CREATED)
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    who: Principal,
+    Body(b): Body<IntakeFields>,
+) -> Result<Response, Problem> {
+    let d = views::open(&state, &who, &b, Action::Submit).await?;
+    written(&state, &d, StatusCode::CREATED)
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct AgencyQuery {
+    agency: Option<String>,
+}
+
+/// The agencies whose queue a request may see: its own, or (chair, admin) any it names.
+fn queue_agencies(who: &Principal, q: &AgencyQuery) -> Result<Vec<AgencyCode>, Problem> {
+    match q.agency.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+        Some(a) => {
+            let a: AgencyCode = a.parse().map_err(|e: motcua_core::ParseError| Problem::invalid(e.to_string()))?;
+            if who.staff.agencies.contains(&a) || perm::sees_all_queues(who.staff.role) {
+                Ok(vec![a])
+            } else {
+                Err(Problem::forbidden(format!("{} does not work at {a}", who.staff.username)))
+            }
+        }
+        None => Ok(who.staff.agencies.clone()),
+    }
+}
+
+async fn submissions(
+    State(state): State<AppState>,
+    who: Principal,
+    Query(q): Query<AgencyQuery>,
+) -> Result<Json<Value>, Problem> {
+    let agencies = queue_agencies(&who, &q)?;
+    let rows = state.store.registered_online(&agencies, views::QUEUE_LIMIT).await?;
+    Ok(Json(json!({"agencies": agencies, "submissions": rows})))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct AsOf {
+    as_of: Option<String>,
+}
+
+fn as_of(state: &AppState, s: Option<&str>) -> Result<DateTime<Utc>, Problem> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => motcua_core::commands::parse_instant(s)
+            .ok_or_else(|| Problem::invalid(format!("invalid as_of {s:?}: expected RFC 3339"))),
+        None => Ok(state.now()),
+    }
+}
+
+async fn show(
+    State(state): State<AppState>,
+    _who: Principal,
+    Path(code): Path<String>,
+    Query(q): Query<AsOf>,
+) -> Result<Json<Value>, Problem> {
+    let code = views::parse_code(&code)?;
+    let loaded = views::load(&state, &code, as_of(&state, q.as_of.as_deref())?).await?;
+    let mut v = serde_json::to_value(&loaded.view).map_err(Problem::internal)?;
+    v["applicant_details"] = serde_json::to_value(&loaded.dossier.applicant).map_err(Problem::internal)?;
+    Ok(Json(v))
+}
+
+async fn events(
+    State(state): State<AppState>,
+    _who: Principal,
+    Path(code): Path<String>,
+) -> Result<Json<Value>, Problem> {
+    let code = views::parse_code(&code)?;
+    let events = state.store.events(&code).await?;
+    if events.is_empty() {
+        return Err(Problem::not_found(format!("no dossier {code}")));
+    }
+    Ok(Json(json!({"code": code, "events": events})))
+}
+
+async fn transition(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((code, action)): Path<(String, String)>,
+    Body(fields): Body<ActionFields>,
+) -> Result<Response, Problem> {
+    let action = Action::parse(&action)
+        .filter(|a| !matches!(a, Action::Intake | Action::Submit))
+        .ok_or_else(|| Problem::not_found(format!("no action {action:?}")))?;
+    let d = views::act(&state, &who, &code, action, &fields).await?;
+    written(&state, &d, StatusCode::OK)
+}
+
+async fn queue(
+    State(state): State<AppState>,
+    who: Principal,
+    Query(q): Query<AgencyQuery>,
+) -> Result<Json<Value>, Problem> {
+    let agencies = queue_agencies(&who, &q)?;
+    let items = views::queue(&state, &agencies).await?;
+    Ok(Json(
+        json!({"agencies": agencies, "as_of": motcua_core::calendar::at_vn(state.now()).to_rfc3339(), "dossiers": items}),
+    ))
+}
+
+/// Report filters (API and page).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ReportParams {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub by: Option<String>,
+    pub agency: Option<String>,
+    pub as_of: Option<String>,
+    pub format: Option<String>,
+}
+
+/// The report for the filters: the store's read model, rows narrowed to one agency if asked.
+pub async fn build_report(state: &AppState, p: &ReportParams) -> Result<motcua_store::report::Report, Problem> {
+    let as_of = as_of(state, p.as_of.as_deref())?;
+    let today = to_local(as_of).date();
+    let date = |s: &Option<String>, default: NaiveDate| -> Result<NaiveDate, Problem> {
+        match s.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map_err(|_| Problem::invalid(format!("invalid date {s:?}: expected YYYY-MM-DD"))),
+            None => Ok(default),
+        }
+    };
+    let to = date(&p.to, today)?;
+    let from = date(&p.from, NaiveDate::from_ymd_opt(to.year(), to.month(), 1).unwrap_or(to))?;
+    if from > to {
+        return Err(Problem::invalid(format!("from {from} is after to {to}")));
+    }
+    if (to - from).num_days() > 3 * 366 {
+        return Err(Problem::invalid("a report covers at most three years"));
+    }
+    let by: GroupBy = match p.by.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(b) => b.parse().map_err(Problem::invalid)?,
+        None => GroupBy::Agency,
+    };
+    let mut r = report(&state.store, &state.domain, &ReportQuery { from, to, by, as_of }).await?;
+    if let Some(a) = p.agency.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+        if by != GroupBy::Agency {
+            return Err(Problem::invalid("the agency filter applies to reports by agency"));
+        }
+        r.rows.retain(|row| row.key == a);
+        r.total = r.rows.iter().fold(Default::default(), |mut t, row| {
+            t += row.counts;
+            t
+        });
+    }
+    Ok(r)
+}
+
+/// A CSV download response.
+pub fn csv_response(name: &str, body: String) -> Response {
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    r
+}
+
+async fn report_handler(
+    State(state): State<AppState>,
+    _who: Principal,
+    Query(p): Query<ReportParams>,
+) -> Result<Response, Problem> {
+    let r = build_report(&state, &p).await?;
+    match p.format.as_deref() {
+        Some("csv") => Ok(csv_response(&format!("motcua-report-{}-{}.csv", r.from, r.to), r.to_csv())),
+        None | Some("json") => Ok(Json(r.to_json()).into_response()),
+        Some(other) => Err(Problem::invalid(format!("unknown format {other:?}: expected json or csv"))),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct AuditQuery {
+    before: Option<i64>,
+    limit: Option<u32>,
+}
+
+async fn audit(
+    State(state): State<AppState>,
+    who: Principal,
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<Value>, Problem> {
+    if !perm::may_audit(who.staff.role) {
+        return Err(Problem::forbidden("the audit log is for chairs, inspectors and administrators"));
+    }
+    let rows = state.store.audit(q.before, q.limit.unwrap_or(100).clamp(1, 1000)).await?;
+    let next = rows.last().map(|r| r.id);
+    Ok(Json(json!({"events": rows, "next_before": next})))
+}
+
+async fn staff(State(state): State<AppState>, who: Principal) -> Result<Json<Value>, Problem> {
+    if !perm::may_admin(who.staff.role) {
+        return Err(Problem::forbidden("the staff list is for administrators"));
+    }
+    Ok(Json(json!({"staff": state.store.staff_list().await?})))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct LookupBody {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    id_number: String,
+    /// vi (default) or en, for the status and step texts.
+    #[serde(default)]
+    lang: String,
+}
+
+async fn lookup(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Body(b): Body<LookupBody>,
+) -> Result<Json<Value>, Problem> {
+    let ip = public::client_ip(&headers, peer);
+    if !state.limiter.allow(ip) {
+        return Err(Problem::new(ProblemKind::RateLimited, "too many lookups from this address; wait a minute"));
+    }
+    match public::find(&state, &b.code, &b.id_number, crate::i18n::Lang::parse(&b.lang).unwrap_or_default()).await? {
+        Some(found) => Ok(Json(serde_json::to_value(&found).map_err(Problem::internal)?)),
+        None => Err(Problem::not_found(public::NOT_FOUND_TEXT_EN)),
+    }
+}
+
+async fn board(State(state): State<AppState>) -> Result<Json<Value>, Problem> {
+    let b = public::board(&state).await?;
+    Ok(Json(serde_json::to_value(&b).map_err(Problem::internal)?))
+}

@@ -1,0 +1,207 @@
+//! The router and the running server: routes, request ids, access log, metrics by route
+//! template, body size limit, `/healthz` and `/readyz`, and graceful shutdown (the listener
+//! stops accepting, requests in flight finish, `/readyz` answers 503 meanwhile).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use motcua_store::Store;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tracing::Instrument;
+
+use crate::problem::{Problem, ProblemKind};
+use crate::state::AppState;
+use crate::{api, public, ui};
+
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// Set while the server drains: `/readyz` then answers 503 so a load balancer stops sending.
+static DRAINING: AtomicBool = AtomicBool::new(false);
+
+/// The route template a request matched, filled in by an inner layer for the outer one.
+#[derive(Debug, Clone, Default)]
+struct RouteSlot(Arc<Mutex<Option<String>>>);
+
+/// Every route of the server, with its layers, on `state`.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.config.body_limit;
+    let pages = Router::new()
+        .route("/", get(ui::home))
+        .route("/login", get(ui::login_form).post(ui::login_submit))
+        .route("/logout", post(ui::logout))
+        .route("/queue", get(ui::queue))
+        .route("/online", get(ui::online))
+        .route("/outbox", get(ui::outbox))
+        .route("/intake", get(ui::intake_form).post(ui::intake_submit))
+        .route("/dossiers/{code}", get(ui::dossier))
+        .route("/dossiers/{code}/receipt", get(ui::receipt))
+        .route("/dossiers/{code}/letter", get(ui::letter))
+        .route("/dossiers/{code}/{action}", post(ui::dossier_action))
+        .route("/report", get(ui::report))
+        .route("/audit", get(ui::audit))
+        .route("/tra-cuu", get(public::lookup_form).post(public::lookup_submit))
+        .route("/tra-cuu/danh-gia", post(public::rate_submit))
+        .route("/bang-tin", get(public::board_page))
+        .layer(middleware::from_fn(ui::lang_cookie));
+    Router::new()
+        .merge(api::routes())
+        .merge(pages)
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route_layer(middleware::from_fn(note_route))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), request_context))
+        .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    if DRAINING.load(Ordering::Relaxed) {
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "draining"}))).into_response();
+    }
+    match state.store.event_count().await {
+        Ok(_) => Json(json!({"status": "ready", "database": state.store.backend()})).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "database unavailable"}))).into_response()
+        }
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    match &state.metrics {
+        Some(m) => {
+            let body = m.render().await;
+            let mut r = body.into_response();
+            r.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+            r
+        }
+        None => Problem::not_found("metrics are not enabled in this process").into_response(),
+    }
+}
+
+async fn not_found(req: Request) -> Response {
+    let p = Problem::not_found(format!("no route {}", req.uri().path()));
+    if req.uri().path().starts_with("/api/") {
+        p.into_response()
+    } else {
+        ui::error_page(crate::i18n::Tr::default(), &p)
+    }
+}
+
+async fn note_route(req: Request, next: Next) -> Response {
+    if let (Some(m), Some(slot)) = (req.extensions().get::<MatchedPath>(), req.extensions().get::<RouteSlot>())
+        && let Ok(mut s) = slot.0.lock()
+    {
+        *s = Some(m.as_str().to_string());
+    }
+    next.run(req).await
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A request id: the client's `X-Request-Id` if it is short and printable, else a new one.
+fn request_id(req: &Request) -> String {
+    req.headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+            let p = PREFIX.get_or_init(|| crate::auth::random_hex(4));
+            format!("{p}-{}", NEXT_ID.fetch_add(1, Ordering::Relaxed))
+        })
+}
+
+/// Request id, access log line, metrics by route template, and problem+json for the body
+/// limit.
+async fn request_context(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let id = request_id(&req);
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let slot = RouteSlot::default();
+    req.extensions_mut().insert(slot.clone());
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        req.headers_mut().insert(HeaderName::from_static(REQUEST_ID), v);
+    }
+    let span = tracing::info_span!("request", id = %id, method = %method, path = %path);
+    let mut response = next.run(req).instrument(span.clone()).await;
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE
+        && response.headers().get(header::CONTENT_TYPE).is_none_or(|c| c != "application/problem+json")
+    {
+        response =
+            Problem::new(ProblemKind::PayloadTooLarge, format!("the body exceeds {} bytes", state.config.body_limit))
+                .into_response();
+    }
+    let route = slot.0.lock().ok().and_then(|s| s.clone()).unwrap_or_else(|| "unmatched".to_string());
+    let seconds = started.elapsed().as_secs_f64();
+    let status = response.status().as_u16();
+    span.in_scope(|| tracing::info!(route = %route, status, ms = seconds * 1000.0, "served"));
+    if let Some(m) = &state.metrics {
+        m.observe_request(method.as_str(), &route, status, seconds);
+    }
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(HeaderName::from_static(REQUEST_ID), v);
+    }
+    response
+}
+
+/// A bound server, not yet serving.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    addr: SocketAddr,
+    state: AppState,
+}
+
+impl Application {
+    /// Binds `state.config.bind` (port 0 picks a free port) and prepares the router.
+    pub async fn build(state: AppState) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(state.config.bind).await?;
+        let addr = listener.local_addr()?;
+        state.set_base_url(format!("http://{addr}"));
+        Ok(Self { listener, addr, state })
+    }
+
+    /// The address actually bound.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting and waits for the requests in
+    /// flight to finish.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        DRAINING.store(false, Ordering::Relaxed);
+        let app = router(self.state);
+        tracing::info!(addr = %self.addr, "serving");
+        axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                DRAINING.store(true, Ordering::Relaxed);
+                tracing::info!("shutting down: finishing requests in flight");
+            })
+            .await
+    }
+}

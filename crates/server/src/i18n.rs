@@ -1,0 +1,261 @@
+//! The pages' words, Vietnamese first with English beside them. The language comes from
+//! `?lang=en|vi` (which also sets a cookie) or the `motcua_lang` cookie; Vietnamese otherwise.
+
+use axum::http::HeaderMap;
+
+use crate::auth::{LANG_COOKIE, cookie};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Vi,
+    En,
+}
+
+impl Lang {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "vi" => Some(Self::Vi),
+            "en" => Some(Self::En),
+            _ => None,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Vi => "vi",
+            Self::En => "en",
+        }
+    }
+
+    pub fn core(self) -> motcua_core::Lang {
+        match self {
+            Self::Vi => motcua_core::Lang::Vi,
+            Self::En => motcua_core::Lang::En,
+        }
+    }
+
+    /// The language of a request: the query's `lang`, else the cookie, else Vietnamese.
+    pub fn of(headers: &HeaderMap, query: Option<&str>) -> Self {
+        query.and_then(Self::parse).or_else(|| cookie(headers, LANG_COOKIE).and_then(Self::parse)).unwrap_or_default()
+    }
+}
+
+/// Looks words up in one language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Tr {
+    pub lang: Lang,
+}
+
+/// (key, Vietnamese, English)
+const WORDS: &[(&str, &str, &str)] = &[
+    ("app", "Một cửa", "One-stop shop"),
+    ("login", "Đăng nhập", "Log in"),
+    ("logout", "Đăng xuất", "Log out"),
+    ("username", "Tên đăng nhập", "Username"),
+    ("password", "Mật khẩu", "Password"),
+    ("wrong_login", "Sai tên đăng nhập hoặc mật khẩu.", "Wrong username or password."),
+    ("queue", "Hồ sơ cần xử lý", "Work queue"),
+    ("intake", "Tiếp nhận hồ sơ", "Intake"),
+    ("online", "Hồ sơ trực tuyến", "Online submissions"),
+    ("report", "Báo cáo", "Report"),
+    ("outbox", "Phiếu chờ in", "Letters to print"),
+    ("audit", "Nhật ký", "Audit log"),
+    ("board", "Bảng công khai", "Public board"),
+    ("lookup", "Tra cứu hồ sơ", "Dossier lookup"),
+    ("switch_lang", "English", "Tiếng Việt"),
+    ("switch_lang_code", "en", "vi"),
+    ("code", "Mã hồ sơ", "Dossier code"),
+    ("procedure", "Thủ tục", "Procedure"),
+    ("applicant", "Người nộp", "Applicant"),
+    ("applicant_name", "Họ và tên", "Full name"),
+    ("address", "Địa chỉ", "Address"),
+    ("phone", "Điện thoại", "Phone"),
+    ("email", "Thư điện tử", "E-mail"),
+    ("id_number", "Số CCCD/CMND", "ID number"),
+    ("agency", "Cơ quan", "Agency"),
+    ("receiving_agency", "Bộ phận tiếp nhận", "Receiving desk"),
+    ("channel", "Hình thức", "Channel"),
+    ("in_person", "Trực tiếp", "In person"),
+    ("postal", "Bưu chính", "Postal"),
+    ("status", "Trạng thái", "Status"),
+    ("received_at", "Ngày tiếp nhận", "Received"),
+    ("due_at", "Hạn trả kết quả", "Due"),
+    ("original_due_at", "Ngày hẹn trên phiếu", "Appointment on the receipt"),
+    ("rescheduled_to", "Ngày hẹn mới", "New appointment"),
+    ("finished_at", "Ngày có kết quả", "Result ready"),
+    ("returned_at", "Ngày trả kết quả", "Returned"),
+    ("holder", "Đang xử lý tại", "Held by"),
+    ("remaining", "Thời gian còn lại", "Remaining working time"),
+    ("overdue", "Quá hạn", "Overdue"),
+    ("due_today", "Đến hạn hôm nay", "Due today"),
+    ("at_risk", "Có nguy cơ trễ", "At risk"),
+    ("normal", "Trong hạn", "In time"),
+    ("waiting", "Chờ công dân", "Waiting for the citizen"),
+    ("early", "Trước hạn", "Early"),
+    ("on_time", "Đúng hạn", "On time"),
+    ("late", "Trễ hạn", "Late"),
+    ("holding", "Đang xử lý", "In progress"),
+    ("explanation", "Cách tính hạn", "How the due date was computed"),
+    ("control_sheet", "Phiếu kiểm soát quá trình giải quyết hồ sơ", "Control sheet"),
+    ("giver", "Bên giao", "Handed over by"),
+    ("receiver", "Bên nhận", "Received by"),
+    ("sent_at", "Thời gian giao", "Sent"),
+    ("accepted_at", "Thời gian nhận", "Accepted"),
+    ("step_result", "Kết quả bước", "Step result"),
+    ("note", "Ghi chú", "Note"),
+    ("steps", "Các bước xử lý", "Processing steps"),
+    ("used", "Đã dùng", "Used"),
+    ("budget", "Thời hạn bước", "Step budget"),
+    ("from", "Từ", "From"),
+    ("until", "Đến", "Until"),
+    ("actions", "Thao tác", "Actions"),
+    ("transfer", "Chuyển xử lý", "Transfer"),
+    ("accept", "Nhận hồ sơ", "Accept"),
+    ("accept-online", "Tiếp nhận hồ sơ trực tuyến", "Accept the online submission"),
+    ("refuse-online", "Từ chối tiếp nhận", "Refuse at receipt"),
+    ("request-supplement", "Yêu cầu bổ sung", "Request a supplement"),
+    ("supplement", "Công dân đã bổ sung", "Supplement received"),
+    ("request-payment", "Yêu cầu nộp phí, lệ phí", "Request payment"),
+    ("paid", "Công dân đã nộp phí", "Payment received"),
+    ("reschedule", "Xin lỗi và hẹn lại ngày trả", "Apologise and reschedule"),
+    ("resolve", "Có kết quả", "Result ready"),
+    ("refuse_result", "Từ chối giải quyết (có lý do)", "Refuse (with a reason)"),
+    ("return", "Trả kết quả", "Return the result"),
+    ("withdraw", "Công dân rút hồ sơ", "Withdrawn"),
+    ("stop", "Dừng xử lý", "Stop processing"),
+    ("to_agency", "Chuyển đến", "To"),
+    ("reason", "Lý do", "Reason"),
+    ("documents", "Giấy tờ cần bổ sung (mỗi dòng một loại)", "Papers needed (one per line)"),
+    ("new_date", "Ngày hẹn mới", "New date"),
+    ("responsible", "Đơn vị chịu trách nhiệm", "Responsible unit"),
+    ("submit", "Ghi nhận", "Record"),
+    ("receipt", "Giấy tiếp nhận hồ sơ và hẹn trả kết quả", "Receipt and appointment"),
+    ("print", "In", "Print"),
+    ("print_receipt", "In giấy tiếp nhận", "Print the receipt"),
+    ("letter", "Phiếu xin lỗi và hẹn lại ngày trả kết quả", "Apology letter with a new date"),
+    ("print_letter", "In phiếu xin lỗi", "Print the apology letter"),
+    ("open_dossier", "Xem hồ sơ", "Open"),
+    ("no_dossiers", "Không có hồ sơ.", "No dossiers."),
+    ("urgency", "Mức độ", "Urgency"),
+    ("period_from", "Từ ngày", "From"),
+    ("period_to", "Đến ngày", "To"),
+    ("group_by", "Nhóm theo", "Group by"),
+    ("by_agency", "Cơ quan", "Agency"),
+    ("by_procedure", "Thủ tục", "Procedure"),
+    ("by_month", "Tháng", "Month"),
+    ("all", "Tất cả", "All"),
+    ("show", "Xem", "Show"),
+    ("download_csv", "Tải CSV", "Download CSV"),
+    ("received", "Tiếp nhận", "Received"),
+    ("finished", "Đã giải quyết", "Finished"),
+    ("in_time", "Đang xử lý trong hạn", "Open, in time"),
+    ("open_overdue", "Đang xử lý quá hạn", "Open, overdue"),
+    ("rate_resolved", "Tỷ lệ đúng hạn (đã giải quyết)", "On-time rate (finished)"),
+    ("rate_national", "Tỷ lệ đúng hạn (QĐ 766)", "On-time rate (Decision 766)"),
+    ("score", "Điểm tiến độ", "Progress score"),
+    ("total", "Tổng", "Total"),
+    ("satisfaction", "Mức độ hài lòng", "Satisfaction"),
+    ("ratings", "Lượt đánh giá", "Ratings"),
+    ("rate_service", "Đánh giá mức độ hài lòng", "Rate the service"),
+    ("stars", "Số sao (1–5)", "Stars (1–5)"),
+    ("comment", "Góp ý", "Comment"),
+    ("thanks_rating", "Cảm ơn ông/bà đã đánh giá.", "Thank you for your rating."),
+    ("already_rated", "Hồ sơ đã được đánh giá.", "This dossier has been rated."),
+    (
+        "lookup_intro",
+        "Nhập mã hồ sơ và số CCCD/CMND của người nộp.",
+        "Enter the dossier code and the applicant's ID number.",
+    ),
+    (
+        "lookup_not_found",
+        "Không tìm thấy hồ sơ với mã và số giấy tờ đã nhập.",
+        "No dossier matches this code and ID number.",
+    ),
+    (
+        "rate_limited",
+        "Quá nhiều lượt tra cứu. Vui lòng thử lại sau ít phút.",
+        "Too many lookups. Please try again in a few minutes.",
+    ),
+    ("search", "Tra cứu", "Look up"),
+    ("board_title", "Kết quả giải quyết hồ sơ", "Dossier processing results"),
+    ("board_refresh", "Tự động cập nhật mỗi phút", "Refreshes every minute"),
+    ("time", "Thời gian", "Time"),
+    ("event", "Sự kiện", "Event"),
+    ("by_staff", "Người thực hiện", "By"),
+    ("recorded_at", "Ghi nhận lúc", "Recorded at"),
+    ("older", "Cũ hơn", "Older"),
+    (
+        "outbox_intro",
+        "Phiếu xin lỗi của các hồ sơ trễ hạn, in và gửi kèm kết quả.",
+        "Apology letters of late dossiers, to print and enclose with the result.",
+    ),
+    ("letter_no", "Số phiếu", "Letter"),
+    ("new_dossier", "Hồ sơ mới", "New dossier"),
+    ("statutory_time", "Thời hạn giải quyết", "Statutory time limit"),
+    ("documents_received", "Thành phần hồ sơ", "Documents received"),
+    ("sets", "Số lượng hồ sơ", "Number of sets"),
+    ("collect_at", "Nơi nhận kết quả", "Collect the result at"),
+    ("submitter", "Người nộp hồ sơ", "Submitter"),
+    ("officer", "Người tiếp nhận", "Receiving officer"),
+    ("sign", "(Ký và ghi rõ họ tên)", "(Signature and full name)"),
+    ("qr_hint", "Quét mã để tra cứu tình trạng hồ sơ", "Scan to look the dossier up"),
+    ("back", "Quay lại", "Back"),
+    ("error", "Lỗi", "Error"),
+    ("forbidden", "Tài khoản không có quyền thực hiện thao tác này.", "This account may not do that."),
+    ("not_found", "Không tìm thấy.", "Not found."),
+    ("role", "Vai trò", "Role"),
+    ("as_of", "Tính đến", "As of"),
+    ("handoff_delay", "Chậm nhận", "Delay before acceptance"),
+    ("bounce", "Hồ sơ quay lại", "Bounce"),
+    ("signals", "Dấu hiệu cần chú ý", "Signals"),
+    ("optional", "không bắt buộc", "optional"),
+    ("none", "—", "—"),
+    ("step", "Bước", "Step"),
+    ("step_receive", "Tiếp nhận hồ sơ", "Dossier received"),
+    ("step_handoff", "Nhận chuyển từ", "Received from"),
+    ("pending_online", "Hồ sơ đăng ký trực tuyến chờ tiếp nhận", "Online submissions waiting for acceptance"),
+    ("registered_at", "Ngày đăng ký", "Registered"),
+];
+
+impl Tr {
+    pub fn new(lang: Lang) -> Self {
+        Self { lang }
+    }
+
+    /// The word for `key` in this language (the key itself if it is missing, so a gap shows).
+    pub fn t<'a>(&self, key: &'a str) -> &'a str {
+        match WORDS.iter().find(|(k, _, _)| *k == key) {
+            Some((_, vi, en)) => match self.lang {
+                Lang::Vi => vi,
+                Lang::En => en,
+            },
+            None => key,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.lang.code()
+    }
+
+    pub fn en(&self) -> bool {
+        self.lang == Lang::En
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_unique_and_both_languages_filled() {
+        let mut keys: Vec<&str> = WORDS.iter().map(|w| w.0).collect();
+        keys.sort_unstable();
+        let n = keys.len();
+        keys.dedup();
+        assert_eq!(keys.len(), n, "duplicate key");
+        assert!(WORDS.iter().all(|(_, vi, en)| !vi.is_empty() && !en.is_empty()));
+        assert_eq!(Tr::new(Lang::Vi).t("login"), "Đăng nhập");
+        assert_eq!(Tr::new(Lang::En).t("login"), "Log in");
+    }
+}

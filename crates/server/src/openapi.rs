@@ -1,0 +1,158 @@
+//! The OpenAPI 3.1 document served at `/api/v1/openapi.json`, written by hand next to the
+//! handlers it describes (a test checks that every route of the router is in it).
+
+use serde_json::{Value, json};
+
+use crate::perm::Action;
+use crate::problem::ProblemKind;
+
+fn problem_ref() -> Value {
+    json!({"description": "Problem details (RFC 9457)", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
+}
+
+fn dossier_ok(desc: &str) -> Value {
+    json!({"description": desc, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Dossier"}}}})
+}
+
+fn errors() -> Value {
+    json!({
+        "401": problem_ref(), "403": problem_ref(), "404": problem_ref(), "409": problem_ref(),
+        "413": problem_ref(), "422": problem_ref()
+    })
+}
+
+fn with_errors(mut ok: Value) -> Value {
+    if let (Some(o), Value::Object(e)) = (ok.as_object_mut(), errors()) {
+        o.extend(e);
+    }
+    ok
+}
+
+fn code_param() -> Value {
+    json!({"name": "code", "in": "path", "required": true, "schema": {"type": "string"}, "example": "000.00.02.H17-250303-0001"})
+}
+
+/// The document.
+pub fn document() -> Value {
+    let mut paths = serde_json::Map::new();
+    let action_fields = |a: Action| -> Value {
+        let (props, required): (Value, Vec<&str>) = match a {
+            Action::Transfer => (json!({"to": {"type": "string", "description": "agency code"}}), vec!["to"]),
+            Action::RefuseOnline | Action::Stop => (json!({"reason": {"type": "string"}}), vec!["reason"]),
+            Action::RequestSupplement => (
+                json!({"reason": {"type": "string"}, "documents": {"type": "array", "items": {"type": "string"}}}),
+                vec!["reason"],
+            ),
+            Action::RequestPayment | Action::Withdraw => (json!({"reason": {"type": "string"}}), vec![]),
+            Action::Reschedule => (
+                json!({
+                    "to": {"type": "string", "description": "YYYY-MM-DD (by that day's closing) or RFC 3339"},
+                    "reason": {"type": "string"},
+                    "responsible": {"type": "string", "description": "agency code; default the holder"},
+                    "override_second": {"type": "boolean"}
+                }),
+                vec!["to", "reason"],
+            ),
+            Action::Resolve => (json!({"refused": {"type": "boolean"}, "reason": {"type": "string"}}), vec![]),
+            _ => (json!({}), vec![]),
+        };
+        let mut props = props;
+        if let Some(p) = props.as_object_mut() {
+            p.insert("at".into(), json!({"type": "string", "description": "when it happened (default: now)"}));
+        }
+        json!({"type": "object", "properties": props, "required": required})
+    };
+    for a in Action::ALL {
+        if matches!(a, Action::Intake | Action::Submit) {
+            continue;
+        }
+        paths.insert(
+            format!("/api/v1/dossiers/{{code}}/{}", a.name()),
+            json!({"post": {
+                "summary": format!("{} (see docs/server.md for who may)", a.name()),
+                "operationId": a.name().replace('-', "_"),
+                "parameters": [code_param()],
+                "requestBody": {"required": false, "content": {"application/json": {"schema": action_fields(a)}}},
+                "responses": with_errors(json!({"200": dossier_ok("the dossier after the action")})),
+            }}),
+        );
+    }
+    let intake_body =
+        json!({"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Intake"}}}});
+    let ok_json = |d: &str| json!({"200": {"description": d, "content": {"application/json": {}}}});
+    let more = json!({
+        "/api/v1/openapi.json": {"get": {"summary": "this document", "security": [], "responses": ok_json("OpenAPI 3.1")}},
+        "/api/v1/session": {
+            "post": {"summary": "log in; sets the session cookie and returns the CSRF token for writes", "security": [],
+                     "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {"username": {"type": "string"}, "password": {"type": "string"}}, "required": ["username", "password"]}}}},
+                     "responses": with_errors(ok_json("the account and csrf_token"))},
+            "delete": {"summary": "log out", "responses": with_errors(json!({"204": {"description": "logged out"}}))}
+        },
+        "/api/v1/me": {"get": {"summary": "the authenticated account", "responses": with_errors(ok_json("account"))}},
+        "/api/v1/tokens": {"post": {"summary": "a new API token for the authenticated account (shown once)",
+            "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {"name": {"type": "string"}}}}}},
+            "responses": with_errors(json!({"201": {"description": "token"}}))}},
+        "/api/v1/catalog": {"get": {"summary": "agencies and procedures", "responses": with_errors(ok_json("catalog"))}},
+        "/api/v1/dossiers": {"post": {"summary": "intake at the desk (status 2): allocates the code, starts the clock", "operationId": "intake",
+            "requestBody": intake_body, "responses": with_errors(json!({"201": dossier_ok("the new dossier")}))}},
+        "/api/v1/submissions": {
+            "post": {"summary": "an online submission (status 1), to be accepted or refused by the desk", "operationId": "submit",
+                     "requestBody": intake_body, "responses": with_errors(json!({"201": dossier_ok("the registered dossier")}))},
+            "get": {"summary": "online submissions waiting at the account's desks", "parameters": [{"name": "agency", "in": "query", "schema": {"type": "string"}}], "responses": with_errors(ok_json("submissions"))}
+        },
+        "/api/v1/dossiers/{code}": {"get": {"summary": "the dossier: state, clocks, control sheet, explanation",
+            "parameters": [code_param(), {"name": "as_of", "in": "query", "schema": {"type": "string"}}],
+            "responses": with_errors(json!({"200": dossier_ok("the dossier")}))}},
+        "/api/v1/dossiers/{code}/events": {"get": {"summary": "the dossier's event log, with the staff account of each event", "parameters": [code_param()], "responses": with_errors(ok_json("events"))}},
+        "/api/v1/queue": {"get": {"summary": "open dossiers held by the account's agencies, by urgency (overdue, due today, at risk)",
+            "parameters": [{"name": "agency", "in": "query", "schema": {"type": "string"}}], "responses": with_errors(ok_json("queue"))}},
+        "/api/v1/report": {"get": {"summary": "on-time report (JSON or CSV)", "parameters": [
+            {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
+            {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
+            {"name": "by", "in": "query", "schema": {"enum": ["agency", "procedure", "month"]}},
+            {"name": "agency", "in": "query", "schema": {"type": "string"}},
+            {"name": "as_of", "in": "query", "schema": {"type": "string"}},
+            {"name": "format", "in": "query", "schema": {"enum": ["json", "csv"]}}],
+            "responses": with_errors(ok_json("report"))}},
+        "/api/v1/audit": {"get": {"summary": "the event log, newest first (chair, inspector, administrator)", "parameters": [
+            {"name": "before", "in": "query", "schema": {"type": "integer"}}, {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
+            "responses": with_errors(ok_json("events"))}},
+        "/api/v1/staff": {"get": {"summary": "staff accounts (administrator)", "responses": with_errors(ok_json("staff"))}},
+        "/api/v1/lookup": {"post": {"summary": "public lookup by code and ID number (rate limited; a mismatch is a plain 404)", "security": [],
+            "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {"code": {"type": "string"}, "id_number": {"type": "string"}}, "required": ["code", "id_number"]}}}},
+            "responses": {"200": {"description": "the public view"}, "404": problem_ref(), "429": problem_ref()}}},
+        "/api/v1/board": {"get": {"summary": "this month's on-time figures per agency (public)", "security": [], "responses": ok_json("board")}},
+    });
+    if let Value::Object(m) = more {
+        paths.extend(m);
+    }
+    let problem_types: Vec<Value> = ProblemKind::ALL
+        .iter()
+        .map(|k| json!({"type": k.type_uri(), "title": k.title(), "status": k.status().as_u16()}))
+        .collect();
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "motcua API", "version": "1", "description": "One-stop-shop dossiers: intake, transitions, queues, reports, public lookup. Errors are RFC 9457 problem details; x-problem-types lists every type."},
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}, {"session": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "API token (mct_…)"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "motcua_session", "description": "writes also need the X-CSRF-Token header"}
+            },
+            "schemas": {
+                "Problem": {"type": "object", "properties": {"type": {"type": "string", "format": "uri"}, "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"}}, "required": ["type", "title", "status"]},
+                "Intake": {"type": "object", "required": ["procedure", "agency", "applicant"], "properties": {
+                    "procedure": {"type": "string"}, "agency": {"type": "string", "description": "receiving desk"},
+                    "applicant": {"type": "string"}, "email": {"type": "string"}, "phone": {"type": "string"},
+                    "id_number": {"type": "string"}, "address": {"type": "string"},
+                    "channel": {"enum": ["in_person", "postal"]}, "at": {"type": "string"}}},
+                "Dossier": {"type": "object", "description": "motcua_core::view::DossierView plus links", "properties": {
+                    "code": {"type": "string"}, "status": {"type": "integer"}, "status_name": {"type": "string"},
+                    "due_at": {"type": ["string", "null"]}, "explanation": {"type": "array", "items": {"type": "string"}}}}
+            }
+        },
+        "x-problem-types": problem_types,
+    })
+}

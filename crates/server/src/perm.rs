@@ -1,0 +1,166 @@
+//! Roles × actions: who may do what, and on which dossiers. The table is documented in
+//! docs/server.md and tested in full (every role × every mutating endpoint).
+//!
+//! Two checks, both before anything is written:
+//! 1. the role allows the action at all ([`allowed`]);
+//! 2. the dossier is in the officer's scope ([`in_scope`]): the agency holding it is one of
+//!    theirs; for the desk's own actions (accepting an online submission, taking in a
+//!    supplement or a payment, handing the result back, a withdrawal) the receiving agency
+//!    counts too.
+
+use motcua_core::AgencyCode;
+use motcua_store::{DossierRow, Role, StaffRow};
+
+use crate::problem::Problem;
+
+/// Every mutating action on dossiers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    Intake,
+    Submit,
+    Transfer,
+    Accept,
+    AcceptOnline,
+    RefuseOnline,
+    RequestSupplement,
+    Supplement,
+    RequestPayment,
+    Paid,
+    Reschedule,
+    Resolve,
+    Return,
+    Withdraw,
+    Stop,
+}
+
+impl Action {
+    pub const ALL: [Action; 15] = [
+        Self::Intake,
+        Self::Submit,
+        Self::Transfer,
+        Self::Accept,
+        Self::AcceptOnline,
+        Self::RefuseOnline,
+        Self::RequestSupplement,
+        Self::Supplement,
+        Self::RequestPayment,
+        Self::Paid,
+        Self::Reschedule,
+        Self::Resolve,
+        Self::Return,
+        Self::Withdraw,
+        Self::Stop,
+    ];
+
+    /// The action's path segment (`request-supplement`), as in the CLI.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Intake => "intake",
+            Self::Submit => "submit",
+            Self::Transfer => "transfer",
+            Self::Accept => "accept",
+            Self::AcceptOnline => "accept-online",
+            Self::RefuseOnline => "refuse-online",
+            Self::RequestSupplement => "request-supplement",
+            Self::Supplement => "supplement",
+            Self::RequestPayment => "request-payment",
+            Self::Paid => "paid",
+            Self::Reschedule => "reschedule",
+            Self::Resolve => "resolve",
+            Self::Return => "return",
+            Self::Withdraw => "withdraw",
+            Self::Stop => "stop",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.name() == s)
+    }
+
+    /// The desk's own actions, in scope for the receiving agency as well as the holder.
+    fn desk_scoped(self) -> bool {
+        matches!(
+            self,
+            Self::AcceptOnline | Self::RefuseOnline | Self::Supplement | Self::Paid | Self::Return | Self::Withdraw
+        )
+    }
+}
+
+/// Does `role` allow `action` at all?
+pub fn allowed(role: Role, action: Action) -> bool {
+    use Action as A;
+    match role {
+        Role::Desk => !matches!(action, A::Reschedule | A::Stop),
+        Role::Agency => matches!(
+            action,
+            A::Transfer | A::Accept | A::RequestSupplement | A::Supplement | A::RequestPayment | A::Paid | A::Resolve
+        ),
+        Role::Head => matches!(
+            action,
+            A::Transfer
+                | A::Accept
+                | A::RequestSupplement
+                | A::Supplement
+                | A::RequestPayment
+                | A::Paid
+                | A::Reschedule
+                | A::Resolve
+                | A::Stop
+        ),
+        Role::Chair | Role::Admin => false,
+    }
+}
+
+fn member(staff: &StaffRow, agency: &AgencyCode) -> bool {
+    staff.agencies.contains(agency)
+}
+
+/// Is the dossier in the officer's scope for this action?
+pub fn in_scope(staff: &StaffRow, action: Action, row: &DossierRow) -> bool {
+    row.holder.as_ref().is_some_and(|h| member(staff, h))
+        || (action.desk_scoped() && member(staff, &row.receiving_agency))
+        // An online submission has no holder yet: its receiving desk decides.
+        || (row.holder.is_none() && member(staff, &row.receiving_agency))
+}
+
+/// Both checks, as a 403 problem.
+pub fn authorize(staff: &StaffRow, action: Action, row: Option<&DossierRow>) -> Result<(), Problem> {
+    if !allowed(staff.role, action) {
+        return Err(Problem::forbidden(format!("the role {} may not {}", staff.role, action.name())));
+    }
+    if let Some(row) = row
+        && !in_scope(staff, action, row)
+    {
+        return Err(Problem::forbidden(format!(
+            "dossier {} is not held by an agency of {} (holder: {})",
+            row.code,
+            staff.username,
+            row.holder.as_ref().map_or("none".to_string(), ToString::to_string)
+        )));
+    }
+    Ok(())
+}
+
+/// Opening a dossier at `agency` (intake, online submission).
+pub fn authorize_intake(staff: &StaffRow, action: Action, agency: &AgencyCode) -> Result<(), Problem> {
+    authorize(staff, action, None)?;
+    if !member(staff, agency) {
+        return Err(Problem::forbidden(format!("{} does not work at the desk of {agency}", staff.username)));
+    }
+    Ok(())
+}
+
+/// Reads of the audit log.
+pub fn may_audit(role: Role) -> bool {
+    matches!(role, Role::Chair | Role::Admin)
+}
+
+/// Reads of the staff list.
+pub fn may_admin(role: Role) -> bool {
+    role == Role::Admin
+}
+
+/// May see other agencies' queues (read-only oversight).
+pub fn sees_all_queues(role: Role) -> bool {
+    matches!(role, Role::Chair | Role::Admin)
+}

@@ -1,0 +1,245 @@
+//! Errors as RFC 9457 problem details (`application/problem+json`), each kind with a stable
+//! `type` URI (`https://motcua.example/problems/<slug>`), a fixed `title` and the HTTP status.
+//! The slugs are part of the API: clients branch on them, never on `detail` text.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use motcua_core::commands::CommandError;
+use motcua_core::{DomainError, DossierError};
+use motcua_store::StoreError;
+use serde_json::json;
+
+/// The base of every problem `type`.
+pub const PROBLEM_BASE: &str = "https://motcua.example/problems/";
+
+/// Every kind of error the API answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProblemKind {
+    Unauthorized,
+    Forbidden,
+    CsrfMismatch,
+    NotFound,
+    BadRequest,
+    InvalidInput,
+    IllegalTransition,
+    PendingHandoff,
+    NoPendingHandoff,
+    TransferToHolder,
+    SecondReschedule,
+    RescheduleNotLater,
+    EventBeforeLast,
+    WrongProcedure,
+    UnknownAgency,
+    UnknownProcedure,
+    OutsideCalendar,
+    AtInFuture,
+    Duplicate,
+    AlreadyRated,
+    RateLimited,
+    PayloadTooLarge,
+    Unavailable,
+    Internal,
+}
+
+impl ProblemKind {
+    pub const ALL: [ProblemKind; 24] = [
+        Self::Unauthorized,
+        Self::Forbidden,
+        Self::CsrfMismatch,
+        Self::NotFound,
+        Self::BadRequest,
+        Self::InvalidInput,
+        Self::IllegalTransition,
+        Self::PendingHandoff,
+        Self::NoPendingHandoff,
+        Self::TransferToHolder,
+        Self::SecondReschedule,
+        Self::RescheduleNotLater,
+        Self::EventBeforeLast,
+        Self::WrongProcedure,
+        Self::UnknownAgency,
+        Self::UnknownProcedure,
+        Self::OutsideCalendar,
+        Self::AtInFuture,
+        Self::Duplicate,
+        Self::AlreadyRated,
+        Self::RateLimited,
+        Self::PayloadTooLarge,
+        Self::Unavailable,
+        Self::Internal,
+    ];
+
+    /// (slug, HTTP status, title)
+    fn spec(self) -> (&'static str, StatusCode, &'static str) {
+        use StatusCode as S;
+        match self {
+            Self::Unauthorized => ("unauthorized", S::UNAUTHORIZED, "Authentication required"),
+            Self::Forbidden => ("forbidden", S::FORBIDDEN, "Not allowed for this account"),
+            Self::CsrfMismatch => ("csrf-token-mismatch", S::FORBIDDEN, "Missing or wrong CSRF token"),
+            Self::NotFound => ("not-found", S::NOT_FOUND, "Not found"),
+            Self::BadRequest => ("bad-request", S::BAD_REQUEST, "Malformed request"),
+            Self::InvalidInput => ("invalid-input", S::UNPROCESSABLE_ENTITY, "Invalid input"),
+            Self::IllegalTransition => {
+                ("illegal-transition", S::CONFLICT, "The dossier's status does not allow this action")
+            }
+            Self::PendingHandoff => ("pending-handoff", S::CONFLICT, "A transfer is waiting to be accepted"),
+            Self::NoPendingHandoff => ("no-pending-handoff", S::CONFLICT, "There is no transfer to accept"),
+            Self::TransferToHolder => ("transfer-to-holder", S::CONFLICT, "The dossier is already held there"),
+            Self::SecondReschedule => {
+                ("second-reschedule", S::CONFLICT, "The dossier already has a new appointment date")
+            }
+            Self::RescheduleNotLater => {
+                ("reschedule-not-later", S::UNPROCESSABLE_ENTITY, "The new date is not after the due date")
+            }
+            Self::EventBeforeLast => {
+                ("event-before-last", S::CONFLICT, "The action is dated before the dossier's last event")
+            }
+            Self::WrongProcedure => ("wrong-procedure", S::CONFLICT, "The event is for another procedure"),
+            Self::UnknownAgency => ("unknown-agency", S::UNPROCESSABLE_ENTITY, "Unknown agency"),
+            Self::UnknownProcedure => ("unknown-procedure", S::UNPROCESSABLE_ENTITY, "Unknown procedure"),
+            Self::OutsideCalendar => {
+                ("outside-calendar", S::UNPROCESSABLE_ENTITY, "The date is outside the working-day calendar")
+            }
+            Self::AtInFuture => ("at-in-future", S::UNPROCESSABLE_ENTITY, "The action is dated in the future"),
+            Self::Duplicate => ("duplicate", S::CONFLICT, "Already exists"),
+            Self::AlreadyRated => ("already-rated", S::CONFLICT, "The dossier has already been rated"),
+            Self::RateLimited => ("rate-limited", S::TOO_MANY_REQUESTS, "Too many requests"),
+            Self::PayloadTooLarge => ("payload-too-large", S::PAYLOAD_TOO_LARGE, "Request body too large"),
+            Self::Unavailable => ("unavailable", S::SERVICE_UNAVAILABLE, "Service unavailable"),
+            Self::Internal => ("internal", S::INTERNAL_SERVER_ERROR, "Internal error"),
+        }
+    }
+
+    pub fn slug(self) -> &'static str {
+        self.spec().0
+    }
+
+    pub fn status(self) -> StatusCode {
+        self.spec().1
+    }
+
+    pub fn title(self) -> &'static str {
+        self.spec().2
+    }
+
+    pub fn type_uri(self) -> String {
+        format!("{PROBLEM_BASE}{}", self.slug())
+    }
+}
+
+/// An error answered as problem+json.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub kind: ProblemKind,
+    pub detail: String,
+}
+
+impl Problem {
+    pub fn new(kind: ProblemKind, detail: impl Into<String>) -> Self {
+        Self { kind, detail: detail.into() }
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(ProblemKind::Forbidden, detail)
+    }
+
+    pub fn invalid(detail: impl Into<String>) -> Self {
+        Self::new(ProblemKind::InvalidInput, detail)
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(ProblemKind::NotFound, detail)
+    }
+
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %detail, "internal error");
+        Self::new(ProblemKind::Internal, "the server could not complete the request; it has been logged")
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.kind.status()
+    }
+
+    pub fn body(&self) -> serde_json::Value {
+        json!({
+            "type": self.kind.type_uri(),
+            "title": self.kind.title(),
+            "status": self.kind.status().as_u16(),
+            "detail": self.detail,
+        })
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.kind.title(), self.detail)
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let mut r = (self.status(), self.body().to_string()).into_response();
+        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        r
+    }
+}
+
+fn domain_kind(e: &DomainError) -> ProblemKind {
+    match e {
+        DomainError::UnknownProcedure(_) => ProblemKind::UnknownProcedure,
+        DomainError::UnknownAgency(_) => ProblemKind::UnknownAgency,
+        DomainError::NoIntake => ProblemKind::IllegalTransition,
+        DomainError::Dossier(d) => match d {
+            DossierError::IllegalTransition { .. } => ProblemKind::IllegalTransition,
+            DossierError::BeforeLastEvent { .. } => ProblemKind::EventBeforeLast,
+            DossierError::PendingHandoff { .. } => ProblemKind::PendingHandoff,
+            DossierError::NoPendingHandoff => ProblemKind::NoPendingHandoff,
+            DossierError::TransferToHolder(_) => ProblemKind::TransferToHolder,
+            DossierError::SecondReschedule => ProblemKind::SecondReschedule,
+            DossierError::RescheduleNotLater { .. } => ProblemKind::RescheduleNotLater,
+            DossierError::WrongProcedure { .. } => ProblemKind::WrongProcedure,
+            DossierError::Calendar(_) => ProblemKind::OutsideCalendar,
+        },
+    }
+}
+
+impl From<DomainError> for Problem {
+    fn from(e: DomainError) -> Self {
+        Self::new(domain_kind(&e), e.to_string())
+    }
+}
+
+impl From<CommandError> for Problem {
+    fn from(e: CommandError) -> Self {
+        match e {
+            CommandError::Domain(d) => d.into(),
+            other => Self::invalid(other.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for Problem {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Rejected(d) => d.into(),
+            StoreError::NotFound(code) => Self::not_found(format!("dossier {code} does not exist")),
+            StoreError::Duplicate(code) => Self::new(ProblemKind::Duplicate, format!("dossier {code} already exists")),
+            StoreError::SequenceExhausted { .. } => Self::new(ProblemKind::Unavailable, e.to_string()),
+            other => Self::internal(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_unique_and_types_are_urls() {
+        let mut slugs: Vec<&str> = ProblemKind::ALL.iter().map(|k| k.slug()).collect();
+        slugs.sort_unstable();
+        slugs.dedup();
+        assert_eq!(slugs.len(), ProblemKind::ALL.len());
+        assert_eq!(ProblemKind::IllegalTransition.type_uri(), "https://motcua.example/problems/illegal-transition");
+    }
+}

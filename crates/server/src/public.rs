@@ -1,0 +1,440 @@
+//! The public pages, no login: the citizen's lookup by dossier code and ID number (with the
+//! rating once the result is returned) and the on-time board for the desk's TV.
+//!
+//! The lookup reveals nothing on a mismatch: an unknown code, a malformed code and a wrong ID
+//! number all get the same "not found" answer after the same work (a database read and a
+//! constant-time comparison), and lookups are rate limited per client IP.
+
+use std::net::{IpAddr, SocketAddr};
+
+use askama::Template;
+use axum::extract::{ConnectInfo, Form, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use motcua_core::calendar::{at_vn, to_local};
+use motcua_core::clock::format_working_minutes;
+use motcua_core::{AgencyCode, DossierCode, Status};
+use motcua_store::report::{GroupBy, ReportQuery, period, report};
+use motcua_store::{Rating, StaffStore, Store};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::auth::{check_public_csrf, public_csrf, same_secret};
+use crate::i18n::{Lang, Tr};
+use crate::problem::Problem;
+use crate::state::AppState;
+use crate::ui::{Page, html};
+use crate::views;
+
+pub const NOT_FOUND_TEXT_EN: &str = "no dossier matches this code and ID number";
+
+/// The client address the rate limiter keys on: the TCP peer. (Behind a reverse proxy, run
+/// one limiter at the proxy; see docs/server.md.)
+pub fn client_ip(_headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
+    peer.ip()
+}
+
+/// The public lookup URL printed in the receipt's QR code.
+pub fn lookup_url(state: &AppState, code: &str) -> String {
+    format!("{}/tra-cuu?ma={code}", state.base_url())
+}
+
+/// "27/10/2023 09:32" at +07:00.
+pub fn local(at: DateTime<Utc>) -> String {
+    to_local(at).format("%d/%m/%Y %H:%M").to_string()
+}
+
+pub fn local_opt(at: Option<DateTime<Utc>>) -> String {
+    at.map(local).unwrap_or_else(|| "—".into())
+}
+
+pub fn catalog_json(state: &AppState) -> Value {
+    let agencies: Vec<Value> = state
+        .domain
+        .catalog
+        .agencies()
+        .map(|a| json!({"code": a.code, "name": a.name, "name_en": a.name_en, "kind": a.kind, "parent": a.parent}))
+        .collect();
+    let procedures: Vec<Value> = state
+        .domain
+        .catalog
+        .procedures()
+        .map(|p| {
+            json!({
+                "code": p.code, "name": p.name, "name_en": p.name_en, "level": p.level,
+                "time_limit": p.time_limit.to_string(), "documents": p.documents,
+            })
+        })
+        .collect();
+    json!({"agencies": agencies, "procedures": procedures})
+}
+
+/// One step of the dossier as the citizen sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicStep {
+    pub unit: String,
+    pub action: String,
+    pub from: String,
+    pub until: String,
+    pub timeliness: String,
+    /// "còn 0 ngày 1 giờ 0 phút" while the unit holds the dossier.
+    pub remaining: String,
+}
+
+/// What the lookup shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicDossier {
+    pub code: String,
+    pub procedure: String,
+    pub procedure_name: String,
+    pub receiving_unit: String,
+    pub status: u8,
+    pub status_name: String,
+    pub received_at: String,
+    pub due_at: String,
+    pub original_due_at: String,
+    pub rescheduled_to: String,
+    pub finished_at: String,
+    pub returned_at: String,
+    pub overdue: bool,
+    pub remaining: String,
+    pub steps: Vec<PublicStep>,
+    pub explanation: Vec<String>,
+    pub can_rate: bool,
+    pub rating: Option<u8>,
+}
+
+/// The dossier with this code whose applicant has this ID number, as the public sees it.
+pub async fn find(state: &AppState, code: &str, id_number: &str, lang: Lang) -> Result<Option<PublicDossier>, Problem> {
+    let tr = Tr::new(lang);
+    let parsed: Option<DossierCode> = code.trim().parse().ok();
+    let row = match &parsed {
+        Some(c) => state.store.dossier_row(c).await?,
+        None => None,
+    };
+    let stored = row.as_ref().and_then(|r| r.applicant_id_number.clone()).unwrap_or_default();
+    // Compare even when there is nothing to compare with, so both paths do the same work.
+    let matches = same_secret(&format!("{stored:0>12}"), &format!("{:0>12}", id_number.trim()))
+        && !stored.is_empty()
+        && row.is_some();
+    let (Some(code), true) = (parsed, matches) else { return Ok(None) };
+    let loaded = views::load(state, &code, state.now()).await?;
+    let (d, v) = (&loaded.dossier, &loaded.view);
+    let name_of = |a: &AgencyCode| {
+        state
+            .domain
+            .catalog
+            .agency(a)
+            .map(|x| if lang == Lang::En { x.name_en.clone() } else { x.name.clone() })
+            .unwrap_or_else(|| a.to_string())
+    };
+    let steps = v
+        .dwell
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let action = if i == 0 {
+                tr.t("step_receive").to_string()
+            } else {
+                format!(
+                    "{} {}",
+                    tr.t("step_handoff"),
+                    v.dwell.get(i - 1).map(|p| name_of(&p.agency)).unwrap_or_default()
+                )
+            };
+            let remaining = if s.until.is_none() && d.status.is_some_and(Status::is_open) {
+                format_working_minutes(s.budget_minutes - s.working_minutes, lang.core())
+            } else {
+                String::new()
+            };
+            PublicStep {
+                unit: name_of(&s.agency),
+                action,
+                from: iso_local(&s.from),
+                until: s.until.as_deref().map(iso_local).unwrap_or_default(),
+                timeliness: s.timeliness.map(|t| tr.t(t).to_string()).unwrap_or_else(|| tr.t("holding").to_string()),
+                remaining,
+            }
+        })
+        .collect();
+    let rating = state.store.rating(&code).await?;
+    Ok(Some(PublicDossier {
+        code: code.to_string(),
+        procedure: v.procedure.to_string(),
+        procedure_name: state
+            .domain
+            .catalog
+            .procedure(&v.procedure)
+            .map(|p| if lang == Lang::En { p.name_en.clone() } else { p.name.clone() })
+            .unwrap_or_default(),
+        receiving_unit: name_of(&v.receiving_agency),
+        status: v.status,
+        status_name: if lang == Lang::En { v.status_name.replace('_', " ") } else { v.status_name_vi.to_string() },
+        received_at: local_opt(d.received_at),
+        due_at: local_opt(d.due_at),
+        original_due_at: local_opt(d.original_due_at),
+        rescheduled_to: local_opt(d.rescheduled_to()),
+        finished_at: local_opt(d.finished_at),
+        returned_at: local_opt(d.returned_at),
+        overdue: v.overdue,
+        remaining: v.remaining_working_minutes.map(|m| format_working_minutes(m, lang.core())).unwrap_or_default(),
+        steps,
+        explanation: if lang == Lang::En { v.explanation_en.clone() } else { v.explanation.clone() },
+        can_rate: d.status == Some(Status::Returned) && rating.is_none(),
+        rating: rating.map(|r| r.score),
+    }))
+}
+
+/// An RFC 3339 instant from the view, shown as local "dd/mm/yyyy HH:MM".
+fn iso_local(s: &str) -> String {
+    DateTime::parse_from_rfc3339(s).map(|t| local(t.with_timezone(&Utc))).unwrap_or_else(|_| s.to_string())
+}
+
+/// One agency on the board.
+#[derive(Debug, Clone, Serialize)]
+pub struct BoardRow {
+    pub agency: String,
+    pub name: String,
+    pub received: u64,
+    pub finished: u64,
+    pub on_time: u64,
+    pub late: u64,
+    pub overdue: u64,
+    /// (early + on time) ÷ finished, percent with 2 decimals.
+    pub on_time_rate: String,
+    /// Decision 766 indicator 2.1, percent.
+    pub national_rate: String,
+    pub ratings: u64,
+    /// 4–5 stars ÷ ratings, percent ("—" with no rating).
+    pub satisfaction: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Board {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub as_of: String,
+    pub rows: Vec<BoardRow>,
+    pub total: BoardRow,
+}
+
+fn pct(n: u64, d: u64) -> String {
+    if d == 0 { "—".into() } else { format!("{:.2} %", n as f64 * 100.0 / d as f64) }
+}
+
+/// This month's figures per agency, from the report read model and the ratings.
+pub async fn board(state: &AppState) -> Result<Board, Problem> {
+    let now = state.now();
+    let today = to_local(now).date();
+    let from = NaiveDate::from_ymd_opt(today.year(), today.month(), 1).unwrap_or(today);
+    let r =
+        report(&state.store, &state.domain, &ReportQuery { from, to: today, by: GroupBy::Agency, as_of: now }).await?;
+    let (p0, p1) = period(from, today, now);
+    let ratings = state.store.rating_counts(p0, p1 + Duration::seconds(1)).await?;
+    let mut total_ratings = motcua_store::RatingCounts::default();
+    let row = |key: &str, name: String, c: &motcua_core::Counts, rc: Option<&motcua_store::RatingCounts>| BoardRow {
+        agency: key.to_string(),
+        name,
+        received: c.received,
+        finished: c.finished,
+        on_time: c.early + c.on_time,
+        late: c.late,
+        overdue: c.overdue,
+        on_time_rate: pct(c.early + c.on_time, c.finished),
+        national_rate: pct(c.national.numerator, c.national.denominator),
+        ratings: rc.map_or(0, |r| r.ratings),
+        satisfaction: rc.map_or_else(|| "—".into(), |r| pct(r.satisfied, r.ratings)),
+    };
+    let mut rows = Vec::new();
+    for rr in &r.rows {
+        let rc = ratings.iter().find(|(a, _)| a.as_str() == rr.key).map(|(_, c)| c);
+        if let Some(c) = rc {
+            total_ratings.ratings += c.ratings;
+            total_ratings.satisfied += c.satisfied;
+            total_ratings.dissatisfied += c.dissatisfied;
+            total_ratings.score_sum += c.score_sum;
+        }
+        rows.push(row(&rr.key, rr.name.clone(), &rr.counts, rc));
+    }
+    let total = row("total", String::new(), &r.total, Some(&total_ratings));
+    Ok(Board { from, to: today, as_of: local(now), rows, total })
+}
+
+// ------------------------------------------------------------------------------------------
+// Pages
+
+#[derive(Debug, Default, Deserialize)]
+pub struct LookupQuery {
+    ma: Option<String>,
+    lang: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "lookup.html")]
+struct LookupPage {
+    page: Page,
+    code: String,
+    public_csrf: String,
+    result: Option<PublicDossier>,
+    id_number: String,
+    message: String,
+    rated: bool,
+}
+
+fn with_cookie(mut r: Response, cookie: Option<String>) -> Response {
+    if let Some(c) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        r.headers_mut().append(header::SET_COOKIE, c);
+    }
+    r
+}
+
+pub async fn lookup_form(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<LookupQuery>) -> Response {
+    let tr = Tr::new(Lang::of(&headers, q.lang.as_deref()));
+    let (csrf, set) = public_csrf(&state, &headers);
+    let page = LookupPage {
+        page: Page::public(tr, tr.t("lookup"), "/tra-cuu"),
+        code: q.ma.unwrap_or_default().trim().to_string(),
+        public_csrf: csrf,
+        result: None,
+        id_number: String::new(),
+        message: String::new(),
+        rated: false,
+    };
+    with_cookie(html(StatusCode::OK, &page), set)
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct LookupForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    id_number: String,
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    #[serde(default)]
+    score: Option<String>,
+    #[serde(default)]
+    comment: Option<String>,
+}
+
+async fn lookup_answer(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    f: &LookupForm,
+    rating: bool,
+) -> Response {
+    let tr = Tr::new(Lang::of(headers, None));
+    let (csrf, set) = public_csrf(state, headers);
+    let mut page = LookupPage {
+        page: Page::public(tr, tr.t("lookup"), "/tra-cuu"),
+        code: f.code.trim().to_string(),
+        public_csrf: csrf,
+        result: None,
+        id_number: String::new(),
+        message: String::new(),
+        rated: false,
+    };
+    if check_public_csrf(headers, &f.csrf).is_err() {
+        page.message = tr.t("error").to_string();
+        return with_cookie(html(StatusCode::FORBIDDEN, &page), set);
+    }
+    if !state.limiter.allow(client_ip(headers, peer)) {
+        page.message = tr.t("rate_limited").to_string();
+        return with_cookie(html(StatusCode::TOO_MANY_REQUESTS, &page), set);
+    }
+    let found = match find(state, &f.code, &f.id_number, tr.lang).await {
+        Ok(found) => found,
+        Err(p) => return crate::ui::error_page(tr, &p),
+    };
+    let Some(mut found) = found else {
+        page.message = tr.t("lookup_not_found").to_string();
+        return with_cookie(html(StatusCode::NOT_FOUND, &page), set);
+    };
+    if rating {
+        let score = f.score.as_deref().and_then(|s| s.trim().parse::<u8>().ok()).filter(|s| (1..=5).contains(s));
+        match (score, found.can_rate, found.code.parse::<DossierCode>()) {
+            (Some(score), true, Ok(code)) => {
+                let comment = f
+                    .comment
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .map(|c| c.chars().take(1000).collect());
+                let rating = Rating { code, score, comment, rated_at: state.now() };
+                match state.store.rate(&rating).await {
+                    Ok(true) => {
+                        page.rated = true;
+                        page.message = tr.t("thanks_rating").to_string();
+                        found.can_rate = false;
+                        found.rating = Some(score);
+                    }
+                    Ok(false) => page.message = tr.t("already_rated").to_string(),
+                    Err(e) => return crate::ui::error_page(tr, &e.into()),
+                }
+            }
+            (_, false, _) => page.message = tr.t("already_rated").to_string(),
+            _ => page.message = tr.t("stars").to_string(),
+        }
+    }
+    page.id_number = f.id_number.trim().to_string();
+    page.result = Some(found);
+    with_cookie(html(StatusCode::OK, &page), set)
+}
+
+pub async fn lookup_submit(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(f): Form<LookupForm>,
+) -> Response {
+    lookup_answer(&state, &headers, peer, &f, false).await
+}
+
+pub async fn rate_submit(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(f): Form<LookupForm>,
+) -> Response {
+    lookup_answer(&state, &headers, peer, &f, true).await
+}
+
+#[derive(Template)]
+#[template(path = "board.html")]
+struct BoardPage {
+    page: Page,
+    board: Board,
+    period: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct LangQuery {
+    lang: Option<String>,
+}
+
+pub async fn board_page(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<LangQuery>) -> Response {
+    let tr = Tr::new(Lang::of(&headers, q.lang.as_deref()));
+    match board(&state).await {
+        Ok(b) => {
+            let period = format!("{} – {}", b.from.format("%d/%m/%Y"), b.to.format("%d/%m/%Y"));
+            html(
+                StatusCode::OK,
+                &BoardPage { page: Page::public(tr, tr.t("board_title"), "/bang-tin"), board: b, period },
+            )
+        }
+        Err(p) => crate::ui::error_page(tr, &p),
+    }
+}
+
+/// `at_vn` as RFC 3339, for JSON.
+pub fn rfc3339(at: DateTime<Utc>) -> String {
+    at_vn(at).to_rfc3339()
+}
+
+impl IntoResponse for Board {
+    fn into_response(self) -> Response {
+        axum::Json(self).into_response()
+    }
+}

@@ -1,0 +1,141 @@
+//! The state every handler shares: the store, the domain, the injected clock, the settings,
+//! the lookup rate limiter, the API-token cache and the optional metrics hook.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use motcua_core::Domain;
+use motcua_store::{AnyStore, StaffRow};
+
+use crate::ratelimit::RateLimiter;
+
+/// "Now", injected: the system clock in production, a fixed or stepped one in tests.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// The wall clock.
+pub fn system_clock() -> Clock {
+    Arc::new(Utc::now)
+}
+
+/// Where the server reports HTTP requests and gets the `/metrics` page from. The exporter
+/// crate's typed metrics implement it in the binary; tests and a bare server leave it out.
+pub trait HttpMetrics: Send + Sync + std::fmt::Debug {
+    /// One finished request: method, the route template (`/api/v1/dossiers/{code}`, never the
+    /// raw path), status code and duration.
+    fn observe_request(&self, method: &str, route: &str, status: u16, seconds: f64);
+    /// The Prometheus text exposition for `GET /metrics`.
+    fn render(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = String> + Send + '_>>;
+}
+
+/// Settings of `motcua serve`.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub bind: SocketAddr,
+    /// The public base URL printed in the receipt's QR code (default: `http://<bind>`).
+    pub public_url: Option<String>,
+    /// How long a login lasts.
+    pub session_ttl: Duration,
+    /// Mark cookies `Secure` (behind HTTPS).
+    pub secure_cookies: bool,
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+    /// Public lookups per client IP: burst size and refill per minute.
+    pub lookup_burst: u32,
+    pub lookup_per_minute: u32,
+    /// How long an API token's account is cached in memory.
+    pub token_cache_ttl: Duration,
+    /// The city name printed on receipts and letters ("Đà Nẵng, ngày …").
+    pub place: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
+            session_ttl: Duration::from_secs(10 * 3600),
+            secure_cookies: false,
+            body_limit: 64 * 1024,
+            lookup_burst: 10,
+            lookup_per_minute: 10,
+            token_cache_ttl: Duration::from_secs(30),
+            place: "Đà Nẵng".into(),
+        }
+    }
+}
+
+/// A cached API-token lookup.
+#[derive(Debug, Clone)]
+pub(crate) struct CachedToken {
+    pub staff: StaffRow,
+    pub until: DateTime<Utc>,
+}
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: AnyStore,
+    pub domain: Arc<Domain>,
+    pub clock: Clock,
+    pub config: Arc<ServerConfig>,
+    pub metrics: Option<Arc<dyn HttpMetrics>>,
+    pub(crate) limiter: Arc<RateLimiter>,
+    pub(crate) tokens: Arc<Mutex<HashMap<String, CachedToken>>>,
+    /// The address actually bound (port 0 resolved), for links.
+    pub(crate) base_url: Arc<Mutex<String>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("store", &self.store.backend()).field("config", &self.config).finish()
+    }
+}
+
+impl AppState {
+    pub fn new(store: AnyStore, domain: Domain, clock: Clock, config: ServerConfig) -> Self {
+        let limiter = RateLimiter::new(config.lookup_burst, config.lookup_per_minute);
+        let base = config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.bind));
+        Self {
+            store,
+            domain: Arc::new(domain),
+            clock,
+            config: Arc::new(config),
+            metrics: None,
+            limiter: Arc::new(limiter),
+            tokens: Arc::new(Mutex::new(HashMap::new())),
+            base_url: Arc::new(Mutex::new(base)),
+        }
+    }
+
+    pub fn with_metrics(mut self, metrics: Arc<dyn HttpMetrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+
+    /// The public base URL (`http://127.0.0.1:8080`), without a trailing slash.
+    pub fn base_url(&self) -> String {
+        self.base_url.lock().map(|b| b.trim_end_matches('/').to_string()).unwrap_or_default()
+    }
+
+    pub(crate) fn set_base_url(&self, url: String) {
+        if self.config.public_url.is_none()
+            && let Ok(mut b) = self.base_url.lock()
+        {
+            *b = url;
+        }
+    }
+
+    /// Forgets cached token lookups (after an account change in this process).
+    pub fn clear_token_cache(&self) {
+        if let Ok(mut t) = self.tokens.lock() {
+            t.clear();
+        }
+    }
+}

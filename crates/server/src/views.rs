@@ -1,0 +1,246 @@
+//! What the API and the pages share: running a command for a staff member (authorise, build
+//! the event with `motcua_core::commands`, record it through the store), loading a dossier's
+//! view, and the work queue ordered by urgency.
+
+use chrono::{DateTime, Duration, Utc};
+use motcua_core::analysis::{RemainingTimeModel, at_risk};
+use motcua_core::calendar::to_local;
+use motcua_core::commands::{FieldStyle, IntakeForm, Transition, parse_instant};
+use motcua_core::view::{DossierView, dossier_view};
+use motcua_core::{AgencyCode, Dossier, DossierCode, Event};
+use motcua_store::{DossierRow, NewDossier, StaffStore, Store};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Principal;
+use crate::perm::{Action, authorize, authorize_intake};
+use crate::problem::{Problem, ProblemKind};
+use crate::state::AppState;
+
+/// How far ahead of the server's clock an `at` may be (clock skew between desk PCs).
+const FUTURE_SLACK_MINUTES: i64 = 5;
+
+/// The fields any action may carry, from JSON or a form.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ActionFields {
+    #[serde(default)]
+    pub to: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub documents: Vec<String>,
+    #[serde(default)]
+    pub responsible: Option<String>,
+    #[serde(default)]
+    pub override_second: bool,
+    #[serde(default)]
+    pub refused: bool,
+    /// When it happened (RFC 3339 or local time); default: now. Desks key in paper dossiers
+    /// after the fact.
+    #[serde(default)]
+    pub at: Option<String>,
+}
+
+impl ActionFields {
+    pub fn transition(&self, action: Action) -> Result<Transition, Problem> {
+        let reason = || self.reason.clone().unwrap_or_default();
+        Ok(match action {
+            Action::Transfer => Transition::Transfer { to: self.to.clone().unwrap_or_default() },
+            Action::Accept => Transition::Accept,
+            Action::AcceptOnline => Transition::AcceptOnline,
+            Action::RefuseOnline => Transition::RefuseOnline { reason: reason() },
+            Action::RequestSupplement => {
+                Transition::RequestSupplement { reason: reason(), documents: self.documents.clone() }
+            }
+            Action::Supplement => Transition::Supplement,
+            Action::RequestPayment => Transition::RequestPayment { reason: reason() },
+            Action::Paid => Transition::Paid,
+            Action::Reschedule => Transition::Reschedule {
+                to: self.to.clone().unwrap_or_default(),
+                reason: reason(),
+                responsible: self.responsible.clone(),
+                override_second: self.override_second,
+            },
+            Action::Resolve => Transition::Resolve { refused: self.refused, reason: self.reason.clone() },
+            Action::Return => Transition::Return,
+            Action::Withdraw => Transition::Withdraw { reason: reason() },
+            Action::Stop => Transition::Stop { reason: reason() },
+            Action::Intake | Action::Submit => {
+                return Err(Problem::invalid("intake and submission open a dossier: POST /api/v1/dossiers"));
+            }
+        })
+    }
+}
+
+/// `at` as given, or now; never later than now (plus a little skew).
+pub fn when(state: &AppState, at: Option<&str>) -> Result<DateTime<Utc>, Problem> {
+    let now = state.now();
+    let Some(s) = at.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(now) };
+    let t = parse_instant(s).ok_or_else(|| {
+        Problem::invalid(format!("invalid instant {s:?}: expected RFC 3339 like 2025-01-24T16:40:00+07:00"))
+    })?;
+    if t > now + Duration::minutes(FUTURE_SLACK_MINUTES) {
+        return Err(Problem::new(ProblemKind::AtInFuture, format!("{s} is later than the server's clock")));
+    }
+    Ok(t)
+}
+
+pub fn parse_code(code: &str) -> Result<DossierCode, Problem> {
+    code.trim().parse::<DossierCode>().map_err(|_| Problem::not_found(format!("no dossier {code}")))
+}
+
+/// Runs one transition for `who`: authorise (role and scope), build the event, record it.
+pub async fn act(
+    state: &AppState,
+    who: &Principal,
+    code: &str,
+    action: Action,
+    fields: &ActionFields,
+) -> Result<Dossier, Problem> {
+    let code = parse_code(code)?;
+    let row = state.store.dossier_row(&code).await?.ok_or_else(|| Problem::not_found(format!("no dossier {code}")))?;
+    authorize(&who.staff, action, Some(&row))?;
+    let kind = fields.transition(action)?.event_kind(&state.domain, FieldStyle::Plain)?;
+    let event = Event { at: when(state, fields.at.as_deref())?, by: Some(who.staff.username.clone()), kind };
+    Ok(state.store.record(&state.domain, &code, event).await?)
+}
+
+/// The intake fields, from JSON or the form.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct IntakeFields {
+    pub procedure: String,
+    pub agency: String,
+    pub applicant: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub id_number: Option<String>,
+    #[serde(default)]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub channel: Option<String>,
+    #[serde(default)]
+    pub at: Option<String>,
+}
+
+/// Opens a dossier: at the desk (`Intake`, status 2) or from the portal (`Submit`, status 1).
+pub async fn open(state: &AppState, who: &Principal, f: &IntakeFields, action: Action) -> Result<Dossier, Problem> {
+    let online = action == Action::Submit;
+    let form = IntakeForm {
+        procedure: f.procedure.clone(),
+        agency: f.agency.clone(),
+        applicant: f.applicant.clone(),
+        email: f.email.clone(),
+        phone: f.phone.clone(),
+        id_number: f.id_number.clone(),
+        address: f.address.clone(),
+        channel: if online { "online".into() } else { f.channel.clone().unwrap_or_default() },
+    };
+    let checked = form.check(&state.domain, FieldStyle::Plain)?;
+    if !online && checked.channel == motcua_core::Channel::Online {
+        return Err(Problem::invalid("an online dossier is submitted with POST /api/v1/submissions"));
+    }
+    authorize_intake(&who.staff, action, &checked.agency)?;
+    let at = when(state, f.at.as_deref())?;
+    let new = NewDossier {
+        procedure: checked.procedure,
+        agency: checked.agency,
+        applicant: checked.applicant,
+        channel: checked.channel,
+        online,
+    };
+    Ok(state.store.intake(&state.domain, new, at, Some(who.staff.username.clone())).await?)
+}
+
+/// A dossier replayed up to `as_of`, its view and its log.
+pub async fn load(state: &AppState, code: &DossierCode, as_of: DateTime<Utc>) -> Result<Loaded, Problem> {
+    let events = state.store.events(code).await?;
+    if events.is_empty() {
+        return Err(Problem::not_found(format!("no dossier {code}")));
+    }
+    let dossier = state.domain.replay_until(events.iter(), as_of)?;
+    if dossier.status.is_none() {
+        return Err(Problem::not_found(format!("dossier {code} did not exist yet at {as_of}")));
+    }
+    let view = dossier_view(&state.domain, &dossier, as_of)?;
+    Ok(Loaded { dossier, view, events })
+}
+
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub dossier: Dossier,
+    pub view: DossierView,
+    pub events: Vec<Event>,
+}
+
+/// How urgent a queued dossier is, most urgent first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Urgency {
+    Overdue,
+    DueToday,
+    AtRisk,
+    Normal,
+    /// Waiting for the citizen (supplement, payment): the agency's clock is stopped.
+    Waiting,
+}
+
+impl Urgency {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Overdue => "overdue",
+            Self::DueToday => "due_today",
+            Self::AtRisk => "at_risk",
+            Self::Normal => "normal",
+            Self::Waiting => "waiting",
+        }
+    }
+}
+
+/// One line of a work queue.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueItem {
+    pub urgency: Urgency,
+    #[serde(flatten)]
+    pub row: DossierRow,
+    pub remaining_working_minutes: Option<i64>,
+}
+
+/// Dossiers queued at a work queue before the oldest are cut.
+pub const QUEUE_LIMIT: u32 = 300;
+
+/// The open dossiers held by `agencies`, ordered: overdue, due today, at risk, the rest by due
+/// date, then those waiting for the citizen.
+pub async fn queue(state: &AppState, agencies: &[AgencyCode]) -> Result<Vec<QueueItem>, Problem> {
+    let now = state.now();
+    let today = to_local(now).date();
+    let model = RemainingTimeModel::default();
+    let mut out = Vec::new();
+    for row in state.store.held_by(agencies, QUEUE_LIMIT).await? {
+        let cal = state.domain.calendar_for(&row.receiving_agency);
+        let remaining = row.due_at.and_then(|due| cal.working_minutes_between(now, due).ok());
+        let urgency = match row.due_at {
+            _ if row.waiting_kind.is_some() => Urgency::Waiting,
+            Some(due) if due < now => Urgency::Overdue,
+            Some(due) if to_local(due).date() == today => Urgency::DueToday,
+            _ => {
+                let risky = match (state.store.events(&row.code).await, state.domain.procedure(&row.procedure)) {
+                    (Ok(events), Ok(p)) => state
+                        .domain
+                        .replay(events.iter())
+                        .ok()
+                        .and_then(|d| at_risk(&d, p, cal, now, &model).ok())
+                        .unwrap_or(false),
+                    _ => false,
+                };
+                if risky { Urgency::AtRisk } else { Urgency::Normal }
+            }
+        };
+        out.push(QueueItem { urgency, row, remaining_working_minutes: remaining });
+    }
+    out.sort_by(|a, b| {
+        a.urgency.cmp(&b.urgency).then(a.row.due_at.cmp(&b.row.due_at)).then(a.row.code.cmp(&b.row.code))
+    });
+    Ok(out)
+}

@@ -1,0 +1,205 @@
+//! `motcua serve`: one process serving the JSON API, the web UI, the public pages and
+//! `/metrics`, with the worker beside it, until SIGINT or SIGTERM; then it stops accepting,
+//! lets requests in flight and the worker's current pass finish, and closes the database.
+//!
+//! `--demo` seeds an empty database once: a simulated month of dossiers ending yesterday and
+//! one account per role, whose passwords are printed (that run only).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use chrono::{Days, Utc};
+use clap::Args;
+use motcua_core::Domain;
+use motcua_exporter::http::{Clock as MetricsClock, Endpoint};
+use motcua_exporter::{Exporter, Metrics};
+use motcua_server::{AppState, Application, HttpMetrics, ServerConfig, system_clock};
+use motcua_store::{AnyStore, StaffStore};
+use tokio::sync::watch;
+
+use crate::metrics_cmd::ExporterFlags;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free one; the address is printed).
+    #[arg(long, default_value = "127.0.0.1:8080", env = "MOTCUA_BIND")]
+    pub bind: SocketAddr,
+    /// Public base URL for the receipt's QR code (default: http://<bind>).
+    #[arg(long, env = "MOTCUA_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Mark cookies Secure (when served behind HTTPS).
+    #[arg(long)]
+    pub secure_cookies: bool,
+    /// Public lookups allowed per client IP and minute (after a burst of --lookup-burst).
+    #[arg(long, default_value_t = 10)]
+    pub lookup_per_minute: u32,
+    #[arg(long, default_value_t = 10)]
+    pub lookup_burst: u32,
+    /// Seed an empty database with a simulated month and one demo account per role.
+    #[arg(long)]
+    pub demo: bool,
+    /// Dossiers in the demo month.
+    #[arg(long, default_value_t = 3000)]
+    pub demo_dossiers: u64,
+    #[command(flatten)]
+    pub metrics: ExporterFlags,
+}
+
+/// The exporter's typed metrics and `/metrics` page behind the server's hook.
+struct ExporterHook {
+    endpoint: Endpoint<AnyStore>,
+    metrics: Arc<Metrics>,
+}
+
+impl std::fmt::Debug for ExporterHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ExporterHook")
+    }
+}
+
+impl HttpMetrics for ExporterHook {
+    fn observe_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        self.metrics.http_request(method, route, status, Duration::from_secs_f64(seconds.max(0.0)));
+    }
+
+    fn render(&self) -> Pin<Box<dyn Future<Output = String> + Send + '_>> {
+        Box::pin(async move {
+            match self.endpoint.render().await {
+                Ok(r) => r.body,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot render /metrics");
+                    format!("# motcua: cannot read the service figures: {e}\n")
+                }
+            }
+        })
+    }
+}
+
+/// Logs to stderr, one line per request with its id.
+fn init_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_target(false)
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+/// The worker's place in `serve`: scheduler ticks and outbox dispatch until `stop` turns true,
+/// finishing the pass in progress. Integration point for crates/worker (issue 4): when it
+/// lands, call its `run_until_shutdown(store, domain, stop)` here.
+async fn run_worker(_store: AnyStore, _domain: Arc<Domain>, mut stop: watch::Receiver<bool>) {
+    tracing::info!("worker: not built into this binary yet (crates/worker); the scheduler does not run");
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+pub async fn run(args: &ServeArgs, store: AnyStore, domain: Domain) -> Result<()> {
+    init_logging();
+    if args.demo {
+        seed_demo(&store, &domain, args.demo_dossiers).await?;
+    }
+    let metrics = Arc::new(Metrics::new(store.backend())?);
+    let exporter = Arc::new(Exporter::new(Arc::clone(&metrics), &domain, args.metrics.windows.clone()));
+    let metrics_clock = match &args.metrics.as_of {
+        Some(at) => MetricsClock::fixed(crate::input::instant(at)?),
+        None => MetricsClock::new(Utc::now),
+    };
+    let domain = Arc::new(domain);
+    let hook = ExporterHook {
+        endpoint: Endpoint { exporter, store: store.clone(), domain: Arc::clone(&domain), clock: metrics_clock },
+        metrics,
+    };
+    let config = ServerConfig {
+        bind: args.bind,
+        public_url: args.public_url.clone(),
+        secure_cookies: args.secure_cookies,
+        lookup_per_minute: args.lookup_per_minute,
+        lookup_burst: args.lookup_burst,
+        ..ServerConfig::default()
+    };
+    let state = AppState::new(store.clone(), (*domain).clone(), system_clock(), config).with_metrics(Arc::new(hook));
+    let app = Application::build(state).await.with_context(|| format!("cannot listen on {}", args.bind))?;
+    println!("motcua: serving on http://{} (API /api/v1, lookup /tra-cuu, board /bang-tin, /metrics)", app.addr());
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let worker = tokio::spawn(run_worker(store.clone(), Arc::clone(&domain), stop_rx.clone()));
+    let mut server_stop = stop_rx;
+    let server = tokio::spawn(app.run_until(async move {
+        let _ = server_stop.wait_for(|s| *s).await;
+    }));
+    shutdown_signal().await;
+    tracing::info!("signal received: draining");
+    let _ = stop_tx.send(true);
+    server.await.context("the server task failed")??;
+    worker.await.context("the worker task failed")?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The first day of the demo month and its last (yesterday).
+pub fn demo_period() -> (chrono::NaiveDate, chrono::NaiveDate) {
+    let today = motcua_core::calendar::to_local(Utc::now()).date();
+    let to = today.checked_sub_days(Days::new(1)).unwrap_or(today);
+    let from = to.checked_sub_days(Days::new(29)).unwrap_or(to);
+    (from, to)
+}
+
+/// True if the database has no staff account yet.
+pub async fn is_fresh(store: &AnyStore) -> Result<bool> {
+    Ok(store.staff_list().await?.is_empty())
+}
+
+/// The demo accounts: (username, display name, role, agencies).
+const DEMO_STAFF: [(&str, &str, &str, &[&str]); 5] = [
+    ("motcua.desk", "Nguyễn Thị Lan", "desk", &["000.00.02.H17"]),
+    ("motcua.agency", "Trần Văn Hùng", "agency", &["000.00.12.H17", "000.00.10.H17"]),
+    ("motcua.head", "Lê Thị Mai", "head", &["000.00.12.H17", "000.00.02.H17"]),
+    ("motcua.chair", "Phạm Minh Tuấn", "chair", &[]),
+    ("motcua.admin", "Quản trị hệ thống", "admin", &[]),
+];
+
+/// Seeds an empty database once: a simulated month ending yesterday, then one account per
+/// role with a random password printed here (and nowhere else).
+pub async fn seed_demo(store: &AnyStore, domain: &Domain, dossiers: u64) -> Result<()> {
+    if !is_fresh(store).await? {
+        println!("motcua: demo data already present; log in with the accounts printed on the first run");
+        return Ok(());
+    }
+    let (from, to) = demo_period();
+    println!("motcua: first run — simulating {dossiers} dossiers received {from} … {to}");
+    crate::bulk::simulate(store, domain, &crate::bulk::sim_config(dossiers, 1, from, to), false).await?;
+    println!("motcua: demo accounts (shown once; change them with `motcua staff reset-password`):");
+    for (username, name, role, agencies) in DEMO_STAFF {
+        let agencies: Vec<String> = agencies.iter().map(|a| (*a).to_string()).collect();
+        let password = crate::staff_cmd::add(store, domain, username, name, role, &agencies, None).await?;
+        println!(
+            "  {role:<7} {username:<15} password: {password}   agencies: {}",
+            if agencies.is_empty() { "all (read-only)".to_string() } else { agencies.join(", ") }
+        );
+    }
+    Ok(())
+}
