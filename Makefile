@@ -4,7 +4,7 @@ CARGO ?= cargo
 PYTHON ?= python3
 DB ?= sqlite://data/motcua.db
 
-.PHONY: run test lint fmt bench bench-calendar bench-store build
+.PHONY: bench-metrics run test lint fmt bench bench-calendar bench-store build
 
 ## run: build and run the demo on the embedded SQLite database (data/motcua.db)
 run:
@@ -28,11 +28,16 @@ build:
 	$(CARGO) build --release
 
 ## bench: every benchmark, figures printed with the machine described
-bench: bench-calendar bench-store
+bench: bench-calendar bench-store bench-metrics
 
 ## bench-store: durable ingest (SQLite, PostgreSQL if MOTCUA_BENCH_PG_URL/MOTCUA_TEST_PG_URL) and report over a 1 M-dossier city-year
 bench-store:
 	$(CARGO) bench --bench store
+
+## bench-metrics: /metrics scrape time with 1 M open dossiers and 500 agencies, with 1 and 10 years of history (goal <= 10 ms)
+bench-metrics:
+	@echo "== machine: $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $$(nproc) cores, $$(free -g | awk '/Mem:/{print $$2}') GiB"
+	$(CARGO) bench --bench metrics
 
 ## bench-calendar: 2 M due dates, motcua vs numpy.busday_offset on the same cases; ratio printed last
 bench-calendar:

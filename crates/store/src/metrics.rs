@@ -115,7 +115,7 @@ pub struct Figures {
     /// One list per window of the query, in its order.
     pub windows: Vec<Vec<AgencyWindow>>,
     pub late_candidates: Vec<OpenLateCandidate>,
-    /// Open dossiers at risk per agency; `None` when the projection has no `at_risk` column.
+    /// Open dossiers at risk per agency (core's flag, kept in the projection since migration 0002).
     pub at_risk: Option<Vec<(String, u64)>>,
     pub outbox: Vec<OutboxCount>,
     pub oldest_pending_message: Option<DateTime<Utc>>,
@@ -203,7 +203,10 @@ const OLDEST_PENDING: &str = "SELECT MIN(created_at) AS oldest FROM outbox WHERE
 const WORKING_TIME_QUERY: &str = "SELECT metric, agency, le_seconds, observations, seconds FROM metric_working_time \
      ORDER BY metric, agency, le_seconds";
 const QUEUE_LENGTH: &str = "SELECT COUNT(*) FROM metric_handoff_queue";
-const AT_RISK_QUERY: &str = "SELECT lead_agency, COUNT(*) AS n FROM dossiers WHERE status IN (2, 4, 5, 6) AND at_risk \
+/// Open dossiers at risk, through the partial index of migration 0002 (its WHERE, verbatim).
+const AT_RISK_SQLITE: &str = "SELECT lead_agency, COUNT(*) AS n FROM dossiers WHERE at_risk = 1 AND status IN (2, 4, 5, 6) \
+     GROUP BY lead_agency ORDER BY lead_agency";
+const AT_RISK_PG: &str = "SELECT lead_agency, COUNT(*) AS n FROM dossiers WHERE at_risk AND status IN (2, 4, 5, 6) \
      GROUP BY lead_agency ORDER BY lead_agency";
 
 macro_rules! counts_of {
@@ -313,17 +316,11 @@ impl ServiceFigures for SqliteStore {
                 f.late_candidates.push(sqlite_candidate(&r)?);
             }
         }
-        let has_at_risk: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM pragma_table_info('dossiers') WHERE name = 'at_risk'")
-                .fetch_optional(&mut *tx)
-                .await?;
-        if has_at_risk.is_some() {
-            let mut v = Vec::new();
-            for r in sqlx::query(AT_RISK_QUERY).fetch_all(&mut *tx).await? {
-                v.push((r.try_get("lead_agency")?, u64_of(r.try_get("n")?, "at-risk count")?));
-            }
-            f.at_risk = Some(v);
+        let mut at_risk = Vec::new();
+        for r in sqlx::query(AT_RISK_SQLITE).fetch_all(&mut *tx).await? {
+            at_risk.push((r.try_get("lead_agency")?, u64_of(r.try_get("n")?, "at-risk count")?));
         }
+        f.at_risk = Some(at_risk);
         for r in sqlx::query(OUTBOX_QUERY).fetch_all(&mut *tx).await? {
             f.outbox.push(OutboxCount {
                 kind: r.try_get("kind")?,
@@ -471,19 +468,11 @@ impl ServiceFigures for PgStore {
                 f.late_candidates.push(pg_candidate(&r)?);
             }
         }
-        let has_at_risk: Option<i32> = sqlx::query_scalar(
-            "SELECT 1 FROM information_schema.columns \
-             WHERE table_schema = current_schema() AND table_name = 'dossiers' AND column_name = 'at_risk'",
-        )
-        .fetch_optional(&mut *tx)
-        .await?;
-        if has_at_risk.is_some() {
-            let mut v = Vec::new();
-            for r in sqlx::query(AT_RISK_QUERY).fetch_all(&mut *tx).await? {
-                v.push((r.try_get("lead_agency")?, u64_of(r.try_get("n")?, "at-risk count")?));
-            }
-            f.at_risk = Some(v);
+        let mut at_risk = Vec::new();
+        for r in sqlx::query(AT_RISK_PG).fetch_all(&mut *tx).await? {
+            at_risk.push((r.try_get("lead_agency")?, u64_of(r.try_get("n")?, "at-risk count")?));
         }
+        f.at_risk = Some(at_risk);
         for r in sqlx::query(OUTBOX_QUERY).fetch_all(&mut *tx).await? {
             f.outbox.push(OutboxCount {
                 kind: r.try_get("kind")?,

@@ -1,0 +1,717 @@
+//! The server on port 0 against a real SQLite file: every endpoint, the authorization matrix
+//! (every role × every mutating endpoint), CSRF, problem+json, the public lookup and the pages.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, Utc};
+use motcua_core::calendar::from_local;
+use motcua_core::{
+    Applicant, Calendar, CalendarData, Catalog, ClassifyMode, Domain, DossierCode, Event, EventKind, OfficeHours,
+    Outcome,
+};
+use motcua_server::{Action, AppState, Application, ServerConfig, hash_password};
+use motcua_store::{AnyStore, NewDossier, NewStaff, Role, StaffStore, Store};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const CENTRE: &str = "000.00.02.H17";
+const TOURISM: &str = "000.00.12.H17";
+const HOME_AFFAIRS: &str = "000.00.10.H17";
+const TRAVEL_LICENCE: &str = "1.004628";
+const ID: &str = "048190000123";
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn domain() -> Domain {
+    let dir = repo().join("config");
+    let mut years = Vec::new();
+    for y in 2023..=2027 {
+        let p = dir.join(format!("calendars/vn/{y}.toml"));
+        years.push(CalendarData::parse_year("cal", &std::fs::read_to_string(p).unwrap()).unwrap());
+    }
+    let cal = Calendar::new(&CalendarData::new(years).unwrap(), OfficeHours::standard());
+    let read = |f: &str| std::fs::read_to_string(dir.join("catalog").join(f)).unwrap();
+    Domain::new(
+        cal,
+        Catalog::from_toml(&read("agencies.toml"), &read("procedures.toml")).unwrap(),
+        ClassifyMode::DateTime,
+    )
+}
+
+fn local(s: &str) -> DateTime<Utc> {
+    from_local(chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap())
+}
+
+/// The app on port 0 with a settable clock, one account per role.
+struct TestApp {
+    base: String,
+    store: AnyStore,
+    domain: Arc<Domain>,
+    now: Arc<Mutex<DateTime<Utc>>>,
+    _dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    clients: HashMap<Role, (reqwest::Client, String)>,
+}
+
+fn password(role: Role) -> String {
+    format!("secret-{role}")
+}
+
+impl TestApp {
+    async fn spawn() -> Self {
+        Self::spawn_with(ServerConfig::default()).await
+    }
+
+    async fn spawn_with(mut config: ServerConfig) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = motcua_store::open(&format!("sqlite://{}", dir.path().join("m.db").display())).await.unwrap();
+        let domain = domain();
+        let now = Arc::new(Mutex::new(local("2025-03-10 09:00")));
+        let clock_now = Arc::clone(&now);
+        config.bind = "127.0.0.1:0".parse().unwrap();
+        let state = AppState::new(store.clone(), domain.clone(), Arc::new(move || *clock_now.lock().unwrap()), config);
+        let app = Application::build(state).await.unwrap();
+        let base = format!("http://{}", app.addr());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until(async move {
+            let _ = rx.await;
+        }));
+        let mut t = Self {
+            base,
+            store,
+            domain: Arc::new(domain),
+            now,
+            _dir: dir,
+            stop: Some(tx),
+            server: Some(server),
+            clients: HashMap::new(),
+        };
+        for role in Role::ALL {
+            let agencies = match role {
+                Role::Chair | Role::Admin => vec![],
+                _ => vec![CENTRE.parse().unwrap(), TOURISM.parse().unwrap()],
+            };
+            t.add_staff(role.as_str(), role, agencies).await;
+            let client = t.login(role.as_str(), &password(role)).await;
+            t.clients.insert(role, client);
+        }
+        t
+    }
+
+    async fn add_staff(&self, username: &str, role: Role, agencies: Vec<motcua_core::AgencyCode>) {
+        let hash = hash_password(&password(role)).unwrap();
+        let new = NewStaff {
+            username: username.into(),
+            display_name: format!("Cán bộ {username}"),
+            role,
+            password_hash: hash,
+            agencies,
+            at: self.now(),
+        };
+        self.store.add_staff(new).await.unwrap().unwrap();
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        *self.now.lock().unwrap()
+    }
+
+    fn set_now(&self, t: DateTime<Utc>) {
+        *self.now.lock().unwrap() = t;
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A logged-in client (cookie jar) and its CSRF token.
+    async fn login(&self, username: &str, password: &str) -> (reqwest::Client, String) {
+        let c =
+            reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let r = c
+            .post(self.url("/api/v1/session"))
+            .json(&json!({"username": username, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "login {username}");
+        let v: Value = r.json().await.unwrap();
+        (c, v["csrf_token"].as_str().unwrap().to_string())
+    }
+
+    fn client(&self, role: Role) -> &(reqwest::Client, String) {
+        &self.clients[&role]
+    }
+
+    async fn post(&self, role: Role, path: &str, body: Value) -> (StatusCode, Value) {
+        let (c, csrf) = self.client(role);
+        let r = c.post(self.url(path)).header("x-csrf-token", csrf).json(&body).send().await.unwrap();
+        let s = r.status();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, role: Role, path: &str) -> (StatusCode, Value) {
+        let (c, _) = self.client(role);
+        let r = c.get(self.url(path)).send().await.unwrap();
+        let s = r.status();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    // One method per endpoint -------------------------------------------------------------
+
+    async fn intake(&self, role: Role, body: Value) -> (StatusCode, Value) {
+        self.post(role, "/api/v1/dossiers", body).await
+    }
+    async fn submit(&self, role: Role, body: Value) -> (StatusCode, Value) {
+        self.post(role, "/api/v1/submissions", body).await
+    }
+    async fn act(&self, role: Role, code: &str, action: &str, body: Value) -> (StatusCode, Value) {
+        self.post(role, &format!("/api/v1/dossiers/{code}/{action}"), body).await
+    }
+    async fn show(&self, role: Role, code: &str) -> (StatusCode, Value) {
+        self.get(role, &format!("/api/v1/dossiers/{code}")).await
+    }
+    async fn events(&self, role: Role, code: &str) -> (StatusCode, Value) {
+        self.get(role, &format!("/api/v1/dossiers/{code}/events")).await
+    }
+    async fn queue(&self, role: Role, agency: Option<&str>) -> (StatusCode, Value) {
+        self.get(role, &format!("/api/v1/queue{}", agency.map(|a| format!("?agency={a}")).unwrap_or_default())).await
+    }
+    async fn report(&self, role: Role, query: &str) -> (StatusCode, Value) {
+        self.get(role, &format!("/api/v1/report?{query}")).await
+    }
+    async fn lookup(&self, code: &str, id: &str) -> (StatusCode, Value) {
+        let r = reqwest::Client::new()
+            .post(self.url("/api/v1/lookup"))
+            .json(&json!({"code": code, "id_number": id}))
+            .send()
+            .await
+            .unwrap();
+        let s = r.status();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn event_count(&self) -> u64 {
+        self.store.event_count().await.unwrap()
+    }
+
+    /// A dossier brought to the state an action needs, through the store (by "setup").
+    async fn dossier_for(&self, action: Action) -> String {
+        let mut t = local("2025-03-03 09:00");
+        let new = NewDossier {
+            procedure: TRAVEL_LICENCE.parse().unwrap(),
+            agency: CENTRE.parse().unwrap(),
+            applicant: Applicant {
+                name: "Trần Thị Bình".into(), id_number: Some(ID.into()), ..Default::default()
+            },
+            channel: if matches!(action, Action::AcceptOnline | Action::RefuseOnline) {
+                motcua_core::Channel::Online
+            } else {
+                motcua_core::Channel::InPerson
+            },
+            online: matches!(action, Action::AcceptOnline | Action::RefuseOnline),
+        };
+        let d = self.store.intake(&self.domain, new, t, Some("setup".into())).await.unwrap();
+        let code = d.code.unwrap();
+        let mut rec = |kind: EventKind| {
+            t += Duration::minutes(10);
+            Event { at: t, by: Some("setup".into()), kind }
+        };
+        let steps: Vec<EventKind> = match action {
+            Action::Accept => vec![EventKind::Transferred { to: TOURISM.parse().unwrap() }],
+            Action::RequestSupplement
+            | Action::RequestPayment
+            | Action::Reschedule
+            | Action::Resolve
+            | Action::Withdraw
+            | Action::Stop => vec![EventKind::Transferred { to: TOURISM.parse().unwrap() }, EventKind::Accepted],
+            Action::Supplement => vec![
+                EventKind::Transferred { to: TOURISM.parse().unwrap() },
+                EventKind::Accepted,
+                EventKind::SupplementRequested { reason: "thiếu giấy tờ".into(), documents: vec![] },
+            ],
+            Action::Paid => vec![
+                EventKind::Transferred { to: TOURISM.parse().unwrap() },
+                EventKind::Accepted,
+                EventKind::PaymentRequested { reason: "lệ phí".into() },
+            ],
+            Action::Return => vec![
+                EventKind::Transferred { to: TOURISM.parse().unwrap() },
+                EventKind::Accepted,
+                EventKind::Resolved { outcome: Outcome::Approved, reason: None },
+            ],
+            _ => vec![],
+        };
+        for k in steps {
+            let e = rec(k);
+            self.store.record(&self.domain, &code, e).await.unwrap();
+        }
+        code.to_string()
+    }
+
+    async fn shutdown(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(s) = self.server.take() {
+            s.await.unwrap().unwrap();
+        }
+    }
+}
+
+fn intake_body(agency: &str) -> Value {
+    json!({"procedure": TRAVEL_LICENCE, "agency": agency, "applicant": "Lê Văn Cường", "id_number": ID, "phone": "0905123456"})
+}
+
+fn action_body(action: Action) -> Value {
+    match action {
+        Action::Intake | Action::Submit => intake_body(CENTRE),
+        Action::Transfer => json!({"to": TOURISM}),
+        Action::RefuseOnline | Action::Stop | Action::RequestSupplement | Action::Withdraw | Action::RequestPayment => {
+            json!({"reason": "lý do kiểm thử", "documents": ["Bản sao hộ chiếu"]})
+        }
+        Action::Reschedule => json!({"to": "2025-03-28", "reason": "cần xác minh thêm"}),
+        _ => json!({}),
+    }
+}
+
+fn expect_problem(v: &Value, slug: &str, status: u16) {
+    assert_eq!(v["type"], format!("https://motcua.example/problems/{slug}"), "{v}");
+    assert_eq!(v["status"], status, "{v}");
+    assert!(v["title"].is_string() && v["detail"].is_string(), "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorization_matrix_every_role_by_every_mutating_endpoint() {
+    let app = TestApp::spawn().await;
+    let mut table = Vec::new();
+    for action in Action::ALL {
+        for role in Role::ALL {
+            let allowed = motcua_server::perm::allowed(role, action);
+            let (code, path) = match action {
+                Action::Intake => (None, "/api/v1/dossiers".to_string()),
+                Action::Submit => (None, "/api/v1/submissions".to_string()),
+                a => {
+                    let code = app.dossier_for(a).await;
+                    let p = format!("/api/v1/dossiers/{code}/{}", a.name());
+                    (Some(code), p)
+                }
+            };
+            let before = app.event_count().await;
+            let (status, body) = app.post(role, &path, action_body(action)).await;
+            let after = app.event_count().await;
+            if allowed {
+                assert!(status.is_success(), "{role} {} should succeed: {status} {body}", action.name());
+                assert_eq!(after, before + 1, "{role} {}", action.name());
+                let code = code.unwrap_or_else(|| body["code"].as_str().unwrap().to_string());
+                let (_, ev) = app.events(Role::Chair, &code).await;
+                let last = ev["events"].as_array().unwrap().last().unwrap().clone();
+                assert_eq!(last["by"], role.as_str(), "the mutation is attributed to the account");
+            } else {
+                assert_eq!(status, StatusCode::FORBIDDEN, "{role} {}: {body}", action.name());
+                expect_problem(&body, "forbidden", 403);
+                assert_eq!(after, before, "a refused {} by {role} wrote nothing", action.name());
+            }
+            table.push(format!(
+                "{:<20} {:<7} {}",
+                action.name(),
+                role.as_str(),
+                if allowed { "allowed" } else { "403" }
+            ));
+        }
+    }
+    assert_eq!(table.len(), Action::ALL.len() * Role::ALL.len());
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn officers_act_only_on_dossiers_their_agencies_hold() {
+    let app = TestApp::spawn().await;
+    app.add_staff("outsider", Role::Agency, vec![HOME_AFFAIRS.parse().unwrap()]).await;
+    let (c, csrf) = app.login("outsider", &password(Role::Agency)).await;
+    let code = app.dossier_for(Action::Resolve).await;
+    let before = app.event_count().await;
+    let r = c
+        .post(app.url(&format!("/api/v1/dossiers/{code}/resolve")))
+        .header("x-csrf-token", &csrf)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    expect_problem(&r.json().await.unwrap(), "forbidden", 403);
+    // Intake at a desk the officer does not work at.
+    let (s, v) = app.intake(Role::Desk, intake_body("000.00.41.H17")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert_eq!(app.event_count().await, before);
+    // Queues of other agencies are closed to officers, open to the chair.
+    let r = c.get(app.url(&format!("/api/v1/queue?agency={TOURISM}"))).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let (s, _) = app.queue(Role::Chair, Some(TOURISM)).await;
+    assert_eq!(s, StatusCode::OK);
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dossier_through_the_api_from_intake_to_return() {
+    let app = TestApp::spawn().await;
+    let (s, v) = app.intake(Role::Desk, intake_body(CENTRE)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let code = v["code"].as_str().unwrap().to_string();
+    assert_eq!(code, "000.00.02.H17-250310-0001");
+    assert_eq!(v["status"], 2);
+    assert_eq!(v["due_at"], "2025-03-24T09:00:00+07:00");
+    assert!(v["links"]["lookup"].as_str().unwrap().ends_with(&format!("/tra-cuu?ma={code}")));
+    let steps = [
+        (Role::Desk, "transfer", json!({"to": TOURISM})),
+        (Role::Agency, "accept", json!({})),
+        (Role::Agency, "request-supplement", json!({"reason": "thiếu bản sao", "documents": ["Bản sao giấy phép"]})),
+        (Role::Desk, "supplement", json!({})),
+        (Role::Head, "reschedule", json!({"to": "2025-04-15", "reason": "cần xác minh"})),
+        (Role::Agency, "resolve", json!({})),
+        (Role::Desk, "return", json!({})),
+    ];
+    for (i, (role, action, body)) in steps.into_iter().enumerate() {
+        app.set_now(local("2025-03-10 09:00") + Duration::hours(i as i64 + 1));
+        let (s, v) = app.act(role, &code, action, body).await;
+        assert_eq!(s, StatusCode::OK, "{action}: {v}");
+    }
+    let (s, v) = app.show(Role::Chair, &code).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["status"], 10);
+    assert_eq!(v["handoffs"].as_array().unwrap().len(), 1);
+    assert!(!v["explanation"].as_array().unwrap().is_empty());
+    let (_, ev) = app.events(Role::Desk, &code).await;
+    let by: Vec<&str> = ev["events"].as_array().unwrap().iter().map(|e| e["by"].as_str().unwrap()).collect();
+    assert_eq!(by, ["desk", "desk", "agency", "agency", "desk", "head", "agency", "desk"]);
+    // Illegal transition: a second return.
+    let before = app.event_count().await;
+    let (s, v) = app.act(Role::Desk, &code, "return", json!({})).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    expect_problem(&v, "illegal-transition", 409);
+    assert_eq!(app.event_count().await, before);
+    // Invalid input: a refusal without a reason, an unknown agency, an instant in the future.
+    let code2 = app.dossier_for(Action::Resolve).await;
+    let (s, v) = app.act(Role::Agency, &code2, "resolve", json!({"refused": true})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    expect_problem(&v, "invalid-input", 422);
+    assert_eq!(v["detail"], "a refusal needs reason");
+    let (s, v) = app.act(Role::Agency, &code2, "transfer", json!({"to": "000.00.99.H17"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    expect_problem(&v, "unknown-agency", 422);
+    let (s, v) = app.act(Role::Agency, &code2, "resolve", json!({"at": "2030-01-01T09:00:00+07:00"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    expect_problem(&v, "at-in-future", 422);
+    let (s, v) = app.act(Role::Agency, &code2, "fly", json!({})).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    let (s, v) = app.show(Role::Desk, "000.00.02.H17-250310-0999").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    expect_problem(&v, "not-found", 404);
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn online_submission_then_acceptance_and_the_lists() {
+    let ttl = std::time::Duration::from_secs(30 * 86400);
+    let app = TestApp::spawn_with(ServerConfig { session_ttl: ttl, ..ServerConfig::default() }).await;
+    let (s, v) = app.submit(Role::Desk, intake_body(CENTRE)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["status"], 1);
+    assert!(v["due_at"].is_null());
+    let code = v["code"].as_str().unwrap().to_string();
+    let (s, v) = app.get(Role::Desk, "/api/v1/submissions").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["submissions"][0]["code"], code.as_str());
+    let (s, v) = app.act(Role::Desk, &code, "accept-online", json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], 2);
+    let (_, v) = app.get(Role::Desk, "/api/v1/submissions").await;
+    assert!(v["submissions"].as_array().unwrap().is_empty());
+    // The queue: an overdue dossier first, then the new one.
+    let old = app.dossier_for(Action::Transfer).await;
+    app.set_now(local("2025-03-20 09:00"));
+    let (s, v) = app.queue(Role::Desk, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let q = v["dossiers"].as_array().unwrap();
+    assert_eq!(q[0]["code"], old.as_str(), "{v}");
+    assert_eq!(q[0]["urgency"], "overdue");
+    assert_eq!(q[1]["code"], code.as_str());
+    // Catalog, me, staff (admin), audit (chair).
+    assert_eq!(app.get(Role::Agency, "/api/v1/catalog").await.0, StatusCode::OK);
+    let (_, me) = app.get(Role::Head, "/api/v1/me").await;
+    assert_eq!(me["staff"]["role"], "head");
+    assert_eq!(app.get(Role::Admin, "/api/v1/staff").await.0, StatusCode::OK);
+    assert_eq!(app.get(Role::Desk, "/api/v1/staff").await.0, StatusCode::FORBIDDEN);
+    let (s, a) = app.get(Role::Chair, "/api/v1/audit?limit=2").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(a["events"].as_array().unwrap().len(), 2);
+    assert_eq!(app.get(Role::Desk, "/api/v1/audit").await.0, StatusCode::FORBIDDEN);
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_json_and_csv_and_the_board() {
+    let app = TestApp::spawn().await;
+    let code = app.dossier_for(Action::Return).await;
+    app.act(Role::Desk, &code, "return", json!({})).await;
+    let (s, v) = app.report(Role::Chair, "from=2025-03-01&to=2025-03-31&by=agency").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["total"]["finished"], 1);
+    let (s, v) = app.report(Role::Chair, &format!("from=2025-03-01&to=2025-03-31&agency={TOURISM}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(v["rows"].as_array().unwrap().iter().all(|r| r["key"] == TOURISM));
+    let (c, _) = app.client(Role::Head);
+    let r = c.get(app.url("/api/v1/report?from=2025-03-01&to=2025-03-31&format=csv")).send().await.unwrap();
+    assert_eq!(r.headers()["content-type"], "text/csv; charset=utf-8");
+    assert!(r.text().await.unwrap().starts_with("key,name,received"));
+    let (s, v) = app.report(Role::Chair, "from=2025-03-31&to=2025-03-01").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    expect_problem(&v, "invalid-input", 422);
+    let r = reqwest::get(app.url("/api/v1/board")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let b: Value = r.json().await.unwrap();
+    assert!(b["rows"].is_array());
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_tokens_and_csrf() {
+    let app = TestApp::spawn().await;
+    // Wrong password and unknown user look the same.
+    let c = reqwest::Client::new();
+    for (u, p) in [("desk", "wrong"), ("nobody", "wrong")] {
+        let r = c.post(app.url("/api/v1/session")).json(&json!({"username": u, "password": p})).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        expect_problem(&r.json().await.unwrap(), "unauthorized", 401);
+    }
+    // No credentials at all.
+    let r = c.get(app.url("/api/v1/queue")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // A cookie session writing without the CSRF header: refused, nothing written.
+    let before = app.event_count().await;
+    let (dc, _) = app.client(Role::Desk);
+    let r = dc.post(app.url("/api/v1/dossiers")).json(&intake_body(CENTRE)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    expect_problem(&r.json().await.unwrap(), "csrf-token-mismatch", 403);
+    assert_eq!(app.event_count().await, before);
+    // An API token: no CSRF needed; revoked with the account.
+    let (s, v) = app.post(Role::Desk, "/api/v1/tokens", json!({"name": "portal"})).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let token = v["token"].as_str().unwrap().to_string();
+    let r = c.post(app.url("/api/v1/submissions")).bearer_auth(&token).json(&intake_body(CENTRE)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = c.get(app.url("/api/v1/me")).bearer_auth("mct_0000").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // Logout ends the session.
+    let (hc, csrf) = app.client(Role::Head);
+    let r = hc.delete(app.url("/api/v1/session")).header("x-csrf-token", csrf).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(hc.get(app.url("/api/v1/me")).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    // Sessions expire.
+    app.set_now(app.now() + Duration::hours(11));
+    assert_eq!(app.get(Role::Agency, "/api/v1/me").await.0, StatusCode::UNAUTHORIZED);
+    // A disabled account cannot log in.
+    app.store.set_staff_disabled("chair", true).await.unwrap();
+    let r = c
+        .post(app.url("/api/v1/session"))
+        .json(&json!({"username": "chair", "password": password(Role::Chair)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookup_reveals_nothing_on_a_mismatch_and_is_rate_limited() {
+    let app =
+        TestApp::spawn_with(ServerConfig { lookup_burst: 5, lookup_per_minute: 0, ..ServerConfig::default() }).await;
+    let code = app.dossier_for(Action::Resolve).await;
+    let (s, v) = app.lookup(&code, ID).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], 4);
+    assert!(v["steps"][1]["remaining"].as_str().unwrap().contains("ngày"), "{v}");
+    let (s1, wrong_id) = app.lookup(&code, "999999999999").await;
+    let (s2, no_code) = app.lookup("000.00.02.H17-250303-0999", ID).await;
+    let (s3, garbage) = app.lookup("nonsense", ID).await;
+    assert_eq!((s1, s2, s3), (StatusCode::NOT_FOUND, StatusCode::NOT_FOUND, StatusCode::NOT_FOUND));
+    assert_eq!(wrong_id, no_code);
+    assert_eq!(no_code, garbage);
+    assert_eq!(app.lookup(&code, ID).await.0, StatusCode::OK, "the fifth lookup");
+    let (s, v) = app.lookup(&code, ID).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "the sixth lookup");
+    expect_problem(&v, "rate-limited", 429);
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operations_health_ids_limits_openapi_metrics() {
+    let app = TestApp::spawn().await;
+    let r = reqwest::get(app.url("/healthz")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers().contains_key("x-request-id"));
+    let r = reqwest::Client::new().get(app.url("/readyz")).header("x-request-id", "abc-123").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["x-request-id"], "abc-123");
+    // Body limit: 64 KiB.
+    let big = json!({"applicant": "x".repeat(100_000)});
+    let (s, v) = app.intake(Role::Desk, big).await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+    expect_problem(&v, "payload-too-large", 413);
+    // Malformed JSON.
+    let (c, csrf) = app.client(Role::Desk);
+    let r = c
+        .post(app.url("/api/v1/dossiers"))
+        .header("x-csrf-token", csrf)
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // OpenAPI names every API route.
+    let doc: Value = reqwest::get(app.url("/api/v1/openapi.json")).await.unwrap().json().await.unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    for p in [
+        "/api/v1/session",
+        "/api/v1/me",
+        "/api/v1/tokens",
+        "/api/v1/catalog",
+        "/api/v1/dossiers",
+        "/api/v1/submissions",
+        "/api/v1/dossiers/{code}",
+        "/api/v1/dossiers/{code}/events",
+        "/api/v1/queue",
+        "/api/v1/report",
+        "/api/v1/audit",
+        "/api/v1/staff",
+        "/api/v1/lookup",
+        "/api/v1/board",
+        "/api/v1/openapi.json",
+    ] {
+        assert!(paths.contains_key(p), "{p} missing from the OpenAPI document");
+    }
+    for a in Action::ALL.iter().filter(|a| !matches!(a, Action::Intake | Action::Submit)) {
+        assert!(paths.contains_key(&format!("/api/v1/dossiers/{{code}}/{}", a.name())));
+    }
+    // No metrics hook in this app: a problem, not a crash.
+    assert_eq!(reqwest::get(app.url("/metrics")).await.unwrap().status(), StatusCode::NOT_FOUND);
+    assert_eq!(reqwest::get(app.url("/nowhere")).await.unwrap().status(), StatusCode::NOT_FOUND);
+    app.shutdown().await;
+}
+
+/// Pulls `name="_csrf" value="…"` out of a page.
+fn csrf_of(html: &str) -> String {
+    let i = html.find("name=\"_csrf\" value=\"").unwrap() + 20;
+    html[i..i + html[i..].find('"').unwrap()].to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_login_intake_receipt_actions_lookup_and_rating() {
+    let app = TestApp::spawn().await;
+    let c = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    // Not logged in: sent to the login page.
+    let r = c.get(app.url("/queue")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let page = c.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Đăng nhập"));
+    let csrf = csrf_of(&page);
+    // A login form without its CSRF token is refused.
+    let r = c.post(app.url("/login")).form(&[("username", "desk"), ("password", "secret-desk")]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = c
+        .post(app.url("/login"))
+        .form(&[("username", "desk"), ("password", "secret-desk"), ("_csrf", &csrf), ("next", "/intake")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/intake");
+    let page = c.get(app.url("/intake")).send().await.unwrap().text().await.unwrap();
+    let csrf = csrf_of(&page);
+    let r = c
+        .post(app.url("/intake"))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("procedure", TRAVEL_LICENCE),
+            ("agency", CENTRE),
+            ("applicant", "Võ Thị Hoa"),
+            ("id_number", ID),
+            ("channel", "in_person"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let receipt_path = r.headers()["location"].to_str().unwrap().to_string();
+    let code = receipt_path.trim_start_matches("/dossiers/").trim_end_matches("/receipt").to_string();
+    let receipt = c.get(app.url(&receipt_path)).send().await.unwrap().text().await.unwrap();
+    assert!(receipt.contains("GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ"));
+    assert!(receipt.contains("<svg"), "QR code");
+    assert!(receipt.contains(&format!("/tra-cuu?ma={code}")));
+    assert!(receipt.contains("sau 09:00 giờ, ngày 24/03/2025"), "due after HH:MM, dd/mm/yyyy");
+    assert!(receipt.contains("@media print"));
+    // An action form without CSRF: refused, nothing written.
+    let before = app.event_count().await;
+    let r = c.post(app.url(&format!("/dossiers/{code}/accept"))).form(&[("x", "y")]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.event_count().await, before);
+    for action in ["accept", "resolve", "return"] {
+        let page = c.get(app.url(&format!("/dossiers/{code}"))).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains(&format!("id=\"action-{action}\"")), "{action} offered");
+        let r = c
+            .post(app.url(&format!("/dossiers/{code}/{action}")))
+            .form(&[("_csrf", csrf_of(&page))])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{action}");
+    }
+    let page = c.get(app.url(&format!("/dossiers/{code}?lang=en"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Control sheet") && page.contains("How the due date was computed"));
+    // Report page and CSV; queue; outbox; online; audit closed to a desk officer.
+    for p in ["/report", "/queue", "/outbox", "/online", "/report?format=csv"] {
+        assert_eq!(c.get(app.url(p)).send().await.unwrap().status(), StatusCode::OK, "{p}");
+    }
+    assert_eq!(c.get(app.url("/audit")).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+    // The public lookup from the QR link, then the rating (once).
+    let p = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let form = p.get(app.url(&format!("/tra-cuu?ma={code}"))).send().await.unwrap().text().await.unwrap();
+    assert!(form.contains(&format!("value=\"{code}\"")));
+    let pc = csrf_of(&form);
+    let r = p
+        .post(app.url("/tra-cuu"))
+        .form(&[("_csrf", pc.as_str()), ("code", code.as_str()), ("id_number", "111111111111")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = p
+        .post(app.url("/tra-cuu"))
+        .form(&[("_csrf", pc.as_str()), ("code", code.as_str()), ("id_number", ID)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Đã trả kết quả") && html.contains("rating-form"));
+    let r = p
+        .post(app.url("/tra-cuu/danh-gia"))
+        .form(&[("_csrf", pc.as_str()), ("code", code.as_str()), ("id_number", ID), ("score", "5")])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.text().await.unwrap().contains("Cảm ơn"));
+    let rating = app.store.rating(&code.parse::<DossierCode>().unwrap()).await.unwrap().unwrap();
+    assert_eq!(rating.score, 5);
+    let board = p.get(app.url("/bang-tin")).send().await.unwrap().text().await.unwrap();
+    assert!(board.contains("http-equiv=\"refresh\"") && board.contains("100.00 %"));
+    app.shutdown().await;
+}
