@@ -45,7 +45,7 @@ async fn build(path: &Path, years: i64) -> SqliteStore {
     // Instants as the store keeps them: fixed-width UTC text.
     let ts = |expr: &str| format!("strftime('%Y-%m-%dT%H:%M:%S.000000Z', {expr}, 'unixepoch')");
     let agency = "printf('B%02d.00.%02d.H17', (i % 500) / 100, i % 100)";
-    // Open dossiers: received over the last 20 days, due 5–30 days after receipt; every 500th
+    // Open dossiers: received over the last 20 days, due 1–26 days from now; every 500th
     // one is already overdue, every 100th at risk, every 40th waiting for the citizen, every
     // 1000th with a second supplement request.
     let open = format!(
@@ -61,9 +61,7 @@ async fn build(path: &Path, years: i64) -> SqliteStore {
            CASE WHEN i % 100 = 0 THEN 1 ELSE 0 END \
          FROM n",
         rec = ts(&format!("{now_unix} - (i % 20) * 86400 - 3600")),
-        due = ts(&format!(
-            "{now_unix} + CASE WHEN i % 500 = 0 THEN -7200 ELSE ((i % 26) + 5) * 86400 - (i % 20) * 86400 END"
-        )),
+        due = ts(&format!("{now_unix} + CASE WHEN i % 500 = 0 THEN -7200 ELSE ((i % 26) + 1) * 86400 END")),
     );
     sqlx::query(&open).execute(w).await.unwrap();
     let finished = FINISHED_PER_YEAR * years;
