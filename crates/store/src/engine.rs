@@ -6,7 +6,8 @@
 //! with core (an item core rejects changes nothing), then write what the accepted items
 //! produced (events, projection rows, aggregate deltas, counters) in a few multi-row
 //! statements. Later items of a batch see the state the earlier ones left, from the per-batch
-//! cache, so events just appended are never reloaded.
+//! cache, so events just appended are never reloaded. The messages an accepted event implies
+//! (core's `letters::implied_messages`) are written to the outbox in the same transaction.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
@@ -20,6 +21,7 @@ use crate::model::{
     BatchItem, Cells, CountChange, CountKey, CountValues, DailyCountRow, DossierChange, DossierRow, NewDossier,
     RecomputeDiff, ReplayFailure, add_cells, diff_rows, dossier_cells, micros,
 };
+use crate::outbox::{NewMessage, letter_error};
 
 /// A code counter: receiving agency and local day.
 pub(crate) type CounterKey = (AgencyCode, NaiveDate);
@@ -47,6 +49,8 @@ pub(crate) struct Writes {
     pub counts: Vec<(CountKey, CountValues)>,
     /// New values of code counters (written as the maximum of old and new).
     pub counters: Vec<(CounterKey, u32)>,
+    /// Outbox rows the events imply (inserted unless their dedupe key exists).
+    pub outbox: Vec<NewMessage>,
     pub recorded_at: DateTime<Utc>,
 }
 
@@ -145,6 +149,7 @@ pub(crate) struct Batch<'a> {
     events: Vec<EventRow>,
     dirty: Vec<DossierCode>,
     counts: BTreeMap<CountKey, CountValues>,
+    outbox: Vec<NewMessage>,
 }
 
 impl<'a> Batch<'a> {
@@ -157,6 +162,7 @@ impl<'a> Batch<'a> {
             events: Vec::new(),
             dirty: Vec::new(),
             counts: BTreeMap::new(),
+            outbox: Vec::new(),
         }
     }
 
@@ -332,6 +338,19 @@ impl<'a> Batch<'a> {
     ) -> Result<Dossier, StoreError> {
         let payload = serde_json::to_string(&event)
             .map_err(|e| StoreError::Corrupt(format!("cannot serialise an event of {code}: {e}")))?;
+        let messages = match motcua_core::letters::implied_messages(self.domain, &live.d, &event) {
+            Ok(m) => m.iter().map(NewMessage::from_intent).collect::<Result<Vec<_>, _>>(),
+            Err(e) => Err(letter_error(&code, e)),
+        };
+        let messages = match messages {
+            Ok(m) => m,
+            Err(e) => {
+                // Refused like a domain error: put back the state before this event.
+                self.slots.insert(code, Slot::Corrupt(e.to_string()));
+                return Err(e);
+            }
+        };
+        self.outbox.extend(messages);
         self.events.push(EventRow {
             code: code.clone(),
             seq: live.d.event_count,
@@ -368,7 +387,9 @@ impl<'a> Batch<'a> {
             let v = self.counters.get(&k).copied().unwrap_or(0);
             (k, v)
         });
-        Ok(Writes { events: self.events, created, updated, counts, counters: counters.collect(), recorded_at })
+        let mut seen = BTreeSet::new();
+        let outbox = self.outbox.into_iter().filter(|m| seen.insert(m.dedupe_key.clone())).collect();
+        Ok(Writes { events: self.events, created, updated, counts, counters: counters.collect(), outbox, recorded_at })
     }
 }
 

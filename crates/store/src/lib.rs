@@ -13,7 +13,8 @@
 //! Layout: [`Store`] (the trait every caller uses), [`SqliteStore`] and [`PgStore`] (two
 //! hand-written implementations, SQL text per backend), [`AnyStore`] and [`open`] (pick one by
 //! URL), [`model`] (rows and commands), [`StoreError`], [`StaffStore`] (staff accounts, sessions,
-//! API tokens, ratings and the web server's work-queue and audit reads).
+//! API tokens, ratings and the web server's work-queue and audit reads), [`OutboxStore`] (the
+//! transactional outbox the worker delivers, and the scheduler's candidate queries).
 
 use std::future::Future;
 
@@ -24,6 +25,7 @@ mod engine;
 mod error;
 pub mod metrics;
 pub mod model;
+pub mod outbox;
 mod pg;
 pub mod report;
 mod sql;
@@ -32,6 +34,7 @@ mod staff;
 
 pub use error::StoreError;
 pub use metrics::ServiceFigures;
+pub use outbox::{Candidate, NewMessage, OutboxMessage, OutboxStatus, OutboxStore};
 pub use model::{
     BatchItem, CountChange, CountKey, CountValues, DailyCountRow, DossierChange, DossierRow, FieldChange, LoggedEvent,
     NewDossier, RecomputeDiff, ReplayFailure,

@@ -371,6 +371,7 @@ impl WriteTx for PgTx {
             .execute(&mut *self.tx)
             .await?;
         }
+        crate::outbox::insert_pg(&mut self.tx, &w.outbox).await?;
         Ok(())
     }
 }

@@ -359,6 +359,7 @@ impl WriteTx for SqliteTx {
             .execute(&mut *self.tx)
             .await?;
         }
+        crate::outbox::insert_sqlite(&mut self.tx, &w.outbox).await?;
         Ok(())
     }
 }

@@ -1,0 +1,302 @@
+//! Settings: the `[mail]` section of `config/motcua.toml` ([`MailSettings`]) and the worker's
+//! tuning ([`WorkerConfig`]) derived from it.
+//!
+//! ```toml
+//! [mail]
+//! backend = "file"            # "file" (default: data/outbox/*.eml), "smtp" or "memory"
+//! dir = "data/outbox"         # the file backend's folder
+//! print_dir = "data/print"    # letters for citizens with no e-mail, printed at the desk
+//! from = "Bộ phận Một cửa <motcua@hcc.danang.example>"
+//! lang = "vi"                 # "vi" or "en": which template variant is sent
+//! max_attempts = 8
+//! [mail.smtp]
+//! host = "127.0.0.1"
+//! port = 25
+//! tls = "plain"               # "tls" (implicit, 465), "starttls" (587) or "plain" (a loopback relay)
+//! ```
+//!
+//! SMTP credentials are read from `MOTCUA_SMTP_USER` / `MOTCUA_SMTP_PASSWORD` only, never from
+//! a file, and never printed.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use motcua_core::clock::Lang;
+use serde::Deserialize;
+
+/// Which mail backend delivers messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// `<dir>/*.eml`: the embedded default, so a new user sees the letters.
+    #[default]
+    File,
+    Smtp,
+    /// Kept in memory (tests).
+    Memory,
+}
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// Implicit TLS (SMTPS, port 465).
+    Tls,
+    /// Upgrade with STARTTLS, required (port 587).
+    #[default]
+    Starttls,
+    /// No encryption: only for a relay on the loopback interface.
+    Plain,
+}
+
+/// `[mail.smtp]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    #[serde(default = "default_host")]
+    pub host: String,
+    /// Default: 465 for tls, 587 for starttls, 25 for plain.
+    #[serde(default)]
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub tls: TlsMode,
+    /// Seconds before an SMTP command times out.
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u64,
+    /// Connections kept open to the server.
+    #[serde(default = "default_pool")]
+    pub pool_size: u32,
+}
+
+fn default_host() -> String {
+    "127.0.0.1".into()
+}
+fn default_timeout() -> u64 {
+    30
+}
+fn default_pool() -> u32 {
+    8
+}
+
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        Self {
+            host: default_host(),
+            port: None,
+            tls: TlsMode::default(),
+            timeout_seconds: default_timeout(),
+            pool_size: default_pool(),
+        }
+    }
+}
+
+impl SmtpSettings {
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(match self.tls {
+            TlsMode::Tls => 465,
+            TlsMode::Starttls => 587,
+            TlsMode::Plain => 25,
+        })
+    }
+}
+
+/// The `[mail]` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    #[serde(default)]
+    pub backend: Backend,
+    #[serde(default = "default_dir")]
+    pub dir: PathBuf,
+    #[serde(default = "default_print_dir")]
+    pub print_dir: PathBuf,
+    #[serde(default = "default_from")]
+    pub from: String,
+    #[serde(default)]
+    pub lang: Lang,
+    /// Template folder, relative to the configuration folder.
+    #[serde(default = "default_templates")]
+    pub templates: PathBuf,
+    #[serde(default = "default_attempts")]
+    pub max_attempts: u32,
+    /// First retry delay in seconds; doubles each attempt up to `backoff_max_seconds`.
+    #[serde(default = "default_backoff")]
+    pub backoff_seconds: u64,
+    #[serde(default = "default_backoff_max")]
+    pub backoff_max_seconds: u64,
+    /// Seconds a claimed row stays leased to its worker.
+    #[serde(default = "default_lease")]
+    pub lease_seconds: u64,
+    /// Seconds between scheduler ticks of `motcua worker`.
+    #[serde(default = "default_tick")]
+    pub tick_seconds: u64,
+    /// Rows claimed at once, and messages sent at the same time.
+    #[serde(default = "default_batch")]
+    pub batch: u32,
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    #[serde(default)]
+    pub smtp: SmtpSettings,
+}
+
+fn default_dir() -> PathBuf {
+    PathBuf::from("data/outbox")
+}
+fn default_print_dir() -> PathBuf {
+    PathBuf::from("data/print")
+}
+fn default_from() -> String {
+    "Bộ phận Một cửa <motcua@motcua.example>".into()
+}
+fn default_templates() -> PathBuf {
+    PathBuf::from("templates")
+}
+fn default_attempts() -> u32 {
+    8
+}
+fn default_backoff() -> u64 {
+    30
+}
+fn default_backoff_max() -> u64 {
+    6 * 3600
+}
+fn default_lease() -> u64 {
+    300
+}
+fn default_tick() -> u64 {
+    60
+}
+fn default_batch() -> u32 {
+    200
+}
+fn default_concurrency() -> usize {
+    16
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        Self {
+            backend: Backend::default(),
+            dir: default_dir(),
+            print_dir: default_print_dir(),
+            from: default_from(),
+            lang: Lang::default(),
+            templates: default_templates(),
+            max_attempts: default_attempts(),
+            backoff_seconds: default_backoff(),
+            backoff_max_seconds: default_backoff_max(),
+            lease_seconds: default_lease(),
+            tick_seconds: default_tick(),
+            batch: default_batch(),
+            concurrency: default_concurrency(),
+            smtp: SmtpSettings::default(),
+        }
+    }
+}
+
+/// What a [`crate::Worker`] runs with.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Who holds a lease: unique per worker process.
+    pub owner: String,
+    pub lease: chrono::Duration,
+    pub batch: u32,
+    pub concurrency: usize,
+    pub max_attempts: u32,
+    pub backoff: chrono::Duration,
+    pub backoff_max: chrono::Duration,
+    pub tick_interval: Duration,
+    /// Candidates read per page by the scheduler.
+    pub scan_page: u32,
+    pub lang: Lang,
+    pub templates_dir: PathBuf,
+    pub print_dir: PathBuf,
+    /// `Name <address>` of the sender.
+    pub from: String,
+}
+
+fn secs(n: u64) -> chrono::Duration {
+    chrono::Duration::seconds(i64::try_from(n).unwrap_or(i64::MAX / 1000))
+}
+
+impl WorkerConfig {
+    /// From the `[mail]` section; relative template paths are under `config_dir`.
+    pub fn from_settings(s: &MailSettings, config_dir: &Path) -> Self {
+        let templates_dir = if s.templates.is_absolute() { s.templates.clone() } else { config_dir.join(&s.templates) };
+        Self {
+            owner: default_owner(),
+            lease: secs(s.lease_seconds.max(1)),
+            batch: s.batch.max(1),
+            concurrency: s.concurrency.max(1),
+            max_attempts: s.max_attempts.max(1),
+            backoff: secs(s.backoff_seconds),
+            backoff_max: secs(s.backoff_max_seconds),
+            tick_interval: Duration::from_secs(s.tick_seconds.max(1)),
+            scan_page: 500,
+            lang: s.lang,
+            templates_dir,
+            print_dir: s.print_dir.clone(),
+            from: s.from.clone(),
+        }
+    }
+
+    /// The delay before attempt `attempts + 1`, after `attempts` failures: base × 2^(n−1),
+    /// at most the maximum.
+    pub fn backoff_after(&self, attempts: u32) -> chrono::Duration {
+        let exp = attempts.saturating_sub(1).min(30);
+        let factor = 1_i32 << exp;
+        let d = self.backoff.checked_mul(factor).unwrap_or(self.backoff_max);
+        d.min(self.backoff_max)
+    }
+}
+
+/// `<host>-<pid>`: unique among the worker processes of one database.
+pub fn default_owner() -> String {
+    let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
+    let host = if host.is_empty() { "motcua".to_string() } else { host };
+    format!("{host}-{}", std::process::id())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mail_section_parses_with_defaults() {
+        let s: MailSettings =
+            toml_like("backend = \"smtp\"\n[smtp]\nhost = \"127.0.0.1\"\nport = 2525\ntls = \"plain\"\n");
+        assert_eq!(s.backend, Backend::Smtp);
+        assert_eq!(s.smtp.port(), 2525);
+        assert_eq!(s.smtp.tls, TlsMode::Plain);
+        assert_eq!(s.max_attempts, 8);
+        let c = WorkerConfig::from_settings(&s, Path::new("config"));
+        assert_eq!(c.templates_dir, PathBuf::from("config/templates"));
+        assert_eq!(c.backoff_after(1), chrono::Duration::seconds(30));
+        assert_eq!(c.backoff_after(3), chrono::Duration::seconds(120));
+        assert_eq!(c.backoff_after(40), chrono::Duration::hours(6));
+    }
+
+    fn toml_like(s: &str) -> MailSettings {
+        // The worker does not depend on a TOML parser: JSON through serde is enough to check
+        // the names, and motcua's config loader reads the real file.
+        let mut v = serde_json::Map::new();
+        let mut smtp = serde_json::Map::new();
+        let mut in_smtp = false;
+        for line in s.lines() {
+            if line == "[smtp]" {
+                in_smtp = true;
+                continue;
+            }
+            let (k, val) = line.split_once(" = ").unwrap();
+            let val: serde_json::Value = serde_json::from_str(val).unwrap();
+            if in_smtp {
+                smtp.insert(k.into(), val)
+            } else {
+                v.insert(k.into(), val)
+            };
+        }
+        v.insert("smtp".into(), serde_json::Value::Object(smtp));
+        serde_json::from_value(serde_json::Value::Object(v)).unwrap()
+    }
+}

@@ -1,0 +1,206 @@
+//! The outbox dispatcher: lease due rows, render and send them outside any transaction, mark
+//! them sent while the lease holds, retry failures with exponential backoff, park a row as dead
+//! after `max_attempts`.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use lettre::message::Mailbox;
+use lettre::{Address, Message};
+use motcua_core::letters::Recipient;
+use motcua_core::{AgencyCode, Email};
+use motcua_exporter::{ApologyTimeliness, EmailResult};
+use motcua_store::{OutboxMessage, OutboxStore, Store};
+use tokio::task::JoinSet;
+
+use crate::compose;
+use crate::error::WorkerError;
+use crate::templates::Rendered;
+use crate::worker::{Stats, Worker};
+
+/// What to do with one leased row.
+enum Job {
+    Mail { stem: String, message: Box<Message> },
+    Print { stem: String, rendered: Rendered },
+}
+
+/// A leased row, what is known of it, and what became of it.
+struct Item {
+    row: OutboxMessage,
+    /// For the apology metric: responsible agency and timeliness.
+    apology: Option<(AgencyCode, ApologyTimeliness)>,
+    outcome: Result<bool, String>,
+}
+
+fn apology_of(payload: &serde_json::Value) -> Option<(AgencyCode, ApologyTimeliness)> {
+    let a = payload.get("apology")?;
+    let agency = a.get("responsible")?.get("code")?.as_str()?.parse().ok()?;
+    let t = match a.get("timeliness")?.as_str()? {
+        "on_time" => ApologyTimeliness::OnTime,
+        _ => ApologyTimeliness::Late,
+    };
+    Some((agency, t))
+}
+
+impl<S> Worker<S>
+where
+    S: Store + OutboxStore + Clone + Send + Sync + 'static,
+{
+    /// Renders one row: the e-mail to send, or the letter to print at the desk.
+    fn prepare(&self, row: &OutboxMessage, payload: &serde_json::Value) -> Result<Job, String> {
+        let rendered =
+            self.templates.render(&row.kind, self.config.lang, payload, &row.recipient).map_err(|e| e.to_string())?;
+        let stem = compose::stem(row.id, &row.dedupe_key);
+        let recipient: Recipient =
+            row.recipient.parse().map_err(|e| format!("bad recipient {:?}: {e}", row.recipient))?;
+        match recipient {
+            Recipient::Desk(_) => Ok(Job::Print { stem, rendered }),
+            Recipient::Email(email) => {
+                let to = mailbox(&email, payload)?;
+                let id = compose::message_id(row.id, &row.dedupe_key, &self.from);
+                let message = compose::build(&self.from, to, &id, row.created_at, &rendered)?;
+                Ok(Job::Mail { stem, message: Box::new(message) })
+            }
+        }
+    }
+
+    /// Writes a desk letter to the print queue (`<print_dir>/<stem>.txt` and `.html`).
+    async fn print(&self, stem: &str, rendered: &Rendered) -> Result<(), String> {
+        let dir = &self.config.print_dir;
+        tokio::fs::create_dir_all(dir).await.map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let write = |ext: &str, body: String| {
+            let path = dir.join(format!("{stem}.{ext}"));
+            async move { tokio::fs::write(&path, body).await.map_err(|e| format!("cannot write {}: {e}", path.display())) }
+        };
+        write("txt", format!("{}\n\n{}", rendered.subject, rendered.text)).await?;
+        if let Some(html) = &rendered.html {
+            write("html", html.clone()).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends the outbox rows due at `now` until none is left (rows that fail now are due again
+    /// later, so this ends). Each row is leased for `lease`, sent outside any transaction and
+    /// marked sent only while the lease holds.
+    pub async fn run_pending_jobs(&self, now: DateTime<Utc>) -> Result<Stats, WorkerError> {
+        let mut stats = Stats::default();
+        let owner = self.config.owner.as_str();
+        while !self.stopping() {
+            let rows = self.store.claim(owner, now, now + self.config.lease, self.config.batch).await?;
+            if rows.is_empty() {
+                break;
+            }
+            stats.claimed += rows.len();
+            let items = self.deliver(rows).await;
+            // The lease is judged at the instant of marking, never earlier than `now`.
+            let mark_at = now.max(self.clock.now());
+            let delivered: Vec<i64> = items.iter().filter(|i| i.outcome.is_ok()).map(|i| i.row.id).collect();
+            let marked = self.store.mark_sent(&delivered, owner, mark_at).await?;
+            let marked: std::collections::HashSet<i64> = marked.into_iter().collect();
+            for item in &items {
+                let kind = item.row.kind.as_str();
+                match &item.outcome {
+                    Ok(printed) => {
+                        if !marked.contains(&item.row.id) {
+                            stats.lost_lease += 1;
+                            continue;
+                        }
+                        if *printed {
+                            stats.printed += 1;
+                        } else {
+                            stats.sent += 1;
+                            self.metric(|m| m.email_sent(kind, EmailResult::Sent));
+                        }
+                        if let Some((agency, t)) = &item.apology {
+                            self.metric(|m| m.apology_issued(agency, *t));
+                        }
+                    }
+                    Err(error) => {
+                        let attempts = item.row.attempts;
+                        let retry_at =
+                            (attempts < self.config.max_attempts).then(|| now + self.config.backoff_after(attempts));
+                        let error = format!("attempt {attempts}: {error}");
+                        if self.store.mark_failed(item.row.id, owner, mark_at, &error, retry_at).await? {
+                            if retry_at.is_some() {
+                                stats.retried += 1;
+                                self.metric(|m| m.email_sent(kind, EmailResult::Failed));
+                            } else {
+                                stats.dead += 1;
+                                self.metric(|m| m.email_sent(kind, EmailResult::Dead));
+                            }
+                        } else {
+                            stats.lost_lease += 1;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(stats)
+    }
+
+    /// Renders and delivers a batch, `concurrency` at a time.
+    async fn deliver(&self, rows: Vec<OutboxMessage>) -> Vec<Item> {
+        let mut items = Vec::with_capacity(rows.len());
+        let mut mails: Vec<(usize, String, Box<Message>)> = Vec::new();
+        for row in rows {
+            let payload: Result<serde_json::Value, String> =
+                serde_json::from_str(&row.payload).map_err(|e| format!("the payload does not parse: {e}"));
+            let apology = payload.as_ref().ok().and_then(apology_of);
+            let job = payload.and_then(|p| self.prepare(&row, &p));
+            let outcome = match job {
+                Err(e) => Err(e),
+                Ok(Job::Print { stem, rendered }) => self.print(&stem, &rendered).await.map(|()| true),
+                Ok(Job::Mail { stem, message }) => {
+                    mails.push((items.len(), stem, message));
+                    Ok(false)
+                }
+            };
+            items.push(Item { row, apology, outcome });
+        }
+        let mut results: HashMap<usize, Result<(), String>> = HashMap::new();
+        let mut pending = mails.into_iter();
+        let mut set = JoinSet::new();
+        loop {
+            while set.len() < self.config.concurrency {
+                let Some((i, stem, message)) = pending.next() else { break };
+                let mailer = self.mailer.clone();
+                set.spawn(async move { (i, mailer.send(&stem, &message).await) });
+            }
+            match set.join_next().await {
+                Some(Ok((i, r))) => {
+                    results.insert(i, r);
+                }
+                Some(Err(e)) => {
+                    // A send task that panicked or was cancelled: its row stays leased and is
+                    // retried after the lease expires.
+                    eprintln!("worker: a send task failed: {e}");
+                }
+                None => break,
+            }
+        }
+        for (i, item) in items.iter_mut().enumerate() {
+            if matches!(item.outcome, Ok(false)) {
+                item.outcome =
+                    results.remove(&i).unwrap_or_else(|| Err("the send task did not finish".into())).map(|()| false);
+            }
+        }
+        items
+    }
+
+    pub(crate) fn metric(&self, f: impl FnOnce(&motcua_exporter::Metrics)) {
+        if let Some(m) = &self.metrics {
+            f(m);
+        }
+    }
+}
+
+/// The recipient's mailbox, with the citizen's name when the message is addressed to them.
+fn mailbox(email: &Email, payload: &serde_json::Value) -> Result<Mailbox, String> {
+    let address: Address = email.as_str().parse().map_err(|e| format!("bad address {email}: {e}"))?;
+    let citizen = payload.get("audience").and_then(|a| a.as_str()) == Some("citizen");
+    let name = citizen
+        .then(|| payload.get("dossier").and_then(|d| d.get("applicant_name")).and_then(|n| n.as_str()))
+        .flatten()
+        .map(str::to_string);
+    Ok(Mailbox::new(name, address))
+}

@@ -1,0 +1,19 @@
+//! The worker's error type.
+
+use motcua_store::StoreError;
+
+/// Why a worker step failed. A single message that cannot be rendered or sent is not an error
+/// of the step: it is recorded on its outbox row and retried.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("calendar: {0}")]
+    Calendar(#[from] motcua_core::CalendarError),
+    #[error("templates: {0}")]
+    Template(String),
+    #[error("mail configuration: {0}")]
+    Config(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}

@@ -1,0 +1,37 @@
+//! motcua-worker: the part of motcua that tells people things, durably.
+//!
+//! Two jobs share one [`Worker`]. The **scheduler** ([`Worker::tick`]) asks core when a dossier
+//! enters its last working day or passes its due instant, finds those dossiers through the
+//! store's due-instant index (never a scan), queues reminders, and records the automatic
+//! apology (a `Rescheduled` event issued on the agency's behalf) through the store's one write
+//! path, which also queues the letter and the escalation in the same transaction. The
+//! **dispatcher** ([`Worker::run_pending_jobs`]) leases due outbox rows, renders them with the
+//! editable templates of `config/templates/`, sends them through a [`Mailer`] (SMTP, `.eml`
+//! files, or memory) outside any transaction, and marks a row sent only while it still holds
+//! the lease; failures are retried with exponential backoff and parked as dead after N attempts.
+//!
+//! This crate must not decide domain rules (core says who is owed what and when), must not
+//! write events or outbox rows except through motcua-store, and must not read the wall clock
+//! for a decision: every step takes "now" from its caller, and only [`Worker::run`] asks the
+//! injected [`Clock`]. It must never log or print SMTP credentials.
+//!
+//! Layout: [`Worker`] (the two jobs and the loop), [`config`] (settings, the `[mail]` section),
+//! [`mailer`] (backends), [`templates`] (minijinja letters), [`compose`] (a rendered row as an
+//! e-mail with its deterministic Message-ID), [`clock`].
+
+pub mod clock;
+pub mod compose;
+pub mod config;
+mod dispatch;
+mod error;
+pub mod mailer;
+mod scheduler;
+pub mod templates;
+mod worker;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use config::{MailSettings, WorkerConfig};
+pub use error::WorkerError;
+pub use mailer::{Mailer, MemoryMailbox, SentMail};
+pub use templates::{Rendered, Templates};
+pub use worker::{Stats, TickStats, Worker};

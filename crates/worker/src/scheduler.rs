@@ -1,0 +1,147 @@
+//! The scheduler: at an instant, the dossiers entering their last working day get a reminder,
+//! and those past due with no apology get the automatic one. Candidates come from the store's
+//! due-instant index, page by page; each is replayed and judged by core, so a stale candidate
+//! (resolved, rescheduled or moved meanwhile) is simply skipped.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use motcua_core::letters::{automatic_apology, reminder_horizon, reminder_messages};
+use motcua_core::{AgencyCode, DomainError, Dossier, DossierCode, DossierError, EventKind};
+use motcua_store::outbox::Cursor;
+use motcua_store::{BatchItem, NewMessage, OutboxStore, Store, StoreError};
+
+use crate::error::WorkerError;
+use crate::worker::{TickStats, Worker};
+
+impl<S> Worker<S>
+where
+    S: Store + OutboxStore + Clone + Send + Sync + 'static,
+{
+    /// A dossier's current state, or `None` (counted as failed) when its log does not replay.
+    async fn current(&self, code: &DossierCode, stats: &mut TickStats) -> Result<Option<Dossier>, WorkerError> {
+        let events = self.store.events(code).await?;
+        match self.domain.replay(&events) {
+            Ok(d) => Ok(Some(d)),
+            Err(e) => {
+                eprintln!("worker: dossier {code} does not replay: {e}");
+                stats.failed += 1;
+                Ok(None)
+            }
+        }
+    }
+
+    /// One scheduler pass at `now`. Running it again at the same instant (or from a second
+    /// worker) adds nothing: reminders have unique dedupe keys, and core refuses a second
+    /// automatic apology.
+    pub async fn tick(&self, now: DateTime<Utc>) -> Result<TickStats, WorkerError> {
+        let started = Instant::now();
+        let mut stats = TickStats::default();
+        self.reminders(now, &mut stats).await?;
+        self.apologies(now, &mut stats).await?;
+        self.metric(|m| m.scheduler_tick(started.elapsed(), now));
+        Ok(stats)
+    }
+
+    async fn reminders(&self, now: DateTime<Utc>, stats: &mut TickStats) -> Result<(), WorkerError> {
+        let horizon = reminder_horizon(&self.domain, now)?;
+        let mut cursor: Cursor = None;
+        loop {
+            let page = self.store.reminder_candidates(now, horizon, cursor.clone(), self.config.scan_page).await?;
+            let Some(last) = page.last() else { break };
+            cursor = Some((last.due_at, last.code.clone()));
+            let mut rows = Vec::new();
+            let mut holders: HashMap<String, AgencyCode> = HashMap::new();
+            for c in &page {
+                let Some(d) = self.current(&c.code, stats).await? else { continue };
+                let intents = match reminder_messages(&self.domain, &d, now) {
+                    Ok(i) => i,
+                    Err(e) => {
+                        eprintln!("worker: no reminder for {}: {e}", c.code);
+                        stats.failed += 1;
+                        continue;
+                    }
+                };
+                for i in &intents {
+                    rows.push(NewMessage::from_intent(i)?);
+                    if let Some(h) = &d.holder {
+                        holders.insert(i.dedupe_key(), h.clone());
+                    }
+                }
+            }
+            let inserted = self.store.enqueue(rows).await?;
+            stats.reminders += inserted.len();
+            for key in &inserted {
+                if let Some(agency) = holders.get(key) {
+                    self.metric(|m| m.reminder_queued(agency));
+                }
+            }
+            if page.len() < self.config.scan_page as usize {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    async fn apologies(&self, now: DateTime<Utc>, stats: &mut TickStats) -> Result<(), WorkerError> {
+        let mut cursor: Cursor = None;
+        loop {
+            let page = self.store.overdue_candidates(now, cursor.clone(), self.config.scan_page).await?;
+            let Some(last) = page.last() else { break };
+            cursor = Some((last.due_at, last.code.clone()));
+            let mut items = Vec::new();
+            let mut responsible = Vec::new();
+            for c in &page {
+                let Some(d) = self.current(&c.code, stats).await? else { continue };
+                match automatic_apology(&self.domain, &d, now) {
+                    Ok(Some(event)) => {
+                        if let EventKind::Rescheduled { responsible: Some(a), .. } = &event.kind {
+                            responsible.push(Some(a.clone()));
+                        } else {
+                            responsible.push(None);
+                        }
+                        items.push(BatchItem::Record { code: c.code.clone(), event });
+                    }
+                    Ok(None) => stats.already_done += 1,
+                    Err(e) => {
+                        eprintln!("worker: no automatic apology for {}: {e}", c.code);
+                        stats.failed += 1;
+                    }
+                }
+            }
+            if !items.is_empty() {
+                let codes: Vec<DossierCode> = items
+                    .iter()
+                    .filter_map(|i| match i {
+                        BatchItem::Record { code, .. } => Some(code.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                let results = self.store.record_batch(&self.domain, items).await?;
+                for ((code, result), agency) in codes.iter().zip(results).zip(responsible) {
+                    match result {
+                        Ok(_) => {
+                            stats.apologies += 1;
+                            stats.escalations += 1;
+                            if let Some(a) = &agency {
+                                self.metric(|m| m.escalation_queued(a));
+                            }
+                        }
+                        Err(StoreError::Rejected(DomainError::Dossier(
+                            DossierError::SecondReschedule | DossierError::IllegalTransition { .. },
+                        ))) => stats.already_done += 1,
+                        Err(e) => {
+                            eprintln!("worker: the automatic apology of {code} was not recorded: {e}");
+                            stats.failed += 1;
+                        }
+                    }
+                }
+            }
+            if page.len() < self.config.scan_page as usize {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
