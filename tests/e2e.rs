@@ -4,8 +4,10 @@
 
 mod support;
 
+mod browser;
 mod bulk;
 mod calendar;
 mod desk;
 mod metrics;
 mod report;
+mod server;

@@ -1,0 +1,190 @@
+//! A desk officer in headless Chromium (Debian's `chromium` and `chromium-driver`, installed by
+//! .ci/run): log in, receive a dossier, print the receipt, take the dossier to "returned"
+//! through the dossier page, then open the public lookup from the receipt's QR link and rate
+//! the service. Screenshots go to target/test-artifacts/.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+use crate::desk::Db;
+use crate::server::{Server, add_staff};
+use crate::support::repo;
+
+const WARD: &str = "000.00.41.H17";
+const BIRTH_REGISTRATION: &str = "1.001193";
+
+fn find_program(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    names.iter().find_map(|n| std::env::split_paths(&path).map(|d| d.join(n)).find(|p| p.is_file()))
+}
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn artifacts() -> PathBuf {
+    let dir = repo().join("target/test-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn shot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(artifacts().join(format!("{name}.png")), png).unwrap();
+}
+
+async fn fill(c: &Client, css: &str, text: &str) {
+    let e = c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+    e.clear().await.unwrap();
+    e.send_keys(text).await.unwrap();
+}
+
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.unwrap();
+}
+
+async fn text(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).text().await.unwrap()
+}
+
+/// Submits the action form `name` on the dossier page.
+async fn act(c: &Client, name: &str) {
+    click(c, &format!("#action-{name} button[type=submit]")).await;
+    c.wait().for_element(Locator::Css("#dossier-code")).await.unwrap();
+}
+
+#[test]
+fn desk_officer_takes_a_dossier_from_intake_to_return_in_chromium() {
+    let chromium = find_program(&["chromium", "chromium-browser"]).unwrap_or_else(|| {
+        panic!("Debian's `chromium` is not installed: apt-get install -y chromium chromium-driver (.ci/run does)")
+    });
+    let chromedriver = find_program(&["chromedriver"]).unwrap_or_else(|| {
+        panic!("`chromedriver` is not installed: apt-get install -y chromium-driver (.ci/run does)")
+    });
+    let db = Db::sqlite();
+    add_staff(&db, "desk.hoa", "desk", &[WARD], "mật-khẩu-dài");
+    let server = Server::start(&db);
+    let port = free_port();
+    let driver = Driver(
+        Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let profile = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                "binary": chromium,
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--window-size=1280,1400", format!("--user-data-dir={}", profile.path().display()),
+                ]
+            }),
+        );
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let c = ClientBuilder::new(connector)
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("a WebDriver session with chromium");
+
+        // Log in.
+        c.goto(&server.url("/queue")).await.unwrap();
+        c.wait().for_element(Locator::Css("#login-form")).await.unwrap();
+        shot(&c, "01-login").await;
+        fill(&c, "#username", "desk.hoa").await;
+        fill(&c, "#password", "mật-khẩu-dài").await;
+        click(&c, "#login-submit").await;
+        c.wait().for_element(Locator::Css("header #logout")).await.unwrap();
+
+        // Intake → printable receipt.
+        c.goto(&server.url("/intake")).await.unwrap();
+        c.find(Locator::Css(&format!("#procedure option[value='{BIRTH_REGISTRATION}']")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        fill(&c, "#applicant", "Nguyễn Thị Hoa").await;
+        fill(&c, "#id_number", "048190000777").await;
+        fill(&c, "#phone", "0905123456").await;
+        shot(&c, "02-intake").await;
+        click(&c, "#intake-submit").await;
+        c.wait().for_element(Locator::Css("#receipt")).await.unwrap();
+        let code = text(&c, "#receipt-code").await;
+        assert!(code.starts_with(&format!("{WARD}-")), "{code}");
+        let receipt = c.source().await.unwrap();
+        assert!(receipt.contains("GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ") && receipt.contains("<svg"));
+        shot(&c, "03-receipt").await;
+        let qr = c.find(Locator::Css("#qr-link")).await.unwrap().attr("href").await.unwrap().unwrap();
+        assert!(qr.ends_with(&format!("/tra-cuu?ma={code}")), "{qr}");
+
+        // The dossier page: accept, resolve, return.
+        click(&c, "#to-dossier").await;
+        c.wait().for_element(Locator::Css("#dossier-code")).await.unwrap();
+        assert!(c.source().await.unwrap().contains("Phiếu kiểm soát quá trình giải quyết hồ sơ"));
+        for action in ["accept", "resolve", "return"] {
+            act(&c, action).await;
+        }
+        let status = text(&c, "#status").await;
+        assert!(status.starts_with("10"), "returned: {status}");
+        shot(&c, "04-dossier-returned").await;
+
+        // English switch.
+        click(&c, "#lang-switch").await;
+        c.wait().for_element(Locator::Css("#control-sheet")).await.unwrap();
+        assert!(c.source().await.unwrap().contains("Control sheet"));
+        shot(&c, "05-dossier-en").await;
+        click(&c, "#lang-switch").await;
+        c.wait().for_element(Locator::Css("#control-sheet")).await.unwrap();
+
+        // The public lookup from the QR link, as the citizen.
+        click(&c, "#logout").await;
+        c.wait().for_element(Locator::Css("#login-form")).await.unwrap();
+        c.goto(&qr).await.unwrap();
+        c.wait().for_element(Locator::Css("#lookup-form")).await.unwrap();
+        let prefilled = c.find(Locator::Css("#code")).await.unwrap().prop("value").await.unwrap().unwrap_or_default();
+        assert_eq!(prefilled, code);
+        fill(&c, "#id_number", "048190000777").await;
+        click(&c, "#lookup-submit").await;
+        c.wait().for_element(Locator::Css("#lookup-result")).await.unwrap();
+        assert_eq!(text(&c, "#lookup-status").await, "Đã trả kết quả");
+        shot(&c, "06-lookup").await;
+        click(&c, "#rating-submit").await;
+        c.wait().for_element(Locator::Css("#lookup-message")).await.unwrap();
+        assert!(text(&c, "#lookup-message").await.contains("Cảm ơn"));
+        shot(&c, "07-rated").await;
+
+        // The board for the desk's TV.
+        c.goto(&server.url("/bang-tin")).await.unwrap();
+        c.wait().for_element(Locator::Css("#board")).await.unwrap();
+        shot(&c, "08-board").await;
+        c.close().await.unwrap();
+    });
+    drop(driver);
+}
