@@ -194,6 +194,13 @@ pub enum Command {
     /// Staff accounts of the web server: add, list, disable, enable, reset-password, token.
     #[command(subcommand)]
     Staff(crate::staff_cmd::StaffCommand),
+    /// Reminders, automatic apologies and escalations, and delivery of the outbox (e-mail, or
+    /// the desk's print queue): `--once [--as-of INSTANT]` for one pass, else until stopped.
+    Worker(crate::worker_cmd::WorkerArgs),
+    /// Messages of the outbox: list them (`--status pending|sent|dead`), or `retry ID`.
+    Outbox(crate::worker_cmd::OutboxArgs),
+    /// A dossier's apology letter, for the desk to print and sign.
+    Letter(crate::worker_cmd::LetterArgs),
     /// On-time report per agency, procedure or month.
     Report {
         /// First day (default: the first day of the as-of month).
@@ -243,6 +250,12 @@ pub fn run(cli: &Cli) -> Result<()> {
         if let Command::Staff(cmd) = &cli.command {
             return crate::staff_cmd::run(cmd, &store, &domain).await;
         }
+        match &cli.command {
+            Command::Worker(args) => return crate::worker_cmd::worker(&config, args, store, domain).await,
+            Command::Outbox(args) => return crate::worker_cmd::outbox(args, &store).await,
+            Command::Letter(args) => return crate::worker_cmd::letter(&config, args, &store, &domain).await,
+            _ => {}
+        }
         run_with_store(cli, &store, &domain).await
     })
 }
@@ -250,7 +263,14 @@ pub fn run(cli: &Cli) -> Result<()> {
 async fn run_with_store<S: motcua_store::Store>(cli: &Cli, store: &S, domain: &motcua_core::Domain) -> Result<()> {
     use Command as C;
     let (code, tr, write): (&String, Transition, &WriteFlags) = match &cli.command {
-        C::Calendar(_) | C::Catalog { .. } | C::Metrics(_) | C::Serve(_) | C::Staff(_) => return Ok(()),
+        C::Calendar(_)
+        | C::Catalog { .. }
+        | C::Metrics(_)
+        | C::Serve(_)
+        | C::Staff(_)
+        | C::Worker(_)
+        | C::Outbox(_)
+        | C::Letter(_) => return Ok(()),
         C::Migrate => {
             store.migrate().await?;
             println!("database is up to date");

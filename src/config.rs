@@ -19,6 +19,9 @@ pub struct Settings {
     pub calendar_dir: String,
     #[serde(default)]
     pub office_hours: Option<Vec<(String, String)>>,
+    /// `[mail]`: how the worker delivers messages (motcua-worker's `MailSettings`).
+    #[serde(default)]
+    pub mail: motcua_worker::MailSettings,
 }
 
 fn default_db() -> String {
@@ -36,6 +39,7 @@ impl Default for Settings {
             classify: ClassifyMode::default(),
             calendar_dir: default_calendar_dir(),
             office_hours: None,
+            mail: motcua_worker::MailSettings::default(),
         }
     }
 }

@@ -13,3 +13,4 @@ pub mod input;
 pub mod metrics_cmd;
 pub mod serve_cmd;
 pub mod staff_cmd;
+pub mod worker_cmd;

@@ -500,8 +500,8 @@ fn apology_of(ctx: &Ctx<'_>, n: usize) -> Result<Letter, LetterError> {
         let name_en = ctx.agency(&responsible).name_en;
         (
             finished,
-            format!("Hồ sơ được giải quyết sau ngày hẹn trả kết quả; đơn vị chậm giải quyết: {name}."),
-            Some(format!("The dossier was resolved after its appointment date; the unit that was late: {name_en}.")),
+            format!("Hồ sơ được giải quyết sau thời hạn trả kết quả; đơn vị chậm giải quyết: {name}."),
+            Some(format!("The dossier was resolved after its due date; the unit that was late: {name_en}.")),
             responsible,
             false,
             true,
@@ -509,12 +509,7 @@ fn apology_of(ctx: &Ctx<'_>, n: usize) -> Result<Letter, LetterError> {
     } else {
         let r = d.reschedules.get(n - 1).ok_or(LetterError::Missing("such reschedule"))?;
         let responsible = r.responsible.clone().or_else(|| d.holder.clone()).unwrap_or_else(|| ctx.receiving.clone());
-        let reason_en = r.automatic.then(|| {
-            format!(
-                "The dossier was not resolved by its appointment date; the unit responsible: {}.",
-                ctx.agency(&responsible).name_en
-            )
-        });
+        let reason_en = r.automatic.then(|| "The dossier was not resolved by its appointment date.".to_string());
         (r.at, r.reason.clone(), reason_en, responsible, r.automatic, false)
     };
     let late = if at > due { cal.working_minutes_between(due, at)?.max(0) } else { 0 };
@@ -702,9 +697,8 @@ pub fn automatic_apology(domain: &Domain, d: &Dossier, now: DateTime<Utc>) -> Re
     let responsible = responsible_agency(&ctx, now)?;
     let late = cal.working_minutes_between(due, now)?.max(0);
     let reason = format!(
-        "Hồ sơ chưa được giải quyết xong khi đến hạn trả kết quả (quá hạn {}); đơn vị chịu trách nhiệm: {}.",
-        crate::clock::format_working_minutes(late, crate::clock::Lang::Vi),
-        ctx.agency(&responsible).name
+        "Hồ sơ chưa được giải quyết xong khi đến hạn trả kết quả (quá hạn {} làm việc).",
+        crate::clock::format_working_minutes(late, crate::clock::Lang::Vi)
     );
     Ok(Some(Event {
         at: now,

@@ -99,6 +99,12 @@ where
         self
     }
 
+    /// Another lease owner name (each worker process needs its own).
+    pub fn with_owner(mut self, owner: String) -> Self {
+        self.config.owner = owner;
+        self
+    }
+
     pub fn config(&self) -> &WorkerConfig {
         &self.config
     }

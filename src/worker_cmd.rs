@@ -1,0 +1,335 @@
+//! `motcua worker` (the scheduler and the outbox dispatcher), `motcua outbox` (list, retry,
+//! and mark a desk letter handed over) and `motcua letter CODE` (a dossier's apology letter for
+//! the desk to print and sign).
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Utc};
+use clap::{Args, Subcommand};
+use motcua_core::calendar::at_vn;
+use motcua_core::clock::Lang;
+use motcua_core::letters::{MessageKind, apology_letter};
+use motcua_core::{Domain, DossierCode};
+use motcua_store::{AnyStore, OutboxMessage, OutboxStatus, OutboxStore, Store};
+use motcua_worker::config::{Backend, TlsMode};
+use motcua_worker::{Clock, FixedClock, MailSettings, Mailer, SystemClock, Templates, Worker, WorkerConfig};
+use serde_json::json;
+
+use crate::config::Config;
+use crate::input;
+
+/// Mail settings given on the command line (over `[mail]` of motcua.toml).
+#[derive(Debug, Clone, Args)]
+pub struct MailFlags {
+    /// file, smtp or memory.
+    #[arg(long, env = "MOTCUA_MAIL_BACKEND", value_parser = ["file", "smtp", "memory"])]
+    pub mail_backend: Option<String>,
+    /// SMTP server as HOST:PORT.
+    #[arg(long, env = "MOTCUA_SMTP")]
+    pub smtp: Option<String>,
+    /// tls, starttls or plain (plain only for a relay on loopback).
+    #[arg(long, env = "MOTCUA_SMTP_TLS", value_parser = ["tls", "starttls", "plain"])]
+    pub smtp_tls: Option<String>,
+    /// The file backend's folder.
+    #[arg(long, env = "MOTCUA_MAIL_DIR")]
+    pub mail_dir: Option<std::path::PathBuf>,
+    /// Where letters for citizens with no e-mail are queued for printing.
+    #[arg(long, env = "MOTCUA_PRINT_DIR")]
+    pub print_dir: Option<std::path::PathBuf>,
+    /// Language of the messages sent: vi or en.
+    #[arg(long, value_parser = ["vi", "en"])]
+    pub lang: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// One scheduler tick, then send until the outbox has nothing due; then exit.
+    #[arg(long)]
+    pub once: bool,
+    /// Run as of this instant instead of the wall clock (with --once: deterministic runs).
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Lease owner name (default: host-pid).
+    #[arg(long)]
+    pub owner: Option<String>,
+    #[command(flatten)]
+    pub mail: MailFlags,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct OutboxArgs {
+    #[command(subcommand)]
+    pub action: Option<OutboxAction>,
+    /// pending, sent or dead.
+    #[arg(long, value_parser = ["pending", "sent", "dead"])]
+    pub status: Option<String>,
+    /// Only this dossier's messages.
+    #[arg(long)]
+    pub dossier: Option<String>,
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxAction {
+    /// Revive a dead (or waiting) message: it is sent at the next worker pass.
+    Retry {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct LetterArgs {
+    /// Dossier code.
+    pub code: String,
+    #[arg(long, default_value = "text", value_parser = ["text", "html"])]
+    pub format: String,
+    #[arg(long, default_value = "vi", value_parser = ["vi", "en"])]
+    pub lang: String,
+}
+
+fn lang(s: &str) -> Lang {
+    if s == "en" { Lang::En } else { Lang::Vi }
+}
+
+/// The `[mail]` settings with the flags applied.
+pub fn mail_settings(config: &Config, flags: &MailFlags) -> Result<MailSettings> {
+    let mut s = config.settings.mail.clone();
+    if let Some(b) = &flags.mail_backend {
+        s.backend = match b.as_str() {
+            "smtp" => Backend::Smtp,
+            "memory" => Backend::Memory,
+            _ => Backend::File,
+        };
+    }
+    if let Some(hp) = &flags.smtp {
+        let (host, port) = hp.rsplit_once(':').with_context(|| format!("--smtp {hp:?}: expected HOST:PORT"))?;
+        s.smtp.host = host.trim_matches(['[', ']']).to_string();
+        s.smtp.port = Some(port.parse().with_context(|| format!("--smtp {hp:?}: bad port"))?);
+    }
+    if let Some(t) = &flags.smtp_tls {
+        s.smtp.tls = match t.as_str() {
+            "tls" => TlsMode::Tls,
+            "plain" => TlsMode::Plain,
+            _ => TlsMode::Starttls,
+        };
+    }
+    if let Some(d) = &flags.mail_dir {
+        s.dir = d.clone();
+    }
+    if let Some(d) = &flags.print_dir {
+        s.print_dir = d.clone();
+    }
+    if let Some(l) = &flags.lang {
+        s.lang = lang(l);
+    }
+    Ok(s)
+}
+
+/// A worker over `store` as configured (also what `motcua serve` runs in-process).
+pub fn build_worker(
+    config: &Config,
+    settings: &MailSettings,
+    store: AnyStore,
+    domain: Arc<Domain>,
+    clock: Arc<dyn Clock>,
+    metrics: Option<motcua_exporter::Metrics>,
+) -> Result<Worker<AnyStore>> {
+    let mailer = Mailer::from_settings(settings)?;
+    let wc = WorkerConfig::from_settings(settings, &config.dir);
+    let mut worker = Worker::new(store, domain, mailer, clock, wc)?;
+    if let Some(m) = metrics {
+        worker = worker.with_metrics(m);
+    }
+    Ok(worker)
+}
+
+pub async fn worker(config: &Config, args: &WorkerArgs, store: AnyStore, domain: Domain) -> Result<()> {
+    let settings = mail_settings(config, &args.mail)?;
+    let as_of = args.as_of.as_deref().map(input::instant).transpose()?;
+    let clock: Arc<dyn Clock> = match as_of {
+        Some(t) => Arc::new(FixedClock::new(t)),
+        None => Arc::new(SystemClock),
+    };
+    let metrics = motcua_exporter::Metrics::new(store.backend()).ok();
+    let mut worker = build_worker(config, &settings, store.clone(), Arc::new(domain), Arc::clone(&clock), metrics)?;
+    if let Some(owner) = &args.owner {
+        worker = worker.with_owner(owner.clone());
+    }
+    if args.once {
+        let now = clock.now();
+        let (tick, sent) = worker.run_once(now).await?;
+        if args.json {
+            println!(
+                "{}",
+                json!({"as_of": input::show(now), "owner": worker.config().owner, "tick": tick, "outbox": sent})
+            );
+        } else {
+            println!(
+                "{}: {} reminders, {} apologies ({} escalations), {} already handled, {} failed; \
+                 outbox: {} sent, {} printed, {} retried, {} dead, {} lost leases",
+                input::show(now),
+                tick.reminders,
+                tick.apologies,
+                tick.escalations,
+                tick.already_done,
+                tick.failed,
+                sent.sent,
+                sent.printed,
+                sent.retried,
+                sent.dead,
+                sent.lost_lease
+            );
+        }
+        store.close().await;
+        return Ok(());
+    }
+    eprintln!(
+        "motcua worker {}: mail via {}, a pass every {} s; Ctrl-C or SIGTERM stops it after the pass in flight",
+        worker.config().owner,
+        worker.mailer().describe(),
+        worker.config().tick_interval.as_secs()
+    );
+    worker.run(shutdown_signal()).await?;
+    store.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = term => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn message_json(m: &OutboxMessage) -> serde_json::Value {
+    let mut v = serde_json::to_value(m).unwrap_or_default();
+    let show = |t: Option<DateTime<Utc>>| t.map(input::show);
+    if let Some(o) = v.as_object_mut() {
+        o.insert("next_attempt_at".into(), json!(input::show(m.next_attempt_at)));
+        o.insert("created_at".into(), json!(input::show(m.created_at)));
+        o.insert("sent_at".into(), json!(show(m.sent_at)));
+        o.insert("locked_until".into(), json!(show(m.locked_until)));
+        o.insert("print_at_desk".into(), json!(m.recipient.starts_with("desk:")));
+    }
+    v
+}
+
+/// "an@example.vn" or "print at desk 000.00.02.H17".
+fn recipient_text(r: &str) -> String {
+    match r.strip_prefix("desk:") {
+        Some(agency) => format!("print at desk {agency}"),
+        None => r.to_string(),
+    }
+}
+
+pub async fn outbox(args: &OutboxArgs, store: &AnyStore) -> Result<()> {
+    if let Some(OutboxAction::Retry { id, json }) = &args.action {
+        let now = input::micros(Utc::now());
+        let Some(before) = store.outbox_message(*id).await? else { bail!("there is no outbox message {id}") };
+        if before.status == OutboxStatus::Sent {
+            bail!("outbox message {id} was already sent at {}", before.sent_at.map(input::show).unwrap_or_default());
+        }
+        store.retry_message(*id, now).await?;
+        let after = store.outbox_message(*id).await?.context("the message vanished")?;
+        if *json {
+            println!("{}", message_json(&after));
+        } else {
+            println!("outbox message {id} ({} to {}) is pending again", after.kind, recipient_text(&after.recipient));
+        }
+        return Ok(());
+    }
+    let status = args.status.as_deref().map(str::parse::<OutboxStatus>).transpose().map_err(anyhow::Error::msg)?;
+    let rows = match &args.dossier {
+        Some(code) => {
+            let code: DossierCode = code.trim().parse()?;
+            store.outbox_for(&code).await?.into_iter().filter(|m| status.is_none_or(|s| m.status == s)).collect()
+        }
+        None => store.outbox(status, args.limit).await?,
+    };
+    if args.json {
+        println!("{}", serde_json::Value::Array(rows.iter().map(message_json).collect()));
+        return Ok(());
+    }
+    if rows.is_empty() {
+        println!("no outbox messages{}", status.map(|s| format!(" with status {s}")).unwrap_or_default());
+        return Ok(());
+    }
+    println!(
+        "{:>6}  {:<7}  {:<19}  {:<25}  {:>3}  {:<19}  recipient",
+        "id", "status", "kind", "dossier", "try", "when"
+    );
+    for m in &rows {
+        let when = match m.status {
+            OutboxStatus::Sent => m.sent_at.unwrap_or(m.created_at),
+            _ => m.next_attempt_at,
+        };
+        println!(
+            "{:>6}  {:<7}  {:<19}  {:<25}  {:>3}  {:<19}  {}{}",
+            m.id,
+            m.status.name(),
+            m.kind,
+            m.dossier_code.as_ref().map(ToString::to_string).unwrap_or_default(),
+            m.attempts,
+            at_vn(when).format("%Y-%m-%d %H:%M"),
+            recipient_text(&m.recipient),
+            m.last_error.as_ref().map(|e| format!("  ({e})")).unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+pub async fn letter(config: &Config, args: &LetterArgs, store: &AnyStore, domain: &Domain) -> Result<()> {
+    let code: DossierCode = args.code.trim().parse()?;
+    let events = store.events(&code).await?;
+    if events.is_empty() {
+        bail!("dossier {code} does not exist");
+    }
+    let d = domain.replay(&events)?;
+    // As core decides the letter owed with a late result: finished after the due instant.
+    let late_finish = d.finished_at.zip(d.due_at).is_some_and(|(f, due)| f > due);
+    let n = if !d.reschedules.is_empty() {
+        d.reschedules.len()
+    } else if late_finish {
+        0
+    } else {
+        bail!("dossier {code} has no apology letter: it was not rescheduled and did not finish late");
+    };
+    let mut letter = apology_letter(domain, &d, n)?;
+    letter.print_at_desk = d.applicant.email.is_none();
+    let kind = if n == 0 { MessageKind::ApologyWithResult } else { MessageKind::Apology };
+    let settings = &config.settings.mail;
+    let templates = Templates::load(&WorkerConfig::from_settings(settings, &config.dir).templates_dir)?;
+    let payload = serde_json::to_value(&letter)?;
+    let recipient = d.applicant.email.as_ref().map(ToString::to_string).unwrap_or_default();
+    let r = templates.render(kind.name(), lang(&args.lang), &payload, &recipient)?;
+    match (args.format.as_str(), &r.html) {
+        ("html", Some(html)) => print!("{html}"),
+        ("html", None) => bail!("there is no HTML template for {kind} in {}", templates.dir().display()),
+        _ => print!("{}", r.text),
+    }
+    Ok(())
+}
