@@ -478,7 +478,7 @@ impl OutboxStore for SqliteStore {
         cursor: Cursor,
         limit: u32,
     ) -> Result<Vec<Candidate>, StoreError> {
-        let (c_due, c_code) = cursor_parts(cursor, DateTime::<Utc>::MIN_UTC);
+        let (c_due, c_code) = cursor_parts(cursor, DateTime::<Utc>::UNIX_EPOCH);
         let q = format!(
             "SELECT d.code, d.due_at FROM dossiers d WHERE {RUNNING} AND d.due_at <= ? \
              AND (d.due_at > ? OR (d.due_at = ? AND d.code > ?)) ORDER BY d.due_at, d.code LIMIT ?"
@@ -645,7 +645,7 @@ impl OutboxStore for PgStore {
         cursor: Cursor,
         limit: u32,
     ) -> Result<Vec<Candidate>, StoreError> {
-        let (c_due, c_code) = cursor_parts(cursor, DateTime::<Utc>::MIN_UTC);
+        let (c_due, c_code) = cursor_parts(cursor, DateTime::<Utc>::UNIX_EPOCH);
         let q = format!(
             "SELECT d.code, d.due_at FROM dossiers d WHERE {RUNNING} AND d.due_at <= $1 \
              AND (d.due_at, d.code) > ($2, $3) ORDER BY d.due_at, d.code LIMIT $4"

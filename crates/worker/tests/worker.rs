@@ -1,0 +1,423 @@
+//! The worker driven step by step (no sleeping): the outbox rows a write implies, the
+//! scheduler run twice over one instant, two workers at once, retries with backoff, dead rows
+//! and their revival, and a lease taken over after its owner died. Every check runs on a fresh
+//! SQLite file, and on a fresh PostgreSQL database when `MOTCUA_TEST_PG_URL` is set.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use motcua_core::calendar::from_local;
+use motcua_core::{
+    AgencyCode, Applicant, Calendar, CalendarData, Catalog, Channel, ClassifyMode, Domain, DossierCode, Event,
+    EventKind, OfficeHours, Outcome, ProcedureCode,
+};
+use motcua_store::{AnyStore, NewDossier, OutboxStatus, OutboxStore, Store};
+use motcua_worker::{FixedClock, MailSettings, Mailer, MemoryMailbox, Worker, WorkerConfig};
+
+const CENTRE: &str = "000.00.02.H17";
+const TOURISM: &str = "000.00.12.H17";
+/// 10 working days; centre → tourism department (lead) → centre.
+const LICENCE: &str = "1.004628";
+
+fn config_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config")
+}
+
+fn domain() -> Domain {
+    let dir = config_dir();
+    let mut years = Vec::new();
+    for entry in std::fs::read_dir(dir.join("calendars/vn")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            years.push(CalendarData::parse_year("", &std::fs::read_to_string(&path).unwrap()).unwrap());
+        }
+    }
+    let calendar = Calendar::new(&CalendarData::new(years).unwrap(), OfficeHours::standard());
+    let read = |n: &str| std::fs::read_to_string(dir.join("catalog").join(n)).unwrap();
+    Domain::new(
+        calendar,
+        Catalog::from_toml(&read("agencies.toml"), &read("procedures.toml")).unwrap(),
+        ClassifyMode::DateTime,
+    )
+}
+
+fn at(y: i32, m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+    from_local(NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(h, mi, 0).unwrap())
+}
+
+fn ag(s: &str) -> AgencyCode {
+    s.parse().unwrap()
+}
+
+fn ev(at: DateTime<Utc>, kind: EventKind) -> Event {
+    Event { at, by: Some("officer".into()), kind }
+}
+
+fn new_dossier(name: &str, email: Option<&str>, online: bool) -> NewDossier {
+    NewDossier {
+        procedure: ProcedureCode::from_str(LICENCE).unwrap(),
+        agency: ag(CENTRE),
+        applicant: Applicant {
+            name: name.into(),
+            email: email.map(|e| e.parse().unwrap()),
+            phone: Some("0905123456".parse().unwrap()),
+            id_number: None,
+            address: Some("12 Lê Duẩn, Hải Châu, Đà Nẵng".into()),
+        },
+        channel: if online { Channel::Online } else { Channel::InPerson },
+        online,
+    }
+}
+
+/// A fresh store: SQLite in `dir`, or a new PostgreSQL database (dropped at the end).
+struct Backend {
+    store: AnyStore,
+    pg: Option<(String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+impl Backend {
+    async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = motcua_store::open(&format!("sqlite://{}", dir.path().join("m.db").display())).await.unwrap();
+        Self { store, pg: None, _dir: dir }
+    }
+
+    async fn pg(test: &str) -> Option<Self> {
+        use sqlx::{Connection, Executor};
+        let Ok(base) = std::env::var("MOTCUA_TEST_PG_URL") else {
+            eprintln!("{test}: MOTCUA_TEST_PG_URL is not set; PostgreSQL half skipped");
+            return None;
+        };
+        let name = format!("motcua_worker_{test}_{}", std::process::id());
+        let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
+        admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await.unwrap();
+        admin.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
+        let i = base.rfind('/').unwrap();
+        let url = format!("{}/{name}", &base[..i]);
+        let store = motcua_store::open(&url).await.unwrap();
+        Some(Self { store, pg: Some((base, name)), _dir: tempfile::tempdir().unwrap() })
+    }
+
+    async fn finish(self) {
+        self.store.close().await;
+        if let Some((base, name)) = self.pg {
+            use sqlx::{Connection, Executor};
+            let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
+            admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await.unwrap();
+        }
+    }
+}
+
+struct Setup {
+    domain: Arc<Domain>,
+    print: tempfile::TempDir,
+}
+
+impl Setup {
+    fn new() -> Self {
+        Self { domain: Arc::new(domain()), print: tempfile::tempdir().unwrap() }
+    }
+
+    fn worker(
+        &self,
+        store: &AnyStore,
+        owner: &str,
+        tweak: impl FnOnce(&mut WorkerConfig),
+    ) -> (Worker<AnyStore>, MemoryMailbox) {
+        let mut c = WorkerConfig::from_settings(&MailSettings::default(), &config_dir());
+        c.owner = owner.into();
+        c.print_dir = self.print.path().to_path_buf();
+        c.from = "Bộ phận Một cửa <motcua@hcc.danang.example>".into();
+        tweak(&mut c);
+        let (mailer, mailbox) = Mailer::memory();
+        let clock = Arc::new(FixedClock::new(at(2025, 1, 1, 0, 0)));
+        (Worker::new(store.clone(), Arc::clone(&self.domain), mailer, clock, c).unwrap(), mailbox)
+    }
+}
+
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let b = super::Backend::sqlite().await;
+                super::$name(&b.store).await;
+                b.finish().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(b) = super::Backend::pg(stringify!($name)).await else { return };
+                super::$name(&b.store).await;
+                b.finish().await;
+            }
+        }
+    )*};
+}
+
+both!(
+    an_event_and_the_messages_it_implies_are_written_together,
+    the_scheduler_run_twice_over_one_instant_adds_nothing,
+    failures_back_off_then_park_as_dead_until_revived,
+    an_expired_lease_is_taken_over_and_the_late_owner_cannot_mark,
+);
+
+async fn kinds(store: &AnyStore, code: &DossierCode) -> Vec<(String, String)> {
+    store.outbox_for(code).await.unwrap().into_iter().map(|m| (m.kind, m.recipient)).collect()
+}
+
+async fn an_event_and_the_messages_it_implies_are_written_together(store: &AnyStore) {
+    let s = Setup::new();
+    let d = &s.domain;
+    let x = store
+        .intake(d, new_dossier("Nguyễn Thị Hoa", Some("hoa@example.vn"), true), at(2025, 3, 3, 8, 0), None)
+        .await
+        .unwrap();
+    let code = x.code.unwrap();
+    assert!(kinds(store, &code).await.is_empty(), "a registration implies nothing yet");
+    // Refused by core: neither the event nor a message is written.
+    let err = store.record(d, &code, ev(at(2025, 3, 3, 8, 30), EventKind::Accepted)).await.unwrap_err();
+    assert!(err.is_rejected(), "{err}");
+    assert!(kinds(store, &code).await.is_empty());
+    store.record(d, &code, ev(at(2025, 3, 3, 9, 0), EventKind::AcceptedOnline)).await.unwrap();
+    assert_eq!(kinds(store, &code).await, vec![("receipt".to_string(), "hoa@example.vn".to_string())]);
+    // The same message again (a replayed write, a second worker) adds nothing.
+    let row = store.outbox_for(&code).await.unwrap().remove(0);
+    let again = motcua_store::NewMessage {
+        dedupe_key: row.dedupe_key.clone(),
+        kind: row.kind.clone(),
+        dossier_code: Some(code.clone()),
+        deadline_revision: row.deadline_revision,
+        recipient: row.recipient.clone(),
+        payload: row.payload.clone(),
+        at: row.created_at,
+    };
+    assert!(store.enqueue(vec![again]).await.unwrap().is_empty());
+    // Finished late with no apology: the result notice and the letter that goes with it.
+    for e in [
+        ev(at(2025, 3, 3, 9, 30), EventKind::Transferred { to: ag(TOURISM) }),
+        ev(at(2025, 3, 3, 10, 0), EventKind::Accepted),
+        ev(at(2025, 3, 18, 9, 0), EventKind::Transferred { to: ag(CENTRE) }),
+        ev(at(2025, 3, 18, 9, 30), EventKind::Accepted),
+        ev(at(2025, 3, 18, 10, 0), EventKind::Resolved { outcome: Outcome::Approved, reason: None }),
+    ] {
+        store.record(d, &code, e).await.unwrap();
+    }
+    let k = kinds(store, &code).await;
+    assert!(k.contains(&("result_ready".into(), "hoa@example.vn".into())), "{k:?}");
+    assert!(k.contains(&("apology_with_result".into(), "hoa@example.vn".into())), "{k:?}");
+    // A citizen with no e-mail: the apology is queued for printing at the receiving desk.
+    let y = store.intake(d, new_dossier("Trần Văn Bình", None, false), at(2025, 3, 3, 8, 0), None).await.unwrap();
+    let code2 = y.code.unwrap();
+    store
+        .record(
+            d,
+            &code2,
+            ev(
+                at(2025, 3, 4, 9, 0),
+                EventKind::Rescheduled {
+                    to: at(2025, 3, 25, 17, 0),
+                    reason: "Cần xác minh thêm".into(),
+                    responsible: None,
+                    automatic: false,
+                    override_second: false,
+                },
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(kinds(store, &code2).await, vec![("apology".to_string(), format!("desk:{CENTRE}"))]);
+    let (w, mail) = s.worker(store, "w1", |_| {});
+    let stats = w.run_pending_jobs(at(2025, 3, 18, 10, 0)).await.unwrap();
+    assert_eq!((stats.sent, stats.printed, stats.retried), (3, 1, 0), "{stats:?}");
+    assert_eq!(mail.sent().len(), 3);
+    let printed: Vec<_> = std::fs::read_dir(s.print.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(printed.len(), 2, "text and HTML: {printed:?}");
+    let txt = printed.iter().find(|p| p.extension().is_some_and(|e| e == "txt")).unwrap();
+    let txt = std::fs::read_to_string(txt).unwrap();
+    assert!(txt.contains("PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ") && txt.contains("Trần Văn Bình"), "{txt}");
+    assert!(txt.contains("Cần xác minh thêm") && txt.contains("Thứ Ba 25/03/2025 17:00"), "{txt}");
+    assert!(w.run_pending_jobs(at(2025, 3, 18, 10, 0)).await.unwrap().claimed == 0);
+}
+
+async fn the_scheduler_run_twice_over_one_instant_adds_nothing(store: &AnyStore) {
+    let s = Setup::new();
+    let d = &s.domain;
+    let mut codes = Vec::new();
+    for i in 0..3 {
+        let x = store
+            .intake(
+                d,
+                new_dossier(&format!("Công dân {i}"), Some(&format!("c{i}@example.vn")), false),
+                at(2025, 3, 3, 8, 0),
+                None,
+            )
+            .await
+            .unwrap();
+        let code = x.code.unwrap();
+        store.record(d, &code, ev(at(2025, 3, 3, 9, 0), EventKind::Transferred { to: ag(TOURISM) })).await.unwrap();
+        store.record(d, &code, ev(at(2025, 3, 3, 9, 30), EventKind::Accepted)).await.unwrap();
+        codes.push(code);
+    }
+    // Due Mon 17/03 08:00: in its last working day from Fri 14/03 08:00.
+    let (w1, _) = s.worker(store, "w1", |_| {});
+    let (w2, _) = s.worker(store, "w2", |_| {});
+    let early = w1.tick(at(2025, 3, 14, 7, 59)).await.unwrap();
+    assert_eq!(early.reminders, 0);
+    let t = at(2025, 3, 14, 9, 0);
+    let first = w1.tick(t).await.unwrap();
+    assert_eq!(first.reminders, 6, "officers and head of the holder, for each of 3 dossiers: {first:?}");
+    let k = kinds(store, &codes[0]).await;
+    assert_eq!(
+        k,
+        vec![
+            ("reminder".to_string(), "motcua@sodulich.danang.example".to_string()),
+            ("reminder".to_string(), "giamdoc@sodulich.danang.example".to_string()),
+        ]
+    );
+    let again = w1.tick(t).await.unwrap();
+    assert_eq!(again, Default::default(), "a second run over the same instant adds nothing");
+    assert_eq!(w2.tick(t).await.unwrap().reminders, 0, "nor does a second worker");
+    // One dossier resolved in time, one rescheduled by its agency before the due date.
+    store.record(d, &codes[1], ev(at(2025, 3, 14, 10, 0), EventKind::Transferred { to: ag(CENTRE) })).await.unwrap();
+    store.record(d, &codes[1], ev(at(2025, 3, 14, 10, 30), EventKind::Accepted)).await.unwrap();
+    store
+        .record(
+            d,
+            &codes[1],
+            ev(at(2025, 3, 14, 11, 0), EventKind::Resolved { outcome: Outcome::Approved, reason: None }),
+        )
+        .await
+        .unwrap();
+    store
+        .record(
+            d,
+            &codes[2],
+            ev(
+                at(2025, 3, 14, 11, 0),
+                EventKind::Rescheduled {
+                    to: at(2025, 3, 21, 17, 0),
+                    reason: "Chờ ý kiến liên ngành".into(),
+                    responsible: None,
+                    automatic: false,
+                    override_second: false,
+                },
+            ),
+        )
+        .await
+        .unwrap();
+    // Past due: two workers tick the same instant at once; one automatic apology in all.
+    let late = at(2025, 3, 17, 9, 0);
+    let (a, b) = tokio::join!(w1.tick(late), w2.tick(late));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.apologies + b.apologies, 1, "{a:?} {b:?}");
+    assert_eq!(a.failed + b.failed, 0);
+    let events = store.events(&codes[0]).await.unwrap();
+    let resched: Vec<_> = events.iter().filter(|e| matches!(e.kind, EventKind::Rescheduled { .. })).collect();
+    assert_eq!(resched.len(), 1);
+    let EventKind::Rescheduled { automatic, responsible, to, .. } = &resched[0].kind else { unreachable!() };
+    assert!(automatic);
+    assert_eq!(responsible.as_ref(), Some(&ag(TOURISM)));
+    assert!(*to > late);
+    let k = kinds(store, &codes[0]).await;
+    assert!(k.iter().any(|(kind, to)| kind == "apology" && to == "c0@example.vn"), "{k:?}");
+    assert!(k.iter().any(|(kind, _)| kind == "escalation"), "{k:?}");
+    let before = store.outbox(None, 1000).await.unwrap().len();
+    assert_eq!(w1.tick(late).await.unwrap(), Default::default());
+    assert_eq!(w2.tick(late + Duration::hours(1)).await.unwrap().apologies, 0);
+    assert_eq!(store.outbox(None, 1000).await.unwrap().len(), before);
+}
+
+async fn failures_back_off_then_park_as_dead_until_revived(store: &AnyStore) {
+    let s = Setup::new();
+    let d = &s.domain;
+    let x = store
+        .intake(d, new_dossier("Lê Thị Cúc", Some("cuc@example.vn"), true), at(2025, 3, 3, 8, 0), None)
+        .await
+        .unwrap();
+    let code = x.code.unwrap();
+    store.record(d, &code, ev(at(2025, 3, 3, 9, 0), EventKind::AcceptedOnline)).await.unwrap();
+    let (w, mail) = s.worker(store, "w1", |c| c.max_attempts = 3);
+    let t0 = at(2025, 3, 3, 9, 0);
+    mail.fail_next(2);
+    let r = w.run_pending_jobs(t0).await.unwrap();
+    assert_eq!((r.claimed, r.retried, r.sent), (1, 1, 0), "{r:?}");
+    let row = store.outbox(None, 10).await.unwrap().remove(0);
+    assert_eq!((row.status, row.attempts), (OutboxStatus::Pending, 1));
+    assert_eq!(row.next_attempt_at, t0 + Duration::seconds(30));
+    assert!(row.last_error.as_deref().unwrap().contains("simulated outage"));
+    assert_eq!(w.run_pending_jobs(t0 + Duration::seconds(29)).await.unwrap().claimed, 0, "not before the backoff");
+    let r = w.run_pending_jobs(t0 + Duration::seconds(30)).await.unwrap();
+    assert_eq!(r.retried, 1);
+    let row = store.outbox(None, 10).await.unwrap().remove(0);
+    assert_eq!(row.next_attempt_at, t0 + Duration::seconds(90), "doubled");
+    let r = w.run_pending_jobs(t0 + Duration::seconds(90)).await.unwrap();
+    assert_eq!(r.sent, 1);
+    assert_eq!(mail.sent().len(), 1, "delivered once");
+    // A message that never goes through is parked after max_attempts, and can be revived.
+    store.record(d, &code, ev(at(2025, 3, 3, 9, 30), EventKind::Transferred { to: ag(TOURISM) })).await.unwrap();
+    store.record(d, &code, ev(at(2025, 3, 3, 10, 0), EventKind::Accepted)).await.unwrap();
+    store.record(d, &code, ev(at(2025, 3, 4, 9, 0), EventKind::Transferred { to: ag(CENTRE) })).await.unwrap();
+    store.record(d, &code, ev(at(2025, 3, 4, 9, 30), EventKind::Accepted)).await.unwrap();
+    store
+        .record(d, &code, ev(at(2025, 3, 4, 10, 0), EventKind::Resolved { outcome: Outcome::Approved, reason: None }))
+        .await
+        .unwrap();
+    mail.fail_next(100);
+    let mut t = at(2025, 3, 4, 10, 0);
+    let mut dead = 0;
+    for _ in 0..10 {
+        let r = w.run_pending_jobs(t).await.unwrap();
+        dead += r.dead;
+        t += Duration::hours(1);
+    }
+    assert_eq!(dead, 1);
+    let parked = store.outbox(Some(OutboxStatus::Dead), 10).await.unwrap();
+    assert_eq!(parked.len(), 1);
+    assert_eq!((parked[0].kind.as_str(), parked[0].attempts), ("result_ready", 3));
+    mail.fail_next(0);
+    assert!(store.retry_message(parked[0].id, t).await.unwrap());
+    assert_eq!(w.run_pending_jobs(t).await.unwrap().sent, 1);
+    assert_eq!(mail.sent().len(), 2);
+    assert!(!store.retry_message(parked[0].id, t).await.unwrap(), "a sent message is not revived");
+}
+
+async fn an_expired_lease_is_taken_over_and_the_late_owner_cannot_mark(store: &AnyStore) {
+    let s = Setup::new();
+    let d = &s.domain;
+    for i in 0..5 {
+        let x = store
+            .intake(
+                d,
+                new_dossier(&format!("Công dân {i}"), Some(&format!("c{i}@example.vn")), true),
+                at(2025, 3, 3, 8, 0),
+                None,
+            )
+            .await
+            .unwrap();
+        store.record(d, &x.code.unwrap(), ev(at(2025, 3, 3, 9, 0), EventKind::AcceptedOnline)).await.unwrap();
+    }
+    let t0 = at(2025, 3, 3, 9, 0);
+    // Worker A leases everything, then dies before marking anything.
+    let taken = store.claim("worker-a", t0, t0 + Duration::minutes(5), 100).await.unwrap();
+    assert_eq!(taken.len(), 5);
+    let (b, mail) = s.worker(store, "worker-b", |_| {});
+    assert_eq!(b.run_pending_jobs(t0 + Duration::minutes(4)).await.unwrap().claimed, 0, "A's lease still holds");
+    let r = b.run_pending_jobs(t0 + Duration::minutes(5)).await.unwrap();
+    assert_eq!((r.claimed, r.sent), (5, 5), "{r:?}");
+    assert_eq!(mail.sent().len(), 5);
+    let ids: Vec<i64> = taken.iter().map(|m| m.id).collect();
+    assert!(store.mark_sent(&ids, "worker-a", t0 + Duration::minutes(6)).await.unwrap().is_empty());
+    assert!(!store.mark_failed(ids[0], "worker-a", t0 + Duration::minutes(6), "late", None).await.unwrap());
+    // Message-IDs are the row's own: a resend would carry the same one.
+    let mut idset: Vec<_> = mail.sent().into_iter().map(|m| m.message_id.unwrap()).collect();
+    idset.sort();
+    idset.dedup();
+    assert_eq!(idset.len(), 5);
+    assert!(idset.iter().all(|i| i.starts_with("<outbox-") && i.ends_with("@motcua.hcc.danang.example>")), "{idset:?}");
+}
