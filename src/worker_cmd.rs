@@ -53,6 +53,9 @@ pub struct WorkerArgs {
     /// Lease owner name (default: host-pid).
     #[arg(long)]
     pub owner: Option<String>,
+    /// Messages leased at once (default: `batch` of [mail]).
+    #[arg(long)]
+    pub batch: Option<u32>,
     #[command(flatten)]
     pub mail: MailFlags,
     #[arg(long)]
@@ -81,6 +84,9 @@ pub enum OutboxAction {
     /// Revive a dead (or waiting) message: it is sent at the next worker pass.
     Retry {
         id: i64,
+        /// Due again from this instant (default: now).
+        #[arg(long)]
+        at: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -153,7 +159,10 @@ pub fn build_worker(
 }
 
 pub async fn worker(config: &Config, args: &WorkerArgs, store: AnyStore, domain: Domain) -> Result<()> {
-    let settings = mail_settings(config, &args.mail)?;
+    let mut settings = mail_settings(config, &args.mail)?;
+    if let Some(b) = args.batch {
+        settings.batch = b.max(1);
+    }
     let as_of = args.as_of.as_deref().map(input::instant).transpose()?;
     let clock: Arc<dyn Clock> = match as_of {
         Some(t) => Arc::new(FixedClock::new(t)),
@@ -247,8 +256,11 @@ fn recipient_text(r: &str) -> String {
 }
 
 pub async fn outbox(args: &OutboxArgs, store: &AnyStore) -> Result<()> {
-    if let Some(OutboxAction::Retry { id, json }) = &args.action {
-        let now = input::micros(Utc::now());
+    if let Some(OutboxAction::Retry { id, at, json }) = &args.action {
+        let now = match at {
+            Some(t) => input::instant(t)?,
+            None => input::micros(Utc::now()),
+        };
         let Some(before) = store.outbox_message(*id).await? else { bail!("there is no outbox message {id}") };
         if before.status == OutboxStatus::Sent {
             bail!("outbox message {id} was already sent at {}", before.sent_at.map(input::show).unwrap_or_default());

@@ -11,3 +11,4 @@ mod desk;
 mod metrics;
 mod report;
 mod server;
+mod worker;

@@ -1,0 +1,548 @@
+//! `motcua worker`, `motcua outbox` and `motcua letter` against a real SMTP server on
+//! 127.0.0.1 (Debian's python3-aiosmtpd writing a Maildir), parsed with Python's own e-mail
+//! package: decoded Vietnamese subjects, recipients, Message-IDs and every field of the apology
+//! letter; the server down and back; a worker killed mid-send; several worker processes on one
+//! database. Runs are pinned with `--once --as-of`, never timed.
+
+use std::io::Read;
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::desk::Db;
+use crate::support::*;
+
+const CENTRE: &str = "000.00.02.H17";
+const TOURISM: &str = "000.00.12.H17";
+const LICENCE: &str = "1.004628"; // 10 working days, centre → tourism department → centre
+
+/// A Python with aiosmtpd: MOTCUA_TEST_PYTHON, Debian's /usr/bin/python3, or python3 on PATH.
+/// Installs python3-aiosmtpd with apt-get once if none has it (as .ci/run does).
+fn python() -> &'static str {
+    static PY: OnceLock<String> = OnceLock::new();
+    PY.get_or_init(|| {
+        let has =
+            |py: &str| Command::new(py).args(["-c", "import aiosmtpd"]).output().is_ok_and(|o| o.status.success());
+        let candidates = || {
+            std::env::var("MOTCUA_TEST_PYTHON")
+                .into_iter()
+                .chain(["/usr/bin/python3".to_string(), "python3".to_string()])
+        };
+        if let Some(py) = candidates().find(|p| has(p)) {
+            return py;
+        }
+        let _ = Command::new("apt-get").args(["install", "-y", "-qq", "python3-aiosmtpd"]).status();
+        candidates().find(|p| has(p)).expect("python3-aiosmtpd is missing: apt-get install python3-aiosmtpd")
+    })
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Parses a Maildir's messages with Python's e-mail package (policy.default decodes RFC 2047
+/// headers and transfer encodings).
+const PARSE: &str = r#"
+import email, email.policy, json, os, sys
+d = os.path.join(sys.argv[1], "new")
+out = []
+for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+    with open(os.path.join(d, name), "rb") as f:
+        m = email.message_from_bytes(f.read(), policy=email.policy.default)
+    plain = m.get_body(("plain",))
+    html = m.get_body(("html",))
+    out.append({
+        "subject": str(m["subject"]),
+        "to": [a.addr_spec for a in m["to"].addresses],
+        "to_names": [a.display_name for a in m["to"].addresses],
+        "from": [a.addr_spec for a in m["from"].addresses],
+        "rcpt": m.get("X-RcptTo"),
+        "message_id": str(m["message-id"]),
+        "content_type": m.get_content_type(),
+        "text": plain.get_content() if plain is not None else None,
+        "html": html.get_content() if html is not None else None,
+    })
+print(json.dumps(out))
+"#;
+
+/// aiosmtpd on 127.0.0.1:port, storing what it accepts in a Maildir; stopped when dropped.
+struct SmtpSink {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl SmtpSink {
+    fn start() -> Self {
+        Self::start_on(free_port())
+    }
+
+    fn start_on(port: u16) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let child = Command::new(python())
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(dir.path().join("maildir"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Wait for the listening socket (start-up of the server, not of the code under test).
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(20), "aiosmtpd did not start on port {port}");
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        Self { child, port, dir }
+    }
+
+    fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn messages(&self) -> Vec<Value> {
+        let out = Command::new(python()).args(["-c", PARSE]).arg(self.dir.path().join("maildir")).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap().as_array().unwrap().clone()
+    }
+
+    fn count(&self) -> usize {
+        std::fs::read_dir(self.dir.path().join("maildir/new")).map_or(0, |d| d.count())
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `motcua worker --once --as-of AT` delivering to `smtp`, printing to `print`.
+fn worker_args<'a>(at: &'a str, smtp: &'a str, print: &'a str) -> Vec<&'a str> {
+    vec![
+        "worker",
+        "--once",
+        "--as-of",
+        at,
+        "--mail-backend",
+        "smtp",
+        "--smtp",
+        smtp,
+        "--smtp-tls",
+        "plain",
+        "--print-dir",
+        print,
+        "--json",
+    ]
+}
+
+fn run_worker(db: &Db, at: &str, smtp: &str, print: &Path) -> Value {
+    db.run(&worker_args(at, smtp, &print.display().to_string())).json()
+}
+
+fn outbox(db: &Db, status: &str) -> Vec<Value> {
+    db.run(&["outbox", "--status", status, "--limit", "100000", "--json"]).json().as_array().unwrap().clone()
+}
+
+fn code_of(v: &Value) -> String {
+    v["code"].as_str().unwrap().to_string()
+}
+
+/// An online dossier with an e-mail address, accepted at `at`, sent to the tourism department.
+fn online_dossier(db: &Db, name: &str, email: &str, at: &str, moved: &str) -> String {
+    let v = db.ok(&[
+        "intake",
+        "--procedure",
+        LICENCE,
+        "--agency",
+        CENTRE,
+        "--applicant",
+        name,
+        "--email",
+        email,
+        "--phone",
+        "0905123456",
+        "--address",
+        "12 Lê Duẩn, phường Hải Châu, thành phố Đà Nẵng",
+        "--channel",
+        "online",
+        "--at",
+        at,
+    ]);
+    let code = code_of(&v);
+    db.ok(&["accept-online", &code, "--at", at]);
+    db.ok(&["transfer", &code, "--to", TOURISM, "--at", moved]);
+    db.ok(&["accept", &code, "--at", moved]);
+    code
+}
+
+fn find<'a>(msgs: &'a [Value], subject_has: &str, to: &str) -> &'a Value {
+    msgs.iter()
+        .find(|m| m["subject"].as_str().unwrap().contains(subject_has) && m["to"][0] == to)
+        .unwrap_or_else(|| panic!("no message {subject_has:?} to {to}: {msgs:#?}"))
+}
+
+fn assert_has(text: &str, needles: &[&str]) {
+    for n in needles {
+        assert!(text.contains(n), "missing {n:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn apology_letters_arrive_over_smtp_with_every_field() {
+    let db = Db::sqlite();
+    let smtp = SmtpSink::start();
+    let print = tempfile::tempdir().unwrap();
+    // Received before 1/7/2025 (Circular 01/2018 form) and after (Circular 03/2025 form).
+    let old = online_dossier(
+        &db,
+        "Nguyễn Thị Hoa",
+        "hoa@example.vn",
+        "2025-02-03T08:00:00+07:00",
+        "2025-02-03T09:00:00+07:00",
+    );
+    let new =
+        online_dossier(&db, "Phạm Văn Đức", "duc@example.vn", "2025-07-01T08:00:00+07:00", "2025-07-01T09:00:00+07:00");
+    // The first run: receipts; the old dossier is long overdue → automatic apology + escalation.
+    let r = run_worker(&db, "2025-02-18T09:00:00+07:00", &smtp.addr(), print.path());
+    assert_eq!(r["tick"]["apologies"], 1, "{r}");
+    assert_eq!(r["outbox"]["sent"], 3, "receipt, apology, escalation: {r}");
+    // Before the new dossier's due date nothing more; then a person reschedules it in time.
+    db.ok(&[
+        "reschedule",
+        &new,
+        "--to",
+        "2025-07-25",
+        "--reason",
+        "Cần lấy ý kiến Sở Xây dựng",
+        "--at",
+        "2025-07-10T10:00:00+07:00",
+    ]);
+    let r = run_worker(&db, "2025-07-10T10:05:00+07:00", &smtp.addr(), print.path());
+    assert_eq!(r["outbox"]["sent"], 2, "receipt and apology of the new dossier: {r}");
+    // Run again over the same instant: nothing new anywhere.
+    let again = run_worker(&db, "2025-07-10T10:05:00+07:00", &smtp.addr(), print.path());
+    assert_eq!(
+        again["tick"],
+        serde_json::json!({"reminders": 0, "apologies": 0, "escalations": 0, "already_done": 0, "failed": 0})
+    );
+    assert_eq!(again["outbox"]["claimed"], 0);
+    assert_eq!(smtp.count(), 5);
+
+    let msgs = smtp.messages();
+    let sent = outbox(&db, "sent");
+    assert_eq!(sent.len(), 5);
+    // Every Message-ID is the row's own and unique.
+    for row in &sent {
+        let id = row["id"].as_i64().unwrap();
+        let m = msgs
+            .iter()
+            .find(|m| m["message_id"].as_str().unwrap().starts_with(&format!("<outbox-{id}-")))
+            .unwrap_or_else(|| panic!("no message for outbox row {id}"));
+        assert!(m["message_id"].as_str().unwrap().ends_with("@motcua.hcc.danang.example>"), "{m}");
+        assert_eq!(m["to"][0], row["recipient"]);
+        assert_eq!(m["rcpt"], row["recipient"]);
+        assert_eq!(m["from"][0], "motcua@hcc.danang.example");
+    }
+
+    // The automatic letter (pre-2025 form) — every field of Mẫu 04.
+    let a = find(&msgs, "Phiếu xin lỗi và hẹn lại ngày trả kết quả", "hoa@example.vn");
+    assert_eq!(a["subject"], format!("Phiếu xin lỗi và hẹn lại ngày trả kết quả — hồ sơ {old}"));
+    assert_eq!(a["to_names"][0], "Nguyễn Thị Hoa");
+    assert_eq!(a["content_type"], "multipart/alternative");
+    let text = a["text"].as_str().unwrap();
+    assert_has(
+        text,
+        &[
+            "SỞ DU LỊCH",                         // issuing agency (the responsible one)
+            &format!("Số: {old}/PXL"),            // letter number
+            "Đà Nẵng, ngày 18 tháng 02 năm 2025", // place and date
+            "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ",
+            "Mẫu số 04, Thông tư số 01/2018/TT-VPCP",
+            "Kính gửi: Nguyễn Thị Hoa", // addressee
+            "Địa chỉ: 12 Lê Duẩn, phường Hải Châu, thành phố Đà Nẵng",
+            "Số điện thoại: 0905123456",
+            "Ngày 03/02/2025",                                  // receipt date
+            "Cấp Giấy phép kinh doanh dịch vụ lữ hành nội địa", // procedure
+            &format!("Mã hồ sơ: {old}"),
+            "Thời hạn trả kết quả (hẹn trên Giấy tiếp nhận): Thứ Hai 17/02/2025 08:00", // original appointment
+            "chưa được giải quyết xong",                                                // the result was not ready
+            "Lý do: Hồ sơ chưa được giải quyết xong khi đến hạn",                       // reason
+            "Đơn vị chịu trách nhiệm: Sở Du lịch",                                      // responsible unit
+            "xin lỗi Ông/Bà",                                                           // apology sentence
+            "hẹn trả kết quả giải quyết hồ sơ vào Thứ Tư 19/02/2025 09:00",             // new appointment
+            "Nơi nhận:",                                                                // recipients
+            "Bộ phận Tiếp nhận và Trả kết quả",
+            "Lưu: VT.",
+            "GIÁM ĐỐC", // signatory
+        ],
+    );
+    assert!(!text.contains("gia hạn"), "the pre-2025 letter asks for no extension");
+    // HTML escaping writes "/" as "&#x2f;".
+    let html = a["html"].as_str().unwrap().replace("&#x2f;", "/");
+    assert_has(&html, &["Phiếu xin lỗi và hẹn lại ngày trả kết quả", "Nguyễn Thị Hoa", &format!("{old}/PXL")]);
+    // The escalation went to the responsible agency's head.
+    let e = find(&msgs, "[Quá hạn]", "giamdoc@sodulich.danang.example");
+    assert_has(e["text"].as_str().unwrap(), &[&old, &format!("{old}/PXL"), "Thứ Tư 19/02/2025 09:00"]);
+    // The receipt confirmation carries the due date.
+    let rc = find(&msgs, "Đã tiếp nhận hồ sơ", "hoa@example.vn");
+    assert_eq!(rc["subject"], format!("Đã tiếp nhận hồ sơ {old} — hẹn trả kết quả Thứ Hai 17/02/2025 08:00"));
+
+    // A person's letter after 1/7/2025: the 2025 title and the extension request.
+    let b = find(&msgs, "Văn bản xin lỗi và đề nghị gia hạn thời gian giải quyết", "duc@example.vn");
+    let text = b["text"].as_str().unwrap();
+    assert_has(
+        text,
+        &[
+            "VĂN BẢN XIN LỖI VÀ ĐỀ NGHỊ GIA HẠN THỜI GIAN GIẢI QUYẾT",
+            "Mẫu số 04, Thông tư số 03/2025/TT-VPCP",
+            "Đà Nẵng, ngày 10 tháng 07 năm 2025",
+            "Lý do: Cần lấy ý kiến Sở Xây dựng",
+            "Thứ Sáu 25/07/2025 17:00",
+            "đề nghị Ông/Bà đồng ý gia hạn thời gian giải quyết hồ sơ đến Thứ Sáu 25/07/2025 17:00",
+        ],
+    );
+
+    // The desk prints the same letter (text or HTML, Vietnamese or English).
+    let letter = db.run(&["letter", &old]);
+    assert_eq!(letter.code, 0, "{}", letter.stderr);
+    assert_has(&letter.stdout, &["PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ", &format!("{old}/PXL"), "Nguyễn Thị Hoa"]);
+    let html = db.run(&["letter", &new, "--format", "html"]);
+    assert_has(&html.stdout, &["<!DOCTYPE html>", "Văn bản xin lỗi và đề nghị gia hạn thời gian giải quyết"]);
+    let en = db.run(&["letter", &new, "--lang", "en"]);
+    assert_has(&en.stdout, &["APOLOGY AND REQUEST TO EXTEND THE PROCESSING TIME", "Cần lấy ý kiến Sở Xây dựng"]);
+}
+
+#[test]
+fn a_citizen_without_email_gets_a_letter_at_the_desk_and_the_desk_can_print_it() {
+    let db = Db::sqlite();
+    let smtp = SmtpSink::start();
+    let print = tempfile::tempdir().unwrap();
+    let v = db.ok(&[
+        "intake",
+        "--procedure",
+        LICENCE,
+        "--agency",
+        CENTRE,
+        "--applicant",
+        "Trần Văn Bình",
+        "--address",
+        "5 Lê Lợi, Hải Châu",
+        "--at",
+        "2025-03-03T08:00:00+07:00",
+    ]);
+    let code = code_of(&v);
+    let none = db.run(&["letter", &code]);
+    none.assert_user_error("has no apology letter");
+    run_worker(&db, "2025-03-18T08:00:00+07:00", &smtp.addr(), print.path());
+    let rows = db.run(&["outbox", "--dossier", &code, "--json"]).json();
+    let apology = rows.as_array().unwrap().iter().find(|r| r["kind"] == "apology").unwrap().clone();
+    assert_eq!(apology["recipient"], format!("desk:{CENTRE}"));
+    assert_eq!(apology["print_at_desk"], true);
+    assert_eq!(apology["status"], "sent");
+    let table = db.run(&["outbox", "--dossier", &code]);
+    assert!(table.stdout.contains(&format!("print at desk {CENTRE}")), "{}", table.stdout);
+    let printed: Vec<_> = std::fs::read_dir(print.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    let txt = printed.iter().find(|p| p.extension().is_some_and(|e| e == "txt")).unwrap();
+    assert_has(&std::fs::read_to_string(txt).unwrap(), &["Trần Văn Bình", "để trao cho công dân"]);
+    assert_eq!(smtp.messages().iter().filter(|m| m["to"][0] == "giamdoc@hcc.danang.example").count(), 1, "escalation");
+}
+
+/// N online dossiers accepted at 2025-03-03 09:00: N receipts queued.
+fn receipts(db: &Db, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let v = db.ok(&[
+                "intake",
+                "--procedure",
+                LICENCE,
+                "--agency",
+                CENTRE,
+                "--applicant",
+                &format!("Công dân {i}"),
+                "--email",
+                &format!("c{i}@example.vn"),
+                "--channel",
+                "online",
+                "--at",
+                "2025-03-03T08:00:00+07:00",
+            ]);
+            let code = code_of(&v);
+            db.ok(&["accept-online", &code, "--at", "2025-03-03T09:00:00+07:00"]);
+            code
+        })
+        .collect()
+}
+
+fn unique_ids(smtp: &SmtpSink) -> usize {
+    let mut ids: Vec<String> = smtp.messages().iter().map(|m| m["message_id"].as_str().unwrap().to_string()).collect();
+    ids.sort();
+    ids.dedup();
+    ids.len()
+}
+
+#[test]
+fn the_smtp_server_down_then_back_delivers_every_message_once() {
+    let db = Db::sqlite();
+    let print = tempfile::tempdir().unwrap();
+    receipts(&db, 12);
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    // Down: every attempt fails and is retried later; nothing is lost.
+    let r = run_worker(&db, "2025-03-03T09:00:00+07:00", &addr, print.path());
+    assert_eq!((r["outbox"]["retried"].as_u64(), r["outbox"]["sent"].as_u64()), (Some(12), Some(0)), "{r}");
+    let pending = outbox(&db, "pending");
+    assert_eq!(pending.len(), 12);
+    assert!(pending.iter().all(|m| m["last_error"].as_str().is_some_and(|e| e.contains("attempt 1"))), "{pending:?}");
+    let r = run_worker(&db, "2025-03-03T09:00:20+07:00", &addr, print.path());
+    assert_eq!(r["outbox"]["claimed"], 0, "backing off: {r}");
+    // Still down at the first retry.
+    let r = run_worker(&db, "2025-03-03T09:00:30+07:00", &addr, print.path());
+    assert_eq!(r["outbox"]["retried"], 12, "{r}");
+    // Back.
+    let smtp = SmtpSink::start_on(port);
+    let r = run_worker(&db, "2025-03-03T09:01:30+07:00", &addr, print.path());
+    assert_eq!(r["outbox"]["sent"], 12, "{r}");
+    let r = run_worker(&db, "2025-03-03T10:00:00+07:00", &addr, print.path());
+    assert_eq!(r["outbox"]["claimed"], 0);
+    assert_eq!(smtp.count(), 12);
+    assert_eq!(unique_ids(&smtp), 12);
+    let sent = outbox(&db, "sent");
+    assert!(sent.iter().all(|m| m["attempts"] == 3 && m["last_error"].is_null()), "{sent:?}");
+}
+
+#[test]
+fn a_worker_killed_mid_send_leaves_its_lease_to_expire_and_another_finishes() {
+    let db = Db::sqlite();
+    let print = tempfile::tempdir().unwrap();
+    receipts(&db, 8);
+    // A server that accepts connections and never answers: the worker hangs mid-send.
+    let stall = TcpListener::bind("127.0.0.1:0").unwrap();
+    let stall_addr = stall.local_addr().unwrap().to_string();
+    let at = "2025-03-03T09:00:00+07:00";
+    let args = worker_args(at, &stall_addr, "unused");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_motcua"))
+        .env_remove("MOTCUA_DATABASE_URL")
+        .env_remove("MOTCUA_CONFIG")
+        .args(["--config", &config_dir().display().to_string(), "--db", &db.url])
+        .args(&args)
+        .args(["--owner", "doomed"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (mut conn, _) = stall.accept().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut sink = Vec::new();
+    conn.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    let _ = conn.read_to_end(&mut sink);
+    let leased = outbox(&db, "pending");
+    assert_eq!(leased.len(), 8);
+    assert!(leased.iter().all(|m| m["locked_by"] == "doomed" && m["attempts"] == 1), "{leased:?}");
+    let smtp = SmtpSink::start();
+    // The dead worker's lease (300 s) still holds: nothing is sent twice meanwhile.
+    let r = run_worker(&db, "2025-03-03T09:04:59+07:00", &smtp.addr(), print.path());
+    assert_eq!(r["outbox"]["claimed"], 0, "{r}");
+    let r = run_worker(&db, "2025-03-03T09:05:00+07:00", &smtp.addr(), print.path());
+    assert_eq!(r["outbox"]["sent"], 8, "{r}");
+    assert_eq!(smtp.count(), 8);
+    assert!(outbox(&db, "pending").is_empty());
+}
+
+/// Worker processes started together on one database, each with its own lease owner.
+fn workers_at_once(db: &Db, n: usize, at: &str, smtp: &str, print: &Path) -> Vec<Value> {
+    let children: Vec<Child> = (0..n)
+        .map(|i| {
+            Command::new(env!("CARGO_BIN_EXE_motcua"))
+                .env_remove("MOTCUA_DATABASE_URL")
+                .env_remove("MOTCUA_CONFIG")
+                .args(["--config", &config_dir().display().to_string(), "--db", &db.url])
+                .args(worker_args(at, smtp, &print.display().to_string()))
+                .args(["--owner", &format!("w{i}"), "--batch", "7"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|c| {
+            let out = c.wait_with_output().unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            serde_json::from_slice(&out.stdout).unwrap()
+        })
+        .collect()
+}
+
+fn several_workers_send_each_message_once(db: &Db, n: usize) {
+    let smtp = SmtpSink::start();
+    let print = tempfile::tempdir().unwrap();
+    let sim = db.run(&["simulate", "--dossiers", "150", "--seed", "7", "--from", "2025-03-03", "--to", "2025-03-14"]);
+    assert_eq!(sim.code, 0, "{}", sim.stderr);
+    let due = outbox(db, "pending").len();
+    assert!(due > 50, "the simulation implies messages: {due}");
+    let results = workers_at_once(db, n, "2025-04-30T12:00:00+07:00", &smtp.addr(), print.path());
+    let sum = |k: &str| results.iter().map(|r| r["outbox"][k].as_u64().unwrap()).sum::<u64>();
+    let sum_tick = |k: &str| results.iter().map(|r| r["tick"][k].as_u64().unwrap()).sum::<u64>();
+    assert!(outbox(db, "pending").is_empty(), "everything due was delivered");
+    let sent = outbox(db, "sent");
+    let mails = sent.iter().filter(|m| m["print_at_desk"] == false).count();
+    assert_eq!(smtp.count(), mails, "one message at the server per outbox row");
+    assert_eq!(unique_ids(&smtp), mails, "no Message-ID twice");
+    assert_eq!(sum("sent") as usize, mails);
+    assert_eq!(sum("printed") as usize, sent.len() - mails);
+    assert_eq!(sum("lost_lease"), 0);
+    // The scheduler ran in each process; each overdue dossier got one automatic apology.
+    let apologies = sent.iter().filter(|m| m["kind"] == "escalation").count();
+    assert_eq!(sum_tick("apologies") as usize, apologies);
+    assert_eq!(sum_tick("failed"), 0);
+    let busy = results.iter().filter(|r| r["outbox"]["claimed"].as_u64().unwrap() > 0).count();
+    eprintln!("{n} workers: {mails} e-mails, {apologies} automatic apologies; {busy} workers claimed rows");
+}
+
+#[test]
+fn three_worker_processes_on_one_postgresql_database_never_send_twice() {
+    let Some(db) = Db::pg("three_workers") else { return };
+    several_workers_send_each_message_once(&db, 3);
+}
+
+#[test]
+fn two_worker_processes_on_one_sqlite_file_never_send_twice() {
+    let db = Db::sqlite();
+    several_workers_send_each_message_once(&db, 2);
+}
+
+#[test]
+fn a_dead_message_is_listed_and_revived() {
+    let db = Db::sqlite();
+    let print = tempfile::tempdir().unwrap();
+    receipts(&db, 1);
+    let addr = format!("127.0.0.1:{}", free_port());
+    // Eight attempts against a closed port, each after its backoff.
+    let mut t = chrono::DateTime::parse_from_rfc3339("2025-03-03T09:00:00+07:00").unwrap();
+    for _ in 0..8 {
+        run_worker(&db, &t.to_rfc3339(), &addr, print.path());
+        t += chrono::Duration::hours(7);
+    }
+    let dead = outbox(&db, "dead");
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0]["attempts"], 8);
+    let listed = db.run(&["outbox", "--status", "dead"]);
+    assert!(listed.stdout.contains("receipt") && listed.stdout.contains("attempt 8"), "{}", listed.stdout);
+    let id = dead[0]["id"].as_i64().unwrap().to_string();
+    let revived = db.run(&["outbox", "retry", &id, "--at", &t.to_rfc3339(), "--json"]).json();
+    assert_eq!(revived["status"], "pending");
+    assert_eq!(revived["attempts"], 0);
+    let smtp = SmtpSink::start();
+    let r = run_worker(&db, &t.to_rfc3339(), &smtp.addr(), print.path());
+    assert_eq!(r["outbox"]["sent"], 1, "{r}");
+    assert_eq!(smtp.count(), 1);
+    db.run(&["outbox", "retry", &id]).assert_user_error("already sent");
+    db.run(&["outbox", "retry", "999999"]).assert_user_error("no outbox message 999999");
+}
