@@ -247,6 +247,23 @@ fn lifecycle(db: &Db) {
 }
 
 #[test]
+fn withdraw_and_stop_finish_a_dossier() {
+    let db = Db::sqlite();
+    let a = intake(&db, "2025-03-03T09:00:00+07:00");
+    let v = db.ok(&["withdraw", &a, "--reason", "Công dân rút hồ sơ", "--at", "2025-03-04T09:00:00+07:00"]);
+    assert_eq!(v["status"], 7);
+    let b = intake(&db, "2025-03-03T10:00:00+07:00");
+    db.ok(&["accept", &b, "--at", "2025-03-03T10:30:00+07:00"]);
+    db.ok(&["request-supplement", &b, "--reason", "Thiếu giấy tờ", "--at", "2025-03-04T09:00:00+07:00"]);
+    let v = db.ok(&["stop", &b, "--reason", "Quá hạn bổ sung", "--at", "2025-03-20T09:00:00+07:00"]);
+    assert_eq!(v["status"], 8);
+    let s = db.ok(&["show", &b, "--as-of", "2025-03-21T00:00:00+07:00"]);
+    assert_eq!(s["finished_at"], "2025-03-20T09:00:00+07:00");
+    assert_eq!(s["timeliness"], "early", "time waiting for the citizen is not held against the agency");
+    db.run(&["return", &b]).assert_user_error("cannot apply `returned` to a dossier in status 8");
+}
+
+#[test]
 fn online_submission_accepted_or_refused() {
     let db = Db::sqlite();
     let v = db.ok(&[

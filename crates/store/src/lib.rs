@@ -34,11 +34,12 @@ mod staff;
 
 pub use error::StoreError;
 pub use metrics::ServiceFigures;
-pub use outbox::{Candidate, NewMessage, OutboxMessage, OutboxStatus, OutboxStore};
+pub use model::Totals;
 pub use model::{
     BatchItem, CountChange, CountKey, CountValues, DailyCountRow, DossierChange, DossierRow, FieldChange, LoggedEvent,
     NewDossier, RecomputeDiff, ReplayFailure,
 };
+pub use outbox::{Candidate, NewMessage, OutboxMessage, OutboxStatus, OutboxStore};
 pub use pg::PgStore;
 pub use sqlite::SqliteStore;
 pub use staff::{AuditRow, NewStaff, Rating, RatingCounts, Role, SessionRow, StaffRow, StaffStore, UnknownRole};
@@ -101,6 +102,15 @@ pub trait Store: Send + Sync {
         from: NaiveDate,
         to: NaiveDate,
     ) -> impl Future<Output = Result<Vec<DailyCountRow>, StoreError>> + Send;
+
+    /// The aggregates of local days `from..=to` summed per agency, per procedure or in all
+    /// (key `""`): what a report reads, from the per-agency day table when it can.
+    fn count_totals(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        by: Totals,
+    ) -> impl Future<Output = Result<Vec<(String, CountValues)>, StoreError>> + Send;
 
     /// Dossiers finished in `[a, b)`.
     fn finished_between(
@@ -175,6 +185,14 @@ macro_rules! delegate_store {
             }
             async fn daily_counts(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<DailyCountRow>, StoreError> {
                 <$t>::daily_counts(self, from, to).await
+            }
+            async fn count_totals(
+                &self,
+                from: NaiveDate,
+                to: NaiveDate,
+                by: Totals,
+            ) -> Result<Vec<(String, CountValues)>, StoreError> {
+                <$t>::count_totals(self, from, to, by).await
             }
             async fn finished_between(
                 &self,
@@ -262,6 +280,14 @@ impl Store for AnyStore {
     }
     async fn daily_counts(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<DailyCountRow>, StoreError> {
         either!(self, s => s.daily_counts(from, to).await)
+    }
+    async fn count_totals(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        by: Totals,
+    ) -> Result<Vec<(String, CountValues)>, StoreError> {
+        either!(self, s => s.count_totals(from, to, by).await)
     }
     async fn finished_between(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> Result<Vec<DossierRow>, StoreError> {
         either!(self, s => s.finished_between(a, b).await)

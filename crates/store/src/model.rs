@@ -325,6 +325,29 @@ impl CountValues {
     }
 }
 
+/// How [`crate::Store::count_totals`] sums the aggregates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Totals {
+    Agency,
+    Procedure,
+    All,
+}
+
+impl Totals {
+    /// The SQL of the sum (placeholders written by `param`, the backend's style).
+    pub(crate) fn sql(self, param: fn(usize) -> String, cast: &str) -> String {
+        let sums = ["received", "finished", "early", "on_time", "late", "national_on_time"]
+            .map(|c| format!("SUM({c}){cast}"))
+            .join(", ");
+        let (key, table, group) = match self {
+            Self::Agency => ("agency", "metric_agency_days", " GROUP BY agency"),
+            Self::Procedure => ("procedure", "daily_counts", " GROUP BY procedure"),
+            Self::All => ("''", "metric_agency_days", ""),
+        };
+        format!("SELECT {key}, {sums} FROM {table} WHERE day >= {} AND day <= {}{group}", param(1), param(2))
+    }
+}
+
 /// One row of `daily_counts`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DailyCountRow {

@@ -200,6 +200,35 @@ impl PgStore {
         rows.iter().map(counts_from).collect()
     }
 
+    pub async fn count_totals(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        by: crate::model::Totals,
+    ) -> Result<Vec<(String, crate::model::CountValues)>, StoreError> {
+        use sqlx::Row as _;
+        let rows =
+            sqlx::query(&by.sql(|i| format!("${i}"), "::bigint")).bind(from).bind(to).fetch_all(&self.pool).await?;
+        // An empty sum (no day in range, `All`) is NULL: no row.
+        rows.iter()
+            .filter(|r| !matches!(r.try_get::<Option<i64>, _>(1), Ok(None)))
+            .map(|r| {
+                let n = |i: usize| r.try_get::<Option<i64>, _>(i).map(|v| v.unwrap_or(0));
+                Ok((
+                    r.try_get::<String, _>(0)?,
+                    crate::model::CountValues {
+                        received: n(1)?,
+                        finished: n(2)?,
+                        early: n(3)?,
+                        on_time: n(4)?,
+                        late: n(5)?,
+                        national_on_time: n(6)?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
     pub async fn finished_between(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> Result<Vec<DossierRow>, StoreError> {
         let q = format!(
             "{} WHERE finished_at >= $1 AND finished_at < $2 ORDER BY finished_at, code",
@@ -217,9 +246,12 @@ impl PgStore {
     }
 
     pub async fn open_at(&self, p1: DateTime<Utc>) -> Result<Vec<DossierRow>, StoreError> {
+        // Two index-friendly halves: still open (the partial index on open statuses) and
+        // finished after p1 (the finished_at index). Open statuses have no finish.
+        let select = sql::select_dossiers();
         let q = format!(
-            "{} WHERE received_at <= $1 AND (finished_at IS NULL OR finished_at > $1) ORDER BY code",
-            sql::select_dossiers()
+            "{select} WHERE status IN (2, 4, 5, 6) AND received_at <= $1 \
+             UNION ALL {select} WHERE finished_at > $1 AND received_at <= $1"
         );
         self.rows(&q, p1, None).await
     }

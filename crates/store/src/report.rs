@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::{DossierRow, Store, StoreError};
+use crate::{DossierRow, Store, StoreError, Totals};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
 use motcua_core::analysis::{Counts, NationalFacts, count_dossier, is_overdue, national_on_time_facts};
 use motcua_core::calendar::{at_vn, from_local, to_local};
@@ -106,9 +106,13 @@ async fn period_counts<S: Store>(
         last.date() - Duration::days(1)
     };
     if last_whole >= first_day {
-        for row in store.daily_counts(first_day, last_whole).await? {
-            let c = out.entry(key_of(by, row.key.agency.as_str(), row.key.procedure.as_str(), &month)).or_default();
-            let v = row.counts;
+        let totals = match by {
+            GroupBy::Agency => Totals::Agency,
+            GroupBy::Procedure => Totals::Procedure,
+            GroupBy::Month => Totals::All,
+        };
+        for (key, v) in store.count_totals(first_day, last_whole, totals).await? {
+            let c = out.entry(if by == GroupBy::Month { month.clone() } else { key }).or_default();
             c.received += v.received as u64;
             c.finished += v.finished as u64;
             c.early += v.early as u64;

@@ -228,6 +228,34 @@ impl SqliteStore {
         rows.iter().map(counts_from).collect()
     }
 
+    pub async fn count_totals(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        by: crate::model::Totals,
+    ) -> Result<Vec<(String, crate::model::CountValues)>, StoreError> {
+        use sqlx::Row as _;
+        let rows = sqlx::query(&by.sql(|_| "?".to_string(), "")).bind(from).bind(to).fetch_all(&self.reader).await?;
+        // An empty sum (no day in range, `All`) is NULL: no row.
+        rows.iter()
+            .filter(|r| !matches!(r.try_get::<Option<i64>, _>(1), Ok(None)))
+            .map(|r| {
+                let n = |i: usize| r.try_get::<Option<i64>, _>(i).map(|v| v.unwrap_or(0));
+                Ok((
+                    r.try_get::<String, _>(0)?,
+                    crate::model::CountValues {
+                        received: n(1)?,
+                        finished: n(2)?,
+                        early: n(3)?,
+                        on_time: n(4)?,
+                        late: n(5)?,
+                        national_on_time: n(6)?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
     pub async fn finished_between(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> Result<Vec<DossierRow>, StoreError> {
         let q =
             format!("{} WHERE finished_at >= ? AND finished_at < ? ORDER BY finished_at, code", sql::select_dossiers());
@@ -241,11 +269,14 @@ impl SqliteStore {
     }
 
     pub async fn open_at(&self, p1: DateTime<Utc>) -> Result<Vec<DossierRow>, StoreError> {
+        // Two index-friendly halves: still open (the partial index on open statuses) and
+        // finished after p1 (the finished_at index). Open statuses have no finish.
+        let select = sql::select_dossiers();
         let q = format!(
-            "{} WHERE received_at <= ? AND (finished_at IS NULL OR finished_at > ?) ORDER BY code",
-            sql::select_dossiers()
+            "{select} WHERE status IN (2, 4, 5, 6) AND +received_at <= ? \
+             UNION ALL {select} WHERE finished_at > ? AND +received_at <= ?"
         );
-        self.rows(&q, &[ts(p1), ts(p1)]).await
+        self.rows(&q, &[ts(p1), ts(p1), ts(p1)]).await
     }
 
     pub async fn dossiers_page(&self, after: Option<&DossierCode>, limit: u32) -> Result<Vec<DossierRow>, StoreError> {
