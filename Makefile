@@ -4,7 +4,7 @@ CARGO ?= cargo
 PYTHON ?= python3
 DB ?= sqlite://data/motcua.db
 
-.PHONY: bench-http bench-metrics run test lint fmt bench bench-calendar bench-store build
+.PHONY: bench-worker bench-http bench-metrics run test lint fmt bench bench-calendar bench-store build
 
 ## run: build, migrate data/motcua.db, seed demo data once (a simulated month and one account per
 ## role, passwords printed on that first run) and serve on http://127.0.0.1:8080 (Ctrl-C stops)
@@ -29,7 +29,7 @@ build:
 	$(CARGO) build --release
 
 ## bench: every benchmark, figures printed with the machine described
-bench: bench-calendar bench-store bench-metrics bench-http
+bench: bench-calendar bench-store bench-metrics bench-http bench-worker
 
 ## bench-store: durable ingest (SQLite, PostgreSQL if MOTCUA_BENCH_PG_URL/MOTCUA_TEST_PG_URL) and report over a 1 M-dossier city-year
 bench-store:
@@ -58,3 +58,8 @@ bench-calendar:
 bench-http:
 	@mkdir -p target
 	$(CARGO) bench --bench http | tee target/bench-http.txt
+
+## bench-worker: outbox delivery to a loopback SMTP server (goal >= 1,000 messages/s) and a scheduler tick with 1 M open dossiers (goal <= 200 ms)
+bench-worker:
+	@/usr/bin/python3 -c "import aiosmtpd" 2>/dev/null || apt-get install -y -qq python3-aiosmtpd
+	$(CARGO) bench --bench worker | tee target/bench-worker.txt
