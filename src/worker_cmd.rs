@@ -56,6 +56,10 @@ pub struct WorkerArgs {
     /// Messages leased at once (default: `batch` of [mail]).
     #[arg(long)]
     pub batch: Option<u32>,
+    /// Also serve GET /metrics on this address (the worker's counters, scheduler ticks, and the
+    /// service figures), e.g. 127.0.0.1:9465. Not with --once.
+    #[arg(long)]
+    pub metrics_bind: Option<std::net::SocketAddr>,
     #[command(flatten)]
     pub mail: MailFlags,
     #[arg(long)]
@@ -168,8 +172,10 @@ pub async fn worker(config: &Config, args: &WorkerArgs, store: AnyStore, domain:
         Some(t) => Arc::new(FixedClock::new(t)),
         None => Arc::new(SystemClock),
     };
-    let metrics = motcua_exporter::Metrics::new(store.backend()).ok();
-    let mut worker = build_worker(config, &settings, store.clone(), Arc::new(domain), Arc::clone(&clock), metrics)?;
+    let metrics = motcua_exporter::Metrics::new(store.backend())?;
+    let domain = Arc::new(domain);
+    let mut worker =
+        build_worker(config, &settings, store.clone(), Arc::clone(&domain), Arc::clone(&clock), Some(metrics.clone()))?;
     if let Some(owner) = &args.owner {
         worker = worker.with_owner(owner.clone());
     }
@@ -200,6 +206,25 @@ pub async fn worker(config: &Config, args: &WorkerArgs, store: AnyStore, domain:
         }
         store.close().await;
         return Ok(());
+    }
+    if let Some(bind) = args.metrics_bind {
+        let windows = ["1d", "7d", "30d"].iter().map(|w| w.parse()).collect::<Result<Vec<_>, _>>();
+        let windows = windows.map_err(|e| anyhow::anyhow!("metrics windows: {e}"))?;
+        let exporter = Arc::new(motcua_exporter::Exporter::new(Arc::new(metrics), &domain, windows));
+        let clock = Arc::clone(&clock);
+        let endpoint = motcua_exporter::http::Endpoint {
+            exporter,
+            store: store.clone(),
+            domain: Arc::clone(&domain),
+            clock: motcua_exporter::http::Clock::new(move || clock.now()),
+        };
+        let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
+        eprintln!("motcua worker: metrics on http://{}/metrics", listener.local_addr()?);
+        tokio::spawn(motcua_exporter::http::serve(
+            listener,
+            motcua_exporter::http::router(endpoint),
+            shutdown_signal(),
+        ));
     }
     eprintln!(
         "motcua worker {}: mail via {}, a pass every {} s; Ctrl-C or SIGTERM stops it after the pass in flight",

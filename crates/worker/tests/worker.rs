@@ -165,6 +165,7 @@ both!(
     the_scheduler_run_twice_over_one_instant_adds_nothing,
     failures_back_off_then_park_as_dead_until_revived,
     an_expired_lease_is_taken_over_and_the_late_owner_cannot_mark,
+    shutdown_finishes_the_work_in_flight_and_leaves_no_lease,
 );
 
 async fn kinds(store: &AnyStore, code: &DossierCode) -> Vec<(String, String)> {
@@ -420,4 +421,38 @@ async fn an_expired_lease_is_taken_over_and_the_late_owner_cannot_mark(store: &A
     idset.dedup();
     assert_eq!(idset.len(), 5);
     assert!(idset.iter().all(|i| i.starts_with("<outbox-") && i.ends_with("@motcua.hcc.danang.example>")), "{idset:?}");
+}
+
+async fn shutdown_finishes_the_work_in_flight_and_leaves_no_lease(store: &AnyStore) {
+    let s = Setup::new();
+    let d = &s.domain;
+    for i in 0..3 {
+        let x = store
+            .intake(
+                d,
+                new_dossier(&format!("Công dân {i}"), Some(&format!("c{i}@example.vn")), true),
+                at(2025, 3, 3, 8, 0),
+                None,
+            )
+            .await
+            .unwrap();
+        store.record(d, &x.code.unwrap(), ev(at(2025, 3, 3, 9, 0), EventKind::AcceptedOnline)).await.unwrap();
+    }
+    // The clock says 10:00; shutdown is asked for before the first pass even starts.
+    let mut c = WorkerConfig::from_settings(&MailSettings::default(), &config_dir());
+    c.print_dir = s.print.path().to_path_buf();
+    let (mailer, mail) = Mailer::memory();
+    let clock = Arc::new(FixedClock::new(at(2025, 3, 3, 10, 0)));
+    let w = Worker::new(store.clone(), Arc::clone(&s.domain), mailer, clock, c).unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tx.send(()).unwrap();
+    w.run(async move {
+        let _ = rx.await;
+    })
+    .await
+    .unwrap();
+    let rows = store.outbox(None, 10).await.unwrap();
+    assert!(rows.iter().all(|m| m.locked_by.is_none()), "no row is left leased: {rows:?}");
+    let sent = rows.iter().filter(|m| m.status == OutboxStatus::Sent).count();
+    assert_eq!(sent, mail.sent().len(), "what was claimed was sent and marked");
 }
