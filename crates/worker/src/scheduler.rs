@@ -9,27 +9,50 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use motcua_core::letters::{automatic_apology, reminder_horizon, reminder_messages};
 use motcua_core::{AgencyCode, DomainError, Dossier, DossierCode, DossierError, EventKind};
-use motcua_store::outbox::Cursor;
+use motcua_store::outbox::{Candidate, Cursor};
 use motcua_store::{BatchItem, NewMessage, OutboxStore, Store, StoreError};
+use tokio::task::JoinSet;
 
 use crate::error::WorkerError;
 use crate::worker::{TickStats, Worker};
+
+/// Logs read at once while judging a page of candidates.
+const READS_IN_FLIGHT: usize = 8;
 
 impl<S> Worker<S>
 where
     S: Store + OutboxStore + Clone + Send + Sync + 'static,
 {
-    /// A dossier's current state, or `None` (counted as failed) when its log does not replay.
-    async fn current(&self, code: &DossierCode, stats: &mut TickStats) -> Result<Option<Dossier>, WorkerError> {
-        let events = self.store.events(code).await?;
-        match self.domain.replay(&events) {
-            Ok(d) => Ok(Some(d)),
-            Err(e) => {
-                eprintln!("worker: dossier {code} does not replay: {e}");
-                stats.failed += 1;
-                Ok(None)
+    /// The current state of each candidate, in order, its log read with a few queries in
+    /// flight at once; `None` (counted as failed) for a log that does not replay.
+    async fn current(&self, page: &[Candidate], stats: &mut TickStats) -> Result<Vec<Option<Dossier>>, WorkerError> {
+        let mut logs: Vec<Option<Vec<motcua_core::Event>>> = vec![None; page.len()];
+        let mut set = JoinSet::new();
+        let mut next = page.iter().enumerate();
+        loop {
+            while set.len() < READS_IN_FLIGHT {
+                let Some((i, c)) = next.next() else { break };
+                let (store, code) = (self.store.clone(), c.code.clone());
+                set.spawn(async move { (i, store.events(&code).await) });
+            }
+            match set.join_next().await {
+                Some(Ok((i, events))) => logs[i] = Some(events?),
+                Some(Err(e)) => return Err(WorkerError::Config(format!("a read task failed: {e}"))),
+                None => break,
             }
         }
+        let mut out = Vec::with_capacity(page.len());
+        for (c, events) in page.iter().zip(logs) {
+            match self.domain.replay(events.iter().flatten()) {
+                Ok(d) => out.push(Some(d)),
+                Err(e) => {
+                    eprintln!("worker: dossier {} does not replay: {e}", c.code);
+                    stats.failed += 1;
+                    out.push(None);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// One scheduler pass at `now`. Running it again at the same instant (or from a second
@@ -53,8 +76,8 @@ where
             cursor = Some((last.due_at, last.code.clone()));
             let mut rows = Vec::new();
             let mut holders: HashMap<String, AgencyCode> = HashMap::new();
-            for c in &page {
-                let Some(d) = self.current(&c.code, stats).await? else { continue };
+            for (c, d) in page.iter().zip(self.current(&page, stats).await?) {
+                let Some(d) = d else { continue };
                 let intents = match reminder_messages(&self.domain, &d, now) {
                     Ok(i) => i,
                     Err(e) => {
@@ -92,8 +115,8 @@ where
             cursor = Some((last.due_at, last.code.clone()));
             let mut items = Vec::new();
             let mut responsible = Vec::new();
-            for c in &page {
-                let Some(d) = self.current(&c.code, stats).await? else { continue };
+            for (c, d) in page.iter().zip(self.current(&page, stats).await?) {
+                let Some(d) = d else { continue };
                 match automatic_apology(&self.domain, &d, now) {
                     Ok(Some(event)) => {
                         if let EventKind::Rescheduled { responsible: Some(a), .. } = &event.kind {
