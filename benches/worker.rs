@@ -343,23 +343,32 @@ async fn tick(label: &str, store: &AnyStore, domain: &Arc<Domain>, n: usize) -> 
     let t = Instant::now();
     let first = w.tick(now).await?;
     let first_s = t.elapsed().as_secs_f64();
-    let mut steady = Vec::new();
+    // A worker's next ticks read only what entered the window since its last pass; the first
+    // tick of a process (and one an hour) reads the whole last working day.
+    let mut incremental = Vec::new();
+    let mut full = Vec::new();
     for _ in 0..5 {
         let t = Instant::now();
         let s = w.tick(now).await?;
-        steady.push(t.elapsed().as_secs_f64());
-        if s.reminders + s.apologies > 0 {
-            bail!("{label}: a repeated tick found work: {s:?}");
+        incremental.push(t.elapsed().as_secs_f64());
+        let fresh = worker(store, domain, &settings, now)?;
+        let t = Instant::now();
+        let f = fresh.tick(now).await?;
+        full.push(t.elapsed().as_secs_f64());
+        if s.reminders + s.apologies + f.reminders + f.apologies > 0 {
+            bail!("{label}: a repeated tick found work: {s:?} {f:?}");
         }
     }
-    steady.sort_by(f64::total_cmp);
+    incremental.sort_by(f64::total_cmp);
+    full.sort_by(f64::total_cmp);
     println!(
-        "{label:<10} scheduler tick, {n} open dossiers (filled in {fill:.1} s): acting on {} reminders and {} apologies {:>7.1} ms; \
-         steady state (median of 5) {:>6.1} ms (goal <= 200 ms)",
+        "{label:<10} scheduler tick, {n} open dossiers (filled in {fill:.1} s): acting on {} reminders and {} apologies {:>6.1} ms; \
+         nothing to do, medians of 5: next tick {:>5.1} ms, full pass {:>6.1} ms (goal <= 200 ms)",
         first.reminders,
         first.apologies,
         first_s * 1000.0,
-        steady[2] * 1000.0
+        incremental[2] * 1000.0,
+        full[2] * 1000.0
     );
     Ok(())
 }

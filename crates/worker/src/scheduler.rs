@@ -2,6 +2,13 @@
 //! and those past due with no apology get the automatic one. Candidates come from the store's
 //! due-instant index, page by page; each is replayed and judged by core, so a stale candidate
 //! (resolved, rescheduled or moved meanwhile) is simply skipped.
+//!
+//! Reminders: a worker remembers how far its last pass reached (the horizon, "now + one working
+//! day"). The next tick reads only the dossiers whose due instant entered the window since,
+//! with an overlap; a new due date cannot land below the last horizon unless an event is keyed
+//! in with an earlier `--at`, and a full pass over the whole last working day (the first tick of
+//! a process, then every hour, or when "now" goes back) catches those. Either way the dedupe
+//! keys make a repeated reminder impossible.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -18,6 +25,19 @@ use crate::worker::{TickStats, Worker};
 
 /// Logs read at once while judging a page of candidates.
 const READS_IN_FLIGHT: usize = 8;
+
+/// How far back an incremental reminder pass looks below the last horizon.
+const OVERLAP_MINUTES: i64 = 10;
+/// How often the reminder pass covers the whole last working day again.
+const FULL_PASS_MINUTES: i64 = 60;
+
+/// The last reminder pass of a worker: its instant, its horizon, and its last full pass.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Mark {
+    at: DateTime<Utc>,
+    horizon: DateTime<Utc>,
+    full: DateTime<Utc>,
+}
 
 impl<S> Worker<S>
 where
@@ -69,9 +89,20 @@ where
 
     async fn reminders(&self, now: DateTime<Utc>, stats: &mut TickStats) -> Result<(), WorkerError> {
         let horizon = reminder_horizon(&self.domain, now)?;
+        let mark = match self.reminder_mark.lock() {
+            Ok(g) => *g,
+            Err(p) => *p.into_inner(),
+        };
+        let incremental = mark.filter(|m| {
+            now >= m.at && now - m.full < chrono::Duration::minutes(FULL_PASS_MINUTES) && m.horizon <= horizon
+        });
+        let after = match incremental {
+            Some(m) => now.max(m.horizon - chrono::Duration::minutes(OVERLAP_MINUTES)),
+            None => now,
+        };
         let mut cursor: Cursor = None;
         loop {
-            let page = self.store.reminder_candidates(now, horizon, cursor.clone(), self.config.scan_page).await?;
+            let page = self.store.reminder_candidates(after, horizon, cursor.clone(), self.config.scan_page).await?;
             let Some(last) = page.last() else { break };
             cursor = Some((last.due_at, last.code.clone()));
             let mut rows = Vec::new();
@@ -103,6 +134,10 @@ where
             if page.len() < self.config.scan_page as usize {
                 break;
             }
+        }
+        let full = incremental.map_or(now, |m| m.full);
+        if let Ok(mut g) = self.reminder_mark.lock() {
+            *g = Some(Mark { at: now, horizon, full });
         }
         Ok(())
     }

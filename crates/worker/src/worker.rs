@@ -73,6 +73,8 @@ pub struct Worker<S> {
     pub(crate) from: Mailbox,
     pub(crate) metrics: Option<Metrics>,
     pub(crate) stop: AtomicBool,
+    /// Where the last reminder pass of this worker reached (see `scheduler.rs`).
+    pub(crate) reminder_mark: std::sync::Mutex<Option<crate::scheduler::Mark>>,
 }
 
 impl<S> Worker<S>
@@ -90,7 +92,18 @@ where
         let templates = Templates::load(&config.templates_dir)?;
         let from: Mailbox =
             config.from.parse().map_err(|e| WorkerError::Config(format!("mail.from {:?}: {e}", config.from)))?;
-        Ok(Self { store, domain, mailer, clock, config, templates, from, metrics: None, stop: AtomicBool::new(false) })
+        Ok(Self {
+            store,
+            domain,
+            mailer,
+            clock,
+            config,
+            templates,
+            from,
+            metrics: None,
+            stop: AtomicBool::new(false),
+            reminder_mark: std::sync::Mutex::new(None),
+        })
     }
 
     /// Counts what the worker does in these instance metrics.

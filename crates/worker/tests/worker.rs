@@ -166,6 +166,7 @@ both!(
     failures_back_off_then_park_as_dead_until_revived,
     an_expired_lease_is_taken_over_and_the_late_owner_cannot_mark,
     shutdown_finishes_the_work_in_flight_and_leaves_no_lease,
+    a_backdated_due_date_below_the_last_horizon_is_caught_by_the_next_full_pass,
 );
 
 async fn kinds(store: &AnyStore, code: &DossierCode) -> Vec<(String, String)> {
@@ -455,4 +456,28 @@ async fn shutdown_finishes_the_work_in_flight_and_leaves_no_lease(store: &AnySto
     assert!(rows.iter().all(|m| m.locked_by.is_none()), "no row is left leased: {rows:?}");
     let sent = rows.iter().filter(|m| m.status == OutboxStatus::Sent).count();
     assert_eq!(sent, mail.sent().len(), "what was claimed was sent and marked");
+}
+
+async fn a_backdated_due_date_below_the_last_horizon_is_caught_by_the_next_full_pass(store: &AnyStore) {
+    let s = Setup::new();
+    let d = &s.domain;
+    let open = |name: &'static str, received: DateTime<Utc>| async move {
+        let x = store.intake(d, new_dossier(name, None, false), received, None).await.unwrap();
+        let code = x.code.unwrap();
+        store.record(d, &code, ev(received, EventKind::Transferred { to: ag(TOURISM) })).await.unwrap();
+        store.record(d, &code, ev(received, EventKind::Accepted)).await.unwrap();
+        code
+    };
+    let (w, _) = s.worker(store, "w1", |_| {});
+    open("Một", at(2025, 3, 3, 8, 0)).await; // due Mon 17/03 08:00
+    assert_eq!(w.tick(at(2025, 3, 14, 9, 0)).await.unwrap().reminders, 2);
+    // The next tick reads only what entered the window since (horizon 17/03 09:00 → 09:05).
+    open("Hai", at(2025, 3, 3, 9, 3)).await; // due 17/03 09:03
+    // A paper dossier keyed in after the fact, due below the last horizon.
+    open("Ba", at(2025, 3, 3, 8, 30)).await; // due 17/03 08:30
+    assert_eq!(w.tick(at(2025, 3, 14, 9, 5)).await.unwrap().reminders, 2, "only the one that entered the window");
+    // Within the hour the incremental passes do not see it; the hourly full pass does.
+    assert_eq!(w.tick(at(2025, 3, 14, 9, 30)).await.unwrap().reminders, 0);
+    assert_eq!(w.tick(at(2025, 3, 14, 10, 0)).await.unwrap().reminders, 2, "the full pass");
+    assert_eq!(w.tick(at(2025, 3, 14, 10, 0)).await.unwrap().reminders, 0);
 }
