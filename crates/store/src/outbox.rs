@@ -71,6 +71,20 @@ pub(crate) fn letter_error(code: &DossierCode, e: LetterError) -> StoreError {
     }
 }
 
+/// A failure that a retry of the same transaction may not meet again: a deadlock or a
+/// serialization failure on PostgreSQL (the whole transaction was rolled back), or SQLite's
+/// busy or locked database.
+pub fn is_transient(e: &StoreError) -> bool {
+    let StoreError::Database(e) = e else { return false };
+    match e {
+        sqlx::Error::Database(d) => {
+            matches!(d.code().as_deref(), Some("40P01" | "40001" | "5" | "6" | "517" | "262"))
+        }
+        sqlx::Error::PoolTimedOut => true,
+        _ => false,
+    }
+}
+
 /// Where a row is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]

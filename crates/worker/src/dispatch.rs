@@ -16,7 +16,7 @@ use tokio::task::JoinSet;
 use crate::compose;
 use crate::error::WorkerError;
 use crate::templates::Rendered;
-use crate::worker::{Stats, Worker};
+use crate::worker::{Stats, Worker, transient_retry};
 
 /// What to do with one leased row.
 enum Job {
@@ -86,7 +86,8 @@ where
         let mut stats = Stats::default();
         let owner = self.config.owner.as_str();
         while !self.stopping() {
-            let rows = self.store.claim(owner, now, now + self.config.lease, self.config.batch).await?;
+            let rows =
+                transient_retry(|| self.store.claim(owner, now, now + self.config.lease, self.config.batch)).await?;
             if rows.is_empty() {
                 break;
             }
@@ -95,7 +96,7 @@ where
             // The lease is judged at the instant of marking, never earlier than `now`.
             let mark_at = now.max(self.clock.now());
             let delivered: Vec<i64> = items.iter().filter(|i| i.outcome.is_ok()).map(|i| i.row.id).collect();
-            let marked = self.store.mark_sent(&delivered, owner, mark_at).await?;
+            let marked = transient_retry(|| self.store.mark_sent(&delivered, owner, mark_at)).await?;
             let marked: std::collections::HashSet<i64> = marked.into_iter().collect();
             for item in &items {
                 let kind = item.row.kind.as_str();
@@ -120,7 +121,8 @@ where
                         let retry_at =
                             (attempts < self.config.max_attempts).then(|| now + self.config.backoff_after(attempts));
                         let error = format!("attempt {attempts}: {error}");
-                        if self.store.mark_failed(item.row.id, owner, mark_at, &error, retry_at).await? {
+                        let id = item.row.id;
+                        if transient_retry(|| self.store.mark_failed(id, owner, mark_at, &error, retry_at)).await? {
                             if retry_at.is_some() {
                                 stats.retried += 1;
                                 self.metric(|m| m.email_sent(kind, EmailResult::Failed));

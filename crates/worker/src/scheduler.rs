@@ -21,7 +21,7 @@ use motcua_store::{BatchItem, NewMessage, OutboxStore, Store, StoreError};
 use tokio::task::JoinSet;
 
 use crate::error::WorkerError;
-use crate::worker::{TickStats, Worker};
+use crate::worker::{TickStats, Worker, transient_retry};
 
 /// Logs read at once while judging a page of candidates.
 const READS_IN_FLIGHT: usize = 8;
@@ -124,7 +124,7 @@ where
                     }
                 }
             }
-            let inserted = self.store.enqueue(rows).await?;
+            let inserted = transient_retry(|| self.store.enqueue(rows.clone())).await?;
             stats.reminders += inserted.len();
             for key in &inserted {
                 if let Some(agency) = holders.get(key) {
@@ -176,7 +176,7 @@ where
                         _ => None,
                     })
                     .collect();
-                let results = self.store.record_batch(&self.domain, items).await?;
+                let results = transient_retry(|| self.store.record_batch(&self.domain, items.clone())).await?;
                 for ((code, result), agency) in codes.iter().zip(results).zip(responsible) {
                     match result {
                         Ok(_) => {

@@ -18,6 +18,26 @@ use crate::error::WorkerError;
 use crate::mailer::Mailer;
 use crate::templates::Templates;
 
+/// Runs a store operation again (up to 5 times in all) when it failed in a way a retry may not
+/// meet again: with several workers on PostgreSQL, writers of the outbox and of its
+/// trigger-maintained counters can deadlock, and the database then rolls one of them back whole.
+pub(crate) async fn transient_retry<T, F, Fut>(mut op: F) -> Result<T, motcua_store::StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, motcua_store::StoreError>>,
+{
+    let mut tries = 0;
+    loop {
+        match op().await {
+            Err(e) if tries < 4 && motcua_store::outbox::is_transient(&e) => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(5 * (1 << tries))).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// What one [`Worker::run_pending_jobs`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Stats {
