@@ -251,7 +251,7 @@ impl PgStore {
         let select = sql::select_dossiers();
         let q = format!(
             "{select} WHERE status IN (2, 4, 5, 6) AND received_at <= $1 \
-             UNION ALL {select} WHERE finished_at > $1 AND received_at <= $1"
+             UNION ALL {select} WHERE finished_at > $1 AND received_at <= $1 ORDER BY code"
         );
         self.rows(&q, p1, None).await
     }

@@ -274,7 +274,7 @@ impl SqliteStore {
         let select = sql::select_dossiers();
         let q = format!(
             "{select} WHERE status IN (2, 4, 5, 6) AND +received_at <= ? \
-             UNION ALL {select} WHERE finished_at > ? AND +received_at <= ?"
+             UNION ALL {select} WHERE finished_at > ? AND +received_at <= ? ORDER BY code"
         );
         self.rows(&q, &[ts(p1), ts(p1), ts(p1)]).await
     }
