@@ -167,7 +167,7 @@ impl<'a> Batch<'a> {
     }
 
     /// The dossiers and counters the items need, sorted and distinct (the lock order).
-    pub fn needs(items: &[BatchItem]) -> (Vec<DossierCode>, Vec<CounterKey>) {
+    pub fn needs<'i>(items: impl IntoIterator<Item = &'i BatchItem>) -> (Vec<DossierCode>, Vec<CounterKey>) {
         let mut codes = BTreeSet::new();
         let mut keys = BTreeSet::new();
         for item in items {
@@ -393,24 +393,51 @@ impl<'a> Batch<'a> {
     }
 }
 
-/// Runs a batch in an open transaction; the caller commits.
+/// What a batch read under its locks: the logs of the dossiers it touches and the code
+/// counters it needs.
+#[derive(Debug, Default)]
+pub(crate) struct Loaded {
+    codes: Vec<DossierCode>,
+    logs: HashMap<DossierCode, Vec<Event>>,
+    keys: Vec<CounterKey>,
+    counters: HashMap<CounterKey, u32>,
+}
+
+/// Step 1 of a batch, in an open transaction: locks and loads what the items need.
+pub(crate) async fn load<'i, T: WriteTx>(
+    tx: &mut T,
+    items: impl IntoIterator<Item = &'i BatchItem>,
+) -> Result<Loaded, StoreError> {
+    let (codes, keys) = Batch::needs(items);
+    let logs = if codes.is_empty() { HashMap::new() } else { tx.load(&codes).await? };
+    let counters = if keys.is_empty() { HashMap::new() } else { tx.counters(&keys).await? };
+    Ok(Loaded { codes, logs, keys, counters })
+}
+
+/// Step 2, in memory: core applies the items, in order, to what was loaded; each item gets its
+/// own result, and the writes are what the accepted ones produced. An error here (a state
+/// that cannot be projected) fails the whole batch.
+pub(crate) fn compute(
+    domain: &Domain,
+    items: Vec<BatchItem>,
+    loaded: Loaded,
+) -> Result<(Vec<Result<Dossier, StoreError>>, Writes), StoreError> {
+    let mut batch = Batch::new(domain);
+    batch.loaded(&loaded.codes, loaded.logs);
+    batch.set_counters(&loaded.keys, loaded.counters);
+    let results = items.into_iter().map(|item| batch.apply(item)).collect();
+    let writes = batch.into_writes(micros(Utc::now()))?;
+    Ok((results, writes))
+}
+
+/// Runs a batch in an open transaction (load, compute, then the writes); the caller commits.
 pub(crate) async fn run_batch<T: WriteTx>(
     tx: &mut T,
     domain: &Domain,
     items: Vec<BatchItem>,
 ) -> Result<Vec<Result<Dossier, StoreError>>, StoreError> {
-    let (codes, keys) = Batch::needs(&items);
-    let mut batch = Batch::new(domain);
-    if !codes.is_empty() {
-        let logs = tx.load(&codes).await?;
-        batch.loaded(&codes, logs);
-    }
-    if !keys.is_empty() {
-        let found = tx.counters(&keys).await?;
-        batch.set_counters(&keys, found);
-    }
-    let results = items.into_iter().map(|item| batch.apply(item)).collect();
-    let writes = batch.into_writes(micros(Utc::now()))?;
+    let loaded = load(tx, &items).await?;
+    let (results, writes) = compute(domain, items, loaded)?;
     if !writes.is_empty() {
         tx.flush(&writes).await?;
     }

@@ -28,6 +28,10 @@ pub enum StoreError {
     Unreplayable { code: DossierCode, source: DomainError },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// A failure of the transaction this write shared with other concurrent writes (group
+    /// commit): none of them was written.
+    #[error("{0} (in a transaction shared with other writes; none of them was written)")]
+    GroupCommit(std::sync::Arc<StoreError>),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// Something stored cannot be read back (a payload that does not parse, a bad code).

@@ -23,6 +23,7 @@ use motcua_core::{Domain, Dossier, DossierCode, Event};
 
 mod engine;
 mod error;
+mod group;
 pub mod metrics;
 pub mod model;
 pub mod outbox;

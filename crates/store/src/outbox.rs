@@ -75,6 +75,9 @@ pub(crate) fn letter_error(code: &DossierCode, e: LetterError) -> StoreError {
 /// serialization failure on PostgreSQL (the whole transaction was rolled back), or SQLite's
 /// busy or locked database.
 pub fn is_transient(e: &StoreError) -> bool {
+    if let StoreError::GroupCommit(shared) = e {
+        return is_transient(shared);
+    }
     let StoreError::Database(e) = e else { return false };
     match e {
         sqlx::Error::Database(d) => {

@@ -6,6 +6,10 @@
 //! locks, so a rejected intake writes nothing, not even a counter row. A dossier created
 //! concurrently by two imports of the same code is caught by the primary key: one of them fails
 //! as a duplicate.
+//!
+//! Concurrent single writes of one process share transactions through the group commit
+//! ([`crate::group`]), as on SQLite: intakes at one desk all wait for the same code counter's
+//! lock, so one transaction per intake would serialise them behind one commit each.
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -17,6 +21,7 @@ use sqlx::{Postgres, Row, Transaction};
 
 use crate::engine::{self, CounterKey, ScanTx, WriteTx, Writes};
 use crate::error::StoreError;
+use crate::group::{self, Committer, GroupCommit};
 use crate::model::{BatchItem, CountChange, DailyCountRow, DossierRow, LoggedEvent, NewDossier, RecomputeDiff};
 use crate::sql::{self, Dialect, bind_counts, bind_dossier, decode_counts, decode_dossier, persistent};
 
@@ -49,6 +54,7 @@ fn counter_lock(agency: &str, day: NaiveDate) -> String {
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    group: GroupCommit,
 }
 
 impl PgStore {
@@ -58,9 +64,10 @@ impl PgStore {
     }
 
     pub async fn connect_with(options: PgConnectOptions) -> Result<Self, StoreError> {
+        let options = options.statement_cache_capacity(sql::STATEMENT_CACHE);
         let pool = PgPoolOptions::new().max_connections(10).connect_with(options).await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, group: GroupCommit::new(group::DEFAULT_CAP) })
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -112,16 +119,10 @@ impl PgStore {
         }
     }
 
+    /// One item through the group commit: in one transaction with the other single writes
+    /// of this process queued meanwhile, answered after the commit.
     async fn batch_one(&self, domain: &Domain, item: BatchItem) -> Result<Dossier, StoreError> {
-        let mut tx = self.begin().await?;
-        let mut results = engine::run_batch(&mut tx, domain, vec![item]).await?;
-        let result = results.pop().unwrap_or_else(|| Err(StoreError::Corrupt("a batch of one gave no result".into())));
-        if result.is_ok() {
-            tx.tx.commit().await?;
-        } else {
-            tx.tx.rollback().await?;
-        }
-        result
+        self.group.write(self, domain, item).await
     }
 
     pub async fn record_batch(
@@ -291,8 +292,24 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
     e.as_database_error().is_some_and(|d| d.is_unique_violation())
 }
 
-struct PgTx {
+pub(crate) struct PgTx {
     tx: Transaction<'static, Postgres>,
+}
+
+impl Committer for PgStore {
+    type Tx = PgTx;
+
+    async fn begin(&self) -> Result<PgTx, StoreError> {
+        PgStore::begin(self).await
+    }
+
+    async fn commit(tx: PgTx) -> Result<(), StoreError> {
+        Ok(tx.tx.commit().await?)
+    }
+
+    async fn rollback(tx: PgTx) -> Result<(), StoreError> {
+        Ok(tx.tx.rollback().await?)
+    }
 }
 
 impl WriteTx for PgTx {
@@ -392,14 +409,18 @@ impl WriteTx for PgTx {
             }
             query.execute(&mut *self.tx).await?;
         }
-        for ((agency, day), last) in &w.counters {
+        if !w.counters.is_empty() {
+            let agencies: Vec<&str> = w.counters.iter().map(|((a, _), _)| a.as_str()).collect();
+            let days: Vec<NaiveDate> = w.counters.iter().map(|((_, d), _)| *d).collect();
+            let lasts: Vec<i32> = w.counters.iter().map(|(_, last)| sql::int(*last)).collect();
             sqlx::query(
-                "INSERT INTO dossier_sequences (agency, day, last_seq) VALUES ($1, $2, $3) \
+                "INSERT INTO dossier_sequences (agency, day, last_seq) \
+                 SELECT * FROM unnest($1::text[], $2::date[], $3::int4[]) \
                  ON CONFLICT (agency, day) DO UPDATE SET last_seq = GREATEST(dossier_sequences.last_seq, excluded.last_seq)",
             )
-            .bind(agency.as_str())
-            .bind(*day)
-            .bind(sql::int(*last))
+            .bind(&agencies)
+            .bind(&days)
+            .bind(&lasts)
             .execute(&mut *self.tx)
             .await?;
         }

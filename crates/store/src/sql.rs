@@ -64,10 +64,17 @@ pub(crate) fn rows_per_statement(cols: usize) -> usize {
     (MAX_PARAMS / cols.max(1)).max(1)
 }
 
-/// Keep prepared statements only for the shapes that recur (one row, a full chunk), so that
-/// the tail chunks of big batches do not crowd the statement cache.
+/// Row counts up to this recur all the time: group commits of the single writes that
+/// arrived during the previous commit.
+const SMALL_BATCH: usize = 16;
+
+/// The writer's prepared-statement cache: every small shape of every write statement fits.
+pub(crate) const STATEMENT_CACHE: usize = 512;
+
+/// Keep prepared statements only for the shapes that recur (a few rows, a full chunk), so
+/// that the tail chunks of big batches do not crowd the statement cache.
 pub(crate) fn persistent(n: usize, full: usize) -> bool {
-    n == 1 || n == full
+    n <= SMALL_BATCH || n == full
 }
 
 /// `(?, ?), (?, ?)` or `($1, $2), ($3, $4)`.

@@ -4,7 +4,10 @@
 //! timeout. Every write goes through ONE writer connection and starts with `BEGIN IMMEDIATE`,
 //! so a read-modify-write holds the database's write lock from its first read: a second
 //! process writing the same file waits (busy timeout) instead of interleaving. Reads use a
-//! separate pool of read-only connections, which WAL lets run beside the writer.
+//! separate pool of read-only connections, which WAL lets run beside the writer. Concurrent
+//! single writes (`intake`, `record`) share transactions through the group commit
+//! ([`crate::group`]): one fsync for every item queued while the previous commit ran. A
+//! background task checkpoints the WAL on its own connection, off the commit path.
 //!
 //! Instants are stored as fixed-width UTC text (`2025-02-07T10:00:00.000000Z`), so that text
 //! order is time order in range queries.
@@ -12,6 +15,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
@@ -19,10 +23,12 @@ use motcua_core::{Domain, Dossier, DossierCode, Event};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{ConnectOptions, Connection, Row, Sqlite, Transaction};
+use tokio::sync::watch;
 
 use crate::engine::{self, CounterKey, ScanTx, WriteTx, Writes};
 use crate::error::StoreError;
+use crate::group::{self, Committer, GroupCommit};
 use crate::model::{BatchItem, CountChange, DailyCountRow, DossierRow, LoggedEvent, NewDossier, RecomputeDiff};
 use crate::sql::{self, Dialect, bind_counts, bind_dossier, decode_counts, decode_dossier, persistent};
 
@@ -31,6 +37,11 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqli
 /// How long a writer waits for another process holding the write lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 const D: Dialect = Dialect::Sqlite;
+/// How often the background checkpointer copies the WAL into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+/// WAL frames after which a commit checkpoints by itself (SQLite's default is 1,000; the
+/// background checkpointer normally leaves it nothing much to copy).
+const WRITER_AUTOCHECKPOINT: u32 = 10_000;
 /// Codes per `IN (…)` list.
 const IN_CHUNK: usize = 500;
 
@@ -63,6 +74,27 @@ fn counts_from(r: &SqliteRow) -> Result<DailyCountRow, StoreError> {
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    group: GroupCommit,
+    /// Stops the background checkpointer (dropped with the last clone, it stops too).
+    checkpoints: Arc<watch::Sender<bool>>,
+}
+
+/// Copies the WAL into the database file beside the writer, on a connection of its own, so
+/// that a commit seldom pays for a checkpoint (the copy and an fsync of the database file).
+/// A passive checkpoint never waits for a lock and never blocks the writer; the writer's own
+/// automatic checkpoint (at [`WRITER_AUTOCHECKPOINT`] frames) remains as a bound on the WAL
+/// and then only has the last moments' frames left to copy.
+async fn checkpointer(options: SqliteConnectOptions, mut stop: watch::Receiver<bool>) {
+    let Ok(mut conn) = options.connect().await else { return };
+    loop {
+        tokio::select! {
+            r = stop.changed() => if r.is_err() || *stop.borrow() { break },
+            () = tokio::time::sleep(CHECKPOINT_EVERY) => {}
+        }
+        // Failure is harmless (the writer's automatic checkpoint still runs): try again later.
+        let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&mut conn).await;
+    }
+    let _ = conn.close().await;
 }
 
 impl SqliteStore {
@@ -81,20 +113,30 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT)
             .pragma("cache_size", "-32768")
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            .statement_cache_capacity(sql::STATEMENT_CACHE);
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(300))
-            .connect_with(options.clone().create_if_missing(true))
+            .connect_with(
+                options.clone().create_if_missing(true).pragma("wal_autocheckpoint", WRITER_AUTOCHECKPOINT.to_string()),
+            )
             .await?;
         MIGRATOR.run(&writer).await?;
-        let reader = SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await?;
-        Ok(Self { writer, reader })
+        let reader = SqlitePoolOptions::new().max_connections(4).connect_with(options.clone().read_only(true)).await?;
+        let (stop, stopped) = watch::channel(false);
+        tokio::spawn(checkpointer(options, stopped));
+        Ok(Self { writer, reader, group: GroupCommit::new(group::DEFAULT_CAP), checkpoints: Arc::new(stop) })
     }
 
     /// The single writer connection (a pool of one). Everything that writes goes through it.
     pub fn writer(&self) -> &SqlitePool {
         &self.writer
+    }
+
+    #[cfg(test)]
+    pub(crate) fn group(&self) -> &GroupCommit {
+        &self.group
     }
 
     /// The read-only pool.
@@ -103,6 +145,7 @@ impl SqliteStore {
     }
 
     pub async fn close(&self) {
+        let _ = self.checkpoints.send(true);
         self.reader.close().await;
         self.writer.close().await;
     }
@@ -148,16 +191,10 @@ impl SqliteStore {
         }
     }
 
+    /// One item through the group commit: in one transaction with the other single writes
+    /// queued meanwhile, answered after the commit.
     async fn batch_one(&self, domain: &Domain, item: BatchItem) -> Result<Dossier, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let mut results = engine::run_batch(&mut tx, domain, vec![item]).await?;
-        let result = results.pop().unwrap_or_else(|| Err(StoreError::Corrupt("a batch of one gave no result".into())));
-        if result.is_ok() {
-            tx.tx.commit().await?;
-        } else {
-            tx.tx.rollback().await?;
-        }
-        result
+        self.group.write(self, domain, item).await
     }
 
     pub async fn record_batch(
@@ -305,8 +342,24 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 }
 
 /// A transaction on the writer (or, for a dry run, a reader).
-struct SqliteTx {
+pub(crate) struct SqliteTx {
     tx: Transaction<'static, Sqlite>,
+}
+
+impl Committer for SqliteStore {
+    type Tx = SqliteTx;
+
+    async fn begin(&self) -> Result<SqliteTx, StoreError> {
+        self.begin_write().await
+    }
+
+    async fn commit(tx: SqliteTx) -> Result<(), StoreError> {
+        Ok(tx.tx.commit().await?)
+    }
+
+    async fn rollback(tx: SqliteTx) -> Result<(), StoreError> {
+        Ok(tx.tx.rollback().await?)
+    }
 }
 
 impl WriteTx for SqliteTx {
@@ -333,15 +386,23 @@ impl WriteTx for SqliteTx {
 
     async fn counters(&mut self, keys: &[CounterKey]) -> Result<HashMap<CounterKey, u32>, StoreError> {
         let mut out = HashMap::new();
-        for (agency, day) in keys {
-            let last: Option<i32> =
-                sqlx::query_scalar("SELECT last_seq FROM dossier_sequences WHERE agency = ? AND day = ?")
-                    .bind(agency.as_str())
-                    .bind(*day)
-                    .fetch_optional(&mut *self.tx)
-                    .await?;
-            if let Some(last) = last {
-                out.insert((agency.clone(), *day), sql::uint(last, "dossier_sequences.last_seq")?);
+        let per = IN_CHUNK / 2;
+        for chunk in keys.chunks(per) {
+            let q = format!(
+                "SELECT agency, day, last_seq FROM dossier_sequences WHERE (agency, day) IN (VALUES {})",
+                sql::values(D, chunk.len(), 2)
+            );
+            let mut query = sqlx::query(&q).persistent(persistent(chunk.len(), per));
+            for (agency, day) in chunk {
+                query = query.bind(agency.as_str()).bind(*day);
+            }
+            for r in query.fetch_all(&mut *self.tx).await? {
+                let agency: String = r.try_get("agency")?;
+                let last: i32 = r.try_get("last_seq")?;
+                out.insert(
+                    (sql::parse("dossier_sequences", "agency", &agency)?, r.try_get("day")?),
+                    sql::uint(last, "dossier_sequences.last_seq")?,
+                );
             }
         }
         Ok(out)
@@ -379,16 +440,18 @@ impl WriteTx for SqliteTx {
             }
             query.execute(&mut *self.tx).await?;
         }
-        for ((agency, day), last) in &w.counters {
-            sqlx::query(
-                "INSERT INTO dossier_sequences (agency, day, last_seq) VALUES (?, ?, ?) \
+        let per = sql::rows_per_statement(3);
+        for chunk in w.counters.chunks(per) {
+            let q = format!(
+                "INSERT INTO dossier_sequences (agency, day, last_seq) VALUES {} \
                  ON CONFLICT (agency, day) DO UPDATE SET last_seq = MAX(dossier_sequences.last_seq, excluded.last_seq)",
-            )
-            .bind(agency.as_str())
-            .bind(*day)
-            .bind(sql::int(*last))
-            .execute(&mut *self.tx)
-            .await?;
+                sql::values(D, chunk.len(), 3)
+            );
+            let mut query = sqlx::query(&q).persistent(persistent(chunk.len(), per));
+            for ((agency, day), last) in chunk {
+                query = query.bind(agency.as_str()).bind(*day).bind(sql::int(*last));
+            }
+            query.execute(&mut *self.tx).await?;
         }
         crate::outbox::insert_sqlite(&mut self.tx, &w.outbox).await?;
         Ok(())

@@ -711,6 +711,182 @@ mod checks {
         consistent(&s, &d).await;
     }
 
+    /// Many single writes at once (the server's intake under load): every caller gets its own
+    /// result, codes stay gapless per agency and day, refused writes leave no trace, and
+    /// callers that give up midway leave the store consistent. Two `Domain` objects are in
+    /// use, as two components of one process might hold.
+    pub async fn concurrent_single_writes_each_get_their_own_result<S: Backend>(s: S) {
+        use std::sync::Arc;
+        let d1 = Arc::new(domain());
+        let d2 = Arc::new(domain());
+        let t0 = at(2025, 3, 3, 9, 0);
+        // Dossiers that the records below reschedule (legal in any order) or try to return
+        // (illegal while open).
+        let mut targets = Vec::new();
+        for i in 0..4 {
+            let first = s.intake(&d1, new_dossier(DEPT, CITY_PROC, &format!("Hồ sơ {i}")), t0, None).await.unwrap();
+            targets.push((first.code.clone().unwrap(), first.due_at.unwrap() + Duration::days(30)));
+        }
+
+        #[derive(Debug)]
+        enum Kind {
+            Intake { agency: &'static str, day: u32, name: String },
+            RefusedIntake,
+            Reschedule { target: usize, reason: String },
+            RefusedRecord { target: usize },
+            Missing,
+        }
+        const CALLERS: usize = 240;
+        let plan: Vec<Kind> = (0..CALLERS)
+            .map(|i| match i % 8 {
+                0 | 3 => Kind::Intake { agency: CENTRE, day: 3 + (i as u32 / 8) % 2, name: format!("Công dân {i}") },
+                1 | 6 => Kind::Intake { agency: WARD, day: 3 + (i as u32 / 8) % 2, name: format!("Công dân {i}") },
+                2 => Kind::RefusedIntake,
+                4 | 7 => Kind::Reschedule { target: i % 4, reason: format!("lý do {i}") },
+                _ if i % 16 == 5 => Kind::RefusedRecord { target: i % 4 },
+                _ => Kind::Missing,
+            })
+            .collect();
+        let mut handles = Vec::new();
+        for (i, kind) in plan.iter().enumerate() {
+            let s = s.clone();
+            let d = if i % 3 == 0 { Arc::clone(&d2) } else { Arc::clone(&d1) };
+            let target = |t: usize| targets[t].clone();
+            let job: std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>> = match kind {
+                Kind::Intake { agency, day, name } => {
+                    let (new, at) = (
+                        new_dossier(agency, if *agency == WARD { WARD_PROC } else { CITY_PROC }, name),
+                        at(2025, 3, *day, 10, 0),
+                    );
+                    Box::pin(async move { s.intake(&d, new, at, Some("desk".into())).await })
+                }
+                Kind::RefusedIntake => {
+                    let new = new_dossier("000.00.99.H17", CITY_PROC, "Không có đơn vị");
+                    Box::pin(async move { s.intake(&d, new, t0, None).await })
+                }
+                Kind::Reschedule { target: t, reason } => {
+                    let ((c, to), reason) = (target(*t), reason.clone());
+                    let kind = EventKind::Rescheduled {
+                        to,
+                        reason,
+                        responsible: None,
+                        automatic: false,
+                        override_second: true,
+                    };
+                    Box::pin(async move { s.record(&d, &c, ev(t0 + Duration::hours(1), kind)).await })
+                }
+                Kind::RefusedRecord { target: t } => {
+                    let (c, _) = target(*t);
+                    Box::pin(async move { s.record(&d, &c, ev(t0 + Duration::hours(2), EventKind::Returned)).await })
+                }
+                Kind::Missing => {
+                    let c = code("000.00.02.H17-250303-0999");
+                    Box::pin(async move { s.record(&d, &c, ev(t0 + Duration::hours(1), EventKind::Accepted)).await })
+                }
+            };
+            handles.push(tokio::spawn(job));
+        }
+        let mut intakes: BTreeMap<(String, String), Vec<u32>> = BTreeMap::new();
+        let mut reschedules = [0usize; 4];
+        for (h, kind) in handles.into_iter().zip(&plan) {
+            let r = h.await.unwrap();
+            match kind {
+                Kind::Intake { agency, day, name } => {
+                    let got = r.unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+                    let c = got.code.clone().unwrap();
+                    assert_eq!(got.applicant.name, *name, "the caller's own dossier");
+                    assert_eq!(got.receiving_agency.as_ref().unwrap().as_str(), *agency);
+                    assert!(c.as_str().starts_with(&format!("{agency}-2503{day:02}-")), "{c}");
+                    let row = s.dossier_row(&c).await.unwrap().unwrap();
+                    assert_eq!(row.applicant_name, *name, "{c} is stored with the caller's applicant");
+                    assert_eq!(row.event_count, 1);
+                    let (agency_day, n) = c.as_str().rsplit_once('-').unwrap();
+                    let (agency, day) = agency_day.split_once('-').unwrap();
+                    intakes.entry((agency.into(), day.into())).or_default().push(n.parse().unwrap());
+                }
+                Kind::RefusedIntake => {
+                    assert!(matches!(r, Err(StoreError::Rejected(DomainError::UnknownAgency(_)))), "{r:?}");
+                }
+                Kind::Reschedule { target, reason } => {
+                    let got = r.unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+                    assert_eq!(got.code.as_ref(), Some(&targets[*target].0));
+                    assert_eq!(&got.reschedules.last().unwrap().reason, reason, "the state right after this event");
+                    reschedules[*target] += 1;
+                }
+                Kind::RefusedRecord { .. } => {
+                    assert!(
+                        matches!(
+                            r,
+                            Err(StoreError::Rejected(DomainError::Dossier(DossierError::IllegalTransition { .. })))
+                        ),
+                        "{r:?}"
+                    );
+                }
+                Kind::Missing => assert!(matches!(r, Err(StoreError::NotFound(_))), "{r:?}"),
+            }
+        }
+        // Gapless numbers per agency and day (the four targets are DEPT's 0001…0004).
+        for ((agency, day), mut numbers) in intakes.clone() {
+            numbers.sort_unstable();
+            assert_eq!(numbers, (1..=numbers.len() as u32).collect::<Vec<_>>(), "{agency} {day}");
+        }
+        assert_eq!(intakes.len(), 4);
+        // The refused writes left nothing: no dossier of the unknown agency, no return, no
+        // missing dossier, and every log has exactly the accepted events.
+        let n_intakes: usize = intakes.values().map(Vec::len).sum();
+        assert_eq!(n_intakes, plan.iter().filter(|k| matches!(k, Kind::Intake { .. })).count());
+        let rows = s.dossiers_page(None, 10_000).await.unwrap();
+        assert_eq!(rows.len(), n_intakes + targets.len());
+        assert!(rows.iter().all(|r| r.receiving_agency.as_str() != "000.00.99.H17"));
+        assert_eq!(s.dossier_row(&code("000.00.02.H17-250303-0999")).await.unwrap(), None);
+        for (t, (c, _)) in targets.iter().enumerate() {
+            let kinds: Vec<&str> = s.events(c).await.unwrap().iter().map(|e| e.kind.name()).collect::<Vec<_>>();
+            assert_eq!(kinds.len(), 1 + reschedules[t], "{c}");
+            assert!(kinds[1..].iter().all(|k| *k == "rescheduled"), "{kinds:?}");
+            assert_eq!(s.dossier_row(c).await.unwrap().unwrap().reschedule_count as usize, reschedules[t]);
+        }
+        let total: usize = reschedules.iter().sum::<usize>() + n_intakes + targets.len();
+        assert_eq!(s.event_count().await.unwrap() as usize, total);
+        consistent(&s, &d1).await;
+
+        // Callers that give up (a client hanging up) at any point: whatever was written is
+        // whole, and numbers stay gapless.
+        let mut handles = Vec::new();
+        for i in 0..120u32 {
+            let (s, d) = (s.clone(), Arc::clone(&d1));
+            let new = new_dossier(WARD, WARD_PROC, &format!("Bỏ dở {i}"));
+            handles.push(tokio::spawn(async move { s.intake(&d, new, at(2025, 3, 5, 10, 0), None).await }));
+        }
+        for (i, h) in handles.iter().enumerate() {
+            if i % 3 == 0 {
+                h.abort();
+            }
+            if i % 10 == 0 {
+                tokio::task::yield_now().await;
+            }
+        }
+        let mut finished = 0;
+        for h in handles {
+            match h.await {
+                Ok(r) => {
+                    r.unwrap();
+                    finished += 1;
+                }
+                Err(e) => assert!(e.is_cancelled()),
+            }
+        }
+        let rows = s.dossiers_page(None, 10_000).await.unwrap();
+        let mut numbers: Vec<u32> = rows
+            .iter()
+            .filter_map(|r| r.code.as_str().strip_prefix("000.00.41.H17-250305-"))
+            .map(|n| n.parse().unwrap())
+            .collect();
+        numbers.sort_unstable();
+        assert!(numbers.len() >= finished, "{} stored, {finished} answered", numbers.len());
+        assert_eq!(numbers, (1..=numbers.len() as u32).collect::<Vec<_>>());
+        consistent(&s, &d1).await;
+    }
+
     pub async fn reads_by_period<S: Backend>(s: S) {
         let d = domain();
         let dossier = |name: &str, h: u32, dd: u32| (new_dossier(CENTRE, CITY_PROC, name), at(2025, 3, dd, h, 0));
@@ -857,6 +1033,7 @@ conformance!(
     batch_writes_the_good_items_only,
     recompute_follows_a_calendar_correction,
     concurrent_records_never_lose_an_event,
+    concurrent_single_writes_each_get_their_own_result,
     reads_by_period,
     report_counts_a_finish_at_the_as_of_instant,
     at_risk_is_projected,
