@@ -115,15 +115,22 @@ impl SqliteStore {
             .pragma("cache_size", "-32768")
             .pragma("temp_store", "memory")
             .statement_cache_capacity(sql::STATEMENT_CACHE);
+        // No ping before each acquire: the connections are to a local file, and a batch would
+        // pay one more trip to SQLite's thread for it.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(300))
             .connect_with(
                 options.clone().create_if_missing(true).pragma("wal_autocheckpoint", WRITER_AUTOCHECKPOINT.to_string()),
             )
             .await?;
         MIGRATOR.run(&writer).await?;
-        let reader = SqlitePoolOptions::new().max_connections(4).connect_with(options.clone().read_only(true)).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .test_before_acquire(false)
+            .connect_with(options.clone().read_only(true))
+            .await?;
         let (stop, stopped) = watch::channel(false);
         tokio::spawn(checkpointer(options, stopped));
         Ok(Self { writer, reader, group: GroupCommit::new(group::DEFAULT_CAP), checkpoints: Arc::new(stop) })
@@ -341,6 +348,21 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
     e.as_database_error().is_some_and(|d| d.is_unique_violation())
 }
 
+const INSERT_EVENTS: &str =
+    "INSERT INTO dossier_events (dossier_code, seq, at, kind, by_staff, payload, recorded_at) VALUES";
+
+/// Batches with at most this many rows of each kind write them in one trip.
+const ONE_TRIP_ROWS: usize = 16;
+
+/// Sets code counters to the larger of the stored and the new last number.
+fn upsert_counters(rows: usize) -> String {
+    format!(
+        "INSERT INTO dossier_sequences (agency, day, last_seq) VALUES {} \
+         ON CONFLICT (agency, day) DO UPDATE SET last_seq = MAX(dossier_sequences.last_seq, excluded.last_seq)",
+        sql::values(D, rows, 3)
+    )
+}
+
 /// A transaction on the writer (or, for a dry run, a reader).
 pub(crate) struct SqliteTx {
     tx: Transaction<'static, Sqlite>,
@@ -409,13 +431,70 @@ impl WriteTx for SqliteTx {
     }
 
     async fn flush(&mut self, w: &Writes) -> Result<(), StoreError> {
+        if [w.events.len(), w.created.len(), w.updated.len(), w.counts.len(), w.counters.len()]
+            .iter()
+            .all(|n| *n <= ONE_TRIP_ROWS)
+        {
+            self.flush_small(w).await?;
+        } else {
+            self.flush_chunks(w).await?;
+        }
+        crate::outbox::insert_sqlite(&mut self.tx, &w.outbox).await?;
+        Ok(())
+    }
+}
+
+impl SqliteTx {
+    /// A small batch's writes as one multi-statement query: one trip to SQLite's thread.
+    async fn flush_small(&mut self, w: &Writes) -> Result<(), StoreError> {
+        let recorded = ts(w.recorded_at);
+        let mut q = String::new();
+        if !w.events.is_empty() {
+            q.push_str(&format!("{INSERT_EVENTS} {};\n", sql::values(D, w.events.len(), 7)));
+        }
+        for (rows, upsert) in [(&w.created, false), (&w.updated, true)] {
+            if !rows.is_empty() {
+                q.push_str(&sql::insert_dossiers(D, rows.len(), upsert));
+                q.push_str(";\n");
+            }
+        }
+        if !w.counts.is_empty() {
+            q.push_str(&sql::upsert_counts(D, w.counts.len(), true));
+            q.push_str(";\n");
+        }
+        if !w.counters.is_empty() {
+            q.push_str(&upsert_counters(w.counters.len()));
+        }
+        // Anonymous parameters are taken in order across the statements.
+        let mut query = sqlx::query(&q);
+        for e in &w.events {
+            query = query
+                .bind(e.code.as_str())
+                .bind(i64::from(e.seq))
+                .bind(ts(e.at))
+                .bind(e.kind)
+                .bind(e.by.as_deref())
+                .bind(e.payload.as_str())
+                .bind(recorded.as_str());
+        }
+        for r in w.created.iter().chain(&w.updated) {
+            query = bind_dossier!(query, r, ts);
+        }
+        for (k, v) in &w.counts {
+            query = bind_counts!(query, k, v);
+        }
+        for ((agency, day), last) in &w.counters {
+            query = query.bind(agency.as_str()).bind(*day).bind(sql::int(*last));
+        }
+        query.execute(&mut *self.tx).await?;
+        Ok(())
+    }
+
+    async fn flush_chunks(&mut self, w: &Writes) -> Result<(), StoreError> {
         let recorded = ts(w.recorded_at);
         let per = sql::rows_per_statement(7);
         for chunk in w.events.chunks(per) {
-            let q = format!(
-                "INSERT INTO dossier_events (dossier_code, seq, at, kind, by_staff, payload, recorded_at) VALUES {}",
-                sql::values(D, chunk.len(), 7)
-            );
+            let q = format!("{INSERT_EVENTS} {}", sql::values(D, chunk.len(), 7));
             let mut query = sqlx::query(&q).persistent(persistent(chunk.len(), per));
             for e in chunk {
                 query = query
@@ -442,23 +521,16 @@ impl WriteTx for SqliteTx {
         }
         let per = sql::rows_per_statement(3);
         for chunk in w.counters.chunks(per) {
-            let q = format!(
-                "INSERT INTO dossier_sequences (agency, day, last_seq) VALUES {} \
-                 ON CONFLICT (agency, day) DO UPDATE SET last_seq = MAX(dossier_sequences.last_seq, excluded.last_seq)",
-                sql::values(D, chunk.len(), 3)
-            );
+            let q = upsert_counters(chunk.len());
             let mut query = sqlx::query(&q).persistent(persistent(chunk.len(), per));
             for ((agency, day), last) in chunk {
                 query = query.bind(agency.as_str()).bind(*day).bind(sql::int(*last));
             }
             query.execute(&mut *self.tx).await?;
         }
-        crate::outbox::insert_sqlite(&mut self.tx, &w.outbox).await?;
         Ok(())
     }
-}
 
-impl SqliteTx {
     async fn write_rows(&mut self, rows: &[DossierRow], upsert: bool) -> Result<(), StoreError> {
         let per = sql::rows_per_statement(sql::DOSSIER_COLUMNS.len());
         for chunk in rows.chunks(per) {
