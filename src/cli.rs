@@ -245,7 +245,7 @@ pub fn run(cli: &Cli) -> Result<()> {
             return crate::metrics_cmd::run(cmd, store, domain).await;
         }
         if let Command::Serve(args) = &cli.command {
-            return crate::serve_cmd::run(args, store, domain).await;
+            return crate::serve_cmd::run(&config, args, store, domain).await;
         }
         if let Command::Staff(cmd) = &cli.command {
             return crate::staff_cmd::run(cmd, &store, &domain).await;

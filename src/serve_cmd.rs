@@ -1,5 +1,6 @@
 //! `motcua serve`: one process serving the JSON API, the web UI, the public pages and
-//! `/metrics`, with the worker beside it, until SIGINT or SIGTERM; then it stops accepting,
+//! `/metrics`, with the worker beside it (scheduler ticks and outbox dispatch with the `[mail]`
+//! backend, counted in the same metrics), until SIGINT or SIGTERM; then it stops accepting,
 //! lets requests in flight and the worker's current pass finish, and closes the database.
 //!
 //! `--demo` seeds an empty database once: a simulated month of dossiers ending yesterday and
@@ -19,9 +20,12 @@ use motcua_exporter::http::{Clock as MetricsClock, Endpoint};
 use motcua_exporter::{Exporter, Metrics};
 use motcua_server::{AppState, Application, HttpMetrics, ServerConfig, system_clock};
 use motcua_store::{AnyStore, StaffStore};
+use motcua_worker::{Clock as WorkerClock, SystemClock, Worker};
 use tokio::sync::watch;
 
+use crate::config::Config;
 use crate::metrics_cmd::ExporterFlags;
+use crate::worker_cmd::{MailFlags, build_worker, mail_settings};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -45,8 +49,13 @@ pub struct ServeArgs {
     /// Dossiers in the demo month.
     #[arg(long, default_value_t = 3000)]
     pub demo_dossiers: u64,
+    /// Do not run the worker in this process (when `motcua worker` processes do the sending).
+    #[arg(long)]
+    pub no_worker: bool,
     #[command(flatten)]
     pub metrics: ExporterFlags,
+    #[command(flatten)]
+    pub mail: MailFlags,
 }
 
 /// The exporter's typed metrics and `/metrics` page behind the server's hook.
@@ -109,15 +118,18 @@ async fn shutdown_signal() {
     }
 }
 
-/// The worker's place in `serve`: scheduler ticks and outbox dispatch until `stop` turns true,
-/// finishing the pass in progress. Integration point for crates/worker (issue 4): when it
-/// lands, call its `run_until_shutdown(store, domain, stop)` here.
-async fn run_worker(_store: AnyStore, _domain: Arc<Domain>, mut stop: watch::Receiver<bool>) {
-    tracing::info!("worker: not built into this binary yet (crates/worker); the scheduler does not run");
-    let _ = stop.wait_for(|s| *s).await;
+/// The worker in `serve`: scheduler ticks and outbox dispatch until `stop` turns true; then the
+/// pass in flight (the batch being sent is sent and marked) is finished before this returns.
+async fn run_worker(worker: Worker<AnyStore>, mut stop: watch::Receiver<bool>) {
+    let shutdown = async move {
+        let _ = stop.wait_for(|s| *s).await;
+    };
+    if let Err(e) = worker.run(shutdown).await {
+        tracing::error!(error = %e, "worker stopped");
+    }
 }
 
-pub async fn run(args: &ServeArgs, store: AnyStore, domain: Domain) -> Result<()> {
+pub async fn run(config: &Config, args: &ServeArgs, store: AnyStore, domain: Domain) -> Result<()> {
     init_logging();
     if args.demo {
         seed_demo(&store, &domain, args.demo_dossiers).await?;
@@ -131,9 +143,20 @@ pub async fn run(args: &ServeArgs, store: AnyStore, domain: Domain) -> Result<()
     let domain = Arc::new(domain);
     let hook = ExporterHook {
         endpoint: Endpoint { exporter, store: store.clone(), domain: Arc::clone(&domain), clock: metrics_clock },
-        metrics,
+        metrics: Arc::clone(&metrics),
     };
-    let config = ServerConfig {
+    // Built before listening, so that a bad [mail] setting stops `serve` with its message.
+    let worker = if args.no_worker {
+        None
+    } else {
+        let settings = mail_settings(config, &args.mail)?;
+        let clock: Arc<dyn WorkerClock> = Arc::new(SystemClock);
+        let worker =
+            build_worker(config, &settings, store.clone(), Arc::clone(&domain), clock, Some((*metrics).clone()))
+                .context("cannot start the worker")?;
+        Some(worker)
+    };
+    let server_config = ServerConfig {
         bind: args.bind,
         public_url: args.public_url.clone(),
         secure_cookies: args.secure_cookies,
@@ -141,11 +164,26 @@ pub async fn run(args: &ServeArgs, store: AnyStore, domain: Domain) -> Result<()
         lookup_burst: args.lookup_burst,
         ..ServerConfig::default()
     };
-    let state = AppState::new(store.clone(), (*domain).clone(), system_clock(), config).with_metrics(Arc::new(hook));
+    let state =
+        AppState::new(store.clone(), (*domain).clone(), system_clock(), server_config).with_metrics(Arc::new(hook));
     let app = Application::build(state).await.with_context(|| format!("cannot listen on {}", args.bind))?;
     println!("motcua: serving on http://{} (API /api/v1, lookup /tra-cuu, board /bang-tin, /metrics)", app.addr());
     let (stop_tx, stop_rx) = watch::channel(false);
-    let worker = tokio::spawn(run_worker(store.clone(), Arc::clone(&domain), stop_rx.clone()));
+    let worker = match worker {
+        Some(w) => {
+            tracing::info!(
+                owner = %w.config().owner,
+                mail = %w.mailer().describe(),
+                every_seconds = w.config().tick_interval.as_secs(),
+                "worker started"
+            );
+            Some(tokio::spawn(run_worker(w, stop_rx.clone())))
+        }
+        None => {
+            tracing::info!("worker not started (--no-worker)");
+            None
+        }
+    };
     let mut server_stop = stop_rx;
     let server = tokio::spawn(app.run_until(async move {
         let _ = server_stop.wait_for(|s| *s).await;
@@ -154,7 +192,9 @@ pub async fn run(args: &ServeArgs, store: AnyStore, domain: Domain) -> Result<()
     tracing::info!("signal received: draining");
     let _ = stop_tx.send(true);
     server.await.context("the server task failed")??;
-    worker.await.context("the worker task failed")?;
+    if let Some(w) = worker {
+        w.await.context("the worker task failed")?;
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(())

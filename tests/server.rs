@@ -10,18 +10,25 @@ use serde_json::{Value, json};
 use crate::desk::Db;
 use crate::support::*;
 
-/// A `motcua serve` process; SIGTERM on drop.
+/// A `motcua serve` process (its worker writing e-mails and desk letters into a folder of its
+/// own); SIGTERM on drop.
 pub struct Server {
     child: Child,
     pub base: String,
+    /// `mail/` (the file backend's .eml files) and `print/` (the desk's print queue).
+    pub files: tempfile::TempDir,
 }
 
 impl Server {
     pub fn start(db: &Db) -> Self {
+        let files = tempfile::tempdir().unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_motcua"))
             .env_remove("MOTCUA_DATABASE_URL")
             .env_remove("MOTCUA_CONFIG")
             .env_remove("MOTCUA_BIND")
+            .env_remove("MOTCUA_MAIL_BACKEND")
+            .env("MOTCUA_MAIL_DIR", files.path().join("mail"))
+            .env("MOTCUA_PRINT_DIR", files.path().join("print"))
             .args(["--config", config_dir().to_str().unwrap(), "--db", &db.url, "serve", "--bind", "127.0.0.1:0"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -35,7 +42,13 @@ impl Server {
             .find(|w| w.starts_with("http://"))
             .unwrap_or_else(|| panic!("no address in {line:?}"))
             .to_string();
-        Self { child, base }
+        Self { child, base, files }
+    }
+
+    /// The files in `mail/` or `print/` with this extension.
+    pub fn files(&self, dir: &str, ext: &str) -> Vec<std::path::PathBuf> {
+        let Ok(entries) = std::fs::read_dir(self.files.path().join(dir)) else { return Vec::new() };
+        entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == ext)).collect()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -140,4 +153,79 @@ fn serve_answers_the_api_and_stops_cleanly_on_sigterm() {
     assert_eq!(server.stop(), Some(0), "SIGTERM: graceful stop with exit 0");
     // The write is durable: the CLI sees it.
     assert_eq!(db.event_count(), 1);
+}
+
+/// `serve` runs the worker in-process: a receipt owed when the server starts is e-mailed by the
+/// file backend and a desk letter put in the print queue on its first pass, counted in the same
+/// /metrics; SIGTERM stops both, and the outbox shows what was sent.
+#[test]
+fn serve_runs_the_worker_and_stops_it_with_the_server() {
+    let db = Db::sqlite();
+    let online = db.ok(&[
+        "intake",
+        "--procedure",
+        "1.004628",
+        "--agency",
+        "000.00.02.H17",
+        "--applicant",
+        "Phan Thị Thu",
+        "--email",
+        "thu@example.vn",
+        "--channel",
+        "online",
+        "--at",
+        "2025-03-03T08:00:00+07:00",
+    ]);
+    let online = online["code"].as_str().unwrap().to_string();
+    db.ok(&["accept-online", &online, "--at", "2025-03-03T09:00:00+07:00"]);
+    let paper = db.ok(&[
+        "intake",
+        "--procedure",
+        "1.004628",
+        "--agency",
+        "000.00.02.H17",
+        "--applicant",
+        "Đỗ Văn Nam",
+        "--at",
+        "2025-03-03T08:00:00+07:00",
+    ]);
+    let paper = paper["code"].as_str().unwrap().to_string();
+    db.ok(&[
+        "reschedule",
+        &paper,
+        "--to",
+        "2025-03-28",
+        "--reason",
+        "Chờ xác minh",
+        "--at",
+        "2025-03-04T09:00:00+07:00",
+    ]);
+    let mut server = Server::start(&db);
+    // The worker's first pass runs as the server starts; wait for its files (at most 20 s).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while (server.files("mail", "eml").is_empty() || server.files("print", "txt").is_empty())
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The receipt, and (the wall clock being long past these dates) the scheduler's apology
+    // and escalation.
+    let mails: Vec<String> = server.files("mail", "eml").iter().map(|p| std::fs::read_to_string(p).unwrap()).collect();
+    assert!(
+        mails.iter().any(|m| m.contains("<thu@example.vn>") && m.contains("Message-ID: <outbox-")),
+        "{:?}",
+        server.files("mail", "eml")
+    );
+    let letter = std::fs::read_to_string(&server.files("print", "txt")[0]).unwrap();
+    assert!(letter.contains("Đỗ Văn Nam"), "{letter}");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let metrics = rt.block_on(async { reqwest::get(server.url("/metrics")).await.unwrap().text().await.unwrap() });
+    assert!(metrics.contains("motcua_email_sends_total{kind=\"receipt\",result=\"sent\"} 1"), "{metrics}");
+    assert!(!metrics.contains("motcua_scheduler_last_tick_timestamp_seconds 0\n"), "the scheduler ticked");
+    assert_eq!(server.stop(), Some(0), "SIGTERM stops the server and its worker");
+    for code in [&online, &paper] {
+        let rows = db.run(&["outbox", "--dossier", code, "--json"]).json();
+        let rows = rows.as_array().unwrap();
+        assert!(!rows.is_empty() && rows.iter().all(|r| r["status"] == "sent"), "{code}: {rows:?}");
+    }
 }

@@ -8,11 +8,14 @@ use axum::extract::{Form, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use std::str::FromStr;
+
 use chrono::{DateTime, Utc};
 use motcua_core::calendar::to_local;
 use motcua_core::clock::format_working_minutes;
+use motcua_core::letters::{Letter, MessageKind};
 use motcua_core::{AgencyCode, Dossier, EventKind, Status};
-use motcua_store::{Role, StaffRow, StaffStore, Store};
+use motcua_store::{OutboxMessage, OutboxStatus, OutboxStore, Role, StaffRow, StaffStore, Store};
 use serde::Deserialize;
 
 use crate::api::{ReportParams, build_report, csv_response};
@@ -381,7 +384,6 @@ struct ListPage {
     heading: String,
     intro: String,
     rows: Vec<RowVm>,
-    letters: bool,
 }
 
 pub async fn online(State(state): State<AppState>, ui: Ui) -> Response {
@@ -413,43 +415,80 @@ pub async fn online(State(state): State<AppState>, ui: Ui) -> Response {
         heading: tr.t("pending_online").to_string(),
         intro: String::new(),
         rows,
-        letters: false,
     };
     html(StatusCode::OK, &page)
 }
 
-/// Letters waiting to be printed: apology letters of the desk's dossiers (rescheduled, or
-/// finished late), to print and enclose with the result.
+/// One letter of the desk's print queue.
+#[derive(Debug)]
+struct DeskLetterVm {
+    code: String,
+    number: String,
+    kind: String,
+    applicant: String,
+    procedure: String,
+    issued: String,
+    new_date: String,
+    /// pending, sent or dead: the outbox row's status.
+    state: &'static str,
+    state_label: String,
+    error: String,
+}
+
+#[derive(Template)]
+#[template(path = "letters.html")]
+struct LettersPage {
+    page: Page,
+    rows: Vec<DeskLetterVm>,
+}
+
+fn desk_letter_vm(tr: Tr, m: &OutboxMessage) -> DeskLetterVm {
+    // The payload is core's letter as it was decided; a row that does not parse is still
+    // listed (its code and status), never an error page.
+    let letter = serde_json::from_str::<Letter>(&m.payload).ok();
+    let facts = letter.as_ref().map(|l| &l.dossier);
+    let kind = match MessageKind::from_str(&m.kind) {
+        Ok(MessageKind::Apology) => tr.t("letter").to_string(),
+        Ok(MessageKind::ApologyWithResult) => tr.t("letter_with_result").to_string(),
+        _ => m.kind.clone(),
+    };
+    let (state_label, error) = match m.status {
+        OutboxStatus::Pending => (tr.t("letter_pending"), String::new()),
+        OutboxStatus::Sent => (tr.t("letter_queued"), String::new()),
+        OutboxStatus::Dead => (tr.t("letter_failed"), m.last_error.clone().unwrap_or_default()),
+    };
+    DeskLetterVm {
+        code: m.dossier_code.as_ref().map(ToString::to_string).unwrap_or_default(),
+        number: letter.as_ref().and_then(|l| l.apology.as_ref()).map(|a| a.number.clone()).unwrap_or_default(),
+        kind,
+        applicant: facts.map(|f| f.applicant_name.clone()).unwrap_or_default(),
+        procedure: facts
+            .map(|f| if tr.en() { f.procedure_name_en.clone() } else { f.procedure_name.clone() })
+            .unwrap_or_default(),
+        issued: local(letter.as_ref().map_or(m.created_at, |l| l.issued_at)),
+        new_date: local_opt(facts.and_then(|f| f.new_due_at)),
+        state: m.status.name(),
+        state_label: state_label.to_string(),
+        error,
+    }
+}
+
+/// Letters to print: the outbox rows the worker addresses to the account's desks (citizens
+/// with no e-mail address), newest first — waiting for the worker, in the print queue, or
+/// failed — each with a link to its printable page.
 pub async fn outbox(State(state): State<AppState>, ui: Ui) -> Response {
     let tr = ui.tr;
     let agencies = match chosen_agencies(&state, &ui, None) {
         Ok(a) => a,
         Err(p) => return error_page(tr, &p),
     };
-    let rows = match state.store.letters_due(&agencies, views::QUEUE_LIMIT).await {
+    let rows = match state.store.desk_letters(&agencies, views::QUEUE_LIMIT).await {
         Ok(r) => r,
         Err(e) => return error_page(tr, &e.into()),
     };
-    let rows = rows
-        .into_iter()
-        .map(|r| RowVm {
-            code: r.code.to_string(),
-            procedure: procedure_name(&state, tr, &r.procedure),
-            applicant: r.applicant_name.clone(),
-            status: status_label(tr, r.status),
-            due: local_opt(r.due_at),
-            remaining: local_opt(r.rescheduled_to),
-            urgency: if r.timeliness == Some(motcua_core::Timeliness::Late) { "overdue" } else { "at_risk" },
-            urgency_label: String::new(),
-            holder: r.holder.as_ref().map(|h| agency_name(&state, tr, h)).unwrap_or_default(),
-        })
-        .collect();
-    let page = ListPage {
+    let page = LettersPage {
         page: Page::staff(tr, tr.t("outbox"), "/outbox", &ui.who),
-        heading: tr.t("outbox").to_string(),
-        intro: tr.t("outbox_intro").to_string(),
-        rows,
-        letters: true,
+        rows: rows.iter().map(|m| desk_letter_vm(tr, m)).collect(),
     };
     html(StatusCode::OK, &page)
 }

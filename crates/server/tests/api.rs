@@ -715,3 +715,68 @@ async fn pages_login_intake_receipt_actions_lookup_and_rating() {
     assert!(board.contains("http-equiv=\"refresh\"") && board.contains("100.00 %"));
     app.shutdown().await;
 }
+
+/// The letters-to-print page lists the outbox rows the worker addresses to the account's desks
+/// (citizens with no e-mail address), with their state: not a letter e-mailed to a citizen, not
+/// another desk's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn letters_to_print_are_the_desks_outbox_rows() {
+    use motcua_store::OutboxStore;
+
+    let app = TestApp::spawn().await;
+    let reschedule = json!({"to": "2025-03-28", "reason": "cần xác minh thêm"});
+    // No e-mail address: the apology goes to the receiving desk's print queue.
+    let paper = app.dossier_for(Action::Reschedule).await;
+    let (s, _) = app.act(Role::Head, &paper, "reschedule", reschedule.clone()).await;
+    assert_eq!(s, StatusCode::OK);
+    // An e-mail address: the apology is e-mailed, not printed.
+    let mut body = intake_body(CENTRE);
+    body["email"] = json!("cuong@example.vn");
+    let (s, v) = app.intake(Role::Desk, body).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let mailed = v["code"].as_str().unwrap().to_string();
+    assert_eq!(app.act(Role::Desk, &mailed, "transfer", json!({"to": TOURISM})).await.0, StatusCode::OK);
+    assert_eq!(app.act(Role::Agency, &mailed, "accept", json!({})).await.0, StatusCode::OK);
+    assert_eq!(app.act(Role::Head, &mailed, "reschedule", reschedule).await.0, StatusCode::OK);
+
+    let page = |lang: &'static str| {
+        let (c, _) = app.client(Role::Desk).clone();
+        let url = app.url(&format!("/outbox?lang={lang}"));
+        async move {
+            let r = c.get(url).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+            r.text().await.unwrap()
+        }
+    };
+    let html = page("vi").await;
+    assert!(html.contains(&format!("href=\"/dossiers/{paper}/letter\"")), "{html}");
+    assert!(html.contains("Trần Thị Bình") && html.contains(&format!("{paper}/PXL")), "{html}");
+    assert!(html.contains("letter-pending") && html.contains("Đang chuẩn bị"), "not handled by the worker yet");
+    assert!(!html.contains(&mailed), "an e-mailed letter is not printed at the desk");
+
+    // The worker puts the letter in the print queue (claims and marks the row, as it does).
+    let now = app.now();
+    let rows = app.store.claim("worker-1", now, now + Duration::minutes(5), 10).await.unwrap();
+    let desk = rows.iter().find(|m| m.recipient == format!("desk:{CENTRE}")).expect("the desk's row");
+    assert_eq!(app.store.mark_sent(&[desk.id], "worker-1", now).await.unwrap(), vec![desk.id]);
+    let html = page("en").await;
+    assert!(html.contains("letter-sent") && html.contains("Ready to print"), "{html}");
+    assert!(html.contains("Apology letter with a new date"));
+
+    // A second letter that the worker could not prepare is listed with its error.
+    let other = app.dossier_for(Action::Reschedule).await;
+    app.act(Role::Head, &other, "reschedule", json!({"to": "2025-03-28", "reason": "chờ ý kiến"})).await;
+    let rows = app.store.claim("worker-1", now, now + Duration::minutes(5), 10).await.unwrap();
+    let failed = rows.iter().find(|m| m.dossier_code.as_ref().map(ToString::to_string) == Some(other.clone())).unwrap();
+    assert!(app.store.mark_failed(failed.id, "worker-1", now, "no template", None).await.unwrap());
+    let html = page("en").await;
+    assert!(html.contains("letter-dead") && html.contains("Could not be prepared (no template)"), "{html}");
+    assert!(html.find(&other).unwrap() < html.find(&paper).unwrap(), "newest first");
+
+    // Another desk's officer sees none of them.
+    app.add_staff("desk.ward", Role::Desk, vec!["000.00.41.H17".parse().unwrap()]).await;
+    let (c, _) = app.login("desk.ward", &password(Role::Desk)).await;
+    let html = c.get(app.url("/outbox")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("id=\"no-letters\"") && !html.contains(&paper), "{html}");
+    app.shutdown().await;
+}

@@ -18,8 +18,8 @@ use std::future::Future;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use motcua_core::letters::{LetterError, MessageIntent};
-use motcua_core::{DomainError, DossierCode, DossierError};
+use motcua_core::letters::{LetterError, MessageIntent, Recipient};
+use motcua_core::{AgencyCode, DomainError, DossierCode, DossierError};
 use serde::Serialize;
 use sqlx::{PgConnection, Row, SqliteConnection};
 
@@ -28,6 +28,11 @@ use crate::model::micros;
 use crate::sql;
 use crate::sqlite::ts;
 use crate::{AnyStore, PgStore, SqliteStore};
+
+/// The recipient of the letters printed at this agency's desk, as stored.
+fn desk_recipient(agency: &AgencyCode) -> String {
+    Recipient::Desk(agency.clone()).to_string()
+}
 
 /// A message to write to the outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,6 +208,15 @@ pub trait OutboxStore: Send + Sync {
     ) -> impl Future<Output = Result<Vec<OutboxMessage>, StoreError>> + Send;
 
     fn outbox_message(&self, id: i64) -> impl Future<Output = Result<Option<OutboxMessage>, StoreError>> + Send;
+
+    /// The letters addressed to the desks of `agencies` (recipient `desk:<agency>`: citizens
+    /// with no e-mail address get theirs printed at the receiving desk), every status, newest
+    /// first.
+    fn desk_letters(
+        &self,
+        agencies: &[AgencyCode],
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<OutboxMessage>, StoreError>> + Send;
 
     /// The rows of one dossier, in id order.
     fn outbox_for(&self, code: &DossierCode) -> impl Future<Output = Result<Vec<OutboxMessage>, StoreError>> + Send;
@@ -443,6 +457,23 @@ impl OutboxStore for SqliteStore {
         row.as_ref().map(|r| decode_message!(r)).transpose()
     }
 
+    async fn desk_letters(&self, agencies: &[AgencyCode], limit: u32) -> Result<Vec<OutboxMessage>, StoreError> {
+        if agencies.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The LIKE term is the partial index's own (migration 0007), so that it is used.
+        let q = format!(
+            "SELECT {COLUMNS} FROM outbox WHERE recipient IN ({}) AND recipient LIKE 'desk:%' ORDER BY id DESC LIMIT ?",
+            sql::list(sql::Dialect::Sqlite, agencies.len())
+        );
+        let mut query = sqlx::query(&q);
+        for a in agencies {
+            query = query.bind(desk_recipient(a));
+        }
+        let rows = query.bind(i64::from(limit)).fetch_all(self.reader()).await?;
+        rows.iter().map(|r| decode_message!(r)).collect()
+    }
+
     async fn outbox_for(&self, code: &DossierCode) -> Result<Vec<OutboxMessage>, StoreError> {
         let q = format!("SELECT {COLUMNS} FROM outbox WHERE dossier_code = ? ORDER BY id");
         let rows = sqlx::query(&q).bind(code.as_str()).fetch_all(self.reader()).await?;
@@ -614,6 +645,15 @@ impl OutboxStore for PgStore {
         row.as_ref().map(|r| decode_message!(r)).transpose()
     }
 
+    async fn desk_letters(&self, agencies: &[AgencyCode], limit: u32) -> Result<Vec<OutboxMessage>, StoreError> {
+        let recipients: Vec<String> = agencies.iter().map(desk_recipient).collect();
+        let q = format!(
+            "SELECT {PG_COLUMNS} FROM outbox WHERE recipient = ANY($1) AND recipient LIKE 'desk:%' ORDER BY id DESC LIMIT $2"
+        );
+        let rows = sqlx::query(&q).bind(&recipients).bind(i64::from(limit)).fetch_all(self.pool()).await?;
+        rows.iter().map(|r| decode_message!(r)).collect()
+    }
+
     async fn outbox_for(&self, code: &DossierCode) -> Result<Vec<OutboxMessage>, StoreError> {
         let q = format!("SELECT {PG_COLUMNS} FROM outbox WHERE dossier_code = $1 ORDER BY id");
         let rows = sqlx::query(&q).bind(code.as_str()).fetch_all(self.pool()).await?;
@@ -713,6 +753,9 @@ impl OutboxStore for AnyStore {
     }
     async fn outbox_message(&self, id: i64) -> Result<Option<OutboxMessage>, StoreError> {
         either!(self, s => s.outbox_message(id).await)
+    }
+    async fn desk_letters(&self, agencies: &[AgencyCode], limit: u32) -> Result<Vec<OutboxMessage>, StoreError> {
+        either!(self, s => s.desk_letters(agencies, limit).await)
     }
     async fn outbox_for(&self, code: &DossierCode) -> Result<Vec<OutboxMessage>, StoreError> {
         either!(self, s => s.outbox_for(code).await)

@@ -205,14 +205,6 @@ pub trait StaffStore: Send + Sync {
         agencies: &[AgencyCode],
         limit: u32,
     ) -> impl Future<Output = Result<Vec<DossierRow>, StoreError>> + Send;
-    /// Dossiers received at one of `agencies` that owe the citizen a printed apology letter
-    /// (Mẫu 04) with their result: rescheduled and not yet returned, or finished late. Newest
-    /// change first.
-    fn letters_due(
-        &self,
-        agencies: &[AgencyCode],
-        limit: u32,
-    ) -> impl Future<Output = Result<Vec<DossierRow>, StoreError>> + Send;
     /// The latest events of the whole log, newest first, before event id `before` (all if None).
     fn audit(&self, before: Option<i64>, limit: u32) -> impl Future<Output = Result<Vec<AuditRow>, StoreError>> + Send;
 }
@@ -580,23 +572,6 @@ macro_rules! staff_store {
                 query.fetch_all(self.$reader()).await?.iter().map(|r| decode_dossier!(r)).collect()
             }
 
-            async fn letters_due(&self, agencies: &[AgencyCode], limit: u32) -> Result<Vec<DossierRow>, StoreError> {
-                if agencies.is_empty() {
-                    return Ok(Vec::new());
-                }
-                let q = format!(
-                    "{} WHERE receiving_agency IN ({}) AND ((status IN (2, 4, 5, 6, 9) AND reschedule_count > 0) \
-                     OR (status = 9 AND timeliness = 'late')) ORDER BY last_event_at DESC, code LIMIT {limit}",
-                    sql::select_dossiers(),
-                    sql::list($d, agencies.len())
-                );
-                let mut query = sqlx::query(&q);
-                for a in agencies {
-                    query = query.bind(a.as_str());
-                }
-                query.fetch_all(self.$reader()).await?.iter().map(|r| decode_dossier!(r)).collect()
-            }
-
             async fn audit(&self, before: Option<i64>, limit: u32) -> Result<Vec<AuditRow>, StoreError> {
                 let q = numbered(
                     $d,
@@ -706,9 +681,6 @@ impl StaffStore for AnyStore {
     }
     async fn registered_online(&self, agencies: &[AgencyCode], limit: u32) -> Result<Vec<DossierRow>, StoreError> {
         either!(self, s => s.registered_online(agencies, limit).await)
-    }
-    async fn letters_due(&self, agencies: &[AgencyCode], limit: u32) -> Result<Vec<DossierRow>, StoreError> {
-        either!(self, s => s.letters_due(agencies, limit).await)
     }
     async fn audit(&self, before: Option<i64>, limit: u32) -> Result<Vec<AuditRow>, StoreError> {
         either!(self, s => s.audit(before, limit).await)

@@ -887,6 +887,49 @@ mod checks {
         consistent(&s, &d1).await;
     }
 
+    /// Letters for citizens with no e-mail address are the desk's outbox rows; the desk's page
+    /// reads them per desk, newest first.
+    pub async fn desk_letters_are_the_desks_outbox_rows<S: Backend + motcua_store::OutboxStore>(s: S) {
+        let d = domain();
+        let t0 = at(2025, 3, 3, 9, 0);
+        let apologise = |agency: &'static str, procedure: &'static str, name: &'static str, email: bool| {
+            let (s, d) = (s.clone(), d.clone());
+            async move {
+                let mut new = new_dossier(agency, procedure, name);
+                if !email {
+                    new.applicant.email = None;
+                }
+                let first = s.intake(&d, new, t0, None).await.unwrap();
+                let c = first.code.clone().unwrap();
+                let kind = EventKind::Rescheduled {
+                    to: first.due_at.unwrap() + Duration::days(7),
+                    reason: "chờ xác minh".into(),
+                    responsible: None,
+                    automatic: false,
+                    override_second: false,
+                };
+                s.record(&d, &c, ev(t0 + Duration::hours(1), kind)).await.unwrap();
+                c
+            }
+        };
+        let paper = apologise(CENTRE, CITY_PROC, "Không thư", false).await;
+        let mailed = apologise(CENTRE, CITY_PROC, "Có thư", true).await;
+        let ward = apologise(WARD, WARD_PROC, "Phường", false).await;
+        let codes = |rows: Vec<motcua_store::OutboxMessage>| {
+            rows.into_iter().map(|m| (m.dossier_code.unwrap(), m.kind, m.recipient)).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            codes(s.desk_letters(&[ag(CENTRE)], 100).await.unwrap()),
+            [(paper.clone(), "apology".to_string(), format!("desk:{CENTRE}"))]
+        );
+        let both = codes(s.desk_letters(&[ag(CENTRE), ag(WARD)], 100).await.unwrap());
+        assert_eq!(both.iter().map(|r| r.0.clone()).collect::<Vec<_>>(), [ward, paper], "newest first");
+        assert!(s.outbox_for(&mailed).await.unwrap().iter().any(|m| m.recipient == "an.nguyen@example.vn"));
+        assert_eq!(s.desk_letters(&[ag(CENTRE), ag(WARD)], 1).await.unwrap().len(), 1);
+        assert!(s.desk_letters(&[], 100).await.unwrap().is_empty());
+        assert!(s.desk_letters(&[ag(DEPT)], 100).await.unwrap().is_empty());
+    }
+
     pub async fn reads_by_period<S: Backend>(s: S) {
         let d = domain();
         let dossier = |name: &str, h: u32, dd: u32| (new_dossier(CENTRE, CITY_PROC, name), at(2025, 3, dd, h, 0));
@@ -1034,6 +1077,7 @@ conformance!(
     recompute_follows_a_calendar_correction,
     concurrent_records_never_lose_an_event,
     concurrent_single_writes_each_get_their_own_result,
+    desk_letters_are_the_desks_outbox_rows,
     reads_by_period,
     report_counts_a_finish_at_the_as_of_instant,
     at_risk_is_projected,
