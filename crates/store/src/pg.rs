@@ -252,9 +252,11 @@ impl PgStore {
         let select = sql::select_dossiers();
         let q = format!(
             "{select} WHERE status IN (2, 4, 5, 6) AND received_at <= $1 \
-             UNION ALL {select} WHERE finished_at > $1 AND received_at <= $1 ORDER BY code"
+             UNION ALL {select} WHERE finished_at > $1 AND received_at <= $1"
         );
-        self.rows(&q, p1, None).await
+        let mut rows = self.rows(&q, p1, None).await?;
+        rows.sort_unstable_by(|a, b| a.code.cmp(&b.code));
+        Ok(rows)
     }
 
     pub async fn dossiers_page(&self, after: Option<&DossierCode>, limit: u32) -> Result<Vec<DossierRow>, StoreError> {
