@@ -9,6 +9,7 @@
 //!
 //! Sizes: `MOTCUA_BENCH_DOSSIERS` (default 1,000,000) for the city-year; the city-year database
 //! is kept in `target/bench-data/` and reused while its size and seed match.
+//! `MOTCUA_BENCH_STORE=ingest` or `=report` runs one half.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -280,6 +281,11 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(format!("sqlite://{}", p.display()))
         };
+        // `MOTCUA_BENCH_STORE=report` (or `ingest`) runs only that half.
+        let only = std::env::var("MOTCUA_BENCH_STORE").unwrap_or_default();
+        if only == "report" {
+            return report_suite(&domain).await;
+        }
         ingest_suite("SQLite", sqlite_url, &domain).await?;
         match std::env::var("MOTCUA_BENCH_PG_URL").or_else(|_| std::env::var("MOTCUA_TEST_PG_URL")) {
             Ok(base) => {
@@ -291,6 +297,9 @@ fn main() -> anyhow::Result<()> {
                 ingest_suite("PostgreSQL", urls, &domain).await?;
             }
             Err(_) => println!("PostgreSQL: set MOTCUA_BENCH_PG_URL=postgres://… to measure it"),
+        }
+        if only == "ingest" {
+            return Ok(());
         }
         report_suite(&domain).await
     })

@@ -35,11 +35,11 @@ mod staff;
 
 pub use error::StoreError;
 pub use metrics::ServiceFigures;
-pub use model::Totals;
 pub use model::{
     BatchItem, CountChange, CountKey, CountValues, DailyCountRow, DossierChange, DossierRow, FieldChange, LoggedEvent,
     NewDossier, RecomputeDiff, ReplayFailure,
 };
+pub use model::{OpenFacts, OpenTally, Totals};
 pub use outbox::{Candidate, NewMessage, OutboxMessage, OutboxStatus, OutboxStore};
 pub use pg::PgStore;
 pub use sqlite::SqliteStore;
@@ -130,6 +130,22 @@ pub trait Store: Send + Sync {
     /// Dossiers received at or before `p1` and not finished by then.
     fn open_at(&self, p1: DateTime<Utc>) -> impl Future<Output = Result<Vec<DossierRow>, StoreError>> + Send;
 
+    /// Per group (`by`: lead agency, procedure, or all under `""`), the dossiers open now,
+    /// received at or before `p1`, with no event after `p1` (their projection is their state
+    /// at `p1`) and a due instant and receipt appointment: how many, how many past due at `p1`,
+    /// how many with the appointment at or after `p1` and at most one supplement request.
+    fn open_tallies(
+        &self,
+        p1: DateTime<Utc>,
+        by: Totals,
+    ) -> impl Future<Output = Result<Vec<(String, OpenTally)>, StoreError>> + Send;
+
+    /// The dossiers open at `p1` outside [`Store::open_tallies`]' third count, which a report
+    /// judges one at a time: those of the tallies with the appointment before `p1` or more
+    /// than one supplement request, and those with an event after `p1` (still open, or
+    /// finished after `p1`). In code order.
+    fn open_to_judge(&self, p1: DateTime<Utc>) -> impl Future<Output = Result<Vec<OpenFacts>, StoreError>> + Send;
+
     /// Projection rows in code order, after `after`.
     fn dossiers_page(
         &self,
@@ -211,6 +227,16 @@ macro_rules! delegate_store {
             }
             async fn open_at(&self, p1: DateTime<Utc>) -> Result<Vec<DossierRow>, StoreError> {
                 <$t>::open_at(self, p1).await
+            }
+            async fn open_tallies(
+                &self,
+                p1: DateTime<Utc>,
+                by: Totals,
+            ) -> Result<Vec<(String, OpenTally)>, StoreError> {
+                <$t>::open_tallies(self, p1, by).await
+            }
+            async fn open_to_judge(&self, p1: DateTime<Utc>) -> Result<Vec<OpenFacts>, StoreError> {
+                <$t>::open_to_judge(self, p1).await
             }
             async fn dossiers_page(
                 &self,
@@ -298,6 +324,12 @@ impl Store for AnyStore {
     }
     async fn open_at(&self, p1: DateTime<Utc>) -> Result<Vec<DossierRow>, StoreError> {
         either!(self, s => s.open_at(p1).await)
+    }
+    async fn open_tallies(&self, p1: DateTime<Utc>, by: Totals) -> Result<Vec<(String, OpenTally)>, StoreError> {
+        either!(self, s => s.open_tallies(p1, by).await)
+    }
+    async fn open_to_judge(&self, p1: DateTime<Utc>) -> Result<Vec<OpenFacts>, StoreError> {
+        either!(self, s => s.open_to_judge(p1).await)
     }
     async fn dossiers_page(&self, after: Option<&DossierCode>, limit: u32) -> Result<Vec<DossierRow>, StoreError> {
         either!(self, s => s.dossiers_page(after, limit).await)

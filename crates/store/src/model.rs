@@ -325,6 +325,36 @@ impl CountValues {
     }
 }
 
+/// Dossiers open at an instant `p1` whose projection is their state then (open now, received
+/// at or before `p1`, no event after it), counted for a report group
+/// ([`crate::Store::open_tallies`]). Only instants are compared; core's rules are applied by
+/// the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct OpenTally {
+    pub open: i64,
+    /// Past their due instant at `p1` (`due_at < p1`).
+    pub past_due: i64,
+    /// With the receipt's appointment at or after `p1` and at most one supplement request.
+    pub appointment_ahead: i64,
+}
+
+/// The facts of one dossier open at an instant that a report judges by itself
+/// ([`crate::Store::open_to_judge`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OpenFacts {
+    pub code: DossierCode,
+    pub lead_agency: String,
+    pub procedure: String,
+    pub received_at: Option<DateTime<Utc>>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub original_due_at: Option<DateTime<Utc>>,
+    pub last_event_at: DateTime<Utc>,
+    pub supplement_count: u32,
+    pub waiting_kind: Option<WaitKind>,
+    pub waiting_since: Option<DateTime<Utc>>,
+    pub waited_seconds_closed: i64,
+}
+
 /// How [`crate::Store::count_totals`] sums the aggregates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Totals {
@@ -345,6 +375,15 @@ impl Totals {
             Self::All => ("''", "metric_agency_days", ""),
         };
         format!("SELECT {key}, {sums} FROM {table} WHERE day >= {} AND day <= {}{group}", param(1), param(2))
+    }
+
+    /// The grouping column of the `dossiers` table, and its GROUP BY.
+    pub(crate) fn dossier_key(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Agency => ("lead_agency", " GROUP BY lead_agency"),
+            Self::Procedure => ("procedure", " GROUP BY procedure"),
+            Self::All => ("''", ""),
+        }
     }
 }
 

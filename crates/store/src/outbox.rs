@@ -285,14 +285,20 @@ fn rev(n: Option<u32>) -> Option<i32> {
 const PER_INSERT: usize = 500;
 
 /// Inserts messages in an open SQLite transaction, skipping known dedupe keys; returns the
-/// keys inserted.
-pub(crate) async fn insert_sqlite(conn: &mut SqliteConnection, rows: &[NewMessage]) -> Result<Vec<String>, StoreError> {
+/// keys inserted if `keys` (the write path does not need them: sending every key back is
+/// a trip between threads per row).
+pub(crate) async fn insert_sqlite(
+    conn: &mut SqliteConnection,
+    rows: &[NewMessage],
+    keys: bool,
+) -> Result<Vec<String>, StoreError> {
     let mut inserted = Vec::new();
     for chunk in rows.chunks(PER_INSERT) {
         let q = format!(
             "INSERT INTO outbox (dedupe_key, kind, dossier_code, deadline_revision, recipient, payload, next_attempt_at, created_at) \
-             VALUES {} ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key",
-            sql::values(sql::Dialect::Sqlite, chunk.len(), 8)
+             VALUES {} ON CONFLICT (dedupe_key) DO NOTHING{}",
+            sql::values(sql::Dialect::Sqlite, chunk.len(), 8),
+            if keys { " RETURNING dedupe_key" } else { "" }
         );
         let mut query = sqlx::query_scalar::<_, String>(&q).persistent(sql::persistent(chunk.len(), PER_INSERT));
         for m in chunk {
@@ -307,7 +313,11 @@ pub(crate) async fn insert_sqlite(conn: &mut SqliteConnection, rows: &[NewMessag
                 .bind(at.clone())
                 .bind(at);
         }
-        inserted.extend(query.fetch_all(&mut *conn).await?);
+        if keys {
+            inserted.extend(query.fetch_all(&mut *conn).await?);
+        } else {
+            query.fetch_optional(&mut *conn).await?;
+        }
     }
     Ok(inserted)
 }
@@ -361,7 +371,7 @@ impl OutboxStore for SqliteStore {
             return Ok(Vec::new());
         }
         let mut tx = self.writer().begin_with("BEGIN IMMEDIATE").await?;
-        let keys = insert_sqlite(&mut tx, &messages).await?;
+        let keys = insert_sqlite(&mut tx, &messages, true).await?;
         tx.commit().await?;
         Ok(keys)
     }

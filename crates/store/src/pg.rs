@@ -22,8 +22,13 @@ use sqlx::{Postgres, Row, Transaction};
 use crate::engine::{self, CounterKey, ScanTx, WriteTx, Writes};
 use crate::error::StoreError;
 use crate::group::{self, Committer, GroupCommit};
-use crate::model::{BatchItem, CountChange, DailyCountRow, DossierRow, LoggedEvent, NewDossier, RecomputeDiff};
-use crate::sql::{self, Dialect, bind_counts, bind_dossier, decode_counts, decode_dossier, persistent};
+use crate::model::{
+    BatchItem, CountChange, DailyCountRow, DossierRow, LoggedEvent, NewDossier, OpenFacts, OpenTally, RecomputeDiff,
+    Totals,
+};
+use crate::sql::{
+    self, Dialect, bind_counts, bind_dossier, decode_counts, decode_dossier, decode_open_facts, persistent,
+};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
@@ -257,6 +262,37 @@ impl PgStore {
         let mut rows = self.rows(&q, p1, None).await?;
         rows.sort_unstable_by(|a, b| a.code.cmp(&b.code));
         Ok(rows)
+    }
+
+    pub async fn open_tallies(&self, p1: DateTime<Utc>, by: Totals) -> Result<Vec<(String, OpenTally)>, StoreError> {
+        let (key, group) = by.dossier_key();
+        let q = format!(
+            "SELECT {key}::text AS k, COUNT(*) AS open, COUNT(*) FILTER (WHERE due_at < $1) AS past_due, \
+             COUNT(*) FILTER (WHERE original_due_at >= $1 AND supplement_count <= 1) AS ahead \
+             FROM dossiers WHERE status IN (2, 4, 5, 6) AND received_at <= $1 AND last_event_at <= $1 \
+             AND due_at IS NOT NULL AND original_due_at IS NOT NULL{group}"
+        );
+        let rows = sqlx::query(&q).bind(p1).fetch_all(&self.pool).await?;
+        let mut out = Vec::new();
+        for r in rows {
+            let open: i64 = r.try_get("open")?;
+            if open > 0 {
+                let t = OpenTally { open, past_due: r.try_get("past_due")?, appointment_ahead: r.try_get("ahead")? };
+                out.push((r.try_get("k")?, t));
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn open_to_judge(&self, p1: DateTime<Utc>) -> Result<Vec<OpenFacts>, StoreError> {
+        let q = format!(
+            "SELECT {c} FROM dossiers WHERE status IN (2, 4, 5, 6) AND received_at <= $1 AND (last_event_at > $1 \
+             OR (due_at IS NOT NULL AND original_due_at IS NOT NULL AND (original_due_at < $1 OR supplement_count > 1))) \
+             UNION ALL SELECT {c} FROM dossiers WHERE finished_at > $1 AND received_at <= $1 ORDER BY code",
+            c = sql::OPEN_FACTS_COLUMNS
+        );
+        let rows = sqlx::query(&q).bind(p1).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| decode_open_facts!(r)).collect()
     }
 
     pub async fn dossiers_page(&self, after: Option<&DossierCode>, limit: u32) -> Result<Vec<DossierRow>, StoreError> {

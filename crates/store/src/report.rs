@@ -6,17 +6,19 @@
 //! - whole days up to `p1` come from `daily_counts` (received, finished by classification, and
 //!   the national on-time flag of each finished dossier);
 //! - the partial day of `p1` comes from the projection (received / finished in `[day, p1]`);
-//! - dossiers open at `p1` come from the projection (`open_at`): their due date and national facts
-//!   are the projection's when nothing happened to them after `p1`, else they are replayed up to
-//!   `p1` by core.
+//! - dossiers open at `p1` come from the projection: those with nothing after `p1` are counted
+//!   per group in SQL (`open_tallies`: open, past due, appointment ahead — instant comparisons
+//!   only, read from a covering index), the few whose national figure needs their waits are
+//!   judged by core from their facts (`open_to_judge`), and those with events after `p1` are
+//!   replayed up to `p1` by core.
 //!
 //! The figures equal core's `count_dossier` over every dossier replayed up to `p1` (tested).
 
 use std::collections::BTreeMap;
 
-use crate::{DossierRow, Store, StoreError, Totals};
+use crate::{OpenFacts, Store, StoreError, Totals};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
-use motcua_core::analysis::{Counts, NationalFacts, count_dossier, is_overdue, national_on_time_facts};
+use motcua_core::analysis::{Counts, NationalFacts, count_dossier, national_on_time_facts};
 use motcua_core::calendar::{at_vn, from_local, to_local};
 use motcua_core::{Domain, Timeliness};
 use serde::Serialize;
@@ -143,16 +145,38 @@ async fn period_counts<S: Store>(
             c.national.numerator += u64::from(row.national_on_time == Some(true));
         }
     }
-    for row in store.open_at(p1).await? {
-        let c = out.entry(key_of(by, row.lead_agency.as_str(), row.procedure.as_str(), &month)).or_default();
-        if row.last_event_at <= p1 {
-            count_open_row(c, &row, p0, p1);
+    // Open at p1, as the projection has them (nothing happened after p1): counted in SQL by
+    // instant comparisons. Core's national rule makes such a dossier on time when its receipt
+    // appointment is at or after p1 and it had at most one supplement request: its effective
+    // end is at most p1 (waits only move it earlier). The others it judges below.
+    let totals = match by {
+        GroupBy::Agency => Totals::Agency,
+        GroupBy::Procedure => Totals::Procedure,
+        GroupBy::Month => Totals::All,
+    };
+    for (key, t) in store.open_tallies(p1, totals).await? {
+        let c = out.entry(if by == GroupBy::Month { month.clone() } else { key }).or_default();
+        let (open, past_due, ahead) =
+            (t.open.max(0) as u64, t.past_due.max(0) as u64, t.appointment_ahead.max(0) as u64);
+        c.overdue += past_due;
+        c.in_time += open.saturating_sub(past_due);
+        c.national.denominator += open;
+        c.national.numerator += ahead;
+    }
+    for f in store.open_to_judge(p1).await? {
+        let c = out.entry(key_of(by, &f.lead_agency, &f.procedure, &month)).or_default();
+        if f.last_event_at <= p1 {
+            // In the tallies (counted and classified by due instant); core says whether it is
+            // on time by the national rule.
+            if let Some(on_time) = open_national(&f, p0, p1) {
+                c.national.numerator += u64::from(on_time);
+            }
         } else {
             // Something happened after p1: replay its log up to p1 for the state it had then.
-            let events = store.events(&row.code).await?;
+            let events = store.events(&f.code).await?;
             let d = domain
                 .replay_until(events.iter(), p1)
-                .map_err(|source| StoreError::Unreplayable { code: row.code.clone(), source })?;
+                .map_err(|source| StoreError::Unreplayable { code: f.code.clone(), source })?;
             count_dossier(c, &d, p0, p1, domain.classify);
             // count_dossier also counted its receipt, already in the aggregates above.
             if d.received_at.is_some_and(|r| r >= p0 && r <= p1) {
@@ -163,29 +187,17 @@ async fn period_counts<S: Store>(
     Ok(out)
 }
 
-/// An open-at-`p1` dossier whose projection is its state at `p1`.
-fn count_open_row(c: &mut Counts, row: &DossierRow, p0: DateTime<Utc>, p1: DateTime<Utc>) {
-    let (Some(received_at), Some(due), Some(original_due_at)) = (row.received_at, row.due_at, row.original_due_at)
-    else {
-        return;
-    };
-    if is_overdue(due, p1) {
-        c.overdue += 1;
-    } else {
-        c.in_time += 1;
-    }
+/// Core's national rule for a dossier open at `p1` whose projection is its state then.
+fn open_national(f: &OpenFacts, p0: DateTime<Utc>, p1: DateTime<Utc>) -> Option<bool> {
     let facts = NationalFacts {
-        received_at,
-        original_due_at,
+        received_at: f.received_at?,
+        original_due_at: f.original_due_at?,
         finished_at: None,
-        supplement_requests: row.supplement_count,
-        open_wait: row.waiting_kind.zip(row.waiting_since),
-        waited_closed_seconds: row.waited_seconds_closed,
+        supplement_requests: f.supplement_count,
+        open_wait: f.waiting_kind.zip(f.waiting_since),
+        waited_closed_seconds: f.waited_seconds_closed,
     };
-    if let Some(on_time) = national_on_time_facts(&facts, p0, p1) {
-        c.national.denominator += 1;
-        c.national.numerator += u64::from(on_time);
-    }
+    national_on_time_facts(&facts, p0, p1)
 }
 
 /// Builds the report.

@@ -306,6 +306,33 @@ macro_rules! decode_dossier {
 }
 pub(crate) use decode_dossier;
 
+/// The columns of an [`crate::model::OpenFacts`].
+pub(crate) const OPEN_FACTS_COLUMNS: &str = "code, lead_agency, procedure, received_at, due_at, original_due_at, \
+     last_event_at, supplement_count, waiting_kind, waiting_since, waited_seconds_closed";
+
+/// Reads an [`crate::model::OpenFacts`] from a row of [`OPEN_FACTS_COLUMNS`].
+macro_rules! decode_open_facts {
+    ($row:expr) => {{
+        use sqlx::Row as _;
+        let r = $row;
+        let waiting_kind: Option<String> = r.try_get("waiting_kind")?;
+        Ok::<$crate::model::OpenFacts, $crate::error::StoreError>($crate::model::OpenFacts {
+            code: $crate::sql::parse("dossiers", "code", &r.try_get::<String, _>("code")?)?,
+            lead_agency: r.try_get("lead_agency")?,
+            procedure: r.try_get("procedure")?,
+            received_at: r.try_get("received_at")?,
+            due_at: r.try_get("due_at")?,
+            original_due_at: r.try_get("original_due_at")?,
+            last_event_at: r.try_get("last_event_at")?,
+            supplement_count: $crate::sql::uint(r.try_get("supplement_count")?, "supplement_count")?,
+            waiting_kind: waiting_kind.as_deref().map($crate::sql::wait_kind_from).transpose()?,
+            waiting_since: r.try_get("waiting_since")?,
+            waited_seconds_closed: r.try_get("waited_seconds_closed")?,
+        })
+    }};
+}
+pub(crate) use decode_open_facts;
+
 /// Reads a `daily_counts` row.
 macro_rules! decode_counts {
     ($row:expr) => {{

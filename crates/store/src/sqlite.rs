@@ -29,8 +29,13 @@ use tokio::sync::watch;
 use crate::engine::{self, CounterKey, ScanTx, WriteTx, Writes};
 use crate::error::StoreError;
 use crate::group::{self, Committer, GroupCommit};
-use crate::model::{BatchItem, CountChange, DailyCountRow, DossierRow, LoggedEvent, NewDossier, RecomputeDiff};
-use crate::sql::{self, Dialect, bind_counts, bind_dossier, decode_counts, decode_dossier, persistent};
+use crate::model::{
+    BatchItem, CountChange, DailyCountRow, DossierRow, LoggedEvent, NewDossier, OpenFacts, OpenTally, RecomputeDiff,
+    Totals,
+};
+use crate::sql::{
+    self, Dialect, bind_counts, bind_dossier, decode_counts, decode_dossier, decode_open_facts, persistent,
+};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 
@@ -326,6 +331,35 @@ impl SqliteStore {
         Ok(rows)
     }
 
+    pub async fn open_tallies(&self, p1: DateTime<Utc>, by: Totals) -> Result<Vec<(String, OpenTally)>, StoreError> {
+        // Read from the covering index of open dossiers alone (migration 0008); named, since
+        // the planner would otherwise walk the whole table in grouping order.
+        let (key, group) = by.dossier_key();
+        let q = format!(
+            "SELECT {key} AS k, COUNT(*) AS open, SUM(due_at < ?1) AS past_due, \
+             SUM(original_due_at >= ?1 AND supplement_count <= 1) AS ahead \
+             FROM dossiers INDEXED BY dossiers_open_facts \
+             WHERE status IN (2, 4, 5, 6) AND received_at <= ?1 AND last_event_at <= ?1 \
+             AND due_at IS NOT NULL AND original_due_at IS NOT NULL{group}"
+        );
+        let rows = sqlx::query(&q).bind(ts(p1)).fetch_all(&self.reader).await?;
+        tallies(&rows)
+    }
+
+    pub async fn open_to_judge(&self, p1: DateTime<Utc>) -> Result<Vec<OpenFacts>, StoreError> {
+        let q = format!(
+            "SELECT {c} FROM dossiers INDEXED BY dossiers_open_facts \
+             WHERE status IN (2, 4, 5, 6) AND received_at <= ?1 AND (last_event_at > ?1 \
+             OR (due_at IS NOT NULL AND original_due_at IS NOT NULL AND (original_due_at < ?1 OR supplement_count > 1))) \
+             UNION ALL SELECT {c} FROM dossiers WHERE finished_at > ?1 AND +received_at <= ?1",
+            c = sql::OPEN_FACTS_COLUMNS
+        );
+        let rows = sqlx::query(&q).bind(ts(p1)).fetch_all(&self.reader).await?;
+        let mut out = rows.iter().map(|r| decode_open_facts!(r)).collect::<Result<Vec<_>, _>>()?;
+        out.sort_unstable_by(|a, b| a.code.cmp(&b.code));
+        Ok(out)
+    }
+
     pub async fn dossiers_page(&self, after: Option<&DossierCode>, limit: u32) -> Result<Vec<DossierRow>, StoreError> {
         let q = format!("{} WHERE code > ? ORDER BY code LIMIT {limit}", sql::select_dossiers());
         self.rows(&q, &[after.map(|c| c.to_string()).unwrap_or_default()]).await
@@ -345,6 +379,21 @@ impl SqliteStore {
             Ok(diff)
         }
     }
+}
+
+/// The rows of an open-tallies query (`k`, `open`, `past_due`, `ahead`); an empty total is
+/// no row.
+fn tallies(rows: &[SqliteRow]) -> Result<Vec<(String, OpenTally)>, StoreError> {
+    let mut out = Vec::new();
+    for r in rows {
+        let open: i64 = r.try_get("open")?;
+        if open == 0 {
+            continue;
+        }
+        let n = |c: &str| r.try_get::<Option<i64>, _>(c).map(Option::unwrap_or_default);
+        out.push((r.try_get("k")?, OpenTally { open, past_due: n("past_due")?, appointment_ahead: n("ahead")? }));
+    }
+    Ok(out)
 }
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -442,7 +491,7 @@ impl WriteTx for SqliteTx {
         } else {
             self.flush_chunks(w).await?;
         }
-        crate::outbox::insert_sqlite(&mut self.tx, &w.outbox).await?;
+        crate::outbox::insert_sqlite(&mut self.tx, &w.outbox, false).await?;
         Ok(())
     }
 }

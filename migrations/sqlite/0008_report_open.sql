@@ -1,0 +1,12 @@
+-- motcua schema, version 8 (SQLite): the open dossiers a report reads at its instant.
+--
+-- A report counts the dossiers open at its instant p1 per lead agency or procedure: how many,
+-- how many past their due instant, how many with the receipt's appointment still ahead (and at
+-- most one supplement request); the few others are judged one by one by core. This partial
+-- index holds every column those counts compare, so they are read from the index alone, never
+-- from the table (a city-year has tens of thousands of open dossiers scattered over the file).
+-- Only instants are compared; no SQL here does working-day arithmetic.
+
+CREATE INDEX dossiers_open_facts ON dossiers
+    (received_at, lead_agency, procedure, due_at, original_due_at, supplement_count, last_event_at)
+    WHERE status IN (2, 4, 5, 6);
