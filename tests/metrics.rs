@@ -346,8 +346,37 @@ fn regex_names() -> impl Fn(&str) -> Vec<String> {
     }
 }
 
+/// A dossier keyed in after the fact: received and resolved on past days of the windows.
+fn backdated_dossier(db: &Db) {
+    const CENTRE: &str = "000.00.02.H17";
+    const TOURISM: &str = "000.00.12.H17";
+    let v = db.ok(&[
+        "intake",
+        "--procedure",
+        "1.004628",
+        "--agency",
+        CENTRE,
+        "--applicant",
+        "Trần Thị Bình",
+        "--at",
+        "2025-02-20T09:00:00+07:00",
+    ]);
+    let code = v["code"].as_str().unwrap().to_string();
+    for (step, at) in [
+        (["transfer", &code, "--to", TOURISM], "2025-02-20T10:00:00+07:00"),
+        (["accept", &code, "--by", "tourism.lan"], "2025-02-20T14:00:00+07:00"),
+        (["transfer", &code, "--to", CENTRE], "2025-02-21T09:00:00+07:00"),
+        (["accept", &code, "--by", "centre.an"], "2025-02-21T09:30:00+07:00"),
+    ] {
+        db.ok(&[&step[..], &["--at", at]].concat());
+    }
+    db.ok(&["resolve", &code, "--at", "2025-02-21T10:00:00+07:00"]);
+}
+
 /// The exporter's per-agency figures equal `motcua report` for each window, and the
-/// trigger-maintained counters equal a recount, before and after a recompute.
+/// trigger-maintained counters equal a recount: after a simulation, after a dossier keyed in
+/// on past days (the exporter keeps past-day sums between reads and must see it), and after a
+/// recompute.
 fn figures_equal_report_and_recount(db: &Db) {
     simulate(db);
     let domain = Config::load(&config_dir()).unwrap().domain().unwrap();
@@ -355,7 +384,8 @@ fn figures_equal_report_and_recount(db: &Db) {
     let exporter = Exporter::new(std::sync::Arc::new(Metrics::new("test").unwrap()), &domain, windows.clone());
     let now = input::instant(AS_OF).unwrap();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    for pass in ["after simulate", "after recompute"] {
+    let mut previous: Option<BTreeMap<String, u64>> = None;
+    for pass in ["after simulate", "after a dossier keyed in on past days", "after recompute"] {
         let store = rt.block_on(motcua_store::open(&db.url)).unwrap();
         let figures = rt.block_on(exporter.agency_figures(&store, now)).unwrap();
         for (i, w) in exporter.windows().iter().enumerate() {
@@ -375,21 +405,39 @@ fn figures_equal_report_and_recount(db: &Db) {
                 assert_eq!(national.value_or(1.0), report_rate(r, "national_on_time", "national_population"));
                 assert_eq!(resolved.denominator, n("finished"), "{pass}: finished, {agency}, window {w}");
                 assert_eq!(resolved.numerator, n("early") + n("on_time"), "{pass}: {agency} {w}");
-                assert_eq!(resolved.denominator, n("finished"), "{pass}: finished, {agency}, window {w}");
                 assert_eq!(a.overdue, n("overdue"), "{pass}: overdue, {agency}");
                 assert_eq!(a.open, n("overdue") + n("in_time"), "{pass}: open, {agency}");
                 assert_eq!(a.windows[i].received as u64, n("received"), "{pass}: received, {agency}, window {w}");
             }
         }
-        // The maintained counters equal a recount over the tables they summarise.
+        // The keyed-in dossier moved the 30-day figures of its lead agency (and not the 7-day ones).
+        let finished_30d: BTreeMap<String, u64> =
+            figures.iter().map(|(a, f)| (a.clone(), f.windows[2].finished as u64)).collect();
+        if let Some(before) = previous.replace(finished_30d.clone())
+            && pass == "after a dossier keyed in on past days"
+        {
+            let moved: Vec<_> = finished_30d.iter().filter(|(a, n)| before.get(*a) != Some(n)).collect();
+            assert_eq!(moved.len(), 1, "{pass}: {moved:?}");
+            assert_eq!(*moved[0].1, before[moved[0].0] + 1);
+        }
+        // The maintained counters equal a recount over the tables they summarise, and every
+        // agency's changes are counted alike on its days and its totals (migration 0006).
         rt.block_on(async {
             use sqlx::Row;
             let recount = "SELECT (SELECT COUNT(*) FROM dossiers WHERE status IN (1, 2, 4, 5, 6)) AS a, \
                  (SELECT COALESCE(SUM(dossiers), 0) FROM metric_open_dossiers) AS b, \
                  (SELECT COALESCE(SUM(finished + received + late + national_on_time), 0) FROM daily_counts) AS c, \
                  (SELECT COALESCE(SUM(finished + received + late + national_on_time), 0) FROM metric_agency_days) AS d, \
-                 (SELECT COALESCE(SUM(finished + received + late + national_on_time), 0) FROM metric_agency_totals) AS e";
-            let as_i64 = |r: &dyn Fn(&str) -> i64| [r("a"), r("b"), r("c"), r("d"), r("e")];
+                 (SELECT COALESCE(SUM(finished + received + late + national_on_time), 0) FROM metric_agency_totals) AS e, \
+                 (SELECT COUNT(*) FROM (SELECT agency, SUM(changes) AS n FROM metric_agency_totals GROUP BY agency) t \
+                  WHERE t.n <> (SELECT COALESCE(SUM(changes), 0) FROM metric_agency_days d WHERE d.agency = t.agency)) AS f, \
+                 (SELECT COUNT(*) FROM metric_agency_days d \
+                  WHERE NOT EXISTS (SELECT 1 FROM metric_agency_totals t WHERE t.agency = d.agency)) AS g, \
+                 (SELECT COUNT(*) FROM dossiers WHERE CAST(at_risk AS INTEGER) = 1 AND status IN (2, 4, 5, 6)) AS h, \
+                 (SELECT COALESCE(SUM(at_risk), 0) FROM metric_open_dossiers WHERE status IN (2, 4, 5, 6)) AS i";
+            let as_i64 = |r: &dyn Fn(&str) -> i64| {
+                [r("a"), r("b"), r("c"), r("d"), r("e"), r("f"), r("g"), r("h"), r("i")]
+            };
             let v = match &store {
                 motcua_store::AnyStore::Sqlite(s) => {
                     let row = sqlx::query(recount).fetch_one(s.reader()).await.unwrap();
@@ -404,11 +452,18 @@ fn figures_equal_report_and_recount(db: &Db) {
             assert_eq!(v[0], v[1], "{pass}: open dossiers vs metric_open_dossiers");
             assert_eq!(v[2], v[3], "{pass}: daily_counts vs metric_agency_days");
             assert_eq!(v[2], v[4], "{pass}: daily_counts vs metric_agency_totals");
+            assert_eq!((v[5], v[6]), (0, 0), "{pass}: changes counted alike on days and totals");
+            assert_eq!(v[7], v[8], "{pass}: open dossiers at risk vs metric_open_dossiers.at_risk");
+            assert!(v[7] > 0, "{pass}: the workload has dossiers at risk");
         });
         rt.block_on(store.close());
-        if pass == "after simulate" {
-            let run = db.run(&["recompute", "--json"]);
-            assert_eq!(run.code, 0, "{}", run.stderr);
+        match pass {
+            "after simulate" => backdated_dossier(db),
+            "after a dossier keyed in on past days" => {
+                let run = db.run(&["recompute", "--json"]);
+                assert_eq!(run.code, 0, "{}", run.stderr);
+            }
+            _ => {}
         }
     }
 }
@@ -422,6 +477,95 @@ fn figures_equal_report_on_sqlite() {
 fn figures_equal_report_on_postgres() {
     if let Some(db) = Db::pg("metrics") {
         figures_equal_report_and_recount(&db);
+    }
+}
+
+/// `name{agency="…"} value` lines of an exposition, by agency.
+fn per_agency_values(body: &str, name: &str) -> BTreeMap<String, i64> {
+    body.lines()
+        .filter_map(|l| l.strip_prefix(name)?.strip_prefix("{agency=\""))
+        .filter_map(|l| {
+            let (agency, value) = l.split_once("\"} ")?;
+            Some((agency.to_string(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+/// One exporter scraping again and again while each scrape measures queued handoffs: its
+/// histograms (read from the cells changed since its last scrape) always equal the stored cells.
+fn histograms_follow_measuring_passes(db: &Db) {
+    simulate(db);
+    let domain = Config::load(&config_dir()).unwrap().domain().unwrap();
+    let exporter = Exporter::new(std::sync::Arc::new(Metrics::new("test").unwrap()), &domain, Window::DEFAULT.to_vec());
+    let now = input::instant(AS_OF).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let store = rt.block_on(motcua_store::open(&db.url)).unwrap();
+    let cells = "SELECT metric || ' ' || agency, CAST(SUM(observations) AS BIGINT), CAST(SUM(seconds) AS BIGINT), \
+                 (SELECT COUNT(*) FROM metric_handoff_queue) FROM metric_working_time GROUP BY metric, agency";
+    let mut queued = Vec::new();
+    for _ in 0..4 {
+        let body = rt.block_on(exporter.render(&store, &domain, now)).unwrap().body;
+        let rows: Vec<(String, i64, i64, i64)> = rt.block_on(async {
+            match &store {
+                motcua_store::AnyStore::Sqlite(s) => sqlx::query_as(cells).fetch_all(s.reader()).await.unwrap(),
+                motcua_store::AnyStore::Pg(s) => sqlx::query_as(cells).fetch_all(s.pool()).await.unwrap(),
+            }
+        });
+        queued.push(rows.first().map_or(0, |r| r.3));
+        for (metric, family) in
+            [("handoff_delay", "motcua_handoff_delay_working_seconds"), ("dwell", "motcua_dwell_working_seconds")]
+        {
+            let of = |i: usize| -> BTreeMap<String, i64> {
+                rows.iter()
+                    .filter_map(|r| Some((r.0.strip_prefix(metric)?.strip_prefix(' ')?.to_string(), [r.1, r.2][i])))
+                    .collect()
+            };
+            assert_eq!(per_agency_values(&body, &format!("{family}_count")), of(0), "{metric} counts");
+            assert_eq!(per_agency_values(&body, &format!("{family}_sum")), of(1), "{metric} sums");
+        }
+    }
+    // And every bucket, from the cells as they are now.
+    let body = rt.block_on(exporter.render(&store, &domain, now)).unwrap().body;
+    let stored = "SELECT metric, agency, le_seconds, observations FROM metric_working_time";
+    let stored: Vec<(String, String, i64, i64)> = rt.block_on(async {
+        match &store {
+            motcua_store::AnyStore::Sqlite(s) => sqlx::query_as(stored).fetch_all(s.reader()).await.unwrap(),
+            motcua_store::AnyStore::Pg(s) => sqlx::query_as(stored).fetch_all(s.pool()).await.unwrap(),
+        }
+    });
+    for (metric, family, bounds) in [
+        ("handoff_delay", "motcua_handoff_delay_working_seconds", &motcua_exporter::service::HANDOFF_BOUNDS),
+        ("dwell", "motcua_dwell_working_seconds", &motcua_exporter::service::DWELL_BOUNDS),
+    ] {
+        let mut want = BTreeMap::new();
+        for agency in stored.iter().filter(|c| c.0 == metric).map(|c| &c.1).collect::<BTreeSet<_>>() {
+            let of = stored.iter().filter(|c| c.0 == metric && &c.1 == agency);
+            for b in bounds {
+                let n: i64 = of.clone().filter(|c| c.2 >= 0 && c.2 <= *b).map(|c| c.3).sum();
+                want.insert(format!("{family}_bucket{{agency=\"{agency}\",le=\"{b}\"}}"), n);
+            }
+            want.insert(format!("{family}_bucket{{agency=\"{agency}\",le=\"+Inf\"}}"), of.map(|c| c.3).sum());
+        }
+        let got: BTreeMap<String, i64> = body
+            .lines()
+            .filter(|l| l.starts_with(&format!("{family}_bucket{{")))
+            .filter_map(|l| l.rsplit_once(' ').and_then(|(k, v)| Some((k.to_string(), v.parse().ok()?))))
+            .collect();
+        assert_eq!(got, want, "{metric} buckets");
+    }
+    assert!(queued.windows(2).all(|w| w[1] < w[0]), "every scrape measured queued events: {queued:?}");
+    rt.block_on(store.close());
+}
+
+#[test]
+fn histograms_follow_measuring_passes_on_sqlite() {
+    histograms_follow_measuring_passes(&Db::sqlite());
+}
+
+#[test]
+fn histograms_follow_measuring_passes_on_postgres() {
+    if let Some(db) = Db::pg("histograms") {
+        histograms_follow_measuring_passes(&db);
     }
 }
 

@@ -1,15 +1,18 @@
 //! The exporter: instance metrics + service figures, rendered as one text exposition.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use motcua_core::Domain;
-use motcua_store::Store;
-use motcua_store::metrics::{FiguresQuery, ServiceFigures};
+use motcua_core::calendar::to_local;
+use motcua_store::metrics::{Figures, FiguresQuery, PastChanges, ServiceFigures, WorkingTimeVersion};
+use motcua_store::{CountValues, Store};
 use prometheus::{Encoder, TextEncoder};
 
-use crate::service::{self, AgencyFigures, Window};
+use crate::service::{self, AgencyFigures, Histogram, Histograms, SERVICE_METRICS, Scrape, Window};
+use crate::text::Exposition;
 use crate::working_time;
 use crate::{CONTENT_TYPE, ExporterError, Metrics};
 
@@ -23,13 +26,40 @@ pub struct Rendered {
     pub body: String,
 }
 
+/// The window sums over days before the cache's day, per agency (one per window), with the
+/// changes each agency's past days had when they were read. Within a day they stay right until
+/// that number grows (migration 0006), so a scrape reads only today's cells.
+#[derive(Debug, Default)]
+struct PastCache {
+    changes: PastChanges,
+    sums: BTreeMap<String, Vec<CountValues>>,
+}
+
+/// The working-time histograms as of a version of their cells: a scrape reads only the cells
+/// changed since (migration 0006), and writes again only the histograms they belong to.
+#[derive(Debug, Default)]
+struct HistogramCache {
+    version: WorkingTimeVersion,
+    histograms: Histograms,
+}
+
+/// What the exporter keeps between scrapes.
+#[derive(Debug, Default, Clone)]
+struct Cache {
+    past: Option<Arc<PastCache>>,
+    histograms: Option<Arc<HistogramCache>>,
+}
+
 /// Renders `/metrics`: the instance metrics of [`Metrics`] and the service figures read from a
-/// store at the instant given by the caller.
+/// store at the instant given by the caller. An exporter serves one database: between scrapes
+/// it keeps the past days' window sums and the working-time histograms read from it.
 #[derive(Debug, Clone)]
 pub struct Exporter {
     metrics: Arc<Metrics>,
     windows: Vec<Window>,
     agencies: Vec<String>,
+    /// Shared by clones: they serve the same windows.
+    cache: Arc<Mutex<Cache>>,
 }
 
 impl Exporter {
@@ -41,7 +71,12 @@ impl Exporter {
         let mut windows = windows;
         windows.sort();
         windows.dedup();
-        Self { metrics, windows, agencies: codes.iter().map(ToString::to_string).collect() }
+        Self {
+            metrics,
+            windows,
+            agencies: codes.iter().map(ToString::to_string).collect(),
+            cache: Arc::new(Mutex::new(Cache::default())),
+        }
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {
@@ -55,9 +90,74 @@ impl Exporter {
     /// Every metric family name this exporter can expose (histograms by their base name).
     pub fn metric_names(&self) -> Vec<String> {
         let mut names = self.metrics.names();
-        names.extend(service::SERVICE_METRICS.iter().map(|(n, _, _)| (*n).to_string()));
+        names.extend(SERVICE_METRICS.iter().map(|(n, _, _)| (*n).to_string()));
         names.sort();
         names
+    }
+
+    /// Reads the figures at `now`, re-reading past-day window sums only for the agencies whose
+    /// past changed since the cached ones (all of them on the first scrape of a day), and
+    /// working-time cells only when a measuring pass changed them.
+    async fn read<S: ServiceFigures>(
+        &self,
+        store: &S,
+        now: DateTime<Utc>,
+    ) -> Result<(Figures, Arc<PastCache>, Arc<HistogramCache>), motcua_store::StoreError> {
+        let today = to_local(now).date();
+        let cached = self.cache.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let past = cached.past.filter(|c| c.changes.today == today);
+        let q = FiguresQuery {
+            now,
+            today,
+            window_starts: self.windows.iter().map(|w| w.days_at(now).0).collect(),
+            known_past: past.as_ref().map(|c| &c.changes),
+            known_working_time: cached.histograms.as_ref().map(|h| h.version),
+        };
+        let mut figures = store.figures(&q).await?;
+        let past = match past {
+            Some(c) if !figures.past_complete && figures.past.is_empty() && c.changes == figures.past_changes => c,
+            past => {
+                let mut sums = match past {
+                    Some(c) if !figures.past_complete => c.sums.clone(),
+                    _ => BTreeMap::new(),
+                };
+                for p in std::mem::take(&mut figures.past) {
+                    sums.insert(p.agency, p.windows);
+                }
+                Arc::new(PastCache { changes: std::mem::take(&mut figures.past_changes), sums })
+            }
+        };
+        let histograms = match cached.histograms {
+            Some(h) if !figures.working_time_complete && figures.working_time.is_empty() => h,
+            cached => {
+                let mut histograms = match cached {
+                    Some(h) if !figures.working_time_complete => h.histograms.clone(),
+                    _ => Histograms::new(),
+                };
+                let mut changed: BTreeMap<(String, String), BTreeMap<i64, (u64, i64)>> = BTreeMap::new();
+                for b in std::mem::take(&mut figures.working_time) {
+                    let key = (b.metric, b.agency);
+                    let cells = changed
+                        .entry(key.clone())
+                        .or_insert_with(|| histograms.get(&key).map(|h| h.cells().clone()).unwrap_or_default());
+                    cells.insert(b.le_seconds, (b.observations, b.seconds));
+                }
+                for ((metric, agency), cells) in changed {
+                    if let Some(h) = Histogram::new(&metric, &agency, cells) {
+                        histograms.insert((metric, agency), Arc::new(h));
+                    }
+                }
+                Arc::new(HistogramCache { version: figures.working_time_version, histograms })
+            }
+        };
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        cache.past = Some(Arc::clone(&past));
+        cache.histograms = Some(Arc::clone(&histograms));
+        Ok((figures, past, histograms))
+    }
+
+    fn per_agency(&self, f: &Figures, past: &PastCache, now: DateTime<Utc>) -> BTreeMap<String, AgencyFigures> {
+        service::agency_figures(f, &past.sums, self.windows.len(), now, self.agencies.iter().map(String::as_str))
     }
 
     /// The per-agency service figures at `now` (what the gauges show), for reports and tests.
@@ -65,10 +165,9 @@ impl Exporter {
         &self,
         store: &S,
         now: DateTime<Utc>,
-    ) -> Result<std::collections::BTreeMap<String, AgencyFigures>, ExporterError> {
-        let q = FiguresQuery { now, windows: self.windows.iter().map(|w| w.days_at(now)).collect() };
-        let f = store.figures(&q).await?;
-        Ok(service::agency_figures(&f, self.windows.len(), now, self.agencies.iter().map(String::as_str)))
+    ) -> Result<BTreeMap<String, AgencyFigures>, ExporterError> {
+        let (f, past, _) = self.read(store, now).await?;
+        Ok(self.per_agency(&f, &past, now))
     }
 
     /// The text exposition as of `now`. Measuring queued handoffs is best effort (a failure is
@@ -85,22 +184,37 @@ impl Exporter {
             Ok(m) => self.metrics.working_time_unmeasured.inc_by(m.unmeasured),
             Err(_) => self.metrics.scrape_errors.with_label_values(&["working_time"]).inc(),
         }
-        let q = FiguresQuery { now, windows: self.windows.iter().map(|w| w.days_at(now)).collect() };
-        let figures = match store.figures(&q).await {
-            Ok(f) => f,
+        let (figures, past, histograms) = match self.read(store, now).await {
+            Ok(r) => r,
             Err(e) => {
                 self.metrics.scrape_errors.with_label_values(&["figures"]).inc();
                 return Err(e.into());
             }
         };
-        let per_agency =
-            service::agency_figures(&figures, self.windows.len(), now, self.agencies.iter().map(String::as_str));
+        let per_agency = self.per_agency(&figures, &past, now);
         let read = started.elapsed().as_secs_f64();
-        let mut families = self.metrics.registry().gather();
-        families.extend(service::families(&figures, &per_agency, &self.windows, now, read));
-        families.sort_by(|a, b| a.name().cmp(b.name()));
-        let mut body = Vec::with_capacity(64 * 1024);
-        TextEncoder::new().encode(&families, &mut body)?;
-        Ok(Rendered { content_type: CONTENT_TYPE, body: String::from_utf8_lossy(&body).into_owned() })
+        let scrape = Scrape::new(&figures, &histograms.histograms, &per_agency, &self.windows, now, read);
+        // Instance families through the prometheus crate's encoder, one chunk per family;
+        // service families written directly; all in order of name.
+        let mut chunks: Vec<(String, String)> = Vec::new();
+        for family in self.metrics.registry().gather() {
+            let mut text = Vec::new();
+            TextEncoder::new().encode(std::slice::from_ref(&family), &mut text)?;
+            chunks.push((family.name().to_string(), String::from_utf8_lossy(&text).into_owned()));
+        }
+        for (name, _, _) in SERVICE_METRICS {
+            chunks.push((name.to_string(), String::new()));
+        }
+        chunks.sort_by(|a, b| a.0.cmp(&b.0));
+        let size: usize = chunks.iter().map(|c| c.1.len()).sum();
+        // About 100 bytes a line, 30-odd lines per agency and window.
+        let mut x = Exposition::with_capacity(size + 100 * per_agency.len() * (8 + 9 * self.windows.len()));
+        for (name, text) in &chunks {
+            match SERVICE_METRICS.iter().find(|(n, _, _)| n == name) {
+                Some((name, kind, help)) => scrape.write(&mut x, name, kind, help),
+                None => x.out.push_str(text),
+            }
+        }
+        Ok(Rendered { content_type: CONTENT_TYPE, body: x.out })
     }
 }

@@ -14,14 +14,22 @@
 //! parameter; only the outermost caller picks the clock), and must not put a dossier code, a
 //! citizen or a procedure in a label.
 //!
-//! Layout: [`Metrics`] (typed instance metrics), [`Exporter`] (renders the exposition),
-//! [`service`] (service figures and their definitions), [`working_time`] (measuring handoffs
-//! into histograms), [`http`] (the axum `/metrics` route and request-tracking middleware).
+//! A scrape reads again only what changed since the one before: each [`Exporter`] keeps the
+//! past days' window sums and the working-time histograms between scrapes, and the store tells
+//! it which agencies' past days or which histogram cells changed (migration 0006). The service
+//! families are written straight into the text format; the instance metrics go through the
+//! `prometheus` crate's registry and encoder.
+//!
+//! Layout: [`Metrics`] (typed instance metrics), [`Exporter`] (renders the exposition, keeps
+//! what does not change between scrapes), [`service`] (service figures and their definitions),
+//! `text` (the exposition format), [`working_time`] (measuring handoffs into histograms),
+//! [`http`] (the axum `/metrics` route and request-tracking middleware).
 
 mod exporter;
 pub mod http;
 mod instance;
 pub mod service;
+mod text;
 pub mod working_time;
 
 pub use exporter::{Exporter, Rendered};

@@ -8,19 +8,26 @@
 //! - finished, early, on time, late, national on time among the finished: the window's days of
 //!   `daily_counts` (the current day counts up to now, since no event is stamped after now);
 //! - national population = finished in the window + open now; national on time = finished
-//!   nationally on time + open now and not late by `national_on_time_facts` at now.
+//!   nationally on time + open now and not late by `national_on_time_facts` at now, asked of
+//!   the only open dossiers that can be late (past the receipt's appointment, or a second
+//!   supplement request).
+//!
+//! Overdue dossiers are counted per agency by the store as `due_at < now`, which is all that
+//! core's `is_overdue` compares.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use motcua_core::analysis::{NationalFacts, is_overdue, national_on_time_facts};
+use motcua_core::analysis::{NationalFacts, national_on_time_facts};
 use motcua_core::calendar::to_local;
 use motcua_core::{Ratio, Status};
 use motcua_store::CountValues;
-use motcua_store::metrics::{Figures, WorkingTimeBucket};
-use prometheus::proto::{Bucket, Counter, Gauge, Histogram, LabelPair, Metric, MetricFamily, MetricType};
+use motcua_store::metrics::Figures;
+
+use crate::text::{Exposition, label};
 
 /// A window of local days ending with the scrape's day: `30d` is today and the 29 days before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -74,178 +81,136 @@ pub fn bucket_of(bounds: &[i64], seconds: i64) -> i64 {
     bounds.iter().copied().find(|b| seconds <= *b).unwrap_or(-1)
 }
 
-/// Service metric families, name → (type, help).
-pub const SERVICE_METRICS: [(&str, MetricType, &str); 18] = [
+/// The histogram family of a stored working-time metric, and its bucket bounds.
+fn histogram_family(metric: &str) -> Option<(&'static str, &'static [i64])> {
+    match metric {
+        "handoff_delay" => Some(("motcua_handoff_delay_working_seconds", &HANDOFF_BOUNDS)),
+        "dwell" => Some(("motcua_dwell_working_seconds", &DWELL_BOUNDS)),
+        _ => None,
+    }
+}
+
+/// One agency's histogram of one working-time metric: its stored cells, bucket bound (`-1` =
+/// +Inf) → (observations, seconds), and its sample lines, written once and kept until a cell
+/// changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Histogram {
+    cells: BTreeMap<i64, (u64, i64)>,
+    text: String,
+}
+
+/// Every histogram, by (metric, agency).
+pub(crate) type Histograms = BTreeMap<(String, String), Arc<Histogram>>;
+
+impl Histogram {
+    /// `None` for a metric that has no family.
+    pub(crate) fn new(metric: &str, agency: &str, cells: BTreeMap<i64, (u64, i64)>) -> Option<Self> {
+        let (name, bounds) = histogram_family(metric)?;
+        let mut x = Exposition::default();
+        let ag = label("agency", agency);
+        let count: u64 = cells.values().map(|c| c.0).sum();
+        let sum: i64 = cells.values().map(|c| c.1).sum();
+        // A stored bound that is not a current one counts in the next larger bound.
+        for b in bounds {
+            let n: u64 = cells.range(0..=*b).map(|(_, c)| c.0).sum();
+            x.sample(name, "_bucket", &[&ag, &label("le", &b.to_string())], n);
+        }
+        x.sample(name, "_bucket", &[&ag, "le=\"+Inf\""], count);
+        x.sample(name, "_sum", &[&ag], sum);
+        x.sample(name, "_count", &[&ag], count);
+        Some(Self { cells, text: x.out })
+    }
+
+    pub(crate) fn cells(&self) -> &BTreeMap<i64, (u64, i64)> {
+        &self.cells
+    }
+}
+
+/// Service metric families: name, type, help.
+pub const SERVICE_METRICS: [(&str, &str, &str); 18] = [
     (
         "motcua_dossiers_open",
-        MetricType::GAUGE,
+        "gauge",
         "Dossiers not finished, by lead agency and status (registered_online, received, processing, supplement_requested, payment_requested).",
     ),
-    ("motcua_dossiers_overdue", MetricType::GAUGE, "Open dossiers past their due instant (qua han), by lead agency."),
+    ("motcua_dossiers_overdue", "gauge", "Open dossiers past their due instant (qua han), by lead agency."),
     (
         "motcua_dossiers_overdue_without_apology",
-        MetricType::GAUGE,
+        "gauge",
         "Open dossiers past their due instant with no apology letter yet, by lead agency.",
     ),
     (
         "motcua_dossiers_at_risk",
-        MetricType::GAUGE,
+        "gauge",
         "Open dossiers at risk of missing their due date (remaining working time below the historical p90 of the rest of the route), by lead agency.",
     ),
     (
         "motcua_dossiers_received_total",
-        MetricType::COUNTER,
+        "counter",
         "Dossiers received (receipt issued, clock started), by lead agency and channel.",
     ),
     (
         "motcua_dossiers_finished_total",
-        MetricType::COUNTER,
+        "counter",
         "Dossiers finished (result ready, withdrawn or stopped), by lead agency, channel and timeliness (early, on_time, late).",
     ),
     (
         "motcua_dossiers_finished_national_on_time_total",
-        MetricType::COUNTER,
+        "counter",
         "Finished dossiers on time by the national rule (Decision 766 indicator 2.1, citizen waits subtracted), by lead agency and channel.",
     ),
     (
         "motcua_window_received_dossiers",
-        MetricType::GAUGE,
+        "gauge",
         "Dossiers received in the window (local days ending today, up to now), by lead agency.",
     ),
     (
         "motcua_window_finished_dossiers",
-        MetricType::GAUGE,
+        "gauge",
         "Dossiers finished in the window, by lead agency and timeliness: the denominator of the resolved-only on-time ratio.",
     ),
     (
         "motcua_national_population_dossiers",
-        MetricType::GAUGE,
+        "gauge",
         "Decision 766 indicator 2.1 population for the window: dossiers finished in it plus dossiers open now, by lead agency.",
     ),
     (
         "motcua_national_on_time_dossiers",
-        MetricType::GAUGE,
+        "gauge",
         "Decision 766 indicator 2.1 numerator for the window: population dossiers on time (open ones judged at now), by lead agency.",
     ),
     (
         "motcua_on_time_ratio",
-        MetricType::GAUGE,
+        "gauge",
         "On-time ratio (0-1) over the window by lead agency; definition=national (Decision 766 2.1) or resolved ((early + on time) / finished); 1 when the denominator is 0.",
     ),
     (
         "motcua_handoff_delay_working_seconds",
-        MetricType::HISTOGRAM,
+        "histogram",
         "Handoff delay: working time from sent to accepted, by receiving agency.",
     ),
     (
         "motcua_dwell_working_seconds",
-        MetricType::HISTOGRAM,
+        "histogram",
         "Dwell: working time an agency held a dossier (citizen waits excluded), by agency, observed when it passed the dossier on or finished it.",
     ),
-    ("motcua_outbox_messages", MetricType::GAUGE, "Outbox messages by kind and status (pending, sent, dead)."),
+    ("motcua_outbox_messages", "gauge", "Outbox messages by kind and status (pending, sent, dead)."),
     (
         "motcua_outbox_oldest_pending_age_seconds",
-        MetricType::GAUGE,
+        "gauge",
         "Age of the oldest pending outbox message (0 when none is pending).",
     ),
     (
         "motcua_working_time_queue_events",
-        MetricType::GAUGE,
+        "gauge",
         "Handoff events recorded but not yet measured into the working-time histograms.",
     ),
     (
         "motcua_figures_read_duration_seconds",
-        MetricType::GAUGE,
+        "gauge",
         "Time the last scrape took to read and measure its service figures.",
     ),
 ];
-
-fn help_of(name: &str) -> (MetricType, &'static str) {
-    SERVICE_METRICS.iter().find(|(n, _, _)| *n == name).map_or((MetricType::UNTYPED, ""), |(_, t, h)| (*t, *h))
-}
-
-fn labels(pairs: &[(&str, &str)]) -> Vec<LabelPair> {
-    pairs
-        .iter()
-        .map(|(k, v)| {
-            let mut l = LabelPair::default();
-            l.set_name((*k).to_string());
-            l.set_value((*v).to_string());
-            l
-        })
-        .collect()
-}
-
-/// Builds families by name, in a stable order.
-#[derive(Debug, Default)]
-struct Families {
-    by_name: BTreeMap<&'static str, Vec<Metric>>,
-}
-
-impl Families {
-    fn push(&mut self, name: &'static str, pairs: &[(&str, &str)], fill: impl FnOnce(&mut Metric)) {
-        let mut m = Metric::default();
-        m.set_label(labels(pairs));
-        fill(&mut m);
-        self.by_name.entry(name).or_default().push(m);
-    }
-
-    fn gauge(&mut self, name: &'static str, pairs: &[(&str, &str)], v: f64) {
-        self.push(name, pairs, |m| {
-            let mut g = Gauge::default();
-            g.set_value(v);
-            m.set_gauge(g);
-        });
-    }
-
-    fn counter(&mut self, name: &'static str, pairs: &[(&str, &str)], v: f64) {
-        self.push(name, pairs, |m| {
-            let mut c = Counter::default();
-            c.set_value(v);
-            m.set_counter(c);
-        });
-    }
-
-    fn histogram(&mut self, name: &'static str, pairs: &[(&str, &str)], bounds: &[i64], cells: &[&WorkingTimeBucket]) {
-        let count: u64 = cells.iter().map(|c| c.observations).sum();
-        let sum: i64 = cells.iter().map(|c| c.seconds).sum();
-        let buckets = bounds
-            .iter()
-            .map(|b| {
-                let mut x = Bucket::default();
-                x.set_upper_bound(*b as f64);
-                // A stored bound that is not a current one counts in the next larger bound.
-                x.set_cumulative_count(
-                    cells.iter().filter(|c| c.le_seconds >= 0 && c.le_seconds <= *b).map(|c| c.observations).sum(),
-                );
-                x
-            })
-            .collect();
-        self.push(name, pairs, |m| {
-            let mut h = Histogram::default();
-            h.set_sample_count(count);
-            h.set_sample_sum(sum as f64);
-            h.set_bucket(buckets);
-            m.set_histogram(h);
-        });
-    }
-
-    fn finish(self) -> Vec<MetricFamily> {
-        self.by_name
-            .into_iter()
-            .filter(|(_, metrics)| !metrics.is_empty())
-            .map(|(name, metrics)| {
-                let (kind, help) = help_of(name);
-                let mut f = MetricFamily::default();
-                f.set_name(name.to_string());
-                f.set_help(help.to_string());
-                f.set_field_type(kind);
-                f.set_metric(metrics);
-                f
-            })
-            .collect()
-    }
-}
 
 /// One agency's figures at the scrape instant.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -258,8 +223,8 @@ pub struct AgencyFigures {
     pub overdue_without_apology: u64,
     /// Open dossiers late by the national rule at now.
     pub open_national_late: u64,
-    pub at_risk: Option<u64>,
-    /// Per configured window: its daily counts summed.
+    pub at_risk: u64,
+    /// Per configured window: its daily counts summed (past days and today).
     pub windows: Vec<CountValues>,
 }
 
@@ -281,42 +246,48 @@ impl AgencyFigures {
 
 const OPEN_CLOCK: [u8; 4] = [2, 4, 5, 6];
 
-/// The per-agency figures of a scrape. `agencies` are listed even with nothing to show.
+/// An agency's entry, created on its first row (a code not in the catalog still shows).
+fn slot<'m>(out: &'m mut BTreeMap<String, AgencyFigures>, blank: &AgencyFigures, a: &str) -> &'m mut AgencyFigures {
+    out.entry(a.to_string()).or_insert_with(|| blank.clone())
+}
+
+/// The per-agency figures of a scrape: `past` holds each agency's sums over each window's days
+/// before today (what the exporter keeps between scrapes), to which today's cells are added.
+/// `agencies` are listed even with nothing to show.
 pub fn agency_figures<'a>(
     f: &Figures,
+    past: &BTreeMap<String, Vec<CountValues>>,
     windows: usize,
     now: DateTime<Utc>,
     agencies: impl IntoIterator<Item = &'a str>,
 ) -> BTreeMap<String, AgencyFigures> {
-    let mut out: BTreeMap<String, AgencyFigures> = BTreeMap::new();
-    let blank = || AgencyFigures { windows: vec![CountValues::default(); windows], ..AgencyFigures::default() };
-    for a in agencies {
-        out.entry(a.to_string()).or_insert_with(blank);
-    }
+    let blank = AgencyFigures { windows: vec![CountValues::default(); windows], ..AgencyFigures::default() };
+    let mut out: BTreeMap<String, AgencyFigures> =
+        agencies.into_iter().map(|a| (a.to_string(), blank.clone())).collect();
     for o in &f.open {
-        let a = out.entry(o.agency.clone()).or_insert_with(blank);
+        let a = slot(&mut out, &blank, &o.agency);
         let code = o.status.code();
         *a.open_by_status.entry(code).or_default() += o.dossiers;
         if OPEN_CLOCK.contains(&code) {
             a.open += o.dossiers;
         }
     }
-    for (i, w) in f.windows.iter().enumerate() {
-        for row in w {
-            let a = out.entry(row.agency.clone()).or_insert_with(blank);
-            if let Some(c) = a.windows.get_mut(i) {
-                c.add_from(&row.counts);
-            }
+    for (agency, sums) in past {
+        for (c, s) in slot(&mut out, &blank, agency).windows.iter_mut().zip(sums) {
+            c.add_from(s);
         }
     }
-    for c in &f.late_candidates {
-        let a = out.entry(c.agency.clone()).or_insert_with(blank);
-        if c.due_at.is_some_and(|d| is_overdue(d, now)) {
-            a.overdue += 1;
-            if c.reschedule_count == 0 {
-                a.overdue_without_apology += 1;
-            }
+    for t in &f.today {
+        for c in &mut slot(&mut out, &blank, &t.agency).windows {
+            c.add_from(&t.counts);
         }
+    }
+    for o in &f.overdue {
+        let a = slot(&mut out, &blank, &o.agency);
+        a.overdue += o.overdue;
+        a.overdue_without_apology += o.without_apology;
+    }
+    for c in &f.national_candidates {
         let (Some(received_at), Some(original_due_at)) = (c.received_at, c.original_due_at) else { continue };
         let facts = NationalFacts {
             received_at,
@@ -327,16 +298,11 @@ pub fn agency_figures<'a>(
             waited_closed_seconds: c.waited_seconds_closed,
         };
         if national_on_time_facts(&facts, now, now) == Some(false) {
-            a.open_national_late += 1;
+            slot(&mut out, &blank, &c.agency).open_national_late += 1;
         }
     }
-    if let Some(at_risk) = &f.at_risk {
-        for a in out.values_mut() {
-            a.at_risk = Some(0);
-        }
-        for (agency, n) in at_risk {
-            out.entry(agency.clone()).or_insert_with(blank).at_risk = Some(*n);
-        }
+    for (agency, n) in &f.at_risk {
+        slot(&mut out, &blank, agency).at_risk += n;
     }
     out
 }
@@ -356,103 +322,157 @@ impl AddFrom for CountValues {
     }
 }
 
-fn status_label(code: u8) -> &'static str {
-    Status::from_code(code).map_or("unknown", Status::name)
-}
+/// The statuses of `motcua_dossiers_open`: every non-terminal one.
+const OPEN_STATUSES: [u8; 5] = [1, 2, 4, 5, 6];
 
-/// The service metric families of one scrape.
-pub fn families(
-    f: &Figures,
-    per_agency: &BTreeMap<String, AgencyFigures>,
-    windows: &[Window],
+/// What one scrape writes: its figures, with every label written once.
+pub(crate) struct Scrape<'a> {
+    figures: &'a Figures,
+    histograms: &'a Histograms,
+    /// Each agency with its `agency="…"` label.
+    agencies: Vec<(String, &'a AgencyFigures)>,
+    /// Each window's `window="…"` label.
+    windows: Vec<String>,
+    /// The `status="…"` label of each of [`OPEN_STATUSES`].
+    statuses: Vec<(u8, String)>,
     now: DateTime<Utc>,
     read_seconds: f64,
-) -> Vec<MetricFamily> {
-    let mut fam = Families::default();
-    let labels: Vec<String> = windows.iter().map(|w| w.label()).collect();
-    for (agency, a) in per_agency {
-        let ag = agency.as_str();
-        for code in [1u8, 2, 4, 5, 6] {
-            let n = a.open_by_status.get(&code).copied().unwrap_or(0);
-            fam.gauge("motcua_dossiers_open", &[("agency", ag), ("status", status_label(code))], n as f64);
+}
+
+impl<'a> Scrape<'a> {
+    pub(crate) fn new(
+        figures: &'a Figures,
+        histograms: &'a Histograms,
+        per_agency: &'a BTreeMap<String, AgencyFigures>,
+        windows: &[Window],
+        now: DateTime<Utc>,
+        read_seconds: f64,
+    ) -> Self {
+        Self {
+            figures,
+            histograms,
+            agencies: per_agency.iter().map(|(a, f)| (label("agency", a), f)).collect(),
+            windows: windows.iter().map(|w| label("window", &w.label())).collect(),
+            statuses: OPEN_STATUSES
+                .iter()
+                .map(|c| (*c, label("status", Status::from_code(*c).map_or("unknown", Status::name))))
+                .collect(),
+            now,
+            read_seconds,
         }
-        fam.gauge("motcua_dossiers_overdue", &[("agency", ag)], a.overdue as f64);
-        fam.gauge("motcua_dossiers_overdue_without_apology", &[("agency", ag)], a.overdue_without_apology as f64);
-        if let Some(n) = a.at_risk {
-            fam.gauge("motcua_dossiers_at_risk", &[("agency", ag)], n as f64);
+    }
+
+    /// Writes the family `name` (one of [`SERVICE_METRICS`]); nothing when it has no series.
+    pub(crate) fn write(&self, x: &mut Exposition, name: &str, kind: &str, help: &str) {
+        let start = x.out.len();
+        x.header(name, kind, help);
+        let header = x.out.len();
+        self.samples(x, name);
+        if x.out.len() == header {
+            x.out.truncate(start);
         }
-        for (i, w) in labels.iter().enumerate() {
-            let c = a.windows.get(i).copied().unwrap_or_default();
-            let win = w.as_str();
-            fam.gauge("motcua_window_received_dossiers", &[("agency", ag), ("window", win)], c.received as f64);
-            for (t, v) in [("early", c.early), ("on_time", c.on_time), ("late", c.late)] {
-                fam.gauge(
-                    "motcua_window_finished_dossiers",
-                    &[("agency", ag), ("timeliness", t), ("window", win)],
-                    v as f64,
-                );
+    }
+
+    fn samples(&self, x: &mut Exposition, name: &str) {
+        let f = self.figures;
+        match name {
+            "motcua_dossiers_open" => {
+                for (ag, a) in &self.agencies {
+                    for (code, status) in &self.statuses {
+                        let n = a.open_by_status.get(code).copied().unwrap_or(0);
+                        x.sample(name, "", &[ag, status], n);
+                    }
+                }
             }
-            let national = a.national(i);
-            fam.gauge(
-                "motcua_national_population_dossiers",
-                &[("agency", ag), ("window", win)],
-                national.denominator as f64,
-            );
-            fam.gauge(
-                "motcua_national_on_time_dossiers",
-                &[("agency", ag), ("window", win)],
-                national.numerator as f64,
-            );
-            fam.gauge(
-                "motcua_on_time_ratio",
-                &[("agency", ag), ("definition", "national"), ("window", win)],
-                national.value_or(1.0),
-            );
-            fam.gauge(
-                "motcua_on_time_ratio",
-                &[("agency", ag), ("definition", "resolved"), ("window", win)],
-                a.resolved(i).value_or(1.0),
-            );
-        }
-    }
-    for t in &f.totals {
-        let (ag, ch) = (t.agency.as_str(), t.channel.name());
-        let c = t.counts;
-        fam.counter("motcua_dossiers_received_total", &[("agency", ag), ("channel", ch)], c.received as f64);
-        for (tl, v) in [("early", c.early), ("on_time", c.on_time), ("late", c.late)] {
-            fam.counter(
-                "motcua_dossiers_finished_total",
-                &[("agency", ag), ("channel", ch), ("timeliness", tl)],
-                v as f64,
-            );
-        }
-        fam.counter(
-            "motcua_dossiers_finished_national_on_time_total",
-            &[("agency", ag), ("channel", ch)],
-            c.national_on_time as f64,
-        );
-    }
-    let mut cells: BTreeMap<(&str, &str), Vec<&WorkingTimeBucket>> = BTreeMap::new();
-    for b in &f.working_time {
-        cells.entry((b.metric.as_str(), b.agency.as_str())).or_default().push(b);
-    }
-    for ((metric, agency), v) in &cells {
-        match *metric {
-            "handoff_delay" => {
-                fam.histogram("motcua_handoff_delay_working_seconds", &[("agency", agency)], &HANDOFF_BOUNDS, v)
+            "motcua_dossiers_overdue" => self.per_agency(x, name, |a| a.overdue),
+            "motcua_dossiers_overdue_without_apology" => self.per_agency(x, name, |a| a.overdue_without_apology),
+            "motcua_dossiers_at_risk" => self.per_agency(x, name, |a| a.at_risk),
+            "motcua_dossiers_received_total" => {
+                for t in &f.totals {
+                    let (ag, ch) = (label("agency", &t.agency), label("channel", t.channel.name()));
+                    x.sample(name, "", &[&ag, &ch], t.counts.received);
+                }
             }
-            "dwell" => fam.histogram("motcua_dwell_working_seconds", &[("agency", agency)], &DWELL_BOUNDS, v),
+            "motcua_dossiers_finished_total" => {
+                for t in &f.totals {
+                    let (ag, ch) = (label("agency", &t.agency), label("channel", t.channel.name()));
+                    let c = t.counts;
+                    for (tl, v) in [("timeliness=\"early\"", c.early), ("timeliness=\"on_time\"", c.on_time)] {
+                        x.sample(name, "", &[&ag, &ch, tl], v);
+                    }
+                    x.sample(name, "", &[&ag, &ch, "timeliness=\"late\""], c.late);
+                }
+            }
+            "motcua_dossiers_finished_national_on_time_total" => {
+                for t in &f.totals {
+                    let (ag, ch) = (label("agency", &t.agency), label("channel", t.channel.name()));
+                    x.sample(name, "", &[&ag, &ch], t.counts.national_on_time);
+                }
+            }
+            "motcua_window_received_dossiers" => {
+                self.per_window(x, |x, ag, win, c, _, _| x.sample(name, "", &[ag, win], c.received))
+            }
+            "motcua_window_finished_dossiers" => self.per_window(x, |x, ag, win, c, _, _| {
+                x.sample(name, "", &[ag, "timeliness=\"early\"", win], c.early);
+                x.sample(name, "", &[ag, "timeliness=\"on_time\"", win], c.on_time);
+                x.sample(name, "", &[ag, "timeliness=\"late\"", win], c.late);
+            }),
+            "motcua_national_population_dossiers" => {
+                self.per_window(x, |x, ag, win, _, a, i| x.sample(name, "", &[ag, win], a.national(i).denominator))
+            }
+            "motcua_national_on_time_dossiers" => {
+                self.per_window(x, |x, ag, win, _, a, i| x.sample(name, "", &[ag, win], a.national(i).numerator))
+            }
+            "motcua_on_time_ratio" => self.per_window(x, |x, ag, win, _, a, i| {
+                x.sample(name, "", &[ag, "definition=\"national\"", win], a.national(i).value_or(1.0));
+                x.sample(name, "", &[ag, "definition=\"resolved\"", win], a.resolved(i).value_or(1.0));
+            }),
+            "motcua_handoff_delay_working_seconds" => self.histograms(x, "handoff_delay"),
+            "motcua_dwell_working_seconds" => self.histograms(x, "dwell"),
+            "motcua_outbox_messages" => {
+                for o in &f.outbox {
+                    x.sample(name, "", &[&label("kind", &o.kind), &label("status", &o.status)], o.messages);
+                }
+            }
+            "motcua_outbox_oldest_pending_age_seconds" => {
+                let age = f
+                    .oldest_pending_message
+                    .map_or(0.0, |t| ((self.now - t).num_milliseconds().max(0) as f64) / 1000.0);
+                x.sample(name, "", &[], age);
+            }
+            "motcua_working_time_queue_events" => x.sample(name, "", &[], f.handoff_queue),
+            "motcua_figures_read_duration_seconds" => x.sample(name, "", &[], self.read_seconds),
             _ => {}
         }
     }
-    for o in &f.outbox {
-        fam.gauge("motcua_outbox_messages", &[("kind", &o.kind), ("status", &o.status)], o.messages as f64);
+
+    fn per_agency(&self, x: &mut Exposition, name: &str, value: impl Fn(&AgencyFigures) -> u64) {
+        for (ag, a) in &self.agencies {
+            x.sample(name, "", &[ag], value(a));
+        }
     }
-    let age = f.oldest_pending_message.map_or(0.0, |t| ((now - t).num_milliseconds().max(0) as f64) / 1000.0);
-    fam.gauge("motcua_outbox_oldest_pending_age_seconds", &[], age);
-    fam.gauge("motcua_working_time_queue_events", &[], f.handoff_queue as f64);
-    fam.gauge("motcua_figures_read_duration_seconds", &[], read_seconds);
-    fam.finish()
+
+    /// Calls `each` with (agency label, window label, window counts, agency, window index),
+    /// agency by agency, window by window.
+    fn per_window(
+        &self,
+        x: &mut Exposition,
+        mut each: impl FnMut(&mut Exposition, &str, &str, CountValues, &AgencyFigures, usize),
+    ) {
+        for (ag, a) in &self.agencies {
+            for (i, win) in self.windows.iter().enumerate() {
+                each(x, ag, win, a.windows.get(i).copied().unwrap_or_default(), a, i);
+            }
+        }
+    }
+
+    /// The histograms of `metric`, agency by agency.
+    fn histograms(&self, x: &mut Exposition, metric: &str) {
+        let from = (metric.to_string(), String::new());
+        for (_, h) in self.histograms.range(from..).take_while(|((m, _), _)| m == metric) {
+            x.out.push_str(&h.text);
+        }
+    }
 }
 
 #[cfg(test)]
