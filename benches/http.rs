@@ -4,7 +4,8 @@
 //! 30 s each by default. Latency is measured from each request's scheduled start (so a stall
 //! counts against every request it delays), recorded in an HDR histogram; p50, p99, max and
 //! errors are printed with the machine. `MOTCUA_BENCH_RATE` and `MOTCUA_BENCH_SECONDS` change
-//! the load.
+//! the load; `MOTCUA_BENCH_HTTP_PG_URL=postgres://…/db` runs it on a fresh PostgreSQL database
+//! (`motcua_bench_http`, dropped and created on that server) instead of a SQLite file.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -40,6 +41,16 @@ fn machine() -> String {
         .map_or(0, |k| k / 1024 / 1024);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     format!("{cpu}, {cores} cores, {mem} GiB; server and load generator in one process on loopback")
+}
+
+/// A new, empty database `name` on the server of `base`; its URL.
+async fn fresh_pg(base: &str, name: &str) -> String {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(base).await.unwrap();
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+    let i = base.rfind('/').expect("a database URL ends with /<database>");
+    format!("{}/{name}", &base[..i])
 }
 
 struct Outcome {
@@ -103,7 +114,12 @@ fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async move {
         let dir = tempfile::tempdir().unwrap();
-        let store = motcua_store::open(&format!("sqlite://{}", dir.path().join("bench.db").display())).await.unwrap();
+        let url = match std::env::var("MOTCUA_BENCH_HTTP_PG_URL") {
+            Ok(base) => fresh_pg(&base, "motcua_bench_http").await,
+            Err(_) => format!("sqlite://{}", dir.path().join("bench.db").display()),
+        };
+        let store = motcua_store::open(&url).await.unwrap();
+        println!("== database: {}", store.backend());
         let domain = Config::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config"))).unwrap().domain().unwrap();
         let agencies: Vec<_> = domain.catalog.agencies().map(|a| a.code.clone()).collect();
         let staff = store
