@@ -13,6 +13,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use motcua_store::Store;
 use serde_json::json;
@@ -196,7 +197,14 @@ impl Application {
         DRAINING.store(false, Ordering::Relaxed);
         let app = router(self.state);
         tracing::info!(addr = %self.addr, "serving");
-        axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        // Small responses go out at once instead of waiting, Nagle-style, for the peer's
+        // (possibly delayed) acknowledgement of the previous segment.
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 shutdown.await;
                 DRAINING.store(true, Ordering::Relaxed);

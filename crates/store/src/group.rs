@@ -50,8 +50,10 @@ pub(crate) trait Committer: Clone + Send + Sync + 'static {
     type Tx: WriteTx + 'static;
     /// Opens a write transaction (on SQLite, `BEGIN IMMEDIATE` on the writer connection).
     fn begin(&self) -> impl Future<Output = Result<Self::Tx, StoreError>> + Send;
-    fn commit(tx: Self::Tx) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn rollback(tx: Self::Tx) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Writes and commits; on failure the transaction is rolled back (or its connection
+    /// closed), never left open.
+    fn flush_commit(tx: Self::Tx, writes: &Writes) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 type Reply = oneshot::Sender<Result<Dossier, StoreError>>;
@@ -244,11 +246,7 @@ async fn run<C: Committer>(
         let _ = C::rollback(tx).await;
         return Outcome::Committed(results);
     }
-    if let Err(e) = tx.flush(&writes).await {
-        let _ = C::rollback(tx).await;
-        return Outcome::Failed(e);
-    }
-    match C::commit(tx).await {
+    match C::flush_commit(tx, &writes).await {
         Ok(()) => Outcome::Committed(results),
         Err(e) => Outcome::Failed(e),
     }

@@ -284,6 +284,34 @@ fn rev(n: Option<u32>) -> Option<i32> {
 /// Rows per multi-row INSERT (8 columns).
 const PER_INSERT: usize = 500;
 
+/// The SQLite statement inserting `rows` messages, skipping known dedupe keys (returning the
+/// keys inserted if `keys`); its parameters are bound by [`bind_sqlite`], row after row.
+pub(crate) fn insert_sqlite_sql(rows: usize, keys: bool) -> String {
+    format!(
+        "INSERT INTO outbox (dedupe_key, kind, dossier_code, deadline_revision, recipient, payload, next_attempt_at, created_at) \
+         VALUES {} ON CONFLICT (dedupe_key) DO NOTHING{}",
+        sql::values(sql::Dialect::Sqlite, rows, 8),
+        if keys { " RETURNING dedupe_key" } else { "" }
+    )
+}
+
+/// Binds one message's row of [`insert_sqlite_sql`] (any SQLite query type).
+macro_rules! bind_message {
+    ($q:expr, $m:expr) => {{
+        let m: &$crate::outbox::NewMessage = $m;
+        let at = $crate::sqlite::ts(m.at);
+        $q.bind(m.dedupe_key.as_str())
+            .bind(m.kind.as_str())
+            .bind(m.dossier_code.as_ref().map(motcua_core::DossierCode::as_str))
+            .bind(m.deadline_revision.map($crate::sql::int))
+            .bind(m.recipient.as_str())
+            .bind(m.payload.as_str())
+            .bind(at.clone())
+            .bind(at)
+    }};
+}
+pub(crate) use bind_message;
+
 /// Inserts messages in an open SQLite transaction, skipping known dedupe keys; returns the
 /// keys inserted if `keys` (the write path does not need them: sending every key back is
 /// a trip between threads per row).
@@ -294,24 +322,10 @@ pub(crate) async fn insert_sqlite(
 ) -> Result<Vec<String>, StoreError> {
     let mut inserted = Vec::new();
     for chunk in rows.chunks(PER_INSERT) {
-        let q = format!(
-            "INSERT INTO outbox (dedupe_key, kind, dossier_code, deadline_revision, recipient, payload, next_attempt_at, created_at) \
-             VALUES {} ON CONFLICT (dedupe_key) DO NOTHING{}",
-            sql::values(sql::Dialect::Sqlite, chunk.len(), 8),
-            if keys { " RETURNING dedupe_key" } else { "" }
-        );
+        let q = insert_sqlite_sql(chunk.len(), keys);
         let mut query = sqlx::query_scalar::<_, String>(&q).persistent(sql::persistent(chunk.len(), PER_INSERT));
         for m in chunk {
-            let at = ts(m.at);
-            query = query
-                .bind(m.dedupe_key.as_str())
-                .bind(m.kind.as_str())
-                .bind(m.dossier_code.as_ref().map(DossierCode::as_str))
-                .bind(rev(m.deadline_revision))
-                .bind(m.recipient.as_str())
-                .bind(m.payload.as_str())
-                .bind(at.clone())
-                .bind(at);
+            query = bind_message!(query, m);
         }
         if keys {
             inserted.extend(query.fetch_all(&mut *conn).await?);

@@ -341,12 +341,16 @@ impl Committer for PgStore {
         PgStore::begin(self).await
     }
 
-    async fn commit(tx: PgTx) -> Result<(), StoreError> {
-        Ok(tx.tx.commit().await?)
-    }
-
     async fn rollback(tx: PgTx) -> Result<(), StoreError> {
         Ok(tx.tx.rollback().await?)
+    }
+
+    async fn flush_commit(mut tx: PgTx, writes: &Writes) -> Result<(), StoreError> {
+        if let Err(e) = tx.flush(writes).await {
+            let _ = tx.tx.rollback().await;
+            return Err(e);
+        }
+        Ok(tx.tx.commit().await?)
     }
 }
 

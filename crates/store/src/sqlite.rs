@@ -20,10 +20,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use motcua_core::{Domain, Dossier, DossierCode, Event};
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{ConnectOptions, Connection, Row, Sqlite, Transaction};
+use sqlx::{ConnectOptions, Connection, Row, Sqlite};
 use tokio::sync::watch;
 
 use crate::engine::{self, CounterKey, ScanTx, WriteTx, Writes};
@@ -33,6 +34,7 @@ use crate::model::{
     BatchItem, CountChange, DailyCountRow, DossierRow, LoggedEvent, NewDossier, OpenFacts, OpenTally, RecomputeDiff,
     Totals,
 };
+use crate::outbox::bind_message;
 use crate::sql::{
     self, Dialect, bind_counts, bind_dossier, decode_counts, decode_dossier, decode_open_facts, persistent,
 };
@@ -163,7 +165,7 @@ impl SqliteStore {
     }
 
     async fn begin_write(&self) -> Result<SqliteTx, StoreError> {
-        Ok(SqliteTx { tx: self.writer.begin_with("BEGIN IMMEDIATE").await? })
+        Ok(SqliteTx::new(self.writer.acquire().await?, "BEGIN IMMEDIATE;\n"))
     }
 
     async fn rows(&self, sql: &str, binds: &[String]) -> Result<Vec<DossierRow>, StoreError> {
@@ -216,7 +218,7 @@ impl SqliteStore {
     ) -> Result<Vec<Result<Dossier, StoreError>>, StoreError> {
         let mut tx = self.begin_write().await?;
         let results = engine::run_batch(&mut tx, domain, items).await?;
-        tx.tx.commit().await?;
+        tx.commit().await?;
         Ok(results)
     }
 
@@ -368,14 +370,14 @@ impl SqliteStore {
     pub async fn recompute(&self, domain: &Domain, dry_run: bool) -> Result<RecomputeDiff, StoreError> {
         if dry_run {
             // A read transaction: one snapshot of the log for the whole scan.
-            let mut tx = SqliteTx { tx: self.reader.begin().await? };
+            let mut tx = SqliteTx::new(self.reader.acquire().await?, "BEGIN;\n");
             let diff = engine::run_recompute(&mut tx, domain, true).await?;
-            tx.tx.rollback().await?;
+            tx.rollback().await?;
             Ok(diff)
         } else {
             let mut tx = self.begin_write().await?;
             let diff = engine::run_recompute(&mut tx, domain, false).await?;
-            tx.tx.commit().await?;
+            tx.commit().await?;
             Ok(diff)
         }
     }
@@ -415,9 +417,106 @@ fn upsert_counters(rows: usize) -> String {
     )
 }
 
-/// A transaction on the writer (or, for a dry run, a reader).
+/// Where a [`SqliteTx`] stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TxState {
+    /// Nothing sent yet: this `BEGIN` goes with the first statement.
+    Deferred(&'static str),
+    Open,
+    /// Committed or rolled back: the connection is clean.
+    Ended,
+}
+
+/// A transaction on the writer (or, for a dry run, a reader), driven by hand rather than by
+/// sqlx's `Transaction`, so that its `BEGIN` travels with its first statement and, in a group
+/// commit, its `COMMIT` with its writes: a small batch is two trips to the connection's thread
+/// instead of four. Dropped while open (a failure between statements, a runtime shutting
+/// down), its connection is closed — which rolls the transaction back — instead of going back
+/// to the pool mid-transaction.
 pub(crate) struct SqliteTx {
-    tx: Transaction<'static, Sqlite>,
+    conn: PoolConnection<Sqlite>,
+    state: TxState,
+}
+
+impl SqliteTx {
+    fn new(conn: PoolConnection<Sqlite>, begin: &'static str) -> Self {
+        Self { conn, state: TxState::Deferred(begin) }
+    }
+
+    /// What goes before the next statement: the deferred `BEGIN`, once.
+    fn lead(&mut self) -> &'static str {
+        match self.state {
+            TxState::Deferred(begin) => {
+                // Counted open even if the trip fails: then `rollback` or the drop cleans up.
+                self.state = TxState::Open;
+                begin
+            }
+            TxState::Open | TxState::Ended => "",
+        }
+    }
+
+    /// Sends the deferred `BEGIN` on its own, before a statement that does not carry it.
+    async fn open(&mut self) -> Result<(), StoreError> {
+        let lead = self.lead();
+        if !lead.is_empty() {
+            sqlx::query(lead).execute(&mut *self.conn).await?;
+        }
+        Ok(())
+    }
+
+    async fn end(&mut self, how: &'static str) -> Result<(), StoreError> {
+        match self.state {
+            TxState::Open => {
+                sqlx::query(how).execute(&mut *self.conn).await?;
+                self.state = TxState::Ended;
+            }
+            // Nothing was sent: there is nothing to end.
+            TxState::Deferred(_) => self.state = TxState::Ended,
+            TxState::Ended => {}
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn commit(mut self) -> Result<(), StoreError> {
+        self.end("COMMIT").await
+    }
+
+    pub(crate) async fn rollback(mut self) -> Result<(), StoreError> {
+        self.end("ROLLBACK").await
+    }
+
+    /// The writes of a small batch and the `COMMIT` in one trip; larger ones in chunks, then
+    /// the `COMMIT`.
+    async fn flush_commit(mut self, w: &Writes) -> Result<(), StoreError> {
+        let done = if Self::fits_one_trip(w) {
+            self.flush_small(w, true).await.map(|()| self.state = TxState::Ended)
+        } else {
+            match self.flush(w).await {
+                Ok(()) => self.end("COMMIT").await,
+                Err(e) => Err(e),
+            }
+        };
+        if done.is_err() {
+            // If this fails too (the failed trip already ended it), the drop closes the
+            // connection.
+            let _ = self.end("ROLLBACK").await;
+        }
+        done
+    }
+
+    fn fits_one_trip(w: &Writes) -> bool {
+        [w.events.len(), w.created.len(), w.updated.len(), w.counts.len(), w.counters.len(), w.outbox.len()]
+            .iter()
+            .all(|n| *n <= ONE_TRIP_ROWS)
+    }
+}
+
+impl Drop for SqliteTx {
+    fn drop(&mut self) {
+        if self.state == TxState::Open {
+            self.conn.close_on_drop();
+        }
+    }
 }
 
 impl Committer for SqliteStore {
@@ -427,12 +526,12 @@ impl Committer for SqliteStore {
         self.begin_write().await
     }
 
-    async fn commit(tx: SqliteTx) -> Result<(), StoreError> {
-        Ok(tx.tx.commit().await?)
+    async fn rollback(tx: SqliteTx) -> Result<(), StoreError> {
+        tx.rollback().await
     }
 
-    async fn rollback(tx: SqliteTx) -> Result<(), StoreError> {
-        Ok(tx.tx.rollback().await?)
+    async fn flush_commit(tx: SqliteTx, writes: &Writes) -> Result<(), StoreError> {
+        tx.flush_commit(writes).await
     }
 }
 
@@ -442,14 +541,15 @@ impl WriteTx for SqliteTx {
         let mut out: HashMap<DossierCode, Vec<Event>> = HashMap::new();
         for chunk in codes.chunks(IN_CHUNK) {
             let q = format!(
-                "SELECT dossier_code, seq, payload FROM dossier_events WHERE dossier_code IN ({}) ORDER BY dossier_code, seq",
+                "{}SELECT dossier_code, seq, payload FROM dossier_events WHERE dossier_code IN ({}) ORDER BY dossier_code, seq",
+                self.lead(),
                 sql::list(D, chunk.len())
             );
             let mut query = sqlx::query(&q).persistent(persistent(chunk.len(), IN_CHUNK));
             for c in chunk {
                 query = query.bind(c.as_str());
             }
-            for r in query.fetch_all(&mut *self.tx).await? {
+            for r in query.fetch_all(&mut *self.conn).await? {
                 let code: String = r.try_get("dossier_code")?;
                 let event = sql::parse_event(&code, r.try_get("seq")?, &r.try_get::<String, _>("payload")?)?;
                 out.entry(sql::parse("dossier_events", "dossier_code", &code)?).or_default().push(event);
@@ -463,14 +563,15 @@ impl WriteTx for SqliteTx {
         let per = IN_CHUNK / 2;
         for chunk in keys.chunks(per) {
             let q = format!(
-                "SELECT agency, day, last_seq FROM dossier_sequences WHERE (agency, day) IN (VALUES {})",
+                "{}SELECT agency, day, last_seq FROM dossier_sequences WHERE (agency, day) IN (VALUES {})",
+                self.lead(),
                 sql::values(D, chunk.len(), 2)
             );
             let mut query = sqlx::query(&q).persistent(persistent(chunk.len(), per));
             for (agency, day) in chunk {
                 query = query.bind(agency.as_str()).bind(*day);
             }
-            for r in query.fetch_all(&mut *self.tx).await? {
+            for r in query.fetch_all(&mut *self.conn).await? {
                 let agency: String = r.try_get("agency")?;
                 let last: i32 = r.try_get("last_seq")?;
                 out.insert(
@@ -483,24 +584,22 @@ impl WriteTx for SqliteTx {
     }
 
     async fn flush(&mut self, w: &Writes) -> Result<(), StoreError> {
-        if [w.events.len(), w.created.len(), w.updated.len(), w.counts.len(), w.counters.len()]
-            .iter()
-            .all(|n| *n <= ONE_TRIP_ROWS)
-        {
-            self.flush_small(w).await?;
+        if Self::fits_one_trip(w) {
+            self.flush_small(w, false).await
         } else {
             self.flush_chunks(w).await?;
+            crate::outbox::insert_sqlite(&mut self.conn, &w.outbox, false).await?;
+            Ok(())
         }
-        crate::outbox::insert_sqlite(&mut self.tx, &w.outbox, false).await?;
-        Ok(())
     }
 }
 
 impl SqliteTx {
-    /// A small batch's writes as one multi-statement query: one trip to SQLite's thread.
-    async fn flush_small(&mut self, w: &Writes) -> Result<(), StoreError> {
+    /// A small batch's writes as one multi-statement query (ending with `COMMIT` if `commit`):
+    /// one trip to SQLite's thread.
+    async fn flush_small(&mut self, w: &Writes, commit: bool) -> Result<(), StoreError> {
         let recorded = ts(w.recorded_at);
-        let mut q = String::new();
+        let mut q = String::from(self.lead());
         if !w.events.is_empty() {
             q.push_str(&format!("{INSERT_EVENTS} {};\n", sql::values(D, w.events.len(), 7)));
         }
@@ -516,6 +615,14 @@ impl SqliteTx {
         }
         if !w.counters.is_empty() {
             q.push_str(&upsert_counters(w.counters.len()));
+            q.push_str(";\n");
+        }
+        if !w.outbox.is_empty() {
+            q.push_str(&crate::outbox::insert_sqlite_sql(w.outbox.len(), false));
+            q.push_str(";\n");
+        }
+        if commit {
+            q.push_str("COMMIT;\n");
         }
         // Anonymous parameters are taken in order across the statements.
         let mut query = sqlx::query(&q);
@@ -538,11 +645,15 @@ impl SqliteTx {
         for ((agency, day), last) in &w.counters {
             query = query.bind(agency.as_str()).bind(*day).bind(sql::int(*last));
         }
-        query.execute(&mut *self.tx).await?;
+        for m in &w.outbox {
+            query = bind_message!(query, m);
+        }
+        query.execute(&mut *self.conn).await?;
         Ok(())
     }
 
     async fn flush_chunks(&mut self, w: &Writes) -> Result<(), StoreError> {
+        self.open().await?;
         let recorded = ts(w.recorded_at);
         let per = sql::rows_per_statement(7);
         for chunk in w.events.chunks(per) {
@@ -558,7 +669,7 @@ impl SqliteTx {
                     .bind(e.payload.as_str())
                     .bind(recorded.as_str());
             }
-            query.execute(&mut *self.tx).await?;
+            query.execute(&mut *self.conn).await?;
         }
         self.write_rows(&w.created, false).await?;
         self.write_rows(&w.updated, true).await?;
@@ -569,7 +680,7 @@ impl SqliteTx {
             for (k, v) in chunk {
                 query = bind_counts!(query, k, v);
             }
-            query.execute(&mut *self.tx).await?;
+            query.execute(&mut *self.conn).await?;
         }
         let per = sql::rows_per_statement(3);
         for chunk in w.counters.chunks(per) {
@@ -578,12 +689,13 @@ impl SqliteTx {
             for ((agency, day), last) in chunk {
                 query = query.bind(agency.as_str()).bind(*day).bind(sql::int(*last));
             }
-            query.execute(&mut *self.tx).await?;
+            query.execute(&mut *self.conn).await?;
         }
         Ok(())
     }
 
     async fn write_rows(&mut self, rows: &[DossierRow], upsert: bool) -> Result<(), StoreError> {
+        self.open().await?;
         let per = sql::rows_per_statement(sql::DOSSIER_COLUMNS.len());
         for chunk in rows.chunks(per) {
             let q = sql::insert_dossiers(D, chunk.len(), upsert);
@@ -591,7 +703,7 @@ impl SqliteTx {
             for r in chunk {
                 query = bind_dossier!(query, r, ts);
             }
-            query.execute(&mut *self.tx).await?;
+            query.execute(&mut *self.conn).await?;
         }
         Ok(())
     }
@@ -599,12 +711,13 @@ impl SqliteTx {
 
 impl ScanTx for SqliteTx {
     async fn codes_after(&mut self, after: Option<&DossierCode>, limit: u32) -> Result<Vec<DossierCode>, StoreError> {
+        self.open().await?;
         let codes: Vec<String> = sqlx::query_scalar(
             "SELECT DISTINCT dossier_code FROM dossier_events WHERE dossier_code > ? ORDER BY dossier_code LIMIT ?",
         )
         .bind(after.map(DossierCode::as_str).unwrap_or(""))
         .bind(i64::from(limit))
-        .fetch_all(&mut *self.tx)
+        .fetch_all(&mut *self.conn)
         .await?;
         codes.iter().map(|c| sql::parse("dossier_events", "dossier_code", c)).collect()
     }
@@ -614,12 +727,13 @@ impl ScanTx for SqliteTx {
         first: &DossierCode,
         last: &DossierCode,
     ) -> Result<Vec<(DossierCode, Event)>, StoreError> {
+        self.open().await?;
         let rows = sqlx::query(
             "SELECT dossier_code, seq, payload FROM dossier_events WHERE dossier_code >= ? AND dossier_code <= ? ORDER BY dossier_code, seq",
         )
         .bind(first.as_str())
         .bind(last.as_str())
-        .fetch_all(&mut *self.tx)
+        .fetch_all(&mut *self.conn)
         .await?;
         let mut out: Vec<(DossierCode, Event)> = Vec::with_capacity(rows.len());
         for r in rows {
@@ -636,22 +750,25 @@ impl ScanTx for SqliteTx {
     }
 
     async fn rows_between(&mut self, first: &DossierCode, last: &DossierCode) -> Result<Vec<DossierRow>, StoreError> {
+        self.open().await?;
         let q = format!("{} WHERE code >= ? AND code <= ?", sql::select_dossiers());
-        let rows = sqlx::query(&q).bind(first.as_str()).bind(last.as_str()).fetch_all(&mut *self.tx).await?;
+        let rows = sqlx::query(&q).bind(first.as_str()).bind(last.as_str()).fetch_all(&mut *self.conn).await?;
         rows.iter().map(dossier_from).collect()
     }
 
     async fn orphans(&mut self) -> Result<Vec<DossierCode>, StoreError> {
+        self.open().await?;
         let codes: Vec<String> = sqlx::query_scalar(
             "SELECT code FROM dossiers d WHERE NOT EXISTS (SELECT 1 FROM dossier_events e WHERE e.dossier_code = d.code) ORDER BY code",
         )
-        .fetch_all(&mut *self.tx)
+        .fetch_all(&mut *self.conn)
         .await?;
         codes.iter().map(|c| sql::parse("dossiers", "code", c)).collect()
     }
 
     async fn all_counts(&mut self) -> Result<Vec<DailyCountRow>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM daily_counts").fetch_all(&mut *self.tx).await?;
+        self.open().await?;
+        let rows = sqlx::query("SELECT * FROM daily_counts").fetch_all(&mut *self.conn).await?;
         rows.iter().map(counts_from).collect()
     }
 
@@ -660,18 +777,20 @@ impl ScanTx for SqliteTx {
     }
 
     async fn delete_rows(&mut self, codes: &[DossierCode]) -> Result<(), StoreError> {
+        self.open().await?;
         for chunk in codes.chunks(IN_CHUNK) {
             let q = format!("DELETE FROM dossiers WHERE code IN ({})", sql::list(D, chunk.len()));
             let mut query = sqlx::query(&q).persistent(false);
             for c in chunk {
                 query = query.bind(c.as_str());
             }
-            query.execute(&mut *self.tx).await?;
+            query.execute(&mut *self.conn).await?;
         }
         Ok(())
     }
 
     async fn set_counts(&mut self, changes: &[CountChange]) -> Result<(), StoreError> {
+        self.open().await?;
         let (zero, set): (Vec<&CountChange>, Vec<&CountChange>) = changes.iter().partition(|c| c.new.is_zero());
         let per = sql::rows_per_statement(sql::COUNT_COLUMNS.len());
         for chunk in set.chunks(per) {
@@ -680,7 +799,7 @@ impl ScanTx for SqliteTx {
             for c in chunk {
                 query = bind_counts!(query, &c.key, &c.new);
             }
-            query.execute(&mut *self.tx).await?;
+            query.execute(&mut *self.conn).await?;
         }
         for c in zero {
             sqlx::query("DELETE FROM daily_counts WHERE day = ? AND agency = ? AND procedure = ? AND channel = ?")
@@ -688,7 +807,7 @@ impl ScanTx for SqliteTx {
                 .bind(c.key.agency.as_str())
                 .bind(c.key.procedure.as_str())
                 .bind(c.key.channel.name())
-                .execute(&mut *self.tx)
+                .execute(&mut *self.conn)
                 .await?;
         }
         Ok(())

@@ -412,6 +412,31 @@ mod checks {
         consistent(&s, &d).await;
     }
 
+    /// A write the database refuses half-way (here a code clash: the counter was set back
+    /// behind a stored dossier) writes nothing, and the writer goes on: the next write is not
+    /// caught in a transaction left open.
+    pub async fn a_failed_write_rolls_back_and_the_writer_goes_on<S: Backend>(s: S) {
+        let d = domain();
+        let t0 = at(2025, 3, 3, 9, 0);
+        let first = s.intake(&d, new_dossier(CENTRE, CITY_PROC, "A"), t0, None).await.unwrap().code.unwrap();
+        assert_eq!(first.as_str(), "000.00.02.H17-250303-0001");
+        let events = s.event_count().await.unwrap();
+        s.raw("UPDATE dossier_sequences SET last_seq = 0").await.unwrap();
+        for _ in 0..2 {
+            let err = s.intake(&d, new_dossier(CENTRE, CITY_PROC, "B"), t0, None).await.unwrap_err();
+            assert!(matches!(err, StoreError::Corrupt(_)), "{err}");
+            assert_eq!(s.event_count().await.unwrap(), events, "nothing of the refused write is kept");
+        }
+        s.raw("UPDATE dossier_sequences SET last_seq = 1").await.unwrap();
+        let next = s.intake(&d, new_dossier(CENTRE, CITY_PROC, "C"), t0, None).await.unwrap().code.unwrap();
+        assert_eq!(next.as_str(), "000.00.02.H17-250303-0002");
+        assert_eq!(s.event_count().await.unwrap(), events + 1);
+        assert_eq!(s.events(&next).await.unwrap().len(), 1);
+        let c = s.record(&d, &next, ev(at(2025, 3, 3, 10, 0), EventKind::Transferred { to: ag(DEPT) })).await.unwrap();
+        assert_eq!(c.holder, Some(ag(DEPT)));
+        assert!(s.recompute(&d, true).await.unwrap().is_empty());
+    }
+
     pub async fn rejected_commands_write_nothing<S: Backend>(s: S) {
         let d = domain();
         let t0 = at(2025, 3, 3, 9, 0);
@@ -1072,6 +1097,7 @@ conformance!(
     intake_numbers_codes_per_agency_per_day,
     lifecycle_updates_projection_and_counts,
     rejected_commands_write_nothing,
+    a_failed_write_rolls_back_and_the_writer_goes_on,
     event_log_is_append_only,
     batch_writes_the_good_items_only,
     recompute_follows_a_calendar_correction,
