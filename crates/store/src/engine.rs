@@ -222,20 +222,35 @@ impl<'a> Batch<'a> {
 
     pub fn apply(&mut self, item: BatchItem) -> Result<Dossier, StoreError> {
         match item {
-            BatchItem::Intake { new, at, by } => self.intake(new, at, by),
-            BatchItem::Record { code, event } => self.record(code, event),
+            BatchItem::Intake { new, at, by } => {
+                let code = self.intake(new, at, by)?;
+                self.snapshot(&code)
+            }
+            BatchItem::Record { code, event } => {
+                self.record(code.clone(), event)?;
+                self.snapshot(&code)
+            }
             BatchItem::IntakeWith { new, at, by, then } => {
-                let mut d = self.intake(new, at, by)?;
-                let Some(code) = d.code.clone() else { return Ok(d) };
+                let code = self.intake(new, at, by)?;
                 for event in then {
-                    d = self.record(code.clone(), event)?;
+                    self.record(code.clone(), event)?;
                 }
-                Ok(d)
+                self.snapshot(&code)
             }
         }
     }
 
-    fn intake(&mut self, new: NewDossier, at: DateTime<Utc>, by: Option<String>) -> Result<Dossier, StoreError> {
+    /// The state of a dossier the batch holds, as the answer to an item (one copy per item,
+    /// not per event).
+    fn snapshot(&self, code: &DossierCode) -> Result<Dossier, StoreError> {
+        match self.slots.get(code) {
+            Some(Slot::Live(live)) => Ok(live.d.clone()),
+            _ => Err(StoreError::Corrupt(format!("{code} is not held by the batch after its write"))),
+        }
+    }
+
+    /// A new dossier: its code.
+    fn intake(&mut self, new: NewDossier, at: DateTime<Utc>, by: Option<String>) -> Result<DossierCode, StoreError> {
         let day = to_local(at).date();
         let key = (new.agency.clone(), day);
         let mut seq = self.counters.get(&key).copied().unwrap_or(0) + 1;
@@ -256,13 +271,13 @@ impl<'a> Batch<'a> {
             channel: new.channel,
         };
         let kind = if new.online { EventKind::RegisteredOnline { intake } } else { EventKind::Received { intake } };
-        let d = self.create(code, Event { at, by, kind })?;
+        self.create(code.clone(), Event { at, by, kind })?;
         self.counters.insert(key.clone(), seq);
         self.touched.insert(key);
-        Ok(d)
+        Ok(code)
     }
 
-    fn record(&mut self, code: DossierCode, event: Event) -> Result<Dossier, StoreError> {
+    fn record(&mut self, code: DossierCode, event: Event) -> Result<(), StoreError> {
         let intake_code = intake_of(&event.kind).map(|i| i.code.clone());
         match self.slots.remove(&code) {
             None | Some(Slot::Missing) => {
@@ -271,7 +286,7 @@ impl<'a> Batch<'a> {
                 if intake_code != code {
                     return Err(StoreError::CodeMismatch { given: code, intake: intake_code });
                 }
-                let d = self.create(code.clone(), event)?;
+                self.create(code.clone(), event)?;
                 // An imported code advances the counter, so that intake never hands it out.
                 if let Some((agency, day, seq)) = code_parts(&code) {
                     let key = (agency, day);
@@ -281,7 +296,7 @@ impl<'a> Batch<'a> {
                         self.touched.insert(key);
                     }
                 }
-                Ok(d)
+                Ok(())
             }
             Some(Slot::Live(live)) if intake_code.is_some() => {
                 self.slots.insert(code.clone(), Slot::Live(live));
@@ -320,7 +335,7 @@ impl<'a> Batch<'a> {
     }
 
     /// A first event: a new dossier.
-    fn create(&mut self, code: DossierCode, event: Event) -> Result<Dossier, StoreError> {
+    fn create(&mut self, code: DossierCode, event: Event) -> Result<(), StoreError> {
         let mut d = Dossier::default();
         self.domain.apply(&mut d, &event)?;
         let cells = dossier_cells(self.domain, &d)?;
@@ -335,7 +350,7 @@ impl<'a> Batch<'a> {
         mut live: Box<Live>,
         cells: Option<Cells>,
         event: Event,
-    ) -> Result<Dossier, StoreError> {
+    ) -> Result<(), StoreError> {
         let payload = serde_json::to_string(&event)
             .map_err(|e| StoreError::Corrupt(format!("cannot serialise an event of {code}: {e}")))?;
         let messages = match motcua_core::letters::implied_messages(self.domain, &live.d, &event) {
@@ -367,9 +382,8 @@ impl<'a> Batch<'a> {
         if self.dirty.last() != Some(&code) {
             self.dirty.push(code.clone());
         }
-        let out = live.d.clone();
         self.slots.insert(code, Slot::Live(live));
-        Ok(out)
+        Ok(())
     }
 
     /// What to write; the projection rows are built here, once per dossier touched.

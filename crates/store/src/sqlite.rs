@@ -57,15 +57,33 @@ pub(crate) fn ts(t: DateTime<Utc>) -> String {
     let n = t.naive_utc();
     // A leap second's nanoseconds run past 10^9: keep the width fixed.
     let micros = (n.nanosecond() / 1000).min(999_999);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{micros:06}Z",
-        n.year(),
-        n.month(),
-        n.day(),
-        n.hour(),
-        n.minute(),
-        n.second()
-    )
+    let year = n.year();
+    if !(0..=9999).contains(&year) {
+        return format!(
+            "{year:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{micros:06}Z",
+            n.month(),
+            n.day(),
+            n.hour(),
+            n.minute(),
+            n.second()
+        );
+    }
+    // The write path stamps several instants per row: digits written in place, no formatter.
+    let mut b = *b"0000-00-00T00:00:00.000000Z";
+    let mut put = |at: usize, width: usize, mut v: u32| {
+        for i in (at..at + width).rev() {
+            b[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, 4, year.unsigned_abs());
+    put(5, 2, n.month());
+    put(8, 2, n.day());
+    put(11, 2, n.hour());
+    put(14, 2, n.minute());
+    put(17, 2, n.second());
+    put(20, 6, micros);
+    b.iter().map(|&c| char::from(c)).collect()
 }
 
 fn dossier_from(r: &SqliteRow) -> Result<DossierRow, StoreError> {
@@ -830,5 +848,11 @@ mod tests {
         assert_eq!(ts(c), "2025-02-07T10:00:00.500000Z");
         assert!(ts(a) < ts(b) && ts(b) < ts(c));
         assert_eq!(DateTime::parse_from_rfc3339(&ts(b)).unwrap(), b);
+        let late = Utc.with_ymd_and_hms(2026, 12, 31, 23, 59, 59).unwrap() + chrono::Duration::microseconds(987_654);
+        assert_eq!(ts(late), "2026-12-31T23:59:59.987654Z");
+        let early = Utc.with_ymd_and_hms(7, 1, 2, 3, 4, 5).unwrap();
+        assert_eq!(ts(early), "0007-01-02T03:04:05.000000Z");
+        let far = Utc.with_ymd_and_hms(10_000, 1, 1, 0, 0, 0).unwrap();
+        assert_eq!(ts(far), "10000-01-01T00:00:00.000000Z");
     }
 }
