@@ -420,6 +420,21 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
     e.as_database_error().is_some_and(|d| d.is_unique_violation())
 }
 
+/// Binds one row of [`INSERT_EVENTS`]; `$recorded` is the batch's stamp as stored.
+macro_rules! bind_event {
+    ($q:expr, $e:expr, $recorded:expr) => {{
+        let e: &crate::engine::EventRow = $e;
+        let recorded: &str = $recorded;
+        $q.bind(e.code.as_str())
+            .bind(i64::from(e.seq))
+            .bind(ts(e.at))
+            .bind(e.kind)
+            .bind(e.by.as_deref())
+            .bind(e.payload.as_str())
+            .bind(recorded)
+    }};
+}
+
 const INSERT_EVENTS: &str =
     "INSERT INTO dossier_events (dossier_code, seq, at, kind, by_staff, payload, recorded_at) VALUES";
 
@@ -645,14 +660,7 @@ impl SqliteTx {
         // Anonymous parameters are taken in order across the statements.
         let mut query = sqlx::query(&q);
         for e in &w.events {
-            query = query
-                .bind(e.code.as_str())
-                .bind(i64::from(e.seq))
-                .bind(ts(e.at))
-                .bind(e.kind)
-                .bind(e.by.as_deref())
-                .bind(e.payload.as_str())
-                .bind(recorded.as_str());
+            query = bind_event!(query, e, &recorded);
         }
         for r in w.created.iter().chain(&w.updated) {
             query = bind_dossier!(query, r, ts);
@@ -678,14 +686,7 @@ impl SqliteTx {
             let q = format!("{INSERT_EVENTS} {}", sql::values(D, chunk.len(), 7));
             let mut query = sqlx::query(&q).persistent(persistent(chunk.len(), per));
             for e in chunk {
-                query = query
-                    .bind(e.code.as_str())
-                    .bind(i64::from(e.seq))
-                    .bind(ts(e.at))
-                    .bind(e.kind)
-                    .bind(e.by.as_deref())
-                    .bind(e.payload.as_str())
-                    .bind(recorded.as_str());
+                query = bind_event!(query, e, &recorded);
             }
             query.execute(&mut *self.conn).await?;
         }
