@@ -218,9 +218,19 @@ fn serve_runs_the_worker_and_stops_it_with_the_server() {
     );
     let letter = std::fs::read_to_string(&server.files("print", "txt")[0]).unwrap();
     assert!(letter.contains("Đỗ Văn Nam"), "{letter}");
+    // A send is counted once its file is written and the message marked: read /metrics until
+    // the count shows (at most until the deadline above, plus 20 s).
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let metrics = rt.block_on(async { reqwest::get(server.url("/metrics")).await.unwrap().text().await.unwrap() });
-    assert!(metrics.contains("motcua_email_sends_total{kind=\"receipt\",result=\"sent\"} 1"), "{metrics}");
+    let sent = "motcua_email_sends_total{kind=\"receipt\",result=\"sent\"} 1";
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let metrics = loop {
+        let metrics = rt.block_on(async { reqwest::get(server.url("/metrics")).await.unwrap().text().await.unwrap() });
+        if metrics.contains(sent) || Instant::now() >= deadline {
+            break metrics;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(metrics.contains(sent), "{metrics}");
     assert!(!metrics.contains("motcua_scheduler_last_tick_timestamp_seconds 0\n"), "the scheduler ticked");
     assert_eq!(server.stop(), Some(0), "SIGTERM stops the server and its worker");
     for code in [&online, &paper] {
