@@ -277,7 +277,7 @@ macro_rules! decode_message {
     }};
 }
 
-fn rev(n: Option<u32>) -> Option<i32> {
+pub(crate) fn rev(n: Option<u32>) -> Option<i32> {
     n.map(sql::int)
 }
 
@@ -303,7 +303,7 @@ macro_rules! bind_message {
         $q.bind(m.dedupe_key.as_str())
             .bind(m.kind.as_str())
             .bind(m.dossier_code.as_ref().map(motcua_core::DossierCode::as_str))
-            .bind(m.deadline_revision.map($crate::sql::int))
+            .bind($crate::outbox::rev(m.deadline_revision))
             .bind(m.recipient.as_str())
             .bind(m.payload.as_str())
             .bind(at.clone())
