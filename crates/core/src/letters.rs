@@ -306,7 +306,12 @@ impl ApologyTimeliness {
 }
 
 /// What a template needs to write one message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Stored as JSON in the outbox. The desk and the addressee are usually the agency holding
+/// the dossier: the stored form leaves out either one that equals `dossier.holder`, and
+/// reading fills it back in (a letter written in full reads the same).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "StoredLetter<DossierFacts, AgencyFacts, ApologyFacts>")]
 pub struct Letter {
     pub kind: MessageKind,
     pub audience: Audience,
@@ -322,6 +327,78 @@ pub struct Letter {
     pub remaining_working_minutes: Option<i64>,
     /// The recipient is the desk: print the letter and hand it to the citizen.
     pub print_at_desk: bool,
+}
+
+/// [`Letter`] as stored: `desk` and `agency` are absent when they equal the holder.
+#[derive(Serialize, Deserialize)]
+struct StoredLetter<D, A, P> {
+    kind: MessageKind,
+    audience: Audience,
+    issued_at: DateTime<Utc>,
+    dossier: D,
+    #[serde(default = "Option::default", skip_serializing_if = "Option::is_none")]
+    desk: Option<A>,
+    #[serde(default = "Option::default", skip_serializing_if = "Option::is_none")]
+    agency: Option<A>,
+    apology: Option<P>,
+    remaining_working_minutes: Option<i64>,
+    print_at_desk: bool,
+}
+
+impl Serialize for Letter {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        fn unless_holder<'a>(a: &'a AgencyFacts, holder: Option<&AgencyFacts>) -> Option<&'a AgencyFacts> {
+            if holder == Some(a) { None } else { Some(a) }
+        }
+        let holder = self.dossier.holder.as_ref();
+        StoredLetter {
+            kind: self.kind,
+            audience: self.audience,
+            issued_at: self.issued_at,
+            dossier: &self.dossier,
+            desk: unless_holder(&self.desk, holder),
+            agency: unless_holder(&self.agency, holder),
+            apology: self.apology.as_ref(),
+            remaining_working_minutes: self.remaining_working_minutes,
+            print_at_desk: self.print_at_desk,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl TryFrom<StoredLetter<DossierFacts, AgencyFacts, ApologyFacts>> for Letter {
+    type Error = String;
+
+    fn try_from(s: StoredLetter<DossierFacts, AgencyFacts, ApologyFacts>) -> Result<Self, String> {
+        let or_holder = |a: Option<AgencyFacts>, what: &str| {
+            a.or_else(|| s.dossier.holder.clone())
+                .ok_or_else(|| format!("a letter without {what} names no holder to take it from"))
+        };
+        Ok(Self {
+            desk: or_holder(s.desk, "desk")?,
+            agency: or_holder(s.agency, "agency")?,
+            kind: s.kind,
+            audience: s.audience,
+            issued_at: s.issued_at,
+            dossier: s.dossier,
+            apology: s.apology,
+            remaining_working_minutes: s.remaining_working_minutes,
+            print_at_desk: s.print_at_desk,
+        })
+    }
+}
+
+/// Puts back into a letter read as plain JSON (templates read it so) the `desk` and `agency`
+/// its stored form leaves out because they are `dossier.holder`.
+pub fn fill_in_holder(letter: &mut serde_json::Map<String, serde_json::Value>) {
+    let holder = letter.get("dossier").and_then(|d| d.get("holder")).filter(|h| !h.is_null()).cloned();
+    if let Some(holder) = holder {
+        for field in ["desk", "agency"] {
+            if letter.get(field).is_none_or(serde_json::Value::is_null) {
+                letter.insert(field.to_string(), holder.clone());
+            }
+        }
+    }
 }
 
 /// One message to write to the outbox.
@@ -795,6 +872,33 @@ route = [
         assert_eq!("a@b.vn".parse::<Recipient>().unwrap().to_string(), "a@b.vn");
         assert_eq!(place_of("24 Trần Phú, phường Hải Châu, thành phố Đà Nẵng"), "Đà Nẵng");
         assert_eq!(place_of("1 Lê Lợi, tỉnh Quảng Nam"), "Quảng Nam");
+    }
+
+    #[test]
+    fn a_stored_letter_leaves_out_the_holder_named_twice_and_reads_back_whole() {
+        let domain = domain();
+        let d = processing(&domain, Some("an@example.vn"));
+        let letter = reminder_messages(&domain, &d, at(2023, 11, 2, 9, 32)).unwrap().remove(0).letter;
+        // Held by the department it is addressed to; the desk is the receiving centre.
+        assert_eq!(letter.dossier.holder.as_ref(), Some(&letter.agency));
+        assert_ne!(letter.desk, letter.agency);
+        let stored: serde_json::Value = serde_json::from_str(&serde_json::to_string(&letter).unwrap()).unwrap();
+        assert!(stored.get("agency").is_none(), "{stored}");
+        assert_eq!(stored["desk"]["code"], DESK);
+        assert_eq!(serde_json::from_value::<Letter>(stored.clone()).unwrap(), letter);
+        // A letter stored in full reads the same.
+        let mut full = stored.clone();
+        full["agency"] = serde_json::to_value(&letter.agency).unwrap();
+        assert_eq!(serde_json::from_value::<Letter>(full.clone()).unwrap(), letter);
+        // Read as plain JSON (as templates read it), it is filled in from the holder.
+        let mut plain = stored.as_object().unwrap().clone();
+        fill_in_holder(&mut plain);
+        assert_eq!(serde_json::Value::Object(plain), full);
+        // Left out with no holder to take it from: a clear error, not a guess.
+        let mut orphan = stored;
+        orphan["dossier"]["holder"] = serde_json::Value::Null;
+        let e = serde_json::from_value::<Letter>(orphan).unwrap_err().to_string();
+        assert!(e.contains("without agency"), "{e}");
     }
 
     #[test]

@@ -162,6 +162,9 @@ impl Templates {
             serde_json::Value::Object(m) => m.clone(),
             _ => return Err(WorkerError::Template(format!("the payload of a {kind} message is not an object"))),
         };
+        // The stored form leaves out a desk or addressee that is the holder: put it back, so
+        // that templates always see both.
+        motcua_core::letters::fill_in_holder(&mut ctx);
         ctx.insert("lang".into(), serde_json::Value::from(lang_name(lang)));
         ctx.insert("recipient".into(), serde_json::Value::from(recipient));
         let ctx = Value::from_serialize(&ctx);
