@@ -13,7 +13,7 @@ use motcua_store::{BatchItem, Store};
 use crate::bulk::progress;
 
 /// Rows per group commit.
-const CHUNK: usize = 5000;
+pub const CHUNK: usize = 5000;
 
 /// What an import did.
 #[derive(Debug, Default, serde::Serialize)]

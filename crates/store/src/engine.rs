@@ -56,7 +56,12 @@ pub(crate) struct Writes {
 
 impl Writes {
     pub fn is_empty(&self) -> bool {
-        self.events.is_empty() && self.counters.is_empty()
+        self.events.is_empty()
+            && self.created.is_empty()
+            && self.updated.is_empty()
+            && self.counts.is_empty()
+            && self.counters.is_empty()
+            && self.outbox.is_empty()
     }
 }
 
@@ -150,6 +155,8 @@ pub(crate) struct Batch<'a> {
     dirty: Vec<DossierCode>,
     counts: BTreeMap<CountKey, CountValues>,
     outbox: Vec<NewMessage>,
+    /// Dedupe keys of the outbox rows already handed out (in an earlier part of the batch).
+    outbox_keys: BTreeSet<String>,
 }
 
 impl<'a> Batch<'a> {
@@ -163,6 +170,7 @@ impl<'a> Batch<'a> {
             dirty: Vec::new(),
             counts: BTreeMap::new(),
             outbox: Vec::new(),
+            outbox_keys: BTreeSet::new(),
         }
     }
 
@@ -386,23 +394,72 @@ impl<'a> Batch<'a> {
         Ok(())
     }
 
-    /// What to write; the projection rows are built here, once per dossier touched.
-    pub fn into_writes(mut self, recorded_at: DateTime<Utc>) -> Result<Writes, StoreError> {
+    /// The projection rows of the dossiers touched since the last call for which `done` holds
+    /// (built here, once per dossier and call), as (created, updated). The others stay
+    /// queued. A row handed out as created is an update from then on, so a dossier touched
+    /// again after all is written twice, never inserted twice.
+    fn take_rows(
+        &mut self,
+        mut done: impl FnMut(&DossierCode) -> bool,
+    ) -> Result<(Vec<DossierRow>, Vec<DossierRow>), StoreError> {
         let mut created = Vec::new();
         let mut updated = Vec::new();
+        let mut waiting = Vec::new();
+        let mut taken = std::collections::HashSet::new();
         for code in std::mem::take(&mut self.dirty) {
-            if let Some(Slot::Live(live)) = self.slots.remove(&code) {
+            if !done(&code) {
+                if waiting.last() != Some(&code) {
+                    waiting.push(code);
+                }
+                continue;
+            }
+            if !taken.insert(code.clone()) {
+                continue;
+            }
+            if let Some(Slot::Live(live)) = self.slots.get_mut(&code) {
                 let row = DossierRow::from_dossier(self.domain, &live.d)?;
-                if live.created { created.push(row) } else { updated.push(row) }
+                if std::mem::replace(&mut live.created, false) { created.push(row) } else { updated.push(row) }
             }
         }
+        self.dirty = waiting;
+        Ok((created, updated))
+    }
+
+    /// The outbox rows queued since the last call, each dedupe key once per batch.
+    fn take_outbox(&mut self) -> Vec<NewMessage> {
+        let keys = &mut self.outbox_keys;
+        std::mem::take(&mut self.outbox).into_iter().filter(|m| keys.insert(m.dedupe_key.clone())).collect()
+    }
+
+    /// A part of a pipelined batch: the events and outbox rows queued so far and the rows of
+    /// the dossiers `done` says no later item touches. Aggregates and counters wait for
+    /// [`Batch::into_writes`].
+    fn take_part(
+        &mut self,
+        done: impl FnMut(&DossierCode) -> bool,
+        recorded_at: DateTime<Utc>,
+    ) -> Result<Writes, StoreError> {
+        let (created, updated) = self.take_rows(done)?;
+        Ok(Writes {
+            events: std::mem::take(&mut self.events),
+            created,
+            updated,
+            counts: Vec::new(),
+            counters: Vec::new(),
+            outbox: self.take_outbox(),
+            recorded_at,
+        })
+    }
+
+    /// What is left to write: every queued row, the aggregate deltas and the code counters.
+    pub fn into_writes(mut self, recorded_at: DateTime<Utc>) -> Result<Writes, StoreError> {
+        let (created, updated) = self.take_rows(|_| true)?;
+        let outbox = self.take_outbox();
         let counts = self.counts.into_iter().filter(|(_, v)| !v.is_zero()).collect();
         let counters = self.touched.into_iter().map(|k| {
             let v = self.counters.get(&k).copied().unwrap_or(0);
             (k, v)
         });
-        let mut seen = BTreeSet::new();
-        let outbox = self.outbox.into_iter().filter(|m| seen.insert(m.dedupe_key.clone())).collect();
         Ok(Writes { events: self.events, created, updated, counts, counters: counters.collect(), outbox, recorded_at })
     }
 }
@@ -444,18 +501,90 @@ pub(crate) fn compute(
     Ok((results, writes))
 }
 
+/// Items per part of a pipelined batch.
+const PART_ITEMS: usize = 50;
+
 /// Runs a batch in an open transaction (load, compute, then the writes); the caller commits.
+///
+/// A big batch (`import`, `simulate`) is computed and written in parts of [`PART_ITEMS`]
+/// items, overlapped: each part's writes are sent to the database before core computes the
+/// next part, and awaited after, so the database's work and core's run side by side instead
+/// of one after the other. A dossier's projection row goes with the part after which no
+/// later item names it; aggregates and code counters go with the last part. It is one
+/// transaction all the same: a failure anywhere writes nothing.
 pub(crate) async fn run_batch<T: WriteTx>(
     tx: &mut T,
     domain: &Domain,
     items: Vec<BatchItem>,
 ) -> Result<Vec<Result<Dossier, StoreError>>, StoreError> {
     let loaded = load(tx, &items).await?;
-    let (results, writes) = compute(domain, items, loaded)?;
-    if !writes.is_empty() {
-        tx.flush(&writes).await?;
+    if items.len() <= 2 * PART_ITEMS {
+        let (results, writes) = compute(domain, items, loaded)?;
+        if !writes.is_empty() {
+            tx.flush(&writes).await?;
+        }
+        return Ok(results);
+    }
+    // The last item naming each existing (or imported) code.
+    let mut last_item: HashMap<DossierCode, usize> = HashMap::new();
+    for (i, item) in items.iter().enumerate() {
+        if let BatchItem::Record { code, .. } = item {
+            last_item.insert(code.clone(), i);
+        }
+    }
+    let mut batch = Batch::new(domain);
+    batch.loaded(&loaded.codes, loaded.logs);
+    batch.set_counters(&loaded.keys, loaded.counters);
+    let recorded_at = micros(Utc::now());
+    let total = items.len();
+    let mut results = Vec::with_capacity(total);
+    let mut items = items.into_iter();
+    let mut part = batch_part(&mut batch, &mut items, &mut results, &last_item, recorded_at)?;
+    while results.len() < total {
+        if part.is_empty() {
+            part = batch_part(&mut batch, &mut items, &mut results, &last_item, recorded_at)?;
+            continue;
+        }
+        let next = {
+            let mut sending = std::pin::pin!(tx.flush(&part));
+            // One poll hands the statements to the database; core works on the next part
+            // while it runs them.
+            let sent = std::future::poll_fn(|cx| std::task::Poll::Ready(sending.as_mut().poll(cx))).await;
+            let next = batch_part(&mut batch, &mut items, &mut results, &last_item, recorded_at);
+            match sent {
+                std::task::Poll::Ready(r) => r?,
+                std::task::Poll::Pending => sending.await?,
+            }
+            next?
+        };
+        part = next;
+    }
+    let rest = batch.into_writes(recorded_at)?;
+    part.events.extend(rest.events);
+    part.created.extend(rest.created);
+    part.updated.extend(rest.updated);
+    part.outbox.extend(rest.outbox);
+    part.counts = rest.counts;
+    part.counters = rest.counters;
+    if !part.is_empty() {
+        tx.flush(&part).await?;
     }
     Ok(results)
+}
+
+/// Applies the next [`PART_ITEMS`] items and takes what they wrote.
+fn batch_part(
+    batch: &mut Batch<'_>,
+    items: &mut impl Iterator<Item = BatchItem>,
+    results: &mut Vec<Result<Dossier, StoreError>>,
+    last_item: &HashMap<DossierCode, usize>,
+    recorded_at: DateTime<Utc>,
+) -> Result<Writes, StoreError> {
+    for item in items.take(PART_ITEMS) {
+        results.push(batch.apply(item));
+    }
+    let applied = results.len();
+    batch.take_part(|code| last_item.get(code).is_none_or(|&i| i < applied), recorded_at)
 }
 
 /// Dossiers per page of a recompute.

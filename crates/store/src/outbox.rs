@@ -287,10 +287,17 @@ const PER_INSERT: usize = 500;
 /// The SQLite statement inserting `rows` messages, skipping known dedupe keys (returning the
 /// keys inserted if `keys`); its parameters are bound by [`bind_sqlite`], row after row.
 pub(crate) fn insert_sqlite_sql(rows: usize, keys: bool) -> String {
+    insert_sqlite_sql_from(&sql::sqlite_rows(rows, rows, MESSAGE_COLUMNS), keys)
+}
+
+/// Columns of a row of [`insert_sqlite_sql`].
+pub(crate) const MESSAGE_COLUMNS: usize = 8;
+
+/// [`insert_sqlite_sql`] from `source` (a VALUES list or a SELECT, [`sql::sqlite_rows`]).
+pub(crate) fn insert_sqlite_sql_from(source: &str, keys: bool) -> String {
     format!(
         "INSERT INTO outbox (dedupe_key, kind, dossier_code, deadline_revision, recipient, payload, next_attempt_at, created_at) \
-         VALUES {} ON CONFLICT (dedupe_key) DO NOTHING{}",
-        sql::values(sql::Dialect::Sqlite, rows, 8),
+         {source} ON CONFLICT (dedupe_key) DO NOTHING{}",
         if keys { " RETURNING dedupe_key" } else { "" }
     )
 }

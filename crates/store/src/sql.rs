@@ -104,6 +104,18 @@ pub(crate) fn values(d: Dialect, rows: usize, cols: usize) -> String {
     s
 }
 
+/// The rows of a SQLite multi-row INSERT: `VALUES (?, …), …` with `rows` rows or, padded to
+/// `padded` rows, `SELECT * FROM (VALUES …) WHERE column1 IS NOT NULL`, the padding bound as
+/// NULL. Padding to a few fixed sizes keeps the statement's text, and so its prepared form,
+/// the same across the parts of a big batch.
+pub(crate) fn sqlite_rows(rows: usize, padded: usize, cols: usize) -> String {
+    if padded <= rows {
+        format!("VALUES {}", values(Dialect::Sqlite, rows, cols))
+    } else {
+        format!("SELECT * FROM (VALUES {}) WHERE column1 IS NOT NULL", values(Dialect::Sqlite, padded, cols))
+    }
+}
+
 /// `?, ?, ?` or `$1, $2, $3` (an IN list).
 pub(crate) fn list(d: Dialect, n: usize) -> String {
     let items: Vec<String> = (1..=n)
@@ -117,11 +129,12 @@ pub(crate) fn list(d: Dialect, n: usize) -> String {
 
 /// INSERT of projection rows; with `upsert`, an existing row is overwritten.
 pub(crate) fn insert_dossiers(d: Dialect, rows: usize, upsert: bool) -> String {
-    let mut sql = format!(
-        "INSERT INTO dossiers ({}) VALUES {}",
-        DOSSIER_COLUMNS.join(", "),
-        values(d, rows, DOSSIER_COLUMNS.len())
-    );
+    insert_dossiers_from(&format!("VALUES {}", values(d, rows, DOSSIER_COLUMNS.len())), upsert)
+}
+
+/// INSERT of projection rows from `source` (a VALUES list or a SELECT).
+pub(crate) fn insert_dossiers_from(source: &str, upsert: bool) -> String {
+    let mut sql = format!("INSERT INTO dossiers ({}) {source}", DOSSIER_COLUMNS.join(", "));
     if upsert {
         let sets: Vec<String> = DOSSIER_COLUMNS[1..].iter().map(|c| format!("{c} = excluded.{c}")).collect();
         sql.push_str(" ON CONFLICT (code) DO UPDATE SET ");

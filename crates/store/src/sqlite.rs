@@ -435,10 +435,26 @@ macro_rules! bind_event {
     }};
 }
 
-const INSERT_EVENTS: &str =
-    "INSERT INTO dossier_events (dossier_code, seq, at, kind, by_staff, payload, recorded_at) VALUES";
+const INSERT_EVENTS: &str = "INSERT INTO dossier_events (dossier_code, seq, at, kind, by_staff, payload, recorded_at)";
 
-/// Batches with at most this many rows of each kind write them in one trip.
+/// `rows` rows of `cols` NULLs: the padding of [`sql::sqlite_rows`].
+fn pad<'q>(
+    mut query: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    rows: usize,
+    cols: usize,
+) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+    for _ in 0..rows * cols {
+        query = query.bind(None::<&str>);
+    }
+    query
+}
+
+/// The part of a big batch pads its events to a multiple of this many rows…
+const EVENTS_QUANTUM: usize = 64;
+/// …and its projection and outbox rows to a multiple of this many.
+const ROWS_QUANTUM: usize = 16;
+
+/// Writes with at most this many rows of each kind keep their one-trip statement prepared.
 const ONE_TRIP_ROWS: usize = 16;
 
 /// Sets code counters to the larger of the stored and the new last number.
@@ -522,7 +538,7 @@ impl SqliteTx {
     /// the `COMMIT`.
     async fn flush_commit(mut self, w: &Writes) -> Result<(), StoreError> {
         let done = if Self::fits_one_trip(w) {
-            self.flush_small(w, true).await.map(|()| self.state = TxState::Ended)
+            self.flush_one_trip(w, true).await.map(|()| self.state = TxState::Ended)
         } else {
             match self.flush(w).await {
                 Ok(()) => self.end("COMMIT").await,
@@ -537,7 +553,20 @@ impl SqliteTx {
         done
     }
 
+    /// Every kind of row fits one statement: the writes can go in one trip.
     fn fits_one_trip(w: &Writes) -> bool {
+        let fits = |rows: usize, cols: usize| rows <= sql::rows_per_statement(cols);
+        fits(w.events.len(), 7)
+            && fits(w.created.len(), sql::DOSSIER_COLUMNS.len())
+            && fits(w.updated.len(), sql::DOSSIER_COLUMNS.len())
+            && fits(w.counts.len(), sql::COUNT_COLUMNS.len())
+            && fits(w.counters.len(), 3)
+            && fits(w.outbox.len(), 8)
+    }
+
+    /// The shapes that recur (group commits of a few single writes) are kept prepared; the
+    /// parts of a big batch vary and are not.
+    fn is_small(w: &Writes) -> bool {
         [w.events.len(), w.created.len(), w.updated.len(), w.counts.len(), w.counters.len(), w.outbox.len()]
             .iter()
             .all(|n| *n <= ONE_TRIP_ROWS)
@@ -618,7 +647,7 @@ impl WriteTx for SqliteTx {
 
     async fn flush(&mut self, w: &Writes) -> Result<(), StoreError> {
         if Self::fits_one_trip(w) {
-            self.flush_small(w, false).await
+            self.flush_one_trip(w, false).await
         } else {
             self.flush_chunks(w).await?;
             crate::outbox::insert_sqlite(&mut self.conn, &w.outbox, false).await?;
@@ -628,17 +657,30 @@ impl WriteTx for SqliteTx {
 }
 
 impl SqliteTx {
-    /// A small batch's writes as one multi-statement query (ending with `COMMIT` if `commit`):
-    /// one trip to SQLite's thread.
-    async fn flush_small(&mut self, w: &Writes, commit: bool) -> Result<(), StoreError> {
+    /// Writes that fit ([`SqliteTx::fits_one_trip`]) as one multi-statement query (ending
+    /// with `COMMIT` if `commit`): one trip to SQLite's thread. A small write (a group
+    /// commit of single writes) has statements of its exact sizes; the part of a big batch
+    /// pads its bulk rows (events, projection rows, outbox rows) to a few fixed sizes, so
+    /// that each part of each batch reuses the statements prepared for the last.
+    async fn flush_one_trip(&mut self, w: &Writes, commit: bool) -> Result<(), StoreError> {
         let recorded = ts(w.recorded_at);
+        let small = Self::is_small(w);
+        let padded = |rows: usize, quantum: usize, cols: usize| {
+            let p = rows.div_ceil(quantum) * quantum;
+            if small || p > sql::rows_per_statement(cols) { rows } else { p }
+        };
+        let events = padded(w.events.len(), EVENTS_QUANTUM, 7);
+        let created = padded(w.created.len(), ROWS_QUANTUM, sql::DOSSIER_COLUMNS.len());
+        let updated = padded(w.updated.len(), ROWS_QUANTUM, sql::DOSSIER_COLUMNS.len());
+        let outbox = padded(w.outbox.len(), ROWS_QUANTUM, crate::outbox::MESSAGE_COLUMNS);
         let mut q = String::from(self.lead());
-        if !w.events.is_empty() {
-            q.push_str(&format!("{INSERT_EVENTS} {};\n", sql::values(D, w.events.len(), 7)));
+        if events > 0 {
+            q.push_str(&format!("{INSERT_EVENTS} {};\n", sql::sqlite_rows(w.events.len(), events, 7)));
         }
-        for (rows, upsert) in [(&w.created, false), (&w.updated, true)] {
-            if !rows.is_empty() {
-                q.push_str(&sql::insert_dossiers(D, rows.len(), upsert));
+        for (rows, padded, upsert) in [(&w.created, created, false), (&w.updated, updated, true)] {
+            if padded > 0 {
+                let source = sql::sqlite_rows(rows.len(), padded, sql::DOSSIER_COLUMNS.len());
+                q.push_str(&sql::insert_dossiers_from(&source, upsert));
                 q.push_str(";\n");
             }
         }
@@ -650,21 +692,30 @@ impl SqliteTx {
             q.push_str(&upsert_counters(w.counters.len()));
             q.push_str(";\n");
         }
-        if !w.outbox.is_empty() {
-            q.push_str(&crate::outbox::insert_sqlite_sql(w.outbox.len(), false));
+        if outbox > 0 {
+            let source = sql::sqlite_rows(w.outbox.len(), outbox, crate::outbox::MESSAGE_COLUMNS);
+            q.push_str(&crate::outbox::insert_sqlite_sql_from(&source, false));
             q.push_str(";\n");
         }
         if commit {
             q.push_str("COMMIT;\n");
         }
-        // Anonymous parameters are taken in order across the statements.
-        let mut query = sqlx::query(&q);
+        // Anonymous parameters are taken in order across the statements; padding rows are
+        // NULL. The final part of a batch (with its aggregates) has sizes that seldom recur.
+        let keep = small || (w.counts.is_empty() && w.counters.is_empty());
+        let mut query = sqlx::query(&q).persistent(keep);
         for e in &w.events {
             query = bind_event!(query, e, &recorded);
         }
-        for r in w.created.iter().chain(&w.updated) {
+        query = pad(query, events - w.events.len(), 7);
+        for r in &w.created {
             query = bind_dossier!(query, r, ts);
         }
+        query = pad(query, created - w.created.len(), sql::DOSSIER_COLUMNS.len());
+        for r in &w.updated {
+            query = bind_dossier!(query, r, ts);
+        }
+        query = pad(query, updated - w.updated.len(), sql::DOSSIER_COLUMNS.len());
         for (k, v) in &w.counts {
             query = bind_counts!(query, k, v);
         }
@@ -674,6 +725,7 @@ impl SqliteTx {
         for m in &w.outbox {
             query = bind_message!(query, m);
         }
+        query = pad(query, outbox - w.outbox.len(), crate::outbox::MESSAGE_COLUMNS);
         query.execute(&mut *self.conn).await?;
         Ok(())
     }
@@ -683,7 +735,7 @@ impl SqliteTx {
         let recorded = ts(w.recorded_at);
         let per = sql::rows_per_statement(7);
         for chunk in w.events.chunks(per) {
-            let q = format!("{INSERT_EVENTS} {}", sql::values(D, chunk.len(), 7));
+            let q = format!("{INSERT_EVENTS} {}", sql::sqlite_rows(chunk.len(), chunk.len(), 7));
             let mut query = sqlx::query(&q).persistent(persistent(chunk.len(), per));
             for e in chunk {
                 query = bind_event!(query, e, &recorded);

@@ -581,6 +581,83 @@ mod checks {
         consistent(&s, &d).await;
     }
 
+    /// A batch big enough to be computed and written in overlapping parts (import, simulate)
+    /// ends as if written at once: a dossier named again parts later is written with its last
+    /// state, a refused item writes nothing, numbering runs on across parts, and projection
+    /// and aggregates match the log.
+    pub async fn a_big_batch_written_in_parts_ends_as_one<S: Backend>(s: S) {
+        let d = domain();
+        let t0 = at(2025, 3, 3, 9, 0);
+        let a = s.intake(&d, new_dossier(CENTRE, CITY_PROC, "A"), t0, None).await.unwrap().code.unwrap();
+        let b = s.intake(&d, new_dossier(CENTRE, CITY_PROC, "B"), t0, None).await.unwrap().code.unwrap();
+        let before = s.event_count().await.unwrap();
+        let imported = code("000.00.41.H17-250303-0500");
+        let import = Intake {
+            code: imported.clone(),
+            procedure: WARD_PROC.parse().unwrap(),
+            agency: ag(WARD),
+            applicant: new_dossier(WARD, WARD_PROC, "C").applicant,
+            channel: motcua_core::Channel::InPerson,
+        };
+        let r = |c: &DossierCode, t: chrono::DateTime<chrono::Utc>, kind: EventKind| BatchItem::Record {
+            code: c.clone(),
+            event: ev(t, kind),
+        };
+        let mut items = vec![r(&a, at(2025, 3, 3, 9, 30), EventKind::Transferred { to: ag(DEPT) })];
+        let intakes = |items: &mut Vec<BatchItem>, range: std::ops::Range<i64>| {
+            for i in range {
+                let new = new_dossier(CENTRE, CITY_PROC, &format!("D{i}"));
+                let t = t0 + Duration::minutes(i);
+                items.push(if i % 2 == 0 {
+                    BatchItem::Intake { new, at: t, by: None }
+                } else {
+                    let then = vec![
+                        ev(t + Duration::minutes(5), EventKind::Transferred { to: ag(DEPT) }),
+                        ev(t + Duration::minutes(6), EventKind::Accepted),
+                    ];
+                    BatchItem::IntakeWith { new, at: t, by: None, then }
+                });
+            }
+        };
+        intakes(&mut items, 1..60);
+        items.push(r(&imported, t0, EventKind::Received { intake: import }));
+        intakes(&mut items, 60..130);
+        items.push(r(&a, at(2025, 3, 3, 10, 0), EventKind::Accepted));
+        items.push(r(&b, at(2025, 3, 3, 10, 0), EventKind::Returned)); // illegal: refused
+        intakes(&mut items, 130..260);
+        items.push(r(&imported, at(2025, 3, 4, 9, 0), EventKind::Accepted));
+        let resolved = EventKind::Resolved { outcome: Outcome::Approved, reason: None };
+        items.push(r(&a, at(2025, 3, 10, 10, 0), resolved));
+        let n = items.len();
+        let results = s.record_batch(&d, items).await.unwrap();
+        assert_eq!(results.len(), n);
+        let refused: Vec<usize> = results.iter().enumerate().filter(|(_, r)| r.is_err()).map(|(i, _)| i).collect();
+        assert_eq!(refused, [132], "{:?}", results.get(132));
+        // Each answer is the dossier's state after its own item.
+        let counts = |i: usize| results[i].as_ref().unwrap().event_count;
+        assert_eq!((counts(0), counts(131), counts(n - 1)), (2, 3, 4));
+        assert_eq!(counts(1), 3, "intake, transfer and acceptance");
+        assert_eq!(counts(2), 1);
+        // Numbers run on across parts: 0001 and 0002 were taken before the batch.
+        let codes: Vec<String> = results
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .filter_map(|d| d.code.as_ref())
+            .filter(|c| c.as_str().starts_with(CENTRE) && *c != &a && *c != &b)
+            .map(|c| c.to_string())
+            .collect();
+        let expected: Vec<String> = (3..262).map(|i| format!("{CENTRE}-250303-{i:04}")).collect();
+        assert_eq!(codes, expected);
+        // 129 plain intakes, 130 with two more events each, and five records.
+        let added = 129 + 130 * 3 + 5;
+        assert_eq!(s.event_count().await.unwrap(), before + added);
+        let row = s.dossier_row(&a).await.unwrap().unwrap();
+        assert_eq!((row.event_count, row.finished_at.is_some()), (4, true), "the last state of a dossier named thrice");
+        assert_eq!(s.dossier_row(&b).await.unwrap().unwrap().event_count, 1);
+        assert_eq!(s.dossier_row(&imported).await.unwrap().unwrap().event_count, 2);
+        consistent(&s, &d).await;
+    }
+
     pub async fn recompute_follows_a_calendar_correction<S: Backend>(s: S) {
         let d = domain();
         // X: received Mon 3/3 09:00, due Mon 17/3 09:00, resolved Mon 17/3 10:00: late.
@@ -1100,6 +1177,7 @@ conformance!(
     a_failed_write_rolls_back_and_the_writer_goes_on,
     event_log_is_append_only,
     batch_writes_the_good_items_only,
+    a_big_batch_written_in_parts_ends_as_one,
     recompute_follows_a_calendar_correction,
     concurrent_records_never_lose_an_event,
     concurrent_single_writes_each_get_their_own_result,
