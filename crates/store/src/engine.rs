@@ -67,6 +67,10 @@ impl Writes {
 
 /// The locked reads and the writes of a batch, in one backend transaction.
 pub(crate) trait WriteTx: Send {
+    /// Whether a big batch is written in overlapping parts ([`run_batch`]): where one write
+    /// is one trip to the database (SQLite), so that handing it over and computing the next
+    /// part overlap; not where a part's writes are several round trips (PostgreSQL).
+    const WRITES_IN_PARTS: bool;
     /// Locks these dossiers (sorted, distinct) against concurrent writers and returns the
     /// logs of those that exist, events in order.
     fn load(
@@ -506,8 +510,8 @@ const PART_ITEMS: usize = 50;
 
 /// Runs a batch in an open transaction (load, compute, then the writes); the caller commits.
 ///
-/// A big batch (`import`, `simulate`) is computed and written in parts of [`PART_ITEMS`]
-/// items, overlapped: each part's writes are sent to the database before core computes the
+/// On a backend that [`WriteTx::WRITES_IN_PARTS`], a big batch (`import`, `simulate`) is
+/// computed and written in parts of [`PART_ITEMS`] items, overlapped: each part's writes are sent to the database before core computes the
 /// next part, and awaited after, so the database's work and core's run side by side instead
 /// of one after the other. A dossier's projection row goes with the part after which no
 /// later item names it; aggregates and code counters go with the last part. It is one
@@ -518,7 +522,7 @@ pub(crate) async fn run_batch<T: WriteTx>(
     items: Vec<BatchItem>,
 ) -> Result<Vec<Result<Dossier, StoreError>>, StoreError> {
     let loaded = load(tx, &items).await?;
-    if items.len() <= 2 * PART_ITEMS {
+    if !T::WRITES_IN_PARTS || items.len() <= 2 * PART_ITEMS {
         let (results, writes) = compute(domain, items, loaded)?;
         if !writes.is_empty() {
             tx.flush(&writes).await?;

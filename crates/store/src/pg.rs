@@ -355,6 +355,8 @@ impl Committer for PgStore {
 }
 
 impl WriteTx for PgTx {
+    const WRITES_IN_PARTS: bool = false;
+
     async fn load(&mut self, codes: &[DossierCode]) -> Result<HashMap<DossierCode, Vec<Event>>, StoreError> {
         let codes = codes_text(codes);
         sqlx::query("SELECT code FROM dossiers WHERE code = ANY($1) ORDER BY code FOR UPDATE")

@@ -598,6 +598,8 @@ impl Committer for SqliteStore {
 }
 
 impl WriteTx for SqliteTx {
+    const WRITES_IN_PARTS: bool = true;
+
     async fn load(&mut self, codes: &[DossierCode]) -> Result<HashMap<DossierCode, Vec<Event>>, StoreError> {
         // BEGIN IMMEDIATE already holds the write lock: reading is locking.
         let mut out: HashMap<DossierCode, Vec<Event>> = HashMap::new();

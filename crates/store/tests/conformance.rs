@@ -581,10 +581,10 @@ mod checks {
         consistent(&s, &d).await;
     }
 
-    /// A batch big enough to be computed and written in overlapping parts (import, simulate)
-    /// ends as if written at once: a dossier named again parts later is written with its last
-    /// state, a refused item writes nothing, numbering runs on across parts, and projection
-    /// and aggregates match the log.
+    /// A batch big enough to be written in overlapping parts (as import and simulate write
+    /// on SQLite; PostgreSQL writes it at once) ends as one write would leave it: a dossier
+    /// named again parts later has its last state, a refused item writes nothing, numbering
+    /// runs on across parts, and projection and aggregates match the log.
     pub async fn a_big_batch_written_in_parts_ends_as_one<S: Backend>(s: S) {
         let d = domain();
         let t0 = at(2025, 3, 3, 9, 0);
