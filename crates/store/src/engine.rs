@@ -511,9 +511,9 @@ const PART_ITEMS: usize = 50;
 /// Runs a batch in an open transaction (load, compute, then the writes); the caller commits.
 ///
 /// On a backend that [`WriteTx::WRITES_IN_PARTS`], a big batch (`import`, `simulate`) is
-/// computed and written in parts of [`PART_ITEMS`] items, overlapped: each part's writes are sent to the database before core computes the
-/// next part, and awaited after, so the database's work and core's run side by side instead
-/// of one after the other. A dossier's projection row goes with the part after which no
+/// computed and written in parts of [`PART_ITEMS`] items, overlapped: each part's writes are
+/// sent to the database before core computes the next part, and awaited after, so the
+/// database's work and core's run side by side instead of one after the other. A dossier's projection row goes with the part after which no
 /// later item names it; aggregates and code counters go with the last part. It is one
 /// transaction all the same: a failure anywhere writes nothing.
 pub(crate) async fn run_batch<T: WriteTx>(
