@@ -222,6 +222,17 @@ mod checks {
         s.parse().unwrap()
     }
 
+    /// The intake of a ward dossier imported under its own `code`.
+    fn ward_import(code: &DossierCode, name: &str) -> Intake {
+        Intake {
+            code: code.clone(),
+            procedure: WARD_PROC.parse().unwrap(),
+            agency: ag(WARD),
+            applicant: new_dossier(WARD, WARD_PROC, name).applicant,
+            channel: motcua_core::Channel::InPerson,
+        }
+    }
+
     /// Projections and aggregates are exactly what the log gives.
     async fn consistent<S: Backend>(s: &S, domain: &motcua_core::Domain) {
         let diff = s.recompute(domain, true).await.unwrap();
@@ -519,13 +530,7 @@ mod checks {
         let c2 = s.intake(&d, new_dossier(CENTRE, CITY_PROC, "B"), t0, None).await.unwrap().code.unwrap();
         let before = s.event_count().await.unwrap();
         let imported = code("000.00.41.H17-250303-0005");
-        let import = Intake {
-            code: imported.clone(),
-            procedure: WARD_PROC.parse().unwrap(),
-            agency: ag(WARD),
-            applicant: new_dossier(WARD, WARD_PROC, "C").applicant,
-            channel: motcua_core::Channel::InPerson,
-        };
+        let import = ward_import(&imported, "C");
         let r = |c: &DossierCode, h: u32, kind: EventKind| BatchItem::Record {
             code: c.clone(),
             event: ev(at(2025, 3, 3, h, 0), kind),
@@ -592,13 +597,7 @@ mod checks {
         let b = s.intake(&d, new_dossier(CENTRE, CITY_PROC, "B"), t0, None).await.unwrap().code.unwrap();
         let before = s.event_count().await.unwrap();
         let imported = code("000.00.41.H17-250303-0500");
-        let import = Intake {
-            code: imported.clone(),
-            procedure: WARD_PROC.parse().unwrap(),
-            agency: ag(WARD),
-            applicant: new_dossier(WARD, WARD_PROC, "C").applicant,
-            channel: motcua_core::Channel::InPerson,
-        };
+        let import = ward_import(&imported, "C");
         let r = |c: &DossierCode, t: chrono::DateTime<chrono::Utc>, kind: EventKind| BatchItem::Record {
             code: c.clone(),
             event: ev(t, kind),
