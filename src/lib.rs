@@ -3,6 +3,12 @@
 //! things together; it must not hold domain rules of its own — every clock value comes from
 //! `motcua-core`, and every write goes through `motcua-store`'s one transactional path.
 
+/// The process's allocator, for Rust's allocations and (with `override`) SQLite's C ones: the
+/// bulk write path allocates and frees many small values across two threads, where mimalloc's
+/// per-thread free lists beat glibc's arenas.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod bulk;
 pub mod calendar_cmd;
 pub mod cli;
