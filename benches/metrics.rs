@@ -190,6 +190,15 @@ fn fill(sql: Sql, years: i64) -> Vec<String> {
             weekday = sql.weekday(&day),
         ));
     }
+    // The open dossiers per lead agency and status, as the write path counts them (the rows
+    // above were written by SQL, not by the write path).
+    statements.push(
+        "INSERT INTO metric_open_dossiers (agency, status, dossiers, at_risk) \
+         SELECT lead_agency, status, COUNT(*), SUM(CAST(at_risk AS INTEGER)) FROM dossiers WHERE status IN (1, 2, 4, 5, 6) \
+         GROUP BY lead_agency, status \
+         ON CONFLICT (agency, status) DO UPDATE SET dossiers = excluded.dossiers, at_risk = excluded.at_risk"
+            .to_string(),
+    );
     statements.push(histograms());
     statements
 }

@@ -308,20 +308,23 @@ fn grafana_dashboard_queries_parse_and_use_exposed_metrics() {
     }
 }
 
-/// One pending outbox message, as the worker's scheduler would queue it.
+/// One pending outbox message, queued as the worker's scheduler queues it.
 fn queue_message(db: &Db) {
+    use motcua_store::outbox::{NewMessage, OutboxStore};
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let motcua_store::AnyStore::Sqlite(s) = motcua_store::open(&db.url).await.unwrap() else { unreachable!() };
-        sqlx::query(
-            "INSERT INTO outbox (dedupe_key, kind, dossier_code, recipient, payload, next_attempt_at, created_at) \
-             VALUES ('reminder:x:0:a@example.vn', 'reminder', NULL, 'a@example.vn', '{}', \
-             '2025-03-05T08:00:00.000000Z', '2025-03-05T08:00:00.000000Z')",
-        )
-        .execute(s.writer())
-        .await
-        .unwrap();
-        s.close().await;
+        let store = motcua_store::open(&db.url).await.unwrap();
+        let message = NewMessage {
+            dedupe_key: "reminder:x:0:a@example.vn".into(),
+            kind: "reminder".into(),
+            dossier_code: None,
+            deadline_revision: None,
+            recipient: "a@example.vn".into(),
+            payload: "{}".into(),
+            at: input::instant("2025-03-05T15:00:00+07:00").unwrap(),
+        };
+        assert_eq!(store.enqueue(vec![message]).await.unwrap().len(), 1);
+        store.close().await;
     });
 }
 
@@ -434,9 +437,37 @@ fn figures_equal_report_and_recount(db: &Db) {
                  (SELECT COUNT(*) FROM metric_agency_days d \
                   WHERE NOT EXISTS (SELECT 1 FROM metric_agency_totals t WHERE t.agency = d.agency)) AS g, \
                  (SELECT COUNT(*) FROM dossiers WHERE CAST(at_risk AS INTEGER) = 1 AND status IN (2, 4, 5, 6)) AS h, \
-                 (SELECT COALESCE(SUM(at_risk), 0) FROM metric_open_dossiers WHERE status IN (2, 4, 5, 6)) AS i";
+                 (SELECT COALESCE(SUM(at_risk), 0) FROM metric_open_dossiers WHERE status IN (2, 4, 5, 6)) AS i, \
+                 (SELECT COUNT(*) FROM (SELECT lead_agency, status, COUNT(*) AS n, SUM(CAST(at_risk AS INTEGER)) AS r FROM dossiers \
+                  WHERE status IN (1, 2, 4, 5, 6) GROUP BY lead_agency, status) t \
+                  WHERE NOT EXISTS (SELECT 1 FROM metric_open_dossiers m \
+                  WHERE m.agency = t.lead_agency AND m.status = t.status AND m.dossiers = t.n AND m.at_risk = t.r)) AS j, \
+                 (SELECT COUNT(*) FROM (SELECT kind, status, COUNT(*) AS n FROM outbox GROUP BY kind, status) t \
+                  WHERE NOT EXISTS (SELECT 1 FROM metric_outbox m \
+                  WHERE m.kind = t.kind AND m.status = t.status AND m.messages = t.n)) AS k, \
+                 (SELECT COUNT(*) FROM outbox) AS l, \
+                 (SELECT COALESCE(SUM(messages), 0) FROM metric_outbox) AS m, \
+                 (SELECT COUNT(*) FROM dossier_events \
+                  WHERE kind IN ('transferred', 'accepted', 'resolved', 'withdrawn', 'stopped')) AS n, \
+                 (SELECT COUNT(*) FROM metric_handoff_queue) AS o";
             let as_i64 = |r: &dyn Fn(&str) -> i64| {
-                [r("a"), r("b"), r("c"), r("d"), r("e"), r("f"), r("g"), r("h"), r("i")]
+                [
+                    r("a"),
+                    r("b"),
+                    r("c"),
+                    r("d"),
+                    r("e"),
+                    r("f"),
+                    r("g"),
+                    r("h"),
+                    r("i"),
+                    r("j"),
+                    r("k"),
+                    r("l"),
+                    r("m"),
+                    r("n"),
+                    r("o"),
+                ]
             };
             let v = match &store {
                 motcua_store::AnyStore::Sqlite(s) => {
@@ -455,6 +486,12 @@ fn figures_equal_report_and_recount(db: &Db) {
             assert_eq!((v[5], v[6]), (0, 0), "{pass}: changes counted alike on days and totals");
             assert_eq!(v[7], v[8], "{pass}: open dossiers at risk vs metric_open_dossiers.at_risk");
             assert!(v[7] > 0, "{pass}: the workload has dossiers at risk");
+            assert_eq!(v[9], 0, "{pass}: open dossiers per lead agency and status vs metric_open_dossiers");
+            assert_eq!((v[10], v[11]), (0, v[12]), "{pass}: messages per kind and status vs metric_outbox");
+            assert!(v[11] > 0, "{pass}: the workload queues messages");
+            // Nothing measures here: every event that may end a handoff or a dwell is queued.
+            assert_eq!(v[13], v[14], "{pass}: handoff events vs metric_handoff_queue");
+            assert!(v[13] > 0, "{pass}: the workload hands dossiers off");
         });
         rt.block_on(store.close());
         match pass {

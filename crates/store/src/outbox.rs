@@ -296,7 +296,7 @@ pub(crate) const MESSAGE_COLUMNS: usize = 8;
 /// [`insert_sqlite_sql`] from `source` (a VALUES list or a SELECT, [`sql::sqlite_rows`]).
 pub(crate) fn insert_sqlite_sql_from(source: &str, keys: bool) -> String {
     format!(
-        "INSERT INTO outbox (dedupe_key, kind, dossier_code, deadline_revision, recipient, payload, next_attempt_at, created_at) \
+        "INSERT OR ROLLBACK INTO outbox (dedupe_key, kind, dossier_code, deadline_revision, recipient, payload, next_attempt_at, created_at) \
          {source} ON CONFLICT (dedupe_key) DO NOTHING{}",
         if keys { " RETURNING dedupe_key" } else { "" }
     )
@@ -319,6 +319,15 @@ macro_rules! bind_message {
 }
 pub(crate) use bind_message;
 
+/// Follows an INSERT of `?` rows into the outbox (migration 0010): counts the messages it
+/// added per kind and status. Every row of the INSERT, added or skipped as a known dedupe key,
+/// took the next AUTOINCREMENT value, and the statement left the last one in
+/// `sqlite_sequence`: the rows it added are the ones above that value less `?`.
+pub(crate) const COUNT_INSERTED_MESSAGES: &str = "INSERT INTO metric_outbox (kind, status, messages) \
+     SELECT kind, status, COUNT(*) FROM outbox \
+     WHERE id > (SELECT seq FROM sqlite_sequence WHERE name = 'outbox') - ? GROUP BY kind, status \
+     ON CONFLICT (kind, status) DO UPDATE SET messages = messages + excluded.messages";
+
 /// Inserts messages in an open SQLite transaction, skipping known dedupe keys; returns the
 /// keys inserted if `keys` (the write path does not need them: sending every key back is
 /// a trip between threads per row).
@@ -339,6 +348,7 @@ pub(crate) async fn insert_sqlite(
         } else {
             query.fetch_optional(&mut *conn).await?;
         }
+        sqlx::query(COUNT_INSERTED_MESSAGES).bind(chunk.len() as i64).execute(&mut *conn).await?;
     }
     Ok(inserted)
 }

@@ -15,6 +15,18 @@ pub(crate) enum Dialect {
     Postgres,
 }
 
+/// The verb of the multi-row writes of a write transaction. On SQLite, `OR ROLLBACK`: a
+/// constraint that fails ends the whole transaction, which the write path would roll back
+/// anyway, so SQLite keeps no statement journal (a copy of every page a statement first
+/// touches, which it needs only to undo one statement of several). PostgreSQL has no such
+/// clause and needs none.
+pub(crate) fn insert_into(d: Dialect) -> &'static str {
+    match d {
+        Dialect::Sqlite => "INSERT OR ROLLBACK INTO",
+        Dialect::Postgres => "INSERT INTO",
+    }
+}
+
 /// The columns of `dossiers`, in the order [`bind_dossier!`] binds them.
 pub(crate) const DOSSIER_COLUMNS: [&str; 33] = [
     "code",
@@ -129,12 +141,12 @@ pub(crate) fn list(d: Dialect, n: usize) -> String {
 
 /// INSERT of projection rows; with `upsert`, an existing row is overwritten.
 pub(crate) fn insert_dossiers(d: Dialect, rows: usize, upsert: bool) -> String {
-    insert_dossiers_from(&format!("VALUES {}", values(d, rows, DOSSIER_COLUMNS.len())), upsert)
+    insert_dossiers_from(d, &format!("VALUES {}", values(d, rows, DOSSIER_COLUMNS.len())), upsert)
 }
 
 /// INSERT of projection rows from `source` (a VALUES list or a SELECT).
-pub(crate) fn insert_dossiers_from(source: &str, upsert: bool) -> String {
-    let mut sql = format!("INSERT INTO dossiers ({}) {source}", DOSSIER_COLUMNS.join(", "));
+pub(crate) fn insert_dossiers_from(d: Dialect, source: &str, upsert: bool) -> String {
+    let mut sql = format!("{} dossiers ({}) {source}", insert_into(d), DOSSIER_COLUMNS.join(", "));
     if upsert {
         let sets: Vec<String> = DOSSIER_COLUMNS[1..].iter().map(|c| format!("{c} = excluded.{c}")).collect();
         sql.push_str(" ON CONFLICT (code) DO UPDATE SET ");
@@ -150,7 +162,8 @@ pub(crate) fn upsert_counts(d: Dialect, rows: usize, add: bool) -> String {
         .map(|c| if add { format!("{c} = daily_counts.{c} + excluded.{c}") } else { format!("{c} = excluded.{c}") })
         .collect();
     format!(
-        "INSERT INTO daily_counts ({}) VALUES {} ON CONFLICT (day, agency, procedure, channel) DO UPDATE SET {}",
+        "{} daily_counts ({}) VALUES {} ON CONFLICT (day, agency, procedure, channel) DO UPDATE SET {}",
+        insert_into(d),
         COUNT_COLUMNS.join(", "),
         values(d, rows, COUNT_COLUMNS.len()),
         sets.join(", ")

@@ -435,7 +435,38 @@ macro_rules! bind_event {
     }};
 }
 
-const INSERT_EVENTS: &str = "INSERT INTO dossier_events (dossier_code, seq, at, kind, by_staff, payload, recorded_at)";
+/// `OR ROLLBACK`, as every multi-row write of a transaction: see [`sql::insert_into`].
+const INSERT_EVENTS: &str =
+    "INSERT OR ROLLBACK INTO dossier_events (dossier_code, seq, at, kind, by_staff, payload, recorded_at)";
+
+/// What the INSERT triggers of `dossier_events`, `dossiers` and `outbox` counted before
+/// migration 0010 (a row trigger makes SQLite copy a multi-row INSERT through a temporary
+/// table). Each of these statements follows, in the same transaction, the INSERT whose rows it
+/// counts; those rows are the ones with the highest ids.
+///
+/// The events of an INSERT of `?` rows (never skipped: a clash ends the transaction) that may
+/// complete a handoff or a dwell join the measuring queue.
+const QUEUE_INSERTED_EVENTS: &str = "INSERT INTO metric_handoff_queue (event_id, dossier_code, seq) \
+     SELECT id, dossier_code, seq FROM dossier_events WHERE id > (SELECT MAX(id) FROM dossier_events) - ? \
+     AND kind IN ('transferred', 'accepted', 'resolved', 'withdrawn', 'stopped') ORDER BY id";
+
+/// Open dossiers among the projection rows with a rowid above `after` (an SQL expression with
+/// one parameter), counted per lead agency and status. `NOT INDEXED`: read by rowid range,
+/// never by a walk of the lead-agency index that would spare the GROUP BY its sort.
+fn count_inserted_dossiers(after: &str) -> String {
+    format!(
+        "INSERT INTO metric_open_dossiers (agency, status, dossiers, at_risk) \
+         SELECT lead_agency, status, COUNT(*), SUM(at_risk) FROM dossiers NOT INDEXED \
+         WHERE rowid > {after} AND status IN (1, 2, 4, 5, 6) GROUP BY lead_agency, status \
+         ON CONFLICT (agency, status) DO UPDATE SET dossiers = dossiers + excluded.dossiers, \
+         at_risk = at_risk + excluded.at_risk"
+    )
+}
+
+/// After a plain INSERT of `?` projection rows: they took the highest rowids.
+fn count_inserted_dossier_rows() -> String {
+    count_inserted_dossiers("(SELECT MAX(rowid) FROM dossiers) - ?")
+}
 
 /// `rows` rows of `cols` NULLs: the padding of [`sql::sqlite_rows`].
 fn pad<'q>(
@@ -460,7 +491,7 @@ const ONE_TRIP_ROWS: usize = 16;
 /// Sets code counters to the larger of the stored and the new last number.
 fn upsert_counters(rows: usize) -> String {
     format!(
-        "INSERT INTO dossier_sequences (agency, day, last_seq) VALUES {} \
+        "INSERT OR ROLLBACK INTO dossier_sequences (agency, day, last_seq) VALUES {} \
          ON CONFLICT (agency, day) DO UPDATE SET last_seq = MAX(dossier_sequences.last_seq, excluded.last_seq)",
         sql::values(D, rows, 3)
     )
@@ -677,13 +708,22 @@ impl SqliteTx {
         let outbox = padded(w.outbox.len(), ROWS_QUANTUM, crate::outbox::MESSAGE_COLUMNS);
         let mut q = String::from(self.lead());
         if events > 0 {
-            q.push_str(&format!("{INSERT_EVENTS} {};\n", sql::sqlite_rows(w.events.len(), events, 7)));
+            q.push_str(&format!(
+                "{INSERT_EVENTS} {};\n{QUEUE_INSERTED_EVENTS};\n",
+                sql::sqlite_rows(w.events.len(), events, 7)
+            ));
         }
+        // The rows of `updated` exist (read in this transaction, or created by an earlier part
+        // of it): their upsert only updates, and the UPDATE triggers count the change.
         for (rows, padded, upsert) in [(&w.created, created, false), (&w.updated, updated, true)] {
             if padded > 0 {
                 let source = sql::sqlite_rows(rows.len(), padded, sql::DOSSIER_COLUMNS.len());
-                q.push_str(&sql::insert_dossiers_from(&source, upsert));
+                q.push_str(&sql::insert_dossiers_from(D, &source, upsert));
                 q.push_str(";\n");
+                if !upsert {
+                    q.push_str(&count_inserted_dossier_rows());
+                    q.push_str(";\n");
+                }
             }
         }
         if !w.counts.is_empty() {
@@ -698,6 +738,8 @@ impl SqliteTx {
             let source = sql::sqlite_rows(w.outbox.len(), outbox, crate::outbox::MESSAGE_COLUMNS);
             q.push_str(&crate::outbox::insert_sqlite_sql_from(&source, false));
             q.push_str(";\n");
+            q.push_str(crate::outbox::COUNT_INSERTED_MESSAGES);
+            q.push_str(";\n");
         }
         if commit {
             q.push_str("COMMIT;\n");
@@ -710,10 +752,16 @@ impl SqliteTx {
             query = bind_event!(query, e, &recorded);
         }
         query = pad(query, events - w.events.len(), 7);
+        if events > 0 {
+            query = query.bind(w.events.len() as i64);
+        }
         for r in &w.created {
             query = bind_dossier!(query, r, ts);
         }
         query = pad(query, created - w.created.len(), sql::DOSSIER_COLUMNS.len());
+        if created > 0 {
+            query = query.bind(w.created.len() as i64);
+        }
         for r in &w.updated {
             query = bind_dossier!(query, r, ts);
         }
@@ -728,6 +776,9 @@ impl SqliteTx {
             query = bind_message!(query, m);
         }
         query = pad(query, outbox - w.outbox.len(), crate::outbox::MESSAGE_COLUMNS);
+        if outbox > 0 {
+            query = query.bind(w.outbox.len() as i64);
+        }
         query.execute(&mut *self.conn).await?;
         Ok(())
     }
@@ -737,12 +788,13 @@ impl SqliteTx {
         let recorded = ts(w.recorded_at);
         let per = sql::rows_per_statement(7);
         for chunk in w.events.chunks(per) {
-            let q = format!("{INSERT_EVENTS} {}", sql::sqlite_rows(chunk.len(), chunk.len(), 7));
+            let q =
+                format!("{INSERT_EVENTS} {};\n{QUEUE_INSERTED_EVENTS}", sql::sqlite_rows(chunk.len(), chunk.len(), 7));
             let mut query = sqlx::query(&q).persistent(persistent(chunk.len(), per));
             for e in chunk {
                 query = bind_event!(query, e, &recorded);
             }
-            query.execute(&mut *self.conn).await?;
+            query.bind(chunk.len() as i64).execute(&mut *self.conn).await?;
         }
         self.write_rows(&w.created, false).await?;
         self.write_rows(&w.updated, true).await?;
@@ -767,8 +819,16 @@ impl SqliteTx {
         Ok(())
     }
 
+    /// Inserts (or upserts) projection rows and counts the open ones inserted: the rows above
+    /// the highest rowid before (an upsert that updates keeps its row's rowid, and the UPDATE
+    /// triggers count the change).
     async fn write_rows(&mut self, rows: &[DossierRow], upsert: bool) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
         self.open().await?;
+        let before: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(rowid), 0) FROM dossiers").fetch_one(&mut *self.conn).await?;
         let per = sql::rows_per_statement(sql::DOSSIER_COLUMNS.len());
         for chunk in rows.chunks(per) {
             let q = sql::insert_dossiers(D, chunk.len(), upsert);
@@ -778,6 +838,7 @@ impl SqliteTx {
             }
             query.execute(&mut *self.conn).await?;
         }
+        sqlx::query(&count_inserted_dossiers("?")).bind(before).execute(&mut *self.conn).await?;
         Ok(())
     }
 }
