@@ -84,6 +84,11 @@ pub(crate) trait WriteTx: Send {
         keys: &[CounterKey],
     ) -> impl Future<Output = Result<HashMap<CounterKey, u32>, StoreError>> + Send;
     fn flush(&mut self, writes: &Writes) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Writes made ready to send: statements built and values bound. In a batch written in
+    /// parts, the next part is made ready while the database still works on the one before.
+    type Ready: Send;
+    fn ready(writes: Writes) -> Result<Self::Ready, StoreError>;
+    fn send(&mut self, ready: Self::Ready) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// The reads and writes of a recompute, in one backend transaction.
@@ -505,24 +510,30 @@ pub(crate) fn compute(
     Ok((results, writes))
 }
 
-/// Items per part of a pipelined batch.
-const PART_ITEMS: usize = 50;
+/// A part of a pipelined batch ends once it holds this many events (about 50 simulated
+/// dossiers, or 250 imported events)…
+const PART_EVENTS: usize = 250;
+/// …or this many items.
+const PART_ITEMS: usize = 250;
+/// Batches of at most this many items are computed, then written, at once.
+const AT_ONCE_ITEMS: usize = 100;
 
 /// Runs a batch in an open transaction (load, compute, then the writes); the caller commits.
 ///
 /// On a backend that [`WriteTx::WRITES_IN_PARTS`], a big batch (`import`, `simulate`) is
-/// computed and written in parts of [`PART_ITEMS`] items, overlapped: each part's writes are
-/// sent to the database before core computes the next part, and awaited after, so the
-/// database's work and core's run side by side instead of one after the other. A dossier's projection row goes with the part after which no
-/// later item names it; aggregates and code counters go with the last part. It is one
-/// transaction all the same: a failure anywhere writes nothing.
+/// computed and written in parts of about [`PART_EVENTS`] events, overlapped: while the
+/// database writes one part, core computes the next and binds its values
+/// ([`WriteTx::ready`]), so that the database's work and core's run side by side instead of
+/// one after the other. A dossier's projection row goes with the part after which no later
+/// item names it; aggregates and code counters go with the last part. It is one transaction
+/// all the same: a failure anywhere writes nothing.
 pub(crate) async fn run_batch<T: WriteTx>(
     tx: &mut T,
     domain: &Domain,
     items: Vec<BatchItem>,
 ) -> Result<Vec<Result<Dossier, StoreError>>, StoreError> {
     let loaded = load(tx, &items).await?;
-    if !T::WRITES_IN_PARTS || items.len() <= 2 * PART_ITEMS {
+    if !T::WRITES_IN_PARTS || items.len() <= AT_ONCE_ITEMS {
         let (results, writes) = compute(domain, items, loaded)?;
         if !writes.is_empty() {
             tx.flush(&writes).await?;
@@ -539,56 +550,91 @@ pub(crate) async fn run_batch<T: WriteTx>(
     let mut batch = Batch::new(domain);
     batch.loaded(&loaded.codes, loaded.logs);
     batch.set_counters(&loaded.keys, loaded.counters);
-    let recorded_at = micros(Utc::now());
-    let total = items.len();
-    let mut results = Vec::with_capacity(total);
-    let mut items = items.into_iter();
-    let mut part = batch_part(&mut batch, &mut items, &mut results, &last_item, recorded_at)?;
-    while results.len() < total {
-        if part.is_empty() {
-            part = batch_part(&mut batch, &mut items, &mut results, &last_item, recorded_at)?;
-            continue;
-        }
-        let next = {
-            let mut sending = std::pin::pin!(tx.flush(&part));
-            // One poll hands the statements to the database; core works on the next part
-            // while it runs them.
-            let sent = std::future::poll_fn(|cx| std::task::Poll::Ready(sending.as_mut().poll(cx))).await;
-            let next = batch_part(&mut batch, &mut items, &mut results, &last_item, recorded_at);
-            match sent {
-                std::task::Poll::Ready(r) => r?,
-                std::task::Poll::Pending => sending.await?,
+    let mut parts = Parts {
+        batch,
+        total: items.len(),
+        results: Vec::with_capacity(items.len()),
+        items: items.into_iter(),
+        last_item,
+        recorded_at: micros(Utc::now()),
+    };
+    let mut next = parts.next::<T>()?;
+    let mut last = loop {
+        match next {
+            Part::Last(part) => break part,
+            Part::Ready(ready) => {
+                let mut sending = std::pin::pin!(tx.send(ready));
+                // One poll hands the statements to the database; core computes the next part
+                // and binds its values while it runs them.
+                let sent = std::future::poll_fn(|cx| std::task::Poll::Ready(sending.as_mut().poll(cx))).await;
+                let computed = parts.next::<T>();
+                match sent {
+                    std::task::Poll::Ready(r) => r?,
+                    std::task::Poll::Pending => sending.await?,
+                }
+                next = computed?;
             }
-            next?
-        };
-        part = next;
+        }
+    };
+    let rest = parts.batch.into_writes(parts.recorded_at)?;
+    last.events.extend(rest.events);
+    last.created.extend(rest.created);
+    last.updated.extend(rest.updated);
+    last.outbox.extend(rest.outbox);
+    last.counts = rest.counts;
+    last.counters = rest.counters;
+    if !last.is_empty() {
+        tx.flush(&last).await?;
     }
-    let rest = batch.into_writes(recorded_at)?;
-    part.events.extend(rest.events);
-    part.created.extend(rest.created);
-    part.updated.extend(rest.updated);
-    part.outbox.extend(rest.outbox);
-    part.counts = rest.counts;
-    part.counters = rest.counters;
-    if !part.is_empty() {
-        tx.flush(&part).await?;
-    }
-    Ok(results)
+    Ok(parts.results)
 }
 
-/// Applies the next [`PART_ITEMS`] items and takes what they wrote.
-fn batch_part(
-    batch: &mut Batch<'_>,
-    items: &mut impl Iterator<Item = BatchItem>,
-    results: &mut Vec<Result<Dossier, StoreError>>,
-    last_item: &HashMap<DossierCode, usize>,
+/// A batch being computed part by part.
+struct Parts<'a, I> {
+    batch: Batch<'a>,
+    total: usize,
+    results: Vec<Result<Dossier, StoreError>>,
+    items: I,
+    /// The index of the last item naming each existing (or imported) code.
+    last_item: HashMap<DossierCode, usize>,
     recorded_at: DateTime<Utc>,
-) -> Result<Writes, StoreError> {
-    for item in items.take(PART_ITEMS) {
-        results.push(batch.apply(item));
+}
+
+/// The next part of a batch written in parts.
+enum Part<R> {
+    /// Made ready to send; more items follow.
+    Ready(R),
+    /// The last part: it takes the aggregates and code counters with it.
+    Last(Writes),
+}
+
+impl<I: Iterator<Item = BatchItem>> Parts<'_, I> {
+    /// Computes parts until one has writes (made ready to send) or the items run out.
+    fn next<T: WriteTx>(&mut self) -> Result<Part<T::Ready>, StoreError> {
+        loop {
+            let part = self.part()?;
+            if self.results.len() == self.total {
+                return Ok(Part::Last(part));
+            }
+            if !part.is_empty() {
+                return Ok(Part::Ready(T::ready(part)?));
+            }
+        }
     }
-    let applied = results.len();
-    batch.take_part(|code| last_item.get(code).is_none_or(|&i| i < applied), recorded_at)
+
+    /// Applies the next items, up to [`PART_EVENTS`] events or [`PART_ITEMS`] items, and
+    /// takes what they wrote.
+    fn part(&mut self) -> Result<Writes, StoreError> {
+        for item in self.items.by_ref().take(PART_ITEMS) {
+            self.results.push(self.batch.apply(item));
+            if self.batch.events.len() >= PART_EVENTS {
+                break;
+            }
+        }
+        let applied = self.results.len();
+        let last_item = &self.last_item;
+        self.batch.take_part(|code| last_item.get(code).is_none_or(|&i| i < applied), self.recorded_at)
+    }
 }
 
 /// Dossiers per page of a recompute.

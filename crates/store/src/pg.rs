@@ -471,6 +471,17 @@ impl WriteTx for PgTx {
         crate::outbox::insert_pg(&mut self.tx, &w.outbox).await?;
         Ok(())
     }
+
+    /// PostgreSQL writes a batch at once ([`WriteTx::WRITES_IN_PARTS`]): nothing to prepare ahead.
+    type Ready = Writes;
+
+    fn ready(w: Writes) -> Result<Writes, StoreError> {
+        Ok(w)
+    }
+
+    async fn send(&mut self, w: Writes) -> Result<(), StoreError> {
+        self.flush(&w).await
+    }
 }
 
 impl PgTx {

@@ -22,7 +22,8 @@ use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use motcua_core::{Domain, Dossier, DossierCode, Event};
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
 };
 use sqlx::{ConnectOptions, Connection, Row, Sqlite};
 use tokio::sync::watch;
@@ -468,16 +469,80 @@ fn count_inserted_dossier_rows() -> String {
     count_inserted_dossiers("(SELECT MAX(rowid) FROM dossiers) - ?")
 }
 
-/// `rows` rows of `cols` NULLs: the padding of [`sql::sqlite_rows`].
-fn pad<'q>(
-    mut query: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
-    rows: usize,
-    cols: usize,
-) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
-    for _ in 0..rows * cols {
-        query = query.bind(None::<&str>);
+/// A value bound ahead of its statement's trip, as an owned value: handing the statement to
+/// SQLite's thread then moves the values instead of copying every borrowed text there.
+trait OwnedArg {
+    type Owned: for<'q> sqlx::Encode<'q, Sqlite> + sqlx::Type<Sqlite> + Send + 'static;
+    fn owned(self) -> Self::Owned;
+}
+
+impl OwnedArg for &str {
+    type Owned = String;
+    fn owned(self) -> String {
+        self.to_owned()
     }
-    query
+}
+
+impl OwnedArg for Option<&str> {
+    type Owned = Option<String>;
+    fn owned(self) -> Option<String> {
+        self.map(str::to_owned)
+    }
+}
+
+macro_rules! owned_as_is {
+    ($($t:ty),*) => {$(
+        impl OwnedArg for $t {
+            type Owned = $t;
+            fn owned(self) -> $t {
+                self
+            }
+        }
+    )*};
+}
+owned_as_is!(String, Option<String>, bool, Option<bool>, i32, i64, Option<i32>, Option<i64>, NaiveDate);
+
+/// The values of a statement, bound in order (`.bind`, as on a query, so that the binding
+/// macros serve both).
+#[derive(Default)]
+struct OwnedArgs {
+    args: SqliteArguments<'static>,
+    failed: Option<sqlx::error::BoxDynError>,
+}
+
+impl OwnedArgs {
+    fn bind<T: OwnedArg>(mut self, value: T) -> Self {
+        if self.failed.is_none()
+            && let Err(e) = sqlx::Arguments::add(&mut self.args, value.owned())
+        {
+            self.failed = Some(e);
+        }
+        self
+    }
+
+    fn finish(self) -> Result<SqliteArguments<'static>, StoreError> {
+        match self.failed {
+            None => Ok(self.args),
+            Some(e) => Err(StoreError::Database(sqlx::Error::Encode(e))),
+        }
+    }
+}
+
+/// A write made ready for its trip to SQLite's thread ([`WriteTx::ready`]): the part of a big
+/// batch is built and bound while SQLite still runs the part before.
+pub(crate) enum SqliteReady {
+    /// One multi-statement query and its values; `keep`: keep it prepared.
+    Trip { sql: String, args: SqliteArguments<'static>, keep: bool },
+    /// Too many rows for one trip: written in chunks when sent.
+    Chunks(Writes),
+}
+
+/// `rows` rows of `cols` NULLs: the padding of [`sql::sqlite_rows`].
+fn pad(mut args: OwnedArgs, rows: usize, cols: usize) -> OwnedArgs {
+    for _ in 0..rows * cols {
+        args = args.bind(None::<String>);
+    }
+    args
 }
 
 /// The part of a big batch pads its events to a multiple of this many rows…
@@ -487,6 +552,99 @@ const ROWS_QUANTUM: usize = 16;
 
 /// Writes with at most this many rows of each kind keep their one-trip statement prepared.
 const ONE_TRIP_ROWS: usize = 16;
+
+/// The statements and values of writes that fit one trip ([`SqliteTx::fits_one_trip`]),
+/// after `lead` (a deferred `BEGIN`, or nothing) and ending with `COMMIT` if `commit`, and
+/// whether to keep them prepared. A small write (a group commit of single writes) has
+/// statements of its exact sizes; the part of a big batch pads its bulk rows (events,
+/// projection rows, outbox rows) to a few fixed sizes, so that each part of each batch reuses
+/// the statements prepared for the last.
+fn one_trip(lead: &str, w: &Writes, commit: bool) -> Result<(String, SqliteArguments<'static>, bool), StoreError> {
+    let recorded = ts(w.recorded_at);
+    let small = SqliteTx::is_small(w);
+    let padded = |rows: usize, quantum: usize, cols: usize| {
+        let p = rows.div_ceil(quantum) * quantum;
+        if small || p > sql::rows_per_statement(cols) { rows } else { p }
+    };
+    let events = padded(w.events.len(), EVENTS_QUANTUM, 7);
+    let created = padded(w.created.len(), ROWS_QUANTUM, sql::DOSSIER_COLUMNS.len());
+    let updated = padded(w.updated.len(), ROWS_QUANTUM, sql::DOSSIER_COLUMNS.len());
+    let outbox = padded(w.outbox.len(), ROWS_QUANTUM, crate::outbox::MESSAGE_COLUMNS);
+    let mut q = String::from(lead);
+    if events > 0 {
+        q.push_str(&format!(
+            "{INSERT_EVENTS} {};\n{QUEUE_INSERTED_EVENTS};\n",
+            sql::sqlite_rows(w.events.len(), events, 7)
+        ));
+    }
+    // The rows of `updated` exist (read in this transaction, or created by an earlier part
+    // of it): their upsert only updates, and the UPDATE triggers count the change.
+    for (rows, padded, upsert) in [(&w.created, created, false), (&w.updated, updated, true)] {
+        if padded > 0 {
+            let source = sql::sqlite_rows(rows.len(), padded, sql::DOSSIER_COLUMNS.len());
+            q.push_str(&sql::insert_dossiers_from(D, &source, upsert));
+            q.push_str(";\n");
+            if !upsert {
+                q.push_str(&count_inserted_dossier_rows());
+                q.push_str(";\n");
+            }
+        }
+    }
+    if !w.counts.is_empty() {
+        q.push_str(&sql::upsert_counts(D, w.counts.len(), true));
+        q.push_str(";\n");
+    }
+    if !w.counters.is_empty() {
+        q.push_str(&upsert_counters(w.counters.len()));
+        q.push_str(";\n");
+    }
+    if outbox > 0 {
+        let source = sql::sqlite_rows(w.outbox.len(), outbox, crate::outbox::MESSAGE_COLUMNS);
+        q.push_str(&crate::outbox::insert_sqlite_sql_from(&source, false));
+        q.push_str(";\n");
+        q.push_str(crate::outbox::COUNT_INSERTED_MESSAGES);
+        q.push_str(";\n");
+    }
+    if commit {
+        q.push_str("COMMIT;\n");
+    }
+    // Anonymous parameters are taken in order across the statements; padding rows are
+    // NULL. The final part of a batch (with its aggregates) has sizes that seldom recur.
+    let keep = small || (w.counts.is_empty() && w.counters.is_empty());
+    let mut args = OwnedArgs::default();
+    for e in &w.events {
+        args = bind_event!(args, e, &recorded);
+    }
+    args = pad(args, events - w.events.len(), 7);
+    if events > 0 {
+        args = args.bind(w.events.len() as i64);
+    }
+    for r in &w.created {
+        args = bind_dossier!(args, r, ts);
+    }
+    args = pad(args, created - w.created.len(), sql::DOSSIER_COLUMNS.len());
+    if created > 0 {
+        args = args.bind(w.created.len() as i64);
+    }
+    for r in &w.updated {
+        args = bind_dossier!(args, r, ts);
+    }
+    args = pad(args, updated - w.updated.len(), sql::DOSSIER_COLUMNS.len());
+    for (k, v) in &w.counts {
+        args = bind_counts!(args, k, v);
+    }
+    for ((agency, day), last) in &w.counters {
+        args = args.bind(agency.as_str()).bind(*day).bind(sql::int(*last));
+    }
+    for m in &w.outbox {
+        args = bind_message!(args, m);
+    }
+    args = pad(args, outbox - w.outbox.len(), crate::outbox::MESSAGE_COLUMNS);
+    if outbox > 0 {
+        args = args.bind(w.outbox.len() as i64);
+    }
+    Ok((q, args.finish()?, keep))
+}
 
 /// Sets code counters to the larger of the stored and the new last number.
 fn upsert_counters(rows: usize) -> String {
@@ -679,107 +837,48 @@ impl WriteTx for SqliteTx {
     }
 
     async fn flush(&mut self, w: &Writes) -> Result<(), StoreError> {
-        if Self::fits_one_trip(w) {
-            self.flush_one_trip(w, false).await
-        } else {
-            self.flush_chunks(w).await?;
-            crate::outbox::insert_sqlite(&mut self.conn, &w.outbox, false).await?;
-            Ok(())
+        if Self::fits_one_trip(w) { self.flush_one_trip(w, false).await } else { self.flush_chunked(w).await }
+    }
+
+    type Ready = SqliteReady;
+
+    fn ready(w: Writes) -> Result<SqliteReady, StoreError> {
+        if !Self::fits_one_trip(&w) {
+            return Ok(SqliteReady::Chunks(w));
+        }
+        let (sql, args, keep) = one_trip("", &w, false)?;
+        Ok(SqliteReady::Trip { sql, args, keep })
+    }
+
+    async fn send(&mut self, ready: SqliteReady) -> Result<(), StoreError> {
+        match ready {
+            SqliteReady::Trip { sql, args, keep } => {
+                // Built without the deferred `BEGIN`: sent on its own if still owed.
+                self.open().await?;
+                self.send_trip(&sql, args, keep).await
+            }
+            SqliteReady::Chunks(w) => self.flush_chunked(&w).await,
         }
     }
 }
 
 impl SqliteTx {
     /// Writes that fit ([`SqliteTx::fits_one_trip`]) as one multi-statement query (ending
-    /// with `COMMIT` if `commit`): one trip to SQLite's thread. A small write (a group
-    /// commit of single writes) has statements of its exact sizes; the part of a big batch
-    /// pads its bulk rows (events, projection rows, outbox rows) to a few fixed sizes, so
-    /// that each part of each batch reuses the statements prepared for the last.
+    /// with `COMMIT` if `commit`): one trip to SQLite's thread.
     async fn flush_one_trip(&mut self, w: &Writes, commit: bool) -> Result<(), StoreError> {
-        let recorded = ts(w.recorded_at);
-        let small = Self::is_small(w);
-        let padded = |rows: usize, quantum: usize, cols: usize| {
-            let p = rows.div_ceil(quantum) * quantum;
-            if small || p > sql::rows_per_statement(cols) { rows } else { p }
-        };
-        let events = padded(w.events.len(), EVENTS_QUANTUM, 7);
-        let created = padded(w.created.len(), ROWS_QUANTUM, sql::DOSSIER_COLUMNS.len());
-        let updated = padded(w.updated.len(), ROWS_QUANTUM, sql::DOSSIER_COLUMNS.len());
-        let outbox = padded(w.outbox.len(), ROWS_QUANTUM, crate::outbox::MESSAGE_COLUMNS);
-        let mut q = String::from(self.lead());
-        if events > 0 {
-            q.push_str(&format!(
-                "{INSERT_EVENTS} {};\n{QUEUE_INSERTED_EVENTS};\n",
-                sql::sqlite_rows(w.events.len(), events, 7)
-            ));
-        }
-        // The rows of `updated` exist (read in this transaction, or created by an earlier part
-        // of it): their upsert only updates, and the UPDATE triggers count the change.
-        for (rows, padded, upsert) in [(&w.created, created, false), (&w.updated, updated, true)] {
-            if padded > 0 {
-                let source = sql::sqlite_rows(rows.len(), padded, sql::DOSSIER_COLUMNS.len());
-                q.push_str(&sql::insert_dossiers_from(D, &source, upsert));
-                q.push_str(";\n");
-                if !upsert {
-                    q.push_str(&count_inserted_dossier_rows());
-                    q.push_str(";\n");
-                }
-            }
-        }
-        if !w.counts.is_empty() {
-            q.push_str(&sql::upsert_counts(D, w.counts.len(), true));
-            q.push_str(";\n");
-        }
-        if !w.counters.is_empty() {
-            q.push_str(&upsert_counters(w.counters.len()));
-            q.push_str(";\n");
-        }
-        if outbox > 0 {
-            let source = sql::sqlite_rows(w.outbox.len(), outbox, crate::outbox::MESSAGE_COLUMNS);
-            q.push_str(&crate::outbox::insert_sqlite_sql_from(&source, false));
-            q.push_str(";\n");
-            q.push_str(crate::outbox::COUNT_INSERTED_MESSAGES);
-            q.push_str(";\n");
-        }
-        if commit {
-            q.push_str("COMMIT;\n");
-        }
-        // Anonymous parameters are taken in order across the statements; padding rows are
-        // NULL. The final part of a batch (with its aggregates) has sizes that seldom recur.
-        let keep = small || (w.counts.is_empty() && w.counters.is_empty());
-        let mut query = sqlx::query(&q).persistent(keep);
-        for e in &w.events {
-            query = bind_event!(query, e, &recorded);
-        }
-        query = pad(query, events - w.events.len(), 7);
-        if events > 0 {
-            query = query.bind(w.events.len() as i64);
-        }
-        for r in &w.created {
-            query = bind_dossier!(query, r, ts);
-        }
-        query = pad(query, created - w.created.len(), sql::DOSSIER_COLUMNS.len());
-        if created > 0 {
-            query = query.bind(w.created.len() as i64);
-        }
-        for r in &w.updated {
-            query = bind_dossier!(query, r, ts);
-        }
-        query = pad(query, updated - w.updated.len(), sql::DOSSIER_COLUMNS.len());
-        for (k, v) in &w.counts {
-            query = bind_counts!(query, k, v);
-        }
-        for ((agency, day), last) in &w.counters {
-            query = query.bind(agency.as_str()).bind(*day).bind(sql::int(*last));
-        }
-        for m in &w.outbox {
-            query = bind_message!(query, m);
-        }
-        query = pad(query, outbox - w.outbox.len(), crate::outbox::MESSAGE_COLUMNS);
-        if outbox > 0 {
-            query = query.bind(w.outbox.len() as i64);
-        }
-        query.execute(&mut *self.conn).await?;
+        let (sql, args, keep) = one_trip(self.lead(), w, commit)?;
+        self.send_trip(&sql, args, keep).await
+    }
+
+    async fn send_trip(&mut self, sql: &str, args: SqliteArguments<'static>, keep: bool) -> Result<(), StoreError> {
+        sqlx::query_with(sql, args).persistent(keep).execute(&mut *self.conn).await?;
+        Ok(())
+    }
+
+    /// Writes too big for one trip: the rows in chunks, then the outbox.
+    async fn flush_chunked(&mut self, w: &Writes) -> Result<(), StoreError> {
+        self.flush_chunks(w).await?;
+        crate::outbox::insert_sqlite(&mut self.conn, &w.outbox, false).await?;
         Ok(())
     }
 
