@@ -581,10 +581,14 @@ pub(crate) async fn run_batch<T: WriteTx>(
     last.created.extend(rest.created);
     last.updated.extend(rest.updated);
     last.outbox.extend(rest.outbox);
-    last.counts = rest.counts;
-    last.counters = rest.counters;
+    // The last rows in the shape of the other parts, then the aggregates on their own.
     if !last.is_empty() {
-        tx.flush(&last).await?;
+        tx.send(T::ready(last)?).await?;
+    }
+    let aggregates =
+        Writes { counts: rest.counts, counters: rest.counters, recorded_at: parts.recorded_at, ..Writes::default() };
+    if !aggregates.is_empty() {
+        tx.flush(&aggregates).await?;
     }
     Ok(parts.results)
 }

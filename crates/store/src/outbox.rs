@@ -323,7 +323,7 @@ pub(crate) use bind_message;
 /// added per kind and status. Every row of the INSERT, added or skipped as a known dedupe key,
 /// took the next AUTOINCREMENT value, and the statement left the last one in
 /// `sqlite_sequence`: the rows it added are the ones above that value less `?`.
-pub(crate) const COUNT_INSERTED_MESSAGES: &str = "INSERT INTO metric_outbox (kind, status, messages) \
+pub(crate) const COUNT_INSERTED_MESSAGES: &str = "INSERT OR ROLLBACK INTO metric_outbox (kind, status, messages) \
      SELECT kind, status, COUNT(*) FROM outbox \
      WHERE id > (SELECT seq FROM sqlite_sequence WHERE name = 'outbox') - ? GROUP BY kind, status \
      ON CONFLICT (kind, status) DO UPDATE SET messages = messages + excluded.messages";

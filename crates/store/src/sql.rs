@@ -157,15 +157,20 @@ pub(crate) fn insert_dossiers_from(d: Dialect, source: &str, upsert: bool) -> St
 
 /// Adds deltas to `daily_counts` cells (`add`), or sets cells to values.
 pub(crate) fn upsert_counts(d: Dialect, rows: usize, add: bool) -> String {
+    upsert_counts_from(d, &format!("VALUES {}", values(d, rows, COUNT_COLUMNS.len())), add)
+}
+
+/// [`upsert_counts`] from `source`: `VALUES …` or a SELECT with a WHERE clause (which keeps
+/// SQLite from reading `ON CONFLICT` as a join's `ON`).
+pub(crate) fn upsert_counts_from(d: Dialect, source: &str, add: bool) -> String {
     let sets: Vec<String> = COUNT_COLUMNS[4..]
         .iter()
         .map(|c| if add { format!("{c} = daily_counts.{c} + excluded.{c}") } else { format!("{c} = excluded.{c}") })
         .collect();
     format!(
-        "{} daily_counts ({}) VALUES {} ON CONFLICT (day, agency, procedure, channel) DO UPDATE SET {}",
+        "{} daily_counts ({}) {source} ON CONFLICT (day, agency, procedure, channel) DO UPDATE SET {}",
         insert_into(d),
         COUNT_COLUMNS.join(", "),
-        values(d, rows, COUNT_COLUMNS.len()),
         sets.join(", ")
     )
 }

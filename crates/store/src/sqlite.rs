@@ -447,7 +447,7 @@ const INSERT_EVENTS: &str =
 ///
 /// The events of an INSERT of `?` rows (never skipped: a clash ends the transaction) that may
 /// complete a handoff or a dwell join the measuring queue.
-const QUEUE_INSERTED_EVENTS: &str = "INSERT INTO metric_handoff_queue (event_id, dossier_code, seq) \
+const QUEUE_INSERTED_EVENTS: &str = "INSERT OR ROLLBACK INTO metric_handoff_queue (event_id, dossier_code, seq) \
      SELECT id, dossier_code, seq FROM dossier_events WHERE id > (SELECT MAX(id) FROM dossier_events) - ? \
      AND kind IN ('transferred', 'accepted', 'resolved', 'withdrawn', 'stopped') ORDER BY id";
 
@@ -456,7 +456,7 @@ const QUEUE_INSERTED_EVENTS: &str = "INSERT INTO metric_handoff_queue (event_id,
 /// never by a walk of the lead-agency index that would spare the GROUP BY its sort.
 fn count_inserted_dossiers(after: &str) -> String {
     format!(
-        "INSERT INTO metric_open_dossiers (agency, status, dossiers, at_risk) \
+        "INSERT OR ROLLBACK INTO metric_open_dossiers (agency, status, dossiers, at_risk) \
          SELECT lead_agency, status, COUNT(*), SUM(at_risk) FROM dossiers NOT INDEXED \
          WHERE rowid > {after} AND status IN (1, 2, 4, 5, 6) GROUP BY lead_agency, status \
          ON CONFLICT (agency, status) DO UPDATE SET dossiers = dossiers + excluded.dossiers, \
@@ -547,8 +547,10 @@ fn pad(mut args: OwnedArgs, rows: usize, cols: usize) -> OwnedArgs {
 
 /// The part of a big batch pads its events to a multiple of this many rows…
 const EVENTS_QUANTUM: usize = 64;
-/// …and its projection and outbox rows to a multiple of this many.
+/// …its projection, outbox and code counter rows to a multiple of this many…
 const ROWS_QUANTUM: usize = 16;
+/// …and its aggregate cells (sent on their own, after the last part) to a multiple of this many.
+const COUNTS_QUANTUM: usize = 64;
 
 /// Writes with at most this many rows of each kind keep their one-trip statement prepared.
 const ONE_TRIP_ROWS: usize = 16;
@@ -570,6 +572,8 @@ fn one_trip(lead: &str, w: &Writes, commit: bool) -> Result<(String, SqliteArgum
     let created = padded(w.created.len(), ROWS_QUANTUM, sql::DOSSIER_COLUMNS.len());
     let updated = padded(w.updated.len(), ROWS_QUANTUM, sql::DOSSIER_COLUMNS.len());
     let outbox = padded(w.outbox.len(), ROWS_QUANTUM, crate::outbox::MESSAGE_COLUMNS);
+    let counts = padded(w.counts.len(), COUNTS_QUANTUM, sql::COUNT_COLUMNS.len());
+    let counters = padded(w.counters.len(), ROWS_QUANTUM, 3);
     let mut q = String::from(lead);
     if events > 0 {
         q.push_str(&format!(
@@ -590,12 +594,13 @@ fn one_trip(lead: &str, w: &Writes, commit: bool) -> Result<(String, SqliteArgum
             }
         }
     }
-    if !w.counts.is_empty() {
-        q.push_str(&sql::upsert_counts(D, w.counts.len(), true));
+    if counts > 0 {
+        let source = sql::sqlite_rows(w.counts.len(), counts, sql::COUNT_COLUMNS.len());
+        q.push_str(&sql::upsert_counts_from(D, &source, true));
         q.push_str(";\n");
     }
-    if !w.counters.is_empty() {
-        q.push_str(&upsert_counters(w.counters.len()));
+    if counters > 0 {
+        q.push_str(&upsert_counters(&sql::sqlite_rows(w.counters.len(), counters, 3)));
         q.push_str(";\n");
     }
     if outbox > 0 {
@@ -609,8 +614,10 @@ fn one_trip(lead: &str, w: &Writes, commit: bool) -> Result<(String, SqliteArgum
         q.push_str("COMMIT;\n");
     }
     // Anonymous parameters are taken in order across the statements; padding rows are
-    // NULL. The final part of a batch (with its aggregates) has sizes that seldom recur.
-    let keep = small || (w.counts.is_empty() && w.counters.is_empty());
+    // NULL. Bulk rows and aggregates together (a batch written at once) have shapes that
+    // seldom recur; a batch written in parts sends its aggregates on their own.
+    let bulk = events + created + updated + outbox > 0;
+    let keep = small || !bulk || (counts == 0 && counters == 0);
     let mut args = OwnedArgs::default();
     for e in &w.events {
         args = bind_event!(args, e, &recorded);
@@ -633,9 +640,11 @@ fn one_trip(lead: &str, w: &Writes, commit: bool) -> Result<(String, SqliteArgum
     for (k, v) in &w.counts {
         args = bind_counts!(args, k, v);
     }
+    args = pad(args, counts - w.counts.len(), sql::COUNT_COLUMNS.len());
     for ((agency, day), last) in &w.counters {
         args = args.bind(agency.as_str()).bind(*day).bind(sql::int(*last));
     }
+    args = pad(args, counters - w.counters.len(), 3);
     for m in &w.outbox {
         args = bind_message!(args, m);
     }
@@ -646,12 +655,12 @@ fn one_trip(lead: &str, w: &Writes, commit: bool) -> Result<(String, SqliteArgum
     Ok((q, args.finish()?, keep))
 }
 
-/// Sets code counters to the larger of the stored and the new last number.
-fn upsert_counters(rows: usize) -> String {
+/// Sets code counters to the larger of the stored and the new last number, from `source`
+/// ([`sql::sqlite_rows`]).
+fn upsert_counters(source: &str) -> String {
     format!(
-        "INSERT OR ROLLBACK INTO dossier_sequences (agency, day, last_seq) VALUES {} \
-         ON CONFLICT (agency, day) DO UPDATE SET last_seq = MAX(dossier_sequences.last_seq, excluded.last_seq)",
-        sql::values(D, rows, 3)
+        "INSERT OR ROLLBACK INTO dossier_sequences (agency, day, last_seq) {source} \
+         ON CONFLICT (agency, day) DO UPDATE SET last_seq = MAX(dossier_sequences.last_seq, excluded.last_seq)"
     )
 }
 
@@ -908,7 +917,7 @@ impl SqliteTx {
         }
         let per = sql::rows_per_statement(3);
         for chunk in w.counters.chunks(per) {
-            let q = upsert_counters(chunk.len());
+            let q = upsert_counters(&sql::sqlite_rows(chunk.len(), chunk.len(), 3));
             let mut query = sqlx::query(&q).persistent(persistent(chunk.len(), per));
             for ((agency, day), last) in chunk {
                 query = query.bind(agency.as_str()).bind(*day).bind(sql::int(*last));
