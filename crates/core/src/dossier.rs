@@ -82,9 +82,9 @@ impl Status {
         }
     }
 
-    /// Does the SLA clock run for a dossier in this status (received and not finished)?
+    /// Is a dossier in this status open (received and not finished; [`crate::vocab::OPEN`])?
     pub fn is_open(self) -> bool {
-        matches!(self, Self::Received | Self::Processing | Self::SupplementRequested | Self::PaymentRequested)
+        crate::vocab::OPEN.contains(self)
     }
 }
 

@@ -705,7 +705,7 @@ fn remaining(ctx: &Ctx<'_>, at: DateTime<Utc>) -> Result<Option<i64>, LetterErro
 /// Statuses in which the agency's clock runs (received, processing): reminders and automatic
 /// apologies are for these only; a dossier waiting for the citizen is not the agency's delay.
 pub fn clock_running(status: Option<Status>) -> bool {
-    matches!(status, Some(Status::Received | Status::Processing))
+    crate::vocab::AGENCY_CLOCK.holds(status)
 }
 
 /// The latest due instant of a dossier in its last working day at `now`: open dossiers due in

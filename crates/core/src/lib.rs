@@ -12,7 +12,9 @@
 //! [`dossier`] (the state machine and its events), [`analysis`] (classification, rates,
 //! handoffs, dwell, signals, at-risk), [`codes`] (newtypes that parse), [`commands`] (typed
 //! input of the desk's commands turned into events, shared by the CLI and the server),
-//! [`letters`] (the messages a dossier owes people: apology letters, reminders, notices).
+//! [`letters`] (the messages a dossier owes people: apology letters, reminders, notices),
+//! [`vocab`] (the status sets — open, agency clock, waiting for the citizen — and the measured
+//! event kinds, named once for Rust and SQL alike).
 
 pub mod analysis;
 pub mod calendar;
@@ -26,6 +28,7 @@ pub mod letters;
 #[cfg(test)]
 mod proptests;
 pub mod view;
+pub mod vocab;
 
 pub use analysis::{Analysis, ClassifyMode, Counts, Ratio, Timeliness, analyse, classify};
 pub use calendar::{Calendar, CalendarData, CalendarError, CalendarYear, OfficeHours};
