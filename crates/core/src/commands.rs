@@ -5,10 +5,11 @@
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
-use crate::calendar::from_local;
+use crate::calendar::{CalendarError, from_local, to_local};
 use crate::codes::{AgencyCode, ParseError, ProcedureCode};
 use crate::domain::{Domain, DomainError};
 use crate::dossier::{Applicant, Channel, EventKind, Outcome};
+use crate::text::{self, ADDRESS_MAX_CHARS, DOCUMENT_MAX_CHARS, NAME_MAX_CHARS, REASON_MAX_CHARS, TextError};
 
 /// Why a command's input is not acceptable. `field` names the input (`reason`, `to`, …); the
 /// CLI prints it as a flag (`--reason`).
@@ -20,12 +21,20 @@ pub enum CommandError {
     RefusalWithoutReason { field: &'static str },
     #[error(transparent)]
     Parse(#[from] ParseError),
+    #[error(transparent)]
+    Text(#[from] TextError),
     #[error("invalid channel {0:?}: expected in_person, online or postal")]
     Channel(String),
     #[error("invalid ID number {0:?}: expected 12 digits (CCCD) or 9 digits")]
     IdNumber(String),
     #[error("invalid date {0:?}: expected YYYY-MM-DD (or an RFC 3339 instant)")]
     Date(String),
+    #[error("{date} is not a working day; the next working day is {next}")]
+    NotWorkingDay { date: NaiveDate, next: NaiveDate },
+    #[error("{at} is outside office hours")]
+    OutsideOfficeHours { at: NaiveDateTime },
+    #[error(transparent)]
+    Calendar(#[from] CalendarError),
     #[error(transparent)]
     Domain(#[from] DomainError),
 }
@@ -95,10 +104,16 @@ impl Transition {
             Self::RefuseOnline { reason } => EventKind::RefusedAtReceipt { reason: non_empty(reason, reason_field)? },
             Self::RequestSupplement { reason, documents } => EventKind::SupplementRequested {
                 reason: non_empty(reason, reason_field)?,
-                documents: documents.iter().filter(|d| !d.trim().is_empty()).cloned().collect(),
+                documents: documents
+                    .iter()
+                    .filter(|d| !d.trim().is_empty())
+                    .map(|d| text::line(d, style.name("documents", "--document"), DOCUMENT_MAX_CHARS))
+                    .collect::<Result<_, _>>()?,
             },
             Self::Supplement => EventKind::SupplementSupplied,
-            Self::RequestPayment { reason } => EventKind::PaymentRequested { reason: reason.clone() },
+            Self::RequestPayment { reason } => {
+                EventKind::PaymentRequested { reason: optional_reason(reason, reason_field)? }
+            }
             Self::Paid => EventKind::Paid,
             Self::Reschedule { to, reason, responsible, override_second } => EventKind::Rescheduled {
                 to: appointment(domain, to)?,
@@ -113,11 +128,11 @@ impl Transition {
                 }
                 EventKind::Resolved {
                     outcome: if *refused { Outcome::Refused } else { Outcome::Approved },
-                    reason: reason.clone().filter(|r| !r.trim().is_empty()),
+                    reason: text::optional_paragraph(reason.as_deref().unwrap_or(""), reason_field, REASON_MAX_CHARS)?,
                 }
             }
             Self::Return => EventKind::Returned,
-            Self::Withdraw { reason } => EventKind::Withdrawn { reason: reason.clone() },
+            Self::Withdraw { reason } => EventKind::Withdrawn { reason: optional_reason(reason, reason_field)? },
             Self::Stop { reason } => EventKind::Stopped { reason: non_empty(reason, reason_field)? },
         })
     }
@@ -157,11 +172,13 @@ impl IntakeForm {
         let channel = Channel::parse(channel_text).ok_or_else(|| CommandError::Channel(self.channel.clone()))?;
         let present = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
         let applicant = Applicant {
-            name: non_empty(&self.applicant, style.name("applicant", "--applicant"))?,
+            name: text::line(&self.applicant, style.name("applicant", "--applicant"), NAME_MAX_CHARS)?,
             email: present(&self.email).map(|s| s.parse()).transpose()?,
             phone: present(&self.phone).map(|s| s.parse()).transpose()?,
             id_number: present(&self.id_number).map(|s| id_number(&s)).transpose()?,
-            address: present(&self.address),
+            address: present(&self.address)
+                .map(|a| text::paragraph(&a, style.name("address", "--address"), ADDRESS_MAX_CHARS))
+                .transpose()?,
         };
         Ok(CheckedIntake { procedure, agency, applicant, channel })
     }
@@ -171,9 +188,17 @@ fn agency(s: &str) -> Result<AgencyCode, CommandError> {
     Ok(s.trim().parse::<AgencyCode>()?)
 }
 
+/// A required reason: one paragraph of at most [`REASON_MAX_CHARS`].
 fn non_empty(s: &str, field: &'static str) -> Result<String, CommandError> {
-    let s = s.trim();
-    if s.is_empty() { Err(CommandError::Empty { field }) } else { Ok(s.to_string()) }
+    match text::paragraph(s, field, REASON_MAX_CHARS) {
+        Err(TextError::Empty { field }) => Err(CommandError::Empty { field }),
+        other => Ok(other?),
+    }
+}
+
+/// An optional reason: empty is `""`.
+fn optional_reason(s: &str, field: &'static str) -> Result<String, CommandError> {
+    Ok(text::optional_paragraph(s, field, REASON_MAX_CHARS)?.unwrap_or_default())
 }
 
 /// A citizen ID number (CCCD, 12 digits) or an older 9-digit ID card.
@@ -202,12 +227,26 @@ pub fn parse_instant(s: &str) -> Option<DateTime<Utc>> {
         .map(from_local)
 }
 
-/// A new appointment: a date (due by that day's closing) or an instant.
+/// A new appointment: a date (due by that day's closing) or an instant. It must be a real
+/// appointment: inside the calendar's coverage, on a working day (a day off is refused with the
+/// next working day named) and inside office hours (the closing time itself counts).
 pub fn appointment(domain: &Domain, s: &str) -> Result<DateTime<Utc>, CommandError> {
-    if let Ok(d) = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
-        return Ok(from_local(d.and_time(domain.calendar.hours().closing())));
+    let cal = &domain.calendar;
+    let at = match NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
+        Ok(d) => from_local(d.and_time(cal.hours().closing())),
+        Err(_) => parse_instant(s).ok_or_else(|| CommandError::Date(s.to_string()))?,
+    };
+    let local = to_local(at);
+    let date = local.date();
+    if !cal.is_working_day(date)? {
+        let next = cal.working_day_on_or_after(date)?;
+        return Err(CommandError::NotWorkingDay { date, next });
     }
-    parse_instant(s).ok_or_else(|| CommandError::Date(s.to_string()))
+    let time = local.time();
+    if !cal.hours().windows().iter().any(|w| w.open <= time && time <= w.close) {
+        return Err(CommandError::OutsideOfficeHours { at: local });
+    }
+    Ok(at)
 }
 
 #[cfg(test)]
@@ -222,6 +261,55 @@ mod tests {
         assert_eq!(parse_instant("2025-01-24 16:40"), Some(a));
         assert_eq!(parse_instant("2025-01-24T09:40:00Z"), Some(a));
         assert_eq!(parse_instant("yesterday"), None);
+    }
+
+    fn domain() -> Domain {
+        let catalog = crate::catalog::Catalog::from_toml(
+            include_str!("../../../config/catalog/agencies.toml"),
+            include_str!("../../../config/catalog/procedures.toml"),
+        )
+        .unwrap();
+        Domain::new(crate::calendar::testdata::vn_calendar(), catalog, crate::analysis::ClassifyMode::DateTime)
+    }
+
+    #[test]
+    fn appointments_are_real_ones() {
+        let d = domain();
+        // Saturday 22/3/2025: refused, Monday 24/3 named.
+        let err = appointment(&d, "2025-03-22").unwrap_err();
+        assert_eq!(
+            err,
+            CommandError::NotWorkingDay {
+                date: NaiveDate::from_ymd_opt(2025, 3, 22).unwrap(),
+                next: NaiveDate::from_ymd_opt(2025, 3, 24).unwrap()
+            }
+        );
+        // Far outside the calendar.
+        assert!(matches!(appointment(&d, "9999-12-31"), Err(CommandError::Calendar(_))));
+        // Lunch and after closing are not appointments; the closing time is.
+        assert!(matches!(appointment(&d, "2025-03-24T12:00"), Err(CommandError::OutsideOfficeHours { .. })));
+        assert!(matches!(appointment(&d, "2025-03-24T17:01"), Err(CommandError::OutsideOfficeHours { .. })));
+        assert_eq!(appointment(&d, "2025-03-24").unwrap(), parse_instant("2025-03-24T17:00").unwrap());
+        assert!(appointment(&d, "2025-03-24T09:15").is_ok());
+    }
+
+    #[test]
+    fn intake_text_is_checked() {
+        let d = domain();
+        let p = d.catalog.procedures().next().unwrap();
+        let a = d.catalog.agencies().next().unwrap();
+        let form = |name: &str| IntakeForm {
+            procedure: p.code.to_string(),
+            agency: a.code.to_string(),
+            applicant: name.to_string(),
+            ..IntakeForm::default()
+        };
+        for bad in ["X\nY", "A\r\nB", "\u{1b}[2J", &"a".repeat(NAME_MAX_CHARS + 1)] {
+            assert!(matches!(form(bad).check(&d, FieldStyle::Plain), Err(CommandError::Text(_))), "{bad:?}");
+        }
+        assert!(form("Trần Thị Bình").check(&d, FieldStyle::Plain).is_ok());
+        let reason = Transition::Stop { reason: "a\u{7}b".into() };
+        assert!(matches!(reason.event_kind(&d, FieldStyle::Plain), Err(CommandError::Text(_))));
     }
 
     #[test]

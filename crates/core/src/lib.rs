@@ -13,6 +13,7 @@
 //! handoffs, dwell, signals, at-risk), [`codes`] (newtypes that parse), [`commands`] (typed
 //! input of the desk's commands turned into events, shared by the CLI and the server),
 //! [`letters`] (the messages a dossier owes people: apology letters, reminders, notices),
+//! [`text`] (free text people type, checked once at the door: names, addresses, reasons),
 //! [`vocab`] (the status sets — open, agency clock, waiting for the citizen — and the measured
 //! event kinds, named once for Rust and SQL alike).
 
@@ -27,6 +28,7 @@ pub mod dossier;
 pub mod letters;
 #[cfg(test)]
 mod proptests;
+pub mod text;
 pub mod view;
 pub mod vocab;
 

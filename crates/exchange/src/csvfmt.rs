@@ -277,7 +277,12 @@ fn build(values: &[Option<&str>]) -> Result<(DossierCode, Event), String> {
             let procedure: ProcedureCode =
                 required(values, PROCEDURE, kind_name)?.trim().parse().map_err(|e| format!("bad procedure: {e}"))?;
             let agency = agency(required(values, AGENCY, kind_name)?, AGENCY)?;
-            let name = required(values, NAME, kind_name)?.to_string();
+            let name = motcua_core::text::line(
+                required(values, NAME, kind_name)?,
+                "applicant_name",
+                motcua_core::text::NAME_MAX_CHARS,
+            )
+            .map_err(|e| e.to_string())?;
             let email =
                 get(values, EMAIL).map(|e| e.parse::<Email>().map_err(|e| format!("bad e-mail: {e}"))).transpose()?;
             let phone =
@@ -293,7 +298,10 @@ fn build(values: &[Option<&str>]) -> Result<(DossierCode, Event), String> {
                 email,
                 phone,
                 id_number: get(values, ID_NUMBER).map(str::to_string),
-                address: text(values, ADDRESS),
+                address: text(values, ADDRESS)
+                    .map(|a| motcua_core::text::paragraph(&a, "address", motcua_core::text::ADDRESS_MAX_CHARS))
+                    .transpose()
+                    .map_err(|e| e.to_string())?,
             };
             let intake = Intake { code: code.clone(), procedure, agency, applicant, channel };
             if kind_name == "received" {

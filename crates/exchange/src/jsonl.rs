@@ -151,9 +151,8 @@ fn check_values(map: &Map<String, Value>, kind: &str, code: &DossierCode) -> Res
             Some(Value::Object(a)) => {
                 check_keys(a, APPLICANT_FIELDS, "in `intake.applicant`")?;
                 let name = string(a, "name", "intake.applicant.")?.ok_or("missing field `intake.applicant.name`")?;
-                if name.trim().is_empty() {
-                    return Err("empty applicant name".into());
-                }
+                motcua_core::text::line(name, "intake.applicant.name", motcua_core::text::NAME_MAX_CHARS)
+                    .map_err(|e| e.to_string())?;
                 if let Some(e) = string(a, "email", "intake.applicant.")? {
                     e.parse::<Email>().map_err(|e| format!("bad e-mail: {e}"))?;
                 }
@@ -161,7 +160,14 @@ fn check_values(map: &Map<String, Value>, kind: &str, code: &DossierCode) -> Res
                     p.parse::<Phone>().map_err(|e| format!("bad phone: {e}"))?;
                 }
                 string(a, "id_number", "intake.applicant.")?;
-                string(a, "address", "intake.applicant.")?;
+                if let Some(addr) = string(a, "address", "intake.applicant.")? {
+                    motcua_core::text::paragraph(
+                        addr,
+                        "intake.applicant.address",
+                        motcua_core::text::ADDRESS_MAX_CHARS,
+                    )
+                    .map_err(|e| e.to_string())?;
+                }
             }
             Some(v) => return Err(format!("`intake.applicant` must be an object, not {}", type_name(v))),
             None => return Err("missing field `intake.applicant`".into()),

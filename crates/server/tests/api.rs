@@ -780,3 +780,42 @@ async fn letters_to_print_are_the_desks_outbox_rows() {
     assert!(html.contains("id=\"no-letters\"") && !html.contains(&paper), "{html}");
     app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_names_addresses_and_dates_are_refused_and_write_nothing() {
+    let app = TestApp::spawn().await;
+    let before = app.event_count().await;
+    let mut hostile = Vec::new();
+    for name in ["A\r\nB", "X\nBcc: all@x.vn", "\u{1b}[2J\u{1b}[31mred", "a\u{202E}gnp.exe"] {
+        hostile.push(json!({"procedure": TRAVEL_LICENCE, "agency": CENTRE, "applicant": name, "id_number": ID}));
+    }
+    hostile
+        .push(json!({"procedure": TRAVEL_LICENCE, "agency": CENTRE, "applicant": "x".repeat(60_000), "id_number": ID}));
+    for email in ["\"onfocus=alert(1)autofocus=\"@e.vn", "a..b@x.vn", "an\r\nBcc: x@y.vn"] {
+        hostile
+            .push(json!({"procedure": TRAVEL_LICENCE, "agency": CENTRE, "applicant": "Lê Văn Cường", "email": email}));
+    }
+    for body in hostile {
+        let (s, v) = app.intake(Role::Desk, body.clone()).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body} -> {v}");
+        expect_problem(&v, "invalid-input", 422);
+        assert!(v["detail"].as_str().unwrap().len() < 400, "the detail does not repeat a huge value: {v}");
+    }
+    assert_eq!(app.event_count().await, before, "a refused intake writes nothing");
+
+    // A new appointment far in the future, on a day off, or a reason with an escape sequence.
+    let code = app.dossier_for(Action::Reschedule).await;
+    let count = app.event_count().await;
+    for body in [
+        json!({"to": "9999-12-31", "reason": "chờ"}),
+        json!({"to": "2025-03-29", "reason": "chờ"}),
+        json!({"to": "2025-03-28", "reason": "a\u{1b}]0;pwned\u{7}"}),
+    ] {
+        let (s, v) = app.act(Role::Head, &code, "reschedule", body.clone()).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body} -> {v}");
+    }
+    let (_, v) = app.act(Role::Head, &code, "reschedule", json!({"to": "2025-03-29", "reason": "chờ"})).await;
+    assert!(v["detail"].as_str().unwrap().contains("2025-03-31"), "names the next working day: {v}");
+    assert_eq!(app.event_count().await, count);
+    app.shutdown().await;
+}
