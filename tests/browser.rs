@@ -52,8 +52,21 @@ async fn fill(c: &Client, css: &str, text: &str) {
     e.send_keys(text).await.unwrap();
 }
 
+/// Clicks something that loads a new page and waits until the old document is gone, so the
+/// next look at the page cannot catch the one before (an element present on both pages would
+/// otherwise be found at once and go stale under the reader).
 async fn click(c: &Client, css: &str) {
+    c.execute("window.motcuaOldPage = true", vec![]).await.unwrap();
     c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.unwrap();
+    let started = Instant::now();
+    loop {
+        let old = c.execute("return window.motcuaOldPage === true && document.readyState", vec![]).await;
+        if matches!(old, Ok(serde_json::Value::Bool(false))) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "{css}: no new page after 15 s");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
 }
 
 async fn text(c: &Client, css: &str) -> String {
@@ -141,6 +154,12 @@ fn desk_officer_takes_a_dossier_from_intake_to_return_in_chromium() {
         let receipt = c.source().await.unwrap();
         assert!(receipt.contains("GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ") && receipt.contains("<svg"));
         shot(&c, "03-receipt").await;
+        // The page's one script ran under its Content-Security-Policy and armed the print button.
+        let script = c.execute("return document.documentElement.dataset.script || null", vec![]).await.unwrap();
+        assert_eq!(script, serde_json::json!("loaded"), "the script was refused by the page's policy");
+        let inline =
+            c.execute("return document.querySelectorAll('[onclick],[onload],a[href^=\"javascript:\"]').length", vec![]);
+        assert_eq!(inline.await.unwrap(), serde_json::json!(0));
         let qr = c.find(Locator::Css("#qr-link")).await.unwrap().attr("href").await.unwrap().unwrap();
         assert!(qr.ends_with(&format!("/tra-cuu?ma={code}")), "{qr}");
 

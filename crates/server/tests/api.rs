@@ -819,3 +819,33 @@ async fn hostile_names_addresses_and_dates_are_refused_and_write_nothing() {
     assert_eq!(app.event_count().await, count);
     app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answer_carries_the_security_headers_and_a_429_says_when_to_retry() {
+    let app =
+        TestApp::spawn_with(ServerConfig { lookup_burst: 1, lookup_per_minute: 4, ..ServerConfig::default() }).await;
+    let (desk, _) = app.client(Role::Desk);
+    for path in ["/login", "/queue", "/tra-cuu", "/bang-tin", "/api/v1/catalog", "/no-such-page", "/assets/app.js"] {
+        let r = desk.get(app.url(path)).send().await.unwrap();
+        let h = r.headers();
+        assert_eq!(h.get("x-frame-options").map(|v| v.to_str().unwrap()), Some("DENY"), "{path}");
+        assert_eq!(h.get("x-content-type-options").map(|v| v.to_str().unwrap()), Some("nosniff"), "{path}");
+        let csp = h.get("content-security-policy").unwrap().to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"), "{path}: {csp}");
+        if path != "/assets/app.js" && r.headers()["content-type"].to_str().unwrap().starts_with("text/html") {
+            let html = r.text().await.unwrap();
+            assert!(!html.contains("onclick=") && !html.contains("javascript:"), "{path}: an inline script");
+        }
+    }
+    let code = app.dossier_for(Action::Resolve).await;
+    assert_eq!(app.lookup(&code, ID).await.0, StatusCode::OK);
+    let r = reqwest::Client::new()
+        .post(app.url("/api/v1/lookup"))
+        .json(&json!({"code": code, "id_number": ID}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.headers()["retry-after"], "15", "one token every 15 s at 4 a minute");
+    app.shutdown().await;
+}
