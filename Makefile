@@ -4,7 +4,7 @@ CARGO ?= cargo
 PYTHON ?= python3
 DB ?= sqlite://data/motcua.db
 
-.PHONY: bench-worker bench-http bench-metrics run test lint fmt bench bench-calendar bench-store build
+.PHONY: fuzz bench-worker bench-http bench-metrics run test lint fmt bench bench-calendar bench-store build
 
 ## run: build, migrate data/motcua.db, seed demo data once (a simulated month and one account per
 ## role, passwords printed on that first run) and serve on http://127.0.0.1:8080 (Ctrl-C stops)
@@ -63,3 +63,7 @@ bench-http:
 bench-worker:
 	@/usr/bin/python3 -c "import aiosmtpd" 2>/dev/null || apt-get install -y -qq python3-aiosmtpd
 	$(CARGO) bench --bench worker | tee target/bench-worker.txt
+
+## fuzz: every cargo-fuzz target for FUZZ_RUNS executions (default 1,000,000) over its committed corpus (nightly)
+fuzz:
+	bash fuzz/run.sh $(TARGETS)
