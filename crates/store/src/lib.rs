@@ -21,9 +21,8 @@ use std::future::Future;
 use chrono::{DateTime, NaiveDate, Utc};
 use motcua_core::{Domain, Dossier, DossierCode, Event};
 
-mod engine;
+mod write;
 mod error;
-mod group;
 pub mod metrics;
 pub mod model;
 pub mod outbox;

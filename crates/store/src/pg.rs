@@ -8,7 +8,7 @@
 //! as a duplicate.
 //!
 //! Concurrent single writes of one process share transactions through the group commit
-//! ([`crate::group`]), as on SQLite: intakes at one desk all wait for the same code counter's
+//! ([`crate::write::group`]), as on SQLite: intakes at one desk all wait for the same code counter's
 //! lock, so one transaction per intake would serialise them behind one commit each.
 
 use std::collections::HashMap;
@@ -19,9 +19,9 @@ use motcua_core::{Domain, Dossier, DossierCode, Event};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row, Transaction};
 
-use crate::engine::{self, CounterKey, ScanTx, WriteTx, Writes};
+use crate::write::engine::{self, CounterKey, ScanTx, WriteTx, Writes};
 use crate::error::StoreError;
-use crate::group::{self, Committer, GroupCommit};
+use crate::write::group::{self, Committer, GroupCommit};
 use crate::model::{
     BatchItem, CountChange, DailyCountRow, DossierRow, LoggedEvent, NewDossier, OpenFacts, OpenTally, RecomputeDiff,
     Totals,

@@ -6,7 +6,7 @@
 //! process writing the same file waits (busy timeout) instead of interleaving. Reads use a
 //! separate pool of read-only connections, which WAL lets run beside the writer. Concurrent
 //! single writes (`intake`, `record`) share transactions through the group commit
-//! ([`crate::group`]): one fsync for every item queued while the previous commit ran. A
+//! ([`crate::write::group`]): one fsync for every item queued while the previous commit ran. A
 //! background task checkpoints the WAL on its own connection, off the commit path.
 //!
 //! Instants are stored as fixed-width UTC text (`2025-02-07T10:00:00.000000Z`), so that text
@@ -28,9 +28,9 @@ use sqlx::sqlite::{
 use sqlx::{ConnectOptions, Connection, Row, Sqlite};
 use tokio::sync::watch;
 
-use crate::engine::{self, CounterKey, ScanTx, WriteTx, Writes};
+use crate::write::engine::{self, CounterKey, ScanTx, WriteTx, Writes};
 use crate::error::StoreError;
-use crate::group::{self, Committer, GroupCommit};
+use crate::write::group::{self, Committer, GroupCommit};
 use crate::model::{
     BatchItem, CountChange, DailyCountRow, DossierRow, LoggedEvent, NewDossier, OpenFacts, OpenTally, RecomputeDiff,
     Totals,
@@ -424,7 +424,7 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 /// Binds one row of [`INSERT_EVENTS`]; `$recorded` is the batch's stamp as stored.
 macro_rules! bind_event {
     ($q:expr, $e:expr, $recorded:expr) => {{
-        let e: &crate::engine::EventRow = $e;
+        let e: &crate::write::engine::EventRow = $e;
         let recorded: &str = $recorded;
         $q.bind(e.code.as_str())
             .bind(i64::from(e.seq))

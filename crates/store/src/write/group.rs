@@ -34,7 +34,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use motcua_core::{Domain, Dossier};
 use tokio::sync::{OwnedMutexGuard, oneshot};
 
-use crate::engine::{self, Loaded, WriteTx, Writes};
+use crate::write::engine::{self, Loaded, WriteTx, Writes};
 use crate::error::StoreError;
 use crate::model::BatchItem;
 use crate::outbox::is_transient;
