@@ -32,7 +32,7 @@ mod sql;
 mod sqlite;
 mod staff;
 
-pub use error::StoreError;
+pub use error::{StoreError, is_transient};
 pub use metrics::ServiceFigures;
 pub use model::{
     BatchItem, CountChange, CountKey, CountValues, DailyCountRow, DossierChange, DossierRow, FieldChange, LoggedEvent,

@@ -23,6 +23,7 @@ use motcua_core::{AgencyCode, DomainError, DossierCode, DossierError};
 use serde::Serialize;
 use sqlx::{PgConnection, Row, SqliteConnection};
 
+pub use crate::error::is_transient;
 use crate::error::StoreError;
 use crate::model::micros;
 use crate::sql;
@@ -73,23 +74,6 @@ pub(crate) fn letter_error(code: &DossierCode, e: LetterError) -> StoreError {
         LetterError::Domain(d) => StoreError::Rejected(d),
         LetterError::Calendar(c) => StoreError::Rejected(DomainError::Dossier(DossierError::Calendar(c))),
         LetterError::Missing(what) => StoreError::Corrupt(format!("dossier {code} has no {what}")),
-    }
-}
-
-/// A failure that a retry of the same transaction may not meet again: a deadlock or a
-/// serialization failure on PostgreSQL (the whole transaction was rolled back), or SQLite's
-/// busy or locked database.
-pub fn is_transient(e: &StoreError) -> bool {
-    if let StoreError::GroupCommit(shared) = e {
-        return is_transient(shared);
-    }
-    let StoreError::Database(e) = e else { return false };
-    match e {
-        sqlx::Error::Database(d) => {
-            matches!(d.code().as_deref(), Some("40P01" | "40001" | "5" | "6" | "517" | "262"))
-        }
-        sqlx::Error::PoolTimedOut => true,
-        _ => false,
     }
 }
 

@@ -20,7 +20,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row, Transaction};
 
 use crate::write::engine::{self, CounterKey, ScanTx, WriteTx, Writes};
-use crate::error::StoreError;
+use crate::error::{StoreError, is_unique_violation};
 use crate::write::group::{self, Committer, GroupCommit};
 use crate::model::{
     BatchItem, CountChange, DailyCountRow, DossierRow, LoggedEvent, NewDossier, OpenFacts, OpenTally, RecomputeDiff,
@@ -324,10 +324,6 @@ impl PgStore {
             Ok(diff)
         }
     }
-}
-
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    e.as_database_error().is_some_and(|d| d.is_unique_violation())
 }
 
 pub(crate) struct PgTx {

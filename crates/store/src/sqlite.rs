@@ -29,7 +29,7 @@ use sqlx::{ConnectOptions, Connection, Row, Sqlite};
 use tokio::sync::watch;
 
 use crate::write::engine::{self, CounterKey, ScanTx, WriteTx, Writes};
-use crate::error::StoreError;
+use crate::error::{StoreError, is_unique_violation};
 use crate::write::group::{self, Committer, GroupCommit};
 use crate::model::{
     BatchItem, CountChange, DailyCountRow, DossierRow, LoggedEvent, NewDossier, OpenFacts, OpenTally, RecomputeDiff,
@@ -415,10 +415,6 @@ fn tallies(rows: &[SqliteRow]) -> Result<Vec<(String, OpenTally)>, StoreError> {
         out.push((r.try_get("k")?, OpenTally { open, past_due: n("past_due")?, appointment_ahead: n("ahead")? }));
     }
     Ok(out)
-}
-
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    e.as_database_error().is_some_and(|d| d.is_unique_violation())
 }
 
 /// Binds one row of [`INSERT_EVENTS`]; `$recorded` is the batch's stamp as stored.

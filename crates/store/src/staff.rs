@@ -15,7 +15,7 @@ use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::{Encode, Postgres, Row, Sqlite, Type};
 
-use crate::error::StoreError;
+use crate::error::{StoreError, is_unique_violation};
 use crate::model::DossierRow;
 use crate::sql::{self, Dialect, decode_dossier};
 use crate::{AnyStore, PgStore, SqliteStore};
@@ -257,10 +257,6 @@ fn numbered(d: Dialect, q: &str) -> String {
             out
         }
     }
-}
-
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    e.as_database_error().is_some_and(|d| d.is_unique_violation())
 }
 
 const STAFF_COLUMNS: &str = "id, username, display_name, role, disabled, created_at";

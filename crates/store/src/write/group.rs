@@ -35,9 +35,8 @@ use motcua_core::{Domain, Dossier};
 use tokio::sync::{OwnedMutexGuard, oneshot};
 
 use crate::write::engine::{self, Loaded, WriteTx, Writes};
-use crate::error::StoreError;
+use crate::error::{StoreError, is_transient};
 use crate::model::BatchItem;
-use crate::outbox::is_transient;
 
 /// Items per group commit by default.
 pub(crate) const DEFAULT_CAP: usize = 256;
