@@ -58,7 +58,7 @@ pub struct AgencyWindow {
     pub counts: CountValues,
 }
 
-/// Open dossiers (status 2, 4, 5, 6) of one lead agency past their due instant at the scrape's
+/// Open dossiers (core's `vocab::OPEN`) of one lead agency past their due instant at the scrape's
 /// now (`due_at < now`, core's `is_overdue`: a comparison of instants).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OverdueCount {
@@ -68,7 +68,7 @@ pub struct OverdueCount {
     pub without_apology: u64,
 }
 
-/// An open dossier (status 2, 4, 5, 6) that may be late by the national rule at the scrape's
+/// An open dossier (core's `vocab::OPEN`) that may be late by the national rule at the scrape's
 /// now: past its receipt's appointment, or with a second supplement request. Any other open
 /// dossier is on time: its effective end (now, or the start of an open wait, minus closed
 /// waits) cannot be after an appointment that is not past.
@@ -180,7 +180,7 @@ pub struct Figures {
     pub past_complete: bool,
     pub overdue: Vec<OverdueCount>,
     pub national_candidates: Vec<NationalCandidate>,
-    /// Open dossiers (status 2, 4, 5, 6) at risk per agency: core's flag, kept in the projection
+    /// Open dossiers (core's `vocab::OPEN`) at risk per agency: core's flag, kept in the projection
     /// since migration 0002 and counted per agency and status by the triggers of 0006.
     pub at_risk: Vec<(String, u64)>,
     pub outbox: Vec<OutboxCount>,
@@ -218,9 +218,6 @@ pub trait ServiceFigures: Send + Sync {
 // SQL, in the shape both backends share. `$n` placeholders work on both (sqlx binds `$n` on
 // SQLite by number).
 
-const OPEN_STATUSES: &str = "status IN (2, 4, 5, 6)";
-/// The statuses of [`OPEN_STATUSES`], whose dossiers count as at risk.
-const OPEN_CLOCK: [u8; 4] = [2, 4, 5, 6];
 const COUNT_COLUMNS: &str = "received, finished, early, on_time, late, national_on_time";
 const NATIONAL_FACTS: [&str; 7] = [
     "lead_agency",
@@ -316,19 +313,21 @@ impl Queries {
                 "lead_agency, n, w",
                 &format!(
                     "(SELECT lead_agency, COUNT(*) AS n, SUM(CASE WHEN reschedule_count = 0 THEN 1 ELSE 0 END) AS w \
-                     FROM {} WHERE {OPEN_STATUSES} AND due_at < $1 GROUP BY lead_agency) o",
-                    indexed(d, "dossiers", "metric_open_overdue")
+                     FROM {} WHERE {open} AND due_at < $1 GROUP BY lead_agency) o",
+                    indexed(d, "dossiers", "metric_open_overdue"),
+                    open = *sql::OPEN
                 ),
             ),
             national: select(
                 d,
                 &facts,
                 &format!(
-                    "(SELECT {raw_facts} FROM {} WHERE {OPEN_STATUSES} AND original_due_at < $1 \
-                     UNION ALL SELECT {raw_facts} FROM {} WHERE {OPEN_STATUSES} AND supplement_count > 1 \
+                    "(SELECT {raw_facts} FROM {} WHERE {open} AND original_due_at < $1 \
+                     UNION ALL SELECT {raw_facts} FROM {} WHERE {open} AND supplement_count > 1 \
                      AND original_due_at >= $1) c",
                     indexed(d, "dossiers", "metric_open_national"),
-                    indexed(d, "dossiers", "metric_open_supplements")
+                    indexed(d, "dossiers", "metric_open_supplements"),
+                    open = *sql::OPEN
                 ),
             ),
             outbox: select(d, "kind, status, messages", "metric_outbox WHERE messages <> 0"),
@@ -538,7 +537,7 @@ impl Rows {
         for (agency, status, n, r) in self.open {
             let dossiers = sql::count(n, "metric_open_dossiers.dossiers")?;
             let status = status_of(status)?;
-            if OPEN_CLOCK.contains(&status.code()) {
+            if motcua_core::vocab::OPEN.contains(status) {
                 *at_risk.entry(agency.clone()).or_default() += sql::count(r, "metric_open_dossiers.at_risk")?;
             }
             if dossiers > 0 {

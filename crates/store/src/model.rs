@@ -177,7 +177,7 @@ impl DossierRow {
         })
     }
 
-    /// True while the SLA clock runs (statuses 2, 4, 5, 6).
+    /// True while the dossier is open (core's `vocab::OPEN`).
     pub fn is_open(&self) -> bool {
         self.status.is_open()
     }

@@ -16,6 +16,7 @@
 use std::fmt;
 use std::future::Future;
 use std::str::FromStr;
+use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
 use motcua_core::letters::{LetterError, MessageIntent, Recipient};
@@ -376,7 +377,8 @@ fn candidate(code: String, due: DateTime<Utc>) -> Result<Candidate, StoreError> 
 
 /// The clauses both backends use (the partial index `dossiers_running_unapologised` is chosen
 /// by SQLite only when its terms appear as written).
-const RUNNING: &str = "d.status IN (2, 4) AND d.reschedule_count = 0";
+static RUNNING: LazyLock<String> =
+    LazyLock::new(|| format!("{} AND d.reschedule_count = 0", *sql::AGENCY_CLOCK));
 const NOT_REMINDED: &str = "NOT EXISTS (SELECT 1 FROM outbox o WHERE o.dossier_code = d.code AND o.kind = 'reminder' \
      AND o.deadline_revision = d.deadline_revision)";
 
@@ -529,9 +531,10 @@ impl OutboxStore for SqliteStore {
     ) -> Result<Vec<Candidate>, StoreError> {
         let (c_due, c_code) = cursor_parts(cursor, after);
         let q = format!(
-            "SELECT d.code, d.due_at FROM dossiers d WHERE {RUNNING} AND d.due_at > ? AND d.due_at <= ? \
+            "SELECT d.code, d.due_at FROM dossiers d WHERE {running} AND d.due_at > ? AND d.due_at <= ? \
              AND (d.due_at > ? OR (d.due_at = ? AND d.code > ?)) AND {NOT_REMINDED} \
-             ORDER BY d.due_at, d.code LIMIT ?"
+             ORDER BY d.due_at, d.code LIMIT ?",
+            running = *RUNNING
         );
         let rows = sqlx::query(&q)
             .bind(ts(after))
@@ -553,8 +556,9 @@ impl OutboxStore for SqliteStore {
     ) -> Result<Vec<Candidate>, StoreError> {
         let (c_due, c_code) = cursor_parts(cursor, DateTime::<Utc>::UNIX_EPOCH);
         let q = format!(
-            "SELECT d.code, d.due_at FROM dossiers d WHERE {RUNNING} AND d.due_at <= ? \
-             AND (d.due_at > ? OR (d.due_at = ? AND d.code > ?)) ORDER BY d.due_at, d.code LIMIT ?"
+            "SELECT d.code, d.due_at FROM dossiers d WHERE {running} AND d.due_at <= ? \
+             AND (d.due_at > ? OR (d.due_at = ? AND d.code > ?)) ORDER BY d.due_at, d.code LIMIT ?",
+            running = *RUNNING
         );
         let rows = sqlx::query(&q)
             .bind(ts(now))
@@ -707,8 +711,9 @@ impl OutboxStore for PgStore {
     ) -> Result<Vec<Candidate>, StoreError> {
         let (c_due, c_code) = cursor_parts(cursor, after);
         let q = format!(
-            "SELECT d.code, d.due_at FROM dossiers d WHERE {RUNNING} AND d.due_at > $1 AND d.due_at <= $2 \
-             AND (d.due_at, d.code) > ($3, $4) AND {NOT_REMINDED} ORDER BY d.due_at, d.code LIMIT $5"
+            "SELECT d.code, d.due_at FROM dossiers d WHERE {running} AND d.due_at > $1 AND d.due_at <= $2 \
+             AND (d.due_at, d.code) > ($3, $4) AND {NOT_REMINDED} ORDER BY d.due_at, d.code LIMIT $5",
+            running = *RUNNING
         );
         let rows = sqlx::query(&q)
             .bind(after)
@@ -729,8 +734,9 @@ impl OutboxStore for PgStore {
     ) -> Result<Vec<Candidate>, StoreError> {
         let (c_due, c_code) = cursor_parts(cursor, DateTime::<Utc>::UNIX_EPOCH);
         let q = format!(
-            "SELECT d.code, d.due_at FROM dossiers d WHERE {RUNNING} AND d.due_at <= $1 \
-             AND (d.due_at, d.code) > ($2, $3) ORDER BY d.due_at, d.code LIMIT $4"
+            "SELECT d.code, d.due_at FROM dossiers d WHERE {running} AND d.due_at <= $1 \
+             AND (d.due_at, d.code) > ($2, $3) ORDER BY d.due_at, d.code LIMIT $4",
+            running = *RUNNING
         );
         let rows =
             sqlx::query(&q).bind(now).bind(c_due).bind(c_code).bind(i64::from(limit)).fetch_all(self.pool()).await?;

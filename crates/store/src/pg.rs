@@ -256,8 +256,9 @@ impl PgStore {
         // finished after p1 (the finished_at index). Open statuses have no finish.
         let select = sql::select_dossiers();
         let q = format!(
-            "{select} WHERE status IN (2, 4, 5, 6) AND received_at <= $1 \
-             UNION ALL {select} WHERE finished_at > $1 AND received_at <= $1"
+            "{select} WHERE {open} AND received_at <= $1 \
+             UNION ALL {select} WHERE finished_at > $1 AND received_at <= $1",
+            open = *sql::OPEN
         );
         let mut rows = self.rows(&q, p1, None).await?;
         rows.sort_unstable_by(|a, b| a.code.cmp(&b.code));
@@ -269,8 +270,9 @@ impl PgStore {
         let q = format!(
             "SELECT {key}::text AS k, COUNT(*) AS open, COUNT(*) FILTER (WHERE due_at < $1) AS past_due, \
              COUNT(*) FILTER (WHERE original_due_at >= $1 AND supplement_count <= 1) AS ahead \
-             FROM dossiers WHERE status IN (2, 4, 5, 6) AND received_at <= $1 AND last_event_at <= $1 \
-             AND due_at IS NOT NULL AND original_due_at IS NOT NULL{group}"
+             FROM dossiers WHERE {open} AND received_at <= $1 AND last_event_at <= $1 \
+             AND due_at IS NOT NULL AND original_due_at IS NOT NULL{group}",
+            open = *sql::OPEN
         );
         let rows = sqlx::query(&q).bind(p1).fetch_all(&self.pool).await?;
         let mut out = Vec::new();
@@ -286,10 +288,11 @@ impl PgStore {
 
     pub async fn open_to_judge(&self, p1: DateTime<Utc>) -> Result<Vec<OpenFacts>, StoreError> {
         let q = format!(
-            "SELECT {c} FROM dossiers WHERE status IN (2, 4, 5, 6) AND received_at <= $1 AND (last_event_at > $1 \
+            "SELECT {c} FROM dossiers WHERE {open} AND received_at <= $1 AND (last_event_at > $1 \
              OR (due_at IS NOT NULL AND original_due_at IS NOT NULL AND (original_due_at < $1 OR supplement_count > 1))) \
              UNION ALL SELECT {c} FROM dossiers WHERE finished_at > $1 AND received_at <= $1 ORDER BY code",
-            c = sql::OPEN_FACTS_COLUMNS
+            c = sql::OPEN_FACTS_COLUMNS,
+            open = *sql::OPEN
         );
         let rows = sqlx::query(&q).bind(p1).fetch_all(&self.pool).await?;
         rows.iter().map(|r| decode_open_facts!(r)).collect()

@@ -2,11 +2,28 @@
 //! between projection rows and database rows.
 
 use std::str::FromStr;
+use std::sync::LazyLock;
 
 use motcua_core::clock::WaitKind;
-use motcua_core::{Event, Outcome, Timeliness};
+use motcua_core::{Event, Outcome, Timeliness, vocab};
 
 use crate::error::StoreError;
+
+/// `status IN (2, 4, 5, 6)`: the open statuses ([`vocab::OPEN`]). The partial indexes of the
+/// migrations carry these words, which SQLite's planner matches as written.
+pub(crate) static OPEN: LazyLock<String> = LazyLock::new(|| vocab::OPEN.sql_in("status"));
+
+/// `status IN (1, 2, 4, 5, 6)`: not finished ([`vocab::NOT_FINISHED`]), the statuses the
+/// gauge of dossiers by status counts.
+pub(crate) static NOT_FINISHED: LazyLock<String> = LazyLock::new(|| vocab::NOT_FINISHED.sql_in("status"));
+
+/// `d.status IN (2, 4)`: the agency's clock runs ([`vocab::AGENCY_CLOCK`]), on `dossiers d`.
+pub(crate) static AGENCY_CLOCK: LazyLock<String> = LazyLock::new(|| vocab::AGENCY_CLOCK.sql_in("d.status"));
+
+/// `kind IN ('transferred', …)`: the events the exporter measures
+/// ([`vocab::MEASURED_EVENT_KINDS`]).
+pub(crate) static MEASURED_KINDS: LazyLock<String> =
+    LazyLock::new(|| format!("kind IN {}", vocab::measured_kinds_sql_list()));
 
 /// Placeholder style: `?` (SQLite) or `$n` (PostgreSQL).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
@@ -343,8 +343,9 @@ impl SqliteStore {
         // finished after p1 (the finished_at index). Open statuses have no finish.
         let select = sql::select_dossiers();
         let q = format!(
-            "{select} WHERE status IN (2, 4, 5, 6) AND +received_at <= ? \
-             UNION ALL {select} WHERE finished_at > ? AND +received_at <= ?"
+            "{select} WHERE {open} AND +received_at <= ? \
+             UNION ALL {select} WHERE finished_at > ? AND +received_at <= ?",
+            open = *sql::OPEN
         );
         // Sorted here: an ORDER BY would make SQLite walk the whole table in key order.
         let mut rows = self.rows(&q, &[ts(p1), ts(p1), ts(p1)]).await?;
@@ -360,8 +361,9 @@ impl SqliteStore {
             "SELECT {key} AS k, COUNT(*) AS open, SUM(due_at < ?1) AS past_due, \
              SUM(original_due_at >= ?1 AND supplement_count <= 1) AS ahead \
              FROM dossiers INDEXED BY dossiers_open_facts \
-             WHERE status IN (2, 4, 5, 6) AND received_at <= ?1 AND last_event_at <= ?1 \
-             AND due_at IS NOT NULL AND original_due_at IS NOT NULL{group}"
+             WHERE {open} AND received_at <= ?1 AND last_event_at <= ?1 \
+             AND due_at IS NOT NULL AND original_due_at IS NOT NULL{group}",
+            open = *sql::OPEN
         );
         let rows = sqlx::query(&q).bind(ts(p1)).fetch_all(&self.reader).await?;
         tallies(&rows)
@@ -370,10 +372,11 @@ impl SqliteStore {
     pub async fn open_to_judge(&self, p1: DateTime<Utc>) -> Result<Vec<OpenFacts>, StoreError> {
         let q = format!(
             "SELECT {c} FROM dossiers INDEXED BY dossiers_open_facts \
-             WHERE status IN (2, 4, 5, 6) AND received_at <= ?1 AND (last_event_at > ?1 \
+             WHERE {open} AND received_at <= ?1 AND (last_event_at > ?1 \
              OR (due_at IS NOT NULL AND original_due_at IS NOT NULL AND (original_due_at < ?1 OR supplement_count > 1))) \
              UNION ALL SELECT {c} FROM dossiers WHERE finished_at > ?1 AND +received_at <= ?1",
-            c = sql::OPEN_FACTS_COLUMNS
+            c = sql::OPEN_FACTS_COLUMNS,
+            open = *sql::OPEN
         );
         let rows = sqlx::query(&q).bind(ts(p1)).fetch_all(&self.reader).await?;
         let mut out = rows.iter().map(|r| decode_open_facts!(r)).collect::<Result<Vec<_>, _>>()?;
@@ -443,9 +446,14 @@ const INSERT_EVENTS: &str =
 ///
 /// The events of an INSERT of `?` rows (never skipped: a clash ends the transaction) that may
 /// complete a handoff or a dwell join the measuring queue.
-const QUEUE_INSERTED_EVENTS: &str = "INSERT OR ROLLBACK INTO metric_handoff_queue (event_id, dossier_code, seq) \
-     SELECT id, dossier_code, seq FROM dossier_events WHERE id > (SELECT MAX(id) FROM dossier_events) - ? \
-     AND kind IN ('transferred', 'accepted', 'resolved', 'withdrawn', 'stopped') ORDER BY id";
+static QUEUE_INSERTED_EVENTS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT OR ROLLBACK INTO metric_handoff_queue (event_id, dossier_code, seq) \
+         SELECT id, dossier_code, seq FROM dossier_events WHERE id > (SELECT MAX(id) FROM dossier_events) - ? \
+         AND {} ORDER BY id",
+        *sql::MEASURED_KINDS
+    )
+});
 
 /// Open dossiers among the projection rows with a rowid above `after` (an SQL expression with
 /// one parameter), counted per lead agency and status. `NOT INDEXED`: read by rowid range,
@@ -454,9 +462,10 @@ fn count_inserted_dossiers(after: &str) -> String {
     format!(
         "INSERT OR ROLLBACK INTO metric_open_dossiers (agency, status, dossiers, at_risk) \
          SELECT lead_agency, status, COUNT(*), SUM(at_risk) FROM dossiers NOT INDEXED \
-         WHERE rowid > {after} AND status IN (1, 2, 4, 5, 6) GROUP BY lead_agency, status \
+         WHERE rowid > {after} AND {not_finished} GROUP BY lead_agency, status \
          ON CONFLICT (agency, status) DO UPDATE SET dossiers = dossiers + excluded.dossiers, \
-         at_risk = at_risk + excluded.at_risk"
+         at_risk = at_risk + excluded.at_risk",
+        not_finished = *sql::NOT_FINISHED
     )
 }
 
@@ -573,8 +582,9 @@ fn one_trip(lead: &str, w: &Writes, commit: bool) -> Result<(String, SqliteArgum
     let mut q = String::from(lead);
     if events > 0 {
         q.push_str(&format!(
-            "{INSERT_EVENTS} {};\n{QUEUE_INSERTED_EVENTS};\n",
-            sql::sqlite_rows(w.events.len(), events, 7)
+            "{INSERT_EVENTS} {};\n{};\n",
+            sql::sqlite_rows(w.events.len(), events, 7),
+            *QUEUE_INSERTED_EVENTS
         ));
     }
     // The rows of `updated` exist (read in this transaction, or created by an earlier part
@@ -893,7 +903,11 @@ impl SqliteTx {
         let per = sql::rows_per_statement(7);
         for chunk in w.events.chunks(per) {
             let q =
-                format!("{INSERT_EVENTS} {};\n{QUEUE_INSERTED_EVENTS}", sql::sqlite_rows(chunk.len(), chunk.len(), 7));
+                format!(
+                "{INSERT_EVENTS} {};\n{}",
+                sql::sqlite_rows(chunk.len(), chunk.len(), 7),
+                *QUEUE_INSERTED_EVENTS
+            );
             let mut query = sqlx::query(&q).persistent(persistent(chunk.len(), per));
             for e in chunk {
                 query = bind_event!(query, e, &recorded);

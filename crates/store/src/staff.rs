@@ -193,13 +193,13 @@ pub trait StaffStore: Send + Sync {
         b: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<(AgencyCode, RatingCounts)>, StoreError>> + Send;
 
-    /// Open dossiers (statuses 2, 4, 5, 6) held by one of `holders`, earliest due first.
+    /// Open dossiers (core's `vocab::OPEN`) held by one of `holders`, earliest due first.
     fn held_by(
         &self,
         holders: &[AgencyCode],
         limit: u32,
     ) -> impl Future<Output = Result<Vec<DossierRow>, StoreError>> + Send;
-    /// Online submissions not yet accepted or refused (status 1) at one of `agencies`.
+    /// Online submissions not yet accepted or refused (`Status::RegisteredOnline`) at one of `agencies`.
     fn registered_online(
         &self,
         agencies: &[AgencyCode],
@@ -537,8 +537,9 @@ macro_rules! staff_store {
                     return Ok(Vec::new());
                 }
                 let q = format!(
-                    "{} WHERE status IN (2, 4, 5, 6) AND holder IN ({}) ORDER BY due_at, code LIMIT {limit}",
+                    "{} WHERE {} AND holder IN ({}) ORDER BY due_at, code LIMIT {limit}",
                     sql::select_dossiers(),
+                    *sql::OPEN,
                     sql::list($d, holders.len())
                 );
                 let mut query = sqlx::query(&q);
@@ -557,8 +558,9 @@ macro_rules! staff_store {
                     return Ok(Vec::new());
                 }
                 let q = format!(
-                    "{} WHERE status = 1 AND receiving_agency IN ({}) ORDER BY registered_at, code LIMIT {limit}",
+                    "{} WHERE status = {} AND receiving_agency IN ({}) ORDER BY registered_at, code LIMIT {limit}",
                     sql::select_dossiers(),
+                    motcua_core::Status::RegisteredOnline.code(),
                     sql::list($d, agencies.len())
                 );
                 let mut query = sqlx::query(&q);

@@ -8,6 +8,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+/// Core's vocabulary against the lists frozen in the migrations.
+#[path = "conformance/vocabulary.rs"]
+mod vocabulary;
+
 mod support {
     use std::future::Future;
     use std::path::{Path, PathBuf};
