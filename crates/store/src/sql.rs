@@ -4,6 +4,7 @@
 use std::str::FromStr;
 use std::sync::LazyLock;
 
+use chrono::{DateTime, Utc};
 use motcua_core::clock::WaitKind;
 use motcua_core::{Event, Outcome, Timeliness, vocab};
 
@@ -24,6 +25,11 @@ pub(crate) static AGENCY_CLOCK: LazyLock<String> = LazyLock::new(|| vocab::AGENC
 /// ([`vocab::MEASURED_EVENT_KINDS`]).
 pub(crate) static MEASURED_KINDS: LazyLock<String> =
     LazyLock::new(|| format!("kind IN {}", vocab::measured_kinds_sql_list()));
+
+/// An instant as a bind parameter: fixed-width UTC text on SQLite (as every other instant of
+/// the SQLite schema), `timestamptz` on PostgreSQL. Each backend encodes it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct At(pub(crate) DateTime<Utc>);
 
 /// Placeholder style: `?` (SQLite) or `$n` (PostgreSQL).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,280 @@
+//! The PostgreSQL write transaction: the engine's [`WriteTx`] and [`ScanTx`] on an sqlx
+//! transaction, and the group commit's [`Committer`].
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use motcua_core::{DossierCode, Event};
+use sqlx::{Postgres, Row, Transaction};
+
+use super::{D, PgStore, codes_text, counter_lock, counts_from, dossier_from};
+use crate::error::StoreError;
+use crate::model::{CountChange, DailyCountRow, DossierRow};
+use crate::sql::{self, bind_counts, bind_dossier, persistent};
+use crate::write::engine::{CounterKey, ScanTx, WriteTx, Writes};
+use crate::write::group::Committer;
+
+fn same(t: DateTime<Utc>) -> DateTime<Utc> {
+    t
+}
+
+pub(crate) struct PgTx {
+    pub(super) tx: Transaction<'static, Postgres>,
+}
+
+impl Committer for PgStore {
+    type Tx = PgTx;
+
+    async fn begin(&self) -> Result<PgTx, StoreError> {
+        PgStore::begin(self).await
+    }
+
+    async fn rollback(tx: PgTx) -> Result<(), StoreError> {
+        Ok(tx.tx.rollback().await?)
+    }
+
+    async fn flush_commit(mut tx: PgTx, writes: &Writes) -> Result<(), StoreError> {
+        if let Err(e) = tx.flush(writes).await {
+            let _ = tx.tx.rollback().await;
+            return Err(e);
+        }
+        Ok(tx.tx.commit().await?)
+    }
+}
+
+impl WriteTx for PgTx {
+    const WRITES_IN_PARTS: bool = false;
+
+    async fn load(&mut self, codes: &[DossierCode]) -> Result<HashMap<DossierCode, Vec<Event>>, StoreError> {
+        let codes = codes_text(codes);
+        sqlx::query("SELECT code FROM dossiers WHERE code = ANY($1) ORDER BY code FOR UPDATE")
+            .bind(&codes)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        let rows = sqlx::query(
+            "SELECT dossier_code, seq, payload::text AS payload FROM dossier_events WHERE dossier_code = ANY($1) ORDER BY dossier_code, seq",
+        )
+        .bind(&codes)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        let mut out: HashMap<DossierCode, Vec<Event>> = HashMap::new();
+        for r in rows {
+            let code: String = r.try_get("dossier_code")?;
+            let event =
+                sql::parse_event(&code, i64::from(r.try_get::<i32, _>("seq")?), &r.try_get::<String, _>("payload")?)?;
+            out.entry(sql::parse("dossier_events", "dossier_code", &code)?).or_default().push(event);
+        }
+        Ok(out)
+    }
+
+    async fn counters(&mut self, keys: &[CounterKey]) -> Result<HashMap<CounterKey, u32>, StoreError> {
+        let locks: Vec<String> = keys.iter().map(|(a, d)| counter_lock(a.as_str(), *d)).collect();
+        // Keys arrive sorted: every transaction takes these locks in the same order.
+        sqlx::query(
+            "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n",
+        )
+        .bind(&locks)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        let agencies: Vec<String> = keys.iter().map(|(a, _)| a.to_string()).collect();
+        let days: Vec<NaiveDate> = keys.iter().map(|(_, d)| *d).collect();
+        let rows = sqlx::query(
+            "SELECT s.agency, s.day, s.last_seq FROM dossier_sequences s \
+             JOIN unnest($1::text[], $2::date[]) AS k(agency, day) ON s.agency = k.agency AND s.day = k.day",
+        )
+        .bind(&agencies)
+        .bind(&days)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        let mut out = HashMap::new();
+        for r in rows {
+            let agency: String = r.try_get("agency")?;
+            let last: i32 = r.try_get("last_seq")?;
+            out.insert(
+                (sql::parse("dossier_sequences", "agency", &agency)?, r.try_get("day")?),
+                sql::uint(last, "dossier_sequences.last_seq")?,
+            );
+        }
+        Ok(out)
+    }
+
+    async fn flush(&mut self, w: &Writes) -> Result<(), StoreError> {
+        if !w.events.is_empty() {
+            let mut codes = Vec::with_capacity(w.events.len());
+            let mut seqs = Vec::with_capacity(w.events.len());
+            let mut ats = Vec::with_capacity(w.events.len());
+            let mut kinds = Vec::with_capacity(w.events.len());
+            let mut bys = Vec::with_capacity(w.events.len());
+            let mut payloads = Vec::with_capacity(w.events.len());
+            for e in &w.events {
+                codes.push(e.code.as_str());
+                seqs.push(sql::int(e.seq));
+                ats.push(e.at);
+                kinds.push(e.kind);
+                bys.push(e.by.as_deref());
+                payloads.push(e.payload.as_str());
+            }
+            sqlx::query(
+                "INSERT INTO dossier_events (dossier_code, seq, at, kind, by_staff, payload, recorded_at) \
+                 SELECT c, s, a, k, b, p::jsonb, $7 \
+                 FROM unnest($1::text[], $2::int4[], $3::timestamptz[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS t(c, s, a, k, b, p, n) \
+                 ORDER BY n",
+            )
+            .bind(&codes)
+            .bind(&seqs)
+            .bind(&ats)
+            .bind(&kinds)
+            .bind(&bys)
+            .bind(&payloads)
+            .bind(w.recorded_at)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        self.write_rows(&w.created, false).await?;
+        self.write_rows(&w.updated, true).await?;
+        let per = sql::rows_per_statement(sql::COUNT_COLUMNS.len());
+        for chunk in w.counts.chunks(per) {
+            let q = sql::upsert_counts(D, chunk.len(), true);
+            let mut query = sqlx::query(&q).persistent(persistent(chunk.len(), per));
+            for (k, v) in chunk {
+                query = bind_counts!(query, k, v);
+            }
+            query.execute(&mut *self.tx).await?;
+        }
+        if !w.counters.is_empty() {
+            let agencies: Vec<&str> = w.counters.iter().map(|((a, _), _)| a.as_str()).collect();
+            let days: Vec<NaiveDate> = w.counters.iter().map(|((_, d), _)| *d).collect();
+            let lasts: Vec<i32> = w.counters.iter().map(|(_, last)| sql::int(*last)).collect();
+            sqlx::query(
+                "INSERT INTO dossier_sequences (agency, day, last_seq) \
+                 SELECT * FROM unnest($1::text[], $2::date[], $3::int4[]) \
+                 ON CONFLICT (agency, day) DO UPDATE SET last_seq = GREATEST(dossier_sequences.last_seq, excluded.last_seq)",
+            )
+            .bind(&agencies)
+            .bind(&days)
+            .bind(&lasts)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        super::outbox::insert(&mut self.tx, &w.outbox).await?;
+        Ok(())
+    }
+
+    /// PostgreSQL writes a batch at once ([`WriteTx::WRITES_IN_PARTS`]): nothing to prepare ahead.
+    type Ready = Writes;
+
+    fn ready(w: Writes) -> Result<Writes, StoreError> {
+        Ok(w)
+    }
+
+    async fn send(&mut self, w: Writes) -> Result<(), StoreError> {
+        self.flush(&w).await
+    }
+}
+
+impl PgTx {
+    async fn write_rows(&mut self, rows: &[DossierRow], upsert: bool) -> Result<(), StoreError> {
+        let per = sql::rows_per_statement(sql::DOSSIER_COLUMNS.len());
+        for chunk in rows.chunks(per) {
+            let q = sql::insert_dossiers(D, chunk.len(), upsert);
+            let mut query = sqlx::query(&q).persistent(persistent(chunk.len(), per));
+            for r in chunk {
+                query = bind_dossier!(query, r, same);
+            }
+            query.execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+}
+
+impl ScanTx for PgTx {
+    async fn codes_after(&mut self, after: Option<&DossierCode>, limit: u32) -> Result<Vec<DossierCode>, StoreError> {
+        let codes: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT dossier_code FROM dossier_events WHERE dossier_code > $1 ORDER BY dossier_code LIMIT $2",
+        )
+        .bind(after.map(DossierCode::as_str).unwrap_or(""))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.tx)
+        .await?;
+        codes.iter().map(|c| sql::parse("dossier_events", "dossier_code", c)).collect()
+    }
+
+    async fn logs_between(
+        &mut self,
+        first: &DossierCode,
+        last: &DossierCode,
+    ) -> Result<Vec<(DossierCode, Event)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT dossier_code, seq, payload::text AS payload FROM dossier_events \
+             WHERE dossier_code >= $1 AND dossier_code <= $2 ORDER BY dossier_code, seq",
+        )
+        .bind(first.as_str())
+        .bind(last.as_str())
+        .fetch_all(&mut *self.tx)
+        .await?;
+        let mut out: Vec<(DossierCode, Event)> = Vec::with_capacity(rows.len());
+        for r in rows {
+            let code: String = r.try_get("dossier_code")?;
+            let event =
+                sql::parse_event(&code, i64::from(r.try_get::<i32, _>("seq")?), &r.try_get::<String, _>("payload")?)?;
+            let code = match out.last() {
+                Some((c, _)) if c.as_str() == code => c.clone(),
+                _ => sql::parse("dossier_events", "dossier_code", &code)?,
+            };
+            out.push((code, event));
+        }
+        Ok(out)
+    }
+
+    async fn rows_between(&mut self, first: &DossierCode, last: &DossierCode) -> Result<Vec<DossierRow>, StoreError> {
+        let q = format!("{} WHERE code >= $1 AND code <= $2", sql::select_dossiers());
+        let rows = sqlx::query(&q).bind(first.as_str()).bind(last.as_str()).fetch_all(&mut *self.tx).await?;
+        rows.iter().map(dossier_from).collect()
+    }
+
+    async fn orphans(&mut self) -> Result<Vec<DossierCode>, StoreError> {
+        let codes: Vec<String> = sqlx::query_scalar(
+            "SELECT code FROM dossiers d WHERE NOT EXISTS (SELECT 1 FROM dossier_events e WHERE e.dossier_code = d.code) ORDER BY code",
+        )
+        .fetch_all(&mut *self.tx)
+        .await?;
+        codes.iter().map(|c| sql::parse("dossiers", "code", c)).collect()
+    }
+
+    async fn all_counts(&mut self) -> Result<Vec<DailyCountRow>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM daily_counts").fetch_all(&mut *self.tx).await?;
+        rows.iter().map(counts_from).collect()
+    }
+
+    async fn upsert_rows(&mut self, rows: &[DossierRow]) -> Result<(), StoreError> {
+        self.write_rows(rows, true).await
+    }
+
+    async fn delete_rows(&mut self, codes: &[DossierCode]) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM dossiers WHERE code = ANY($1)").bind(codes_text(codes)).execute(&mut *self.tx).await?;
+        Ok(())
+    }
+
+    async fn set_counts(&mut self, changes: &[CountChange]) -> Result<(), StoreError> {
+        let (zero, set): (Vec<&CountChange>, Vec<&CountChange>) = changes.iter().partition(|c| c.new.is_zero());
+        let per = sql::rows_per_statement(sql::COUNT_COLUMNS.len());
+        for chunk in set.chunks(per) {
+            let q = sql::upsert_counts(D, chunk.len(), false);
+            let mut query = sqlx::query(&q).persistent(false);
+            for c in chunk {
+                query = bind_counts!(query, &c.key, &c.new);
+            }
+            query.execute(&mut *self.tx).await?;
+        }
+        for c in zero {
+            sqlx::query("DELETE FROM daily_counts WHERE day = $1 AND agency = $2 AND procedure = $3 AND channel = $4")
+                .bind(c.key.day)
+                .bind(c.key.agency.as_str())
+                .bind(c.key.procedure.as_str())
+                .bind(c.key.channel.name())
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+}

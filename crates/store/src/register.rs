@@ -1,0 +1,131 @@
+//! The register: the [`Store`] trait every caller of the dossier log uses. Each backend
+//! implements it in its own `register.rs`, over the shared write path in [`crate::write`].
+
+use std::future::Future;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use motcua_core::{Domain, Dossier, DossierCode, Event};
+
+use crate::error::StoreError;
+use crate::model::{
+    BatchItem, CountValues, DailyCountRow, DossierRow, LoggedEvent, NewDossier, OpenFacts, OpenTally, RecomputeDiff,
+    Totals,
+};
+
+/// The dossier register. Writes are atomic: a command the domain rejects writes nothing.
+///
+/// Time ranges are half-open, `[a, b)`, except [`Store::open_at`], which reads the state at
+/// the instant `p1`.
+pub trait Store: Send + Sync {
+    /// Applies the migrations that are not applied yet.
+    fn migrate(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Opens a dossier: allocates the next code of the receiving agency for the local date of
+    /// `at` and records `Received` (or `RegisteredOnline` for a portal submission).
+    fn intake(
+        &self,
+        domain: &Domain,
+        new: NewDossier,
+        at: DateTime<Utc>,
+        by: Option<String>,
+    ) -> impl Future<Output = Result<Dossier, StoreError>> + Send;
+
+    /// Records one event on a dossier and returns its new state. A `Received` or
+    /// `RegisteredOnline` event for a code that does not exist yet imports that dossier with its
+    /// own code (which must be the intake's).
+    fn record(
+        &self,
+        domain: &Domain,
+        code: &DossierCode,
+        event: Event,
+    ) -> impl Future<Output = Result<Dossier, StoreError>> + Send;
+
+    /// Group commit: every item in one transaction, each with its own result. An item the
+    /// domain rejects writes nothing and the others proceed; a database failure fails the whole
+    /// batch (outer error) and writes nothing.
+    fn record_batch(
+        &self,
+        domain: &Domain,
+        items: Vec<BatchItem>,
+    ) -> impl Future<Output = Result<Vec<Result<Dossier, StoreError>>, StoreError>> + Send;
+
+    /// A dossier's log, in order (empty if there is no such dossier).
+    fn events(&self, code: &DossierCode) -> impl Future<Output = Result<Vec<Event>, StoreError>> + Send;
+
+    fn dossier_row(&self, code: &DossierCode) -> impl Future<Output = Result<Option<DossierRow>, StoreError>> + Send;
+
+    /// Events in the whole log.
+    fn event_count(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// The log in id order, after `after_id` (0 for the start), at most `limit` events.
+    fn events_after(
+        &self,
+        after_id: i64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<LoggedEvent>, StoreError>> + Send;
+
+    /// Aggregate rows for local days `from..=to`.
+    fn daily_counts(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> impl Future<Output = Result<Vec<DailyCountRow>, StoreError>> + Send;
+
+    /// The aggregates of local days `from..=to` summed per agency, per procedure or in all
+    /// (key `""`): what a report reads, from the per-agency day table when it can.
+    fn count_totals(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        by: Totals,
+    ) -> impl Future<Output = Result<Vec<(String, CountValues)>, StoreError>> + Send;
+
+    /// Dossiers finished in `[a, b)`.
+    fn finished_between(
+        &self,
+        a: DateTime<Utc>,
+        b: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<DossierRow>, StoreError>> + Send;
+
+    /// Dossiers received in `[a, b)`.
+    fn received_between(
+        &self,
+        a: DateTime<Utc>,
+        b: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<DossierRow>, StoreError>> + Send;
+
+    /// Dossiers received at or before `p1` and not finished by then.
+    fn open_at(&self, p1: DateTime<Utc>) -> impl Future<Output = Result<Vec<DossierRow>, StoreError>> + Send;
+
+    /// Per group (`by`: lead agency, procedure, or all under `""`), the dossiers open now,
+    /// received at or before `p1`, with no event after `p1` (their projection is their state
+    /// at `p1`) and a due instant and receipt appointment: how many, how many past due at `p1`,
+    /// how many with the appointment at or after `p1` and at most one supplement request.
+    fn open_tallies(
+        &self,
+        p1: DateTime<Utc>,
+        by: Totals,
+    ) -> impl Future<Output = Result<Vec<(String, OpenTally)>, StoreError>> + Send;
+
+    /// The dossiers open at `p1` outside [`Store::open_tallies`]' third count, which a report
+    /// judges one at a time: those of the tallies with the appointment before `p1` or more
+    /// than one supplement request, and those with an event after `p1` (still open, or
+    /// finished after `p1`). In code order.
+    fn open_to_judge(&self, p1: DateTime<Utc>) -> impl Future<Output = Result<Vec<OpenFacts>, StoreError>> + Send;
+
+    /// Projection rows in code order, after `after`.
+    fn dossiers_page(
+        &self,
+        after: Option<&DossierCode>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<DossierRow>, StoreError>> + Send;
+
+    /// Rebuilds projections and aggregates from the log with this domain's calendar and
+    /// catalog, and says what changes. With `dry_run` nothing is written; otherwise all of it
+    /// is written in one transaction. The log itself is never touched.
+    fn recompute(
+        &self,
+        domain: &Domain,
+        dry_run: bool,
+    ) -> impl Future<Output = Result<RecomputeDiff, StoreError>> + Send;
+}
