@@ -3,10 +3,16 @@
 //!
 //! Every read here is sized by the number of agencies, statuses or outbox kinds, or by the
 //! small set of open dossiers past their appointment — never by history or by the number of
-//! open dossiers. The counters are kept by the triggers of migrations 0004 and 0006; the open
+//! open dossiers. The counters (`metric_*` tables) are kept by the triggers of migrations 0004
+//! and 0006 on PostgreSQL; on SQLite, since migration 0010, what an INSERT adds is counted by
+//! statements of the write path that follow it in the same transaction (`sqlite/tx.rs`,
+//! `sqlite/outbox.rs`), while UPDATE and DELETE are still counted by triggers. The open
 //! dossiers a scrape judges are read from the covering indexes of 0006 alone. Rows come back
 //! raw: classification, national facts and working time are the exporter's business (through
-//! core).
+//! core). Open means core's `vocab::OPEN`.
+//!
+//! This module holds the trait, its types and the SQL both backends share; each backend reads
+//! in its own `figures.rs`.
 //!
 //! What keeps a scrape cheap beyond that:
 //! - on SQLite each read returns its rows packed into one JSON array (`json_group_array`),

@@ -12,6 +12,10 @@
 //! [`OutboxStore::mark_failed`] only take effect while the caller still holds the lease. A row
 //! whose owner died is claimed again once its lease has expired. Every instant is a parameter:
 //! nothing here reads the clock.
+//!
+//! This module holds the trait, its types and what both backends share (row decoding, the
+//! candidate clauses, whose running statuses are core's `vocab::AGENCY_CLOCK`); SQLite's claim
+//! and inserts are in `sqlite/outbox.rs`, PostgreSQL's in `pg/outbox.rs`.
 
 use std::fmt;
 use std::future::Future;

@@ -1,7 +1,8 @@
 //! Staff accounts, their agencies, web sessions, API tokens, citizens' ratings, and the reads the
 //! web server needs beside the [`crate::Store`] trait (work queues, the audit log).
 //!
-//! A separate trait, [`StaffStore`], implemented for both backends and [`crate::AnyStore`]. It
+//! A separate trait, [`StaffStore`], implemented for both backends (`sqlite/staff.rs`,
+//! `pg/staff.rs`, with the one body of `staff_store!`) and [`crate::AnyStore`]. It
 //! stores secrets only in derived form: passwords as the argon2 PHC strings the caller hashed,
 //! session ids and API tokens as the caller's digests. It never touches the dossier event log.
 
