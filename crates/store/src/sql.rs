@@ -360,6 +360,16 @@ macro_rules! decode_dossier {
 }
 pub(crate) use decode_dossier;
 
+/// Reads an event of dossier `code` from a row with `seq` and `payload` (text).
+macro_rules! decode_event {
+    ($code:expr, $row:expr) => {{
+        use sqlx::Row as _;
+        let r = $row;
+        $crate::sql::parse_event($code, i64::from(r.try_get::<i32, _>("seq")?), &r.try_get::<String, _>("payload")?)
+    }};
+}
+pub(crate) use decode_event;
+
 /// The columns of an [`crate::model::OpenFacts`].
 pub(crate) const OPEN_FACTS_COLUMNS: &str = "code, lead_agency, procedure, received_at, due_at, original_due_at, \
      last_event_at, supplement_count, waiting_kind, waiting_since, waited_seconds_closed";

@@ -7,13 +7,13 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use super::tx::SqliteTx;
-use super::{MIGRATOR, SqliteStore, counts_from, dossier_from, ts};
+use super::{MIGRATOR, SqliteStore, dossier_from, ts};
 use crate::error::StoreError;
 use crate::model::{
     BatchItem, DailyCountRow, DossierRow, LoggedEvent, NewDossier, OpenFacts, OpenTally, RecomputeDiff, Totals,
 };
-use crate::register::Store;
-use crate::sql::{self, decode_open_facts};
+use crate::register::{Store, register_reads};
+use crate::sql::{self, At, decode_open_facts};
 use crate::write::engine;
 
 impl SqliteStore {
@@ -57,102 +57,7 @@ impl Store for SqliteStore {
         Ok(results)
     }
 
-    async fn events(&self, code: &DossierCode) -> Result<Vec<Event>, StoreError> {
-        let rows = sqlx::query("SELECT seq, payload FROM dossier_events WHERE dossier_code = ? ORDER BY seq")
-            .bind(code.as_str())
-            .fetch_all(&self.reader)
-            .await?;
-        rows.iter()
-            .map(|r| sql::parse_event(code.as_str(), r.try_get("seq")?, &r.try_get::<String, _>("payload")?))
-            .collect()
-    }
-
-    async fn dossier_row(&self, code: &DossierCode) -> Result<Option<DossierRow>, StoreError> {
-        let row = sqlx::query(&format!("{} WHERE code = ?", sql::select_dossiers()))
-            .bind(code.as_str())
-            .fetch_optional(&self.reader)
-            .await?;
-        row.as_ref().map(dossier_from).transpose()
-    }
-
-    async fn event_count(&self) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dossier_events").fetch_one(&self.reader).await?;
-        sql::count(n, "event count")
-    }
-
-    async fn events_after(&self, after_id: i64, limit: u32) -> Result<Vec<LoggedEvent>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, dossier_code, seq, payload, recorded_at FROM dossier_events WHERE id > ? ORDER BY id LIMIT ?",
-        )
-        .bind(after_id)
-        .bind(i64::from(limit))
-        .fetch_all(&self.reader)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                let code: String = r.try_get("dossier_code")?;
-                let seq: i64 = r.try_get("seq")?;
-                Ok(LoggedEvent {
-                    id: r.try_get("id")?,
-                    event: sql::parse_event(&code, seq, &r.try_get::<String, _>("payload")?)?,
-                    code: sql::parse("dossier_events", "dossier_code", &code)?,
-                    seq: u32::try_from(seq).map_err(|_| StoreError::Corrupt(format!("dossier_events.seq = {seq}")))?,
-                    recorded_at: r.try_get("recorded_at")?,
-                })
-            })
-            .collect()
-    }
-
-    async fn daily_counts(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<DailyCountRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT * FROM daily_counts WHERE day >= ? AND day <= ? ORDER BY day, agency, procedure, channel",
-        )
-        .bind(from)
-        .bind(to)
-        .fetch_all(&self.reader)
-        .await?;
-        rows.iter().map(counts_from).collect()
-    }
-
-    async fn count_totals(
-        &self,
-        from: NaiveDate,
-        to: NaiveDate,
-        by: crate::model::Totals,
-    ) -> Result<Vec<(String, crate::model::CountValues)>, StoreError> {
-        use sqlx::Row as _;
-        let rows = sqlx::query(&by.sql(|_| "?".to_string(), "")).bind(from).bind(to).fetch_all(&self.reader).await?;
-        // An empty sum (no day in range, `All`) is NULL: no row.
-        rows.iter()
-            .filter(|r| !matches!(r.try_get::<Option<i64>, _>(1), Ok(None)))
-            .map(|r| {
-                let n = |i: usize| r.try_get::<Option<i64>, _>(i).map(|v| v.unwrap_or(0));
-                Ok((
-                    r.try_get::<String, _>(0)?,
-                    crate::model::CountValues {
-                        received: n(1)?,
-                        finished: n(2)?,
-                        early: n(3)?,
-                        on_time: n(4)?,
-                        late: n(5)?,
-                        national_on_time: n(6)?,
-                    },
-                ))
-            })
-            .collect()
-    }
-
-    async fn finished_between(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> Result<Vec<DossierRow>, StoreError> {
-        let q =
-            format!("{} WHERE finished_at >= ? AND finished_at < ? ORDER BY finished_at, code", sql::select_dossiers());
-        self.rows(&q, &[ts(a), ts(b)]).await
-    }
-
-    async fn received_between(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> Result<Vec<DossierRow>, StoreError> {
-        let q =
-            format!("{} WHERE received_at >= ? AND received_at < ? ORDER BY received_at, code", sql::select_dossiers());
-        self.rows(&q, &[ts(a), ts(b)]).await
-    }
+    register_reads!(reader);
 
     async fn open_at(&self, p1: DateTime<Utc>) -> Result<Vec<DossierRow>, StoreError> {
         // Two index-friendly halves: still open (the partial index on open statuses) and
@@ -198,11 +103,6 @@ impl Store for SqliteStore {
         let mut out = rows.iter().map(|r| decode_open_facts!(r)).collect::<Result<Vec<_>, _>>()?;
         out.sort_unstable_by(|a, b| a.code.cmp(&b.code));
         Ok(out)
-    }
-
-    async fn dossiers_page(&self, after: Option<&DossierCode>, limit: u32) -> Result<Vec<DossierRow>, StoreError> {
-        let q = format!("{} WHERE code > ? ORDER BY code LIMIT {limit}", sql::select_dossiers());
-        self.rows(&q, &[after.map(|c| c.to_string()).unwrap_or_default()]).await
     }
 
     async fn recompute(&self, domain: &Domain, dry_run: bool) -> Result<RecomputeDiff, StoreError> {
