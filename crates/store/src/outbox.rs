@@ -26,11 +26,13 @@ use chrono::{DateTime, Utc};
 use motcua_core::letters::{LetterError, MessageIntent, Recipient};
 use motcua_core::{AgencyCode, DomainError, DossierCode, DossierError};
 use serde::Serialize;
+use sqlx::query::Query;
+use sqlx::{Database, Encode, Type};
 
 use crate::error::StoreError;
 pub use crate::error::is_transient;
 use crate::model::micros;
-use crate::sql;
+use crate::sql::{self, At};
 
 /// The recipient of the letters printed at this agency's desk, as stored.
 pub(crate) fn desk_recipient(agency: &AgencyCode) -> String {
@@ -231,12 +233,12 @@ pub trait OutboxStore: Send + Sync {
     ) -> impl Future<Output = Result<Vec<Candidate>, StoreError>> + Send;
 }
 
-pub(crate) const COLUMNS: &str = "id, dedupe_key, kind, dossier_code, deadline_revision, recipient, payload, status, attempts, \
-     next_attempt_at, locked_by, locked_until, created_at, sent_at, last_error";
-pub(crate) const PG_COLUMNS: &str = "id, dedupe_key, kind, dossier_code, deadline_revision, recipient, payload::text AS payload, \
-     status, attempts, next_attempt_at, locked_by, locked_until, created_at, sent_at, last_error";
+/// The columns of an [`OutboxMessage`], `payload` as text on both backends.
+pub(crate) const COLUMNS: &str = "id, dedupe_key, kind, dossier_code, deadline_revision, recipient, \
+     CAST(payload AS TEXT) AS payload, status, attempts, next_attempt_at, locked_by, locked_until, created_at, sent_at, \
+     last_error";
 
-/// Reads an [`OutboxMessage`] from a row of [`COLUMNS`] (or [`PG_COLUMNS`]).
+/// Reads an [`OutboxMessage`] from a row of [`COLUMNS`].
 macro_rules! decode_message {
     ($r:expr) => {{
         let r = $r;
@@ -287,3 +289,77 @@ pub(crate) fn cursor_parts(cursor: Cursor, floor: DateTime<Utc>) -> (DateTime<Ut
         None => (floor, String::new()),
     }
 }
+
+/// [`OutboxStore::mark_failed`]'s statement, for either backend.
+pub(crate) fn mark_failed_query<'q, DB: Database>(
+    id: i64,
+    owner: &'q str,
+    now: DateTime<Utc>,
+    error: &'q str,
+    retry_at: Option<DateTime<Utc>>,
+) -> Query<'q, DB, DB::Arguments<'q>>
+where
+    &'q str: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+    At: Encode<'q, DB> + Type<DB>,
+    Option<At>: Encode<'q, DB> + Type<DB>,
+{
+    let status = if retry_at.is_some() { "pending" } else { "dead" };
+    sqlx::query(
+        "UPDATE outbox SET status = $1, next_attempt_at = COALESCE($2, next_attempt_at), last_error = $3, \
+         locked_by = NULL, locked_until = NULL \
+         WHERE id = $4 AND status = 'pending' AND locked_by = $5 AND locked_until > $6",
+    )
+    .bind(status)
+    .bind(retry_at.map(At))
+    .bind(error)
+    .bind(id)
+    .bind(owner)
+    .bind(At(now))
+}
+
+/// [`OutboxStore::retry_message`]'s statement, for either backend.
+pub(crate) fn retry_query<'q, DB: Database>(id: i64, now: DateTime<Utc>) -> Query<'q, DB, DB::Arguments<'q>>
+where
+    i64: Encode<'q, DB> + Type<DB>,
+    At: Encode<'q, DB> + Type<DB>,
+{
+    sqlx::query(
+        "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = $1, locked_by = NULL, \
+         locked_until = NULL, last_error = NULL WHERE id = $2 AND status IN ('pending', 'dead')",
+    )
+    .bind(At(now))
+    .bind(id)
+}
+
+/// The outbox's plain reads, written once for both backends, expanded inside each backend's
+/// `impl OutboxStore`; `$pool` names the method giving the pool it reads from.
+macro_rules! outbox_reads {
+    ($pool:ident) => {
+        async fn outbox(&self, status: Option<OutboxStatus>, limit: u32) -> Result<Vec<OutboxMessage>, StoreError> {
+            let q = format!(
+                "SELECT {} FROM outbox WHERE (CAST($1 AS TEXT) IS NULL OR status = $1) ORDER BY id DESC LIMIT $2",
+                $crate::outbox::COLUMNS
+            );
+            let rows = sqlx::query(&q)
+                .bind(status.map(OutboxStatus::name))
+                .bind(i64::from(limit))
+                .fetch_all(self.$pool())
+                .await?;
+            rows.iter().map(|r| $crate::outbox::decode_message!(r)).collect()
+        }
+
+        async fn outbox_message(&self, id: i64) -> Result<Option<OutboxMessage>, StoreError> {
+            let q = format!("SELECT {} FROM outbox WHERE id = $1", $crate::outbox::COLUMNS);
+            let row = sqlx::query(&q).bind(id).fetch_optional(self.$pool()).await?;
+            row.as_ref().map(|r| $crate::outbox::decode_message!(r)).transpose()
+        }
+
+        async fn outbox_for(&self, code: &DossierCode) -> Result<Vec<OutboxMessage>, StoreError> {
+            let q = format!("SELECT {} FROM outbox WHERE dossier_code = $1 ORDER BY id", $crate::outbox::COLUMNS);
+            let rows = sqlx::query(&q).bind(code.as_str()).fetch_all(self.$pool()).await?;
+            rows.iter().map(|r| $crate::outbox::decode_message!(r)).collect()
+        }
+    };
+}
+pub(crate) use outbox_reads;

@@ -8,8 +8,8 @@ use sqlx::{PgConnection, Row};
 use super::PgStore;
 use crate::error::StoreError;
 use crate::outbox::{
-    Candidate, Cursor, NOT_REMINDED, NewMessage, OutboxMessage, OutboxStatus, OutboxStore, PG_COLUMNS, RUNNING,
-    candidate, cursor_parts, decode_message, desk_recipient, rev,
+    COLUMNS, Candidate, Cursor, NOT_REMINDED, NewMessage, OutboxMessage, OutboxStatus, OutboxStore, RUNNING, candidate,
+    cursor_parts, decode_message, desk_recipient, mark_failed_query, outbox_reads, retry_query, rev,
 };
 
 /// Inserts messages in an open PostgreSQL transaction, skipping known dedupe keys; returns
@@ -68,7 +68,7 @@ impl OutboxStore for PgStore {
              WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $3 \
                           AND (locked_until IS NULL OR locked_until <= $3) ORDER BY next_attempt_at, id LIMIT $4 \
                           FOR UPDATE SKIP LOCKED) \
-             RETURNING {PG_COLUMNS}"
+             RETURNING {COLUMNS}"
         );
         let rows = sqlx::query(&q)
             .bind(owner)
@@ -106,65 +106,23 @@ impl OutboxStore for PgStore {
         error: &str,
         retry_at: Option<DateTime<Utc>>,
     ) -> Result<bool, StoreError> {
-        let status = if retry_at.is_some() { "pending" } else { "dead" };
-        let done = sqlx::query(
-            "UPDATE outbox SET status = $1, next_attempt_at = COALESCE($2, next_attempt_at), last_error = $3, \
-             locked_by = NULL, locked_until = NULL \
-             WHERE id = $4 AND status = 'pending' AND locked_by = $5 AND locked_until > $6",
-        )
-        .bind(status)
-        .bind(retry_at)
-        .bind(error)
-        .bind(id)
-        .bind(owner)
-        .bind(now)
-        .execute(self.pool())
-        .await?
-        .rows_affected();
+        let done = mark_failed_query(id, owner, now, error, retry_at).execute(self.pool()).await?.rows_affected();
         Ok(done == 1)
     }
 
-    async fn outbox(&self, status: Option<OutboxStatus>, limit: u32) -> Result<Vec<OutboxMessage>, StoreError> {
-        let q = format!(
-            "SELECT {PG_COLUMNS} FROM outbox WHERE ($1::text IS NULL OR status = $1) ORDER BY id DESC LIMIT $2"
-        );
-        let rows =
-            sqlx::query(&q).bind(status.map(OutboxStatus::name)).bind(i64::from(limit)).fetch_all(self.pool()).await?;
-        rows.iter().map(|r| decode_message!(r)).collect()
-    }
-
-    async fn outbox_message(&self, id: i64) -> Result<Option<OutboxMessage>, StoreError> {
-        let q = format!("SELECT {PG_COLUMNS} FROM outbox WHERE id = $1");
-        let row = sqlx::query(&q).bind(id).fetch_optional(self.pool()).await?;
-        row.as_ref().map(|r| decode_message!(r)).transpose()
-    }
+    outbox_reads!(pool);
 
     async fn desk_letters(&self, agencies: &[AgencyCode], limit: u32) -> Result<Vec<OutboxMessage>, StoreError> {
         let recipients: Vec<String> = agencies.iter().map(desk_recipient).collect();
         let q = format!(
-            "SELECT {PG_COLUMNS} FROM outbox WHERE recipient = ANY($1) AND recipient LIKE 'desk:%' ORDER BY id DESC LIMIT $2"
+            "SELECT {COLUMNS} FROM outbox WHERE recipient = ANY($1) AND recipient LIKE 'desk:%' ORDER BY id DESC LIMIT $2"
         );
         let rows = sqlx::query(&q).bind(&recipients).bind(i64::from(limit)).fetch_all(self.pool()).await?;
         rows.iter().map(|r| decode_message!(r)).collect()
     }
 
-    async fn outbox_for(&self, code: &DossierCode) -> Result<Vec<OutboxMessage>, StoreError> {
-        let q = format!("SELECT {PG_COLUMNS} FROM outbox WHERE dossier_code = $1 ORDER BY id");
-        let rows = sqlx::query(&q).bind(code.as_str()).fetch_all(self.pool()).await?;
-        rows.iter().map(|r| decode_message!(r)).collect()
-    }
-
     async fn retry_message(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = $1, locked_by = NULL, \
-             locked_until = NULL, last_error = NULL WHERE id = $2 AND status IN ('pending', 'dead')",
-        )
-        .bind(now)
-        .bind(id)
-        .execute(self.pool())
-        .await?
-        .rows_affected();
-        Ok(done == 1)
+        Ok(retry_query(id, now).execute(self.pool()).await?.rows_affected() == 1)
     }
 
     async fn reminder_candidates(

@@ -9,7 +9,7 @@ use super::{SqliteStore, ts};
 use crate::error::StoreError;
 use crate::outbox::{
     COLUMNS, Candidate, Cursor, NOT_REMINDED, NewMessage, OutboxMessage, OutboxStatus, OutboxStore, RUNNING, candidate,
-    cursor_parts, decode_message, desk_recipient,
+    cursor_parts, decode_message, desk_recipient, mark_failed_query, outbox_reads, retry_query,
 };
 use crate::sql;
 
@@ -155,37 +155,12 @@ impl OutboxStore for SqliteStore {
         retry_at: Option<DateTime<Utc>>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.writer().begin_with("BEGIN IMMEDIATE").await?;
-        let status = if retry_at.is_some() { "pending" } else { "dead" };
-        let done = sqlx::query(
-            "UPDATE outbox SET status = ?, next_attempt_at = COALESCE(?, next_attempt_at), last_error = ?, \
-             locked_by = NULL, locked_until = NULL \
-             WHERE id = ? AND status = 'pending' AND locked_by = ? AND locked_until > ?",
-        )
-        .bind(status)
-        .bind(retry_at.map(ts))
-        .bind(error)
-        .bind(id)
-        .bind(owner)
-        .bind(ts(now))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let done = mark_failed_query(id, owner, now, error, retry_at).execute(&mut *tx).await?.rows_affected();
         tx.commit().await?;
         Ok(done == 1)
     }
 
-    async fn outbox(&self, status: Option<OutboxStatus>, limit: u32) -> Result<Vec<OutboxMessage>, StoreError> {
-        let q = format!("SELECT {COLUMNS} FROM outbox WHERE (? IS NULL OR status = ?) ORDER BY id DESC LIMIT ?");
-        let s = status.map(OutboxStatus::name);
-        let rows = sqlx::query(&q).bind(s).bind(s).bind(i64::from(limit)).fetch_all(self.reader()).await?;
-        rows.iter().map(|r| decode_message!(r)).collect()
-    }
-
-    async fn outbox_message(&self, id: i64) -> Result<Option<OutboxMessage>, StoreError> {
-        let q = format!("SELECT {COLUMNS} FROM outbox WHERE id = ?");
-        let row = sqlx::query(&q).bind(id).fetch_optional(self.reader()).await?;
-        row.as_ref().map(|r| decode_message!(r)).transpose()
-    }
+    outbox_reads!(reader);
 
     async fn desk_letters(&self, agencies: &[AgencyCode], limit: u32) -> Result<Vec<OutboxMessage>, StoreError> {
         if agencies.is_empty() {
@@ -204,23 +179,9 @@ impl OutboxStore for SqliteStore {
         rows.iter().map(|r| decode_message!(r)).collect()
     }
 
-    async fn outbox_for(&self, code: &DossierCode) -> Result<Vec<OutboxMessage>, StoreError> {
-        let q = format!("SELECT {COLUMNS} FROM outbox WHERE dossier_code = ? ORDER BY id");
-        let rows = sqlx::query(&q).bind(code.as_str()).fetch_all(self.reader()).await?;
-        rows.iter().map(|r| decode_message!(r)).collect()
-    }
-
     async fn retry_message(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let mut tx = self.writer().begin_with("BEGIN IMMEDIATE").await?;
-        let done = sqlx::query(
-            "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?, locked_by = NULL, \
-             locked_until = NULL, last_error = NULL WHERE id = ? AND status IN ('pending', 'dead')",
-        )
-        .bind(ts(now))
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let done = retry_query(id, now).execute(&mut *tx).await?.rows_affected();
         tx.commit().await?;
         Ok(done == 1)
     }
