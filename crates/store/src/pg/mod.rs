@@ -21,8 +21,8 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Encode, Postgres, Type};
 
 use crate::error::StoreError;
-use crate::model::{DailyCountRow, DossierRow};
-use crate::sql::{self, At, Dialect, decode_counts, decode_dossier};
+use crate::model::DossierRow;
+use crate::sql::{self, At, Dialect, decode_dossier};
 use crate::write::group::{self, GroupCommit};
 use tx::PgTx;
 
@@ -38,10 +38,6 @@ pub(super) const D: Dialect = Dialect::Postgres;
 
 pub(super) fn dossier_from(r: &PgRow) -> Result<DossierRow, StoreError> {
     decode_dossier!(r)
-}
-
-pub(super) fn counts_from(r: &PgRow) -> Result<DailyCountRow, StoreError> {
-    decode_counts!(r)
 }
 
 pub(super) fn codes_text(codes: &[DossierCode]) -> Vec<String> {

@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use motcua_core::{DossierCode, Event};
 use sqlx::{Postgres, Row, Transaction};
 
-use super::{D, PgStore, codes_text, counter_lock, counts_from, dossier_from};
+use super::{D, PgStore, codes_text, counter_lock};
 use crate::error::StoreError;
 use crate::model::{CountChange, DailyCountRow, DossierRow};
 use crate::sql::{self, bind_counts, bind_dossier, persistent};
@@ -187,94 +187,18 @@ impl PgTx {
     }
 }
 
+impl PgTx {
+    /// The transaction's connection: what [`sql::scan_tx!`] reads on.
+    async fn scan_conn(&mut self) -> Result<&mut sqlx::PgConnection, StoreError> {
+        Ok(&mut self.tx)
+    }
+}
+
 impl ScanTx for PgTx {
-    async fn codes_after(&mut self, after: Option<&DossierCode>, limit: u32) -> Result<Vec<DossierCode>, StoreError> {
-        let codes: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT dossier_code FROM dossier_events WHERE dossier_code > $1 ORDER BY dossier_code LIMIT $2",
-        )
-        .bind(after.map(DossierCode::as_str).unwrap_or(""))
-        .bind(i64::from(limit))
-        .fetch_all(&mut *self.tx)
-        .await?;
-        codes.iter().map(|c| sql::parse("dossier_events", "dossier_code", c)).collect()
-    }
-
-    async fn logs_between(
-        &mut self,
-        first: &DossierCode,
-        last: &DossierCode,
-    ) -> Result<Vec<(DossierCode, Event)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT dossier_code, seq, payload::text AS payload FROM dossier_events \
-             WHERE dossier_code >= $1 AND dossier_code <= $2 ORDER BY dossier_code, seq",
-        )
-        .bind(first.as_str())
-        .bind(last.as_str())
-        .fetch_all(&mut *self.tx)
-        .await?;
-        let mut out: Vec<(DossierCode, Event)> = Vec::with_capacity(rows.len());
-        for r in rows {
-            let code: String = r.try_get("dossier_code")?;
-            let event =
-                sql::parse_event(&code, i64::from(r.try_get::<i32, _>("seq")?), &r.try_get::<String, _>("payload")?)?;
-            let code = match out.last() {
-                Some((c, _)) if c.as_str() == code => c.clone(),
-                _ => sql::parse("dossier_events", "dossier_code", &code)?,
-            };
-            out.push((code, event));
-        }
-        Ok(out)
-    }
-
-    async fn rows_between(&mut self, first: &DossierCode, last: &DossierCode) -> Result<Vec<DossierRow>, StoreError> {
-        let q = format!("{} WHERE code >= $1 AND code <= $2", sql::select_dossiers());
-        let rows = sqlx::query(&q).bind(first.as_str()).bind(last.as_str()).fetch_all(&mut *self.tx).await?;
-        rows.iter().map(dossier_from).collect()
-    }
-
-    async fn orphans(&mut self) -> Result<Vec<DossierCode>, StoreError> {
-        let codes: Vec<String> = sqlx::query_scalar(
-            "SELECT code FROM dossiers d WHERE NOT EXISTS (SELECT 1 FROM dossier_events e WHERE e.dossier_code = d.code) ORDER BY code",
-        )
-        .fetch_all(&mut *self.tx)
-        .await?;
-        codes.iter().map(|c| sql::parse("dossiers", "code", c)).collect()
-    }
-
-    async fn all_counts(&mut self) -> Result<Vec<DailyCountRow>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM daily_counts").fetch_all(&mut *self.tx).await?;
-        rows.iter().map(counts_from).collect()
-    }
-
-    async fn upsert_rows(&mut self, rows: &[DossierRow]) -> Result<(), StoreError> {
-        self.write_rows(rows, true).await
-    }
+    sql::scan_tx!(D);
 
     async fn delete_rows(&mut self, codes: &[DossierCode]) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM dossiers WHERE code = ANY($1)").bind(codes_text(codes)).execute(&mut *self.tx).await?;
-        Ok(())
-    }
-
-    async fn set_counts(&mut self, changes: &[CountChange]) -> Result<(), StoreError> {
-        let (zero, set): (Vec<&CountChange>, Vec<&CountChange>) = changes.iter().partition(|c| c.new.is_zero());
-        let per = sql::rows_per_statement(sql::COUNT_COLUMNS.len());
-        for chunk in set.chunks(per) {
-            let q = sql::upsert_counts(D, chunk.len(), false);
-            let mut query = sqlx::query(&q).persistent(false);
-            for c in chunk {
-                query = bind_counts!(query, &c.key, &c.new);
-            }
-            query.execute(&mut *self.tx).await?;
-        }
-        for c in zero {
-            sqlx::query("DELETE FROM daily_counts WHERE day = $1 AND agency = $2 AND procedure = $3 AND channel = $4")
-                .bind(c.key.day)
-                .bind(c.key.agency.as_str())
-                .bind(c.key.procedure.as_str())
-                .bind(c.key.channel.name())
-                .execute(&mut *self.tx)
-                .await?;
-        }
         Ok(())
     }
 }

@@ -26,8 +26,8 @@ use sqlx::{ConnectOptions, Connection, Encode, Sqlite, Type};
 use tokio::sync::watch;
 
 use crate::error::StoreError;
-use crate::model::{DailyCountRow, DossierRow};
-use crate::sql::{self, At, Dialect, decode_counts, decode_dossier};
+use crate::model::DossierRow;
+use crate::sql::{self, At, Dialect, decode_dossier};
 use crate::write::group::{self, GroupCommit};
 use tx::SqliteTx;
 
@@ -86,10 +86,6 @@ pub(crate) fn ts(t: DateTime<Utc>) -> String {
 
 pub(super) fn dossier_from(r: &SqliteRow) -> Result<DossierRow, StoreError> {
     decode_dossier!(r)
-}
-
-pub(super) fn counts_from(r: &SqliteRow) -> Result<DailyCountRow, StoreError> {
-    decode_counts!(r)
 }
 
 impl Type<Sqlite> for At {

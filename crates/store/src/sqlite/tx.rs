@@ -2,7 +2,6 @@
 //! the engine's [`WriteTx`] and [`ScanTx`] on it, and the group commit's [`Committer`].
 
 use std::collections::HashMap;
-use std::str::FromStr;
 use std::sync::LazyLock;
 
 use chrono::NaiveDate;
@@ -12,7 +11,7 @@ use sqlx::sqlite::SqliteArguments;
 use sqlx::{Row, Sqlite};
 
 use super::outbox::{self as sqlite_outbox, bind_message};
-use super::{D, IN_CHUNK, SqliteStore, counts_from, dossier_from, ts};
+use super::{D, IN_CHUNK, SqliteStore, ts};
 use crate::error::StoreError;
 use crate::model::{CountChange, DailyCountRow, DossierRow};
 use crate::sql::{self, bind_counts, bind_dossier, persistent};
@@ -559,72 +558,16 @@ impl SqliteTx {
     }
 }
 
+impl SqliteTx {
+    /// The connection, with the deferred `BEGIN` sent: what [`sql::scan_tx!`] reads on.
+    async fn scan_conn(&mut self) -> Result<&mut sqlx::SqliteConnection, StoreError> {
+        self.open().await?;
+        Ok(&mut self.conn)
+    }
+}
+
 impl ScanTx for SqliteTx {
-    async fn codes_after(&mut self, after: Option<&DossierCode>, limit: u32) -> Result<Vec<DossierCode>, StoreError> {
-        self.open().await?;
-        let codes: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT dossier_code FROM dossier_events WHERE dossier_code > ? ORDER BY dossier_code LIMIT ?",
-        )
-        .bind(after.map(DossierCode::as_str).unwrap_or(""))
-        .bind(i64::from(limit))
-        .fetch_all(&mut *self.conn)
-        .await?;
-        codes.iter().map(|c| sql::parse("dossier_events", "dossier_code", c)).collect()
-    }
-
-    async fn logs_between(
-        &mut self,
-        first: &DossierCode,
-        last: &DossierCode,
-    ) -> Result<Vec<(DossierCode, Event)>, StoreError> {
-        self.open().await?;
-        let rows = sqlx::query(
-            "SELECT dossier_code, seq, payload FROM dossier_events WHERE dossier_code >= ? AND dossier_code <= ? ORDER BY dossier_code, seq",
-        )
-        .bind(first.as_str())
-        .bind(last.as_str())
-        .fetch_all(&mut *self.conn)
-        .await?;
-        let mut out: Vec<(DossierCode, Event)> = Vec::with_capacity(rows.len());
-        for r in rows {
-            let code: String = r.try_get("dossier_code")?;
-            let event = sql::parse_event(&code, r.try_get("seq")?, &r.try_get::<String, _>("payload")?)?;
-            let code = match out.last() {
-                Some((c, _)) if c.as_str() == code => c.clone(),
-                _ => DossierCode::from_str(&code)
-                    .map_err(|e| StoreError::Corrupt(format!("dossier_events.dossier_code: {e}")))?,
-            };
-            out.push((code, event));
-        }
-        Ok(out)
-    }
-
-    async fn rows_between(&mut self, first: &DossierCode, last: &DossierCode) -> Result<Vec<DossierRow>, StoreError> {
-        self.open().await?;
-        let q = format!("{} WHERE code >= ? AND code <= ?", sql::select_dossiers());
-        let rows = sqlx::query(&q).bind(first.as_str()).bind(last.as_str()).fetch_all(&mut *self.conn).await?;
-        rows.iter().map(dossier_from).collect()
-    }
-
-    async fn orphans(&mut self) -> Result<Vec<DossierCode>, StoreError> {
-        self.open().await?;
-        let codes: Vec<String> = sqlx::query_scalar(
-            "SELECT code FROM dossiers d WHERE NOT EXISTS (SELECT 1 FROM dossier_events e WHERE e.dossier_code = d.code) ORDER BY code",
-        )
-        .fetch_all(&mut *self.conn)
-        .await?;
-        codes.iter().map(|c| sql::parse("dossiers", "code", c)).collect()
-    }
-
-    async fn all_counts(&mut self) -> Result<Vec<DailyCountRow>, StoreError> {
-        self.open().await?;
-        let rows = sqlx::query("SELECT * FROM daily_counts").fetch_all(&mut *self.conn).await?;
-        rows.iter().map(counts_from).collect()
-    }
-
-    async fn upsert_rows(&mut self, rows: &[DossierRow]) -> Result<(), StoreError> {
-        self.write_rows(rows, true).await
-    }
+    sql::scan_tx!(D);
 
     async fn delete_rows(&mut self, codes: &[DossierCode]) -> Result<(), StoreError> {
         self.open().await?;
@@ -635,30 +578,6 @@ impl ScanTx for SqliteTx {
                 query = query.bind(c.as_str());
             }
             query.execute(&mut *self.conn).await?;
-        }
-        Ok(())
-    }
-
-    async fn set_counts(&mut self, changes: &[CountChange]) -> Result<(), StoreError> {
-        self.open().await?;
-        let (zero, set): (Vec<&CountChange>, Vec<&CountChange>) = changes.iter().partition(|c| c.new.is_zero());
-        let per = sql::rows_per_statement(sql::COUNT_COLUMNS.len());
-        for chunk in set.chunks(per) {
-            let q = sql::upsert_counts(D, chunk.len(), false);
-            let mut query = sqlx::query(&q).persistent(false);
-            for c in chunk {
-                query = bind_counts!(query, &c.key, &c.new);
-            }
-            query.execute(&mut *self.conn).await?;
-        }
-        for c in zero {
-            sqlx::query("DELETE FROM daily_counts WHERE day = ? AND agency = ? AND procedure = ? AND channel = ?")
-                .bind(c.key.day)
-                .bind(c.key.agency.as_str())
-                .bind(c.key.procedure.as_str())
-                .bind(c.key.channel.name())
-                .execute(&mut *self.conn)
-                .await?;
         }
         Ok(())
     }
