@@ -130,11 +130,31 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<RecomputeDiff, StoreError>> + Send;
 }
 
-/// The register's plain reads, written once for both backends (`$n` placeholders, instants
-/// bound as [`crate::sql::At`]), expanded inside each backend's `impl Store`; `$pool` names
-/// the pool it reads from.
-macro_rules! register_reads {
-    ($pool:ident) => {
+/// What the register does the same on both backends, written once and expanded inside each
+/// backend's `impl Store`: migrations, single writes through the group commit, and the plain
+/// reads (`$n` placeholders, instants bound as [`crate::sql::At`]). `$pool` names the pool
+/// reads use, `$writer` the one migrations run on.
+macro_rules! register_shared {
+    ($pool:ident, $writer:ident) => {
+        async fn migrate(&self) -> Result<(), StoreError> {
+            MIGRATOR.run(&self.$writer).await?;
+            Ok(())
+        }
+
+        async fn intake(
+            &self,
+            domain: &Domain,
+            new: NewDossier,
+            at: DateTime<Utc>,
+            by: Option<String>,
+        ) -> Result<Dossier, StoreError> {
+            self.group.intake(self, domain, new, at, by).await
+        }
+
+        async fn record(&self, domain: &Domain, code: &DossierCode, event: Event) -> Result<Dossier, StoreError> {
+            self.group.record(self, domain, code, event).await
+        }
+
         async fn events(&self, code: &DossierCode) -> Result<Vec<Event>, StoreError> {
             let rows = sqlx::query(
                 "SELECT seq, CAST(payload AS TEXT) AS payload FROM dossier_events WHERE dossier_code = $1 ORDER BY seq",
@@ -251,4 +271,4 @@ macro_rules! register_reads {
         }
     };
 }
-pub(crate) use register_reads;
+pub(crate) use register_shared;

@@ -219,6 +219,30 @@ macro_rules! staff_store {
                 codes.iter().map(|c| sql::parse("staff_agencies", "agency", c)).collect()
             }
 
+            /// Dossiers where `condition` holds and `column` is one of `agencies`, in `order`.
+            async fn dossiers_where(
+                &self,
+                condition: &str,
+                column: &str,
+                agencies: &[AgencyCode],
+                order: &str,
+                limit: u32,
+            ) -> Result<Vec<DossierRow>, StoreError> {
+                if agencies.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let q = format!(
+                    "{} WHERE {condition} AND {column} IN ({}) ORDER BY {order} LIMIT {limit}",
+                    sql::select_dossiers(),
+                    $crate::sql::list($crate::sql::Dialect::Postgres, agencies.len())
+                );
+                let mut query = sqlx::query(&q);
+                for a in agencies {
+                    query = query.bind(a.as_str());
+                }
+                query.fetch_all(self.$reader()).await?.iter().map(|r| decode_dossier!(r)).collect()
+            }
+
             async fn staff_from(&self, r: &$row) -> Result<StaffRow, StoreError> {
                 let role: String = r.try_get("role")?;
                 let id: i64 = r.try_get("id")?;
@@ -456,20 +480,7 @@ macro_rules! staff_store {
             }
 
             async fn held_by(&self, holders: &[AgencyCode], limit: u32) -> Result<Vec<DossierRow>, StoreError> {
-                if holders.is_empty() {
-                    return Ok(Vec::new());
-                }
-                let q = format!(
-                    "{} WHERE {} AND holder IN ({}) ORDER BY due_at, code LIMIT {limit}",
-                    sql::select_dossiers(),
-                    *sql::OPEN,
-                    $crate::sql::list($crate::sql::Dialect::Postgres, holders.len())
-                );
-                let mut query = sqlx::query(&q);
-                for h in holders {
-                    query = query.bind(h.as_str());
-                }
-                query.fetch_all(self.$reader()).await?.iter().map(|r| decode_dossier!(r)).collect()
+                self.dossiers_where(&$crate::sql::OPEN, "holder", holders, "due_at, code", limit).await
             }
 
             async fn registered_online(
@@ -477,20 +488,8 @@ macro_rules! staff_store {
                 agencies: &[AgencyCode],
                 limit: u32,
             ) -> Result<Vec<DossierRow>, StoreError> {
-                if agencies.is_empty() {
-                    return Ok(Vec::new());
-                }
-                let q = format!(
-                    "{} WHERE status = {} AND receiving_agency IN ({}) ORDER BY registered_at, code LIMIT {limit}",
-                    sql::select_dossiers(),
-                    motcua_core::Status::RegisteredOnline.code(),
-                    $crate::sql::list($crate::sql::Dialect::Postgres, agencies.len())
-                );
-                let mut query = sqlx::query(&q);
-                for a in agencies {
-                    query = query.bind(a.as_str());
-                }
-                query.fetch_all(self.$reader()).await?.iter().map(|r| decode_dossier!(r)).collect()
+                let online = format!("status = {}", motcua_core::Status::RegisteredOnline.code());
+                self.dossiers_where(&online, "receiving_agency", agencies, "registered_at, code", limit).await
             }
 
             async fn audit(&self, before: Option<i64>, limit: u32) -> Result<Vec<AuditRow>, StoreError> {

@@ -10,7 +10,7 @@ use crate::error::StoreError;
 use crate::model::{
     BatchItem, DailyCountRow, DossierRow, LoggedEvent, NewDossier, OpenFacts, OpenTally, RecomputeDiff, Totals,
 };
-use crate::register::{Store, register_reads};
+use crate::register::{Store, register_shared};
 use crate::sql::{self, At, decode_open_facts};
 use crate::write::engine;
 
@@ -25,25 +25,6 @@ impl PgStore {
 }
 
 impl Store for PgStore {
-    async fn migrate(&self) -> Result<(), StoreError> {
-        MIGRATOR.run(&self.pool).await?;
-        Ok(())
-    }
-
-    async fn intake(
-        &self,
-        domain: &Domain,
-        new: NewDossier,
-        at: DateTime<Utc>,
-        by: Option<String>,
-    ) -> Result<Dossier, StoreError> {
-        self.group.intake(self, domain, new, at, by).await
-    }
-
-    async fn record(&self, domain: &Domain, code: &DossierCode, event: Event) -> Result<Dossier, StoreError> {
-        self.group.record(self, domain, code, event).await
-    }
-
     async fn record_batch(
         &self,
         domain: &Domain,
@@ -55,7 +36,7 @@ impl Store for PgStore {
         Ok(results)
     }
 
-    register_reads!(pool);
+    register_shared!(pool, pool);
 
     async fn open_at(&self, p1: DateTime<Utc>) -> Result<Vec<DossierRow>, StoreError> {
         // Two index-friendly halves: still open (the partial index on open statuses) and

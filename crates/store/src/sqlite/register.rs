@@ -12,7 +12,7 @@ use crate::error::StoreError;
 use crate::model::{
     BatchItem, DailyCountRow, DossierRow, LoggedEvent, NewDossier, OpenFacts, OpenTally, RecomputeDiff, Totals,
 };
-use crate::register::{Store, register_reads};
+use crate::register::{Store, register_shared};
 use crate::sql::{self, At, decode_open_facts};
 use crate::write::engine;
 
@@ -27,25 +27,6 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
-    async fn migrate(&self) -> Result<(), StoreError> {
-        MIGRATOR.run(&self.writer).await?;
-        Ok(())
-    }
-
-    async fn intake(
-        &self,
-        domain: &Domain,
-        new: NewDossier,
-        at: DateTime<Utc>,
-        by: Option<String>,
-    ) -> Result<Dossier, StoreError> {
-        self.group.intake(self, domain, new, at, by).await
-    }
-
-    async fn record(&self, domain: &Domain, code: &DossierCode, event: Event) -> Result<Dossier, StoreError> {
-        self.group.record(self, domain, code, event).await
-    }
-
     async fn record_batch(
         &self,
         domain: &Domain,
@@ -57,7 +38,7 @@ impl Store for SqliteStore {
         Ok(results)
     }
 
-    register_reads!(reader);
+    register_shared!(reader, writer);
 
     async fn open_at(&self, p1: DateTime<Utc>) -> Result<Vec<DossierRow>, StoreError> {
         // Two index-friendly halves: still open (the partial index on open statuses) and
