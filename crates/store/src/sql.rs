@@ -370,6 +370,21 @@ macro_rules! decode_event {
 }
 pub(crate) use decode_event;
 
+/// Reads a code counter (`agency`, `day`, `last_seq`) as its key and last number.
+macro_rules! decode_counter {
+    ($row:expr) => {{
+        use sqlx::Row as _;
+        let r = $row;
+        let agency: String = r.try_get("agency")?;
+        let last: i32 = r.try_get("last_seq")?;
+        Ok::<_, $crate::error::StoreError>((
+            ($crate::sql::parse("dossier_sequences", "agency", &agency)?, r.try_get("day")?),
+            $crate::sql::uint(last, "dossier_sequences.last_seq")?,
+        ))
+    }};
+}
+pub(crate) use decode_counter;
+
 /// The columns of an [`crate::model::OpenFacts`].
 pub(crate) const OPEN_FACTS_COLUMNS: &str = "code, lead_agency, procedure, received_at, due_at, original_due_at, \
      last_event_at, supplement_count, waiting_kind, waiting_since, waited_seconds_closed";

@@ -60,8 +60,7 @@ impl WriteTx for PgTx {
         let mut out: HashMap<DossierCode, Vec<Event>> = HashMap::new();
         for r in rows {
             let code: String = r.try_get("dossier_code")?;
-            let event =
-                sql::parse_event(&code, i64::from(r.try_get::<i32, _>("seq")?), &r.try_get::<String, _>("payload")?)?;
+            let event = sql::decode_event!(&code, &r)?;
             out.entry(sql::parse("dossier_events", "dossier_code", &code)?).or_default().push(event);
         }
         Ok(out)
@@ -88,12 +87,8 @@ impl WriteTx for PgTx {
         .await?;
         let mut out = HashMap::new();
         for r in rows {
-            let agency: String = r.try_get("agency")?;
-            let last: i32 = r.try_get("last_seq")?;
-            out.insert(
-                (sql::parse("dossier_sequences", "agency", &agency)?, r.try_get("day")?),
-                sql::uint(last, "dossier_sequences.last_seq")?,
-            );
+            let (key, last) = sql::decode_counter!(&r)?;
+            out.insert(key, last);
         }
         Ok(out)
     }

@@ -417,7 +417,7 @@ impl WriteTx for SqliteTx {
             }
             for r in query.fetch_all(&mut *self.conn).await? {
                 let code: String = r.try_get("dossier_code")?;
-                let event = sql::parse_event(&code, r.try_get("seq")?, &r.try_get::<String, _>("payload")?)?;
+                let event = sql::decode_event!(&code, &r)?;
                 out.entry(sql::parse("dossier_events", "dossier_code", &code)?).or_default().push(event);
             }
         }
@@ -438,12 +438,8 @@ impl WriteTx for SqliteTx {
                 query = query.bind(agency.as_str()).bind(*day);
             }
             for r in query.fetch_all(&mut *self.conn).await? {
-                let agency: String = r.try_get("agency")?;
-                let last: i32 = r.try_get("last_seq")?;
-                out.insert(
-                    (sql::parse("dossier_sequences", "agency", &agency)?, r.try_get("day")?),
-                    sql::uint(last, "dossier_sequences.last_seq")?,
-                );
+                let (key, last) = sql::decode_counter!(&r)?;
+                out.insert(key, last);
             }
         }
         Ok(out)
