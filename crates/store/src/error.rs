@@ -51,3 +51,25 @@ impl StoreError {
         matches!(self, Self::Rejected(_))
     }
 }
+
+/// A failure that a retry of the same transaction may not meet again: a deadlock or a
+/// serialization failure on PostgreSQL (the whole transaction was rolled back), or SQLite's
+/// busy or locked database.
+pub fn is_transient(e: &StoreError) -> bool {
+    if let StoreError::GroupCommit(shared) = e {
+        return is_transient(shared);
+    }
+    let StoreError::Database(e) = e else { return false };
+    match e {
+        sqlx::Error::Database(d) => {
+            matches!(d.code().as_deref(), Some("40P01" | "40001" | "5" | "6" | "517" | "262"))
+        }
+        sqlx::Error::PoolTimedOut => true,
+        _ => false,
+    }
+}
+
+/// The database refused a row because a unique key already holds it.
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error().is_some_and(|d| d.is_unique_violation())
+}

@@ -2,38 +2,48 @@
 //!
 //! It keeps the append-only event log (`dossier_events`, the source of truth), the projection
 //! of every dossier's current state (`dossiers`), daily aggregates (`daily_counts`), the
-//! per-agency per-day code counters and the outbox table. Every command is ONE transaction:
-//! the dossier is locked, its log replayed and the new event applied by motcua-core, and only an
-//! accepted event is appended, projected and counted. This crate must not compute clock values
-//! itself: due dates, classification and the national on-time figure all come from core
-//! (`Domain::apply`, `analysis::classify`, `analysis::national_on_time`), and no SQL here does
-//! working-day arithmetic. It must not update or delete an event (triggers refuse it), and it
-//! never reads the wall clock for a domain decision: "now" arrives with each command.
+//! per-agency per-day code counters, the outbox, staff accounts and the counters the exporter
+//! reads. Every command is ONE transaction: the dossier is locked, its log replayed and the new
+//! event applied by motcua-core, and only an accepted event is appended, projected and counted.
+//! This crate must not compute clock values itself: due dates, classification and the
+//! national on-time figure all come from core (`Domain::apply`, `analysis::classify`,
+//! `analysis::national_on_time`), no SQL here does working-day arithmetic, and which statuses
+//! count as open (or running, or waiting) is core's `vocab`. It must not update or delete an
+//! event (triggers refuse it), and it never reads the wall clock for a domain decision: "now"
+//! arrives with each command.
 //!
-//! Layout: [`Store`] (the trait every caller uses), [`SqliteStore`] and [`PgStore`] (two
-//! hand-written implementations, SQL text per backend), [`AnyStore`] and [`open`] (pick one by
-//! URL), [`model`] (rows and commands), [`StoreError`], [`StaffStore`] (staff accounts, sessions,
-//! API tokens, ratings and the web server's work-queue and audit reads), [`OutboxStore`] (the
-//! transactional outbox the worker delivers, and the scheduler's candidate queries).
-
-use std::future::Future;
+//! Modules, by trait then backend:
+//! - [`register`] — [`Store`], the dossier register; [`outbox`] — [`OutboxStore`], the
+//!   transactional outbox and the scheduler's candidates; `staff` — [`StaffStore`], accounts,
+//!   sessions, tokens, ratings, work queues, audit; [`metrics`] — [`ServiceFigures`], what the
+//!   exporter reads; [`report`] — the period report, over [`Store`];
+//! - [`model`] — rows and commands; `error` — [`StoreError`], [`is_transient`];
+//! - `write` — the write path both backends share: the batch engine and the group commit;
+//! - `sql` — SQL text and row mapping both backends share, the vocabulary's SQL lists;
+//! - `sqlite` and `pg` — one backend each ([`SqliteStore`], [`PgStore`]), with the same files:
+//!   `mod.rs` (connection and pools), `tx.rs` (the write transaction), `register.rs`,
+//!   `outbox.rs`, `staff.rs`, `figures.rs` (the traits above, implemented directly);
+//! - here: [`AnyStore`] and [`open`], one backend chosen by URL, and the one dispatch from
+//!   [`AnyStore`] to it.
+//!
+//! Top-level modules and `write` never name a backend; only the backends and this file do.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use motcua_core::{Domain, Dossier, DossierCode, Event};
+use motcua_core::{AgencyCode, Domain, Dossier, DossierCode, Event};
 
-mod engine;
 mod error;
-mod group;
 pub mod metrics;
 pub mod model;
 pub mod outbox;
 mod pg;
+pub mod register;
 pub mod report;
 mod sql;
 mod sqlite;
 mod staff;
+mod write;
 
-pub use error::StoreError;
+pub use error::{StoreError, is_transient};
 pub use metrics::ServiceFigures;
 pub use model::{
     BatchItem, CountChange, CountKey, CountValues, DailyCountRow, DossierChange, DossierRow, FieldChange, LoggedEvent,
@@ -42,217 +52,12 @@ pub use model::{
 pub use model::{OpenFacts, OpenTally, Totals};
 pub use outbox::{Candidate, NewMessage, OutboxMessage, OutboxStatus, OutboxStore};
 pub use pg::PgStore;
+pub use register::Store;
 pub use sqlite::SqliteStore;
 pub use staff::{AuditRow, NewStaff, Rating, RatingCounts, Role, SessionRow, StaffRow, StaffStore, UnknownRole};
 
-/// The dossier register. Writes are atomic: a command the domain rejects writes nothing.
-///
-/// Time ranges are half-open, `[a, b)`, except [`Store::open_at`], which reads the state at
-/// the instant `p1`.
-pub trait Store: Send + Sync {
-    /// Applies the migrations that are not applied yet.
-    fn migrate(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Opens a dossier: allocates the next code of the receiving agency for the local date of
-    /// `at` and records `Received` (or `RegisteredOnline` for a portal submission).
-    fn intake(
-        &self,
-        domain: &Domain,
-        new: NewDossier,
-        at: DateTime<Utc>,
-        by: Option<String>,
-    ) -> impl Future<Output = Result<Dossier, StoreError>> + Send;
-
-    /// Records one event on a dossier and returns its new state. A `Received` or
-    /// `RegisteredOnline` event for a code that does not exist yet imports that dossier with its
-    /// own code (which must be the intake's).
-    fn record(
-        &self,
-        domain: &Domain,
-        code: &DossierCode,
-        event: Event,
-    ) -> impl Future<Output = Result<Dossier, StoreError>> + Send;
-
-    /// Group commit: every item in one transaction, each with its own result. An item the
-    /// domain rejects writes nothing and the others proceed; a database failure fails the whole
-    /// batch (outer error) and writes nothing.
-    fn record_batch(
-        &self,
-        domain: &Domain,
-        items: Vec<BatchItem>,
-    ) -> impl Future<Output = Result<Vec<Result<Dossier, StoreError>>, StoreError>> + Send;
-
-    /// A dossier's log, in order (empty if there is no such dossier).
-    fn events(&self, code: &DossierCode) -> impl Future<Output = Result<Vec<Event>, StoreError>> + Send;
-
-    fn dossier_row(&self, code: &DossierCode) -> impl Future<Output = Result<Option<DossierRow>, StoreError>> + Send;
-
-    /// Events in the whole log.
-    fn event_count(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
-
-    /// The log in id order, after `after_id` (0 for the start), at most `limit` events.
-    fn events_after(
-        &self,
-        after_id: i64,
-        limit: u32,
-    ) -> impl Future<Output = Result<Vec<LoggedEvent>, StoreError>> + Send;
-
-    /// Aggregate rows for local days `from..=to`.
-    fn daily_counts(
-        &self,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> impl Future<Output = Result<Vec<DailyCountRow>, StoreError>> + Send;
-
-    /// The aggregates of local days `from..=to` summed per agency, per procedure or in all
-    /// (key `""`): what a report reads, from the per-agency day table when it can.
-    fn count_totals(
-        &self,
-        from: NaiveDate,
-        to: NaiveDate,
-        by: Totals,
-    ) -> impl Future<Output = Result<Vec<(String, CountValues)>, StoreError>> + Send;
-
-    /// Dossiers finished in `[a, b)`.
-    fn finished_between(
-        &self,
-        a: DateTime<Utc>,
-        b: DateTime<Utc>,
-    ) -> impl Future<Output = Result<Vec<DossierRow>, StoreError>> + Send;
-
-    /// Dossiers received in `[a, b)`.
-    fn received_between(
-        &self,
-        a: DateTime<Utc>,
-        b: DateTime<Utc>,
-    ) -> impl Future<Output = Result<Vec<DossierRow>, StoreError>> + Send;
-
-    /// Dossiers received at or before `p1` and not finished by then.
-    fn open_at(&self, p1: DateTime<Utc>) -> impl Future<Output = Result<Vec<DossierRow>, StoreError>> + Send;
-
-    /// Per group (`by`: lead agency, procedure, or all under `""`), the dossiers open now,
-    /// received at or before `p1`, with no event after `p1` (their projection is their state
-    /// at `p1`) and a due instant and receipt appointment: how many, how many past due at `p1`,
-    /// how many with the appointment at or after `p1` and at most one supplement request.
-    fn open_tallies(
-        &self,
-        p1: DateTime<Utc>,
-        by: Totals,
-    ) -> impl Future<Output = Result<Vec<(String, OpenTally)>, StoreError>> + Send;
-
-    /// The dossiers open at `p1` outside [`Store::open_tallies`]' third count, which a report
-    /// judges one at a time: those of the tallies with the appointment before `p1` or more
-    /// than one supplement request, and those with an event after `p1` (still open, or
-    /// finished after `p1`). In code order.
-    fn open_to_judge(&self, p1: DateTime<Utc>) -> impl Future<Output = Result<Vec<OpenFacts>, StoreError>> + Send;
-
-    /// Projection rows in code order, after `after`.
-    fn dossiers_page(
-        &self,
-        after: Option<&DossierCode>,
-        limit: u32,
-    ) -> impl Future<Output = Result<Vec<DossierRow>, StoreError>> + Send;
-
-    /// Rebuilds projections and aggregates from the log with this domain's calendar and
-    /// catalog, and says what changes. With `dry_run` nothing is written; otherwise all of it
-    /// is written in one transaction. The log itself is never touched.
-    fn recompute(
-        &self,
-        domain: &Domain,
-        dry_run: bool,
-    ) -> impl Future<Output = Result<RecomputeDiff, StoreError>> + Send;
-}
-
-macro_rules! delegate_store {
-    ($t:ty) => {
-        impl Store for $t {
-            async fn migrate(&self) -> Result<(), StoreError> {
-                <$t>::migrate(self).await
-            }
-            async fn intake(
-                &self,
-                domain: &Domain,
-                new: NewDossier,
-                at: DateTime<Utc>,
-                by: Option<String>,
-            ) -> Result<Dossier, StoreError> {
-                <$t>::intake(self, domain, new, at, by).await
-            }
-            async fn record(&self, domain: &Domain, code: &DossierCode, event: Event) -> Result<Dossier, StoreError> {
-                <$t>::record(self, domain, code, event).await
-            }
-            async fn record_batch(
-                &self,
-                domain: &Domain,
-                items: Vec<BatchItem>,
-            ) -> Result<Vec<Result<Dossier, StoreError>>, StoreError> {
-                <$t>::record_batch(self, domain, items).await
-            }
-            async fn events(&self, code: &DossierCode) -> Result<Vec<Event>, StoreError> {
-                <$t>::events(self, code).await
-            }
-            async fn dossier_row(&self, code: &DossierCode) -> Result<Option<DossierRow>, StoreError> {
-                <$t>::dossier_row(self, code).await
-            }
-            async fn event_count(&self) -> Result<u64, StoreError> {
-                <$t>::event_count(self).await
-            }
-            async fn events_after(&self, after_id: i64, limit: u32) -> Result<Vec<LoggedEvent>, StoreError> {
-                <$t>::events_after(self, after_id, limit).await
-            }
-            async fn daily_counts(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<DailyCountRow>, StoreError> {
-                <$t>::daily_counts(self, from, to).await
-            }
-            async fn count_totals(
-                &self,
-                from: NaiveDate,
-                to: NaiveDate,
-                by: Totals,
-            ) -> Result<Vec<(String, CountValues)>, StoreError> {
-                <$t>::count_totals(self, from, to, by).await
-            }
-            async fn finished_between(
-                &self,
-                a: DateTime<Utc>,
-                b: DateTime<Utc>,
-            ) -> Result<Vec<DossierRow>, StoreError> {
-                <$t>::finished_between(self, a, b).await
-            }
-            async fn received_between(
-                &self,
-                a: DateTime<Utc>,
-                b: DateTime<Utc>,
-            ) -> Result<Vec<DossierRow>, StoreError> {
-                <$t>::received_between(self, a, b).await
-            }
-            async fn open_at(&self, p1: DateTime<Utc>) -> Result<Vec<DossierRow>, StoreError> {
-                <$t>::open_at(self, p1).await
-            }
-            async fn open_tallies(
-                &self,
-                p1: DateTime<Utc>,
-                by: Totals,
-            ) -> Result<Vec<(String, OpenTally)>, StoreError> {
-                <$t>::open_tallies(self, p1, by).await
-            }
-            async fn open_to_judge(&self, p1: DateTime<Utc>) -> Result<Vec<OpenFacts>, StoreError> {
-                <$t>::open_to_judge(self, p1).await
-            }
-            async fn dossiers_page(
-                &self,
-                after: Option<&DossierCode>,
-                limit: u32,
-            ) -> Result<Vec<DossierRow>, StoreError> {
-                <$t>::dossiers_page(self, after, limit).await
-            }
-            async fn recompute(&self, domain: &Domain, dry_run: bool) -> Result<RecomputeDiff, StoreError> {
-                <$t>::recompute(self, domain, dry_run).await
-            }
-        }
-    };
-}
-delegate_store!(SqliteStore);
-delegate_store!(PgStore);
+use metrics::{Figures, FiguresQuery, QueuedEvent, WorkingTimeObservation};
+use outbox::Cursor;
 
 /// One of the two backends, chosen at run time by [`open`].
 #[derive(Debug, Clone)]
@@ -261,83 +66,81 @@ pub enum AnyStore {
     Pg(PgStore),
 }
 
-macro_rules! either {
-    ($self:expr, $s:ident => $e:expr) => {
-        match $self {
-            AnyStore::Sqlite($s) => $e,
-            AnyStore::Pg($s) => $e,
+/// Implements a trait for [`AnyStore`] by handing every method to the backend it holds.
+macro_rules! dispatch {
+    ($trait:ident { $(fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;)* }) => {
+        impl $trait for AnyStore {
+            $(
+                async fn $name(&self $(, $arg: $ty)*) -> $ret {
+                    match self {
+                        AnyStore::Sqlite(s) => s.$name($($arg),*).await,
+                        AnyStore::Pg(s) => s.$name($($arg),*).await,
+                    }
+                }
+            )*
         }
     };
 }
 
-impl Store for AnyStore {
-    async fn migrate(&self) -> Result<(), StoreError> {
-        either!(self, s => s.migrate().await)
-    }
-    async fn intake(
-        &self,
-        domain: &Domain,
-        new: NewDossier,
-        at: DateTime<Utc>,
-        by: Option<String>,
-    ) -> Result<Dossier, StoreError> {
-        either!(self, s => s.intake(domain, new, at, by).await)
-    }
-    async fn record(&self, domain: &Domain, code: &DossierCode, event: Event) -> Result<Dossier, StoreError> {
-        either!(self, s => s.record(domain, code, event).await)
-    }
-    async fn record_batch(
-        &self,
-        domain: &Domain,
-        items: Vec<BatchItem>,
-    ) -> Result<Vec<Result<Dossier, StoreError>>, StoreError> {
-        either!(self, s => s.record_batch(domain, items).await)
-    }
-    async fn events(&self, code: &DossierCode) -> Result<Vec<Event>, StoreError> {
-        either!(self, s => s.events(code).await)
-    }
-    async fn dossier_row(&self, code: &DossierCode) -> Result<Option<DossierRow>, StoreError> {
-        either!(self, s => s.dossier_row(code).await)
-    }
-    async fn event_count(&self) -> Result<u64, StoreError> {
-        either!(self, s => s.event_count().await)
-    }
-    async fn events_after(&self, after_id: i64, limit: u32) -> Result<Vec<LoggedEvent>, StoreError> {
-        either!(self, s => s.events_after(after_id, limit).await)
-    }
-    async fn daily_counts(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<DailyCountRow>, StoreError> {
-        either!(self, s => s.daily_counts(from, to).await)
-    }
-    async fn count_totals(
-        &self,
-        from: NaiveDate,
-        to: NaiveDate,
-        by: Totals,
-    ) -> Result<Vec<(String, CountValues)>, StoreError> {
-        either!(self, s => s.count_totals(from, to, by).await)
-    }
-    async fn finished_between(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> Result<Vec<DossierRow>, StoreError> {
-        either!(self, s => s.finished_between(a, b).await)
-    }
-    async fn received_between(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> Result<Vec<DossierRow>, StoreError> {
-        either!(self, s => s.received_between(a, b).await)
-    }
-    async fn open_at(&self, p1: DateTime<Utc>) -> Result<Vec<DossierRow>, StoreError> {
-        either!(self, s => s.open_at(p1).await)
-    }
-    async fn open_tallies(&self, p1: DateTime<Utc>, by: Totals) -> Result<Vec<(String, OpenTally)>, StoreError> {
-        either!(self, s => s.open_tallies(p1, by).await)
-    }
-    async fn open_to_judge(&self, p1: DateTime<Utc>) -> Result<Vec<OpenFacts>, StoreError> {
-        either!(self, s => s.open_to_judge(p1).await)
-    }
-    async fn dossiers_page(&self, after: Option<&DossierCode>, limit: u32) -> Result<Vec<DossierRow>, StoreError> {
-        either!(self, s => s.dossiers_page(after, limit).await)
-    }
-    async fn recompute(&self, domain: &Domain, dry_run: bool) -> Result<RecomputeDiff, StoreError> {
-        either!(self, s => s.recompute(domain, dry_run).await)
-    }
-}
+dispatch!(Store {
+    fn migrate(&self) -> Result<(), StoreError>;
+    fn intake(&self, domain: &Domain, new: NewDossier, at: DateTime<Utc>, by: Option<String>) -> Result<Dossier, StoreError>;
+    fn record(&self, domain: &Domain, code: &DossierCode, event: Event) -> Result<Dossier, StoreError>;
+    fn record_batch(&self, domain: &Domain, items: Vec<BatchItem>) -> Result<Vec<Result<Dossier, StoreError>>, StoreError>;
+    fn events(&self, code: &DossierCode) -> Result<Vec<Event>, StoreError>;
+    fn dossier_row(&self, code: &DossierCode) -> Result<Option<DossierRow>, StoreError>;
+    fn event_count(&self) -> Result<u64, StoreError>;
+    fn events_after(&self, after_id: i64, limit: u32) -> Result<Vec<LoggedEvent>, StoreError>;
+    fn daily_counts(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<DailyCountRow>, StoreError>;
+    fn count_totals(&self, from: NaiveDate, to: NaiveDate, by: Totals) -> Result<Vec<(String, CountValues)>, StoreError>;
+    fn finished_between(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> Result<Vec<DossierRow>, StoreError>;
+    fn received_between(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> Result<Vec<DossierRow>, StoreError>;
+    fn open_at(&self, p1: DateTime<Utc>) -> Result<Vec<DossierRow>, StoreError>;
+    fn open_tallies(&self, p1: DateTime<Utc>, by: Totals) -> Result<Vec<(String, OpenTally)>, StoreError>;
+    fn open_to_judge(&self, p1: DateTime<Utc>) -> Result<Vec<OpenFacts>, StoreError>;
+    fn dossiers_page(&self, after: Option<&DossierCode>, limit: u32) -> Result<Vec<DossierRow>, StoreError>;
+    fn recompute(&self, domain: &Domain, dry_run: bool) -> Result<RecomputeDiff, StoreError>;
+});
+
+dispatch!(OutboxStore {
+    fn enqueue(&self, messages: Vec<NewMessage>) -> Result<Vec<String>, StoreError>;
+    fn claim(&self, owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: u32) -> Result<Vec<OutboxMessage>, StoreError>;
+    fn mark_sent(&self, ids: &[i64], owner: &str, now: DateTime<Utc>) -> Result<Vec<i64>, StoreError>;
+    fn mark_failed(&self, id: i64, owner: &str, now: DateTime<Utc>, error: &str, retry_at: Option<DateTime<Utc>>) -> Result<bool, StoreError>;
+    fn outbox(&self, status: Option<OutboxStatus>, limit: u32) -> Result<Vec<OutboxMessage>, StoreError>;
+    fn outbox_message(&self, id: i64) -> Result<Option<OutboxMessage>, StoreError>;
+    fn desk_letters(&self, agencies: &[AgencyCode], limit: u32) -> Result<Vec<OutboxMessage>, StoreError>;
+    fn outbox_for(&self, code: &DossierCode) -> Result<Vec<OutboxMessage>, StoreError>;
+    fn retry_message(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError>;
+    fn reminder_candidates(&self, after: DateTime<Utc>, until: DateTime<Utc>, cursor: Cursor, limit: u32) -> Result<Vec<Candidate>, StoreError>;
+    fn overdue_candidates(&self, now: DateTime<Utc>, cursor: Cursor, limit: u32) -> Result<Vec<Candidate>, StoreError>;
+});
+
+dispatch!(StaffStore {
+    fn add_staff(&self, new: NewStaff) -> Result<Option<StaffRow>, StoreError>;
+    fn staff_list(&self) -> Result<Vec<StaffRow>, StoreError>;
+    fn staff_credentials(&self, username: &str) -> Result<Option<(StaffRow, String)>, StoreError>;
+    fn set_staff_disabled(&self, username: &str, disabled: bool) -> Result<bool, StoreError>;
+    fn set_staff_password(&self, username: &str, password_hash: &str, at: DateTime<Utc>) -> Result<bool, StoreError>;
+    fn create_session(&self, id_hash: &str, staff_id: i64, csrf: &str, at: DateTime<Utc>, expires_at: DateTime<Utc>) -> Result<(), StoreError>;
+    fn session(&self, id_hash: &str, now: DateTime<Utc>) -> Result<Option<SessionRow>, StoreError>;
+    fn delete_session(&self, id_hash: &str) -> Result<(), StoreError>;
+    fn purge_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
+    fn create_token(&self, token_hash: &str, staff_id: i64, name: &str, at: DateTime<Utc>) -> Result<i64, StoreError>;
+    fn token_staff(&self, token_hash: &str) -> Result<Option<StaffRow>, StoreError>;
+    fn rate(&self, rating: &Rating) -> Result<bool, StoreError>;
+    fn rating(&self, code: &DossierCode) -> Result<Option<Rating>, StoreError>;
+    fn rating_counts(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> Result<Vec<(AgencyCode, RatingCounts)>, StoreError>;
+    fn held_by(&self, holders: &[AgencyCode], limit: u32) -> Result<Vec<DossierRow>, StoreError>;
+    fn registered_online(&self, agencies: &[AgencyCode], limit: u32) -> Result<Vec<DossierRow>, StoreError>;
+    fn audit(&self, before: Option<i64>, limit: u32) -> Result<Vec<AuditRow>, StoreError>;
+});
+
+dispatch!(ServiceFigures {
+    fn figures(&self, q: &FiguresQuery<'_>) -> Result<Figures, StoreError>;
+    fn handoff_queue(&self, limit: u32) -> Result<Vec<QueuedEvent>, StoreError>;
+    fn record_working_time(&self, done: &[i64], observations: &[WorkingTimeObservation], wait: bool) -> Result<Option<u64>, StoreError>;
+});
 
 impl AnyStore {
     /// "sqlite" or "postgres".
@@ -349,7 +152,10 @@ impl AnyStore {
     }
 
     pub async fn close(&self) {
-        either!(self, s => s.close().await)
+        match self {
+            Self::Sqlite(s) => s.close().await,
+            Self::Pg(s) => s.close().await,
+        }
     }
 }
 

@@ -3,10 +3,16 @@
 //!
 //! Every read here is sized by the number of agencies, statuses or outbox kinds, or by the
 //! small set of open dossiers past their appointment — never by history or by the number of
-//! open dossiers. The counters are kept by the triggers of migrations 0004 and 0006; the open
+//! open dossiers. The counters (`metric_*` tables) are kept by the triggers of migrations 0004
+//! and 0006 on PostgreSQL; on SQLite, since migration 0010, what an INSERT adds is counted by
+//! statements of the write path that follow it in the same transaction (`sqlite/tx.rs`,
+//! `sqlite/outbox.rs`), while UPDATE and DELETE are still counted by triggers. The open
 //! dossiers a scrape judges are read from the covering indexes of 0006 alone. Rows come back
 //! raw: classification, national facts and working time are the exporter's business (through
-//! core).
+//! core). Open means core's `vocab::OPEN`.
+//!
+//! This module holds the trait, its types and the SQL both backends share; each backend reads
+//! in its own `figures.rs`.
 //!
 //! What keeps a scrape cheap beyond that:
 //! - on SQLite each read returns its rows packed into one JSON array (`json_group_array`),
@@ -32,8 +38,8 @@ use serde::de::{self, DeserializeOwned, Deserializer, SeqAccess, Visitor};
 
 use crate::error::StoreError;
 use crate::model::CountValues;
+use crate::sql;
 use crate::sql::Dialect;
-use crate::{AnyStore, PgStore, SqliteStore, sql};
 
 /// Non-terminal dossiers of one lead agency in one status.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,7 +64,7 @@ pub struct AgencyWindow {
     pub counts: CountValues,
 }
 
-/// Open dossiers (status 2, 4, 5, 6) of one lead agency past their due instant at the scrape's
+/// Open dossiers (core's `vocab::OPEN`) of one lead agency past their due instant at the scrape's
 /// now (`due_at < now`, core's `is_overdue`: a comparison of instants).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OverdueCount {
@@ -68,7 +74,7 @@ pub struct OverdueCount {
     pub without_apology: u64,
 }
 
-/// An open dossier (status 2, 4, 5, 6) that may be late by the national rule at the scrape's
+/// An open dossier (core's `vocab::OPEN`) that may be late by the national rule at the scrape's
 /// now: past its receipt's appointment, or with a second supplement request. Any other open
 /// dossier is on time: its effective end (now, or the start of an open wait, minus closed
 /// waits) cannot be after an appointment that is not past.
@@ -180,7 +186,7 @@ pub struct Figures {
     pub past_complete: bool,
     pub overdue: Vec<OverdueCount>,
     pub national_candidates: Vec<NationalCandidate>,
-    /// Open dossiers (status 2, 4, 5, 6) at risk per agency: core's flag, kept in the projection
+    /// Open dossiers (core's `vocab::OPEN`) at risk per agency: core's flag, kept in the projection
     /// since migration 0002 and counted per agency and status by the triggers of 0006.
     pub at_risk: Vec<(String, u64)>,
     pub outbox: Vec<OutboxCount>,
@@ -218,9 +224,6 @@ pub trait ServiceFigures: Send + Sync {
 // SQL, in the shape both backends share. `$n` placeholders work on both (sqlx binds `$n` on
 // SQLite by number).
 
-const OPEN_STATUSES: &str = "status IN (2, 4, 5, 6)";
-/// The statuses of [`OPEN_STATUSES`], whose dossiers count as at risk.
-const OPEN_CLOCK: [u8; 4] = [2, 4, 5, 6];
 const COUNT_COLUMNS: &str = "received, finished, early, on_time, late, national_on_time";
 const NATIONAL_FACTS: [&str; 7] = [
     "lead_agency",
@@ -272,22 +275,22 @@ fn indexed(d: Dialect, table: &str, index: &str) -> String {
 }
 
 /// The fixed queries of a scrape on one backend.
-struct Queries {
-    open: String,
-    totals: String,
+pub(crate) struct Queries {
+    pub(crate) open: String,
+    pub(crate) totals: String,
     /// `$1` = today.
-    live: String,
+    pub(crate) live: String,
     /// `$1` = now.
-    overdue: String,
+    pub(crate) overdue: String,
     /// `$1` = now.
-    national: String,
-    outbox: String,
-    oldest_pending: String,
-    working_time: String,
+    pub(crate) national: String,
+    pub(crate) outbox: String,
+    pub(crate) oldest_pending: String,
+    pub(crate) working_time: String,
     /// `$1` = the version the caller holds.
-    working_time_since: String,
-    working_time_version: &'static str,
-    queue_length: &'static str,
+    pub(crate) working_time_since: String,
+    pub(crate) working_time_version: &'static str,
+    pub(crate) queue_length: &'static str,
 }
 
 impl Queries {
@@ -316,19 +319,21 @@ impl Queries {
                 "lead_agency, n, w",
                 &format!(
                     "(SELECT lead_agency, COUNT(*) AS n, SUM(CASE WHEN reschedule_count = 0 THEN 1 ELSE 0 END) AS w \
-                     FROM {} WHERE {OPEN_STATUSES} AND due_at < $1 GROUP BY lead_agency) o",
-                    indexed(d, "dossiers", "metric_open_overdue")
+                     FROM {} WHERE {open} AND due_at < $1 GROUP BY lead_agency) o",
+                    indexed(d, "dossiers", "metric_open_overdue"),
+                    open = *sql::OPEN
                 ),
             ),
             national: select(
                 d,
                 &facts,
                 &format!(
-                    "(SELECT {raw_facts} FROM {} WHERE {OPEN_STATUSES} AND original_due_at < $1 \
-                     UNION ALL SELECT {raw_facts} FROM {} WHERE {OPEN_STATUSES} AND supplement_count > 1 \
+                    "(SELECT {raw_facts} FROM {} WHERE {open} AND original_due_at < $1 \
+                     UNION ALL SELECT {raw_facts} FROM {} WHERE {open} AND supplement_count > 1 \
                      AND original_due_at >= $1) c",
                     indexed(d, "dossiers", "metric_open_national"),
-                    indexed(d, "dossiers", "metric_open_supplements")
+                    indexed(d, "dossiers", "metric_open_supplements"),
+                    open = *sql::OPEN
                 ),
             ),
             outbox: select(d, "kind, status, messages", "metric_outbox WHERE messages <> 0"),
@@ -345,13 +350,13 @@ impl Queries {
     }
 }
 
-static SQLITE: LazyLock<Queries> = LazyLock::new(|| Queries::new(Dialect::Sqlite));
-static POSTGRES: LazyLock<Queries> = LazyLock::new(|| Queries::new(Dialect::Postgres));
+pub(crate) static SQLITE: LazyLock<Queries> = LazyLock::new(|| Queries::new(Dialect::Sqlite));
+pub(crate) static POSTGRES: LazyLock<Queries> = LazyLock::new(|| Queries::new(Dialect::Postgres));
 
 /// Sums over each window's past days (`$1` = today, `$2` = the earliest first day, `$3…` the
 /// first day of each window that has past days), per agency; with `filtered`, only of the
 /// agencies bound last (a JSON array of codes on SQLite, a text array on PostgreSQL).
-fn past_query(d: Dialect, starts: usize, filtered: bool) -> String {
+pub(crate) fn past_query(d: Dialect, starts: usize, filtered: bool) -> String {
     let mut sums = Vec::with_capacity(starts * 6);
     for w in 0..starts {
         for c in COUNT_COLUMNS.split(", ") {
@@ -383,7 +388,7 @@ fn past_query(d: Dialect, starts: usize, filtered: bool) -> String {
 // ---------------------------------------------------------------------------------------------
 // Decoding the JSON arrays.
 
-fn decode<T: DeserializeOwned>(json: Option<String>, what: &str) -> Result<Vec<T>, StoreError> {
+pub(crate) fn decode<T: DeserializeOwned>(json: Option<String>, what: &str) -> Result<Vec<T>, StoreError> {
     match json {
         None => Ok(Vec::new()),
         Some(text) => serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}"))),
@@ -393,7 +398,7 @@ fn decode<T: DeserializeOwned>(json: Option<String>, what: &str) -> Result<Vec<T
 /// An instant in a scrape's JSON: fixed-width UTC text (`2025-02-07T10:00:00.000000Z`, as
 /// SQLite keeps instants), other RFC 3339 text, or integer microseconds since the epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct JsonInstant(DateTime<Utc>);
+pub(crate) struct JsonInstant(pub(crate) DateTime<Utc>);
 
 /// The fixed-width text form, without going through a general parser (a scrape reads
 /// thousands of them).
@@ -491,7 +496,7 @@ type LiveRow = (String, i64, i64, i64, i64, i64, i64, i64, i64);
 /// agency, overdue, of which without an apology.
 type OverdueRow = (String, i64, i64);
 /// The columns of [`NATIONAL_FACTS`].
-type NationalRow<T> = (String, Option<T>, Option<T>, i64, Option<String>, Option<T>, i64);
+pub(crate) type NationalRow<T> = (String, Option<T>, Option<T>, i64, Option<String>, Option<T>, i64);
 /// kind, status, messages.
 type OutboxRow = (String, String, i64);
 /// metric, agency, bucket bound, observations, seconds.
@@ -499,7 +504,7 @@ type CellRow = (String, String, i64, i64, i64);
 
 /// Which working-time cells a scrape reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Cells {
+pub(crate) enum Cells {
     /// The caller's are current.
     Unchanged,
     /// Those stamped after this version.
@@ -507,7 +512,7 @@ enum Cells {
     All,
 }
 
-fn cells_to_read(known: Option<WorkingTimeVersion>, now: WorkingTimeVersion) -> Cells {
+pub(crate) fn cells_to_read(known: Option<WorkingTimeVersion>, now: WorkingTimeVersion) -> Cells {
     match known.filter(|k| k.resets == now.resets) {
         Some(k) if k.version == now.version => Cells::Unchanged,
         Some(k) => Cells::Since(k.version),
@@ -517,28 +522,33 @@ fn cells_to_read(known: Option<WorkingTimeVersion>, now: WorkingTimeVersion) -> 
 
 /// The rows a scrape read, on either backend, before they become [`Figures`].
 #[derive(Debug, Default)]
-struct Rows {
-    open: Vec<OpenRow>,
-    totals: Vec<TotalsRow>,
-    live: Vec<LiveRow>,
-    overdue: Vec<OverdueRow>,
-    national: Vec<NationalRow<DateTime<Utc>>>,
-    outbox: Vec<OutboxRow>,
-    oldest_pending: Option<DateTime<Utc>>,
-    working_time: Vec<CellRow>,
-    queue_length: i64,
+pub(crate) struct Rows {
+    pub(crate) open: Vec<OpenRow>,
+    pub(crate) totals: Vec<TotalsRow>,
+    pub(crate) live: Vec<LiveRow>,
+    pub(crate) overdue: Vec<OverdueRow>,
+    pub(crate) national: Vec<NationalRow<DateTime<Utc>>>,
+    pub(crate) outbox: Vec<OutboxRow>,
+    pub(crate) oldest_pending: Option<DateTime<Utc>>,
+    pub(crate) working_time: Vec<CellRow>,
+    pub(crate) queue_length: i64,
 }
 
 impl Rows {
     /// The figures, with the changes of each agency's past days (its totals' changes less
     /// those of its cells from today on); past sums are read afterwards.
-    fn into_figures(self, today: NaiveDate, version: WorkingTimeVersion, cells: Cells) -> Result<Figures, StoreError> {
+    pub(crate) fn into_figures(
+        self,
+        today: NaiveDate,
+        version: WorkingTimeVersion,
+        cells: Cells,
+    ) -> Result<Figures, StoreError> {
         let mut f = Figures::default();
         let mut at_risk: BTreeMap<String, u64> = BTreeMap::new();
         for (agency, status, n, r) in self.open {
             let dossiers = sql::count(n, "metric_open_dossiers.dossiers")?;
             let status = status_of(status)?;
-            if OPEN_CLOCK.contains(&status.code()) {
+            if motcua_core::vocab::OPEN.contains(status) {
                 *at_risk.entry(agency.clone()).or_default() += sql::count(r, "metric_open_dossiers.at_risk")?;
             }
             if dossiers > 0 {
@@ -596,7 +606,7 @@ impl Rows {
 }
 
 /// Which agencies' past days this scrape must read: `None` for all of them.
-fn stale_agencies(known: Option<&PastChanges>, now: &PastChanges) -> Option<Vec<String>> {
+pub(crate) fn stale_agencies(known: Option<&PastChanges>, now: &PastChanges) -> Option<Vec<String>> {
     let known = known.filter(|k| k.today == now.today)?;
     Some(
         now.by_agency
@@ -608,13 +618,13 @@ fn stale_agencies(known: Option<&PastChanges>, now: &PastChanges) -> Option<Vec<
 }
 
 /// The windows that have days before today: (index in the query, first day).
-fn past_windows(q: &FiguresQuery<'_>) -> Vec<(usize, NaiveDate)> {
+pub(crate) fn past_windows(q: &FiguresQuery<'_>) -> Vec<(usize, NaiveDate)> {
     q.window_starts.iter().copied().enumerate().filter(|(_, first)| *first < q.today).collect()
 }
 
 /// Decoded past sums, spread back over every window of the query; `stale` agencies with no
 /// row get zeros.
-fn past_sums(
+pub(crate) fn past_sums(
     json: Option<String>,
     windows: &[(usize, NaiveDate)],
     all: usize,
@@ -636,7 +646,7 @@ fn past_sums(
 }
 
 /// Observations summed per histogram cell, for the rows actually removed.
-fn cells(
+pub(crate) fn cells(
     observations: &[WorkingTimeObservation],
     removed: &BTreeSet<i64>,
 ) -> BTreeMap<(&'static str, String, i64), (i64, i64)> {
@@ -649,31 +659,17 @@ fn cells(
     out
 }
 
-const UPSERT_WORKING_TIME_SQLITE: &str = "INSERT INTO metric_working_time (metric, agency, le_seconds, observations, seconds) \
-     VALUES (?, ?, ?, ?, ?) ON CONFLICT (metric, agency, le_seconds) DO UPDATE SET \
-     observations = observations + excluded.observations, seconds = seconds + excluded.seconds";
-const UPSERT_WORKING_TIME_PG: &str = "INSERT INTO metric_working_time AS t (metric, agency, le_seconds, observations, seconds) \
-     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (metric, agency, le_seconds) DO UPDATE SET \
-     observations = t.observations + excluded.observations, seconds = t.seconds + excluded.seconds";
-
-/// The rows of one SQLite query packed as JSON (see [`select`]), decoded.
-macro_rules! sqlite_rows {
-    ($tx:ident, $sql:expr, $what:literal $(, $bind:expr)*) => {
-        decode(sqlx::query_scalar::<_, Option<String>>($sql)$(.bind($bind))*.fetch_one(&mut *$tx).await?, $what)?
-    };
-}
-
 /// Reads the past-day sums this scrape needs into `$f` (see [`Figures::past`]), in the
 /// transaction `$tx`; `$bind` binds the list of agencies to re-read.
 macro_rules! read_past {
     ($tx:ident, $dialect:expr, $q:expr, $f:expr, |$query:ident, $agencies:ident| $bind:expr) => {{
-        let (q, f): (&FiguresQuery<'_>, &mut Figures) = ($q, $f);
-        let stale = stale_agencies(q.known_past, &f.past_changes);
-        let windows = past_windows(q);
+        let (q, f): (&$crate::metrics::FiguresQuery<'_>, &mut $crate::metrics::Figures) = ($q, $f);
+        let stale = $crate::metrics::stale_agencies(q.known_past, &f.past_changes);
+        let windows = $crate::metrics::past_windows(q);
         if stale.as_ref().is_none_or(|s| !s.is_empty()) {
             let mut json = None;
             if let Some(first) = windows.iter().map(|(_, d)| *d).min() {
-                let sql = past_query($dialect, windows.len(), stale.is_some());
+                let sql = $crate::metrics::past_query($dialect, windows.len(), stale.is_some());
                 let mut $query = sqlx::query_scalar::<_, Option<String>>(&sql).bind(q.today).bind(first);
                 for (_, d) in &windows {
                     $query = $query.bind(*d);
@@ -683,239 +679,12 @@ macro_rules! read_past {
                 }
                 json = $query.fetch_one(&mut *$tx).await?;
             }
-            f.past = past_sums(json, &windows, q.window_starts.len(), stale.as_deref())?;
+            f.past = $crate::metrics::past_sums(json, &windows, q.window_starts.len(), stale.as_deref())?;
         }
         f.past_complete = stale.is_none();
     }};
 }
-
-// ---------------------------------------------------------------------------------------------
-// SQLite
-
-impl ServiceFigures for SqliteStore {
-    async fn figures(&self, q: &FiguresQuery<'_>) -> Result<Figures, StoreError> {
-        // One read transaction: WAL gives every query below the same snapshot.
-        let mut tx = self.reader().begin().await?;
-        let qs = &*SQLITE;
-        let now = crate::sqlite::ts(q.now);
-        let (version, resets): (i64, i64) = sqlx::query_as(qs.working_time_version).fetch_one(&mut *tx).await?;
-        let version = WorkingTimeVersion { version, resets };
-        let cells = cells_to_read(q.known_working_time, version);
-        let national: Vec<NationalRow<JsonInstant>> =
-            sqlite_rows!(tx, &qs.national, "national candidates", now.as_str());
-        let oldest: Vec<(Option<JsonInstant>,)> = sqlite_rows!(tx, &qs.oldest_pending, "oldest pending message");
-        let rows = Rows {
-            open: sqlite_rows!(tx, &qs.open, "metric_open_dossiers"),
-            totals: sqlite_rows!(tx, &qs.totals, "metric_agency_totals"),
-            live: sqlite_rows!(tx, &qs.live, "metric_agency_days", q.today),
-            overdue: sqlite_rows!(tx, &qs.overdue, "overdue dossiers", now.as_str()),
-            national: national
-                .into_iter()
-                .map(|(a, received, due, n, kind, since, closed)| {
-                    (a, received.map(|t| t.0), due.map(|t| t.0), n, kind, since.map(|t| t.0), closed)
-                })
-                .collect(),
-            outbox: sqlite_rows!(tx, &qs.outbox, "metric_outbox"),
-            oldest_pending: oldest.first().and_then(|(t,)| t.map(|t| t.0)),
-            working_time: match cells {
-                Cells::Unchanged => Vec::new(),
-                Cells::Since(v) => sqlite_rows!(tx, &qs.working_time_since, "metric_working_time", v),
-                Cells::All => sqlite_rows!(tx, &qs.working_time, "metric_working_time"),
-            },
-            queue_length: sqlx::query_scalar(qs.queue_length).fetch_one(&mut *tx).await?,
-        };
-        let mut f = rows.into_figures(q.today, version, cells)?;
-        read_past!(tx, Dialect::Sqlite, q, &mut f, |query, agencies| {
-            let list = serde_json::to_string(agencies).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            query.bind(list)
-        });
-        tx.rollback().await?;
-        Ok(f)
-    }
-
-    async fn handoff_queue(&self, limit: u32) -> Result<Vec<QueuedEvent>, StoreError> {
-        let rows: Vec<(i64, String, i32)> =
-            sqlx::query_as("SELECT id, dossier_code, seq FROM metric_handoff_queue ORDER BY id LIMIT ?")
-                .bind(i64::from(limit))
-                .fetch_all(self.reader())
-                .await?;
-        rows.into_iter()
-            .map(|(id, code, seq)| {
-                Ok(QueuedEvent {
-                    id,
-                    code: sql::parse("metric_handoff_queue", "dossier_code", &code)?,
-                    seq: sql::uint(seq, "metric_handoff_queue.seq")?,
-                })
-            })
-            .collect()
-    }
-
-    async fn record_working_time(
-        &self,
-        done: &[i64],
-        observations: &[WorkingTimeObservation],
-        wait: bool,
-    ) -> Result<Option<u64>, StoreError> {
-        if done.is_empty() {
-            return Ok(Some(0));
-        }
-        let mut conn = if wait {
-            self.writer().acquire().await?
-        } else {
-            match self.writer().try_acquire() {
-                Some(c) => c,
-                None => return Ok(None),
-            }
-        };
-        let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
-        let mut removed = BTreeSet::new();
-        for chunk in done.chunks(500) {
-            let q = format!(
-                "DELETE FROM metric_handoff_queue WHERE id IN ({}) RETURNING id",
-                sql::list(sql::Dialect::Sqlite, chunk.len())
-            );
-            let mut query = sqlx::query_scalar::<_, i64>(&q);
-            for id in chunk {
-                query = query.bind(*id);
-            }
-            removed.extend(query.fetch_all(&mut *tx).await?);
-        }
-        for ((metric, agency, le), (n, secs)) in cells(observations, &removed) {
-            sqlx::query(UPSERT_WORKING_TIME_SQLITE)
-                .bind(metric)
-                .bind(agency)
-                .bind(le)
-                .bind(n)
-                .bind(secs)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(Some(removed.len() as u64))
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// PostgreSQL
-
-impl ServiceFigures for PgStore {
-    async fn figures(&self, q: &FiguresQuery<'_>) -> Result<Figures, StoreError> {
-        let mut tx = self.pool().begin().await?;
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
-        // The instant bound to the range conditions decides between an index range and a scan:
-        // plan each execution with it, never with a generic plan. Each query reads a few
-        // thousand index entries at most: starting parallel workers (or compiling with JIT)
-        // would cost more than the query.
-        sqlx::query(
-            "SELECT set_config('plan_cache_mode', 'force_custom_plan', true), \
-             set_config('max_parallel_workers_per_gather', '0', true), set_config('jit', 'off', true)",
-        )
-        .execute(&mut *tx)
-        .await?;
-        let qs = &*POSTGRES;
-        let (version, resets): (i64, i64) = sqlx::query_as(qs.working_time_version).fetch_one(&mut *tx).await?;
-        let version = WorkingTimeVersion { version, resets };
-        let cells = cells_to_read(q.known_working_time, version);
-        let rows = Rows {
-            open: sqlx::query_as(&qs.open).fetch_all(&mut *tx).await?,
-            totals: sqlx::query_as(&qs.totals).fetch_all(&mut *tx).await?,
-            live: sqlx::query_as(&qs.live).bind(q.today).fetch_all(&mut *tx).await?,
-            overdue: sqlx::query_as(&qs.overdue).bind(q.now).fetch_all(&mut *tx).await?,
-            national: sqlx::query_as(&qs.national).bind(q.now).fetch_all(&mut *tx).await?,
-            outbox: sqlx::query_as(&qs.outbox).fetch_all(&mut *tx).await?,
-            oldest_pending: sqlx::query_scalar(&qs.oldest_pending).fetch_one(&mut *tx).await?,
-            working_time: match cells {
-                Cells::Unchanged => Vec::new(),
-                Cells::Since(v) => sqlx::query_as(&qs.working_time_since).bind(v).fetch_all(&mut *tx).await?,
-                Cells::All => sqlx::query_as(&qs.working_time).fetch_all(&mut *tx).await?,
-            },
-            queue_length: sqlx::query_scalar(qs.queue_length).fetch_one(&mut *tx).await?,
-        };
-        let mut f = rows.into_figures(q.today, version, cells)?;
-        read_past!(tx, Dialect::Postgres, q, &mut f, |query, agencies| query.bind(agencies));
-        tx.rollback().await?;
-        Ok(f)
-    }
-
-    async fn handoff_queue(&self, limit: u32) -> Result<Vec<QueuedEvent>, StoreError> {
-        let rows: Vec<(i64, String, i32)> =
-            sqlx::query_as("SELECT id, dossier_code, seq FROM metric_handoff_queue ORDER BY id LIMIT $1")
-                .bind(i64::from(limit))
-                .fetch_all(self.pool())
-                .await?;
-        rows.into_iter()
-            .map(|(id, code, seq)| {
-                Ok(QueuedEvent {
-                    id,
-                    code: sql::parse("metric_handoff_queue", "dossier_code", &code)?,
-                    seq: sql::uint(seq, "metric_handoff_queue.seq")?,
-                })
-            })
-            .collect()
-    }
-
-    async fn record_working_time(
-        &self,
-        done: &[i64],
-        observations: &[WorkingTimeObservation],
-        _wait: bool,
-    ) -> Result<Option<u64>, StoreError> {
-        if done.is_empty() {
-            return Ok(Some(0));
-        }
-        let mut tx = self.pool().begin().await?;
-        // Concurrent exporters: the DELETE decides which one counts a row.
-        let removed: BTreeSet<i64> =
-            sqlx::query_scalar::<_, i64>("DELETE FROM metric_handoff_queue WHERE id = ANY($1) RETURNING id")
-                .bind(done)
-                .fetch_all(&mut *tx)
-                .await?
-                .into_iter()
-                .collect();
-        for ((metric, agency, le), (n, secs)) in cells(observations, &removed) {
-            sqlx::query(UPSERT_WORKING_TIME_PG)
-                .bind(metric)
-                .bind(agency)
-                .bind(le)
-                .bind(n)
-                .bind(secs)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(Some(removed.len() as u64))
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-
-impl ServiceFigures for AnyStore {
-    async fn figures(&self, q: &FiguresQuery<'_>) -> Result<Figures, StoreError> {
-        match self {
-            AnyStore::Sqlite(s) => s.figures(q).await,
-            AnyStore::Pg(s) => s.figures(q).await,
-        }
-    }
-
-    async fn handoff_queue(&self, limit: u32) -> Result<Vec<QueuedEvent>, StoreError> {
-        match self {
-            AnyStore::Sqlite(s) => s.handoff_queue(limit).await,
-            AnyStore::Pg(s) => s.handoff_queue(limit).await,
-        }
-    }
-
-    async fn record_working_time(
-        &self,
-        done: &[i64],
-        observations: &[WorkingTimeObservation],
-        wait: bool,
-    ) -> Result<Option<u64>, StoreError> {
-        match self {
-            AnyStore::Sqlite(s) => s.record_working_time(done, observations, wait).await,
-            AnyStore::Pg(s) => s.record_working_time(done, observations, wait).await,
-        }
-    }
-}
+pub(crate) use read_past;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

@@ -177,7 +177,7 @@ impl DossierRow {
         })
     }
 
-    /// True while the SLA clock runs (statuses 2, 4, 5, 6).
+    /// True while the dossier is open (core's `vocab::OPEN`).
     pub fn is_open(&self) -> bool {
         self.status.is_open()
     }
@@ -365,16 +365,16 @@ pub enum Totals {
 
 impl Totals {
     /// The SQL of the sum (placeholders written by `param`, the backend's style).
-    pub(crate) fn sql(self, param: fn(usize) -> String, cast: &str) -> String {
+    pub(crate) fn sql(self) -> String {
         let sums = ["received", "finished", "early", "on_time", "late", "national_on_time"]
-            .map(|c| format!("SUM({c}){cast}"))
+            .map(|c| format!("CAST(SUM({c}) AS BIGINT)"))
             .join(", ");
         let (key, table, group) = match self {
             Self::Agency => ("agency", "metric_agency_days", " GROUP BY agency"),
             Self::Procedure => ("procedure", "daily_counts", " GROUP BY procedure"),
             Self::All => ("''", "metric_agency_days", ""),
         };
-        format!("SELECT {key}, {sums} FROM {table} WHERE day >= {} AND day <= {}{group}", param(1), param(2))
+        format!("SELECT {key}, {sums} FROM {table} WHERE day >= $1 AND day <= $2{group}")
     }
 
     /// The grouping column of the `dossiers` table, and its GROUP BY.

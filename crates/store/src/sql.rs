@@ -2,11 +2,34 @@
 //! between projection rows and database rows.
 
 use std::str::FromStr;
+use std::sync::LazyLock;
 
+use chrono::{DateTime, Utc};
 use motcua_core::clock::WaitKind;
-use motcua_core::{Event, Outcome, Timeliness};
+use motcua_core::{Event, Outcome, Timeliness, vocab};
 
 use crate::error::StoreError;
+
+/// `status IN (2, 4, 5, 6)`: the open statuses ([`vocab::OPEN`]). The partial indexes of the
+/// migrations carry these words, which SQLite's planner matches as written.
+pub(crate) static OPEN: LazyLock<String> = LazyLock::new(|| vocab::OPEN.sql_in("status"));
+
+/// `status IN (1, 2, 4, 5, 6)`: not finished ([`vocab::NOT_FINISHED`]), the statuses the
+/// gauge of dossiers by status counts.
+pub(crate) static NOT_FINISHED: LazyLock<String> = LazyLock::new(|| vocab::NOT_FINISHED.sql_in("status"));
+
+/// `d.status IN (2, 4)`: the agency's clock runs ([`vocab::AGENCY_CLOCK`]), on `dossiers d`.
+pub(crate) static AGENCY_CLOCK: LazyLock<String> = LazyLock::new(|| vocab::AGENCY_CLOCK.sql_in("d.status"));
+
+/// `kind IN ('transferred', …)`: the events the exporter measures
+/// ([`vocab::MEASURED_EVENT_KINDS`]).
+pub(crate) static MEASURED_KINDS: LazyLock<String> =
+    LazyLock::new(|| format!("kind IN {}", vocab::measured_kinds_sql_list()));
+
+/// An instant as a bind parameter: fixed-width UTC text on SQLite (as every other instant of
+/// the SQLite schema), `timestamptz` on PostgreSQL. Each backend encodes it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct At(pub(crate) DateTime<Utc>);
 
 /// Placeholder style: `?` (SQLite) or `$n` (PostgreSQL).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -337,6 +360,31 @@ macro_rules! decode_dossier {
 }
 pub(crate) use decode_dossier;
 
+/// Reads an event of dossier `code` from a row with `seq` and `payload` (text).
+macro_rules! decode_event {
+    ($code:expr, $row:expr) => {{
+        use sqlx::Row as _;
+        let r = $row;
+        $crate::sql::parse_event($code, i64::from(r.try_get::<i32, _>("seq")?), &r.try_get::<String, _>("payload")?)
+    }};
+}
+pub(crate) use decode_event;
+
+/// Reads a code counter (`agency`, `day`, `last_seq`) as its key and last number.
+macro_rules! decode_counter {
+    ($row:expr) => {{
+        use sqlx::Row as _;
+        let r = $row;
+        let agency: String = r.try_get("agency")?;
+        let last: i32 = r.try_get("last_seq")?;
+        Ok::<_, $crate::error::StoreError>((
+            ($crate::sql::parse("dossier_sequences", "agency", &agency)?, r.try_get("day")?),
+            $crate::sql::uint(last, "dossier_sequences.last_seq")?,
+        ))
+    }};
+}
+pub(crate) use decode_counter;
+
 /// The columns of an [`crate::model::OpenFacts`].
 pub(crate) const OPEN_FACTS_COLUMNS: &str = "code, lead_agency, procedure, received_at, due_at, original_due_at, \
      last_event_at, supplement_count, waiting_kind, waiting_since, waited_seconds_closed";
@@ -411,6 +459,106 @@ macro_rules! bind_counts {
     }};
 }
 pub(crate) use bind_counts;
+
+/// The recompute's reads and count writes ([`crate::write::engine::ScanTx`]), written once for
+/// both backends and expanded inside each one's `impl ScanTx`: `$n` placeholders, on the
+/// connection `self.scan_conn()` gives; `$d` is the backend's dialect.
+macro_rules! scan_tx {
+    ($d:expr) => {
+        async fn codes_after(&mut self, after: Option<&DossierCode>, limit: u32) -> Result<Vec<DossierCode>, StoreError> {
+            let conn = self.scan_conn().await?;
+            let codes: Vec<String> = sqlx::query_scalar(
+                "SELECT DISTINCT dossier_code FROM dossier_events WHERE dossier_code > $1 ORDER BY dossier_code LIMIT $2",
+            )
+            .bind(after.map(DossierCode::as_str).unwrap_or(""))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *conn)
+            .await?;
+            codes.iter().map(|c| $crate::sql::parse("dossier_events", "dossier_code", c)).collect()
+        }
+
+        async fn logs_between(
+            &mut self,
+            first: &DossierCode,
+            last: &DossierCode,
+        ) -> Result<Vec<(DossierCode, Event)>, StoreError> {
+            use sqlx::Row as _;
+            let conn = self.scan_conn().await?;
+            let rows = sqlx::query(
+                "SELECT dossier_code, seq, CAST(payload AS TEXT) AS payload FROM dossier_events \
+                 WHERE dossier_code >= $1 AND dossier_code <= $2 ORDER BY dossier_code, seq",
+            )
+            .bind(first.as_str())
+            .bind(last.as_str())
+            .fetch_all(&mut *conn)
+            .await?;
+            let mut out: Vec<(DossierCode, Event)> = Vec::with_capacity(rows.len());
+            for r in rows {
+                let code: String = r.try_get("dossier_code")?;
+                let event = $crate::sql::decode_event!(&code, &r)?;
+                let code = match out.last() {
+                    Some((c, _)) if c.as_str() == code => c.clone(),
+                    _ => $crate::sql::parse("dossier_events", "dossier_code", &code)?,
+                };
+                out.push((code, event));
+            }
+            Ok(out)
+        }
+
+        async fn rows_between(&mut self, first: &DossierCode, last: &DossierCode) -> Result<Vec<DossierRow>, StoreError> {
+            let conn = self.scan_conn().await?;
+            let q = format!("{} WHERE code >= $1 AND code <= $2", $crate::sql::select_dossiers());
+            let rows = sqlx::query(&q).bind(first.as_str()).bind(last.as_str()).fetch_all(&mut *conn).await?;
+            rows.iter().map(|r| $crate::sql::decode_dossier!(r)).collect()
+        }
+
+        async fn orphans(&mut self) -> Result<Vec<DossierCode>, StoreError> {
+            let conn = self.scan_conn().await?;
+            let codes: Vec<String> = sqlx::query_scalar(
+                "SELECT code FROM dossiers d WHERE NOT EXISTS \
+                 (SELECT 1 FROM dossier_events e WHERE e.dossier_code = d.code) ORDER BY code",
+            )
+            .fetch_all(&mut *conn)
+            .await?;
+            codes.iter().map(|c| $crate::sql::parse("dossiers", "code", c)).collect()
+        }
+
+        async fn all_counts(&mut self) -> Result<Vec<DailyCountRow>, StoreError> {
+            let conn = self.scan_conn().await?;
+            let rows = sqlx::query("SELECT * FROM daily_counts").fetch_all(&mut *conn).await?;
+            rows.iter().map(|r| $crate::sql::decode_counts!(r)).collect()
+        }
+
+        async fn upsert_rows(&mut self, rows: &[DossierRow]) -> Result<(), StoreError> {
+            self.write_rows(rows, true).await
+        }
+
+        async fn set_counts(&mut self, changes: &[CountChange]) -> Result<(), StoreError> {
+            let conn = self.scan_conn().await?;
+            let (zero, set): (Vec<&CountChange>, Vec<&CountChange>) = changes.iter().partition(|c| c.new.is_zero());
+            let per = $crate::sql::rows_per_statement($crate::sql::COUNT_COLUMNS.len());
+            for chunk in set.chunks(per) {
+                let q = $crate::sql::upsert_counts($d, chunk.len(), false);
+                let mut query = sqlx::query(&q).persistent(false);
+                for c in chunk {
+                    query = $crate::sql::bind_counts!(query, &c.key, &c.new);
+                }
+                query.execute(&mut *conn).await?;
+            }
+            for c in zero {
+                sqlx::query("DELETE FROM daily_counts WHERE day = $1 AND agency = $2 AND procedure = $3 AND channel = $4")
+                    .bind(c.key.day)
+                    .bind(c.key.agency.as_str())
+                    .bind(c.key.procedure.as_str())
+                    .bind(c.key.channel.name())
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            Ok(())
+        }
+    };
+}
+pub(crate) use scan_tx;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

@@ -1,7 +1,8 @@
 //! Staff accounts, their agencies, web sessions, API tokens, citizens' ratings, and the reads the
 //! web server needs beside the [`crate::Store`] trait (work queues, the audit log).
 //!
-//! A separate trait, [`StaffStore`], implemented for both backends and [`crate::AnyStore`]. It
+//! A separate trait, [`StaffStore`], implemented for both backends (`sqlite/staff.rs`,
+//! `pg/staff.rs`, with the one body of `staff_store!`) and [`crate::AnyStore`]. It
 //! stores secrets only in derived form: passwords as the argon2 PHC strings the caller hashed,
 //! session ids and API tokens as the caller's digests. It never touches the dossier event log.
 
@@ -11,14 +12,9 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use motcua_core::{AgencyCode, DossierCode};
 use serde::Serialize;
-use sqlx::encode::IsNull;
-use sqlx::error::BoxDynError;
-use sqlx::{Encode, Postgres, Row, Sqlite, Type};
 
 use crate::error::StoreError;
 use crate::model::DossierRow;
-use crate::sql::{self, Dialect, decode_dossier};
-use crate::{AnyStore, PgStore, SqliteStore};
 
 /// What a staff account may do; the permissions of each role are decided by the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -193,13 +189,13 @@ pub trait StaffStore: Send + Sync {
         b: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<(AgencyCode, RatingCounts)>, StoreError>> + Send;
 
-    /// Open dossiers (statuses 2, 4, 5, 6) held by one of `holders`, earliest due first.
+    /// Open dossiers (core's `vocab::OPEN`) held by one of `holders`, earliest due first.
     fn held_by(
         &self,
         holders: &[AgencyCode],
         limit: u32,
     ) -> impl Future<Output = Result<Vec<DossierRow>, StoreError>> + Send;
-    /// Online submissions not yet accepted or refused (status 1) at one of `agencies`.
+    /// Online submissions not yet accepted or refused (`Status::RegisteredOnline`) at one of `agencies`.
     fn registered_online(
         &self,
         agencies: &[AgencyCode],
@@ -209,71 +205,42 @@ pub trait StaffStore: Send + Sync {
     fn audit(&self, before: Option<i64>, limit: u32) -> impl Future<Output = Result<Vec<AuditRow>, StoreError>> + Send;
 }
 
-/// An instant as a bind parameter: fixed-width UTC text on SQLite (as every other instant of
-/// the SQLite schema), `timestamptz` on PostgreSQL.
-#[derive(Debug, Clone, Copy)]
-struct At(DateTime<Utc>);
+pub(crate) const STAFF_COLUMNS: &str = "id, username, display_name, role, disabled, created_at";
 
-impl Type<Sqlite> for At {
-    fn type_info() -> <Sqlite as sqlx::Database>::TypeInfo {
-        <String as Type<Sqlite>>::type_info()
-    }
-}
-
-impl<'q> Encode<'q, Sqlite> for At {
-    fn encode_by_ref(&self, buf: &mut <Sqlite as sqlx::Database>::ArgumentBuffer<'q>) -> Result<IsNull, BoxDynError> {
-        <String as Encode<'q, Sqlite>>::encode(crate::sqlite::ts(self.0), buf)
-    }
-}
-
-impl Type<Postgres> for At {
-    fn type_info() -> <Postgres as sqlx::Database>::TypeInfo {
-        <DateTime<Utc> as Type<Postgres>>::type_info()
-    }
-}
-
-impl Encode<'_, Postgres> for At {
-    fn encode_by_ref(&self, buf: &mut <Postgres as sqlx::Database>::ArgumentBuffer<'_>) -> Result<IsNull, BoxDynError> {
-        <DateTime<Utc> as Encode<'_, Postgres>>::encode_by_ref(&self.0, buf)
-    }
-}
-
-/// `?` placeholders rewritten as `$1, $2, …` for PostgreSQL.
-fn numbered(d: Dialect, q: &str) -> String {
-    match d {
-        Dialect::Sqlite => q.to_string(),
-        Dialect::Postgres => {
-            let mut out = String::with_capacity(q.len() + 8);
-            let mut n = 0;
-            for c in q.chars() {
-                if c == '?' {
-                    n += 1;
-                    out.push('$');
-                    out.push_str(&n.to_string());
-                } else {
-                    out.push(c);
-                }
-            }
-            out
-        }
-    }
-}
-
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    e.as_database_error().is_some_and(|d| d.is_unique_violation())
-}
-
-const STAFF_COLUMNS: &str = "id, username, display_name, role, disabled, created_at";
-
-/// Writes a staff implementation for one backend: `$reader` and `$writer` give the pools,
-/// `$d` the SQL dialect. The SQL text is shared where both dialects accept it.
+/// The staff implementation, written once for both backends: `$row` is the backend's row type,
+/// `$reader` and `$writer` give its pools. The SQL uses `$n` placeholders, which both accept;
+/// instants are bound as [`crate::sql::At`].
 macro_rules! staff_store {
-    ($t:ty, $row:ty, $d:expr, $reader:ident, $writer:ident) => {
+    ($t:ty, $row:ty, $reader:ident, $writer:ident) => {
         impl $t {
             async fn agencies_of(&self, staff_id: i64) -> Result<Vec<AgencyCode>, StoreError> {
-                let q = numbered($d, "SELECT agency FROM staff_agencies WHERE staff_id = ? ORDER BY agency");
+                let q = "SELECT agency FROM staff_agencies WHERE staff_id = $1 ORDER BY agency";
                 let codes: Vec<String> = sqlx::query_scalar(&q).bind(staff_id).fetch_all(self.$reader()).await?;
                 codes.iter().map(|c| sql::parse("staff_agencies", "agency", c)).collect()
+            }
+
+            /// Dossiers where `condition` holds and `column` is one of `agencies`, in `order`.
+            async fn dossiers_where(
+                &self,
+                condition: &str,
+                column: &str,
+                agencies: &[AgencyCode],
+                order: &str,
+                limit: u32,
+            ) -> Result<Vec<DossierRow>, StoreError> {
+                if agencies.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let q = format!(
+                    "{} WHERE {condition} AND {column} IN ({}) ORDER BY {order} LIMIT {limit}",
+                    sql::select_dossiers(),
+                    $crate::sql::list($crate::sql::Dialect::Postgres, agencies.len())
+                );
+                let mut query = sqlx::query(&q);
+                for a in agencies {
+                    query = query.bind(a.as_str());
+                }
+                query.fetch_all(self.$reader()).await?.iter().map(|r| decode_dossier!(r)).collect()
             }
 
             async fn staff_from(&self, r: &$row) -> Result<StaffRow, StoreError> {
@@ -294,11 +261,8 @@ macro_rules! staff_store {
         impl StaffStore for $t {
             async fn add_staff(&self, new: NewStaff) -> Result<Option<StaffRow>, StoreError> {
                 let mut tx = self.$writer().begin().await?;
-                let q = numbered(
-                    $d,
-                    "INSERT INTO staff (username, display_name, role, password_hash, disabled, created_at, password_changed_at) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                );
+                let q = "INSERT INTO staff (username, display_name, role, password_hash, disabled, created_at, password_changed_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
                 let id: i64 = match sqlx::query_scalar(&q)
                     .bind(new.username.as_str())
                     .bind(new.display_name.as_str())
@@ -314,7 +278,7 @@ macro_rules! staff_store {
                     Err(e) if is_unique_violation(&e) => return Ok(None),
                     Err(e) => return Err(e.into()),
                 };
-                let q = numbered($d, "INSERT INTO staff_agencies (staff_id, agency) VALUES (?, ?) ON CONFLICT DO NOTHING");
+                let q = "INSERT INTO staff_agencies (staff_id, agency) VALUES ($1, $2) ON CONFLICT DO NOTHING";
                 for a in &new.agencies {
                     sqlx::query(&q).bind(id).bind(a.as_str()).execute(&mut *tx).await?;
                 }
@@ -344,7 +308,7 @@ macro_rules! staff_store {
             }
 
             async fn staff_credentials(&self, username: &str) -> Result<Option<(StaffRow, String)>, StoreError> {
-                let q = numbered($d, &format!("SELECT {STAFF_COLUMNS}, password_hash FROM staff WHERE username = ?"));
+                let q = format!("SELECT {STAFF_COLUMNS}, password_hash FROM staff WHERE username = $1");
                 let Some(r) = sqlx::query(&q).bind(username).fetch_optional(self.$reader()).await? else {
                     return Ok(None);
                 };
@@ -354,12 +318,12 @@ macro_rules! staff_store {
 
             async fn set_staff_disabled(&self, username: &str, disabled: bool) -> Result<bool, StoreError> {
                 let mut tx = self.$writer().begin().await?;
-                let q = numbered($d, "UPDATE staff SET disabled = ? WHERE username = ? RETURNING id");
+                let q = "UPDATE staff SET disabled = $1 WHERE username = $2 RETURNING id";
                 let id: Option<i64> =
                     sqlx::query_scalar(&q).bind(disabled).bind(username).fetch_optional(&mut *tx).await?;
                 let Some(id) = id else { return Ok(false) };
                 if disabled {
-                    let q = numbered($d, "DELETE FROM sessions WHERE staff_id = ?");
+                    let q = "DELETE FROM sessions WHERE staff_id = $1";
                     sqlx::query(&q).bind(id).execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
@@ -373,10 +337,7 @@ macro_rules! staff_store {
                 at: DateTime<Utc>,
             ) -> Result<bool, StoreError> {
                 let mut tx = self.$writer().begin().await?;
-                let q = numbered(
-                    $d,
-                    "UPDATE staff SET password_hash = ?, password_changed_at = ? WHERE username = ? RETURNING id",
-                );
+                let q = "UPDATE staff SET password_hash = $1, password_changed_at = $2 WHERE username = $3 RETURNING id";
                 let id: Option<i64> = sqlx::query_scalar(&q)
                     .bind(password_hash)
                     .bind(At(at))
@@ -384,7 +345,7 @@ macro_rules! staff_store {
                     .fetch_optional(&mut *tx)
                     .await?;
                 let Some(id) = id else { return Ok(false) };
-                let q = numbered($d, "DELETE FROM sessions WHERE staff_id = ?");
+                let q = "DELETE FROM sessions WHERE staff_id = $1";
                 sqlx::query(&q).bind(id).execute(&mut *tx).await?;
                 tx.commit().await?;
                 Ok(true)
@@ -398,10 +359,7 @@ macro_rules! staff_store {
                 at: DateTime<Utc>,
                 expires_at: DateTime<Utc>,
             ) -> Result<(), StoreError> {
-                let q = numbered(
-                    $d,
-                    "INSERT INTO sessions (id_hash, staff_id, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-                );
+                let q = "INSERT INTO sessions (id_hash, staff_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)";
                 sqlx::query(&q)
                     .bind(id_hash)
                     .bind(staff_id)
@@ -414,12 +372,9 @@ macro_rules! staff_store {
             }
 
             async fn session(&self, id_hash: &str, now: DateTime<Utc>) -> Result<Option<SessionRow>, StoreError> {
-                let q = numbered(
-                    $d,
-                    "SELECT s.csrf, s.expires_at, st.id, st.username, st.display_name, st.role, st.disabled, st.created_at \
+                let q = "SELECT s.csrf, s.expires_at, st.id, st.username, st.display_name, st.role, st.disabled, st.created_at \
                      FROM sessions s JOIN staff st ON st.id = s.staff_id \
-                     WHERE s.id_hash = ? AND s.expires_at > ? AND st.disabled = ?",
-                );
+                     WHERE s.id_hash = $1 AND s.expires_at > $2 AND st.disabled = $3";
                 let Some(r) =
                     sqlx::query(&q).bind(id_hash).bind(At(now)).bind(false).fetch_optional(self.$reader()).await?
                 else {
@@ -433,13 +388,13 @@ macro_rules! staff_store {
             }
 
             async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
-                let q = numbered($d, "DELETE FROM sessions WHERE id_hash = ?");
+                let q = "DELETE FROM sessions WHERE id_hash = $1";
                 sqlx::query(&q).bind(id_hash).execute(self.$writer()).await?;
                 Ok(())
             }
 
             async fn purge_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-                let q = numbered($d, "DELETE FROM sessions WHERE expires_at <= ?");
+                let q = "DELETE FROM sessions WHERE expires_at <= $1";
                 Ok(sqlx::query(&q).bind(At(now)).execute(self.$writer()).await?.rows_affected())
             }
 
@@ -450,10 +405,7 @@ macro_rules! staff_store {
                 name: &str,
                 at: DateTime<Utc>,
             ) -> Result<i64, StoreError> {
-                let q = numbered(
-                    $d,
-                    "INSERT INTO api_tokens (token_hash, staff_id, name, created_at) VALUES (?, ?, ?, ?) RETURNING id",
-                );
+                let q = "INSERT INTO api_tokens (token_hash, staff_id, name, created_at) VALUES ($1, $2, $3, $4) RETURNING id";
                 Ok(sqlx::query_scalar(&q)
                     .bind(token_hash)
                     .bind(staff_id)
@@ -464,12 +416,9 @@ macro_rules! staff_store {
             }
 
             async fn token_staff(&self, token_hash: &str) -> Result<Option<StaffRow>, StoreError> {
-                let q = numbered(
-                    $d,
-                    "SELECT st.id, st.username, st.display_name, st.role, st.disabled, st.created_at \
+                let q = "SELECT st.id, st.username, st.display_name, st.role, st.disabled, st.created_at \
                      FROM api_tokens t JOIN staff st ON st.id = t.staff_id \
-                     WHERE t.token_hash = ? AND t.revoked_at IS NULL AND st.disabled = ?",
-                );
+                     WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND st.disabled = $2";
                 match sqlx::query(&q).bind(token_hash).bind(false).fetch_optional(self.$reader()).await? {
                     Some(r) => Ok(Some(self.staff_from(&r).await?)),
                     None => Ok(None),
@@ -477,10 +426,7 @@ macro_rules! staff_store {
             }
 
             async fn rate(&self, rating: &Rating) -> Result<bool, StoreError> {
-                let q = numbered(
-                    $d,
-                    "INSERT INTO ratings (dossier_code, score, comment, rated_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                );
+                let q = "INSERT INTO ratings (dossier_code, score, comment, rated_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
                 let n = sqlx::query(&q)
                     .bind(rating.code.as_str())
                     .bind(i32::from(rating.score))
@@ -493,7 +439,7 @@ macro_rules! staff_store {
             }
 
             async fn rating(&self, code: &DossierCode) -> Result<Option<Rating>, StoreError> {
-                let q = numbered($d, "SELECT score, comment, rated_at FROM ratings WHERE dossier_code = ?");
+                let q = "SELECT score, comment, rated_at FROM ratings WHERE dossier_code = $1";
                 let Some(r) = sqlx::query(&q).bind(code.as_str()).fetch_optional(self.$reader()).await? else {
                     return Ok(None);
                 };
@@ -511,14 +457,11 @@ macro_rules! staff_store {
                 a: DateTime<Utc>,
                 b: DateTime<Utc>,
             ) -> Result<Vec<(AgencyCode, RatingCounts)>, StoreError> {
-                let q = numbered(
-                    $d,
-                    "SELECT d.lead_agency AS agency, COUNT(*) AS n, COALESCE(SUM(r.score), 0) AS score_sum, \
+                let q = "SELECT d.lead_agency AS agency, COUNT(*) AS n, COALESCE(SUM(r.score), 0) AS score_sum, \
                      COALESCE(SUM(CASE WHEN r.score >= 4 THEN 1 ELSE 0 END), 0) AS satisfied, \
                      COALESCE(SUM(CASE WHEN r.score <= 2 THEN 1 ELSE 0 END), 0) AS dissatisfied \
                      FROM ratings r JOIN dossiers d ON d.code = r.dossier_code \
-                     WHERE r.rated_at >= ? AND r.rated_at < ? GROUP BY d.lead_agency ORDER BY d.lead_agency",
-                );
+                     WHERE r.rated_at >= $1 AND r.rated_at < $2 GROUP BY d.lead_agency ORDER BY d.lead_agency";
                 let rows = sqlx::query(&q).bind(At(a)).bind(At(b)).fetch_all(self.$reader()).await?;
                 rows.iter()
                     .map(|r| {
@@ -537,19 +480,7 @@ macro_rules! staff_store {
             }
 
             async fn held_by(&self, holders: &[AgencyCode], limit: u32) -> Result<Vec<DossierRow>, StoreError> {
-                if holders.is_empty() {
-                    return Ok(Vec::new());
-                }
-                let q = format!(
-                    "{} WHERE status IN (2, 4, 5, 6) AND holder IN ({}) ORDER BY due_at, code LIMIT {limit}",
-                    sql::select_dossiers(),
-                    sql::list($d, holders.len())
-                );
-                let mut query = sqlx::query(&q);
-                for h in holders {
-                    query = query.bind(h.as_str());
-                }
-                query.fetch_all(self.$reader()).await?.iter().map(|r| decode_dossier!(r)).collect()
+                self.dossiers_where(&$crate::sql::OPEN, "holder", holders, "due_at, code", limit).await
             }
 
             async fn registered_online(
@@ -557,29 +488,15 @@ macro_rules! staff_store {
                 agencies: &[AgencyCode],
                 limit: u32,
             ) -> Result<Vec<DossierRow>, StoreError> {
-                if agencies.is_empty() {
-                    return Ok(Vec::new());
-                }
-                let q = format!(
-                    "{} WHERE status = 1 AND receiving_agency IN ({}) ORDER BY registered_at, code LIMIT {limit}",
-                    sql::select_dossiers(),
-                    sql::list($d, agencies.len())
-                );
-                let mut query = sqlx::query(&q);
-                for a in agencies {
-                    query = query.bind(a.as_str());
-                }
-                query.fetch_all(self.$reader()).await?.iter().map(|r| decode_dossier!(r)).collect()
+                let online = format!("status = {}", motcua_core::Status::RegisteredOnline.code());
+                self.dossiers_where(&online, "receiving_agency", agencies, "registered_at, code", limit).await
             }
 
             async fn audit(&self, before: Option<i64>, limit: u32) -> Result<Vec<AuditRow>, StoreError> {
-                let q = numbered(
-                    $d,
-                    &format!(
+                let q = format!(
                         "SELECT id, dossier_code, kind, at, by_staff, recorded_at FROM dossier_events \
-                         WHERE id < ? ORDER BY id DESC LIMIT {limit}"
-                    ),
-                );
+                         WHERE id < $1 ORDER BY id DESC LIMIT {limit}"
+                    );
                 let rows = sqlx::query(&q).bind(before.unwrap_or(i64::MAX)).fetch_all(self.$reader()).await?;
                 rows.iter()
                     .map(|r| {
@@ -598,91 +515,4 @@ macro_rules! staff_store {
     };
 }
 
-impl PgStore {
-    fn pg_reader(&self) -> &sqlx::PgPool {
-        self.pool()
-    }
-}
-
-staff_store!(SqliteStore, sqlx::sqlite::SqliteRow, Dialect::Sqlite, reader, writer);
-staff_store!(PgStore, sqlx::postgres::PgRow, Dialect::Postgres, pg_reader, pool);
-
-macro_rules! either {
-    ($self:expr, $s:ident => $e:expr) => {
-        match $self {
-            AnyStore::Sqlite($s) => $e,
-            AnyStore::Pg($s) => $e,
-        }
-    };
-}
-
-impl StaffStore for AnyStore {
-    async fn add_staff(&self, new: NewStaff) -> Result<Option<StaffRow>, StoreError> {
-        either!(self, s => s.add_staff(new).await)
-    }
-    async fn staff_list(&self) -> Result<Vec<StaffRow>, StoreError> {
-        either!(self, s => s.staff_list().await)
-    }
-    async fn staff_credentials(&self, username: &str) -> Result<Option<(StaffRow, String)>, StoreError> {
-        either!(self, s => s.staff_credentials(username).await)
-    }
-    async fn set_staff_disabled(&self, username: &str, disabled: bool) -> Result<bool, StoreError> {
-        either!(self, s => s.set_staff_disabled(username, disabled).await)
-    }
-    async fn set_staff_password(&self, username: &str, hash: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
-        either!(self, s => s.set_staff_password(username, hash, at).await)
-    }
-    async fn create_session(
-        &self,
-        id_hash: &str,
-        staff_id: i64,
-        csrf: &str,
-        at: DateTime<Utc>,
-        expires_at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        either!(self, s => s.create_session(id_hash, staff_id, csrf, at, expires_at).await)
-    }
-    async fn session(&self, id_hash: &str, now: DateTime<Utc>) -> Result<Option<SessionRow>, StoreError> {
-        either!(self, s => s.session(id_hash, now).await)
-    }
-    async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
-        either!(self, s => s.delete_session(id_hash).await)
-    }
-    async fn purge_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        either!(self, s => s.purge_sessions(now).await)
-    }
-    async fn create_token(
-        &self,
-        token_hash: &str,
-        staff_id: i64,
-        name: &str,
-        at: DateTime<Utc>,
-    ) -> Result<i64, StoreError> {
-        either!(self, s => s.create_token(token_hash, staff_id, name, at).await)
-    }
-    async fn token_staff(&self, token_hash: &str) -> Result<Option<StaffRow>, StoreError> {
-        either!(self, s => s.token_staff(token_hash).await)
-    }
-    async fn rate(&self, rating: &Rating) -> Result<bool, StoreError> {
-        either!(self, s => s.rate(rating).await)
-    }
-    async fn rating(&self, code: &DossierCode) -> Result<Option<Rating>, StoreError> {
-        either!(self, s => s.rating(code).await)
-    }
-    async fn rating_counts(
-        &self,
-        a: DateTime<Utc>,
-        b: DateTime<Utc>,
-    ) -> Result<Vec<(AgencyCode, RatingCounts)>, StoreError> {
-        either!(self, s => s.rating_counts(a, b).await)
-    }
-    async fn held_by(&self, holders: &[AgencyCode], limit: u32) -> Result<Vec<DossierRow>, StoreError> {
-        either!(self, s => s.held_by(holders, limit).await)
-    }
-    async fn registered_online(&self, agencies: &[AgencyCode], limit: u32) -> Result<Vec<DossierRow>, StoreError> {
-        either!(self, s => s.registered_online(agencies, limit).await)
-    }
-    async fn audit(&self, before: Option<i64>, limit: u32) -> Result<Vec<AuditRow>, StoreError> {
-        either!(self, s => s.audit(before, limit).await)
-    }
-}
+pub(crate) use staff_store;

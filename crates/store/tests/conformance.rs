@@ -8,6 +8,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+/// Core's vocabulary against the lists frozen in the migrations.
+#[path = "conformance/vocabulary.rs"]
+mod vocabulary;
+
 mod support {
     use std::future::Future;
     use std::path::{Path, PathBuf};
@@ -1190,7 +1194,7 @@ conformance!(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_two_writers_on_one_file() {
     use motcua_core::{Event, EventKind};
-    use motcua_store::SqliteStore;
+    use motcua_store::{SqliteStore, Store};
     use support::*;
 
     let dir = tempfile::tempdir().unwrap();

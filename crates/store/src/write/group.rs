@@ -34,10 +34,12 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use motcua_core::{Domain, Dossier};
 use tokio::sync::{OwnedMutexGuard, oneshot};
 
-use crate::engine::{self, Loaded, WriteTx, Writes};
-use crate::error::StoreError;
-use crate::model::BatchItem;
-use crate::outbox::is_transient;
+use crate::write::engine::{self, Loaded, WriteTx, Writes};
+use chrono::{DateTime, Utc};
+use motcua_core::{DossierCode, Event};
+
+use crate::error::{StoreError, is_transient, is_unique_violation};
+use crate::model::{BatchItem, NewDossier};
 
 /// Items per group commit by default.
 pub(crate) const DEFAULT_CAP: usize = 256;
@@ -130,6 +132,37 @@ impl GroupCommit {
                 lead: Arc::new(tokio::sync::Mutex::new(())),
                 cap: cap.max(1),
             }),
+        }
+    }
+
+    /// [`crate::Store::intake`] through the group commit.
+    pub(crate) async fn intake<C: Committer>(
+        &self,
+        backend: &C,
+        domain: &Domain,
+        new: NewDossier,
+        at: DateTime<Utc>,
+        by: Option<String>,
+    ) -> Result<Dossier, StoreError> {
+        match self.write(backend, domain, BatchItem::Intake { new, at, by }).await {
+            Err(StoreError::Database(e)) if is_unique_violation(&e) => Err(StoreError::Corrupt(format!(
+                "the next dossier number clashes with a stored dossier ({e}); dossier_sequences is behind the dossiers table"
+            ))),
+            other => other,
+        }
+    }
+
+    /// [`crate::Store::record`] through the group commit.
+    pub(crate) async fn record<C: Committer>(
+        &self,
+        backend: &C,
+        domain: &Domain,
+        code: &DossierCode,
+        event: Event,
+    ) -> Result<Dossier, StoreError> {
+        match self.write(backend, domain, BatchItem::Record { code: code.clone(), event }).await {
+            Err(StoreError::Database(e)) if is_unique_violation(&e) => Err(StoreError::Duplicate(code.clone())),
+            other => other,
         }
     }
 
@@ -278,7 +311,7 @@ mod tests {
     use motcua_core::{Applicant, Calendar, CalendarData, Catalog, Channel, ClassifyMode, OfficeHours};
 
     use super::*;
-    use crate::{NewDossier, SqliteStore};
+    use crate::{NewDossier, SqliteStore, Store};
 
     fn domain() -> Domain {
         let config = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config"));

@@ -1,0 +1,274 @@
+//! The register: the [`Store`] trait every caller of the dossier log uses. Each backend
+//! implements it in its own `register.rs`, over the shared write path in [`crate::write`].
+
+use std::future::Future;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use motcua_core::{Domain, Dossier, DossierCode, Event};
+
+use crate::error::StoreError;
+use crate::model::{
+    BatchItem, CountValues, DailyCountRow, DossierRow, LoggedEvent, NewDossier, OpenFacts, OpenTally, RecomputeDiff,
+    Totals,
+};
+
+/// The dossier register. Writes are atomic: a command the domain rejects writes nothing.
+///
+/// Time ranges are half-open, `[a, b)`, except [`Store::open_at`], which reads the state at
+/// the instant `p1`.
+pub trait Store: Send + Sync {
+    /// Applies the migrations that are not applied yet.
+    fn migrate(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Opens a dossier: allocates the next code of the receiving agency for the local date of
+    /// `at` and records `Received` (or `RegisteredOnline` for a portal submission).
+    fn intake(
+        &self,
+        domain: &Domain,
+        new: NewDossier,
+        at: DateTime<Utc>,
+        by: Option<String>,
+    ) -> impl Future<Output = Result<Dossier, StoreError>> + Send;
+
+    /// Records one event on a dossier and returns its new state. A `Received` or
+    /// `RegisteredOnline` event for a code that does not exist yet imports that dossier with its
+    /// own code (which must be the intake's).
+    fn record(
+        &self,
+        domain: &Domain,
+        code: &DossierCode,
+        event: Event,
+    ) -> impl Future<Output = Result<Dossier, StoreError>> + Send;
+
+    /// Group commit: every item in one transaction, each with its own result. An item the
+    /// domain rejects writes nothing and the others proceed; a database failure fails the whole
+    /// batch (outer error) and writes nothing.
+    fn record_batch(
+        &self,
+        domain: &Domain,
+        items: Vec<BatchItem>,
+    ) -> impl Future<Output = Result<Vec<Result<Dossier, StoreError>>, StoreError>> + Send;
+
+    /// A dossier's log, in order (empty if there is no such dossier).
+    fn events(&self, code: &DossierCode) -> impl Future<Output = Result<Vec<Event>, StoreError>> + Send;
+
+    fn dossier_row(&self, code: &DossierCode) -> impl Future<Output = Result<Option<DossierRow>, StoreError>> + Send;
+
+    /// Events in the whole log.
+    fn event_count(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// The log in id order, after `after_id` (0 for the start), at most `limit` events.
+    fn events_after(
+        &self,
+        after_id: i64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<LoggedEvent>, StoreError>> + Send;
+
+    /// Aggregate rows for local days `from..=to`.
+    fn daily_counts(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> impl Future<Output = Result<Vec<DailyCountRow>, StoreError>> + Send;
+
+    /// The aggregates of local days `from..=to` summed per agency, per procedure or in all
+    /// (key `""`): what a report reads, from the per-agency day table when it can.
+    fn count_totals(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        by: Totals,
+    ) -> impl Future<Output = Result<Vec<(String, CountValues)>, StoreError>> + Send;
+
+    /// Dossiers finished in `[a, b)`.
+    fn finished_between(
+        &self,
+        a: DateTime<Utc>,
+        b: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<DossierRow>, StoreError>> + Send;
+
+    /// Dossiers received in `[a, b)`.
+    fn received_between(
+        &self,
+        a: DateTime<Utc>,
+        b: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<DossierRow>, StoreError>> + Send;
+
+    /// Dossiers received at or before `p1` and not finished by then.
+    fn open_at(&self, p1: DateTime<Utc>) -> impl Future<Output = Result<Vec<DossierRow>, StoreError>> + Send;
+
+    /// Per group (`by`: lead agency, procedure, or all under `""`), the dossiers open now,
+    /// received at or before `p1`, with no event after `p1` (their projection is their state
+    /// at `p1`) and a due instant and receipt appointment: how many, how many past due at `p1`,
+    /// how many with the appointment at or after `p1` and at most one supplement request.
+    fn open_tallies(
+        &self,
+        p1: DateTime<Utc>,
+        by: Totals,
+    ) -> impl Future<Output = Result<Vec<(String, OpenTally)>, StoreError>> + Send;
+
+    /// The dossiers open at `p1` outside [`Store::open_tallies`]' third count, which a report
+    /// judges one at a time: those of the tallies with the appointment before `p1` or more
+    /// than one supplement request, and those with an event after `p1` (still open, or
+    /// finished after `p1`). In code order.
+    fn open_to_judge(&self, p1: DateTime<Utc>) -> impl Future<Output = Result<Vec<OpenFacts>, StoreError>> + Send;
+
+    /// Projection rows in code order, after `after`.
+    fn dossiers_page(
+        &self,
+        after: Option<&DossierCode>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<DossierRow>, StoreError>> + Send;
+
+    /// Rebuilds projections and aggregates from the log with this domain's calendar and
+    /// catalog, and says what changes. With `dry_run` nothing is written; otherwise all of it
+    /// is written in one transaction. The log itself is never touched.
+    fn recompute(
+        &self,
+        domain: &Domain,
+        dry_run: bool,
+    ) -> impl Future<Output = Result<RecomputeDiff, StoreError>> + Send;
+}
+
+/// What the register does the same on both backends, written once and expanded inside each
+/// backend's `impl Store`: migrations, single writes through the group commit, and the plain
+/// reads (`$n` placeholders, instants bound as [`crate::sql::At`]). `$pool` names the pool
+/// reads use, `$writer` the one migrations run on.
+macro_rules! register_shared {
+    ($pool:ident, $writer:ident) => {
+        async fn migrate(&self) -> Result<(), StoreError> {
+            MIGRATOR.run(&self.$writer).await?;
+            Ok(())
+        }
+
+        async fn intake(
+            &self,
+            domain: &Domain,
+            new: NewDossier,
+            at: DateTime<Utc>,
+            by: Option<String>,
+        ) -> Result<Dossier, StoreError> {
+            self.group.intake(self, domain, new, at, by).await
+        }
+
+        async fn record(&self, domain: &Domain, code: &DossierCode, event: Event) -> Result<Dossier, StoreError> {
+            self.group.record(self, domain, code, event).await
+        }
+
+        async fn events(&self, code: &DossierCode) -> Result<Vec<Event>, StoreError> {
+            let rows = sqlx::query(
+                "SELECT seq, CAST(payload AS TEXT) AS payload FROM dossier_events WHERE dossier_code = $1 ORDER BY seq",
+            )
+            .bind(code.as_str())
+            .fetch_all(&self.$pool)
+            .await?;
+            rows.iter().map(|r| $crate::sql::decode_event!(code.as_str(), r)).collect()
+        }
+
+        async fn dossier_row(&self, code: &DossierCode) -> Result<Option<DossierRow>, StoreError> {
+            let row = sqlx::query(&format!("{} WHERE code = $1", $crate::sql::select_dossiers()))
+                .bind(code.as_str())
+                .fetch_optional(&self.$pool)
+                .await?;
+            row.as_ref().map(|r| $crate::sql::decode_dossier!(r)).transpose()
+        }
+
+        async fn event_count(&self) -> Result<u64, StoreError> {
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dossier_events").fetch_one(&self.$pool).await?;
+            $crate::sql::count(n, "event count")
+        }
+
+        async fn events_after(&self, after_id: i64, limit: u32) -> Result<Vec<LoggedEvent>, StoreError> {
+            use sqlx::Row as _;
+            let rows = sqlx::query(
+                "SELECT id, dossier_code, seq, CAST(payload AS TEXT) AS payload, recorded_at FROM dossier_events \
+                 WHERE id > $1 ORDER BY id LIMIT $2",
+            )
+            .bind(after_id)
+            .bind(i64::from(limit))
+            .fetch_all(&self.$pool)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    let code: String = r.try_get("dossier_code")?;
+                    let seq: i32 = r.try_get("seq")?;
+                    Ok(LoggedEvent {
+                        id: r.try_get("id")?,
+                        event: $crate::sql::parse_event(&code, i64::from(seq), &r.try_get::<String, _>("payload")?)?,
+                        code: $crate::sql::parse("dossier_events", "dossier_code", &code)?,
+                        seq: $crate::sql::uint(seq, "dossier_events.seq")?,
+                        recorded_at: r.try_get("recorded_at")?,
+                    })
+                })
+                .collect()
+        }
+
+        async fn daily_counts(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<DailyCountRow>, StoreError> {
+            let rows = sqlx::query(
+                "SELECT * FROM daily_counts WHERE day >= $1 AND day <= $2 ORDER BY day, agency, procedure, channel",
+            )
+            .bind(from)
+            .bind(to)
+            .fetch_all(&self.$pool)
+            .await?;
+            rows.iter().map(|r| $crate::sql::decode_counts!(r)).collect()
+        }
+
+        async fn count_totals(
+            &self,
+            from: NaiveDate,
+            to: NaiveDate,
+            by: Totals,
+        ) -> Result<Vec<(String, $crate::model::CountValues)>, StoreError> {
+            use sqlx::Row as _;
+            let rows = sqlx::query(&by.sql()).bind(from).bind(to).fetch_all(&self.$pool).await?;
+            // An empty sum (no day in range, `All`) is NULL: no row.
+            rows.iter()
+                .filter(|r| !matches!(r.try_get::<Option<i64>, _>(1), Ok(None)))
+                .map(|r| {
+                    let n = |i: usize| r.try_get::<Option<i64>, _>(i).map(|v| v.unwrap_or(0));
+                    Ok((
+                        r.try_get::<String, _>(0)?,
+                        $crate::model::CountValues {
+                            received: n(1)?,
+                            finished: n(2)?,
+                            early: n(3)?,
+                            on_time: n(4)?,
+                            late: n(5)?,
+                            national_on_time: n(6)?,
+                        },
+                    ))
+                })
+                .collect()
+        }
+
+        async fn finished_between(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> Result<Vec<DossierRow>, StoreError> {
+            let q = format!(
+                "{} WHERE finished_at >= $1 AND finished_at < $2 ORDER BY finished_at, code",
+                $crate::sql::select_dossiers()
+            );
+            let rows = sqlx::query(&q).bind(At(a)).bind(At(b)).fetch_all(&self.$pool).await?;
+            rows.iter().map(|r| $crate::sql::decode_dossier!(r)).collect()
+        }
+
+        async fn received_between(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> Result<Vec<DossierRow>, StoreError> {
+            let q = format!(
+                "{} WHERE received_at >= $1 AND received_at < $2 ORDER BY received_at, code",
+                $crate::sql::select_dossiers()
+            );
+            let rows = sqlx::query(&q).bind(At(a)).bind(At(b)).fetch_all(&self.$pool).await?;
+            rows.iter().map(|r| $crate::sql::decode_dossier!(r)).collect()
+        }
+
+        async fn dossiers_page(&self, after: Option<&DossierCode>, limit: u32) -> Result<Vec<DossierRow>, StoreError> {
+            let q = format!("{} WHERE code > $1 ORDER BY code LIMIT $2", $crate::sql::select_dossiers());
+            let rows = sqlx::query(&q)
+                .bind(after.map(DossierCode::as_str).unwrap_or(""))
+                .bind(i64::from(limit))
+                .fetch_all(&self.$pool)
+                .await?;
+            rows.iter().map(|r| $crate::sql::decode_dossier!(r)).collect()
+        }
+    };
+}
+pub(crate) use register_shared;

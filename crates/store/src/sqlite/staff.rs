@@ -1,0 +1,17 @@
+//! Staff, sessions, tokens and ratings ([`StaffStore`]) on SQLite: reads on the read-only pool,
+//! writes on the writer. The implementation is the one both backends share.
+
+use chrono::{DateTime, Utc};
+use motcua_core::{AgencyCode, DossierCode};
+use sqlx::Row;
+
+use crate::error::{StoreError, is_unique_violation};
+use crate::model::DossierRow;
+use crate::sql::{self, At, decode_dossier};
+use crate::staff::{
+    AuditRow, NewStaff, Rating, RatingCounts, STAFF_COLUMNS, SessionRow, StaffRow, StaffStore, staff_store,
+};
+
+use super::SqliteStore;
+
+staff_store!(SqliteStore, sqlx::sqlite::SqliteRow, reader, writer);
