@@ -22,7 +22,7 @@ use tracing::Instrument;
 
 use crate::problem::{Problem, ProblemKind};
 use crate::state::AppState;
-use crate::{api, public, ui};
+use crate::{api, page, public, ui};
 
 pub const REQUEST_ID: &str = "x-request-id";
 
@@ -135,7 +135,7 @@ async fn not_found(req: Request) -> Response {
     if req.uri().path().starts_with("/api/") {
         p.into_response()
     } else {
-        ui::error_page(crate::i18n::Tr::default(), &p)
+        page::error_page(crate::i18n::Tr::default(), &p)
     }
 }
 

@@ -5,7 +5,7 @@
 //! number all get the same "not found" answer after the same work (a database read and a
 //! constant-time comparison), and lookups are rate limited per client IP.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use askama::Template;
 use axum::extract::{ConnectInfo, Form, Query, State};
@@ -22,32 +22,13 @@ use serde_json::{Value, json};
 
 use crate::auth::{check_public_csrf, public_csrf, same_secret};
 use crate::i18n::{Lang, Tr};
+use crate::page::{Page, error_page, html};
 use crate::problem::Problem;
+use crate::shared::{client_ip, local, local_opt};
 use crate::state::AppState;
-use crate::ui::{Page, html};
 use crate::views;
 
 pub const NOT_FOUND_TEXT_EN: &str = "no dossier matches this code and ID number";
-
-/// The client address the rate limiter keys on: the TCP peer. (Behind a reverse proxy, run
-/// one limiter at the proxy; see docs/server.md.)
-pub fn client_ip(_headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
-    peer.ip()
-}
-
-/// The public lookup URL printed in the receipt's QR code.
-pub fn lookup_url(state: &AppState, code: &str) -> String {
-    format!("{}/tra-cuu?ma={code}", state.base_url())
-}
-
-/// "27/10/2023 09:32" at +07:00.
-pub fn local(at: DateTime<Utc>) -> String {
-    to_local(at).format("%d/%m/%Y %H:%M").to_string()
-}
-
-pub fn local_opt(at: Option<DateTime<Utc>>) -> String {
-    at.map(local).unwrap_or_else(|| "—".into())
-}
 
 pub fn catalog_json(state: &AppState) -> Value {
     let agencies: Vec<Value> = state
@@ -346,7 +327,7 @@ async fn lookup_answer(
     }
     let found = match find(state, &f.code, &f.id_number, tr.lang).await {
         Ok(found) => found,
-        Err(p) => return crate::ui::error_page(tr, &p),
+        Err(p) => return error_page(tr, &p),
     };
     let Some(mut found) = found else {
         page.message = tr.t("lookup_not_found").to_string();
@@ -371,7 +352,7 @@ async fn lookup_answer(
                         found.rating = Some(score);
                     }
                     Ok(false) => page.message = tr.t("already_rated").to_string(),
-                    Err(e) => return crate::ui::error_page(tr, &e.into()),
+                    Err(e) => return error_page(tr, &e.into()),
                 }
             }
             (_, false, _) => page.message = tr.t("already_rated").to_string(),
@@ -424,7 +405,7 @@ pub async fn board_page(State(state): State<AppState>, headers: HeaderMap, Query
                 &BoardPage { page: Page::public(tr, tr.t("board_title"), "/bang-tin"), board: b, period },
             )
         }
-        Err(p) => crate::ui::error_page(tr, &p),
+        Err(p) => error_page(tr, &p),
     }
 }
 
