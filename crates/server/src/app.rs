@@ -12,7 +12,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use motcua_store::Store;
@@ -36,24 +36,7 @@ struct RouteSlot(Arc<Mutex<Option<String>>>);
 /// Every route of the server, with its layers, on `state`.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.body_limit;
-    let pages = Router::new()
-        .route("/", get(ui::home))
-        .route("/login", get(ui::login_form).post(ui::login_submit))
-        .route("/logout", post(ui::logout))
-        .route("/queue", get(ui::queue))
-        .route("/online", get(ui::online))
-        .route("/outbox", get(ui::outbox))
-        .route("/intake", get(ui::intake_form).post(ui::intake_submit))
-        .route("/dossiers/{code}", get(ui::dossier))
-        .route("/dossiers/{code}/receipt", get(ui::receipt))
-        .route("/dossiers/{code}/letter", get(ui::letter))
-        .route("/dossiers/{code}/{action}", post(ui::dossier_action))
-        .route("/report", get(ui::report))
-        .route("/audit", get(ui::audit))
-        .route("/tra-cuu", get(public::lookup_form).post(public::lookup_submit))
-        .route("/tra-cuu/danh-gia", post(public::rate_submit))
-        .route("/bang-tin", get(public::board_page))
-        .layer(middleware::from_fn(ui::lang_cookie));
+    let pages = ui::routes().merge(public::routes()).layer(middleware::from_fn(ui::lang_cookie));
     Router::new()
         .merge(api::routes())
         .merge(pages)

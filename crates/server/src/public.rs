@@ -8,9 +8,11 @@
 use std::net::SocketAddr;
 
 use askama::Template;
+use axum::Router;
 use axum::extract::{ConnectInfo, Form, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use motcua_core::calendar::{at_vn, to_local};
 use motcua_core::clock::format_working_minutes;
@@ -244,6 +246,14 @@ pub async fn board(state: &AppState) -> Result<Board, Problem> {
 
 // ------------------------------------------------------------------------------------------
 // Pages
+
+/// The public pages: the lookup with its rating form, and the board.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/tra-cuu", get(lookup_form).post(lookup_submit))
+        .route("/tra-cuu/danh-gia", post(rate_submit))
+        .route("/bang-tin", get(board_page))
+}
 
 #[derive(Debug, Default, Deserialize)]
 pub struct LookupQuery {
