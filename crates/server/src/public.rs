@@ -13,8 +13,8 @@ use axum::extract::{ConnectInfo, Form, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
-use motcua_core::calendar::{at_vn, to_local};
+use chrono::{Datelike, Duration, NaiveDate};
+use motcua_core::calendar::to_local;
 use motcua_core::clock::format_working_minutes;
 use motcua_core::{AgencyCode, DossierCode, Status};
 use motcua_store::report::{GroupBy, ReportQuery, period, report};
@@ -26,7 +26,7 @@ use crate::auth::{check_public_csrf, public_csrf, same_secret};
 use crate::i18n::{Lang, Tr};
 use crate::page::{Page, error_page, html};
 use crate::problem::Problem;
-use crate::shared::{client_ip, local, local_opt};
+use crate::shared::{client_ip, iso_local, local, local_opt};
 use crate::state::AppState;
 use crate::views;
 
@@ -167,11 +167,6 @@ pub async fn find(state: &AppState, code: &str, id_number: &str, lang: Lang) -> 
         can_rate: d.status == Some(Status::Returned) && rating.is_none(),
         rating: rating.map(|r| r.score),
     }))
-}
-
-/// An RFC 3339 instant from the view, shown as local "dd/mm/yyyy HH:MM".
-fn iso_local(s: &str) -> String {
-    DateTime::parse_from_rfc3339(s).map(|t| local(t.with_timezone(&Utc))).unwrap_or_else(|_| s.to_string())
 }
 
 /// One agency on the board.
@@ -417,11 +412,6 @@ pub async fn board_page(State(state): State<AppState>, headers: HeaderMap, Query
         }
         Err(p) => error_page(tr, &p),
     }
-}
-
-/// `at_vn` as RFC 3339, for JSON.
-pub fn rfc3339(at: DateTime<Utc>) -> String {
-    at_vn(at).to_rfc3339()
 }
 
 impl IntoResponse for Board {

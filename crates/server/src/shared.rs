@@ -32,6 +32,12 @@ pub fn local_opt(at: Option<DateTime<Utc>>) -> String {
     at.map(local).unwrap_or_else(|| "—".into())
 }
 
+/// An RFC 3339 instant from the view, shown as local "dd/mm/yyyy HH:MM" (as given if it does
+/// not parse).
+pub fn iso_local(s: &str) -> String {
+    DateTime::parse_from_rfc3339(s).map(|t| local(t.with_timezone(&Utc))).unwrap_or_else(|_| s.to_string())
+}
+
 /// `as_of` as given (RFC 3339), or now.
 pub fn as_of(state: &AppState, s: Option<&str>) -> Result<DateTime<Utc>, Problem> {
     match s.map(str::trim).filter(|s| !s.is_empty()) {

@@ -6,7 +6,6 @@ use askama::Template;
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::{DateTime, Utc};
 use motcua_core::clock::format_working_minutes;
 use motcua_core::view::DossierView;
 use motcua_core::{Event, EventKind, Status};
@@ -18,7 +17,7 @@ use crate::i18n::Tr;
 use crate::page::{Page, error_page, html};
 use crate::perm::{self, Action};
 use crate::problem::{Problem, ProblemKind};
-use crate::shared::{local, local_opt};
+use crate::shared::{iso_local, local, local_opt};
 use crate::state::AppState;
 use crate::views::{self, ActionFields};
 
@@ -121,10 +120,6 @@ fn timeliness_label(tr: Tr, t: Option<&str>) -> (String, String) {
         Some(t) => (tr.t(t).to_string(), t.to_string()),
         None => (tr.t("holding").to_string(), "holding".to_string()),
     }
-}
-
-fn iso_local(s: &str) -> String {
-    DateTime::parse_from_rfc3339(s).map(|t| local(t.with_timezone(&Utc))).unwrap_or_else(|_| s.to_string())
 }
 
 /// Officers of each handoff, from the log: who sent it, who accepted it (in handoff order).
