@@ -33,4 +33,4 @@ mod views;
 pub use app::{Application, router};
 pub use auth::{hash_password, new_api_token};
 pub use perm::Action;
-pub use state::{AppState, Clock, HttpMetrics, ServerConfig, system_clock};
+pub use state::{AppState, HttpMetrics, NowFn, ServerConfig, system_now};

@@ -1,5 +1,5 @@
-//! The state every handler shares: the store, the domain, the injected clock, the settings,
-//! the lookup rate limiter, the API-token cache and the optional metrics hook.
+//! The state every handler shares: the store, the domain, the injected "now" function, the
+//! settings, the lookup rate limiter, the API-token cache and the optional metrics hook.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -13,10 +13,10 @@ use motcua_store::{AnyStore, StaffRow};
 use crate::ratelimit::RateLimiter;
 
 /// "Now", injected: the system clock in production, a fixed or stepped one in tests.
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+pub type NowFn = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
-/// The wall clock.
-pub fn system_clock() -> Clock {
+/// "Now" from the wall clock.
+pub fn system_now() -> NowFn {
     Arc::new(Utc::now)
 }
 
@@ -79,7 +79,7 @@ pub(crate) struct CachedToken {
 pub struct AppState {
     pub store: AnyStore,
     pub domain: Arc<Domain>,
-    pub clock: Clock,
+    pub now_fn: NowFn,
     pub config: Arc<ServerConfig>,
     pub metrics: Option<Arc<dyn HttpMetrics>>,
     pub(crate) limiter: Arc<RateLimiter>,
@@ -95,13 +95,13 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    pub fn new(store: AnyStore, domain: Domain, clock: Clock, config: ServerConfig) -> Self {
+    pub fn new(store: AnyStore, domain: Domain, now_fn: NowFn, config: ServerConfig) -> Self {
         let limiter = RateLimiter::new(config.lookup_burst, config.lookup_per_minute);
         let base = config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.bind));
         Self {
             store,
             domain: Arc::new(domain),
-            clock,
+            now_fn,
             config: Arc::new(config),
             metrics: None,
             limiter: Arc::new(limiter),
@@ -116,7 +116,7 @@ impl AppState {
     }
 
     pub fn now(&self) -> DateTime<Utc> {
-        (self.clock)()
+        (self.now_fn)()
     }
 
     /// The public base URL (`http://127.0.0.1:8080`), without a trailing slash.
