@@ -4,7 +4,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -25,9 +25,6 @@ use crate::state::AppState;
 use crate::{api, page, public, ui};
 
 pub const REQUEST_ID: &str = "x-request-id";
-
-/// Set while the server drains: `/readyz` then answers 503 so a load balancer stops sending.
-static DRAINING: AtomicBool = AtomicBool::new(false);
 
 /// The route template a request matched, filled in by an inner layer for the outer one.
 #[derive(Debug, Clone, Default)]
@@ -88,7 +85,8 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    if DRAINING.load(Ordering::Relaxed) {
+    // While draining, a load balancer stops sending here.
+    if state.draining.load(Ordering::Relaxed) {
         return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "draining"}))).into_response();
     }
     match state.store.event_count().await {
@@ -213,7 +211,8 @@ impl Application {
     /// Serves until `shutdown` completes, then stops accepting and waits for the requests in
     /// flight to finish.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        DRAINING.store(false, Ordering::Relaxed);
+        let draining = self.state.draining.clone();
+        draining.store(false, Ordering::Relaxed);
         let app = router(self.state);
         tracing::info!(addr = %self.addr, "serving");
         // Small responses go out at once instead of waiting, Nagle-style, for the peer's
@@ -226,7 +225,7 @@ impl Application {
         axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 shutdown.await;
-                DRAINING.store(true, Ordering::Relaxed);
+                draining.store(true, Ordering::Relaxed);
                 tracing::info!("shutting down: finishing requests in flight");
             })
             .await

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -86,6 +87,9 @@ pub struct AppState {
     pub(crate) tokens: Arc<Mutex<HashMap<String, CachedToken>>>,
     /// The address actually bound (port 0 resolved), for links.
     pub(crate) base_url: Arc<Mutex<String>>,
+    /// Set while the server drains: `/readyz` then answers 503. Per state, so servers running
+    /// side by side in one process (tests) do not see each other's shutdown.
+    pub(crate) draining: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -107,6 +111,7 @@ impl AppState {
             limiter: Arc::new(limiter),
             tokens: Arc::new(Mutex::new(HashMap::new())),
             base_url: Arc::new(Mutex::new(base)),
+            draining: Arc::new(AtomicBool::new(false)),
         }
     }
 
