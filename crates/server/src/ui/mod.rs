@@ -2,6 +2,12 @@
 //! printable receipt, the dossier page (control sheet, explanation, actions), the apology
 //! letter, online submissions, the report, letters to print and the audit log. No JavaScript
 //! framework; every form carries the session's CSRF token.
+//!
+//! One file per page or group of pages — `login`, `queue` (and online submissions), `intake`
+//! (and the receipt), `dossier` (and its action forms), `letters` (print queue and apology
+//! letter), `reports` (report and audit log) — each using `common` for the logged-in account,
+//! names in the page's language and loading a dossier; this file has the routes and the
+//! language cookie.
 
 mod common;
 mod dossier;
