@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use hdrhistogram::Histogram;
 use motcua::config::Config;
-use motcua_server::{AppState, Application, ServerConfig, hash_password, new_api_token, system_clock};
+use motcua_server::{AppState, Application, ServerConfig, hash_password, new_api_token, system_now};
 use motcua_store::{NewStaff, Role, StaffStore};
 use serde_json::json;
 use tokio::sync::Mutex;
@@ -163,7 +163,7 @@ fn main() {
             token_cache_ttl: Duration::from_secs(600),
             ..ServerConfig::default()
         };
-        let app = Application::build(AppState::new(store.clone(), domain, system_clock(), config)).await.unwrap();
+        let app = Application::build(AppState::new(store.clone(), domain, system_now(), config)).await.unwrap();
         let base = format!("http://{}", app.addr());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until(async move {

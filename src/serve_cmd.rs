@@ -18,7 +18,7 @@ use clap::Args;
 use motcua_core::Domain;
 use motcua_exporter::http::{Clock as MetricsClock, Endpoint};
 use motcua_exporter::{Exporter, Metrics};
-use motcua_server::{AppState, Application, HttpMetrics, ServerConfig, system_clock};
+use motcua_server::{AppState, Application, HttpMetrics, ServerConfig, system_now};
 use motcua_store::{AnyStore, StaffStore};
 use motcua_worker::{Clock as WorkerClock, SystemClock, Worker};
 use tokio::sync::watch;
@@ -165,7 +165,7 @@ pub async fn run(config: &Config, args: &ServeArgs, store: AnyStore, domain: Dom
         ..ServerConfig::default()
     };
     let state =
-        AppState::new(store.clone(), (*domain).clone(), system_clock(), server_config).with_metrics(Arc::new(hook));
+        AppState::new(store.clone(), (*domain).clone(), system_now(), server_config).with_metrics(Arc::new(hook));
     let app = Application::build(state).await.with_context(|| format!("cannot listen on {}", args.bind))?;
     println!("motcua: serving on http://{} (API /api/v1, lookup /tra-cuu, board /bang-tin, /metrics)", app.addr());
     let (stop_tx, stop_rx) = watch::channel(false);

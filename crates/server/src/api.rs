@@ -9,10 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use motcua_core::calendar::to_local;
 use motcua_core::{AgencyCode, Dossier};
-use motcua_store::report::{GroupBy, ReportQuery, report};
 use motcua_store::{StaffStore, Store};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -23,6 +20,8 @@ use crate::auth::{self, Principal, Via};
 use crate::perm::{self, Action};
 use crate::problem::{Problem, ProblemKind};
 use crate::public;
+use crate::report::{ReportParams, build_report};
+use crate::shared::{self, as_of, csv_response};
 use crate::state::AppState;
 use crate::views::{self, ActionFields, IntakeFields};
 
@@ -141,7 +140,7 @@ fn written(state: &AppState, d: &Dossier, status: StatusCode) -> Result<Response
         "self": format!("/api/v1/dossiers/{code}"),
         "page": format!("/dossiers/{code}"),
         "receipt": format!("/dossiers/{code}/receipt"),
-        "lookup": public::lookup_url(state, &code),
+        "lookup": shared::lookup_url(state, &code),
     });
     let mut r = (status, Json(body)).into_response();
     if status == StatusCode::CREATED
@@ -205,14 +204,6 @@ struct AsOf {
     as_of: Option<String>,
 }
 
-fn as_of(state: &AppState, s: Option<&str>) -> Result<DateTime<Utc>, Problem> {
-    match s.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(s) => motcua_core::commands::parse_instant(s)
-            .ok_or_else(|| Problem::invalid(format!("invalid as_of {s:?}: expected RFC 3339"))),
-        None => Ok(state.now()),
-    }
-}
-
 async fn show(
     State(state): State<AppState>,
     _who: Principal,
@@ -262,65 +253,6 @@ async fn queue(
     Ok(Json(
         json!({"agencies": agencies, "as_of": motcua_core::calendar::at_vn(state.now()).to_rfc3339(), "dossiers": items}),
     ))
-}
-
-/// Report filters (API and page).
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct ReportParams {
-    pub from: Option<String>,
-    pub to: Option<String>,
-    pub by: Option<String>,
-    pub agency: Option<String>,
-    pub as_of: Option<String>,
-    pub format: Option<String>,
-}
-
-/// The report for the filters: the store's read model, rows narrowed to one agency if asked.
-pub async fn build_report(state: &AppState, p: &ReportParams) -> Result<motcua_store::report::Report, Problem> {
-    let as_of = as_of(state, p.as_of.as_deref())?;
-    let today = to_local(as_of).date();
-    let date = |s: &Option<String>, default: NaiveDate| -> Result<NaiveDate, Problem> {
-        match s.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .map_err(|_| Problem::invalid(format!("invalid date {s:?}: expected YYYY-MM-DD"))),
-            None => Ok(default),
-        }
-    };
-    let to = date(&p.to, today)?;
-    let from = date(&p.from, NaiveDate::from_ymd_opt(to.year(), to.month(), 1).unwrap_or(to))?;
-    if from > to {
-        return Err(Problem::invalid(format!("from {from} is after to {to}")));
-    }
-    if (to - from).num_days() > 3 * 366 {
-        return Err(Problem::invalid("a report covers at most three years"));
-    }
-    let by: GroupBy = match p.by.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(b) => b.parse().map_err(Problem::invalid)?,
-        None => GroupBy::Agency,
-    };
-    let mut r = report(&state.store, &state.domain, &ReportQuery { from, to, by, as_of }).await?;
-    if let Some(a) = p.agency.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
-        if by != GroupBy::Agency {
-            return Err(Problem::invalid("the agency filter applies to reports by agency"));
-        }
-        r.rows.retain(|row| row.key == a);
-        r.total = r.rows.iter().fold(Default::default(), |mut t, row| {
-            t += row.counts;
-            t
-        });
-    }
-    Ok(r)
-}
-
-/// A CSV download response.
-pub fn csv_response(name: &str, body: String) -> Response {
-    let mut r = body.into_response();
-    let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    r
 }
 
 async fn report_handler(
@@ -379,7 +311,7 @@ async fn lookup(
     headers: HeaderMap,
     Body(b): Body<LookupBody>,
 ) -> Result<Json<Value>, Problem> {
-    let ip = public::client_ip(&headers, peer);
+    let ip = shared::client_ip(&headers, peer);
     if !state.limiter.allow(ip) {
         return Err(Problem::new(ProblemKind::RateLimited, "too many lookups from this address; wait a minute"));
     }

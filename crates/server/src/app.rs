@@ -4,7 +4,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -12,7 +12,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use motcua_store::Store;
@@ -22,12 +22,9 @@ use tracing::Instrument;
 
 use crate::problem::{Problem, ProblemKind};
 use crate::state::AppState;
-use crate::{api, public, ui};
+use crate::{api, page, public, ui};
 
 pub const REQUEST_ID: &str = "x-request-id";
-
-/// Set while the server drains: `/readyz` then answers 503 so a load balancer stops sending.
-static DRAINING: AtomicBool = AtomicBool::new(false);
 
 /// The route template a request matched, filled in by an inner layer for the outer one.
 #[derive(Debug, Clone, Default)]
@@ -36,24 +33,7 @@ struct RouteSlot(Arc<Mutex<Option<String>>>);
 /// Every route of the server, with its layers, on `state`.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.body_limit;
-    let pages = Router::new()
-        .route("/", get(ui::home))
-        .route("/login", get(ui::login_form).post(ui::login_submit))
-        .route("/logout", post(ui::logout))
-        .route("/queue", get(ui::queue))
-        .route("/online", get(ui::online))
-        .route("/outbox", get(ui::outbox))
-        .route("/intake", get(ui::intake_form).post(ui::intake_submit))
-        .route("/dossiers/{code}", get(ui::dossier))
-        .route("/dossiers/{code}/receipt", get(ui::receipt))
-        .route("/dossiers/{code}/letter", get(ui::letter))
-        .route("/dossiers/{code}/{action}", post(ui::dossier_action))
-        .route("/report", get(ui::report))
-        .route("/audit", get(ui::audit))
-        .route("/tra-cuu", get(public::lookup_form).post(public::lookup_submit))
-        .route("/tra-cuu/danh-gia", post(public::rate_submit))
-        .route("/bang-tin", get(public::board_page))
-        .layer(middleware::from_fn(ui::lang_cookie));
+    let pages = ui::routes().merge(public::routes()).layer(middleware::from_fn(ui::lang_cookie));
     Router::new()
         .merge(api::routes())
         .merge(pages)
@@ -105,7 +85,8 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    if DRAINING.load(Ordering::Relaxed) {
+    // While draining, a load balancer stops sending here.
+    if state.draining.load(Ordering::Relaxed) {
         return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "draining"}))).into_response();
     }
     match state.store.event_count().await {
@@ -135,7 +116,7 @@ async fn not_found(req: Request) -> Response {
     if req.uri().path().starts_with("/api/") {
         p.into_response()
     } else {
-        ui::error_page(crate::i18n::Tr::default(), &p)
+        page::error_page(crate::i18n::Tr::default(), &p)
     }
 }
 
@@ -230,7 +211,8 @@ impl Application {
     /// Serves until `shutdown` completes, then stops accepting and waits for the requests in
     /// flight to finish.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        DRAINING.store(false, Ordering::Relaxed);
+        let draining = self.state.draining.clone();
+        draining.store(false, Ordering::Relaxed);
         let app = router(self.state);
         tracing::info!(addr = %self.addr, "serving");
         // Small responses go out at once instead of waiting, Nagle-style, for the peer's
@@ -243,7 +225,7 @@ impl Application {
         axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 shutdown.await;
-                DRAINING.store(true, Ordering::Relaxed);
+                draining.store(true, Ordering::Relaxed);
                 tracing::info!("shutting down: finishing requests in flight");
             })
             .await

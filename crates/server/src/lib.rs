@@ -5,24 +5,40 @@
 //! the store's one transactional write path; every clock value it shows comes from
 //! `motcua_core::view::dossier_view` or the store's report read model. It must not compute
 //! working time itself, write to the database other than through `motcua-store`, read the wall
-//! clock directly (the [`Clock`] in the state is injected), or keep a secret in clear: passwords
+//! clock directly (the [`NowFn`] in the state is injected), or keep a secret in clear: passwords
 //! are argon2 hashes, sessions and tokens are stored as digests.
 //!
-//! Layout: [`state`] (the shared state and its configuration), [`app`] ([`router`] and
-//! [`Application`], which binds and serves with graceful shutdown), [`auth`] (passwords,
-//! sessions, tokens, CSRF), [`perm`] (roles × actions), [`api`] (JSON handlers), [`ui`] (desk
-//! pages), [`public`] (lookup, rating, board), [`problem`] (RFC 9457 errors), [`openapi`].
+//! Modules (each uses only those listed before it, the handlers' modules last; no loops):
+//! - [`problem`] — errors as RFC 9457 problem+json; [`perm`] — roles × actions;
+//! - `ratelimit` — the lookup's token buckets; [`state`] — [`AppState`], [`ServerConfig`],
+//!   [`NowFn`], [`HttpMetrics`];
+//! - [`auth`] — passwords, sessions, API tokens, CSRF; `i18n` — the pages' Vietnamese and
+//!   English texts; `qr` — the receipt's QR code;
+//! - `shared` — client address, lookup URL, local times, `as_of`, CSV answer; `report` — the
+//!   report's filters and building; `views` — running a command, loading a dossier, the queue;
+//!   `page` — the HTML frame every page shares, error pages; [`openapi`] — the API's
+//!   description;
+//! - [`public`] — lookup, rating, board (JSON and pages); [`api`] — the JSON handlers and
+//!   [`api::routes`];
+//! - [`ui`] — the desk pages, one file per page or group under `ui/` (`login`, `queue`,
+//!   `intake` with the receipt, `dossier`, `letters`, `reports`, and `common` for what they
+//!   share), and [`ui::routes`];
+//! - [`app`] — [`router`] (all routes and layers, `/healthz`, `/readyz`, `/metrics`) and
+//!   [`Application`], which binds and serves with graceful shutdown.
 
 pub mod api;
 pub mod app;
 pub mod auth;
 mod i18n;
 pub mod openapi;
+mod page;
 pub mod perm;
 pub mod problem;
 pub mod public;
 mod qr;
 mod ratelimit;
+mod report;
+mod shared;
 pub mod state;
 pub mod ui;
 mod views;
@@ -30,4 +46,4 @@ mod views;
 pub use app::{Application, router};
 pub use auth::{hash_password, new_api_token};
 pub use perm::Action;
-pub use state::{AppState, Clock, HttpMetrics, ServerConfig, system_clock};
+pub use state::{AppState, HttpMetrics, NowFn, ServerConfig, system_now};

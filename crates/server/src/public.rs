@@ -5,14 +5,16 @@
 //! number all get the same "not found" answer after the same work (a database read and a
 //! constant-time comparison), and lookups are rate limited per client IP.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use askama::Template;
+use axum::Router;
 use axum::extract::{ConnectInfo, Form, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
-use motcua_core::calendar::{at_vn, to_local};
+use axum::routing::{get, post};
+use chrono::{Datelike, Duration, NaiveDate};
+use motcua_core::calendar::to_local;
 use motcua_core::clock::format_working_minutes;
 use motcua_core::{AgencyCode, DossierCode, Status};
 use motcua_store::report::{GroupBy, ReportQuery, period, report};
@@ -22,32 +24,13 @@ use serde_json::{Value, json};
 
 use crate::auth::{check_public_csrf, public_csrf, same_secret};
 use crate::i18n::{Lang, Tr};
+use crate::page::{Page, error_page, html};
 use crate::problem::Problem;
+use crate::shared::{client_ip, iso_local, local, local_opt};
 use crate::state::AppState;
-use crate::ui::{Page, html};
 use crate::views;
 
 pub const NOT_FOUND_TEXT_EN: &str = "no dossier matches this code and ID number";
-
-/// The client address the rate limiter keys on: the TCP peer. (Behind a reverse proxy, run
-/// one limiter at the proxy; see docs/server.md.)
-pub fn client_ip(_headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
-    peer.ip()
-}
-
-/// The public lookup URL printed in the receipt's QR code.
-pub fn lookup_url(state: &AppState, code: &str) -> String {
-    format!("{}/tra-cuu?ma={code}", state.base_url())
-}
-
-/// "27/10/2023 09:32" at +07:00.
-pub fn local(at: DateTime<Utc>) -> String {
-    to_local(at).format("%d/%m/%Y %H:%M").to_string()
-}
-
-pub fn local_opt(at: Option<DateTime<Utc>>) -> String {
-    at.map(local).unwrap_or_else(|| "—".into())
-}
 
 pub fn catalog_json(state: &AppState) -> Value {
     let agencies: Vec<Value> = state
@@ -186,11 +169,6 @@ pub async fn find(state: &AppState, code: &str, id_number: &str, lang: Lang) -> 
     }))
 }
 
-/// An RFC 3339 instant from the view, shown as local "dd/mm/yyyy HH:MM".
-fn iso_local(s: &str) -> String {
-    DateTime::parse_from_rfc3339(s).map(|t| local(t.with_timezone(&Utc))).unwrap_or_else(|_| s.to_string())
-}
-
 /// One agency on the board.
 #[derive(Debug, Clone, Serialize)]
 pub struct BoardRow {
@@ -263,6 +241,14 @@ pub async fn board(state: &AppState) -> Result<Board, Problem> {
 
 // ------------------------------------------------------------------------------------------
 // Pages
+
+/// The public pages: the lookup with its rating form, and the board.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/tra-cuu", get(lookup_form).post(lookup_submit))
+        .route("/tra-cuu/danh-gia", post(rate_submit))
+        .route("/bang-tin", get(board_page))
+}
 
 #[derive(Debug, Default, Deserialize)]
 pub struct LookupQuery {
@@ -346,7 +332,7 @@ async fn lookup_answer(
     }
     let found = match find(state, &f.code, &f.id_number, tr.lang).await {
         Ok(found) => found,
-        Err(p) => return crate::ui::error_page(tr, &p),
+        Err(p) => return error_page(tr, &p),
     };
     let Some(mut found) = found else {
         page.message = tr.t("lookup_not_found").to_string();
@@ -371,7 +357,7 @@ async fn lookup_answer(
                         found.rating = Some(score);
                     }
                     Ok(false) => page.message = tr.t("already_rated").to_string(),
-                    Err(e) => return crate::ui::error_page(tr, &e.into()),
+                    Err(e) => return error_page(tr, &e.into()),
                 }
             }
             (_, false, _) => page.message = tr.t("already_rated").to_string(),
@@ -424,13 +410,8 @@ pub async fn board_page(State(state): State<AppState>, headers: HeaderMap, Query
                 &BoardPage { page: Page::public(tr, tr.t("board_title"), "/bang-tin"), board: b, period },
             )
         }
-        Err(p) => crate::ui::error_page(tr, &p),
+        Err(p) => error_page(tr, &p),
     }
-}
-
-/// `at_vn` as RFC 3339, for JSON.
-pub fn rfc3339(at: DateTime<Utc>) -> String {
-    at_vn(at).to_rfc3339()
 }
 
 impl IntoResponse for Board {

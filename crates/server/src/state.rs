@@ -1,8 +1,9 @@
-//! The state every handler shares: the store, the domain, the injected clock, the settings,
-//! the lookup rate limiter, the API-token cache and the optional metrics hook.
+//! The state every handler shares: the store, the domain, the injected "now" function, the
+//! settings, the lookup rate limiter, the API-token cache and the optional metrics hook.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,10 +14,10 @@ use motcua_store::{AnyStore, StaffRow};
 use crate::ratelimit::RateLimiter;
 
 /// "Now", injected: the system clock in production, a fixed or stepped one in tests.
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+pub type NowFn = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
-/// The wall clock.
-pub fn system_clock() -> Clock {
+/// "Now" from the wall clock.
+pub fn system_now() -> NowFn {
     Arc::new(Utc::now)
 }
 
@@ -79,13 +80,16 @@ pub(crate) struct CachedToken {
 pub struct AppState {
     pub store: AnyStore,
     pub domain: Arc<Domain>,
-    pub clock: Clock,
+    pub now_fn: NowFn,
     pub config: Arc<ServerConfig>,
     pub metrics: Option<Arc<dyn HttpMetrics>>,
     pub(crate) limiter: Arc<RateLimiter>,
     pub(crate) tokens: Arc<Mutex<HashMap<String, CachedToken>>>,
     /// The address actually bound (port 0 resolved), for links.
     pub(crate) base_url: Arc<Mutex<String>>,
+    /// Set while the server drains: `/readyz` then answers 503. Per state, so servers running
+    /// side by side in one process (tests) do not see each other's shutdown.
+    pub(crate) draining: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -95,18 +99,19 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    pub fn new(store: AnyStore, domain: Domain, clock: Clock, config: ServerConfig) -> Self {
+    pub fn new(store: AnyStore, domain: Domain, now_fn: NowFn, config: ServerConfig) -> Self {
         let limiter = RateLimiter::new(config.lookup_burst, config.lookup_per_minute);
         let base = config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.bind));
         Self {
             store,
             domain: Arc::new(domain),
-            clock,
+            now_fn,
             config: Arc::new(config),
             metrics: None,
             limiter: Arc::new(limiter),
             tokens: Arc::new(Mutex::new(HashMap::new())),
             base_url: Arc::new(Mutex::new(base)),
+            draining: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -116,7 +121,7 @@ impl AppState {
     }
 
     pub fn now(&self) -> DateTime<Utc> {
-        (self.clock)()
+        (self.now_fn)()
     }
 
     /// The public base URL (`http://127.0.0.1:8080`), without a trailing slash.

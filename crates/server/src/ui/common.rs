@@ -1,0 +1,121 @@
+//! What the desk pages share: the logged-in staff member and the page's language ([`Ui`]),
+//! names of agencies, procedures and statuses in that language, the agencies an account may
+//! list, the place and date line of printed papers, and loading a dossier for a page.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{DateTime, Utc};
+use motcua_core::calendar::to_local;
+use motcua_core::{AgencyCode, Status};
+
+use crate::auth::{self, Principal};
+use crate::i18n::{Lang, Tr};
+use crate::page::error_page;
+use crate::perm;
+use crate::problem::Problem;
+use crate::state::AppState;
+use crate::views::{self, Loaded};
+
+/// A logged-in staff member for a page, and the page's language. Without a live session the
+/// browser is sent to the login page.
+#[derive(Debug, Clone)]
+pub struct Ui {
+    pub who: Principal,
+    pub tr: Tr,
+}
+
+fn query_lang(parts: &Parts) -> Option<String> {
+    parts.uri.query()?.split('&').find_map(|kv| kv.strip_prefix("lang=")).map(str::to_string)
+}
+
+impl FromRequestParts<AppState> for Ui {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let tr = Tr::new(Lang::of(&parts.headers, query_lang(parts).as_deref()));
+        match auth::session_principal(state, &parts.headers).await {
+            Ok(Some(who)) => Ok(Self { who, tr }),
+            Ok(None) => {
+                let next = parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
+                Err(Redirect::to(&format!("/login?next={}", encode(&next))).into_response())
+            }
+            Err(p) => Err(error_page(tr, &p)),
+        }
+    }
+}
+
+/// Percent-encodes a query value.
+pub(super) fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub(super) fn agency_name(state: &AppState, tr: Tr, code: &AgencyCode) -> String {
+    state
+        .domain
+        .catalog
+        .agency(code)
+        .map(|a| if tr.en() { a.name_en.clone() } else { a.name.clone() })
+        .unwrap_or_else(|| code.to_string())
+}
+
+pub(super) fn procedure_name(state: &AppState, tr: Tr, code: &motcua_core::ProcedureCode) -> String {
+    state
+        .domain
+        .catalog
+        .procedure(code)
+        .map(|p| if tr.en() { p.name_en.clone() } else { p.name.clone() })
+        .unwrap_or_else(|| code.to_string())
+}
+
+pub(super) fn status_label(tr: Tr, s: Status) -> String {
+    if tr.en() { s.name().replace('_', " ") } else { s.name_vi().to_string() }
+}
+
+pub(super) fn chosen_agencies(state: &AppState, ui: &Ui, q: Option<&str>) -> Result<Vec<AgencyCode>, Problem> {
+    match q.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(a) => {
+            let a: AgencyCode = a.parse().map_err(|e: motcua_core::ParseError| Problem::invalid(e.to_string()))?;
+            if ui.who.staff.agencies.contains(&a) || perm::sees_all_queues(ui.who.staff.role) {
+                Ok(vec![a])
+            } else {
+                Err(Problem::forbidden("not an agency of this account"))
+            }
+        }
+        None if perm::sees_all_queues(ui.who.staff.role) && ui.who.staff.agencies.is_empty() => {
+            Ok(state.domain.catalog.agencies().map(|a| a.code.clone()).collect())
+        }
+        None => Ok(ui.who.staff.agencies.clone()),
+    }
+}
+
+pub(super) fn agency_options(state: &AppState, ui: &Ui) -> Vec<(String, String)> {
+    let all = perm::sees_all_queues(ui.who.staff.role);
+    state
+        .domain
+        .catalog
+        .agencies()
+        .filter(|a| all || ui.who.staff.agencies.contains(&a.code))
+        .map(|a| (a.code.to_string(), agency_name(state, ui.tr, &a.code)))
+        .collect()
+}
+
+/// "Đà Nẵng, ngày 27 tháng 10 năm 2023".
+pub(super) fn place_date(state: &AppState, tr: Tr, at: DateTime<Utc>) -> String {
+    let d = to_local(at).date();
+    if tr.en() {
+        format!("{}, {}", state.config.place, d.format("%d %B %Y"))
+    } else {
+        format!("{}, ngày {} tháng {} năm {}", state.config.place, d.format("%d"), d.format("%m"), d.format("%Y"))
+    }
+}
+
+pub(super) async fn load_for_page(state: &AppState, ui: &Ui, code: &str) -> Result<Loaded, Response> {
+    let parsed = views::parse_code(code).map_err(|p| error_page(ui.tr, &p))?;
+    views::load(state, &parsed, state.now()).await.map_err(|p| error_page(ui.tr, &p))
+}

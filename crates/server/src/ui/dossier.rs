@@ -1,0 +1,345 @@
+//! The dossier page: the control sheet of handoffs, the steps with their working time, the
+//! explanation of the clock, the event log and the actions the account may take; and those
+//! actions posted from its forms.
+
+use askama::Template;
+use axum::extract::{Form, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use motcua_core::clock::format_working_minutes;
+use motcua_core::view::DossierView;
+use motcua_core::{Event, EventKind, Status};
+use motcua_store::{DossierRow, Store};
+use serde::Deserialize;
+
+use super::common::{Ui, agency_name, load_for_page, procedure_name, status_label};
+use crate::i18n::Tr;
+use crate::page::{Page, error_page, html};
+use crate::perm::{self, Action};
+use crate::problem::{Problem, ProblemKind};
+use crate::shared::{iso_local, local, local_opt};
+use crate::state::AppState;
+use crate::views::{self, ActionFields};
+
+#[derive(Debug, Clone)]
+struct ControlRow {
+    giver: String,
+    giver_officer: String,
+    receiver: String,
+    receiver_officer: String,
+    sent_at: String,
+    accepted_at: String,
+    result: String,
+    result_class: String,
+    note: String,
+}
+
+#[derive(Debug, Clone)]
+struct StepRow {
+    agency: String,
+    from: String,
+    until: String,
+    used: String,
+    budget: String,
+    result: String,
+    result_class: String,
+    bounce: bool,
+}
+
+#[derive(Debug, Clone)]
+struct EventRow {
+    at: String,
+    kind: String,
+    by: String,
+}
+
+/// One action form offered on the dossier page.
+#[derive(Debug, Clone)]
+struct ActionVm {
+    name: &'static str,
+    label: String,
+    to: bool,
+    reason: bool,
+    documents: bool,
+    date: bool,
+    refused: bool,
+}
+
+#[derive(Template)]
+#[template(path = "dossier.html")]
+struct DossierPage {
+    page: Page,
+    code: String,
+    procedure: String,
+    applicant: String,
+    id_number: String,
+    phone: String,
+    status: String,
+    status_code: u8,
+    received_at: String,
+    due_at: String,
+    original_due_at: String,
+    rescheduled_to: String,
+    finished_at: String,
+    returned_at: String,
+    holder: String,
+    remaining: String,
+    timeliness: String,
+    overdue: bool,
+    at_risk: bool,
+    explanation: Vec<String>,
+    control: Vec<ControlRow>,
+    steps: Vec<StepRow>,
+    signals: Vec<String>,
+    events: Vec<EventRow>,
+    actions: Vec<ActionVm>,
+    agencies: Vec<(String, String)>,
+    has_letter: bool,
+    error: String,
+}
+
+/// The actions a status allows, in the order a desk PC shows them.
+fn actions_for(status: Status, pending_handoff: bool) -> Vec<Action> {
+    use Action as A;
+    match status {
+        Status::RegisteredOnline => vec![A::AcceptOnline, A::RefuseOnline],
+        Status::Received => vec![A::Accept, A::Transfer, A::Withdraw],
+        Status::Processing if pending_handoff => vec![A::Accept],
+        Status::Processing => {
+            vec![A::Resolve, A::Transfer, A::RequestSupplement, A::RequestPayment, A::Reschedule, A::Withdraw, A::Stop]
+        }
+        Status::SupplementRequested => vec![A::Supplement, A::Withdraw, A::Stop],
+        Status::PaymentRequested => vec![A::Paid, A::Withdraw],
+        Status::Done => vec![A::Return],
+        _ => vec![],
+    }
+}
+
+fn timeliness_label(tr: Tr, t: Option<&str>) -> (String, String) {
+    match t {
+        Some(t) => (tr.t(t).to_string(), t.to_string()),
+        None => (tr.t("holding").to_string(), "holding".to_string()),
+    }
+}
+
+/// Officers of each handoff, from the log: who sent it, who accepted it (in handoff order).
+fn handoff_officers(events: &[Event]) -> (Vec<String>, Vec<String>) {
+    let mut senders = Vec::new();
+    let mut acceptors = Vec::new();
+    for e in events {
+        match &e.kind {
+            EventKind::Transferred { .. } => senders.push(e.by.clone().unwrap_or_default()),
+            EventKind::Accepted if senders.len() > acceptors.len() => acceptors.push(e.by.clone().unwrap_or_default()),
+            _ => {}
+        }
+    }
+    (senders, acceptors)
+}
+
+/// The control sheet: one row per handoff, with the officers on each side.
+fn control_rows(state: &AppState, tr: Tr, v: &DossierView, events: &[Event]) -> Vec<ControlRow> {
+    let (senders, acceptors) = handoff_officers(events);
+    v.handoffs
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let (result, class) = timeliness_label(tr, v.dwell.get(i).and_then(|s| s.timeliness));
+            ControlRow {
+                giver: agency_name(state, tr, &h.from),
+                giver_officer: senders.get(i).cloned().unwrap_or_default(),
+                receiver: agency_name(state, tr, &h.to),
+                receiver_officer: acceptors.get(i).cloned().unwrap_or_default(),
+                sent_at: iso_local(&h.sent_at),
+                accepted_at: h.accepted_at.as_deref().map(iso_local).unwrap_or_default(),
+                result,
+                result_class: class,
+                note: if h.delay_working_minutes > 0 {
+                    format!(
+                        "{}: {}",
+                        tr.t("handoff_delay"),
+                        format_working_minutes(h.delay_working_minutes, tr.lang.core())
+                    )
+                } else {
+                    String::new()
+                },
+            }
+        })
+        .collect()
+}
+
+/// Each agency's stay: working time used against its budget.
+fn step_rows(state: &AppState, tr: Tr, v: &DossierView) -> Vec<StepRow> {
+    v.dwell
+        .iter()
+        .map(|s| {
+            let (result, class) = timeliness_label(tr, s.timeliness);
+            StepRow {
+                agency: agency_name(state, tr, &s.agency),
+                from: iso_local(&s.from),
+                until: s.until.as_deref().map(iso_local).unwrap_or_default(),
+                used: format_working_minutes(s.working_minutes, tr.lang.core()),
+                budget: format_working_minutes(s.budget_minutes, tr.lang.core()),
+                result,
+                result_class: class,
+                bounce: s.bounce,
+            }
+        })
+        .collect()
+}
+
+/// The register's row of the dossier, which the permission checks read.
+async fn stored_row(state: &AppState, tr: Tr, code: &str) -> Result<DossierRow, Response> {
+    let parsed = views::parse_code(code).map_err(|p| error_page(tr, &p))?;
+    match state.store.dossier_row(&parsed).await {
+        Ok(Some(r)) => Ok(r),
+        Ok(None) => Err(error_page(tr, &Problem::not_found(code.to_string()))),
+        Err(e) => Err(error_page(tr, &e.into())),
+    }
+}
+
+/// The action forms this account may use on a dossier in this status.
+fn action_forms(ui: &Ui, status: Status, pending_handoff: bool, row: &DossierRow) -> Vec<ActionVm> {
+    actions_for(status, pending_handoff)
+        .into_iter()
+        .filter(|a| perm::authorize(&ui.who.staff, *a, Some(row)).is_ok())
+        .map(|a| ActionVm {
+            name: a.name(),
+            label: ui.tr.t(a.name()).to_string(),
+            to: matches!(a, Action::Transfer),
+            reason: matches!(
+                a,
+                Action::RefuseOnline
+                    | Action::RequestSupplement
+                    | Action::RequestPayment
+                    | Action::Reschedule
+                    | Action::Resolve
+                    | Action::Withdraw
+                    | Action::Stop
+            ),
+            documents: a == Action::RequestSupplement,
+            date: a == Action::Reschedule,
+            refused: a == Action::Resolve,
+        })
+        .collect()
+}
+
+fn event_rows(events: &[Event]) -> Vec<EventRow> {
+    events
+        .iter()
+        .map(|e| EventRow { at: local(e.at), kind: e.kind.name().to_string(), by: e.by.clone().unwrap_or_default() })
+        .collect()
+}
+
+/// The dossier page, with `error` (an action just refused) above the forms when not empty.
+async fn dossier_page(state: &AppState, ui: &Ui, code: &str, error: String) -> Response {
+    let tr = ui.tr;
+    let loaded = match load_for_page(state, ui, code).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let (d, v) = (&loaded.dossier, &loaded.view);
+    let Some(status) = d.status else { return error_page(tr, &Problem::not_found(code.to_string())) };
+    let control = control_rows(state, tr, v, &loaded.events);
+    let steps = step_rows(state, tr, v);
+    let row = match stored_row(state, tr, code).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let page = DossierPage {
+        page: Page::staff(tr, code, &format!("/dossiers/{code}"), &ui.who),
+        code: code.to_string(),
+        procedure: format!("{} — {}", v.procedure, procedure_name(state, tr, &v.procedure)),
+        applicant: d.applicant.name.clone(),
+        id_number: d.applicant.id_number.clone().unwrap_or_default(),
+        phone: d.applicant.phone.as_ref().map(ToString::to_string).unwrap_or_default(),
+        status: status_label(tr, status),
+        status_code: status.code(),
+        received_at: local_opt(d.received_at.or(d.registered_at)),
+        due_at: local_opt(d.due_at),
+        original_due_at: local_opt(d.original_due_at),
+        rescheduled_to: local_opt(d.rescheduled_to()),
+        finished_at: local_opt(d.finished_at),
+        returned_at: local_opt(d.returned_at),
+        holder: d.holder.as_ref().map(|h| agency_name(state, tr, h)).unwrap_or_default(),
+        remaining: v.remaining_working_minutes.map(|m| format_working_minutes(m, tr.lang.core())).unwrap_or_default(),
+        timeliness: v.timeliness.map(|t| tr.t(t).to_string()).unwrap_or_default(),
+        overdue: v.overdue,
+        at_risk: v.at_risk,
+        explanation: if tr.en() { v.explanation_en.clone() } else { v.explanation.clone() },
+        control,
+        steps,
+        signals: v.signals.iter().map(|s| s.text.clone()).collect(),
+        events: event_rows(&loaded.events),
+        actions: action_forms(ui, status, d.pending_handoff().is_some(), &row),
+        agencies: state
+            .domain
+            .catalog
+            .agencies()
+            .map(|a| (a.code.to_string(), agency_name(state, tr, &a.code)))
+            .collect(),
+        has_letter: !d.reschedules.is_empty() || v.timeliness == Some("late"),
+        error,
+    };
+    html(if page.error.is_empty() { StatusCode::OK } else { StatusCode::CONFLICT }, &page)
+}
+
+pub async fn dossier(State(state): State<AppState>, ui: Ui, Path(code): Path<String>) -> Response {
+    dossier_page(&state, &ui, &code, String::new()).await
+}
+
+/// An action form: every field a string, as browsers send them.
+#[derive(Debug, Default, Deserialize)]
+pub struct ActionForm {
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    documents: String,
+    #[serde(default)]
+    responsible: String,
+    #[serde(default)]
+    refused: String,
+    #[serde(default)]
+    override_second: String,
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+}
+
+impl ActionForm {
+    fn fields(&self) -> ActionFields {
+        let opt = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+        let yes = |s: &str| matches!(s, "on" | "true" | "1" | "yes");
+        ActionFields {
+            to: opt(&self.to),
+            reason: opt(&self.reason),
+            documents: self.documents.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect(),
+            responsible: opt(&self.responsible),
+            override_second: yes(&self.override_second),
+            refused: yes(&self.refused),
+            at: None,
+        }
+    }
+}
+
+pub async fn dossier_action(
+    State(state): State<AppState>,
+    ui: Ui,
+    Path((code, action)): Path<(String, String)>,
+    Form(f): Form<ActionForm>,
+) -> Response {
+    if let Err(p) = ui.who.check_csrf(&f.csrf) {
+        return error_page(ui.tr, &p);
+    }
+    let Some(action) = Action::parse(&action).filter(|a| !matches!(a, Action::Intake | Action::Submit)) else {
+        return error_page(ui.tr, &Problem::not_found(action));
+    };
+    match views::act(&state, &ui.who, &code, action, &f.fields()).await {
+        Ok(_) if action == Action::Reschedule => Redirect::to(&format!("/dossiers/{code}/letter")).into_response(),
+        Ok(_) => Redirect::to(&format!("/dossiers/{code}")).into_response(),
+        Err(p) if matches!(p.kind, ProblemKind::Forbidden | ProblemKind::NotFound | ProblemKind::Internal) => {
+            error_page(ui.tr, &p)
+        }
+        Err(p) => dossier_page(&state, &ui, &code, p.detail).await,
+    }
+}

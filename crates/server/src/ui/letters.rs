@@ -1,0 +1,165 @@
+//! Letters: the desk's print queue (letters the worker addresses to the desk) and the
+//! printable apology letter (Mẫu 04) of a rescheduled or late dossier.
+
+use std::str::FromStr;
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use motcua_core::Dossier;
+use motcua_core::letters::{Letter, MessageKind};
+use motcua_store::{OutboxMessage, OutboxStatus, OutboxStore};
+
+use super::common::{Ui, agency_name, chosen_agencies, load_for_page, place_date, procedure_name};
+use crate::i18n::Tr;
+use crate::page::{Page, error_page, html};
+use crate::problem::Problem;
+use crate::shared::{local, local_opt};
+use crate::state::AppState;
+use crate::views;
+
+/// One letter of the desk's print queue.
+#[derive(Debug)]
+struct DeskLetterVm {
+    code: String,
+    number: String,
+    kind: String,
+    applicant: String,
+    procedure: String,
+    issued: String,
+    new_date: String,
+    /// pending, sent or dead: the outbox row's status.
+    state: &'static str,
+    state_label: String,
+    error: String,
+}
+
+#[derive(Template)]
+#[template(path = "letters.html")]
+struct LettersPage {
+    page: Page,
+    rows: Vec<DeskLetterVm>,
+}
+
+fn desk_letter_vm(tr: Tr, m: &OutboxMessage) -> DeskLetterVm {
+    // The payload is core's letter as it was decided; a row that does not parse is still
+    // listed (its code and status), never an error page.
+    let letter = serde_json::from_str::<Letter>(&m.payload).ok();
+    let facts = letter.as_ref().map(|l| &l.dossier);
+    let kind = match MessageKind::from_str(&m.kind) {
+        Ok(MessageKind::Apology) => tr.t("letter").to_string(),
+        Ok(MessageKind::ApologyWithResult) => tr.t("letter_with_result").to_string(),
+        _ => m.kind.clone(),
+    };
+    let (state_label, error) = match m.status {
+        OutboxStatus::Pending => (tr.t("letter_pending"), String::new()),
+        OutboxStatus::Sent => (tr.t("letter_queued"), String::new()),
+        OutboxStatus::Dead => (tr.t("letter_failed"), m.last_error.clone().unwrap_or_default()),
+    };
+    DeskLetterVm {
+        code: m.dossier_code.as_ref().map(ToString::to_string).unwrap_or_default(),
+        number: letter.as_ref().and_then(|l| l.apology.as_ref()).map(|a| a.number.clone()).unwrap_or_default(),
+        kind,
+        applicant: facts.map(|f| f.applicant_name.clone()).unwrap_or_default(),
+        procedure: facts
+            .map(|f| if tr.en() { f.procedure_name_en.clone() } else { f.procedure_name.clone() })
+            .unwrap_or_default(),
+        issued: local(letter.as_ref().map_or(m.created_at, |l| l.issued_at)),
+        new_date: local_opt(facts.and_then(|f| f.new_due_at)),
+        state: m.status.name(),
+        state_label: state_label.to_string(),
+        error,
+    }
+}
+
+/// Letters to print: the outbox rows the worker addresses to the account's desks (citizens
+/// with no e-mail address), newest first — waiting for the worker, in the print queue, or
+/// failed — each with a link to its printable page.
+pub async fn outbox(State(state): State<AppState>, ui: Ui) -> Response {
+    let tr = ui.tr;
+    let agencies = match chosen_agencies(&state, &ui, None) {
+        Ok(a) => a,
+        Err(p) => return error_page(tr, &p),
+    };
+    let rows = match state.store.desk_letters(&agencies, views::QUEUE_LIMIT).await {
+        Ok(r) => r,
+        Err(e) => return error_page(tr, &e.into()),
+    };
+    let page = LettersPage {
+        page: Page::staff(tr, tr.t("outbox"), "/outbox", &ui.who),
+        rows: rows.iter().map(|m| desk_letter_vm(tr, m)).collect(),
+    };
+    html(StatusCode::OK, &page)
+}
+
+#[derive(Template)]
+#[template(path = "letter.html")]
+struct LetterPage {
+    page: Page,
+    l: LetterVm,
+}
+
+#[derive(Debug, Clone)]
+struct LetterVm {
+    agency: String,
+    agency_upper: String,
+    number: String,
+    place_date: String,
+    applicant: String,
+    address: String,
+    phone: String,
+    received_at: String,
+    procedure: String,
+    code: String,
+    original_due: String,
+    reason: String,
+    responsible: String,
+    new_date: String,
+    head_title: String,
+    head_name: String,
+    desk: String,
+}
+
+fn letter_vm(state: &AppState, tr: Tr, code: &str, d: &Dossier) -> Option<LetterVm> {
+    let last = d.reschedules.last();
+    let responsible = last.and_then(|r| r.responsible.clone()).or_else(|| d.holder.clone())?;
+    let agency = state.domain.catalog.agency(&responsible)?;
+    let desk = d.receiving_agency.as_ref().map(|a| agency_name(state, tr, a)).unwrap_or_default();
+    let seq = code.rsplit('-').next().unwrap_or("");
+    let name = agency_name(state, tr, &responsible);
+    Some(LetterVm {
+        agency_upper: name.to_uppercase(),
+        agency: name.clone(),
+        number: format!("{seq}-{}/PXL", d.reschedules.len().max(1)),
+        place_date: place_date(state, tr, last.map_or_else(|| state.now(), |r| r.at)),
+        applicant: d.applicant.name.clone(),
+        address: d.applicant.address.clone().unwrap_or_default(),
+        phone: d.applicant.phone.as_ref().map(ToString::to_string).unwrap_or_default(),
+        received_at: local_opt(d.received_at),
+        procedure: d.procedure.as_ref().map(|p| procedure_name(state, tr, p)).unwrap_or_default(),
+        code: code.to_string(),
+        original_due: local_opt(d.original_due_at),
+        reason: last.map(|r| r.reason.clone()).unwrap_or_default(),
+        responsible: name,
+        new_date: local_opt(last.map(|r| r.to)),
+        head_title: agency.head_title.clone(),
+        head_name: agency.head_name.clone(),
+        desk,
+    })
+}
+
+pub async fn letter(State(state): State<AppState>, ui: Ui, Path(code): Path<String>) -> Response {
+    let tr = ui.tr;
+    let loaded = match load_for_page(&state, &ui, &code).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    match letter_vm(&state, tr, &code, &loaded.dossier) {
+        Some(l) => html(
+            StatusCode::OK,
+            &LetterPage { page: Page::staff(tr, tr.t("letter"), &format!("/dossiers/{code}/letter"), &ui.who), l },
+        ),
+        None => error_page(tr, &Problem::not_found(format!("dossier {code} has no apology letter"))),
+    }
+}
