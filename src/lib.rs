@@ -17,6 +17,7 @@ pub mod desk;
 pub mod exchange_cmd;
 pub mod input;
 pub mod metrics_cmd;
+pub mod process;
 pub mod serve_cmd;
 pub mod staff_cmd;
 pub mod worker_cmd;

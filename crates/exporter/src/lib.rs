@@ -33,7 +33,7 @@ mod text;
 pub mod working_time;
 
 pub use exporter::{Exporter, Rendered};
-pub use instance::{ApologyTimeliness, EmailResult, Metrics};
+pub use instance::Metrics;
 pub use service::Window;
 
 /// The content type of the Prometheus text exposition format 0.0.4.
