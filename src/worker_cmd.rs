@@ -300,7 +300,7 @@ pub async fn outbox(args: &OutboxArgs, store: &AnyStore) -> Result<()> {
     if let Some(OutboxAction::Retry { id, at, json }) = &args.action {
         let now = match at {
             Some(t) => input::instant(t)?,
-            None => input::micros(Utc::now()),
+            None => motcua_core::calendar::truncate_to_micros(Utc::now()),
         };
         let Some(before) = store.outbox_message(*id).await? else { bail!("there is no outbox message {id}") };
         if before.status == OutboxStatus::Sent {

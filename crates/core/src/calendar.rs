@@ -38,6 +38,13 @@ pub fn from_local(local: NaiveDateTime) -> DateTime<Utc> {
     DateTime::from_naive_utc_and_offset(local - Duration::seconds(i64::from(VN_OFFSET_SECONDS)), Utc)
 }
 
+/// An instant truncated to whole microseconds: stored instants keep PostgreSQL's precision, so
+/// an instant is cut to it before it is written, and the log, the projection and a replay agree
+/// exactly.
+pub fn truncate_to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
+    chrono::SubsecRound::trunc_subsecs(at, 6)
+}
+
 /// An instant shown at +07:00.
 pub fn at_vn(at: DateTime<Utc>) -> DateTime<FixedOffset> {
     at.with_timezone(&vn_offset())

@@ -28,7 +28,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::{RemainingTimeModel, analyse, at_risk};
 use crate::calendar::{CalendarError, to_local};
-use crate::catalog::{Agency, Procedure, STANDARD_DAY_MINUTES};
+use crate::catalog::{Agency, Procedure};
+use crate::clock::STANDARD_DAY_MINUTES;
 use crate::codes::{AgencyCode, DossierCode, Email};
 use crate::domain::{Domain, DomainError};
 use crate::dossier::{Channel, Dossier, Event, EventKind, Outcome, Status};
