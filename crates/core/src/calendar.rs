@@ -728,6 +728,13 @@ mod tests {
     }
 
     #[test]
+    fn instants_truncate_to_microseconds() {
+        let t = from_local(lt(2025, 1, 24, 16, 40)) + Duration::nanoseconds(1_234_567);
+        assert_eq!(truncate_to_micros(t), from_local(lt(2025, 1, 24, 16, 40)) + Duration::microseconds(1_234));
+        assert_eq!(truncate_to_micros(truncate_to_micros(t)), truncate_to_micros(t));
+    }
+
+    #[test]
     fn working_days_per_year_match_the_official_counts() {
         let cal = vn_calendar();
         assert_eq!(cal.working_days_per_year(), vec![(2023, 249), (2024, 251), (2025, 250), (2026, 249)]);
