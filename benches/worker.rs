@@ -27,7 +27,7 @@ use motcua_core::letters::reminder_horizon;
 use motcua_core::{Applicant, Channel, Domain, Event, EventKind};
 use motcua_store::{AnyStore, BatchItem, NewDossier, NewMessage, OutboxStore, Store};
 use motcua_worker::config::{Backend, TlsMode};
-use motcua_worker::{FixedClock, MailSettings, Mailer, Worker, WorkerConfig};
+use motcua_worker::{FixedNow, MailSettings, Mailer, Worker, WorkerConfig};
 
 const CENTRE: &str = "000.00.02.H17";
 const TOURISM: &str = "000.00.12.H17";
@@ -154,7 +154,7 @@ fn worker(
         store.clone(),
         Arc::clone(domain),
         Mailer::from_settings(settings)?,
-        Arc::new(FixedClock::new(now)),
+        Arc::new(FixedNow::new(now)),
         c,
     )?)
 }

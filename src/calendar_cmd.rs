@@ -63,8 +63,9 @@ fn lang(s: &str) -> Result<Lang> {
     }
 }
 
-pub fn run(cli: &crate::cli::Cli, cmd: &CalendarCommand) -> Result<()> {
-    let config = Config::load(&cli.config)?;
+/// Runs a calendar command with the configuration of `config_dir`.
+pub fn run(config_dir: &std::path::Path, cmd: &CalendarCommand) -> Result<()> {
+    let config = Config::load(config_dir)?;
     match cmd {
         CalendarCommand::Due(a) => {
             let from = input::instant(&a.from)?;

@@ -230,7 +230,7 @@ pub fn as_of(s: &Option<String>) -> Result<DateTime<Utc>> {
 /// Runs a parsed command line.
 pub fn run(cli: &Cli) -> Result<()> {
     if let Command::Calendar(cmd) = &cli.command {
-        return calendar_cmd::run(cli, cmd);
+        return calendar_cmd::run(&cli.config, cmd);
     }
     let config = Config::load(&cli.config)?;
     let domain = config.domain()?;

@@ -1,11 +1,11 @@
 //! The desk's commands: intake, every transition, `show`, `catalog`.
 
 use anyhow::{Result, bail};
-use chrono::{DateTime, NaiveTime, Utc};
+use chrono::{DateTime, Utc};
 use clap::Args;
-use motcua_core::catalog::{RouteAgency, WaitMode};
-use motcua_core::clock::{Lang, TimeLimit, explain};
+use motcua_core::clock::{Lang, explain};
 use motcua_core::commands::{CheckedIntake, FieldStyle, IntakeForm};
+use motcua_core::view::CatalogView;
 use motcua_core::{Channel, Domain, Dossier, DossierCode, Event};
 use motcua_store::{NewDossier, Store};
 use serde_json::{Value, json};
@@ -29,7 +29,7 @@ impl WriteFlags {
     pub fn at(&self) -> Result<DateTime<Utc>> {
         match &self.at {
             Some(s) => input::instant(s),
-            None => Ok(input::micros(Utc::now())),
+            None => Ok(motcua_core::calendar::truncate_to_micros(Utc::now())),
         }
     }
 }
@@ -194,47 +194,17 @@ fn print_dossier_text(v: &Value) {
 
 /// `motcua catalog`.
 pub fn catalog(domain: &Domain, json: bool) -> Result<()> {
-    let limit = |t: TimeLimit| match t {
-        TimeLimit::WorkingDays(n) => json!({"working_days": n}),
-        TimeLimit::WorkingHours(n) => json!({"working_hours": n}),
-        TimeLimit::CalendarDays(n) => json!({"calendar_days": n}),
-    };
-    let budget = |m: i64| {
-        if m % 450 == 0 { json!({"working_days": m / 450}) } else { json!({"working_hours": m as f64 / 60.0}) }
-    };
-    let agencies: Vec<Value> = domain
-        .catalog
-        .agencies()
-        .map(|a| json!({"code": a.code, "name": a.name, "name_en": a.name_en, "kind": a.kind, "parent": a.parent}))
-        .collect();
-    let procedures: Vec<Value> = domain
-        .catalog
-        .procedures()
-        .map(|p| {
-            json!({
-                "code": p.code,
-                "name": p.name,
-                "name_en": p.name_en,
-                "level": p.level,
-                "time_limit": limit(p.time_limit),
-                "cutoff": p.cutoff.map(|c: NaiveTime| c.format("%H:%M").to_string()),
-                "supplement_mode": match p.supplement_mode { WaitMode::Restart => "restart", WaitMode::Pause => "pause" },
-                "route": p.route.iter().map(|s| json!({
-                    "agency": match &s.agency { RouteAgency::Receiving => "@receiving".to_string(), RouteAgency::Agency(a) => a.to_string() },
-                    "budget": budget(s.budget_minutes),
-                })).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
     if json {
-        println!("{}", json!({"agencies": agencies, "procedures": procedures}));
+        println!("{}", serde_json::to_string(&CatalogView::of(&domain.catalog))?);
         return Ok(());
     }
-    println!("agencies ({}):", agencies.len());
+    let agencies = domain.catalog.agencies().count();
+    let procedures = domain.catalog.procedures().count();
+    println!("agencies ({agencies}):");
     for a in domain.catalog.agencies() {
         println!("  {:<15} {:<11} {}", a.code, format!("{:?}", a.kind).to_lowercase(), a.name);
     }
-    println!("procedures ({}):", procedures.len());
+    println!("procedures ({procedures}):");
     for p in domain.catalog.procedures() {
         println!("  {:<10} {:<20} {}", p.code, p.time_limit.to_string(), p.name);
     }

@@ -1,38 +1,20 @@
 //! Parsing of values typed on the command line.
 
 use anyhow::{Result, anyhow};
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
-use motcua_core::calendar::{from_local, parse_hhmm};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use motcua_core::calendar::{parse_hhmm, truncate_to_micros};
+use motcua_core::commands::parse_instant;
 
 /// An instant: RFC 3339 (`2025-01-24T16:40:00+07:00`), or local Vietnam time without an offset
-/// (`2025-01-24T16:40`, `2025-01-24 16:40`).
-/// Stored instants keep microseconds (PostgreSQL's precision); input is truncated to them so the
-/// log, the projection and a replay agree exactly.
+/// (`2025-01-24T16:40`, `2025-01-24 16:40`), as core's [`parse_instant`] reads it, truncated to
+/// the microseconds stored instants keep ([`truncate_to_micros`]).
 pub fn instant(s: &str) -> Result<DateTime<Utc>> {
-    parse_instant(s).map(micros)
-}
-
-/// Truncates to whole microseconds.
-pub fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
-    chrono::DurationRound::duration_trunc(t, chrono::Duration::microseconds(1)).unwrap_or(t)
-}
-
-fn parse_instant(s: &str) -> Result<DateTime<Utc>> {
-    let s = s.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    if let Ok(t) = DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M%:z") {
-        return Ok(t.with_timezone(&Utc));
-    }
-    for fmt in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
-            return Ok(from_local(t));
-        }
-    }
-    Err(anyhow!(
-        "invalid instant {s:?}: expected RFC 3339 like 2025-01-24T16:40:00+07:00 (or local time 2025-01-24T16:40)"
-    ))
+    parse_instant(s).map(truncate_to_micros).ok_or_else(|| {
+        anyhow!(
+            "invalid instant {:?}: expected RFC 3339 like 2025-01-24T16:40:00+07:00 (or local time 2025-01-24T16:40)",
+            s.trim()
+        )
+    })
 }
 
 /// A local date `YYYY-MM-DD`.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use motcua_core::Domain;
-use motcua_exporter::http::{self, Clock, Endpoint};
+use motcua_exporter::http::{self, Endpoint, NowFn};
 use motcua_exporter::{Exporter, Metrics, Window};
 use motcua_store::AnyStore;
 
@@ -42,11 +42,11 @@ pub enum MetricsCommand {
 fn endpoint(store: AnyStore, domain: Domain, flags: &ExporterFlags) -> Result<Endpoint<AnyStore>> {
     let metrics = Arc::new(Metrics::new(store.backend())?);
     let exporter = Arc::new(Exporter::new(metrics, &domain, flags.windows.clone()));
-    let clock = match &flags.as_of {
-        Some(at) => Clock::fixed(crate::input::instant(at)?),
-        None => Clock::new(chrono::Utc::now),
+    let now = match &flags.as_of {
+        Some(at) => NowFn::fixed(crate::input::instant(at)?),
+        None => NowFn::new(chrono::Utc::now),
     };
-    Ok(Endpoint { exporter, store, domain: Arc::new(domain), clock })
+    Ok(Endpoint { exporter, store, domain: Arc::new(domain), now })
 }
 
 pub async fn run(cmd: &MetricsCommand, store: AnyStore, domain: Domain) -> Result<()> {

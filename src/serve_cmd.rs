@@ -16,15 +16,16 @@ use anyhow::{Context, Result};
 use chrono::{Days, Utc};
 use clap::Args;
 use motcua_core::Domain;
-use motcua_exporter::http::{Clock as MetricsClock, Endpoint};
+use motcua_exporter::http::{Endpoint, NowFn};
 use motcua_exporter::{Exporter, Metrics};
 use motcua_server::{AppState, Application, HttpMetrics, ServerConfig, system_now};
 use motcua_store::{AnyStore, StaffStore};
-use motcua_worker::{Clock as WorkerClock, SystemClock, Worker};
+use motcua_worker::{NowSource, SystemNow, Worker};
 use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::metrics_cmd::ExporterFlags;
+use crate::process::{init_logging, shutdown_signal};
 use crate::worker_cmd::{MailFlags, build_worker, mail_settings};
 
 #[derive(Debug, Args)]
@@ -88,36 +89,6 @@ impl HttpMetrics for ExporterHook {
     }
 }
 
-/// Logs to stderr, one line per request with its id.
-fn init_logging() {
-    let _ = tracing_subscriber::fmt()
-        .with_target(false)
-        .with_max_level(tracing::Level::INFO)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-}
-
 /// The worker in `serve`: scheduler ticks and outbox dispatch until `stop` turns true; then the
 /// pass in flight (the batch being sent is sent and marked) is finished before this returns.
 async fn run_worker(worker: Worker<AnyStore>, mut stop: watch::Receiver<bool>) {
@@ -136,13 +107,13 @@ pub async fn run(config: &Config, args: &ServeArgs, store: AnyStore, domain: Dom
     }
     let metrics = Arc::new(Metrics::new(store.backend())?);
     let exporter = Arc::new(Exporter::new(Arc::clone(&metrics), &domain, args.metrics.windows.clone()));
-    let metrics_clock = match &args.metrics.as_of {
-        Some(at) => MetricsClock::fixed(crate::input::instant(at)?),
-        None => MetricsClock::new(Utc::now),
+    let metrics_now = match &args.metrics.as_of {
+        Some(at) => NowFn::fixed(crate::input::instant(at)?),
+        None => NowFn::new(Utc::now),
     };
     let domain = Arc::new(domain);
     let hook = ExporterHook {
-        endpoint: Endpoint { exporter, store: store.clone(), domain: Arc::clone(&domain), clock: metrics_clock },
+        endpoint: Endpoint { exporter, store: store.clone(), domain: Arc::clone(&domain), now: metrics_now },
         metrics: Arc::clone(&metrics),
     };
     // Built before listening, so that a bad [mail] setting stops `serve` with its message.
@@ -150,10 +121,9 @@ pub async fn run(config: &Config, args: &ServeArgs, store: AnyStore, domain: Dom
         None
     } else {
         let settings = mail_settings(config, &args.mail)?;
-        let clock: Arc<dyn WorkerClock> = Arc::new(SystemClock);
-        let worker =
-            build_worker(config, &settings, store.clone(), Arc::clone(&domain), clock, Some((*metrics).clone()))
-                .context("cannot start the worker")?;
+        let now: Arc<dyn NowSource> = Arc::new(SystemNow);
+        let worker = build_worker(config, &settings, store.clone(), Arc::clone(&domain), now, Some((*metrics).clone()))
+            .context("cannot start the worker")?;
         Some(worker)
     };
     let server_config = ServerConfig {

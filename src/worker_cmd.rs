@@ -7,17 +7,22 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
+use motcua_core::AgencyCode;
 use motcua_core::calendar::at_vn;
 use motcua_core::clock::Lang;
+use motcua_core::letters::{ApologyTimeliness, EmailResult};
 use motcua_core::letters::{MessageKind, apology_letter};
 use motcua_core::{Domain, DossierCode};
 use motcua_store::{AnyStore, OutboxMessage, OutboxStatus, OutboxStore, Store};
 use motcua_worker::config::{Backend, TlsMode};
-use motcua_worker::{Clock, FixedClock, MailSettings, Mailer, SystemClock, Templates, Worker, WorkerConfig};
+use motcua_worker::{
+    FixedNow, MailSettings, Mailer, NowSource, SystemNow, Templates, Worker, WorkerConfig, WorkerMetrics,
+};
 use serde_json::json;
 
 use crate::config::Config;
 use crate::input;
+use crate::process::{init_logging, shutdown_signal};
 
 /// Mail settings given on the command line (over `[mail]` of motcua.toml).
 #[derive(Debug, Clone, Args)]
@@ -144,43 +149,76 @@ pub fn mail_settings(config: &Config, flags: &MailFlags) -> Result<MailSettings>
     Ok(s)
 }
 
+/// The exporter's typed instance metrics behind the worker's hook.
+#[derive(Debug)]
+struct ExporterCounters(motcua_exporter::Metrics);
+
+impl WorkerMetrics for ExporterCounters {
+    fn email_sent(&self, kind: &str, result: EmailResult) {
+        self.0.email_sent(kind, result);
+    }
+
+    fn reminder_queued(&self, agency: &AgencyCode) {
+        self.0.reminder_queued(agency);
+    }
+
+    fn escalation_queued(&self, agency: &AgencyCode) {
+        self.0.escalation_queued(agency);
+    }
+
+    fn apology_issued(&self, agency: &AgencyCode, timeliness: ApologyTimeliness) {
+        self.0.apology_issued(agency, timeliness);
+    }
+
+    fn scheduler_tick(&self, took: std::time::Duration, now: DateTime<Utc>) {
+        self.0.scheduler_tick(took, now);
+    }
+}
+
 /// A worker over `store` as configured (also what `motcua serve` runs in-process).
 pub fn build_worker(
     config: &Config,
     settings: &MailSettings,
     store: AnyStore,
     domain: Arc<Domain>,
-    clock: Arc<dyn Clock>,
+    now: Arc<dyn NowSource>,
     metrics: Option<motcua_exporter::Metrics>,
 ) -> Result<Worker<AnyStore>> {
     let mailer = Mailer::from_settings(settings)?;
     let wc = WorkerConfig::from_settings(settings, &config.dir);
-    let mut worker = Worker::new(store, domain, mailer, clock, wc)?;
+    let mut worker = Worker::new(store, domain, mailer, now, wc)?;
     if let Some(m) = metrics {
-        worker = worker.with_metrics(m);
+        worker = worker.with_metrics(Arc::new(ExporterCounters(m)));
     }
     Ok(worker)
 }
 
 pub async fn worker(config: &Config, args: &WorkerArgs, store: AnyStore, domain: Domain) -> Result<()> {
+    init_logging();
     let mut settings = mail_settings(config, &args.mail)?;
     if let Some(b) = args.batch {
         settings.batch = b.max(1);
     }
     let as_of = args.as_of.as_deref().map(input::instant).transpose()?;
-    let clock: Arc<dyn Clock> = match as_of {
-        Some(t) => Arc::new(FixedClock::new(t)),
-        None => Arc::new(SystemClock),
+    let now_source: Arc<dyn NowSource> = match as_of {
+        Some(t) => Arc::new(FixedNow::new(t)),
+        None => Arc::new(SystemNow),
     };
     let metrics = motcua_exporter::Metrics::new(store.backend())?;
     let domain = Arc::new(domain);
-    let mut worker =
-        build_worker(config, &settings, store.clone(), Arc::clone(&domain), Arc::clone(&clock), Some(metrics.clone()))?;
+    let mut worker = build_worker(
+        config,
+        &settings,
+        store.clone(),
+        Arc::clone(&domain),
+        Arc::clone(&now_source),
+        Some(metrics.clone()),
+    )?;
     if let Some(owner) = &args.owner {
         worker = worker.with_owner(owner.clone());
     }
     if args.once {
-        let now = clock.now();
+        let now = now_source.now();
         let (tick, sent) = worker.run_once(now).await?;
         if args.json {
             println!(
@@ -211,12 +249,12 @@ pub async fn worker(config: &Config, args: &WorkerArgs, store: AnyStore, domain:
         let windows = ["1d", "7d", "30d"].iter().map(|w| w.parse()).collect::<Result<Vec<_>, _>>();
         let windows = windows.map_err(|e| anyhow::anyhow!("metrics windows: {e}"))?;
         let exporter = Arc::new(motcua_exporter::Exporter::new(Arc::new(metrics), &domain, windows));
-        let clock = Arc::clone(&clock);
+        let source = Arc::clone(&now_source);
         let endpoint = motcua_exporter::http::Endpoint {
             exporter,
             store: store.clone(),
             domain: Arc::clone(&domain),
-            clock: motcua_exporter::http::Clock::new(move || clock.now()),
+            now: motcua_exporter::http::NowFn::new(move || source.now()),
         };
         let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
         eprintln!("motcua worker: metrics on http://{}/metrics", listener.local_addr()?);
@@ -235,28 +273,6 @@ pub async fn worker(config: &Config, args: &WorkerArgs, store: AnyStore, domain:
     worker.run(shutdown_signal()).await?;
     store.close().await;
     Ok(())
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        let term = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut s) => {
-                    s.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            () = term => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
 
 fn message_json(m: &OutboxMessage) -> serde_json::Value {
@@ -284,7 +300,7 @@ pub async fn outbox(args: &OutboxArgs, store: &AnyStore) -> Result<()> {
     if let Some(OutboxAction::Retry { id, at, json }) = &args.action {
         let now = match at {
             Some(t) => input::instant(t)?,
-            None => input::micros(Utc::now()),
+            None => motcua_core::calendar::truncate_to_micros(Utc::now()),
         };
         let Some(before) = store.outbox_message(*id).await? else { bail!("there is no outbox message {id}") };
         if before.status == OutboxStatus::Sent {
@@ -360,9 +376,8 @@ pub async fn letter(config: &Config, args: &LetterArgs, store: &AnyStore, domain
     let kind = if n == 0 { MessageKind::ApologyWithResult } else { MessageKind::Apology };
     let settings = &config.settings.mail;
     let templates = Templates::load(&WorkerConfig::from_settings(settings, &config.dir).templates_dir)?;
-    let payload = serde_json::to_value(&letter)?;
     let recipient = d.applicant.email.as_ref().map(ToString::to_string).unwrap_or_default();
-    let r = templates.render(kind.name(), lang(&args.lang), &payload, &recipient)?;
+    let r = templates.render(kind.name(), lang(&args.lang), &letter, &recipient)?;
     match (args.format.as_str(), &r.html) {
         ("html", Some(html)) => print!("{html}"),
         ("html", None) => bail!("there is no HTML template for {kind} in {}", templates.dir().display()),

@@ -38,6 +38,13 @@ pub fn from_local(local: NaiveDateTime) -> DateTime<Utc> {
     DateTime::from_naive_utc_and_offset(local - Duration::seconds(i64::from(VN_OFFSET_SECONDS)), Utc)
 }
 
+/// An instant truncated to whole microseconds: stored instants keep PostgreSQL's precision, so
+/// an instant is cut to it before it is written, and the log, the projection and a replay agree
+/// exactly.
+pub fn truncate_to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
+    chrono::SubsecRound::trunc_subsecs(at, 6)
+}
+
 /// An instant shown at +07:00.
 pub fn at_vn(at: DateTime<Utc>) -> DateTime<FixedOffset> {
     at.with_timezone(&vn_offset())
@@ -718,6 +725,13 @@ mod tests {
     }
     fn lt(y: i32, m: u32, dd: u32, h: u32, mi: u32) -> NaiveDateTime {
         d(y, m, dd).and_hms_opt(h, mi, 0).unwrap()
+    }
+
+    #[test]
+    fn instants_truncate_to_microseconds() {
+        let t = from_local(lt(2025, 1, 24, 16, 40)) + Duration::nanoseconds(1_234_567);
+        assert_eq!(truncate_to_micros(t), from_local(lt(2025, 1, 24, 16, 40)) + Duration::microseconds(1_234));
+        assert_eq!(truncate_to_micros(truncate_to_micros(t)), truncate_to_micros(t));
     }
 
     #[test]

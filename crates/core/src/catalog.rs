@@ -7,7 +7,7 @@ use chrono::NaiveTime;
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::{OfficeHours, parse_hhmm};
-use crate::clock::TimeLimit;
+use crate::clock::{STANDARD_DAY_MINUTES, TimeLimit};
 use crate::codes::{AgencyCode, Email, ProcedureCode};
 
 /// Where an agency sits in the hierarchy.
@@ -98,9 +98,6 @@ pub struct Procedure {
     pub documents: Vec<String>,
     pub route: Vec<RouteStep>,
 }
-
-/// Minutes in a standard working day (07:30–11:30 and 13:30–17:00), the unit of budgets.
-pub const STANDARD_DAY_MINUTES: i64 = 450;
 
 /// Agencies and procedures, validated together.
 #[derive(Debug, Clone, Default)]

@@ -458,11 +458,17 @@ fn capitalise(s: &str) -> String {
     c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
 }
 
-/// "2 ngày 3 giờ 15 phút" / "2 days 3 h 15 min", days of the standard 450-minute day.
+/// Minutes in a standard working day (07:30–11:30 and 13:30–17:00), the unit of budgets and of
+/// working time shown in days.
+pub const STANDARD_DAY_MINUTES: i64 = 450;
+
+/// "2 ngày 3 giờ 15 phút" / "2 days 3 h 15 min", days of the standard working day
+/// ([`STANDARD_DAY_MINUTES`]).
 pub fn format_working_minutes(minutes: i64, lang: Lang) -> String {
     let sign = if minutes < 0 { "-" } else { "" };
     let m = minutes.abs();
-    let (d, h, mi) = (m / 450, (m % 450) / 60, (m % 450) % 60);
+    let day = STANDARD_DAY_MINUTES;
+    let (d, h, mi) = (m / day, (m % day) / 60, (m % day) % 60);
     match lang {
         Lang::Vi => format!("{sign}{d} ngày {h} giờ {mi} phút"),
         Lang::En => format!("{sign}{d} days {h} h {mi} min"),

@@ -81,11 +81,6 @@ impl Status {
             Self::Returned => "Đã trả kết quả",
         }
     }
-
-    /// Is a dossier in this status open (received and not finished; [`crate::vocab::OPEN`])?
-    pub fn is_open(self) -> bool {
-        crate::vocab::OPEN.contains(self)
-    }
 }
 
 impl fmt::Display for Status {

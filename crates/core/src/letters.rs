@@ -28,7 +28,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::{RemainingTimeModel, analyse, at_risk};
 use crate::calendar::{CalendarError, to_local};
-use crate::catalog::{Agency, Procedure, STANDARD_DAY_MINUTES};
+use crate::catalog::{Agency, Procedure};
+use crate::clock::STANDARD_DAY_MINUTES;
 use crate::codes::{AgencyCode, DossierCode, Email};
 use crate::domain::{Domain, DomainError};
 use crate::dossier::{Channel, Dossier, Event, EventKind, Outcome, Status};
@@ -288,7 +289,9 @@ pub struct ApologyFacts {
     pub late_working_minutes: i64,
 }
 
-/// Whether an apology came in time.
+/// Whether an apology letter reached the citizen in time: at the latest one working day before
+/// the due date (DOMAIN.md §7), or late (at or after it, including the automatic letter issued at
+/// the due instant).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ApologyTimeliness {
@@ -297,10 +300,35 @@ pub enum ApologyTimeliness {
 }
 
 impl ApologyTimeliness {
+    pub const ALL: [Self; 2] = [Self::OnTime, Self::Late];
+
     pub fn name(self) -> &'static str {
         match self {
             Self::OnTime => "on_time",
             Self::Late => "late",
+        }
+    }
+}
+
+/// What became of one attempt to send a message by e-mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailResult {
+    /// Accepted by the mail backend.
+    Sent,
+    /// Failed; the outbox row will be retried.
+    Failed,
+    /// Failed for the last time; the outbox row is parked as dead.
+    Dead,
+}
+
+impl EmailResult {
+    pub const ALL: [Self; 3] = [Self::Sent, Self::Failed, Self::Dead];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+            Self::Dead => "dead",
         }
     }
 }

@@ -7,15 +7,25 @@
 //! and typed errors out. Everything else in motcua (store, worker, exporter, server) asks this
 //! crate and never recomputes working time itself.
 //!
-//! Layout: [`calendar`] (days off, make-up Saturdays, office hours, the O(1) index),
-//! [`clock`] (deadlines and their explanation), [`catalog`] (agencies, procedures, routes),
-//! [`dossier`] (the state machine and its events), [`analysis`] (classification, rates,
-//! handoffs, dwell, signals, at-risk), [`codes`] (newtypes that parse), [`commands`] (typed
-//! input of the desk's commands turned into events, shared by the CLI and the server),
-//! [`letters`] (the messages a dossier owes people: apology letters, reminders, notices),
-//! [`text`] (free text people type, checked once at the door: names, addresses, reasons),
-//! [`vocab`] (the status sets — open, agency clock, waiting for the citizen — and the measured
-//! event kinds, named once for Rust and SQL alike).
+//! Modules:
+//! - [`calendar`]: days off, make-up Saturdays, office hours, the O(1) index, and instants in
+//!   Vietnam time (`truncate_to_micros` for the precision stored instants keep);
+//! - [`clock`]: deadlines and their explanation, working time shown in standard days
+//!   ([`STANDARD_DAY_MINUTES`]);
+//! - [`catalog`]: agencies, procedures, routes;
+//! - [`dossier`]: the state machine and its events;
+//! - [`domain`]: the calendar and catalog together, replaying a log;
+//! - [`analysis`]: classification, rates, handoffs, dwell, signals, at-risk;
+//! - [`codes`]: newtypes that parse;
+//! - [`commands`]: typed input of the desk's commands turned into events (and `parse_instant`),
+//!   shared by the CLI and the server;
+//! - [`letters`]: the messages a dossier owes people (apology letters, reminders, notices), the
+//!   apology's timeliness and what became of a send;
+//! - [`text`]: free text people type, checked once at the door: names, addresses, reasons;
+//! - [`view`]: the dossier and the catalog as readers see them (`motcua show`, the API, the
+//!   pages);
+//! - [`vocab`]: the status sets — open, agency clock, waiting for the citizen, not finished —
+//!   and the measured event kinds, named once for Rust and SQL alike.
 
 pub mod analysis;
 pub mod calendar;
@@ -35,7 +45,7 @@ pub mod vocab;
 pub use analysis::{Analysis, ClassifyMode, Counts, Ratio, Timeliness, analyse, classify};
 pub use calendar::{Calendar, CalendarData, CalendarError, CalendarYear, OfficeHours};
 pub use catalog::{Agency, Catalog, CatalogError, Procedure, WaitMode};
-pub use clock::{Deadline, Lang, Step, TimeLimit, deadline};
+pub use clock::{Deadline, Lang, STANDARD_DAY_MINUTES, Step, TimeLimit, deadline};
 pub use codes::{AgencyCode, DossierCode, Email, ParseError, Phone, ProcedureCode};
 pub use domain::{Domain, DomainError};
 pub use dossier::{Applicant, Channel, Dossier, DossierError, Event, EventKind, Intake, Outcome, Status};

@@ -7,7 +7,8 @@ use serde::Serialize;
 
 use crate::analysis::{RemainingTimeModel, analyse, at_risk};
 use crate::calendar::at_vn;
-use crate::clock::{Lang, explain};
+use crate::catalog::{AgencyKind, Catalog, Level, RouteAgency, WaitMode};
+use crate::clock::{Lang, STANDARD_DAY_MINUTES, TimeLimit, explain};
 use crate::codes::{AgencyCode, DossierCode, ProcedureCode};
 use crate::domain::{Domain, DomainError};
 use crate::dossier::{Dossier, Outcome};
@@ -181,4 +182,117 @@ pub fn dossier_view(domain: &Domain, d: &Dossier, as_of: DateTime<Utc>) -> Resul
         explanation: explain(&d.steps, Lang::Vi),
         explanation_en: explain(&d.steps, Lang::En),
     })
+}
+
+/// A time limit as the catalog's readers see it: `{"working_days": 10}`, `{"working_hours": 8}`
+/// or `{"calendar_days": 30}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeLimitView {
+    WorkingDays(u32),
+    WorkingHours(u32),
+    CalendarDays(u32),
+}
+
+/// A route step's budget: whole standard working days, or hours.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BudgetView {
+    WorkingDays(i64),
+    WorkingHours(f64),
+}
+
+impl BudgetView {
+    fn of_minutes(m: i64) -> Self {
+        if m % STANDARD_DAY_MINUTES == 0 {
+            Self::WorkingDays(m / STANDARD_DAY_MINUTES)
+        } else {
+            Self::WorkingHours(m as f64 / 60.0)
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RouteStepView {
+    /// An agency code, or `@receiving` for whichever agency received the dossier.
+    pub agency: String,
+    pub budget: BudgetView,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProcedureView {
+    pub code: ProcedureCode,
+    pub name: String,
+    pub name_en: String,
+    pub level: Level,
+    pub time_limit: TimeLimitView,
+    /// `HH:MM`: receipts at or after it count from the next working day.
+    pub cutoff: Option<String>,
+    /// `restart` or `pause`.
+    pub supplement_mode: &'static str,
+    pub documents: Vec<String>,
+    pub route: Vec<RouteStepView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AgencyView {
+    pub code: AgencyCode,
+    pub name: String,
+    pub name_en: String,
+    pub kind: AgencyKind,
+    pub parent: Option<AgencyCode>,
+}
+
+/// The catalog as `motcua catalog --json` and `GET /api/v1/catalog` show it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CatalogView {
+    pub agencies: Vec<AgencyView>,
+    pub procedures: Vec<ProcedureView>,
+}
+
+impl CatalogView {
+    pub fn of(catalog: &Catalog) -> Self {
+        let agencies = catalog
+            .agencies()
+            .map(|a| AgencyView {
+                code: a.code.clone(),
+                name: a.name.clone(),
+                name_en: a.name_en.clone(),
+                kind: a.kind,
+                parent: a.parent.clone(),
+            })
+            .collect();
+        let procedures = catalog
+            .procedures()
+            .map(|p| ProcedureView {
+                code: p.code.clone(),
+                name: p.name.clone(),
+                name_en: p.name_en.clone(),
+                level: p.level,
+                time_limit: match p.time_limit {
+                    TimeLimit::WorkingDays(n) => TimeLimitView::WorkingDays(n),
+                    TimeLimit::WorkingHours(n) => TimeLimitView::WorkingHours(n),
+                    TimeLimit::CalendarDays(n) => TimeLimitView::CalendarDays(n),
+                },
+                cutoff: p.cutoff.map(|c| c.format("%H:%M").to_string()),
+                supplement_mode: match p.supplement_mode {
+                    WaitMode::Restart => "restart",
+                    WaitMode::Pause => "pause",
+                },
+                documents: p.documents.clone(),
+                route: p
+                    .route
+                    .iter()
+                    .map(|s| RouteStepView {
+                        agency: match &s.agency {
+                            RouteAgency::Receiving => "@receiving".to_string(),
+                            RouteAgency::Agency(a) => a.to_string(),
+                        },
+                        budget: BudgetView::of_minutes(s.budget_minutes),
+                    })
+                    .collect(),
+            })
+            .collect();
+        Self { agencies, procedures }
+    }
 }

@@ -90,6 +90,15 @@ pub const NOT_FINISHED: StatusSet = StatusSet::new(
     ],
 );
 
+// Written here rather than beside `Status`, so that the status words depend on the state
+// machine and not the other way round.
+impl Status {
+    /// Is a dossier in this status open (received and not finished; [`OPEN`])?
+    pub fn is_open(self) -> bool {
+        OPEN.contains(self)
+    }
+}
+
 /// Every named set, for tests and docs.
 pub const ALL_SETS: [StatusSet; 4] = [OPEN, AGENCY_CLOCK, WAITING_FOR_CITIZEN, NOT_FINISHED];
 

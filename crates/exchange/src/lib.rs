@@ -13,6 +13,11 @@
 //! an illegal transition — is for core and the store to decide when the events are applied.
 //! It must not do IO beyond the readers and writers its caller hands in, read the clock,
 //! or know about databases.
+//!
+//! Modules: `jsonl` (JSONL event logs), `csvfmt` (CSV event logs under a fixed header),
+//! `dvcqg` (the national portal's dossier record); this file holds the shared row types,
+//! errors and the readers and writers that pick a format. Its instants are RFC 3339 only (the
+//! formats carry an offset), unlike the CLI, which also reads local time.
 
 mod csvfmt;
 mod dvcqg;

@@ -18,16 +18,16 @@ use motcua_store::metrics::ServiceFigures;
 
 use crate::{Exporter, ExporterError, Metrics, Rendered};
 
-/// "Now", injected: the wall clock in production, a fixed instant in tests.
+/// "Now", injected as a function: the wall clock in production, a fixed instant in tests.
 #[derive(Clone)]
-pub struct Clock(Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>);
+pub struct NowFn(Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>);
 
-impl Clock {
+impl NowFn {
     pub fn new(f: impl Fn() -> DateTime<Utc> + Send + Sync + 'static) -> Self {
         Self(Arc::new(f))
     }
 
-    /// A clock that always says `at`.
+    /// Always `at`.
     pub fn fixed(at: DateTime<Utc>) -> Self {
         Self::new(move || at)
     }
@@ -37,25 +37,26 @@ impl Clock {
     }
 }
 
-impl fmt::Debug for Clock {
+impl fmt::Debug for NowFn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Clock")
+        f.write_str("NowFn")
     }
 }
 
-/// What the `/metrics` route needs: the exporter, the store, the domain and the clock.
+/// What the `/metrics` route needs: the exporter, the store, the domain and where "now" comes
+/// from.
 #[derive(Debug, Clone)]
 pub struct Endpoint<S> {
     pub exporter: Arc<Exporter>,
     pub store: S,
     pub domain: Arc<Domain>,
-    pub clock: Clock,
+    pub now: NowFn,
 }
 
 impl<S: Store + ServiceFigures> Endpoint<S> {
-    /// The exposition as of the clock's now.
+    /// The exposition as of `now`.
     pub async fn render(&self) -> Result<Rendered, ExporterError> {
-        self.exporter.render(&self.store, &self.domain, self.clock.now()).await
+        self.exporter.render(&self.store, &self.domain, self.now.now()).await
     }
 }
 

@@ -6,52 +6,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use motcua_core::AgencyCode;
+use motcua_core::letters::{ApologyTimeliness, EmailResult};
 use prometheus::{
     Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
 };
 
 use crate::ExporterError;
-
-/// What became of one attempt to send an e-mail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EmailResult {
-    /// Accepted by the mail backend.
-    Sent,
-    /// Failed; the outbox row will be retried.
-    Failed,
-    /// Failed for the last time; the outbox row is parked as dead.
-    Dead,
-}
-
-impl EmailResult {
-    pub const ALL: [Self; 3] = [Self::Sent, Self::Failed, Self::Dead];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Sent => "sent",
-            Self::Failed => "failed",
-            Self::Dead => "dead",
-        }
-    }
-}
-
-/// Whether an apology letter reached the citizen in time: at the latest one working day before
-/// the due date (DOMAIN.md §7), or late (at or after it, including the automatic letter issued at
-/// the due instant).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ApologyTimeliness {
-    OnTime,
-    Late,
-}
-
-impl ApologyTimeliness {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::OnTime => "on_time",
-            Self::Late => "late",
-        }
-    }
-}
 
 /// Scheduler tick durations: from a millisecond to a minute.
 const TICK_BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 60.0];
@@ -205,7 +165,7 @@ impl Metrics {
         for a in agencies {
             self.reminders.with_label_values(&[a.as_str()]);
             self.escalations.with_label_values(&[a.as_str()]);
-            for t in [ApologyTimeliness::OnTime, ApologyTimeliness::Late] {
+            for t in ApologyTimeliness::ALL {
                 self.apology_letters.with_label_values(&[a.as_str(), t.name()]);
             }
         }

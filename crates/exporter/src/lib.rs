@@ -2,28 +2,34 @@
 //!
 //! Two kinds of metrics share one app-owned registry per process. Instance metrics
 //! ([`Metrics`]: e-mails sent, reminders, escalations, apology letters, scheduler ticks, HTTP
-//! requests) are counters the worker and the server update in code. Service figures (open,
+//! requests) are counters the binary updates in code on behalf of the worker and the server
+//! (which know only their own small metrics traits, not this crate). Service figures (open,
 //! overdue and at-risk dossiers, received and finished totals, on-time ratios per agency over
 //! configured windows, handoff and dwell histograms, outbox health) are read from the store's
-//! projections, aggregates and trigger-maintained counters at scrape time, and judged with
-//! motcua-core's rules, so that they agree with `motcua report` for the same instant.
+//! projections, aggregates and counters at scrape time, and judged with motcua-core's rules
+//! and status vocabulary (`motcua_core::vocab`), so that they agree with `motcua report` for
+//! the same instant.
 //!
 //! This crate must not scan the event log or count over the projection at scrape time (a scrape
 //! costs the same with 1 M open dossiers or ten years of history), must not do working-day
 //! arithmetic itself (core does), must not read the wall clock (the scrape's "now" is a
-//! parameter; only the outermost caller picks the clock), and must not put a dossier code, a
-//! citizen or a procedure in a label.
+//! parameter, or an injected [`http::NowFn`]; only the outermost caller picks it), and must not
+//! put a dossier code, a citizen or a procedure in a label.
 //!
 //! A scrape reads again only what changed since the one before: each [`Exporter`] keeps the
 //! past days' window sums and the working-time histograms between scrapes, and the store tells
-//! it which agencies' past days or which histogram cells changed (migration 0006). The service
-//! families are written straight into the text format; the instance metrics go through the
-//! `prometheus` crate's registry and encoder.
+//! it which agencies' past days or which histogram cells changed. The service families are
+//! written straight into the text format; the instance metrics go through the `prometheus`
+//! crate's registry and encoder.
 //!
-//! Layout: [`Metrics`] (typed instance metrics), [`Exporter`] (renders the exposition, keeps
-//! what does not change between scrapes), [`service`] (service figures and their definitions),
-//! `text` (the exposition format), [`working_time`] (measuring handoffs into histograms),
-//! [`http`] (the axum `/metrics` route and request-tracking middleware).
+//! Modules:
+//! - `instance`: [`Metrics`], the typed instance metrics;
+//! - `exporter`: [`Exporter`], renders the exposition and keeps what does not change between
+//!   scrapes;
+//! - [`service`]: the service figures and their definitions;
+//! - `text`: the exposition format;
+//! - [`working_time`]: measuring handoffs and dwell into histograms;
+//! - [`http`]: the axum `/metrics` route, the request-tracking middleware and [`http::NowFn`].
 
 mod exporter;
 pub mod http;
@@ -33,7 +39,7 @@ mod text;
 pub mod working_time;
 
 pub use exporter::{Exporter, Rendered};
-pub use instance::{ApologyTimeliness, EmailResult, Metrics};
+pub use instance::Metrics;
 pub use service::Window;
 
 /// The content type of the Prometheus text exposition format 0.0.4.

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use motcua_core::analysis::{NationalFacts, national_on_time_facts};
 use motcua_core::calendar::to_local;
-use motcua_core::{Ratio, Status};
+use motcua_core::{Ratio, vocab};
 use motcua_store::CountValues;
 use motcua_store::metrics::Figures;
 
@@ -217,7 +217,7 @@ pub const SERVICE_METRICS: [(&str, &str, &str); 18] = [
 pub struct AgencyFigures {
     /// Non-terminal dossiers by status code.
     pub open_by_status: BTreeMap<u8, u64>,
-    /// Open in the clock's sense (statuses 2, 4, 5, 6).
+    /// Open in the clock's sense ([`vocab::OPEN`]).
     pub open: u64,
     pub overdue: u64,
     pub overdue_without_apology: u64,
@@ -244,8 +244,6 @@ impl AgencyFigures {
     }
 }
 
-const OPEN_CLOCK: [u8; 4] = [2, 4, 5, 6];
-
 /// An agency's entry, created on its first row (a code not in the catalog still shows).
 fn slot<'m>(out: &'m mut BTreeMap<String, AgencyFigures>, blank: &AgencyFigures, a: &str) -> &'m mut AgencyFigures {
     out.entry(a.to_string()).or_insert_with(|| blank.clone())
@@ -268,7 +266,7 @@ pub fn agency_figures<'a>(
         let a = slot(&mut out, &blank, &o.agency);
         let code = o.status.code();
         *a.open_by_status.entry(code).or_default() += o.dossiers;
-        if OPEN_CLOCK.contains(&code) {
+        if vocab::OPEN.contains(o.status) {
             a.open += o.dossiers;
         }
     }
@@ -322,9 +320,6 @@ impl AddFrom for CountValues {
     }
 }
 
-/// The statuses of `motcua_dossiers_open`: every non-terminal one.
-const OPEN_STATUSES: [u8; 5] = [1, 2, 4, 5, 6];
-
 /// What one scrape writes: its figures, with every label written once.
 pub(crate) struct Scrape<'a> {
     figures: &'a Figures,
@@ -333,7 +328,8 @@ pub(crate) struct Scrape<'a> {
     agencies: Vec<(String, &'a AgencyFigures)>,
     /// Each window's `window="…"` label.
     windows: Vec<String>,
-    /// The `status="…"` label of each of [`OPEN_STATUSES`].
+    /// The `status="…"` label of each status of `motcua_dossiers_open`: every one not
+    /// finished ([`vocab::NOT_FINISHED`]).
     statuses: Vec<(u8, String)>,
     now: DateTime<Utc>,
     read_seconds: f64,
@@ -353,10 +349,7 @@ impl<'a> Scrape<'a> {
             histograms,
             agencies: per_agency.iter().map(|(a, f)| (label("agency", a), f)).collect(),
             windows: windows.iter().map(|w| label("window", &w.label())).collect(),
-            statuses: OPEN_STATUSES
-                .iter()
-                .map(|c| (*c, label("status", Status::from_code(*c).map_or("unknown", Status::name))))
-                .collect(),
+            statuses: vocab::NOT_FINISHED.statuses().iter().map(|s| (s.code(), label("status", s.name()))).collect(),
             now,
             read_seconds,
         }

@@ -40,7 +40,9 @@ pub fn instant(data: &[u8]) {
     if let Some(at) = parse_instant(text) {
         let _ = at_vn(at).to_rfc3339();
     }
-    let _ = appointment(fixtures::domain(), text);
+    if let Ok(domain) = fixtures::domain() {
+        let _ = appointment(domain, text);
+    }
 }
 
 /// One `<year>.toml` of the calendar folder; a year that parses is put to work (working days
@@ -49,7 +51,7 @@ pub fn calendar_toml(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let Ok(year) = CalendarData::parse_year("fuzz.toml", text) else { return };
     let Ok(data) = CalendarData::new(vec![year]) else { return };
-    let calendar = motcua_core::calendar::Calendar::new(&data, fixtures::domain().calendar.hours().clone());
+    let calendar = motcua_core::calendar::Calendar::new(&data, motcua_core::calendar::OfficeHours::standard());
     let (first, last) = (calendar.first_date(), calendar.last_date());
     let _ = calendar.working_days_between(first, last);
     for n in [0, 1, 5, 15, 400] {
@@ -79,7 +81,7 @@ pub fn import_csv(data: &[u8]) {
 /// Reads every row and applies the ones that read to their dossier, as `motcua import` does
 /// before it writes.
 fn import(format: Format, data: &[u8]) {
-    let domain = fixtures::domain();
+    let Ok(domain) = fixtures::domain() else { return };
     let mut dossiers: HashMap<DossierCode, Dossier> = HashMap::new();
     for row in read_events(format, Cursor::new(data)).take(1_000) {
         let Ok(row) = row else { continue };

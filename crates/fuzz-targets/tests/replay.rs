@@ -21,6 +21,8 @@ fn inputs(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn every_corpus_input_returns_normally() {
+    let domain = motcua_fuzz_targets::fixtures::domain();
+    assert!(domain.is_ok(), "the repository's configuration does not load: {:?}", domain.err());
     let mut failures = Vec::new();
     for (name, target) in TARGETS {
         let corpus = inputs(&fuzz_dir().join("corpus").join(name));

@@ -127,8 +127,8 @@ async fn create_token(
     Ok((StatusCode::CREATED, Json(json!({"id": id, "name": name, "token": token}))))
 }
 
-async fn catalog(State(state): State<AppState>, _who: Principal) -> Json<Value> {
-    Json(public::catalog_json(&state))
+async fn catalog(State(state): State<AppState>, _who: Principal) -> Json<motcua_core::view::CatalogView> {
+    Json(motcua_core::view::CatalogView::of(&state.domain.catalog))
 }
 
 /// The answer to a write: the dossier as it is now, and where to see it.

@@ -92,7 +92,7 @@ pub fn document() -> Value {
         "/api/v1/tokens": {"post": {"summary": "a new API token for the authenticated account (shown once)",
             "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {"name": {"type": "string"}}}}}},
             "responses": with_errors(json!({"201": {"description": "token"}}))}},
-        "/api/v1/catalog": {"get": {"summary": "agencies and procedures", "responses": with_errors(ok_json("catalog"))}},
+        "/api/v1/catalog": {"get": {"summary": "agencies and procedures", "responses": with_errors(ok_json("agencies and procedures, as `motcua catalog --json`"))}},
         "/api/v1/dossiers": {"post": {"summary": "intake at the desk (status 2): allocates the code, starts the clock", "operationId": "intake",
             "requestBody": intake_body, "responses": with_errors(json!({"201": dossier_ok("the new dossier")}))}},
         "/api/v1/submissions": {

@@ -20,7 +20,6 @@ use motcua_core::{AgencyCode, DossierCode, Status};
 use motcua_store::report::{GroupBy, ReportQuery, period, report};
 use motcua_store::{Rating, StaffStore, Store};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
 use crate::auth::{check_public_csrf, public_csrf, same_secret};
 use crate::i18n::{Lang, Tr};
@@ -31,27 +30,6 @@ use crate::state::AppState;
 use crate::views;
 
 pub const NOT_FOUND_TEXT_EN: &str = "no dossier matches this code and ID number";
-
-pub fn catalog_json(state: &AppState) -> Value {
-    let agencies: Vec<Value> = state
-        .domain
-        .catalog
-        .agencies()
-        .map(|a| json!({"code": a.code, "name": a.name, "name_en": a.name_en, "kind": a.kind, "parent": a.parent}))
-        .collect();
-    let procedures: Vec<Value> = state
-        .domain
-        .catalog
-        .procedures()
-        .map(|p| {
-            json!({
-                "code": p.code, "name": p.name, "name_en": p.name_en, "level": p.level,
-                "time_limit": p.time_limit.to_string(), "documents": p.documents,
-            })
-        })
-        .collect();
-    json!({"agencies": agencies, "procedures": procedures})
-}
 
 /// One step of the dossier as the citizen sees it.
 #[derive(Debug, Clone, Serialize)]

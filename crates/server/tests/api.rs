@@ -443,7 +443,10 @@ async fn online_submission_then_acceptance_and_the_lists() {
     assert_eq!(q[0]["urgency"], "overdue");
     assert_eq!(q[1]["code"], code.as_str());
     // Catalog, me, staff (admin), audit (chair).
-    assert_eq!(app.get(Role::Agency, "/api/v1/catalog").await.0, StatusCode::OK);
+    let (s, catalog) = app.get(Role::Agency, "/api/v1/catalog").await;
+    assert_eq!(s, StatusCode::OK);
+    let licence = catalog["procedures"].as_array().unwrap().iter().find(|p| p["code"] == TRAVEL_LICENCE).unwrap();
+    assert_eq!(licence["time_limit"], json!({"working_days": 10}), "the same document as `motcua catalog --json`");
     let (_, me) = app.get(Role::Head, "/api/v1/me").await;
     assert_eq!(me["staff"]["role"], "head");
     assert_eq!(app.get(Role::Admin, "/api/v1/staff").await.0, StatusCode::OK);

@@ -12,6 +12,10 @@
 //! and the caller (the CLI's `simulate`, a benchmark, a test) decides where the events go.
 //! It never does working-time arithmetic of its own: every instant is placed with the
 //! calendar's working-time functions.
+//!
+//! Modules: `mix` (how often each procedure is filed), `people` (plausible applicants),
+//! `timeline` (one dossier's life, event by event), `pick` (seeded sampling helpers); this file
+//! holds [`SimConfig`], [`plan`] and the planned values.
 
 mod mix;
 mod people;

@@ -42,7 +42,7 @@ const APOLOGY_AFTER_DUE: f64 = 0.15;
 const ONLINE_PAYMENT: f64 = 0.6;
 
 /// Working seconds in a standard working day (07:30–11:30, 13:30–17:00).
-const DAY: i64 = 450 * 60;
+const DAY: i64 = motcua_core::STANDARD_DAY_MINUTES * 60;
 const MINUTE: i64 = 60;
 const HOUR: i64 = 3600;
 

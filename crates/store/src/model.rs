@@ -8,9 +8,9 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use motcua_core::analysis::{RemainingTimeModel, at_risk, classify, national_on_time};
-use motcua_core::calendar::{at_vn, to_local};
+use motcua_core::calendar::{at_vn, to_local, truncate_to_micros};
 use motcua_core::clock::WaitKind;
 use motcua_core::{
     AgencyCode, Applicant, Channel, Domain, Dossier, DossierCode, Email, Event, Outcome, Phone, ProcedureCode, Status,
@@ -107,10 +107,6 @@ pub struct DossierRow {
 }
 
 /// Instants are kept to the microsecond, as PostgreSQL stores them.
-pub(crate) fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
-    t.trunc_subsecs(6)
-}
-
 fn to_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
@@ -136,7 +132,7 @@ impl DossierRow {
         let open_wait = d.waits.last().filter(|w| w.completed_at.is_none());
         let waited_seconds_closed =
             d.waits.iter().filter_map(|w| w.completed_at.map(|c| (c - w.requested_at).num_seconds())).sum();
-        let m = |t: Option<DateTime<Utc>>| t.map(micros);
+        let m = |t: Option<DateTime<Utc>>| t.map(truncate_to_micros);
         let at_risk =
             at_risk(d, procedure, domain.calendar_for(&receiving), last_event_at, &RemainingTimeModel::default())
                 .unwrap_or(false);
@@ -170,9 +166,9 @@ impl DossierRow {
             deadline_revision: to_u32(d.deadline_revision()),
             at_risk,
             waiting_kind: open_wait.map(|w| w.kind),
-            waiting_since: open_wait.map(|w| micros(w.requested_at)),
+            waiting_since: open_wait.map(|w| truncate_to_micros(w.requested_at)),
             waited_seconds_closed,
-            last_event_at: micros(last_event_at),
+            last_event_at: truncate_to_micros(last_event_at),
             event_count: d.event_count,
         })
     }

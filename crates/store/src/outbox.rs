@@ -31,8 +31,8 @@ use sqlx::{Database, Encode, Type};
 
 use crate::error::StoreError;
 pub use crate::error::is_transient;
-use crate::model::micros;
 use crate::sql::{self, At};
+use motcua_core::calendar::truncate_to_micros;
 
 /// The recipient of the letters printed at this agency's desk, as stored.
 pub(crate) fn desk_recipient(agency: &AgencyCode) -> String {
@@ -66,7 +66,7 @@ impl NewMessage {
             deadline_revision: Some(i.deadline_revision),
             recipient: i.recipient.to_string(),
             payload,
-            at: micros(i.at),
+            at: truncate_to_micros(i.at),
         })
     }
 }

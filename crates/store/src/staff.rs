@@ -293,7 +293,7 @@ macro_rules! staff_store {
                     role: new.role,
                     disabled: false,
                     agencies,
-                    created_at: crate::model::micros(new.at),
+                    created_at: motcua_core::calendar::truncate_to_micros(new.at),
                 }))
             }
 

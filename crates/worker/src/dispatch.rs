@@ -7,16 +7,17 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use lettre::message::Mailbox;
 use lettre::{Address, Message};
-use motcua_core::letters::Recipient;
+use motcua_core::letters::{ApologyTimeliness, Audience, EmailResult, Letter, Recipient};
 use motcua_core::{AgencyCode, Email};
-use motcua_exporter::{ApologyTimeliness, EmailResult};
 use motcua_store::{OutboxMessage, OutboxStore, Store};
 use tokio::task::JoinSet;
 
 use crate::compose;
 use crate::error::WorkerError;
+use crate::pass::Stats;
+use crate::retry::transient_retry;
 use crate::templates::Rendered;
-use crate::worker::{Stats, Worker, transient_retry};
+use crate::worker::Worker;
 
 /// What to do with one leased row.
 enum Job {
@@ -32,14 +33,15 @@ struct Item {
     outcome: Result<bool, String>,
 }
 
-fn apology_of(payload: &serde_json::Value) -> Option<(AgencyCode, ApologyTimeliness)> {
-    let a = payload.get("apology")?;
-    let agency = a.get("responsible")?.get("code")?.as_str()?.parse().ok()?;
-    let t = match a.get("timeliness")?.as_str()? {
-        "on_time" => ApologyTimeliness::OnTime,
-        _ => ApologyTimeliness::Late,
-    };
-    Some((agency, t))
+/// The letter an outbox row carries. A payload that is not one (a field missing, a value
+/// core does not know) is the row's failure, recorded with the reason: nothing is guessed.
+fn letter_of(row: &OutboxMessage) -> Result<Letter, String> {
+    serde_json::from_str(&row.payload).map_err(|e| format!("the payload is not a letter: {e}"))
+}
+
+/// For the apology metric: the responsible agency and the timeliness of an apology letter.
+fn apology_of(letter: &Letter) -> Option<(AgencyCode, ApologyTimeliness)> {
+    letter.apology.as_ref().map(|a| (a.responsible.code.clone(), a.timeliness))
 }
 
 impl<S> Worker<S>
@@ -47,16 +49,16 @@ where
     S: Store + OutboxStore + Clone + Send + Sync + 'static,
 {
     /// Renders one row: the e-mail to send, or the letter to print at the desk.
-    fn prepare(&self, row: &OutboxMessage, payload: &serde_json::Value) -> Result<Job, String> {
+    fn prepare(&self, row: &OutboxMessage, letter: &Letter) -> Result<Job, String> {
         let rendered =
-            self.templates.render(&row.kind, self.config.lang, payload, &row.recipient).map_err(|e| e.to_string())?;
+            self.templates.render(&row.kind, self.config.lang, letter, &row.recipient).map_err(|e| e.to_string())?;
         let stem = compose::stem(row.id, &row.dedupe_key);
         let recipient: Recipient =
             row.recipient.parse().map_err(|e| format!("bad recipient {:?}: {e}", row.recipient))?;
         match recipient {
             Recipient::Desk(_) => Ok(Job::Print { stem, rendered }),
             Recipient::Email(email) => {
-                let to = mailbox(&email, payload)?;
+                let to = mailbox(&email, letter)?;
                 let id = compose::message_id(row.id, &row.dedupe_key, &self.from);
                 let message = compose::build(&self.from, to, &id, row.created_at, &rendered)?;
                 Ok(Job::Mail { stem, message: Box::new(message) })
@@ -94,7 +96,7 @@ where
             stats.claimed += rows.len();
             let items = self.deliver(rows).await;
             // The lease is judged at the instant of marking, never earlier than `now`.
-            let mark_at = now.max(self.clock.now());
+            let mark_at = now.max(self.now.now());
             let delivered: Vec<i64> = items.iter().filter(|i| i.outcome.is_ok()).map(|i| i.row.id).collect();
             let marked = transient_retry(|| self.store.mark_sent(&delivered, owner, mark_at)).await?;
             let marked: std::collections::HashSet<i64> = marked.into_iter().collect();
@@ -145,10 +147,9 @@ where
         let mut items = Vec::with_capacity(rows.len());
         let mut mails: Vec<(usize, String, Box<Message>)> = Vec::new();
         for row in rows {
-            let payload: Result<serde_json::Value, String> =
-                serde_json::from_str(&row.payload).map_err(|e| format!("the payload does not parse: {e}"));
-            let apology = payload.as_ref().ok().and_then(apology_of);
-            let job = payload.and_then(|p| self.prepare(&row, &p));
+            let letter = letter_of(&row);
+            let apology = letter.as_ref().ok().and_then(apology_of);
+            let job = letter.and_then(|l| self.prepare(&row, &l));
             let outcome = match job {
                 Err(e) => Err(e),
                 Ok(Job::Print { stem, rendered }) => self.print(&stem, &rendered).await.map(|()| true),
@@ -175,7 +176,7 @@ where
                 Some(Err(e)) => {
                     // A send task that panicked or was cancelled: its row stays leased and is
                     // retried after the lease expires.
-                    eprintln!("worker: a send task failed: {e}");
+                    tracing::error!(error = %e, "a send task failed");
                 }
                 None => break,
             }
@@ -188,21 +189,11 @@ where
         }
         items
     }
-
-    pub(crate) fn metric(&self, f: impl FnOnce(&motcua_exporter::Metrics)) {
-        if let Some(m) = &self.metrics {
-            f(m);
-        }
-    }
 }
 
 /// The recipient's mailbox, with the citizen's name when the message is addressed to them.
-fn mailbox(email: &Email, payload: &serde_json::Value) -> Result<Mailbox, String> {
+fn mailbox(email: &Email, letter: &Letter) -> Result<Mailbox, String> {
     let address: Address = email.as_str().parse().map_err(|e| format!("bad address {email}: {e}"))?;
-    let citizen = payload.get("audience").and_then(|a| a.as_str()) == Some("citizen");
-    let name = citizen
-        .then(|| payload.get("dossier").and_then(|d| d.get("applicant_name")).and_then(|n| n.as_str()))
-        .flatten()
-        .map(str::to_string);
+    let name = (letter.audience == Audience::Citizen).then(|| letter.dossier.applicant_name.clone());
     Ok(Mailbox::new(name, address))
 }

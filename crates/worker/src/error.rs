@@ -16,4 +16,7 @@ pub enum WorkerError {
     Config(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// A task the worker spawned panicked or was cancelled.
+    #[error("a worker task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
 }

@@ -5,33 +5,53 @@
 //! store's due-instant index (never a scan), queues reminders, and records the automatic
 //! apology (a `Rescheduled` event issued on the agency's behalf) through the store's one write
 //! path, which also queues the letter and the escalation in the same transaction. The
-//! **dispatcher** ([`Worker::run_pending_jobs`]) leases due outbox rows, renders them with the
-//! editable templates of `config/templates/`, sends them through a [`Mailer`] (SMTP, `.eml`
-//! files, or memory) outside any transaction, and marks a row sent only while it still holds
-//! the lease; failures are retried with exponential backoff and parked as dead after N attempts.
+//! **dispatcher** ([`Worker::run_pending_jobs`]) leases due outbox rows, reads each payload as
+//! core's [`Letter`](motcua_core::letters::Letter) (a payload that is not one fails its row
+//! with the reason), renders them with the editable templates of `config/templates/`, sends
+//! them through a [`Mailer`] (SMTP, `.eml` files, or memory) outside any transaction, and marks
+//! a row sent only while it still holds the lease; failures are retried with exponential
+//! backoff and parked as dead after N attempts.
 //!
 //! This crate must not decide domain rules (core says who is owed what and when), must not
 //! write events or outbox rows except through motcua-store, and must not read the wall clock
 //! for a decision: every step takes "now" from its caller, and only [`Worker::run`] asks the
-//! injected [`Clock`]. It must never log or print SMTP credentials.
+//! injected [`NowSource`]. It knows no metrics library: it reports through [`WorkerMetrics`],
+//! which the binary implements. It logs with `tracing` and must never log or print SMTP
+//! credentials.
 //!
-//! Layout: [`Worker`] (the two jobs and the loop), [`config`] (settings, the `[mail]` section),
-//! [`mailer`] (backends), [`templates`] (minijinja letters), [`compose`] (a rendered row as an
-//! e-mail with its deterministic Message-ID), [`clock`].
+//! Modules:
+//! - `worker`: [`Worker`], its parts and the loop that runs both jobs;
+//! - `scheduler`: [`Worker::tick`] (reminders and automatic apologies);
+//! - `dispatch`: [`Worker::run_pending_jobs`] (lease, render, send, mark);
+//! - `pass`: what one pass did ([`Stats`], [`TickStats`]) and where the last reminder pass
+//!   reached;
+//! - `retry`: store operations run again after a transient failure;
+//! - [`config`]: settings, the `[mail]` section;
+//! - [`mailer`]: the mail backends;
+//! - [`templates`]: minijinja letters;
+//! - [`compose`]: a rendered row as an e-mail with its deterministic Message-ID;
+//! - [`metrics`]: the [`WorkerMetrics`] trait;
+//! - [`now`]: where "now" comes from ([`NowSource`]);
+//! - `error`: [`WorkerError`].
 
-pub mod clock;
 pub mod compose;
 pub mod config;
 mod dispatch;
 mod error;
 pub mod mailer;
+pub mod metrics;
+pub mod now;
+mod pass;
+mod retry;
 mod scheduler;
 pub mod templates;
 mod worker;
 
-pub use clock::{Clock, FixedClock, SystemClock};
 pub use config::{MailSettings, WorkerConfig};
 pub use error::WorkerError;
 pub use mailer::{Mailer, MemoryMailbox, SentMail};
+pub use metrics::WorkerMetrics;
+pub use now::{FixedNow, NowSource, SystemNow};
+pub use pass::{Stats, TickStats};
 pub use templates::{Rendered, Templates};
-pub use worker::{Stats, TickStats, Worker};
+pub use worker::Worker;

@@ -21,7 +21,9 @@ use motcua_store::{BatchItem, NewMessage, OutboxStore, Store, StoreError};
 use tokio::task::JoinSet;
 
 use crate::error::WorkerError;
-use crate::worker::{TickStats, Worker, transient_retry};
+use crate::pass::{ReminderMark, TickStats};
+use crate::retry::transient_retry;
+use crate::worker::Worker;
 
 /// Logs read at once while judging a page of candidates.
 const READS_IN_FLIGHT: usize = 8;
@@ -30,14 +32,6 @@ const READS_IN_FLIGHT: usize = 8;
 const OVERLAP_MINUTES: i64 = 10;
 /// How often the reminder pass covers the whole last working day again.
 const FULL_PASS_MINUTES: i64 = 60;
-
-/// The last reminder pass of a worker: its instant, its horizon, and its last full pass.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Mark {
-    at: DateTime<Utc>,
-    horizon: DateTime<Utc>,
-    full: DateTime<Utc>,
-}
 
 impl<S> Worker<S>
 where
@@ -57,7 +51,7 @@ where
             }
             match set.join_next().await {
                 Some(Ok((i, events))) => logs[i] = Some(events?),
-                Some(Err(e)) => return Err(WorkerError::Config(format!("a read task failed: {e}"))),
+                Some(Err(e)) => return Err(WorkerError::Task(e)),
                 None => break,
             }
         }
@@ -66,7 +60,7 @@ where
             match self.domain.replay(events.iter().flatten()) {
                 Ok(d) => out.push(Some(d)),
                 Err(e) => {
-                    eprintln!("worker: dossier {} does not replay: {e}", c.code);
+                    tracing::warn!(dossier = %c.code, error = %e, "the dossier's log does not replay");
                     stats.failed += 1;
                     out.push(None);
                 }
@@ -112,7 +106,7 @@ where
                 let intents = match reminder_messages(&self.domain, &d, now) {
                     Ok(i) => i,
                     Err(e) => {
-                        eprintln!("worker: no reminder for {}: {e}", c.code);
+                        tracing::warn!(dossier = %c.code, error = %e, "no reminder");
                         stats.failed += 1;
                         continue;
                     }
@@ -137,7 +131,7 @@ where
         }
         let full = incremental.map_or(now, |m| m.full);
         if let Ok(mut g) = self.reminder_mark.lock() {
-            *g = Some(Mark { at: now, horizon, full });
+            *g = Some(ReminderMark { at: now, horizon, full });
         }
         Ok(())
     }
@@ -163,7 +157,7 @@ where
                     }
                     Ok(None) => stats.already_done += 1,
                     Err(e) => {
-                        eprintln!("worker: no automatic apology for {}: {e}", c.code);
+                        tracing::warn!(dossier = %c.code, error = %e, "no automatic apology");
                         stats.failed += 1;
                     }
                 }
@@ -190,7 +184,7 @@ where
                             DossierError::SecondReschedule | DossierError::IllegalTransition { .. },
                         ))) => stats.already_done += 1,
                         Err(e) => {
-                            eprintln!("worker: the automatic apology of {code} was not recorded: {e}");
+                            tracing::warn!(dossier = %code, error = %e, "the automatic apology was not recorded");
                             stats.failed += 1;
                         }
                     }

@@ -21,7 +21,7 @@ use chrono::{DateTime, Datelike, Utc};
 use minijinja::{Environment, ErrorKind, Value, path_loader};
 use motcua_core::calendar::to_local;
 use motcua_core::clock::{Lang, format_instant, format_working_minutes};
-use motcua_core::letters::MessageKind;
+use motcua_core::letters::{Letter, MessageKind};
 use serde::Serialize;
 
 use crate::error::WorkerError;
@@ -150,17 +150,12 @@ impl Templates {
             .find(|name| self.present.contains(name))
     }
 
-    /// Renders a message of `kind` from its payload (core's `Letter` as JSON).
-    pub fn render(
-        &self,
-        kind: &str,
-        lang: Lang,
-        payload: &serde_json::Value,
-        recipient: &str,
-    ) -> Result<Rendered, WorkerError> {
-        let mut ctx = match payload {
-            serde_json::Value::Object(m) => m.clone(),
-            _ => return Err(WorkerError::Template(format!("the payload of a {kind} message is not an object"))),
+    /// Renders a message of `kind` from core's `Letter`.
+    pub fn render(&self, kind: &str, lang: Lang, letter: &Letter, recipient: &str) -> Result<Rendered, WorkerError> {
+        let mut ctx = match serde_json::to_value(letter) {
+            Ok(serde_json::Value::Object(m)) => m,
+            Ok(_) => return Err(WorkerError::Template(format!("the letter of a {kind} message is not an object"))),
+            Err(e) => return Err(WorkerError::Template(format!("the letter of a {kind} message: {e}"))),
         };
         // The stored form leaves out a desk or addressee that is the holder: put it back, so
         // that templates always see both.

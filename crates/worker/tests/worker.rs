@@ -16,7 +16,7 @@ use motcua_core::{
     EventKind, OfficeHours, Outcome, ProcedureCode,
 };
 use motcua_store::{AnyStore, NewDossier, OutboxStatus, OutboxStore, Store};
-use motcua_worker::{FixedClock, MailSettings, Mailer, MemoryMailbox, Worker, WorkerConfig};
+use motcua_worker::{FixedNow, MailSettings, Mailer, MemoryMailbox, Worker, WorkerConfig};
 
 const CENTRE: &str = "000.00.02.H17";
 const TOURISM: &str = "000.00.12.H17";
@@ -135,7 +135,7 @@ impl Setup {
         c.from = "Bộ phận Một cửa <motcua@hcc.danang.example>".into();
         tweak(&mut c);
         let (mailer, mailbox) = Mailer::memory();
-        let clock = Arc::new(FixedClock::new(at(2025, 1, 1, 0, 0)));
+        let clock = Arc::new(FixedNow::new(at(2025, 1, 1, 0, 0)));
         (Worker::new(store.clone(), Arc::clone(&self.domain), mailer, clock, c).unwrap(), mailbox)
     }
 }
@@ -167,6 +167,7 @@ both!(
     an_expired_lease_is_taken_over_and_the_late_owner_cannot_mark,
     shutdown_finishes_the_work_in_flight_and_leaves_no_lease,
     a_backdated_due_date_below_the_last_horizon_is_caught_by_the_next_full_pass,
+    a_payload_that_is_not_a_letter_fails_with_the_reason,
 );
 
 async fn kinds(store: &AnyStore, code: &DossierCode) -> Vec<(String, String)> {
@@ -443,7 +444,7 @@ async fn shutdown_finishes_the_work_in_flight_and_leaves_no_lease(store: &AnySto
     let mut c = WorkerConfig::from_settings(&MailSettings::default(), &config_dir());
     c.print_dir = s.print.path().to_path_buf();
     let (mailer, mail) = Mailer::memory();
-    let clock = Arc::new(FixedClock::new(at(2025, 3, 3, 10, 0)));
+    let clock = Arc::new(FixedNow::new(at(2025, 3, 3, 10, 0)));
     let w = Worker::new(store.clone(), Arc::clone(&s.domain), mailer, clock, c).unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tx.send(()).unwrap();
@@ -480,4 +481,53 @@ async fn a_backdated_due_date_below_the_last_horizon_is_caught_by_the_next_full_
     assert_eq!(w.tick(at(2025, 3, 14, 9, 30)).await.unwrap().reminders, 0);
     assert_eq!(w.tick(at(2025, 3, 14, 10, 0)).await.unwrap().reminders, 2, "the full pass");
     assert_eq!(w.tick(at(2025, 3, 14, 10, 0)).await.unwrap().reminders, 0);
+}
+
+/// A row whose payload is not core's letter (an unknown timeliness, a missing field) is not
+/// guessed at: it fails with the reason, and after max_attempts it is dead; the good row beside
+/// it is sent.
+async fn a_payload_that_is_not_a_letter_fails_with_the_reason(store: &AnyStore) {
+    let s = Setup::new();
+    let d = &s.domain;
+    let x = store
+        .intake(d, new_dossier("Phạm Văn Đức", Some("duc@example.vn"), false), at(2025, 3, 3, 8, 0), None)
+        .await
+        .unwrap();
+    let code = x.code.unwrap();
+    let reschedule = EventKind::Rescheduled {
+        to: at(2025, 3, 25, 17, 0),
+        reason: "Cần xác minh thêm".into(),
+        responsible: None,
+        automatic: false,
+        override_second: false,
+    };
+    store.record(d, &code, ev(at(2025, 3, 4, 9, 0), reschedule)).await.unwrap();
+    let row = store.outbox_for(&code).await.unwrap().remove(0);
+    assert_eq!(row.kind, "apology");
+    let mut unknown: serde_json::Value = serde_json::from_str(&row.payload).unwrap();
+    unknown["apology"]["timeliness"] = serde_json::json!("someday");
+    let bad = |suffix: &str, payload: String| motcua_store::NewMessage {
+        dedupe_key: format!("{}:{suffix}", row.dedupe_key),
+        kind: row.kind.clone(),
+        dossier_code: Some(code.clone()),
+        deadline_revision: row.deadline_revision,
+        recipient: row.recipient.clone(),
+        payload,
+        at: row.created_at,
+    };
+    let rows = vec![bad("unknown", unknown.to_string()), bad("empty", "{}".into())];
+    assert_eq!(store.enqueue(rows).await.unwrap().len(), 2);
+    let (w, mail) = s.worker(store, "w1", |c| c.max_attempts = 1);
+    let r = w.run_pending_jobs(at(2025, 3, 4, 9, 0)).await.unwrap();
+    assert_eq!((r.claimed, r.sent, r.dead, r.retried), (3, 1, 2, 0), "{r:?}");
+    assert_eq!(mail.sent().len(), 1, "only the letter is sent");
+    let dead = store.outbox(Some(OutboxStatus::Dead), 10).await.unwrap();
+    assert_eq!(dead.len(), 2);
+    for m in &dead {
+        let error = m.last_error.as_deref().unwrap();
+        assert!(error.contains("the payload is not a letter"), "{error}");
+        if m.dedupe_key.ends_with(":unknown") {
+            assert!(error.contains("someday"), "{error}");
+        }
+    }
 }

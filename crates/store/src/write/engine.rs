@@ -9,6 +9,7 @@
 //! cache, so events just appended are never reloaded. The messages an accepted event implies
 //! (core's `letters::implied_messages`) are written to the outbox in the same transaction.
 
+use motcua_core::calendar::truncate_to_micros;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 
@@ -19,7 +20,7 @@ use motcua_core::{AgencyCode, Domain, DomainError, Dossier, DossierCode, Event, 
 use crate::error::StoreError;
 use crate::model::{
     BatchItem, Cells, CountChange, CountKey, CountValues, DailyCountRow, DossierChange, DossierRow, NewDossier,
-    RecomputeDiff, ReplayFailure, add_cells, diff_rows, dossier_cells, micros,
+    RecomputeDiff, ReplayFailure, add_cells, diff_rows, dossier_cells,
 };
 use crate::outbox::{NewMessage, letter_error};
 
@@ -386,7 +387,7 @@ impl<'a> Batch<'a> {
         self.events.push(EventRow {
             code: code.clone(),
             seq: live.d.event_count,
-            at: micros(event.at),
+            at: truncate_to_micros(event.at),
             kind: event.kind.name(),
             by: event.by,
             payload,
@@ -506,7 +507,7 @@ pub(crate) fn compute(
     batch.loaded(&loaded.codes, loaded.logs);
     batch.set_counters(&loaded.keys, loaded.counters);
     let results = items.into_iter().map(|item| batch.apply(item)).collect();
-    let writes = batch.into_writes(micros(Utc::now()))?;
+    let writes = batch.into_writes(truncate_to_micros(Utc::now()))?;
     Ok((results, writes))
 }
 
@@ -556,7 +557,7 @@ pub(crate) async fn run_batch<T: WriteTx>(
         results: Vec::with_capacity(items.len()),
         items: items.into_iter(),
         last_item,
-        recorded_at: micros(Utc::now()),
+        recorded_at: truncate_to_micros(Utc::now()),
     };
     let mut next = parts.next::<T>()?;
     let mut last = loop {

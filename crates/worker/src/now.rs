@@ -1,5 +1,5 @@
-//! Where "now" comes from. Only [`crate::Worker::run`] asks a clock; every step takes its
-//! instant as a parameter, so tests and `--as-of` runs are deterministic.
+//! Where "now" comes from. Only [`crate::Worker::run`] asks a [`NowSource`]; every step takes
+//! its instant as a parameter, so tests and `--as-of` runs are deterministic.
 
 use std::fmt;
 use std::sync::Mutex;
@@ -7,25 +7,25 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 
 /// A source of the current instant.
-pub trait Clock: Send + Sync + fmt::Debug {
+pub trait NowSource: Send + Sync + fmt::Debug {
     fn now(&self) -> DateTime<Utc>;
 }
 
-/// The wall clock.
+/// The system's wall-clock time.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
+pub struct SystemNow;
 
-impl Clock for SystemClock {
+impl NowSource for SystemNow {
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
     }
 }
 
-/// A clock that says what it is told (`--as-of`, tests); it moves only when set.
+/// An instant that says what it is told (`--as-of`, tests); it moves only when set.
 #[derive(Debug)]
-pub struct FixedClock(Mutex<DateTime<Utc>>);
+pub struct FixedNow(Mutex<DateTime<Utc>>);
 
-impl FixedClock {
+impl FixedNow {
     pub fn new(at: DateTime<Utc>) -> Self {
         Self(Mutex::new(at))
     }
@@ -37,7 +37,7 @@ impl FixedClock {
     }
 }
 
-impl Clock for FixedClock {
+impl NowSource for FixedNow {
     fn now(&self) -> DateTime<Utc> {
         match self.0.lock() {
             Ok(g) => *g,
