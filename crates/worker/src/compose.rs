@@ -27,6 +27,17 @@ pub fn message_id(id: i64, dedupe_key: &str, from: &Mailbox) -> String {
     format!("<{}@motcua.{}>", stem(id, dedupe_key), from.email.domain())
 }
 
+/// A name as an e-mail header may carry it: control characters (line breaks, escapes) become
+/// spaces, runs of white space one space, and at most 200 characters are kept. A stored name
+/// from before intake checked names (or from an import) can hold anything; the header must not.
+pub fn display_name(name: &str) -> Option<String> {
+    let cleaned: String = name.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let words: Vec<&str> = cleaned.split_whitespace().collect();
+    let joined: String = words.join(" ").chars().take(200).collect();
+    let joined = joined.trim_end().to_string();
+    (!joined.is_empty()).then_some(joined)
+}
+
 /// Builds the e-mail of one row.
 pub fn build(
     from: &Mailbox,

@@ -31,6 +31,9 @@ struct Item {
     /// For the apology metric: responsible agency and timeliness.
     apology: Option<(AgencyCode, ApologyTimeliness)>,
     outcome: Result<bool, String>,
+    /// The failure is in the row itself (a payload, address or name no e-mail can carry):
+    /// trying again cannot help, so the row is parked as dead at once.
+    permanent: bool,
 }
 
 /// The letter an outbox row carries. A payload that is not one (a field missing, a value
@@ -120,8 +123,8 @@ where
                     }
                     Err(error) => {
                         let attempts = item.row.attempts;
-                        let retry_at =
-                            (attempts < self.config.max_attempts).then(|| now + self.config.backoff_after(attempts));
+                        let retry_at = (!item.permanent && attempts < self.config.max_attempts)
+                            .then(|| now + self.config.backoff_after(attempts));
                         let error = format!("attempt {attempts}: {error}");
                         let id = item.row.id;
                         if transient_retry(|| self.store.mark_failed(id, owner, mark_at, &error, retry_at)).await? {
@@ -149,7 +152,13 @@ where
         for row in rows {
             let letter = letter_of(&row);
             let apology = letter.as_ref().ok().and_then(apology_of);
-            let job = letter.and_then(|l| self.prepare(&row, &l));
+            // A stored value that makes the mail library panic is this row's failure, never
+            // the pass's: the rest of the batch still goes out.
+            let job = letter.and_then(|l| {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.prepare(&row, &l)))
+                    .unwrap_or_else(|_| Err("the e-mail could not be built from the stored values".into()))
+            });
+            let permanent = job.is_err();
             let outcome = match job {
                 Err(e) => Err(e),
                 Ok(Job::Print { stem, rendered }) => self.print(&stem, &rendered).await.map(|()| true),
@@ -158,25 +167,37 @@ where
                     Ok(false)
                 }
             };
-            items.push(Item { row, apology, outcome });
+            items.push(Item { row, apology, outcome, permanent });
         }
         let mut results: HashMap<usize, Result<(), String>> = HashMap::new();
+        let mut panicked: Vec<usize> = Vec::new();
+        let mut tasks: HashMap<tokio::task::Id, usize> = HashMap::new();
         let mut pending = mails.into_iter();
         let mut set = JoinSet::new();
         loop {
             while set.len() < self.config.concurrency {
                 let Some((i, stem, message)) = pending.next() else { break };
                 let mailer = self.mailer.clone();
-                set.spawn(async move { (i, mailer.send(&stem, &message).await) });
+                let task = set.spawn(async move { mailer.send(&stem, &message).await });
+                tasks.insert(task.id(), i);
             }
-            match set.join_next().await {
-                Some(Ok((i, r))) => {
-                    results.insert(i, r);
+            match set.join_next_with_id().await {
+                Some(Ok((id, r))) => {
+                    if let Some(i) = tasks.remove(&id) {
+                        results.insert(i, r);
+                    }
                 }
                 Some(Err(e)) => {
-                    // A send task that panicked or was cancelled: its row stays leased and is
-                    // retried after the lease expires.
+                    // A send task that panicked (a stored value the mail library cannot
+                    // write) or was cancelled: that row fails with the reason, the others
+                    // of the batch are unaffected.
                     tracing::error!(error = %e, "a send task failed");
+                    if let Some(i) = tasks.remove(&e.id()) {
+                        if e.is_panic() {
+                            panicked.push(i);
+                        }
+                        results.insert(i, Err(format!("the send task failed: {e}")));
+                    }
                 }
                 None => break,
             }
@@ -185,6 +206,7 @@ where
             if matches!(item.outcome, Ok(false)) {
                 item.outcome =
                     results.remove(&i).unwrap_or_else(|| Err("the send task did not finish".into())).map(|()| false);
+                item.permanent = panicked.contains(&i);
             }
         }
         items
@@ -194,6 +216,7 @@ where
 /// The recipient's mailbox, with the citizen's name when the message is addressed to them.
 fn mailbox(email: &Email, letter: &Letter) -> Result<Mailbox, String> {
     let address: Address = email.as_str().parse().map_err(|e| format!("bad address {email}: {e}"))?;
-    let name = (letter.audience == Audience::Citizen).then(|| letter.dossier.applicant_name.clone());
+    let name =
+        (letter.audience == Audience::Citizen).then(|| compose::display_name(&letter.dossier.applicant_name)).flatten();
     Ok(Mailbox::new(name, address))
 }

@@ -168,6 +168,7 @@ both!(
     shutdown_finishes_the_work_in_flight_and_leaves_no_lease,
     a_backdated_due_date_below_the_last_horizon_is_caught_by_the_next_full_pass,
     a_payload_that_is_not_a_letter_fails_with_the_reason,
+    hostile_stored_names_neither_stop_the_batch_nor_reach_a_header_raw,
 );
 
 async fn kinds(store: &AnyStore, code: &DossierCode) -> Vec<(String, String)> {
@@ -530,4 +531,54 @@ async fn a_payload_that_is_not_a_letter_fails_with_the_reason(store: &AnyStore) 
             assert!(error.contains("someday"), "{error}");
         }
     }
+}
+
+/// Names stored before intake checked them (or by an old import) can hold line breaks and
+/// escapes: each letter still goes out, the name is flattened in the `To` header, no header is
+/// injected, and the innocent letter of the same batch is delivered.
+async fn hostile_stored_names_neither_stop_the_batch_nor_reach_a_header_raw(store: &AnyStore) {
+    let s = Setup::new();
+    let d = &s.domain;
+    let people = [
+        ("X\nY", "x@example.vn"),
+        ("A\r\nB", "b@example.vn"),
+        ("Bcc: victim@example.vn\r\nSubject: won", "v@example.vn"),
+        ("\u{1b}[31mĐỏ\u{1b}[0m", "red@example.vn"),
+        ("Lê Văn Chính", "chinh@example.vn"),
+    ];
+    for (name, email) in people {
+        let x = store.intake(d, new_dossier(name, Some(email), false), at(2025, 3, 3, 8, 0), None).await.unwrap();
+        let reschedule = EventKind::Rescheduled {
+            to: at(2025, 3, 25, 17, 0),
+            reason: "Cần xác minh thêm".into(),
+            responsible: None,
+            automatic: false,
+            override_second: false,
+        };
+        store.record(d, &x.code.unwrap(), ev(at(2025, 3, 4, 9, 0), reschedule)).await.unwrap();
+    }
+    let (w, mail) = s.worker(store, "w1", |_| {});
+    let r = w.run_pending_jobs(at(2025, 3, 4, 9, 0)).await.unwrap();
+    assert_eq!((r.claimed, r.sent, r.dead, r.retried), (5, 5, 0, 0), "{r:?}");
+    let sent = mail.sent();
+    assert_eq!(sent.len(), 5);
+    for m in &sent {
+        let raw = String::from_utf8_lossy(&m.raw);
+        let headers = raw.split("\r\n\r\n").next().unwrap_or("");
+        assert!(!headers.contains('\u{1b}'), "an escape reached the headers:\n{headers}");
+        assert!(!headers.lines().any(|l| l.starts_with("Bcc:")), "a header was injected:\n{headers}");
+        assert_eq!(headers.lines().filter(|l| l.starts_with("Subject:")).count(), 1, "{headers}");
+        for line in headers.split("\r\n") {
+            assert!(!line.contains('\n') && !line.contains('\r'), "a bare line break in a header: {line:?}");
+        }
+    }
+    let to: Vec<String> = sent
+        .iter()
+        .map(|m| {
+            let raw = String::from_utf8_lossy(&m.raw).to_string();
+            raw.split("\r\n").find(|l| l.starts_with("To:")).unwrap_or("").to_string()
+        })
+        .collect();
+    assert!(to.iter().any(|t| t.contains("\"X Y\"") || t.contains("X Y")), "{to:?}");
+    assert!(to.iter().any(|t| t.contains("A B")), "{to:?}");
 }
