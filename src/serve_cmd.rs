@@ -154,20 +154,69 @@ pub async fn run(config: &Config, args: &ServeArgs, store: AnyStore, domain: Dom
             None
         }
     };
+    let state = app.state().clone();
     let mut server_stop = stop_rx;
     let server = tokio::spawn(app.run_until(async move {
         let _ = server_stop.wait_for(|s| *s).await;
     }));
-    shutdown_signal().await;
-    tracing::info!("signal received: draining");
+    // The process serves until a signal, or until the worker dies: then `/readyz` fails with
+    // the reason while requests in flight finish, and the process exits non-zero so that its
+    // supervisor restarts it whole; it never goes on serving without its worker.
+    let worker_died = match worker {
+        Some(w) => {
+            let watch = watch_worker(w, stop_tx.subscribe());
+            tokio::pin!(watch);
+            tokio::select! {
+                () = shutdown_signal() => {
+                    tracing::info!("signal received: draining");
+                    let _ = stop_tx.send(true);
+                    // A panic while the last pass finishes is still a failure.
+                    watch.await
+                }
+                reason = &mut watch => reason.or_else(|| Some("the worker stopped".into())),
+            }
+        }
+        None => {
+            shutdown_signal().await;
+            tracing::info!("signal received: draining");
+            None
+        }
+    };
+    if let Some(reason) = &worker_died {
+        tracing::error!(reason = %reason, "the worker stopped: draining and exiting");
+        state.task_stopped(reason.clone());
+    }
     let _ = stop_tx.send(true);
     server.await.context("the server task failed")??;
-    if let Some(w) = worker {
-        w.await.context("the worker task failed")?;
-    }
     store.close().await;
-    tracing::info!("stopped");
-    Ok(())
+    match worker_died {
+        Some(reason) => Err(anyhow::anyhow!("the worker stopped: {reason}")),
+        None => {
+            tracing::info!("stopped");
+            Ok(())
+        }
+    }
+}
+
+/// Waits for the worker task to end and says why it did, unless it ended as asked (after
+/// `stop` turned true): a panic (with its message), a cancellation or an unexpected return.
+pub async fn watch_worker(task: tokio::task::JoinHandle<()>, stop: watch::Receiver<bool>) -> Option<String> {
+    let ended = task.await;
+    let asked = *stop.borrow();
+    match ended {
+        Err(e) if e.is_panic() => {
+            let payload = e.into_panic();
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".into());
+            Some(format!("the worker panicked: {message}"))
+        }
+        Err(e) => Some(format!("the worker task was cancelled: {e}")),
+        Ok(()) if asked => None,
+        Ok(()) => Some("the worker returned without being asked to stop".into()),
+    }
 }
 
 /// The first day of the demo month and its last (yesterday).
@@ -212,4 +261,24 @@ pub async fn seed_demo(store: &AnyStore, domain: &Domain, dossiers: u64) -> Resu
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_worker_that_panics_is_reported_with_its_message() {
+        let (_tx, rx) = watch::channel(false);
+        let task = tokio::spawn(async { panic!("a stored value no mail can carry") });
+        let reason = watch_worker(task, rx).await;
+        assert_eq!(reason.as_deref(), Some("the worker panicked: a stored value no mail can carry"));
+        let (_tx, rx) = watch::channel(false);
+        let reason = watch_worker(tokio::spawn(async {}), rx).await.unwrap();
+        assert!(reason.contains("without being asked"), "{reason}");
+        let (tx, rx) = watch::channel(false);
+        tx.send(true).unwrap();
+        assert_eq!(watch_worker(tokio::spawn(async {}), rx).await, None, "a worker that stops as asked is fine");
+    }
 }

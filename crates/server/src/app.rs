@@ -89,6 +89,11 @@ async fn readyz(State(state): State<AppState>) -> Response {
     if state.draining.load(Ordering::Relaxed) {
         return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "draining"}))).into_response();
     }
+    // The worker died: the process no longer does all its job, and says so.
+    if let Some(reason) = state.stopped_task() {
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "worker stopped", "reason": reason})))
+            .into_response();
+    }
     match state.store.event_count().await {
         Ok(_) => Json(json!({"status": "ready", "database": state.store.backend()})).into_response(),
         Err(e) => {

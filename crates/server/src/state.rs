@@ -90,6 +90,9 @@ pub struct AppState {
     /// Set while the server drains: `/readyz` then answers 503. Per state, so servers running
     /// side by side in one process (tests) do not see each other's shutdown.
     pub(crate) draining: Arc<AtomicBool>,
+    /// Why a task the process depends on (the in-process worker) stopped: `/readyz` then
+    /// answers 503 with the reason.
+    pub(crate) stopped_task: Arc<Mutex<Option<String>>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -112,6 +115,7 @@ impl AppState {
             tokens: Arc::new(Mutex::new(HashMap::new())),
             base_url: Arc::new(Mutex::new(base)),
             draining: Arc::new(AtomicBool::new(false)),
+            stopped_task: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -135,6 +139,18 @@ impl AppState {
         {
             *b = url;
         }
+    }
+
+    /// Records that a task this process depends on has stopped (the in-process worker died):
+    /// from now on `/readyz` answers 503 with `reason`.
+    pub fn task_stopped(&self, reason: impl Into<String>) {
+        let mut slot = self.stopped_task.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *slot = Some(reason.into());
+    }
+
+    /// Why a task this process depends on has stopped, if one has.
+    pub fn stopped_task(&self) -> Option<String> {
+        self.stopped_task.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     /// Forgets cached token lookups (after an account change in this process).

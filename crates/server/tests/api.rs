@@ -58,6 +58,7 @@ struct TestApp {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     clients: HashMap<Role, (reqwest::Client, String)>,
+    state: AppState,
 }
 
 fn password(role: Role) -> String {
@@ -77,6 +78,7 @@ impl TestApp {
         let clock_now = Arc::clone(&now);
         config.bind = "127.0.0.1:0".parse().unwrap();
         let state = AppState::new(store.clone(), domain.clone(), Arc::new(move || *clock_now.lock().unwrap()), config);
+        let app_state = state.clone();
         let app = Application::build(state).await.unwrap();
         let base = format!("http://{}", app.addr());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -92,6 +94,7 @@ impl TestApp {
             stop: Some(tx),
             server: Some(server),
             clients: HashMap::new(),
+            state: app_state,
         };
         for role in Role::ALL {
             let agencies = match role {
@@ -562,6 +565,15 @@ async fn operations_health_ids_limits_openapi_metrics() {
     let r = reqwest::Client::new().get(app.url("/readyz")).header("x-request-id", "abc-123").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["x-request-id"], "abc-123");
+    // A dead worker takes readiness with it, and says why.
+    app.state.task_stopped("the worker panicked: boom");
+    let r = reqwest::get(app.url("/readyz")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(
+        (v["status"].as_str(), v["reason"].as_str()),
+        (Some("worker stopped"), Some("the worker panicked: boom"))
+    );
     // Body limit: 64 KiB.
     let big = json!({"applicant": "x".repeat(100_000)});
     let (s, v) = app.intake(Role::Desk, big).await;
