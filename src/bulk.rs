@@ -94,11 +94,19 @@ pub async fn simulate<S: Store>(store: &S, domain: &Domain, cfg: &SimConfig, jso
     }
     bar.finish_and_clear();
     if json_out {
-        println!("{}", json!({"dossiers": summary.dossiers, "events": summary.events, "rejected": summary.rejected}));
+        crate::outln!(
+            "{}",
+            json!({"dossiers": summary.dossiers, "events": summary.events, "rejected": summary.rejected})
+        );
     } else {
-        println!(
+        crate::outln!(
             "simulated {} dossiers ({} events) from {} to {}, seed {}; {} rejected",
-            summary.dossiers, summary.events, cfg.from, cfg.to, cfg.seed, summary.rejected
+            summary.dossiers,
+            summary.events,
+            cfg.from,
+            cfg.to,
+            cfg.seed,
+            summary.rejected
         );
     }
     Ok(summary)
@@ -108,35 +116,38 @@ pub async fn simulate<S: Store>(store: &S, domain: &Domain, cfg: &SimConfig, jso
 pub async fn recompute<S: Store>(store: &S, domain: &Domain, dry_run: bool, json_out: bool) -> Result<()> {
     let diff = store.recompute(domain, dry_run).await?;
     if json_out {
-        println!("{}", serde_json::to_string(&diff)?);
+        crate::outln!("{}", serde_json::to_string(&diff)?);
         return Ok(());
     }
     let verb = if dry_run { "would change" } else { "changed" };
     if diff.is_empty() {
-        println!("{} dossiers replayed from the event log: projections and aggregates are up to date", diff.dossiers);
+        crate::outln!(
+            "{} dossiers replayed from the event log: projections and aggregates are up to date",
+            diff.dossiers
+        );
         return Ok(());
     }
-    println!("{} dossiers replayed from the event log; {} {verb}:", diff.dossiers, diff.changed.len());
+    crate::outln!("{} dossiers replayed from the event log; {} {verb}:", diff.dossiers, diff.changed.len());
     for c in diff.changed.iter().take(200) {
         let fields: Vec<String> = c
             .fields
             .iter()
             .map(|f| format!("{}: {} → {}", f.field, f.old.as_deref().unwrap_or("—"), f.new.as_deref().unwrap_or("—")))
             .collect();
-        println!("  {}  {}", c.code, fields.join("; "));
+        crate::outln!("  {}  {}", c.code, fields.join("; "));
     }
     if diff.changed.len() > 200 {
-        println!("  … and {} more (use --json for all)", diff.changed.len() - 200);
+        crate::outln!("  … and {} more (use --json for all)", diff.changed.len() - 200);
     }
     for f in &diff.unreplayable {
-        println!("  ! {} no longer replays: {}", f.code, f.error);
+        crate::outln!("  ! {} no longer replays: {}", f.code, f.error);
     }
     for o in &diff.orphans {
-        println!("  ! {o} has a projection row but no event");
+        crate::outln!("  ! {o} has a projection row but no event");
     }
-    println!("{} aggregate cells {verb}", diff.counts.len());
+    crate::outln!("{} aggregate cells {verb}", diff.counts.len());
     if dry_run {
-        println!("dry run: nothing was written; run without --dry-run to apply");
+        crate::outln!("dry run: nothing was written; run without --dry-run to apply");
     }
     Ok(())
 }

@@ -81,18 +81,18 @@ pub fn run(config_dir: &std::path::Path, cmd: &CalendarCommand) -> Result<()> {
             let d = deadline(&cal, from, limit, cutoff)?;
             let lines = explain(&d.steps, lang);
             if a.json {
-                println!(
+                crate::outln!(
                     "{}",
                     json!({"start_at": input::show(d.start), "due_at": input::show(d.due), "explanation": lines})
                 );
             } else {
-                println!("start: {}", input::show(d.start));
-                println!("due:   {}", input::show(d.due));
+                crate::outln!("start: {}", input::show(d.start));
+                crate::outln!("due:   {}", input::show(d.due));
                 for l in lines {
-                    println!("  - {l}");
+                    crate::outln!("  - {l}");
                 }
                 if cal.is_provisional(motcua_core::calendar::to_local(d.due).date()) {
-                    println!(
+                    crate::outln!(
                         "  ! the due date falls in a provisional calendar year: bridges and swaps are not yet decided"
                     );
                 }
@@ -103,9 +103,9 @@ pub fn run(config_dir: &std::path::Path, cmd: &CalendarCommand) -> Result<()> {
             let to = input::instant(&a.to)?;
             let minutes = config.calendar()?.working_minutes_between(from, to)?;
             if a.json {
-                println!("{}", json!({"working_minutes": minutes}));
+                crate::outln!("{}", json!({"working_minutes": minutes}));
             } else {
-                println!(
+                crate::outln!(
                     "{minutes} working minutes ({})",
                     motcua_core::clock::format_working_minutes(minutes, Lang::En)
                 );
@@ -121,9 +121,9 @@ pub fn run(config_dir: &std::path::Path, cmd: &CalendarCommand) -> Result<()> {
                 .map(|(y, (_, n))| json!({"year": y.year, "working_days": n, "provisional": y.provisional, "days_off": y.days_off.len(), "makeup_workdays": y.makeup_workdays.len()}))
                 .collect();
             if a.json {
-                println!("{}", json!({"years": years, "warnings": data.warnings}));
+                crate::outln!("{}", json!({"years": years, "warnings": data.warnings}));
             } else {
-                println!(
+                crate::outln!(
                     "calendar {} is valid: {} to {}",
                     config.dir.join(&config.settings.calendar_dir).display(),
                     cal.first_date(),
@@ -131,10 +131,10 @@ pub fn run(config_dir: &std::path::Path, cmd: &CalendarCommand) -> Result<()> {
                 );
                 for y in &years {
                     let prov = if y["provisional"] == true { "  (provisional)" } else { "" };
-                    println!("{}: {} working days{prov}", y["year"], y["working_days"]);
+                    crate::outln!("{}: {} working days{prov}", y["year"], y["working_days"]);
                 }
                 for w in &data.warnings {
-                    println!("warning: {w}");
+                    crate::outln!("warning: {w}");
                 }
             }
         }

@@ -273,7 +273,7 @@ async fn run_with_store<S: motcua_store::Store>(cli: &Cli, store: &S, domain: &m
         | C::Letter(_) => return Ok(()),
         C::Migrate => {
             store.migrate().await?;
-            println!("database is up to date");
+            crate::outln!("database is up to date");
             return Ok(());
         }
         C::Intake(a) => return desk::intake(store, domain, a).await,
@@ -354,9 +354,9 @@ async fn report<S: motcua_store::Store>(
     let q = motcua_store::report::ReportQuery { from, to, by, as_of };
     let r = motcua_store::report::report(store, domain, &q).await?;
     match format {
-        "json" => println!("{}", r.to_json()),
-        "csv" => print!("{}", r.to_csv()),
-        _ => print!("{}", r.to_table()),
+        "json" => crate::outln!("{}", r.to_json()),
+        "csv" => crate::out!("{}", r.to_csv()),
+        _ => crate::out!("{}", r.to_table()),
     }
     Ok(())
 }

@@ -99,7 +99,7 @@ fn print_written(domain: &Domain, d: &Dossier, json: bool) -> Result<()> {
     let code = d.code.as_ref().map(ToString::to_string).unwrap_or_default();
     let status = d.status.map(|s| (s.code(), s.name())).unwrap_or((0, "none"));
     if json {
-        println!(
+        crate::outln!(
             "{}",
             json!({
                 "code": code,
@@ -114,9 +114,9 @@ fn print_written(domain: &Domain, d: &Dossier, json: bool) -> Result<()> {
             })
         );
     } else {
-        println!("{code}  status {} ({})", status.0, status.1);
+        crate::outln!("{code}  status {} ({})", status.0, status.1);
         if let Some(due) = d.due_at {
-            println!("due: {}", show(due));
+            crate::outln!("due: {}", show(due));
         }
         let _ = domain;
     }
@@ -142,7 +142,7 @@ pub async fn show_dossier<S: Store>(
     }
     let v = serde_json::to_value(motcua_core::view::dossier_view(domain, &d, as_of)?)?;
     if json {
-        println!("{v}");
+        crate::outln!("{v}");
     } else {
         print_dossier_text(&v);
     }
@@ -153,24 +153,34 @@ fn print_dossier_text(v: &Value) {
     let s = |k: &str| {
         v[k].as_str().map(str::to_string).unwrap_or_else(|| if v[k].is_null() { "—".into() } else { v[k].to_string() })
     };
-    println!("{}  {} — {}", s("code"), s("procedure"), s("procedure_name"));
-    println!("status:        {} ({}, {})", s("status"), s("status_name"), s("status_name_vi"));
-    println!("applicant:     {} ({})", s("applicant"), s("channel"));
-    println!("received:      {}", s("received_at"));
-    println!("due:           {}   (receipt: {}, new date: {})", s("due_at"), s("original_due_at"), s("rescheduled_to"));
-    println!("finished:      {}   returned: {}", s("finished_at"), s("returned_at"));
-    println!(
+    crate::outln!("{}  {} — {}", s("code"), s("procedure"), s("procedure_name"));
+    crate::outln!("status:        {} ({}, {})", s("status"), s("status_name"), s("status_name_vi"));
+    crate::outln!("applicant:     {} ({})", s("applicant"), s("channel"));
+    crate::outln!("received:      {}", s("received_at"));
+    crate::outln!(
+        "due:           {}   (receipt: {}, new date: {})",
+        s("due_at"),
+        s("original_due_at"),
+        s("rescheduled_to")
+    );
+    crate::outln!("finished:      {}   returned: {}", s("finished_at"), s("returned_at"));
+    crate::outln!(
         "timeliness:    {}   overdue: {}   late working minutes: {}   at risk: {}",
         s("timeliness"),
         s("overdue"),
         s("late_working_minutes"),
         s("at_risk")
     );
-    println!("holder:        {}   supplements: {}   bounces: {}", s("holder"), s("supplement_count"), s("bounces"));
+    crate::outln!(
+        "holder:        {}   supplements: {}   bounces: {}",
+        s("holder"),
+        s("supplement_count"),
+        s("bounces")
+    );
     if let Some(rows) = v["dwell"].as_array() {
-        println!("control sheet:");
+        crate::outln!("control sheet:");
         for r in rows {
-            println!(
+            crate::outln!(
                 "  {:<16} {:>6} / {:>6} working min  {:<8}{}",
                 r["agency"].as_str().unwrap_or(""),
                 r["working_minutes"],
@@ -181,32 +191,32 @@ fn print_dossier_text(v: &Value) {
         }
     }
     if let Some(sig) = v["signals"].as_array().filter(|a| !a.is_empty()) {
-        println!("signals:");
+        crate::outln!("signals:");
         for x in sig {
-            println!("  ! {}", x["text"].as_str().unwrap_or(""));
+            crate::outln!("  ! {}", x["text"].as_str().unwrap_or(""));
         }
     }
-    println!("explanation:");
+    crate::outln!("explanation:");
     for l in v["explanation"].as_array().into_iter().flatten() {
-        println!("  - {}", l.as_str().unwrap_or(""));
+        crate::outln!("  - {}", l.as_str().unwrap_or(""));
     }
 }
 
 /// `motcua catalog`.
 pub fn catalog(domain: &Domain, json: bool) -> Result<()> {
     if json {
-        println!("{}", serde_json::to_string(&CatalogView::of(&domain.catalog))?);
+        crate::outln!("{}", serde_json::to_string(&CatalogView::of(&domain.catalog))?);
         return Ok(());
     }
     let agencies = domain.catalog.agencies().count();
     let procedures = domain.catalog.procedures().count();
-    println!("agencies ({agencies}):");
+    crate::outln!("agencies ({agencies}):");
     for a in domain.catalog.agencies() {
-        println!("  {:<15} {:<11} {}", a.code, format!("{:?}", a.kind).to_lowercase(), a.name);
+        crate::outln!("  {:<15} {:<11} {}", a.code, format!("{:?}", a.kind).to_lowercase(), a.name);
     }
-    println!("procedures ({procedures}):");
+    crate::outln!("procedures ({procedures}):");
     for p in domain.catalog.procedures() {
-        println!("  {:<10} {:<20} {}", p.code, p.time_limit.to_string(), p.name);
+        crate::outln!("  {:<10} {:<20} {}", p.code, p.time_limit.to_string(), p.name);
     }
     Ok(())
 }

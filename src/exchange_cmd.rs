@@ -76,9 +76,9 @@ pub async fn import<S: Store>(store: &S, domain: &Domain, path: &Path, format: O
     }
     bar.finish_and_clear();
     if json {
-        println!("{}", serde_json::to_string(&summary)?);
+        crate::outln!("{}", serde_json::to_string(&summary)?);
     } else {
-        println!(
+        crate::outln!(
             "{}: {} rows read, {} events imported, {} rows rejected",
             path.display(),
             summary.rows,

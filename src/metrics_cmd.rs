@@ -53,7 +53,7 @@ pub async fn run(cmd: &MetricsCommand, store: AnyStore, domain: Domain) -> Resul
     match cmd {
         MetricsCommand::Print { flags } => {
             let ep = endpoint(store, domain, flags)?;
-            print!("{}", ep.render().await?.body);
+            crate::out!("{}", ep.render().await?.body);
             Ok(())
         }
         MetricsCommand::Serve { bind, flags } => {
@@ -61,7 +61,7 @@ pub async fn run(cmd: &MetricsCommand, store: AnyStore, domain: Domain) -> Resul
             let listener =
                 tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
             let addr = listener.local_addr()?;
-            println!("motcua metrics: listening on http://{addr}/metrics");
+            crate::outln!("motcua metrics: listening on http://{addr}/metrics");
             std::io::stdout().flush()?;
             // No signal handling: SIGINT/SIGTERM end the process, and there is no state to save.
             http::serve(listener, http::router(ep), std::future::pending()).await?;

@@ -137,7 +137,7 @@ pub async fn run(config: &Config, args: &ServeArgs, store: AnyStore, domain: Dom
     let state =
         AppState::new(store.clone(), (*domain).clone(), system_now(), server_config).with_metrics(Arc::new(hook));
     let app = Application::build(state).await.with_context(|| format!("cannot listen on {}", args.bind))?;
-    println!("motcua: serving on http://{} (API /api/v1, lookup /tra-cuu, board /bang-tin, /metrics)", app.addr());
+    crate::outln!("motcua: serving on http://{} (API /api/v1, lookup /tra-cuu, board /bang-tin, /metrics)", app.addr());
     let (stop_tx, stop_rx) = watch::channel(false);
     let worker = match worker {
         Some(w) => {
@@ -245,17 +245,17 @@ const DEMO_STAFF: [(&str, &str, &str, &[&str]); 5] = [
 /// role with a random password printed here (and nowhere else).
 pub async fn seed_demo(store: &AnyStore, domain: &Domain, dossiers: u64) -> Result<()> {
     if !is_fresh(store).await? {
-        println!("motcua: demo data already present; log in with the accounts printed on the first run");
+        crate::outln!("motcua: demo data already present; log in with the accounts printed on the first run");
         return Ok(());
     }
     let (from, to) = demo_period();
-    println!("motcua: first run — simulating {dossiers} dossiers received {from} … {to}");
+    crate::outln!("motcua: first run — simulating {dossiers} dossiers received {from} … {to}");
     crate::bulk::simulate(store, domain, &crate::bulk::sim_config(dossiers, 1, from, to), false).await?;
-    println!("motcua: demo accounts (shown once; change them with `motcua staff reset-password`):");
+    crate::outln!("motcua: demo accounts (shown once; change them with `motcua staff reset-password`):");
     for (username, name, role, agencies) in DEMO_STAFF {
         let agencies: Vec<String> = agencies.iter().map(|a| (*a).to_string()).collect();
         let password = crate::staff_cmd::add(store, domain, username, name, role, &agencies, None).await?;
-        println!(
+        crate::outln!(
             "  {role:<7} {username:<15} password: {password}   agencies: {}",
             if agencies.is_empty() { "all (read-only)".to_string() } else { agencies.join(", ") }
         );

@@ -120,19 +120,19 @@ pub async fn run(cmd: &StaffCommand, store: &AnyStore, domain: &Domain) -> Resul
             let shown = given.is_none();
             let password = add(store, domain, username, name, role, agencies, given).await?;
             if shown {
-                println!("created {username} ({role}); password: {password}");
+                crate::outln!("created {username} ({role}); password: {password}");
             } else {
-                println!("created {username} ({role})");
+                crate::outln!("created {username} ({role})");
             }
         }
         StaffCommand::List { json } => {
             let staff = store.staff_list().await?;
             if *json {
-                println!("{}", json!({"staff": staff}));
+                crate::outln!("{}", json!({"staff": staff}));
             } else {
                 for s in staff {
                     let agencies: Vec<String> = s.agencies.iter().map(ToString::to_string).collect();
-                    println!(
+                    crate::outln!(
                         "{:<20} {:<7} {:<9} {:<28} {}",
                         s.username,
                         s.role,
@@ -148,7 +148,7 @@ pub async fn run(cmd: &StaffCommand, store: &AnyStore, domain: &Domain) -> Resul
             if !store.set_staff_disabled(username, disable).await? {
                 bail!("no account {username:?}");
             }
-            println!("{username} {}", if disable { "disabled; its sessions ended" } else { "enabled" });
+            crate::outln!("{username} {}", if disable { "disabled; its sessions ended" } else { "enabled" });
         }
         StaffCommand::ResetPassword { username, password_stdin } => {
             let given = if *password_stdin { Some(stdin_password()?) } else { None };
@@ -158,9 +158,9 @@ pub async fn run(cmd: &StaffCommand, store: &AnyStore, domain: &Domain) -> Resul
                 bail!("no account {username:?}");
             }
             if shown {
-                println!("new password of {username}: {password}");
+                crate::outln!("new password of {username}: {password}");
             } else {
-                println!("password of {username} changed; its sessions ended");
+                crate::outln!("password of {username} changed; its sessions ended");
             }
         }
         StaffCommand::Token { username, name } => {
@@ -170,7 +170,7 @@ pub async fn run(cmd: &StaffCommand, store: &AnyStore, domain: &Domain) -> Resul
             }
             let (token, digest) = motcua_server::new_api_token();
             store.create_token(&digest, staff.id, name.trim(), Utc::now()).await?;
-            println!("{token}");
+            crate::outln!("{token}");
         }
     }
     Ok(())

@@ -221,12 +221,12 @@ pub async fn worker(config: &Config, args: &WorkerArgs, store: AnyStore, domain:
         let now = now_source.now();
         let (tick, sent) = worker.run_once(now).await?;
         if args.json {
-            println!(
+            crate::outln!(
                 "{}",
                 json!({"as_of": input::show(now), "owner": worker.config().owner, "tick": tick, "outbox": sent})
             );
         } else {
-            println!(
+            crate::outln!(
                 "{}: {} reminders, {} apologies ({} escalations), {} already handled, {} failed; \
                  outbox: {} sent, {} printed, {} retried, {} dead, {} lost leases",
                 input::show(now),
@@ -309,9 +309,13 @@ pub async fn outbox(args: &OutboxArgs, store: &AnyStore) -> Result<()> {
         store.retry_message(*id, now).await?;
         let after = store.outbox_message(*id).await?.context("the message vanished")?;
         if *json {
-            println!("{}", message_json(&after));
+            crate::outln!("{}", message_json(&after));
         } else {
-            println!("outbox message {id} ({} to {}) is pending again", after.kind, recipient_text(&after.recipient));
+            crate::outln!(
+                "outbox message {id} ({} to {}) is pending again",
+                after.kind,
+                recipient_text(&after.recipient)
+            );
         }
         return Ok(());
     }
@@ -324,23 +328,28 @@ pub async fn outbox(args: &OutboxArgs, store: &AnyStore) -> Result<()> {
         None => store.outbox(status, args.limit).await?,
     };
     if args.json {
-        println!("{}", serde_json::Value::Array(rows.iter().map(message_json).collect()));
+        crate::outln!("{}", serde_json::Value::Array(rows.iter().map(message_json).collect()));
         return Ok(());
     }
     if rows.is_empty() {
-        println!("no outbox messages{}", status.map(|s| format!(" with status {s}")).unwrap_or_default());
+        crate::outln!("no outbox messages{}", status.map(|s| format!(" with status {s}")).unwrap_or_default());
         return Ok(());
     }
-    println!(
+    crate::outln!(
         "{:>6}  {:<7}  {:<19}  {:<25}  {:>3}  {:<19}  recipient",
-        "id", "status", "kind", "dossier", "try", "when"
+        "id",
+        "status",
+        "kind",
+        "dossier",
+        "try",
+        "when"
     );
     for m in &rows {
         let when = match m.status {
             OutboxStatus::Sent => m.sent_at.unwrap_or(m.created_at),
             _ => m.next_attempt_at,
         };
-        println!(
+        crate::outln!(
             "{:>6}  {:<7}  {:<19}  {:<25}  {:>3}  {:<19}  {}{}",
             m.id,
             m.status.name(),
@@ -379,9 +388,9 @@ pub async fn letter(config: &Config, args: &LetterArgs, store: &AnyStore, domain
     let recipient = d.applicant.email.as_ref().map(ToString::to_string).unwrap_or_default();
     let r = templates.render(kind.name(), lang(&args.lang), &letter, &recipient)?;
     match (args.format.as_str(), &r.html) {
-        ("html", Some(html)) => print!("{html}"),
+        ("html", Some(html)) => crate::out!("{html}"),
         ("html", None) => bail!("there is no HTML template for {kind} in {}", templates.dir().display()),
-        _ => print!("{}", r.text),
+        _ => crate::out!("{}", r.text),
     }
     Ok(())
 }

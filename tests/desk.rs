@@ -382,3 +382,31 @@ fn catalog_lists_agencies_and_procedures() {
     assert!(p["cutoff"].is_null());
     assert!(procedures.iter().any(|p| p["cutoff"] == "15:00"));
 }
+
+/// A reader that goes away (`motcua … | head -c 20`) ends the command quietly: status 0, nothing
+/// on stderr, for printed output and for output written by an exporter alike.
+#[test]
+fn a_closed_pipe_ends_the_command_quietly() {
+    use std::process::{Command, Stdio};
+    let db = Db::sqlite();
+    let seeded = motcua_with(&config_dir(), Some(&db.url), &["simulate", "--dossiers", "30"]);
+    assert_eq!(seeded.code, 0, "{}", seeded.stderr);
+    for args in [&["catalog", "--json"][..], &["export", "--format", "jsonl"][..], &["outbox"][..]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_motcua"))
+            .arg("--config")
+            .arg(config_dir())
+            .arg("--db")
+            .arg(&db.url)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the reading end before the command writes anything.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{args:?}: {stderr}");
+    }
+}
