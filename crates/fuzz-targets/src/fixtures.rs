@@ -1,5 +1,6 @@
 //! The repository's own configuration, compiled in: the Vietnamese calendar, the catalog and
-//! standard office hours, as the targets that need a domain use it.
+//! standard office hours, as the targets that need a domain use it; the e-mail templates (read
+//! from config/templates) and two stored letters for the e-mail target.
 
 use std::sync::LazyLock;
 
@@ -7,6 +8,8 @@ use motcua_core::ClassifyMode;
 use motcua_core::calendar::{Calendar, CalendarData, OfficeHours};
 use motcua_core::catalog::Catalog;
 use motcua_core::domain::Domain;
+use motcua_core::letters::Letter;
+use motcua_worker::Templates;
 
 const YEARS: [(&str, &str); 5] = [
     ("2023.toml", include_str!("../../../config/calendars/vn/2023.toml")),
@@ -36,4 +39,34 @@ static DOMAIN: LazyLock<Result<Domain, String>> = LazyLock::new(load);
 /// which the replay test reports; the targets then have nothing to run against).
 pub fn domain() -> Result<&'static Domain, &'static str> {
     DOMAIN.as_ref().map_err(String::as_str)
+}
+
+static TEMPLATES: LazyLock<Result<Templates, String>> = LazyLock::new(|| {
+    Templates::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/templates"))
+        .map_err(|e| e.to_string())
+});
+
+/// The repository's e-mail templates.
+pub fn templates() -> Result<&'static Templates, &'static str> {
+    TEMPLATES.as_ref().map_err(String::as_str)
+}
+
+static LETTERS: LazyLock<Vec<Letter>> = LazyLock::new(|| {
+    [include_str!("../fixtures/receipt.json"), include_str!("../fixtures/result_ready.json")]
+        .iter()
+        .filter_map(|text| serde_json::from_str(text).ok())
+        .collect()
+});
+
+/// A stored receipt (`result` false) or result notice (true) to a citizen.
+pub fn letter(result: bool) -> Option<&'static Letter> {
+    LETTERS.get(usize::from(result))
+}
+
+static SENDER: LazyLock<Option<lettre::message::Mailbox>> =
+    LazyLock::new(|| "Bộ phận Một cửa <motcua@hcc.danang.example>".parse().ok());
+
+/// The sender the worker writes from.
+pub fn sender() -> Option<&'static lettre::message::Mailbox> {
+    SENDER.as_ref()
 }

@@ -31,6 +31,7 @@ pub const TARGETS: &[Target] = &[
     ("catalog_toml", catalog_toml),
     ("import_jsonl", import_jsonl),
     ("import_csv", import_csv),
+    ("email", email),
 ];
 
 /// An instant as `--at` and the API's `at` take it, and a new appointment as `reschedule` takes
@@ -87,5 +88,30 @@ fn import(format: Format, data: &[u8]) {
         let Ok(row) = row else { continue };
         let dossier = dossiers.entry(row.code.clone()).or_default();
         let _ = domain.apply(dossier, &row.event);
+    }
+}
+
+/// An e-mail from hostile stored values, as the worker writes it: the input is the applicant's
+/// name, e-mail address and street address separated by NUL bytes, put into a stored receipt
+/// or result notice (the first byte chooses), rendered by the repository's templates in
+/// Vietnamese and English, and built into RFC 5322 text with the name in the `To` header.
+pub fn email(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut fields = text.split('\0');
+    let (name, address, street) = (fields.next().unwrap_or(""), fields.next().unwrap_or(""), fields.next());
+    let (Ok(templates), Some(sender)) = (fixtures::templates(), fixtures::sender()) else { return };
+    let Some(stored) = fixtures::letter(data.first().is_some_and(|b| b % 2 == 1)) else { return };
+    let mut letter = stored.clone();
+    letter.dossier.applicant_name = name.to_string();
+    letter.dossier.applicant_address = street.map(str::to_string);
+    letter.dossier.applicant_email = Some(address.to_string());
+    let Ok(to) = address.parse::<lettre::Address>() else { return };
+    let to = lettre::message::Mailbox::new(motcua_worker::compose::display_name(name), to);
+    let id = motcua_worker::compose::message_id(1, "fuzz", sender);
+    for lang in [motcua_core::clock::Lang::Vi, motcua_core::clock::Lang::En] {
+        let Ok(rendered) = templates.render(letter.kind.name(), lang, &letter, address) else { continue };
+        if let Ok(message) = motcua_worker::compose::build(sender, to.clone(), &id, letter.issued_at, &rendered) {
+            let _ = message.formatted();
+        }
     }
 }

@@ -23,6 +23,12 @@ fn inputs(dir: &Path) -> Vec<PathBuf> {
 fn every_corpus_input_returns_normally() {
     let domain = motcua_fuzz_targets::fixtures::domain();
     assert!(domain.is_ok(), "the repository's configuration does not load: {:?}", domain.err());
+    let templates = motcua_fuzz_targets::fixtures::templates();
+    assert!(templates.is_ok(), "the repository's templates do not load: {:?}", templates.err());
+    assert!(
+        motcua_fuzz_targets::fixtures::letter(false).is_some() && motcua_fuzz_targets::fixtures::letter(true).is_some()
+    );
+    assert!(motcua_fuzz_targets::fixtures::sender().is_some());
     let mut failures = Vec::new();
     for (name, target) in TARGETS {
         let corpus = inputs(&fuzz_dir().join("corpus").join(name));
