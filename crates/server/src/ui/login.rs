@@ -15,10 +15,52 @@ use crate::page::{Page, error_page, html};
 use crate::state::AppState;
 
 /// Only local paths are followed after login.
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
-        _ => "/queue".to_string(),
+/// Where to go after logging in: `next` as a browser would resolve it (the WHATWG URL rules:
+/// tabs and line breaks dropped, backslashes read as slashes, `..` and percent-escapes
+/// normalised) against this server, kept only when it stays on this server; anything else
+/// goes to the queue. The answer is the normalised path, so what the `Location` header says is
+/// what the browser will do.
+pub(crate) fn safe_next(next: Option<&str>) -> String {
+    const HOME: &str = "/queue";
+    let Some(next) = next else { return HOME.into() };
+    let Ok(base) = url::Url::parse("http://motcua.invalid/") else { return HOME.into() };
+    match base.join(next) {
+        Ok(u) if u.origin() == base.origin() && next.trim_start().starts_with(['/', '\\']) => {
+            let mut out = u.path().to_string();
+            if let Some(q) = u.query() {
+                out.push('?');
+                out.push_str(q);
+            }
+            out
+        }
+        _ => HOME.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_on_this_server_after_normalisation() {
+        for (given, expected) in [
+            ("/dossiers/000.00.02.H17-250303-0001", "/dossiers/000.00.02.H17-250303-0001"),
+            ("/report?by=month", "/report?by=month"),
+            ("/a/../queue", "/queue"),
+            ("/\t/evil.example", "/queue"),
+            ("/\n/evil.example", "/queue"),
+            ("//evil.example", "/queue"),
+            ("/\\evil.example", "/queue"),
+            ("\\\\evil.example", "/queue"),
+            ("https://evil.example/", "/queue"),
+            ("javascript:alert(1)", "/queue"),
+            ("queue", "/queue"),
+            (" /\r\n/evil.example", "/queue"),
+            ("/x\r\nSet-Cookie: a=b", "/xSet-Cookie:%20a=b"),
+        ] {
+            assert_eq!(safe_next(Some(given)), expected, "next={given:?}");
+        }
+        assert_eq!(safe_next(None), "/queue");
     }
 }
 
