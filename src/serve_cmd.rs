@@ -44,6 +44,10 @@ pub struct ServeArgs {
     pub lookup_per_minute: u32,
     #[arg(long, default_value_t = 10)]
     pub lookup_burst: u32,
+    /// The bearer token a scraper gives for `/metrics`. Without it, `/metrics` is served only
+    /// on a loopback --bind; a server that faces the public refuses it.
+    #[arg(long, env = "MOTCUA_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
     /// Seed an empty database with a simulated month and one demo account per role.
     #[arg(long)]
     pub demo: bool,
@@ -132,6 +136,7 @@ pub async fn run(config: &Config, args: &ServeArgs, store: AnyStore, domain: Dom
         secure_cookies: args.secure_cookies,
         lookup_per_minute: args.lookup_per_minute,
         lookup_burst: args.lookup_burst,
+        metrics_token: args.metrics_token.clone(),
         ..ServerConfig::default()
     };
     let state =

@@ -103,7 +103,27 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
+async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    match (&state.config.metrics_token, given) {
+        (Some(token), Some(given)) if crate::auth::same_secret(token, given) => {}
+        (Some(_), _) => {
+            let mut r = Problem::new(ProblemKind::Unauthorized, "/metrics needs its bearer token").into_response();
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"metrics\""));
+            return r;
+        }
+        (None, _) if !state.config.bind.ip().is_loopback() => {
+            return Problem::forbidden(
+                "/metrics is not served to the public: start the server with --metrics-token and give the scraper that token",
+            )
+            .into_response();
+        }
+        (None, _) => {}
+    }
     match &state.metrics {
         Some(m) => {
             let body = m.render().await;

@@ -50,6 +50,10 @@ pub struct ServerConfig {
     pub token_cache_ttl: Duration,
     /// The city name printed on receipts and letters ("Đà Nẵng, ngày …").
     pub place: String,
+    /// The bearer token `/metrics` asks for. Without one, `/metrics` is served only when the
+    /// server listens on a loopback address (a scraper on the same host); a server that faces
+    /// the public refuses it.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -64,6 +68,7 @@ impl Default for ServerConfig {
             lookup_per_minute: 10,
             token_cache_ttl: Duration::from_secs(30),
             place: "Đà Nẵng".into(),
+            metrics_token: None,
         }
     }
 }

@@ -76,7 +76,9 @@ impl TestApp {
         let domain = domain();
         let now = Arc::new(Mutex::new(local("2025-03-10 09:00")));
         let clock_now = Arc::clone(&now);
-        config.bind = "127.0.0.1:0".parse().unwrap();
+        if config.bind.port() != 0 {
+            config.bind = "127.0.0.1:0".parse().unwrap();
+        }
         let state = AppState::new(store.clone(), domain.clone(), Arc::new(move || *clock_now.lock().unwrap()), config);
         let app_state = state.clone();
         let app = Application::build(state).await.unwrap();
@@ -862,5 +864,30 @@ async fn every_answer_carries_the_security_headers_and_a_429_says_when_to_retry(
         .unwrap();
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(r.headers()["retry-after"], "15", "one token every 15 s at 4 a minute");
+    app.shutdown().await;
+}
+
+/// `/metrics` behind its token; without a token, served on loopback only, refused when the
+/// server listens on every address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_need_their_token_or_a_loopback_listener() {
+    let with_token = ServerConfig { metrics_token: Some("scrape-secret".into()), ..ServerConfig::default() };
+    let app = TestApp::spawn_with(with_token).await;
+    let c = reqwest::Client::new();
+    let r = c.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.headers().contains_key("www-authenticate"));
+    let r = c.get(app.url("/metrics")).bearer_auth("wrong").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // The token passes; this test server has no exporter, so the answer is its plain 404.
+    let r = c.get(app.url("/metrics")).bearer_auth("scrape-secret").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    app.shutdown().await;
+    let public = ServerConfig { bind: "0.0.0.0:0".parse().unwrap(), ..ServerConfig::default() };
+    let app = TestApp::spawn_with(public).await;
+    let r = reqwest::get(app.url("/metrics")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let v: Value = r.json().await.unwrap();
+    assert!(v["detail"].as_str().unwrap().contains("--metrics-token"), "{v}");
     app.shutdown().await;
 }
