@@ -66,6 +66,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/report", get(report_handler))
         .route("/api/v1/audit", get(audit))
         .route("/api/v1/staff", get(staff))
+        .route("/api/v1/staff/{username}/unlock", post(unlock_staff))
         .route("/api/v1/lookup", post(lookup))
         .route("/api/v1/board", get(board))
 }
@@ -84,8 +85,14 @@ struct Login {
     password: String,
 }
 
-async fn login(State(state): State<AppState>, Body(b): Body<Login>) -> Result<Response, Problem> {
-    let Some(staff) = auth::check_login(&state, &b.username, &b.password).await? else {
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Body(b): Body<Login>,
+) -> Result<Response, Problem> {
+    let client = shared::client_ip(&headers, peer);
+    let Some(staff) = auth::check_login(&state, &b.username, &b.password, client).await? else {
         return Err(Problem::new(ProblemKind::Unauthorized, "wrong username or password"));
     };
     let (cookie, csrf) = auth::open_session(&state, &staff).await?;
@@ -292,6 +299,19 @@ async fn staff(State(state): State<AppState>, who: Principal) -> Result<Json<Val
         return Err(Problem::forbidden("the staff list is for administrators"));
     }
     Ok(Json(json!({"staff": state.store.staff_list().await?})))
+}
+
+/// An administrator ends the lockout of an account name (after repeated wrong passwords).
+async fn unlock_staff(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(username): Path<String>,
+) -> Result<Json<Value>, Problem> {
+    if !perm::may_admin(who.staff.role) {
+        return Err(Problem::forbidden("unlocking an account is for administrators"));
+    }
+    let cleared = state.login_guard.unlock(&username);
+    Ok(Json(json!({"username": username, "cleared": cleared})))
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -202,9 +202,33 @@ impl FromRequestParts<AppState> for Principal {
     }
 }
 
-/// Verifies a username and password; the account if they match and it is enabled. Runs the
-/// hash on a blocking thread.
-pub async fn check_login(state: &AppState, username: &str, password: &str) -> Result<Option<StaffRow>, Problem> {
+/// Verifies a username and password from `client`; the account if they match and it is
+/// enabled. Runs the hash on a blocking thread. Repeated failures are throttled per account
+/// name and per client (`login_guard`): a refused try is a 429 with `Retry-After`, or a 429
+/// saying the name is locked until an administrator unlocks it.
+pub async fn check_login(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    client: std::net::IpAddr,
+) -> Result<Option<StaffRow>, Problem> {
+    use crate::login_guard::Refusal;
+    let now = state.now();
+    match state.login_guard.check(username, client, now) {
+        Ok(()) => {}
+        Err(Refusal::Wait(secs)) => {
+            let mut p =
+                Problem::new(ProblemKind::RateLimited, format!("too many wrong passwords; try again in {secs} s"));
+            p.retry_after = Some(secs);
+            return Err(p);
+        }
+        Err(Refusal::Locked) => {
+            return Err(Problem::new(
+                ProblemKind::RateLimited,
+                "this account is locked after repeated wrong passwords; an administrator can unlock it",
+            ));
+        }
+    }
     let found = state.store.staff_credentials(username.trim()).await?;
     let (staff, hash) = match found {
         Some((s, h)) => (Some(s), h),
@@ -212,7 +236,12 @@ pub async fn check_login(state: &AppState, username: &str, password: &str) -> Re
     };
     let password = password.to_string();
     let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &password)).await.map_err(Problem::internal)?;
-    Ok(staff.filter(|s| ok && !s.disabled))
+    let staff = staff.filter(|s| ok && !s.disabled);
+    match &staff {
+        Some(_) => state.login_guard.succeeded(username),
+        None => state.login_guard.failed(username, client, now),
+    }
+    Ok(staff)
 }
 
 /// Opens a session for `staff`: the cookie value to set and the session's CSRF token.

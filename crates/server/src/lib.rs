@@ -10,7 +10,8 @@
 //!
 //! Modules (each uses only those listed before it, the handlers' modules last; no loops):
 //! - [`problem`] — errors as RFC 9457 problem+json; [`perm`] — roles × actions;
-//! - `ratelimit` — the lookup's token buckets; [`state`] — [`AppState`], [`ServerConfig`],
+//! - `ratelimit` — the lookup's token buckets; `login_guard` — wrong-password throttling and
+//!   lockout; [`state`] — [`AppState`], [`ServerConfig`],
 //!   [`NowFn`], [`HttpMetrics`];
 //! - [`auth`] — passwords, sessions, API tokens, CSRF; `i18n` — the pages' Vietnamese and
 //!   English texts; `qr` — the receipt's QR code;
@@ -30,6 +31,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 mod i18n;
+mod login_guard;
 pub mod openapi;
 mod page;
 pub mod perm;

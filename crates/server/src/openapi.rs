@@ -83,9 +83,9 @@ pub fn document() -> Value {
     let more = json!({
         "/api/v1/openapi.json": {"get": {"summary": "this document", "security": [], "responses": ok_json("OpenAPI 3.1")}},
         "/api/v1/session": {
-            "post": {"summary": "log in; sets the session cookie and returns the CSRF token for writes", "security": [],
+            "post": {"summary": "log in; sets the session cookie and returns the CSRF token for writes; repeated wrong passwords are throttled (429 with Retry-After) and then locked until an administrator unlocks", "security": [],
                      "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {"username": {"type": "string"}, "password": {"type": "string"}}, "required": ["username", "password"]}}}},
-                     "responses": with_errors(ok_json("the account and csrf_token"))},
+                     "responses": with_errors(json!({"200": {"description": "the account and csrf_token", "content": {"application/json": {}}}, "429": problem_ref()}))},
             "delete": {"summary": "log out", "responses": with_errors(json!({"204": {"description": "logged out"}}))}
         },
         "/api/v1/me": {"get": {"summary": "the authenticated account", "responses": with_errors(ok_json("account"))}},
@@ -118,6 +118,9 @@ pub fn document() -> Value {
             {"name": "before", "in": "query", "schema": {"type": "integer"}}, {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
             "responses": with_errors(ok_json("events"))}},
         "/api/v1/staff": {"get": {"summary": "staff accounts (administrator)", "responses": with_errors(ok_json("staff"))}},
+        "/api/v1/staff/{username}/unlock": {"post": {"summary": "end the lockout of an account name after repeated wrong passwords (administrator)",
+            "parameters": [{"name": "username", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "responses": with_errors(ok_json("username and whether a count or lock was cleared"))}},
         "/api/v1/lookup": {"post": {"summary": "public lookup by code and ID number (rate limited; a mismatch is a plain 404)", "security": [],
             "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {"code": {"type": "string"}, "id_number": {"type": "string"}}, "required": ["code", "id_number"]}}}},
             "responses": {"200": {"description": "the public view"}, "404": problem_ref(), "429": problem_ref()}}},

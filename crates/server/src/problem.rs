@@ -132,11 +132,13 @@ impl ProblemKind {
 pub struct Problem {
     pub kind: ProblemKind,
     pub detail: String,
+    /// Seconds to wait before trying again, sent as `Retry-After` (a throttled login).
+    pub retry_after: Option<u64>,
 }
 
 impl Problem {
     pub fn new(kind: ProblemKind, detail: impl Into<String>) -> Self {
-        Self { kind, detail: detail.into() }
+        Self { kind, detail: detail.into(), retry_after: None }
     }
 
     pub fn forbidden(detail: impl Into<String>) -> Self {
@@ -180,6 +182,9 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let mut r = (self.status(), self.body().to_string()).into_response();
         r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Some(secs) = self.retry_after {
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         r
     }
 }

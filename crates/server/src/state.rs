@@ -98,6 +98,8 @@ pub struct AppState {
     /// Why a task the process depends on (the in-process worker) stopped: `/readyz` then
     /// answers 503 with the reason.
     pub(crate) stopped_task: Arc<Mutex<Option<String>>>,
+    /// Wrong-password counts per account name and client address.
+    pub(crate) login_guard: Arc<crate::login_guard::LoginGuard>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -121,6 +123,7 @@ impl AppState {
             base_url: Arc::new(Mutex::new(base)),
             draining: Arc::new(AtomicBool::new(false)),
             stopped_task: Arc::new(Mutex::new(None)),
+            login_guard: Arc::new(crate::login_guard::LoginGuard::default()),
         }
     }
 

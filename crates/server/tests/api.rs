@@ -891,3 +891,58 @@ async fn metrics_need_their_token_or_a_loopback_listener() {
     assert!(v["detail"].as_str().unwrap().contains("--metrics-token"), "{v}");
     app.shutdown().await;
 }
+
+/// Wrong passwords slow a guesser down, then lock the name until an administrator unlocks it;
+/// the refusal is a 429 with `Retry-After`, and even the right password waits its turn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_passwords_are_throttled_then_locked_until_an_administrator_unlocks() {
+    let app = TestApp::spawn().await;
+    let c = reqwest::Client::new();
+    let try_login = |password: &'static str| {
+        let c = c.clone();
+        let url = app.url("/api/v1/session");
+        async move { c.post(url).json(&json!({"username": "desk", "password": password})).send().await.unwrap() }
+    };
+    for _ in 0..5 {
+        assert_eq!(try_login("wrong").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = try_login("wrong").await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.headers()["retry-after"], "1");
+    expect_problem(&r.json().await.unwrap(), "rate-limited", 429);
+    let right = password(Role::Desk);
+    let r =
+        c.post(app.url("/api/v1/session")).json(&json!({"username": "desk", "password": right})).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "the right password waits too");
+    app.set_now(app.now() + chrono::Duration::seconds(2));
+    let r =
+        c.post(app.url("/api/v1/session")).json(&json!({"username": "desk", "password": right})).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "after the wait the right password is accepted and the count cleared");
+    // Twenty failures, each after its wait: the name is locked.
+    for _ in 0..20 {
+        app.set_now(app.now() + chrono::Duration::minutes(16));
+        assert_eq!(try_login("wrong").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    app.set_now(app.now() + chrono::Duration::days(1));
+    let r =
+        c.post(app.url("/api/v1/session")).json(&json!({"username": "desk", "password": right})).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let v: Value = r.json().await.unwrap();
+    assert!(v["detail"].as_str().unwrap().contains("locked"), "{v}");
+    // Only an administrator unlocks (fresh logins: a day has passed).
+    let shared = &app;
+    let unlock = |role: Role| async move {
+        let (hc, csrf) = shared.login(role.as_str(), &password(role)).await;
+        let r = hc.post(shared.url("/api/v1/staff/desk/unlock")).header("x-csrf-token", csrf).send().await.unwrap();
+        let status = r.status();
+        (status, r.json::<Value>().await.unwrap())
+    };
+    let (s, _) = unlock(Role::Chair).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = unlock(Role::Admin).await;
+    assert_eq!((s, v["cleared"].as_bool()), (StatusCode::OK, Some(true)));
+    let r =
+        c.post(app.url("/api/v1/session")).json(&json!({"username": "desk", "password": right})).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    app.shutdown().await;
+}

@@ -2,7 +2,7 @@
 //! queue or the login page.
 
 use askama::Template;
-use axum::extract::{Form, Query, State};
+use axum::extract::{ConnectInfo, Form, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use motcua_store::StaffStore;
@@ -107,12 +107,18 @@ pub struct LoginForm {
     csrf: String,
 }
 
-pub async fn login_submit(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<LoginForm>) -> Response {
+pub async fn login_submit(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
     let tr = Tr::new(Lang::of(&headers, None));
     if let Err(p) = auth::check_public_csrf(&headers, &f.csrf) {
         return error_page(tr, &p);
     }
-    let staff = match auth::check_login(&state, &f.username, &f.password).await {
+    let client = crate::shared::client_ip(&headers, peer);
+    let staff = match auth::check_login(&state, &f.username, &f.password, client).await {
         Ok(s) => s,
         Err(p) => return error_page(tr, &p),
     };
