@@ -48,6 +48,11 @@ pub struct ServeArgs {
     /// on a loopback --bind; a server that faces the public refuses it.
     #[arg(long, env = "MOTCUA_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// A reverse proxy (address or CIDR, repeatable) whose `X-Forwarded-For` names the client
+    /// for the lookup's rate limit and the login throttle; from anyone else the header is
+    /// ignored and the TCP peer is the client.
+    #[arg(long = "trusted-proxy", value_name = "CIDR", value_parser = parse_proxy)]
+    pub trusted_proxies: Vec<motcua_server::IpNet>,
     /// Seed an empty database with a simulated month and one demo account per role.
     #[arg(long)]
     pub demo: bool,
@@ -137,6 +142,7 @@ pub async fn run(config: &Config, args: &ServeArgs, store: AnyStore, domain: Dom
         lookup_per_minute: args.lookup_per_minute,
         lookup_burst: args.lookup_burst,
         metrics_token: args.metrics_token.clone(),
+        trusted_proxies: args.trusted_proxies.clone(),
         ..ServerConfig::default()
     };
     let state =
@@ -201,6 +207,14 @@ pub async fn run(config: &Config, args: &ServeArgs, store: AnyStore, domain: Dom
             Ok(())
         }
     }
+}
+
+/// `10.0.0.0/8`, or one address (`10.0.0.1`, a /32 or /128).
+fn parse_proxy(s: &str) -> Result<motcua_server::IpNet, String> {
+    let s = s.trim();
+    s.parse::<motcua_server::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(motcua_server::IpNet::from))
+        .map_err(|_| format!("{s:?} is not an address or a CIDR block such as 10.0.0.0/8"))
 }
 
 /// Waits for the worker task to end and says why it did, unless it ended as asked (after

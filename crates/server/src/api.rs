@@ -91,7 +91,7 @@ async fn login(
     headers: HeaderMap,
     Body(b): Body<Login>,
 ) -> Result<Response, Problem> {
-    let client = shared::client_ip(&headers, peer);
+    let client = shared::client_ip(&state.config.trusted_proxies, &headers, peer);
     let Some(staff) = auth::check_login(&state, &b.username, &b.password, client).await? else {
         return Err(Problem::new(ProblemKind::Unauthorized, "wrong username or password"));
     };
@@ -331,7 +331,7 @@ async fn lookup(
     headers: HeaderMap,
     Body(b): Body<LookupBody>,
 ) -> Result<Json<Value>, Problem> {
-    let ip = shared::client_ip(&headers, peer);
+    let ip = shared::client_ip(&state.config.trusted_proxies, &headers, peer);
     if !state.limiter.allow(ip) {
         return Err(Problem::new(ProblemKind::RateLimited, "too many lookups from this address; wait a minute"));
     }

@@ -47,5 +47,6 @@ mod views;
 
 pub use app::{Application, router};
 pub use auth::{hash_password, new_api_token};
+pub use ipnet::IpNet;
 pub use perm::Action;
 pub use state::{AppState, HttpMetrics, NowFn, ServerConfig, system_now};

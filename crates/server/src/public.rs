@@ -304,7 +304,7 @@ async fn lookup_answer(
         page.message = tr.t("error").to_string();
         return with_cookie(html(StatusCode::FORBIDDEN, &page), set);
     }
-    if !state.limiter.allow(client_ip(headers, peer)) {
+    if !state.limiter.allow(client_ip(&state.config.trusted_proxies, headers, peer)) {
         page.message = tr.t("rate_limited").to_string();
         return with_cookie(html(StatusCode::TOO_MANY_REQUESTS, &page), set);
     }

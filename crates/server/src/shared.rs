@@ -12,10 +12,26 @@ use motcua_core::calendar::to_local;
 use crate::problem::Problem;
 use crate::state::AppState;
 
-/// The client address the rate limiter keys on: the TCP peer. (Behind a reverse proxy, run
-/// one limiter at the proxy; see docs/server.md.)
-pub fn client_ip(_headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
-    peer.ip()
+/// The client address the lookup's rate limit and the login throttle key on. `X-Forwarded-For`
+/// is believed only when the TCP peer is one of `trusted` proxies (`--trusted-proxy`): then the
+/// client is the right-most address in it that is not itself a trusted proxy. Otherwise, or when
+/// the header says nothing usable, the client is the TCP peer — a spoofed header from anyone else
+/// changes nothing.
+pub fn client_ip(trusted: &[ipnet::IpNet], headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
+    let peer = peer.ip();
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|a| a.trim().parse::<IpAddr>())
+        .collect::<Result<_, _>>()
+        .unwrap_or_default();
+    forwarded.into_iter().rev().find(|ip| !is_trusted(ip)).unwrap_or(peer)
 }
 
 /// The public lookup URL printed in the receipt's QR code.
@@ -56,4 +72,33 @@ pub fn csv_response(name: &str, body: String) -> Response {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     r
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn headers(xff: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", xff.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let proxy: SocketAddr = "10.0.0.2:5000".parse().unwrap();
+        let stranger: SocketAddr = "203.0.113.9:5000".parse().unwrap();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        // From the proxy: the right-most address that is not a proxy.
+        assert_eq!(client_ip(&trusted, &headers("198.51.100.7"), proxy), ip("198.51.100.7"));
+        assert_eq!(client_ip(&trusted, &headers("1.2.3.4, 198.51.100.7, 10.0.0.3"), proxy), ip("198.51.100.7"));
+        // Nothing usable: the proxy itself.
+        assert_eq!(client_ip(&trusted, &headers("garbage"), proxy), ip("10.0.0.2"));
+        assert_eq!(client_ip(&trusted, &HeaderMap::new(), proxy), ip("10.0.0.2"));
+        // From anyone else, or with no proxy trusted: the header changes nothing.
+        assert_eq!(client_ip(&trusted, &headers("198.51.100.7"), stranger), ip("203.0.113.9"));
+        assert_eq!(client_ip(&[], &headers("198.51.100.7"), proxy), ip("10.0.0.2"));
+    }
 }

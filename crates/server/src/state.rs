@@ -54,6 +54,8 @@ pub struct ServerConfig {
     /// server listens on a loopback address (a scraper on the same host); a server that faces
     /// the public refuses it.
     pub metrics_token: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`--trusted-proxy`, repeatable).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for ServerConfig {
@@ -69,6 +71,7 @@ impl Default for ServerConfig {
             token_cache_ttl: Duration::from_secs(30),
             place: "Đà Nẵng".into(),
             metrics_token: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -117,7 +117,7 @@ pub async fn login_submit(
     if let Err(p) = auth::check_public_csrf(&headers, &f.csrf) {
         return error_page(tr, &p);
     }
-    let client = crate::shared::client_ip(&headers, peer);
+    let client = crate::shared::client_ip(&state.config.trusted_proxies, &headers, peer);
     let staff = match auth::check_login(&state, &f.username, &f.password, client).await {
         Ok(s) => s,
         Err(p) => return error_page(tr, &p),
