@@ -18,7 +18,8 @@
 //!   sessions, tokens, ratings, work queues, audit; [`metrics`] — [`ServiceFigures`], what the
 //!   exporter reads; [`report`] — the period report, over [`Store`];
 //! - [`model`] — rows and commands; `error` — [`StoreError`], [`is_transient`];
-//! - `write` — the write path both backends share: the batch engine and the group commit;
+//! - `write` — the write path both backends share: the batch engine, the group commit and the
+//!   counters the exporter reads (`write::counters`: how each is kept);
 //! - `sql` — SQL text and row mapping both backends share, the vocabulary's SQL lists;
 //! - `sqlite` and `pg` — one backend each ([`SqliteStore`], [`PgStore`]), with the same files:
 //!   `mod.rs` (connection and pools), `tx.rs` (the write transaction), `register.rs`,

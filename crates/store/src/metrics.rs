@@ -3,10 +3,9 @@
 //!
 //! Every read here is sized by the number of agencies, statuses or outbox kinds, or by the
 //! small set of open dossiers past their appointment — never by history or by the number of
-//! open dossiers. The counters (`metric_*` tables) are kept by the triggers of migrations 0004
-//! and 0006 on PostgreSQL; on SQLite, since migration 0010, what an INSERT adds is counted by
-//! statements of the write path that follow it in the same transaction (`sqlite/tx.rs`,
-//! `sqlite/outbox.rs`), while UPDATE and DELETE are still counted by triggers. The open
+//! open dossiers. The counters (`metric_*` tables) are kept by the write path on both backends,
+//! in the transaction of the write that changes them (`write::counters` says how; migration
+//! 0012 dropped the last triggers). The open
 //! dossiers a scrape judges are read from the covering indexes of 0006 alone. Rows come back
 //! raw: classification, national facts and working time are the exporter's business (through
 //! core). Open means core's `vocab::OPEN`.
@@ -187,7 +186,7 @@ pub struct Figures {
     pub overdue: Vec<OverdueCount>,
     pub national_candidates: Vec<NationalCandidate>,
     /// Open dossiers (core's `vocab::OPEN`) at risk per agency: core's flag, kept in the projection
-    /// since migration 0002 and counted per agency and status by the triggers of 0006.
+    /// since migration 0002 and counted per agency and status by the write path (`write::counters`).
     pub at_risk: Vec<(String, u64)>,
     pub outbox: Vec<OutboxCount>,
     pub oldest_pending_message: Option<DateTime<Utc>>,
@@ -685,6 +684,67 @@ macro_rules! read_past {
     }};
 }
 pub(crate) use read_past;
+
+/// A measuring pass takes the next version once, for every cell it changes: the version row
+/// stays locked until the pass commits, so versions are handed out in commit order and a
+/// snapshot that sees version V sees every cell stamped V or less ([`crate::write::counters`]).
+pub(crate) const NEXT_WORKING_TIME_VERSION: &str =
+    "UPDATE metric_working_time_version SET version = version + 1 WHERE id = 1 RETURNING version";
+
+/// Adds observations to a histogram cell and stamps it with the pass's version.
+pub(crate) const UPSERT_WORKING_TIME: &str = "INSERT INTO metric_working_time \
+     (metric, agency, le_seconds, observations, seconds, version) VALUES ($1, $2, $3, $4, $5, $6) \
+     ON CONFLICT (metric, agency, le_seconds) DO UPDATE SET \
+     observations = metric_working_time.observations + excluded.observations, \
+     seconds = metric_working_time.seconds + excluded.seconds, version = excluded.version";
+
+/// Writes the cells of the observations whose queue rows this pass `removed`, in the open
+/// transaction `$tx`, for either backend.
+macro_rules! record_cells {
+    ($tx:ident, $observations:expr, $removed:expr) => {{
+        let cells = $crate::metrics::cells($observations, $removed);
+        if !cells.is_empty() {
+            let version: i64 =
+                sqlx::query_scalar($crate::metrics::NEXT_WORKING_TIME_VERSION).fetch_one(&mut *$tx).await?;
+            for ((metric, agency, le), (n, secs)) in cells {
+                sqlx::query($crate::metrics::UPSERT_WORKING_TIME)
+                    .bind(metric)
+                    .bind(agency)
+                    .bind(le)
+                    .bind(n)
+                    .bind(secs)
+                    .bind(version)
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+        }
+    }};
+}
+pub(crate) use record_cells;
+
+/// The measuring queue's read, written once for both backends and expanded inside each
+/// backend's `impl ServiceFigures`; `$pool` names the method giving the pool it reads from.
+macro_rules! queue_read {
+    ($pool:ident) => {
+        async fn handoff_queue(&self, limit: u32) -> Result<Vec<QueuedEvent>, StoreError> {
+            let rows: Vec<(i64, String, i32)> =
+                sqlx::query_as("SELECT id, dossier_code, seq FROM metric_handoff_queue ORDER BY id LIMIT $1")
+                    .bind(i64::from(limit))
+                    .fetch_all(self.$pool())
+                    .await?;
+            rows.into_iter()
+                .map(|(id, code, seq)| {
+                    Ok(QueuedEvent {
+                        id,
+                        code: $crate::sql::parse("metric_handoff_queue", "dossier_code", &code)?,
+                        seq: $crate::sql::uint(seq, "metric_handoff_queue.seq")?,
+                    })
+                })
+                .collect()
+        }
+    };
+}
+pub(crate) use queue_read;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

@@ -13,12 +13,13 @@ use motcua_core::analysis::{RemainingTimeModel, at_risk, classify, national_on_t
 use motcua_core::calendar::{at_vn, to_local, truncate_to_micros};
 use motcua_core::clock::WaitKind;
 use motcua_core::{
-    AgencyCode, Applicant, Channel, Domain, Dossier, DossierCode, Email, Event, Outcome, Phone, ProcedureCode, Status,
-    Timeliness,
+    AgencyCode, Applicant, Channel, Domain, Dossier, DossierCode, Email, Event, Outcome, Phone, Procedure,
+    ProcedureCode, Status, Timeliness, vocab,
 };
 use serde::Serialize;
 
 use crate::error::StoreError;
+use crate::write::counters::OpenKey;
 
 /// What the desk records to open a dossier; the store allocates its code.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,9 +134,7 @@ impl DossierRow {
         let waited_seconds_closed =
             d.waits.iter().filter_map(|w| w.completed_at.map(|c| (c - w.requested_at).num_seconds())).sum();
         let m = |t: Option<DateTime<Utc>>| t.map(truncate_to_micros);
-        let at_risk =
-            at_risk(d, procedure, domain.calendar_for(&receiving), last_event_at, &RemainingTimeModel::default())
-                .unwrap_or(false);
+        let at_risk = at_risk_of(domain, d, procedure, &receiving, last_event_at);
         Ok(Self {
             code,
             procedure: procedure_code,
@@ -173,6 +172,11 @@ impl DossierRow {
         })
     }
 
+    /// Where the dossier is counted among the unfinished ones (`metric_open_dossiers`).
+    pub(crate) fn open_key(&self) -> Option<OpenKey> {
+        OpenKey::of(self.lead_agency.as_str(), self.status, self.at_risk)
+    }
+
     /// True while the dossier is open (core's `vocab::OPEN`).
     pub fn is_open(&self) -> bool {
         self.status.is_open()
@@ -191,6 +195,31 @@ impl DossierRow {
         }
         .cells()
     }
+}
+
+/// Open and at risk by core's rule, as of the dossier's last event.
+fn at_risk_of(
+    domain: &Domain,
+    d: &Dossier,
+    procedure: &Procedure,
+    receiving: &AgencyCode,
+    last_event_at: DateTime<Utc>,
+) -> bool {
+    at_risk(d, procedure, domain.calendar_for(receiving), last_event_at, &RemainingTimeModel::default())
+        .unwrap_or(false)
+}
+
+/// Where a dossier state is counted among the unfinished ones, as its projection row would
+/// say ([`DossierRow::open_key`]) without building the row.
+pub(crate) fn open_key(domain: &Domain, d: &Dossier) -> Result<Option<OpenKey>, StoreError> {
+    let Some(status) = d.status.filter(|s| vocab::NOT_FINISHED.contains(*s)) else { return Ok(None) };
+    let (Some(procedure), Some(receiving), Some(last_event_at)) = (&d.procedure, &d.receiving_agency, d.last_event_at)
+    else {
+        return Err(StoreError::Corrupt("a dossier state without a procedure, receiving agency or events".into()));
+    };
+    let procedure = domain.procedure(procedure)?;
+    let lead = domain.lead_agency(procedure, receiving);
+    Ok(OpenKey::of(lead.as_str(), status, at_risk_of(domain, d, procedure, receiving, last_event_at)))
 }
 
 /// The cells one dossier adds to: at most its receipt and its finish.

@@ -32,6 +32,7 @@ use sqlx::{Database, Encode, Type};
 use crate::error::StoreError;
 pub use crate::error::is_transient;
 use crate::sql::{self, At};
+use crate::write::counters::CounterDeltas;
 use motcua_core::calendar::truncate_to_micros;
 
 /// The recipient of the letters printed at this agency's desk, as stored.
@@ -290,6 +291,24 @@ pub(crate) fn cursor_parts(cursor: Cursor, floor: DateTime<Utc>) -> (DateTime<Ut
     }
 }
 
+/// A stored status as the counters name it.
+pub(crate) fn status_name(s: &str) -> Result<&'static str, StoreError> {
+    s.parse::<OutboxStatus>().map(OutboxStatus::name).map_err(StoreError::Corrupt)
+}
+
+/// What `n` messages of each kind moving from `from` to `to` do to `metric_outbox`.
+pub(crate) fn moved<'a>(
+    kinds: impl IntoIterator<Item = &'a str>,
+    from: Option<&'static str>,
+    to: &'static str,
+) -> CounterDeltas {
+    let mut deltas = CounterDeltas::default();
+    for kind in kinds {
+        deltas.move_messages(kind, from, to, 1);
+    }
+    deltas
+}
+
 /// [`OutboxStore::mark_failed`]'s statement, for either backend.
 pub(crate) fn mark_failed_query<'q, DB: Database>(
     id: i64,
@@ -308,7 +327,7 @@ where
     sqlx::query(
         "UPDATE outbox SET status = $1, next_attempt_at = COALESCE($2, next_attempt_at), last_error = $3, \
          locked_by = NULL, locked_until = NULL \
-         WHERE id = $4 AND status = 'pending' AND locked_by = $5 AND locked_until > $6",
+         WHERE id = $4 AND status = 'pending' AND locked_by = $5 AND locked_until > $6 RETURNING kind",
     )
     .bind(status)
     .bind(retry_at.map(At))
@@ -332,10 +351,176 @@ where
     .bind(id)
 }
 
+/// The scheduler's candidates: running dossiers due in `($1, $2]`, after the cursor
+/// `($3, $4)` in (due, code) order; reminders only for those not reminded yet.
+pub(crate) static REMINDER_CANDIDATES: LazyLock<String> = LazyLock::new(|| candidates_sql(true));
+pub(crate) static OVERDUE_CANDIDATES: LazyLock<String> = LazyLock::new(|| candidates_sql(false));
+
+fn candidates_sql(reminders: bool) -> String {
+    format!(
+        "SELECT d.code, d.due_at FROM dossiers d WHERE {running} AND d.due_at > $1 AND d.due_at <= $2 \
+         AND (d.due_at, d.code) > ($3, $4){reminded} ORDER BY d.due_at, d.code LIMIT $5",
+        running = *RUNNING,
+        reminded = if reminders { format!(" AND {NOT_REMINDED}") } else { String::new() }
+    )
+}
+
+/// [`REMINDER_CANDIDATES`] or [`OVERDUE_CANDIDATES`] with its values, for either backend.
+pub(crate) fn candidates_query<'q, DB: Database>(
+    sql: &'q str,
+    after: DateTime<Utc>,
+    until: DateTime<Utc>,
+    cursor: Cursor,
+    limit: u32,
+) -> Query<'q, DB, DB::Arguments<'q>>
+where
+    String: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+    At: Encode<'q, DB> + Type<DB>,
+{
+    let (c_due, c_code) = cursor_parts(cursor, after);
+    sqlx::query(sql).bind(At(after)).bind(At(until)).bind(At(c_due)).bind(c_code).bind(i64::from(limit))
+}
+
+/// The outbox's writes of one message, written once for both backends and expanded inside
+/// each backend's `impl OutboxStore`: `$begin` opens its write transaction, `$lock` ends the
+/// read that precedes an update (`FOR UPDATE` where rows are locked one by one), `$skip` ends
+/// a claim's choice of rows (`FOR UPDATE SKIP LOCKED` where workers claim side by side), `$ids` reads
+/// the ids of a JSON array bound as `$2`; the backend's
+/// `insert_keys` inserts messages and `add_to_counters` adds a move to `metric_outbox`, in the
+/// same transaction.
+macro_rules! outbox_writes {
+    (|$store:ident| $begin:expr, lock: $lock:literal, skip: $skip:literal, ids: $ids:literal) => {
+        async fn claim(
+            &self,
+            owner: &str,
+            now: DateTime<Utc>,
+            lease_until: DateTime<Utc>,
+            limit: u32,
+        ) -> Result<Vec<OutboxMessage>, StoreError> {
+            let $store = self;
+            let mut tx = $begin.await?;
+            let q = format!(
+                "UPDATE outbox SET locked_by = $1, locked_until = $2, attempts = attempts + 1 \
+                 WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $3 \
+                 AND (locked_until IS NULL OR locked_until <= $3) ORDER BY next_attempt_at, id LIMIT $4{}) \
+                 RETURNING {}",
+                $skip,
+                $crate::outbox::COLUMNS
+            );
+            let rows = sqlx::query(&q)
+                .bind(owner)
+                .bind($crate::sql::At(lease_until))
+                .bind($crate::sql::At(now))
+                .bind(i64::from(limit))
+                .fetch_all(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            let mut out = rows.iter().map(|r| $crate::outbox::decode_message!(r)).collect::<Result<Vec<_>, _>>()?;
+            out.sort_by_key(|m| (m.next_attempt_at, m.id));
+            Ok(out)
+        }
+
+        async fn mark_sent(&self, ids: &[i64], owner: &str, now: DateTime<Utc>) -> Result<Vec<i64>, StoreError> {
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let $store = self;
+            let mut tx = $begin.await?;
+            let ids = serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let mark = concat!(
+                "UPDATE outbox SET status = 'sent', sent_at = $1, locked_by = NULL, locked_until = NULL, ",
+                "last_error = NULL WHERE id IN (",
+                $ids,
+                ") AND status = 'pending' AND locked_by = $3 AND locked_until > $1 RETURNING id, kind"
+            );
+            let marked: Vec<(i64, String)> =
+                sqlx::query_as(mark).bind($crate::sql::At(now)).bind(ids).bind(owner).fetch_all(&mut *tx).await?;
+            let kinds = marked.iter().map(|(_, k)| k.as_str());
+            add_to_counters(&mut tx, &$crate::outbox::moved(kinds, Some("pending"), "sent")).await?;
+            tx.commit().await?;
+            Ok(marked.into_iter().map(|(id, _)| id).collect())
+        }
+
+        async fn enqueue(&self, messages: Vec<NewMessage>) -> Result<Vec<String>, StoreError> {
+            if messages.is_empty() {
+                return Ok(Vec::new());
+            }
+            let $store = self;
+            let mut tx = $begin.await?;
+            let keys = insert_keys(&mut tx, &messages).await?;
+            tx.commit().await?;
+            Ok(keys)
+        }
+
+        async fn mark_failed(
+            &self,
+            id: i64,
+            owner: &str,
+            now: DateTime<Utc>,
+            error: &str,
+            retry_at: Option<DateTime<Utc>>,
+        ) -> Result<bool, StoreError> {
+            let $store = self;
+            let mut tx = $begin.await?;
+            let kind: Option<String> = $crate::outbox::mark_failed_query(id, owner, now, error, retry_at)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?;
+            let to = if retry_at.is_some() { "pending" } else { "dead" };
+            add_to_counters(&mut tx, &$crate::outbox::moved(kind.as_deref(), Some("pending"), to)).await?;
+            tx.commit().await?;
+            Ok(kind.is_some())
+        }
+
+        async fn retry_message(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+            let $store = self;
+            let mut tx = $begin.await?;
+            let read =
+                concat!("SELECT status, kind FROM outbox WHERE id = $1 AND status IN ('pending', 'dead')", $lock);
+            let was: Option<(String, String)> = sqlx::query_as(read).bind(id).fetch_optional(&mut *tx).await?;
+            let done = $crate::outbox::retry_query(id, now).execute(&mut *tx).await?.rows_affected();
+            if let Some((status, kind)) = &was {
+                let from = $crate::outbox::status_name(status)?;
+                add_to_counters(&mut tx, &$crate::outbox::moved([kind.as_str()], Some(from), "pending")).await?;
+            }
+            tx.commit().await?;
+            Ok(done == 1)
+        }
+    };
+}
+pub(crate) use outbox_writes;
+
 /// The outbox's plain reads, written once for both backends, expanded inside each backend's
 /// `impl OutboxStore`; `$pool` names the method giving the pool it reads from.
 macro_rules! outbox_reads {
     ($pool:ident) => {
+        async fn reminder_candidates(
+            &self,
+            after: DateTime<Utc>,
+            until: DateTime<Utc>,
+            cursor: Cursor,
+            limit: u32,
+        ) -> Result<Vec<Candidate>, StoreError> {
+            let q = &*$crate::outbox::REMINDER_CANDIDATES;
+            let rows = $crate::outbox::candidates_query(q, after, until, cursor, limit).fetch_all(self.$pool()).await?;
+            rows.iter().map(|r| $crate::outbox::candidate(r.try_get("code")?, r.try_get("due_at")?)).collect()
+        }
+
+        async fn overdue_candidates(
+            &self,
+            now: DateTime<Utc>,
+            cursor: Cursor,
+            limit: u32,
+        ) -> Result<Vec<Candidate>, StoreError> {
+            let q = &*$crate::outbox::OVERDUE_CANDIDATES;
+            let rows = $crate::outbox::candidates_query(q, DateTime::<Utc>::UNIX_EPOCH, now, cursor, limit)
+                .fetch_all(self.$pool())
+                .await?;
+            rows.iter().map(|r| $crate::outbox::candidate(r.try_get("code")?, r.try_get("due_at")?)).collect()
+        }
+
         async fn outbox(&self, status: Option<OutboxStatus>, limit: u32) -> Result<Vec<OutboxMessage>, StoreError> {
             let q = format!(
                 "SELECT {} FROM outbox WHERE (CAST($1 AS TEXT) IS NULL OR status = $1) ORDER BY id DESC LIMIT $2",

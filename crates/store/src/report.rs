@@ -296,17 +296,12 @@ impl Report {
             "key,name,received,finished,early,on_time,late,in_time,overdue,on_time_rate_national,progress_score,on_time_rate_resolved\n",
         );
         let line = |key: &str, name: &str, c: &Counts| {
+            let counts: Vec<String> = tallies(c).iter().map(u64::to_string).collect();
             format!(
-                "{},{},{},{},{},{},{},{},{},{:.6},{:.4},{:.6}\n",
+                "{},{},{},{:.6},{:.4},{:.6}\n",
                 csv_field(key),
                 csv_field(name),
-                c.received,
-                c.finished,
-                c.early,
-                c.on_time,
-                c.late,
-                c.in_time,
-                c.overdue,
+                counts.join(","),
                 c.on_time_rate_national(),
                 c.progress_score(),
                 c.on_time_rate_resolved()
@@ -344,16 +339,12 @@ impl Report {
         );
         out.push_str(&header);
         let line = |key: &str, c: &Counts| {
-            format!(
-                "{:<28} {:>9} {:>9} {:>8} {:>8} {:>6} {:>8} {:>8} {:>10} {:>7.2} {:>10}\n",
-                key,
-                c.received,
-                c.finished,
-                c.early,
-                c.on_time,
-                c.late,
-                c.in_time,
-                c.overdue,
+            let mut line = format!("{key:<28}");
+            for (n, width) in tallies(c).iter().zip(TALLY_WIDTHS) {
+                line.push_str(&format!(" {n:>width$}"));
+            }
+            line + &format!(
+                " {:>10} {:>7.2} {:>10}\n",
                 c.national.percent(1.0),
                 c.progress_score(),
                 c.resolved().percent(1.0)
@@ -367,6 +358,15 @@ impl Report {
         out
     }
 }
+
+/// The plain tallies of a report row, in the order both the CSV and the table show them:
+/// received, finished, early, on time, late, in time, overdue.
+fn tallies(c: &Counts) -> [u64; 7] {
+    [c.received, c.finished, c.early, c.on_time, c.late, c.in_time, c.overdue]
+}
+
+/// The table's column widths for [`tallies`].
+const TALLY_WIDTHS: [usize; 7] = [9, 9, 8, 8, 6, 8, 8];
 
 fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }

@@ -198,6 +198,25 @@ pub(crate) fn upsert_counts_from(d: Dialect, source: &str, add: bool) -> String 
     )
 }
 
+/// Writes `$rows` with multi-row statements of at most [`rows_per_statement`] rows each, on
+/// the connection `$conn`: `$sql` builds a statement of `$n` rows, `$bind` binds one `$row`
+/// on the query `$q`. Shapes that recur stay prepared ([`persistent`]).
+macro_rules! write_chunked {
+    ($conn:expr, $rows:expr, $cols:expr, |$n:ident| $sql:expr, |$q:ident, $row:ident| $bind:expr) => {{
+        let per = $crate::sql::rows_per_statement($cols);
+        for chunk in $rows.chunks(per) {
+            let $n = chunk.len();
+            let sql = $sql;
+            let mut $q = sqlx::query(&sql).persistent($crate::sql::persistent($n, per));
+            for $row in chunk {
+                $q = $bind;
+            }
+            $q.execute(&mut *$conn).await?;
+        }
+    }};
+}
+pub(crate) use write_chunked;
+
 /// A SELECT of every projection column.
 pub(crate) fn select_dossiers() -> String {
     format!("SELECT {} FROM dossiers", DOSSIER_COLUMNS.join(", "))
@@ -536,15 +555,13 @@ macro_rules! scan_tx {
         async fn set_counts(&mut self, changes: &[CountChange]) -> Result<(), StoreError> {
             let conn = self.scan_conn().await?;
             let (zero, set): (Vec<&CountChange>, Vec<&CountChange>) = changes.iter().partition(|c| c.new.is_zero());
-            let per = $crate::sql::rows_per_statement($crate::sql::COUNT_COLUMNS.len());
-            for chunk in set.chunks(per) {
-                let q = $crate::sql::upsert_counts($d, chunk.len(), false);
-                let mut query = sqlx::query(&q).persistent(false);
-                for c in chunk {
-                    query = $crate::sql::bind_counts!(query, &c.key, &c.new);
-                }
-                query.execute(&mut *conn).await?;
-            }
+            $crate::sql::write_chunked!(
+                conn,
+                set,
+                $crate::sql::COUNT_COLUMNS.len(),
+                |n| $crate::sql::upsert_counts($d, n, false),
+                |query, c| $crate::sql::bind_counts!(query, &c.key, &c.new)
+            );
             for c in zero {
                 sqlx::query("DELETE FROM daily_counts WHERE day = $1 AND agency = $2 AND procedure = $3 AND channel = $4")
                     .bind(c.key.day)
@@ -553,6 +570,14 @@ macro_rules! scan_tx {
                     .bind(c.key.channel.name())
                     .execute(&mut *conn)
                     .await?;
+            }
+            Ok(())
+        }
+
+        async fn rebuild_counters(&mut self) -> Result<(), StoreError> {
+            let conn = self.scan_conn().await?;
+            for q in $crate::write::counters::REBUILD.iter() {
+                sqlx::query(q).persistent(false).execute(&mut *conn).await?;
             }
             Ok(())
         }

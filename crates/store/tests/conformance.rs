@@ -1136,6 +1136,92 @@ mod checks {
         assert_eq!((r.total.finished, r.total.in_time), (0, 1), "{r:#?}");
     }
 
+    /// The counters the write path keeps equal the counters `recompute` sets again from the
+    /// rows they count, after single writes, a batch written in parts, and every move of an
+    /// outbox message (sent, dead, retried, retried later).
+    pub async fn counters_equal_a_recount<S: Backend + motcua_store::OutboxStore + motcua_store::ServiceFigures>(s: S) {
+        use motcua_store::metrics::FiguresQuery;
+        let d = domain();
+        let t0 = at(2025, 3, 3, 9, 0);
+        let a = s.intake(&d, new_dossier(CENTRE, CITY_PROC, "A"), t0, None).await.unwrap().code.unwrap();
+        let w = s.intake(&d, new_dossier(WARD, WARD_PROC, "W"), t0, None).await.unwrap().code.unwrap();
+        s.record(&d, &a, ev(at(2025, 3, 12, 9, 0), EventKind::Transferred { to: ag(DEPT) })).await.unwrap();
+        s.record(&d, &w, ev(at(2025, 3, 3, 9, 30), EventKind::Accepted)).await.unwrap();
+        s.record(&d, &w, ev(at(2025, 3, 3, 10, 0), EventKind::Resolved { outcome: Outcome::Approved, reason: None }))
+            .await
+            .unwrap();
+        let mut items = Vec::new();
+        for i in 0..150 {
+            let new = new_dossier(
+                if i % 3 == 0 { WARD } else { CENTRE },
+                if i % 3 == 0 { WARD_PROC } else { CITY_PROC },
+                &format!("B{i}"),
+            );
+            let t = t0 + Duration::minutes(i);
+            let then = if i % 2 == 0 {
+                vec![]
+            } else {
+                vec![ev(t + Duration::minutes(5), EventKind::Transferred { to: ag(DEPT) })]
+            };
+            items.push(BatchItem::IntakeWith { new, at: t, by: None, then });
+        }
+        items.push(BatchItem::Record { code: a.clone(), event: ev(at(2025, 3, 12, 9, 30), EventKind::Accepted) });
+        assert!(s.record_batch(&d, items).await.unwrap().iter().all(|r| r.is_ok()));
+        // Every message moves once: some sent, one dead then retried, one put off.
+        let now = at(2025, 3, 20, 9, 0);
+        let message = |i: usize, kind: &str| motcua_store::NewMessage {
+            dedupe_key: format!("{kind}:{i}"),
+            kind: kind.to_string(),
+            dossier_code: Some(a.clone()),
+            deadline_revision: Some(0),
+            recipient: format!("m{i}@example.vn"),
+            payload: "{}".to_string(),
+            at: t0,
+        };
+        let queued = (0..6).map(|i| message(i, if i % 2 == 0 { "reminder" } else { "apology" })).collect::<Vec<_>>();
+        assert_eq!(s.enqueue(queued.clone()).await.unwrap().len(), 6);
+        assert!(s.enqueue(queued).await.unwrap().is_empty(), "known dedupe keys are skipped and not counted");
+        let claimed = s.claim("w1", now, now + Duration::minutes(5), 1000).await.unwrap();
+        assert!(claimed.len() > 3, "the intakes queue receipts: {}", claimed.len());
+        let ids: Vec<i64> = claimed.iter().map(|m| m.id).collect();
+        assert!(s.mark_failed(ids[0], "w1", now, "550 no such user", None).await.unwrap());
+        assert!(s.mark_failed(ids[1], "w1", now, "421 try later", Some(now + Duration::hours(1))).await.unwrap());
+        assert_eq!(s.mark_sent(&ids[2..], "w1", now).await.unwrap().len(), ids.len() - 2);
+        assert!(s.retry_message(ids[0], now).await.unwrap());
+
+        let query = FiguresQuery {
+            now,
+            today: day(2025, 3, 20),
+            window_starts: vec![day(2025, 3, 1)],
+            known_past: None,
+            known_working_time: None,
+        };
+        let kept = s.figures(&query).await.unwrap();
+        assert!(!kept.open.is_empty() && !kept.totals.is_empty() && !kept.outbox.is_empty(), "{kept:#?}");
+        assert!(kept.at_risk.iter().any(|(_, n)| *n > 0), "a dossier at risk is counted: {kept:#?}");
+        // Spoil every counter: the recompute must set each one again from what it counts.
+        for table in [
+            "metric_open_dossiers SET dossiers = dossiers + 7, at_risk = at_risk + 1",
+            "metric_outbox SET messages = messages + 5",
+            "metric_agency_totals SET received = received + 3",
+            "metric_agency_days SET finished = finished + 2",
+        ] {
+            assert!(s.raw(&format!("UPDATE {table}")).await.unwrap() > 0, "{table}");
+        }
+        assert_ne!(s.figures(&query).await.unwrap().open, kept.open);
+        let diff = s.recompute(&d, false).await.unwrap();
+        assert!(diff.is_empty(), "{diff:#?}");
+        let recounted = s.figures(&query).await.unwrap();
+        assert_eq!(kept.open, recounted.open);
+        assert_eq!(kept.at_risk, recounted.at_risk);
+        assert_eq!(kept.totals, recounted.totals);
+        assert_eq!(kept.today, recounted.today);
+        assert_eq!(kept.past, recounted.past);
+        assert_eq!(kept.outbox, recounted.outbox);
+        // The rebuild counts a change on every agency, so that a scrape re-reads its past days.
+        assert!(recounted.past_changes.by_agency.iter().all(|(a, n)| kept.past_changes.by_agency.get(a) < Some(n)));
+    }
+
     /// The projection's at-risk flag is core's rule as of the last event.
     pub async fn at_risk_is_projected<S: Backend>(s: S) {
         let d = domain();
@@ -1188,6 +1274,7 @@ conformance!(
     reads_by_period,
     report_counts_a_finish_at_the_as_of_instant,
     at_risk_is_projected,
+    counters_equal_a_recount,
 );
 
 /// SQLite only: two independent stores (as two processes would) writing one file.

@@ -7,13 +7,9 @@ use super::PgStore;
 use crate::error::StoreError;
 use crate::metrics::{
     Cells, Figures, FiguresQuery, POSTGRES, QueuedEvent, Rows, ServiceFigures, WorkingTimeObservation,
-    WorkingTimeVersion, cells, cells_to_read, read_past,
+    WorkingTimeVersion, cells_to_read, queue_read, read_past, record_cells,
 };
-use crate::sql::{self, Dialect};
-
-const UPSERT_WORKING_TIME_PG: &str = "INSERT INTO metric_working_time AS t (metric, agency, le_seconds, observations, seconds) \
-     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (metric, agency, le_seconds) DO UPDATE SET \
-     observations = t.observations + excluded.observations, seconds = t.seconds + excluded.seconds";
+use crate::sql::Dialect;
 
 impl ServiceFigures for PgStore {
     async fn figures(&self, q: &FiguresQuery<'_>) -> Result<Figures, StoreError> {
@@ -54,22 +50,7 @@ impl ServiceFigures for PgStore {
         Ok(f)
     }
 
-    async fn handoff_queue(&self, limit: u32) -> Result<Vec<QueuedEvent>, StoreError> {
-        let rows: Vec<(i64, String, i32)> =
-            sqlx::query_as("SELECT id, dossier_code, seq FROM metric_handoff_queue ORDER BY id LIMIT $1")
-                .bind(i64::from(limit))
-                .fetch_all(self.pool())
-                .await?;
-        rows.into_iter()
-            .map(|(id, code, seq)| {
-                Ok(QueuedEvent {
-                    id,
-                    code: sql::parse("metric_handoff_queue", "dossier_code", &code)?,
-                    seq: sql::uint(seq, "metric_handoff_queue.seq")?,
-                })
-            })
-            .collect()
-    }
+    queue_read!(pool);
 
     async fn record_working_time(
         &self,
@@ -89,16 +70,7 @@ impl ServiceFigures for PgStore {
                 .await?
                 .into_iter()
                 .collect();
-        for ((metric, agency, le), (n, secs)) in cells(observations, &removed) {
-            sqlx::query(UPSERT_WORKING_TIME_PG)
-                .bind(metric)
-                .bind(agency)
-                .bind(le)
-                .bind(n)
-                .bind(secs)
-                .execute(&mut *tx)
-                .await?;
-        }
+        record_cells!(tx, observations, &removed);
         tx.commit().await?;
         Ok(Some(removed.len() as u64))
     }

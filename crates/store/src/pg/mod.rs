@@ -23,6 +23,7 @@ use sqlx::{Encode, Postgres, Type};
 use crate::error::StoreError;
 use crate::model::DossierRow;
 use crate::sql::{self, At, Dialect, decode_dossier};
+use crate::write::counters::{CounterDeltas, bind_counter_rows};
 use crate::write::group::{self, GroupCommit};
 use tx::PgTx;
 
@@ -42,6 +43,14 @@ pub(super) fn dossier_from(r: &PgRow) -> Result<DossierRow, StoreError> {
 
 pub(super) fn codes_text(codes: &[DossierCode]) -> Vec<String> {
     codes.iter().map(ToString::to_string).collect()
+}
+
+/// Adds what a write did to the counters ([`crate::write::counters`]), in its transaction.
+pub(crate) async fn add_to_counters(conn: &mut sqlx::PgConnection, deltas: &CounterDeltas) -> Result<(), StoreError> {
+    for (q, rows) in deltas.statements(D) {
+        bind_counter_rows!(sqlx::query(&q).persistent(false), &rows).execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// The advisory lock key text of a code counter.

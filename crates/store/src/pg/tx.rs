@@ -2,6 +2,7 @@
 //! transaction, and the group commit's [`Committer`].
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use motcua_core::{DossierCode, Event};
@@ -10,13 +11,28 @@ use sqlx::{Postgres, Row, Transaction};
 use super::{D, PgStore, codes_text, counter_lock};
 use crate::error::StoreError;
 use crate::model::{CountChange, DailyCountRow, DossierRow};
-use crate::sql::{self, bind_counts, bind_dossier, persistent};
+use crate::sql::{self, bind_counts, bind_dossier, write_chunked};
+use crate::write::counters::bind_counter_rows;
 use crate::write::engine::{CounterKey, ScanTx, WriteTx, Writes};
 use crate::write::group::Committer;
 
 fn same(t: DateTime<Utc>) -> DateTime<Utc> {
     t
 }
+
+/// Appends events; those the exporter measures join its queue in the same statement
+/// ([`crate::write::counters`]).
+static INSERT_EVENTS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH added AS (INSERT INTO dossier_events (dossier_code, seq, at, kind, by_staff, payload, recorded_at) \
+         SELECT c, s, a, k, b, p::jsonb, $7 \
+         FROM unnest($1::text[], $2::int4[], $3::timestamptz[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS t(c, s, a, k, b, p, n) \
+         ORDER BY n RETURNING id, dossier_code, seq, kind) \
+         INSERT INTO metric_handoff_queue (event_id, dossier_code, seq) \
+         SELECT id, dossier_code, seq FROM added WHERE {} ORDER BY id",
+        *sql::MEASURED_KINDS
+    )
+});
 
 pub(crate) struct PgTx {
     pub(super) tx: Transaction<'static, Postgres>,
@@ -109,33 +125,23 @@ impl WriteTx for PgTx {
                 bys.push(e.by.as_deref());
                 payloads.push(e.payload.as_str());
             }
-            sqlx::query(
-                "INSERT INTO dossier_events (dossier_code, seq, at, kind, by_staff, payload, recorded_at) \
-                 SELECT c, s, a, k, b, p::jsonb, $7 \
-                 FROM unnest($1::text[], $2::int4[], $3::timestamptz[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS t(c, s, a, k, b, p, n) \
-                 ORDER BY n",
-            )
-            .bind(&codes)
-            .bind(&seqs)
-            .bind(&ats)
-            .bind(&kinds)
-            .bind(&bys)
-            .bind(&payloads)
-            .bind(w.recorded_at)
-            .execute(&mut *self.tx)
-            .await?;
+            sqlx::query(&INSERT_EVENTS)
+                .bind(&codes)
+                .bind(&seqs)
+                .bind(&ats)
+                .bind(&kinds)
+                .bind(&bys)
+                .bind(&payloads)
+                .bind(w.recorded_at)
+                .execute(&mut *self.tx)
+                .await?;
         }
         self.write_rows(&w.created, false).await?;
         self.write_rows(&w.updated, true).await?;
-        let per = sql::rows_per_statement(sql::COUNT_COLUMNS.len());
-        for chunk in w.counts.chunks(per) {
-            let q = sql::upsert_counts(D, chunk.len(), true);
-            let mut query = sqlx::query(&q).persistent(persistent(chunk.len(), per));
-            for (k, v) in chunk {
-                query = bind_counts!(query, k, v);
-            }
-            query.execute(&mut *self.tx).await?;
-        }
+        let counts = sql::COUNT_COLUMNS.len();
+        write_chunked!(self.tx, w.counts, counts, |n| sql::upsert_counts(D, n, true), |query, c| bind_counts!(
+            query, &c.0, &c.1
+        ));
         if !w.counters.is_empty() {
             let agencies: Vec<&str> = w.counters.iter().map(|((a, _), _)| a.as_str()).collect();
             let days: Vec<NaiveDate> = w.counters.iter().map(|((_, d), _)| *d).collect();
@@ -151,7 +157,10 @@ impl WriteTx for PgTx {
             .execute(&mut *self.tx)
             .await?;
         }
-        super::outbox::insert(&mut self.tx, &w.outbox).await?;
+        for (q, rows) in w.metric.statements(D) {
+            bind_counter_rows!(sqlx::query(&q).persistent(false), &rows).execute(&mut *self.tx).await?;
+        }
+        super::outbox::insert_keys(&mut self.tx, &w.outbox).await?;
         Ok(())
     }
 
@@ -169,15 +178,10 @@ impl WriteTx for PgTx {
 
 impl PgTx {
     async fn write_rows(&mut self, rows: &[DossierRow], upsert: bool) -> Result<(), StoreError> {
-        let per = sql::rows_per_statement(sql::DOSSIER_COLUMNS.len());
-        for chunk in rows.chunks(per) {
-            let q = sql::insert_dossiers(D, chunk.len(), upsert);
-            let mut query = sqlx::query(&q).persistent(persistent(chunk.len(), per));
-            for r in chunk {
-                query = bind_dossier!(query, r, same);
-            }
-            query.execute(&mut *self.tx).await?;
-        }
+        let cols = sql::DOSSIER_COLUMNS.len();
+        write_chunked!(self.tx, rows, cols, |n| sql::insert_dossiers(D, n, upsert), |query, r| bind_dossier!(
+            query, r, same
+        ));
         Ok(())
     }
 }

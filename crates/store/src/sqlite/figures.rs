@@ -7,13 +7,9 @@ use super::{SqliteStore, ts};
 use crate::error::StoreError;
 use crate::metrics::{
     Cells, Figures, FiguresQuery, JsonInstant, NationalRow, QueuedEvent, Rows, SQLITE, ServiceFigures,
-    WorkingTimeObservation, WorkingTimeVersion, cells, cells_to_read, decode, read_past,
+    WorkingTimeObservation, WorkingTimeVersion, cells_to_read, decode, queue_read, read_past, record_cells,
 };
 use crate::sql::{self, Dialect};
-
-const UPSERT_WORKING_TIME_SQLITE: &str = "INSERT INTO metric_working_time (metric, agency, le_seconds, observations, seconds) \
-     VALUES (?, ?, ?, ?, ?) ON CONFLICT (metric, agency, le_seconds) DO UPDATE SET \
-     observations = observations + excluded.observations, seconds = seconds + excluded.seconds";
 
 /// The rows of one SQLite query packed as JSON (see [`select`]), decoded.
 macro_rules! sqlite_rows {
@@ -63,22 +59,7 @@ impl ServiceFigures for SqliteStore {
         Ok(f)
     }
 
-    async fn handoff_queue(&self, limit: u32) -> Result<Vec<QueuedEvent>, StoreError> {
-        let rows: Vec<(i64, String, i32)> =
-            sqlx::query_as("SELECT id, dossier_code, seq FROM metric_handoff_queue ORDER BY id LIMIT ?")
-                .bind(i64::from(limit))
-                .fetch_all(self.reader())
-                .await?;
-        rows.into_iter()
-            .map(|(id, code, seq)| {
-                Ok(QueuedEvent {
-                    id,
-                    code: sql::parse("metric_handoff_queue", "dossier_code", &code)?,
-                    seq: sql::uint(seq, "metric_handoff_queue.seq")?,
-                })
-            })
-            .collect()
-    }
+    queue_read!(reader);
 
     async fn record_working_time(
         &self,
@@ -110,16 +91,7 @@ impl ServiceFigures for SqliteStore {
             }
             removed.extend(query.fetch_all(&mut *tx).await?);
         }
-        for ((metric, agency, le), (n, secs)) in cells(observations, &removed) {
-            sqlx::query(UPSERT_WORKING_TIME_SQLITE)
-                .bind(metric)
-                .bind(agency)
-                .bind(le)
-                .bind(n)
-                .bind(secs)
-                .execute(&mut *tx)
-                .await?;
-        }
+        record_cells!(tx, observations, &removed);
         tx.commit().await?;
         Ok(Some(removed.len() as u64))
     }

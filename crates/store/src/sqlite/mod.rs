@@ -28,6 +28,7 @@ use tokio::sync::watch;
 use crate::error::StoreError;
 use crate::model::DossierRow;
 use crate::sql::{self, At, Dialect, decode_dossier};
+use crate::write::counters::{CounterDeltas, bind_counter_rows};
 use crate::write::group::{self, GroupCommit};
 use tx::SqliteTx;
 
@@ -38,6 +39,17 @@ mod staff;
 mod tx;
 
 pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+
+/// Adds what a write did to the counters ([`crate::write::counters`]), in its transaction.
+pub(crate) async fn add_to_counters(
+    conn: &mut sqlx::SqliteConnection,
+    deltas: &CounterDeltas,
+) -> Result<(), StoreError> {
+    for (q, rows) in deltas.statements(D) {
+        bind_counter_rows!(sqlx::query(&q).persistent(false), &rows).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
 
 /// How long a writer waits for another process holding the write lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);

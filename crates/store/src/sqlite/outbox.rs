@@ -5,11 +5,11 @@ use chrono::{DateTime, Utc};
 use motcua_core::{AgencyCode, DossierCode};
 use sqlx::{Row, SqliteConnection};
 
-use super::{SqliteStore, ts};
+use super::{SqliteStore, add_to_counters};
 use crate::error::StoreError;
 use crate::outbox::{
-    COLUMNS, Candidate, Cursor, NOT_REMINDED, NewMessage, OutboxMessage, OutboxStatus, OutboxStore, RUNNING, candidate,
-    cursor_parts, decode_message, desk_recipient, mark_failed_query, outbox_reads, retry_query,
+    COLUMNS, Candidate, Cursor, NewMessage, OutboxMessage, OutboxStatus, OutboxStore, decode_message, desk_recipient,
+    outbox_reads, outbox_writes,
 };
 use crate::sql;
 
@@ -60,9 +60,14 @@ pub(crate) const COUNT_INSERTED_MESSAGES: &str = "INSERT OR ROLLBACK INTO metric
      WHERE id > (SELECT seq FROM sqlite_sequence WHERE name = 'outbox') - ? GROUP BY kind, status \
      ON CONFLICT (kind, status) DO UPDATE SET messages = messages + excluded.messages";
 
-/// Inserts messages in an open SQLite transaction, skipping known dedupe keys; returns the
-/// keys inserted if `keys` (the write path does not need them: sending every key back is
-/// a trip between threads per row).
+/// Inserts messages, skipping known dedupe keys, and returns the keys inserted.
+async fn insert_keys(conn: &mut SqliteConnection, rows: &[NewMessage]) -> Result<Vec<String>, StoreError> {
+    insert(conn, rows, true).await
+}
+
+/// Inserts messages in an open SQLite transaction, skipping known dedupe keys, and counts
+/// them ([`COUNT_INSERTED_MESSAGES`]); returns the keys inserted if `keys` (the write path
+/// does not need them: sending every key back is a trip between threads per row).
 pub(crate) async fn insert(
     conn: &mut SqliteConnection,
     rows: &[NewMessage],
@@ -86,79 +91,7 @@ pub(crate) async fn insert(
 }
 
 impl OutboxStore for SqliteStore {
-    async fn enqueue(&self, messages: Vec<NewMessage>) -> Result<Vec<String>, StoreError> {
-        if messages.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut tx = self.writer().begin_with("BEGIN IMMEDIATE").await?;
-        let keys = insert(&mut tx, &messages, true).await?;
-        tx.commit().await?;
-        Ok(keys)
-    }
-
-    async fn claim(
-        &self,
-        owner: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<OutboxMessage>, StoreError> {
-        let mut tx = self.writer().begin_with("BEGIN IMMEDIATE").await?;
-        let q = format!(
-            "UPDATE outbox SET locked_by = ?, locked_until = ?, attempts = attempts + 1 \
-             WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? \
-                          AND (locked_until IS NULL OR locked_until <= ?) ORDER BY next_attempt_at, id LIMIT ?) \
-             RETURNING {COLUMNS}"
-        );
-        let rows = sqlx::query(&q)
-            .bind(owner)
-            .bind(ts(lease_until))
-            .bind(ts(now))
-            .bind(ts(now))
-            .bind(i64::from(limit))
-            .fetch_all(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        let mut out = rows.iter().map(|r| decode_message!(r)).collect::<Result<Vec<_>, _>>()?;
-        out.sort_by_key(|m| (m.next_attempt_at, m.id));
-        Ok(out)
-    }
-
-    async fn mark_sent(&self, ids: &[i64], owner: &str, now: DateTime<Utc>) -> Result<Vec<i64>, StoreError> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut tx = self.writer().begin_with("BEGIN IMMEDIATE").await?;
-        let mut marked = Vec::new();
-        for chunk in ids.chunks(PER_INSERT) {
-            let q = format!(
-                "UPDATE outbox SET status = 'sent', sent_at = ?, locked_by = NULL, locked_until = NULL, last_error = NULL \
-                 WHERE id IN ({}) AND status = 'pending' AND locked_by = ? AND locked_until > ? RETURNING id",
-                sql::list(sql::Dialect::Sqlite, chunk.len())
-            );
-            let mut query = sqlx::query_scalar::<_, i64>(&q).bind(ts(now));
-            for id in chunk {
-                query = query.bind(*id);
-            }
-            marked.extend(query.bind(owner).bind(ts(now)).fetch_all(&mut *tx).await?);
-        }
-        tx.commit().await?;
-        Ok(marked)
-    }
-
-    async fn mark_failed(
-        &self,
-        id: i64,
-        owner: &str,
-        now: DateTime<Utc>,
-        error: &str,
-        retry_at: Option<DateTime<Utc>>,
-    ) -> Result<bool, StoreError> {
-        let mut tx = self.writer().begin_with("BEGIN IMMEDIATE").await?;
-        let done = mark_failed_query(id, owner, now, error, retry_at).execute(&mut *tx).await?.rows_affected();
-        tx.commit().await?;
-        Ok(done == 1)
-    }
+    outbox_writes!(|s| s.writer().begin_with("BEGIN IMMEDIATE"), lock: "", skip: "", ids: "SELECT value FROM json_each($2)");
 
     outbox_reads!(reader);
 
@@ -177,61 +110,5 @@ impl OutboxStore for SqliteStore {
         }
         let rows = query.bind(i64::from(limit)).fetch_all(self.reader()).await?;
         rows.iter().map(|r| decode_message!(r)).collect()
-    }
-
-    async fn retry_message(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let mut tx = self.writer().begin_with("BEGIN IMMEDIATE").await?;
-        let done = retry_query(id, now).execute(&mut *tx).await?.rows_affected();
-        tx.commit().await?;
-        Ok(done == 1)
-    }
-
-    async fn reminder_candidates(
-        &self,
-        after: DateTime<Utc>,
-        until: DateTime<Utc>,
-        cursor: Cursor,
-        limit: u32,
-    ) -> Result<Vec<Candidate>, StoreError> {
-        let (c_due, c_code) = cursor_parts(cursor, after);
-        let q = format!(
-            "SELECT d.code, d.due_at FROM dossiers d WHERE {running} AND d.due_at > ? AND d.due_at <= ? \
-             AND (d.due_at > ? OR (d.due_at = ? AND d.code > ?)) AND {NOT_REMINDED} \
-             ORDER BY d.due_at, d.code LIMIT ?",
-            running = *RUNNING
-        );
-        let rows = sqlx::query(&q)
-            .bind(ts(after))
-            .bind(ts(until))
-            .bind(ts(c_due))
-            .bind(ts(c_due))
-            .bind(c_code)
-            .bind(i64::from(limit))
-            .fetch_all(self.reader())
-            .await?;
-        rows.iter().map(|r| candidate(r.try_get("code")?, r.try_get("due_at")?)).collect()
-    }
-
-    async fn overdue_candidates(
-        &self,
-        now: DateTime<Utc>,
-        cursor: Cursor,
-        limit: u32,
-    ) -> Result<Vec<Candidate>, StoreError> {
-        let (c_due, c_code) = cursor_parts(cursor, DateTime::<Utc>::UNIX_EPOCH);
-        let q = format!(
-            "SELECT d.code, d.due_at FROM dossiers d WHERE {running} AND d.due_at <= ? \
-             AND (d.due_at > ? OR (d.due_at = ? AND d.code > ?)) ORDER BY d.due_at, d.code LIMIT ?",
-            running = *RUNNING
-        );
-        let rows = sqlx::query(&q)
-            .bind(ts(now))
-            .bind(ts(c_due))
-            .bind(ts(c_due))
-            .bind(c_code)
-            .bind(i64::from(limit))
-            .fetch_all(self.reader())
-            .await?;
-        rows.iter().map(|r| candidate(r.try_get("code")?, r.try_get("due_at")?)).collect()
     }
 }

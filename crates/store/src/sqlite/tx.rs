@@ -11,10 +11,11 @@ use sqlx::sqlite::SqliteArguments;
 use sqlx::{Row, Sqlite};
 
 use super::outbox::{self as sqlite_outbox, bind_message};
-use super::{D, IN_CHUNK, SqliteStore, ts};
+use super::{D, IN_CHUNK, SqliteStore, add_to_counters, ts};
 use crate::error::StoreError;
 use crate::model::{CountChange, DailyCountRow, DossierRow};
-use crate::sql::{self, bind_counts, bind_dossier, persistent};
+use crate::sql::{self, bind_counts, bind_dossier, persistent, write_chunked};
+use crate::write::counters::bind_counter_rows;
 use crate::write::engine::{CounterKey, ScanTx, WriteTx, Writes};
 use crate::write::group::Committer;
 
@@ -37,13 +38,9 @@ macro_rules! bind_event {
 const INSERT_EVENTS: &str =
     "INSERT OR ROLLBACK INTO dossier_events (dossier_code, seq, at, kind, by_staff, payload, recorded_at)";
 
-/// What the INSERT triggers of `dossier_events`, `dossiers` and `outbox` counted before
-/// migration 0010 (a row trigger makes SQLite copy a multi-row INSERT through a temporary
-/// table). Each of these statements follows, in the same transaction, the INSERT whose rows it
-/// counts; those rows are the ones with the highest ids.
-///
-/// The events of an INSERT of `?` rows (never skipped: a clash ends the transaction) that may
-/// complete a handoff or a dwell join the measuring queue.
+/// Follows an INSERT of `?` events (never skipped: a clash ends the transaction), in the same
+/// trip: those the exporter measures join its queue ([`crate::write::counters`]). The rows
+/// of that INSERT are the ones with the highest ids: SQLite has one writer.
 static QUEUE_INSERTED_EVENTS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "INSERT OR ROLLBACK INTO metric_handoff_queue (event_id, dossier_code, seq) \
@@ -52,25 +49,6 @@ static QUEUE_INSERTED_EVENTS: LazyLock<String> = LazyLock::new(|| {
         *sql::MEASURED_KINDS
     )
 });
-
-/// Open dossiers among the projection rows with a rowid above `after` (an SQL expression with
-/// one parameter), counted per lead agency and status. `NOT INDEXED`: read by rowid range,
-/// never by a walk of the lead-agency index that would spare the GROUP BY its sort.
-fn count_inserted_dossiers(after: &str) -> String {
-    format!(
-        "INSERT OR ROLLBACK INTO metric_open_dossiers (agency, status, dossiers, at_risk) \
-         SELECT lead_agency, status, COUNT(*), SUM(at_risk) FROM dossiers NOT INDEXED \
-         WHERE rowid > {after} AND {not_finished} GROUP BY lead_agency, status \
-         ON CONFLICT (agency, status) DO UPDATE SET dossiers = dossiers + excluded.dossiers, \
-         at_risk = at_risk + excluded.at_risk",
-        not_finished = *sql::NOT_FINISHED
-    )
-}
-
-/// After a plain INSERT of `?` projection rows: they took the highest rowids.
-fn count_inserted_dossier_rows() -> String {
-    count_inserted_dossiers("(SELECT MAX(rowid) FROM dossiers) - ?")
-}
 
 /// A value bound ahead of its statement's trip, as an owned value: handing the statement to
 /// SQLite's thread then moves the values instead of copying every borrowed text there.
@@ -186,16 +164,12 @@ fn one_trip(lead: &str, w: &Writes, commit: bool) -> Result<(String, SqliteArgum
         ));
     }
     // The rows of `updated` exist (read in this transaction, or created by an earlier part
-    // of it): their upsert only updates, and the UPDATE triggers count the change.
+    // of it): their upsert only updates. The engine counts both in `w.metric`.
     for (rows, padded, upsert) in [(&w.created, created, false), (&w.updated, updated, true)] {
         if padded > 0 {
             let source = sql::sqlite_rows(rows.len(), padded, sql::DOSSIER_COLUMNS.len());
             q.push_str(&sql::insert_dossiers_from(D, &source, upsert));
             q.push_str(";\n");
-            if !upsert {
-                q.push_str(&count_inserted_dossier_rows());
-                q.push_str(";\n");
-            }
         }
     }
     if counts > 0 {
@@ -205,6 +179,11 @@ fn one_trip(lead: &str, w: &Writes, commit: bool) -> Result<(String, SqliteArgum
     }
     if counters > 0 {
         q.push_str(&upsert_counters(&sql::sqlite_rows(w.counters.len(), counters, 3)));
+        q.push_str(";\n");
+    }
+    let metric = w.metric.statements(D);
+    for (sql, _) in &metric {
+        q.push_str(sql);
         q.push_str(";\n");
     }
     if outbox > 0 {
@@ -221,7 +200,7 @@ fn one_trip(lead: &str, w: &Writes, commit: bool) -> Result<(String, SqliteArgum
     // NULL. Bulk rows and aggregates together (a batch written at once) have shapes that
     // seldom recur; a batch written in parts sends its aggregates on their own.
     let bulk = events + created + updated + outbox > 0;
-    let keep = small || !bulk || (counts == 0 && counters == 0);
+    let keep = small || !bulk || (counts == 0 && counters == 0 && metric.is_empty());
     let mut args = OwnedArgs::default();
     for e in &w.events {
         args = bind_event!(args, e, &recorded);
@@ -234,9 +213,6 @@ fn one_trip(lead: &str, w: &Writes, commit: bool) -> Result<(String, SqliteArgum
         args = bind_dossier!(args, r, ts);
     }
     args = pad(args, created - w.created.len(), sql::DOSSIER_COLUMNS.len());
-    if created > 0 {
-        args = args.bind(w.created.len() as i64);
-    }
     for r in &w.updated {
         args = bind_dossier!(args, r, ts);
     }
@@ -249,6 +225,9 @@ fn one_trip(lead: &str, w: &Writes, commit: bool) -> Result<(String, SqliteArgum
         args = args.bind(agency.as_str()).bind(*day).bind(sql::int(*last));
     }
     args = pad(args, counters - w.counters.len(), 3);
+    for (_, rows) in &metric {
+        args = bind_counter_rows!(args, rows);
+    }
     for m in &w.outbox {
         args = bind_message!(args, m);
     }
@@ -509,47 +488,27 @@ impl SqliteTx {
         }
         self.write_rows(&w.created, false).await?;
         self.write_rows(&w.updated, true).await?;
-        let per = sql::rows_per_statement(sql::COUNT_COLUMNS.len());
-        for chunk in w.counts.chunks(per) {
-            let q = sql::upsert_counts(D, chunk.len(), true);
-            let mut query = sqlx::query(&q).persistent(persistent(chunk.len(), per));
-            for (k, v) in chunk {
-                query = bind_counts!(query, k, v);
-            }
-            query.execute(&mut *self.conn).await?;
-        }
-        let per = sql::rows_per_statement(3);
-        for chunk in w.counters.chunks(per) {
-            let q = upsert_counters(&sql::sqlite_rows(chunk.len(), chunk.len(), 3));
-            let mut query = sqlx::query(&q).persistent(persistent(chunk.len(), per));
-            for ((agency, day), last) in chunk {
-                query = query.bind(agency.as_str()).bind(*day).bind(sql::int(*last));
-            }
-            query.execute(&mut *self.conn).await?;
-        }
-        Ok(())
+        let counts = sql::COUNT_COLUMNS.len();
+        write_chunked!(self.conn, w.counts, counts, |n| sql::upsert_counts(D, n, true), |query, c| bind_counts!(
+            query, &c.0, &c.1
+        ));
+        write_chunked!(self.conn, w.counters, 3, |n| upsert_counters(&sql::sqlite_rows(n, n, 3)), |query, c| query
+            .bind(c.0.0.as_str())
+            .bind(c.0.1)
+            .bind(sql::int(c.1)));
+        add_to_counters(&mut self.conn, &w.metric).await
     }
 
-    /// Inserts (or upserts) projection rows and counts the open ones inserted: the rows above
-    /// the highest rowid before (an upsert that updates keeps its row's rowid, and the UPDATE
-    /// triggers count the change).
+    /// Inserts (or upserts) projection rows (the engine counts them in `Writes::metric`).
     async fn write_rows(&mut self, rows: &[DossierRow], upsert: bool) -> Result<(), StoreError> {
         if rows.is_empty() {
             return Ok(());
         }
         self.open().await?;
-        let before: i64 =
-            sqlx::query_scalar("SELECT COALESCE(MAX(rowid), 0) FROM dossiers").fetch_one(&mut *self.conn).await?;
-        let per = sql::rows_per_statement(sql::DOSSIER_COLUMNS.len());
-        for chunk in rows.chunks(per) {
-            let q = sql::insert_dossiers(D, chunk.len(), upsert);
-            let mut query = sqlx::query(&q).persistent(persistent(chunk.len(), per));
-            for r in chunk {
-                query = bind_dossier!(query, r, ts);
-            }
-            query.execute(&mut *self.conn).await?;
-        }
-        sqlx::query(&count_inserted_dossiers("?")).bind(before).execute(&mut *self.conn).await?;
+        let cols = sql::DOSSIER_COLUMNS.len();
+        write_chunked!(self.conn, rows, cols, |n| sql::insert_dossiers(D, n, upsert), |query, r| bind_dossier!(
+            query, r, ts
+        ));
         Ok(())
     }
 }

@@ -20,9 +20,10 @@ use motcua_core::{AgencyCode, Domain, DomainError, Dossier, DossierCode, Event, 
 use crate::error::StoreError;
 use crate::model::{
     BatchItem, Cells, CountChange, CountKey, CountValues, DailyCountRow, DossierChange, DossierRow, NewDossier,
-    RecomputeDiff, ReplayFailure, add_cells, diff_rows, dossier_cells,
+    RecomputeDiff, ReplayFailure, add_cells, diff_rows, dossier_cells, open_key,
 };
 use crate::outbox::{NewMessage, letter_error};
+use crate::write::counters::{CounterDeltas, OpenKey};
 
 /// A code counter: receiving agency and local day.
 pub(crate) type CounterKey = (AgencyCode, NaiveDate);
@@ -50,8 +51,12 @@ pub(crate) struct Writes {
     pub counts: Vec<(CountKey, CountValues)>,
     /// New values of code counters (written as the maximum of old and new).
     pub counters: Vec<(CounterKey, u32)>,
-    /// Outbox rows the events imply (inserted unless their dedupe key exists).
+    /// Outbox rows the events imply (inserted unless their dedupe key exists; the backend
+    /// counts what it inserts).
     pub outbox: Vec<NewMessage>,
+    /// What the projection rows and the `daily_counts` deltas change in the counters
+    /// ([`crate::write::counters`]), written with the aggregates.
+    pub metric: Box<CounterDeltas>,
     pub recorded_at: DateTime<Utc>,
 }
 
@@ -63,6 +68,7 @@ impl Writes {
             && self.counts.is_empty()
             && self.counters.is_empty()
             && self.outbox.is_empty()
+            && self.metric.is_empty()
     }
 }
 
@@ -118,6 +124,8 @@ pub(crate) trait ScanTx: Send {
     fn delete_rows(&mut self, codes: &[DossierCode]) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Sets cells to their new values (deleting those that become all zero).
     fn set_counts(&mut self, changes: &[CountChange]) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Sets every counter again from what it counts ([`crate::write::counters::REBUILD`]).
+    fn rebuild_counters(&mut self) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// The intake carried by a first event (desk receipt or portal registration).
@@ -148,10 +156,11 @@ enum Slot {
 }
 
 /// A dossier that exists (in the store or created by the batch), with what it contributes
-/// to the aggregates.
+/// to the aggregates and where its stored row is counted among the unfinished dossiers.
 struct Live {
     d: Dossier,
     cells: Cells,
+    open: Option<OpenKey>,
     created: bool,
 }
 
@@ -164,6 +173,8 @@ pub(crate) struct Batch<'a> {
     events: Vec<EventRow>,
     dirty: Vec<DossierCode>,
     counts: BTreeMap<CountKey, CountValues>,
+    /// The moves of dossiers between the keys of `metric_open_dossiers`, as rows are written.
+    metric: CounterDeltas,
     outbox: Vec<NewMessage>,
     /// Dedupe keys of the outbox rows already handed out (in an earlier part of the batch).
     outbox_keys: BTreeSet<String>,
@@ -179,6 +190,7 @@ impl<'a> Batch<'a> {
             events: Vec::new(),
             dirty: Vec::new(),
             counts: BTreeMap::new(),
+            metric: CounterDeltas::default(),
             outbox: Vec::new(),
             outbox_keys: BTreeSet::new(),
         }
@@ -224,8 +236,8 @@ impl<'a> Batch<'a> {
                 "the events stored under {code} carry the code {:?}",
                 d.code.as_ref().map(DossierCode::as_str)
             )),
-            Ok(d) => match dossier_cells(self.domain, &d) {
-                Ok(cells) => Slot::Live(Box::new(Live { d, cells, created: false })),
+            Ok(d) => match dossier_cells(self.domain, &d).and_then(|cells| Ok((cells, open_key(self.domain, &d)?))) {
+                Ok((cells, open)) => Slot::Live(Box::new(Live { d, cells, open, created: false })),
                 Err(e) => Slot::Corrupt(e.to_string()),
             },
         }
@@ -357,7 +369,7 @@ impl<'a> Batch<'a> {
         let mut d = Dossier::default();
         self.domain.apply(&mut d, &event)?;
         let cells = dossier_cells(self.domain, &d)?;
-        self.push(code, Box::new(Live { d, cells: Vec::new(), created: true }), Some(cells), event)
+        self.push(code, Box::new(Live { d, cells: Vec::new(), open: None, created: true }), Some(cells), event)
     }
 
     /// Queues the event just applied to `live.d`; `cells` are its new aggregate cells if they
@@ -428,6 +440,9 @@ impl<'a> Batch<'a> {
             }
             if let Some(Slot::Live(live)) = self.slots.get_mut(&code) {
                 let row = DossierRow::from_dossier(self.domain, &live.d)?;
+                let open = row.open_key();
+                self.metric.move_open(live.open.as_ref(), open.as_ref());
+                live.open = open;
                 if std::mem::replace(&mut live.created, false) { created.push(row) } else { updated.push(row) }
             }
         }
@@ -457,6 +472,7 @@ impl<'a> Batch<'a> {
             counts: Vec::new(),
             counters: Vec::new(),
             outbox: self.take_outbox(),
+            metric: Box::default(),
             recorded_at,
         })
     }
@@ -465,12 +481,23 @@ impl<'a> Batch<'a> {
     pub fn into_writes(mut self, recorded_at: DateTime<Utc>) -> Result<Writes, StoreError> {
         let (created, updated) = self.take_rows(|_| true)?;
         let outbox = self.take_outbox();
-        let counts = self.counts.into_iter().filter(|(_, v)| !v.is_zero()).collect();
+        let counts: Vec<_> = self.counts.into_iter().filter(|(_, v)| !v.is_zero()).collect();
+        let mut metric = Box::new(self.metric);
+        metric.add_counts(counts.iter().map(|(k, v)| (k, v)));
         let counters = self.touched.into_iter().map(|k| {
             let v = self.counters.get(&k).copied().unwrap_or(0);
             (k, v)
         });
-        Ok(Writes { events: self.events, created, updated, counts, counters: counters.collect(), outbox, recorded_at })
+        Ok(Writes {
+            events: self.events,
+            created,
+            updated,
+            counts,
+            counters: counters.collect(),
+            outbox,
+            metric,
+            recorded_at,
+        })
     }
 }
 
@@ -586,8 +613,13 @@ pub(crate) async fn run_batch<T: WriteTx>(
     if !last.is_empty() {
         tx.send(T::ready(last)?).await?;
     }
-    let aggregates =
-        Writes { counts: rest.counts, counters: rest.counters, recorded_at: parts.recorded_at, ..Writes::default() };
+    let aggregates = Writes {
+        counts: rest.counts,
+        counters: rest.counters,
+        metric: rest.metric,
+        recorded_at: parts.recorded_at,
+        ..Writes::default()
+    };
     if !aggregates.is_empty() {
         tx.flush(&aggregates).await?;
     }
@@ -721,6 +753,7 @@ pub(crate) async fn run_recompute<T: ScanTx>(
         if !diff.counts.is_empty() {
             tx.set_counts(&diff.counts).await?;
         }
+        tx.rebuild_counters().await?;
     }
     Ok(diff)
 }
