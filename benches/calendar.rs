@@ -16,7 +16,7 @@ use criterion::{Criterion, Throughput};
 use motcua::config::Config;
 use motcua_core::Calendar;
 use motcua_core::calendar::from_local;
-use motcua_core::clock::{TimeLimit, due_instant, start_instant};
+use motcua_core::deadlines::{TimeLimit, due_instant, start_instant};
 
 const SEED: u64 = 0x6D6F_7463_7561;
 

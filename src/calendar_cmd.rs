@@ -2,7 +2,7 @@
 
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
-use motcua_core::clock::{Lang, TimeLimit, deadline, explain};
+use motcua_core::deadlines::{Lang, TimeLimit, deadline, explain};
 use serde_json::json;
 
 use crate::config::Config;
@@ -107,7 +107,7 @@ pub fn run(config_dir: &std::path::Path, cmd: &CalendarCommand) -> Result<()> {
             } else {
                 crate::outln!(
                     "{minutes} working minutes ({})",
-                    motcua_core::clock::format_working_minutes(minutes, Lang::En)
+                    motcua_core::deadlines::format_working_minutes(minutes, Lang::En)
                 );
             }
         }

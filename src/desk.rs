@@ -3,8 +3,8 @@
 use anyhow::{Result, bail};
 use chrono::{DateTime, Utc};
 use clap::Args;
-use motcua_core::clock::{Lang, explain};
 use motcua_core::commands::{CheckedIntake, FieldStyle, IntakeForm};
+use motcua_core::deadlines::{Lang, explain};
 use motcua_core::view::CatalogView;
 use motcua_core::{Channel, Domain, Dossier, DossierCode, Event};
 use motcua_store::{NewDossier, Store};

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use motcua_core::AgencyCode;
 use motcua_core::calendar::at_vn;
-use motcua_core::clock::Lang;
+use motcua_core::deadlines::Lang;
 use motcua_core::letters::{ApologyTimeliness, EmailResult};
 use motcua_core::letters::{MessageKind, apology_letter};
 use motcua_core::{Domain, DossierCode};

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::calendar::{Calendar, CalendarError, to_local};
 use crate::catalog::Procedure;
-use crate::clock::WaitKind;
 use crate::codes::AgencyCode;
+use crate::deadlines::WaitKind;
 use crate::dossier::{Dossier, Status};
 
 /// Classification of a finished dossier or a finished step.
@@ -624,7 +624,7 @@ mod tests {
     use super::*;
     use crate::calendar::testdata::vn_calendar;
     use crate::catalog::WaitMode;
-    use crate::clock::TimeLimit;
+    use crate::deadlines::TimeLimit;
     use crate::dossier::tests::{CITY, DEPT, DESK, ag, at, ev, intake, procedure};
     use crate::dossier::{EventKind, Outcome};
 

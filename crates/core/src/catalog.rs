@@ -7,8 +7,8 @@ use chrono::NaiveTime;
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::{OfficeHours, parse_hhmm};
-use crate::clock::{STANDARD_DAY_MINUTES, TimeLimit};
 use crate::codes::{AgencyCode, Email, ProcedureCode};
+use crate::deadlines::{STANDARD_DAY_MINUTES, TimeLimit};
 
 /// Where an agency sits in the hierarchy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::calendar::from_local;
 use crate::calendar::{Calendar, CalendarError};
 use crate::catalog::{Procedure, WaitMode};
-use crate::clock::{Step, WaitKind, deadline, due_instant, start_instant};
 use crate::codes::{AgencyCode, DossierCode, Email, Phone, ProcedureCode};
+use crate::deadlines::{Step, WaitKind, deadline, due_instant, start_instant};
 
 /// National status codes (trạng thái hồ sơ), synchronised 1:1 with the national portal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -612,7 +612,7 @@ pub(crate) mod tests {
     use crate::calendar::{from_local, testdata::vn_calendar};
     use crate::catalog::RouteAgency;
     use crate::catalog::{Level, RouteStep};
-    use crate::clock::TimeLimit;
+    use crate::deadlines::TimeLimit;
     use chrono::NaiveDate;
 
     pub(crate) fn at(y: i32, m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {

@@ -29,8 +29,8 @@ use serde::{Deserialize, Serialize};
 use crate::analysis::{RemainingTimeModel, analyse, at_risk};
 use crate::calendar::{CalendarError, to_local};
 use crate::catalog::{Agency, Procedure};
-use crate::clock::STANDARD_DAY_MINUTES;
 use crate::codes::{AgencyCode, DossierCode, Email};
+use crate::deadlines::STANDARD_DAY_MINUTES;
 use crate::domain::{Domain, DomainError};
 use crate::dossier::{Channel, Dossier, Event, EventKind, Outcome, Status};
 
@@ -803,7 +803,7 @@ pub fn automatic_apology(domain: &Domain, d: &Dossier, now: DateTime<Utc>) -> Re
     let late = cal.working_minutes_between(due, now)?.max(0);
     let reason = format!(
         "Hồ sơ chưa được giải quyết xong khi đến hạn trả kết quả (quá hạn {} làm việc).",
-        crate::clock::format_working_minutes(late, crate::clock::Lang::Vi)
+        crate::deadlines::format_working_minutes(late, crate::deadlines::Lang::Vi)
     );
     Ok(Some(Event {
         at: now,

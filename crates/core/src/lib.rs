@@ -10,8 +10,8 @@
 //! Modules:
 //! - [`calendar`]: days off, make-up Saturdays, office hours, the O(1) index, and instants in
 //!   Vietnam time (`truncate_to_micros` for the precision stored instants keep);
-//! - [`clock`]: deadlines and their explanation, working time shown in standard days
-//!   ([`STANDARD_DAY_MINUTES`]);
+//! - [`deadlines`]: where the clock starts, when a dossier is due, and the explanation; working
+//!   time shown in standard days ([`STANDARD_DAY_MINUTES`]);
 //! - [`catalog`]: agencies, procedures, routes;
 //! - [`dossier`]: the state machine and its events;
 //! - [`domain`]: the calendar and catalog together, replaying a log;
@@ -30,9 +30,9 @@
 pub mod analysis;
 pub mod calendar;
 pub mod catalog;
-pub mod clock;
 pub mod codes;
 pub mod commands;
+pub mod deadlines;
 pub mod domain;
 pub mod dossier;
 pub mod letters;
@@ -45,7 +45,7 @@ pub mod vocab;
 pub use analysis::{Analysis, ClassifyMode, Counts, Ratio, Timeliness, analyse, classify};
 pub use calendar::{Calendar, CalendarData, CalendarError, CalendarYear, OfficeHours};
 pub use catalog::{Agency, Catalog, CatalogError, Procedure, WaitMode};
-pub use clock::{Deadline, Lang, STANDARD_DAY_MINUTES, Step, TimeLimit, deadline};
 pub use codes::{AgencyCode, DossierCode, Email, ParseError, Phone, ProcedureCode};
+pub use deadlines::{Deadline, Lang, STANDARD_DAY_MINUTES, Step, TimeLimit, deadline};
 pub use domain::{Domain, DomainError};
 pub use dossier::{Applicant, Channel, Dossier, DossierError, Event, EventKind, Intake, Outcome, Status};

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 
 use crate::calendar::testdata::{vn_calendar, vn_years};
 use crate::calendar::{Calendar, from_local, to_local};
-use crate::clock::{TimeLimit, due_from_start};
+use crate::deadlines::{TimeLimit, due_from_start};
 
 /// Day-by-day reference, straight from the data: no index.
 struct Naive {

@@ -8,8 +8,8 @@ use serde::Serialize;
 use crate::analysis::{RemainingTimeModel, analyse, at_risk};
 use crate::calendar::at_vn;
 use crate::catalog::{AgencyKind, Catalog, Level, RouteAgency, WaitMode};
-use crate::clock::{Lang, STANDARD_DAY_MINUTES, TimeLimit, explain};
 use crate::codes::{AgencyCode, DossierCode, ProcedureCode};
+use crate::deadlines::{Lang, STANDARD_DAY_MINUTES, TimeLimit, explain};
 use crate::domain::{Domain, DomainError};
 use crate::dossier::{Dossier, Outcome};
 

@@ -7,7 +7,7 @@ use std::io::Write;
 
 use chrono::{DateTime, Utc};
 use motcua_core::calendar::to_local;
-use motcua_core::clock::WaitKind;
+use motcua_core::deadlines::WaitKind;
 use motcua_core::{AgencyCode, Domain, Dossier, Event, EventKind, Outcome, Status, Step};
 use serde::{Deserialize, Serialize};
 

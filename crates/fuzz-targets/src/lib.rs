@@ -108,7 +108,7 @@ pub fn email(data: &[u8]) {
     let Ok(to) = address.parse::<lettre::Address>() else { return };
     let to = lettre::message::Mailbox::new(motcua_worker::compose::display_name(name), to);
     let id = motcua_worker::compose::message_id(1, "fuzz", sender);
-    for lang in [motcua_core::clock::Lang::Vi, motcua_core::clock::Lang::En] {
+    for lang in [motcua_core::deadlines::Lang::Vi, motcua_core::deadlines::Lang::En] {
         let Ok(rendered) = templates.render(letter.kind.name(), lang, &letter, address) else { continue };
         if let Ok(message) = motcua_worker::compose::build(sender, to.clone(), &id, letter.issued_at, &rendered) {
             let _ = message.formatted();

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{Datelike, Duration, NaiveDate};
 use motcua_core::calendar::to_local;
-use motcua_core::clock::format_working_minutes;
+use motcua_core::deadlines::format_working_minutes;
 use motcua_core::{AgencyCode, DossierCode, Status};
 use motcua_store::report::{GroupBy, ReportQuery, period, report};
 use motcua_store::{Rating, StaffStore, Store};

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use motcua_core::analysis::analyse;
-use motcua_core::clock::WaitKind;
+use motcua_core::deadlines::WaitKind;
 use motcua_core::{
     Calendar, CalendarData, Catalog, Channel, ClassifyMode, Domain, EventKind, OfficeHours, Outcome, Status,
 };

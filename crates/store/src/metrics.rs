@@ -30,7 +30,7 @@ use std::future::Future;
 use std::sync::LazyLock;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use motcua_core::clock::WaitKind;
+use motcua_core::deadlines::WaitKind;
 use motcua_core::{Channel, DossierCode, Status};
 use serde::Deserialize;
 use serde::de::{self, DeserializeOwned, Deserializer, SeqAccess, Visitor};

@@ -11,7 +11,7 @@ use std::fmt;
 use chrono::{DateTime, NaiveDate, Utc};
 use motcua_core::analysis::{RemainingTimeModel, at_risk, classify, national_on_time};
 use motcua_core::calendar::{at_vn, to_local, truncate_to_micros};
-use motcua_core::clock::WaitKind;
+use motcua_core::deadlines::WaitKind;
 use motcua_core::{
     AgencyCode, Applicant, Channel, Domain, Dossier, DossierCode, Email, Event, Outcome, Phone, Procedure,
     ProcedureCode, Status, Timeliness, vocab,

@@ -5,7 +5,7 @@ use std::str::FromStr;
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
-use motcua_core::clock::WaitKind;
+use motcua_core::deadlines::WaitKind;
 use motcua_core::{Event, Outcome, Timeliness, vocab};
 
 use crate::error::StoreError;

@@ -21,7 +21,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use motcua_core::clock::Lang;
+use motcua_core::deadlines::Lang;
 use serde::Deserialize;
 
 /// Which mail backend delivers messages.

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Datelike, Utc};
 use minijinja::{Environment, ErrorKind, Value, path_loader};
 use motcua_core::calendar::to_local;
-use motcua_core::clock::{Lang, format_instant, format_working_minutes};
+use motcua_core::deadlines::{Lang, format_instant, format_working_minutes};
 use motcua_core::letters::{Letter, MessageKind};
 use serde::Serialize;
 

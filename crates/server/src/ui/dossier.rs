@@ -6,7 +6,7 @@ use askama::Template;
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use motcua_core::clock::format_working_minutes;
+use motcua_core::deadlines::format_working_minutes;
 use motcua_core::view::DossierView;
 use motcua_core::{Event, EventKind, Status};
 use motcua_store::{DossierRow, Store};

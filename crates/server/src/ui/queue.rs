@@ -4,7 +4,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use motcua_core::clock::format_working_minutes;
+use motcua_core::deadlines::format_working_minutes;
 use motcua_store::StaffStore;
 use serde::Deserialize;
 
