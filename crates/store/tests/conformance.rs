@@ -12,6 +12,10 @@
 #[path = "conformance/vocabulary.rs"]
 mod vocabulary;
 
+/// API tokens, the end of an account's credentials.
+#[path = "conformance/credentials.rs"]
+mod credentials;
+
 mod support {
     use std::future::Future;
     use std::path::{Path, PathBuf};
@@ -208,6 +212,10 @@ mod support {
 
 mod checks {
     use std::collections::BTreeMap;
+
+    pub use super::credentials::{
+        a_password_reset_or_a_disable_ends_every_credential, tokens_expire_are_listed_and_revoked,
+    };
 
     use chrono::Duration;
     use motcua_core::analysis::{classify, national_on_time};
@@ -1188,6 +1196,8 @@ conformance!(
     reads_by_period,
     report_counts_a_finish_at_the_as_of_instant,
     at_risk_is_projected,
+    tokens_expire_are_listed_and_revoked,
+    a_password_reset_or_a_disable_ends_every_credential,
 );
 
 /// SQLite only: two independent stores (as two processes would) writing one file.
