@@ -192,7 +192,7 @@ pub enum Command {
     /// worker, until SIGINT/SIGTERM (then finish requests in flight).
     Serve(crate::serve_cmd::ServeArgs),
     /// Staff accounts of the web server: add, list, disable, enable, reset-password, token
-    /// (create, list, revoke).
+    /// (create, list, revoke), unlock.
     #[command(subcommand)]
     Staff(crate::staff_cmd::StaffCommand),
     /// Reminders, automatic apologies and escalations, and delivery of the outbox (e-mail, or

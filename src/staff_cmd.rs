@@ -1,5 +1,5 @@
-//! `motcua staff add|list|disable|enable|reset-password|token`: staff accounts of the web
-//! server. Passwords are generated (or read from standard input), shown once and stored
+//! `motcua staff add|list|disable|enable|reset-password|token|unlock`: staff accounts of the
+//! web server. Passwords are generated (or read from standard input), shown once and stored
 //! only as argon2 hashes; API tokens are shown once, stored as digests, expire, and are listed
 //! and revoked by their id. A password reset or a disable ends all the account's sessions and
 //! revokes all its tokens.
@@ -50,6 +50,8 @@ pub enum StaffCommand {
     /// API tokens (for other systems, e.g. the online portal): create, list, revoke.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// End the lock of an account name after repeated wrong passwords (and its count).
+    Unlock { username: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -210,6 +212,16 @@ pub async fn run(cmd: &StaffCommand, store: &AnyStore, domain: &Domain) -> Resul
             }
         }
         StaffCommand::Token(cmd) => token(cmd, store).await?,
+        StaffCommand::Unlock { username } => {
+            if store.staff_credentials(username).await?.is_none() {
+                bail!("no account {username:?}");
+            }
+            if motcua_server::unlock_account(store, username).await? {
+                crate::outln!("{username} unlocked: its wrong-password count is cleared");
+            } else {
+                crate::outln!("{username} was not locked and had no wrong passwords counted");
+            }
+        }
     }
     Ok(())
 }

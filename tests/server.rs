@@ -124,10 +124,11 @@ fn staff_commands_manage_accounts() {
     assert!(token.stdout.trim().starts_with("mct_"));
 }
 
-/// `staff token create|list|revoke` from the command line, against a running server on the
-/// same database: a revoke or a reset from another process is refused by the server at once.
+/// `staff token create|list|revoke` and `staff unlock` from the command line, against a running
+/// server on the same database: a revoke or a reset from another process is refused by the
+/// server at once, and an unlock from the command line ends a lock the server keeps.
 #[test]
-fn staff_tokens_are_listed_and_revoked_from_the_command_line() {
+fn staff_tokens_are_listed_and_revoked_and_a_lock_ended_from_the_command_line() {
     let db = Db::sqlite();
     add_staff(&db, "desk.an", "desk", &["000.00.02.H17"], "mật-khẩu-dài");
     let create =
@@ -179,10 +180,33 @@ fn staff_tokens_are_listed_and_revoked_from_the_command_line() {
         // A password reset revokes the rest.
         assert_eq!(db.run(&["staff", "reset-password", "desk.an"]).code, 0);
         assert_eq!(me(&backup_secret).await.unwrap().status(), 401);
+
+        // A lock the server keeps in the database (20 wrong passwords counted), ended from
+        // the command line.
+        let store = motcua_store::open(&db.url).await.unwrap();
+        for _ in 0..20 {
+            motcua_store::StaffStore::count_login_failure(&store, "desk.an", chrono::Utc::now(), 20).await.unwrap();
+        }
+        store.close().await;
+        let password = db.run(&["staff", "reset-password", "desk.an"]).stdout;
+        let password = password.trim().rsplit(' ').next().unwrap().to_string();
+        let login =
+            || c.post(server.url("/api/v1/session")).json(&json!({"username": "desk.an", "password": password})).send();
+        let r = login().await.unwrap();
+        assert_eq!(r.status(), 429);
+        let v: Value = r.json().await.unwrap();
+        assert!(v["detail"].as_str().unwrap().contains("locked"), "{v}");
+        let out = db.run(&["staff", "unlock", "desk.an"]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(out.stdout.contains("desk.an unlocked"), "{}", out.stdout);
+        assert_eq!(login().await.unwrap().status(), 200);
     });
     assert_eq!(server.stop(), Some(0));
     let list = db.ok(&["staff", "token", "list"]);
     assert!(list["tokens"].as_array().unwrap().iter().all(|t| t["state"] == "revoked"), "{list}");
+    let out = db.run(&["staff", "unlock", "desk.an"]);
+    assert!(out.stdout.contains("was not locked"), "{}", out.stdout);
+    db.run(&["staff", "unlock", "nobody"]).assert_user_error("no account");
 }
 
 #[test]

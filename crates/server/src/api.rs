@@ -351,7 +351,7 @@ async fn unlock_staff(
     if !perm::may_admin(who.staff.role) {
         return Err(Problem::forbidden("unlocking an account is for administrators"));
     }
-    let cleared = state.login_guard.unlock(&username);
+    let cleared = crate::login_guard::unlock(&state.store, &username).await?;
     Ok(Json(json!({"username": username, "cleared": cleared})))
 }
 

@@ -285,7 +285,7 @@ pub async fn check_login(
 ) -> Result<Option<StaffRow>, Problem> {
     use crate::login_guard::Refusal;
     let now = state.now();
-    match state.login_guard.check(username, client, now) {
+    match state.login_guard.check(&state.store, username, client, now).await? {
         Ok(()) => {}
         Err(Refusal::Wait(secs)) => {
             let mut p =
@@ -309,8 +309,8 @@ pub async fn check_login(
     let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &password)).await.map_err(Problem::internal)?;
     let staff = staff.filter(|s| ok && !s.disabled);
     match &staff {
-        Some(_) => state.login_guard.succeeded(username),
-        None => state.login_guard.failed(username, client, now),
+        Some(_) => state.login_guard.succeeded(&state.store, username).await?,
+        None => state.login_guard.failed(&state.store, username, client, now).await?,
     }
     Ok(staff)
 }

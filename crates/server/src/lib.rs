@@ -50,5 +50,6 @@ pub use auth::{
     MintError, MintedToken, TOKEN_DEFAULT_DAYS, TOKEN_MAX_DAYS, hash_password, mint_token, new_api_token, token_json,
 };
 pub use ipnet::IpNet;
+pub use login_guard::unlock as unlock_account;
 pub use perm::Action;
 pub use state::{AppState, HttpMetrics, NowFn, ServerConfig, system_now};

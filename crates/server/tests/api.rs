@@ -120,6 +120,18 @@ impl TestApp {
         }
     }
 
+    /// A restart: this server stops and closes its database; a new one serves the same file
+    /// with the same clock and settings, on a new port. The logged-in clients keep their
+    /// cookies (sessions live in the database).
+    async fn restart(mut self) -> Self {
+        self.stop_server().await;
+        self.store.close().await;
+        let config = (*self.state.config).clone();
+        let clients = std::mem::take(&mut self.clients);
+        let (dir, now) = (self._dir, self.now);
+        Self::serve(dir, now, config, clients).await
+    }
+
     async fn add_staff(&self, username: &str, role: Role, agencies: Vec<motcua_core::AgencyCode>) {
         let hash = hash_password(&password(role)).unwrap();
         let new = NewStaff {
@@ -1155,5 +1167,51 @@ async fn a_password_reset_or_a_disable_ends_every_session_and_token() {
     // The new password opens a new session.
     let (c, _) = app.login("desk", "a-new-password").await;
     assert_eq!(c.get(app.url("/api/v1/me")).send().await.unwrap().status(), StatusCode::OK);
+    app.shutdown().await;
+}
+
+/// The lock of an account name is kept in the database: a restart of the server does not end
+/// it, only an administrator's unlock does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_lock_survives_a_restart_on_the_same_database() {
+    let app = TestApp::spawn().await;
+    let login = |app: &TestApp, username: &'static str, password: String| {
+        let url = app.url("/api/v1/session");
+        async move {
+            let r = reqwest::Client::new()
+                .post(url)
+                .json(&json!({"username": username, "password": password}))
+                .send()
+                .await
+                .unwrap();
+            let s = r.status();
+            (s, r.json::<Value>().await.unwrap())
+        }
+    };
+    // Wrong passwords under the name written two ways count against one name.
+    for i in 0..20 {
+        app.set_now(app.now() + Duration::minutes(16));
+        let name = if i % 2 == 0 { "desk" } else { " DESK" };
+        assert_eq!(login(&app, name, "wrong".into()).await.0, StatusCode::UNAUTHORIZED);
+    }
+    let (s, v) = login(&app, "desk", password(Role::Desk)).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    assert!(v["detail"].as_str().unwrap().contains("locked"), "{v}");
+    let stored = app.store.login_failures("desk").await.unwrap().unwrap();
+    assert_eq!((stored.failures, stored.locked_at.is_some()), (20, true));
+
+    let app = app.restart().await;
+    assert_eq!(app.get(Role::Admin, "/api/v1/me").await.0, StatusCode::OK, "sessions are in the database too");
+    app.set_now(app.now() + Duration::days(1));
+    let (s, v) = login(&app, "desk", password(Role::Desk)).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "still locked after the restart: {v}");
+    assert!(v["detail"].as_str().unwrap().contains("locked"), "{v}");
+    // Only an administrator's unlock ends the lock.
+    let mut app = app;
+    app.relogin(Role::Admin).await;
+    let (s, v) = app.post(Role::Admin, "/api/v1/staff/desk/unlock", json!({})).await;
+    assert_eq!((s, v["cleared"].as_bool()), (StatusCode::OK, Some(true)), "{v}");
+    assert_eq!(login(&app, "desk", password(Role::Desk)).await.0, StatusCode::OK);
+    assert_eq!(app.store.login_failures("desk").await.unwrap(), None);
     app.shutdown().await;
 }

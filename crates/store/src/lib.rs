@@ -55,8 +55,8 @@ pub use pg::PgStore;
 pub use register::Store;
 pub use sqlite::SqliteStore;
 pub use staff::{
-    AuditRow, NewStaff, NewToken, Rating, RatingCounts, Role, SessionRow, StaffRow, StaffStore, TokenRow, TokenUse,
-    UnknownRole,
+    AuditRow, LoginFailures, NewStaff, NewToken, Rating, RatingCounts, Role, SessionRow, StaffRow, StaffStore,
+    TokenRow, TokenUse, UnknownRole,
 };
 
 use metrics::{Figures, FiguresQuery, QueuedEvent, WorkingTimeObservation};
@@ -134,6 +134,9 @@ dispatch!(StaffStore {
     fn touch_token(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError>;
     fn tokens(&self, staff_id: Option<i64>) -> Result<Vec<TokenRow>, StoreError>;
     fn revoke_token(&self, id: i64, staff_id: Option<i64>, at: DateTime<Utc>) -> Result<Option<TokenRow>, StoreError>;
+    fn login_failures(&self, account: &str) -> Result<Option<LoginFailures>, StoreError>;
+    fn count_login_failure(&self, account: &str, at: DateTime<Utc>, lock_after: u32) -> Result<LoginFailures, StoreError>;
+    fn clear_login_failures(&self, account: &str) -> Result<bool, StoreError>;
     fn rate(&self, rating: &Rating) -> Result<bool, StoreError>;
     fn rating(&self, code: &DossierCode) -> Result<Option<Rating>, StoreError>;
     fn rating_counts(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> Result<Vec<(AgencyCode, RatingCounts)>, StoreError>;

@@ -1,5 +1,5 @@
-//! Staff accounts, their agencies, web sessions, API tokens (with expiry and revocation),
-//! citizens' ratings, and the reads the
+//! Staff accounts, their agencies, web sessions, API tokens (with expiry and revocation), the
+//! wrong-password counts and locks of account names, citizens' ratings, and the reads the
 //! web server needs beside the [`crate::Store`] trait (work queues, the audit log).
 //!
 //! A separate trait, [`StaffStore`], implemented for both backends (`sqlite/staff.rs`,
@@ -143,6 +143,17 @@ pub struct TokenUse {
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
+/// The wrong passwords counted against one account name (trimmed, lower case), whether an
+/// account of that name exists or not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoginFailures {
+    pub account: String,
+    pub failures: u32,
+    pub last_failure_at: DateTime<Utc>,
+    /// Set when the count reached the lock; only an administrator's unlock ends it.
+    pub locked_at: Option<DateTime<Utc>>,
+}
+
 /// A citizen's rating of one dossier's service.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Rating {
@@ -243,6 +254,20 @@ pub trait StaffStore: Send + Sync {
         at: DateTime<Utc>,
     ) -> impl Future<Output = Result<Option<TokenRow>, StoreError>> + Send;
 
+    /// The wrong passwords counted against `account`, if any.
+    fn login_failures(&self, account: &str) -> impl Future<Output = Result<Option<LoginFailures>, StoreError>> + Send;
+    /// Counts one wrong password against `account` at `at`, locking it (at `at`) when the
+    /// count reaches `lock_after`; the count after it. Concurrent failures each count.
+    fn count_login_failure(
+        &self,
+        account: &str,
+        at: DateTime<Utc>,
+        lock_after: u32,
+    ) -> impl Future<Output = Result<LoginFailures, StoreError>> + Send;
+    /// Forgets `account`'s count and lock (a right password, an administrator's unlock); true
+    /// if there was one.
+    fn clear_login_failures(&self, account: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Records a rating; false (nothing written) if the dossier was already rated.
     fn rate(&self, rating: &Rating) -> impl Future<Output = Result<bool, StoreError>> + Send;
     fn rating(&self, code: &DossierCode) -> impl Future<Output = Result<Option<Rating>, StoreError>> + Send;
@@ -287,6 +312,21 @@ macro_rules! token_from {
             expires_at: r.try_get("expires_at")?,
             last_used_at: r.try_get("last_used_at")?,
             revoked_at: r.try_get("revoked_at")?,
+        })
+    }};
+}
+
+/// A [`LoginFailures`] from a row of `login_failures`.
+macro_rules! login_failures_from {
+    ($r:expr) => {{
+        let r = $r;
+        let failures: i32 = r.try_get("failures")?;
+        Ok::<_, StoreError>(LoginFailures {
+            account: r.try_get("account")?,
+            failures: u32::try_from(failures)
+                .map_err(|_| StoreError::Corrupt(format!("login_failures.failures = {failures}")))?,
+            last_failure_at: r.try_get("last_failure_at")?,
+            locked_at: r.try_get("locked_at")?,
         })
     }};
 }
@@ -556,6 +596,44 @@ macro_rules! staff_store {
                 Ok(Some(row))
             }
 
+            async fn login_failures(&self, account: &str) -> Result<Option<LoginFailures>, StoreError> {
+                let q = "SELECT account, failures, last_failure_at, locked_at FROM login_failures WHERE account = $1";
+                match sqlx::query(&q).bind(account).fetch_optional(self.$reader()).await? {
+                    Some(r) => Ok(Some(login_failures_from!(&r)?)),
+                    None => Ok(None),
+                }
+            }
+
+            async fn count_login_failure(
+                &self,
+                account: &str,
+                at: DateTime<Utc>,
+                lock_after: u32,
+            ) -> Result<LoginFailures, StoreError> {
+                let lock_after = i32::try_from(lock_after).unwrap_or(i32::MAX);
+                let q = "INSERT INTO login_failures (account, failures, last_failure_at, locked_at) \
+                     VALUES ($1, 1, $2, CASE WHEN $3 <= 1 THEN $4 END) \
+                     ON CONFLICT (account) DO UPDATE SET failures = login_failures.failures + 1, \
+                     last_failure_at = excluded.last_failure_at, \
+                     locked_at = COALESCE(login_failures.locked_at, \
+                         CASE WHEN login_failures.failures + 1 >= $5 THEN excluded.last_failure_at END) \
+                     RETURNING account, failures, last_failure_at, locked_at";
+                let r = sqlx::query(&q)
+                    .bind(account)
+                    .bind(At(at))
+                    .bind(lock_after)
+                    .bind(At(at))
+                    .bind(lock_after)
+                    .fetch_one(self.$writer())
+                    .await?;
+                login_failures_from!(&r)
+            }
+
+            async fn clear_login_failures(&self, account: &str) -> Result<bool, StoreError> {
+                let q = "DELETE FROM login_failures WHERE account = $1";
+                Ok(sqlx::query(&q).bind(account).execute(self.$writer()).await?.rows_affected() > 0)
+            }
+
             async fn rate(&self, rating: &Rating) -> Result<bool, StoreError> {
                 let q = "INSERT INTO ratings (dossier_code, score, comment, rated_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
                 let n = sqlx::query(&q)
@@ -646,4 +724,4 @@ macro_rules! staff_store {
     };
 }
 
-pub(crate) use {staff_store, token_from};
+pub(crate) use {login_failures_from, staff_store, token_from};

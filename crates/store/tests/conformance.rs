@@ -12,7 +12,7 @@
 #[path = "conformance/vocabulary.rs"]
 mod vocabulary;
 
-/// API tokens, the end of an account's credentials.
+/// API tokens, the end of an account's credentials, the login lock.
 #[path = "conformance/credentials.rs"]
 mod credentials;
 
@@ -214,7 +214,8 @@ mod checks {
     use std::collections::BTreeMap;
 
     pub use super::credentials::{
-        a_password_reset_or_a_disable_ends_every_credential, tokens_expire_are_listed_and_revoked,
+        a_password_reset_or_a_disable_ends_every_credential, login_failures_are_counted_locked_and_cleared,
+        tokens_expire_are_listed_and_revoked,
     };
 
     use chrono::Duration;
@@ -1198,6 +1199,7 @@ conformance!(
     at_risk_is_projected,
     tokens_expire_are_listed_and_revoked,
     a_password_reset_or_a_disable_ends_every_credential,
+    login_failures_are_counted_locked_and_cleared,
 );
 
 /// SQLite only: two independent stores (as two processes would) writing one file.

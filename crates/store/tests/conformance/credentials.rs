@@ -1,8 +1,9 @@
-//! Credentials on both backends: API tokens (expiry, last use, list, revoke), and the end of
-//! every session and token of an account whose password is reset or which is disabled.
+//! Credentials on both backends: API tokens (expiry, last use, list, revoke), the end of every
+//! session and token of an account whose password is reset or which is disabled, and the
+//! wrong-password count and lock of an account name.
 
 use chrono::{DateTime, Duration, Utc};
-use motcua_store::{NewStaff, NewToken, Role, StaffRow, StaffStore};
+use motcua_store::{LoginFailures, NewStaff, NewToken, Role, StaffRow, StaffStore};
 
 use super::support::*;
 
@@ -120,4 +121,43 @@ pub async fn a_password_reset_or_a_disable_ends_every_credential<S: StaffStore>(
     assert!(!s.set_staff_password("nobody", "$argon2id$x", t3).await.unwrap());
     assert!(!s.set_staff_disabled("nobody", true, t3).await.unwrap());
     assert!(s.token_staff("hash-b", t3).await.unwrap().is_some());
+}
+
+/// Wrong passwords are counted per account name, atomically; the lock is set once, when the
+/// count reaches the limit, and only clearing ends it.
+pub async fn login_failures_are_counted_locked_and_cleared<S: StaffStore + Clone + 'static>(s: S) {
+    let t0 = at(2025, 3, 10, 9, 0);
+    assert_eq!(s.login_failures("an.nv").await.unwrap(), None);
+    let mut last = None;
+    for i in 1..=4u32 {
+        let t = t0 + Duration::minutes(i64::from(i));
+        let f = s.count_login_failure("an.nv", t, 3).await.unwrap();
+        assert_eq!((f.failures, f.last_failure_at), (i, t));
+        let locked_at = if i >= 3 { Some(t0 + Duration::minutes(3)) } else { None };
+        assert_eq!(f.locked_at, locked_at, "failure {i}");
+        last = Some(f);
+    }
+    assert_eq!(s.login_failures("an.nv").await.unwrap(), last);
+    let once = s.count_login_failure("binh.tt", t0, 1).await.unwrap();
+    assert_eq!(
+        once,
+        LoginFailures { account: "binh.tt".into(), failures: 1, last_failure_at: t0, locked_at: Some(t0) }
+    );
+
+    // Concurrent failures each count.
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let s = s.clone();
+            tokio::spawn(async move { s.count_login_failure("many", t0, 1_000).await.unwrap() })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(s.login_failures("many").await.unwrap().unwrap().failures, 20);
+
+    assert!(s.clear_login_failures("an.nv").await.unwrap());
+    assert!(!s.clear_login_failures("an.nv").await.unwrap());
+    assert_eq!(s.login_failures("an.nv").await.unwrap(), None);
+    assert!(s.login_failures("binh.tt").await.unwrap().is_some(), "other names keep their counts");
 }
