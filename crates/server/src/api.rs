@@ -125,12 +125,19 @@ struct NewToken {
     expires_in_days: Option<u32>,
 }
 
-/// A new API token for the authenticated account; its secret is in this answer only.
+/// A new API token for the authenticated account; its secret is in this answer only. Only a
+/// person logged in with the password makes one: a token cannot make tokens, so a leaked token
+/// cannot leave others behind that outlive its revocation.
 async fn create_token(
     State(state): State<AppState>,
     who: Principal,
     Body(b): Body<NewToken>,
 ) -> Result<(StatusCode, Json<Value>), Problem> {
+    if who.via == Via::Token {
+        return Err(Problem::forbidden(
+            "an API token cannot make tokens: log in with the password, or use `motcua staff token create`",
+        ));
+    }
     let t = auth::mint_token(&state.store, who.staff.id, &b.name, b.expires_in_days, state.now()).await?;
     let expires_at = motcua_core::calendar::at_vn(t.expires_at).to_rfc3339();
     Ok((StatusCode::CREATED, Json(json!({"id": t.id, "name": t.name, "expires_at": expires_at, "token": t.secret}))))

@@ -95,7 +95,7 @@ pub fn document() -> Value {
         },
         "/api/v1/me": {"get": {"summary": "the authenticated account", "responses": with_errors(ok_json("account"))}},
         "/api/v1/tokens": {
-            "post": {"summary": "a new API token for the authenticated account: its secret is in this answer only; it expires after expires_in_days (1 to 365, default 90)",
+            "post": {"summary": "a new API token for the account logged in with a session (a token cannot make tokens: 403): its secret is in this answer only; it expires after expires_in_days (1 to 365, default 90)",
                 "requestBody": {"content": {"application/json": {"schema": {"type": "object", "required": ["name"], "properties": {
                     "name": {"type": "string", "minLength": 1, "maxLength": 100},
                     "expires_in_days": {"type": "integer", "minimum": 1, "maximum": 365, "default": 90}}}}}},

@@ -1035,6 +1035,10 @@ async fn api_tokens_expire_are_listed_without_their_secret_and_revoked() {
     let long_secret = long["token"].as_str().unwrap().to_string();
     let (s, _) = as_token(&app, Method::POST, "/api/v1/submissions", &short_secret, Some(intake_body(CENTRE))).await;
     assert_eq!(s, StatusCode::CREATED);
+    // A token cannot make tokens.
+    let (s, v) = as_token(&app, Method::POST, "/api/v1/tokens", &short_secret, Some(json!({"name": "child"}))).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    expect_problem(&v, "forbidden", 403);
 
     // The list: both tokens, their state and last use, never a secret or its digest.
     let (s, list) = app.get(Role::Desk, "/api/v1/tokens").await;
