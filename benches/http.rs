@@ -18,7 +18,7 @@ use chrono::Utc;
 use hdrhistogram::Histogram;
 use motcua::config::Config;
 use motcua_server::{AppState, Application, ServerConfig, hash_password, new_api_token, system_now};
-use motcua_store::{NewStaff, Role, StaffStore};
+use motcua_store::{NewStaff, NewToken, Role, StaffStore};
 use serde_json::json;
 use tokio::sync::Mutex;
 
@@ -155,12 +155,20 @@ fn main() {
             .unwrap()
             .unwrap();
         let (token, digest) = new_api_token();
-        store.create_token(&digest, staff.id, "bench", Utc::now()).await.unwrap();
+        store
+            .create_token(NewToken {
+                token_hash: digest,
+                staff_id: staff.id,
+                name: "bench".into(),
+                at: Utc::now(),
+                expires_at: Utc::now() + chrono::Duration::days(1),
+            })
+            .await
+            .unwrap();
         let config = ServerConfig {
             bind: "127.0.0.1:0".parse().unwrap(),
             lookup_burst: u32::MAX,
             lookup_per_minute: u32::MAX,
-            token_cache_ttl: Duration::from_secs(600),
             ..ServerConfig::default()
         };
         let app = Application::build(AppState::new(store.clone(), domain, system_now(), config)).await.unwrap();

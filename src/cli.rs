@@ -191,7 +191,8 @@ pub enum Command {
     /// Serve the JSON API, the web UI, the public lookup and board, and /metrics, with the
     /// worker, until SIGINT/SIGTERM (then finish requests in flight).
     Serve(crate::serve_cmd::ServeArgs),
-    /// Staff accounts of the web server: add, list, disable, enable, reset-password, token.
+    /// Staff accounts of the web server: add, list, disable, enable, reset-password, token
+    /// (create, list, revoke), unlock.
     #[command(subcommand)]
     Staff(crate::staff_cmd::StaffCommand),
     /// Reminders, automatic apologies and escalations, and delivery of the outbox (e-mail, or

@@ -1,6 +1,8 @@
-//! `motcua staff add|list|disable|enable|reset-password|token`: staff accounts of the web
-//! server. Passwords are generated (or read from standard input), shown once and stored only
-//! as argon2 hashes; API tokens are shown once and stored as digests.
+//! `motcua staff add|list|disable|enable|reset-password|token|unlock`: staff accounts of the
+//! web server. Passwords are generated (or read from standard input), shown once and stored
+//! only as argon2 hashes; API tokens are shown once, stored as digests, expire, and are listed
+//! and revoked by their id. A password reset or a disable ends all the account's sessions and
+//! revokes all its tokens.
 
 use std::io::Read;
 
@@ -34,22 +36,65 @@ pub enum StaffCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Disable an account: its sessions end at once and its API tokens stop working.
+    /// Disable an account: its sessions end at once and its API tokens are revoked.
     Disable { username: String },
-    /// Enable a disabled account again.
+    /// Enable a disabled account again (its old tokens stay revoked).
     Enable { username: String },
-    /// Set a new password (generated unless --password-stdin) and end the account's sessions.
+    /// Set a new password (generated unless --password-stdin); ends all the account's sessions
+    /// and revokes all its API tokens.
     ResetPassword {
         username: String,
         #[arg(long)]
         password_stdin: bool,
     },
-    /// Create an API token for an account (for other systems, e.g. the online portal).
-    Token {
+    /// API tokens (for other systems, e.g. the online portal): create, list, revoke.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// End the lock of an account name after repeated wrong passwords (and its count).
+    Unlock { username: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token for an account; prints the secret, once (with --json: id, name,
+    /// expires_at and token).
+    Create {
         username: String,
+        /// A label that says what the token is for ("portal").
         #[arg(long)]
         name: String,
+        /// How long the token lives: days, `30d` or `30` (1 to 365; default 90).
+        #[arg(long, value_name = "DAYS")]
+        expires_in: Option<String>,
+        #[arg(long)]
+        json: bool,
     },
+    /// List the tokens of one account, or of every account: id, account, name, state,
+    /// created, expires, last used, revoked. Never a secret.
+    List {
+        username: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by its id (from `list`); it stops working at once for writes (within
+    /// 30 s for a running server's reads).
+    Revoke {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `--expires-in`: a number of days, with or without a `d`.
+fn expires_in_days(s: &str) -> Result<u32> {
+    let t = s.trim();
+    let n = t.strip_suffix('d').unwrap_or(t);
+    n.parse::<u32>().map_err(|_| {
+        anyhow!(
+            "invalid --expires-in {s:?}: expected a number of days like 30d (1 to {})",
+            motcua_server::TOKEN_MAX_DAYS
+        )
+    })
 }
 
 /// A generated password: 16 hex characters from the OS's random source.
@@ -145,10 +190,13 @@ pub async fn run(cmd: &StaffCommand, store: &AnyStore, domain: &Domain) -> Resul
         }
         StaffCommand::Disable { username } | StaffCommand::Enable { username } => {
             let disable = matches!(cmd, StaffCommand::Disable { .. });
-            if !store.set_staff_disabled(username, disable).await? {
+            if !store.set_staff_disabled(username, disable, Utc::now()).await? {
                 bail!("no account {username:?}");
             }
-            crate::outln!("{username} {}", if disable { "disabled; its sessions ended" } else { "enabled" });
+            crate::outln!(
+                "{username} {}",
+                if disable { "disabled; its sessions ended and its API tokens revoked" } else { "enabled" }
+            );
         }
         StaffCommand::ResetPassword { username, password_stdin } => {
             let given = if *password_stdin { Some(stdin_password()?) } else { None };
@@ -160,17 +208,78 @@ pub async fn run(cmd: &StaffCommand, store: &AnyStore, domain: &Domain) -> Resul
             if shown {
                 crate::outln!("new password of {username}: {password}");
             } else {
-                crate::outln!("password of {username} changed; its sessions ended");
+                crate::outln!("password of {username} changed; its sessions ended and its API tokens revoked");
             }
         }
-        StaffCommand::Token { username, name } => {
-            let Some((staff, _)) = store.staff_credentials(username).await? else { bail!("no account {username:?}") };
-            if name.trim().is_empty() {
-                bail!("--name must not be empty");
+        StaffCommand::Token(cmd) => token(cmd, store).await?,
+        StaffCommand::Unlock { username } => {
+            if store.staff_credentials(username).await?.is_none() {
+                bail!("no account {username:?}");
             }
-            let (token, digest) = motcua_server::new_api_token();
-            store.create_token(&digest, staff.id, name.trim(), Utc::now()).await?;
-            crate::outln!("{token}");
+            if motcua_server::unlock_account(store, username).await? {
+                crate::outln!("{username} unlocked: its wrong-password count is cleared");
+            } else {
+                crate::outln!("{username} was not locked and had no wrong passwords counted");
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn token(cmd: &TokenCommand, store: &AnyStore) -> Result<()> {
+    let now = Utc::now();
+    match cmd {
+        TokenCommand::Create { username, name, expires_in, json } => {
+            let Some((staff, _)) = store.staff_credentials(username).await? else { bail!("no account {username:?}") };
+            let days = expires_in.as_deref().map(expires_in_days).transpose()?;
+            let t = motcua_server::mint_token(store, staff.id, name, days, now).await.map_err(|e| anyhow!("{e}"))?;
+            if *json {
+                let expires_at = crate::input::show(t.expires_at);
+                crate::outln!("{}", json!({"id": t.id, "name": t.name, "expires_at": expires_at, "token": t.secret}));
+            } else {
+                crate::outln!("{}", t.secret);
+            }
+        }
+        TokenCommand::List { username, json } => {
+            let staff_id = match username {
+                Some(u) => match store.staff_credentials(u).await? {
+                    Some((s, _)) => Some(s.id),
+                    None => bail!("no account {u:?}"),
+                },
+                None => None,
+            };
+            let tokens = store.tokens(staff_id).await?;
+            if *json {
+                let list: Vec<_> = tokens.iter().map(|t| motcua_server::token_json(t, now)).collect();
+                crate::outln!("{}", json!({"tokens": list}));
+            } else {
+                let when = |t: Option<chrono::DateTime<Utc>>| t.map_or_else(|| "-".to_string(), crate::input::show);
+                for t in tokens {
+                    crate::outln!(
+                        "{:<6} {:<20} {:<8} {:<26} {:<26} {:<26} {}",
+                        t.id,
+                        t.username,
+                        t.state(now),
+                        when(Some(t.expires_at)),
+                        when(t.last_used_at),
+                        when(t.revoked_at),
+                        motcua_core::text::for_terminal(&t.name)
+                    );
+                }
+            }
+        }
+        TokenCommand::Revoke { id, json } => {
+            let Some(t) = store.revoke_token(*id, None, now).await? else { bail!("no API token {id}") };
+            if *json {
+                crate::outln!("{}", motcua_server::token_json(&t, now));
+            } else {
+                crate::outln!(
+                    "token {} ({}, of {}) revoked",
+                    t.id,
+                    motcua_core::text::for_terminal(&t.name),
+                    t.username
+                );
+            }
         }
     }
     Ok(())

@@ -120,15 +120,100 @@ fn staff_commands_manage_accounts() {
     let out = db.run(&["staff", "reset-password", "desk.an"]);
     assert!(out.stdout.contains("new password of desk.an: "), "{}", out.stdout);
     db.run(&["staff", "disable", "nobody"]).assert_user_error("no account");
-    let token = db.run(&["staff", "token", "desk.an", "--name", "portal"]);
+    let token = db.run(&["staff", "token", "create", "desk.an", "--name", "portal"]);
     assert!(token.stdout.trim().starts_with("mct_"));
+}
+
+/// `staff token create|list|revoke` and `staff unlock` from the command line, against a running
+/// server on the same database: a revoke or a reset from another process is refused by the
+/// server at once, and an unlock from the command line ends a lock the server keeps.
+#[test]
+fn staff_tokens_are_listed_and_revoked_and_a_lock_ended_from_the_command_line() {
+    let db = Db::sqlite();
+    add_staff(&db, "desk.an", "desk", &["000.00.02.H17"], "mật-khẩu-dài");
+    let create =
+        |extra: &[&str]| db.run(&[&["staff", "token", "create", "desk.an", "--name", "portal"], extra].concat());
+    create(&["--expires-in", "0d"]).assert_user_error("1 to 365");
+    create(&["--expires-in", "366"]).assert_user_error("1 to 365");
+    create(&["--expires-in", "soon"]).assert_user_error("--expires-in");
+    db.run(&["staff", "token", "create", "nobody", "--name", "x"]).assert_user_error("no account");
+    db.run(&["staff", "token", "create", "desk.an", "--name", " "]).assert_user_error("name");
+    assert_eq!(db.ok(&["staff", "token", "list"])["tokens"], json!([]), "a refused token writes nothing");
+
+    let portal = create(&["--expires-in", "30d", "--json"]).json();
+    let portal_secret = portal["token"].as_str().unwrap().to_string();
+    assert!(portal_secret.starts_with("mct_"), "{portal}");
+    let backup = db.run(&["staff", "token", "create", "desk.an", "--name", "backup"]);
+    let backup_secret = backup.stdout.trim().to_string();
+    assert!(backup_secret.starts_with("mct_"), "only the secret on stdout: {}", backup.stdout);
+
+    let list = db.ok(&["staff", "token", "list", "desk.an"]);
+    let tokens = list["tokens"].as_array().unwrap();
+    let names: Vec<_> = tokens.iter().map(|t| (t["name"].as_str().unwrap(), t["state"].as_str().unwrap())).collect();
+    assert_eq!(names, [("backup", "active"), ("portal", "active")]);
+    assert_eq!(tokens[1]["expires_at"], portal["expires_at"]);
+    let table = db.run(&["staff", "token", "list"]);
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    assert!(table.stdout.contains("portal") && table.stdout.contains("desk.an"), "{}", table.stdout);
+    for text in [list.to_string(), table.stdout.clone()] {
+        assert!(!text.contains("mct_"), "a list never shows a secret: {text}");
+    }
+    db.run(&["staff", "token", "list", "nobody"]).assert_user_error("no account");
+    db.run(&["staff", "token", "revoke", "9999"]).assert_user_error("no API token 9999");
+
+    let mut server = Server::start(&db);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let c = reqwest::Client::new();
+        let me = |secret: &str| c.get(server.url("/api/v1/me")).bearer_auth(secret).send();
+        assert_eq!(me(&portal_secret).await.unwrap().status(), 200);
+        assert_eq!(me(&backup_secret).await.unwrap().status(), 200);
+
+        // Revoked from the command line: the running server refuses it from the next request.
+        let id = portal["id"].to_string();
+        let revoked = db.ok(&["staff", "token", "revoke", &id]);
+        assert_eq!(revoked["state"], "revoked", "{revoked}");
+        let r = me(&portal_secret).await.unwrap();
+        assert_eq!(r.status(), 401);
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        assert_eq!(me(&backup_secret).await.unwrap().status(), 200, "only that token");
+        // A password reset revokes the rest.
+        assert_eq!(db.run(&["staff", "reset-password", "desk.an"]).code, 0);
+        assert_eq!(me(&backup_secret).await.unwrap().status(), 401);
+
+        // A lock the server keeps in the database (20 wrong passwords counted), ended from
+        // the command line.
+        let store = motcua_store::open(&db.url).await.unwrap();
+        for _ in 0..20 {
+            motcua_store::StaffStore::count_login_failure(&store, "desk.an", chrono::Utc::now(), 20).await.unwrap();
+        }
+        store.close().await;
+        let password = db.run(&["staff", "reset-password", "desk.an"]).stdout;
+        let password = password.trim().rsplit(' ').next().unwrap().to_string();
+        let login =
+            || c.post(server.url("/api/v1/session")).json(&json!({"username": "desk.an", "password": password})).send();
+        let r = login().await.unwrap();
+        assert_eq!(r.status(), 429);
+        let v: Value = r.json().await.unwrap();
+        assert!(v["detail"].as_str().unwrap().contains("locked"), "{v}");
+        let out = db.run(&["staff", "unlock", "desk.an"]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(out.stdout.contains("desk.an unlocked"), "{}", out.stdout);
+        assert_eq!(login().await.unwrap().status(), 200);
+    });
+    assert_eq!(server.stop(), Some(0));
+    let list = db.ok(&["staff", "token", "list"]);
+    assert!(list["tokens"].as_array().unwrap().iter().all(|t| t["state"] == "revoked"), "{list}");
+    let out = db.run(&["staff", "unlock", "desk.an"]);
+    assert!(out.stdout.contains("was not locked"), "{}", out.stdout);
+    db.run(&["staff", "unlock", "nobody"]).assert_user_error("no account");
 }
 
 #[test]
 fn serve_answers_the_api_and_stops_cleanly_on_sigterm() {
     let db = Db::sqlite();
     add_staff(&db, "desk.an", "desk", &["000.00.02.H17"], "mật-khẩu-dài");
-    let token = db.run(&["staff", "token", "desk.an", "--name", "portal"]).stdout.trim().to_string();
+    let token = db.run(&["staff", "token", "create", "desk.an", "--name", "portal"]).stdout.trim().to_string();
     let mut server = Server::start(&db);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {

@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use motcua_core::{AgencyCode, Dossier};
 use motcua_store::{StaffStore, Store};
@@ -55,7 +55,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/session", post(login).delete(logout))
         .route("/api/v1/me", get(me))
-        .route("/api/v1/tokens", post(create_token))
+        .route("/api/v1/tokens", post(create_token).get(own_tokens))
+        .route("/api/v1/tokens/{id}", delete(revoke_token))
         .route("/api/v1/catalog", get(catalog))
         .route("/api/v1/dossiers", post(intake))
         .route("/api/v1/submissions", post(submit).get(submissions))
@@ -67,6 +68,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/audit", get(audit))
         .route("/api/v1/staff", get(staff))
         .route("/api/v1/staff/{username}/unlock", post(unlock_staff))
+        .route("/api/v1/staff/{username}/tokens", get(staff_tokens))
         .route("/api/v1/lookup", post(lookup))
         .route("/api/v1/board", get(board))
 }
@@ -118,20 +120,66 @@ async fn me(who: Principal) -> Json<Value> {
 struct NewToken {
     #[serde(default)]
     name: String,
+    /// 1 to 365 days; 90 if absent.
+    #[serde(default)]
+    expires_in_days: Option<u32>,
 }
 
+/// A new API token for the authenticated account; its secret is in this answer only. Only a
+/// person logged in with the password makes one: a token cannot make tokens, so a leaked token
+/// cannot leave others behind that outlive its revocation.
 async fn create_token(
     State(state): State<AppState>,
     who: Principal,
     Body(b): Body<NewToken>,
 ) -> Result<(StatusCode, Json<Value>), Problem> {
-    let name = b.name.trim();
-    if name.is_empty() {
-        return Err(Problem::invalid("name must not be empty"));
+    if who.via == Via::Token {
+        return Err(Problem::forbidden(
+            "an API token cannot make tokens: log in with the password, or use `motcua staff token create`",
+        ));
     }
-    let (token, hash) = auth::new_api_token();
-    let id = state.store.create_token(&hash, who.staff.id, name, state.now()).await?;
-    Ok((StatusCode::CREATED, Json(json!({"id": id, "name": name, "token": token}))))
+    let t = auth::mint_token(&state.store, who.staff.id, &b.name, b.expires_in_days, state.now()).await?;
+    let expires_at = motcua_core::calendar::at_vn(t.expires_at).to_rfc3339();
+    Ok((StatusCode::CREATED, Json(json!({"id": t.id, "name": t.name, "expires_at": expires_at, "token": t.secret}))))
+}
+
+fn tokens_json(state: &AppState, tokens: &[motcua_store::TokenRow]) -> Json<Value> {
+    let now = state.now();
+    Json(json!({"tokens": tokens.iter().map(|t| auth::token_json(t, now)).collect::<Vec<_>>()}))
+}
+
+/// The authenticated account's tokens, revoked and expired ones included; never a secret.
+async fn own_tokens(State(state): State<AppState>, who: Principal) -> Result<Json<Value>, Problem> {
+    Ok(tokens_json(&state, &state.store.tokens(Some(who.staff.id)).await?))
+}
+
+/// Any account's tokens (administrator).
+async fn staff_tokens(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(username): Path<String>,
+) -> Result<Json<Value>, Problem> {
+    if !perm::may_admin(who.staff.role) {
+        return Err(Problem::forbidden("another account's tokens are for administrators"));
+    }
+    let Some((staff, _)) = state.store.staff_credentials(&username).await? else {
+        return Err(Problem::not_found(format!("no account {username:?}")));
+    };
+    Ok(tokens_json(&state, &state.store.tokens(Some(staff.id)).await?))
+}
+
+/// Revokes one of the account's own tokens, or (an administrator) any account's. A token of
+/// another account is "not found" to anyone else.
+async fn revoke_token(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, Problem> {
+    let not_found = || Problem::not_found(format!("no token {id:?} of this account"));
+    let n: i64 = id.parse().map_err(|_| not_found())?;
+    let owner = if perm::may_admin(who.staff.role) { None } else { Some(who.staff.id) };
+    let Some(t) = state.store.revoke_token(n, owner, state.now()).await? else { return Err(not_found()) };
+    Ok(Json(auth::token_json(&t, state.now())))
 }
 
 async fn catalog(State(state): State<AppState>, _who: Principal) -> Json<motcua_core::view::CatalogView> {
@@ -310,7 +358,7 @@ async fn unlock_staff(
     if !perm::may_admin(who.staff.role) {
         return Err(Problem::forbidden("unlocking an account is for administrators"));
     }
-    let cleared = state.login_guard.unlock(&username);
+    let cleared = crate::login_guard::unlock(&state.store, &username).await?;
     Ok(Json(json!({"username": username, "cleared": cleared})))
 }
 

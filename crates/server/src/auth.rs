@@ -9,14 +9,14 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
-use chrono::Duration;
-use motcua_store::{StaffRow, StaffStore};
+use chrono::{DateTime, Duration, Utc};
+use motcua_store::{NewToken, StaffRow, StaffStore, StoreError, TokenRow};
 use rand::RngCore;
 use rand::rngs::OsRng;
 use sha2::{Digest, Sha256};
 
 use crate::problem::{Problem, ProblemKind};
-use crate::state::{AppState, CachedToken};
+use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "motcua_session";
 pub const PUBLIC_CSRF_COOKIE: &str = "motcua_csrf";
@@ -74,6 +74,83 @@ pub fn new_api_token() -> (String, String) {
     let token = format!("{TOKEN_PREFIX}{}", random_hex(32));
     let d = digest(&token);
     (token, d)
+}
+
+/// How long a new API token lives unless its maker says otherwise.
+pub const TOKEN_DEFAULT_DAYS: u32 = 90;
+/// The longest life a new API token may be given: a token used by another system is renewed
+/// at least once a year.
+pub const TOKEN_MAX_DAYS: u32 = 365;
+/// The longest token name (characters).
+pub const TOKEN_NAME_MAX_CHARS: usize = 100;
+/// How often a token's `last_used_at` is written: a token used many times a second costs one
+/// write a minute.
+const TOKEN_TOUCH_EVERY_SECS: i64 = 60;
+
+/// Why a token was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum MintError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<MintError> for Problem {
+    fn from(e: MintError) -> Self {
+        match e {
+            MintError::Invalid(m) => Problem::invalid(m),
+            MintError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// A new API token: its secret (shown once, never stored) and how it is listed.
+#[derive(Debug, Clone)]
+pub struct MintedToken {
+    pub secret: String,
+    pub id: i64,
+    pub name: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Makes an API token for account `staff_id`, named `name`, living `days` days from `now`
+/// ([`TOKEN_DEFAULT_DAYS`] if not given, 1 to [`TOKEN_MAX_DAYS`]). Nothing is written if the
+/// name or the lifetime is refused.
+pub async fn mint_token<S: StaffStore>(
+    store: &S,
+    staff_id: i64,
+    name: &str,
+    days: Option<u32>,
+    now: DateTime<Utc>,
+) -> Result<MintedToken, MintError> {
+    let name =
+        motcua_core::text::line(name, "name", TOKEN_NAME_MAX_CHARS).map_err(|e| MintError::Invalid(e.to_string()))?;
+    let days = days.unwrap_or(TOKEN_DEFAULT_DAYS);
+    if !(1..=TOKEN_MAX_DAYS).contains(&days) {
+        return Err(MintError::Invalid(format!(
+            "a token lives 1 to {TOKEN_MAX_DAYS} days (default {TOKEN_DEFAULT_DAYS}); {days} given"
+        )));
+    }
+    let expires_at = now + Duration::days(i64::from(days));
+    let (secret, token_hash) = new_api_token();
+    let id = store.create_token(NewToken { token_hash, staff_id, name: name.clone(), at: now, expires_at }).await?;
+    Ok(MintedToken { secret, id, name, expires_at: motcua_core::calendar::truncate_to_micros(expires_at) })
+}
+
+/// A token as its owner and administrators see it, instants at +07:00: never its secret.
+pub fn token_json(t: &TokenRow, now: DateTime<Utc>) -> serde_json::Value {
+    let vn = |at: DateTime<Utc>| motcua_core::calendar::at_vn(at).to_rfc3339();
+    serde_json::json!({
+        "id": t.id,
+        "username": t.username,
+        "name": t.name,
+        "state": t.state(now),
+        "created_at": vn(t.created_at),
+        "expires_at": vn(t.expires_at),
+        "last_used_at": t.last_used_at.map(vn),
+        "revoked_at": t.revoked_at.map(vn),
+    })
 }
 
 /// Compares two secrets in time independent of where they differ.
@@ -156,25 +233,19 @@ pub async fn session_principal(state: &AppState, headers: &HeaderMap) -> Result<
     Ok(Some(Principal { staff: s.staff, via: Via::Session { csrf: s.csrf, id_hash } }))
 }
 
-/// The staff member behind an API token (cached for `token_cache_ttl`).
+/// The staff member behind an API token that is live now: neither expired nor revoked, its
+/// account enabled. Every request asks the store (one indexed read), so a token revoked by a
+/// revoke, a password reset or a disable — from any process — is refused from the next
+/// request on. The token's last use is recorded at most once a minute.
 async fn token_principal(state: &AppState, token: &str) -> Result<Option<Principal>, Problem> {
     let now = state.now();
-    let hash = digest(token);
-    if let Ok(cache) = state.tokens.lock()
-        && let Some(c) = cache.get(&hash)
-        && c.until > now
+    let Some(used) = state.store.token_staff(&digest(token), now).await? else { return Ok(None) };
+    if used.last_used_at.is_none_or(|t| now - t >= Duration::seconds(TOKEN_TOUCH_EVERY_SECS))
+        && let Err(e) = state.store.touch_token(used.token_id, now).await
     {
-        return Ok(Some(Principal { staff: c.staff.clone(), via: Via::Token }));
+        tracing::warn!(error = %e, token = used.token_id, "cannot record the API token's last use");
     }
-    let Some(staff) = state.store.token_staff(&hash).await? else { return Ok(None) };
-    let ttl = Duration::from_std(state.config.token_cache_ttl).unwrap_or_default();
-    if let Ok(mut cache) = state.tokens.lock() {
-        if cache.len() > 10_000 {
-            cache.clear();
-        }
-        cache.insert(hash, CachedToken { staff: staff.clone(), until: now + ttl });
-    }
-    Ok(Some(Principal { staff, via: Via::Token }))
+    Ok(Some(Principal { staff: used.staff, via: Via::Token }))
 }
 
 /// API authentication: a bearer token, or a session cookie (then a mutating request must send
@@ -184,9 +255,9 @@ impl FromRequestParts<AppState> for Principal {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
         if let Some(token) = bearer(&parts.headers) {
-            return token_principal(state, token)
-                .await?
-                .ok_or_else(|| Problem::new(ProblemKind::Unauthorized, "the API token is unknown or revoked"));
+            return token_principal(state, token).await?.ok_or_else(|| {
+                Problem::new(ProblemKind::Unauthorized, "the API token is unknown, expired or revoked")
+            });
         }
         let p = session_principal(state, &parts.headers).await?.ok_or_else(|| {
             Problem::new(
@@ -214,7 +285,7 @@ pub async fn check_login(
 ) -> Result<Option<StaffRow>, Problem> {
     use crate::login_guard::Refusal;
     let now = state.now();
-    match state.login_guard.check(username, client, now) {
+    match state.login_guard.check(&state.store, username, client, now).await? {
         Ok(()) => {}
         Err(Refusal::Wait(secs)) => {
             let mut p =
@@ -238,8 +309,8 @@ pub async fn check_login(
     let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &password)).await.map_err(Problem::internal)?;
     let staff = staff.filter(|s| ok && !s.disabled);
     match &staff {
-        Some(_) => state.login_guard.succeeded(username),
-        None => state.login_guard.failed(username, client, now),
+        Some(_) => state.login_guard.succeeded(&state.store, username).await?,
+        None => state.login_guard.failed(&state.store, username, client, now).await?,
     }
     Ok(staff)
 }

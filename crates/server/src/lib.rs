@@ -46,7 +46,10 @@ pub mod ui;
 mod views;
 
 pub use app::{Application, router};
-pub use auth::{hash_password, new_api_token};
+pub use auth::{
+    MintError, MintedToken, TOKEN_DEFAULT_DAYS, TOKEN_MAX_DAYS, hash_password, mint_token, new_api_token, token_json,
+};
 pub use ipnet::IpNet;
+pub use login_guard::unlock as unlock_account;
 pub use perm::Action;
 pub use state::{AppState, HttpMetrics, NowFn, ServerConfig, system_now};

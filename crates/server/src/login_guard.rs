@@ -3,28 +3,34 @@
 //!
 //! An account name may fail [`ACCOUNT_FREE`] times; each later failure makes the next try wait
 //! twice as long (1 s, 2 s, 4 s … at most [`MAX_DELAY_SECS`]); after [`ACCOUNT_LOCK`] failures
-//! the name is locked until an administrator unlocks it (`POST /api/v1/staff/{username}/unlock`).
-//! A client address may fail [`CLIENT_FREE`] times before its tries are delayed the same way; its
-//! count is forgotten after [`CLIENT_FORGET_SECS`] without a failure. A right password clears
-//! the account's count. The counts live in the serving process.
+//! the name is locked until an administrator unlocks it (`POST /api/v1/staff/{username}/unlock`
+//! or `motcua staff unlock USERNAME`). A right password before the lock clears the count.
+//!
+//! The account names' counts and locks are kept in the store (`login_failures`), so a lock
+//! survives a restart and every server process of one database sees the same count: a guesser
+//! cannot reset them by waiting for a deploy, nor multiply their tries by the number of
+//! processes behind a load balancer.
+//!
+//! A client address may fail [`CLIENT_FREE`] times before its tries are delayed the same way;
+//! its count is forgotten after [`CLIENT_FORGET_SECS`] without a failure. These counts live in
+//! the serving process only, on purpose: they are short-lived (minutes), keyed on addresses an
+//! attacker can have many of (writing one row per address and guess would let a spray of
+//! addresses turn wrong passwords into database writes), and they never lock anyone out, so a
+//! restart that forgets them gives a guesser at most another [`CLIENT_FREE`] tries from that
+//! address — while the account names' counts go on.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, Utc};
+use motcua_store::{LoginFailures, StaffStore, StoreError};
 
 pub const ACCOUNT_FREE: u32 = 5;
 pub const ACCOUNT_LOCK: u32 = 20;
 pub const CLIENT_FREE: u32 = 20;
 pub const MAX_DELAY_SECS: i64 = 15 * 60;
 pub const CLIENT_FORGET_SECS: i64 = 15 * 60;
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Key {
-    Account(String),
-    Client(IpAddr),
-}
 
 #[derive(Debug, Clone, Default)]
 struct Record {
@@ -42,14 +48,16 @@ pub enum Refusal {
     Locked,
 }
 
-/// The failure counts of one serving process.
+/// The client addresses' failure counts of one serving process; the account names' are in
+/// the store.
 #[derive(Debug, Default)]
 pub struct LoginGuard {
-    records: Mutex<HashMap<Key, Record>>,
+    clients: Mutex<HashMap<IpAddr, Record>>,
 }
 
-fn account(username: &str) -> Key {
-    Key::Account(username.trim().to_lowercase())
+/// The name a count is kept under: trimmed, in lower case, so `An.NV ` and `an.nv` share one.
+pub fn account_key(username: &str) -> String {
+    username.trim().to_lowercase()
 }
 
 fn delay(failures: u32, free: u32) -> Option<Duration> {
@@ -58,58 +66,82 @@ fn delay(failures: u32, free: u32) -> Option<Duration> {
     Some(Duration::seconds(secs))
 }
 
+/// Whether an account name with these failures may be tried at `now`.
+fn account_refusal(f: &LoginFailures, now: DateTime<Utc>) -> Result<(), Refusal> {
+    if f.locked_at.is_some() || f.failures >= ACCOUNT_LOCK {
+        return Err(Refusal::Locked);
+    }
+    match delay(f.failures, ACCOUNT_FREE).map(|d| f.last_failure_at + d) {
+        Some(until) if until > now => Err(Refusal::Wait(seconds_until(now, until))),
+        _ => Ok(()),
+    }
+}
+
+/// An administrator's unlock: the account name's count and lock are gone. True if there was
+/// anything to clear.
+pub async fn unlock<S: StaffStore>(store: &S, username: &str) -> Result<bool, StoreError> {
+    store.clear_login_failures(&account_key(username)).await
+}
+
 impl LoginGuard {
-    fn with<T>(&self, f: impl FnOnce(&mut HashMap<Key, Record>) -> T) -> T {
-        let mut records = self.records.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        f(&mut records)
+    fn with<T>(&self, f: impl FnOnce(&mut HashMap<IpAddr, Record>) -> T) -> T {
+        let mut clients = self.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&mut clients)
     }
 
     /// Whether a login for `username` from `client` may be tried at `now`.
-    pub fn check(&self, username: &str, client: IpAddr, now: DateTime<Utc>) -> Result<(), Refusal> {
-        self.with(|records| {
-            if let Some(r) = records.get(&account(username)) {
-                if r.failures >= ACCOUNT_LOCK {
-                    return Err(Refusal::Locked);
-                }
-                if let Some(until) = r.wait_until.filter(|u| *u > now) {
-                    return Err(Refusal::Wait(seconds_until(now, until)));
-                }
+    pub async fn check<S: StaffStore>(
+        &self,
+        store: &S,
+        username: &str,
+        client: IpAddr,
+        now: DateTime<Utc>,
+    ) -> Result<Result<(), Refusal>, StoreError> {
+        if let Some(f) = store.login_failures(&account_key(username)).await? {
+            let refusal = account_refusal(&f, now);
+            if refusal.is_err() {
+                return Ok(refusal);
             }
-            if let Some(r) = records.get(&Key::Client(client))
-                && let Some(until) = r.wait_until.filter(|u| *u > now)
-            {
-                return Err(Refusal::Wait(seconds_until(now, until)));
-            }
-            Ok(())
+        }
+        Ok(self.check_client(client, now))
+    }
+
+    fn check_client(&self, client: IpAddr, now: DateTime<Utc>) -> Result<(), Refusal> {
+        self.with(|clients| match clients.get(&client).and_then(|r| r.wait_until).filter(|u| *u > now) {
+            Some(until) => Err(Refusal::Wait(seconds_until(now, until))),
+            None => Ok(()),
         })
     }
 
     /// Counts a wrong password (or an unknown or disabled account).
-    pub fn failed(&self, username: &str, client: IpAddr, now: DateTime<Utc>) {
-        self.with(|records| {
-            for (key, free) in [(account(username), ACCOUNT_FREE), (Key::Client(client), CLIENT_FREE)] {
-                let r = records.entry(key.clone()).or_default();
-                let stale = matches!(key, Key::Client(_))
-                    && r.last_failure.is_some_and(|t| now - t > Duration::seconds(CLIENT_FORGET_SECS));
-                if stale {
-                    *r = Record::default();
-                }
-                r.failures = r.failures.saturating_add(1);
-                r.last_failure = Some(now);
-                r.wait_until = delay(r.failures, free).map(|d| now + d);
+    pub async fn failed<S: StaffStore>(
+        &self,
+        store: &S,
+        username: &str,
+        client: IpAddr,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.client_failed(client, now);
+        store.count_login_failure(&account_key(username), now, ACCOUNT_LOCK).await?;
+        Ok(())
+    }
+
+    fn client_failed(&self, client: IpAddr, now: DateTime<Utc>) {
+        self.with(|clients| {
+            let r = clients.entry(client).or_default();
+            if r.last_failure.is_some_and(|t| now - t > Duration::seconds(CLIENT_FORGET_SECS)) {
+                *r = Record::default();
             }
+            r.failures = r.failures.saturating_add(1);
+            r.last_failure = Some(now);
+            r.wait_until = delay(r.failures, CLIENT_FREE).map(|d| now + d);
         });
     }
 
     /// A right password: the account's count starts again.
-    pub fn succeeded(&self, username: &str) {
-        self.with(|records| records.remove(&account(username)));
-    }
-
-    /// An administrator's unlock: the account name's count and lock are gone. True if there
-    /// was anything to clear.
-    pub fn unlock(&self, username: &str) -> bool {
-        self.with(|records| records.remove(&account(username)).is_some())
+    pub async fn succeeded<S: StaffStore>(&self, store: &S, username: &str) -> Result<(), StoreError> {
+        store.clear_login_failures(&account_key(username)).await?;
+        Ok(())
     }
 }
 
@@ -122,44 +154,45 @@ fn seconds_until(now: DateTime<Utc>, until: DateTime<Utc>) -> u64 {
 mod tests {
     use super::*;
 
+    fn t0() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2025-03-10T02:00:00Z").unwrap().with_timezone(&Utc)
+    }
+
+    fn failures(n: u32, last: DateTime<Utc>) -> LoginFailures {
+        LoginFailures { account: "an.nv".into(), failures: n, last_failure_at: last, locked_at: None }
+    }
+
     #[test]
-    fn failures_slow_down_then_lock_until_unlocked() {
-        let g = LoginGuard::default();
-        let ip: IpAddr = "10.0.0.7".parse().unwrap();
-        let mut now = DateTime::parse_from_rfc3339("2025-03-10T02:00:00Z").unwrap().with_timezone(&Utc);
-        for _ in 0..ACCOUNT_FREE - 1 {
-            assert_eq!(g.check("an.nv", ip, now), Ok(()));
-            g.failed("an.nv", ip, now);
-        }
-        assert_eq!(g.check("an.nv", ip, now), Ok(()), "the fifth try is still free");
-        g.failed("an.nv", ip, now);
-        assert_eq!(g.check("AN.NV ", ip, now), Err(Refusal::Wait(1)), "names compare case-insensitively");
-        now += Duration::seconds(1);
-        g.failed("an.nv", ip, now);
-        assert_eq!(g.check("an.nv", ip, now), Err(Refusal::Wait(2)), "the delay doubles");
-        for _ in 0..ACCOUNT_LOCK {
-            now += Duration::seconds(MAX_DELAY_SECS);
-            g.failed("an.nv", ip, now);
-        }
-        now += Duration::days(1);
-        assert_eq!(g.check("an.nv", ip, now), Err(Refusal::Locked), "locked until unlocked");
-        assert!(g.unlock("an.nv"));
-        let other: IpAddr = "10.0.0.8".parse().unwrap();
-        assert_eq!(g.check("an.nv", other, now), Ok(()));
-        g.succeeded("an.nv");
-        assert!(!g.unlock("an.nv"));
+    fn an_account_name_slows_down_then_locks() {
+        let now = t0();
+        assert_eq!(account_refusal(&failures(ACCOUNT_FREE - 1, now), now), Ok(()), "the fifth try is still free");
+        assert_eq!(account_refusal(&failures(ACCOUNT_FREE, now), now), Err(Refusal::Wait(1)));
+        assert_eq!(account_refusal(&failures(ACCOUNT_FREE + 1, now), now), Err(Refusal::Wait(2)), "the delay doubles");
+        let one = failures(ACCOUNT_FREE + 1, now);
+        assert_eq!(account_refusal(&one, now + Duration::seconds(2)), Ok(()));
+        let long = failures(ACCOUNT_LOCK - 1, now);
+        assert_eq!(account_refusal(&long, now), Err(Refusal::Wait(u64::try_from(MAX_DELAY_SECS).unwrap())));
+        let locked = LoginFailures { locked_at: Some(now), ..failures(3, now) };
+        assert_eq!(account_refusal(&locked, now + Duration::days(30)), Err(Refusal::Locked), "locked until unlocked");
+        assert_eq!(account_refusal(&failures(ACCOUNT_LOCK, now), now + Duration::days(30)), Err(Refusal::Locked));
+        assert_eq!(account_key(" AN.NV "), "an.nv", "names compare case-insensitively");
     }
 
     #[test]
     fn one_client_guessing_many_names_is_slowed_too() {
         let g = LoginGuard::default();
         let ip: IpAddr = "10.0.0.9".parse().unwrap();
-        let now = DateTime::parse_from_rfc3339("2025-03-10T02:00:00Z").unwrap().with_timezone(&Utc);
-        for i in 0..CLIENT_FREE {
-            g.failed(&format!("user{i}"), ip, now);
+        let now = t0();
+        for _ in 0..CLIENT_FREE {
+            assert_eq!(g.check_client(ip, now), Ok(()));
+            g.client_failed(ip, now);
         }
-        assert_eq!(g.check("someone.else", ip, now), Err(Refusal::Wait(1)));
+        assert_eq!(g.check_client(ip, now), Err(Refusal::Wait(1)));
+        let other: IpAddr = "10.0.0.8".parse().unwrap();
+        assert_eq!(g.check_client(other, now), Ok(()), "per address");
         let later = now + Duration::seconds(CLIENT_FORGET_SECS + 1);
-        assert_eq!(g.check("someone.else", ip, later), Ok(()));
+        assert_eq!(g.check_client(ip, later), Ok(()));
+        g.client_failed(ip, later);
+        assert_eq!(g.check_client(ip, later), Ok(()), "the count was forgotten");
     }
 }

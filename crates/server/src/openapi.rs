@@ -28,6 +28,11 @@ fn with_errors(mut ok: Value) -> Value {
     ok
 }
 
+fn token_list() -> Value {
+    json!({"200": {"description": "tokens, newest first", "content": {"application/json": {"schema": {"type": "object", "required": ["tokens"],
+        "properties": {"tokens": {"type": "array", "items": {"$ref": "#/components/schemas/Token"}}}}}}}})
+}
+
 fn code_param() -> Value {
     json!({"name": "code", "in": "path", "required": true, "schema": {"type": "string"}, "example": "000.00.02.H17-250303-0001"})
 }
@@ -89,9 +94,20 @@ pub fn document() -> Value {
             "delete": {"summary": "log out", "responses": with_errors(json!({"204": {"description": "logged out"}}))}
         },
         "/api/v1/me": {"get": {"summary": "the authenticated account", "responses": with_errors(ok_json("account"))}},
-        "/api/v1/tokens": {"post": {"summary": "a new API token for the authenticated account (shown once)",
-            "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {"name": {"type": "string"}}}}}},
-            "responses": with_errors(json!({"201": {"description": "token"}}))}},
+        "/api/v1/tokens": {
+            "post": {"summary": "a new API token for the account logged in with a session (a token cannot make tokens: 403): its secret is in this answer only; it expires after expires_in_days (1 to 365, default 90)",
+                "requestBody": {"content": {"application/json": {"schema": {"type": "object", "required": ["name"], "properties": {
+                    "name": {"type": "string", "minLength": 1, "maxLength": 100},
+                    "expires_in_days": {"type": "integer", "minimum": 1, "maximum": 365, "default": 90}}}}}},
+                "responses": with_errors(json!({"201": {"description": "the token: id, name, expires_at and the secret (token), shown once",
+                    "content": {"application/json": {"schema": {"type": "object", "required": ["id", "name", "expires_at", "token"], "properties": {
+                        "id": {"type": "integer"}, "name": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"}, "token": {"type": "string"}}}}}}}))},
+            "get": {"summary": "the authenticated account's API tokens, revoked and expired ones included (never a secret)",
+                "responses": with_errors(token_list())}
+        },
+        "/api/v1/tokens/{id}": {"delete": {"summary": "revoke one of the account's own tokens, or any account's (administrator); a token of another account is not found",
+            "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+            "responses": with_errors(json!({"200": {"description": "the token after it, with revoked_at", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Token"}}}}}))}},
         "/api/v1/catalog": {"get": {"summary": "agencies and procedures", "responses": with_errors(ok_json("agencies and procedures, as `motcua catalog --json`"))}},
         "/api/v1/dossiers": {"post": {"summary": "intake at the desk (status 2): allocates the code, starts the clock", "operationId": "intake",
             "requestBody": intake_body, "responses": with_errors(json!({"201": dossier_ok("the new dossier")}))}},
@@ -121,6 +137,9 @@ pub fn document() -> Value {
         "/api/v1/staff/{username}/unlock": {"post": {"summary": "end the lockout of an account name after repeated wrong passwords (administrator)",
             "parameters": [{"name": "username", "in": "path", "required": true, "schema": {"type": "string"}}],
             "responses": with_errors(ok_json("username and whether a count or lock was cleared"))}},
+        "/api/v1/staff/{username}/tokens": {"get": {"summary": "an account's API tokens (administrator)",
+            "parameters": [{"name": "username", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "responses": with_errors(token_list())}},
         "/api/v1/lookup": {"post": {"summary": "public lookup by code and ID number (rate limited; a mismatch is a plain 404)", "security": [],
             "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {"code": {"type": "string"}, "id_number": {"type": "string"}}, "required": ["code", "id_number"]}}}},
             "responses": {"200": {"description": "the public view"}, "404": problem_ref(), "429": problem_ref()}}},
@@ -145,6 +164,13 @@ pub fn document() -> Value {
                 "session": {"type": "apiKey", "in": "cookie", "name": "motcua_session", "description": "writes also need the X-CSRF-Token header"}
             },
             "schemas": {
+                "Token": {"type": "object", "description": "an API token as its owner and administrators see it; never its secret",
+                    "required": ["id", "username", "name", "state", "created_at", "expires_at", "last_used_at", "revoked_at"], "properties": {
+                    "id": {"type": "integer"}, "username": {"type": "string"}, "name": {"type": "string"},
+                    "state": {"enum": ["active", "expired", "revoked"]},
+                    "created_at": {"type": "string", "format": "date-time"}, "expires_at": {"type": "string", "format": "date-time"},
+                    "last_used_at": {"type": ["string", "null"], "format": "date-time", "description": "recorded at most once a minute"},
+                    "revoked_at": {"type": ["string", "null"], "format": "date-time"}}},
                 "Problem": {"type": "object", "properties": {"type": {"type": "string", "format": "uri"}, "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"}}, "required": ["type", "title", "status"]},
                 "Intake": {"type": "object", "required": ["procedure", "agency", "applicant"], "properties": {
                     "procedure": {"type": "string"}, "agency": {"type": "string", "description": "receiving desk"},

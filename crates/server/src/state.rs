@@ -1,7 +1,6 @@
 //! The state every handler shares: the store, the domain, the injected "now" function, the
 //! settings, the lookup rate limiter, the API-token cache and the optional metrics hook.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
@@ -9,7 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use motcua_core::Domain;
-use motcua_store::{AnyStore, StaffRow};
+use motcua_store::AnyStore;
 
 use crate::ratelimit::RateLimiter;
 
@@ -46,8 +45,6 @@ pub struct ServerConfig {
     /// Public lookups per client IP: burst size and refill per minute.
     pub lookup_burst: u32,
     pub lookup_per_minute: u32,
-    /// How long an API token's account is cached in memory.
-    pub token_cache_ttl: Duration,
     /// The city name printed on receipts and letters ("Đà Nẵng, ngày …").
     pub place: String,
     /// The bearer token `/metrics` asks for. Without one, `/metrics` is served only when the
@@ -68,19 +65,11 @@ impl Default for ServerConfig {
             body_limit: 64 * 1024,
             lookup_burst: 10,
             lookup_per_minute: 10,
-            token_cache_ttl: Duration::from_secs(30),
             place: "Đà Nẵng".into(),
             metrics_token: None,
             trusted_proxies: Vec::new(),
         }
     }
-}
-
-/// A cached API-token lookup.
-#[derive(Debug, Clone)]
-pub(crate) struct CachedToken {
-    pub staff: StaffRow,
-    pub until: DateTime<Utc>,
 }
 
 /// Everything a handler needs; cheap to clone.
@@ -92,7 +81,6 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     pub metrics: Option<Arc<dyn HttpMetrics>>,
     pub(crate) limiter: Arc<RateLimiter>,
-    pub(crate) tokens: Arc<Mutex<HashMap<String, CachedToken>>>,
     /// The address actually bound (port 0 resolved), for links.
     pub(crate) base_url: Arc<Mutex<String>>,
     /// Set while the server drains: `/readyz` then answers 503. Per state, so servers running
@@ -122,7 +110,6 @@ impl AppState {
             config: Arc::new(config),
             metrics: None,
             limiter: Arc::new(limiter),
-            tokens: Arc::new(Mutex::new(HashMap::new())),
             base_url: Arc::new(Mutex::new(base)),
             draining: Arc::new(AtomicBool::new(false)),
             stopped_task: Arc::new(Mutex::new(None)),
@@ -162,12 +149,5 @@ impl AppState {
     /// Why a task this process depends on has stopped, if one has.
     pub fn stopped_task(&self) -> Option<String> {
         self.stopped_task.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
-    }
-
-    /// Forgets cached token lookups (after an account change in this process).
-    pub fn clear_token_cache(&self) {
-        if let Ok(mut t) = self.tokens.lock() {
-            t.clear();
-        }
     }
 }

@@ -70,11 +70,31 @@ impl TestApp {
         Self::spawn_with(ServerConfig::default()).await
     }
 
-    async fn spawn_with(mut config: ServerConfig) -> Self {
+    async fn spawn_with(config: ServerConfig) -> Self {
         let dir = tempfile::tempdir().unwrap();
+        let now = Arc::new(Mutex::new(local("2025-03-10 09:00")));
+        let mut t = Self::serve(dir, now, config, HashMap::new()).await;
+        for role in Role::ALL {
+            let agencies = match role {
+                Role::Chair | Role::Admin => vec![],
+                _ => vec![CENTRE.parse().unwrap(), TOURISM.parse().unwrap()],
+            };
+            t.add_staff(role.as_str(), role, agencies).await;
+            let client = t.login(role.as_str(), &password(role)).await;
+            t.clients.insert(role, client);
+        }
+        t
+    }
+
+    /// The app on the database file in `dir`, with a fresh state (nothing kept in memory).
+    async fn serve(
+        dir: tempfile::TempDir,
+        now: Arc<Mutex<DateTime<Utc>>>,
+        mut config: ServerConfig,
+        clients: HashMap<Role, (reqwest::Client, String)>,
+    ) -> Self {
         let store = motcua_store::open(&format!("sqlite://{}", dir.path().join("m.db").display())).await.unwrap();
         let domain = domain();
-        let now = Arc::new(Mutex::new(local("2025-03-10 09:00")));
         let clock_now = Arc::clone(&now);
         if config.bind.port() != 0 {
             config.bind = "127.0.0.1:0".parse().unwrap();
@@ -87,7 +107,7 @@ impl TestApp {
         let server = tokio::spawn(app.run_until(async move {
             let _ = rx.await;
         }));
-        let mut t = Self {
+        Self {
             base,
             store,
             domain: Arc::new(domain),
@@ -95,19 +115,21 @@ impl TestApp {
             _dir: dir,
             stop: Some(tx),
             server: Some(server),
-            clients: HashMap::new(),
+            clients,
             state: app_state,
-        };
-        for role in Role::ALL {
-            let agencies = match role {
-                Role::Chair | Role::Admin => vec![],
-                _ => vec![CENTRE.parse().unwrap(), TOURISM.parse().unwrap()],
-            };
-            t.add_staff(role.as_str(), role, agencies).await;
-            let client = t.login(role.as_str(), &password(role)).await;
-            t.clients.insert(role, client);
         }
-        t
+    }
+
+    /// A restart: this server stops and closes its database; a new one serves the same file
+    /// with the same clock and settings, on a new port. The logged-in clients keep their
+    /// cookies (sessions live in the database).
+    async fn restart(mut self) -> Self {
+        self.stop_server().await;
+        self.store.close().await;
+        let config = (*self.state.config).clone();
+        let clients = std::mem::take(&mut self.clients);
+        let (dir, now) = (self._dir, self.now);
+        Self::serve(dir, now, config, clients).await
     }
 
     async fn add_staff(&self, username: &str, role: Role, agencies: Vec<motcua_core::AgencyCode>) {
@@ -148,6 +170,12 @@ impl TestApp {
         assert_eq!(r.status(), StatusCode::OK, "login {username}");
         let v: Value = r.json().await.unwrap();
         (c, v["csrf_token"].as_str().unwrap().to_string())
+    }
+
+    /// Logs `role`'s account in again (after its session expired).
+    async fn relogin(&mut self, role: Role) {
+        let client = self.login(role.as_str(), &password(role)).await;
+        self.clients.insert(role, client);
     }
 
     fn client(&self, role: Role) -> &(reqwest::Client, String) {
@@ -260,13 +288,17 @@ impl TestApp {
         code.to_string()
     }
 
-    async fn shutdown(mut self) {
+    async fn stop_server(&mut self) {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
         if let Some(s) = self.server.take() {
             s.await.unwrap().unwrap();
         }
+    }
+
+    async fn shutdown(mut self) {
+        self.stop_server().await;
     }
 }
 
@@ -525,7 +557,7 @@ async fn sessions_tokens_and_csrf() {
     app.set_now(app.now() + Duration::hours(11));
     assert_eq!(app.get(Role::Agency, "/api/v1/me").await.0, StatusCode::UNAUTHORIZED);
     // A disabled account cannot log in.
-    app.store.set_staff_disabled("chair", true).await.unwrap();
+    app.store.set_staff_disabled("chair", true, app.now()).await.unwrap();
     let r = c
         .post(app.url("/api/v1/session"))
         .json(&json!({"username": "chair", "password": password(Role::Chair)}))
@@ -600,6 +632,9 @@ async fn operations_health_ids_limits_openapi_metrics() {
         "/api/v1/session",
         "/api/v1/me",
         "/api/v1/tokens",
+        "/api/v1/tokens/{id}",
+        "/api/v1/staff/{username}/tokens",
+        "/api/v1/staff/{username}/unlock",
         "/api/v1/catalog",
         "/api/v1/dossiers",
         "/api/v1/submissions",
@@ -944,5 +979,243 @@ async fn wrong_passwords_are_throttled_then_locked_until_an_administrator_unlock
     let r =
         c.post(app.url("/api/v1/session")).json(&json!({"username": "desk", "password": right})).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+    app.shutdown().await;
+}
+
+/// A request with `Authorization: Bearer token`: the status and the body.
+async fn as_token(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut r = reqwest::Client::new().request(method, app.url(path)).bearer_auth(token);
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let r = r.send().await.unwrap();
+    let s = r.status();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+/// A cookie-session request of `role` with its CSRF token.
+async fn as_session(app: &TestApp, role: Role, method: reqwest::Method, path: &str) -> (StatusCode, Value) {
+    let (c, csrf) = app.client(role);
+    let r = c.request(method, app.url(path)).header("x-csrf-token", csrf).send().await.unwrap();
+    let s = r.status();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_tokens_expire_are_listed_without_their_secret_and_revoked() {
+    use reqwest::Method;
+    let mut app = TestApp::spawn().await;
+    // Lifetimes outside 1..=365 days and empty names are refused; nothing is written.
+    for body in [
+        json!({"name": "portal", "expires_in_days": 0}),
+        json!({"name": "portal", "expires_in_days": 366}),
+        json!({"name": "portal", "expires_in_days": "soon"}),
+        json!({"name": " "}),
+        json!({"name": "a\nb"}),
+    ] {
+        let (s, v) = app.post(Role::Desk, "/api/v1/tokens", body.clone()).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {v}");
+        expect_problem(&v, "invalid-input", 422);
+    }
+    assert_eq!(app.get(Role::Desk, "/api/v1/tokens").await.1["tokens"], json!([]));
+
+    // A one-day token, and one of the default 90 days.
+    let (s, short) = app.post(Role::Desk, "/api/v1/tokens", json!({"name": "one day", "expires_in_days": 1})).await;
+    assert_eq!(s, StatusCode::CREATED, "{short}");
+    assert_eq!(short["expires_at"], "2025-03-11T09:00:00+07:00");
+    let short_secret = short["token"].as_str().unwrap().to_string();
+    let (_, long) = app.post(Role::Desk, "/api/v1/tokens", json!({"name": "portal"})).await;
+    assert_eq!(long["expires_at"], "2025-06-08T09:00:00+07:00", "90 days by default");
+    let long_secret = long["token"].as_str().unwrap().to_string();
+    let (s, _) = as_token(&app, Method::POST, "/api/v1/submissions", &short_secret, Some(intake_body(CENTRE))).await;
+    assert_eq!(s, StatusCode::CREATED);
+    // A token cannot make tokens.
+    let (s, v) = as_token(&app, Method::POST, "/api/v1/tokens", &short_secret, Some(json!({"name": "child"}))).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    expect_problem(&v, "forbidden", 403);
+
+    // The list: both tokens, their state and last use, never a secret or its digest.
+    let (s, list) = app.get(Role::Desk, "/api/v1/tokens").await;
+    assert_eq!(s, StatusCode::OK);
+    let tokens = list["tokens"].as_array().unwrap();
+    assert_eq!(tokens.len(), 2);
+    assert_eq!((tokens[0]["name"].as_str(), tokens[0]["state"].as_str()), (Some("portal"), Some("active")));
+    assert_eq!(tokens[1]["last_used_at"], "2025-03-10T09:00:00+07:00", "{list}");
+    assert_eq!(tokens[0]["last_used_at"], Value::Null);
+    let text = list.to_string();
+    for secret in [&short_secret, &long_secret] {
+        assert!(!text.contains(secret.as_str()) && !text.contains(&motcua_server::auth::digest(secret)), "{text}");
+        assert!(!text.contains("mct_"), "{text}");
+    }
+    assert!(tokens.iter().all(|t| t.get("token").is_none() && t.get("token_hash").is_none()));
+
+    // Expired: refused, for reads and writes alike, as problem+json.
+    app.set_now(app.now() + Duration::days(1));
+    for (method, path, body) in
+        [(Method::GET, "/api/v1/me", None), (Method::POST, "/api/v1/submissions", Some(intake_body(CENTRE)))]
+    {
+        let (s, v) = as_token(&app, method, path, &short_secret, body).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        expect_problem(&v, "unauthorized", 401);
+        assert!(v["detail"].as_str().unwrap().contains("expired"), "{v}");
+    }
+    for role in [Role::Desk, Role::Agency, Role::Head, Role::Admin] {
+        app.relogin(role).await;
+    }
+    let (_, list) = app.get(Role::Desk, "/api/v1/tokens").await;
+    assert_eq!(list["tokens"][1]["state"], "expired", "{list}");
+
+    // Revoked by its owner: refused at once.
+    let long_id = long["id"].as_i64().unwrap();
+    assert_eq!(as_token(&app, Method::GET, "/api/v1/me", &long_secret, None).await.0, StatusCode::OK);
+    let (s, _) = as_session(&app, Role::Agency, Method::DELETE, &format!("/api/v1/tokens/{long_id}")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "another officer's token is not found");
+    assert_eq!(as_token(&app, Method::GET, "/api/v1/me", &long_secret, None).await.0, StatusCode::OK);
+    let (s, v) = as_session(&app, Role::Desk, Method::DELETE, &format!("/api/v1/tokens/{long_id}")).await;
+    assert_eq!((s, v["state"].as_str()), (StatusCode::OK, Some("revoked")), "{v}");
+    assert_eq!(v["revoked_at"], "2025-03-11T09:00:00+07:00");
+    assert!(v.get("token").is_none());
+    for (method, path, body) in
+        [(Method::GET, "/api/v1/me", None), (Method::POST, "/api/v1/submissions", Some(intake_body(CENTRE)))]
+    {
+        let (s, v) = as_token(&app, method, path, &long_secret, body).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        expect_problem(&v, "unauthorized", 401);
+    }
+    let (s, v) = as_session(&app, Role::Desk, Method::DELETE, "/api/v1/tokens/nonsense").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    expect_problem(&v, "not-found", 404);
+
+    // An administrator lists and revokes any account's tokens; nobody else may.
+    let (_, third) = app.post(Role::Desk, "/api/v1/tokens", json!({"name": "third"})).await;
+    let third_secret = third["token"].as_str().unwrap().to_string();
+    assert_eq!(app.get(Role::Head, "/api/v1/staff/desk/tokens").await.0, StatusCode::FORBIDDEN);
+    let (s, v) = app.get(Role::Admin, "/api/v1/staff/desk/tokens").await;
+    assert_eq!(s, StatusCode::OK);
+    let states: Vec<_> = v["tokens"].as_array().unwrap().iter().map(|t| t["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["active", "revoked", "expired"]);
+    assert!(!v.to_string().contains("mct_"));
+    assert_eq!(app.get(Role::Admin, "/api/v1/staff/nobody/tokens").await.0, StatusCode::NOT_FOUND);
+    let (s, _) = as_session(&app, Role::Admin, Method::DELETE, &format!("/api/v1/tokens/{}", third["id"])).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(as_token(&app, Method::GET, "/api/v1/me", &third_secret, None).await.0, StatusCode::UNAUTHORIZED);
+    app.shutdown().await;
+}
+
+/// The scenario: a token minted from a session kept writing after the account's
+/// password was reset. A reset, and a disable, now end every session and every token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_reset_or_a_disable_ends_every_session_and_token() {
+    use reqwest::Method;
+    let app = TestApp::spawn().await;
+    app.add_staff("desk.two", Role::Desk, vec![CENTRE.parse().unwrap()]).await;
+    for (username, end) in [("desk", "reset"), ("desk.two", "disable")] {
+        // Two sessions of the account, and a token minted from the first.
+        let (first, csrf) = app.login(username, &password(Role::Desk)).await;
+        let (second, _) = app.login(username, &password(Role::Desk)).await;
+        let r = first
+            .post(app.url("/api/v1/tokens"))
+            .header("x-csrf-token", &csrf)
+            .json(&json!({"name": "from the session"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let v: Value = r.json().await.unwrap();
+        let secret = v["token"].as_str().unwrap().to_string();
+        let (s, _) = as_token(&app, Method::POST, "/api/v1/submissions", &secret, Some(intake_body(CENTRE))).await;
+        assert_eq!(s, StatusCode::CREATED, "{username}: the token writes before the {end}");
+        assert_eq!(as_token(&app, Method::GET, "/api/v1/me", &secret, None).await.0, StatusCode::OK);
+
+        // `motcua staff reset-password` / `disable`: the store, as the command line calls it.
+        if end == "reset" {
+            let hash = hash_password("a-new-password").unwrap();
+            assert!(app.store.set_staff_password(username, &hash, app.now()).await.unwrap());
+        } else {
+            assert!(app.store.set_staff_disabled(username, true, app.now()).await.unwrap());
+        }
+
+        let before = app.event_count().await;
+        let (s, v) = as_token(&app, Method::POST, "/api/v1/submissions", &secret, Some(intake_body(CENTRE))).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{username}: the token writes nothing after the {end}");
+        expect_problem(&v, "unauthorized", 401);
+        assert_eq!(app.event_count().await, before);
+        assert_eq!(as_token(&app, Method::GET, "/api/v1/me", &secret, None).await.0, StatusCode::UNAUTHORIZED);
+        let r = first
+            .post(app.url("/api/v1/dossiers"))
+            .header("x-csrf-token", &csrf)
+            .json(&intake_body(CENTRE))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{username}: the first session ended");
+        expect_problem(&r.json().await.unwrap(), "unauthorized", 401);
+        assert_eq!(second.get(app.url("/api/v1/me")).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(app.event_count().await, before);
+        // The token is listed as revoked at the instant of the change.
+        let (_, v) = app.get(Role::Admin, &format!("/api/v1/staff/{username}/tokens")).await;
+        assert_eq!(v["tokens"][0]["state"], "revoked", "{v}");
+        assert_eq!(v["tokens"][0]["revoked_at"], "2025-03-10T09:00:00+07:00");
+    }
+    // Re-enabling the account brings no token back; other accounts were untouched.
+    assert!(app.store.set_staff_disabled("desk.two", false, app.now()).await.unwrap());
+    let (_, v) = app.get(Role::Admin, "/api/v1/staff/desk.two/tokens").await;
+    assert_eq!(v["tokens"][0]["state"], "revoked");
+    assert_eq!(app.get(Role::Head, "/api/v1/me").await.0, StatusCode::OK);
+    // The new password opens a new session.
+    let (c, _) = app.login("desk", "a-new-password").await;
+    assert_eq!(c.get(app.url("/api/v1/me")).send().await.unwrap().status(), StatusCode::OK);
+    app.shutdown().await;
+}
+
+/// The lock of an account name is kept in the database: a restart of the server does not end
+/// it, only an administrator's unlock does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_lock_survives_a_restart_on_the_same_database() {
+    let app = TestApp::spawn().await;
+    let login = |app: &TestApp, username: &'static str, password: String| {
+        let url = app.url("/api/v1/session");
+        async move {
+            let r = reqwest::Client::new()
+                .post(url)
+                .json(&json!({"username": username, "password": password}))
+                .send()
+                .await
+                .unwrap();
+            let s = r.status();
+            (s, r.json::<Value>().await.unwrap())
+        }
+    };
+    // Wrong passwords under the name written two ways count against one name.
+    for i in 0..20 {
+        app.set_now(app.now() + Duration::minutes(16));
+        let name = if i % 2 == 0 { "desk" } else { " DESK" };
+        assert_eq!(login(&app, name, "wrong".into()).await.0, StatusCode::UNAUTHORIZED);
+    }
+    let (s, v) = login(&app, "desk", password(Role::Desk)).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    assert!(v["detail"].as_str().unwrap().contains("locked"), "{v}");
+    let stored = app.store.login_failures("desk").await.unwrap().unwrap();
+    assert_eq!((stored.failures, stored.locked_at.is_some()), (20, true));
+
+    let app = app.restart().await;
+    assert_eq!(app.get(Role::Admin, "/api/v1/me").await.0, StatusCode::OK, "sessions are in the database too");
+    app.set_now(app.now() + Duration::days(1));
+    let (s, v) = login(&app, "desk", password(Role::Desk)).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "still locked after the restart: {v}");
+    assert!(v["detail"].as_str().unwrap().contains("locked"), "{v}");
+    // Only an administrator's unlock ends the lock.
+    let mut app = app;
+    app.relogin(Role::Admin).await;
+    let (s, v) = app.post(Role::Admin, "/api/v1/staff/desk/unlock", json!({})).await;
+    assert_eq!((s, v["cleared"].as_bool()), (StatusCode::OK, Some(true)), "{v}");
+    assert_eq!(login(&app, "desk", password(Role::Desk)).await.0, StatusCode::OK);
+    assert_eq!(app.store.login_failures("desk").await.unwrap(), None);
     app.shutdown().await;
 }

@@ -55,7 +55,10 @@ pub use outbox::{Candidate, NewMessage, OutboxMessage, OutboxStatus, OutboxStore
 pub use pg::PgStore;
 pub use register::Store;
 pub use sqlite::SqliteStore;
-pub use staff::{AuditRow, NewStaff, Rating, RatingCounts, Role, SessionRow, StaffRow, StaffStore, UnknownRole};
+pub use staff::{
+    AuditRow, LoginFailures, NewStaff, NewToken, Rating, RatingCounts, Role, SessionRow, StaffRow, StaffStore,
+    TokenRow, TokenUse, UnknownRole,
+};
 
 use metrics::{Figures, FiguresQuery, QueuedEvent, WorkingTimeObservation};
 use outbox::Cursor;
@@ -121,14 +124,20 @@ dispatch!(StaffStore {
     fn add_staff(&self, new: NewStaff) -> Result<Option<StaffRow>, StoreError>;
     fn staff_list(&self) -> Result<Vec<StaffRow>, StoreError>;
     fn staff_credentials(&self, username: &str) -> Result<Option<(StaffRow, String)>, StoreError>;
-    fn set_staff_disabled(&self, username: &str, disabled: bool) -> Result<bool, StoreError>;
+    fn set_staff_disabled(&self, username: &str, disabled: bool, at: DateTime<Utc>) -> Result<bool, StoreError>;
     fn set_staff_password(&self, username: &str, password_hash: &str, at: DateTime<Utc>) -> Result<bool, StoreError>;
     fn create_session(&self, id_hash: &str, staff_id: i64, csrf: &str, at: DateTime<Utc>, expires_at: DateTime<Utc>) -> Result<(), StoreError>;
     fn session(&self, id_hash: &str, now: DateTime<Utc>) -> Result<Option<SessionRow>, StoreError>;
     fn delete_session(&self, id_hash: &str) -> Result<(), StoreError>;
     fn purge_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
-    fn create_token(&self, token_hash: &str, staff_id: i64, name: &str, at: DateTime<Utc>) -> Result<i64, StoreError>;
-    fn token_staff(&self, token_hash: &str) -> Result<Option<StaffRow>, StoreError>;
+    fn create_token(&self, new: NewToken) -> Result<i64, StoreError>;
+    fn token_staff(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<TokenUse>, StoreError>;
+    fn touch_token(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError>;
+    fn tokens(&self, staff_id: Option<i64>) -> Result<Vec<TokenRow>, StoreError>;
+    fn revoke_token(&self, id: i64, staff_id: Option<i64>, at: DateTime<Utc>) -> Result<Option<TokenRow>, StoreError>;
+    fn login_failures(&self, account: &str) -> Result<Option<LoginFailures>, StoreError>;
+    fn count_login_failure(&self, account: &str, at: DateTime<Utc>, lock_after: u32) -> Result<LoginFailures, StoreError>;
+    fn clear_login_failures(&self, account: &str) -> Result<bool, StoreError>;
     fn rate(&self, rating: &Rating) -> Result<bool, StoreError>;
     fn rating(&self, code: &DossierCode) -> Result<Option<Rating>, StoreError>;
     fn rating_counts(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> Result<Vec<(AgencyCode, RatingCounts)>, StoreError>;

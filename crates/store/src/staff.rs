@@ -1,4 +1,5 @@
-//! Staff accounts, their agencies, web sessions, API tokens, citizens' ratings, and the reads the
+//! Staff accounts, their agencies, web sessions, API tokens (with expiry and revocation), the
+//! wrong-password counts and locks of account names, citizens' ratings, and the reads the
 //! web server needs beside the [`crate::Store`] trait (work queues, the audit log).
 //!
 //! A separate trait, [`StaffStore`], implemented for both backends (`sqlite/staff.rs`,
@@ -95,6 +96,64 @@ pub struct SessionRow {
     pub expires_at: DateTime<Utc>,
 }
 
+/// A new API token: the digest of its secret, whose it is, its label and its lifetime.
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub token_hash: String,
+    pub staff_id: i64,
+    pub name: String,
+    pub at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// An API token as its owner and administrators see it: never its secret, which is shown once
+/// when it is made and stored only as a digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenRow {
+    pub id: i64,
+    /// The account the token acts as.
+    pub username: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// When it last authenticated a request (recorded at most once a minute).
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl TokenRow {
+    /// "active", "expired" or "revoked" at `now`.
+    pub fn state(&self, now: DateTime<Utc>) -> &'static str {
+        if self.revoked_at.is_some() {
+            "revoked"
+        } else if self.expires_at <= now {
+            "expired"
+        } else {
+            "active"
+        }
+    }
+}
+
+/// The account behind a live API token, and what the server needs to know of the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenUse {
+    pub staff: StaffRow,
+    pub token_id: i64,
+    pub expires_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// The wrong passwords counted against one account name (trimmed, lower case), whether an
+/// account of that name exists or not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoginFailures {
+    pub account: String,
+    pub failures: u32,
+    pub last_failure_at: DateTime<Utc>,
+    /// Set when the count reached the lock; only an administrator's unlock ends it.
+    pub locked_at: Option<DateTime<Utc>>,
+}
+
 /// A citizen's rating of one dossier's service.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Rating {
@@ -136,14 +195,16 @@ pub trait StaffStore: Send + Sync {
         &self,
         username: &str,
     ) -> impl Future<Output = Result<Option<(StaffRow, String)>, StoreError>> + Send;
-    /// Disables (ending its sessions and revoking its tokens) or re-enables an account; false if
-    /// there is no such account.
+    /// Disables an account, ending all its sessions and revoking (at `at`) all its API tokens,
+    /// or re-enables it (its old tokens stay revoked); false if there is no such account.
     fn set_staff_disabled(
         &self,
         username: &str,
         disabled: bool,
+        at: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// Replaces the password hash and ends the account's sessions; false if no such account.
+    /// Replaces the password hash, ends all the account's sessions and revokes (at `at`) all
+    /// its API tokens; false if there is no such account.
     fn set_staff_password(
         &self,
         username: &str,
@@ -169,15 +230,43 @@ pub trait StaffStore: Send + Sync {
     /// Deletes the sessions expired at `now`; how many.
     fn purge_sessions(&self, now: DateTime<Utc>) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
-    fn create_token(
+    /// Stores a new token; its id.
+    fn create_token(&self, new: NewToken) -> impl Future<Output = Result<i64, StoreError>> + Send;
+    /// The account of a token that is neither revoked nor expired at `now`, if the account is
+    /// enabled.
+    fn token_staff(
         &self,
         token_hash: &str,
-        staff_id: i64,
-        name: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<TokenUse>, StoreError>> + Send;
+    /// Records that token `id` authenticated a request at `at`.
+    fn touch_token(&self, id: i64, at: DateTime<Utc>) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The tokens of one account (by id), or of every account, newest first; revoked and
+    /// expired ones included.
+    fn tokens(&self, staff_id: Option<i64>) -> impl Future<Output = Result<Vec<TokenRow>, StoreError>> + Send;
+    /// Revokes token `id` at `at` (if `staff_id` is given, only if it is that account's); a
+    /// token already revoked keeps its first instant. The token after it, `None` if there is
+    /// no such token (of that account).
+    fn revoke_token(
+        &self,
+        id: i64,
+        staff_id: Option<i64>,
         at: DateTime<Utc>,
-    ) -> impl Future<Output = Result<i64, StoreError>> + Send;
-    /// The account of a token that is not revoked, if the account is enabled.
-    fn token_staff(&self, token_hash: &str) -> impl Future<Output = Result<Option<StaffRow>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<TokenRow>, StoreError>> + Send;
+
+    /// The wrong passwords counted against `account`, if any.
+    fn login_failures(&self, account: &str) -> impl Future<Output = Result<Option<LoginFailures>, StoreError>> + Send;
+    /// Counts one wrong password against `account` at `at`, locking it (at `at`) when the
+    /// count reaches `lock_after`; the count after it. Concurrent failures each count.
+    fn count_login_failure(
+        &self,
+        account: &str,
+        at: DateTime<Utc>,
+        lock_after: u32,
+    ) -> impl Future<Output = Result<LoginFailures, StoreError>> + Send;
+    /// Forgets `account`'s count and lock (a right password, an administrator's unlock); true
+    /// if there was one.
+    fn clear_login_failures(&self, account: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Records a rating; false (nothing written) if the dossier was already rated.
     fn rate(&self, rating: &Rating) -> impl Future<Output = Result<bool, StoreError>> + Send;
@@ -206,6 +295,41 @@ pub trait StaffStore: Send + Sync {
 }
 
 pub(crate) const STAFF_COLUMNS: &str = "id, username, display_name, role, disabled, created_at";
+
+/// The columns of a [`TokenRow`], from `api_tokens t` and its account.
+pub(crate) const TOKEN_SELECT: &str = "SELECT t.id, st.username, t.name, t.created_at, t.expires_at, t.last_used_at, \
+     t.revoked_at FROM api_tokens t JOIN staff st ON st.id = t.staff_id";
+
+/// A [`TokenRow`] from a row of [`TOKEN_SELECT`].
+macro_rules! token_from {
+    ($r:expr) => {{
+        let r = $r;
+        Ok::<_, StoreError>(TokenRow {
+            id: r.try_get("id")?,
+            username: r.try_get("username")?,
+            name: r.try_get("name")?,
+            created_at: r.try_get("created_at")?,
+            expires_at: r.try_get("expires_at")?,
+            last_used_at: r.try_get("last_used_at")?,
+            revoked_at: r.try_get("revoked_at")?,
+        })
+    }};
+}
+
+/// A [`LoginFailures`] from a row of `login_failures`.
+macro_rules! login_failures_from {
+    ($r:expr) => {{
+        let r = $r;
+        let failures: i32 = r.try_get("failures")?;
+        Ok::<_, StoreError>(LoginFailures {
+            account: r.try_get("account")?,
+            failures: u32::try_from(failures)
+                .map_err(|_| StoreError::Corrupt(format!("login_failures.failures = {failures}")))?,
+            last_failure_at: r.try_get("last_failure_at")?,
+            locked_at: r.try_get("locked_at")?,
+        })
+    }};
+}
 
 /// The staff implementation, written once for both backends: `$row` is the backend's row type,
 /// `$reader` and `$writer` give its pools. The SQL uses `$n` placeholders, which both accept;
@@ -241,6 +365,31 @@ macro_rules! staff_store {
                     query = query.bind(a.as_str());
                 }
                 query.fetch_all(self.$reader()).await?.iter().map(|r| decode_dossier!(r)).collect()
+            }
+
+            /// Runs `update` (an `UPDATE staff … RETURNING id`) and, if it names an account and
+            /// `end_at` is given, ends all that account's sessions and revokes its live tokens at
+            /// `end_at`, in one transaction; false (nothing written) if there is no such account.
+            async fn change_account<'q>(
+                &self,
+                update: sqlx::query::QueryScalar<
+                    'q,
+                    <$row as sqlx::Row>::Database,
+                    i64,
+                    <<$row as sqlx::Row>::Database as sqlx::Database>::Arguments<'q>,
+                >,
+                end_at: Option<DateTime<Utc>>,
+            ) -> Result<bool, StoreError> {
+                let mut tx = self.$writer().begin().await?;
+                let Some(id) = update.fetch_optional(&mut *tx).await? else { return Ok(false) };
+                if let Some(at) = end_at {
+                    let q = "DELETE FROM sessions WHERE staff_id = $1";
+                    sqlx::query(&q).bind(id).execute(&mut *tx).await?;
+                    let q = "UPDATE api_tokens SET revoked_at = $1 WHERE staff_id = $2 AND revoked_at IS NULL";
+                    sqlx::query(&q).bind(At(at)).bind(id).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(true)
             }
 
             async fn staff_from(&self, r: &$row) -> Result<StaffRow, StoreError> {
@@ -316,18 +465,14 @@ macro_rules! staff_store {
                 Ok(Some((self.staff_from(&r).await?, hash)))
             }
 
-            async fn set_staff_disabled(&self, username: &str, disabled: bool) -> Result<bool, StoreError> {
-                let mut tx = self.$writer().begin().await?;
+            async fn set_staff_disabled(
+                &self,
+                username: &str,
+                disabled: bool,
+                at: DateTime<Utc>,
+            ) -> Result<bool, StoreError> {
                 let q = "UPDATE staff SET disabled = $1 WHERE username = $2 RETURNING id";
-                let id: Option<i64> =
-                    sqlx::query_scalar(&q).bind(disabled).bind(username).fetch_optional(&mut *tx).await?;
-                let Some(id) = id else { return Ok(false) };
-                if disabled {
-                    let q = "DELETE FROM sessions WHERE staff_id = $1";
-                    sqlx::query(&q).bind(id).execute(&mut *tx).await?;
-                }
-                tx.commit().await?;
-                Ok(true)
+                self.change_account(sqlx::query_scalar(&q).bind(disabled).bind(username), disabled.then_some(at)).await
             }
 
             async fn set_staff_password(
@@ -336,19 +481,9 @@ macro_rules! staff_store {
                 password_hash: &str,
                 at: DateTime<Utc>,
             ) -> Result<bool, StoreError> {
-                let mut tx = self.$writer().begin().await?;
                 let q = "UPDATE staff SET password_hash = $1, password_changed_at = $2 WHERE username = $3 RETURNING id";
-                let id: Option<i64> = sqlx::query_scalar(&q)
-                    .bind(password_hash)
-                    .bind(At(at))
-                    .bind(username)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                let Some(id) = id else { return Ok(false) };
-                let q = "DELETE FROM sessions WHERE staff_id = $1";
-                sqlx::query(&q).bind(id).execute(&mut *tx).await?;
-                tx.commit().await?;
-                Ok(true)
+                self.change_account(sqlx::query_scalar(&q).bind(password_hash).bind(At(at)).bind(username), Some(at))
+                    .await
             }
 
             async fn create_session(
@@ -398,31 +533,105 @@ macro_rules! staff_store {
                 Ok(sqlx::query(&q).bind(At(now)).execute(self.$writer()).await?.rows_affected())
             }
 
-            async fn create_token(
-                &self,
-                token_hash: &str,
-                staff_id: i64,
-                name: &str,
-                at: DateTime<Utc>,
-            ) -> Result<i64, StoreError> {
-                let q = "INSERT INTO api_tokens (token_hash, staff_id, name, created_at) VALUES ($1, $2, $3, $4) RETURNING id";
+            async fn create_token(&self, new: NewToken) -> Result<i64, StoreError> {
+                let q = "INSERT INTO api_tokens (token_hash, staff_id, name, created_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id";
                 Ok(sqlx::query_scalar(&q)
-                    .bind(token_hash)
-                    .bind(staff_id)
-                    .bind(name)
-                    .bind(At(at))
+                    .bind(new.token_hash.as_str())
+                    .bind(new.staff_id)
+                    .bind(new.name.as_str())
+                    .bind(At(new.at))
+                    .bind(At(new.expires_at))
                     .fetch_one(self.$writer())
                     .await?)
             }
 
-            async fn token_staff(&self, token_hash: &str) -> Result<Option<StaffRow>, StoreError> {
-                let q = "SELECT st.id, st.username, st.display_name, st.role, st.disabled, st.created_at \
+            async fn token_staff(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<TokenUse>, StoreError> {
+                let q = "SELECT t.id AS token_id, t.expires_at, t.last_used_at, \
+                     st.id, st.username, st.display_name, st.role, st.disabled, st.created_at \
                      FROM api_tokens t JOIN staff st ON st.id = t.staff_id \
-                     WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND st.disabled = $2";
-                match sqlx::query(&q).bind(token_hash).bind(false).fetch_optional(self.$reader()).await? {
-                    Some(r) => Ok(Some(self.staff_from(&r).await?)),
+                     WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2 AND st.disabled = $3";
+                let Some(r) =
+                    sqlx::query(&q).bind(token_hash).bind(At(now)).bind(false).fetch_optional(self.$reader()).await?
+                else {
+                    return Ok(None);
+                };
+                Ok(Some(TokenUse {
+                    token_id: r.try_get("token_id")?,
+                    expires_at: r.try_get("expires_at")?,
+                    last_used_at: r.try_get("last_used_at")?,
+                    staff: self.staff_from(&r).await?,
+                }))
+            }
+
+            async fn touch_token(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError> {
+                let q = "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2";
+                sqlx::query(&q).bind(At(at)).bind(id).execute(self.$writer()).await?;
+                Ok(())
+            }
+
+            async fn tokens(&self, staff_id: Option<i64>) -> Result<Vec<TokenRow>, StoreError> {
+                let q = format!("{TOKEN_SELECT} WHERE (CAST($1 AS BIGINT) IS NULL OR t.staff_id = $1) ORDER BY t.id DESC");
+                let rows = sqlx::query(&q).bind(staff_id).fetch_all(self.$reader()).await?;
+                rows.iter().map(|r| token_from!(r)).collect()
+            }
+
+            async fn revoke_token(
+                &self,
+                id: i64,
+                staff_id: Option<i64>,
+                at: DateTime<Utc>,
+            ) -> Result<Option<TokenRow>, StoreError> {
+                let q = "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $1) \
+                     WHERE id = $2 AND (CAST($3 AS BIGINT) IS NULL OR staff_id = $3)";
+                let mut tx = self.$writer().begin().await?;
+                let n = sqlx::query(&q).bind(At(at)).bind(id).bind(staff_id).execute(&mut *tx).await?.rows_affected();
+                if n == 0 {
+                    return Ok(None);
+                }
+                let q = format!("{TOKEN_SELECT} WHERE t.id = $1");
+                let r = sqlx::query(&q).bind(id).fetch_one(&mut *tx).await?;
+                let row = token_from!(&r)?;
+                tx.commit().await?;
+                Ok(Some(row))
+            }
+
+            async fn login_failures(&self, account: &str) -> Result<Option<LoginFailures>, StoreError> {
+                let q = "SELECT account, failures, last_failure_at, locked_at FROM login_failures WHERE account = $1";
+                match sqlx::query(&q).bind(account).fetch_optional(self.$reader()).await? {
+                    Some(r) => Ok(Some(login_failures_from!(&r)?)),
                     None => Ok(None),
                 }
+            }
+
+            async fn count_login_failure(
+                &self,
+                account: &str,
+                at: DateTime<Utc>,
+                lock_after: u32,
+            ) -> Result<LoginFailures, StoreError> {
+                let lock_after = i32::try_from(lock_after).unwrap_or(i32::MAX);
+                let q = "INSERT INTO login_failures (account, failures, last_failure_at, locked_at) \
+                     VALUES ($1, 1, $2, CASE WHEN $3 <= 1 THEN $4 END) \
+                     ON CONFLICT (account) DO UPDATE SET failures = login_failures.failures + 1, \
+                     last_failure_at = excluded.last_failure_at, \
+                     locked_at = COALESCE(login_failures.locked_at, \
+                         CASE WHEN login_failures.failures + 1 >= $5 THEN excluded.last_failure_at END) \
+                     RETURNING account, failures, last_failure_at, locked_at";
+                let r = sqlx::query(&q)
+                    .bind(account)
+                    .bind(At(at))
+                    .bind(lock_after)
+                    .bind(At(at))
+                    .bind(lock_after)
+                    .fetch_one(self.$writer())
+                    .await?;
+                login_failures_from!(&r)
+            }
+
+            async fn clear_login_failures(&self, account: &str) -> Result<bool, StoreError> {
+                let q = "DELETE FROM login_failures WHERE account = $1";
+                Ok(sqlx::query(&q).bind(account).execute(self.$writer()).await?.rows_affected() > 0)
             }
 
             async fn rate(&self, rating: &Rating) -> Result<bool, StoreError> {
@@ -515,4 +724,4 @@ macro_rules! staff_store {
     };
 }
 
-pub(crate) use staff_store;
+pub(crate) use {login_failures_from, staff_store, token_from};

@@ -12,6 +12,10 @@
 #[path = "conformance/vocabulary.rs"]
 mod vocabulary;
 
+/// API tokens, the end of an account's credentials, the login lock.
+#[path = "conformance/credentials.rs"]
+mod credentials;
+
 mod support {
     use std::future::Future;
     use std::path::{Path, PathBuf};
@@ -208,6 +212,11 @@ mod support {
 
 mod checks {
     use std::collections::BTreeMap;
+
+    pub use super::credentials::{
+        a_password_reset_or_a_disable_ends_every_credential, login_failures_are_counted_locked_and_cleared,
+        tokens_expire_are_listed_and_revoked,
+    };
 
     use chrono::Duration;
     use motcua_core::analysis::{classify, national_on_time};
@@ -1275,6 +1284,9 @@ conformance!(
     report_counts_a_finish_at_the_as_of_instant,
     at_risk_is_projected,
     counters_equal_a_recount,
+    tokens_expire_are_listed_and_revoked,
+    a_password_reset_or_a_disable_ends_every_credential,
+    login_failures_are_counted_locked_and_cleared,
 );
 
 /// SQLite only: two independent stores (as two processes would) writing one file.

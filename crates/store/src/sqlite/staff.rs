@@ -9,7 +9,8 @@ use crate::error::{StoreError, is_unique_violation};
 use crate::model::DossierRow;
 use crate::sql::{self, At, decode_dossier};
 use crate::staff::{
-    AuditRow, NewStaff, Rating, RatingCounts, STAFF_COLUMNS, SessionRow, StaffRow, StaffStore, staff_store,
+    AuditRow, LoginFailures, NewStaff, NewToken, Rating, RatingCounts, STAFF_COLUMNS, SessionRow, StaffRow, StaffStore,
+    TOKEN_SELECT, TokenRow, TokenUse, login_failures_from, staff_store, token_from,
 };
 
 use super::SqliteStore;
