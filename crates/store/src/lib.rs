@@ -56,8 +56,8 @@ pub use pg::PgStore;
 pub use register::Store;
 pub use sqlite::SqliteStore;
 pub use staff::{
-    AuditRow, LoginFailures, NewStaff, NewToken, Rating, RatingCounts, Role, SessionRow, StaffRow, StaffStore,
-    TokenRow, TokenUse, UnknownRole,
+    AuditRow, DossierSearch, LoginFailures, NewPersonalDataRead, NewStaff, NewToken, PersonalDataRead, Rating,
+    RatingCounts, Role, SessionRow, StaffRow, StaffStore, TokenRow, TokenUse, UnknownRole, agencies_that_held,
 };
 
 use metrics::{Figures, FiguresQuery, QueuedEvent, WorkingTimeObservation};
@@ -144,6 +144,10 @@ dispatch!(StaffStore {
     fn held_by(&self, holders: &[AgencyCode], limit: u32) -> Result<Vec<DossierRow>, StoreError>;
     fn registered_online(&self, agencies: &[AgencyCode], limit: u32) -> Result<Vec<DossierRow>, StoreError>;
     fn audit(&self, before: Option<i64>, limit: u32) -> Result<Vec<AuditRow>, StoreError>;
+    fn agencies_that_held(&self, code: &DossierCode) -> Result<Vec<AgencyCode>, StoreError>;
+    fn search_dossiers(&self, search: &DossierSearch, within: Option<&[AgencyCode]>, limit: u32) -> Result<Vec<DossierRow>, StoreError>;
+    fn record_personal_data_reads(&self, reads: &[NewPersonalDataRead]) -> Result<(), StoreError>;
+    fn personal_data_reads(&self, before: Option<i64>, limit: u32) -> Result<Vec<PersonalDataRead>, StoreError>;
 });
 
 dispatch!(ServiceFigures {

@@ -162,6 +162,24 @@ pub(crate) fn list(d: Dialect, n: usize) -> String {
     items.join(", ")
 }
 
+/// The text of JSON field `key` of column `col` (a JSON object): `json_extract` on SQLite,
+/// `->>` on PostgreSQL.
+pub(crate) fn json_text(d: Dialect, col: &str, key: &str) -> String {
+    match d {
+        Dialect::Sqlite => format!("json_extract({col}, '$.{key}')"),
+        Dialect::Postgres => format!("({col} ->> '{key}')"),
+    }
+}
+
+/// True where text `needle` occurs in `haystack`, letter case as written: `instr` on SQLite,
+/// `strpos` on PostgreSQL (no pattern characters, unlike `LIKE`).
+pub(crate) fn contains(d: Dialect, haystack: &str, needle: &str) -> String {
+    match d {
+        Dialect::Sqlite => format!("instr({haystack}, {needle}) > 0"),
+        Dialect::Postgres => format!("strpos({haystack}, {needle}) > 0"),
+    }
+}
+
 /// INSERT of projection rows; with `upsert`, an existing row is overwritten.
 pub(crate) fn insert_dossiers(d: Dialect, rows: usize, upsert: bool) -> String {
     insert_dossiers_from(d, &format!("VALUES {}", values(d, rows, DOSSIER_COLUMNS.len())), upsert)

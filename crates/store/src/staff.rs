@@ -1,6 +1,7 @@
 //! Staff accounts, their agencies, web sessions, API tokens (with expiry and revocation), the
-//! wrong-password counts and locks of account names, citizens' ratings, and the reads the
-//! web server needs beside the [`crate::Store`] trait (work queues, the audit log).
+//! wrong-password counts and locks of account names, citizens' ratings, the audit of reads of
+//! citizens' personal data, and the reads the web server needs beside the [`crate::Store`]
+//! trait (work queues, the audit log, which agencies held a dossier, the staff's search).
 //!
 //! A separate trait, [`StaffStore`], implemented for both backends (`sqlite/staff.rs`,
 //! `pg/staff.rs`, with the one body of `staff_store!`) and [`crate::AnyStore`]. It
@@ -11,7 +12,7 @@ use std::future::Future;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use motcua_core::{AgencyCode, DossierCode};
+use motcua_core::{AgencyCode, DossierCode, Event, EventKind};
 use serde::Serialize;
 
 use crate::error::StoreError;
@@ -185,6 +186,55 @@ pub struct AuditRow {
     pub recorded_at: DateTime<Utc>,
 }
 
+/// The agencies that received or held a dossier, from its log: the receiving agency, then every
+/// agency a transfer sent it to (the recipient of a transfer not yet accepted holds it too), in
+/// the order they first had it, each once.
+pub fn agencies_that_held<'a>(events: impl IntoIterator<Item = &'a Event>) -> Vec<AgencyCode> {
+    let mut out: Vec<AgencyCode> = Vec::new();
+    for e in events {
+        let agency = match &e.kind {
+            EventKind::Received { intake } | EventKind::RegisteredOnline { intake } => &intake.agency,
+            EventKind::Transferred { to } => to,
+            _ => continue,
+        };
+        if !out.contains(agency) {
+            out.push(agency.clone());
+        }
+    }
+    out
+}
+
+/// What the staff's search looks for: an applicant's ID number (the whole number) and/or a
+/// part of the applicant's name (letter case as written). Both given: both must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DossierSearch {
+    pub id_number: Option<String>,
+    pub applicant: Option<String>,
+}
+
+/// A read of a citizen's personal data to record: who, which dossier, through which route,
+/// which fields were shown, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPersonalDataRead {
+    pub staff: String,
+    pub code: DossierCode,
+    pub route: String,
+    pub fields: Vec<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// One recorded read of a citizen's personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PersonalDataRead {
+    pub id: i64,
+    /// The staff account that read.
+    pub staff: String,
+    pub code: DossierCode,
+    pub route: String,
+    pub fields: Vec<String>,
+    pub read_at: DateTime<Utc>,
+}
+
 /// Staff, sessions, tokens, ratings and the server's extra reads.
 pub trait StaffStore: Send + Sync {
     /// Creates an account; `None` (nothing written) if the username is taken.
@@ -292,6 +342,32 @@ pub trait StaffStore: Send + Sync {
     ) -> impl Future<Output = Result<Vec<DossierRow>, StoreError>> + Send;
     /// The latest events of the whole log, newest first, before event id `before` (all if None).
     fn audit(&self, before: Option<i64>, limit: u32) -> impl Future<Output = Result<Vec<AuditRow>, StoreError>> + Send;
+
+    /// The agencies that received or held dossier `code` ([`agencies_that_held`] over its
+    /// log); empty if there is no such dossier.
+    fn agencies_that_held(
+        &self,
+        code: &DossierCode,
+    ) -> impl Future<Output = Result<Vec<AgencyCode>, StoreError>> + Send;
+    /// Dossiers matching `search`, most recently changed first; with `within`, only those one
+    /// of its agencies received or held (none if it is empty).
+    fn search_dossiers(
+        &self,
+        search: &DossierSearch,
+        within: Option<&[AgencyCode]>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<DossierRow>, StoreError>> + Send;
+    /// Records reads of personal data, all or none.
+    fn record_personal_data_reads(
+        &self,
+        reads: &[NewPersonalDataRead],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The recorded reads of personal data, newest first, before id `before` (all if None).
+    fn personal_data_reads(
+        &self,
+        before: Option<i64>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<PersonalDataRead>, StoreError>> + Send;
 }
 
 pub(crate) const STAFF_COLUMNS: &str = "id, username, display_name, role, disabled, created_at";
@@ -716,6 +792,113 @@ macro_rules! staff_store {
                             at: r.try_get("at")?,
                             by: r.try_get("by_staff")?,
                             recorded_at: r.try_get("recorded_at")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn agencies_that_held(&self, code: &DossierCode) -> Result<Vec<AgencyCode>, StoreError> {
+                let q = "SELECT seq, CAST(payload AS TEXT) AS payload FROM dossier_events \
+                     WHERE dossier_code = $1 AND kind IN ('received', 'registered_online', 'transferred') ORDER BY seq";
+                let rows = sqlx::query(&q).bind(code.as_str()).fetch_all(self.$reader()).await?;
+                let events = rows
+                    .iter()
+                    .map(|r| {
+                        let seq: i32 = r.try_get("seq")?;
+                        sql::parse_event(code.as_str(), i64::from(seq), &r.try_get::<String, _>("payload")?)
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                Ok($crate::staff::agencies_that_held(&events))
+            }
+
+            async fn search_dossiers(
+                &self,
+                search: &DossierSearch,
+                within: Option<&[AgencyCode]>,
+                limit: u32,
+            ) -> Result<Vec<DossierRow>, StoreError> {
+                let mut terms: Vec<String> = Vec::new();
+                let mut binds: Vec<&str> = Vec::new();
+                if let Some(id) = search.id_number.as_deref() {
+                    binds.push(id);
+                    terms.push(format!("applicant_id_number = ${}", binds.len()));
+                }
+                if let Some(name) = search.applicant.as_deref() {
+                    binds.push(name);
+                    terms.push(sql::contains(super::D, "applicant_name", &format!("${}", binds.len())));
+                }
+                if terms.is_empty() {
+                    return Ok(Vec::new());
+                }
+                if let Some(agencies) = within {
+                    if agencies.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    let first = binds.len() + 1;
+                    let list: Vec<String> = (first..first + agencies.len()).map(|i| format!("${i}")).collect();
+                    let list = list.join(", ");
+                    for a in agencies {
+                        binds.push(a.as_str());
+                    }
+                    terms.push(format!(
+                        "(receiving_agency IN ({list}) OR EXISTS (SELECT 1 FROM dossier_events e \
+                         WHERE e.dossier_code = dossiers.code AND e.kind = 'transferred' AND {} IN ({list})))",
+                        sql::json_text(super::D, "e.payload", "to")
+                    ));
+                }
+                let q = format!(
+                    "{} WHERE {} ORDER BY last_event_at DESC, code LIMIT {limit}",
+                    sql::select_dossiers(),
+                    terms.join(" AND ")
+                );
+                let mut query = sqlx::query(&q);
+                for b in binds {
+                    query = query.bind(b);
+                }
+                query.fetch_all(self.$reader()).await?.iter().map(|r| decode_dossier!(r)).collect()
+            }
+
+            async fn record_personal_data_reads(&self, reads: &[NewPersonalDataRead]) -> Result<(), StoreError> {
+                if reads.is_empty() {
+                    return Ok(());
+                }
+                let q = "INSERT INTO personal_data_reads (staff, dossier_code, route, fields, read_at) \
+                     VALUES ($1, $2, $3, $4, $5)";
+                let mut tx = self.$writer().begin().await?;
+                for r in reads {
+                    sqlx::query(&q)
+                        .bind(r.staff.as_str())
+                        .bind(r.code.as_str())
+                        .bind(r.route.as_str())
+                        .bind(r.fields.join(","))
+                        .bind(At(r.at))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn personal_data_reads(
+                &self,
+                before: Option<i64>,
+                limit: u32,
+            ) -> Result<Vec<PersonalDataRead>, StoreError> {
+                let q = format!(
+                    "SELECT id, staff, dossier_code, route, fields, read_at FROM personal_data_reads \
+                     WHERE id < $1 ORDER BY id DESC LIMIT {limit}"
+                );
+                let rows = sqlx::query(&q).bind(before.unwrap_or(i64::MAX)).fetch_all(self.$reader()).await?;
+                rows.iter()
+                    .map(|r| {
+                        let fields: String = r.try_get("fields")?;
+                        Ok(PersonalDataRead {
+                            id: r.try_get("id")?,
+                            staff: r.try_get("staff")?,
+                            code: sql::parse("personal_data_reads", "dossier_code", &r.try_get::<String, _>("dossier_code")?)?,
+                            route: r.try_get("route")?,
+                            fields: fields.split(',').filter(|f| !f.is_empty()).map(str::to_string).collect(),
+                            read_at: r.try_get("read_at")?,
                         })
                     })
                     .collect()

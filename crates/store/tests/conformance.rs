@@ -16,6 +16,10 @@ mod vocabulary;
 #[path = "conformance/credentials.rs"]
 mod credentials;
 
+/// Which agencies held a dossier, the staff's search, the audit of personal data reads.
+#[path = "conformance/privacy.rs"]
+mod privacy;
+
 mod support {
     use std::future::Future;
     use std::path::{Path, PathBuf};
@@ -217,6 +221,7 @@ mod checks {
         a_password_reset_or_a_disable_ends_every_credential, login_failures_are_counted_locked_and_cleared,
         tokens_expire_are_listed_and_revoked,
     };
+    pub use super::privacy::personal_data_is_found_within_the_agencies_that_held_it;
 
     use chrono::Duration;
     use motcua_core::analysis::{classify, national_on_time};
@@ -1287,6 +1292,7 @@ conformance!(
     tokens_expire_are_listed_and_revoked,
     a_password_reset_or_a_disable_ends_every_credential,
     login_failures_are_counted_locked_and_cleared,
+    personal_data_is_found_within_the_agencies_that_held_it,
 );
 
 /// SQLite only: two independent stores (as two processes would) writing one file.

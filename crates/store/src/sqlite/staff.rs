@@ -9,8 +9,9 @@ use crate::error::{StoreError, is_unique_violation};
 use crate::model::DossierRow;
 use crate::sql::{self, At, decode_dossier};
 use crate::staff::{
-    AuditRow, LoginFailures, NewStaff, NewToken, Rating, RatingCounts, STAFF_COLUMNS, SessionRow, StaffRow, StaffStore,
-    TOKEN_SELECT, TokenRow, TokenUse, login_failures_from, staff_store, token_from,
+    AuditRow, DossierSearch, LoginFailures, NewPersonalDataRead, NewStaff, NewToken, PersonalDataRead, Rating,
+    RatingCounts, STAFF_COLUMNS, SessionRow, StaffRow, StaffStore, TOKEN_SELECT, TokenRow, TokenUse,
+    login_failures_from, staff_store, token_from,
 };
 
 use super::SqliteStore;

@@ -1,0 +1,97 @@
+//! Personal data on both backends: which agencies received or held a dossier, the staff's
+//! search by ID number or name within those agencies, and the append-only audit of reads of
+//! personal data.
+
+use chrono::Duration;
+use motcua_core::{DossierCode, Event, EventKind};
+use motcua_store::{DossierSearch, NewPersonalDataRead, StaffStore};
+
+use super::support::*;
+
+fn ev(at: chrono::DateTime<chrono::Utc>, kind: EventKind) -> Event {
+    Event { at, by: Some("officer".into()), kind }
+}
+
+fn codes(rows: &[motcua_store::DossierRow]) -> Vec<DossierCode> {
+    rows.iter().map(|r| r.code.clone()).collect()
+}
+
+fn by_id(id: &str) -> DossierSearch {
+    DossierSearch { id_number: Some(id.into()), applicant: None }
+}
+
+/// The receiving agency and every transfer's recipient hold a dossier (a transfer not yet
+/// accepted too); a search within agencies finds only their dossiers; every read is kept.
+pub async fn personal_data_is_found_within_the_agencies_that_held_it<S: Backend + StaffStore>(s: S) {
+    let d = domain();
+    let t0 = at(2025, 3, 10, 9, 0);
+    // At the centre, transferred to the department and accepted there.
+    let a = s.intake(&d, new_dossier(CENTRE, CITY_PROC, "Nguyễn Văn An"), t0, None).await.unwrap().code.unwrap();
+    s.record(&d, &a, ev(t0 + Duration::minutes(10), EventKind::Transferred { to: ag(DEPT) })).await.unwrap();
+    s.record(&d, &a, ev(t0 + Duration::minutes(20), EventKind::Accepted)).await.unwrap();
+    // The same citizen at the ward, never transferred.
+    let b = s.intake(&d, new_dossier(WARD, WARD_PROC, "Nguyễn Văn An"), t0 + Duration::hours(1), None).await.unwrap();
+    let b = b.code.unwrap();
+    // Another citizen at the centre, sent to the department, not yet accepted.
+    let mut other = new_dossier(CENTRE, CITY_PROC, "Trần Thị Bình");
+    other.applicant.id_number = Some("048190000123".into());
+    let c = s.intake(&d, other, t0 + Duration::hours(2), None).await.unwrap().code.unwrap();
+    s.record(&d, &c, ev(t0 + Duration::hours(3), EventKind::Transferred { to: ag(DEPT) })).await.unwrap();
+
+    assert_eq!(s.agencies_that_held(&a).await.unwrap(), vec![ag(CENTRE), ag(DEPT)]);
+    assert_eq!(s.agencies_that_held(&b).await.unwrap(), vec![ag(WARD)]);
+    assert_eq!(s.agencies_that_held(&c).await.unwrap(), vec![ag(CENTRE), ag(DEPT)], "a pending transfer holds");
+    let unknown: DossierCode = "000.00.02.H17-250310-0999".parse().unwrap();
+    assert!(s.agencies_that_held(&unknown).await.unwrap().is_empty());
+
+    // By ID number: city-wide both of the citizen's dossiers, newest change first; within an
+    // agency only what it received or held.
+    let id = "048090001234";
+    assert_eq!(codes(&s.search_dossiers(&by_id(id), None, 10).await.unwrap()), vec![b.clone(), a.clone()]);
+    assert_eq!(codes(&s.search_dossiers(&by_id(id), Some(&[ag(DEPT)]), 10).await.unwrap()), vec![a.clone()]);
+    assert_eq!(codes(&s.search_dossiers(&by_id(id), Some(&[ag(WARD)]), 10).await.unwrap()), vec![b.clone()]);
+    assert_eq!(codes(&s.search_dossiers(&by_id(id), Some(&[ag(CENTRE)]), 10).await.unwrap()), vec![a.clone()]);
+    assert!(s.search_dossiers(&by_id(id), Some(&[]), 10).await.unwrap().is_empty());
+    assert!(s.search_dossiers(&by_id("048090001"), None, 10).await.unwrap().is_empty(), "the whole number");
+    assert_eq!(codes(&s.search_dossiers(&by_id(id), None, 1).await.unwrap()), vec![b.clone()], "the limit");
+    // By part of the name, letter case as written; both terms must match.
+    let name = |n: &str| DossierSearch { id_number: None, applicant: Some(n.into()) };
+    assert_eq!(codes(&s.search_dossiers(&name("Thị Bình"), Some(&[ag(DEPT)]), 10).await.unwrap()), vec![c.clone()]);
+    assert!(s.search_dossiers(&name("Thị Bình"), Some(&[ag(WARD)]), 10).await.unwrap().is_empty());
+    assert!(s.search_dossiers(&name("thị bình"), None, 10).await.unwrap().is_empty());
+    assert!(s.search_dossiers(&name("50%"), None, 10).await.unwrap().is_empty(), "no pattern characters");
+    let both = DossierSearch { id_number: Some(id.into()), applicant: Some("Văn An".into()) };
+    assert_eq!(codes(&s.search_dossiers(&both, Some(&[ag(CENTRE)]), 10).await.unwrap()), vec![a.clone()]);
+    let both = DossierSearch { id_number: Some("048190000123".into()), applicant: Some("Văn An".into()) };
+    assert!(s.search_dossiers(&both, None, 10).await.unwrap().is_empty());
+    assert!(s.search_dossiers(&DossierSearch::default(), None, 10).await.unwrap().is_empty());
+
+    // The audit of reads: newest first, paged by id, fields kept in order; append-only.
+    let read = |code: &DossierCode, route: &str, fields: &[&str], minutes: i64| NewPersonalDataRead {
+        staff: "chair".into(),
+        code: code.clone(),
+        route: route.into(),
+        fields: fields.iter().map(|f| f.to_string()).collect(),
+        at: t0 + Duration::minutes(minutes),
+    };
+    s.record_personal_data_reads(&[read(&a, "GET /api/v1/dossiers/{code}", &["name", "id_number", "phone"], 30)])
+        .await
+        .unwrap();
+    s.record_personal_data_reads(&[read(&b, "GET /dossiers/{code}", &["name"], 40), read(&c, "search", &[], 41)])
+        .await
+        .unwrap();
+    s.record_personal_data_reads(&[]).await.unwrap();
+    let all = s.personal_data_reads(None, 10).await.unwrap();
+    assert_eq!(all.len(), 3);
+    assert_eq!(all.iter().map(|r| r.code.clone()).collect::<Vec<_>>(), vec![c.clone(), b.clone(), a.clone()]);
+    assert_eq!(all[2].fields, vec!["name", "id_number", "phone"]);
+    assert_eq!((all[2].staff.as_str(), all[2].route.as_str()), ("chair", "GET /api/v1/dossiers/{code}"));
+    assert_eq!(all[2].read_at, t0 + Duration::minutes(30));
+    assert!(all[0].fields.is_empty());
+    let older = s.personal_data_reads(Some(all[1].id), 10).await.unwrap();
+    assert_eq!(older.iter().map(|r| r.id).collect::<Vec<_>>(), vec![all[2].id]);
+    assert_eq!(s.personal_data_reads(None, 1).await.unwrap().len(), 1);
+    assert!(s.raw("UPDATE personal_data_reads SET staff = 'nobody'").await.is_err());
+    assert!(s.raw("DELETE FROM personal_data_reads").await.is_err());
+    assert_eq!(s.personal_data_reads(None, 10).await.unwrap(), all);
+}
