@@ -17,7 +17,8 @@ use serde_json::{Value, json};
 use std::net::SocketAddr;
 
 use crate::auth::{self, Principal, Via};
-use crate::perm::{self, Action};
+use crate::perm::{self, Action, PersonalData};
+use crate::privacy;
 use crate::problem::{Problem, ProblemKind};
 use crate::public;
 use crate::report::{ReportParams, build_report};
@@ -58,7 +59,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/tokens", post(create_token).get(own_tokens))
         .route("/api/v1/tokens/{id}", delete(revoke_token))
         .route("/api/v1/catalog", get(catalog))
-        .route("/api/v1/dossiers", post(intake))
+        .route("/api/v1/dossiers", post(intake).get(search))
         .route("/api/v1/submissions", post(submit).get(submissions))
         .route("/api/v1/dossiers/{code}", get(show))
         .route("/api/v1/dossiers/{code}/events", get(events))
@@ -66,6 +67,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/queue", get(queue))
         .route("/api/v1/report", get(report_handler))
         .route("/api/v1/audit", get(audit))
+        .route("/api/v1/audit/personal-data", get(personal_data_reads))
         .route("/api/v1/staff", get(staff))
         .route("/api/v1/staff/{username}/unlock", post(unlock_staff))
         .route("/api/v1/staff/{username}/tokens", get(staff_tokens))
@@ -251,6 +253,7 @@ async fn submissions(
 ) -> Result<Json<Value>, Problem> {
     let agencies = queue_agencies(&who, &q)?;
     let rows = state.store.registered_online(&agencies, views::QUEUE_LIMIT).await?;
+    let rows = privacy::list(&state, &who.staff, rows).await?;
     Ok(Json(json!({"agencies": agencies, "submissions": rows})))
 }
 
@@ -259,30 +262,106 @@ struct AsOf {
     as_of: Option<String>,
 }
 
+/// The dossier; its personal data as [`perm::personal_data`] decides (`personal_data`:
+/// "shown" or "masked").
 async fn show(
     State(state): State<AppState>,
-    _who: Principal,
+    who: Principal,
     Path(code): Path<String>,
     Query(q): Query<AsOf>,
 ) -> Result<Json<Value>, Problem> {
     let code = views::parse_code(&code)?;
-    let loaded = views::load(&state, &code, as_of(&state, q.as_of.as_deref())?).await?;
+    let as_of = as_of(&state, q.as_of.as_deref())?;
+    let (loaded, access) = views::load_for(&state, &who.staff, &code, as_of, "GET /api/v1/dossiers/{code}").await?;
     let mut v = serde_json::to_value(&loaded.view).map_err(Problem::internal)?;
     v["applicant_details"] = serde_json::to_value(&loaded.dossier.applicant).map_err(Problem::internal)?;
+    v["personal_data"] = json!(privacy::label(access != PersonalData::Masked));
     Ok(Json(v))
 }
 
 async fn events(
     State(state): State<AppState>,
-    _who: Principal,
+    who: Principal,
     Path(code): Path<String>,
 ) -> Result<Json<Value>, Problem> {
     let code = views::parse_code(&code)?;
-    let events = state.store.events(&code).await?;
+    let mut events = state.store.events(&code).await?;
     if events.is_empty() {
         return Err(Problem::not_found(format!("no dossier {code}")));
     }
-    Ok(Json(json!({"code": code, "events": events})))
+    let access = perm::personal_data(&who.staff, &motcua_store::agencies_that_held(&events));
+    match access {
+        PersonalData::Own => {}
+        PersonalData::CityWide => {
+            let fields = events
+                .iter()
+                .find_map(|e| match &e.kind {
+                    motcua_core::EventKind::Received { intake }
+                    | motcua_core::EventKind::RegisteredOnline { intake } => Some(privacy::fields(&intake.applicant)),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            privacy::record(&state, &who.staff, [(code.clone(), fields)], "GET /api/v1/dossiers/{code}/events").await?;
+        }
+        PersonalData::Masked => privacy::mask_events(&mut events),
+    }
+    let shown = privacy::label(access != PersonalData::Masked);
+    Ok(Json(json!({"code": code, "personal_data": shown, "events": events})))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SearchQuery {
+    id_number: Option<String>,
+    applicant: Option<String>,
+    limit: Option<u32>,
+}
+
+/// The longest ID number and name the search takes (characters).
+const SEARCH_ID_MAX: usize = 20;
+const SEARCH_NAME_MAX: usize = 200;
+
+/// The staff's search by an applicant's ID number (the whole number) or part of a name: the
+/// dossiers one of the account's agencies received or held; with the city-wide role, every
+/// dossier, each one found recorded as a read of its personal data.
+async fn search(
+    State(state): State<AppState>,
+    who: Principal,
+    Query(q): Query<SearchQuery>,
+) -> Result<Json<Value>, Problem> {
+    let term = |v: Option<String>| v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let search = motcua_store::DossierSearch { id_number: term(q.id_number), applicant: term(q.applicant) };
+    if search.id_number.is_none() && search.applicant.is_none() {
+        return Err(Problem::invalid("search by id_number or applicant (part of the name)"));
+    }
+    if search.id_number.as_ref().is_some_and(|i| i.chars().count() > SEARCH_ID_MAX) {
+        return Err(Problem::invalid(format!("an ID number has at most {SEARCH_ID_MAX} characters")));
+    }
+    if search.applicant.as_ref().is_some_and(|a| a.chars().count() < 2 || a.chars().count() > SEARCH_NAME_MAX) {
+        return Err(Problem::invalid(format!("a name to search has 2 to {SEARCH_NAME_MAX} characters")));
+    }
+    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let city_wide = perm::reads_personal_data_city_wide(who.staff.role);
+    let within = (!city_wide).then_some(who.staff.agencies.as_slice());
+    let rows = state.store.search_dossiers(&search, within, limit).await?;
+    if city_wide {
+        let mut reads = Vec::new();
+        for r in &rows {
+            if !privacy::own_row(&state, &who.staff, r).await? {
+                let applicant = motcua_core::Applicant {
+                    name: r.applicant_name.clone(),
+                    email: r.applicant_email.clone(),
+                    phone: r.applicant_phone.clone(),
+                    id_number: r.applicant_id_number.clone(),
+                    address: r.applicant_address.clone(),
+                };
+                reads.push((r.code.clone(), privacy::fields(&applicant)));
+            }
+        }
+        privacy::record(&state, &who.staff, reads, "GET /api/v1/dossiers (search)").await?;
+    }
+    let rows: Vec<privacy::Listed> =
+        rows.into_iter().map(|row| privacy::Listed { row, personal_data: privacy::label(true) }).collect();
+    Ok(Json(json!({"scope": if city_wide { "city" } else { "own_agencies" }, "dossiers": rows})))
 }
 
 async fn transition(
@@ -304,7 +383,7 @@ async fn queue(
     Query(q): Query<AgencyQuery>,
 ) -> Result<Json<Value>, Problem> {
     let agencies = queue_agencies(&who, &q)?;
-    let items = views::queue(&state, &agencies).await?;
+    let items = views::queue(&state, &who.staff, &agencies).await?;
     Ok(Json(
         json!({"agencies": agencies, "as_of": motcua_core::calendar::at_vn(state.now()).to_rfc3339(), "dossiers": items}),
     ))
@@ -340,6 +419,36 @@ async fn audit(
     let rows = state.store.audit(q.before, q.limit.unwrap_or(100).clamp(1, 1000)).await?;
     let next = rows.last().map(|r| r.id);
     Ok(Json(json!({"events": rows, "next_before": next})))
+}
+
+/// The reads of citizens' personal data through the city-wide role, newest first (chair,
+/// inspector, administrator).
+async fn personal_data_reads(
+    State(state): State<AppState>,
+    who: Principal,
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<Value>, Problem> {
+    if !perm::may_audit(who.staff.role) {
+        return Err(Problem::forbidden(
+            "the audit of personal data reads is for chairs, inspectors and administrators",
+        ));
+    }
+    let rows = state.store.personal_data_reads(q.before, q.limit.unwrap_or(100).clamp(1, 1000)).await?;
+    let next = rows.last().map(|r| r.id);
+    let reads: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.id,
+                "staff": r.staff,
+                "code": r.code,
+                "route": r.route,
+                "fields": r.fields,
+                "read_at": motcua_core::calendar::at_vn(r.read_at).to_rfc3339(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({"reads": reads, "next_before": next})))
 }
 
 async fn staff(State(state): State<AppState>, who: Principal) -> Result<Json<Value>, Problem> {

@@ -185,6 +185,14 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("by_staff", "Người thực hiện", "By"),
     ("recorded_at", "Ghi nhận lúc", "Recorded at"),
     ("older", "Cũ hơn", "Older"),
+    ("personal_data_reads", "Nhật ký xem thông tin cá nhân của công dân", "Reads of citizens' personal data"),
+    (
+        "personal_data_reads_intro",
+        "Mỗi lần một tài khoản có quyền toàn thành phố xem thông tin cá nhân của hồ sơ mà cơ quan mình không tiếp nhận hay xử lý (mới nhất trước).",
+        "Each time an account with the city-wide role read the personal data of a dossier its agencies neither received nor held (newest first).",
+    ),
+    ("route", "Đường dẫn", "Route"),
+    ("fields", "Thông tin đã xem", "Fields shown"),
     (
         "outbox_intro",
         "Phiếu xin lỗi gửi công dân không có thư điện tử: bộ phận một cửa in, ký và trao cho công dân (mới nhất trước).",

@@ -16,7 +16,9 @@
 //! - [`auth`] — passwords, sessions, API tokens, CSRF; `i18n` — the pages' Vietnamese and
 //!   English texts; `qr` — the receipt's QR code;
 //! - `shared` — client address, lookup URL, local times, `as_of`, CSV answer; `report` — the
-//!   report's filters and building; `views` — running a command, loading a dossier, the queue;
+//!   report's filters and building; `privacy` — citizens' personal data shown, masked or
+//!   audited by the rule of [`perm`]; `views` — running a command, loading a dossier for a
+//!   reader, the queue;
 //!   `page` — the HTML frame every page shares, error pages; [`openapi`] — the API's
 //!   description;
 //! - [`public`] — lookup, rating, board (JSON and pages); [`api`] — the JSON handlers and
@@ -35,6 +37,7 @@ mod login_guard;
 pub mod openapi;
 mod page;
 pub mod perm;
+mod privacy;
 pub mod problem;
 pub mod public;
 mod qr;

@@ -109,8 +109,20 @@ pub fn document() -> Value {
             "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
             "responses": with_errors(json!({"200": {"description": "the token after it, with revoked_at", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Token"}}}}}))}},
         "/api/v1/catalog": {"get": {"summary": "agencies and procedures", "responses": with_errors(ok_json("agencies and procedures, as `motcua catalog --json`"))}},
-        "/api/v1/dossiers": {"post": {"summary": "intake at the desk (status 2): allocates the code, starts the clock", "operationId": "intake",
-            "requestBody": intake_body, "responses": with_errors(json!({"201": dossier_ok("the new dossier")}))}},
+        "/api/v1/dossiers": {
+            "post": {"summary": "intake at the desk (status 2): allocates the code, starts the clock", "operationId": "intake",
+                "requestBody": intake_body, "responses": with_errors(json!({"201": dossier_ok("the new dossier")}))},
+            "get": {"summary": "search by an applicant's ID number (the whole number) and/or part of the name (letter case as written): the dossiers one of the account's agencies received or held; the city-wide role (chair) searches every dossier and each one found is recorded as a read of its personal data",
+                "operationId": "search",
+                "parameters": [
+                    {"name": "id_number", "in": "query", "schema": {"type": "string", "maxLength": 20}},
+                    {"name": "applicant", "in": "query", "schema": {"type": "string", "minLength": 2, "maxLength": 200}},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}}],
+                "responses": with_errors(json!({"200": {"description": "the dossiers found, most recently changed first",
+                    "content": {"application/json": {"schema": {"type": "object", "required": ["scope", "dossiers"], "properties": {
+                        "scope": {"enum": ["own_agencies", "city"]},
+                        "dossiers": {"type": "array", "items": {"$ref": "#/components/schemas/ListedDossier"}}}}}}}}))}
+        },
         "/api/v1/submissions": {
             "post": {"summary": "an online submission (status 1), to be accepted or refused by the desk", "operationId": "submit",
                      "requestBody": intake_body, "responses": with_errors(json!({"201": dossier_ok("the registered dossier")}))},
@@ -133,6 +145,11 @@ pub fn document() -> Value {
         "/api/v1/audit": {"get": {"summary": "the event log, newest first (chair, inspector, administrator)", "parameters": [
             {"name": "before", "in": "query", "schema": {"type": "integer"}}, {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
             "responses": with_errors(ok_json("events"))}},
+        "/api/v1/audit/personal-data": {"get": {"summary": "reads of citizens' personal data through the city-wide role, newest first (chair, inspector, administrator)", "parameters": [
+            {"name": "before", "in": "query", "schema": {"type": "integer"}}, {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
+            "responses": with_errors(json!({"200": {"description": "the reads and the id to page on", "content": {"application/json": {"schema": {"type": "object", "required": ["reads", "next_before"], "properties": {
+                "reads": {"type": "array", "items": {"$ref": "#/components/schemas/PersonalDataRead"}},
+                "next_before": {"type": ["integer", "null"]}}}}}}}))}},
         "/api/v1/staff": {"get": {"summary": "staff accounts (administrator)", "responses": with_errors(ok_json("staff"))}},
         "/api/v1/staff/{username}/unlock": {"post": {"summary": "end the lockout of an account name after repeated wrong passwords (administrator)",
             "parameters": [{"name": "username", "in": "path", "required": true, "schema": {"type": "string"}}],
@@ -177,9 +194,25 @@ pub fn document() -> Value {
                     "applicant": {"type": "string"}, "email": {"type": "string"}, "phone": {"type": "string"},
                     "id_number": {"type": "string"}, "address": {"type": "string"},
                     "channel": {"enum": ["in_person", "postal"]}, "at": {"type": "string"}}},
-                "Dossier": {"type": "object", "description": "motcua_core::view::DossierView plus links", "properties": {
+                "Dossier": {"type": "object", "description": "motcua_core::view::DossierView plus links; to a reader none of whose agencies received or held the dossier (and without the city-wide role) the applicant is \"***\" and applicant_details has no other field", "properties": {
                     "code": {"type": "string"}, "status": {"type": "integer"}, "status_name": {"type": "string"},
-                    "due_at": {"type": ["string", "null"]}, "explanation": {"type": "array", "items": {"type": "string"}}}}
+                    "applicant": {"type": "string"},
+                    "applicant_details": {"type": "object", "properties": {"name": {"type": "string"}, "id_number": {"type": "string"}, "phone": {"type": "string"}, "email": {"type": "string"}, "address": {"type": "string"}}},
+                    "personal_data": {"enum": ["shown", "masked"], "description": "in GET /api/v1/dossiers/{code}"},
+                    "due_at": {"type": ["string", "null"]}, "explanation": {"type": "array", "items": {"type": "string"}}}},
+                "ListedDossier": {"type": "object", "description": "a dossier's projection row in a list; personal_data says whether the applicant_* fields are shown or masked (applicant_name \"***\", the others null)",
+                    "required": ["code", "status", "applicant_name", "personal_data"], "properties": {
+                    "code": {"type": "string"}, "procedure": {"type": "string"}, "receiving_agency": {"type": "string"},
+                    "status": {"type": "integer"}, "holder": {"type": ["string", "null"]},
+                    "applicant_name": {"type": "string"}, "applicant_id_number": {"type": ["string", "null"]},
+                    "applicant_phone": {"type": ["string", "null"]}, "applicant_email": {"type": ["string", "null"]},
+                    "applicant_address": {"type": ["string", "null"]},
+                    "personal_data": {"enum": ["shown", "masked"]}}},
+                "PersonalDataRead": {"type": "object", "required": ["id", "staff", "code", "route", "fields", "read_at"], "properties": {
+                    "id": {"type": "integer"}, "staff": {"type": "string", "description": "the account that read"},
+                    "code": {"type": "string"}, "route": {"type": "string"},
+                    "fields": {"type": "array", "items": {"enum": ["name", "id_number", "phone", "email", "address"]}},
+                    "read_at": {"type": "string", "format": "date-time"}}}
             }
         },
         "x-problem-types": problem_types,

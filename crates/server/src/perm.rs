@@ -7,6 +7,11 @@
 //!    theirs; for the desk's own actions (accepting an online submission, taking in a
 //!    supplement or a payment, handing the result back, a withdrawal) the receiving agency
 //!    counts too.
+//!
+//! And one rule for reads of a citizen's personal data ([`personal_data`]): an account reads
+//! the applicant's name, ID number, phone, e-mail and address of the dossiers one of its
+//! agencies received or held; the city-wide role reads any dossier's, each read audited; to
+//! anyone else they are masked.
 
 use motcua_core::AgencyCode;
 use motcua_store::{DossierRow, Role, StaffRow};
@@ -163,4 +168,36 @@ pub fn may_admin(role: Role) -> bool {
 /// May see other agencies' queues (read-only oversight).
 pub fn sees_all_queues(role: Role) -> bool {
     matches!(role, Role::Chair | Role::Admin)
+}
+
+/// How a staff account may see a dossier's personal data: the applicant's name, ID number,
+/// phone, e-mail and address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersonalData {
+    /// One of the account's agencies received or held the dossier: shown.
+    Own,
+    /// Through the city-wide role: shown when one dossier is read (its page, its API answer, a
+    /// search), and every such read is audited; masked in lists of other agencies' work.
+    CityWide,
+    /// Masked: the status and the clocks stay readable, the personal fields do not.
+    Masked,
+}
+
+/// The city-wide role for personal data: the district chair or inspector, who oversees every
+/// agency. Not the administrator, whose work is accounts and tokens (and who reads the audit of
+/// the chairs' reads), so that the one who reads is not the one who checks the reads.
+pub fn reads_personal_data_city_wide(role: Role) -> bool {
+    role == Role::Chair
+}
+
+/// The rule for a dossier that `held` received or held (the receiving agency and every
+/// transfer's recipient, `motcua_store::agencies_that_held`).
+pub fn personal_data(staff: &StaffRow, held: &[AgencyCode]) -> PersonalData {
+    if held.iter().any(|a| member(staff, a)) {
+        PersonalData::Own
+    } else if reads_personal_data_city_wide(staff.role) {
+        PersonalData::CityWide
+    } else {
+        PersonalData::Masked
+    }
 }

@@ -1,6 +1,7 @@
 //! What the API and the pages share: running a command for a staff member (authorise, build
 //! the event with `motcua_core::commands`, record it through the store), loading a dossier's
-//! view, and the work queue ordered by urgency.
+//! view for a reader (its personal data shown, masked or audited by `privacy`), and the work
+//! queue ordered by urgency.
 
 use chrono::{DateTime, Duration, Utc};
 use motcua_core::analysis::{RemainingTimeModel, at_risk};
@@ -8,11 +9,12 @@ use motcua_core::calendar::to_local;
 use motcua_core::commands::{FieldStyle, IntakeForm, Transition, parse_instant};
 use motcua_core::view::{DossierView, dossier_view};
 use motcua_core::{AgencyCode, Dossier, DossierCode, Event};
-use motcua_store::{DossierRow, NewDossier, StaffStore, Store};
+use motcua_store::{DossierRow, NewDossier, StaffRow, StaffStore, Store};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Principal;
-use crate::perm::{Action, authorize, authorize_intake};
+use crate::perm::{Action, PersonalData, authorize, authorize_intake};
+use crate::privacy;
 use crate::problem::{Problem, ProblemKind};
 use crate::state::AppState;
 
@@ -167,6 +169,20 @@ pub async fn load(state: &AppState, code: &DossierCode, as_of: DateTime<Utc>) ->
     Ok(Loaded { dossier, view, events })
 }
 
+/// A dossier loaded for `staff` through `route` (as the audit names it): its personal data
+/// shown, recorded as read through the city-wide role, or masked ([`privacy::guard_dossier`]).
+pub async fn load_for(
+    state: &AppState,
+    staff: &StaffRow,
+    code: &DossierCode,
+    as_of: DateTime<Utc>,
+    route: &str,
+) -> Result<(Loaded, PersonalData), Problem> {
+    let mut l = load(state, code, as_of).await?;
+    let access = privacy::guard_dossier(state, staff, &mut l.dossier, Some(&mut l.view), &mut l.events, route).await?;
+    Ok((l, access))
+}
+
 #[derive(Debug, Clone)]
 pub struct Loaded {
     pub dossier: Dossier,
@@ -205,19 +221,24 @@ pub struct QueueItem {
     #[serde(flatten)]
     pub row: DossierRow,
     pub remaining_working_minutes: Option<i64>,
+    /// "shown", or "masked" when none of the reader's agencies received or held the dossier.
+    pub personal_data: &'static str,
 }
 
 /// Dossiers queued at a work queue before the oldest are cut.
 pub const QUEUE_LIMIT: u32 = 300;
 
 /// The open dossiers held by `agencies`, ordered: overdue, due today, at risk, the rest by due
-/// date, then those waiting for the citizen.
-pub async fn queue(state: &AppState, agencies: &[AgencyCode]) -> Result<Vec<QueueItem>, Problem> {
+/// date, then those waiting for the citizen; as `staff` reads them (personal data masked on the
+/// dossiers none of its agencies received or held, [`privacy::list`]).
+pub async fn queue(state: &AppState, staff: &StaffRow, agencies: &[AgencyCode]) -> Result<Vec<QueueItem>, Problem> {
     let now = state.now();
     let today = to_local(now).date();
     let model = RemainingTimeModel::default();
     let mut out = Vec::new();
-    for row in state.store.held_by(agencies, QUEUE_LIMIT).await? {
+    for privacy::Listed { row, personal_data } in
+        privacy::list(state, staff, state.store.held_by(agencies, QUEUE_LIMIT).await?).await?
+    {
         let cal = state.domain.calendar_for(&row.receiving_agency);
         let remaining = row.due_at.and_then(|due| cal.working_minutes_between(now, due).ok());
         let urgency = match row.due_at {
@@ -237,7 +258,7 @@ pub async fn queue(state: &AppState, agencies: &[AgencyCode]) -> Result<Vec<Queu
                 if risky { Urgency::AtRisk } else { Urgency::Normal }
             }
         };
-        out.push(QueueItem { urgency, row, remaining_working_minutes: remaining });
+        out.push(QueueItem { urgency, row, remaining_working_minutes: remaining, personal_data });
     }
     out.sort_by(|a, b| {
         a.urgency.cmp(&b.urgency).then(a.row.due_at.cmp(&b.row.due_at)).then(a.row.code.cmp(&b.row.code))

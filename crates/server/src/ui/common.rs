@@ -115,7 +115,12 @@ pub(super) fn place_date(state: &AppState, tr: Tr, at: DateTime<Utc>) -> String 
     }
 }
 
-pub(super) async fn load_for_page(state: &AppState, ui: &Ui, code: &str) -> Result<Loaded, Response> {
+/// A dossier for a page reached through `route` (as the audit of personal data reads names
+/// it): its personal data shown, masked or recorded as read by the rule of [`perm`].
+pub(super) async fn load_for_page(state: &AppState, ui: &Ui, code: &str, route: &str) -> Result<Loaded, Response> {
     let parsed = views::parse_code(code).map_err(|p| error_page(ui.tr, &p))?;
-    views::load(state, &parsed, state.now()).await.map_err(|p| error_page(ui.tr, &p))
+    views::load_for(state, &ui.who.staff, &parsed, state.now(), route)
+        .await
+        .map(|(l, _)| l)
+        .map_err(|p| error_page(ui.tr, &p))
 }

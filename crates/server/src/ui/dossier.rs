@@ -233,7 +233,7 @@ fn event_rows(events: &[Event]) -> Vec<EventRow> {
 /// The dossier page, with `error` (an action just refused) above the forms when not empty.
 async fn dossier_page(state: &AppState, ui: &Ui, code: &str, error: String) -> Response {
     let tr = ui.tr;
-    let loaded = match load_for_page(state, ui, code).await {
+    let loaded = match load_for_page(state, ui, code, "GET /dossiers/{code}").await {
         Ok(l) => l,
         Err(r) => return r,
     };

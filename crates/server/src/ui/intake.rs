@@ -126,7 +126,7 @@ async fn display_name(state: &AppState, username: Option<&str>) -> String {
 
 pub async fn receipt(State(state): State<AppState>, ui: Ui, Path(code): Path<String>) -> Response {
     let tr = ui.tr;
-    let loaded = match load_for_page(&state, &ui, &code).await {
+    let loaded = match load_for_page(&state, &ui, &code, "GET /dossiers/{code}/receipt").await {
         Ok(l) => l,
         Err(r) => return r,
     };

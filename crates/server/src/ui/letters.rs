@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use motcua_core::Dossier;
-use motcua_core::letters::{Letter, MessageKind};
+use motcua_core::letters::{Letter, MessageKind, Recipient};
 use motcua_store::{OutboxMessage, OutboxStatus, OutboxStore};
 
 use super::common::{Ui, agency_name, chosen_agencies, load_for_page, place_date, procedure_name};
@@ -42,7 +42,9 @@ struct LettersPage {
     rows: Vec<DeskLetterVm>,
 }
 
-fn desk_letter_vm(tr: Tr, m: &OutboxMessage) -> DeskLetterVm {
+/// A letter of the print queue, the applicant's name masked unless `own` (the reader works at
+/// the desk it is addressed to, the dossier's receiving desk).
+fn desk_letter_vm(tr: Tr, m: &OutboxMessage, own: bool) -> DeskLetterVm {
     // The payload is core's letter as it was decided; a row that does not parse is still
     // listed (its code and status), never an error page.
     let letter = serde_json::from_str::<Letter>(&m.payload).ok();
@@ -61,7 +63,11 @@ fn desk_letter_vm(tr: Tr, m: &OutboxMessage) -> DeskLetterVm {
         code: m.dossier_code.as_ref().map(ToString::to_string).unwrap_or_default(),
         number: letter.as_ref().and_then(|l| l.apology.as_ref()).map(|a| a.number.clone()).unwrap_or_default(),
         kind,
-        applicant: facts.map(|f| f.applicant_name.clone()).unwrap_or_default(),
+        applicant: if own {
+            facts.map(|f| f.applicant_name.clone()).unwrap_or_default()
+        } else {
+            crate::privacy::MASK.to_string()
+        },
         procedure: facts
             .map(|f| if tr.en() { f.procedure_name_en.clone() } else { f.procedure_name.clone() })
             .unwrap_or_default(),
@@ -88,7 +94,13 @@ pub async fn outbox(State(state): State<AppState>, ui: Ui) -> Response {
     };
     let page = LettersPage {
         page: Page::staff(tr, tr.t("outbox"), "/outbox", &ui.who),
-        rows: rows.iter().map(|m| desk_letter_vm(tr, m)).collect(),
+        rows: rows
+            .iter()
+            .map(|m| {
+                let own = matches!(Recipient::from_str(&m.recipient), Ok(Recipient::Desk(a)) if ui.who.staff.agencies.contains(&a));
+                desk_letter_vm(tr, m, own)
+            })
+            .collect(),
     };
     html(StatusCode::OK, &page)
 }
@@ -151,7 +163,7 @@ fn letter_vm(state: &AppState, tr: Tr, code: &str, d: &Dossier) -> Option<Letter
 
 pub async fn letter(State(state): State<AppState>, ui: Ui, Path(code): Path<String>) -> Response {
     let tr = ui.tr;
-    let loaded = match load_for_page(&state, &ui, &code).await {
+    let loaded = match load_for_page(&state, &ui, &code, "GET /dossiers/{code}/letter").await {
         Ok(l) => l,
         Err(r) => return r,
     };

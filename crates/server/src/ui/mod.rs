@@ -1,6 +1,7 @@
 //! The desk's web pages, server-rendered with askama: login, work queue, intake and the
 //! printable receipt, the dossier page (control sheet, explanation, actions), the apology
-//! letter, online submissions, the report, letters to print and the audit log. No JavaScript
+//! letter, online submissions, the report, letters to print, the audit log and
+//! the audit of reads of citizens' personal data. No JavaScript
 //! framework; every form carries the session's CSRF token.
 //!
 //! One file per page or group of pages — `login`, `queue` (and online submissions), `intake`
@@ -42,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         .route("/dossiers/{code}/{action}", post(dossier::dossier_action))
         .route("/report", get(reports::report))
         .route("/audit", get(reports::audit))
+        .route("/audit/reads", get(reports::personal_data_reads))
 }
 
 /// Sets the language cookie when a page is asked for with `?lang=`.

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::common::{Ui, agency_name, agency_options, chosen_agencies, procedure_name, status_label};
 use crate::i18n::Tr;
 use crate::page::{Page, error_page, html};
+use crate::privacy;
 use crate::shared::local_opt;
 use crate::state::AppState;
 use crate::views::{self, QueueItem};
@@ -67,7 +68,7 @@ pub async fn queue(State(state): State<AppState>, ui: Ui, Query(q): Query<Agency
         Ok(a) => a,
         Err(p) => return error_page(tr, &p),
     };
-    let items = match views::queue(&state, &agencies).await {
+    let items = match views::queue(&state, &ui.who.staff, &agencies).await {
         Ok(i) => i,
         Err(p) => return error_page(tr, &p),
     };
@@ -99,9 +100,13 @@ pub async fn online(State(state): State<AppState>, ui: Ui) -> Response {
         Ok(r) => r,
         Err(e) => return error_page(tr, &e.into()),
     };
+    let rows = match privacy::list(&state, &ui.who.staff, rows).await {
+        Ok(r) => r,
+        Err(p) => return error_page(tr, &p),
+    };
     let rows = rows
         .into_iter()
-        .map(|r| RowVm {
+        .map(|privacy::Listed { row: r, .. }| RowVm {
             code: r.code.to_string(),
             procedure: procedure_name(&state, tr, &r.procedure),
             applicant: r.applicant_name.clone(),

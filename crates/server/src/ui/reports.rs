@@ -1,4 +1,5 @@
-//! The report (on-time figures by agency, procedure or month, with its CSV) and the audit log.
+//! The report (on-time figures by agency, procedure or month, with its CSV), the audit log and
+//! the audit of reads of citizens' personal data.
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -145,6 +146,36 @@ pub async fn audit(State(state): State<AppState>, ui: Ui, Query(q): Query<AuditQ
                 StatusCode::OK,
                 &AuditPage { page: Page::staff(ui.tr, ui.tr.t("audit"), "/audit", &ui.who), rows, next },
             )
+        }
+        Err(e) => error_page(ui.tr, &e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "reads.html")]
+struct ReadsPage {
+    page: Page,
+    rows: Vec<motcua_store::PersonalDataRead>,
+    next: Option<i64>,
+}
+
+impl ReadsPage {
+    fn when(&self, t: &DateTime<Utc>) -> String {
+        local(*t)
+    }
+}
+
+/// The reads of citizens' personal data through the city-wide role, newest first (chair,
+/// inspector, administrator).
+pub async fn personal_data_reads(State(state): State<AppState>, ui: Ui, Query(q): Query<AuditQuery>) -> Response {
+    if !perm::may_audit(ui.who.staff.role) {
+        return error_page(ui.tr, &Problem::forbidden("the audit log is for chairs, inspectors and administrators"));
+    }
+    match state.store.personal_data_reads(q.before, 200).await {
+        Ok(rows) => {
+            let next = if rows.len() == 200 { rows.last().map(|r| r.id) } else { None };
+            let page = Page::staff(ui.tr, ui.tr.t("personal_data_reads"), "/audit/reads", &ui.who);
+            html(StatusCode::OK, &ReadsPage { page, rows, next })
         }
         Err(e) => error_page(ui.tr, &e.into()),
     }
