@@ -1219,3 +1219,141 @@ async fn a_login_lock_survives_a_restart_on_the_same_database() {
     assert_eq!(app.store.login_failures("desk").await.unwrap(), None);
     app.shutdown().await;
 }
+
+/// GET with a client of an account that is not one of the standard ones.
+async fn get_as(app: &TestApp, c: &reqwest::Client, path: &str) -> (StatusCode, Value) {
+    let r = c.get(app.url(path)).send().await.unwrap();
+    let s = r.status();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn personal_data_reads(app: &TestApp) -> Vec<Value> {
+    let (s, v) = app.get(Role::Admin, "/api/v1/audit/personal-data").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v["reads"].as_array().unwrap().clone()
+}
+
+/// Issue 23: an officer reads the personal data of the dossiers one of its agencies received
+/// or held, and only those; the chair (the city-wide role) reads any, and each such read is in
+/// the audit an administrator lists; a search by ID number finds no other agency's dossier.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn personal_data_is_read_by_the_agencies_that_held_the_dossier_and_audited_city_wide() {
+    let app = TestApp::spawn().await;
+    app.add_staff("home", Role::Agency, vec![HOME_AFFAIRS.parse().unwrap()]).await;
+    let (home, home_csrf) = app.login("home", &password(Role::Agency)).await;
+    let (_, v) = app.intake(Role::Desk, intake_body(CENTRE)).await;
+    let code = v["code"].as_str().unwrap().to_string();
+    let name = "Lê Văn Cường";
+
+    // Another agency's officer: the status and the clocks, not the citizen.
+    let (s, v) = get_as(&app, &home, &format!("/api/v1/dossiers/{code}")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!((v["status"].as_u64(), v["due_at"].as_str()), (Some(2), Some("2025-03-24T09:00:00+07:00")));
+    assert_eq!(v["personal_data"], "masked");
+    assert_eq!(v["applicant"], "***");
+    assert_eq!(v["applicant_details"], json!({"name": "***"}));
+    let (s, ev) = get_as(&app, &home, &format!("/api/v1/dossiers/{code}/events")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(ev["personal_data"], "masked");
+    assert_eq!(ev["events"][0]["intake"]["applicant"], json!({"name": "***"}), "{ev}");
+    for body in [v.to_string(), ev.to_string()] {
+        assert!(!body.contains(name) && !body.contains(ID) && !body.contains("0905123456"), "{body}");
+    }
+    // Its search by ID number or name finds nothing; the receiving desk's finds the dossier.
+    for q in [format!("id_number={ID}"), "applicant=V%C4%83n%20C%C6%B0%E1%BB%9Dng".to_string()] {
+        let (s, found) = get_as(&app, &home, &format!("/api/v1/dossiers?{q}")).await;
+        assert_eq!(s, StatusCode::OK, "{found}");
+        assert_eq!(found["scope"], "own_agencies");
+        assert_eq!(found["dossiers"], json!([]), "{q}");
+        let (_, found) = app.get(Role::Desk, &format!("/api/v1/dossiers?{q}")).await;
+        assert_eq!(found["dossiers"][0]["code"], code.as_str(), "{q}: {found}");
+        assert_eq!(found["dossiers"][0]["applicant_id_number"], ID);
+        assert_eq!(found["dossiers"][0]["personal_data"], "shown");
+    }
+    let (s, v) = get_as(&app, &home, "/api/v1/dossiers").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    expect_problem(&v, "invalid-input", 422);
+    // The receiving desk reads it, and nothing is audited: its own agency received it.
+    let (_, v) = app.show(Role::Desk, &code).await;
+    assert_eq!((v["personal_data"].as_str(), v["applicant_details"]["id_number"].as_str()), (Some("shown"), Some(ID)));
+    assert!(personal_data_reads(&app).await.is_empty());
+
+    // Transferred to the officer's agency: readable; still readable after it has passed on.
+    let (s, v) = app.act(Role::Desk, &code, "transfer", json!({"to": HOME_AFFAIRS})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = get_as(&app, &home, &format!("/api/v1/dossiers/{code}")).await;
+    assert_eq!((v["personal_data"].as_str(), v["applicant"].as_str()), (Some("shown"), Some(name)));
+    assert_eq!(v["applicant_details"]["phone"], "0905123456");
+    let (_, found) = get_as(&app, &home, &format!("/api/v1/dossiers?id_number={ID}")).await;
+    assert_eq!(found["dossiers"][0]["code"], code.as_str());
+    for (action, body) in [("accept", json!({})), ("transfer", json!({"to": TOURISM}))] {
+        let r = home
+            .post(app.url(&format!("/api/v1/dossiers/{code}/{action}")))
+            .header("x-csrf-token", &home_csrf)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{action}");
+    }
+    let (_, v) = get_as(&app, &home, &format!("/api/v1/dossiers/{code}")).await;
+    assert_eq!(v["personal_data"], "shown", "held at some point");
+    assert!(personal_data_reads(&app).await.is_empty());
+
+    // A dossier only the centre received: the chair reads it, and the read is audited.
+    let (_, v) = app.intake(Role::Desk, json!({"procedure": TRAVEL_LICENCE, "agency": CENTRE, "applicant": "Phan Thị Lan", "id_number": "048190000999"})).await;
+    let other = v["code"].as_str().unwrap().to_string();
+    let (_, v) = get_as(&app, &home, &format!("/api/v1/dossiers/{other}")).await;
+    assert_eq!(v["applicant"], "***");
+    app.set_now(local("2025-03-10 10:30"));
+    let (_, v) = app.show(Role::Chair, &other).await;
+    assert_eq!((v["personal_data"].as_str(), v["applicant"].as_str()), (Some("shown"), Some("Phan Thị Lan")));
+    let reads = personal_data_reads(&app).await;
+    assert_eq!(reads.len(), 1, "{reads:?}");
+    assert_eq!(
+        reads[0],
+        json!({"id": reads[0]["id"], "staff": "chair", "code": other, "route": "GET /api/v1/dossiers/{code}",
+               "fields": ["name", "id_number"], "read_at": "2025-03-10T10:30:00+07:00"})
+    );
+    let (_, ev) = app.events(Role::Chair, &other).await;
+    assert_eq!(ev["events"][0]["intake"]["applicant"]["name"], "Phan Thị Lan");
+    assert_eq!(personal_data_reads(&app).await[0]["route"], "GET /api/v1/dossiers/{code}/events");
+    // Lists of other agencies' work show the chair no names, and are not reads.
+    let (_, q) = app.queue(Role::Chair, Some(CENTRE)).await;
+    let row = q["dossiers"].as_array().unwrap().iter().find(|d| d["code"] == other.as_str()).unwrap();
+    assert_eq!((row["applicant_name"].as_str(), row["personal_data"].as_str()), (Some("***"), Some("masked")));
+    assert!(row["applicant_id_number"].is_null());
+    assert_eq!(personal_data_reads(&app).await.len(), 2);
+    // The chair's search is city-wide, each dossier found a read.
+    let (_, found) = app.get(Role::Chair, &format!("/api/v1/dossiers?id_number={ID}")).await;
+    assert_eq!((found["scope"].as_str(), found["dossiers"][0]["code"].as_str()), (Some("city"), Some(code.as_str())));
+    let reads = personal_data_reads(&app).await;
+    assert_eq!((reads.len(), reads[0]["code"].as_str()), (3, Some(code.as_str())));
+    assert_eq!(reads[0]["route"], "GET /api/v1/dossiers (search)");
+    // The administrator checks the reads but does not read citizens' data; officers see no audit.
+    let (_, v) = app.show(Role::Admin, &other).await;
+    assert_eq!(v["personal_data"], "masked");
+    assert_eq!(app.get(Role::Desk, "/api/v1/audit/personal-data").await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get(Role::Chair, "/api/v1/audit/personal-data?limit=1").await.1["reads"].as_array().unwrap().len(),
+        1
+    );
+    assert_eq!(personal_data_reads(&app).await.len(), 3);
+
+    // The pages keep the same rule: masked for the other agency, audited for the chair.
+    let page = home.get(app.url(&format!("/dossiers/{other}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(&other) && page.contains("***") && !page.contains("Phan Thị Lan"), "{page}");
+    let receipt = home.get(app.url(&format!("/dossiers/{other}/receipt"))).send().await.unwrap().text().await.unwrap();
+    assert!(!receipt.contains("Phan Thị Lan") && !receipt.contains("048190000999"));
+    let (chair, _) = app.client(Role::Chair);
+    let page = chair.get(app.url(&format!("/dossiers/{other}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Phan Thị Lan") && page.contains("048190000999"));
+    assert_eq!(personal_data_reads(&app).await[0]["route"], "GET /dossiers/{code}");
+    let (admin, _) = app.client(Role::Admin);
+    let audit = admin.get(app.url("/audit/reads")).send().await.unwrap().text().await.unwrap();
+    assert!(audit.contains("GET /dossiers/{code}") && audit.contains(&other) && audit.contains("name, id_number"));
+    let queue = chair.get(app.url(&format!("/queue?agency={CENTRE}"))).send().await.unwrap().text().await.unwrap();
+    assert!(queue.contains(&other) && !queue.contains("Phan Thị Lan"));
+    assert_eq!(personal_data_reads(&app).await.len(), 4);
+    app.shutdown().await;
+}
