@@ -41,6 +41,11 @@ pub async fn personal_data_is_found_within_the_agencies_that_held_it<S: Backend 
     assert_eq!(s.agencies_that_held(&a).await.unwrap(), vec![ag(CENTRE), ag(DEPT)]);
     assert_eq!(s.agencies_that_held(&b).await.unwrap(), vec![ag(WARD)]);
     assert_eq!(s.agencies_that_held(&c).await.unwrap(), vec![ag(CENTRE), ag(DEPT)], "a pending transfer holds");
+    let mut online = new_dossier(WARD, WARD_PROC, "Lê Văn Cường");
+    (online.online, online.channel) = (true, motcua_core::Channel::Online);
+    online.applicant.id_number = Some("048090009999".into());
+    let online = s.intake(&d, online, t0 + Duration::hours(4), None).await.unwrap().code.unwrap();
+    assert_eq!(s.agencies_that_held(&online).await.unwrap(), vec![ag(WARD)], "an online submission's desk");
     let unknown: DossierCode = "000.00.02.H17-250310-0999".parse().unwrap();
     assert!(s.agencies_that_held(&unknown).await.unwrap().is_empty());
 
