@@ -88,7 +88,7 @@ async fn ingest_single<S: Store>(
         events += 1;
         let Some(code) = d.code else { continue };
         for (at, kind, by) in &p.events {
-            store.record(domain, &code, motcua_core::Event { at: *at, by: by.clone(), kind: kind.clone() }).await?;
+            store.record(domain, &code, motcua_core::Event::new(*at, by.clone(), kind.clone())).await?;
             events += 1;
         }
     }
@@ -109,11 +109,7 @@ async fn ingest_simulate<S: Store>(
             .iter()
             .map(|p| {
                 let BatchItem::Intake { new, at, by } = intake_item(p) else { unreachable!() };
-                let then = p.events.iter().map(|(at, kind, by)| motcua_core::Event {
-                    at: *at,
-                    by: by.clone(),
-                    kind: kind.clone(),
-                });
+                let then = p.events.iter().map(|(at, kind, by)| motcua_core::Event::new(*at, by.clone(), kind.clone(),));
                 BatchItem::IntakeWith { new, at, by, then: then.collect() }
             })
             .collect();

@@ -177,7 +177,7 @@ async fn delivery(label: &str, store: &AnyStore, domain: &Arc<Domain>, n: usize,
         )
         .await?;
     let code = d.code.context("no code")?;
-    store.record(domain, &code, Event { at: t0, by: None, kind: EventKind::AcceptedOnline }).await?;
+    store.record(domain, &code, Event::new(t0, None, EventKind::AcceptedOnline)).await?;
     let model = store.outbox_for(&code).await?.into_iter().next().context("no receipt queued")?;
     let rows: Vec<NewMessage> = (0..n)
         .map(|i| NewMessage {
@@ -333,7 +333,7 @@ async fn tick(label: &str, store: &AnyStore, domain: &Arc<Domain>, n: usize) -> 
             code: code.clone(),
             event: Event { at: received, by: None, kind: EventKind::Transferred { to: TOURISM.parse()? } },
         });
-        later.push(BatchItem::Record { code, event: Event { at: received, by: None, kind: EventKind::Accepted } });
+        later.push(BatchItem::Record { code, event: Event::new(received, None, EventKind::Accepted) });
     }
     for r in store.record_batch(domain, later).await? {
         r?;

@@ -71,7 +71,7 @@ pub async fn simulate<S: Store>(store: &S, domain: &Domain, cfg: &SimConfig, jso
                 then: p
                     .events
                     .iter()
-                    .map(|(at, kind, by)| Event { at: *at, by: by.clone(), kind: kind.clone() })
+                    .map(|(at, kind, by)| Event::new(*at, by.clone(), kind.clone()))
                     .collect(),
             })
             .collect();

@@ -90,7 +90,7 @@ pub async fn transition<S: Store>(
     w: &WriteFlags,
 ) -> Result<()> {
     let code = parse_code(code)?;
-    let event = Event { at: w.at()?, by: w.by.clone(), kind: t.event_kind(domain, FieldStyle::Flag)? };
+    let event = Event::new(w.at()?, w.by.clone(), t.event_kind(domain, FieldStyle::Flag)?);
     let d = store.record(domain, &code, event).await?;
     print_written(domain, &d, w.json)
 }

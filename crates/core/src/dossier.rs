@@ -246,8 +246,19 @@ pub struct Event {
     /// The staff account that recorded it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by: Option<String>,
+    /// Why the event is stated earlier than the backdating window allows (paper history keyed
+    /// in late, [`crate::backdate`]). Kept in the log with the event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backdate_reason: Option<String>,
     #[serde(flatten)]
     pub kind: EventKind,
+}
+
+impl Event {
+    /// An event with no backdating reason.
+    pub fn new(at: DateTime<Utc>, by: Option<String>, kind: EventKind) -> Self {
+        Self { at, by, backdate_reason: None, kind }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -645,7 +656,7 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn ev(at: DateTime<Utc>, kind: EventKind) -> Event {
-        Event { at, by: Some("officer".into()), kind }
+        Event::new(at, Some("officer".into()), kind)
     }
 
     pub(crate) fn intake() -> Intake {

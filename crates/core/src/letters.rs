@@ -805,17 +805,11 @@ pub fn automatic_apology(domain: &Domain, d: &Dossier, now: DateTime<Utc>) -> Re
         "Hồ sơ chưa được giải quyết xong khi đến hạn trả kết quả (quá hạn {} làm việc).",
         crate::deadlines::format_working_minutes(late, crate::deadlines::Lang::Vi)
     );
-    Ok(Some(Event {
-        at: now,
-        by: Some(SCHEDULER.to_string()),
-        kind: EventKind::Rescheduled {
-            to,
-            reason,
-            responsible: Some(responsible),
-            automatic: true,
-            override_second: false,
-        },
-    }))
+    Ok(Some(Event::new(
+        now,
+        Some(SCHEDULER.to_string()),
+        EventKind::Rescheduled { to, reason, responsible: Some(responsible), automatic: true, override_second: false },
+    )))
 }
 
 /// The `by` of the events the scheduler records.

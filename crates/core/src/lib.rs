@@ -16,6 +16,8 @@
 //! - [`dossier`]: the state machine and its events;
 //! - [`domain`]: the calendar and catalog together, replaying a log;
 //! - [`analysis`]: classification, rates, handoffs, dwell, signals, at-risk;
+//! - [`backdate`]: honest times — the backdating window, the stated and recorded instants of an
+//!   event and the working time between them;
 //! - [`codes`]: newtypes that parse;
 //! - [`commands`]: typed input of the desk's commands turned into events (and `parse_instant`),
 //!   shared by the CLI and the server;
@@ -28,6 +30,7 @@
 //!   and the measured event kinds, named once for Rust and SQL alike.
 
 pub mod analysis;
+pub mod backdate;
 pub mod calendar;
 pub mod catalog;
 pub mod codes;

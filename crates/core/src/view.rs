@@ -11,7 +11,7 @@ use crate::catalog::{AgencyKind, Catalog, Level, RouteAgency, WaitMode};
 use crate::codes::{AgencyCode, DossierCode, ProcedureCode};
 use crate::deadlines::{Lang, STANDARD_DAY_MINUTES, TimeLimit, explain};
 use crate::domain::{Domain, DomainError};
-use crate::dossier::{Dossier, Outcome};
+use crate::dossier::{Dossier, Event, Outcome};
 
 fn show(at: DateTime<Utc>) -> String {
     at_vn(at).to_rfc3339()
@@ -92,6 +92,44 @@ pub struct DossierView {
     pub signals: Vec<SignalView>,
     pub explanation: Vec<String>,
     pub explanation_en: Vec<String>,
+}
+
+/// One event of a dossier's log as readers see it, with both of its instants: when it is stated
+/// to have happened (`at`) and when it was written to the log (`recorded_at`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogLine {
+    /// 1, 2, … within the dossier.
+    pub seq: u32,
+    pub kind: &'static str,
+    pub by: Option<String>,
+    /// As stated.
+    pub at: String,
+    /// As recorded.
+    pub recorded_at: String,
+    /// Stated earlier than recorded.
+    pub backdated: bool,
+    /// Working minutes from `at` to `recorded_at` on the desk's calendar (0 when not
+    /// backdated; `None` outside the calendar's coverage).
+    pub backdated_working_minutes: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backdate_reason: Option<String>,
+}
+
+impl LogLine {
+    /// The line of event number `seq`, recorded at `recorded_at`; `cal` is the receiving desk's
+    /// calendar.
+    pub fn new(cal: &crate::calendar::Calendar, seq: u32, event: &Event, recorded_at: DateTime<Utc>) -> Self {
+        Self {
+            seq,
+            kind: event.kind.name(),
+            by: event.by.clone(),
+            at: show(event.at),
+            recorded_at: show(recorded_at),
+            backdated: event.at < recorded_at,
+            backdated_working_minutes: crate::backdate::gap_minutes(cal, event.at, recorded_at),
+            backdate_reason: event.backdate_reason.clone(),
+        }
+    }
 }
 
 /// The view of a replayed dossier as of `as_of` (replay only the events up to `as_of`).

@@ -345,7 +345,7 @@ fn build(values: &[Option<&str>]) -> Result<(DossierCode, Event), String> {
         }
         other => return Err(unknown_type(other)),
     };
-    Ok((code, Event { at, by, kind }))
+    Ok((code, Event::new(at, by, kind)))
 }
 
 pub(crate) fn writer<W: Write>(out: W) -> Result<csv::Writer<W>, ExportError> {

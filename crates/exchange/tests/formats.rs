@@ -50,7 +50,7 @@ const JUSTICE: &str = "000.00.03.H17";
 const WARD: &str = "000.00.41.H17";
 
 fn ev(t: DateTime<Utc>, by: Option<&str>, kind: EventKind) -> Event {
-    Event { at: t, by: by.map(str::to_string), kind }
+    Event::new(t, by.map(str::to_string), kind)
 }
 
 /// A criminal-record request at the centre: police, then justice, a supplement, an apology

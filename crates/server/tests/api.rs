@@ -254,7 +254,7 @@ impl TestApp {
         let code = d.code.unwrap();
         let mut rec = |kind: EventKind| {
             t += Duration::minutes(10);
-            Event { at: t, by: Some("setup".into()), kind }
+            Event::new(t, Some("setup".into()), kind)
         };
         let steps: Vec<EventKind> = match action {
             Action::Accept => vec![EventKind::Transferred { to: TOURISM.parse().unwrap() }],

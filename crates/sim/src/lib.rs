@@ -110,14 +110,14 @@ impl PlannedDossier {
             Channel::Online => EventKind::RegisteredOnline { intake },
             Channel::InPerson | Channel::Postal => EventKind::Received { intake },
         };
-        Event { at: self.received_at, by: self.received_by.clone(), kind }
+        Event::new(self.received_at, self.received_by.clone(), kind)
     }
 
     /// The whole log under `code`: the intake event, then the planned events.
     pub fn log(&self, code: DossierCode) -> Vec<Event> {
         let mut log = Vec::with_capacity(self.events.len() + 1);
         log.push(self.intake_event(code));
-        log.extend(self.events.iter().map(|(at, kind, by)| Event { at: *at, by: by.clone(), kind: kind.clone() }));
+        log.extend(self.events.iter().map(|(at, kind, by)| Event::new(*at, by.clone(), kind.clone())));
         log
     }
 }

@@ -112,7 +112,7 @@ fn intake_event(
         Channel::Online => EventKind::RegisteredOnline { intake },
         Channel::InPerson | Channel::Postal => EventKind::Received { intake },
     };
-    Some(Event { at, by: None, kind })
+    Some(Event::new(at, None, kind))
 }
 
 /// Finds out how core lets a dossier be processed by its receiving agency alone.
@@ -127,7 +127,7 @@ pub(crate) fn probe(domain: &Domain, procedure: &ProcedureCode, agency: &AgencyC
     ) else {
         return IntakeStart::Unsupported;
     };
-    let ev = |m: i64, kind| Event { at: t + Duration::minutes(m), by: None, kind };
+    let ev = |m: i64, kind| Event::new(t + Duration::minutes(m), None, kind);
     let processing = || {
         vec![
             ev(10, EventKind::SupplementRequested { reason: "thử".into(), documents: Vec::new() }),
@@ -200,7 +200,7 @@ impl<'a> Log<'a> {
             self.closed = true;
             return None;
         }
-        let event = Event { at, by, kind };
+        let event = Event::new(at, by, kind);
         match self.domain.apply(&mut self.dossier, &event) {
             Ok(()) => {
                 self.last = at;

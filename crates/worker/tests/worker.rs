@@ -54,7 +54,7 @@ fn ag(s: &str) -> AgencyCode {
 }
 
 fn ev(at: DateTime<Utc>, kind: EventKind) -> Event {
-    Event { at, by: Some("officer".into()), kind }
+    Event::new(at, Some("officer".into()), kind)
 }
 
 fn new_dossier(name: &str, email: Option<&str>, online: bool) -> NewDossier {
