@@ -109,7 +109,7 @@ async fn ingest_simulate<S: Store>(
             .iter()
             .map(|p| {
                 let BatchItem::Intake { new, at, by } = intake_item(p) else { unreachable!() };
-                let then = p.events.iter().map(|(at, kind, by)| motcua_core::Event::new(*at, by.clone(), kind.clone(),));
+                let then = p.events.iter().map(|(at, kind, by)| motcua_core::Event::new(*at, by.clone(), kind.clone()));
                 BatchItem::IntakeWith { new, at, by, then: then.collect() }
             })
             .collect();

@@ -68,11 +68,7 @@ pub async fn simulate<S: Store>(store: &S, domain: &Domain, cfg: &SimConfig, jso
                 },
                 at: p.received_at,
                 by: p.received_by.clone(),
-                then: p
-                    .events
-                    .iter()
-                    .map(|(at, kind, by)| Event::new(*at, by.clone(), kind.clone()))
-                    .collect(),
+                then: p.events.iter().map(|(at, kind, by)| Event::new(*at, by.clone(), kind.clone())).collect(),
             })
             .collect();
         for (p, result) in chunk.iter().zip(store.record_batch(domain, items).await?) {

@@ -25,7 +25,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 
 use crate::calendar::Calendar;
-use crate::clock::{Lang, format_instant};
+use crate::deadlines::{Lang, format_instant};
 
 /// The name of the reason field in the API and the forms (`--backdate-reason` on the command
 /// line).
@@ -270,7 +270,12 @@ mod tests {
         let err = check(&c, t("2025-03-06 09:00"), now, w, Stating::Staff, false).unwrap_err();
         assert_eq!(
             err,
-            BackdateError::BeyondWindow { at: t("2025-03-06 09:00"), now, window: w, earliest: Some(t("2025-03-07 09:00")) }
+            BackdateError::BeyondWindow {
+                at: t("2025-03-06 09:00"),
+                now,
+                window: w,
+                earliest: Some(t("2025-03-07 09:00"))
+            }
         );
         assert!(err.to_string().contains("the earliest allowed is Fri 07/03/2025 09:00"), "{err}");
         // Within the window: accepted, with the gap in working minutes.

@@ -56,8 +56,9 @@ pub use pg::PgStore;
 pub use register::Store;
 pub use sqlite::SqliteStore;
 pub use staff::{
-    AuditRow, DossierSearch, LoginFailures, NewPersonalDataRead, NewStaff, NewToken, PersonalDataRead, Rating,
-    RatingCounts, Role, SessionRow, StaffRow, StaffStore, TokenRow, TokenUse, UnknownRole, agencies_that_held,
+    AuditRow, Capability, DossierSearch, LoginFailures, NewPersonalDataRead, NewStaff, NewToken, PersonalDataRead,
+    Rating, RatingCounts, Role, SessionRow, StaffRow, StaffStore, TokenRow, TokenUse, UnknownCapability, UnknownRole,
+    agencies_that_held,
 };
 
 use metrics::{Figures, FiguresQuery, QueuedEvent, WorkingTimeObservation};
@@ -89,9 +90,13 @@ macro_rules! dispatch {
 dispatch!(Store {
     fn migrate(&self) -> Result<(), StoreError>;
     fn intake(&self, domain: &Domain, new: NewDossier, at: DateTime<Utc>, by: Option<String>) -> Result<Dossier, StoreError>;
+    fn intake_stamped(&self, domain: &Domain, new: NewDossier, at: DateTime<Utc>, by: Option<String>, recorded_at: DateTime<Utc>) -> Result<Dossier, StoreError>;
     fn record(&self, domain: &Domain, code: &DossierCode, event: Event) -> Result<Dossier, StoreError>;
+    fn record_stamped(&self, domain: &Domain, code: &DossierCode, event: Event, recorded_at: DateTime<Utc>) -> Result<Dossier, StoreError>;
     fn record_batch(&self, domain: &Domain, items: Vec<BatchItem>) -> Result<Vec<Result<Dossier, StoreError>>, StoreError>;
     fn events(&self, code: &DossierCode) -> Result<Vec<Event>, StoreError>;
+    fn logged_events(&self, code: &DossierCode) -> Result<Vec<LoggedEvent>, StoreError>;
+    fn backdated_events(&self, a: DateTime<Utc>, b: DateTime<Utc>, limit: u32) -> Result<Vec<LoggedEvent>, StoreError>;
     fn dossier_row(&self, code: &DossierCode) -> Result<Option<DossierRow>, StoreError>;
     fn event_count(&self) -> Result<u64, StoreError>;
     fn events_after(&self, after_id: i64, limit: u32) -> Result<Vec<LoggedEvent>, StoreError>;
@@ -125,6 +130,7 @@ dispatch!(StaffStore {
     fn staff_list(&self) -> Result<Vec<StaffRow>, StoreError>;
     fn staff_credentials(&self, username: &str) -> Result<Option<(StaffRow, String)>, StoreError>;
     fn set_staff_disabled(&self, username: &str, disabled: bool, at: DateTime<Utc>) -> Result<bool, StoreError>;
+    fn set_capability(&self, username: &str, capability: Capability, granted: bool, at: DateTime<Utc>) -> Result<bool, StoreError>;
     fn set_staff_password(&self, username: &str, password_hash: &str, at: DateTime<Utc>) -> Result<bool, StoreError>;
     fn create_session(&self, id_hash: &str, staff_id: i64, csrf: &str, at: DateTime<Utc>, expires_at: DateTime<Utc>) -> Result<(), StoreError>;
     fn session(&self, id_hash: &str, now: DateTime<Utc>) -> Result<Option<SessionRow>, StoreError>;

@@ -21,7 +21,8 @@ pub trait Store: Send + Sync {
     fn migrate(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Opens a dossier: allocates the next code of the receiving agency for the local date of
-    /// `at` and records `Received` (or `RegisteredOnline` for a portal submission).
+    /// `at` and records `Received` (or `RegisteredOnline` for a portal submission). The log's
+    /// `recorded_at` is the system clock's now; see [`Store::intake_stamped`].
     fn intake(
         &self,
         domain: &Domain,
@@ -30,14 +31,35 @@ pub trait Store: Send + Sync {
         by: Option<String>,
     ) -> impl Future<Output = Result<Dossier, StoreError>> + Send;
 
+    /// [`Store::intake`], recorded at `recorded_at` (the caller's injected "now"): the event
+    /// keeps both instants, as stated (`at`) and as recorded.
+    fn intake_stamped(
+        &self,
+        domain: &Domain,
+        new: NewDossier,
+        at: DateTime<Utc>,
+        by: Option<String>,
+        recorded_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Dossier, StoreError>> + Send;
+
     /// Records one event on a dossier and returns its new state. A `Received` or
     /// `RegisteredOnline` event for a code that does not exist yet imports that dossier with its
-    /// own code (which must be the intake's).
+    /// own code (which must be the intake's). The log's `recorded_at` is the system clock's
+    /// now; see [`Store::record_stamped`].
     fn record(
         &self,
         domain: &Domain,
         code: &DossierCode,
         event: Event,
+    ) -> impl Future<Output = Result<Dossier, StoreError>> + Send;
+
+    /// [`Store::record`], recorded at `recorded_at` (the caller's injected "now").
+    fn record_stamped(
+        &self,
+        domain: &Domain,
+        code: &DossierCode,
+        event: Event,
+        recorded_at: DateTime<Utc>,
     ) -> impl Future<Output = Result<Dossier, StoreError>> + Send;
 
     /// Group commit: every item in one transaction, each with its own result. An item the
@@ -51,6 +73,19 @@ pub trait Store: Send + Sync {
 
     /// A dossier's log, in order (empty if there is no such dossier).
     fn events(&self, code: &DossierCode) -> impl Future<Output = Result<Vec<Event>, StoreError>> + Send;
+
+    /// A dossier's log with each event's position and `recorded_at`, in order.
+    fn logged_events(&self, code: &DossierCode) -> impl Future<Output = Result<Vec<LoggedEvent>, StoreError>> + Send;
+
+    /// Backdated events: those recorded in `[a, b)` whose stated instant (`at`) is earlier than
+    /// their `recorded_at`, in the order they were recorded, at most `limit`. The gap in
+    /// working time is the caller's to compute (core's calendar), never SQL's.
+    fn backdated_events(
+        &self,
+        a: DateTime<Utc>,
+        b: DateTime<Utc>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<LoggedEvent>, StoreError>> + Send;
 
     fn dossier_row(&self, code: &DossierCode) -> impl Future<Output = Result<Option<DossierRow>, StoreError>> + Send;
 
@@ -148,11 +183,34 @@ macro_rules! register_shared {
             at: DateTime<Utc>,
             by: Option<String>,
         ) -> Result<Dossier, StoreError> {
-            self.group.intake(self, domain, new, at, by).await
+            let now = motcua_core::calendar::truncate_to_micros(chrono::Utc::now());
+            self.group.intake(self, domain, new, at, by, now).await
+        }
+
+        async fn intake_stamped(
+            &self,
+            domain: &Domain,
+            new: NewDossier,
+            at: DateTime<Utc>,
+            by: Option<String>,
+            recorded_at: DateTime<Utc>,
+        ) -> Result<Dossier, StoreError> {
+            self.group.intake(self, domain, new, at, by, recorded_at).await
         }
 
         async fn record(&self, domain: &Domain, code: &DossierCode, event: Event) -> Result<Dossier, StoreError> {
-            self.group.record(self, domain, code, event).await
+            let now = motcua_core::calendar::truncate_to_micros(chrono::Utc::now());
+            self.group.record(self, domain, code, event, now).await
+        }
+
+        async fn record_stamped(
+            &self,
+            domain: &Domain,
+            code: &DossierCode,
+            event: Event,
+            recorded_at: DateTime<Utc>,
+        ) -> Result<Dossier, StoreError> {
+            self.group.record(self, domain, code, event, recorded_at).await
         }
 
         async fn events(&self, code: &DossierCode) -> Result<Vec<Event>, StoreError> {
@@ -179,28 +237,31 @@ macro_rules! register_shared {
         }
 
         async fn events_after(&self, after_id: i64, limit: u32) -> Result<Vec<LoggedEvent>, StoreError> {
-            use sqlx::Row as _;
-            let rows = sqlx::query(
-                "SELECT id, dossier_code, seq, CAST(payload AS TEXT) AS payload, recorded_at FROM dossier_events \
-                 WHERE id > $1 ORDER BY id LIMIT $2",
-            )
-            .bind(after_id)
-            .bind(i64::from(limit))
-            .fetch_all(&self.$pool)
-            .await?;
-            rows.iter()
-                .map(|r| {
-                    let code: String = r.try_get("dossier_code")?;
-                    let seq: i32 = r.try_get("seq")?;
-                    Ok(LoggedEvent {
-                        id: r.try_get("id")?,
-                        event: $crate::sql::parse_event(&code, i64::from(seq), &r.try_get::<String, _>("payload")?)?,
-                        code: $crate::sql::parse("dossier_events", "dossier_code", &code)?,
-                        seq: $crate::sql::uint(seq, "dossier_events.seq")?,
-                        recorded_at: r.try_get("recorded_at")?,
-                    })
-                })
-                .collect()
+            let q = format!("{} WHERE id > $1 ORDER BY id LIMIT $2", $crate::sql::SELECT_LOGGED);
+            let rows = sqlx::query(&q).bind(after_id).bind(i64::from(limit)).fetch_all(&self.$pool).await?;
+            rows.iter().map(|r| $crate::sql::decode_logged!(r)).collect()
+        }
+
+        async fn logged_events(&self, code: &DossierCode) -> Result<Vec<LoggedEvent>, StoreError> {
+            let q = format!("{} WHERE dossier_code = $1 ORDER BY seq", $crate::sql::SELECT_LOGGED);
+            let rows = sqlx::query(&q).bind(code.as_str()).fetch_all(&self.$pool).await?;
+            rows.iter().map(|r| $crate::sql::decode_logged!(r)).collect()
+        }
+
+        async fn backdated_events(
+            &self,
+            a: DateTime<Utc>,
+            b: DateTime<Utc>,
+            limit: u32,
+        ) -> Result<Vec<LoggedEvent>, StoreError> {
+            // `at < recorded_at` matches the partial index of migration 13.
+            let q = format!(
+                "{} WHERE at < recorded_at AND recorded_at >= $1 AND recorded_at < $2 ORDER BY recorded_at, id LIMIT $3",
+                $crate::sql::SELECT_LOGGED
+            );
+            let rows =
+                sqlx::query(&q).bind(At(a)).bind(At(b)).bind(i64::from(limit)).fetch_all(&self.$pool).await?;
+            rows.iter().map(|r| $crate::sql::decode_logged!(r)).collect()
         }
 
         async fn daily_counts(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<DailyCountRow>, StoreError> {

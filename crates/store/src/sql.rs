@@ -407,6 +407,28 @@ macro_rules! decode_event {
 }
 pub(crate) use decode_event;
 
+/// The columns of a [`crate::LoggedEvent`], read by [`decode_logged!`].
+pub(crate) const SELECT_LOGGED: &str =
+    "SELECT id, dossier_code, seq, CAST(payload AS TEXT) AS payload, recorded_at FROM dossier_events";
+
+/// Reads a [`crate::LoggedEvent`] from a row of [`SELECT_LOGGED`].
+macro_rules! decode_logged {
+    ($row:expr) => {{
+        use sqlx::Row as _;
+        let r = $row;
+        let code: String = r.try_get("dossier_code")?;
+        let seq: i32 = r.try_get("seq")?;
+        Ok::<_, StoreError>($crate::model::LoggedEvent {
+            id: r.try_get("id")?,
+            event: $crate::sql::parse_event(&code, i64::from(seq), &r.try_get::<String, _>("payload")?)?,
+            code: $crate::sql::parse("dossier_events", "dossier_code", &code)?,
+            seq: $crate::sql::uint(seq, "dossier_events.seq")?,
+            recorded_at: r.try_get("recorded_at")?,
+        })
+    }};
+}
+pub(crate) use decode_logged;
+
 /// Reads a code counter (`agency`, `day`, `last_seq`) as its key and last number.
 macro_rules! decode_counter {
     ($row:expr) => {{

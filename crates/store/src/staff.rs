@@ -66,6 +66,45 @@ impl std::fmt::Display for Role {
     }
 }
 
+/// What an administrator grants to one account on top of its role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Capability {
+    /// May state an event earlier than the backdating window allows, with a reason (keying in
+    /// paper history through the API and the web pages). The role must still allow the action.
+    PaperHistory,
+}
+
+impl Capability {
+    pub const ALL: [Capability; 1] = [Self::PaperHistory];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PaperHistory => "paper_history",
+        }
+    }
+}
+
+/// A capability name that is not one of those known.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown capability {0:?}: expected paper-history")]
+pub struct UnknownCapability(pub String);
+
+impl FromStr for Capability {
+    type Err = UnknownCapability;
+    /// `paper_history` or `paper-history`.
+    fn from_str(s: &str) -> Result<Self, UnknownCapability> {
+        let t = s.trim().replace('-', "_");
+        Self::ALL.into_iter().find(|c| c.as_str() == t).ok_or_else(|| UnknownCapability(s.to_string()))
+    }
+}
+
+impl std::fmt::Display for Capability {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A staff account (without its password hash).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StaffRow {
@@ -75,7 +114,15 @@ pub struct StaffRow {
     pub role: Role,
     pub disabled: bool,
     pub agencies: Vec<AgencyCode>,
+    /// Granted on top of the role, in order.
+    pub capabilities: Vec<Capability>,
     pub created_at: DateTime<Utc>,
+}
+
+impl StaffRow {
+    pub fn may(&self, c: Capability) -> bool {
+        self.capabilities.contains(&c)
+    }
 }
 
 /// A new account; `password_hash` is an argon2 PHC string.
@@ -253,6 +300,14 @@ pub trait StaffStore: Send + Sync {
         disabled: bool,
         at: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Grants (`granted`) or takes back a capability; false if there is no such account.
+    fn set_capability(
+        &self,
+        username: &str,
+        capability: Capability,
+        granted: bool,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Replaces the password hash, ends all the account's sessions and revokes (at `at`) all
     /// its API tokens; false if there is no such account.
     fn set_staff_password(
@@ -419,6 +474,17 @@ macro_rules! staff_store {
                 codes.iter().map(|c| sql::parse("staff_agencies", "agency", c)).collect()
             }
 
+            async fn capabilities_of(&self, staff_id: i64) -> Result<Vec<Capability>, StoreError> {
+                let q = "SELECT capability FROM staff_capabilities WHERE staff_id = $1 ORDER BY capability";
+                let names: Vec<String> = sqlx::query_scalar(&q).bind(staff_id).fetch_all(self.$reader()).await?;
+                let mut caps: Vec<Capability> = names
+                    .iter()
+                    .map(|c| sql::parse("staff_capabilities", "capability", c))
+                    .collect::<Result<_, _>>()?;
+                caps.sort();
+                Ok(caps)
+            }
+
             /// Dossiers where `condition` holds and `column` is one of `agencies`, in `order`.
             async fn dossiers_where(
                 &self,
@@ -478,6 +544,7 @@ macro_rules! staff_store {
                     role: role.parse().map_err(|_| StoreError::Corrupt(format!("staff.role = {role:?}")))?,
                     disabled: r.try_get("disabled")?,
                     agencies: self.agencies_of(id).await?,
+                    capabilities: self.capabilities_of(id).await?,
                     created_at: r.try_get("created_at")?,
                 })
             }
@@ -518,6 +585,7 @@ macro_rules! staff_store {
                     role: new.role,
                     disabled: false,
                     agencies,
+                    capabilities: Vec::new(),
                     created_at: motcua_core::calendar::truncate_to_micros(new.at),
                 }))
             }
@@ -549,6 +617,29 @@ macro_rules! staff_store {
             ) -> Result<bool, StoreError> {
                 let q = "UPDATE staff SET disabled = $1 WHERE username = $2 RETURNING id";
                 self.change_account(sqlx::query_scalar(&q).bind(disabled).bind(username), disabled.then_some(at)).await
+            }
+
+            async fn set_capability(
+                &self,
+                username: &str,
+                capability: Capability,
+                granted: bool,
+                at: DateTime<Utc>,
+            ) -> Result<bool, StoreError> {
+                let mut tx = self.$writer().begin().await?;
+                let q = "SELECT id FROM staff WHERE username = $1";
+                let id: Option<i64> = sqlx::query_scalar(&q).bind(username).fetch_optional(&mut *tx).await?;
+                let Some(id) = id else { return Ok(false) };
+                if granted {
+                    let q = "INSERT INTO staff_capabilities (staff_id, capability, granted_at) VALUES ($1, $2, $3) \
+                             ON CONFLICT DO NOTHING";
+                    sqlx::query(&q).bind(id).bind(capability.as_str()).bind(At(at)).execute(&mut *tx).await?;
+                } else {
+                    let q = "DELETE FROM staff_capabilities WHERE staff_id = $1 AND capability = $2";
+                    sqlx::query(&q).bind(id).bind(capability.as_str()).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(true)
             }
 
             async fn set_staff_password(

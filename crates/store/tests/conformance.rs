@@ -122,7 +122,7 @@ mod support {
     }
 
     /// What a check needs beyond the trait: raw SQL, to prove the triggers.
-    pub trait Backend: Store + Clone + 'static {
+    pub trait Backend: Store + motcua_store::StaffStore + Clone + 'static {
         fn raw(&self, sql: &str) -> impl Future<Output = Result<u64, sqlx::Error>> + Send;
     }
 
@@ -233,7 +233,7 @@ mod checks {
     use super::support::*;
 
     fn ev(at: chrono::DateTime<chrono::Utc>, kind: EventKind) -> Event {
-        Event { at, by: Some("officer".into()), kind }
+        Event::new(at, Some("officer".into()), kind)
     }
 
     fn code(s: &str) -> DossierCode {
@@ -1236,6 +1236,68 @@ mod checks {
         assert!(recounted.past_changes.by_agency.iter().all(|(a, n)| kept.past_changes.by_agency.get(a) < Some(n)));
     }
 
+    /// Every event keeps both instants: as stated (`at`) and as recorded (the caller's "now",
+    /// per item even inside one group commit), and a backdating reason in its payload; the
+    /// backdated ones of a period are read by when they were recorded.
+    pub async fn backdated_events_keep_both_instants<S: Backend>(s: S) {
+        use motcua_store::{Capability, NewStaff};
+        let d = domain();
+        let t = at(2025, 3, 3, 9, 0);
+        let c = s
+            .intake_stamped(&d, new_dossier(CENTRE, CITY_PROC, "A"), t, Some("desk1".into()), t)
+            .await
+            .unwrap()
+            .code
+            .unwrap();
+        // Keyed in two days later from paper, with a reason.
+        let keyed = at(2025, 3, 5, 14, 0);
+        let mut late = ev(at(2025, 3, 3, 9, 30), EventKind::Transferred { to: ag(DEPT) });
+        late.backdate_reason = Some("Nhập lại từ sổ giấy khi mất điện".into());
+        late.by = Some("records1".into());
+        s.record_stamped(&d, &c, late, keyed).await.unwrap();
+        // Two single writes at once (one group commit), each with its own "now".
+        let c2 = s.intake_stamped(&d, new_dossier(CENTRE, CITY_PROC, "B"), t, None, t).await.unwrap().code.unwrap();
+        let (n1, n2) = (at(2025, 3, 5, 15, 0), at(2025, 3, 5, 15, 5));
+        let (a, b) = tokio::join!(
+            s.record_stamped(&d, &c, ev(n1, EventKind::Accepted), n1),
+            s.record_stamped(&d, &c2, ev(at(2025, 3, 5, 8, 0), EventKind::Transferred { to: ag(DEPT) }), n2),
+        );
+        a.unwrap();
+        b.unwrap();
+        let log = s.logged_events(&c).await.unwrap();
+        let stamps: Vec<_> = log.iter().map(|e| (e.seq, e.event.at, e.recorded_at)).collect();
+        assert_eq!(stamps, [(1, t, t), (2, at(2025, 3, 3, 9, 30), keyed), (3, n1, n1)]);
+        assert_eq!(log[1].event.backdate_reason.as_deref(), Some("Nhập lại từ sổ giấy khi mất điện"));
+        assert_eq!(log[0].event.backdate_reason, None);
+        assert_eq!(s.events(&c).await.unwrap()[1], log[1].event, "the reason is part of the event");
+        // The backdated events recorded on 5/3, in the order recorded; not those stated on time.
+        let found = s.backdated_events(at(2025, 3, 5, 0, 0), at(2025, 3, 6, 0, 0), 100).await.unwrap();
+        let seen: Vec<_> = found.iter().map(|e| (e.code.clone(), e.seq, e.recorded_at)).collect();
+        assert_eq!(seen, [(c.clone(), 2, keyed), (c2.clone(), 2, n2)]);
+        assert_eq!(s.backdated_events(at(2025, 3, 5, 0, 0), at(2025, 3, 6, 0, 0), 1).await.unwrap().len(), 1);
+        assert!(s.backdated_events(at(2025, 3, 3, 0, 0), at(2025, 3, 5, 0, 0), 100).await.unwrap().is_empty());
+        consistent(&s, &d).await;
+
+        // The paper-history capability, granted and taken back by name.
+        let new = NewStaff {
+            username: "records1".into(),
+            display_name: "Cán bộ lưu trữ".into(),
+            role: motcua_store::Role::Desk,
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".into(),
+            agencies: vec![ag(CENTRE)],
+            at: t,
+        };
+        assert!(s.add_staff(new).await.unwrap().unwrap().capabilities.is_empty());
+        assert!(s.set_capability("records1", Capability::PaperHistory, true, t).await.unwrap());
+        assert!(s.set_capability("records1", Capability::PaperHistory, true, t).await.unwrap(), "granting twice");
+        let (row, _) = s.staff_credentials("records1").await.unwrap().unwrap();
+        assert_eq!(row.capabilities, [Capability::PaperHistory]);
+        assert!(row.may(Capability::PaperHistory));
+        assert!(s.set_capability("records1", Capability::PaperHistory, false, t).await.unwrap());
+        assert!(!s.staff_list().await.unwrap()[0].may(Capability::PaperHistory));
+        assert!(!s.set_capability("nobody", Capability::PaperHistory, true, t).await.unwrap());
+    }
+
     /// The projection's at-risk flag is core's rule as of the last event.
     pub async fn at_risk_is_projected<S: Backend>(s: S) {
         let d = domain();
@@ -1293,6 +1355,7 @@ conformance!(
     a_password_reset_or_a_disable_ends_every_credential,
     login_failures_are_counted_locked_and_cleared,
     personal_data_is_found_within_the_agencies_that_held_it,
+    backdated_events_keep_both_instants,
 );
 
 /// SQLite only: two independent stores (as two processes would) writing one file.
@@ -1323,7 +1386,7 @@ async fn sqlite_two_writers_on_one_file() {
                     automatic: false,
                     override_second: true,
                 };
-                s.record(&d, &c, Event { at: t0, by: None, kind }).await.unwrap();
+                s.record(&d, &c, Event::new(t0, None, kind)).await.unwrap();
                 let n = s.intake(&d, new_dossier(WARD, WARD_PROC, "B"), t0, None).await.unwrap();
                 assert!(n.code.is_some());
             }

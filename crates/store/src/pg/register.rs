@@ -31,7 +31,9 @@ impl Store for PgStore {
         items: Vec<BatchItem>,
     ) -> Result<Vec<Result<Dossier, StoreError>>, StoreError> {
         let mut tx = self.begin().await?;
-        let results = engine::run_batch(&mut tx, domain, items).await?;
+        let results =
+            engine::run_batch(&mut tx, domain, items, motcua_core::calendar::truncate_to_micros(chrono::Utc::now()))
+                .await?;
         tx.tx.commit().await?;
         Ok(results)
     }

@@ -25,8 +25,8 @@ fn same(t: DateTime<Utc>) -> DateTime<Utc> {
 static INSERT_EVENTS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH added AS (INSERT INTO dossier_events (dossier_code, seq, at, kind, by_staff, payload, recorded_at) \
-         SELECT c, s, a, k, b, p::jsonb, $7 \
-         FROM unnest($1::text[], $2::int4[], $3::timestamptz[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS t(c, s, a, k, b, p, n) \
+         SELECT c, s, a, k, b, p::jsonb, r \
+         FROM unnest($1::text[], $2::int4[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::timestamptz[]) WITH ORDINALITY AS t(c, s, a, k, b, p, r, n) \
          ORDER BY n RETURNING id, dossier_code, seq, kind) \
          INSERT INTO metric_handoff_queue (event_id, dossier_code, seq) \
          SELECT id, dossier_code, seq FROM added WHERE {} ORDER BY id",
@@ -117,6 +117,7 @@ impl WriteTx for PgTx {
             let mut kinds = Vec::with_capacity(w.events.len());
             let mut bys = Vec::with_capacity(w.events.len());
             let mut payloads = Vec::with_capacity(w.events.len());
+            let mut recorded = Vec::with_capacity(w.events.len());
             for e in &w.events {
                 codes.push(e.code.as_str());
                 seqs.push(sql::int(e.seq));
@@ -124,6 +125,7 @@ impl WriteTx for PgTx {
                 kinds.push(e.kind);
                 bys.push(e.by.as_deref());
                 payloads.push(e.payload.as_str());
+                recorded.push(e.recorded_at);
             }
             sqlx::query(&INSERT_EVENTS)
                 .bind(&codes)
@@ -132,7 +134,7 @@ impl WriteTx for PgTx {
                 .bind(&kinds)
                 .bind(&bys)
                 .bind(&payloads)
-                .bind(w.recorded_at)
+                .bind(&recorded)
                 .execute(&mut *self.tx)
                 .await?;
         }

@@ -33,7 +33,9 @@ impl Store for SqliteStore {
         items: Vec<BatchItem>,
     ) -> Result<Vec<Result<Dossier, StoreError>>, StoreError> {
         let mut tx = self.begin_write().await?;
-        let results = engine::run_batch(&mut tx, domain, items).await?;
+        let results =
+            engine::run_batch(&mut tx, domain, items, motcua_core::calendar::truncate_to_micros(chrono::Utc::now()))
+                .await?;
         tx.commit().await?;
         Ok(results)
     }

@@ -9,8 +9,8 @@ use crate::error::{StoreError, is_unique_violation};
 use crate::model::DossierRow;
 use crate::sql::{self, At, decode_dossier};
 use crate::staff::{
-    AuditRow, DossierSearch, LoginFailures, NewPersonalDataRead, NewStaff, NewToken, PersonalDataRead, Rating,
-    RatingCounts, STAFF_COLUMNS, SessionRow, StaffRow, StaffStore, TOKEN_SELECT, TokenRow, TokenUse,
+    AuditRow, Capability, DossierSearch, LoginFailures, NewPersonalDataRead, NewStaff, NewToken, PersonalDataRead,
+    Rating, RatingCounts, STAFF_COLUMNS, SessionRow, StaffRow, StaffStore, TOKEN_SELECT, TokenRow, TokenUse,
     login_failures_from, staff_store, token_from,
 };
 

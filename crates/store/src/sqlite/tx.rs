@@ -19,18 +19,17 @@ use crate::write::counters::bind_counter_rows;
 use crate::write::engine::{CounterKey, ScanTx, WriteTx, Writes};
 use crate::write::group::Committer;
 
-/// Binds one row of [`INSERT_EVENTS`]; `$recorded` is the batch's stamp as stored.
+/// Binds one row of [`INSERT_EVENTS`].
 macro_rules! bind_event {
-    ($q:expr, $e:expr, $recorded:expr) => {{
+    ($q:expr, $e:expr) => {{
         let e: &crate::write::engine::EventRow = $e;
-        let recorded: &str = $recorded;
         $q.bind(e.code.as_str())
             .bind(i64::from(e.seq))
             .bind(ts(e.at))
             .bind(e.kind)
             .bind(e.by.as_deref())
             .bind(e.payload.as_str())
-            .bind(recorded)
+            .bind(ts(e.recorded_at))
     }};
 }
 
@@ -143,7 +142,6 @@ const ONE_TRIP_ROWS: usize = 16;
 /// projection rows, outbox rows) to a few fixed sizes, so that each part of each batch reuses
 /// the statements prepared for the last.
 fn one_trip(lead: &str, w: &Writes, commit: bool) -> Result<(String, SqliteArguments<'static>, bool), StoreError> {
-    let recorded = ts(w.recorded_at);
     let small = SqliteTx::is_small(w);
     let padded = |rows: usize, quantum: usize, cols: usize| {
         let p = rows.div_ceil(quantum) * quantum;
@@ -203,7 +201,7 @@ fn one_trip(lead: &str, w: &Writes, commit: bool) -> Result<(String, SqliteArgum
     let keep = small || !bulk || (counts == 0 && counters == 0 && metric.is_empty());
     let mut args = OwnedArgs::default();
     for e in &w.events {
-        args = bind_event!(args, e, &recorded);
+        args = bind_event!(args, e);
     }
     args = pad(args, events - w.events.len(), 7);
     if events > 0 {
@@ -472,7 +470,6 @@ impl SqliteTx {
 
     async fn flush_chunks(&mut self, w: &Writes) -> Result<(), StoreError> {
         self.open().await?;
-        let recorded = ts(w.recorded_at);
         let per = sql::rows_per_statement(7);
         for chunk in w.events.chunks(per) {
             let q = format!(
@@ -482,7 +479,7 @@ impl SqliteTx {
             );
             let mut query = sqlx::query(&q).persistent(persistent(chunk.len(), per));
             for e in chunk {
-                query = bind_event!(query, e, &recorded);
+                query = bind_event!(query, e);
             }
             query.bind(chunk.len() as i64).execute(&mut *self.conn).await?;
         }

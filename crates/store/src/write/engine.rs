@@ -37,6 +37,8 @@ pub(crate) struct EventRow {
     pub kind: &'static str,
     pub by: Option<String>,
     pub payload: String,
+    /// When the log is written: the caller's "now".
+    pub recorded_at: DateTime<Utc>,
 }
 
 /// Everything a batch writes.
@@ -57,7 +59,6 @@ pub(crate) struct Writes {
     /// What the projection rows and the `daily_counts` deltas change in the counters
     /// ([`crate::write::counters`]), written with the aggregates.
     pub metric: Box<CounterDeltas>,
-    pub recorded_at: DateTime<Utc>,
 }
 
 impl Writes {
@@ -178,6 +179,8 @@ pub(crate) struct Batch<'a> {
     outbox: Vec<NewMessage>,
     /// Dedupe keys of the outbox rows already handed out (in an earlier part of the batch).
     outbox_keys: BTreeSet<String>,
+    /// The `recorded_at` of the events of the item being applied.
+    recorded_at: DateTime<Utc>,
 }
 
 impl<'a> Batch<'a> {
@@ -193,6 +196,7 @@ impl<'a> Batch<'a> {
             metric: CounterDeltas::default(),
             outbox: Vec::new(),
             outbox_keys: BTreeSet::new(),
+            recorded_at: DateTime::<Utc>::UNIX_EPOCH,
         }
     }
 
@@ -250,7 +254,9 @@ impl<'a> Batch<'a> {
         }
     }
 
-    pub fn apply(&mut self, item: BatchItem) -> Result<Dossier, StoreError> {
+    /// Applies one item whose events are recorded at `recorded_at`.
+    pub fn apply(&mut self, item: BatchItem, recorded_at: DateTime<Utc>) -> Result<Dossier, StoreError> {
+        self.recorded_at = truncate_to_micros(recorded_at);
         match item {
             BatchItem::Intake { new, at, by } => {
                 let code = self.intake(new, at, by)?;
@@ -301,7 +307,7 @@ impl<'a> Batch<'a> {
             channel: new.channel,
         };
         let kind = if new.online { EventKind::RegisteredOnline { intake } } else { EventKind::Received { intake } };
-        self.create(code.clone(), Event { at, by, kind })?;
+        self.create(code.clone(), Event::new(at, by, kind))?;
         self.counters.insert(key.clone(), seq);
         self.touched.insert(key);
         Ok(code)
@@ -403,6 +409,7 @@ impl<'a> Batch<'a> {
             kind: event.kind.name(),
             by: event.by,
             payload,
+            recorded_at: self.recorded_at,
         });
         if let Some(cells) = cells {
             add_cells(&mut self.counts, &live.cells, -1);
@@ -459,11 +466,7 @@ impl<'a> Batch<'a> {
     /// A part of a pipelined batch: the events and outbox rows queued so far and the rows of
     /// the dossiers `done` says no later item touches. Aggregates and counters wait for
     /// [`Batch::into_writes`].
-    fn take_part(
-        &mut self,
-        done: impl FnMut(&DossierCode) -> bool,
-        recorded_at: DateTime<Utc>,
-    ) -> Result<Writes, StoreError> {
+    fn take_part(&mut self, done: impl FnMut(&DossierCode) -> bool) -> Result<Writes, StoreError> {
         let (created, updated) = self.take_rows(done)?;
         Ok(Writes {
             events: std::mem::take(&mut self.events),
@@ -473,12 +476,11 @@ impl<'a> Batch<'a> {
             counters: Vec::new(),
             outbox: self.take_outbox(),
             metric: Box::default(),
-            recorded_at,
         })
     }
 
     /// What is left to write: every queued row, the aggregate deltas and the code counters.
-    pub fn into_writes(mut self, recorded_at: DateTime<Utc>) -> Result<Writes, StoreError> {
+    pub fn into_writes(mut self) -> Result<Writes, StoreError> {
         let (created, updated) = self.take_rows(|_| true)?;
         let outbox = self.take_outbox();
         let counts: Vec<_> = self.counts.into_iter().filter(|(_, v)| !v.is_zero()).collect();
@@ -488,16 +490,7 @@ impl<'a> Batch<'a> {
             let v = self.counters.get(&k).copied().unwrap_or(0);
             (k, v)
         });
-        Ok(Writes {
-            events: self.events,
-            created,
-            updated,
-            counts,
-            counters: counters.collect(),
-            outbox,
-            metric,
-            recorded_at,
-        })
+        Ok(Writes { events: self.events, created, updated, counts, counters: counters.collect(), outbox, metric })
     }
 }
 
@@ -524,17 +517,18 @@ pub(crate) async fn load<'i, T: WriteTx>(
 
 /// Step 2, in memory: core applies the items, in order, to what was loaded; each item gets its
 /// own result, and the writes are what the accepted ones produced. An error here (a state
-/// that cannot be projected) fails the whole batch.
+/// that cannot be projected) fails the whole batch. Each item comes with the instant its
+/// events are recorded at (its caller's "now").
 pub(crate) fn compute(
     domain: &Domain,
-    items: Vec<BatchItem>,
+    items: Vec<(BatchItem, DateTime<Utc>)>,
     loaded: Loaded,
 ) -> Result<(Vec<Result<Dossier, StoreError>>, Writes), StoreError> {
     let mut batch = Batch::new(domain);
     batch.loaded(&loaded.codes, loaded.logs);
     batch.set_counters(&loaded.keys, loaded.counters);
-    let results = items.into_iter().map(|item| batch.apply(item)).collect();
-    let writes = batch.into_writes(truncate_to_micros(Utc::now()))?;
+    let results = items.into_iter().map(|(item, recorded_at)| batch.apply(item, recorded_at)).collect();
+    let writes = batch.into_writes()?;
     Ok((results, writes))
 }
 
@@ -559,9 +553,11 @@ pub(crate) async fn run_batch<T: WriteTx>(
     tx: &mut T,
     domain: &Domain,
     items: Vec<BatchItem>,
+    recorded_at: DateTime<Utc>,
 ) -> Result<Vec<Result<Dossier, StoreError>>, StoreError> {
     let loaded = load(tx, &items).await?;
     if !T::WRITES_IN_PARTS || items.len() <= AT_ONCE_ITEMS {
+        let items = items.into_iter().map(|i| (i, recorded_at)).collect();
         let (results, writes) = compute(domain, items, loaded)?;
         if !writes.is_empty() {
             tx.flush(&writes).await?;
@@ -584,7 +580,7 @@ pub(crate) async fn run_batch<T: WriteTx>(
         results: Vec::with_capacity(items.len()),
         items: items.into_iter(),
         last_item,
-        recorded_at: truncate_to_micros(Utc::now()),
+        recorded_at,
     };
     let mut next = parts.next::<T>()?;
     let mut last = loop {
@@ -604,7 +600,7 @@ pub(crate) async fn run_batch<T: WriteTx>(
             }
         }
     };
-    let rest = parts.batch.into_writes(parts.recorded_at)?;
+    let rest = parts.batch.into_writes()?;
     last.events.extend(rest.events);
     last.created.extend(rest.created);
     last.updated.extend(rest.updated);
@@ -613,13 +609,7 @@ pub(crate) async fn run_batch<T: WriteTx>(
     if !last.is_empty() {
         tx.send(T::ready(last)?).await?;
     }
-    let aggregates = Writes {
-        counts: rest.counts,
-        counters: rest.counters,
-        metric: rest.metric,
-        recorded_at: parts.recorded_at,
-        ..Writes::default()
-    };
+    let aggregates = Writes { counts: rest.counts, counters: rest.counters, metric: rest.metric, ..Writes::default() };
     if !aggregates.is_empty() {
         tx.flush(&aggregates).await?;
     }
@@ -634,6 +624,7 @@ struct Parts<'a, I> {
     items: I,
     /// The index of the last item naming each existing (or imported) code.
     last_item: HashMap<DossierCode, usize>,
+    /// When the whole batch is recorded.
     recorded_at: DateTime<Utc>,
 }
 
@@ -663,14 +654,14 @@ impl<I: Iterator<Item = BatchItem>> Parts<'_, I> {
     /// takes what they wrote.
     fn part(&mut self) -> Result<Writes, StoreError> {
         for item in self.items.by_ref().take(PART_ITEMS) {
-            self.results.push(self.batch.apply(item));
+            self.results.push(self.batch.apply(item, self.recorded_at));
             if self.batch.events.len() >= PART_EVENTS {
                 break;
             }
         }
         let applied = self.results.len();
         let last_item = &self.last_item;
-        self.batch.take_part(|code| last_item.get(code).is_none_or(|&i| i < applied), self.recorded_at)
+        self.batch.take_part(|code| last_item.get(code).is_none_or(|&i| i < applied))
     }
 }
 

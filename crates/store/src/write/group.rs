@@ -67,6 +67,8 @@ struct Pending {
     /// The address of the caller's `Domain`.
     domain: usize,
     item: BatchItem,
+    /// The caller's "now": the `recorded_at` of the item's events.
+    recorded_at: DateTime<Utc>,
     reply: Reply,
     /// Runs of this item that failed transiently.
     failed: u8,
@@ -143,8 +145,9 @@ impl GroupCommit {
         new: NewDossier,
         at: DateTime<Utc>,
         by: Option<String>,
+        recorded_at: DateTime<Utc>,
     ) -> Result<Dossier, StoreError> {
-        match self.write(backend, domain, BatchItem::Intake { new, at, by }).await {
+        match self.write(backend, domain, BatchItem::Intake { new, at, by }, recorded_at).await {
             Err(StoreError::Database(e)) if is_unique_violation(&e) => Err(StoreError::Corrupt(format!(
                 "the next dossier number clashes with a stored dossier ({e}); dossier_sequences is behind the dossiers table"
             ))),
@@ -159,8 +162,9 @@ impl GroupCommit {
         domain: &Domain,
         code: &DossierCode,
         event: Event,
+        recorded_at: DateTime<Utc>,
     ) -> Result<Dossier, StoreError> {
-        match self.write(backend, domain, BatchItem::Record { code: code.clone(), event }).await {
+        match self.write(backend, domain, BatchItem::Record { code: code.clone(), event }, recorded_at).await {
             Err(StoreError::Database(e)) if is_unique_violation(&e) => Err(StoreError::Duplicate(code.clone())),
             other => other,
         }
@@ -173,10 +177,11 @@ impl GroupCommit {
         backend: &C,
         domain: &Domain,
         item: BatchItem,
+        recorded_at: DateTime<Utc>,
     ) -> Result<Dossier, StoreError> {
         let me = std::ptr::from_ref(domain).addr();
         let (reply, mut answer) = oneshot::channel();
-        self.shared.queue().push_back(Pending { domain: me, item, reply, failed: 0 });
+        self.shared.queue().push_back(Pending { domain: me, item, recorded_at, reply, failed: 0 });
         loop {
             tokio::select! {
                 biased;
@@ -199,7 +204,7 @@ impl GroupCommit {
     /// Runs `batch`: its database work in a task that holds the lead lock, the in-memory step
     /// here, with this caller's domain.
     async fn lead<C: Committer>(&self, backend: &C, domain: &Domain, batch: Vec<Pending>, guard: OwnedMutexGuard<()>) {
-        let items: Vec<BatchItem> = batch.iter().map(|p| p.item.clone()).collect();
+        let items: Vec<(BatchItem, DateTime<Utc>)> = batch.iter().map(|p| (p.item.clone(), p.recorded_at)).collect();
         let (loaded_tx, loaded_rx) = oneshot::channel();
         let (computed_tx, computed_rx) = oneshot::channel();
         let shared = Arc::clone(&self.shared);

@@ -9,7 +9,7 @@ use motcua_store::{DossierSearch, NewPersonalDataRead, StaffStore};
 use super::support::*;
 
 fn ev(at: chrono::DateTime<chrono::Utc>, kind: EventKind) -> Event {
-    Event { at, by: Some("officer".into()), kind }
+    Event::new(at, Some("officer".into()), kind)
 }
 
 fn codes(rows: &[motcua_store::DossierRow]) -> Vec<DossierCode> {
