@@ -71,6 +71,7 @@ fn intake_item(p: &motcua_sim::PlannedDossier) -> BatchItem {
         },
         at: p.received_at,
         by: p.received_by.clone(),
+        backdate_reason: None,
     }
 }
 
@@ -83,7 +84,7 @@ async fn ingest_single<S: Store>(
     let t = Instant::now();
     let mut events = 0u64;
     for p in work {
-        let BatchItem::Intake { new, at, by } = intake_item(p) else { continue };
+        let BatchItem::Intake { new, at, by, .. } = intake_item(p) else { continue };
         let d = store.intake(domain, new, at, by).await?;
         events += 1;
         let Some(code) = d.code else { continue };
@@ -108,12 +109,12 @@ async fn ingest_simulate<S: Store>(
         let items = chunk
             .iter()
             .map(|p| {
-                let BatchItem::Intake { new, at, by } = intake_item(p) else { unreachable!() };
+                let BatchItem::Intake { new, at, by, .. } = intake_item(p) else { unreachable!() };
                 let then = p.events.iter().map(|(at, kind, by)| motcua_core::Event::new(*at, by.clone(), kind.clone()));
                 BatchItem::IntakeWith { new, at, by, then: then.collect() }
             })
             .collect();
-        for r in store.record_batch(domain, items).await? {
+        for r in store.record_batch(domain, items, chrono::Utc::now()).await? {
             events += u64::from(r?.event_count);
         }
     }
@@ -136,7 +137,7 @@ async fn ingest_import<S: Store, T: Store>(from: &S, store: &T, domain: &Domain)
     let mut events = 0u64;
     for chunk in log.chunks(motcua::exchange_cmd::CHUNK) {
         let items = chunk.iter().map(|e| BatchItem::Record { code: e.code.clone(), event: e.event.clone() }).collect();
-        for r in store.record_batch(domain, items).await? {
+        for r in store.record_batch(domain, items, chrono::Utc::now()).await? {
             r?;
             events += 1;
         }

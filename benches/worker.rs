@@ -322,10 +322,11 @@ async fn tick(label: &str, store: &AnyStore, domain: &Arc<Domain>, n: usize) -> 
             },
             at: received,
             by: None,
+            backdate_reason: None,
         });
         moves.push(received);
     }
-    let opened = store.record_batch(domain, items).await?;
+    let opened = store.record_batch(domain, items, chrono::Utc::now()).await?;
     let mut later = Vec::new();
     for (r, received) in opened.into_iter().zip(moves) {
         let code = r?.code.context("no code")?;
@@ -335,7 +336,7 @@ async fn tick(label: &str, store: &AnyStore, domain: &Arc<Domain>, n: usize) -> 
         });
         later.push(BatchItem::Record { code, event: Event::new(received, None, EventKind::Accepted) });
     }
-    for r in store.record_batch(domain, later).await? {
+    for r in store.record_batch(domain, later, chrono::Utc::now()).await? {
         r?;
     }
     let settings = MailSettings { backend: Backend::Memory, ..MailSettings::default() };

@@ -71,7 +71,8 @@ pub async fn simulate<S: Store>(store: &S, domain: &Domain, cfg: &SimConfig, jso
                 then: p.events.iter().map(|(at, kind, by)| Event::new(*at, by.clone(), kind.clone())).collect(),
             })
             .collect();
-        for (p, result) in chunk.iter().zip(store.record_batch(domain, items).await?) {
+        let now = motcua_core::calendar::truncate_to_micros(chrono::Utc::now());
+        for (p, result) in chunk.iter().zip(store.record_batch(domain, items, now).await?) {
             match result {
                 Ok(d) => {
                     summary.dossiers += 1;

@@ -44,7 +44,8 @@ pub async fn import<S: Store>(store: &S, domain: &Domain, path: &Path, format: O
         let lines: Vec<usize> = pending.iter().map(|(l, _)| *l).collect();
         let items: Vec<BatchItem> = pending.drain(..).map(|(_, i)| i).collect();
         let mut msgs = Vec::new();
-        for (line, r) in lines.into_iter().zip(store.record_batch(domain, items).await?) {
+        let now = motcua_core::calendar::truncate_to_micros(chrono::Utc::now());
+        for (line, r) in lines.into_iter().zip(store.record_batch(domain, items, now).await?) {
             match r {
                 Ok(_) => summary.imported += 1,
                 Err(e) => {

@@ -90,13 +90,13 @@ macro_rules! dispatch {
 dispatch!(Store {
     fn migrate(&self) -> Result<(), StoreError>;
     fn intake(&self, domain: &Domain, new: NewDossier, at: DateTime<Utc>, by: Option<String>) -> Result<Dossier, StoreError>;
-    fn intake_stamped(&self, domain: &Domain, new: NewDossier, at: DateTime<Utc>, by: Option<String>, recorded_at: DateTime<Utc>) -> Result<Dossier, StoreError>;
+    fn intake_stamped(&self, domain: &Domain, new: NewDossier, at: DateTime<Utc>, by: Option<String>, backdate_reason: Option<String>, recorded_at: DateTime<Utc>) -> Result<Dossier, StoreError>;
     fn record(&self, domain: &Domain, code: &DossierCode, event: Event) -> Result<Dossier, StoreError>;
     fn record_stamped(&self, domain: &Domain, code: &DossierCode, event: Event, recorded_at: DateTime<Utc>) -> Result<Dossier, StoreError>;
-    fn record_batch(&self, domain: &Domain, items: Vec<BatchItem>) -> Result<Vec<Result<Dossier, StoreError>>, StoreError>;
+    fn record_batch(&self, domain: &Domain, items: Vec<BatchItem>, recorded_at: DateTime<Utc>) -> Result<Vec<Result<Dossier, StoreError>>, StoreError>;
     fn events(&self, code: &DossierCode) -> Result<Vec<Event>, StoreError>;
     fn logged_events(&self, code: &DossierCode) -> Result<Vec<LoggedEvent>, StoreError>;
-    fn backdated_events(&self, a: DateTime<Utc>, b: DateTime<Utc>, limit: u32) -> Result<Vec<LoggedEvent>, StoreError>;
+    fn backdated_events(&self, a: DateTime<Utc>, b: DateTime<Utc>, by: Option<&str>, limit: u32) -> Result<Vec<LoggedEvent>, StoreError>;
     fn dossier_row(&self, code: &DossierCode) -> Result<Option<DossierRow>, StoreError>;
     fn event_count(&self) -> Result<u64, StoreError>;
     fn events_after(&self, after_id: i64, limit: u32) -> Result<Vec<LoggedEvent>, StoreError>;

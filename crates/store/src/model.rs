@@ -37,8 +37,9 @@ pub struct NewDossier {
 /// One command of a [`crate::Store::record_batch`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum BatchItem {
-    /// Open a new dossier, as [`crate::Store::intake`].
-    Intake { new: NewDossier, at: DateTime<Utc>, by: Option<String> },
+    /// Open a new dossier, as [`crate::Store::intake`]; the receipt event may carry a
+    /// backdating reason ([`motcua_core::Event::backdate_reason`]).
+    Intake { new: NewDossier, at: DateTime<Utc>, by: Option<String>, backdate_reason: Option<String> },
     /// Record an event, as [`crate::Store::record`].
     Record { code: DossierCode, event: Event },
     /// Open a new dossier and record its later events under the code it gets (simulations,

@@ -32,13 +32,15 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<Dossier, StoreError>> + Send;
 
     /// [`Store::intake`], recorded at `recorded_at` (the caller's injected "now"): the event
-    /// keeps both instants, as stated (`at`) and as recorded.
+    /// keeps both instants, as stated (`at`) and as recorded, and the reason it is backdated
+    /// if one is given.
     fn intake_stamped(
         &self,
         domain: &Domain,
         new: NewDossier,
         at: DateTime<Utc>,
         by: Option<String>,
+        backdate_reason: Option<String>,
         recorded_at: DateTime<Utc>,
     ) -> impl Future<Output = Result<Dossier, StoreError>> + Send;
 
@@ -64,11 +66,13 @@ pub trait Store: Send + Sync {
 
     /// Group commit: every item in one transaction, each with its own result. An item the
     /// domain rejects writes nothing and the others proceed; a database failure fails the whole
-    /// batch (outer error) and writes nothing.
+    /// batch (outer error) and writes nothing. Every event is recorded at `recorded_at` (the
+    /// caller's "now").
     fn record_batch(
         &self,
         domain: &Domain,
         items: Vec<BatchItem>,
+        recorded_at: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<Result<Dossier, StoreError>>, StoreError>> + Send;
 
     /// A dossier's log, in order (empty if there is no such dossier).
@@ -78,12 +82,14 @@ pub trait Store: Send + Sync {
     fn logged_events(&self, code: &DossierCode) -> impl Future<Output = Result<Vec<LoggedEvent>, StoreError>> + Send;
 
     /// Backdated events: those recorded in `[a, b)` whose stated instant (`at`) is earlier than
-    /// their `recorded_at`, in the order they were recorded, at most `limit`. The gap in
-    /// working time is the caller's to compute (core's calendar), never SQL's.
+    /// their `recorded_at` (recorded by the staff account `by`, if given), in the order they
+    /// were recorded, at most `limit`. The gap in working time is the caller's to compute
+    /// (core's calendar), never SQL's.
     fn backdated_events(
         &self,
         a: DateTime<Utc>,
         b: DateTime<Utc>,
+        by: Option<&str>,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<LoggedEvent>, StoreError>> + Send;
 
@@ -184,7 +190,7 @@ macro_rules! register_shared {
             by: Option<String>,
         ) -> Result<Dossier, StoreError> {
             let now = motcua_core::calendar::truncate_to_micros(chrono::Utc::now());
-            self.group.intake(self, domain, new, at, by, now).await
+            self.group.intake(self, domain, new, at, by, None, now).await
         }
 
         async fn intake_stamped(
@@ -193,9 +199,10 @@ macro_rules! register_shared {
             new: NewDossier,
             at: DateTime<Utc>,
             by: Option<String>,
+            backdate_reason: Option<String>,
             recorded_at: DateTime<Utc>,
         ) -> Result<Dossier, StoreError> {
-            self.group.intake(self, domain, new, at, by, recorded_at).await
+            self.group.intake(self, domain, new, at, by, backdate_reason, recorded_at).await
         }
 
         async fn record(&self, domain: &Domain, code: &DossierCode, event: Event) -> Result<Dossier, StoreError> {
@@ -252,15 +259,20 @@ macro_rules! register_shared {
             &self,
             a: DateTime<Utc>,
             b: DateTime<Utc>,
+            by: Option<&str>,
             limit: u32,
         ) -> Result<Vec<LoggedEvent>, StoreError> {
             // `at < recorded_at` matches the partial index of migration 13.
             let q = format!(
-                "{} WHERE at < recorded_at AND recorded_at >= $1 AND recorded_at < $2 ORDER BY recorded_at, id LIMIT $3",
-                $crate::sql::SELECT_LOGGED
+                "{} WHERE at < recorded_at AND recorded_at >= $1 AND recorded_at < $2{} ORDER BY recorded_at, id LIMIT $3",
+                $crate::sql::SELECT_LOGGED,
+                if by.is_some() { " AND by_staff = $4" } else { "" }
             );
-            let rows =
-                sqlx::query(&q).bind(At(a)).bind(At(b)).bind(i64::from(limit)).fetch_all(&self.$pool).await?;
+            let mut query = sqlx::query(&q).bind(At(a)).bind(At(b)).bind(i64::from(limit));
+            if let Some(by) = by {
+                query = query.bind(by);
+            }
+            let rows = query.fetch_all(&self.$pool).await?;
             rows.iter().map(|r| $crate::sql::decode_logged!(r)).collect()
         }
 

@@ -558,15 +558,30 @@ mod checks {
             r(&c1, 11, EventKind::Returned), // illegal: rejected
             r(&c2, 10, EventKind::Transferred { to: ag(DEPT) }),
             r(&c1, 12, EventKind::Accepted), // sees the transfer earlier in the batch
-            BatchItem::Intake { new: new_dossier(CENTRE, CITY_PROC, "D"), at: at(2025, 3, 3, 13, 0), by: None },
-            BatchItem::Intake { new: new_dossier("000.00.99.H17", CITY_PROC, "E"), at: t0, by: None }, // unknown agency
+            BatchItem::Intake {
+                new: new_dossier(CENTRE, CITY_PROC, "D"),
+                at: at(2025, 3, 3, 13, 0),
+                by: None,
+                backdate_reason: None,
+            },
+            BatchItem::Intake {
+                new: new_dossier("000.00.99.H17", CITY_PROC, "E"),
+                at: t0,
+                by: None,
+                backdate_reason: None,
+            }, // unknown agency
             r(&code("000.00.02.H17-250303-0777"), 13, EventKind::Accepted), // no such dossier
             r(&imported, 9, EventKind::Received { intake: import.clone() }),
             r(&c2, 14, EventKind::Transferred { to: ag(CENTRE) }), // pending handoff: rejected
             r(&imported, 9, EventKind::Received { intake: import }), // imported a moment ago: duplicate
-            BatchItem::Intake { new: new_dossier(WARD, WARD_PROC, "F"), at: at(2025, 3, 3, 15, 0), by: None },
+            BatchItem::Intake {
+                new: new_dossier(WARD, WARD_PROC, "F"),
+                at: at(2025, 3, 3, 15, 0),
+                by: None,
+                backdate_reason: None,
+            },
         ];
-        let results = s.record_batch(&d, items).await.unwrap();
+        let results = s.record_batch(&d, items, at(2025, 4, 1, 9, 0)).await.unwrap();
         let ok: Vec<bool> = results.iter().map(Result::is_ok).collect();
         assert_eq!(ok, [true, false, true, true, true, false, false, true, false, false, true], "{results:#?}");
         assert!(matches!(results[1], Err(StoreError::Rejected(_))));
@@ -600,7 +615,7 @@ mod checks {
             assert_eq!(*s, (1..=s.len() as u32).collect::<Vec<_>>(), "{c}");
         }
         // An empty batch is fine.
-        assert!(s.record_batch(&d, Vec::new()).await.unwrap().is_empty());
+        assert!(s.record_batch(&d, Vec::new(), at(2025, 4, 1, 9, 0)).await.unwrap().is_empty());
         consistent(&s, &d).await;
     }
 
@@ -626,7 +641,7 @@ mod checks {
                 let new = new_dossier(CENTRE, CITY_PROC, &format!("D{i}"));
                 let t = t0 + Duration::minutes(i);
                 items.push(if i % 2 == 0 {
-                    BatchItem::Intake { new, at: t, by: None }
+                    BatchItem::Intake { new, at: t, by: None, backdate_reason: None }
                 } else {
                     let then = vec![
                         ev(t + Duration::minutes(5), EventKind::Transferred { to: ag(DEPT) }),
@@ -646,7 +661,7 @@ mod checks {
         let resolved = EventKind::Resolved { outcome: Outcome::Approved, reason: None };
         items.push(r(&a, at(2025, 3, 10, 10, 0), resolved));
         let n = items.len();
-        let results = s.record_batch(&d, items).await.unwrap();
+        let results = s.record_batch(&d, items, at(2025, 4, 1, 9, 0)).await.unwrap();
         assert_eq!(results.len(), n);
         let refused: Vec<usize> = results.iter().enumerate().filter(|(_, r)| r.is_err()).map(|(i, _)| i).collect();
         assert_eq!(refused, [132], "{:?}", results.get(132));
@@ -1244,7 +1259,7 @@ mod checks {
         let d = domain();
         let t = at(2025, 3, 3, 9, 0);
         let c = s
-            .intake_stamped(&d, new_dossier(CENTRE, CITY_PROC, "A"), t, Some("desk1".into()), t)
+            .intake_stamped(&d, new_dossier(CENTRE, CITY_PROC, "A"), t, Some("desk1".into()), None, t)
             .await
             .unwrap()
             .code
@@ -1256,7 +1271,12 @@ mod checks {
         late.by = Some("records1".into());
         s.record_stamped(&d, &c, late, keyed).await.unwrap();
         // Two single writes at once (one group commit), each with its own "now".
-        let c2 = s.intake_stamped(&d, new_dossier(CENTRE, CITY_PROC, "B"), t, None, t).await.unwrap().code.unwrap();
+        let c2 = s
+            .intake_stamped(&d, new_dossier(CENTRE, CITY_PROC, "B"), t, None, Some("Sổ tiếp nhận giấy".into()), t)
+            .await
+            .unwrap()
+            .code
+            .unwrap();
         let (n1, n2) = (at(2025, 3, 5, 15, 0), at(2025, 3, 5, 15, 5));
         let (a, b) = tokio::join!(
             s.record_stamped(&d, &c, ev(n1, EventKind::Accepted), n1),
@@ -1269,13 +1289,18 @@ mod checks {
         assert_eq!(stamps, [(1, t, t), (2, at(2025, 3, 3, 9, 30), keyed), (3, n1, n1)]);
         assert_eq!(log[1].event.backdate_reason.as_deref(), Some("Nhập lại từ sổ giấy khi mất điện"));
         assert_eq!(log[0].event.backdate_reason, None);
+        let first = &s.logged_events(&c2).await.unwrap()[0];
+        assert_eq!(first.event.backdate_reason.as_deref(), Some("Sổ tiếp nhận giấy"), "an intake keeps its reason");
         assert_eq!(s.events(&c).await.unwrap()[1], log[1].event, "the reason is part of the event");
         // The backdated events recorded on 5/3, in the order recorded; not those stated on time.
-        let found = s.backdated_events(at(2025, 3, 5, 0, 0), at(2025, 3, 6, 0, 0), 100).await.unwrap();
+        let found = s.backdated_events(at(2025, 3, 5, 0, 0), at(2025, 3, 6, 0, 0), None, 100).await.unwrap();
         let seen: Vec<_> = found.iter().map(|e| (e.code.clone(), e.seq, e.recorded_at)).collect();
         assert_eq!(seen, [(c.clone(), 2, keyed), (c2.clone(), 2, n2)]);
-        assert_eq!(s.backdated_events(at(2025, 3, 5, 0, 0), at(2025, 3, 6, 0, 0), 1).await.unwrap().len(), 1);
-        assert!(s.backdated_events(at(2025, 3, 3, 0, 0), at(2025, 3, 5, 0, 0), 100).await.unwrap().is_empty());
+        assert_eq!(s.backdated_events(at(2025, 3, 5, 0, 0), at(2025, 3, 6, 0, 0), None, 1).await.unwrap().len(), 1);
+        let one = s.backdated_events(at(2025, 3, 5, 0, 0), at(2025, 3, 6, 0, 0), Some("records1"), 100).await.unwrap();
+        assert_eq!(one.iter().map(|e| e.seq).collect::<Vec<_>>(), [2]);
+        assert_eq!(one[0].code, c);
+        assert!(s.backdated_events(at(2025, 3, 3, 0, 0), at(2025, 3, 5, 0, 0), None, 100).await.unwrap().is_empty());
         consistent(&s, &d).await;
 
         // The paper-history capability, granted and taken back by name.

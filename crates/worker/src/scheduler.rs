@@ -170,7 +170,7 @@ where
                         _ => None,
                     })
                     .collect();
-                let results = transient_retry(|| self.store.record_batch(&self.domain, items.clone())).await?;
+                let results = transient_retry(|| self.store.record_batch(&self.domain, items.clone(), now)).await?;
                 for ((code, result), agency) in codes.iter().zip(results).zip(responsible) {
                     match result {
                         Ok(_) => {

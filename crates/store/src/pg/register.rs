@@ -29,11 +29,10 @@ impl Store for PgStore {
         &self,
         domain: &Domain,
         items: Vec<BatchItem>,
+        recorded_at: DateTime<Utc>,
     ) -> Result<Vec<Result<Dossier, StoreError>>, StoreError> {
         let mut tx = self.begin().await?;
-        let results =
-            engine::run_batch(&mut tx, domain, items, motcua_core::calendar::truncate_to_micros(chrono::Utc::now()))
-                .await?;
+        let results = engine::run_batch(&mut tx, domain, items, recorded_at).await?;
         tx.tx.commit().await?;
         Ok(results)
     }

@@ -31,11 +31,10 @@ impl Store for SqliteStore {
         &self,
         domain: &Domain,
         items: Vec<BatchItem>,
+        recorded_at: DateTime<Utc>,
     ) -> Result<Vec<Result<Dossier, StoreError>>, StoreError> {
         let mut tx = self.begin_write().await?;
-        let results =
-            engine::run_batch(&mut tx, domain, items, motcua_core::calendar::truncate_to_micros(chrono::Utc::now()))
-                .await?;
+        let results = engine::run_batch(&mut tx, domain, items, recorded_at).await?;
         tx.commit().await?;
         Ok(results)
     }

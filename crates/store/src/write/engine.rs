@@ -258,8 +258,8 @@ impl<'a> Batch<'a> {
     pub fn apply(&mut self, item: BatchItem, recorded_at: DateTime<Utc>) -> Result<Dossier, StoreError> {
         self.recorded_at = truncate_to_micros(recorded_at);
         match item {
-            BatchItem::Intake { new, at, by } => {
-                let code = self.intake(new, at, by)?;
+            BatchItem::Intake { new, at, by, backdate_reason } => {
+                let code = self.intake(new, at, by, backdate_reason)?;
                 self.snapshot(&code)
             }
             BatchItem::Record { code, event } => {
@@ -267,7 +267,7 @@ impl<'a> Batch<'a> {
                 self.snapshot(&code)
             }
             BatchItem::IntakeWith { new, at, by, then } => {
-                let code = self.intake(new, at, by)?;
+                let code = self.intake(new, at, by, None)?;
                 for event in then {
                     self.record(code.clone(), event)?;
                 }
@@ -286,7 +286,13 @@ impl<'a> Batch<'a> {
     }
 
     /// A new dossier: its code.
-    fn intake(&mut self, new: NewDossier, at: DateTime<Utc>, by: Option<String>) -> Result<DossierCode, StoreError> {
+    fn intake(
+        &mut self,
+        new: NewDossier,
+        at: DateTime<Utc>,
+        by: Option<String>,
+        backdate_reason: Option<String>,
+    ) -> Result<DossierCode, StoreError> {
         let day = to_local(at).date();
         let key = (new.agency.clone(), day);
         let mut seq = self.counters.get(&key).copied().unwrap_or(0) + 1;
@@ -307,7 +313,7 @@ impl<'a> Batch<'a> {
             channel: new.channel,
         };
         let kind = if new.online { EventKind::RegisteredOnline { intake } } else { EventKind::Received { intake } };
-        self.create(code.clone(), Event::new(at, by, kind))?;
+        self.create(code.clone(), Event { at, by, backdate_reason, kind })?;
         self.counters.insert(key.clone(), seq);
         self.touched.insert(key);
         Ok(code)

@@ -145,9 +145,10 @@ impl GroupCommit {
         new: NewDossier,
         at: DateTime<Utc>,
         by: Option<String>,
+        backdate_reason: Option<String>,
         recorded_at: DateTime<Utc>,
     ) -> Result<Dossier, StoreError> {
-        match self.write(backend, domain, BatchItem::Intake { new, at, by }, recorded_at).await {
+        match self.write(backend, domain, BatchItem::Intake { new, at, by, backdate_reason }, recorded_at).await {
             Err(StoreError::Database(e)) if is_unique_violation(&e) => Err(StoreError::Corrupt(format!(
                 "the next dossier number clashes with a stored dossier ({e}); dossier_sequences is behind the dossiers table"
             ))),
