@@ -19,13 +19,18 @@
 //! The gap of a backdated event is the working time between its two instants
 //! ([`gap_minutes`]), computed here with the calendar, never in SQL.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 
-use crate::calendar::Calendar;
+use crate::calendar::{Calendar, at_vn};
+use crate::codes::{AgencyCode, DossierCode};
 use crate::deadlines::{Lang, format_instant};
+use crate::domain::Domain;
+use crate::dossier::Event;
 
 /// The name of the reason field in the API and the forms (`--backdate-reason` on the command
 /// line).
@@ -221,6 +226,93 @@ pub fn check(
     Ok(Stated { at, gap_minutes: gap_minutes(cal, at, now), beyond_window: beyond })
 }
 
+/// One backdated event of a report: stated earlier than it was recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BackdatedEvent {
+    pub code: DossierCode,
+    pub seq: u32,
+    pub kind: &'static str,
+    /// The staff account (or operator name) that recorded it.
+    pub by: Option<String>,
+    /// As stated, at +07:00.
+    pub at: String,
+    /// As recorded, at +07:00.
+    pub recorded_at: String,
+    /// Working minutes between them on the receiving desk's calendar (`None` outside its
+    /// coverage).
+    pub gap_working_minutes: Option<i64>,
+    /// Earlier than the window allows: keyed in as paper history (or by the operator).
+    pub beyond_window: bool,
+    pub reason: Option<String>,
+}
+
+/// The backdated events of one officer in a report.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct OfficerBackdating {
+    /// The account; `""` for events recorded without one (imports, simulations).
+    pub by: String,
+    pub events: u64,
+    pub beyond_window: u64,
+    /// Sum and largest of the gaps that could be counted.
+    pub gap_working_minutes_total: i64,
+    pub gap_working_minutes_max: i64,
+}
+
+/// Backdated events recorded in a period, and the same per officer: what the inspector's watch
+/// list counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BackdatingReport {
+    /// The window the `beyond_window` flags are judged against.
+    pub window: String,
+    pub events: Vec<BackdatedEvent>,
+    /// Per officer, most backdated events first.
+    pub officers: Vec<OfficerBackdating>,
+}
+
+impl BackdatingReport {
+    /// Builds the report from logged events `(code, seq, event, recorded_at)`; those not
+    /// stated earlier than recorded are left out. Gaps are counted on the calendar of each
+    /// dossier's receiving desk (named by its code).
+    pub fn build<'a>(
+        domain: &Domain,
+        window: BackdateWindow,
+        logged: impl IntoIterator<Item = (&'a DossierCode, u32, &'a Event, DateTime<Utc>)>,
+    ) -> Self {
+        let mut events = Vec::new();
+        let mut officers: BTreeMap<String, OfficerBackdating> = BTreeMap::new();
+        for (code, seq, e, recorded_at) in logged {
+            if e.at >= recorded_at {
+                continue;
+            }
+            let cal = code.agency().parse::<AgencyCode>().map_or(&domain.calendar, |a| domain.calendar_for(&a));
+            let gap = gap_minutes(cal, e.at, recorded_at);
+            let beyond = beyond_window(cal, e.at, recorded_at, window);
+            let by = e.by.clone().unwrap_or_default();
+            let o = officers.entry(by.clone()).or_insert_with(|| OfficerBackdating { by, ..Default::default() });
+            o.events += 1;
+            o.beyond_window += u64::from(beyond);
+            if let Some(g) = gap {
+                o.gap_working_minutes_total += g;
+                o.gap_working_minutes_max = o.gap_working_minutes_max.max(g);
+            }
+            events.push(BackdatedEvent {
+                code: code.clone(),
+                seq,
+                kind: e.kind.name(),
+                by: e.by.clone(),
+                at: at_vn(e.at).to_rfc3339(),
+                recorded_at: at_vn(recorded_at).to_rfc3339(),
+                gap_working_minutes: gap,
+                beyond_window: beyond,
+                reason: e.backdate_reason.clone(),
+            });
+        }
+        let mut officers: Vec<OfficerBackdating> = officers.into_values().collect();
+        officers.sort_by(|a, b| b.events.cmp(&a.events).then_with(|| a.by.cmp(&b.by)));
+        Self { window: window.to_string(), events, officers }
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -340,5 +432,37 @@ mod tests {
         assert_eq!(gap_minutes(&c, t("2025-03-07 16:00"), t("2025-03-10 08:00")), Some(60 + 30));
         assert_eq!(gap_minutes(&c, t("2025-03-10 08:00"), t("2025-03-10 08:00")), Some(0));
         assert_eq!(gap_minutes(&c, t("2025-03-10 09:00"), t("2025-03-10 08:00")), Some(0));
+    }
+
+    #[test]
+    fn a_report_lists_backdated_events_and_counts_them_per_officer() {
+        use crate::dossier::EventKind;
+        let catalog = crate::catalog::Catalog::from_toml(
+            include_str!("../../../config/catalog/agencies.toml"),
+            include_str!("../../../config/catalog/procedures.toml"),
+        )
+        .unwrap();
+        let d = Domain::new(cal(), catalog, crate::analysis::ClassifyMode::DateTime);
+        let code: DossierCode = "000.00.02.H17-250303-0001".parse().unwrap();
+        let now = t("2025-03-10 09:00");
+        let mut paper = Event::new(t("2025-03-03 09:30"), Some("records1".into()), EventKind::Accepted);
+        paper.backdate_reason = Some("sổ giấy".into());
+        let yesterday = Event::new(t("2025-03-07 10:00"), Some("desk1".into()), EventKind::Paid);
+        let on_time = Event::new(now, Some("desk1".into()), EventKind::Returned);
+        let r = BackdatingReport::build(
+            &d,
+            BackdateWindow::default(),
+            [(&code, 2, &paper, now), (&code, 3, &yesterday, now), (&code, 4, &on_time, now)],
+        );
+        assert_eq!(r.events.len(), 2, "the event stated as it was recorded is not backdated");
+        assert_eq!(r.events[0].gap_working_minutes, Some(5 * 450 - 30));
+        assert!(r.events[0].beyond_window);
+        assert_eq!(r.events[0].reason.as_deref(), Some("sổ giấy"));
+        assert_eq!(r.events[0].at, "2025-03-03T09:30:00+07:00");
+        assert_eq!(r.events[1].gap_working_minutes, Some(450 - 60));
+        assert!(!r.events[1].beyond_window);
+        let tally: Vec<_> = r.officers.iter().map(|o| (o.by.as_str(), o.events, o.beyond_window)).collect();
+        assert_eq!(tally, [("desk1", 1, 0), ("records1", 1, 1)]);
+        assert_eq!(r.window, "1d");
     }
 }
