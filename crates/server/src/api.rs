@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use motcua_core::{AgencyCode, Dossier};
+use motcua_core::AgencyCode;
 use motcua_store::{StaffStore, Store};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -21,10 +21,10 @@ use crate::perm::{self, Action, PersonalData};
 use crate::privacy;
 use crate::problem::{Problem, ProblemKind};
 use crate::public;
-use crate::report::{ReportParams, build_report};
+use crate::report::{BackdatedParams, ReportParams, build_backdated, build_report};
 use crate::shared::{self, as_of, csv_response};
 use crate::state::AppState;
-use crate::views::{self, ActionFields, IntakeFields};
+use crate::views::{self, ActionFields, IntakeFields, Written};
 
 /// A JSON body whose errors are problems; an empty body is `T::default()`.
 #[derive(Debug)]
@@ -68,6 +68,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/report", get(report_handler))
         .route("/api/v1/audit", get(audit))
         .route("/api/v1/audit/personal-data", get(personal_data_reads))
+        .route("/api/v1/backdated", get(backdated))
         .route("/api/v1/staff", get(staff))
         .route("/api/v1/staff/{username}/unlock", post(unlock_staff))
         .route("/api/v1/staff/{username}/tokens", get(staff_tokens))
@@ -188,11 +189,14 @@ async fn catalog(State(state): State<AppState>, _who: Principal) -> Json<motcua_
     Json(motcua_core::view::CatalogView::of(&state.domain.catalog))
 }
 
-/// The answer to a write: the dossier as it is now, and where to see it.
-fn written(state: &AppState, d: &Dossier, status: StatusCode) -> Result<Response, Problem> {
+/// The answer to a write: the dossier as it is now, the event just recorded (as stated and as
+/// recorded), and where to see it.
+fn written(state: &AppState, w: &Written, status: StatusCode) -> Result<Response, Problem> {
+    let d = &w.dossier;
     let view = motcua_core::view::dossier_view(&state.domain, d, state.now().max(d.last_event_at.unwrap_or_default()))?;
     let code = d.code.as_ref().map(ToString::to_string).unwrap_or_default();
     let mut body = serde_json::to_value(&view).map_err(Problem::internal)?;
+    body["event"] = serde_json::to_value(&w.event).map_err(Problem::internal)?;
     body["links"] = json!({
         "self": format!("/api/v1/dossiers/{code}"),
         "page": format!("/dossiers/{code}"),
@@ -276,6 +280,7 @@ async fn show(
     let mut v = serde_json::to_value(&loaded.view).map_err(Problem::internal)?;
     v["applicant_details"] = serde_json::to_value(&loaded.dossier.applicant).map_err(Problem::internal)?;
     v["personal_data"] = json!(privacy::label(access != PersonalData::Masked));
+    v["log"] = serde_json::to_value(&loaded.log).map_err(Problem::internal)?;
     Ok(Json(v))
 }
 
@@ -449,6 +454,20 @@ async fn personal_data_reads(
         })
         .collect();
     Ok(Json(json!({"reads": reads, "next_before": next})))
+}
+
+/// Backdated events recorded in a period (stated vs recorded, by whom, why, the gap in working
+/// minutes) and their count per officer: for chairs, inspectors and administrators.
+async fn backdated(
+    State(state): State<AppState>,
+    who: Principal,
+    Query(p): Query<BackdatedParams>,
+) -> Result<Json<Value>, Problem> {
+    if !perm::may_audit(who.staff.role) {
+        return Err(Problem::forbidden("the backdating report is for chairs, inspectors and administrators"));
+    }
+    let r = build_backdated(&state, &p).await?;
+    Ok(Json(serde_json::to_value(&r).map_err(Problem::internal)?))
 }
 
 async fn staff(State(state): State<AppState>, who: Principal) -> Result<Json<Value>, Problem> {

@@ -184,6 +184,9 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("event", "Sự kiện", "Event"),
     ("by_staff", "Người thực hiện", "By"),
     ("recorded_at", "Ghi nhận lúc", "Recorded at"),
+    ("keyed_late", "Nhập muộn (hồ sơ giấy)", "Keyed in late (paper)"),
+    ("stated_at", "Thời điểm thực hiện", "When it happened"),
+    ("backdate_reason", "Lý do nhập muộn", "Reason for keying in late"),
     ("older", "Cũ hơn", "Older"),
     ("personal_data_reads", "Nhật ký xem thông tin cá nhân của công dân", "Reads of citizens' personal data"),
     (

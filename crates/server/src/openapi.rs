@@ -37,6 +37,9 @@ fn code_param() -> Value {
     json!({"name": "code", "in": "path", "required": true, "schema": {"type": "string"}, "example": "000.00.02.H17-250303-0001"})
 }
 
+const AT_DESCRIPTION: &str = "when it happened (RFC 3339 or local time; default: now). Never after now; at most the backdating window before now (one working day by default), earlier only for an account with the paper-history capability, with backdate_reason";
+const REASON_DESCRIPTION: &str = "why the action is stated earlier than the backdating window allows (paper history); kept in the event";
+
 /// The document.
 pub fn document() -> Value {
     let mut paths = serde_json::Map::new();
@@ -63,7 +66,8 @@ pub fn document() -> Value {
         };
         let mut props = props;
         if let Some(p) = props.as_object_mut() {
-            p.insert("at".into(), json!({"type": "string", "description": "when it happened (default: now)"}));
+            p.insert("at".into(), json!({"type": "string", "description": AT_DESCRIPTION}));
+            p.insert("backdate_reason".into(), json!({"type": "string", "description": REASON_DESCRIPTION}));
         }
         json!({"type": "object", "properties": props, "required": required})
     };
@@ -150,6 +154,12 @@ pub fn document() -> Value {
             "responses": with_errors(json!({"200": {"description": "the reads and the id to page on", "content": {"application/json": {"schema": {"type": "object", "required": ["reads", "next_before"], "properties": {
                 "reads": {"type": "array", "items": {"$ref": "#/components/schemas/PersonalDataRead"}},
                 "next_before": {"type": ["integer", "null"]}}}}}}}))}},
+        "/api/v1/backdated": {"get": {"summary": "backdated events recorded in a period: stated and recorded instants, by whom, the reason, the gap in working minutes, and per officer (chair, inspector, administrator)", "parameters": [
+            {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
+            {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
+            {"name": "by", "in": "query", "schema": {"type": "string"}, "description": "one staff account"},
+            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000}}],
+            "responses": with_errors(ok_json("backdated events and their count per officer"))}},
         "/api/v1/staff": {"get": {"summary": "staff accounts (administrator)", "responses": with_errors(ok_json("staff"))}},
         "/api/v1/staff/{username}/unlock": {"post": {"summary": "end the lockout of an account name after repeated wrong passwords (administrator)",
             "parameters": [{"name": "username", "in": "path", "required": true, "schema": {"type": "string"}}],
@@ -193,7 +203,8 @@ pub fn document() -> Value {
                     "procedure": {"type": "string"}, "agency": {"type": "string", "description": "receiving desk"},
                     "applicant": {"type": "string"}, "email": {"type": "string"}, "phone": {"type": "string"},
                     "id_number": {"type": "string"}, "address": {"type": "string"},
-                    "channel": {"enum": ["in_person", "postal"]}, "at": {"type": "string"}}},
+                    "channel": {"enum": ["in_person", "postal"]}, "at": {"type": "string", "description": AT_DESCRIPTION},
+                    "backdate_reason": {"type": "string", "description": REASON_DESCRIPTION}}},
                 "Dossier": {"type": "object", "description": "motcua_core::view::DossierView plus links; to a reader none of whose agencies received or held the dossier (and without the city-wide role) the applicant is \"***\" and applicant_details has no other field", "properties": {
                     "code": {"type": "string"}, "status": {"type": "integer"}, "status_name": {"type": "string"},
                     "applicant": {"type": "string"},

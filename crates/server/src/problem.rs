@@ -4,6 +4,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use motcua_core::backdate::BackdateError;
 use motcua_core::commands::CommandError;
 use motcua_core::{DomainError, DossierError};
 use motcua_store::StoreError;
@@ -33,6 +34,8 @@ pub enum ProblemKind {
     UnknownProcedure,
     OutsideCalendar,
     AtInFuture,
+    BackdateBeyondWindow,
+    BackdateReasonRequired,
     Duplicate,
     AlreadyRated,
     RateLimited,
@@ -42,7 +45,7 @@ pub enum ProblemKind {
 }
 
 impl ProblemKind {
-    pub const ALL: [ProblemKind; 24] = [
+    pub const ALL: [ProblemKind; 26] = [
         Self::Unauthorized,
         Self::Forbidden,
         Self::CsrfMismatch,
@@ -61,6 +64,8 @@ impl ProblemKind {
         Self::UnknownProcedure,
         Self::OutsideCalendar,
         Self::AtInFuture,
+        Self::BackdateBeyondWindow,
+        Self::BackdateReasonRequired,
         Self::Duplicate,
         Self::AlreadyRated,
         Self::RateLimited,
@@ -101,6 +106,14 @@ impl ProblemKind {
                 ("outside-calendar", S::UNPROCESSABLE_ENTITY, "The date is outside the working-day calendar")
             }
             Self::AtInFuture => ("at-in-future", S::UNPROCESSABLE_ENTITY, "The action is dated in the future"),
+            Self::BackdateBeyondWindow => (
+                "backdate-beyond-window",
+                S::UNPROCESSABLE_ENTITY,
+                "The action is dated earlier than the backdating window allows",
+            ),
+            Self::BackdateReasonRequired => {
+                ("backdate-reason-required", S::UNPROCESSABLE_ENTITY, "Keying in paper history needs a reason")
+            }
             Self::Duplicate => ("duplicate", S::CONFLICT, "Already exists"),
             Self::AlreadyRated => ("already-rated", S::CONFLICT, "The dossier has already been rated"),
             Self::RateLimited => ("rate-limited", S::TOO_MANY_REQUESTS, "Too many requests"),
@@ -220,6 +233,17 @@ impl From<CommandError> for Problem {
             CommandError::Domain(d) => d.into(),
             other => Self::invalid(other.to_string()),
         }
+    }
+}
+
+impl From<BackdateError> for Problem {
+    fn from(e: BackdateError) -> Self {
+        let kind = match e {
+            BackdateError::InFuture { .. } => ProblemKind::AtInFuture,
+            BackdateError::BeyondWindow { .. } => ProblemKind::BackdateBeyondWindow,
+            BackdateError::ReasonRequired { .. } => ProblemKind::BackdateReasonRequired,
+        };
+        Self::new(kind, e.to_string())
     }
 }
 

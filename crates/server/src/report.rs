@@ -2,9 +2,11 @@
 //! checked, and the store's read model narrowed to one agency if asked.
 
 use chrono::{Datelike, NaiveDate};
-use motcua_core::calendar::to_local;
+use motcua_core::backdate::BackdatingReport;
+use motcua_core::calendar::{from_local, to_local};
+use motcua_store::Store;
 use motcua_store::report::{GroupBy, Report, ReportQuery, report};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::problem::Problem;
 use crate::shared::as_of;
@@ -21,10 +23,9 @@ pub struct ReportParams {
     pub format: Option<String>,
 }
 
-/// The report for the filters: the store's read model, rows narrowed to one agency if asked.
-pub async fn build_report(state: &AppState, p: &ReportParams) -> Result<Report, Problem> {
-    let as_of = as_of(state, p.as_of.as_deref())?;
-    let today = to_local(as_of).date();
+/// A period of local days, `from..=to`: by default this month up to `today`; at most three
+/// years.
+fn period(from: &Option<String>, to: &Option<String>, today: NaiveDate) -> Result<(NaiveDate, NaiveDate), Problem> {
     let date = |s: &Option<String>, default: NaiveDate| -> Result<NaiveDate, Problem> {
         match s.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
@@ -32,14 +33,22 @@ pub async fn build_report(state: &AppState, p: &ReportParams) -> Result<Report, 
             None => Ok(default),
         }
     };
-    let to = date(&p.to, today)?;
-    let from = date(&p.from, NaiveDate::from_ymd_opt(to.year(), to.month(), 1).unwrap_or(to))?;
+    let to = date(to, today)?;
+    let from = date(from, NaiveDate::from_ymd_opt(to.year(), to.month(), 1).unwrap_or(to))?;
     if from > to {
         return Err(Problem::invalid(format!("from {from} is after to {to}")));
     }
     if (to - from).num_days() > 3 * 366 {
         return Err(Problem::invalid("a report covers at most three years"));
     }
+    Ok((from, to))
+}
+
+/// The report for the filters: the store's read model, rows narrowed to one agency if asked.
+pub async fn build_report(state: &AppState, p: &ReportParams) -> Result<Report, Problem> {
+    let as_of = as_of(state, p.as_of.as_deref())?;
+    let today = to_local(as_of).date();
+    let (from, to) = period(&p.from, &p.to, today)?;
     let by: GroupBy = match p.by.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(b) => b.parse().map_err(Problem::invalid)?,
         None => GroupBy::Agency,
@@ -56,4 +65,46 @@ pub async fn build_report(state: &AppState, p: &ReportParams) -> Result<Report, 
         });
     }
     Ok(r)
+}
+
+/// Filters of the backdating report (`GET /api/v1/backdated`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct BackdatedParams {
+    /// First and last local day on which the events were recorded (default: this month).
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// One officer's events only.
+    pub by: Option<String>,
+    /// At most this many events (default 1,000, at most 10,000).
+    pub limit: Option<u32>,
+}
+
+/// The backdating report with its period.
+#[derive(Debug, Clone, Serialize)]
+pub struct Backdated {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// More events were recorded in the period than `limit`: the lists are cut.
+    pub truncated: bool,
+    #[serde(flatten)]
+    pub report: BackdatingReport,
+}
+
+/// Backdated events recorded in the period, read from the log by their recorded instant; the
+/// gaps are core's working time, judged against the server's window.
+pub async fn build_backdated(state: &AppState, p: &BackdatedParams) -> Result<Backdated, Problem> {
+    let today = to_local(state.now()).date();
+    let (from, to) = period(&p.from, &p.to, today)?;
+    let limit = p.limit.unwrap_or(1_000).clamp(1, 10_000);
+    let start = from_local(from.and_time(chrono::NaiveTime::MIN));
+    let end = from_local(to.succ_opt().unwrap_or(to).and_time(chrono::NaiveTime::MIN));
+    let by = p.by.as_deref().map(str::trim).filter(|b| !b.is_empty());
+    let rows = state.store.backdated_events(start, end, by, limit).await?;
+    let truncated = rows.len() >= limit as usize;
+    let report = BackdatingReport::build(
+        &state.domain,
+        state.config.backdate_window,
+        rows.iter().map(|r| (&r.code, r.seq, &r.event, r.recorded_at)),
+    );
+    Ok(Backdated { from, to, truncated, report })
 }

@@ -53,6 +53,10 @@ pub struct ServerConfig {
     pub metrics_token: Option<String>,
     /// Reverse proxies whose `X-Forwarded-For` is believed (`--trusted-proxy`, repeatable).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How far before now staff may state an action (`at`) through the API and the pages
+    /// (`--backdate-window`, default one working day); earlier only with the paper-history
+    /// capability and a reason.
+    pub backdate_window: motcua_core::backdate::BackdateWindow,
 }
 
 impl Default for ServerConfig {
@@ -68,6 +72,7 @@ impl Default for ServerConfig {
             place: "Đà Nẵng".into(),
             metrics_token: None,
             trusted_proxies: Vec::new(),
+            backdate_window: motcua_core::backdate::BackdateWindow::default(),
         }
     }
 }

@@ -3,23 +3,22 @@
 //! view for a reader (its personal data shown, masked or audited by `privacy`), and the work
 //! queue ordered by urgency.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use motcua_core::analysis::{RemainingTimeModel, at_risk};
-use motcua_core::calendar::to_local;
+use motcua_core::backdate::{self, BACKDATE_REASON_FIELD, Stating};
+use motcua_core::calendar::{to_local, truncate_to_micros};
 use motcua_core::commands::{FieldStyle, IntakeForm, Transition, parse_instant};
-use motcua_core::view::{DossierView, dossier_view};
-use motcua_core::{AgencyCode, Dossier, DossierCode, Event};
-use motcua_store::{DossierRow, NewDossier, StaffRow, StaffStore, Store};
+use motcua_core::text::{self, REASON_MAX_CHARS};
+use motcua_core::view::{DossierView, LogLine, dossier_view};
+use motcua_core::{AgencyCode, Dossier, DossierCode, Event, EventKind, Intake};
+use motcua_store::{Capability, DossierRow, NewDossier, StaffRow, StaffStore, Store};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Principal;
 use crate::perm::{Action, PersonalData, authorize, authorize_intake};
 use crate::privacy;
-use crate::problem::{Problem, ProblemKind};
+use crate::problem::Problem;
 use crate::state::AppState;
-
-/// How far ahead of the server's clock an `at` may be (clock skew between desk PCs).
-const FUTURE_SLACK_MINUTES: i64 = 5;
 
 /// The fields any action may carry, from JSON or a form.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -36,10 +35,13 @@ pub struct ActionFields {
     pub override_second: bool,
     #[serde(default)]
     pub refused: bool,
-    /// When it happened (RFC 3339 or local time); default: now. Desks key in paper dossiers
-    /// after the fact.
+    /// When it happened (RFC 3339 or local time); default: now. At most the backdating window
+    /// before now ([`stated`]).
     #[serde(default)]
     pub at: Option<String>,
+    /// Why `at` is earlier than the backdating window allows (paper history).
+    #[serde(default)]
+    pub backdate_reason: Option<String>,
 }
 
 impl ActionFields {
@@ -73,17 +75,52 @@ impl ActionFields {
     }
 }
 
-/// `at` as given, or now; never later than now (plus a little skew).
-pub fn when(state: &AppState, at: Option<&str>) -> Result<DateTime<Utc>, Problem> {
-    let now = state.now();
-    let Some(s) = at.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(now) };
-    let t = parse_instant(s).ok_or_else(|| {
+/// The instants of a staff action and its backdating reason, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamp {
+    /// When it is stated to have happened.
+    pub at: DateTime<Utc>,
+    /// When it is recorded: the server's now.
+    pub now: DateTime<Utc>,
+    pub reason: Option<String>,
+}
+
+/// `at` as given (or now) for an action at the desk of `agency`, by the honest-times rules
+/// (core's [`backdate`]): never after now; at most the configured window before now, counted
+/// on the desk's calendar; earlier only for an account with the paper-history capability that
+/// gives a reason (checked as any reason is).
+pub fn stated(
+    state: &AppState,
+    who: &Principal,
+    agency: &AgencyCode,
+    at: Option<&str>,
+    reason: Option<&str>,
+) -> Result<Stamp, Problem> {
+    let now = truncate_to_micros(state.now());
+    let reason = text::optional_paragraph(reason.unwrap_or(""), BACKDATE_REASON_FIELD, REASON_MAX_CHARS)
+        .map_err(|e| Problem::invalid(e.to_string()))?;
+    let Some(s) = at.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(Stamp { at: now, now, reason }) };
+    let at = parse_instant(s).ok_or_else(|| {
         Problem::invalid(format!("invalid instant {s:?}: expected RFC 3339 like 2025-01-24T16:40:00+07:00"))
     })?;
-    if t > now + Duration::minutes(FUTURE_SLACK_MINUTES) {
-        return Err(Problem::new(ProblemKind::AtInFuture, format!("{s} is later than the server's clock")));
-    }
-    Ok(t)
+    let stating = if who.staff.may(Capability::PaperHistory) { Stating::PaperHistory } else { Stating::Staff };
+    let cal = state.domain.calendar_for(agency);
+    backdate::check(cal, at, now, state.config.backdate_window, stating, reason.is_some())?;
+    Ok(Stamp { at, now, reason })
+}
+
+/// What a write answers with: the dossier after it, and the event just recorded with both of
+/// its instants.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub dossier: Dossier,
+    pub event: LogLine,
+}
+
+fn written(state: &AppState, dossier: Dossier, event: &Event, now: DateTime<Utc>) -> Written {
+    let cal = dossier.receiving_agency.as_ref().map_or(&state.domain.calendar, |a| state.domain.calendar_for(a));
+    let event = LogLine::new(cal, dossier.event_count, event, now);
+    Written { dossier, event }
 }
 
 pub fn parse_code(code: &str) -> Result<DossierCode, Problem> {
@@ -97,13 +134,16 @@ pub async fn act(
     code: &str,
     action: Action,
     fields: &ActionFields,
-) -> Result<Dossier, Problem> {
+) -> Result<Written, Problem> {
     let code = parse_code(code)?;
     let row = state.store.dossier_row(&code).await?.ok_or_else(|| Problem::not_found(format!("no dossier {code}")))?;
     authorize(&who.staff, action, Some(&row))?;
     let kind = fields.transition(action)?.event_kind(&state.domain, FieldStyle::Plain)?;
-    let event = Event { at: when(state, fields.at.as_deref())?, by: Some(who.staff.username.clone()), kind };
-    Ok(state.store.record(&state.domain, &code, event).await?)
+    let stamp =
+        stated(state, who, &row.receiving_agency, fields.at.as_deref(), fields.backdate_reason.as_deref())?;
+    let event = Event { at: stamp.at, by: Some(who.staff.username.clone()), backdate_reason: stamp.reason, kind };
+    let d = state.store.record_stamped(&state.domain, &code, event.clone(), stamp.now).await?;
+    Ok(written(state, d, &event, stamp.now))
 }
 
 /// The intake fields, from JSON or the form.
@@ -122,12 +162,15 @@ pub struct IntakeFields {
     pub address: Option<String>,
     #[serde(default)]
     pub channel: Option<String>,
+    /// When it was received; as [`ActionFields::at`].
     #[serde(default)]
     pub at: Option<String>,
+    #[serde(default)]
+    pub backdate_reason: Option<String>,
 }
 
 /// Opens a dossier: at the desk (`Intake`, status 2) or from the portal (`Submit`, status 1).
-pub async fn open(state: &AppState, who: &Principal, f: &IntakeFields, action: Action) -> Result<Dossier, Problem> {
+pub async fn open(state: &AppState, who: &Principal, f: &IntakeFields, action: Action) -> Result<Written, Problem> {
     let online = action == Action::Submit;
     let form = IntakeForm {
         procedure: f.procedure.clone(),
@@ -144,7 +187,7 @@ pub async fn open(state: &AppState, who: &Principal, f: &IntakeFields, action: A
         return Err(Problem::invalid("an online dossier is submitted with POST /api/v1/submissions"));
     }
     authorize_intake(&who.staff, action, &checked.agency)?;
-    let at = when(state, f.at.as_deref())?;
+    let stamp = stated(state, who, &checked.agency, f.at.as_deref(), f.backdate_reason.as_deref())?;
     let new = NewDossier {
         procedure: checked.procedure,
         agency: checked.agency,
@@ -152,21 +195,34 @@ pub async fn open(state: &AppState, who: &Principal, f: &IntakeFields, action: A
         channel: checked.channel,
         online,
     };
-    Ok(state.store.intake(&state.domain, new, at, Some(who.staff.username.clone())).await?)
+    let by = Some(who.staff.username.clone());
+    let d = state.store.intake_stamped(&state.domain, new, stamp.at, by.clone(), stamp.reason.clone(), stamp.now).await?;
+    // The receipt (or registration) event the store built, as its log line.
+    let kind = if online { EventKind::AcceptedOnline } else { EventKind::Accepted };
+    let mut line = written(state, d, &Event { at: stamp.at, by, backdate_reason: stamp.reason, kind }, stamp.now);
+    line.event.kind = if online { "registered_online" } else { "received" };
+    Ok(line)
 }
 
 /// A dossier replayed up to `as_of`, its view and its log.
 pub async fn load(state: &AppState, code: &DossierCode, as_of: DateTime<Utc>) -> Result<Loaded, Problem> {
-    let events = state.store.events(code).await?;
-    if events.is_empty() {
+    let logged = state.store.logged_events(code).await?;
+    if logged.is_empty() {
         return Err(Problem::not_found(format!("no dossier {code}")));
     }
+    let events: Vec<Event> = logged.iter().map(|l| l.event.clone()).collect();
     let dossier = state.domain.replay_until(events.iter(), as_of)?;
     if dossier.status.is_none() {
         return Err(Problem::not_found(format!("dossier {code} did not exist yet at {as_of}")));
     }
     let view = dossier_view(&state.domain, &dossier, as_of)?;
-    Ok(Loaded { dossier, view, events })
+    let cal = dossier.receiving_agency.as_ref().map_or(&state.domain.calendar, |a| state.domain.calendar_for(a));
+    let log = logged
+        .iter()
+        .filter(|l| l.event.at <= as_of)
+        .map(|l| LogLine::new(cal, l.seq, &l.event, l.recorded_at))
+        .collect();
+    Ok(Loaded { dossier, view, events, log })
 }
 
 /// A dossier loaded for `staff` through `route` (as the audit names it): its personal data
@@ -188,6 +244,8 @@ pub struct Loaded {
     pub dossier: Dossier,
     pub view: DossierView,
     pub events: Vec<Event>,
+    /// The log up to `as_of`, each event with its stated and recorded instants.
+    pub log: Vec<LogLine>,
 }
 
 /// How urgent a queued dossier is, most urgent first.

@@ -1357,3 +1357,204 @@ async fn personal_data_is_read_by_the_agencies_that_held_the_dossier_and_audited
     assert_eq!(personal_data_reads(&app).await.len(), 4);
     app.shutdown().await;
 }
+
+/// Honest times: staff may date an action at most the backdating window (one working day by
+/// default) before now; earlier only an account with the paper-history capability, with a
+/// reason kept in the event; never in the future, never before the dossier's last event. A
+/// refusal writes nothing; an accepted action answers with both of its instants.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backdating_is_bounded_by_the_window_and_paper_history_needs_a_reason() {
+    let app = TestApp::spawn().await;
+    // Now: Monday 10/3/2025 09:00. One working day back is Friday 7/3 09:00.
+    assert_eq!(app.now(), local("2025-03-10 09:00"));
+    let code = app.dossier_for(Action::Resolve).await;
+
+    // Two working days back (Thursday 09:00): refused, nothing written.
+    let before = app.event_count().await;
+    let (s, v) = app.act(Role::Agency, &code, "resolve", json!({"at": "2025-03-06T09:00:00+07:00"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    expect_problem(&v, "backdate-beyond-window", 422);
+    assert!(v["detail"].as_str().unwrap().contains("the earliest allowed is Fri 07/03/2025 09:00"), "{v}");
+    // A reason does not help an account without the capability.
+    let (s, v) = app
+        .act(Role::Agency, &code, "resolve", json!({"at": "2025-03-06T09:00:00+07:00", "backdate_reason": "sổ giấy"}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    expect_problem(&v, "backdate-beyond-window", 422);
+    // Never in the future (not even a minute), never before the dossier's last event.
+    let (s, v) = app.act(Role::Agency, &code, "resolve", json!({"at": "2025-03-10T09:01:00+07:00"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    expect_problem(&v, "at-in-future", 422);
+    let (s, v) = app.act(Role::Agency, &code, "resolve", json!({"at": "2025-03-03T09:00:00+07:00"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "beyond the window is checked first: {v}");
+    assert_eq!(app.event_count().await, before, "refusals write nothing");
+
+    // Within the window (Friday 10:00): accepted, with both instants in the answer.
+    let (s, v) = app.act(Role::Agency, &code, "resolve", json!({"at": "2025-03-07T10:00:00+07:00"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["event"]["kind"], "resolved");
+    assert_eq!(v["event"]["at"], "2025-03-07T10:00:00+07:00");
+    assert_eq!(v["event"]["recorded_at"], "2025-03-10T09:00:00+07:00");
+    assert_eq!(v["event"]["backdated"], true);
+    assert_eq!(v["event"]["backdated_working_minutes"], 390, "Fri 10:00–17:00 (300) + Mon 07:30–09:00 (90)");
+    assert_eq!(v["finished_at"], "2025-03-07T10:00:00+07:00");
+    assert_eq!(app.event_count().await, before + 1);
+    // The dossier shows each event as stated and as recorded.
+    let (_, shown) = app.show(Role::Chair, &code).await;
+    let last = shown["log"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!((last["at"].as_str(), last["recorded_at"].as_str()), (Some("2025-03-07T10:00:00+07:00"), Some("2025-03-10T09:00:00+07:00")));
+    // An action without `at` is stated and recorded now: not backdated.
+    let (s, v) = app.act(Role::Desk, &code, "return", json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["event"]["backdated"], false);
+    assert_eq!(v["event"]["at"], v["event"]["recorded_at"]);
+    // Before the dossier's last event (the return, just now), even inside the window.
+    let code2 = app.dossier_for(Action::Transfer).await;
+    let (s, _) = app.act(Role::Desk, &code2, "transfer", json!({"to": TOURISM})).await;
+    assert_eq!(s, StatusCode::OK);
+    let before = app.event_count().await;
+    let (s, v) = app.act(Role::Agency, &code2, "accept", json!({"at": "2025-03-10T08:30:00+07:00"})).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    expect_problem(&v, "event-before-last", 409);
+    assert_eq!(app.event_count().await, before);
+
+    // An account allowed to key in paper history: a week back needs a reason…
+    app.add_staff("records", Role::Desk, vec![CENTRE.parse().unwrap(), TOURISM.parse().unwrap()]).await;
+    assert!(
+        app.store.set_capability("records", motcua_store::Capability::PaperHistory, true, app.now()).await.unwrap()
+    );
+    let (rc, rcsrf) = app.login("records", &password(Role::Desk)).await;
+    let post = |path: String, body: Value| {
+        let (rc, rcsrf) = (rc.clone(), rcsrf.clone());
+        let url = app.url(&path);
+        async move {
+            let r = rc.post(url).header("x-csrf-token", rcsrf).json(&body).send().await.unwrap();
+            (r.status(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let mut paper = intake_body(CENTRE);
+    paper["at"] = json!("2025-03-03T14:00:00+07:00");
+    let before = app.event_count().await;
+    let (s, v) = post("/api/v1/dossiers".into(), paper.clone()).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    expect_problem(&v, "backdate-reason-required", 422);
+    // …checked by the text rules…
+    paper["backdate_reason"] = json!("mất điện\u{1b}[2J");
+    let (s, v) = post("/api/v1/dossiers".into(), paper.clone()).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    expect_problem(&v, "invalid-input", 422);
+    assert_eq!(app.event_count().await, before);
+    // …and then it is accepted, the reason kept in the event, the code of the stated day.
+    paper["backdate_reason"] = json!("Hồ sơ giấy nhận khi mất mạng, nhập lại theo sổ tiếp nhận");
+    let (s, v) = post("/api/v1/dossiers".into(), paper.clone()).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let paper_code = v["code"].as_str().unwrap().to_string();
+    assert!(paper_code.starts_with("000.00.02.H17-250303-"), "{paper_code}");
+    assert_eq!(v["event"]["kind"], "received");
+    assert_eq!(v["event"]["at"], "2025-03-03T14:00:00+07:00");
+    assert_eq!(v["event"]["recorded_at"], "2025-03-10T09:00:00+07:00");
+    assert_eq!(v["event"]["backdated_working_minutes"], 5 * 450 - 180, "Mon 14:00 → Mon 09:00 a week later");
+    assert_eq!(v["event"]["backdate_reason"], "Hồ sơ giấy nhận khi mất mạng, nhập lại theo sổ tiếp nhận");
+    let (_, ev) = app.events(Role::Chair, &paper_code).await;
+    assert_eq!(ev["events"][0]["backdate_reason"], "Hồ sơ giấy nhận khi mất mạng, nhập lại theo sổ tiếp nhận");
+    // The future stays closed to it too.
+    let (s, v) = post(
+        format!("/api/v1/dossiers/{paper_code}/transfer"),
+        json!({"to": TOURISM, "at": "2025-03-11T09:00:00+07:00", "backdate_reason": "x"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    expect_problem(&v, "at-in-future", 422);
+
+    // The backdating report: the two backdated events of March, per officer; for inspectors.
+    let (s, r) = app.get(Role::Chair, "/api/v1/backdated?from=2025-03-01&to=2025-03-31").await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let events = r["events"].as_array().unwrap();
+    let seen: Vec<(&str, &str, bool)> = events
+        .iter()
+        .map(|e| (e["by"].as_str().unwrap(), e["kind"].as_str().unwrap(), e["beyond_window"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(seen, [("agency", "resolved", false), ("records", "received", true)]);
+    assert_eq!(events[0]["gap_working_minutes"], 390);
+    assert_eq!(events[1]["reason"], "Hồ sơ giấy nhận khi mất mạng, nhập lại theo sổ tiếp nhận");
+    assert_eq!(r["officers"].as_array().unwrap().len(), 2);
+    assert_eq!(r["window"], "1d");
+    let (_, one) = app.get(Role::Chair, "/api/v1/backdated?from=2025-03-01&to=2025-03-31&by=records").await;
+    assert_eq!(one["events"].as_array().unwrap().len(), 1);
+    assert_eq!(app.get(Role::Agency, "/api/v1/backdated").await.0, StatusCode::FORBIDDEN);
+    app.shutdown().await;
+
+    // A wider window (serve --backdate-window 2d): Thursday is in.
+    let wide = ServerConfig { backdate_window: "2d".parse().unwrap(), ..ServerConfig::default() };
+    let app = TestApp::spawn_with(wide).await;
+    let code = app.dossier_for(Action::Resolve).await;
+    let (s, v) = app.act(Role::Agency, &code, "resolve", json!({"at": "2025-03-06T09:00:00+07:00"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["event"]["backdated_working_minutes"], 900);
+    app.shutdown().await;
+}
+
+/// The desk's forms carry `at` (and the reason) too, under the same rules.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn desk_forms_are_bounded_by_the_backdating_window() {
+    let app = TestApp::spawn().await;
+    let c = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let csrf = csrf_of(&c.get(app.url("/login")).send().await.unwrap().text().await.unwrap());
+    let r = c
+        .post(app.url("/login"))
+        .form(&[("username", "desk"), ("password", "secret-desk"), ("_csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let page = c.get(app.url("/intake")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("type=\"datetime-local\" id=\"at\" name=\"at\""), "the intake form offers `at`");
+    let csrf = csrf_of(&page);
+    let intake = |at: &'static str| {
+        let c = c.clone();
+        let csrf = csrf.clone();
+        let url = app.url("/intake");
+        async move {
+            c.post(url)
+                .form(&[
+                    ("_csrf", csrf.as_str()),
+                    ("procedure", TRAVEL_LICENCE),
+                    ("agency", CENTRE),
+                    ("applicant", "Võ Thị Hoa"),
+                    ("id_number", ID),
+                    ("channel", "in_person"),
+                    ("at", at),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // Two working days back, as a browser's datetime-local sends it: the form again, with why.
+    let before = app.event_count().await;
+    let r = intake("2025-03-06T09:00").await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("id=\"intake-error\"") && page.contains("earliest allowed"), "{page}");
+    assert_eq!(app.event_count().await, before, "nothing written");
+    // Yesterday afternoon: accepted; the dossier page shows both instants.
+    let r = intake("2025-03-07T15:00").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let code = r.headers()["location"].to_str().unwrap().trim_start_matches("/dossiers/").trim_end_matches("/receipt").to_string();
+    assert!(code.starts_with("000.00.02.H17-250307-"), "{code}");
+    let page = c.get(app.url(&format!("/dossiers/{code}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("class=\"backdated\""), "the backdated event is marked");
+    assert!(page.contains("07/03/2025 15:00") && page.contains("10/03/2025 09:00"), "stated and recorded");
+    // An action form with `at` in the future: refused on the page, nothing written.
+    let before = app.event_count().await;
+    let r = c
+        .post(app.url(&format!("/dossiers/{code}/transfer")))
+        .form(&[("_csrf", csrf_of(&page).as_str()), ("to", TOURISM), ("at", "2025-03-10T10:00")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT, "the dossier page again, with the error");
+    assert!(r.text().await.unwrap().contains("never dated in the future"));
+    assert_eq!(app.event_count().await, before);
+    app.shutdown().await;
+}

@@ -6,8 +6,8 @@ use askama::Template;
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use motcua_core::deadlines::format_working_minutes;
-use motcua_core::view::DossierView;
+use motcua_core::deadlines::{Lang, format_working_minutes};
+use motcua_core::view::{DossierView, LogLine};
 use motcua_core::{Event, EventKind, Status};
 use motcua_store::{DossierRow, Store};
 use serde::Deserialize;
@@ -17,7 +17,7 @@ use crate::i18n::Tr;
 use crate::page::{Page, error_page, html};
 use crate::perm::{self, Action};
 use crate::problem::{Problem, ProblemKind};
-use crate::shared::{iso_local, local, local_opt};
+use crate::shared::{iso_local, local_opt};
 use crate::state::AppState;
 use crate::views::{self, ActionFields};
 
@@ -48,9 +48,15 @@ struct StepRow {
 
 #[derive(Debug, Clone)]
 struct EventRow {
+    /// As stated.
     at: String,
     kind: String,
     by: String,
+    /// As recorded, when it differs from the stated instant (a backdated event).
+    recorded_at: String,
+    /// The working time between them, and the reason given.
+    gap: String,
+    reason: String,
 }
 
 /// One action form offered on the dossier page.
@@ -223,10 +229,20 @@ fn action_forms(ui: &Ui, status: Status, pending_handoff: bool, row: &DossierRow
         .collect()
 }
 
-fn event_rows(events: &[Event]) -> Vec<EventRow> {
-    events
-        .iter()
-        .map(|e| EventRow { at: local(e.at), kind: e.kind.name().to_string(), by: e.by.clone().unwrap_or_default() })
+fn event_rows(tr: Tr, log: &[LogLine]) -> Vec<EventRow> {
+    let lang = if tr.en() { Lang::En } else { Lang::Vi };
+    log.iter()
+        .map(|e| EventRow {
+            at: iso_local(&e.at),
+            kind: e.kind.to_string(),
+            by: e.by.clone().unwrap_or_default(),
+            recorded_at: if e.backdated { iso_local(&e.recorded_at) } else { String::new() },
+            gap: match (e.backdated, e.backdated_working_minutes) {
+                (true, Some(m)) => format_working_minutes(m, lang),
+                _ => String::new(),
+            },
+            reason: e.backdate_reason.clone().unwrap_or_default(),
+        })
         .collect()
 }
 
@@ -269,7 +285,7 @@ async fn dossier_page(state: &AppState, ui: &Ui, code: &str, error: String) -> R
         control,
         steps,
         signals: v.signals.iter().map(|s| s.text.clone()).collect(),
-        events: event_rows(&loaded.events),
+        events: event_rows(tr, &loaded.log),
         actions: action_forms(ui, status, d.pending_handoff().is_some(), &row),
         agencies: state
             .domain
@@ -302,6 +318,11 @@ pub struct ActionForm {
     refused: String,
     #[serde(default)]
     override_second: String,
+    /// When it happened, if keyed in late (`datetime-local`, Vietnam time).
+    #[serde(default)]
+    at: String,
+    #[serde(default)]
+    backdate_reason: String,
     #[serde(default, rename = "_csrf")]
     csrf: String,
 }
@@ -317,7 +338,8 @@ impl ActionForm {
             responsible: opt(&self.responsible),
             override_second: yes(&self.override_second),
             refused: yes(&self.refused),
-            at: None,
+            at: opt(&self.at),
+            backdate_reason: opt(&self.backdate_reason),
         }
     }
 }

@@ -66,7 +66,7 @@ pub async fn intake_submit(State(state): State<AppState>, ui: Ui, Form(f): Form<
     }
     match views::open(&state, &ui.who, &f.fields, Action::Intake).await {
         Ok(d) => {
-            let code = d.code.map(|c| c.to_string()).unwrap_or_default();
+            let code = d.dossier.code.map(|c| c.to_string()).unwrap_or_default();
             Redirect::to(&format!("/dossiers/{code}/receipt")).into_response()
         }
         Err(p) if p.kind == ProblemKind::Forbidden => error_page(ui.tr, &p),
