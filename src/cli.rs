@@ -218,6 +218,16 @@ pub enum Command {
         as_of: Option<String>,
         #[arg(long, default_value = "table", value_parser = ["table", "json", "csv"])]
         format: String,
+        /// Instead: the backdated events recorded in the period (stated vs recorded, by whom,
+        /// the reason, the gap in working minutes) and their count per officer.
+        #[arg(long)]
+        backdated: bool,
+        /// With --backdated: one staff account's events only.
+        #[arg(long, requires = "backdated")]
+        officer: Option<String>,
+        /// With --backdated: at most this many events.
+        #[arg(long, default_value_t = 10_000, requires = "backdated")]
+        limit: u32,
     },
 }
 
@@ -257,11 +267,16 @@ pub fn run(cli: &Cli) -> Result<()> {
             Command::Letter(args) => return crate::worker_cmd::letter(&config, args, &store, &domain).await,
             _ => {}
         }
-        run_with_store(cli, &store, &domain).await
+        run_with_store(cli, &store, &domain, config.settings.backdate_window).await
     })
 }
 
-async fn run_with_store<S: motcua_store::Store>(cli: &Cli, store: &S, domain: &motcua_core::Domain) -> Result<()> {
+async fn run_with_store<S: motcua_store::Store>(
+    cli: &Cli,
+    store: &S,
+    domain: &motcua_core::Domain,
+    window: motcua_core::backdate::BackdateWindow,
+) -> Result<()> {
     use Command as C;
     let (code, tr, write): (&String, Transition, &WriteFlags) = match &cli.command {
         C::Calendar(_)
@@ -299,7 +314,13 @@ async fn run_with_store<S: motcua_store::Store>(cli: &Cli, store: &S, domain: &m
         }
         C::Recompute { dry_run, json } => return crate::bulk::recompute(store, domain, *dry_run, *json).await,
         C::Show { code, as_of: at, json } => return desk::show_dossier(store, domain, code, as_of(at)?, *json).await,
-        C::Report { from, to, by, as_of: at, format } => return report(store, domain, from, to, *by, at, format).await,
+        C::Report { from, to, as_of: at, format, backdated: true, officer, limit, .. } => {
+            let period = Period::of(from, to, at)?;
+            return backdated(store, domain, window, &period, officer.as_deref(), *limit, format).await;
+        }
+        C::Report { from, to, by, as_of: at, format, .. } => {
+            return report(store, domain, &Period::of(from, to, at)?, *by, format).await;
+        }
         C::Transfer { code, to, write } => (code, Transition::Transfer { to: to.clone() }, write),
         C::Accept(a) => (&a.code, Transition::Accept, &a.write),
         C::AcceptOnline(a) => (&a.code, Transition::AcceptOnline, &a.write),
@@ -331,28 +352,125 @@ async fn run_with_store<S: motcua_store::Store>(cli: &Cli, store: &S, domain: &m
     desk::transition(store, domain, code, &tr, write).await
 }
 
+/// The days of a report: `--from`..=`--to`, by default the as-of month up to the as-of day.
+struct Period {
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    as_of: DateTime<Utc>,
+}
+
+impl Period {
+    fn of(from: &Option<String>, to: &Option<String>, at: &Option<String>) -> Result<Self> {
+        let as_of = as_of(at)?;
+        let today = motcua_core::calendar::to_local(as_of).date();
+        let to = to.as_deref().map(input::date).transpose()?.unwrap_or(today);
+        let from = match from {
+            Some(f) => input::date(f)?,
+            None => chrono::NaiveDate::from_ymd_opt(chrono::Datelike::year(&to), chrono::Datelike::month(&to), 1)
+                .unwrap_or(to),
+        };
+        if from > to {
+            anyhow::bail!("--from {from} is after --to {to}");
+        }
+        Ok(Self { from, to, as_of })
+    }
+}
+
+/// `report --backdated`: the events recorded in the period that are stated earlier than they
+/// were recorded, read from the log by their recorded instant; gaps in working minutes from
+/// core's calendar, judged against motcua.toml's backdating window.
+async fn backdated<S: motcua_store::Store>(
+    store: &S,
+    domain: &motcua_core::Domain,
+    window: motcua_core::backdate::BackdateWindow,
+    p: &Period,
+    officer: Option<&str>,
+    limit: u32,
+    format: &str,
+) -> Result<()> {
+    use motcua_core::calendar::from_local;
+    let start = from_local(p.from.and_time(chrono::NaiveTime::MIN));
+    let end = from_local(p.to.succ_opt().unwrap_or(p.to).and_time(chrono::NaiveTime::MIN));
+    let rows = store.backdated_events(start, end, officer, limit.max(1)).await?;
+    let truncated = rows.len() >= limit.max(1) as usize;
+    let r = motcua_core::backdate::BackdatingReport::build(
+        domain,
+        window,
+        rows.iter().map(|r| (&r.code, r.seq, &r.event, r.recorded_at)),
+    );
+    let safe = |s: &str| -> String { motcua_core::text::for_terminal(s).into_owned() };
+    match format {
+        "json" => {
+            let mut v = serde_json::to_value(&r)?;
+            v["from"] = serde_json::json!(p.from);
+            v["to"] = serde_json::json!(p.to);
+            v["truncated"] = serde_json::json!(truncated);
+            crate::outln!("{v}");
+        }
+        "csv" => {
+            crate::outln!("code,seq,kind,by,stated_at,recorded_at,gap_working_minutes,beyond_window,reason");
+            let field = |s: &str| format!("\"{}\"", safe(s).replace('"', "\"\""));
+            for e in &r.events {
+                crate::outln!(
+                    "{},{},{},{},{},{},{},{},{}",
+                    e.code,
+                    e.seq,
+                    e.kind,
+                    field(e.by.as_deref().unwrap_or("")),
+                    e.at,
+                    e.recorded_at,
+                    e.gap_working_minutes.map(|m| m.to_string()).unwrap_or_default(),
+                    e.beyond_window,
+                    field(e.reason.as_deref().unwrap_or(""))
+                );
+            }
+        }
+        _ => {
+            crate::outln!(
+                "backdated events recorded {} to {} (window {}){}",
+                p.from,
+                p.to,
+                r.window,
+                if truncated { ", cut at --limit" } else { "" }
+            );
+            for e in &r.events {
+                crate::outln!(
+                    "  {} #{:<3} {:<20} by {:<12} stated {}  recorded {}  gap {} working min{}{}",
+                    e.code,
+                    e.seq,
+                    e.kind,
+                    safe(e.by.as_deref().unwrap_or("—")),
+                    e.at,
+                    e.recorded_at,
+                    e.gap_working_minutes.map_or_else(|| "?".to_string(), |m| m.to_string()),
+                    if e.beyond_window { "  BEYOND WINDOW" } else { "" },
+                    e.reason.as_deref().map(|x| format!("  reason: {}", safe(x))).unwrap_or_default()
+                );
+            }
+            crate::outln!("per officer:");
+            for o in &r.officers {
+                crate::outln!(
+                    "  {:<16} {:>5} backdated  {:>5} beyond the window  gap max {} / total {} working min",
+                    if o.by.is_empty() { "(none)".to_string() } else { safe(&o.by) },
+                    o.events,
+                    o.beyond_window,
+                    o.gap_working_minutes_max,
+                    o.gap_working_minutes_total
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn report<S: motcua_store::Store>(
     store: &S,
     domain: &motcua_core::Domain,
-    from: &Option<String>,
-    to: &Option<String>,
+    p: &Period,
     by: GroupBy,
-    at: &Option<String>,
     format: &str,
 ) -> Result<()> {
-    let as_of = as_of(at)?;
-    let today = motcua_core::calendar::to_local(as_of).date();
-    let to = to.as_deref().map(input::date).transpose()?.unwrap_or(today);
-    let from = match from {
-        Some(f) => input::date(f)?,
-        None => {
-            chrono::NaiveDate::from_ymd_opt(chrono::Datelike::year(&to), chrono::Datelike::month(&to), 1).unwrap_or(to)
-        }
-    };
-    if from > to {
-        anyhow::bail!("--from {from} is after --to {to}");
-    }
-    let q = motcua_store::report::ReportQuery { from, to, by, as_of };
+    let q = motcua_store::report::ReportQuery { from: p.from, to: p.to, by, as_of: p.as_of };
     let r = motcua_store::report::report(store, domain, &q).await?;
     match format {
         "json" => crate::outln!("{}", r.to_json()),

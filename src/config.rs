@@ -4,6 +4,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use motcua_core::backdate::BackdateWindow;
 use motcua_core::{Calendar, CalendarData, Catalog, ClassifyMode, Domain, OfficeHours};
 use serde::Deserialize;
 
@@ -19,9 +20,18 @@ pub struct Settings {
     pub calendar_dir: String,
     #[serde(default)]
     pub office_hours: Option<Vec<(String, String)>>,
+    /// How far before now staff may date an action through the API and the pages
+    /// (`serve --backdate-window` overrides it): `1d`, `4h`, `90m`, `0`.
+    #[serde(default, deserialize_with = "window")]
+    pub backdate_window: BackdateWindow,
     /// `[mail]`: how the worker delivers messages (motcua-worker's `MailSettings`).
     #[serde(default)]
     pub mail: motcua_worker::MailSettings,
+}
+
+fn window<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BackdateWindow, D::Error> {
+    let s = String::deserialize(d)?;
+    s.parse().map_err(serde::de::Error::custom)
 }
 
 fn default_db() -> String {
@@ -39,6 +49,7 @@ impl Default for Settings {
             classify: ClassifyMode::default(),
             calendar_dir: default_calendar_dir(),
             office_hours: None,
+            backdate_window: BackdateWindow::default(),
             mail: motcua_worker::MailSettings::default(),
         }
     }

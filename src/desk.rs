@@ -3,9 +3,10 @@
 use anyhow::{Result, bail};
 use chrono::{DateTime, Utc};
 use clap::Args;
+use motcua_core::backdate::{BackdateWindow, Stating};
 use motcua_core::commands::{CheckedIntake, FieldStyle, IntakeForm};
-use motcua_core::deadlines::{Lang, explain};
-use motcua_core::view::CatalogView;
+use motcua_core::deadlines::{Lang, explain, format_working_minutes};
+use motcua_core::view::{CatalogView, LogLine};
 use motcua_core::{Channel, Domain, Dossier, DossierCode, Event};
 use motcua_store::{NewDossier, Store};
 use serde_json::{Value, json};
@@ -15,9 +16,15 @@ use crate::input::{self, show};
 /// Flags every write command takes.
 #[derive(Debug, Clone, Args)]
 pub struct WriteFlags {
-    /// When it happened (default: now). Desks key in paper dossiers after the fact.
+    /// When it happened (default: now). The operator keys in paper history with it: no
+    /// backdating window applies here (unlike the API and the pages), but never a future
+    /// instant, nor one before the dossier's last event. The log keeps both instants.
     #[arg(long)]
     pub at: Option<String>,
+    /// Why the event is keyed in after the fact (kept in the event, shown by `show` and
+    /// `report --backdated`).
+    #[arg(long)]
+    pub backdate_reason: Option<String>,
     /// The staff account recording it.
     #[arg(long)]
     pub by: Option<String>,
@@ -25,12 +32,30 @@ pub struct WriteFlags {
     pub json: bool,
 }
 
+/// The instants of a write from the command line: as stated (`--at`, default now) and as
+/// recorded (now), and the reason given.
+#[derive(Debug)]
+pub struct Stamp {
+    pub at: DateTime<Utc>,
+    pub now: DateTime<Utc>,
+    pub reason: Option<String>,
+}
+
 impl WriteFlags {
-    pub fn at(&self) -> Result<DateTime<Utc>> {
-        match &self.at {
-            Some(s) => input::instant(s),
-            None => Ok(motcua_core::calendar::truncate_to_micros(Utc::now())),
-        }
+    /// `--at` checked by core's honest-times rule for the operator: never after now.
+    pub fn stamp(&self, domain: &Domain) -> Result<Stamp> {
+        let now = motcua_core::calendar::truncate_to_micros(Utc::now());
+        let reason = motcua_core::text::optional_paragraph(
+            self.backdate_reason.as_deref().unwrap_or(""),
+            "--backdate-reason",
+            motcua_core::text::REASON_MAX_CHARS,
+        )?;
+        let at = match &self.at {
+            Some(s) => input::instant(s)?,
+            None => now,
+        };
+        motcua_core::backdate::check(&domain.calendar, at, now, BackdateWindow::default(), Stating::Operator, true)?;
+        Ok(Stamp { at, now, reason })
     }
 }
 
@@ -76,9 +101,9 @@ pub async fn intake<S: Store>(store: &S, domain: &Domain, a: &IntakeArgs) -> Res
         channel: a.channel.clone(),
     };
     let CheckedIntake { procedure, agency, applicant, channel } = form.check(domain, FieldStyle::Flag)?;
-    let at = a.write.at()?;
+    let s = a.write.stamp(domain)?;
     let new = NewDossier { procedure, agency, applicant, channel, online: channel == Channel::Online };
-    let d = store.intake(domain, new, at, a.write.by.clone()).await?;
+    let d = store.intake_stamped(domain, new, s.at, a.write.by.clone(), s.reason, s.now).await?;
     print_written(domain, &d, a.write.json)
 }
 
@@ -90,8 +115,10 @@ pub async fn transition<S: Store>(
     w: &WriteFlags,
 ) -> Result<()> {
     let code = parse_code(code)?;
-    let event = Event::new(w.at()?, w.by.clone(), t.event_kind(domain, FieldStyle::Flag)?);
-    let d = store.record(domain, &code, event).await?;
+    let kind = t.event_kind(domain, FieldStyle::Flag)?;
+    let s = w.stamp(domain)?;
+    let event = Event { at: s.at, by: w.by.clone(), backdate_reason: s.reason, kind };
+    let d = store.record_stamped(domain, &code, event, s.now).await?;
     print_written(domain, &d, w.json)
 }
 
@@ -132,15 +159,23 @@ pub async fn show_dossier<S: Store>(
     json: bool,
 ) -> Result<()> {
     let code = parse_code(code)?;
-    let events = store.events(&code).await?;
-    if events.is_empty() {
+    let logged = store.logged_events(&code).await?;
+    if logged.is_empty() {
         bail!("dossier {code} does not exist");
     }
-    let d = domain.replay_until(events.iter(), as_of)?;
+    let d = domain.replay_until(logged.iter().map(|l| &l.event), as_of)?;
     if d.status.is_none() {
         bail!("dossier {code} had not been received yet at {}", show(as_of));
     }
-    let v = serde_json::to_value(motcua_core::view::dossier_view(domain, &d, as_of)?)?;
+    let mut v = serde_json::to_value(motcua_core::view::dossier_view(domain, &d, as_of)?)?;
+    // The log, each event as stated and as recorded.
+    let cal = d.receiving_agency.as_ref().map_or(&domain.calendar, |a| domain.calendar_for(a));
+    let log: Vec<LogLine> = logged
+        .iter()
+        .filter(|l| l.event.at <= as_of)
+        .map(|l| LogLine::new(cal, l.seq, &l.event, l.recorded_at))
+        .collect();
+    v["log"] = serde_json::to_value(&log)?;
     if json {
         crate::outln!("{v}");
     } else {
@@ -200,7 +235,24 @@ fn print_dossier_text(v: &Value) {
     for l in v["explanation"].as_array().into_iter().flatten() {
         crate::outln!("  - {}", l.as_str().unwrap_or(""));
     }
+    // Every event as stated; a backdated one also as recorded, with the working time between
+    // and the reason given.
+    crate::outln!("log:");
+    for e in v["log"].as_array().into_iter().flatten() {
+        let text = |k: &str| motcua_core::text::for_terminal(e[k].as_str().unwrap_or("")).into_owned();
+        crate::outln!("  {:>3} {:<22} {:<25} {}", e["seq"], text("kind"), text("at"), text("by"));
+        if e["backdated"] == true {
+            let gap = e["backdated_working_minutes"]
+                .as_i64()
+                .map_or_else(|| "outside the calendar".to_string(), |m| format_working_minutes(m, Lang::En));
+            crate::outln!("      recorded {}  ({gap} later)", text("recorded_at"));
+            if e["backdate_reason"].is_string() {
+                crate::outln!("      reason: {}", text("backdate_reason"));
+            }
+        }
+    }
 }
+
 
 /// `motcua catalog`.
 pub fn catalog(domain: &Domain, json: bool) -> Result<()> {

@@ -16,6 +16,7 @@ use anyhow::{Context, Result};
 use chrono::{Days, Utc};
 use clap::Args;
 use motcua_core::Domain;
+use motcua_core::backdate::BackdateWindow;
 use motcua_exporter::http::{Endpoint, NowFn};
 use motcua_exporter::{Exporter, Metrics};
 use motcua_server::{AppState, Application, HttpMetrics, ServerConfig, system_now};
@@ -53,6 +54,12 @@ pub struct ServeArgs {
     /// ignored and the TCP peer is the client.
     #[arg(long = "trusted-proxy", value_name = "CIDR", value_parser = parse_proxy)]
     pub trusted_proxies: Vec<motcua_server::IpNet>,
+    /// How far before now staff may date an action through the API and the pages, in working
+    /// time of the desk's calendar: 1d (the default, from motcua.toml's backdate_window), 2d,
+    /// 4h, 90m, or 0. Earlier only for an account with the paper-history capability, with a
+    /// reason. The command line is not bound by it.
+    #[arg(long, env = "MOTCUA_BACKDATE_WINDOW", value_parser = parse_window)]
+    pub backdate_window: Option<BackdateWindow>,
     /// Seed an empty database with a simulated month and one demo account per role.
     #[arg(long)]
     pub demo: bool,
@@ -143,6 +150,7 @@ pub async fn run(config: &Config, args: &ServeArgs, store: AnyStore, domain: Dom
         lookup_burst: args.lookup_burst,
         metrics_token: args.metrics_token.clone(),
         trusted_proxies: args.trusted_proxies.clone(),
+        backdate_window: args.backdate_window.unwrap_or(config.settings.backdate_window),
         ..ServerConfig::default()
     };
     let state =
@@ -207,6 +215,11 @@ pub async fn run(config: &Config, args: &ServeArgs, store: AnyStore, domain: Dom
             Ok(())
         }
     }
+}
+
+/// `1d`, `4h`, `90m`, `0`: core's backdating window.
+fn parse_window(s: &str) -> Result<BackdateWindow, String> {
+    s.parse().map_err(|e: motcua_core::backdate::WindowError| e.to_string())
 }
 
 /// `10.0.0.0/8`, or one address (`10.0.0.1`, a /32 or /128).

@@ -1,4 +1,4 @@
-//! `motcua staff add|list|disable|enable|reset-password|token|unlock`: staff accounts of the
+//! `motcua staff add|list|disable|enable|reset-password|token|unlock|grant|deny`: staff accounts of the
 //! web server. Passwords are generated (or read from standard input), shown once and stored
 //! only as argon2 hashes; API tokens are shown once, stored as digests, expire, and are listed
 //! and revoked by their id. A password reset or a disable ends all the account's sessions and
@@ -10,7 +10,7 @@ use anyhow::{Result, anyhow, bail};
 use chrono::Utc;
 use clap::Subcommand;
 use motcua_core::{AgencyCode, Domain};
-use motcua_store::{AnyStore, NewStaff, Role, StaffStore};
+use motcua_store::{AnyStore, Capability, NewStaff, Role, StaffStore};
 use serde_json::json;
 
 #[derive(Debug, Subcommand)]
@@ -52,6 +52,12 @@ pub enum StaffCommand {
     Token(TokenCommand),
     /// End the lock of an account name after repeated wrong passwords (and its count).
     Unlock { username: String },
+    /// Grant a capability on top of the account's role. `paper-history`: the account may date
+    /// an action earlier than the backdating window allows, through the API and the pages, with
+    /// a reason kept in the event (its role must still allow the action).
+    Grant { username: String, capability: String },
+    /// Take a capability back.
+    Deny { username: String, capability: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -177,13 +183,15 @@ pub async fn run(cmd: &StaffCommand, store: &AnyStore, domain: &Domain) -> Resul
             } else {
                 for s in staff {
                     let agencies: Vec<String> = s.agencies.iter().map(ToString::to_string).collect();
+                    let caps: Vec<&str> = s.capabilities.iter().map(|c| c.as_str()).collect();
                     crate::outln!(
-                        "{:<20} {:<7} {:<9} {:<28} {}",
+                        "{:<20} {:<7} {:<9} {:<28} {}{}",
                         s.username,
                         s.role,
                         if s.disabled { "disabled" } else { "active" },
                         s.display_name,
-                        agencies.join(",")
+                        agencies.join(","),
+                        if caps.is_empty() { String::new() } else { format!("  +{}", caps.join(",+")) }
                     );
                 }
             }
@@ -221,6 +229,14 @@ pub async fn run(cmd: &StaffCommand, store: &AnyStore, domain: &Domain) -> Resul
             } else {
                 crate::outln!("{username} was not locked and had no wrong passwords counted");
             }
+        }
+        StaffCommand::Grant { username, capability } | StaffCommand::Deny { username, capability } => {
+            let grant = matches!(cmd, StaffCommand::Grant { .. });
+            let c: Capability = capability.parse()?;
+            if !store.set_capability(username, c, grant, Utc::now()).await? {
+                bail!("no account {username:?}");
+            }
+            crate::outln!("{username}: {c} {}", if grant { "granted" } else { "taken back" });
         }
     }
     Ok(())

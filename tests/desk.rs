@@ -354,9 +354,24 @@ fn illegal_writes(db: &Db) {
         "--applicant",
         "X",
         "--at",
-        "2035-01-01T09:00:00+07:00",
+        "2020-01-02T09:00:00+07:00",
     ])
     .assert_user_error("outside the calendar");
+    // Never dated in the future, not even by the operator.
+    db.run(&[
+        "intake",
+        "--procedure",
+        TRAVEL_LICENCE,
+        "--agency",
+        CENTRE,
+        "--applicant",
+        "X",
+        "--at",
+        "2035-01-01T09:00:00+07:00",
+    ])
+    .assert_user_error("never dated in the future");
+    db.run(&["transfer", &code, "--to", TOURISM, "--at", "2099-01-05T09:00:00+07:00"])
+        .assert_user_error("never dated in the future");
     db.run(&["reschedule", &code, "--to", "2025-03-10", "--reason", "x", "--at", "2025-03-03T10:00:00+07:00"])
         .assert_user_error("not after the due date");
     db.run(&["reschedule", &code, "--to", "someday", "--reason", "x"]).assert_user_error("invalid date");
@@ -365,6 +380,61 @@ fn illegal_writes(db: &Db) {
     assert_eq!(db.event_count(), before, "a rejected command wrote something");
     let s = db.ok(&["show", &code, "--as-of", "2025-03-04T00:00:00+07:00"]);
     assert_eq!(s["status"], 2);
+}
+
+/// `--at` keys in paper history without the server's window, and the log keeps both instants:
+/// as stated and as recorded (the command's now), with the reason given; `show` lists them
+/// and `report --backdated` counts them per officer.
+#[test]
+fn at_keys_in_paper_history_and_the_log_keeps_both_instants() {
+    let db = Db::sqlite();
+    let v = db.ok(&[
+        "intake",
+        "--procedure",
+        TRAVEL_LICENCE,
+        "--agency",
+        CENTRE,
+        "--applicant",
+        "Trần Thị Bình",
+        "--at",
+        "2025-03-03T09:00:00+07:00",
+        "--by",
+        "desk.an",
+        "--backdate-reason",
+        "Nhập lại từ sổ tiếp nhận giấy",
+    ]);
+    let code = v["code"].as_str().unwrap().to_string();
+    db.ok(&["transfer", &code, "--to", TOURISM, "--at", "2025-03-03T10:00:00+07:00", "--by", "desk.an"]);
+    // Stated now: not backdated.
+    db.ok(&["accept", &code, "--by", "tourism.lan"]);
+    let s = db.ok(&["show", &code]);
+    let log = s["log"].as_array().unwrap();
+    assert_eq!(log.len(), 3, "{s}");
+    assert_eq!(log[0]["at"], "2025-03-03T09:00:00+07:00");
+    assert_eq!(log[0]["backdated"], true);
+    assert_eq!(log[0]["backdate_reason"], "Nhập lại từ sổ tiếp nhận giấy");
+    let recorded = |e: &Value| {
+        chrono::DateTime::parse_from_rfc3339(e["recorded_at"].as_str().unwrap()).unwrap().with_timezone(&chrono::Utc)
+    };
+    let stated = chrono::DateTime::parse_from_rfc3339("2025-03-03T10:00:00+07:00").unwrap();
+    assert!(recorded(&log[1]) > stated, "recorded when the command ran, after the stated instant: {}", log[1]);
+    assert!(log[1]["backdated_working_minutes"].as_i64().unwrap() > 450, "{}", log[1]);
+    assert_eq!(log[2]["backdated"], false);
+    assert_eq!(log[2]["at"], log[2]["recorded_at"], "without --at both instants are the command's now");
+    // The text of `show` lists the recorded instant and the reason of a backdated event.
+    let run = db.run(&["show", &code]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("log:") && run.stdout.contains("reason: Nhập lại từ sổ tiếp nhận giấy"), "{}", run.stdout);
+    assert_eq!(run.stdout.matches("      recorded ").count(), 2, "{}", run.stdout);
+    // The backdating report of the month they were recorded in: both, under desk.an.
+    let r = db.run(&["report", "--backdated", "--format", "json"]).json();
+    let kinds: Vec<&str> = r["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["received", "transferred"], "{r}");
+    assert_eq!(r["officers"][0]["by"], "desk.an");
+    assert_eq!(r["officers"][0]["events"], 2);
+    assert_eq!(r["officers"][0]["beyond_window"], 2);
+    let none = db.run(&["report", "--backdated", "--officer", "tourism.lan", "--format", "json"]).json();
+    assert!(none["events"].as_array().unwrap().is_empty());
 }
 
 #[test]
