@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::{ExportError, ImportRow, RowError, parse_instant, unknown_type};
 
-/// The fields each event type carries besides `at`, `by` and `type`.
+/// The fields each event type carries besides `at`, `by`, `backdate_reason` and `type`.
 fn fields_of(kind: &str) -> Option<&'static [&'static str]> {
     Some(match kind {
         "registered_online" | "received" => &["intake"],
@@ -121,7 +121,11 @@ fn parse_line(text: &str) -> Result<(DossierCode, Event), String> {
     let fields = fields_of(&kind).ok_or_else(|| unknown_type(&kind))?;
     parse_instant("at", string(&map, "at", "")?.ok_or("missing field `at`")?)?;
     string(&map, "by", "")?;
-    let mut allowed = vec!["at", "by", "type"];
+    if let Some(r) = string(&map, "backdate_reason", "")? {
+        motcua_core::text::paragraph(r, "backdate_reason", motcua_core::text::REASON_MAX_CHARS)
+            .map_err(|e| e.to_string())?;
+    }
+    let mut allowed = vec!["at", "by", "backdate_reason", "type"];
     allowed.extend_from_slice(fields);
     check_keys(&map, &allowed, &format!("for a `{kind}` event"))?;
     check_values(&map, &kind, &code)?;

@@ -227,6 +227,23 @@ fn every_event_type_round_trips_through_jsonl() {
     }
 }
 
+/// A backdating reason travels with its event through JSONL, and is checked like any reason.
+#[test]
+fn a_backdating_reason_round_trips_through_jsonl() {
+    let (c, log) = criminal_record();
+    let mut e = log[1].clone();
+    e.backdate_reason = Some("Nhập lại từ sổ tiếp nhận giấy".into());
+    let bytes = write_events_jsonl(Vec::new(), [(&c, &e)].into_iter()).unwrap();
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    assert!(text.contains(r#""backdate_reason":"Nhập lại từ sổ tiếp nhận giấy""#), "{text}");
+    let back = read_all(Format::Jsonl, &bytes);
+    assert_eq!(back[0].as_ref().unwrap().event, e);
+    let bad = text.replace("sổ tiếp nhận", r"sổ\u001b[2J");
+    let back = read_all(Format::Jsonl, bad.as_bytes());
+    let err = back[0].as_ref().unwrap_err();
+    assert!(err.reason.contains("backdate_reason contains a control character"), "{err:?}");
+}
+
 #[test]
 fn a_jsonl_line_is_the_core_event_plus_its_code() {
     let (c, log) = criminal_record();
