@@ -253,7 +253,6 @@ fn print_dossier_text(v: &Value) {
     }
 }
 
-
 /// `motcua catalog`.
 pub fn catalog(domain: &Domain, json: bool) -> Result<()> {
     if json {

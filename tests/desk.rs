@@ -424,7 +424,11 @@ fn at_keys_in_paper_history_and_the_log_keeps_both_instants() {
     // The text of `show` lists the recorded instant and the reason of a backdated event.
     let run = db.run(&["show", &code]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stdout.contains("log:") && run.stdout.contains("reason: Nhập lại từ sổ tiếp nhận giấy"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("log:") && run.stdout.contains("reason: Nhập lại từ sổ tiếp nhận giấy"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(run.stdout.matches("      recorded ").count(), 2, "{}", run.stdout);
     // The backdating report of the month they were recorded in: both, under desk.an.
     let r = db.run(&["report", "--backdated", "--format", "json"]).json();

@@ -38,7 +38,8 @@ fn code_param() -> Value {
 }
 
 const AT_DESCRIPTION: &str = "when it happened (RFC 3339 or local time; default: now). Never after now; at most the backdating window before now (one working day by default), earlier only for an account with the paper-history capability, with backdate_reason";
-const REASON_DESCRIPTION: &str = "why the action is stated earlier than the backdating window allows (paper history); kept in the event";
+const REASON_DESCRIPTION: &str =
+    "why the action is stated earlier than the backdating window allows (paper history); kept in the event";
 
 /// The document.
 pub fn document() -> Value {

@@ -139,8 +139,7 @@ pub async fn act(
     let row = state.store.dossier_row(&code).await?.ok_or_else(|| Problem::not_found(format!("no dossier {code}")))?;
     authorize(&who.staff, action, Some(&row))?;
     let kind = fields.transition(action)?.event_kind(&state.domain, FieldStyle::Plain)?;
-    let stamp =
-        stated(state, who, &row.receiving_agency, fields.at.as_deref(), fields.backdate_reason.as_deref())?;
+    let stamp = stated(state, who, &row.receiving_agency, fields.at.as_deref(), fields.backdate_reason.as_deref())?;
     let event = Event { at: stamp.at, by: Some(who.staff.username.clone()), backdate_reason: stamp.reason, kind };
     let d = state.store.record_stamped(&state.domain, &code, event.clone(), stamp.now).await?;
     Ok(written(state, d, &event, stamp.now))
@@ -196,7 +195,8 @@ pub async fn open(state: &AppState, who: &Principal, f: &IntakeFields, action: A
         online,
     };
     let by = Some(who.staff.username.clone());
-    let d = state.store.intake_stamped(&state.domain, new, stamp.at, by.clone(), stamp.reason.clone(), stamp.now).await?;
+    let d =
+        state.store.intake_stamped(&state.domain, new, stamp.at, by.clone(), stamp.reason.clone(), stamp.now).await?;
     // The receipt (or registration) event the store built, as its log line.
     let kind = if online { EventKind::AcceptedOnline } else { EventKind::Accepted };
     let mut line = written(state, d, &Event { at: stamp.at, by, backdate_reason: stamp.reason, kind }, stamp.now);

@@ -1402,7 +1402,10 @@ async fn backdating_is_bounded_by_the_window_and_paper_history_needs_a_reason() 
     // The dossier shows each event as stated and as recorded.
     let (_, shown) = app.show(Role::Chair, &code).await;
     let last = shown["log"].as_array().unwrap().last().unwrap().clone();
-    assert_eq!((last["at"].as_str(), last["recorded_at"].as_str()), (Some("2025-03-07T10:00:00+07:00"), Some("2025-03-10T09:00:00+07:00")));
+    assert_eq!(
+        (last["at"].as_str(), last["recorded_at"].as_str()),
+        (Some("2025-03-07T10:00:00+07:00"), Some("2025-03-10T09:00:00+07:00"))
+    );
     // An action without `at` is stated and recorded now: not backdated.
     let (s, v) = app.act(Role::Desk, &code, "return", json!({})).await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -1540,7 +1543,12 @@ async fn desk_forms_are_bounded_by_the_backdating_window() {
     // Yesterday afternoon: accepted; the dossier page shows both instants.
     let r = intake("2025-03-07T15:00").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let code = r.headers()["location"].to_str().unwrap().trim_start_matches("/dossiers/").trim_end_matches("/receipt").to_string();
+    let code = r.headers()["location"]
+        .to_str()
+        .unwrap()
+        .trim_start_matches("/dossiers/")
+        .trim_end_matches("/receipt")
+        .to_string();
     assert!(code.starts_with("000.00.02.H17-250307-"), "{code}");
     let page = c.get(app.url(&format!("/dossiers/{code}"))).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("class=\"backdated\""), "the backdated event is marked");
