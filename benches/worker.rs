@@ -332,7 +332,7 @@ async fn tick(label: &str, store: &AnyStore, domain: &Arc<Domain>, n: usize) -> 
         let code = r?.code.context("no code")?;
         later.push(BatchItem::Record {
             code: code.clone(),
-            event: Event { at: received, by: None, kind: EventKind::Transferred { to: TOURISM.parse()? } },
+            event: Event::new(received, None, EventKind::Transferred { to: TOURISM.parse()? }),
         });
         later.push(BatchItem::Record { code, event: Event::new(received, None, EventKind::Accepted) });
     }

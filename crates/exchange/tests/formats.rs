@@ -233,7 +233,7 @@ fn a_backdating_reason_round_trips_through_jsonl() {
     let (c, log) = criminal_record();
     let mut e = log[1].clone();
     e.backdate_reason = Some("Nhập lại từ sổ tiếp nhận giấy".into());
-    let bytes = write_events_jsonl(Vec::new(), [(&c, &e)].into_iter()).unwrap();
+    let bytes = write_events_jsonl(Vec::new(), [(&c, &e)]).unwrap();
     let text = String::from_utf8(bytes.clone()).unwrap();
     assert!(text.contains(r#""backdate_reason":"Nhập lại từ sổ tiếp nhận giấy""#), "{text}");
     let back = read_all(Format::Jsonl, &bytes);

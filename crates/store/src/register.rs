@@ -190,7 +190,8 @@ macro_rules! register_shared {
             by: Option<String>,
         ) -> Result<Dossier, StoreError> {
             let now = motcua_core::calendar::truncate_to_micros(chrono::Utc::now());
-            self.group.intake(self, domain, new, at, by, None, now).await
+            let item = $crate::model::BatchItem::Intake { new, at, by, backdate_reason: None };
+            self.group.intake(self, domain, item, now).await
         }
 
         async fn intake_stamped(
@@ -202,7 +203,8 @@ macro_rules! register_shared {
             backdate_reason: Option<String>,
             recorded_at: DateTime<Utc>,
         ) -> Result<Dossier, StoreError> {
-            self.group.intake(self, domain, new, at, by, backdate_reason, recorded_at).await
+            let item = $crate::model::BatchItem::Intake { new, at, by, backdate_reason };
+            self.group.intake(self, domain, item, recorded_at).await
         }
 
         async fn record(&self, domain: &Domain, code: &DossierCode, event: Event) -> Result<Dossier, StoreError> {

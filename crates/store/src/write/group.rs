@@ -39,7 +39,7 @@ use chrono::{DateTime, Utc};
 use motcua_core::{DossierCode, Event};
 
 use crate::error::{StoreError, is_transient, is_unique_violation};
-use crate::model::{BatchItem, NewDossier};
+use crate::model::BatchItem;
 
 /// Items per group commit by default.
 pub(crate) const DEFAULT_CAP: usize = 256;
@@ -137,18 +137,15 @@ impl GroupCommit {
         }
     }
 
-    /// [`crate::Store::intake`] through the group commit.
+    /// [`crate::Store::intake`] through the group commit: `intake` is a [`BatchItem::Intake`].
     pub(crate) async fn intake<C: Committer>(
         &self,
         backend: &C,
         domain: &Domain,
-        new: NewDossier,
-        at: DateTime<Utc>,
-        by: Option<String>,
-        backdate_reason: Option<String>,
+        intake: BatchItem,
         recorded_at: DateTime<Utc>,
     ) -> Result<Dossier, StoreError> {
-        match self.write(backend, domain, BatchItem::Intake { new, at, by, backdate_reason }, recorded_at).await {
+        match self.write(backend, domain, intake, recorded_at).await {
             Err(StoreError::Database(e)) if is_unique_violation(&e) => Err(StoreError::Corrupt(format!(
                 "the next dossier number clashes with a stored dossier ({e}); dossier_sequences is behind the dossiers table"
             ))),
