@@ -211,7 +211,14 @@ pub fn document() -> Value {
                     "applicant": {"type": "string"},
                     "applicant_details": {"type": "object", "properties": {"name": {"type": "string"}, "id_number": {"type": "string"}, "phone": {"type": "string"}, "email": {"type": "string"}, "address": {"type": "string"}}},
                     "personal_data": {"enum": ["shown", "masked"], "description": "in GET /api/v1/dossiers/{code}"},
-                    "due_at": {"type": ["string", "null"]}, "explanation": {"type": "array", "items": {"type": "string"}}}},
+                    "due_at": {"type": ["string", "null"]}, "explanation": {"type": "array", "items": {"type": "string"}},
+                    "event": {"$ref": "#/components/schemas/LogLine", "description": "after a write: the event just recorded"},
+                    "log": {"type": "array", "items": {"$ref": "#/components/schemas/LogLine"}, "description": "GET: every event, as stated and as recorded"}}},
+                "LogLine": {"type": "object", "description": "an event with both of its instants (motcua_core::view::LogLine)", "properties": {
+                    "seq": {"type": "integer"}, "kind": {"type": "string"}, "by": {"type": ["string", "null"]},
+                    "at": {"type": "string", "description": "as stated"}, "recorded_at": {"type": "string", "description": "as recorded"},
+                    "backdated": {"type": "boolean"}, "backdated_working_minutes": {"type": ["integer", "null"]},
+                    "backdate_reason": {"type": "string"}}},
                 "ListedDossier": {"type": "object", "description": "a dossier's projection row in a list; personal_data says whether the applicant_* fields are shown or masked (applicant_name \"***\", the others null)",
                     "required": ["code", "status", "applicant_name", "personal_data"], "properties": {
                     "code": {"type": "string"}, "procedure": {"type": "string"}, "receiving_agency": {"type": "string"},

@@ -198,10 +198,13 @@ pub async fn open(state: &AppState, who: &Principal, f: &IntakeFields, action: A
     let d =
         state.store.intake_stamped(&state.domain, new, stamp.at, by.clone(), stamp.reason.clone(), stamp.now).await?;
     // The receipt (or registration) event the store built, as its log line.
-    let kind = if online { EventKind::AcceptedOnline } else { EventKind::Accepted };
-    let mut line = written(state, d, &Event { at: stamp.at, by, backdate_reason: stamp.reason, kind }, stamp.now);
-    line.event.kind = if online { "registered_online" } else { "received" };
-    Ok(line)
+    let (Some(code), Some(procedure), Some(agency)) = (d.code.clone(), d.procedure.clone(), d.receiving_agency.clone())
+    else {
+        return Err(Problem::internal("an intake without its code, procedure or desk"));
+    };
+    let intake = Intake { code, procedure, agency, applicant: d.applicant.clone(), channel: d.channel };
+    let kind = if online { EventKind::RegisteredOnline { intake } } else { EventKind::Received { intake } };
+    Ok(written(state, d, &Event { at: stamp.at, by, backdate_reason: stamp.reason, kind }, stamp.now))
 }
 
 /// A dossier replayed up to `as_of`, its view and its log.
