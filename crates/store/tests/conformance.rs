@@ -1195,7 +1195,7 @@ mod checks {
             items.push(BatchItem::IntakeWith { new, at: t, by: None, then });
         }
         items.push(BatchItem::Record { code: a.clone(), event: ev(at(2025, 3, 12, 9, 30), EventKind::Accepted) });
-        assert!(s.record_batch(&d, items).await.unwrap().iter().all(|r| r.is_ok()));
+        assert!(s.record_batch(&d, items, at(2025, 4, 1, 9, 0)).await.unwrap().iter().all(|r| r.is_ok()));
         // Every message moves once: some sent, one dead then retried, one put off.
         let now = at(2025, 3, 20, 9, 0);
         let message = |i: usize, kind: &str| motcua_store::NewMessage {
