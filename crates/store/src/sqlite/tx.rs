@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use motcua_core::{DossierCode, Event};
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::SqliteArguments;
@@ -19,9 +19,9 @@ use crate::write::counters::bind_counter_rows;
 use crate::write::engine::{CounterKey, ScanTx, WriteTx, Writes};
 use crate::write::group::Committer;
 
-/// Binds one row of [`INSERT_EVENTS`].
+/// Binds one row of [`INSERT_EVENTS`]; `$stamps` formats its recording instant.
 macro_rules! bind_event {
-    ($q:expr, $e:expr) => {{
+    ($q:expr, $e:expr, $stamps:expr) => {{
         let e: &crate::write::engine::EventRow = $e;
         $q.bind(e.code.as_str())
             .bind(i64::from(e.seq))
@@ -29,8 +29,26 @@ macro_rules! bind_event {
             .bind(e.kind)
             .bind(e.by.as_deref())
             .bind(e.payload.as_str())
-            .bind(ts(e.recorded_at))
+            .bind($stamps.text(e.recorded_at))
     }};
+}
+
+/// The recording instants of a batch's events as stored: most events of a batch share one,
+/// which is formatted once.
+#[derive(Default)]
+struct Stamps(Option<(DateTime<Utc>, String)>);
+
+impl Stamps {
+    fn text(&mut self, t: DateTime<Utc>) -> String {
+        match &self.0 {
+            Some((last, text)) if *last == t => text.clone(),
+            _ => {
+                let text = ts(t);
+                self.0 = Some((t, text.clone()));
+                text
+            }
+        }
+    }
 }
 
 /// `OR ROLLBACK`, as every multi-row write of a transaction: see [`sql::insert_into`].
@@ -200,8 +218,9 @@ fn one_trip(lead: &str, w: &Writes, commit: bool) -> Result<(String, SqliteArgum
     let bulk = events + created + updated + outbox > 0;
     let keep = small || !bulk || (counts == 0 && counters == 0 && metric.is_empty());
     let mut args = OwnedArgs::default();
+    let mut stamps = Stamps::default();
     for e in &w.events {
-        args = bind_event!(args, e);
+        args = bind_event!(args, e, stamps);
     }
     args = pad(args, events - w.events.len(), 7);
     if events > 0 {
@@ -478,8 +497,9 @@ impl SqliteTx {
                 *QUEUE_INSERTED_EVENTS
             );
             let mut query = sqlx::query(&q).persistent(persistent(chunk.len(), per));
+            let mut stamps = Stamps::default();
             for e in chunk {
-                query = bind_event!(query, e);
+                query = bind_event!(query, e, stamps);
             }
             query.bind(chunk.len() as i64).execute(&mut *self.conn).await?;
         }

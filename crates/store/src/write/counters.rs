@@ -71,7 +71,8 @@ impl CounterDeltas {
         }
         for (key, sign) in [(old, -1), (new, 1)] {
             if let Some(k) = key {
-                let cell = self.open.entry((k.agency.clone(), i32::from(k.status.code()))).or_default();
+                let at = (k.agency.clone(), i32::from(k.status.code()));
+                let cell = self.open.entry(at).or_default();
                 cell.0 += sign;
                 cell.1 += sign * i64::from(k.at_risk);
             }
