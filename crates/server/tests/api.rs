@@ -1566,3 +1566,164 @@ async fn desk_forms_are_bounded_by_the_backdating_window() {
     assert_eq!(app.event_count().await, before);
     app.shutdown().await;
 }
+
+/// A connection that sends half a header and then nothing, or nothing at all, is closed once
+/// the header-read timeout has passed; a kept-alive connection left idle is closed by the idle
+/// timeout. Real sockets and real time (about a second each).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_half_sent_and_idle_connections_are_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Reads until the server closes; how long that took, and what it sent.
+    async fn until_closed(s: &mut tokio::net::TcpStream) -> (std::time::Duration, Vec<u8>) {
+        let started = std::time::Instant::now();
+        let mut got = Vec::new();
+        let read = tokio::time::timeout(std::time::Duration::from_secs(10), s.read_to_end(&mut got)).await;
+        assert!(read.is_ok(), "the server kept the connection open for 10 s: {:?}", String::from_utf8_lossy(&got));
+        (started.elapsed(), got)
+    }
+    let second = std::time::Duration::from_secs(1);
+    let app = TestApp::spawn_with(ServerConfig {
+        header_read_timeout: second,
+        idle_timeout: std::time::Duration::from_secs(60),
+        ..ServerConfig::default()
+    })
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let mut half = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    half.write_all(b"GET /healthz HTTP/1.1\r\nHost: motcua\r\nX-Slow: ").await.unwrap();
+    let mut silent = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let (waited, got) = until_closed(&mut half).await;
+    assert!(waited < std::time::Duration::from_secs(3), "closed after {waited:?}");
+    assert!(!String::from_utf8_lossy(&got).contains("200 OK"), "no answer to half a request");
+    let (waited, _) = until_closed(&mut silent).await;
+    assert!(waited < std::time::Duration::from_secs(3), "a silent connection closed after {waited:?}");
+    // A kept-alive connection after its answer: the next head must come within the timeout too.
+    let mut kept = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: motcua\r\n\r\n").await.unwrap();
+    let (waited, got) = until_closed(&mut kept).await;
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("HTTP/1.1 200 OK") && text.ends_with("ok"), "{text}");
+    assert!(
+        waited >= std::time::Duration::from_millis(900) && waited < std::time::Duration::from_secs(3),
+        "{waited:?}"
+    );
+    app.shutdown().await;
+
+    // The idle timeout, with a long header-read timeout: a kept-alive connection that says
+    // nothing after its answer is closed.
+    let app = TestApp::spawn_with(ServerConfig {
+        header_read_timeout: std::time::Duration::from_secs(60),
+        idle_timeout: second,
+        ..ServerConfig::default()
+    })
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let mut kept = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: motcua\r\n\r\n").await.unwrap();
+    let (waited, got) = until_closed(&mut kept).await;
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("HTTP/1.1 200 OK") && text.ends_with("ok"), "{text}");
+    assert!(
+        waited >= std::time::Duration::from_millis(900) && waited < std::time::Duration::from_secs(3),
+        "{waited:?}"
+    );
+    // A connection in use is not idle: requests a few hundred milliseconds apart keep it open.
+    let mut busy = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    for _ in 0..4 {
+        busy.write_all(b"GET /healthz HTTP/1.1\r\nHost: motcua\r\n\r\n").await.unwrap();
+        let mut buf = [0u8; 1024];
+        let n = busy.read(&mut buf).await.unwrap();
+        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200 OK"));
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    }
+    app.shutdown().await;
+}
+
+/// Errors that no handler writes — the router's 405, a query string or a path segment that does
+/// not parse, a form of the wrong type — are problem+json under `/api/`, HTML pages elsewhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_outside_the_handlers_are_problems_or_pages() {
+    let app = TestApp::spawn().await;
+    let (chair, _) = app.client(Role::Chair);
+    let problem = |r: reqwest::Response, status: u16, slug: &'static str| async move {
+        assert_eq!(r.status().as_u16(), status);
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        let allow = r.headers().get("allow").map(|a| a.to_str().unwrap().to_string());
+        let v: Value = r.json().await.unwrap();
+        expect_problem(&v, slug, status);
+        allow
+    };
+    let r = chair.delete(app.url("/api/v1/queue")).send().await.unwrap();
+    assert_eq!(problem(r, 405, "method-not-allowed").await.as_deref(), Some("GET,HEAD"));
+    let r = chair.put(app.url("/api/v1/lookup")).send().await.unwrap();
+    assert_eq!(problem(r, 405, "method-not-allowed").await.as_deref(), Some("POST"));
+    let r = chair.get(app.url("/api/v1/audit?limit=abc")).send().await.unwrap();
+    problem(r, 400, "bad-request").await;
+    let r = chair.get(app.url("/api/v1/audit?before=1.5&limit=-1")).send().await.unwrap();
+    problem(r, 400, "bad-request").await;
+    let r = chair.get(app.url("/api/v1/dossiers/%FF%FE")).send().await.unwrap();
+    problem(r, 400, "bad-request").await;
+    let r = chair.get(app.url("/api/v1/queue?agency=000.00.99.H17")).send().await.unwrap();
+    problem(r, 422, "unknown-agency").await;
+    let r = chair.get(app.url("/api/v1/nowhere")).send().await.unwrap();
+    problem(r, 404, "not-found").await;
+    // The pages: an HTML page with the status, never plain text.
+    for (method, path, status) in [
+        (reqwest::Method::DELETE, "/queue", 405),
+        (reqwest::Method::GET, "/audit?before=abc", 400),
+        (reqwest::Method::GET, "/dossiers/%FF%FE", 400),
+        (reqwest::Method::POST, "/login", 415),
+    ] {
+        let r = chair.request(method.clone(), app.url(path)).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), status, "{method} {path}");
+        assert_eq!(r.headers()["content-type"], "text/html; charset=utf-8", "{method} {path}");
+        assert!(r.text().await.unwrap().contains("<html"), "{method} {path}");
+    }
+    app.shutdown().await;
+}
+
+/// The OpenAPI document describes exactly the API routes the router has, with every status
+/// the handlers and the layers answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_has_exactly_the_routers_api_operations() {
+    let app = TestApp::spawn().await;
+    let doc: Value = reqwest::get(app.url("/api/v1/openapi.json")).await.unwrap().json().await.unwrap();
+    let mut documented: Vec<(String, String)> = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            documented.push((method.to_uppercase(), path.clone()));
+            let responses = op["responses"].as_object().unwrap();
+            let secured = op.get("security").is_none();
+            assert!(!secured || responses.contains_key("401"), "{method} {path} needs a 401");
+            for (status, r) in responses {
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert!(r["content"]["application/problem+json"].is_object(), "{method} {path} {status}");
+                }
+            }
+        }
+    }
+    let mut routed: Vec<(String, String)> = Vec::new();
+    for (method, path) in motcua_server::route_list() {
+        if !path.starts_with("/api/") {
+            continue;
+        }
+        if path.ends_with("/{action}") {
+            for a in Action::ALL.iter().filter(|a| !matches!(a, Action::Intake | Action::Submit)) {
+                routed.push((method.to_string(), path.replace("{action}", a.name())));
+            }
+        } else {
+            routed.push((method.to_string(), path.to_string()));
+        }
+    }
+    documented.sort();
+    routed.sort();
+    assert_eq!(documented, routed);
+    // What the fuzzing found missing: 400 and 422 on the lookup, 400 on the login.
+    assert!(doc["paths"]["/api/v1/lookup"]["post"]["responses"]["422"].is_object());
+    assert!(doc["paths"]["/api/v1/lookup"]["post"]["responses"]["400"].is_object());
+    assert!(doc["paths"]["/api/v1/session"]["post"]["responses"]["400"].is_object());
+    let problem_types = doc["components"]["schemas"]["Problem"]["properties"]["type"]["enum"].as_array().unwrap();
+    assert!(problem_types.contains(&json!("https://motcua.example/problems/method-not-allowed")));
+    app.shutdown().await;
+}
