@@ -1727,3 +1727,267 @@ async fn the_openapi_document_has_exactly_the_routers_api_operations() {
     assert!(problem_types.contains(&json!("https://motcua.example/problems/method-not-allowed")));
     app.shutdown().await;
 }
+
+/// Who asks, in the authorization table: the five roles (desk, agency, head at the centre and
+/// the tourism department; chair and admin with no agency), an officer of another agency
+/// (home affairs: it neither received nor holds the dossiers), and no one.
+const PRINCIPALS: [&str; 8] = ["desk", "agency", "head", "chair", "admin", "other_desk", "other_head", "anonymous"];
+
+/// What happened to a request, as the table says it: `allow` (2xx, or a redirect other than the
+/// desk's "log in first"), `login` (that redirect: `/login?next=…`), or the status code.
+fn outcome(status: StatusCode, location: Option<&str>) -> String {
+    if status.is_success() || (status.is_redirection() && !location.is_some_and(|l| l.starts_with("/login?next="))) {
+        "allow".into()
+    } else if status.is_redirection() {
+        "login".into()
+    } else {
+        status.as_u16().to_string()
+    }
+}
+
+/// One row of crates/server/tests/authz.csv.
+#[derive(Debug, Clone)]
+struct AuthzRow {
+    method: reqwest::Method,
+    path: String,
+    /// A write whose CSRF token (session header or form field, or the public forms'
+    /// double-submit cookie) must be checked.
+    csrf: bool,
+    expected: HashMap<&'static str, String>,
+}
+
+fn authz_table() -> Vec<AuthzRow> {
+    let text = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/authz.csv")).unwrap();
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#'));
+    let header: Vec<&str> = lines.next().unwrap().split(',').map(str::trim).collect();
+    assert_eq!(header[..3], ["method", "path", "csrf"]);
+    assert_eq!(header[3..], PRINCIPALS, "the table's columns");
+    lines
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').map(str::trim).collect();
+            assert_eq!(cells.len(), header.len(), "{l}");
+            for c in &cells[3..] {
+                assert!(["allow", "login", "401", "403", "404"].contains(c), "unknown outcome {c:?} in {l}");
+            }
+            AuthzRow {
+                method: cells[0].parse().unwrap(),
+                path: cells[1].to_string(),
+                csrf: match cells[2] {
+                    "yes" => true,
+                    "no" => false,
+                    other => panic!("csrf is yes or no, not {other:?}"),
+                },
+                expected: PRINCIPALS.iter().zip(&cells[3..]).map(|(p, c)| (*p, (*c).to_string())).collect(),
+            }
+        })
+        .collect()
+}
+
+/// The action a path ends with, when it is a dossier action.
+fn path_action(path: &str) -> Option<Action> {
+    path.rsplit('/').next().and_then(Action::parse).filter(|a| !matches!(a, Action::Intake | Action::Submit))
+}
+
+struct Authz<'a> {
+    app: &'a TestApp,
+    clients: HashMap<&'static str, (reqwest::Client, String)>,
+    /// A dossier received at the centre, held by tourism, with an apology letter.
+    shown: String,
+}
+
+impl<'a> Authz<'a> {
+    async fn new(app: &'a TestApp) -> Self {
+        app.add_staff("other.desk", Role::Desk, vec![HOME_AFFAIRS.parse().unwrap()]).await;
+        app.add_staff("other.head", Role::Head, vec![HOME_AFFAIRS.parse().unwrap()]).await;
+        let mut clients = HashMap::new();
+        for p in PRINCIPALS {
+            let c = match p {
+                "anonymous" => (Self::jar(), String::new()),
+                _ => {
+                    let (u, pw) = Self::credentials(p);
+                    app.login(&u, &pw).await
+                }
+            };
+            clients.insert(p, c);
+        }
+        let shown = app.dossier_for(Action::Reschedule).await;
+        let (s, v) = app.act(Role::Head, &shown, "reschedule", action_body(Action::Reschedule)).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        Self { app, clients, shown }
+    }
+
+    fn jar() -> reqwest::Client {
+        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    }
+
+    fn credentials(p: &str) -> (String, String) {
+        match p {
+            "other_desk" => ("other.desk".into(), password(Role::Desk)),
+            "other_head" => ("other.head".into(), password(Role::Head)),
+            "anonymous" => ("nobody".into(), "wrong-password".into()),
+            role => (role.into(), format!("secret-{role}")),
+        }
+    }
+
+    /// Runs one cell: the outcome, and how many events it wrote.
+    async fn run(&self, row: &AuthzRow, who: &'static str, with_csrf: bool) -> (String, u64) {
+        let app = self.app;
+        let action = path_action(&row.path);
+        let code = match action {
+            Some(a) if row.path.contains("{code}") => app.dossier_for(a).await,
+            _ => self.shown.clone(),
+        };
+        let path = row.path.replace("{code}", &code).replace("{username}", "desk");
+        let (mut client, mut csrf) = self.clients[who].clone();
+        let (username, pw) = Self::credentials(who);
+        // Routes that end a session get a session of their own; those that open one, or check a
+        // public form's double-submit cookie, a cookie jar of their own.
+        let post = row.method == reqwest::Method::POST;
+        if who != "anonymous" && (path == "/logout" || (path == "/api/v1/session" && !post)) {
+            (client, csrf) = app.login(&username, &pw).await;
+        }
+        if post && matches!(path.as_str(), "/login" | "/tra-cuu" | "/tra-cuu/danh-gia" | "/api/v1/session") {
+            client = Self::jar();
+            if !path.starts_with("/api/") {
+                let form_page = if path == "/login" { "/login" } else { "/tra-cuu" };
+                let page = client.get(app.url(form_page)).send().await.unwrap();
+                csrf = csrf_of(&page.text().await.unwrap());
+            }
+        }
+        if !with_csrf {
+            csrf = String::new();
+        }
+        let page = !path.starts_with("/api/") && row.method == reqwest::Method::POST;
+        let form: Vec<(String, String)> = match (path.as_str(), action) {
+            ("/login", _) => vec![("username".into(), username.clone()), ("password".into(), pw.clone())],
+            ("/tra-cuu" | "/tra-cuu/danh-gia", _) => {
+                vec![("code".into(), code.clone()), ("id_number".into(), ID.into()), ("score".into(), "4".into())]
+            }
+            ("/intake", _) => intake_body(CENTRE)
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+                .collect(),
+            (_, Some(a)) => action_body(a)
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        Value::Array(items) => items.iter().map(|i| i.as_str().unwrap()).collect::<Vec<_>>().join("\n"),
+                        other => other.as_str().unwrap().to_string(),
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+            _ => vec![],
+        };
+        let json_body = match (path.as_str(), action) {
+            ("/api/v1/session", _) => json!({"username": username, "password": pw}),
+            ("/api/v1/tokens", _) => json!({"name": format!("authz table {who}")}),
+            ("/api/v1/dossiers" | "/api/v1/submissions", _) => intake_body(CENTRE),
+            ("/api/v1/lookup", _) => json!({"code": code, "id_number": ID}),
+            (_, Some(a)) => action_body(a),
+            _ => json!({}),
+        };
+        let mut req = client.request(row.method.clone(), app.url(&path));
+        if page {
+            let mut form = form;
+            if !csrf.is_empty() {
+                form.push(("_csrf".into(), csrf.clone()));
+            }
+            req = req.form(&form);
+        } else if row.method != reqwest::Method::GET {
+            if !csrf.is_empty() {
+                req = req.header("x-csrf-token", csrf.as_str());
+            }
+            req = req.json(&json_body);
+        }
+        let before = app.event_count().await;
+        let r = req.send().await.unwrap();
+        let status = r.status();
+        let location = r.headers().get("location").map(|l| l.to_str().unwrap().to_string());
+        let wrote = app.event_count().await - before;
+        (outcome(status, location.as_deref()), wrote)
+    }
+}
+
+/// The authorization matrix: every route of the router (API and pages) × every role, an
+/// officer of another agency and no one, as crates/server/tests/authz.csv says. Every cell is
+/// run against the real app; any answer other than the table's fails (an unexpected allow
+/// first of all), a refused write writes nothing, and every cookie-authenticated write without
+/// its CSRF token is refused and writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorization_table_every_route_by_every_principal() {
+    let app = TestApp::spawn_with(ServerConfig {
+        lookup_burst: 10_000,
+        lookup_per_minute: 10_000,
+        ..ServerConfig::default()
+    })
+    .await;
+    let table = authz_table();
+    // Every route of the router is in the table (a dossier action route once per action), and
+    // every row of the table is a route.
+    let mut routes: Vec<(String, String)> = Vec::new();
+    for (method, path) in motcua_server::route_list() {
+        if path.ends_with("/{action}") {
+            for a in Action::ALL.iter().filter(|a| !matches!(a, Action::Intake | Action::Submit)) {
+                routes.push((method.to_string(), path.replace("{action}", a.name())));
+            }
+        } else {
+            routes.push((method.to_string(), path.to_string()));
+        }
+    }
+    let mut rows: Vec<(String, String)> = table.iter().map(|r| (r.method.to_string(), r.path.clone())).collect();
+    routes.sort();
+    rows.sort();
+    assert_eq!(rows, routes, "authz.csv and the router's routes");
+
+    let authz = Authz::new(&app).await;
+    let print = std::env::var("MOTCUA_AUTHZ_PRINT").is_ok();
+    let mut mismatches = Vec::new();
+    let mut cells = 0;
+    let mut refusals_without_csrf = 0;
+    for row in &table {
+        let mut seen = Vec::new();
+        for who in PRINCIPALS {
+            let (got, wrote) = authz.run(row, who, true).await;
+            cells += 1;
+            let expected = &row.expected[who];
+            if &got != expected {
+                mismatches.push(format!("{} {} as {who}: expected {expected}, got {got}", row.method, row.path));
+            }
+            let writes_dossier = row.method == reqwest::Method::POST
+                && (path_action(&row.path).is_some()
+                    || ["/intake", "/api/v1/dossiers", "/api/v1/submissions"].contains(&row.path.as_str()));
+            if got != "allow" {
+                assert_eq!(wrote, 0, "{} {} as {who} was refused ({got}) but wrote", row.method, row.path);
+            } else if writes_dossier {
+                assert_eq!(wrote, 1, "{} {} as {who}", row.method, row.path);
+            }
+            seen.push(got);
+            if row.csrf && (who != "anonymous" || !row.path.starts_with("/api/")) {
+                let (got, wrote) = authz.run(row, who, false).await;
+                let refused = got == "403" || (who == "anonymous" && got == "login");
+                assert!(refused, "{} {} as {who} without its CSRF token: {got}", row.method, row.path);
+                assert_eq!(wrote, 0, "{} {} as {who} without its CSRF token wrote", row.method, row.path);
+                refusals_without_csrf += 1;
+            }
+        }
+        if print {
+            println!("{},{},{},{}", row.method, row.path, if row.csrf { "yes" } else { "no" }, seen.join(","));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} of {cells} cells differ from authz.csv:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+    println!(
+        "authorization table: {cells} cells, 0 unexpected; {refusals_without_csrf} writes without their CSRF token refused"
+    );
+    assert!(cells >= table.len() * PRINCIPALS.len());
+    app.shutdown().await;
+}
