@@ -121,7 +121,7 @@ ok = sum(1 for e in entries if e["response"]["status"] < 400)
 print(f"{len(entries)} requests, {ok} answered 2xx/3xx, {server_errors} 5xx, {not_problem} errors not problem+json")
 PY
 )
-  failures=$(grep -Eo '[0-9]+ found [0-9]+ unique failures' "$out/$role.out" | grep -Eo '^[0-9]+' || echo 0)
+  failures=$(grep -Eo '[0-9]+ found [0-9]+ unique failures?' "$out/$role.out" | grep -Eo '^[0-9]+' || echo 0)
   errors=$(grep -Eo '[0-9]+ errors?' "$out/$role.out" | tail -n 1 | grep -Eo '^[0-9]+' || echo 0)
   line="$role: $figures; schemathesis: $(grep -Eo '[0-9]+ generated' "$out/$role.out" | tail -n 1) test cases, $failures failures, $errors errors (exit $rc)"
   echo "-- $line"

@@ -119,7 +119,14 @@ fn agency_query(agencies: &[String]) -> Value {
 }
 
 fn instant(description: &str) -> Value {
-    json!({"type": "string", "description": format!("{description}: RFC 3339 (`2025-01-24T16:40:00+07:00`) or Vietnam local time (`2025-01-24T16:40`); empty means now. A value that does not read, lies outside the working-day calendar or (for `at`) after now is a 422")})
+    json!({"type": ["string", "null"], "description": format!("{description}: RFC 3339 (`2025-01-24T16:40:00+07:00`) or Vietnam local time (`2025-01-24T16:40`); empty or null means now. A value that does not read, lies outside the working-day calendar or (for `at`) after now is a 422")})
+}
+
+/// An instant in a query string (where there is no null).
+fn query_instant(description: &str) -> Value {
+    let mut v = instant(description);
+    v["type"] = json!("string");
+    v
 }
 
 /// The links from an answer that carries a dossier code to the operations on that dossier.
@@ -138,7 +145,13 @@ fn dossier_links(actions: &[Action]) -> Value {
 /// The body of each action.
 fn action_body(a: Action, agencies: &[Value]) -> Value {
     let agency = json!({"type": "string", "enum": agencies, "description": "agency code"});
-    let reason = |required: bool| json!({"type": "string", "description": format!("{}one paragraph, at most 2,000 characters, no control characters but line breaks", if required { "required: " } else { "" })});
+    let mut nullable_agencies = agencies.to_vec();
+    nullable_agencies.push(Value::Null);
+    // An optional field may be null (absent); a required one may not.
+    let reason = |required: bool| {
+        json!({"type": if required { json!("string") } else { json!(["string", "null"]) },
+               "description": format!("{}one paragraph, at most 2,000 characters, no control characters but line breaks", if required { "required: " } else { "optional: " })})
+    };
     let (props, required): (Value, Vec<&str>) = match a {
         Action::Transfer => (json!({"to": agency}), vec!["to"]),
         Action::RefuseOnline | Action::Stop => (json!({"reason": reason(true)}), vec!["reason"]),
@@ -151,13 +164,13 @@ fn action_body(a: Action, agencies: &[Value]) -> Value {
             json!({
                 "to": {"type": "string", "description": "YYYY-MM-DD (that working day's closing) or an instant inside office hours; after the due date"},
                 "reason": reason(true),
-                "responsible": {"type": "string", "enum": agencies, "description": "the agency at fault (default: the holder)"},
+                "responsible": {"enum": nullable_agencies, "description": "the agency at fault (default, or null: the holder)"},
                 "override_second": {"type": "boolean", "description": "allow a second new date"}
             }),
             vec!["to", "reason"],
         ),
         Action::Resolve => (
-            json!({"refused": {"type": "boolean"}, "reason": {"type": "string", "description": "required when refused"}}),
+            json!({"refused": {"type": "boolean"}, "reason": {"type": ["string", "null"], "description": "required when refused"}}),
             vec![],
         ),
         _ => (json!({}), vec![]),
@@ -239,7 +252,7 @@ pub fn document(domain: &Domain) -> Value {
             ..Errors::default()
         };
         json!({"summary": summary, "operationId": id,
-               "requestBody": {"required": true, "content": {"application/json": {"schema": schema_ref("Intake")}}},
+               "requestBody": {"required": true, "content": {"application/json": {"schema": schema_ref(if action == Action::Submit { "Submission" } else { "Intake" })}}},
                "responses": errors.responses(json!({"201": created}))})
     };
     let read = Errors { auth: true, ..Errors::default() };
@@ -299,7 +312,7 @@ pub fn document(domain: &Domain) -> Value {
                         "properties": {"agencies": {"type": "array", "items": {"type": "string"}}, "submissions": {"type": "array", "items": schema_ref("DossierRow")}}}))}))}
         },
         "/api/v1/dossiers/{code}": {"get": {"summary": "the dossier: state, clocks, control sheet, explanation", "operationId": "show_dossier",
-            "parameters": [code_param(), {"name": "as_of", "in": "query", "schema": instant("the instant to show the dossier at")}],
+            "parameters": [code_param(), {"name": "as_of", "in": "query", "schema": query_instant("the instant to show the dossier at")}],
             "responses": Errors { auth: true, params: true, not_found: true, invalid: true, ..Errors::default() }.responses(json!({"200": json_ok("the dossier", schema_ref("ShownDossier"))}))}},
         "/api/v1/dossiers/{code}/events": {"get": {"summary": "the dossier's event log, with the staff account of each event", "operationId": "dossier_events",
             "parameters": [code_param()],
@@ -317,7 +330,7 @@ pub fn document(domain: &Domain) -> Value {
             {"name": "to", "in": "query", "schema": {"type": "string", "pattern": "^\\s*([0-9]{4}-[0-9]{2}-[0-9]{2})?\\s*$"}, "description": "YYYY-MM-DD; default today"},
             {"name": "by", "in": "query", "schema": {"type": "string", "enum": ["", "agency", "procedure", "month"]}},
             {"name": "agency", "in": "query", "schema": {"type": "string"}, "description": "keep only this agency's row (reports by agency; with another grouping a 422)"},
-            {"name": "as_of", "in": "query", "schema": instant("the instant the report is computed at")},
+            {"name": "as_of", "in": "query", "schema": query_instant("the instant the report is computed at")},
             {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv"]}}],
             "responses": Errors { auth: true, params: true, invalid: true, ..Errors::default() }.responses(json!({"200": {"description": "report",
                 "content": {"application/json": {"schema": schema_ref("Report")}, "text/csv": {"schema": {"type": "string"}}}}}))}},
@@ -370,7 +383,7 @@ pub fn document(domain: &Domain) -> Value {
     codes.dedup();
     let nullable_string = json!({"type": ["string", "null"]});
     let nullable_agency = json!({"type": ["string", "null"]});
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {"title": "motcua API", "version": "1", "description": "One-stop-shop dossiers: intake, transitions, queues, reports, public lookup. Every error is an RFC 9457 problem (`application/problem+json`); x-problem-types lists every type. A method a path does not answer is a 405 problem with `Allow`."},
         "servers": [{"url": "/"}],
@@ -401,11 +414,11 @@ pub fn document(domain: &Domain) -> Value {
                     "procedure": {"type": "string", "enum": procedures},
                     "agency": {"type": "string", "enum": agencies, "description": "receiving desk: one of the account's agencies"},
                     "applicant": {"type": "string", "description": "one line, 1–200 characters, no control characters"},
-                    "email": {"type": "string", "description": "an address a mailer can use (dot-atom local part, a domain)"},
-                    "phone": {"type": "string"},
-                    "id_number": {"type": "string", "description": "9 or 12 digits"},
-                    "address": {"type": "string", "description": "at most 500 characters"},
-                    "channel": {"type": "string", "enum": ["", "in_person", "postal"], "description": "ignored for an online submission"},
+                    "email": {"type": ["string", "null"], "description": "an address a mailer can use (dot-atom local part, a domain); empty or null: none"},
+                    "phone": {"type": ["string", "null"]},
+                    "id_number": {"type": ["string", "null"], "description": "9 or 12 digits"},
+                    "address": {"type": ["string", "null"], "description": "at most 500 characters"},
+                    "channel": {"enum": ["", "in_person", "postal", null], "description": "default in_person; ignored for an online submission"},
                     "at": instant(AT_DESCRIPTION),
                     "backdate_reason": backdate_reason()}},
                 "Staff": {"type": "object", "required": ["id", "username", "display_name", "role", "disabled", "agencies", "created_at"], "properties": {
@@ -503,5 +516,11 @@ pub fn document(domain: &Domain) -> Value {
             }
         },
         "x-problem-types": problem_types,
-    })
+    });
+    // An online submission takes the same fields; its channel is always online, whatever is sent.
+    let mut submission = doc["components"]["schemas"]["Intake"].clone();
+    submission["properties"]["channel"] =
+        json!({"type": ["string", "null"], "description": "ignored: a submission is online"});
+    doc["components"]["schemas"]["Submission"] = submission;
+    doc
 }
