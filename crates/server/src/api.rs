@@ -275,7 +275,8 @@ struct AgencyQuery {
 
 /// The agencies whose queue a request may see: its own, or (chair, admin) any it names.
 fn queue_agencies(state: &AppState, who: &Principal, q: &AgencyQuery) -> Result<Vec<AgencyCode>, Problem> {
-    match q.agency.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+    // Exactly a code, or empty for the account's own: a program sends no padding.
+    match q.agency.as_deref().filter(|a| !a.is_empty()) {
         Some(a) => {
             let a: AgencyCode = a.parse().map_err(|e: motcua_core::ParseError| Problem::invalid(e.to_string()))?;
             state.domain.agency(&a)?;

@@ -326,9 +326,9 @@ pub fn document(domain: &Domain) -> Value {
                 "properties": {"agencies": {"type": "array", "items": {"type": "string"}}, "as_of": {"type": "string", "format": "date-time"},
                                "dossiers": {"type": "array", "items": schema_ref("QueueItem")}}}))}))}},
         "/api/v1/report": {"get": {"summary": "on-time report (JSON or CSV)", "operationId": "report", "parameters": [
-            {"name": "from", "in": "query", "schema": {"type": "string", "pattern": "^\\s*([0-9]{4}-[0-9]{2}-[0-9]{2})?\\s*$"}, "description": "YYYY-MM-DD; default the first day of `to`'s month; a day that does not exist, or a period longer than three years or outside the calendar, is a 422"},
-            {"name": "to", "in": "query", "schema": {"type": "string", "pattern": "^\\s*([0-9]{4}-[0-9]{2}-[0-9]{2})?\\s*$"}, "description": "YYYY-MM-DD; default today"},
-            {"name": "by", "in": "query", "schema": {"type": "string", "enum": ["", "agency", "procedure", "month"]}},
+            {"name": "from", "in": "query", "schema": {"type": "string"}, "description": "YYYY-MM-DD (surrounding spaces ignored); default the first day of `to`'s month. A value that is not a day, a period longer than three years or outside the calendar is a 422"},
+            {"name": "to", "in": "query", "schema": {"type": "string"}, "description": "YYYY-MM-DD; default today"},
+            {"name": "by", "in": "query", "schema": {"type": "string"}, "description": "agency (default), procedure or month; anything else is a 422"},
             {"name": "agency", "in": "query", "schema": {"type": "string"}, "description": "keep only this agency's row (reports by agency; with another grouping a 422)"},
             {"name": "as_of", "in": "query", "schema": query_instant("the instant the report is computed at")},
             {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv"]}}],
