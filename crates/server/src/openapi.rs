@@ -518,6 +518,11 @@ pub fn document(domain: &Domain) -> Value {
         "x-problem-types": problem_types,
     });
     // An online submission takes the same fields; its channel is always online, whatever is sent.
+    // A request the demo desk officer's token can send as is (a desk of the centre).
+    doc["components"]["schemas"]["Intake"]["example"] = json!({
+        "procedure": "1.004628", "agency": "000.00.02.H17", "applicant": "Trần Thị Bình",
+        "id_number": "048190000123", "phone": "0905123456", "channel": "in_person"
+    });
     let mut submission = doc["components"]["schemas"]["Intake"].clone();
     submission["properties"]["channel"] =
         json!({"type": ["string", "null"], "description": "ignored: a submission is online"});
