@@ -27,7 +27,8 @@ use crate::shared::{self, as_of, csv_response};
 use crate::state::AppState;
 use crate::views::{self, ActionFields, IntakeFields, Written};
 
-/// A JSON body whose errors are problems; an empty body is `T::default()`.
+/// A JSON object body whose errors are problems (not JSON: 400; another JSON value than an
+/// object, or a field of the wrong type: 422); an empty body is `T::default()`.
 #[derive(Debug)]
 pub struct Body<T>(pub T);
 
@@ -44,6 +45,13 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for Body<T> {
         })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self(T::default()));
+        }
+        // Every body is an object: serde would also read a struct from an array (`[]`).
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+                Ok(_) => Problem::invalid("the body must be a JSON object"),
+                Err(e) => Problem::new(ProblemKind::BadRequest, format!("the body is not valid JSON: {e}")),
+            });
         }
         serde_json::from_slice(&bytes).map(Body).map_err(|e| match e.classify() {
             serde_json::error::Category::Data => Problem::invalid(e.to_string()),

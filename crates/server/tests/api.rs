@@ -624,6 +624,22 @@ async fn operations_health_ids_limits_openapi_metrics() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // JSON that is not an object (serde would read a struct from an array): refused.
+    let code = app.dossier_for(Action::Withdraw).await;
+    let before = app.event_count().await;
+    for body in ["[]", "[null]", "\"x\"", "3"] {
+        let r = c
+            .post(app.url(&format!("/api/v1/dossiers/{code}/withdraw")))
+            .header("x-csrf-token", csrf)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        expect_problem(&r.json().await.unwrap(), "invalid-input", 422);
+    }
+    assert_eq!(app.event_count().await, before);
     // OpenAPI names every API route.
     let doc: Value = reqwest::get(app.url("/api/v1/openapi.json")).await.unwrap().json().await.unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
