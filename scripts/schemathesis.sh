@@ -76,7 +76,9 @@ add_role chair
 add_role admin
 
 # A generous lookup limit: the run is about the document, the limit has its own tests.
-m serve --bind 127.0.0.1:0 --no-worker --lookup-burst 1000 --lookup-per-minute 6000 >"$work/serve.log" 2>&1 &
+# Started directly (not through the function), so that $! is the server itself and is stopped.
+"$bin" --db "$db" serve --bind 127.0.0.1:0 --no-worker --lookup-burst 1000 --lookup-per-minute 6000 \
+  >"$work/serve.log" 2>&1 &
 server_pid=$!
 base=
 for _ in $(seq 1 100); do
