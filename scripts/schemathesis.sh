@@ -67,7 +67,7 @@ add_role() { # add_role ROLE AGENCY...
   for a in "$@"; do args+=(--agency "$a"); done
   echo "schemathesis-$role-password" | m staff add "st.$role" --role "$role" --name "Schemathesis $role" \
     "${args[@]}" --password-stdin >/dev/null
-  tokens[$role]=$(m staff token "st.$role" --name schemathesis | tail -n 1)
+  tokens[$role]=$(m staff token create "st.$role" --name schemathesis | tail -n 1)
 }
 add_role desk 000.00.02.H17
 add_role agency 000.00.12.H17 000.00.10.H17

@@ -1853,7 +1853,16 @@ impl<'a> Authz<'a> {
             Some(a) if row.path.contains("{code}") => app.dossier_for(a).await,
             _ => self.shown.clone(),
         };
-        let path = row.path.replace("{code}", &code).replace("{username}", "desk");
+        let mut path = row.path.replace("{code}", &code).replace("{username}", "desk");
+        if path.contains("{id}") {
+            // A fresh token of the desk officer's, to revoke.
+            let (desk, _) = app.store.staff_credentials("desk").await.unwrap().unwrap();
+            let t = motcua_server::mint_token(&app.store, desk.id, "authz table", None, app.now()).await.unwrap();
+            path = path.replace("{id}", &t.id.to_string());
+        }
+        if row.method == reqwest::Method::GET && path == "/api/v1/dossiers" {
+            path.push_str(&format!("?id_number={ID}"));
+        }
         let (mut client, mut csrf) = self.clients[who].clone();
         let (username, pw) = Self::credentials(who);
         // Routes that end a session get a session of their own; those that open one, or check a
