@@ -94,10 +94,21 @@ out=target/schemathesis
 rm -rf "$out"; mkdir -p "$out"
 status=0
 summary=()
+# Each role's run has two parts: every operation but the revocation of a token, then the
+# revocation alone — it may revoke the very token the run uses (its own; an administrator's, any),
+# after which every request would be a 401.
 for role in $roles; do
   headers=()
   if [ "$role" != anonymous ]; then headers=(-H "Authorization: Bearer ${tokens[$role]}"); fi
-  report="$out/$role.har"
+  for part in main revoke; do
+  if [ "$part" = main ]; then
+    only=(--exclude-operation-id revoke_token)
+  else
+    # No links lead to it alone: every phase but the stateful one.
+    only=(--include-operation-id revoke_token --phases examples,coverage,fuzzing)
+  fi
+  name="$role-$part"
+  report="$out/$name.har"
   set +e
   "$st" --config-file scripts/schemathesis.toml run "$base/api/v1/openapi.json" \
     --checks all \
@@ -108,7 +119,7 @@ for role in $roles; do
     --suppress-health-check all \
     --report har --report-har-path "$report" \
     --output-truncate true \
-    "${headers[@]}" >"$out/$role.out" 2>&1
+    "${only[@]}" "${headers[@]}" >"$out/$name.out" 2>&1
   rc=$?
   set -e
   # Our own count of what went over the wire: requests, 5xx, errors that are not problem+json.
@@ -120,18 +131,20 @@ def content_type(e):
     return next((h["value"] for h in e["response"]["headers"] if h["name"].lower() == "content-type"), "")
 not_problem = sum(1 for e in entries if e["response"]["status"] >= 400 and content_type(e) != "application/problem+json")
 ok = sum(1 for e in entries if e["response"]["status"] < 400)
-print(f"{len(entries)} requests, {ok} answered 2xx/3xx, {server_errors} 5xx, {not_problem} errors not problem+json")
+unauthorized = sum(1 for e in entries if e["response"]["status"] == 401)
+print(f"{len(entries)} requests, {ok} answered 2xx/3xx, {unauthorized} 401, {server_errors} 5xx, {not_problem} errors not problem+json")
 PY
 )
-  failures=$(grep -Eo '[0-9]+ found [0-9]+ unique failures?' "$out/$role.out" | grep -Eo '^[0-9]+' || echo 0)
-  errors=$(grep -Eo '[0-9]+ errors?' "$out/$role.out" | tail -n 1 | grep -Eo '^[0-9]+' || echo 0)
-  line="$role: $figures; schemathesis: $(grep -Eo '[0-9]+ generated' "$out/$role.out" | tail -n 1) test cases, $failures failures, $errors errors (exit $rc)"
+  failures=$(grep -Eo '[0-9]+ found [0-9]+ unique failures?' "$out/$name.out" | grep -Eo '^[0-9]+' || echo 0)
+  errors=$(grep -Eo '[0-9]+ errors?' "$out/$name.out" | tail -n 1 | grep -Eo '^[0-9]+' || echo 0)
+  line="$name: $figures; schemathesis: $(grep -Eo '[0-9]+ generated' "$out/$name.out" | tail -n 1) test cases, $failures failures, $errors errors (exit $rc)"
   echo "-- $line"
   if [ "$rc" != 0 ] || ! echo "$figures" | grep -q ' 0 5xx, 0 errors not'; then
     status=1
-    sed -n '/FAILURES\|ERRORS/,$p' "$out/$role.out" | head -n 80
+    sed -n '/FAILURES\|ERRORS/,$p' "$out/$name.out" | head -n 80
   fi
   summary+=("$line")
+  done
 done
 echo "== schemathesis $ST_VERSION against $base ($mode run, --max-examples $max_examples, seed $seed; full output in $out/)"
 printf '  %s\n' "${summary[@]}"
