@@ -4,7 +4,7 @@ CARGO ?= cargo
 PYTHON ?= python3
 DB ?= sqlite://data/motcua.db
 
-.PHONY: fuzz bench-worker bench-http bench-metrics run test lint fmt bench bench-calendar bench-store build
+.PHONY: fuzz fuzz-api bench-worker bench-http bench-metrics run test lint fmt bench bench-calendar bench-store build
 
 ## run: build, migrate data/motcua.db, seed demo data once (a simulated month and one account per
 ## role, passwords printed on that first run) and serve on http://127.0.0.1:8080 (Ctrl-C stops)
@@ -13,9 +13,12 @@ run:
 	./target/release/motcua --db $(DB) migrate
 	./target/release/motcua --db $(DB) serve --bind 127.0.0.1:8080 --demo
 
-## test: every test (unit, property, store conformance, end to end); PostgreSQL half when MOTCUA_TEST_PG_URL is set
+## test: every test (unit, property, store conformance, end to end; PostgreSQL half when
+## MOTCUA_TEST_PG_URL is set), then a bounded schemathesis run against a real `motcua serve`
+## (scripts/schemathesis.sh: a virtualenv with the pinned schemathesis is made on first use)
 test:
 	$(CARGO) test --workspace --locked
+	bash scripts/schemathesis.sh
 
 ## lint: formatting and clippy with warnings as errors
 lint:
@@ -63,6 +66,11 @@ bench-http:
 bench-worker:
 	@/usr/bin/python3 -c "import aiosmtpd" 2>/dev/null || apt-get install -y -qq python3-aiosmtpd
 	$(CARGO) bench --bench worker | tee target/bench-worker.txt
+
+## fuzz-api: the long schemathesis run (ST_MAX_EXAMPLES, default 100 per operation) without a token and
+## with each role's, every phase; prints requests, 5xx, non-problem errors and failures per role
+fuzz-api:
+	bash scripts/schemathesis.sh --long
 
 ## fuzz: every cargo-fuzz target for FUZZ_RUNS executions (default 1,000,000) over its committed corpus (nightly)
 fuzz:

@@ -60,6 +60,14 @@ pub struct ServeArgs {
     /// reason. The command line is not bound by it.
     #[arg(long, env = "MOTCUA_BACKDATE_WINDOW", value_parser = parse_window)]
     pub backdate_window: Option<BackdateWindow>,
+    /// Seconds a client has to send a request's head, from the connection's opening and, on a
+    /// kept-alive connection, from the end of the previous answer; then the connection is closed.
+    #[arg(long, default_value_t = 10, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_read_timeout: u64,
+    /// Seconds a connection may stay silent (no byte either way, no request being handled)
+    /// before it is closed.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub idle_timeout: u64,
     /// Seed an empty database with a simulated month and one demo account per role.
     #[arg(long)]
     pub demo: bool,
@@ -151,6 +159,8 @@ pub async fn run(config: &Config, args: &ServeArgs, store: AnyStore, domain: Dom
         metrics_token: args.metrics_token.clone(),
         trusted_proxies: args.trusted_proxies.clone(),
         backdate_window: args.backdate_window.unwrap_or(config.settings.backdate_window),
+        header_read_timeout: Duration::from_secs(args.header_read_timeout),
+        idle_timeout: Duration::from_secs(args.idle_timeout),
         ..ServerConfig::default()
     };
     let state =

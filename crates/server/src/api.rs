@@ -3,12 +3,12 @@
 //! /api/v1/session`, then the cookie and `X-CSRF-Token` on writes) or an API token
 //! (`Authorization: Bearer mct_…`).
 
+use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequest, Path, Query, Request, State};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
 use motcua_core::AgencyCode;
 use motcua_store::{StaffStore, Store};
 use serde::Deserialize;
@@ -22,11 +22,13 @@ use crate::privacy;
 use crate::problem::{Problem, ProblemKind};
 use crate::public;
 use crate::report::{BackdatedParams, ReportParams, build_backdated, build_report};
+use crate::routing::Routes;
 use crate::shared::{self, as_of, csv_response};
 use crate::state::AppState;
 use crate::views::{self, ActionFields, IntakeFields, Written};
 
-/// A JSON body whose errors are problems; an empty body is `T::default()`.
+/// A JSON object body whose errors are problems (not JSON: 400; another JSON value than an
+/// object, or a field of the wrong type: 422); an empty body is `T::default()`.
 #[derive(Debug)]
 pub struct Body<T>(pub T);
 
@@ -44,6 +46,13 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for Body<T> {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self(T::default()));
         }
+        // Every body is an object: serde would also read a struct from an array (`[]`).
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+                Ok(_) => Problem::invalid("the body must be a JSON object"),
+                Err(e) => Problem::new(ProblemKind::BadRequest, format!("the body is not valid JSON: {e}")),
+            });
+        }
         serde_json::from_slice(&bytes).map(Body).map_err(|e| match e.classify() {
             serde_json::error::Category::Data => Problem::invalid(e.to_string()),
             _ => Problem::new(ProblemKind::BadRequest, format!("the body is not valid JSON: {e}")),
@@ -51,33 +60,70 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for Body<T> {
     }
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/openapi.json", get(openapi))
-        .route("/api/v1/session", post(login).delete(logout))
-        .route("/api/v1/me", get(me))
-        .route("/api/v1/tokens", post(create_token).get(own_tokens))
-        .route("/api/v1/tokens/{id}", delete(revoke_token))
-        .route("/api/v1/catalog", get(catalog))
-        .route("/api/v1/dossiers", post(intake).get(search))
-        .route("/api/v1/submissions", post(submit).get(submissions))
-        .route("/api/v1/dossiers/{code}", get(show))
-        .route("/api/v1/dossiers/{code}/events", get(events))
-        .route("/api/v1/dossiers/{code}/{action}", post(transition))
-        .route("/api/v1/queue", get(queue))
-        .route("/api/v1/report", get(report_handler))
-        .route("/api/v1/audit", get(audit))
-        .route("/api/v1/audit/personal-data", get(personal_data_reads))
-        .route("/api/v1/backdated", get(backdated))
-        .route("/api/v1/staff", get(staff))
-        .route("/api/v1/staff/{username}/unlock", post(unlock_staff))
-        .route("/api/v1/staff/{username}/tokens", get(staff_tokens))
-        .route("/api/v1/lookup", post(lookup))
-        .route("/api/v1/board", get(board))
+/// A query string whose errors are problems: a parameter that does not parse (`limit=abc`) is
+/// a 400 `bad-request` naming it.
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Self(q.0))
+            .map_err(|e| Problem::new(ProblemKind::BadRequest, format!("invalid query string: {}", e.body_text())))
+    }
 }
 
-async fn openapi() -> Response {
-    let mut r = Json(crate::openapi::document()).into_response();
+/// Path parameters whose errors are problems: a segment that is not UTF-8 after
+/// percent-decoding is a 400 `bad-request`.
+#[derive(Debug)]
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Self(p.0))
+            .map_err(|e| Problem::new(ProblemKind::BadRequest, format!("invalid path: {}", e.body_text())))
+    }
+}
+
+/// The API's routes.
+pub fn routes() -> Routes<AppState> {
+    Routes::new()
+        .get("/api/v1/openapi.json", openapi)
+        .post("/api/v1/session", login)
+        .delete("/api/v1/session", logout)
+        .get("/api/v1/me", me)
+        .post("/api/v1/tokens", create_token)
+        .get("/api/v1/tokens", own_tokens)
+        .delete("/api/v1/tokens/{id}", revoke_token)
+        .get("/api/v1/catalog", catalog)
+        .post("/api/v1/dossiers", intake)
+        .get("/api/v1/dossiers", search)
+        .post("/api/v1/submissions", submit)
+        .get("/api/v1/submissions", submissions)
+        .get("/api/v1/dossiers/{code}", show)
+        .get("/api/v1/dossiers/{code}/events", events)
+        .post("/api/v1/dossiers/{code}/{action}", transition)
+        .get("/api/v1/queue", queue)
+        .get("/api/v1/report", report_handler)
+        .get("/api/v1/audit", audit)
+        .get("/api/v1/audit/personal-data", personal_data_reads)
+        .get("/api/v1/backdated", backdated)
+        .get("/api/v1/staff", staff)
+        .post("/api/v1/staff/{username}/unlock", unlock_staff)
+        .get("/api/v1/staff/{username}/tokens", staff_tokens)
+        .post("/api/v1/lookup", lookup)
+        .get("/api/v1/board", board)
+}
+
+async fn openapi(State(state): State<AppState>) -> Response {
+    let mut r = Json(crate::openapi::document(&state.domain)).into_response();
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
     r
 }
@@ -236,10 +282,12 @@ struct AgencyQuery {
 }
 
 /// The agencies whose queue a request may see: its own, or (chair, admin) any it names.
-fn queue_agencies(who: &Principal, q: &AgencyQuery) -> Result<Vec<AgencyCode>, Problem> {
-    match q.agency.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+fn queue_agencies(state: &AppState, who: &Principal, q: &AgencyQuery) -> Result<Vec<AgencyCode>, Problem> {
+    // Exactly a code, or empty for the account's own: a program sends no padding.
+    match q.agency.as_deref().filter(|a| !a.is_empty()) {
         Some(a) => {
             let a: AgencyCode = a.parse().map_err(|e: motcua_core::ParseError| Problem::invalid(e.to_string()))?;
+            state.domain.agency(&a)?;
             if who.staff.agencies.contains(&a) || perm::sees_all_queues(who.staff.role) {
                 Ok(vec![a])
             } else {
@@ -255,7 +303,7 @@ async fn submissions(
     who: Principal,
     Query(q): Query<AgencyQuery>,
 ) -> Result<Json<Value>, Problem> {
-    let agencies = queue_agencies(&who, &q)?;
+    let agencies = queue_agencies(&state, &who, &q)?;
     let rows = state.store.registered_online(&agencies, views::QUEUE_LIMIT).await?;
     let rows = privacy::list(&state, &who.staff, rows).await?;
     Ok(Json(json!({"agencies": agencies, "submissions": rows})))
@@ -387,7 +435,7 @@ async fn queue(
     who: Principal,
     Query(q): Query<AgencyQuery>,
 ) -> Result<Json<Value>, Problem> {
-    let agencies = queue_agencies(&who, &q)?;
+    let agencies = queue_agencies(&state, &who, &q)?;
     let items = views::queue(&state, &who.staff, &agencies).await?;
     Ok(Json(
         json!({"agencies": agencies, "as_of": motcua_core::calendar::at_vn(state.now()).to_rfc3339(), "dossiers": items}),

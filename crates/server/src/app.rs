@@ -9,11 +9,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::Method;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use motcua_store::Store;
 use serde_json::json;
@@ -21,8 +20,9 @@ use tokio::net::TcpListener;
 use tracing::Instrument;
 
 use crate::problem::{Problem, ProblemKind};
+use crate::routing::Routes;
 use crate::state::AppState;
-use crate::{api, page, public, ui};
+use crate::{api, listener, page, public, ui};
 
 pub const REQUEST_ID: &str = "x-request-id";
 
@@ -30,17 +30,32 @@ pub const REQUEST_ID: &str = "x-request-id";
 #[derive(Debug, Clone, Default)]
 struct RouteSlot(Arc<Mutex<Option<String>>>);
 
+/// Every route of the server with its method and path list: the API, the desk's and the
+/// public pages, and the operations routes.
+fn routes() -> (Routes<AppState>, Routes<AppState>, Routes<AppState>) {
+    let ops = Routes::new()
+        .get("/healthz", healthz)
+        .get("/readyz", readyz)
+        .get("/metrics", metrics)
+        .get("/assets/app.js", app_js);
+    (api::routes(), ui::routes().merge(public::routes()), ops)
+}
+
+/// Every (method, path) the router answers, API routes first, then pages, then operations.
+pub fn route_list() -> Vec<(Method, &'static str)> {
+    let (api, pages, ops) = routes();
+    api.list().iter().chain(pages.list()).chain(ops.list()).cloned().collect()
+}
+
 /// Every route of the server, with its layers, on `state`.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.body_limit;
-    let pages = ui::routes().merge(public::routes()).layer(middleware::from_fn(ui::lang_cookie));
+    let (api, pages, ops) = routes();
+    let pages = pages.into_router().layer(middleware::from_fn(ui::lang_cookie));
     Router::new()
-        .merge(api::routes())
+        .merge(api.into_router())
         .merge(pages)
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .route("/assets/app.js", get(app_js))
+        .merge(ops.into_router())
         .route_layer(middleware::from_fn(note_route))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit))
@@ -184,12 +199,8 @@ async fn request_context(State(state): State<AppState>, mut req: Request, next: 
     }
     let span = tracing::info_span!("request", id = %id, method = %method, path = %path);
     let mut response = next.run(req).instrument(span.clone()).await;
-    if response.status() == StatusCode::PAYLOAD_TOO_LARGE
-        && response.headers().get(header::CONTENT_TYPE).is_none_or(|c| c != "application/problem+json")
-    {
-        response =
-            Problem::new(ProblemKind::PayloadTooLarge, format!("the body exceeds {} bytes", state.config.body_limit))
-                .into_response();
+    if needs_error_body(&response) {
+        response = error_body(&state, &path, response).await;
     }
     let route = slot.0.lock().ok().and_then(|s| s.clone()).unwrap_or_else(|| "unmatched".to_string());
     let seconds = started.elapsed().as_secs_f64();
@@ -205,6 +216,49 @@ async fn request_context(State(state): State<AppState>, mut req: Request, next: 
     let retry_after = 60u64.div_ceil(u64::from(state.config.lookup_per_minute.max(1)));
     add_security_headers(&mut response, retry_after);
     response
+}
+
+/// An error answer that is neither a problem nor a page: the router's 405 (empty body), an
+/// extractor's rejection (plain text: a query string or a path segment that does not parse, a
+/// form with the wrong content type, a body over the limit).
+fn needs_error_body(response: &Response) -> bool {
+    let status = response.status();
+    (status.is_client_error() || status.is_server_error())
+        && response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|c| c.to_str().ok())
+            .is_none_or(|c| c.starts_with("text/plain"))
+}
+
+/// The same error as problem+json under `/api/`, as an error page elsewhere, keeping the
+/// status and the headers that matter (`Allow`, `Retry-After`, `WWW-Authenticate`).
+async fn error_body(state: &AppState, path: &str, response: Response) -> Response {
+    let (parts, body) = response.into_parts();
+    let text =
+        axum::body::to_bytes(body, 4096).await.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+    let Some(kind) = ProblemKind::for_status(parts.status) else {
+        tracing::warn!(status = %parts.status, "an error status with no problem kind");
+        return Problem::internal(format!("status {} with a plain body", parts.status)).into_response();
+    };
+    let detail = match kind {
+        ProblemKind::MethodNotAllowed => {
+            let allow = parts.headers.get(header::ALLOW).and_then(|a| a.to_str().ok()).unwrap_or("");
+            format!("{path} answers {allow}")
+        }
+        ProblemKind::PayloadTooLarge => format!("the body exceeds {} bytes", state.config.body_limit),
+        _ if text.trim().is_empty() => kind.title().to_string(),
+        _ => text.trim().to_string(),
+    };
+    let p = Problem::new(kind, detail);
+    let mut out =
+        if path.starts_with("/api/") { p.into_response() } else { page::error_page(crate::i18n::Tr::default(), &p) };
+    for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
+        if let Some(v) = parts.headers.get(&name) {
+            out.headers_mut().insert(name, v.clone());
+        }
+    }
+    out
 }
 
 /// A bound server, not yet serving.
@@ -238,21 +292,12 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let draining = self.state.draining.clone();
         draining.store(false, Ordering::Relaxed);
+        let timeouts = listener::Timeouts {
+            header_read: self.state.config.header_read_timeout,
+            idle: self.state.config.idle_timeout,
+        };
         let app = router(self.state);
         tracing::info!(addr = %self.addr, "serving");
-        // Small responses go out at once instead of waiting, Nagle-style, for the peer's
-        // (possibly delayed) acknowledgement of the previous segment.
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "could not set TCP_NODELAY");
-            }
-        });
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                draining.store(true, Ordering::Relaxed);
-                tracing::info!("shutting down: finishing requests in flight");
-            })
-            .await
+        listener::serve(self.listener, app, timeouts, draining, shutdown).await
     }
 }

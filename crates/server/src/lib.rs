@@ -26,13 +26,21 @@
 //! - [`ui`] — the desk pages, one file per page or group under `ui/` (`login`, `queue`,
 //!   `intake` with the receipt, `dossier`, `letters`, `reports`, and `common` for what they
 //!   share), and [`ui::routes`];
-//! - [`app`] — [`router`] (all routes and layers, `/healthz`, `/readyz`, `/metrics`) and
-//!   [`Application`], which binds and serves with graceful shutdown.
+//! - [`routing`] — a router that lists its routes (for the authorization table and the
+//!   OpenAPI check); `listener` — the accept loop: HTTP/1.1 with hyper, the header-read and
+//!   idle timeouts, graceful shutdown;
+//! - [`app`] — [`router`] (all routes and layers, `/healthz`, `/readyz`, `/metrics`, errors
+//!   outside the handlers as problem+json or pages), [`route_list`] and [`Application`], which
+//!   binds and serves.
+
+// The OpenAPI document is one large `json!` literal.
+#![recursion_limit = "256"]
 
 pub mod api;
 pub mod app;
 pub mod auth;
 mod i18n;
+mod listener;
 mod login_guard;
 pub mod openapi;
 mod page;
@@ -43,12 +51,13 @@ pub mod public;
 mod qr;
 mod ratelimit;
 mod report;
+pub mod routing;
 mod shared;
 pub mod state;
 pub mod ui;
 mod views;
 
-pub use app::{Application, router};
+pub use app::{Application, route_list, router};
 pub use auth::{
     MintError, MintedToken, TOKEN_DEFAULT_DAYS, TOKEN_MAX_DAYS, hash_password, mint_token, new_api_token, token_json,
 };

@@ -1,177 +1,374 @@
 //! The OpenAPI 3.1 document served at `/api/v1/openapi.json`, written by hand next to the
-//! handlers it describes (a test checks that every route of the router is in it).
+//! handlers it describes. It lists every status each operation answers and the schemas of
+//! what it really returns; the codes of agencies and procedures are this server's catalog.
+//! Tests check it against the router's routes (every API route is an operation and back), and
+//! `scripts/schemathesis.sh` checks the server's answers against it.
 
-use serde_json::{Value, json};
+use motcua_core::{Domain, Status};
+use serde_json::{Map, Value, json};
 
 use crate::perm::Action;
 use crate::problem::ProblemKind;
 
-fn problem_ref() -> Value {
-    json!({"description": "Problem details (RFC 9457)", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
+fn problem(description: &str) -> Value {
+    json!({"description": description, "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
 }
 
-fn dossier_ok(desc: &str) -> Value {
-    json!({"description": desc, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Dossier"}}}})
-}
-
-fn errors() -> Value {
+/// A 429: a problem with `Retry-After`.
+fn too_many() -> Value {
     json!({
-        "401": problem_ref(), "403": problem_ref(), "404": problem_ref(), "409": problem_ref(),
-        "413": problem_ref(), "422": problem_ref()
+        "description": "too many tries from this client (or for this account name): wait `Retry-After` seconds",
+        "headers": {"Retry-After": {"required": true, "schema": {"type": "integer", "minimum": 0}}},
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     })
 }
 
-fn with_errors(mut ok: Value) -> Value {
-    if let (Some(o), Value::Object(e)) = (ok.as_object_mut(), errors()) {
-        o.extend(e);
+fn json_ok(description: &str, schema: Value) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": schema}}})
+}
+
+fn schema_ref(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+/// Which errors an operation can answer with.
+#[derive(Clone, Copy, Default)]
+struct Errors {
+    /// Needs an account: 401 without one.
+    auth: bool,
+    /// Writes: a cookie session without its CSRF token is a 403.
+    write: bool,
+    /// The role or the agency may refuse: 403.
+    forbidden: bool,
+    /// Has query or path parameters that may not parse: 400.
+    params: bool,
+    /// Reads a JSON body: 400 (not JSON), 413 (too large), 422 (a field of the wrong type or
+    /// failing its check).
+    body: bool,
+    /// Checks field values: 422.
+    invalid: bool,
+    not_found: bool,
+    conflict: bool,
+    rate_limited: bool,
+    unavailable: bool,
+}
+
+impl Errors {
+    fn responses(self, mut ok: Value) -> Value {
+        let Some(o) = ok.as_object_mut() else { return ok };
+        if self.params || self.body {
+            o.insert("400".into(), problem("`bad-request`: a query string, path or body that does not parse"));
+        }
+        if self.auth {
+            o.insert("401".into(), problem("`unauthorized`: no credentials, an unknown token or an ended session"));
+        }
+        if self.write || self.forbidden {
+            o.insert(
+                "403".into(),
+                problem("`forbidden` (the role or the agency may not), or `csrf-token-mismatch` (a cookie session's write without `X-CSRF-Token`)"),
+            );
+        }
+        if self.not_found {
+            o.insert("404".into(), problem("`not-found`"));
+        }
+        if self.conflict {
+            o.insert("409".into(), problem("the dossier's state does not allow this (see `x-problem-types`)"));
+        }
+        if self.body {
+            o.insert("413".into(), problem("`payload-too-large`: the body exceeds the limit (64 KiB by default)"));
+        }
+        if self.body || self.invalid {
+            o.insert("422".into(), problem("a field fails its check (`invalid-input`, `unknown-agency`, `outside-calendar`, `at-in-future`, …)"));
+        }
+        if self.rate_limited {
+            o.insert("429".into(), too_many());
+        }
+        if self.unavailable {
+            o.insert("503".into(), problem("`unavailable`: e.g. the agency's 9,999 codes of the day are used up"));
+        }
+        ok
     }
-    ok
 }
 
 fn token_list() -> Value {
-    json!({"200": {"description": "tokens, newest first", "content": {"application/json": {"schema": {"type": "object", "required": ["tokens"],
-        "properties": {"tokens": {"type": "array", "items": {"$ref": "#/components/schemas/Token"}}}}}}}})
+    json_ok(
+        "tokens, newest first",
+        json!({"type": "object", "required": ["tokens"], "properties": {"tokens": {"type": "array", "items": schema_ref("Token")}}}),
+    )
+}
+
+/// When an action is stated to have happened.
+const AT_DESCRIPTION: &str = "when it happened; never after now; at most the backdating window before now (one working day by default), earlier only for an account with the paper-history capability, with backdate_reason";
+
+/// Why an action is stated earlier than the window allows.
+fn backdate_reason() -> Value {
+    json!({"type": ["string", "null"], "description": "why the action is stated earlier than the backdating window allows (paper history); kept in the event"})
 }
 
 fn code_param() -> Value {
-    json!({"name": "code", "in": "path", "required": true, "schema": {"type": "string"}, "example": "000.00.02.H17-250303-0001"})
+    json!({"name": "code", "in": "path", "required": true, "schema": {"type": "string"}, "example": "000.00.02.H17-250303-0001",
+           "description": "the dossier code; one that does not exist (or does not parse) is a 404"})
 }
 
-const AT_DESCRIPTION: &str = "when it happened (RFC 3339 or local time; default: now). Never after now; at most the backdating window before now (one working day by default), earlier only for an account with the paper-history capability, with backdate_reason";
-const REASON_DESCRIPTION: &str =
-    "why the action is stated earlier than the backdating window allows (paper history); kept in the event";
+/// An agency filter: empty means the account's own agencies.
+fn agency_query(agencies: &[String]) -> Value {
+    let mut values: Vec<Value> = vec![json!("")];
+    values.extend(agencies.iter().map(|a| json!(a)));
+    json!({"name": "agency", "in": "query", "schema": {"type": "string", "enum": values},
+           "description": "an agency code (chairs and administrators: any; officers: their own, else 403); empty: the account's agencies"})
+}
 
-/// The document.
-pub fn document() -> Value {
-    let mut paths = serde_json::Map::new();
-    let action_fields = |a: Action| -> Value {
-        let (props, required): (Value, Vec<&str>) = match a {
-            Action::Transfer => (json!({"to": {"type": "string", "description": "agency code"}}), vec!["to"]),
-            Action::RefuseOnline | Action::Stop => (json!({"reason": {"type": "string"}}), vec!["reason"]),
-            Action::RequestSupplement => (
-                json!({"reason": {"type": "string"}, "documents": {"type": "array", "items": {"type": "string"}}}),
-                vec!["reason"],
-            ),
-            Action::RequestPayment | Action::Withdraw => (json!({"reason": {"type": "string"}}), vec![]),
-            Action::Reschedule => (
-                json!({
-                    "to": {"type": "string", "description": "YYYY-MM-DD (by that day's closing) or RFC 3339"},
-                    "reason": {"type": "string"},
-                    "responsible": {"type": "string", "description": "agency code; default the holder"},
-                    "override_second": {"type": "boolean"}
-                }),
-                vec!["to", "reason"],
-            ),
-            Action::Resolve => (json!({"refused": {"type": "boolean"}, "reason": {"type": "string"}}), vec![]),
-            _ => (json!({}), vec![]),
-        };
-        let mut props = props;
-        if let Some(p) = props.as_object_mut() {
-            p.insert("at".into(), json!({"type": "string", "description": AT_DESCRIPTION}));
-            p.insert("backdate_reason".into(), json!({"type": "string", "description": REASON_DESCRIPTION}));
-        }
-        json!({"type": "object", "properties": props, "required": required})
+fn instant(description: &str) -> Value {
+    json!({"type": ["string", "null"], "description": format!("{description}: RFC 3339 (`2025-01-24T16:40:00+07:00`) or Vietnam local time (`2025-01-24T16:40`); empty or null means now. A value that does not read, lies outside the working-day calendar or (for `at`) after now is a 422")})
+}
+
+/// An instant in a query string (where there is no null).
+fn query_instant(description: &str) -> Value {
+    let mut v = instant(description);
+    v["type"] = json!("string");
+    v
+}
+
+/// The links from an answer that carries a dossier code to the operations on that dossier.
+fn dossier_links(actions: &[Action]) -> Value {
+    let mut links = Map::new();
+    let code = json!({"code": "$response.body#/code"});
+    links.insert("show".into(), json!({"operationId": "show_dossier", "parameters": code}));
+    links.insert("events".into(), json!({"operationId": "dossier_events", "parameters": code}));
+    for a in actions {
+        links
+            .insert(a.name().replace('-', "_"), json!({"operationId": a.name().replace('-', "_"), "parameters": code}));
+    }
+    Value::Object(links)
+}
+
+/// The body of each action.
+fn action_body(a: Action, agencies: &[Value]) -> Value {
+    let agency = json!({"type": "string", "enum": agencies, "description": "agency code"});
+    let mut nullable_agencies = agencies.to_vec();
+    nullable_agencies.push(Value::Null);
+    // An optional field may be null (absent); a required one may not.
+    let reason = |required: bool| {
+        json!({"type": if required { json!("string") } else { json!(["string", "null"]) },
+               "description": format!("{}one paragraph, at most 2,000 characters, no control characters but line breaks", if required { "required: " } else { "optional: " })})
     };
+    let (props, required): (Value, Vec<&str>) = match a {
+        Action::Transfer => (json!({"to": agency}), vec!["to"]),
+        Action::RefuseOnline | Action::Stop => (json!({"reason": reason(true)}), vec!["reason"]),
+        Action::RequestSupplement => (
+            json!({"reason": reason(true), "documents": {"type": "array", "items": {"type": "string"}, "description": "the papers asked for"}}),
+            vec!["reason"],
+        ),
+        Action::RequestPayment | Action::Withdraw => (json!({"reason": reason(false)}), vec![]),
+        Action::Reschedule => (
+            json!({
+                "to": {"type": "string", "description": "YYYY-MM-DD (that working day's closing) or an instant inside office hours; after the due date"},
+                "reason": reason(true),
+                "responsible": {"enum": nullable_agencies, "description": "the agency at fault (default, or null: the holder)"},
+                "override_second": {"type": "boolean", "description": "allow a second new date"}
+            }),
+            vec!["to", "reason"],
+        ),
+        Action::Resolve => (
+            json!({"refused": {"type": "boolean"}, "reason": {"type": ["string", "null"], "description": "required when refused"}}),
+            vec![],
+        ),
+        _ => (json!({}), vec![]),
+    };
+    let mut props = props;
+    if let Some(p) = props.as_object_mut() {
+        p.insert("at".into(), instant(AT_DESCRIPTION));
+        p.insert("backdate_reason".into(), backdate_reason());
+    }
+    json!({"type": "object", "properties": props, "required": required})
+}
+
+/// What may follow an action on the same dossier (for the stateful phase of API fuzzers).
+fn next_actions(a: Action) -> Vec<Action> {
+    use Action as A;
+    match a {
+        A::Intake | A::AcceptOnline => vec![A::Transfer, A::Accept, A::RequestSupplement, A::Resolve, A::Withdraw],
+        A::Submit => vec![A::AcceptOnline, A::RefuseOnline],
+        A::Transfer => vec![A::Accept],
+        A::Accept | A::Supplement | A::Paid => {
+            vec![A::RequestSupplement, A::RequestPayment, A::Reschedule, A::Resolve, A::Transfer, A::Stop]
+        }
+        A::RequestSupplement => vec![A::Supplement, A::Withdraw],
+        A::RequestPayment => vec![A::Paid],
+        A::Resolve => vec![A::Return],
+        A::Reschedule => vec![A::Resolve],
+        A::RefuseOnline | A::Return | A::Withdraw | A::Stop => vec![],
+    }
+}
+
+/// The document, with the agency and procedure codes of `domain`'s catalog.
+pub fn document(domain: &Domain) -> Value {
+    let agency_codes: Vec<String> = domain.catalog.agencies().map(|a| a.code.to_string()).collect();
+    let agencies: Vec<Value> = agency_codes.iter().map(|a| json!(a)).collect();
+    let procedures: Vec<Value> = domain.catalog.procedures().map(|p| json!(p.code.to_string())).collect();
+    let statuses: Vec<Value> = Status::ALL.iter().map(|s| json!(s.code())).collect();
+    let status_names: Vec<Value> = Status::ALL.iter().map(|s| json!(s.name())).collect();
+
+    let mut paths = Map::new();
     for a in Action::ALL {
         if matches!(a, Action::Intake | Action::Submit) {
             continue;
         }
+        let errors = Errors {
+            auth: true,
+            write: true,
+            forbidden: true,
+            params: true,
+            body: true,
+            not_found: true,
+            conflict: true,
+            ..Errors::default()
+        };
+        let mut ok = json_ok("the dossier after the action", schema_ref("WrittenDossier"));
+        ok["links"] = dossier_links(&next_actions(a));
         paths.insert(
             format!("/api/v1/dossiers/{{code}}/{}", a.name()),
             json!({"post": {
                 "summary": format!("{} (see docs/server.md for who may)", a.name()),
                 "operationId": a.name().replace('-', "_"),
                 "parameters": [code_param()],
-                "requestBody": {"required": false, "content": {"application/json": {"schema": action_fields(a)}}},
-                "responses": with_errors(json!({"200": dossier_ok("the dossier after the action")})),
+                "requestBody": {"required": false, "content": {"application/json": {"schema": action_body(a, &agencies)}}},
+                "responses": errors.responses(json!({"200": ok})),
             }}),
         );
     }
-    let intake_body =
-        json!({"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Intake"}}}});
-    let ok_json = |d: &str| json!({"200": {"description": d, "content": {"application/json": {}}}});
+
+    let opening = |id: &str, summary: &str, action: Action| -> Value {
+        let mut created = json_ok("the new dossier", schema_ref("WrittenDossier"));
+        created["headers"] = json!({"Location": {"required": true, "schema": {"type": "string"}, "description": "/api/v1/dossiers/{code}"}});
+        created["links"] = dossier_links(&next_actions(action));
+        let errors = Errors {
+            auth: true,
+            write: true,
+            forbidden: true,
+            body: true,
+            conflict: true,
+            unavailable: true,
+            ..Errors::default()
+        };
+        json!({"summary": summary, "operationId": id,
+               "requestBody": {"required": true, "content": {"application/json": {"schema": schema_ref(if action == Action::Submit { "Submission" } else { "Intake" })}}},
+               "responses": errors.responses(json!({"201": created}))})
+    };
+    let read = Errors { auth: true, ..Errors::default() };
+    let account = json_ok("the account and the session's CSRF token (empty for a token)", schema_ref("Account"));
+
     let more = json!({
-        "/api/v1/openapi.json": {"get": {"summary": "this document", "security": [], "responses": ok_json("OpenAPI 3.1")}},
+        "/api/v1/openapi.json": {"get": {"summary": "this document", "operationId": "openapi", "security": [],
+            "responses": {"200": json_ok("OpenAPI 3.1", json!({"type": "object", "required": ["openapi", "paths"]}))}}},
         "/api/v1/session": {
-            "post": {"summary": "log in; sets the session cookie and returns the CSRF token for writes; repeated wrong passwords are throttled (429 with Retry-After) and then locked until an administrator unlocks", "security": [],
-                     "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {"username": {"type": "string"}, "password": {"type": "string"}}, "required": ["username", "password"]}}}},
-                     "responses": with_errors(json!({"200": {"description": "the account and csrf_token", "content": {"application/json": {}}}, "429": problem_ref()}))},
-            "delete": {"summary": "log out", "responses": with_errors(json!({"204": {"description": "logged out"}}))}
+            "post": {"summary": "log in; sets the session cookie and returns the CSRF token for writes; repeated wrong passwords are throttled (429 with Retry-After) and then locked until an administrator unlocks",
+                     "operationId": "login", "security": [],
+                     "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object",
+                         "properties": {"username": {"type": "string"}, "password": {"type": "string"}}, "required": ["username", "password"]}}}},
+                     "responses": Errors { body: true, rate_limited: true, ..Errors::default() }.responses(json!({
+                         "200": account.clone(),
+                         "401": problem("`unauthorized`: wrong username or password, or a disabled account")}))},
+            "delete": {"summary": "log out (a token client: nothing to end)", "operationId": "logout",
+                       "responses": Errors { auth: true, write: true, ..Errors::default() }.responses(json!({"204": {"description": "logged out"}}))}
         },
-        "/api/v1/me": {"get": {"summary": "the authenticated account", "responses": with_errors(ok_json("account"))}},
+        "/api/v1/me": {"get": {"summary": "the authenticated account", "operationId": "me", "responses": read.responses(json!({"200": account}))}},
         "/api/v1/tokens": {
-            "post": {"summary": "a new API token for the account logged in with a session (a token cannot make tokens: 403): its secret is in this answer only; it expires after expires_in_days (1 to 365, default 90)",
-                "requestBody": {"content": {"application/json": {"schema": {"type": "object", "required": ["name"], "properties": {
-                    "name": {"type": "string", "minLength": 1, "maxLength": 100},
-                    "expires_in_days": {"type": "integer", "minimum": 1, "maximum": 365, "default": 90}}}}}},
-                "responses": with_errors(json!({"201": {"description": "the token: id, name, expires_at and the secret (token), shown once",
-                    "content": {"application/json": {"schema": {"type": "object", "required": ["id", "name", "expires_at", "token"], "properties": {
-                        "id": {"type": "integer"}, "name": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"}, "token": {"type": "string"}}}}}}}))},
-            "get": {"summary": "the authenticated account's API tokens, revoked and expired ones included (never a secret)",
-                "responses": with_errors(token_list())}
+            "post": {"summary": "a new API token for the account logged in with a session (a token cannot make tokens: 403); its secret is in this answer only; it expires after expires_in_days (1 to 365, default 90)", "operationId": "create_token",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["name"], "properties": {
+                    "name": {"type": "string", "minLength": 1, "description": "what the token is for: one line, at most 100 characters, no control characters"},
+                    "expires_in_days": {"type": ["integer", "null"], "minimum": 1, "maximum": 365, "description": "default (or null): 90"}}}}}},
+                "responses": Errors { auth: true, write: true, forbidden: true, body: true, ..Errors::default() }.responses(json!({"201": json_ok("the token, its secret shown once", json!({
+                    "type": "object", "required": ["id", "name", "expires_at", "token"],
+                    "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"},
+                                   "token": {"type": "string", "pattern": "^mct_[0-9a-f]{64}$"}}}))}))},
+            "get": {"summary": "the authenticated account's API tokens, revoked and expired ones included (never a secret)", "operationId": "own_tokens",
+                "responses": read.responses(json!({"200": token_list()}))}
         },
-        "/api/v1/tokens/{id}": {"delete": {"summary": "revoke one of the account's own tokens, or any account's (administrator); a token of another account is not found",
+        "/api/v1/tokens/{id}": {"delete": {"summary": "revoke one of the account's own tokens, or any account's (administrator); another account's token, or an id that is not a number, is not found", "operationId": "revoke_token",
             "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
-            "responses": with_errors(json!({"200": {"description": "the token after it, with revoked_at", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Token"}}}}}))}},
-        "/api/v1/catalog": {"get": {"summary": "agencies and procedures", "responses": with_errors(ok_json("agencies and procedures, as `motcua catalog --json`"))}},
+            "responses": Errors { auth: true, write: true, params: true, not_found: true, ..Errors::default() }.responses(json!({"200": json_ok("the token after it, with revoked_at", schema_ref("Token"))}))}},
+        "/api/v1/catalog": {"get": {"summary": "agencies and procedures", "operationId": "catalog",
+            "responses": read.responses(json!({"200": json_ok("agencies and procedures, as `motcua catalog --json`", schema_ref("Catalog"))}))}},
         "/api/v1/dossiers": {
-            "post": {"summary": "intake at the desk (status 2): allocates the code, starts the clock", "operationId": "intake",
-                "requestBody": intake_body, "responses": with_errors(json!({"201": dossier_ok("the new dossier")}))},
+            "post": opening("intake", "intake at the desk (status 2): allocates the code, starts the clock", Action::Intake),
             "get": {"summary": "search by an applicant's ID number (the whole number) and/or part of the name (letter case as written): the dossiers one of the account's agencies received or held; the city-wide role (chair) searches every dossier and each one found is recorded as a read of its personal data",
                 "operationId": "search",
                 "parameters": [
-                    {"name": "id_number", "in": "query", "schema": {"type": "string", "maxLength": 20}},
-                    {"name": "applicant", "in": "query", "schema": {"type": "string", "minLength": 2, "maxLength": 200}},
-                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}}],
-                "responses": with_errors(json!({"200": {"description": "the dossiers found, most recently changed first",
-                    "content": {"application/json": {"schema": {"type": "object", "required": ["scope", "dossiers"], "properties": {
-                        "scope": {"enum": ["own_agencies", "city"]},
-                        "dossiers": {"type": "array", "items": {"$ref": "#/components/schemas/ListedDossier"}}}}}}}}))}
+                    {"name": "id_number", "in": "query", "schema": {"type": "string"}, "description": "at most 20 characters (surrounding spaces ignored)"},
+                    {"name": "applicant", "in": "query", "schema": {"type": "string"}, "description": "2 to 200 characters (surrounding spaces ignored); one of id_number and applicant is needed (else 422)"},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": u32::MAX}, "description": "taken between 1 and 200; default 50"}],
+                "responses": Errors { auth: true, params: true, invalid: true, ..Errors::default() }.responses(json!({"200": json_ok("the dossiers found, most recently changed first", json!({
+                    "type": "object", "required": ["scope", "dossiers"], "properties": {
+                        "scope": {"type": "string", "enum": ["own_agencies", "city"]},
+                        "dossiers": {"type": "array", "items": schema_ref("DossierRow")}}}))}))}
         },
         "/api/v1/submissions": {
-            "post": {"summary": "an online submission (status 1), to be accepted or refused by the desk", "operationId": "submit",
-                     "requestBody": intake_body, "responses": with_errors(json!({"201": dossier_ok("the registered dossier")}))},
-            "get": {"summary": "online submissions waiting at the account's desks", "parameters": [{"name": "agency", "in": "query", "schema": {"type": "string"}}], "responses": with_errors(ok_json("submissions"))}
+            "post": opening("submit", "an online submission (status 1), to be accepted or refused by the desk", Action::Submit),
+            "get": {"summary": "online submissions waiting at the account's desks", "operationId": "submissions",
+                    "parameters": [agency_query(&agency_codes)],
+                    "responses": Errors { auth: true, params: true, forbidden: true, invalid: true, ..Errors::default() }.responses(json!({"200": json_ok("submissions", json!({
+                        "type": "object", "required": ["agencies", "submissions"],
+                        "properties": {"agencies": {"type": "array", "items": {"type": "string"}}, "submissions": {"type": "array", "items": schema_ref("DossierRow")}}}))}))}
         },
-        "/api/v1/dossiers/{code}": {"get": {"summary": "the dossier: state, clocks, control sheet, explanation",
-            "parameters": [code_param(), {"name": "as_of", "in": "query", "schema": {"type": "string"}}],
-            "responses": with_errors(json!({"200": dossier_ok("the dossier")}))}},
-        "/api/v1/dossiers/{code}/events": {"get": {"summary": "the dossier's event log, with the staff account of each event", "parameters": [code_param()], "responses": with_errors(ok_json("events"))}},
-        "/api/v1/queue": {"get": {"summary": "open dossiers held by the account's agencies, by urgency (overdue, due today, at risk)",
-            "parameters": [{"name": "agency", "in": "query", "schema": {"type": "string"}}], "responses": with_errors(ok_json("queue"))}},
-        "/api/v1/report": {"get": {"summary": "on-time report (JSON or CSV)", "parameters": [
-            {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
-            {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
-            {"name": "by", "in": "query", "schema": {"enum": ["agency", "procedure", "month"]}},
-            {"name": "agency", "in": "query", "schema": {"type": "string"}},
-            {"name": "as_of", "in": "query", "schema": {"type": "string"}},
-            {"name": "format", "in": "query", "schema": {"enum": ["json", "csv"]}}],
-            "responses": with_errors(ok_json("report"))}},
-        "/api/v1/audit": {"get": {"summary": "the event log, newest first (chair, inspector, administrator)", "parameters": [
-            {"name": "before", "in": "query", "schema": {"type": "integer"}}, {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
-            "responses": with_errors(ok_json("events"))}},
-        "/api/v1/audit/personal-data": {"get": {"summary": "reads of citizens' personal data through the city-wide role, newest first (chair, inspector, administrator)", "parameters": [
-            {"name": "before", "in": "query", "schema": {"type": "integer"}}, {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
-            "responses": with_errors(json!({"200": {"description": "the reads and the id to page on", "content": {"application/json": {"schema": {"type": "object", "required": ["reads", "next_before"], "properties": {
-                "reads": {"type": "array", "items": {"$ref": "#/components/schemas/PersonalDataRead"}},
-                "next_before": {"type": ["integer", "null"]}}}}}}}))}},
-        "/api/v1/backdated": {"get": {"summary": "backdated events recorded in a period: stated and recorded instants, by whom, the reason, the gap in working minutes, and per officer (chair, inspector, administrator)", "parameters": [
-            {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
-            {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
+        "/api/v1/dossiers/{code}": {"get": {"summary": "the dossier: state, clocks, control sheet, explanation", "operationId": "show_dossier",
+            "parameters": [code_param(), {"name": "as_of", "in": "query", "schema": query_instant("the instant to show the dossier at")}],
+            "responses": Errors { auth: true, params: true, not_found: true, invalid: true, ..Errors::default() }.responses(json!({"200": json_ok("the dossier", schema_ref("ShownDossier"))}))}},
+        "/api/v1/dossiers/{code}/events": {"get": {"summary": "the dossier's event log, with the staff account of each event", "operationId": "dossier_events",
+            "parameters": [code_param()],
+            "responses": Errors { auth: true, params: true, not_found: true, ..Errors::default() }.responses(json!({"200": json_ok("events", json!({
+                "type": "object", "required": ["code", "events"],
+                "properties": {"code": {"type": "string"}, "events": {"type": "array", "minItems": 1, "items": schema_ref("Event")}}}))}))}},
+        "/api/v1/queue": {"get": {"summary": "open dossiers held by the account's agencies, by urgency (overdue, due today, at risk)", "operationId": "queue",
+            "parameters": [agency_query(&agency_codes)],
+            "responses": Errors { auth: true, params: true, forbidden: true, invalid: true, ..Errors::default() }.responses(json!({"200": json_ok("queue", json!({
+                "type": "object", "required": ["agencies", "as_of", "dossiers"],
+                "properties": {"agencies": {"type": "array", "items": {"type": "string"}}, "as_of": {"type": "string", "format": "date-time"},
+                               "dossiers": {"type": "array", "items": schema_ref("QueueItem")}}}))}))}},
+        "/api/v1/report": {"get": {"summary": "on-time report (JSON or CSV)", "operationId": "report", "parameters": [
+            {"name": "from", "in": "query", "schema": {"type": "string"}, "description": "YYYY-MM-DD (surrounding spaces ignored); default the first day of `to`'s month. A value that is not a day, a period longer than three years or outside the calendar is a 422"},
+            {"name": "to", "in": "query", "schema": {"type": "string"}, "description": "YYYY-MM-DD; default today"},
+            {"name": "by", "in": "query", "schema": {"type": "string"}, "description": "agency (default), procedure or month; anything else is a 422"},
+            {"name": "agency", "in": "query", "schema": {"type": "string"}, "description": "keep only this agency's row (reports by agency; with another grouping a 422)"},
+            {"name": "as_of", "in": "query", "schema": query_instant("the instant the report is computed at")},
+            {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv"]}}],
+            "responses": Errors { auth: true, params: true, invalid: true, ..Errors::default() }.responses(json!({"200": {"description": "report",
+                "content": {"application/json": {"schema": schema_ref("Report")}, "text/csv": {"schema": {"type": "string"}}}}}))}},
+        "/api/v1/audit": {"get": {"summary": "the event log, newest first (chair, inspector, administrator)", "operationId": "audit", "parameters": [
+            {"name": "before", "in": "query", "schema": {"type": "integer", "minimum": i64::MIN, "maximum": i64::MAX}, "description": "events with a smaller id (the previous page's `next_before`)"},
+            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": u32::MAX}, "description": "at most this many (taken between 1 and 1,000; default 100)"}],
+            "responses": Errors { auth: true, params: true, forbidden: true, ..Errors::default() }.responses(json!({"200": json_ok("events", json!({
+                "type": "object", "required": ["events", "next_before"],
+                "properties": {"events": {"type": "array", "items": schema_ref("AuditRow")}, "next_before": {"type": ["integer", "null"]}}}))}))}},
+        "/api/v1/audit/personal-data": {"get": {"summary": "reads of citizens' personal data through the city-wide role, newest first (chair, inspector, administrator)", "operationId": "personal_data_reads", "parameters": [
+            {"name": "before", "in": "query", "schema": {"type": "integer", "minimum": i64::MIN, "maximum": i64::MAX}},
+            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": u32::MAX}, "description": "taken between 1 and 1,000; default 100"}],
+            "responses": Errors { auth: true, params: true, forbidden: true, ..Errors::default() }.responses(json!({"200": json_ok("the reads and the id to page on", json!({
+                "type": "object", "required": ["reads", "next_before"], "properties": {
+                    "reads": {"type": "array", "items": schema_ref("PersonalDataRead")}, "next_before": {"type": ["integer", "null"]}}}))}))}},
+        "/api/v1/backdated": {"get": {"summary": "backdated events recorded in a period: stated and recorded instants, by whom, the reason, the gap in working minutes, and per officer (chair, inspector, administrator)", "operationId": "backdated", "parameters": [
+            {"name": "from", "in": "query", "schema": {"type": "string"}, "description": "first local day the events were recorded, YYYY-MM-DD (default: this month's first)"},
+            {"name": "to", "in": "query", "schema": {"type": "string"}, "description": "last local day, YYYY-MM-DD"},
             {"name": "by", "in": "query", "schema": {"type": "string"}, "description": "one staff account"},
-            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000}}],
-            "responses": with_errors(ok_json("backdated events and their count per officer"))}},
-        "/api/v1/staff": {"get": {"summary": "staff accounts (administrator)", "responses": with_errors(ok_json("staff"))}},
-        "/api/v1/staff/{username}/unlock": {"post": {"summary": "end the lockout of an account name after repeated wrong passwords (administrator)",
+            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": u32::MAX}, "description": "at most this many events (default 1,000, at most 10,000)"}],
+            "responses": Errors { auth: true, params: true, forbidden: true, invalid: true, ..Errors::default() }.responses(json!({"200": json_ok("backdated events and their count per officer", json!({"type": "object"}))}))}},
+        "/api/v1/staff": {"get": {"summary": "staff accounts (administrator)", "operationId": "staff",
+            "responses": Errors { auth: true, forbidden: true, ..Errors::default() }.responses(json!({"200": json_ok("staff", json!({
+                "type": "object", "required": ["staff"], "properties": {"staff": {"type": "array", "items": schema_ref("Staff")}}}))}))}},
+        "/api/v1/staff/{username}/unlock": {"post": {"summary": "end the lockout of an account name after repeated wrong passwords (administrator)", "operationId": "unlock_staff",
             "parameters": [{"name": "username", "in": "path", "required": true, "schema": {"type": "string"}}],
-            "responses": with_errors(ok_json("username and whether a count or lock was cleared"))}},
-        "/api/v1/staff/{username}/tokens": {"get": {"summary": "an account's API tokens (administrator)",
+            "responses": Errors { auth: true, write: true, forbidden: true, params: true, ..Errors::default() }.responses(json!({"200": json_ok("whether a count or a lock was cleared", json!({
+                "type": "object", "required": ["username", "cleared"], "properties": {"username": {"type": "string"}, "cleared": {"type": "boolean"}}}))}))}},
+        "/api/v1/staff/{username}/tokens": {"get": {"summary": "an account's API tokens (administrator)", "operationId": "staff_tokens",
             "parameters": [{"name": "username", "in": "path", "required": true, "schema": {"type": "string"}}],
-            "responses": with_errors(token_list())}},
-        "/api/v1/lookup": {"post": {"summary": "public lookup by code and ID number (rate limited; a mismatch is a plain 404)", "security": [],
-            "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {"code": {"type": "string"}, "id_number": {"type": "string"}}, "required": ["code", "id_number"]}}}},
-            "responses": {"200": {"description": "the public view"}, "404": problem_ref(), "429": problem_ref()}}},
-        "/api/v1/board": {"get": {"summary": "this month's on-time figures per agency (public)", "security": [], "responses": ok_json("board")}},
+            "responses": Errors { auth: true, params: true, forbidden: true, not_found: true, ..Errors::default() }.responses(json!({"200": token_list()}))}},
+        "/api/v1/lookup": {"post": {"summary": "public lookup by code and ID number (rate limited per client; any mismatch is the same 404)", "operationId": "lookup", "security": [],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object",
+                "properties": {"code": {"type": "string"}, "id_number": {"type": "string"}, "lang": {"type": "string", "description": "`en` for English texts; anything else Vietnamese"}},
+                "required": ["code", "id_number"]}}}},
+            "responses": Errors { body: true, not_found: true, rate_limited: true, ..Errors::default() }.responses(json!({"200": json_ok("the public view", schema_ref("PublicDossier"))}))}},
+        "/api/v1/board": {"get": {"summary": "this month's on-time figures per agency (public)", "operationId": "board", "security": [],
+            "responses": {"200": json_ok("board", schema_ref("Board"))}}},
     });
     if let Value::Object(m) = more {
         paths.extend(m);
@@ -180,9 +377,15 @@ pub fn document() -> Value {
         .iter()
         .map(|k| json!({"type": k.type_uri(), "title": k.title(), "status": k.status().as_u16()}))
         .collect();
-    json!({
+    let type_uris: Vec<Value> = ProblemKind::ALL.iter().map(|k| json!(k.type_uri())).collect();
+    let mut codes: Vec<u16> = ProblemKind::ALL.iter().map(|k| k.status().as_u16()).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    let nullable_string = json!({"type": ["string", "null"]});
+    let nullable_agency = json!({"type": ["string", "null"]});
+    let mut doc = json!({
         "openapi": "3.1.0",
-        "info": {"title": "motcua API", "version": "1", "description": "One-stop-shop dossiers: intake, transitions, queues, reports, public lookup. Errors are RFC 9457 problem details; x-problem-types lists every type."},
+        "info": {"title": "motcua API", "version": "1", "description": "One-stop-shop dossiers: intake, transitions, queues, reports, public lookup. Every error is an RFC 9457 problem (`application/problem+json`); x-problem-types lists every type. A method a path does not answer is a 405 problem with `Allow`."},
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}, {"session": []}],
         "paths": paths,
@@ -195,45 +398,134 @@ pub fn document() -> Value {
                 "Token": {"type": "object", "description": "an API token as its owner and administrators see it; never its secret",
                     "required": ["id", "username", "name", "state", "created_at", "expires_at", "last_used_at", "revoked_at"], "properties": {
                     "id": {"type": "integer"}, "username": {"type": "string"}, "name": {"type": "string"},
-                    "state": {"enum": ["active", "expired", "revoked"]},
+                    "state": {"type": "string", "enum": ["active", "expired", "revoked"]},
                     "created_at": {"type": "string", "format": "date-time"}, "expires_at": {"type": "string", "format": "date-time"},
-                    "last_used_at": {"type": ["string", "null"], "format": "date-time", "description": "recorded at most once a minute"},
-                    "revoked_at": {"type": ["string", "null"], "format": "date-time"}}},
-                "Problem": {"type": "object", "properties": {"type": {"type": "string", "format": "uri"}, "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"}}, "required": ["type", "title", "status"]},
-                "Intake": {"type": "object", "required": ["procedure", "agency", "applicant"], "properties": {
-                    "procedure": {"type": "string"}, "agency": {"type": "string", "description": "receiving desk"},
-                    "applicant": {"type": "string"}, "email": {"type": "string"}, "phone": {"type": "string"},
-                    "id_number": {"type": "string"}, "address": {"type": "string"},
-                    "channel": {"enum": ["in_person", "postal"]}, "at": {"type": "string", "description": AT_DESCRIPTION},
-                    "backdate_reason": {"type": "string", "description": REASON_DESCRIPTION}}},
-                "Dossier": {"type": "object", "description": "motcua_core::view::DossierView plus links; to a reader none of whose agencies received or held the dossier (and without the city-wide role) the applicant is \"***\" and applicant_details has no other field", "properties": {
-                    "code": {"type": "string"}, "status": {"type": "integer"}, "status_name": {"type": "string"},
-                    "applicant": {"type": "string"},
-                    "applicant_details": {"type": "object", "properties": {"name": {"type": "string"}, "id_number": {"type": "string"}, "phone": {"type": "string"}, "email": {"type": "string"}, "address": {"type": "string"}}},
-                    "personal_data": {"enum": ["shown", "masked"], "description": "in GET /api/v1/dossiers/{code}"},
-                    "due_at": {"type": ["string", "null"]}, "explanation": {"type": "array", "items": {"type": "string"}},
-                    "event": {"$ref": "#/components/schemas/LogLine", "description": "after a write: the event just recorded"},
-                    "log": {"type": "array", "items": {"$ref": "#/components/schemas/LogLine"}, "description": "GET: every event, as stated and as recorded"}}},
-                "LogLine": {"type": "object", "description": "an event with both of its instants (motcua_core::view::LogLine)", "properties": {
-                    "seq": {"type": "integer"}, "kind": {"type": "string"}, "by": {"type": ["string", "null"]},
-                    "at": {"type": "string", "description": "as stated"}, "recorded_at": {"type": "string", "description": "as recorded"},
-                    "backdated": {"type": "boolean"}, "backdated_working_minutes": {"type": ["integer", "null"]},
-                    "backdate_reason": {"type": "string"}}},
-                "ListedDossier": {"type": "object", "description": "a dossier's projection row in a list; personal_data says whether the applicant_* fields are shown or masked (applicant_name \"***\", the others null)",
-                    "required": ["code", "status", "applicant_name", "personal_data"], "properties": {
-                    "code": {"type": "string"}, "procedure": {"type": "string"}, "receiving_agency": {"type": "string"},
-                    "status": {"type": "integer"}, "holder": {"type": ["string", "null"]},
-                    "applicant_name": {"type": "string"}, "applicant_id_number": {"type": ["string", "null"]},
-                    "applicant_phone": {"type": ["string", "null"]}, "applicant_email": {"type": ["string", "null"]},
-                    "applicant_address": {"type": ["string", "null"]},
-                    "personal_data": {"enum": ["shown", "masked"]}}},
+                    "last_used_at": {"type": ["string", "null"], "description": "recorded at most once a minute"},
+                    "revoked_at": {"type": ["string", "null"]}}},
                 "PersonalDataRead": {"type": "object", "required": ["id", "staff", "code", "route", "fields", "read_at"], "properties": {
                     "id": {"type": "integer"}, "staff": {"type": "string", "description": "the account that read"},
                     "code": {"type": "string"}, "route": {"type": "string"},
-                    "fields": {"type": "array", "items": {"enum": ["name", "id_number", "phone", "email", "address"]}},
-                    "read_at": {"type": "string", "format": "date-time"}}}
+                    "fields": {"type": "array", "items": {"type": "string", "enum": ["name", "id_number", "phone", "email", "address"]}},
+                    "read_at": {"type": "string", "format": "date-time"}}},
+                "Problem": {"type": "object", "required": ["type", "title", "status", "detail"], "properties": {
+                    "type": {"type": "string", "enum": type_uris}, "title": {"type": "string"},
+                    "status": {"type": "integer", "enum": codes}, "detail": {"type": "string"}}},
+                "Intake": {"type": "object", "required": ["procedure", "agency", "applicant"], "properties": {
+                    "procedure": {"type": "string", "enum": procedures},
+                    "agency": {"type": "string", "enum": agencies, "description": "receiving desk: one of the account's agencies"},
+                    "applicant": {"type": "string", "description": "one line, 1–200 characters, no control characters"},
+                    "email": {"type": ["string", "null"], "description": "an address a mailer can use (dot-atom local part, a domain); empty or null: none"},
+                    "phone": {"type": ["string", "null"]},
+                    "id_number": {"type": ["string", "null"], "description": "9 or 12 digits"},
+                    "address": {"type": ["string", "null"], "description": "at most 500 characters"},
+                    "channel": {"enum": ["", "in_person", "postal", null], "description": "default in_person; ignored for an online submission"},
+                    "at": instant(AT_DESCRIPTION),
+                    "backdate_reason": backdate_reason()}},
+                "Staff": {"type": "object", "required": ["id", "username", "display_name", "role", "disabled", "agencies", "created_at"], "properties": {
+                    "id": {"type": "integer"}, "username": {"type": "string"}, "display_name": {"type": "string"},
+                    "role": {"type": "string", "enum": ["desk", "agency", "head", "chair", "admin"]}, "disabled": {"type": "boolean"},
+                    "agencies": {"type": "array", "items": {"type": "string"}}, "created_at": {"type": "string", "format": "date-time"}}},
+                "Account": {"type": "object", "required": ["staff", "csrf_token"], "properties": {
+                    "staff": schema_ref("Staff"), "csrf_token": {"type": "string"}}},
+                "Catalog": {"type": "object", "required": ["agencies", "procedures"], "properties": {
+                    "agencies": {"type": "array", "items": {"type": "object", "required": ["code", "name", "name_en", "kind", "parent"], "properties": {
+                        "code": {"type": "string"}, "name": {"type": "string"}, "name_en": {"type": "string"}, "kind": {"type": "string"}, "parent": nullable_agency}}},
+                    "procedures": {"type": "array", "items": {"type": "object", "required": ["code", "name", "name_en", "level", "time_limit", "cutoff", "supplement_mode", "documents", "route"], "properties": {
+                        "code": {"type": "string"}, "name": {"type": "string"}, "name_en": {"type": "string"},
+                        "time_limit": {"type": "object", "minProperties": 1, "maxProperties": 1},
+                        "cutoff": nullable_string, "supplement_mode": {"type": "string", "enum": ["restart", "pause"]},
+                        "documents": {"type": "array", "items": {"type": "string"}}, "route": {"type": "array"}}}}}},
+                "Dossier": {"type": "object", "description": "motcua_core::view::DossierView, as `motcua show --json`; to a reader none of whose agencies received or held the dossier (and without the city-wide role) the applicant is \"***\"",
+                    "required": ["code", "procedure", "procedure_name", "receiving_agency", "applicant", "channel", "status", "status_name", "status_name_vi",
+                                 "as_of", "registered_at", "received_at", "start_at", "due_at", "original_due_at", "rescheduled_to", "finished_at", "outcome",
+                                 "returned_at", "timeliness", "overdue", "at_risk", "late_working_minutes", "remaining_working_minutes", "holder",
+                                 "supplement_count", "handoffs", "dwell", "attribution", "bounces", "signals", "explanation", "explanation_en"],
+                    "properties": {
+                        "code": {"type": "string"}, "procedure": {"type": "string"}, "procedure_name": {"type": "string"},
+                        "receiving_agency": {"type": "string"}, "applicant": {"type": "string"},
+                        "channel": {"type": "string", "enum": ["in_person", "online", "postal"]},
+                        "status": {"type": "integer", "enum": statuses}, "status_name": {"type": "string", "enum": status_names}, "status_name_vi": {"type": "string"},
+                        "as_of": {"type": "string", "format": "date-time"},
+                        "registered_at": nullable_string, "received_at": nullable_string, "start_at": nullable_string, "due_at": nullable_string,
+                        "original_due_at": nullable_string, "rescheduled_to": nullable_string, "finished_at": nullable_string, "returned_at": nullable_string,
+                        "outcome": {"enum": ["approved", "refused", null]},
+                        "timeliness": {"enum": ["early", "on_time", "late", null]},
+                        "overdue": {"type": "boolean"}, "at_risk": {"type": "boolean"},
+                        "late_working_minutes": {"type": "integer"}, "remaining_working_minutes": {"type": ["integer", "null"]},
+                        "holder": nullable_agency, "supplement_count": {"type": "integer", "minimum": 0}, "bounces": {"type": "integer", "minimum": 0},
+                        "handoffs": {"type": "array"}, "dwell": {"type": "array"}, "attribution": {"type": "array"}, "signals": {"type": "array"},
+                        "explanation": {"type": "array", "items": {"type": "string"}}, "explanation_en": {"type": "array", "items": {"type": "string"}}}},
+                "WrittenDossier": {"description": "the dossier after a write, with the event just recorded and links", "allOf": [schema_ref("Dossier"), {"type": "object", "required": ["event", "links"], "properties": {
+                    "event": schema_ref("LogLine"),
+                    "links": {"type": "object", "required": ["self", "page", "receipt", "lookup"], "properties": {
+                        "self": {"type": "string"}, "page": {"type": "string"}, "receipt": {"type": "string"}, "lookup": {"type": "string"}}}}}]},
+                "ShownDossier": {"description": "the dossier with the applicant's details (masked: only the name, \"***\") and whether they are shown", "allOf": [schema_ref("Dossier"), {"type": "object", "required": ["applicant_details", "personal_data", "log"], "properties": {
+                    "personal_data": {"type": "string", "enum": ["shown", "masked"]},
+                    "log": {"type": "array", "items": schema_ref("LogLine"), "description": "every event, as stated and as recorded"},
+                    "applicant_details": {"type": "object", "required": ["name"], "properties": {
+                        "name": {"type": "string"}, "email": {"type": "string"}, "phone": {"type": "string"}, "id_number": {"type": "string"}, "address": {"type": "string"}}}}}]},
+                "LogLine": {"type": "object", "description": "an event with both of its instants (motcua_core::view::LogLine)",
+                    "required": ["seq", "kind", "by", "at", "recorded_at", "backdated", "backdated_working_minutes"], "properties": {
+                    "seq": {"type": "integer", "minimum": 1}, "kind": {"type": "string"}, "by": {"type": ["string", "null"]},
+                    "at": {"type": "string", "description": "as stated"}, "recorded_at": {"type": "string", "description": "as recorded"},
+                    "backdated": {"type": "boolean"}, "backdated_working_minutes": {"type": ["integer", "null"]},
+                    "backdate_reason": {"type": "string"}}},
+                "Event": {"type": "object", "required": ["at", "type"], "properties": {
+                    "at": {"type": "string", "format": "date-time"}, "by": {"type": "string"}, "type": {"type": "string"}}},
+                "DossierRow": {"type": "object", "description": "a dossier's projection row in a list; personal_data says whether the applicant_* fields are shown or masked (applicant_name \"***\", the others null)", "required": ["code", "procedure", "receiving_agency", "lead_agency", "channel", "status", "holder", "handoff_pending", "applicant_name", "due_at", "at_risk", "last_event_at", "personal_data"], "properties": {
+                    "code": {"type": "string"}, "procedure": {"type": "string"}, "receiving_agency": {"type": "string"}, "lead_agency": {"type": "string"},
+                    "channel": {"type": "string", "enum": ["in_person", "online", "postal"]},
+                    "status": {"type": "string", "enum": status_names}, "holder": nullable_agency, "handoff_pending": {"type": "boolean"},
+                    "applicant_name": {"type": "string"}, "due_at": nullable_string, "at_risk": {"type": "boolean"},
+                    "waiting_kind": {"enum": ["supplement", "payment", null]},
+                    "applicant_id_number": {"type": ["string", "null"]}, "applicant_phone": {"type": ["string", "null"]},
+                    "applicant_email": {"type": ["string", "null"]}, "applicant_address": {"type": ["string", "null"]},
+                    "personal_data": {"type": "string", "enum": ["shown", "masked"]}, "last_event_at": {"type": "string", "format": "date-time"}}},
+                "QueueItem": {"allOf": [schema_ref("DossierRow"), {"type": "object", "required": ["urgency", "remaining_working_minutes"], "properties": {
+                    "urgency": {"type": "string", "enum": ["overdue", "due_today", "at_risk", "normal", "waiting"]},
+                    "remaining_working_minutes": {"type": ["integer", "null"]}}}]},
+                "Counts": {"type": "object", "required": ["received", "finished", "early", "on_time", "late", "in_time", "overdue", "national_population", "national_on_time", "on_time_rate_national", "progress_score", "on_time_rate_resolved"], "properties": {
+                    "received": {"type": "integer", "minimum": 0}, "finished": {"type": "integer", "minimum": 0}, "early": {"type": "integer", "minimum": 0},
+                    "on_time": {"type": "integer", "minimum": 0}, "late": {"type": "integer", "minimum": 0}, "in_time": {"type": "integer", "minimum": 0},
+                    "overdue": {"type": "integer", "minimum": 0}, "national_population": {"type": "integer", "minimum": 0}, "national_on_time": {"type": "integer", "minimum": 0},
+                    "on_time_rate_national": {"type": "number", "minimum": 0, "maximum": 1}, "progress_score": {"type": "number"},
+                    "on_time_rate_resolved": {"type": "number", "minimum": 0, "maximum": 1}}},
+                "Report": {"type": "object", "required": ["from", "to", "period_start", "period_end", "by", "definitions", "rows", "total"], "properties": {
+                    "from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"},
+                    "period_start": {"type": "string", "format": "date-time"}, "period_end": {"type": "string", "format": "date-time"},
+                    "by": {"type": "string", "enum": ["agency", "procedure", "month"]}, "definitions": {"type": "object"},
+                    "rows": {"type": "array", "items": {"allOf": [schema_ref("Counts"), {"type": "object", "required": ["key", "name"], "properties": {"key": {"type": "string"}, "name": {"type": "string"}}}]}},
+                    "total": schema_ref("Counts")}},
+                "AuditRow": {"type": "object", "required": ["id", "code", "kind", "at", "by", "recorded_at"], "properties": {
+                    "id": {"type": "integer"}, "code": {"type": "string"}, "kind": {"type": "string"}, "at": {"type": "string", "format": "date-time"},
+                    "by": nullable_string, "recorded_at": {"type": "string", "format": "date-time"}}},
+                "PublicDossier": {"type": "object", "required": ["code", "procedure", "procedure_name", "receiving_unit", "status", "status_name", "received_at", "due_at", "overdue", "remaining", "steps", "explanation", "can_rate", "rating"], "properties": {
+                    "code": {"type": "string"}, "procedure": {"type": "string"}, "procedure_name": {"type": "string"}, "receiving_unit": {"type": "string"},
+                    "status": {"type": "integer", "enum": statuses}, "status_name": {"type": "string"},
+                    "received_at": {"type": "string"}, "due_at": {"type": "string"}, "overdue": {"type": "boolean"}, "remaining": {"type": "string"},
+                    "steps": {"type": "array", "items": {"type": "object", "required": ["unit", "action", "from", "until", "timeliness", "remaining"]}},
+                    "explanation": {"type": "array", "items": {"type": "string"}}, "can_rate": {"type": "boolean"},
+                    "rating": {"type": ["integer", "null"], "minimum": 1, "maximum": 5}}},
+                "Board": {"type": "object", "required": ["from", "to", "as_of", "rows", "total"], "properties": {
+                    "from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"}, "as_of": {"type": "string"},
+                    "rows": {"type": "array", "items": schema_ref("BoardRow")}, "total": schema_ref("BoardRow")}},
+                "BoardRow": {"type": "object", "required": ["agency", "name", "received", "finished", "on_time", "late", "overdue", "on_time_rate", "national_rate", "ratings", "satisfaction"], "properties": {
+                    "agency": {"type": "string"}, "name": {"type": "string"}, "received": {"type": "integer", "minimum": 0}, "finished": {"type": "integer", "minimum": 0},
+                    "on_time": {"type": "integer", "minimum": 0}, "late": {"type": "integer", "minimum": 0}, "overdue": {"type": "integer", "minimum": 0},
+                    "on_time_rate": {"type": "string"}, "national_rate": {"type": "string"}, "ratings": {"type": "integer", "minimum": 0}, "satisfaction": {"type": "string"}}}
             }
         },
         "x-problem-types": problem_types,
-    })
+    });
+    // An online submission takes the same fields; its channel is always online, whatever is sent.
+    // A request the demo desk officer's token can send as is (a desk of the centre).
+    doc["components"]["schemas"]["Intake"]["example"] = json!({
+        "procedure": "1.004628", "agency": "000.00.02.H17", "applicant": "Trần Thị Bình",
+        "id_number": "048190000123", "phone": "0905123456", "channel": "in_person"
+    });
+    let mut submission = doc["components"]["schemas"]["Intake"].clone();
+    submission["properties"]["channel"] =
+        json!({"type": ["string", "null"], "description": "ignored: a submission is online"});
+    doc["components"]["schemas"]["Submission"] = submission;
+    doc
 }

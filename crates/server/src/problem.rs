@@ -21,6 +21,8 @@ pub enum ProblemKind {
     CsrfMismatch,
     NotFound,
     BadRequest,
+    MethodNotAllowed,
+    UnsupportedMediaType,
     InvalidInput,
     IllegalTransition,
     PendingHandoff,
@@ -45,12 +47,14 @@ pub enum ProblemKind {
 }
 
 impl ProblemKind {
-    pub const ALL: [ProblemKind; 26] = [
+    pub const ALL: [ProblemKind; 28] = [
         Self::Unauthorized,
         Self::Forbidden,
         Self::CsrfMismatch,
         Self::NotFound,
         Self::BadRequest,
+        Self::MethodNotAllowed,
+        Self::UnsupportedMediaType,
         Self::InvalidInput,
         Self::IllegalTransition,
         Self::PendingHandoff,
@@ -83,6 +87,12 @@ impl ProblemKind {
             Self::CsrfMismatch => ("csrf-token-mismatch", S::FORBIDDEN, "Missing or wrong CSRF token"),
             Self::NotFound => ("not-found", S::NOT_FOUND, "Not found"),
             Self::BadRequest => ("bad-request", S::BAD_REQUEST, "Malformed request"),
+            Self::MethodNotAllowed => {
+                ("method-not-allowed", S::METHOD_NOT_ALLOWED, "The route does not answer this method")
+            }
+            Self::UnsupportedMediaType => {
+                ("unsupported-media-type", S::UNSUPPORTED_MEDIA_TYPE, "Unsupported body content type")
+            }
             Self::InvalidInput => ("invalid-input", S::UNPROCESSABLE_ENTITY, "Invalid input"),
             Self::IllegalTransition => {
                 ("illegal-transition", S::CONFLICT, "The dossier's status does not allow this action")
@@ -137,6 +147,26 @@ impl ProblemKind {
 
     pub fn type_uri(self) -> String {
         format!("{PROBLEM_BASE}{}", self.slug())
+    }
+
+    /// The kind that stands for an error status from outside the handlers (the router's 405,
+    /// an extractor's rejection); `None` for a status no kind has.
+    pub fn for_status(status: StatusCode) -> Option<Self> {
+        use StatusCode as S;
+        Some(match status {
+            S::BAD_REQUEST => Self::BadRequest,
+            S::UNAUTHORIZED => Self::Unauthorized,
+            S::FORBIDDEN => Self::Forbidden,
+            S::NOT_FOUND => Self::NotFound,
+            S::METHOD_NOT_ALLOWED => Self::MethodNotAllowed,
+            S::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
+            S::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType,
+            S::UNPROCESSABLE_ENTITY => Self::InvalidInput,
+            S::TOO_MANY_REQUESTS => Self::RateLimited,
+            S::SERVICE_UNAVAILABLE => Self::Unavailable,
+            S::INTERNAL_SERVER_ERROR => Self::Internal,
+            _ => return None,
+        })
     }
 }
 

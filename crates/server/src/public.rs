@@ -8,11 +8,9 @@
 use std::net::SocketAddr;
 
 use askama::Template;
-use axum::Router;
 use axum::extract::{ConnectInfo, Form, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use chrono::{Datelike, Duration, NaiveDate};
 use motcua_core::calendar::to_local;
 use motcua_core::deadlines::format_working_minutes;
@@ -25,6 +23,7 @@ use crate::auth::{check_public_csrf, public_csrf, same_secret};
 use crate::i18n::{Lang, Tr};
 use crate::page::{Page, error_page, html};
 use crate::problem::Problem;
+use crate::routing::Routes;
 use crate::shared::{client_ip, iso_local, local, local_opt};
 use crate::state::AppState;
 use crate::views;
@@ -221,11 +220,12 @@ pub async fn board(state: &AppState) -> Result<Board, Problem> {
 // Pages
 
 /// The public pages: the lookup with its rating form, and the board.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/tra-cuu", get(lookup_form).post(lookup_submit))
-        .route("/tra-cuu/danh-gia", post(rate_submit))
-        .route("/bang-tin", get(board_page))
+pub fn routes() -> Routes<AppState> {
+    Routes::new()
+        .get("/tra-cuu", lookup_form)
+        .post("/tra-cuu", lookup_submit)
+        .post("/tra-cuu/danh-gia", rate_submit)
+        .get("/bang-tin", board_page)
 }
 
 #[derive(Debug, Default, Deserialize)]

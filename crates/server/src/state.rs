@@ -57,6 +57,13 @@ pub struct ServerConfig {
     /// (`--backdate-window`, default one working day); earlier only with the paper-history
     /// capability and a reason.
     pub backdate_window: motcua_core::backdate::BackdateWindow,
+    /// How long a client has to send a request's head: from the connection's opening, and on a
+    /// kept-alive connection from the end of the previous answer (so also how long an unused
+    /// kept-alive connection stays open).
+    pub header_read_timeout: Duration,
+    /// A connection on which no byte moves either way for this long while no request is being
+    /// handled is closed.
+    pub idle_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -73,6 +80,8 @@ impl Default for ServerConfig {
             metrics_token: None,
             trusted_proxies: Vec::new(),
             backdate_window: motcua_core::backdate::BackdateWindow::default(),
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
         }
     }
 }

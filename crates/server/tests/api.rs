@@ -624,6 +624,22 @@ async fn operations_health_ids_limits_openapi_metrics() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // JSON that is not an object (serde would read a struct from an array): refused.
+    let code = app.dossier_for(Action::Withdraw).await;
+    let before = app.event_count().await;
+    for body in ["[]", "[null]", "\"x\"", "3"] {
+        let r = c
+            .post(app.url(&format!("/api/v1/dossiers/{code}/withdraw")))
+            .header("x-csrf-token", csrf)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        expect_problem(&r.json().await.unwrap(), "invalid-input", 422);
+    }
+    assert_eq!(app.event_count().await, before);
     // OpenAPI names every API route.
     let doc: Value = reqwest::get(app.url("/api/v1/openapi.json")).await.unwrap().json().await.unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
@@ -1564,5 +1580,439 @@ async fn desk_forms_are_bounded_by_the_backdating_window() {
     assert_eq!(r.status(), StatusCode::CONFLICT, "the dossier page again, with the error");
     assert!(r.text().await.unwrap().contains("never dated in the future"));
     assert_eq!(app.event_count().await, before);
+    app.shutdown().await;
+}
+
+/// A connection that sends half a header and then nothing, or nothing at all, is closed once
+/// the header-read timeout has passed; a kept-alive connection left idle is closed by the idle
+/// timeout. Real sockets and real time (about a second each).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_half_sent_and_idle_connections_are_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Reads until the server closes; how long that took, and what it sent.
+    async fn until_closed(s: &mut tokio::net::TcpStream) -> (std::time::Duration, Vec<u8>) {
+        let started = std::time::Instant::now();
+        let mut got = Vec::new();
+        let read = tokio::time::timeout(std::time::Duration::from_secs(10), s.read_to_end(&mut got)).await;
+        assert!(read.is_ok(), "the server kept the connection open for 10 s: {:?}", String::from_utf8_lossy(&got));
+        (started.elapsed(), got)
+    }
+    let second = std::time::Duration::from_secs(1);
+    let app = TestApp::spawn_with(ServerConfig {
+        header_read_timeout: second,
+        idle_timeout: std::time::Duration::from_secs(60),
+        ..ServerConfig::default()
+    })
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let mut half = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    half.write_all(b"GET /healthz HTTP/1.1\r\nHost: motcua\r\nX-Slow: ").await.unwrap();
+    let mut silent = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let (waited, got) = until_closed(&mut half).await;
+    assert!(waited < std::time::Duration::from_secs(3), "closed after {waited:?}");
+    assert!(!String::from_utf8_lossy(&got).contains("200 OK"), "no answer to half a request");
+    let (waited, _) = until_closed(&mut silent).await;
+    assert!(waited < std::time::Duration::from_secs(3), "a silent connection closed after {waited:?}");
+    // A kept-alive connection after its answer: the next head must come within the timeout too.
+    let mut kept = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: motcua\r\n\r\n").await.unwrap();
+    let (waited, got) = until_closed(&mut kept).await;
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("HTTP/1.1 200 OK") && text.ends_with("ok"), "{text}");
+    assert!(
+        waited >= std::time::Duration::from_millis(900) && waited < std::time::Duration::from_secs(3),
+        "{waited:?}"
+    );
+    app.shutdown().await;
+
+    // The idle timeout, with a long header-read timeout: a kept-alive connection that says
+    // nothing after its answer is closed.
+    let app = TestApp::spawn_with(ServerConfig {
+        header_read_timeout: std::time::Duration::from_secs(60),
+        idle_timeout: second,
+        ..ServerConfig::default()
+    })
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let mut kept = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: motcua\r\n\r\n").await.unwrap();
+    let (waited, got) = until_closed(&mut kept).await;
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("HTTP/1.1 200 OK") && text.ends_with("ok"), "{text}");
+    assert!(
+        waited >= std::time::Duration::from_millis(900) && waited < std::time::Duration::from_secs(3),
+        "{waited:?}"
+    );
+    // A connection in use is not idle: requests a few hundred milliseconds apart keep it open.
+    let mut busy = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    for _ in 0..4 {
+        busy.write_all(b"GET /healthz HTTP/1.1\r\nHost: motcua\r\n\r\n").await.unwrap();
+        let mut buf = [0u8; 1024];
+        let n = busy.read(&mut buf).await.unwrap();
+        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200 OK"));
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    }
+    app.shutdown().await;
+}
+
+/// Errors that no handler writes — the router's 405, a query string or a path segment that does
+/// not parse, a form of the wrong type — are problem+json under `/api/`, HTML pages elsewhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_outside_the_handlers_are_problems_or_pages() {
+    let app = TestApp::spawn().await;
+    let (chair, _) = app.client(Role::Chair);
+    let problem = |r: reqwest::Response, status: u16, slug: &'static str| async move {
+        assert_eq!(r.status().as_u16(), status);
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        let allow = r.headers().get("allow").map(|a| a.to_str().unwrap().to_string());
+        let v: Value = r.json().await.unwrap();
+        expect_problem(&v, slug, status);
+        allow
+    };
+    let r = chair.delete(app.url("/api/v1/queue")).send().await.unwrap();
+    assert_eq!(problem(r, 405, "method-not-allowed").await.as_deref(), Some("GET,HEAD"));
+    let r = chair.put(app.url("/api/v1/lookup")).send().await.unwrap();
+    assert_eq!(problem(r, 405, "method-not-allowed").await.as_deref(), Some("POST"));
+    let r = chair.get(app.url("/api/v1/audit?limit=abc")).send().await.unwrap();
+    problem(r, 400, "bad-request").await;
+    let r = chair.get(app.url("/api/v1/audit?before=1.5&limit=-1")).send().await.unwrap();
+    problem(r, 400, "bad-request").await;
+    let r = chair.get(app.url("/api/v1/dossiers/%FF%FE")).send().await.unwrap();
+    problem(r, 400, "bad-request").await;
+    let r = chair.get(app.url("/api/v1/queue?agency=000.00.99.H17")).send().await.unwrap();
+    problem(r, 422, "unknown-agency").await;
+    let r = chair.get(app.url("/api/v1/nowhere")).send().await.unwrap();
+    problem(r, 404, "not-found").await;
+    // The pages: an HTML page with the status, never plain text.
+    for (method, path, status) in [
+        (reqwest::Method::DELETE, "/queue", 405),
+        (reqwest::Method::GET, "/audit?before=abc", 400),
+        (reqwest::Method::GET, "/dossiers/%FF%FE", 400),
+        (reqwest::Method::POST, "/login", 415),
+    ] {
+        let r = chair.request(method.clone(), app.url(path)).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), status, "{method} {path}");
+        assert_eq!(r.headers()["content-type"], "text/html; charset=utf-8", "{method} {path}");
+        assert!(r.text().await.unwrap().contains("<html"), "{method} {path}");
+    }
+    app.shutdown().await;
+}
+
+/// The OpenAPI document describes exactly the API routes the router has, with every status
+/// the handlers and the layers answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_has_exactly_the_routers_api_operations() {
+    let app = TestApp::spawn().await;
+    let doc: Value = reqwest::get(app.url("/api/v1/openapi.json")).await.unwrap().json().await.unwrap();
+    let mut documented: Vec<(String, String)> = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            documented.push((method.to_uppercase(), path.clone()));
+            let responses = op["responses"].as_object().unwrap();
+            let secured = op.get("security").is_none();
+            assert!(!secured || responses.contains_key("401"), "{method} {path} needs a 401");
+            for (status, r) in responses {
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert!(r["content"]["application/problem+json"].is_object(), "{method} {path} {status}");
+                }
+            }
+        }
+    }
+    let mut routed: Vec<(String, String)> = Vec::new();
+    for (method, path) in motcua_server::route_list() {
+        if !path.starts_with("/api/") {
+            continue;
+        }
+        if path.ends_with("/{action}") {
+            for a in Action::ALL.iter().filter(|a| !matches!(a, Action::Intake | Action::Submit)) {
+                routed.push((method.to_string(), path.replace("{action}", a.name())));
+            }
+        } else {
+            routed.push((method.to_string(), path.to_string()));
+        }
+    }
+    documented.sort();
+    routed.sort();
+    assert_eq!(documented, routed);
+    // What the fuzzing found missing: 400 and 422 on the lookup, 400 on the login.
+    assert!(doc["paths"]["/api/v1/lookup"]["post"]["responses"]["422"].is_object());
+    assert!(doc["paths"]["/api/v1/lookup"]["post"]["responses"]["400"].is_object());
+    assert!(doc["paths"]["/api/v1/session"]["post"]["responses"]["400"].is_object());
+    let problem_types = doc["components"]["schemas"]["Problem"]["properties"]["type"]["enum"].as_array().unwrap();
+    assert!(problem_types.contains(&json!("https://motcua.example/problems/method-not-allowed")));
+    app.shutdown().await;
+}
+
+/// Who asks, in the authorization table: the five roles (desk, agency, head at the centre and
+/// the tourism department; chair and admin with no agency), an officer of another agency
+/// (home affairs: it neither received nor holds the dossiers), and no one.
+const PRINCIPALS: [&str; 8] = ["desk", "agency", "head", "chair", "admin", "other_desk", "other_head", "anonymous"];
+
+/// What happened to a request, as the table says it: `allow` (2xx, or a redirect other than the
+/// desk's "log in first"), `login` (that redirect: `/login?next=…`), or the status code.
+fn outcome(status: StatusCode, location: Option<&str>) -> String {
+    if status.is_success() || (status.is_redirection() && !location.is_some_and(|l| l.starts_with("/login?next="))) {
+        "allow".into()
+    } else if status.is_redirection() {
+        "login".into()
+    } else {
+        status.as_u16().to_string()
+    }
+}
+
+/// One row of crates/server/tests/authz.csv.
+#[derive(Debug, Clone)]
+struct AuthzRow {
+    method: reqwest::Method,
+    path: String,
+    /// A write whose CSRF token (session header or form field, or the public forms'
+    /// double-submit cookie) must be checked.
+    csrf: bool,
+    expected: HashMap<&'static str, String>,
+}
+
+fn authz_table() -> Vec<AuthzRow> {
+    let text = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/authz.csv")).unwrap();
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#'));
+    let header: Vec<&str> = lines.next().unwrap().split(',').map(str::trim).collect();
+    assert_eq!(header[..3], ["method", "path", "csrf"]);
+    assert_eq!(header[3..], PRINCIPALS, "the table's columns");
+    lines
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').map(str::trim).collect();
+            assert_eq!(cells.len(), header.len(), "{l}");
+            for c in &cells[3..] {
+                assert!(["allow", "login", "401", "403", "404"].contains(c), "unknown outcome {c:?} in {l}");
+            }
+            AuthzRow {
+                method: cells[0].parse().unwrap(),
+                path: cells[1].to_string(),
+                csrf: match cells[2] {
+                    "yes" => true,
+                    "no" => false,
+                    other => panic!("csrf is yes or no, not {other:?}"),
+                },
+                expected: PRINCIPALS.iter().zip(&cells[3..]).map(|(p, c)| (*p, (*c).to_string())).collect(),
+            }
+        })
+        .collect()
+}
+
+/// The action a path ends with, when it is a dossier action.
+fn path_action(path: &str) -> Option<Action> {
+    path.rsplit('/').next().and_then(Action::parse).filter(|a| !matches!(a, Action::Intake | Action::Submit))
+}
+
+struct Authz<'a> {
+    app: &'a TestApp,
+    clients: HashMap<&'static str, (reqwest::Client, String)>,
+    /// A dossier received at the centre, held by tourism, with an apology letter.
+    shown: String,
+}
+
+impl<'a> Authz<'a> {
+    async fn new(app: &'a TestApp) -> Self {
+        app.add_staff("other.desk", Role::Desk, vec![HOME_AFFAIRS.parse().unwrap()]).await;
+        app.add_staff("other.head", Role::Head, vec![HOME_AFFAIRS.parse().unwrap()]).await;
+        let mut clients = HashMap::new();
+        for p in PRINCIPALS {
+            let c = match p {
+                "anonymous" => (Self::jar(), String::new()),
+                _ => {
+                    let (u, pw) = Self::credentials(p);
+                    app.login(&u, &pw).await
+                }
+            };
+            clients.insert(p, c);
+        }
+        let shown = app.dossier_for(Action::Reschedule).await;
+        let (s, v) = app.act(Role::Head, &shown, "reschedule", action_body(Action::Reschedule)).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        Self { app, clients, shown }
+    }
+
+    fn jar() -> reqwest::Client {
+        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    }
+
+    fn credentials(p: &str) -> (String, String) {
+        match p {
+            "other_desk" => ("other.desk".into(), password(Role::Desk)),
+            "other_head" => ("other.head".into(), password(Role::Head)),
+            "anonymous" => ("nobody".into(), "wrong-password".into()),
+            role => (role.into(), format!("secret-{role}")),
+        }
+    }
+
+    /// Runs one cell: the outcome, and how many events it wrote.
+    async fn run(&self, row: &AuthzRow, who: &'static str, with_csrf: bool) -> (String, u64) {
+        let app = self.app;
+        let action = path_action(&row.path);
+        let code = match action {
+            Some(a) if row.path.contains("{code}") => app.dossier_for(a).await,
+            _ => self.shown.clone(),
+        };
+        let mut path = row.path.replace("{code}", &code).replace("{username}", "desk");
+        if path.contains("{id}") {
+            // A fresh token of the desk officer's, to revoke.
+            let (desk, _) = app.store.staff_credentials("desk").await.unwrap().unwrap();
+            let t = motcua_server::mint_token(&app.store, desk.id, "authz table", None, app.now()).await.unwrap();
+            path = path.replace("{id}", &t.id.to_string());
+        }
+        if row.method == reqwest::Method::GET && path == "/api/v1/dossiers" {
+            path.push_str(&format!("?id_number={ID}"));
+        }
+        let (mut client, mut csrf) = self.clients[who].clone();
+        let (username, pw) = Self::credentials(who);
+        // Routes that end a session get a session of their own; those that open one, or check a
+        // public form's double-submit cookie, a cookie jar of their own.
+        let post = row.method == reqwest::Method::POST;
+        if who != "anonymous" && (path == "/logout" || (path == "/api/v1/session" && !post)) {
+            (client, csrf) = app.login(&username, &pw).await;
+        }
+        if post && matches!(path.as_str(), "/login" | "/tra-cuu" | "/tra-cuu/danh-gia" | "/api/v1/session") {
+            client = Self::jar();
+            if !path.starts_with("/api/") {
+                let form_page = if path == "/login" { "/login" } else { "/tra-cuu" };
+                let page = client.get(app.url(form_page)).send().await.unwrap();
+                csrf = csrf_of(&page.text().await.unwrap());
+            }
+        }
+        if !with_csrf {
+            csrf = String::new();
+        }
+        let page = !path.starts_with("/api/") && row.method == reqwest::Method::POST;
+        let form: Vec<(String, String)> = match (path.as_str(), action) {
+            ("/login", _) => vec![("username".into(), username.clone()), ("password".into(), pw.clone())],
+            ("/tra-cuu" | "/tra-cuu/danh-gia", _) => {
+                vec![("code".into(), code.clone()), ("id_number".into(), ID.into()), ("score".into(), "4".into())]
+            }
+            ("/intake", _) => intake_body(CENTRE)
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+                .collect(),
+            (_, Some(a)) => action_body(a)
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        Value::Array(items) => items.iter().map(|i| i.as_str().unwrap()).collect::<Vec<_>>().join("\n"),
+                        other => other.as_str().unwrap().to_string(),
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+            _ => vec![],
+        };
+        let json_body = match (path.as_str(), action) {
+            ("/api/v1/session", _) => json!({"username": username, "password": pw}),
+            ("/api/v1/tokens", _) => json!({"name": format!("authz table {who}")}),
+            ("/api/v1/dossiers" | "/api/v1/submissions", _) => intake_body(CENTRE),
+            ("/api/v1/lookup", _) => json!({"code": code, "id_number": ID}),
+            (_, Some(a)) => action_body(a),
+            _ => json!({}),
+        };
+        let mut req = client.request(row.method.clone(), app.url(&path));
+        if page {
+            let mut form = form;
+            if !csrf.is_empty() {
+                form.push(("_csrf".into(), csrf.clone()));
+            }
+            req = req.form(&form);
+        } else if row.method != reqwest::Method::GET {
+            if !csrf.is_empty() {
+                req = req.header("x-csrf-token", csrf.as_str());
+            }
+            req = req.json(&json_body);
+        }
+        let before = app.event_count().await;
+        let r = req.send().await.unwrap();
+        let status = r.status();
+        let location = r.headers().get("location").map(|l| l.to_str().unwrap().to_string());
+        let wrote = app.event_count().await - before;
+        (outcome(status, location.as_deref()), wrote)
+    }
+}
+
+/// The authorization matrix: every route of the router (API and pages) × every role, an
+/// officer of another agency and no one, as crates/server/tests/authz.csv says. Every cell is
+/// run against the real app; any answer other than the table's fails (an unexpected allow
+/// first of all), a refused write writes nothing, and every cookie-authenticated write without
+/// its CSRF token is refused and writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorization_table_every_route_by_every_principal() {
+    let app = TestApp::spawn_with(ServerConfig {
+        lookup_burst: 10_000,
+        lookup_per_minute: 10_000,
+        ..ServerConfig::default()
+    })
+    .await;
+    let table = authz_table();
+    // Every route of the router is in the table (a dossier action route once per action), and
+    // every row of the table is a route.
+    let mut routes: Vec<(String, String)> = Vec::new();
+    for (method, path) in motcua_server::route_list() {
+        if path.ends_with("/{action}") {
+            for a in Action::ALL.iter().filter(|a| !matches!(a, Action::Intake | Action::Submit)) {
+                routes.push((method.to_string(), path.replace("{action}", a.name())));
+            }
+        } else {
+            routes.push((method.to_string(), path.to_string()));
+        }
+    }
+    let mut rows: Vec<(String, String)> = table.iter().map(|r| (r.method.to_string(), r.path.clone())).collect();
+    routes.sort();
+    rows.sort();
+    assert_eq!(rows, routes, "authz.csv and the router's routes");
+
+    let authz = Authz::new(&app).await;
+    let print = std::env::var("MOTCUA_AUTHZ_PRINT").is_ok();
+    let mut mismatches = Vec::new();
+    let mut cells = 0;
+    let mut refusals_without_csrf = 0;
+    for row in &table {
+        let mut seen = Vec::new();
+        for who in PRINCIPALS {
+            let (got, wrote) = authz.run(row, who, true).await;
+            cells += 1;
+            let expected = &row.expected[who];
+            if &got != expected {
+                mismatches.push(format!("{} {} as {who}: expected {expected}, got {got}", row.method, row.path));
+            }
+            let writes_dossier = row.method == reqwest::Method::POST
+                && (path_action(&row.path).is_some()
+                    || ["/intake", "/api/v1/dossiers", "/api/v1/submissions"].contains(&row.path.as_str()));
+            if got != "allow" {
+                assert_eq!(wrote, 0, "{} {} as {who} was refused ({got}) but wrote", row.method, row.path);
+            } else if writes_dossier {
+                assert_eq!(wrote, 1, "{} {} as {who}", row.method, row.path);
+            }
+            seen.push(got);
+            if row.csrf && (who != "anonymous" || !row.path.starts_with("/api/")) {
+                let (got, wrote) = authz.run(row, who, false).await;
+                let refused = got == "403" || (who == "anonymous" && got == "login");
+                assert!(refused, "{} {} as {who} without its CSRF token: {got}", row.method, row.path);
+                assert_eq!(wrote, 0, "{} {} as {who} without its CSRF token wrote", row.method, row.path);
+                refusals_without_csrf += 1;
+            }
+        }
+        if print {
+            println!("{},{},{},{}", row.method, row.path, if row.csrf { "yes" } else { "no" }, seen.join(","));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} of {cells} cells differ from authz.csv:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+    println!(
+        "authorization table: {cells} cells, 0 unexpected; {refusals_without_csrf} writes without their CSRF token refused"
+    );
+    assert!(cells >= table.len() * PRINCIPALS.len());
     app.shutdown().await;
 }

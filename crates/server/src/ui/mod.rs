@@ -18,32 +18,33 @@ mod login;
 mod queue;
 mod reports;
 
-use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
-use axum::routing::{get, post};
 
 use crate::auth;
 use crate::i18n::Lang;
+use crate::routing::Routes;
 use crate::state::AppState;
 
 /// The desk's pages; the router adds the public ones and the language layer.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(login::home))
-        .route("/login", get(login::login_form).post(login::login_submit))
-        .route("/logout", post(login::logout))
-        .route("/queue", get(queue::queue))
-        .route("/online", get(queue::online))
-        .route("/outbox", get(letters::outbox))
-        .route("/intake", get(intake::intake_form).post(intake::intake_submit))
-        .route("/dossiers/{code}", get(dossier::dossier))
-        .route("/dossiers/{code}/receipt", get(intake::receipt))
-        .route("/dossiers/{code}/letter", get(letters::letter))
-        .route("/dossiers/{code}/{action}", post(dossier::dossier_action))
-        .route("/report", get(reports::report))
-        .route("/audit", get(reports::audit))
-        .route("/audit/reads", get(reports::personal_data_reads))
+pub fn routes() -> Routes<AppState> {
+    Routes::new()
+        .get("/", login::home)
+        .get("/login", login::login_form)
+        .post("/login", login::login_submit)
+        .post("/logout", login::logout)
+        .get("/queue", queue::queue)
+        .get("/online", queue::online)
+        .get("/outbox", letters::outbox)
+        .get("/intake", intake::intake_form)
+        .post("/intake", intake::intake_submit)
+        .get("/dossiers/{code}", dossier::dossier)
+        .get("/dossiers/{code}/receipt", intake::receipt)
+        .get("/dossiers/{code}/letter", letters::letter)
+        .post("/dossiers/{code}/{action}", dossier::dossier_action)
+        .get("/report", reports::report)
+        .get("/audit", reports::audit)
+        .get("/audit/reads", reports::personal_data_reads)
 }
 
 /// Sets the language cookie when a page is asked for with `?lang=`.
