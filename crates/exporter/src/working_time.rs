@@ -1,6 +1,6 @@
 //! Measuring handoff delays and dwell times into the database's working-time histograms.
 //!
-//! A trigger queues every event that can complete a handoff (`accepted`) or an agency's dwell
+//! The write path queues every event that can complete a handoff (`accepted`) or an agency's dwell
 //! (`transferred`, `resolved`, `withdrawn`, `stopped`). Measuring replays the dossier of each
 //! queued event (its own log, read by code — never a scan of the log) and asks core's analysis
 //! what the event completed, in working time on the dossier's calendar. Queue rows are removed
