@@ -172,11 +172,25 @@ pub trait Store: Send + Sync {
 }
 
 /// What the register does the same on both backends, written once and expanded inside each
-/// backend's `impl Store`: migrations, single writes through the group commit, and the plain
+/// backend's `impl Store`: migrations, a batch in one transaction, single writes through the
+/// group commit, and the plain
 /// reads (`$n` placeholders, instants bound as [`crate::sql::At`]). `$pool` names the pool
 /// reads use, `$writer` the one migrations run on.
 macro_rules! register_shared {
     ($pool:ident, $writer:ident) => {
+        async fn record_batch(
+            &self,
+            domain: &Domain,
+            items: Vec<BatchItem>,
+            recorded_at: DateTime<Utc>,
+        ) -> Result<Vec<Result<Dossier, StoreError>>, StoreError> {
+            use $crate::write::group::Committer;
+            let mut tx = Committer::begin(self).await?;
+            let results = $crate::write::engine::run_batch(&mut tx, domain, items, recorded_at).await?;
+            <Self as Committer>::commit(tx).await?;
+            Ok(results)
+        }
+
         async fn migrate(&self) -> Result<(), StoreError> {
             MIGRATOR.run(&self.$writer).await?;
             Ok(())

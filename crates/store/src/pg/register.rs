@@ -25,18 +25,6 @@ impl PgStore {
 }
 
 impl Store for PgStore {
-    async fn record_batch(
-        &self,
-        domain: &Domain,
-        items: Vec<BatchItem>,
-        recorded_at: DateTime<Utc>,
-    ) -> Result<Vec<Result<Dossier, StoreError>>, StoreError> {
-        let mut tx = self.begin().await?;
-        let results = engine::run_batch(&mut tx, domain, items, recorded_at).await?;
-        tx.tx.commit().await?;
-        Ok(results)
-    }
-
     register_shared!(pool, pool);
 
     async fn open_at(&self, p1: DateTime<Utc>) -> Result<Vec<DossierRow>, StoreError> {

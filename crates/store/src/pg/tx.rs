@@ -49,6 +49,10 @@ impl Committer for PgStore {
         Ok(tx.tx.rollback().await?)
     }
 
+    async fn commit(tx: PgTx) -> Result<(), StoreError> {
+        Ok(tx.tx.commit().await?)
+    }
+
     async fn flush_commit(mut tx: PgTx, writes: &Writes) -> Result<(), StoreError> {
         if let Err(e) = tx.flush(writes).await {
             let _ = tx.tx.rollback().await;

@@ -27,18 +27,6 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
-    async fn record_batch(
-        &self,
-        domain: &Domain,
-        items: Vec<BatchItem>,
-        recorded_at: DateTime<Utc>,
-    ) -> Result<Vec<Result<Dossier, StoreError>>, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let results = engine::run_batch(&mut tx, domain, items, recorded_at).await?;
-        tx.commit().await?;
-        Ok(results)
-    }
-
     register_shared!(reader, writer);
 
     async fn open_at(&self, p1: DateTime<Utc>) -> Result<Vec<DossierRow>, StoreError> {

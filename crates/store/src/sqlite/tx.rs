@@ -390,6 +390,10 @@ impl Committer for SqliteStore {
         tx.rollback().await
     }
 
+    async fn commit(tx: SqliteTx) -> Result<(), StoreError> {
+        tx.commit().await
+    }
+
     async fn flush_commit(tx: SqliteTx, writes: &Writes) -> Result<(), StoreError> {
         tx.flush_commit(writes).await
     }

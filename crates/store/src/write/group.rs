@@ -53,6 +53,7 @@ pub(crate) trait Committer: Clone + Send + Sync + 'static {
     /// Opens a write transaction (on SQLite, `BEGIN IMMEDIATE` on the writer connection).
     fn begin(&self) -> impl Future<Output = Result<Self::Tx, StoreError>> + Send;
     fn rollback(tx: Self::Tx) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn commit(tx: Self::Tx) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Writes and commits; on failure the transaction is rolled back (or its connection
     /// closed), never left open.
     fn flush_commit(tx: Self::Tx, writes: &Writes) -> impl Future<Output = Result<(), StoreError>> + Send;
