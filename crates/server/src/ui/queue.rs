@@ -1,4 +1,5 @@
-//! The work queue (open dossiers by urgency) and the online submissions waiting for the desk.
+//! The work queue (open dossiers by urgency, a page at a time) and the online submissions
+//! waiting for the desk.
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -8,13 +9,14 @@ use motcua_core::deadlines::format_working_minutes;
 use motcua_store::StaffStore;
 use serde::Deserialize;
 
-use super::common::{Ui, agency_name, agency_options, chosen_agencies, procedure_name, status_label};
+use super::common::{Ui, agency_name, agency_options, chosen_agencies, encode, procedure_name, status_label};
+use super::find::{Pager, Tab, pager, tabs};
 use crate::i18n::Tr;
 use crate::page::{Page, error_page, html};
 use crate::privacy;
 use crate::shared::local_opt;
 use crate::state::AppState;
-use crate::views::{self, QueueItem};
+use crate::views::{self, Paging, QueueItem, Whose};
 
 /// One row of a list of dossiers.
 #[derive(Debug, Clone)]
@@ -52,31 +54,41 @@ fn row_vm(state: &AppState, tr: Tr, item: &QueueItem) -> RowVm {
 #[template(path = "queue.html")]
 struct QueuePage {
     page: Page,
+    tabs: Vec<Tab>,
     rows: Vec<RowVm>,
     agencies: Vec<(String, String)>,
     selected: String,
+    pager: Pager,
 }
 
 #[derive(Debug, Default, Deserialize)]
-pub struct AgencyQuery {
+pub struct QueueQuery {
     agency: Option<String>,
+    page: Option<u32>,
+    per_page: Option<u32>,
 }
 
-pub async fn queue(State(state): State<AppState>, ui: Ui, Query(q): Query<AgencyQuery>) -> Response {
+/// The work queue of the account's agencies (or of one it chooses; the chair's, with none
+/// chosen, the whole city's), a page at a time with its length.
+pub async fn queue(State(state): State<AppState>, ui: Ui, Query(q): Query<QueueQuery>) -> Response {
     let tr = ui.tr;
-    let agencies = match chosen_agencies(&state, &ui, q.agency.as_deref()) {
-        Ok(a) => a,
+    let whose = match Whose::of(&state, &ui.who.staff, q.agency.as_deref()) {
+        Ok(w) => w,
         Err(p) => return error_page(tr, &p),
     };
-    let items = match views::queue(&state, &ui.who.staff, &agencies).await {
+    let found = match views::queue(&state, &ui.who.staff, &whose, Paging::new(q.page, q.per_page)).await {
         Ok(i) => i,
         Err(p) => return error_page(tr, &p),
     };
+    let selected = q.agency.unwrap_or_default();
+    let path = if selected.is_empty() { "/queue".to_string() } else { format!("/queue?agency={}", encode(&selected)) };
     let page = QueuePage {
-        page: Page::staff(tr, tr.t("queue"), "/queue", &ui.who),
-        rows: items.iter().map(|i| row_vm(&state, tr, i)).collect(),
+        page: Page::staff(tr, tr.t("queue"), &path, &ui.who),
+        tabs: tabs(tr, "/queue"),
+        rows: found.items.iter().map(|i| row_vm(&state, tr, i)).collect(),
         agencies: agency_options(&state, &ui),
-        selected: q.agency.unwrap_or_default(),
+        pager: pager(tr, "/queue", &[("agency", &selected)], &found.place),
+        selected,
     };
     html(StatusCode::OK, &page)
 }
