@@ -244,6 +244,18 @@ fn lifecycle(db: &Db) {
     assert_eq!(s["due_at"], "2025-03-17T09:00:00+07:00");
     let text = db.run(&["show", &code]);
     assert!(text.stdout.contains("control sheet:"), "{}", text.stdout);
+
+    // Waiting for the citizen a month past its due date: neither in time nor overdue.
+    let waiting = intake(db, "2025-03-03T09:00:00+07:00");
+    db.ok(&["transfer", &waiting, "--to", TOURISM, "--at", "2025-03-03T10:00:00+07:00"]);
+    db.ok(&["accept", &waiting, "--at", "2025-03-03T14:00:00+07:00"]);
+    db.ok(&["request-supplement", &waiting, "--reason", "Thiếu tờ khai", "--at", "2025-03-04T09:00:00+07:00"]);
+    let s = db.ok(&["show", &waiting, "--as-of", "2025-04-15T09:00:00+07:00"]);
+    assert_eq!((s["state"].as_str(), s["overdue"].as_bool()), (Some("waiting_for_citizen"), Some(false)), "{s}");
+    assert!(s["remaining_working_minutes"].as_i64().unwrap() > 0, "{s}");
+    let text = db.run(&["show", &waiting, "--as-of", "2025-04-15T09:00:00+07:00"]);
+    assert!(text.stdout.contains("state:         waiting_for_citizen"), "{}", text.stdout);
+    assert!(text.stdout.contains("overdue: false"), "{}", text.stdout);
 }
 
 #[test]
