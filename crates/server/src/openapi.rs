@@ -165,7 +165,8 @@ fn action_body(a: Action, agencies: &[Value]) -> Value {
                 "to": {"type": "string", "description": "YYYY-MM-DD (that working day's closing) or an instant inside office hours; after the due date"},
                 "reason": reason(true),
                 "responsible": {"enum": nullable_agencies, "description": "the agency at fault (default, or null: the holder)"},
-                "override_second": {"type": "boolean", "description": "allow a second new date"}
+                "override_second": {"type": "boolean", "description": "allow a second new date"},
+                "next_working_day": {"type": "boolean", "description": "a date on a day off is moved to the next working day (same time of day) instead of refused"}
             }),
             vec!["to", "reason"],
         ),

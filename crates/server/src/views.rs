@@ -33,6 +33,9 @@ pub struct ActionFields {
     pub responsible: Option<String>,
     #[serde(default)]
     pub override_second: bool,
+    /// A new appointment on a day off is moved to the next working day instead of refused.
+    #[serde(default)]
+    pub next_working_day: bool,
     #[serde(default)]
     pub refused: bool,
     /// When it happened (RFC 3339 or local time); default: now. At most the backdating window
@@ -63,6 +66,7 @@ impl ActionFields {
                 reason: reason(),
                 responsible: self.responsible.clone(),
                 override_second: self.override_second,
+                next_working_day: self.next_working_day,
             },
             Action::Resolve => Transition::Resolve { refused: self.refused, reason: self.reason.clone() },
             Action::Return => Transition::Return,

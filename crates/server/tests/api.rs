@@ -967,6 +967,11 @@ async fn hostile_names_addresses_and_dates_are_refused_and_write_nothing() {
     let (_, v) = app.act(Role::Head, &code, "reschedule", json!({"to": "2025-03-29", "reason": "chờ"})).await;
     assert!(v["detail"].as_str().unwrap().contains("2025-03-31"), "names the next working day: {v}");
     assert_eq!(app.event_count().await, count);
+    // Moved there on request.
+    let body = json!({"to": "2025-03-29", "reason": "chờ", "next_working_day": true});
+    let (s, v) = app.act(Role::Head, &code, "reschedule", body).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["rescheduled_to"], "2025-03-31T17:00:00+07:00", "{v}");
     app.shutdown().await;
 }
 

@@ -320,6 +320,8 @@ pub struct ActionForm {
     refused: String,
     #[serde(default)]
     override_second: String,
+    #[serde(default)]
+    next_working_day: String,
     /// When it happened, if keyed in late (`datetime-local`, Vietnam time).
     #[serde(default)]
     at: String,
@@ -339,6 +341,7 @@ impl ActionForm {
             documents: self.documents.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect(),
             responsible: opt(&self.responsible),
             override_second: yes(&self.override_second),
+            next_working_day: yes(&self.next_working_day),
             refused: yes(&self.refused),
             at: opt(&self.at),
             backdate_reason: opt(&self.backdate_reason),
