@@ -110,6 +110,9 @@ pub enum Command {
         /// Allow a second new date (it is reported).
         #[arg(long)]
         override_second: bool,
+        /// A date on a day off is moved to the next working day (and said so) instead of refused.
+        #[arg(long)]
+        next_working_day: bool,
         #[command(flatten)]
         write: WriteFlags,
     },
@@ -333,12 +336,22 @@ async fn run_with_store<S: motcua_store::Store>(
             (code, Transition::RequestPayment { reason: reason.clone() }, write)
         }
         C::Paid(a) => (&a.code, Transition::Paid, &a.write),
-        C::Reschedule { code, to, reason, responsible, override_second, write } => {
+        C::Reschedule { code, to, reason, responsible, override_second, next_working_day, write } => {
+            if *next_working_day
+                && let Ok((moved_to, Some(from))) = motcua_core::commands::appointment_or_next_working_day(domain, to)
+            {
+                eprintln!(
+                    "note: {} is not a working day; the new appointment is moved to the next working day, {}",
+                    from.format("%d/%m/%Y"),
+                    motcua_core::calendar::to_local(moved_to).format("%d/%m/%Y %H:%M")
+                );
+            }
             let tr = Transition::Reschedule {
                 to: to.clone(),
                 reason: reason.clone(),
                 responsible: responsible.clone(),
                 override_second: *override_second,
+                next_working_day: *next_working_day,
             };
             (code, tr, write)
         }

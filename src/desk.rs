@@ -200,12 +200,19 @@ fn print_dossier_text(v: &Value) {
     );
     crate::outln!("finished:      {}   returned: {}", s("finished_at"), s("returned_at"));
     crate::outln!(
-        "timeliness:    {}   overdue: {}   late working minutes: {}   at risk: {}",
+        "state:         {}   timeliness: {}   overdue: {}   late working minutes: {}   at risk: {}",
+        s("state"),
         s("timeliness"),
         s("overdue"),
         s("late_working_minutes"),
         s("at_risk")
     );
+    if v["state"] == "waiting_for_citizen" {
+        crate::outln!(
+            "remaining:     {} working minutes, the clock stopped while the citizen holds the dossier",
+            s("remaining_working_minutes")
+        );
+    }
     crate::outln!(
         "holder:        {}   supplements: {}   bounces: {}",
         s("holder"),

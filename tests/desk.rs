@@ -190,16 +190,21 @@ fn lifecycle(db: &Db) {
     db.ok(&["request-payment", &code, "--reason", "Phí thẩm định", "--at", "2025-03-10T09:00:00+07:00"]);
     let v = db.ok(&["paid", &code, "--at", "2025-03-10T10:00:00+07:00"]);
     assert_eq!(v["due_at"], "2025-03-21T10:00:00+07:00", "payment waits pause: +60 working minutes");
-    db.ok(&[
-        "reschedule",
-        &code,
-        "--to",
-        "2025-03-28",
-        "--reason",
-        "Cần xác minh thực tế",
-        "--at",
-        "2025-03-20T09:00:00+07:00",
-    ]);
+    // A day off is not an appointment: refused with the next working day named, or moved there
+    // on request and said so.
+    let saturday = ["reschedule", &code, "--to", "2025-03-22", "--reason", "Cần xác minh thực tế"];
+    db.run(&[&saturday[..], &["--at", "2025-03-20T09:00:00+07:00"]].concat())
+        .assert_user_error("2025-03-22 is not a working day; the next working day is 2025-03-24");
+    let moved =
+        db.run(&[&saturday[..], &["--next-working-day", "--at", "2025-03-20T09:00:00+07:00", "--json"]].concat());
+    assert!(
+        moved.stderr.contains(
+            "22/03/2025 is not a working day; the new appointment is moved to the next working day, 24/03/2025 17:00"
+        ),
+        "{}",
+        moved.stderr
+    );
+    assert_eq!(moved.json()["rescheduled_to"], "2025-03-24T17:00:00+07:00");
     db.ok(&["transfer", &code, "--to", CENTRE, "--at", "2025-03-24T09:00:00+07:00"]);
     db.ok(&["accept", &code, "--at", "2025-03-24T09:30:00+07:00"]);
     let v = db.ok(&["resolve", &code, "--at", "2025-03-24T10:00:00+07:00"]);
@@ -215,7 +220,7 @@ fn lifecycle(db: &Db) {
     assert_eq!(s["start_at"], "2025-03-07T09:00:00+07:00");
     assert_eq!(s["due_at"], "2025-03-21T10:00:00+07:00");
     assert_eq!(s["original_due_at"], "2025-03-17T09:00:00+07:00");
-    assert_eq!(s["rescheduled_to"], "2025-03-28T17:00:00+07:00");
+    assert_eq!(s["rescheduled_to"], "2025-03-24T17:00:00+07:00");
     assert_eq!(s["finished_at"], "2025-03-24T10:00:00+07:00");
     assert_eq!(s["returned_at"], "2025-03-25T08:00:00+07:00");
     assert_eq!(s["timeliness"], "late");
@@ -244,6 +249,18 @@ fn lifecycle(db: &Db) {
     assert_eq!(s["due_at"], "2025-03-17T09:00:00+07:00");
     let text = db.run(&["show", &code]);
     assert!(text.stdout.contains("control sheet:"), "{}", text.stdout);
+
+    // Waiting for the citizen a month past its due date: neither in time nor overdue.
+    let waiting = intake(db, "2025-03-03T09:00:00+07:00");
+    db.ok(&["transfer", &waiting, "--to", TOURISM, "--at", "2025-03-03T10:00:00+07:00"]);
+    db.ok(&["accept", &waiting, "--at", "2025-03-03T14:00:00+07:00"]);
+    db.ok(&["request-supplement", &waiting, "--reason", "Thiếu tờ khai", "--at", "2025-03-04T09:00:00+07:00"]);
+    let s = db.ok(&["show", &waiting, "--as-of", "2025-04-15T09:00:00+07:00"]);
+    assert_eq!((s["state"].as_str(), s["overdue"].as_bool()), (Some("waiting_for_citizen"), Some(false)), "{s}");
+    assert!(s["remaining_working_minutes"].as_i64().unwrap() > 0, "{s}");
+    let text = db.run(&["show", &waiting, "--as-of", "2025-04-15T09:00:00+07:00"]);
+    assert!(text.stdout.contains("state:         waiting_for_citizen"), "{}", text.stdout);
+    assert!(text.stdout.contains("overdue: false"), "{}", text.stdout);
 }
 
 #[test]

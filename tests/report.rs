@@ -70,6 +70,7 @@ fn counts_of(v: &Value) -> Counts {
         late: n("late"),
         in_time: n("in_time"),
         overdue: n("overdue"),
+        waiting: n("waiting_for_citizen"),
         national: motcua_core::Ratio::new(n("national_on_time"), n("national_population")),
     }
 }

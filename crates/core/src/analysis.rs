@@ -59,9 +59,66 @@ pub fn classify(finished: DateTime<Utc>, due: DateTime<Utc>, mode: ClassifyMode)
     }
 }
 
-/// An open dossier at instant `t`: in time or overdue.
+/// An open dossier at instant `t` whose clock runs: in time or overdue.
 pub fn is_overdue(due: DateTime<Utc>, t: DateTime<Utc>) -> bool {
     t > due
+}
+
+/// What an open dossier is at an instant (DOMAIN.md §5), the one word every surface uses: `show`,
+/// the queue, the report, the board, `/metrics`, the lookup and the scorecard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpenState {
+    /// Đang xử lý trong hạn: the clock runs and the due instant is ahead.
+    InTime,
+    /// Đang xử lý quá hạn: past due, or waiting for the citizen after the clock had already run
+    /// out.
+    Overdue,
+    /// Chờ công dân (bổ sung hồ sơ, thực hiện nghĩa vụ tài chính): the agency's clock is stopped,
+    /// so the dossier is neither in time nor overdue.
+    WaitingForCitizen,
+}
+
+impl OpenState {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::InTime => "in_time",
+            Self::Overdue => "overdue",
+            Self::WaitingForCitizen => "waiting_for_citizen",
+        }
+    }
+
+    pub fn name_vi(self) -> &'static str {
+        match self {
+            Self::InTime => "Trong hạn",
+            Self::Overdue => "Quá hạn",
+            Self::WaitingForCitizen => "Chờ công dân",
+        }
+    }
+}
+
+/// The rule on the facts a projection row carries: the due instant, since when the dossier has
+/// waited for the citizen (`None` when its clock runs) and the instant `t` it is judged at. A
+/// wait that began after the due instant does not stop an overdue clock. Only instants are
+/// compared, so the store may apply the same rule in SQL.
+pub fn open_state_of(due: DateTime<Utc>, waiting_since: Option<DateTime<Utc>>, t: DateTime<Utc>) -> OpenState {
+    match waiting_since {
+        Some(since) if since <= due => OpenState::WaitingForCitizen,
+        _ if is_overdue(due, t) => OpenState::Overdue,
+        _ => OpenState::InTime,
+    }
+}
+
+/// Since when a dossier, replayed at least up to `t`, waited for the citizen at `t`.
+pub fn waiting_since_at(d: &Dossier, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    d.waits.iter().rev().find(|w| w.requested_at <= t && w.completed_at.is_none_or(|c| c > t)).map(|w| w.requested_at)
+}
+
+/// [`open_state_of`] for a replayed dossier: `None` unless it is open at `t` with a due instant.
+pub fn open_state(d: &Dossier, t: DateTime<Utc>) -> Option<OpenState> {
+    let due = d.due_at?;
+    let open = d.received_at.is_some_and(|r| r <= t) && d.finished_at.is_none_or(|f| f > t);
+    open.then(|| open_state_of(due, waiting_since_at(d, t), t))
 }
 
 /// A count pair, kept as integers; the rate is computed only when shown.
@@ -107,10 +164,14 @@ pub struct Counts {
     pub early: u64,
     pub on_time: u64,
     pub late: u64,
-    /// Open at the period's end (or `as_of`), not yet due.
+    /// Open at the period's end (or `as_of`), not yet due ([`OpenState::InTime`]).
     pub in_time: u64,
-    /// Open at the period's end (or `as_of`), past due.
+    /// Open at the period's end (or `as_of`), past due ([`OpenState::Overdue`]).
     pub overdue: u64,
+    /// Open at the period's end (or `as_of`), waiting for the citizen with the clock stopped
+    /// ([`OpenState::WaitingForCitizen`]).
+    #[serde(default)]
+    pub waiting: u64,
     /// National indicator 2.1: population and those on time.
     pub national: Ratio,
 }
@@ -145,6 +206,7 @@ impl std::ops::AddAssign for Counts {
         self.late += o.late;
         self.in_time += o.in_time;
         self.overdue += o.overdue;
+        self.waiting += o.waiting;
         self.national += o.national;
     }
 }
@@ -253,13 +315,11 @@ pub fn count_dossier(c: &mut Counts, d: &Dossier, p0: DateTime<Utc>, p1: DateTim
             }
         }
         Some(f) if f < p0 => {}
-        _ if received <= p1 => {
-            if is_overdue(due, p1) {
-                c.overdue += 1
-            } else {
-                c.in_time += 1
-            }
-        }
+        _ if received <= p1 => match open_state_of(due, waiting_since_at(d, p1), p1) {
+            OpenState::InTime => c.in_time += 1,
+            OpenState::Overdue => c.overdue += 1,
+            OpenState::WaitingForCitizen => c.waiting += 1,
+        },
         _ => {}
     }
     if let Some(on_time) = national_on_time(d, p0, p1) {
@@ -362,10 +422,13 @@ impl fmt::Display for Signal {
 pub struct Analysis {
     pub as_of: DateTime<Utc>,
     pub timeliness: Option<Timeliness>,
+    /// In time, overdue or waiting for the citizen; `None` when finished.
+    pub state: Option<OpenState>,
     pub overdue: bool,
     /// Working minutes past due (finish or `as_of` minus due), 0 when not late.
     pub late_working_minutes: i64,
-    /// Working minutes left until due (negative once overdue); `None` when finished.
+    /// Working minutes left until due (negative once overdue), frozen at the request while the
+    /// dossier waits for the citizen; `None` when finished.
     pub remaining_working_minutes: Option<i64>,
     pub handoffs: Vec<HandoffRow>,
     pub dwell: Vec<Dwell>,
@@ -386,6 +449,7 @@ pub fn analyse(
         return Ok(Analysis {
             as_of,
             timeliness: None,
+            state: None,
             overdue: false,
             late_working_minutes: 0,
             remaining_working_minutes: None,
@@ -396,12 +460,15 @@ pub fn analyse(
             signals: Vec::new(),
         });
     };
-    let end = d.finished_at.unwrap_or(as_of);
     let timeliness = d.finished_at.map(|f| classify(f, due, mode));
     let open = d.status.is_some_and(Status::is_open);
-    let overdue = open && is_overdue(due, as_of);
+    let waiting_since = if open { waiting_since_at(d, as_of) } else { None };
+    let state = open.then(|| open_state_of(due, waiting_since, as_of));
+    let overdue = state == Some(OpenState::Overdue);
+    // While the dossier waits for the citizen its clock is stopped at the request.
+    let end = d.finished_at.or(waiting_since).unwrap_or(as_of);
     let late_working_minutes = if end > due { cal.working_minutes_between(due, end)?.max(0) } else { 0 };
-    let remaining_working_minutes = if open { Some(cal.working_minutes_between(as_of, due)?) } else { None };
+    let remaining_working_minutes = if open { Some(cal.working_minutes_between(end, due)?) } else { None };
 
     let handoffs = d
         .handoffs
@@ -521,6 +588,7 @@ pub fn analyse(
     Ok(Analysis {
         as_of,
         timeliness,
+        state,
         overdue,
         late_working_minutes,
         remaining_working_minutes,
@@ -599,6 +667,9 @@ pub fn at_risk(
     model: &RemainingTimeModel,
 ) -> Result<bool, CalendarError> {
     let (Some(due), true) = (d.due_at, d.status.is_some_and(Status::is_open)) else { return Ok(false) };
+    if waiting_since_at(d, as_of).is_some() {
+        return Ok(false); // the clock is stopped while the citizen holds the dossier
+    }
     let remaining = cal.working_minutes_between(as_of, due)?;
     if remaining < 0 {
         return Ok(false); // already overdue, not "at risk"
@@ -774,6 +845,59 @@ mod tests {
         assert!(!a.signals.contains(&Signal::LateWithoutApology));
         // The apology is an event: the department is over budget but not silent.
         assert!(!a.signals.iter().any(|s| matches!(s, Signal::SilentHolder { .. })), "{:?}", a.signals);
+    }
+
+    #[test]
+    fn a_dossier_waiting_for_the_citizen_is_neither_in_time_nor_overdue() {
+        let cal = vn_calendar();
+        let p = procedure(TimeLimit::WorkingDays(5), WaitMode::Restart);
+        let sup = EventKind::SupplementRequested { reason: "thiếu tờ khai".into(), documents: vec![] };
+        // Received Fri 27/10/2023 09:32, due Fri 3/11 09:32; supplement asked on Mon 30/10.
+        let head = [
+            ev(at(2023, 10, 27, 9, 32), EventKind::Received { intake: intake() }),
+            ev(at(2023, 10, 27, 10, 0), EventKind::Transferred { to: ag(DEPT) }),
+            ev(at(2023, 10, 27, 10, 0), EventKind::Accepted),
+        ];
+        let mut waiting = head.to_vec();
+        waiting.push(ev(at(2023, 10, 30, 9, 0), sup.clone()));
+        let d = Dossier::replay(&waiting, &cal, &p).unwrap();
+        let due = d.due_at.unwrap();
+        let long_after = at(2023, 11, 20, 9, 0);
+        assert!(long_after > due);
+        assert_eq!(open_state(&d, long_after), Some(OpenState::WaitingForCitizen));
+        let a = analyse(&d, &p, &cal, long_after, ClassifyMode::DateTime).unwrap();
+        assert_eq!(a.state, Some(OpenState::WaitingForCitizen));
+        assert!(!a.overdue);
+        assert_eq!(a.late_working_minutes, 0);
+        // Frozen at the request: Mon 30/10 09:00 → Fri 3/11 09:32 is 4 working days (7 h 30 min
+        // each) and 32 minutes.
+        assert_eq!(a.remaining_working_minutes, Some(4 * 450 + 32));
+        assert!(!at_risk(&d, &p, &cal, long_after, &RemainingTimeModel::default()).unwrap());
+        // Before the request it was simply in time.
+        assert_eq!(open_state(&d, at(2023, 10, 27, 11, 0)), Some(OpenState::InTime));
+
+        // Asked after the clock had run out: still overdue while waiting.
+        let mut late = head.to_vec();
+        late.push(ev(at(2023, 11, 6, 9, 0), sup));
+        let d = Dossier::replay(&late, &cal, &p).unwrap();
+        assert_eq!(open_state(&d, long_after), Some(OpenState::Overdue));
+        let a = analyse(&d, &p, &cal, long_after, ClassifyMode::DateTime).unwrap();
+        assert!(a.overdue);
+        assert!(a.remaining_working_minutes.unwrap() < 0);
+
+        // Supplied: the restarted clock runs again, in time.
+        let mut supplied = waiting.clone();
+        supplied.push(ev(at(2023, 11, 20, 8, 0), EventKind::SupplementSupplied));
+        let d = Dossier::replay(&supplied, &cal, &p).unwrap();
+        assert_eq!(open_state(&d, long_after), Some(OpenState::InTime));
+
+        // The report counts each word once.
+        let (p0, p1) = (at(2023, 10, 1, 0, 0), long_after);
+        let mut c = Counts::default();
+        for events in [&waiting, &late, &supplied] {
+            count_dossier(&mut c, &Dossier::replay(events.iter(), &cal, &p).unwrap(), p0, p1, ClassifyMode::DateTime);
+        }
+        assert_eq!((c.in_time, c.overdue, c.waiting), (1, 1, 1));
     }
 
     #[test]

@@ -58,19 +58,43 @@ impl FieldStyle {
 /// One transition of a dossier, as typed by a person (strings, not yet checked).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transition {
-    Transfer { to: String },
+    Transfer {
+        to: String,
+    },
     Accept,
     AcceptOnline,
-    RefuseOnline { reason: String },
-    RequestSupplement { reason: String, documents: Vec<String> },
+    RefuseOnline {
+        reason: String,
+    },
+    RequestSupplement {
+        reason: String,
+        documents: Vec<String>,
+    },
     Supplement,
-    RequestPayment { reason: String },
+    RequestPayment {
+        reason: String,
+    },
     Paid,
-    Reschedule { to: String, reason: String, responsible: Option<String>, override_second: bool },
-    Resolve { refused: bool, reason: Option<String> },
+    /// `next_working_day`: a date on a day off is moved to the next working day (at the same
+    /// time of day) instead of refused.
+    Reschedule {
+        to: String,
+        reason: String,
+        responsible: Option<String>,
+        override_second: bool,
+        next_working_day: bool,
+    },
+    Resolve {
+        refused: bool,
+        reason: Option<String>,
+    },
     Return,
-    Withdraw { reason: String },
-    Stop { reason: String },
+    Withdraw {
+        reason: String,
+    },
+    Stop {
+        reason: String,
+    },
 }
 
 impl Transition {
@@ -115,8 +139,12 @@ impl Transition {
                 EventKind::PaymentRequested { reason: optional_reason(reason, reason_field)? }
             }
             Self::Paid => EventKind::Paid,
-            Self::Reschedule { to, reason, responsible, override_second } => EventKind::Rescheduled {
-                to: appointment(domain, to)?,
+            Self::Reschedule { to, reason, responsible, override_second, next_working_day } => EventKind::Rescheduled {
+                to: if *next_working_day {
+                    appointment_or_next_working_day(domain, to)?.0
+                } else {
+                    appointment(domain, to)?
+                },
                 reason: non_empty(reason, reason_field)?,
                 responsible: responsible.as_deref().filter(|s| !s.trim().is_empty()).map(agency).transpose()?,
                 automatic: false,
@@ -231,11 +259,36 @@ pub fn parse_instant(s: &str) -> Option<DateTime<Utc>> {
 /// appointment: inside the calendar's coverage, on a working day (a day off is refused with the
 /// next working day named) and inside office hours (the closing time itself counts).
 pub fn appointment(domain: &Domain, s: &str) -> Result<DateTime<Utc>, CommandError> {
+    checked_appointment(domain, typed_appointment(domain, s)?)
+}
+
+/// [`appointment`], except that a date or an instant on a day off is moved to the next working
+/// day at the same time of day; the day it was moved from is returned so that the mover can say
+/// so.
+pub fn appointment_or_next_working_day(
+    domain: &Domain,
+    s: &str,
+) -> Result<(DateTime<Utc>, Option<NaiveDate>), CommandError> {
+    let typed = typed_appointment(domain, s)?;
+    let local = to_local(typed);
     let cal = &domain.calendar;
-    let at = match NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
-        Ok(d) => from_local(d.and_time(cal.hours().closing())),
-        Err(_) => parse_instant(s).ok_or_else(|| CommandError::Date(s.to_string()))?,
-    };
+    if cal.is_working_day(local.date())? {
+        return Ok((checked_appointment(domain, typed)?, None));
+    }
+    let next = cal.working_day_on_or_after(local.date())?;
+    Ok((checked_appointment(domain, from_local(next.and_time(local.time())))?, Some(local.date())))
+}
+
+/// A typed appointment: a date (that day's closing) or an instant.
+fn typed_appointment(domain: &Domain, s: &str) -> Result<DateTime<Utc>, CommandError> {
+    match NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
+        Ok(d) => Ok(from_local(d.and_time(domain.calendar.hours().closing()))),
+        Err(_) => parse_instant(s).ok_or_else(|| CommandError::Date(s.to_string())),
+    }
+}
+
+fn checked_appointment(domain: &Domain, at: DateTime<Utc>) -> Result<DateTime<Utc>, CommandError> {
+    let cal = &domain.calendar;
     let local = to_local(at);
     let date = local.date();
     if !cal.is_working_day(date)? {
@@ -291,6 +344,29 @@ mod tests {
         assert!(matches!(appointment(&d, "2025-03-24T17:01"), Err(CommandError::OutsideOfficeHours { .. })));
         assert_eq!(appointment(&d, "2025-03-24").unwrap(), parse_instant("2025-03-24T17:00").unwrap());
         assert!(appointment(&d, "2025-03-24T09:15").is_ok());
+        // Moved on request, at the same time of day, saying from which day.
+        let saturday = NaiveDate::from_ymd_opt(2025, 3, 22).unwrap();
+        assert_eq!(
+            appointment_or_next_working_day(&d, "2025-03-22").unwrap(),
+            (parse_instant("2025-03-24T17:00").unwrap(), Some(saturday))
+        );
+        assert_eq!(
+            appointment_or_next_working_day(&d, "2025-03-22T09:15").unwrap(),
+            (parse_instant("2025-03-24T09:15").unwrap(), Some(saturday))
+        );
+        assert_eq!(
+            appointment_or_next_working_day(&d, "2025-03-24").unwrap(),
+            (parse_instant("2025-03-24T17:00").unwrap(), None)
+        );
+        // Tết 2025 (28/1 to 2/2): the next working day is Monday 3/2.
+        assert_eq!(
+            appointment_or_next_working_day(&d, "2025-01-29").unwrap().0,
+            parse_instant("2025-02-03T17:00").unwrap()
+        );
+        assert!(matches!(
+            appointment_or_next_working_day(&d, "2025-03-22T12:00"),
+            Err(CommandError::OutsideOfficeHours { .. })
+        ));
     }
 
     #[test]

@@ -79,6 +79,9 @@ pub struct DossierView {
     pub outcome: Option<Outcome>,
     pub returned_at: Option<String>,
     pub timeliness: Option<&'static str>,
+    /// While open: `in_time`, `overdue` or `waiting_for_citizen` ([`crate::analysis::OpenState`]).
+    pub state: Option<&'static str>,
+    pub state_vi: Option<&'static str>,
     pub overdue: bool,
     pub at_risk: bool,
     pub late_working_minutes: i64,
@@ -164,6 +167,8 @@ pub fn dossier_view(domain: &Domain, d: &Dossier, as_of: DateTime<Utc>) -> Resul
         outcome: d.outcome,
         returned_at: d.returned_at.map(show),
         timeliness: a.timeliness.map(|t| t.name()),
+        state: a.state.map(|s| s.name()),
+        state_vi: a.state.map(|s| s.name_vi()),
         overdue: a.overdue,
         at_risk: risky,
         late_working_minutes: a.late_working_minutes,

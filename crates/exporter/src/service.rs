@@ -12,8 +12,9 @@
 //!   the only open dossiers that can be late (past the receipt's appointment, or a second
 //!   supplement request).
 //!
-//! Overdue dossiers are counted per agency by the store as `due_at < now`, which is all that
-//! core's `is_overdue` compares.
+//! Overdue dossiers are counted per agency by the store as `due_at < now` among those whose
+//! clock is not stopped by a wait for the citizen that began by the due instant, which is all
+//! that core's `analysis::open_state_of` compares.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -133,7 +134,11 @@ pub const SERVICE_METRICS: [(&str, &str, &str); 18] = [
         "gauge",
         "Dossiers not finished, by lead agency and status (registered_online, received, processing, supplement_requested, payment_requested).",
     ),
-    ("motcua_dossiers_overdue", "gauge", "Open dossiers past their due instant (qua han), by lead agency."),
+    (
+        "motcua_dossiers_overdue",
+        "gauge",
+        "Open dossiers past their due instant (qua han), by lead agency; a dossier waiting for the citizen (supplement, payment) is not overdue unless the wait began after its due instant.",
+    ),
     (
         "motcua_dossiers_overdue_without_apology",
         "gauge",

@@ -92,6 +92,12 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("at_risk", "Có nguy cơ trễ", "At risk"),
     ("normal", "Trong hạn", "In time"),
     ("waiting", "Chờ công dân", "Waiting for the citizen"),
+    ("clock_stopped", "tạm dừng tính thời hạn", "the clock is stopped"),
+    (
+        "next_working_day",
+        "Nếu là ngày nghỉ, chuyển sang ngày làm việc kế tiếp",
+        "If a day off, move to the next working day",
+    ),
     ("early", "Trước hạn", "Early"),
     ("on_time", "Đúng hạn", "On time"),
     ("late", "Trễ hạn", "Late"),

@@ -201,7 +201,8 @@ fn action_body(a: Action, agencies: &[Value]) -> Value {
                 "to": {"type": "string", "description": "YYYY-MM-DD (that working day's closing) or an instant inside office hours; after the due date"},
                 "reason": reason(true),
                 "responsible": {"enum": nullable_agencies, "description": "the agency at fault (default, or null: the holder)"},
-                "override_second": {"type": "boolean", "description": "allow a second new date"}
+                "override_second": {"type": "boolean", "description": "allow a second new date"},
+                "next_working_day": {"type": "boolean", "description": "a date on a day off is moved to the next working day (same time of day) instead of refused"}
             }),
             vec!["to", "reason"],
         ),
@@ -479,7 +480,7 @@ pub fn document(domain: &Domain) -> Value {
                 "Dossier": {"type": "object", "description": "motcua_core::view::DossierView, as `motcua show --json`; to a reader none of whose agencies received or held the dossier (and without the city-wide role) the applicant is \"***\"",
                     "required": ["code", "procedure", "procedure_name", "receiving_agency", "applicant", "channel", "status", "status_name", "status_name_vi",
                                  "as_of", "registered_at", "received_at", "start_at", "due_at", "original_due_at", "rescheduled_to", "finished_at", "outcome",
-                                 "returned_at", "timeliness", "overdue", "at_risk", "late_working_minutes", "remaining_working_minutes", "holder",
+                                 "returned_at", "timeliness", "state", "state_vi", "overdue", "at_risk", "late_working_minutes", "remaining_working_minutes", "holder",
                                  "supplement_count", "handoffs", "dwell", "attribution", "bounces", "signals", "explanation", "explanation_en"],
                     "properties": {
                         "code": {"type": "string"}, "procedure": {"type": "string"}, "procedure_name": {"type": "string"},
@@ -491,6 +492,7 @@ pub fn document(domain: &Domain) -> Value {
                         "original_due_at": nullable_string, "rescheduled_to": nullable_string, "finished_at": nullable_string, "returned_at": nullable_string,
                         "outcome": {"enum": ["approved", "refused", null]},
                         "timeliness": {"enum": ["early", "on_time", "late", null]},
+                        "state": {"enum": ["in_time", "overdue", "waiting_for_citizen", null]}, "state_vi": nullable_string,
                         "overdue": {"type": "boolean"}, "at_risk": {"type": "boolean"},
                         "late_working_minutes": {"type": "integer"}, "remaining_working_minutes": {"type": ["integer", "null"]},
                         "holder": nullable_agency, "supplement_count": {"type": "integer", "minimum": 0}, "bounces": {"type": "integer", "minimum": 0},
@@ -526,10 +528,10 @@ pub fn document(domain: &Domain) -> Value {
                 "QueueItem": {"allOf": [schema_ref("DossierRow"), {"type": "object", "required": ["urgency", "remaining_working_minutes"], "properties": {
                     "urgency": {"type": "string", "enum": ["overdue", "due_today", "at_risk", "normal", "waiting"]},
                     "remaining_working_minutes": {"type": ["integer", "null"]}}}]},
-                "Counts": {"type": "object", "required": ["received", "finished", "early", "on_time", "late", "in_time", "overdue", "national_population", "national_on_time", "on_time_rate_national", "progress_score", "on_time_rate_resolved"], "properties": {
+                "Counts": {"type": "object", "required": ["received", "finished", "early", "on_time", "late", "in_time", "overdue", "waiting_for_citizen", "national_population", "national_on_time", "on_time_rate_national", "progress_score", "on_time_rate_resolved"], "properties": {
                     "received": {"type": "integer", "minimum": 0}, "finished": {"type": "integer", "minimum": 0}, "early": {"type": "integer", "minimum": 0},
                     "on_time": {"type": "integer", "minimum": 0}, "late": {"type": "integer", "minimum": 0}, "in_time": {"type": "integer", "minimum": 0},
-                    "overdue": {"type": "integer", "minimum": 0}, "national_population": {"type": "integer", "minimum": 0}, "national_on_time": {"type": "integer", "minimum": 0},
+                    "overdue": {"type": "integer", "minimum": 0}, "waiting_for_citizen": {"type": "integer", "minimum": 0}, "national_population": {"type": "integer", "minimum": 0}, "national_on_time": {"type": "integer", "minimum": 0},
                     "on_time_rate_national": {"type": "number", "minimum": 0, "maximum": 1}, "progress_score": {"type": "number"},
                     "on_time_rate_resolved": {"type": "number", "minimum": 0, "maximum": 1}}},
                 "Report": {"type": "object", "required": ["from", "to", "period_start", "period_end", "by", "definitions", "rows", "total"], "properties": {
@@ -541,19 +543,20 @@ pub fn document(domain: &Domain) -> Value {
                 "AuditRow": {"type": "object", "required": ["id", "code", "kind", "at", "by", "recorded_at"], "properties": {
                     "id": {"type": "integer"}, "code": {"type": "string"}, "kind": {"type": "string"}, "at": {"type": "string", "format": "date-time"},
                     "by": nullable_string, "recorded_at": {"type": "string", "format": "date-time"}}},
-                "PublicDossier": {"type": "object", "required": ["code", "procedure", "procedure_name", "receiving_unit", "status", "status_name", "received_at", "due_at", "overdue", "remaining", "steps", "explanation", "can_rate", "rating"], "properties": {
+                "PublicDossier": {"type": "object", "required": ["code", "procedure", "procedure_name", "receiving_unit", "status", "status_name", "received_at", "due_at", "overdue", "waiting_for_citizen", "remaining", "steps", "explanation", "can_rate", "rating"], "properties": {
                     "code": {"type": "string"}, "procedure": {"type": "string"}, "procedure_name": {"type": "string"}, "receiving_unit": {"type": "string"},
                     "status": {"type": "integer", "enum": statuses}, "status_name": {"type": "string"},
-                    "received_at": {"type": "string"}, "due_at": {"type": "string"}, "overdue": {"type": "boolean"}, "remaining": {"type": "string"},
+                    "received_at": {"type": "string"}, "due_at": {"type": "string"}, "overdue": {"type": "boolean"}, "waiting_for_citizen": {"type": "boolean"}, "remaining": {"type": "string"},
                     "steps": {"type": "array", "items": {"type": "object", "required": ["unit", "action", "from", "until", "timeliness", "remaining"]}},
                     "explanation": {"type": "array", "items": {"type": "string"}}, "can_rate": {"type": "boolean"},
                     "rating": {"type": ["integer", "null"], "minimum": 1, "maximum": 5}}},
                 "Board": {"type": "object", "required": ["from", "to", "as_of", "rows", "total"], "properties": {
                     "from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"}, "as_of": {"type": "string"},
                     "rows": {"type": "array", "items": schema_ref("BoardRow")}, "total": schema_ref("BoardRow")}},
-                "BoardRow": {"type": "object", "required": ["agency", "name", "received", "finished", "on_time", "late", "overdue", "on_time_rate", "national_rate", "ratings", "satisfaction"], "properties": {
+                "BoardRow": {"type": "object", "required": ["agency", "name", "received", "finished", "on_time", "late", "overdue", "waiting_for_citizen", "on_time_rate", "national_rate", "ratings", "satisfaction"], "properties": {
                     "agency": {"type": "string"}, "name": {"type": "string"}, "received": {"type": "integer", "minimum": 0}, "finished": {"type": "integer", "minimum": 0},
                     "on_time": {"type": "integer", "minimum": 0}, "late": {"type": "integer", "minimum": 0}, "overdue": {"type": "integer", "minimum": 0},
+                    "waiting_for_citizen": {"type": "integer", "minimum": 0},
                     "on_time_rate": {"type": "string"}, "national_rate": {"type": "string"}, "ratings": {"type": "integer", "minimum": 0}, "satisfaction": {"type": "string"}}}
             }
         },

@@ -12,6 +12,7 @@ use axum::extract::{ConnectInfo, Form, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{Datelike, Duration, NaiveDate};
+use motcua_core::analysis::OpenState;
 use motcua_core::calendar::to_local;
 use motcua_core::deadlines::format_working_minutes;
 use motcua_core::{AgencyCode, DossierCode, Status};
@@ -58,6 +59,9 @@ pub struct PublicDossier {
     pub finished_at: String,
     pub returned_at: String,
     pub overdue: bool,
+    /// Waiting for the citizen (supplement, payment): the clock is stopped and `remaining` is
+    /// what was left when it stopped.
+    pub waiting_for_citizen: bool,
     pub remaining: String,
     pub steps: Vec<PublicStep>,
     pub explanation: Vec<String>,
@@ -138,6 +142,7 @@ pub async fn find(state: &AppState, code: &str, id_number: &str, lang: Lang) -> 
         finished_at: local_opt(d.finished_at),
         returned_at: local_opt(d.returned_at),
         overdue: v.overdue,
+        waiting_for_citizen: v.state == Some(OpenState::WaitingForCitizen.name()),
         remaining: v.remaining_working_minutes.map(|m| format_working_minutes(m, lang.core())).unwrap_or_default(),
         steps,
         explanation: if lang == Lang::En { v.explanation_en.clone() } else { v.explanation.clone() },
@@ -156,6 +161,9 @@ pub struct BoardRow {
     pub on_time: u64,
     pub late: u64,
     pub overdue: u64,
+    /// Waiting for the citizen (supplement, payment) with the clock stopped: not the agency's
+    /// delay.
+    pub waiting_for_citizen: u64,
     /// (early + on time) ÷ finished, percent with 2 decimals.
     pub on_time_rate: String,
     /// Decision 766 indicator 2.1, percent.
@@ -196,6 +204,7 @@ pub async fn board(state: &AppState) -> Result<Board, Problem> {
         on_time: c.early + c.on_time,
         late: c.late,
         overdue: c.overdue,
+        waiting_for_citizen: c.waiting,
         on_time_rate: pct(c.early + c.on_time, c.finished),
         national_rate: pct(c.national.numerator, c.national.denominator),
         ratings: rc.map_or(0, |r| r.ratings),

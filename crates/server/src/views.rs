@@ -5,7 +5,7 @@
 //! with the length of the whole list.
 
 use chrono::{DateTime, Utc};
-use motcua_core::analysis::{RemainingTimeModel, at_risk};
+use motcua_core::analysis::{OpenState, RemainingTimeModel, at_risk, open_state_of};
 use motcua_core::backdate::{self, BACKDATE_REASON_FIELD, Stating};
 use motcua_core::calendar::{to_local, truncate_to_micros};
 use motcua_core::commands::{FieldStyle, IntakeForm, Transition, parse_instant};
@@ -36,6 +36,9 @@ pub struct ActionFields {
     pub responsible: Option<String>,
     #[serde(default)]
     pub override_second: bool,
+    /// A new appointment on a day off is moved to the next working day instead of refused.
+    #[serde(default)]
+    pub next_working_day: bool,
     #[serde(default)]
     pub refused: bool,
     /// When it happened (RFC 3339 or local time); default: now. At most the backdating window
@@ -66,6 +69,7 @@ impl ActionFields {
                 reason: reason(),
                 responsible: self.responsible.clone(),
                 override_second: self.override_second,
+                next_working_day: self.next_working_day,
             },
             Action::Resolve => Transition::Resolve { refused: self.refused, reason: self.reason.clone() },
             Action::Return => Transition::Return,
@@ -416,11 +420,14 @@ pub async fn queue(state: &AppState, staff: &StaffRow, whose: &Whose, paging: Pa
     let mut items = Vec::with_capacity(page.rows.len());
     for privacy::Listed { row, personal_data } in privacy::list(state, staff, page.rows).await? {
         let cal = state.domain.calendar_for(&row.receiving_agency);
-        let remaining = row.due_at.and_then(|due| cal.working_minutes_between(now, due).ok());
-        let urgency = match row.due_at {
-            _ if row.waiting_kind.is_some() => Urgency::Waiting,
-            Some(due) if due < now => Urgency::Overdue,
-            Some(due) if to_local(due).date() == today => Urgency::DueToday,
+        // While the citizen holds the dossier its clock is stopped at the request.
+        let remaining =
+            row.due_at.and_then(|due| cal.working_minutes_between(row.waiting_since.unwrap_or(now), due).ok());
+        let open_state = row.due_at.map(|due| open_state_of(due, row.waiting_since, now));
+        let urgency = match (row.due_at, open_state) {
+            (_, Some(OpenState::WaitingForCitizen)) => Urgency::Waiting,
+            (_, Some(OpenState::Overdue)) => Urgency::Overdue,
+            (Some(due), _) if to_local(due).date() == today => Urgency::DueToday,
             _ => {
                 let risky = match (state.store.events(&row.code).await, state.domain.procedure(&row.procedure)) {
                     (Ok(events), Ok(p)) => state

@@ -520,6 +520,88 @@ async fn report_json_and_csv_and_the_board() {
     app.shutdown().await;
 }
 
+/// One word for a dossier the citizen holds (DOMAIN.md §5): waiting for a supplement asked
+/// before its due instant, it is neither in time nor overdue on any surface, long after that
+/// instant; asked after it, it stays overdue; a running dossier past due is overdue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_surface_gives_a_dossier_waiting_for_the_citizen_the_same_word() {
+    let ttl = std::time::Duration::from_secs(90 * 86400);
+    let app = TestApp::spawn_with(ServerConfig { session_ttl: ttl, ..ServerConfig::default() }).await;
+    let waiting = app.dossier_for(Action::Supplement).await;
+    let late_request = app.dossier_for(Action::RequestSupplement).await;
+    let running = app.dossier_for(Action::RequestSupplement).await;
+    app.set_now(local("2025-04-15 09:00"));
+    let (_, v) = app.show(Role::Agency, &late_request).await;
+    let due = chrono::DateTime::parse_from_rfc3339(v["due_at"].as_str().unwrap_or_else(|| panic!("{v}")))
+        .unwrap()
+        .with_timezone(&Utc);
+    assert!(due < local("2025-04-14 09:00"));
+    let supplement = EventKind::SupplementRequested { reason: "thiếu tờ khai".into(), documents: vec![] };
+    app.store
+        .record(
+            &app.domain,
+            &late_request.parse().unwrap(),
+            Event::new(local("2025-04-14 09:00"), Some("setup".into()), supplement),
+        )
+        .await
+        .unwrap();
+
+    let want = [(&waiting, "waiting_for_citizen"), (&late_request, "overdue"), (&running, "overdue")];
+    for (code, state) in want {
+        let (s, v) = app.show(Role::Agency, code).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["state"], state, "show {code}: {v}");
+        assert_eq!(v["overdue"], state == "overdue", "{code}");
+    }
+    let (_, v) = app.show(Role::Agency, &waiting).await;
+    let frozen = v["remaining_working_minutes"].as_i64().unwrap();
+    assert!(frozen > 0, "the time left when the clock stopped: {v}");
+
+    let (_, q) = app.queue(Role::Agency, None).await;
+    let urgency = |code: &str| {
+        let item = q["dossiers"].as_array().unwrap().iter().find(|i| i["code"] == code).unwrap().clone();
+        (item["urgency"].as_str().unwrap().to_string(), item["remaining_working_minutes"].as_i64().unwrap())
+    };
+    assert_eq!(urgency(&waiting), ("waiting".to_string(), frozen), "{q}");
+    assert_eq!(urgency(&late_request).0, "overdue");
+    assert_eq!(urgency(&running).0, "overdue");
+
+    let (s, r) = app.report(Role::Chair, "from=2025-03-01&to=2025-04-15&by=agency").await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let t = &r["total"];
+    assert_eq!(
+        (t["in_time"].as_u64(), t["overdue"].as_u64(), t["waiting_for_citizen"].as_u64()),
+        (Some(0), Some(2), Some(1)),
+        "{r}"
+    );
+    let (c, _) = app.client(Role::Chair);
+    let csv = c
+        .get(app.url("/api/v1/report?from=2025-03-01&to=2025-04-15&format=csv"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let total: Vec<&str> = csv.lines().last().unwrap().split(',').collect();
+    let column = |name: &str| total[header.iter().position(|h| *h == name).unwrap()];
+    assert_eq!((column("overdue"), column("waiting_for_citizen"), column("in_time")), ("2", "1", "0"), "{csv}");
+
+    let b: Value = reqwest::get(app.url("/api/v1/board")).await.unwrap().json().await.unwrap();
+    assert_eq!((b["total"]["overdue"].as_u64(), b["total"]["waiting_for_citizen"].as_u64()), (Some(2), Some(1)), "{b}");
+    let board = reqwest::get(app.url("/bang-tin")).await.unwrap().text().await.unwrap();
+    assert!(board.contains("Chờ công dân"), "the board names the wait");
+
+    let (s, l) = app.lookup(&waiting, ID).await;
+    assert_eq!(s, StatusCode::OK, "{l}");
+    assert_eq!((l["overdue"].as_bool(), l["waiting_for_citizen"].as_bool()), (Some(false), Some(true)), "{l}");
+    assert!(!l["remaining"].as_str().unwrap().starts_with('-'), "{l}");
+    let (_, l) = app.lookup(&late_request, ID).await;
+    assert_eq!((l["overdue"].as_bool(), l["waiting_for_citizen"].as_bool()), (Some(true), Some(false)), "{l}");
+    app.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_tokens_and_csrf() {
     let app = TestApp::spawn().await;
@@ -885,6 +967,11 @@ async fn hostile_names_addresses_and_dates_are_refused_and_write_nothing() {
     let (_, v) = app.act(Role::Head, &code, "reschedule", json!({"to": "2025-03-29", "reason": "chờ"})).await;
     assert!(v["detail"].as_str().unwrap().contains("2025-03-31"), "names the next working day: {v}");
     assert_eq!(app.event_count().await, count);
+    // Moved there on request.
+    let body = json!({"to": "2025-03-29", "reason": "chờ", "next_working_day": true});
+    let (s, v) = app.act(Role::Head, &code, "reschedule", body).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["rescheduled_to"], "2025-03-31T17:00:00+07:00", "{v}");
     app.shutdown().await;
 }
 

@@ -63,8 +63,9 @@ pub struct AgencyWindow {
     pub counts: CountValues,
 }
 
-/// Open dossiers (core's `vocab::OPEN`) of one lead agency past their due instant at the scrape's
-/// now (`due_at < now`, core's `is_overdue`: a comparison of instants).
+/// Open dossiers (core's `vocab::OPEN`) of one lead agency overdue at the scrape's now (core's
+/// `analysis::open_state_of`: `due_at < now`, unless waiting for the citizen since before the
+/// due instant; comparisons of instants).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OverdueCount {
     pub agency: String,
@@ -318,9 +319,10 @@ impl Queries {
                 "lead_agency, n, w",
                 &format!(
                     "(SELECT lead_agency, COUNT(*) AS n, SUM(CASE WHEN reschedule_count = 0 THEN 1 ELSE 0 END) AS w \
-                     FROM {} WHERE {open} AND due_at < $1 GROUP BY lead_agency) o",
+                     FROM {} WHERE {open} AND due_at < $1 AND {running} GROUP BY lead_agency) o",
                     indexed(d, "dossiers", "metric_open_overdue"),
-                    open = *sql::OPEN
+                    open = *sql::OPEN,
+                    running = sql::CLOCK_NOT_STOPPED
                 ),
             ),
             national: select(

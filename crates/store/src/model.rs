@@ -364,8 +364,11 @@ impl CountValues {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct OpenTally {
     pub open: i64,
-    /// Past their due instant at `p1` (`due_at < p1`).
+    /// Overdue at `p1`: past their due instant (`due_at < p1`) and not waiting for the citizen
+    /// since before it.
     pub past_due: i64,
+    /// Waiting for the citizen with the clock stopped (the wait began at or before `due_at`).
+    pub waiting: i64,
     /// With the receipt's appointment at or after `p1` and at most one supplement request.
     pub appointment_ahead: i64,
 }

@@ -156,10 +156,15 @@ async fn period_counts<S: Store>(
     };
     for (key, t) in store.open_tallies(p1, totals).await? {
         let c = out.entry(if by == GroupBy::Month { month.clone() } else { key }).or_default();
-        let (open, past_due, ahead) =
-            (t.open.max(0) as u64, t.past_due.max(0) as u64, t.appointment_ahead.max(0) as u64);
+        let (open, past_due, waiting, ahead) = (
+            t.open.max(0) as u64,
+            t.past_due.max(0) as u64,
+            t.waiting.max(0) as u64,
+            t.appointment_ahead.max(0) as u64,
+        );
         c.overdue += past_due;
-        c.in_time += open.saturating_sub(past_due);
+        c.waiting += waiting;
+        c.in_time += open.saturating_sub(past_due + waiting);
         c.national.denominator += open;
         c.national.numerator += ahead;
     }
@@ -258,6 +263,7 @@ impl Report {
             "late": c.late,
             "in_time": c.in_time,
             "overdue": c.overdue,
+            "waiting_for_citizen": c.waiting,
             "national_population": c.national.denominator,
             "national_on_time": c.national.numerator,
             "on_time_rate_national": c.on_time_rate_national(),
@@ -284,6 +290,7 @@ impl Report {
             "definitions": {
                 "on_time_rate_national": "Decision 766/QĐ-TTg indicator 2.1: on time ÷ (received by the period end and not finished before its start); supplement and payment waits subtracted; 1 when empty",
                 "on_time_rate_resolved": "(early + on time) ÷ finished in the period; 1 when nothing finished",
+                "waiting_for_citizen": "open at the period end and waiting for a supplement or a payment with the clock stopped: neither in time nor overdue (overdue if the wait began after the due instant)",
                 "agency": "the dossier's lead agency (route step with the largest budget)"
             },
             "rows": rows,
@@ -293,7 +300,7 @@ impl Report {
 
     pub fn to_csv(&self) -> String {
         let mut out = String::from(
-            "key,name,received,finished,early,on_time,late,in_time,overdue,on_time_rate_national,progress_score,on_time_rate_resolved\n",
+            "key,name,received,finished,early,on_time,late,in_time,overdue,waiting_for_citizen,on_time_rate_national,progress_score,on_time_rate_resolved\n",
         );
         let line = |key: &str, name: &str, c: &Counts| {
             let counts: Vec<String> = tallies(c).iter().map(u64::to_string).collect();
@@ -324,7 +331,7 @@ impl Report {
             self.by
         );
         let header = format!(
-            "{:<28} {:>9} {:>9} {:>8} {:>8} {:>6} {:>8} {:>8} {:>10} {:>7} {:>10}\n",
+            "{:<28} {:>9} {:>9} {:>8} {:>8} {:>6} {:>8} {:>8} {:>8} {:>10} {:>7} {:>10}\n",
             "key",
             "received",
             "finished",
@@ -333,6 +340,7 @@ impl Report {
             "late",
             "in_time",
             "overdue",
+            "waiting",
             "national",
             "score",
             "resolved"
@@ -360,13 +368,13 @@ impl Report {
 }
 
 /// The plain tallies of a report row, in the order both the CSV and the table show them:
-/// received, finished, early, on time, late, in time, overdue.
-fn tallies(c: &Counts) -> [u64; 7] {
-    [c.received, c.finished, c.early, c.on_time, c.late, c.in_time, c.overdue]
+/// received, finished, early, on time, late, in time, overdue, waiting for the citizen.
+fn tallies(c: &Counts) -> [u64; 8] {
+    [c.received, c.finished, c.early, c.on_time, c.late, c.in_time, c.overdue, c.waiting]
 }
 
 /// The table's column widths for [`tallies`].
-const TALLY_WIDTHS: [usize; 7] = [9, 9, 8, 8, 6, 8, 8];
+const TALLY_WIDTHS: [usize; 8] = [9, 9, 8, 8, 6, 8, 8, 8];
 
 fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }

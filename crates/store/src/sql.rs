@@ -14,6 +14,14 @@ use crate::error::StoreError;
 /// migrations carry these words, which SQLite's planner matches as written.
 pub(crate) static OPEN: LazyLock<String> = LazyLock::new(|| vocab::OPEN.sql_in("status"));
 
+/// An open dossier waiting for the citizen with its clock stopped: the wait began at or before
+/// its due instant (core's `analysis::open_state_of`; instants compared, nothing counted).
+pub(crate) const WAITING_FOR_CITIZEN: &str = "(waiting_since IS NOT NULL AND waiting_since <= due_at)";
+
+/// An open dossier whose clock is not stopped by a wait for the citizen (core's
+/// `analysis::open_state_of`): past due once `due_at` is before the instant it is judged at.
+pub(crate) const CLOCK_NOT_STOPPED: &str = "(waiting_since IS NULL OR waiting_since > due_at)";
+
 /// `status IN (1, 2, 4, 5, 6)`: not finished ([`vocab::NOT_FINISHED`]), the statuses the
 /// gauge of dossiers by status counts.
 pub(crate) static NOT_FINISHED: LazyLock<String> = LazyLock::new(|| vocab::NOT_FINISHED.sql_in("status"));

@@ -351,8 +351,10 @@ pub enum DeskList {
     /// Results ready (status 9, approved or refused, in time or late) received or held by
     /// the agencies, not yet handed back to the citizen (oldest result first).
     Ready,
-    /// Waiting for the citizen (a supplement or a payment, status 5 or 6), received or held by
-    /// the agencies (longest wait first).
+    /// Waiting for the citizen (a supplement or a payment, status 5 or 6) with the clock
+    /// stopped, received or held by the agencies (longest wait first). A wait that began after
+    /// the due instant leaves the dossier overdue (core's `analysis::open_state_of`): it is in
+    /// its holder's work queue among the overdue, not here.
     Waiting,
 }
 
@@ -372,9 +374,6 @@ impl DeskList {
         Self::ALL.into_iter().find(|l| l.name() == s)
     }
 }
-
-/// The open dossiers waiting for the citizen, on `dossiers` (the work queue puts them last).
-pub(crate) const WAITING: &str = "waiting_kind IS NOT NULL";
 
 /// The terms of a [`DossierSearch`] on `dossiers` into `f`, or `None` if it has no term that
 /// can match.
@@ -464,6 +463,7 @@ pub(crate) fn desk_list_terms(
         }
         DeskList::Waiting => {
             f.and(motcua_core::vocab::WAITING_FOR_CITIZEN.sql_in("status"));
+            f.and(crate::sql::WAITING_FOR_CITIZEN);
             at(f, &["receiving_agency", "holder"]);
             "waiting_since, code"
         }
@@ -596,7 +596,8 @@ pub trait StaffStore: Send + Sync {
 
     /// The work queue: open dossiers (core's `vocab::OPEN`) held by the agencies of `scope`,
     /// earliest due first (so overdue, then due today, then the rest), those waiting for the
-    /// citizen last; one page of it and its length.
+    /// citizen with the clock stopped (core's `analysis::open_state_of`) last; one page of it
+    /// and its length.
     fn work_queue(
         &self,
         scope: Scope<'_>,
@@ -1142,7 +1143,7 @@ macro_rules! staff_store {
                     let list = f.list(holders.iter().map(AgencyCode::as_str));
                     f.and(format!("holder IN ({list})"));
                 }
-                let order = format!("CASE WHEN {} THEN 1 ELSE 0 END, due_at, code", $crate::staff::WAITING);
+                let order = format!("CASE WHEN {} THEN 1 ELSE 0 END, due_at, code", $crate::sql::WAITING_FOR_CITIZEN);
                 self.dossiers_paged(&f, &order, window).await
             }
 

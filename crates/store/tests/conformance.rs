@@ -255,7 +255,7 @@ mod checks {
     };
     pub use super::privacy::personal_data_is_found_within_the_agencies_that_held_it;
 
-    use chrono::Duration;
+    use chrono::{DateTime, Duration, Utc};
     use motcua_core::analysis::{classify, national_on_time};
     use motcua_core::{
         ClassifyMode, DomainError, DossierCode, DossierError, Event, EventKind, Intake, Outcome, Status, Timeliness,
@@ -1197,6 +1197,78 @@ mod checks {
         assert_eq!((r.total.finished, r.total.in_time), (0, 1), "{r:#?}");
     }
 
+    /// A dossier waiting for the citizen is neither in time nor overdue unless the wait began
+    /// after its due instant (DOMAIN.md §5): the report's open tallies, its replay of dossiers
+    /// that moved after the period's end and the scrape's overdue count all say what core says.
+    pub async fn waiting_for_the_citizen_is_neither_in_time_nor_overdue<S: Backend + motcua_store::ServiceFigures>(
+        s: S,
+    ) {
+        use motcua_core::analysis::{OpenState, count_dossier, open_state};
+        use motcua_store::metrics::FiguresQuery;
+        use motcua_store::report::{GroupBy, ReportQuery, report};
+        let d = domain();
+        let t0 = at(2025, 3, 3, 9, 0);
+        let mut codes = Vec::new();
+        for name in ["waits in time", "waits after due", "runs overdue"] {
+            let c = s.intake(&d, new_dossier(CENTRE, CITY_PROC, name), t0, None).await.unwrap().code.unwrap();
+            s.record(&d, &c, ev(at(2025, 3, 3, 9, 30), EventKind::Transferred { to: ag(DEPT) })).await.unwrap();
+            s.record(&d, &c, ev(at(2025, 3, 3, 10, 0), EventKind::Accepted)).await.unwrap();
+            codes.push(c);
+        }
+        let due = s.dossier_row(&codes[0]).await.unwrap().unwrap().due_at.unwrap();
+        let supplement = || EventKind::SupplementRequested { reason: "thiếu tờ khai".into(), documents: vec![] };
+        s.record(&d, &codes[0], ev(at(2025, 3, 4, 9, 0), supplement())).await.unwrap();
+        let late_request = due + Duration::days(7);
+        s.record(&d, &codes[1], ev(late_request, supplement())).await.unwrap();
+
+        let expected = |p1: DateTime<Utc>| {
+            let (s, d, codes) = (&s, &d, &codes);
+            async move {
+                let mut c = motcua_core::Counts::default();
+                let mut states = Vec::new();
+                for code in codes {
+                    let dossier = d.replay_until(s.events(code).await.unwrap().iter(), p1).unwrap();
+                    count_dossier(&mut c, &dossier, at(2025, 3, 1, 0, 0), p1, d.classify);
+                    states.push(open_state(&dossier, p1).unwrap());
+                }
+                (c, states)
+            }
+        };
+        // Between the two requests (the second dossier's request is after this instant: the
+        // report replays it), then long after both.
+        for (p1, states) in [
+            (due + Duration::days(3), [OpenState::WaitingForCitizen, OpenState::Overdue, OpenState::Overdue]),
+            (at(2025, 6, 2, 9, 0), [OpenState::WaitingForCitizen, OpenState::Overdue, OpenState::Overdue]),
+        ] {
+            let (want, core_states) = expected(p1).await;
+            assert_eq!(core_states, states, "core's word at {p1}");
+            let q = ReportQuery {
+                from: day(2025, 3, 1),
+                to: motcua_core::calendar::to_local(p1).date(),
+                by: GroupBy::Agency,
+                as_of: p1,
+            };
+            let r = report(&s, &d, &q).await.unwrap();
+            assert_eq!((r.total.in_time, r.total.overdue, r.total.waiting), (0, 2, 1), "at {p1}: {r:#?}");
+            assert_eq!(
+                (r.total.in_time, r.total.overdue, r.total.waiting),
+                (want.in_time, want.overdue, want.waiting),
+                "the report says what core says at {p1}"
+            );
+        }
+        let now = at(2025, 6, 2, 9, 0);
+        let query = FiguresQuery {
+            now,
+            today: day(2025, 6, 2),
+            window_starts: vec![day(2025, 6, 1)],
+            known_past: None,
+            known_working_time: None,
+        };
+        let figures = s.figures(&query).await.unwrap();
+        let overdue: u64 = figures.overdue.iter().map(|o| o.overdue).sum();
+        assert_eq!(overdue, 2, "the scrape counts the waiting dossier as neither: {:#?}", figures.overdue);
+    }
+
     /// The counters the write path keeps equal the counters `recompute` sets again from the
     /// rows they count, after single writes, a batch written in parts, and every move of an
     /// outbox message (sent, dead, retried, retried later).
@@ -1413,6 +1485,7 @@ conformance!(
     login_failures_are_counted_locked_and_cleared,
     personal_data_is_found_within_the_agencies_that_held_it,
     backdated_events_keep_both_instants,
+    waiting_for_the_citizen_is_neither_in_time_nor_overdue,
     dossiers_are_found_by_code_name_id_and_phone,
     desk_lists_and_the_work_queue_are_paged_and_counted,
 );

@@ -92,6 +92,7 @@ struct DossierPage {
     remaining: String,
     timeliness: String,
     overdue: bool,
+    waiting: bool,
     at_risk: bool,
     explanation: Vec<String>,
     control: Vec<ControlRow>,
@@ -280,6 +281,7 @@ async fn dossier_page(state: &AppState, ui: &Ui, code: &str, error: String) -> R
         remaining: v.remaining_working_minutes.map(|m| format_working_minutes(m, tr.lang.core())).unwrap_or_default(),
         timeliness: v.timeliness.map(|t| tr.t(t).to_string()).unwrap_or_default(),
         overdue: v.overdue,
+        waiting: v.state == Some(motcua_core::analysis::OpenState::WaitingForCitizen.name()),
         at_risk: v.at_risk,
         explanation: if tr.en() { v.explanation_en.clone() } else { v.explanation.clone() },
         control,
@@ -318,6 +320,8 @@ pub struct ActionForm {
     refused: String,
     #[serde(default)]
     override_second: String,
+    #[serde(default)]
+    next_working_day: String,
     /// When it happened, if keyed in late (`datetime-local`, Vietnam time).
     #[serde(default)]
     at: String,
@@ -337,6 +341,7 @@ impl ActionForm {
             documents: self.documents.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect(),
             responsible: opt(&self.responsible),
             override_second: yes(&self.override_second),
+            next_working_day: yes(&self.next_working_day),
             refused: yes(&self.refused),
             at: opt(&self.at),
             backdate_reason: opt(&self.backdate_reason),

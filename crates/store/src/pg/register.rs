@@ -44,18 +44,26 @@ impl Store for PgStore {
     async fn open_tallies(&self, p1: DateTime<Utc>, by: Totals) -> Result<Vec<(String, OpenTally)>, StoreError> {
         let (key, group) = by.dossier_key();
         let q = format!(
-            "SELECT {key}::text AS k, COUNT(*) AS open, COUNT(*) FILTER (WHERE due_at < $1) AS past_due, \
+            "SELECT {key}::text AS k, COUNT(*) AS open, COUNT(*) FILTER (WHERE due_at < $1 AND {running}) AS past_due, \
+             COUNT(*) FILTER (WHERE {waiting}) AS waiting, \
              COUNT(*) FILTER (WHERE original_due_at >= $1 AND supplement_count <= 1) AS ahead \
              FROM dossiers WHERE {open} AND received_at <= $1 AND last_event_at <= $1 \
              AND due_at IS NOT NULL AND original_due_at IS NOT NULL{group}",
-            open = *sql::OPEN
+            open = *sql::OPEN,
+            running = sql::CLOCK_NOT_STOPPED,
+            waiting = sql::WAITING_FOR_CITIZEN,
         );
         let rows = sqlx::query(&q).bind(p1).fetch_all(&self.pool).await?;
         let mut out = Vec::new();
         for r in rows {
             let open: i64 = r.try_get("open")?;
             if open > 0 {
-                let t = OpenTally { open, past_due: r.try_get("past_due")?, appointment_ahead: r.try_get("ahead")? };
+                let t = OpenTally {
+                    open,
+                    past_due: r.try_get("past_due")?,
+                    waiting: r.try_get("waiting")?,
+                    appointment_ahead: r.try_get("ahead")?,
+                };
                 out.push((r.try_get("k")?, t));
             }
         }

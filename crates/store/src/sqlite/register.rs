@@ -49,12 +49,14 @@ impl Store for SqliteStore {
         // the planner would otherwise walk the whole table in grouping order.
         let (key, group) = by.dossier_key();
         let q = format!(
-            "SELECT {key} AS k, COUNT(*) AS open, SUM(due_at < ?1) AS past_due, \
-             SUM(original_due_at >= ?1 AND supplement_count <= 1) AS ahead \
+            "SELECT {key} AS k, COUNT(*) AS open, SUM(due_at < ?1 AND {running}) AS past_due, \
+             SUM({waiting}) AS waiting, SUM(original_due_at >= ?1 AND supplement_count <= 1) AS ahead \
              FROM dossiers INDEXED BY dossiers_open_facts \
              WHERE {open} AND received_at <= ?1 AND last_event_at <= ?1 \
              AND due_at IS NOT NULL AND original_due_at IS NOT NULL{group}",
-            open = *sql::OPEN
+            open = *sql::OPEN,
+            running = sql::CLOCK_NOT_STOPPED,
+            waiting = sql::WAITING_FOR_CITIZEN,
         );
         let rows = sqlx::query(&q).bind(ts(p1)).fetch_all(&self.reader).await?;
         tallies(&rows)
@@ -91,7 +93,7 @@ impl Store for SqliteStore {
     }
 }
 
-/// The rows of an open-tallies query (`k`, `open`, `past_due`, `ahead`); an empty total is
+/// The rows of an open-tallies query (`k`, `open`, `past_due`, `waiting`, `ahead`); an empty total is
 /// no row.
 fn tallies(rows: &[SqliteRow]) -> Result<Vec<(String, OpenTally)>, StoreError> {
     let mut out = Vec::new();
@@ -101,7 +103,8 @@ fn tallies(rows: &[SqliteRow]) -> Result<Vec<(String, OpenTally)>, StoreError> {
             continue;
         }
         let n = |c: &str| r.try_get::<Option<i64>, _>(c).map(Option::unwrap_or_default);
-        out.push((r.try_get("k")?, OpenTally { open, past_due: n("past_due")?, appointment_ahead: n("ahead")? }));
+        let t = OpenTally { open, past_due: n("past_due")?, waiting: n("waiting")?, appointment_ahead: n("ahead")? };
+        out.push((r.try_get("k")?, t));
     }
     Ok(out)
 }

@@ -183,6 +183,10 @@ pub async fn desk_lists_and_the_work_queue_are_paged_and_counted<S: Backend + St
     record(&payment, 18, EventKind::PaymentRequested { reason: "lệ phí".into() }).await;
     // In progress at the ward.
     let at_ward = intake(WARD, WARD_PROC, 6).await;
+    // A payment asked for after the due date: still overdue, not "waiting for the citizen".
+    let asked_late = intake(WARD, WARD_PROC, 7).await;
+    record(&asked_late, 19, EventKind::Accepted).await;
+    record(&asked_late, 60 * 24 * 10, EventKind::PaymentRequested { reason: "lệ phí".into() }).await;
 
     let list = |l: DeskList, scope: Scope<'static>| {
         let s = s.clone();
@@ -216,7 +220,7 @@ pub async fn desk_lists_and_the_work_queue_are_paged_and_counted<S: Backend + St
     }
     assert!(list(DeskList::Ready, ward).await.rows.is_empty(), "handed back");
 
-    // Waiting for the citizen: received or held.
+    // Waiting for the citizen with the clock stopped: received or held; the late request is not.
     assert_eq!(codes(&list(DeskList::Waiting, centre).await), vec![supplement.clone()]);
     assert_eq!(codes(&list(DeskList::Waiting, dept).await), vec![supplement.clone()]);
     assert_eq!(codes(&list(DeskList::Waiting, ward).await), vec![payment.clone()]);
@@ -226,23 +230,25 @@ pub async fn desk_lists_and_the_work_queue_are_paged_and_counted<S: Backend + St
     assert_eq!((codes(&page2), page2.total), (vec![payment.clone()], 2));
     assert_eq!(s.desk_list(DeskList::Waiting, Scope::Agencies(&[]), ALL).await.unwrap(), Paged::empty());
 
-    // The work queue: open dossiers of the holders, earliest due first, waits last.
+    // The work queue: open dossiers of the holders, earliest due first, waits last (the late
+    // request is overdue, among the first).
     let queue = s.work_queue(Scope::City, ALL).await.unwrap();
-    assert_eq!(queue.total, 5);
-    let (running, waits) = queue.rows.split_at(3);
-    assert!(running.iter().all(|r| r.waiting_kind.is_none()) && waits.iter().all(|r| r.waiting_kind.is_some()));
+    assert_eq!(queue.total, 6);
+    let (running, waits) = queue.rows.split_at(4);
+    assert_eq!(codes(&Paged { total: 2, rows: waits.to_vec() }), vec![payment.clone(), supplement.clone()]);
     assert!(running.windows(2).all(|w| w[0].due_at <= w[1].due_at), "earliest due first");
-    assert_eq!(running[0].code, at_ward, "a three-day ward procedure is due first");
+    assert_eq!((&running[0].code, &running[1].code), (&at_ward, &asked_late), "three-day ward procedures first");
+    assert_eq!(running[1].waiting_kind, Some(motcua_core::deadlines::WaitKind::Payment));
     assert_eq!(codes(&s.work_queue(dept, ALL).await.unwrap()), vec![sent_by_centre.clone(), supplement.clone()]);
     assert_eq!(codes(&s.work_queue(centre, ALL).await.unwrap()), vec![sent_by_dept.clone()]);
     let page = s.work_queue(Scope::City, Window { offset: 3, limit: 10 }).await.unwrap();
-    assert_eq!((page.rows.len(), page.total), (2, 5));
+    assert_eq!((page.rows.len(), page.total), (3, 6));
     assert_eq!(s.work_queue(Scope::Agencies(&[]), ALL).await.unwrap(), Paged::empty());
 
     // The sender and the instant of a pending transfer are the log's; acceptance clears them.
     assert!(s.recompute(&d, true).await.unwrap().is_empty(), "the projection is the log's");
     // Rows written before version 17 get them from the log, by the migration's own statement.
-    assert_eq!(s.raw("UPDATE dossiers SET handoff_from = NULL, handoff_sent_at = NULL").await.unwrap(), 7);
+    assert_eq!(s.raw("UPDATE dossiers SET handoff_from = NULL, handoff_sent_at = NULL").await.unwrap(), 8);
     assert!(!s.recompute(&d, true).await.unwrap().is_empty());
     let backfill = migration_statement(s.migrations(), "0017_findable.sql", "UPDATE dossiers SET");
     assert_eq!(s.raw(&backfill).await.unwrap(), 2, "the two pending transfers");
