@@ -230,13 +230,22 @@ pub(crate) fn like_anywhere(s: &str) -> String {
     out
 }
 
-/// True where `column` begins with text `prefix` (a placeholder): `GLOB` on SQLite (case as
-/// written, so that the primary key's index serves it), `LIKE` on PostgreSQL. The caller
-/// binds a prefix with no pattern character of either (`*?[]%_\`).
-pub(crate) fn starts_with(d: Dialect, column: &str, prefix: &str) -> String {
+/// True where `column` matches `pattern` (a placeholder bound to [`prefix_pattern`]): `GLOB`
+/// on SQLite (case as written, so that a bound pattern with no leading wildcard is read from the
+/// column's index as a range), `LIKE` on PostgreSQL.
+pub(crate) fn prefix_match(d: Dialect, column: &str, pattern: &str) -> String {
     match d {
-        Dialect::Sqlite => format!("{column} GLOB {prefix} || '*'"),
-        Dialect::Postgres => format!("{column} LIKE {prefix} || '%'"),
+        Dialect::Sqlite => format!("{column} GLOB {pattern}"),
+        Dialect::Postgres => format!("{column} LIKE {pattern}"),
+    }
+}
+
+/// The pattern of text beginning with `prefix`, for [`prefix_match`]. The caller passes a
+/// prefix with no pattern character of either dialect (`*?[]%_\`).
+pub(crate) fn prefix_pattern(d: Dialect, prefix: &str) -> String {
+    match d {
+        Dialect::Sqlite => format!("{prefix}*"),
+        Dialect::Postgres => format!("{prefix}%"),
     }
 }
 
@@ -298,6 +307,12 @@ pub(crate) use write_chunked;
 /// A SELECT of every projection column.
 pub(crate) fn select_dossiers() -> String {
     format!("SELECT {} FROM dossiers", DOSSIER_COLUMNS.join(", "))
+}
+
+/// [`select_dossiers`] with `listed`, how many rows the whole selection has (before its LIMIT):
+/// a page and the length of its list in one pass.
+pub(crate) fn select_dossiers_counted() -> String {
+    format!("SELECT {}, COUNT(*) OVER () AS listed FROM dossiers", DOSSIER_COLUMNS.join(", "))
 }
 
 pub(crate) fn int(n: u32) -> i32 {
@@ -725,7 +740,9 @@ mod tests {
         assert_eq!(Filter::default().clause(), "TRUE");
         assert_eq!(like_anywhere("tran thi"), "%tran thi%");
         assert_eq!(like_anywhere("50%_a\\b"), "%50\\%\\_a\\\\b%");
-        assert_eq!(starts_with(Dialect::Sqlite, "code", "$1"), "code GLOB $1 || '*'");
-        assert_eq!(starts_with(Dialect::Postgres, "code", "$1"), "code LIKE $1 || '%'");
+        assert_eq!(prefix_match(Dialect::Sqlite, "code", "$1"), "code GLOB $1");
+        assert_eq!(prefix_match(Dialect::Postgres, "code", "$1"), "code LIKE $1");
+        assert_eq!(prefix_pattern(Dialect::Sqlite, "000.00.02"), "000.00.02*");
+        assert_eq!(prefix_pattern(Dialect::Postgres, "000.00.02"), "000.00.02%");
     }
 }

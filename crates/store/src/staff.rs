@@ -387,8 +387,8 @@ pub(crate) fn search_terms(d: crate::sql::Dialect, search: &DossierSearch, f: &m
         } else if code.parse::<DossierCode>().is_ok() {
             terms.push(format!("code = {}", f.text(code)));
         } else {
-            let p = f.text(code);
-            terms.push(crate::sql::starts_with(d, "code", &p));
+            let p = f.text(crate::sql::prefix_pattern(d, &code));
+            terms.push(crate::sql::prefix_match(d, "code", &p));
         }
     }
     if let Some(id) = search.id_number.as_deref().map(str::trim) {
@@ -750,20 +750,28 @@ macro_rules! staff_store {
                     }};
                 }
                 let clause = f.clause();
-                let q = format!("SELECT COUNT(*) FROM dossiers WHERE {clause}");
-                let total: i64 = bind_params!(sqlx::query_scalar(&q)).fetch_one(self.$reader()).await?;
-                let total = sql::count(total, "dossiers in a list")?;
-                if window.limit == 0 || window.offset >= total {
-                    return Ok(Paged { total, rows: Vec::new() });
+                let count = || async {
+                    let q = format!("SELECT COUNT(*) FROM dossiers WHERE {clause}");
+                    let n: i64 = bind_params!(sqlx::query_scalar(&q)).fetch_one(self.$reader()).await?;
+                    sql::count(n, "dossiers in a list")
+                };
+                if window.limit == 0 {
+                    return Ok(Paged { total: count().await?, rows: Vec::new() });
                 }
                 let q = format!(
                     "{} WHERE {clause} ORDER BY {order} LIMIT {} OFFSET {}",
-                    sql::select_dossiers(),
+                    sql::select_dossiers_counted(),
                     window.limit,
                     window.offset
                 );
-                let rows = bind_params!(sqlx::query(&q)).fetch_all(self.$reader()).await?;
-                let rows = rows.iter().map(|r| decode_dossier!(r)).collect::<Result<Vec<_>, StoreError>>()?;
+                let found = bind_params!(sqlx::query(&q)).fetch_all(self.$reader()).await?;
+                let total = match found.first() {
+                    Some(r) => sql::count(r.try_get::<i64, _>("listed")?, "dossiers in a list")?,
+                    None if window.offset == 0 => 0,
+                    // Past the last page: the list's length on its own.
+                    None => count().await?,
+                };
+                let rows = found.iter().map(|r| decode_dossier!(r)).collect::<Result<Vec<_>, StoreError>>()?;
                 Ok(Paged { total, rows })
             }
 
