@@ -487,6 +487,19 @@ impl SearchTerms {
     /// The store's search: the free text (any of what it can be) and the other terms (all of
     /// them) together.
     pub fn search(&self) -> Result<DossierSearch, Problem> {
+        // No control character in any term (PostgreSQL refuses NUL in text; none belongs in a
+        // name, a code or a number).
+        for (field, v) in [
+            ("q", &self.q),
+            ("code", &self.code),
+            ("applicant", &self.applicant),
+            ("id_number", &self.id_number),
+            ("phone", &self.phone),
+        ] {
+            if let Some(v) = v {
+                text::line(v, field, usize::MAX).map_err(|e| Problem::invalid(e.to_string()))?;
+            }
+        }
         let long = |v: &Option<String>, max: usize| v.as_ref().is_some_and(|v| v.chars().count() > max);
         if let Some(q) = &self.q {
             if q.chars().count() < 2 || q.chars().count() > SEARCH_TEXT_MAX {

@@ -1520,7 +1520,7 @@ async fn the_desk_finds_dossiers_and_lists_its_work_a_page_at_a_time() {
     assert_eq!(codes_of(&v), vec![binh.clone()]);
     let (_, v) = app.get(Role::Desk, "/api/v1/dossiers?applicant=binh&id_number=048190000323").await;
     assert_eq!(v["total"], 0);
-    for bad in ["q=a", "q=binh&code=000", "phone=0905", "applicant=%C4%91", "q="] {
+    for bad in ["q=a", "q=binh&code=000", "phone=0905", "applicant=%C4%91", "q=", "q=tr%00an", "applicant=b%1Bnh"] {
         let (s, v) = app.get(Role::Desk, &format!("/api/v1/dossiers?{bad}")).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {v}");
         expect_problem(&v, "invalid-input", 422);
