@@ -279,19 +279,20 @@ async fn submit(
 }
 
 /// Online submissions waiting at the account's desks (or at one it names; the chair's, with
-/// none named, at every desk of the city).
+/// none named, at every desk of the city), a page at a time with their count.
 async fn submissions(
     State(state): State<AppState>,
     who: Principal,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, Problem> {
-    let agencies = match views::Whose::of(&state, &who.staff, q.agency.as_deref())? {
-        views::Whose::Agencies(a) => a,
-        views::Whose::City => state.domain.catalog.agencies().map(|a| a.code.clone()).collect(),
-    };
-    let rows = state.store.registered_online(&agencies, views::QUEUE_LIMIT).await?;
-    let rows = privacy::list(&state, &who.staff, rows).await?;
-    Ok(Json(json!({"agencies": agencies, "submissions": rows})))
+    let whose = views::Whose::of(&state, &who.staff, q.agency.as_deref())?;
+    let page =
+        views::desk_list(&state, &who.staff, DeskList::Online, &whose, views::Paging::new(q.page, q.per_page)).await?;
+    let mut body = place_json(&page.place);
+    body["scope"] = json!(whose.name());
+    body["agencies"] = json!(whose.agencies());
+    body["submissions"] = serde_json::to_value(&page.rows).map_err(Problem::internal)?;
+    Ok(Json(body))
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -345,11 +345,11 @@ pub fn document(domain: &Domain) -> Value {
         },
         "/api/v1/submissions": {
             "post": opening("submit", "an online submission (status 1), to be accepted or refused by the desk", Action::Submit),
-            "get": {"summary": "online submissions waiting at the account's desks", "operationId": "submissions",
-                    "parameters": [agency_query(&agency_codes)],
-                    "responses": Errors { auth: true, params: true, forbidden: true, invalid: true, ..Errors::default() }.responses(json!({"200": json_ok("submissions", json!({
-                        "type": "object", "required": ["agencies", "submissions"],
-                        "properties": {"agencies": {"type": "array", "items": {"type": "string"}}, "submissions": {"type": "array", "items": schema_ref("DossierRow")}}}))}))}
+            "get": {"summary": "online submissions waiting at the account's desks (the chair, with no agency named: every desk's), oldest first, a page at a time with their count", "operationId": "submissions",
+                    "parameters": [agency_query(&agency_codes), page_param(), per_page_param()],
+                    "responses": Errors { auth: true, params: true, forbidden: true, invalid: true, ..Errors::default() }.responses(json!({"200": json_ok("one page of the submissions", paged(json!({
+                        "scope": scope_schema(), "agencies": {"type": "array", "items": {"type": "string"}},
+                        "submissions": {"type": "array", "items": schema_ref("DossierRow")}}), &["scope", "agencies", "submissions"]))}))}
         },
         "/api/v1/dossiers/{code}": {"get": {"summary": "the dossier: state, clocks, control sheet, explanation", "operationId": "show_dossier",
             "parameters": [code_param(), {"name": "as_of", "in": "query", "schema": query_instant("the instant to show the dossier at")}],

@@ -293,8 +293,8 @@ pub struct QueueItem {
     pub personal_data: &'static str,
 }
 
-/// Dossiers listed at most before the oldest are cut, on the lists that are not paged yet
-/// (online submissions, letters to print).
+/// Rows listed at most before the oldest are cut, on the one list that is not paged yet (the
+/// letters to print).
 pub const QUEUE_LIMIT: u32 = 300;
 
 /// Rows per page of a paged list when the request does not say, and at most.

@@ -1655,6 +1655,18 @@ async fn the_desk_finds_dossiers_and_lists_its_work_a_page_at_a_time() {
     let (_, v) = app.get(Role::Desk, "/api/v1/queue?per_page=500").await;
     assert_eq!((v["per_page"].as_u64(), v["total"].as_u64()), (Some(200), Some(3)), "{v}");
 
+    // Online submissions: paged and counted too; the chair's are every desk's, masked.
+    let (s, v) = app.submit(Role::Desk, intake_body(CENTRE)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, v) = app.get(Role::Chair, "/api/v1/submissions").await;
+    assert_eq!(
+        (v["scope"].as_str(), v["total"].as_u64(), v["first"].as_u64()),
+        (Some("city"), Some(1), Some(1)),
+        "{v}"
+    );
+    assert_eq!(v["submissions"][0]["personal_data"], "masked");
+    assert_eq!(app.get(Role::Desk, "/api/v1/submissions?per_page=1&page=2").await.1["submissions"], json!([]));
+
     // The pages: the search box, the count and the lists, in Vietnamese.
     let (desk, _) = app.client(Role::Desk);
     let page = desk.get(app.url("/tim-kiem?q=tran+thi+binh")).send().await.unwrap().text().await.unwrap();

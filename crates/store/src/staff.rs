@@ -356,10 +356,13 @@ pub enum DeskList {
     /// the due instant leaves the dossier overdue (core's `analysis::open_state_of`): it is in
     /// its holder's work queue among the overdue, not here.
     Waiting,
+    /// Online submissions (status 1) at the agencies' desks, not yet accepted or refused
+    /// (oldest first).
+    Online,
 }
 
 impl DeskList {
-    pub const ALL: [DeskList; 3] = [Self::Sent, Self::Ready, Self::Waiting];
+    pub const ALL: [DeskList; 4] = [Self::Sent, Self::Ready, Self::Waiting, Self::Online];
 
     /// The list's path segment (`/api/v1/lists/{name}`).
     pub fn name(self) -> &'static str {
@@ -367,6 +370,7 @@ impl DeskList {
             Self::Sent => "sent",
             Self::Ready => "ready",
             Self::Waiting => "waiting",
+            Self::Online => "online",
         }
     }
 
@@ -466,6 +470,11 @@ pub(crate) fn desk_list_terms(
             f.and(crate::sql::WAITING_FOR_CITIZEN);
             at(f, &["receiving_agency", "holder"]);
             "waiting_since, code"
+        }
+        DeskList::Online => {
+            f.and(format!("status = {}", motcua_core::Status::RegisteredOnline.code()));
+            at(f, &["receiving_agency"]);
+            "registered_at, code"
         }
     }
 }
@@ -1331,7 +1340,7 @@ mod tests {
         assert_eq!(Window::page(1, 50), Window { offset: 0, limit: 50 });
         assert_eq!(Window::page(3, 20), Window { offset: 40, limit: 20 });
         assert_eq!(Window::page(0, 20), Window { offset: 0, limit: 20 });
-        assert_eq!(DeskList::ALL.map(DeskList::name), ["sent", "ready", "waiting"]);
+        assert_eq!(DeskList::ALL.map(DeskList::name), ["sent", "ready", "waiting", "online"]);
         assert_eq!(DeskList::parse("ready"), Some(DeskList::Ready));
         assert_eq!(DeskList::parse("queue"), None);
     }

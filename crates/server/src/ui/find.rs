@@ -222,6 +222,7 @@ fn list_words(list: DeskList) -> (&'static str, &'static str) {
         DeskList::Sent => ("list_sent", "list_sent_intro"),
         DeskList::Ready => ("list_ready", "list_ready_intro"),
         DeskList::Waiting => ("list_waiting", "list_waiting_intro"),
+        DeskList::Online => ("online", "pending_online"),
     }
 }
 
@@ -241,6 +242,7 @@ async fn list(State(state): State<AppState>, ui: Ui, Query(q): Query<ListQuery>,
         DeskList::Sent => &["code", "procedure", "applicant", "giver", "to_agency", "sent_at", "due_at"],
         DeskList::Ready => &["code", "procedure", "applicant", "phone", "holder", "finished_at", "result_timeliness"],
         DeskList::Waiting => &["code", "procedure", "applicant", "phone", "waiting_for", "waiting_since", "holder"],
+        DeskList::Online => &["code", "procedure", "applicant", "phone", "receiving_agency", "registered_at"],
     };
     let agency =
         |a: &Option<motcua_core::AgencyCode>| a.as_ref().map(|h| agency_name(&state, tr, h)).unwrap_or_default();
@@ -272,6 +274,9 @@ async fn list(State(state): State<AppState>, ui: Ui, Query(q): Query<ListQuery>,
                         _ => "waiting_supplement",
                     };
                     vec![phone, cell(tr.t(kind)), cell(local_opt(r.waiting_since)), cell(agency(&r.holder))]
+                }
+                DeskList::Online => {
+                    vec![phone, cell(agency_name(&state, tr, &r.receiving_agency)), cell(local_opt(r.registered_at))]
                 }
             };
             head.into_iter().chain(rest).collect()

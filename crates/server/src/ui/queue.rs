@@ -6,10 +6,10 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use motcua_core::deadlines::format_working_minutes;
-use motcua_store::StaffStore;
+use motcua_store::DeskList;
 use serde::Deserialize;
 
-use super::common::{Ui, agency_name, agency_options, chosen_agencies, encode, procedure_name, status_label};
+use super::common::{Ui, agency_name, agency_options, encode, procedure_name, status_label};
 use super::find::{Pager, Tab, pager, tabs};
 use crate::i18n::Tr;
 use crate::page::{Page, error_page, html};
@@ -100,24 +100,25 @@ struct ListPage {
     heading: String,
     intro: String,
     rows: Vec<RowVm>,
+    pager: Pager,
 }
 
-pub async fn online(State(state): State<AppState>, ui: Ui) -> Response {
+/// The online submissions waiting at the account's desks (the chair's: every desk's), a page
+/// at a time with their count.
+pub async fn online(State(state): State<AppState>, ui: Ui, Query(q): Query<QueueQuery>) -> Response {
     let tr = ui.tr;
-    let agencies = match chosen_agencies(&state, &ui, None) {
-        Ok(a) => a,
+    let whose = match Whose::of(&state, &ui.who.staff, q.agency.as_deref()) {
+        Ok(w) => w,
         Err(p) => return error_page(tr, &p),
     };
-    let rows = match state.store.registered_online(&agencies, views::QUEUE_LIMIT).await {
-        Ok(r) => r,
-        Err(e) => return error_page(tr, &e.into()),
-    };
-    let rows = match privacy::list(&state, &ui.who.staff, rows).await {
-        Ok(r) => r,
+    let paging = Paging::new(q.page, q.per_page);
+    let found = match views::desk_list(&state, &ui.who.staff, DeskList::Online, &whose, paging).await {
+        Ok(f) => f,
         Err(p) => return error_page(tr, &p),
     };
-    let rows = rows
-        .into_iter()
+    let rows = found
+        .rows
+        .iter()
         .map(|privacy::Listed { row: r, .. }| RowVm {
             code: r.code.to_string(),
             procedure: procedure_name(&state, tr, &r.procedure),
@@ -130,11 +131,13 @@ pub async fn online(State(state): State<AppState>, ui: Ui) -> Response {
             holder: agency_name(&state, tr, &r.receiving_agency),
         })
         .collect();
+    let selected = q.agency.unwrap_or_default();
     let page = ListPage {
         page: Page::staff(tr, tr.t("online"), "/online", &ui.who),
         heading: tr.t("pending_online").to_string(),
         intro: String::new(),
         rows,
+        pager: pager(tr, "/online", &[("agency", &selected)], &found.place),
     };
     html(StatusCode::OK, &page)
 }

@@ -230,6 +230,14 @@ pub async fn desk_lists_and_the_work_queue_are_paged_and_counted<S: Backend + St
     assert_eq!((codes(&page2), page2.total), (vec![payment.clone()], 2));
     assert_eq!(s.desk_list(DeskList::Waiting, Scope::Agencies(&[]), ALL).await.unwrap(), Paged::empty());
 
+    // Online submissions waiting at their desk.
+    let mut portal = new_dossier(WARD, WARD_PROC, "Lê Thị Hoa");
+    (portal.online, portal.channel) = (true, motcua_core::Channel::Online);
+    let portal = s.intake(&d, portal, t0 + Duration::minutes(40), None).await.unwrap().code.unwrap();
+    assert_eq!(codes(&list(DeskList::Online, ward).await), vec![portal.clone()]);
+    assert_eq!(codes(&list(DeskList::Online, Scope::City).await), vec![portal.clone()]);
+    assert!(list(DeskList::Online, centre).await.rows.is_empty());
+
     // The work queue: open dossiers of the holders, earliest due first, waits last (the late
     // request is overdue, among the first).
     let queue = s.work_queue(Scope::City, ALL).await.unwrap();
@@ -248,7 +256,7 @@ pub async fn desk_lists_and_the_work_queue_are_paged_and_counted<S: Backend + St
     // The sender and the instant of a pending transfer are the log's; acceptance clears them.
     assert!(s.recompute(&d, true).await.unwrap().is_empty(), "the projection is the log's");
     // Rows written before version 17 get them from the log, by the migration's own statement.
-    assert_eq!(s.raw("UPDATE dossiers SET handoff_from = NULL, handoff_sent_at = NULL").await.unwrap(), 8);
+    assert_eq!(s.raw("UPDATE dossiers SET handoff_from = NULL, handoff_sent_at = NULL").await.unwrap(), 9);
     assert!(!s.recompute(&d, true).await.unwrap().is_empty());
     let backfill = migration_statement(s.migrations(), "0017_findable.sql", "UPDATE dossiers SET");
     assert_eq!(s.raw(&backfill).await.unwrap(), 2, "the two pending transfers");
