@@ -785,15 +785,18 @@ macro_rules! staff_store {
             }
 
             /// Fills the folded names (`applicant_name_folded`) of the rows written before the
-            /// write path kept them (migration 17), a thousand rows a transaction; how many.
+            /// write path kept them (migration 17), a thousand rows a transaction in the order of
+            /// their codes (one pass over the primary key); how many.
             pub(crate) async fn fold_missing_names(&self) -> Result<u64, StoreError> {
                 let mut done = 0;
+                let mut after = String::new();
                 loop {
-                    let q = "SELECT code, applicant_name FROM dossiers WHERE applicant_name_folded IS NULL LIMIT 1000";
-                    let rows: Vec<(String, String)> = sqlx::query_as(q).fetch_all(self.$writer()).await?;
-                    if rows.is_empty() {
-                        return Ok(done);
-                    }
+                    let q = "SELECT code, applicant_name FROM dossiers \
+                         WHERE code > $1 AND applicant_name_folded IS NULL ORDER BY code LIMIT 1000";
+                    let rows: Vec<(String, String)> =
+                        sqlx::query_as(q).bind(after.as_str()).fetch_all(self.$writer()).await?;
+                    let Some((last, _)) = rows.last() else { return Ok(done) };
+                    after = last.clone();
                     let mut tx = self.$writer().begin().await?;
                     for (code, name) in &rows {
                         let q = "UPDATE dossiers SET applicant_name_folded = $1 WHERE code = $2";

@@ -133,11 +133,27 @@ pub async fn dossiers_are_found_by_code_name_id_and_phone<S: Backend + StaffStor
     );
 
     // A database whose folded names are missing (written before the column) gets them back
-    // when the store migrates.
-    assert_eq!(s.raw("UPDATE dossiers SET applicant_name_folded = NULL").await.unwrap(), 4);
+    // when the store migrates, a thousand at a time.
+    let many: Vec<motcua_store::BatchItem> = (0..1100)
+        .map(|i| motcua_store::BatchItem::Intake {
+            new: new_dossier(WARD, WARD_PROC, &format!("Công Dân Số {i}")),
+            at: t0 + Duration::days(1) + Duration::seconds(i),
+            by: None,
+            backdate_reason: None,
+        })
+        .collect();
+    for r in s.record_batch(&d, many, t0 + Duration::days(2)).await.unwrap() {
+        r.unwrap();
+    }
+    assert_eq!(s.raw("UPDATE dossiers SET applicant_name_folded = NULL").await.unwrap(), 1104);
     assert!(s.search_dossiers(&name("tran thi binh"), None, ALL).await.unwrap().rows.is_empty());
     s.migrate().await.unwrap();
     assert_eq!(codes(&s.search_dossiers(&name("tran thi binh"), None, ALL).await.unwrap()), vec![b.clone(), a.clone()]);
+    assert_eq!(s.search_dossiers(&name("cong dan so"), None, ALL).await.unwrap().total, 1100);
+    assert_eq!(
+        s.raw("UPDATE dossiers SET applicant_name = applicant_name WHERE applicant_name_folded IS NULL").await.unwrap(),
+        0
+    );
     assert!(s.recompute(&d, true).await.unwrap().is_empty(), "the projection is still the log's");
 }
 
