@@ -90,9 +90,17 @@ pub struct OutboxArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum OutboxAction {
-    /// Revive a dead (or waiting) message: it is sent at the next worker pass.
+    /// Revive a dead (or waiting) message, or with `--all-dead` every dead one (of one kind
+    /// with `--kind`): sent at the next worker pass.
     Retry {
-        id: i64,
+        id: Option<i64>,
+        /// Every dead message (after an outage longer than the tolerance, say).
+        #[arg(long, conflicts_with = "id", required_unless_present = "id")]
+        all_dead: bool,
+        /// Only messages of this kind (receipt, result_ready, apology, apology_with_result,
+        /// reminder, at_risk, escalation); with `--all-dead`.
+        #[arg(long, requires = "all_dead")]
+        kind: Option<String>,
         /// Due again from this instant (default: now).
         #[arg(long)]
         at: Option<String>,
@@ -297,10 +305,26 @@ fn recipient_text(r: &str) -> String {
 }
 
 pub async fn outbox(args: &OutboxArgs, store: &AnyStore) -> Result<()> {
-    if let Some(OutboxAction::Retry { id, at, json }) = &args.action {
+    if let Some(OutboxAction::Retry { id, all_dead, kind, at, json }) = &args.action {
         let now = match at {
             Some(t) => input::instant(t)?,
             None => motcua_core::calendar::truncate_to_micros(Utc::now()),
+        };
+        let id = match (id, all_dead) {
+            (Some(id), false) => id,
+            _ => {
+                if let Some(k) = kind {
+                    k.parse::<motcua_core::letters::MessageKind>().map_err(|e| anyhow::anyhow!("--kind: {e}"))?;
+                }
+                let revived = store.retry_dead(kind.as_deref(), now).await?;
+                if *json {
+                    crate::outln!("{}", serde_json::json!({ "revived": revived, "kind": kind }));
+                } else {
+                    let of = kind.as_deref().map(|k| format!(" {k}")).unwrap_or_default();
+                    crate::outln!("{revived} dead{of} message(s) pending again");
+                }
+                return Ok(());
+            }
         };
         let Some(before) = store.outbox_message(*id).await? else { bail!("there is no outbox message {id}") };
         if before.status == OutboxStatus::Sent {

@@ -918,7 +918,17 @@ async fn letters_to_print_are_the_desks_outbox_rows() {
     app.act(Role::Head, &other, "reschedule", json!({"to": "2025-03-28", "reason": "chờ ý kiến"})).await;
     let rows = app.store.claim("worker-1", now, now + Duration::minutes(5), 10).await.unwrap();
     let failed = rows.iter().find(|m| m.dossier_code.as_ref().map(ToString::to_string) == Some(other.clone())).unwrap();
-    assert!(app.store.mark_failed(failed.id, "worker-1", now, "no template", None).await.unwrap());
+    assert!(
+        app.store
+            .mark_failed(
+                failed.id,
+                "worker-1",
+                now,
+                motcua_store::outbox::Failure { error: "no template", retry_at: None, counted: true },
+            )
+            .await
+            .unwrap()
+    );
     let html = page("en").await;
     assert!(html.contains("letter-dead") && html.contains("Could not be prepared (no template)"), "{html}");
     assert!(html.find(&other).unwrap() < html.find(&paper).unwrap(), "newest first");

@@ -115,12 +115,13 @@ dispatch!(OutboxStore {
     fn enqueue(&self, messages: Vec<NewMessage>) -> Result<Vec<String>, StoreError>;
     fn claim(&self, owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: u32) -> Result<Vec<OutboxMessage>, StoreError>;
     fn mark_sent(&self, ids: &[i64], owner: &str, now: DateTime<Utc>) -> Result<Vec<i64>, StoreError>;
-    fn mark_failed(&self, id: i64, owner: &str, now: DateTime<Utc>, error: &str, retry_at: Option<DateTime<Utc>>) -> Result<bool, StoreError>;
+    fn mark_failed(&self, id: i64, owner: &str, now: DateTime<Utc>, failure: outbox::Failure<'_>) -> Result<bool, StoreError>;
     fn outbox(&self, status: Option<OutboxStatus>, limit: u32) -> Result<Vec<OutboxMessage>, StoreError>;
     fn outbox_message(&self, id: i64) -> Result<Option<OutboxMessage>, StoreError>;
     fn desk_letters(&self, agencies: &[AgencyCode], limit: u32) -> Result<Vec<OutboxMessage>, StoreError>;
     fn outbox_for(&self, code: &DossierCode) -> Result<Vec<OutboxMessage>, StoreError>;
     fn retry_message(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError>;
+    fn retry_dead(&self, kind: Option<&str>, now: DateTime<Utc>) -> Result<u64, StoreError>;
     fn reminder_candidates(&self, after: DateTime<Utc>, until: DateTime<Utc>, cursor: Cursor, limit: u32) -> Result<Vec<Candidate>, StoreError>;
     fn overdue_candidates(&self, now: DateTime<Utc>, cursor: Cursor, limit: u32) -> Result<Vec<Candidate>, StoreError>;
 });
