@@ -18,6 +18,10 @@ use motcua_store::{AnyStore, NewDossier, NewStaff, Role, StaffStore, Store};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+/// The public lookup under a brute force, and its answer times.
+#[path = "api/lookup.rs"]
+mod lookup;
+
 const CENTRE: &str = "000.00.02.H17";
 const TOURISM: &str = "000.00.12.H17";
 const HOME_AFFAIRS: &str = "000.00.10.H17";
