@@ -28,7 +28,8 @@
 //!   share), and [`ui::routes`];
 //! - [`routing`] — a router that lists its routes (for the authorization table and the
 //!   OpenAPI check); `listener` — the accept loop: HTTP/1.1 with hyper, the header-read and
-//!   idle timeouts, graceful shutdown;
+//!   idle timeouts, graceful shutdown; `deadline` — the body-read timeout (a body that does
+//!   not arrive whole in time is a 408);
 //! - [`app`] — [`router`] (all routes and layers, `/healthz`, `/readyz`, `/metrics`, errors
 //!   outside the handlers as problem+json or pages), [`route_list`] and [`Application`], which
 //!   binds and serves.
@@ -39,6 +40,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+mod deadline;
 mod i18n;
 mod listener;
 mod login_guard;

@@ -42,8 +42,8 @@ struct Errors {
     forbidden: bool,
     /// Has query or path parameters that may not parse: 400.
     params: bool,
-    /// Reads a JSON body: 400 (not JSON), 413 (too large), 422 (a field of the wrong type or
-    /// failing its check).
+    /// Reads a JSON body: 400 (not JSON), 408 (not arrived within the body-read timeout), 413
+    /// (too large), 422 (a field of the wrong type or failing its check).
     body: bool,
     /// Checks field values: 422.
     invalid: bool,
@@ -75,6 +75,12 @@ impl Errors {
             o.insert("409".into(), problem("the dossier's state does not allow this (see `x-problem-types`)"));
         }
         if self.body {
+            o.insert(
+                "408".into(),
+                problem(
+                    "`request-timeout`: the body did not arrive whole within the body-read timeout (30 s by default)",
+                ),
+            );
             o.insert("413".into(), problem("`payload-too-large`: the body exceeds the limit (64 KiB by default)"));
         }
         if self.body || self.invalid {

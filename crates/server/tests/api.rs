@@ -18,6 +18,10 @@ use motcua_store::{AnyStore, NewDossier, NewStaff, Role, StaffStore, Store};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+/// The public lookup under a brute force, and its answer times.
+#[path = "api/lookup.rs"]
+mod lookup;
+
 const CENTRE: &str = "000.00.02.H17";
 const TOURISM: &str = "000.00.12.H17";
 const HOME_AFFAIRS: &str = "000.00.10.H17";
@@ -1750,6 +1754,92 @@ async fn silent_half_sent_and_idle_connections_are_closed() {
         assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200 OK"));
         tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     }
+    app.shutdown().await;
+}
+
+/// A client that sends a request's head and then dribbles its body, a byte every 200 ms, keeps
+/// bytes moving, so neither the header-read nor the idle timeout cuts it; the body-read timeout
+/// does: after 1 s (configured) the request is answered 408 — problem+json on the API, the
+/// error page on a form — and the connection closed. A body that arrives slowly but whole in
+/// time is served. Real sockets and real time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_dribbled_past_the_body_read_timeout_is_cut() {
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::time::{Instant, sleep};
+
+    /// Sends `head`, then `body` a byte every `pace` while reading what the server says;
+    /// returns how long until the server closed, what it sent (lower-cased), and how many body
+    /// bytes went out.
+    async fn dribble(addr: &str, head: &str, body: &[u8], pace: Duration) -> (Duration, String, usize) {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(head.as_bytes()).await.unwrap();
+        let started = Instant::now();
+        let mut got = Vec::new();
+        let (mut sent, mut writing) = (0, true);
+        let mut buf = [0u8; 4096];
+        loop {
+            assert!(started.elapsed() < Duration::from_secs(10), "the server held the request 10 s");
+            tokio::select! {
+                n = s.read(&mut buf) => match n {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                },
+                () = sleep(pace), if writing && sent < body.len() => {
+                    match s.write_all(&body[sent..=sent]).await {
+                        Ok(()) => sent += 1,
+                        // Closed by the server: what it answered is still to be read.
+                        Err(_) => writing = false,
+                    }
+                }
+                () = sleep(Duration::from_secs(10)), if !writing || sent == body.len() => break,
+            }
+        }
+        (started.elapsed(), String::from_utf8_lossy(&got).to_lowercase(), sent)
+    }
+    let app = TestApp::spawn_with(ServerConfig {
+        body_read_timeout: Duration::from_secs(1),
+        header_read_timeout: Duration::from_secs(1),
+        idle_timeout: Duration::from_secs(1),
+        ..ServerConfig::default()
+    })
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let pace = Duration::from_millis(200);
+    let json_head = |len: usize| {
+        format!(
+            "POST /api/v1/lookup HTTP/1.1\r\nHost: motcua\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n\r\n"
+        )
+    };
+    // The API: a lookup whose 60-byte body would take 12 s.
+    let body = json!({"code": "000.00.02.H17-250303-0001", "id_number": ID}).to_string();
+    let body = format!("{body:<60}");
+    let (waited, answer, sent) = dribble(&addr, &json_head(body.len()), body.as_bytes(), pace).await;
+    assert!(answer.starts_with("http/1.1 408 request timeout"), "{answer}");
+    assert!(answer.contains("content-type: application/problem+json"), "{answer}");
+    assert!(answer.contains("\"type\":\"https://motcua.example/problems/request-timeout\""), "{answer}");
+    assert!(answer.contains("connection: close"), "{answer}");
+    assert!(waited >= Duration::from_millis(900), "cut after {waited:?}");
+    assert!(waited < Duration::from_secs(3), "cut after {waited:?}");
+    assert!(sent < body.len(), "cut before the body ended ({sent} of {} bytes)", body.len());
+    // A form page: the error page, with the same status.
+    let form = "code=000.00.02.H17-250303-0001&id_number=048190000123&_csrf=00000000000000000000000000000000";
+    let head = format!(
+        "POST /tra-cuu HTTP/1.1\r\nHost: motcua\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+        form.len()
+    );
+    let (waited, answer, _) = dribble(&addr, &head, form.as_bytes(), pace).await;
+    assert!(answer.starts_with("http/1.1 408 request timeout"), "{answer}");
+    assert!(answer.contains("content-type: text/html"), "{answer}");
+    assert!(waited < Duration::from_secs(3), "cut after {waited:?}");
+    // Slow but whole within the second (a byte every 10 ms): served, a lookup that matches
+    // nothing.
+    let body = json!({"code": "x", "id_number": "1"}).to_string();
+    let (_, answer, sent) = dribble(&addr, &json_head(body.len()), body.as_bytes(), Duration::from_millis(10)).await;
+    assert_eq!(sent, body.len());
+    assert!(answer.starts_with("http/1.1 404 not found"), "{answer}");
+    assert!(answer.contains("no dossier matches"), "{answer}");
     app.shutdown().await;
 }
 

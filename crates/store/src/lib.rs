@@ -98,6 +98,7 @@ dispatch!(Store {
     fn logged_events(&self, code: &DossierCode) -> Result<Vec<LoggedEvent>, StoreError>;
     fn backdated_events(&self, a: DateTime<Utc>, b: DateTime<Utc>, by: Option<&str>, limit: u32) -> Result<Vec<LoggedEvent>, StoreError>;
     fn dossier_row(&self, code: &DossierCode) -> Result<Option<DossierRow>, StoreError>;
+    fn lookup_id_number(&self, code: &str) -> Result<Option<String>, StoreError>;
     fn event_count(&self) -> Result<u64, StoreError>;
     fn events_after(&self, after_id: i64, limit: u32) -> Result<Vec<LoggedEvent>, StoreError>;
     fn daily_counts(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<DailyCountRow>, StoreError>;

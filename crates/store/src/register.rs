@@ -95,6 +95,12 @@ pub trait Store: Send + Sync {
 
     fn dossier_row(&self, code: &DossierCode) -> impl Future<Output = Result<Option<DossierRow>, StoreError>> + Send;
 
+    /// For the public lookup: the applicant's ID number of the dossier whose code is `code`
+    /// exactly as typed (a malformed code is matched too, and matches nothing); `None` when no
+    /// dossier has that code or its applicant gave no ID number. One row of one column is read
+    /// whether or not the dossier exists, so that a hit and a miss do the same work.
+    fn lookup_id_number(&self, code: &str) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
     /// Events in the whole log.
     fn event_count(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
@@ -252,6 +258,16 @@ macro_rules! register_shared {
                 .fetch_optional(&self.$pool)
                 .await?;
             row.as_ref().map(|r| $crate::sql::decode_dossier!(r)).transpose()
+        }
+
+        async fn lookup_id_number(&self, code: &str) -> Result<Option<String>, StoreError> {
+            // A scalar subquery: one row, NULL when no dossier has the code.
+            let id: Option<String> =
+                sqlx::query_scalar("SELECT (SELECT applicant_id_number FROM dossiers WHERE code = $1)")
+                    .bind(code)
+                    .fetch_one(&self.$pool)
+                    .await?;
+            Ok(id)
         }
 
         async fn event_count(&self) -> Result<u64, StoreError> {

@@ -19,13 +19,19 @@ use crate::state::AppState;
 /// tabs and line breaks dropped, backslashes read as slashes, `..` and percent-escapes
 /// normalised) against this server, kept only when it stays on this server; anything else
 /// goes to the queue. The answer is the normalised path, so what the `Location` header says is
-/// what the browser will do.
+/// what the browser will do; a normalised path that starts with `//` (`/.//evil.example`,
+/// `/..//evil.example`, `/%2e//evil.example`) would be read by the browser as a scheme-relative
+/// URL to another host, so it goes to the queue too.
 pub(crate) fn safe_next(next: Option<&str>) -> String {
     const HOME: &str = "/queue";
     let Some(next) = next else { return HOME.into() };
     let Ok(base) = url::Url::parse("http://motcua.invalid/") else { return HOME.into() };
     match base.join(next) {
-        Ok(u) if u.origin() == base.origin() && next.trim_start().starts_with(['/', '\\']) => {
+        Ok(u)
+            if u.origin() == base.origin()
+                && next.trim_start().starts_with(['/', '\\'])
+                && !u.path().starts_with("//") =>
+        {
             let mut out = u.path().to_string();
             if let Some(q) = u.query() {
                 out.push('?');
@@ -57,6 +63,20 @@ mod tests {
             ("queue", "/queue"),
             (" /\r\n/evil.example", "/queue"),
             ("/x\r\nSet-Cookie: a=b", "/xSet-Cookie:%20a=b"),
+            // Paths that normalise to `//host`: a browser would leave the server.
+            ("/.//evil.example", "/queue"),
+            ("/..//evil.example", "/queue"),
+            ("/a/..//evil.example", "/queue"),
+            ("/%2e//evil.example", "/queue"),
+            ("/%2E%2E//evil.example", "/queue"),
+            ("/./\\evil.example", "/queue"),
+            ("/\\/evil.example", "/queue"),
+            ("/.\t//evil.example", "/queue"),
+            ("/.//evil.example?x=1", "/queue"),
+            // An escaped slash is not a slash to the URL rules: it stays a path on this server.
+            ("/%2F/evil.example", "/%2F/evil.example"),
+            ("/%2f%2fevil.example", "/%2f%2fevil.example"),
+            ("/queue//x", "/queue//x"),
         ] {
             assert_eq!(safe_next(Some(given)), expected, "next={given:?}");
         }

@@ -144,6 +144,10 @@ impl SqliteStore {
     /// Opens (creating it and its directory if missing) the database file and migrates it.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref();
+        if tokio::fs::metadata(path).await.is_ok_and(|m| m.is_dir()) {
+            let what = format!("{} is a folder; give the path of a database file in it", path.display());
+            return Err(StoreError::Io(std::io::Error::new(std::io::ErrorKind::IsADirectory, what)));
+        }
         if let Some(dir) = path.parent()
             && !dir.as_os_str().is_empty()
         {
