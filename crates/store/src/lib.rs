@@ -16,7 +16,8 @@
 //! - [`register`] — [`Store`], the dossier register; [`outbox`] — [`OutboxStore`], the
 //!   transactional outbox and the scheduler's candidates; `staff` — [`StaffStore`], accounts,
 //!   sessions, tokens, ratings, work queues, audit; [`metrics`] — [`ServiceFigures`], what the
-//!   exporter reads; [`report`] — the period report, over [`Store`];
+//!   exporter reads; [`report`] — the period report, over [`Store`]; [`watchlist`] — the
+//!   inspector's watch list, over [`Store`];
 //! - [`model`] — rows and commands; `error` — [`StoreError`], [`is_transient`];
 //! - `write` — the write path both backends share: the batch engine, the group commit and the
 //!   counters the exporter reads (`write::counters`: how each is kept);
@@ -42,6 +43,7 @@ pub mod report;
 mod sql;
 mod sqlite;
 mod staff;
+pub mod watchlist;
 mod write;
 
 pub use error::{StoreError, is_transient};
@@ -110,6 +112,7 @@ dispatch!(Store {
     fn open_to_judge(&self, p1: DateTime<Utc>) -> Result<Vec<OpenFacts>, StoreError>;
     fn dossiers_page(&self, after: Option<&DossierCode>, limit: u32) -> Result<Vec<DossierRow>, StoreError>;
     fn recompute(&self, domain: &Domain, dry_run: bool) -> Result<RecomputeDiff, StoreError>;
+    fn watch_facts(&self, start: DateTime<Utc>, end: DateTime<Utc>, from: NaiveDate, to: NaiveDate, agency: Option<&AgencyCode>) -> Result<motcua_core::watchlist::WatchFacts, StoreError>;
 });
 
 dispatch!(OutboxStore {

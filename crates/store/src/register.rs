@@ -4,7 +4,8 @@
 use std::future::Future;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use motcua_core::{Domain, Dossier, DossierCode, Event};
+use motcua_core::watchlist::WatchFacts;
+use motcua_core::{AgencyCode, Domain, Dossier, DossierCode, Event};
 
 use crate::error::StoreError;
 use crate::model::{
@@ -175,6 +176,17 @@ pub trait Store: Send + Sync {
         domain: &Domain,
         dry_run: bool,
     ) -> impl Future<Output = Result<RecomputeDiff, StoreError>> + Send;
+
+    /// The watch list's facts ([`crate::write::watch`]): the occurrences dated in
+    /// `[start, end)` and the daily sums of the local days `from..=to`, of one agency if given.
+    fn watch_facts(
+        &self,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        from: NaiveDate,
+        to: NaiveDate,
+        agency: Option<&AgencyCode>,
+    ) -> impl Future<Output = Result<WatchFacts, StoreError>> + Send;
 }
 
 /// What the register does the same on both backends, written once and expanded inside each
@@ -363,6 +375,47 @@ macro_rules! register_shared {
             );
             let rows = sqlx::query(&q).bind(At(a)).bind(At(b)).fetch_all(&self.$pool).await?;
             rows.iter().map(|r| $crate::sql::decode_dossier!(r)).collect()
+        }
+
+        async fn watch_facts(
+            &self,
+            start: DateTime<Utc>,
+            end: DateTime<Utc>,
+            from: NaiveDate,
+            to: NaiveDate,
+            agency: Option<&motcua_core::AgencyCode>,
+        ) -> Result<motcua_core::watchlist::WatchFacts, StoreError> {
+            use $crate::write::watch as w;
+            let mut out = motcua_core::watchlist::WatchFacts::default();
+            let only = if agency.is_some() { " AND agency = $3" } else { "" };
+            let q = format!("{} WHERE at >= $1 AND at < $2{only} ORDER BY at, dossier_code, kind, idx", w::SELECT_OCCURRENCES);
+            let mut query = sqlx::query(&q).bind(At(start)).bind(At(end));
+            if let Some(a) = agency {
+                query = query.bind(a.as_str());
+            }
+            for r in &query.fetch_all(&self.$pool).await? {
+                out.occurrences.push(w::decode_occurrence!(r)?);
+            }
+            let days = format!("WHERE day >= $1 AND day <= $2{only}");
+            let q = format!("{} {days}", w::SELECT_HANDOFFS);
+            let mut query = sqlx::query(&q).bind(from).bind(to);
+            if let Some(a) = agency {
+                query = query.bind(a.as_str());
+            }
+            for r in &query.fetch_all(&self.$pool).await? {
+                let (cell, sums) = w::decode_handoffs!(r)?;
+                out.handoffs.insert(cell, sums);
+            }
+            let q = format!("{} {days}", w::SELECT_BACKDATED);
+            let mut query = sqlx::query(&q).bind(from).bind(to);
+            if let Some(a) = agency {
+                query = query.bind(a.as_str());
+            }
+            for r in &query.fetch_all(&self.$pool).await? {
+                let (cell, sums) = w::decode_backdated!(r)?;
+                out.backdated.insert(cell, sums);
+            }
+            Ok(out)
         }
 
         async fn dossiers_page(&self, after: Option<&DossierCode>, limit: u32) -> Result<Vec<DossierRow>, StoreError> {

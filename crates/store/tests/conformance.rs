@@ -20,6 +20,10 @@ mod credentials;
 #[path = "conformance/privacy.rs"]
 mod privacy;
 
+/// The inspector's watch list: planted cases, the writer's tables against a replay.
+#[path = "conformance/watchlist.rs"]
+mod watchlist;
+
 mod support {
     use std::future::Future;
     use std::path::{Path, PathBuf};
@@ -222,6 +226,7 @@ mod checks {
         tokens_expire_are_listed_and_revoked,
     };
     pub use super::privacy::personal_data_is_found_within_the_agencies_that_held_it;
+    pub use super::watchlist::the_watch_list_is_kept_by_the_writer_and_equals_a_replay;
 
     use chrono::{DateTime, Duration, Utc};
     use motcua_core::analysis::{classify, national_on_time};
@@ -1514,6 +1519,7 @@ conformance!(
     personal_data_is_found_within_the_agencies_that_held_it,
     backdated_events_keep_both_instants,
     waiting_for_the_citizen_is_neither_in_time_nor_overdue,
+    the_watch_list_is_kept_by_the_writer_and_equals_a_replay,
 );
 
 /// SQLite only: two independent stores (as two processes would) writing one file.
