@@ -141,6 +141,43 @@ impl WatchKind {
         }
     }
 
+    /// What it means, in one sentence, in Vietnamese or English.
+    pub fn describe(self, lang: crate::deadlines::Lang) -> &'static str {
+        let vi = lang == crate::deadlines::Lang::Vi;
+        match self {
+            Self::Bounce if vi => {
+                "Hồ sơ bị chuyển trả về một cơ quan đã từng giữ nó, ngoài quy trình; tính cho cơ quan chuyển trả."
+            }
+            Self::Bounce => {
+                "The dossier was sent back to an agency that already held it, outside the route; held against the sender."
+            }
+            Self::ExtraHandoffs if vi => {
+                "Hồ sơ được chuyển nhiều lần hơn quy trình của thủ tục; tính cho cơ quan chuyển lần vượt."
+            }
+            Self::ExtraHandoffs => {
+                "More handoffs than the procedure's route; held against the sender of the first extra one."
+            }
+            Self::SilentHolder if vi => {
+                "Cơ quan đang giữ hồ sơ đã dùng hết thời gian của bước mà không có thao tác nào."
+            }
+            Self::SilentHolder => "The holder used up its step's time with nothing recorded.",
+            Self::SecondSupplement if vi => "Hồ sơ bị trả lại công dân để bổ sung lần thứ hai.",
+            Self::SecondSupplement => "The dossier went back to the citizen for papers a second time.",
+            Self::UnlistedPapers if vi => "Yêu cầu bổ sung giấy tờ không có trong thành phần hồ sơ của thủ tục.",
+            Self::UnlistedPapers => "A supplement request named papers the procedure does not list.",
+            Self::LateWithoutApology if vi => "Hồ sơ quá hạn mà chưa có phiếu xin lỗi và hẹn lại ngày trả.",
+            Self::LateWithoutApology => "Past due with no apology letter and new date.",
+            Self::ApologyAfterDue if vi => "Phiếu xin lỗi được lập sau khi hồ sơ đã quá hạn.",
+            Self::ApologyAfterDue => "The apology was issued after the due date had passed.",
+            Self::SecondReschedule if vi => "Hồ sơ bị hẹn lại ngày trả lần thứ hai.",
+            Self::SecondReschedule => "A second new appointment date.",
+            Self::Late if vi => "Hồ sơ quá hạn giải quyết (lần đầu); tính cho cơ quan, cán bộ đang giữ khi đến hạn.",
+            Self::Late => "The dossier went past its due instant (first time); held against the holder then.",
+            Self::SlowHandoff if vi => "Hồ sơ được chuyển đến nhưng hơn 1 ngày làm việc sau mới được tiếp nhận.",
+            Self::SlowHandoff => "A handoff accepted more than one working day after it was sent.",
+        }
+    }
+
     /// The kind of an analysis signal.
     pub fn of(signal: &Signal) -> Self {
         match signal {
@@ -893,6 +930,11 @@ impl WatchList {
         };
         list.sort_by("flagged");
         list
+    }
+
+    /// A row with nothing counted (what an empty list's total is).
+    pub fn empty_row() -> WatchRow {
+        WatchRow::new(String::new(), String::new())
     }
 
     /// Sorts the rows by a column of [`SORT_COLUMNS`] (largest first, then by key) or by

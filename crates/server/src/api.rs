@@ -21,7 +21,7 @@ use crate::perm::{self, Action, PersonalData};
 use crate::privacy;
 use crate::problem::{Problem, ProblemKind};
 use crate::public;
-use crate::report::{BackdatedParams, ReportParams, build_backdated, build_report};
+use crate::report::{BackdatedParams, ReportParams, WatchParams, build_backdated, build_report, build_watchlist};
 use crate::routing::Routes;
 use crate::shared::{self, as_of, csv_response};
 use crate::state::AppState;
@@ -115,6 +115,7 @@ pub fn routes() -> Routes<AppState> {
         .get("/api/v1/audit", audit)
         .get("/api/v1/audit/personal-data", personal_data_reads)
         .get("/api/v1/backdated", backdated)
+        .get("/api/v1/watchlist", watchlist)
         .get("/api/v1/staff", staff)
         .post("/api/v1/staff/{username}/unlock", unlock_staff)
         .get("/api/v1/staff/{username}/tokens", staff_tokens)
@@ -516,6 +517,29 @@ async fn backdated(
     }
     let r = build_backdated(&state, &p).await?;
     Ok(Json(serde_json::to_value(&r).map_err(Problem::internal)?))
+}
+
+/// The inspector's watch list (Directive 34-CT/TU), JSON or CSV: for chairs, inspectors and
+/// administrators.
+async fn watchlist(
+    State(state): State<AppState>,
+    who: Principal,
+    Query(p): Query<WatchParams>,
+) -> Result<Response, Problem> {
+    if !perm::may_audit(who.staff.role) {
+        return Err(Problem::forbidden("the watch list is for chairs, inspectors and administrators"));
+    }
+    let format = p.format.as_deref().map(str::trim).filter(|f| !f.is_empty());
+    if !matches!(format, None | Some("json" | "csv")) {
+        return Err(Problem::invalid(format!("unknown format {:?}: expected json or csv", format.unwrap_or(""))));
+    }
+    let list = build_watchlist(&state, &p).await?;
+    if format == Some("csv") {
+        let lang = crate::i18n::Lang::parse(p.lang.as_deref().unwrap_or("")).unwrap_or_default().core();
+        let name = format!("motcua-watchlist-{}-{}.csv", list.from, list.to);
+        return Ok(csv_response(&name, motcua_store::watchlist::to_csv(&list, lang)));
+    }
+    Ok(Json(serde_json::to_value(&list).map_err(Problem::internal)?).into_response())
 }
 
 async fn staff(State(state): State<AppState>, who: Principal) -> Result<Json<Value>, Problem> {

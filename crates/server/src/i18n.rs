@@ -240,6 +240,35 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("step_handoff", "Nhận chuyển từ", "Received from"),
     ("pending_online", "Hồ sơ đăng ký trực tuyến chờ tiếp nhận", "Online submissions waiting for acceptance"),
     ("registered_at", "Ngày đăng ký", "Registered"),
+    ("watchlist", "Danh sách theo dõi", "Watch list"),
+    (
+        "watchlist_title",
+        "Danh sách theo dõi né tránh, đùn đẩy (Chỉ thị 34-CT/TU)",
+        "Watch list: avoidance and buck-passing (Directive 34-CT/TU)",
+    ),
+    ("by_officer", "Cán bộ", "Officer"),
+    ("wl_flagged", "Số hồ sơ có dấu hiệu", "Dossiers flagged"),
+    ("wl_backdated", "Sự kiện ghi lùi thời điểm", "Backdated events"),
+    ("wl_handoffs", "Lượt tiếp nhận chuyển giao", "Handoffs accepted"),
+    ("wl_handoff_average", "Chờ tiếp nhận trung bình (phút làm việc)", "Average wait to accept (working minutes)"),
+    ("wl_handoff_max", "Chờ tiếp nhận lâu nhất (phút làm việc)", "Longest wait to accept (working minutes)"),
+    (
+        "wl_late_officers",
+        "Cán bộ có hơn 2 hồ sơ trễ hạn trong kỳ",
+        "Officers with more than two late dossiers in the period",
+    ),
+    ("wl_handoff_waits", "Cơ quan để hồ sơ chờ tiếp nhận lâu nhất", "Agencies whose handoffs wait longest"),
+    ("wl_slow", "Chờ quá 1 ngày làm việc", "Waited more than a working day"),
+    (
+        "wl_supplements_twice",
+        "Hồ sơ trả lại công dân để bổ sung hơn một lần",
+        "Dossiers returned to the citizen for supplements more than once",
+    ),
+    ("wl_dossiers", "Các hồ sơ", "The dossiers"),
+    ("wl_unknown", "(không rõ cán bộ)", "(unknown officer)"),
+    ("wl_sorted", "Sắp xếp theo cột này", "Sort by this column"),
+    ("wl_as_of", "Tính đến", "As of"),
+    ("wl_none", "Không có.", "None."),
 ];
 
 impl Tr {

@@ -606,6 +606,87 @@ async fn every_surface_gives_a_dossier_waiting_for_the_citizen_the_same_word() {
     app.shutdown().await;
 }
 
+/// The inspector's watch list: a ping-pong through the API is counted against the desk
+/// officer who sent the dossier back, in JSON, in CSV (byte-order mark, Vietnamese headings)
+/// and on the page, whose counts link to their dossiers; for chairs and administrators only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_watch_list_counts_a_ping_pong_against_who_sent_it_back() {
+    let app = TestApp::spawn().await;
+    let (s, v) = app.intake(Role::Desk, intake_body(CENTRE)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let code = v["code"].as_str().unwrap().to_string();
+    let steps: [(Role, &str, Value); 5] = [
+        (Role::Desk, "transfer", json!({"to": TOURISM})),
+        (Role::Agency, "accept", json!({})),
+        (Role::Agency, "transfer", json!({"to": CENTRE})),
+        (Role::Desk, "accept", json!({})),
+        (Role::Desk, "transfer", json!({"to": TOURISM})),
+    ];
+    for (i, (role, action, body)) in steps.into_iter().enumerate() {
+        app.set_now(local("2025-03-10 09:00") + Duration::minutes(10 * (i as i64 + 1)));
+        let (s, v) = app.act(role, &code, action, body).await;
+        assert_eq!(s, StatusCode::OK, "{action}: {v}");
+    }
+    let period = "from=2025-03-01&to=2025-03-31";
+    let (s, v) = app.get(Role::Chair, &format!("/api/v1/watchlist?{period}&by=officer")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let row = |v: &Value, key: &str| v["rows"].as_array().unwrap().iter().find(|r| r["key"] == key).cloned().unwrap();
+    let desk = row(&v, "desk");
+    assert_eq!(desk["signals"]["bounce"]["count"], 1, "{desk}");
+    assert_eq!(desk["signals"]["bounce"]["codes"], json!([code]));
+    assert_eq!(desk["signals"]["extra_handoffs"]["codes"], json!([code]));
+    assert_eq!(row(&v, "agency")["signals"]["bounce"]["count"], 0);
+    assert_eq!(row(&v, "agency")["handoffs"]["handoffs"], 1, "the tourism department accepted once");
+    assert_eq!(v["by"], "officer");
+    assert_eq!(v["total"]["signals"]["bounce"]["count"], 1);
+    // By agency (the default), sorted by a column, one agency.
+    let (_, v) = app.get(Role::Admin, &format!("/api/v1/watchlist?{period}&sort=handoffs")).await;
+    assert_eq!(v["sort"], "handoffs");
+    assert_eq!(row(&v, CENTRE)["signals"]["bounce"]["count"], 1);
+    let (_, v) = app.get(Role::Chair, &format!("/api/v1/watchlist?{period}&agency={TOURISM}")).await;
+    assert!(v["rows"].as_array().unwrap().iter().all(|r| r["key"] == TOURISM), "{v}");
+    // As of before the ping-pong: nothing yet.
+    let (_, v) = app.get(Role::Chair, &format!("/api/v1/watchlist?{period}&as_of=2025-03-10T09:15:00%2B07:00")).await;
+    assert_eq!(v["total"]["signals"]["bounce"]["count"], 0, "{v}");
+
+    // CSV: a byte-order mark and Vietnamese headings, English ones on request.
+    let (c, _) = app.client(Role::Chair);
+    let r = c.get(app.url(&format!("/api/v1/watchlist?{period}&format=csv"))).send().await.unwrap();
+    assert_eq!(r.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = r.text().await.unwrap();
+    assert!(csv.starts_with("\u{feff}Mã,Tên,Số hồ sơ có dấu hiệu,Trả qua trả lại,"), "{csv}");
+    assert!(csv.lines().any(|l| l.starts_with(&format!("{CENTRE},")) && l.contains(",1,1,")), "{csv}");
+    let r = c.get(app.url(&format!("/api/v1/watchlist?{period}&format=csv&lang=en"))).send().await.unwrap();
+    assert!(r.text().await.unwrap().starts_with("\u{feff}key,name,flagged,bounce,extra_handoffs,"));
+
+    // Filters that do not parse are problems; other roles may not read it.
+    for bad in ["by=procedure", "sort=name", "format=xml", "agency=000.00.99.H17", "from=2025-13-01"] {
+        let (s, v) = app.get(Role::Chair, &format!("/api/v1/watchlist?{bad}")).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {v}");
+    }
+    assert_eq!(app.get(Role::Head, "/api/v1/watchlist").await.0, StatusCode::FORBIDDEN);
+
+    // The page: sortable headings, each count a link to its dossiers.
+    let page = c.get(app.url(&format!("/watchlist?{period}&by=officer"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Chỉ thị 34-CT/TU"), "{page}");
+    assert!(page.contains("&#38;sort=bounce"), "a heading sorts by its column: {page}");
+    let link = "&#38;key=desk&#38;kind=bounce#dossiers";
+    assert!(page.contains(link), "the count links to its dossiers: {page}");
+    let detail = c
+        .get(app.url(&format!("/watchlist?{period}&by=officer&key=desk&kind=bounce")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(detail.contains(&format!("href=\"/dossiers/{code}\"")), "{detail}");
+    assert!(page.contains("format=csv"), "a CSV download");
+    let (c, _) = app.client(Role::Desk);
+    assert_eq!(c.get(app.url("/watchlist")).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+    app.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_tokens_and_csrf() {
     let app = TestApp::spawn().await;
