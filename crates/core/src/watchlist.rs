@@ -8,7 +8,8 @@
 //!
 //! A dossier's signals change as its events arrive and as time passes (a holder becomes
 //! silent when its budget runs out, a dossier becomes late when its due instant passes). The
-//! watch list counts **occurrences**: the first instant at which [`analyse`], run on the
+//! watch list counts **occurrences**: the first instant at which
+//! [`analyse`](crate::analysis::analyse), run on the
 //! dossier as it stood then (its events stated at or before that instant), reports a signal.
 //! Each signal is counted at most once per dossier — once per visit for a bounce and a silent
 //! holder, once per handoff for a slow handoff — and is dated at that first instant, so an
@@ -51,13 +52,14 @@ use std::str::FromStr;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use serde::Serialize;
 
-use crate::analysis::{Signal, Timeliness, analyse};
+use crate::analysis::{Signal, Timeliness, signals};
 use crate::backdate::gap_minutes;
 use crate::calendar::{CalendarError, at_vn, from_local, to_local};
 use crate::catalog::Procedure;
 use crate::codes::{AgencyCode, DossierCode};
 use crate::domain::{Domain, DomainError};
 use crate::dossier::{Dossier, Event, EventKind, Status};
+use crate::vocab;
 
 /// The kinds of occurrence the watch list counts (the first eight are [`Signal`]'s).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -243,6 +245,26 @@ pub struct EventFacts {
     pub backdated: Option<BackdatedFact>,
 }
 
+impl EventFacts {
+    /// The cell of the handoff sums the acceptance adds to (the local day it was accepted),
+    /// and what it adds.
+    pub fn handoff_cell(&self) -> Option<(DayCell, HandoffSums)> {
+        let h = self.handoff.as_ref()?;
+        let cell =
+            DayCell { day: to_local(h.accepted_at).date(), agency: h.agency.clone(), officer: h.officer.clone() };
+        Some((cell, HandoffSums { handoffs: 1, minutes: h.minutes, max_minutes: h.minutes }))
+    }
+
+    /// The cell of the backdated sums the event adds to (the local day it was recorded), and
+    /// what it adds.
+    pub fn backdated_cell(&self) -> Option<(DayCell, BackdatedSums)> {
+        let b = self.backdated.as_ref()?;
+        let cell =
+            DayCell { day: to_local(b.recorded_at).date(), agency: b.agency.clone(), officer: b.officer.clone() };
+        Some((cell, BackdatedSums { events: 1, gap_minutes: b.gap_minutes.unwrap_or(0) }))
+    }
+}
+
 /// Why the watch list could not follow a log.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WatchError {
@@ -277,13 +299,23 @@ struct Officers {
     reschedule: Vec<(Option<String>, Option<AgencyCode>)>,
 }
 
+/// Keys with the first instant each holds at.
+type Onsets = Vec<(Key, DateTime<Utc>)>;
+
 /// Follows one dossier's log, event by event, and gives its occurrences.
 #[derive(Debug, Clone, Default)]
 pub struct Watch {
     /// Occurrences of the intervals between events already closed by a later event.
     seen: BTreeMap<Key, Occurrence>,
-    /// The dossier after the last event, and that event's instant: the open interval.
-    last: Option<(Box<Dossier>, DateTime<Utc>)>,
+    /// The last event's instant, and what the state after it reaches if no event follows,
+    /// each key with its first instant (kept when the next event comes later than it; held
+    /// against someone only then, or when asked for: see [`Watch::attribute`]).
+    pending: Option<(DateTime<Utc>, Onsets)>,
+    /// The holder and the number of visits after the last event, and whether a transfer was
+    /// waiting to be accepted.
+    holder: Option<AgencyCode>,
+    visits: usize,
+    handoff_pending: bool,
     officers: Officers,
 }
 
@@ -298,17 +330,20 @@ impl Watch {
         event: &Event,
         recorded_at: Option<DateTime<Utc>>,
     ) -> Result<EventFacts, WatchError> {
-        // The interval of the state before this event ends here.
-        if let Some((before, since)) = self.last.take() {
-            if event.at > since {
-                let found = self.onsets(domain, &before, since, Some(event.at))?;
-                for (k, o) in found {
+        // The interval of the state before this event ends here: what it reached before now
+        // happened (nothing, if the two events share an instant).
+        if let Some((since, onsets)) = self.pending.take()
+            && event.at > since
+            && let Some(code) = &after.procedure
+        {
+            let procedure = domain.procedure(code)?;
+            for (k, at) in onsets.into_iter().filter(|(_, t)| *t < event.at) {
+                if let Some(o) = self.attribute(after, procedure, k, at) {
                     self.seen.entry(k).or_insert(o);
                 }
             }
-            self.last = Some((before, since));
         }
-        let holder_before = self.last.as_ref().and_then(|(d, _)| d.holder.clone());
+        let holder_before = self.holder.take();
         let mut facts = EventFacts::default();
         let receiving = after.receiving_agency.clone();
         let cal = receiving.as_ref().map_or(&domain.calendar, |a| domain.calendar_for(a));
@@ -340,9 +375,10 @@ impl Watch {
                         set(&mut o.reschedule, i, (event.by.clone(), after.holder.clone()));
                     }
                     EventKind::Accepted => {
-                        let was_pending = self.last.as_ref().is_some_and(|(d, _)| d.pending_handoff().is_some());
                         let i = after.handoffs.len().saturating_sub(1);
-                        if was_pending && let Some(h) = after.handoffs.last().filter(|h| h.accepted_at.is_some()) {
+                        if self.handoff_pending
+                            && let Some(h) = after.handoffs.last().filter(|h| h.accepted_at.is_some())
+                        {
                             let minutes = cal.working_minutes_between(h.sent_at, event.at)?.max(0);
                             if minutes > cal.hours().day_seconds() / 60 {
                                 let k = key(WatchKind::SlowHandoff, i);
@@ -377,73 +413,71 @@ impl Watch {
                 gap_minutes: gap_minutes(cal, event.at, recorded_at),
             });
         }
-        self.last = Some((Box::new(after.clone()), event.at));
+        self.pending = Some((event.at, self.onsets(domain, after, event.at)?));
+        self.holder = after.holder.clone();
+        self.visits = after.holdings.len();
+        self.handoff_pending = after.pending_handoff().is_some();
         Ok(facts)
     }
 
     /// The dossier's occurrences: those of the closed intervals, and those the state after the
     /// last event will reach if no event follows (dated in the future for an open dossier
     /// whose holder's budget or due instant has not run out yet). In order of their instants.
-    pub fn occurrences(&self, domain: &Domain) -> Result<Vec<Occurrence>, WatchError> {
-        let mut all = self.seen.clone();
-        if let Some((d, since)) = &self.last {
-            for (k, o) in self.onsets(domain, d, *since, None)? {
-                all.entry(k).or_insert(o);
+    /// `d` is the dossier after the last event observed.
+    pub fn occurrences(&self, domain: &Domain, d: &Dossier) -> Result<Vec<Occurrence>, WatchError> {
+        let mut out: Vec<Occurrence> = self.seen.values().cloned().collect();
+        if let (Some((_, onsets)), Some(code)) = (&self.pending, &d.procedure) {
+            let procedure = domain.procedure(code)?;
+            for (k, at) in onsets.iter().filter(|(k, _)| !self.seen.contains_key(k)) {
+                out.extend(self.attribute(d, procedure, *k, *at));
             }
         }
-        let mut out: Vec<Occurrence> = all.into_values().collect();
         out.sort();
         Ok(out)
     }
 
-    /// The keys not yet seen that hold at some instant of `[a, b)` (to the end of time without
-    /// `b`) on the state `d`, each with the first such instant and its attribution.
-    fn onsets(
-        &self,
-        domain: &Domain,
-        d: &Dossier,
-        a: DateTime<Utc>,
-        b: Option<DateTime<Utc>>,
-    ) -> Result<Vec<(Key, Occurrence)>, WatchError> {
+    /// The keys not yet seen that hold at some instant from `a` on, on the state `d` with no
+    /// further event, each with the first such instant.
+    fn onsets(&self, domain: &Domain, d: &Dossier, a: DateTime<Utc>) -> Result<Vec<(Key, DateTime<Utc>)>, WatchError> {
         let (Some(code), Some(receiving)) = (&d.procedure, &d.receiving_agency) else { return Ok(Vec::new()) };
         let procedure = domain.procedure(code)?;
         let cal = domain.calendar_for(receiving);
-        let an = analyse(d, procedure, cal, a, domain.classify)?;
+        let an = signals(d, procedure, cal, a, domain.classify)?;
         let mut out = Vec::new();
-        let push = |k: Key, at: DateTime<Utc>, out: &mut Vec<(Key, Occurrence)>| {
-            if self.seen.contains_key(&k) || out.iter().any(|(x, _)| *x == k) {
-                return;
-            }
-            if let Some((agency, officer)) = self.attribute(d, procedure, k) {
-                out.push((k, Occurrence { at, kind: k.kind, index: k.index, agency, officer }));
+        let push = |k: Key, at: DateTime<Utc>, out: &mut Vec<(Key, DateTime<Utc>)>| {
+            if !self.seen.contains_key(&k) && !out.iter().any(|(x, _)| *x == k) {
+                out.push((k, at));
             }
         };
         // Held at `a`.
-        for (i, dw) in an.dwell.iter().enumerate() {
-            if dw.bounce {
+        for (i, bounce) in an.bounce.iter().enumerate() {
+            if *bounce {
                 push(key(WatchKind::Bounce, i), a, &mut out);
             }
         }
         let last_visit = d.holdings.len().saturating_sub(1);
-        for s in &an.signals {
+        for s in &an.list {
             match s {
-                Signal::Bounce { .. } => {}
+                // Counted by the rule of DOMAIN.md §5 below.
+                Signal::Bounce { .. } | Signal::LateWithoutApology => {}
                 Signal::SilentHolder { .. } => push(key(WatchKind::SilentHolder, last_visit), a, &mut out),
                 other => push(key(WatchKind::of(other), 0), a, &mut out),
             }
         }
-        if an.timeliness == Some(Timeliness::Late) || an.overdue {
+        let late_now = an.timeliness == Some(Timeliness::Late) || overdue(d, a);
+        if late_now {
             push(key(WatchKind::Late, 0), a, &mut out);
+            if d.reschedules.is_empty() {
+                push(key(WatchKind::LateWithoutApology, 0), a, &mut out);
+            }
         }
-        // Reached later in the interval, with no event: the due instant passes (late from
-        // just after it), or the holder's budget runs out.
+        // Reached later in the interval, with no event: the due instant passes while the
+        // agency's clock runs (late from just after it), or the holder's budget runs out.
         let open = d.status.is_some_and(Status::is_open);
-        let before_b = |t: DateTime<Utc>| b.is_none_or(|b| t < b);
-        if open
+        if vocab::AGENCY_CLOCK.holds(d.status)
             && let Some(due) = d.due_at
-            && !an.overdue
+            && !late_now
             && due >= a
-            && before_b(due)
         {
             push(key(WatchKind::Late, 0), due, &mut out);
             if d.reschedules.is_empty() {
@@ -454,7 +488,7 @@ impl Watch {
         if open
             && !self.seen.contains_key(&silent)
             && !out.iter().any(|(k, _)| *k == silent)
-            && let (Some(visit), Some(dwell)) = (d.holdings.last(), an.dwell.last())
+            && let (Some(visit), Some(budget_minutes)) = (d.holdings.last(), an.last_budget_minutes)
             && visit.until.is_none()
             && d.waits.last().is_none_or(|w| w.completed_at.is_some())
         {
@@ -465,33 +499,39 @@ impl Watch {
                     waited += cal.working_seconds_between(x, y)?;
                 }
             }
-            let onset = cal.add_working_seconds(visit.from, waited + 60 * (dwell.budget_minutes + 1))?;
-            if onset > a && before_b(onset) {
-                let then = analyse(d, procedure, cal, onset, domain.classify)?;
-                if then.signals.iter().any(|s| matches!(s, Signal::SilentHolder { .. })) {
-                    push(silent, onset, &mut out);
-                }
+            // The analysis's condition: nothing recorded since before the budget ran out, and
+            // more working minutes held (waits aside) than the budget, which happens first
+            // one minute past it (checked against the analysis in the tests).
+            let onset = cal.add_working_seconds(visit.from, waited + 60 * (budget_minutes + 1))?;
+            if onset > a
+                && let Some(last_event) = d.last_event_at
+                && last_event < cal.add_working_seconds(visit.from, budget_minutes * 60)?
+            {
+                push(silent, onset, &mut out);
             }
         }
         Ok(out)
     }
 
-    /// The agency and officer an occurrence is held against, by the table of the module's
-    /// documentation.
-    fn attribute(&self, d: &Dossier, procedure: &Procedure, k: Key) -> Option<(AgencyCode, Option<String>)> {
+    /// The occurrence of `k` first holding at `at`, held against the agency and officer the
+    /// table of the module's documentation names. Asked when the interval of the last event
+    /// observed ends (or when the occurrences are asked for): the officers and the holder are
+    /// still that interval's, and `d` — the dossier then or after the next event — has the
+    /// same visits, handoffs, waits and apologies up to those the key names.
+    fn attribute(&self, d: &Dossier, procedure: &Procedure, k: Key, at: DateTime<Utc>) -> Option<Occurrence> {
         let o = &self.officers;
         let i = k.index as usize;
         let visit_officer = |v: usize| o.holding.get(v).cloned().flatten();
         let current = || {
-            let agency = d.holder.clone().or_else(|| d.receiving_agency.clone())?;
-            Some((agency, visit_officer(d.holdings.len().saturating_sub(1))))
+            let agency = self.holder.clone().or_else(|| d.receiving_agency.clone())?;
+            Some((agency, visit_officer(self.visits.saturating_sub(1))))
         };
         let by_sender = |h: usize| Some((d.handoffs.get(h)?.from.clone(), o.transfer.get(h).cloned().flatten()));
         let recorded = |entry: Option<&(Option<String>, Option<AgencyCode>)>| {
             let (by, holder) = entry?;
             Some((holder.clone().or_else(|| d.receiving_agency.clone())?, by.clone()))
         };
-        match k.kind {
+        let (agency, officer) = match k.kind {
             // A visit after the first was opened by the handoff before it.
             WatchKind::Bounce => by_sender(i.checked_sub(1)?),
             // The first handoff beyond the route's.
@@ -520,7 +560,22 @@ impl Watch {
             WatchKind::SecondReschedule => recorded(o.reschedule.get(1)),
             // Recorded when the handoff is accepted ([`Watch::observe`]).
             WatchKind::SlowHandoff => None,
-        }
+        }?;
+        Some(Occurrence { at, kind: k.kind, index: k.index, agency, officer })
+    }
+}
+
+/// An open dossier overdue at `t` by DOMAIN.md §5: past its due instant while the agency's clock
+/// runs; while it waits for the citizen (its clock stopped), only if the wait began after the
+/// due instant.
+pub fn overdue(d: &Dossier, t: DateTime<Utc>) -> bool {
+    let Some(due) = d.due_at else { return false };
+    if vocab::AGENCY_CLOCK.holds(d.status) {
+        t > due
+    } else if vocab::WAITING_FOR_CITIZEN.holds(d.status) {
+        d.waits.last().filter(|w| w.completed_at.is_none()).is_some_and(|w| w.requested_at > due)
+    } else {
+        false
     }
 }
 
@@ -545,7 +600,7 @@ pub fn follow(
         domain.apply(&mut d, e)?;
         facts.push(watch.observe(domain, &d, e, Some(*recorded_at))?);
     }
-    let occurrences = watch.occurrences(domain)?;
+    let occurrences = watch.occurrences(domain, &d)?;
     Ok((d, occurrences, facts))
 }
 
@@ -608,22 +663,11 @@ pub struct WatchFacts {
 impl WatchFacts {
     /// Adds what one event adds to the daily sums.
     pub fn add_event(&mut self, facts: &EventFacts) {
-        if let Some(h) = &facts.handoff {
-            let cell =
-                DayCell { day: to_local(h.accepted_at).date(), agency: h.agency.clone(), officer: h.officer.clone() };
-            self.handoffs.entry(cell).or_default().add(&HandoffSums {
-                handoffs: 1,
-                minutes: h.minutes,
-                max_minutes: h.minutes,
-            });
+        if let Some((cell, sums)) = facts.handoff_cell() {
+            self.handoffs.entry(cell).or_default().add(&sums);
         }
-        if let Some(b) = &facts.backdated {
-            let cell =
-                DayCell { day: to_local(b.recorded_at).date(), agency: b.agency.clone(), officer: b.officer.clone() };
-            self.backdated
-                .entry(cell)
-                .or_default()
-                .add(&BackdatedSums { events: 1, gap_minutes: b.gap_minutes.unwrap_or(0) });
+        if let Some((cell, sums)) = facts.backdated_cell() {
+            self.backdated.entry(cell).or_default().add(&sums);
         }
     }
 
@@ -956,7 +1000,7 @@ impl WatchList {
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
-    use crate::analysis::ClassifyMode;
+    use crate::analysis::{ClassifyMode, analyse};
     use crate::calendar::testdata::vn_calendar;
     use crate::catalog::Catalog;
     use crate::dossier::Outcome;
@@ -1214,7 +1258,35 @@ route = [
                 by(at(2023, 10, 31, 9, 30), Some("desk1"), EventKind::Accepted),
                 by(at(2023, 10, 31, 10, 0), Some("desk1"), EventKind::Transferred { to: ag(DEPT) }),
             ],
+            // A supplement and a payment early in the department's visit (their waits do not
+            // count against its budget), then silence.
+            vec![
+                received(at(2023, 10, 27, 9, 32)),
+                by(at(2023, 10, 27, 10, 0), Some("desk1"), EventKind::Transferred { to: ag(DEPT) }),
+                by(at(2023, 10, 27, 11, 0), Some("tp1"), EventKind::Accepted),
+                by(
+                    at(2023, 10, 27, 14, 0),
+                    Some("tp1"),
+                    EventKind::SupplementRequested { reason: "x".into(), documents: vec![] },
+                ),
+                by(at(2023, 10, 30, 8, 0), None, EventKind::SupplementSupplied),
+                by(at(2023, 10, 30, 9, 0), Some("tp1"), EventKind::PaymentRequested { reason: "phí".into() }),
+                by(at(2023, 10, 30, 10, 30), None, EventKind::Paid),
+            ],
+            // Waiting for the citizen since before the budget ran out: never silent.
+            vec![
+                received(at(2023, 10, 27, 9, 32)),
+                by(at(2023, 10, 27, 10, 0), Some("desk1"), EventKind::Transferred { to: ag(DEPT) }),
+                by(at(2023, 10, 27, 11, 0), Some("tp1"), EventKind::Accepted),
+                by(
+                    at(2023, 10, 30, 14, 0),
+                    Some("tp1"),
+                    EventKind::SupplementRequested { reason: "x".into(), documents: vec![] },
+                ),
+            ],
         ];
+        let mut exact = 0;
+        let mut waiting_past_due = 0;
         for events in &logs {
             let (_, whole, _) = follow(&d, &stamped(events)).unwrap();
             let p = d.procedure(&"2.000488".parse().unwrap()).unwrap();
@@ -1228,14 +1300,33 @@ route = [
                 assert_eq!(kept, part, "as of {t}");
                 if state.code.is_some() {
                     let a = analyse(&state, p, &d.calendar, t, ClassifyMode::DateTime).unwrap();
-                    for s in &a.signals {
+                    for s in a.signals.iter().filter(|s| **s != Signal::LateWithoutApology) {
                         first_seen.entry(WatchKind::of(s)).or_insert(t);
                     }
-                    if a.overdue || a.timeliness == Some(Timeliness::Late) {
+                    // Late by DOMAIN.md §5: a dossier waiting for the citizen since before its
+                    // due instant is not overdue (the analysis's `overdue` says it is).
+                    if overdue(&state, t) || a.timeliness == Some(Timeliness::Late) {
                         first_seen.entry(WatchKind::Late).or_insert(t);
+                        if state.reschedules.is_empty() {
+                            first_seen.entry(WatchKind::LateWithoutApology).or_insert(t);
+                        }
+                    }
+                    if a.overdue && !overdue(&state, t) {
+                        waiting_past_due += 1;
                     }
                 }
                 t += Duration::minutes(30);
+            }
+            // A silent holder's instant is exact: the analysis says so then, not a second before.
+            for o in whole.iter().filter(|o| o.kind == WatchKind::SilentHolder) {
+                let silent_at = |t: DateTime<Utc>| {
+                    let upto: Vec<Event> = events.iter().filter(|e| e.at <= t).cloned().collect();
+                    let state = d.replay(&upto).unwrap();
+                    let a = analyse(&state, p, &d.calendar, t, ClassifyMode::DateTime).unwrap();
+                    a.signals.iter().any(|s| matches!(s, Signal::SilentHolder { agency, .. } if *agency == o.agency))
+                };
+                assert!(silent_at(o.at) && !silent_at(o.at - Duration::seconds(1)), "{o:?}");
+                exact += 1;
             }
             for (kind, seen) in &first_seen {
                 let o = whole.iter().filter(|o| o.kind == *kind).map(|o| o.at).min().unwrap();
@@ -1245,6 +1336,8 @@ route = [
                 whole.iter().map(|o| o.kind).filter(|k| *k != WatchKind::SlowHandoff).collect();
             assert_eq!(kinds, first_seen.keys().copied().collect(), "every occurrence is one the analysis shows");
         }
+        assert_eq!(exact, 2, "the silent holders of the first and third logs, checked to the second");
+        assert!(waiting_past_due > 0, "the last log waits for the citizen past its due instant, not late");
     }
 
     fn occ(kind: WatchKind, t: DateTime<Utc>, agency: &str, officer: Option<&str>) -> Occurrence {

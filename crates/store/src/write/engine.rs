@@ -280,7 +280,7 @@ impl<'a> Batch<'a> {
         }
         let state = dossier_cells(self.domain, &d).and_then(|cells| {
             let open = open_key(self.domain, &d)?;
-            let watched = watch.occurrences(self.domain).map_err(watch_error)?;
+            let watched = watch.occurrences(self.domain, &d).map_err(watch_error)?;
             Ok((cells, open, watched))
         });
         match state {
@@ -508,7 +508,7 @@ impl<'a> Batch<'a> {
                 let open = row.open_key();
                 self.metric.move_open(live.open.as_ref(), open.as_ref());
                 live.open = open;
-                let occurrences = live.watch.occurrences(self.domain).map_err(watch_error)?;
+                let occurrences = live.watch.occurrences(self.domain, &live.d).map_err(watch_error)?;
                 if occurrences != live.watched {
                     watched.push((code.clone(), occurrences.clone()));
                     live.watched = occurrences;

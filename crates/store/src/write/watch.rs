@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 
 use motcua_core::DossierCode;
-use motcua_core::watchlist::{BackdatedSums, DayCell, EventFacts, HandoffSums, Occurrence, WatchFacts};
+use motcua_core::watchlist::{BackdatedSums, DayCell, EventFacts, HandoffSums, Occurrence};
 
 use crate::sql::{self, Dialect};
 
@@ -40,13 +40,11 @@ impl WatchDeltas {
 
     /// Adds an appended event's facts to the daily sums.
     pub fn add_event(&mut self, facts: &EventFacts) {
-        let mut f = WatchFacts::default();
-        f.add_event(facts);
-        for (k, v) in f.handoffs {
-            self.handoffs.entry(k).or_default().add(&v);
+        if let Some((cell, sums)) = facts.handoff_cell() {
+            self.handoffs.entry(cell).or_default().add(&sums);
         }
-        for (k, v) in f.backdated {
-            self.backdated.entry(k).or_default().add(&v);
+        if let Some((cell, sums)) = facts.backdated_cell() {
+            self.backdated.entry(cell).or_default().add(&sums);
         }
     }
 
