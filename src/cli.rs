@@ -369,6 +369,9 @@ async fn run_with_store<S: motcua_store::Store>(
                 by: by.parse().map_err(anyhow::Error::msg)?,
                 agency,
             };
+            if !q.is_valid() {
+                anyhow::bail!("the period's days must be of the years 1 to 9999");
+            }
             let lang = if lang == "en" { motcua_core::Lang::En } else { motcua_core::Lang::Vi };
             return watchlist(store, domain, &q, sort, lang, format).await;
         }

@@ -54,7 +54,7 @@ use serde::Serialize;
 
 use crate::analysis::{Signal, Timeliness, signals};
 use crate::backdate::gap_minutes;
-use crate::calendar::{CalendarError, at_vn, from_local, to_local};
+use crate::calendar::{CalendarError, at_vn, to_local};
 use crate::catalog::Procedure;
 use crate::codes::{AgencyCode, DossierCode};
 use crate::domain::{Domain, DomainError};
@@ -734,24 +734,48 @@ pub struct WatchQuery {
     pub agency: Option<AgencyCode>,
 }
 
+/// The years a watch list's period may name (the store keeps instants of years 1 to 9999).
+pub const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
+
 impl WatchQuery {
+    /// Whether the period's days are within [`YEARS`] and in order.
+    pub fn is_valid(&self) -> bool {
+        use chrono::Datelike;
+        self.from <= self.to && YEARS.contains(&self.from.year()) && YEARS.contains(&self.to.year())
+    }
+
     /// The first instant of the period.
     pub fn start(&self) -> DateTime<Utc> {
-        from_local(self.from.and_time(NaiveTime::MIN))
+        local_midnight(self.from)
     }
 
     /// The end of the period, exclusive: the start of the day after `to`, or just after
     /// `as_of` if earlier (instants are kept to the microsecond).
     pub fn end(&self) -> DateTime<Utc> {
-        let day_after = from_local(self.to.succ_opt().unwrap_or(self.to).and_time(NaiveTime::MIN));
-        let as_of = crate::calendar::truncate_to_micros(self.as_of) + Duration::microseconds(1);
+        let day_after = self.to.succ_opt().map_or(DateTime::<Utc>::MAX_UTC, local_midnight);
+        let as_of = crate::calendar::truncate_to_micros(self.as_of)
+            .checked_add_signed(Duration::microseconds(1))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
         day_after.min(as_of)
     }
 
     /// The last day whose sums are counted: `to`, or the day of `as_of` if earlier.
     pub fn last_day(&self) -> NaiveDate {
-        self.to.min(to_local(self.as_of).date())
+        let as_of_day = self
+            .as_of
+            .naive_utc()
+            .checked_add_signed(Duration::seconds(i64::from(crate::calendar::VN_OFFSET_SECONDS)))
+            .map_or(NaiveDate::MAX, |t| t.date());
+        self.to.min(as_of_day)
     }
+}
+
+/// 00:00 local time of a day, as an instant (the earliest instant for the first days chrono
+/// knows).
+fn local_midnight(day: NaiveDate) -> DateTime<Utc> {
+    day.and_time(NaiveTime::MIN)
+        .checked_sub_signed(Duration::seconds(i64::from(crate::calendar::VN_OFFSET_SECONDS)))
+        .map_or(DateTime::<Utc>::MIN_UTC, |t| t.and_utc())
 }
 
 /// The dossiers of one count.
@@ -1403,6 +1427,11 @@ route = [
         assert_eq!(sorted.rows[0].key, "tp1");
         assert!(!sorted.sort_by("name; DROP TABLE"));
 
+        // Periods at the ends of what chrono knows give instants, not a panic; the store's years
+        // are checked before a query is run.
+        let far = WatchQuery { from: NaiveDate::MIN, to: NaiveDate::MAX, as_of: DateTime::<Utc>::MAX_UTC, ..q.clone() };
+        assert!(far.start() < far.end() && far.last_day() == NaiveDate::MAX && !far.is_valid());
+        assert!(q.is_valid());
         let one = WatchList::build(&WatchQuery { agency: Some(ag(DESK)), ..q }, f, name);
         assert_eq!(one.rows.len(), 1);
         assert_eq!(one.total.cell(WatchKind::Late).count, 0);

@@ -150,6 +150,9 @@ pub async fn build_watchlist(state: &AppState, p: &WatchParams) -> Result<WatchL
         None => None,
     };
     let q = WatchQuery { from, to, as_of, by, agency };
+    if !q.is_valid() {
+        return Err(Problem::invalid("the period's days must be of the years 1 to 9999"));
+    }
     let mut list = watchlist(&state.store, &state.domain, &q).await?;
     if let Some(column) = given(&p.sort)
         && !list.sort_by(column)

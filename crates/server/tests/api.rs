@@ -660,7 +660,15 @@ async fn the_watch_list_counts_a_ping_pong_against_who_sent_it_back() {
     assert!(r.text().await.unwrap().starts_with("\u{feff}key,name,flagged,bounce,extra_handoffs,"));
 
     // Filters that do not parse are problems; other roles may not read it.
-    for bad in ["by=procedure", "sort=name", "format=xml", "agency=000.00.99.H17", "from=2025-13-01"] {
+    let bad_filters = [
+        "by=procedure",
+        "sort=name",
+        "format=xml",
+        "agency=000.00.99.H17",
+        "from=2025-13-01",
+        "from=0000-01-01&to=0000-01-02",
+    ];
+    for bad in bad_filters {
         let (s, v) = app.get(Role::Chair, &format!("/api/v1/watchlist?{bad}")).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {v}");
     }
