@@ -580,7 +580,8 @@ pub fn signals(
     };
     let timeliness = d.finished_at.map(|f| classify(f, due, mode));
     let open = d.status.is_some_and(Status::is_open);
-    let overdue = open && is_overdue(due, as_of);
+    let waiting_since = if open { waiting_since_at(d, as_of) } else { None };
+    let overdue = open && open_state_of(due, waiting_since, as_of) == OpenState::Overdue;
     let steps = route_steps(procedure, receiving, &d.holdings);
     let bounce: Vec<bool> = (0..d.holdings.len()).map(|i| is_bounce(&steps, &d.holdings, i)).collect();
     let mut list: Vec<Signal> = d

@@ -458,18 +458,16 @@ impl Watch {
         let last_visit = d.holdings.len().saturating_sub(1);
         for s in &an.list {
             match s {
-                // Counted by the rule of DOMAIN.md §5 below.
-                Signal::Bounce { .. } | Signal::LateWithoutApology => {}
+                Signal::Bounce { .. } => {}
                 Signal::SilentHolder { .. } => push(key(WatchKind::SilentHolder, last_visit), a, &mut out),
                 other => push(key(WatchKind::of(other), 0), a, &mut out),
             }
         }
-        let late_now = an.timeliness == Some(Timeliness::Late) || overdue(d, a);
+        // Late as the analysis has it: finished late, or overdue (DOMAIN.md §5: not while the
+        // citizen holds a dossier asked for before its due instant).
+        let late_now = an.timeliness == Some(Timeliness::Late) || an.overdue;
         if late_now {
             push(key(WatchKind::Late, 0), a, &mut out);
-            if d.reschedules.is_empty() {
-                push(key(WatchKind::LateWithoutApology, 0), a, &mut out);
-            }
         }
         // Reached later in the interval, with no event: the due instant passes while the
         // agency's clock runs (late from just after it), or the holder's budget runs out.
@@ -562,20 +560,6 @@ impl Watch {
             WatchKind::SlowHandoff => None,
         }?;
         Some(Occurrence { at, kind: k.kind, index: k.index, agency, officer })
-    }
-}
-
-/// An open dossier overdue at `t` by DOMAIN.md §5: past its due instant while the agency's clock
-/// runs; while it waits for the citizen (its clock stopped), only if the wait began after the
-/// due instant.
-pub fn overdue(d: &Dossier, t: DateTime<Utc>) -> bool {
-    let Some(due) = d.due_at else { return false };
-    if vocab::AGENCY_CLOCK.holds(d.status) {
-        t > due
-    } else if vocab::WAITING_FOR_CITIZEN.holds(d.status) {
-        d.waits.last().filter(|w| w.completed_at.is_none()).is_some_and(|w| w.requested_at > due)
-    } else {
-        false
     }
 }
 
@@ -1024,7 +1008,7 @@ impl WatchList {
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
-    use crate::analysis::{ClassifyMode, analyse};
+    use crate::analysis::{ClassifyMode, OpenState, analyse};
     use crate::calendar::testdata::vn_calendar;
     use crate::catalog::Catalog;
     use crate::dossier::Outcome;
@@ -1324,18 +1308,13 @@ route = [
                 assert_eq!(kept, part, "as of {t}");
                 if state.code.is_some() {
                     let a = analyse(&state, p, &d.calendar, t, ClassifyMode::DateTime).unwrap();
-                    for s in a.signals.iter().filter(|s| **s != Signal::LateWithoutApology) {
+                    for s in &a.signals {
                         first_seen.entry(WatchKind::of(s)).or_insert(t);
                     }
-                    // Late by DOMAIN.md §5: a dossier waiting for the citizen since before its
-                    // due instant is not overdue (the analysis's `overdue` says it is).
-                    if overdue(&state, t) || a.timeliness == Some(Timeliness::Late) {
+                    if a.overdue || a.timeliness == Some(Timeliness::Late) {
                         first_seen.entry(WatchKind::Late).or_insert(t);
-                        if state.reschedules.is_empty() {
-                            first_seen.entry(WatchKind::LateWithoutApology).or_insert(t);
-                        }
                     }
-                    if a.overdue && !overdue(&state, t) {
+                    if a.state == Some(OpenState::WaitingForCitizen) && state.due_at.is_some_and(|due| t > due) {
                         waiting_past_due += 1;
                     }
                 }
