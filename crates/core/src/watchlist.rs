@@ -984,11 +984,6 @@ impl WatchList {
         list
     }
 
-    /// A row with nothing counted (what an empty list's total is).
-    pub fn empty_row() -> WatchRow {
-        WatchRow::new(String::new(), String::new())
-    }
-
     /// Sorts the rows by a column of [`SORT_COLUMNS`] (largest first, then by key) or by
     /// `key`; an unknown column is refused.
     pub fn sort_by(&mut self, column: &str) -> bool {

@@ -267,7 +267,16 @@ pub async fn watchlist(State(state): State<AppState>, ui: Ui, Query(q): Query<Wa
     let list = match build_watchlist(&state, p).await {
         Ok(l) => l,
         Err(e) if e.kind == ProblemKind::InvalidInput || e.kind == ProblemKind::UnknownAgency => {
-            let empty = row_vm(&state, tr, &motcua_core::watchlist::WatchList::empty_row(), "", false);
+            let empty = WatchRowVm {
+                label: String::new(),
+                sub: String::new(),
+                flagged: 0,
+                cells: Vec::new(),
+                backdated: CountVm { count: 0, link: String::new() },
+                handoffs: 0,
+                average: 0,
+                max: 0,
+            };
             let page = WatchPage {
                 page,
                 from: p.from.clone().unwrap_or_default(),
@@ -349,8 +358,8 @@ pub async fn watchlist(State(state): State<AppState>, ui: Ui, Query(q): Query<Wa
         agencies,
         heads,
         key_head,
-        rows: list.rows.iter().map(|r| row_vm(&state, tr, r, &sorted, officers)).collect(),
-        total: row_vm(&state, tr, &list.total, "", false),
+        rows: list.rows.iter().map(|r| row_vm(&state, tr, r, &sorted, officers, &list)).collect(),
+        total: row_vm(&state, tr, &list.total, "", false, &list),
         late: list.late_officers.iter().map(|o| codes_vm(unknown(&o.officer), &o.late)).collect(),
         waits: list
             .handoff_waits
@@ -381,7 +390,14 @@ pub async fn watchlist(State(state): State<AppState>, ui: Ui, Query(q): Query<Wa
 
 /// A row of the page: its counts, each linked to its dossiers (`link` is the page's own
 /// address; empty for the total).
-fn row_vm(state: &AppState, tr: Tr, r: &motcua_core::watchlist::WatchRow, link: &str, officers: bool) -> WatchRowVm {
+fn row_vm(
+    state: &AppState,
+    tr: Tr,
+    r: &motcua_core::watchlist::WatchRow,
+    link: &str,
+    officers: bool,
+    list: &motcua_core::watchlist::WatchList,
+) -> WatchRowVm {
     let cell = |kind: WatchKind| {
         let count = r.cell(kind).count;
         let link = if count == 0 || link.is_empty() {
@@ -401,9 +417,9 @@ fn row_vm(state: &AppState, tr: Tr, r: &motcua_core::watchlist::WatchRow, link: 
             Err(_) => (r.key.clone(), String::new()),
         }
     };
-    // An officer's backdated events are listed by the backdating report.
+    // An officer's backdated events are listed by the backdating report, for the same days.
     let backdated_link = if officers && !r.key.is_empty() && r.backdated.events > 0 && !link.is_empty() {
-        format!("/api/v1/backdated?by={}", encode(&r.key))
+        format!("/api/v1/backdated?from={}&to={}&by={}", list.from, list.to, encode(&r.key))
     } else {
         String::new()
     };
