@@ -367,13 +367,18 @@ impl LookupForm {
 /// tabs and line breaks dropped, backslashes read as slashes, `..` and percent-escapes
 /// normalised) against this server, kept only when it stays on this server; anything else
 /// goes to the queue. The answer is the normalised path, so what the `Location` header says is
-/// what the browser will do.
+/// what the browser will do; a path that normalises to `//…` (`/.//evil.example`) goes to the
+/// queue too, as a `Location` it would name another server.
 pub fn safe_next(next: Option<&str>) -> String {
     const HOME: &str = "/queue";
     let Some(next) = next else { return HOME.into() };
     let Ok(base) = url::Url::parse("http://motcua.invalid/") else { return HOME.into() };
     match base.join(next) {
-        Ok(u) if u.origin() == base.origin() && next.trim_start().starts_with(['/', '\\']) => {
+        Ok(u)
+            if u.origin() == base.origin()
+                && next.trim_start().starts_with(['/', '\\'])
+                && !u.path().starts_with("//") =>
+        {
             let mut out = u.path().to_string();
             if let Some(q) = u.query() {
                 out.push('?');
@@ -405,6 +410,13 @@ mod tests {
             ("queue", "/queue"),
             (" /\r\n/evil.example", "/queue"),
             ("/x\r\nSet-Cookie: a=b", "/xSet-Cookie:%20a=b"),
+            // Dot segments that leave the path starting with `//`: a scheme-relative Location.
+            ("/.//evil.example", "/queue"),
+            ("/a/..//evil.example", "/queue"),
+            ("/%2e//evil.example", "/queue"),
+            ("/./\\evil.example", "/queue"),
+            ("/./queue", "/queue"),
+            ("/./dossiers?x=1", "/dossiers?x=1"),
         ] {
             assert_eq!(safe_next(Some(given)), expected, "next={given:?}");
         }
