@@ -15,6 +15,7 @@
 //! Besides returning normally, every HTML paper must hold no more `<script` tags than the same
 //! paper drawn from harmless values: a value that reaches the page unescaped panics.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
@@ -131,6 +132,16 @@ static BASELINE: LazyLock<HashMap<String, usize>> = LazyLock::new(|| {
     most
 });
 
+thread_local! {
+    static QR: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
+}
+
+/// The receipt's QR code of `url`, drawn once per URL: the URL holds only the dossier's code,
+/// which two dates give, and drawing it is most of a receipt's time.
+fn lookup_qr(url: &str) -> String {
+    QR.with(|qr| qr.borrow_mut().entry(url.to_string()).or_insert_with(|| paper::lookup_qr(url)).clone())
+}
+
 fn script_tags(html: &str) -> usize {
     html.to_ascii_lowercase().matches("<script").count()
 }
@@ -145,9 +156,17 @@ fn papers(flags: u8, f: &Fields<'_>) -> Vec<(String, String)> {
     let code = code.to_string();
     let mut out = Vec::new();
     let lookup = format!("http://127.0.0.1:8080/tra-cuu?ma={code}");
+    let qr = lookup_qr(&lookup);
     for lang in [Lang::Vi, Lang::En] {
         let tr = Tr::new(lang);
-        let facts = ReceiptFacts { code: &code, dossier: &d, lookup_url: &lookup, officer: f.officer, now: officer_at };
+        let facts = ReceiptFacts {
+            code: &code,
+            dossier: &d,
+            lookup_url: &lookup,
+            qr_svg: &qr,
+            officer: f.officer,
+            now: officer_at,
+        };
         let page = frame(tr, f.officer, &format!("/dossiers/{code}/receipt"));
         if let Ok(html) = paper::receipt(domain, PLACE, page, &facts) {
             out.push((format!("receipt.{}", lang.code()), html));
@@ -339,6 +358,7 @@ mod tests {
         assert!(receipt.contains("&#60;script&#62;alert(1)&#60;/script&#62;"), "{receipt}");
         assert!(receipt.contains("&#60;script src=//evil.example&#62;"), "the documents come from the input's catalog");
         assert_eq!(script_tags(receipt), BASELINE.get("receipt.vi").copied().unwrap_or(usize::MAX));
+        assert!(receipt.contains("<svg") && receipt.contains("tra-cuu?ma=000.00.41.H17-250303-0001"), "the QR code");
         assert!(papers.len() >= 6);
         receipt_letter(b"\x04<script>alert(1)</script>");
     }

@@ -4,7 +4,7 @@
 //! the officer's name from the store and call these; the `receipt_letter` fuzz target
 //! (crates/fuzz-targets) calls the same functions with hostile names, addresses and reasons.
 //! Every value is escaped by the templates (askama's HTML escaping); the only markup not from
-//! a template is the QR code's SVG, drawn from the lookup URL.
+//! a template is the QR code's SVG ([`lookup_qr`]), drawn from the lookup URL.
 
 use askama::Template;
 use chrono::{DateTime, Utc};
@@ -82,14 +82,24 @@ struct ReceiptVm {
     online: bool,
 }
 
+/// The QR code of a dossier's lookup URL as inline SVG for the receipt (the `<svg>` element
+/// alone, no XML prologue); empty if the URL is too long to encode. The URL is the server's
+/// base and a parsed dossier code, never text a user typed.
+pub fn lookup_qr(url: &str) -> String {
+    let svg = crate::qr::svg(url);
+    svg.find("<svg").map(|i| svg[i..].to_string()).unwrap_or_default()
+}
+
 /// What the receipt prints besides the catalog: read by the handler.
 #[derive(Debug, Clone, Copy)]
 pub struct ReceiptFacts<'a> {
     /// The dossier's code, as the page was asked for.
     pub code: &'a str,
     pub dossier: &'a Dossier,
-    /// The dossier's public lookup page, drawn as the QR code.
+    /// The dossier's public lookup page, printed under its QR code.
     pub lookup_url: &'a str,
+    /// That page's QR code, as [`lookup_qr`] draws it.
+    pub qr_svg: &'a str,
     /// The name of the officer who received it (empty when nobody has yet).
     pub officer: &'a str,
     /// The date printed on a dossier that has no receipt or registration instant.
@@ -103,14 +113,12 @@ pub fn receipt(domain: &Domain, place: &str, page: Page, f: &ReceiptFacts<'_>) -
     let d = f.dossier;
     let agency = d.receiving_agency.as_ref().and_then(|a| domain.catalog.agency(a));
     let procedure = d.procedure.as_ref().and_then(|p| domain.catalog.procedure(p));
-    let svg = crate::qr::svg(f.lookup_url);
-    let svg = svg.find("<svg").map(|i| svg[i..].to_string()).unwrap_or_default();
     let due = d.original_due_at.map(to_local);
     let r = ReceiptVm {
         unit: agency.map(|a| if tr.en() { a.name_en.clone() } else { a.name.clone() }).unwrap_or_default(),
         unit_address: agency.map(|a| a.address.clone()).unwrap_or_default(),
         code: f.code.to_string(),
-        qr_svg: svg,
+        qr_svg: f.qr_svg.to_string(),
         lookup_url: f.lookup_url.to_string(),
         place_date: place_date(place, tr, d.received_at.or(d.registered_at).unwrap_or(f.now)),
         applicant: d.applicant.name.clone(),

@@ -89,7 +89,9 @@ pub async fn receipt(State(state): State<AppState>, ui: Ui, Path(code): Path<Str
         .and_then(|e| e.by.clone());
     let url = lookup_url(&state, &code);
     let officer = display_name(&state, intake_by.as_deref()).await;
-    let facts = ReceiptFacts { code: &code, dossier: d, lookup_url: &url, officer: &officer, now: state.now() };
+    let qr = paper::lookup_qr(&url);
+    let facts =
+        ReceiptFacts { code: &code, dossier: d, lookup_url: &url, qr_svg: &qr, officer: &officer, now: state.now() };
     let page = Page::staff(tr, tr.t("receipt"), &format!("/dossiers/{code}/receipt"), &ui.who);
     rendered(StatusCode::OK, paper::receipt(&state.domain, &state.config.place, page, &facts))
 }
