@@ -10,8 +10,8 @@ use clap::{Args, Subcommand};
 use motcua_core::AgencyCode;
 use motcua_core::calendar::at_vn;
 use motcua_core::deadlines::Lang;
+use motcua_core::letters::owed_apology;
 use motcua_core::letters::{ApologyTimeliness, EmailResult};
-use motcua_core::letters::{MessageKind, apology_letter};
 use motcua_core::{Domain, DossierCode};
 use motcua_store::{AnyStore, OutboxMessage, OutboxStatus, OutboxStore, Store};
 use motcua_worker::config::{Backend, TlsMode};
@@ -395,18 +395,10 @@ pub async fn letter(config: &Config, args: &LetterArgs, store: &AnyStore, domain
         bail!("dossier {code} does not exist");
     }
     let d = domain.replay(&events)?;
-    // As core decides the letter owed with a late result: finished after the due instant.
-    let late_finish = d.finished_at.zip(d.due_at).is_some_and(|(f, due)| f > due);
-    let n = if !d.reschedules.is_empty() {
-        d.reschedules.len()
-    } else if late_finish {
-        0
-    } else {
+    let Some(letter) = owed_apology(domain, &d)? else {
         bail!("dossier {code} has no apology letter: it was not rescheduled and did not finish late");
     };
-    let mut letter = apology_letter(domain, &d, n)?;
-    letter.print_at_desk = d.applicant.email.is_none();
-    let kind = if n == 0 { MessageKind::ApologyWithResult } else { MessageKind::Apology };
+    let kind = letter.kind;
     let settings = &config.settings.mail;
     let templates = Templates::load(&WorkerConfig::from_settings(settings, &config.dir).templates_dir)?;
     let recipient = d.applicant.email.as_ref().map(ToString::to_string).unwrap_or_default();

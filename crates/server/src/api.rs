@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use std::net::SocketAddr;
 
 use crate::auth::{self, Principal, Via};
+use crate::input::{self, ActionFields, IntakeFields, LoginBody, LookupBody, NewTokenBody};
 use crate::perm::{self, Action, PersonalData};
 use crate::privacy;
 use crate::problem::{Problem, ProblemKind};
@@ -25,10 +26,11 @@ use crate::report::{BackdatedParams, ReportParams, WatchParams, build_backdated,
 use crate::routing::Routes;
 use crate::shared::{self, as_of, csv_response};
 use crate::state::AppState;
-use crate::views::{self, ActionFields, IntakeFields, Written};
+use crate::views::{self, Written};
 
-/// A JSON object body whose errors are problems (not JSON: 400; another JSON value than an
-/// object, or a field of the wrong type: 422); an empty body is `T::default()`.
+/// A JSON object body whose errors are problems, read by [`input::json_body`] (not JSON: 400;
+/// another JSON value than an object, or a field of the wrong type: 422); an empty body is
+/// `T::default()`.
 #[derive(Debug)]
 pub struct Body<T>(pub T);
 
@@ -43,20 +45,7 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for Body<T> {
                 Problem::new(ProblemKind::BadRequest, e.body_text())
             }
         })?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Self(T::default()));
-        }
-        // Every body is an object: serde would also read a struct from an array (`[]`).
-        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-            return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
-                Ok(_) => Problem::invalid("the body must be a JSON object"),
-                Err(e) => Problem::new(ProblemKind::BadRequest, format!("the body is not valid JSON: {e}")),
-            });
-        }
-        serde_json::from_slice(&bytes).map(Body).map_err(|e| match e.classify() {
-            serde_json::error::Category::Data => Problem::invalid(e.to_string()),
-            _ => Problem::new(ProblemKind::BadRequest, format!("the body is not valid JSON: {e}")),
-        })
+        input::json_body(&bytes).map(Body)
     }
 }
 
@@ -129,19 +118,11 @@ async fn openapi(State(state): State<AppState>) -> Response {
     r
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct Login {
-    #[serde(default)]
-    username: String,
-    #[serde(default)]
-    password: String,
-}
-
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Body(b): Body<Login>,
+    Body(b): Body<LoginBody>,
 ) -> Result<Response, Problem> {
     let client = shared::client_ip(&state.config.trusted_proxies, &headers, peer);
     let Some(staff) = auth::check_login(&state, &b.username, &b.password, client).await? else {
@@ -166,22 +147,13 @@ async fn me(who: Principal) -> Json<Value> {
     Json(json!({"staff": who.staff, "csrf_token": who.csrf()}))
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct NewToken {
-    #[serde(default)]
-    name: String,
-    /// 1 to 365 days; 90 if absent.
-    #[serde(default)]
-    expires_in_days: Option<u32>,
-}
-
 /// A new API token for the authenticated account; its secret is in this answer only. Only a
 /// person logged in with the password makes one: a token cannot make tokens, so a leaked token
 /// cannot leave others behind that outlive its revocation.
 async fn create_token(
     State(state): State<AppState>,
     who: Principal,
-    Body(b): Body<NewToken>,
+    Body(b): Body<NewTokenBody>,
 ) -> Result<(StatusCode, Json<Value>), Problem> {
     if who.via == Via::Token {
         return Err(Problem::forbidden(
@@ -424,9 +396,7 @@ async fn transition(
     Path((code, action)): Path<(String, String)>,
     Body(fields): Body<ActionFields>,
 ) -> Result<Response, Problem> {
-    let action = Action::parse(&action)
-        .filter(|a| !matches!(a, Action::Intake | Action::Submit))
-        .ok_or_else(|| Problem::not_found(format!("no action {action:?}")))?;
+    let action = input::dossier_action(&action).ok_or_else(|| Problem::not_found(format!("no action {action:?}")))?;
     let d = views::act(&state, &who, &code, action, &fields).await?;
     written(&state, &d, StatusCode::OK)
 }
@@ -560,17 +530,6 @@ async fn unlock_staff(
     }
     let cleared = crate::login_guard::unlock(&state.store, &username).await?;
     Ok(Json(json!({"username": username, "cleared": cleared})))
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct LookupBody {
-    #[serde(default)]
-    code: String,
-    #[serde(default)]
-    id_number: String,
-    /// vi (default) or en, for the status and step texts.
-    #[serde(default)]
-    lang: String,
 }
 
 async fn lookup(

@@ -9,7 +9,7 @@
 use std::net::SocketAddr;
 
 use askama::Template;
-use axum::extract::{ConnectInfo, Form, Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{Datelike, Duration, NaiveDate};
@@ -24,7 +24,8 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::{check_public_csrf, public_csrf};
 use crate::i18n::{Lang, Tr};
-use crate::page::{Page, error_page, html};
+use crate::input::LookupForm;
+use crate::page::{Form, Page, error_page, html};
 use crate::problem::Problem;
 use crate::routing::Routes;
 use crate::shared::{client_ip, iso_local, local, local_opt};
@@ -290,20 +291,6 @@ pub async fn lookup_form(State(state): State<AppState>, headers: HeaderMap, Quer
     with_cookie(html(StatusCode::OK, &page), set)
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct LookupForm {
-    #[serde(default)]
-    code: String,
-    #[serde(default)]
-    id_number: String,
-    #[serde(default, rename = "_csrf")]
-    csrf: String,
-    #[serde(default)]
-    score: Option<String>,
-    #[serde(default)]
-    comment: Option<String>,
-}
-
 async fn lookup_answer(
     state: &AppState,
     headers: &HeaderMap,
@@ -339,16 +326,9 @@ async fn lookup_answer(
         return with_cookie(html(StatusCode::NOT_FOUND, &page), set);
     };
     if rating {
-        let score = f.score.as_deref().and_then(|s| s.trim().parse::<u8>().ok()).filter(|s| (1..=5).contains(s));
-        match (score, found.can_rate, found.code.parse::<DossierCode>()) {
+        match (f.score(), found.can_rate, found.code.parse::<DossierCode>()) {
             (Some(score), true, Ok(code)) => {
-                let comment = f
-                    .comment
-                    .as_deref()
-                    .map(str::trim)
-                    .filter(|c| !c.is_empty())
-                    .map(|c| c.chars().take(1000).collect());
-                let rating = Rating { code, score, comment, rated_at: state.now() };
+                let rating = Rating { code, score, comment: f.comment(), rated_at: state.now() };
                 match state.store.rate(&rating).await {
                     Ok(true) => {
                         page.rated = true;
