@@ -1,5 +1,6 @@
 //! A desk officer in headless Chromium (Debian's `chromium` and `chromium-driver`, installed by
-//! .ci/run): log in, receive a dossier, print the receipt, take the dossier to "returned"
+//! .ci/run): log in, receive a dossier, print the receipt, find it again with the work queue's
+//! search box (a name without its accents, a phone number), take the dossier to "returned"
 //! through the dossier page, then open the public lookup from the receipt's QR link and rate
 //! the service. Screenshots go to target/test-artifacts/.
 
@@ -167,6 +168,26 @@ fn desk_officer_takes_a_dossier_from_intake_to_return_in_chromium() {
         click(&c, "#to-dossier").await;
         c.wait().for_element(Locator::Css("#dossier-code")).await.unwrap();
         assert!(c.source().await.unwrap().contains("Phiếu kiểm soát quá trình giải quyết hồ sơ"));
+
+        // Found again from the work queue's search box, by the name typed without its accents.
+        c.goto(&server.url("/queue")).await.unwrap();
+        c.wait().for_element(Locator::Css("#search-form #q")).await.unwrap();
+        fill(&c, "#search-form #q", "nguyen thi hoa").await;
+        click(&c, "#search-form button[type=submit]").await;
+        c.wait().for_element(Locator::Css("#found")).await.unwrap();
+        assert_eq!(text(&c, ".pager .count").await, "1–1 trên 1");
+        let row = text(&c, "#found tbody tr").await;
+        assert!(row.contains(&code) && row.contains("Nguyễn Thị Hoa") && row.contains("048190000777"), "{row}");
+        let typed = c.find(Locator::Css("#q")).await.unwrap().prop("value").await.unwrap().unwrap_or_default();
+        assert_eq!(typed, "nguyen thi hoa", "the search box keeps what was typed");
+        shot(&c, "03b-search").await;
+        // By phone number, spaced as people say it, then into the dossier from the result.
+        fill(&c, "#q", "0905 123 456").await;
+        click(&c, "#search-form button[type=submit]").await;
+        c.wait().for_element(Locator::Css("#found")).await.unwrap();
+        click(&c, &format!("#found a[href='/dossiers/{code}']")).await;
+        c.wait().for_element(Locator::Css("#dossier-code")).await.unwrap();
+        assert_eq!(text(&c, "#dossier-code").await, code);
         for action in ["accept", "resolve", "return"] {
             act(&c, action).await;
         }

@@ -221,6 +221,30 @@ impl FromStr for Phone {
     }
 }
 
+impl Phone {
+    /// The number a searcher typed, compared by its digits only: spaces, dots, dashes and
+    /// brackets are dropped, and `+84…`/`84…` read as `0…`. The national form (`0905123456`)
+    /// of a whole number, `None` for anything else.
+    pub fn search_key(s: &str) -> Option<String> {
+        let digits: String = s.chars().filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')' | '+')).collect();
+        if !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        match digits.len() {
+            10 if digits.starts_with('0') => Some(digits),
+            11 if digits.starts_with("84") => Some(format!("0{}", &digits[2..])),
+            _ => None,
+        }
+    }
+
+    /// The forms a number with national form `key` ([`Phone::search_key`]) is stored in:
+    /// as typed at intake, `0905123456` or `+84905123456`.
+    pub fn stored_forms(key: &str) -> [String; 2] {
+        let rest = key.strip_prefix('0').unwrap_or(key);
+        [key.to_string(), format!("+84{rest}")]
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -277,5 +301,17 @@ mod tests {
         assert_eq!("0905 123 456".parse::<Phone>().unwrap().as_str(), "0905123456");
         assert!("+84905123456".parse::<Phone>().is_ok());
         assert!("12345".parse::<Phone>().is_err());
+        assert_eq!(Phone::search_key("0905 123 456").as_deref(), Some("0905123456"));
+        assert_eq!(Phone::search_key("+84 905.123.456").as_deref(), Some("0905123456"));
+        assert_eq!(Phone::search_key("(84) 905-123-456").as_deref(), Some("0905123456"));
+        for partial in ["090512345", "0905123456789", "1905123456", "0905x23456", ""] {
+            assert_eq!(Phone::search_key(partial), None, "{partial}");
+        }
+        assert_eq!(Phone::stored_forms("0905123456"), ["0905123456".to_string(), "+84905123456".to_string()]);
+        for typed in ["0905 123 456", "+84905123456"] {
+            let stored = typed.parse::<Phone>().unwrap();
+            let key = Phone::search_key(typed).unwrap();
+            assert!(Phone::stored_forms(&key).iter().any(|f| f == stored.as_str()), "{typed}");
+        }
     }
 }

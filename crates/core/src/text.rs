@@ -5,6 +5,8 @@
 //! (a reason, an address) may have line breaks and tabs but nothing else below U+0020. Neither may carry the
 //! Unicode characters that reorder or hide text (bidirectional overrides and isolates, line and
 //! paragraph separators). Each kind of field has a length bound counted in characters.
+//!
+//! [`fold`] is how the staff's search compares names: without tone and vowel marks, in lower case.
 
 /// The longest applicant name accepted (characters).
 pub const NAME_MAX_CHARS: usize = 200;
@@ -85,6 +87,56 @@ pub fn for_terminal(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// The base letter of a lower-case Vietnamese letter with its tone and vowel marks, and `đ` as
+/// `d`; `None` for any other character.
+fn vietnamese_base(c: char) -> Option<char> {
+    Some(match c {
+        'à' | 'á' | 'ả' | 'ã' | 'ạ' | 'ă' | 'ằ' | 'ắ' | 'ẳ' | 'ẵ' | 'ặ' | 'â' | 'ầ' | 'ấ' | 'ẩ' | 'ẫ' | 'ậ' => {
+            'a'
+        }
+        'è' | 'é' | 'ẻ' | 'ẽ' | 'ẹ' | 'ê' | 'ề' | 'ế' | 'ể' | 'ễ' | 'ệ' => 'e',
+        'ì' | 'í' | 'ỉ' | 'ĩ' | 'ị' => 'i',
+        'ò' | 'ó' | 'ỏ' | 'õ' | 'ọ' | 'ô' | 'ồ' | 'ố' | 'ổ' | 'ỗ' | 'ộ' | 'ơ' | 'ờ' | 'ớ' | 'ở' | 'ỡ' | 'ợ' => {
+            'o'
+        }
+        'ù' | 'ú' | 'ủ' | 'ũ' | 'ụ' | 'ư' | 'ừ' | 'ứ' | 'ử' | 'ữ' | 'ự' => 'u',
+        'ỳ' | 'ý' | 'ỷ' | 'ỹ' | 'ỵ' => 'y',
+        'đ' => 'd',
+        _ => return None,
+    })
+}
+
+/// A combining mark that decomposed text puts after its base letter (grave, acute, hook,
+/// tilde, dot below, breve, circumflex, horn…).
+fn is_combining_mark(c: char) -> bool {
+    matches!(c, '\u{0300}'..='\u{036F}')
+}
+
+/// A name as the staff's search compares it: lower case, Vietnamese tone and vowel marks
+/// removed (`ă`, `â`, `ấ`… → `a`, `ơ`, `ộ`… → `o`, `ư` → `u`), `đ`/`Đ` → `d`, whether the text
+/// was typed precomposed or decomposed, and every run of white space one space, trimmed.
+/// "Trần  Thị Bình" and "tran thi binh" fold to the same "tran thi binh". Folding twice
+/// changes nothing.
+pub fn fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut space = false;
+    for c in s.chars().flat_map(char::to_lowercase) {
+        if c.is_whitespace() {
+            space = !out.is_empty();
+            continue;
+        }
+        if is_combining_mark(c) {
+            continue;
+        }
+        if space {
+            out.push(' ');
+            space = false;
+        }
+        out.push(vietnamese_base(c).unwrap_or(c));
+    }
+    out
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -119,5 +171,42 @@ mod tests {
     fn terminal_escapes_controls() {
         assert_eq!(for_terminal("Bình"), "Bình");
         assert_eq!(for_terminal("X\nY\u{1b}[2J"), "X\\u{a}Y\\u{1b}[2J");
+    }
+    #[test]
+    fn names_fold_to_plain_lower_case() {
+        assert_eq!(fold("Trần Thị Bình"), "tran thi binh");
+        assert_eq!(fold("  ĐẶNG   Văn\tĐức "), "dang van duc");
+        assert_eq!(fold("Nguyễn Hữu Phước"), "nguyen huu phuoc");
+        assert_eq!(fold("Lê Thị Ánh Tuyết"), "le thi anh tuyet");
+        assert_eq!(fold("Huỳnh Ngọc Ẩn Ỷ Ỵ"), "huynh ngoc an y y");
+        // Decomposed: a base letter followed by combining marks (a + breve + acute, u + horn).
+        assert_eq!(fold("Tra\u{0300}n Thi\u{0323} Bi\u{0300}nh"), "tran thi binh");
+        assert_eq!(fold("Nguye\u{0302}\u{0303}n Hu\u{031B}\u{0303}u"), "nguyen huu");
+        assert_eq!(fold("tran thi binh"), "tran thi binh");
+        assert_eq!(fold("50% Smith_Jr"), "50% smith_jr");
+        assert_eq!(fold(""), "");
+        assert_eq!(fold("   "), "");
+    }
+
+    #[test]
+    fn every_vietnamese_vowel_folds_in_both_cases() {
+        let families = [
+            ('a', "aàáảãạăằắẳẵặâầấẩẫậ"),
+            ('e', "eèéẻẽẹêềếểễệ"),
+            ('i', "iìíỉĩị"),
+            ('o', "oòóỏõọôồốổỗộơờớởỡợ"),
+            ('u', "uùúủũụưừứửữự"),
+            ('y', "yỳýỷỹỵ"),
+            ('d', "dđ"),
+        ];
+        for (base, letters) in families {
+            for c in letters.chars() {
+                assert_eq!(fold(&c.to_string()), base.to_string(), "{c}");
+                let upper: String = c.to_uppercase().collect();
+                assert_eq!(fold(&upper), base.to_string(), "{upper}");
+            }
+        }
+        let all: String = families.iter().map(|(_, l)| *l).collect();
+        assert_eq!(fold(&fold(&all)), fold(&all));
     }
 }

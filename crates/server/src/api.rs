@@ -9,8 +9,7 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use motcua_core::AgencyCode;
-use motcua_store::{StaffStore, Store};
+use motcua_store::{DeskList, StaffStore, Store};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -100,6 +99,9 @@ pub fn routes() -> Routes<AppState> {
         .get("/api/v1/dossiers/{code}/events", events)
         .post("/api/v1/dossiers/{code}/{action}", transition)
         .get("/api/v1/queue", queue)
+        .get("/api/v1/lists/sent", sent_list)
+        .get("/api/v1/lists/ready", ready_list)
+        .get("/api/v1/lists/waiting", waiting_list)
         .get("/api/v1/report", report_handler)
         .get("/api/v1/audit", audit)
         .get("/api/v1/audit/personal-data", personal_data_reads)
@@ -249,37 +251,21 @@ async fn submit(
     written(&state, &d, StatusCode::CREATED)
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct AgencyQuery {
-    agency: Option<String>,
-}
-
-/// The agencies whose queue a request may see: its own, or (chair, admin) any it names.
-fn queue_agencies(state: &AppState, who: &Principal, q: &AgencyQuery) -> Result<Vec<AgencyCode>, Problem> {
-    // Exactly a code, or empty for the account's own: a program sends no padding.
-    match q.agency.as_deref().filter(|a| !a.is_empty()) {
-        Some(a) => {
-            let a: AgencyCode = a.parse().map_err(|e: motcua_core::ParseError| Problem::invalid(e.to_string()))?;
-            state.domain.agency(&a)?;
-            if who.staff.agencies.contains(&a) || perm::sees_all_queues(who.staff.role) {
-                Ok(vec![a])
-            } else {
-                Err(Problem::forbidden(format!("{} does not work at {a}", who.staff.username)))
-            }
-        }
-        None => Ok(who.staff.agencies.clone()),
-    }
-}
-
+/// Online submissions waiting at the account's desks (or at one it names; the chair's, with
+/// none named, at every desk of the city), a page at a time with their count.
 async fn submissions(
     State(state): State<AppState>,
     who: Principal,
-    Query(q): Query<AgencyQuery>,
+    Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, Problem> {
-    let agencies = queue_agencies(&state, &who, &q)?;
-    let rows = state.store.registered_online(&agencies, views::QUEUE_LIMIT).await?;
-    let rows = privacy::list(&state, &who.staff, rows).await?;
-    Ok(Json(json!({"agencies": agencies, "submissions": rows})))
+    let whose = views::Whose::of(&state, &who.staff, q.agency.as_deref())?;
+    let page =
+        views::desk_list(&state, &who.staff, DeskList::Online, &whose, views::Paging::new(q.page, q.per_page)).await?;
+    let mut body = place_json(&page.place);
+    body["scope"] = json!(whose.name());
+    body["agencies"] = json!(whose.agencies());
+    body["submissions"] = serde_json::to_value(&page.rows).map_err(Problem::internal)?;
+    Ok(Json(body))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -337,57 +323,47 @@ async fn events(
 
 #[derive(Debug, Default, Deserialize)]
 struct SearchQuery {
-    id_number: Option<String>,
+    q: Option<String>,
+    code: Option<String>,
     applicant: Option<String>,
+    id_number: Option<String>,
+    phone: Option<String>,
+    page: Option<u32>,
+    per_page: Option<u32>,
+    /// The older name of `per_page`.
     limit: Option<u32>,
 }
 
-/// The longest ID number and name the search takes (characters).
-const SEARCH_ID_MAX: usize = 20;
-const SEARCH_NAME_MAX: usize = 200;
+/// A page's place in its list, as the API says it.
+fn place_json(p: &views::Place) -> Value {
+    json!({"total": p.total, "page": p.page, "per_page": p.per_page, "first": p.first, "last": p.last})
+}
 
-/// The staff's search by an applicant's ID number (the whole number) or part of a name: the
-/// dossiers one of the account's agencies received or held; with the city-wide role, every
-/// dossier, each one found recorded as a read of its personal data.
+/// The staff's search by free text (`q`: a code or its beginning, a part of a name, an ID
+/// number or a phone number) or by `code`, `applicant`, `id_number` and `phone` (all given must
+/// match): the dossiers one of the account's agencies received or held; with the city-wide
+/// role, every dossier, each one shown recorded as a read of its personal data. A page at a
+/// time, with the count of all found.
 async fn search(
     State(state): State<AppState>,
     who: Principal,
     Query(q): Query<SearchQuery>,
 ) -> Result<Json<Value>, Problem> {
     let term = |v: Option<String>| v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-    let search = motcua_store::DossierSearch { id_number: term(q.id_number), applicant: term(q.applicant) };
-    if search.id_number.is_none() && search.applicant.is_none() {
-        return Err(Problem::invalid("search by id_number or applicant (part of the name)"));
-    }
-    if search.id_number.as_ref().is_some_and(|i| i.chars().count() > SEARCH_ID_MAX) {
-        return Err(Problem::invalid(format!("an ID number has at most {SEARCH_ID_MAX} characters")));
-    }
-    if search.applicant.as_ref().is_some_and(|a| a.chars().count() < 2 || a.chars().count() > SEARCH_NAME_MAX) {
-        return Err(Problem::invalid(format!("a name to search has 2 to {SEARCH_NAME_MAX} characters")));
-    }
-    let limit = q.limit.unwrap_or(50).clamp(1, 200);
-    let city_wide = perm::reads_personal_data_city_wide(who.staff.role);
-    let within = (!city_wide).then_some(who.staff.agencies.as_slice());
-    let rows = state.store.search_dossiers(&search, within, limit).await?;
-    if city_wide {
-        let mut reads = Vec::new();
-        for r in &rows {
-            if !privacy::own_row(&state, &who.staff, r).await? {
-                let applicant = motcua_core::Applicant {
-                    name: r.applicant_name.clone(),
-                    email: r.applicant_email.clone(),
-                    phone: r.applicant_phone.clone(),
-                    id_number: r.applicant_id_number.clone(),
-                    address: r.applicant_address.clone(),
-                };
-                reads.push((r.code.clone(), privacy::fields(&applicant)));
-            }
-        }
-        privacy::record(&state, &who.staff, reads, "GET /api/v1/dossiers (search)").await?;
-    }
-    let rows: Vec<privacy::Listed> =
-        rows.into_iter().map(|row| privacy::Listed { row, personal_data: privacy::label(true) }).collect();
-    Ok(Json(json!({"scope": if city_wide { "city" } else { "own_agencies" }, "dossiers": rows})))
+    let terms = views::SearchTerms {
+        q: term(q.q),
+        code: term(q.code),
+        applicant: term(q.applicant),
+        id_number: term(q.id_number),
+        phone: term(q.phone),
+    };
+    let search = terms.search()?;
+    let paging = views::Paging::new(q.page, q.per_page.or(q.limit));
+    let found = views::search(&state, &who.staff, &search, paging, "GET /api/v1/dossiers (search)").await?;
+    let mut body = place_json(&found.place);
+    body["scope"] = json!(found.scope);
+    body["dossiers"] = serde_json::to_value(&found.rows).map_err(Problem::internal)?;
+    Ok(Json(body))
 }
 
 async fn transition(
@@ -401,16 +377,67 @@ async fn transition(
     written(&state, &d, StatusCode::OK)
 }
 
+#[derive(Debug, Default, Deserialize)]
+struct ListQuery {
+    agency: Option<String>,
+    page: Option<u32>,
+    per_page: Option<u32>,
+}
+
+/// The work queue of the account's agencies (or of one it names; the chair's, with none named,
+/// the whole city's), a page at a time, with the queue's length.
 async fn queue(
     State(state): State<AppState>,
     who: Principal,
-    Query(q): Query<AgencyQuery>,
+    Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, Problem> {
-    let agencies = queue_agencies(&state, &who, &q)?;
-    let items = views::queue(&state, &who.staff, &agencies).await?;
-    Ok(Json(
-        json!({"agencies": agencies, "as_of": motcua_core::calendar::at_vn(state.now()).to_rfc3339(), "dossiers": items}),
-    ))
+    let whose = views::Whose::of(&state, &who.staff, q.agency.as_deref())?;
+    let page = views::queue(&state, &who.staff, &whose, views::Paging::new(q.page, q.per_page)).await?;
+    let mut body = place_json(&page.place);
+    body["scope"] = json!(whose.name());
+    body["agencies"] = json!(whose.agencies());
+    body["as_of"] = json!(motcua_core::calendar::at_vn(state.now()).to_rfc3339());
+    body["dossiers"] = serde_json::to_value(&page.items).map_err(Problem::internal)?;
+    Ok(Json(body))
+}
+
+/// One of the desk's lists ([`DeskList`]), scoped as the work queue, a page at a time.
+async fn desk_list(state: AppState, who: Principal, list: DeskList, q: ListQuery) -> Result<Json<Value>, Problem> {
+    let whose = views::Whose::of(&state, &who.staff, q.agency.as_deref())?;
+    let page = views::desk_list(&state, &who.staff, list, &whose, views::Paging::new(q.page, q.per_page)).await?;
+    let mut body = place_json(&page.place);
+    body["list"] = json!(list.name());
+    body["scope"] = json!(whose.name());
+    body["agencies"] = json!(whose.agencies());
+    body["dossiers"] = serde_json::to_value(&page.rows).map_err(Problem::internal)?;
+    Ok(Json(body))
+}
+
+/// Transfers sent by the agencies, not yet accepted.
+async fn sent_list(
+    State(state): State<AppState>,
+    who: Principal,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, Problem> {
+    desk_list(state, who, DeskList::Sent, q).await
+}
+
+/// Results ready to hand back to the citizen.
+async fn ready_list(
+    State(state): State<AppState>,
+    who: Principal,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, Problem> {
+    desk_list(state, who, DeskList::Ready, q).await
+}
+
+/// Dossiers waiting for the citizen.
+async fn waiting_list(
+    State(state): State<AppState>,
+    who: Principal,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, Problem> {
+    desk_list(state, who, DeskList::Waiting, q).await
 }
 
 async fn report_handler(

@@ -269,6 +269,57 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("wl_sorted", "Sắp xếp theo cột này", "Sort by this column"),
     ("wl_as_of", "Tính đến", "As of"),
     ("wl_none", "Không có.", "None."),
+    // Finding a dossier: the search and the desk's lists.
+    ("find", "Tìm hồ sơ", "Find a dossier"),
+    (
+        "search_label",
+        "Mã hồ sơ, họ tên, số CCCD/CMND hoặc số điện thoại",
+        "Dossier code, name, ID number or phone number",
+    ),
+    ("search_button", "Tìm", "Find"),
+    (
+        "search_intro",
+        "Tìm trong các hồ sơ mà cơ quan của mình đã tiếp nhận hoặc xử lý. Họ tên gõ có dấu hay không dấu đều được; mã hồ sơ có thể chỉ gõ phần đầu; số CCCD/CMND và số điện thoại gõ đủ số.",
+        "Searches the dossiers your agencies received or held. A name may be typed with or without its accents; a code may be its beginning; ID and phone numbers are whole numbers.",
+    ),
+    (
+        "search_intro_city",
+        "Tìm trong mọi hồ sơ của thành phố. Mỗi hồ sơ hiện ra được ghi vào nhật ký xem thông tin cá nhân của công dân.",
+        "Searches every dossier of the city. Each dossier shown is recorded in the log of reads of citizens' personal data.",
+    ),
+    (
+        "search_too_short",
+        "Gõ từ 2 đến 200 ký tự: mã hồ sơ, họ tên, số CCCD/CMND hoặc số điện thoại.",
+        "Type 2 to 200 characters: a dossier code, a name, an ID number or a phone number.",
+    ),
+    ("of_total", "trên", "of"),
+    ("dossiers", "hồ sơ", "dossiers"),
+    ("page_past_end", "Quá trang cuối", "Past the last page"),
+    ("previous_page", "‹ Trang trước", "‹ Previous"),
+    ("next_page", "Trang sau ›", "Next ›"),
+    ("list_sent", "Đã chuyển, chưa được nhận", "Sent, not yet accepted"),
+    (
+        "list_sent_intro",
+        "Hồ sơ cơ quan mình đã chuyển đi mà nơi nhận chưa tiếp nhận (chuyển lâu nhất trước).",
+        "Dossiers your agencies sent on that the recipient has not accepted yet (longest waiting first).",
+    ),
+    ("list_ready", "Có kết quả, chờ trả", "Results ready to hand back"),
+    (
+        "list_ready_intro",
+        "Hồ sơ đã có kết quả (kể cả trễ hạn, kể cả từ chối giải quyết) mà chưa trả cho công dân (có kết quả sớm nhất trước).",
+        "Dossiers with their result ready (late ones and refusals included) not yet handed back to the citizen (oldest result first).",
+    ),
+    ("list_waiting", "Chờ công dân", "Waiting for the citizen"),
+    (
+        "list_waiting_intro",
+        "Hồ sơ đang chờ công dân bổ sung giấy tờ hoặc nộp phí, lệ phí; thời hạn tạm dừng (chờ lâu nhất trước).",
+        "Dossiers waiting for the citizen to bring papers or pay a fee; the clock is stopped (longest waiting first).",
+    ),
+    ("result_timeliness", "Kết quả so với hạn", "Result against the due date"),
+    ("waiting_for", "Chờ", "Waiting for"),
+    ("waiting_since", "Từ lúc", "Since"),
+    ("waiting_supplement", "Bổ sung hồ sơ", "Papers to supplement"),
+    ("waiting_payment", "Nộp phí, lệ phí", "A fee to pay"),
 ];
 
 impl Tr {

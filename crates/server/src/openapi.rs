@@ -121,7 +121,7 @@ fn agency_query(agencies: &[String]) -> Value {
     let mut values: Vec<Value> = vec![json!("")];
     values.extend(agencies.iter().map(|a| json!(a)));
     json!({"name": "agency", "in": "query", "schema": {"type": "string", "enum": values},
-           "description": "an agency code (chairs and administrators: any; officers: their own, else 403); empty: the account's agencies"})
+           "description": "an agency code (chairs and administrators: any; officers: their own, else 403); empty: the account's agencies, or the whole city for a chair or administrator with none of their own"})
 }
 
 fn instant(description: &str) -> Value {
@@ -133,6 +133,42 @@ fn query_instant(description: &str) -> Value {
     let mut v = instant(description);
     v["type"] = json!("string");
     v
+}
+
+fn page_param() -> Value {
+    json!({"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": u32::MAX}, "description": "the page, from 1 (0 is taken as 1); past the last page the list is empty and `total` still counts it"})
+}
+
+fn per_page_param() -> Value {
+    json!({"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": u32::MAX}, "description": "rows per page, taken between 1 and 200; default 50"})
+}
+
+fn scope_schema() -> Value {
+    json!({"type": "string", "enum": ["agencies", "city"], "description": "the account's (or the named) agencies, or the whole city (the chair with no agency named)"})
+}
+
+/// A page of a list: `properties` (with `required`) and where the page is in the list.
+fn paged(properties: Value, required: &[&str]) -> Value {
+    let mut props = json!({
+        "total": {"type": "integer", "minimum": 0, "description": "how many the whole list has"},
+        "page": {"type": "integer", "minimum": 1}, "per_page": {"type": "integer", "minimum": 1, "maximum": 200},
+        "first": {"type": "integer", "minimum": 0, "description": "the first row of this page, from 1 (0 when it has none)"},
+        "last": {"type": "integer", "minimum": 0, "description": "the last row of this page (0 when it has none)"}});
+    if let (Some(p), Some(extra)) = (props.as_object_mut(), properties.as_object()) {
+        p.extend(extra.clone());
+    }
+    let mut req = vec!["total", "page", "per_page", "first", "last"];
+    req.extend_from_slice(required);
+    json!({"type": "object", "required": req, "properties": props})
+}
+
+/// One of the desk's lists (`/api/v1/lists/{name}`).
+fn desk_list(name: &str, summary: &str, agencies: &[String]) -> Value {
+    json!({"get": {"summary": summary, "operationId": format!("list_{name}"),
+        "parameters": [agency_query(agencies), page_param(), per_page_param()],
+        "responses": Errors { auth: true, params: true, forbidden: true, invalid: true, ..Errors::default() }.responses(json!({"200": json_ok("one page of the list", paged(json!({
+            "list": {"type": "string", "enum": [name]}, "scope": scope_schema(), "agencies": {"type": "array", "items": {"type": "string"}},
+            "dossiers": {"type": "array", "items": schema_ref("DossierRow")}}), &["list", "scope", "agencies", "dossiers"]))}))}})
 }
 
 /// The links from an answer that carries a dossier code to the operations on that dossier.
@@ -299,24 +335,27 @@ pub fn document(domain: &Domain) -> Value {
             "responses": read.responses(json!({"200": json_ok("agencies and procedures, as `motcua catalog --json`", schema_ref("Catalog"))}))}},
         "/api/v1/dossiers": {
             "post": opening("intake", "intake at the desk (status 2): allocates the code, starts the clock", Action::Intake),
-            "get": {"summary": "search by an applicant's ID number (the whole number) and/or part of the name (letter case as written): the dossiers one of the account's agencies received or held; the city-wide role (chair) searches every dossier and each one found is recorded as a read of its personal data",
+            "get": {"summary": "the staff's search, by free text (`q`) or by code, applicant, id_number and phone (every one given must match): the dossiers one of the account's agencies received or held; the city-wide role (chair) searches every dossier and each one shown is recorded as a read of its personal data. A page at a time, with the count of all found",
                 "operationId": "search",
                 "parameters": [
-                    {"name": "id_number", "in": "query", "schema": {"type": "string"}, "description": "at most 20 characters (surrounding spaces ignored)"},
-                    {"name": "applicant", "in": "query", "schema": {"type": "string"}, "description": "2 to 200 characters (surrounding spaces ignored); one of id_number and applicant is needed (else 422)"},
-                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": u32::MAX}, "description": "taken between 1 and 200; default 50"}],
-                "responses": Errors { auth: true, params: true, invalid: true, ..Errors::default() }.responses(json!({"200": json_ok("the dossiers found, most recently changed first", json!({
-                    "type": "object", "required": ["scope", "dossiers"], "properties": {
+                    {"name": "q", "in": "query", "schema": {"type": "string"}, "description": "free text, 2 to 200 characters, no control character (surrounding spaces ignored), searched as whatever it can be: 9 or 12 digits an ID number, a whole phone number, a word of letters, digits, dots and dashes with a digit a code or its beginning, anything else a part of a name; not with the other terms (else 422)"},
+                    {"name": "code", "in": "query", "schema": {"type": "string"}, "description": "a whole dossier code or its beginning, any letter case; at most 200 characters"},
+                    {"name": "applicant", "in": "query", "schema": {"type": "string"}, "description": "a part of the applicant's name, with or without its marks (\"tran thi binh\" finds \"Trần Thị Bình\"); 2 to 200 characters"},
+                    {"name": "id_number", "in": "query", "schema": {"type": "string"}, "description": "the whole ID number; at most 20 characters"},
+                    {"name": "phone", "in": "query", "schema": {"type": "string"}, "description": "a whole phone number, compared by its digits (`0905 123 456` finds `+84905123456`); another value is a 422"},
+                    page_param(), per_page_param(),
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": u32::MAX}, "description": "the older name of per_page"}],
+                "responses": Errors { auth: true, params: true, invalid: true, ..Errors::default() }.responses(json!({"200": json_ok("one page of the dossiers found, most recently changed first", paged(json!({
                         "scope": {"type": "string", "enum": ["own_agencies", "city"]},
-                        "dossiers": {"type": "array", "items": schema_ref("DossierRow")}}}))}))}
+                        "dossiers": {"type": "array", "items": schema_ref("DossierRow")}}), &["scope", "dossiers"]))}))}
         },
         "/api/v1/submissions": {
             "post": opening("submit", "an online submission (status 1), to be accepted or refused by the desk", Action::Submit),
-            "get": {"summary": "online submissions waiting at the account's desks", "operationId": "submissions",
-                    "parameters": [agency_query(&agency_codes)],
-                    "responses": Errors { auth: true, params: true, forbidden: true, invalid: true, ..Errors::default() }.responses(json!({"200": json_ok("submissions", json!({
-                        "type": "object", "required": ["agencies", "submissions"],
-                        "properties": {"agencies": {"type": "array", "items": {"type": "string"}}, "submissions": {"type": "array", "items": schema_ref("DossierRow")}}}))}))}
+            "get": {"summary": "online submissions waiting at the account's desks (the chair, with no agency named: every desk's), oldest first, a page at a time with their count", "operationId": "submissions",
+                    "parameters": [agency_query(&agency_codes), page_param(), per_page_param()],
+                    "responses": Errors { auth: true, params: true, forbidden: true, invalid: true, ..Errors::default() }.responses(json!({"200": json_ok("one page of the submissions", paged(json!({
+                        "scope": scope_schema(), "agencies": {"type": "array", "items": {"type": "string"}},
+                        "submissions": {"type": "array", "items": schema_ref("DossierRow")}}), &["scope", "agencies", "submissions"]))}))}
         },
         "/api/v1/dossiers/{code}": {"get": {"summary": "the dossier: state, clocks, control sheet, explanation", "operationId": "show_dossier",
             "parameters": [code_param(), {"name": "as_of", "in": "query", "schema": query_instant("the instant to show the dossier at")}],
@@ -326,12 +365,14 @@ pub fn document(domain: &Domain) -> Value {
             "responses": Errors { auth: true, params: true, not_found: true, ..Errors::default() }.responses(json!({"200": json_ok("events", json!({
                 "type": "object", "required": ["code", "events"],
                 "properties": {"code": {"type": "string"}, "events": {"type": "array", "minItems": 1, "items": schema_ref("Event")}}}))}))}},
-        "/api/v1/queue": {"get": {"summary": "open dossiers held by the account's agencies, by urgency (overdue, due today, at risk)", "operationId": "queue",
-            "parameters": [agency_query(&agency_codes)],
-            "responses": Errors { auth: true, params: true, forbidden: true, invalid: true, ..Errors::default() }.responses(json!({"200": json_ok("queue", json!({
-                "type": "object", "required": ["agencies", "as_of", "dossiers"],
-                "properties": {"agencies": {"type": "array", "items": {"type": "string"}}, "as_of": {"type": "string", "format": "date-time"},
-                               "dossiers": {"type": "array", "items": schema_ref("QueueItem")}}}))}))}},
+        "/api/v1/queue": {"get": {"summary": "the work queue: open dossiers held by the account's agencies (the chair, with no agency named: the whole city's), by urgency (overdue, due today, the rest by due date, those waiting for the citizen last; at risk judged on the page), a page at a time with the queue's length", "operationId": "queue",
+            "parameters": [agency_query(&agency_codes), page_param(), per_page_param()],
+            "responses": Errors { auth: true, params: true, forbidden: true, invalid: true, ..Errors::default() }.responses(json!({"200": json_ok("one page of the queue", paged(json!({
+                "scope": scope_schema(), "agencies": {"type": "array", "items": {"type": "string"}}, "as_of": {"type": "string", "format": "date-time"},
+                "dossiers": {"type": "array", "items": schema_ref("QueueItem")}}), &["scope", "agencies", "as_of", "dossiers"]))}))}},
+        "/api/v1/lists/sent": desk_list("sent", "transfers sent by the account's agencies (the chair, with no agency named: the city's) not yet accepted by their recipient, longest waiting first; handoff_from and handoff_sent_at say who sent it and when", &agency_codes),
+        "/api/v1/lists/ready": desk_list("ready", "results ready to hand back (status done: approved or refused, in time or late) of dossiers the account's agencies received or hold, not yet returned to the citizen, oldest result first", &agency_codes),
+        "/api/v1/lists/waiting": desk_list("waiting", "dossiers waiting for the citizen (a supplement or a payment) that the account's agencies received or hold, longest waiting first", &agency_codes),
         "/api/v1/report": {"get": {"summary": "on-time report (JSON or CSV)", "operationId": "report", "parameters": [
             {"name": "from", "in": "query", "schema": {"type": "string"}, "description": "YYYY-MM-DD (surrounding spaces ignored); default the first day of `to`'s month. A value that is not a day, a period longer than three years or outside the calendar is a 422"},
             {"name": "to", "in": "query", "schema": {"type": "string"}, "description": "YYYY-MM-DD; default today"},
@@ -496,6 +537,7 @@ pub fn document(domain: &Domain) -> Value {
                     "code": {"type": "string"}, "procedure": {"type": "string"}, "receiving_agency": {"type": "string"}, "lead_agency": {"type": "string"},
                     "channel": {"type": "string", "enum": ["in_person", "online", "postal"]},
                     "status": {"type": "string", "enum": status_names}, "holder": nullable_agency, "handoff_pending": {"type": "boolean"},
+                    "handoff_from": nullable_agency, "handoff_sent_at": nullable_string,
                     "applicant_name": {"type": "string"}, "due_at": nullable_string, "at_risk": {"type": "boolean"},
                     "waiting_kind": {"enum": ["supplement", "payment", null]},
                     "applicant_id_number": {"type": ["string", "null"]}, "applicant_phone": {"type": ["string", "null"]},

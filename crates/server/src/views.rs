@@ -1,20 +1,24 @@
 //! What the API and the pages share: running a command for a staff member (authorise, build
 //! the event with `motcua_core::commands`, record it through the store), loading a dossier's
-//! view for a reader (its personal data shown, masked or audited by `privacy`), and the work
-//! queue ordered by urgency.
+//! view for a reader (its personal data shown, masked or audited by `privacy`), the work
+//! queue ordered by urgency, the desk's lists and the staff's search, each a page at a time
+//! with the length of the whole list.
 
 use chrono::{DateTime, Utc};
 use motcua_core::analysis::{OpenState, RemainingTimeModel, at_risk, open_state_of};
 use motcua_core::backdate::Stating;
 use motcua_core::calendar::to_local;
+use motcua_core::text;
 use motcua_core::view::{DossierView, LogLine, dossier_view};
 use motcua_core::{AgencyCode, Dossier, DossierCode, Event, EventKind, Intake};
-use motcua_store::{Capability, DossierRow, NewDossier, StaffRow, StaffStore, Store};
+use motcua_store::{
+    Capability, DeskList, DossierRow, DossierSearch, NewDossier, Scope, StaffRow, StaffStore, Store, Window,
+};
 use serde::Serialize;
 
 use crate::auth::Principal;
 use crate::input::{self, ActionFields, IntakeFields, Stamp};
-use crate::perm::{Action, PersonalData, authorize, authorize_intake};
+use crate::perm::{Action, PersonalData, authorize, authorize_intake, reads_personal_data_city_wide, sees_all_queues};
 use crate::privacy;
 use crate::problem::Problem;
 use crate::state::AppState;
@@ -175,20 +179,132 @@ pub struct QueueItem {
     pub personal_data: &'static str,
 }
 
-/// Dossiers queued at a work queue before the oldest are cut.
+/// Rows listed at most before the oldest are cut, on the one list that is not paged yet (the
+/// letters to print).
 pub const QUEUE_LIMIT: u32 = 300;
 
-/// The open dossiers held by `agencies`, ordered: overdue, due today, at risk, the rest by due
-/// date, then those waiting for the citizen; as `staff` reads them (personal data masked on the
-/// dossiers none of its agencies received or held, [`privacy::list`]).
-pub async fn queue(state: &AppState, staff: &StaffRow, agencies: &[AgencyCode]) -> Result<Vec<QueueItem>, Problem> {
+/// Rows per page of a paged list when the request does not say, and at most.
+pub const PER_PAGE: u32 = 50;
+pub const PER_PAGE_MAX: u32 = 200;
+
+/// Which page of a list to show: `page` from 1, `per_page` rows (1 to [`PER_PAGE_MAX`];
+/// values outside are taken to the nearest bound).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Paging {
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl Paging {
+    pub fn new(page: Option<u32>, per_page: Option<u32>) -> Self {
+        Self { page: page.unwrap_or(1).max(1), per_page: per_page.unwrap_or(PER_PAGE).clamp(1, PER_PAGE_MAX) }
+    }
+
+    pub fn window(self) -> Window {
+        Window::page(self.page, self.per_page)
+    }
+
+    /// Where a page of `shown` rows out of `total` sits: the first and last row (from 1), and
+    /// whether there are pages before and after it.
+    pub fn place(self, shown: usize, total: u64) -> Place {
+        let first = self.window().offset + 1;
+        let shown = shown as u64;
+        Place {
+            page: self.page,
+            per_page: self.per_page,
+            total,
+            first: if shown == 0 { 0 } else { first },
+            last: if shown == 0 { 0 } else { first + shown - 1 },
+            previous: self.page > 1,
+            next: self.window().offset + shown < total,
+        }
+    }
+}
+
+/// A page's place in its list ([`Paging::place`]): what "1–50 of 312" says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Place {
+    pub page: u32,
+    pub per_page: u32,
+    pub total: u64,
+    /// The first and last row shown (from 1); 0 when none is.
+    pub first: u64,
+    pub last: u64,
+    #[serde(skip)]
+    pub previous: bool,
+    #[serde(skip)]
+    pub next: bool,
+}
+
+/// Whose work a request lists: some agencies', or the whole city's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Whose {
+    Agencies(Vec<AgencyCode>),
+    City,
+}
+
+impl Whose {
+    /// The account's own agencies, or one it names (an officer: one of its own; the chair and
+    /// the administrator: any agency); with none named, the city-wide roles with no agency of
+    /// their own oversee the whole city.
+    pub fn of(state: &AppState, staff: &StaffRow, agency: Option<&str>) -> Result<Self, Problem> {
+        match agency.map(str::trim).filter(|a| !a.is_empty()) {
+            Some(a) => {
+                let a: AgencyCode = a.parse().map_err(|e: motcua_core::ParseError| Problem::invalid(e.to_string()))?;
+                state.domain.agency(&a)?;
+                if staff.agencies.contains(&a) || sees_all_queues(staff.role) {
+                    Ok(Self::Agencies(vec![a]))
+                } else {
+                    Err(Problem::forbidden(format!("{} does not work at {a}", staff.username)))
+                }
+            }
+            None if sees_all_queues(staff.role) && staff.agencies.is_empty() => Ok(Self::City),
+            None => Ok(Self::Agencies(staff.agencies.clone())),
+        }
+    }
+
+    pub fn scope(&self) -> Scope<'_> {
+        match self {
+            Self::Agencies(a) => Scope::Agencies(a),
+            Self::City => Scope::City,
+        }
+    }
+
+    /// The agencies listed (none for the city), and "agencies" or "city".
+    pub fn agencies(&self) -> &[AgencyCode] {
+        match self {
+            Self::Agencies(a) => a,
+            Self::City => &[],
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Agencies(_) => "agencies",
+            Self::City => "city",
+        }
+    }
+}
+
+/// A page of the work queue and the queue's length.
+#[derive(Debug, Clone)]
+pub struct QueuePage {
+    pub items: Vec<QueueItem>,
+    pub place: Place,
+}
+
+/// One page of the open dossiers held by the agencies of `whose`, ordered: overdue, due today,
+/// the rest by due date (the store's order, earliest due first), then those waiting for the
+/// citizen; "at risk" is judged for the rows of the page, now. As `staff` reads them (personal
+/// data masked on the dossiers none of its agencies received or held, [`privacy::list`]).
+pub async fn queue(state: &AppState, staff: &StaffRow, whose: &Whose, paging: Paging) -> Result<QueuePage, Problem> {
     let now = state.now();
     let today = to_local(now).date();
     let model = RemainingTimeModel::default();
-    let mut out = Vec::new();
-    for privacy::Listed { row, personal_data } in
-        privacy::list(state, staff, state.store.held_by(agencies, QUEUE_LIMIT).await?).await?
-    {
+    let page = state.store.work_queue(whose.scope(), paging.window()).await?;
+    let place = paging.place(page.rows.len(), page.total);
+    let mut items = Vec::with_capacity(page.rows.len());
+    for privacy::Listed { row, personal_data } in privacy::list(state, staff, page.rows).await? {
         let cal = state.domain.calendar_for(&row.receiving_agency);
         // While the citizen holds the dossier its clock is stopped at the request.
         let remaining =
@@ -211,10 +327,146 @@ pub async fn queue(state: &AppState, staff: &StaffRow, agencies: &[AgencyCode]) 
                 if risky { Urgency::AtRisk } else { Urgency::Normal }
             }
         };
-        out.push(QueueItem { urgency, row, remaining_working_minutes: remaining, personal_data });
+        items.push(QueueItem { urgency, row, remaining_working_minutes: remaining, personal_data });
     }
-    out.sort_by(|a, b| {
-        a.urgency.cmp(&b.urgency).then(a.row.due_at.cmp(&b.row.due_at)).then(a.row.code.cmp(&b.row.code))
-    });
-    Ok(out)
+    Ok(QueuePage { items, place })
+}
+
+/// A page of a list of dossiers and its place in the list.
+#[derive(Debug, Clone)]
+pub struct ListPage {
+    pub rows: Vec<privacy::Listed>,
+    pub place: Place,
+}
+
+/// One page of one of the desk's lists over the agencies of `whose`, as `staff` reads it
+/// (personal data as in the work queue).
+pub async fn desk_list(
+    state: &AppState,
+    staff: &StaffRow,
+    list: DeskList,
+    whose: &Whose,
+    paging: Paging,
+) -> Result<ListPage, Problem> {
+    let page = state.store.desk_list(list, whose.scope(), paging.window()).await?;
+    let place = paging.place(page.rows.len(), page.total);
+    Ok(ListPage { rows: privacy::list(state, staff, page.rows).await?, place })
+}
+
+/// The longest ID number, name (or free text) and phone number the search takes (characters).
+pub const SEARCH_ID_MAX: usize = 20;
+pub const SEARCH_TEXT_MAX: usize = 200;
+pub const SEARCH_PHONE_MAX: usize = 20;
+
+/// The terms of a search as typed, checked: free text (`q`), a code, a part of a name, an ID
+/// number, a phone number. Surrounding spaces are ignored, an empty term is no term.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchTerms {
+    pub q: Option<String>,
+    pub code: Option<String>,
+    pub applicant: Option<String>,
+    pub id_number: Option<String>,
+    pub phone: Option<String>,
+}
+
+impl SearchTerms {
+    /// The store's search: the free text (any of what it can be) and the other terms (all of
+    /// them) together.
+    pub fn search(&self) -> Result<DossierSearch, Problem> {
+        // No control character in any term (PostgreSQL refuses NUL in text; none belongs in a
+        // name, a code or a number).
+        for (field, v) in [
+            ("q", &self.q),
+            ("code", &self.code),
+            ("applicant", &self.applicant),
+            ("id_number", &self.id_number),
+            ("phone", &self.phone),
+        ] {
+            if let Some(v) = v {
+                text::line(v, field, usize::MAX).map_err(|e| Problem::invalid(e.to_string()))?;
+            }
+        }
+        let long = |v: &Option<String>, max: usize| v.as_ref().is_some_and(|v| v.chars().count() > max);
+        if let Some(q) = &self.q {
+            if q.chars().count() < 2 || q.chars().count() > SEARCH_TEXT_MAX {
+                return Err(Problem::invalid(format!("the text to search has 2 to {SEARCH_TEXT_MAX} characters")));
+            }
+            if [&self.code, &self.applicant, &self.id_number, &self.phone].iter().any(|t| t.is_some()) {
+                return Err(Problem::invalid("search by q alone, or by code, applicant, id_number and phone"));
+            }
+            return Ok(DossierSearch::free_text(q));
+        }
+        if long(&self.id_number, SEARCH_ID_MAX) {
+            return Err(Problem::invalid(format!("an ID number has at most {SEARCH_ID_MAX} characters")));
+        }
+        if self.applicant.as_ref().is_some_and(|a| text::fold(a).chars().count() < 2)
+            || long(&self.applicant, SEARCH_TEXT_MAX)
+        {
+            return Err(Problem::invalid(format!("a name to search has 2 to {SEARCH_TEXT_MAX} characters")));
+        }
+        if long(&self.code, SEARCH_TEXT_MAX) {
+            return Err(Problem::invalid(format!("a code to search has at most {SEARCH_TEXT_MAX} characters")));
+        }
+        if long(&self.phone, SEARCH_PHONE_MAX)
+            || self.phone.as_deref().is_some_and(|p| motcua_core::Phone::search_key(p).is_none())
+        {
+            return Err(Problem::invalid("a phone number to search is a whole number: 10 digits from 0, or +84 and 9"));
+        }
+        let s = DossierSearch {
+            code: self.code.clone(),
+            id_number: self.id_number.clone(),
+            applicant: self.applicant.clone(),
+            phone: self.phone.clone(),
+            any: false,
+        };
+        if s.is_empty() {
+            return Err(Problem::invalid(
+                "search by q (a code, a name, an ID number or a phone number), code, applicant, id_number or phone",
+            ));
+        }
+        Ok(s)
+    }
+}
+
+/// What a search found: whose dossiers it looked in, and one page of them.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// "own_agencies", or "city" through the city-wide role.
+    pub scope: &'static str,
+    pub rows: Vec<privacy::Listed>,
+    pub place: Place,
+}
+
+/// The staff's search: the dossiers one of the account's agencies received or held, their
+/// personal data shown; through the city-wide role every dossier, each one shown recorded as
+/// a read of its personal data (through `route`) before it is shown.
+pub async fn search(
+    state: &AppState,
+    staff: &StaffRow,
+    search: &DossierSearch,
+    paging: Paging,
+    route: &str,
+) -> Result<Found, Problem> {
+    let city_wide = reads_personal_data_city_wide(staff.role);
+    let within = (!city_wide).then_some(staff.agencies.as_slice());
+    let page = state.store.search_dossiers(search, within, paging.window()).await?;
+    if city_wide {
+        let mut reads = Vec::new();
+        for r in &page.rows {
+            if !privacy::own_row(state, staff, r).await? {
+                let applicant = motcua_core::Applicant {
+                    name: r.applicant_name.clone(),
+                    email: r.applicant_email.clone(),
+                    phone: r.applicant_phone.clone(),
+                    id_number: r.applicant_id_number.clone(),
+                    address: r.applicant_address.clone(),
+                };
+                reads.push((r.code.clone(), privacy::fields(&applicant)));
+            }
+        }
+        privacy::record(state, staff, reads, route).await?;
+    }
+    let place = paging.place(page.rows.len(), page.total);
+    let rows = page.rows.into_iter().map(|row| privacy::Listed { row, personal_data: privacy::label(true) }).collect();
+    Ok(Found { scope: if city_wide { "city" } else { "own_agencies" }, rows, place })
 }

@@ -14,7 +14,7 @@ use motcua_core::{
     Outcome,
 };
 use motcua_server::{Action, AppState, Application, ServerConfig, hash_password};
-use motcua_store::{AnyStore, NewDossier, NewStaff, Role, StaffStore, Store};
+use motcua_store::{AnyStore, BatchItem, NewDossier, NewStaff, Role, StaffStore, Store};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -1562,6 +1562,244 @@ async fn personal_data_is_read_by_the_agencies_that_held_the_dossier_and_audited
     assert!(queue.contains(&other) && !queue.contains("Phan Thị Lan"));
     assert_eq!(personal_data_reads(&app).await.len(), 4);
     app.shutdown().await;
+}
+
+fn codes_of(v: &Value) -> Vec<String> {
+    v["dossiers"].as_array().unwrap().iter().map(|d| d["code"].as_str().unwrap().to_string()).collect()
+}
+
+/// Issue 18, "findable": the desk finds a dossier by code (or its beginning), by the applicant's
+/// name typed without its marks, by ID number and by phone number, only among what its agencies
+/// received or held (the chair city-wide, each dossier shown an audited read); the lists of
+/// transfers not yet accepted, results ready to hand back (late ones too) and dossiers waiting
+/// for the citizen; every list a page at a time with its count; the chair's queue is the city's
+/// and no longer stops at 300.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desk_finds_dossiers_and_lists_its_work_a_page_at_a_time() {
+    let app = TestApp::spawn().await;
+    app.add_staff("home", Role::Agency, vec![HOME_AFFAIRS.parse().unwrap()]).await;
+    let (home, home_csrf) = app.login("home", &password(Role::Agency)).await;
+    let body = |name: &str, id: &str, phone: &str| json!({"procedure": TRAVEL_LICENCE, "agency": CENTRE, "applicant": name, "id_number": id, "phone": phone});
+    let (s, v) = app.intake(Role::Desk, body("Trần Thị Bình", "048190000321", "0905 123 456")).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let binh = v["code"].as_str().unwrap().to_string();
+    app.set_now(local("2025-03-10 09:01"));
+    let (_, v) = app.intake(Role::Desk, body("TRẦN THỊ BÌNH", "048190000322", "+84905123456")).await;
+    let binh2 = v["code"].as_str().unwrap().to_string();
+    app.set_now(local("2025-03-10 09:02"));
+    let (_, v) = app.intake(Role::Desk, body("Đỗ Văn Đạt", "048190000323", "0912000111")).await;
+    let dat = v["code"].as_str().unwrap().to_string();
+
+    // Free text: a name without marks, a phone number in any form, an ID number, a code.
+    let owned = app;
+    let app = &owned;
+    let search = |q: &str| {
+        let path = format!("/api/v1/dossiers?q={q}");
+        async move { app.get(Role::Desk, &path).await }
+    };
+    let (s, v) = search("tran%20thi%20binh").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(codes_of(&v), vec![binh2.clone(), binh.clone()], "most recently changed first");
+    assert_eq!(
+        (v["total"].as_u64(), v["page"].as_u64(), v["first"].as_u64(), v["last"].as_u64()),
+        (Some(2), Some(1), Some(1), Some(2))
+    );
+    assert_eq!(
+        (v["scope"].as_str(), v["dossiers"][1]["applicant_name"].as_str()),
+        (Some("own_agencies"), Some("Trần Thị Bình"))
+    );
+    assert_eq!(codes_of(&search("0905%20123%20456").await.1), vec![binh2.clone(), binh.clone()]);
+    assert_eq!(codes_of(&search("%2B84905123456").await.1), vec![binh2.clone(), binh.clone()]);
+    assert_eq!(codes_of(&search("048190000323").await.1), vec![dat.clone()]);
+    assert_eq!(codes_of(&search(&dat).await.1), vec![dat.clone()]);
+    assert_eq!(codes_of(&search("do%20van%20dat").await.1), vec![dat.clone()]);
+    let prefix = &binh[..binh.len() - 4];
+    let (_, v) = app.get(Role::Desk, &format!("/api/v1/dossiers?q={prefix}&per_page=2&page=2")).await;
+    assert_eq!((codes_of(&v), v["total"].as_u64(), v["first"].as_u64()), (vec![binh.clone()], Some(3), Some(3)));
+    // By named terms, all of which must match.
+    let (_, v) = app.get(Role::Desk, "/api/v1/dossiers?applicant=binh&phone=0905123456").await;
+    assert_eq!(codes_of(&v), vec![binh2.clone(), binh.clone()]);
+    let (_, v) = app.get(Role::Desk, &format!("/api/v1/dossiers?code={}", binh.to_lowercase())).await;
+    assert_eq!(codes_of(&v), vec![binh.clone()]);
+    let (_, v) = app.get(Role::Desk, "/api/v1/dossiers?applicant=binh&id_number=048190000323").await;
+    assert_eq!(v["total"], 0);
+    for bad in ["q=a", "q=binh&code=000", "phone=0905", "applicant=%C4%91", "q=", "q=tr%00an", "applicant=b%1Bnh"] {
+        let (s, v) = app.get(Role::Desk, &format!("/api/v1/dossiers?{bad}")).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {v}");
+        expect_problem(&v, "invalid-input", 422);
+    }
+    // Another agency's officer finds none of them; the chair finds them all, each shown a read.
+    let (_, v) = get_as(app, &home, "/api/v1/dossiers?q=tran%20thi%20binh").await;
+    assert_eq!((v["total"].as_u64(), v["scope"].as_str()), (Some(0), Some("own_agencies")));
+    let (_, v) = app.get(Role::Chair, "/api/v1/dossiers?q=tran%20thi%20binh&per_page=1").await;
+    assert_eq!((codes_of(&v), v["total"].as_u64(), v["scope"].as_str()), (vec![binh2.clone()], Some(2), Some("city")));
+    let reads = personal_data_reads(app).await;
+    assert_eq!(reads.len(), 1, "only the dossier shown is read: {reads:?}");
+    assert_eq!(
+        (reads[0]["code"].as_str(), reads[0]["route"].as_str()),
+        (Some(binh2.as_str()), Some("GET /api/v1/dossiers (search)"))
+    );
+
+    // Sent by us, not yet accepted: the desk sends Bình's dossier to home affairs.
+    app.set_now(local("2025-03-10 09:05"));
+    let (s, v) = app.act(Role::Desk, &binh, "transfer", json!({"to": HOME_AFFAIRS})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = app.get(Role::Desk, "/api/v1/lists/sent").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!((codes_of(&v), v["total"].as_u64(), v["list"].as_str()), (vec![binh.clone()], Some(1), Some("sent")));
+    assert_eq!(
+        (v["dossiers"][0]["handoff_from"].as_str(), v["dossiers"][0]["holder"].as_str()),
+        (Some(CENTRE), Some(HOME_AFFAIRS))
+    );
+    assert_eq!(v["dossiers"][0]["handoff_sent_at"], "2025-03-10T02:05:00Z");
+    assert_eq!(
+        get_as(app, &home, "/api/v1/lists/sent").await.1["total"],
+        0,
+        "home affairs received it, did not send it"
+    );
+    // Now it is found by the officer who holds it, and once accepted it leaves the list.
+    assert_eq!(codes_of(&get_as(app, &home, "/api/v1/dossiers?q=tran%20thi%20binh").await.1), vec![binh.clone()]);
+    let r = home
+        .post(app.url(&format!("/api/v1/dossiers/{binh}/accept")))
+        .header("x-csrf-token", &home_csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(app.get(Role::Desk, "/api/v1/lists/sent").await.1["total"], 0);
+
+    // Results ready to hand back: one resolved a month late at tourism, received at the centre.
+    let late = {
+        let new = NewDossier {
+            procedure: TRAVEL_LICENCE.parse().unwrap(),
+            agency: CENTRE.parse().unwrap(),
+            applicant: Applicant {
+                name: "Vũ Thị Hạnh".into(),
+                phone: Some("0935111222".parse().unwrap()),
+                ..Default::default()
+            },
+            channel: motcua_core::Channel::InPerson,
+            online: false,
+        };
+        let t = local("2025-01-06 09:00");
+        let code = app.store.intake(&app.domain, new, t, Some("setup".into())).await.unwrap().code.unwrap();
+        for (minutes, kind) in [
+            (10, EventKind::Transferred { to: TOURISM.parse().unwrap() }),
+            (20, EventKind::Accepted),
+            (60 * 24 * 40, EventKind::Resolved { outcome: Outcome::Approved, reason: None }),
+        ] {
+            app.store
+                .record(&app.domain, &code, Event::new(t + Duration::minutes(minutes), Some("setup".into()), kind))
+                .await
+                .unwrap();
+        }
+        code.to_string()
+    };
+    let returned = app.dossier_for(Action::Return).await;
+    let (_, v) = app.act(Role::Desk, &returned, "return", json!({})).await;
+    assert_eq!(v["status"], 10);
+    let (_, v) = app.get(Role::Desk, "/api/v1/lists/ready").await;
+    assert_eq!(codes_of(&v), vec![late.clone()], "{v}");
+    assert_eq!(
+        (v["dossiers"][0]["timeliness"].as_str(), v["dossiers"][0]["applicant_phone"].as_str()),
+        (Some("late"), Some("0935111222"))
+    );
+    assert_eq!(get_as(app, &home, "/api/v1/lists/ready").await.1["total"], 0);
+    let (_, v) = app.get(Role::Chair, "/api/v1/lists/ready").await;
+    assert_eq!((codes_of(&v), v["scope"].as_str()), (vec![late.clone()], Some("city")));
+    assert_eq!(
+        (v["dossiers"][0]["applicant_name"].as_str(), v["dossiers"][0]["personal_data"].as_str()),
+        (Some("***"), Some("masked"))
+    );
+    // Waiting for the citizen.
+    let waiting = app.dossier_for(Action::Supplement).await;
+    let (_, v) = app.get(Role::Desk, &format!("/api/v1/lists/waiting?agency={TOURISM}")).await;
+    assert_eq!((codes_of(&v), v["dossiers"][0]["waiting_kind"].as_str()), (vec![waiting.clone()], Some("supplement")));
+    let (s, v) = get_as(app, &home, &format!("/api/v1/lists/waiting?agency={TOURISM}")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+
+    // The chair's queue is the whole city's, a page at a time, past the old cut at 300.
+    let items: Vec<BatchItem> = (0..320)
+        .map(|i| BatchItem::Intake {
+            new: NewDossier {
+                procedure: TRAVEL_LICENCE.parse().unwrap(),
+                agency: HOME_AFFAIRS.parse().unwrap(),
+                applicant: Applicant { name: format!("Công dân {i}"), ..Default::default() },
+                channel: motcua_core::Channel::InPerson,
+                online: false,
+            },
+            at: local("2025-03-07 09:00") + Duration::minutes(i),
+            by: Some("setup".into()),
+            backdate_reason: None,
+        })
+        .collect();
+    for r in app.store.record_batch(&app.domain, items, app.now()).await.unwrap() {
+        r.unwrap();
+    }
+    let (s, v) = app.get(Role::Chair, "/api/v1/queue").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let open = 320 + 3 + 1; // the batch, the three intakes (one at home affairs now), the wait
+    assert_eq!(
+        (v["scope"].as_str(), v["total"].as_u64(), v["dossiers"].as_array().unwrap().len()),
+        (Some("city"), Some(open), 50)
+    );
+    let (_, last) = app.get(Role::Chair, "/api/v1/queue?page=7&per_page=50").await;
+    assert_eq!((last["first"].as_u64(), last["last"].as_u64()), (Some(301), Some(open)));
+    assert_eq!(last["dossiers"].as_array().unwrap().last().unwrap()["urgency"], "waiting", "the wait comes last");
+    let mut all: Vec<String> = Vec::new();
+    for page in 1..=2 {
+        all.extend(codes_of(&app.get(Role::Chair, &format!("/api/v1/queue?per_page=200&page={page}")).await.1));
+    }
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len() as u64, open, "the pages cover the queue once");
+    let (_, v) = app.get(Role::Chair, &format!("/api/v1/queue?agency={HOME_AFFAIRS}")).await;
+    assert_eq!((v["scope"].as_str(), v["total"].as_u64()), (Some("agencies"), Some(321)));
+    let (_, v) = app.get(Role::Desk, "/api/v1/queue?per_page=500").await;
+    assert_eq!((v["per_page"].as_u64(), v["total"].as_u64()), (Some(200), Some(3)), "{v}");
+
+    // Online submissions: paged and counted too; the chair's are every desk's, masked.
+    let (s, v) = app.submit(Role::Desk, intake_body(CENTRE)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, v) = app.get(Role::Chair, "/api/v1/submissions").await;
+    assert_eq!(
+        (v["scope"].as_str(), v["total"].as_u64(), v["first"].as_u64()),
+        (Some("city"), Some(1), Some(1)),
+        "{v}"
+    );
+    assert_eq!(v["submissions"][0]["personal_data"], "masked");
+    assert_eq!(app.get(Role::Desk, "/api/v1/submissions?per_page=1&page=2").await.1["submissions"], json!([]));
+
+    // The pages: the search box, the count and the lists, in Vietnamese.
+    let (desk, _) = app.client(Role::Desk);
+    let page = desk.get(app.url("/tim-kiem?q=tran+thi+binh")).send().await.unwrap().text().await.unwrap();
+    // Two more Bình dossiers came in since (made by the test's setup).
+    assert!(page.contains("1–4 trên 4") && page.contains(&format!("href=\"/dossiers/{binh}\"")), "{page}");
+    assert!(page.contains("Trần Thị Bình") && page.contains("TRẦN THỊ BÌNH") && page.contains("Tìm hồ sơ"));
+    let page = desk.get(app.url("/tim-kiem?q=x")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.text().await.unwrap().contains("Gõ từ 2 đến 200 ký tự"));
+    let page = desk.get(app.url("/lists/ready")).send().await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains("Có kết quả, chờ trả")
+            && page.contains(&late)
+            && page.contains("Trễ hạn")
+            && page.contains("1–1 trên 1")
+    );
+    let page =
+        desk.get(app.url(&format!("/lists/waiting?agency={TOURISM}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(&waiting) && page.contains("Bổ sung hồ sơ"));
+    let (chair, _) = app.client(Role::Chair);
+    let page = chair.get(app.url("/queue")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(&format!("1–50 trên {open}")) && page.contains("href=\"/queue?page=2\""), "{page}");
+    let page = chair.get(app.url("/queue?page=7")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(&format!("301–{open} trên {open}")) && page.contains("href=\"/queue?page=6\""));
+    let before = personal_data_reads(app).await.len();
+    let page = chair.get(app.url("/tim-kiem?q=do+van+dat")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Đỗ Văn Đạt") && page.contains("nhật ký xem thông tin cá nhân"));
+    let reads = personal_data_reads(app).await;
+    assert_eq!((reads.len(), reads[0]["route"].as_str()), (before + 1, Some("GET /tim-kiem")));
+    owned.shutdown().await;
 }
 
 /// Honest times: staff may date an action at most the backdating window (one working day by

@@ -58,9 +58,9 @@ pub use pg::PgStore;
 pub use register::Store;
 pub use sqlite::SqliteStore;
 pub use staff::{
-    AuditRow, Capability, DossierSearch, LoginFailures, NewPersonalDataRead, NewStaff, NewToken, PersonalDataRead,
-    Rating, RatingCounts, Role, SessionRow, StaffRow, StaffStore, TokenRow, TokenUse, UnknownCapability, UnknownRole,
-    agencies_that_held,
+    AuditRow, Capability, DeskList, DossierSearch, LoginFailures, NewPersonalDataRead, NewStaff, NewToken, Paged,
+    PersonalDataRead, Rating, RatingCounts, Role, Scope, SessionRow, StaffRow, StaffStore, TokenRow, TokenUse,
+    UnknownCapability, UnknownRole, Window, agencies_that_held,
 };
 
 use metrics::{Figures, FiguresQuery, QueuedEvent, WorkingTimeObservation};
@@ -152,11 +152,12 @@ dispatch!(StaffStore {
     fn rate(&self, rating: &Rating) -> Result<bool, StoreError>;
     fn rating(&self, code: &DossierCode) -> Result<Option<Rating>, StoreError>;
     fn rating_counts(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> Result<Vec<(AgencyCode, RatingCounts)>, StoreError>;
-    fn held_by(&self, holders: &[AgencyCode], limit: u32) -> Result<Vec<DossierRow>, StoreError>;
+    fn work_queue(&self, scope: Scope<'_>, window: Window) -> Result<Paged<DossierRow>, StoreError>;
+    fn desk_list(&self, list: DeskList, scope: Scope<'_>, window: Window) -> Result<Paged<DossierRow>, StoreError>;
     fn registered_online(&self, agencies: &[AgencyCode], limit: u32) -> Result<Vec<DossierRow>, StoreError>;
     fn audit(&self, before: Option<i64>, limit: u32) -> Result<Vec<AuditRow>, StoreError>;
     fn agencies_that_held(&self, code: &DossierCode) -> Result<Vec<AgencyCode>, StoreError>;
-    fn search_dossiers(&self, search: &DossierSearch, within: Option<&[AgencyCode]>, limit: u32) -> Result<Vec<DossierRow>, StoreError>;
+    fn search_dossiers(&self, search: &DossierSearch, within: Option<&[AgencyCode]>, window: Window) -> Result<Paged<DossierRow>, StoreError>;
     fn record_personal_data_reads(&self, reads: &[NewPersonalDataRead]) -> Result<(), StoreError>;
     fn personal_data_reads(&self, before: Option<i64>, limit: u32) -> Result<Vec<PersonalDataRead>, StoreError>;
 });

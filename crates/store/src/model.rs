@@ -74,6 +74,9 @@ pub struct DossierRow {
     pub holder: Option<AgencyCode>,
     /// Transferred to `holder`, not yet accepted.
     pub handoff_pending: bool,
+    /// The agency that sent the transfer not yet accepted, and when (both `None` otherwise).
+    pub handoff_from: Option<AgencyCode>,
+    pub handoff_sent_at: Option<DateTime<Utc>>,
     pub applicant_name: String,
     pub applicant_email: Option<Email>,
     pub applicant_phone: Option<Phone>,
@@ -136,6 +139,7 @@ impl DossierRow {
             d.waits.iter().filter_map(|w| w.completed_at.map(|c| (c - w.requested_at).num_seconds())).sum();
         let m = |t: Option<DateTime<Utc>>| t.map(truncate_to_micros);
         let at_risk = at_risk_of(domain, d, procedure, &receiving, last_event_at);
+        let pending = d.pending_handoff();
         Ok(Self {
             code,
             procedure: procedure_code,
@@ -144,7 +148,9 @@ impl DossierRow {
             channel: d.channel,
             status,
             holder: d.holder.clone(),
-            handoff_pending: d.pending_handoff().is_some(),
+            handoff_pending: pending.is_some(),
+            handoff_from: pending.map(|h| h.from.clone()),
+            handoff_sent_at: m(pending.map(|h| h.sent_at)),
             applicant_name: d.applicant.name.clone(),
             applicant_email: d.applicant.email.clone(),
             applicant_phone: d.applicant.phone.clone(),
@@ -590,6 +596,8 @@ pub(crate) fn diff_rows(old: Option<&DossierRow>, new: &DossierRow) -> Vec<Field
         status,
         holder,
         handoff_pending,
+        handoff_from,
+        handoff_sent_at,
         applicant_name,
         applicant_email,
         applicant_phone,

@@ -211,6 +211,8 @@ macro_rules! register_shared {
 
         async fn migrate(&self) -> Result<(), StoreError> {
             MIGRATOR.run(&self.$writer).await?;
+            // The folded names SQL does not compute (migration 18).
+            self.fold_missing_names().await?;
             Ok(())
         }
 

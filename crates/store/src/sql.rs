@@ -58,8 +58,10 @@ pub(crate) fn insert_into(d: Dialect) -> &'static str {
     }
 }
 
-/// The columns of `dossiers`, in the order [`bind_dossier!`] binds them.
-pub(crate) const DOSSIER_COLUMNS: [&str; 33] = [
+/// The columns of `dossiers`, in the order [`bind_dossier!`] binds them. One is not a field of
+/// [`crate::DossierRow`]: `applicant_name_folded`, the name as the staff's search compares it
+/// (`motcua_core::text::fold`), computed as the row is bound.
+pub(crate) const DOSSIER_COLUMNS: [&str; 36] = [
     "code",
     "procedure",
     "receiving_agency",
@@ -68,7 +70,10 @@ pub(crate) const DOSSIER_COLUMNS: [&str; 33] = [
     "status",
     "holder",
     "handoff_pending",
+    "handoff_from",
+    "handoff_sent_at",
     "applicant_name",
+    "applicant_name_folded",
     "applicant_email",
     "applicant_phone",
     "applicant_id_number",
@@ -179,12 +184,68 @@ pub(crate) fn json_text(d: Dialect, col: &str, key: &str) -> String {
     }
 }
 
-/// True where text `needle` occurs in `haystack`, letter case as written: `instr` on SQLite,
-/// `strpos` on PostgreSQL (no pattern characters, unlike `LIKE`).
-pub(crate) fn contains(d: Dialect, haystack: &str, needle: &str) -> String {
+/// The WHERE clause of a read, built term by term with `$n` placeholders (which both backends
+/// accept) and the texts they bind, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Filter {
+    pub(crate) terms: Vec<String>,
+    pub(crate) params: Vec<String>,
+}
+
+impl Filter {
+    /// A placeholder for text `s`.
+    pub(crate) fn text(&mut self, s: impl Into<String>) -> String {
+        self.params.push(s.into());
+        format!("${}", self.params.len())
+    }
+
+    /// `$1, $2, …`: one placeholder per item (an IN list).
+    pub(crate) fn list<'a>(&mut self, items: impl IntoIterator<Item = &'a str>) -> String {
+        let marks: Vec<String> = items.into_iter().map(|i| self.text(i)).collect();
+        marks.join(", ")
+    }
+
+    /// Adds a term; all terms must hold.
+    pub(crate) fn and(&mut self, term: impl Into<String>) {
+        self.terms.push(term.into());
+    }
+
+    /// The terms joined by AND (`TRUE` if there is none).
+    pub(crate) fn clause(&self) -> String {
+        if self.terms.is_empty() { "TRUE".to_string() } else { self.terms.join(" AND ") }
+    }
+}
+
+/// `LIKE` text of `s` matched anywhere, its pattern characters escaped with `\`.
+pub(crate) fn like_anywhere(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('%');
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// True where `column` matches `pattern` (a placeholder bound to [`prefix_pattern`]): `GLOB`
+/// on SQLite (case as written, so that a bound pattern with no leading wildcard is read from the
+/// column's index as a range), `LIKE` on PostgreSQL.
+pub(crate) fn prefix_match(d: Dialect, column: &str, pattern: &str) -> String {
     match d {
-        Dialect::Sqlite => format!("instr({haystack}, {needle}) > 0"),
-        Dialect::Postgres => format!("strpos({haystack}, {needle}) > 0"),
+        Dialect::Sqlite => format!("{column} GLOB {pattern}"),
+        Dialect::Postgres => format!("{column} LIKE {pattern}"),
+    }
+}
+
+/// The pattern of text beginning with `prefix`, for [`prefix_match`]. The caller passes a
+/// prefix with no pattern character of either dialect (`*?[]%_\`).
+pub(crate) fn prefix_pattern(d: Dialect, prefix: &str) -> String {
+    match d {
+        Dialect::Sqlite => format!("{prefix}*"),
+        Dialect::Postgres => format!("{prefix}%"),
     }
 }
 
@@ -246,6 +307,12 @@ pub(crate) use write_chunked;
 /// A SELECT of every projection column.
 pub(crate) fn select_dossiers() -> String {
     format!("SELECT {} FROM dossiers", DOSSIER_COLUMNS.join(", "))
+}
+
+/// [`select_dossiers`] with `listed`, how many rows the whole selection has (before its LIMIT):
+/// a page and the length of its list in one pass.
+pub(crate) fn select_dossiers_counted() -> String {
+    format!("SELECT {}, COUNT(*) OVER () AS listed FROM dossiers", DOSSIER_COLUMNS.join(", "))
 }
 
 pub(crate) fn int(n: u32) -> i32 {
@@ -318,7 +385,10 @@ macro_rules! bind_dossier {
             .bind(i32::from(r.status.code()))
             .bind(r.holder.as_ref().map(|a| a.as_str()))
             .bind(r.handoff_pending)
+            .bind(r.handoff_from.as_ref().map(|a| a.as_str()))
+            .bind(r.handoff_sent_at.map($t))
             .bind(r.applicant_name.as_str())
+            .bind(motcua_core::text::fold(&r.applicant_name))
             .bind(r.applicant_email.as_ref().map(|e| e.as_str()))
             .bind(r.applicant_phone.as_ref().map(|p| p.as_str()))
             .bind(r.applicant_id_number.as_deref())
@@ -373,6 +443,8 @@ macro_rules! decode_dossier {
                 .ok_or_else(|| $crate::error::StoreError::Corrupt(format!("dossiers.status = {status}")))?,
             holder: parse_opt(T, "holder", r.try_get("holder")?)?,
             handoff_pending: r.try_get("handoff_pending")?,
+            handoff_from: parse_opt(T, "handoff_from", r.try_get("handoff_from")?)?,
+            handoff_sent_at: r.try_get("handoff_sent_at")?,
             applicant_name: r.try_get("applicant_name")?,
             applicant_email: parse_opt(T, "applicant_email", r.try_get("applicant_email")?)?,
             applicant_phone: parse_opt(T, "applicant_phone", r.try_get("applicant_phone")?)?,
@@ -711,5 +783,23 @@ mod tests {
         }
         assert!(!sql.contains("code = excluded.code"));
         assert!(upsert_counts(Dialect::Postgres, 1, true).contains("late = daily_counts.late + excluded.late"));
+    }
+
+    #[test]
+    fn filters_number_their_placeholders_and_escape_patterns() {
+        let mut f = Filter::default();
+        let a = f.text("x");
+        let list = f.list(["A", "B"]);
+        f.and(format!("name = {a}"));
+        f.and(format!("agency IN ({list})"));
+        assert_eq!(f.clause(), "name = $1 AND agency IN ($2, $3)");
+        assert_eq!(f.params.len(), 3);
+        assert_eq!(Filter::default().clause(), "TRUE");
+        assert_eq!(like_anywhere("tran thi"), "%tran thi%");
+        assert_eq!(like_anywhere("50%_a\\b"), "%50\\%\\_a\\\\b%");
+        assert_eq!(prefix_match(Dialect::Sqlite, "code", "$1"), "code GLOB $1");
+        assert_eq!(prefix_match(Dialect::Postgres, "code", "$1"), "code LIKE $1");
+        assert_eq!(prefix_pattern(Dialect::Sqlite, "000.00.02"), "000.00.02*");
+        assert_eq!(prefix_pattern(Dialect::Postgres, "000.00.02"), "000.00.02%");
     }
 }

@@ -251,12 +251,232 @@ pub fn agencies_that_held<'a>(events: impl IntoIterator<Item = &'a Event>) -> Ve
     out
 }
 
-/// What the staff's search looks for: an applicant's ID number (the whole number) and/or a
-/// part of the applicant's name (letter case as written). Both given: both must match.
+/// What the staff's search looks for. Every term given must match, or (`any`, free text) one
+/// of them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DossierSearch {
+    /// A whole dossier code, or its beginning (`000.00.02.H17-2503`); letter case does not
+    /// matter.
+    pub code: Option<String>,
+    /// An applicant's ID number, the whole number.
     pub id_number: Option<String>,
+    /// A part of the applicant's name, compared folded ([`motcua_core::text::fold`]): "tran
+    /// thi binh" finds "Trần Thị Bình".
     pub applicant: Option<String>,
+    /// A whole phone number, compared by its digits ([`motcua_core::Phone::search_key`]):
+    /// "0905 123 456" finds "+84905123456".
+    pub phone: Option<String>,
+    /// One matching term is enough.
+    pub any: bool,
+}
+
+impl DossierSearch {
+    /// What one box of free text can be, searched for all at once: digits (spaces, dots and
+    /// dashes aside) are an ID number if there are 9 or 12 of them and a phone number if they
+    /// make one; a word of letters, digits, dots and dashes with a digit in it is a code or
+    /// its beginning; anything else a part of a name.
+    pub fn free_text(q: &str) -> Self {
+        let q = q.trim();
+        let mut s = Self { any: true, ..Self::default() };
+        let digits: String = q.chars().filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')' | '+')).collect();
+        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+            if matches!(digits.len(), 9 | 12) {
+                s.id_number = Some(digits.clone());
+            }
+            s.phone = motcua_core::Phone::search_key(q);
+        }
+        if s.id_number.is_none() && s.phone.is_none() && !q.is_empty() {
+            if is_code_text(q) {
+                s.code = Some(q.to_string());
+            } else {
+                s.applicant = Some(q.to_string());
+            }
+        }
+        s
+    }
+
+    /// No term at all.
+    pub fn is_empty(&self) -> bool {
+        self.code.is_none() && self.id_number.is_none() && self.applicant.is_none() && self.phone.is_none()
+    }
+}
+
+/// A dossier code or its beginning: ASCII letters, digits, dots and dashes, with a digit.
+fn is_code_text(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        && s.bytes().any(|b| b.is_ascii_digit())
+}
+
+/// Which rows of a list to read: `limit` of them after the first `offset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub offset: u64,
+    pub limit: u32,
+}
+
+impl Window {
+    /// Page `page` (from 1) of `per_page` rows.
+    pub fn page(page: u32, per_page: u32) -> Self {
+        Self { offset: u64::from(page.max(1) - 1) * u64::from(per_page), limit: per_page }
+    }
+}
+
+/// One page of a list, and how many rows the whole list has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Paged<T> {
+    pub total: u64,
+    pub rows: Vec<T>,
+}
+
+impl<T> Paged<T> {
+    pub fn empty() -> Self {
+        Self { total: 0, rows: Vec::new() }
+    }
+}
+
+/// Whose work a list covers: some agencies', or the whole city's (the chair's oversight).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope<'a> {
+    Agencies(&'a [AgencyCode]),
+    City,
+}
+
+/// The desk's lists beside the work queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeskList {
+    /// Transfers sent by the agencies, not yet accepted by their recipient (oldest first).
+    Sent,
+    /// Results ready (status 9, approved or refused, in time or late) received or held by
+    /// the agencies, not yet handed back to the citizen (oldest result first).
+    Ready,
+    /// Waiting for the citizen (a supplement or a payment, status 5 or 6) with the clock
+    /// stopped, received or held by the agencies (longest wait first). A wait that began after
+    /// the due instant leaves the dossier overdue (core's `analysis::open_state_of`): it is in
+    /// its holder's work queue among the overdue, not here.
+    Waiting,
+    /// Online submissions (status 1) at the agencies' desks, not yet accepted or refused
+    /// (oldest first).
+    Online,
+}
+
+impl DeskList {
+    pub const ALL: [DeskList; 4] = [Self::Sent, Self::Ready, Self::Waiting, Self::Online];
+
+    /// The list's path segment (`/api/v1/lists/{name}`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sent => "sent",
+            Self::Ready => "ready",
+            Self::Waiting => "waiting",
+            Self::Online => "online",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|l| l.name() == s)
+    }
+}
+
+/// The terms of a [`DossierSearch`] on `dossiers` into `f`, or `None` if it has no term that
+/// can match.
+pub(crate) fn search_terms(d: crate::sql::Dialect, search: &DossierSearch, f: &mut crate::sql::Filter) -> Option<()> {
+    let mut terms: Vec<String> = Vec::new();
+    let mut unmatchable = false;
+    if let Some(code) = search.code.as_deref().map(str::trim) {
+        let code = code.to_ascii_uppercase();
+        if !is_code_text(&code) {
+            unmatchable = true;
+        } else if code.parse::<DossierCode>().is_ok() {
+            terms.push(format!("code = {}", f.text(code)));
+        } else {
+            let p = f.text(crate::sql::prefix_pattern(d, &code));
+            terms.push(crate::sql::prefix_match(d, "code", &p));
+        }
+    }
+    if let Some(id) = search.id_number.as_deref().map(str::trim) {
+        terms.push(format!("applicant_id_number = {}", f.text(id)));
+    }
+    if let Some(name) = search.applicant.as_deref() {
+        let folded = motcua_core::text::fold(name);
+        if folded.is_empty() {
+            unmatchable = true;
+        } else {
+            let p = f.text(crate::sql::like_anywhere(&folded));
+            terms.push(format!("applicant_name_folded LIKE {p} ESCAPE '\\'"));
+        }
+    }
+    if let Some(phone) = search.phone.as_deref() {
+        match motcua_core::Phone::search_key(phone) {
+            Some(key) => {
+                let forms = motcua_core::Phone::stored_forms(&key);
+                let list = f.list(forms.iter().map(String::as_str));
+                terms.push(format!("applicant_phone IN ({list})"));
+            }
+            None => unmatchable = true,
+        }
+    }
+    if terms.is_empty() || (unmatchable && !search.any) {
+        return None;
+    }
+    if search.any {
+        f.and(format!("({})", terms.join(" OR ")));
+    } else {
+        for t in terms {
+            f.and(t);
+        }
+    }
+    Some(())
+}
+
+/// The term "received or held by one of `agencies`" (the receiving agency, or the recipient
+/// of a transfer in the log) into `f`.
+pub(crate) fn received_or_held(d: crate::sql::Dialect, agencies: &[AgencyCode], f: &mut crate::sql::Filter) {
+    let list = f.list(agencies.iter().map(AgencyCode::as_str));
+    f.and(format!(
+        "(receiving_agency IN ({list}) OR EXISTS (SELECT 1 FROM dossier_events e \
+         WHERE e.dossier_code = dossiers.code AND e.kind = 'transferred' AND {} IN ({list})))",
+        crate::sql::json_text(d, "e.payload", "to")
+    ));
+}
+
+/// The term and order of a desk list over `agencies` (all when `None`) into `f`.
+pub(crate) fn desk_list_terms(
+    list: DeskList,
+    agencies: Option<&[AgencyCode]>,
+    f: &mut crate::sql::Filter,
+) -> &'static str {
+    let at = |f: &mut crate::sql::Filter, columns: &[&str]| {
+        if let Some(agencies) = agencies {
+            let list = f.list(agencies.iter().map(AgencyCode::as_str));
+            let any: Vec<String> = columns.iter().map(|c| format!("{c} IN ({list})")).collect();
+            f.and(format!("({})", any.join(" OR ")));
+        }
+    };
+    match list {
+        DeskList::Sent => {
+            f.and("handoff_pending");
+            at(f, &["handoff_from"]);
+            "handoff_sent_at, code"
+        }
+        DeskList::Ready => {
+            f.and(format!("status = {}", motcua_core::Status::Done.code()));
+            at(f, &["receiving_agency", "holder"]);
+            "finished_at, code"
+        }
+        DeskList::Waiting => {
+            f.and(motcua_core::vocab::WAITING_FOR_CITIZEN.sql_in("status"));
+            f.and(crate::sql::WAITING_FOR_CITIZEN);
+            at(f, &["receiving_agency", "holder"]);
+            "waiting_since, code"
+        }
+        DeskList::Online => {
+            f.and(format!("status = {}", motcua_core::Status::RegisteredOnline.code()));
+            at(f, &["receiving_agency"]);
+            "registered_at, code"
+        }
+    }
 }
 
 /// A read of a citizen's personal data to record: who, which dossier, through which route,
@@ -383,12 +603,23 @@ pub trait StaffStore: Send + Sync {
         b: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<(AgencyCode, RatingCounts)>, StoreError>> + Send;
 
-    /// Open dossiers (core's `vocab::OPEN`) held by one of `holders`, earliest due first.
-    fn held_by(
+    /// The work queue: open dossiers (core's `vocab::OPEN`) held by the agencies of `scope`,
+    /// earliest due first (so overdue, then due today, then the rest), those waiting for the
+    /// citizen with the clock stopped (core's `analysis::open_state_of`) last; one page of it
+    /// and its length.
+    fn work_queue(
         &self,
-        holders: &[AgencyCode],
-        limit: u32,
-    ) -> impl Future<Output = Result<Vec<DossierRow>, StoreError>> + Send;
+        scope: Scope<'_>,
+        window: Window,
+    ) -> impl Future<Output = Result<Paged<DossierRow>, StoreError>> + Send;
+    /// One of the desk's lists ([`DeskList`]) over the agencies of `scope`: one page of it and
+    /// its length.
+    fn desk_list(
+        &self,
+        list: DeskList,
+        scope: Scope<'_>,
+        window: Window,
+    ) -> impl Future<Output = Result<Paged<DossierRow>, StoreError>> + Send;
     /// Online submissions not yet accepted or refused (`Status::RegisteredOnline`) at one of `agencies`.
     fn registered_online(
         &self,
@@ -404,14 +635,15 @@ pub trait StaffStore: Send + Sync {
         &self,
         code: &DossierCode,
     ) -> impl Future<Output = Result<Vec<AgencyCode>, StoreError>> + Send;
-    /// Dossiers matching `search`, most recently changed first; with `within`, only those one
-    /// of its agencies received or held (none if it is empty).
+    /// Dossiers matching `search`, most recently changed first: one page and how many match;
+    /// with `within`, only those one of its agencies received or held (none if it is empty).
+    /// A search with no term finds nothing.
     fn search_dossiers(
         &self,
         search: &DossierSearch,
         within: Option<&[AgencyCode]>,
-        limit: u32,
-    ) -> impl Future<Output = Result<Vec<DossierRow>, StoreError>> + Send;
+        window: Window,
+    ) -> impl Future<Output = Result<Paged<DossierRow>, StoreError>> + Send;
     /// Records reads of personal data, all or none.
     fn record_personal_data_reads(
         &self,
@@ -507,6 +739,72 @@ macro_rules! staff_store {
                     query = query.bind(a.as_str());
                 }
                 query.fetch_all(self.$reader()).await?.iter().map(|r| decode_dossier!(r)).collect()
+            }
+
+            /// One page (`window`) of the dossiers where `f` holds, in `order`, and how many
+            /// there are.
+            async fn dossiers_paged(
+                &self,
+                f: &$crate::sql::Filter,
+                order: &str,
+                window: Window,
+            ) -> Result<Paged<DossierRow>, StoreError> {
+                macro_rules! bind_params {
+                    ($q:expr) => {{
+                        let mut q = $q;
+                        for p in &f.params {
+                            q = q.bind(p.as_str());
+                        }
+                        q
+                    }};
+                }
+                let clause = f.clause();
+                let count = || async {
+                    let q = format!("SELECT COUNT(*) FROM dossiers WHERE {clause}");
+                    let n: i64 = bind_params!(sqlx::query_scalar(&q)).fetch_one(self.$reader()).await?;
+                    sql::count(n, "dossiers in a list")
+                };
+                if window.limit == 0 {
+                    return Ok(Paged { total: count().await?, rows: Vec::new() });
+                }
+                let q = format!(
+                    "{} WHERE {clause} ORDER BY {order} LIMIT {} OFFSET {}",
+                    sql::select_dossiers_counted(),
+                    window.limit,
+                    window.offset
+                );
+                let found = bind_params!(sqlx::query(&q)).fetch_all(self.$reader()).await?;
+                let total = match found.first() {
+                    Some(r) => sql::count(r.try_get::<i64, _>("listed")?, "dossiers in a list")?,
+                    None if window.offset == 0 => 0,
+                    // Past the last page: the list's length on its own.
+                    None => count().await?,
+                };
+                let rows = found.iter().map(|r| decode_dossier!(r)).collect::<Result<Vec<_>, StoreError>>()?;
+                Ok(Paged { total, rows })
+            }
+
+            /// Fills the folded names (`applicant_name_folded`) of the rows written before the
+            /// write path kept them (migration 18), a thousand rows a transaction in the order of
+            /// their codes (one pass over the primary key); how many.
+            pub(crate) async fn fold_missing_names(&self) -> Result<u64, StoreError> {
+                let mut done = 0;
+                let mut after = String::new();
+                loop {
+                    let q = "SELECT code, applicant_name FROM dossiers \
+                         WHERE code > $1 AND applicant_name_folded IS NULL ORDER BY code LIMIT 1000";
+                    let rows: Vec<(String, String)> =
+                        sqlx::query_as(q).bind(after.as_str()).fetch_all(self.$writer()).await?;
+                    let Some((last, _)) = rows.last() else { return Ok(done) };
+                    after = last.clone();
+                    let mut tx = self.$writer().begin().await?;
+                    for (code, name) in &rows {
+                        let q = "UPDATE dossiers SET applicant_name_folded = $1 WHERE code = $2";
+                        sqlx::query(q).bind(motcua_core::text::fold(name)).bind(code.as_str()).execute(&mut *tx).await?;
+                    }
+                    tx.commit().await?;
+                    done += rows.len() as u64;
+                }
             }
 
             /// Runs `update` (an `UPDATE staff … RETURNING id`) and, if it names an account and
@@ -855,8 +1153,34 @@ macro_rules! staff_store {
                     .collect()
             }
 
-            async fn held_by(&self, holders: &[AgencyCode], limit: u32) -> Result<Vec<DossierRow>, StoreError> {
-                self.dossiers_where(&$crate::sql::OPEN, "holder", holders, "due_at, code", limit).await
+            async fn work_queue(&self, scope: Scope<'_>, window: Window) -> Result<Paged<DossierRow>, StoreError> {
+                let mut f = $crate::sql::Filter::default();
+                f.and($crate::sql::OPEN.as_str());
+                if let Scope::Agencies(holders) = scope {
+                    if holders.is_empty() {
+                        return Ok(Paged::empty());
+                    }
+                    let list = f.list(holders.iter().map(AgencyCode::as_str));
+                    f.and(format!("holder IN ({list})"));
+                }
+                let order = format!("CASE WHEN {} THEN 1 ELSE 0 END, due_at, code", $crate::sql::WAITING_FOR_CITIZEN);
+                self.dossiers_paged(&f, &order, window).await
+            }
+
+            async fn desk_list(
+                &self,
+                list: DeskList,
+                scope: Scope<'_>,
+                window: Window,
+            ) -> Result<Paged<DossierRow>, StoreError> {
+                let agencies = match scope {
+                    Scope::Agencies([]) => return Ok(Paged::empty()),
+                    Scope::Agencies(a) => Some(a),
+                    Scope::City => None,
+                };
+                let mut f = $crate::sql::Filter::default();
+                let order = $crate::staff::desk_list_terms(list, agencies, &mut f);
+                self.dossiers_paged(&f, order, window).await
             }
 
             async fn registered_online(
@@ -906,47 +1230,19 @@ macro_rules! staff_store {
                 &self,
                 search: &DossierSearch,
                 within: Option<&[AgencyCode]>,
-                limit: u32,
-            ) -> Result<Vec<DossierRow>, StoreError> {
-                let mut terms: Vec<String> = Vec::new();
-                let mut binds: Vec<&str> = Vec::new();
-                if let Some(id) = search.id_number.as_deref() {
-                    binds.push(id);
-                    terms.push(format!("applicant_id_number = ${}", binds.len()));
-                }
-                if let Some(name) = search.applicant.as_deref() {
-                    binds.push(name);
-                    terms.push(sql::contains(super::D, "applicant_name", &format!("${}", binds.len())));
-                }
-                if terms.is_empty() {
-                    return Ok(Vec::new());
+                window: Window,
+            ) -> Result<Paged<DossierRow>, StoreError> {
+                let mut f = $crate::sql::Filter::default();
+                if $crate::staff::search_terms(super::D, search, &mut f).is_none() {
+                    return Ok(Paged::empty());
                 }
                 if let Some(agencies) = within {
                     if agencies.is_empty() {
-                        return Ok(Vec::new());
+                        return Ok(Paged::empty());
                     }
-                    let first = binds.len() + 1;
-                    let list: Vec<String> = (first..first + agencies.len()).map(|i| format!("${i}")).collect();
-                    let list = list.join(", ");
-                    for a in agencies {
-                        binds.push(a.as_str());
-                    }
-                    terms.push(format!(
-                        "(receiving_agency IN ({list}) OR EXISTS (SELECT 1 FROM dossier_events e \
-                         WHERE e.dossier_code = dossiers.code AND e.kind = 'transferred' AND {} IN ({list})))",
-                        sql::json_text(super::D, "e.payload", "to")
-                    ));
+                    $crate::staff::received_or_held(super::D, agencies, &mut f);
                 }
-                let q = format!(
-                    "{} WHERE {} ORDER BY last_event_at DESC, code LIMIT {limit}",
-                    sql::select_dossiers(),
-                    terms.join(" AND ")
-                );
-                let mut query = sqlx::query(&q);
-                for b in binds {
-                    query = query.bind(b);
-                }
-                query.fetch_all(self.$reader()).await?.iter().map(|r| decode_dossier!(r)).collect()
+                self.dossiers_paged(&f, "last_event_at DESC, code DESC", window).await
             }
 
             async fn record_personal_data_reads(&self, reads: &[NewPersonalDataRead]) -> Result<(), StoreError> {
@@ -999,3 +1295,56 @@ macro_rules! staff_store {
 }
 
 pub(crate) use {login_failures_from, staff_store, token_from};
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::sql::{Dialect, Filter};
+
+    #[test]
+    fn free_text_is_what_it_can_be() {
+        let s = DossierSearch::free_text(" Trần Thị Bình ");
+        assert_eq!((s.applicant.as_deref(), s.any), (Some("Trần Thị Bình"), true));
+        assert!(s.code.is_none() && s.id_number.is_none() && s.phone.is_none());
+        let s = DossierSearch::free_text("0905 123 456");
+        assert_eq!((s.phone.as_deref(), s.id_number.as_deref()), (Some("0905123456"), None));
+        let s = DossierSearch::free_text("048190000123");
+        assert_eq!((s.id_number.as_deref(), s.phone.as_deref()), (Some("048190000123"), None));
+        // Nine digits are an old ID number; ten starting with 0 a phone number.
+        assert_eq!(DossierSearch::free_text("048 190 001").id_number.as_deref(), Some("048190001"));
+        let s = DossierSearch::free_text("000.00.02.H17-250303-0001");
+        assert_eq!(s.code.as_deref(), Some("000.00.02.H17-250303-0001"));
+        assert_eq!(DossierSearch::free_text("000.00.41").code.as_deref(), Some("000.00.41"), "too few digits");
+        assert_eq!(DossierSearch::free_text("Binh").applicant.as_deref(), Some("Binh"), "no digit");
+        assert!(DossierSearch::free_text("   ").is_empty());
+    }
+
+    #[test]
+    fn search_terms_are_bound_never_spliced() {
+        let mut f = Filter::default();
+        let s = DossierSearch::free_text("Trần' OR 1=1 --");
+        assert!(search_terms(Dialect::Postgres, &s, &mut f).is_some());
+        assert_eq!(f.clause(), "(applicant_name_folded LIKE $1 ESCAPE '\\')");
+        assert_eq!(f.params, vec!["%tran' or 1=1 --%".to_string()]);
+        let mut f = Filter::default();
+        let s = DossierSearch { code: Some("000.00.02.H17-250303-0001".into()), ..DossierSearch::default() };
+        search_terms(Dialect::Sqlite, &s, &mut f).unwrap();
+        assert_eq!(f.clause(), "code = $1");
+        let mut f = Filter::default();
+        let s = DossierSearch { code: Some("000*".into()), phone: Some("0905123456".into()), ..Default::default() };
+        assert!(search_terms(Dialect::Sqlite, &s, &mut f).is_none(), "all terms must match, and one cannot");
+        let mut f = Filter::default();
+        assert!(search_terms(Dialect::Sqlite, &DossierSearch::default(), &mut f).is_none());
+    }
+
+    #[test]
+    fn windows_count_pages_from_one() {
+        assert_eq!(Window::page(1, 50), Window { offset: 0, limit: 50 });
+        assert_eq!(Window::page(3, 20), Window { offset: 40, limit: 20 });
+        assert_eq!(Window::page(0, 20), Window { offset: 0, limit: 20 });
+        assert_eq!(DeskList::ALL.map(DeskList::name), ["sent", "ready", "waiting", "online"]);
+        assert_eq!(DeskList::parse("ready"), Some(DeskList::Ready));
+        assert_eq!(DeskList::parse("queue"), None);
+    }
+}

@@ -20,6 +20,10 @@ mod credentials;
 #[path = "conformance/privacy.rs"]
 mod privacy;
 
+/// The staff's search by code, folded name, ID number and phone; the desk's lists; the work
+/// queue, paged and counted.
+#[path = "conformance/findable.rs"]
+mod findable;
 /// The inspector's watch list: planted cases, the writer's tables against a replay.
 #[path = "conformance/watchlist.rs"]
 mod watchlist;
@@ -125,14 +129,20 @@ mod support {
         }
     }
 
-    /// What a check needs beyond the trait: raw SQL, to prove the triggers.
+    /// What a check needs beyond the trait: raw SQL, to prove the triggers (and run a
+    /// migration's statement again), and the backend's directory of migrations.
     pub trait Backend: Store + motcua_store::StaffStore + Clone + 'static {
         fn raw(&self, sql: &str) -> impl Future<Output = Result<u64, sqlx::Error>> + Send;
+        /// `migrations/<this>/`: "sqlite" or "postgres".
+        fn migrations(&self) -> &'static str;
     }
 
     impl Backend for SqliteStore {
         async fn raw(&self, sql: &str) -> Result<u64, sqlx::Error> {
             Ok(sqlx::query(sql).execute(self.writer()).await?.rows_affected())
+        }
+        fn migrations(&self) -> &'static str {
+            "sqlite"
         }
     }
 
@@ -143,12 +153,30 @@ mod support {
                 motcua_store::AnyStore::Pg(s) => s.raw(sql).await,
             }
         }
+        fn migrations(&self) -> &'static str {
+            match self {
+                motcua_store::AnyStore::Sqlite(s) => s.migrations(),
+                motcua_store::AnyStore::Pg(s) => s.migrations(),
+            }
+        }
     }
 
     impl Backend for PgStore {
         async fn raw(&self, sql: &str) -> Result<u64, sqlx::Error> {
             Ok(sqlx::query(sql).execute(self.pool()).await?.rows_affected())
         }
+        fn migrations(&self) -> &'static str {
+            "postgres"
+        }
+    }
+
+    /// The statement of migration `file` of `backend` that begins with `start`, up to its `;`.
+    pub fn migration_statement(backend: &str, file: &str, start: &str) -> String {
+        let path = config().join("../migrations").join(backend).join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let from = text.find(start).unwrap_or_else(|| panic!("no {start:?} in {}", path.display()));
+        let len = text[from..].find(';').unwrap();
+        text[from..from + len].to_string()
     }
 
     pub async fn sqlite_store(dir: &Path) -> SqliteStore {
@@ -224,6 +252,9 @@ mod checks {
     pub use super::credentials::{
         a_password_reset_or_a_disable_ends_every_credential, login_failures_are_counted_locked_and_cleared,
         tokens_expire_are_listed_and_revoked,
+    };
+    pub use super::findable::{
+        desk_lists_and_the_work_queue_are_paged_and_counted, dossiers_are_found_by_code_name_id_and_phone,
     };
     pub use super::privacy::personal_data_is_found_within_the_agencies_that_held_it;
     pub use super::watchlist::the_watch_list_is_kept_by_the_writer_and_equals_a_replay;
@@ -1520,6 +1551,8 @@ conformance!(
     backdated_events_keep_both_instants,
     waiting_for_the_citizen_is_neither_in_time_nor_overdue,
     the_watch_list_is_kept_by_the_writer_and_equals_a_replay,
+    dossiers_are_found_by_code_name_id_and_phone,
+    desk_lists_and_the_work_queue_are_paged_and_counted,
 );
 
 /// SQLite only: two independent stores (as two processes would) writing one file.

@@ -4,7 +4,8 @@
 //! the audit of reads of citizens' personal data. No JavaScript
 //! framework; every form carries the session's CSRF token.
 //!
-//! One file per page or group of pages — `login`, `queue` (and online submissions), `intake`
+//! One file per page or group of pages — `login`, `queue` (and online submissions), `find`
+//! (the search and the desk's lists), `intake`
 //! (and the receipt), `dossier` (and its action forms), `letters` (print queue and apology
 //! letter), `reports` (report and audit log) — each using `common` for the logged-in account,
 //! names in the page's language and loading a dossier; this file has the routes and the
@@ -12,6 +13,7 @@
 
 mod common;
 mod dossier;
+mod find;
 mod intake;
 mod letters;
 mod login;
@@ -34,6 +36,10 @@ pub fn routes() -> Routes<AppState> {
         .post("/login", login::login_submit)
         .post("/logout", login::logout)
         .get("/queue", queue::queue)
+        .get("/tim-kiem", find::search)
+        .get("/lists/sent", find::sent)
+        .get("/lists/ready", find::ready)
+        .get("/lists/waiting", find::waiting)
         .get("/online", queue::online)
         .get("/outbox", letters::outbox)
         .get("/intake", intake::intake_form)

@@ -1,20 +1,22 @@
-//! The work queue (open dossiers by urgency) and the online submissions waiting for the desk.
+//! The work queue (open dossiers by urgency, a page at a time) and the online submissions
+//! waiting for the desk.
 
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use motcua_core::deadlines::format_working_minutes;
-use motcua_store::StaffStore;
+use motcua_store::DeskList;
 use serde::Deserialize;
 
-use super::common::{Ui, agency_name, agency_options, chosen_agencies, procedure_name, status_label};
+use super::common::{Ui, agency_name, agency_options, encode, procedure_name, status_label};
+use super::find::{Pager, Tab, pager, tabs};
 use crate::i18n::Tr;
 use crate::page::{Page, error_page, html};
 use crate::privacy;
 use crate::shared::local_opt;
 use crate::state::AppState;
-use crate::views::{self, QueueItem};
+use crate::views::{self, Paging, QueueItem, Whose};
 
 /// One row of a list of dossiers.
 #[derive(Debug, Clone)]
@@ -52,31 +54,41 @@ fn row_vm(state: &AppState, tr: Tr, item: &QueueItem) -> RowVm {
 #[template(path = "queue.html")]
 struct QueuePage {
     page: Page,
+    tabs: Vec<Tab>,
     rows: Vec<RowVm>,
     agencies: Vec<(String, String)>,
     selected: String,
+    pager: Pager,
 }
 
 #[derive(Debug, Default, Deserialize)]
-pub struct AgencyQuery {
+pub struct QueueQuery {
     agency: Option<String>,
+    page: Option<u32>,
+    per_page: Option<u32>,
 }
 
-pub async fn queue(State(state): State<AppState>, ui: Ui, Query(q): Query<AgencyQuery>) -> Response {
+/// The work queue of the account's agencies (or of one it chooses; the chair's, with none
+/// chosen, the whole city's), a page at a time with its length.
+pub async fn queue(State(state): State<AppState>, ui: Ui, Query(q): Query<QueueQuery>) -> Response {
     let tr = ui.tr;
-    let agencies = match chosen_agencies(&state, &ui, q.agency.as_deref()) {
-        Ok(a) => a,
+    let whose = match Whose::of(&state, &ui.who.staff, q.agency.as_deref()) {
+        Ok(w) => w,
         Err(p) => return error_page(tr, &p),
     };
-    let items = match views::queue(&state, &ui.who.staff, &agencies).await {
+    let found = match views::queue(&state, &ui.who.staff, &whose, Paging::new(q.page, q.per_page)).await {
         Ok(i) => i,
         Err(p) => return error_page(tr, &p),
     };
+    let selected = q.agency.unwrap_or_default();
+    let path = if selected.is_empty() { "/queue".to_string() } else { format!("/queue?agency={}", encode(&selected)) };
     let page = QueuePage {
-        page: Page::staff(tr, tr.t("queue"), "/queue", &ui.who),
-        rows: items.iter().map(|i| row_vm(&state, tr, i)).collect(),
+        page: Page::staff(tr, tr.t("queue"), &path, &ui.who),
+        tabs: tabs(tr, "/queue"),
+        rows: found.items.iter().map(|i| row_vm(&state, tr, i)).collect(),
         agencies: agency_options(&state, &ui),
-        selected: q.agency.unwrap_or_default(),
+        pager: pager(tr, "/queue", &[("agency", &selected)], &found.place),
+        selected,
     };
     html(StatusCode::OK, &page)
 }
@@ -88,24 +100,25 @@ struct ListPage {
     heading: String,
     intro: String,
     rows: Vec<RowVm>,
+    pager: Pager,
 }
 
-pub async fn online(State(state): State<AppState>, ui: Ui) -> Response {
+/// The online submissions waiting at the account's desks (the chair's: every desk's), a page
+/// at a time with their count.
+pub async fn online(State(state): State<AppState>, ui: Ui, Query(q): Query<QueueQuery>) -> Response {
     let tr = ui.tr;
-    let agencies = match chosen_agencies(&state, &ui, None) {
-        Ok(a) => a,
+    let whose = match Whose::of(&state, &ui.who.staff, q.agency.as_deref()) {
+        Ok(w) => w,
         Err(p) => return error_page(tr, &p),
     };
-    let rows = match state.store.registered_online(&agencies, views::QUEUE_LIMIT).await {
-        Ok(r) => r,
-        Err(e) => return error_page(tr, &e.into()),
-    };
-    let rows = match privacy::list(&state, &ui.who.staff, rows).await {
-        Ok(r) => r,
+    let paging = Paging::new(q.page, q.per_page);
+    let found = match views::desk_list(&state, &ui.who.staff, DeskList::Online, &whose, paging).await {
+        Ok(f) => f,
         Err(p) => return error_page(tr, &p),
     };
-    let rows = rows
-        .into_iter()
+    let rows = found
+        .rows
+        .iter()
         .map(|privacy::Listed { row: r, .. }| RowVm {
             code: r.code.to_string(),
             procedure: procedure_name(&state, tr, &r.procedure),
@@ -118,11 +131,13 @@ pub async fn online(State(state): State<AppState>, ui: Ui) -> Response {
             holder: agency_name(&state, tr, &r.receiving_agency),
         })
         .collect();
+    let selected = q.agency.unwrap_or_default();
     let page = ListPage {
         page: Page::staff(tr, tr.t("online"), "/online", &ui.who),
         heading: tr.t("pending_online").to_string(),
         intro: String::new(),
         rows,
+        pager: pager(tr, "/online", &[("agency", &selected)], &found.place),
     };
     html(StatusCode::OK, &page)
 }

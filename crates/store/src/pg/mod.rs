@@ -78,7 +78,8 @@ pub struct PgStore {
 }
 
 impl PgStore {
-    /// Connects to `postgres://…` and migrates the database.
+    /// Connects to `postgres://…` and migrates the database (with the names migration 18 leaves
+    /// to fold).
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         Self::connect_with(PgConnectOptions::from_str(url)?).await
     }
@@ -87,7 +88,10 @@ impl PgStore {
         let options = options.statement_cache_capacity(sql::STATEMENT_CACHE);
         let pool = PgPoolOptions::new().max_connections(10).connect_with(options).await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool, group: GroupCommit::new(group::DEFAULT_CAP) })
+        let store = Self { pool, group: GroupCommit::new(group::DEFAULT_CAP) };
+        // The folded names SQL does not compute (migration 18).
+        store.fold_missing_names().await?;
+        Ok(store)
     }
 
     pub fn pool(&self) -> &PgPool {

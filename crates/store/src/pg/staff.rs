@@ -9,9 +9,9 @@ use crate::error::{StoreError, is_unique_violation};
 use crate::model::DossierRow;
 use crate::sql::{self, At, decode_dossier};
 use crate::staff::{
-    AuditRow, Capability, DossierSearch, LoginFailures, NewPersonalDataRead, NewStaff, NewToken, PersonalDataRead,
-    Rating, RatingCounts, STAFF_COLUMNS, SessionRow, StaffRow, StaffStore, TOKEN_SELECT, TokenRow, TokenUse,
-    login_failures_from, staff_store, token_from,
+    AuditRow, Capability, DeskList, DossierSearch, LoginFailures, NewPersonalDataRead, NewStaff, NewToken, Paged,
+    PersonalDataRead, Rating, RatingCounts, STAFF_COLUMNS, Scope, SessionRow, StaffRow, StaffStore, TOKEN_SELECT,
+    TokenRow, TokenUse, Window, login_failures_from, staff_store, token_from,
 };
 
 use super::PgStore;

@@ -141,7 +141,8 @@ async fn checkpointer(options: SqliteConnectOptions, mut stop: watch::Receiver<b
 }
 
 impl SqliteStore {
-    /// Opens (creating it and its directory if missing) the database file and migrates it.
+    /// Opens (creating it and its directory if missing) the database file and migrates it
+    /// (with the names migration 18 leaves to fold).
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref();
         if tokio::fs::metadata(path).await.is_ok_and(|m| m.is_dir()) {
@@ -180,7 +181,10 @@ impl SqliteStore {
             .await?;
         let (stop, stopped) = watch::channel(false);
         tokio::spawn(checkpointer(options, stopped));
-        Ok(Self { writer, reader, group: GroupCommit::new(group::DEFAULT_CAP), checkpoints: Arc::new(stop) })
+        let store = Self { writer, reader, group: GroupCommit::new(group::DEFAULT_CAP), checkpoints: Arc::new(stop) };
+        // The folded names SQL does not compute (migration 18).
+        store.fold_missing_names().await?;
+        Ok(store)
     }
 
     /// The single writer connection (a pool of one). Everything that writes goes through it.

@@ -4,7 +4,7 @@
 
 use chrono::Duration;
 use motcua_core::{DossierCode, Event, EventKind};
-use motcua_store::{DossierSearch, NewPersonalDataRead, StaffStore};
+use motcua_store::{DossierSearch, NewPersonalDataRead, Paged, StaffStore, Window};
 
 use super::support::*;
 
@@ -12,12 +12,17 @@ fn ev(at: chrono::DateTime<chrono::Utc>, kind: EventKind) -> Event {
     Event::new(at, Some("officer".into()), kind)
 }
 
-fn codes(rows: &[motcua_store::DossierRow]) -> Vec<DossierCode> {
-    rows.iter().map(|r| r.code.clone()).collect()
+fn codes(found: &Paged<motcua_store::DossierRow>) -> Vec<DossierCode> {
+    found.rows.iter().map(|r| r.code.clone()).collect()
 }
 
 fn by_id(id: &str) -> DossierSearch {
-    DossierSearch { id_number: Some(id.into()), applicant: None }
+    DossierSearch { id_number: Some(id.into()), ..DossierSearch::default() }
+}
+
+/// The first `n` found.
+fn first(n: u32) -> Window {
+    Window { offset: 0, limit: n }
 }
 
 /// The receiving agency and every transfer's recipient hold a dossier (a transfer not yet
@@ -68,24 +73,30 @@ pub async fn personal_data_is_found_within_the_agencies_that_held_it<S: Backend 
     // By ID number: city-wide both of the citizen's dossiers, newest change first; within an
     // agency only what it received or held.
     let id = "048090001234";
-    assert_eq!(codes(&s.search_dossiers(&by_id(id), None, 10).await.unwrap()), vec![b.clone(), a.clone()]);
-    assert_eq!(codes(&s.search_dossiers(&by_id(id), Some(&[ag(DEPT)]), 10).await.unwrap()), vec![a.clone()]);
-    assert_eq!(codes(&s.search_dossiers(&by_id(id), Some(&[ag(WARD)]), 10).await.unwrap()), vec![b.clone()]);
-    assert_eq!(codes(&s.search_dossiers(&by_id(id), Some(&[ag(CENTRE)]), 10).await.unwrap()), vec![a.clone()]);
-    assert!(s.search_dossiers(&by_id(id), Some(&[]), 10).await.unwrap().is_empty());
-    assert!(s.search_dossiers(&by_id("048090001"), None, 10).await.unwrap().is_empty(), "the whole number");
-    assert_eq!(codes(&s.search_dossiers(&by_id(id), None, 1).await.unwrap()), vec![b.clone()], "the limit");
-    // By part of the name, letter case as written; both terms must match.
-    let name = |n: &str| DossierSearch { id_number: None, applicant: Some(n.into()) };
-    assert_eq!(codes(&s.search_dossiers(&name("Thị Bình"), Some(&[ag(DEPT)]), 10).await.unwrap()), vec![c.clone()]);
-    assert!(s.search_dossiers(&name("Thị Bình"), Some(&[ag(WARD)]), 10).await.unwrap().is_empty());
-    assert!(s.search_dossiers(&name("thị bình"), None, 10).await.unwrap().is_empty());
-    assert!(s.search_dossiers(&name("50%"), None, 10).await.unwrap().is_empty(), "no pattern characters");
-    let both = DossierSearch { id_number: Some(id.into()), applicant: Some("Văn An".into()) };
-    assert_eq!(codes(&s.search_dossiers(&both, Some(&[ag(CENTRE)]), 10).await.unwrap()), vec![a.clone()]);
-    let both = DossierSearch { id_number: Some("048190000123".into()), applicant: Some("Văn An".into()) };
-    assert!(s.search_dossiers(&both, None, 10).await.unwrap().is_empty());
-    assert!(s.search_dossiers(&DossierSearch::default(), None, 10).await.unwrap().is_empty());
+    assert_eq!(codes(&s.search_dossiers(&by_id(id), None, first(10)).await.unwrap()), vec![b.clone(), a.clone()]);
+    assert_eq!(codes(&s.search_dossiers(&by_id(id), Some(&[ag(DEPT)]), first(10)).await.unwrap()), vec![a.clone()]);
+    assert_eq!(codes(&s.search_dossiers(&by_id(id), Some(&[ag(WARD)]), first(10)).await.unwrap()), vec![b.clone()]);
+    assert_eq!(codes(&s.search_dossiers(&by_id(id), Some(&[ag(CENTRE)]), first(10)).await.unwrap()), vec![a.clone()]);
+    assert!(s.search_dossiers(&by_id(id), Some(&[]), first(10)).await.unwrap().rows.is_empty());
+    assert!(s.search_dossiers(&by_id("048090001"), None, first(10)).await.unwrap().rows.is_empty(), "the whole number");
+    assert_eq!(codes(&s.search_dossiers(&by_id(id), None, first(1)).await.unwrap()), vec![b.clone()], "the limit");
+    // By part of the name; both terms must match.
+    let name = |n: &str| DossierSearch { applicant: Some(n.into()), ..DossierSearch::default() };
+    assert_eq!(
+        codes(&s.search_dossiers(&name("Thị Bình"), Some(&[ag(DEPT)]), first(10)).await.unwrap()),
+        vec![c.clone()]
+    );
+    assert!(s.search_dossiers(&name("Thị Bình"), Some(&[ag(WARD)]), first(10)).await.unwrap().rows.is_empty());
+    assert!(s.search_dossiers(&name("50%"), None, first(10)).await.unwrap().rows.is_empty(), "no pattern characters");
+    let both = DossierSearch { id_number: Some(id.into()), applicant: Some("Văn An".into()), ..Default::default() };
+    assert_eq!(codes(&s.search_dossiers(&both, Some(&[ag(CENTRE)]), first(10)).await.unwrap()), vec![a.clone()]);
+    let both = DossierSearch {
+        id_number: Some("048190000123".into()),
+        applicant: Some("Văn An".into()),
+        ..Default::default()
+    };
+    assert!(s.search_dossiers(&both, None, first(10)).await.unwrap().rows.is_empty());
+    assert!(s.search_dossiers(&DossierSearch::default(), None, first(10)).await.unwrap().rows.is_empty());
 
     // The audit of reads: newest first, paged by id, fields kept in order; append-only.
     let read = |code: &DossierCode, route: &str, fields: &[&str], minutes: i64| NewPersonalDataRead {
