@@ -5,7 +5,10 @@
 //!    path), and batched group commits (import / simulate); the same on PostgreSQL when
 //!    `MOTCUA_BENCH_PG_URL` (or `MOTCUA_TEST_PG_URL`) names a server;
 //! 2. `report --by agency` over a simulated city-year of 1 M dossiers, from aggregates, beside
-//!    the same figures computed by plain SQL GROUP BY over the dossier and event tables.
+//!    the same figures computed by plain SQL GROUP BY over the dossier and event tables;
+//! 3. the inspector's watch list (`watchlist --by agency` and `--by officer`) over the same
+//!    city-year, from the tables the write path keeps, beside the replay of the log through
+//!    core it replaces (which it equals).
 //!
 //! Sizes: `MOTCUA_BENCH_DOSSIERS` (default 1,000,000) for the city-year; the city-year database
 //! is kept in `target/bench-data/` and reused while its size and seed match.
@@ -251,7 +254,8 @@ async fn report_suite(domain: &Domain) -> anyhow::Result<()> {
     let dir = bench_dir();
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(format!("cityyear-{dossiers}.db"));
-    let marker = dir.join(format!("cityyear-{dossiers}.done"));
+    // Built with the watch list's tables (migration 16): an older city-year is built again.
+    let marker = dir.join(format!("cityyear-{dossiers}-m16.done"));
     let url = format!("sqlite://{}", path.display());
     if !marker.exists() {
         for suffix in ["", "-wal", "-shm"] {
@@ -300,6 +304,52 @@ async fn report_suite(domain: &Domain) -> anyhow::Result<()> {
     }
     println!("  baseline: plain SQL GROUP BY over the dossiers table: {:.1} ms ({} received)", bd * 1e3, check);
     println!("  baseline: plain SQL GROUP BY over the event log joined to dossiers: {:.1} ms", be * 1e3);
+    watchlist_suite(&store, domain, dossiers, as_of).await
+}
+
+/// The watch list over the city-year, from the aggregates (best of 7 per grouping), beside the
+/// replay of the whole log through core.
+async fn watchlist_suite<S: Store>(
+    store: &S,
+    domain: &Domain,
+    dossiers: u64,
+    as_of: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    use motcua_core::watchlist::{WatchBy, WatchKind, WatchList, WatchQuery};
+    for by in [WatchBy::Agency, WatchBy::Officer] {
+        let q = WatchQuery { from: date(2025, 1, 1), to: date(2025, 12, 31), as_of, by, agency: None };
+        let mut best = f64::INFINITY;
+        let mut list = None;
+        for _ in 0..7 {
+            let t = Instant::now();
+            let l = motcua_store::watchlist::watchlist(store, domain, &q).await?;
+            best = best.min(t.elapsed().as_secs_f64());
+            list = Some(l);
+        }
+        let Some(list) = list else { continue };
+        let codes: usize = list.rows.iter().flat_map(|r| r.signals.values()).map(|c| c.codes.len()).sum();
+        println!(
+            "watchlist --by {}, city-year of {dossiers} dossiers: best of 7 = {:.1} ms from aggregates (goal <= 200 ms); {} rows, {} dossier codes in the cells, {} late, {} silent holders, {} bounces, {} officers late more than twice",
+            by.name(),
+            best * 1e3,
+            list.rows.len(),
+            codes,
+            list.total.cell(WatchKind::Late).count,
+            list.total.cell(WatchKind::SilentHolder).count,
+            list.total.cell(WatchKind::Bounce).count,
+            list.late_officers.len()
+        );
+        if by == WatchBy::Agency {
+            let t = Instant::now();
+            let facts = motcua_store::watchlist::replayed_facts(store, domain).await?;
+            let replayed = WatchList::build(&q, facts, |a| motcua_store::watchlist::agency_name(domain, a));
+            println!(
+                "  baseline: replaying the log through core: {:.1} s; equal to the aggregates: {}",
+                t.elapsed().as_secs_f64(),
+                replayed == list
+            );
+        }
+    }
     Ok(())
 }
 

@@ -143,6 +143,11 @@ pub async fn recompute<S: Store>(store: &S, domain: &Domain, dry_run: bool, json
         crate::outln!("  ! {o} has a projection row but no event");
     }
     crate::outln!("{} aggregate cells {verb}", diff.counts.len());
+    crate::outln!(
+        "watch list: {} dossiers' occurrences and {} daily cells {verb}",
+        diff.watch_changed.len(),
+        diff.watch_cells
+    );
     if dry_run {
         crate::outln!("dry run: nothing was written; run without --dry-run to apply");
     }

@@ -232,6 +232,35 @@ pub enum Command {
         #[arg(long, default_value_t = 10_000, requires = "backdated")]
         limit: u32,
     },
+    /// The inspector's watch list (Directive 34-CT/TU): per agency or officer, the dossiers
+    /// that showed each avoidance signal in the period, officers with more than two late
+    /// dossiers, handoff waits and backdated events.
+    Watchlist {
+        /// First day (default: the first day of the as-of month).
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day (default: the as-of day).
+        #[arg(long)]
+        to: Option<String>,
+        /// agency or officer.
+        #[arg(long, default_value = "agency", value_parser = ["agency", "officer"])]
+        by: String,
+        /// One agency only (its code).
+        #[arg(long)]
+        agency: Option<String>,
+        /// As of this instant (default: now).
+        #[arg(long)]
+        as_of: Option<String>,
+        #[arg(long, default_value = "table", value_parser = ["table", "json", "csv"])]
+        format: String,
+        /// Sort the rows by this column, largest first: flagged (default), a signal (bounce,
+        /// silent_holder, late, …), backdated, handoff_average, …, or key.
+        #[arg(long, default_value = "flagged")]
+        sort: String,
+        /// Language of the table and the CSV headings: vi (default) or en.
+        #[arg(long, default_value = "vi", value_parser = ["vi", "en"])]
+        lang: String,
+    },
 }
 
 pub fn as_of(s: &Option<String>) -> Result<DateTime<Utc>> {
@@ -323,6 +352,28 @@ async fn run_with_store<S: motcua_store::Store>(
         }
         C::Report { from, to, by, as_of: at, format, .. } => {
             return report(store, domain, &Period::of(from, to, at)?, *by, format).await;
+        }
+        C::Watchlist { from, to, by, agency, as_of: at, format, sort, lang } => {
+            let p = Period::of(from, to, at)?;
+            let agency = agency
+                .as_deref()
+                .map(|a| a.trim().parse::<motcua_core::AgencyCode>().map_err(|e| anyhow::anyhow!("--agency: {e}")))
+                .transpose()?;
+            if let Some(a) = &agency {
+                domain.agency(a)?;
+            }
+            let q = motcua_core::watchlist::WatchQuery {
+                from: p.from,
+                to: p.to,
+                as_of: p.as_of,
+                by: by.parse().map_err(anyhow::Error::msg)?,
+                agency,
+            };
+            if !q.is_valid() {
+                anyhow::bail!("the period's days must be of the years 1 to 9999");
+            }
+            let lang = if lang == "en" { motcua_core::Lang::En } else { motcua_core::Lang::Vi };
+            return watchlist(store, domain, &q, sort, lang, format).await;
         }
         C::Transfer { code, to, write } => (code, Transition::Transfer { to: to.clone() }, write),
         C::Accept(a) => (&a.code, Transition::Accept, &a.write),
@@ -489,6 +540,27 @@ async fn report<S: motcua_store::Store>(
         "json" => crate::outln!("{}", r.to_json()),
         "csv" => crate::out!("{}", r.to_csv()),
         _ => crate::out!("{}", r.to_table()),
+    }
+    Ok(())
+}
+
+/// `motcua watchlist`: read from the aggregates the write path keeps.
+async fn watchlist<S: motcua_store::Store>(
+    store: &S,
+    domain: &motcua_core::Domain,
+    q: &motcua_core::watchlist::WatchQuery,
+    sort: &str,
+    lang: motcua_core::Lang,
+    format: &str,
+) -> Result<()> {
+    let mut list = motcua_store::watchlist::watchlist(store, domain, q).await?;
+    if !list.sort_by(sort) {
+        anyhow::bail!("--sort {sort:?}: expected key or one of {}", motcua_core::watchlist::SORT_COLUMNS.join(", "));
+    }
+    match format {
+        "json" => crate::outln!("{}", serde_json::to_string(&list)?),
+        "csv" => crate::out!("{}", motcua_store::watchlist::to_csv(&list, lang)),
+        _ => crate::out!("{}", motcua_store::watchlist::to_table(&list, lang)),
     }
     Ok(())
 }

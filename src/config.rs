@@ -55,6 +55,22 @@ impl Default for Settings {
     }
 }
 
+/// A text file the configuration names, read whole: a missing file, a folder in its place and
+/// bytes that are not UTF-8 are each said plainly, with the path.
+pub fn read_text(path: &Path) -> Result<String> {
+    let bytes = fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::IsADirectory => anyhow::anyhow!("{} is a folder, not a file", path.display()),
+        _ => anyhow::Error::new(e).context(format!("cannot read {}", path.display())),
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not UTF-8 text (the first bad byte is at offset {}); save it as UTF-8",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
 /// The configuration folder and what was read from it.
 #[derive(Debug)]
 pub struct Config {
@@ -64,9 +80,21 @@ pub struct Config {
 
 impl Config {
     pub fn load(dir: &Path) -> Result<Self> {
+        match fs::metadata(dir) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                bail!("the configuration folder {} is a file, not a folder (--config, MOTCUA_CONFIG)", dir.display())
+            }
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!(
+                    "cannot open the configuration folder {} (--config, MOTCUA_CONFIG; default ./config)",
+                    dir.display()
+                )));
+            }
+        }
         let file = dir.join("motcua.toml");
         let settings = if file.exists() {
-            let text = fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let text = read_text(&file)?;
             toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.message()))?
         } else {
             Settings::default()
@@ -96,7 +124,7 @@ impl Config {
         let mut years = Vec::new();
         let mut problems = Vec::new();
         for path in entries {
-            let text = fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            let text = read_text(&path)?;
             match CalendarData::parse_year(&path.display().to_string(), &text) {
                 Ok(y) => {
                     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
@@ -123,10 +151,7 @@ impl Config {
     }
 
     pub fn catalog(&self) -> Result<Catalog> {
-        let read = |name: &str| {
-            let path = self.dir.join("catalog").join(name);
-            fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))
-        };
+        let read = |name: &str| read_text(&self.dir.join("catalog").join(name));
         Ok(Catalog::from_toml(&read("agencies.toml")?, &read("procedures.toml")?)?)
     }
 

@@ -2,7 +2,7 @@
 //! portal's dossier records (docs/formats.md).
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -23,19 +23,45 @@ pub struct ImportSummary {
     pub rejected: u64,
 }
 
+/// Lines in the file at `path`, for the progress bar (0 if it cannot be read).
+fn count_lines(path: &Path) -> u64 {
+    let Ok(file) = File::open(path) else { return 0 };
+    let mut reader = BufReader::new(file);
+    let (mut lines, mut buf) = (0, Vec::new());
+    loop {
+        buf.clear();
+        match reader.read_until(b'\n', &mut buf) {
+            Ok(0) | Err(_) => return lines,
+            Ok(_) => lines += 1,
+        }
+    }
+}
+
+/// `motcua import FILE`, or `-` for standard input (with `--format`).
 pub async fn import<S: Store>(store: &S, domain: &Domain, path: &Path, format: Option<&str>, json: bool) -> Result<()> {
+    let stdin = path == Path::new("-");
     let format = match format {
         Some(f) => f.parse::<Format>().map_err(|e| anyhow!(e))?,
+        None if stdin => bail!("give --format jsonl|csv to import from standard input"),
         None => path.extension().and_then(|e| e.to_str()).and_then(Format::from_extension).ok_or_else(|| {
             anyhow!("cannot tell the format of {} from its extension: give --format jsonl|csv", path.display())
         })?,
     };
-    let open = || File::open(path).with_context(|| format!("cannot open {}", path.display()));
-    let lines = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        BufReader::new(open()?).lines().count() as u64
+    let (input, name): (Box<dyn BufRead>, String) = if stdin {
+        if std::io::stdin().is_terminal() {
+            bail!(
+                "standard input is a terminal: pipe the events in (… | motcua import --format jsonl -) or give a file"
+            );
+        }
+        (Box::new(std::io::stdin().lock()), "standard input".to_string())
     } else {
-        0
+        let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        if file.metadata().is_ok_and(|m| m.is_dir()) {
+            bail!("{} is a folder, not a file of events", path.display());
+        }
+        (Box::new(BufReader::new(file)), path.display().to_string())
     };
+    let lines = if !stdin && std::io::stderr().is_terminal() { count_lines(path) } else { 0 };
     let bar = progress(lines, "import");
     let mut summary = ImportSummary::default();
     let mut pending: Vec<(usize, BatchItem)> = Vec::with_capacity(CHUNK);
@@ -56,7 +82,7 @@ pub async fn import<S: Store>(store: &S, domain: &Domain, path: &Path, format: O
         }
         Ok(msgs)
     };
-    for row in read_events(format, BufReader::new(open()?)) {
+    for row in read_events(format, input) {
         summary.rows += 1;
         bar.inc(1);
         match row {
@@ -76,12 +102,15 @@ pub async fn import<S: Store>(store: &S, domain: &Domain, path: &Path, format: O
         bar.suspend(|| writeln!(errors, "{m}"))?;
     }
     bar.finish_and_clear();
+    if stdin && summary.rows == 0 {
+        bail!("standard input is empty or closed: no events to import");
+    }
     if json {
         crate::outln!("{}", serde_json::to_string(&summary)?);
     } else {
         crate::outln!(
             "{}: {} rows read, {} events imported, {} rows rejected",
-            path.display(),
+            name,
             summary.rows,
             summary.imported,
             summary.rejected

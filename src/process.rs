@@ -48,6 +48,64 @@ pub fn write_stdout(args: std::fmt::Arguments<'_>) {
     }
 }
 
+/// An error and its causes on one line, `: ` between them, each said once: a cause whose text
+/// the line already holds (the store's errors quote their source) is left out.
+pub fn error_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
+/// Flags whose value is a file or folder path, which may be any bytes.
+const PATH_FLAGS: [&str; 4] = ["--config", "--output", "--mail-dir", "--print-dir"];
+
+/// Environment variables whose value is a path.
+const PATH_VARS: [&str; 3] = ["MOTCUA_CONFIG", "MOTCUA_MAIL_DIR", "MOTCUA_PRINT_DIR"];
+
+/// `s` with the bytes that are not UTF-8 written `\xNN` and control characters escaped.
+fn escaped(s: &std::ffi::OsStr) -> String {
+    let mut out = String::new();
+    for chunk in s.as_encoded_bytes().utf8_chunks() {
+        out.extend(chunk.valid().escape_debug());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02X}"));
+        }
+    }
+    out
+}
+
+/// What to say when an argument (or a `MOTCUA_…` variable) that must be text is not UTF-8:
+/// which one, its bytes escaped. Codes, names, instants and URLs are text; only file paths may
+/// be other bytes, so a value after a path flag is named only if nothing else is at fault.
+pub fn not_utf8_input() -> String {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let bad: Vec<usize> = (1..args.len()).filter(|&i| args[i].to_str().is_none()).collect();
+    let after_path = |i: usize| args.get(i - 1).and_then(|a| a.to_str()).is_some_and(|a| PATH_FLAGS.contains(&a));
+    let named = |i: usize| match args.get(i - 1).and_then(|a| a.to_str()).filter(|a| a.starts_with("--")) {
+        Some(flag) => format!("the value of {flag} \"{}\"", escaped(&args[i])),
+        None => format!("the argument \"{}\"", escaped(&args[i])),
+    };
+    if let Some(&i) = bad.iter().find(|&&i| !after_path(i)).or(bad.first()) {
+        return format!("{} is not valid UTF-8 (only file paths may be other bytes)", named(i));
+    }
+    let var = std::env::vars_os().find(|(k, v)| {
+        k.to_str().is_some_and(|k| k.starts_with("MOTCUA_") && !PATH_VARS.contains(&k)) && v.to_str().is_none()
+    });
+    match var {
+        Some((k, v)) => format!("the environment variable {} (\"{}\") is not valid UTF-8", escaped(&k), escaped(&v)),
+        None => "an argument is not valid UTF-8".to_string(),
+    }
+}
+
 /// True if `e` is standard output closed under a writer (a pipe whose reader exited).
 pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))

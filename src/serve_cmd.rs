@@ -68,6 +68,10 @@ pub struct ServeArgs {
     /// before it is closed.
     #[arg(long, default_value_t = 60, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86400))]
     pub idle_timeout: u64,
+    /// Seconds a request's body has to arrive whole, from the end of its head; a client that
+    /// sends the head and then dribbles the body is answered 408 and the connection closed.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_read_timeout: u64,
     /// Seed an empty database with a simulated month and one demo account per role.
     #[arg(long)]
     pub demo: bool,
@@ -161,6 +165,7 @@ pub async fn run(config: &Config, args: &ServeArgs, store: AnyStore, domain: Dom
         backdate_window: args.backdate_window.unwrap_or(config.settings.backdate_window),
         header_read_timeout: Duration::from_secs(args.header_read_timeout),
         idle_timeout: Duration::from_secs(args.idle_timeout),
+        body_read_timeout: Duration::from_secs(args.body_read_timeout),
         ..ServerConfig::default()
     };
     let state =

@@ -6,7 +6,7 @@
 
 use std::io::Read;
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use chrono::Utc;
 use clap::Subcommand;
 use motcua_core::{AgencyCode, Domain};
@@ -108,9 +108,15 @@ fn generated_password() -> String {
     motcua_server::auth::random_hex(8)
 }
 
+/// The password piped in for `--password-stdin`: empty or closed standard input, and bytes
+/// that are not UTF-8, are refused with what is wrong (before anything is written).
 fn stdin_password() -> Result<String> {
-    let mut s = String::new();
-    std::io::stdin().read_to_string(&mut s)?;
+    let mut bytes = Vec::new();
+    std::io::stdin().read_to_end(&mut bytes).context("cannot read the password from standard input")?;
+    if bytes.is_empty() {
+        bail!("--password-stdin: standard input is empty or closed; pipe the password in");
+    }
+    let s = String::from_utf8(bytes).map_err(|_| anyhow!("--password-stdin: the password is not UTF-8 text"))?;
     let p = s.trim_end_matches(['\r', '\n']).to_string();
     if p.chars().count() < 8 {
         bail!("the password must have at least 8 characters");

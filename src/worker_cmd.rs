@@ -10,8 +10,8 @@ use clap::{Args, Subcommand};
 use motcua_core::AgencyCode;
 use motcua_core::calendar::at_vn;
 use motcua_core::deadlines::Lang;
+use motcua_core::letters::owed_apology;
 use motcua_core::letters::{ApologyTimeliness, EmailResult};
-use motcua_core::letters::{MessageKind, apology_letter};
 use motcua_core::{Domain, DossierCode};
 use motcua_store::{AnyStore, OutboxMessage, OutboxStatus, OutboxStore, Store};
 use motcua_worker::config::{Backend, TlsMode};
@@ -90,9 +90,17 @@ pub struct OutboxArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum OutboxAction {
-    /// Revive a dead (or waiting) message: it is sent at the next worker pass.
+    /// Revive a dead (or waiting) message, or with `--all-dead` every dead one (of one kind
+    /// with `--kind`): sent at the next worker pass.
     Retry {
-        id: i64,
+        id: Option<i64>,
+        /// Every dead message (after an outage longer than the tolerance, say).
+        #[arg(long, conflicts_with = "id", required_unless_present = "id")]
+        all_dead: bool,
+        /// Only messages of this kind (receipt, result_ready, apology, apology_with_result,
+        /// reminder, at_risk, escalation); with `--all-dead`.
+        #[arg(long, requires = "all_dead")]
+        kind: Option<String>,
         /// Due again from this instant (default: now).
         #[arg(long)]
         at: Option<String>,
@@ -297,10 +305,26 @@ fn recipient_text(r: &str) -> String {
 }
 
 pub async fn outbox(args: &OutboxArgs, store: &AnyStore) -> Result<()> {
-    if let Some(OutboxAction::Retry { id, at, json }) = &args.action {
+    if let Some(OutboxAction::Retry { id, all_dead, kind, at, json }) = &args.action {
         let now = match at {
             Some(t) => input::instant(t)?,
             None => motcua_core::calendar::truncate_to_micros(Utc::now()),
+        };
+        let id = match (id, all_dead) {
+            (Some(id), false) => id,
+            _ => {
+                if let Some(k) = kind {
+                    k.parse::<motcua_core::letters::MessageKind>().map_err(|e| anyhow::anyhow!("--kind: {e}"))?;
+                }
+                let revived = store.retry_dead(kind.as_deref(), now).await?;
+                if *json {
+                    crate::outln!("{}", serde_json::json!({ "revived": revived, "kind": kind }));
+                } else {
+                    let of = kind.as_deref().map(|k| format!(" {k}")).unwrap_or_default();
+                    crate::outln!("{revived} dead{of} message(s) pending again");
+                }
+                return Ok(());
+            }
         };
         let Some(before) = store.outbox_message(*id).await? else { bail!("there is no outbox message {id}") };
         if before.status == OutboxStatus::Sent {
@@ -371,18 +395,10 @@ pub async fn letter(config: &Config, args: &LetterArgs, store: &AnyStore, domain
         bail!("dossier {code} does not exist");
     }
     let d = domain.replay(&events)?;
-    // As core decides the letter owed with a late result: finished after the due instant.
-    let late_finish = d.finished_at.zip(d.due_at).is_some_and(|(f, due)| f > due);
-    let n = if !d.reschedules.is_empty() {
-        d.reschedules.len()
-    } else if late_finish {
-        0
-    } else {
+    let Some(letter) = owed_apology(domain, &d)? else {
         bail!("dossier {code} has no apology letter: it was not rescheduled and did not finish late");
     };
-    let mut letter = apology_letter(domain, &d, n)?;
-    letter.print_at_desk = d.applicant.email.is_none();
-    let kind = if n == 0 { MessageKind::ApologyWithResult } else { MessageKind::Apology };
+    let kind = letter.kind;
     let settings = &config.settings.mail;
     let templates = Templates::load(&WorkerConfig::from_settings(settings, &config.dir).templates_dir)?;
     let recipient = d.applicant.email.as_ref().map(ToString::to_string).unwrap_or_default();

@@ -501,3 +501,216 @@ fn a_closed_pipe_ends_the_command_quietly() {
         assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{args:?}: {stderr}");
     }
 }
+
+/// Standard input for [`motcua_raw`].
+enum Stdin<'a> {
+    /// Closed before the command starts (the shell's `<&-`).
+    Closed,
+    /// `/dev/null`.
+    Empty,
+    Bytes(&'a [u8]),
+}
+
+/// Runs the real binary with arguments as raw bytes (not necessarily UTF-8), extra environment
+/// variables as raw bytes, and standard input closed, empty or given.
+fn motcua_raw(args: &[&[u8]], env: &[(&str, &[u8])], stdin: Stdin<'_>) -> Run {
+    use std::ffi::OsStr;
+    use std::io::Write;
+    use std::os::unix::ffi::OsStrExt;
+    use std::process::{Command, Stdio};
+    let bin = env!("CARGO_BIN_EXE_motcua");
+    let mut cmd = match stdin {
+        Stdin::Closed => {
+            let mut c = Command::new("sh");
+            c.arg("-c").arg("exec \"$0\" \"$@\" <&-").arg(bin);
+            c
+        }
+        _ => Command::new(bin),
+    };
+    cmd.env_remove("MOTCUA_DATABASE_URL").env_remove("MOTCUA_CONFIG");
+    cmd.args(args.iter().map(|a| OsStr::from_bytes(a)));
+    for (k, v) in env {
+        cmd.env(k, OsStr::from_bytes(v));
+    }
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(if matches!(stdin, Stdin::Bytes(_)) { Stdio::piped() } else { Stdio::null() });
+    let mut child = cmd.spawn().unwrap();
+    if let (Stdin::Bytes(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        // A command that stops reading early closes the pipe: that is its answer, not ours.
+        let _ = pipe.write_all(bytes);
+    }
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Exit status 2 and exactly one line on stderr, `error: …` containing `needle`.
+fn one_line_error(run: &Run, needle: &str) {
+    run.assert_user_error(needle);
+    assert_eq!(run.stderr.trim_end().lines().count(), 1, "one line: {}", run.stderr);
+    assert!(run.stderr.starts_with("error: "), "{}", run.stderr);
+}
+
+/// A valid intake row of the JSONL import format.
+fn intake_row(code: &str, name: &str) -> String {
+    format!(
+        r#"{{"code":"{code}","at":"2025-03-03T09:00:00+07:00","type":"received","intake":{{"code":"{code}","procedure":"1.004628","agency":"000.00.02.H17","applicant":{{"name":"{name}"}}}}}}"#
+    )
+}
+
+/// Bad input on the command line is explained, never a panic: exit status 2, one line on
+/// stderr saying what is wrong, nothing written. Standard input closed or empty where a command
+/// reads it (`staff add|reset-password --password-stdin`, `import -`), arguments and
+/// variables that must be text but are not UTF-8, files that are not UTF-8 (an import file,
+/// motcua.toml, a catalog or calendar file), a folder where a file is expected and the reverse,
+/// a missing file. A path that is not UTF-8 is a path like any other.
+#[test]
+fn bad_input_is_explained_in_one_line_and_writes_nothing() {
+    use std::os::unix::ffi::OsStrExt;
+    let db = Db::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_dir();
+    let cfg = config.as_os_str().as_encoded_bytes();
+    let base = |db: &str| -> Vec<Vec<u8>> {
+        vec![b"--config".to_vec(), cfg.to_vec(), b"--db".to_vec(), db.as_bytes().to_vec()]
+    };
+    let run = |extra: &[&[u8]], stdin: Stdin<'_>| {
+        let mut args = base(&db.url);
+        args.extend(extra.iter().map(|a| a.to_vec()));
+        motcua_raw(&args.iter().map(Vec::as_slice).collect::<Vec<_>>(), &[], stdin)
+    };
+    let add: [&[u8]; 10] = [
+        b"staff",
+        b"add",
+        b"an.nguyen",
+        b"--role",
+        b"desk",
+        b"--agency",
+        b"000.00.02.H17",
+        b"--name",
+        "Nguyễn An".as_bytes(),
+        b"--password-stdin",
+    ];
+
+    // Standard input closed, empty, not UTF-8: the password is refused, no account made.
+    one_line_error(&run(&add, Stdin::Closed), "standard input is empty or closed");
+    one_line_error(&run(&add, Stdin::Empty), "standard input is empty or closed");
+    one_line_error(&run(&add, Stdin::Bytes(b"m\xe2t-kh\xe1u-123\n")), "the password is not UTF-8 text");
+    let reset: [&[u8]; 4] = [b"staff", b"reset-password", b"an.nguyen", b"--password-stdin"];
+    one_line_error(&run(&reset, Stdin::Closed), "standard input is empty or closed");
+    assert_eq!(db.ok(&["staff", "list"])["staff"], serde_json::json!([]), "no account was made");
+    let made = run(&add, Stdin::Bytes("mật-khẩu-đủ-dài\n".as_bytes()));
+    assert_eq!(made.code, 0, "a UTF-8 password is taken: {}", made.stderr);
+
+    // `import -` reads standard input: closed or empty is said, bytes that are not UTF-8 are
+    // rejected row by row with their line, nothing imported.
+    let import: [&[u8]; 4] = [b"import", b"--format", b"jsonl", b"-"];
+    one_line_error(&run(&import, Stdin::Closed), "standard input is empty or closed: no events to import");
+    one_line_error(&run(&import, Stdin::Empty), "standard input is empty or closed");
+    one_line_error(&run(&[b"import", b"-"], Stdin::Empty), "give --format jsonl|csv");
+    // A row saved in Latin-1 (à and â as one byte each), as an old spreadsheet might.
+    let latin1: Vec<u8> = intake_row("000.00.02.H17-250303-0001", "Phàn Vân")
+        .chars()
+        .map(|c| u8::try_from(u32::from(c)).unwrap())
+        .collect();
+    let r = run(&import, Stdin::Bytes(&latin1));
+    r.assert_user_error("1 of 1 rows were rejected");
+    assert!(r.stderr.contains("line 1: not valid UTF-8"), "{}", r.stderr);
+    assert_eq!(db.event_count(), 0);
+
+    // Arguments and variables that must be text.
+    let mut bad_db = format!("sqlite://{}/caf", dir.path().display()).into_bytes();
+    bad_db.extend_from_slice(b"\xe9.db");
+    let r = motcua_raw(&[b"--config", cfg, b"--db", &bad_db, b"migrate"], &[], Stdin::Empty);
+    one_line_error(&r, "the value of --db");
+    assert!(r.stderr.contains("caf\\xE9.db") && r.stderr.contains("is not valid UTF-8"), "{}", r.stderr);
+    let r = run(&[b"show", b"000.00.02.H17-250303-0001\xff"], Stdin::Empty);
+    one_line_error(&r, "the argument \"000.00.02.H17-250303-0001\\xFF\" is not valid UTF-8");
+    let r = run(
+        &[b"intake", b"--procedure", b"1.004628", b"--agency", b"000.00.02.H17", b"--applicant", b"Tr\xe2n"],
+        Stdin::Empty,
+    );
+    one_line_error(&r, "the value of --applicant \"Tr\\xE2n\" is not valid UTF-8");
+    let r = motcua_raw(&[b"--config", cfg, b"migrate"], &[("MOTCUA_DATABASE_URL", &bad_db)], Stdin::Empty);
+    one_line_error(&r, "the environment variable MOTCUA_DATABASE_URL");
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "no database file was made");
+    assert_eq!(db.event_count(), 0);
+
+    // A path is any bytes: an import file whose name is not UTF-8 is read.
+    let odd_name = dir.path().join(std::ffi::OsStr::from_bytes(b"s\xf4-h\xf4.jsonl"));
+    std::fs::write(&odd_name, intake_row("000.00.02.H17-250303-0001", "Phan Văn Khải") + "\n").unwrap();
+    let r = run(&[b"import", odd_name.as_os_str().as_bytes()], Stdin::Empty);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("1 rows read, 1 events imported"), "{}", r.stdout);
+    assert_eq!(db.event_count(), 1);
+
+    // Import files: not UTF-8 (every row said, nothing imported), a folder, missing.
+    let cp1258 = dir.path().join("latin1.jsonl");
+    std::fs::write(&cp1258, [latin1.clone(), b"\n".to_vec(), latin1.clone(), b"\n".to_vec()].concat()).unwrap();
+    let r = db.run(&["import", cp1258.to_str().unwrap()]);
+    r.assert_user_error("2 of 2 rows were rejected");
+    assert!(
+        r.stderr.contains("line 1: not valid UTF-8") && r.stderr.contains("line 2: not valid UTF-8"),
+        "{}",
+        r.stderr
+    );
+    one_line_error(
+        &db.run(&["import", dir.path().to_str().unwrap(), "--format", "jsonl"]),
+        "is a folder, not a file of events",
+    );
+    one_line_error(&db.run(&["import", dir.path().join("gone.jsonl").to_str().unwrap()]), "No such file or directory");
+    assert_eq!(db.event_count(), 1);
+
+    // The database: a folder given as the file, a file that is not a database; the reason
+    // said once (the store's errors quote their source).
+    let r = motcua_with(&config, Some(&format!("sqlite://{}", dir.path().display())), &["migrate"]);
+    one_line_error(&r, "is a folder");
+    assert_eq!(r.stderr.matches("is a folder").count(), 1, "{}", r.stderr);
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, "ghi chú, không phải cơ sở dữ liệu\n".repeat(200)).unwrap();
+    let r = motcua_with(&config, Some(&format!("sqlite://{}", notes.display())), &["migrate"]);
+    one_line_error(&r, "file is not a database");
+    assert_eq!(r.stderr.matches("file is not a database").count(), 1, "{}", r.stderr);
+
+    // The configuration folder: a file, missing, or holding a file that is not UTF-8, a folder
+    // in place of a file, a file missing.
+    one_line_error(&motcua_with(&cp1258, Some(&db.url), &["catalog"]), "is a file, not a folder");
+    one_line_error(
+        &motcua_with(&dir.path().join("nowhere"), Some(&db.url), &["catalog"]),
+        "cannot open the configuration folder",
+    );
+    let bad_cfg = |edit: &dyn Fn(&std::path::Path)| {
+        let d = tempfile::tempdir().unwrap();
+        let c = config_copy(d.path());
+        edit(&c);
+        (d, c)
+    };
+    let not_utf8 = |p: &std::path::Path| {
+        let mut bytes = std::fs::read(p).unwrap();
+        bytes.extend_from_slice(b"\n# Th\xe0nh ph\xf4\n");
+        std::fs::write(p, bytes).unwrap();
+    };
+    for (file, needle) in [
+        ("catalog/agencies.toml", "agencies.toml is not UTF-8 text"),
+        ("calendars/vn/2025.toml", "2025.toml is not UTF-8 text"),
+    ] {
+        let (_d, c) = bad_cfg(&|c| not_utf8(&c.join(file)));
+        one_line_error(&motcua_with(&c, Some(&db.url), &["catalog"]), needle);
+        let (_d, c) = bad_cfg(&|c| {
+            std::fs::remove_file(c.join(file)).unwrap();
+            std::fs::create_dir(c.join(file)).unwrap();
+        });
+        one_line_error(&motcua_with(&c, Some(&db.url), &["catalog"]), "is a folder, not a file");
+    }
+    let (_d, c) = bad_cfg(&|c| std::fs::write(c.join("motcua.toml"), b"classify = \"date\xff\"\n").unwrap());
+    one_line_error(&motcua_with(&c, Some(&db.url), &["catalog"]), "motcua.toml is not UTF-8 text");
+    let (_d, c) = bad_cfg(&|c| std::fs::remove_file(c.join("catalog/procedures.toml")).unwrap());
+    one_line_error(&motcua_with(&c, Some(&db.url), &["catalog"]), "cannot read");
+    assert_eq!(db.event_count(), 1, "nothing written by any refused command");
+
+    // Export to a folder.
+    one_line_error(&db.run(&["export", "--output", dir.path().to_str().unwrap()]), "cannot create");
+}

@@ -11,4 +11,5 @@ mod desk;
 mod metrics;
 mod report;
 mod server;
+mod watchlist;
 mod worker;

@@ -486,25 +486,11 @@ pub fn analyse(
 
     let steps = route_steps(procedure, receiving, &d.holdings);
     let mut dwell = Vec::new();
-    let mut signals = Vec::new();
     for (i, h) in d.holdings.iter().enumerate() {
         let until = h.until.unwrap_or(end);
-        let held = cal.working_seconds_between(h.from, until)?;
-        let waited: i64 = d
-            .waits
-            .iter()
-            .map(|w| {
-                let a = w.requested_at.max(h.from);
-                let b = w.completed_at.unwrap_or(until).min(until);
-                if b > a { cal.working_seconds_between(a, b) } else { Ok(0) }
-            })
-            .sum::<Result<i64, CalendarError>>()?;
-        let working_minutes = ((held - waited) / 60).max(0);
+        let (working_minutes, waited) = visit_time(d, h, until, cal)?;
         let budget = steps[i].map(|j| procedure.route[j].budget_minutes);
-        let bounce = budget.is_none() && d.holdings[..i].iter().any(|x| x.agency == h.agency);
-        if bounce {
-            signals.push(Signal::Bounce { agency: h.agency.clone() });
-        }
+        let bounce = is_bounce(&steps, &d.holdings, i);
         let budget_minutes = budget.unwrap_or(0);
         let timeliness = match h.until {
             Some(u) => {
@@ -544,47 +530,7 @@ pub fn analyse(
         attribution.push(Attribution { agency: agency.clone(), late_minutes: take, overrun_minutes: overrun });
     }
 
-    let route_handoffs = procedure.route.len().saturating_sub(1);
-    if d.handoffs.len() > route_handoffs {
-        signals.push(Signal::ExtraHandoffs { handoffs: d.handoffs.len(), route_handoffs });
-    }
-    // Silent holder: the holder's budget ran out and nothing has happened since.
-    if open
-        && let Some(last) = dwell.last()
-        && last.until.is_none()
-        && last.working_minutes > last.budget_minutes
-        && let Some(last_event) = d.last_event_at
-        && last_event < cal.add_working_seconds(last.from, last.budget_minutes * 60)?
-    {
-        signals.push(Signal::SilentHolder {
-            agency: last.agency.clone(),
-            working_minutes: last.working_minutes,
-            budget_minutes: last.budget_minutes,
-        });
-    }
-    if d.supplement_count() > 1 {
-        signals.push(Signal::SecondSupplement);
-    }
-    let unlisted: Vec<String> = d
-        .waits
-        .iter()
-        .flat_map(|w| w.documents.iter())
-        .filter(|doc| !procedure.documents.iter().any(|p| p.eq_ignore_ascii_case(doc)))
-        .cloned()
-        .collect();
-    if !unlisted.is_empty() {
-        signals.push(Signal::UnlistedPapers { documents: unlisted });
-    }
-    let late = timeliness == Some(Timeliness::Late) || overdue;
-    if late && d.reschedules.is_empty() {
-        signals.push(Signal::LateWithoutApology);
-    }
-    if d.reschedules.iter().any(|r| r.after_due) {
-        signals.push(Signal::ApologyAfterDue);
-    }
-    if d.reschedules.len() > 1 {
-        signals.push(Signal::SecondReschedule);
-    }
+    let signals = signals(d, procedure, cal, as_of, mode)?.list;
     Ok(Analysis {
         as_of,
         timeliness,
@@ -598,6 +544,121 @@ pub fn analyse(
         bounces,
         signals,
     })
+}
+
+/// A dossier's avoidance signals as of an instant, and what they were judged on: the part of
+/// [`analyse`] the watch list asks for at every event, without the control sheet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signals {
+    /// In [`Analysis::signals`]' order.
+    pub list: Vec<Signal>,
+    /// Per visit (holding): a visit the route does not plan, to an agency that held it before.
+    pub bounce: Vec<bool>,
+    pub timeliness: Option<Timeliness>,
+    pub overdue: bool,
+    /// The route budget of the last visit (0 for a visit the route does not plan).
+    pub last_budget_minutes: Option<i64>,
+}
+
+/// [`Analysis::signals`] of `d` as of `as_of` (events after it assumed absent), computed the
+/// same way: [`analyse`] takes its signals from here.
+pub fn signals(
+    d: &Dossier,
+    procedure: &Procedure,
+    cal: &Calendar,
+    as_of: DateTime<Utc>,
+    mode: ClassifyMode,
+) -> Result<Signals, CalendarError> {
+    let (Some(due), Some(receiving)) = (d.due_at, d.receiving_agency.as_ref()) else {
+        return Ok(Signals {
+            list: Vec::new(),
+            bounce: Vec::new(),
+            timeliness: None,
+            overdue: false,
+            last_budget_minutes: None,
+        });
+    };
+    let timeliness = d.finished_at.map(|f| classify(f, due, mode));
+    let open = d.status.is_some_and(Status::is_open);
+    let waiting_since = if open { waiting_since_at(d, as_of) } else { None };
+    let overdue = open && open_state_of(due, waiting_since, as_of) == OpenState::Overdue;
+    let steps = route_steps(procedure, receiving, &d.holdings);
+    let bounce: Vec<bool> = (0..d.holdings.len()).map(|i| is_bounce(&steps, &d.holdings, i)).collect();
+    let mut list: Vec<Signal> = d
+        .holdings
+        .iter()
+        .zip(&bounce)
+        .filter(|(_, b)| **b)
+        .map(|(h, _)| Signal::Bounce { agency: h.agency.clone() })
+        .collect();
+    let route_handoffs = procedure.route.len().saturating_sub(1);
+    if d.handoffs.len() > route_handoffs {
+        list.push(Signal::ExtraHandoffs { handoffs: d.handoffs.len(), route_handoffs });
+    }
+    let last_budget_minutes =
+        steps.last().map(|s| s.map_or(0, |j| procedure.route.get(j).map_or(0, |r| r.budget_minutes)));
+    // Silent holder: the holder's budget ran out and nothing has happened since.
+    if open
+        && let (Some(last), Some(budget_minutes)) = (d.holdings.last(), last_budget_minutes)
+        && last.until.is_none()
+        && let Some(last_event) = d.last_event_at
+        && last_event < cal.add_working_seconds(last.from, budget_minutes * 60)?
+    {
+        let end = d.finished_at.unwrap_or(as_of);
+        let (working_minutes, _) = visit_time(d, last, end, cal)?;
+        if working_minutes > budget_minutes {
+            list.push(Signal::SilentHolder { agency: last.agency.clone(), working_minutes, budget_minutes });
+        }
+    }
+    if d.supplement_count() > 1 {
+        list.push(Signal::SecondSupplement);
+    }
+    let unlisted: Vec<String> = d
+        .waits
+        .iter()
+        .flat_map(|w| w.documents.iter())
+        .filter(|doc| !procedure.documents.iter().any(|p| p.eq_ignore_ascii_case(doc)))
+        .cloned()
+        .collect();
+    if !unlisted.is_empty() {
+        list.push(Signal::UnlistedPapers { documents: unlisted });
+    }
+    let late = timeliness == Some(Timeliness::Late) || overdue;
+    if late && d.reschedules.is_empty() {
+        list.push(Signal::LateWithoutApology);
+    }
+    if d.reschedules.iter().any(|r| r.after_due) {
+        list.push(Signal::ApologyAfterDue);
+    }
+    if d.reschedules.len() > 1 {
+        list.push(Signal::SecondReschedule);
+    }
+    Ok(Signals { list, bounce, timeliness, overdue, last_budget_minutes })
+}
+
+/// A visit's working minutes up to `until`, not counting time waiting for the citizen, and
+/// those waited seconds.
+fn visit_time(
+    d: &Dossier,
+    h: &crate::dossier::Holding,
+    until: DateTime<Utc>,
+    cal: &Calendar,
+) -> Result<(i64, i64), CalendarError> {
+    let held = cal.working_seconds_between(h.from, until)?;
+    let mut waited = 0;
+    for w in &d.waits {
+        let a = w.requested_at.max(h.from);
+        let b = w.completed_at.unwrap_or(until).min(until);
+        if b > a {
+            waited += cal.working_seconds_between(a, b)?;
+        }
+    }
+    Ok((((held - waited) / 60).max(0), waited))
+}
+
+/// A visit the route does not plan, to an agency that held the dossier before.
+fn is_bounce(steps: &[Option<usize>], holdings: &[crate::dossier::Holding], i: usize) -> bool {
+    steps[i].is_none() && holdings[..i].iter().any(|x| x.agency == holdings[i].agency)
 }
 
 /// Matches each visit (holding) to the route step it performs, `None` for a visit the route does

@@ -592,6 +592,22 @@ pub fn apology_letter(domain: &Domain, d: &Dossier, n: usize) -> Result<Letter, 
     apology_of(&ctx, n)
 }
 
+/// The apology letter a dossier owes for the desk to print (`motcua letter`): the one of its
+/// latest reschedule, or, never rescheduled but finished after its due instant, the one enclosed
+/// with the result; marked for printing when the citizen has no e-mail address. `Ok(None)` when
+/// it owes none.
+pub fn owed_apology(domain: &Domain, d: &Dossier) -> Result<Option<Letter>, LetterError> {
+    let late_finish = d.finished_at.zip(d.due_at).is_some_and(|(f, due)| f > due);
+    let n = match d.reschedules.len() {
+        0 if late_finish => 0,
+        0 => return Ok(None),
+        n => n,
+    };
+    let mut letter = apology_letter(domain, d, n)?;
+    letter.print_at_desk = d.applicant.email.is_none();
+    Ok(Some(letter))
+}
+
 fn apology_of(ctx: &Ctx<'_>, n: usize) -> Result<Letter, LetterError> {
     let d = ctx.d;
     let due = d.due_at.ok_or(LetterError::Missing("due date"))?;

@@ -27,7 +27,10 @@
 //! - [`view`]: the dossier and the catalog as readers see them (`motcua show`, the API, the
 //!   pages);
 //! - [`vocab`]: the status sets — open, agency clock, waiting for the citizen, not finished —
-//!   and the measured event kinds, named once for Rust and SQL alike.
+//!   and the measured event kinds, named once for Rust and SQL alike;
+//! - [`watchlist`]: the inspector's watch list (Directive 34-CT/TU): when each avoidance signal
+//!   first held on a dossier and whom it is held against, handoff waits and backdated events,
+//!   followed event by event as the writer does, and the list per agency or officer.
 
 pub mod analysis;
 pub mod backdate;
@@ -44,6 +47,7 @@ mod proptests;
 pub mod text;
 pub mod view;
 pub mod vocab;
+pub mod watchlist;
 
 pub use analysis::{Analysis, ClassifyMode, Counts, Ratio, Timeliness, analyse, classify};
 pub use calendar::{Calendar, CalendarData, CalendarError, CalendarYear, OfficeHours};

@@ -1,6 +1,7 @@
 //! The repository's own configuration, compiled in: the Vietnamese calendar, the catalog and
-//! standard office hours, as the targets that need a domain use it; the e-mail templates (read
-//! from config/templates) and two stored letters for the e-mail target.
+//! standard office hours, as the targets that need a domain use it; the e-mail and letter
+//! templates (read from config/templates), two stored letters for the e-mail target, and the
+//! fixed now of the request-body targets.
 
 use std::sync::LazyLock;
 
@@ -69,4 +70,13 @@ static SENDER: LazyLock<Option<lettre::message::Mailbox>> =
 /// The sender the worker writes from.
 pub fn sender() -> Option<&'static lettre::message::Mailbox> {
     SENDER.as_ref()
+}
+
+static NOW: LazyLock<chrono::DateTime<chrono::Utc>> =
+    LazyLock::new(|| motcua_core::commands::parse_instant("2025-03-24T09:00:00+07:00").unwrap_or_default());
+
+/// The server's now for the targets of request bodies: Monday 24 March 2025, 09:00 in Vietnam,
+/// so that one working day back reaches over the weekend to Friday.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    *NOW
 }

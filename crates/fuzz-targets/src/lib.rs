@@ -7,9 +7,16 @@
 //! The crate holds no logic of its own beyond choosing what to call; it must not grow parsers.
 //!
 //! Map: [`TARGETS`] names every target with its function; [`fixtures`] loads the repository's
-//! own configuration (calendar, catalog, templates) once for the targets that need a domain.
+//! own configuration (calendar, catalog, templates) once for the targets that need a domain;
+//! [`bodies`] holds the targets of the server's request bodies (`api_bodies`, `desk_forms`) and
+//! [`papers`] the one of its printed papers (`receipt_letter`).
 
+pub mod bodies;
 pub mod fixtures;
+pub mod papers;
+
+pub use bodies::{api_bodies, desk_forms};
+pub use papers::receipt_letter;
 
 use std::collections::HashMap;
 use std::io::Cursor;
@@ -32,6 +39,9 @@ pub const TARGETS: &[Target] = &[
     ("import_jsonl", import_jsonl),
     ("import_csv", import_csv),
     ("email", email),
+    ("api_bodies", api_bodies),
+    ("desk_forms", desk_forms),
+    ("receipt_letter", receipt_letter),
 ];
 
 /// An instant as `--at` and the API's `at` take it, and a new appointment as `reschedule` takes

@@ -16,18 +16,20 @@ use serde_json::{Value, json};
 use std::net::SocketAddr;
 
 use crate::auth::{self, Principal, Via};
+use crate::input::{self, ActionFields, IntakeFields, LoginBody, LookupBody, NewTokenBody};
 use crate::perm::{self, Action, PersonalData};
 use crate::privacy;
 use crate::problem::{Problem, ProblemKind};
 use crate::public;
-use crate::report::{BackdatedParams, ReportParams, build_backdated, build_report};
+use crate::report::{BackdatedParams, ReportParams, WatchParams, build_backdated, build_report, build_watchlist};
 use crate::routing::Routes;
 use crate::shared::{self, as_of, csv_response};
 use crate::state::AppState;
-use crate::views::{self, ActionFields, IntakeFields, Written};
+use crate::views::{self, Written};
 
-/// A JSON object body whose errors are problems (not JSON: 400; another JSON value than an
-/// object, or a field of the wrong type: 422); an empty body is `T::default()`.
+/// A JSON object body whose errors are problems, read by [`input::json_body`] (not JSON: 400;
+/// another JSON value than an object, or a field of the wrong type: 422); an empty body is
+/// `T::default()`.
 #[derive(Debug)]
 pub struct Body<T>(pub T);
 
@@ -42,20 +44,7 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for Body<T> {
                 Problem::new(ProblemKind::BadRequest, e.body_text())
             }
         })?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Self(T::default()));
-        }
-        // Every body is an object: serde would also read a struct from an array (`[]`).
-        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-            return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
-                Ok(_) => Problem::invalid("the body must be a JSON object"),
-                Err(e) => Problem::new(ProblemKind::BadRequest, format!("the body is not valid JSON: {e}")),
-            });
-        }
-        serde_json::from_slice(&bytes).map(Body).map_err(|e| match e.classify() {
-            serde_json::error::Category::Data => Problem::invalid(e.to_string()),
-            _ => Problem::new(ProblemKind::BadRequest, format!("the body is not valid JSON: {e}")),
-        })
+        input::json_body(&bytes).map(Body)
     }
 }
 
@@ -117,6 +106,7 @@ pub fn routes() -> Routes<AppState> {
         .get("/api/v1/audit", audit)
         .get("/api/v1/audit/personal-data", personal_data_reads)
         .get("/api/v1/backdated", backdated)
+        .get("/api/v1/watchlist", watchlist)
         .get("/api/v1/staff", staff)
         .post("/api/v1/staff/{username}/unlock", unlock_staff)
         .get("/api/v1/staff/{username}/tokens", staff_tokens)
@@ -130,19 +120,11 @@ async fn openapi(State(state): State<AppState>) -> Response {
     r
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct Login {
-    #[serde(default)]
-    username: String,
-    #[serde(default)]
-    password: String,
-}
-
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Body(b): Body<Login>,
+    Body(b): Body<LoginBody>,
 ) -> Result<Response, Problem> {
     let client = shared::client_ip(&state.config.trusted_proxies, &headers, peer);
     let Some(staff) = auth::check_login(&state, &b.username, &b.password, client).await? else {
@@ -167,22 +149,13 @@ async fn me(who: Principal) -> Json<Value> {
     Json(json!({"staff": who.staff, "csrf_token": who.csrf()}))
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct NewToken {
-    #[serde(default)]
-    name: String,
-    /// 1 to 365 days; 90 if absent.
-    #[serde(default)]
-    expires_in_days: Option<u32>,
-}
-
 /// A new API token for the authenticated account; its secret is in this answer only. Only a
 /// person logged in with the password makes one: a token cannot make tokens, so a leaked token
 /// cannot leave others behind that outlive its revocation.
 async fn create_token(
     State(state): State<AppState>,
     who: Principal,
-    Body(b): Body<NewToken>,
+    Body(b): Body<NewTokenBody>,
 ) -> Result<(StatusCode, Json<Value>), Problem> {
     if who.via == Via::Token {
         return Err(Problem::forbidden(
@@ -399,9 +372,7 @@ async fn transition(
     Path((code, action)): Path<(String, String)>,
     Body(fields): Body<ActionFields>,
 ) -> Result<Response, Problem> {
-    let action = Action::parse(&action)
-        .filter(|a| !matches!(a, Action::Intake | Action::Submit))
-        .ok_or_else(|| Problem::not_found(format!("no action {action:?}")))?;
+    let action = input::dossier_action(&action).ok_or_else(|| Problem::not_found(format!("no action {action:?}")))?;
     let d = views::act(&state, &who, &code, action, &fields).await?;
     written(&state, &d, StatusCode::OK)
 }
@@ -545,6 +516,29 @@ async fn backdated(
     Ok(Json(serde_json::to_value(&r).map_err(Problem::internal)?))
 }
 
+/// The inspector's watch list (Directive 34-CT/TU), JSON or CSV: for chairs, inspectors and
+/// administrators.
+async fn watchlist(
+    State(state): State<AppState>,
+    who: Principal,
+    Query(p): Query<WatchParams>,
+) -> Result<Response, Problem> {
+    if !perm::may_audit(who.staff.role) {
+        return Err(Problem::forbidden("the watch list is for chairs, inspectors and administrators"));
+    }
+    let format = p.format.as_deref().map(str::trim).filter(|f| !f.is_empty());
+    if !matches!(format, None | Some("json" | "csv")) {
+        return Err(Problem::invalid(format!("unknown format {:?}: expected json or csv", format.unwrap_or(""))));
+    }
+    let list = build_watchlist(&state, &p).await?;
+    if format == Some("csv") {
+        let lang = crate::i18n::Lang::parse(p.lang.as_deref().unwrap_or("")).unwrap_or_default().core();
+        let name = format!("motcua-watchlist-{}-{}.csv", list.from, list.to);
+        return Ok(csv_response(&name, motcua_store::watchlist::to_csv(&list, lang)));
+    }
+    Ok(Json(serde_json::to_value(&list).map_err(Problem::internal)?).into_response())
+}
+
 async fn staff(State(state): State<AppState>, who: Principal) -> Result<Json<Value>, Problem> {
     if !perm::may_admin(who.staff.role) {
         return Err(Problem::forbidden("the staff list is for administrators"));
@@ -563,17 +557,6 @@ async fn unlock_staff(
     }
     let cleared = crate::login_guard::unlock(&state.store, &username).await?;
     Ok(Json(json!({"username": username, "cleared": cleared})))
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct LookupBody {
-    #[serde(default)]
-    code: String,
-    #[serde(default)]
-    id_number: String,
-    /// vi (default) or en, for the status and step texts.
-    #[serde(default)]
-    lang: String,
 }
 
 async fn lookup(

@@ -1,5 +1,5 @@
 //! The router and the running server: routes, request ids, access log, metrics by route
-//! template, body size limit, `/healthz` and `/readyz`, and graceful shutdown (the listener
+//! template, body size limit and body-read timeout, `/healthz` and `/readyz`, and graceful shutdown (the listener
 //! stops accepting, requests in flight finish, `/readyz` answers 503 meanwhile).
 
 use std::future::Future;
@@ -22,7 +22,7 @@ use tracing::Instrument;
 use crate::problem::{Problem, ProblemKind};
 use crate::routing::Routes;
 use crate::state::AppState;
-use crate::{api, listener, page, public, ui};
+use crate::{api, deadline, listener, page, public, ui};
 
 pub const REQUEST_ID: &str = "x-request-id";
 
@@ -59,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .route_layer(middleware::from_fn(note_route))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), deadline::body_deadline))
         .layer(middleware::from_fn_with_state(state.clone(), request_context))
         .with_state(state)
 }

@@ -76,13 +76,7 @@ pub fn new_api_token() -> (String, String) {
     (token, d)
 }
 
-/// How long a new API token lives unless its maker says otherwise.
-pub const TOKEN_DEFAULT_DAYS: u32 = 90;
-/// The longest life a new API token may be given: a token used by another system is renewed
-/// at least once a year.
-pub const TOKEN_MAX_DAYS: u32 = 365;
-/// The longest token name (characters).
-pub const TOKEN_NAME_MAX_CHARS: usize = 100;
+pub use crate::input::{TOKEN_DEFAULT_DAYS, TOKEN_MAX_DAYS, TOKEN_NAME_MAX_CHARS};
 /// How often a token's `last_used_at` is written: a token used many times a second costs one
 /// write a minute.
 const TOKEN_TOUCH_EVERY_SECS: i64 = 60;
@@ -115,8 +109,8 @@ pub struct MintedToken {
 }
 
 /// Makes an API token for account `staff_id`, named `name`, living `days` days from `now`
-/// ([`TOKEN_DEFAULT_DAYS`] if not given, 1 to [`TOKEN_MAX_DAYS`]). Nothing is written if the
-/// name or the lifetime is refused.
+/// ([`TOKEN_DEFAULT_DAYS`] if not given, 1 to [`TOKEN_MAX_DAYS`]; checked by
+/// [`crate::input::token_request`]). Nothing is written if the name or the lifetime is refused.
 pub async fn mint_token<S: StaffStore>(
     store: &S,
     staff_id: i64,
@@ -124,14 +118,7 @@ pub async fn mint_token<S: StaffStore>(
     days: Option<u32>,
     now: DateTime<Utc>,
 ) -> Result<MintedToken, MintError> {
-    let name =
-        motcua_core::text::line(name, "name", TOKEN_NAME_MAX_CHARS).map_err(|e| MintError::Invalid(e.to_string()))?;
-    let days = days.unwrap_or(TOKEN_DEFAULT_DAYS);
-    if !(1..=TOKEN_MAX_DAYS).contains(&days) {
-        return Err(MintError::Invalid(format!(
-            "a token lives 1 to {TOKEN_MAX_DAYS} days (default {TOKEN_DEFAULT_DAYS}); {days} given"
-        )));
-    }
+    let (name, days) = crate::input::token_request(name, days).map_err(|p| MintError::Invalid(p.detail))?;
     let expires_at = now + Duration::days(i64::from(days));
     let (secret, token_hash) = new_api_token();
     let id = store.create_token(NewToken { token_hash, staff_id, name: name.clone(), at: now, expires_at }).await?;

@@ -10,16 +10,19 @@
 //!
 //! Modules (each uses only those listed before it, the handlers' modules last; no loops):
 //! - [`problem`] — errors as RFC 9457 problem+json; [`perm`] — roles × actions;
+//! - [`input`] — request bodies (JSON and forms) decoded and checked as far as no store is
+//!   needed, with no IO: the handlers and the fuzz targets call it;
 //! - `ratelimit` — the lookup's token buckets; `login_guard` — wrong-password throttling and
 //!   lockout; [`state`] — [`AppState`], [`ServerConfig`],
 //!   [`NowFn`], [`HttpMetrics`];
-//! - [`auth`] — passwords, sessions, API tokens, CSRF; `i18n` — the pages' Vietnamese and
+//! - [`auth`] — passwords, sessions, API tokens, CSRF; [`i18n`] — the pages' Vietnamese and
 //!   English texts; `qr` — the receipt's QR code;
 //! - `shared` — client address, lookup URL, local times, `as_of`, CSV answer; `report` — the
 //!   report's filters and building; `privacy` — citizens' personal data shown, masked or
 //!   audited by the rule of [`perm`]; `views` — running a command, loading a dossier for a
 //!   reader, the queue;
-//!   `page` — the HTML frame every page shares, error pages; [`openapi`] — the API's
+//!   [`page`] — the HTML frame every page shares, error pages, posted forms; [`paper`] — the
+//!   printed receipt and apology letter, rendered with no IO; [`openapi`] — the API's
 //!   description;
 //! - [`public`] — lookup, rating, board (JSON and pages); [`api`] — the JSON handlers and
 //!   [`api::routes`];
@@ -28,7 +31,8 @@
 //!   share), and [`ui::routes`];
 //! - [`routing`] — a router that lists its routes (for the authorization table and the
 //!   OpenAPI check); `listener` — the accept loop: HTTP/1.1 with hyper, the header-read and
-//!   idle timeouts, graceful shutdown;
+//!   idle timeouts, graceful shutdown; `deadline` — the body-read timeout (a body that does
+//!   not arrive whole in time is a 408);
 //! - [`app`] — [`router`] (all routes and layers, `/healthz`, `/readyz`, `/metrics`, errors
 //!   outside the handlers as problem+json or pages), [`route_list`] and [`Application`], which
 //!   binds and serves.
@@ -39,11 +43,14 @@
 pub mod api;
 pub mod app;
 pub mod auth;
-mod i18n;
+mod deadline;
+pub mod i18n;
+pub mod input;
 mod listener;
 mod login_guard;
 pub mod openapi;
-mod page;
+pub mod page;
+pub mod paper;
 pub mod perm;
 mod privacy;
 pub mod problem;

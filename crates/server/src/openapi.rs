@@ -42,8 +42,8 @@ struct Errors {
     forbidden: bool,
     /// Has query or path parameters that may not parse: 400.
     params: bool,
-    /// Reads a JSON body: 400 (not JSON), 413 (too large), 422 (a field of the wrong type or
-    /// failing its check).
+    /// Reads a JSON body: 400 (not JSON), 408 (not arrived within the body-read timeout), 413
+    /// (too large), 422 (a field of the wrong type or failing its check).
     body: bool,
     /// Checks field values: 422.
     invalid: bool,
@@ -75,6 +75,12 @@ impl Errors {
             o.insert("409".into(), problem("the dossier's state does not allow this (see `x-problem-types`)"));
         }
         if self.body {
+            o.insert(
+                "408".into(),
+                problem(
+                    "`request-timeout`: the body did not arrive whole within the body-read timeout (30 s by default)",
+                ),
+            );
             o.insert("413".into(), problem("`payload-too-large`: the body exceeds the limit (64 KiB by default)"));
         }
         if self.body || self.invalid {
@@ -394,6 +400,17 @@ pub fn document(domain: &Domain) -> Value {
             {"name": "by", "in": "query", "schema": {"type": "string"}, "description": "one staff account"},
             {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": u32::MAX}, "description": "at most this many events (default 1,000, at most 10,000)"}],
             "responses": Errors { auth: true, params: true, forbidden: true, invalid: true, ..Errors::default() }.responses(json!({"200": json_ok("backdated events and their count per officer", json!({"type": "object"}))}))}},
+        "/api/v1/watchlist": {"get": {"summary": "the inspector's watch list (Directive 34-CT/TU): per agency or officer, the dossiers that showed each avoidance signal in the period, officers with more than two late dossiers, handoff waits and backdated events; read from aggregates kept by the write path (chair, inspector, administrator)", "operationId": "watchlist", "parameters": [
+            {"name": "from", "in": "query", "schema": {"type": "string"}, "description": "first local day, YYYY-MM-DD (default: the first day of `to`'s month); a value that is not a day, or a period longer than three years, is a 422"},
+            {"name": "to", "in": "query", "schema": {"type": "string"}, "description": "last local day, YYYY-MM-DD (default: today)"},
+            {"name": "by", "in": "query", "schema": {"type": "string"}, "description": "agency (default) or officer (the staff account; events recorded without one count under `\"\"`, unknown); anything else is a 422"},
+            {"name": "agency", "in": "query", "schema": {"type": "string"}, "description": "only what is held against this agency; an unknown code is a 422"},
+            {"name": "as_of", "in": "query", "schema": query_instant("the instant the list is judged at (default now): occurrences after it are not counted, nor the daily sums of later days")},
+            {"name": "sort", "in": "query", "schema": {"type": "string"}, "description": format!("sort the rows by this column, largest first (default `flagged`): key, {}; anything else is a 422", motcua_core::watchlist::SORT_COLUMNS.join(", "))},
+            {"name": "format", "in": "query", "schema": {"type": "string"}, "description": "json (default) or csv (UTF-8 with a byte-order mark); anything else is a 422"},
+            {"name": "lang", "in": "query", "schema": {"type": "string"}, "description": "the CSV's headings: vi (default) or en"}],
+            "responses": Errors { auth: true, params: true, forbidden: true, invalid: true, ..Errors::default() }.responses(json!({"200": {"description": "the watch list",
+                "content": {"application/json": {"schema": schema_ref("WatchList")}, "text/csv": {"schema": {"type": "string"}}}}}))}},
         "/api/v1/staff": {"get": {"summary": "staff accounts (administrator)", "operationId": "staff",
             "responses": Errors { auth: true, forbidden: true, ..Errors::default() }.responses(json!({"200": json_ok("staff", json!({
                 "type": "object", "required": ["staff"], "properties": {"staff": {"type": "array", "items": schema_ref("Staff")}}}))}))}},
@@ -425,6 +442,7 @@ pub fn document(domain: &Domain) -> Value {
     codes.dedup();
     let nullable_string = json!({"type": ["string", "null"]});
     let nullable_agency = json!({"type": ["string", "null"]});
+    let watch_kinds: Vec<Value> = motcua_core::watchlist::WatchKind::ALL.iter().map(|k| json!(k.name())).collect();
     let mut doc = json!({
         "openapi": "3.1.0",
         "info": {"title": "motcua API", "version": "1", "description": "One-stop-shop dossiers: intake, transitions, queues, reports, public lookup. Every error is an RFC 9457 problem (`application/problem+json`); x-problem-types lists every type. A method a path does not answer is a 405 problem with `Allow`."},
@@ -534,6 +552,35 @@ pub fn document(domain: &Domain) -> Value {
                     "overdue": {"type": "integer", "minimum": 0}, "waiting_for_citizen": {"type": "integer", "minimum": 0}, "national_population": {"type": "integer", "minimum": 0}, "national_on_time": {"type": "integer", "minimum": 0},
                     "on_time_rate_national": {"type": "number", "minimum": 0, "maximum": 1}, "progress_score": {"type": "number"},
                     "on_time_rate_resolved": {"type": "number", "minimum": 0, "maximum": 1}}},
+                "WatchCell": {"type": "object", "description": "how many dossiers, and their codes", "required": ["count", "codes"], "properties": {
+                    "count": {"type": "integer", "minimum": 0}, "codes": {"type": "array", "items": {"type": "string"}}}},
+                "WatchRow": {"type": "object", "required": ["key", "name", "signals", "backdated", "handoffs"], "properties": {
+                    "key": {"type": "string", "description": "the agency's code, or the officer's account (`\"\"`: unknown)"},
+                    "name": {"type": "string"},
+                    "signals": {"type": "object", "description": "one cell per kind (docs/rules.md, \"The watch list\")", "required": watch_kinds.clone(),
+                        "properties": watch_kinds.iter().map(|k| (k.as_str().unwrap_or_default().to_string(), schema_ref("WatchCell"))).collect::<Map<String, Value>>(),
+                        "additionalProperties": false},
+                    "backdated": {"type": "object", "required": ["events", "gap_minutes"], "properties": {
+                        "events": {"type": "integer", "minimum": 0}, "gap_minutes": {"type": "integer", "description": "working minutes between stated and recorded instants, summed"}}},
+                    "handoffs": {"type": "object", "required": ["handoffs", "minutes", "max_minutes"], "properties": {
+                        "handoffs": {"type": "integer", "minimum": 0, "description": "handoffs accepted"},
+                        "minutes": {"type": "integer", "description": "their waits from transfer to acceptance, working minutes summed"},
+                        "max_minutes": {"type": "integer"}}}}},
+                "WatchList": {"type": "object", "required": ["from", "to", "as_of", "by", "agency", "sort", "rows", "total", "late_officers", "handoff_waits", "supplements_twice"], "properties": {
+                    "from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"},
+                    "as_of": {"type": "string", "format": "date-time"},
+                    "by": {"type": "string", "enum": ["agency", "officer"]},
+                    "agency": nullable_agency.clone(),
+                    "sort": {"type": "string"},
+                    "rows": {"type": "array", "items": schema_ref("WatchRow")},
+                    "total": schema_ref("WatchRow"),
+                    "late_officers": {"type": "array", "description": "officers with more than two late dossiers in the period, most first", "items": {"type": "object", "required": ["officer", "late"], "properties": {
+                        "officer": {"type": ["string", "null"], "description": "null: unknown"}, "late": schema_ref("WatchCell")}}},
+                    "handoff_waits": {"type": "array", "description": "agencies by their average wait before accepting a handoff, longest first", "items": {"type": "object",
+                        "required": ["agency", "name", "handoffs", "average_minutes", "max_minutes", "slow"], "properties": {
+                        "agency": {"type": "string"}, "name": {"type": "string"}, "handoffs": {"type": "integer", "minimum": 0},
+                        "average_minutes": {"type": "integer"}, "max_minutes": {"type": "integer"}, "slow": schema_ref("WatchCell")}}},
+                    "supplements_twice": schema_ref("WatchCell")}},
                 "Report": {"type": "object", "required": ["from", "to", "period_start", "period_end", "by", "definitions", "rows", "total"], "properties": {
                     "from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"},
                     "period_start": {"type": "string", "format": "date-time"}, "period_end": {"type": "string", "format": "date-time"},

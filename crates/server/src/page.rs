@@ -1,10 +1,13 @@
 //! The frame every HTML page shares — desk and public alike: what the layout needs ([`Page`]),
-//! rendering a template as a response, and a problem shown as an error page.
+//! rendering a template as a response, a problem shown as an error page, and a posted form
+//! read by [`crate::input::form_body`] ([`Form`]).
 
 use askama::Template;
+use axum::extract::{FromRequest, RawForm, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use motcua_store::StaffRow;
+use serde::de::DeserializeOwned;
 
 use crate::auth::Principal;
 use crate::i18n::Tr;
@@ -53,13 +56,33 @@ impl Page {
 
 /// Renders a template as an HTML response.
 pub fn html<T: Template>(status: StatusCode, t: &T) -> Response {
-    match t.render() {
+    rendered(status, t.render())
+}
+
+/// A rendered page as an HTML response; a template that failed is a 500 problem.
+pub fn rendered(status: StatusCode, body: Result<String, askama::Error>) -> Response {
+    match body {
         Ok(body) => {
             let mut r = (status, body).into_response();
             r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
             r
         }
         Err(e) => Problem::internal(e).into_response(),
+    }
+}
+
+/// A posted `application/x-www-form-urlencoded` body, decoded by [`crate::input::form_body`].
+/// Another content type or an unreadable body is the router's plain-text rejection (made an
+/// error page on the way out); a form that does not decode is a 422 error page.
+#[derive(Debug)]
+pub struct Form<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Form<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        let RawForm(bytes) = RawForm::from_request(req, state).await.map_err(IntoResponse::into_response)?;
+        crate::input::form_body(&bytes).map(Form).map_err(|p| error_page(Tr::default(), &p))
     }
 }
 

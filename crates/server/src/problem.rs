@@ -42,12 +42,13 @@ pub enum ProblemKind {
     AlreadyRated,
     RateLimited,
     PayloadTooLarge,
+    RequestTimeout,
     Unavailable,
     Internal,
 }
 
 impl ProblemKind {
-    pub const ALL: [ProblemKind; 28] = [
+    pub const ALL: [ProblemKind; 29] = [
         Self::Unauthorized,
         Self::Forbidden,
         Self::CsrfMismatch,
@@ -74,6 +75,7 @@ impl ProblemKind {
         Self::AlreadyRated,
         Self::RateLimited,
         Self::PayloadTooLarge,
+        Self::RequestTimeout,
         Self::Unavailable,
         Self::Internal,
     ];
@@ -128,6 +130,7 @@ impl ProblemKind {
             Self::AlreadyRated => ("already-rated", S::CONFLICT, "The dossier has already been rated"),
             Self::RateLimited => ("rate-limited", S::TOO_MANY_REQUESTS, "Too many requests"),
             Self::PayloadTooLarge => ("payload-too-large", S::PAYLOAD_TOO_LARGE, "Request body too large"),
+            Self::RequestTimeout => ("request-timeout", S::REQUEST_TIMEOUT, "The request body did not arrive in time"),
             Self::Unavailable => ("unavailable", S::SERVICE_UNAVAILABLE, "Service unavailable"),
             Self::Internal => ("internal", S::INTERNAL_SERVER_ERROR, "Internal error"),
         }
@@ -160,6 +163,7 @@ impl ProblemKind {
             S::NOT_FOUND => Self::NotFound,
             S::METHOD_NOT_ALLOWED => Self::MethodNotAllowed,
             S::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
+            S::REQUEST_TIMEOUT => Self::RequestTimeout,
             S::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType,
             S::UNPROCESSABLE_ENTITY => Self::InvalidInput,
             S::TOO_MANY_REQUESTS => Self::RateLimited,

@@ -2,13 +2,14 @@
 //! rating once the result is returned) and the on-time board for the desk's TV.
 //!
 //! The lookup reveals nothing on a mismatch: an unknown code, a malformed code and a wrong ID
-//! number all get the same "not found" answer after the same work (a database read and a
-//! constant-time comparison), and lookups are rate limited per client IP.
+//! number all get the same "not found" answer after the same work (the same one-row database
+//! read, malformed code or not, and a constant-time comparison of digests), and lookups are
+//! rate limited per client IP.
 
 use std::net::SocketAddr;
 
 use askama::Template;
-use axum::extract::{ConnectInfo, Form, Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{Datelike, Duration, NaiveDate};
@@ -19,10 +20,12 @@ use motcua_core::{AgencyCode, DossierCode, Status};
 use motcua_store::report::{GroupBy, ReportQuery, period, report};
 use motcua_store::{Rating, StaffStore, Store};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
-use crate::auth::{check_public_csrf, public_csrf, same_secret};
+use crate::auth::{check_public_csrf, public_csrf};
 use crate::i18n::{Lang, Tr};
-use crate::page::{Page, error_page, html};
+use crate::input::LookupForm;
+use crate::page::{Form, Page, error_page, html};
 use crate::problem::Problem;
 use crate::routing::Routes;
 use crate::shared::{client_ip, iso_local, local, local_opt};
@@ -69,20 +72,31 @@ pub struct PublicDossier {
     pub rating: Option<u8>,
 }
 
+/// Whether `typed` is the applicant's ID number `stored`, in a time that depends on neither:
+/// both, padded to 12 digits with leading zeros as before, are hashed (SHA-256) and the digests
+/// compared byte by byte without stopping at the first difference. With nothing stored the
+/// typed number is compared all the same, and the answer is no.
+fn same_id_number(stored: Option<&str>, typed: &str) -> bool {
+    let digest = |s: &str| Sha256::digest(format!("{s:0>12}").as_bytes());
+    let (want, got) = (digest(stored.unwrap_or("")), digest(typed));
+    let same = want.iter().zip(got.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+    same && stored.is_some_and(|s| !s.is_empty())
+}
+
 /// The dossier with this code whose applicant has this ID number, as the public sees it.
+///
+/// A malformed code, an unknown code and a right code with a wrong ID number do the same work
+/// and get the same answer (`None`): the code is looked up as typed, malformed or not (one row
+/// either way, see `lookup_id_number`), and the ID numbers are compared in constant time
+/// ([`same_id_number`]); only a match goes on to load the dossier.
 pub async fn find(state: &AppState, code: &str, id_number: &str, lang: Lang) -> Result<Option<PublicDossier>, Problem> {
     let tr = Tr::new(lang);
-    let parsed: Option<DossierCode> = code.trim().parse().ok();
-    let row = match &parsed {
-        Some(c) => state.store.dossier_row(c).await?,
-        None => None,
-    };
-    let stored = row.as_ref().and_then(|r| r.applicant_id_number.clone()).unwrap_or_default();
-    // Compare even when there is nothing to compare with, so both paths do the same work.
-    let matches = same_secret(&format!("{stored:0>12}"), &format!("{:0>12}", id_number.trim()))
-        && !stored.is_empty()
-        && row.is_some();
-    let (Some(code), true) = (parsed, matches) else { return Ok(None) };
+    let typed = code.trim();
+    let stored = state.store.lookup_id_number(typed).await?;
+    if !same_id_number(stored.as_deref(), id_number.trim()) {
+        return Ok(None);
+    }
+    let Ok(code) = typed.parse::<DossierCode>() else { return Ok(None) };
     let loaded = views::load(state, &code, state.now()).await?;
     let (d, v) = (&loaded.dossier, &loaded.view);
     let name_of = |a: &AgencyCode| {
@@ -277,20 +291,6 @@ pub async fn lookup_form(State(state): State<AppState>, headers: HeaderMap, Quer
     with_cookie(html(StatusCode::OK, &page), set)
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct LookupForm {
-    #[serde(default)]
-    code: String,
-    #[serde(default)]
-    id_number: String,
-    #[serde(default, rename = "_csrf")]
-    csrf: String,
-    #[serde(default)]
-    score: Option<String>,
-    #[serde(default)]
-    comment: Option<String>,
-}
-
 async fn lookup_answer(
     state: &AppState,
     headers: &HeaderMap,
@@ -326,16 +326,9 @@ async fn lookup_answer(
         return with_cookie(html(StatusCode::NOT_FOUND, &page), set);
     };
     if rating {
-        let score = f.score.as_deref().and_then(|s| s.trim().parse::<u8>().ok()).filter(|s| (1..=5).contains(s));
-        match (score, found.can_rate, found.code.parse::<DossierCode>()) {
+        match (f.score(), found.can_rate, found.code.parse::<DossierCode>()) {
             (Some(score), true, Ok(code)) => {
-                let comment = f
-                    .comment
-                    .as_deref()
-                    .map(str::trim)
-                    .filter(|c| !c.is_empty())
-                    .map(|c| c.chars().take(1000).collect());
-                let rating = Rating { code, score, comment, rated_at: state.now() };
+                let rating = Rating { code, score, comment: f.comment(), rated_at: state.now() };
                 match state.store.rate(&rating).await {
                     Ok(true) => {
                         page.rated = true;

@@ -1,11 +1,15 @@
 //! The report behind `GET /api/v1/report` and the desk's report page: the filters as given,
-//! checked, and the store's read model narrowed to one agency if asked.
+//! checked, and the store's read model narrowed to one agency if asked; the backdating report
+//! and the inspector's watch list likewise.
 
 use chrono::{Datelike, NaiveDate};
+use motcua_core::AgencyCode;
 use motcua_core::backdate::BackdatingReport;
 use motcua_core::calendar::{from_local, to_local};
+use motcua_core::watchlist::{SORT_COLUMNS, WatchBy, WatchList, WatchQuery};
 use motcua_store::Store;
 use motcua_store::report::{GroupBy, Report, ReportQuery, report};
+use motcua_store::watchlist::watchlist;
 use serde::{Deserialize, Serialize};
 
 use crate::problem::Problem;
@@ -107,4 +111,56 @@ pub async fn build_backdated(state: &AppState, p: &BackdatedParams) -> Result<Ba
         rows.iter().map(|r| (&r.code, r.seq, &r.event, r.recorded_at)),
     );
     Ok(Backdated { from, to, truncated, report })
+}
+
+/// Filters of the watch list (`GET /api/v1/watchlist`, the `/watchlist` page).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct WatchParams {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// agency (default) or officer.
+    pub by: Option<String>,
+    pub agency: Option<String>,
+    pub as_of: Option<String>,
+    pub format: Option<String>,
+    /// A column to sort the rows by (largest first), or `key`.
+    pub sort: Option<String>,
+    /// vi (default) or en: the CSV's headings.
+    pub lang: Option<String>,
+}
+
+fn given(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// The watch list for the filters, read from the aggregates the write path keeps.
+pub async fn build_watchlist(state: &AppState, p: &WatchParams) -> Result<WatchList, Problem> {
+    let as_of = as_of(state, p.as_of.as_deref())?;
+    let (from, to) = period(&p.from, &p.to, to_local(as_of).date())?;
+    let by: WatchBy = match given(&p.by) {
+        Some(b) => b.parse().map_err(Problem::invalid)?,
+        None => WatchBy::Agency,
+    };
+    let agency = match given(&p.agency) {
+        Some(a) => {
+            let code: AgencyCode = a.parse().map_err(|e| Problem::invalid(format!("agency {a:?}: {e}")))?;
+            state.domain.agency(&code)?;
+            Some(code)
+        }
+        None => None,
+    };
+    let q = WatchQuery { from, to, as_of, by, agency };
+    if !q.is_valid() {
+        return Err(Problem::invalid("the period's days must be of the years 1 to 9999"));
+    }
+    let mut list = watchlist(&state.store, &state.domain, &q).await?;
+    if let Some(column) = given(&p.sort)
+        && !list.sort_by(column)
+    {
+        return Err(Problem::invalid(format!(
+            "unknown sort column {column:?}: expected key or one of {}",
+            SORT_COLUMNS.join(", ")
+        )));
+    }
+    Ok(list)
 }

@@ -64,6 +64,9 @@ pub struct ServerConfig {
     /// A connection on which no byte moves either way for this long while no request is being
     /// handled is closed.
     pub idle_timeout: Duration,
+    /// How long a request's body has to arrive whole, from the end of its head; past it the
+    /// request is answered 408 and the connection closed.
+    pub body_read_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -82,6 +85,7 @@ impl Default for ServerConfig {
             backdate_window: motcua_core::backdate::BackdateWindow::default(),
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
+            body_read_timeout: Duration::from_secs(30),
         }
     }
 }

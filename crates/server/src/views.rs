@@ -6,96 +6,26 @@
 
 use chrono::{DateTime, Utc};
 use motcua_core::analysis::{OpenState, RemainingTimeModel, at_risk, open_state_of};
-use motcua_core::backdate::{self, BACKDATE_REASON_FIELD, Stating};
-use motcua_core::calendar::{to_local, truncate_to_micros};
-use motcua_core::commands::{FieldStyle, IntakeForm, Transition, parse_instant};
-use motcua_core::text::{self, REASON_MAX_CHARS};
+use motcua_core::backdate::Stating;
+use motcua_core::calendar::to_local;
+use motcua_core::text;
 use motcua_core::view::{DossierView, LogLine, dossier_view};
 use motcua_core::{AgencyCode, Dossier, DossierCode, Event, EventKind, Intake};
 use motcua_store::{
     Capability, DeskList, DossierRow, DossierSearch, NewDossier, Scope, StaffRow, StaffStore, Store, Window,
 };
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::auth::Principal;
+use crate::input::{self, ActionFields, IntakeFields, Stamp};
 use crate::perm::{Action, PersonalData, authorize, authorize_intake, reads_personal_data_city_wide, sees_all_queues};
 use crate::privacy;
 use crate::problem::Problem;
 use crate::state::AppState;
 
-/// The fields any action may carry, from JSON or a form.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct ActionFields {
-    #[serde(default)]
-    pub to: Option<String>,
-    #[serde(default)]
-    pub reason: Option<String>,
-    #[serde(default)]
-    pub documents: Vec<String>,
-    #[serde(default)]
-    pub responsible: Option<String>,
-    #[serde(default)]
-    pub override_second: bool,
-    /// A new appointment on a day off is moved to the next working day instead of refused.
-    #[serde(default)]
-    pub next_working_day: bool,
-    #[serde(default)]
-    pub refused: bool,
-    /// When it happened (RFC 3339 or local time); default: now. At most the backdating window
-    /// before now ([`stated`]).
-    #[serde(default)]
-    pub at: Option<String>,
-    /// Why `at` is earlier than the backdating window allows (paper history).
-    #[serde(default)]
-    pub backdate_reason: Option<String>,
-}
-
-impl ActionFields {
-    pub fn transition(&self, action: Action) -> Result<Transition, Problem> {
-        let reason = || self.reason.clone().unwrap_or_default();
-        Ok(match action {
-            Action::Transfer => Transition::Transfer { to: self.to.clone().unwrap_or_default() },
-            Action::Accept => Transition::Accept,
-            Action::AcceptOnline => Transition::AcceptOnline,
-            Action::RefuseOnline => Transition::RefuseOnline { reason: reason() },
-            Action::RequestSupplement => {
-                Transition::RequestSupplement { reason: reason(), documents: self.documents.clone() }
-            }
-            Action::Supplement => Transition::Supplement,
-            Action::RequestPayment => Transition::RequestPayment { reason: reason() },
-            Action::Paid => Transition::Paid,
-            Action::Reschedule => Transition::Reschedule {
-                to: self.to.clone().unwrap_or_default(),
-                reason: reason(),
-                responsible: self.responsible.clone(),
-                override_second: self.override_second,
-                next_working_day: self.next_working_day,
-            },
-            Action::Resolve => Transition::Resolve { refused: self.refused, reason: self.reason.clone() },
-            Action::Return => Transition::Return,
-            Action::Withdraw => Transition::Withdraw { reason: reason() },
-            Action::Stop => Transition::Stop { reason: reason() },
-            Action::Intake | Action::Submit => {
-                return Err(Problem::invalid("intake and submission open a dossier: POST /api/v1/dossiers"));
-            }
-        })
-    }
-}
-
-/// The instants of a staff action and its backdating reason, checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Stamp {
-    /// When it is stated to have happened.
-    pub at: DateTime<Utc>,
-    /// When it is recorded: the server's now.
-    pub now: DateTime<Utc>,
-    pub reason: Option<String>,
-}
-
 /// `at` as given (or now) for an action at the desk of `agency`, by the honest-times rules
-/// (core's [`backdate`]): never after now; at most the configured window before now, counted
-/// on the desk's calendar; earlier only for an account with the paper-history capability that
-/// gives a reason (checked as any reason is).
+/// ([`input::stamp`] on the desk's calendar, the server's now and window): an account with the
+/// paper-history capability may go beyond the window with a reason.
 pub fn stated(
     state: &AppState,
     who: &Principal,
@@ -103,17 +33,9 @@ pub fn stated(
     at: Option<&str>,
     reason: Option<&str>,
 ) -> Result<Stamp, Problem> {
-    let now = truncate_to_micros(state.now());
-    let reason = text::optional_paragraph(reason.unwrap_or(""), BACKDATE_REASON_FIELD, REASON_MAX_CHARS)
-        .map_err(|e| Problem::invalid(e.to_string()))?;
-    let Some(s) = at.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(Stamp { at: now, now, reason }) };
-    let at = parse_instant(s).ok_or_else(|| {
-        Problem::invalid(format!("invalid instant {s:?}: expected RFC 3339 like 2025-01-24T16:40:00+07:00"))
-    })?;
     let stating = if who.staff.may(Capability::PaperHistory) { Stating::PaperHistory } else { Stating::Staff };
     let cal = state.domain.calendar_for(agency);
-    backdate::check(cal, at, now, state.config.backdate_window, stating, reason.is_some())?;
-    Ok(Stamp { at, now, reason })
+    input::stamp(cal, state.now(), state.config.backdate_window, stating, at, reason)
 }
 
 /// What a write answers with: the dossier after it, and the event just recorded with both of
@@ -145,53 +67,17 @@ pub async fn act(
     let code = parse_code(code)?;
     let row = state.store.dossier_row(&code).await?.ok_or_else(|| Problem::not_found(format!("no dossier {code}")))?;
     authorize(&who.staff, action, Some(&row))?;
-    let kind = fields.transition(action)?.event_kind(&state.domain, FieldStyle::Plain)?;
+    let kind = fields.event_kind(&state.domain, action)?;
     let stamp = stated(state, who, &row.receiving_agency, fields.at.as_deref(), fields.backdate_reason.as_deref())?;
     let event = Event { at: stamp.at, by: Some(who.staff.username.clone()), backdate_reason: stamp.reason, kind };
     let d = state.store.record_stamped(&state.domain, &code, event.clone(), stamp.now).await?;
     Ok(written(state, d, &event, stamp.now))
 }
 
-/// The intake fields, from JSON or the form.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct IntakeFields {
-    pub procedure: String,
-    pub agency: String,
-    pub applicant: String,
-    #[serde(default)]
-    pub email: Option<String>,
-    #[serde(default)]
-    pub phone: Option<String>,
-    #[serde(default)]
-    pub id_number: Option<String>,
-    #[serde(default)]
-    pub address: Option<String>,
-    #[serde(default)]
-    pub channel: Option<String>,
-    /// When it was received; as [`ActionFields::at`].
-    #[serde(default)]
-    pub at: Option<String>,
-    #[serde(default)]
-    pub backdate_reason: Option<String>,
-}
-
 /// Opens a dossier: at the desk (`Intake`, status 2) or from the portal (`Submit`, status 1).
 pub async fn open(state: &AppState, who: &Principal, f: &IntakeFields, action: Action) -> Result<Written, Problem> {
     let online = action == Action::Submit;
-    let form = IntakeForm {
-        procedure: f.procedure.clone(),
-        agency: f.agency.clone(),
-        applicant: f.applicant.clone(),
-        email: f.email.clone(),
-        phone: f.phone.clone(),
-        id_number: f.id_number.clone(),
-        address: f.address.clone(),
-        channel: if online { "online".into() } else { f.channel.clone().unwrap_or_default() },
-    };
-    let checked = form.check(&state.domain, FieldStyle::Plain)?;
-    if !online && checked.channel == motcua_core::Channel::Online {
-        return Err(Problem::invalid("an online dossier is submitted with POST /api/v1/submissions"));
-    }
+    let checked = f.check(&state.domain, action)?;
     authorize_intake(&who.staff, action, &checked.agency)?;
     let stamp = stated(state, who, &checked.agency, f.at.as_deref(), f.backdate_reason.as_deref())?;
     let new = NewDossier {

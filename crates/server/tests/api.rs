@@ -18,6 +18,10 @@ use motcua_store::{AnyStore, BatchItem, NewDossier, NewStaff, Role, StaffStore, 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+/// The public lookup under a brute force, and its answer times.
+#[path = "api/lookup.rs"]
+mod lookup;
+
 const CENTRE: &str = "000.00.02.H17";
 const TOURISM: &str = "000.00.12.H17";
 const HOME_AFFAIRS: &str = "000.00.10.H17";
@@ -602,6 +606,95 @@ async fn every_surface_gives_a_dossier_waiting_for_the_citizen_the_same_word() {
     app.shutdown().await;
 }
 
+/// The inspector's watch list: a ping-pong through the API is counted against the desk
+/// officer who sent the dossier back, in JSON, in CSV (byte-order mark, Vietnamese headings)
+/// and on the page, whose counts link to their dossiers; for chairs and administrators only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_watch_list_counts_a_ping_pong_against_who_sent_it_back() {
+    let app = TestApp::spawn().await;
+    let (s, v) = app.intake(Role::Desk, intake_body(CENTRE)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let code = v["code"].as_str().unwrap().to_string();
+    let steps: [(Role, &str, Value); 5] = [
+        (Role::Desk, "transfer", json!({"to": TOURISM})),
+        (Role::Agency, "accept", json!({})),
+        (Role::Agency, "transfer", json!({"to": CENTRE})),
+        (Role::Desk, "accept", json!({})),
+        (Role::Desk, "transfer", json!({"to": TOURISM})),
+    ];
+    for (i, (role, action, body)) in steps.into_iter().enumerate() {
+        app.set_now(local("2025-03-10 09:00") + Duration::minutes(10 * (i as i64 + 1)));
+        let (s, v) = app.act(role, &code, action, body).await;
+        assert_eq!(s, StatusCode::OK, "{action}: {v}");
+    }
+    let period = "from=2025-03-01&to=2025-03-31";
+    let (s, v) = app.get(Role::Chair, &format!("/api/v1/watchlist?{period}&by=officer")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let row = |v: &Value, key: &str| v["rows"].as_array().unwrap().iter().find(|r| r["key"] == key).cloned().unwrap();
+    let desk = row(&v, "desk");
+    assert_eq!(desk["signals"]["bounce"]["count"], 1, "{desk}");
+    assert_eq!(desk["signals"]["bounce"]["codes"], json!([code]));
+    assert_eq!(desk["signals"]["extra_handoffs"]["codes"], json!([code]));
+    assert_eq!(row(&v, "agency")["signals"]["bounce"]["count"], 0);
+    assert_eq!(row(&v, "agency")["handoffs"]["handoffs"], 1, "the tourism department accepted once");
+    assert_eq!(v["by"], "officer");
+    assert_eq!(v["total"]["signals"]["bounce"]["count"], 1);
+    // By agency (the default), sorted by a column, one agency.
+    let (_, v) = app.get(Role::Admin, &format!("/api/v1/watchlist?{period}&sort=handoffs")).await;
+    assert_eq!(v["sort"], "handoffs");
+    assert_eq!(row(&v, CENTRE)["signals"]["bounce"]["count"], 1);
+    let (_, v) = app.get(Role::Chair, &format!("/api/v1/watchlist?{period}&agency={TOURISM}")).await;
+    assert!(v["rows"].as_array().unwrap().iter().all(|r| r["key"] == TOURISM), "{v}");
+    // As of before the ping-pong: nothing yet.
+    let (_, v) = app.get(Role::Chair, &format!("/api/v1/watchlist?{period}&as_of=2025-03-10T09:15:00%2B07:00")).await;
+    assert_eq!(v["total"]["signals"]["bounce"]["count"], 0, "{v}");
+
+    // CSV: a byte-order mark and Vietnamese headings, English ones on request.
+    let (c, _) = app.client(Role::Chair);
+    let r = c.get(app.url(&format!("/api/v1/watchlist?{period}&format=csv"))).send().await.unwrap();
+    assert_eq!(r.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = r.text().await.unwrap();
+    assert!(csv.starts_with("\u{feff}Mã,Tên,Số hồ sơ có dấu hiệu,Trả qua trả lại,"), "{csv}");
+    assert!(csv.lines().any(|l| l.starts_with(&format!("{CENTRE},")) && l.contains(",1,1,")), "{csv}");
+    let r = c.get(app.url(&format!("/api/v1/watchlist?{period}&format=csv&lang=en"))).send().await.unwrap();
+    assert!(r.text().await.unwrap().starts_with("\u{feff}key,name,flagged,bounce,extra_handoffs,"));
+
+    // Filters that do not parse are problems; other roles may not read it.
+    let bad_filters = [
+        "by=procedure",
+        "sort=name",
+        "format=xml",
+        "agency=000.00.99.H17",
+        "from=2025-13-01",
+        "from=0000-01-01&to=0000-01-02",
+    ];
+    for bad in bad_filters {
+        let (s, v) = app.get(Role::Chair, &format!("/api/v1/watchlist?{bad}")).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {v}");
+    }
+    assert_eq!(app.get(Role::Head, "/api/v1/watchlist").await.0, StatusCode::FORBIDDEN);
+
+    // The page: sortable headings, each count a link to its dossiers.
+    let page = c.get(app.url(&format!("/watchlist?{period}&by=officer"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Chỉ thị 34-CT/TU"), "{page}");
+    assert!(page.contains("&#38;sort=bounce"), "a heading sorts by its column: {page}");
+    let link = "&#38;key=desk&#38;kind=bounce#dossiers";
+    assert!(page.contains(link), "the count links to its dossiers: {page}");
+    let detail = c
+        .get(app.url(&format!("/watchlist?{period}&by=officer&key=desk&kind=bounce")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(detail.contains(&format!("href=\"/dossiers/{code}\"")), "{detail}");
+    assert!(page.contains("format=csv"), "a CSV download");
+    let (c, _) = app.client(Role::Desk);
+    assert_eq!(c.get(app.url("/watchlist")).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+    app.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_tokens_and_csrf() {
     let app = TestApp::spawn().await;
@@ -918,7 +1011,17 @@ async fn letters_to_print_are_the_desks_outbox_rows() {
     app.act(Role::Head, &other, "reschedule", json!({"to": "2025-03-28", "reason": "chờ ý kiến"})).await;
     let rows = app.store.claim("worker-1", now, now + Duration::minutes(5), 10).await.unwrap();
     let failed = rows.iter().find(|m| m.dossier_code.as_ref().map(ToString::to_string) == Some(other.clone())).unwrap();
-    assert!(app.store.mark_failed(failed.id, "worker-1", now, "no template", None).await.unwrap());
+    assert!(
+        app.store
+            .mark_failed(
+                failed.id,
+                "worker-1",
+                now,
+                motcua_store::outbox::Failure { error: "no template", retry_at: None, counted: true },
+            )
+            .await
+            .unwrap()
+    );
     let html = page("en").await;
     assert!(html.contains("letter-dead") && html.contains("Could not be prepared (no template)"), "{html}");
     assert!(html.find(&other).unwrap() < html.find(&paper).unwrap(), "newest first");
@@ -1978,6 +2081,92 @@ async fn silent_half_sent_and_idle_connections_are_closed() {
         assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200 OK"));
         tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     }
+    app.shutdown().await;
+}
+
+/// A client that sends a request's head and then dribbles its body, a byte every 200 ms, keeps
+/// bytes moving, so neither the header-read nor the idle timeout cuts it; the body-read timeout
+/// does: after 1 s (configured) the request is answered 408 — problem+json on the API, the
+/// error page on a form — and the connection closed. A body that arrives slowly but whole in
+/// time is served. Real sockets and real time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_dribbled_past_the_body_read_timeout_is_cut() {
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::time::{Instant, sleep};
+
+    /// Sends `head`, then `body` a byte every `pace` while reading what the server says;
+    /// returns how long until the server closed, what it sent (lower-cased), and how many body
+    /// bytes went out.
+    async fn dribble(addr: &str, head: &str, body: &[u8], pace: Duration) -> (Duration, String, usize) {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(head.as_bytes()).await.unwrap();
+        let started = Instant::now();
+        let mut got = Vec::new();
+        let (mut sent, mut writing) = (0, true);
+        let mut buf = [0u8; 4096];
+        loop {
+            assert!(started.elapsed() < Duration::from_secs(10), "the server held the request 10 s");
+            tokio::select! {
+                n = s.read(&mut buf) => match n {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                },
+                () = sleep(pace), if writing && sent < body.len() => {
+                    match s.write_all(&body[sent..=sent]).await {
+                        Ok(()) => sent += 1,
+                        // Closed by the server: what it answered is still to be read.
+                        Err(_) => writing = false,
+                    }
+                }
+                () = sleep(Duration::from_secs(10)), if !writing || sent == body.len() => break,
+            }
+        }
+        (started.elapsed(), String::from_utf8_lossy(&got).to_lowercase(), sent)
+    }
+    let app = TestApp::spawn_with(ServerConfig {
+        body_read_timeout: Duration::from_secs(1),
+        header_read_timeout: Duration::from_secs(1),
+        idle_timeout: Duration::from_secs(1),
+        ..ServerConfig::default()
+    })
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let pace = Duration::from_millis(200);
+    let json_head = |len: usize| {
+        format!(
+            "POST /api/v1/lookup HTTP/1.1\r\nHost: motcua\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n\r\n"
+        )
+    };
+    // The API: a lookup whose 60-byte body would take 12 s.
+    let body = json!({"code": "000.00.02.H17-250303-0001", "id_number": ID}).to_string();
+    let body = format!("{body:<60}");
+    let (waited, answer, sent) = dribble(&addr, &json_head(body.len()), body.as_bytes(), pace).await;
+    assert!(answer.starts_with("http/1.1 408 request timeout"), "{answer}");
+    assert!(answer.contains("content-type: application/problem+json"), "{answer}");
+    assert!(answer.contains("\"type\":\"https://motcua.example/problems/request-timeout\""), "{answer}");
+    assert!(answer.contains("connection: close"), "{answer}");
+    assert!(waited >= Duration::from_millis(900), "cut after {waited:?}");
+    assert!(waited < Duration::from_secs(3), "cut after {waited:?}");
+    assert!(sent < body.len(), "cut before the body ended ({sent} of {} bytes)", body.len());
+    // A form page: the error page, with the same status.
+    let form = "code=000.00.02.H17-250303-0001&id_number=048190000123&_csrf=00000000000000000000000000000000";
+    let head = format!(
+        "POST /tra-cuu HTTP/1.1\r\nHost: motcua\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+        form.len()
+    );
+    let (waited, answer, _) = dribble(&addr, &head, form.as_bytes(), pace).await;
+    assert!(answer.starts_with("http/1.1 408 request timeout"), "{answer}");
+    assert!(answer.contains("content-type: text/html"), "{answer}");
+    assert!(waited < Duration::from_secs(3), "cut after {waited:?}");
+    // Slow but whole within the second (a byte every 10 ms): served, a lookup that matches
+    // nothing.
+    let body = json!({"code": "x", "id_number": "1"}).to_string();
+    let (_, answer, sent) = dribble(&addr, &json_head(body.len()), body.as_bytes(), Duration::from_millis(10)).await;
+    assert_eq!(sent, body.len());
+    assert!(answer.starts_with("http/1.1 404 not found"), "{answer}");
+    assert!(answer.contains("no dossier matches"), "{answer}");
     app.shutdown().await;
 }
 

@@ -316,3 +316,63 @@ fn planned_logs_name_staff_and_online_dossiers_start_on_the_portal() {
         }
     }
 }
+
+/// The watch list over the planned year: the planted avoidance (bounces, second supplements,
+/// papers not listed, late dossiers and late apologies) and what the stations' paces give
+/// (silent holders), in the shares docs/simulation.md gives, and officers late more than twice.
+#[test]
+fn the_watch_list_finds_the_planted_avoidance_in_documented_shares() {
+    use motcua_core::watchlist::{WatchBy, WatchFacts, WatchKind, WatchList, WatchQuery, follow};
+    let domain = domain();
+    let mut facts = WatchFacts::default();
+    let mut n = 0u64;
+    for p in plan(&domain, &year_2025(20_000, 2025)).unwrap() {
+        let code = p.code().unwrap();
+        // Recorded as they happen: nothing backdated.
+        let log: Vec<_> = p
+            .log(code.clone())
+            .into_iter()
+            .map(|e| {
+                let t = e.at;
+                (e, t)
+            })
+            .collect();
+        let (_, occurrences, events) = follow(&domain, &log).unwrap();
+        assert!(events.iter().all(|f| f.backdated.is_none()));
+        facts.add_dossier(&code, occurrences, &events);
+        n += 1;
+    }
+    let q = WatchQuery {
+        from: date(2025, 1, 1),
+        to: date(2026, 6, 30),
+        as_of: motcua_core::calendar::from_local(date(2026, 6, 30).and_hms_opt(17, 0, 0).unwrap()),
+        by: WatchBy::Officer,
+        agency: None,
+    };
+    let list = WatchList::build(&q, facts, |a| a.to_string());
+    let share = |k: WatchKind| pct(list.total.cell(k).count, n);
+    for k in WatchKind::ALL {
+        eprintln!("{:<22} {:6.2} % of dossiers", k.name(), share(k));
+    }
+    let late_officers = list.late_officers.len();
+    let officers = list.rows.iter().filter(|r| r.cell(WatchKind::Late).count > 0).count();
+    eprintln!("officers with a late dossier: {officers}, with more than two: {late_officers}");
+    eprintln!(
+        "handoffs accepted: {}, average wait {} working minutes",
+        list.total.handoffs.handoffs,
+        list.total.handoffs.average_minutes()
+    );
+    assert!((0.4..=2.0).contains(&share(WatchKind::Bounce)), "bounces {}", share(WatchKind::Bounce));
+    assert!((0.4..=1.5).contains(&share(WatchKind::SecondSupplement)), "{}", share(WatchKind::SecondSupplement));
+    assert!((0.1..=1.0).contains(&share(WatchKind::UnlistedPapers)), "{}", share(WatchKind::UnlistedPapers));
+    assert!((1.0..=4.0).contains(&share(WatchKind::Late)), "late {}", share(WatchKind::Late));
+    assert!(share(WatchKind::LateWithoutApology) <= share(WatchKind::Late));
+    assert!(share(WatchKind::ApologyAfterDue) > 0.0);
+    assert!(share(WatchKind::SilentHolder) > share(WatchKind::Late), "stations overrun their budgets more often");
+    // The planner accepts every handoff within hours and never gives a second new date.
+    assert_eq!(list.total.cell(WatchKind::SlowHandoff).count, 0);
+    assert_eq!(list.total.cell(WatchKind::SecondReschedule).count, 0);
+    assert!(late_officers > 0 && late_officers < officers, "some officers, not all, are late more than twice");
+    assert!(list.late_officers.iter().all(|o| o.late.count > 2));
+    assert_eq!(list.supplements_twice.count, list.total.cell(WatchKind::SecondSupplement).count);
+}

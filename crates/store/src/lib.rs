@@ -16,7 +16,8 @@
 //! - [`register`] — [`Store`], the dossier register; [`outbox`] — [`OutboxStore`], the
 //!   transactional outbox and the scheduler's candidates; `staff` — [`StaffStore`], accounts,
 //!   sessions, tokens, ratings, work queues, audit; [`metrics`] — [`ServiceFigures`], what the
-//!   exporter reads; [`report`] — the period report, over [`Store`];
+//!   exporter reads; [`report`] — the period report, over [`Store`]; [`watchlist`] — the
+//!   inspector's watch list, over [`Store`];
 //! - [`model`] — rows and commands; `error` — [`StoreError`], [`is_transient`];
 //! - `write` — the write path both backends share: the batch engine, the group commit and the
 //!   counters the exporter reads (`write::counters`: how each is kept);
@@ -42,6 +43,7 @@ pub mod report;
 mod sql;
 mod sqlite;
 mod staff;
+pub mod watchlist;
 mod write;
 
 pub use error::{StoreError, is_transient};
@@ -98,6 +100,7 @@ dispatch!(Store {
     fn logged_events(&self, code: &DossierCode) -> Result<Vec<LoggedEvent>, StoreError>;
     fn backdated_events(&self, a: DateTime<Utc>, b: DateTime<Utc>, by: Option<&str>, limit: u32) -> Result<Vec<LoggedEvent>, StoreError>;
     fn dossier_row(&self, code: &DossierCode) -> Result<Option<DossierRow>, StoreError>;
+    fn lookup_id_number(&self, code: &str) -> Result<Option<String>, StoreError>;
     fn event_count(&self) -> Result<u64, StoreError>;
     fn events_after(&self, after_id: i64, limit: u32) -> Result<Vec<LoggedEvent>, StoreError>;
     fn daily_counts(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<DailyCountRow>, StoreError>;
@@ -109,18 +112,20 @@ dispatch!(Store {
     fn open_to_judge(&self, p1: DateTime<Utc>) -> Result<Vec<OpenFacts>, StoreError>;
     fn dossiers_page(&self, after: Option<&DossierCode>, limit: u32) -> Result<Vec<DossierRow>, StoreError>;
     fn recompute(&self, domain: &Domain, dry_run: bool) -> Result<RecomputeDiff, StoreError>;
+    fn watch_facts(&self, start: DateTime<Utc>, end: DateTime<Utc>, from: NaiveDate, to: NaiveDate, agency: Option<&AgencyCode>) -> Result<motcua_core::watchlist::WatchFacts, StoreError>;
 });
 
 dispatch!(OutboxStore {
     fn enqueue(&self, messages: Vec<NewMessage>) -> Result<Vec<String>, StoreError>;
     fn claim(&self, owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: u32) -> Result<Vec<OutboxMessage>, StoreError>;
     fn mark_sent(&self, ids: &[i64], owner: &str, now: DateTime<Utc>) -> Result<Vec<i64>, StoreError>;
-    fn mark_failed(&self, id: i64, owner: &str, now: DateTime<Utc>, error: &str, retry_at: Option<DateTime<Utc>>) -> Result<bool, StoreError>;
+    fn mark_failed(&self, id: i64, owner: &str, now: DateTime<Utc>, failure: outbox::Failure<'_>) -> Result<bool, StoreError>;
     fn outbox(&self, status: Option<OutboxStatus>, limit: u32) -> Result<Vec<OutboxMessage>, StoreError>;
     fn outbox_message(&self, id: i64) -> Result<Option<OutboxMessage>, StoreError>;
     fn desk_letters(&self, agencies: &[AgencyCode], limit: u32) -> Result<Vec<OutboxMessage>, StoreError>;
     fn outbox_for(&self, code: &DossierCode) -> Result<Vec<OutboxMessage>, StoreError>;
     fn retry_message(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError>;
+    fn retry_dead(&self, kind: Option<&str>, now: DateTime<Utc>) -> Result<u64, StoreError>;
     fn reminder_candidates(&self, after: DateTime<Utc>, until: DateTime<Utc>, cursor: Cursor, limit: u32) -> Result<Vec<Candidate>, StoreError>;
     fn overdue_candidates(&self, now: DateTime<Utc>, cursor: Cursor, limit: u32) -> Result<Vec<Candidate>, StoreError>;
 });

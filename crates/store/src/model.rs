@@ -494,12 +494,21 @@ pub struct RecomputeDiff {
     /// Projection rows with no event in the log (removed when applied).
     pub orphans: Vec<DossierCode>,
     pub counts: Vec<CountChange>,
+    /// Dossiers whose watch-list occurrences change (`watch_occurrences`).
+    pub watch_changed: Vec<DossierCode>,
+    /// Cells of the watch list's daily sums (`watch_handoffs`, `watch_backdated`) that change.
+    pub watch_cells: u64,
 }
 
 impl RecomputeDiff {
     /// Nothing would change.
     pub fn is_empty(&self) -> bool {
-        self.changed.is_empty() && self.unreplayable.is_empty() && self.orphans.is_empty() && self.counts.is_empty()
+        self.changed.is_empty()
+            && self.unreplayable.is_empty()
+            && self.orphans.is_empty()
+            && self.counts.is_empty()
+            && self.watch_changed.is_empty()
+            && self.watch_cells == 0
     }
 }
 

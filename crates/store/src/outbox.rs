@@ -179,14 +179,15 @@ pub trait OutboxStore: Send + Sync {
     ) -> impl Future<Output = Result<Vec<i64>, StoreError>> + Send;
 
     /// Records a failed attempt: retried at `retry_at`, or parked as dead when `None`. Only
-    /// while `owner` holds a live lease; false otherwise.
+    /// while `owner` holds a live lease; false otherwise. An attempt that was not `counted` (the
+    /// server could not be reached: its fault, not the message's) is given back, so that an
+    /// outage does not use up a message's attempts.
     fn mark_failed(
         &self,
         id: i64,
         owner: &str,
         now: DateTime<Utc>,
-        error: &str,
-        retry_at: Option<DateTime<Utc>>,
+        failure: Failure<'_>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Rows by id, newest first, optionally of one status.
@@ -213,6 +214,14 @@ pub trait OutboxStore: Send + Sync {
     /// Revives a dead (or pending) row: pending, no attempts, due at `now`, unleased. False if
     /// there is no such row or it was sent.
     fn retry_message(&self, id: i64, now: DateTime<Utc>) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Revives every dead row (of one kind, with `kind`) as [`OutboxStore::retry_message`]
+    /// does one, in one transaction; the number revived.
+    fn retry_dead(
+        &self,
+        kind: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Dossiers whose clock runs, with no new date, due in `(after, until]`, and no reminder
     /// row for their current deadline revision; in (due, code) order after `cursor`.
@@ -309,13 +318,24 @@ pub(crate) fn moved<'a>(
     deltas
 }
 
+/// A failed attempt, as [`OutboxStore::mark_failed`] records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failure<'a> {
+    /// The row's `last_error`.
+    pub error: &'a str,
+    /// When to try again; `None` parks the row as dead.
+    pub retry_at: Option<DateTime<Utc>>,
+    /// Whether the attempt counts against the message (false when the server could not be
+    /// reached at all).
+    pub counted: bool,
+}
+
 /// [`OutboxStore::mark_failed`]'s statement, for either backend.
 pub(crate) fn mark_failed_query<'q, DB: Database>(
     id: i64,
     owner: &'q str,
     now: DateTime<Utc>,
-    error: &'q str,
-    retry_at: Option<DateTime<Utc>>,
+    failure: Failure<'q>,
 ) -> Query<'q, DB, DB::Arguments<'q>>
 where
     &'q str: Encode<'q, DB> + Type<DB>,
@@ -323,18 +343,19 @@ where
     At: Encode<'q, DB> + Type<DB>,
     Option<At>: Encode<'q, DB> + Type<DB>,
 {
-    let status = if retry_at.is_some() { "pending" } else { "dead" };
+    let status = if failure.retry_at.is_some() { "pending" } else { "dead" };
     sqlx::query(
         "UPDATE outbox SET status = $1, next_attempt_at = COALESCE($2, next_attempt_at), last_error = $3, \
-         locked_by = NULL, locked_until = NULL \
+         locked_by = NULL, locked_until = NULL, attempts = attempts - $7 \
          WHERE id = $4 AND status = 'pending' AND locked_by = $5 AND locked_until > $6 RETURNING kind",
     )
     .bind(status)
-    .bind(retry_at.map(At))
-    .bind(error)
+    .bind(failure.retry_at.map(At))
+    .bind(failure.error)
     .bind(id)
     .bind(owner)
     .bind(At(now))
+    .bind(if failure.counted { 0_i64 } else { 1 })
 }
 
 /// [`OutboxStore::retry_message`]'s statement, for either backend.
@@ -458,17 +479,16 @@ macro_rules! outbox_writes {
             id: i64,
             owner: &str,
             now: DateTime<Utc>,
-            error: &str,
-            retry_at: Option<DateTime<Utc>>,
+            failure: $crate::outbox::Failure<'_>,
         ) -> Result<bool, StoreError> {
             let $store = self;
             let mut tx = $begin.await?;
-            let kind: Option<String> = $crate::outbox::mark_failed_query(id, owner, now, error, retry_at)
+            let kind: Option<String> = $crate::outbox::mark_failed_query(id, owner, now, failure)
                 .fetch_optional(&mut *tx)
                 .await?
                 .map(|r| r.try_get(0))
                 .transpose()?;
-            let to = if retry_at.is_some() { "pending" } else { "dead" };
+            let to = if failure.retry_at.is_some() { "pending" } else { "dead" };
             add_to_counters(&mut tx, &$crate::outbox::moved(kind.as_deref(), Some("pending"), to)).await?;
             tx.commit().await?;
             Ok(kind.is_some())
@@ -487,6 +507,23 @@ macro_rules! outbox_writes {
             }
             tx.commit().await?;
             Ok(done == 1)
+        }
+
+        async fn retry_dead(&self, kind: Option<&str>, now: DateTime<Utc>) -> Result<u64, StoreError> {
+            let $store = self;
+            let mut tx = $begin.await?;
+            let kinds: Vec<String> = sqlx::query_scalar(
+                "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = $1, locked_by = NULL, \
+                 locked_until = NULL, last_error = NULL WHERE status = 'dead' AND ($2 IS NULL OR kind = $2) RETURNING kind",
+            )
+            .bind($crate::sql::At(now))
+            .bind(kind)
+            .fetch_all(&mut *tx)
+            .await?;
+            add_to_counters(&mut tx, &$crate::outbox::moved(kinds.iter().map(String::as_str), Some("dead"), "pending"))
+                .await?;
+            tx.commit().await?;
+            Ok(kinds.len() as u64)
         }
     };
 }

@@ -4,7 +4,8 @@
 use std::future::Future;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use motcua_core::{Domain, Dossier, DossierCode, Event};
+use motcua_core::watchlist::WatchFacts;
+use motcua_core::{AgencyCode, Domain, Dossier, DossierCode, Event};
 
 use crate::error::StoreError;
 use crate::model::{
@@ -95,6 +96,12 @@ pub trait Store: Send + Sync {
 
     fn dossier_row(&self, code: &DossierCode) -> impl Future<Output = Result<Option<DossierRow>, StoreError>> + Send;
 
+    /// For the public lookup: the applicant's ID number of the dossier whose code is `code`
+    /// exactly as typed (a malformed code is matched too, and matches nothing); `None` when no
+    /// dossier has that code or its applicant gave no ID number. One row of one column is read
+    /// whether or not the dossier exists, so that a hit and a miss do the same work.
+    fn lookup_id_number(&self, code: &str) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
     /// Events in the whole log.
     fn event_count(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
@@ -169,6 +176,17 @@ pub trait Store: Send + Sync {
         domain: &Domain,
         dry_run: bool,
     ) -> impl Future<Output = Result<RecomputeDiff, StoreError>> + Send;
+
+    /// The watch list's facts ([`crate::write::watch`]): the occurrences dated in
+    /// `[start, end)` and the daily sums of the local days `from..=to`, of one agency if given.
+    fn watch_facts(
+        &self,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        from: NaiveDate,
+        to: NaiveDate,
+        agency: Option<&AgencyCode>,
+    ) -> impl Future<Output = Result<WatchFacts, StoreError>> + Send;
 }
 
 /// What the register does the same on both backends, written once and expanded inside each
@@ -193,7 +211,7 @@ macro_rules! register_shared {
 
         async fn migrate(&self) -> Result<(), StoreError> {
             MIGRATOR.run(&self.$writer).await?;
-            // The folded names SQL does not compute (migration 17).
+            // The folded names SQL does not compute (migration 18).
             self.fold_missing_names().await?;
             Ok(())
         }
@@ -254,6 +272,16 @@ macro_rules! register_shared {
                 .fetch_optional(&self.$pool)
                 .await?;
             row.as_ref().map(|r| $crate::sql::decode_dossier!(r)).transpose()
+        }
+
+        async fn lookup_id_number(&self, code: &str) -> Result<Option<String>, StoreError> {
+            // A scalar subquery: one row, NULL when no dossier has the code.
+            let id: Option<String> =
+                sqlx::query_scalar("SELECT (SELECT applicant_id_number FROM dossiers WHERE code = $1)")
+                    .bind(code)
+                    .fetch_one(&self.$pool)
+                    .await?;
+            Ok(id)
         }
 
         async fn event_count(&self) -> Result<u64, StoreError> {
@@ -349,6 +377,47 @@ macro_rules! register_shared {
             );
             let rows = sqlx::query(&q).bind(At(a)).bind(At(b)).fetch_all(&self.$pool).await?;
             rows.iter().map(|r| $crate::sql::decode_dossier!(r)).collect()
+        }
+
+        async fn watch_facts(
+            &self,
+            start: DateTime<Utc>,
+            end: DateTime<Utc>,
+            from: NaiveDate,
+            to: NaiveDate,
+            agency: Option<&motcua_core::AgencyCode>,
+        ) -> Result<motcua_core::watchlist::WatchFacts, StoreError> {
+            use $crate::write::watch as w;
+            let mut out = motcua_core::watchlist::WatchFacts::default();
+            let only = if agency.is_some() { " AND agency = $3" } else { "" };
+            let q = format!("{} WHERE at >= $1 AND at < $2{only} ORDER BY at, dossier_code, kind, idx", w::SELECT_OCCURRENCES);
+            let mut query = sqlx::query(&q).bind(At(start)).bind(At(end));
+            if let Some(a) = agency {
+                query = query.bind(a.as_str());
+            }
+            for r in &query.fetch_all(&self.$pool).await? {
+                out.occurrences.push(w::decode_occurrence!(r)?);
+            }
+            let days = format!("WHERE day >= $1 AND day <= $2{only}");
+            let q = format!("{} {days}", w::SELECT_HANDOFFS);
+            let mut query = sqlx::query(&q).bind(from).bind(to);
+            if let Some(a) = agency {
+                query = query.bind(a.as_str());
+            }
+            for r in &query.fetch_all(&self.$pool).await? {
+                let (cell, sums) = w::decode_handoffs!(r)?;
+                out.handoffs.insert(cell, sums);
+            }
+            let q = format!("{} {days}", w::SELECT_BACKDATED);
+            let mut query = sqlx::query(&q).bind(from).bind(to);
+            if let Some(a) = agency {
+                query = query.bind(a.as_str());
+            }
+            for r in &query.fetch_all(&self.$pool).await? {
+                let (cell, sums) = w::decode_backdated!(r)?;
+                out.backdated.insert(cell, sums);
+            }
+            Ok(out)
         }
 
         async fn dossiers_page(&self, after: Option<&DossierCode>, limit: u32) -> Result<Vec<DossierRow>, StoreError> {

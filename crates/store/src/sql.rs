@@ -620,28 +620,85 @@ macro_rules! scan_tx {
             &mut self,
             first: &DossierCode,
             last: &DossierCode,
-        ) -> Result<Vec<(DossierCode, Event)>, StoreError> {
+        ) -> Result<Vec<(DossierCode, Event, chrono::DateTime<chrono::Utc>)>, StoreError> {
             use sqlx::Row as _;
             let conn = self.scan_conn().await?;
             let rows = sqlx::query(
-                "SELECT dossier_code, seq, CAST(payload AS TEXT) AS payload FROM dossier_events \
+                "SELECT dossier_code, seq, CAST(payload AS TEXT) AS payload, recorded_at FROM dossier_events \
                  WHERE dossier_code >= $1 AND dossier_code <= $2 ORDER BY dossier_code, seq",
             )
             .bind(first.as_str())
             .bind(last.as_str())
             .fetch_all(&mut *conn)
             .await?;
-            let mut out: Vec<(DossierCode, Event)> = Vec::with_capacity(rows.len());
+            let mut out: Vec<(DossierCode, Event, chrono::DateTime<chrono::Utc>)> = Vec::with_capacity(rows.len());
             for r in rows {
                 let code: String = r.try_get("dossier_code")?;
                 let event = $crate::sql::decode_event!(&code, &r)?;
                 let code = match out.last() {
-                    Some((c, _)) if c.as_str() == code => c.clone(),
+                    Some((c, _, _)) if c.as_str() == code => c.clone(),
                     _ => $crate::sql::parse("dossier_events", "dossier_code", &code)?,
                 };
-                out.push((code, event));
+                out.push((code, event, r.try_get("recorded_at")?));
             }
             Ok(out)
+        }
+
+        async fn watched_between(
+            &mut self,
+            first: &DossierCode,
+            last: &DossierCode,
+        ) -> Result<
+            std::collections::HashMap<DossierCode, Vec<motcua_core::watchlist::Occurrence>>,
+            StoreError,
+        > {
+            let conn = self.scan_conn().await?;
+            let q = format!(
+                "{} WHERE dossier_code >= $1 AND dossier_code <= $2",
+                $crate::write::watch::SELECT_OCCURRENCES
+            );
+            let rows = sqlx::query(&q).bind(first.as_str()).bind(last.as_str()).fetch_all(&mut *conn).await?;
+            let mut out: std::collections::HashMap<DossierCode, Vec<motcua_core::watchlist::Occurrence>> =
+                std::collections::HashMap::new();
+            for r in &rows {
+                let (code, o) = $crate::write::watch::decode_occurrence!(r)?;
+                out.entry(code).or_default().push(o);
+            }
+            for v in out.values_mut() {
+                v.sort();
+            }
+            Ok(out)
+        }
+
+        async fn watch_sums(&mut self) -> Result<motcua_core::watchlist::WatchFacts, StoreError> {
+            let conn = self.scan_conn().await?;
+            let mut out = motcua_core::watchlist::WatchFacts::default();
+            let handoffs = sqlx::query($crate::write::watch::SELECT_HANDOFFS).fetch_all(&mut *conn).await?;
+            for r in &handoffs {
+                let (cell, sums) = $crate::write::watch::decode_handoffs!(r)?;
+                out.handoffs.insert(cell, sums);
+            }
+            let backdated = sqlx::query($crate::write::watch::SELECT_BACKDATED).fetch_all(&mut *conn).await?;
+            for r in &backdated {
+                let (cell, sums) = $crate::write::watch::decode_backdated!(r)?;
+                out.backdated.insert(cell, sums);
+            }
+            Ok(out)
+        }
+
+        async fn write_watch(&mut self, w: &$crate::write::watch::WatchDeltas, clear: bool) -> Result<(), StoreError> {
+            let conn = self.scan_conn().await?;
+            if clear {
+                for q in $crate::write::watch::CLEAR {
+                    sqlx::query(q).persistent(false).execute(&mut *conn).await?;
+                }
+            }
+            for (q, rows) in w.statements($d) {
+                $crate::write::watch::bind_watch_rows!(sqlx::query(&q).persistent(false), &rows, $crate::sql::At)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            Ok(())
         }
 
         async fn rows_between(&mut self, first: &DossierCode, last: &DossierCode) -> Result<Vec<DossierRow>, StoreError> {

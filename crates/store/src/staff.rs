@@ -785,7 +785,7 @@ macro_rules! staff_store {
             }
 
             /// Fills the folded names (`applicant_name_folded`) of the rows written before the
-            /// write path kept them (migration 17), a thousand rows a transaction in the order of
+            /// write path kept them (migration 18), a thousand rows a transaction in the order of
             /// their codes (one pass over the primary key); how many.
             pub(crate) async fn fold_missing_names(&self) -> Result<u64, StoreError> {
                 let mut done = 0;

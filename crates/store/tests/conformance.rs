@@ -24,6 +24,9 @@ mod privacy;
 /// queue, paged and counted.
 #[path = "conformance/findable.rs"]
 mod findable;
+/// The inspector's watch list: planted cases, the writer's tables against a replay.
+#[path = "conformance/watchlist.rs"]
+mod watchlist;
 
 mod support {
     use std::future::Future;
@@ -254,6 +257,7 @@ mod checks {
         desk_lists_and_the_work_queue_are_paged_and_counted, dossiers_are_found_by_code_name_id_and_phone,
     };
     pub use super::privacy::personal_data_is_found_within_the_agencies_that_held_it;
+    pub use super::watchlist::the_watch_list_is_kept_by_the_writer_and_equals_a_replay;
 
     use chrono::{DateTime, Duration, Utc};
     use motcua_core::analysis::{classify, national_on_time};
@@ -1269,6 +1273,59 @@ mod checks {
         assert_eq!(overdue, 2, "the scrape counts the waiting dossier as neither: {:#?}", figures.overdue);
     }
 
+    /// Dead messages are revived in bulk, of one kind or all, and the outbox counters follow.
+    pub async fn dead_messages_are_revived_in_bulk<
+        S: Backend + motcua_store::OutboxStore + motcua_store::ServiceFigures,
+    >(
+        s: S,
+    ) {
+        use motcua_store::OutboxStatus;
+        let now = at(2025, 3, 20, 9, 0);
+        let message = |i: usize, kind: &str| motcua_store::NewMessage {
+            dedupe_key: format!("{kind}:{i}"),
+            kind: kind.to_string(),
+            dossier_code: None,
+            deadline_revision: None,
+            recipient: format!("m{i}@example.vn"),
+            payload: "{}".to_string(),
+            at: now,
+        };
+        let queued = (0..5).map(|i| message(i, if i < 2 { "apology" } else { "at_risk" })).collect::<Vec<_>>();
+        assert_eq!(s.enqueue(queued).await.unwrap().len(), 5);
+        let claimed = s.claim("w1", now, now + Duration::minutes(5), 100).await.unwrap();
+        assert_eq!(claimed.len(), 5);
+        let dead = motcua_store::outbox::Failure { error: "550 no such user", retry_at: None, counted: true };
+        for m in &claimed {
+            assert!(s.mark_failed(m.id, "w1", now, dead).await.unwrap());
+        }
+        let count = |status| {
+            let s = &s;
+            async move { s.outbox(Some(status), 100).await.unwrap().len() }
+        };
+        assert_eq!(count(OutboxStatus::Dead).await, 5);
+        let later = now + Duration::hours(1);
+        assert_eq!(s.retry_dead(Some("apology"), later).await.unwrap(), 2);
+        let pending = s.outbox(Some(OutboxStatus::Pending), 100).await.unwrap();
+        assert!(
+            pending.iter().all(|m| m.kind == "apology" && m.attempts == 0 && m.last_error.is_none()),
+            "{pending:#?}"
+        );
+        assert_eq!(s.retry_dead(Some("apology"), later).await.unwrap(), 0, "nothing dead of that kind is left");
+        assert_eq!(s.retry_dead(None, later).await.unwrap(), 3);
+        assert_eq!((count(OutboxStatus::Dead).await, count(OutboxStatus::Pending).await), (0, 5));
+        let query = motcua_store::metrics::FiguresQuery {
+            now: later,
+            today: day(2025, 3, 20),
+            window_starts: vec![day(2025, 3, 1)],
+            known_past: None,
+            known_working_time: None,
+        };
+        let kept = s.figures(&query).await.unwrap().outbox;
+        assert!(s.recompute(&domain(), false).await.unwrap().is_empty());
+        assert_eq!(kept, s.figures(&query).await.unwrap().outbox, "the counters moved with the rows");
+        assert_eq!(s.claim("w2", later, later + Duration::minutes(5), 100).await.unwrap().len(), 5, "due again");
+    }
+
     /// The counters the write path keeps equal the counters `recompute` sets again from the
     /// rows they count, after single writes, a batch written in parts, and every move of an
     /// outbox message (sent, dead, retried, retried later).
@@ -1317,9 +1374,15 @@ mod checks {
         let claimed = s.claim("w1", now, now + Duration::minutes(5), 1000).await.unwrap();
         assert!(claimed.len() > 3, "the intakes queue receipts: {}", claimed.len());
         let ids: Vec<i64> = claimed.iter().map(|m| m.id).collect();
-        assert!(s.mark_failed(ids[0], "w1", now, "550 no such user", None).await.unwrap());
-        assert!(s.mark_failed(ids[1], "w1", now, "421 try later", Some(now + Duration::hours(1))).await.unwrap());
-        assert_eq!(s.mark_sent(&ids[2..], "w1", now).await.unwrap().len(), ids.len() - 2);
+        let failure = |error, retry_at, counted| motcua_store::outbox::Failure { error, retry_at, counted };
+        assert!(s.mark_failed(ids[0], "w1", now, failure("550 no such user", None, true)).await.unwrap());
+        let later = Some(now + Duration::hours(1));
+        assert!(s.mark_failed(ids[1], "w1", now, failure("421 try later", later, true)).await.unwrap());
+        assert!(s.mark_failed(ids[2], "w1", now, failure("cannot connect", later, false)).await.unwrap());
+        let rows = s.outbox(None, 1000).await.unwrap();
+        let attempts = |id: i64| rows.iter().find(|m| m.id == id).unwrap().attempts;
+        assert_eq!((attempts(ids[1]), attempts(ids[2])), (1, 0), "an unreachable server costs the message no attempt");
+        assert_eq!(s.mark_sent(&ids[3..], "w1", now).await.unwrap().len(), ids.len() - 3);
         assert!(s.retry_message(ids[0], now).await.unwrap());
 
         let query = FiguresQuery {
@@ -1480,12 +1543,14 @@ conformance!(
     report_counts_a_finish_at_the_as_of_instant,
     at_risk_is_projected,
     counters_equal_a_recount,
+    dead_messages_are_revived_in_bulk,
     tokens_expire_are_listed_and_revoked,
     a_password_reset_or_a_disable_ends_every_credential,
     login_failures_are_counted_locked_and_cleared,
     personal_data_is_found_within_the_agencies_that_held_it,
     backdated_events_keep_both_instants,
     waiting_for_the_citizen_is_neither_in_time_nor_overdue,
+    the_watch_list_is_kept_by_the_writer_and_equals_a_replay,
     dossiers_are_found_by_code_name_id_and_phone,
     desk_lists_and_the_work_queue_are_paged_and_counted,
 );

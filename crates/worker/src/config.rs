@@ -8,7 +8,8 @@
 //! print_dir = "data/print"    # letters for citizens with no e-mail, printed at the desk
 //! from = "Bộ phận Một cửa <motcua@hcc.danang.example>"
 //! lang = "vi"                 # "vi" or "en": which template variant is sent
-//! max_attempts = 8
+//! max_attempts = 8            # refusals (4xx, 5xx) before a message is dead
+//! outage_tolerance_hours = 120  # a server that cannot be reached costs no attempt for this long
 //! [mail.smtp]
 //! host = "127.0.0.1"
 //! port = 25
@@ -124,6 +125,13 @@ pub struct MailSettings {
     pub backoff_seconds: u64,
     #[serde(default = "default_backoff_max")]
     pub backoff_max_seconds: u64,
+    /// Hours a message keeps being retried while the mail server cannot be reached (counted
+    /// from when it was queued); such tries cost it no attempt. Default 120: a long weekend.
+    #[serde(default = "default_outage_tolerance")]
+    pub outage_tolerance_hours: u64,
+    /// The longest wait, in seconds, between tries while the server cannot be reached.
+    #[serde(default = "default_outage_retry_max")]
+    pub outage_retry_max_seconds: u64,
     /// Seconds a claimed row stays leased to its worker.
     #[serde(default = "default_lease")]
     pub lease_seconds: u64,
@@ -160,6 +168,12 @@ fn default_backoff() -> u64 {
 fn default_backoff_max() -> u64 {
     6 * 3600
 }
+fn default_outage_tolerance() -> u64 {
+    120
+}
+fn default_outage_retry_max() -> u64 {
+    600
+}
 fn default_lease() -> u64 {
     300
 }
@@ -185,6 +199,8 @@ impl Default for MailSettings {
             max_attempts: default_attempts(),
             backoff_seconds: default_backoff(),
             backoff_max_seconds: default_backoff_max(),
+            outage_tolerance_hours: default_outage_tolerance(),
+            outage_retry_max_seconds: default_outage_retry_max(),
             lease_seconds: default_lease(),
             tick_seconds: default_tick(),
             batch: default_batch(),
@@ -205,6 +221,9 @@ pub struct WorkerConfig {
     pub max_attempts: u32,
     pub backoff: chrono::Duration,
     pub backoff_max: chrono::Duration,
+    /// How long a message is retried while the server cannot be reached.
+    pub outage_tolerance: chrono::Duration,
+    pub outage_retry_max: chrono::Duration,
     pub tick_interval: Duration,
     /// Candidates read per page by the scheduler.
     pub scan_page: u32,
@@ -231,6 +250,8 @@ impl WorkerConfig {
             max_attempts: s.max_attempts.max(1),
             backoff: secs(s.backoff_seconds),
             backoff_max: secs(s.backoff_max_seconds),
+            outage_tolerance: secs(s.outage_tolerance_hours.saturating_mul(3600)),
+            outage_retry_max: secs(s.outage_retry_max_seconds.max(1)),
             tick_interval: Duration::from_secs(s.tick_seconds.max(1)),
             scan_page: 500,
             lang: s.lang,
@@ -247,6 +268,14 @@ impl WorkerConfig {
         let factor = 1_i32 << exp;
         let d = self.backoff.checked_mul(factor).unwrap_or(self.backoff_max);
         d.min(self.backoff_max)
+    }
+
+    /// The wait before the next try of a message the server could not take for `waited` since
+    /// it was queued: a quarter of that, at least the first backoff, at most
+    /// `outage_retry_max`, so a long outage is probed a few times an hour and its end is
+    /// noticed within minutes.
+    pub fn outage_retry_after(&self, waited: chrono::Duration) -> chrono::Duration {
+        (waited / 4).max(self.backoff).min(self.outage_retry_max).max(chrono::Duration::seconds(1))
     }
 }
 
@@ -275,6 +304,11 @@ mod tests {
         assert_eq!(c.backoff_after(1), chrono::Duration::seconds(30));
         assert_eq!(c.backoff_after(3), chrono::Duration::seconds(120));
         assert_eq!(c.backoff_after(40), chrono::Duration::hours(6));
+        // An outage: probed at least every 10 minutes, for five days.
+        assert_eq!(c.outage_tolerance, chrono::Duration::hours(120));
+        assert_eq!(c.outage_retry_after(chrono::Duration::seconds(10)), chrono::Duration::seconds(30));
+        assert_eq!(c.outage_retry_after(chrono::Duration::minutes(8)), chrono::Duration::minutes(2));
+        assert_eq!(c.outage_retry_after(chrono::Duration::hours(30)), chrono::Duration::minutes(10));
     }
 
     fn toml_like(s: &str) -> MailSettings {

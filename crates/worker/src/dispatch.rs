@@ -1,6 +1,8 @@
 //! The outbox dispatcher: lease due rows, render and send them outside any transaction, mark
 //! them sent while the lease holds, retry failures with exponential backoff, park a row as dead
-//! after `max_attempts`.
+//! after `max_attempts`. A server that cannot be reached is an outage, not the message's
+//! failure: the attempt is given back and the row retried (every `outage_retry_max` at most)
+//! until `outage_tolerance` has passed since it was queued.
 
 use std::collections::HashMap;
 
@@ -14,6 +16,7 @@ use tokio::task::JoinSet;
 
 use crate::compose;
 use crate::error::WorkerError;
+use crate::mailer::SendError;
 use crate::pass::Stats;
 use crate::retry::transient_retry;
 use crate::templates::Rendered;
@@ -34,6 +37,8 @@ struct Item {
     /// The failure is in the row itself (a payload, address or name no e-mail can carry):
     /// trying again cannot help, so the row is parked as dead at once.
     permanent: bool,
+    /// The mail server could not be reached: the attempt does not count against the row.
+    unreachable: bool,
 }
 
 /// The letter an outbox row carries. A payload that is not one (a field missing, a value
@@ -123,11 +128,20 @@ where
                     }
                     Err(error) => {
                         let attempts = item.row.attempts;
-                        let retry_at = (!item.permanent && attempts < self.config.max_attempts)
-                            .then(|| now + self.config.backoff_after(attempts));
-                        let error = format!("attempt {attempts}: {error}");
+                        let (retry_at, error) = if item.unreachable {
+                            let waited = now - item.row.created_at;
+                            let retry_at = (waited < self.config.outage_tolerance)
+                                .then(|| now + self.config.outage_retry_after(waited));
+                            (retry_at, format!("mail server unreachable (no attempt counted): {error}"))
+                        } else {
+                            let retry_at = (!item.permanent && attempts < self.config.max_attempts)
+                                .then(|| now + self.config.backoff_after(attempts));
+                            (retry_at, format!("attempt {attempts}: {error}"))
+                        };
                         let id = item.row.id;
-                        if transient_retry(|| self.store.mark_failed(id, owner, mark_at, &error, retry_at)).await? {
+                        let failure =
+                            motcua_store::outbox::Failure { error: &error, retry_at, counted: !item.unreachable };
+                        if transient_retry(|| self.store.mark_failed(id, owner, mark_at, failure)).await? {
                             if retry_at.is_some() {
                                 stats.retried += 1;
                                 self.metric(|m| m.email_sent(kind, EmailResult::Failed));
@@ -167,9 +181,9 @@ where
                     Ok(false)
                 }
             };
-            items.push(Item { row, apology, outcome, permanent });
+            items.push(Item { row, apology, outcome, permanent, unreachable: false });
         }
-        let mut results: HashMap<usize, Result<(), String>> = HashMap::new();
+        let mut results: HashMap<usize, Result<(), SendError>> = HashMap::new();
         let mut panicked: Vec<usize> = Vec::new();
         let mut tasks: HashMap<tokio::task::Id, usize> = HashMap::new();
         let mut pending = mails.into_iter();
@@ -196,7 +210,10 @@ where
                         if e.is_panic() {
                             panicked.push(i);
                         }
-                        results.insert(i, Err(format!("the send task failed: {e}")));
+                        results.insert(
+                            i,
+                            Err(SendError { reason: format!("the send task failed: {e}"), unreachable: false }),
+                        );
                     }
                 }
                 None => break,
@@ -204,8 +221,11 @@ where
         }
         for (i, item) in items.iter_mut().enumerate() {
             if matches!(item.outcome, Ok(false)) {
-                item.outcome =
-                    results.remove(&i).unwrap_or_else(|| Err("the send task did not finish".into())).map(|()| false);
+                let result = results.remove(&i).unwrap_or_else(|| {
+                    Err(SendError { reason: "the send task did not finish".into(), unreachable: false })
+                });
+                item.unreachable = matches!(&result, Err(e) if e.unreachable);
+                item.outcome = result.map(|()| false).map_err(|e| e.reason);
                 item.permanent = panicked.contains(&i);
             }
         }

@@ -20,6 +20,43 @@ use crate::error::WorkerError;
 pub const SMTP_USER_VAR: &str = "MOTCUA_SMTP_USER";
 pub const SMTP_PASSWORD_VAR: &str = "MOTCUA_SMTP_PASSWORD";
 
+/// Why a message was not delivered: a sentence for the outbox row's `last_error`, and whose
+/// fault it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendError {
+    pub reason: String,
+    /// The server could not be reached, or dropped the connection, or did not answer in time:
+    /// an outage, which is the server's fault and costs the message no attempt. False when the
+    /// server answered with a refusal (a 4xx or 5xx reply) or the message could not be written.
+    pub unreachable: bool,
+}
+
+impl SendError {
+    fn refused(reason: impl Into<String>) -> Self {
+        Self { reason: reason.into(), unreachable: false }
+    }
+
+    fn unreachable(reason: impl Into<String>) -> Self {
+        Self { reason: reason.into(), unreachable: true }
+    }
+
+    /// A lettre SMTP error: a reply of the server (or a message lettre cannot send) is a
+    /// refusal; anything else (network, timeout, TLS, a closed connection) an outage.
+    fn of_smtp(e: &lettre::transport::smtp::Error) -> Self {
+        if e.is_response() || e.is_transient() || e.is_permanent() || e.is_client() {
+            Self::refused(e.to_string())
+        } else {
+            Self::unreachable(e.to_string())
+        }
+    }
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
 /// A message as a backend delivered it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentMail {
@@ -34,6 +71,7 @@ pub struct SentMail {
 pub struct MemoryMailbox {
     sent: Arc<Mutex<Vec<SentMail>>>,
     fail_next: Arc<AtomicU32>,
+    down: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl MemoryMailbox {
@@ -45,15 +83,23 @@ impl MemoryMailbox {
         }
     }
 
-    /// The next `n` sends fail (a server that is down).
+    /// The next `n` sends are refused (a server answering 451, say).
     pub fn fail_next(&self, n: u32) {
         self.fail_next.store(n, Ordering::SeqCst);
     }
 
-    fn deliver(&self, m: SentMail) -> Result<(), String> {
+    /// Until called again with `false`, every send finds no server (an outage).
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+
+    fn deliver(&self, m: SentMail) -> Result<(), SendError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(SendError::unreachable("memory mailer: no server (simulated outage)"));
+        }
         let failing = self.fail_next.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
         if failing {
-            return Err("memory mailer: refused (simulated outage)".into());
+            return Err(SendError::refused("memory mailer: 451 refused (simulated)"));
         }
         match self.sent.lock() {
             Ok(mut g) => g.push(m),
@@ -82,13 +128,13 @@ struct PooledSmtp {
 }
 
 impl PooledSmtp {
-    async fn connect(&self) -> Result<AsyncSmtpConnection, String> {
+    async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
         let addr = (self.host.as_str(), self.port);
         let stream = tokio::time::timeout(self.timeout, tokio::net::TcpStream::connect(addr))
             .await
-            .map_err(|_| format!("connecting to {}:{} timed out", self.host, self.port))?
-            .map_err(|e| format!("cannot connect to {}:{}: {e}", self.host, self.port))?;
-        stream.set_nodelay(true).map_err(|e| format!("TCP_NODELAY: {e}"))?;
+            .map_err(|_| SendError::unreachable(format!("connecting to {}:{} timed out", self.host, self.port)))?
+            .map_err(|e| SendError::unreachable(format!("cannot connect to {}:{}: {e}", self.host, self.port)))?;
+        stream.set_nodelay(true).map_err(|e| SendError::unreachable(format!("TCP_NODELAY: {e}")))?;
         let setup = async {
             let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(stream), &self.hello).await?;
             if self.starttls {
@@ -100,8 +146,10 @@ impl PooledSmtp {
             Ok::<_, lettre::transport::smtp::Error>(conn)
         };
         match tokio::time::timeout(self.timeout, setup).await {
-            Ok(r) => r.map_err(|e| e.to_string()),
-            Err(_) => Err(format!("the SMTP greeting from {}:{} timed out", self.host, self.port)),
+            Ok(r) => r.map_err(|e| SendError::of_smtp(&e)),
+            Err(_) => {
+                Err(SendError::unreachable(format!("the SMTP greeting from {}:{} timed out", self.host, self.port)))
+            }
         }
     }
 
@@ -131,15 +179,15 @@ impl PooledSmtp {
         }
     }
 
-    async fn send_on(&self, conn: &mut AsyncSmtpConnection, message: &Message, raw: &[u8]) -> Result<(), String> {
+    async fn send_on(&self, conn: &mut AsyncSmtpConnection, message: &Message, raw: &[u8]) -> Result<(), SendError> {
         match tokio::time::timeout(self.timeout, conn.send(message.envelope(), raw)).await {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err(format!("sending to {}:{} timed out", self.host, self.port)),
+            Ok(Err(e)) => Err(SendError::of_smtp(&e)),
+            Err(_) => Err(SendError::unreachable(format!("sending to {}:{} timed out", self.host, self.port))),
         }
     }
 
-    async fn send(&self, message: &Message) -> Result<(), String> {
+    async fn send(&self, message: &Message) -> Result<(), SendError> {
         let raw = message.formatted();
         // A kept connection the server has closed meanwhile fails at once: try a new one.
         if let Some(mut conn) = self.take_idle()
@@ -272,21 +320,26 @@ impl Mailer {
 
     /// Delivers one message. `stem` names the file of the file backend (the same row always
     /// gets the same file, so a resend replaces it). The error is a sentence for the outbox
-    /// row's `last_error`.
-    pub async fn send(&self, stem: &str, message: &Message) -> Result<(), String> {
+    /// row's `last_error`, with whose fault it was.
+    pub async fn send(&self, stem: &str, message: &Message) -> Result<(), SendError> {
         match self {
             Self::Smtp { client, .. } => match &client.0 {
                 SmtpClient::Pooled(p) => p.send(message).await,
-                SmtpClient::Lettre(t) => t.send(message.clone()).await.map(|_| ()).map_err(|e| e.to_string()),
+                SmtpClient::Lettre(t) => t.send(message.clone()).await.map(|_| ()).map_err(|e| SendError::of_smtp(&e)),
             },
             Self::File(dir) => {
-                tokio::fs::create_dir_all(dir).await.map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+                let failed = |what: String| SendError::refused(what);
+                tokio::fs::create_dir_all(dir)
+                    .await
+                    .map_err(|e| failed(format!("cannot create {}: {e}", dir.display())))?;
                 let path = dir.join(format!("{stem}.eml"));
                 let tmp = dir.join(format!(".{stem}.eml.tmp"));
                 tokio::fs::write(&tmp, message.formatted())
                     .await
-                    .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-                tokio::fs::rename(&tmp, &path).await.map_err(|e| format!("cannot write {}: {e}", path.display()))
+                    .map_err(|e| failed(format!("cannot write {}: {e}", tmp.display())))?;
+                tokio::fs::rename(&tmp, &path)
+                    .await
+                    .map_err(|e| failed(format!("cannot write {}: {e}", path.display())))
             }
             Self::Memory(m) => {
                 let to = message.envelope().to().iter().map(ToString::to_string).collect();

@@ -354,7 +354,7 @@ async fn failures_back_off_then_park_as_dead_until_revived(store: &AnyStore) {
     let row = store.outbox(None, 10).await.unwrap().remove(0);
     assert_eq!((row.status, row.attempts), (OutboxStatus::Pending, 1));
     assert_eq!(row.next_attempt_at, t0 + Duration::seconds(30));
-    assert!(row.last_error.as_deref().unwrap().contains("simulated outage"));
+    assert!(row.last_error.as_deref().unwrap().contains("451 refused"));
     assert_eq!(w.run_pending_jobs(t0 + Duration::seconds(29)).await.unwrap().claimed, 0, "not before the backoff");
     let r = w.run_pending_jobs(t0 + Duration::seconds(30)).await.unwrap();
     assert_eq!(r.retried, 1);
@@ -417,7 +417,8 @@ async fn an_expired_lease_is_taken_over_and_the_late_owner_cannot_mark(store: &A
     assert_eq!(mail.sent().len(), 5);
     let ids: Vec<i64> = taken.iter().map(|m| m.id).collect();
     assert!(store.mark_sent(&ids, "worker-a", t0 + Duration::minutes(6)).await.unwrap().is_empty());
-    assert!(!store.mark_failed(ids[0], "worker-a", t0 + Duration::minutes(6), "late", None).await.unwrap());
+    let late = motcua_store::outbox::Failure { error: "late", retry_at: None, counted: true };
+    assert!(!store.mark_failed(ids[0], "worker-a", t0 + Duration::minutes(6), late).await.unwrap());
     // Message-IDs are the row's own: a resend would carry the same one.
     let mut idset: Vec<_> = mail.sent().into_iter().map(|m| m.message_id.unwrap()).collect();
     idset.sort();

@@ -1,12 +1,10 @@
 //! What the desk pages share: the logged-in staff member and the page's language ([`Ui`]),
 //! names of agencies, procedures and statuses in that language, the agencies an account may
-//! list, the place and date line of printed papers, and loading a dossier for a page.
+//! list, and loading a dossier for a page.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::{DateTime, Utc};
-use motcua_core::calendar::to_local;
 use motcua_core::{AgencyCode, Status};
 
 use crate::auth::{self, Principal};
@@ -56,21 +54,11 @@ pub(super) fn encode(s: &str) -> String {
 }
 
 pub(super) fn agency_name(state: &AppState, tr: Tr, code: &AgencyCode) -> String {
-    state
-        .domain
-        .catalog
-        .agency(code)
-        .map(|a| if tr.en() { a.name_en.clone() } else { a.name.clone() })
-        .unwrap_or_else(|| code.to_string())
+    crate::paper::agency_name(&state.domain, tr, code)
 }
 
 pub(super) fn procedure_name(state: &AppState, tr: Tr, code: &motcua_core::ProcedureCode) -> String {
-    state
-        .domain
-        .catalog
-        .procedure(code)
-        .map(|p| if tr.en() { p.name_en.clone() } else { p.name.clone() })
-        .unwrap_or_else(|| code.to_string())
+    crate::paper::procedure_name(&state.domain, tr, code)
 }
 
 pub(super) fn status_label(tr: Tr, s: Status) -> String {
@@ -103,16 +91,6 @@ pub(super) fn agency_options(state: &AppState, ui: &Ui) -> Vec<(String, String)>
         .filter(|a| all || ui.who.staff.agencies.contains(&a.code))
         .map(|a| (a.code.to_string(), agency_name(state, ui.tr, &a.code)))
         .collect()
-}
-
-/// "Đà Nẵng, ngày 27 tháng 10 năm 2023".
-pub(super) fn place_date(state: &AppState, tr: Tr, at: DateTime<Utc>) -> String {
-    let d = to_local(at).date();
-    if tr.en() {
-        format!("{}, {}", state.config.place, d.format("%d %B %Y"))
-    } else {
-        format!("{}, ngày {} tháng {} năm {}", state.config.place, d.format("%d"), d.format("%m"), d.format("%Y"))
-    }
 }
 
 /// A dossier for a page reached through `route` (as the audit of personal data reads names

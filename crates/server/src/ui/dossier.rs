@@ -3,23 +3,23 @@
 //! actions posted from its forms.
 
 use askama::Template;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use motcua_core::deadlines::{Lang, format_working_minutes};
 use motcua_core::view::{DossierView, LogLine};
 use motcua_core::{Event, EventKind, Status};
 use motcua_store::{DossierRow, Store};
-use serde::Deserialize;
 
 use super::common::{Ui, agency_name, load_for_page, procedure_name, status_label};
 use crate::i18n::Tr;
-use crate::page::{Page, error_page, html};
+use crate::input::{self, ActionForm};
+use crate::page::{Form, Page, error_page, html};
 use crate::perm::{self, Action};
 use crate::problem::{Problem, ProblemKind};
 use crate::shared::{iso_local, local_opt};
 use crate::state::AppState;
-use crate::views::{self, ActionFields};
+use crate::views;
 
 #[derive(Debug, Clone)]
 struct ControlRow {
@@ -305,50 +305,6 @@ pub async fn dossier(State(state): State<AppState>, ui: Ui, Path(code): Path<Str
     dossier_page(&state, &ui, &code, String::new()).await
 }
 
-/// An action form: every field a string, as browsers send them.
-#[derive(Debug, Default, Deserialize)]
-pub struct ActionForm {
-    #[serde(default)]
-    to: String,
-    #[serde(default)]
-    reason: String,
-    #[serde(default)]
-    documents: String,
-    #[serde(default)]
-    responsible: String,
-    #[serde(default)]
-    refused: String,
-    #[serde(default)]
-    override_second: String,
-    #[serde(default)]
-    next_working_day: String,
-    /// When it happened, if keyed in late (`datetime-local`, Vietnam time).
-    #[serde(default)]
-    at: String,
-    #[serde(default)]
-    backdate_reason: String,
-    #[serde(default, rename = "_csrf")]
-    csrf: String,
-}
-
-impl ActionForm {
-    fn fields(&self) -> ActionFields {
-        let opt = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
-        let yes = |s: &str| matches!(s, "on" | "true" | "1" | "yes");
-        ActionFields {
-            to: opt(&self.to),
-            reason: opt(&self.reason),
-            documents: self.documents.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect(),
-            responsible: opt(&self.responsible),
-            override_second: yes(&self.override_second),
-            next_working_day: yes(&self.next_working_day),
-            refused: yes(&self.refused),
-            at: opt(&self.at),
-            backdate_reason: opt(&self.backdate_reason),
-        }
-    }
-}
-
 pub async fn dossier_action(
     State(state): State<AppState>,
     ui: Ui,
@@ -358,7 +314,7 @@ pub async fn dossier_action(
     if let Err(p) = ui.who.check_csrf(&f.csrf) {
         return error_page(ui.tr, &p);
     }
-    let Some(action) = Action::parse(&action).filter(|a| !matches!(a, Action::Intake | Action::Submit)) else {
+    let Some(action) = input::dossier_action(&action) else {
         return error_page(ui.tr, &Problem::not_found(action));
     };
     match views::act(&state, &ui.who, &code, action, &f.fields()).await {

@@ -2,22 +2,21 @@
 //! lookup QR code.
 
 use askama::Template;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use motcua_core::calendar::to_local;
-use motcua_core::{EventKind, Status};
+use motcua_core::EventKind;
 use motcua_store::StaffStore;
-use serde::Deserialize;
 
-use super::common::{Ui, agency_name, load_for_page, place_date};
-use crate::i18n::Tr;
-use crate::page::{Page, error_page, html};
+use super::common::{Ui, agency_name, load_for_page};
+use crate::input::{IntakeFields, IntakeFormBody};
+use crate::page::{Form, Page, error_page, html, rendered};
+use crate::paper::{self, ReceiptFacts};
 use crate::perm::{self, Action};
 use crate::problem::ProblemKind;
-use crate::shared::{local_opt, lookup_url};
+use crate::shared::lookup_url;
 use crate::state::AppState;
-use crate::views::{self, IntakeFields};
+use crate::views;
 
 #[derive(Template)]
 #[template(path = "intake.html")]
@@ -52,14 +51,6 @@ pub async fn intake_form(State(state): State<AppState>, ui: Ui) -> Response {
     html(StatusCode::OK, &intake_page(&state, &ui, IntakeFields::default(), String::new()))
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct IntakeFormBody {
-    #[serde(flatten)]
-    fields: IntakeFields,
-    #[serde(default, rename = "_csrf")]
-    csrf: String,
-}
-
 pub async fn intake_submit(State(state): State<AppState>, ui: Ui, Form(f): Form<IntakeFormBody>) -> Response {
     if let Err(p) = ui.who.check_csrf(&f.csrf) {
         return error_page(ui.tr, &p);
@@ -71,46 +62,6 @@ pub async fn intake_submit(State(state): State<AppState>, ui: Ui, Form(f): Form<
         }
         Err(p) if p.kind == ProblemKind::Forbidden => error_page(ui.tr, &p),
         Err(p) => html(p.status(), &intake_page(&state, &ui, f.fields, p.detail)),
-    }
-}
-
-#[derive(Template)]
-#[template(path = "receipt.html")]
-struct ReceiptPage {
-    page: Page,
-    r: ReceiptVm,
-}
-
-#[derive(Debug, Clone)]
-struct ReceiptVm {
-    unit: String,
-    unit_address: String,
-    code: String,
-    qr_svg: String,
-    lookup_url: String,
-    place_date: String,
-    applicant: String,
-    address: String,
-    phone: String,
-    email: String,
-    id_number: String,
-    procedure: String,
-    documents: Vec<String>,
-    time_limit: String,
-    received_at: String,
-    due_time: String,
-    due_date: String,
-    officer: String,
-    online: bool,
-}
-
-fn time_limit_text(tr: Tr, t: motcua_core::TimeLimit) -> String {
-    use motcua_core::TimeLimit as T;
-    match (t, tr.en()) {
-        (T::WorkingDays(n), false) => format!("{n} ngày làm việc"),
-        (T::WorkingHours(n), false) => format!("{n} giờ làm việc"),
-        (T::CalendarDays(n), false) => format!("{n} ngày"),
-        (other, true) => other.to_string(),
     }
 }
 
@@ -131,41 +82,16 @@ pub async fn receipt(State(state): State<AppState>, ui: Ui, Path(code): Path<Str
         Err(r) => return r,
     };
     let d = &loaded.dossier;
-    let receiving = d.receiving_agency.clone();
-    let agency = receiving.as_ref().and_then(|a| state.domain.catalog.agency(a));
-    let procedure = d.procedure.as_ref().and_then(|p| state.domain.catalog.procedure(p));
     let intake_by = loaded
         .events
         .iter()
         .find(|e| matches!(e.kind, EventKind::Received { .. } | EventKind::AcceptedOnline))
         .and_then(|e| e.by.clone());
     let url = lookup_url(&state, &code);
-    let svg = crate::qr::svg(&url);
-    let svg = svg.find("<svg").map(|i| svg[i..].to_string()).unwrap_or_default();
-    let due = d.original_due_at.map(to_local);
-    let r = ReceiptVm {
-        unit: agency.map(|a| if tr.en() { a.name_en.clone() } else { a.name.clone() }).unwrap_or_default(),
-        unit_address: agency.map(|a| a.address.clone()).unwrap_or_default(),
-        code: code.clone(),
-        qr_svg: svg,
-        lookup_url: url,
-        place_date: place_date(&state, tr, d.received_at.or(d.registered_at).unwrap_or_else(|| state.now())),
-        applicant: d.applicant.name.clone(),
-        address: d.applicant.address.clone().unwrap_or_default(),
-        phone: d.applicant.phone.as_ref().map(ToString::to_string).unwrap_or_default(),
-        email: d.applicant.email.as_ref().map(ToString::to_string).unwrap_or_default(),
-        id_number: d.applicant.id_number.clone().unwrap_or_default(),
-        procedure: procedure
-            .map(|p| format!("{} ({})", if tr.en() { &p.name_en } else { &p.name }, p.code))
-            .unwrap_or_default(),
-        documents: procedure.map(|p| p.documents.clone()).unwrap_or_default(),
-        time_limit: procedure.map(|p| time_limit_text(tr, p.time_limit)).unwrap_or_default(),
-        received_at: local_opt(d.received_at),
-        due_time: due.map(|t| t.format("%H:%M").to_string()).unwrap_or_default(),
-        due_date: due.map(|t| t.format("%d/%m/%Y").to_string()).unwrap_or_default(),
-        officer: display_name(&state, intake_by.as_deref()).await,
-        online: d.status == Some(Status::RegisteredOnline),
-    };
-    let page = ReceiptPage { page: Page::staff(tr, tr.t("receipt"), &format!("/dossiers/{code}/receipt"), &ui.who), r };
-    html(StatusCode::OK, &page)
+    let officer = display_name(&state, intake_by.as_deref()).await;
+    let qr = paper::lookup_qr(&url);
+    let facts =
+        ReceiptFacts { code: &code, dossier: d, lookup_url: &url, qr_svg: &qr, officer: &officer, now: state.now() };
+    let page = Page::staff(tr, tr.t("receipt"), &format!("/dossiers/{code}/receipt"), &ui.who);
+    rendered(StatusCode::OK, paper::receipt(&state.domain, &state.config.place, page, &facts))
 }

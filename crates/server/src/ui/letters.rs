@@ -7,13 +7,13 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use motcua_core::Dossier;
 use motcua_core::letters::{Letter, MessageKind, Recipient};
 use motcua_store::{OutboxMessage, OutboxStatus, OutboxStore};
 
-use super::common::{Ui, agency_name, chosen_agencies, load_for_page, place_date, procedure_name};
+use super::common::{Ui, chosen_agencies, load_for_page};
 use crate::i18n::Tr;
-use crate::page::{Page, error_page, html};
+use crate::page::{Page, error_page, html, rendered};
+use crate::paper;
 use crate::problem::Problem;
 use crate::shared::{local, local_opt};
 use crate::state::AppState;
@@ -105,73 +105,15 @@ pub async fn outbox(State(state): State<AppState>, ui: Ui) -> Response {
     html(StatusCode::OK, &page)
 }
 
-#[derive(Template)]
-#[template(path = "letter.html")]
-struct LetterPage {
-    page: Page,
-    l: LetterVm,
-}
-
-#[derive(Debug, Clone)]
-struct LetterVm {
-    agency: String,
-    agency_upper: String,
-    number: String,
-    place_date: String,
-    applicant: String,
-    address: String,
-    phone: String,
-    received_at: String,
-    procedure: String,
-    code: String,
-    original_due: String,
-    reason: String,
-    responsible: String,
-    new_date: String,
-    head_title: String,
-    head_name: String,
-    desk: String,
-}
-
-fn letter_vm(state: &AppState, tr: Tr, code: &str, d: &Dossier) -> Option<LetterVm> {
-    let last = d.reschedules.last();
-    let responsible = last.and_then(|r| r.responsible.clone()).or_else(|| d.holder.clone())?;
-    let agency = state.domain.catalog.agency(&responsible)?;
-    let desk = d.receiving_agency.as_ref().map(|a| agency_name(state, tr, a)).unwrap_or_default();
-    let seq = code.rsplit('-').next().unwrap_or("");
-    let name = agency_name(state, tr, &responsible);
-    Some(LetterVm {
-        agency_upper: name.to_uppercase(),
-        agency: name.clone(),
-        number: format!("{seq}-{}/PXL", d.reschedules.len().max(1)),
-        place_date: place_date(state, tr, last.map_or_else(|| state.now(), |r| r.at)),
-        applicant: d.applicant.name.clone(),
-        address: d.applicant.address.clone().unwrap_or_default(),
-        phone: d.applicant.phone.as_ref().map(ToString::to_string).unwrap_or_default(),
-        received_at: local_opt(d.received_at),
-        procedure: d.procedure.as_ref().map(|p| procedure_name(state, tr, p)).unwrap_or_default(),
-        code: code.to_string(),
-        original_due: local_opt(d.original_due_at),
-        reason: last.map(|r| r.reason.clone()).unwrap_or_default(),
-        responsible: name,
-        new_date: local_opt(last.map(|r| r.to)),
-        head_title: agency.head_title.clone(),
-        head_name: agency.head_name.clone(),
-        desk,
-    })
-}
-
 pub async fn letter(State(state): State<AppState>, ui: Ui, Path(code): Path<String>) -> Response {
     let tr = ui.tr;
     let loaded = match load_for_page(&state, &ui, &code, "GET /dossiers/{code}/letter").await {
         Ok(l) => l,
         Err(r) => return r,
     };
-    match letter_vm(&state, tr, &code, &loaded.dossier) {
-        Some(l) => html(
-            StatusCode::OK,
-            &LetterPage { page: Page::staff(tr, tr.t("letter"), &format!("/dossiers/{code}/letter"), &ui.who), l },
-        ),
+    let page = Page::staff(tr, tr.t("letter"), &format!("/dossiers/{code}/letter"), &ui.who);
+    match paper::apology_letter(&state.domain, &state.config.place, page, &code, &loaded.dossier, state.now()) {
+        Some(body) => rendered(StatusCode::OK, body),
         None => error_page(tr, &Problem::not_found(format!("dossier {code} has no apology letter"))),
     }
 }

@@ -2,7 +2,7 @@
 //! queue or the login page.
 
 use askama::Template;
-use axum::extract::{ConnectInfo, Form, Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use motcua_store::StaffStore;
@@ -11,58 +11,9 @@ use serde::Deserialize;
 use super::common::Ui;
 use crate::auth::{self, Via};
 use crate::i18n::{Lang, Tr};
-use crate::page::{Page, error_page, html};
+use crate::input::{CsrfForm, LoginForm, safe_next};
+use crate::page::{Form, Page, error_page, html};
 use crate::state::AppState;
-
-/// Only local paths are followed after login.
-/// Where to go after logging in: `next` as a browser would resolve it (the WHATWG URL rules:
-/// tabs and line breaks dropped, backslashes read as slashes, `..` and percent-escapes
-/// normalised) against this server, kept only when it stays on this server; anything else
-/// goes to the queue. The answer is the normalised path, so what the `Location` header says is
-/// what the browser will do.
-pub(crate) fn safe_next(next: Option<&str>) -> String {
-    const HOME: &str = "/queue";
-    let Some(next) = next else { return HOME.into() };
-    let Ok(base) = url::Url::parse("http://motcua.invalid/") else { return HOME.into() };
-    match base.join(next) {
-        Ok(u) if u.origin() == base.origin() && next.trim_start().starts_with(['/', '\\']) => {
-            let mut out = u.path().to_string();
-            if let Some(q) = u.query() {
-                out.push('?');
-                out.push_str(q);
-            }
-            out
-        }
-        _ => HOME.into(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::safe_next;
-
-    #[test]
-    fn next_stays_on_this_server_after_normalisation() {
-        for (given, expected) in [
-            ("/dossiers/000.00.02.H17-250303-0001", "/dossiers/000.00.02.H17-250303-0001"),
-            ("/report?by=month", "/report?by=month"),
-            ("/a/../queue", "/queue"),
-            ("/\t/evil.example", "/queue"),
-            ("/\n/evil.example", "/queue"),
-            ("//evil.example", "/queue"),
-            ("/\\evil.example", "/queue"),
-            ("\\\\evil.example", "/queue"),
-            ("https://evil.example/", "/queue"),
-            ("javascript:alert(1)", "/queue"),
-            ("queue", "/queue"),
-            (" /\r\n/evil.example", "/queue"),
-            ("/x\r\nSet-Cookie: a=b", "/xSet-Cookie:%20a=b"),
-        ] {
-            assert_eq!(safe_next(Some(given)), expected, "next={given:?}");
-        }
-        assert_eq!(safe_next(None), "/queue");
-    }
-}
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -93,18 +44,6 @@ pub async fn login_form(State(state): State<AppState>, headers: HeaderMap, Query
         r.headers_mut().append(header::SET_COOKIE, c);
     }
     r
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct LoginForm {
-    #[serde(default)]
-    username: String,
-    #[serde(default)]
-    password: String,
-    #[serde(default)]
-    next: Option<String>,
-    #[serde(default, rename = "_csrf")]
-    csrf: String,
 }
 
 pub async fn login_submit(
@@ -141,12 +80,6 @@ pub async fn login_submit(
         }
         Err(p) => error_page(tr, &p),
     }
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct CsrfForm {
-    #[serde(default, rename = "_csrf")]
-    csrf: String,
 }
 
 pub async fn logout(State(state): State<AppState>, ui: Ui, Form(f): Form<CsrfForm>) -> Response {

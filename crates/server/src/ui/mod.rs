@@ -49,6 +49,7 @@ pub fn routes() -> Routes<AppState> {
         .get("/dossiers/{code}/letter", letters::letter)
         .post("/dossiers/{code}/{action}", dossier::dossier_action)
         .get("/report", reports::report)
+        .get("/watchlist", reports::watchlist)
         .get("/audit", reports::audit)
         .get("/audit/reads", reports::personal_data_reads)
 }

@@ -1,5 +1,5 @@
-//! The report (on-time figures by agency, procedure or month, with its CSV), the audit log and
-//! the audit of reads of citizens' personal data.
+//! The report (on-time figures by agency, procedure or month, with its CSV), the inspector's
+//! watch list (with its CSV), the audit log and the audit of reads of citizens' personal data.
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -10,12 +10,14 @@ use motcua_store::StaffStore;
 use serde::Deserialize;
 
 use super::common::{Ui, agency_name, encode};
+use crate::i18n::Tr;
 use crate::page::{Page, error_page, html};
 use crate::perm;
 use crate::problem::{Problem, ProblemKind};
-use crate::report::{ReportParams, build_report};
+use crate::report::{ReportParams, WatchParams, build_report, build_watchlist};
 use crate::shared::{csv_response, local};
 use crate::state::AppState;
+use motcua_core::watchlist::WatchKind;
 
 #[derive(Debug, Clone)]
 struct ReportRowVm {
@@ -180,5 +182,255 @@ pub async fn personal_data_reads(State(state): State<AppState>, ui: Ui, Query(q)
             html(StatusCode::OK, &ReadsPage { page, rows, next })
         }
         Err(e) => error_page(ui.tr, &e.into()),
+    }
+}
+
+/// The watch list's filters as the page takes them, with the cell whose dossiers to list.
+#[derive(Debug, Default, Deserialize)]
+pub struct WatchPageQuery {
+    #[serde(flatten)]
+    params: WatchParams,
+    /// The row (agency code or officer) and the kind of the cell whose dossiers are listed.
+    key: Option<String>,
+    kind: Option<String>,
+}
+
+/// A count and, when it is not zero, the link to its dossiers.
+#[derive(Debug, Clone)]
+struct CountVm {
+    count: u64,
+    link: String,
+}
+
+#[derive(Debug, Clone)]
+struct WatchRowVm {
+    label: String,
+    sub: String,
+    flagged: u64,
+    cells: Vec<CountVm>,
+    backdated: CountVm,
+    handoffs: u64,
+    average: i64,
+    max: i64,
+}
+
+/// A column heading: its label, the link that sorts by it, whether the rows are sorted by it.
+#[derive(Debug, Clone)]
+struct HeadVm {
+    label: String,
+    title: String,
+    link: String,
+    on: bool,
+}
+
+#[derive(Debug, Clone)]
+struct CodesVm {
+    label: String,
+    count: u64,
+    codes: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "watchlist.html")]
+struct WatchPage {
+    page: Page,
+    from: String,
+    to: String,
+    by: String,
+    agency: String,
+    as_of: String,
+    agencies: Vec<(String, String)>,
+    heads: Vec<HeadVm>,
+    key_head: HeadVm,
+    rows: Vec<WatchRowVm>,
+    total: WatchRowVm,
+    late: Vec<CodesVm>,
+    waits: Vec<(String, String, u64, i64, i64, CodesVm)>,
+    twice: CodesVm,
+    detail: Option<CodesVm>,
+    glossary: Vec<(String, String)>,
+    csv_link: String,
+    error: String,
+}
+
+/// The inspector's watch list page (chair, inspector, administrator): rows sortable by any
+/// count (`sort=`), each count a link to its dossiers, a CSV download.
+pub async fn watchlist(State(state): State<AppState>, ui: Ui, Query(q): Query<WatchPageQuery>) -> Response {
+    let tr = ui.tr;
+    if !perm::may_audit(ui.who.staff.role) {
+        return error_page(tr, &Problem::forbidden("the watch list is for chairs, inspectors and administrators"));
+    }
+    let p = &q.params;
+    let page = Page::staff(tr, tr.t("watchlist"), "/watchlist", &ui.who);
+    let agencies: Vec<(String, String)> =
+        state.domain.catalog.agencies().map(|a| (a.code.to_string(), agency_name(&state, tr, &a.code))).collect();
+    let list = match build_watchlist(&state, p).await {
+        Ok(l) => l,
+        Err(e) if e.kind == ProblemKind::InvalidInput || e.kind == ProblemKind::UnknownAgency => {
+            let empty = WatchRowVm {
+                label: String::new(),
+                sub: String::new(),
+                flagged: 0,
+                cells: Vec::new(),
+                backdated: CountVm { count: 0, link: String::new() },
+                handoffs: 0,
+                average: 0,
+                max: 0,
+            };
+            let page = WatchPage {
+                page,
+                from: p.from.clone().unwrap_or_default(),
+                to: p.to.clone().unwrap_or_default(),
+                by: p.by.clone().unwrap_or_default(),
+                agency: p.agency.clone().unwrap_or_default(),
+                as_of: p.as_of.clone().unwrap_or_default(),
+                agencies,
+                heads: Vec::new(),
+                key_head: HeadVm { label: String::new(), title: String::new(), link: String::new(), on: false },
+                rows: Vec::new(),
+                total: empty,
+                late: Vec::new(),
+                waits: Vec::new(),
+                twice: CodesVm { label: String::new(), count: 0, codes: Vec::new() },
+                detail: None,
+                glossary: Vec::new(),
+                csv_link: String::new(),
+                error: e.detail,
+            };
+            return html(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        }
+        Err(e) => return error_page(tr, &e),
+    };
+    let agency = list.agency.as_ref().map(ToString::to_string).unwrap_or_default();
+    let as_of_given = p.as_of.as_deref().map(str::trim).unwrap_or("");
+    let mut base =
+        format!("/watchlist?from={}&to={}&by={}&agency={}", list.from, list.to, list.by.name(), encode(&agency));
+    if !as_of_given.is_empty() {
+        base.push_str(&format!("&as_of={}", encode(as_of_given)));
+    }
+    if tr.en() {
+        base.push_str("&lang=en");
+    }
+    if p.format.as_deref() == Some("csv") {
+        let lang = crate::i18n::Lang::parse(p.lang.as_deref().unwrap_or("")).unwrap_or(tr.lang).core();
+        let name = format!("motcua-watchlist-{}-{}.csv", list.from, list.to);
+        return csv_response(&name, motcua_store::watchlist::to_csv(&list, lang));
+    }
+    let sorted = format!("{base}&sort={}", encode(&list.sort));
+    let officers = list.by == motcua_core::watchlist::WatchBy::Officer;
+    let head = |column: &str, label: &str| HeadVm {
+        label: label.to_string(),
+        title: tr.t("wl_sorted").to_string(),
+        link: format!("{base}&sort={column}"),
+        on: list.sort == column,
+    };
+    let lang = tr.lang.core();
+    let mut heads = vec![head("flagged", tr.t("wl_flagged"))];
+    for k in WatchKind::ALL {
+        heads.push(head(k.name(), if tr.en() { k.label_en() } else { k.label_vi() }));
+    }
+    heads.push(head("backdated", tr.t("wl_backdated")));
+    heads.push(head("handoffs", tr.t("wl_handoffs")));
+    heads.push(head("handoff_average", tr.t("wl_handoff_average")));
+    heads.push(head("handoff_max", tr.t("wl_handoff_max")));
+    let key_head = head("key", if officers { tr.t("by_officer") } else { tr.t("agency") });
+    let codes_vm = |label: String, cell: &motcua_core::watchlist::Cell| CodesVm {
+        label,
+        count: cell.count,
+        codes: cell.codes.iter().map(ToString::to_string).collect(),
+    };
+    let unknown = |o: &Option<String>| o.clone().unwrap_or_else(|| tr.t("wl_unknown").to_string());
+    let detail = match (q.key.as_deref(), q.kind.as_deref().and_then(WatchKind::parse)) {
+        (Some(key), Some(kind)) => list.rows.iter().find(|r| r.key == key).map(|r| {
+            let who = if key.is_empty() { tr.t("wl_unknown").to_string() } else { format!("{} {key}", r.name) };
+            let what = if tr.en() { kind.label_en() } else { kind.label_vi() };
+            codes_vm(format!("{what} — {who}"), r.cell(kind))
+        }),
+        _ => None,
+    };
+    let page = WatchPage {
+        page,
+        from: list.from.to_string(),
+        to: list.to.to_string(),
+        by: list.by.name().to_string(),
+        agency,
+        as_of: as_of_given.to_string(),
+        agencies,
+        heads,
+        key_head,
+        rows: list.rows.iter().map(|r| row_vm(&state, tr, r, &sorted, officers, &list)).collect(),
+        total: row_vm(&state, tr, &list.total, "", false, &list),
+        late: list.late_officers.iter().map(|o| codes_vm(unknown(&o.officer), &o.late)).collect(),
+        waits: list
+            .handoff_waits
+            .iter()
+            .map(|w| {
+                let name = agency_name(&state, tr, &w.agency);
+                (
+                    name,
+                    w.agency.to_string(),
+                    w.handoffs,
+                    w.average_minutes,
+                    w.max_minutes,
+                    codes_vm(String::new(), &w.slow),
+                )
+            })
+            .collect(),
+        twice: codes_vm(tr.t("wl_supplements_twice").to_string(), &list.supplements_twice),
+        detail,
+        glossary: WatchKind::ALL
+            .iter()
+            .map(|k| ((if tr.en() { k.label_en() } else { k.label_vi() }).to_string(), k.describe(lang).to_string()))
+            .collect(),
+        csv_link: format!("{base}&sort={}&format=csv", encode(&list.sort)),
+        error: String::new(),
+    };
+    html(StatusCode::OK, &page)
+}
+
+/// A row of the page: its counts, each linked to its dossiers (`link` is the page's own
+/// address; empty for the total).
+fn row_vm(
+    state: &AppState,
+    tr: Tr,
+    r: &motcua_core::watchlist::WatchRow,
+    link: &str,
+    officers: bool,
+    list: &motcua_core::watchlist::WatchList,
+) -> WatchRowVm {
+    let cell = |kind: WatchKind| {
+        let count = r.cell(kind).count;
+        let link = if count == 0 || link.is_empty() {
+            String::new()
+        } else {
+            format!("{link}&key={}&kind={}#dossiers", encode(&r.key), kind.name())
+        };
+        CountVm { count, link }
+    };
+    let (label, sub) = if link.is_empty() {
+        (tr.t("total").to_string(), String::new())
+    } else if officers {
+        (if r.key.is_empty() { tr.t("wl_unknown").to_string() } else { r.key.clone() }, String::new())
+    } else {
+        match r.key.parse() {
+            Ok(code) => (agency_name(state, tr, &code), r.key.clone()),
+            Err(_) => (r.key.clone(), String::new()),
+        }
+    };
+    // An officer's backdated events are listed by the backdating report, for the same days.
+    let backdated_link = if officers && !r.key.is_empty() && r.backdated.events > 0 && !link.is_empty() {
+        format!("/api/v1/backdated?from={}&to={}&by={}", list.from, list.to, encode(&r.key))
+    } else {
+        String::new()
+    };
+    WatchRowVm {
+        label,
+        sub,
+        flagged: r.flagged(),
+        cells: WatchKind::ALL.iter().map(|k| cell(*k)).collect(),
+        backdated: CountVm { count: r.backdated.events, link: backdated_link },
+        handoffs: r.handoffs.handoffs,
+        average: r.handoffs.average_minutes(),
+        max: r.handoffs.max_minutes,
     }
 }

@@ -78,7 +78,7 @@ pub struct PgStore {
 }
 
 impl PgStore {
-    /// Connects to `postgres://…` and migrates the database (with the names migration 17 leaves
+    /// Connects to `postgres://…` and migrates the database (with the names migration 18 leaves
     /// to fold).
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         Self::connect_with(PgConnectOptions::from_str(url)?).await
@@ -89,7 +89,7 @@ impl PgStore {
         let pool = PgPoolOptions::new().max_connections(10).connect_with(options).await?;
         MIGRATOR.run(&pool).await?;
         let store = Self { pool, group: GroupCommit::new(group::DEFAULT_CAP) };
-        // The folded names SQL does not compute (migration 17).
+        // The folded names SQL does not compute (migration 18).
         store.fold_missing_names().await?;
         Ok(store)
     }

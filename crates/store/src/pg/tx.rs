@@ -15,6 +15,7 @@ use crate::sql::{self, bind_counts, bind_dossier, write_chunked};
 use crate::write::counters::bind_counter_rows;
 use crate::write::engine::{CounterKey, ScanTx, WriteTx, Writes};
 use crate::write::group::Committer;
+use crate::write::watch::bind_watch_rows;
 
 fn same(t: DateTime<Utc>) -> DateTime<Utc> {
     t
@@ -165,6 +166,9 @@ impl WriteTx for PgTx {
         }
         for (q, rows) in w.metric.statements(D) {
             bind_counter_rows!(sqlx::query(&q).persistent(false), &rows).execute(&mut *self.tx).await?;
+        }
+        for (q, rows) in w.watch.statements(D) {
+            bind_watch_rows!(sqlx::query(&q).persistent(false), &rows, same).execute(&mut *self.tx).await?;
         }
         super::outbox::insert_keys(&mut self.tx, &w.outbox).await?;
         Ok(())

@@ -142,9 +142,13 @@ async fn checkpointer(options: SqliteConnectOptions, mut stop: watch::Receiver<b
 
 impl SqliteStore {
     /// Opens (creating it and its directory if missing) the database file and migrates it
-    /// (with the names migration 17 leaves to fold).
+    /// (with the names migration 18 leaves to fold).
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref();
+        if tokio::fs::metadata(path).await.is_ok_and(|m| m.is_dir()) {
+            let what = format!("{} is a folder; give the path of a database file in it", path.display());
+            return Err(StoreError::Io(std::io::Error::new(std::io::ErrorKind::IsADirectory, what)));
+        }
         if let Some(dir) = path.parent()
             && !dir.as_os_str().is_empty()
         {
@@ -178,7 +182,7 @@ impl SqliteStore {
         let (stop, stopped) = watch::channel(false);
         tokio::spawn(checkpointer(options, stopped));
         let store = Self { writer, reader, group: GroupCommit::new(group::DEFAULT_CAP), checkpoints: Arc::new(stop) };
-        // The folded names SQL does not compute (migration 17).
+        // The folded names SQL does not compute (migration 18).
         store.fold_missing_names().await?;
         Ok(store)
     }

@@ -18,6 +18,7 @@ use crate::sql::{self, bind_counts, bind_dossier, persistent, write_chunked};
 use crate::write::counters::bind_counter_rows;
 use crate::write::engine::{CounterKey, ScanTx, WriteTx, Writes};
 use crate::write::group::Committer;
+use crate::write::watch::bind_watch_rows;
 
 /// Binds one row of [`INSERT_EVENTS`]; `$stamps` formats its recording instant.
 macro_rules! bind_event {
@@ -202,6 +203,11 @@ fn one_trip(lead: &str, w: &Writes, commit: bool) -> Result<(String, SqliteArgum
         q.push_str(sql);
         q.push_str(";\n");
     }
+    let watch = w.watch.statements(D);
+    for (sql, _) in &watch {
+        q.push_str(sql);
+        q.push_str(";\n");
+    }
     if outbox > 0 {
         let source = sql::sqlite_rows(w.outbox.len(), outbox, sqlite_outbox::MESSAGE_COLUMNS);
         q.push_str(&sqlite_outbox::insert_sql_from(&source, false));
@@ -216,7 +222,7 @@ fn one_trip(lead: &str, w: &Writes, commit: bool) -> Result<(String, SqliteArgum
     // NULL. Bulk rows and aggregates together (a batch written at once) have shapes that
     // seldom recur; a batch written in parts sends its aggregates on their own.
     let bulk = events + created + updated + outbox > 0;
-    let keep = small || !bulk || (counts == 0 && counters == 0 && metric.is_empty());
+    let keep = small || !bulk || (counts == 0 && counters == 0 && metric.is_empty() && watch.is_empty());
     let mut args = OwnedArgs::default();
     let mut stamps = Stamps::default();
     for e in &w.events {
@@ -244,6 +250,9 @@ fn one_trip(lead: &str, w: &Writes, commit: bool) -> Result<(String, SqliteArgum
     args = pad(args, counters - w.counters.len(), 3);
     for (_, rows) in &metric {
         args = bind_counter_rows!(args, rows);
+    }
+    for (_, rows) in &watch {
+        args = bind_watch_rows!(args, rows, ts);
     }
     for m in &w.outbox {
         args = bind_message!(args, m);
@@ -367,6 +376,7 @@ impl SqliteTx {
     fn is_small(w: &Writes) -> bool {
         [w.events.len(), w.created.len(), w.updated.len(), w.counts.len(), w.counters.len(), w.outbox.len()]
             .iter()
+            .chain(w.watch.rows().iter())
             .all(|n| *n <= ONE_TRIP_ROWS)
     }
 }
@@ -517,7 +527,11 @@ impl SqliteTx {
             .bind(c.0.0.as_str())
             .bind(c.0.1)
             .bind(sql::int(c.1)));
-        add_to_counters(&mut self.conn, &w.metric).await
+        add_to_counters(&mut self.conn, &w.metric).await?;
+        for (q, rows) in w.watch.statements(D) {
+            bind_watch_rows!(sqlx::query(&q).persistent(false), &rows, ts).execute(&mut *self.conn).await?;
+        }
+        Ok(())
     }
 
     /// Inserts (or upserts) projection rows (the engine counts them in `Writes::metric`).

@@ -24,6 +24,8 @@ use crate::model::{
 };
 use crate::outbox::{NewMessage, letter_error};
 use crate::write::counters::{CounterDeltas, OpenKey};
+use crate::write::watch::WatchDeltas;
+use motcua_core::watchlist::{Occurrence, Watch, WatchError, WatchFacts};
 
 /// A code counter: receiving agency and local day.
 pub(crate) type CounterKey = (AgencyCode, NaiveDate);
@@ -59,6 +61,9 @@ pub(crate) struct Writes {
     /// What the projection rows and the `daily_counts` deltas change in the counters
     /// ([`crate::write::counters`]), written with the aggregates.
     pub metric: Box<CounterDeltas>,
+    /// What the batch changes in the watch list's tables ([`crate::write::watch`]): the
+    /// occurrences of a dossier go with its projection row, the daily sums with the aggregates.
+    pub watch: Box<WatchDeltas>,
 }
 
 impl Writes {
@@ -70,6 +75,7 @@ impl Writes {
             && self.counters.is_empty()
             && self.outbox.is_empty()
             && self.metric.is_empty()
+            && self.watch.is_empty()
     }
 }
 
@@ -107,12 +113,24 @@ pub(crate) trait ScanTx: Send {
         after: Option<&DossierCode>,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<DossierCode>, StoreError>> + Send;
-    /// The events of the dossiers with codes in `[first, last]`, by code then seq.
+    /// The events of the dossiers with codes in `[first, last]`, by code then seq, each with
+    /// the instant it was recorded.
     fn logs_between(
         &mut self,
         first: &DossierCode,
         last: &DossierCode,
-    ) -> impl Future<Output = Result<Vec<(DossierCode, Event)>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<(DossierCode, Event, DateTime<Utc>)>, StoreError>> + Send;
+    /// The stored watch-list occurrences of the dossiers with codes in `[first, last]`.
+    fn watched_between(
+        &mut self,
+        first: &DossierCode,
+        last: &DossierCode,
+    ) -> impl Future<Output = Result<HashMap<DossierCode, Vec<Occurrence>>, StoreError>> + Send;
+    /// The stored daily sums of the watch list.
+    fn watch_sums(&mut self) -> impl Future<Output = Result<WatchFacts, StoreError>> + Send;
+    /// Replaces occurrences and adds sums ([`crate::write::watch`]); with `clear`, first empties
+    /// the daily sums and drops the occurrences of dossiers with no event.
+    fn write_watch(&mut self, w: &WatchDeltas, clear: bool) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn rows_between(
         &mut self,
         first: &DossierCode,
@@ -163,6 +181,10 @@ struct Live {
     cells: Cells,
     open: Option<OpenKey>,
     created: bool,
+    /// Follows the log for the watch list.
+    watch: Watch,
+    /// The occurrences its stored rows hold (as replayed when loaded; none when created).
+    watched: Vec<Occurrence>,
 }
 
 /// The in-memory half of a batch.
@@ -176,6 +198,8 @@ pub(crate) struct Batch<'a> {
     counts: BTreeMap<CountKey, CountValues>,
     /// The moves of dossiers between the keys of `metric_open_dossiers`, as rows are written.
     metric: CounterDeltas,
+    /// The watch list's daily sums the appended events add.
+    watch: WatchDeltas,
     outbox: Vec<NewMessage>,
     /// Dedupe keys of the outbox rows already handed out (in an earlier part of the batch).
     outbox_keys: BTreeSet<String>,
@@ -194,6 +218,7 @@ impl<'a> Batch<'a> {
             dirty: Vec::new(),
             counts: BTreeMap::new(),
             metric: CounterDeltas::default(),
+            watch: WatchDeltas::default(),
             outbox: Vec::new(),
             outbox_keys: BTreeSet::new(),
             recorded_at: DateTime::<Utc>::UNIX_EPOCH,
@@ -234,16 +259,33 @@ impl<'a> Batch<'a> {
     }
 
     fn replay(&self, code: &DossierCode, events: &[Event]) -> Slot {
-        match self.domain.replay(events) {
-            Err(e) => Slot::Broken(e),
-            Ok(d) if d.code.as_ref() != Some(code) => Slot::Corrupt(format!(
+        let mut d = Dossier::default();
+        let mut watch = Watch::default();
+        for e in events {
+            if let Err(e) = self.domain.apply(&mut d, e) {
+                return Slot::Broken(e);
+            }
+            if let Err(e) = watch.observe(self.domain, &d, e, None) {
+                return match e {
+                    WatchError::Domain(e) => Slot::Broken(e),
+                    WatchError::Calendar(e) => Slot::Corrupt(e.to_string()),
+                };
+            }
+        }
+        if d.code.as_ref() != Some(code) {
+            return Slot::Corrupt(format!(
                 "the events stored under {code} carry the code {:?}",
                 d.code.as_ref().map(DossierCode::as_str)
-            )),
-            Ok(d) => match dossier_cells(self.domain, &d).and_then(|cells| Ok((cells, open_key(self.domain, &d)?))) {
-                Ok((cells, open)) => Slot::Live(Box::new(Live { d, cells, open, created: false })),
-                Err(e) => Slot::Corrupt(e.to_string()),
-            },
+            ));
+        }
+        let state = dossier_cells(self.domain, &d).and_then(|cells| {
+            let open = open_key(self.domain, &d)?;
+            let watched = watch.occurrences(self.domain, &d).map_err(watch_error)?;
+            Ok((cells, open, watched))
+        });
+        match state {
+            Ok((cells, open, watched)) => Slot::Live(Box::new(Live { d, cells, open, created: false, watch, watched })),
+            Err(e) => Slot::Corrupt(e.to_string()),
         }
     }
 
@@ -351,6 +393,14 @@ impl<'a> Batch<'a> {
                     self.slots.insert(code, Slot::Live(live));
                     return Err(StoreError::Rejected(e));
                 }
+                match live.watch.observe(self.domain, &live.d, &event, Some(self.recorded_at)) {
+                    Ok(facts) => self.watch.add_event(&facts),
+                    Err(e) => {
+                        let e = watch_error(e);
+                        self.slots.insert(code, Slot::Corrupt(e.to_string()));
+                        return Err(e);
+                    }
+                }
                 // The cells move only with the receipt or the finish.
                 let cells = if before == (live.d.received_at, live.d.finished_at) {
                     None
@@ -381,7 +431,11 @@ impl<'a> Batch<'a> {
         let mut d = Dossier::default();
         self.domain.apply(&mut d, &event)?;
         let cells = dossier_cells(self.domain, &d)?;
-        self.push(code, Box::new(Live { d, cells: Vec::new(), open: None, created: true }), Some(cells), event)
+        let mut watch = Watch::default();
+        let facts = watch.observe(self.domain, &d, &event, Some(self.recorded_at)).map_err(watch_error)?;
+        self.watch.add_event(&facts);
+        let live = Live { d, cells: Vec::new(), open: None, created: true, watch, watched: Vec::new() };
+        self.push(code, Box::new(live), Some(cells), event)
     }
 
     /// Queues the event just applied to `live.d`; `cells` are its new aggregate cells if they
@@ -433,12 +487,10 @@ impl<'a> Batch<'a> {
     /// (built here, once per dossier and call), as (created, updated). The others stay
     /// queued. A row handed out as created is an update from then on, so a dossier touched
     /// again after all is written twice, never inserted twice.
-    fn take_rows(
-        &mut self,
-        mut done: impl FnMut(&DossierCode) -> bool,
-    ) -> Result<(Vec<DossierRow>, Vec<DossierRow>), StoreError> {
+    fn take_rows(&mut self, mut done: impl FnMut(&DossierCode) -> bool) -> Result<Rows, StoreError> {
         let mut created = Vec::new();
         let mut updated = Vec::new();
+        let mut watched = Vec::new();
         let mut waiting = Vec::new();
         let mut taken = std::collections::HashSet::new();
         for code in std::mem::take(&mut self.dirty) {
@@ -456,11 +508,16 @@ impl<'a> Batch<'a> {
                 let open = row.open_key();
                 self.metric.move_open(live.open.as_ref(), open.as_ref());
                 live.open = open;
+                let occurrences = live.watch.occurrences(self.domain, &live.d).map_err(watch_error)?;
+                if occurrences != live.watched {
+                    watched.push((code.clone(), occurrences.clone()));
+                    live.watched = occurrences;
+                }
                 if std::mem::replace(&mut live.created, false) { created.push(row) } else { updated.push(row) }
             }
         }
         self.dirty = waiting;
-        Ok((created, updated))
+        Ok((created, updated, watched))
     }
 
     /// The outbox rows queued since the last call, each dedupe key once per batch.
@@ -473,7 +530,7 @@ impl<'a> Batch<'a> {
     /// the dossiers `done` says no later item touches. Aggregates and counters wait for
     /// [`Batch::into_writes`].
     fn take_part(&mut self, done: impl FnMut(&DossierCode) -> bool) -> Result<Writes, StoreError> {
-        let (created, updated) = self.take_rows(done)?;
+        let (created, updated, replace) = self.take_rows(done)?;
         Ok(Writes {
             events: std::mem::take(&mut self.events),
             created,
@@ -482,12 +539,13 @@ impl<'a> Batch<'a> {
             counters: Vec::new(),
             outbox: self.take_outbox(),
             metric: Box::default(),
+            watch: Box::new(WatchDeltas { replace, ..WatchDeltas::default() }),
         })
     }
 
     /// What is left to write: every queued row, the aggregate deltas and the code counters.
     pub fn into_writes(mut self) -> Result<Writes, StoreError> {
-        let (created, updated) = self.take_rows(|_| true)?;
+        let (created, updated, replace) = self.take_rows(|_| true)?;
         let outbox = self.take_outbox();
         let counts: Vec<_> = self.counts.into_iter().filter(|(_, v)| !v.is_zero()).collect();
         let mut metric = Box::new(self.metric);
@@ -496,7 +554,30 @@ impl<'a> Batch<'a> {
             let v = self.counters.get(&k).copied().unwrap_or(0);
             (k, v)
         });
-        Ok(Writes { events: self.events, created, updated, counts, counters: counters.collect(), outbox, metric })
+        let watch = Box::new(WatchDeltas { replace, ..self.watch });
+        Ok(Writes {
+            events: self.events,
+            created,
+            updated,
+            counts,
+            counters: counters.collect(),
+            outbox,
+            metric,
+            watch,
+        })
+    }
+}
+
+/// Rows a batch hands out: projection rows created and updated, and the dossiers whose
+/// watch-list occurrences change.
+type Rows = (Vec<DossierRow>, Vec<DossierRow>, Vec<(DossierCode, Vec<Occurrence>)>);
+
+/// A watch list that cannot follow a log the domain replays: the catalog or the calendar no
+/// longer covers it.
+fn watch_error(e: WatchError) -> StoreError {
+    match e {
+        WatchError::Domain(e) => StoreError::Rejected(e),
+        WatchError::Calendar(e) => StoreError::Corrupt(format!("the watch list cannot follow the log: {e}")),
     }
 }
 
@@ -611,11 +692,15 @@ pub(crate) async fn run_batch<T: WriteTx>(
     last.created.extend(rest.created);
     last.updated.extend(rest.updated);
     last.outbox.extend(rest.outbox);
+    let WatchDeltas { replace, handoffs, backdated } = *rest.watch;
+    last.watch.replace.extend(replace);
     // The last rows in the shape of the other parts, then the aggregates on their own.
     if !last.is_empty() {
         tx.send(T::ready(last)?).await?;
     }
-    let aggregates = Writes { counts: rest.counts, counters: rest.counters, metric: rest.metric, ..Writes::default() };
+    let sums = Box::new(WatchDeltas { replace: Vec::new(), handoffs, backdated });
+    let aggregates =
+        Writes { counts: rest.counts, counters: rest.counters, metric: rest.metric, watch: sums, ..Writes::default() };
     if !aggregates.is_empty() {
         tx.flush(&aggregates).await?;
     }
@@ -671,6 +756,11 @@ impl<I: Iterator<Item = BatchItem>> Parts<'_, I> {
     }
 }
 
+/// Cells that differ between two versions of a table of sums.
+fn cells_changed<K: Ord, V: PartialEq>(new: &BTreeMap<K, V>, old: &BTreeMap<K, V>) -> usize {
+    new.iter().filter(|(k, v)| old.get(*k) != Some(*v)).count() + old.keys().filter(|k| !new.contains_key(*k)).count()
+}
+
 /// Dossiers per page of a recompute.
 const RECOMPUTE_PAGE: u32 = 500;
 
@@ -683,6 +773,8 @@ pub(crate) async fn run_recompute<T: ScanTx>(
 ) -> Result<RecomputeDiff, StoreError> {
     let mut diff = RecomputeDiff { dry_run, ..RecomputeDiff::default() };
     let mut totals: BTreeMap<CountKey, CountValues> = BTreeMap::new();
+    let mut sums = WatchFacts::default();
+    let mut replace = Vec::new();
     let mut after: Option<DossierCode> = None;
     loop {
         let codes = tx.codes_after(after.as_ref(), RECOMPUTE_PAGE).await?;
@@ -690,28 +782,40 @@ pub(crate) async fn run_recompute<T: ScanTx>(
         let logs = tx.logs_between(first, last).await?;
         let mut stored: HashMap<DossierCode, DossierRow> =
             tx.rows_between(first, last).await?.into_iter().map(|r| (r.code.clone(), r)).collect();
+        let mut watched = tx.watched_between(first, last).await?;
         let mut to_write = Vec::new();
         let mut rest = logs.as_slice();
-        while let Some((code, _)) = rest.first() {
-            let n = rest.iter().take_while(|(c, _)| c == code).count();
+        while let Some((code, _, _)) = rest.first() {
+            let n = rest.iter().take_while(|(c, _, _)| c == code).count();
             let (group, tail) = rest.split_at(n);
             rest = tail;
             diff.dossiers += 1;
             let old = stored.remove(code);
-            let replayed = domain.replay(group.iter().map(|(_, e)| e)).map_err(|e| e.to_string()).and_then(|d| {
-                if d.code.as_ref() == Some(code) {
-                    DossierRow::from_dossier(domain, &d).map_err(|e| e.to_string())
-                } else {
-                    Err(format!("the events stored under {code} carry another code"))
-                }
-            });
+            let log: Vec<(Event, DateTime<Utc>)> = group.iter().map(|(_, e, r)| (e.clone(), *r)).collect();
+            let replayed = motcua_core::watchlist::follow(domain, &log).map_err(|e| e.to_string()).and_then(
+                |(d, occurrences, facts)| {
+                    if d.code.as_ref() == Some(code) {
+                        let row = DossierRow::from_dossier(domain, &d).map_err(|e| e.to_string())?;
+                        Ok((row, occurrences, facts))
+                    } else {
+                        Err(format!("the events stored under {code} carry another code"))
+                    }
+                },
+            );
             match replayed {
-                Ok(new) => {
+                Ok((new, occurrences, facts)) => {
                     let fields = diff_rows(old.as_ref(), &new);
                     add_cells(&mut totals, &new.cells(), 1);
                     if !fields.is_empty() {
                         diff.changed.push(DossierChange { code: code.clone(), created: old.is_none(), fields });
                         to_write.push(new);
+                    }
+                    for f in &facts {
+                        sums.add_event(f);
+                    }
+                    if watched.remove(code).unwrap_or_default() != occurrences {
+                        diff.watch_changed.push(code.clone());
+                        replace.push((code.clone(), occurrences));
                     }
                 }
                 Err(error) => {
@@ -726,7 +830,22 @@ pub(crate) async fn run_recompute<T: ScanTx>(
         if !dry_run && !to_write.is_empty() {
             tx.upsert_rows(&to_write).await?;
         }
+        if !dry_run && !replace.is_empty() {
+            let w = WatchDeltas { replace: std::mem::take(&mut replace), ..WatchDeltas::default() };
+            tx.write_watch(&w, false).await?;
+        }
         after = Some(last.clone());
+    }
+    // The daily sums mix dossiers: with a log that no longer replays they are left as they
+    // are (its part of them cannot be told apart), as its projection row is.
+    if diff.unreplayable.is_empty() {
+        let stored_sums = tx.watch_sums().await?;
+        diff.watch_cells = (cells_changed(&sums.handoffs, &stored_sums.handoffs)
+            + cells_changed(&sums.backdated, &stored_sums.backdated)) as u64;
+    }
+    if !dry_run && diff.unreplayable.is_empty() {
+        let w = WatchDeltas { replace: Vec::new(), handoffs: sums.handoffs, backdated: sums.backdated };
+        tx.write_watch(&w, true).await?;
     }
     diff.orphans = tx.orphans().await?;
     let mut stored_counts: BTreeMap<CountKey, CountValues> =

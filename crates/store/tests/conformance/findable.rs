@@ -271,10 +271,10 @@ pub async fn desk_lists_and_the_work_queue_are_paged_and_counted<S: Backend + St
 
     // The sender and the instant of a pending transfer are the log's; acceptance clears them.
     assert!(s.recompute(&d, true).await.unwrap().is_empty(), "the projection is the log's");
-    // Rows written before version 17 get them from the log, by the migration's own statement.
+    // Rows written before version 18 get them from the log, by the migration's own statement.
     assert_eq!(s.raw("UPDATE dossiers SET handoff_from = NULL, handoff_sent_at = NULL").await.unwrap(), 9);
     assert!(!s.recompute(&d, true).await.unwrap().is_empty());
-    let backfill = migration_statement(s.migrations(), "0017_findable.sql", "UPDATE dossiers SET");
+    let backfill = migration_statement(s.migrations(), "0018_findable.sql", "UPDATE dossiers SET");
     assert_eq!(s.raw(&backfill).await.unwrap(), 2, "the two pending transfers");
     assert!(s.recompute(&d, true).await.unwrap().is_empty(), "the migration reads what core computes");
     record(&sent_by_centre, 30, EventKind::Accepted).await;

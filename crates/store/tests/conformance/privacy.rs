@@ -54,6 +54,22 @@ pub async fn personal_data_is_found_within_the_agencies_that_held_it<S: Backend 
     let unknown: DossierCode = "000.00.02.H17-250310-0999".parse().unwrap();
     assert!(s.agencies_that_held(&unknown).await.unwrap().is_empty());
 
+    // The public lookup's read: the ID number by the code exactly as typed; a miss, a code in
+    // another case, a malformed one (or an injection attempt) and a dossier without an ID
+    // number all read nothing.
+    assert_eq!(s.lookup_id_number(a.as_str()).await.unwrap().as_deref(), Some("048090001234"));
+    assert_eq!(s.lookup_id_number(c.as_str()).await.unwrap().as_deref(), Some("048190000123"));
+    assert_eq!(s.lookup_id_number(unknown.as_str()).await.unwrap(), None);
+    assert_eq!(s.lookup_id_number(&a.as_str().to_lowercase()).await.unwrap(), None);
+    assert_eq!(s.lookup_id_number(&format!(" {a}")).await.unwrap(), None);
+    for typed in ["", "nonsense", "' OR '1'='1", "000.00.02.H17-250310-%"] {
+        assert_eq!(s.lookup_id_number(typed).await.unwrap(), None, "{typed:?}");
+    }
+    let mut anonymous = new_dossier(WARD, WARD_PROC, "Đỗ Thị Em");
+    anonymous.applicant.id_number = None;
+    let anonymous = s.intake(&d, anonymous, t0 + Duration::hours(5), None).await.unwrap().code.unwrap();
+    assert_eq!(s.lookup_id_number(anonymous.as_str()).await.unwrap(), None);
+
     // By ID number: city-wide both of the citizen's dossiers, newest change first; within an
     // agency only what it received or held.
     let id = "048090001234";

@@ -1,4 +1,4 @@
--- motcua schema, version 17 (SQLite): what the staff's search and the desk's lists read.
+-- motcua schema, version 18 (SQLite): what the staff's search and the desk's lists read.
 --
 -- `applicant_name_folded` is the applicant's name as the search compares it: lower case,
 -- without Vietnamese tone and vowel marks, `đ` as `d` (motcua_core::text::fold). SQL never

@@ -1,0 +1,309 @@
+//! The watch list's tables (migration 17), kept like the counters ([`super::counters`]): **by
+//! the writer, in the transaction of each write, on both backends alike**. What they hold is
+//! core's ([`motcua_core::watchlist`]); nothing here decides what a signal is or does
+//! working-time arithmetic.
+//!
+//! | table | holds | kept by |
+//! |---|---|---|
+//! | `watch_occurrences` | each dossier's occurrences ([`Watch::occurrences`]) | the batch engine: when a dossier's occurrences after the batch differ from those it had, its rows are replaced (deleted, then inserted) |
+//! | `watch_handoffs` | handoffs accepted and their waits, per day, agency and officer | the engine, for each appended acceptance ([`EventFacts::handoff`]), added with one upsert in key order |
+//! | `watch_backdated` | backdated events and their gaps, per day, agency and officer | the engine, for each appended backdated event ([`EventFacts::backdated`]), likewise |
+//!
+//! `recompute` brings all three back to a replay of the log.
+//!
+//! [`Watch::occurrences`]: motcua_core::watchlist::Watch::occurrences
+//! [`EventFacts::handoff`]: motcua_core::watchlist::EventFacts
+//! [`EventFacts::backdated`]: motcua_core::watchlist::EventFacts
+
+use std::collections::BTreeMap;
+
+use motcua_core::DossierCode;
+use motcua_core::watchlist::{BackdatedSums, DayCell, EventFacts, HandoffSums, Occurrence};
+
+use crate::sql::{self, Dialect};
+
+/// What one transaction changes in the watch list's tables.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct WatchDeltas {
+    /// Dossiers whose stored occurrences are replaced by these (empty: deleted).
+    pub replace: Vec<(DossierCode, Vec<Occurrence>)>,
+    /// Added to `watch_handoffs`, in key order.
+    pub handoffs: BTreeMap<DayCell, HandoffSums>,
+    /// Added to `watch_backdated`, in key order.
+    pub backdated: BTreeMap<DayCell, BackdatedSums>,
+}
+
+impl WatchDeltas {
+    pub fn is_empty(&self) -> bool {
+        self.replace.is_empty() && self.handoffs.is_empty() && self.backdated.is_empty()
+    }
+
+    /// Adds an appended event's facts to the daily sums.
+    pub fn add_event(&mut self, facts: &EventFacts) {
+        if let Some((cell, sums)) = facts.handoff_cell() {
+            self.handoffs.entry(cell).or_default().add(&sums);
+        }
+        if let Some((cell, sums)) = facts.backdated_cell() {
+            self.backdated.entry(cell).or_default().add(&sums);
+        }
+    }
+
+    /// The most rows of one kind: whether the writes fit one trip.
+    pub fn rows(&self) -> [usize; 4] {
+        let occurrences = self.replace.iter().map(|(_, o)| o.len()).sum();
+        [self.replace.len(), occurrences, self.handoffs.len(), self.backdated.len()]
+    }
+
+    /// The statements that apply these deltas, each with its rows, in the order to run them;
+    /// a statement's values are bound by [`bind_watch_rows!`] in the same order.
+    pub fn statements(&self, d: Dialect) -> Vec<(String, WatchRows<'_>)> {
+        let mut out = Vec::new();
+        let codes: Vec<&DossierCode> = self.replace.iter().map(|(c, _)| c).collect();
+        for chunk in codes.chunks(sql::rows_per_statement(1)) {
+            let q = format!("DELETE FROM watch_occurrences WHERE dossier_code IN ({})", sql::list(d, chunk.len()));
+            out.push((q, WatchRows::Codes(chunk.to_vec())));
+        }
+        let occurrences: Vec<(&DossierCode, &Occurrence)> =
+            self.replace.iter().flat_map(|(c, v)| v.iter().map(move |o| (c, o))).collect();
+        for chunk in occurrences.chunks(sql::rows_per_statement(OCCURRENCE_COLUMNS.len())) {
+            let q = format!(
+                "{} watch_occurrences ({}) VALUES {}",
+                sql::insert_into(d),
+                OCCURRENCE_COLUMNS.join(", "),
+                sql::values(d, chunk.len(), OCCURRENCE_COLUMNS.len())
+            );
+            out.push((q, WatchRows::Occurrences(chunk.to_vec())));
+        }
+        let handoffs: Vec<_> = self.handoffs.iter().collect();
+        for chunk in handoffs.chunks(sql::rows_per_statement(6)) {
+            out.push((upsert_handoffs(d, chunk.len()), WatchRows::Handoffs(chunk.to_vec())));
+        }
+        let backdated: Vec<_> = self.backdated.iter().collect();
+        for chunk in backdated.chunks(sql::rows_per_statement(5)) {
+            out.push((upsert_backdated(d, chunk.len()), WatchRows::Backdated(chunk.to_vec())));
+        }
+        out
+    }
+}
+
+/// The columns of `watch_occurrences`, in the order [`bind_watch_rows!`] binds them.
+pub(crate) const OCCURRENCE_COLUMNS: [&str; 6] = ["dossier_code", "kind", "idx", "at", "agency", "officer"];
+
+fn upsert_handoffs(d: Dialect, rows: usize) -> String {
+    let max = match d {
+        Dialect::Sqlite => "MAX",
+        Dialect::Postgres => "GREATEST",
+    };
+    format!(
+        "{} watch_handoffs (day, agency, officer, handoffs, minutes, max_minutes) VALUES {} \
+         ON CONFLICT (day, agency, officer) DO UPDATE SET handoffs = watch_handoffs.handoffs + excluded.handoffs, \
+         minutes = watch_handoffs.minutes + excluded.minutes, \
+         max_minutes = {max}(watch_handoffs.max_minutes, excluded.max_minutes)",
+        sql::insert_into(d),
+        sql::values(d, rows, 6)
+    )
+}
+
+fn upsert_backdated(d: Dialect, rows: usize) -> String {
+    format!(
+        "{} watch_backdated (day, agency, officer, events, gap_minutes) VALUES {} \
+         ON CONFLICT (day, agency, officer) DO UPDATE SET events = watch_backdated.events + excluded.events, \
+         gap_minutes = watch_backdated.gap_minutes + excluded.gap_minutes",
+        sql::insert_into(d),
+        sql::values(d, rows, 5)
+    )
+}
+
+/// What `recompute` runs before it writes the replayed sums (not on a dry run): the sums
+/// emptied, and the occurrences of dossiers with no event (left by a hand edit) dropped.
+pub(crate) const CLEAR: [&str; 3] = [
+    "DELETE FROM watch_handoffs",
+    "DELETE FROM watch_backdated",
+    "DELETE FROM watch_occurrences WHERE NOT EXISTS \
+     (SELECT 1 FROM dossier_events e WHERE e.dossier_code = watch_occurrences.dossier_code)",
+];
+
+/// The columns of an occurrence, read by [`decode_occurrence!`].
+pub(crate) const SELECT_OCCURRENCES: &str =
+    "SELECT dossier_code, kind, idx, at, agency, officer FROM watch_occurrences";
+/// The columns of a cell of `watch_handoffs`, read by [`decode_handoffs!`].
+pub(crate) const SELECT_HANDOFFS: &str =
+    "SELECT day, agency, officer, handoffs, minutes, max_minutes FROM watch_handoffs";
+/// The columns of a cell of `watch_backdated`, read by [`decode_backdated!`].
+pub(crate) const SELECT_BACKDATED: &str = "SELECT day, agency, officer, events, gap_minutes FROM watch_backdated";
+
+/// The officer as read: `None` for `''`.
+pub(crate) fn officer_of(s: String) -> Option<String> {
+    if s.is_empty() { None } else { Some(s) }
+}
+
+/// A kind as read.
+pub(crate) fn kind_of(s: &str) -> Result<motcua_core::watchlist::WatchKind, crate::error::StoreError> {
+    motcua_core::watchlist::WatchKind::parse(s)
+        .ok_or_else(|| crate::error::StoreError::Corrupt(format!("watch_occurrences.kind {s:?} is not a known kind")))
+}
+
+/// Reads `(code, occurrence)` from a row of [`SELECT_OCCURRENCES`].
+macro_rules! decode_occurrence {
+    ($row:expr) => {{
+        use sqlx::Row as _;
+        let r = $row;
+        let code: String = r.try_get("dossier_code")?;
+        let kind: String = r.try_get("kind")?;
+        let agency: String = r.try_get("agency")?;
+        let idx: i64 = r.try_get("idx")?;
+        Ok::<_, $crate::error::StoreError>((
+            $crate::sql::parse::<motcua_core::DossierCode>("watch_occurrences", "dossier_code", &code)?,
+            motcua_core::watchlist::Occurrence {
+                at: r.try_get("at")?,
+                kind: $crate::write::watch::kind_of(&kind)?,
+                index: u32::try_from(idx).map_err(|_| {
+                    $crate::error::StoreError::Corrupt(format!("watch_occurrences.idx {idx} is out of range"))
+                })?,
+                agency: $crate::sql::parse("watch_occurrences", "agency", &agency)?,
+                officer: $crate::write::watch::officer_of(r.try_get("officer")?),
+            },
+        ))
+    }};
+}
+pub(crate) use decode_occurrence;
+
+/// Reads the key of a cell of the daily sums.
+macro_rules! decode_cell {
+    ($r:expr, $table:expr) => {{
+        let agency: String = $r.try_get("agency")?;
+        motcua_core::watchlist::DayCell {
+            day: $r.try_get("day")?,
+            agency: $crate::sql::parse($table, "agency", &agency)?,
+            officer: $crate::write::watch::officer_of($r.try_get("officer")?),
+        }
+    }};
+}
+pub(crate) use decode_cell;
+
+/// Reads a row of [`SELECT_HANDOFFS`].
+macro_rules! decode_handoffs {
+    ($row:expr) => {{
+        use sqlx::Row as _;
+        let r = $row;
+        let cell = $crate::write::watch::decode_cell!(r, "watch_handoffs");
+        let handoffs: i64 = r.try_get("handoffs")?;
+        Ok::<_, $crate::error::StoreError>((
+            cell,
+            motcua_core::watchlist::HandoffSums {
+                handoffs: $crate::sql::count(handoffs, "watch_handoffs.handoffs")?,
+                minutes: r.try_get("minutes")?,
+                max_minutes: r.try_get("max_minutes")?,
+            },
+        ))
+    }};
+}
+pub(crate) use decode_handoffs;
+
+/// Reads a row of [`SELECT_BACKDATED`].
+macro_rules! decode_backdated {
+    ($row:expr) => {{
+        use sqlx::Row as _;
+        let r = $row;
+        let cell = $crate::write::watch::decode_cell!(r, "watch_backdated");
+        let events: i64 = r.try_get("events")?;
+        Ok::<_, $crate::error::StoreError>((
+            cell,
+            motcua_core::watchlist::BackdatedSums {
+                events: $crate::sql::count(events, "watch_backdated.events")?,
+                gap_minutes: r.try_get("gap_minutes")?,
+            },
+        ))
+    }};
+}
+pub(crate) use decode_backdated;
+
+/// The rows of one statement.
+#[derive(Debug, Clone)]
+pub(crate) enum WatchRows<'a> {
+    Codes(Vec<&'a DossierCode>),
+    Occurrences(Vec<(&'a DossierCode, &'a Occurrence)>),
+    Handoffs(Vec<(&'a DayCell, &'a HandoffSums)>),
+    Backdated(Vec<(&'a DayCell, &'a BackdatedSums)>),
+}
+
+/// The officer as stored: `''` for unknown.
+pub(crate) fn officer_text(o: &Option<String>) -> &str {
+    o.as_deref().unwrap_or("")
+}
+
+/// Binds the rows of one statement of [`WatchDeltas::statements`] on anything with `.bind`;
+/// `$ts` turns an instant into the backend's value (as [`crate::sql::bind_dossier!`]).
+macro_rules! bind_watch_rows {
+    ($q:expr, $rows:expr, $ts:expr) => {{
+        let mut q = $q;
+        match $rows {
+            $crate::write::watch::WatchRows::Codes(codes) => {
+                for c in codes {
+                    q = q.bind(c.as_str());
+                }
+            }
+            $crate::write::watch::WatchRows::Occurrences(rows) => {
+                for (code, o) in rows {
+                    q = q
+                        .bind(code.as_str())
+                        .bind(o.kind.name())
+                        .bind(i64::from(o.index))
+                        .bind($ts(o.at))
+                        .bind(o.agency.as_str())
+                        .bind($crate::write::watch::officer_text(&o.officer));
+                }
+            }
+            $crate::write::watch::WatchRows::Handoffs(rows) => {
+                for (c, s) in rows {
+                    q = q
+                        .bind(c.day)
+                        .bind(c.agency.as_str())
+                        .bind($crate::write::watch::officer_text(&c.officer))
+                        .bind(i64::try_from(s.handoffs).unwrap_or(i64::MAX))
+                        .bind(s.minutes)
+                        .bind(s.max_minutes);
+                }
+            }
+            $crate::write::watch::WatchRows::Backdated(rows) => {
+                for (c, s) in rows {
+                    q = q
+                        .bind(c.day)
+                        .bind(c.agency.as_str())
+                        .bind($crate::write::watch::officer_text(&c.officer))
+                        .bind(i64::try_from(s.events).unwrap_or(i64::MAX))
+                        .bind(s.gap_minutes);
+                }
+            }
+        }
+        q
+    }};
+}
+pub(crate) use bind_watch_rows;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn sums_are_added_in_key_order_and_replaced_dossiers_deleted_first() {
+        let mut w = WatchDeltas::default();
+        let cell = |agency: &str| DayCell {
+            day: NaiveDate::from_ymd_opt(2025, 3, 3).unwrap(),
+            agency: agency.parse().unwrap(),
+            officer: None,
+        };
+        w.handoffs.insert(cell("000.00.12.H17"), HandoffSums { handoffs: 1, minutes: 5, max_minutes: 5 });
+        w.handoffs.insert(cell("000.00.02.H17"), HandoffSums { handoffs: 1, minutes: 9, max_minutes: 9 });
+        w.replace.push(("000.00.02.H17-250303-0001".parse().unwrap(), Vec::new()));
+        let stmts = w.statements(Dialect::Postgres);
+        assert!(stmts[0].0.starts_with("DELETE FROM watch_occurrences WHERE dossier_code IN ($1)"), "{}", stmts[0].0);
+        assert!(stmts[1].0.contains("GREATEST(watch_handoffs.max_minutes, excluded.max_minutes)"), "{}", stmts[1].0);
+        let WatchRows::Handoffs(rows) = &stmts[1].1 else { panic!("handoff rows") };
+        assert_eq!(rows[0].0.agency.as_str(), "000.00.02.H17");
+        assert!(w.statements(Dialect::Sqlite)[1].0.contains("MAX(watch_handoffs.max_minutes"));
+        assert_eq!(w.rows(), [1, 0, 2, 0]);
+    }
+}

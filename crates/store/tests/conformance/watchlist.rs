@@ -1,0 +1,199 @@
+//! The inspector's watch list on both backends: planted cases counted where core says, the
+//! tables the writer keeps equal to a replay of the log through core, read as of any instant.
+
+use chrono::{DateTime, Utc};
+use motcua_core::watchlist::{BackdatedSums, WatchBy, WatchFacts, WatchKind, WatchList, WatchQuery};
+use motcua_core::{DossierCode, Event, EventKind, Outcome};
+use motcua_store::watchlist::{agency_name, replayed_facts, watchlist};
+
+use super::support::*;
+
+fn by(t: DateTime<Utc>, who: Option<&str>, kind: EventKind) -> Event {
+    Event::new(t, who.map(str::to_string), kind)
+}
+
+/// Records `events` on `code`, each recorded when it is stated.
+async fn log<S: Backend>(s: &S, code: &DossierCode, events: Vec<Event>) {
+    let d = domain();
+    for e in events {
+        let t = e.at;
+        s.record_stamped(&d, code, e, t).await.unwrap();
+    }
+}
+
+async fn open<S: Backend>(s: &S, agency: &str, procedure: &str, t: DateTime<Utc>, who: Option<&str>) -> DossierCode {
+    let d = domain();
+    let new = new_dossier(agency, procedure, "Nguyễn Văn An");
+    s.intake_stamped(&d, new, t, who.map(str::to_string), None, t).await.unwrap().code.unwrap()
+}
+
+fn codes(list: &WatchList, key: &str, kind: WatchKind) -> Vec<DossierCode> {
+    list.rows.iter().find(|r| r.key == key).map(|r| r.cell(kind).codes.clone()).unwrap_or_default()
+}
+
+fn sorted(mut v: Vec<DossierCode>) -> Vec<DossierCode> {
+    v.sort();
+    v
+}
+
+/// A bounce, a silent holder, a second supplement asking for unlisted papers, one officer late
+/// three times, a backdated event and events recorded without an officer, planted through the
+/// write path: the watch list read from the writer's tables counts each where core says, equals
+/// the list built from a replay of the log for every grouping and instant, and is rebuilt by
+/// `recompute` when the tables are lost.
+pub async fn the_watch_list_is_kept_by_the_writer_and_equals_a_replay<S: Backend>(s: S) {
+    let d = domain();
+    let transfer = |t, who, to: &str| by(t, who, EventKind::Transferred { to: ag(to) });
+    let accept = |t, who| by(t, who, EventKind::Accepted);
+    let resolve = |t, who| by(t, who, EventKind::Resolved { outcome: Outcome::Approved, reason: None });
+
+    // A: ping-pong between the centre and the department, then resolved early.
+    let a = open(&s, CENTRE, CITY_PROC, at(2025, 3, 3, 8, 0), Some("desk1")).await;
+    log(
+        &s,
+        &a,
+        vec![
+            transfer(at(2025, 3, 3, 8, 30), Some("desk1"), DEPT),
+            accept(at(2025, 3, 3, 9, 0), Some("tp1")),
+            transfer(at(2025, 3, 4, 9, 0), Some("tp1"), CENTRE),
+            accept(at(2025, 3, 4, 9, 30), Some("desk2")),
+            transfer(at(2025, 3, 4, 10, 0), Some("desk2"), DEPT),
+            accept(at(2025, 3, 4, 10, 30), Some("tp2")),
+            transfer(at(2025, 3, 5, 9, 0), Some("tp2"), CENTRE),
+            accept(at(2025, 3, 5, 9, 10), Some("desk1")),
+            resolve(at(2025, 3, 5, 9, 20), Some("desk1")),
+        ],
+    )
+    .await;
+    // B: accepted by the department, which then says nothing.
+    let b = open(&s, CENTRE, CITY_PROC, at(2025, 3, 3, 8, 0), Some("desk1")).await;
+    log(&s, &b, vec![transfer(at(2025, 3, 3, 8, 30), Some("desk1"), DEPT), accept(at(2025, 3, 3, 9, 0), Some("tp3"))])
+        .await;
+    // C: sent back to the citizen twice, the second time for a paper the procedure does not list.
+    let c = open(&s, CENTRE, CITY_PROC, at(2025, 3, 3, 10, 0), Some("desk1")).await;
+    let ask = |docs: &[&str]| EventKind::SupplementRequested {
+        reason: "thiếu giấy tờ".into(),
+        documents: docs.iter().map(|x| x.to_string()).collect(),
+    };
+    log(
+        &s,
+        &c,
+        vec![
+            transfer(at(2025, 3, 3, 10, 30), Some("desk1"), DEPT),
+            accept(at(2025, 3, 3, 11, 0), Some("tp1")),
+            by(at(2025, 3, 3, 14, 0), Some("tp1"), ask(&["Đơn đề nghị cấp giấy phép"])),
+            by(at(2025, 3, 4, 8, 0), None, EventKind::SupplementSupplied),
+            by(at(2025, 3, 4, 14, 0), Some("tp1"), ask(&["Sổ hộ khẩu"])),
+            by(at(2025, 3, 5, 8, 0), None, EventKind::SupplementSupplied),
+            resolve(at(2025, 3, 6, 9, 0), Some("tp1")),
+        ],
+    )
+    .await;
+    // D, E, F: the ward's officer lets three dossiers (three working days each) go late.
+    let mut late = Vec::new();
+    for (day, done) in [(3, 7), (4, 10), (5, 11)] {
+        let x = open(&s, WARD, WARD_PROC, at(2025, 3, day, 9, 0), Some("ward1")).await;
+        log(
+            &s,
+            &x,
+            vec![accept(at(2025, 3, day, 9, 5), Some("ward1")), resolve(at(2025, 3, done, 10, 0), Some("ward1"))],
+        )
+        .await;
+        late.push(x);
+    }
+    // G: the transfer is keyed in the next morning by another officer (stated 10:00 on the
+    // 10th, recorded 09:00 on the 11th); the department never accepts it.
+    let g = open(&s, CENTRE, CITY_PROC, at(2025, 3, 10, 9, 0), Some("desk1")).await;
+    s.record_stamped(&d, &g, transfer(at(2025, 3, 10, 10, 0), Some("desk3"), DEPT), at(2025, 3, 11, 9, 0))
+        .await
+        .unwrap();
+    // H: a ward dossier whose every event was recorded without an officer, resolved late.
+    let h = open(&s, WARD, WARD_PROC, at(2025, 3, 12, 9, 0), None).await;
+    log(&s, &h, vec![accept(at(2025, 3, 12, 9, 5), None), resolve(at(2025, 3, 20, 10, 0), None)]).await;
+
+    let march = |as_of, by| WatchQuery { from: day(2025, 3, 1), to: day(2025, 3, 31), as_of, by, agency: None };
+    let end = at(2025, 3, 31, 23, 0);
+    let list = watchlist(&s, &d, &march(end, WatchBy::Agency)).await.unwrap();
+
+    // The bounce: each of the two returns is held against the agency that sent it back.
+    assert_eq!(codes(&list, CENTRE, WatchKind::Bounce), vec![a.clone()]);
+    assert_eq!(codes(&list, DEPT, WatchKind::Bounce), vec![a.clone()]);
+    assert_eq!(codes(&list, CENTRE, WatchKind::ExtraHandoffs), vec![a.clone()]);
+    // The silent holders: B (and G, never accepted) at the department; the ward's four.
+    assert_eq!(codes(&list, DEPT, WatchKind::SilentHolder), sorted(vec![b.clone(), g.clone()]));
+    assert_eq!(codes(&list, DEPT, WatchKind::SecondSupplement), vec![c.clone()]);
+    assert_eq!(codes(&list, DEPT, WatchKind::UnlistedPapers), vec![c.clone()]);
+    assert_eq!(list.supplements_twice.codes, vec![c.clone()]);
+    let mut ward_late = late.clone();
+    ward_late.push(h.clone());
+    assert_eq!(codes(&list, WARD, WatchKind::Late), sorted(ward_late.clone()));
+    assert_eq!(codes(&list, WARD, WatchKind::LateWithoutApology), sorted(ward_late));
+    assert_eq!(codes(&list, DEPT, WatchKind::Late), sorted(vec![b.clone(), g.clone()]));
+    assert!(codes(&list, CENTRE, WatchKind::Late).is_empty(), "A and C finished early");
+    // The backdated transfer, under the centre that held the dossier: 90 + 210 working minutes
+    // on the 10th, 90 on the 11th.
+    let centre = list.rows.iter().find(|r| r.key == CENTRE).unwrap();
+    assert_eq!(centre.backdated, BackdatedSums { events: 1, gap_minutes: 390 });
+    assert_eq!(centre.name, agency_name(&d, &ag(CENTRE)));
+    assert_eq!(centre.handoffs.handoffs, 2, "A came back to the centre twice");
+    // The rule on officers: ward1 was late three times; the unknown officer twice (G, H).
+    assert_eq!(list.late_officers.len(), 1, "{:?}", list.late_officers);
+    assert_eq!(list.late_officers[0].officer.as_deref(), Some("ward1"));
+    assert_eq!(list.late_officers[0].late.codes, sorted(late.clone()));
+
+    let officers = watchlist(&s, &d, &march(end, WatchBy::Officer)).await.unwrap();
+    assert_eq!(codes(&officers, "desk2", WatchKind::Bounce), vec![a.clone()]);
+    assert_eq!(codes(&officers, "tp1", WatchKind::Bounce), vec![a.clone()]);
+    assert_eq!(codes(&officers, "tp3", WatchKind::SilentHolder), vec![b.clone()]);
+    assert_eq!(codes(&officers, "tp1", WatchKind::SecondSupplement), vec![c.clone()]);
+    assert_eq!(codes(&officers, "", WatchKind::Late), sorted(vec![g.clone(), h.clone()]), "unknown, not a person");
+    let desk3 = officers.rows.iter().find(|r| r.key == "desk3").unwrap();
+    assert_eq!(desk3.backdated.events, 1);
+
+    // As of the 13th, B's department had not yet run out of its nine days.
+    let early = watchlist(&s, &d, &march(at(2025, 3, 13, 17, 0), WatchBy::Agency)).await.unwrap();
+    assert!(codes(&early, DEPT, WatchKind::SilentHolder).is_empty());
+    assert_eq!(codes(&early, WARD, WatchKind::Late), sorted(late.clone()), "H was not due yet");
+
+    // The writer's tables equal a replay of the log through core, for every query.
+    let replayed = replayed_facts(&s, &d).await.unwrap();
+    let name = |x: &motcua_core::AgencyCode| agency_name(&d, x);
+    for as_of in [at(2025, 3, 4, 9, 45), at(2025, 3, 13, 17, 0), at(2025, 3, 21, 9, 0), end] {
+        for grouping in [WatchBy::Agency, WatchBy::Officer] {
+            let q = march(as_of, grouping);
+            let stored = watchlist(&s, &d, &q).await.unwrap();
+            assert_eq!(stored, WatchList::build(&q, replayed.clone(), name), "as of {as_of}, by {grouping:?}");
+        }
+    }
+    let q = WatchQuery { agency: Some(ag(DEPT)), ..march(end, WatchBy::Officer) };
+    assert_eq!(watchlist(&s, &d, &q).await.unwrap(), WatchList::build(&q, replayed.clone(), name));
+    let stored_facts = s.watch_facts(q.start(), q.end(), q.from, q.last_day(), None).await.unwrap();
+    assert!(!stored_facts.occurrences.is_empty() && !stored_facts.handoffs.is_empty());
+    assert_eq!(
+        stored_facts.within(&march(end, WatchBy::Agency)),
+        replayed.clone().within(&march(end, WatchBy::Agency))
+    );
+
+    // The list is read from the tables: lost, it is empty; `recompute` rebuilds it.
+    for table in ["watch_occurrences", "watch_handoffs", "watch_backdated"] {
+        s.raw(&format!("DELETE FROM {table}")).await.unwrap();
+    }
+    let lost = watchlist(&s, &d, &march(end, WatchBy::Agency)).await.unwrap();
+    assert!(lost.rows.is_empty(), "{lost:?}");
+    let diff = s.recompute(&d, false).await.unwrap();
+    assert_eq!(diff.watch_changed.len(), 8, "every planted dossier has occurrences: {:?}", diff.watch_changed);
+    assert!(diff.watch_cells > 0);
+    assert!(diff.changed.is_empty() && diff.counts.is_empty());
+    assert_eq!(watchlist(&s, &d, &march(end, WatchBy::Agency)).await.unwrap(), list);
+    assert!(s.recompute(&d, true).await.unwrap().is_empty());
+
+    // A later event moves a dossier's future occurrences: B's department finally resolves it.
+    s.record_stamped(&d, &b, resolve(at(2025, 4, 2, 9, 0), Some("tp3")), at(2025, 4, 2, 9, 0)).await.unwrap();
+    let after = watchlist(&s, &d, &march(end, WatchBy::Agency)).await.unwrap();
+    assert_eq!(after, list, "what happened in March stays counted");
+    let facts: WatchFacts = replayed_facts(&s, &d).await.unwrap();
+    let april =
+        WatchQuery { from: day(2025, 4, 1), to: day(2025, 4, 30), ..march(at(2025, 4, 30, 17, 0), WatchBy::Agency) };
+    assert_eq!(watchlist(&s, &d, &april).await.unwrap(), WatchList::build(&april, facts, name));
+    assert!(s.recompute(&d, true).await.unwrap().is_empty());
+}
