@@ -408,7 +408,7 @@ pub fn document(domain: &Domain) -> Value {
             {"name": "as_of", "in": "query", "schema": query_instant("the instant the list is judged at (default now): occurrences after it are not counted, nor the daily sums of later days")},
             {"name": "sort", "in": "query", "schema": {"type": "string"}, "description": format!("sort the rows by this column, largest first (default `flagged`): key, {}; anything else is a 422", motcua_core::watchlist::SORT_COLUMNS.join(", "))},
             {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv"]}, "description": "json (default) or csv (UTF-8 with a byte-order mark); anything else is a 422"},
-            {"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["vi", "en"]}, "description": "the CSV's headings: vi (default) or en"}],
+            {"name": "lang", "in": "query", "schema": {"type": "string"}, "description": "the CSV's headings: vi (default) or en; anything else is vi"}],
             "responses": Errors { auth: true, params: true, forbidden: true, invalid: true, ..Errors::default() }.responses(json!({"200": {"description": "the watch list",
                 "content": {"application/json": {"schema": schema_ref("WatchList")}, "text/csv": {"schema": {"type": "string"}}}}}))}},
         "/api/v1/staff": {"get": {"summary": "staff accounts (administrator)", "operationId": "staff",
