@@ -267,7 +267,11 @@ const WORDS: &[(&str, &str, &str)] = &[
         "Hồ sơ nộp trực tuyến bị từ chối tiếp nhận: hồ sơ kết thúc, công dân được thông báo lý do.",
         "The online submission is refused at receipt: the dossier ends and the citizen is told why.",
     ),
-    ("rating_needs_stars", "Xin chọn số sao (từ 1 đến 5) trước khi gửi đánh giá.", "Choose a number of stars (1 to 5) before sending your rating."),
+    (
+        "rating_needs_stars",
+        "Xin chọn số sao (từ 1 đến 5) trước khi gửi đánh giá.",
+        "Choose a number of stars (1 to 5) before sending your rating.",
+    ),
     ("new_dossier", "Hồ sơ mới", "New dossier"),
     ("statutory_time", "Thời hạn giải quyết", "Statutory time limit"),
     ("documents_received", "Thành phần hồ sơ", "Documents received"),

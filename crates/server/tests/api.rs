@@ -14,7 +14,9 @@ use motcua_core::{
     Outcome,
 };
 use motcua_server::{Action, AppState, Application, ServerConfig, hash_password};
-use motcua_store::{AnyStore, BatchItem, DeskLetterStore, LetterMark, Marked, NewDossier, NewStaff, Role, StaffStore, Store};
+use motcua_store::{
+    AnyStore, BatchItem, DeskLetterStore, LetterMark, Marked, NewDossier, NewStaff, Role, StaffStore, Store,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

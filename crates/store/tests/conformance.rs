@@ -24,12 +24,12 @@ mod privacy;
 /// queue, paged and counted.
 #[path = "conformance/findable.rs"]
 mod findable;
-/// The inspector's watch list: planted cases, the writer's tables against a replay.
-#[path = "conformance/watchlist.rs"]
-mod watchlist;
 /// The desk's letters to print: paged and counted, marked printed then handed over.
 #[path = "conformance/letters.rs"]
 mod letters;
+/// The inspector's watch list: planted cases, the writer's tables against a replay.
+#[path = "conformance/watchlist.rs"]
+mod watchlist;
 
 mod support {
     use std::future::Future;

@@ -342,7 +342,14 @@ struct ConfirmPage {
     hidden: Vec<(&'static str, String)>,
 }
 
-fn confirm_page(state: &AppState, ui: &Ui, code: &str, action: Action, f: &ActionForm, d: &motcua_core::Dossier) -> Response {
+fn confirm_page(
+    state: &AppState,
+    ui: &Ui,
+    code: &str,
+    action: Action,
+    f: &ActionForm,
+    d: &motcua_core::Dossier,
+) -> Response {
     let tr = ui.tr;
     let fields = f.fields();
     let consequence = match action {
@@ -377,11 +384,7 @@ fn confirm_page(state: &AppState, ui: &Ui, code: &str, action: Action, f: &Actio
     .filter(|(_, v)| !v.trim().is_empty())
     .map(|(k, v)| (k, v.clone()))
     .collect();
-    let procedure = d
-        .procedure
-        .as_ref()
-        .map(|p| format!("{p} — {}", procedure_name(state, tr, p)))
-        .unwrap_or_default();
+    let procedure = d.procedure.as_ref().map(|p| format!("{p} — {}", procedure_name(state, tr, p))).unwrap_or_default();
     let page = ConfirmPage {
         page: Page::staff(tr, tr.t("confirm_title"), &format!("/dossiers/{code}"), &ui.who),
         code: code.to_string(),

@@ -71,13 +71,7 @@ pub(super) fn pager(tr: Tr, path: &str, params: &[(&str, &str)], place: &Place) 
 
 /// [`pager`] of a list of other things than dossiers: `words` are the keys of what an empty
 /// list says and of the things' name ("Không có phiếu nào chờ in.", "phiếu").
-pub(super) fn pager_counting(
-    tr: Tr,
-    path: &str,
-    params: &[(&str, &str)],
-    place: &Place,
-    words: (&str, &str),
-) -> Pager {
+pub(super) fn pager_counting(tr: Tr, path: &str, params: &[(&str, &str)], place: &Place, words: (&str, &str)) -> Pager {
     let link = |page: u32| {
         let mut q: Vec<String> =
             params.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| format!("{k}={}", encode(v))).collect();

@@ -135,7 +135,12 @@ async fn outbox_page(state: &AppState, ui: &Ui, q: &OutboxQuery, error: String) 
         None => LetterFilter::All,
         Some(f) => match LetterFilter::parse(f) {
             Some(f) => f,
-            None => return error_page(tr, &Problem::invalid(format!("unknown filter {f:?}: all, not_printed or not_handed"))),
+            None => {
+                return error_page(
+                    tr,
+                    &Problem::invalid(format!("unknown filter {f:?}: all, not_printed or not_handed")),
+                );
+            }
         },
     };
     let paging = Paging::new(q.page, q.per_page);
@@ -195,7 +200,13 @@ pub async fn mark_handed(state: State<AppState>, ui: Ui, Path(id): Path<String>,
 /// handed over (after printed), once; recorded with who and when, then back to the list. A
 /// letter already so marked, or handed over before it was printed, is refused with the list
 /// and the reason, and nothing is written.
-async fn mark(State(state): State<AppState>, ui: Ui, id: String, mark: LetterMark, Form(f): Form<MarkForm>) -> Response {
+async fn mark(
+    State(state): State<AppState>,
+    ui: Ui,
+    id: String,
+    mark: LetterMark,
+    Form(f): Form<MarkForm>,
+) -> Response {
     let tr = ui.tr;
     if let Err(p) = ui.who.check_csrf(&f.csrf) {
         return error_page(tr, &p);

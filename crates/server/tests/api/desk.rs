@@ -303,7 +303,11 @@ async fn letters_to_print_are_marked_printed_then_handed_filtered_and_paged() {
         let s = app.store.clone();
         async move {
             let l = s.desk_letter_page(&[CENTRE.parse().unwrap()], LetterFilter::All, Window::page(1, 50)).await;
-            l.unwrap().rows.iter().map(|l| usize::from(l.printed.is_some()) + usize::from(l.handed.is_some())).sum::<usize>()
+            l.unwrap()
+                .rows
+                .iter()
+                .map(|l| usize::from(l.printed.is_some()) + usize::from(l.handed.is_some()))
+                .sum::<usize>()
         }
     };
     let marks = count(&app).await;
@@ -322,7 +326,8 @@ async fn letters_to_print_are_marked_printed_then_handed_filtered_and_paged() {
     assert_eq!(r.status(), StatusCode::FORBIDDEN, "without its token");
     let (s, _, _) = post_form(&app, Role::Desk, "/outbox/999999/printed", &[]).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, location, _) = post_form(&app, Role::Desk, &format!("/outbox/{id3}/printed"), &[("back", "https://evil.example/")]).await;
+    let (s, location, _) =
+        post_form(&app, Role::Desk, &format!("/outbox/{id3}/printed"), &[("back", "https://evil.example/")]).await;
     assert_eq!((s, location.as_str()), (StatusCode::SEE_OTHER, "/outbox"), "back only to the list");
     assert_eq!(count(&app).await, marks + 1);
     app.shutdown().await;

@@ -51,7 +51,8 @@ pub async fn letters_to_print_are_paged_and_marked_printed_then_handed<S: Backen
     assert_eq!(s.desk_letter_page(&[], LetterFilter::All, ALL).await.unwrap().total, 0);
     assert_eq!(s.desk_letter_page(&[ag(DEPT)], LetterFilter::All, ALL).await.unwrap().total, 0);
 
-    let id = |c: &DossierCode| page.rows.iter().find(|l| l.message.dossier_code.as_ref() == Some(c)).unwrap().message.id;
+    let id =
+        |c: &DossierCode| page.rows.iter().find(|l| l.message.dossier_code.as_ref() == Some(c)).unwrap().message.id;
     let (first, second) = (id(&centre[0]), id(&centre[1]));
     let ward_id = both.rows.iter().find(|l| l.message.recipient == format!("desk:{WARD}")).unwrap().message.id;
     let t1 = at(2025, 3, 4, 8, 15) + chrono::Duration::microseconds(123_456);
@@ -65,7 +66,10 @@ pub async fn letters_to_print_are_paged_and_marked_printed_then_handed<S: Backen
     assert_eq!(s.desk_letter_page(&[ag(CENTRE), ag(WARD)], LetterFilter::NotPrinted, ALL).await.unwrap().total, 4);
 
     let printed = MarkRecord { by: "lan".into(), at: t1 };
-    assert_eq!(s.mark_letter(first, &centre_desk, LetterMark::Printed, "lan", t1).await.unwrap(), Marked::Done(printed.clone()));
+    assert_eq!(
+        s.mark_letter(first, &centre_desk, LetterMark::Printed, "lan", t1).await.unwrap(),
+        Marked::Done(printed.clone())
+    );
     // Once: a second mark keeps the first one's officer and instant.
     assert_eq!(
         s.mark_letter(first, &centre_desk, LetterMark::Printed, "binh", t1 + Duration::hours(1)).await.unwrap(),
@@ -73,8 +77,14 @@ pub async fn letters_to_print_are_paged_and_marked_printed_then_handed<S: Backen
     );
     let t2 = t1 + Duration::hours(2);
     let handed = MarkRecord { by: "binh".into(), at: t2 };
-    assert_eq!(s.mark_letter(first, &centre_desk, LetterMark::Handed, "binh", t2).await.unwrap(), Marked::Done(handed.clone()));
-    assert_eq!(s.mark_letter(second, &centre_desk, LetterMark::Printed, "lan", t2).await.unwrap(), Marked::Done(MarkRecord { by: "lan".into(), at: t2 }));
+    assert_eq!(
+        s.mark_letter(first, &centre_desk, LetterMark::Handed, "binh", t2).await.unwrap(),
+        Marked::Done(handed.clone())
+    );
+    assert_eq!(
+        s.mark_letter(second, &centre_desk, LetterMark::Printed, "lan", t2).await.unwrap(),
+        Marked::Done(MarkRecord { by: "lan".into(), at: t2 })
+    );
 
     let page = s.desk_letter_page(&[ag(CENTRE)], LetterFilter::All, ALL).await.unwrap();
     let row = page.rows.iter().find(|l| l.message.id == first).unwrap();
