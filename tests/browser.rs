@@ -1,8 +1,10 @@
 //! A desk officer in headless Chromium (Debian's `chromium` and `chromium-driver`, installed by
 //! .ci/run): log in, receive a dossier, print the receipt, find it again with the work queue's
 //! search box (a name without its accents, a phone number), take the dossier to "returned"
-//! through the dossier page, then open the public lookup from the receipt's QR link and rate
-//! the service. Screenshots go to target/test-artifacts/.
+//! through the dossier page (resolve and return each confirmed on a confirmation page, which
+//! writes nothing until confirmed), then open the public lookup from the receipt's QR link and
+//! rate the service (no star chosen until the citizen chooses). Screenshots go to
+//! target/test-artifacts/.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -188,9 +190,29 @@ fn desk_officer_takes_a_dossier_from_intake_to_return_in_chromium() {
         click(&c, &format!("#found a[href='/dossiers/{code}']")).await;
         c.wait().for_element(Locator::Css("#dossier-code")).await.unwrap();
         assert_eq!(text(&c, "#dossier-code").await, code);
-        for action in ["accept", "resolve", "return"] {
-            act(&c, action).await;
-        }
+        act(&c, "accept").await;
+        // Resolve is irreversible: its button leads to a confirmation page that restates it and
+        // writes nothing; "Quay lại" goes back with the dossier unchanged.
+        let before = text(&c, "#status").await;
+        click(&c, "#action-resolve button[type=submit]").await;
+        c.wait().for_element(Locator::Css("#confirm-form")).await.unwrap();
+        assert_eq!(text(&c, "#confirm-code").await, code);
+        assert!(text(&c, "#consequence").await.contains("thời hạn dừng"));
+        shot(&c, "04a-confirm-resolve").await;
+        click(&c, "#confirm-back").await;
+        c.wait().for_element(Locator::Css("#dossier-code")).await.unwrap();
+        assert_eq!(text(&c, "#status").await, before, "nothing written before the confirmation");
+        click(&c, "#action-resolve button[type=submit]").await;
+        c.wait().for_element(Locator::Css("#confirm-form")).await.unwrap();
+        click(&c, "#confirm-submit").await;
+        c.wait().for_element(Locator::Css("#dossier-code")).await.unwrap();
+        let status = text(&c, "#status").await;
+        assert!(status.starts_with('9'), "resolved once confirmed: {status}");
+        // Return asks too.
+        click(&c, "#action-return button[type=submit]").await;
+        c.wait().for_element(Locator::Css("#confirm-form")).await.unwrap();
+        click(&c, "#confirm-submit").await;
+        c.wait().for_element(Locator::Css("#dossier-code")).await.unwrap();
         let status = text(&c, "#status").await;
         assert!(status.starts_with("10"), "returned: {status}");
         shot(&c, "04-dossier-returned").await;
@@ -215,6 +237,10 @@ fn desk_officer_takes_a_dossier_from_intake_to_return_in_chromium() {
         c.wait().for_element(Locator::Css("#lookup-result")).await.unwrap();
         assert_eq!(text(&c, "#lookup-status").await, "Đã trả kết quả");
         shot(&c, "06-lookup").await;
+        // No star is chosen until the citizen chooses one.
+        let checked = c.execute("return document.querySelectorAll('#rating-form input:checked').length", vec![]);
+        assert_eq!(checked.await.unwrap(), serde_json::json!(0));
+        c.find(Locator::Css("#score-4")).await.unwrap().click().await.unwrap();
         click(&c, "#rating-submit").await;
         c.wait().for_element(Locator::Css("#lookup-message")).await.unwrap();
         assert!(text(&c, "#lookup-message").await.contains("Cảm ơn"));

@@ -688,6 +688,23 @@ fn route_steps(
     out
 }
 
+/// The agency the route sends the dossier to next, for the transfer form to propose: the step
+/// after the last one its visits (holdings) performed, each visit taking the first step of its
+/// agency at or after the previous match; `None` when the route has no step left, or when that
+/// step's agency is the one holding the dossier now (a dossier is never sent to its holder).
+pub fn next_route_agency(d: &Dossier, procedure: &Procedure) -> Option<AgencyCode> {
+    let receiving = d.receiving_agency.as_ref()?;
+    let route: Vec<&AgencyCode> = procedure.route.iter().map(|s| s.agency.resolve(receiving)).collect();
+    let mut next = 0;
+    for h in &d.holdings {
+        if let Some(j) = (next..route.len()).find(|&j| *route[j] == h.agency) {
+            next = j + 1;
+        }
+    }
+    let to = route.get(next)?;
+    (d.holder.as_ref() != Some(*to)).then(|| (*to).clone())
+}
+
 /// Historical remaining-time samples per (procedure route position), for the at-risk flag:
 /// how much working time finished dossiers still needed from entering step `i` to their finish.
 #[derive(Debug, Clone, Default)]
@@ -755,10 +772,10 @@ pub fn at_risk(
 mod tests {
     use super::*;
     use crate::calendar::testdata::vn_calendar;
-    use crate::catalog::WaitMode;
+    use crate::catalog::{RouteAgency, WaitMode};
     use crate::deadlines::TimeLimit;
     use crate::dossier::tests::{CITY, DEPT, DESK, ag, at, ev, intake, procedure};
-    use crate::dossier::{EventKind, Outcome};
+    use crate::dossier::{Event, EventKind, Outcome};
 
     #[test]
     fn classification_rules() {
@@ -780,6 +797,30 @@ mod tests {
         assert_eq!(Ratio::new(2, 3).percent(1.0), "66.67 %");
         assert_eq!(Ratio::new(0, 0).percent(1.0), "100.00 %");
         assert_eq!(Ratio::new(1, 1).percent(1.0), "100.00 %");
+    }
+
+    #[test]
+    fn the_next_route_step_is_proposed_and_never_the_holder() {
+        let cal = vn_calendar();
+        let p = procedure(TimeLimit::WorkingDays(5), WaitMode::Restart);
+        let mut events = vec![ev(at(2023, 10, 27, 9, 32), EventKind::Received { intake: intake() })];
+        let next = |events: &[Event]| next_route_agency(&Dossier::replay(events, &cal, &p).unwrap(), &p);
+        assert_eq!(next(&events), Some(ag(DEPT)), "received at the desk: the department is next");
+        events.push(ev(at(2023, 10, 27, 10, 0), EventKind::Transferred { to: ag(DEPT) }));
+        events.push(ev(at(2023, 10, 27, 14, 0), EventKind::Accepted));
+        assert_eq!(next(&events), Some(ag(DESK)), "at the department: back to the desk");
+        events.push(ev(at(2023, 10, 30, 10, 0), EventKind::Transferred { to: ag(DESK) }));
+        events.push(ev(at(2023, 10, 30, 10, 30), EventKind::Accepted));
+        assert_eq!(next(&events), None, "back at the desk: the route has no step left");
+        // A detour off the route: the city committee holds it, the route's next step is still the desk.
+        let mut detour = events[..3].to_vec();
+        detour.push(ev(at(2023, 10, 30, 10, 0), EventKind::Transferred { to: ag(CITY) }));
+        detour.push(ev(at(2023, 10, 30, 10, 30), EventKind::Accepted));
+        assert_eq!(next(&detour), Some(ag(DESK)));
+        // A route whose next step is the holder proposes nothing.
+        let mut same = p.clone();
+        same.route[1].agency = RouteAgency::Receiving;
+        assert_eq!(next_route_agency(&Dossier::replay(&events[..1], &cal, &same).unwrap(), &same), None);
     }
 
     fn late_dossier() -> (Dossier, Procedure) {

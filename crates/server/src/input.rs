@@ -292,6 +292,9 @@ pub struct ActionForm {
     pub at: String,
     #[serde(default)]
     pub backdate_reason: String,
+    /// `1` on the confirmation page's re-post: an irreversible action writes only then.
+    #[serde(default)]
+    pub confirm: String,
     #[serde(default, rename = "_csrf")]
     pub csrf: String,
 }

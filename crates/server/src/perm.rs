@@ -160,6 +160,12 @@ pub fn may_audit(role: Role) -> bool {
     matches!(role, Role::Chair | Role::Admin)
 }
 
+/// Marks on the desk's letters to print (printed, handed over): the desk officer's, at its own
+/// desks.
+pub fn may_mark_letters(role: Role) -> bool {
+    role == Role::Desk
+}
+
 /// Reads of the staff list.
 pub fn may_admin(role: Role) -> bool {
     role == Role::Admin

@@ -325,6 +325,7 @@ async fn lookup_answer(
         page.message = tr.t("lookup_not_found").to_string();
         return with_cookie(html(StatusCode::NOT_FOUND, &page), set);
     };
+    let mut status = StatusCode::OK;
     if rating {
         match (f.score(), found.can_rate, found.code.parse::<DossierCode>()) {
             (Some(score), true, Ok(code)) => {
@@ -341,12 +342,17 @@ async fn lookup_answer(
                 }
             }
             (_, false, _) => page.message = tr.t("already_rated").to_string(),
-            _ => page.message = tr.t("stars").to_string(),
+            _ => {
+                // No star chosen (the form has no default): nothing is written, the form is
+                // shown again with what to do.
+                page.message = tr.t("rating_needs_stars").to_string();
+                status = StatusCode::UNPROCESSABLE_ENTITY;
+            }
         }
     }
     page.id_number = f.id_number.trim().to_string();
     page.result = Some(found);
-    with_cookie(html(StatusCode::OK, &page), set)
+    with_cookie(html(status, &page), set)
 }
 
 pub async fn lookup_submit(

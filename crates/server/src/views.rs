@@ -74,6 +74,28 @@ pub async fn act(
     Ok(written(state, d, &event, stamp.now))
 }
 
+/// Checks one transition for `who` as [`act`] would run it — authorise, build the event, apply
+/// it to the dossier replayed from its log — and writes nothing: what a confirmation step asks
+/// before the confirmed request runs [`act`]. The dossier as it stands (before the action).
+pub async fn check_act(
+    state: &AppState,
+    who: &Principal,
+    code: &str,
+    action: Action,
+    fields: &ActionFields,
+) -> Result<Dossier, Problem> {
+    let code = parse_code(code)?;
+    let row = state.store.dossier_row(&code).await?.ok_or_else(|| Problem::not_found(format!("no dossier {code}")))?;
+    authorize(&who.staff, action, Some(&row))?;
+    let kind = fields.event_kind(&state.domain, action)?;
+    let stamp = stated(state, who, &row.receiving_agency, fields.at.as_deref(), fields.backdate_reason.as_deref())?;
+    let event = Event { at: stamp.at, by: Some(who.staff.username.clone()), backdate_reason: stamp.reason, kind };
+    let logged = state.store.logged_events(&code).await?;
+    let before = state.domain.replay(logged.iter().map(|l| &l.event))?;
+    state.domain.apply(&mut before.clone(), &event)?;
+    Ok(before)
+}
+
 /// Opens a dossier: at the desk (`Intake`, status 2) or from the portal (`Submit`, status 1).
 pub async fn open(state: &AppState, who: &Principal, f: &IntakeFields, action: Action) -> Result<Written, Problem> {
     let online = action == Action::Submit;
@@ -178,10 +200,6 @@ pub struct QueueItem {
     /// "shown", or "masked" when none of the reader's agencies received or held the dossier.
     pub personal_data: &'static str,
 }
-
-/// Rows listed at most before the oldest are cut, on the one list that is not paged yet (the
-/// letters to print).
-pub const QUEUE_LIMIT: u32 = 300;
 
 /// Rows per page of a paged list when the request does not say, and at most.
 pub const PER_PAGE: u32 = 50;

@@ -14,13 +14,20 @@ use motcua_core::{
     Outcome,
 };
 use motcua_server::{Action, AppState, Application, ServerConfig, hash_password};
-use motcua_store::{AnyStore, BatchItem, NewDossier, NewStaff, Role, StaffStore, Store};
+use motcua_store::{
+    AnyStore, BatchItem, DeskLetterStore, LetterMark, Marked, NewDossier, NewStaff, Role, StaffStore, Store,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 /// The public lookup under a brute force, and its answer times.
 #[path = "api/lookup.rs"]
 mod lookup;
+
+/// The transfer form's next step, the confirmation of irreversible actions, the rating with no
+/// default, the letters to print marked, filtered and paged.
+#[path = "api/desk.rs"]
+mod desk;
 
 const CENTRE: &str = "000.00.02.H17";
 const TOURISM: &str = "000.00.12.H17";
@@ -909,9 +916,10 @@ async fn pages_login_intake_receipt_actions_lookup_and_rating() {
     for action in ["accept", "resolve", "return"] {
         let page = c.get(app.url(&format!("/dossiers/{code}"))).send().await.unwrap().text().await.unwrap();
         assert!(page.contains(&format!("id=\"action-{action}\"")), "{action} offered");
+        // Resolve and return ask for a confirmation first (`confirm=1`).
         let r = c
             .post(app.url(&format!("/dossiers/{code}/{action}")))
-            .form(&[("_csrf", csrf_of(&page))])
+            .form(&[("_csrf", csrf_of(&page)), ("confirm", "1".to_string())])
             .send()
             .await
             .unwrap();
@@ -2368,7 +2376,16 @@ impl<'a> Authz<'a> {
             _ => self.shown.clone(),
         };
         let mut path = row.path.replace("{code}", &code).replace("{username}", "desk");
-        if path.contains("{id}") {
+        if path.starts_with("/outbox/{id}/") {
+            // A fresh letter at the centre's desk, printed already when it is to be handed over.
+            let (_, id) = desk::desk_letter(app).await;
+            if path.ends_with("/handed") {
+                let centre = [CENTRE.parse().unwrap()];
+                let marked = app.store.mark_letter(id, &centre, LetterMark::Printed, "setup", app.now()).await.unwrap();
+                assert!(matches!(marked, Marked::Done(_)), "{marked:?}");
+            }
+            path = path.replace("{id}", &id.to_string());
+        } else if path.contains("{id}") {
             // A fresh token of the desk officer's, to revoke.
             let (desk, _) = app.store.staff_credentials("desk").await.unwrap().unwrap();
             let t = motcua_server::mint_token(&app.store, desk.id, "authz table", None, app.now()).await.unwrap();
@@ -2419,6 +2436,8 @@ impl<'a> Authz<'a> {
                     };
                     (k.clone(), v)
                 })
+                // An irreversible action's form writes once confirmed (its first post only asks).
+                .chain(std::iter::once(("confirm".to_string(), "1".to_string())))
                 .collect(),
             _ => vec![],
         };

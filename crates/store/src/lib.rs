@@ -17,7 +17,8 @@
 //!   transactional outbox and the scheduler's candidates; `staff` — [`StaffStore`], accounts,
 //!   sessions, tokens, ratings, work queues, audit; [`metrics`] — [`ServiceFigures`], what the
 //!   exporter reads; [`report`] — the period report, over [`Store`]; [`watchlist`] — the
-//!   inspector's watch list, over [`Store`];
+//!   inspector's watch list, over [`Store`]; [`letters`] — [`DeskLetterStore`], the desk's
+//!   letters to print, paged, and its marks on them (printed, handed over);
 //! - [`model`] — rows and commands; `error` — [`StoreError`], [`is_transient`];
 //! - `write` — the write path both backends share: the batch engine, the group commit and the
 //!   counters the exporter reads (`write::counters`: how each is kept);
@@ -34,6 +35,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use motcua_core::{AgencyCode, Domain, Dossier, DossierCode, Event};
 
 mod error;
+pub mod letters;
 pub mod metrics;
 pub mod model;
 pub mod outbox;
@@ -47,6 +49,7 @@ pub mod watchlist;
 mod write;
 
 pub use error::{StoreError, is_transient};
+pub use letters::{DeskLetter, DeskLetterStore, LetterFilter, LetterMark, MarkRecord, Marked};
 pub use metrics::ServiceFigures;
 pub use model::{
     BatchItem, CountChange, CountKey, CountValues, DailyCountRow, DossierChange, DossierRow, FieldChange, LoggedEvent,
@@ -128,6 +131,11 @@ dispatch!(OutboxStore {
     fn retry_dead(&self, kind: Option<&str>, now: DateTime<Utc>) -> Result<u64, StoreError>;
     fn reminder_candidates(&self, after: DateTime<Utc>, until: DateTime<Utc>, cursor: Cursor, limit: u32) -> Result<Vec<Candidate>, StoreError>;
     fn overdue_candidates(&self, now: DateTime<Utc>, cursor: Cursor, limit: u32) -> Result<Vec<Candidate>, StoreError>;
+});
+
+dispatch!(DeskLetterStore {
+    fn desk_letter_page(&self, agencies: &[AgencyCode], filter: LetterFilter, window: Window) -> Result<Paged<DeskLetter>, StoreError>;
+    fn mark_letter(&self, id: i64, agencies: &[AgencyCode], mark: LetterMark, by: &str, at: DateTime<Utc>) -> Result<Marked, StoreError>;
 });
 
 dispatch!(StaffStore {

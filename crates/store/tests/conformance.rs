@@ -24,6 +24,9 @@ mod privacy;
 /// queue, paged and counted.
 #[path = "conformance/findable.rs"]
 mod findable;
+/// The desk's letters to print: paged and counted, marked printed then handed over.
+#[path = "conformance/letters.rs"]
+mod letters;
 /// The inspector's watch list: planted cases, the writer's tables against a replay.
 #[path = "conformance/watchlist.rs"]
 mod watchlist;
@@ -256,6 +259,7 @@ mod checks {
     pub use super::findable::{
         desk_lists_and_the_work_queue_are_paged_and_counted, dossiers_are_found_by_code_name_id_and_phone,
     };
+    pub use super::letters::letters_to_print_are_paged_and_marked_printed_then_handed;
     pub use super::privacy::personal_data_is_found_within_the_agencies_that_held_it;
     pub use super::watchlist::the_watch_list_is_kept_by_the_writer_and_equals_a_replay;
 
@@ -1553,6 +1557,7 @@ conformance!(
     the_watch_list_is_kept_by_the_writer_and_equals_a_replay,
     dossiers_are_found_by_code_name_id_and_phone,
     desk_lists_and_the_work_queue_are_paged_and_counted,
+    letters_to_print_are_paged_and_marked_printed_then_handed,
 );
 
 /// SQLite only: two independent stores (as two processes would) writing one file.

@@ -6,6 +6,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use motcua_core::analysis::next_route_agency;
 use motcua_core::deadlines::{Lang, format_working_minutes};
 use motcua_core::view::{DossierView, LogLine};
 use motcua_core::{Event, EventKind, Status};
@@ -100,7 +101,11 @@ struct DossierPage {
     signals: Vec<String>,
     events: Vec<EventRow>,
     actions: Vec<ActionVm>,
+    /// The transfer form's choices: every agency but the holder.
     agencies: Vec<(String, String)>,
+    /// The route's next step, preselected; empty when the route has none (the form then asks
+    /// for a choice).
+    next_agency: String,
     has_letter: bool,
     error: String,
 }
@@ -293,8 +298,16 @@ async fn dossier_page(state: &AppState, ui: &Ui, code: &str, error: String) -> R
             .domain
             .catalog
             .agencies()
+            .filter(|a| d.holder.as_ref() != Some(&a.code))
             .map(|a| (a.code.to_string(), agency_name(state, tr, &a.code)))
             .collect(),
+        next_agency: d
+            .procedure
+            .as_ref()
+            .and_then(|p| state.domain.procedure(p).ok())
+            .and_then(|p| next_route_agency(d, p))
+            .map(|a| a.to_string())
+            .unwrap_or_default(),
         has_letter: !d.reschedules.is_empty() || v.timeliness == Some("late"),
         error,
     };
@@ -303,6 +316,87 @@ async fn dossier_page(state: &AppState, ui: &Ui, code: &str, error: String) -> R
 
 pub async fn dossier(State(state): State<AppState>, ui: Ui, Path(code): Path<String>) -> Response {
     dossier_page(&state, &ui, &code, String::new()).await
+}
+
+/// The actions that cannot be undone: their form first shows a confirmation page, and only the
+/// confirmed request (`confirm=1`) writes.
+pub fn needs_confirmation(action: Action) -> bool {
+    matches!(action, Action::Resolve | Action::Stop | Action::Return | Action::Withdraw | Action::RefuseOnline)
+}
+
+/// The confirmation page of an irreversible action: what will happen, and the same fields
+/// posted again with `confirm=1`.
+#[derive(Template)]
+#[template(path = "confirm.html")]
+struct ConfirmPage {
+    page: Page,
+    code: String,
+    procedure: String,
+    status: String,
+    action: &'static str,
+    label: String,
+    consequence: String,
+    /// What the officer typed, restated: (label, value).
+    facts: Vec<(String, String)>,
+    /// The form's fields, posted again (blank ones left out).
+    hidden: Vec<(&'static str, String)>,
+}
+
+fn confirm_page(
+    state: &AppState,
+    ui: &Ui,
+    code: &str,
+    action: Action,
+    f: &ActionForm,
+    d: &motcua_core::Dossier,
+) -> Response {
+    let tr = ui.tr;
+    let fields = f.fields();
+    let consequence = match action {
+        Action::Resolve if fields.refused => "consequence_resolve_refused".to_string(),
+        a => format!("consequence_{}", a.name()),
+    };
+    let mut facts = Vec::new();
+    if let Some(r) = &fields.reason {
+        facts.push((tr.t("reason").to_string(), r.clone()));
+    }
+    if action == Action::Resolve && fields.refused {
+        facts.push((tr.t("refuse_result").to_string(), "✓".to_string()));
+    }
+    if let Some(at) = &fields.at {
+        facts.push((tr.t("stated_at").to_string(), at.replace('T', " ")));
+    }
+    if let Some(r) = &fields.backdate_reason {
+        facts.push((tr.t("backdate_reason").to_string(), r.clone()));
+    }
+    let hidden: Vec<(&'static str, String)> = [
+        ("to", &f.to),
+        ("reason", &f.reason),
+        ("documents", &f.documents),
+        ("responsible", &f.responsible),
+        ("refused", &f.refused),
+        ("override_second", &f.override_second),
+        ("next_working_day", &f.next_working_day),
+        ("at", &f.at),
+        ("backdate_reason", &f.backdate_reason),
+    ]
+    .into_iter()
+    .filter(|(_, v)| !v.trim().is_empty())
+    .map(|(k, v)| (k, v.clone()))
+    .collect();
+    let procedure = d.procedure.as_ref().map(|p| format!("{p} — {}", procedure_name(state, tr, p))).unwrap_or_default();
+    let page = ConfirmPage {
+        page: Page::staff(tr, tr.t("confirm_title"), &format!("/dossiers/{code}"), &ui.who),
+        code: code.to_string(),
+        procedure,
+        status: d.status.map(|s| status_label(tr, s)).unwrap_or_default(),
+        action: action.name(),
+        label: tr.t(action.name()).to_string(),
+        consequence: tr.t(&consequence).to_string(),
+        facts,
+        hidden,
+    };
+    html(StatusCode::OK, &page)
 }
 
 pub async fn dossier_action(
@@ -317,6 +411,17 @@ pub async fn dossier_action(
     let Some(action) = input::dossier_action(&action) else {
         return error_page(ui.tr, &Problem::not_found(action));
     };
+    if needs_confirmation(action) && f.confirm.trim() != "1" {
+        // Checked as the write would be — a refusal is the same page or error — and nothing
+        // written: the dossier as it stands, with the confirmation asked for.
+        return match views::check_act(&state, &ui.who, &code, action, &f.fields()).await {
+            Ok(d) => confirm_page(&state, &ui, &code, action, &f, &d),
+            Err(p) if matches!(p.kind, ProblemKind::Forbidden | ProblemKind::NotFound | ProblemKind::Internal) => {
+                error_page(ui.tr, &p)
+            }
+            Err(p) => dossier_page(&state, &ui, &code, p.detail).await,
+        };
+    }
     match views::act(&state, &ui.who, &code, action, &f.fields()).await {
         Ok(_) if action == Action::Reschedule => Redirect::to(&format!("/dossiers/{code}/letter")).into_response(),
         Ok(_) => Redirect::to(&format!("/dossiers/{code}")).into_response(),

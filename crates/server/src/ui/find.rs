@@ -66,6 +66,12 @@ pub(super) struct Pager {
 
 /// The pager of a page of `path` whose other query parameters are `params`.
 pub(super) fn pager(tr: Tr, path: &str, params: &[(&str, &str)], place: &Place) -> Pager {
+    pager_counting(tr, path, params, place, ("no_dossiers", "dossiers"))
+}
+
+/// [`pager`] of a list of other things than dossiers: `words` are the keys of what an empty
+/// list says and of the things' name ("Không có phiếu nào chờ in.", "phiếu").
+pub(super) fn pager_counting(tr: Tr, path: &str, params: &[(&str, &str)], place: &Place, words: (&str, &str)) -> Pager {
     let link = |page: u32| {
         let mut q: Vec<String> =
             params.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| format!("{k}={}", encode(v))).collect();
@@ -75,10 +81,11 @@ pub(super) fn pager(tr: Tr, path: &str, params: &[(&str, &str)], place: &Place) 
         }
         format!("{path}?{}", q.join("&"))
     };
+    let (none, things) = words;
     let count = if place.total == 0 {
-        tr.t("no_dossiers").to_string()
+        tr.t(none).to_string()
     } else if place.first == 0 {
-        format!("{} ({} {})", tr.t("page_past_end"), count(tr, place.total), tr.t("dossiers"))
+        format!("{} ({} {})", tr.t("page_past_end"), count(tr, place.total), tr.t(things))
     } else {
         format!("{}–{} {} {}", count(tr, place.first), count(tr, place.last), tr.t("of_total"), count(tr, place.total))
     };

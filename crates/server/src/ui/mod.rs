@@ -42,6 +42,8 @@ pub fn routes() -> Routes<AppState> {
         .get("/lists/waiting", find::waiting)
         .get("/online", queue::online)
         .get("/outbox", letters::outbox)
+        .post("/outbox/{id}/printed", letters::mark_printed)
+        .post("/outbox/{id}/handed", letters::mark_handed)
         .get("/intake", intake::intake_form)
         .post("/intake", intake::intake_submit)
         .get("/dossiers/{code}", dossier::dossier)

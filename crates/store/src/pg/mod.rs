@@ -28,6 +28,7 @@ use crate::write::group::{self, GroupCommit};
 use tx::PgTx;
 
 mod figures;
+mod letters;
 mod outbox;
 mod register;
 mod staff;

@@ -33,6 +33,7 @@ use crate::write::group::{self, GroupCommit};
 use tx::SqliteTx;
 
 mod figures;
+mod letters;
 mod outbox;
 mod register;
 mod staff;
