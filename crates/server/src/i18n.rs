@@ -320,6 +320,18 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("waiting_since", "Từ lúc", "Since"),
     ("waiting_supplement", "Bổ sung hồ sơ", "Papers to supplement"),
     ("waiting_payment", "Nộp phí, lệ phí", "A fee to pay"),
+    // Errors with no data of their own (crate::problem::Cause::Words).
+    ("err_period_too_long", "Một báo cáo tính tối đa ba năm.", "A report covers at most three years."),
+    (
+        "err_agency_filter_by_agency",
+        "Chỉ lọc theo cơ quan khi báo cáo nhóm theo cơ quan.",
+        "The agency filter applies to reports by agency.",
+    ),
+    (
+        "err_period_years",
+        "Các ngày của kỳ báo cáo phải thuộc năm 1 đến 9999.",
+        "The period's days must be of the years 1 to 9999.",
+    ),
 ];
 
 impl Tr {
