@@ -22,6 +22,10 @@ use serde_json::{Value, json};
 #[path = "api/lookup.rs"]
 mod lookup;
 
+/// Errors, event names, signals and CSV headings in the page's language.
+#[path = "api/words.rs"]
+mod words;
+
 const CENTRE: &str = "000.00.02.H17";
 const TOURISM: &str = "000.00.12.H17";
 const HOME_AFFAIRS: &str = "000.00.10.H17";
