@@ -39,6 +39,12 @@ impl Lang {
     pub fn of(headers: &HeaderMap, query: Option<&str>) -> Self {
         query.and_then(Self::parse).or_else(|| cookie(headers, LANG_COOKIE).and_then(Self::parse)).unwrap_or_default()
     }
+
+    /// The language of a request from its headers and its URI's `lang=` ([`Lang::of`]).
+    pub fn of_request(headers: &HeaderMap, uri: &axum::http::Uri) -> Self {
+        let query = uri.query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang=")));
+        Self::of(headers, query)
+    }
 }
 
 /// Looks words up in one language.
@@ -327,6 +333,9 @@ const WORDS: &[(&str, &str, &str)] = &[
         "Chỉ lọc theo cơ quan khi báo cáo nhóm theo cơ quan.",
         "The agency filter applies to reports by agency.",
     ),
+    ("err_report_by", "Nhóm theo cơ quan, thủ tục hoặc tháng.", "Group by agency, procedure or month."),
+    ("err_watch_by", "Xem theo cơ quan hoặc cán bộ.", "List by agency or by officer."),
+    ("err_sort_column", "Không sắp xếp được theo cột này.", "The rows cannot be sorted by that column."),
     (
         "err_period_years",
         "Các ngày của kỳ báo cáo phải thuộc năm 1 đến 9999.",

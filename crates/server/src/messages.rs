@@ -454,6 +454,27 @@ mod tests {
     }
 
     #[test]
+    fn the_fixed_sentences_have_words_in_both_languages() {
+        let keys = [
+            "err_period_too_long",
+            "err_agency_filter_by_agency",
+            "err_period_years",
+            "err_report_by",
+            "err_watch_by",
+            "err_sort_column",
+        ];
+        for key in keys {
+            for lang in [Lang::Vi, Lang::En] {
+                assert_ne!(cause_text(&Cause::Words(key), Tr::new(lang), None), key, "{key}");
+            }
+        }
+        let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/report.rs")).unwrap();
+        for used in src.split("Cause::Words(\"").skip(1).filter_map(|s| s.split('"').next()) {
+            assert!(keys.contains(&used), "{used} is used but not checked here");
+        }
+    }
+
+    #[test]
     fn every_kind_has_a_vietnamese_title() {
         for k in ProblemKind::ALL {
             let vi = title(k, Tr::new(Lang::Vi));

@@ -81,8 +81,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Form<T> {
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        let tr = Tr::new(crate::i18n::Lang::of_request(req.headers(), req.uri()));
         let RawForm(bytes) = RawForm::from_request(req, state).await.map_err(IntoResponse::into_response)?;
-        crate::input::form_body(&bytes).map(Form).map_err(|p| error_page(Tr::default(), &p))
+        crate::input::form_body(&bytes).map(Form).map_err(|p| error_page(tr, &p))
     }
 }
 

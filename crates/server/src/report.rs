@@ -60,7 +60,7 @@ pub async fn build_report(state: &AppState, p: &ReportParams) -> Result<Report, 
     let today = to_local(as_of).date();
     let (from, to) = period(&p.from, &p.to, today)?;
     let by: GroupBy = match p.by.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(b) => b.parse().map_err(Problem::invalid)?,
+        Some(b) => b.parse().map_err(|e: String| Problem::invalid(e).because(Cause::Words("err_report_by")))?,
         None => GroupBy::Agency,
     };
     let mut r = report(&state.store, &state.domain, &ReportQuery { from, to, by, as_of }).await?;
@@ -145,7 +145,7 @@ pub async fn build_watchlist(state: &AppState, p: &WatchParams) -> Result<WatchL
     let as_of = as_of(state, p.as_of.as_deref())?;
     let (from, to) = period(&p.from, &p.to, to_local(as_of).date())?;
     let by: WatchBy = match given(&p.by) {
-        Some(b) => b.parse().map_err(Problem::invalid)?,
+        Some(b) => b.parse().map_err(|e: String| Problem::invalid(e).because(Cause::Words("err_watch_by")))?,
         None => WatchBy::Agency,
     };
     let agency = match given(&p.agency) {
@@ -168,7 +168,8 @@ pub async fn build_watchlist(state: &AppState, p: &WatchParams) -> Result<WatchL
         return Err(Problem::invalid(format!(
             "unknown sort column {column:?}: expected key or one of {}",
             SORT_COLUMNS.join(", ")
-        )));
+        ))
+        .because(Cause::Words("err_sort_column")));
     }
     Ok(list)
 }

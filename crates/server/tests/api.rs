@@ -1561,7 +1561,9 @@ async fn personal_data_is_read_by_the_agencies_that_held_the_dossier_and_audited
     assert_eq!(personal_data_reads(&app).await[0]["route"], "GET /dossiers/{code}");
     let (admin, _) = app.client(Role::Admin);
     let audit = admin.get(app.url("/audit/reads")).send().await.unwrap().text().await.unwrap();
-    assert!(audit.contains("GET /dossiers/{code}") && audit.contains(&other) && audit.contains("Họ và tên, Số CCCD/CMND"));
+    assert!(
+        audit.contains("GET /dossiers/{code}") && audit.contains(&other) && audit.contains("Họ và tên, Số CCCD/CMND")
+    );
     let queue = chair.get(app.url(&format!("/queue?agency={CENTRE}"))).send().await.unwrap().text().await.unwrap();
     assert!(queue.contains(&other) && !queue.contains("Phan Thị Lan"));
     assert_eq!(personal_data_reads(&app).await.len(), 4);

@@ -150,6 +150,12 @@ async fn a_refused_action_is_explained_in_the_pages_language() {
     assert!(visible(&vi).contains("Không tìm thấy hồ sơ 000.00.02.H17-250303-0999."), "{}", visible(&vi));
     let (_, en) = page(c, &app.url("/dossiers/000.00.02.H17-250303-0999?lang=en")).await;
     assert!(visible(&en).contains("There is no dossier 000.00.02.H17-250303-0999."), "{}", visible(&en));
+    // A page that does not exist, in the language asked for.
+    let (s, vi) = page(c, &app.url("/nowhere?lang=vi")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(visible(&vi).contains("Không tìm thấy.") && !vi.contains("no route"), "{}", visible(&vi));
+    let (_, en) = page(c, &app.url("/nowhere?lang=en")).await;
+    assert!(visible(&en).contains("Not found.") && en.contains("no route /nowhere"), "{}", visible(&en));
     // A report with its days the wrong way round.
     let (s, vi) = page(c, &app.url("/report?from=2025-03-31&to=2025-03-01&lang=vi")).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
