@@ -254,3 +254,118 @@ fn desk_officer_takes_a_dossier_from_intake_to_return_in_chromium() {
     });
     drop(driver);
 }
+
+/// chromedriver on a free port, and a headless Chromium session through it (with its profile
+/// directory, dropped after the session).
+fn chromium_driver() -> (Driver, u16, PathBuf) {
+    let chromium = find_program(&["chromium", "chromium-browser"]).unwrap_or_else(|| {
+        panic!("Debian's `chromium` is not installed: apt-get install -y chromium chromium-driver (.ci/run does)")
+    });
+    let chromedriver = find_program(&["chromedriver"]).unwrap_or_else(|| {
+        panic!("`chromedriver` is not installed: apt-get install -y chromium-driver (.ci/run does)")
+    });
+    let port = free_port();
+    let driver = Driver(
+        Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (driver, port, chromium)
+}
+
+async fn chromium_session(port: u16, chromium: &std::path::Path, profile: &std::path::Path) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": chromium,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--window-size=1280,1400", format!("--user-data-dir={}", profile.display()),
+            ]
+        }),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a WebDriver session with chromium")
+}
+
+/// A desk officer submits forms that do not check and reads why in Vietnamese on the
+/// Vietnamese pages (in English after switching): an ID number of the wrong length at intake,
+/// then a supplement request with no reason; the dossier's log names its events in Vietnamese.
+#[test]
+fn a_refused_form_is_explained_in_vietnamese_in_chromium() {
+    let db = Db::sqlite();
+    add_staff(&db, "desk.lan", "desk", &[WARD], "mật-khẩu-dài");
+    let server = Server::start(&db);
+    let (driver, port, chromium) = chromium_driver();
+    let profile = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let c = chromium_session(port, &chromium, profile.path()).await;
+        c.goto(&server.url("/login?lang=vi")).await.unwrap();
+        c.wait().for_element(Locator::Css("#login-form")).await.unwrap();
+        fill(&c, "#username", "desk.lan").await;
+        fill(&c, "#password", "mật-khẩu-dài").await;
+        click(&c, "#login-submit").await;
+        c.wait().for_element(Locator::Css("header #logout")).await.unwrap();
+
+        // Intake with an ID number of 5 digits: refused, in Vietnamese, the form kept.
+        c.goto(&server.url("/intake")).await.unwrap();
+        c.find(Locator::Css(&format!("#procedure option[value='{BIRTH_REGISTRATION}']")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        fill(&c, "#applicant", "Phạm Thị Lan").await;
+        fill(&c, "#id_number", "12345").await;
+        click(&c, "#intake-submit").await;
+        c.wait().for_element(Locator::Css("#intake-error")).await.unwrap();
+        let error = text(&c, "#intake-error").await;
+        assert_eq!(error, "Số CCCD/CMND “12345” không hợp lệ: gồm 12 chữ số (CCCD) hoặc 9 chữ số (CMND).");
+        shot(&c, "10-intake-error-vi").await;
+
+        // A good one, accepted; then a supplement request with no reason.
+        fill(&c, "#id_number", "048190000888").await;
+        c.find(Locator::Css(&format!("#procedure option[value='{BIRTH_REGISTRATION}']")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        click(&c, "#intake-submit").await;
+        c.wait().for_element(Locator::Css("#receipt")).await.unwrap();
+        click(&c, "#to-dossier").await;
+        c.wait().for_element(Locator::Css("#dossier-code")).await.unwrap();
+        act(&c, "accept").await;
+        act(&c, "request-supplement").await;
+        let error = text(&c, "#action-error").await;
+        assert_eq!(error, "Chưa nhập lý do.");
+        shot(&c, "11-action-error-vi").await;
+        let log = text(&c, "#events").await;
+        assert!(log.contains("Tiếp nhận hồ sơ") && log.contains("Nhận hồ sơ"), "{log}");
+        assert!(!log.contains("received") && !log.contains("accepted"), "{log}");
+
+        // The same on the English page.
+        click(&c, "#lang-switch").await;
+        c.wait().for_element(Locator::Css("#dossier-code")).await.unwrap();
+        act(&c, "request-supplement").await;
+        assert_eq!(text(&c, "#action-error").await, "The reason must not be empty.");
+        shot(&c, "12-action-error-en").await;
+        c.close().await.unwrap();
+    });
+    drop(driver);
+}

@@ -51,6 +51,10 @@ pub struct AttributionView {
 pub struct SignalView {
     pub signal: String,
     pub text: String,
+    /// The signal as data (its agency, counts and papers), for a reader to word in its own
+    /// language; not part of the JSON.
+    #[serde(skip)]
+    pub data: crate::analysis::Signal,
 }
 
 /// Everything `show` prints.
@@ -220,6 +224,7 @@ pub fn dossier_view(domain: &Domain, d: &Dossier, as_of: DateTime<Utc>) -> Resul
                     .and_then(|v| v.get("signal").and_then(|x| x.as_str()).map(str::to_string))
                     .unwrap_or_default(),
                 text: s.to_string(),
+                data: s.clone(),
             })
             .collect(),
         explanation: explain(&d.steps, Lang::Vi),

@@ -111,6 +111,36 @@ pub fn is_measured(kind: &EventKind) -> bool {
     MEASURED_EVENT_KINDS.contains(&kind.name())
 }
 
+/// Every event kind's stable name (as stored in the log, [`EventKind::name`]) with the words a
+/// reader sees: (name, Vietnamese, English). The Vietnamese follows DOMAIN.md §1 and the
+/// status names of [`Status::name_vi`].
+pub const EVENT_LABELS: [(&str, &str, &str); 15] = [
+    ("registered_online", "Đăng ký trực tuyến", "Registered online"),
+    ("accepted_online", "Tiếp nhận hồ sơ trực tuyến", "Online submission accepted"),
+    ("received", "Tiếp nhận hồ sơ", "Received at the desk"),
+    ("refused_at_receipt", "Từ chối tiếp nhận", "Refused at receipt"),
+    ("transferred", "Chuyển xử lý (liên thông)", "Transferred"),
+    ("accepted", "Nhận hồ sơ", "Accepted"),
+    ("supplement_requested", "Yêu cầu bổ sung, hoàn thiện hồ sơ", "Supplement requested"),
+    ("supplement_supplied", "Công dân đã bổ sung hồ sơ", "Supplement received"),
+    ("payment_requested", "Yêu cầu thực hiện nghĩa vụ tài chính", "Payment requested"),
+    ("paid", "Đã thực hiện nghĩa vụ tài chính", "Payment received"),
+    ("rescheduled", "Xin lỗi và hẹn lại ngày trả kết quả", "Apology with a new appointment date"),
+    ("resolved", "Có kết quả giải quyết", "Result ready"),
+    ("returned", "Đã trả kết quả", "Result returned"),
+    ("withdrawn", "Công dân rút hồ sơ", "Withdrawn by the applicant"),
+    ("stopped", "Dừng xử lý", "Processing stopped"),
+];
+
+/// The words for the event kind named `name` ([`EventKind::name`]) in `lang`; `None` for a
+/// name no event kind has.
+pub fn event_label(name: &str, lang: crate::deadlines::Lang) -> Option<&'static str> {
+    EVENT_LABELS.iter().find(|(n, _, _)| *n == name).map(|(_, vi, en)| match lang {
+        crate::deadlines::Lang::Vi => *vi,
+        crate::deadlines::Lang::En => *en,
+    })
+}
+
 /// The SQL list of [`MEASURED_EVENT_KINDS`]: `('transferred', 'accepted', …)`.
 pub fn measured_kinds_sql_list() -> String {
     let quoted: Vec<String> = MEASURED_EVENT_KINDS.iter().map(|k| format!("'{k}'")).collect();
@@ -129,6 +159,53 @@ mod tests {
             assert_eq!(OPEN.contains(s), s.is_open(), "{s}");
         }
         assert!(!OPEN.holds(None));
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn every_event_kind_has_words_in_both_languages() {
+        use crate::deadlines::Lang;
+        use crate::dossier::{Intake, Outcome};
+        let intake = Intake {
+            code: "000.00.02.H17-250303-0001".parse().unwrap(),
+            procedure: "1.001193".parse().unwrap(),
+            agency: "000.00.02.H17".parse().unwrap(),
+            applicant: Default::default(),
+            channel: Default::default(),
+        };
+        let at = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+        let kinds = [
+            EventKind::RegisteredOnline { intake: intake.clone() },
+            EventKind::AcceptedOnline,
+            EventKind::Received { intake },
+            EventKind::RefusedAtReceipt { reason: String::new() },
+            EventKind::Transferred { to: "000.00.02.H17".parse().unwrap() },
+            EventKind::Accepted,
+            EventKind::SupplementRequested { reason: String::new(), documents: vec![] },
+            EventKind::SupplementSupplied,
+            EventKind::PaymentRequested { reason: String::new() },
+            EventKind::Paid,
+            EventKind::Rescheduled {
+                to: at,
+                reason: String::new(),
+                responsible: None,
+                automatic: false,
+                override_second: false,
+            },
+            EventKind::Resolved { outcome: Outcome::Approved, reason: None },
+            EventKind::Returned,
+            EventKind::Withdrawn { reason: String::new() },
+            EventKind::Stopped { reason: String::new() },
+        ];
+        assert_eq!(kinds.len(), EVENT_LABELS.len());
+        for k in &kinds {
+            let vi = event_label(k.name(), Lang::Vi);
+            let en = event_label(k.name(), Lang::En);
+            assert!(vi.is_some_and(|w| !w.contains('_')), "{}", k.name());
+            assert!(en.is_some_and(|w| !w.contains('_')), "{}", k.name());
+        }
+        assert_eq!(event_label("supplement_requested", Lang::Vi), Some("Yêu cầu bổ sung, hoàn thiện hồ sơ"));
+        assert_eq!(event_label("no_such_event", Lang::Vi), None);
     }
 
     #[test]

@@ -157,7 +157,8 @@ async fn not_found(req: Request) -> Response {
     if req.uri().path().starts_with("/api/") {
         p.into_response()
     } else {
-        page::error_page(crate::i18n::Tr::default(), &p)
+        let tr = crate::i18n::Tr::new(crate::i18n::Lang::of_request(req.headers(), req.uri()));
+        page::error_page(tr, &p)
     }
 }
 

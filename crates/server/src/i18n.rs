@@ -39,6 +39,12 @@ impl Lang {
     pub fn of(headers: &HeaderMap, query: Option<&str>) -> Self {
         query.and_then(Self::parse).or_else(|| cookie(headers, LANG_COOKIE).and_then(Self::parse)).unwrap_or_default()
     }
+
+    /// The language of a request from its headers and its URI's `lang=` ([`Lang::of`]).
+    pub fn of_request(headers: &HeaderMap, uri: &axum::http::Uri) -> Self {
+        let query = uri.query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang=")));
+        Self::of(headers, query)
+    }
 }
 
 /// Looks words up in one language.
@@ -377,6 +383,21 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("waiting_since", "Từ lúc", "Since"),
     ("waiting_supplement", "Bổ sung hồ sơ", "Papers to supplement"),
     ("waiting_payment", "Nộp phí, lệ phí", "A fee to pay"),
+    // Errors with no data of their own (crate::problem::Cause::Words).
+    ("err_period_too_long", "Một báo cáo tính tối đa ba năm.", "A report covers at most three years."),
+    (
+        "err_agency_filter_by_agency",
+        "Chỉ lọc theo cơ quan khi báo cáo nhóm theo cơ quan.",
+        "The agency filter applies to reports by agency.",
+    ),
+    ("err_report_by", "Nhóm theo cơ quan, thủ tục hoặc tháng.", "Group by agency, procedure or month."),
+    ("err_watch_by", "Xem theo cơ quan hoặc cán bộ.", "List by agency or by officer."),
+    ("err_sort_column", "Không sắp xếp được theo cột này.", "The rows cannot be sorted by that column."),
+    (
+        "err_period_years",
+        "Các ngày của kỳ báo cáo phải thuộc năm 1 đến 9999.",
+        "The period's days must be of the years 1 to 9999.",
+    ),
 ];
 
 impl Tr {

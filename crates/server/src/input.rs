@@ -20,7 +20,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::perm::Action;
-use crate::problem::{Problem, ProblemKind};
+use crate::problem::{Cause, Problem, ProblemKind};
 
 /// A JSON request body: whitespace only is `T::default()`; anything but a JSON object is
 /// refused (not JSON: 400 `bad-request`; another JSON value, or a field of the wrong type: 422
@@ -91,7 +91,7 @@ pub struct NewTokenBody {
 /// ([`TOKEN_DEFAULT_DAYS`] if not given, 1 to [`TOKEN_MAX_DAYS`]), as the API and `motcua staff
 /// token create` check them.
 pub fn token_request(name: &str, days: Option<u32>) -> Result<(String, u32), Problem> {
-    let name = text::line(name, "name", TOKEN_NAME_MAX_CHARS).map_err(|e| Problem::invalid(e.to_string()))?;
+    let name = text::line(name, "name", TOKEN_NAME_MAX_CHARS)?;
     let days = days.unwrap_or(TOKEN_DEFAULT_DAYS);
     if !(1..=TOKEN_MAX_DAYS).contains(&days) {
         return Err(Problem::invalid(format!(
@@ -237,11 +237,11 @@ pub fn stamp(
     reason: Option<&str>,
 ) -> Result<Stamp, Problem> {
     let now = truncate_to_micros(now);
-    let reason = text::optional_paragraph(reason.unwrap_or(""), BACKDATE_REASON_FIELD, REASON_MAX_CHARS)
-        .map_err(|e| Problem::invalid(e.to_string()))?;
+    let reason = text::optional_paragraph(reason.unwrap_or(""), BACKDATE_REASON_FIELD, REASON_MAX_CHARS)?;
     let Some(s) = at.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(Stamp { at: now, now, reason }) };
     let at = parse_instant(s).ok_or_else(|| {
         Problem::invalid(format!("invalid instant {s:?}: expected RFC 3339 like 2025-01-24T16:40:00+07:00"))
+            .because(Cause::InvalidInstant { field: "at", value: s.to_string() })
     })?;
     backdate::check(cal, at, now, window, stating, reason.is_some())?;
     Ok(Stamp { at, now, reason })

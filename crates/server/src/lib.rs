@@ -48,6 +48,7 @@ pub mod i18n;
 pub mod input;
 mod listener;
 mod login_guard;
+pub mod messages;
 pub mod openapi;
 pub mod page;
 pub mod paper;

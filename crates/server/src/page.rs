@@ -81,8 +81,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Form<T> {
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        let tr = Tr::new(crate::i18n::Lang::of_request(req.headers(), req.uri()));
         let RawForm(bytes) = RawForm::from_request(req, state).await.map_err(IntoResponse::into_response)?;
-        crate::input::form_body(&bytes).map(Form).map_err(|p| error_page(Tr::default(), &p))
+        crate::input::form_body(&bytes).map(Form).map_err(|p| error_page(tr, &p))
     }
 }
 
@@ -100,13 +101,16 @@ pub fn error_page(tr: Tr, p: &Problem) -> Response {
     let message = match p.kind {
         ProblemKind::Forbidden | ProblemKind::CsrfMismatch => tr.t("forbidden").to_string(),
         ProblemKind::NotFound => tr.t("not_found").to_string(),
-        _ => p.kind.title().to_string(),
+        _ => crate::messages::title(p.kind, tr).to_string(),
     };
-    let page = ErrorPage {
-        page: Page::public(tr, tr.t("error"), "/"),
-        status: p.status().as_u16(),
-        message,
-        detail: p.detail.clone(),
+    // The cause in the page's language; on a Vietnamese page a problem with no cause says its
+    // kind only, which the message already does.
+    let detail = crate::messages::problem_text(p, tr, None);
+    let detail = if detail.trim_end_matches('.') == message.trim_end_matches('.') || (!tr.en() && p.cause.is_none()) {
+        String::new()
+    } else {
+        detail
     };
+    let page = ErrorPage { page: Page::public(tr, tr.t("error"), "/"), status: p.status().as_u16(), message, detail };
     html(p.status(), &page)
 }

@@ -4,9 +4,11 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
 use motcua_core::backdate::BackdateError;
 use motcua_core::commands::CommandError;
-use motcua_core::{DomainError, DossierError};
+use motcua_core::text::TextError;
+use motcua_core::{DomainError, DossierCode, DossierError, ParseError};
 use motcua_store::StoreError;
 use serde_json::json;
 
@@ -174,6 +176,38 @@ impl ProblemKind {
     }
 }
 
+/// What went wrong, as data: the core error (with its instants, codes and fields) or a
+/// server-side refusal a page shows. [`crate::messages`] renders it in the page's language
+/// with the catalog at hand; `detail` keeps the English text the API answers with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cause {
+    Domain(DomainError),
+    Command(CommandError),
+    Backdate(BackdateError),
+    Text(TextError),
+    Parse(ParseError),
+    /// No dossier with this code (as typed).
+    NoDossier(String),
+    /// A dossier with this code already exists.
+    DuplicateDossier(DossierCode),
+    /// The dossier (its code as typed) has no apology letter.
+    NoLetter(String),
+    /// An instant that does not parse (as typed), with the field it was typed in.
+    InvalidInstant {
+        field: &'static str,
+        value: String,
+    },
+    /// A day that does not parse (as typed).
+    InvalidDate(String),
+    /// A period whose first day is after its last.
+    PeriodReversed {
+        from: NaiveDate,
+        to: NaiveDate,
+    },
+    /// A fixed sentence: its key in [`crate::i18n`]'s words.
+    Words(&'static str),
+}
+
 /// An error answered as problem+json.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -181,11 +215,20 @@ pub struct Problem {
     pub detail: String,
     /// Seconds to wait before trying again, sent as `Retry-After` (a throttled login).
     pub retry_after: Option<u64>,
+    /// The error as data, for the pages to say in their language; `None` when only the kind
+    /// and the English detail are known.
+    pub cause: Option<Cause>,
 }
 
 impl Problem {
     pub fn new(kind: ProblemKind, detail: impl Into<String>) -> Self {
-        Self { kind, detail: detail.into(), retry_after: None }
+        Self { kind, detail: detail.into(), retry_after: None, cause: None }
+    }
+
+    /// The same problem with its cause as data.
+    pub fn because(mut self, cause: Cause) -> Self {
+        self.cause = Some(cause);
+        self
     }
 
     pub fn forbidden(detail: impl Into<String>) -> Self {
@@ -257,7 +300,7 @@ fn domain_kind(e: &DomainError) -> ProblemKind {
 
 impl From<DomainError> for Problem {
     fn from(e: DomainError) -> Self {
-        Self::new(domain_kind(&e), e.to_string())
+        Self::new(domain_kind(&e), e.to_string()).because(Cause::Domain(e))
     }
 }
 
@@ -265,8 +308,20 @@ impl From<CommandError> for Problem {
     fn from(e: CommandError) -> Self {
         match e {
             CommandError::Domain(d) => d.into(),
-            other => Self::invalid(other.to_string()),
+            other => Self::invalid(other.to_string()).because(Cause::Command(other)),
         }
+    }
+}
+
+impl From<TextError> for Problem {
+    fn from(e: TextError) -> Self {
+        Self::invalid(e.to_string()).because(Cause::Text(e))
+    }
+}
+
+impl From<ParseError> for Problem {
+    fn from(e: ParseError) -> Self {
+        Self::invalid(e.to_string()).because(Cause::Parse(e))
     }
 }
 
@@ -277,7 +332,7 @@ impl From<BackdateError> for Problem {
             BackdateError::BeyondWindow { .. } => ProblemKind::BackdateBeyondWindow,
             BackdateError::ReasonRequired { .. } => ProblemKind::BackdateReasonRequired,
         };
-        Self::new(kind, e.to_string())
+        Self::new(kind, e.to_string()).because(Cause::Backdate(e))
     }
 }
 
@@ -285,8 +340,11 @@ impl From<StoreError> for Problem {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Rejected(d) => d.into(),
-            StoreError::NotFound(code) => Self::not_found(format!("dossier {code} does not exist")),
-            StoreError::Duplicate(code) => Self::new(ProblemKind::Duplicate, format!("dossier {code} already exists")),
+            StoreError::NotFound(code) => {
+                Self::not_found(format!("dossier {code} does not exist")).because(Cause::NoDossier(code.to_string()))
+            }
+            StoreError::Duplicate(code) => Self::new(ProblemKind::Duplicate, format!("dossier {code} already exists"))
+                .because(Cause::DuplicateDossier(code)),
             StoreError::SequenceExhausted { .. } => Self::new(ProblemKind::Unavailable, e.to_string()),
             other => Self::internal(other),
         }

@@ -12,7 +12,7 @@ use motcua_store::report::{GroupBy, Report, ReportQuery, report};
 use motcua_store::watchlist::watchlist;
 use serde::{Deserialize, Serialize};
 
-use crate::problem::Problem;
+use crate::problem::{Cause, Problem};
 use crate::shared::as_of;
 use crate::state::AppState;
 
@@ -32,18 +32,24 @@ pub struct ReportParams {
 fn period(from: &Option<String>, to: &Option<String>, today: NaiveDate) -> Result<(NaiveDate, NaiveDate), Problem> {
     let date = |s: &Option<String>, default: NaiveDate| -> Result<NaiveDate, Problem> {
         match s.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .map_err(|_| Problem::invalid(format!("invalid date {s:?}: expected YYYY-MM-DD"))),
+            Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+                Problem::invalid(format!("invalid date {s:?}: expected YYYY-MM-DD"))
+                    .because(Cause::InvalidDate(s.to_string()))
+            }),
             None => Ok(default),
         }
     };
     let to = date(to, today)?;
     let from = date(from, NaiveDate::from_ymd_opt(to.year(), to.month(), 1).unwrap_or(to))?;
     if from > to {
-        return Err(Problem::invalid(format!("from {from} is after to {to}")));
+        return Err(
+            Problem::invalid(format!("from {from} is after to {to}")).because(Cause::PeriodReversed { from, to })
+        );
     }
     if (to - from).num_days() > 3 * 366 {
-        return Err(Problem::invalid("a report covers at most three years"));
+        return Err(
+            Problem::invalid("a report covers at most three years").because(Cause::Words("err_period_too_long"))
+        );
     }
     Ok((from, to))
 }
@@ -54,13 +60,14 @@ pub async fn build_report(state: &AppState, p: &ReportParams) -> Result<Report, 
     let today = to_local(as_of).date();
     let (from, to) = period(&p.from, &p.to, today)?;
     let by: GroupBy = match p.by.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(b) => b.parse().map_err(Problem::invalid)?,
+        Some(b) => b.parse().map_err(|e: String| Problem::invalid(e).because(Cause::Words("err_report_by")))?,
         None => GroupBy::Agency,
     };
     let mut r = report(&state.store, &state.domain, &ReportQuery { from, to, by, as_of }).await?;
     if let Some(a) = p.agency.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
         if by != GroupBy::Agency {
-            return Err(Problem::invalid("the agency filter applies to reports by agency"));
+            return Err(Problem::invalid("the agency filter applies to reports by agency")
+                .because(Cause::Words("err_agency_filter_by_agency")));
         }
         r.rows.retain(|row| row.key == a);
         r.total = r.rows.iter().fold(Default::default(), |mut t, row| {
@@ -138,7 +145,7 @@ pub async fn build_watchlist(state: &AppState, p: &WatchParams) -> Result<WatchL
     let as_of = as_of(state, p.as_of.as_deref())?;
     let (from, to) = period(&p.from, &p.to, to_local(as_of).date())?;
     let by: WatchBy = match given(&p.by) {
-        Some(b) => b.parse().map_err(Problem::invalid)?,
+        Some(b) => b.parse().map_err(|e: String| Problem::invalid(e).because(Cause::Words("err_watch_by")))?,
         None => WatchBy::Agency,
     };
     let agency = match given(&p.agency) {
@@ -151,7 +158,8 @@ pub async fn build_watchlist(state: &AppState, p: &WatchParams) -> Result<WatchL
     };
     let q = WatchQuery { from, to, as_of, by, agency };
     if !q.is_valid() {
-        return Err(Problem::invalid("the period's days must be of the years 1 to 9999"));
+        return Err(Problem::invalid("the period's days must be of the years 1 to 9999")
+            .because(Cause::Words("err_period_years")));
     }
     let mut list = watchlist(&state.store, &state.domain, &q).await?;
     if let Some(column) = given(&p.sort)
@@ -160,7 +168,8 @@ pub async fn build_watchlist(state: &AppState, p: &WatchParams) -> Result<WatchL
         return Err(Problem::invalid(format!(
             "unknown sort column {column:?}: expected key or one of {}",
             SORT_COLUMNS.join(", ")
-        )));
+        ))
+        .because(Cause::Words("err_sort_column")));
     }
     Ok(list)
 }

@@ -57,8 +57,10 @@ pub fn iso_local(s: &str) -> String {
 /// `as_of` as given (RFC 3339), or now.
 pub fn as_of(state: &AppState, s: Option<&str>) -> Result<DateTime<Utc>, Problem> {
     match s.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(s) => motcua_core::commands::parse_instant(s)
-            .ok_or_else(|| Problem::invalid(format!("invalid as_of {s:?}: expected RFC 3339"))),
+        Some(s) => motcua_core::commands::parse_instant(s).ok_or_else(|| {
+            Problem::invalid(format!("invalid as_of {s:?}: expected RFC 3339"))
+                .because(crate::problem::Cause::InvalidInstant { field: "as_of", value: s.to_string() })
+        }),
         None => Ok(state.now()),
     }
 }

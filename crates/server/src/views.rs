@@ -20,7 +20,7 @@ use crate::auth::Principal;
 use crate::input::{self, ActionFields, IntakeFields, Stamp};
 use crate::perm::{Action, PersonalData, authorize, authorize_intake, reads_personal_data_city_wide, sees_all_queues};
 use crate::privacy;
-use crate::problem::Problem;
+use crate::problem::{Cause, Problem};
 use crate::state::AppState;
 
 /// `at` as given (or now) for an action at the desk of `agency`, by the honest-times rules
@@ -52,8 +52,13 @@ fn written(state: &AppState, dossier: Dossier, event: &Event, now: DateTime<Utc>
     Written { dossier, event }
 }
 
+/// No dossier with this code (as typed).
+pub fn no_dossier(code: &str) -> Problem {
+    Problem::not_found(format!("no dossier {code}")).because(Cause::NoDossier(code.to_string()))
+}
+
 pub fn parse_code(code: &str) -> Result<DossierCode, Problem> {
-    code.trim().parse::<DossierCode>().map_err(|_| Problem::not_found(format!("no dossier {code}")))
+    code.trim().parse::<DossierCode>().map_err(|_| no_dossier(code))
 }
 
 /// Runs one transition for `who`: authorise (role and scope), build the event, record it.
@@ -65,7 +70,7 @@ pub async fn act(
     fields: &ActionFields,
 ) -> Result<Written, Problem> {
     let code = parse_code(code)?;
-    let row = state.store.dossier_row(&code).await?.ok_or_else(|| Problem::not_found(format!("no dossier {code}")))?;
+    let row = state.store.dossier_row(&code).await?.ok_or_else(|| no_dossier(code.as_str()))?;
     authorize(&who.staff, action, Some(&row))?;
     let kind = fields.event_kind(&state.domain, action)?;
     let stamp = stated(state, who, &row.receiving_agency, fields.at.as_deref(), fields.backdate_reason.as_deref())?;
@@ -126,7 +131,7 @@ pub async fn open(state: &AppState, who: &Principal, f: &IntakeFields, action: A
 pub async fn load(state: &AppState, code: &DossierCode, as_of: DateTime<Utc>) -> Result<Loaded, Problem> {
     let logged = state.store.logged_events(code).await?;
     if logged.is_empty() {
-        return Err(Problem::not_found(format!("no dossier {code}")));
+        return Err(no_dossier(code.as_str()));
     }
     let events: Vec<Event> = logged.iter().map(|l| l.event.clone()).collect();
     let dossier = state.domain.replay_until(events.iter(), as_of)?;
@@ -268,7 +273,7 @@ impl Whose {
     pub fn of(state: &AppState, staff: &StaffRow, agency: Option<&str>) -> Result<Self, Problem> {
         match agency.map(str::trim).filter(|a| !a.is_empty()) {
             Some(a) => {
-                let a: AgencyCode = a.parse().map_err(|e: motcua_core::ParseError| Problem::invalid(e.to_string()))?;
+                let a: AgencyCode = a.parse().map_err(Problem::from)?;
                 state.domain.agency(&a)?;
                 if staff.agencies.contains(&a) || sees_all_queues(staff.role) {
                     Ok(Self::Agencies(vec![a]))
@@ -401,7 +406,7 @@ impl SearchTerms {
             ("phone", &self.phone),
         ] {
             if let Some(v) = v {
-                text::line(v, field, usize::MAX).map_err(|e| Problem::invalid(e.to_string()))?;
+                text::line(v, field, usize::MAX)?;
             }
         }
         let long = |v: &Option<String>, max: usize| v.as_ref().is_some_and(|v| v.chars().count() > max);

@@ -29,6 +29,10 @@ mod lookup;
 #[path = "api/desk.rs"]
 mod desk;
 
+/// Errors, event names, signals and CSV headings in the page's language.
+#[path = "api/words.rs"]
+mod words;
+
 const CENTRE: &str = "000.00.02.H17";
 const TOURISM: &str = "000.00.12.H17";
 const HOME_AFFAIRS: &str = "000.00.10.H17";
@@ -1565,7 +1569,9 @@ async fn personal_data_is_read_by_the_agencies_that_held_the_dossier_and_audited
     assert_eq!(personal_data_reads(&app).await[0]["route"], "GET /dossiers/{code}");
     let (admin, _) = app.client(Role::Admin);
     let audit = admin.get(app.url("/audit/reads")).send().await.unwrap().text().await.unwrap();
-    assert!(audit.contains("GET /dossiers/{code}") && audit.contains(&other) && audit.contains("name, id_number"));
+    assert!(
+        audit.contains("GET /dossiers/{code}") && audit.contains(&other) && audit.contains("Họ và tên, Số CCCD/CMND")
+    );
     let queue = chair.get(app.url(&format!("/queue?agency={CENTRE}"))).send().await.unwrap().text().await.unwrap();
     assert!(queue.contains(&other) && !queue.contains("Phan Thị Lan"));
     assert_eq!(personal_data_reads(&app).await.len(), 4);
@@ -1990,7 +1996,7 @@ async fn desk_forms_are_bounded_by_the_backdating_window() {
     let r = intake("2025-03-06T09:00").await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = r.text().await.unwrap();
-    assert!(page.contains("id=\"intake-error\"") && page.contains("earliest allowed"), "{page}");
+    assert!(page.contains("id=\"intake-error\"") && page.contains("sớm nhất được phép là"), "{page}");
     assert_eq!(app.event_count().await, before, "nothing written");
     // Yesterday afternoon: accepted; the dossier page shows both instants.
     let r = intake("2025-03-07T15:00").await;
@@ -2014,7 +2020,7 @@ async fn desk_forms_are_bounded_by_the_backdating_window() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CONFLICT, "the dossier page again, with the error");
-    assert!(r.text().await.unwrap().contains("never dated in the future"));
+    assert!(r.text().await.unwrap().contains("không ghi sự kiện vào tương lai"));
     assert_eq!(app.event_count().await, before);
     app.shutdown().await;
 }

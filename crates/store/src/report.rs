@@ -20,7 +20,7 @@ use crate::{OpenFacts, Store, StoreError, Totals};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
 use motcua_core::analysis::{Counts, NationalFacts, count_dossier, national_on_time_facts};
 use motcua_core::calendar::{at_vn, from_local, to_local};
-use motcua_core::{Domain, Timeliness};
+use motcua_core::{Domain, Lang, Timeliness};
 use serde::Serialize;
 
 /// How rows are grouped.
@@ -253,6 +253,23 @@ fn show(at: DateTime<Utc>) -> String {
     at_vn(at).to_rfc3339()
 }
 
+/// The report's CSV columns: (English heading, Vietnamese heading).
+const CSV_HEADINGS: [(&str, &str); 13] = [
+    ("key", "Mã"),
+    ("name", "Tên"),
+    ("received", "Tiếp nhận"),
+    ("finished", "Đã giải quyết"),
+    ("early", "Trước hạn"),
+    ("on_time", "Đúng hạn"),
+    ("late", "Trễ hạn"),
+    ("in_time", "Đang xử lý trong hạn"),
+    ("overdue", "Đang xử lý quá hạn"),
+    ("waiting_for_citizen", "Chờ công dân"),
+    ("on_time_rate_national", "Tỷ lệ đúng hạn (QĐ 766)"),
+    ("progress_score", "Điểm tiến độ"),
+    ("on_time_rate_resolved", "Tỷ lệ đúng hạn (đã giải quyết)"),
+];
+
 impl Report {
     fn json_counts(c: &Counts) -> serde_json::Value {
         serde_json::json!({
@@ -298,10 +315,27 @@ impl Report {
         })
     }
 
+    /// The CSV as the CLI and the API give it: the documented English headings, no byte-order
+    /// mark.
     pub fn to_csv(&self) -> String {
-        let mut out = String::from(
-            "key,name,received,finished,early,on_time,late,in_time,overdue,waiting_for_citizen,on_time_rate_national,progress_score,on_time_rate_resolved\n",
-        );
+        self.csv(CSV_HEADINGS.map(|h| h.0), "total")
+    }
+
+    /// The CSV a page offers for a spreadsheet: a UTF-8 byte-order mark (so Excel reads the
+    /// Vietnamese), then the headings and the total row's name in `lang` (the documented
+    /// English headings for English).
+    pub fn to_spreadsheet_csv(&self, lang: Lang) -> String {
+        let body = match lang {
+            Lang::Vi => self.csv(CSV_HEADINGS.map(|h| h.1), "Tổng cộng"),
+            Lang::En => self.to_csv(),
+        };
+        format!("\u{feff}{body}")
+    }
+
+    fn csv(&self, headings: [&str; 13], total: &str) -> String {
+        let heads: Vec<String> = headings.iter().map(|h| csv_field(h)).collect();
+        let mut out = heads.join(",");
+        out.push('\n');
         let line = |key: &str, name: &str, c: &Counts| {
             let counts: Vec<String> = tallies(c).iter().map(u64::to_string).collect();
             format!(
@@ -317,7 +351,7 @@ impl Report {
         for r in &self.rows {
             out.push_str(&line(&r.key, &r.name, &r.counts));
         }
-        out.push_str(&line("total", "", &self.total));
+        out.push_str(&line(total, "", &self.total));
         out
     }
 

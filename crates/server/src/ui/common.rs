@@ -68,7 +68,7 @@ pub(super) fn status_label(tr: Tr, s: Status) -> String {
 pub(super) fn chosen_agencies(state: &AppState, ui: &Ui, q: Option<&str>) -> Result<Vec<AgencyCode>, Problem> {
     match q.map(str::trim).filter(|s| !s.is_empty()) {
         Some(a) => {
-            let a: AgencyCode = a.parse().map_err(|e: motcua_core::ParseError| Problem::invalid(e.to_string()))?;
+            let a: AgencyCode = a.parse().map_err(Problem::from)?;
             if ui.who.staff.agencies.contains(&a) || perm::sees_all_queues(ui.who.staff.role) {
                 Ok(vec![a])
             } else {

@@ -240,7 +240,7 @@ fn event_rows(tr: Tr, log: &[LogLine]) -> Vec<EventRow> {
     log.iter()
         .map(|e| EventRow {
             at: iso_local(&e.at),
-            kind: e.kind.to_string(),
+            kind: crate::messages::event_name(e.kind, tr),
             by: e.by.clone().unwrap_or_default(),
             recorded_at: if e.backdated { iso_local(&e.recorded_at) } else { String::new() },
             gap: match (e.backdated, e.backdated_working_minutes) {
@@ -291,7 +291,7 @@ async fn dossier_page(state: &AppState, ui: &Ui, code: &str, error: String) -> R
         explanation: if tr.en() { v.explanation_en.clone() } else { v.explanation.clone() },
         control,
         steps,
-        signals: v.signals.iter().map(|s| s.text.clone()).collect(),
+        signals: v.signals.iter().map(|s| crate::messages::signal_text(&s.data, tr, Some(&state.domain))).collect(),
         events: event_rows(tr, &loaded.log),
         actions: action_forms(ui, status, d.pending_handoff().is_some(), &row),
         agencies: state
@@ -428,6 +428,9 @@ pub async fn dossier_action(
         Err(p) if matches!(p.kind, ProblemKind::Forbidden | ProblemKind::NotFound | ProblemKind::Internal) => {
             error_page(ui.tr, &p)
         }
-        Err(p) => dossier_page(&state, &ui, &code, p.detail).await,
+        Err(p) => {
+            let error = crate::messages::problem_text(&p, ui.tr, Some(&state.domain));
+            dossier_page(&state, &ui, &code, error).await
+        }
     }
 }

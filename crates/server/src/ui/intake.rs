@@ -61,7 +61,10 @@ pub async fn intake_submit(State(state): State<AppState>, ui: Ui, Form(f): Form<
             Redirect::to(&format!("/dossiers/{code}/receipt")).into_response()
         }
         Err(p) if p.kind == ProblemKind::Forbidden => error_page(ui.tr, &p),
-        Err(p) => html(p.status(), &intake_page(&state, &ui, f.fields, p.detail)),
+        Err(p) => {
+            let error = crate::messages::problem_text(&p, ui.tr, Some(&state.domain));
+            html(p.status(), &intake_page(&state, &ui, f.fields, error))
+        }
     }
 }
 

@@ -266,6 +266,10 @@ pub async fn letter(State(state): State<AppState>, ui: Ui, Path(code): Path<Stri
     let page = Page::staff(tr, tr.t("letter"), &format!("/dossiers/{code}/letter"), &ui.who);
     match paper::apology_letter(&state.domain, &state.config.place, page, &code, &loaded.dossier, state.now()) {
         Some(body) => rendered(StatusCode::OK, body),
-        None => error_page(tr, &Problem::not_found(format!("dossier {code} has no apology letter"))),
+        None => error_page(
+            tr,
+            &Problem::not_found(format!("dossier {code} has no apology letter"))
+                .because(crate::problem::Cause::NoLetter(code.clone())),
+        ),
     }
 }

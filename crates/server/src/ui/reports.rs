@@ -84,14 +84,14 @@ pub async fn report(State(state): State<AppState>, ui: Ui, Query(p): Query<Repor
                 rows: vec![],
                 total: report_row("total", "", &Default::default()),
                 csv_link: String::new(),
-                error: e.detail,
+                error: crate::messages::problem_text(&e, tr, Some(&state.domain)),
             };
             return html(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
         Err(e) => return error_page(tr, &e),
     };
     if p.format.as_deref() == Some("csv") {
-        return csv_response(&format!("motcua-report-{}-{}.csv", r.from, r.to), r.to_csv());
+        return csv_response(&format!("motcua-report-{}-{}.csv", r.from, r.to), r.to_spreadsheet_csv(tr.lang.core()));
     }
     let by = match r.by {
         motcua_store::report::GroupBy::Agency => "agency",
@@ -132,6 +132,11 @@ impl AuditPage {
     fn when(&self, t: &DateTime<Utc>) -> String {
         local(*t)
     }
+
+    /// The event's name in the page's language.
+    fn event(&self, kind: &str) -> String {
+        crate::messages::event_name(kind, self.page.tr)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -166,6 +171,14 @@ struct ReadsPage {
 impl ReadsPage {
     fn when(&self, t: &DateTime<Utc>) -> String {
         local(*t)
+    }
+
+    /// The personal data fields shown, named in the page's language.
+    fn fields(&self, fields: &[String]) -> String {
+        let tr = self.page.tr;
+        let names: Vec<&str> =
+            fields.iter().map(|f| if f == "name" { tr.t("applicant_name") } else { tr.t(f.as_str()) }).collect();
+        names.join(", ")
     }
 }
 
@@ -295,7 +308,7 @@ pub async fn watchlist(State(state): State<AppState>, ui: Ui, Query(q): Query<Wa
                 detail: None,
                 glossary: Vec::new(),
                 csv_link: String::new(),
-                error: e.detail,
+                error: crate::messages::problem_text(&e, tr, Some(&state.domain)),
             };
             return html(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
