@@ -275,7 +275,7 @@ fn dossier(domain: &Domain, flags: u8, f: &Fields<'_>) -> Option<(DossierCode, D
     };
     let online = flags & ONLINE != 0;
     let channel = if online { Channel::Online } else { Channel::InPerson };
-    let intake = Intake { code: code.clone(), procedure, agency, applicant, channel };
+    let intake = Intake { code: code.clone(), procedure, agency, applicant, channel, documents: Vec::new() };
     let by = Some(f.officer.to_string()).filter(|s| !s.is_empty());
     let event = |at: DateTime<Utc>, kind: EventKind| Event { at, by: by.clone(), backdate_reason: None, kind };
     let mut events = if online {

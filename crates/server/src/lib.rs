@@ -50,6 +50,7 @@ mod listener;
 mod login_guard;
 pub mod openapi;
 pub mod page;
+pub mod forms;
 pub mod paper;
 pub mod perm;
 mod privacy;

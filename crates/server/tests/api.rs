@@ -253,6 +253,7 @@ impl TestApp {
                 motcua_core::Channel::InPerson
             },
             online: matches!(action, Action::AcceptOnline | Action::RefuseOnline),
+            documents: Vec::new(),
         };
         let d = self.store.intake(&self.domain, new, t, Some("setup".into())).await.unwrap();
         let code = d.code.unwrap();
@@ -1680,6 +1681,7 @@ async fn the_desk_finds_dossiers_and_lists_its_work_a_page_at_a_time() {
             },
             channel: motcua_core::Channel::InPerson,
             online: false,
+            documents: Vec::new(),
         };
         let t = local("2025-01-06 09:00");
         let code = app.store.intake(&app.domain, new, t, Some("setup".into())).await.unwrap().code.unwrap();
@@ -1727,6 +1729,7 @@ async fn the_desk_finds_dossiers_and_lists_its_work_a_page_at_a_time() {
                 applicant: Applicant { name: format!("Công dân {i}"), ..Default::default() },
                 channel: motcua_core::Channel::InPerson,
                 online: false,
+                documents: Vec::new(),
             },
             at: local("2025-03-07 09:00") + Duration::minutes(i),
             by: Some("setup".into()),

@@ -126,6 +126,7 @@ mod support {
             },
             channel: Channel::InPerson,
             online: false,
+            documents: Vec::new(),
         }
     }
 
@@ -284,6 +285,7 @@ mod checks {
             agency: ag(WARD),
             applicant: new_dossier(WARD, WARD_PROC, name).applicant,
             channel: motcua_core::Channel::InPerson,
+            documents: Vec::new(),
         }
     }
 
@@ -349,6 +351,7 @@ mod checks {
             agency: ag(CENTRE),
             applicant: new_dossier(CENTRE, CITY_PROC, "Đặng Văn Hải").applicant,
             channel: motcua_core::Channel::Postal,
+            documents: Vec::new(),
         };
         let received = ev(at(2025, 3, 6, 9, 0), EventKind::Received { intake: intake.clone() });
         s.record(&d, &imported, received.clone()).await.unwrap();

@@ -10,11 +10,9 @@ use axum::response::Response;
 use motcua_core::letters::{Letter, MessageKind, Recipient};
 use motcua_store::{OutboxMessage, OutboxStatus, OutboxStore};
 
-use super::common::{Ui, chosen_agencies, load_for_page};
+use super::common::{Ui, chosen_agencies};
 use crate::i18n::Tr;
-use crate::page::{Page, error_page, html, rendered};
-use crate::paper;
-use crate::problem::Problem;
+use crate::page::{Page, error_page, html};
 use crate::shared::{local, local_opt};
 use crate::state::AppState;
 use crate::views;
@@ -105,15 +103,7 @@ pub async fn outbox(State(state): State<AppState>, ui: Ui) -> Response {
     html(StatusCode::OK, &page)
 }
 
+/// The apology letter (Mẫu 04) the dossier owes: the same paper as `/forms/apology`.
 pub async fn letter(State(state): State<AppState>, ui: Ui, Path(code): Path<String>) -> Response {
-    let tr = ui.tr;
-    let loaded = match load_for_page(&state, &ui, &code, "GET /dossiers/{code}/letter").await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
-    let page = Page::staff(tr, tr.t("letter"), &format!("/dossiers/{code}/letter"), &ui.who);
-    match paper::apology_letter(&state.domain, &state.config.place, page, &code, &loaded.dossier, state.now()) {
-        Some(body) => rendered(StatusCode::OK, body),
-        None => error_page(tr, &Problem::not_found(format!("dossier {code} has no apology letter"))),
-    }
+    super::forms::dossier_form(&state, &ui, &code, motcua_core::forms::FormKind::Apology).await
 }
