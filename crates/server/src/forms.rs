@@ -648,7 +648,13 @@ pub async fn load_book<S: motcua_store::Store>(
 /// ` | `, one line per row or paragraph.
 pub fn html_to_text(html: &str) -> String {
     let mut s = html.to_string();
-    for tag in ["style", "script", "svg"] {
+    // The screen-only bar (print button, link back) is not part of the paper.
+    if let Some(a) = s.find("<div class=\"bar noprint\">")
+        && let Some(b) = s[a..].find("</div>")
+    {
+        s.replace_range(a..a + b + 6, "");
+    }
+    for tag in ["title", "style", "script", "svg"] {
         while let (Some(a), Some(b)) = (s.find(&format!("<{tag}")), s.find(&format!("</{tag}>"))) {
             if b < a {
                 break;
