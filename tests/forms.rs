@@ -57,7 +57,11 @@ fn screenshot(chromium: &Path, dir: &Path, name: &str, html: &str, landscape: bo
     let page = dir.join(format!("{name}.html"));
     std::fs::write(&page, html).unwrap();
     let size = if landscape { "--window-size=1180,860" } else { "--window-size=860,1200" };
-    headless(chromium, &["--hide-scrollbars", size, &format!("--screenshot={}", dir.join(format!("{name}.png")).display())], &page);
+    headless(
+        chromium,
+        &["--hide-scrollbars", size, &format!("--screenshot={}", dir.join(format!("{name}.png")).display())],
+        &page,
+    );
 }
 
 const DOCUMENTS: [&str; 8] = [
@@ -123,18 +127,21 @@ fn full_dossier(db: &Db, at: &str, year: &str) -> String {
     }
     write(db, &supp.iter().map(String::as_str).collect::<Vec<_>>());
     write(db, &["supplement", &code, "--at", &t("03-06T09:00:00+07:00"), "--by", "desk.an"]);
-    write(db, &[
-        "reschedule",
-        &code,
-        "--to",
-        &t("03-31"),
-        "--reason",
-        "Cần xác minh thêm thông tin ký quỹ với ngân hàng",
-        "--at",
-        &t("03-13T09:00:00+07:00"),
-        "--by",
-        "tour.binh",
-    ]);
+    write(
+        db,
+        &[
+            "reschedule",
+            &code,
+            "--to",
+            &t("03-31"),
+            "--reason",
+            "Cần xác minh thêm thông tin ký quỹ với ngân hàng",
+            "--at",
+            &t("03-13T09:00:00+07:00"),
+            "--by",
+            "tour.binh",
+        ],
+    );
     write(db, &["transfer", &code, "--to", CENTRE, "--at", &t("03-20T09:00:00+07:00"), "--by", "tour.binh"]);
     write(db, &["accept", &code, "--at", &t("03-20T10:00:00+07:00"), "--by", "desk.an"]);
     write(db, &["resolve", &code, "--at", &t("03-20T11:00:00+07:00"), "--by", "desk.an"]);
@@ -160,16 +167,19 @@ fn refused_dossier(db: &Db, at: &str, refused_at: &str) -> String {
         at,
     ]);
     let code = v["code"].as_str().unwrap().to_string();
-    write(db, &[
-        "refuse-online",
-        &code,
-        "--reason",
-        "Thủ tục không thuộc thẩm quyền giải quyết của Trung tâm; đề nghị nộp tại Ủy ban nhân dân phường",
-        "--at",
-        refused_at,
-        "--by",
-        "desk.an",
-    ]);
+    write(
+        db,
+        &[
+            "refuse-online",
+            &code,
+            "--reason",
+            "Thủ tục không thuộc thẩm quyền giải quyết của Trung tâm; đề nghị nộp tại Ủy ban nhân dân phường",
+            "--at",
+            refused_at,
+            "--by",
+            "desk.an",
+        ],
+    );
     code
 }
 
@@ -191,14 +201,25 @@ fn intake_with_documents_round_trips(db: &Db) {
     assert!(text.contains("GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ"), "{text}");
     assert!(text.contains("Mẫu số 01, Thông tư số 03/2025/TT-VPCP"), "{text}");
     assert!(text.contains("| Danh sách hướng dẫn viên du lịch và thẻ hướng dẫn viên | | | 03"), "{text}");
-    assert!(text.contains("| Bản sao Giấy chứng nhận đăng ký doanh nghiệp hoặc Giấy chứng nhận đăng ký đầu tư | | 01 |"), "{text}");
+    assert!(
+        text.contains("| Bản sao Giấy chứng nhận đăng ký doanh nghiệp hoặc Giấy chứng nhận đăng ký đầu tư | | 01 |"),
+        "{text}"
+    );
     // The appointment reads as the closing time of the due day, never "sau 17:00".
     assert!(text.contains("Thời gian trả kết quả giải quyết hồ sơ: 17:00 giờ, ngày 17/03/2026"), "{text}");
     assert!(!text.contains("sau 17:00"), "{text}");
     // A bad checklist line is refused with exit 2 and writes nothing.
     let before = db.event_count();
     let bad = db.run(&[
-        "intake", "--procedure", TRAVEL_LICENCE, "--agency", CENTRE, "--applicant", "A", "--document", "Tờ khai:scan:1",
+        "intake",
+        "--procedure",
+        TRAVEL_LICENCE,
+        "--agency",
+        CENTRE,
+        "--applicant",
+        "A",
+        "--document",
+        "Tờ khai:scan:1",
     ]);
     bad.assert_user_error("scan");
     assert_eq!(db.event_count(), before);
@@ -224,7 +245,9 @@ fn each_form_follows_the_rule_set_of_its_receipt() {
     let html = |kind: &str, code: &str| form(&db, &[kind, code, "--format", "html"]);
     let a_old = html("apology", &old);
     let a_new = html("apology", &new);
-    assert!(a_old.contains("PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ") && a_old.contains("Thông tư số 01/2018/TT-VPCP"));
+    assert!(
+        a_old.contains("PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ") && a_old.contains("Thông tư số 01/2018/TT-VPCP")
+    );
     assert!(a_new.contains("VĂN BẢN XIN LỖI VÀ ĐỀ NGHỊ GIA HẠN THỜI GIAN GIẢI QUYẾT"), "{a_new}");
     assert!(a_new.contains("Mẫu số 04, Thông tư số 03/2025/TT-VPCP") && !a_new.contains("TT-VPCP/PXL"));
     // The number is core's, as `motcua letter` and the print queue print it (no "-1").
@@ -246,7 +269,9 @@ fn each_form_follows_the_rule_set_of_its_receipt() {
     assert!(s.contains("Hồ sơ thiếu giấy tờ chứng minh năng lực"));
     let refused = refused_dossier(&db, "2026-03-03T08:00:00+07:00", "2026-03-03T10:00:00+07:00");
     let r = html("refusal", &refused);
-    assert!(r.contains("PHIẾU TỪ CHỐI TIẾP NHẬN GIẢI QUYẾT HỒ SƠ") && r.contains("Mẫu số 03, Thông tư số 03/2025/TT-VPCP"));
+    assert!(
+        r.contains("PHIẾU TỪ CHỐI TIẾP NHẬN GIẢI QUYẾT HỒ SƠ") && r.contains("Mẫu số 03, Thông tư số 03/2025/TT-VPCP")
+    );
     assert!(r.contains("Thủ tục không thuộc thẩm quyền"));
     // A paper the dossier does not have is a user error.
     db.run(&["form", "refusal", &new]).assert_user_error("was not refused");
@@ -258,9 +283,15 @@ fn each_form_follows_the_rule_set_of_its_receipt() {
     assert_eq!(csv.lines().count(), 2, "header and the dossier received in March 2026: {csv}");
     assert!(!csv.contains(&refused));
     assert!(csv.contains(&new) && !csv.contains(&old));
-    let book = form(&db, &["book", "--from", "2025-03-01", "--to", "2025-03-31", "--agency", CENTRE, "--format", "html"]);
-    assert!(book.contains("SỔ THEO DÕI HỒ SƠ") && book.contains("Mẫu số 06, Thông tư số 01/2018/TT-VPCP") && book.contains(&old));
-    db.run(&["form", "book", "--from", "2026-03-31", "--to", "2026-03-01", "--agency", CENTRE]).assert_user_error("after");
+    let book =
+        form(&db, &["book", "--from", "2025-03-01", "--to", "2025-03-31", "--agency", CENTRE, "--format", "html"]);
+    assert!(
+        book.contains("SỔ THEO DÕI HỒ SƠ")
+            && book.contains("Mẫu số 06, Thông tư số 01/2018/TT-VPCP")
+            && book.contains(&old)
+    );
+    db.run(&["form", "book", "--from", "2026-03-31", "--to", "2026-03-01", "--agency", CENTRE])
+        .assert_user_error("after");
 }
 
 #[test]
@@ -274,23 +305,41 @@ fn every_form_with_8_documents_prints_on_one_a4_page() {
     let refused = refused_dossier(&db, "2026-03-03T08:00:00+07:00", "2026-03-03T10:00:00+07:00");
     let dir = tempfile::tempdir().unwrap();
     let shots = std::env::var_os("MOTCUA_FORM_SCREENSHOTS").map(PathBuf::from);
-    for (kind, c) in [("receipt", &code), ("supplement", &code), ("refusal", &refused), ("apology", &code), ("control", &code)] {
+    for (kind, c) in
+        [("receipt", &code), ("supplement", &code), ("refusal", &refused), ("apology", &code), ("control", &code)]
+    {
         let html = form(&db, &[kind, c, "--format", "html"]);
         assert_eq!(printed_pages(&chromium, dir.path(), kind, &html), 1, "{kind} does not fit one page");
         if let Some(s) = &shots {
             screenshot(&chromium, s, kind, &html, false);
         }
     }
-    let book = form(&db, &["book", "--from", "2026-03-01", "--to", "2026-03-31", "--agency", CENTRE, "--format", "html"]);
+    let book = form(
+        &db,
+        &[
+            "book",
+            "--from",
+            "2026-03-01",
+            "--to",
+            "2026-03-31",
+            "--agency",
+            CENTRE,
+            "--format",
+            "html",
+            "--as-of",
+            "2026-03-31T17:00:00+07:00",
+        ],
+    );
     assert_eq!(printed_pages(&chromium, dir.path(), "book", &book), 1);
     if let Some(s) = &shots {
         screenshot(&chromium, s, "book", &book, true);
     }
     // The check can fail: a receipt with 40 documents does not fit one page.
-    let mut args: Vec<String> = ["intake", "--procedure", TRAVEL_LICENCE, "--agency", CENTRE, "--applicant", "Trần Thị Bình"]
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let mut args: Vec<String> =
+        ["intake", "--procedure", TRAVEL_LICENCE, "--agency", CENTRE, "--applicant", "Trần Thị Bình"]
+            .iter()
+            .map(ToString::to_string)
+            .collect();
     for i in 0..40 {
         args.extend(["--document".to_string(), format!("Giấy tờ số {i}:original:1")]);
     }

@@ -495,7 +495,10 @@ mod tests {
         assert_eq!(d.name, "Văn bản: ủy quyền");
         assert!(matches!(DocumentSpec::parse_flag("A:scan:1"), Err(CommandError::CopyKind(_))));
         assert!(matches!(DocumentSpec::parse_flag("A:original:x"), Err(CommandError::Document(_))));
-        assert!(matches!(DocumentSpec::parse_flag("A:original:0").unwrap().check(), Err(CommandError::DocumentCount { .. })));
+        assert!(matches!(
+            DocumentSpec::parse_flag("A:original:0").unwrap().check(),
+            Err(CommandError::DocumentCount { .. })
+        ));
         assert!(matches!(DocumentSpec::parse_flag(" :original:1").unwrap().check(), Err(CommandError::Document(_))));
         let many = vec![DocumentSpec { name: "A".into(), copy: String::new(), count: 1 }; MAX_DOCUMENTS + 1];
         assert!(matches!(check_documents(&many), Err(CommandError::TooManyDocuments(_))));

@@ -38,7 +38,8 @@ pub enum FormKind {
 }
 
 impl FormKind {
-    pub const ALL: [Self; 6] = [Self::Receipt, Self::Supplement, Self::Refusal, Self::Apology, Self::Control, Self::Book];
+    pub const ALL: [Self; 6] =
+        [Self::Receipt, Self::Supplement, Self::Refusal, Self::Apology, Self::Control, Self::Book];
 
     /// The stable name, as the CLI and the routes take it.
     pub fn name(self) -> &'static str {
@@ -293,7 +294,8 @@ impl BookRow {
     /// The book's line for a dossier (its catalog names in Vietnamese).
     pub fn of(domain: &Domain, d: &Dossier) -> Self {
         let procedure = d.procedure.as_ref().and_then(|p| domain.catalog.procedure(p));
-        let lead = d.receiving_agency.as_ref().map(|a| procedure.map_or_else(|| a.clone(), |p| domain.lead_agency(p, a)));
+        let lead =
+            d.receiving_agency.as_ref().map(|a| procedure.map_or_else(|| a.clone(), |p| domain.lead_agency(p, a)));
         let timeliness = d.finished_at.zip(d.due_at).map(|(f, due)| crate::analysis::classify(f, due, domain.classify));
         Self {
             code: d.code.as_ref().map(ToString::to_string).unwrap_or_default(),
@@ -350,10 +352,7 @@ mod tests {
             LetterForm::for_period_end(NaiveDate::from_ymd_opt(2025, 6, 30).unwrap()),
             RuleSet::Circular01of2018
         );
-        assert_eq!(
-            LetterForm::for_period_end(NaiveDate::from_ymd_opt(2025, 7, 1).unwrap()),
-            RuleSet::Circular03of2025
-        );
+        assert_eq!(LetterForm::for_period_end(NaiveDate::from_ymd_opt(2025, 7, 1).unwrap()), RuleSet::Circular03of2025);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use motcua_core::calendar::to_local;
 use motcua_core::forms::{self as core_forms, BookRow, FormKind, Receiver, RuleSet};
 use motcua_core::letters::{LetterForm, owed_apology};
-use motcua_core::{AgencyCode, CopyKind, Domain, Dossier, Event, Status, Timeliness, TimeLimit};
+use motcua_core::{AgencyCode, CopyKind, Domain, Dossier, Event, Status, TimeLimit, Timeliness};
 
 use crate::i18n::Tr;
 
@@ -286,9 +286,8 @@ struct SupplementForm {
 
 /// Mẫu 02: the supplement request, from the latest `supplement_requested` event.
 pub fn supplement(p: &Paper<'_>) -> Result<String, FormError> {
-    let s = core_forms::supplement_facts(p.events).ok_or_else(|| {
-        FormError::NotApplicable(format!("dossier {} has no supplement request", p.code))
-    })?;
+    let s = core_forms::supplement_facts(p.events)
+        .ok_or_else(|| FormError::NotApplicable(format!("dossier {} has no supplement request", p.code)))?;
     let f = SupplementForm {
         h: p.head(FormKind::Supplement, "YCBS", s.at),
         a: p.applicant(),
@@ -357,7 +356,8 @@ pub fn apology(p: &Paper<'_>) -> Result<String, FormError> {
             p.code
         ))
     };
-    let letter = owed_apology(p.domain, p.dossier).map_err(|e| FormError::NotApplicable(e.to_string()))?.ok_or_else(none)?;
+    let letter =
+        owed_apology(p.domain, p.dossier).map_err(|e| FormError::NotApplicable(e.to_string()))?.ok_or_else(none)?;
     let a = letter.apology.as_ref().ok_or_else(none)?;
     let en = p.en();
     let mut h = p.head(FormKind::Apology, "PXL", letter.issued_at);
@@ -503,7 +503,12 @@ fn book_vm(en: bool, rows: &[BookRow]) -> Vec<BookVm> {
             procedure: r.procedure_name.clone(),
             sets: r.sets,
             applicant: r.applicant.clone(),
-            contact: [r.address.as_str(), r.phone.as_str()].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join("; "),
+            contact: [r.address.as_str(), r.phone.as_str()]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join("; "),
             lead: r.lead_agency.clone(),
             received: local_opt(r.received_at),
             appointment: r.appointment.map(|t| t.format("%d/%m/%Y %H:%M").to_string()).unwrap_or_default(),

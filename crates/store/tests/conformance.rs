@@ -295,6 +295,30 @@ mod checks {
         assert!(diff.is_empty(), "projection drifted from the log: {diff:#?}");
     }
 
+    /// The document checklist rides with the receipt event: read back as written, and an
+    /// intake without one reads as an empty list.
+    pub async fn intake_keeps_the_document_checklist<S: Backend>(s: S) {
+        use motcua_core::{CopyKind, DocumentItem};
+        let d = domain();
+        let mut new = new_dossier(CENTRE, CITY_PROC, "Nguyễn Văn An");
+        new.documents = vec![
+            DocumentItem { name: "Tờ khai".into(), copy: CopyKind::Original, count: 1 },
+            DocumentItem { name: "Giấy chứng nhận".into(), copy: CopyKind::Copy, count: 2 },
+            DocumentItem { name: "Căn cước".into(), copy: CopyKind::Photocopy, count: 3 },
+        ];
+        let want = new.documents.clone();
+        let dossier = s.intake(&d, new, at(2025, 3, 3, 9, 0), None).await.unwrap();
+        assert_eq!(dossier.documents, want);
+        let code = dossier.code.unwrap();
+        let events = s.events(&code).await.unwrap();
+        let EventKind::Received { intake } = &events[0].kind else { panic!("not a receipt: {events:?}") };
+        assert_eq!(intake.documents, want);
+        assert_eq!(d.replay(&events).unwrap().documents, want);
+        let plain = s.intake(&d, new_dossier(CENTRE, CITY_PROC, "Lê B"), at(2025, 3, 3, 9, 5), None).await.unwrap();
+        let events = s.events(plain.code.as_ref().unwrap()).await.unwrap();
+        assert!(d.replay(&events).unwrap().documents.is_empty());
+    }
+
     pub async fn intake_numbers_codes_per_agency_per_day<S: Backend>(s: S) {
         let d = domain();
         let t = at(2025, 3, 3, 9, 0);
@@ -1532,6 +1556,7 @@ macro_rules! conformance {
 
 conformance!(
     intake_numbers_codes_per_agency_per_day,
+    intake_keeps_the_document_checklist,
     lifecycle_updates_projection_and_counts,
     rejected_commands_write_nothing,
     a_failed_write_rolls_back_and_the_writer_goes_on,

@@ -318,7 +318,10 @@ async fn dossier_page(state: &AppState, ui: &Ui, code: &str, error: String) -> R
             .map(|a| (a.code.to_string(), agency_name(state, tr, &a.code)))
             .collect(),
         has_letter: !d.reschedules.is_empty() || v.timeliness == Some("late"),
-        has_supplement: loaded.events.iter().any(|e| matches!(e.kind, motcua_core::EventKind::SupplementRequested { .. })),
+        has_supplement: loaded
+            .events
+            .iter()
+            .any(|e| matches!(e.kind, motcua_core::EventKind::SupplementRequested { .. })),
         refused: status == motcua_core::Status::RefusedAtReceipt,
         holder_label: holder_label(tr, status),
         error,

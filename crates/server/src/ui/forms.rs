@@ -114,13 +114,22 @@ pub async fn book(State(state): State<AppState>, ui: Ui, Query(q): Query<BookQue
     if q.format.as_deref() == Some("csv") {
         let mut r = forms::book_csv(tr.en(), &rows).into_response();
         r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"so-theo-doi-{agency}-{from}-{to}.csv\"")) {
+        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"so-theo-doi-{agency}-{from}-{to}.csv\""))
+        {
             r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
         }
         return r;
     }
-    let facts =
-        BookFacts { domain: &state.domain, place: &state.config.place, tr, agency: &agency, from, to, rows: &rows, now: state.now() };
+    let facts = BookFacts {
+        domain: &state.domain,
+        place: &state.config.place,
+        tr,
+        agency: &agency,
+        from,
+        to,
+        rows: &rows,
+        now: state.now(),
+    };
     match forms::book_html(&facts) {
         Ok(html) => rendered(StatusCode::OK, Ok(html)),
         Err(FormError::Render(e)) => rendered(StatusCode::OK, Err(e)),

@@ -86,7 +86,8 @@ pub async fn intake_form(State(state): State<AppState>, ui: Ui, Query(q): Query<
     if let Err(p) = perm::authorize(&ui.who.staff, Action::Intake, None) {
         return error_page(ui.tr, &p);
     }
-    let f = IntakeFields { procedure: q.procedure, agency: q.agency, applicant: q.applicant, ..IntakeFields::default() };
+    let f =
+        IntakeFields { procedure: q.procedure, agency: q.agency, applicant: q.applicant, ..IntakeFields::default() };
     html(StatusCode::OK, &intake_page(&state, &ui, f, String::new()))
 }
 
