@@ -2441,7 +2441,7 @@ impl<'a> Authz<'a> {
             Some(a) if row.path.contains("{code}") => app.dossier_for(a).await,
             _ => self.shown.clone(),
         };
-        let mut path = row.path.replace("{code}", &code).replace("{username}", "desk");
+        let mut path = row.path.replace("{code}", &code).replace("{username}", "desk").replace("{kind}", "control");
         if path.contains("{id}") {
             // A fresh token of the desk officer's, to revoke.
             let (desk, _) = app.store.staff_credentials("desk").await.unwrap().unwrap();
