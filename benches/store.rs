@@ -71,6 +71,7 @@ fn intake_item(p: &motcua_sim::PlannedDossier) -> BatchItem {
             applicant: p.applicant.clone(),
             channel: p.channel,
             online: p.channel == motcua_core::Channel::Online,
+            documents: Vec::new(),
         },
         at: p.received_at,
         by: p.received_by.clone(),

@@ -65,6 +65,7 @@ pub async fn simulate<S: Store>(store: &S, domain: &Domain, cfg: &SimConfig, jso
                     applicant: p.applicant.clone(),
                     channel: p.channel,
                     online: p.channel == motcua_core::Channel::Online,
+                    documents: Vec::new(),
                 },
                 at: p.received_at,
                 by: p.received_by.clone(),

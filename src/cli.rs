@@ -205,6 +205,9 @@ pub enum Command {
     Outbox(crate::worker_cmd::OutboxArgs),
     /// A dossier's apology letter, for the desk to print and sign.
     Letter(crate::worker_cmd::LetterArgs),
+    /// An official paper: `form receipt|supplement|refusal|apology|control CODE [--format
+    /// text|html]`, or the tracking book `form book --from --to --agency [--format csv|html]`.
+    Form(crate::form_cmd::FormArgs),
     /// On-time report per agency, procedure or month.
     Report {
         /// First day (default: the first day of the as-of month).
@@ -297,6 +300,7 @@ pub fn run(cli: &Cli) -> Result<()> {
             Command::Worker(args) => return crate::worker_cmd::worker(&config, args, store, domain).await,
             Command::Outbox(args) => return crate::worker_cmd::outbox(args, &store).await,
             Command::Letter(args) => return crate::worker_cmd::letter(&config, args, &store, &domain).await,
+            Command::Form(args) => return crate::form_cmd::run(&store, &domain, args).await,
             _ => {}
         }
         run_with_store(cli, &store, &domain, config.settings.backdate_window).await
@@ -318,7 +322,8 @@ async fn run_with_store<S: motcua_store::Store>(
         | C::Staff(_)
         | C::Worker(_)
         | C::Outbox(_)
-        | C::Letter(_) => return Ok(()),
+        | C::Letter(_)
+        | C::Form(_) => return Ok(()),
         C::Migrate => {
             store.migrate().await?;
             crate::outln!("database is up to date");

@@ -4,7 +4,7 @@ use anyhow::{Result, bail};
 use chrono::{DateTime, Utc};
 use clap::Args;
 use motcua_core::backdate::{BackdateWindow, Stating};
-use motcua_core::commands::{CheckedIntake, FieldStyle, IntakeForm};
+use motcua_core::commands::{CheckedIntake, DocumentSpec, FieldStyle, IntakeForm};
 use motcua_core::deadlines::{Lang, explain, format_working_minutes};
 use motcua_core::view::{CatalogView, LogLine};
 use motcua_core::{Channel, Domain, Dossier, DossierCode, Event};
@@ -79,6 +79,10 @@ pub struct IntakeArgs {
     /// in_person, online or postal. An online dossier is registered (status 1) until accepted.
     #[arg(long, default_value = "in_person")]
     pub channel: String,
+    /// One line of the document checklist, `NAME:original|copy|photocopy:COUNT` (bản chính /
+    /// bản sao / bản photo; the kind defaults to original, the count to 1); repeatable.
+    #[arg(long = "document", value_name = "NAME:KIND:COUNT")]
+    pub documents: Vec<String>,
     #[command(flatten)]
     pub write: WriteFlags,
 }
@@ -99,10 +103,11 @@ pub async fn intake<S: Store>(store: &S, domain: &Domain, a: &IntakeArgs) -> Res
         id_number: a.id_number.clone(),
         address: a.address.clone(),
         channel: a.channel.clone(),
+        documents: a.documents.iter().map(|d| DocumentSpec::parse_flag(d)).collect::<Result<_, _>>()?,
     };
-    let CheckedIntake { procedure, agency, applicant, channel } = form.check(domain, FieldStyle::Flag)?;
+    let CheckedIntake { procedure, agency, applicant, channel, documents } = form.check(domain, FieldStyle::Flag)?;
     let s = a.write.stamp(domain)?;
-    let new = NewDossier { procedure, agency, applicant, channel, online: channel == Channel::Online };
+    let new = NewDossier { procedure, agency, applicant, channel, online: channel == Channel::Online, documents };
     let d = store.intake_stamped(domain, new, s.at, a.write.by.clone(), s.reason, s.now).await?;
     print_written(domain, &d, a.write.json)
 }

@@ -22,6 +22,7 @@ pub mod cli;
 pub mod config;
 pub mod desk;
 pub mod exchange_cmd;
+pub mod form_cmd;
 pub mod input;
 pub mod metrics_cmd;
 pub mod process;

@@ -8,6 +8,7 @@ mod browser;
 mod bulk;
 mod calendar;
 mod desk;
+mod forms;
 mod metrics;
 mod report;
 mod server;

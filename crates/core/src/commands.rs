@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use crate::calendar::{CalendarError, from_local, to_local};
 use crate::codes::{AgencyCode, ParseError, ProcedureCode};
 use crate::domain::{Domain, DomainError};
-use crate::dossier::{Applicant, Channel, EventKind, Outcome};
+use crate::dossier::{Applicant, Channel, CopyKind, DocumentItem, EventKind, Outcome};
 use crate::text::{self, ADDRESS_MAX_CHARS, DOCUMENT_MAX_CHARS, NAME_MAX_CHARS, REASON_MAX_CHARS, TextError};
 
 /// Why a command's input is not acceptable. `field` names the input (`reason`, `to`, …); the
@@ -33,10 +33,93 @@ pub enum CommandError {
     NotWorkingDay { date: NaiveDate, next: NaiveDate },
     #[error("{at} is outside office hours")]
     OutsideOfficeHours { at: NaiveDateTime },
+    #[error("invalid document {0:?}: expected NAME:original|copy|photocopy:COUNT")]
+    Document(String),
+    #[error("invalid copy kind {0:?} for a document: expected original, copy or photocopy")]
+    CopyKind(String),
+    #[error("invalid count {count} for document {name:?}: expected 1 to {max}")]
+    DocumentCount { name: String, count: i64, max: u32 },
+    #[error("{0} documents: at most {max} a dossier", max = MAX_DOCUMENTS)]
+    TooManyDocuments(usize),
     #[error(transparent)]
     Calendar(#[from] CalendarError),
     #[error(transparent)]
     Domain(#[from] DomainError),
+}
+
+/// At most this many lines in an intake's document checklist.
+pub const MAX_DOCUMENTS: usize = 40;
+/// At most this many copies of one paper.
+pub const MAX_DOCUMENT_COUNT: u32 = 99;
+
+/// One line of the document checklist as typed: a name, `original` / `copy` / `photocopy`
+/// (or their Vietnamese words), a count.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Deserialize)]
+pub struct DocumentSpec {
+    pub name: String,
+    #[serde(default)]
+    pub copy: String,
+    #[serde(default = "one")]
+    pub count: i64,
+}
+
+fn one() -> i64 {
+    1
+}
+
+impl DocumentSpec {
+    /// `NAME[:COPY[:COUNT]]` as the command line takes it (`"Tờ khai:original:1"`); the name
+    /// may itself hold colons (the last two fields are read from the right when they parse).
+    pub fn parse_flag(s: &str) -> Result<Self, CommandError> {
+        let mut parts: Vec<&str> = s.rsplitn(3, ':').collect();
+        parts.reverse();
+        let bad = || CommandError::Document(s.to_string());
+        match parts.as_slice() {
+            [name] => Ok(Self { name: (*name).to_string(), copy: String::new(), count: 1 }),
+            [name, last] => match last.trim().parse::<i64>() {
+                Ok(count) => Ok(Self { name: (*name).to_string(), copy: String::new(), count }),
+                Err(_) if CopyKind::parse(last).is_some() => {
+                    Ok(Self { name: (*name).to_string(), copy: (*last).to_string(), count: 1 })
+                }
+                Err(_) => Ok(Self { name: s.to_string(), copy: String::new(), count: 1 }),
+            },
+            [first, copy, count] => {
+                let count = count.trim().parse::<i64>().map_err(|_| bad())?;
+                if CopyKind::parse(copy).is_none() {
+                    return Err(CommandError::CopyKind((*copy).to_string()));
+                }
+                Ok(Self { name: (*first).to_string(), copy: (*copy).to_string(), count })
+            }
+            _ => Err(bad()),
+        }
+    }
+
+    /// Checked: a non-empty one-line name, a known copy kind (empty is `original`), a count
+    /// of 1 to [`MAX_DOCUMENT_COUNT`].
+    pub fn check(&self) -> Result<DocumentItem, CommandError> {
+        let name = match text::line(&self.name, "document", DOCUMENT_MAX_CHARS) {
+            Err(TextError::Empty { .. }) => return Err(CommandError::Document(self.name.clone())),
+            other => other?,
+        };
+        let copy = if self.copy.trim().is_empty() {
+            CopyKind::Original
+        } else {
+            CopyKind::parse(&self.copy).ok_or_else(|| CommandError::CopyKind(self.copy.clone()))?
+        };
+        let count = u32::try_from(self.count)
+            .ok()
+            .filter(|c| (1..=MAX_DOCUMENT_COUNT).contains(c))
+            .ok_or(CommandError::DocumentCount { name: name.clone(), count: self.count, max: MAX_DOCUMENT_COUNT })?;
+        Ok(DocumentItem { name, copy, count })
+    }
+}
+
+/// A checklist, every line checked; at most [`MAX_DOCUMENTS`] lines.
+pub fn check_documents(specs: &[DocumentSpec]) -> Result<Vec<DocumentItem>, CommandError> {
+    if specs.len() > MAX_DOCUMENTS {
+        return Err(CommandError::TooManyDocuments(specs.len()));
+    }
+    specs.iter().map(DocumentSpec::check).collect()
 }
 
 /// How a field is named in messages: `--reason` on the command line, `reason` in the API.
@@ -177,6 +260,8 @@ pub struct IntakeForm {
     pub id_number: Option<String>,
     pub address: Option<String>,
     pub channel: String,
+    /// The document checklist (may be empty).
+    pub documents: Vec<DocumentSpec>,
 }
 
 /// A checked intake: what the store needs to open a dossier.
@@ -186,6 +271,7 @@ pub struct CheckedIntake {
     pub agency: AgencyCode,
     pub applicant: Applicant,
     pub channel: Channel,
+    pub documents: Vec<DocumentItem>,
 }
 
 impl IntakeForm {
@@ -208,7 +294,8 @@ impl IntakeForm {
                 .map(|a| text::paragraph(&a, style.name("address", "--address"), ADDRESS_MAX_CHARS))
                 .transpose()?,
         };
-        Ok(CheckedIntake { procedure, agency, applicant, channel })
+        let documents = check_documents(&self.documents)?;
+        Ok(CheckedIntake { procedure, agency, applicant, channel, documents })
     }
 }
 
@@ -393,5 +480,27 @@ mod tests {
         assert_eq!(id_number(" 048190000123 ").unwrap(), "048190000123");
         assert!(id_number("12345").is_err());
         assert!(id_number("04819000012x").is_err());
+    }
+
+    #[test]
+    fn document_lines_parse_and_check() {
+        let d = DocumentSpec::parse_flag("Tờ khai:original:1").unwrap().check().unwrap();
+        assert_eq!(d, DocumentItem { name: "Tờ khai".into(), copy: CopyKind::Original, count: 1 });
+        let d = DocumentSpec::parse_flag("Giấy khai sinh:bản sao:2").unwrap().check().unwrap();
+        assert_eq!((d.copy, d.count), (CopyKind::Copy, 2));
+        let d = DocumentSpec::parse_flag("CCCD:photocopy").unwrap().check().unwrap();
+        assert_eq!((d.name.as_str(), d.copy, d.count), ("CCCD", CopyKind::Photocopy, 1));
+        // A colon in the name survives when the tail is not a kind.
+        let d = DocumentSpec::parse_flag("Văn bản: ủy quyền").unwrap().check().unwrap();
+        assert_eq!(d.name, "Văn bản: ủy quyền");
+        assert!(matches!(DocumentSpec::parse_flag("A:scan:1"), Err(CommandError::CopyKind(_))));
+        assert!(matches!(DocumentSpec::parse_flag("A:original:x"), Err(CommandError::Document(_))));
+        assert!(matches!(
+            DocumentSpec::parse_flag("A:original:0").unwrap().check(),
+            Err(CommandError::DocumentCount { .. })
+        ));
+        assert!(matches!(DocumentSpec::parse_flag(" :original:1").unwrap().check(), Err(CommandError::Document(_))));
+        let many = vec![DocumentSpec { name: "A".into(), copy: String::new(), count: 1 }; MAX_DOCUMENTS + 1];
+        assert!(matches!(check_documents(&many), Err(CommandError::TooManyDocuments(_))));
     }
 }

@@ -141,6 +141,70 @@ pub struct Intake {
     pub applicant: Applicant,
     #[serde(default)]
     pub channel: Channel,
+    /// The papers handed over (the receipt's checklist); absent in logs written before the
+    /// desk kept one, and for a dossier taken without it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub documents: Vec<DocumentItem>,
+}
+
+/// In what form a paper was handed over: the receipt's Bản chính / Bản sao / Bản photo columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CopyKind {
+    /// Bản chính.
+    Original,
+    /// Bản sao (certified copy).
+    Copy,
+    /// Bản photo (plain photocopy).
+    Photocopy,
+}
+
+impl CopyKind {
+    pub const ALL: [Self; 3] = [Self::Original, Self::Copy, Self::Photocopy];
+
+    /// The stable name, as stored and typed (`original`, `copy`, `photocopy`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Original => "original",
+            Self::Copy => "copy",
+            Self::Photocopy => "photocopy",
+        }
+    }
+
+    pub fn name_vi(self) -> &'static str {
+        match self {
+            Self::Original => "Bản chính",
+            Self::Copy => "Bản sao",
+            Self::Photocopy => "Bản photo",
+        }
+    }
+
+    pub fn name_en(self) -> &'static str {
+        match self {
+            Self::Original => "Original",
+            Self::Copy => "Certified copy",
+            Self::Photocopy => "Photocopy",
+        }
+    }
+
+    /// The stable name, its Vietnamese words (`bản chính`, `chính`, …) or `certified_copy`.
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim().to_lowercase();
+        match s.as_str() {
+            "original" | "bản chính" | "ban chinh" | "chính" | "chinh" => Some(Self::Original),
+            "copy" | "certified_copy" | "bản sao" | "ban sao" | "sao" => Some(Self::Copy),
+            "photocopy" | "photo" | "bản photo" | "ban photo" => Some(Self::Photocopy),
+            _ => None,
+        }
+    }
+}
+
+/// One line of the document checklist: which paper, in what form, how many.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentItem {
+    pub name: String,
+    pub copy: CopyKind,
+    pub count: u32,
 }
 
 /// Result of a resolution.
@@ -342,6 +406,8 @@ pub struct Dossier {
     pub finished_at: Option<DateTime<Utc>>,
     pub outcome: Option<Outcome>,
     pub returned_at: Option<DateTime<Utc>>,
+    /// The document checklist of the intake (empty when none was kept).
+    pub documents: Vec<DocumentItem>,
     pub handoffs: Vec<Handoff>,
     pub holdings: Vec<Holding>,
     pub waits: Vec<Wait>,
@@ -531,6 +597,7 @@ impl Dossier {
         self.receiving_agency = Some(intake.agency.clone());
         self.applicant = intake.applicant.clone();
         self.channel = intake.channel;
+        self.documents = intake.documents.clone();
     }
 
     fn receive(&mut self, at: DateTime<Utc>, cal: &Calendar, procedure: &Procedure) -> Result<(), DossierError> {
@@ -666,7 +733,22 @@ pub(crate) mod tests {
             agency: ag(DESK),
             applicant: Applicant { name: "Nguyễn Văn An".into(), ..Default::default() },
             channel: Channel::InPerson,
+            documents: Vec::new(),
         }
+    }
+
+    #[test]
+    fn an_intake_without_documents_reads_as_before_and_one_with_them_round_trips() {
+        let old = r#"{"at":"2025-03-03T02:00:00Z","type":"received","intake":{"code":"000.00.01.H17-231027-0001","procedure":"2.000488","agency":"000.00.01.H17","applicant":{"name":"An"}}}"#;
+        let e: Event = serde_json::from_str(old).unwrap();
+        let EventKind::Received { intake } = &e.kind else { panic!("not a receipt") };
+        assert!(intake.documents.is_empty());
+        assert!(!serde_json::to_string(&e).unwrap().contains("documents"));
+        let mut i = intake.clone();
+        i.documents = vec![DocumentItem { name: "Tờ khai".into(), copy: CopyKind::Copy, count: 2 }];
+        let json = serde_json::to_string(&i).unwrap();
+        assert!(json.contains(r#""documents":[{"name":"Tờ khai","copy":"copy","count":2}]"#), "{json}");
+        assert_eq!(serde_json::from_str::<Intake>(&json).unwrap(), i);
     }
 
     #[test]

@@ -41,6 +41,7 @@ pub mod commands;
 pub mod deadlines;
 pub mod domain;
 pub mod dossier;
+pub mod forms;
 pub mod letters;
 #[cfg(test)]
 mod proptests;
@@ -55,4 +56,6 @@ pub use catalog::{Agency, Catalog, CatalogError, Procedure, WaitMode};
 pub use codes::{AgencyCode, DossierCode, Email, ParseError, Phone, ProcedureCode};
 pub use deadlines::{Deadline, Lang, STANDARD_DAY_MINUTES, Step, TimeLimit, deadline};
 pub use domain::{Domain, DomainError};
-pub use dossier::{Applicant, Channel, Dossier, DossierError, Event, EventKind, Intake, Outcome, Status};
+pub use dossier::{
+    Applicant, Channel, CopyKind, DocumentItem, Dossier, DossierError, Event, EventKind, Intake, Outcome, Status,
+};

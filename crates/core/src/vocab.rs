@@ -172,6 +172,7 @@ mod tests {
             agency: "000.00.02.H17".parse().unwrap(),
             applicant: Default::default(),
             channel: Default::default(),
+            documents: Vec::new(),
         };
         let at = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
         let kinds = [

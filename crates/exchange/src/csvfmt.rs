@@ -303,7 +303,7 @@ fn build(values: &[Option<&str>]) -> Result<(DossierCode, Event), String> {
                     .transpose()
                     .map_err(|e| e.to_string())?,
             };
-            let intake = Intake { code: code.clone(), procedure, agency, applicant, channel };
+            let intake = Intake { code: code.clone(), procedure, agency, applicant, channel, documents: Vec::new() };
             if kind_name == "received" {
                 EventKind::Received { intake }
             } else {

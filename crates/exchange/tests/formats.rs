@@ -69,6 +69,7 @@ fn criminal_record() -> (DossierCode, Vec<Event>) {
             address: Some("12 Lê Duẩn, phường Hải Châu, thành phố Đà Nẵng".into()),
         },
         channel: Channel::InPerson,
+        documents: Vec::new(),
     };
     let events = vec![
         ev(at(2025, 7, 14, 9, 32), Some("tn01.000.00.02.H17"), EventKind::Received { intake }),
@@ -129,6 +130,7 @@ fn every_kind() -> Vec<(DossierCode, Event)> {
             Applicant { name: "Lê Thị Hoa".into(), ..Default::default() }
         },
         channel,
+        documents: Vec::new(),
     };
     let mut v = vec![
         (
@@ -534,6 +536,7 @@ fn the_national_record_of_online_dossiers_not_yet_received() {
         agency: ag(WARD),
         applicant: Applicant { name: "Lê Thị Hoa".into(), ..Default::default() },
         channel: Channel::Online,
+        documents: Vec::new(),
     };
     let registered = ev(at(2025, 7, 12, 21, 10), None, EventKind::RegisteredOnline { intake });
     let d = domain.replay([&registered]).unwrap();

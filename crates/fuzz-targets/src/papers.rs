@@ -275,7 +275,7 @@ fn dossier(domain: &Domain, flags: u8, f: &Fields<'_>) -> Option<(DossierCode, D
     };
     let online = flags & ONLINE != 0;
     let channel = if online { Channel::Online } else { Channel::InPerson };
-    let intake = Intake { code: code.clone(), procedure, agency, applicant, channel };
+    let intake = Intake { code: code.clone(), procedure, agency, applicant, channel, documents: Vec::new() };
     let by = Some(f.officer.to_string()).filter(|s| !s.is_empty());
     let event = |at: DateTime<Utc>, kind: EventKind| Event { at, by: by.clone(), backdate_reason: None, kind };
     let mut events = if online {
@@ -341,8 +341,9 @@ mod tests {
         assert_eq!(drawn(0, &HARMLESS), ["apology.Vi", "letter.vi", "receipt.vi"]);
         assert_eq!(drawn(AFTER_2025 | OWN_CATALOG | ENGLISH, &HARMLESS), ["apology.En", "letter.en", "receipt.en"]);
         assert_eq!(drawn(LATE_RESULT, &HARMLESS), ["apology_with_result.Vi", "letter.vi", "receipt.vi"]);
-        // The letter page draws from the holder when there was no new appointment.
-        assert_eq!(drawn(ONLINE | RECEIPT_ONLY | ENGLISH, &HARMLESS), ["letter.en", "receipt.en"]);
+        // With no new appointment and no late result there is no apology: the letter page prints
+        // only the letter core says the dossier owes, as `motcua letter` and the print queue do.
+        assert_eq!(drawn(ONLINE | RECEIPT_ONLY | ENGLISH, &HARMLESS), ["receipt.en"]);
     }
 
     #[test]

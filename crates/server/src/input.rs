@@ -13,7 +13,7 @@
 use chrono::{DateTime, Utc};
 use motcua_core::backdate::{self, BACKDATE_REASON_FIELD, BackdateWindow, Stating};
 use motcua_core::calendar::{Calendar, truncate_to_micros};
-use motcua_core::commands::{CheckedIntake, FieldStyle, IntakeForm, Transition, parse_instant};
+use motcua_core::commands::{CheckedIntake, DocumentSpec, FieldStyle, IntakeForm, Transition, parse_instant};
 use motcua_core::text::{self, REASON_MAX_CHARS};
 use motcua_core::{Domain, DossierCode, EventKind};
 use serde::Deserialize;
@@ -188,6 +188,9 @@ pub struct IntakeFields {
     pub at: Option<String>,
     #[serde(default)]
     pub backdate_reason: Option<String>,
+    /// The document checklist: `[{"name": …, "copy": "original"|"copy"|"photocopy", "count": n}]`.
+    #[serde(default)]
+    pub documents: Vec<DocumentSpec>,
 }
 
 impl IntakeFields {
@@ -205,6 +208,7 @@ impl IntakeFields {
             id_number: self.id_number.clone(),
             address: self.address.clone(),
             channel: if online { "online".into() } else { self.channel.clone().unwrap_or_default() },
+            documents: self.documents.clone(),
         };
         let checked = form.check(domain, FieldStyle::Plain)?;
         if !online && checked.channel == motcua_core::Channel::Online {
@@ -266,6 +270,29 @@ pub struct IntakeFormBody {
     pub fields: IntakeFields,
     #[serde(default, rename = "_csrf")]
     pub csrf: String,
+    /// The checklist's rows as the page sends them (`doc_name_0`, `doc_copy_0`,
+    /// `doc_count_0`, …); the other fields too, ignored here.
+    #[serde(flatten)]
+    pub rows: std::collections::BTreeMap<String, String>,
+}
+
+/// At most this many rows on the intake page's checklist.
+pub const DOCUMENT_ROWS: usize = 12;
+
+impl IntakeFormBody {
+    /// The page's checklist rows with a name, in order; a count that is not a number is kept
+    /// as 0 so the check refuses it.
+    pub fn documents(&self) -> Vec<DocumentSpec> {
+        (0..DOCUMENT_ROWS)
+            .filter_map(|i| {
+                let name = self.rows.get(&format!("doc_name_{i}")).map(|s| s.trim()).filter(|s| !s.is_empty())?;
+                let copy = self.rows.get(&format!("doc_copy_{i}")).cloned().unwrap_or_default();
+                let count = self.rows.get(&format!("doc_count_{i}")).map_or("1", |s| s.trim());
+                let count = if count.is_empty() { 1 } else { count.parse().unwrap_or(0) };
+                Some(DocumentSpec { name: name.to_string(), copy, count })
+            })
+            .collect()
+    }
 }
 
 /// An action form of the dossier page (`POST /dossiers/{code}/{action}`): every field a string,

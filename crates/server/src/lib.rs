@@ -44,6 +44,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 mod deadline;
+pub mod forms;
 pub mod i18n;
 pub mod input;
 mod listener;

@@ -7,7 +7,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use motcua_core::analysis::Signal;
 use motcua_core::backdate::{BackdateError, BackdateWindow};
-use motcua_core::commands::CommandError;
+use motcua_core::commands::{CommandError, MAX_DOCUMENTS};
 use motcua_core::deadlines::format_date;
 use motcua_core::text::TextError;
 use motcua_core::{
@@ -297,6 +297,24 @@ fn command_text(e: &CommandError, tr: Tr, domain: Option<&Domain>) -> String {
         CommandError::OutsideOfficeHours { at: t } => {
             format!("{} nằm ngoài giờ làm việc.", t.format("%d/%m/%Y %H:%M"))
         }
+        CommandError::Document(d) if en => {
+            format!("“{d}” is not a document line: type NAME:original|copy|photocopy:COUNT.")
+        }
+        CommandError::Document(d) => {
+            format!("Dòng giấy tờ “{d}” không hợp lệ: nhập theo dạng TÊN:bản chính|bản sao|bản photo:SỐ LƯỢNG.")
+        }
+        CommandError::CopyKind(k) if en => format!("“{k}” is not a kind of copy: original, copy or photocopy."),
+        CommandError::CopyKind(k) => format!("Loại bản “{k}” không hợp lệ: bản chính, bản sao hoặc bản photo."),
+        CommandError::DocumentCount { name, count, max } if en => {
+            format!("{count} is not a count for “{name}”: from 1 to {max}.")
+        }
+        CommandError::DocumentCount { name, count, max } => {
+            format!("Số lượng {count} của “{name}” không hợp lệ: từ 1 đến {max}.")
+        }
+        CommandError::TooManyDocuments(n) if en => {
+            format!("{n} documents: at most {MAX_DOCUMENTS} a dossier.")
+        }
+        CommandError::TooManyDocuments(n) => format!("{n} giấy tờ: tối đa {MAX_DOCUMENTS} giấy tờ một hồ sơ."),
         CommandError::Calendar(c) => calendar_text(c, tr),
         CommandError::Domain(d) => domain_text(d, tr, domain),
     }

@@ -480,7 +480,13 @@ pub fn document(domain: &Domain) -> Value {
                     "address": {"type": ["string", "null"], "description": "at most 500 characters"},
                     "channel": {"enum": ["", "in_person", "postal", null], "description": "default in_person; ignored for an online submission"},
                     "at": instant(AT_DESCRIPTION),
-                    "backdate_reason": backdate_reason()}},
+                    "backdate_reason": backdate_reason(),
+                    "documents": {"type": "array", "maxItems": 40, "description": "the document checklist the receipt prints (Mẫu 01's Bản chính / Bản sao / Bản photo columns); kept with the intake event",
+                        "items": schema_ref("DocumentLine")}}},
+                "DocumentLine": {"type": "object", "required": ["name"], "properties": {
+                    "name": {"type": "string", "minLength": 1, "maxLength": 300, "description": "one line, no control characters"},
+                    "copy": {"type": "string", "enum": ["", "original", "copy", "photocopy"], "description": "bản chính / bản sao / bản photo; empty: original"},
+                    "count": {"type": "integer", "minimum": 1, "maximum": 99, "description": "default 1"}}},
                 "Staff": {"type": "object", "required": ["id", "username", "display_name", "role", "disabled", "agencies", "created_at"], "properties": {
                     "id": {"type": "integer"}, "username": {"type": "string"}, "display_name": {"type": "string"},
                     "role": {"type": "string", "enum": ["desk", "agency", "head", "chair", "admin"]}, "disabled": {"type": "boolean"},

@@ -113,6 +113,7 @@ pub async fn open(state: &AppState, who: &Principal, f: &IntakeFields, action: A
         applicant: checked.applicant,
         channel: checked.channel,
         online,
+        documents: checked.documents,
     };
     let by = Some(who.staff.username.clone());
     let d =
@@ -122,7 +123,14 @@ pub async fn open(state: &AppState, who: &Principal, f: &IntakeFields, action: A
     else {
         return Err(Problem::internal("an intake without its code, procedure or desk"));
     };
-    let intake = Intake { code, procedure, agency, applicant: d.applicant.clone(), channel: d.channel };
+    let intake = Intake {
+        code,
+        procedure,
+        agency,
+        applicant: d.applicant.clone(),
+        channel: d.channel,
+        documents: d.documents.clone(),
+    };
     let kind = if online { EventKind::RegisteredOnline { intake } } else { EventKind::Received { intake } };
     Ok(written(state, d, &Event { at: stamp.at, by, backdate_reason: stamp.reason, kind }, stamp.now))
 }

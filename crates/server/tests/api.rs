@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Duration, Utc};
 use motcua_core::calendar::from_local;
 use motcua_core::{
-    Applicant, Calendar, CalendarData, Catalog, ClassifyMode, Domain, DossierCode, Event, EventKind, OfficeHours,
-    Outcome,
+    Applicant, Calendar, CalendarData, Catalog, ClassifyMode, CopyKind, Domain, DossierCode, Event, EventKind,
+    OfficeHours, Outcome,
 };
 use motcua_server::{Action, AppState, Application, ServerConfig, hash_password};
 use motcua_store::{
@@ -264,6 +264,7 @@ impl TestApp {
                 motcua_core::Channel::InPerson
             },
             online: matches!(action, Action::AcceptOnline | Action::RefuseOnline),
+            documents: Vec::new(),
         };
         let d = self.store.intake(&self.domain, new, t, Some("setup".into())).await.unwrap();
         let code = d.code.unwrap();
@@ -413,12 +414,28 @@ async fn officers_act_only_on_dossiers_their_agencies_hold() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dossier_through_the_api_from_intake_to_return() {
     let app = TestApp::spawn().await;
-    let (s, v) = app.intake(Role::Desk, intake_body(CENTRE)).await;
+    let mut body = intake_body(CENTRE);
+    body["documents"] = json!([
+        {"name": "Đơn đề nghị", "copy": "original", "count": 1},
+        {"name": "Căn cước công dân", "copy": "photocopy"}
+    ]);
+    // A bad line is refused (422) and writes nothing.
+    let mut bad = body.clone();
+    bad["documents"][1]["copy"] = json!("scan");
+    let (s, v) = app.intake(Role::Desk, bad).await;
+    expect_problem(&v, "invalid-input", 422);
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, v) = app.intake(Role::Desk, body).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let code = v["code"].as_str().unwrap().to_string();
     assert_eq!(code, "000.00.02.H17-250310-0001");
     assert_eq!(v["status"], 2);
     assert_eq!(v["due_at"], "2025-03-24T09:00:00+07:00");
+    let log = app.store.events(&code.parse().unwrap()).await.unwrap();
+    let EventKind::Received { intake } = &log[0].kind else { panic!("not a receipt: {log:?}") };
+    let kept: Vec<(&str, CopyKind, u32)> =
+        intake.documents.iter().map(|d| (d.name.as_str(), d.copy, d.count)).collect();
+    assert_eq!(kept, [("Đơn đề nghị", CopyKind::Original, 1), ("Căn cước công dân", CopyKind::Photocopy, 1)]);
     assert!(v["links"]["lookup"].as_str().unwrap().ends_with(&format!("/tra-cuu?ma={code}")));
     let steps = [
         (Role::Desk, "transfer", json!({"to": TOURISM})),
@@ -899,6 +916,15 @@ async fn pages_login_intake_receipt_actions_lookup_and_rating() {
             ("applicant", "Võ Thị Hoa"),
             ("id_number", ID),
             ("channel", "in_person"),
+            ("doc_name_0", "Đơn đề nghị cấp giấy phép"),
+            ("doc_copy_0", "original"),
+            ("doc_count_0", "1"),
+            ("doc_name_1", "Giấy chứng nhận đăng ký doanh nghiệp"),
+            ("doc_copy_1", "copy"),
+            ("doc_count_1", "2"),
+            ("doc_name_2", ""),
+            ("doc_copy_2", "original"),
+            ("doc_count_2", "1"),
         ])
         .send()
         .await
@@ -910,7 +936,46 @@ async fn pages_login_intake_receipt_actions_lookup_and_rating() {
     assert!(receipt.contains("GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ"));
     assert!(receipt.contains("<svg"), "QR code");
     assert!(receipt.contains(&format!("/tra-cuu?ma={code}")));
-    assert!(receipt.contains("sau 09:00 giờ, ngày 24/03/2025"), "due after HH:MM, dd/mm/yyyy");
+    // The appointment is the office's closing time on the due day, not "after 09:00".
+    assert!(receipt.contains("17:00 giờ, ngày 24/03/2025"), "closing time of the due day");
+    assert!(!receipt.contains("sau "), "no \"after\" in the appointment");
+    // The checklist typed on the page, in its columns; the empty row is dropped.
+    assert!(receipt.contains("<td>Đơn đề nghị cấp giấy phép</td><td class=\"c\">01</td><td class=\"c\"></td>"));
+    assert!(
+        receipt.contains("<td>Giấy chứng nhận đăng ký doanh nghiệp</td><td class=\"c\"></td><td class=\"c\">02</td>")
+    );
+    assert_eq!(receipt.matches("<tr><td class=\"c\">").count(), 2);
+    // Every form of the dossier is a page of its own, in the 2018 rule set for a 2025 receipt.
+    let control = c.get(app.url(&format!("/dossiers/{code}/forms/control"))).send().await.unwrap();
+    assert_eq!(control.status(), StatusCode::OK);
+    assert!(control.text().await.unwrap().contains("Mẫu số 05, Thông tư số 01/2018/TT-VPCP"));
+    let none = c.get(app.url(&format!("/dossiers/{code}/forms/supplement"))).send().await.unwrap();
+    assert_eq!(none.status(), StatusCode::NOT_FOUND, "no supplement request yet");
+    // A checklist line with a bad count is refused on the page, nothing written.
+    let before = app.event_count().await;
+    let page = c.get(app.url("/intake")).send().await.unwrap().text().await.unwrap();
+    let r = c
+        .post(app.url("/intake"))
+        .form(&[
+            ("_csrf", csrf_of(&page).as_str()),
+            ("procedure", TRAVEL_LICENCE),
+            ("agency", CENTRE),
+            ("applicant", "Võ Thị Hoa"),
+            ("doc_name_0", "Tờ khai"),
+            ("doc_count_0", "0"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("Tờ khai"), "the rows typed are kept");
+    assert_eq!(app.event_count().await, before);
+    // The intake page preselects the procedure's documents from the catalog.
+    let page =
+        c.get(app.url(&format!("/intake?procedure={TRAVEL_LICENCE}"))).send().await.unwrap().text().await.unwrap();
+    let listed = domain().catalog.procedure(&TRAVEL_LICENCE.parse().unwrap()).unwrap().documents.clone();
+    assert!(!listed.is_empty());
+    assert!(page.contains(&format!("name=\"doc_name_0\" id=\"doc_name_0\" value=\"{}\"", listed[0])), "{page}");
     assert!(receipt.contains("@media print"));
     // An action form without CSRF: refused, nothing written.
     let before = app.event_count().await;
@@ -931,6 +996,13 @@ async fn pages_login_intake_receipt_actions_lookup_and_rating() {
     }
     let page = c.get(app.url(&format!("/dossiers/{code}?lang=en"))).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Control sheet") && page.contains("How the due date was computed"));
+    // Returned: the page no longer says an agency is processing it.
+    assert!(page.contains("Result handed to the applicant") && !page.contains("Held by"), "{page}");
+    let page = c.get(app.url(&format!("/dossiers/{code}?lang=vi"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Đã trả kết quả cho tổ chức, cá nhân") && !page.contains("Đang xử lý tại"));
+    let control =
+        c.get(app.url(&format!("/dossiers/{code}/forms/control"))).send().await.unwrap().text().await.unwrap();
+    assert!(control.contains("Tổ chức, cá nhân: Võ Thị Hoa"), "the handing back is the sheet's last row");
     // Report page and CSV; queue; outbox; online; audit closed to a desk officer.
     for p in ["/report", "/queue", "/outbox", "/online", "/report?format=csv"] {
         assert_eq!(c.get(app.url(p)).send().await.unwrap().status(), StatusCode::OK, "{p}");
@@ -1694,6 +1766,7 @@ async fn the_desk_finds_dossiers_and_lists_its_work_a_page_at_a_time() {
             },
             channel: motcua_core::Channel::InPerson,
             online: false,
+            documents: Vec::new(),
         };
         let t = local("2025-01-06 09:00");
         let code = app.store.intake(&app.domain, new, t, Some("setup".into())).await.unwrap().code.unwrap();
@@ -1741,6 +1814,7 @@ async fn the_desk_finds_dossiers_and_lists_its_work_a_page_at_a_time() {
                 applicant: Applicant { name: format!("Công dân {i}"), ..Default::default() },
                 channel: motcua_core::Channel::InPerson,
                 online: false,
+                documents: Vec::new(),
             },
             at: local("2025-03-07 09:00") + Duration::minutes(i),
             by: Some("setup".into()),
@@ -2381,7 +2455,7 @@ impl<'a> Authz<'a> {
             Some(a) if row.path.contains("{code}") => app.dossier_for(a).await,
             _ => self.shown.clone(),
         };
-        let mut path = row.path.replace("{code}", &code).replace("{username}", "desk");
+        let mut path = row.path.replace("{code}", &code).replace("{username}", "desk").replace("{kind}", "control");
         if path.starts_with("/outbox/{id}/") {
             // A fresh letter at the centre's desk, printed already when it is to be handed over.
             let (_, id) = desk::desk_letter(app).await;

@@ -100,6 +100,7 @@ impl PlannedDossier {
             agency: self.agency.clone(),
             applicant: self.applicant.clone(),
             channel: self.channel,
+            documents: Vec::new(),
         }
     }
 

@@ -107,7 +107,14 @@ fn intake_event(
     applicant: motcua_core::Applicant,
 ) -> Option<Event> {
     let code_ = DossierCode::new(agency, to_local(at).date(), 1).ok()?;
-    let intake = Intake { code: code_, procedure: code.clone(), agency: agency.clone(), applicant, channel };
+    let intake = Intake {
+        code: code_,
+        procedure: code.clone(),
+        agency: agency.clone(),
+        applicant,
+        channel,
+        documents: Vec::new(),
+    };
     let kind = match channel {
         Channel::Online => EventKind::RegisteredOnline { intake },
         Channel::InPerson | Channel::Postal => EventKind::Received { intake },

@@ -32,6 +32,8 @@ pub struct NewDossier {
     /// Submitted on the portal (status 1, `RegisteredOnline`); otherwise received at the desk
     /// (status 2, `Received`, the clock starts).
     pub online: bool,
+    /// The document checklist kept at intake (may be empty).
+    pub documents: Vec<motcua_core::DocumentItem>,
 }
 
 /// One command of a [`crate::Store::record_batch`].

@@ -129,6 +129,7 @@ mod support {
             },
             channel: Channel::InPerson,
             online: false,
+            documents: Vec::new(),
         }
     }
 
@@ -288,6 +289,7 @@ mod checks {
             agency: ag(WARD),
             applicant: new_dossier(WARD, WARD_PROC, name).applicant,
             channel: motcua_core::Channel::InPerson,
+            documents: Vec::new(),
         }
     }
 
@@ -295,6 +297,30 @@ mod checks {
     async fn consistent<S: Backend>(s: &S, domain: &motcua_core::Domain) {
         let diff = s.recompute(domain, true).await.unwrap();
         assert!(diff.is_empty(), "projection drifted from the log: {diff:#?}");
+    }
+
+    /// The document checklist rides with the receipt event: read back as written, and an
+    /// intake without one reads as an empty list.
+    pub async fn intake_keeps_the_document_checklist<S: Backend>(s: S) {
+        use motcua_core::{CopyKind, DocumentItem};
+        let d = domain();
+        let mut new = new_dossier(CENTRE, CITY_PROC, "Nguyễn Văn An");
+        new.documents = vec![
+            DocumentItem { name: "Tờ khai".into(), copy: CopyKind::Original, count: 1 },
+            DocumentItem { name: "Giấy chứng nhận".into(), copy: CopyKind::Copy, count: 2 },
+            DocumentItem { name: "Căn cước".into(), copy: CopyKind::Photocopy, count: 3 },
+        ];
+        let want = new.documents.clone();
+        let dossier = s.intake(&d, new, at(2025, 3, 3, 9, 0), None).await.unwrap();
+        assert_eq!(dossier.documents, want);
+        let code = dossier.code.unwrap();
+        let events = s.events(&code).await.unwrap();
+        let EventKind::Received { intake } = &events[0].kind else { panic!("not a receipt: {events:?}") };
+        assert_eq!(intake.documents, want);
+        assert_eq!(d.replay(&events).unwrap().documents, want);
+        let plain = s.intake(&d, new_dossier(CENTRE, CITY_PROC, "Lê B"), at(2025, 3, 3, 9, 5), None).await.unwrap();
+        let events = s.events(plain.code.as_ref().unwrap()).await.unwrap();
+        assert!(d.replay(&events).unwrap().documents.is_empty());
     }
 
     pub async fn intake_numbers_codes_per_agency_per_day<S: Backend>(s: S) {
@@ -353,6 +379,7 @@ mod checks {
             agency: ag(CENTRE),
             applicant: new_dossier(CENTRE, CITY_PROC, "Đặng Văn Hải").applicant,
             channel: motcua_core::Channel::Postal,
+            documents: Vec::new(),
         };
         let received = ev(at(2025, 3, 6, 9, 0), EventKind::Received { intake: intake.clone() });
         s.record(&d, &imported, received.clone()).await.unwrap();
@@ -1533,6 +1560,7 @@ macro_rules! conformance {
 
 conformance!(
     intake_numbers_codes_per_agency_per_day,
+    intake_keeps_the_document_checklist,
     lifecycle_updates_projection_and_counts,
     rejected_commands_write_nothing,
     a_failed_write_rolls_back_and_the_writer_goes_on,

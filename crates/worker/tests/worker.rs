@@ -70,6 +70,7 @@ fn new_dossier(name: &str, email: Option<&str>, online: bool) -> NewDossier {
         },
         channel: if online { Channel::Online } else { Channel::InPerson },
         online,
+        documents: Vec::new(),
     }
 }
 

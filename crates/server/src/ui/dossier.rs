@@ -107,6 +107,12 @@ struct DossierPage {
     /// for a choice).
     next_agency: String,
     has_letter: bool,
+    /// The log has a supplement request (Mẫu 02 to print).
+    has_supplement: bool,
+    /// Refused at receipt (Mẫu 03 to print).
+    refused: bool,
+    /// What the holder line says: held by an agency while open, the result's place after.
+    holder_label: String,
     error: String,
 }
 
@@ -149,6 +155,18 @@ fn handoff_officers(events: &[Event]) -> (Vec<String>, Vec<String>) {
 }
 
 /// The control sheet: one row per handoff, with the officers on each side.
+/// "Held by" while the dossier is open; "result at" once resolved, stopped or withdrawn; the
+/// handing back once returned (no agency is processing it any more).
+fn holder_label(tr: Tr, status: motcua_core::Status) -> String {
+    use motcua_core::Status as S;
+    let (vi, en) = match status {
+        S::Returned => ("Đã trả kết quả cho tổ chức, cá nhân", "Result handed to the applicant"),
+        s if s.is_open() => ("Đang xử lý tại", "Held by"),
+        _ => ("Kết quả, hồ sơ đang ở", "Result held at"),
+    };
+    if tr.en() { en } else { vi }.to_string()
+}
+
 fn control_rows(state: &AppState, tr: Tr, v: &DossierView, events: &[Event]) -> Vec<ControlRow> {
     let (senders, acceptors) = handoff_officers(events);
     v.handoffs
@@ -282,7 +300,11 @@ async fn dossier_page(state: &AppState, ui: &Ui, code: &str, error: String) -> R
         rescheduled_to: local_opt(d.rescheduled_to()),
         finished_at: local_opt(d.finished_at),
         returned_at: local_opt(d.returned_at),
-        holder: d.holder.as_ref().map(|h| agency_name(state, tr, h)).unwrap_or_default(),
+        holder: if status == motcua_core::Status::Returned {
+            String::new()
+        } else {
+            d.holder.as_ref().map(|h| agency_name(state, tr, h)).unwrap_or_default()
+        },
         remaining: v.remaining_working_minutes.map(|m| format_working_minutes(m, tr.lang.core())).unwrap_or_default(),
         timeliness: v.timeliness.map(|t| tr.t(t).to_string()).unwrap_or_default(),
         overdue: v.overdue,
@@ -309,6 +331,12 @@ async fn dossier_page(state: &AppState, ui: &Ui, code: &str, error: String) -> R
             .map(|a| a.to_string())
             .unwrap_or_default(),
         has_letter: !d.reschedules.is_empty() || v.timeliness == Some("late"),
+        has_supplement: loaded
+            .events
+            .iter()
+            .any(|e| matches!(e.kind, motcua_core::EventKind::SupplementRequested { .. })),
+        refused: status == motcua_core::Status::RefusedAtReceipt,
+        holder_label: holder_label(tr, status),
         error,
     };
     html(if page.error.is_empty() { StatusCode::OK } else { StatusCode::CONFLICT }, &page)

@@ -2,19 +2,16 @@
 //! lookup QR code.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use motcua_core::EventKind;
-use motcua_store::StaffStore;
+use motcua_core::CopyKind;
 
-use super::common::{Ui, agency_name, load_for_page};
-use crate::input::{IntakeFields, IntakeFormBody};
-use crate::page::{Form, Page, error_page, html, rendered};
-use crate::paper::{self, ReceiptFacts};
+use super::common::{Ui, agency_name};
+use crate::input::{DOCUMENT_ROWS, IntakeFields, IntakeFormBody};
+use crate::page::{Form, Page, error_page, html};
 use crate::perm::{self, Action};
 use crate::problem::ProblemKind;
-use crate::shared::lookup_url;
 use crate::state::AppState;
 use crate::views;
 
@@ -26,11 +23,40 @@ struct IntakePage {
     agencies: Vec<(String, String)>,
     error: String,
     f: IntakeFields,
+    /// The checklist's rows: name, copy kind, count.
+    rows: Vec<(String, String, String)>,
+    copies: Vec<(String, String)>,
+}
+
+/// The checklist's rows: those typed, else the procedure's documents from the catalog (all
+/// originals, one each); then empty rows up to a few spare.
+fn checklist_rows(state: &AppState, f: &IntakeFields) -> Vec<(String, String, String)> {
+    let mut rows: Vec<(String, String, String)> = if f.documents.is_empty() {
+        let code = f.procedure.trim().parse::<motcua_core::ProcedureCode>().ok();
+        let procedure = match code {
+            Some(c) => state.domain.catalog.procedure(&c),
+            None => state.domain.catalog.procedures().next(),
+        };
+        procedure
+            .map(|p| p.documents.iter().map(|d| (d.clone(), "original".to_string(), "1".to_string())).collect())
+            .unwrap_or_default()
+    } else {
+        f.documents.iter().map(|d| (d.name.clone(), d.copy.clone(), d.count.to_string())).collect()
+    };
+    rows.truncate(DOCUMENT_ROWS);
+    let spare = (rows.len() + 3).min(DOCUMENT_ROWS);
+    rows.resize(spare, (String::new(), "original".to_string(), "1".to_string()));
+    rows
 }
 
 fn intake_page(state: &AppState, ui: &Ui, f: IntakeFields, error: String) -> IntakePage {
     let tr = ui.tr;
     IntakePage {
+        rows: checklist_rows(state, &f),
+        copies: CopyKind::ALL
+            .iter()
+            .map(|c| (c.name().to_string(), if tr.en() { c.name_en() } else { c.name_vi() }.to_string()))
+            .collect(),
         page: Page::staff(tr, tr.t("intake"), "/intake", &ui.who),
         procedures: state
             .domain
@@ -44,18 +70,34 @@ fn intake_page(state: &AppState, ui: &Ui, f: IntakeFields, error: String) -> Int
     }
 }
 
-pub async fn intake_form(State(state): State<AppState>, ui: Ui) -> Response {
+/// `GET /intake?procedure=…`: the page, its checklist preselected from that procedure's
+/// documents (the "load the procedure's documents" button sends the form here).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct IntakeQuery {
+    #[serde(default)]
+    procedure: String,
+    #[serde(default)]
+    agency: String,
+    #[serde(default)]
+    applicant: String,
+}
+
+pub async fn intake_form(State(state): State<AppState>, ui: Ui, Query(q): Query<IntakeQuery>) -> Response {
     if let Err(p) = perm::authorize(&ui.who.staff, Action::Intake, None) {
         return error_page(ui.tr, &p);
     }
-    html(StatusCode::OK, &intake_page(&state, &ui, IntakeFields::default(), String::new()))
+    let f =
+        IntakeFields { procedure: q.procedure, agency: q.agency, applicant: q.applicant, ..IntakeFields::default() };
+    html(StatusCode::OK, &intake_page(&state, &ui, f, String::new()))
 }
 
 pub async fn intake_submit(State(state): State<AppState>, ui: Ui, Form(f): Form<IntakeFormBody>) -> Response {
     if let Err(p) = ui.who.check_csrf(&f.csrf) {
         return error_page(ui.tr, &p);
     }
-    match views::open(&state, &ui.who, &f.fields, Action::Intake).await {
+    let mut fields = f.fields.clone();
+    fields.documents = f.documents();
+    match views::open(&state, &ui.who, &fields, Action::Intake).await {
         Ok(d) => {
             let code = d.dossier.code.map(|c| c.to_string()).unwrap_or_default();
             Redirect::to(&format!("/dossiers/{code}/receipt")).into_response()
@@ -63,38 +105,11 @@ pub async fn intake_submit(State(state): State<AppState>, ui: Ui, Form(f): Form<
         Err(p) if p.kind == ProblemKind::Forbidden => error_page(ui.tr, &p),
         Err(p) => {
             let error = crate::messages::problem_text(&p, ui.tr, Some(&state.domain));
-            html(p.status(), &intake_page(&state, &ui, f.fields, error))
+            html(p.status(), &intake_page(&state, &ui, fields, error))
         }
     }
 }
 
-async fn display_name(state: &AppState, username: Option<&str>) -> String {
-    match username {
-        Some(u) => match state.store.staff_credentials(u).await {
-            Ok(Some((s, _))) => s.display_name,
-            _ => u.to_string(),
-        },
-        None => String::new(),
-    }
-}
-
 pub async fn receipt(State(state): State<AppState>, ui: Ui, Path(code): Path<String>) -> Response {
-    let tr = ui.tr;
-    let loaded = match load_for_page(&state, &ui, &code, "GET /dossiers/{code}/receipt").await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
-    let d = &loaded.dossier;
-    let intake_by = loaded
-        .events
-        .iter()
-        .find(|e| matches!(e.kind, EventKind::Received { .. } | EventKind::AcceptedOnline))
-        .and_then(|e| e.by.clone());
-    let url = lookup_url(&state, &code);
-    let officer = display_name(&state, intake_by.as_deref()).await;
-    let qr = paper::lookup_qr(&url);
-    let facts =
-        ReceiptFacts { code: &code, dossier: d, lookup_url: &url, qr_svg: &qr, officer: &officer, now: state.now() };
-    let page = Page::staff(tr, tr.t("receipt"), &format!("/dossiers/{code}/receipt"), &ui.who);
-    rendered(StatusCode::OK, paper::receipt(&state.domain, &state.config.place, page, &facts))
+    super::forms::dossier_form(&state, &ui, &code, motcua_core::forms::FormKind::Receipt).await
 }

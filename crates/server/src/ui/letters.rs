@@ -13,11 +13,10 @@ use motcua_store::{
 };
 use serde::Deserialize;
 
-use super::common::{Ui, chosen_agencies, encode, load_for_page};
+use super::common::{Ui, chosen_agencies, encode};
 use super::find::{Pager, pager_counting};
 use crate::i18n::Tr;
-use crate::page::{Form, Page, error_page, html, rendered};
-use crate::paper;
+use crate::page::{Form, Page, error_page, html};
 use crate::perm;
 use crate::problem::Problem;
 use crate::shared::{local, local_opt};
@@ -257,19 +256,7 @@ fn back_query(back: &str) -> OutboxQuery {
     q
 }
 
+/// The apology letter (Mẫu 04) the dossier owes: the same paper as `/forms/apology`.
 pub async fn letter(State(state): State<AppState>, ui: Ui, Path(code): Path<String>) -> Response {
-    let tr = ui.tr;
-    let loaded = match load_for_page(&state, &ui, &code, "GET /dossiers/{code}/letter").await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
-    let page = Page::staff(tr, tr.t("letter"), &format!("/dossiers/{code}/letter"), &ui.who);
-    match paper::apology_letter(&state.domain, &state.config.place, page, &code, &loaded.dossier, state.now()) {
-        Some(body) => rendered(StatusCode::OK, body),
-        None => error_page(
-            tr,
-            &Problem::not_found(format!("dossier {code} has no apology letter"))
-                .because(crate::problem::Cause::NoLetter(code.clone())),
-        ),
-    }
+    super::forms::dossier_form(&state, &ui, &code, motcua_core::forms::FormKind::Apology).await
 }

@@ -14,6 +14,7 @@
 mod common;
 mod dossier;
 mod find;
+mod forms;
 mod intake;
 mod letters;
 mod login;
@@ -49,6 +50,8 @@ pub fn routes() -> Routes<AppState> {
         .get("/dossiers/{code}", dossier::dossier)
         .get("/dossiers/{code}/receipt", intake::receipt)
         .get("/dossiers/{code}/letter", letters::letter)
+        .get("/dossiers/{code}/forms/{kind}", forms::form)
+        .get("/forms/book", forms::book)
         .post("/dossiers/{code}/{action}", dossier::dossier_action)
         .get("/report", reports::report)
         .get("/watchlist", reports::watchlist)

@@ -353,6 +353,7 @@ impl<'a> Batch<'a> {
             agency: new.agency,
             applicant: new.applicant,
             channel: new.channel,
+            documents: new.documents,
         };
         let kind = if new.online { EventKind::RegisteredOnline { intake } } else { EventKind::Received { intake } };
         self.create(code.clone(), Event { at, by, backdate_reason, kind })?;

@@ -340,6 +340,7 @@ mod tests {
             applicant: Applicant { name: name.into(), ..Applicant::default() },
             channel: Channel::InPerson,
             online: false,
+            documents: Vec::new(),
         }
     }
 
