@@ -102,6 +102,8 @@ struct DossierPage {
     actions: Vec<ActionVm>,
     agencies: Vec<(String, String)>,
     has_letter: bool,
+    /// While it waits for a supplement: what was asked and why.
+    supplement: Option<crate::public::SupplementAsked>,
     error: String,
 }
 
@@ -296,6 +298,7 @@ async fn dossier_page(state: &AppState, ui: &Ui, code: &str, error: String) -> R
             .map(|a| (a.code.to_string(), agency_name(state, tr, &a.code)))
             .collect(),
         has_letter: !d.reschedules.is_empty() || v.timeliness == Some("late"),
+        supplement: crate::public::SupplementAsked::of(state, d, &loaded.events),
         error,
     };
     html(if page.error.is_empty() { StatusCode::OK } else { StatusCode::CONFLICT }, &page)
