@@ -408,12 +408,9 @@ pub fn pending_supplement(domain: &Domain, d: &Dossier, events: &[Event]) -> Opt
         .and_then(|p| domain.procedure(p).ok())
         .is_none_or(|p| p.supplement_mode == crate::catalog::WaitMode::Restart);
     events.iter().rev().find_map(|e| match &e.kind {
-        EventKind::SupplementRequested { reason, documents } => Some(SupplementFacts {
-            requested_at: e.at,
-            reason: reason.clone(),
-            documents: documents.clone(),
-            restarts,
-        }),
+        EventKind::SupplementRequested { reason, documents } => {
+            Some(SupplementFacts { requested_at: e.at, reason: reason.clone(), documents: documents.clone(), restarts })
+        }
         _ => None,
     })
 }
@@ -1229,9 +1226,7 @@ route = [
     #[test]
     fn a_supplement_request_reaches_the_citizen_by_email_or_at_the_desk() {
         let domain = domain();
-        for (email, recipient) in
-            [(Some("an@example.vn"), "an@example.vn"), (None, "desk:000.00.01.H17")]
-        {
+        for (email, recipient) in [(Some("an@example.vn"), "an@example.vn"), (None, "desk:000.00.01.H17")] {
             let mut d = processing(&domain, email);
             let e = ev(
                 at(2023, 10, 30, 9, 0),

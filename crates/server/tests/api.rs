@@ -652,7 +652,9 @@ async fn the_lookup_and_the_dossier_page_show_the_supplement_asked() {
     // The staff's dossier page.
     let (staff, _) = app.client(Role::Agency);
     let page = staff.get(app.url(&format!("/dossiers/{code}"))).send().await.unwrap().text().await.unwrap();
-    for needle in ["id=\"dossier-supplement\"", "Tờ khai thiếu chữ ký của người đề nghị", "Tờ khai có chữ ký (bản chính)"] {
+    for needle in
+        ["id=\"dossier-supplement\"", "Tờ khai thiếu chữ ký của người đề nghị", "Tờ khai có chữ ký (bản chính)"]
+    {
         assert!(page.contains(needle), "{needle:?} missing in the dossier page:\n{page}");
     }
     // The message to the citizen, queued with the event.
@@ -1025,7 +1027,6 @@ async fn pages_login_intake_receipt_actions_lookup_and_rating() {
 /// another desk's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn letters_to_print_are_the_desks_outbox_rows() {
-
     let app = TestApp::spawn().await;
     let reschedule = json!({"to": "2025-03-28", "reason": "cần xác minh thêm"});
     // No e-mail address: the apology goes to the receiving desk's print queue.

@@ -1362,8 +1362,8 @@ mod checks {
         let ids: Vec<i64> = citizens.iter().map(|m| m.id).collect();
         assert_eq!(s.mark_sent(&ids, "w0", now).await.unwrap().len(), ids.len());
         let officer = "so@dept.example";
-        let message = |key: &str, kind: &str, to: &str, i: usize, at: chrono::DateTime<chrono::Utc>| {
-            motcua_store::NewMessage {
+        let message =
+            |key: &str, kind: &str, to: &str, i: usize, at: chrono::DateTime<chrono::Utc>| motcua_store::NewMessage {
                 dedupe_key: key.to_string(),
                 kind: kind.to_string(),
                 dossier_code: Some(letters[i].0.clone()),
@@ -1371,8 +1371,7 @@ mod checks {
                 recipient: to.to_string(),
                 payload: letters[i].1.clone(),
                 at,
-            }
-        };
+            };
         let queued = vec![
             message("at_risk:a:0:so", "at_risk", officer, 0, at(2025, 3, 4, 10, 0)),
             message("reminder:a:0:so", "reminder", officer, 0, at(2025, 3, 4, 11, 0)),

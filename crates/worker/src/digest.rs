@@ -76,7 +76,8 @@ where
             if self.stopping() {
                 break;
             }
-            let gathered = transient_retry(|| self.store.gather_digest(&self.domain, &r, &kinds, today, until, now)).await?;
+            let gathered =
+                transient_retry(|| self.store.gather_digest(&self.domain, &r, &kinds, today, until, now)).await?;
             if let Some(g) = gathered {
                 stats.dead += g.dead;
                 if g.notices > 0 {

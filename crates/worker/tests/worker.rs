@@ -645,7 +645,8 @@ async fn reminders_go_out_as_one_daily_digest_per_address(store: &AnyStore) {
     assert_eq!(sent.len(), 2);
     for m in &sent {
         let row = digests.iter().find(|r| m.to == vec![r.recipient.clone()]).unwrap();
-        let id = motcua_worker::compose::message_id(row.id, &row.dedupe_key, &"motcua@hcc.danang.example".parse().unwrap());
+        let id =
+            motcua_worker::compose::message_id(row.id, &row.dedupe_key, &"motcua@hcc.danang.example".parse().unwrap());
         assert_eq!(m.message_id.as_deref(), Some(id.as_str()));
     }
     assert!(w1.run_pending_jobs(after).await.unwrap().claimed == 0);
