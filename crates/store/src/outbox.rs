@@ -142,7 +142,7 @@ pub struct OutboxMessage {
     pub sent_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
     /// `None`: it goes alone; `held`: it waits for its recipient's next digest; else the
-    /// dedupe key of the digest it was gathered into (migration 19).
+    /// dedupe key of the digest it was gathered into (migration 20).
     pub digest: Option<String>,
 }
 
