@@ -181,6 +181,18 @@ impl WorkerMetrics for ExporterCounters {
     fn scheduler_tick(&self, took: std::time::Duration, now: DateTime<Utc>) {
         self.0.scheduler_tick(took, now);
     }
+
+    fn digest_gathered(&self, notices: usize) {
+        self.0.digest_gathered(notices);
+    }
+
+    fn notice_capped(&self, kind: &str) {
+        self.0.notice_capped(kind);
+    }
+
+    fn notices_per_recipient_day(&self, recipient: &str, max: u64) {
+        self.0.notices_per_recipient_day(recipient, max);
+    }
 }
 
 /// A worker over `store` as configured (also what `motcua serve` runs in-process).
@@ -235,19 +247,23 @@ pub async fn worker(config: &Config, args: &WorkerArgs, store: AnyStore, domain:
             );
         } else {
             crate::outln!(
-                "{}: {} reminders, {} apologies ({} escalations), {} already handled, {} failed; \
-                 outbox: {} sent, {} printed, {} retried, {} dead, {} lost leases",
+                "{}: {} reminders, {} apologies ({} escalations), {} already handled, {} failed, \
+                 {} digests ({} notices); outbox: {} sent, {} printed, {} retried, {} dead, {} lost leases, \
+                 {} held for the next digest",
                 input::show(now),
                 tick.reminders,
                 tick.apologies,
                 tick.escalations,
                 tick.already_done,
                 tick.failed,
+                tick.digests,
+                tick.digested,
                 sent.sent,
                 sent.printed,
                 sent.retried,
                 sent.dead,
-                sent.lost_lease
+                sent.lost_lease,
+                sent.held
             );
         }
         store.close().await;

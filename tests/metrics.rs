@@ -180,9 +180,17 @@ fn metrics_endpoint_passes_promtool_check_metrics() {
         "motcua_dwell_working_seconds",
         "motcua_outbox_oldest_pending_age_seconds",
         "motcua_build_info",
+        "motcua_notices_per_recipient_day_max",
+        "motcua_notices_capped_total",
     ] {
         assert!(names.contains(want), "{want} missing from /metrics");
     }
+    // Messages per recipient are labelled by class, never by address.
+    for class in ["staff", "citizen", "desk"] {
+        let series = format!("motcua_notices_per_recipient_day_max{{recipient=\"{class}\"}} ");
+        assert!(body.contains(&series), "{series} missing");
+    }
+    assert!(!body.lines().filter(|l| !l.starts_with('#')).any(|l| l.contains('@')), "an e-mail address in a label");
     let mut child = Command::new(promtool)
         .args(["check", "metrics"])
         .stdin(Stdio::piped())

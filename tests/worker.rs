@@ -228,7 +228,7 @@ fn apology_letters_arrive_over_smtp_with_every_field() {
     let again = run_worker(&db, "2025-07-10T10:05:00+07:00", &smtp.addr(), print.path());
     assert_eq!(
         again["tick"],
-        serde_json::json!({"reminders": 0, "apologies": 0, "escalations": 0, "already_done": 0, "failed": 0})
+        serde_json::json!({"reminders": 0, "apologies": 0, "escalations": 0, "already_done": 0, "failed": 0, "digests": 0, "digested": 0})
     );
     assert_eq!(again["outbox"]["claimed"], 0);
     assert_eq!(smtp.count(), 5);
@@ -315,6 +315,145 @@ fn apology_letters_arrive_over_smtp_with_every_field() {
     assert_has(&html.stdout, &["<!DOCTYPE html>", "Văn bản xin lỗi và đề nghị gia hạn thời gian giải quyết"]);
     let en = db.run(&["letter", &new, "--lang", "en"]);
     assert_has(&en.stdout, &["APOLOGY AND REQUEST TO EXTEND THE PROCESSING TIME", "Cần lấy ý kiến Sở Xây dựng"]);
+}
+
+/// A supplement request reaches the citizen: by e-mail (through the real SMTP server) when the
+/// dossier has the address, printed at the desk otherwise; the lookup shows what is asked.
+fn a_supplement_request_reaches_the_citizen(db: &Db) {
+    let smtp = SmtpSink::start();
+    let print = tempfile::tempdir().unwrap();
+    let online =
+        online_dossier(db, "Lê Thị Mai", "mai@example.vn", "2025-03-03T08:00:00+07:00", "2025-03-03T09:00:00+07:00");
+    let v = db.ok(&[
+        "intake",
+        "--procedure",
+        LICENCE,
+        "--agency",
+        CENTRE,
+        "--applicant",
+        "Võ Văn Tâm",
+        "--phone",
+        "0905000111",
+        "--at",
+        "2025-03-03T08:10:00+07:00",
+    ]);
+    let desk = code_of(&v);
+    db.ok(&["transfer", &desk, "--to", TOURISM, "--at", "2025-03-03T09:00:00+07:00"]);
+    db.ok(&["accept", &desk, "--at", "2025-03-03T09:00:00+07:00"]);
+    for code in [&online, &desk] {
+        db.ok(&[
+            "request-supplement",
+            code,
+            "--reason",
+            "Bản sao giấy phép kinh doanh chưa chứng thực",
+            "--document",
+            "Bản sao chứng thực Giấy chứng nhận đăng ký doanh nghiệp",
+            "--document",
+            "Chứng chỉ hành nghề hướng dẫn viên (bản sao)",
+            "--at",
+            "2025-03-05T10:00:00+07:00",
+        ]);
+    }
+    let r = run_worker(db, "2025-03-05T10:05:00+07:00", &smtp.addr(), print.path());
+    // The online dossier's receipt and its supplement request by e-mail; the other at the desk.
+    assert_eq!(r["outbox"]["sent"], 2, "{r}");
+    assert_eq!(r["outbox"]["printed"], 1, "{r}");
+    let msgs = smtp.messages();
+    let m = find(&msgs, "Yêu cầu bổ sung, hoàn thiện hồ sơ", "mai@example.vn");
+    assert_eq!(m["subject"], format!("Yêu cầu bổ sung, hoàn thiện hồ sơ {online}"));
+    assert_eq!(m["to_names"][0], "Lê Thị Mai");
+    assert_eq!(m["content_type"], "multipart/alternative");
+    let text = m["text"].as_str().unwrap();
+    assert_has(
+        text,
+        &[
+            "Kính gửi: Lê Thị Mai",
+            &format!("Mã hồ sơ: {online}"),
+            "Cấp Giấy phép kinh doanh dịch vụ lữ hành nội địa",
+            "Ngày yêu cầu bổ sung: Thứ Tư 05/03/2025 10:00",
+            "Lý do: Bản sao giấy phép kinh doanh chưa chứng thực",
+            "1. Bản sao chứng thực Giấy chứng nhận đăng ký doanh nghiệp",
+            "2. Chứng chỉ hành nghề hướng dẫn viên (bản sao)",
+            "Thời hạn giải quyết tạm dừng cho đến khi Ông/Bà nộp đủ giấy tờ bổ sung",
+        ],
+    );
+    assert_has(m["html"].as_str().unwrap(), &["Chứng chỉ hành nghề hướng dẫn viên (bản sao)"]);
+    // No e-mail: printed at the receiving desk, and listed there.
+    let printed: Vec<_> = std::fs::read_dir(print.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+        .collect();
+    assert_eq!(printed.len(), 1, "{printed:?}");
+    let txt = std::fs::read_to_string(&printed[0]).unwrap();
+    assert_has(&txt, &["Võ Văn Tâm", &desk, "Lý do: Bản sao giấy phép kinh doanh chưa chứng thực", "Phiếu in tại"]);
+    let rows = outbox(db, "sent");
+    let keys: Vec<&str> = rows.iter().filter_map(|r| r["dedupe_key"].as_str()).collect();
+    assert!(keys.contains(&format!("supplement_request:{online}:0.1:mai@example.vn").as_str()), "{keys:?}");
+    assert!(keys.contains(&format!("supplement_request:{desk}:0.1:desk:{CENTRE}").as_str()), "{keys:?}");
+    // Run again: nothing twice.
+    let again = run_worker(db, "2025-03-05T10:05:00+07:00", &smtp.addr(), print.path());
+    assert_eq!(again["outbox"]["claimed"], 0, "{again}");
+    assert_eq!(smtp.count(), 2);
+}
+
+#[test]
+fn a_supplement_request_reaches_the_citizen_sqlite() {
+    a_supplement_request_reaches_the_citizen(&Db::sqlite());
+}
+
+#[test]
+fn a_supplement_request_reaches_the_citizen_postgres() {
+    let Some(db) = Db::pg("supplement_request") else { return };
+    a_supplement_request_reaches_the_citizen(&db);
+}
+
+/// Last-day reminders reach the tourism department as one digest per address on Monday 07:30,
+/// through the real SMTP server, each once; nothing went one by one on Friday.
+fn reminders_arrive_as_one_daily_digest(db: &Db) {
+    let smtp = SmtpSink::start();
+    let print = tempfile::tempdir().unwrap();
+    let mut codes = Vec::new();
+    for (i, name) in ["Đặng Thu Hà", "Bùi Quốc Việt", "Hồ Ngọc Lan"].iter().enumerate() {
+        let email = format!("c{i}@example.vn");
+        codes.push(online_dossier(db, name, &email, "2025-03-03T08:00:00+07:00", "2025-03-03T09:30:00+07:00"));
+    }
+    // Friday 09:00: in their last working day; six reminders queued, none sent alone.
+    let r = run_worker(db, "2025-03-14T09:00:00+07:00", &smtp.addr(), print.path());
+    assert_eq!(r["tick"]["reminders"], 6, "{r}");
+    assert_eq!(r["tick"]["digests"], 0, "{r}");
+    assert_eq!(r["outbox"]["sent"], 3, "the three receipts only: {r}");
+    // Monday 07:45: one digest to the officers' address, one to the head's.
+    let r = run_worker(db, "2025-03-17T07:45:00+07:00", &smtp.addr(), print.path());
+    assert_eq!((r["tick"]["digests"].as_u64(), r["tick"]["digested"].as_u64()), (Some(2), Some(6)), "{r}");
+    assert_eq!(r["outbox"]["sent"], 2, "{r}");
+    let again = run_worker(db, "2025-03-17T08:00:00+07:00", &smtp.addr(), print.path());
+    assert_eq!(again["tick"]["digests"], 0, "{again}");
+    assert_eq!(smtp.count(), 5);
+    let msgs = smtp.messages();
+    for to in ["motcua@sodulich.danang.example", "giamdoc@sodulich.danang.example"] {
+        let m = find(&msgs, "[Tổng hợp 17/03/2025] 3 hồ sơ", to);
+        let text = m["text"].as_str().unwrap();
+        for c in &codes {
+            assert!(text.contains(c.as_str()), "{c} missing in:\n{text}");
+        }
+        assert_has(text, &["Hạn: Thứ Hai 17/03/2025 08:00", "ngày làm việc cuối trước hạn", "3 cảnh báo"]);
+        assert_has(m["html"].as_str().unwrap(), &["<table", &codes[0]]);
+    }
+    let digests: Vec<_> = outbox(db, "sent").into_iter().filter(|r| r["kind"] == "digest").collect();
+    assert_eq!(digests.len(), 2);
+    assert!(digests.iter().all(|d| d["dedupe_key"].as_str().unwrap().ends_with(":2025-03-17")));
+}
+
+#[test]
+fn reminders_arrive_as_one_daily_digest_sqlite() {
+    reminders_arrive_as_one_daily_digest(&Db::sqlite());
+}
+
+#[test]
+fn reminders_arrive_as_one_daily_digest_postgres() {
+    let Some(db) = Db::pg("daily_digest") else { return };
+    reminders_arrive_as_one_daily_digest(&db);
 }
 
 #[test]
@@ -537,16 +676,31 @@ fn several_workers_send_each_message_once(db: &Db, n: usize) {
     assert_eq!(sim.code, 0, "{}", sim.stderr);
     let due = outbox(db, "pending").len();
     assert!(due > 50, "the simulation implies messages: {due}");
-    let results = workers_at_once(db, n, "2025-04-30T12:00:00+07:00", &smtp.addr(), print.path());
+    let results = workers_at_once(db, n, "2025-05-06T12:00:00+07:00", &smtp.addr(), print.path());
     let sum = |k: &str| results.iter().map(|r| r["outbox"][k].as_u64().unwrap()).sum::<u64>();
     let sum_tick = |k: &str| results.iter().map(|r| r["tick"][k].as_u64().unwrap()).sum::<u64>();
-    assert!(outbox(db, "pending").is_empty(), "everything due was delivered");
+    // Everything due was delivered, but for the notices decided after today's digest (07:30 of
+    // a working day: not 30 April, a holiday): they wait for tomorrow's.
+    let waiting = outbox(db, "pending");
+    assert!(
+        waiting.iter().all(|m| ["reminder", "at_risk"].contains(&m["kind"].as_str().unwrap())
+            && m["created_at"].as_str().unwrap() > "2025-05-06T07:30:00+07:00"),
+        "{waiting:?}"
+    );
     let sent = outbox(db, "sent");
-    let mails = sent.iter().filter(|m| m["print_at_desk"] == false).count();
-    assert_eq!(smtp.count(), mails, "one message at the server per outbox row");
+    // Notices gathered into a daily digest went out inside it, not alone: each in exactly one
+    // digest, and that digest sent.
+    let digests: std::collections::HashSet<&str> =
+        sent.iter().filter(|m| m["kind"] == "digest").map(|m| m["dedupe_key"].as_str().unwrap()).collect();
+    let (gathered, alone): (Vec<&Value>, Vec<&Value>) = sent.iter().partition(|m| !m["digest"].is_null());
+    assert!(gathered.iter().all(|m| digests.contains(m["digest"].as_str().unwrap())), "{gathered:?}");
+    assert_eq!(sum_tick("digested") as usize, gathered.len());
+    assert_eq!(sum_tick("digests") as usize, digests.len(), "one digest per address, whichever worker wrote it");
+    let mails = alone.iter().filter(|m| m["print_at_desk"] == false).count();
+    assert_eq!(smtp.count(), mails, "one message at the server per outbox row sent alone");
     assert_eq!(unique_ids(&smtp), mails, "no Message-ID twice");
     assert_eq!(sum("sent") as usize, mails);
-    assert_eq!(sum("printed") as usize, sent.len() - mails);
+    assert_eq!(sum("printed") as usize, alone.len() - mails);
     assert_eq!(sum("lost_lease"), 0);
     // The scheduler ran in each process; each overdue dossier got one automatic apology.
     let apologies = sent.iter().filter(|m| m["kind"] == "escalation").count();

@@ -52,10 +52,16 @@ pub enum MessageKind {
     AtRisk,
     /// Overdue with no apology: the head of the responsible agency is told.
     Escalation,
+    /// The citizen is asked for papers (Mẫu 02's content): what, why, and that the clock is
+    /// stopped until they are supplied.
+    SupplementRequest,
+    /// One message to an officer's (or head's) address listing the day's notices about every
+    /// dossier ([`Digest`]): the at-risk warnings and last-day reminders gathered into it.
+    Digest,
 }
 
 impl MessageKind {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 9] = [
         Self::Receipt,
         Self::ResultReady,
         Self::Apology,
@@ -63,7 +69,16 @@ impl MessageKind {
         Self::Reminder,
         Self::AtRisk,
         Self::Escalation,
+        Self::SupplementRequest,
+        Self::Digest,
     ];
+
+    /// The kinds a daily digest gathers when the worker is set to digests (`[digest] at_risk =
+    /// "daily"`): the notices to an officer about a dossier's time, never a citizen's letter.
+    pub const DIGESTED: [Self; 2] = [Self::AtRisk, Self::Reminder];
+
+    /// Notices to staff (officers, heads): the messages the per-recipient daily cap bounds.
+    pub const STAFF_NOTICES: [Self; 4] = [Self::AtRisk, Self::Reminder, Self::Escalation, Self::Digest];
 
     /// The stable name, as stored in the outbox and used for template file names.
     pub fn name(self) -> &'static str {
@@ -75,7 +90,14 @@ impl MessageKind {
             Self::Reminder => "reminder",
             Self::AtRisk => "at_risk",
             Self::Escalation => "escalation",
+            Self::SupplementRequest => "supplement_request",
+            Self::Digest => "digest",
         }
+    }
+
+    /// A notice to staff (see [`Self::STAFF_NOTICES`]).
+    pub fn is_staff_notice(self) -> bool {
+        Self::STAFF_NOTICES.contains(&self)
     }
 
     /// An apology letter (with or without a new date): the letters a citizen is owed.
@@ -339,7 +361,7 @@ impl EmailResult {
 /// the dossier: the stored form leaves out either one that equals `dossier.holder`, and
 /// reading fills it back in (a letter written in full reads the same).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "StoredLetter<DossierFacts, AgencyFacts, ApologyFacts>")]
+#[serde(try_from = "StoredLetter<DossierFacts, AgencyFacts, ApologyFacts, SupplementFacts>")]
 pub struct Letter {
     pub kind: MessageKind,
     pub audience: Audience,
@@ -355,11 +377,47 @@ pub struct Letter {
     pub remaining_working_minutes: Option<i64>,
     /// The recipient is the desk: print the letter and hand it to the citizen.
     pub print_at_desk: bool,
+    /// What a supplement request asks for (kind `supplement_request`).
+    pub supplement: Option<SupplementFacts>,
+}
+
+/// What the citizen is asked to supply, and why (the content of Mẫu 02 a message carries).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupplementFacts {
+    /// When it was asked.
+    pub requested_at: DateTime<Utc>,
+    /// Why, as the officer wrote it.
+    pub reason: String,
+    /// The papers asked for (may be empty: the reason then says what is missing).
+    #[serde(default)]
+    pub documents: Vec<String>,
+    /// The procedure's rule for the stopped clock: `true` when the full time limit runs again
+    /// from the day the papers are supplied (restart), `false` when it resumes (pause).
+    pub restarts: bool,
+}
+
+/// The supplement a dossier waits for: the last `supplement_requested` of its log, while its
+/// status is still "supplement requested". `None` otherwise.
+pub fn pending_supplement(domain: &Domain, d: &Dossier, events: &[Event]) -> Option<SupplementFacts> {
+    if d.status != Some(Status::SupplementRequested) {
+        return None;
+    }
+    let restarts = d
+        .procedure
+        .as_ref()
+        .and_then(|p| domain.procedure(p).ok())
+        .is_none_or(|p| p.supplement_mode == crate::catalog::WaitMode::Restart);
+    events.iter().rev().find_map(|e| match &e.kind {
+        EventKind::SupplementRequested { reason, documents } => {
+            Some(SupplementFacts { requested_at: e.at, reason: reason.clone(), documents: documents.clone(), restarts })
+        }
+        _ => None,
+    })
 }
 
 /// [`Letter`] as stored: `desk` and `agency` are absent when they equal the holder.
 #[derive(Serialize, Deserialize)]
-struct StoredLetter<D, A, P> {
+struct StoredLetter<D, A, P, S> {
     kind: MessageKind,
     audience: Audience,
     issued_at: DateTime<Utc>,
@@ -371,6 +429,8 @@ struct StoredLetter<D, A, P> {
     apology: Option<P>,
     remaining_working_minutes: Option<i64>,
     print_at_desk: bool,
+    #[serde(default = "Option::default", skip_serializing_if = "Option::is_none")]
+    supplement: Option<S>,
 }
 
 impl Serialize for Letter {
@@ -389,15 +449,16 @@ impl Serialize for Letter {
             apology: self.apology.as_ref(),
             remaining_working_minutes: self.remaining_working_minutes,
             print_at_desk: self.print_at_desk,
+            supplement: self.supplement.as_ref(),
         }
         .serialize(serializer)
     }
 }
 
-impl TryFrom<StoredLetter<DossierFacts, AgencyFacts, ApologyFacts>> for Letter {
+impl TryFrom<StoredLetter<DossierFacts, AgencyFacts, ApologyFacts, SupplementFacts>> for Letter {
     type Error = String;
 
-    fn try_from(s: StoredLetter<DossierFacts, AgencyFacts, ApologyFacts>) -> Result<Self, String> {
+    fn try_from(s: StoredLetter<DossierFacts, AgencyFacts, ApologyFacts, SupplementFacts>) -> Result<Self, String> {
         let or_holder = |a: Option<AgencyFacts>, what: &str| {
             a.or_else(|| s.dossier.holder.clone())
                 .ok_or_else(|| format!("a letter without {what} names no holder to take it from"))
@@ -412,6 +473,7 @@ impl TryFrom<StoredLetter<DossierFacts, AgencyFacts, ApologyFacts>> for Letter {
             apology: s.apology,
             remaining_working_minutes: s.remaining_working_minutes,
             print_at_desk: s.print_at_desk,
+            supplement: s.supplement,
         })
     }
 }
@@ -455,6 +517,108 @@ impl MessageIntent {
     pub fn payload(&self) -> Result<String, serde_json::Error> {
         serde_json::to_string(&self.letter)
     }
+}
+
+/// One dossier in a [`Digest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DigestEntry {
+    pub code: DossierCode,
+    pub procedure_name: String,
+    pub procedure_name_en: String,
+    /// The agency holding the dossier when the (latest) notice was decided.
+    pub holder: Option<String>,
+    pub holder_en: Option<String>,
+    pub due_at: Option<DateTime<Utc>>,
+    /// Working minutes from the digest's issue to the due instant (negative once past it).
+    pub remaining_working_minutes: Option<i64>,
+    /// What the gathered notices said (at risk, last working day, escalated), each once.
+    pub kinds: Vec<MessageKind>,
+}
+
+/// The day's notices to one staff address, as one message (kind `digest`): every dossier the
+/// at-risk warnings and last-day reminders gathered into it were about, with its due date and
+/// the working time left. Its dedupe key is `digest:<recipient>:<local date>`
+/// ([`Digest::dedupe_key`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Digest {
+    pub kind: MessageKind,
+    pub recipient: String,
+    /// The local day (+07:00) it is the digest of.
+    pub date: NaiveDate,
+    pub issued_at: DateTime<Utc>,
+    pub audience: Audience,
+    /// The agency the address belongs to (the addressee of the gathered notices).
+    pub agency: AgencyFacts,
+    /// One per dossier, soonest due first.
+    pub entries: Vec<DigestEntry>,
+    /// Notices gathered (several may be about one dossier).
+    pub notices: usize,
+}
+
+impl Digest {
+    /// `digest:<recipient>:<YYYY-MM-DD>`: one digest per address and local day.
+    pub fn dedupe_key(recipient: &str, date: NaiveDate) -> String {
+        format!("{}:{recipient}:{date}", MessageKind::Digest.name())
+    }
+
+    /// Gathers `letters` (the notices' payloads, in the order they were decided) into the
+    /// digest of `recipient` for `date`, issued at `issued_at`. `None` with no letter.
+    pub fn gather(
+        domain: &Domain,
+        recipient: &str,
+        date: NaiveDate,
+        issued_at: DateTime<Utc>,
+        letters: &[Letter],
+    ) -> Option<Self> {
+        let first = letters.first()?;
+        let mut entries: Vec<DigestEntry> = Vec::new();
+        for l in letters {
+            let cal = domain.calendar_for(&l.desk.code);
+            let remaining = l.dossier.due_at.and_then(|due| cal.working_minutes_between(issued_at, due).ok());
+            let holder = l.dossier.holder.as_ref();
+            match entries.iter_mut().find(|e| e.code == l.dossier.code) {
+                Some(e) => {
+                    if !e.kinds.contains(&l.kind) {
+                        e.kinds.push(l.kind);
+                        e.kinds.sort();
+                    }
+                    // The latest notice knows the latest due date and holder.
+                    e.due_at = l.dossier.due_at;
+                    e.remaining_working_minutes = remaining;
+                    e.holder = holder.map(|h| h.name.clone());
+                    e.holder_en = holder.map(|h| h.name_en.clone());
+                }
+                None => entries.push(DigestEntry {
+                    code: l.dossier.code.clone(),
+                    procedure_name: l.dossier.procedure_name.clone(),
+                    procedure_name_en: l.dossier.procedure_name_en.clone(),
+                    holder: holder.map(|h| h.name.clone()),
+                    holder_en: holder.map(|h| h.name_en.clone()),
+                    due_at: l.dossier.due_at,
+                    remaining_working_minutes: remaining,
+                    kinds: vec![l.kind],
+                }),
+            }
+        }
+        entries.sort_by(|a, b| {
+            (a.due_at.is_none(), a.due_at, a.code.as_str()).cmp(&(b.due_at.is_none(), b.due_at, b.code.as_str()))
+        });
+        Some(Self {
+            kind: MessageKind::Digest,
+            recipient: recipient.to_string(),
+            date,
+            issued_at,
+            audience: first.audience,
+            agency: first.agency.clone(),
+            entries,
+            notices: letters.len(),
+        })
+    }
+}
+
+/// The instant of the digests of local day `date`: at `time` (+07:00) that day.
+pub fn digest_instant(date: NaiveDate, time: chrono::NaiveTime) -> DateTime<Utc> {
+    crate::calendar::from_local(date.and_time(time))
 }
 
 /// Why a message could not be worked out.
@@ -526,6 +690,7 @@ impl<'a> Ctx<'a> {
             apology: None,
             remaining_working_minutes: None,
             print_at_desk: false,
+            supplement: None,
         }
     }
 
@@ -704,6 +869,18 @@ pub fn implied_messages(domain: &Domain, after: &Dossier, event: &Event) -> Resu
                     out.push(ctx.intent(esc, head, ctx.revision()));
                 }
             }
+            out.push(ctx.intent(letter, ctx.citizen(), key));
+        }
+        EventKind::SupplementRequested { reason, documents } => {
+            let mut letter = ctx.letter(MessageKind::SupplementRequest, Audience::Citizen, event.at, &ctx.receiving);
+            letter.supplement = Some(SupplementFacts {
+                requested_at: event.at,
+                reason: reason.clone(),
+                documents: documents.clone(),
+                restarts: ctx.procedure.supplement_mode == crate::catalog::WaitMode::Restart,
+            });
+            // The n-th request of this dossier: a second one has its own key.
+            let key = format!("{}.{}", ctx.revision(), d.supplement_count());
             out.push(ctx.intent(letter, ctx.citizen(), key));
         }
         EventKind::Resolved { .. } => {
@@ -1044,5 +1221,68 @@ route = [
         assert_eq!(m[0].kind, MessageKind::AtRisk);
         assert_eq!(m[0].recipient.to_string(), "motcua@desk.example");
         assert_eq!(m[0].letter.remaining_working_minutes, Some(122));
+    }
+
+    #[test]
+    fn a_supplement_request_reaches_the_citizen_by_email_or_at_the_desk() {
+        let domain = domain();
+        for (email, recipient) in [(Some("an@example.vn"), "an@example.vn"), (None, "desk:000.00.01.H17")] {
+            let mut d = processing(&domain, email);
+            let e = ev(
+                at(2023, 10, 30, 9, 0),
+                EventKind::SupplementRequested {
+                    reason: "Thiếu bản sao căn cước".into(),
+                    documents: vec!["Bản sao căn cước công dân".into(), "Tờ khai (bản chính)".into()],
+                },
+            );
+            domain.apply(&mut d, &e).unwrap();
+            let m = implied_messages(&domain, &d, &e).unwrap();
+            assert_eq!(m.len(), 1, "{m:?}");
+            assert_eq!(m[0].kind, MessageKind::SupplementRequest);
+            assert_eq!(m[0].recipient.to_string(), recipient);
+            assert_eq!(m[0].dedupe_key(), format!("supplement_request:000.00.01.H17-231027-0001:0.1:{recipient}"));
+            assert_eq!(m[0].letter.print_at_desk, email.is_none());
+            assert_eq!(m[0].letter.audience, Audience::Citizen);
+            let s = m[0].letter.supplement.as_ref().unwrap();
+            assert_eq!(s.reason, "Thiếu bản sao căn cước");
+            assert_eq!(s.documents.len(), 2);
+            assert!(s.restarts, "the procedure restarts its clock");
+            // Stored and read back whole.
+            let back: Letter = serde_json::from_str(&m[0].payload().unwrap()).unwrap();
+            assert_eq!(back, m[0].letter);
+            // The lookup reads the same from the log while the dossier waits.
+            let events = [e.clone()];
+            assert_eq!(pending_supplement(&domain, &d, &events).as_ref(), Some(s));
+            let done = ev(at(2023, 10, 31, 9, 0), EventKind::SupplementSupplied);
+            domain.apply(&mut d, &done).unwrap();
+            assert_eq!(pending_supplement(&domain, &d, &[e, done]), None);
+        }
+    }
+
+    #[test]
+    fn a_digest_lists_each_dossier_once_soonest_due_first() {
+        let domain = domain();
+        let d = processing(&domain, None);
+        let now = at(2023, 11, 2, 9, 32);
+        let reminders = reminder_messages(&domain, &d, now).unwrap();
+        let mut warn = reminders[0].letter.clone();
+        warn.kind = MessageKind::AtRisk;
+        let mut other = warn.clone();
+        other.dossier.code = "000.00.01.H17-231027-0002".parse().unwrap();
+        other.dossier.due_at = Some(at(2023, 11, 1, 9, 32));
+        let letters = [reminders[0].letter.clone(), warn, other];
+        let date = NaiveDate::from_ymd_opt(2023, 11, 3).unwrap();
+        let issued = digest_instant(date, chrono::NaiveTime::from_hms_opt(7, 30, 0).unwrap());
+        assert_eq!(issued, at(2023, 11, 3, 7, 30));
+        let g = Digest::gather(&domain, "sotuphap@dept.example", date, issued, &letters).unwrap();
+        assert_eq!(g.notices, 3);
+        assert_eq!(g.entries.len(), 2);
+        assert_eq!(g.entries[0].code.as_str(), "000.00.01.H17-231027-0002", "the overdue one first");
+        assert!(g.entries[0].remaining_working_minutes.unwrap() < 0);
+        assert_eq!(g.entries[1].kinds, vec![MessageKind::Reminder, MessageKind::AtRisk]);
+        assert_eq!(g.entries[1].remaining_working_minutes, Some(122));
+        assert_eq!(Digest::dedupe_key(&g.recipient, date), "digest:sotuphap@dept.example:2023-11-03");
+        assert!(Digest::gather(&domain, "x@y.vn", date, issued, &[]).is_none());
+        assert!(MessageKind::Digest.is_staff_notice() && !MessageKind::SupplementRequest.is_staff_notice());
     }
 }

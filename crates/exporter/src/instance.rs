@@ -15,6 +15,10 @@ use crate::ExporterError;
 
 /// Scheduler tick durations: from a millisecond to a minute.
 const TICK_BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 60.0];
+/// Notices gathered into one digest.
+const DIGEST_BUCKETS: [f64; 9] = [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0];
+/// The recipient classes of `motcua_notices_per_recipient_day_max` (never an address).
+pub const RECIPIENT_CLASSES: [&str; 3] = ["staff", "citizen", "desk"];
 /// HTTP request durations.
 const HTTP_BUCKETS: [f64; 11] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
 
@@ -36,6 +40,14 @@ pub struct Metrics {
     pub scheduler_tick_duration: Histogram,
     /// `motcua_scheduler_last_tick_timestamp_seconds`: the injected "now" of the last tick.
     pub scheduler_last_tick: Gauge,
+    /// `motcua_digest_notices`: notices gathered into each daily digest.
+    pub digest_notices: Histogram,
+    /// `motcua_notices_capped_total{kind}`: staff notices over their recipient's daily cap,
+    /// rolled into the next digest.
+    pub notices_capped: IntCounterVec,
+    /// `motcua_notices_per_recipient_day_max{recipient}`: the most messages sent today to one
+    /// recipient of a class (staff, citizen, desk).
+    pub notices_per_recipient_day_max: IntGaugeVec,
     /// `motcua_http_requests_total{method, route, status}`.
     pub http_requests: IntCounterVec,
     /// `motcua_http_request_duration_seconds{method, route}`.
@@ -98,6 +110,31 @@ impl Metrics {
             "Unix time of the last finished scheduler tick (its injected now).",
         ))?;
         r.register(Box::new(scheduler_last_tick.clone()))?;
+        let digest_notices = Histogram::with_opts(
+            HistogramOpts::new("motcua_digest_notices", "Notices (at-risk warnings, last-day reminders, notices over the daily cap) gathered into one daily digest.")
+                .buckets(DIGEST_BUCKETS.to_vec()),
+        )?;
+        r.register(Box::new(digest_notices.clone()))?;
+        let notices_capped = counter_vec(
+            r,
+            "motcua_notices_capped_total",
+            "Staff notices held over their recipient's daily cap and rolled into the next digest, by message kind.",
+            &["kind"],
+        )?;
+        let notices_per_recipient_day_max = IntGaugeVec::new(
+            Opts::new(
+                "motcua_notices_per_recipient_day_max",
+                "The most messages sent today (local day) to one recipient, by recipient class: staff (officers' and heads' addresses), citizen, desk (print queue).",
+            ),
+            &["recipient"],
+        )?;
+        r.register(Box::new(notices_per_recipient_day_max.clone()))?;
+        for class in RECIPIENT_CLASSES {
+            notices_per_recipient_day_max.with_label_values(&[class]).set(0);
+        }
+        for kind in ["at_risk", "reminder", "escalation"] {
+            notices_capped.with_label_values(&[kind]);
+        }
         let http_requests = counter_vec(
             r,
             "motcua_http_requests_total",
@@ -146,6 +183,9 @@ impl Metrics {
             apology_letters,
             scheduler_tick_duration,
             scheduler_last_tick,
+            digest_notices,
+            notices_capped,
+            notices_per_recipient_day_max,
             http_requests,
             http_request_duration,
             working_time_unmeasured,
@@ -192,6 +232,23 @@ impl Metrics {
     pub fn scheduler_tick(&self, took: Duration, now: DateTime<Utc>) {
         self.scheduler_tick_duration.observe(took.as_secs_f64());
         self.scheduler_last_tick.set(now.timestamp_millis() as f64 / 1000.0);
+    }
+
+    /// A digest written, gathering `notices` notices.
+    pub fn digest_gathered(&self, notices: usize) {
+        self.digest_notices.observe(notices as f64);
+    }
+
+    /// A staff notice of `kind` held over its recipient's daily cap.
+    pub fn notice_capped(&self, kind: &str) {
+        self.notices_capped.with_label_values(&[kind]).inc();
+    }
+
+    /// The most messages sent today to one recipient of `class` (staff, citizen, desk).
+    pub fn notices_per_recipient_day(&self, class: &str, max: u64) {
+        if RECIPIENT_CLASSES.contains(&class) {
+            self.notices_per_recipient_day_max.with_label_values(&[class]).set(i64::try_from(max).unwrap_or(i64::MAX));
+        }
     }
 
     /// A finished HTTP request. `route` is the route template (`/api/v1/dossiers/{code}`),

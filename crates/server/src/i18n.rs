@@ -99,6 +99,15 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("normal", "Trong hạn", "In time"),
     ("waiting", "Chờ công dân", "Waiting for the citizen"),
     ("clock_stopped", "tạm dừng tính thời hạn", "the clock is stopped"),
+    ("supplement_asked", "Yêu cầu bổ sung, hoàn thiện hồ sơ", "Papers asked for"),
+    ("supplement_asked_at", "Ngày yêu cầu", "Asked on"),
+    ("supplement_reason", "Lý do", "Reason"),
+    ("supplement_documents", "Giấy tờ cần bổ sung", "Papers to supply"),
+    (
+        "supplement_note",
+        "Thời hạn giải quyết tạm dừng cho đến khi nộp đủ giấy tờ bổ sung tại Bộ phận Tiếp nhận và Trả kết quả.",
+        "The processing time is stopped until these papers are brought to the reception desk.",
+    ),
     (
         "next_working_day",
         "Nếu là ngày nghỉ, chuyển sang ngày làm việc kế tiếp",

@@ -596,10 +596,13 @@ pub fn document(domain: &Domain) -> Value {
                 "AuditRow": {"type": "object", "required": ["id", "code", "kind", "at", "by", "recorded_at"], "properties": {
                     "id": {"type": "integer"}, "code": {"type": "string"}, "kind": {"type": "string"}, "at": {"type": "string", "format": "date-time"},
                     "by": nullable_string, "recorded_at": {"type": "string", "format": "date-time"}}},
-                "PublicDossier": {"type": "object", "required": ["code", "procedure", "procedure_name", "receiving_unit", "status", "status_name", "received_at", "due_at", "overdue", "waiting_for_citizen", "remaining", "steps", "explanation", "can_rate", "rating"], "properties": {
+                "PublicDossier": {"type": "object", "required": ["code", "procedure", "procedure_name", "receiving_unit", "status", "status_name", "received_at", "due_at", "overdue", "waiting_for_citizen", "remaining", "supplement", "steps", "explanation", "can_rate", "rating"], "properties": {
                     "code": {"type": "string"}, "procedure": {"type": "string"}, "procedure_name": {"type": "string"}, "receiving_unit": {"type": "string"},
                     "status": {"type": "integer", "enum": statuses}, "status_name": {"type": "string"},
                     "received_at": {"type": "string"}, "due_at": {"type": "string"}, "overdue": {"type": "boolean"}, "waiting_for_citizen": {"type": "boolean"}, "remaining": {"type": "string"},
+                    "supplement": {"description": "while the dossier waits for a supplement: when it was asked (dd/mm/yyyy HH:MM, +07:00), why, and the papers asked for; null otherwise",
+                        "type": ["object", "null"], "required": ["requested_at", "reason", "documents"], "properties": {
+                        "requested_at": {"type": "string"}, "reason": {"type": "string"}, "documents": {"type": "array", "items": {"type": "string"}}}},
                     "steps": {"type": "array", "items": {"type": "object", "required": ["unit", "action", "from", "until", "timeliness", "remaining"]}},
                     "explanation": {"type": "array", "items": {"type": "string"}}, "can_rate": {"type": "boolean"},
                     "rating": {"type": ["integer", "null"], "minimum": 1, "maximum": 5}}},

@@ -46,6 +46,27 @@ pub struct PublicStep {
     pub remaining: String,
 }
 
+/// The papers a dossier waiting for a supplement is asked for, and why (the lookup and the
+/// dossier page).
+#[derive(Debug, Clone, Serialize)]
+pub struct SupplementAsked {
+    /// When it was asked, `dd/mm/yyyy HH:MM` at +07:00.
+    pub requested_at: String,
+    pub reason: String,
+    pub documents: Vec<String>,
+}
+
+impl SupplementAsked {
+    /// The supplement `d` waits for, from its log; `None` unless it waits for one.
+    pub fn of(state: &AppState, d: &motcua_core::Dossier, events: &[motcua_core::Event]) -> Option<Self> {
+        motcua_core::letters::pending_supplement(&state.domain, d, events).map(|s| Self {
+            requested_at: local(s.requested_at),
+            reason: s.reason,
+            documents: s.documents,
+        })
+    }
+}
+
 /// What the lookup shows.
 #[derive(Debug, Clone, Serialize)]
 pub struct PublicDossier {
@@ -66,6 +87,8 @@ pub struct PublicDossier {
     /// what was left when it stopped.
     pub waiting_for_citizen: bool,
     pub remaining: String,
+    /// While the dossier waits for a supplement: what is asked and why.
+    pub supplement: Option<SupplementAsked>,
     pub steps: Vec<PublicStep>,
     pub explanation: Vec<String>,
     pub can_rate: bool,
@@ -158,6 +181,7 @@ pub async fn find(state: &AppState, code: &str, id_number: &str, lang: Lang) -> 
         overdue: v.overdue,
         waiting_for_citizen: v.state == Some(OpenState::WaitingForCitizen.name()),
         remaining: v.remaining_working_minutes.map(|m| format_working_minutes(m, lang.core())).unwrap_or_default(),
+        supplement: SupplementAsked::of(state, d, &loaded.events),
         steps,
         explanation: if lang == Lang::En { v.explanation_en.clone() } else { v.explanation.clone() },
         can_rate: d.status == Some(Status::Returned) && rating.is_none(),

@@ -15,7 +15,8 @@ use motcua_core::{
 };
 use motcua_server::{Action, AppState, Application, ServerConfig, hash_password};
 use motcua_store::{
-    AnyStore, BatchItem, DeskLetterStore, LetterMark, Marked, NewDossier, NewStaff, Role, StaffStore, Store,
+    AnyStore, BatchItem, DeskLetterStore, LetterMark, Marked, NewDossier, NewStaff, OutboxStore, Role, StaffStore,
+    Store,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -634,6 +635,69 @@ async fn every_surface_gives_a_dossier_waiting_for_the_citizen_the_same_word() {
     app.shutdown().await;
 }
 
+/// A dossier waiting for a supplement shows what is asked and why: on the public lookup (API
+/// and page) and on the staff's dossier page; and the request is queued for the citizen (by
+/// e-mail, the applicant having an address). Once supplied, the lookup shows it no more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lookup_and_the_dossier_page_show_the_supplement_asked() {
+    let app = TestApp::spawn().await;
+    let code = app.dossier_for(Action::RequestSupplement).await;
+    let (_, l) = app.lookup(&code, ID).await;
+    assert!(l["supplement"].is_null(), "nothing asked yet: {l}");
+    let body = json!({
+        "reason": "Tờ khai thiếu chữ ký của người đề nghị",
+        "documents": ["Tờ khai có chữ ký (bản chính)", "Bản sao căn cước công dân"],
+    });
+    let (s, v) = app.act(Role::Agency, &code, "request-supplement", body).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, l) = app.lookup(&code, ID).await;
+    assert_eq!(s, StatusCode::OK, "{l}");
+    assert_eq!(l["supplement"]["reason"], "Tờ khai thiếu chữ ký của người đề nghị", "{l}");
+    assert_eq!(l["supplement"]["documents"], json!(["Tờ khai có chữ ký (bản chính)", "Bản sao căn cước công dân"]));
+    assert_eq!(l["supplement"]["requested_at"], "10/03/2025 09:00", "{l}");
+    assert_eq!(l["waiting_for_citizen"], true);
+    // The page.
+    let c = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let form = c.get(app.url("/tra-cuu")).send().await.unwrap().text().await.unwrap();
+    let csrf = csrf_of(&form);
+    let page = c
+        .post(app.url("/tra-cuu"))
+        .form(&[("_csrf", csrf.as_str()), ("code", code.as_str()), ("id_number", ID)])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for needle in [
+        "id=\"lookup-supplement\"",
+        "Yêu cầu bổ sung, hoàn thiện hồ sơ",
+        "Tờ khai thiếu chữ ký của người đề nghị",
+        "Bản sao căn cước công dân",
+        "Thời hạn giải quyết tạm dừng",
+    ] {
+        assert!(page.contains(needle), "{needle:?} missing in the lookup page:\n{page}");
+    }
+    // The staff's dossier page.
+    let (staff, _) = app.client(Role::Agency);
+    let page = staff.get(app.url(&format!("/dossiers/{code}"))).send().await.unwrap().text().await.unwrap();
+    for needle in
+        ["id=\"dossier-supplement\"", "Tờ khai thiếu chữ ký của người đề nghị", "Tờ khai có chữ ký (bản chính)"]
+    {
+        assert!(page.contains(needle), "{needle:?} missing in the dossier page:\n{page}");
+    }
+    // The message to the citizen, queued with the event.
+    let rows = app.store.outbox_for(&code.parse().unwrap()).await.unwrap();
+    let m = rows.iter().find(|m| m.kind == "supplement_request").unwrap_or_else(|| panic!("{rows:#?}"));
+    assert!(m.dedupe_key.starts_with(&format!("supplement_request:{code}:0.1:")), "{}", m.dedupe_key);
+    // Supplied: the lookup no longer asks.
+    let (s, v) = app.act(Role::Desk, &code, "supplement", json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, l) = app.lookup(&code, ID).await;
+    assert!(l["supplement"].is_null(), "{l}");
+    app.shutdown().await;
+}
+
 /// The inspector's watch list: a ping-pong through the API is counted against the desk
 /// officer who sent the dossier back, in JSON, in CSV (byte-order mark, Vietnamese headings)
 /// and on the page, whose counts link to their dossiers; for chairs and administrators only.
@@ -1048,8 +1112,6 @@ async fn pages_login_intake_receipt_actions_lookup_and_rating() {
 /// another desk's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn letters_to_print_are_the_desks_outbox_rows() {
-    use motcua_store::OutboxStore;
-
     let app = TestApp::spawn().await;
     let reschedule = json!({"to": "2025-03-28", "reason": "cần xác minh thêm"});
     // No e-mail address: the apology goes to the receiving desk's print queue.

@@ -56,7 +56,7 @@ pub use model::{
     NewDossier, RecomputeDiff, ReplayFailure,
 };
 pub use model::{OpenFacts, OpenTally, Totals};
-pub use outbox::{Candidate, NewMessage, OutboxMessage, OutboxStatus, OutboxStore};
+pub use outbox::{Candidate, Gathered, NewMessage, OutboxMessage, OutboxStatus, OutboxStore, SentCount};
 pub use pg::PgStore;
 pub use register::Store;
 pub use sqlite::SqliteStore;
@@ -121,6 +121,11 @@ dispatch!(Store {
 dispatch!(OutboxStore {
     fn enqueue(&self, messages: Vec<NewMessage>) -> Result<Vec<String>, StoreError>;
     fn claim(&self, owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: u32) -> Result<Vec<OutboxMessage>, StoreError>;
+    fn claim_except(&self, owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: u32, held_kinds: &[String]) -> Result<Vec<OutboxMessage>, StoreError>;
+    fn hold_for_digest(&self, ids: &[i64], owner: &str, now: DateTime<Utc>) -> Result<Vec<i64>, StoreError>;
+    fn digest_recipients(&self, held_kinds: &[String], until: DateTime<Utc>) -> Result<Vec<String>, StoreError>;
+    fn gather_digest(&self, domain: &Domain, recipient: &str, held_kinds: &[String], date: NaiveDate, until: DateTime<Utc>, now: DateTime<Utc>) -> Result<Option<outbox::Gathered>, StoreError>;
+    fn sent_since(&self, since: DateTime<Utc>) -> Result<Vec<outbox::SentCount>, StoreError>;
     fn mark_sent(&self, ids: &[i64], owner: &str, now: DateTime<Utc>) -> Result<Vec<i64>, StoreError>;
     fn mark_failed(&self, id: i64, owner: &str, now: DateTime<Utc>, failure: outbox::Failure<'_>) -> Result<bool, StoreError>;
     fn outbox(&self, status: Option<OutboxStatus>, limit: u32) -> Result<Vec<OutboxMessage>, StoreError>;

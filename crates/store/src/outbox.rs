@@ -141,7 +141,35 @@ pub struct OutboxMessage {
     pub created_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
+    /// `None`: it goes alone; `held`: it waits for its recipient's next digest; else the
+    /// dedupe key of the digest it was gathered into (migration 20).
+    pub digest: Option<String>,
 }
+
+/// What one [`OutboxStore::gather_digest`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Gathered {
+    /// The digest's dedupe key, `digest:<recipient>:<local date>`.
+    pub key: String,
+    /// Notices gathered into it (marked sent, with the digest's key).
+    pub notices: usize,
+    /// Dossiers it lists.
+    pub dossiers: usize,
+    /// Notices whose payload was not a letter: parked as dead with the reason.
+    pub dead: usize,
+}
+
+/// Messages sent since an instant to one recipient, of one kind (alone or as a digest; the
+/// notices gathered into a digest are not counted, their digest is).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SentCount {
+    pub recipient: String,
+    pub kind: String,
+    pub messages: u64,
+}
+
+/// The `last_error` of a notice held over the daily cap.
+pub const HELD_OVER_CAP: &str = "over the daily cap for its recipient: rolled into the next digest";
 
 /// A dossier the scheduler should look at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,6 +196,56 @@ pub trait OutboxStore: Send + Sync {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<OutboxMessage>, StoreError>> + Send;
+
+    /// As [`OutboxStore::claim`], leaving out pending rows of `held_kinds` (the kinds the
+    /// worker sends in digests). Neither claims a row held for a digest (`digest = 'held'`).
+    fn claim_except(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+        held_kinds: &[String],
+    ) -> impl Future<Output = Result<Vec<OutboxMessage>, StoreError>> + Send;
+
+    /// Gives back leased rows to wait for their recipient's next digest (`digest = 'held'`,
+    /// the attempt not counted, `last_error` = [`HELD_OVER_CAP`]), only those `owner` still
+    /// holds a live lease on. Returns the ids held.
+    fn hold_for_digest(
+        &self,
+        ids: &[i64],
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<i64>, StoreError>> + Send;
+
+    /// The recipients with pending rows to gather at `until`: held ones, or of `held_kinds`,
+    /// queued at or before `until`.
+    fn digest_recipients(
+        &self,
+        held_kinds: &[String],
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+
+    /// Writes the digest of `recipient` for local day `date` at `now`, in one transaction:
+    /// the digest row (dedupe key `digest:<recipient>:<date>`, core's `letters::Digest` as
+    /// payload, gathered by core from the rows' letters) and every pending row it gathers —
+    /// held ones and those of `held_kinds`, queued at or before `until`, not leased at `now` —
+    /// marked sent with the digest's key. Nothing when that digest exists already (rows
+    /// queued since wait for the next day's) or there is nothing to gather. A crash leaves
+    /// either all of it or none of it.
+    fn gather_digest(
+        &self,
+        domain: &motcua_core::Domain,
+        recipient: &str,
+        held_kinds: &[String],
+        date: chrono::NaiveDate,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<Gathered>, StoreError>> + Send;
+
+    /// Messages sent at or after `since` per recipient and kind (digests counted, the notices
+    /// gathered into them not).
+    fn sent_since(&self, since: DateTime<Utc>) -> impl Future<Output = Result<Vec<SentCount>, StoreError>> + Send;
 
     /// Marks rows sent at `now`, only those `owner` still holds a live lease on. Returns the
     /// ids marked.
@@ -246,7 +324,7 @@ pub trait OutboxStore: Send + Sync {
 /// The columns of an [`OutboxMessage`], `payload` as text on both backends.
 pub(crate) const COLUMNS: &str = "id, dedupe_key, kind, dossier_code, deadline_revision, recipient, \
      CAST(payload AS TEXT) AS payload, status, attempts, next_attempt_at, locked_by, locked_until, created_at, sent_at, \
-     last_error";
+     last_error, digest";
 
 /// Reads an [`OutboxMessage`] from a row of [`COLUMNS`].
 macro_rules! decode_message {
@@ -272,6 +350,7 @@ macro_rules! decode_message {
             created_at: r.try_get("created_at")?,
             sent_at: r.try_get("sent_at")?,
             last_error: r.try_get("last_error")?,
+            digest: r.try_get("digest")?,
         })
     }};
 }
@@ -411,7 +490,7 @@ where
 /// `insert_keys` inserts messages and `add_to_counters` adds a move to `metric_outbox`, in the
 /// same transaction.
 macro_rules! outbox_writes {
-    (|$store:ident| $begin:expr, lock: $lock:literal, skip: $skip:literal, ids: $ids:literal) => {
+    (|$store:ident| $begin:expr, lock: $lock:literal, skip: $skip:literal, ids: $ids:literal, texts: $texts:literal) => {
         async fn claim(
             &self,
             owner: &str,
@@ -419,21 +498,36 @@ macro_rules! outbox_writes {
             lease_until: DateTime<Utc>,
             limit: u32,
         ) -> Result<Vec<OutboxMessage>, StoreError> {
+            self.claim_except(owner, now, lease_until, limit, &[]).await
+        }
+
+        async fn claim_except(
+            &self,
+            owner: &str,
+            now: DateTime<Utc>,
+            lease_until: DateTime<Utc>,
+            limit: u32,
+            held_kinds: &[String],
+        ) -> Result<Vec<OutboxMessage>, StoreError> {
             let $store = self;
             let mut tx = $begin.await?;
             let q = format!(
                 "UPDATE outbox SET locked_by = $1, locked_until = $2, attempts = attempts + 1 \
                  WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $3 \
-                 AND (locked_until IS NULL OR locked_until <= $3) ORDER BY next_attempt_at, id LIMIT $4{}) \
+                 AND (locked_until IS NULL OR locked_until <= $3) AND digest IS NULL \
+                 AND kind NOT IN ({}) ORDER BY next_attempt_at, id LIMIT $4{}) \
                  RETURNING {}",
+                $texts.replace("$X", "$5"),
                 $skip,
                 $crate::outbox::COLUMNS
             );
+            let kinds = serde_json::to_string(held_kinds).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let rows = sqlx::query(&q)
                 .bind(owner)
                 .bind($crate::sql::At(lease_until))
                 .bind($crate::sql::At(now))
                 .bind(i64::from(limit))
+                .bind(kinds)
                 .fetch_all(&mut *tx)
                 .await?;
             tx.commit().await?;
@@ -461,6 +555,120 @@ macro_rules! outbox_writes {
             add_to_counters(&mut tx, &$crate::outbox::moved(kinds, Some("pending"), "sent")).await?;
             tx.commit().await?;
             Ok(marked.into_iter().map(|(id, _)| id).collect())
+        }
+
+        async fn hold_for_digest(&self, ids: &[i64], owner: &str, now: DateTime<Utc>) -> Result<Vec<i64>, StoreError> {
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let $store = self;
+            let mut tx = $begin.await?;
+            let ids = serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let hold = concat!(
+                "UPDATE outbox SET digest = 'held', locked_by = NULL, locked_until = NULL, attempts = attempts - 1, ",
+                "last_error = $4 WHERE id IN (",
+                $ids,
+                ") AND status = 'pending' AND locked_by = $3 AND locked_until > $1 RETURNING id"
+            );
+            let held: Vec<i64> = sqlx::query_scalar(hold)
+                .bind($crate::sql::At(now))
+                .bind(ids)
+                .bind(owner)
+                .bind($crate::outbox::HELD_OVER_CAP)
+                .fetch_all(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(held)
+        }
+
+        async fn gather_digest(
+            &self,
+            domain: &motcua_core::Domain,
+            recipient: &str,
+            held_kinds: &[String],
+            date: chrono::NaiveDate,
+            until: DateTime<Utc>,
+            now: DateTime<Utc>,
+        ) -> Result<Option<$crate::outbox::Gathered>, StoreError> {
+            use motcua_core::letters::{Digest, Letter, MessageKind};
+            let $store = self;
+            let key = Digest::dedupe_key(recipient, date);
+            let mut tx = $begin.await?;
+            let exists: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM outbox WHERE dedupe_key = $1").bind(&key).fetch_optional(&mut *tx).await?;
+            if exists.is_some() {
+                return Ok(None);
+            }
+            let q = format!(
+                "SELECT {} FROM outbox WHERE status = 'pending' AND recipient = $1 \
+                 AND (digest = 'held' OR (digest IS NULL AND kind IN ({}))) \
+                 AND created_at <= $3 AND (locked_until IS NULL OR locked_until <= $4) ORDER BY id{}",
+                $crate::outbox::COLUMNS,
+                $texts.replace("$X", "$2"),
+                $lock
+            );
+            let kinds = serde_json::to_string(held_kinds).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let rows = sqlx::query(&q)
+                .bind(recipient)
+                .bind(kinds)
+                .bind($crate::sql::At(until))
+                .bind($crate::sql::At(now))
+                .fetch_all(&mut *tx)
+                .await?;
+            let rows = rows.iter().map(|r| $crate::outbox::decode_message!(r)).collect::<Result<Vec<_>, _>>()?;
+            if rows.is_empty() {
+                return Ok(None);
+            }
+            let (mut letters, mut ids, mut kinds, mut dead) = (Vec::new(), Vec::new(), Vec::new(), 0);
+            for row in &rows {
+                match serde_json::from_str::<Letter>(&row.payload) {
+                    Ok(l) => {
+                        letters.push(l);
+                        ids.push(row.id);
+                        kinds.push(row.kind.as_str());
+                    }
+                    Err(e) => {
+                        let why = format!("the payload is not a letter: {e}");
+                        sqlx::query("UPDATE outbox SET status = 'dead', last_error = $1 WHERE id = $2")
+                            .bind(why)
+                            .bind(row.id)
+                            .execute(&mut *tx)
+                            .await?;
+                        add_to_counters(&mut tx, &$crate::outbox::moved([row.kind.as_str()], Some("pending"), "dead"))
+                            .await?;
+                        dead += 1;
+                    }
+                }
+            }
+            let Some(digest) = Digest::gather(domain, recipient, date, now, &letters) else {
+                tx.commit().await?;
+                return Ok((dead > 0).then(|| $crate::outbox::Gathered { key, notices: 0, dossiers: 0, dead }));
+            };
+            let payload = serde_json::to_string(&digest).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let message = NewMessage {
+                dedupe_key: key.clone(),
+                kind: MessageKind::Digest.name().to_string(),
+                dossier_code: None,
+                deadline_revision: None,
+                recipient: recipient.to_string(),
+                payload,
+                at: motcua_core::calendar::truncate_to_micros(now),
+            };
+            if insert_keys(&mut tx, std::slice::from_ref(&message)).await?.is_empty() {
+                // Another worker wrote this digest meanwhile: its rows stay for the next one.
+                return Ok(None);
+            }
+            let ids_json = serde_json::to_string(&ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let mark = concat!(
+                "UPDATE outbox SET status = 'sent', sent_at = $1, digest = $3, locked_by = NULL, locked_until = NULL, ",
+                "last_error = NULL WHERE id IN (",
+                $ids,
+                ") AND status = 'pending'"
+            );
+            sqlx::query(mark).bind($crate::sql::At(now)).bind(ids_json).bind(&key).execute(&mut *tx).await?;
+            add_to_counters(&mut tx, &$crate::outbox::moved(kinds, Some("pending"), "sent")).await?;
+            tx.commit().await?;
+            Ok(Some($crate::outbox::Gathered { key, notices: ids.len(), dossiers: digest.entries.len(), dead }))
         }
 
         async fn enqueue(&self, messages: Vec<NewMessage>) -> Result<Vec<String>, StoreError> {
@@ -532,7 +740,32 @@ pub(crate) use outbox_writes;
 /// The outbox's plain reads, written once for both backends, expanded inside each backend's
 /// `impl OutboxStore`; `$pool` names the method giving the pool it reads from.
 macro_rules! outbox_reads {
-    ($pool:ident) => {
+    ($pool:ident, texts: $texts:literal) => {
+        async fn digest_recipients(&self, held_kinds: &[String], until: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
+            let q = format!(
+                "SELECT DISTINCT recipient FROM outbox WHERE status = 'pending' \
+                 AND (digest = 'held' OR (digest IS NULL AND kind IN ({}))) AND created_at <= $2 ORDER BY recipient",
+                $texts.replace("$X", "$1")
+            );
+            let kinds = serde_json::to_string(held_kinds).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            Ok(sqlx::query_scalar(&q).bind(kinds).bind($crate::sql::At(until)).fetch_all(self.$pool()).await?)
+        }
+
+        async fn sent_since(&self, since: DateTime<Utc>) -> Result<Vec<$crate::outbox::SentCount>, StoreError> {
+            let rows: Vec<(String, String, i64)> = sqlx::query_as(
+                "SELECT recipient, kind, COUNT(*) FROM outbox WHERE status = 'sent' AND sent_at >= $1 \
+                 AND digest IS NULL GROUP BY recipient, kind ORDER BY recipient, kind",
+            )
+            .bind($crate::sql::At(since))
+            .fetch_all(self.$pool())
+            .await?;
+            rows.into_iter()
+                .map(|(recipient, kind, n)| {
+                    Ok($crate::outbox::SentCount { recipient, kind, messages: $crate::sql::count(n, "outbox sent")? })
+                })
+                .collect()
+        }
+
         async fn reminder_candidates(
             &self,
             after: DateTime<Utc>,

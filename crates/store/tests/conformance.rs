@@ -1357,6 +1357,128 @@ mod checks {
         assert_eq!(s.claim("w2", later, later + Duration::minutes(5), 100).await.unwrap().len(), 5, "due again");
     }
 
+    /// Notices gathered into a digest: one digest row per recipient and day, written with the
+    /// notices it gathers (marked sent with its key) in one transaction; a second gather (or a
+    /// racing one) adds nothing; rows queued after the cut-off, leased rows and other kinds
+    /// stay; a notice held over the cap is claimed by no one and goes into the next digest;
+    /// the counters follow.
+    pub async fn digests_gather_each_notice_once<
+        S: Backend + motcua_store::OutboxStore + motcua_store::ServiceFigures,
+    >(
+        s: S,
+    ) {
+        use motcua_core::letters::Digest;
+        use motcua_store::OutboxStatus;
+        let d = domain();
+        let t0 = at(2025, 3, 3, 9, 0);
+        // Two dossiers' apology letters: real letters to gather.
+        let mut letters = Vec::new();
+        for name in ["Một", "Hai"] {
+            let first = s.intake(&d, new_dossier(CENTRE, CITY_PROC, name), t0, None).await.unwrap();
+            let c = first.code.clone().unwrap();
+            let kind = EventKind::Rescheduled {
+                to: first.due_at.unwrap() + Duration::days(7),
+                reason: "chờ xác minh".into(),
+                responsible: None,
+                automatic: false,
+                override_second: false,
+            };
+            s.record(&d, &c, ev(t0 + Duration::hours(1), kind)).await.unwrap();
+            let row = s.outbox_for(&c).await.unwrap().into_iter().find(|m| m.kind == "apology").unwrap();
+            letters.push((c, row.payload));
+        }
+        // Clear the citizens' letters out of the way.
+        let now = at(2025, 3, 4, 9, 0);
+        let citizens = s.claim("w0", now, now + Duration::minutes(5), 100).await.unwrap();
+        let ids: Vec<i64> = citizens.iter().map(|m| m.id).collect();
+        assert_eq!(s.mark_sent(&ids, "w0", now).await.unwrap().len(), ids.len());
+        let officer = "so@dept.example";
+        let message =
+            |key: &str, kind: &str, to: &str, i: usize, at: chrono::DateTime<chrono::Utc>| motcua_store::NewMessage {
+                dedupe_key: key.to_string(),
+                kind: kind.to_string(),
+                dossier_code: Some(letters[i].0.clone()),
+                deadline_revision: Some(0),
+                recipient: to.to_string(),
+                payload: letters[i].1.clone(),
+                at,
+            };
+        let queued = vec![
+            message("at_risk:a:0:so", "at_risk", officer, 0, at(2025, 3, 4, 10, 0)),
+            message("reminder:a:0:so", "reminder", officer, 0, at(2025, 3, 4, 11, 0)),
+            message("at_risk:b:0:so", "at_risk", officer, 1, at(2025, 3, 4, 12, 0)),
+            message("escalation:b:0:so", "escalation", officer, 1, at(2025, 3, 4, 12, 0)),
+            // After the cut-off (Wed 05/03 07:30): the next digest's.
+            message("at_risk:b:1:so", "at_risk", officer, 1, at(2025, 3, 5, 8, 0)),
+            message("at_risk:a:0:ward", "at_risk", "ward@example.vn", 0, at(2025, 3, 4, 10, 0)),
+        ];
+        assert_eq!(s.enqueue(queued).await.unwrap().len(), 6);
+        let kinds = vec!["at_risk".to_string(), "reminder".to_string()];
+        let (day5, until) = (day(2025, 3, 5), at(2025, 3, 5, 7, 30));
+        let now = at(2025, 3, 5, 9, 0);
+        // The dispatcher leaves the digested kinds alone: it claims the escalation only, and
+        // gives it back to wait for the digest (over the cap).
+        let claimed = s.claim_except("w1", now, now + Duration::minutes(5), 100, &kinds).await.unwrap();
+        assert_eq!(claimed.iter().map(|m| m.kind.as_str()).collect::<Vec<_>>(), ["escalation"]);
+        let esc = claimed[0].clone();
+        assert_eq!(s.hold_for_digest(&[esc.id], "w2", now).await.unwrap(), Vec::<i64>::new(), "not its lease");
+        assert_eq!(s.hold_for_digest(&[esc.id], "w1", now).await.unwrap(), vec![esc.id]);
+        let held = s.outbox_message(esc.id).await.unwrap().unwrap();
+        assert_eq!((held.status, held.digest.as_deref(), held.attempts), (OutboxStatus::Pending, Some("held"), 0));
+        let none = s.claim_except("w1", now, now + Duration::minutes(5), 100, &kinds).await.unwrap();
+        assert!(none.is_empty(), "held: claimed by none: {none:?}");
+        // One ward notice is leased by a worker that still sends notices one by one.
+        let leased = s.claim_except("w9", now, now + Duration::minutes(5), 100, &[]).await.unwrap();
+        assert_eq!(leased.len(), 5, "each-mode claims every kind but the held");
+        for m in &leased {
+            if m.recipient != "ward@example.vn" {
+                let f = motcua_store::outbox::Failure { error: "later", retry_at: Some(now), counted: false };
+                assert!(s.mark_failed(m.id, "w9", now, f).await.unwrap());
+            }
+        }
+        assert_eq!(s.digest_recipients(&kinds, until).await.unwrap(), [officer.to_string(), "ward@example.vn".into()]);
+        // Two gathers at once for the officer: one digest.
+        let (a, b) = tokio::join!(
+            s.gather_digest(&d, officer, &kinds, day5, until, now),
+            s.gather_digest(&d, officer, &kinds, day5, until, now)
+        );
+        let got: Vec<_> = [a.unwrap(), b.unwrap()].into_iter().flatten().collect();
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!((got[0].notices, got[0].dossiers, got[0].dead), (4, 2, 0));
+        assert_eq!(got[0].key, "digest:so@dept.example:2025-03-05");
+        assert_eq!(s.gather_digest(&d, officer, &kinds, day5, until, now).await.unwrap(), None, "once a day");
+        // The leased ward notice is not taken from its worker.
+        assert_eq!(s.gather_digest(&d, "ward@example.vn", &kinds, day5, until, now).await.unwrap(), None);
+        let rows = s.outbox(None, 1000).await.unwrap();
+        let mine: Vec<_> = rows.iter().filter(|m| m.recipient == officer).collect();
+        let gathered: Vec<_> = mine.iter().filter(|m| m.digest.as_deref() == Some(got[0].key.as_str())).collect();
+        assert_eq!(gathered.len(), 4);
+        assert!(gathered.iter().all(|m| m.status == OutboxStatus::Sent && m.sent_at == Some(now)));
+        let late = mine.iter().find(|m| m.dedupe_key == "at_risk:b:1:so").unwrap();
+        assert_eq!((late.status, late.digest.as_deref()), (OutboxStatus::Pending, None), "the next day's");
+        let digest = mine.iter().find(|m| m.kind == "digest").unwrap();
+        assert_eq!((digest.status, digest.dossier_code.as_ref()), (OutboxStatus::Pending, None));
+        let parsed: Digest = serde_json::from_str(&digest.payload).unwrap();
+        assert_eq!((parsed.entries.len(), parsed.notices, parsed.date), (2, 4, day5));
+        // The dispatcher sends the digest like any row; it counts as one message today.
+        let out = s.claim_except("w1", now, now + Duration::minutes(5), 100, &kinds).await.unwrap();
+        assert_eq!(out.iter().map(|m| m.kind.as_str()).collect::<Vec<_>>(), ["digest"]);
+        s.mark_sent(&[out[0].id], "w1", now).await.unwrap();
+        let sent = s.sent_since(at(2025, 3, 5, 0, 0)).await.unwrap();
+        let to_officer: Vec<_> = sent.iter().filter(|c| c.recipient == officer).collect();
+        assert_eq!(to_officer.len(), 1, "{sent:?}");
+        assert_eq!((to_officer[0].kind.as_str(), to_officer[0].messages), ("digest", 1));
+        // The next working day: the late notice.
+        let g = s
+            .gather_digest(&d, officer, &kinds, day(2025, 3, 6), at(2025, 3, 6, 7, 30), at(2025, 3, 6, 7, 30))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((g.notices, g.dossiers), (1, 1));
+        // Counters equal a recount.
+        assert!(s.recompute(&d, true).await.unwrap().is_empty());
+    }
+
     /// The counters the write path keeps equal the counters `recompute` sets again from the
     /// rows they count, after single writes, a batch written in parts, and every move of an
     /// outbox message (sent, dead, retried, retried later).
@@ -1586,6 +1708,7 @@ conformance!(
     dossiers_are_found_by_code_name_id_and_phone,
     desk_lists_and_the_work_queue_are_paged_and_counted,
     letters_to_print_are_paged_and_marked_printed_then_handed,
+    digests_gather_each_notice_once,
 );
 
 /// SQLite only: two independent stores (as two processes would) writing one file.

@@ -145,6 +145,61 @@ pub struct MailSettings {
     pub concurrency: usize,
     #[serde(default)]
     pub smtp: SmtpSettings,
+    /// `[mail.digest]`: the daily digest of the notices to staff.
+    #[serde(default)]
+    pub digest: DigestSettings,
+}
+
+/// How at-risk warnings and last-day reminders reach an officer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DigestMode {
+    /// Gathered into one digest per address and working day (the default).
+    #[default]
+    Daily,
+    /// One e-mail per dossier, as they are decided (up to the daily cap).
+    Each,
+}
+
+/// `[mail.digest]`.
+///
+/// ```toml
+/// [mail.digest]
+/// at_risk = "daily"            # "daily" (one digest per address and working day) or "each"
+/// time = "07:30"               # when the day's digests are gathered, +07:00
+/// cap_per_recipient_day = 20   # notices sent alone to one staff address per day; the rest
+///                              # roll into its next digest
+/// ```
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DigestSettings {
+    #[serde(default)]
+    pub at_risk: DigestMode,
+    #[serde(default = "default_digest_time", deserialize_with = "local_time")]
+    pub time: chrono::NaiveTime,
+    #[serde(default = "default_cap")]
+    pub cap_per_recipient_day: u32,
+}
+
+fn default_digest_time() -> chrono::NaiveTime {
+    chrono::NaiveTime::from_hms_opt(7, 30, 0).unwrap_or(chrono::NaiveTime::MIN)
+}
+fn default_cap() -> u32 {
+    20
+}
+
+/// `HH:MM` (or `HH:MM:SS`), local time.
+fn local_time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<chrono::NaiveTime, D::Error> {
+    let s = String::deserialize(d)?;
+    chrono::NaiveTime::parse_from_str(s.trim(), "%H:%M")
+        .or_else(|_| chrono::NaiveTime::parse_from_str(s.trim(), "%H:%M:%S"))
+        .map_err(|_| serde::de::Error::custom(format!("digest time {s:?}: expected HH:MM (+07:00), e.g. \"07:30\"")))
+}
+
+impl Default for DigestSettings {
+    fn default() -> Self {
+        Self { at_risk: DigestMode::default(), time: default_digest_time(), cap_per_recipient_day: default_cap() }
+    }
 }
 
 fn default_dir() -> PathBuf {
@@ -206,6 +261,7 @@ impl Default for MailSettings {
             batch: default_batch(),
             concurrency: default_concurrency(),
             smtp: SmtpSettings::default(),
+            digest: DigestSettings::default(),
         }
     }
 }
@@ -232,6 +288,8 @@ pub struct WorkerConfig {
     pub print_dir: PathBuf,
     /// `Name <address>` of the sender.
     pub from: String,
+    /// The daily digest of the notices to staff.
+    pub digest: DigestSettings,
 }
 
 fn secs(n: u64) -> chrono::Duration {
@@ -258,6 +316,18 @@ impl WorkerConfig {
             templates_dir,
             print_dir: s.print_dir.clone(),
             from: s.from.clone(),
+            digest: DigestSettings { cap_per_recipient_day: s.digest.cap_per_recipient_day.max(1), ..s.digest },
+        }
+    }
+
+    /// The kinds gathered into digests rather than sent alone: at-risk warnings and last-day
+    /// reminders with `at_risk = "daily"`, none with `"each"`.
+    pub fn held_kinds(&self) -> Vec<String> {
+        match self.digest.at_risk {
+            DigestMode::Daily => {
+                motcua_core::letters::MessageKind::DIGESTED.iter().map(|k| k.name().to_string()).collect()
+            }
+            DigestMode::Each => Vec::new(),
         }
     }
 
@@ -309,6 +379,24 @@ mod tests {
         assert_eq!(c.outage_retry_after(chrono::Duration::seconds(10)), chrono::Duration::seconds(30));
         assert_eq!(c.outage_retry_after(chrono::Duration::minutes(8)), chrono::Duration::minutes(2));
         assert_eq!(c.outage_retry_after(chrono::Duration::hours(30)), chrono::Duration::minutes(10));
+    }
+
+    #[test]
+    fn digest_settings_default_to_daily_at_half_past_seven() {
+        let s = MailSettings::default();
+        assert_eq!(s.digest.at_risk, DigestMode::Daily);
+        assert_eq!(s.digest.time, chrono::NaiveTime::from_hms_opt(7, 30, 0).unwrap());
+        assert_eq!(s.digest.cap_per_recipient_day, 20);
+        let c = WorkerConfig::from_settings(&s, Path::new("config"));
+        assert_eq!(c.held_kinds(), vec!["at_risk".to_string(), "reminder".to_string()]);
+        let d: DigestSettings =
+            serde_json::from_value(serde_json::json!({"at_risk": "each", "time": "16:45"})).unwrap();
+        assert_eq!(d.at_risk, DigestMode::Each);
+        assert_eq!(d.time, chrono::NaiveTime::from_hms_opt(16, 45, 0).unwrap());
+        let bad = serde_json::from_value::<DigestSettings>(serde_json::json!({"time": "7h30"})).unwrap_err();
+        assert!(bad.to_string().contains("HH:MM"), "{bad}");
+        let c = WorkerConfig::from_settings(&MailSettings { digest: d, ..MailSettings::default() }, Path::new("c"));
+        assert!(c.held_kinds().is_empty());
     }
 
     fn toml_like(s: &str) -> MailSettings {

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use lettre::message::Mailbox;
 use lettre::{Address, Message};
-use motcua_core::letters::{ApologyTimeliness, Audience, EmailResult, Letter, Recipient};
+use motcua_core::letters::{ApologyTimeliness, Audience, Digest, EmailResult, Letter, MessageKind, Recipient};
 use motcua_core::{AgencyCode, Email};
 use motcua_store::{OutboxMessage, OutboxStore, Store};
 use tokio::task::JoinSet;
@@ -41,15 +41,32 @@ struct Item {
     unreachable: bool,
 }
 
-/// The letter an outbox row carries. A payload that is not one (a field missing, a value
-/// core does not know) is the row's failure, recorded with the reason: nothing is guessed.
-fn letter_of(row: &OutboxMessage) -> Result<Letter, String> {
-    serde_json::from_str(&row.payload).map_err(|e| format!("the payload is not a letter: {e}"))
+/// What an outbox row carries: a letter, or (kind `digest`) a digest of notices.
+enum Payload {
+    Letter(Box<Letter>),
+    Digest(Box<Digest>),
+}
+
+/// The letter (or digest) an outbox row carries. A payload that is not one (a field missing,
+/// a value core does not know) is the row's failure, recorded with the reason: nothing is
+/// guessed.
+fn payload_of(row: &OutboxMessage) -> Result<Payload, String> {
+    if row.kind == MessageKind::Digest.name() {
+        return serde_json::from_str(&row.payload)
+            .map(|d| Payload::Digest(Box::new(d)))
+            .map_err(|e| format!("the payload is not a digest: {e}"));
+    }
+    serde_json::from_str(&row.payload)
+        .map(|l| Payload::Letter(Box::new(l)))
+        .map_err(|e| format!("the payload is not a letter: {e}"))
 }
 
 /// For the apology metric: the responsible agency and the timeliness of an apology letter.
-fn apology_of(letter: &Letter) -> Option<(AgencyCode, ApologyTimeliness)> {
-    letter.apology.as_ref().map(|a| (a.responsible.code.clone(), a.timeliness))
+fn apology_of(payload: &Payload) -> Option<(AgencyCode, ApologyTimeliness)> {
+    match payload {
+        Payload::Letter(letter) => letter.apology.as_ref().map(|a| (a.responsible.code.clone(), a.timeliness)),
+        Payload::Digest(_) => None,
+    }
 }
 
 impl<S> Worker<S>
@@ -57,16 +74,25 @@ where
     S: Store + OutboxStore + Clone + Send + Sync + 'static,
 {
     /// Renders one row: the e-mail to send, or the letter to print at the desk.
-    fn prepare(&self, row: &OutboxMessage, letter: &Letter) -> Result<Job, String> {
-        let rendered =
-            self.templates.render(&row.kind, self.config.lang, letter, &row.recipient).map_err(|e| e.to_string())?;
+    fn prepare(&self, row: &OutboxMessage, payload: &Payload) -> Result<Job, String> {
+        let rendered = match payload {
+            Payload::Letter(letter) => self.templates.render(&row.kind, self.config.lang, letter, &row.recipient),
+            Payload::Digest(digest) => self.templates.render_digest(self.config.lang, digest, &row.recipient),
+        }
+        .map_err(|e| e.to_string())?;
         let stem = compose::stem(row.id, &row.dedupe_key);
         let recipient: Recipient =
             row.recipient.parse().map_err(|e| format!("bad recipient {:?}: {e}", row.recipient))?;
         match recipient {
             Recipient::Desk(_) => Ok(Job::Print { stem, rendered }),
             Recipient::Email(email) => {
-                let to = mailbox(&email, letter)?;
+                let name = match payload {
+                    Payload::Letter(l) if l.audience == Audience::Citizen => {
+                        compose::display_name(&l.dossier.applicant_name)
+                    }
+                    _ => None,
+                };
+                let to = mailbox(&email, name)?;
                 let id = compose::message_id(row.id, &row.dedupe_key, &self.from);
                 let message = compose::build(&self.from, to, &id, row.created_at, &rendered)?;
                 Ok(Job::Mail { stem, message: Box::new(message) })
@@ -96,12 +122,17 @@ where
         let mut stats = Stats::default();
         let owner = self.config.owner.as_str();
         while !self.stopping() {
-            let rows =
-                transient_retry(|| self.store.claim(owner, now, now + self.config.lease, self.config.batch)).await?;
+            let held_kinds = self.config.held_kinds();
+            let rows = transient_retry(|| {
+                self.store.claim_except(owner, now, now + self.config.lease, self.config.batch, &held_kinds)
+            })
+            .await?;
             if rows.is_empty() {
                 break;
             }
             stats.claimed += rows.len();
+            let (rows, held) = self.apply_cap(rows, now).await?;
+            stats.held += held;
             let items = self.deliver(rows).await;
             // The lease is judged at the instant of marking, never earlier than `now`.
             let mark_at = now.max(self.now.now());
@@ -156,6 +187,9 @@ where
                 }
             }
         }
+        if let Err(e) = self.report_per_recipient(now).await {
+            tracing::warn!(error = %e, "messages per recipient not measured");
+        }
         Ok(stats)
     }
 
@@ -164,7 +198,7 @@ where
         let mut items = Vec::with_capacity(rows.len());
         let mut mails: Vec<(usize, String, Box<Message>)> = Vec::new();
         for row in rows {
-            let letter = letter_of(&row);
+            let letter = payload_of(&row);
             let apology = letter.as_ref().ok().and_then(apology_of);
             // A stored value that makes the mail library panic is this row's failure, never
             // the pass's: the rest of the batch still goes out.
@@ -234,9 +268,7 @@ where
 }
 
 /// The recipient's mailbox, with the citizen's name when the message is addressed to them.
-fn mailbox(email: &Email, letter: &Letter) -> Result<Mailbox, String> {
+fn mailbox(email: &Email, name: Option<String>) -> Result<Mailbox, String> {
     let address: Address = email.as_str().parse().map_err(|e| format!("bad address {email}: {e}"))?;
-    let name =
-        (letter.audience == Audience::Citizen).then(|| compose::display_name(&letter.dossier.applicant_name)).flatten();
     Ok(Mailbox::new(name, address))
 }

@@ -22,6 +22,7 @@
 //! Modules:
 //! - `worker`: [`Worker`], its parts and the loop that runs both jobs;
 //! - `scheduler`: [`Worker::tick`] (reminders and automatic apologies);
+//! - `digest`: [`Worker::gather_digests`] (the day's digests to staff) and the daily cap;
 //! - `dispatch`: [`Worker::run_pending_jobs`] (lease, render, send, mark);
 //! - `pass`: what one pass did ([`Stats`], [`TickStats`]) and where the last reminder pass
 //!   reached;
@@ -36,6 +37,7 @@
 
 pub mod compose;
 pub mod config;
+mod digest;
 mod dispatch;
 mod error;
 pub mod mailer;
@@ -47,7 +49,8 @@ mod scheduler;
 pub mod templates;
 mod worker;
 
-pub use config::{MailSettings, WorkerConfig};
+pub use config::{DigestMode, DigestSettings, MailSettings, WorkerConfig};
+pub use digest::DigestStats;
 pub use error::WorkerError;
 pub use mailer::{Mailer, MemoryMailbox, SentMail};
 pub use metrics::WorkerMetrics;

@@ -21,4 +21,11 @@ pub trait WorkerMetrics: Send + Sync + fmt::Debug {
     fn apology_issued(&self, agency: &AgencyCode, timeliness: ApologyTimeliness);
     /// A finished scheduler tick: how long it took, and its "now".
     fn scheduler_tick(&self, took: Duration, now: DateTime<Utc>);
+    /// A digest written, gathering `notices` notices.
+    fn digest_gathered(&self, _notices: usize) {}
+    /// A notice of `kind` held over the daily cap of its recipient: it rolls into the next
+    /// digest.
+    fn notice_capped(&self, _kind: &str) {}
+    /// The most messages sent today to one recipient of a class (`staff`, `citizen`, `desk`).
+    fn notices_per_recipient_day(&self, _recipient: &str, _max: u64) {}
 }

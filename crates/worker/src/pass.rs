@@ -20,6 +20,8 @@ pub struct Stats {
     /// Delivered, but the lease had expired by the time it was to be marked: another worker
     /// may send it again, with the same Message-ID.
     pub lost_lease: usize,
+    /// Staff notices over their recipient's daily cap, left for the next digest.
+    pub held: usize,
 }
 
 impl std::ops::AddAssign for Stats {
@@ -30,6 +32,7 @@ impl std::ops::AddAssign for Stats {
         self.retried += o.retried;
         self.dead += o.dead;
         self.lost_lease += o.lost_lease;
+        self.held += o.held;
     }
 }
 
@@ -45,6 +48,10 @@ pub struct TickStats {
     pub already_done: usize,
     /// Candidates whose log no longer replays, or whose event core refused; left for a person.
     pub failed: usize,
+    /// Daily digests written (one per staff address and working day).
+    pub digests: usize,
+    /// Notices gathered into them.
+    pub digested: usize,
 }
 
 /// The last reminder pass of a worker: its instant, its horizon, and its last full pass (see

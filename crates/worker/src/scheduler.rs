@@ -77,6 +77,10 @@ where
         let mut stats = TickStats::default();
         self.reminders(now, &mut stats).await?;
         self.apologies(now, &mut stats).await?;
+        let d = self.gather_digests(now).await?;
+        stats.digests += d.digests;
+        stats.digested += d.notices;
+        stats.failed += d.dead;
         self.metric(|m| m.scheduler_tick(started.elapsed(), now));
         Ok(stats)
     }

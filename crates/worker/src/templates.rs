@@ -5,11 +5,13 @@
 //! `<kind>.<lang>.txt` (required for `vi`; its first line is `Subject: …`) and
 //! `<kind>.<lang>.html` (optional: the HTML part). Kinds are core's `MessageKind` names
 //! (`apology`, `apology_with_result`, `reminder`, `at_risk`, `escalation`, `result_ready`,
-//! `receipt`); an English template that is missing falls back to Vietnamese. HTML templates are
+//! `receipt`, `supplement_request`, `digest`); an English template that is missing falls back to Vietnamese. HTML templates are
 //! escaped automatically; `{% extends %}` and `{% include %}` work within the folder.
 //!
 //! Every template sees core's `Letter` (`kind`, `dossier`, `desk`, `agency`, `apology`,
-//! `remaining_working_minutes`, `print_at_desk`, `issued_at`) plus `lang` and `recipient`, and
+//! `supplement`, `remaining_working_minutes`, `print_at_desk`, `issued_at`) — the digest's
+//! sees core's `Digest` (`entries`, `notices`, `agency`, `audience`, `date`, `issued_at`) —
+//! plus `lang` and `recipient`, and
 //! these filters: `datetime` ("Thứ Sáu 27/10/2023 09:32"), `date` ("27/10/2023"), `time`
 //! ("09:32"), `long_date` ("ngày 27 tháng 10 năm 2023" / "27 October 2023") and `working_time`
 //! (minutes as "2 ngày 3 giờ 15 phút"), each taking an optional language (`"vi"` or `"en"`).
@@ -21,7 +23,7 @@ use chrono::{DateTime, Datelike, Utc};
 use minijinja::{Environment, ErrorKind, Value, path_loader};
 use motcua_core::calendar::to_local;
 use motcua_core::deadlines::{Lang, format_instant, format_working_minutes};
-use motcua_core::letters::{Letter, MessageKind};
+use motcua_core::letters::{Digest, Letter, MessageKind};
 use serde::Serialize;
 
 use crate::error::WorkerError;
@@ -152,14 +154,27 @@ impl Templates {
 
     /// Renders a message of `kind` from core's `Letter`.
     pub fn render(&self, kind: &str, lang: Lang, letter: &Letter, recipient: &str) -> Result<Rendered, WorkerError> {
-        let mut ctx = match serde_json::to_value(letter) {
-            Ok(serde_json::Value::Object(m)) => m,
-            Ok(_) => return Err(WorkerError::Template(format!("the letter of a {kind} message is not an object"))),
-            Err(e) => return Err(WorkerError::Template(format!("the letter of a {kind} message: {e}"))),
-        };
+        let mut ctx = object(letter, kind)?;
         // The stored form leaves out a desk or addressee that is the holder: put it back, so
         // that templates always see both.
         motcua_core::letters::fill_in_holder(&mut ctx);
+        self.render_object(kind, lang, ctx, recipient)
+    }
+
+    /// Renders a daily digest (`digest.<lang>.txt` / `.html`) from core's `Digest`: the
+    /// templates see its `entries`, `notices`, `agency`, `audience`, `date` and `issued_at`.
+    pub fn render_digest(&self, lang: Lang, digest: &Digest, recipient: &str) -> Result<Rendered, WorkerError> {
+        let kind = MessageKind::Digest.name();
+        self.render_object(kind, lang, object(digest, kind)?, recipient)
+    }
+
+    fn render_object(
+        &self,
+        kind: &str,
+        lang: Lang,
+        mut ctx: serde_json::Map<String, serde_json::Value>,
+        recipient: &str,
+    ) -> Result<Rendered, WorkerError> {
         ctx.insert("lang".into(), serde_json::Value::from(lang_name(lang)));
         ctx.insert("recipient".into(), serde_json::Value::from(recipient));
         let ctx = Value::from_serialize(&ctx);
@@ -176,6 +191,15 @@ impl Templates {
             .ok_or_else(|| WorkerError::Template(format!("{txt}: the first line must be `Subject: …`")))?;
         let html = self.pick(kind, lang, "html").map(|name| render(&name)).transpose()?;
         Ok(Rendered { subject, text: body, html })
+    }
+}
+
+/// A message's payload as the map templates see.
+fn object(value: &impl Serialize, kind: &str) -> Result<serde_json::Map<String, serde_json::Value>, WorkerError> {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::Object(m)) => Ok(m),
+        Ok(_) => Err(WorkerError::Template(format!("the payload of a {kind} message is not an object"))),
+        Err(e) => Err(WorkerError::Template(format!("the payload of a {kind} message: {e}"))),
     }
 }
 

@@ -170,6 +170,8 @@ both!(
     a_backdated_due_date_below_the_last_horizon_is_caught_by_the_next_full_pass,
     a_payload_that_is_not_a_letter_fails_with_the_reason,
     hostile_stored_names_neither_stop_the_batch_nor_reach_a_header_raw,
+    reminders_go_out_as_one_daily_digest_per_address,
+    notices_over_the_daily_cap_roll_into_the_next_digest,
 );
 
 async fn kinds(store: &AnyStore, code: &DossierCode) -> Vec<(String, String)> {
@@ -583,4 +585,120 @@ async fn hostile_stored_names_neither_stop_the_batch_nor_reach_a_header_raw(stor
         .collect();
     assert!(to.iter().any(|t| t.contains("\"X Y\"") || t.contains("X Y")), "{to:?}");
     assert!(to.iter().any(|t| t.contains("A B")), "{to:?}");
+}
+
+/// Three dossiers held by the tourism department, due Mon 17/03/2025 08:00 (in their last
+/// working day from Fri 14/03 08:00).
+async fn three_due_monday(store: &AnyStore, d: &Domain) -> Vec<DossierCode> {
+    let mut codes = Vec::new();
+    for i in 0..3 {
+        let x = store
+            .intake(d, new_dossier(&format!("Công dân {i}"), None, false), at(2025, 3, 3, 8, 0), None)
+            .await
+            .unwrap();
+        let code = x.code.unwrap();
+        store.record(d, &code, ev(at(2025, 3, 3, 9, 0), EventKind::Transferred { to: ag(TOURISM) })).await.unwrap();
+        store.record(d, &code, ev(at(2025, 3, 3, 9, 30), EventKind::Accepted)).await.unwrap();
+        codes.push(code);
+    }
+    codes
+}
+
+async fn reminders_go_out_as_one_daily_digest_per_address(store: &AnyStore) {
+    let s = Setup::new();
+    let d = &s.domain;
+    let codes = three_due_monday(store, d).await;
+    let (w1, mail1) = s.worker(store, "w1", |_| {});
+    let (w2, mail2) = s.worker(store, "w2", |_| {});
+    let t = at(2025, 3, 14, 9, 0);
+    let tick = w1.tick(t).await.unwrap();
+    assert_eq!((tick.reminders, tick.digests), (6, 0), "queued after Friday's 07:30: Monday's digest: {tick:?}");
+    assert_eq!(w1.run_pending_jobs(t).await.unwrap().claimed, 0, "reminders do not go alone");
+    assert!(mail1.sent().is_empty());
+    // Saturday is no working day: no digest.
+    assert_eq!(w1.tick(at(2025, 3, 15, 8, 0)).await.unwrap().digests, 0);
+    // Monday 07:29: not yet; 07:45: one digest for the officers' address, one for the head's.
+    assert_eq!(w1.tick(at(2025, 3, 17, 7, 29)).await.unwrap().digests, 0);
+    let monday = at(2025, 3, 17, 7, 45);
+    let (a, b) = tokio::join!(w1.tick(monday), w2.tick(monday));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!((a.digests + b.digests, a.digested + b.digested), (2, 6), "{a:?} {b:?}");
+    assert_eq!(w2.tick(monday + Duration::minutes(5)).await.unwrap().digests, 0, "one digest a day");
+    let rows = store.outbox(None, 1000).await.unwrap();
+    let digests: Vec<_> = rows.iter().filter(|m| m.kind == "digest").collect();
+    let mut to: Vec<&str> = digests.iter().map(|m| m.recipient.as_str()).collect();
+    to.sort_unstable();
+    assert_eq!(to, ["giamdoc@sodulich.danang.example", "motcua@sodulich.danang.example"]);
+    assert_eq!(digests[0].dedupe_key, format!("digest:{}:2025-03-17", digests[0].recipient));
+    for r in rows.iter().filter(|m| m.kind == "reminder") {
+        let key = format!("digest:{}:2025-03-17", r.recipient);
+        assert_eq!(r.digest.as_deref(), Some(key.as_str()), "each reminder in its address's digest once");
+    }
+    // A worker claims the digests and dies before sending: once its lease has passed, another
+    // sends them, each once, with the row's Message-ID.
+    let taken = store.claim("dead-worker", monday, monday + Duration::minutes(5), 100).await.unwrap();
+    assert_eq!(taken.len(), 2);
+    assert_eq!(w2.run_pending_jobs(monday + Duration::minutes(1)).await.unwrap().claimed, 0);
+    let after = monday + Duration::minutes(6);
+    let st = w2.run_pending_jobs(after).await.unwrap();
+    assert_eq!(st.sent, 2, "{st:?}");
+    let sent = mail2.sent();
+    assert_eq!(sent.len(), 2);
+    for m in &sent {
+        let row = digests.iter().find(|r| m.to == vec![r.recipient.clone()]).unwrap();
+        let id =
+            motcua_worker::compose::message_id(row.id, &row.dedupe_key, &"motcua@hcc.danang.example".parse().unwrap());
+        assert_eq!(m.message_id.as_deref(), Some(id.as_str()));
+    }
+    assert!(w1.run_pending_jobs(after).await.unwrap().claimed == 0);
+    // What it says: the three dossiers, soonest due first, with the time left.
+    let digest: motcua_core::letters::Digest = serde_json::from_str(&digests[0].payload).unwrap();
+    let r = w1.templates().render_digest(motcua_core::Lang::Vi, &digest, &digests[0].recipient).unwrap();
+    assert!(r.subject.contains("3 hồ sơ sắp đến hạn hoặc có nguy cơ trễ hạn"), "{}", r.subject);
+    for c in &codes {
+        assert!(r.text.contains(c.as_str()), "{}", r.text);
+    }
+    assert!(r.text.contains("Hạn: Thứ Hai 17/03/2025 08:00; còn lại: 0 ngày 0 giờ 15 phút làm việc"), "{}", r.text);
+    assert!(r.text.contains("ngày làm việc cuối trước hạn"), "{}", r.text);
+    let en = w1.templates().render_digest(motcua_core::Lang::En, &digest, &digests[0].recipient).unwrap();
+    assert!(en.subject.contains("3 dossiers due soon"), "{}", en.subject);
+}
+
+async fn notices_over_the_daily_cap_roll_into_the_next_digest(store: &AnyStore) {
+    let s = Setup::new();
+    let d = &s.domain;
+    three_due_monday(store, d).await;
+    let each = |c: &mut WorkerConfig| {
+        c.digest.at_risk = motcua_worker::DigestMode::Each;
+        c.digest.cap_per_recipient_day = 2;
+    };
+    let (w, mail) = s.worker(store, "w1", each);
+    let t = at(2025, 3, 14, 9, 0);
+    assert_eq!(w.tick(t).await.unwrap().reminders, 6);
+    let st = w.run_pending_jobs(t).await.unwrap();
+    assert_eq!((st.sent, st.held), (4, 2), "two to each address, one each held: {st:?}");
+    assert_eq!(mail.sent().len(), 4);
+    let per_address = |at| {
+        let store = store.clone();
+        async move {
+            let mut n: std::collections::BTreeMap<String, u64> = Default::default();
+            for c in store.sent_since(at).await.unwrap() {
+                *n.entry(c.recipient).or_default() += c.messages;
+            }
+            n
+        }
+    };
+    assert!(per_address(at(2025, 3, 14, 0, 0)).await.values().all(|n| *n == 2));
+    let held = store.outbox(Some(OutboxStatus::Pending), 100).await.unwrap();
+    assert_eq!(held.len(), 2);
+    assert!(held.iter().all(|m| m.digest.as_deref() == Some("held") && m.attempts == 0), "{held:#?}");
+    // Later that day: still held, claimed by no one.
+    assert_eq!(w.run_pending_jobs(at(2025, 3, 14, 15, 0)).await.unwrap().claimed, 0);
+    // Monday's digests carry them.
+    let monday = at(2025, 3, 17, 7, 30);
+    let tick = w.tick(monday).await.unwrap();
+    assert_eq!((tick.digests, tick.digested), (2, 2), "{tick:?}");
+    assert_eq!(w.run_pending_jobs(monday).await.unwrap().sent, 2);
+    assert_eq!(mail.sent().len(), 6, "every reminder reached its address: alone or in a digest");
+    assert!(store.outbox(Some(OutboxStatus::Pending), 100).await.unwrap().is_empty());
 }

@@ -113,6 +113,8 @@ struct DossierPage {
     refused: bool,
     /// What the holder line says: held by an agency while open, the result's place after.
     holder_label: String,
+    /// While it waits for a supplement: what was asked and why.
+    supplement: Option<crate::public::SupplementAsked>,
     error: String,
 }
 
@@ -337,6 +339,7 @@ async fn dossier_page(state: &AppState, ui: &Ui, code: &str, error: String) -> R
             .any(|e| matches!(e.kind, motcua_core::EventKind::SupplementRequested { .. })),
         refused: status == motcua_core::Status::RefusedAtReceipt,
         holder_label: holder_label(tr, status),
+        supplement: crate::public::SupplementAsked::of(state, d, &loaded.events),
         error,
     };
     html(if page.error.is_empty() { StatusCode::OK } else { StatusCode::CONFLICT }, &page)

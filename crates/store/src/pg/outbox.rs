@@ -48,9 +48,9 @@ pub(crate) async fn insert_keys(conn: &mut PgConnection, rows: &[NewMessage]) ->
 }
 
 impl OutboxStore for PgStore {
-    outbox_writes!(|s| s.pool().begin(), lock: " FOR UPDATE", skip: " FOR UPDATE SKIP LOCKED", ids: "SELECT jsonb_array_elements_text($2::jsonb)::bigint");
+    outbox_writes!(|s| s.pool().begin(), lock: " FOR UPDATE", skip: " FOR UPDATE SKIP LOCKED", ids: "SELECT jsonb_array_elements_text($2::jsonb)::bigint", texts: "SELECT jsonb_array_elements_text($X::jsonb)");
 
-    outbox_reads!(pool);
+    outbox_reads!(pool, texts: "SELECT jsonb_array_elements_text($X::jsonb)");
 
     async fn desk_letters(&self, agencies: &[AgencyCode], limit: u32) -> Result<Vec<OutboxMessage>, StoreError> {
         let recipients: Vec<String> = agencies.iter().map(desk_recipient).collect();

@@ -91,9 +91,9 @@ pub(crate) async fn insert(
 }
 
 impl OutboxStore for SqliteStore {
-    outbox_writes!(|s| s.writer().begin_with("BEGIN IMMEDIATE"), lock: "", skip: "", ids: "SELECT value FROM json_each($2)");
+    outbox_writes!(|s| s.writer().begin_with("BEGIN IMMEDIATE"), lock: "", skip: "", ids: "SELECT value FROM json_each($2)", texts: "SELECT value FROM json_each($X)");
 
-    outbox_reads!(reader);
+    outbox_reads!(reader, texts: "SELECT value FROM json_each($X)");
 
     async fn desk_letters(&self, agencies: &[AgencyCode], limit: u32) -> Result<Vec<OutboxMessage>, StoreError> {
         if agencies.is_empty() {
