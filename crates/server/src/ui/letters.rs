@@ -29,6 +29,8 @@ struct DeskLetterVm {
     code: String,
     number: String,
     kind: String,
+    /// The printable page under the dossier (`letter`, `forms/supplement`).
+    paper: &'static str,
     applicant: String,
     procedure: String,
     issued: String,
@@ -73,7 +75,17 @@ fn desk_letter_vm(tr: Tr, l: &DeskLetter, own: bool) -> DeskLetterVm {
     let kind = match MessageKind::from_str(&m.kind) {
         Ok(MessageKind::Apology) => tr.t("letter").to_string(),
         Ok(MessageKind::ApologyWithResult) => tr.t("letter_with_result").to_string(),
-        _ => m.kind.clone(),
+        Ok(MessageKind::SupplementRequest) => tr.t("letter_supplement").to_string(),
+        Ok(MessageKind::Receipt) => tr.t("letter_receipt").to_string(),
+        Ok(MessageKind::ResultReady) => tr.t("letter_result_ready").to_string(),
+        // Staff notices never go to a desk's print queue; a row of a kind this build does not
+        // know is still listed, under a word rather than its stored name.
+        _ => tr.t("letter_other").to_string(),
+    };
+    // The paper to print: the supplement request is Mẫu 02; every other letter is the apology.
+    let paper = match MessageKind::from_str(&m.kind) {
+        Ok(MessageKind::SupplementRequest) => "forms/supplement",
+        _ => "letter",
     };
     let (state_label, error) = match m.status {
         OutboxStatus::Pending => (tr.t("letter_pending"), String::new()),
@@ -84,6 +96,7 @@ fn desk_letter_vm(tr: Tr, l: &DeskLetter, own: bool) -> DeskLetterVm {
         code: m.dossier_code.as_ref().map(ToString::to_string).unwrap_or_default(),
         number: letter.as_ref().and_then(|l| l.apology.as_ref()).map(|a| a.number.clone()).unwrap_or_default(),
         kind,
+        paper,
         applicant: if own {
             facts.map(|f| f.applicant_name.clone()).unwrap_or_default()
         } else {
