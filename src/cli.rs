@@ -300,7 +300,7 @@ pub fn run(cli: &Cli) -> Result<()> {
             Command::Worker(args) => return crate::worker_cmd::worker(&config, args, store, domain).await,
             Command::Outbox(args) => return crate::worker_cmd::outbox(args, &store).await,
             Command::Letter(args) => return crate::worker_cmd::letter(&config, args, &store, &domain).await,
-            Command::Form(args) => return crate::form_cmd::run(&store, &domain, args).await,
+            Command::Form(args) => return crate::form_cmd::run(&config, &store, &domain, args).await,
             _ => {}
         }
         run_with_store(cli, &store, &domain, config.settings.backdate_window).await

@@ -24,9 +24,25 @@ pub struct Settings {
     /// (`serve --backdate-window` overrides it): `1d`, `4h`, `90m`, `0`.
     #[serde(default, deserialize_with = "window")]
     pub backdate_window: BackdateWindow,
+    /// The place in the date line of every paper ("Đà Nẵng, ngày … tháng … năm …").
+    #[serde(default = "default_place")]
+    pub place: String,
+    /// The server's public address: the lookup link and QR code on papers printed away from
+    /// the server (`motcua form`, `motcua letter`, the worker's print queue); `serve
+    /// --public-url` (MOTCUA_PUBLIC_URL) overrides it for the server.
+    #[serde(default = "default_public_url")]
+    pub public_url: String,
     /// `[mail]`: how the worker delivers messages (motcua-worker's `MailSettings`).
     #[serde(default)]
     pub mail: motcua_worker::MailSettings,
+}
+
+fn default_place() -> String {
+    "Đà Nẵng".into()
+}
+
+fn default_public_url() -> String {
+    "http://127.0.0.1:8080".into()
 }
 
 fn window<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BackdateWindow, D::Error> {
@@ -50,6 +66,8 @@ impl Default for Settings {
             calendar_dir: default_calendar_dir(),
             office_hours: None,
             backdate_window: BackdateWindow::default(),
+            place: default_place(),
+            public_url: default_public_url(),
             mail: motcua_worker::MailSettings::default(),
         }
     }

@@ -6,11 +6,12 @@ use anyhow::{Context, Result, bail};
 use chrono::Utc;
 use clap::Args;
 use motcua_core::forms::FormKind;
-use motcua_core::{AgencyCode, Domain, DossierCode, EventKind};
-use motcua_server::forms::{self, BookFacts, FormError, Paper};
+use motcua_core::{AgencyCode, Domain, DossierCode};
+use motcua_server::forms::{self, BookFacts, FormError, PaperError, PaperPlace};
 use motcua_server::i18n::{Lang, Tr};
 use motcua_store::{StaffStore, Store};
 
+use crate::config::Config;
 use crate::input;
 
 #[derive(Debug, Clone, Args)]
@@ -33,18 +34,23 @@ pub struct FormArgs {
     /// The desk (receiving agency) whose book to print.
     #[arg(long)]
     pub agency: Option<String>,
-    /// The place named in the paper's date line.
-    #[arg(long, default_value = "Đà Nẵng")]
-    pub place: String,
-    /// The server's public address, for the receipt's lookup link and QR code.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
-    pub public_url: String,
+    /// The place named in the paper's date line (default: `place` of motcua.toml).
+    #[arg(long)]
+    pub place: Option<String>,
+    /// The server's public address, for the receipt's lookup link and QR code (default:
+    /// `public_url` of motcua.toml).
+    #[arg(long)]
+    pub public_url: Option<String>,
     /// Print as of this instant (the control sheet's pending rows; the book's date line).
     #[arg(long)]
     pub as_of: Option<String>,
 }
 
-pub async fn run<S: Store + StaffStore>(store: &S, domain: &Domain, a: &FormArgs) -> Result<()> {
+pub async fn run<S: Store + StaffStore>(config: &Config, store: &S, domain: &Domain, a: &FormArgs) -> Result<()> {
+    let at = PaperPlace {
+        place: a.place.clone().unwrap_or_else(|| config.settings.place.clone()),
+        public_url: a.public_url.clone().unwrap_or_else(|| config.settings.public_url.clone()),
+    };
     let kind: FormKind = a.kind.parse().map_err(anyhow::Error::msg)?;
     let tr = Tr::new(if a.lang == "en" { Lang::En } else { Lang::Vi });
     let now = a.as_of.as_deref().map(input::instant).transpose()?.unwrap_or_else(Utc::now);
@@ -63,7 +69,7 @@ pub async fn run<S: Store + StaffStore>(store: &S, domain: &Domain, a: &FormArgs
         match a.format.as_deref().unwrap_or("csv") {
             "csv" => crate::out!("{}", forms::book_csv(tr.en(), &rows)),
             "html" => {
-                let facts = BookFacts { domain, place: &a.place, tr, agency: &agency, from, to, rows: &rows, now };
+                let facts = BookFacts { domain, place: &at.place, tr, agency: &agency, from, to, rows: &rows, now };
                 crate::out!("{}", forms::book_html(&facts)?);
             }
             other => bail!("--format {other}: the book is csv or html"),
@@ -72,37 +78,9 @@ pub async fn run<S: Store + StaffStore>(store: &S, domain: &Domain, a: &FormArgs
     }
     let Some(code) = a.code.as_deref() else { bail!("motcua form {kind} needs a dossier code") };
     let code: DossierCode = code.trim().parse()?;
-    let events = store.events(&code).await?;
-    if events.is_empty() {
-        bail!("dossier {code} does not exist");
-    }
-    let d = domain.replay(&events)?;
-    let by = events
-        .iter()
-        .find(|e| matches!(e.kind, EventKind::Received { .. } | EventKind::AcceptedOnline))
-        .and_then(|e| e.by.clone());
-    let officer = match by {
-        Some(u) => store.staff_credentials(&u).await?.map_or(u, |(s, _)| s.display_name),
-        None => String::new(),
-    };
-    let code_text = code.to_string();
-    let url = format!("{}/tra-cuu?ma={code_text}", a.public_url.trim_end_matches('/'));
-    let qr = motcua_server::paper::lookup_qr(&url);
-    let p = Paper {
-        domain,
-        place: &a.place,
-        tr,
-        code: &code_text,
-        dossier: &d,
-        events: &events,
-        officer: &officer,
-        lookup_url: &url,
-        qr_svg: &qr,
-        now,
-    };
-    let html = match forms::render(kind, &p) {
+    let html = match forms::dossier_paper(store, domain, kind, &code, &at, tr, now).await {
         Ok(h) => h,
-        Err(FormError::NotApplicable(why)) => bail!("{why}"),
+        Err(PaperError::Form(FormError::NotApplicable(why))) => bail!("{why}"),
         Err(e) => return Err(e.into()),
     };
     match a.format.as_deref().unwrap_or("text") {

@@ -19,6 +19,7 @@ use motcua_core::Domain;
 use motcua_core::backdate::BackdateWindow;
 use motcua_exporter::http::{Endpoint, NowFn};
 use motcua_exporter::{Exporter, Metrics};
+use motcua_server::forms::PaperPlace;
 use motcua_server::{AppState, Application, HttpMetrics, ServerConfig, system_now};
 use motcua_store::{AnyStore, StaffStore};
 use motcua_worker::{NowSource, SystemNow, Worker};
@@ -150,8 +151,13 @@ pub async fn run(config: &Config, args: &ServeArgs, store: AnyStore, domain: Dom
     } else {
         let settings = mail_settings(config, &args.mail)?;
         let now: Arc<dyn NowSource> = Arc::new(SystemNow);
-        let worker = build_worker(config, &settings, store.clone(), Arc::clone(&domain), now, Some((*metrics).clone()))
-            .context("cannot start the worker")?;
+        let at = PaperPlace {
+            place: config.settings.place.clone(),
+            public_url: args.public_url.clone().unwrap_or_else(|| config.settings.public_url.clone()),
+        };
+        let worker =
+            build_worker(config, &settings, store.clone(), Arc::clone(&domain), now, Some((*metrics).clone()), at)
+                .context("cannot start the worker")?;
         Some(worker)
     };
     let server_config = ServerConfig {
@@ -165,6 +171,7 @@ pub async fn run(config: &Config, args: &ServeArgs, store: AnyStore, domain: Dom
         backdate_window: args.backdate_window.unwrap_or(config.settings.backdate_window),
         header_read_timeout: Duration::from_secs(args.header_read_timeout),
         idle_timeout: Duration::from_secs(args.idle_timeout),
+        place: config.settings.place.clone(),
         body_read_timeout: Duration::from_secs(args.body_read_timeout),
         ..ServerConfig::default()
     };

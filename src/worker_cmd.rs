@@ -10,13 +10,16 @@ use clap::{Args, Subcommand};
 use motcua_core::AgencyCode;
 use motcua_core::calendar::at_vn;
 use motcua_core::deadlines::Lang;
-use motcua_core::letters::owed_apology;
+use motcua_core::forms::FormKind;
 use motcua_core::letters::{ApologyTimeliness, EmailResult};
 use motcua_core::{Domain, DossierCode};
-use motcua_store::{AnyStore, OutboxMessage, OutboxStatus, OutboxStore, Store};
+use motcua_server::forms::{self, FormError, PaperError, PaperPlace};
+use motcua_server::i18n::{Lang as ServerLang, Tr};
+use motcua_store::{AnyStore, OutboxMessage, OutboxStatus, OutboxStore};
 use motcua_worker::config::{Backend, TlsMode};
 use motcua_worker::{
-    FixedNow, MailSettings, Mailer, NowSource, SystemNow, Templates, Worker, WorkerConfig, WorkerMetrics,
+    FixedNow, MailSettings, Mailer, NowSource, PaperFuture, Papers, PrintedPaper, SystemNow, Worker, WorkerConfig,
+    WorkerMetrics,
 };
 use serde_json::json;
 
@@ -195,6 +198,28 @@ impl WorkerMetrics for ExporterCounters {
     }
 }
 
+/// The forms' renderer ([`forms::dossier_paper`]) for the worker's print queue, so a letter
+/// printed at the desk is the paper the web page and `motcua form` print.
+#[derive(Debug)]
+struct StorePapers {
+    store: AnyStore,
+    domain: Arc<Domain>,
+    at: PaperPlace,
+}
+
+impl Papers for StorePapers {
+    fn paper<'a>(&'a self, kind: FormKind, dossier: &'a DossierCode, en: bool, now: DateTime<Utc>) -> PaperFuture<'a> {
+        Box::pin(async move {
+            let tr = Tr::new(if en { ServerLang::En } else { ServerLang::Vi });
+            match forms::dossier_paper(&self.store, &self.domain, kind, dossier, &self.at, tr, now).await {
+                Ok(html) => Ok(Some(PrintedPaper { text: forms::html_to_text(&html), html })),
+                Err(PaperError::Form(FormError::NotApplicable(_))) => Ok(None),
+                Err(e) => Err(e.to_string()),
+            }
+        })
+    }
+}
+
 /// A worker over `store` as configured (also what `motcua serve` runs in-process).
 pub fn build_worker(
     config: &Config,
@@ -203,10 +228,12 @@ pub fn build_worker(
     domain: Arc<Domain>,
     now: Arc<dyn NowSource>,
     metrics: Option<motcua_exporter::Metrics>,
+    at: PaperPlace,
 ) -> Result<Worker<AnyStore>> {
     let mailer = Mailer::from_settings(settings)?;
     let wc = WorkerConfig::from_settings(settings, &config.dir);
-    let mut worker = Worker::new(store, domain, mailer, now, wc)?;
+    let papers = StorePapers { store: store.clone(), domain: Arc::clone(&domain), at };
+    let mut worker = Worker::new(store, domain, mailer, now, wc)?.with_papers(Arc::new(papers));
     if let Some(m) = metrics {
         worker = worker.with_metrics(Arc::new(ExporterCounters(m)));
     }
@@ -233,6 +260,7 @@ pub async fn worker(config: &Config, args: &WorkerArgs, store: AnyStore, domain:
         Arc::clone(&domain),
         Arc::clone(&now_source),
         Some(metrics.clone()),
+        paper_place(config),
     )?;
     if let Some(owner) = &args.owner {
         worker = worker.with_owner(owner.clone());
@@ -248,7 +276,7 @@ pub async fn worker(config: &Config, args: &WorkerArgs, store: AnyStore, domain:
         } else {
             crate::outln!(
                 "{}: {} reminders, {} apologies ({} escalations), {} already handled, {} failed, \
-                 {} digests ({} notices); outbox: {} sent, {} printed, {} retried, {} dead, {} lost leases, \
+                 {} digests ({} notices, {} no longer applying); outbox: {} sent, {} printed, {} retried, {} dead, {} lost leases, \
                  {} held for the next digest",
                 input::show(now),
                 tick.reminders,
@@ -258,6 +286,7 @@ pub async fn worker(config: &Config, args: &WorkerArgs, store: AnyStore, domain:
                 tick.failed,
                 tick.digests,
                 tick.digested,
+                tick.notices_dropped,
                 sent.sent,
                 sent.printed,
                 sent.retried,
@@ -404,25 +433,28 @@ pub async fn outbox(args: &OutboxArgs, store: &AnyStore) -> Result<()> {
     Ok(())
 }
 
+/// The dossier's apology (Mẫu 04), drawn by the forms' renderer: the same paper as `motcua form
+/// apology`, the web page and the print queue.
 pub async fn letter(config: &Config, args: &LetterArgs, store: &AnyStore, domain: &Domain) -> Result<()> {
     let code: DossierCode = args.code.trim().parse()?;
-    let events = store.events(&code).await?;
-    if events.is_empty() {
-        bail!("dossier {code} does not exist");
-    }
-    let d = domain.replay(&events)?;
-    let Some(letter) = owed_apology(domain, &d)? else {
-        bail!("dossier {code} has no apology letter: it was not rescheduled and did not finish late");
+    let tr = Tr::new(if args.lang == "en" { ServerLang::En } else { ServerLang::Vi });
+    let html = match forms::dossier_paper(store, domain, FormKind::Apology, &code, &paper_place(config), tr, Utc::now())
+        .await
+    {
+        Ok(h) => h,
+        Err(PaperError::Form(FormError::NotApplicable(why))) => bail!("{why}"),
+        Err(e) => return Err(e.into()),
     };
-    let kind = letter.kind;
-    let settings = &config.settings.mail;
-    let templates = Templates::load(&WorkerConfig::from_settings(settings, &config.dir).templates_dir)?;
-    let recipient = d.applicant.email.as_ref().map(ToString::to_string).unwrap_or_default();
-    let r = templates.render(kind.name(), lang(&args.lang), &letter, &recipient)?;
-    match (args.format.as_str(), &r.html) {
-        ("html", Some(html)) => crate::out!("{html}"),
-        ("html", None) => bail!("there is no HTML template for {kind} in {}", templates.dir().display()),
-        _ => crate::out!("{}", r.text),
+    if args.format == "html" {
+        crate::out!("{html}");
+    } else {
+        crate::out!("{}", forms::html_to_text(&html));
     }
     Ok(())
+}
+
+/// Where papers printed away from the server say they come from (motcua.toml's `place` and
+/// `public_url`).
+pub fn paper_place(config: &Config) -> PaperPlace {
+    PaperPlace { place: config.settings.place.clone(), public_url: config.settings.public_url.clone() }
 }

@@ -228,7 +228,7 @@ fn apology_letters_arrive_over_smtp_with_every_field() {
     let again = run_worker(&db, "2025-07-10T10:05:00+07:00", &smtp.addr(), print.path());
     assert_eq!(
         again["tick"],
-        serde_json::json!({"reminders": 0, "apologies": 0, "escalations": 0, "already_done": 0, "failed": 0, "digests": 0, "digested": 0})
+        serde_json::json!({"reminders": 0, "apologies": 0, "escalations": 0, "already_done": 0, "failed": 0, "digests": 0, "digested": 0, "notices_dropped": 0})
     );
     assert_eq!(again["outbox"]["claimed"], 0);
     assert_eq!(smtp.count(), 5);
@@ -312,7 +312,7 @@ fn apology_letters_arrive_over_smtp_with_every_field() {
     assert_eq!(letter.code, 0, "{}", letter.stderr);
     assert_has(&letter.stdout, &["PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ", &format!("{old}/PXL"), "Nguyễn Thị Hoa"]);
     let html = db.run(&["letter", &new, "--format", "html"]);
-    assert_has(&html.stdout, &["<!DOCTYPE html>", "Văn bản xin lỗi và đề nghị gia hạn thời gian giải quyết"]);
+    assert_has(&html.stdout, &["<!doctype html>", "Văn bản xin lỗi và đề nghị gia hạn thời gian giải quyết"]);
     let en = db.run(&["letter", &new, "--lang", "en"]);
     assert_has(&en.stdout, &["APOLOGY AND REQUEST TO EXTEND THE PROCESSING TIME", "Cần lấy ý kiến Sở Xây dựng"]);
 }
@@ -385,8 +385,20 @@ fn a_supplement_request_reaches_the_citizen(db: &Db) {
         .filter(|p| p.extension().is_some_and(|e| e == "txt"))
         .collect();
     assert_eq!(printed.len(), 1, "{printed:?}");
+    // The paper printed is the official form (Mẫu 02) exactly as `motcua form` and the web page
+    // draw it: one renderer.
     let txt = std::fs::read_to_string(&printed[0]).unwrap();
-    assert_has(&txt, &["Võ Văn Tâm", &desk, "Lý do: Bản sao giấy phép kinh doanh chưa chứng thực", "Phiếu in tại"]);
+    let html = std::fs::read_to_string(printed[0].with_extension("html")).unwrap();
+    let as_of = ["--as-of", "2025-03-05T10:05:00+07:00"];
+    let form = |args: &[&str]| {
+        let run = db.run(&[&["form", "supplement", &desk][..], args, &as_of].concat());
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout
+    };
+    let (form_html, form_text) = (form(&["--format", "html"]), form(&[]));
+    assert_eq!(html, form_html);
+    assert_eq!(txt, format!("Yêu cầu bổ sung, hoàn thiện hồ sơ {desk}\n\n{form_text}"));
+    assert_has(&txt, &["Võ Văn Tâm", &desk, "Bản sao giấy phép kinh doanh chưa chứng thực", "Mẫu số 02"]);
     let rows = outbox(db, "sent");
     let keys: Vec<&str> = rows.iter().filter_map(|r| r["dedupe_key"].as_str()).collect();
     assert!(keys.contains(&format!("supplement_request:{online}:0.1:mai@example.vn").as_str()), "{keys:?}");
@@ -487,7 +499,11 @@ fn a_citizen_without_email_gets_a_letter_at_the_desk_and_the_desk_can_print_it()
     assert!(table.stdout.contains(&format!("print at desk {CENTRE}")), "{}", table.stdout);
     let printed: Vec<_> = std::fs::read_dir(print.path()).unwrap().map(|e| e.unwrap().path()).collect();
     let txt = printed.iter().find(|p| p.extension().is_some_and(|e| e == "txt")).unwrap();
-    assert_has(&std::fs::read_to_string(txt).unwrap(), &["Trần Văn Bình", "để trao cho công dân"]);
+    // The desk prints the apology form (Mẫu 04) the web page and `motcua letter` give.
+    assert_has(&std::fs::read_to_string(txt).unwrap(), &["Trần Văn Bình", &format!("{code}/PXL")]);
+    let letter = db.run(&["letter", &code, "--format", "html"]);
+    assert_eq!(letter.code, 0, "{}", letter.stderr);
+    assert_eq!(std::fs::read_to_string(txt.with_extension("html")).unwrap(), letter.stdout);
     assert_eq!(smtp.messages().iter().filter(|m| m["to"][0] == "giamdoc@hcc.danang.example").count(), 1, "escalation");
 }
 
@@ -692,7 +708,12 @@ fn several_workers_send_each_message_once(db: &Db, n: usize) {
     // digest, and that digest sent.
     let digests: std::collections::HashSet<&str> =
         sent.iter().filter(|m| m["kind"] == "digest").map(|m| m["dedupe_key"].as_str().unwrap()).collect();
-    let (gathered, alone): (Vec<&Value>, Vec<&Value>) = sent.iter().partition(|m| !m["digest"].is_null());
+    // A notice whose dossier finished (or waits for the citizen) before the digest was written
+    // is settled unlisted ("dropped"), never mailed.
+    let (dropped, settled): (Vec<&Value>, Vec<&Value>) = sent.iter().partition(|m| m["digest"] == "dropped");
+    assert!(dropped.iter().all(|m| ["reminder", "at_risk"].contains(&m["kind"].as_str().unwrap())), "{dropped:?}");
+    assert_eq!(sum_tick("notices_dropped") as usize, dropped.len());
+    let (gathered, alone): (Vec<&Value>, Vec<&Value>) = settled.into_iter().partition(|m| !m["digest"].is_null());
     assert!(gathered.iter().all(|m| digests.contains(m["digest"].as_str().unwrap())), "{gathered:?}");
     assert_eq!(sum_tick("digested") as usize, gathered.len());
     assert_eq!(sum_tick("digests") as usize, digests.len(), "one digest per address, whichever worker wrote it");

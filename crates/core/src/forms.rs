@@ -53,6 +53,20 @@ impl FormKind {
         }
     }
 
+    /// The official paper that stands for a letter printed at the desk for a citizen with no
+    /// e-mail address: the receipt (Mẫu 01) for an online dossier's receipt, the supplement
+    /// request (Mẫu 02), the apology (Mẫu 04, also the one enclosed with a late result); none for
+    /// the others (the result-ready notice has no form; staff notices are not printed).
+    pub fn for_letter(kind: crate::letters::MessageKind) -> Option<Self> {
+        use crate::letters::MessageKind as M;
+        match kind {
+            M::Receipt => Some(Self::Receipt),
+            M::SupplementRequest => Some(Self::Supplement),
+            M::Apology | M::ApologyWithResult => Some(Self::Apology),
+            M::ResultReady | M::Reminder | M::AtRisk | M::Escalation | M::Digest => None,
+        }
+    }
+
     /// The form's number in the rule set's annex: the 2025 circular inserts the stop notice
     /// (Mẫu 05), so its control sheet is Mẫu 06 and its tracking book Mẫu 07.
     pub fn number(self, rules: RuleSet) -> u8 {

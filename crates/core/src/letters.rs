@@ -616,6 +616,15 @@ impl Digest {
     }
 }
 
+/// Whether a notice to staff (an at-risk warning, a last-day reminder) about a dossier now in
+/// `status` still calls for action when its digest is written: the dossier is still in an
+/// agency's hands. One finished, refused, withdrawn or stopped since the notice, or now waiting
+/// for the citizen (its clock stopped), is left out of the digest.
+pub fn notice_still_applies(status: crate::Status) -> bool {
+    use crate::Status as S;
+    matches!(status, S::RegisteredOnline | S::Received | S::Processing)
+}
+
 /// The instant of the digests of local day `date`: at `time` (+07:00) that day.
 pub fn digest_instant(date: NaiveDate, time: chrono::NaiveTime) -> DateTime<Utc> {
     crate::calendar::from_local(date.and_time(time))

@@ -3,9 +3,9 @@
 //! form of the rule set in force at the dossier's receipt ([`RuleSet`]): the receipt (Mẫu 01),
 //! the supplement request (Mẫu 02), the refusal (Mẫu 03), the apology with a new date (Mẫu 04),
 //! the control sheet (Mẫu 05; Mẫu 06 from 2025) and the tracking book (Mẫu 06; Mẫu 07 from 2025,
-//! also as CSV). The web routes (`/dossiers/{code}/forms/{kind}`, `/forms/book`), `motcua form`
-//! and the print queue's links all call these functions, so they print the same paper. The data
-//! comes from core ([`motcua_core::forms`], [`motcua_core::letters::owed_apology`]); every value is
+//! also as CSV). The web routes (`/dossiers/{code}/forms/{kind}`, `/forms/book`), `motcua form`,
+//! `motcua letter` and the worker's print queue ([`dossier_paper`]) all call these functions, so
+//! they print the same paper. The data comes from core ([`motcua_core::forms`], [`motcua_core::letters::owed_apology`]); every value is
 //! escaped by askama, the QR code's SVG excepted ([`crate::paper::lookup_qr`]).
 
 use askama::Template;
@@ -647,6 +647,72 @@ pub async fn load_book<S: motcua_store::Store>(
         }
     }
     Ok(rows)
+}
+
+/// Where a paper is printed from: the place in its date line and the public address its QR code
+/// and lookup link name.
+#[derive(Debug, Clone)]
+pub struct PaperPlace {
+    pub place: String,
+    /// The server's public address (`https://motcua.danang.example`), without a trailing `/`.
+    pub public_url: String,
+}
+
+/// Why [`dossier_paper`] printed nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum PaperError {
+    #[error("dossier {0} does not exist")]
+    Unknown(String),
+    #[error(transparent)]
+    Store(#[from] motcua_store::StoreError),
+    #[error("dossier {0}'s log does not replay: {1}")]
+    Replay(String, motcua_core::DomainError),
+    #[error(transparent)]
+    Form(#[from] FormError),
+}
+
+/// The paper `kind` of dossier `code`, read from the store and drawn by [`render`]: what
+/// `motcua form`, `motcua letter` and the worker's print queue print (the web page reads the
+/// dossier through its privacy rule first, then draws it the same way). The officer named is
+/// the account that received the dossier.
+pub async fn dossier_paper<S: motcua_store::Store + motcua_store::StaffStore>(
+    store: &S,
+    domain: &Domain,
+    kind: FormKind,
+    code: &motcua_core::DossierCode,
+    at: &PaperPlace,
+    tr: Tr,
+    now: DateTime<Utc>,
+) -> Result<String, PaperError> {
+    let code_text = code.to_string();
+    let events = store.events(code).await?;
+    if events.is_empty() {
+        return Err(PaperError::Unknown(code_text));
+    }
+    let d = domain.replay(&events).map_err(|e| PaperError::Replay(code_text.clone(), e))?;
+    let by = events
+        .iter()
+        .find(|e| matches!(e.kind, motcua_core::EventKind::Received { .. } | motcua_core::EventKind::AcceptedOnline))
+        .and_then(|e| e.by.clone());
+    let officer = match by {
+        Some(u) => store.staff_credentials(&u).await?.map_or(u, |(s, _)| s.display_name),
+        None => String::new(),
+    };
+    let url = format!("{}/tra-cuu?ma={code_text}", at.public_url.trim_end_matches('/'));
+    let qr = crate::paper::lookup_qr(&url);
+    let p = Paper {
+        domain,
+        place: &at.place,
+        tr,
+        code: &code_text,
+        dossier: &d,
+        events: &events,
+        officer: &officer,
+        lookup_url: &url,
+        qr_svg: &qr,
+        now,
+    };
+    Ok(render(kind, &p)?)
 }
 
 /// A paper's HTML as plain text for a terminal: tags dropped, table cells separated by

@@ -93,6 +93,52 @@ pub fn event_name(name: &str, tr: Tr) -> String {
     vocab::event_label(name, tr.lang.core()).map_or_else(|| name.to_string(), str::to_string)
 }
 
+/// Why the worker could not deliver or print a message, in the page's language. The worker
+/// stores its reason in English, as the operator's `motcua outbox` shows it; a page names the
+/// kind of failure in a sentence (the print queue keeps the stored reason in the cell's
+/// tooltip for the operator). An attempt's number is kept.
+pub fn delivery_error_text(stored: &str, tr: Tr) -> String {
+    if tr.en() {
+        return stored.to_string();
+    }
+    let (attempt, reason) = match stored.strip_prefix("attempt ").and_then(|r| r.split_once(": ")) {
+        Some((n, rest)) if n.chars().all(|c| c.is_ascii_digit()) => (Some(n), rest),
+        _ => (None, stored),
+    };
+    let sentence = if reason.starts_with("mail server unreachable") {
+        "Không kết nối được máy chủ thư; sẽ thử lại (không tính là một lần gửi)"
+    } else if reason.starts_with("the payload is not") {
+        "Nội dung thư lưu trong hàng đợi bị hỏng, không đọc được"
+    } else if reason.starts_with("bad recipient") {
+        "Nơi nhận lưu trong hàng đợi không hợp lệ"
+    } else if reason.starts_with("bad address") {
+        "Địa chỉ thư điện tử của người nhận không dùng được"
+    } else if reason.starts_with("cannot create") || reason.starts_with("cannot write") {
+        "Không ghi được tệp vào thư mục in của máy chủ"
+    } else if reason.starts_with("cannot build the e-mail") || reason.starts_with("the e-mail could not be built") {
+        "Không tạo được thư điện tử từ thông tin đã lưu"
+    } else if reason.starts_with("templates") {
+        "Không dựng được thư từ mẫu thư"
+    } else if reason.starts_with("no longer applies") {
+        "Không còn cần gửi: hồ sơ đã xong hoặc đang chờ công dân"
+    } else if reason.starts_with("the send task failed") {
+        "Việc gửi bị gián đoạn giữa chừng"
+    } else if reason.starts_with("dossier") {
+        "Không đọc được hồ sơ để in mẫu phiếu"
+    } else {
+        "Máy chủ thư từ chối hoặc không gửi được"
+    };
+    match attempt {
+        Some(n) => format!("Lần thử {n}: {}", lower_first(sentence)),
+        None => sentence.to_string(),
+    }
+}
+
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map_or_else(String::new, |first| first.to_lowercase().chain(c).collect())
+}
+
 /// A status's name in the page's language.
 pub fn status_name(s: Status, tr: Tr) -> String {
     if tr.en() { s.name().replace('_', " ") } else { s.name_vi().to_string() }
@@ -505,5 +551,24 @@ mod tests {
         assert_eq!(event_name("rescheduled", Tr::new(Lang::Vi)), "Xin lỗi và hẹn lại ngày trả kết quả");
         assert_eq!(event_name("rescheduled", Tr::new(Lang::En)), "Apology with a new appointment date");
         assert_eq!(event_name("unknown_kind", Tr::new(Lang::Vi)), "unknown_kind");
+    }
+
+    #[test]
+    fn delivery_errors_are_worded_in_the_page_language() {
+        let (vi, en) = (Tr::new(Lang::Vi), Tr::new(Lang::En));
+        let stored = "attempt 3: cannot write data/print/outbox-7-ab.txt: Read-only file system (os error 30)";
+        assert_eq!(delivery_error_text(stored, vi), "Lần thử 3: không ghi được tệp vào thư mục in của máy chủ");
+        assert_eq!(delivery_error_text(stored, en), stored);
+        assert_eq!(
+            delivery_error_text("the payload is not a letter: missing field `kind`", vi),
+            "Nội dung thư lưu trong hàng đợi bị hỏng, không đọc được"
+        );
+        assert_eq!(
+            delivery_error_text("mail server unreachable (no attempt counted): connection refused", vi),
+            "Không kết nối được máy chủ thư; sẽ thử lại (không tính là một lần gửi)"
+        );
+        // Whatever the worker says, a Vietnamese page shows no English sentence.
+        let other = delivery_error_text("attempt 8: 550 5.1.1 mailbox unavailable", vi);
+        assert_eq!(other, "Lần thử 8: máy chủ thư từ chối hoặc không gửi được");
     }
 }

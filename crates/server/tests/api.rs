@@ -1138,7 +1138,7 @@ async fn letters_to_print_are_the_desks_outbox_rows() {
         }
     };
     let html = page("vi").await;
-    assert!(html.contains(&format!("href=\"/dossiers/{paper}/letter\"")), "{html}");
+    assert!(html.contains(&format!("href=\"/dossiers/{paper}/forms/apology\"")), "{html}");
     assert!(html.contains("Trần Thị Bình") && html.contains(&format!("{paper}/PXL")), "{html}");
     assert!(html.contains("letter-pending") && html.contains("Đang chuẩn bị"), "not handled by the worker yet");
     assert!(!html.contains(&mailed), "an e-mailed letter is not printed at the desk");
@@ -1163,13 +1163,22 @@ async fn letters_to_print_are_the_desks_outbox_rows() {
                 failed.id,
                 "worker-1",
                 now,
-                motcua_store::outbox::Failure { error: "no template", retry_at: None, counted: true },
+                motcua_store::outbox::Failure {
+                    error: "attempt 8: cannot write data/print/x.txt: Read-only file system",
+                    retry_at: None,
+                    counted: true
+                },
             )
             .await
             .unwrap()
     );
     let html = page("en").await;
-    assert!(html.contains("letter-dead") && html.contains("Could not be prepared (no template)"), "{html}");
+    assert!(html.contains("letter-dead") && html.contains("Could not be prepared ("), "{html}");
+    assert!(html.contains(">attempt 8: cannot write data/print/x.txt: Read-only file system</span>"), "{html}");
+    // In Vietnamese, the reason is worded in Vietnamese; the worker's own words stay in the tooltip.
+    let html = page("vi").await;
+    assert!(html.contains(">Lần thử 8: không ghi được tệp vào thư mục in của máy chủ</span>"), "{html}");
+    assert!(html.contains("title=\"attempt 8: cannot write data/print/x.txt: Read-only file system\""), "{html}");
     assert!(html.find(&other).unwrap() < html.find(&paper).unwrap(), "newest first");
 
     // Another desk's officer sees none of them.

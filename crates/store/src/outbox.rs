@@ -157,7 +157,14 @@ pub struct Gathered {
     pub dossiers: usize,
     /// Notices whose payload was not a letter: parked as dead with the reason.
     pub dead: usize,
+    /// Notices that no longer apply (the dossier finished, or waits for the citizen, since):
+    /// settled without being listed (status `sent`, `digest = 'dropped'`, the reason in
+    /// `last_error`).
+    pub dropped: usize,
 }
+
+/// The `digest` marker of a staff notice settled unlisted because it no longer applies.
+pub const DROPPED: &str = "dropped";
 
 /// Messages sent since an instant to one recipient, of one kind (alone or as a digest; the
 /// notices gathered into a digest are not counted, their digest is).
@@ -640,9 +647,55 @@ macro_rules! outbox_writes {
                     }
                 }
             }
+            // A notice is listed as the dossier stands now: left out when the dossier has
+            // finished (or waits for the citizen) since, with the due date it has now.
+            let codes: Vec<String> = letters.iter().map(|l| l.dossier.code.to_string()).collect();
+            let codes = serde_json::to_string(&codes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let q = format!("SELECT code, status, due_at FROM dossiers WHERE code IN ({})", $texts.replace("$X", "$1"));
+            let mut current: std::collections::HashMap<String, (i32, Option<DateTime<Utc>>)> = std::collections::HashMap::new();
+            for r in sqlx::query(&q).bind(codes).fetch_all(&mut *tx).await? {
+                current.insert(r.try_get("code")?, (r.try_get("status")?, r.try_get("due_at")?));
+            }
+            let (mut dropped, mut dropped_kinds, mut listed_ids, mut listed_kinds) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            let mut listed = Vec::with_capacity(letters.len());
+            for ((mut l, id), kind) in letters.into_iter().zip(ids).zip(kinds) {
+                let now_stands = current.get(l.dossier.code.as_str()).and_then(|(status, due)| {
+                    let status = u8::try_from(*status).ok().and_then(motcua_core::Status::from_code)?;
+                    Some((status, *due))
+                });
+                if let Some((_, due)) = now_stands {
+                    l.dossier.due_at = due;
+                }
+                if now_stands.is_some_and(|(status, _)| !motcua_core::letters::notice_still_applies(status)) {
+                    dropped.push(id);
+                    dropped_kinds.push(kind);
+                } else {
+                    listed.push(l);
+                    listed_ids.push(id);
+                    listed_kinds.push(kind);
+                }
+            }
+            let (letters, ids, kinds) = (listed, listed_ids, listed_kinds);
+            if !dropped.is_empty() {
+                let drop_ids = serde_json::to_string(&dropped).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let q = concat!(
+                    "UPDATE outbox SET status = 'sent', sent_at = $1, digest = $3, locked_by = NULL, locked_until = NULL, ",
+                    "last_error = 'no longer applies: the dossier finished or waits for the citizen' WHERE id IN (",
+                    $ids,
+                    ") AND status = 'pending'"
+                );
+                sqlx::query(q)
+                    .bind($crate::sql::At(now))
+                    .bind(drop_ids)
+                    .bind($crate::outbox::DROPPED)
+                    .execute(&mut *tx)
+                    .await?;
+                add_to_counters(&mut tx, &$crate::outbox::moved(dropped_kinds, Some("pending"), "sent")).await?;
+            }
+            let dropped = dropped.len();
             let Some(digest) = Digest::gather(domain, recipient, date, now, &letters) else {
                 tx.commit().await?;
-                return Ok((dead > 0).then(|| $crate::outbox::Gathered { key, notices: 0, dossiers: 0, dead }));
+                return Ok((dead + dropped > 0).then(|| $crate::outbox::Gathered { key, notices: 0, dossiers: 0, dead, dropped }));
             };
             let payload = serde_json::to_string(&digest).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let message = NewMessage {
@@ -668,7 +721,7 @@ macro_rules! outbox_writes {
             sqlx::query(mark).bind($crate::sql::At(now)).bind(ids_json).bind(&key).execute(&mut *tx).await?;
             add_to_counters(&mut tx, &$crate::outbox::moved(kinds, Some("pending"), "sent")).await?;
             tx.commit().await?;
-            Ok(Some($crate::outbox::Gathered { key, notices: ids.len(), dossiers: digest.entries.len(), dead }))
+            Ok(Some($crate::outbox::Gathered { key, notices: ids.len(), dossiers: digest.entries.len(), dead, dropped }))
         }
 
         async fn enqueue(&self, messages: Vec<NewMessage>) -> Result<Vec<String>, StoreError> {

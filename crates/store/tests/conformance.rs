@@ -1468,13 +1468,32 @@ mod checks {
         let to_officer: Vec<_> = sent.iter().filter(|c| c.recipient == officer).collect();
         assert_eq!(to_officer.len(), 1, "{sent:?}");
         assert_eq!((to_officer[0].kind.as_str(), to_officer[0].messages), ("digest", 1));
-        // The next working day: the late notice.
+        // Another notice about the first dossier for the next day; the second dossier (whose
+        // late notice waits for that day) is resolved meanwhile.
+        let more = vec![message("at_risk:a:1:so", "at_risk", officer, 0, at(2025, 3, 5, 8, 30))];
+        assert_eq!(s.enqueue(more).await.unwrap().len(), 1);
+        let b = &letters[1].0;
+        s.record(&d, b, ev(at(2025, 3, 5, 10, 0), EventKind::Accepted)).await.unwrap();
+        s.record(&d, b, ev(at(2025, 3, 5, 11, 0), EventKind::Resolved { outcome: Outcome::Approved, reason: None }))
+            .await
+            .unwrap();
+        // The next working day: the late notice is left out (the dossier finished), the other
+        // listed with its dossier's due date now.
         let g = s
             .gather_digest(&d, officer, &kinds, day(2025, 3, 6), at(2025, 3, 6, 7, 30), at(2025, 3, 6, 7, 30))
             .await
             .unwrap()
             .unwrap();
-        assert_eq!((g.notices, g.dossiers), (1, 1));
+        assert_eq!((g.notices, g.dossiers, g.dropped), (1, 1, 1));
+        let rows = s.outbox(None, 1000).await.unwrap();
+        let late = rows.iter().find(|m| m.dedupe_key == "at_risk:b:1:so").unwrap();
+        assert_eq!((late.status, late.digest.as_deref()), (OutboxStatus::Sent, Some(motcua_store::outbox::DROPPED)));
+        assert!(late.last_error.as_deref().unwrap_or("").contains("no longer applies"), "{late:?}");
+        let next = rows.iter().find(|m| m.dedupe_key == "digest:so@dept.example:2025-03-06").unwrap();
+        let parsed: Digest = serde_json::from_str(&next.payload).unwrap();
+        let a_due = s.dossier_row(&letters[0].0).await.unwrap().unwrap().due_at;
+        assert_eq!(parsed.entries.len(), 1);
+        assert_eq!((&parsed.entries[0].code, parsed.entries[0].due_at), (&letters[0].0, a_due));
         // Counters equal a recount.
         assert!(s.recompute(&d, true).await.unwrap().is_empty());
     }

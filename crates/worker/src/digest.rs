@@ -5,7 +5,9 @@
 //! notices it gathers (see `OutboxStore::gather_digest`); the dispatcher then delivers it as
 //! any other row. Its dedupe key, `digest:<recipient>:<local date>`, makes a second digest for
 //! the same address and day impossible: notices queued after the day's digest wait for the
-//! next one.
+//! next one. A notice is listed as its dossier stands when the digest is written: one whose
+//! dossier has finished, or waits for the citizen, since it was queued is left out (settled
+//! with `digest = 'dropped'` and the reason), and a listed one shows the dossier's due date now.
 //!
 //! The cap: the dispatcher sends at most `cap_per_recipient_day` staff notices alone to one
 //! address per local day (the digests counted); a claimed notice beyond it is given back to
@@ -32,6 +34,9 @@ pub struct DigestStats {
     pub notices: usize,
     /// Notices whose payload was not a letter, parked as dead.
     pub dead: usize,
+    /// Notices left out because they no longer apply: the dossier finished, or waits for the
+    /// citizen, after the notice was queued.
+    pub dropped: usize,
 }
 
 /// The class of a recipient, for the per-recipient gauge (never the address itself).
@@ -80,6 +85,7 @@ where
                 transient_retry(|| self.store.gather_digest(&self.domain, &r, &kinds, today, until, now)).await?;
             if let Some(g) = gathered {
                 stats.dead += g.dead;
+                stats.dropped += g.dropped;
                 if g.notices > 0 {
                     stats.digests += 1;
                     stats.notices += g.notices;

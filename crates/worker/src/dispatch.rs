@@ -9,6 +9,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use lettre::message::Mailbox;
 use lettre::{Address, Message};
+use motcua_core::deadlines::Lang;
+use motcua_core::forms::FormKind;
 use motcua_core::letters::{ApologyTimeliness, Audience, Digest, EmailResult, Letter, MessageKind, Recipient};
 use motcua_core::{AgencyCode, Email};
 use motcua_store::{OutboxMessage, OutboxStore, Store};
@@ -100,17 +102,37 @@ where
         }
     }
 
-    /// Writes a desk letter to the print queue (`<print_dir>/<stem>.txt` and `.html`).
-    async fn print(&self, stem: &str, rendered: &Rendered) -> Result<(), String> {
+    /// Writes a desk letter to the print queue (`<print_dir>/<stem>.txt` and `.html`): the
+    /// official form that stands for it when the worker has [`Papers`](crate::Papers) and the
+    /// dossier has that paper, the letter's template otherwise. The text file opens with the
+    /// letter's subject either way.
+    async fn print(
+        &self,
+        row: &OutboxMessage,
+        stem: &str,
+        rendered: &Rendered,
+        now: DateTime<Utc>,
+    ) -> Result<(), String> {
+        let form = row.kind.parse::<MessageKind>().ok().and_then(FormKind::for_letter);
+        let paper = match (&self.papers, form, &row.dossier_code) {
+            (Some(papers), Some(form), Some(code)) => {
+                papers.paper(form, code, self.config.lang == Lang::En, now).await?
+            }
+            _ => None,
+        };
+        let (text, html) = match paper {
+            Some(p) => (p.text, Some(p.html)),
+            None => (rendered.text.clone(), rendered.html.clone()),
+        };
         let dir = &self.config.print_dir;
         tokio::fs::create_dir_all(dir).await.map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let write = |ext: &str, body: String| {
             let path = dir.join(format!("{stem}.{ext}"));
             async move { tokio::fs::write(&path, body).await.map_err(|e| format!("cannot write {}: {e}", path.display())) }
         };
-        write("txt", format!("{}\n\n{}", rendered.subject, rendered.text)).await?;
-        if let Some(html) = &rendered.html {
-            write("html", html.clone()).await?;
+        write("txt", format!("{}\n\n{}", rendered.subject, text)).await?;
+        if let Some(html) = html {
+            write("html", html).await?;
         }
         Ok(())
     }
@@ -133,7 +155,7 @@ where
             stats.claimed += rows.len();
             let (rows, held) = self.apply_cap(rows, now).await?;
             stats.held += held;
-            let items = self.deliver(rows).await;
+            let items = self.deliver(rows, now).await;
             // The lease is judged at the instant of marking, never earlier than `now`.
             let mark_at = now.max(self.now.now());
             let delivered: Vec<i64> = items.iter().filter(|i| i.outcome.is_ok()).map(|i| i.row.id).collect();
@@ -194,7 +216,7 @@ where
     }
 
     /// Renders and delivers a batch, `concurrency` at a time.
-    async fn deliver(&self, rows: Vec<OutboxMessage>) -> Vec<Item> {
+    async fn deliver(&self, rows: Vec<OutboxMessage>, now: DateTime<Utc>) -> Vec<Item> {
         let mut items = Vec::with_capacity(rows.len());
         let mut mails: Vec<(usize, String, Box<Message>)> = Vec::new();
         for row in rows {
@@ -209,7 +231,7 @@ where
             let permanent = job.is_err();
             let outcome = match job {
                 Err(e) => Err(e),
-                Ok(Job::Print { stem, rendered }) => self.print(&stem, &rendered).await.map(|()| true),
+                Ok(Job::Print { stem, rendered }) => self.print(&row, &stem, &rendered, now).await.map(|()| true),
                 Ok(Job::Mail { stem, message }) => {
                     mails.push((items.len(), stem, message));
                     Ok(false)

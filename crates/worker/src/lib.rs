@@ -33,6 +33,7 @@
 //! - [`compose`]: a rendered row as an e-mail with its deterministic Message-ID;
 //! - [`metrics`]: the [`WorkerMetrics`] trait;
 //! - [`now`]: where "now" comes from ([`NowSource`]);
+//! - [`papers`]: the official forms the print queue prints ([`Papers`], drawn by the binary);
 //! - `error`: [`WorkerError`].
 
 pub mod compose;
@@ -43,6 +44,7 @@ mod error;
 pub mod mailer;
 pub mod metrics;
 pub mod now;
+pub mod papers;
 mod pass;
 mod retry;
 mod scheduler;
@@ -55,6 +57,7 @@ pub use error::WorkerError;
 pub use mailer::{Mailer, MemoryMailbox, SentMail};
 pub use metrics::WorkerMetrics;
 pub use now::{FixedNow, NowSource, SystemNow};
+pub use papers::{PaperFuture, Papers, PrintedPaper};
 pub use pass::{Stats, TickStats};
 pub use templates::{Rendered, Templates};
 pub use worker::Worker;

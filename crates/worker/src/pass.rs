@@ -52,6 +52,8 @@ pub struct TickStats {
     pub digests: usize,
     /// Notices gathered into them.
     pub digested: usize,
+    /// Notices settled unlisted: their dossier finished, or waits for the citizen, since.
+    pub notices_dropped: usize,
 }
 
 /// The last reminder pass of a worker: its instant, its horizon, and its last full pass (see

@@ -80,6 +80,7 @@ where
         let d = self.gather_digests(now).await?;
         stats.digests += d.digests;
         stats.digested += d.notices;
+        stats.notices_dropped += d.dropped;
         stats.failed += d.dead;
         self.metric(|m| m.scheduler_tick(started.elapsed(), now));
         Ok(stats)

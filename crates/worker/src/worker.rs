@@ -15,6 +15,7 @@ use crate::error::WorkerError;
 use crate::mailer::Mailer;
 use crate::metrics::WorkerMetrics;
 use crate::now::NowSource;
+use crate::papers::Papers;
 use crate::pass::{ReminderMark, Stats, TickStats};
 use crate::templates::Templates;
 
@@ -29,6 +30,8 @@ pub struct Worker<S> {
     pub(crate) templates: Templates,
     pub(crate) from: Mailbox,
     pub(crate) metrics: Option<Arc<dyn WorkerMetrics>>,
+    /// The official forms the print queue prints (the letter's template without them).
+    pub(crate) papers: Option<Arc<dyn Papers>>,
     pub(crate) stop: AtomicBool,
     /// Where the last reminder pass of this worker reached (see `scheduler.rs`).
     pub(crate) reminder_mark: std::sync::Mutex<Option<ReminderMark>>,
@@ -58,9 +61,16 @@ where
             templates,
             from,
             metrics: None,
+            papers: None,
             stop: AtomicBool::new(false),
             reminder_mark: std::sync::Mutex::new(None),
         })
+    }
+
+    /// Prints the official form ([`Papers`]) for a desk letter that has one.
+    pub fn with_papers(mut self, papers: Arc<dyn Papers>) -> Self {
+        self.papers = Some(papers);
+        self
     }
 
     /// Reports what the worker does to `metrics`.

@@ -7,6 +7,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use motcua_core::forms::FormKind;
 use motcua_core::letters::{Letter, MessageKind, Recipient};
 use motcua_store::{
     DeskLetter, DeskLetterStore, LetterFilter, LetterMark, MarkRecord, Marked, OutboxMessage, OutboxStatus,
@@ -16,6 +17,7 @@ use serde::Deserialize;
 use super::common::{Ui, chosen_agencies, encode};
 use super::find::{Pager, pager_counting};
 use crate::i18n::Tr;
+use crate::messages::delivery_error_text;
 use crate::page::{Form, Page, error_page, html};
 use crate::perm;
 use crate::problem::Problem;
@@ -29,8 +31,9 @@ struct DeskLetterVm {
     code: String,
     number: String,
     kind: String,
-    /// The printable page under the dossier (`letter`, `forms/supplement`).
-    paper: &'static str,
+    /// The printable form under the dossier (`forms/apology`, `forms/supplement`,
+    /// `forms/receipt`); empty when no form stands for the letter.
+    paper: String,
     applicant: String,
     procedure: String,
     issued: String,
@@ -38,7 +41,9 @@ struct DeskLetterVm {
     /// pending, sent or dead: the outbox row's status.
     state: &'static str,
     state_label: String,
+    /// Why it failed, in the page's language; the worker's stored reason in `error_detail`.
     error: String,
+    error_detail: String,
     /// The outbox row's id, which the marks' forms post to.
     id: i64,
     /// "lan, 07/12/2026 10:05" (Vietnam time), empty when not marked.
@@ -82,16 +87,20 @@ fn desk_letter_vm(tr: Tr, l: &DeskLetter, own: bool) -> DeskLetterVm {
         // know is still listed, under a word rather than its stored name.
         _ => tr.t("letter_other").to_string(),
     };
-    // The paper to print: the supplement request is Mẫu 02; every other letter is the apology.
-    let paper = match MessageKind::from_str(&m.kind) {
-        Ok(MessageKind::SupplementRequest) => "forms/supplement",
-        _ => "letter",
-    };
-    let (state_label, error) = match m.status {
+    // The paper to print: the official form that stands for the letter (the receipt, Mẫu 01;
+    // the supplement request, Mẫu 02; the apology, Mẫu 04), as the worker printed it; none for a
+    // letter no form stands for (the result-ready notice).
+    let paper = MessageKind::from_str(&m.kind)
+        .ok()
+        .and_then(FormKind::for_letter)
+        .map(|f| format!("forms/{}", f.name()))
+        .unwrap_or_default();
+    let (state_label, error_detail) = match m.status {
         OutboxStatus::Pending => (tr.t("letter_pending"), String::new()),
         OutboxStatus::Sent => (tr.t("letter_queued"), String::new()),
         OutboxStatus::Dead => (tr.t("letter_failed"), m.last_error.clone().unwrap_or_default()),
     };
+    let error = if error_detail.is_empty() { String::new() } else { delivery_error_text(&error_detail, tr) };
     DeskLetterVm {
         code: m.dossier_code.as_ref().map(ToString::to_string).unwrap_or_default(),
         number: letter.as_ref().and_then(|l| l.apology.as_ref()).map(|a| a.number.clone()).unwrap_or_default(),
@@ -110,6 +119,7 @@ fn desk_letter_vm(tr: Tr, l: &DeskLetter, own: bool) -> DeskLetterVm {
         state: m.status.name(),
         state_label: state_label.to_string(),
         error,
+        error_detail,
         id: m.id,
         printed: mark(&l.printed),
         handed: mark(&l.handed),
