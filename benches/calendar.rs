@@ -1,10 +1,14 @@
 //! Calendar throughput: 2 M random due dates, the same cases as `benches/calendar_numpy.py`
 //! (splitmix64 seeded with "motcua"; start = 2023-01-01 + next() % 1277 days, n = 1 + next() % 30).
 //!
-//! Two measurements: `add_working_days` at day granularity (what numpy.busday_offset computes,
-//! roll forward then add n), and full due instants (`due_from_start` at 09:00 on the start day,
-//! normalised to the next opening when the day is not a working day). After criterion, prints a
-//! best-of-5 throughput line and `{"motcua_dates_per_s": X}` for `make bench-calendar`.
+//! Measurements: `add_working_days` at day granularity (what numpy.busday_offset computes, roll
+//! forward then add n); full due instants of a receipt at 09:00 local on the case's day (start
+//! moved to the next opening when the day is not a working day, then rule 2 of DOMAIN.md §4.2)
+//! on the integer path (`due_at_receipt_stamp`, instants as seconds in and out, as numpy's
+//! arrays are) and, for reference, through chrono's types; and the clock's measure
+//! (`working_seconds_between`, receipt to due) on both paths. Every one of the cases is
+//! compared between the two paths before anything is timed. After criterion, prints best-of-5
+//! throughput lines and one JSON line for `make bench-calendar`.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -15,8 +19,8 @@ use chrono::{Duration, NaiveDate, NaiveTime};
 use criterion::{Criterion, Throughput};
 use motcua::config::Config;
 use motcua_core::Calendar;
-use motcua_core::calendar::from_local;
-use motcua_core::deadlines::{TimeLimit, due_instant, start_instant};
+use motcua_core::calendar::{Stamp, from_local, to_local};
+use motcua_core::deadlines::{TimeLimit, due_at_receipt_stamp, due_instant_chrono, start_instant};
 
 const SEED: u64 = 0x6D6F_7463_7561;
 
@@ -51,21 +55,61 @@ fn add_days(cal: &Calendar, cases: &[(i32, u32)], out: &mut Vec<i32>) -> usize {
     out.iter().filter(|&&d| d == i32::MIN).count()
 }
 
-/// Full due instants for a receipt at 09:00 local on the case's day (start normalised to the
-/// next opening on a non-working day, then rule 2 of DOMAIN.md §4.2).
-fn due_instants(cal: &Calendar, cases: &[(i32, u32)]) -> usize {
+/// The receipts of the cases: 09:00 local on the case's day, as seconds since the epoch (chrono
+/// once per case here, outside any timed loop).
+fn receipts(cases: &[(i32, u32)]) -> Vec<(i64, u32)> {
     let nine = NaiveTime::from_hms_opt(9, 0, 0).unwrap_or(NaiveTime::MIN);
-    let mut ok = 0;
-    for &(d, n) in cases {
-        let Some(date) = NaiveDate::from_num_days_from_ce_opt(d) else { continue };
-        let received = from_local(date.and_time(nine));
-        if let Ok((start, _)) = start_instant(cal, received, None)
-            && let Ok(due) = due_instant(cal, from_local(start), TimeLimit::WorkingDays(n))
-        {
-            ok += usize::from(black_box(due) > received);
+    cases
+        .iter()
+        .filter_map(|&(d, n)| NaiveDate::from_num_days_from_ce_opt(d).map(|date| (from_local(date.and_time(nine)), n)))
+        .map(|(at, n)| (at.timestamp(), n))
+        .collect()
+}
+
+/// Full due instants on the integer path, into `out` (seconds; `i64::MIN` outside the coverage).
+fn due_instants(cal: &Calendar, receipts: &[(i64, u32)], out: &mut Vec<i64>) -> usize {
+    out.clear();
+    out.extend(receipts.iter().map(|&(s, n)| {
+        due_at_receipt_stamp(cal, Stamp::from_secs(s), TimeLimit::WorkingDays(n), None).map_or(i64::MIN, |d| d.secs)
+    }));
+    out.iter().filter(|&&d| d == i64::MIN).count()
+}
+
+/// The same due instants through chrono's types (the reference path).
+fn due_instants_chrono(cal: &Calendar, receipts: &[(i64, u32)], out: &mut Vec<i64>) -> usize {
+    out.clear();
+    out.extend(receipts.iter().map(|&(s, n)| {
+        let Some(received) = chrono::DateTime::from_timestamp(s, 0) else { return i64::MIN };
+        start_instant(cal, received, None)
+            .and_then(|(start, _)| due_instant_chrono(cal, from_local(start), TimeLimit::WorkingDays(n)))
+            .map_or(i64::MIN, |d| d.timestamp())
+    }));
+    out.iter().filter(|&&d| d == i64::MIN).count()
+}
+
+/// Working minutes from each receipt to its due instant on the integer path.
+fn minutes_between(cal: &Calendar, receipts: &[(i64, u32)], dues: &[i64], out: &mut Vec<i64>) -> usize {
+    out.clear();
+    out.extend(receipts.iter().zip(dues).map(|(&(a, _), &b)| {
+        cal.working_seconds_between_stamps(Stamp::from_secs(a), Stamp::from_secs(b)).map_or(i64::MIN, |s| s / 60)
+    }));
+    out.iter().filter(|&&d| d == i64::MIN).count()
+}
+
+/// The same through chrono's types: positions of local date-times (the reference path).
+fn minutes_between_chrono(cal: &Calendar, receipts: &[(i64, u32)], dues: &[i64], out: &mut Vec<i64>) -> usize {
+    out.clear();
+    out.extend(receipts.iter().zip(dues).map(|(&(a, _), &b)| {
+        let (Some(a), Some(b)) = (chrono::DateTime::from_timestamp(a, 0), chrono::DateTime::from_timestamp(b, 0))
+        else {
+            return i64::MIN;
+        };
+        match (cal.position_local(to_local(a)), cal.position_local(to_local(b))) {
+            (Ok(pa), Ok(pb)) => (pb - pa) / 60,
+            _ => i64::MIN,
         }
-    }
-    ok
+    }));
+    out.iter().filter(|&&d| d == i64::MIN).count()
 }
 
 fn load_calendar() -> Calendar {
@@ -119,14 +163,38 @@ fn main() {
     let cal = load_calendar();
     let count: usize = std::env::var("MOTCUA_BENCH_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(2_000_000);
     let cases = cases(count);
+    let receipts = receipts(&cases);
     check_against_numpy(&cal);
+
+    // Every case, both paths: the integer path must give today's answers exactly.
+    let (mut fast, mut slow) = (Vec::with_capacity(count), Vec::with_capacity(count));
+    due_instants(&cal, &receipts, &mut fast);
+    due_instants_chrono(&cal, &receipts, &mut slow);
+    let differ = fast.iter().zip(&slow).filter(|(a, b)| a != b).count();
+    let (mut mf, mut ms) = (Vec::with_capacity(count), Vec::with_capacity(count));
+    minutes_between(&cal, &receipts, &slow, &mut mf);
+    minutes_between_chrono(&cal, &receipts, &slow, &mut ms);
+    let differ_minutes = mf.iter().zip(&ms).filter(|(a, b)| a != b).count();
+    println!(
+        "integer path vs chrono path on all {count} cases: due instants {} equal, {differ} differ; working minutes {} equal, {differ_minutes} differ",
+        count - differ,
+        count - differ_minutes
+    );
+    if differ + differ_minutes > 0 {
+        eprintln!("the integer path does not answer as the chrono path");
+        std::process::exit(1);
+    }
+    let dues = slow;
 
     let mut c = Criterion::default().configure_from_args().sample_size(10);
     let mut g = c.benchmark_group("calendar");
     g.throughput(Throughput::Elements(count as u64));
     let mut out = Vec::with_capacity(count);
+    let mut out64 = Vec::with_capacity(count);
     g.bench_function("add_working_days_2M", |b| b.iter(|| add_days(&cal, &cases, &mut out)));
-    g.bench_function("due_instants_2M", |b| b.iter(|| due_instants(&cal, &cases)));
+    g.bench_function("due_instants_2M", |b| b.iter(|| due_instants(&cal, &receipts, &mut out64)));
+    g.bench_function("due_instants_chrono_2M", |b| b.iter(|| due_instants_chrono(&cal, &receipts, &mut out64)));
+    g.bench_function("working_minutes_between_2M", |b| b.iter(|| minutes_between(&cal, &receipts, &dues, &mut out64)));
     g.finish();
     c.final_summary();
 
@@ -140,13 +208,30 @@ fn main() {
             .fold(f64::INFINITY, f64::min)
     };
     let out = std::cell::RefCell::new(Vec::with_capacity(count));
+    let out64 = std::cell::RefCell::new(Vec::with_capacity(count));
     let days = best(&|| add_days(&cal, &cases, &mut out.borrow_mut()));
-    let dues = best(&|| due_instants(&cal, &cases));
-    println!("motcua add_working_days: {count} cases in {days:.4} s = {:.2} M dates/s", count as f64 / days / 1e6);
-    println!("motcua due instants:     {count} cases in {dues:.4} s = {:.2} M dates/s", count as f64 / dues / 1e6);
+    let due = best(&|| due_instants(&cal, &receipts, &mut out64.borrow_mut()));
+    let due_chrono = best(&|| due_instants_chrono(&cal, &receipts, &mut out64.borrow_mut()));
+    let minutes = best(&|| minutes_between(&cal, &receipts, &dues, &mut out64.borrow_mut()));
+    let minutes_chrono = best(&|| minutes_between_chrono(&cal, &receipts, &dues, &mut out64.borrow_mut()));
+    let rate = |t: f64| count as f64 / t;
+    println!("motcua add_working_days:          {count} cases in {days:.4} s = {:.2} M/s", rate(days) / 1e6);
+    println!("motcua due instants (integer):    {count} cases in {due:.4} s = {:.2} M/s", rate(due) / 1e6);
     println!(
-        "{{\"motcua_dates_per_s\": {}, \"motcua_due_instants_per_s\": {}}}",
-        count as f64 / days,
-        count as f64 / dues
+        "motcua due instants (chrono):     {count} cases in {due_chrono:.4} s = {:.2} M/s",
+        rate(due_chrono) / 1e6
+    );
+    println!("motcua working minutes (integer): {count} cases in {minutes:.4} s = {:.2} M/s", rate(minutes) / 1e6);
+    println!(
+        "motcua working minutes (chrono):  {count} cases in {minutes_chrono:.4} s = {:.2} M/s",
+        rate(minutes_chrono) / 1e6
+    );
+    println!(
+        "{{\"motcua_dates_per_s\": {}, \"motcua_due_instants_per_s\": {}, \"motcua_due_instants_chrono_per_s\": {}, \"motcua_minutes_between_per_s\": {}, \"motcua_minutes_between_chrono_per_s\": {}}}",
+        rate(days),
+        rate(due),
+        rate(due_chrono),
+        rate(minutes),
+        rate(minutes_chrono)
     );
 }

@@ -50,6 +50,46 @@ pub fn at_vn(at: DateTime<Utc>) -> DateTime<FixedOffset> {
     at.with_timezone(&vn_offset())
 }
 
+/// Seconds in a day.
+const DAY_SECONDS: i64 = 86_400;
+
+/// An instant as whole seconds since the Unix epoch (UTC) plus nanoseconds: what the clock's
+/// integer path reads and writes. Vietnam has kept +07:00 without daylight saving since 1975,
+/// so local time is `secs + 25,200` and a local day is a Euclidean division; chrono is needed
+/// only at the edges ([`Stamp::of`], [`Stamp::to_utc`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Stamp {
+    pub secs: i64,
+    /// Below one second, `< 1_000_000_000`.
+    pub nanos: u32,
+}
+
+impl Stamp {
+    #[inline]
+    pub fn of(at: DateTime<Utc>) -> Self {
+        Self { secs: at.timestamp(), nanos: at.timestamp_subsec_nanos() }
+    }
+
+    /// Whole seconds since the Unix epoch.
+    #[inline]
+    pub const fn from_secs(secs: i64) -> Self {
+        Self { secs, nanos: 0 }
+    }
+
+    /// The instant; `None` only beyond chrono's range (years past ±262,000).
+    #[inline]
+    pub fn to_utc(self) -> Option<DateTime<Utc>> {
+        DateTime::from_timestamp(self.secs, self.nanos)
+    }
+
+    /// Local (+07:00) days since 1970-01-01 and seconds into that day.
+    #[inline]
+    fn local_day_and_second(self) -> (i64, i64) {
+        let local = self.secs + i64::from(VN_OFFSET_SECONDS);
+        (local.div_euclid(DAY_SECONDS), local.rem_euclid(DAY_SECONDS))
+    }
+}
+
 /// A named date in a calendar file: a day off (ngày nghỉ) or a make-up working day (ngày làm bù).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NamedDay {
@@ -98,6 +138,12 @@ fn secs_of_day(t: NaiveTime) -> i64 {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OfficeHours {
     windows: Vec<Window>,
+    /// The windows as seconds of the day, `[open, close)`, for the integer path.
+    #[serde(skip)]
+    seconds: Vec<(i64, i64)>,
+    /// Working seconds in one working day.
+    #[serde(skip)]
+    day_secs: i64,
 }
 
 impl OfficeHours {
@@ -128,7 +174,38 @@ impl OfficeHours {
                 ));
             }
         }
-        if problems.is_empty() { Ok(Self { windows }) } else { Err(CalendarError::Invalid(problems)) }
+        if problems.is_empty() { Ok(Self::of(windows)) } else { Err(CalendarError::Invalid(problems)) }
+    }
+
+    /// Validated windows with their seconds precomputed.
+    fn of(windows: Vec<Window>) -> Self {
+        let seconds: Vec<(i64, i64)> = windows.iter().map(|w| (w.open_secs(), w.close_secs())).collect();
+        let day_secs = seconds.iter().map(|(a, b)| b - a).sum();
+        Self { windows, seconds, day_secs }
+    }
+
+    /// The day's opening and closing, in seconds of the day.
+    #[inline]
+    fn span_seconds(&self) -> (i64, i64) {
+        (self.seconds[0].0, self.seconds[self.seconds.len() - 1].1)
+    }
+
+    /// `elapsed_before` for a second of the day.
+    #[inline]
+    fn elapsed_before_seconds(&self, second: i64) -> i64 {
+        self.seconds.iter().map(|&(a, b)| (second - a).clamp(0, b - a)).sum()
+    }
+
+    /// `time_after` as a second of the day.
+    #[inline]
+    fn second_after(&self, mut r: i64) -> i64 {
+        for &(a, b) in &self.seconds {
+            if r <= b - a {
+                return (a + r).clamp(0, DAY_SECONDS - 1);
+            }
+            r -= b - a;
+        }
+        self.span_seconds().1
     }
 
     /// Parses `[["07:30","11:30"],["13:30","17:00"]]`-style pairs.
@@ -150,7 +227,7 @@ impl OfficeHours {
     /// The default: 07:30–11:30 and 13:30–17:00.
     pub fn standard() -> Self {
         let t = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap_or(NaiveTime::MIN);
-        Self { windows: vec![Window { open: t(7, 30), close: t(11, 30) }, Window { open: t(13, 30), close: t(17, 0) }] }
+        Self::of(vec![Window { open: t(7, 30), close: t(11, 30) }, Window { open: t(13, 30), close: t(17, 0) }])
     }
 
     pub fn windows(&self) -> &[Window] {
@@ -337,6 +414,8 @@ struct DayIndex {
     first: NaiveDate,
     /// `first` as days from the common era, for the integer-day fast path.
     first_ce: i32,
+    /// `first` as local days since 1970-01-01, for the integer instant path ([`Stamp`]).
+    first_unix: i64,
     last: NaiveDate,
     /// Per day of coverage: is it a working day?
     working: Vec<bool>,
@@ -402,6 +481,7 @@ impl Calendar {
             days: Arc::new(DayIndex {
                 first,
                 first_ce: first.num_days_from_ce(),
+                first_unix: (first - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or(NaiveDate::MIN)).num_days(),
                 last,
                 working,
                 ord_before,
@@ -519,9 +599,13 @@ impl Calendar {
         if self.days.working[i] { Ok(before + self.hours.elapsed_before(t.time())) } else { Ok(before) }
     }
 
-    /// Working position of an instant.
+    /// Working position of an instant (the integer path; outside the coverage, the error of
+    /// [`Calendar::position_local`], which is also its reference).
     pub fn position(&self, at: DateTime<Utc>) -> Result<Position, CalendarError> {
-        self.position_local(to_local(at))
+        match self.position_stamp(Stamp::of(at)) {
+            Some(p) => Ok(p),
+            None => self.position_local(to_local(at)),
+        }
     }
 
     /// The local instant at a working position. A position on a boundary resolves to the
@@ -549,9 +633,13 @@ impl Calendar {
         Ok(date.and_time(self.hours.time_after(r)))
     }
 
-    /// The instant at a working position.
+    /// The instant at a working position (the integer path; [`Calendar::local_at`] is its
+    /// reference and says which day is missing outside the coverage).
     pub fn instant_at(&self, p: Position) -> Result<DateTime<Utc>, CalendarError> {
-        self.local_at(p).map(from_local)
+        match self.stamp_at(p).and_then(Stamp::to_utc) {
+            Some(at) => Ok(at),
+            None => self.local_at(p).map(from_local),
+        }
     }
 
     /// Working seconds from `a` to `b` (negative when `b` is earlier).
@@ -617,6 +705,114 @@ impl Calendar {
             d = date.succ_opt();
         }
         out
+    }
+}
+
+/// The integer instant path: the day index read with [`Stamp`]s, no date type in the loop.
+/// Each method answers exactly as its chrono twin above (`position_local`, `local_at`,
+/// `nth_working_day_after`, `working_day_on_or_after`, `next_opening_local`), or `None` where
+/// the twin would say the instant is outside the calendar's coverage.
+impl Calendar {
+    /// The day index of `at`'s local day and the seconds into it.
+    #[inline]
+    pub(crate) fn day_of(&self, at: Stamp) -> Option<(usize, i64)> {
+        let (day, second) = at.local_day_and_second();
+        let i = usize::try_from(day - self.days.first_unix).ok()?;
+        (i < self.days.working.len()).then_some((i, second))
+    }
+
+    /// The instant at `second` into the local day of index `i`.
+    #[inline]
+    pub(crate) fn stamp_on(&self, i: usize, second: i64, nanos: u32) -> Stamp {
+        let day = self.days.first_unix + i as i64;
+        Stamp { secs: day * DAY_SECONDS + second - i64::from(VN_OFFSET_SECONDS), nanos }
+    }
+
+    #[inline]
+    pub(crate) fn is_working_index(&self, i: usize) -> bool {
+        self.days.working[i]
+    }
+
+    /// `nth_working_day_after` on day indexes.
+    #[inline]
+    pub(crate) fn nth_working_index_after(&self, i: usize, n: u32) -> Option<usize> {
+        if n == 0 {
+            return Some(i);
+        }
+        let k = self.days.ord_before[i] as usize + usize::from(self.days.working[i]) + n as usize - 1;
+        self.days.working_days.get(k).map(|&o| o as usize)
+    }
+
+    /// `working_day_on_or_after` on day indexes.
+    #[inline]
+    pub(crate) fn working_index_on_or_after(&self, i: usize) -> Option<usize> {
+        self.days.working_days.get(self.days.ord_before[i] as usize).map(|&o| o as usize)
+    }
+
+    /// Days covered (the day indexes are `0..len`).
+    #[inline]
+    pub(crate) fn covered_days(&self) -> usize {
+        self.days.working.len()
+    }
+
+    /// `next_opening_local` without the reason: `at` itself inside a window, else the next
+    /// opening.
+    #[inline]
+    pub(crate) fn next_opening_stamp(&self, at: Stamp, i: usize, second: i64) -> Option<Stamp> {
+        let (open, _) = self.hours.span_seconds();
+        if !self.days.working[i] {
+            return Some(self.stamp_on(self.working_index_on_or_after(i)?, open, 0));
+        }
+        if second < open {
+            return Some(self.stamp_on(i, open, 0));
+        }
+        let w = &self.hours.seconds;
+        for (k, &(a, b)) in w.iter().enumerate() {
+            if second >= a && second < b {
+                return Some(at);
+            }
+            if let Some(&(next, _)) = w.get(k + 1)
+                && second >= b
+                && second < next
+            {
+                return Some(self.stamp_on(i, next, 0));
+            }
+        }
+        Some(self.stamp_on(self.nth_working_index_after(i, 1)?, open, 0))
+    }
+
+    /// [`Calendar::position`] on a [`Stamp`].
+    #[inline]
+    pub fn position_stamp(&self, at: Stamp) -> Option<Position> {
+        let (i, second) = self.day_of(at)?;
+        let before = i64::from(self.days.ord_before[i]) * self.hours.day_secs;
+        if self.days.working[i] { Some(before + self.hours.elapsed_before_seconds(second)) } else { Some(before) }
+    }
+
+    /// [`Calendar::instant_at`] as a [`Stamp`].
+    #[inline]
+    pub fn stamp_at(&self, p: Position) -> Option<Stamp> {
+        let day = self.hours.day_secs;
+        if p < 0 {
+            return None;
+        }
+        let (mut k, mut r) = (p / day, p % day);
+        if r == 0 && k > 0 {
+            k -= 1;
+            r = day;
+        }
+        let off = *self.days.working_days.get(usize::try_from(k).ok()?)? as usize;
+        let (open, _) = self.hours.span_seconds();
+        if r == 0 {
+            return Some(self.stamp_on(off, open, 0));
+        }
+        Some(self.stamp_on(off, self.hours.second_after(r), 0))
+    }
+
+    /// [`Calendar::working_seconds_between`] on [`Stamp`]s.
+    #[inline]
+    pub fn working_seconds_between_stamps(&self, a: Stamp, b: Stamp) -> Option<i64> {
+        Some(self.position_stamp(b)? - self.position_stamp(a)?)
     }
 }
 

@@ -6,7 +6,7 @@ use std::fmt;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc, Weekday};
 use serde::{Deserialize, Serialize};
 
-use crate::calendar::{Calendar, CalendarError, Shift, SkippedDay, from_local, to_local};
+use crate::calendar::{Calendar, CalendarError, Shift, SkippedDay, Stamp, from_local, to_local};
 
 /// A procedure's statutory time limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -214,8 +214,75 @@ impl StartMovedBuilder<'_> {
 }
 
 /// The due instant for a clock started at `start` (rules 2–4 of DOMAIN.md §4.2), without an
-/// explanation: the fast path.
+/// explanation: the fast path, on integers ([`due_stamp`]); outside the calendar's coverage the
+/// chrono path says which day is missing.
 pub fn due_instant(cal: &Calendar, start: DateTime<Utc>, limit: TimeLimit) -> Result<DateTime<Utc>, CalendarError> {
+    match due_stamp(cal, Stamp::of(start), limit).and_then(Stamp::to_utc) {
+        Some(due) => Ok(due),
+        None => due_instant_chrono(cal, start, limit),
+    }
+}
+
+/// Where the clock starts for a dossier received at `at` ([`start_instant`] without the reason),
+/// on integers: `None` outside the calendar's coverage. `cutoff` in seconds of the day.
+#[inline]
+pub fn start_stamp(cal: &Calendar, at: Stamp, cutoff: Option<i64>) -> Option<Stamp> {
+    let (i, second) = cal.day_of(at)?;
+    if cal.is_working_index(i) {
+        let (open, close) = (secs(cal.hours().opening()), secs(cal.hours().closing()));
+        if cutoff.is_some_and(|c| second >= c && second < close) {
+            return Some(cal.stamp_on(cal.nth_working_index_after(i, 1)?, open, 0));
+        }
+    }
+    cal.next_opening_stamp(at, i, second)
+}
+
+fn secs(t: NaiveTime) -> i64 {
+    i64::from(chrono::Timelike::num_seconds_from_midnight(&t))
+}
+
+/// [`due_instant`] on integers: `None` outside the calendar's coverage.
+#[inline]
+pub fn due_stamp(cal: &Calendar, start: Stamp, limit: TimeLimit) -> Option<Stamp> {
+    let (i, second) = cal.day_of(start)?;
+    let (open, close) = (secs(cal.hours().opening()), secs(cal.hours().closing()));
+    match limit {
+        TimeLimit::WorkingDays(n) => {
+            if cal.is_working_index(i) && second == open && start.nanos == 0 {
+                Some(cal.stamp_on(cal.nth_working_index_after(i, n.saturating_sub(1))?, close, 0))
+            } else if cal.is_working_index(i) {
+                Some(cal.stamp_on(cal.nth_working_index_after(i, n)?, second, start.nanos))
+            } else {
+                let first = cal.working_index_on_or_after(i)?;
+                Some(cal.stamp_on(cal.nth_working_index_after(first, n)?, open, 0))
+            }
+        }
+        TimeLimit::WorkingHours(n) => cal.stamp_at(cal.position_stamp(start)? + i64::from(n) * 3600),
+        TimeLimit::CalendarDays(n) => {
+            let j = i + n as usize;
+            if j >= cal.covered_days() {
+                return None;
+            }
+            Some(cal.stamp_on(cal.working_index_on_or_after(j)?, close, 0))
+        }
+    }
+}
+
+/// The due instant of a dossier received at `received` (start, then due), on integers: what
+/// the desk computes at intake, at tens of millions a second. `None` outside the coverage.
+#[inline]
+pub fn due_at_receipt_stamp(cal: &Calendar, received: Stamp, limit: TimeLimit, cutoff: Option<i64>) -> Option<Stamp> {
+    due_stamp(cal, start_stamp(cal, received, cutoff)?, limit)
+}
+
+/// [`due_instant`] through chrono's date types: the reference the integer path is tested
+/// against (every case of the calendar bench, a sample in the tests), and what answers with
+/// the missing day when an instant is outside the coverage.
+pub fn due_instant_chrono(
+    cal: &Calendar,
+    start: DateTime<Utc>,
+    limit: TimeLimit,
+) -> Result<DateTime<Utc>, CalendarError> {
     let s = to_local(start);
     match limit {
         TimeLimit::WorkingDays(n) => {
@@ -229,7 +296,7 @@ pub fn due_instant(cal: &Calendar, start: DateTime<Utc>, limit: TimeLimit) -> Re
             };
             Ok(from_local(due))
         }
-        TimeLimit::WorkingHours(n) => cal.instant_at(cal.position(start)? + i64::from(n) * 3600),
+        TimeLimit::WorkingHours(n) => cal.local_at(cal.position_local(s)? + i64::from(n) * 3600).map(from_local),
         TimeLimit::CalendarDays(n) => {
             let date = s.date() + Duration::days(i64::from(n));
             let day = cal.working_day_on_or_after(date)?;
@@ -485,6 +552,7 @@ pub fn explain(steps: &[Step], lang: Lang) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::calendar::testdata::vn_calendar;
+    use crate::calendar::{OfficeHours, Window};
 
     fn at(y: i32, m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
         from_local(NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(h, mi, 0).unwrap())
@@ -603,5 +671,84 @@ mod tests {
         assert_eq!(format_working_minutes(60, Lang::Vi), "0 ngày 1 giờ 0 phút");
         assert_eq!(format_working_minutes(450 * 2 + 75, Lang::En), "2 days 1 h 15 min");
         assert_eq!(format_working_minutes(510, Lang::En), "1 days 1 h 0 min");
+    }
+
+    /// The integer path answers exactly as the chrono path: start and due instants for every
+    /// kind of limit, with and without a cut-off, at any second (and below one) of any day of
+    /// the coverage and a little outside it, for three kinds of office hours; positions and the
+    /// instants back from them. (`make bench-calendar` compares all 2 M cases of the bench.)
+    #[test]
+    fn the_integer_path_answers_as_the_chrono_path() {
+        let base = vn_calendar();
+        let t = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
+        let hours = [
+            OfficeHours::standard(),
+            OfficeHours::new(vec![Window { open: t(8, 0), close: t(16, 0) }]).unwrap(),
+            OfficeHours::new(vec![
+                Window { open: t(7, 0), close: t(9, 0) },
+                Window { open: t(9, 30), close: t(12, 0) },
+                Window { open: t(13, 0), close: t(17, 30) },
+            ])
+            .unwrap(),
+        ];
+        let (lo, hi) = (Stamp::of(at(2022, 12, 20, 0, 0)).secs, Stamp::of(at(2028, 1, 10, 0, 0)).secs);
+        let mut x: u64 = 0x6D6F_7463_7561;
+        let mut next = move || {
+            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = x;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        let (mut compared, mut inside) = (0, 0);
+        for h in hours {
+            let cal = base.with_hours(h);
+            for case in 0..30_000u64 {
+                let r = next();
+                // Whole minutes most of the time (the desk's instants), any second or
+                // nanosecond otherwise, and exactly the opening now and then.
+                let mut secs = lo + (r % (hi - lo) as u64) as i64;
+                if case % 3 == 0 {
+                    secs -= secs.rem_euclid(60);
+                }
+                let nanos = if case % 7 == 0 { (r >> 33) as u32 % 1_000_000_000 } else { 0 };
+                let mut received = Stamp { secs, nanos };
+                if case % 11 == 0 {
+                    let midnight = (secs + 25_200).div_euclid(86_400) * 86_400 - 25_200;
+                    received = Stamp::from_secs(midnight + secs_of(cal.hours().opening()));
+                }
+                let n = 1 + (r >> 40) as u32 % 40;
+                let limit = match (r >> 50) % 3 {
+                    0 => TimeLimit::WorkingDays(n),
+                    1 => TimeLimit::WorkingHours(n * 4),
+                    _ => TimeLimit::CalendarDays(n),
+                };
+                let cutoff = ((r >> 55) % 2 == 0).then(|| t(15, 30));
+                let utc = received.to_utc().unwrap();
+                let chrono_due = start_instant(&cal, utc, cutoff)
+                    .and_then(|(start, _)| due_instant_chrono(&cal, from_local(start), limit));
+                let fast = due_at_receipt_stamp(&cal, received, limit, cutoff.map(secs_of));
+                assert_eq!(
+                    fast.and_then(Stamp::to_utc),
+                    chrono_due.as_ref().ok().copied(),
+                    "{utc} {limit:?} {cutoff:?}"
+                );
+                inside += usize::from(fast.is_some());
+                assert_eq!(due_instant(&cal, utc, limit).ok(), due_instant_chrono(&cal, utc, limit).ok(), "{utc}");
+                let p = cal.position_local(to_local(utc));
+                assert_eq!(cal.position_stamp(received), p.as_ref().ok().copied(), "{utc}");
+                if let Ok(p) = p {
+                    let back = cal.local_at(p).map(from_local).ok();
+                    assert_eq!(cal.stamp_at(p).and_then(Stamp::to_utc), back, "{p}");
+                }
+                compared += 1;
+            }
+        }
+        assert_eq!(compared, 90_000);
+        assert!(inside > 60_000, "most cases fall inside the coverage: {inside}");
+    }
+
+    fn secs_of(t: NaiveTime) -> i64 {
+        i64::from(chrono::Timelike::num_seconds_from_midnight(&t))
     }
 }
