@@ -70,7 +70,9 @@ impl Domain {
         };
         match &event.kind {
             EventKind::Transferred { to } => self.agency(to)?,
-            EventKind::Rescheduled { responsible: Some(a), .. } => self.agency(a)?,
+            EventKind::Rescheduled { responsible: Some(a), .. } | EventKind::Apologised { responsible: a, .. } => {
+                self.agency(a)?
+            }
             _ => {}
         }
         let procedure = self.procedure(&procedure)?;

@@ -265,6 +265,13 @@ pub enum EventKind {
         #[serde(default)]
         override_second: bool,
     },
+    /// The apology owed for a finish after the due date with no apology before it, issued with
+    /// the result (DOMAIN.md §7): recorded with the finish, in its transaction.
+    Apologised {
+        /// The unit the delay is attributed to.
+        responsible: AgencyCode,
+        reason: String,
+    },
     Resolved {
         outcome: Outcome,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -295,6 +302,7 @@ impl EventKind {
             Self::PaymentRequested { .. } => "payment_requested",
             Self::Paid => "paid",
             Self::Rescheduled { .. } => "rescheduled",
+            Self::Apologised { .. } => "apologised",
             Self::Resolved { .. } => "resolved",
             Self::Returned => "returned",
             Self::Withdrawn { .. } => "withdrawn",
@@ -412,6 +420,9 @@ pub struct Dossier {
     pub holdings: Vec<Holding>,
     pub waits: Vec<Wait>,
     pub reschedules: Vec<Reschedule>,
+    /// When the apology for a late finish with no apology before it was issued (an
+    /// `Apologised` event, with the result).
+    pub apologised_at: Option<DateTime<Utc>>,
     pub last_event_at: Option<DateTime<Utc>>,
     pub event_count: u32,
     /// How `due_at` was derived.
@@ -563,6 +574,14 @@ impl Dossier {
                 next.finish(at, cal)?;
                 next.outcome = Some(*outcome);
                 next.status = Some(S::Done);
+            }
+            // Only a finish after the due date with no apology before it owes one, once.
+            (E::Apologised { .. }, Some(S::Done | S::Returned)) => {
+                let (Some(finished), Some(due)) = (self.finished_at, self.due_at) else { return Err(illegal()) };
+                if finished <= due || !self.reschedules.is_empty() || self.apologised_at.is_some() {
+                    return Err(illegal());
+                }
+                next.apologised_at = Some(at);
             }
             (E::Returned, Some(S::Done)) => {
                 next.returned_at = Some(at);

@@ -1014,6 +1014,28 @@ pub fn automatic_apology(domain: &Domain, d: &Dossier, now: DateTime<Utc>) -> Re
     )))
 }
 
+/// The event recording the apology a finish owes (DOMAIN.md §7: a dossier finished late with
+/// no apology gets one with its result): `after` is the dossier once `event` is applied. For a
+/// `Resolved` after the due date with no reschedule, an `Apologised` event at the same instant
+/// and by the same person, naming the responsible unit and the reason the letter gives (the
+/// letter itself is one of the finish's [`implied_messages`]). `None` otherwise. The store
+/// records it in the finish's transaction.
+pub fn late_finish_apology(domain: &Domain, after: &Dossier, event: &Event) -> Result<Option<Event>, LetterError> {
+    let EventKind::Resolved { .. } = &event.kind else { return Ok(None) };
+    let (Some(finished), Some(due)) = (after.finished_at, after.due_at) else { return Ok(None) };
+    if finished <= due || !after.reschedules.is_empty() || after.apologised_at.is_some() {
+        return Ok(None);
+    }
+    let ctx = Ctx::new(domain, after)?;
+    let letter = apology_of(&ctx, 0)?;
+    let Some(facts) = letter.apology else { return Ok(None) };
+    Ok(Some(Event::new(
+        event.at,
+        event.by.clone(),
+        EventKind::Apologised { responsible: facts.responsible.code, reason: facts.reason },
+    )))
+}
+
 /// The `by` of the events the scheduler records.
 pub const SCHEDULER: &str = "scheduler";
 

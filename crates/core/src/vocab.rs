@@ -114,7 +114,7 @@ pub fn is_measured(kind: &EventKind) -> bool {
 /// Every event kind's stable name (as stored in the log, [`EventKind::name`]) with the words a
 /// reader sees: (name, Vietnamese, English). The Vietnamese follows DOMAIN.md §1 and the
 /// status names of [`Status::name_vi`].
-pub const EVENT_LABELS: [(&str, &str, &str); 15] = [
+pub const EVENT_LABELS: [(&str, &str, &str); 16] = [
     ("registered_online", "Đăng ký trực tuyến", "Registered online"),
     ("accepted_online", "Tiếp nhận hồ sơ trực tuyến", "Online submission accepted"),
     ("received", "Tiếp nhận hồ sơ", "Received at the desk"),
@@ -126,6 +126,7 @@ pub const EVENT_LABELS: [(&str, &str, &str); 15] = [
     ("payment_requested", "Yêu cầu thực hiện nghĩa vụ tài chính", "Payment requested"),
     ("paid", "Đã thực hiện nghĩa vụ tài chính", "Payment received"),
     ("rescheduled", "Xin lỗi và hẹn lại ngày trả kết quả", "Apology with a new appointment date"),
+    ("apologised", "Xin lỗi vì trả kết quả trễ hạn", "Apology for a late result"),
     ("resolved", "Có kết quả giải quyết", "Result ready"),
     ("returned", "Đã trả kết quả", "Result returned"),
     ("withdrawn", "Công dân rút hồ sơ", "Withdrawn by the applicant"),
@@ -193,6 +194,7 @@ mod tests {
                 automatic: false,
                 override_second: false,
             },
+            EventKind::Apologised { responsible: "000.00.02.H17".parse().unwrap(), reason: String::new() },
             EventKind::Resolved { outcome: Outcome::Approved, reason: None },
             EventKind::Returned,
             EventKind::Withdrawn { reason: String::new() },

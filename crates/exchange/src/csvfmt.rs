@@ -63,6 +63,7 @@ fn columns_of(kind: &str) -> &'static [usize] {
         "transferred" => &[TO],
         "supplement_requested" => &[REASON, DOCUMENTS],
         "rescheduled" => &[TO, REASON, RESPONSIBLE, OVERRIDE, AUTOMATIC],
+        "apologised" => &[RESPONSIBLE, REASON],
         "resolved" => &[OUTCOME, REASON],
         _ => &[],
     }
@@ -335,6 +336,10 @@ fn build(values: &[Option<&str>]) -> Result<(DossierCode, Event), String> {
             automatic: flag(values, AUTOMATIC)?,
             override_second: flag(values, OVERRIDE)?,
         },
+        "apologised" => EventKind::Apologised {
+            responsible: agency(required(values, RESPONSIBLE, kind_name)?, RESPONSIBLE)?,
+            reason: required(values, REASON, kind_name)?.to_string(),
+        },
         "resolved" => {
             let outcome = match required(values, OUTCOME, kind_name)?.trim() {
                 "approved" => Outcome::Approved,
@@ -404,6 +409,10 @@ pub(crate) fn write<W: Write>(w: &mut csv::Writer<W>, code: &DossierCode, event:
             r[RESPONSIBLE] = responsible.as_ref().map(ToString::to_string).unwrap_or_default();
             r[OVERRIDE] = override_second.to_string();
             r[AUTOMATIC] = automatic.to_string();
+        }
+        EventKind::Apologised { responsible, reason } => {
+            r[RESPONSIBLE] = responsible.to_string();
+            r[REASON] = reason.clone();
         }
         EventKind::Resolved { outcome, reason } => {
             r[OUTCOME] = match outcome {

@@ -20,6 +20,7 @@ fn fields_of(kind: &str) -> Option<&'static [&'static str]> {
         "transferred" => &["to"],
         "supplement_requested" => &["reason", "documents"],
         "rescheduled" => &["to", "reason", "responsible", "automatic", "override_second"],
+        "apologised" => &["responsible", "reason"],
         "resolved" => &["outcome", "reason"],
         _ => return None,
     })
@@ -187,6 +188,11 @@ fn check_values(map: &Map<String, Value>, kind: &str, code: &DossierCode) -> Res
             if let Some(r) = string(map, "responsible", "")? {
                 r.parse::<AgencyCode>().map_err(|e| format!("bad agency in `responsible`: {e}"))?;
             }
+        }
+        "apologised" => {
+            let r = string(map, "responsible", "")?.ok_or("missing field `responsible`")?;
+            r.parse::<AgencyCode>().map_err(|e| format!("bad agency in `responsible`: {e}"))?;
+            string(map, "reason", "")?.ok_or("missing field `reason`")?;
         }
         "resolved" => {
             let outcome = string(map, "outcome", "")?.ok_or("missing field `outcome`")?;

@@ -213,7 +213,7 @@ fn write_all<'a, W: Write>(
 }
 
 /// The stable names of the event types, as in the `type` field.
-pub const EVENT_TYPES: [&str; 15] = [
+pub const EVENT_TYPES: [&str; 16] = [
     "registered_online",
     "accepted_online",
     "received",
@@ -225,6 +225,7 @@ pub const EVENT_TYPES: [&str; 15] = [
     "payment_requested",
     "paid",
     "rescheduled",
+    "apologised",
     "resolved",
     "returned",
     "withdrawn",

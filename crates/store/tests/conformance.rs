@@ -27,6 +27,9 @@ mod findable;
 /// The desk's letters to print: paged and counted, marked printed then handed over.
 #[path = "conformance/letters.rs"]
 mod letters;
+/// Staff accounts, sessions, ratings, the desk's waiting submissions and the audit log.
+#[path = "conformance/staff.rs"]
+mod staff;
 /// The inspector's watch list: planted cases, the writer's tables against a replay.
 #[path = "conformance/watchlist.rs"]
 mod watchlist;
@@ -262,6 +265,7 @@ mod checks {
     };
     pub use super::letters::letters_to_print_are_paged_and_marked_printed_then_handed;
     pub use super::privacy::personal_data_is_found_within_the_agencies_that_held_it;
+    pub use super::staff::accounts_sessions_ratings_and_the_audit_log;
     pub use super::watchlist::the_watch_list_is_kept_by_the_writer_and_equals_a_replay;
 
     use chrono::{DateTime, Duration, Utc};
@@ -1304,6 +1308,97 @@ mod checks {
         assert_eq!(overdue, 2, "the scrape counts the waiting dossier as neither: {:#?}", figures.overdue);
     }
 
+    /// A finish after the due date with no apology before it records the apology it owes in the
+    /// log (an `apologised` event, by the one who finished it), in the transaction that queues
+    /// its letter; an on-time finish, or a late one already apologised for, records none. The
+    /// same apology met again (a log imported back) adds nothing.
+    pub async fn a_late_finish_records_its_apology<S: Backend + motcua_store::OutboxStore>(s: S) {
+        let d = domain();
+        let t0 = at(2025, 3, 3, 9, 0);
+        let open = |name: &'static str| {
+            let s = s.clone();
+            let d = d.clone();
+            async move {
+                let c = s.intake(&d, new_dossier(CENTRE, CITY_PROC, name), t0, None).await.unwrap().code.unwrap();
+                s.record(&d, &c, ev(at(2025, 3, 3, 10, 0), EventKind::Transferred { to: ag(DEPT) })).await.unwrap();
+                s.record(&d, &c, ev(at(2025, 3, 3, 11, 0), EventKind::Accepted)).await.unwrap();
+                c
+            }
+        };
+        let resolved = || EventKind::Resolved { outcome: Outcome::Approved, reason: None };
+        let finish = |at| Event::new(at, Some("truong.phong".into()), resolved());
+        let kinds = |s: &S, c: &DossierCode| {
+            let s = s.clone();
+            let c = c.clone();
+            async move { s.events(&c).await.unwrap().into_iter().map(|e| e.kind.name()).collect::<Vec<_>>() }
+        };
+        // Late, never apologised for: the finish and its apology, one transaction.
+        let late = open("Trễ hạn").await;
+        let due = s.dossier_row(&late).await.unwrap().unwrap().due_at.unwrap();
+        let finished = due + Duration::days(3);
+        s.record(&d, &late, finish(finished)).await.unwrap();
+        let log = s.events(&late).await.unwrap();
+        assert_eq!(log.len(), 5, "{log:#?}");
+        let apology = &log[4];
+        assert_eq!((apology.at, apology.by.as_deref()), (finished, Some("truong.phong")));
+        let EventKind::Apologised { responsible, reason } = &apology.kind else { panic!("{apology:?}") };
+        assert_eq!(*responsible, ag(DEPT), "the department sat on it");
+        let letter = s.outbox_for(&late).await.unwrap().into_iter().find(|m| m.kind == "apology_with_result");
+        let letter = letter.expect("the letter is queued with the event");
+        let payload: serde_json::Value = serde_json::from_str(&letter.payload).unwrap();
+        assert_eq!(payload["apology"]["reason"].as_str(), Some(reason.as_str()), "the event says what the letter says");
+        assert_eq!(payload["apology"]["responsible"]["code"].as_str(), Some(DEPT));
+        let row = s.dossier_row(&late).await.unwrap().unwrap();
+        assert_eq!(row.event_count, 5);
+        // Met again, as a log imported back would give it: nothing added.
+        s.record(&d, &late, apology.clone()).await.unwrap();
+        assert_eq!(s.events(&late).await.unwrap().len(), 5);
+        // A second apology at another instant is refused and writes nothing.
+        let again = Event::new(finished + Duration::hours(1), None, apology.kind.clone());
+        let err = s.record(&d, &late, again).await.unwrap_err();
+        assert!(
+            matches!(err, StoreError::Rejected(DomainError::Dossier(DossierError::IllegalTransition { .. }))),
+            "{err}"
+        );
+        assert_eq!(s.events(&late).await.unwrap().len(), 5);
+
+        // On time: no apology.
+        let on_time = open("Đúng hạn").await;
+        s.record(&d, &on_time, finish(at(2025, 3, 5, 9, 0))).await.unwrap();
+        assert_eq!(kinds(&s, &on_time).await.last(), Some(&"resolved"));
+        assert!(s.outbox_for(&on_time).await.unwrap().iter().all(|m| !m.kind.starts_with("apology")));
+        // An apology on an on-time finish is refused.
+        let stray = Event::new(at(2025, 3, 5, 10, 0), None, apology.kind.clone());
+        assert!(s.record(&d, &on_time, stray).await.is_err());
+
+        // Late, but apologised for before the due date: no second apology at the finish.
+        let rescheduled = open("Đã xin lỗi").await;
+        let due = s.dossier_row(&rescheduled).await.unwrap().unwrap().due_at.unwrap();
+        let kind = EventKind::Rescheduled {
+            to: due + Duration::days(7),
+            reason: "Chờ ý kiến của sở".into(),
+            responsible: Some(ag(DEPT)),
+            automatic: false,
+            override_second: false,
+        };
+        s.record(&d, &rescheduled, ev(due - Duration::days(2), kind)).await.unwrap();
+        s.record(&d, &rescheduled, finish(due + Duration::days(3))).await.unwrap();
+        assert_eq!(kinds(&s, &rescheduled).await[3..], ["rescheduled", "resolved"]);
+
+        // In a batch (an import): the apology follows the finish, and the batch's later items
+        // see it.
+        let batched = open("Nhập lô").await;
+        let due = s.dossier_row(&batched).await.unwrap().unwrap().due_at.unwrap();
+        let items = vec![
+            BatchItem::Record { code: batched.clone(), event: finish(due + Duration::days(1)) },
+            BatchItem::Record { code: batched.clone(), event: ev(due + Duration::days(2), EventKind::Returned) },
+        ];
+        let results = s.record_batch(&d, items, due + Duration::days(2)).await.unwrap();
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        assert_eq!(kinds(&s, &batched).await[3..], ["resolved", "apologised", "returned"]);
+        consistent(&s, &d).await;
+    }
+
     /// Dead messages are revived in bulk, of one kind or all, and the outbox counters follow.
     pub async fn dead_messages_are_revived_in_bulk<
         S: Backend + motcua_store::OutboxStore + motcua_store::ServiceFigures,
@@ -1717,9 +1812,11 @@ conformance!(
     at_risk_is_projected,
     counters_equal_a_recount,
     dead_messages_are_revived_in_bulk,
+    a_late_finish_records_its_apology,
     tokens_expire_are_listed_and_revoked,
     a_password_reset_or_a_disable_ends_every_credential,
     login_failures_are_counted_locked_and_cleared,
+    accounts_sessions_ratings_and_the_audit_log,
     personal_data_is_found_within_the_agencies_that_held_it,
     backdated_events_keep_both_instants,
     waiting_for_the_citizen_is_neither_in_time_nor_overdue,

@@ -387,6 +387,14 @@ impl<'a> Batch<'a> {
                 self.slots.insert(code.clone(), Slot::Live(live));
                 Err(StoreError::Duplicate(code))
             }
+            // The apology a late finish recorded with it, met again in a log imported back:
+            // already in the log.
+            Some(Slot::Live(live))
+                if matches!(event.kind, EventKind::Apologised { .. }) && live.d.apologised_at == Some(event.at) =>
+            {
+                self.slots.insert(code, Slot::Live(live));
+                Ok(())
+            }
             Some(Slot::Live(mut live)) => {
                 let before = (live.d.received_at, live.d.finished_at);
                 // `Domain::apply` leaves the dossier untouched when it refuses the event.
@@ -414,7 +422,30 @@ impl<'a> Batch<'a> {
                         }
                     }
                 };
-                self.push(code, live, cells, event)
+                // A finish after the due date with no apology before it records the apology it
+                // owes, in the same transaction (checked before anything is queued).
+                let apology = motcua_core::letters::late_finish_apology(self.domain, &live.d, &event)
+                    .map_err(|e| letter_error(&code, e))
+                    .and_then(|a| match a {
+                        Some(a) => {
+                            let mut probe = live.d.clone();
+                            self.domain.apply(&mut probe, &a).map_err(StoreError::Rejected)?;
+                            Ok(Some(a))
+                        }
+                        None => Ok(None),
+                    });
+                let apology = match apology {
+                    Ok(a) => a,
+                    Err(e) => {
+                        self.slots.insert(code, Slot::Corrupt(e.to_string()));
+                        return Err(e);
+                    }
+                };
+                self.push(code.clone(), live, cells, event)?;
+                match apology {
+                    Some(a) => self.record(code, a),
+                    None => Ok(()),
+                }
             }
             Some(Slot::Broken(e)) => {
                 self.slots.insert(code.clone(), Slot::Broken(e.clone()));
