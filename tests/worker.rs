@@ -69,6 +69,23 @@ for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
 print(json.dumps(out))
 "#;
 
+/// An aiosmtpd handler: the Maildir handler, answering 451 while a `defer` file sits beside
+/// the Maildir.
+const DEFERRING: &str = r#"
+import os
+from aiosmtpd.handlers import Mailbox
+
+class Deferring(Mailbox):
+    def __init__(self, mail_dir, *args, **kwargs):
+        super().__init__(mail_dir, *args, **kwargs)
+        self.flag = os.path.join(os.path.dirname(os.path.abspath(mail_dir)), "defer")
+
+    async def handle_DATA(self, server, session, envelope):
+        if os.path.exists(self.flag):
+            return "451 4.3.0 Try again later"
+        return await super().handle_DATA(server, session, envelope)
+"#;
+
 /// aiosmtpd on 127.0.0.1:port, storing what it accepts in a Maildir; stopped when dropped.
 struct SmtpSink {
     child: Child,
@@ -82,10 +99,39 @@ impl SmtpSink {
     }
 
     fn start_on(port: u16) -> Self {
+        Self::start_with(port, "aiosmtpd.handlers.Mailbox", tempfile::tempdir().unwrap())
+    }
+
+    /// A server that answers `451` to every message while `<dir>/defer` exists (a server
+    /// saying "try again later"), and stores them otherwise.
+    fn start_deferring(port: u16) -> Self {
         let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("motcua_defer.py"), DEFERRING).unwrap();
+        Self::start_with(port, "motcua_defer.Deferring", dir)
+    }
+
+    /// Makes a deferring server answer 451 (`true`) or take messages.
+    fn defer(&self, on: bool) {
+        let flag = self.dir.path().join("defer");
+        if on { std::fs::write(flag, b"").unwrap() } else { std::fs::remove_file(flag).unwrap() }
+    }
+
+    /// Stops the server; what it received stays readable.
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            assert!(started.elapsed() < Duration::from_secs(20), "aiosmtpd did not stop on port {}", self.port);
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    fn start_with(port: u16, handler: &str, dir: tempfile::TempDir) -> Self {
         let child = Command::new(python())
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", handler])
             .arg(dir.path().join("maildir"))
+            .env("PYTHONPATH", dir.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -773,4 +819,179 @@ fn a_dead_message_is_listed_and_revived() {
     assert_eq!(smtp.count(), 1);
     db.run(&["outbox", "retry", &id]).assert_user_error("already sent");
     db.run(&["outbox", "retry", "999999"]).assert_user_error("no outbox message 999999");
+}
+
+/// What a running worker reported: e-mails accepted, tries that failed, messages parked.
+#[derive(Debug, Default)]
+struct Tally {
+    sent: std::sync::atomic::AtomicUsize,
+    failed: std::sync::atomic::AtomicUsize,
+    dead: std::sync::atomic::AtomicUsize,
+}
+
+impl motcua_worker::WorkerMetrics for Tally {
+    fn email_sent(&self, _kind: &str, result: motcua_core::letters::EmailResult) {
+        use motcua_core::letters::EmailResult;
+        let n = match result {
+            EmailResult::Sent => &self.sent,
+            EmailResult::Failed => &self.failed,
+            EmailResult::Dead => &self.dead,
+        };
+        n.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+    fn reminder_queued(&self, _: &motcua_core::AgencyCode) {}
+    fn escalation_queued(&self, _: &motcua_core::AgencyCode) {}
+    fn apology_issued(&self, _: &motcua_core::AgencyCode, _: motcua_core::letters::ApologyTimeliness) {}
+    fn scheduler_tick(&self, _: std::time::Duration, _: chrono::DateTime<chrono::Utc>) {}
+}
+
+#[test]
+fn a_running_worker_rides_out_a_thirty_hour_smtp_outage() {
+    running_worker_outage(&Db::sqlite(), "sqlite");
+}
+
+#[test]
+fn a_running_worker_rides_out_a_thirty_hour_smtp_outage_on_postgres() {
+    if let Some(db) = Db::pg("running_outage") {
+        running_worker_outage(&db, "postgresql");
+    }
+}
+
+/// One worker process keeps running (its loop, its SMTP connections) on a clock the test moves
+/// ten minutes at a time: the real SMTP server takes the first messages, is stopped for 30
+/// simulated hours while more are queued, comes back answering 451 for twenty minutes, then
+/// takes messages again. Nothing is parked, no try counts against a message, and the server
+/// holds every message exactly once (Message-IDs counted across both of its lives).
+fn running_worker_outage(db: &Db, backend: &str) {
+    use motcua_store::{OutboxStatus, OutboxStore};
+    use motcua_worker::{FixedNow, MailSettings, Mailer, Worker, WorkerConfig};
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+
+    let config = motcua::config::Config::load(&config_dir()).unwrap();
+    let domain = Arc::new(config.domain().unwrap());
+    let print = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut first = SmtpSink::start_on(port);
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let store = rt.block_on(motcua_store::open(&db.url)).unwrap();
+    let mut settings = MailSettings { backend: motcua_worker::config::Backend::Smtp, ..MailSettings::default() };
+    settings.smtp.host = "127.0.0.1".into();
+    settings.smtp.port = Some(port);
+    settings.smtp.tls = motcua_worker::config::TlsMode::Plain;
+    settings.smtp.timeout_seconds = 5;
+    let mut wc = WorkerConfig::from_settings(&settings, &config.dir);
+    wc.print_dir = print.path().to_path_buf();
+    wc.tick_interval = Duration::from_millis(5);
+    wc.owner = "outage-worker".into();
+    // Longer than a step of the test's clock, so that no lease expires while a send is under
+    // way (a lost lease is tested elsewhere).
+    wc.lease = chrono::Duration::hours(1);
+    let t0 = chrono::DateTime::parse_from_rfc3339("2025-03-03T09:00:00+07:00").unwrap().with_timezone(&chrono::Utc);
+    let clock = Arc::new(FixedNow::new(t0));
+    let tally = Arc::new(Tally::default());
+    let worker = Worker::new(store.clone(), domain, Mailer::from_settings(&settings).unwrap(), clock.clone(), wc)
+        .unwrap()
+        .with_metrics(tally.clone());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = rt.spawn(worker.run(async move {
+        let _ = stopped.await;
+    }));
+    let rows = |status: OutboxStatus| rt.block_on(store.outbox(Some(status), 100_000)).unwrap();
+    // Moves the clock to `t` and waits until the worker has dealt with every row due by then.
+    let settle = |t: chrono::DateTime<chrono::Utc>| {
+        clock.set(t);
+        let started = Instant::now();
+        while rows(OutboxStatus::Pending).iter().any(|m| m.next_attempt_at <= t) {
+            assert!(!running.is_finished(), "the worker stopped");
+            assert!(started.elapsed() < Duration::from_secs(60), "the worker did not deal with the rows due at {t}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    };
+    let step = chrono::Duration::minutes(10);
+
+    // Up: the first messages go out at once.
+    receipts(db, 6);
+    settle(t0);
+    assert_eq!((first.count(), rows(OutboxStatus::Sent).len()), (6, 6));
+
+    // Down for 30 hours, messages queued at the start and every ten hours.
+    first.stop();
+    let outage_start = t0 + step;
+    let outage_end = t0 + chrono::Duration::hours(30);
+    let mut t = outage_start;
+    let mut queued = 6;
+    while t <= outage_end {
+        if (t - outage_start).num_minutes() % 600 == 0 {
+            clock.set(t);
+            receipts(db, 4);
+            queued += 4;
+        }
+        settle(t);
+        assert!(rows(OutboxStatus::Dead).is_empty(), "nothing dies in the outage ({t})");
+        t += step;
+    }
+    let pending = rows(OutboxStatus::Pending);
+    assert_eq!(pending.len(), queued - 6);
+    assert!(
+        pending.iter().all(|m| m.attempts == 0
+            && m.last_error.as_deref().is_some_and(|e| e.starts_with("mail server unreachable (no attempt counted)"))),
+        "{pending:#?}"
+    );
+    let failed_in_outage = tally.failed.load(Ordering::SeqCst);
+
+    // Back, but answering 451 ("try again later") for twenty minutes: not the message's fault.
+    let outage = t - t0;
+    let second = SmtpSink::start_deferring(port);
+    second.defer(true);
+    for _ in 0..2 {
+        settle(t);
+        t += step;
+    }
+    let pending = rows(OutboxStatus::Pending);
+    assert_eq!(pending.len(), queued - 6);
+    assert!(
+        pending.iter().all(|m| m.attempts == 0
+            && m.last_error
+                .as_deref()
+                .is_some_and(|e| e.contains("deferred the message (no attempt counted)") && e.contains("451"))),
+        "{pending:#?}"
+    );
+    assert_eq!(second.count(), 0);
+
+    // Taking messages again: everything arrives, once.
+    second.defer(false);
+    for _ in 0..2 {
+        settle(t);
+        t += step;
+    }
+    let sent = rows(OutboxStatus::Sent);
+    assert_eq!(sent.len(), queued);
+    assert!(rows(OutboxStatus::Pending).is_empty() && rows(OutboxStatus::Dead).is_empty());
+    assert!(sent.iter().all(|m| m.attempts == 1 && m.last_error.is_none()), "{sent:#?}");
+    let mut ids: Vec<String> = first
+        .messages()
+        .iter()
+        .chain(second.messages().iter())
+        .map(|m| m["message_id"].as_str().unwrap().to_string())
+        .collect();
+    let delivered = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!((delivered, ids.len()), (queued, queued), "each message once at the server");
+    let tries = tally.failed.load(Ordering::SeqCst);
+    assert_eq!(tally.sent.load(Ordering::SeqCst), queued);
+    assert_eq!(tally.dead.load(Ordering::SeqCst), 0);
+    eprintln!(
+        "figures ({backend}): server away {} simulated hours; messages queued {queued} ({} during the outage); \
+         failed tries {failed_in_outage} while unreachable, {} while deferred; delivered {delivered}; \
+         duplicates {}; dead 0",
+        outage.num_minutes() as f64 / 60.0,
+        queued - 6,
+        tries - failed_in_outage,
+        delivered - ids.len(),
+    );
+    let _ = stop.send(());
+    rt.block_on(running).unwrap().unwrap();
+    rt.block_on(store.close());
 }

@@ -8,8 +8,8 @@
 //! print_dir = "data/print"    # letters for citizens with no e-mail, printed at the desk
 //! from = "Bộ phận Một cửa <motcua@hcc.danang.example>"
 //! lang = "vi"                 # "vi" or "en": which template variant is sent
-//! max_attempts = 8            # refusals (4xx, 5xx) before a message is dead
-//! outage_tolerance_hours = 120  # a server that cannot be reached costs no attempt for this long
+//! max_attempts = 8            # the message's own failures (5xx rejections) before it is dead
+//! outage_tolerance_hours = 120  # a server unreachable or answering 4xx costs no attempt this long
 //! [mail.smtp]
 //! host = "127.0.0.1"
 //! port = 25
@@ -125,8 +125,9 @@ pub struct MailSettings {
     pub backoff_seconds: u64,
     #[serde(default = "default_backoff_max")]
     pub backoff_max_seconds: u64,
-    /// Hours a message keeps being retried while the mail server cannot be reached (counted
-    /// from when it was queued); such tries cost it no attempt. Default 120: a long weekend.
+    /// Hours a message keeps being retried while the mail server cannot be reached or answers
+    /// "try again later" (4xx), counted from when it was queued; such tries cost it no attempt.
+    /// Default 120: a long weekend.
     #[serde(default = "default_outage_tolerance")]
     pub outage_tolerance_hours: u64,
     /// The longest wait, in seconds, between tries while the server cannot be reached.

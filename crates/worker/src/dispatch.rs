@@ -1,8 +1,9 @@
 //! The outbox dispatcher: lease due rows, render and send them outside any transaction, mark
 //! them sent while the lease holds, retry failures with exponential backoff, park a row as dead
-//! after `max_attempts`. A server that cannot be reached is an outage, not the message's
-//! failure: the attempt is given back and the row retried (every `outage_retry_max` at most)
-//! until `outage_tolerance` has passed since it was queued.
+//! after `max_attempts` of its own failures (a 5xx rejection, a message that cannot be
+//! written). A server that cannot be reached, or that answers "try again later" (4xx), is the
+//! server's fault, not the message's: the attempt is given back and the row retried (every
+//! `outage_retry_max` at most) until `outage_tolerance` has passed since it was queued.
 
 use std::collections::HashMap;
 
@@ -18,7 +19,7 @@ use tokio::task::JoinSet;
 
 use crate::compose;
 use crate::error::WorkerError;
-use crate::mailer::SendError;
+use crate::mailer::{Fault, SendError};
 use crate::pass::Stats;
 use crate::retry::transient_retry;
 use crate::templates::Rendered;
@@ -39,8 +40,9 @@ struct Item {
     /// The failure is in the row itself (a payload, address or name no e-mail can carry):
     /// trying again cannot help, so the row is parked as dead at once.
     permanent: bool,
-    /// The mail server could not be reached: the attempt does not count against the row.
-    unreachable: bool,
+    /// The server's fault (unreachable, or a 4xx reply): the attempt does not count against
+    /// the row.
+    server_fault: Option<Fault>,
 }
 
 /// What an outbox row carries: a letter, or (kind `digest`) a digest of notices.
@@ -181,19 +183,23 @@ where
                     }
                     Err(error) => {
                         let attempts = item.row.attempts;
-                        let (retry_at, error) = if item.unreachable {
+                        let (retry_at, error) = if let Some(fault) = item.server_fault {
                             let waited = now - item.row.created_at;
                             let retry_at = (waited < self.config.outage_tolerance)
                                 .then(|| now + self.config.outage_retry_after(waited));
-                            (retry_at, format!("mail server unreachable (no attempt counted): {error}"))
+                            let what = if fault == Fault::Deferred { "deferred the message" } else { "unreachable" };
+                            (retry_at, format!("mail server {what} (no attempt counted): {error}"))
                         } else {
                             let retry_at = (!item.permanent && attempts < self.config.max_attempts)
                                 .then(|| now + self.config.backoff_after(attempts));
                             (retry_at, format!("attempt {attempts}: {error}"))
                         };
                         let id = item.row.id;
-                        let failure =
-                            motcua_store::outbox::Failure { error: &error, retry_at, counted: !item.unreachable };
+                        let failure = motcua_store::outbox::Failure {
+                            error: &error,
+                            retry_at,
+                            counted: item.server_fault.is_none(),
+                        };
                         if transient_retry(|| self.store.mark_failed(id, owner, mark_at, failure)).await? {
                             if retry_at.is_some() {
                                 stats.retried += 1;
@@ -237,7 +243,7 @@ where
                     Ok(false)
                 }
             };
-            items.push(Item { row, apology, outcome, permanent, unreachable: false });
+            items.push(Item { row, apology, outcome, permanent, server_fault: None });
         }
         let mut results: HashMap<usize, Result<(), SendError>> = HashMap::new();
         let mut panicked: Vec<usize> = Vec::new();
@@ -268,7 +274,7 @@ where
                         }
                         results.insert(
                             i,
-                            Err(SendError { reason: format!("the send task failed: {e}"), unreachable: false }),
+                            Err(SendError { reason: format!("the send task failed: {e}"), fault: Fault::Message }),
                         );
                     }
                 }
@@ -278,9 +284,9 @@ where
         for (i, item) in items.iter_mut().enumerate() {
             if matches!(item.outcome, Ok(false)) {
                 let result = results.remove(&i).unwrap_or_else(|| {
-                    Err(SendError { reason: "the send task did not finish".into(), unreachable: false })
+                    Err(SendError { reason: "the send task did not finish".into(), fault: Fault::Message })
                 });
-                item.unreachable = matches!(&result, Err(e) if e.unreachable);
+                item.server_fault = result.as_ref().err().filter(|e| e.server_fault()).map(|e| e.fault);
                 item.outcome = result.map(|()| false).map_err(|e| e.reason);
                 item.permanent = panicked.contains(&i);
             }

@@ -20,30 +20,53 @@ use crate::error::WorkerError;
 pub const SMTP_USER_VAR: &str = "MOTCUA_SMTP_USER";
 pub const SMTP_PASSWORD_VAR: &str = "MOTCUA_SMTP_PASSWORD";
 
+/// Whose fault a failed send was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The message's: the server rejected it for good (a 5xx reply), or it could not be
+    /// written. Counts as one of the message's attempts.
+    Message,
+    /// The server's: it could not be reached, refused or reset the connection, failed the TLS
+    /// handshake, or did not answer in time. An outage; costs the message no attempt.
+    Unreachable,
+    /// The server's: it answered "try again later" (a 4xx reply, e.g. 421 or 451). Costs the
+    /// message no attempt either.
+    Deferred,
+}
+
 /// Why a message was not delivered: a sentence for the outbox row's `last_error`, and whose
 /// fault it was.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendError {
     pub reason: String,
-    /// The server could not be reached, or dropped the connection, or did not answer in time:
-    /// an outage, which is the server's fault and costs the message no attempt. False when the
-    /// server answered with a refusal (a 4xx or 5xx reply) or the message could not be written.
-    pub unreachable: bool,
+    pub fault: Fault,
 }
 
 impl SendError {
     fn refused(reason: impl Into<String>) -> Self {
-        Self { reason: reason.into(), unreachable: false }
+        Self { reason: reason.into(), fault: Fault::Message }
     }
 
     fn unreachable(reason: impl Into<String>) -> Self {
-        Self { reason: reason.into(), unreachable: true }
+        Self { reason: reason.into(), fault: Fault::Unreachable }
     }
 
-    /// A lettre SMTP error: a reply of the server (or a message lettre cannot send) is a
-    /// refusal; anything else (network, timeout, TLS, a closed connection) an outage.
+    fn deferred(reason: impl Into<String>) -> Self {
+        Self { reason: reason.into(), fault: Fault::Deferred }
+    }
+
+    /// Whether the failure is the server's (an outage or a 4xx reply), not the message's.
+    pub fn server_fault(&self) -> bool {
+        self.fault != Fault::Message
+    }
+
+    /// A lettre SMTP error: a transient (4xx) reply defers the message; a permanent (5xx) reply,
+    /// a reply that cannot be read or a message lettre cannot send is the message's failure;
+    /// anything else (network, timeout, TLS, a closed connection) an outage.
     fn of_smtp(e: &lettre::transport::smtp::Error) -> Self {
-        if e.is_response() || e.is_transient() || e.is_permanent() || e.is_client() {
+        if e.is_transient() {
+            Self::deferred(e.to_string())
+        } else if e.is_response() || e.is_permanent() || e.is_client() {
             Self::refused(e.to_string())
         } else {
             Self::unreachable(e.to_string())
@@ -83,7 +106,7 @@ impl MemoryMailbox {
         }
     }
 
-    /// The next `n` sends are refused (a server answering 451, say).
+    /// The next `n` sends are rejected (a server answering 550: the message's fault).
     pub fn fail_next(&self, n: u32) {
         self.fail_next.store(n, Ordering::SeqCst);
     }
@@ -99,7 +122,7 @@ impl MemoryMailbox {
         }
         let failing = self.fail_next.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
         if failing {
-            return Err(SendError::refused("memory mailer: 451 refused (simulated)"));
+            return Err(SendError::refused("memory mailer: 550 rejected (simulated)"));
         }
         match self.sent.lock() {
             Ok(mut g) => g.push(m),

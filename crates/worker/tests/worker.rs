@@ -357,7 +357,7 @@ async fn failures_back_off_then_park_as_dead_until_revived(store: &AnyStore) {
     let row = store.outbox(None, 10).await.unwrap().remove(0);
     assert_eq!((row.status, row.attempts), (OutboxStatus::Pending, 1));
     assert_eq!(row.next_attempt_at, t0 + Duration::seconds(30));
-    assert!(row.last_error.as_deref().unwrap().contains("451 refused"));
+    assert!(row.last_error.as_deref().unwrap().contains("550 rejected"));
     assert_eq!(w.run_pending_jobs(t0 + Duration::seconds(29)).await.unwrap().claimed, 0, "not before the backoff");
     let r = w.run_pending_jobs(t0 + Duration::seconds(30)).await.unwrap();
     assert_eq!(r.retried, 1);
