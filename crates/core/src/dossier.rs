@@ -575,10 +575,11 @@ impl Dossier {
                 next.outcome = Some(*outcome);
                 next.status = Some(S::Done);
             }
-            // Only a finish after the due date with no apology before it owes one, once.
+            // Once, after a finish with no apology before it. Whether the finish was late is
+            // core's `letters::late_finish_apology` to decide when it is recorded, not the
+            // replay's: a corrected calendar must not make the log unreplayable.
             (E::Apologised { .. }, Some(S::Done | S::Returned)) => {
-                let (Some(finished), Some(due)) = (self.finished_at, self.due_at) else { return Err(illegal()) };
-                if finished <= due || !self.reschedules.is_empty() || self.apologised_at.is_some() {
+                if !self.reschedules.is_empty() || self.apologised_at.is_some() {
                     return Err(illegal());
                 }
                 next.apologised_at = Some(at);

@@ -1367,9 +1367,11 @@ mod checks {
         s.record(&d, &on_time, finish(at(2025, 3, 5, 9, 0))).await.unwrap();
         assert_eq!(kinds(&s, &on_time).await.last(), Some(&"resolved"));
         assert!(s.outbox_for(&on_time).await.unwrap().iter().all(|m| !m.kind.starts_with("apology")));
-        // An apology on an on-time finish is refused.
+        // An apology on an open dossier is refused.
+        let open_one = open("Đang xử lý").await;
         let stray = Event::new(at(2025, 3, 5, 10, 0), None, apology.kind.clone());
-        assert!(s.record(&d, &on_time, stray).await.is_err());
+        assert!(s.record(&d, &open_one, stray).await.is_err());
+        assert_eq!(kinds(&s, &open_one).await.len(), 3);
 
         // Late, but apologised for before the due date: no second apology at the finish.
         let rescheduled = open("Đã xin lỗi").await;

@@ -70,7 +70,7 @@ pub async fn accounts_sessions_ratings_and_the_audit_log<S: Backend>(s: S) {
     let at_desk = s.intake(&d, new_dossier(CENTRE, CITY_PROC, "Tại quầy"), t0, None).await.unwrap().code.unwrap();
     s.record(&d, &accepted, Event::new(t0 + h(1), Some("an.nv".into()), EventKind::AcceptedOnline)).await.unwrap();
     let rows = s.registered_online(&[ag(CENTRE)], 10).await.unwrap();
-    assert_eq!(rows.iter().map(|r| r.code.clone()).collect::<Vec<_>>(), [waiting.clone()]);
+    assert_eq!(rows.iter().map(|r| &r.code).collect::<Vec<_>>(), [&waiting]);
     assert!(s.registered_online(&[ag(WARD)], 10).await.unwrap().is_empty(), "another agency's desk");
 
     // Ratings: once per dossier; counted per lead agency over a period.
