@@ -287,12 +287,13 @@ pub async fn is_fresh(store: &AnyStore) -> Result<bool> {
 }
 
 /// The demo accounts: (username, display name, role, agencies).
-const DEMO_STAFF: [(&str, &str, &str, &[&str]); 5] = [
+const DEMO_STAFF: [(&str, &str, &str, &[&str]); 6] = [
     ("motcua.desk", "Nguyễn Thị Lan", "desk", &["000.00.02.H17"]),
     ("motcua.agency", "Trần Văn Hùng", "agency", &["000.00.12.H17", "000.00.10.H17"]),
     ("motcua.head", "Lê Thị Mai", "head", &["000.00.12.H17", "000.00.02.H17"]),
     ("motcua.chair", "Phạm Minh Tuấn", "chair", &[]),
     ("motcua.admin", "Quản trị hệ thống", "admin", &[]),
+    ("motcua.inspector", "Võ Thanh Hà", "inspector", &[]),
 ];
 
 /// Seeds an empty database once: a simulated month ending yesterday, then one account per

@@ -18,7 +18,8 @@ pub enum StaffCommand {
     /// Create an account; prints its password (generated unless --password-stdin).
     Add {
         username: String,
-        /// desk, agency, head, chair or admin.
+        /// desk, agency, head, chair, admin or inspector (an inspector with no --agency oversees
+        /// the whole city; with agencies, those).
         #[arg(long)]
         role: String,
         /// Full name shown on receipts and in the audit log.

@@ -124,6 +124,46 @@ fn staff_commands_manage_accounts() {
     assert!(token.stdout.trim().starts_with("mct_"));
 }
 
+/// `motcua staff add --role inspector`: of the whole city with no `--agency`, of the agencies
+/// named otherwise; listed with its role and scope, on both backends.
+#[test]
+fn an_inspector_account_is_made_for_the_city_or_for_named_agencies() {
+    let mut dbs = vec![Db::sqlite()];
+    dbs.extend(Db::pg("an_inspector_account_is_made_for_the_city_or_for_named_agencies"));
+    for db in &dbs {
+        let out = db.run(&["staff", "add", "thanhtra", "--role", "inspector", "--name", "Thanh tra thành phố"]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(out.stdout.contains("created thanhtra (inspector)"), "{}", out.stdout);
+        let out = db.run(&[
+            "staff",
+            "add",
+            "thanhtra.so",
+            "--role",
+            "inspector",
+            "--name",
+            "Thanh tra sở",
+            "--agency",
+            "000.00.12.H17",
+        ]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        db.run(&["staff", "add", "x", "--role", "inspector", "--name", "X", "--agency", "000.00.99.H17"])
+            .assert_user_error("unknown agency");
+        db.run(&["staff", "add", "x", "--role", "thanh-tra", "--name", "X"])
+            .assert_user_error("expected desk, agency, head, chair, admin or inspector");
+        let list = db.ok(&["staff", "list"]);
+        let staff = list["staff"].as_array().unwrap();
+        assert_eq!(staff.len(), 2, "{list}");
+        let of = |u: &str| staff.iter().find(|s| s["username"] == u).unwrap().clone();
+        assert_eq!(
+            (of("thanhtra")["role"].as_str(), of("thanhtra")["agencies"].clone()),
+            (Some("inspector"), json!([]))
+        );
+        assert_eq!(of("thanhtra.so")["agencies"], json!(["000.00.12.H17"]));
+        let table = db.run(&["staff", "list"]).stdout;
+        assert!(table.lines().any(|l| l.starts_with("thanhtra.so") && l.contains("inspector")), "{table}");
+    }
+}
+
 /// `staff token create|list|revoke` and `staff unlock` from the command line, against a running
 /// server on the same database: a revoke or a reset from another process is refused by the
 /// server at once, and an unlock from the command line ends a lock the server keeps.

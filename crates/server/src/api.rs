@@ -304,7 +304,7 @@ async fn events(
     let access = perm::personal_data(&who.staff, &motcua_store::agencies_that_held(&events));
     match access {
         PersonalData::Own => {}
-        PersonalData::CityWide => {
+        PersonalData::Audited => {
             let fields = events
                 .iter()
                 .find_map(|e| match &e.kind {
@@ -467,13 +467,15 @@ async fn audit(
     if !perm::may_audit(who.staff.role) {
         return Err(Problem::forbidden("the audit log is for chairs, inspectors and administrators"));
     }
-    let rows = state.store.audit(q.before, q.limit.unwrap_or(100).clamp(1, 1000)).await?;
+    let within = perm::oversight_scope(&who.staff);
+    let rows = state.store.audit(q.before, within, q.limit.unwrap_or(100).clamp(1, 1000)).await?;
     let next = rows.last().map(|r| r.id);
     Ok(Json(json!({"events": rows, "next_before": next})))
 }
 
-/// The reads of citizens' personal data through the city-wide role, newest first (chair,
-/// inspector, administrator).
+/// The recorded reads of citizens' personal data (the chair's of other agencies' dossiers, every
+/// inspector's), newest first (chair, inspector, administrator; an inspector with agencies:
+/// the reads of their dossiers).
 async fn personal_data_reads(
     State(state): State<AppState>,
     who: Principal,
@@ -484,7 +486,8 @@ async fn personal_data_reads(
             "the audit of personal data reads is for chairs, inspectors and administrators",
         ));
     }
-    let rows = state.store.personal_data_reads(q.before, q.limit.unwrap_or(100).clamp(1, 1000)).await?;
+    let within = perm::oversight_scope(&who.staff);
+    let rows = state.store.personal_data_reads(q.before, within, q.limit.unwrap_or(100).clamp(1, 1000)).await?;
     let next = rows.last().map(|r| r.id);
     let reads: Vec<Value> = rows
         .iter()
@@ -512,7 +515,7 @@ async fn backdated(
     if !perm::may_audit(who.staff.role) {
         return Err(Problem::forbidden("the backdating report is for chairs, inspectors and administrators"));
     }
-    let r = build_backdated(&state, &p).await?;
+    let r = build_backdated(&state, &p, perm::oversight_scope(&who.staff)).await?;
     Ok(Json(serde_json::to_value(&r).map_err(Problem::internal)?))
 }
 
@@ -530,7 +533,7 @@ async fn watchlist(
     if !matches!(format, None | Some("json" | "csv")) {
         return Err(Problem::invalid(format!("unknown format {:?}: expected json or csv", format.unwrap_or(""))));
     }
-    let list = build_watchlist(&state, &p).await?;
+    let list = build_watchlist(&state, &p, perm::oversight_scope(&who.staff)).await?;
     if format == Some("csv") {
         let lang = crate::i18n::Lang::parse(p.lang.as_deref().unwrap_or("")).unwrap_or_default().core();
         let name = format!("motcua-watchlist-{}-{}.csv", list.from, list.to);

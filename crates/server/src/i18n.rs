@@ -212,10 +212,16 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("personal_data_reads", "Nhật ký xem thông tin cá nhân của công dân", "Reads of citizens' personal data"),
     (
         "personal_data_reads_intro",
-        "Mỗi lần một tài khoản có quyền toàn thành phố xem thông tin cá nhân của hồ sơ mà cơ quan mình không tiếp nhận hay xử lý (mới nhất trước).",
-        "Each time an account with the city-wide role read the personal data of a dossier its agencies neither received nor held (newest first).",
+        "Mỗi lần chủ tịch xem thông tin cá nhân của hồ sơ mà cơ quan mình không tiếp nhận hay xử lý, và mỗi lần thanh tra xem thông tin cá nhân của bất kỳ hồ sơ nào (mới nhất trước).",
+        "Each time the chair read the personal data of a dossier its agencies neither received nor held, and each time an inspector read the personal data of any dossier (newest first).",
     ),
-    ("route", "Đường dẫn", "Route"),
+    ("route", "Đã xem qua", "Read through"),
+    ("read_dossier_page", "Trang hồ sơ", "Dossier page"),
+    ("read_search_page", "Kết quả tìm kiếm", "Search results"),
+    ("read_dossier_api", "Hồ sơ (API)", "Dossier (API)"),
+    ("read_events_api", "Nhật ký hồ sơ (API)", "Dossier's log (API)"),
+    ("read_search_api", "Kết quả tìm kiếm (API)", "Search results (API)"),
+    ("read_paper", "Giấy tờ của hồ sơ", "Dossier paper"),
     ("fields", "Thông tin đã xem", "Fields shown"),
     (
         "outbox_intro",
@@ -357,6 +363,11 @@ const WORDS: &[(&str, &str, &str)] = &[
         "search_intro",
         "Tìm trong các hồ sơ mà cơ quan của mình đã tiếp nhận hoặc xử lý. Họ tên gõ có dấu hay không dấu đều được; mã hồ sơ có thể chỉ gõ phần đầu; số CCCD/CMND và số điện thoại gõ đủ số.",
         "Searches the dossiers your agencies received or held. A name may be typed with or without its accents; a code may be its beginning; ID and phone numbers are whole numbers.",
+    ),
+    (
+        "search_intro_inspector",
+        "Tìm trong các hồ sơ thuộc phạm vi thanh tra. Mỗi hồ sơ hiện ra được ghi vào nhật ký xem thông tin cá nhân của công dân.",
+        "Searches the dossiers within your inspection scope. Each dossier shown is recorded in the log of reads of citizens' personal data.",
     ),
     (
         "search_intro_city",

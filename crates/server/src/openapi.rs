@@ -121,7 +121,7 @@ fn agency_query(agencies: &[String]) -> Value {
     let mut values: Vec<Value> = vec![json!("")];
     values.extend(agencies.iter().map(|a| json!(a)));
     json!({"name": "agency", "in": "query", "schema": {"type": "string", "enum": values},
-           "description": "an agency code (chairs and administrators: any; officers: their own, else 403); empty: the account's agencies, or the whole city for a chair or administrator with none of their own"})
+           "description": "an agency code (chairs, administrators and inspectors of the whole city: any; officers and inspectors with agencies: their own, else 403); empty: the account's agencies, or the whole city for a chair, administrator or inspector with none of their own"})
 }
 
 fn instant(description: &str) -> Value {
@@ -335,7 +335,7 @@ pub fn document(domain: &Domain) -> Value {
             "responses": read.responses(json!({"200": json_ok("agencies and procedures, as `motcua catalog --json`", schema_ref("Catalog"))}))}},
         "/api/v1/dossiers": {
             "post": opening("intake", "intake at the desk (status 2): allocates the code, starts the clock", Action::Intake),
-            "get": {"summary": "the staff's search, by free text (`q`) or by code, applicant, id_number and phone (every one given must match): the dossiers one of the account's agencies received or held; the city-wide role (chair) searches every dossier and each one shown is recorded as a read of its personal data. A page at a time, with the count of all found",
+            "get": {"summary": "the staff's search, by free text (`q`) or by code, applicant, id_number and phone (every one given must match): the dossiers one of the account's agencies received or held; the city-wide role (chair) searches every dossier and each one shown is recorded as a read of its personal data; an inspector searches its scope (the whole city with no agency of its own) and every dossier shown is recorded. A page at a time, with the count of all found",
                 "operationId": "search",
                 "parameters": [
                     {"name": "q", "in": "query", "schema": {"type": "string"}, "description": "free text, 2 to 200 characters, no control character (surrounding spaces ignored), searched as whatever it can be: 9 or 12 digits an ID number, a whole phone number, a word of letters, digits, dots and dashes with a digit a code or its beginning, anything else a part of a name; not with the other terms (else 422)"},
@@ -382,13 +382,13 @@ pub fn document(domain: &Domain) -> Value {
             {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv"]}}],
             "responses": Errors { auth: true, params: true, invalid: true, ..Errors::default() }.responses(json!({"200": {"description": "report",
                 "content": {"application/json": {"schema": schema_ref("Report")}, "text/csv": {"schema": {"type": "string"}}}}}))}},
-        "/api/v1/audit": {"get": {"summary": "the event log, newest first (chair, inspector, administrator)", "operationId": "audit", "parameters": [
+        "/api/v1/audit": {"get": {"summary": "the event log, newest first (chair, inspector, administrator; an inspector with agencies: the events of the dossiers they received or held)", "operationId": "audit", "parameters": [
             {"name": "before", "in": "query", "schema": {"type": "integer", "minimum": i64::MIN, "maximum": i64::MAX}, "description": "events with a smaller id (the previous page's `next_before`)"},
             {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": u32::MAX}, "description": "at most this many (taken between 1 and 1,000; default 100)"}],
             "responses": Errors { auth: true, params: true, forbidden: true, ..Errors::default() }.responses(json!({"200": json_ok("events", json!({
                 "type": "object", "required": ["events", "next_before"],
                 "properties": {"events": {"type": "array", "items": schema_ref("AuditRow")}, "next_before": {"type": ["integer", "null"]}}}))}))}},
-        "/api/v1/audit/personal-data": {"get": {"summary": "reads of citizens' personal data through the city-wide role, newest first (chair, inspector, administrator)", "operationId": "personal_data_reads", "parameters": [
+        "/api/v1/audit/personal-data": {"get": {"summary": "reads of citizens' personal data (the chair's of other agencies' dossiers, every inspector's), newest first (chair, inspector, administrator; an inspector with agencies: the reads of their dossiers)", "operationId": "personal_data_reads", "parameters": [
             {"name": "before", "in": "query", "schema": {"type": "integer", "minimum": i64::MIN, "maximum": i64::MAX}},
             {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": u32::MAX}, "description": "taken between 1 and 1,000; default 100"}],
             "responses": Errors { auth: true, params: true, forbidden: true, ..Errors::default() }.responses(json!({"200": json_ok("the reads and the id to page on", json!({
@@ -489,7 +489,7 @@ pub fn document(domain: &Domain) -> Value {
                     "count": {"type": "integer", "minimum": 1, "maximum": 99, "description": "default 1"}}},
                 "Staff": {"type": "object", "required": ["id", "username", "display_name", "role", "disabled", "agencies", "created_at"], "properties": {
                     "id": {"type": "integer"}, "username": {"type": "string"}, "display_name": {"type": "string"},
-                    "role": {"type": "string", "enum": ["desk", "agency", "head", "chair", "admin"]}, "disabled": {"type": "boolean"},
+                    "role": {"type": "string", "enum": ["desk", "agency", "head", "chair", "admin", "inspector"]}, "disabled": {"type": "boolean"},
                     "agencies": {"type": "array", "items": {"type": "string"}}, "created_at": {"type": "string", "format": "date-time"}}},
                 "Account": {"type": "object", "required": ["staff", "csrf_token"], "properties": {
                     "staff": schema_ref("Staff"), "csrf_token": {"type": "string"}}},

@@ -49,6 +49,15 @@ impl Page {
         self.staff.as_ref().is_some_and(|s| perm::may_audit(s.role))
     }
 
+    /// The logged-in account's role, named in the page's language.
+    pub fn role_name(&self) -> &'static str {
+        match &self.staff {
+            Some(s) if self.tr.en() => s.role.name_en(),
+            Some(s) => s.role.name_vi(),
+            None => "",
+        }
+    }
+
     pub fn active(&self, prefix: &str) -> bool {
         self.path.starts_with(prefix)
     }

@@ -10,8 +10,14 @@
 //!
 //! And one rule for reads of a citizen's personal data ([`personal_data`]): an account reads
 //! the applicant's name, ID number, phone, e-mail and address of the dossiers one of its
-//! agencies received or held; the city-wide role reads any dossier's, each read audited; to
-//! anyone else they are masked.
+//! agencies received or held; the chair reads any dossier's, each read audited; an inspector
+//! reads those of the dossiers in its scope, every read audited; to anyone else they are
+//! masked.
+//!
+//! The inspector (thanh tra) changes nothing and reads everything in its scope: the whole city
+//! when the account has no agency of its own, else the dossiers its agencies received or held
+//! and the oversight (audit log, reads of personal data, backdating report, watch list) of
+//! those agencies ([`oversight_scope`]).
 
 use motcua_core::AgencyCode;
 use motcua_store::{DossierRow, Role, StaffRow};
@@ -112,7 +118,7 @@ pub fn allowed(role: Role, action: Action) -> bool {
                 | A::Resolve
                 | A::Stop
         ),
-        Role::Chair | Role::Admin => false,
+        Role::Chair | Role::Admin | Role::Inspector => false,
     }
 }
 
@@ -155,9 +161,16 @@ pub fn authorize_intake(staff: &StaffRow, action: Action, agency: &AgencyCode) -
     Ok(())
 }
 
-/// Reads of the audit log.
+/// Reads of the audit log, the reads of personal data, the backdating report and the watch
+/// list.
 pub fn may_audit(role: Role) -> bool {
-    matches!(role, Role::Chair | Role::Admin)
+    matches!(role, Role::Chair | Role::Admin | Role::Inspector)
+}
+
+/// The agencies whose oversight an account reads: `None` for the whole city (the chair, the
+/// administrator, an inspector with no agency of its own), else an inspector's agencies.
+pub fn oversight_scope(staff: &StaffRow) -> Option<&[AgencyCode]> {
+    (staff.role == Role::Inspector && !staff.agencies.is_empty()).then_some(staff.agencies.as_slice())
 }
 
 /// Marks on the desk's letters to print (printed, handed over): the desk officer's, at its own
@@ -171,9 +184,14 @@ pub fn may_admin(role: Role) -> bool {
     role == Role::Admin
 }
 
-/// May see other agencies' queues (read-only oversight).
-pub fn sees_all_queues(role: Role) -> bool {
-    matches!(role, Role::Chair | Role::Admin)
+/// May see other agencies' queues (read-only oversight): the chair, the administrator and an
+/// inspector of the whole city.
+pub fn sees_all_queues(staff: &StaffRow) -> bool {
+    match staff.role {
+        Role::Chair | Role::Admin => true,
+        Role::Inspector => staff.agencies.is_empty(),
+        _ => false,
+    }
 }
 
 /// How a staff account may see a dossier's personal data: the applicant's name, ID number,
@@ -182,27 +200,48 @@ pub fn sees_all_queues(role: Role) -> bool {
 pub enum PersonalData {
     /// One of the account's agencies received or held the dossier: shown.
     Own,
-    /// Through the city-wide role: shown when one dossier is read (its page, its API answer, a
-    /// search), and every such read is audited; masked in lists of other agencies' work.
-    CityWide,
+    /// Through the chair's city-wide role, or an inspector's scope: shown when one dossier is
+    /// read (its page, its API answer, a search), and every such read is audited; masked in
+    /// lists of work.
+    Audited,
     /// Masked: the status and the clocks stay readable, the personal fields do not.
     Masked,
 }
 
-/// The city-wide role for personal data: the district chair or inspector, who oversees every
-/// agency. Not the administrator, whose work is accounts and tokens (and who reads the audit of
-/// the chairs' reads), so that the one who reads is not the one who checks the reads.
+/// The city-wide role for personal data: the district chair, who oversees every agency. Not
+/// the administrator, whose work is accounts and tokens (and who reads the audit of the chairs'
+/// and inspectors' reads), so that the one who reads is not the one who checks the reads.
 pub fn reads_personal_data_city_wide(role: Role) -> bool {
     role == Role::Chair
+}
+
+/// Every read of personal data by this account is audited, its own agencies' included: the
+/// inspector's.
+pub fn every_read_audited(role: Role) -> bool {
+    role == Role::Inspector
+}
+
+/// Where the staff's search looks: `None` for every dossier (the chair, an inspector of the
+/// whole city), else the dossiers the account's agencies received or held.
+pub fn search_scope(staff: &StaffRow) -> Option<&[AgencyCode]> {
+    match staff.role {
+        Role::Chair => None,
+        Role::Inspector if staff.agencies.is_empty() => None,
+        _ => Some(staff.agencies.as_slice()),
+    }
 }
 
 /// The rule for a dossier that `held` received or held (the receiving agency and every
 /// transfer's recipient, `motcua_store::agencies_that_held`).
 pub fn personal_data(staff: &StaffRow, held: &[AgencyCode]) -> PersonalData {
-    if held.iter().any(|a| member(staff, a)) {
+    let own = held.iter().any(|a| member(staff, a));
+    if every_read_audited(staff.role) {
+        // An inspector: its scope (the whole city with no agency of its own), each read audited.
+        if own || staff.agencies.is_empty() { PersonalData::Audited } else { PersonalData::Masked }
+    } else if own {
         PersonalData::Own
     } else if reads_personal_data_city_wide(staff.role) {
-        PersonalData::CityWide
+        PersonalData::Audited
     } else {
         PersonalData::Masked
     }

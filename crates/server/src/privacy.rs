@@ -92,7 +92,8 @@ pub async fn record(
 }
 
 /// Applies the rule to one dossier read whole (its page, its API answer, its log): shown to
-/// its own agencies; shown and recorded through the city-wide role; masked otherwise.
+/// its own agencies; shown and recorded through the chair's city-wide role or an inspector's
+/// scope; masked otherwise.
 pub async fn guard_dossier(
     state: &AppState,
     staff: &StaffRow,
@@ -104,7 +105,7 @@ pub async fn guard_dossier(
     let access = perm::personal_data(staff, &motcua_store::agencies_that_held(events.iter()));
     match access {
         PersonalData::Own => {}
-        PersonalData::CityWide => {
+        PersonalData::Audited => {
             let code = dossier.code.clone().ok_or_else(|| Problem::internal("a dossier without a code"))?;
             record(state, staff, [(code, fields(&dossier.applicant))], route).await?;
         }
@@ -114,8 +115,12 @@ pub async fn guard_dossier(
 }
 
 /// Did one of `staff`'s agencies receive or hold the listed dossier? The receiving agency and
-/// the holder answer most rows; the log answers the rest.
+/// the holder answer most rows; the log answers the rest. Never for an inspector, whose every
+/// read is audited.
 pub async fn own_row(state: &AppState, staff: &StaffRow, row: &DossierRow) -> Result<bool, Problem> {
+    if perm::every_read_audited(staff.role) {
+        return Ok(false);
+    }
     if staff.agencies.contains(&row.receiving_agency) || row.holder.as_ref().is_some_and(|h| staff.agencies.contains(h))
     {
         return Ok(true);
@@ -137,8 +142,8 @@ pub struct Listed {
 }
 
 /// A list of other agencies' work (queues, online submissions): personal data shown only on
-/// the rows the reader's agencies received or held. The city-wide role sees such lists masked
-/// and reads a citizen's data one dossier at a time, each read audited.
+/// the rows the reader's agencies received or held. The chair and the inspector see such lists
+/// masked and read a citizen's data one dossier at a time, each read audited.
 pub async fn list(state: &AppState, staff: &StaffRow, rows: Vec<DossierRow>) -> Result<Vec<Listed>, Problem> {
     let mut out = Vec::with_capacity(rows.len());
     for mut row in rows {

@@ -7,9 +7,9 @@ use motcua_core::AgencyCode;
 use motcua_core::backdate::BackdatingReport;
 use motcua_core::calendar::{from_local, to_local};
 use motcua_core::watchlist::{SORT_COLUMNS, WatchBy, WatchList, WatchQuery};
-use motcua_store::Store;
 use motcua_store::report::{GroupBy, Report, ReportQuery, report};
 use motcua_store::watchlist::watchlist;
+use motcua_store::{StaffStore, Store};
 use serde::{Deserialize, Serialize};
 
 use crate::problem::{Cause, Problem};
@@ -102,16 +102,40 @@ pub struct Backdated {
 }
 
 /// Backdated events recorded in the period, read from the log by their recorded instant; the
-/// gaps are core's working time, judged against the server's window.
-pub async fn build_backdated(state: &AppState, p: &BackdatedParams) -> Result<Backdated, Problem> {
+/// gaps are core's working time, judged against the server's window. With `within` (an
+/// inspector's agencies), only the events of dossiers one of them received or held.
+pub async fn build_backdated(
+    state: &AppState,
+    p: &BackdatedParams,
+    within: Option<&[AgencyCode]>,
+) -> Result<Backdated, Problem> {
     let today = to_local(state.now()).date();
     let (from, to) = period(&p.from, &p.to, today)?;
     let limit = p.limit.unwrap_or(1_000).clamp(1, 10_000);
     let start = from_local(from.and_time(chrono::NaiveTime::MIN));
     let end = from_local(to.succ_opt().unwrap_or(to).and_time(chrono::NaiveTime::MIN));
     let by = p.by.as_deref().map(str::trim).filter(|b| !b.is_empty());
-    let rows = state.store.backdated_events(start, end, by, limit).await?;
+    let mut rows = state.store.backdated_events(start, end, by, limit).await?;
     let truncated = rows.len() >= limit as usize;
+    if let Some(agencies) = within {
+        let mut held: std::collections::HashMap<motcua_core::DossierCode, bool> = std::collections::HashMap::new();
+        let mut kept = Vec::with_capacity(rows.len());
+        for r in rows {
+            let ours = match held.get(&r.code) {
+                Some(ours) => *ours,
+                None => {
+                    let by = state.store.agencies_that_held(&r.code).await?;
+                    let ours = by.iter().any(|a| agencies.contains(a));
+                    held.insert(r.code.clone(), ours);
+                    ours
+                }
+            };
+            if ours {
+                kept.push(r);
+            }
+        }
+        rows = kept;
+    }
     let report = BackdatingReport::build(
         &state.domain,
         state.config.backdate_window,
@@ -140,8 +164,13 @@ fn given(s: &Option<String>) -> Option<&str> {
     s.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// The watch list for the filters, read from the aggregates the write path keeps.
-pub async fn build_watchlist(state: &AppState, p: &WatchParams) -> Result<WatchList, Problem> {
+/// The watch list for the filters, read from the aggregates the write path keeps. With
+/// `within` (an inspector's agencies), the list of one of them: the one named, else the first.
+pub async fn build_watchlist(
+    state: &AppState,
+    p: &WatchParams,
+    within: Option<&[AgencyCode]>,
+) -> Result<WatchList, Problem> {
     let as_of = as_of(state, p.as_of.as_deref())?;
     let (from, to) = period(&p.from, &p.to, to_local(as_of).date())?;
     let by: WatchBy = match given(&p.by) {
@@ -152,9 +181,12 @@ pub async fn build_watchlist(state: &AppState, p: &WatchParams) -> Result<WatchL
         Some(a) => {
             let code: AgencyCode = a.parse().map_err(|e| Problem::invalid(format!("agency {a:?}: {e}")))?;
             state.domain.agency(&code)?;
+            if within.is_some_and(|w| !w.contains(&code)) {
+                return Err(Problem::forbidden(format!("{code} is not an agency of this inspector")));
+            }
             Some(code)
         }
-        None => None,
+        None => within.and_then(|w| w.first().cloned()),
     };
     let q = WatchQuery { from, to, as_of, by, agency };
     if !q.is_valid() {

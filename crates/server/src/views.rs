@@ -18,7 +18,9 @@ use serde::Serialize;
 
 use crate::auth::Principal;
 use crate::input::{self, ActionFields, IntakeFields, Stamp};
-use crate::perm::{Action, PersonalData, authorize, authorize_intake, reads_personal_data_city_wide, sees_all_queues};
+use crate::perm::{
+    Action, PersonalData, authorize, authorize_intake, every_read_audited, search_scope, sees_all_queues,
+};
 use crate::privacy;
 use crate::problem::{Cause, Problem};
 use crate::state::AppState;
@@ -275,21 +277,22 @@ pub enum Whose {
 }
 
 impl Whose {
-    /// The account's own agencies, or one it names (an officer: one of its own; the chair and
-    /// the administrator: any agency); with none named, the city-wide roles with no agency of
-    /// their own oversee the whole city.
+    /// The account's own agencies, or one it names (an officer or an inspector with agencies:
+    /// one of its own; the chair, the administrator and an inspector of the whole city: any
+    /// agency); with none named, the city-wide roles with no agency of their own oversee the
+    /// whole city.
     pub fn of(state: &AppState, staff: &StaffRow, agency: Option<&str>) -> Result<Self, Problem> {
         match agency.map(str::trim).filter(|a| !a.is_empty()) {
             Some(a) => {
                 let a: AgencyCode = a.parse().map_err(Problem::from)?;
                 state.domain.agency(&a)?;
-                if staff.agencies.contains(&a) || sees_all_queues(staff.role) {
+                if staff.agencies.contains(&a) || sees_all_queues(staff) {
                     Ok(Self::Agencies(vec![a]))
                 } else {
                     Err(Problem::forbidden(format!("{} does not work at {a}", staff.username)))
                 }
             }
-            None if sees_all_queues(staff.role) && staff.agencies.is_empty() => Ok(Self::City),
+            None if sees_all_queues(staff) && staff.agencies.is_empty() => Ok(Self::City),
             None => Ok(Self::Agencies(staff.agencies.clone())),
         }
     }
@@ -462,15 +465,18 @@ impl SearchTerms {
 /// What a search found: whose dossiers it looked in, and one page of them.
 #[derive(Debug, Clone)]
 pub struct Found {
-    /// "own_agencies", or "city" through the city-wide role.
+    /// "own_agencies", or "city" through the city-wide role (the chair, an inspector with no
+    /// agency of its own).
     pub scope: &'static str,
     pub rows: Vec<privacy::Listed>,
     pub place: Place,
 }
 
 /// The staff's search: the dossiers one of the account's agencies received or held, their
-/// personal data shown; through the city-wide role every dossier, each one shown recorded as
-/// a read of its personal data (through `route`) before it is shown.
+/// personal data shown; for the chair every dossier, each one its agencies neither received
+/// nor held recorded as a read of its personal data (through `route`) before it is shown; for
+/// an inspector the dossiers of its scope (the whole city with no agency of its own), each one
+/// shown recorded.
 pub async fn search(
     state: &AppState,
     staff: &StaffRow,
@@ -478,10 +484,9 @@ pub async fn search(
     paging: Paging,
     route: &str,
 ) -> Result<Found, Problem> {
-    let city_wide = reads_personal_data_city_wide(staff.role);
-    let within = (!city_wide).then_some(staff.agencies.as_slice());
+    let within = search_scope(staff);
     let page = state.store.search_dossiers(search, within, paging.window()).await?;
-    if city_wide {
+    if within.is_none() || every_read_audited(staff.role) {
         let mut reads = Vec::new();
         for r in &page.rows {
             if !privacy::own_row(state, staff, r).await? {
@@ -499,5 +504,5 @@ pub async fn search(
     }
     let place = paging.place(page.rows.len(), page.total);
     let rows = page.rows.into_iter().map(|row| privacy::Listed { row, personal_data: privacy::label(true) }).collect();
-    Ok(Found { scope: if city_wide { "city" } else { "own_agencies" }, rows, place })
+    Ok(Found { scope: if within.is_none() { "city" } else { "own_agencies" }, rows, place })
 }

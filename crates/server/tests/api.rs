@@ -92,7 +92,7 @@ impl TestApp {
         let mut t = Self::serve(dir, now, config, HashMap::new()).await;
         for role in Role::ALL {
             let agencies = match role {
-                Role::Chair | Role::Admin => vec![],
+                Role::Chair | Role::Admin | Role::Inspector => vec![],
                 _ => vec![CENTRE.parse().unwrap(), TOURISM.parse().unwrap()],
             };
             t.add_staff(role.as_str(), role, agencies).await;
@@ -1721,6 +1721,163 @@ async fn personal_data_is_read_by_the_agencies_that_held_the_dossier_and_audited
     app.shutdown().await;
 }
 
+/// Issue 16: the inspector (thanh tra) reads everything in its scope and changes nothing. An
+/// inspector of the whole city reads any dossier, every read of a citizen's personal data
+/// audited (its page, its API answer, its log, a search), and sees lists of work masked; an
+/// inspector of one agency reads that agency's dossiers (audited), sees others masked, and its
+/// oversight (audit log, reads, backdating, watch list) is that agency's. Every write is a 403
+/// problem that writes nothing; the pages offer it no action and name its role.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inspector_reads_its_scope_audited_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    app.add_staff("inspector.home", Role::Inspector, vec![HOME_AFFAIRS.parse().unwrap()]).await;
+    let (scoped, scoped_csrf) = app.login("inspector.home", &password(Role::Inspector)).await;
+    // Received at the centre, held by tourism.
+    let code = app.dossier_for(Action::Resolve).await;
+    app.set_now(local("2025-03-10 10:00"));
+
+    // The desk reads its own agency's dossier: no row (as before); the inspector's read of the
+    // same dossier is a row naming it.
+    let (_, v) = app.show(Role::Desk, &code).await;
+    assert_eq!(v["personal_data"], "shown");
+    assert!(personal_data_reads(&app).await.is_empty());
+    let (s, v) = app.show(Role::Inspector, &code).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!((v["personal_data"].as_str(), v["applicant"].as_str()), (Some("shown"), Some("Trần Thị Bình")));
+    let reads = personal_data_reads(&app).await;
+    assert_eq!(
+        reads,
+        vec![json!({"id": reads[0]["id"], "staff": "inspector", "code": code, "route": "GET /api/v1/dossiers/{code}",
+                    "fields": ["name", "id_number"], "read_at": "2025-03-10T10:00:00+07:00"})]
+    );
+    let (_, ev) = app.events(Role::Inspector, &code).await;
+    assert_eq!(ev["personal_data"], "shown");
+    assert_eq!(personal_data_reads(&app).await[0]["route"], "GET /api/v1/dossiers/{code}/events");
+    // The chair's read is audited as it already was; the desk's still is not.
+    app.show(Role::Chair, &code).await;
+    app.show(Role::Desk, &code).await;
+    let reads = personal_data_reads(&app).await;
+    assert_eq!(reads.len(), 3);
+    assert_eq!(reads[0]["staff"], "chair");
+    // Its search is city-wide, each dossier found a read.
+    let (_, found) = app.get(Role::Inspector, &format!("/api/v1/dossiers?id_number={ID}")).await;
+    assert_eq!((found["scope"].as_str(), found["dossiers"][0]["code"].as_str()), (Some("city"), Some(code.as_str())));
+    let reads = personal_data_reads(&app).await;
+    assert_eq!((reads.len(), reads[0]["staff"].as_str()), (4, Some("inspector")));
+    assert_eq!(reads[0]["route"], "GET /api/v1/dossiers (search)");
+    // Lists of work are masked to it and are not reads; any agency's queue is open to it.
+    let (s, q) = app.queue(Role::Inspector, Some(TOURISM)).await;
+    assert_eq!(s, StatusCode::OK);
+    let row = q["dossiers"].as_array().unwrap().iter().find(|d| d["code"] == code.as_str()).unwrap();
+    assert_eq!((row["applicant_name"].as_str(), row["personal_data"].as_str()), (Some("***"), Some("masked")));
+    let (_, q) = app.queue(Role::Inspector, None).await;
+    assert_eq!(q["scope"], "city");
+    assert_eq!(personal_data_reads(&app).await.len(), 4);
+
+    // The inspector of home affairs: the dossier is outside its scope, so masked and no read;
+    // no other agency's queue; its search finds nothing.
+    let (s, v) = get_as(&app, &scoped, &format!("/api/v1/dossiers/{code}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!((v["personal_data"].as_str(), v["applicant"].as_str()), (Some("masked"), Some("***")));
+    assert_eq!(get_as(&app, &scoped, &format!("/api/v1/queue?agency={TOURISM}")).await.0, StatusCode::FORBIDDEN);
+    let (_, q) = get_as(&app, &scoped, "/api/v1/queue").await;
+    assert_eq!((q["scope"].as_str(), q["agencies"].clone()), (Some("agencies"), json!([HOME_AFFAIRS])));
+    let (_, found) = get_as(&app, &scoped, &format!("/api/v1/dossiers?id_number={ID}")).await;
+    assert_eq!((found["scope"].as_str(), found["dossiers"].clone()), (Some("own_agencies"), json!([])));
+    assert_eq!(personal_data_reads(&app).await.len(), 4);
+    // Sent to home affairs: in its scope now, read and audited.
+    let (s, v) = app.act(Role::Agency, &code, "transfer", json!({"to": HOME_AFFAIRS})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = get_as(&app, &scoped, &format!("/api/v1/dossiers/{code}")).await;
+    assert_eq!((v["personal_data"].as_str(), v["applicant"].as_str()), (Some("shown"), Some("Trần Thị Bình")));
+    let reads = personal_data_reads(&app).await;
+    assert_eq!((reads.len(), reads[0]["staff"].as_str()), (5, Some("inspector.home")));
+    // Its oversight is its agency's: the events of the dossiers it received or held, the reads
+    // of those, the watch list of home affairs (another agency's refused).
+    let other = app.dossier_for(Action::Resolve).await;
+    let (s, audit) = get_as(&app, &scoped, "/api/v1/audit?limit=1000").await;
+    assert_eq!(s, StatusCode::OK, "{audit}");
+    let events = audit["events"].as_array().unwrap();
+    assert!(!events.is_empty() && events.iter().all(|e| e["code"] == code.as_str()), "{audit}");
+    let (_, all) = app.get(Role::Inspector, "/api/v1/audit?limit=1000").await;
+    assert!(all["events"].as_array().unwrap().iter().any(|e| e["code"] == other.as_str()));
+    let (_, reads) = get_as(&app, &scoped, "/api/v1/audit/personal-data").await;
+    assert_eq!(reads["reads"].as_array().unwrap().len(), 5, "every read so far was of this dossier");
+    let (s, w) = get_as(&app, &scoped, "/api/v1/watchlist?from=2025-03-01&to=2025-03-31").await;
+    assert_eq!((s, w["agency"].as_str()), (StatusCode::OK, Some(HOME_AFFAIRS)), "{w}");
+    let (s, w) =
+        get_as(&app, &scoped, &format!("/api/v1/watchlist?from=2025-03-01&to=2025-03-31&agency={CENTRE}")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    expect_problem(&w, "forbidden", 403);
+    assert_eq!(get_as(&app, &scoped, "/api/v1/backdated").await.0, StatusCode::OK);
+
+    // Every write refused, nothing written: the API, the desk's forms, the staff's routes.
+    let before = app.event_count().await;
+    for (client, csrf) in [app.client(Role::Inspector).clone(), (scoped.clone(), scoped_csrf.clone())] {
+        for action in Action::ALL {
+            let path = match action {
+                Action::Intake => "/api/v1/dossiers".to_string(),
+                Action::Submit => "/api/v1/submissions".to_string(),
+                a => format!("/api/v1/dossiers/{code}/{}", a.name()),
+            };
+            let r = client.post(app.url(&path)).header("x-csrf-token", &csrf).json(&action_body(action)).send().await;
+            let r = r.unwrap();
+            assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
+            assert_eq!(r.headers()["content-type"], "application/problem+json");
+            expect_problem(&r.json().await.unwrap(), "forbidden", 403);
+            if !matches!(action, Action::Intake | Action::Submit) {
+                let mut form: Vec<(String, String)> =
+                    vec![("_csrf".into(), csrf.clone()), ("confirm".into(), "1".into())];
+                for (k, v) in action_body(action).as_object().unwrap() {
+                    let v = match v {
+                        Value::Array(items) => items.iter().map(|i| i.as_str().unwrap()).collect::<Vec<_>>().join("\n"),
+                        other => other.as_str().unwrap().to_string(),
+                    };
+                    form.push((k.clone(), v));
+                }
+                let r = client.post(app.url(&format!("/dossiers/{code}/{}", action.name()))).form(&form).send().await;
+                assert_eq!(r.unwrap().status(), StatusCode::FORBIDDEN, "the form of {}", action.name());
+            }
+        }
+        let r = client.post(app.url("/api/v1/staff/desk/unlock")).header("x-csrf-token", &csrf).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    }
+    assert_eq!(app.event_count().await, before, "an inspector wrote nothing");
+
+    // The pages: navigation to what it may read, no action, its role in the page's language.
+    let (c, _) = app.client(Role::Inspector);
+    let text = |url: String| async move { c.get(url).send().await.unwrap().text().await.unwrap() };
+    let queue = text(app.url("/queue?lang=vi")).await;
+    for link in ["href=\"/queue\"", "href=\"/tim-kiem\"", "href=\"/report\"", "href=\"/watchlist\"", "href=\"/audit\""]
+    {
+        assert!(queue.contains(link), "{link}");
+    }
+    for link in ["href=\"/intake\"", "href=\"/online\"", "href=\"/outbox\""] {
+        assert!(!queue.contains(link), "{link} offered to an inspector");
+    }
+    assert!(queue.contains("thanh tra"), "the role in Vietnamese");
+    assert!(text(app.url("/queue?lang=en")).await.contains("inspector"));
+    let page = text(app.url(&format!("/dossiers/{other}?lang=vi"))).await;
+    assert!(page.contains(&other) && page.contains("Trần Thị Bình"));
+    assert!(!page.contains(&format!("action=\"/dossiers/{other}/")), "no action form for an inspector");
+    assert_eq!(personal_data_reads(&app).await[0]["route"], "GET /dossiers/{code}");
+    // The page of reads says what was read, in Vietnamese and in English.
+    let vi = text(app.url("/audit/reads?lang=vi")).await;
+    for words in ["Trang hồ sơ", "Hồ sơ (API)", "Nhật ký hồ sơ (API)", "Kết quả tìm kiếm (API)", "Họ và tên"]
+    {
+        assert!(vi.contains(words), "{words}");
+    }
+    let en = text(app.url("/audit/reads?lang=en")).await;
+    for words in ["Dossier page", "Dossier (API)", "s log (API)", "Search results (API)"] {
+        assert!(en.contains(words), "{words}");
+    }
+    // The inspector of home affairs: the watch list offers its agency only.
+    let w = scoped.get(app.url("/watchlist?from=2025-03-01&to=2025-03-31")).send().await.unwrap().text().await.unwrap();
+    assert!(w.contains(&format!("value=\"{HOME_AFFAIRS}\" selected")), "its agency chosen");
+    assert!(!w.contains(&format!("value=\"{CENTRE}\"")), "no other agency offered");
+    app.shutdown().await;
+}
+
 fn codes_of(v: &Value) -> Vec<String> {
     v["dossiers"].as_array().unwrap().iter().map(|d| d["code"].as_str().unwrap().to_string()).collect()
 }
@@ -2417,10 +2574,22 @@ async fn the_openapi_document_has_exactly_the_routers_api_operations() {
     app.shutdown().await;
 }
 
-/// Who asks, in the authorization table: the five roles (desk, agency, head at the centre and
-/// the tourism department; chair and admin with no agency), an officer of another agency
-/// (home affairs: it neither received nor holds the dossiers), and no one.
-const PRINCIPALS: [&str; 8] = ["desk", "agency", "head", "chair", "admin", "other_desk", "other_head", "anonymous"];
+/// Who asks, in the authorization table: the six roles (desk, agency, head at the centre and
+/// the tourism department; chair, admin and inspector with no agency), an inspector of the
+/// tourism department only, an officer of another agency (home affairs: it neither received nor
+/// holds the dossiers), and no one.
+const PRINCIPALS: [&str; 10] = [
+    "desk",
+    "agency",
+    "head",
+    "chair",
+    "admin",
+    "inspector",
+    "inspector_scoped",
+    "other_desk",
+    "other_head",
+    "anonymous",
+];
 
 /// What happened to a request, as the table says it: `allow` (2xx, or a redirect other than the
 /// desk's "log in first"), `login` (that redirect: `/login?next=…`), or the status code.
@@ -2488,6 +2657,7 @@ impl<'a> Authz<'a> {
     async fn new(app: &'a TestApp) -> Self {
         app.add_staff("other.desk", Role::Desk, vec![HOME_AFFAIRS.parse().unwrap()]).await;
         app.add_staff("other.head", Role::Head, vec![HOME_AFFAIRS.parse().unwrap()]).await;
+        app.add_staff("inspector.tourism", Role::Inspector, vec![TOURISM.parse().unwrap()]).await;
         let mut clients = HashMap::new();
         for p in PRINCIPALS {
             let c = match p {
@@ -2513,6 +2683,7 @@ impl<'a> Authz<'a> {
         match p {
             "other_desk" => ("other.desk".into(), password(Role::Desk)),
             "other_head" => ("other.head".into(), password(Role::Head)),
+            "inspector_scoped" => ("inspector.tourism".into(), password(Role::Inspector)),
             "anonymous" => ("nobody".into(), "wrong-password".into()),
             role => (role.into(), format!("secret-{role}")),
         }

@@ -168,11 +168,11 @@ dispatch!(StaffStore {
     fn work_queue(&self, scope: Scope<'_>, window: Window) -> Result<Paged<DossierRow>, StoreError>;
     fn desk_list(&self, list: DeskList, scope: Scope<'_>, window: Window) -> Result<Paged<DossierRow>, StoreError>;
     fn registered_online(&self, agencies: &[AgencyCode], limit: u32) -> Result<Vec<DossierRow>, StoreError>;
-    fn audit(&self, before: Option<i64>, limit: u32) -> Result<Vec<AuditRow>, StoreError>;
+    fn audit(&self, before: Option<i64>, within: Option<&[AgencyCode]>, limit: u32) -> Result<Vec<AuditRow>, StoreError>;
     fn agencies_that_held(&self, code: &DossierCode) -> Result<Vec<AgencyCode>, StoreError>;
     fn search_dossiers(&self, search: &DossierSearch, within: Option<&[AgencyCode]>, window: Window) -> Result<Paged<DossierRow>, StoreError>;
     fn record_personal_data_reads(&self, reads: &[NewPersonalDataRead]) -> Result<(), StoreError>;
-    fn personal_data_reads(&self, before: Option<i64>, limit: u32) -> Result<Vec<PersonalDataRead>, StoreError>;
+    fn personal_data_reads(&self, before: Option<i64>, within: Option<&[AgencyCode]>, limit: u32) -> Result<Vec<PersonalDataRead>, StoreError>;
 });
 
 dispatch!(ServiceFigures {

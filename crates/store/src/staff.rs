@@ -28,14 +28,18 @@ pub enum Role {
     Agency,
     /// Head of agency (lãnh đạo cơ quan).
     Head,
-    /// District chair or inspector: reads everything, changes nothing.
+    /// District chair (chủ tịch): reads everything, changes nothing.
     Chair,
     /// Administrator: staff accounts and tokens.
     Admin,
+    /// Inspector (thanh tra): reads everything in its scope (the whole city with no agency of
+    /// its own, else its agencies), changes nothing; every read of a citizen's personal data is
+    /// audited.
+    Inspector,
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [Self::Desk, Self::Agency, Self::Head, Self::Chair, Self::Admin];
+    pub const ALL: [Role; 6] = [Self::Desk, Self::Agency, Self::Head, Self::Chair, Self::Admin, Self::Inspector];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -44,13 +48,38 @@ impl Role {
             Self::Head => "head",
             Self::Chair => "chair",
             Self::Admin => "admin",
+            Self::Inspector => "inspector",
+        }
+    }
+
+    /// The role's name in Vietnamese, as the desk's pages show it.
+    pub fn name_vi(self) -> &'static str {
+        match self {
+            Self::Desk => "cán bộ một cửa",
+            Self::Agency => "chuyên viên",
+            Self::Head => "lãnh đạo cơ quan",
+            Self::Chair => "chủ tịch",
+            Self::Admin => "quản trị",
+            Self::Inspector => "thanh tra",
+        }
+    }
+
+    /// The role's name in English, as the desk's pages show it.
+    pub fn name_en(self) -> &'static str {
+        match self {
+            Self::Desk => "desk officer",
+            Self::Agency => "specialist",
+            Self::Head => "head of agency",
+            Self::Chair => "chair",
+            Self::Admin => "administrator",
+            Self::Inspector => "inspector",
         }
     }
 }
 
-/// A role name that is not one of the five.
+/// A role name that is not one of the six.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown role {0:?}: expected desk, agency, head, chair or admin")]
+#[error("unknown role {0:?}: expected desk, agency, head, chair, admin or inspector")]
 pub struct UnknownRole(pub String);
 
 impl FromStr for Role {
@@ -441,6 +470,21 @@ pub(crate) fn received_or_held(d: crate::sql::Dialect, agencies: &[AgencyCode], 
     ));
 }
 
+/// The term "the row's `dossier_code` is of a dossier one of `within` received or held"
+/// (`TRUE` for the whole city) and the texts it binds; `None` if `within` names no agency.
+pub(crate) fn held_by(d: crate::sql::Dialect, within: Option<&[AgencyCode]>) -> Option<(crate::sql::Filter, String)> {
+    let mut f = crate::sql::Filter::default();
+    match within {
+        None => Some((f, "TRUE".to_string())),
+        Some([]) => None,
+        Some(agencies) => {
+            received_or_held(d, agencies, &mut f);
+            let clause = format!("dossier_code IN (SELECT code FROM dossiers WHERE {})", f.clause());
+            Some((f, clause))
+        }
+    }
+}
+
 /// The term and order of a desk list over `agencies` (all when `None`) into `f`.
 pub(crate) fn desk_list_terms(
     list: DeskList,
@@ -626,8 +670,15 @@ pub trait StaffStore: Send + Sync {
         agencies: &[AgencyCode],
         limit: u32,
     ) -> impl Future<Output = Result<Vec<DossierRow>, StoreError>> + Send;
-    /// The latest events of the whole log, newest first, before event id `before` (all if None).
-    fn audit(&self, before: Option<i64>, limit: u32) -> impl Future<Output = Result<Vec<AuditRow>, StoreError>> + Send;
+    /// The latest events of the log, newest first, before event id `before` (all if None);
+    /// with `within`, only the events of dossiers one of its agencies received or held (none
+    /// if it is empty).
+    fn audit(
+        &self,
+        before: Option<i64>,
+        within: Option<&[AgencyCode]>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<AuditRow>, StoreError>> + Send;
 
     /// The agencies that received or held dossier `code` ([`agencies_that_held`] over its
     /// log); empty if there is no such dossier.
@@ -649,10 +700,13 @@ pub trait StaffStore: Send + Sync {
         &self,
         reads: &[NewPersonalDataRead],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// The recorded reads of personal data, newest first, before id `before` (all if None).
+    /// The recorded reads of personal data, newest first, before id `before` (all if None);
+    /// with `within`, only the reads of dossiers one of its agencies received or held (none if
+    /// it is empty).
     fn personal_data_reads(
         &self,
         before: Option<i64>,
+        within: Option<&[AgencyCode]>,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<PersonalDataRead>, StoreError>> + Send;
 }
@@ -1192,12 +1246,23 @@ macro_rules! staff_store {
                 self.dossiers_where(&online, "receiving_agency", agencies, "registered_at, code", limit).await
             }
 
-            async fn audit(&self, before: Option<i64>, limit: u32) -> Result<Vec<AuditRow>, StoreError> {
+            async fn audit(
+                &self,
+                before: Option<i64>,
+                within: Option<&[AgencyCode]>,
+                limit: u32,
+            ) -> Result<Vec<AuditRow>, StoreError> {
+                let Some((f, held)) = $crate::staff::held_by(super::D, within) else { return Ok(Vec::new()) };
                 let q = format!(
-                        "SELECT id, dossier_code, kind, at, by_staff, recorded_at FROM dossier_events \
-                         WHERE id < $1 ORDER BY id DESC LIMIT {limit}"
-                    );
-                let rows = sqlx::query(&q).bind(before.unwrap_or(i64::MAX)).fetch_all(self.$reader()).await?;
+                    "SELECT id, dossier_code, kind, at, by_staff, recorded_at FROM dossier_events \
+                     WHERE id < {} AND {held} ORDER BY id DESC LIMIT {limit}",
+                    before.unwrap_or(i64::MAX)
+                );
+                let mut query = sqlx::query(&q);
+                for p in &f.params {
+                    query = query.bind(p.as_str());
+                }
+                let rows = query.fetch_all(self.$reader()).await?;
                 rows.iter()
                     .map(|r| {
                         Ok(AuditRow {
@@ -1269,13 +1334,20 @@ macro_rules! staff_store {
             async fn personal_data_reads(
                 &self,
                 before: Option<i64>,
+                within: Option<&[AgencyCode]>,
                 limit: u32,
             ) -> Result<Vec<PersonalDataRead>, StoreError> {
+                let Some((f, held)) = $crate::staff::held_by(super::D, within) else { return Ok(Vec::new()) };
                 let q = format!(
                     "SELECT id, staff, dossier_code, route, fields, read_at FROM personal_data_reads \
-                     WHERE id < $1 ORDER BY id DESC LIMIT {limit}"
+                     WHERE id < {} AND {held} ORDER BY id DESC LIMIT {limit}",
+                    before.unwrap_or(i64::MAX)
                 );
-                let rows = sqlx::query(&q).bind(before.unwrap_or(i64::MAX)).fetch_all(self.$reader()).await?;
+                let mut query = sqlx::query(&q);
+                for p in &f.params {
+                    query = query.bind(p.as_str());
+                }
+                let rows = query.fetch_all(self.$reader()).await?;
                 rows.iter()
                     .map(|r| {
                         let fields: String = r.try_get("fields")?;

@@ -264,7 +264,9 @@ mod checks {
         desk_lists_and_the_work_queue_are_paged_and_counted, dossiers_are_found_by_code_name_id_and_phone,
     };
     pub use super::letters::letters_to_print_are_paged_and_marked_printed_then_handed;
-    pub use super::privacy::personal_data_is_found_within_the_agencies_that_held_it;
+    pub use super::privacy::{
+        an_inspector_account_keeps_its_role_and_scope, personal_data_is_found_within_the_agencies_that_held_it,
+    };
     pub use super::staff::accounts_sessions_ratings_and_the_audit_log;
     pub use super::watchlist::the_watch_list_is_kept_by_the_writer_and_equals_a_replay;
 
@@ -1820,6 +1822,7 @@ conformance!(
     login_failures_are_counted_locked_and_cleared,
     accounts_sessions_ratings_and_the_audit_log,
     personal_data_is_found_within_the_agencies_that_held_it,
+    an_inspector_account_keeps_its_role_and_scope,
     backdated_events_keep_both_instants,
     waiting_for_the_citizen_is_neither_in_time_nor_overdue,
     the_watch_list_is_kept_by_the_writer_and_equals_a_replay,
@@ -1828,6 +1831,91 @@ conformance!(
     letters_to_print_are_paged_and_marked_printed_then_handed,
     digests_gather_each_notice_once,
 );
+
+/// SQLite only: migration 21 rebuilds `staff` (a new role in its CHECK) and keeps every
+/// account's id, agencies, sessions, tokens and capabilities, which refer to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_migration_21_keeps_the_accounts_and_what_refers_to_them() {
+    use motcua_store::{Capability, Role, SqliteStore, StaffStore};
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+    use support::*;
+
+    // A database at version 20, from the migrations before the rebuild.
+    let dir = tempfile::tempdir().unwrap();
+    let before = dir.path().join("before");
+    std::fs::create_dir(&before).unwrap();
+    let all = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../migrations/sqlite");
+    for entry in std::fs::read_dir(&all).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        if name.as_str() < "0021" {
+            std::fs::copy(&path, before.join(&name)).unwrap();
+        }
+    }
+    let path = dir.path().join("motcua.db");
+    let options = SqliteConnectOptions::new().filename(&path).create_if_missing(true).foreign_keys(true);
+    let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
+    sqlx::migrate::Migrator::new(before.as_path()).await.unwrap().run(&pool).await.unwrap();
+    let t = "'2025-03-10T02:00:00.000000Z'";
+    let later = "'2099-03-10T02:00:00.000000Z'";
+    for sql in [
+        format!(
+            "INSERT INTO staff (id, username, display_name, role, password_hash, disabled, created_at, password_changed_at) VALUES (1, 'gone', 'G', 'desk', 'h', 0, {t}, {t})"
+        ),
+        format!(
+            "INSERT INTO staff (id, username, display_name, role, password_hash, disabled, created_at, password_changed_at) VALUES (2, 'desk', 'D', 'desk', 'h', 0, {t}, {t})"
+        ),
+        format!(
+            "INSERT INTO staff (id, username, display_name, role, password_hash, disabled, created_at, password_changed_at) VALUES (3, 'chair', 'C', 'chair', 'h', 0, {t}, {t})"
+        ),
+        "DELETE FROM staff WHERE id = 1".to_string(),
+        format!("INSERT INTO staff_agencies (staff_id, agency) VALUES (2, '{CENTRE}'), (2, '{WARD}')"),
+        format!(
+            "INSERT INTO sessions (id_hash, staff_id, csrf, created_at, expires_at) VALUES ('s1', 2, 'c1', {t}, {later})"
+        ),
+        format!(
+            "INSERT INTO api_tokens (id, token_hash, staff_id, name, created_at, expires_at) VALUES (7, 't7', 3, 'report', {t}, {later})"
+        ),
+        format!("INSERT INTO staff_capabilities (staff_id, capability, granted_at) VALUES (2, 'paper_history', {t})"),
+    ] {
+        sqlx::query(&sql).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+
+    let s = SqliteStore::open(&path).await.unwrap();
+    let now = at(2025, 3, 10, 10, 0);
+    let (desk, _) = s.staff_credentials("desk").await.unwrap().unwrap();
+    assert_eq!((desk.id, desk.role), (2, Role::Desk));
+    let mut agencies = desk.agencies.clone();
+    agencies.sort();
+    let mut expected = vec![ag(CENTRE), ag(WARD)];
+    expected.sort();
+    assert_eq!(agencies, expected);
+    assert_eq!(desk.capabilities, vec![Capability::PaperHistory]);
+    assert_eq!(s.session("s1", now).await.unwrap().unwrap().staff, desk);
+    let token = s.token_staff("t7", now).await.unwrap().unwrap();
+    assert_eq!((token.token_id, token.staff.username.as_str()), (7, "chair"));
+    // The new role is taken; a deleted account's id is not handed out again.
+    let new = motcua_store::NewStaff {
+        username: "thanhtra".into(),
+        display_name: "T".into(),
+        role: Role::Inspector,
+        password_hash: "h".into(),
+        agencies: vec![],
+        at: now,
+    };
+    let inspector = s.add_staff(new).await.unwrap().unwrap();
+    assert_eq!((inspector.id, inspector.role), (4, Role::Inspector));
+    assert_eq!(s.staff_list().await.unwrap().len(), 3);
+    // Foreign keys hold on the rebuilt table: an agency of no account is refused.
+    assert!(
+        sqlx::query("INSERT INTO staff_agencies (staff_id, agency) VALUES (99, 'x')")
+            .execute(s.writer())
+            .await
+            .is_err()
+    );
+    s.close().await;
+}
 
 /// SQLite only: two independent stores (as two processes would) writing one file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -69,13 +69,13 @@ pub(super) fn chosen_agencies(state: &AppState, ui: &Ui, q: Option<&str>) -> Res
     match q.map(str::trim).filter(|s| !s.is_empty()) {
         Some(a) => {
             let a: AgencyCode = a.parse().map_err(Problem::from)?;
-            if ui.who.staff.agencies.contains(&a) || perm::sees_all_queues(ui.who.staff.role) {
+            if ui.who.staff.agencies.contains(&a) || perm::sees_all_queues(&ui.who.staff) {
                 Ok(vec![a])
             } else {
                 Err(Problem::forbidden("not an agency of this account"))
             }
         }
-        None if perm::sees_all_queues(ui.who.staff.role) && ui.who.staff.agencies.is_empty() => {
+        None if perm::sees_all_queues(&ui.who.staff) && ui.who.staff.agencies.is_empty() => {
             Ok(state.domain.catalog.agencies().map(|a| a.code.clone()).collect())
         }
         None => Ok(ui.who.staff.agencies.clone()),
@@ -83,7 +83,7 @@ pub(super) fn chosen_agencies(state: &AppState, ui: &Ui, q: Option<&str>) -> Res
 }
 
 pub(super) fn agency_options(state: &AppState, ui: &Ui) -> Vec<(String, String)> {
-    let all = perm::sees_all_queues(ui.who.staff.role);
+    let all = perm::sees_all_queues(&ui.who.staff);
     state
         .domain
         .catalog

@@ -141,13 +141,19 @@ pub struct SearchQuery {
 
 /// The search page: one box for a code (or its beginning), a name, an ID number or a phone
 /// number; what was found, a page at a time. The chair finds every dossier, and each one shown
-/// is recorded as a read of its personal data; an officer finds those of its agencies.
+/// is recorded as a read of its personal data; an inspector finds those of its scope, each one
+/// shown recorded; an officer finds those of its agencies.
 pub async fn search(State(state): State<AppState>, ui: Ui, Query(q): Query<SearchQuery>) -> Response {
     let tr = ui.tr;
     let text = q.q.as_deref().map(str::trim).unwrap_or_default().to_string();
     let path = if text.is_empty() { "/tim-kiem".to_string() } else { format!("/tim-kiem?q={}", encode(&text)) };
-    let intro =
-        if perm::reads_personal_data_city_wide(ui.who.staff.role) { "search_intro_city" } else { "search_intro" };
+    let intro = if perm::every_read_audited(ui.who.staff.role) {
+        "search_intro_inspector"
+    } else if perm::reads_personal_data_city_wide(ui.who.staff.role) {
+        "search_intro_city"
+    } else {
+        "search_intro"
+    };
     let mut page = FindPage {
         page: Page::staff(tr, tr.t("find"), &path, &ui.who),
         heading: tr.t("find").to_string(),

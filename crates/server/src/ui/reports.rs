@@ -148,7 +148,7 @@ pub async fn audit(State(state): State<AppState>, ui: Ui, Query(q): Query<AuditQ
     if !perm::may_audit(ui.who.staff.role) {
         return error_page(ui.tr, &Problem::forbidden("the audit log is for chairs, inspectors and administrators"));
     }
-    match state.store.audit(q.before, 200).await {
+    match state.store.audit(q.before, perm::oversight_scope(&ui.who.staff), 200).await {
         Ok(rows) => {
             let next = if rows.len() == 200 { rows.last().map(|r| r.id) } else { None };
             html(
@@ -173,6 +173,28 @@ impl ReadsPage {
         local(*t)
     }
 
+    /// What the read was, in the page's language: the dossier's page, one of its papers, the
+    /// search, or the API's answers; the route itself if it is none of these.
+    fn what(&self, route: &str) -> String {
+        let tr = self.page.tr;
+        if let Some(kind) = route.strip_prefix("GET /dossiers/{code}/forms/")
+            && let Ok(kind) = kind.parse::<motcua_core::forms::FormKind>()
+        {
+            let rules = motcua_core::forms::RuleSet::Circular03of2025;
+            let title = if tr.en() { kind.title_en(rules) } else { kind.title_vi(rules) };
+            return format!("{}: {title}", tr.t("read_paper"));
+        }
+        let key = match route {
+            "GET /dossiers/{code}" => "read_dossier_page",
+            "GET /tim-kiem" => "read_search_page",
+            "GET /api/v1/dossiers/{code}" => "read_dossier_api",
+            "GET /api/v1/dossiers/{code}/events" => "read_events_api",
+            "GET /api/v1/dossiers (search)" => "read_search_api",
+            other => return other.to_string(),
+        };
+        tr.t(key).to_string()
+    }
+
     /// The personal data fields shown, named in the page's language.
     fn fields(&self, fields: &[String]) -> String {
         let tr = self.page.tr;
@@ -182,13 +204,13 @@ impl ReadsPage {
     }
 }
 
-/// The reads of citizens' personal data through the city-wide role, newest first (chair,
-/// inspector, administrator).
+/// The recorded reads of citizens' personal data, newest first (chair, inspector,
+/// administrator; an inspector with agencies: the reads of their dossiers).
 pub async fn personal_data_reads(State(state): State<AppState>, ui: Ui, Query(q): Query<AuditQuery>) -> Response {
     if !perm::may_audit(ui.who.staff.role) {
         return error_page(ui.tr, &Problem::forbidden("the audit log is for chairs, inspectors and administrators"));
     }
-    match state.store.personal_data_reads(q.before, 200).await {
+    match state.store.personal_data_reads(q.before, perm::oversight_scope(&ui.who.staff), 200).await {
         Ok(rows) => {
             let next = if rows.len() == 200 { rows.last().map(|r| r.id) } else { None };
             let page = Page::staff(ui.tr, ui.tr.t("personal_data_reads"), "/audit/reads", &ui.who);
@@ -252,6 +274,8 @@ struct WatchPage {
     by: String,
     agency: String,
     as_of: String,
+    /// The whole city's list may be asked for (not by an inspector with agencies).
+    city: bool,
     agencies: Vec<(String, String)>,
     heads: Vec<HeadVm>,
     key_head: HeadVm,
@@ -275,9 +299,16 @@ pub async fn watchlist(State(state): State<AppState>, ui: Ui, Query(q): Query<Wa
     }
     let p = &q.params;
     let page = Page::staff(tr, tr.t("watchlist"), "/watchlist", &ui.who);
-    let agencies: Vec<(String, String)> =
-        state.domain.catalog.agencies().map(|a| (a.code.to_string(), agency_name(&state, tr, &a.code))).collect();
-    let list = match build_watchlist(&state, p).await {
+    let within = perm::oversight_scope(&ui.who.staff);
+    let city = within.is_none();
+    let agencies: Vec<(String, String)> = state
+        .domain
+        .catalog
+        .agencies()
+        .filter(|a| within.is_none_or(|w| w.contains(&a.code)))
+        .map(|a| (a.code.to_string(), agency_name(&state, tr, &a.code)))
+        .collect();
+    let list = match build_watchlist(&state, p, within).await {
         Ok(l) => l,
         Err(e) if e.kind == ProblemKind::InvalidInput || e.kind == ProblemKind::UnknownAgency => {
             let empty = WatchRowVm {
@@ -297,6 +328,7 @@ pub async fn watchlist(State(state): State<AppState>, ui: Ui, Query(q): Query<Wa
                 by: p.by.clone().unwrap_or_default(),
                 agency: p.agency.clone().unwrap_or_default(),
                 as_of: p.as_of.clone().unwrap_or_default(),
+                city,
                 agencies,
                 heads: Vec::new(),
                 key_head: HeadVm { label: String::new(), title: String::new(), link: String::new(), on: false },
@@ -368,6 +400,7 @@ pub async fn watchlist(State(state): State<AppState>, ui: Ui, Query(q): Query<Wa
         by: list.by.name().to_string(),
         agency,
         as_of: as_of_given.to_string(),
+        city,
         agencies,
         heads,
         key_head,

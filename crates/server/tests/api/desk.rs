@@ -311,7 +311,7 @@ async fn letters_to_print_are_marked_printed_then_handed_filtered_and_paged() {
         }
     };
     let marks = count(&app).await;
-    for role in [Role::Agency, Role::Head, Role::Chair, Role::Admin] {
+    for role in [Role::Agency, Role::Head, Role::Chair, Role::Admin, Role::Inspector] {
         let (s, _, _) = post_form(&app, role, &format!("/outbox/{id3}/printed"), &[]).await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{role}");
         let html = page_as(&app, role, "/outbox").await.1;

@@ -264,7 +264,7 @@ async fn vietnamese_pages_of_a_lifecycle_show_no_snake_case_name() {
     // have something to say.
     let late = app.dossier_for(Action::Resolve).await;
     app.set_now(local("2025-04-15 10:00"));
-    for role in [Role::Chair, Role::Desk] {
+    for role in [Role::Chair, Role::Desk, Role::Inspector] {
         app.relogin(role).await;
     }
     let mut pages: Vec<(Role, String)> = Vec::new();
@@ -288,6 +288,17 @@ async fn vietnamese_pages_of_a_lifecycle_show_no_snake_case_name() {
     for p in ["/queue", "/outbox", "/intake"] {
         pages.push((Role::Desk, p.to_string()));
     }
+    // The inspector's pages: its reads are recorded, and the page of reads names them.
+    for p in [
+        format!("/dossiers/{code}"),
+        format!("/tim-kiem?q={code}"),
+        "/queue".to_string(),
+        "/watchlist?from=2025-03-01&to=2025-04-30".to_string(),
+        "/audit".to_string(),
+        "/audit/reads".to_string(),
+    ] {
+        pages.push((Role::Inspector, p));
+    }
     for (role, path) in &pages {
         let (c, _) = app.client(*role);
         let sep = if path.contains('?') { '&' } else { '?' };
@@ -296,6 +307,18 @@ async fn vietnamese_pages_of_a_lifecycle_show_no_snake_case_name() {
         let found = snake_words(&visible(&html));
         assert!(found.is_empty(), "{path} shows {found:?}");
     }
+    // The role and what was read, in Vietnamese: no English name of either.
+    let (c, _) = app.client(Role::Inspector);
+    let (_, html) = page(c, &app.url("/audit/reads?lang=vi")).await;
+    let text = visible(&html);
+    assert!(
+        text.contains("· thanh tra") && text.contains("Trang hồ sơ") && text.contains("Kết quả tìm kiếm"),
+        "{text}"
+    );
+    assert!(!text.contains("· inspector") && !text.contains("GET /"), "{text}");
+    let (_, html) = page(c, &app.url("/audit/reads?lang=en")).await;
+    let text = visible(&html);
+    assert!(text.contains("· inspector") && text.contains("Dossier page") && text.contains("Search results"), "{text}");
     // The late dossier's signals, in Vietnamese with the agency by name.
     let (c, _) = app.client(Role::Chair);
     let (_, html) = page(c, &app.url(&format!("/dossiers/{late}?lang=vi"))).await;

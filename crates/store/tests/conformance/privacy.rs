@@ -113,17 +113,77 @@ pub async fn personal_data_is_found_within_the_agencies_that_held_it<S: Backend 
         .await
         .unwrap();
     s.record_personal_data_reads(&[]).await.unwrap();
-    let all = s.personal_data_reads(None, 10).await.unwrap();
+    let all = s.personal_data_reads(None, None, 10).await.unwrap();
     assert_eq!(all.len(), 3);
     assert_eq!(all.iter().map(|r| r.code.clone()).collect::<Vec<_>>(), vec![c.clone(), b.clone(), a.clone()]);
     assert_eq!(all[2].fields, vec!["name", "id_number", "phone"]);
     assert_eq!((all[2].staff.as_str(), all[2].route.as_str()), ("chair", "GET /api/v1/dossiers/{code}"));
     assert_eq!(all[2].read_at, t0 + Duration::minutes(30));
     assert!(all[0].fields.is_empty());
-    let older = s.personal_data_reads(Some(all[1].id), 10).await.unwrap();
+    let older = s.personal_data_reads(Some(all[1].id), None, 10).await.unwrap();
     assert_eq!(older.iter().map(|r| r.id).collect::<Vec<_>>(), vec![all[2].id]);
-    assert_eq!(s.personal_data_reads(None, 1).await.unwrap().len(), 1);
+    assert_eq!(s.personal_data_reads(None, None, 1).await.unwrap().len(), 1);
+    // An inspector's agencies see the reads of the dossiers they received or held, and only
+    // those; no agency, none.
+    let read_codes = |rows: Vec<motcua_store::PersonalDataRead>| rows.into_iter().map(|r| r.code).collect::<Vec<_>>();
+    let dept = [ag(DEPT)];
+    assert_eq!(read_codes(s.personal_data_reads(None, Some(&dept), 10).await.unwrap()), vec![c.clone(), a.clone()]);
+    let ward = [ag(WARD)];
+    assert_eq!(read_codes(s.personal_data_reads(None, Some(&ward), 10).await.unwrap()), vec![b.clone()]);
+    assert!(s.personal_data_reads(None, Some(&[]), 10).await.unwrap().is_empty());
+    let older = s.personal_data_reads(Some(all[0].id), Some(&dept), 10).await.unwrap();
+    assert_eq!(read_codes(older), vec![a.clone()], "paged within the agencies too");
+
+    // The event log likewise: the whole log, or the events of the agencies' dossiers.
+    let log = s.audit(None, None, 1000).await.unwrap();
+    assert_eq!(log.len() as u64, s.event_count().await.unwrap());
+    let of_ward = s.audit(None, Some(&ward), 1000).await.unwrap();
+    let mut ward_codes: Vec<String> = of_ward.iter().map(|r| r.code.clone()).collect();
+    ward_codes.dedup();
+    assert_eq!(ward_codes, vec![anonymous.to_string(), online.to_string(), b.to_string()], "newest first");
+    let of_dept = s.audit(None, Some(&dept), 1000).await.unwrap();
+    assert_eq!(of_dept.len(), 5, "a: intake, transfer, accept; c: intake, transfer");
+    assert!(of_dept.iter().all(|r| r.code == a.as_str() || r.code == c.as_str()));
+    assert!(of_dept.windows(2).all(|w| w[0].id > w[1].id));
+    let before = s.audit(Some(of_dept[2].id), Some(&dept), 1000).await.unwrap();
+    assert_eq!(before.iter().map(|r| r.id).collect::<Vec<_>>(), of_dept[3..].iter().map(|r| r.id).collect::<Vec<_>>());
+    assert!(s.audit(None, Some(&[]), 1000).await.unwrap().is_empty());
+    assert_eq!(s.audit(None, Some(&ward), 1).await.unwrap().len(), 1);
+
     assert!(s.raw("UPDATE personal_data_reads SET staff = 'nobody'").await.is_err());
     assert!(s.raw("DELETE FROM personal_data_reads").await.is_err());
-    assert_eq!(s.personal_data_reads(None, 10).await.unwrap(), all);
+    assert_eq!(s.personal_data_reads(None, None, 10).await.unwrap(), all);
+}
+
+/// An inspector's account keeps its role and its scope: the whole city with no agency, else
+/// the agencies it was given. The schema takes no other role name.
+pub async fn an_inspector_account_keeps_its_role_and_scope<S: Backend + StaffStore>(s: S) {
+    use motcua_store::{NewStaff, Role};
+    let t0 = at(2025, 3, 10, 9, 0);
+    let new = |username: &str, agencies: Vec<motcua_core::AgencyCode>| NewStaff {
+        username: username.into(),
+        display_name: "Thanh tra".into(),
+        role: Role::Inspector,
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        agencies,
+        at: t0,
+    };
+    let city = s.add_staff(new("thanhtra", vec![])).await.unwrap().unwrap();
+    assert_eq!((city.role, city.agencies.len()), (Role::Inspector, 0));
+    let scoped = s.add_staff(new("thanhtra.so", vec![ag(DEPT), ag(WARD)])).await.unwrap().unwrap();
+    let (read, _) = s.staff_credentials("thanhtra.so").await.unwrap().unwrap();
+    assert_eq!(read, scoped);
+    assert_eq!(read.role, Role::Inspector);
+    let mut agencies = read.agencies.clone();
+    agencies.sort();
+    let mut expected = vec![ag(DEPT), ag(WARD)];
+    expected.sort();
+    assert_eq!(agencies, expected);
+    assert_eq!("inspector".parse::<Role>().unwrap(), Role::Inspector);
+    assert!(s
+        .raw("INSERT INTO staff (username, display_name, role, password_hash, disabled, created_at, password_changed_at) \
+              VALUES ('x', 'x', 'nobody', 'h', 0, '2025-03-10T02:00:00.000000Z', '2025-03-10T02:00:00.000000Z')")
+        .await
+        .is_err());
+    assert_eq!(s.staff_list().await.unwrap().len(), 2);
 }
