@@ -264,8 +264,8 @@ async fn report_suite(domain: &Domain) -> anyhow::Result<()> {
         }
         let store = motcua_store::open(&url).await?;
         let t = Instant::now();
-        let s =
-            simulate(&store, domain, &sim_config(dossiers, 2025, date(2025, 1, 1), date(2025, 12, 31)), true).await?;
+        let cfg = sim_config(dossiers, 2025, date(2025, 1, 1), date(2025, 12, 31));
+        let s = simulate(&store, domain, &cfg, true, false, chrono::Utc::now()).await?;
         println!(
             "built the city-year: {} dossiers, {} events in {:.1} s ({:.0} events/s batched)",
             s.dossiers,

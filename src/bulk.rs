@@ -4,10 +4,12 @@ use std::io::IsTerminal;
 
 use anyhow::{Result, bail};
 use chrono::NaiveDate;
+use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
-use motcua_core::{Domain, Event};
+use motcua_core::analysis::{OpenState, open_state};
+use motcua_core::{Domain, Dossier, DossierCode, Event};
 use motcua_sim::{SimConfig, plan};
-use motcua_store::{BatchItem, NewDossier, Store};
+use motcua_store::{BatchItem, NewDossier, NewMessage, OutboxStore, Store};
 use serde_json::json;
 
 /// A progress bar on a terminal; nothing in CI or when output is piped.
@@ -35,11 +37,65 @@ pub struct SimSummary {
     pub events: u64,
     pub rejected: u64,
     pub open_at_end: u64,
+    /// Outbox messages queued (`--notify`).
+    pub notified: u64,
+}
+
+/// History brought in (`import`, `simulate`) is quiet: no message is queued unless `--notify`
+/// asks, and then only for what is still actionable at `now`, the instant the history is
+/// taken to arrive: an open dossier still inside its time (in time, or waiting for the citizen
+/// before its due instant; core's `analysis::open_state`).
+pub fn actionable(d: &Dossier, now: DateTime<Utc>) -> bool {
+    d.status.is_some_and(|s| s.is_open())
+        && matches!(open_state(d, now), Some(OpenState::InTime | OpenState::WaitingForCitizen))
+}
+
+/// `--notify`: for each dossier of `codes` still [`actionable`] at `now`, queues the messages
+/// its events imply, as the write path would have queued them had motcua recorded them (the
+/// dedupe keys make a second run add nothing). The number of messages queued.
+pub async fn notify_actionable<S: Store + OutboxStore>(
+    store: &S,
+    domain: &Domain,
+    codes: impl IntoIterator<Item = DossierCode>,
+    now: DateTime<Utc>,
+) -> Result<u64> {
+    let mut queued = 0;
+    let mut rows: Vec<NewMessage> = Vec::new();
+    for code in codes {
+        let log = store.events(&code).await?;
+        let mut d = Dossier::default();
+        let mut implied = Vec::new();
+        for e in &log {
+            domain.apply(&mut d, e)?;
+            for intent in motcua_core::letters::implied_messages(domain, &d, e)? {
+                implied.push(NewMessage::from_intent(&intent)?);
+            }
+        }
+        if actionable(&d, now) {
+            rows.extend(implied);
+        }
+        if rows.len() >= 1000 {
+            queued += store.enqueue(std::mem::take(&mut rows)).await?.len() as u64;
+        }
+    }
+    if !rows.is_empty() {
+        queued += store.enqueue(rows).await?.len() as u64;
+    }
+    Ok(queued)
 }
 
 /// `motcua simulate`: plans a city workload and writes it through the same write path as the
-/// desk (intake allocates the codes; every event is checked by core), in group commits.
-pub async fn simulate<S: Store>(store: &S, domain: &Domain, cfg: &SimConfig, json_out: bool) -> Result<SimSummary> {
+/// desk (intake allocates the codes; every event is checked by core), in group commits, as
+/// history arriving at `now` (`Store::record_history`): quiet unless `notify`
+/// ([`notify_actionable`]).
+pub async fn simulate<S: Store + OutboxStore>(
+    store: &S,
+    domain: &Domain,
+    cfg: &SimConfig,
+    json_out: bool,
+    notify: bool,
+    now: DateTime<Utc>,
+) -> Result<SimSummary> {
     if cfg.dossiers == 0 {
         bail!("--dossiers must be at least 1");
     }
@@ -51,6 +107,8 @@ pub async fn simulate<S: Store>(store: &S, domain: &Domain, cfg: &SimConfig, jso
     let mut summary = SimSummary::default();
     let mut chunk = Vec::with_capacity(CHUNK);
     let mut planned = planned.peekable();
+    let now = motcua_core::calendar::truncate_to_micros(now);
+    let mut to_notify = Vec::new();
     while planned.peek().is_some() {
         chunk.clear();
         chunk.extend(planned.by_ref().take(CHUNK));
@@ -72,14 +130,19 @@ pub async fn simulate<S: Store>(store: &S, domain: &Domain, cfg: &SimConfig, jso
                 then: p.events.iter().map(|(at, kind, by)| Event::new(*at, by.clone(), kind.clone())).collect(),
             })
             .collect();
-        let now = motcua_core::calendar::truncate_to_micros(chrono::Utc::now());
-        for (p, result) in chunk.iter().zip(store.record_batch(domain, items, now).await?) {
+        for (p, result) in chunk.iter().zip(store.record_history(domain, items, now).await?) {
             match result {
                 Ok(d) => {
                     summary.dossiers += 1;
                     summary.events += u64::from(d.event_count);
                     if d.status.is_some_and(|s| s.is_open()) {
                         summary.open_at_end += 1;
+                    }
+                    if notify
+                        && actionable(&d, now)
+                        && let Some(code) = d.code
+                    {
+                        to_notify.push(code);
                     }
                 }
                 Err(e) => {
@@ -91,20 +154,30 @@ pub async fn simulate<S: Store>(store: &S, domain: &Domain, cfg: &SimConfig, jso
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();
+    if notify {
+        summary.notified = notify_actionable(store, domain, to_notify, now).await?;
+    }
     if json_out {
         crate::outln!(
             "{}",
-            json!({"dossiers": summary.dossiers, "events": summary.events, "rejected": summary.rejected})
+            json!({"dossiers": summary.dossiers, "events": summary.events, "rejected": summary.rejected,
+                   "notified": summary.notified})
         );
     } else {
         crate::outln!(
-            "simulated {} dossiers ({} events) from {} to {}, seed {}; {} rejected",
+            "simulated {} dossiers ({} events) from {} to {}, seed {}; {} rejected; {} messages queued{}",
             summary.dossiers,
             summary.events,
             cfg.from,
             cfg.to,
             cfg.seed,
-            summary.rejected
+            summary.rejected,
+            summary.notified,
+            if notify {
+                " (--notify: open dossiers inside their time)"
+            } else {
+                " (history is quiet: --notify to queue)"
+            }
         );
     }
     Ok(summary)

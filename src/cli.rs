@@ -147,7 +147,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Simulate a city's workload through the desk's write path.
+    /// Simulate a city's workload through the desk's write path, as history: no message is
+    /// queued unless --notify (docs/worker.md).
     Simulate {
         #[arg(long)]
         dossiers: u64,
@@ -159,6 +160,8 @@ pub enum Command {
         /// Last day of arrivals (default: a month after --from).
         #[arg(long)]
         to: Option<String>,
+        #[command(flatten)]
+        arrival: ArrivalArgs,
         #[arg(long)]
         json: bool,
     },
@@ -171,12 +174,36 @@ pub enum Command {
         json: bool,
     },
     /// Import dossiers' events from a JSONL or CSV file (docs/formats.md); bad rows are reported
-    /// with their line number and skipped, the rest is imported.
+    /// with their line number and skipped, the rest is imported. Events already in the log are
+    /// counted as already present (an interrupted import is simply run again); history is
+    /// quiet: no message is queued unless --notify.
     Import {
         file: PathBuf,
         /// jsonl or csv (default: from the file's extension).
         #[arg(long)]
         format: Option<String>,
+        #[command(flatten)]
+        arrival: ArrivalArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Dossiers past due with the agency's clock running and no apology: those the next worker
+    /// pass apologises for automatically, or with --imported those brought in as history in
+    /// that state, left to a person to decide (docs/worker.md).
+    Overdue {
+        /// The dossiers brought in already past due (import, simulate), which the automatic
+        /// apology leaves alone.
+        #[arg(long)]
+        imported: bool,
+        /// Held or received by this agency (repeatable; default: every agency).
+        #[arg(long = "agency")]
+        agencies: Vec<String>,
+        /// As of this instant (default: now).
+        #[arg(long)]
+        as_of: Option<String>,
+        /// At most this many dossiers.
+        #[arg(long, default_value_t = 1000)]
+        limit: u32,
         #[arg(long)]
         json: bool,
     },
@@ -266,6 +293,26 @@ pub enum Command {
     },
 }
 
+/// When history arrives (`import`, `simulate`) and whether it queues messages.
+#[derive(Debug, Args)]
+pub struct ArrivalArgs {
+    /// Queue the messages of the dossiers still actionable at --as-of (open and inside their
+    /// time); without it, history queues no message at all.
+    #[arg(long)]
+    pub notify: bool,
+    /// The instant the history arrives (default: now): the events' recorded instant, and the
+    /// instant dossiers are judged at (still actionable, or already past due and left to a
+    /// person: `motcua overdue --imported`).
+    #[arg(long)]
+    pub as_of: Option<String>,
+}
+
+impl ArrivalArgs {
+    pub fn arrival(&self) -> Result<crate::exchange_cmd::Arrival> {
+        Ok(crate::exchange_cmd::Arrival { now: as_of(&self.as_of)?, notify: self.notify })
+    }
+}
+
 pub fn as_of(s: &Option<String>) -> Result<DateTime<Utc>> {
     match s {
         Some(s) => input::instant(s),
@@ -307,7 +354,7 @@ pub fn run(cli: &Cli) -> Result<()> {
     })
 }
 
-async fn run_with_store<S: motcua_store::Store>(
+async fn run_with_store<S: motcua_store::Store + motcua_store::OutboxStore>(
     cli: &Cli,
     store: &S,
     domain: &motcua_core::Domain,
@@ -330,7 +377,7 @@ async fn run_with_store<S: motcua_store::Store>(
             return Ok(());
         }
         C::Intake(a) => return desk::intake(store, domain, a).await,
-        C::Simulate { dossiers, seed, from, to, json } => {
+        C::Simulate { dossiers, seed, from, to, arrival, json } => {
             let from = from
                 .as_deref()
                 .map(input::date)
@@ -340,11 +387,17 @@ async fn run_with_store<S: motcua_store::Store>(
                 Some(t) => input::date(t)?,
                 None => from.checked_add_months(chrono::Months::new(1)).and_then(|d| d.pred_opt()).unwrap_or(from),
             };
-            crate::bulk::simulate(store, domain, &crate::bulk::sim_config(*dossiers, *seed, from, to), *json).await?;
+            let a = arrival.arrival()?;
+            let cfg = crate::bulk::sim_config(*dossiers, *seed, from, to);
+            crate::bulk::simulate(store, domain, &cfg, *json, a.notify, a.now).await?;
             return Ok(());
         }
-        C::Import { file, format, json } => {
-            return crate::exchange_cmd::import(store, domain, file, format.as_deref(), *json).await;
+        C::Import { file, format, arrival, json } => {
+            return crate::exchange_cmd::import(store, domain, file, format.as_deref(), *json, arrival.arrival()?)
+                .await;
+        }
+        C::Overdue { imported, agencies, as_of: at, limit, json } => {
+            return crate::desk::overdue(store, domain, *imported, agencies, as_of(at)?, *limit, *json).await;
         }
         C::Export { format, output } => {
             return crate::exchange_cmd::export(store, domain, format, output.as_deref()).await;

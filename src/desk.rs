@@ -283,3 +283,92 @@ pub fn catalog(domain: &Domain, json: bool) -> Result<()> {
     }
     Ok(())
 }
+
+/// `motcua overdue [--imported]`: dossiers past due at `now` with the agency's clock running
+/// and no apology. Without `--imported`, those the next worker pass apologises for; with it,
+/// those brought in as history in that state, which the automatic apology leaves to a person.
+pub async fn overdue<S: Store + motcua_store::OutboxStore>(
+    store: &S,
+    domain: &Domain,
+    imported: bool,
+    agencies: &[String],
+    now: DateTime<Utc>,
+    limit: u32,
+    json_out: bool,
+) -> Result<()> {
+    let mut scope = Vec::with_capacity(agencies.len());
+    for a in agencies {
+        let code: motcua_core::AgencyCode = a.trim().parse().map_err(|e| anyhow::anyhow!("--agency: {e}"))?;
+        domain.agency(&code)?;
+        scope.push(code);
+    }
+    let limit = limit.max(1);
+    let rows = if imported {
+        store.imported_overdue(now, &scope, limit).await?
+    } else {
+        let mut rows = Vec::new();
+        let mut cursor = None;
+        'pages: loop {
+            let page = store.overdue_candidates(now, cursor.clone(), 500).await?;
+            let Some(last) = page.last() else { break };
+            cursor = Some((last.due_at, last.code.clone()));
+            for c in &page {
+                let Some(row) = store.dossier_row(&c.code).await? else { continue };
+                let held = |a: &motcua_core::AgencyCode| row.holder.as_ref() == Some(a) || row.receiving_agency == *a;
+                if scope.is_empty() || scope.iter().any(held) {
+                    rows.push(row);
+                    if rows.len() >= limit as usize {
+                        break 'pages;
+                    }
+                }
+            }
+            if page.len() < 500 {
+                break;
+            }
+        }
+        rows
+    };
+    let late = |due: Option<DateTime<Utc>>| -> Result<i64> {
+        Ok(match due {
+            Some(due) => domain.calendar.working_minutes_between(due, now)?.max(0),
+            None => 0,
+        })
+    };
+    if json_out {
+        let mut list = Vec::with_capacity(rows.len());
+        for r in &rows {
+            list.push(json!({
+                "code": r.code,
+                "procedure": r.procedure,
+                "receiving_agency": r.receiving_agency,
+                "holder": r.holder,
+                "status": r.status,
+                "due_at": r.due_at.map(show),
+                "late_working_minutes": late(r.due_at)?,
+            }));
+        }
+        crate::outln!("{}", json!({ "imported": imported, "as_of": show(now), "dossiers": list }));
+        return Ok(());
+    }
+    crate::outln!(
+        "{} dossiers past due with no apology at {}{}",
+        rows.len(),
+        show(now),
+        if imported {
+            ": brought in as history in that state, left to a person (the automatic apology does not apply)"
+        } else {
+            ": the next worker pass apologises for them"
+        }
+    );
+    for r in &rows {
+        crate::outln!(
+            "  {}  {:<10} held by {:<15} due {}  late {}",
+            r.code,
+            r.procedure.as_str(),
+            r.holder.as_ref().map_or("—", |h| h.as_str()),
+            r.due_at.map(show).unwrap_or_default(),
+            format_working_minutes(late(r.due_at)?, Lang::En)
+        );
+    }
+    Ok(())
+}

@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow, bail};
 use motcua_core::Domain;
 use motcua_exchange::{EventWriter, Format, dvcqg_with_log, read_events, write_dvcqg};
-use motcua_store::{BatchItem, Store};
+use motcua_store::{BatchItem, OutboxStore, Store, StoreError};
 
 use crate::bulk::progress;
 
@@ -19,8 +19,23 @@ pub const CHUNK: usize = 5000;
 #[derive(Debug, Default, serde::Serialize)]
 pub struct ImportSummary {
     pub rows: u64,
+    /// Events applied (written to the log).
     pub imported: u64,
+    /// Events already in the log, identical (a file imported again): skipped, not an error.
+    pub already_present: u64,
     pub rejected: u64,
+    /// Outbox messages queued (`--notify`).
+    pub notified: u64,
+}
+
+/// How an import treats the messages its history implies.
+#[derive(Debug, Clone, Copy)]
+pub struct Arrival {
+    /// The instant the history is taken to arrive: the events' `recorded_at`, and the
+    /// instant dossiers are judged at (past due, or still actionable).
+    pub now: chrono::DateTime<chrono::Utc>,
+    /// Queue the messages of the dossiers still actionable at `now`.
+    pub notify: bool,
 }
 
 /// Lines in the file at `path`, for the progress bar (0 if it cannot be read).
@@ -38,7 +53,18 @@ fn count_lines(path: &Path) -> u64 {
 }
 
 /// `motcua import FILE`, or `-` for standard input (with `--format`).
-pub async fn import<S: Store>(store: &S, domain: &Domain, path: &Path, format: Option<&str>, json: bool) -> Result<()> {
+///
+/// The events arrive as history (`Store::record_history`): quiet unless `arrival.notify`, an
+/// event already in the log counted as already present, so that an interrupted import can be
+/// run again on the same file.
+pub async fn import<S: Store + OutboxStore>(
+    store: &S,
+    domain: &Domain,
+    path: &Path,
+    format: Option<&str>,
+    json: bool,
+    arrival: Arrival,
+) -> Result<()> {
     let stdin = path == Path::new("-");
     let format = match format {
         Some(f) => f.parse::<Format>().map_err(|e| anyhow!(e))?,
@@ -66,14 +92,29 @@ pub async fn import<S: Store>(store: &S, domain: &Domain, path: &Path, format: O
     let mut summary = ImportSummary::default();
     let mut pending: Vec<(usize, BatchItem)> = Vec::with_capacity(CHUNK);
     let mut errors = std::io::stderr().lock();
-    let flush = async |pending: &mut Vec<(usize, BatchItem)>, summary: &mut ImportSummary| -> Result<Vec<String>> {
+    let now = motcua_core::calendar::truncate_to_micros(arrival.now);
+    // With --notify, the dossiers the file names, judged once the whole file is in.
+    let mut touched = std::collections::BTreeSet::new();
+    let mut flush = async |pending: &mut Vec<(usize, BatchItem)>, summary: &mut ImportSummary| -> Result<Vec<String>> {
         let lines: Vec<usize> = pending.iter().map(|(l, _)| *l).collect();
         let items: Vec<BatchItem> = pending.drain(..).map(|(_, i)| i).collect();
+        let codes: Vec<Option<motcua_core::DossierCode>> = items
+            .iter()
+            .map(|i| match i {
+                BatchItem::Record { code, .. } if arrival.notify => Some(code.clone()),
+                _ => None,
+            })
+            .collect();
         let mut msgs = Vec::new();
-        let now = motcua_core::calendar::truncate_to_micros(chrono::Utc::now());
-        for (line, r) in lines.into_iter().zip(store.record_batch(domain, items, now).await?) {
+        let results = store.record_history(domain, items, now).await?;
+        for ((line, r), code) in lines.into_iter().zip(results).zip(codes) {
+            let present = matches!(r, Ok(_) | Err(StoreError::AlreadyPresent { .. }));
+            if present && let Some(code) = code {
+                touched.insert(code);
+            }
             match r {
                 Ok(_) => summary.imported += 1,
+                Err(StoreError::AlreadyPresent { .. }) => summary.already_present += 1,
                 Err(e) => {
                     summary.rejected += 1;
                     msgs.push(format!("line {line}: {e}"));
@@ -105,15 +146,21 @@ pub async fn import<S: Store>(store: &S, domain: &Domain, path: &Path, format: O
     if stdin && summary.rows == 0 {
         bail!("standard input is empty or closed: no events to import");
     }
+    if arrival.notify {
+        summary.notified = crate::bulk::notify_actionable(store, domain, touched, now).await?;
+    }
     if json {
         crate::outln!("{}", serde_json::to_string(&summary)?);
     } else {
         crate::outln!(
-            "{}: {} rows read, {} events imported, {} rows rejected",
+            "{}: {} rows read: {} events imported, {} already present, {} rows rejected; {} messages queued{}",
             name,
             summary.rows,
             summary.imported,
-            summary.rejected
+            summary.already_present,
+            summary.rejected,
+            summary.notified,
+            if arrival.notify { " (--notify: open dossiers inside their time)" } else { " (history is quiet)" }
         );
     }
     if summary.rejected > 0 {

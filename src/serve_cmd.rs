@@ -305,7 +305,10 @@ pub async fn seed_demo(store: &AnyStore, domain: &Domain, dossiers: u64) -> Resu
     }
     let (from, to) = demo_period();
     crate::outln!("motcua: first run — simulating {dossiers} dossiers received {from} … {to}");
-    crate::bulk::simulate(store, domain, &crate::bulk::sim_config(dossiers, 1, from, to), false).await?;
+    // The demo shows letters: its month is queued as `simulate --notify` would (the dossiers
+    // still inside their time at the seed); those already past due wait for a person.
+    let cfg = crate::bulk::sim_config(dossiers, 1, from, to);
+    crate::bulk::simulate(store, domain, &cfg, false, true, Utc::now()).await?;
     crate::outln!("motcua: demo accounts (shown once; change them with `motcua staff reset-password`):");
     for (username, name, role, agencies) in DEMO_STAFF {
         let agencies: Vec<String> = agencies.iter().map(|a| (*a).to_string()).collect();

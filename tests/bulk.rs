@@ -70,7 +70,11 @@ fn a_bad_row_is_reported_with_its_line_and_the_rest_is_imported() {
         run.stderr
     );
     assert!(run.stderr.contains("line 6: dossier 000.00.02.H17-250303-0002 does not exist"), "{}", run.stderr);
-    assert!(run.stdout.contains("6 rows read, 3 events imported, 3 rows rejected"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("6 rows read: 3 events imported, 0 already present, 3 rows rejected"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(db.event_count(), 3);
     let s = db.ok(&["show", code, "--as-of", "2025-03-04T00:00:00+07:00"]);
     assert_eq!(s["status"], 4);

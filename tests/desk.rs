@@ -644,7 +644,7 @@ fn bad_input_is_explained_in_one_line_and_writes_nothing() {
     std::fs::write(&odd_name, intake_row("000.00.02.H17-250303-0001", "Phan Văn Khải") + "\n").unwrap();
     let r = run(&[b"import", odd_name.as_os_str().as_bytes()], Stdin::Empty);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("1 rows read, 1 events imported"), "{}", r.stdout);
+    assert!(r.stdout.contains("1 rows read: 1 events imported"), "{}", r.stdout);
     assert_eq!(db.event_count(), 1);
 
     // Import files: not UTF-8 (every row said, nothing imported), a folder, missing.

@@ -9,6 +9,7 @@ mod bulk;
 mod calendar;
 mod desk;
 mod forms;
+mod history;
 mod metrics;
 mod report;
 mod server;

@@ -120,8 +120,10 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// The simulated weeks arrive at their end with `--notify`, so the workload queues the messages
+/// of the dossiers still inside their time.
 fn simulate(db: &Db) {
-    let run = db.run(&[&SIM[..], &[SIM_TO]].concat());
+    let run = db.run(&[&SIM[..], &[SIM_TO, "--notify", "--as-of", AS_OF]].concat());
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
 

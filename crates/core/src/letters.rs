@@ -932,6 +932,13 @@ fn remaining(ctx: &Ctx<'_>, at: DateTime<Utc>) -> Result<Option<i64>, LetterErro
     })
 }
 
+/// True if the dossier is past due at `now` with the agency's clock running and no apology
+/// yet: what [`automatic_apology`] answers for. A dossier brought in as history in this state
+/// is left to a person instead (the store lists it; docs/worker.md).
+pub fn apology_due(d: &Dossier, now: DateTime<Utc>) -> bool {
+    d.due_at.is_some_and(|due| now > due) && clock_running(d.status) && d.reschedules.is_empty()
+}
+
 /// Statuses in which the agency's clock runs (received, processing): reminders and automatic
 /// apologies are for these only; a dossier waiting for the citizen is not the agency's delay.
 pub fn clock_running(status: Option<Status>) -> bool {
@@ -986,7 +993,7 @@ pub fn reminder_messages(domain: &Domain, d: &Dossier, now: DateTime<Utc>) -> Re
 pub fn automatic_apology(domain: &Domain, d: &Dossier, now: DateTime<Utc>) -> Result<Option<Event>, LetterError> {
     let ctx = Ctx::new(domain, d)?;
     let Some(due) = d.due_at else { return Ok(None) };
-    if !clock_running(d.status) || now <= due || !d.reschedules.is_empty() {
+    if !apology_due(d, now) {
         return Ok(None);
     }
     let cal = ctx.cal();

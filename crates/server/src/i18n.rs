@@ -397,6 +397,12 @@ const WORDS: &[(&str, &str, &str)] = &[
         "Dossiers with their result ready (late ones and refusals included) not yet handed back to the citizen (oldest result first).",
     ),
     ("list_waiting", "Chờ công dân", "Waiting for the citizen"),
+    ("list_imported", "Quá hạn khi chuyển vào", "Overdue when imported"),
+    (
+        "list_imported_intro",
+        "Hồ sơ chuyển từ hệ thống cũ đã quá hạn, chưa có thư xin lỗi: hệ thống không tự gửi thư xin lỗi, cán bộ quyết định xử lý.",
+        "Dossiers brought in from the old system already past due with no apology: no automatic apology is sent; a person decides.",
+    ),
     (
         "list_waiting_intro",
         "Hồ sơ đang chờ công dân bổ sung giấy tờ hoặc nộp phí, lệ phí; thời hạn tạm dừng (chờ lâu nhất trước).",

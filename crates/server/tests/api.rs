@@ -2871,3 +2871,41 @@ async fn authorization_table_every_route_by_every_principal() {
     assert!(cells >= table.len() * PRINCIPALS.len());
     app.shutdown().await;
 }
+
+/// A dossier brought in as history already past due is on the desk's list "overdue when
+/// imported" of its agency (not another's), and the automatic apology leaves it alone.
+#[tokio::test]
+async fn imported_overdue_dossiers_are_listed_for_their_agency() {
+    let mut app = TestApp::spawn().await;
+    let code: motcua_core::DossierCode = "000.00.02.H17-250303-0042".parse().unwrap();
+    let intake = motcua_core::Intake {
+        code: code.clone(),
+        procedure: TRAVEL_LICENCE.parse().unwrap(),
+        agency: CENTRE.parse().unwrap(),
+        applicant: Applicant { name: "Hồ Thị Lịch Sử".into(), ..Default::default() },
+        channel: motcua_core::Channel::InPerson,
+        documents: Vec::new(),
+    };
+    let event = Event::new(local("2025-03-03 09:00"), Some("old".into()), EventKind::Received { intake });
+    let arrival = local("2025-04-01 09:00");
+    let items = vec![BatchItem::Record { code: code.clone(), event }];
+    for r in app.store.record_history(&app.domain, items, arrival).await.unwrap() {
+        r.unwrap();
+    }
+    app.set_now(local("2025-04-02 09:00"));
+    for role in [Role::Chair, Role::Desk] {
+        app.relogin(role).await;
+    }
+    let (desk, _) = app.client(Role::Desk);
+    let page = desk.get(app.url("/lists/imported")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(code.as_str()) && page.contains("Quá hạn khi chuyển vào"), "{page}");
+    assert!(!page.contains("Hồ Thị Lịch Sử"), "no personal data on the list");
+    let page = desk.get(app.url(&format!("/lists/imported?agency={TOURISM}"))).send().await.unwrap();
+    assert!(!page.text().await.unwrap().contains(code.as_str()), "another agency's list");
+    let (chair, _) = app.client(Role::Chair);
+    let page = chair.get(app.url(&format!("/lists/imported?agency={TOURISM}"))).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    assert!(!page.contains(code.as_str()) && page.contains("Không có hồ sơ."), "{page}");
+    let candidates = app.store.overdue_candidates(app.now(), None, 100).await.unwrap();
+    assert!(candidates.iter().all(|c| c.code != code), "{candidates:?}");
+}

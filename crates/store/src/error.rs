@@ -14,6 +14,10 @@ pub enum StoreError {
     NotFound(DossierCode),
     #[error("dossier {0} already exists")]
     Duplicate(DossierCode),
+    /// History brought in again (`Store::record_history`): the event is already in the
+    /// dossier's log, identical, as its `seq`-th event. Nothing was written.
+    #[error("event {seq} of dossier {code} is already in the log")]
+    AlreadyPresent { code: DossierCode, seq: u32 },
     /// An intake event (an import with its own code) recorded under another code.
     #[error("the intake event carries code {intake} but was recorded for dossier {given}")]
     CodeMismatch { given: DossierCode, intake: DossierCode },

@@ -99,6 +99,7 @@ dispatch!(Store {
     fn record(&self, domain: &Domain, code: &DossierCode, event: Event) -> Result<Dossier, StoreError>;
     fn record_stamped(&self, domain: &Domain, code: &DossierCode, event: Event, recorded_at: DateTime<Utc>) -> Result<Dossier, StoreError>;
     fn record_batch(&self, domain: &Domain, items: Vec<BatchItem>, recorded_at: DateTime<Utc>) -> Result<Vec<Result<Dossier, StoreError>>, StoreError>;
+    fn record_history(&self, domain: &Domain, items: Vec<BatchItem>, recorded_at: DateTime<Utc>) -> Result<Vec<Result<Dossier, StoreError>>, StoreError>;
     fn events(&self, code: &DossierCode) -> Result<Vec<Event>, StoreError>;
     fn logged_events(&self, code: &DossierCode) -> Result<Vec<LoggedEvent>, StoreError>;
     fn backdated_events(&self, a: DateTime<Utc>, b: DateTime<Utc>, by: Option<&str>, limit: u32) -> Result<Vec<LoggedEvent>, StoreError>;
@@ -136,6 +137,7 @@ dispatch!(OutboxStore {
     fn retry_dead(&self, kind: Option<&str>, now: DateTime<Utc>) -> Result<u64, StoreError>;
     fn reminder_candidates(&self, after: DateTime<Utc>, until: DateTime<Utc>, cursor: Cursor, limit: u32) -> Result<Vec<Candidate>, StoreError>;
     fn overdue_candidates(&self, now: DateTime<Utc>, cursor: Cursor, limit: u32) -> Result<Vec<Candidate>, StoreError>;
+    fn imported_overdue(&self, now: DateTime<Utc>, agencies: &[AgencyCode], limit: u32) -> Result<Vec<DossierRow>, StoreError>;
 });
 
 dispatch!(DeskLetterStore {

@@ -319,13 +319,26 @@ pub trait OutboxStore: Send + Sync {
     ) -> impl Future<Output = Result<Vec<Candidate>, StoreError>> + Send;
 
     /// Dossiers whose clock runs, with no apology, due at or before `now`; in (due, code)
-    /// order after `cursor`.
+    /// order after `cursor`. Not those brought in as history already in that state
+    /// ([`OutboxStore::imported_overdue`]): the automatic apology is for deadlines that pass
+    /// while motcua runs.
     fn overdue_candidates(
         &self,
         now: DateTime<Utc>,
         cursor: Cursor,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<Candidate>, StoreError>> + Send;
+
+    /// Dossiers brought in as history (`Store::record_history`) already past due, their
+    /// clock running and no apology, and still so at `now` with the same due instant: left to
+    /// a person, not to the automatic apology. Held or received by one of `agencies` (every
+    /// agency when empty), by due instant then code, at most `limit`.
+    fn imported_overdue(
+        &self,
+        now: DateTime<Utc>,
+        agencies: &[AgencyCode],
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<crate::DossierRow>, StoreError>> + Send;
 }
 
 /// The columns of an [`OutboxMessage`], `payload` as text on both backends.
@@ -466,11 +479,15 @@ pub(crate) static OVERDUE_CANDIDATES: LazyLock<String> = LazyLock::new(|| candid
 fn candidates_sql(reminders: bool) -> String {
     format!(
         "SELECT d.code, d.due_at FROM dossiers d WHERE {running} AND d.due_at > $1 AND d.due_at <= $2 \
-         AND (d.due_at, d.code) > ($3, $4){reminded} ORDER BY d.due_at, d.code LIMIT $5",
+         AND (d.due_at, d.code) > ($3, $4){also} ORDER BY d.due_at, d.code LIMIT $5",
         running = *RUNNING,
-        reminded = if reminders { format!(" AND {NOT_REMINDED}") } else { String::new() }
+        also = if reminders { format!(" AND {NOT_REMINDED}") } else { format!(" AND NOT {IMPORTED_OVERDUE}") }
     )
 }
+
+/// The dossier `d` was brought in as history past due with this due instant.
+pub(crate) const IMPORTED_OVERDUE: &str =
+    "EXISTS (SELECT 1 FROM imported_overdue i WHERE i.dossier_code = d.code AND i.due_at = d.due_at)";
 
 /// [`REMINDER_CANDIDATES`] or [`OVERDUE_CANDIDATES`] with its values, for either backend.
 pub(crate) fn candidates_query<'q, DB: Database>(
@@ -842,6 +859,33 @@ macro_rules! outbox_reads {
                 .fetch_all(self.$pool())
                 .await?;
             rows.iter().map(|r| $crate::outbox::candidate(r.try_get("code")?, r.try_get("due_at")?)).collect()
+        }
+
+        async fn imported_overdue(
+            &self,
+            now: DateTime<Utc>,
+            agencies: &[AgencyCode],
+            limit: u32,
+        ) -> Result<Vec<$crate::DossierRow>, StoreError> {
+            let list = $texts.replace("$X", "$3");
+            let q = format!(
+                "{} d WHERE {} AND {} AND d.due_at < $1 \
+                 AND ($2 = 0 OR d.holder IN ({list}) OR d.receiving_agency IN ({list})) \
+                 ORDER BY d.due_at, d.code LIMIT $4",
+                $crate::sql::select_dossiers(),
+                *$crate::outbox::RUNNING,
+                $crate::outbox::IMPORTED_OVERDUE,
+            );
+            let codes: Vec<&str> = agencies.iter().map(AgencyCode::as_str).collect();
+            let codes = serde_json::to_string(&codes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let rows = sqlx::query(&q)
+                .bind($crate::sql::At(now))
+                .bind(i64::try_from(agencies.len()).unwrap_or(i64::MAX))
+                .bind(codes)
+                .bind(i64::from(limit))
+                .fetch_all(self.$pool())
+                .await?;
+            rows.iter().map(|r| $crate::sql::decode_dossier!(r)).collect()
         }
 
         async fn outbox(&self, status: Option<OutboxStatus>, limit: u32) -> Result<Vec<OutboxMessage>, StoreError> {

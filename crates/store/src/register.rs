@@ -76,6 +76,20 @@ pub trait Store: Send + Sync {
         recorded_at: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<Result<Dossier, StoreError>>, StoreError>> + Send;
 
+    /// [`Store::record_batch`] for history brought in from elsewhere (`import`, `simulate`):
+    /// the events imply no message (history is quiet); an event identical to one already in
+    /// its dossier's log is answered [`StoreError::AlreadyPresent`] and writes nothing, so that
+    /// the same file can be brought in again; and a dossier it leaves past due, its clock
+    /// running and no apology, at `recorded_at` (core's `letters::apology_due`), is marked for
+    /// a person to decide ([`crate::OutboxStore::imported_overdue`]): the scheduler's automatic
+    /// apology is for deadlines that pass while motcua runs.
+    fn record_history(
+        &self,
+        domain: &Domain,
+        items: Vec<BatchItem>,
+        recorded_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<Result<Dossier, StoreError>>, StoreError>> + Send;
+
     /// A dossier's log, in order (empty if there is no such dossier).
     fn events(&self, code: &DossierCode) -> impl Future<Output = Result<Vec<Event>, StoreError>> + Send;
 
@@ -204,7 +218,20 @@ macro_rules! register_shared {
         ) -> Result<Vec<Result<Dossier, StoreError>>, StoreError> {
             use $crate::write::group::Committer;
             let mut tx = Committer::begin(self).await?;
-            let results = $crate::write::engine::run_batch(&mut tx, domain, items, recorded_at).await?;
+            let results = $crate::write::engine::run_batch(&mut tx, domain, items, recorded_at, false).await?;
+            <Self as Committer>::commit(tx).await?;
+            Ok(results)
+        }
+
+        async fn record_history(
+            &self,
+            domain: &Domain,
+            items: Vec<BatchItem>,
+            recorded_at: DateTime<Utc>,
+        ) -> Result<Vec<Result<Dossier, StoreError>>, StoreError> {
+            use $crate::write::group::Committer;
+            let mut tx = Committer::begin(self).await?;
+            let results = $crate::write::engine::run_batch(&mut tx, domain, items, recorded_at, true).await?;
             <Self as Committer>::commit(tx).await?;
             Ok(results)
         }

@@ -24,6 +24,9 @@ mod privacy;
 /// queue, paged and counted.
 #[path = "conformance/findable.rs"]
 mod findable;
+/// History brought in: quiet, idempotent, its overdue dossiers left to a person.
+#[path = "conformance/history.rs"]
+mod history;
 /// The desk's letters to print: paged and counted, marked printed then handed over.
 #[path = "conformance/letters.rs"]
 mod letters;
@@ -263,6 +266,7 @@ mod checks {
     pub use super::findable::{
         desk_lists_and_the_work_queue_are_paged_and_counted, dossiers_are_found_by_code_name_id_and_phone,
     };
+    pub use super::history::history_is_quiet_idempotent_and_leaves_the_overdue_to_a_person;
     pub use super::letters::letters_to_print_are_paged_and_marked_printed_then_handed;
     pub use super::privacy::{
         an_inspector_account_keeps_its_role_and_scope, personal_data_is_found_within_the_agencies_that_held_it,
@@ -1830,6 +1834,7 @@ conformance!(
     desk_lists_and_the_work_queue_are_paged_and_counted,
     letters_to_print_are_paged_and_marked_printed_then_handed,
     digests_gather_each_notice_once,
+    history_is_quiet_idempotent_and_leaves_the_overdue_to_a_person,
 );
 
 /// SQLite only: migration 21 rebuilds `staff` (a new role in its CHECK) and keeps every

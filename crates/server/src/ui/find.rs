@@ -35,6 +35,7 @@ pub(super) fn tabs(tr: Tr, path: &str) -> Vec<Tab> {
         ("/lists/sent", "list_sent"),
         ("/lists/ready", "list_ready"),
         ("/lists/waiting", "list_waiting"),
+        ("/lists/imported", "list_imported"),
     ]
     .into_iter()
     .map(|(href, key)| Tab { href, label: tr.t(key).to_string(), on: path == href })

@@ -41,6 +41,7 @@ pub fn routes() -> Routes<AppState> {
         .get("/lists/sent", find::sent)
         .get("/lists/ready", find::ready)
         .get("/lists/waiting", find::waiting)
+        .get("/lists/imported", queue::imported)
         .get("/online", queue::online)
         .get("/outbox", letters::outbox)
         .post("/outbox/{id}/printed", letters::mark_printed)

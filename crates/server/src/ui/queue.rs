@@ -99,6 +99,8 @@ struct ListPage {
     page: Page,
     heading: String,
     intro: String,
+    /// The heading of the date column.
+    date_heading: String,
     rows: Vec<RowVm>,
     pager: Pager,
 }
@@ -136,8 +138,62 @@ pub async fn online(State(state): State<AppState>, ui: Ui, Query(q): Query<Queue
         page: Page::staff(tr, tr.t("online"), "/online", &ui.who),
         heading: tr.t("pending_online").to_string(),
         intro: String::new(),
+        date_heading: tr.t("registered_at").to_string(),
         rows,
         pager: pager(tr, "/online", &[("agency", &selected)], &found.place),
+    };
+    html(StatusCode::OK, &page)
+}
+
+/// Dossiers of this many at most on the page of imported overdue dossiers.
+const IMPORTED_LIMIT: u32 = 500;
+
+/// The dossiers brought in as history already past due, their clock running and no apology,
+/// held or received by the account's agencies (or one it chooses; the chair's: the whole
+/// city's): the automatic apology leaves them to a person (docs/worker.md). Names are not
+/// shown here: the code leads to the dossier's page.
+pub async fn imported(State(state): State<AppState>, ui: Ui, Query(q): Query<QueueQuery>) -> Response {
+    use motcua_store::OutboxStore;
+    let tr = ui.tr;
+    let whose = match Whose::of(&state, &ui.who.staff, q.agency.as_deref()) {
+        Ok(w) => w,
+        Err(p) => return error_page(tr, &p),
+    };
+    let agencies = match &whose {
+        Whose::Agencies(a) => a.clone(),
+        Whose::City => Vec::new(),
+    };
+    let found = if matches!(whose, Whose::Agencies(ref a) if a.is_empty()) {
+        // An account of no agency sees none (an empty list means every agency to the store).
+        Vec::new()
+    } else {
+        match state.store.imported_overdue(state.now(), &agencies, IMPORTED_LIMIT).await {
+            Ok(f) => f,
+            Err(e) => return error_page(tr, &e.into()),
+        }
+    };
+    let rows = found
+        .iter()
+        .map(|r| RowVm {
+            code: r.code.to_string(),
+            procedure: procedure_name(&state, tr, &r.procedure),
+            applicant: String::new(),
+            status: status_label(tr, r.status),
+            due: local_opt(r.due_at),
+            remaining: String::new(),
+            urgency: "overdue",
+            urgency_label: String::new(),
+            holder: r.holder.as_ref().map(|h| agency_name(&state, tr, h)).unwrap_or_default(),
+        })
+        .collect::<Vec<_>>();
+    let count = if rows.is_empty() { tr.t("no_dossiers").to_string() } else { rows.len().to_string() };
+    let page = ListPage {
+        page: Page::staff(tr, tr.t("list_imported"), "/lists/imported", &ui.who),
+        heading: tr.t("list_imported").to_string(),
+        intro: tr.t("list_imported_intro").to_string(),
+        date_heading: tr.t("due_at").to_string(),
+        rows,
+        pager: Pager { count, previous: None, next: None },
     };
     html(StatusCode::OK, &page)
 }

@@ -276,6 +276,7 @@ async fn vietnamese_pages_of_a_lifecycle_show_no_snake_case_name() {
         "/lists/sent".to_string(),
         "/lists/ready".to_string(),
         "/lists/waiting".to_string(),
+        "/lists/imported".to_string(),
         "/online".to_string(),
         "/report?from=2025-03-01&to=2025-04-30".to_string(),
         "/watchlist?from=2025-03-01&to=2025-04-30".to_string(),

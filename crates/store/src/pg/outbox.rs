@@ -42,7 +42,12 @@ pub(crate) async fn insert_keys(conn: &mut PgConnection, rows: &[NewMessage]) ->
     .bind(&ats)
     .fetch_all(&mut *conn)
     .await?;
-    let added = rows.iter().filter(|m| inserted.contains(&m.dedupe_key)).map(|m| m.kind.as_str());
+    // One count per row inserted, even when a key comes twice in `rows` (the first is kept).
+    let mut counted = std::collections::HashSet::new();
+    let added = rows
+        .iter()
+        .filter(|m| inserted.contains(&m.dedupe_key) && counted.insert(m.dedupe_key.as_str()))
+        .map(|m| m.kind.as_str());
     add_to_counters(conn, &moved(added, None, "pending")).await?;
     Ok(inserted)
 }

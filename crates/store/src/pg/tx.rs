@@ -13,7 +13,7 @@ use crate::error::StoreError;
 use crate::model::{CountChange, DailyCountRow, DossierRow};
 use crate::sql::{self, bind_counts, bind_dossier, write_chunked};
 use crate::write::counters::bind_counter_rows;
-use crate::write::engine::{CounterKey, ScanTx, WriteTx, Writes};
+use crate::write::engine::{CounterKey, Mark, ScanTx, WriteTx, Writes};
 use crate::write::group::Committer;
 use crate::write::watch::bind_watch_rows;
 
@@ -183,6 +183,23 @@ impl WriteTx for PgTx {
 
     async fn send(&mut self, w: Writes) -> Result<(), StoreError> {
         self.flush(&w).await
+    }
+
+    async fn mark_imported(&mut self, marks: &[Mark]) -> Result<(), StoreError> {
+        let codes: Vec<&str> = marks.iter().map(|m| m.code.as_str()).collect();
+        let dues: Vec<DateTime<Utc>> = marks.iter().map(|m| m.due_at).collect();
+        let at: Vec<DateTime<Utc>> = marks.iter().map(|m| m.marked_at).collect();
+        sqlx::query(
+            "INSERT INTO imported_overdue (dossier_code, due_at, marked_at) \
+             SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) \
+             ON CONFLICT (dossier_code) DO UPDATE SET due_at = excluded.due_at, marked_at = excluded.marked_at",
+        )
+        .bind(&codes)
+        .bind(&dues)
+        .bind(&at)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
     }
 }
 

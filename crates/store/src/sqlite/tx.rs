@@ -16,7 +16,7 @@ use crate::error::StoreError;
 use crate::model::{CountChange, DailyCountRow, DossierRow};
 use crate::sql::{self, bind_counts, bind_dossier, persistent, write_chunked};
 use crate::write::counters::bind_counter_rows;
-use crate::write::engine::{CounterKey, ScanTx, WriteTx, Writes};
+use crate::write::engine::{CounterKey, Mark, ScanTx, WriteTx, Writes};
 use crate::write::group::Committer;
 use crate::write::watch::bind_watch_rows;
 
@@ -478,6 +478,22 @@ impl WriteTx for SqliteTx {
             }
             SqliteReady::Chunks(w) => self.flush_chunked(&w).await,
         }
+    }
+
+    async fn mark_imported(&mut self, marks: &[Mark]) -> Result<(), StoreError> {
+        self.open().await?;
+        for m in marks {
+            sqlx::query(
+                "INSERT INTO imported_overdue (dossier_code, due_at, marked_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (dossier_code) DO UPDATE SET due_at = excluded.due_at, marked_at = excluded.marked_at",
+            )
+            .bind(m.code.as_str())
+            .bind(sql::At(m.due_at))
+            .bind(sql::At(m.marked_at))
+            .execute(&mut *self.conn)
+            .await?;
+        }
+        Ok(())
     }
 }
 

@@ -64,6 +64,19 @@ pub(crate) struct Writes {
     /// What the batch changes in the watch list's tables ([`crate::write::watch`]): the
     /// occurrences of a dossier go with its projection row, the daily sums with the aggregates.
     pub watch: Box<WatchDeltas>,
+    /// Dossiers of a history batch left past due with no apology ([`Mark`]); [`run_batch`]
+    /// writes them with [`WriteTx::mark_imported`], not with the rest.
+    pub marks: Vec<Mark>,
+}
+
+/// A dossier brought in as history already past due, its clock running and no apology, at
+/// the batch's instant (core's `letters::apology_due`): the scheduler leaves it to a person
+/// while its due instant is `due_at` (table `imported_overdue`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Mark {
+    pub code: DossierCode,
+    pub due_at: DateTime<Utc>,
+    pub marked_at: DateTime<Utc>,
 }
 
 impl Writes {
@@ -76,6 +89,7 @@ impl Writes {
             && self.outbox.is_empty()
             && self.metric.is_empty()
             && self.watch.is_empty()
+            && self.marks.is_empty()
     }
 }
 
@@ -103,6 +117,9 @@ pub(crate) trait WriteTx: Send {
     type Ready: Send;
     fn ready(writes: Writes) -> Result<Self::Ready, StoreError>;
     fn send(&mut self, ready: Self::Ready) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Records (or moves to the due instant given) the marks of a history batch in table
+    /// `imported_overdue`.
+    fn mark_imported(&mut self, marks: &[Mark]) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// The reads and writes of a recompute, in one backend transaction.
@@ -185,6 +202,8 @@ struct Live {
     watch: Watch,
     /// The occurrences its stored rows hold (as replayed when loaded; none when created).
     watched: Vec<Occurrence>,
+    /// Its log, in a history batch (to tell an event already present); empty otherwise.
+    log: Vec<Event>,
 }
 
 /// The in-memory half of a batch.
@@ -205,10 +224,14 @@ pub(crate) struct Batch<'a> {
     outbox_keys: BTreeSet<String>,
     /// The `recorded_at` of the events of the item being applied.
     recorded_at: DateTime<Utc>,
+    /// History (`import`, `simulate`): no message is queued, an event already in the log is
+    /// answered [`StoreError::AlreadyPresent`], and dossiers left past due are marked.
+    history: bool,
+    marks: Vec<Mark>,
 }
 
 impl<'a> Batch<'a> {
-    pub fn new(domain: &'a Domain) -> Self {
+    pub fn new(domain: &'a Domain, history: bool) -> Self {
         Self {
             domain,
             slots: HashMap::new(),
@@ -222,6 +245,8 @@ impl<'a> Batch<'a> {
             outbox: Vec::new(),
             outbox_keys: BTreeSet::new(),
             recorded_at: DateTime::<Utc>::UNIX_EPOCH,
+            history,
+            marks: Vec::new(),
         }
     }
 
@@ -252,16 +277,16 @@ impl<'a> Batch<'a> {
         for code in codes {
             let slot = match logs.remove(code) {
                 None => Slot::Missing,
-                Some(events) => self.replay(code, &events),
+                Some(events) => self.replay(code, events),
             };
             self.slots.insert(code.clone(), slot);
         }
     }
 
-    fn replay(&self, code: &DossierCode, events: &[Event]) -> Slot {
+    fn replay(&self, code: &DossierCode, events: Vec<Event>) -> Slot {
         let mut d = Dossier::default();
         let mut watch = Watch::default();
-        for e in events {
+        for e in &events {
             if let Err(e) = self.domain.apply(&mut d, e) {
                 return Slot::Broken(e);
             }
@@ -283,8 +308,11 @@ impl<'a> Batch<'a> {
             let watched = watch.occurrences(self.domain, &d).map_err(watch_error)?;
             Ok((cells, open, watched))
         });
+        let log = if self.history { events } else { Vec::new() };
         match state {
-            Ok((cells, open, watched)) => Slot::Live(Box::new(Live { d, cells, open, created: false, watch, watched })),
+            Ok((cells, open, watched)) => {
+                Slot::Live(Box::new(Live { d, cells, open, created: false, watch, watched, log }))
+            }
             Err(e) => Slot::Corrupt(e.to_string()),
         }
     }
@@ -383,6 +411,11 @@ impl<'a> Batch<'a> {
                 }
                 Ok(())
             }
+            Some(Slot::Live(live)) if self.history && live.log.contains(&event) => {
+                let seq = live.log.iter().position(|e| *e == event).map_or(0, |i| i as u32 + 1);
+                self.slots.insert(code.clone(), Slot::Live(live));
+                Err(StoreError::AlreadyPresent { code, seq })
+            }
             Some(Slot::Live(live)) if intake_code.is_some() => {
                 self.slots.insert(code.clone(), Slot::Live(live));
                 Err(StoreError::Duplicate(code))
@@ -466,7 +499,8 @@ impl<'a> Batch<'a> {
         let mut watch = Watch::default();
         let facts = watch.observe(self.domain, &d, &event, Some(self.recorded_at)).map_err(watch_error)?;
         self.watch.add_event(&facts);
-        let live = Live { d, cells: Vec::new(), open: None, created: true, watch, watched: Vec::new() };
+        let live =
+            Live { d, cells: Vec::new(), open: None, created: true, watch, watched: Vec::new(), log: Vec::new() };
         self.push(code, Box::new(live), Some(cells), event)
     }
 
@@ -481,9 +515,14 @@ impl<'a> Batch<'a> {
     ) -> Result<(), StoreError> {
         let payload = serde_json::to_string(&event)
             .map_err(|e| StoreError::Corrupt(format!("cannot serialise an event of {code}: {e}")))?;
-        let messages = match motcua_core::letters::implied_messages(self.domain, &live.d, &event) {
-            Ok(m) => m.iter().map(NewMessage::from_intent).collect::<Result<Vec<_>, _>>(),
-            Err(e) => Err(letter_error(&code, e)),
+        let messages = if self.history {
+            // History is quiet: what it implied was the old system's to send.
+            Ok(Vec::new())
+        } else {
+            match motcua_core::letters::implied_messages(self.domain, &live.d, &event) {
+                Ok(m) => m.iter().map(NewMessage::from_intent).collect::<Result<Vec<_>, _>>(),
+                Err(e) => Err(letter_error(&code, e)),
+            }
         };
         let messages = match messages {
             Ok(m) => m,
@@ -499,10 +538,13 @@ impl<'a> Batch<'a> {
             seq: live.d.event_count,
             at: truncate_to_micros(event.at),
             kind: event.kind.name(),
-            by: event.by,
+            by: event.by.clone(),
             payload,
             recorded_at: self.recorded_at,
         });
+        if self.history {
+            live.log.push(event);
+        }
         if let Some(cells) = cells {
             add_cells(&mut self.counts, &live.cells, -1);
             add_cells(&mut self.counts, &cells, 1);
@@ -545,6 +587,12 @@ impl<'a> Batch<'a> {
                     watched.push((code.clone(), occurrences.clone()));
                     live.watched = occurrences;
                 }
+                if self.history
+                    && motcua_core::letters::apology_due(&live.d, self.recorded_at)
+                    && let Some(due_at) = live.d.due_at
+                {
+                    self.marks.push(Mark { code: code.clone(), due_at, marked_at: self.recorded_at });
+                }
                 if std::mem::replace(&mut live.created, false) { created.push(row) } else { updated.push(row) }
             }
         }
@@ -572,6 +620,7 @@ impl<'a> Batch<'a> {
             outbox: self.take_outbox(),
             metric: Box::default(),
             watch: Box::new(WatchDeltas { replace, ..WatchDeltas::default() }),
+            marks: std::mem::take(&mut self.marks),
         })
     }
 
@@ -596,6 +645,7 @@ impl<'a> Batch<'a> {
             outbox,
             metric,
             watch,
+            marks: self.marks,
         })
     }
 }
@@ -642,8 +692,9 @@ pub(crate) fn compute(
     domain: &Domain,
     items: Vec<(BatchItem, DateTime<Utc>)>,
     loaded: Loaded,
+    history: bool,
 ) -> Result<(Vec<Result<Dossier, StoreError>>, Writes), StoreError> {
-    let mut batch = Batch::new(domain);
+    let mut batch = Batch::new(domain, history);
     batch.loaded(&loaded.codes, loaded.logs);
     batch.set_counters(&loaded.keys, loaded.counters);
     let results = items.into_iter().map(|(item, recorded_at)| batch.apply(item, recorded_at)).collect();
@@ -668,18 +719,27 @@ const AT_ONCE_ITEMS: usize = 100;
 /// one after the other. A dossier's projection row goes with the part after which no later
 /// item names it; aggregates and code counters go with the last part. It is one transaction
 /// all the same: a failure anywhere writes nothing.
+///
+/// A `history` batch (`Store::record_history`) queues no message, answers an event already in
+/// the log with [`StoreError::AlreadyPresent`], and marks the dossiers it leaves past due
+/// with no apology ([`Mark`]).
 pub(crate) async fn run_batch<T: WriteTx>(
     tx: &mut T,
     domain: &Domain,
     items: Vec<BatchItem>,
     recorded_at: DateTime<Utc>,
+    history: bool,
 ) -> Result<Vec<Result<Dossier, StoreError>>, StoreError> {
     let loaded = load(tx, &items).await?;
     if !T::WRITES_IN_PARTS || items.len() <= AT_ONCE_ITEMS {
         let items = items.into_iter().map(|i| (i, recorded_at)).collect();
-        let (results, writes) = compute(domain, items, loaded)?;
+        let (results, mut writes) = compute(domain, items, loaded, history)?;
+        let marks = std::mem::take(&mut writes.marks);
         if !writes.is_empty() {
             tx.flush(&writes).await?;
+        }
+        if !marks.is_empty() {
+            tx.mark_imported(&marks).await?;
         }
         return Ok(results);
     }
@@ -690,7 +750,7 @@ pub(crate) async fn run_batch<T: WriteTx>(
             last_item.insert(code.clone(), i);
         }
     }
-    let mut batch = Batch::new(domain);
+    let mut batch = Batch::new(domain, history);
     batch.loaded(&loaded.codes, loaded.logs);
     batch.set_counters(&loaded.keys, loaded.counters);
     let mut parts = Parts {
@@ -700,6 +760,7 @@ pub(crate) async fn run_batch<T: WriteTx>(
         items: items.into_iter(),
         last_item,
         recorded_at,
+        marks: Vec::new(),
     };
     let mut next = parts.next::<T>()?;
     let mut last = loop {
@@ -719,7 +780,10 @@ pub(crate) async fn run_batch<T: WriteTx>(
             }
         }
     };
-    let rest = parts.batch.into_writes()?;
+    let mut rest = parts.batch.into_writes()?;
+    let mut marks = std::mem::take(&mut parts.marks);
+    marks.append(&mut last.marks);
+    marks.append(&mut rest.marks);
     last.events.extend(rest.events);
     last.created.extend(rest.created);
     last.updated.extend(rest.updated);
@@ -736,6 +800,9 @@ pub(crate) async fn run_batch<T: WriteTx>(
     if !aggregates.is_empty() {
         tx.flush(&aggregates).await?;
     }
+    if !marks.is_empty() {
+        tx.mark_imported(&marks).await?;
+    }
     Ok(parts.results)
 }
 
@@ -749,6 +816,8 @@ struct Parts<'a, I> {
     last_item: HashMap<DossierCode, usize>,
     /// When the whole batch is recorded.
     recorded_at: DateTime<Utc>,
+    /// The marks of the parts sent so far, written after the last.
+    marks: Vec<Mark>,
 }
 
 /// The next part of a batch written in parts.
@@ -763,7 +832,8 @@ impl<I: Iterator<Item = BatchItem>> Parts<'_, I> {
     /// Computes parts until one has writes (made ready to send) or the items run out.
     fn next<T: WriteTx>(&mut self) -> Result<Part<T::Ready>, StoreError> {
         loop {
-            let part = self.part()?;
+            let mut part = self.part()?;
+            self.marks.append(&mut part.marks);
             if self.results.len() == self.total {
                 return Ok(Part::Last(part));
             }

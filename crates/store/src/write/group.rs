@@ -210,7 +210,7 @@ impl GroupCommit {
         tokio::spawn(commit_batch(backend.clone(), shared, batch, guard, loaded_tx, computed_rx));
         // An error loading: the task answers everyone.
         if let Ok(loaded) = loaded_rx.await {
-            let _ = computed_tx.send(engine::compute(domain, items, loaded));
+            let _ = computed_tx.send(engine::compute(domain, items, loaded, false));
         }
     }
 }
