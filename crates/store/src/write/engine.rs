@@ -456,17 +456,21 @@ impl<'a> Batch<'a> {
                     }
                 };
                 // A finish after the due date with no apology before it records the apology it
-                // owes, in the same transaction (checked before anything is queued).
-                let apology = motcua_core::letters::late_finish_apology(self.domain, &live.d, &event)
-                    .map_err(|e| letter_error(&code, e))
-                    .and_then(|a| match a {
-                        Some(a) => {
-                            let mut probe = live.d.clone();
-                            self.domain.apply(&mut probe, &a).map_err(StoreError::Rejected)?;
-                            Ok(Some(a))
-                        }
-                        None => Ok(None),
-                    });
+                // owes, in the same transaction (checked before anything is queued). History is
+                // taken as it was: its file carries the apologies its old system recorded.
+                let owed = if self.history {
+                    Ok(None)
+                } else {
+                    motcua_core::letters::late_finish_apology(self.domain, &live.d, &event)
+                };
+                let apology = owed.map_err(|e| letter_error(&code, e)).and_then(|a| match a {
+                    Some(a) => {
+                        let mut probe = live.d.clone();
+                        self.domain.apply(&mut probe, &a).map_err(StoreError::Rejected)?;
+                        Ok(Some(a))
+                    }
+                    None => Ok(None),
+                });
                 let apology = match apology {
                     Ok(a) => a,
                     Err(e) => {

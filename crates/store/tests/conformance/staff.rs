@@ -89,14 +89,14 @@ pub async fn accounts_sessions_ratings_and_the_audit_log<S: Backend>(s: S) {
     assert_eq!(first_day, [(lead, RatingCounts { ratings: 1, score_sum: 5, satisfied: 1, dissatisfied: 0 })]);
 
     // The audit log: the whole event log, newest first, a page at a time.
-    let all = s.audit(None, 100).await.unwrap();
+    let all = s.audit(None, None, 100).await.unwrap();
     assert_eq!(all.len(), 4, "{all:#?}");
     assert_eq!(
         (all[0].code.as_str(), all[0].kind.as_str(), all[0].by.as_deref()),
         (accepted.as_str(), "accepted_online", Some("an.nv"))
     );
     assert!(all.windows(2).all(|w| w[0].id > w[1].id), "newest first");
-    let older = s.audit(Some(all[1].id), 100).await.unwrap();
+    let older = s.audit(Some(all[1].id), None, 100).await.unwrap();
     assert_eq!(older, all[2..].to_vec());
-    assert_eq!(s.audit(None, 1).await.unwrap(), all[..1].to_vec());
+    assert_eq!(s.audit(None, None, 1).await.unwrap(), all[..1].to_vec());
 }
