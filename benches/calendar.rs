@@ -56,29 +56,30 @@ fn add_days(cal: &Calendar, cases: &[(i32, u32)], out: &mut Vec<i32>) -> usize {
 }
 
 /// The receipts of the cases: 09:00 local on the case's day, as seconds since the epoch (chrono
-/// once per case here, outside any timed loop).
-fn receipts(cases: &[(i32, u32)]) -> Vec<(i64, u32)> {
+/// once per case here, outside any timed loop), and each case's number of working days — two
+/// arrays, as numpy's `busday_offset` takes its dates and offsets.
+fn receipts(cases: &[(i32, u32)]) -> (Vec<i64>, Vec<u32>) {
     let nine = NaiveTime::from_hms_opt(9, 0, 0).unwrap_or(NaiveTime::MIN);
     cases
         .iter()
         .filter_map(|&(d, n)| NaiveDate::from_num_days_from_ce_opt(d).map(|date| (from_local(date.and_time(nine)), n)))
         .map(|(at, n)| (at.timestamp(), n))
-        .collect()
+        .unzip()
 }
 
 /// Full due instants on the integer path, into `out` (seconds; `i64::MIN` outside the coverage).
-fn due_instants(cal: &Calendar, receipts: &[(i64, u32)], out: &mut Vec<i64>) -> usize {
+fn due_instants(cal: &Calendar, (secs, days): &(Vec<i64>, Vec<u32>), out: &mut Vec<i64>) -> usize {
     out.clear();
-    out.extend(receipts.iter().map(|&(s, n)| {
+    out.extend(secs.iter().zip(days).map(|(&s, &n)| {
         due_at_receipt_stamp(cal, Stamp::from_secs(s), TimeLimit::WorkingDays(n), None).map_or(i64::MIN, |d| d.secs)
     }));
     out.iter().filter(|&&d| d == i64::MIN).count()
 }
 
 /// The same due instants through chrono's types (the reference path).
-fn due_instants_chrono(cal: &Calendar, receipts: &[(i64, u32)], out: &mut Vec<i64>) -> usize {
+fn due_instants_chrono(cal: &Calendar, (secs, days): &(Vec<i64>, Vec<u32>), out: &mut Vec<i64>) -> usize {
     out.clear();
-    out.extend(receipts.iter().map(|&(s, n)| {
+    out.extend(secs.iter().zip(days).map(|(&s, &n)| {
         let Some(received) = chrono::DateTime::from_timestamp(s, 0) else { return i64::MIN };
         start_instant(cal, received, None)
             .and_then(|(start, _)| due_instant_chrono(cal, from_local(start), TimeLimit::WorkingDays(n)))
@@ -88,18 +89,18 @@ fn due_instants_chrono(cal: &Calendar, receipts: &[(i64, u32)], out: &mut Vec<i6
 }
 
 /// Working minutes from each receipt to its due instant on the integer path.
-fn minutes_between(cal: &Calendar, receipts: &[(i64, u32)], dues: &[i64], out: &mut Vec<i64>) -> usize {
+fn minutes_between(cal: &Calendar, receipts: &[i64], dues: &[i64], out: &mut Vec<i64>) -> usize {
     out.clear();
-    out.extend(receipts.iter().zip(dues).map(|(&(a, _), &b)| {
+    out.extend(receipts.iter().zip(dues).map(|(&a, &b)| {
         cal.working_seconds_between_stamps(Stamp::from_secs(a), Stamp::from_secs(b)).map_or(i64::MIN, |s| s / 60)
     }));
     out.iter().filter(|&&d| d == i64::MIN).count()
 }
 
 /// The same through chrono's types: positions of local date-times (the reference path).
-fn minutes_between_chrono(cal: &Calendar, receipts: &[(i64, u32)], dues: &[i64], out: &mut Vec<i64>) -> usize {
+fn minutes_between_chrono(cal: &Calendar, receipts: &[i64], dues: &[i64], out: &mut Vec<i64>) -> usize {
     out.clear();
-    out.extend(receipts.iter().zip(dues).map(|(&(a, _), &b)| {
+    out.extend(receipts.iter().zip(dues).map(|(&a, &b)| {
         let (Some(a), Some(b)) = (chrono::DateTime::from_timestamp(a, 0), chrono::DateTime::from_timestamp(b, 0))
         else {
             return i64::MIN;
@@ -172,8 +173,8 @@ fn main() {
     due_instants_chrono(&cal, &receipts, &mut slow);
     let differ = fast.iter().zip(&slow).filter(|(a, b)| a != b).count();
     let (mut mf, mut ms) = (Vec::with_capacity(count), Vec::with_capacity(count));
-    minutes_between(&cal, &receipts, &slow, &mut mf);
-    minutes_between_chrono(&cal, &receipts, &slow, &mut ms);
+    minutes_between(&cal, &receipts.0, &slow, &mut mf);
+    minutes_between_chrono(&cal, &receipts.0, &slow, &mut ms);
     let differ_minutes = mf.iter().zip(&ms).filter(|(a, b)| a != b).count();
     println!(
         "integer path vs chrono path on all {count} cases: due instants {} equal, {differ} differ; working minutes {} equal, {differ_minutes} differ",
@@ -194,7 +195,9 @@ fn main() {
     g.bench_function("add_working_days_2M", |b| b.iter(|| add_days(&cal, &cases, &mut out)));
     g.bench_function("due_instants_2M", |b| b.iter(|| due_instants(&cal, &receipts, &mut out64)));
     g.bench_function("due_instants_chrono_2M", |b| b.iter(|| due_instants_chrono(&cal, &receipts, &mut out64)));
-    g.bench_function("working_minutes_between_2M", |b| b.iter(|| minutes_between(&cal, &receipts, &dues, &mut out64)));
+    g.bench_function("working_minutes_between_2M", |b| {
+        b.iter(|| minutes_between(&cal, &receipts.0, &dues, &mut out64))
+    });
     g.finish();
     c.final_summary();
 
@@ -212,8 +215,8 @@ fn main() {
     let days = best(&|| add_days(&cal, &cases, &mut out.borrow_mut()));
     let due = best(&|| due_instants(&cal, &receipts, &mut out64.borrow_mut()));
     let due_chrono = best(&|| due_instants_chrono(&cal, &receipts, &mut out64.borrow_mut()));
-    let minutes = best(&|| minutes_between(&cal, &receipts, &dues, &mut out64.borrow_mut()));
-    let minutes_chrono = best(&|| minutes_between_chrono(&cal, &receipts, &dues, &mut out64.borrow_mut()));
+    let minutes = best(&|| minutes_between(&cal, &receipts.0, &dues, &mut out64.borrow_mut()));
+    let minutes_chrono = best(&|| minutes_between_chrono(&cal, &receipts.0, &dues, &mut out64.borrow_mut()));
     let rate = |t: f64| count as f64 / t;
     println!("motcua add_working_days:          {count} cases in {days:.4} s = {:.2} M/s", rate(days) / 1e6);
     println!("motcua due instants (integer):    {count} cases in {due:.4} s = {:.2} M/s", rate(due) / 1e6);

@@ -81,13 +81,6 @@ impl Stamp {
     pub fn to_utc(self) -> Option<DateTime<Utc>> {
         DateTime::from_timestamp(self.secs, self.nanos)
     }
-
-    /// Local (+07:00) days since 1970-01-01 and seconds into that day.
-    #[inline]
-    fn local_day_and_second(self) -> (i64, i64) {
-        let local = self.secs + i64::from(VN_OFFSET_SECONDS);
-        (local.div_euclid(DAY_SECONDS), local.rem_euclid(DAY_SECONDS))
-    }
 }
 
 /// A named date in a calendar file: a day off (ngày nghỉ) or a make-up working day (ngày làm bù).
@@ -193,7 +186,32 @@ impl OfficeHours {
     /// `elapsed_before` for a second of the day.
     #[inline]
     fn elapsed_before_seconds(&self, second: i64) -> i64 {
-        self.seconds.iter().map(|&(a, b)| (second - a).clamp(0, b - a)).sum()
+        match self.seconds.as_slice() {
+            // The usual two windows (morning and afternoon), without the loop.
+            [(a, b), (c, d)] => (second - a).clamp(0, b - a) + (second - c).clamp(0, d - c),
+            windows => windows.iter().map(|&(a, b)| (second - a).clamp(0, b - a)).sum(),
+        }
+    }
+
+    /// For a start at `second` (with `nanos`) of a working day, after the opening: the second
+    /// (and nanoseconds) of the day a working-days limit falls due — the start itself inside a
+    /// window, the next window's opening in a break, the closing after the last window (the
+    /// caller then counts from the next working day).
+    #[inline]
+    fn due_second_within(&self, second: i64, nanos: u32) -> (u32, i64, u32) {
+        let w = &self.seconds;
+        for (k, &(a, b)) in w.iter().enumerate() {
+            if second >= a && second < b {
+                return (0, second, nanos);
+            }
+            if let Some(&(next, _)) = w.get(k + 1)
+                && second >= b
+                && second < next
+            {
+                return (0, next, 0);
+            }
+        }
+        (0, self.span_seconds().1, 0)
     }
 
     /// `time_after` as a second of the day.
@@ -423,6 +441,13 @@ struct DayIndex {
     ord_before: Vec<u32>,
     /// Day offsets of the working days, in order.
     working_days: Vec<u32>,
+    /// Per day of coverage: working days up to and including it, shifted left one bit, with the
+    /// low bit set on a working day — one read gives both for the fused due instant.
+    through: Vec<u32>,
+    /// The instant (Unix seconds) of the coverage's first local midnight.
+    base_secs: i64,
+    /// Seconds covered: `working.len()` days.
+    span_secs: u64,
     /// Per day: the name of the day off or make-up day, if any.
     names: BTreeMap<NaiveDate, (bool, String)>,
     provisional_years: BTreeSet<i32>,
@@ -477,15 +502,21 @@ impl Calendar {
             }
         }
         ord_before.push(count);
+        let through =
+            working.iter().zip(&ord_before).map(|(&w, &b)| ((b + u32::from(w)) << 1) | u32::from(w)).collect();
+        let first_unix = (first - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or(NaiveDate::MIN)).num_days();
         Self {
             days: Arc::new(DayIndex {
                 first,
                 first_ce: first.num_days_from_ce(),
-                first_unix: (first - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or(NaiveDate::MIN)).num_days(),
+                first_unix,
                 last,
+                base_secs: first_unix * DAY_SECONDS - i64::from(VN_OFFSET_SECONDS),
+                span_secs: n as u64 * DAY_SECONDS as u64,
                 working,
                 ord_before,
                 working_days,
+                through,
                 names,
                 provisional_years,
             }),
@@ -716,9 +747,42 @@ impl Calendar {
     /// The day index of `at`'s local day and the seconds into it.
     #[inline]
     pub(crate) fn day_of(&self, at: Stamp) -> Option<(usize, i64)> {
-        let (day, second) = at.local_day_and_second();
-        let i = usize::try_from(day - self.days.first_unix).ok()?;
-        (i < self.days.working.len()).then_some((i, second))
+        // Unsigned seconds since the coverage's first local midnight: one unsigned division by
+        // a constant, and an instant before the coverage wraps to a value past its end.
+        let rel = at.secs.wrapping_sub(self.days.base_secs) as u64;
+        if rel >= self.days.span_secs {
+            return None;
+        }
+        let day = DAY_SECONDS as u64;
+        Some(((rel / day) as usize, (rel % day) as i64))
+    }
+
+    /// The due instant of a receipt at `received` with a limit of `n >= 1` working days: the
+    /// start (DOMAIN.md §4.2 rule 1, with the cut-off) and the due (rule 2) fused into one day
+    /// lookup and one read of the working-day list. Every start lands on a working day `s` and
+    /// the due is the `n`-th or `(n-1)`-th working day after it, so the due's ordinal is the
+    /// receipt day's running count of working days plus `n`, less one when the start is
+    /// exactly an opening (the due is then that day's closing). Answers as
+    /// `due_stamp(start_stamp(..))` does.
+    #[inline]
+    pub(crate) fn due_after_receipt_stamp(&self, received: Stamp, n: u32, cutoff: Option<i64>) -> Option<Stamp> {
+        let (i, second) = self.day_of(received)?;
+        let info = *self.days.through.get(i)?;
+        let (open, close) = self.hours.span_seconds();
+        // (one less working day, the due's second of the day, its nanoseconds) on a working day
+        // before its cut-off; a day off or a receipt past the cut-off starts at the next working
+        // day's opening, due at a closing. Both are computed and one is picked without a branch:
+        // whether a random day is a working day is what a branch predictor cannot guess.
+        let within = if second < open || (second == open && received.nanos == 0) {
+            (1, close, 0)
+        } else {
+            self.hours.due_second_within(second, received.nanos)
+        };
+        let counts = info & 1 == 1 && !cutoff.is_some_and(|c| second >= c && second < close);
+        let (back, due_second, nanos) = std::hint::select_unpredictable(counts, within, (0, close, 0));
+        let k = (u64::from(info >> 1) + u64::from(n) - 1 - u64::from(back)) as usize;
+        let day = *self.days.working_days.get(k)? as usize;
+        Some(self.stamp_on(day, due_second, nanos))
     }
 
     /// The instant at `second` into the local day of index `i`.
@@ -786,7 +850,8 @@ impl Calendar {
     pub fn position_stamp(&self, at: Stamp) -> Option<Position> {
         let (i, second) = self.day_of(at)?;
         let before = i64::from(self.days.ord_before[i]) * self.hours.day_secs;
-        if self.days.working[i] { Some(before + self.hours.elapsed_before_seconds(second)) } else { Some(before) }
+        let within = self.hours.elapsed_before_seconds(second);
+        Some(before + std::hint::select_unpredictable(self.days.working[i], within, 0))
     }
 
     /// [`Calendar::instant_at`] as a [`Stamp`].

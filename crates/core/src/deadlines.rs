@@ -272,7 +272,10 @@ pub fn due_stamp(cal: &Calendar, start: Stamp, limit: TimeLimit) -> Option<Stamp
 /// the desk computes at intake, at tens of millions a second. `None` outside the coverage.
 #[inline]
 pub fn due_at_receipt_stamp(cal: &Calendar, received: Stamp, limit: TimeLimit, cutoff: Option<i64>) -> Option<Stamp> {
-    due_stamp(cal, start_stamp(cal, received, cutoff)?, limit)
+    match limit {
+        TimeLimit::WorkingDays(n) if n >= 1 => cal.due_after_receipt_stamp(received, n, cutoff),
+        _ => due_stamp(cal, start_stamp(cal, received, cutoff)?, limit),
+    }
 }
 
 /// [`due_instant`] through chrono's date types: the reference the integer path is tested
