@@ -165,8 +165,9 @@ async fn a_refused_action_is_explained_in_the_pages_language() {
 
 /// Every kind of event, through the API as the desk and the agencies would: one dossier from
 /// intake to return through a transfer, a supplement, a payment and a new date; one withdrawn,
-/// one stopped, one refused at receipt and one accepted online.
-async fn lifecycle(app: &TestApp) -> String {
+/// one stopped, one finished late without a new date (its apology recorded with the finish), one
+/// refused at receipt and one accepted online.
+async fn lifecycle(app: &mut TestApp) -> String {
     // Steps of a few minutes: the sessions stay alive.
     let step = |m: i64| app.set_now(app.now() + chrono::Duration::minutes(m));
     let ok = |s: StatusCode, v: &serde_json::Value, what: &str| assert!(s.is_success(), "{what}: {s} {v}");
@@ -207,13 +208,32 @@ async fn lifecycle(app: &TestApp) -> String {
         let (s, v) = app.act(Role::Desk, &online, action, json!({"reason": "hồ sơ không đúng thủ tục"})).await;
         ok(s, &v, action);
     }
+    // One finished long after its due date with no new date: the finish records its apology.
+    // Ninety days on the sessions have expired: log in again, finish it, come back and log
+    // every account in again.
+    let (s, v) = app.intake(Role::Desk, intake_body(CENTRE)).await;
+    ok(s, &v, "intake");
+    let late = v["code"].as_str().unwrap().to_string();
+    step(1);
+    let (s, v) = app.act(Role::Agency, &late, "accept", json!({})).await;
+    ok(s, &v, "accept");
+    let back = app.now();
+    app.set_now(back + chrono::Duration::days(90));
+    app.relogin(Role::Agency).await;
+    let (s, v) = app.act(Role::Agency, &late, "resolve", json!({})).await;
+    ok(s, &v, "resolve late");
+    app.set_now(back + chrono::Duration::minutes(1));
+    let roles: Vec<Role> = app.clients.keys().copied().collect();
+    for role in roles {
+        app.relogin(role).await;
+    }
     code
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_log_and_the_audit_page_name_events_in_the_pages_language() {
-    let app = TestApp::spawn().await;
-    let code = lifecycle(&app).await;
+    let mut app = TestApp::spawn().await;
+    let code = lifecycle(&mut app).await;
     let (c, _) = app.client(Role::Chair);
     let (s, vi) = page(c, &app.url(&format!("/dossiers/{code}?lang=vi"))).await;
     assert_eq!(s, StatusCode::OK);
@@ -259,7 +279,7 @@ async fn the_log_and_the_audit_page_name_events_in_the_pages_language() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vietnamese_pages_of_a_lifecycle_show_no_snake_case_name() {
     let mut app = TestApp::spawn().await;
-    let code = lifecycle(&app).await;
+    let code = lifecycle(&mut app).await;
     // A second dossier left open and late, so the queue, the lists, the signals and the board
     // have something to say.
     let late = app.dossier_for(Action::Resolve).await;
