@@ -11,7 +11,7 @@
 #
 # Environment: ST_VENV (the virtualenv, default target/schemathesis-venv), ST_MAX_EXAMPLES,
 # ST_SEED, MOTCUA_BIN (default: target/debug/motcua, built if missing), ST_ROLES (default:
-# "anonymous desk agency head chair admin").
+# "anonymous desk agency head chair admin inspector").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,7 +29,7 @@ else
   max_examples=${ST_MAX_EXAMPLES:-8}
 fi
 seed=${ST_SEED:-1}
-roles=${ST_ROLES:-"anonymous desk agency head chair admin"}
+roles=${ST_ROLES:-"anonymous desk agency head chair admin inspector"}
 venv=${ST_VENV:-target/schemathesis-venv}
 
 # --- schemathesis, pinned, in its own virtualenv ----------------------------------------------
@@ -74,6 +74,7 @@ add_role agency 000.00.12.H17 000.00.10.H17
 add_role head 000.00.12.H17 000.00.02.H17
 add_role chair
 add_role admin
+add_role inspector
 
 # A generous lookup limit: the run is about the document, the limit has its own tests.
 # Started directly (not through the function), so that $! is the server itself and is stopped.

@@ -529,9 +529,17 @@ async fn watchlist(
     if !perm::may_audit(who.staff.role) {
         return Err(Problem::forbidden("the watch list is for chairs, inspectors and administrators"));
     }
-    let format = p.format.as_deref().map(str::trim).filter(|f| !f.is_empty());
+    // As the document says: when given, exactly one of the listed values (an empty one too is
+    // refused; the page's form, not the API, reads a blank as the default).
+    let format = p.format.as_deref();
     if !matches!(format, None | Some("json" | "csv")) {
         return Err(Problem::invalid(format!("unknown format {:?}: expected json or csv", format.unwrap_or(""))));
+    }
+    if let Some(by) = p.by.as_deref()
+        && !matches!(by, "agency" | "officer")
+    {
+        return Err(Problem::invalid(format!("unknown grouping {by:?}: expected agency or officer"))
+            .because(crate::problem::Cause::Words("err_watch_by")));
     }
     let list = build_watchlist(&state, &p, perm::oversight_scope(&who.staff)).await?;
     if format == Some("csv") {
