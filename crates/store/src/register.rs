@@ -216,11 +216,7 @@ macro_rules! register_shared {
             items: Vec<BatchItem>,
             recorded_at: DateTime<Utc>,
         ) -> Result<Vec<Result<Dossier, StoreError>>, StoreError> {
-            use $crate::write::group::Committer;
-            let mut tx = Committer::begin(self).await?;
-            let results = $crate::write::engine::run_batch(&mut tx, domain, items, recorded_at, false).await?;
-            <Self as Committer>::commit(tx).await?;
-            Ok(results)
+            $crate::write::group::record_in_own_tx(self, domain, items, recorded_at, false).await
         }
 
         async fn record_history(
@@ -229,11 +225,7 @@ macro_rules! register_shared {
             items: Vec<BatchItem>,
             recorded_at: DateTime<Utc>,
         ) -> Result<Vec<Result<Dossier, StoreError>>, StoreError> {
-            use $crate::write::group::Committer;
-            let mut tx = Committer::begin(self).await?;
-            let results = $crate::write::engine::run_batch(&mut tx, domain, items, recorded_at, true).await?;
-            <Self as Committer>::commit(tx).await?;
-            Ok(results)
+            $crate::write::group::record_in_own_tx(self, domain, items, recorded_at, true).await
         }
 
         async fn migrate(&self) -> Result<(), StoreError> {

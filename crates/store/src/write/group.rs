@@ -59,6 +59,21 @@ pub(crate) trait Committer: Clone + Send + Sync + 'static {
     fn flush_commit(tx: Self::Tx, writes: &Writes) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// One batch in one transaction of its own, committed: `record_batch` (`history` false) and
+/// `record_history` (true).
+pub(crate) async fn record_in_own_tx<S: Committer>(
+    store: &S,
+    domain: &Domain,
+    items: Vec<BatchItem>,
+    recorded_at: DateTime<Utc>,
+    history: bool,
+) -> Result<Vec<Result<Dossier, StoreError>>, StoreError> {
+    let mut tx = store.begin().await?;
+    let results = crate::write::engine::run_batch(&mut tx, domain, items, recorded_at, history).await?;
+    S::commit(tx).await?;
+    Ok(results)
+}
+
 type Reply = oneshot::Sender<Result<Dossier, StoreError>>;
 type Computed = Result<(Vec<Result<Dossier, StoreError>>, Writes), StoreError>;
 
