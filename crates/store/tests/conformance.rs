@@ -1356,8 +1356,12 @@ mod checks {
         assert_eq!(payload["apology"]["responsible"]["code"].as_str(), Some(DEPT));
         let row = s.dossier_row(&late).await.unwrap().unwrap();
         assert_eq!(row.event_count, 5);
-        // Met again, as a log imported back would give it: nothing added.
-        s.record(&d, &late, apology.clone()).await.unwrap();
+        // Met again, as a log imported back gives it (history): already present, nothing added.
+        let back = s
+            .record_history(&d, vec![BatchItem::Record { code: late.clone(), event: apology.clone() }], finished)
+            .await
+            .unwrap();
+        assert!(matches!(back.as_slice(), [Err(StoreError::AlreadyPresent { .. })]), "{back:?}");
         assert_eq!(s.events(&late).await.unwrap().len(), 5);
         // A second apology at another instant is refused and writes nothing.
         let again = Event::new(finished + Duration::hours(1), None, apology.kind.clone());

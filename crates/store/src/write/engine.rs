@@ -420,14 +420,6 @@ impl<'a> Batch<'a> {
                 self.slots.insert(code.clone(), Slot::Live(live));
                 Err(StoreError::Duplicate(code))
             }
-            // The apology a late finish recorded with it, met again in a log imported back:
-            // already in the log.
-            Some(Slot::Live(live))
-                if matches!(event.kind, EventKind::Apologised { .. }) && live.d.apologised_at == Some(event.at) =>
-            {
-                self.slots.insert(code, Slot::Live(live));
-                Ok(())
-            }
             Some(Slot::Live(mut live)) => {
                 let before = (live.d.received_at, live.d.finished_at);
                 // `Domain::apply` leaves the dossier untouched when it refuses the event.
