@@ -38,6 +38,9 @@ pub struct Agency {
     pub head_email: Option<Email>,
     pub address: String,
     pub office_hours: Option<OfficeHours>,
+    /// The agency's own limit for answering a petition (kiến nghị, phản ánh); `None`: the
+    /// default of [`crate::petition::DEFAULT_PETITION_ANSWER`].
+    pub petition_answer: Option<TimeLimit>,
 }
 
 /// How a supplement or payment wait affects the due date (DOMAIN.md §4.3).
@@ -132,6 +135,9 @@ struct AgencyRow {
     address: String,
     #[serde(default)]
     office_hours: Option<Vec<(String, String)>>,
+    /// `petition_answer = { working_days = 15 }` (or `calendar_days`).
+    #[serde(default)]
+    petition_answer: Option<TimeLimit>,
 }
 
 #[derive(Deserialize)]
@@ -253,6 +259,18 @@ impl Catalog {
                 head_name: row.head_name,
                 address: row.address,
                 office_hours,
+                petition_answer: match row.petition_answer.map(TimeLimit::checked) {
+                    Some(Ok(TimeLimit::WorkingHours(_))) => {
+                        problems.push(format!("agency {code}: petition_answer is counted in days, not hours"));
+                        None
+                    }
+                    Some(Ok(l)) => Some(l),
+                    Some(Err(e)) => {
+                        problems.push(format!("agency {code}: petition_answer: {e}"));
+                        None
+                    }
+                    None => None,
+                },
             };
             if catalog.agencies.insert(code.clone(), agency).is_some() {
                 problems.push(format!("agency {code} is listed twice"));

@@ -23,6 +23,8 @@
 //!   shared by the CLI and the server;
 //! - [`letters`]: the messages a dossier owes people (apology letters, reminders, notices), the
 //!   apology's timeliness and what became of a send;
+//! - [`petition`]: petitions, complaints and denunciations as tracked items: their kinds,
+//!   effective-dated time limits (Civil Code counting), state machine and the district report;
 //! - [`text`]: free text people type, checked once at the door: names, addresses, reasons;
 //! - [`view`]: the dossier and the catalog as readers see them (`motcua show`, the API, the
 //!   pages);
@@ -43,6 +45,7 @@ pub mod domain;
 pub mod dossier;
 pub mod forms;
 pub mod letters;
+pub mod petition;
 #[cfg(test)]
 mod proptests;
 pub mod text;

@@ -176,3 +176,39 @@ proptest! {
         prop_assert!(back == t || cal.position_local(back).unwrap() == p);
     }
 }
+
+proptest! {
+    /// A petition's, complaint's or denunciation's period (Civil Code Art. 147–148), against
+    /// walking day by day: N calendar days end on the first working day on or after receipt
+    /// date + N; N working days on the N-th working day after the receipt date; at closing.
+    #[test]
+    fn legal_periods_agree_with_walking_days(day in 0i64..1300, minute in 0u32..1440, n in 1u32..61, working in any::<bool>()) {
+        let cal = vn_calendar();
+        let naive = Naive::new();
+        let date = NaiveDate::from_ymd_opt(2023, 1, 1).unwrap() + Duration::days(day);
+        let at = from_local(date.and_hms_opt(minute / 60, minute % 60, 0).unwrap());
+        let limit = if working { TimeLimit::WorkingDays(n) } else { TimeLimit::CalendarDays(n) };
+        let Ok(due) = crate::petition::legal_due(&cal, at, limit) else {
+            // Only past the end of the coverage.
+            prop_assert!(date + Duration::days(i64::from(n) * 2 + 30) > NaiveDate::from_ymd_opt(2026, 12, 31).unwrap());
+            return Ok(());
+        };
+        let mut d = date;
+        if working {
+            let mut k = 0;
+            while k < n {
+                d = d.succ_opt().unwrap();
+                if naive.working(d) {
+                    k += 1;
+                }
+            }
+        } else {
+            d = date + Duration::days(i64::from(n));
+            while !naive.working(d) {
+                d = d.succ_opt().unwrap();
+            }
+        }
+        prop_assert_eq!(to_local(due), d.and_hms_opt(17, 0, 0).unwrap());
+        prop_assert!(due > at);
+    }
+}
