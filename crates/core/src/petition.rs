@@ -23,11 +23,13 @@ use std::str::FromStr;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::Ratio;
+use crate::analysis::{Ratio, analyse};
 use crate::calendar::{Calendar, CalendarError, from_local, to_local};
 use crate::codes::{AgencyCode, DossierCode, ParseError};
 use crate::deadlines::TimeLimit;
+use crate::domain::Domain;
 use crate::dossier::Applicant;
+use crate::dossier::Dossier;
 
 /// The answer limit for petitions when the agency's catalog row gives none: 10 working days,
 /// the limit of Decree 20/2008/NĐ-CP (as amended by Decree 92/2017/NĐ-CP) for petitions on
@@ -117,7 +119,8 @@ impl FromStr for ItemCode {
         let (Some(p), Some(d), Some(n), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
             return Err(bad());
         };
-        let digits = |x: &str, lo: usize, hi: usize| x.len() >= lo && x.len() <= hi && x.bytes().all(|b| b.is_ascii_digit());
+        let digits =
+            |x: &str, lo: usize, hi: usize| x.len() >= lo && x.len() <= hi && x.bytes().all(|b| b.is_ascii_digit());
         if !Kind::ALL.iter().any(|k| k.prefix() == p) || !digits(d, 6, 6) || !digits(n, 4, 6) {
             return Err(bad());
         }
@@ -366,7 +369,9 @@ pub struct ItemIntake {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ItemEventKind {
-    Filed { intake: ItemIntake },
+    Filed {
+        intake: ItemIntake,
+    },
     /// Sent to another agency of the system, which becomes responsible (no new clock).
     Transferred {
         to: AgencyCode,
@@ -381,13 +386,23 @@ pub enum ItemEventKind {
         remote: bool,
     },
     /// Acceptance refused, with the reason (không thụ lý).
-    Refused { reason: String },
+    Refused {
+        reason: String,
+    },
     /// Outside competence: forwarded to a named body (chuyển đơn).
-    Forwarded { to: String, reason: String },
+    Forwarded {
+        to: String,
+        reason: String,
+    },
     /// Outside competence: the citizen guided to a named body (hướng dẫn).
-    Guided { to: String, reason: String },
+    Guided {
+        to: String,
+        reason: String,
+    },
     /// Not eligible: archived (lưu đơn), with the reason.
-    Archived { reason: String },
+    Archived {
+        reason: String,
+    },
     /// An extension: of a denunciation's initial processing before acceptance; of the
     /// resolution after it (a complaint found complex; a complex denunciation).
     Extended {
@@ -396,18 +411,26 @@ pub enum ItemEventKind {
         complexity: Option<Complexity>,
     },
     /// The answer (the decision, conclusion or reply), shown to the citizen.
-    Answered { text: String },
+    Answered {
+        text: String,
+    },
     Withdrawn {
         #[serde(default)]
         reason: String,
     },
     /// Resolution suspended (tạm đình chỉ): the clock stops until resumed.
-    Suspended { reason: String },
+    Suspended {
+        reason: String,
+    },
     Resumed,
     /// Resolution terminated (đình chỉ).
-    Terminated { reason: String },
+    Terminated {
+        reason: String,
+    },
     /// The citizen's rating of the answer.
-    Rated { satisfied: bool },
+    Rated {
+        satisfied: bool,
+    },
 }
 
 impl ItemEventKind {
@@ -558,6 +581,10 @@ pub enum ItemError {
     NoExtension(&'static str),
     #[error("the answer has already been rated")]
     AlreadyRated,
+    #[error("unknown agency {0}")]
+    UnknownAgency(AgencyCode),
+    #[error("the item has no filing event")]
+    NotFiled,
     #[error(transparent)]
     Calendar(#[from] CalendarError),
 }
@@ -598,6 +625,8 @@ pub struct Item {
     pub sent_to: Option<String>,
     pub satisfied: Option<bool>,
     pub transfers: Vec<(AgencyCode, DateTime<Utc>)>,
+    /// The agency the item was filed with: its calendar counts the item's periods.
+    pub filed_agency: Option<AgencyCode>,
     pub last_event_at: Option<DateTime<Utc>>,
     pub event_count: u32,
 }
@@ -649,6 +678,7 @@ impl Item {
                 self.kind = Some(intake.kind);
                 self.rules = Some(set);
                 self.agency = Some(intake.agency.clone());
+                self.filed_agency = Some(intake.agency.clone());
                 self.applicant = intake.applicant.clone();
                 self.text = intake.text.clone();
                 self.dossier = intake.dossier.clone();
@@ -786,6 +816,47 @@ impl Item {
         }
         Ok(item)
     }
+}
+
+/// Applies an event in `domain`: checks the agencies it names and counts on the calendar of
+/// the agency responsible at receipt (its office hours give the closing time).
+pub fn apply(domain: &Domain, item: &mut Item, e: &ItemEvent) -> Result<(), ItemError> {
+    let agency = match (item_first_agency(item), &e.kind) {
+        (Some(a), _) => a,
+        (None, ItemEventKind::Filed { intake }) => intake.agency.clone(),
+        (None, _) => return Err(ItemError::NotFiled),
+    };
+    let check = |a: &AgencyCode| domain.agency(a).map_err(|_| ItemError::UnknownAgency(a.clone()));
+    check(&agency)?;
+    if let ItemEventKind::Transferred { to, .. } = &e.kind {
+        check(to)?;
+    }
+    item.apply(e, domain.calendar_for(&agency))
+}
+
+/// The agency an item was filed with (its calendar is the item's for life).
+fn item_first_agency(item: &Item) -> Option<AgencyCode> {
+    item.filed_agency.clone()
+}
+
+/// Replays an item's log in `domain`.
+pub fn replay<'a>(domain: &Domain, events: impl IntoIterator<Item = &'a ItemEvent>) -> Result<Item, ItemError> {
+    let mut item = Item::default();
+    for e in events {
+        apply(domain, &mut item, e)?;
+    }
+    Ok(item)
+}
+
+/// Where an item about a dossier goes: the agency the dossier's lateness was attributed to
+/// (the largest overrun first), else the dossier's lead agency (DOMAIN.md §6).
+pub fn route_for_dossier(domain: &Domain, d: &Dossier, as_of: DateTime<Utc>) -> Option<AgencyCode> {
+    let procedure = domain.procedure(d.procedure.as_ref()?).ok()?;
+    let receiving = d.receiving_agency.as_ref()?;
+    let attributed = analyse(d, procedure, domain.calendar_for(receiving), as_of, domain.classify)
+        .ok()
+        .and_then(|a| a.attribution.first().map(|x| x.agency.clone()));
+    Some(attributed.unwrap_or_else(|| domain.lead_agency(procedure, receiving)))
 }
 
 /// Whether an open item is past its next step's due instant at `t`.
@@ -970,8 +1041,11 @@ mod tests {
         // Resolution: accepted Fri 21/8/2026, 30 days → Sun 20/9/2026 → Mon 21/9/2026. And
         // Mon 31/8–Wed 2/9 are days off: 10 days from Sat 22/8 … not used here.
         let mut item = Item::replay([&filed(Kind::Complaint, "2026-08-14 10:00")], &cal).expect("item");
-        item.apply(&ev("2026-08-21 10:00", ItemEventKind::Accepted { complexity: Complexity::Ordinary, remote: false }), &cal)
-            .expect("accept");
+        item.apply(
+            &ev("2026-08-21 10:00", ItemEventKind::Accepted { complexity: Complexity::Ordinary, remote: false }),
+            &cal,
+        )
+        .expect("accept");
         assert_eq!(item.resolve_due_at, Some(vn("2026-09-21 17:00")));
         assert_eq!(item.next_step(), Some((NextStep::Resolve, vn("2026-09-21 17:00"))));
     }
@@ -984,8 +1058,11 @@ mod tests {
         let mut item = Item::replay([&filed(Kind::Denunciation, "2026-08-28 15:00")], &cal).expect("item");
         assert_eq!(item.decide_due_at, Some(vn("2026-09-11 17:00")));
         assert_eq!(item.forward_due_at, Some(vn("2026-09-09 17:00")));
-        item.apply(&ev("2026-09-01 08:00", ItemEventKind::Extended { reason: "nhiều địa điểm".into(), complexity: None }), &cal)
-            .expect("extend");
+        item.apply(
+            &ev("2026-09-01 08:00", ItemEventKind::Extended { reason: "nhiều địa điểm".into(), complexity: None }),
+            &cal,
+        )
+        .expect("extend");
         assert_eq!(item.decide_due_at, Some(vn("2026-09-16 17:00")));
         let again = item.clone().apply(
             &ev("2026-09-02 08:00", ItemEventKind::Extended { reason: "lần nữa".into(), complexity: None }),
@@ -998,16 +1075,26 @@ mod tests {
     fn a_complaint_found_complex_gets_45_days_and_remote_complex_60() {
         let cal = cal();
         let mut item = Item::replay([&filed(Kind::Complaint, "2026-03-02 09:00")], &cal).expect("item");
-        item.apply(&ev("2026-03-05 09:00", ItemEventKind::Accepted { complexity: Complexity::Ordinary, remote: false }), &cal)
-            .expect("accept");
+        item.apply(
+            &ev("2026-03-05 09:00", ItemEventKind::Accepted { complexity: Complexity::Ordinary, remote: false }),
+            &cal,
+        )
+        .expect("accept");
         // Thu 5/3 + 30 = Sat 4/4 → Mon 6/4.
         assert_eq!(item.resolve_due_at, Some(vn("2026-04-06 17:00")));
-        item.apply(&ev("2026-03-20 09:00", ItemEventKind::Extended { reason: "phức tạp".into(), complexity: None }), &cal)
-            .expect("extend");
+        item.apply(
+            &ev("2026-03-20 09:00", ItemEventKind::Extended { reason: "phức tạp".into(), complexity: None }),
+            &cal,
+        )
+        .expect("extend");
         // 5/3 + 45 = Sun 19/4 → Mon 20/4.
         assert_eq!(item.resolve_due_at, Some(vn("2026-04-20 17:00")));
         assert_eq!(item.complexity, Complexity::Complex);
-        assert!(item.clone().apply(&ev("2026-03-21 09:00", ItemEventKind::Extended { reason: "x".into(), complexity: None }), &cal).is_err());
+        assert!(
+            item.clone()
+                .apply(&ev("2026-03-21 09:00", ItemEventKind::Extended { reason: "x".into(), complexity: None }), &cal)
+                .is_err()
+        );
         let rules = Rules::new(RuleSet::Laws2011, Kind::Complaint);
         assert_eq!(rules.resolve(Complexity::Complex, true, None).limit, TimeLimit::CalendarDays(60));
         assert_eq!(rules.resolve(Complexity::Ordinary, true, None).limit, TimeLimit::CalendarDays(45));
@@ -1017,11 +1104,16 @@ mod tests {
     fn a_denunciation_is_extended_once_if_complex_twice_if_especially_complex() {
         let cal = cal();
         let mut item = Item::replay([&filed(Kind::Denunciation, "2026-03-02 09:00")], &cal).expect("item");
-        item.apply(&ev("2026-03-09 09:00", ItemEventKind::Accepted { complexity: Complexity::Ordinary, remote: false }), &cal)
-            .expect("accept");
+        item.apply(
+            &ev("2026-03-09 09:00", ItemEventKind::Accepted { complexity: Complexity::Ordinary, remote: false }),
+            &cal,
+        )
+        .expect("accept");
         // Mon 9/3 + 30 = Wed 8/4.
         assert_eq!(item.resolve_due_at, Some(vn("2026-04-08 17:00")));
-        let ordinary = item.clone().apply(&ev("2026-03-10 09:00", ItemEventKind::Extended { reason: "x".into(), complexity: None }), &cal);
+        let ordinary = item
+            .clone()
+            .apply(&ev("2026-03-10 09:00", ItemEventKind::Extended { reason: "x".into(), complexity: None }), &cal);
         assert!(matches!(ordinary, Err(ItemError::NoExtension(_))));
         let x = |c| ItemEventKind::Extended { reason: "phức tạp".into(), complexity: Some(c) };
         item.apply(&ev("2026-03-10 09:00", x(Complexity::EspeciallyComplex)), &cal).expect("first");
@@ -1038,13 +1130,18 @@ mod tests {
         let cal = cal();
         let mut item = Item::replay([&filed(Kind::Petition, "2026-03-02 09:00")], &cal).expect("item");
         assert_eq!(item.decide_due_at, Some(vn("2026-03-09 17:00")));
-        item.apply(&ev("2026-03-10 09:00", ItemEventKind::Accepted { complexity: Complexity::Ordinary, remote: false }), &cal)
-            .expect("accept");
+        item.apply(
+            &ev("2026-03-10 09:00", ItemEventKind::Accepted { complexity: Complexity::Ordinary, remote: false }),
+            &cal,
+        )
+        .expect("accept");
         assert_eq!(item.decide_late, Some(true));
         // From receipt Mon 2/3: 10 working days → Mon 16/3.
         assert_eq!(item.resolve_due_at, Some(vn("2026-03-16 17:00")));
         let mut on_time = item.clone();
-        on_time.apply(&ev("2026-03-16 16:59", ItemEventKind::Answered { text: "Đã xử lý".into() }), &cal).expect("answer");
+        on_time
+            .apply(&ev("2026-03-16 16:59", ItemEventKind::Answered { text: "Đã xử lý".into() }), &cal)
+            .expect("answer");
         assert_eq!(on_time.resolve_late, Some(false));
         item.apply(&ev("2026-03-17 08:00", ItemEventKind::Answered { text: "Đã xử lý".into() }), &cal).expect("answer");
         assert_eq!(item.resolve_late, Some(true));
@@ -1064,8 +1161,11 @@ mod tests {
             intake.answer_limit = Some(TimeLimit::CalendarDays(15));
         }
         let mut item = Item::replay([&f], &cal).expect("item");
-        item.apply(&ev("2026-03-03 09:00", ItemEventKind::Accepted { complexity: Complexity::Ordinary, remote: false }), &cal)
-            .expect("accept");
+        item.apply(
+            &ev("2026-03-03 09:00", ItemEventKind::Accepted { complexity: Complexity::Ordinary, remote: false }),
+            &cal,
+        )
+        .expect("accept");
         // 2/3 + 15 = Tue 17/3.
         assert_eq!(item.resolve_due_at, Some(vn("2026-03-17 17:00")));
     }
@@ -1075,19 +1175,31 @@ mod tests {
         let cal = cal();
         let item = Item::replay([&filed(Kind::Denunciation, "2026-03-02 09:00")], &cal).expect("item");
         let mut fwd = item.clone();
-        fwd.apply(&ev("2026-03-10 09:00", ItemEventKind::Forwarded { to: "Công an thành phố".into(), reason: "ngoài thẩm quyền".into() }), &cal)
-            .expect("forward");
+        fwd.apply(
+            &ev(
+                "2026-03-10 09:00",
+                ItemEventKind::Forwarded { to: "Công an thành phố".into(), reason: "ngoài thẩm quyền".into() },
+            ),
+            &cal,
+        )
+        .expect("forward");
         // 5 working days from Mon 2/3 → Mon 9/3: forwarded on 10/3 is late.
         assert_eq!((fwd.status, fwd.decide_late), (Some(ItemStatus::Forwarded), Some(true)));
         assert_eq!(fwd.next_step(), None);
-        let answered_early = item.clone().apply(&ev("2026-03-03 09:00", ItemEventKind::Answered { text: "x".into() }), &cal);
+        let answered_early =
+            item.clone().apply(&ev("2026-03-03 09:00", ItemEventKind::Answered { text: "x".into() }), &cal);
         assert!(matches!(answered_early, Err(ItemError::IllegalTransition { .. })));
         let before = item.clone().apply(&ev("2026-03-01 09:00", ItemEventKind::Archived { reason: "x".into() }), &cal);
         assert!(matches!(before, Err(ItemError::BeforeLastEvent { .. })));
         let mut s = item.clone();
-        s.apply(&ev("2026-03-03 09:00", ItemEventKind::Accepted { complexity: Complexity::Ordinary, remote: false }), &cal).expect("accept");
+        s.apply(
+            &ev("2026-03-03 09:00", ItemEventKind::Accepted { complexity: Complexity::Ordinary, remote: false }),
+            &cal,
+        )
+        .expect("accept");
         let due = s.resolve_due_at.expect("due");
-        s.apply(&ev("2026-03-04 09:00", ItemEventKind::Suspended { reason: "chờ giám định".into() }), &cal).expect("suspend");
+        s.apply(&ev("2026-03-04 09:00", ItemEventKind::Suspended { reason: "chờ giám định".into() }), &cal)
+            .expect("suspend");
         assert_eq!(s.next_step(), None);
         s.apply(&ev("2026-03-14 09:00", ItemEventKind::Resumed), &cal).expect("resume");
         assert!(s.resolve_due_at.expect("due") >= due + Duration::days(10));
@@ -1107,9 +1219,16 @@ mod tests {
     #[test]
     fn the_da_nang_table_counts_both_rates() {
         let mut t = Tally::default();
-        let f = |kind, status, accepted, late| ItemFacts { kind, status, accepted, resolve_late: late, satisfied: None };
+        let f =
+            |kind, status, accepted, late| ItemFacts { kind, status, accepted, resolve_late: late, satisfied: None };
         for i in 0..1359u32 {
-            let kind = if i < 8 { Kind::Complaint } else if i < 10 { Kind::Denunciation } else { Kind::Petition };
+            let kind = if i < 8 {
+                Kind::Complaint
+            } else if i < 10 {
+                Kind::Denunciation
+            } else {
+                Kind::Petition
+            };
             let facts = match i {
                 0..1080 => f(kind, ItemStatus::Answered, true, Some(false)),
                 1080..1082 => f(kind, ItemStatus::Answered, true, Some(true)),

@@ -10,6 +10,11 @@ pub enum StoreError {
     /// one…). Nothing was written.
     #[error("rejected: {0}")]
     Rejected(#[from] DomainError),
+    /// Core refused a command on a petition, complaint or denunciation. Nothing was written.
+    #[error("rejected: {0}")]
+    ItemRejected(#[from] motcua_core::petition::ItemError),
+    #[error("item {0} does not exist")]
+    ItemNotFound(motcua_core::petition::ItemCode),
     #[error("dossier {0} does not exist")]
     NotFound(DossierCode),
     #[error("dossier {0} already exists")]
@@ -52,7 +57,7 @@ pub enum StoreError {
 impl StoreError {
     /// True if the command was refused by the domain rules (as opposed to a storage failure).
     pub fn is_rejected(&self) -> bool {
-        matches!(self, Self::Rejected(_))
+        matches!(self, Self::Rejected(_) | Self::ItemRejected(_))
     }
 }
 

@@ -19,6 +19,8 @@
 //!   exporter reads; [`report`] — the period report, over [`Store`]; [`watchlist`] — the
 //!   inspector's watch list, over [`Store`]; [`letters`] — [`DeskLetterStore`], the desk's
 //!   letters to print, paged, and its marks on them (printed, handed over);
+//! - [`petitions`] — [`PetitionStore`], petitions, complaints and denunciations: their own
+//!   append-only log and projection, written like a dossier's;
 //! - [`model`] — rows and commands; `error` — [`StoreError`], [`is_transient`];
 //! - `write` — the write path both backends share: the batch engine, the group commit and the
 //!   counters the exporter reads (`write::counters`: how each is kept);
@@ -39,6 +41,7 @@ pub mod letters;
 pub mod metrics;
 pub mod model;
 pub mod outbox;
+pub mod petitions;
 mod pg;
 pub mod register;
 pub mod report;
@@ -57,6 +60,7 @@ pub use model::{
 };
 pub use model::{OpenFacts, OpenTally, Totals};
 pub use outbox::{Candidate, Gathered, NewMessage, OutboxMessage, OutboxStatus, OutboxStore, SentCount};
+pub use petitions::{ItemFilter, ItemReport, ItemRow, NewItem, PetitionStore, ReportBy};
 pub use pg::PgStore;
 pub use register::Store;
 pub use sqlite::SqliteStore;
@@ -175,6 +179,15 @@ dispatch!(StaffStore {
     fn search_dossiers(&self, search: &DossierSearch, within: Option<&[AgencyCode]>, window: Window) -> Result<Paged<DossierRow>, StoreError>;
     fn record_personal_data_reads(&self, reads: &[NewPersonalDataRead]) -> Result<(), StoreError>;
     fn personal_data_reads(&self, before: Option<i64>, within: Option<&[AgencyCode]>, limit: u32) -> Result<Vec<PersonalDataRead>, StoreError>;
+});
+
+dispatch!(PetitionStore {
+    fn file_item(&self, domain: &Domain, new: NewItem, at: DateTime<Utc>, by: Option<String>, recorded_at: DateTime<Utc>) -> Result<motcua_core::petition::Item, StoreError>;
+    fn record_item(&self, domain: &Domain, code: &motcua_core::petition::ItemCode, event: motcua_core::petition::ItemEvent, recorded_at: DateTime<Utc>) -> Result<motcua_core::petition::Item, StoreError>;
+    fn item_events(&self, code: &motcua_core::petition::ItemCode) -> Result<Vec<motcua_core::petition::ItemEvent>, StoreError>;
+    fn item_row(&self, code: &motcua_core::petition::ItemCode) -> Result<Option<ItemRow>, StoreError>;
+    fn items(&self, filter: &ItemFilter) -> Result<Vec<ItemRow>, StoreError>;
+    fn items_received_between(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> Result<Vec<ItemRow>, StoreError>;
 });
 
 dispatch!(ServiceFigures {

@@ -30,6 +30,9 @@ mod history;
 /// The desk's letters to print: paged and counted, marked printed then handed over.
 #[path = "conformance/letters.rs"]
 mod letters;
+/// Petitions, complaints and denunciations: codes, routing, steps on time and late, the report.
+#[path = "conformance/petitions.rs"]
+mod petitions;
 /// Staff accounts, sessions, ratings, the desk's waiting submissions and the audit log.
 #[path = "conformance/staff.rs"]
 mod staff;
@@ -268,6 +271,7 @@ mod checks {
     };
     pub use super::history::history_is_quiet_idempotent_and_leaves_the_overdue_to_a_person;
     pub use super::letters::letters_to_print_are_paged_and_marked_printed_then_handed;
+    pub use super::petitions::petitions_are_filed_routed_answered_and_reported;
     pub use super::privacy::{
         an_inspector_account_keeps_its_role_and_scope, personal_data_is_found_within_the_agencies_that_held_it,
     };
@@ -1839,6 +1843,7 @@ conformance!(
     letters_to_print_are_paged_and_marked_printed_then_handed,
     digests_gather_each_notice_once,
     history_is_quiet_idempotent_and_leaves_the_overdue_to_a_person,
+    petitions_are_filed_routed_answered_and_reported,
 );
 
 /// SQLite only: migration 21 rebuilds `staff` (a new role in its CHECK) and keeps every

@@ -30,6 +30,7 @@ use tx::PgTx;
 mod figures;
 mod letters;
 mod outbox;
+mod petitions;
 mod register;
 mod staff;
 mod tx;

@@ -35,6 +35,7 @@ use tx::SqliteTx;
 mod figures;
 mod letters;
 mod outbox;
+mod petitions;
 mod register;
 mod staff;
 mod tx;

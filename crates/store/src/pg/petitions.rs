@@ -1,0 +1,12 @@
+//! Petitions, complaints and denunciations ([`crate::PetitionStore`]) on PostgreSQL: a filing
+//! locks the projection against other filings (the code's sequence is counted in it); an event
+//! locks its item's row. The implementation is the one both backends share.
+
+use super::PgStore;
+use crate::petitions::{Backend, petition_store};
+
+impl Backend for PgStore {
+    type Db = sqlx::Postgres;
+}
+
+petition_store!(PgStore, |s| s.pool().begin(), reader: pool, lock_table: "LOCK TABLE petitions IN SHARE ROW EXCLUSIVE MODE", lock_row: " FOR UPDATE", json: "CAST($6 AS jsonb)", texts: "SELECT jsonb_array_elements_text($X::jsonb)");
