@@ -225,6 +225,10 @@ pub enum Command {
     /// (create, list, revoke), unlock.
     #[command(subcommand)]
     Staff(crate::staff_cmd::StaffCommand),
+    /// Petitions, complaints and denunciations (kiến nghị, phản ánh; khiếu nại; tố cáo): file,
+    /// list, show, accept, extend, transfer, forward, answer, close, rate, report.
+    #[command(subcommand)]
+    Petition(crate::petition_cmd::PetitionCommand),
     /// Reminders, automatic apologies and escalations, and delivery of the outbox (e-mail, or
     /// the desk's print queue): `--once [--as-of INSTANT]` for one pass, else until stopped.
     Worker(crate::worker_cmd::WorkerArgs),
@@ -343,6 +347,9 @@ pub fn run(cli: &Cli) -> Result<()> {
         if let Command::Staff(cmd) = &cli.command {
             return crate::staff_cmd::run(cmd, &store, &domain).await;
         }
+        if let Command::Petition(cmd) = &cli.command {
+            return crate::petition_cmd::run(cmd, &store, &domain).await;
+        }
         match &cli.command {
             Command::Worker(args) => return crate::worker_cmd::worker(&config, args, store, domain).await,
             Command::Outbox(args) => return crate::worker_cmd::outbox(args, &store).await,
@@ -367,6 +374,7 @@ async fn run_with_store<S: motcua_store::Store + motcua_store::OutboxStore>(
         | C::Metrics(_)
         | C::Serve(_)
         | C::Staff(_)
+        | C::Petition(_)
         | C::Worker(_)
         | C::Outbox(_)
         | C::Letter(_)
