@@ -221,9 +221,11 @@ pub async fn run<S: Store + PetitionStore>(cmd: &PetitionCommand, store: &S, dom
         P::Accept { code, complexity: c, remote, write } => {
             (code, ItemEventKind::Accepted { complexity: complexity(c)?, remote: *remote }, write)
         }
-        P::Extend { code, reason: r, complexity: c, write } => {
-            (code, ItemEventKind::Extended { reason: reason(r)?, complexity: c.as_deref().map(complexity).transpose()? }, write)
-        }
+        P::Extend { code, reason: r, complexity: c, write } => (
+            code,
+            ItemEventKind::Extended { reason: reason(r)?, complexity: c.as_deref().map(complexity).transpose()? },
+            write,
+        ),
         P::Transfer { code, to, reason: r, write } => {
             let r = r.as_deref().map(reason).transpose()?;
             (code, ItemEventKind::Transferred { to: agency(domain, to, "--to")?, reason: r }, write)
@@ -231,7 +233,8 @@ pub async fn run<S: Store + PetitionStore>(cmd: &PetitionCommand, store: &S, dom
         P::Forward { code, to, reason: r, guide, write } => {
             let to = line(to, "--to", 300)?;
             let reason = reason(r)?;
-            let kind = if *guide { ItemEventKind::Guided { to, reason } } else { ItemEventKind::Forwarded { to, reason } };
+            let kind =
+                if *guide { ItemEventKind::Guided { to, reason } } else { ItemEventKind::Forwarded { to, reason } };
             (code, kind, write)
         }
         P::Answer { code, text, write } => {
@@ -247,7 +250,9 @@ pub async fn run<S: Store + PetitionStore>(cmd: &PetitionCommand, store: &S, dom
             let kind = match outcome.trim() {
                 "refused" => ItemEventKind::Refused { reason: needs(r)? },
                 "archived" => ItemEventKind::Archived { reason: needs(r)? },
-                "withdrawn" => ItemEventKind::Withdrawn { reason: if r.trim().is_empty() { String::new() } else { reason(r)? } },
+                "withdrawn" => {
+                    ItemEventKind::Withdrawn { reason: if r.trim().is_empty() { String::new() } else { reason(r)? } }
+                }
                 "suspended" => ItemEventKind::Suspended { reason: needs(r)? },
                 "resumed" => ItemEventKind::Resumed,
                 "terminated" => ItemEventKind::Terminated { reason: needs(r)? },
@@ -366,7 +371,16 @@ fn list(rows: &[ItemRow], t: DateTime<Utc>, json: bool) -> Result<()> {
         crate::outln!("{}", serde_json::Value::Array(v));
         return Ok(());
     }
-    crate::outln!("{:<16} {:<12} {:<10} {:<15} {:<8} {:<26} {:<9}", "code", "kind", "status", "agency", "next", "due", "urgency");
+    crate::outln!(
+        "{:<16} {:<12} {:<10} {:<15} {:<8} {:<26} {:<9}",
+        "code",
+        "kind",
+        "status",
+        "agency",
+        "next",
+        "due",
+        "urgency"
+    );
     for r in rows {
         crate::outln!(
             "{:<16} {:<12} {:<10} {:<15} {:<8} {:<26} {:<9}",
