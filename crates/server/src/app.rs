@@ -38,7 +38,7 @@ fn routes() -> (Routes<AppState>, Routes<AppState>, Routes<AppState>) {
         .get("/readyz", readyz)
         .get("/metrics", metrics)
         .get("/assets/app.js", app_js);
-    (api::routes(), ui::routes().merge(public::routes()), ops)
+    (api::routes().merge(crate::petitions::routes()), ui::routes().merge(public::routes()), ops)
 }
 
 /// Every (method, path) the router answers, API routes first, then pages, then operations.

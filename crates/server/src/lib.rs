@@ -54,6 +54,7 @@ pub mod openapi;
 pub mod page;
 pub mod paper;
 pub mod perm;
+pub mod petitions;
 mod privacy;
 pub mod problem;
 pub mod public;

@@ -432,6 +432,7 @@ pub fn document(domain: &Domain) -> Value {
     if let Value::Object(m) = more {
         paths.extend(m);
     }
+    petition_paths(&mut paths, &agencies);
     let problem_types: Vec<Value> = ProblemKind::ALL
         .iter()
         .map(|k| json!({"type": k.type_uri(), "title": k.title(), "status": k.status().as_u16()}))
@@ -629,4 +630,115 @@ pub fn document(domain: &Domain) -> Value {
         json!({"type": ["string", "null"], "description": "ignored: a submission is online"});
     doc["components"]["schemas"]["Submission"] = submission;
     doc
+}
+
+/// `/api/v1/petitions…`: petitions, complaints and denunciations (crates/server/src/petitions.rs).
+fn petition_paths(paths: &mut Map<String, Value>, agencies: &[Value]) {
+    let code = json!({"name": "petition", "in": "path", "required": true, "schema": {"type": "string"}, "example": "KN-260622-0001",
+        "description": "the item's code (PA-, KN- or TC-, yyMMdd, sequence); one that does not exist is a 404"});
+    let item = json!({"type": "object", "required": ["code", "kind", "status", "agency", "next_step", "next_due_at", "urgency"], "properties": {
+        "code": {"type": "string"}, "kind": {"type": "string", "enum": ["petition", "complaint", "denunciation"]},
+        "status": {"type": "string", "enum": motcua_core::petition::ItemStatus::ALL.iter().map(|s| s.name()).collect::<Vec<_>>()},
+        "agency": {"type": "string"}, "rule_set": {"type": "string", "enum": ["laws_2011", "law_136_2025"]},
+        "next_step": {"type": ["string", "null"], "enum": ["decide", "resolve", null]},
+        "next_due_at": {"type": ["string", "null"], "format": "date-time", "description": "the due instant of the next step (docs/rules.md)"},
+        "urgency": {"type": "string", "enum": ["overdue", "due_soon", "in_time", "none"]},
+        "decide_late": {"type": ["boolean", "null"]}, "resolve_late": {"type": ["boolean", "null"]},
+        "answer": {"type": ["string", "null"]}, "item": {"type": "object", "description": "the full state core derives from the log"}}});
+    let write = Errors {
+        auth: true,
+        write: true,
+        forbidden: true,
+        params: true,
+        body: true,
+        not_found: true,
+        conflict: true,
+        ..Errors::default()
+    };
+    let step = |summary: &str, id: &str, body: Value| {
+        json!({"post": {"summary": summary, "operationId": id, "parameters": [code.clone()],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": body}}},
+            "responses": write.responses(json!({"200": json_ok("the item after the step", item.clone())}))}})
+    };
+    let reason = json!({"type": "string", "description": "one paragraph, at most 2,000 characters"});
+    let entries = [
+        (
+            "/api/v1/petitions".to_string(),
+            json!({
+            "get": {"summary": "items of the account's agencies (all, for the chair, the administrator and an inspector of the whole city): open ones most urgent first, with their urgency", "operationId": "petitions",
+                "parameters": [
+                    {"name": "agency", "in": "query", "schema": {"type": "string"}, "description": "one agency the account reads; another is a 403"},
+                    {"name": "kind", "in": "query", "schema": {"type": "string", "enum": ["petition", "complaint", "denunciation"]}},
+                    {"name": "status", "in": "query", "schema": {"type": "string"}},
+                    {"name": "open", "in": "query", "schema": {"type": "boolean"}, "description": "only items owing a step"},
+                    {"name": "dossier", "in": "query", "schema": {"type": "string"}, "description": "only items about this dossier"},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": u32::MAX}},
+                    {"name": "as_of", "in": "query", "schema": query_instant("the instant urgency is judged at (default now)")}],
+                "responses": Errors { auth: true, params: true, forbidden: true, invalid: true, ..Errors::default() }.responses(json!({"200": json_ok("the items",
+                    json!({"type": "object", "required": ["as_of", "petitions"], "properties": {"as_of": {"type": "string"}, "petitions": {"type": "array", "items": {"type": "object"}}}}))}))},
+            "post": {"summary": "file a petition, complaint or denunciation (desk, agency officer, head): 201 with its code and the due instant of its next step; with `dossier` and no `agency`, routed to the agency the dossier's lateness is attributed to, else its lead agency", "operationId": "file_petition",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["kind", "applicant", "text"], "properties": {
+                    "kind": {"type": "string", "enum": ["petition", "complaint", "denunciation"]}, "applicant": {"type": "string"}, "text": {"type": "string"},
+                    "email": {"type": ["string", "null"]}, "phone": {"type": ["string", "null"]}, "dossier": {"type": ["string", "null"]},
+                    "agency": {"type": ["string", "null"], "enum": agencies.iter().cloned().chain([Value::Null]).collect::<Vec<_>>()},
+                    "channel": {"type": ["string", "null"], "enum": ["in_person", "phone", "postal", "online", null]}}}}}},
+                "responses": Errors { auth: true, write: true, forbidden: true, body: true, not_found: true, ..Errors::default() }.responses(json!({"201": json_ok("the item filed", item.clone())}))}}),
+        ),
+        (
+            "/api/v1/petitions/{petition}".to_string(),
+            json!({"get": {"summary": "an item of the account's agencies, with its log", "operationId": "petition", "parameters": [code.clone()],
+            "responses": Errors { auth: true, params: true, forbidden: true, not_found: true, ..Errors::default() }.responses(json!({"200": json_ok("the item", item.clone())}))}}),
+        ),
+        (
+            "/api/v1/petitions/{petition}/accept".to_string(),
+            step(
+                "accept within competence (thụ lý; agency officer, head)",
+                "accept_petition",
+                json!({"type": "object", "properties": {"complexity": {"type": "string", "enum": ["ordinary", "complex", "especially_complex"]}, "remote": {"type": "boolean"}}}),
+            ),
+        ),
+        (
+            "/api/v1/petitions/{petition}/extend".to_string(),
+            step(
+                "extend as the law allows (agency officer, head); anything else is a 422",
+                "extend_petition",
+                json!({"type": "object", "required": ["reason"], "properties": {"reason": reason, "complexity": {"type": "string", "enum": ["complex", "especially_complex"]}}}),
+            ),
+        ),
+        (
+            "/api/v1/petitions/{petition}/transfer".to_string(),
+            step(
+                "hand to another agency of the system (desk, agency officer, head)",
+                "transfer_petition",
+                json!({"type": "object", "required": ["to"], "properties": {"to": {"type": "string", "enum": agencies}, "reason": reason}}),
+            ),
+        ),
+        (
+            "/api/v1/petitions/{petition}/forward".to_string(),
+            step(
+                "outside competence: forward to a named body (chuyển đơn), or with guide the citizen guided to it (desk, agency officer, head)",
+                "forward_petition",
+                json!({"type": "object", "required": ["to", "reason"], "properties": {"to": {"type": "string"}, "reason": reason, "guide": {"type": "boolean"}}}),
+            ),
+        ),
+        (
+            "/api/v1/petitions/{petition}/answer".to_string(),
+            step(
+                "answer (resolve) an accepted item; the text is shown to the citizen (agency officer, head)",
+                "answer_petition",
+                json!({"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}}),
+            ),
+        ),
+        (
+            "/api/v1/petitions/{petition}/close".to_string(),
+            step(
+                "any other outcome, with its reason (agency officer, head)",
+                "close_petition",
+                json!({"type": "object", "required": ["outcome"], "properties": {"outcome": {"type": "string", "enum": ["refused", "archived", "withdrawn", "suspended", "resumed", "terminated"]}, "reason": reason}}),
+            ),
+        ),
+    ];
+    for (k, v) in entries {
+        paths.insert(k, v);
+    }
 }

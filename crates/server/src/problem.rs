@@ -346,6 +346,20 @@ impl From<StoreError> for Problem {
             StoreError::Duplicate(code) => Self::new(ProblemKind::Duplicate, format!("dossier {code} already exists"))
                 .because(Cause::DuplicateDossier(code)),
             StoreError::SequenceExhausted { .. } => Self::new(ProblemKind::Unavailable, e.to_string()),
+            StoreError::ItemNotFound(code) => Self::not_found(format!("item {code} does not exist")),
+            StoreError::ItemRejected(i) => {
+                use motcua_core::petition::ItemError as I;
+                let kind = match &i {
+                    I::IllegalTransition { .. } => ProblemKind::IllegalTransition,
+                    I::BeforeLastEvent { .. } => ProblemKind::EventBeforeLast,
+                    I::TransferToHolder(_) => ProblemKind::TransferToHolder,
+                    I::AlreadyRated => ProblemKind::AlreadyRated,
+                    I::UnknownAgency(_) => ProblemKind::UnknownAgency,
+                    I::Calendar(_) => ProblemKind::OutsideCalendar,
+                    I::NoExtension(_) | I::NotFiled => ProblemKind::InvalidInput,
+                };
+                Self::new(kind, i.to_string())
+            }
             other => Self::internal(other),
         }
     }

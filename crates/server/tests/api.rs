@@ -247,7 +247,40 @@ impl TestApp {
     }
 
     async fn event_count(&self) -> u64 {
-        self.store.event_count().await.unwrap()
+        let items = motcua_store::ItemFilter { limit: 100_000, ..motcua_store::ItemFilter::default() };
+        let item_events: u64 = motcua_store::PetitionStore::items(&self.store, &items)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| u64::from(r.event_count))
+            .sum();
+        self.store.event_count().await.unwrap() + item_events
+    }
+
+    /// A complaint at the tourism department, brought to the state a petition step needs
+    /// (accepted, for an answer or an extension), through the store.
+    async fn petition_for(&self, path: &str) -> String {
+        use motcua_core::petition::{Complexity, ItemChannel, ItemEvent, ItemEventKind, Kind};
+        use motcua_store::PetitionStore;
+        let t = self.now() - Duration::hours(1);
+        let new = motcua_store::NewItem {
+            kind: Kind::Complaint,
+            agency: TOURISM.parse().unwrap(),
+            applicant: Applicant { name: "Nguyễn Văn Khiếu".into(), ..Default::default() },
+            text: "Hồ sơ quá hạn".into(),
+            dossier: None,
+            channel: ItemChannel::InPerson,
+        };
+        let item = self.store.file_item(&self.domain, new, t, Some("setup".into()), t).await.unwrap();
+        let code = item.code.unwrap();
+        if path.ends_with("/answer") || path.ends_with("/extend") {
+            let accept = ItemEventKind::Accepted { complexity: Complexity::Ordinary, remote: false };
+            self.store
+                .record_item(&self.domain, &code, ItemEvent::new(t, Some("setup".into()), accept), t)
+                .await
+                .unwrap();
+        }
+        code.to_string()
     }
 
     /// A dossier brought to the state an action needs, through the store (by "setup").
@@ -2700,6 +2733,9 @@ impl<'a> Authz<'a> {
             _ => self.shown.clone(),
         };
         let mut path = row.path.replace("{code}", &code).replace("{username}", "desk").replace("{kind}", "control");
+        if path.contains("{petition}") {
+            path = path.replace("{petition}", &app.petition_for(&row.path).await);
+        }
         if path.starts_with("/outbox/{id}/") {
             // A fresh letter at the centre's desk, printed already when it is to be handed over.
             let (_, id) = desk::desk_letter(app).await;
@@ -2770,6 +2806,17 @@ impl<'a> Authz<'a> {
             ("/api/v1/tokens", _) => json!({"name": format!("authz table {who}")}),
             ("/api/v1/dossiers" | "/api/v1/submissions", _) => intake_body(CENTRE),
             ("/api/v1/lookup", _) => json!({"code": code, "id_number": ID}),
+            ("/api/v1/petitions", _) => {
+                json!({"kind": "complaint", "applicant": "Nguyễn Văn Khiếu", "text": "Hồ sơ quá hạn", "agency": TOURISM})
+            }
+            (p, _) if p.starts_with("/api/v1/petitions/") => match p.rsplit('/').next().unwrap_or("") {
+                "extend" => json!({"reason": "Vụ việc phức tạp"}),
+                "transfer" => json!({"to": CENTRE}),
+                "forward" => json!({"to": "Sở Tư pháp", "reason": "Ngoài thẩm quyền"}),
+                "answer" => json!({"text": "Đã giải quyết"}),
+                "close" => json!({"outcome": "archived", "reason": "Đơn không đủ điều kiện"}),
+                _ => json!({}),
+            },
             (_, Some(a)) => action_body(a),
             _ => json!({}),
         };
@@ -2842,7 +2889,8 @@ async fn authorization_table_every_route_by_every_principal() {
             }
             let writes_dossier = row.method == reqwest::Method::POST
                 && (path_action(&row.path).is_some()
-                    || ["/intake", "/api/v1/dossiers", "/api/v1/submissions"].contains(&row.path.as_str()));
+                    || ["/intake", "/api/v1/dossiers", "/api/v1/submissions"].contains(&row.path.as_str())
+                    || row.path.starts_with("/api/v1/petitions"));
             if got != "allow" {
                 assert_eq!(wrote, 0, "{} {} as {who} was refused ({got}) but wrote", row.method, row.path);
             } else if writes_dossier {
