@@ -581,7 +581,13 @@ async fn lookup(
         return Err(Problem::new(ProblemKind::RateLimited, "too many lookups from this address; wait a minute"));
     }
     match public::find(&state, &b.code, &b.id_number, crate::i18n::Lang::parse(&b.lang).unwrap_or_default()).await? {
-        Some(found) => Ok(Json(serde_json::to_value(&found).map_err(Problem::internal)?)),
+        Some(found) => {
+            let mut v = serde_json::to_value(&found).map_err(Problem::internal)?;
+            if let Ok(code) = b.code.trim().parse::<motcua_core::DossierCode>() {
+                v["petitions"] = json!(crate::petitions::for_lookup(&state, &code).await?);
+            }
+            Ok(Json(v))
+        }
         None => Err(Problem::not_found(public::NOT_FOUND_TEXT_EN)),
     }
 }

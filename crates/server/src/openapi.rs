@@ -741,4 +741,14 @@ fn petition_paths(paths: &mut Map<String, Value>, agencies: &[Value]) {
     for (k, v) in entries {
         paths.insert(k, v);
     }
+    paths.insert("/api/v1/lookup/petitions".into(), json!({"post": {
+        "summary": "a citizen files a petition, complaint or denunciation without logging in (rate limited per client like the lookup): about a dossier after its code and ID number match (any mismatch is the lookup's 404), or in general for a named agency; 201 with the receipt code and the due instant of the next step; the lookup then lists it with its answer",
+        "operationId": "file_petition_public", "security": [],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["name", "text"], "properties": {
+            "code": {"type": "string"}, "id_number": {"type": "string"}, "agency": {"type": ["string", "null"]},
+            "kind": {"type": ["string", "null"], "enum": ["petition", "complaint", "denunciation", null]},
+            "name": {"type": "string"}, "email": {"type": ["string", "null"]}, "phone": {"type": ["string", "null"]}, "text": {"type": "string"}}}}}},
+        "responses": Errors { body: true, not_found: true, rate_limited: true, ..Errors::default() }.responses(json!({"201": json_ok("the receipt", json!({"type": "object",
+            "required": ["code", "kind", "status", "next_step", "next_due_at"], "properties": {"code": {"type": "string"}, "kind": {"type": "string"}, "status": {"type": "string"},
+            "next_step": {"type": ["string", "null"]}, "next_due_at": {"type": ["string", "null"], "format": "date-time"}}}))}))}}));
 }

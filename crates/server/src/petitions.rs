@@ -43,6 +43,97 @@ pub fn routes() -> Routes<AppState> {
         .post("/api/v1/petitions/{petition}/forward", forward)
         .post("/api/v1/petitions/{petition}/answer", answer)
         .post("/api/v1/petitions/{petition}/close", close)
+        .post("/api/v1/lookup/petitions", file_public)
+}
+
+/// What a citizen files without logging in: about a dossier (its code and the applicant's ID
+/// number, checked as the lookup checks them), or in general (the responsible agency named).
+#[derive(Debug, Default, Deserialize)]
+pub struct PublicFileBody {
+    #[serde(default)]
+    pub code: String,
+    #[serde(default)]
+    pub id_number: String,
+    pub agency: Option<String>,
+    /// petition (default), complaint or denunciation.
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub text: String,
+}
+
+/// The items about a dossier as the lookup shows them to its applicant: code, kind, status,
+/// the next step's due instant and the answer.
+pub async fn for_lookup(state: &AppState, code: &DossierCode) -> Result<Vec<Value>, Problem> {
+    let filter = ItemFilter { dossier: Some(code.clone()), limit: 50, ..ItemFilter::default() };
+    let rows = state.store.items(&filter).await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            json!({
+                "code": r.code, "kind": r.kind.name(), "status": r.status.name(), "status_vi": r.status.name_vi(),
+                "received_at": motcua_core::calendar::at_vn(r.received_at).to_rfc3339(),
+                "next_step": r.next_step.map(|n| n.name()),
+                "next_due_at": r.next_due_at.map(|d| motcua_core::calendar::at_vn(d).to_rfc3339()),
+                "answer": r.answer,
+            })
+        })
+        .collect())
+}
+
+/// `POST /api/v1/lookup/petitions`: public, rate limited like the lookup; a code and ID number
+/// that do not match are the lookup's 404. 201 with the receipt code and the due instant of
+/// the next step.
+async fn file_public(
+    State(state): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: axum::http::HeaderMap,
+    Body(b): Body<PublicFileBody>,
+) -> Result<Response, Problem> {
+    let ip = crate::shared::client_ip(&state.config.trusted_proxies, &headers, peer);
+    if !state.limiter.allow(ip) {
+        return Err(Problem::new(
+            crate::problem::ProblemKind::RateLimited,
+            "too many requests from this address; wait a minute",
+        ));
+    }
+    let dossier = if b.code.trim().is_empty() {
+        None
+    } else {
+        match crate::public::find(&state, &b.code, &b.id_number, crate::i18n::Lang::Vi).await? {
+            Some(_) => Some(b.code.trim().parse::<DossierCode>()?),
+            None => return Err(Problem::not_found(crate::public::NOT_FOUND_TEXT_EN)),
+        }
+    };
+    if dossier.is_none() && b.agency.as_deref().is_none_or(|a| a.trim().is_empty()) {
+        return Err(Problem::invalid("give the dossier's code and ID number, or the agency the item is for"));
+    }
+    let body = FileBody {
+        kind: b.kind.clone().unwrap_or_else(|| "petition".into()),
+        applicant: b.name.clone(),
+        text: b.text.clone(),
+        email: b.email.clone(),
+        phone: b.phone.clone(),
+        dossier: dossier.map(|d| d.to_string()),
+        agency: if b.code.trim().is_empty() { b.agency.clone() } else { None },
+        channel: Some("online".into()),
+    };
+    let item = file_item(&state, &body, None, ItemChannel::Online).await?;
+    let next = item.next_step();
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "code": item.code,
+            "kind": item.kind.map(Kind::name),
+            "status": item.status.map(ItemStatus::name),
+            "next_step": next.map(|n| n.0.name()),
+            "next_due_at": next.map(|n| motcua_core::calendar::at_vn(n.1).to_rfc3339()),
+        })),
+    )
+        .into_response())
 }
 
 /// The steps of an item, by who may take them.

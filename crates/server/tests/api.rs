@@ -30,6 +30,9 @@ mod lookup;
 #[path = "api/desk.rs"]
 mod desk;
 
+/// Petitions filed on the public side, routed, answered, shown on the lookup.
+#[path = "api/petitions.rs"]
+mod petitions;
 /// Errors, event names, signals and CSV headings in the page's language.
 #[path = "api/words.rs"]
 mod words;
@@ -2806,6 +2809,9 @@ impl<'a> Authz<'a> {
             ("/api/v1/tokens", _) => json!({"name": format!("authz table {who}")}),
             ("/api/v1/dossiers" | "/api/v1/submissions", _) => intake_body(CENTRE),
             ("/api/v1/lookup", _) => json!({"code": code, "id_number": ID}),
+            ("/api/v1/lookup/petitions", _) => {
+                json!({"code": code, "id_number": ID, "kind": "complaint", "name": "Nguyễn Văn Khiếu", "text": "Quá hạn"})
+            }
             ("/api/v1/petitions", _) => {
                 json!({"kind": "complaint", "applicant": "Nguyễn Văn Khiếu", "text": "Hồ sơ quá hạn", "agency": TOURISM})
             }
