@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use motcua_core::analysis::{OpenState, open_state};
 use motcua_core::{Domain, Dossier, DossierCode, Event};
 use motcua_sim::{SimConfig, plan};
-use motcua_store::{BatchItem, NewDossier, NewMessage, OutboxStore, Store};
+use motcua_store::{BatchItem, NewDossier, NewItem, NewMessage, OutboxStore, PetitionStore, Store};
 use serde_json::json;
 
 /// A progress bar on a terminal; nothing in CI or when output is piped.
@@ -39,6 +39,66 @@ pub struct SimSummary {
     pub open_at_end: u64,
     /// Outbox messages queued (`--notify`).
     pub notified: u64,
+    /// Complaints planted about late dossiers ([`plant_complaint`]).
+    pub complaints: u64,
+}
+
+/// One finished-late dossier in this many gets a complaint (docs/simulation.md).
+pub const COMPLAINT_EVERY: u64 = 10;
+
+/// Whether the simulation plants a complaint about this late dossier: one in
+/// [`COMPLAINT_EVERY`], chosen by its code (FNV-1a), so that a run is reproducible.
+pub fn complains(code: &motcua_core::DossierCode) -> bool {
+    let h =
+        code.as_str().bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    h % COMPLAINT_EVERY == 0
+}
+
+/// Plants a complaint about a dossier finished late: filed online an hour after the finish,
+/// routed like any complaint about a dossier (the agency its lateness is attributed to),
+/// accepted the next day and answered two weeks after filing — each step only if it is not
+/// after `now`. Returns whether it was filed.
+pub async fn plant_complaint<S: Store + PetitionStore>(
+    store: &S,
+    domain: &Domain,
+    d: &Dossier,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    use motcua_core::petition::{Complexity, ItemChannel, ItemEvent, ItemEventKind, Kind};
+    let (Some(code), Some(finished), Some(due)) = (d.code.clone(), d.finished_at, d.due_at) else { return Ok(false) };
+    if finished <= due || !complains(&code) {
+        return Ok(false);
+    }
+    let filed = finished + chrono::Duration::hours(1);
+    if filed > now {
+        return Ok(false);
+    }
+    let Some(agency) = motcua_core::petition::route_for_dossier(domain, d, filed) else { return Ok(false) };
+    let new = NewItem {
+        kind: Kind::Complaint,
+        agency,
+        applicant: d.applicant.clone(),
+        text: format!("Hồ sơ {code} trả kết quả trễ hạn."),
+        dossier: Some(code),
+        channel: ItemChannel::Online,
+    };
+    let item = store.file_item(domain, new, filed, None, now).await?;
+    let Some(item_code) = item.code else { return Ok(true) };
+    let steps = [
+        (chrono::Duration::days(1), ItemEventKind::Accepted { complexity: Complexity::Ordinary, remote: false }),
+        (
+            chrono::Duration::days(14),
+            ItemEventKind::Answered { text: "Đã xem xét, trả lời và xin lỗi công dân.".into() },
+        ),
+    ];
+    for (after, kind) in steps {
+        let at = filed + after;
+        if at > now {
+            break;
+        }
+        store.record_item(domain, &item_code, ItemEvent::new(at, Some("simulate".into()), kind), now).await?;
+    }
+    Ok(true)
 }
 
 /// History brought in (`import`, `simulate`) is quiet: no message is queued unless `--notify`
@@ -88,7 +148,7 @@ pub async fn notify_actionable<S: Store + OutboxStore>(
 /// desk (intake allocates the codes; every event is checked by core), in group commits, as
 /// history arriving at `now` (`Store::record_history`): quiet unless `notify`
 /// ([`notify_actionable`]).
-pub async fn simulate<S: Store + OutboxStore>(
+pub async fn simulate<S: Store + OutboxStore + PetitionStore>(
     store: &S,
     domain: &Domain,
     cfg: &SimConfig,
@@ -138,6 +198,11 @@ pub async fn simulate<S: Store + OutboxStore>(
                     if d.status.is_some_and(|s| s.is_open()) {
                         summary.open_at_end += 1;
                     }
+                    match plant_complaint(store, domain, &d, now).await {
+                        Ok(true) => summary.complaints += 1,
+                        Ok(false) => {}
+                        Err(e) => bar.suspend(|| eprintln!("simulate: a complaint could not be planted: {e}")),
+                    }
                     if notify
                         && actionable(&d, now)
                         && let Some(code) = d.code
@@ -161,17 +226,18 @@ pub async fn simulate<S: Store + OutboxStore>(
         crate::outln!(
             "{}",
             json!({"dossiers": summary.dossiers, "events": summary.events, "rejected": summary.rejected,
-                   "notified": summary.notified})
+                   "notified": summary.notified, "complaints": summary.complaints})
         );
     } else {
         crate::outln!(
-            "simulated {} dossiers ({} events) from {} to {}, seed {}; {} rejected; {} messages queued{}",
+            "simulated {} dossiers ({} events) from {} to {}, seed {}; {} rejected; {} complaints about late dossiers; {} messages queued{}",
             summary.dossiers,
             summary.events,
             cfg.from,
             cfg.to,
             cfg.seed,
             summary.rejected,
+            summary.complaints,
             summary.notified,
             if notify {
                 " (--notify: open dossiers inside their time)"

@@ -361,7 +361,7 @@ pub fn run(cli: &Cli) -> Result<()> {
     })
 }
 
-async fn run_with_store<S: motcua_store::Store + motcua_store::OutboxStore>(
+async fn run_with_store<S: motcua_store::Store + motcua_store::OutboxStore + motcua_store::PetitionStore>(
     cli: &Cli,
     store: &S,
     domain: &motcua_core::Domain,

@@ -231,3 +231,42 @@ fn the_district_report_reproduces_da_nangs_table() {
         check_da_nang_table(&pg);
     }
 }
+
+/// `simulate` plants a complaint about one in ten dossiers finished late (chosen by the code),
+/// each about a late dossier, accepted and answered when its instants are not after now.
+#[test]
+fn simulate_plants_complaints_about_late_dossiers_in_the_documented_share() {
+    let db = Db::sqlite();
+    let sim = db.ok(&["simulate", "--dossiers", "6000", "--from", "2025-03-01", "--to", "2025-03-31"]);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (late, chosen) = rt.block_on(async {
+        use motcua_store::Store;
+        let store = motcua_store::open(&db.url).await.unwrap();
+        let mut late = std::collections::BTreeSet::new();
+        let mut after = None;
+        loop {
+            let page = store.dossiers_page(after.as_ref(), 1000).await.unwrap();
+            let Some(last) = page.last() else { break };
+            after = Some(last.code.clone());
+            for r in page {
+                if let (Some(f), Some(due)) = (r.finished_at, r.due_at)
+                    && f > due
+                {
+                    late.insert(r.code);
+                }
+            }
+        }
+        let chosen: std::collections::BTreeSet<_> =
+            late.iter().filter(|c| motcua::bulk::complains(c)).cloned().collect();
+        (late, chosen)
+    });
+    assert!(late.len() >= 50, "the simulation has late dossiers: {}", late.len());
+    assert_eq!(sim["complaints"].as_u64(), Some(chosen.len() as u64));
+    // The share: about one in ten (the hash spreads the codes evenly).
+    let share = chosen.len() as f64 / late.len() as f64;
+    assert!((0.04..=0.2).contains(&share), "{} of {} late dossiers", chosen.len(), late.len());
+    let items = db.ok(&["petition", "list", "--kind", "complaint", "--limit", "100000"]);
+    let about: std::collections::BTreeSet<String> =
+        items.as_array().unwrap().iter().map(|i| i["dossier_code"].as_str().unwrap().to_string()).collect();
+    assert_eq!(about, chosen.iter().map(ToString::to_string).collect());
+}
