@@ -976,6 +976,7 @@ impl std::ops::AddAssign for Tally {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use crate::calendar::{CalendarData, OfficeHours};
