@@ -33,7 +33,7 @@ CREATE TRIGGER petition_events_no_truncate
 
 CREATE TABLE petitions (
     code            text        PRIMARY KEY,
-    kind            text        NOT NULL CHECK (kind IN ('petition', 'complaint', 'denunciation')),
+    kind            text        NOT NULL,
     rule_set        text        NOT NULL,
     agency          text        NOT NULL,
     dossier_code    text,

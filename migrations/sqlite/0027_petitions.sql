@@ -27,7 +27,7 @@ END;
 
 CREATE TABLE petitions (
     code            TEXT    PRIMARY KEY NOT NULL,
-    kind            TEXT    NOT NULL CHECK (kind IN ('petition', 'complaint', 'denunciation')),
+    kind            TEXT    NOT NULL,
     rule_set        TEXT    NOT NULL,
     agency          TEXT    NOT NULL,
     dossier_code    TEXT,
