@@ -215,6 +215,16 @@ pub enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
     },
+    /// Copy a SQLite database, while it is in use, into a new file (a consistent snapshot,
+    /// checked before it is given its name); a PostgreSQL database is backed up with pg_dump
+    /// (docs/deploy.md).
+    Backup {
+        /// The backup file to create (never overwritten).
+        #[arg(long)]
+        to: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// Prometheus metrics: `metrics serve --bind ADDR` serves GET /metrics.
     #[command(subcommand)]
     Metrics(crate::metrics_cmd::MetricsCommand),
@@ -343,6 +353,23 @@ pub fn run(cli: &Cli) -> Result<()> {
         if let Command::Staff(cmd) = &cli.command {
             return crate::staff_cmd::run(cmd, &store, &domain).await;
         }
+        if let Command::Backup { to, json } = &cli.command {
+            let made = store.backup_to(to).await;
+            store.close().await;
+            let b = made?;
+            if *json {
+                crate::outln!("{}", serde_json::to_string(&b)?);
+            } else {
+                crate::outln!(
+                    "backup written to {} ({} bytes, {} events, last event {})",
+                    b.path.display(),
+                    b.bytes,
+                    b.events,
+                    b.last_event_id
+                );
+            }
+            return Ok(());
+        }
         match &cli.command {
             Command::Worker(args) => return crate::worker_cmd::worker(&config, args, store, domain).await,
             Command::Outbox(args) => return crate::worker_cmd::outbox(args, &store).await,
@@ -365,6 +392,7 @@ async fn run_with_store<S: motcua_store::Store + motcua_store::OutboxStore>(
         C::Calendar(_)
         | C::Catalog { .. }
         | C::Metrics(_)
+        | C::Backup { .. }
         | C::Serve(_)
         | C::Staff(_)
         | C::Worker(_)

@@ -11,6 +11,7 @@ mod desk;
 mod forms;
 mod history;
 mod metrics;
+mod operations;
 mod report;
 mod server;
 mod watchlist;

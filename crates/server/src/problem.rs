@@ -346,6 +346,15 @@ impl From<StoreError> for Problem {
             StoreError::Duplicate(code) => Self::new(ProblemKind::Duplicate, format!("dossier {code} already exists"))
                 .because(Cause::DuplicateDossier(code)),
             StoreError::SequenceExhausted { .. } => Self::new(ProblemKind::Unavailable, e.to_string()),
+            other if motcua_store::is_unavailable(&other) => {
+                tracing::warn!(error = %other, "database unavailable");
+                let mut p = Self::new(
+                    ProblemKind::Unavailable,
+                    "the database is unavailable at the moment (nothing was written); try again shortly",
+                );
+                p.retry_after = Some(5);
+                p
+            }
             other => Self::internal(other),
         }
     }
