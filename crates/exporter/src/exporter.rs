@@ -187,8 +187,14 @@ impl Exporter {
         let (figures, past, histograms) = match self.read(store, now).await {
             Ok(r) => r,
             Err(e) => {
+                // The database is away: the scrape still answers, with the instance's own
+                // families (requests, sends, this error counted under stage="figures"), so a
+                // scraper sees the failed read instead of a failed scrape; the service series
+                // are left out, not reported as zero.
                 self.metrics.scrape_errors.with_label_values(&["figures"]).inc();
-                return Err(e.into());
+                let mut out = format!("# motcua: the service figures could not be read ({e}); instance metrics only\n");
+                TextEncoder::new().encode_utf8(&self.metrics.registry().gather(), &mut out)?;
+                return Ok(Rendered { content_type: CONTENT_TYPE, body: out });
             }
         };
         let per_agency = self.per_agency(&figures, &past, now);
