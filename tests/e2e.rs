@@ -7,6 +7,7 @@ mod support;
 mod browser;
 mod bulk;
 mod calendar;
+mod chaos;
 mod desk;
 mod forms;
 mod history;

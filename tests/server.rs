@@ -55,6 +55,12 @@ impl Server {
         format!("{}{path}", self.base)
     }
 
+    /// SIGKILL: no chance to finish anything.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// SIGTERM, then the exit status (within 20 s).
     pub fn stop(&mut self) -> Option<i32> {
         let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
