@@ -149,6 +149,11 @@ impl SmtpSink {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// The Maildir the server writes each accepted message into.
+    pub(crate) fn maildir(&self) -> std::path::PathBuf {
+        self.dir.path().join("maildir")
+    }
+
     fn messages(&self) -> Vec<Value> {
         let out = Command::new(python()).args(["-c", PARSE]).arg(self.dir.path().join("maildir")).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

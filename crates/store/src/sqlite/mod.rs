@@ -120,7 +120,7 @@ pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
     /// How the file is opened (the backup opens a connection of its own with them).
-    options: SqliteConnectOptions,
+    options: Arc<SqliteConnectOptions>,
     pub(super) group: GroupCommit,
     /// Stops the background checkpointer (dropped with the last clone, it stops too).
     checkpoints: Arc<watch::Sender<bool>>,
@@ -185,8 +185,13 @@ impl SqliteStore {
             .await?;
         let (stop, stopped) = watch::channel(false);
         tokio::spawn(checkpointer(options.clone(), stopped));
-        let store =
-            Self { writer, reader, options, group: GroupCommit::new(group::DEFAULT_CAP), checkpoints: Arc::new(stop) };
+        let store = Self {
+            writer,
+            reader,
+            options: Arc::new(options),
+            group: GroupCommit::new(group::DEFAULT_CAP),
+            checkpoints: Arc::new(stop),
+        };
         // The folded names SQL does not compute (migration 18).
         store.fold_missing_names().await?;
         Ok(store)
@@ -210,7 +215,7 @@ impl SqliteStore {
     /// Connection options of the file (no create): for a connection that must not be one of
     /// the pools', such as the backup's.
     pub(crate) fn file_options(&self) -> SqliteConnectOptions {
-        self.options.clone()
+        (*self.options).clone()
     }
 
     pub async fn close(&self) {
