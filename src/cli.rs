@@ -179,11 +179,15 @@ pub enum Command {
     /// quiet: no message is queued unless --notify.
     Import {
         file: PathBuf,
-        /// jsonl or csv (default: from the file's extension).
+        /// jsonl or csv (default: from the file's extension), or dvcqg: the national portal's
+        /// records (`DongBoHoSoMC`, one per line, as `export --format dvcqg` writes them).
         #[arg(long)]
         format: Option<String>,
         #[command(flatten)]
         arrival: ArrivalArgs,
+        /// Say what would be imported, already present or rejected, and write nothing.
+        #[arg(long)]
+        dry_run: bool,
         #[arg(long)]
         json: bool,
     },
@@ -392,9 +396,17 @@ async fn run_with_store<S: motcua_store::Store + motcua_store::OutboxStore>(
             crate::bulk::simulate(store, domain, &cfg, *json, a.notify, a.now).await?;
             return Ok(());
         }
-        C::Import { file, format, arrival, json } => {
-            return crate::exchange_cmd::import(store, domain, file, format.as_deref(), *json, arrival.arrival()?)
-                .await;
+        C::Import { file, format, arrival, dry_run, json } => {
+            return crate::exchange_cmd::import(
+                store,
+                domain,
+                file,
+                format.as_deref(),
+                *json,
+                arrival.arrival()?,
+                *dry_run,
+            )
+            .await;
         }
         C::Overdue { imported, agencies, as_of: at, limit, json } => {
             return crate::desk::overdue(store, domain, *imported, agencies, as_of(at)?, *limit, *json).await;

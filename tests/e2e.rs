@@ -8,6 +8,7 @@ mod browser;
 mod bulk;
 mod calendar;
 mod desk;
+mod dvcqg;
 mod forms;
 mod history;
 mod metrics;

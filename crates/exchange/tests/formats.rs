@@ -542,7 +542,12 @@ fn the_national_record_of_online_dossiers_not_yet_received() {
     let d = domain.replay([&registered]).unwrap();
     let r = dvcqg(&domain, &d).unwrap();
     assert_eq!((r.trang_thai_ho_so.as_str(), r.kenh_thuc_hien.as_str(), r.ngay_tiep_nhan.as_str()), ("1", "2", ""));
-    assert!(r.qua_trinh_xu_ly.is_empty());
+    // One row says when it was registered.
+    assert_eq!(r.qua_trinh_xu_ly.len(), 1);
+    assert_eq!(
+        (r.qua_trinh_xu_ly[0].trang_thai.as_str(), r.qua_trinh_xu_ly[0].ngay_bat_dau.as_str()),
+        ("1", "20250712211000")
+    );
     assert_eq!(r.ngay_hen_tra_truoc, None);
 
     let refused = ev(
