@@ -359,3 +359,47 @@ fn unknown_agencies_and_procedures_are_rejected_rows_postgres() {
     let Some(db) = Db::pg("dvcqg_unknown") else { return };
     unknown_agencies_and_procedures_are_rejected_rows(&db);
 }
+
+/// `--dry-run` is the same for the event formats: nothing written, the same counts and
+/// rejections as the import would give.
+fn a_dry_run_of_an_event_log_writes_nothing(db: &Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("late.jsonl");
+    let text = late_finishes();
+    // The last event again, but earlier than the one before it: rejected.
+    let bad = r#"{"code":"000.00.02.H17-250324-0002","at":"2025-04-01T10:00:00+07:00","type":"returned"}"#;
+    std::fs::write(&file, format!("{text}\n{bad}\n")).unwrap();
+    let dry = db.run(&["import", file.to_str().unwrap(), "--as-of", ARRIVAL, "--dry-run"]);
+    dry.assert_user_error("1 rejected in 15 rows");
+    assert!(dry.stderr.contains("line 15: rejected: event at"), "{}", dry.stderr);
+    assert!(
+        dry.stdout.contains(
+            "15 rows read: 14 events would be imported, 0 already present, 1 rejected (dry run: nothing written)"
+        ),
+        "{}",
+        dry.stdout
+    );
+    assert_eq!(db.event_count(), 0);
+    let real = db.run(&["import", file.to_str().unwrap(), "--as-of", ARRIVAL]);
+    real.assert_user_error("1 rejected in 15 rows");
+    assert!(real.stdout.contains("14 events imported, 0 already present, 1 rows rejected"), "{}", real.stdout);
+    let again = db.run(&["import", file.to_str().unwrap(), "--as-of", ARRIVAL, "--dry-run", "--json"]);
+    assert_eq!(again.code, 2);
+    let v: Value = serde_json::from_str(again.stdout.trim()).unwrap();
+    assert_eq!(
+        (v["imported"].as_u64(), v["already_present"].as_u64(), v["rejected"].as_u64()),
+        (Some(0), Some(14), Some(1))
+    );
+    assert_eq!(db.event_count(), 14);
+}
+
+#[test]
+fn a_dry_run_of_an_event_log_writes_nothing_sqlite() {
+    a_dry_run_of_an_event_log_writes_nothing(&Db::sqlite());
+}
+
+#[test]
+fn a_dry_run_of_an_event_log_writes_nothing_postgres() {
+    let Some(db) = Db::pg("dvcqg_dry_run") else { return };
+    a_dry_run_of_an_event_log_writes_nothing(&db);
+}
