@@ -173,8 +173,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Import dossiers' events from a JSONL or CSV file (docs/formats.md); bad rows are reported
-    /// with their line number and skipped, the rest is imported. Events already in the log are
+    /// Import dossiers' events from a JSONL or CSV file, or the national portal's records
+    /// (--format dvcqg) (docs/formats.md); bad rows are reported with their line number and
+    /// skipped, the rest is imported. Events already in the log are
     /// counted as already present (an interrupted import is simply run again); history is
     /// quiet: no message is queued unless --notify.
     Import {

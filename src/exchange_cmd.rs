@@ -85,7 +85,6 @@ struct Pending {
 /// event already in the log counted as already present, so that an interrupted import can be
 /// run again on the same file. With `dry_run`, nothing is written: each event is checked
 /// against the log as it stands plus the events before it in the file.
-#[allow(clippy::too_many_arguments)]
 pub async fn import<S: Store + OutboxStore>(
     store: &S,
     domain: &Domain,
@@ -255,13 +254,16 @@ pub async fn import<S: Store + OutboxStore>(
         );
     }
     if summary.rejected > 0 {
-        bail!(
-            "{} rejected in {} {what}{} (see the lines above); the others {}",
-            summary.rejected,
-            summary.rows,
-            if input_kind == Input::Portal { " (unreadable records and events the log refused)" } else { "" },
-            if dry_run { "would be imported" } else { "were imported" }
-        );
+        let others = if dry_run { "would be imported" } else { "were imported" };
+        if input_kind == Input::Portal {
+            bail!(
+                "{} rejected in {} records (unreadable records and events the log refused; see the lines above); \
+                 the others {others}",
+                summary.rejected,
+                summary.rows,
+            );
+        }
+        bail!("{} of {} rows were rejected (see the lines above); the others {others}", summary.rejected, summary.rows);
     }
     Ok(())
 }

@@ -370,7 +370,7 @@ fn a_dry_run_of_an_event_log_writes_nothing(db: &Db) {
     let bad = r#"{"code":"000.00.02.H17-250324-0002","at":"2025-04-01T10:00:00+07:00","type":"returned"}"#;
     std::fs::write(&file, format!("{text}\n{bad}\n")).unwrap();
     let dry = db.run(&["import", file.to_str().unwrap(), "--as-of", ARRIVAL, "--dry-run"]);
-    dry.assert_user_error("1 rejected in 15 rows");
+    dry.assert_user_error("1 of 15 rows were rejected (see the lines above); the others would be imported");
     assert!(dry.stderr.contains("line 15: rejected: event at"), "{}", dry.stderr);
     assert!(
         dry.stdout.contains(
@@ -381,7 +381,7 @@ fn a_dry_run_of_an_event_log_writes_nothing(db: &Db) {
     );
     assert_eq!(db.event_count(), 0);
     let real = db.run(&["import", file.to_str().unwrap(), "--as-of", ARRIVAL]);
-    real.assert_user_error("1 rejected in 15 rows");
+    real.assert_user_error("1 of 15 rows were rejected");
     assert!(real.stdout.contains("14 events imported, 0 already present, 1 rows rejected"), "{}", real.stdout);
     let again = db.run(&["import", file.to_str().unwrap(), "--as-of", ARRIVAL, "--dry-run", "--json"]);
     assert_eq!(again.code, 2);

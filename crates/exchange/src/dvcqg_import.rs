@@ -96,6 +96,7 @@ impl<R: BufRead> Iterator for PortalReader<'_, R> {
                 }
             };
             let text = if line == 1 { text.trim_start_matches('\u{feff}') } else { text };
+            let text = text.trim_end_matches(['\n', '\r']);
             if text.trim().is_empty() {
                 continue;
             }
@@ -498,7 +499,7 @@ impl Ctx<'_> {
             _ => {}
         }
         // In time order; events at one instant in the order of the dossier's life.
-        out.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        out.sort_by_key(|e| (e.0, e.1));
         let events: Vec<Event> = out.into_iter().map(|(_, _, e)| e).collect();
         // The due date is motcua's to compute; say so when the record's differs (a payment
         // wait the record does not list moves it, for one).
