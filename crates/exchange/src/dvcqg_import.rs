@@ -502,17 +502,31 @@ impl Ctx<'_> {
         out.sort_by_key(|e| (e.0, e.1));
         let events: Vec<Event> = out.into_iter().map(|(_, _, e)| e).collect();
         // The due date is motcua's to compute; say so when the record's differs (a payment
-        // wait the record does not list moves it, for one).
-        if let Some(given) = text(map, "NgayHenTra", "")?
-            && let Ok(d) = self.domain.replay(&events)
-            && let Some(due) = d.due_at
-            && crate::format_dvcqg_time(due) != given
-        {
-            notes.push(format!(
-                "`NgayHenTra` is {given} but motcua's rules give {} from the events the record lists \
-                 (a wait it does not list?); motcua's is kept",
-                crate::format_dvcqg_time(due)
-            ));
+        // wait the record does not list moves it, for one), and when the events the record
+        // lists do not reach its status (a supplement request it does not list, say). A log
+        // that does not replay is the store's to reject, event by event.
+        if let Ok(d) = self.domain.replay(&events) {
+            if let Some(given) = text(map, "NgayHenTra", "")?
+                && let Some(due) = d.due_at
+                && crate::format_dvcqg_time(due) != given
+            {
+                notes.push(format!(
+                    "`NgayHenTra` is {given} but motcua's rules give {} from the events the record lists \
+                     (a wait it does not list?); motcua's is kept",
+                    crate::format_dvcqg_time(due)
+                ));
+            }
+            if let (Some(given), Some(reached)) = (status, d.status)
+                && given != reached
+                && !events.is_empty()
+            {
+                notes.push(format!(
+                    "`TrangThaiHoSo` is {} but the events the record lists reach {} ({}): imported as they are",
+                    given.code(),
+                    reached.code(),
+                    reached.name()
+                ));
+            }
         }
         Ok(events)
     }

@@ -738,6 +738,23 @@ fn missing_optional_fields_and_unknown_fields_are_no_obstacle() {
     let r = record_events(&domain, &update.to_string()).unwrap();
     assert_eq!(kinds(&r.events), ["transferred", "accepted"]);
     assert!(r.notes[0].contains("progress update"));
+
+    // Waiting for papers, but no supplement listed: what the record lists is imported, and a
+    // note says the status is not reached.
+    let waiting = serde_json::json!({
+        "MaHoSo": "000.00.02.H17-250303-0002", "MaTTHC": "1.004628", "ChuHoSo": "Lê Thị Hoa",
+        "NgayTiepNhan": "20250303090000", "TrangThaiHoSo": "5"
+    });
+    let r = record_events(&domain, &waiting.to_string()).unwrap();
+    assert_eq!(kinds(&r.events), ["received", "accepted"]);
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n
+                == "`TrangThaiHoSo` is 5 but the events the record lists reach 4 (processing): imported as they are"),
+        "{:?}",
+        r.notes
+    );
 }
 
 #[test]
