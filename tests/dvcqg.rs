@@ -1,5 +1,5 @@
 //! The national portal's records (`export --format dvcqg`, `import --format dvcqg`) through the
-//! real binary on both backends: a simulated fortnight with desk-driven late finishes brought
+//! real binary on both backends: a simulated month with desk-driven late finishes brought
 //! back into a fresh database gives the same `report` and the same `show` for every dossier;
 //! the import is quiet, idempotent and has a dry run; another system's record (no motcua rows,
 //! optional fields missing, extra fields) imports what it can; unknown agencies and procedures
@@ -33,7 +33,7 @@ fn late_finishes() -> String {
     };
     let event =
         |code: &str, at: &str, by: &str, rest: &str| format!(r#"{{"code":"{code}","at":"{at}","by":"{by}",{rest}}}"#);
-    let (late, moved) = ("000.00.02.H17-250324-0001", "000.00.02.H17-250324-0002");
+    let (late, moved) = ("000.00.02.H17-250324-9001", "000.00.02.H17-250324-9002");
     [
         intake(late, "Đoàn Văn Hậu", "2025-03-24T09:00:00+07:00"),
         event(late, "2025-03-24T10:00:00+07:00", "desk.an", &format!(r#""type":"transferred","to":"{TOURISM}""#)),
@@ -65,7 +65,7 @@ fn late_finishes() -> String {
     .join("\n")
 }
 
-/// A simulated fortnight, plus two late finishes: one with the apology its result carried, one
+/// A simulated month, plus two late finishes: one with the apology its result carried, one
 /// rescheduled first. Returns the dossiers' codes and the event types of the log.
 fn source_history(src: &Db) -> (Vec<String>, BTreeSet<String>) {
     let sim = src.run(&[
@@ -77,7 +77,7 @@ fn source_history(src: &Db) -> (Vec<String>, BTreeSet<String>) {
         "--from",
         "2025-03-03",
         "--to",
-        "2025-03-14",
+        "2025-03-31",
         "--as-of",
         ARRIVAL,
         "--json",
@@ -367,7 +367,7 @@ fn a_dry_run_of_an_event_log_writes_nothing(db: &Db) {
     let file = dir.path().join("late.jsonl");
     let text = late_finishes();
     // The last event again, but earlier than the one before it: rejected.
-    let bad = r#"{"code":"000.00.02.H17-250324-0002","at":"2025-04-01T10:00:00+07:00","type":"returned"}"#;
+    let bad = r#"{"code":"000.00.02.H17-250324-9002","at":"2025-04-01T10:00:00+07:00","type":"returned"}"#;
     std::fs::write(&file, format!("{text}\n{bad}\n")).unwrap();
     let dry = db.run(&["import", file.to_str().unwrap(), "--as-of", ARRIVAL, "--dry-run"]);
     dry.assert_user_error("1 of 15 rows were rejected (see the lines above); the others would be imported");

@@ -459,9 +459,13 @@ impl Ctx<'_> {
         let need_finish = || finished.ok_or("missing field `NgayKetThucXuLy` (the finish) for a finished dossier");
         match status {
             Some(Status::PaymentRequested) => {
+                // The wait in progress: after everything else the record lists.
                 let at = last
                     .and_then(|r| r.acted.or(r.started))
                     .or(received_at)
+                    .into_iter()
+                    .chain(out.iter().map(|(t, _, _)| *t))
+                    .max()
                     .ok_or("a dossier waiting for payment needs the instant of its last row (`ThoiDiemXuLy`)")?;
                 out.push((
                     at,
