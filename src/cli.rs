@@ -173,17 +173,22 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Import dossiers' events from a JSONL or CSV file (docs/formats.md); bad rows are reported
-    /// with their line number and skipped, the rest is imported. Events already in the log are
+    /// Import dossiers' events from a JSONL or CSV file, or the national portal's records
+    /// (--format dvcqg) (docs/formats.md); bad rows are reported with their line number and
+    /// skipped, the rest is imported. Events already in the log are
     /// counted as already present (an interrupted import is simply run again); history is
     /// quiet: no message is queued unless --notify.
     Import {
         file: PathBuf,
-        /// jsonl or csv (default: from the file's extension).
+        /// jsonl or csv (default: from the file's extension), or dvcqg: the national portal's
+        /// records (`DongBoHoSoMC`, one per line, as `export --format dvcqg` writes them).
         #[arg(long)]
         format: Option<String>,
         #[command(flatten)]
         arrival: ArrivalArgs,
+        /// Say what would be imported, already present or rejected, and write nothing.
+        #[arg(long)]
+        dry_run: bool,
         #[arg(long)]
         json: bool,
     },
@@ -420,9 +425,17 @@ async fn run_with_store<S: motcua_store::Store + motcua_store::OutboxStore>(
             crate::bulk::simulate(store, domain, &cfg, *json, a.notify, a.now).await?;
             return Ok(());
         }
-        C::Import { file, format, arrival, json } => {
-            return crate::exchange_cmd::import(store, domain, file, format.as_deref(), *json, arrival.arrival()?)
-                .await;
+        C::Import { file, format, arrival, dry_run, json } => {
+            return crate::exchange_cmd::import(
+                store,
+                domain,
+                file,
+                format.as_deref(),
+                *json,
+                arrival.arrival()?,
+                *dry_run,
+            )
+            .await;
         }
         C::Overdue { imported, agencies, as_of: at, limit, json } => {
             return crate::desk::overdue(store, domain, *imported, agencies, as_of(at)?, *limit, *json).await;

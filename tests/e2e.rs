@@ -9,6 +9,7 @@ mod bulk;
 mod calendar;
 mod chaos;
 mod desk;
+mod dvcqg;
 mod forms;
 mod history;
 mod metrics;
