@@ -141,8 +141,8 @@ impl LogLine {
 
 /// The view of a replayed dossier as of `as_of` (replay only the events up to `as_of`).
 pub fn dossier_view(domain: &Domain, d: &Dossier, as_of: DateTime<Utc>) -> Result<DossierView, DomainError> {
-    let procedure_code = d.procedure.clone().ok_or(DomainError::NoIntake)?;
-    let procedure = domain.procedure(&procedure_code)?;
+    d.procedure.as_ref().ok_or(DomainError::NoIntake)?;
+    let procedure = domain.procedure_of(d)?;
     let receiving = d.receiving_agency.clone().ok_or(DomainError::NoIntake)?;
     let status = d.status.ok_or(DomainError::NoIntake)?;
     let cal = domain.calendar_for(&receiving);
