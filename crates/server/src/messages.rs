@@ -547,7 +547,7 @@ mod tests {
     fn the_fixed_sentences_have_words_in_both_languages() {
         let keys = [
             "err_period_too_long",
-            "err_agency_filter_by_agency",
+            "err_agency_ceased_successor",
             "err_period_years",
             "err_report_by",
             "err_watch_by",
