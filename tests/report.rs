@@ -154,7 +154,8 @@ pub fn report_across_the_reform(db: &Db) {
     const HAI_CHAU: &str = "000.00.41.H17";
     const WARD_PROC: &str = "1.001022";
     let intake = |agency: &str, at: &str| {
-        let v = db.ok(&["intake", "--procedure", WARD_PROC, "--agency", agency, "--applicant", "Võ Thị Mai", "--at", at]);
+        let v =
+            db.ok(&["intake", "--procedure", WARD_PROC, "--agency", agency, "--applicant", "Võ Thị Mai", "--at", at]);
         v["code"].as_str().unwrap_or_else(|| panic!("{v}")).to_string()
     };
     let old = intake(SPLIT, "2025-06-18T09:00:00+07:00");
@@ -178,7 +179,21 @@ pub fn report_across_the_reform(db: &Db) {
     assert_eq!(db.event_count(), before, "a refused intake writes nothing");
 
     let report = |extra: &[&str]| {
-        let args = [&["report", "--from", "2025-06-01", "--to", "2025-07-31", "--as-of", "2025-08-01T09:00:00+07:00", "--format", "json"], extra].concat();
+        let args = [
+            &[
+                "report",
+                "--from",
+                "2025-06-01",
+                "--to",
+                "2025-07-31",
+                "--as-of",
+                "2025-08-01T09:00:00+07:00",
+                "--format",
+                "json",
+            ],
+            extra,
+        ]
+        .concat();
         let v = db.run(&args).json();
         let rows: Vec<(String, u64)> = v["rows"]
             .as_array()
@@ -199,7 +214,16 @@ pub fn report_across_the_reform(db: &Db) {
     assert_eq!(by_procedure, vec![(WARD_PROC.to_string(), 2)]);
     let (by_month, _) = report(&["--by", "month", "--agency", SPLIT]);
     assert_eq!(by_month, vec![("2025-06".to_string(), 1), ("2025-07".to_string(), 0)]);
-    let table = db.run(&["report", "--from", "2025-06-01", "--to", "2025-07-31", "--as-of", "2025-08-01T09:00:00+07:00", "--as-successors"]);
+    let table = db.run(&[
+        "report",
+        "--from",
+        "2025-06-01",
+        "--to",
+        "2025-07-31",
+        "--as-of",
+        "2025-08-01T09:00:00+07:00",
+        "--as-successors",
+    ]);
     assert!(table.stdout.contains("ceased agencies under their successors of 2025-08-01"), "{}", table.stdout);
     db.run(&["report", "--as-successors", "--agency", SPLIT, "--as-of", "2025-08-01T09:00:00+07:00"])
         .assert_user_error("counted under 000.00.41.H17");

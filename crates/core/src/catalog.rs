@@ -542,6 +542,11 @@ impl Catalog {
         self.agencies.values().filter(move |a| a.in_force(on))
     }
 
+    /// Every version of every procedure, by code then oldest first.
+    pub fn every_procedure_version(&self) -> impl Iterator<Item = &Procedure> {
+        self.procedures.values().flatten()
+    }
+
     /// Each procedure's latest version.
     pub fn procedures(&self) -> impl Iterator<Item = &Procedure> {
         self.procedures.values().filter_map(|v| v.last())
@@ -624,9 +629,7 @@ impl Catalog {
                 sum += s.share;
                 match self.agencies.get(&s.code) {
                     None => problems.push(format!("agency {code}: successor {} is not in the catalog", s.code)),
-                    Some(next) if &next.code == code => {
-                        problems.push(format!("agency {code} is its own successor"))
-                    }
+                    Some(next) if &next.code == code => problems.push(format!("agency {code} is its own successor")),
                     Some(next) => {
                         let day_after = until.succ_opt().unwrap_or(until);
                         if !next.in_force(day_after) {
@@ -770,7 +773,10 @@ successors = [{ code = "000.20.01.H17", share = 0.6 }, { code = "000.00.12.H17",
 
     #[test]
     fn procedure_versions_must_not_overlap() {
-        let v2 = PROCEDURES.replace("time_limit = { working_days = 1 }\nroute", "time_limit = { working_days = 1 }\nvalid_from = 2024-07-01\nroute");
+        let v2 = PROCEDURES.replace(
+            "time_limit = { working_days = 1 }\nroute",
+            "time_limit = { working_days = 1 }\nvalid_from = 2024-07-01\nroute",
+        );
         let both = format!(
             "{v2}\n[[procedure]]\ncode = \"1.001193\"\nname = \"Đăng ký khai sinh\"\nlevel = \"ward\"\ntime_limit = {{ working_days = 2 }}\nvalid_until = 2024-06-30\nroute = [{{ agency = \"@receiving\", budget = {{ working_days = 2 }} }}]\n"
         );

@@ -213,8 +213,8 @@ impl Domain {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::calendar::from_local;
     use crate::TimeLimit;
+    use crate::calendar::from_local;
     use crate::dossier::{Applicant, Channel, Intake};
     use chrono::NaiveDate;
 

@@ -234,9 +234,7 @@ pub struct ControlRow {
 /// (the giving agency's step judged against its route budget), then the result coming back to
 /// the desk and handed to the citizen.
 pub fn control_rows(domain: &Domain, d: &Dossier, as_of: DateTime<Utc>) -> Result<Vec<ControlRow>, CalendarError> {
-    let (Some(procedure), Some(receiving)) =
-        (domain.procedure_of(d).ok(), d.receiving_agency.as_ref())
-    else {
+    let (Some(procedure), Some(receiving)) = (domain.procedure_of(d).ok(), d.receiving_agency.as_ref()) else {
         return Ok(Vec::new());
     };
     let cal = domain.calendar_for(receiving);

@@ -402,10 +402,7 @@ pub fn pending_supplement(domain: &Domain, d: &Dossier, events: &[Event]) -> Opt
     if d.status != Some(Status::SupplementRequested) {
         return None;
     }
-    let restarts = domain
-        .procedure_of(d)
-        .ok()
-        .is_none_or(|p| p.supplement_mode == crate::catalog::WaitMode::Restart);
+    let restarts = domain.procedure_of(d).ok().is_none_or(|p| p.supplement_mode == crate::catalog::WaitMode::Restart);
     events.iter().rev().find_map(|e| match &e.kind {
         EventKind::SupplementRequested { reason, documents } => {
             Some(SupplementFacts { requested_at: e.at, reason: reason.clone(), documents: documents.clone(), restarts })

@@ -179,8 +179,7 @@ fn agency_name(domain: &Domain, code: &AgencyCode) -> String {
 }
 
 fn build(domain: &Domain, d: &Dossier, staff: &Staff) -> Result<DongBoHoSo, ExportError> {
-    let (Some(code), Some(_), Some(receiving), Some(status)) =
-        (&d.code, &d.procedure, &d.receiving_agency, d.status)
+    let (Some(code), Some(_), Some(receiving), Some(status)) = (&d.code, &d.procedure, &d.receiving_agency, d.status)
     else {
         return Err(ExportError::NoIntake);
     };

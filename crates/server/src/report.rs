@@ -82,8 +82,7 @@ pub async fn build_report(state: &AppState, p: &ReportParams) -> Result<Report, 
         state.domain.agency(&code)?;
         q.agency = Some(code);
     }
-    q.check(&state.domain)
-        .map_err(|e| Problem::invalid(e).because(Cause::Words("err_agency_ceased_successor")))?;
+    q.check(&state.domain).map_err(|e| Problem::invalid(e).because(Cause::Words("err_agency_ceased_successor")))?;
     Ok(report(&state.store, &state.domain, &q).await?)
 }
 

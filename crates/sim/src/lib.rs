@@ -340,17 +340,14 @@ impl World {
         let catalog = &domain.catalog;
         // Only today's agencies (not ceased) in force over the whole period, and procedures in
         // force over it: a district that ceased on 30/6/2025 is history, not simulated.
-        let agencies = || {
-            catalog.agencies().filter(|a| a.valid_until.is_none() && a.in_force(probe_day) && a.in_force(last_day))
-        };
+        let agencies =
+            || catalog.agencies().filter(|a| a.valid_until.is_none() && a.in_force(probe_day) && a.in_force(last_day));
         let wards: Vec<AgencyCode> =
             agencies().filter(|a| a.kind == AgencyKind::Ward).map(|a| a.code.clone()).collect();
         let centre = agencies().find(|a| a.kind == AgencyKind::Centre).map(|a| a.code.clone());
         let ward_picker = Cumulative::new(wards.iter().map(|_| rng.gen_range(0.6..1.4)));
-        let ward_place: BTreeMap<AgencyCode, String> = agencies()
-            .filter(|a| a.kind == AgencyKind::Ward)
-            .map(|a| (a.code.clone(), place_name(&a.name)))
-            .collect();
+        let ward_place: BTreeMap<AgencyCode, String> =
+            agencies().filter(|a| a.kind == AgencyKind::Ward).map(|a| (a.code.clone(), place_name(&a.name))).collect();
         let places = ward_place.values().cloned().collect();
         let city = agencies().find(|a| a.kind == AgencyKind::City).map_or_else(String::new, |a| place_name(&a.name));
         let staff = agencies().map(|a| (a.code.clone(), (rng.gen_range(2..=5), rng.gen_range(3..=8)))).collect();

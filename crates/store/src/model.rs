@@ -222,8 +222,7 @@ fn at_risk_of(
 /// say ([`DossierRow::open_key`]) without building the row.
 pub(crate) fn open_key(domain: &Domain, d: &Dossier) -> Result<Option<OpenKey>, StoreError> {
     let Some(status) = d.status.filter(|s| vocab::NOT_FINISHED.contains(*s)) else { return Ok(None) };
-    let (Some(_), Some(receiving), Some(last_event_at)) = (&d.procedure, &d.receiving_agency, d.last_event_at)
-    else {
+    let (Some(_), Some(receiving), Some(last_event_at)) = (&d.procedure, &d.receiving_agency, d.last_event_at) else {
         return Err(StoreError::Corrupt("a dossier state without a procedure, receiving agency or events".into()));
     };
     let procedure = domain.procedure_of(d)?;

@@ -1260,7 +1260,8 @@ mod checks {
         let open = |agency: &'static str, when: DateTime<Utc>| {
             let (s, d) = (s.clone(), d.clone());
             async move {
-                let c = s.intake(&d, new_dossier(agency, WARD_PROC, "Lê Thị Hoa"), when, None).await.unwrap().code.unwrap();
+                let c =
+                    s.intake(&d, new_dossier(agency, WARD_PROC, "Lê Thị Hoa"), when, None).await.unwrap().code.unwrap();
                 s.record(&d, &c, ev(when + Duration::minutes(10), EventKind::Accepted)).await.unwrap();
                 c
             }
@@ -1272,7 +1273,8 @@ mod checks {
         let c = open(hoa_cuong_bac, at(2025, 6, 20, 9, 0)).await;
         // Finished after the reform, by the ward that received it.
         s.record(&d, &c, ev(at(2025, 7, 2, 9, 0), resolve())).await.unwrap();
-        let city = s.intake(&d, new_dossier(CENTRE, CITY_PROC, "Phan Văn Nam"), at(2025, 6, 20, 9, 0), None).await.unwrap();
+        let city =
+            s.intake(&d, new_dossier(CENTRE, CITY_PROC, "Phan Văn Nam"), at(2025, 6, 20, 9, 0), None).await.unwrap();
         assert!(city.code.is_some());
         let e = open(hai_chau, at(2025, 7, 7, 9, 0)).await;
         s.record(&d, &e, ev(at(2025, 7, 8, 9, 0), resolve())).await.unwrap();
@@ -1309,11 +1311,7 @@ mod checks {
         let today = report(&s, &d, &now).await.unwrap();
         assert_eq!(
             rows(&today),
-            vec![
-                (CITY_LEAD.to_string(), (1, 0)),
-                (hai_chau.to_string(), (3, 3)),
-                (hoa_cuong.to_string(), (2, 1)),
-            ],
+            vec![(CITY_LEAD.to_string(), (1, 0)), (hai_chau.to_string(), (3, 3)), (hoa_cuong.to_string(), (2, 1)),],
             "{today:#?}"
         );
         assert_eq!(today.total, was.total, "regrouping moves dossiers, never adds or drops one");

@@ -44,7 +44,12 @@ async fn a_ceased_ward_receives_nothing_and_its_history_reports_under_its_succes
     assert_eq!(s, StatusCode::CREATED, "{v}");
 
     let keys = |v: &Value| -> Vec<(String, u64)> {
-        v["rows"].as_array().unwrap().iter().map(|r| (r["key"].as_str().unwrap().to_string(), r["received"].as_u64().unwrap())).collect()
+        v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["key"].as_str().unwrap().to_string(), r["received"].as_u64().unwrap()))
+            .collect()
     };
     let period = "from=2025-06-01&to=2025-07-31&as_of=2025-07-03T09:00:00%2B07:00";
     let (s, v) = app.report(Role::Chair, &format!("{period}&by=agency")).await;
@@ -71,14 +76,8 @@ async fn a_ceased_ward_receives_nothing_and_its_history_reports_under_its_succes
 
     // The pages: the report's toggle, and an intake form without the ceased ward.
     let (chair, _) = app.client(Role::Chair);
-    let page = chair
-        .get(app.url(&format!("/report?{period}&as_successors=true")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page =
+        chair.get(app.url(&format!("/report?{period}&as_successors=true"))).send().await.unwrap().text().await.unwrap();
     assert!(page.contains(r#"name="as_successors" value="true" checked"#), "{page}");
     assert!(page.contains("as_successors=true"), "the CSV link keeps the view");
     assert!(!page.contains(&format!("<small>{OLD_WARD}</small>")), "no row of the ceased ward");
