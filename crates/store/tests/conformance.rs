@@ -1286,6 +1286,29 @@ mod checks {
         assert!(matches!(err, StoreError::Rejected(DomainError::AgencyNotInForce(_))), "{err}");
         assert!(err.to_string().contains("ceased on 2025-06-30"), "{err}");
         assert_eq!(s.event_count().await.unwrap(), events, "a refused intake writes nothing");
+        // Nor through the import's history path (a receipt carried by a foreign log) or a batch.
+        let code: DossierCode = format!("{thach_thang}-250702-0001").parse().unwrap();
+        let intake = Intake {
+            code: code.clone(),
+            procedure: WARD_PROC.parse().unwrap(),
+            agency: ag(thach_thang),
+            applicant: new_dossier(thach_thang, WARD_PROC, "X").applicant,
+            channel: motcua_core::Channel::InPerson,
+            documents: Vec::new(),
+        };
+        let receipt = ev(at(2025, 7, 2, 9, 0), EventKind::Received { intake });
+        let imported =
+            s.record_history(&d, vec![BatchItem::Record { code, event: receipt }], at(2025, 8, 1, 9, 0)).await.unwrap();
+        assert!(matches!(imported[0], Err(StoreError::Rejected(DomainError::AgencyNotInForce(_)))), "{imported:?}");
+        let batch = BatchItem::Intake {
+            new: new_dossier(thach_thang, WARD_PROC, "X"),
+            at: at(2025, 7, 2, 9, 0),
+            by: None,
+            backdate_reason: None,
+        };
+        let simulated = s.record_batch(&d, vec![batch], at(2025, 7, 2, 9, 0)).await.unwrap();
+        assert!(matches!(simulated[0], Err(StoreError::Rejected(DomainError::AgencyNotInForce(_)))), "{simulated:?}");
+        assert_eq!(s.event_count().await.unwrap(), events, "nothing written by either");
 
         let q = |by, as_of| ReportQuery::new(day(2025, 6, 1), day(2025, 7, 31), by, as_of);
         let rows = |r: &motcua_store::report::Report| {
