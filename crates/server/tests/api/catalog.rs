@@ -84,5 +84,25 @@ async fn a_ceased_ward_receives_nothing_and_its_history_reports_under_its_succes
     let form = c.get(app.url("/intake")).send().await.unwrap().text().await.unwrap();
     assert!(form.contains(&format!("value=\"{HAI_CHAU}\"")), "{form}");
     assert!(!form.contains(&format!("value=\"{OLD_WARD}\"")), "the ceased ward is not offered");
+    // Posted anyway (a stale form): refused in Vietnamese, its successor named, nothing written.
+    let before = app.event_count().await;
+    let csrf_field = csrf_of(&form);
+    let r = c
+        .post(app.url("/intake"))
+        .form(&[
+            ("_csrf", csrf_field.as_str()),
+            ("procedure", WARD_PROC),
+            ("agency", OLD_WARD),
+            ("applicant", "Võ Thị Hoa"),
+            ("id_number", ID),
+            ("channel", "in_person"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("đã chấm dứt hoạt động") && page.contains("Ủy ban nhân dân phường Hải Châu"), "{page}");
+    assert_eq!(app.event_count().await, before);
     app.shutdown().await;
 }
