@@ -266,6 +266,14 @@ pub enum Command {
         as_of: Option<String>,
         #[arg(long, default_value = "table", value_parser = ["table", "json", "csv"])]
         format: String,
+        /// Only the dossiers of this agency (their lead agency), in every grouping.
+        #[arg(long)]
+        agency: Option<String>,
+        /// Count a ceased agency's history (e.g. a district abolished on 30/6/2025) under the
+        /// agency that succeeded it as of --as-of (docs/catalog.md); without it, under the
+        /// agencies as they were.
+        #[arg(long)]
+        as_successors: bool,
         /// Instead: the backdated events recorded in the period (stated vs recorded, by whom,
         /// the reason, the gap in working minutes) and their count per officer.
         #[arg(long)]
@@ -449,8 +457,16 @@ async fn run_with_store<S: motcua_store::Store + motcua_store::OutboxStore>(
             let period = Period::of(from, to, at)?;
             return backdated(store, domain, window, &period, officer.as_deref(), *limit, format).await;
         }
-        C::Report { from, to, by, as_of: at, format, .. } => {
-            return report(store, domain, &Period::of(from, to, at)?, *by, format).await;
+        C::Report { from, to, by, as_of: at, format, agency, as_successors, .. } => {
+            let p = Period::of(from, to, at)?;
+            let mut q = motcua_store::report::ReportQuery::new(p.from, p.to, *by, p.as_of);
+            q.agency = agency
+                .as_deref()
+                .map(|a| a.trim().parse::<motcua_core::AgencyCode>().map_err(|e| anyhow::anyhow!("--agency: {e}")))
+                .transpose()?;
+            q.as_successors = *as_successors;
+            q.check(domain).map_err(|e| anyhow::anyhow!("--agency: {e}"))?;
+            return report(store, domain, &q, format).await;
         }
         C::Watchlist { from, to, by, agency, as_of: at, format, sort, lang } => {
             let p = Period::of(from, to, at)?;
@@ -629,12 +645,10 @@ async fn backdated<S: motcua_store::Store>(
 async fn report<S: motcua_store::Store>(
     store: &S,
     domain: &motcua_core::Domain,
-    p: &Period,
-    by: GroupBy,
+    q: &motcua_store::report::ReportQuery,
     format: &str,
 ) -> Result<()> {
-    let q = motcua_store::report::ReportQuery { from: p.from, to: p.to, by, as_of: p.as_of };
-    let r = motcua_store::report::report(store, domain, &q).await?;
+    let r = motcua_store::report::report(store, domain, q).await?;
     match format {
         "json" => crate::outln!("{}", r.to_json()),
         "csv" => crate::out!("{}", r.to_csv()),

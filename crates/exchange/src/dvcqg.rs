@@ -237,12 +237,11 @@ fn agency_name(domain: &Domain, code: &AgencyCode) -> String {
 }
 
 fn build(domain: &Domain, d: &Dossier, staff: &Staff) -> Result<DongBoHoSo, ExportError> {
-    let (Some(code), Some(procedure_code), Some(receiving), Some(status)) =
-        (&d.code, &d.procedure, &d.receiving_agency, d.status)
+    let (Some(code), Some(_), Some(receiving), Some(status)) = (&d.code, &d.procedure, &d.receiving_agency, d.status)
     else {
         return Err(ExportError::NoIntake);
     };
-    let procedure = domain.procedure(procedure_code)?;
+    let procedure = domain.procedure_of(d)?;
     let cal = domain.calendar_for(receiving);
     let lead = domain.lead_agency(procedure, receiving);
     let a = &d.applicant;

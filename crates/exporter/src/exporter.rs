@@ -64,9 +64,11 @@ pub struct Exporter {
 
 impl Exporter {
     /// `windows` are the on-time ratio windows (e.g. 1d, 7d, 30d); every agency of the catalog
-    /// gets its series, even before its first dossier.
+    /// that has not ceased gets its series, even before its first dossier (a ceased one, e.g. a
+    /// district abolished in 2025, only while it has figures).
     pub fn new(metrics: Arc<Metrics>, domain: &Domain, windows: Vec<Window>) -> Self {
-        let codes: Vec<_> = domain.catalog.agencies().map(|a| a.code.clone()).collect();
+        let codes: Vec<_> =
+            domain.catalog.agencies().filter(|a| a.valid_until.is_none()).map(|a| a.code.clone()).collect();
         metrics.init_agencies(codes.iter());
         let mut windows = windows;
         windows.sort();
