@@ -27,6 +27,7 @@ use crate::write::counters::{CounterDeltas, bind_counter_rows};
 use crate::write::group::{self, GroupCommit};
 use tx::PgTx;
 
+mod columns;
 mod figures;
 mod letters;
 mod outbox;
@@ -104,6 +105,6 @@ impl PgStore {
     }
 
     pub(super) async fn begin(&self) -> Result<PgTx, StoreError> {
-        Ok(PgTx { tx: self.pool.begin().await? })
+        Ok(PgTx::new(self.pool.begin().await?))
     }
 }
