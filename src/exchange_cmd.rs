@@ -2,12 +2,15 @@
 //! portal's dossier records (docs/formats.md).
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
+use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Read, Write};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result, anyhow, bail};
-use motcua_core::Domain;
-use motcua_exchange::{EventWriter, Format, dvcqg_with_log, read_events, write_dvcqg};
+use indicatif::{ProgressBar, ProgressStyle};
+use motcua_core::{Domain, DossierCode};
+use motcua_exchange::{EventWriter, Format, ImportRow, RowError, dvcqg_with_log, read_events, write_dvcqg};
 use motcua_store::{BatchItem, OutboxStore, Store, StoreError};
 
 use crate::bulk::progress;
@@ -38,25 +41,65 @@ pub struct Arrival {
     pub notify: bool,
 }
 
-/// Lines in the file at `path`, for the progress bar (0 if it cannot be read).
-fn count_lines(path: &Path) -> u64 {
-    let Ok(file) = File::open(path) else { return 0 };
-    let mut reader = BufReader::new(file);
-    let (mut lines, mut buf) = (0, Vec::new());
-    loop {
-        buf.clear();
-        match reader.read_until(b'\n', &mut buf) {
-            Ok(0) | Err(_) => return lines,
-            Ok(_) => lines += 1,
-        }
+/// A reader that counts the bytes read through it, for the progress bar: the file is read
+/// once, not counted first.
+struct Counting<R> {
+    inner: R,
+    read: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
     }
+}
+
+/// What the reading thread hands to the writer: a chunk of rows in file order.
+type Rows = Vec<Result<ImportRow, RowError>>;
+
+/// Chunks read ahead of the writer: the file is parsed on a thread of its own while the store
+/// writes the chunk before, and at most this many chunks wait in memory.
+const READ_AHEAD: usize = 2;
+
+/// Reads `input` on a thread of its own, sending chunks of [`CHUNK`] rows; stops when the
+/// receiver is dropped.
+fn read_ahead(format: Format, input: Box<dyn BufRead + Send>) -> tokio::sync::mpsc::Receiver<Rows> {
+    let (tx, rx) = tokio::sync::mpsc::channel(READ_AHEAD);
+    std::thread::spawn(move || {
+        let mut rows = Vec::with_capacity(CHUNK);
+        for row in read_events(format, input) {
+            rows.push(row);
+            if rows.len() >= CHUNK && tx.blocking_send(std::mem::replace(&mut rows, Vec::with_capacity(CHUNK))).is_err()
+            {
+                return;
+            }
+        }
+        if !rows.is_empty() {
+            let _ = tx.blocking_send(rows);
+        }
+    });
+    rx
+}
+
+/// The progress bar of an import from a file: bytes read of the file's size.
+fn byte_bar(len: u64) -> ProgressBar {
+    let bar = progress(len, "import");
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar
 }
 
 /// `motcua import FILE`, or `-` for standard input (with `--format`).
 ///
 /// The events arrive as history (`Store::record_history`): quiet unless `arrival.notify`, an
 /// event already in the log counted as already present, so that an interrupted import can be
-/// run again on the same file.
+/// run again on the same file. The file is streamed: a thread parses the next chunks while
+/// the store writes one, and memory holds at most a few chunks whatever the file's size.
 pub async fn import<S: Store + OutboxStore>(
     store: &S,
     domain: &Domain,
@@ -73,40 +116,55 @@ pub async fn import<S: Store + OutboxStore>(
             anyhow!("cannot tell the format of {} from its extension: give --format jsonl|csv", path.display())
         })?,
     };
-    let (input, name): (Box<dyn BufRead>, String) = if stdin {
+    let read = Arc::new(AtomicU64::new(0));
+    let (input, name, bar): (Box<dyn BufRead + Send>, String, ProgressBar) = if stdin {
         if std::io::stdin().is_terminal() {
             bail!(
                 "standard input is a terminal: pipe the events in (… | motcua import --format jsonl -) or give a file"
             );
         }
-        (Box::new(std::io::stdin().lock()), "standard input".to_string())
+        (Box::new(BufReader::new(std::io::stdin())), "standard input".to_string(), progress(0, "import"))
     } else {
         let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        if file.metadata().is_ok_and(|m| m.is_dir()) {
+        let meta = file.metadata().ok();
+        if meta.as_ref().is_some_and(std::fs::Metadata::is_dir) {
             bail!("{} is a folder, not a file of events", path.display());
         }
-        (Box::new(BufReader::new(file)), path.display().to_string())
+        let counting = Counting { inner: file, read: Arc::clone(&read) };
+        let bar = byte_bar(meta.map_or(0, |m| m.len()));
+        (Box::new(BufReader::with_capacity(1 << 16, counting)), path.display().to_string(), bar)
     };
-    let lines = if !stdin && std::io::stderr().is_terminal() { count_lines(path) } else { 0 };
-    let bar = progress(lines, "import");
     let mut summary = ImportSummary::default();
-    let mut pending: Vec<(usize, BatchItem)> = Vec::with_capacity(CHUNK);
     let mut errors = std::io::stderr().lock();
     let now = motcua_core::calendar::truncate_to_micros(arrival.now);
     // With --notify, the dossiers the file names, judged once the whole file is in.
     let mut touched = std::collections::BTreeSet::new();
-    let mut flush = async |pending: &mut Vec<(usize, BatchItem)>, summary: &mut ImportSummary| -> Result<Vec<String>> {
-        let lines: Vec<usize> = pending.iter().map(|(l, _)| *l).collect();
-        let items: Vec<BatchItem> = pending.drain(..).map(|(_, i)| i).collect();
-        let codes: Vec<Option<motcua_core::DossierCode>> = items
+    let mut chunks = read_ahead(format, input);
+    while let Some(rows) = chunks.recv().await {
+        let mut lines = Vec::with_capacity(rows.len());
+        let mut items = Vec::with_capacity(rows.len());
+        let mut msgs = Vec::new();
+        for row in rows {
+            summary.rows += 1;
+            match row {
+                Ok(r) => {
+                    lines.push(r.line);
+                    items.push(BatchItem::Record { code: r.code, event: r.event });
+                }
+                Err(e) => {
+                    summary.rejected += 1;
+                    msgs.push(e.to_string());
+                }
+            }
+        }
+        let codes: Vec<Option<DossierCode>> = items
             .iter()
             .map(|i| match i {
                 BatchItem::Record { code, .. } if arrival.notify => Some(code.clone()),
                 _ => None,
             })
             .collect();
-        let mut msgs = Vec::new();
-        let results = store.record_history(domain, items, now).await?;
+        let results = if items.is_empty() { Vec::new() } else { store.record_history(domain, items, now).await? };
         for ((line, r), code) in lines.into_iter().zip(results).zip(codes) {
             let present = matches!(r, Ok(_) | Err(StoreError::AlreadyPresent { .. }));
             if present && let Some(code) = code {
@@ -121,26 +179,17 @@ pub async fn import<S: Store + OutboxStore>(
                 }
             }
         }
-        Ok(msgs)
-    };
-    for row in read_events(format, input) {
-        summary.rows += 1;
-        bar.inc(1);
-        match row {
-            Ok(r) => pending.push((r.line, BatchItem::Record { code: r.code, event: r.event })),
-            Err(e) => {
-                summary.rejected += 1;
-                bar.suspend(|| writeln!(errors, "{e}"))?;
-            }
+        // Reading errors and refusals of one chunk, in the order of their lines.
+        msgs.sort_by_key(|m| line_of(m));
+        for m in msgs {
+            bar.suspend(|| writeln!(errors, "{m}"))?;
         }
-        if pending.len() >= CHUNK {
-            for m in flush(&mut pending, &mut summary).await? {
-                bar.suspend(|| writeln!(errors, "{m}"))?;
-            }
+        if stdin {
+            bar.set_position(summary.rows);
+        } else {
+            bar.set_position(read.load(Ordering::Relaxed));
         }
-    }
-    for m in flush(&mut pending, &mut summary).await? {
-        bar.suspend(|| writeln!(errors, "{m}"))?;
+        bar.set_message(format!("{} events", summary.rows));
     }
     bar.finish_and_clear();
     if stdin && summary.rows == 0 {
@@ -171,6 +220,11 @@ pub async fn import<S: Store + OutboxStore>(
         );
     }
     Ok(())
+}
+
+/// The line number a message starts with (`line N: …`), for ordering a chunk's messages.
+fn line_of(message: &str) -> usize {
+    message.strip_prefix("line ").and_then(|rest| rest.split(':').next()).and_then(|n| n.parse().ok()).unwrap_or(0)
 }
 
 pub async fn export<S: Store>(store: &S, domain: &Domain, format: &str, output: Option<&Path>) -> Result<()> {
