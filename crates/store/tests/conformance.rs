@@ -698,10 +698,11 @@ mod checks {
         consistent(&s, &d).await;
     }
 
-    /// A batch big enough to be written in overlapping parts (as import and simulate write
-    /// on SQLite; PostgreSQL writes it at once) ends as one write would leave it: a dossier
-    /// named again parts later has its last state, a refused item writes nothing, numbering
-    /// runs on across parts, and projection and aggregates match the log.
+    /// A batch big enough to be written in overlapping parts (as import and simulate write:
+    /// parts of 250 events on SQLite, 1,000 on PostgreSQL, this batch has 1,404 events) ends
+    /// as one write would leave it: a dossier named again parts later has its last state, a
+    /// refused item writes nothing, numbering runs on across parts, and projection and
+    /// aggregates match the log.
     pub async fn a_big_batch_written_in_parts_ends_as_one<S: Backend>(s: S) {
         let d = domain();
         let t0 = at(2025, 3, 3, 9, 0);
@@ -735,7 +736,9 @@ mod checks {
         intakes(&mut items, 60..130);
         items.push(r(&a, at(2025, 3, 3, 10, 0), EventKind::Accepted));
         items.push(r(&b, at(2025, 3, 3, 10, 0), EventKind::Returned)); // illegal: refused
-        intakes(&mut items, 130..260);
+        // Intakes 1 to LAST - 1: the odd ones with two more events each.
+        const LAST: i64 = 700;
+        intakes(&mut items, 130..LAST);
         items.push(r(&imported, at(2025, 3, 4, 9, 0), EventKind::Accepted));
         let resolved = EventKind::Resolved { outcome: Outcome::Approved, reason: None };
         items.push(r(&a, at(2025, 3, 10, 10, 0), resolved));
@@ -757,10 +760,10 @@ mod checks {
             .filter(|c| c.as_str().starts_with(CENTRE) && *c != &a && *c != &b)
             .map(|c| c.to_string())
             .collect();
-        let expected: Vec<String> = (3..262).map(|i| format!("{CENTRE}-250303-{i:04}")).collect();
+        let expected: Vec<String> = (3..LAST + 2).map(|i| format!("{CENTRE}-250303-{i:04}")).collect();
         assert_eq!(codes, expected);
-        // 129 plain intakes, 130 with two more events each, and five records.
-        let added = 129 + 130 * 3 + 5;
+        // 349 plain intakes, 350 with two more events each, and five records.
+        let added = 349 + 350 * 3 + 5;
         assert_eq!(s.event_count().await.unwrap(), before + added);
         let row = s.dossier_row(&a).await.unwrap().unwrap();
         assert_eq!((row.event_count, row.finished_at.is_some()), (4, true), "the last state of a dossier named thrice");

@@ -30,6 +30,7 @@ use crate::write::group::{self, GroupCommit};
 const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 use tx::PgTx;
 
+mod columns;
 mod figures;
 mod letters;
 mod outbox;
@@ -114,6 +115,6 @@ impl PgStore {
     }
 
     pub(super) async fn begin(&self) -> Result<PgTx, StoreError> {
-        Ok(PgTx { tx: self.pool.begin().await? })
+        Ok(PgTx::new(self.pool.begin().await?))
     }
 }
