@@ -4,7 +4,7 @@ CARGO ?= cargo
 PYTHON ?= python3
 DB ?= sqlite://data/motcua.db
 
-.PHONY: fuzz fuzz-api bench-worker bench-http bench-metrics run test lint fmt bench bench-calendar bench-store build
+.PHONY: chaos fuzz fuzz-api bench-import bench-worker bench-http bench-metrics run test lint fmt bench bench-calendar bench-store build
 
 ## run: build, migrate data/motcua.db, seed demo data once (a simulated month and one account per
 ## role, passwords printed on that first run) and serve on http://127.0.0.1:8080 (Ctrl-C stops)
@@ -32,11 +32,16 @@ build:
 	$(CARGO) build --release
 
 ## bench: every benchmark, figures printed with the machine described
-bench: bench-calendar bench-store bench-metrics bench-http bench-worker
+bench: bench-calendar bench-store bench-import bench-metrics bench-http bench-worker
 
 ## bench-store: durable ingest (SQLite, PostgreSQL if MOTCUA_BENCH_PG_URL/MOTCUA_TEST_PG_URL) and report over a 1 M-dossier city-year
 bench-store:
 	$(CARGO) bench --bench store
+
+## bench-import: `motcua import` of a simulated city-year JSONL (1 M dossiers) into a fresh SQLite and PostgreSQL
+## (MOTCUA_BENCH_PG_URL/MOTCUA_TEST_PG_URL): wall time, events/s, peak RSS beside the goals and a plain-insert ceiling
+bench-import:
+	$(CARGO) bench --bench import | tee target/bench-import.txt
 
 ## bench-metrics: /metrics scrape time with 1 M open dossiers and 500 agencies, with 1 and 10 years of history (goal <= 10 ms)
 bench-metrics:
@@ -76,3 +81,14 @@ fuzz-api:
 ## fuzz: every cargo-fuzz target for FUZZ_RUNS executions (default 1,000,000) over its committed corpus (nightly)
 fuzz:
 	bash fuzz/run.sh $(TARGETS)
+
+## chaos: the crash and outage tests (SIGKILL of simulate, import, serve under load and the worker
+## mid-delivery, on SQLite and PostgreSQL; PostgreSQL restarted and stopped under load; a full
+## disk), one at a time, each printing its counts; a table of them at the end
+chaos:
+	$(CARGO) test --test e2e --locked -- --include-ignored --test-threads=1 --nocapture \
+	  chaos_ killed full_or_read_only serve_on_postgres serve_rides_out backup_taken 2>&1 | tee target/chaos.txt
+	@echo; echo "== chaos: per test (acknowledged, present, duplicates, differences) =="
+	@grep '^chaos:' target/chaos.txt || true
+	@grep -E '^(full disk|postgres|backup under load)' target/chaos.txt || true
+	@grep -q '^test result: ok' target/chaos.txt

@@ -141,7 +141,9 @@ fn main() {
         let store = motcua_store::open(&url).await.unwrap();
         println!("== database: {}", store.backend());
         let domain = Config::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config"))).unwrap().domain().unwrap();
-        let agencies: Vec<_> = domain.catalog.agencies().map(|a| a.code.clone()).collect();
+        // Agencies that have not ceased (a district abolished in 2025 receives nothing now).
+        let agencies: Vec<_> =
+            domain.catalog.agencies().filter(|a| a.valid_until.is_none()).map(|a| a.code.clone()).collect();
         let staff = store
             .add_staff(NewStaff {
                 username: "bench.desk".into(),

@@ -277,7 +277,7 @@ async fn report_suite(domain: &Domain) -> anyhow::Result<()> {
     }
     let store = motcua_store::open(&url).await?;
     let as_of = from_local(date(2025, 12, 31).and_hms_opt(23, 59, 59).unwrap_or_default());
-    let q = ReportQuery { from: date(2025, 1, 1), to: date(2025, 12, 31), by: GroupBy::Agency, as_of };
+    let q = ReportQuery::new(date(2025, 1, 1), date(2025, 12, 31), GroupBy::Agency, as_of);
     let mut best = f64::INFINITY;
     let mut total = None;
     for _ in 0..7 {

@@ -173,17 +173,22 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Import dossiers' events from a JSONL or CSV file (docs/formats.md); bad rows are reported
-    /// with their line number and skipped, the rest is imported. Events already in the log are
+    /// Import dossiers' events from a JSONL or CSV file, or the national portal's records
+    /// (--format dvcqg) (docs/formats.md); bad rows are reported with their line number and
+    /// skipped, the rest is imported. Events already in the log are
     /// counted as already present (an interrupted import is simply run again); history is
     /// quiet: no message is queued unless --notify.
     Import {
         file: PathBuf,
-        /// jsonl or csv (default: from the file's extension).
+        /// jsonl or csv (default: from the file's extension), or dvcqg: the national portal's
+        /// records (`DongBoHoSoMC`, one per line, as `export --format dvcqg` writes them).
         #[arg(long)]
         format: Option<String>,
         #[command(flatten)]
         arrival: ArrivalArgs,
+        /// Say what would be imported, already present or rejected, and write nothing.
+        #[arg(long)]
+        dry_run: bool,
         #[arg(long)]
         json: bool,
     },
@@ -214,6 +219,16 @@ pub enum Command {
         /// Write to this file instead of standard output.
         #[arg(long)]
         output: Option<PathBuf>,
+    },
+    /// Copy a SQLite database, while it is in use, into a new file (a consistent snapshot,
+    /// checked before it is given its name); a PostgreSQL database is backed up with pg_dump
+    /// (docs/deploy.md).
+    Backup {
+        /// The backup file to create (never overwritten).
+        #[arg(long)]
+        to: PathBuf,
+        #[arg(long)]
+        json: bool,
     },
     /// Prometheus metrics: `metrics serve --bind ADDR` serves GET /metrics.
     #[command(subcommand)]
@@ -255,6 +270,14 @@ pub enum Command {
         as_of: Option<String>,
         #[arg(long, default_value = "table", value_parser = ["table", "json", "csv"])]
         format: String,
+        /// Only the dossiers of this agency (their lead agency), in every grouping.
+        #[arg(long)]
+        agency: Option<String>,
+        /// Count a ceased agency's history (e.g. a district abolished on 30/6/2025) under the
+        /// agency that succeeded it as of --as-of (docs/catalog.md); without it, under the
+        /// agencies as they were.
+        #[arg(long)]
+        as_successors: bool,
         /// Instead: the backdated events recorded in the period (stated vs recorded, by whom,
         /// the reason, the gap in working minutes) and their count per officer.
         #[arg(long)]
@@ -350,6 +373,23 @@ pub fn run(cli: &Cli) -> Result<()> {
         if let Command::Petition(cmd) = &cli.command {
             return crate::petition_cmd::run(cmd, &store, &domain).await;
         }
+        if let Command::Backup { to, json } = &cli.command {
+            let made = store.backup_to(to).await;
+            store.close().await;
+            let b = made?;
+            if *json {
+                crate::outln!("{}", serde_json::to_string(&b)?);
+            } else {
+                crate::outln!(
+                    "backup written to {} ({} bytes, {} events, last event {})",
+                    b.path.display(),
+                    b.bytes,
+                    b.events,
+                    b.last_event_id
+                );
+            }
+            return Ok(());
+        }
         match &cli.command {
             Command::Worker(args) => return crate::worker_cmd::worker(&config, args, store, domain).await,
             Command::Outbox(args) => return crate::worker_cmd::outbox(args, &store).await,
@@ -372,6 +412,7 @@ async fn run_with_store<S: motcua_store::Store + motcua_store::OutboxStore + mot
         C::Calendar(_)
         | C::Catalog { .. }
         | C::Metrics(_)
+        | C::Backup { .. }
         | C::Serve(_)
         | C::Staff(_)
         | C::Petition(_)
@@ -400,9 +441,17 @@ async fn run_with_store<S: motcua_store::Store + motcua_store::OutboxStore + mot
             crate::bulk::simulate(store, domain, &cfg, *json, a.notify, a.now).await?;
             return Ok(());
         }
-        C::Import { file, format, arrival, json } => {
-            return crate::exchange_cmd::import(store, domain, file, format.as_deref(), *json, arrival.arrival()?)
-                .await;
+        C::Import { file, format, arrival, dry_run, json } => {
+            return crate::exchange_cmd::import(
+                store,
+                domain,
+                file,
+                format.as_deref(),
+                *json,
+                arrival.arrival()?,
+                *dry_run,
+            )
+            .await;
         }
         C::Overdue { imported, agencies, as_of: at, limit, json } => {
             return crate::desk::overdue(store, domain, *imported, agencies, as_of(at)?, *limit, *json).await;
@@ -416,8 +465,16 @@ async fn run_with_store<S: motcua_store::Store + motcua_store::OutboxStore + mot
             let period = Period::of(from, to, at)?;
             return backdated(store, domain, window, &period, officer.as_deref(), *limit, format).await;
         }
-        C::Report { from, to, by, as_of: at, format, .. } => {
-            return report(store, domain, &Period::of(from, to, at)?, *by, format).await;
+        C::Report { from, to, by, as_of: at, format, agency, as_successors, .. } => {
+            let p = Period::of(from, to, at)?;
+            let mut q = motcua_store::report::ReportQuery::new(p.from, p.to, *by, p.as_of);
+            q.agency = agency
+                .as_deref()
+                .map(|a| a.trim().parse::<motcua_core::AgencyCode>().map_err(|e| anyhow::anyhow!("--agency: {e}")))
+                .transpose()?;
+            q.as_successors = *as_successors;
+            q.check(domain).map_err(|e| anyhow::anyhow!("--agency: {e}"))?;
+            return report(store, domain, &q, format).await;
         }
         C::Watchlist { from, to, by, agency, as_of: at, format, sort, lang } => {
             let p = Period::of(from, to, at)?;
@@ -596,12 +653,10 @@ async fn backdated<S: motcua_store::Store>(
 async fn report<S: motcua_store::Store>(
     store: &S,
     domain: &motcua_core::Domain,
-    p: &Period,
-    by: GroupBy,
+    q: &motcua_store::report::ReportQuery,
     format: &str,
 ) -> Result<()> {
-    let q = motcua_store::report::ReportQuery { from: p.from, to: p.to, by, as_of: p.as_of };
-    let r = motcua_store::report::report(store, domain, &q).await?;
+    let r = motcua_store::report::report(store, domain, q).await?;
     match format {
         "json" => crate::outln!("{}", r.to_json()),
         "csv" => crate::out!("{}", r.to_csv()),

@@ -6,8 +6,8 @@ use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
-use motcua_core::Domain;
-use motcua_exchange::{EventWriter, Format, dvcqg_with_log, read_events, write_dvcqg};
+use motcua_core::{Domain, Dossier, DossierCode, Event, EventKind};
+use motcua_exchange::{EventWriter, Format, dvcqg_record, read_dvcqg, read_events, write_dvcqg};
 use motcua_store::{BatchItem, OutboxStore, Store, StoreError};
 
 use crate::bulk::progress;
@@ -26,6 +26,8 @@ pub struct ImportSummary {
     pub rejected: u64,
     /// Outbox messages queued (`--notify`).
     pub notified: u64,
+    /// Nothing was written (`--dry-run`): `imported` counts the events that would be.
+    pub dry_run: bool,
 }
 
 /// How an import treats the messages its history implies.
@@ -52,11 +54,37 @@ fn count_lines(path: &Path) -> u64 {
     }
 }
 
+/// What `import` reads: an event log, or the national portal's dossier records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Input {
+    Events(Format),
+    /// `DongBoHoSoMC` records, one per line (`--format dvcqg`).
+    Portal,
+}
+
+impl Input {
+    fn parse(s: &str) -> Result<Self> {
+        if s.eq_ignore_ascii_case("dvcqg") {
+            return Ok(Self::Portal);
+        }
+        s.parse::<Format>().map(Self::Events).map_err(|e| anyhow!("{e} (or dvcqg: the national portal's records)"))
+    }
+}
+
+/// One event to bring in, with the line it came from and, for a portal record, the record it
+/// belongs to (its line) and its position in it.
+struct Pending {
+    line: usize,
+    record: Option<(usize, usize)>,
+    item: BatchItem,
+}
+
 /// `motcua import FILE`, or `-` for standard input (with `--format`).
 ///
 /// The events arrive as history (`Store::record_history`): quiet unless `arrival.notify`, an
 /// event already in the log counted as already present, so that an interrupted import can be
-/// run again on the same file.
+/// run again on the same file. With `dry_run`, nothing is written: each event is checked
+/// against the log as it stands plus the events before it in the file.
 pub async fn import<S: Store + OutboxStore>(
     store: &S,
     domain: &Domain,
@@ -64,14 +92,22 @@ pub async fn import<S: Store + OutboxStore>(
     format: Option<&str>,
     json: bool,
     arrival: Arrival,
+    dry_run: bool,
 ) -> Result<()> {
     let stdin = path == Path::new("-");
-    let format = match format {
-        Some(f) => f.parse::<Format>().map_err(|e| anyhow!(e))?,
-        None if stdin => bail!("give --format jsonl|csv to import from standard input"),
-        None => path.extension().and_then(|e| e.to_str()).and_then(Format::from_extension).ok_or_else(|| {
-            anyhow!("cannot tell the format of {} from its extension: give --format jsonl|csv", path.display())
-        })?,
+    let input_kind = match format {
+        Some(f) => Input::parse(f)?,
+        None if stdin => bail!("give --format jsonl|csv|dvcqg to import from standard input"),
+        None => {
+            path.extension().and_then(|e| e.to_str()).and_then(Format::from_extension).map(Input::Events).ok_or_else(
+                || {
+                    anyhow!(
+                        "cannot tell the format of {} from its extension: give --format jsonl|csv|dvcqg",
+                        path.display()
+                    )
+                },
+            )?
+        }
     };
     let (input, name): (Box<dyn BufRead>, String) = if stdin {
         if std::io::stdin().is_terminal() {
@@ -89,25 +125,35 @@ pub async fn import<S: Store + OutboxStore>(
     };
     let lines = if !stdin && std::io::stderr().is_terminal() { count_lines(path) } else { 0 };
     let bar = progress(lines, "import");
-    let mut summary = ImportSummary::default();
-    let mut pending: Vec<(usize, BatchItem)> = Vec::with_capacity(CHUNK);
+    let mut summary = ImportSummary { dry_run, ..ImportSummary::default() };
+    let mut pending: Vec<Pending> = Vec::with_capacity(CHUNK);
     let mut errors = std::io::stderr().lock();
     let now = motcua_core::calendar::truncate_to_micros(arrival.now);
+    let notify = arrival.notify && !dry_run;
     // With --notify, the dossiers the file names, judged once the whole file is in.
     let mut touched = std::collections::BTreeSet::new();
-    let mut flush = async |pending: &mut Vec<(usize, BatchItem)>, summary: &mut ImportSummary| -> Result<Vec<String>> {
-        let lines: Vec<usize> = pending.iter().map(|(l, _)| *l).collect();
-        let items: Vec<BatchItem> = pending.drain(..).map(|(_, i)| i).collect();
-        let codes: Vec<Option<motcua_core::DossierCode>> = items
-            .iter()
-            .map(|i| match i {
-                BatchItem::Record { code, .. } if arrival.notify => Some(code.clone()),
+    // A portal record whose event was rejected: its later events are counted, not repeated.
+    let mut failed_record: Option<usize> = None;
+    let mut trial = Trial::default();
+    let mut flush = async |pending: &mut Vec<Pending>, summary: &mut ImportSummary| -> Result<Vec<String>> {
+        let batch: Vec<Pending> = std::mem::take(pending);
+        let mut places = Vec::with_capacity(batch.len());
+        let mut items = Vec::with_capacity(batch.len());
+        for p in batch {
+            let code = match &p.item {
+                BatchItem::Record { code, .. } if notify => Some(code.clone()),
                 _ => None,
-            })
-            .collect();
+            };
+            places.push((p.line, p.record, code));
+            items.push(p.item);
+        }
         let mut msgs = Vec::new();
-        let results = store.record_history(domain, items, now).await?;
-        for ((line, r), code) in lines.into_iter().zip(results).zip(codes) {
+        let results = if dry_run {
+            trial.check(store, domain, items).await?
+        } else {
+            store.record_history(domain, items, now).await?.into_iter().map(|r| r.map(|_| ())).collect()
+        };
+        for ((line, record, code), r) in places.into_iter().zip(results) {
             let present = matches!(r, Ok(_) | Err(StoreError::AlreadyPresent { .. }));
             if present && let Some(code) = code {
                 touched.insert(code);
@@ -117,17 +163,51 @@ pub async fn import<S: Store + OutboxStore>(
                 Err(StoreError::AlreadyPresent { .. }) => summary.already_present += 1,
                 Err(e) => {
                     summary.rejected += 1;
-                    msgs.push(format!("line {line}: {e}"));
+                    match record {
+                        None => msgs.push(format!("line {line}: {e}")),
+                        Some((rec, _)) if failed_record == Some(rec) => {}
+                        Some((rec, k)) => {
+                            failed_record = Some(rec);
+                            msgs.push(format!(
+                                "line {line}: event {} of the record: {e} (the record's later events are not applied)",
+                                k + 1
+                            ));
+                        }
+                    }
                 }
             }
         }
         Ok(msgs)
     };
-    for row in read_events(format, input) {
+    let rows: Box<dyn Iterator<Item = Result<Vec<Pending>, motcua_exchange::RowError>>> = match input_kind {
+        Input::Events(format) => Box::new(read_events(format, input).map(|r| {
+            r.map(|r| {
+                vec![Pending { line: r.line, record: None, item: BatchItem::Record { code: r.code, event: r.event } }]
+            })
+        })),
+        Input::Portal => Box::new(read_dvcqg(domain, input).map(|r| {
+            r.map(|rec| {
+                let line = rec.line;
+                let mut out = Vec::with_capacity(rec.events.len());
+                for note in &rec.notes {
+                    bar.suspend(|| eprintln!("line {line}: note: {note}"));
+                }
+                for (k, event) in rec.events.into_iter().enumerate() {
+                    out.push(Pending {
+                        line,
+                        record: Some((line, k)),
+                        item: BatchItem::Record { code: rec.code.clone(), event },
+                    });
+                }
+                out
+            })
+        })),
+    };
+    for row in rows {
         summary.rows += 1;
         bar.inc(1);
         match row {
-            Ok(r) => pending.push((r.line, BatchItem::Record { code: r.code, event: r.event })),
+            Ok(events) => pending.extend(events),
             Err(e) => {
                 summary.rejected += 1;
                 bar.suspend(|| writeln!(errors, "{e}"))?;
@@ -146,14 +226,24 @@ pub async fn import<S: Store + OutboxStore>(
     if stdin && summary.rows == 0 {
         bail!("standard input is empty or closed: no events to import");
     }
-    if arrival.notify {
+    if notify {
         summary.notified = crate::bulk::notify_actionable(store, domain, touched, now).await?;
     }
+    let what = if input_kind == Input::Portal { "records" } else { "rows" };
     if json {
         crate::outln!("{}", serde_json::to_string(&summary)?);
+    } else if dry_run {
+        crate::outln!(
+            "{}: {} {what} read: {} events would be imported, {} already present, {} rejected (dry run: nothing written)",
+            name,
+            summary.rows,
+            summary.imported,
+            summary.already_present,
+            summary.rejected,
+        );
     } else {
         crate::outln!(
-            "{}: {} rows read: {} events imported, {} already present, {} rows rejected; {} messages queued{}",
+            "{}: {} {what} read: {} events imported, {} already present, {} rows rejected; {} messages queued{}",
             name,
             summary.rows,
             summary.imported,
@@ -164,13 +254,76 @@ pub async fn import<S: Store + OutboxStore>(
         );
     }
     if summary.rejected > 0 {
-        bail!(
-            "{} of {} rows were rejected (see the lines above); the others were imported",
-            summary.rejected,
-            summary.rows
-        );
+        let others = if dry_run { "would be imported" } else { "were imported" };
+        if input_kind == Input::Portal {
+            bail!(
+                "{} rejected in {} records (unreadable records and events the log refused; see the lines above); \
+                 the others {others}",
+                summary.rejected,
+                summary.rows,
+            );
+        }
+        bail!("{} of {} rows were rejected (see the lines above); the others {others}", summary.rejected, summary.rows);
     }
     Ok(())
+}
+
+/// `import --dry-run`: what `Store::record_history` would answer, without writing. Each
+/// dossier's log is read once and the file's events are applied to it in memory, in order.
+#[derive(Default)]
+struct Trial {
+    dossiers: std::collections::HashMap<DossierCode, (Dossier, Vec<Event>)>,
+}
+
+impl Trial {
+    async fn check<S: Store>(
+        &mut self,
+        store: &S,
+        domain: &Domain,
+        items: Vec<BatchItem>,
+    ) -> Result<Vec<Result<(), StoreError>>> {
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            let BatchItem::Record { code, event } = item else {
+                out.push(Ok(()));
+                continue;
+            };
+            if !self.dossiers.contains_key(&code) {
+                let log = store.events(&code).await?;
+                let d = match domain.replay(log.iter()) {
+                    Ok(d) => d,
+                    Err(source) => {
+                        out.push(Err(StoreError::Unreplayable { code, source }));
+                        continue;
+                    }
+                };
+                self.dossiers.insert(code.clone(), (d, log));
+            }
+            let Some((d, log)) = self.dossiers.get_mut(&code) else { continue };
+            let intake = match &event.kind {
+                EventKind::Received { intake } | EventKind::RegisteredOnline { intake } => Some(intake.code.clone()),
+                _ => None,
+            };
+            let r = if let Some(seq) = log.iter().position(|e| *e == event) {
+                Err(StoreError::AlreadyPresent { code, seq: seq as u32 + 1 })
+            } else if log.is_empty() {
+                match intake {
+                    None => Err(StoreError::NotFound(code)),
+                    Some(given) if given != code => Err(StoreError::CodeMismatch { given: code, intake: given }),
+                    Some(_) => domain.apply(d, &event).map_err(StoreError::Rejected),
+                }
+            } else if intake.is_some() {
+                Err(StoreError::Duplicate(code))
+            } else {
+                domain.apply(d, &event).map_err(StoreError::Rejected)
+            };
+            if r.is_ok() {
+                log.push(event);
+            }
+            out.push(r);
+        }
+        Ok(out)
+    }
 }
 
 pub async fn export<S: Store>(store: &S, domain: &Domain, format: &str, output: Option<&Path>) -> Result<()> {
@@ -205,10 +358,7 @@ pub async fn export<S: Store>(store: &S, domain: &Domain, format: &str, output: 
                 for row in &page {
                     let log = store.events(&row.code).await?;
                     let d = domain.replay(log.iter())?;
-                    if d.received_at.is_none() {
-                        continue; // registered online and never received: nothing for the portal
-                    }
-                    records.push(dvcqg_with_log(domain, &d, &log)?);
+                    records.push(dvcqg_record(domain, &d, &log)?);
                 }
                 out = write_dvcqg(out, records.iter())?;
             }

@@ -62,6 +62,11 @@ pub fn error_line(e: &anyhow::Error) -> String {
         }
         line.push_str(&text);
     }
+    let unavailable =
+        e.chain().any(|c| c.downcast_ref::<motcua_store::StoreError>().is_some_and(motcua_store::is_unavailable));
+    if unavailable {
+        line.push_str(" — the database cannot be reached or written (a full or read-only disk, a server away): this command wrote nothing; run it again once that is fixed");
+    }
     line
 }
 

@@ -37,6 +37,11 @@ impl Db {
         Self { _dir: dir, url, pg: None }
     }
 
+    /// A SQLite file at `path` (a folder the caller owns, e.g. on a small file system).
+    pub fn sqlite_at(path: &std::path::Path) -> Self {
+        Self { _dir: tempfile::tempdir().unwrap(), url: format!("sqlite://{}", path.display()), pg: None }
+    }
+
     /// A fresh PostgreSQL database on the server of MOTCUA_TEST_PG_URL, dropped afterwards;
     /// `None` (and a note) when the variable is unset.
     pub fn pg(test: &str) -> Option<Self> {

@@ -210,6 +210,15 @@ fn an_import_killed_at_any_point_is_run_again(db: &Db) {
     let dry = db.run(&["recompute", "--dry-run"]);
     assert!(dry.stdout.contains("up to date"), "{}", dry.stdout);
     assert!(all_messages(db).is_empty());
+    let kills = partial.len();
+    crate::chaos::chaos_line(
+        &format!("import killed {kills} times, run again"),
+        db,
+        total,
+        db.event_count(),
+        0,
+        crate::chaos::differences(db),
+    );
 }
 
 #[test]

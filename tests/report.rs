@@ -50,7 +50,7 @@ fn reference(
     let mut total = Counts::default();
     for events in logs.values() {
         let d = domain.replay_until(events.iter(), p1).unwrap();
-        let Some(procedure) = d.procedure.as_ref().and_then(|p| domain.catalog.procedure(p)) else { continue };
+        let Ok(procedure) = domain.procedure_of(&d) else { continue };
         let Some(receiving) = d.receiving_agency.as_ref() else { continue };
         let lead = domain.lead_agency(procedure, receiving).to_string();
         count_dossier(rows.entry(lead).or_default(), &d, p0, p1, domain.classify);
@@ -141,5 +141,103 @@ fn report_equals_core_on_sqlite() {
 fn report_equals_core_on_postgres() {
     if let Some(db) = Db::pg("report") {
         report_equals_core(&db);
+    }
+}
+
+/// A history across the 2025 reform on the command line: a ward that ceased on 30/6/2025
+/// cannot receive after it (exit 2, nothing written); the report counts its dossiers as they
+/// were, or with `--as-successors` under the ward that took most of its territory; `--agency`
+/// narrows every grouping.
+pub fn report_across_the_reform(db: &Db) {
+    // phường Hòa Thuận Tây, split between phường Hải Châu (60 %) and phường Hòa Cường (40 %).
+    const SPLIT: &str = "000.02.21.H17";
+    const HAI_CHAU: &str = "000.00.41.H17";
+    const WARD_PROC: &str = "1.001022";
+    let intake = |agency: &str, at: &str| {
+        let v =
+            db.ok(&["intake", "--procedure", WARD_PROC, "--agency", agency, "--applicant", "Võ Thị Mai", "--at", at]);
+        v["code"].as_str().unwrap_or_else(|| panic!("{v}")).to_string()
+    };
+    let old = intake(SPLIT, "2025-06-18T09:00:00+07:00");
+    db.ok(&["accept", &old, "--at", "2025-06-18T09:10:00+07:00"]);
+    db.ok(&["resolve", &old, "--at", "2025-06-19T09:00:00+07:00"]);
+    intake(HAI_CHAU, "2025-07-07T09:00:00+07:00");
+    let before = db.event_count();
+    let refused = db.run(&[
+        "intake",
+        "--procedure",
+        WARD_PROC,
+        "--agency",
+        SPLIT,
+        "--applicant",
+        "Võ Thị Mai",
+        "--at",
+        "2025-07-01T08:00:00+07:00",
+    ]);
+    refused.assert_user_error("ceased on 2025-06-30");
+    assert!(refused.stderr.contains(HAI_CHAU), "the successors are named: {}", refused.stderr);
+    assert_eq!(db.event_count(), before, "a refused intake writes nothing");
+
+    let report = |extra: &[&str]| {
+        let args = [
+            &[
+                "report",
+                "--from",
+                "2025-06-01",
+                "--to",
+                "2025-07-31",
+                "--as-of",
+                "2025-08-01T09:00:00+07:00",
+                "--format",
+                "json",
+            ],
+            extra,
+        ]
+        .concat();
+        let v = db.run(&args).json();
+        let rows: Vec<(String, u64)> = v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["key"].as_str().unwrap().to_string(), r["received"].as_u64().unwrap()))
+            .collect();
+        (rows, counts_of(&v["total"]))
+    };
+    let (was, total) = report(&[]);
+    assert_eq!(was, vec![(HAI_CHAU.to_string(), 1), (SPLIT.to_string(), 1)]);
+    let (now, total_now) = report(&["--as-successors"]);
+    assert_eq!(now, vec![(HAI_CHAU.to_string(), 2)]);
+    assert_eq!(total_now, total);
+    let (by_procedure, _) = report(&["--by", "procedure", "--agency", HAI_CHAU]);
+    assert_eq!(by_procedure, vec![(WARD_PROC.to_string(), 1)]);
+    let (by_procedure, _) = report(&["--by", "procedure", "--agency", HAI_CHAU, "--as-successors"]);
+    assert_eq!(by_procedure, vec![(WARD_PROC.to_string(), 2)]);
+    let (by_month, _) = report(&["--by", "month", "--agency", SPLIT]);
+    assert_eq!(by_month, vec![("2025-06".to_string(), 1), ("2025-07".to_string(), 0)]);
+    let table = db.run(&[
+        "report",
+        "--from",
+        "2025-06-01",
+        "--to",
+        "2025-07-31",
+        "--as-of",
+        "2025-08-01T09:00:00+07:00",
+        "--as-successors",
+    ]);
+    assert!(table.stdout.contains("ceased agencies under their successors of 2025-08-01"), "{}", table.stdout);
+    db.run(&["report", "--as-successors", "--agency", SPLIT, "--as-of", "2025-08-01T09:00:00+07:00"])
+        .assert_user_error("counted under 000.00.41.H17");
+    db.run(&["report", "--agency", "000.00.99.H17"]).assert_user_error("unknown agency 000.00.99.H17");
+}
+
+#[test]
+fn report_across_the_reform_on_sqlite() {
+    report_across_the_reform(&Db::sqlite());
+}
+
+#[test]
+fn report_across_the_reform_on_postgres() {
+    if let Some(db) = Db::pg("reform") {
+        report_across_the_reform(&db);
     }
 }

@@ -21,6 +21,11 @@ pub struct Server {
 
 impl Server {
     pub fn start(db: &Db) -> Self {
+        Self::start_with(db, &config_dir(), &[])
+    }
+
+    /// With another configuration folder and more flags for `serve` (`--no-worker`, …).
+    pub fn start_with(db: &Db, config: &std::path::Path, extra: &[&str]) -> Self {
         let files = tempfile::tempdir().unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_motcua"))
             .env_remove("MOTCUA_DATABASE_URL")
@@ -29,7 +34,8 @@ impl Server {
             .env_remove("MOTCUA_MAIL_BACKEND")
             .env("MOTCUA_MAIL_DIR", files.path().join("mail"))
             .env("MOTCUA_PRINT_DIR", files.path().join("print"))
-            .args(["--config", config_dir().to_str().unwrap(), "--db", &db.url, "serve", "--bind", "127.0.0.1:0"])
+            .args(["--config", config.to_str().unwrap(), "--db", &db.url, "serve", "--bind", "127.0.0.1:0"])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -53,6 +59,12 @@ impl Server {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// SIGKILL: no chance to finish anything.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// SIGTERM, then the exit status (within 20 s).

@@ -149,6 +149,11 @@ impl SmtpSink {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// The Maildir the server writes each accepted message into.
+    pub(crate) fn maildir(&self) -> std::path::PathBuf {
+        self.dir.path().join("maildir")
+    }
+
     fn messages(&self) -> Vec<Value> {
         let out = Command::new(python()).args(["-c", PARSE]).arg(self.dir.path().join("maildir")).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -668,9 +673,18 @@ fn smtp_outage(db: &Db) {
 
 #[test]
 fn a_worker_killed_mid_send_leaves_its_lease_to_expire_and_another_finishes() {
-    let db = Db::sqlite();
+    worker_killed_mid_send(&Db::sqlite());
+}
+
+#[test]
+fn a_worker_killed_mid_send_leaves_its_lease_to_expire_and_another_finishes_on_postgres() {
+    let Some(db) = Db::pg("worker_killed") else { return };
+    worker_killed_mid_send(&db);
+}
+
+fn worker_killed_mid_send(db: &Db) {
     let print = tempfile::tempdir().unwrap();
-    receipts(&db, 8);
+    receipts(db, 8);
     // A server that accepts connections and never answers: the worker hangs mid-send.
     let stall = TcpListener::bind("127.0.0.1:0").unwrap();
     let stall_addr = stall.local_addr().unwrap().to_string();
@@ -692,17 +706,27 @@ fn a_worker_killed_mid_send_leaves_its_lease_to_expire_and_another_finishes() {
     let mut sink = Vec::new();
     conn.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
     let _ = conn.read_to_end(&mut sink);
-    let leased = outbox(&db, "pending");
+    let leased = outbox(db, "pending");
     assert_eq!(leased.len(), 8);
     assert!(leased.iter().all(|m| m["locked_by"] == "doomed" && m["attempts"] == 1), "{leased:?}");
     let smtp = SmtpSink::start();
     // The dead worker's lease (300 s) still holds: nothing is sent twice meanwhile.
-    let r = run_worker(&db, "2025-03-03T09:04:59+07:00", &smtp.addr(), print.path());
+    let r = run_worker(db, "2025-03-03T09:04:59+07:00", &smtp.addr(), print.path());
     assert_eq!(r["outbox"]["claimed"], 0, "{r}");
-    let r = run_worker(&db, "2025-03-03T09:05:00+07:00", &smtp.addr(), print.path());
+    let r = run_worker(db, "2025-03-03T09:05:00+07:00", &smtp.addr(), print.path());
     assert_eq!(r["outbox"]["sent"], 8, "{r}");
     assert_eq!(smtp.count(), 8);
-    assert!(outbox(&db, "pending").is_empty());
+    assert!(outbox(db, "pending").is_empty());
+    let ids = unique_ids(&smtp);
+    crate::chaos::chaos_line(
+        "worker killed mid-delivery, another finishes",
+        db,
+        8,
+        smtp.count(),
+        smtp.count() - ids,
+        crate::chaos::differences(db),
+    );
+    assert_eq!(ids, 8, "one Message-ID per message at the server");
 }
 
 /// Worker processes started together on one database, each with its own lease owner.

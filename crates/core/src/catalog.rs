@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveTime;
+use chrono::{NaiveDate, NaiveTime};
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::{OfficeHours, parse_hhmm};
@@ -41,6 +41,36 @@ pub struct Agency {
     /// The agency's own limit for answering a petition (kiến nghị, phản ánh); `None`: the
     /// default of [`crate::petition::DEFAULT_PETITION_ANSWER`].
     pub petition_answer: Option<TimeLimit>,
+    /// First local day the agency exists (None: always has).
+    pub valid_from: Option<NaiveDate>,
+    /// Last local day the agency exists (None: still exists). An agency that ceased (e.g. a
+    /// district abolished on 30/6/2025) keeps its entry so old dossiers still find its name.
+    pub valid_until: Option<NaiveDate>,
+    /// Who took over when it ceased: one or several agencies, each with its share of the
+    /// territory (shares sum to 1).
+    pub successors: Vec<Successor>,
+}
+
+/// One agency that took over (part of) a ceased agency's territory (đơn vị kế thừa).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Successor {
+    pub code: AgencyCode,
+    /// The share of the ceased agency's territory it took over, in (0, 1].
+    pub share: f64,
+}
+
+impl Eq for Successor {}
+
+/// A span of local days `[valid_from, valid_until]`, either end open.
+fn in_force(from: Option<NaiveDate>, until: Option<NaiveDate>, on: NaiveDate) -> bool {
+    from.is_none_or(|f| f <= on) && until.is_none_or(|u| on <= u)
+}
+
+impl Agency {
+    /// Whether the agency exists on the local day `on`.
+    pub fn in_force(&self, on: NaiveDate) -> bool {
+        in_force(self.valid_from, self.valid_until, on)
+    }
 }
 
 /// How a supplement or payment wait affects the due date (DOMAIN.md §4.3).
@@ -100,13 +130,34 @@ pub struct Procedure {
     pub payment_mode: WaitMode,
     pub documents: Vec<String>,
     pub route: Vec<RouteStep>,
+    /// First local day of receipt this version applies to (None: from the beginning).
+    pub valid_from: Option<NaiveDate>,
+    /// Last local day of receipt this version applies to (None: still in force).
+    pub valid_until: Option<NaiveDate>,
 }
 
-/// Agencies and procedures, validated together.
+impl Procedure {
+    /// Whether this version applies to a dossier received on the local day `on`.
+    pub fn in_force(&self, on: NaiveDate) -> bool {
+        in_force(self.valid_from, self.valid_until, on)
+    }
+}
+
+/// How many successions [`Catalog::successor_shares`] follows (a guard against a loop the
+/// validation missed).
+const MAX_SUCCESSION: usize = 16;
+
+fn span(from: Option<NaiveDate>, until: Option<NaiveDate>) -> String {
+    let d = |x: Option<NaiveDate>| x.map_or_else(|| "…".to_string(), |d| d.to_string());
+    format!("{}–{}", d(from), d(until))
+}
+
+/// Agencies and procedures, validated together. A procedure may have several versions under
+/// one code (when its time limit changed on a date), with disjoint validity, oldest first.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     agencies: BTreeMap<AgencyCode, Agency>,
-    procedures: BTreeMap<ProcedureCode, Procedure>,
+    procedures: BTreeMap<ProcedureCode, Vec<Procedure>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -138,6 +189,44 @@ struct AgencyRow {
     /// `petition_answer = { working_days = 15 }` (or `calendar_days`).
     #[serde(default)]
     petition_answer: Option<TimeLimit>,
+    valid_from: Option<toml::value::Datetime>,
+    valid_until: Option<toml::value::Datetime>,
+    #[serde(default)]
+    successors: Vec<SuccessorRow>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SuccessorRow {
+    code: String,
+    share: Option<f64>,
+}
+
+/// A TOML local date (`2025-06-30`) as a day.
+fn toml_date(d: Option<toml::value::Datetime>, what: &str, problems: &mut Vec<String>) -> Option<NaiveDate> {
+    let d = d?;
+    match (d.date, d.time, d.offset) {
+        (Some(date), None, None) => {
+            let day = NaiveDate::from_ymd_opt(i32::from(date.year), u32::from(date.month), u32::from(date.day));
+            if day.is_none() {
+                problems.push(format!("{what}: {d} is not a day"));
+            }
+            day
+        }
+        _ => {
+            problems.push(format!("{what}: {d} must be a local date such as 2025-06-30"));
+            None
+        }
+    }
+}
+
+/// Checks `[valid_from, valid_until]` is not reversed.
+fn check_span(from: Option<NaiveDate>, until: Option<NaiveDate>, what: &str, problems: &mut Vec<String>) {
+    if let (Some(f), Some(u)) = (from, until)
+        && f > u
+    {
+        problems.push(format!("{what}: valid_from {f} is after valid_until {u}"));
+    }
 }
 
 #[derive(Deserialize)]
@@ -184,6 +273,8 @@ struct ProcedureRow {
     #[serde(default)]
     documents: Vec<String>,
     route: Vec<RouteRow>,
+    valid_from: Option<toml::value::Datetime>,
+    valid_until: Option<toml::value::Datetime>,
 }
 
 #[derive(Deserialize)]
@@ -247,7 +338,24 @@ impl Catalog {
                     }
                 }
             };
+            let what = format!("agency {code}");
+            let valid_from = toml_date(row.valid_from, &what, &mut problems);
+            let valid_until = toml_date(row.valid_until, &what, &mut problems);
+            check_span(valid_from, valid_until, &what, &mut problems);
+            let mut successors = Vec::new();
+            for s in &row.successors {
+                match s.code.parse::<AgencyCode>() {
+                    Ok(c) => successors.push(Successor { code: c, share: s.share.unwrap_or(1.0) }),
+                    Err(e) => problems.push(format!("{what}: successor {:?}: {e}", s.code)),
+                }
+            }
+            if row.successors.len() > 1 && row.successors.iter().any(|s| s.share.is_none()) {
+                problems.push(format!("{what}: each of several successors needs its share of the territory"));
+            }
             let agency = Agency {
+                valid_from,
+                valid_until,
+                successors,
                 email: opt_email(&row.email, &format!("agency {code} email"), &mut problems),
                 head_email: opt_email(&row.head_email, &format!("agency {code} head_email"), &mut problems),
                 code: code.clone(),
@@ -281,15 +389,30 @@ impl Catalog {
                 problems.push(format!("agency {child}: parent {parent} is not in the catalog"));
             }
         }
+        catalog.check_successors(&mut problems);
         for row in procedure_file.procedure {
             match catalog.procedure_from_row(row) {
-                Ok(p) => {
-                    let code = p.code.clone();
-                    if catalog.procedures.insert(code.clone(), p).is_some() {
-                        problems.push(format!("procedure {code} is listed twice"));
-                    }
-                }
+                Ok(p) => catalog.procedures.entry(p.code.clone()).or_default().push(p),
                 Err(mut e) => problems.append(&mut e),
+            }
+        }
+        for (code, versions) in &mut catalog.procedures {
+            versions.sort_by_key(|p| p.valid_from);
+            for pair in versions.windows(2) {
+                let (a, b) = (&pair[0], &pair[1]);
+                let disjoint = matches!((a.valid_until, b.valid_from), (Some(u), Some(f)) if u < f);
+                if !disjoint {
+                    problems.push(if versions.iter().all(|p| p.valid_from.is_none() && p.valid_until.is_none()) {
+                        format!("procedure {code} is listed twice")
+                    } else {
+                        format!(
+                            "procedure {code}: two versions overlap (valid {} and {}): give them disjoint valid_from / valid_until",
+                            span(a.valid_from, a.valid_until),
+                            span(b.valid_from, b.valid_until)
+                        )
+                    });
+                    break;
+                }
             }
         }
         if problems.is_empty() { Ok(catalog) } else { Err(CatalogError(problems)) }
@@ -299,6 +422,10 @@ impl Catalog {
         let mut problems = Vec::new();
         let code: ProcedureCode = row.code.parse().map_err(|e| vec![format!("procedure {:?}: {e}", row.name)])?;
         let ctx = |m: String| format!("procedure {code}: {m}");
+        let what = format!("procedure {code}");
+        let valid_from = toml_date(row.valid_from, &what, &mut problems);
+        let valid_until = toml_date(row.valid_until, &what, &mut problems);
+        check_span(valid_from, valid_until, &what, &mut problems);
         let l = &row.time_limit;
         let time_limit = match (l.working_days, l.working_hours, l.calendar_days) {
             (Some(n), None, None) => Some(TimeLimit::WorkingDays(n)),
@@ -396,6 +523,8 @@ impl Catalog {
                 payment_mode: row.payment_mode.unwrap_or(WaitMode::Pause),
                 documents: row.documents,
                 route,
+                valid_from,
+                valid_until,
             }),
             _ => Err(problems),
         }
@@ -405,16 +534,138 @@ impl Catalog {
         self.agencies.get(code)
     }
 
+    /// A procedure's latest version (the one in force today unless it was repealed): for
+    /// names and lists. A dossier's clock uses [`Catalog::procedure_at`] its receipt day.
     pub fn procedure(&self, code: &ProcedureCode) -> Option<&Procedure> {
-        self.procedures.get(code)
+        self.procedures.get(code).and_then(|v| v.last())
     }
 
+    /// The version of a procedure that applies to a dossier received on the local day `on`.
+    pub fn procedure_at(&self, code: &ProcedureCode, on: NaiveDate) -> Option<&Procedure> {
+        self.procedures.get(code).and_then(|v| v.iter().find(|p| p.in_force(on)))
+    }
+
+    /// Every version of a procedure, oldest first (empty when unknown).
+    pub fn procedure_versions(&self, code: &ProcedureCode) -> &[Procedure] {
+        self.procedures.get(code).map_or(&[], Vec::as_slice)
+    }
+
+    /// Every agency, ceased ones included (for names and old dossiers).
     pub fn agencies(&self) -> impl Iterator<Item = &Agency> {
         self.agencies.values()
     }
 
+    /// The agencies that exist on the local day `on`: what a list for a new dossier offers.
+    pub fn agencies_in_force(&self, on: NaiveDate) -> impl Iterator<Item = &Agency> {
+        self.agencies.values().filter(move |a| a.in_force(on))
+    }
+
+    /// Every version of every procedure, by code then oldest first.
+    pub fn every_procedure_version(&self) -> impl Iterator<Item = &Procedure> {
+        self.procedures.values().flatten()
+    }
+
+    /// Each procedure's latest version.
     pub fn procedures(&self) -> impl Iterator<Item = &Procedure> {
-        self.procedures.values()
+        self.procedures.values().filter_map(|v| v.last())
+    }
+
+    /// The procedures a dossier received on the local day `on` may be filed under, each in the
+    /// version then in force.
+    pub fn procedures_in_force(&self, on: NaiveDate) -> impl Iterator<Item = &Procedure> {
+        self.procedures.values().filter_map(move |v| v.iter().find(|p| p.in_force(on)))
+    }
+
+    /// Where a ceased agency's territory went, as of the local day `on`: the agencies in force
+    /// then (following successors of successors), each with its share of the territory;
+    /// shares sum to 1. An agency in force on `on`, or one that ceased with no successor, maps
+    /// to itself with share 1; an unknown code likewise.
+    pub fn successor_shares(&self, agency: &AgencyCode, on: NaiveDate) -> Vec<(AgencyCode, f64)> {
+        let mut out: Vec<(AgencyCode, f64)> = Vec::new();
+        self.spread(agency, 1.0, on, 0, &mut out);
+        out
+    }
+
+    fn spread(&self, agency: &AgencyCode, share: f64, on: NaiveDate, depth: usize, out: &mut Vec<(AgencyCode, f64)>) {
+        let next = match self.agencies.get(agency) {
+            Some(a) if !a.in_force(on) && !a.successors.is_empty() && depth < MAX_SUCCESSION => &a.successors,
+            _ => {
+                match out.iter_mut().find(|(c, _)| c == agency) {
+                    Some((_, s)) => *s += share,
+                    None => out.push((agency.clone(), share)),
+                }
+                return;
+            }
+        };
+        for s in next {
+            self.spread(&s.code, share * s.share, on, depth + 1, out);
+        }
+    }
+
+    /// The one agency in force on `on` that a ceased agency's whole dossiers are counted under
+    /// (`report --as-successors`): the successor with the largest share, followed while it has
+    /// itself ceased (the first listed on a tie). Whole dossiers keep counts integer, so a
+    /// rate stays a ratio of real dossiers.
+    pub fn reporting_agency(&self, agency: &AgencyCode, on: NaiveDate) -> AgencyCode {
+        let mut cur = agency;
+        for _ in 0..MAX_SUCCESSION {
+            match self.agencies.get(cur) {
+                Some(a) if !a.in_force(on) => {
+                    let mut best: Option<&Successor> = None;
+                    for s in &a.successors {
+                        if best.is_none_or(|b| s.share > b.share) {
+                            best = Some(s);
+                        }
+                    }
+                    match best {
+                        Some(s) => cur = &s.code,
+                        None => break,
+                    }
+                }
+                _ => break,
+            }
+        }
+        cur.clone()
+    }
+
+    /// Successors exist, do not point back, and each ceased agency's shares sum to 1.
+    fn check_successors(&self, problems: &mut Vec<String>) {
+        for a in self.agencies.values() {
+            if a.successors.is_empty() {
+                continue;
+            }
+            let code = &a.code;
+            let Some(until) = a.valid_until else {
+                problems.push(format!("agency {code} has successors but no valid_until (the day it ceased)"));
+                continue;
+            };
+            let mut sum = 0.0;
+            for s in &a.successors {
+                if !(s.share > 0.0 && s.share <= 1.0) {
+                    problems.push(format!("agency {code}: successor {}: share {} is not in (0, 1]", s.code, s.share));
+                }
+                sum += s.share;
+                match self.agencies.get(&s.code) {
+                    None => problems.push(format!("agency {code}: successor {} is not in the catalog", s.code)),
+                    Some(next) if &next.code == code => problems.push(format!("agency {code} is its own successor")),
+                    Some(next) => {
+                        let day_after = until.succ_opt().unwrap_or(until);
+                        if !next.in_force(day_after) {
+                            problems.push(format!(
+                                "agency {code}: successor {} is not in force on {day_after}, the day after {code} ceased",
+                                s.code
+                            ));
+                        }
+                    }
+                }
+            }
+            if (sum - 1.0).abs() > 1e-9 {
+                problems.push(format!(
+                    "agency {code}: the shares of its successors sum to {}, not 1 (each share is the part of its territory a successor took over)",
+                    (sum * 1e6).round() / 1e6
+                ));
+            }
+        }
     }
 
     /// The head of `code`'s chain of parents (itself first).
@@ -505,5 +756,63 @@ route = [
                 .contains("parent 000.00.01.H17 is not in the catalog")
         );
         assert!(Catalog::from_toml("[[agency]]\ncode = 1", "").is_err());
+    }
+
+    const OLD_WARDS: &str = r#"
+[[agency]]
+code = "000.01.21.H17"
+name = "UBND phường Hòa Thuận Tây"
+kind = "ward"
+valid_until = 2025-06-30
+successors = [{ code = "000.20.01.H17", share = 0.6 }, { code = "000.00.12.H17", share = 0.3 }]
+"#;
+
+    #[test]
+    fn successor_shares_must_sum_to_one() {
+        let err = Catalog::from_toml(&format!("{AGENCIES}{OLD_WARDS}"), PROCEDURES).unwrap_err().to_string();
+        assert!(err.contains("agency 000.01.21.H17: the shares of its successors sum to 0.9, not 1"), "{err}");
+        let fixed = OLD_WARDS.replace("0.3", "0.4");
+        let cat = Catalog::from_toml(&format!("{AGENCIES}{fixed}"), PROCEDURES).unwrap();
+        let old: AgencyCode = "000.01.21.H17".parse().unwrap();
+        let day = NaiveDate::from_ymd_opt(2025, 7, 1).unwrap();
+        assert_eq!(cat.successor_shares(&old, day).len(), 2);
+        assert_eq!(cat.reporting_agency(&old, day).as_str(), "000.20.01.H17");
+        // Several successors need their shares; successors need the day the agency ceased.
+        let no_share = OLD_WARDS.replace(", share = 0.3", "");
+        let err = Catalog::from_toml(&format!("{AGENCIES}{no_share}"), PROCEDURES).unwrap_err().to_string();
+        assert!(err.contains("each of several successors needs its share"), "{err}");
+        let no_end = fixed.replace("valid_until = 2025-06-30\n", "");
+        let err = Catalog::from_toml(&format!("{AGENCIES}{no_end}"), PROCEDURES).unwrap_err().to_string();
+        assert!(err.contains("has successors but no valid_until"), "{err}");
+        let unknown = fixed.replace("000.00.12.H17", "000.00.99.H17");
+        let err = Catalog::from_toml(&format!("{AGENCIES}{unknown}"), PROCEDURES).unwrap_err().to_string();
+        assert!(err.contains("successor 000.00.99.H17 is not in the catalog"), "{err}");
+    }
+
+    #[test]
+    fn procedure_versions_must_not_overlap() {
+        let v2 = PROCEDURES.replace(
+            "time_limit = { working_days = 1 }\nroute",
+            "time_limit = { working_days = 1 }\nvalid_from = 2024-07-01\nroute",
+        );
+        let both = format!(
+            "{v2}\n[[procedure]]\ncode = \"1.001193\"\nname = \"Đăng ký khai sinh\"\nlevel = \"ward\"\ntime_limit = {{ working_days = 2 }}\nvalid_until = 2024-06-30\nroute = [{{ agency = \"@receiving\", budget = {{ working_days = 2 }} }}]\n"
+        );
+        let cat = Catalog::from_toml(AGENCIES, &both).unwrap();
+        let code: ProcedureCode = "1.001193".parse().unwrap();
+        let on = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert_eq!(cat.procedure_at(&code, on(2024, 6, 30)).unwrap().time_limit, TimeLimit::WorkingDays(2));
+        assert_eq!(cat.procedure_at(&code, on(2024, 7, 1)).unwrap().time_limit, TimeLimit::WorkingDays(1));
+        assert_eq!(cat.procedure(&code).unwrap().time_limit, TimeLimit::WorkingDays(1));
+        assert_eq!(cat.procedures().count(), 2);
+        let overlapping = both.replace("valid_until = 2024-06-30", "valid_until = 2024-07-01");
+        let err = Catalog::from_toml(AGENCIES, &overlapping).unwrap_err().to_string();
+        assert!(err.contains("procedure 1.001193: two versions overlap"), "{err}");
+        let twice = format!("{PROCEDURES}{PROCEDURES}");
+        let err = Catalog::from_toml(AGENCIES, &twice).unwrap_err().to_string();
+        assert!(err.contains("procedure 1.001193 is listed twice"), "{err}");
+        let reversed = v2.replace("valid_from = 2024-07-01", "valid_from = 2024-07-01\nvalid_until = 2024-01-01");
+        let err = Catalog::from_toml(AGENCIES, &reversed).unwrap_err().to_string();
+        assert!(err.contains("valid_from 2024-07-01 is after valid_until 2024-01-01"), "{err}");
     }
 }

@@ -739,6 +739,8 @@ pub(crate) mod tests {
                 RouteStep { agency: RouteAgency::Agency(ag(DEPT)), budget_minutes: 450 * 4 },
                 RouteStep { agency: RouteAgency::Receiving, budget_minutes: 225 },
             ],
+            valid_from: None,
+            valid_until: None,
         }
     }
 

@@ -234,9 +234,7 @@ pub struct ControlRow {
 /// (the giving agency's step judged against its route budget), then the result coming back to
 /// the desk and handed to the citizen.
 pub fn control_rows(domain: &Domain, d: &Dossier, as_of: DateTime<Utc>) -> Result<Vec<ControlRow>, CalendarError> {
-    let (Some(procedure), Some(receiving)) =
-        (d.procedure.as_ref().and_then(|p| domain.catalog.procedure(p)), d.receiving_agency.as_ref())
-    else {
+    let (Some(procedure), Some(receiving)) = (domain.procedure_of(d).ok(), d.receiving_agency.as_ref()) else {
         return Ok(Vec::new());
     };
     let cal = domain.calendar_for(receiving);
@@ -307,7 +305,7 @@ pub struct BookRow {
 impl BookRow {
     /// The book's line for a dossier (its catalog names in Vietnamese).
     pub fn of(domain: &Domain, d: &Dossier) -> Self {
-        let procedure = d.procedure.as_ref().and_then(|p| domain.catalog.procedure(p));
+        let procedure = domain.procedure_of(d).ok();
         let lead =
             d.receiving_agency.as_ref().map(|a| procedure.map_or_else(|| a.clone(), |p| domain.lead_agency(p, a)));
         let timeliness = d.finished_at.zip(d.due_at).map(|(f, due)| crate::analysis::classify(f, due, domain.classify));

@@ -402,11 +402,7 @@ pub fn pending_supplement(domain: &Domain, d: &Dossier, events: &[Event]) -> Opt
     if d.status != Some(Status::SupplementRequested) {
         return None;
     }
-    let restarts = d
-        .procedure
-        .as_ref()
-        .and_then(|p| domain.procedure(p).ok())
-        .is_none_or(|p| p.supplement_mode == crate::catalog::WaitMode::Restart);
+    let restarts = domain.procedure_of(d).ok().is_none_or(|p| p.supplement_mode == crate::catalog::WaitMode::Restart);
     events.iter().rev().find_map(|e| match &e.kind {
         EventKind::SupplementRequested { reason, documents } => {
             Some(SupplementFacts { requested_at: e.at, reason: reason.clone(), documents: documents.clone(), restarts })
@@ -656,7 +652,8 @@ struct Ctx<'a> {
 impl<'a> Ctx<'a> {
     fn new(domain: &'a Domain, d: &'a Dossier) -> Result<Self, LetterError> {
         let code = d.code.clone().ok_or(LetterError::Missing("code"))?;
-        let procedure = domain.procedure(d.procedure.as_ref().ok_or(LetterError::Missing("procedure"))?)?;
+        d.procedure.as_ref().ok_or(LetterError::Missing("procedure"))?;
+        let procedure = domain.procedure_of(d)?;
         let receiving = d.receiving_agency.clone().ok_or(LetterError::Missing("receiving agency"))?;
         Ok(Self { domain, d, code, procedure, receiving })
     }

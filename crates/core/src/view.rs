@@ -141,8 +141,8 @@ impl LogLine {
 
 /// The view of a replayed dossier as of `as_of` (replay only the events up to `as_of`).
 pub fn dossier_view(domain: &Domain, d: &Dossier, as_of: DateTime<Utc>) -> Result<DossierView, DomainError> {
-    let procedure_code = d.procedure.clone().ok_or(DomainError::NoIntake)?;
-    let procedure = domain.procedure(&procedure_code)?;
+    d.procedure.as_ref().ok_or(DomainError::NoIntake)?;
+    let procedure = domain.procedure_of(d)?;
     let receiving = d.receiving_agency.clone().ok_or(DomainError::NoIntake)?;
     let status = d.status.ok_or(DomainError::NoIntake)?;
     let cal = domain.calendar_for(&receiving);
@@ -280,15 +280,34 @@ pub struct ProcedureView {
     pub supplement_mode: &'static str,
     pub documents: Vec<String>,
     pub route: Vec<RouteStepView>,
+    /// The days of receipt this version applies to (absent: open-ended).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<chrono::NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<chrono::NaiveDate>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A successor of a ceased agency and its share of the territory.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SuccessorView {
+    pub code: AgencyCode,
+    pub share: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AgencyView {
     pub code: AgencyCode,
     pub name: String,
     pub name_en: String,
     pub kind: AgencyKind,
     pub parent: Option<AgencyCode>,
+    /// The first and last day the agency existed (absent: open-ended).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<chrono::NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<chrono::NaiveDate>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub successors: Vec<SuccessorView>,
 }
 
 /// The catalog as `motcua catalog --json` and `GET /api/v1/catalog` show it.
@@ -308,10 +327,17 @@ impl CatalogView {
                 name_en: a.name_en.clone(),
                 kind: a.kind,
                 parent: a.parent.clone(),
+                valid_from: a.valid_from,
+                valid_until: a.valid_until,
+                successors: a
+                    .successors
+                    .iter()
+                    .map(|s| SuccessorView { code: s.code.clone(), share: s.share })
+                    .collect(),
             })
             .collect();
         let procedures = catalog
-            .procedures()
+            .every_procedure_version()
             .map(|p| ProcedureView {
                 code: p.code.clone(),
                 name: p.name.clone(),
@@ -339,6 +365,8 @@ impl CatalogView {
                         budget: BudgetView::of_minutes(s.budget_minutes),
                     })
                     .collect(),
+                valid_from: p.valid_from,
+                valid_until: p.valid_until,
             })
             .collect();
         Self { agencies, procedures }

@@ -334,9 +334,9 @@ impl Watch {
         // happened (nothing, if the two events share an instant).
         if let Some((since, onsets)) = self.pending.take()
             && event.at > since
-            && let Some(code) = &after.procedure
+            && after.procedure.is_some()
         {
-            let procedure = domain.procedure(code)?;
+            let procedure = domain.procedure_of(after)?;
             for (k, at) in onsets.into_iter().filter(|(_, t)| *t < event.at) {
                 if let Some(o) = self.attribute(after, procedure, k, at) {
                     self.seen.entry(k).or_insert(o);
@@ -426,8 +426,8 @@ impl Watch {
     /// `d` is the dossier after the last event observed.
     pub fn occurrences(&self, domain: &Domain, d: &Dossier) -> Result<Vec<Occurrence>, WatchError> {
         let mut out: Vec<Occurrence> = self.seen.values().cloned().collect();
-        if let (Some((_, onsets)), Some(code)) = (&self.pending, &d.procedure) {
-            let procedure = domain.procedure(code)?;
+        if let (Some((_, onsets)), Some(_)) = (&self.pending, &d.procedure) {
+            let procedure = domain.procedure_of(d)?;
             for (k, at) in onsets.iter().filter(|(k, _)| !self.seen.contains_key(k)) {
                 out.extend(self.attribute(d, procedure, *k, *at));
             }
@@ -439,8 +439,8 @@ impl Watch {
     /// The keys not yet seen that hold at some instant from `a` on, on the state `d` with no
     /// further event, each with the first such instant.
     fn onsets(&self, domain: &Domain, d: &Dossier, a: DateTime<Utc>) -> Result<Vec<(Key, DateTime<Utc>)>, WatchError> {
-        let (Some(code), Some(receiving)) = (&d.procedure, &d.receiving_agency) else { return Ok(Vec::new()) };
-        let procedure = domain.procedure(code)?;
+        let (Some(_), Some(receiving)) = (&d.procedure, &d.receiving_agency) else { return Ok(Vec::new()) };
+        let procedure = domain.procedure_of(d)?;
         let cal = domain.calendar_for(receiving);
         let an = signals(d, procedure, cal, a, domain.classify)?;
         let mut out = Vec::new();

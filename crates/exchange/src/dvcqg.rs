@@ -78,6 +78,10 @@ pub struct QuaTrinhXuLy {
     pub ngay_bat_dau: String,
     /// The step's own deadline from its route budget; empty for a visit the route does not plan.
     pub ngay_ket_thuc_theo_quy_dinh: String,
+    /// motcua's own row: the event of its log this row reports, exactly (docs/formats.md,
+    /// "motcua's event rows"). Absent in the control-sheet rows and in other systems' records.
+    #[serde(rename = "SuKienMotcua", default, skip_serializing_if = "Option::is_none")]
+    pub su_kien: Option<Event>,
 }
 
 /// `yyyyMMddHHmmss` at +07:00.
@@ -161,6 +165,60 @@ pub fn dvcqg_with_log(domain: &Domain, dossier: &Dossier, log: &[Event]) -> Resu
     build(domain, dossier, &Staff::from_log(log))
 }
 
+/// The portal record as `motcua export --format dvcqg` writes it: [`dvcqg_with_log`], plus one
+/// `QuaTrinhXuLy` row per event of the log after the control-sheet rows, each carrying the
+/// event itself in `SuKienMotcua`, so that `import --format dvcqg` brings the dossier back
+/// exactly (the portal's own fields cannot say everything the log does: the instant each
+/// handoff was accepted, payment waits, apologies, reasons, who did what).
+pub fn dvcqg_record(domain: &Domain, dossier: &Dossier, log: &[Event]) -> Result<DongBoHoSo, ExportError> {
+    let mut record = dvcqg_with_log(domain, dossier, log)?;
+    let mut d = Dossier::default();
+    for e in log {
+        domain.apply(&mut d, e)?;
+        let agency = d.holder.as_ref().or(d.receiving_agency.as_ref());
+        record.qua_trinh_xu_ly.push(QuaTrinhXuLy {
+            nguoi_xu_ly: e.by.clone().unwrap_or_default(),
+            chuc_danh: String::new(),
+            thoi_diem_xu_ly: format_dvcqg_time(e.at),
+            phong_ban_xu_ly: agency.map(|a| agency_name(domain, a)).unwrap_or_default(),
+            noi_dung_xu_ly: event_content(domain, &e.kind),
+            trang_thai: d.status.map(|s| s.code().to_string()).unwrap_or_default(),
+            ngay_bat_dau: format_dvcqg_time(e.at),
+            ngay_ket_thuc_theo_quy_dinh: String::new(),
+            su_kien: Some(e.clone()),
+        });
+    }
+    Ok(record)
+}
+
+/// What an event row says, in the portal's words.
+fn event_content(domain: &Domain, kind: &EventKind) -> String {
+    let with = |what: &str, why: &str| if why.is_empty() { what.to_string() } else { format!("{what}: {why}") };
+    match kind {
+        EventKind::RegisteredOnline { .. } => "Đăng ký hồ sơ trực tuyến".into(),
+        EventKind::AcceptedOnline => "Tiếp nhận hồ sơ trực tuyến".into(),
+        EventKind::Received { .. } => "Tiếp nhận hồ sơ".into(),
+        EventKind::RefusedAtReceipt { reason } => with("Từ chối tiếp nhận hồ sơ", reason),
+        EventKind::Transferred { to } => format!("Chuyển hồ sơ đến {}", agency_name(domain, to)),
+        EventKind::Accepted => "Nhận hồ sơ để xử lý".into(),
+        EventKind::SupplementRequested { reason, .. } => with("Yêu cầu bổ sung hồ sơ", reason),
+        EventKind::SupplementSupplied => "Công dân đã bổ sung hồ sơ".into(),
+        EventKind::PaymentRequested { reason } => with("Yêu cầu thực hiện nghĩa vụ tài chính", reason),
+        EventKind::Paid => "Công dân đã thực hiện nghĩa vụ tài chính".into(),
+        EventKind::Rescheduled { to, reason, .. } => {
+            with(&format!("Xin lỗi và hẹn lại ngày trả kết quả: {}", to_local(*to).format("%H:%M %d/%m/%Y")), reason)
+        }
+        EventKind::Apologised { reason, .. } => with("Xin lỗi vì trả kết quả trễ hạn", reason),
+        EventKind::Resolved { outcome: Outcome::Approved, .. } => "Hoàn thành giải quyết hồ sơ".into(),
+        EventKind::Resolved { outcome: Outcome::Refused, reason } => {
+            with("Từ chối giải quyết hồ sơ", reason.as_deref().unwrap_or_default())
+        }
+        EventKind::Returned => "Trả kết quả cho công dân".into(),
+        EventKind::Withdrawn { reason } => with("Công dân rút hồ sơ", reason),
+        EventKind::Stopped { reason } => with("Dừng xử lý hồ sơ", reason),
+    }
+}
+
 /// Writes records as JSONL, one object per line.
 pub fn write_dvcqg<'a, W: Write>(
     mut out: W,
@@ -179,12 +237,11 @@ fn agency_name(domain: &Domain, code: &AgencyCode) -> String {
 }
 
 fn build(domain: &Domain, d: &Dossier, staff: &Staff) -> Result<DongBoHoSo, ExportError> {
-    let (Some(code), Some(procedure_code), Some(receiving), Some(status)) =
-        (&d.code, &d.procedure, &d.receiving_agency, d.status)
+    let (Some(code), Some(_), Some(receiving), Some(status)) = (&d.code, &d.procedure, &d.receiving_agency, d.status)
     else {
         return Err(ExportError::NoIntake);
     };
-    let procedure = domain.procedure(procedure_code)?;
+    let procedure = domain.procedure_of(d)?;
     let cal = domain.calendar_for(receiving);
     let lead = domain.lead_agency(procedure, receiving);
     let a = &d.applicant;
@@ -237,6 +294,19 @@ fn build(domain: &Domain, d: &Dossier, staff: &Staff) -> Result<DongBoHoSo, Expo
         .collect();
 
     let mut rows = Vec::new();
+    if status == Status::RegisteredOnline {
+        rows.push(QuaTrinhXuLy {
+            nguoi_xu_ly: String::new(),
+            chuc_danh: String::new(),
+            thoi_diem_xu_ly: opt_time(d.registered_at),
+            phong_ban_xu_ly: agency_name(domain, receiving),
+            noi_dung_xu_ly: "Đăng ký hồ sơ trực tuyến".into(),
+            trang_thai: Status::RegisteredOnline.code().to_string(),
+            ngay_bat_dau: opt_time(d.registered_at),
+            ngay_ket_thuc_theo_quy_dinh: String::new(),
+            su_kien: None,
+        });
+    }
     if status == Status::RefusedAtReceipt {
         let (by, reason) = staff.refused_at_receipt.clone().unwrap_or_default();
         rows.push(QuaTrinhXuLy {
@@ -252,6 +322,7 @@ fn build(domain: &Domain, d: &Dossier, staff: &Staff) -> Result<DongBoHoSo, Expo
             trang_thai: Status::RefusedAtReceipt.code().to_string(),
             ngay_bat_dau: opt_time(d.registered_at),
             ngay_ket_thuc_theo_quy_dinh: String::new(),
+            su_kien: None,
         });
     }
     // Budgets per agency in route order; the i-th visit uses the i-th budget (as the
@@ -328,6 +399,7 @@ fn build(domain: &Domain, d: &Dossier, staff: &Staff) -> Result<DongBoHoSo, Expo
             trang_thai: state.code().to_string(),
             ngay_bat_dau: format_dvcqg_time(h.from),
             ngay_ket_thuc_theo_quy_dinh: opt_time(step_due),
+            su_kien: None,
         });
     }
     if let Some(returned) = d.returned_at {
@@ -340,6 +412,7 @@ fn build(domain: &Domain, d: &Dossier, staff: &Staff) -> Result<DongBoHoSo, Expo
             trang_thai: Status::Returned.code().to_string(),
             ngay_bat_dau: opt_time(d.finished_at),
             ngay_ket_thuc_theo_quy_dinh: String::new(),
+            su_kien: None,
         });
     }
 

@@ -6,7 +6,9 @@
 //!   ([`read_events`]). Export writes the same formats, so an export imports back unchanged
 //!   ([`write_events_jsonl`], [`write_events_csv`], [`EventWriter`]).
 //! - The national public-service portal's dossier record (`DongBoHoSoMC`, DOMAIN.md §10),
-//!   built from a replayed [`Dossier`] ([`dvcqg`]).
+//!   built from a replayed [`Dossier`] ([`dvcqg`], [`dvcqg_record`]), and read back into
+//!   events ([`read_dvcqg`]): exactly from the event rows motcua adds, or derived by fixed rules
+//!   from another system's record.
 //!
 //! This crate checks the *shape* of what it reads (instants, codes, e-mail addresses, known
 //! event types and fields); whether an event is allowed for a dossier — an unknown procedure,
@@ -15,12 +17,13 @@
 //! or know about databases.
 //!
 //! Modules: `jsonl` (JSONL event logs), `csvfmt` (CSV event logs under a fixed header),
-//! `dvcqg` (the national portal's dossier record); this file holds the shared row types,
+//! `dvcqg` (the national portal's dossier record), `dvcqg_import` (reading it back); this file holds the shared row types,
 //! errors and the readers and writers that pick a format. Its instants are RFC 3339 only (the
 //! formats carry an offset), unlike the CLI, which also reads local time.
 
 mod csvfmt;
 mod dvcqg;
+mod dvcqg_import;
 mod jsonl;
 
 use std::fmt;
@@ -30,7 +33,13 @@ use std::str::FromStr;
 use motcua_core::{DomainError, DossierCode, Event};
 
 pub use csvfmt::CSV_COLUMNS;
-pub use dvcqg::{DongBoHoSo, HoSoBoSung, QuaTrinhXuLy, dvcqg, dvcqg_with_log, format_dvcqg_time, write_dvcqg};
+pub use dvcqg::{
+    DongBoHoSo, HoSoBoSung, QuaTrinhXuLy, dvcqg, dvcqg_record, dvcqg_with_log, format_dvcqg_time, write_dvcqg,
+};
+pub use dvcqg_import::{
+    DERIVED_RESCHEDULE_REASON, DERIVED_SUPPLEMENT_REASON, PortalReader, PortalRecord, parse_dvcqg_time, read_dvcqg,
+    record_events,
+};
 
 /// An event-log format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

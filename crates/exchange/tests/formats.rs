@@ -12,8 +12,9 @@ use motcua_core::{
     EventKind, Intake, OfficeHours, Outcome,
 };
 use motcua_exchange::{
-    CSV_COLUMNS, DongBoHoSo, EventWriter, Format, ImportRow, RowError, dvcqg, dvcqg_with_log, read_events, write_dvcqg,
-    write_events_csv, write_events_jsonl,
+    CSV_COLUMNS, DERIVED_RESCHEDULE_REASON, DongBoHoSo, EventWriter, Format, ImportRow, RowError, dvcqg, dvcqg_record,
+    dvcqg_with_log, parse_dvcqg_time, read_dvcqg, read_events, record_events, write_dvcqg, write_events_csv,
+    write_events_jsonl,
 };
 
 fn domain() -> Domain {
@@ -542,7 +543,12 @@ fn the_national_record_of_online_dossiers_not_yet_received() {
     let d = domain.replay([&registered]).unwrap();
     let r = dvcqg(&domain, &d).unwrap();
     assert_eq!((r.trang_thai_ho_so.as_str(), r.kenh_thuc_hien.as_str(), r.ngay_tiep_nhan.as_str()), ("1", "2", ""));
-    assert!(r.qua_trinh_xu_ly.is_empty());
+    // One row says when it was registered.
+    assert_eq!(r.qua_trinh_xu_ly.len(), 1);
+    assert_eq!(
+        (r.qua_trinh_xu_ly[0].trang_thai.as_str(), r.qua_trinh_xu_ly[0].ngay_bat_dau.as_str()),
+        ("1", "20250712211000")
+    );
     assert_eq!(r.ngay_hen_tra_truoc, None);
 
     let refused = ev(
@@ -560,4 +566,252 @@ fn the_national_record_of_online_dossiers_not_yet_received() {
     assert_eq!(r.qua_trinh_xu_ly[0].thoi_diem_xu_ly, "20250714083000");
 
     assert!(dvcqg(&domain, &motcua_core::Dossier::default()).is_err());
+}
+
+/// The record `export --format dvcqg` writes for the criminal-record dossier, as one JSON line.
+fn exported_line(domain: &Domain, log: &[Event]) -> String {
+    let d = domain.replay(log).unwrap();
+    let r = dvcqg_record(domain, &d, log).unwrap();
+    String::from_utf8(write_dvcqg(Vec::new(), [&r]).unwrap()).unwrap().trim_end().to_string()
+}
+
+/// The same record without motcua's event rows: what another system would send.
+fn portal_only(line: &str) -> serde_json::Value {
+    let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
+    v["QuaTrinhXuLy"].as_array_mut().unwrap().retain(|q| q.get("SuKienMotcua").is_none());
+    v
+}
+
+fn kinds(events: &[Event]) -> Vec<&'static str> {
+    events.iter().map(|e| e.kind.name()).collect()
+}
+
+#[test]
+fn the_exported_record_carries_the_log_in_its_event_rows() {
+    let domain = domain();
+    let (c, log) = criminal_record();
+    let line = exported_line(&domain, &log);
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let rows = v["QuaTrinhXuLy"].as_array().unwrap();
+    // Five control-sheet rows, then one row per event, each in the portal's words too.
+    assert_eq!(rows.len(), 5 + log.len());
+    let transfer = &rows[5 + 1];
+    assert_eq!(transfer["NoiDungXuLy"], "Chuyển hồ sơ đến Công an thành phố Đà Nẵng");
+    assert_eq!(
+        (transfer["ThoiDiemXuLy"].as_str(), transfer["TrangThai"].as_str()),
+        (Some("20250714101500"), Some("4"))
+    );
+    assert_eq!(transfer["SuKienMotcua"]["type"], "transferred");
+    assert_eq!(rows[5 + 3]["TrangThai"], "5", "the status after the supplement request");
+    // Read back: exactly the log.
+    let read: Vec<_> = read_dvcqg(&domain, Cursor::new(format!("{line}\n\n{line}\n"))).collect();
+    assert_eq!(read.len(), 2, "blank lines are skipped");
+    let r = read[0].as_ref().unwrap();
+    assert_eq!((r.line, &r.code, r.derived), (1, &c, false));
+    assert_eq!(r.events, log);
+    assert!(r.notes.is_empty());
+    assert_eq!(read[1].as_ref().unwrap().line, 3);
+}
+
+#[test]
+fn motcua_rows_that_disagree_with_the_record_are_refused() {
+    let domain = domain();
+    let (_, log) = criminal_record();
+    let mut v: serde_json::Value = serde_json::from_str(&exported_line(&domain, &log)).unwrap();
+    v["TrangThaiHoSo"] = "9".into();
+    let err = record_events(&domain, &v.to_string()).unwrap_err();
+    assert!(
+        err.contains("`TrangThaiHoSo` is \"9\" but the record's motcua rows (`SuKienMotcua`) give \"10\""),
+        "{err}"
+    );
+    let mut v: serde_json::Value = serde_json::from_str(&exported_line(&domain, &log)).unwrap();
+    v["MaHoSo"] = "000.00.02.H17-250714-0008".into();
+    let err = record_events(&domain, &v.to_string()).unwrap_err();
+    assert!(err.contains("differs from `MaHoSo`"), "{err}");
+    let mut v: serde_json::Value = serde_json::from_str(&exported_line(&domain, &log)).unwrap();
+    v["QuaTrinhXuLy"][6]["SuKienMotcua"]["type"] = "teleported".into();
+    let err = record_events(&domain, &v.to_string()).unwrap_err();
+    assert!(err.contains("`QuaTrinhXuLy[6].SuKienMotcua` is not a motcua event"), "{err}");
+}
+
+#[test]
+fn another_systems_record_is_derived_by_the_rules() {
+    let domain = domain();
+    let (c, log) = criminal_record();
+    let v = portal_only(&exported_line(&domain, &log));
+    let r = record_events(&domain, &v.to_string()).unwrap();
+    assert!(r.derived);
+    assert_eq!(r.code, c);
+    assert_eq!(
+        kinds(&r.events),
+        [
+            "received",
+            "transferred",
+            "accepted",
+            "supplement_requested",
+            "supplement_supplied",
+            "transferred",
+            "accepted",
+            "rescheduled",
+            "transferred",
+            "accepted",
+            "resolved",
+            "returned"
+        ]
+    );
+    let e = &r.events;
+    // The receipt with the applicant; handoffs sent and accepted at the row's NgayBatDau, by
+    // the officers of the rows before and after.
+    assert_eq!(e[0], log[0]);
+    assert_eq!((e[1].at, e[1].by.as_deref()), (at(2025, 7, 14, 10, 15), Some("tn01.000.00.02.H17")));
+    assert_eq!((e[2].at, e[2].by.as_deref()), (at(2025, 7, 14, 10, 15), Some("cv02.000.00.17.H17")));
+    assert_eq!(e[3], log[3], "the supplement request: who, why, which papers");
+    assert_eq!(e[4].at, log[4].at);
+    // The reschedule: issued at the appointment it replaced (the record does not say when).
+    assert_eq!(e[7].at, at(2025, 7, 28, 17, 0));
+    let EventKind::Rescheduled { to, reason, responsible, automatic, .. } = &e[7].kind else { panic!() };
+    assert_eq!(
+        (*to, reason.as_str(), responsible, *automatic),
+        (at(2025, 7, 30, 17, 0), DERIVED_RESCHEDULE_REASON, &None, false)
+    );
+    assert_eq!(e[10], log[10]);
+    assert_eq!(e[11], log[11]);
+    // Replayed, the derived log gives the record's own fields back.
+    let d = domain.replay(e).unwrap();
+    let back = serde_json::to_value(dvcqg_with_log(&domain, &d, e).unwrap()).unwrap();
+    for key in [
+        "TrangThaiHoSo",
+        "NgayTiepNhan",
+        "NgayHenTra",
+        "NgayKetThucXuLy",
+        "NgayTra",
+        "NgayHenTraMoi",
+        "DanhSachHoSoBoSung",
+    ] {
+        assert_eq!(back[key], v[key], "{key}");
+    }
+    // The same record always gives the same events.
+    assert_eq!(record_events(&domain, &v.to_string()).unwrap().events, r.events);
+}
+
+#[test]
+fn missing_optional_fields_and_unknown_fields_are_no_obstacle() {
+    let domain = domain();
+    let record = serde_json::json!({
+        "MaHoSo": "000.00.02.H17-250303-0001",
+        "MaTTHC": "1.004628",
+        "ChuHoSo": "  Phan Văn Khải ",
+        "Email": "không-phải-email",
+        "NgayTiepNhan": 20250303090000u64,
+        "TrangThaiHoSo": 9,
+        "NgayKetThucXuLy": "20250305150000",
+        "MaDinhDanh": {"x": 1},
+        "QuaTrinhXuLy": [
+            {"PhongBanXuLy": "000.00.02.H17", "NgayBatDau": "20250303090000", "NguoiXuLy": "Lê A", "GhiChu": "?"},
+            {"PhongBanXuLy": "  sở   du lịch ", "NgayBatDau": "20250303100000", "NguoiXuLy": "Trần B"},
+            {"PhongBanXuLy": "Sở Du lịch", "ThoiDiemXuLy": "20250304100000", "NoiDungXuLy": "Thẩm định"},
+            {"PhongBanXuLy": "Trung tâm Phục vụ hành chính công thành phố Đà Nẵng", "NgayBatDau": "20250305140000",
+             "NoiDungXuLy": "Từ chối giải quyết hồ sơ: Không đủ điều kiện", "NguoiXuLy": "Lê A"}
+        ]
+    });
+    let r = record_events(&domain, &record.to_string()).unwrap();
+    assert_eq!(kinds(&r.events), ["received", "transferred", "accepted", "transferred", "accepted", "resolved"]);
+    let EventKind::Received { intake } = &r.events[0].kind else { panic!() };
+    assert_eq!((intake.applicant.name.as_str(), intake.applicant.email.as_ref()), ("Phan Văn Khải", None));
+    assert_eq!(intake.channel, Channel::InPerson, "no KenhThucHien: in person");
+    assert!(r.notes.iter().any(|n| n.starts_with("`Email` left out")), "{:?}", r.notes);
+    // Two rows at one agency are one holding; an agency may be named by code or by name.
+    assert_eq!(r.events[1].kind, EventKind::Transferred { to: ag("000.00.12.H17") });
+    assert_eq!(
+        r.events[5].kind,
+        EventKind::Resolved { outcome: Outcome::Refused, reason: Some("Không đủ điều kiện".into()) }
+    );
+    assert_eq!(r.events[5].at, at(2025, 3, 5, 15, 0));
+    domain.replay(&r.events).unwrap();
+
+    // A progress update (no intake fields) gives the events after the receipt.
+    let update = serde_json::json!({
+        "MaHoSo": "000.00.02.H17-250303-0001",
+        "TrangThaiHoSo": "4",
+        "QuaTrinhXuLy": [{"PhongBanXuLy": "Sở Du lịch", "NgayBatDau": "20250303100000"}]
+    });
+    let r = record_events(&domain, &update.to_string()).unwrap();
+    assert_eq!(kinds(&r.events), ["transferred", "accepted"]);
+    assert!(r.notes[0].contains("progress update"));
+
+    // Waiting for papers, but no supplement listed: what the record lists is imported, and a
+    // note says the status is not reached.
+    let waiting = serde_json::json!({
+        "MaHoSo": "000.00.02.H17-250303-0002", "MaTTHC": "1.004628", "ChuHoSo": "Lê Thị Hoa",
+        "NgayTiepNhan": "20250303090000", "TrangThaiHoSo": "5"
+    });
+    let r = record_events(&domain, &waiting.to_string()).unwrap();
+    assert_eq!(kinds(&r.events), ["received", "accepted"]);
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n
+                == "`TrangThaiHoSo` is 5 but the events the record lists reach 4 (processing): imported as they are"),
+        "{:?}",
+        r.notes
+    );
+}
+
+#[test]
+fn what_cannot_be_understood_rejects_the_record_with_its_reason() {
+    let domain = domain();
+    let base = serde_json::json!({
+        "MaHoSo": "000.00.02.H17-250303-0001", "MaTTHC": "1.004628", "ChuHoSo": "Phan Văn Khải",
+        "NgayTiepNhan": "20250303090000", "TrangThaiHoSo": "2", "QuaTrinhXuLy": []
+    });
+    let with = |key: &str, value: serde_json::Value| {
+        let mut v = base.clone();
+        v[key] = value;
+        record_events(&domain, &v.to_string()).unwrap_err()
+    };
+    for (key, value, needle) in [
+        ("MaHoSo", "HS-1".into(), "bad `MaHoSo`"),
+        ("MaHoSo", "000.00.99.H17-250303-0001".into(), "unknown agency 000.00.99.H17"),
+        ("MaTTHC", "9.999999".into(), "unknown procedure 9.999999 (`MaTTHC`): not in the catalog"),
+        (
+            "NgayTiepNhan",
+            "03/03/2025 09:00".into(),
+            "bad date in `NgayTiepNhan`: \"03/03/2025 09:00\"; expected yyyyMMddHHmmss",
+        ),
+        ("TrangThaiHoSo", "11".into(), "bad `TrangThaiHoSo` \"11\""),
+        ("KenhThucHien", "4".into(), "bad `KenhThucHien` \"4\""),
+        ("ChuHoSo", serde_json::Value::Null, "missing field `ChuHoSo`"),
+        ("TrangThaiHoSo", "9".into(), "missing field `NgayKetThucXuLy`"),
+        ("QuaTrinhXuLy", "none".into(), "`QuaTrinhXuLy` must be a list"),
+        (
+            "QuaTrinhXuLy",
+            serde_json::json!([{"PhongBanXuLy": "Sở Mặt Trăng", "NgayBatDau": "20250303100000"}]),
+            "unknown agency \"Sở Mặt Trăng\"",
+        ),
+        (
+            "DanhSachHoSoBoSung",
+            serde_json::json!([{"NoiDungBoSung": "x"}]),
+            "missing field `DanhSachHoSoBoSung[0].NgayBoSung`",
+        ),
+    ] {
+        let err = with(key, value);
+        assert!(err.contains(needle), "{key}: {err}");
+    }
+    let lines = format!("{base}\n[1, 2]\n{}", &base.to_string()[..40]);
+    let read: Vec<_> = read_dvcqg(&domain, Cursor::new(lines)).collect();
+    assert!(read[0].is_ok());
+    let errs: Vec<(usize, String)> = read.into_iter().filter_map(Result::err).map(|e| (e.line, e.reason)).collect();
+    assert_eq!(errs.len(), 2);
+    assert_eq!(errs[0].0, 2);
+    assert!(errs[0].1.contains("expected a JSON object"), "{}", errs[0].1);
+    assert_eq!(errs[1].0, 3, "a truncated last line is one error with its line");
+    assert!(errs[1].1.contains("invalid JSON"), "{}", errs[1].1);
+}
+
+#[test]
+fn portal_dates_are_local_time() {
+    assert_eq!(parse_dvcqg_time("NgayTiepNhan", "20250714093200").unwrap(), at(2025, 7, 14, 9, 32));
+    assert_eq!(parse_dvcqg_time("x", "20250714093200").unwrap().to_rfc3339(), "2025-07-14T02:32:00+00:00");
+    assert!(parse_dvcqg_time("x", "2025071409").is_err());
+    assert!(parse_dvcqg_time("x", "20251314093200").is_err());
 }

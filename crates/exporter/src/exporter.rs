@@ -64,9 +64,11 @@ pub struct Exporter {
 
 impl Exporter {
     /// `windows` are the on-time ratio windows (e.g. 1d, 7d, 30d); every agency of the catalog
-    /// gets its series, even before its first dossier.
+    /// that has not ceased gets its series, even before its first dossier (a ceased one, e.g. a
+    /// district abolished in 2025, only while it has figures).
     pub fn new(metrics: Arc<Metrics>, domain: &Domain, windows: Vec<Window>) -> Self {
-        let codes: Vec<_> = domain.catalog.agencies().map(|a| a.code.clone()).collect();
+        let codes: Vec<_> =
+            domain.catalog.agencies().filter(|a| a.valid_until.is_none()).map(|a| a.code.clone()).collect();
         metrics.init_agencies(codes.iter());
         let mut windows = windows;
         windows.sort();
@@ -187,8 +189,14 @@ impl Exporter {
         let (figures, past, histograms) = match self.read(store, now).await {
             Ok(r) => r,
             Err(e) => {
+                // The database is away: the scrape still answers, with the instance's own
+                // families (requests, sends, this error counted under stage="figures"), so a
+                // scraper sees the failed read instead of a failed scrape; the service series
+                // are left out, not reported as zero.
                 self.metrics.scrape_errors.with_label_values(&["figures"]).inc();
-                return Err(e.into());
+                let mut out = format!("# motcua: the service figures could not be read ({e}); instance metrics only\n");
+                TextEncoder::new().encode_utf8(&self.metrics.registry().gather(), &mut out)?;
+                return Ok(Rendered { content_type: CONTENT_TYPE, body: out });
             }
         };
         let per_agency = self.per_agency(&figures, &past, now);

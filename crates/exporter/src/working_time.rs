@@ -54,8 +54,8 @@ fn measure_dossier(
         };
         let before = d.clone();
         domain.apply(&mut d, e).map_err(|x| x.to_string())?;
-        let (Some(procedure), Some(receiving)) = (&d.procedure, &d.receiving_agency) else { continue };
-        let procedure = domain.procedure(procedure).map_err(|x| x.to_string())?;
+        let (Some(_), Some(receiving)) = (&d.procedure, &d.receiving_agency) else { continue };
+        let procedure = domain.procedure_of(&d).map_err(|x| x.to_string())?;
         let cal = domain.calendar_for(receiving);
         let a = analyse(&d, procedure, cal, e.at, domain.classify).map_err(|x| x.to_string())?;
         for (j, h) in a.handoffs.iter().enumerate() {

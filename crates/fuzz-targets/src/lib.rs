@@ -26,7 +26,7 @@ use motcua_core::catalog::Catalog;
 use motcua_core::codes::DossierCode;
 use motcua_core::commands::{appointment, parse_instant};
 use motcua_core::dossier::Dossier;
-use motcua_exchange::{Format, read_events};
+use motcua_exchange::{Format, read_dvcqg, read_events};
 
 /// A target: its name (the file under `fuzz/fuzz_targets/` and the corpus folder) and function.
 pub type Target = (&'static str, fn(&[u8]));
@@ -38,6 +38,7 @@ pub const TARGETS: &[Target] = &[
     ("catalog_toml", catalog_toml),
     ("import_jsonl", import_jsonl),
     ("import_csv", import_csv),
+    ("import_dvcqg", import_dvcqg),
     ("email", email),
     ("api_bodies", api_bodies),
     ("desk_forms", desk_forms),
@@ -87,6 +88,20 @@ pub fn import_jsonl(data: &[u8]) {
 /// Rows of an event import in CSV.
 pub fn import_csv(data: &[u8]) {
     import(Format::Csv, data);
+}
+
+/// National portal records (`import --format dvcqg`): each record read into events (motcua's
+/// own rows, or derived from the portal's fields), applied to its dossier.
+pub fn import_dvcqg(data: &[u8]) {
+    let Ok(domain) = fixtures::domain() else { return };
+    let mut dossiers: HashMap<DossierCode, Dossier> = HashMap::new();
+    for record in read_dvcqg(domain, Cursor::new(data)).take(1_000) {
+        let Ok(record) = record else { continue };
+        let dossier = dossiers.entry(record.code.clone()).or_default();
+        for event in &record.events {
+            let _ = domain.apply(dossier, event);
+        }
+    }
 }
 
 /// Reads every row and applies the ones that read to their dossier, as `motcua import` does

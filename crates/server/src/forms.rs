@@ -157,7 +157,7 @@ impl Paper<'_> {
     }
 
     fn procedure(&self) -> Option<&motcua_core::Procedure> {
-        self.dossier.procedure.as_ref().and_then(|p| self.domain.catalog.procedure(p))
+        self.domain.procedure_of(self.dossier).ok()
     }
 
     fn procedure_name(&self) -> String {

@@ -165,6 +165,12 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("by_agency", "Cơ quan", "Agency"),
     ("by_procedure", "Thủ tục", "Procedure"),
     ("by_month", "Tháng", "Month"),
+    ("as_successors", "Tính theo đơn vị kế thừa (cơ quan hiện nay)", "Under today's agencies (successors)"),
+    (
+        "as_successors_note",
+        "Số liệu của cơ quan đã chấm dứt hoạt động (quận, huyện, phường, xã trước 1/7/2025) được tính cho đơn vị kế thừa có phần địa giới lớn nhất.",
+        "The figures of agencies that ceased (districts, wards and communes before 1/7/2025) are counted under the successor with the largest share of their territory.",
+    ),
     ("all", "Tất cả", "All"),
     ("show", "Xem", "Show"),
     ("download_csv", "Tải CSV", "Download CSV"),
@@ -416,9 +422,9 @@ const WORDS: &[(&str, &str, &str)] = &[
     // Errors with no data of their own (crate::problem::Cause::Words).
     ("err_period_too_long", "Một báo cáo tính tối đa ba năm.", "A report covers at most three years."),
     (
-        "err_agency_filter_by_agency",
-        "Chỉ lọc theo cơ quan khi báo cáo nhóm theo cơ quan.",
-        "The agency filter applies to reports by agency.",
+        "err_agency_ceased_successor",
+        "Cơ quan này đã chấm dứt hoạt động: khi tính theo đơn vị kế thừa, hãy chọn một cơ quan hiện nay.",
+        "That agency has ceased: counted under successors, choose one of today's agencies.",
     ),
     ("err_report_by", "Nhóm theo cơ quan, thủ tục hoặc tháng.", "Group by agency, procedure or month."),
     ("err_watch_by", "Xem theo cơ quan hoặc cán bộ.", "List by agency or by officer."),

@@ -54,6 +54,8 @@ pub fn title(kind: ProblemKind, tr: Tr) -> &'static str {
         K::WrongProcedure => "Sự kiện thuộc thủ tục khác",
         K::UnknownAgency => "Không có cơ quan này trong danh mục",
         K::UnknownProcedure => "Không có thủ tục này trong danh mục",
+        K::AgencyNotInForce => "Cơ quan không tồn tại vào ngày đó",
+        K::ProcedureNotInForce => "Thủ tục không có hiệu lực vào ngày đó",
         K::OutsideCalendar => "Ngày nằm ngoài lịch làm việc",
         K::AtInFuture => "Thời điểm thực hiện ở tương lai",
         K::BackdateBeyondWindow => "Thời điểm thực hiện sớm hơn thời gian cho phép nhập muộn",
@@ -227,6 +229,30 @@ fn domain_text(e: &DomainError, tr: Tr, domain: Option<&Domain>) -> String {
         DomainError::UnknownProcedure(c) => format!("Không có thủ tục mã {c} trong danh mục."),
         DomainError::UnknownAgency(c) if en => format!("There is no agency {c} in the catalog."),
         DomainError::UnknownAgency(c) => format!("Không có cơ quan mã {c} trong danh mục."),
+        DomainError::AgencyNotInForce(n) if en => n.to_string(),
+        DomainError::AgencyNotInForce(n) => {
+            let (code, name, on) = (&n.agency, &n.name, day(n.on, tr));
+            match n.valid_until.filter(|u| n.on > *u) {
+                Some(until) => {
+                    let mut t = format!(
+                        "{name} ({code}) đã chấm dứt hoạt động từ sau ngày {}, không thể tiếp nhận hồ sơ ngày {on}.",
+                        day(until, tr)
+                    );
+                    if !n.successors.is_empty() {
+                        let list: Vec<String> = n.successors.iter().map(|(c, x)| format!("{x} ({c})")).collect();
+                        t.push_str(&format!(" Đơn vị kế thừa: {}.", list.join(", ")));
+                    }
+                    t
+                }
+                None => format!("{name} ({code}) chưa được thành lập vào ngày {on}."),
+            }
+        }
+        DomainError::ProcedureNotInForce { code, on, .. } if en => {
+            format!("Procedure {code} is not in force on {}.", day(*on, tr))
+        }
+        DomainError::ProcedureNotInForce { code, on, .. } => {
+            format!("Thủ tục {code} không có hiệu lực vào ngày {}.", day(*on, tr))
+        }
         DomainError::NoIntake if en => "The dossier has not been received.".to_string(),
         DomainError::NoIntake => "Hồ sơ chưa được tiếp nhận.".to_string(),
         DomainError::Dossier(d) => dossier_text(d, tr, domain),
@@ -521,7 +547,7 @@ mod tests {
     fn the_fixed_sentences_have_words_in_both_languages() {
         let keys = [
             "err_period_too_long",
-            "err_agency_filter_by_agency",
+            "err_agency_ceased_successor",
             "err_period_years",
             "err_report_by",
             "err_watch_by",

@@ -89,9 +89,14 @@ impl Errors {
         if self.rate_limited {
             o.insert("429".into(), too_many());
         }
-        if self.unavailable {
-            o.insert("503".into(), problem("`unavailable`: e.g. the agency's 9,999 codes of the day are used up"));
-        }
+        // Every operation reads or writes the database: while it is away (or its disk full or
+        // read-only) the answer is 503 `unavailable`, nothing written.
+        let why = if self.unavailable {
+            "`unavailable`: the database is away or its disk full (nothing written; `Retry-After`), or the agency's 9,999 codes of the day are used up"
+        } else {
+            "`unavailable`: the database is away or its disk full (nothing written; `Retry-After`)"
+        };
+        o.insert("503".into(), problem(why));
         ok
     }
 }

@@ -36,6 +36,8 @@ pub enum ProblemKind {
     WrongProcedure,
     UnknownAgency,
     UnknownProcedure,
+    AgencyNotInForce,
+    ProcedureNotInForce,
     OutsideCalendar,
     AtInFuture,
     BackdateBeyondWindow,
@@ -50,7 +52,7 @@ pub enum ProblemKind {
 }
 
 impl ProblemKind {
-    pub const ALL: [ProblemKind; 29] = [
+    pub const ALL: [ProblemKind; 31] = [
         Self::Unauthorized,
         Self::Forbidden,
         Self::CsrfMismatch,
@@ -69,6 +71,8 @@ impl ProblemKind {
         Self::WrongProcedure,
         Self::UnknownAgency,
         Self::UnknownProcedure,
+        Self::AgencyNotInForce,
+        Self::ProcedureNotInForce,
         Self::OutsideCalendar,
         Self::AtInFuture,
         Self::BackdateBeyondWindow,
@@ -116,6 +120,12 @@ impl ProblemKind {
             Self::WrongProcedure => ("wrong-procedure", S::CONFLICT, "The event is for another procedure"),
             Self::UnknownAgency => ("unknown-agency", S::UNPROCESSABLE_ENTITY, "Unknown agency"),
             Self::UnknownProcedure => ("unknown-procedure", S::UNPROCESSABLE_ENTITY, "Unknown procedure"),
+            Self::AgencyNotInForce => {
+                ("agency-not-in-force", S::UNPROCESSABLE_ENTITY, "The agency did not exist on that day")
+            }
+            Self::ProcedureNotInForce => {
+                ("procedure-not-in-force", S::UNPROCESSABLE_ENTITY, "The procedure was not in force on that day")
+            }
             Self::OutsideCalendar => {
                 ("outside-calendar", S::UNPROCESSABLE_ENTITY, "The date is outside the working-day calendar")
             }
@@ -283,6 +293,8 @@ fn domain_kind(e: &DomainError) -> ProblemKind {
     match e {
         DomainError::UnknownProcedure(_) => ProblemKind::UnknownProcedure,
         DomainError::UnknownAgency(_) => ProblemKind::UnknownAgency,
+        DomainError::AgencyNotInForce(_) => ProblemKind::AgencyNotInForce,
+        DomainError::ProcedureNotInForce { .. } => ProblemKind::ProcedureNotInForce,
         DomainError::NoIntake => ProblemKind::IllegalTransition,
         DomainError::Dossier(d) => match d {
             DossierError::IllegalTransition { .. } => ProblemKind::IllegalTransition,
@@ -359,6 +371,15 @@ impl From<StoreError> for Problem {
                     I::NoExtension(_) | I::NotFiled => ProblemKind::InvalidInput,
                 };
                 Self::new(kind, i.to_string())
+            }
+            other if motcua_store::is_unavailable(&other) => {
+                tracing::warn!(error = %other, "database unavailable");
+                let mut p = Self::new(
+                    ProblemKind::Unavailable,
+                    "the database is unavailable at the moment (nothing was written); try again shortly",
+                );
+                p.retry_after = Some(5);
+                p
             }
             other => Self::internal(other),
         }

@@ -229,8 +229,7 @@ pub async fn board(state: &AppState) -> Result<Board, Problem> {
     let now = state.now();
     let today = to_local(now).date();
     let from = NaiveDate::from_ymd_opt(today.year(), today.month(), 1).unwrap_or(today);
-    let r =
-        report(&state.store, &state.domain, &ReportQuery { from, to: today, by: GroupBy::Agency, as_of: now }).await?;
+    let r = report(&state.store, &state.domain, &ReportQuery::new(from, today, GroupBy::Agency, now)).await?;
     let (p0, p1) = period(from, today, now);
     let ratings = state.store.rating_counts(p0, p1 + Duration::seconds(1)).await?;
     let mut total_ratings = motcua_store::RatingCounts::default();

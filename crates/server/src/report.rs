@@ -25,6 +25,8 @@ pub struct ReportParams {
     pub agency: Option<String>,
     pub as_of: Option<String>,
     pub format: Option<String>,
+    /// `true`: count a ceased agency's dossiers under its successor of the as-of day.
+    pub as_successors: Option<String>,
 }
 
 /// A period of local days, `from..=to`: by default this month up to `today`; at most three
@@ -54,7 +56,17 @@ fn period(from: &Option<String>, to: &Option<String>, today: NaiveDate) -> Resul
     Ok((from, to))
 }
 
-/// The report for the filters: the store's read model, rows narrowed to one agency if asked.
+/// `as_successors`: `true`, `on` or `1` (a checkbox) is yes; absent, empty, `false`, `off` or `0` no.
+fn flag(s: &Option<String>) -> Result<bool, Problem> {
+    match s.as_deref().map(str::trim).unwrap_or("") {
+        "true" | "on" | "1" => Ok(true),
+        "" | "false" | "off" | "0" => Ok(false),
+        other => Err(Problem::invalid(format!("as_successors {other:?}: expected true or false"))),
+    }
+}
+
+/// The report for the filters: the store's read model, narrowed to one agency if asked (in
+/// every grouping), under the agencies as they were or their successors.
 pub async fn build_report(state: &AppState, p: &ReportParams) -> Result<Report, Problem> {
     let as_of = as_of(state, p.as_of.as_deref())?;
     let today = to_local(as_of).date();
@@ -63,19 +75,15 @@ pub async fn build_report(state: &AppState, p: &ReportParams) -> Result<Report, 
         Some(b) => b.parse().map_err(|e: String| Problem::invalid(e).because(Cause::Words("err_report_by")))?,
         None => GroupBy::Agency,
     };
-    let mut r = report(&state.store, &state.domain, &ReportQuery { from, to, by, as_of }).await?;
+    let mut q = ReportQuery::new(from, to, by, as_of);
+    q.as_successors = flag(&p.as_successors)?;
     if let Some(a) = p.agency.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
-        if by != GroupBy::Agency {
-            return Err(Problem::invalid("the agency filter applies to reports by agency")
-                .because(Cause::Words("err_agency_filter_by_agency")));
-        }
-        r.rows.retain(|row| row.key == a);
-        r.total = r.rows.iter().fold(Default::default(), |mut t, row| {
-            t += row.counts;
-            t
-        });
+        let code: AgencyCode = a.parse().map_err(|e| Problem::invalid(format!("agency {a:?}: {e}")))?;
+        state.domain.agency(&code)?;
+        q.agency = Some(code);
     }
-    Ok(r)
+    q.check(&state.domain).map_err(|e| Problem::invalid(e).because(Cause::Words("err_agency_ceased_successor")))?;
+    Ok(report(&state.store, &state.domain, &q).await?)
 }
 
 /// Filters of the backdating report (`GET /api/v1/backdated`).

@@ -349,12 +349,12 @@ pub async fn queue(state: &AppState, staff: &StaffRow, whose: &Whose, paging: Pa
             (_, Some(OpenState::Overdue)) => Urgency::Overdue,
             (Some(due), _) if to_local(due).date() == today => Urgency::DueToday,
             _ => {
-                let risky = match (state.store.events(&row.code).await, state.domain.procedure(&row.procedure)) {
-                    (Ok(events), Ok(p)) => state
+                let risky = match state.store.events(&row.code).await {
+                    Ok(events) => state
                         .domain
                         .replay(events.iter())
                         .ok()
-                        .and_then(|d| at_risk(&d, p, cal, now, &model).ok())
+                        .and_then(|d| at_risk(&d, state.domain.procedure_of(&d).ok()?, cal, now, &model).ok())
                         .unwrap_or(false),
                     _ => false,
                 };

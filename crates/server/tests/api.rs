@@ -37,6 +37,10 @@ mod petitions;
 #[path = "api/words.rs"]
 mod words;
 
+/// The catalog across the 2025 reform: ceased agencies, successors in reports.
+#[path = "api/catalog.rs"]
+mod catalog;
+
 const CENTRE: &str = "000.00.02.H17";
 const TOURISM: &str = "000.00.12.H17";
 const HOME_AFFAIRS: &str = "000.00.10.H17";

@@ -161,7 +161,7 @@ pub fn plan<'a>(domain: &'a Domain, cfg: &SimConfig) -> Result<Plan<'a>, SimErro
     if days.is_empty() {
         return Err(SimError::NoWorkingDay { from: cfg.from, to: cfg.to });
     }
-    let world = World::new(domain, &mut rng, days[0])?;
+    let world = World::new(domain, &mut rng, days[0], days[days.len() - 1])?;
     let mut cumulative = Vec::with_capacity(days.len() + 1);
     let mut acc = 0u64;
     cumulative.push(0);
@@ -336,27 +336,29 @@ fn place_name(agency_name: &str) -> String {
 }
 
 impl World {
-    fn new(domain: &Domain, rng: &mut StdRng, probe_day: NaiveDate) -> Result<Self, SimError> {
+    fn new(domain: &Domain, rng: &mut StdRng, probe_day: NaiveDate, last_day: NaiveDate) -> Result<Self, SimError> {
         let catalog = &domain.catalog;
+        // Only today's agencies (not ceased) in force over the whole period, and procedures in
+        // force over it: a district that ceased on 30/6/2025 is history, not simulated.
+        let agencies =
+            || catalog.agencies().filter(|a| a.valid_until.is_none() && a.in_force(probe_day) && a.in_force(last_day));
         let wards: Vec<AgencyCode> =
-            catalog.agencies().filter(|a| a.kind == AgencyKind::Ward).map(|a| a.code.clone()).collect();
-        let centre = catalog.agencies().find(|a| a.kind == AgencyKind::Centre).map(|a| a.code.clone());
+            agencies().filter(|a| a.kind == AgencyKind::Ward).map(|a| a.code.clone()).collect();
+        let centre = agencies().find(|a| a.kind == AgencyKind::Centre).map(|a| a.code.clone());
         let ward_picker = Cumulative::new(wards.iter().map(|_| rng.gen_range(0.6..1.4)));
-        let ward_place: BTreeMap<AgencyCode, String> = catalog
-            .agencies()
-            .filter(|a| a.kind == AgencyKind::Ward)
-            .map(|a| (a.code.clone(), place_name(&a.name)))
-            .collect();
+        let ward_place: BTreeMap<AgencyCode, String> =
+            agencies().filter(|a| a.kind == AgencyKind::Ward).map(|a| (a.code.clone(), place_name(&a.name))).collect();
         let places = ward_place.values().cloned().collect();
-        let city =
-            catalog.agencies().find(|a| a.kind == AgencyKind::City).map_or_else(String::new, |a| place_name(&a.name));
-        let staff =
-            catalog.agencies().map(|a| (a.code.clone(), (rng.gen_range(2..=5), rng.gen_range(3..=8)))).collect();
+        let city = agencies().find(|a| a.kind == AgencyKind::City).map_or_else(String::new, |a| place_name(&a.name));
+        let staff = agencies().map(|a| (a.code.clone(), (rng.gen_range(2..=5), rng.gen_range(3..=8)))).collect();
 
         // Candidates: procedures a desk of the catalog can receive, with a representative
         // receiving agency (to tell whether the route leaves it).
         let mut candidates = Vec::new();
         for p in catalog.procedures() {
+            if catalog.procedure_at(&p.code, probe_day).is_none() || catalog.procedure_at(&p.code, last_day).is_none() {
+                continue;
+            }
             let receiver = match p.level {
                 Level::Ward => ward_picker.clone().map(Receiver::Ward),
                 Level::City => centre

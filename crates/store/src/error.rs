@@ -50,6 +50,9 @@ pub enum StoreError {
     /// a password in the URL is never printed.
     #[error("unsupported database URL scheme {0:?}: expected sqlite://path or postgres://…")]
     UnsupportedUrl(String),
+    /// `motcua backup` could not make its copy (the message says why and what to do).
+    #[error("backup: {0}")]
+    Backup(String),
     #[error("cannot prepare the database file: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -74,6 +77,37 @@ pub fn is_transient(e: &StoreError) -> bool {
             matches!(d.code().as_deref(), Some("40P01" | "40001" | "5" | "6" | "517" | "262"))
         }
         sqlx::Error::PoolTimedOut => true,
+        _ => false,
+    }
+}
+
+/// The database cannot be used right now — not the request's fault: the server is away or
+/// restarting (a refused or dropped connection, PostgreSQL's admin shutdown or "cannot connect
+/// now", no connection free in time), or the SQLite file's disk is full or read-only. A server
+/// answers 503 for it and a command exits 2 saying so; trying again later may succeed.
+pub fn is_unavailable(e: &StoreError) -> bool {
+    match e {
+        StoreError::GroupCommit(shared) => is_unavailable(shared),
+        StoreError::Io(_) => true,
+        StoreError::Database(e) => match e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(d) => {
+                let code = d.code();
+                let code = code.as_deref().unwrap_or("");
+                // PostgreSQL: class 08 (connection exception), 57P01–57P03 (admin/crash
+                // shutdown, cannot connect now), 53100 (disk full), 25006 (read-only
+                // transaction: a standby). SQLite primary codes (extended codes keep them in
+                // the low byte): 8 read-only, 10 I/O error, 13 full, 14 cannot open.
+                code.starts_with("08")
+                    || matches!(code, "57P01" | "57P02" | "57P03" | "53100" | "25006")
+                    || code.parse::<i32>().is_ok_and(|n| matches!(n & 0xff, 8 | 10 | 13 | 14))
+            }
+            _ => false,
+        },
         _ => false,
     }
 }

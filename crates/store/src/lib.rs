@@ -51,7 +51,7 @@ mod staff;
 pub mod watchlist;
 mod write;
 
-pub use error::{StoreError, is_transient};
+pub use error::{StoreError, is_transient, is_unavailable};
 pub use letters::{DeskLetter, DeskLetterStore, LetterFilter, LetterMark, MarkRecord, Marked};
 pub use metrics::ServiceFigures;
 pub use model::{
@@ -211,6 +211,32 @@ impl AnyStore {
             Self::Pg(s) => s.close().await,
         }
     }
+
+    /// An online copy of the register into a new file (`motcua backup --to FILE`): on SQLite a
+    /// consistent snapshot taken while others keep writing; on PostgreSQL a clear error pointing
+    /// to `pg_dump` (docs/deploy.md), which does the same for a server.
+    pub async fn backup_to(&self, dest: &std::path::Path) -> Result<Backup, StoreError> {
+        match self {
+            Self::Sqlite(s) => s.backup_to(dest).await,
+            Self::Pg(_) => Err(StoreError::Backup(
+                "a PostgreSQL database is backed up with pg_dump (see docs/deploy.md): \
+                 pg_dump --format=custom --file=FILE DATABASE_URL"
+                    .into(),
+            )),
+        }
+    }
+}
+
+/// What `motcua backup` wrote.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Backup {
+    /// The backup file (written whole, then renamed into place).
+    pub path: std::path::PathBuf,
+    pub bytes: u64,
+    /// Events in the copy's log, and its last event id: every write acknowledged before the
+    /// backup began is at or below it.
+    pub events: i64,
+    pub last_event_id: i64,
 }
 
 /// Opens the register named by `url` and migrates it: `sqlite://path/to/file.db` (the file

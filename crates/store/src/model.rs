@@ -129,7 +129,7 @@ impl DossierRow {
         let receiving = d.receiving_agency.clone().ok_or_else(|| missing("a receiving agency"))?;
         let status = d.status.ok_or_else(|| missing("a status"))?;
         let last_event_at = d.last_event_at.ok_or_else(|| missing("events"))?;
-        let procedure = domain.procedure(&procedure_code)?;
+        let procedure = domain.procedure_of(d)?;
         let lead_agency = domain.lead_agency(procedure, &receiving);
         let timeliness = match (d.finished_at, d.due_at) {
             (Some(f), Some(due)) => Some(classify(f, due, domain.classify)),
@@ -222,11 +222,10 @@ fn at_risk_of(
 /// say ([`DossierRow::open_key`]) without building the row.
 pub(crate) fn open_key(domain: &Domain, d: &Dossier) -> Result<Option<OpenKey>, StoreError> {
     let Some(status) = d.status.filter(|s| vocab::NOT_FINISHED.contains(*s)) else { return Ok(None) };
-    let (Some(procedure), Some(receiving), Some(last_event_at)) = (&d.procedure, &d.receiving_agency, d.last_event_at)
-    else {
+    let (Some(_), Some(receiving), Some(last_event_at)) = (&d.procedure, &d.receiving_agency, d.last_event_at) else {
         return Err(StoreError::Corrupt("a dossier state without a procedure, receiving agency or events".into()));
     };
-    let procedure = domain.procedure(procedure)?;
+    let procedure = domain.procedure_of(d)?;
     let lead = domain.lead_agency(procedure, receiving);
     Ok(OpenKey::of(lead.as_str(), status, at_risk_of(domain, d, procedure, receiving, last_event_at)))
 }
@@ -281,7 +280,7 @@ pub(crate) fn dossier_cells(domain: &Domain, d: &Dossier) -> Result<Cells, Store
     let (Some(procedure), Some(receiving)) = (&d.procedure, &d.receiving_agency) else {
         return Err(StoreError::Corrupt("a dossier state without a procedure or receiving agency".into()));
     };
-    let lead = domain.lead_agency(domain.procedure(procedure)?, receiving);
+    let lead = domain.lead_agency(domain.procedure_of(d)?, receiving);
     let timeliness = match (d.finished_at, d.due_at) {
         (Some(f), Some(due)) => Some(classify(f, due, domain.classify)),
         _ => None,
@@ -397,6 +396,9 @@ pub struct OpenFacts {
 pub enum Totals {
     Agency,
     Procedure,
+    /// Per (agency, procedure): the key is `"<agency> <procedure>"` (codes hold no space), for
+    /// a report by procedure narrowed to one agency.
+    AgencyProcedure,
     All,
 }
 
@@ -409,6 +411,7 @@ impl Totals {
         let (key, table, group) = match self {
             Self::Agency => ("agency", "metric_agency_days", " GROUP BY agency"),
             Self::Procedure => ("procedure", "daily_counts", " GROUP BY procedure"),
+            Self::AgencyProcedure => ("agency || ' ' || procedure", "daily_counts", " GROUP BY agency, procedure"),
             Self::All => ("''", "metric_agency_days", ""),
         };
         format!("SELECT {key}, {sums} FROM {table} WHERE day >= $1 AND day <= $2{group}")
@@ -419,6 +422,7 @@ impl Totals {
         match self {
             Self::Agency => ("lead_agency", " GROUP BY lead_agency"),
             Self::Procedure => ("procedure", " GROUP BY procedure"),
+            Self::AgencyProcedure => ("(lead_agency || ' ' || procedure)", " GROUP BY lead_agency, procedure"),
             Self::All => ("''", ""),
         }
     }

@@ -13,6 +13,14 @@
 //!   replayed up to `p1` by core.
 //!
 //! The figures equal core's `count_dossier` over every dossier replayed up to `p1` (tested).
+//!
+//! Agencies: a dossier is counted under its lead agency as it was (`agency` in the aggregates
+//! and the projection). With `as_successors`, a ceased agency's rows are regrouped here, in
+//! Rust, under the agency that succeeded it as of the report's instant
+//! ([`motcua_core::Catalog::reporting_agency`]: whole dossiers to the successor with the
+//! largest share). An agency filter narrows every grouping: by agency it keeps one row; by
+//! procedure or month the aggregates are read per agency too and the other agencies' rows
+//! are dropped before grouping.
 
 use std::collections::BTreeMap;
 
@@ -20,7 +28,7 @@ use crate::{OpenFacts, Store, StoreError, Totals};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
 use motcua_core::analysis::{Counts, NationalFacts, count_dossier, national_on_time_facts};
 use motcua_core::calendar::{at_vn, from_local, to_local};
-use motcua_core::{Domain, Lang, Timeliness};
+use motcua_core::{AgencyCode, Domain, Lang, Timeliness};
 use serde::Serialize;
 
 /// How rows are grouped.
@@ -50,6 +58,97 @@ pub struct ReportQuery {
     pub to: NaiveDate,
     pub by: GroupBy,
     pub as_of: DateTime<Utc>,
+    /// Only the dossiers of this agency (their lead agency; with `as_successors`, the agency
+    /// they are counted under as of `as_of`), in every grouping.
+    pub agency: Option<AgencyCode>,
+    /// Count a ceased agency's dossiers under its successor in force on the local day of
+    /// `as_of` (`report --as-successors`); otherwise under the agencies as they were.
+    pub as_successors: bool,
+}
+
+impl ReportQuery {
+    /// A query with no agency filter, under the agencies as they were.
+    pub fn new(from: NaiveDate, to: NaiveDate, by: GroupBy, as_of: DateTime<Utc>) -> Self {
+        Self { from, to, by, as_of, agency: None, as_successors: false }
+    }
+
+    /// Checks the agency filter against the catalog: it exists, and with `as_successors` it is
+    /// in force on the report's day (a ceased agency's dossiers are counted under its
+    /// successors then, so it would be empty).
+    pub fn check(&self, domain: &Domain) -> Result<(), String> {
+        let Some(code) = &self.agency else { return Ok(()) };
+        let Some(a) = domain.catalog.agency(code) else {
+            return Err(format!("unknown agency {code}"));
+        };
+        let today = to_local(self.as_of).date();
+        if self.as_successors && !a.in_force(today) {
+            let to = domain.catalog.reporting_agency(code, today);
+            return Err(format!(
+                "agency {code} ({}) is not in force on {today}: as successors, its dossiers are counted under {to}; name {to} or drop the successor view",
+                a.name
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// How rows are regrouped by agency: the successor map and the filter.
+struct Scope<'a> {
+    domain: &'a Domain,
+    /// The day whose agencies count (the report's as-of day).
+    on: NaiveDate,
+    as_successors: bool,
+    agency: Option<&'a str>,
+}
+
+impl Scope<'_> {
+    /// The agency a lead agency's figures are counted under, or None when the filter drops
+    /// them.
+    fn agency_of(&self, lead: &str) -> Option<String> {
+        let mapped = match lead.parse::<AgencyCode>() {
+            Ok(code) if self.as_successors => self.domain.catalog.reporting_agency(&code, self.on).to_string(),
+            _ => lead.to_string(),
+        };
+        match self.agency {
+            Some(only) if only != mapped => None,
+            _ => Some(mapped),
+        }
+    }
+
+    /// How to read the aggregates for `by`: per agency too whenever agencies are regrouped or
+    /// filtered.
+    fn totals(&self, by: GroupBy) -> Totals {
+        match (by, self.agency.is_some()) {
+            (GroupBy::Agency, _) => Totals::Agency,
+            (GroupBy::Procedure, false) => Totals::Procedure,
+            (GroupBy::Procedure, true) => Totals::AgencyProcedure,
+            (GroupBy::Month, false) => Totals::All,
+            (GroupBy::Month, true) => Totals::Agency,
+        }
+    }
+
+    /// The report key of an aggregate row read with `totals`, or None when filtered out.
+    fn regroup(&self, totals: Totals, by: GroupBy, key: &str, month: &str) -> Option<String> {
+        let (agency, procedure) = match totals {
+            Totals::Agency => (Some(key), ""),
+            Totals::AgencyProcedure => {
+                let (a, p) = key.split_once(' ')?;
+                (Some(a), p)
+            }
+            Totals::Procedure => (None, key),
+            Totals::All => (None, ""),
+        };
+        let agency = match agency {
+            Some(a) => self.agency_of(a)?,
+            None => String::new(),
+        };
+        Some(key_of(by, &agency, procedure, month))
+    }
+
+    /// The report key of one dossier (lead agency, procedure), or None when filtered out.
+    fn key(&self, by: GroupBy, lead: &str, procedure: &str, month: &str) -> Option<String> {
+        Some(key_of(by, &self.agency_of(lead)?, procedure, month))
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -67,6 +166,10 @@ pub struct Report {
     pub p0: DateTime<Utc>,
     pub p1: DateTime<Utc>,
     pub by: GroupBy,
+    /// The agency filter, if any.
+    pub agency: Option<AgencyCode>,
+    /// With the successor view: the day whose agencies the figures are counted under.
+    pub as_successors: Option<NaiveDate>,
     pub rows: Vec<ReportRow>,
     pub total: Counts,
 }
@@ -89,11 +192,12 @@ fn key_of(by: GroupBy, agency: &str, procedure: &str, month: &str) -> String {
 /// Counts for `[p0, p1]` grouped by `by` (months are grouped by the caller).
 async fn period_counts<S: Store>(
     store: &S,
-    domain: &Domain,
+    scope: &Scope<'_>,
     p0: DateTime<Utc>,
     p1: DateTime<Utc>,
     by: GroupBy,
 ) -> Result<BTreeMap<String, Counts>, StoreError> {
+    let domain = scope.domain;
     let mut out: BTreeMap<String, Counts> = BTreeMap::new();
     if p1 < p0 {
         return Ok(out);
@@ -107,14 +211,11 @@ async fn period_counts<S: Store>(
     } else {
         last.date() - Duration::days(1)
     };
+    let totals = scope.totals(by);
     if last_whole >= first_day {
-        let totals = match by {
-            GroupBy::Agency => Totals::Agency,
-            GroupBy::Procedure => Totals::Procedure,
-            GroupBy::Month => Totals::All,
-        };
         for (key, v) in store.count_totals(first_day, last_whole, totals).await? {
-            let c = out.entry(if by == GroupBy::Month { month.clone() } else { key }).or_default();
+            let Some(key) = scope.regroup(totals, by, &key, &month) else { continue };
+            let c = out.entry(key).or_default();
             c.received += v.received as u64;
             c.finished += v.finished as u64;
             c.early += v.early as u64;
@@ -130,10 +231,12 @@ async fn period_counts<S: Store>(
         // `p1` makes this `[day_start, p1]`, so a dossier finished exactly at `p1` counts.
         let day_end = p1 + Duration::microseconds(1);
         for row in store.received_between(day_start, day_end).await? {
-            out.entry(key_of(by, row.lead_agency.as_str(), row.procedure.as_str(), &month)).or_default().received += 1;
+            let Some(key) = scope.key(by, row.lead_agency.as_str(), row.procedure.as_str(), &month) else { continue };
+            out.entry(key).or_default().received += 1;
         }
         for row in store.finished_between(day_start, day_end).await? {
-            let c = out.entry(key_of(by, row.lead_agency.as_str(), row.procedure.as_str(), &month)).or_default();
+            let Some(key) = scope.key(by, row.lead_agency.as_str(), row.procedure.as_str(), &month) else { continue };
+            let c = out.entry(key).or_default();
             c.finished += 1;
             match row.timeliness {
                 Some(Timeliness::Early) => c.early += 1,
@@ -149,13 +252,9 @@ async fn period_counts<S: Store>(
     // instant comparisons. Core's national rule makes such a dossier on time when its receipt
     // appointment is at or after p1 and it had at most one supplement request: its effective
     // end is at most p1 (waits only move it earlier). The others it judges below.
-    let totals = match by {
-        GroupBy::Agency => Totals::Agency,
-        GroupBy::Procedure => Totals::Procedure,
-        GroupBy::Month => Totals::All,
-    };
     for (key, t) in store.open_tallies(p1, totals).await? {
-        let c = out.entry(if by == GroupBy::Month { month.clone() } else { key }).or_default();
+        let Some(key) = scope.regroup(totals, by, &key, &month) else { continue };
+        let c = out.entry(key).or_default();
         let (open, past_due, waiting, ahead) = (
             t.open.max(0) as u64,
             t.past_due.max(0) as u64,
@@ -169,7 +268,8 @@ async fn period_counts<S: Store>(
         c.national.numerator += ahead;
     }
     for f in store.open_to_judge(p1).await? {
-        let c = out.entry(key_of(by, &f.lead_agency, &f.procedure, &month)).or_default();
+        let Some(key) = scope.key(by, &f.lead_agency, &f.procedure, &month) else { continue };
+        let c = out.entry(key).or_default();
         if f.last_event_at <= p1 {
             // In the tallies (counted and classified by due instant); core says whether it is
             // on time by the national rule.
@@ -208,6 +308,12 @@ fn open_national(f: &OpenFacts, p0: DateTime<Utc>, p1: DateTime<Utc>) -> Option<
 /// Builds the report.
 pub async fn report<S: Store>(store: &S, domain: &Domain, q: &ReportQuery) -> Result<Report, StoreError> {
     let (p0, p1) = period(q.from, q.to, q.as_of);
+    let scope = Scope {
+        domain,
+        on: to_local(q.as_of).date(),
+        as_successors: q.as_successors,
+        agency: q.agency.as_ref().map(AgencyCode::as_str),
+    };
     let mut rows: Vec<ReportRow> = Vec::new();
     let mut total = Counts::default();
     if q.by == GroupBy::Month {
@@ -222,18 +328,18 @@ pub async fn report<S: Store>(store: &S, domain: &Domain, q: &ReportQuery) -> Re
             let month_end = (next - Duration::days(1)).min(q.to);
             let (m0, m1) = period(month_start, month_end, q.as_of);
             let mut c = Counts::default();
-            for v in period_counts(store, domain, m0, m1, GroupBy::Month).await?.into_values() {
+            for v in period_counts(store, &scope, m0, m1, GroupBy::Month).await?.into_values() {
                 c += v;
             }
             let key = month_start.format("%Y-%m").to_string();
             rows.push(ReportRow { name: key.clone(), key, counts: c });
             month_start = next;
         }
-        for v in period_counts(store, domain, p0, p1, GroupBy::Month).await?.into_values() {
+        for v in period_counts(store, &scope, p0, p1, GroupBy::Month).await?.into_values() {
             total += v;
         }
     } else {
-        for (key, counts) in period_counts(store, domain, p0, p1, q.by).await? {
+        for (key, counts) in period_counts(store, &scope, p0, p1, q.by).await? {
             total += counts;
             let name = match q.by {
                 GroupBy::Agency => key.parse().ok().and_then(|a| domain.catalog.agency(&a)).map(|a| a.name.clone()),
@@ -246,7 +352,17 @@ pub async fn report<S: Store>(store: &S, domain: &Domain, q: &ReportQuery) -> Re
             rows.push(ReportRow { key, name, counts });
         }
     }
-    Ok(Report { from: q.from, to: q.to, p0, p1, by: q.by, rows, total })
+    Ok(Report {
+        from: q.from,
+        to: q.to,
+        p0,
+        p1,
+        by: q.by,
+        agency: q.agency.clone(),
+        as_successors: q.as_successors.then_some(scope.on),
+        rows,
+        total,
+    })
 }
 
 fn show(at: DateTime<Utc>) -> String {
@@ -304,11 +420,18 @@ impl Report {
             "from": self.from, "to": self.to,
             "period_start": show(self.p0), "period_end": show(self.p1),
             "by": self.by,
+            "agency_filter": self.agency,
+            "as_successors": self.as_successors.is_some(),
+            "agencies_as_of": self.as_successors,
             "definitions": {
                 "on_time_rate_national": "Decision 766/QĐ-TTg indicator 2.1: on time ÷ (received by the period end and not finished before its start); supplement and payment waits subtracted; 1 when empty",
                 "on_time_rate_resolved": "(early + on time) ÷ finished in the period; 1 when nothing finished",
                 "waiting_for_citizen": "open at the period end and waiting for a supplement or a payment with the clock stopped: neither in time nor overdue (overdue if the wait began after the due instant)",
-                "agency": "the dossier's lead agency (route step with the largest budget)"
+                "agency": if self.as_successors.is_some() {
+                    "the dossier's lead agency (route step with the largest budget); a ceased agency's dossiers counted whole under its successor with the largest share of territory, as of agencies_as_of"
+                } else {
+                    "the dossier's lead agency (route step with the largest budget), as it was at the time"
+                }
             },
             "rows": rows,
             "total": Self::json_counts(&self.total),
@@ -357,13 +480,20 @@ impl Report {
 
     pub fn to_table(&self) -> String {
         let mut out = format!(
-            "report {} to {} (period {} – {}), by {:?}\n",
+            "report {} to {} (period {} – {}), by {:?}",
             self.from,
             self.to,
             show(self.p0),
             show(self.p1),
             self.by
         );
+        if let Some(a) = &self.agency {
+            out.push_str(&format!(", agency {a}"));
+        }
+        match self.as_successors {
+            Some(day) => out.push_str(&format!(", ceased agencies under their successors of {day}\n")),
+            None => out.push('\n'),
+        }
         let header = format!(
             "{:<28} {:>9} {:>9} {:>8} {:>8} {:>6} {:>8} {:>8} {:>8} {:>10} {:>7} {:>10}\n",
             "key",

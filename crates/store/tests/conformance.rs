@@ -62,6 +62,8 @@ mod support {
     pub const WARD: &str = "000.00.41.H17";
     /// City level, 10 working days; route centre → 000.00.12.H17 (lead) → centre.
     pub const CITY_PROC: &str = "1.004628";
+    /// The lead agency of [`CITY_PROC`].
+    pub const CITY_LEAD: &str = "000.00.12.H17";
     /// Ward level, 3 working days at the receiving ward.
     pub const WARD_PROC: &str = "1.001022";
 
@@ -700,10 +702,11 @@ mod checks {
         consistent(&s, &d).await;
     }
 
-    /// A batch big enough to be written in overlapping parts (as import and simulate write
-    /// on SQLite; PostgreSQL writes it at once) ends as one write would leave it: a dossier
-    /// named again parts later has its last state, a refused item writes nothing, numbering
-    /// runs on across parts, and projection and aggregates match the log.
+    /// A batch big enough to be written in overlapping parts (as import and simulate write:
+    /// parts of 250 events on SQLite, 1,000 on PostgreSQL, this batch has 1,404 events) ends
+    /// as one write would leave it: a dossier named again parts later has its last state, a
+    /// refused item writes nothing, numbering runs on across parts, and projection and
+    /// aggregates match the log.
     pub async fn a_big_batch_written_in_parts_ends_as_one<S: Backend>(s: S) {
         let d = domain();
         let t0 = at(2025, 3, 3, 9, 0);
@@ -737,7 +740,9 @@ mod checks {
         intakes(&mut items, 60..130);
         items.push(r(&a, at(2025, 3, 3, 10, 0), EventKind::Accepted));
         items.push(r(&b, at(2025, 3, 3, 10, 0), EventKind::Returned)); // illegal: refused
-        intakes(&mut items, 130..260);
+        // Intakes 1 to LAST - 1: the odd ones with two more events each.
+        const LAST: i64 = 700;
+        intakes(&mut items, 130..LAST);
         items.push(r(&imported, at(2025, 3, 4, 9, 0), EventKind::Accepted));
         let resolved = EventKind::Resolved { outcome: Outcome::Approved, reason: None };
         items.push(r(&a, at(2025, 3, 10, 10, 0), resolved));
@@ -759,10 +764,10 @@ mod checks {
             .filter(|c| c.as_str().starts_with(CENTRE) && *c != &a && *c != &b)
             .map(|c| c.to_string())
             .collect();
-        let expected: Vec<String> = (3..262).map(|i| format!("{CENTRE}-250303-{i:04}")).collect();
+        let expected: Vec<String> = (3..LAST + 2).map(|i| format!("{CENTRE}-250303-{i:04}")).collect();
         assert_eq!(codes, expected);
-        // 129 plain intakes, 130 with two more events each, and five records.
-        let added = 129 + 130 * 3 + 5;
+        // 349 plain intakes, 350 with two more events each, and five records.
+        let added = 349 + 350 * 3 + 5;
         assert_eq!(s.event_count().await.unwrap(), before + added);
         let row = s.dossier_row(&a).await.unwrap().unwrap();
         assert_eq!((row.event_count, row.finished_at.is_some()), (4, true), "the last state of a dossier named thrice");
@@ -1238,12 +1243,160 @@ mod checks {
         s.record(&d, &c, ev(at(2025, 3, 3, 10, 0), EventKind::Accepted)).await.unwrap();
         let finished = at(2025, 3, 5, 10, 0);
         s.record(&d, &c, ev(finished, EventKind::Resolved { outcome: Outcome::Approved, reason: None })).await.unwrap();
-        let q = ReportQuery { from: day(2025, 3, 1), to: day(2025, 3, 31), by: GroupBy::Agency, as_of: finished };
+        let q = ReportQuery::new(day(2025, 3, 1), day(2025, 3, 31), GroupBy::Agency, finished);
         let r = report(&s, &d, &q).await.unwrap();
         assert_eq!((r.total.received, r.total.finished, r.total.early), (1, 1, 1), "{r:#?}");
         let before = ReportQuery { as_of: finished - Duration::seconds(1), ..q };
         let r = report(&s, &d, &before).await.unwrap();
         assert_eq!((r.total.finished, r.total.in_time), (0, 1), "{r:#?}");
+    }
+
+    /// A history that crosses the 2025 reform: dossiers of wards that ceased on 30/6/2025
+    /// (one of them split between two new wards) and of today's wards. The report counts them
+    /// under the agencies as they were, or with `as_successors` under today's (whole dossiers to
+    /// the successor with the largest share); an agency filter narrows every grouping alike.
+    /// An intake at a ceased ward after its last day is refused and writes nothing.
+    pub async fn the_report_counts_history_under_successors_and_filters_every_grouping<S: Backend>(s: S) {
+        use motcua_store::report::{GroupBy, ReportQuery, report};
+        let d = domain();
+        // Thạch Thang → Hải Châu; Hòa Thuận Tây → Hải Châu 60 %, Hòa Cường 40 %; Hòa Cường Bắc
+        // → Hòa Cường.
+        let (thach_thang, hoa_thuan_tay, hoa_cuong_bac) = ("000.01.21.H17", "000.02.21.H17", "000.03.21.H17");
+        let (hai_chau, hoa_cuong) = (WARD, "000.00.42.H17");
+        let resolve = || EventKind::Resolved { outcome: Outcome::Approved, reason: None };
+        let open = |agency: &'static str, when: DateTime<Utc>| {
+            let (s, d) = (s.clone(), d.clone());
+            async move {
+                let c =
+                    s.intake(&d, new_dossier(agency, WARD_PROC, "Lê Thị Hoa"), when, None).await.unwrap().code.unwrap();
+                s.record(&d, &c, ev(when + Duration::minutes(10), EventKind::Accepted)).await.unwrap();
+                c
+            }
+        };
+        let a = open(thach_thang, at(2025, 6, 16, 9, 0)).await;
+        s.record(&d, &a, ev(at(2025, 6, 17, 9, 0), resolve())).await.unwrap();
+        let b = open(hoa_thuan_tay, at(2025, 6, 18, 9, 0)).await;
+        s.record(&d, &b, ev(at(2025, 6, 25, 9, 0), resolve())).await.unwrap();
+        let c = open(hoa_cuong_bac, at(2025, 6, 20, 9, 0)).await;
+        // Finished after the reform, by the ward that received it.
+        s.record(&d, &c, ev(at(2025, 7, 2, 9, 0), resolve())).await.unwrap();
+        let city =
+            s.intake(&d, new_dossier(CENTRE, CITY_PROC, "Phan Văn Nam"), at(2025, 6, 20, 9, 0), None).await.unwrap();
+        assert!(city.code.is_some());
+        let e = open(hai_chau, at(2025, 7, 7, 9, 0)).await;
+        s.record(&d, &e, ev(at(2025, 7, 8, 9, 0), resolve())).await.unwrap();
+        open(hoa_cuong, at(2025, 7, 7, 9, 30)).await;
+
+        // A ceased ward receives nothing after its last day.
+        let events = s.event_count().await.unwrap();
+        let err = s.intake(&d, new_dossier(thach_thang, WARD_PROC, "X"), at(2025, 7, 1, 9, 0), None).await.unwrap_err();
+        assert!(matches!(err, StoreError::Rejected(DomainError::AgencyNotInForce(_))), "{err}");
+        assert!(err.to_string().contains("ceased on 2025-06-30"), "{err}");
+        assert_eq!(s.event_count().await.unwrap(), events, "a refused intake writes nothing");
+        // Nor through the import's history path (a receipt carried by a foreign log) or a batch.
+        let code: DossierCode = format!("{thach_thang}-250702-0001").parse().unwrap();
+        let intake = Intake {
+            code: code.clone(),
+            procedure: WARD_PROC.parse().unwrap(),
+            agency: ag(thach_thang),
+            applicant: new_dossier(thach_thang, WARD_PROC, "X").applicant,
+            channel: motcua_core::Channel::InPerson,
+            documents: Vec::new(),
+        };
+        let receipt = ev(at(2025, 7, 2, 9, 0), EventKind::Received { intake });
+        let imported =
+            s.record_history(&d, vec![BatchItem::Record { code, event: receipt }], at(2025, 8, 1, 9, 0)).await.unwrap();
+        assert!(matches!(imported[0], Err(StoreError::Rejected(DomainError::AgencyNotInForce(_)))), "{imported:?}");
+        let batch = BatchItem::Intake {
+            new: new_dossier(thach_thang, WARD_PROC, "X"),
+            at: at(2025, 7, 2, 9, 0),
+            by: None,
+            backdate_reason: None,
+        };
+        let simulated = s.record_batch(&d, vec![batch], at(2025, 7, 2, 9, 0)).await.unwrap();
+        assert!(matches!(simulated[0], Err(StoreError::Rejected(DomainError::AgencyNotInForce(_)))), "{simulated:?}");
+        assert_eq!(s.event_count().await.unwrap(), events, "nothing written by either");
+
+        let q = |by, as_of| ReportQuery::new(day(2025, 6, 1), day(2025, 7, 31), by, as_of);
+        let rows = |r: &motcua_store::report::Report| {
+            r.rows.iter().map(|x| (x.key.clone(), (x.counts.received, x.counts.finished))).collect::<Vec<_>>()
+        };
+        // Long after: every dossier finished but one of each kind.
+        let late = at(2025, 8, 1, 9, 0);
+        let was = report(&s, &d, &q(GroupBy::Agency, late)).await.unwrap();
+        assert_eq!(
+            rows(&was),
+            vec![
+                (CITY_LEAD.to_string(), (1, 0)),
+                (hai_chau.to_string(), (1, 1)),
+                (hoa_cuong.to_string(), (1, 0)),
+                (thach_thang.to_string(), (1, 1)),
+                (hoa_thuan_tay.to_string(), (1, 1)),
+                (hoa_cuong_bac.to_string(), (1, 1)),
+            ],
+            "{was:#?}"
+        );
+        assert!(was.rows.iter().all(|r| !r.name.is_empty()), "ceased agencies keep their names");
+        let now = ReportQuery { as_successors: true, ..q(GroupBy::Agency, late) };
+        let today = report(&s, &d, &now).await.unwrap();
+        assert_eq!(
+            rows(&today),
+            vec![(CITY_LEAD.to_string(), (1, 0)), (hai_chau.to_string(), (3, 3)), (hoa_cuong.to_string(), (2, 1)),],
+            "{today:#?}"
+        );
+        assert_eq!(today.total, was.total, "regrouping moves dossiers, never adds or drops one");
+        let sum = |r: &motcua_store::report::Report, keys: &[&str]| {
+            r.rows.iter().filter(|x| keys.contains(&x.key.as_str())).fold(motcua_core::Counts::default(), |mut t, x| {
+                t += x.counts;
+                t
+            })
+        };
+        let today_hai_chau = today.rows.iter().find(|r| r.key == hai_chau).unwrap().counts;
+        assert_eq!(today_hai_chau, sum(&was, &[hai_chau, thach_thang, hoa_thuan_tay]));
+        assert_eq!((today_hai_chau.late, today_hai_chau.early + today_hai_chau.on_time), (1, 2));
+
+        // The filter, in every grouping and at instants that take each path of the read model:
+        // the whole days, the partial last day, and a dossier replayed because it moved after
+        // the report's instant.
+        for as_of in [at(2025, 7, 1, 12, 0), at(2025, 7, 7, 15, 0), late] {
+            for (agency, as_successors) in
+                [(hai_chau, false), (hai_chau, true), (hoa_cuong, true), (hoa_thuan_tay, false), (CITY_LEAD, true)]
+            {
+                let mut totals = Vec::new();
+                for by in [GroupBy::Agency, GroupBy::Procedure, GroupBy::Month] {
+                    let mut query = ReportQuery { as_successors, ..q(by, as_of) };
+                    query.agency = Some(ag(agency));
+                    query.check(&d).unwrap();
+                    let r = report(&s, &d, &query).await.unwrap();
+                    if by == GroupBy::Agency {
+                        assert!(r.rows.iter().all(|x| x.key == agency), "{r:#?}");
+                    }
+                    totals.push(r.total);
+                }
+                // The unfiltered report's row for that agency is what each grouping totals.
+                let whole = report(&s, &d, &ReportQuery { as_successors, ..q(GroupBy::Agency, as_of) }).await.unwrap();
+                let row = whole.rows.iter().find(|x| x.key == agency).map(|x| x.counts).unwrap_or_default();
+                assert_eq!(totals, vec![row; 3], "{agency} as successors {as_successors} at {as_of}");
+            }
+        }
+        // Narrowed by procedure: Hải Châu's ward procedure alone, as it was (1) and with its
+        // predecessors' history (3).
+        let mut by_procedure = q(GroupBy::Procedure, late);
+        by_procedure.agency = Some(ag(hai_chau));
+        let r = report(&s, &d, &by_procedure).await.unwrap();
+        assert_eq!(rows(&r), vec![(WARD_PROC.to_string(), (1, 1))]);
+        by_procedure.as_successors = true;
+        let r = report(&s, &d, &by_procedure).await.unwrap();
+        assert_eq!(rows(&r), vec![(WARD_PROC.to_string(), (3, 3))]);
+        // By month, June's receipts are the old wards' and July's Hải Châu's own.
+        let mut by_month = ReportQuery { as_successors: true, ..q(GroupBy::Month, late) };
+        by_month.agency = Some(ag(hai_chau));
+        let r = report(&s, &d, &by_month).await.unwrap();
+        assert_eq!(rows(&r), vec![("2025-06".to_string(), (2, 2)), ("2025-07".to_string(), (1, 1))]);
+        // A ceased agency is no filter of the successor view.
+        let mut ceased = ReportQuery { as_successors: true, ..q(GroupBy::Agency, late) };
+        ceased.agency = Some(ag(thach_thang));
+        assert!(ceased.check(&d).unwrap_err().contains("counted under 000.00.41.H17"));
     }
 
     /// A dossier waiting for the citizen is neither in time nor overdue unless the wait began
@@ -1291,12 +1444,7 @@ mod checks {
         ] {
             let (want, core_states) = expected(p1).await;
             assert_eq!(core_states, states, "core's word at {p1}");
-            let q = ReportQuery {
-                from: day(2025, 3, 1),
-                to: motcua_core::calendar::to_local(p1).date(),
-                by: GroupBy::Agency,
-                as_of: p1,
-            };
+            let q = ReportQuery::new(day(2025, 3, 1), motcua_core::calendar::to_local(p1).date(), GroupBy::Agency, p1);
             let r = report(&s, &d, &q).await.unwrap();
             assert_eq!((r.total.in_time, r.total.overdue, r.total.waiting), (0, 2, 1), "at {p1}: {r:#?}");
             assert_eq!(
@@ -1825,6 +1973,7 @@ conformance!(
     desk_letters_are_the_desks_outbox_rows,
     reads_by_period,
     report_counts_a_finish_at_the_as_of_instant,
+    the_report_counts_history_under_successors_and_filters_every_grouping,
     at_risk_is_projected,
     counters_equal_a_recount,
     dead_messages_are_revived_in_bulk,

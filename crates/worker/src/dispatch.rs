@@ -147,8 +147,18 @@ where
         let owner = self.config.owner.as_str();
         while !self.stopping() {
             let held_kinds = self.config.held_kinds();
+            // Each batch is leased from the instant it is claimed, not from the start of the
+            // pass: a pass that sends for longer than a lease would otherwise claim rows whose
+            // lease has already run out, which another worker then claims and sends again.
+            let claimed_at = now.max(self.now.now());
             let rows = transient_retry(|| {
-                self.store.claim_except(owner, now, now + self.config.lease, self.config.batch, &held_kinds)
+                self.store.claim_except(
+                    owner,
+                    claimed_at,
+                    claimed_at + self.config.lease,
+                    self.config.batch,
+                    &held_kinds,
+                )
             })
             .await?;
             if rows.is_empty() {

@@ -17,6 +17,9 @@ where
         match op().await {
             Err(e) if tries < 4 && motcua_store::outbox::is_transient(&e) => {
                 tries += 1;
+                // Counted by the many-processes test: with counters added in key order there
+                // should be none.
+                tracing::warn!(error = %e, tries, "store operation rolled back (deadlock or serialization failure): retrying");
                 tokio::time::sleep(std::time::Duration::from_millis(5 * (1 << tries))).await;
             }
             other => return other,

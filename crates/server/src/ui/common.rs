@@ -82,12 +82,14 @@ pub(super) fn chosen_agencies(state: &AppState, ui: &Ui, q: Option<&str>) -> Res
     }
 }
 
+/// The agencies a page offers to choose: those in force today (a ceased district is history).
 pub(super) fn agency_options(state: &AppState, ui: &Ui) -> Vec<(String, String)> {
     let all = perm::sees_all_queues(&ui.who.staff);
+    let today = motcua_core::calendar::to_local(state.now()).date();
     state
         .domain
         .catalog
-        .agencies()
+        .agencies_in_force(today)
         .filter(|a| all || ui.who.staff.agencies.contains(&a.code))
         .map(|a| (a.code.to_string(), agency_name(state, ui.tr, &a.code)))
         .collect()

@@ -318,17 +318,18 @@ async fn dossier_page(state: &AppState, ui: &Ui, code: &str, error: String) -> R
         signals: v.signals.iter().map(|s| crate::messages::signal_text(&s.data, tr, Some(&state.domain))).collect(),
         events: event_rows(tr, &loaded.log),
         actions: action_forms(ui, status, d.pending_handoff().is_some(), &row),
+        // A transfer goes to an agency in force now.
         agencies: state
             .domain
             .catalog
-            .agencies()
+            .agencies_in_force(motcua_core::calendar::to_local(state.now()).date())
             .filter(|a| d.holder.as_ref() != Some(&a.code))
             .map(|a| (a.code.to_string(), agency_name(state, tr, &a.code)))
             .collect(),
-        next_agency: d
-            .procedure
-            .as_ref()
-            .and_then(|p| state.domain.procedure(p).ok())
+        next_agency: state
+            .domain
+            .procedure_of(d)
+            .ok()
             .and_then(|p| next_route_agency(d, p))
             .map(|a| a.to_string())
             .unwrap_or_default(),

@@ -51,6 +51,8 @@ fn checklist_rows(state: &AppState, f: &IntakeFields) -> Vec<(String, String, St
 
 fn intake_page(state: &AppState, ui: &Ui, f: IntakeFields, error: String) -> IntakePage {
     let tr = ui.tr;
+    // Only what a dossier received today may use: procedures in force, agencies not ceased.
+    let today = motcua_core::calendar::to_local(state.now()).date();
     IntakePage {
         rows: checklist_rows(state, &f),
         copies: CopyKind::ALL
@@ -61,10 +63,17 @@ fn intake_page(state: &AppState, ui: &Ui, f: IntakeFields, error: String) -> Int
         procedures: state
             .domain
             .catalog
-            .procedures()
+            .procedures_in_force(today)
             .map(|p| (p.code.to_string(), format!("{} — {}", p.code, if tr.en() { &p.name_en } else { &p.name })))
             .collect(),
-        agencies: ui.who.staff.agencies.iter().map(|a| (a.to_string(), agency_name(state, tr, a))).collect(),
+        agencies: ui
+            .who
+            .staff
+            .agencies
+            .iter()
+            .filter(|a| state.domain.catalog.agency(a).is_none_or(|x| x.in_force(today)))
+            .map(|a| (a.to_string(), agency_name(state, tr, a)))
+            .collect(),
         error,
         f,
     }

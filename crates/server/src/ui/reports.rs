@@ -63,6 +63,8 @@ struct ReportPage {
     by: String,
     agency: String,
     agencies: Vec<(String, String)>,
+    /// The successor view is on.
+    as_successors: bool,
     rows: Vec<ReportRowVm>,
     total: ReportRowVm,
     csv_link: String,
@@ -81,6 +83,7 @@ pub async fn report(State(state): State<AppState>, ui: Ui, Query(p): Query<Repor
                 by: p.by.clone().unwrap_or_default(),
                 agency: p.agency.clone().unwrap_or_default(),
                 agencies: vec![],
+                as_successors: false,
                 rows: vec![],
                 total: report_row("total", "", &Default::default()),
                 csv_link: String::new(),
@@ -99,19 +102,26 @@ pub async fn report(State(state): State<AppState>, ui: Ui, Query(p): Query<Repor
         motcua_store::report::GroupBy::Month => "month",
     };
     let agency = p.agency.clone().unwrap_or_default();
-    let csv_link = format!("/report?from={}&to={}&by={by}&agency={}&format=csv", r.from, r.to, encode(&agency));
+    let successors = if r.as_successors.is_some() { "&as_successors=true" } else { "" };
+    let csv_link =
+        format!("/report?from={}&to={}&by={by}&agency={}{successors}&format=csv", r.from, r.to, encode(&agency));
+    // Under successors, the agencies of the report's day; else every agency, ceased ones too
+    // (their history is reported as it was).
+    let agencies: Vec<(String, String)> = match r.as_successors {
+        Some(day) => state.domain.catalog.agencies_in_force(day).collect::<Vec<_>>(),
+        None => state.domain.catalog.agencies().collect(),
+    }
+    .into_iter()
+    .map(|a| (a.code.to_string(), agency_name(&state, tr, &a.code)))
+    .collect();
     let page = ReportPage {
         page: Page::staff(tr, tr.t("report"), "/report", &ui.who),
         from: r.from.to_string(),
         to: r.to.to_string(),
         by: by.to_string(),
         agency,
-        agencies: state
-            .domain
-            .catalog
-            .agencies()
-            .map(|a| (a.code.to_string(), agency_name(&state, tr, &a.code)))
-            .collect(),
+        agencies,
+        as_successors: r.as_successors.is_some(),
         rows: r.rows.iter().map(|x| report_row(&x.key, &x.name, &x.counts)).collect(),
         total: report_row(tr.t("total"), "", &r.total),
         csv_link,

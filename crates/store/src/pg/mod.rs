@@ -25,8 +25,12 @@ use crate::model::DossierRow;
 use crate::sql::{self, At, Dialect, decode_dossier};
 use crate::write::counters::{CounterDeltas, bind_counter_rows};
 use crate::write::group::{self, GroupCommit};
+
+/// How long a command waits for a connection before it fails as "database unavailable".
+const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 use tx::PgTx;
 
+mod columns;
 mod figures;
 mod letters;
 mod outbox;
@@ -87,8 +91,15 @@ impl PgStore {
     }
 
     pub async fn connect_with(options: PgConnectOptions) -> Result<Self, StoreError> {
+        // Named, so that an operator (and the outage test) can find motcua's sessions in
+        // pg_stat_activity (unless the URL names them otherwise).
         let options = options.statement_cache_capacity(sql::STATEMENT_CACHE);
-        let pool = PgPoolOptions::new().max_connections(10).connect_with(options).await?;
+        let options =
+            if options.get_application_name().is_none() { options.application_name("motcua") } else { options };
+        // A request that cannot get a connection within ACQUIRE_TIMEOUT (the server restarting,
+        // every connection busy) fails with an error the server answers 503 — never a hang.
+        let pool =
+            PgPoolOptions::new().max_connections(10).acquire_timeout(ACQUIRE_TIMEOUT).connect_with(options).await?;
         MIGRATOR.run(&pool).await?;
         let store = Self { pool, group: GroupCommit::new(group::DEFAULT_CAP) };
         // The folded names SQL does not compute (migration 18).
@@ -105,6 +116,6 @@ impl PgStore {
     }
 
     pub(super) async fn begin(&self) -> Result<PgTx, StoreError> {
-        Ok(PgTx { tx: self.pool.begin().await? })
+        Ok(PgTx::new(self.pool.begin().await?))
     }
 }

@@ -86,18 +86,20 @@ impl Store for PgStore {
         let mut tx = self.begin().await?;
         if dry_run {
             // One snapshot for the whole scan.
-            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx.tx).await?;
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut **tx.conn().await?)
+                .await?;
             let diff = engine::run_recompute(&mut tx, domain, true).await?;
-            tx.tx.rollback().await?;
+            tx.rollback().await?;
             Ok(diff)
         } else {
             // Writers lock projection rows first, then append events: taking the projection
             // table first keeps every writer out until the rebuild commits.
-            sqlx::query("LOCK TABLE dossiers IN EXCLUSIVE MODE").execute(&mut *tx.tx).await?;
-            sqlx::query("LOCK TABLE dossier_events IN SHARE MODE").execute(&mut *tx.tx).await?;
-            sqlx::query("LOCK TABLE daily_counts IN EXCLUSIVE MODE").execute(&mut *tx.tx).await?;
+            sqlx::query("LOCK TABLE dossiers IN EXCLUSIVE MODE").execute(&mut **tx.conn().await?).await?;
+            sqlx::query("LOCK TABLE dossier_events IN SHARE MODE").execute(&mut **tx.conn().await?).await?;
+            sqlx::query("LOCK TABLE daily_counts IN EXCLUSIVE MODE").execute(&mut **tx.conn().await?).await?;
             let diff = engine::run_recompute(&mut tx, domain, false).await?;
-            tx.tx.commit().await?;
+            tx.commit().await?;
             Ok(diff)
         }
     }

@@ -32,6 +32,7 @@ use crate::write::counters::{CounterDeltas, bind_counter_rows};
 use crate::write::group::{self, GroupCommit};
 use tx::SqliteTx;
 
+mod backup;
 mod figures;
 mod letters;
 mod outbox;
@@ -119,6 +120,8 @@ impl<'q> Encode<'q, Sqlite> for At {
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// How the file is opened (the backup opens a connection of its own with them).
+    options: Arc<SqliteConnectOptions>,
     pub(super) group: GroupCommit,
     /// Stops the background checkpointer (dropped with the last clone, it stops too).
     checkpoints: Arc<watch::Sender<bool>>,
@@ -182,8 +185,14 @@ impl SqliteStore {
             .connect_with(options.clone().read_only(true))
             .await?;
         let (stop, stopped) = watch::channel(false);
-        tokio::spawn(checkpointer(options, stopped));
-        let store = Self { writer, reader, group: GroupCommit::new(group::DEFAULT_CAP), checkpoints: Arc::new(stop) };
+        tokio::spawn(checkpointer(options.clone(), stopped));
+        let store = Self {
+            writer,
+            reader,
+            options: Arc::new(options),
+            group: GroupCommit::new(group::DEFAULT_CAP),
+            checkpoints: Arc::new(stop),
+        };
         // The folded names SQL does not compute (migration 18).
         store.fold_missing_names().await?;
         Ok(store)
@@ -202,6 +211,12 @@ impl SqliteStore {
     /// The read-only pool.
     pub fn reader(&self) -> &SqlitePool {
         &self.reader
+    }
+
+    /// Connection options of the file (no create): for a connection that must not be one of
+    /// the pools', such as the backup's.
+    pub(crate) fn file_options(&self) -> SqliteConnectOptions {
+        (*self.options).clone()
     }
 
     pub async fn close(&self) {

@@ -95,10 +95,13 @@ impl Writes {
 
 /// The locked reads and the writes of a batch, in one backend transaction.
 pub(crate) trait WriteTx: Send {
-    /// Whether a big batch is written in overlapping parts ([`run_batch`]): where one write
-    /// is one trip to the database (SQLite), so that handing it over and computing the next
-    /// part overlap; not where a part's writes are several round trips (PostgreSQL).
+    /// Whether a big batch is written in overlapping parts ([`run_batch`]): handing a part
+    /// over returns before the database has written it (SQLite: one trip to its thread;
+    /// PostgreSQL: a task that owns the transaction meanwhile), so that the database writes one
+    /// part while core computes the next.
     const WRITES_IN_PARTS: bool;
+    /// A part of a batch written in parts ends once it holds this many events.
+    const PART_EVENTS: usize = PART_EVENTS;
     /// Locks these dossiers (sorted, distinct) against concurrent writers and returns the
     /// logs of those that exist, events in order.
     fn load(
@@ -828,7 +831,7 @@ impl<I: Iterator<Item = BatchItem>> Parts<'_, I> {
     /// Computes parts until one has writes (made ready to send) or the items run out.
     fn next<T: WriteTx>(&mut self) -> Result<Part<T::Ready>, StoreError> {
         loop {
-            let mut part = self.part()?;
+            let mut part = self.part(T::PART_EVENTS)?;
             self.marks.append(&mut part.marks);
             if self.results.len() == self.total {
                 return Ok(Part::Last(part));
@@ -839,12 +842,12 @@ impl<I: Iterator<Item = BatchItem>> Parts<'_, I> {
         }
     }
 
-    /// Applies the next items, up to [`PART_EVENTS`] events or [`PART_ITEMS`] items, and
-    /// takes what they wrote.
-    fn part(&mut self) -> Result<Writes, StoreError> {
-        for item in self.items.by_ref().take(PART_ITEMS) {
+    /// Applies the next items, up to `events` events (the backend's [`WriteTx::PART_EVENTS`])
+    /// or as many items (at least [`PART_ITEMS`]), and takes what they wrote.
+    fn part(&mut self, events: usize) -> Result<Writes, StoreError> {
+        for item in self.items.by_ref().take(events.max(PART_ITEMS)) {
             self.results.push(self.batch.apply(item, self.recorded_at));
-            if self.batch.events.len() >= PART_EVENTS {
+            if self.batch.events.len() >= events {
                 break;
             }
         }
