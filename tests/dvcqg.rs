@@ -33,7 +33,7 @@ fn late_finishes() -> String {
     };
     let event =
         |code: &str, at: &str, by: &str, rest: &str| format!(r#"{{"code":"{code}","at":"{at}","by":"{by}",{rest}}}"#);
-    let (late, moved) = ("000.00.02.H17-250324-9001", "000.00.02.H17-250324-9002");
+    let (late, moved, left) = ("000.00.02.H17-250324-9001", "000.00.02.H17-250324-9002", "000.00.02.H17-250324-9003");
     [
         intake(late, "Đoàn Văn Hậu", "2025-03-24T09:00:00+07:00"),
         event(late, "2025-03-24T10:00:00+07:00", "desk.an", &format!(r#""type":"transferred","to":"{TOURISM}""#)),
@@ -61,12 +61,15 @@ fn late_finishes() -> String {
         event(moved, "2025-04-09T09:00:00+07:00", "cv.binh", &format!(r#""type":"transferred","to":"{CENTRE}""#)),
         event(moved, "2025-04-09T09:10:00+07:00", "desk.an", r#""type":"accepted""#),
         event(moved, "2025-04-09T10:00:00+07:00", "desk.an", r#""type":"resolved","outcome":"approved""#),
+        intake(left, "Hồ Văn Rời", "2025-03-24T14:00:00+07:00"),
+        event(left, "2025-03-25T09:00:00+07:00", "desk.an", r#""type":"withdrawn","reason":"Công dân rút hồ sơ""#),
     ]
     .join("\n")
 }
 
-/// A simulated month, plus two late finishes: one with the apology its result carried, one
-/// rescheduled first. Returns the dossiers' codes and the event types of the log.
+/// A simulated month, plus two late finishes (one with the apology its result carried, one
+/// rescheduled first) and a withdrawal (so that every kind is there whatever the simulation
+/// draws). Returns the dossiers' codes and the event types of the log.
 fn source_history(src: &Db) -> (Vec<String>, BTreeSet<String>) {
     let sim = src.run(&[
         "simulate",
@@ -87,7 +90,7 @@ fn source_history(src: &Db) -> (Vec<String>, BTreeSet<String>) {
     let file = dir.path().join("late.jsonl");
     std::fs::write(&file, late_finishes()).unwrap();
     let v = src.run(&["import", file.to_str().unwrap(), "--as-of", ARRIVAL, "--json"]).json();
-    assert_eq!((v["imported"].as_u64(), v["rejected"].as_u64()), (Some(14), Some(0)), "{v}");
+    assert_eq!((v["imported"].as_u64(), v["rejected"].as_u64()), (Some(16), Some(0)), "{v}");
     let log = src.run(&["export", "--format", "jsonl"]);
     assert_eq!(log.code, 0, "{}", log.stderr);
     let mut codes = BTreeSet::new();
@@ -370,27 +373,27 @@ fn a_dry_run_of_an_event_log_writes_nothing(db: &Db) {
     let bad = r#"{"code":"000.00.02.H17-250324-9002","at":"2025-04-01T10:00:00+07:00","type":"returned"}"#;
     std::fs::write(&file, format!("{text}\n{bad}\n")).unwrap();
     let dry = db.run(&["import", file.to_str().unwrap(), "--as-of", ARRIVAL, "--dry-run"]);
-    dry.assert_user_error("1 of 15 rows were rejected (see the lines above); the others would be imported");
-    assert!(dry.stderr.contains("line 15: rejected: event at"), "{}", dry.stderr);
+    dry.assert_user_error("1 of 17 rows were rejected (see the lines above); the others would be imported");
+    assert!(dry.stderr.contains("line 17: rejected: event at"), "{}", dry.stderr);
     assert!(
         dry.stdout.contains(
-            "15 rows read: 14 events would be imported, 0 already present, 1 rejected (dry run: nothing written)"
+            "17 rows read: 16 events would be imported, 0 already present, 1 rejected (dry run: nothing written)"
         ),
         "{}",
         dry.stdout
     );
     assert_eq!(db.event_count(), 0);
     let real = db.run(&["import", file.to_str().unwrap(), "--as-of", ARRIVAL]);
-    real.assert_user_error("1 of 15 rows were rejected");
-    assert!(real.stdout.contains("14 events imported, 0 already present, 1 rows rejected"), "{}", real.stdout);
+    real.assert_user_error("1 of 17 rows were rejected");
+    assert!(real.stdout.contains("16 events imported, 0 already present, 1 rows rejected"), "{}", real.stdout);
     let again = db.run(&["import", file.to_str().unwrap(), "--as-of", ARRIVAL, "--dry-run", "--json"]);
     assert_eq!(again.code, 2);
     let v: Value = serde_json::from_str(again.stdout.trim()).unwrap();
     assert_eq!(
         (v["imported"].as_u64(), v["already_present"].as_u64(), v["rejected"].as_u64()),
-        (Some(0), Some(14), Some(1))
+        (Some(0), Some(16), Some(1))
     );
-    assert_eq!(db.event_count(), 14);
+    assert_eq!(db.event_count(), 16);
 }
 
 #[test]

@@ -150,15 +150,10 @@ where
             // Each batch is leased from the instant it is claimed, not from the start of the
             // pass: a pass that sends for longer than a lease would otherwise claim rows whose
             // lease has already run out, which another worker then claims and sends again.
-            let claimed_at = now.max(self.now.now());
+            // Retries and marks of the batch count from the same instant.
+            let now = now.max(self.now.now());
             let rows = transient_retry(|| {
-                self.store.claim_except(
-                    owner,
-                    claimed_at,
-                    claimed_at + self.config.lease,
-                    self.config.batch,
-                    &held_kinds,
-                )
+                self.store.claim_except(owner, now, now + self.config.lease, self.config.batch, &held_kinds)
             })
             .await?;
             if rows.is_empty() {
