@@ -360,31 +360,33 @@ impl Watch {
         let receiving = after.receiving_agency.clone();
         let cal = receiving.as_ref().map_or(&domain.calendar, |a| domain.calendar_for(a));
         let o = &mut self.officers;
+        // A blank account is no officer: counted under unknown, as the store keeps it.
+        let by = officer_of(event);
         match &event.kind {
             EventKind::Transferred { .. } => {
                 // The sender acted on its visit; the new visit has no event of its own yet.
                 let n = after.holdings.len();
-                if n >= 2 && event.by.is_some() {
-                    set(&mut o.holding, n - 2, event.by.clone());
+                if n >= 2 && by.is_some() {
+                    set(&mut o.holding, n - 2, by.clone());
                 }
                 set(&mut o.holding, n.saturating_sub(1), None);
                 let h = after.handoffs.len().saturating_sub(1);
-                set(&mut o.transfer, h, event.by.clone());
+                set(&mut o.transfer, h, by.clone());
             }
             kind => {
                 if let Some(i) = after.holdings.len().checked_sub(1)
-                    && event.by.is_some()
+                    && by.is_some()
                 {
-                    set(&mut o.holding, i, event.by.clone());
+                    set(&mut o.holding, i, by.clone());
                 }
                 match kind {
                     EventKind::SupplementRequested { .. } | EventKind::PaymentRequested { .. } => {
                         let i = after.waits.len().saturating_sub(1);
-                        set(&mut o.wait, i, (event.by.clone(), after.holder.clone()));
+                        set(&mut o.wait, i, (by.clone(), after.holder.clone()));
                     }
                     EventKind::Rescheduled { .. } => {
                         let i = after.reschedules.len().saturating_sub(1);
-                        set(&mut o.reschedule, i, (event.by.clone(), after.holder.clone()));
+                        set(&mut o.reschedule, i, (by.clone(), after.holder.clone()));
                     }
                     EventKind::Accepted => {
                         let i = after.handoffs.len().saturating_sub(1);
@@ -399,13 +401,13 @@ impl Watch {
                                     kind: k.kind,
                                     index: k.index,
                                     agency: h.to.clone(),
-                                    officer: event.by.clone(),
+                                    officer: by.clone(),
                                 });
                             }
                             facts.handoff = Some(HandoffWait {
                                 accepted_at: event.at,
                                 agency: h.to.clone(),
-                                officer: event.by.clone(),
+                                officer: by.clone(),
                                 minutes,
                             });
                         }
@@ -421,7 +423,7 @@ impl Watch {
             facts.backdated = Some(BackdatedFact {
                 recorded_at,
                 agency,
-                officer: event.by.clone(),
+                officer: by.clone(),
                 gap_minutes: gap_minutes(cal, event.at, recorded_at),
             });
         }
@@ -573,6 +575,12 @@ impl Watch {
         }?;
         Some(Occurrence { at, kind: k.kind, index: k.index, agency, officer })
     }
+}
+
+/// The officer who recorded an event: `None` when it names none, or only a blank (an import's
+/// empty `by`), never a person.
+pub fn officer_of(event: &Event) -> Option<String> {
+    event.by.as_deref().map(str::trim).filter(|b| !b.is_empty()).map(str::to_string)
 }
 
 /// Sets `v[i]`, growing `v` with defaults.

@@ -247,3 +247,67 @@ pub async fn the_watch_list_is_kept_by_the_writer_and_equals_a_replay<S: Backend
     assert_eq!(watchlist(&s, &d, &april).await.unwrap(), WatchList::build(&april, facts, name));
     assert!(s.recompute(&d, true).await.unwrap().is_empty());
 }
+
+/// Officers are named by their account (issue 16, item 4): events brought in as history with
+/// no officer, or a blank one, count under "unknown" — never under a person, even one who
+/// recorded other events of the same dossiers — and the list groups by account.
+pub async fn history_without_an_officer_counts_under_unknown<S: Backend>(s: S) {
+    use motcua_core::Intake;
+    use motcua_store::BatchItem;
+    let d = domain();
+    let record = |code: &DossierCode, t, who: Option<&str>, kind| BatchItem::Record {
+        code: code.clone(),
+        event: by(t, who, kind),
+    };
+    let mut items = Vec::new();
+    let mut planted: Vec<(DossierCode, Option<&str>)> = Vec::new();
+    // Three working days each at the ward, finished a week later: late. The first three were
+    // brought in without an officer (none, or a blank one), the last two by ward2.
+    for (n, worker) in [(1, None), (2, Some("")), (3, Some("  ")), (4, Some("ward2")), (5, Some("ward2"))] {
+        let code: DossierCode = format!("{WARD}-250303-{n:04}").parse().unwrap();
+        let intake = Intake {
+            code: code.clone(),
+            procedure: WARD_PROC.parse().unwrap(),
+            agency: ag(WARD),
+            applicant: new_dossier(WARD, WARD_PROC, "Phạm Thị Hoa").applicant,
+            channel: motcua_core::Channel::InPerson,
+            documents: Vec::new(),
+        };
+        items.push(record(&code, at(2025, 3, 3, 9, 0), worker, EventKind::Received { intake }));
+        items.push(record(&code, at(2025, 3, 3, 9, 10), worker, EventKind::Accepted));
+        let done = EventKind::Resolved { outcome: Outcome::Approved, reason: None };
+        items.push(record(&code, at(2025, 3, 12, 10, 0), worker, done));
+        planted.push((code, worker));
+    }
+    let results = s.record_history(&d, items, at(2025, 3, 31, 9, 0)).await.unwrap();
+    assert!(results.iter().all(Result::is_ok), "{results:#?}");
+    // Every event keeps the officer as it came (the log is not rewritten).
+    for (code, worker) in &planted {
+        let log = s.events(code).await.unwrap();
+        assert_eq!((log[0].by.as_deref(), log[1].by.as_deref(), log[2].by.as_deref()), (*worker, *worker, *worker));
+    }
+
+    let q = WatchQuery {
+        from: day(2025, 3, 1),
+        to: day(2025, 3, 31),
+        as_of: at(2025, 3, 31, 23, 0),
+        by: WatchBy::Officer,
+        agency: None,
+    };
+    let list = watchlist(&s, &d, &q).await.unwrap();
+    let keys: Vec<&str> = list.rows.iter().map(|r| r.key.as_str()).collect();
+    // A blank account is no row of its own: "" (unknown) and ward2 only.
+    assert_eq!(keys, ["", "ward2"], "{keys:?}");
+    let unknown_row = &list.rows[0];
+    assert_eq!(unknown_row.backdated.events, 9, "brought in after they were stated: backdated, under unknown");
+    let unknown: Vec<DossierCode> = planted.iter().take(3).map(|(c, _)| c.clone()).collect();
+    assert_eq!(codes(&s, &list, &q, "", WatchKind::Late).await, unknown, "unknown, not a person");
+    assert_eq!(codes(&s, &list, &q, "ward2", WatchKind::Late).await.len(), 2);
+    // The city's rule lists the unknown officer (three late) as unknown, not a person.
+    let listed: Vec<Option<&str>> = list.late_officers.iter().map(|o| o.officer.as_deref()).collect();
+    assert_eq!(listed, [None]);
+    // And it equals a replay of the log through core.
+    let replayed = replayed_facts(&s, &d).await.unwrap();
+    assert_eq!(list, WatchList::build(&q, replayed.clone(), |x| agency_name(&d, x)));
+    drill_down_equals_a_replay(&s, &q, &list, &replayed).await;
+}
