@@ -237,6 +237,17 @@ pub async fn the_watch_list_is_kept_by_the_writer_and_equals_a_replay<S: Backend
     assert_eq!(watchlist(&s, &d, &march(end, WatchBy::Agency)).await.unwrap(), list);
     assert!(s.recompute(&d, true).await.unwrap().is_empty());
 
+    // Tables from before version 25 get their flags and sums from the occurrences kept, by the
+    // migration's own statements.
+    s.raw("DELETE FROM watch_counts").await.unwrap();
+    s.raw("UPDATE watch_occurrences SET repeated = false").await.unwrap();
+    assert!(s.recompute(&d, true).await.unwrap().watch_cells > 0);
+    for start in ["UPDATE watch_occurrences", "INSERT INTO watch_counts"] {
+        s.raw(&migration_statement(s.migrations(), "0025_watch_counts.sql", start)).await.unwrap();
+    }
+    assert!(s.recompute(&d, true).await.unwrap().is_empty(), "the migration fills what the writer keeps");
+    assert_eq!(watchlist(&s, &d, &march(end, WatchBy::Agency)).await.unwrap(), list);
+
     // A later event moves a dossier's future occurrences: B's department finally resolves it.
     s.record_stamped(&d, &b, resolve(at(2025, 4, 2, 9, 0), Some("tp3")), at(2025, 4, 2, 9, 0)).await.unwrap();
     let after = watchlist(&s, &d, &march(end, WatchBy::Agency)).await.unwrap();
