@@ -317,6 +317,19 @@ pub enum Command {
         /// Language of the table and the CSV headings: vi (default) or en.
         #[arg(long, default_value = "vi", value_parser = ["vi", "en"])]
         lang: String,
+        /// Instead of the list, the dossiers behind one count (the codes, in order): the count of
+        /// --signal in the row --key (none: the total), for the same period, grouping and agency.
+        #[arg(long, requires = "signal")]
+        dossiers: bool,
+        /// With --dossiers: the kind of the count (bounce, extra_handoffs, silent_holder,
+        /// second_supplement, unlisted_papers, late_without_apology, apology_after_due,
+        /// second_reschedule, late, slow_handoff).
+        #[arg(long, requires = "dossiers")]
+        signal: Option<String>,
+        /// With --dossiers: the row — an agency's code (--by agency) or an officer's account
+        /// (--by officer; "" for events recorded without one); none: the total.
+        #[arg(long, requires = "dossiers")]
+        key: Option<String>,
     },
 }
 
@@ -476,7 +489,7 @@ async fn run_with_store<S: motcua_store::Store + motcua_store::OutboxStore + mot
             q.check(domain).map_err(|e| anyhow::anyhow!("--agency: {e}"))?;
             return report(store, domain, &q, format).await;
         }
-        C::Watchlist { from, to, by, agency, as_of: at, format, sort, lang } => {
+        C::Watchlist { from, to, by, agency, as_of: at, format, sort, lang, dossiers: drill, signal, key } => {
             let p = Period::of(from, to, at)?;
             let agency = agency
                 .as_deref()
@@ -496,6 +509,15 @@ async fn run_with_store<S: motcua_store::Store + motcua_store::OutboxStore + mot
                 anyhow::bail!("the period's days must be of the years 1 to 9999");
             }
             let lang = if lang == "en" { motcua_core::Lang::En } else { motcua_core::Lang::Vi };
+            if *drill {
+                let name = signal.as_deref().unwrap_or("");
+                let Some(kind) = motcua_core::watchlist::WatchKind::parse(name) else {
+                    let kinds: Vec<&str> = motcua_core::watchlist::WatchKind::ALL.iter().map(|k| k.name()).collect();
+                    anyhow::bail!("--signal {name:?}: expected one of {}", kinds.join(", "));
+                };
+                let cell = motcua_core::watchlist::WatchCellRef { kind, key: key.clone() };
+                return watchlist_dossiers(store, &q, &cell, lang, format).await;
+            }
             return watchlist(store, domain, &q, sort, lang, format).await;
         }
         C::Transfer { code, to, write } => (code, Transition::Transfer { to: to.clone() }, write),
@@ -661,6 +683,54 @@ async fn report<S: motcua_store::Store>(
         "json" => crate::outln!("{}", r.to_json()),
         "csv" => crate::out!("{}", r.to_csv()),
         _ => crate::out!("{}", r.to_table()),
+    }
+    Ok(())
+}
+
+/// `motcua watchlist --dossiers`: the codes behind one count, read page by page.
+async fn watchlist_dossiers<S: motcua_store::Store>(
+    store: &S,
+    q: &motcua_core::watchlist::WatchQuery,
+    cell: &motcua_core::watchlist::WatchCellRef,
+    lang: motcua_core::Lang,
+    format: &str,
+) -> Result<()> {
+    const PAGE: u32 = 10_000;
+    let mut codes = Vec::new();
+    let mut page = 1;
+    let total = loop {
+        let window = motcua_store::Window::page(page, PAGE);
+        let p = motcua_store::watchlist::dossiers(store, q, cell, window).await?;
+        let done = p.rows.len() < PAGE as usize;
+        codes.extend(p.rows);
+        if done {
+            break p.total;
+        }
+        page += 1;
+    };
+    match format {
+        "json" => crate::outln!(
+            "{}",
+            serde_json::json!({
+                "from": q.from, "to": q.to, "as_of": motcua_core::calendar::at_vn(q.as_of).to_rfc3339(),
+                "by": q.by.name(), "agency": q.agency, "signal": cell.kind.name(), "key": cell.key,
+                "total": total, "dossiers": codes,
+            })
+        ),
+        "csv" => crate::out!("{}", motcua_store::watchlist::dossiers_csv(&codes, lang)),
+        _ => {
+            for c in &codes {
+                crate::outln!("{c}");
+            }
+            crate::outln!(
+                "{}",
+                if lang == motcua_core::Lang::Vi {
+                    format!("({total} hồ sơ)")
+                } else {
+                    format!("({total} dossiers)")
+                }
+            );
+        }
     }
     Ok(())
 }

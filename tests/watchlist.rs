@@ -86,14 +86,36 @@ fn planted(db: &Db) {
     let mut args = base.to_vec();
     args.extend(["--by", "officer", "--format", "json"]);
     let v = db.run(&args).json();
-    assert_eq!(row(&v, "desk2")["signals"]["bounce"]["codes"], serde_json::json!([a]));
-    assert_eq!(row(&v, "desk2")["signals"]["extra_handoffs"]["codes"], serde_json::json!([a]));
-    assert_eq!(row(&v, "tp3")["signals"]["silent_holder"]["codes"], serde_json::json!([b]));
+    assert_eq!(row(&v, "desk2")["signals"]["bounce"]["count"], 1);
     assert_eq!(row(&v, "ward1")["signals"]["late"]["count"], 3);
+    // The codes behind a count: `--dossiers --signal KIND --key ROW`.
+    let drill = |kind: &str, key: Option<&str>| {
+        let mut args = base.to_vec();
+        args.extend(["--by", "officer", "--format", "json", "--dossiers", "--signal", kind]);
+        if let Some(k) = key {
+            args.extend(["--key", k]);
+        }
+        db.run(&args).json()
+    };
+    assert_eq!(drill("bounce", Some("desk2"))["dossiers"], serde_json::json!([a]));
+    assert_eq!(drill("extra_handoffs", Some("desk2"))["dossiers"], serde_json::json!([a]));
+    assert_eq!(drill("silent_holder", Some("tp3"))["dossiers"], serde_json::json!([b]));
     let officers = v["late_officers"].as_array().unwrap();
     assert_eq!(officers.len(), 1, "{v}");
-    assert_eq!(officers[0]["officer"], "ward1");
-    assert_eq!(officers[0]["late"]["codes"], serde_json::json!(late));
+    assert_eq!((officers[0]["officer"].as_str(), officers[0]["late"]["count"].as_u64()), (Some("ward1"), Some(3)));
+    let ward1 = drill("late", Some("ward1"));
+    assert_eq!((ward1["dossiers"].clone(), ward1["total"].as_u64()), (serde_json::json!(late), Some(3)));
+    let mut args = base.to_vec();
+    args.extend(["--by", "officer", "--dossiers", "--signal", "late", "--key", "ward1"]);
+    let table = db.run(&args);
+    assert_eq!(table.stdout.lines().collect::<Vec<_>>(), [late[0].as_str(), &late[1], &late[2], "(3 hồ sơ)"]);
+    args.extend(["--format", "csv", "--lang", "en"]);
+    assert_eq!(db.run(&args).stdout, format!("\u{feff}code\r\n{}\r\n", late.join("\r\n")));
+    let mut args = base.to_vec();
+    args.extend(["--dossiers", "--signal", "late_twice"]);
+    let refused = db.run(&args);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("--signal \"late_twice\": expected one of bounce,"), "{}", refused.stderr);
     let q = WatchQuery {
         from: input::date("2025-03-01").unwrap(),
         to: input::date("2025-03-31").unwrap(),

@@ -43,7 +43,19 @@
 //! was recorded. An event recorded without an officer counts under "unknown" (`None`), never
 //! under a person.
 //!
-//! A count is the number of distinct dossiers, and carries their codes.
+//! A count is the number of distinct dossiers. The list carries counts only; the codes of a
+//! count are read when asked for ([`WatchFacts::dossiers`], the store's drill-down).
+//!
+//! # Counting without the codes
+//!
+//! A dossier has at most one occurrence of most kinds; a bounce, a silent holder and a slow
+//! handoff may occur more than once on it. An occurrence whose dossier has no other of its
+//! kind (a *single*, [`repeated`]) counts one dossier wherever it is summed, so the store keeps
+//! the singles summed per local day, agency, officer and kind ([`CountCell`]) and the list adds
+//! those sums over the period's whole days to the distinct dossiers of the occurrences the sums
+//! do not cover — those of a kind repeated on their dossier, and all of a last day cut by the
+//! as-of instant ([`WatchCounts`]). Both parts are disjoint per kind, so the sum is the number
+//! of distinct dossiers, as from every occurrence.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -348,31 +360,33 @@ impl Watch {
         let receiving = after.receiving_agency.clone();
         let cal = receiving.as_ref().map_or(&domain.calendar, |a| domain.calendar_for(a));
         let o = &mut self.officers;
+        // A blank account is no officer: counted under unknown, as the store keeps it.
+        let by = officer_of(event);
         match &event.kind {
             EventKind::Transferred { .. } => {
                 // The sender acted on its visit; the new visit has no event of its own yet.
                 let n = after.holdings.len();
-                if n >= 2 && event.by.is_some() {
-                    set(&mut o.holding, n - 2, event.by.clone());
+                if n >= 2 && by.is_some() {
+                    set(&mut o.holding, n - 2, by.clone());
                 }
                 set(&mut o.holding, n.saturating_sub(1), None);
                 let h = after.handoffs.len().saturating_sub(1);
-                set(&mut o.transfer, h, event.by.clone());
+                set(&mut o.transfer, h, by.clone());
             }
             kind => {
                 if let Some(i) = after.holdings.len().checked_sub(1)
-                    && event.by.is_some()
+                    && by.is_some()
                 {
-                    set(&mut o.holding, i, event.by.clone());
+                    set(&mut o.holding, i, by.clone());
                 }
                 match kind {
                     EventKind::SupplementRequested { .. } | EventKind::PaymentRequested { .. } => {
                         let i = after.waits.len().saturating_sub(1);
-                        set(&mut o.wait, i, (event.by.clone(), after.holder.clone()));
+                        set(&mut o.wait, i, (by.clone(), after.holder.clone()));
                     }
                     EventKind::Rescheduled { .. } => {
                         let i = after.reschedules.len().saturating_sub(1);
-                        set(&mut o.reschedule, i, (event.by.clone(), after.holder.clone()));
+                        set(&mut o.reschedule, i, (by.clone(), after.holder.clone()));
                     }
                     EventKind::Accepted => {
                         let i = after.handoffs.len().saturating_sub(1);
@@ -387,13 +401,13 @@ impl Watch {
                                     kind: k.kind,
                                     index: k.index,
                                     agency: h.to.clone(),
-                                    officer: event.by.clone(),
+                                    officer: by.clone(),
                                 });
                             }
                             facts.handoff = Some(HandoffWait {
                                 accepted_at: event.at,
                                 agency: h.to.clone(),
-                                officer: event.by.clone(),
+                                officer: by.clone(),
                                 minutes,
                             });
                         }
@@ -409,7 +423,7 @@ impl Watch {
             facts.backdated = Some(BackdatedFact {
                 recorded_at,
                 agency,
-                officer: event.by.clone(),
+                officer: by.clone(),
                 gap_minutes: gap_minutes(cal, event.at, recorded_at),
             });
         }
@@ -563,6 +577,12 @@ impl Watch {
     }
 }
 
+/// The officer who recorded an event: `None` when it names none, or only a blank (an import's
+/// empty `by`), never a person.
+pub fn officer_of(event: &Event) -> Option<String> {
+    event.by.as_deref().map(str::trim).filter(|b| !b.is_empty()).map(str::to_string)
+}
+
 /// Sets `v[i]`, growing `v` with defaults.
 fn set<T: Default + Clone>(v: &mut Vec<T>, i: usize, value: T) {
     if v.len() <= i {
@@ -676,6 +696,106 @@ impl WatchFacts {
     }
 }
 
+impl WatchFacts {
+    /// The codes of one count of the list for `q` ([`WatchCellRef`]), in order: the
+    /// drill-down the store answers from its occurrences.
+    pub fn dossiers(&self, q: &WatchQuery, cell: &WatchCellRef) -> Vec<DossierCode> {
+        let (start, end) = (q.start(), q.end());
+        let set: BTreeSet<&DossierCode> = self
+            .occurrences
+            .iter()
+            .filter(|(_, o)| o.at >= start && o.at < end && q.agency.as_ref().is_none_or(|a| *a == o.agency))
+            .filter(|(_, o)| cell.holds(q.by, o))
+            .map(|(c, _)| c)
+            .collect();
+        set.into_iter().cloned().collect()
+    }
+}
+
+/// Whether each occurrence has another of its kind on the same dossier (`occurrences` are all
+/// of one dossier's).
+pub fn repeated(occurrences: &[Occurrence]) -> Vec<bool> {
+    let mut per_kind: BTreeMap<WatchKind, usize> = BTreeMap::new();
+    for o in occurrences {
+        *per_kind.entry(o.kind).or_default() += 1;
+    }
+    occurrences.iter().map(|o| per_kind.get(&o.kind).is_some_and(|n| *n > 1)).collect()
+}
+
+/// A cell of the singles' daily sums: the local day of the occurrences, the agency, the
+/// officer (`None`: unknown) and the kind.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct CountCell {
+    pub day: NaiveDate,
+    pub agency: AgencyCode,
+    pub officer: Option<String>,
+    pub kind: WatchKind,
+}
+
+/// The cells one dossier's singles add one to (`occurrences` are all of one dossier's).
+pub fn single_cells(occurrences: &[Occurrence]) -> Vec<CountCell> {
+    occurrences
+        .iter()
+        .zip(repeated(occurrences))
+        .filter(|(_, r)| !r)
+        .map(|(o, _)| CountCell {
+            day: to_local(o.at).date(),
+            agency: o.agency.clone(),
+            officer: o.officer.clone(),
+            kind: o.kind,
+        })
+        .collect()
+}
+
+/// Adds (`sign` 1) or takes away (`-1`) one dossier's singles from sums by cell.
+pub fn add_singles(sums: &mut BTreeMap<CountCell, i64>, occurrences: &[Occurrence], sign: i64) {
+    for c in single_cells(occurrences) {
+        *sums.entry(c).or_default() += sign;
+    }
+}
+
+/// Singles summed over a period: per agency, officer (`None`: unknown) and kind.
+pub type Singles = BTreeMap<(AgencyCode, Option<String>, WatchKind), u64>;
+
+/// What a watch list is built from without every dossier's code: the singles summed over the
+/// query's whole days ([`WatchQuery::whole_days`]), and the occurrences those sums leave out —
+/// every occurrence of a kind repeated on its dossier, and every occurrence from
+/// [`WatchQuery::cut_day_start`] on — with the daily sums of handoffs and backdated events.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WatchCounts {
+    pub singles: Singles,
+    pub occurrences: Vec<(DossierCode, Occurrence)>,
+    pub handoffs: BTreeMap<DayCell, HandoffSums>,
+    pub backdated: BTreeMap<DayCell, BackdatedSums>,
+}
+
+impl From<WatchFacts> for WatchCounts {
+    /// Every occurrence as it is, no sums.
+    fn from(f: WatchFacts) -> Self {
+        Self { singles: Singles::new(), occurrences: f.occurrences, handoffs: f.handoffs, backdated: f.backdated }
+    }
+}
+
+/// One count of a watch list, whose dossiers to list: a kind and a row's key (an agency's code
+/// or an officer's account, `""` for unknown, as the list's grouping says); no key: the total.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchCellRef {
+    pub kind: WatchKind,
+    pub key: Option<String>,
+}
+
+impl WatchCellRef {
+    /// Whether an occurrence is of this count for a list grouped `by`.
+    pub fn holds(&self, by: WatchBy, o: &Occurrence) -> bool {
+        o.kind == self.kind
+            && match (&self.key, by) {
+                (None, _) => true,
+                (Some(k), WatchBy::Agency) => o.agency.as_str() == k,
+                (Some(k), WatchBy::Officer) => o.officer.as_deref().unwrap_or("") == k,
+            }
+    }
+}
+
 /// How the watch list's rows are grouped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -743,6 +863,31 @@ impl WatchQuery {
         day_after.min(as_of)
     }
 
+    /// The first and last of the period's days that end before [`Self::end`]: whole days,
+    /// whose singles the store reads summed; `None` if there is none.
+    pub fn whole_days(&self) -> Option<(NaiveDate, NaiveDate)> {
+        let end_day = self
+            .end()
+            .naive_utc()
+            .checked_add_signed(Duration::seconds(i64::from(crate::calendar::VN_OFFSET_SECONDS)))
+            .map(|t| t.date());
+        // The day `end` falls in is cut (or starts at `end`, and is not of the period).
+        let last = match end_day {
+            Some(d) => d.pred_opt()?.min(self.to),
+            None => self.to,
+        };
+        (self.from <= last).then_some((self.from, last))
+    }
+
+    /// Where the occurrences read one by one begin: the end of the whole days (the period's
+    /// start if none); from there to [`Self::end`] the as-of instant cuts a day.
+    pub fn cut_day_start(&self) -> DateTime<Utc> {
+        match self.whole_days() {
+            Some((_, last)) => last.succ_opt().map_or(DateTime::<Utc>::MAX_UTC, local_midnight),
+            None => self.start(),
+        }
+    }
+
     /// The last day whose sums are counted: `to`, or the day of `as_of` if earlier.
     pub fn last_day(&self) -> NaiveDate {
         let as_of_day = self
@@ -762,16 +907,15 @@ fn local_midnight(day: NaiveDate) -> DateTime<Utc> {
         .map_or(DateTime::<Utc>::MIN_UTC, |t| t.and_utc())
 }
 
-/// The dossiers of one count.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// One count: a number of dossiers (their codes are read on demand, [`WatchFacts::dossiers`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Cell {
     pub count: u64,
-    pub codes: Vec<DossierCode>,
 }
 
 impl Cell {
-    fn of(codes: BTreeSet<&DossierCode>) -> Self {
-        Self { count: codes.len() as u64, codes: codes.into_iter().cloned().collect() }
+    fn of(count: u64) -> Self {
+        Self { count }
     }
 }
 
@@ -798,7 +942,7 @@ impl WatchRow {
     }
 
     pub fn cell(&self, kind: WatchKind) -> &Cell {
-        static EMPTY: Cell = Cell { count: 0, codes: Vec::new() };
+        static EMPTY: Cell = Cell { count: 0 };
         self.signals.get(kind.name()).unwrap_or(&EMPTY)
     }
 
@@ -891,7 +1035,16 @@ impl WatchList {
     /// Builds the list from facts (those outside the query are left out); `name` gives an
     /// agency's name.
     pub fn build(q: &WatchQuery, facts: WatchFacts, name: impl Fn(&AgencyCode) -> String) -> Self {
-        let facts = facts.within(q);
+        Self::build_counts(q, WatchCounts::from(facts), name)
+    }
+
+    /// Builds the list from the singles summed over the query's whole days and the occurrences
+    /// those sums do not cover ([`WatchCounts`]); the occurrences and daily sums outside the
+    /// query are left out, the singles are taken as given (of the query's agency only).
+    pub fn build_counts(q: &WatchQuery, counts: WatchCounts, name: impl Fn(&AgencyCode) -> String) -> Self {
+        let WatchCounts { singles, occurrences, handoffs, backdated } = counts;
+        let facts = WatchFacts { occurrences, handoffs, backdated }.within(q);
+        let agency_ok = |a: &AgencyCode| q.agency.as_ref().is_none_or(|x| x == a);
         let row_key = |agency: &AgencyCode, officer: &Option<String>| match q.by {
             WatchBy::Agency => agency.to_string(),
             WatchBy::Officer => officer.clone().unwrap_or_default(),
@@ -901,10 +1054,29 @@ impl WatchList {
             WatchBy::Officer => officer.clone().unwrap_or_default(),
         };
         let mut rows: BTreeMap<String, WatchRow> = BTreeMap::new();
+        // Distinct dossiers of the occurrences, plus the singles' sums (disjoint per kind).
         let mut codes: BTreeMap<(String, WatchKind), BTreeSet<&DossierCode>> = BTreeMap::new();
         let mut all: BTreeMap<WatchKind, BTreeSet<&DossierCode>> = BTreeMap::new();
         let mut late: BTreeMap<Option<String>, BTreeSet<&DossierCode>> = BTreeMap::new();
         let mut slow: BTreeMap<AgencyCode, BTreeSet<&DossierCode>> = BTreeMap::new();
+        let mut summed: BTreeMap<(String, WatchKind), u64> = BTreeMap::new();
+        let mut all_summed: BTreeMap<WatchKind, u64> = BTreeMap::new();
+        let mut late_summed: BTreeMap<Option<String>, u64> = BTreeMap::new();
+        let mut slow_summed: BTreeMap<AgencyCode, u64> = BTreeMap::new();
+        for ((agency, officer, kind), n) in &singles {
+            if *n == 0 || !agency_ok(agency) {
+                continue;
+            }
+            let k = row_key(agency, officer);
+            rows.entry(k.clone()).or_insert_with(|| WatchRow::new(k.clone(), row_name(agency, officer)));
+            *summed.entry((k, *kind)).or_default() += n;
+            *all_summed.entry(*kind).or_default() += n;
+            match kind {
+                WatchKind::Late => *late_summed.entry(officer.clone()).or_default() += n,
+                WatchKind::SlowHandoff => *slow_summed.entry(agency.clone()).or_default() += n,
+                _ => {}
+            }
+        }
         for (code, o) in &facts.occurrences {
             let k = row_key(&o.agency, &o.officer);
             rows.entry(k.clone()).or_insert_with(|| WatchRow::new(k.clone(), row_name(&o.agency, &o.officer)));
@@ -919,6 +1091,18 @@ impl WatchList {
                 }
                 _ => {}
             }
+        }
+        for (key, set) in codes {
+            *summed.entry(key).or_default() += set.len() as u64;
+        }
+        for (kind, set) in all {
+            *all_summed.entry(kind).or_default() += set.len() as u64;
+        }
+        for (officer, set) in late {
+            *late_summed.entry(officer).or_default() += set.len() as u64;
+        }
+        for (agency, set) in slow {
+            *slow_summed.entry(agency).or_default() += set.len() as u64;
         }
         let mut total = WatchRow::new(String::new(), String::new());
         let mut waits: BTreeMap<AgencyCode, HandoffSums> = BTreeMap::new();
@@ -935,18 +1119,18 @@ impl WatchList {
             row.backdated.add(s);
             total.backdated.add(s);
         }
-        for ((k, kind), set) in codes {
+        for ((k, kind), n) in summed {
             if let Some(row) = rows.get_mut(&k) {
-                row.signals.insert(kind.name(), Cell::of(set));
+                row.signals.insert(kind.name(), Cell::of(n));
             }
         }
-        for (kind, set) in &all {
-            total.signals.insert(kind.name(), Cell::of(set.clone()));
+        for (kind, n) in all_summed {
+            total.signals.insert(kind.name(), Cell::of(n));
         }
-        let mut late_officers: Vec<LateOfficer> = late
+        let mut late_officers: Vec<LateOfficer> = late_summed
             .into_iter()
-            .filter(|(_, set)| set.len() as u64 > LATE_LIMIT)
-            .map(|(officer, set)| LateOfficer { officer, late: Cell::of(set) })
+            .filter(|(_, n)| *n > LATE_LIMIT)
+            .map(|(officer, n)| LateOfficer { officer, late: Cell::of(n) })
             .collect();
         late_officers.sort_by(|a, b| b.late.count.cmp(&a.late.count).then_with(|| a.officer.cmp(&b.officer)));
         let mut handoff_waits: Vec<AgencyWait> = waits
@@ -956,7 +1140,7 @@ impl WatchList {
                 handoffs: s.handoffs,
                 average_minutes: s.average_minutes(),
                 max_minutes: s.max_minutes,
-                slow: Cell::of(slow.remove(&agency).unwrap_or_default()),
+                slow: Cell::of(slow_summed.remove(&agency).unwrap_or_default()),
                 agency,
             })
             .collect();
@@ -966,7 +1150,7 @@ impl WatchList {
                 .then(b.max_minutes.cmp(&a.max_minutes))
                 .then_with(|| a.agency.cmp(&b.agency))
         });
-        let supplements_twice = total.cell(WatchKind::SecondSupplement).clone();
+        let supplements_twice = *total.cell(WatchKind::SecondSupplement);
         let mut list = Self {
             from: q.from,
             to: q.to,
@@ -1383,13 +1567,19 @@ route = [
         assert_eq!(dept.handoffs.average_minutes(), 451);
         let desk = &list.rows[0];
         assert_eq!(desk.cell(WatchKind::Bounce).count, 1, "two bounces of one dossier: one dossier");
-        assert_eq!(desk.cell(WatchKind::Bounce).codes, vec![code(5)]);
+        let cell = |kind, key: Option<&str>| WatchCellRef { kind, key: key.map(str::to_string) };
+        assert_eq!(f.dossiers(&q, &cell(WatchKind::Bounce, Some(DESK))), vec![code(5)]);
         assert_eq!(desk.backdated, BackdatedSums { events: 3, gap_minutes: 40 });
         assert_eq!(list.late_officers.len(), 1);
         assert_eq!(list.late_officers[0].officer.as_deref(), Some("tp1"));
-        assert_eq!(list.late_officers[0].late.codes, vec![code(1), code(2), code(3)]);
+        assert_eq!(list.late_officers[0].late.count, 3);
+        let by_officer_q = WatchQuery { by: WatchBy::Officer, ..q.clone() };
+        assert_eq!(f.dossiers(&by_officer_q, &cell(WatchKind::Late, Some("tp1"))), vec![code(1), code(2), code(3)]);
+        assert_eq!(f.dossiers(&by_officer_q, &cell(WatchKind::Bounce, Some(""))), vec![code(5)], "unknown");
+        assert_eq!(f.dossiers(&q, &cell(WatchKind::Bounce, None)), vec![code(5)], "code(7), code(8): outside");
         assert_eq!(list.handoff_waits.iter().map(|w| w.agency.as_str()).collect::<Vec<_>>(), [DEPT, DESK]);
-        assert_eq!(list.supplements_twice.codes, vec![code(6)]);
+        assert_eq!(list.supplements_twice.count, 1);
+        assert_eq!(f.dossiers(&q, &cell(WatchKind::SecondSupplement, None)), vec![code(6)]);
         assert_eq!(list.total.cell(WatchKind::Late).count, 4);
 
         let by_officer = WatchList::build(&WatchQuery { by: WatchBy::Officer, ..q.clone() }, f.clone(), name);
@@ -1409,5 +1599,90 @@ route = [
         let one = WatchList::build(&WatchQuery { agency: Some(ag(DESK)), ..q }, f, name);
         assert_eq!(one.rows.len(), 1);
         assert_eq!(one.total.cell(WatchKind::Late).count, 0);
+    }
+
+    /// What the store reads for a query: the singles of the whole days summed, the occurrences
+    /// of repeated kinds and of the cut day one by one.
+    fn as_stored(q: &WatchQuery, f: &WatchFacts) -> WatchCounts {
+        let mut per_dossier: BTreeMap<&DossierCode, Vec<Occurrence>> = BTreeMap::new();
+        for (c, o) in &f.occurrences {
+            per_dossier.entry(c).or_default().push(o.clone());
+        }
+        let mut sums = BTreeMap::new();
+        let mut out =
+            WatchCounts { handoffs: f.handoffs.clone(), backdated: f.backdated.clone(), ..Default::default() };
+        for (c, occ) in &per_dossier {
+            add_singles(&mut sums, occ, 1);
+            for (o, r) in occ.iter().zip(repeated(occ)) {
+                if (r && o.at >= q.start() || o.at >= q.cut_day_start()) && o.at < q.end() {
+                    out.occurrences.push(((*c).clone(), o.clone()));
+                }
+            }
+        }
+        if let Some((first, last)) = q.whole_days() {
+            for (c, n) in sums {
+                if (first..=last).contains(&c.day) && n != 0 {
+                    *out.singles.entry((c.agency, c.officer, c.kind)).or_default() += n as u64;
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn counts_from_summed_singles_equal_counts_from_every_occurrence() {
+        let code = |n: u32| -> DossierCode { format!("000.00.01.H17-231027-{n:04}").parse().unwrap() };
+        let mut f = WatchFacts::default();
+        // Two bounces of one dossier on different days (repeated), one on another dossier
+        // (single), late dossiers across days, one on the day the as-of instant cuts.
+        let t = |d, h| at(2023, 11, d, h, 0);
+        f.occurrences.push((code(1), Occurrence { index: 1, ..occ(WatchKind::Bounce, t(2, 9), DESK, Some("a")) }));
+        f.occurrences.push((code(1), Occurrence { index: 3, ..occ(WatchKind::Bounce, t(9, 9), DESK, Some("b")) }));
+        f.occurrences.push((code(2), occ(WatchKind::Bounce, t(3, 9), DESK, Some("a"))));
+        for n in 3..=8 {
+            f.occurrences.push((code(n), occ(WatchKind::Late, t(n, 10), DEPT, Some("tp1"))));
+        }
+        f.occurrences.push((code(9), occ(WatchKind::Late, t(8, 16), DEPT, None)));
+        f.occurrences.push((code(9), occ(WatchKind::SlowHandoff, t(8, 8), DEPT, None)));
+        f.occurrences.push((code(9), Occurrence { index: 1, ..occ(WatchKind::SlowHandoff, t(8, 9), DEPT, None) }));
+        let single: Vec<Occurrence> =
+            f.occurrences.iter().filter(|(c, _)| *c == code(9)).map(|(_, o)| o.clone()).collect();
+        assert_eq!(repeated(&single), [false, true, true]);
+        assert_eq!(single_cells(&single).len(), 1);
+        let name = |a: &AgencyCode| a.to_string();
+        let mut checked = 0;
+        for as_of in [t(8, 12), t(8, 0), t(1, 0), t(30, 0), at(2023, 10, 1, 0, 0)] {
+            for by in [WatchBy::Agency, WatchBy::Officer] {
+                for agency in [None, Some(ag(DEPT))] {
+                    let q = WatchQuery {
+                        from: NaiveDate::from_ymd_opt(2023, 11, 2).unwrap(),
+                        to: NaiveDate::from_ymd_opt(2023, 11, 20).unwrap(),
+                        as_of,
+                        by,
+                        agency,
+                    };
+                    let stored = as_stored(&q, &f);
+                    let list = WatchList::build_counts(&q, stored.clone(), name);
+                    assert_eq!(list, WatchList::build(&q, f.clone(), name), "as of {as_of}, {by:?}");
+                    checked += list.total.cell(WatchKind::Late).count;
+                    if as_of == t(8, 12) && by == WatchBy::Agency && q.agency.is_none() {
+                        // The 8th is cut at noon: its late dossier at 10:00 is read one by one.
+                        assert_eq!(q.whole_days().unwrap().1, NaiveDate::from_ymd_opt(2023, 11, 7).unwrap());
+                        assert!(stored.occurrences.iter().any(|(c, _)| *c == code(8)));
+                        assert_eq!(list.total.cell(WatchKind::Late).count, 6);
+                        assert_eq!(list.total.cell(WatchKind::Bounce).count, 2, "two dossiers, three bounces");
+                    }
+                }
+            }
+        }
+        assert!(checked > 0);
+        let before = WatchQuery {
+            from: NaiveDate::from_ymd_opt(2023, 11, 2).unwrap(),
+            to: NaiveDate::from_ymd_opt(2023, 11, 20).unwrap(),
+            as_of: at(2023, 10, 1, 0, 0),
+            by: WatchBy::Agency,
+            agency: None,
+        };
+        assert_eq!(before.whole_days(), None);
     }
 }

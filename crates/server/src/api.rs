@@ -21,7 +21,10 @@ use crate::perm::{self, Action, PersonalData};
 use crate::privacy;
 use crate::problem::{Problem, ProblemKind};
 use crate::public;
-use crate::report::{BackdatedParams, ReportParams, WatchParams, build_backdated, build_report, build_watchlist};
+use crate::report::{
+    BackdatedParams, ReportParams, WatchDossiersParams, WatchParams, build_backdated, build_report,
+    build_watch_dossiers, build_watchlist,
+};
 use crate::routing::Routes;
 use crate::shared::{self, as_of, csv_response};
 use crate::state::AppState;
@@ -107,6 +110,7 @@ pub fn routes() -> Routes<AppState> {
         .get("/api/v1/audit/personal-data", personal_data_reads)
         .get("/api/v1/backdated", backdated)
         .get("/api/v1/watchlist", watchlist)
+        .get("/api/v1/watchlist/dossiers", watchlist_dossiers)
         .get("/api/v1/staff", staff)
         .post("/api/v1/staff/{username}/unlock", unlock_staff)
         .get("/api/v1/staff/{username}/tokens", staff_tokens)
@@ -548,6 +552,35 @@ async fn watchlist(
         return Ok(csv_response(&name, motcua_store::watchlist::to_csv(&list, lang)));
     }
     Ok(Json(serde_json::to_value(&list).map_err(Problem::internal)?).into_response())
+}
+
+/// The dossiers behind one count of the watch list, a page at a time (JSON or CSV): for the
+/// same roles and scope as the list.
+async fn watchlist_dossiers(
+    State(state): State<AppState>,
+    who: Principal,
+    Query(p): Query<WatchDossiersParams>,
+) -> Result<Response, Problem> {
+    if !perm::may_audit(who.staff.role) {
+        return Err(Problem::forbidden("the watch list is for chairs, inspectors and administrators"));
+    }
+    let format = p.format.as_deref();
+    if !matches!(format, None | Some("json" | "csv")) {
+        return Err(Problem::invalid(format!("unknown format {:?}: expected json or csv", format.unwrap_or(""))));
+    }
+    if let Some(by) = p.by.as_deref()
+        && !matches!(by, "agency" | "officer")
+    {
+        return Err(Problem::invalid(format!("unknown grouping {by:?}: expected agency or officer"))
+            .because(crate::problem::Cause::Words("err_watch_by")));
+    }
+    let page = build_watch_dossiers(&state, &p, perm::oversight_scope(&who.staff)).await?;
+    if format == Some("csv") {
+        let lang = crate::i18n::Lang::parse(p.lang.as_deref().unwrap_or("")).unwrap_or_default().core();
+        let name = format!("motcua-watchlist-{}-{}-{}.csv", page.signal, page.from, page.to);
+        return Ok(csv_response(&name, motcua_store::watchlist::dossiers_csv(&page.dossiers, lang)));
+    }
+    Ok(Json(serde_json::to_value(&page).map_err(Problem::internal)?).into_response())
 }
 
 async fn staff(State(state): State<AppState>, who: Principal) -> Result<Json<Value>, Problem> {

@@ -405,7 +405,7 @@ pub fn document(domain: &Domain) -> Value {
             {"name": "by", "in": "query", "schema": {"type": "string"}, "description": "one staff account"},
             {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": u32::MAX}, "description": "at most this many events (default 1,000, at most 10,000)"}],
             "responses": Errors { auth: true, params: true, forbidden: true, invalid: true, ..Errors::default() }.responses(json!({"200": json_ok("backdated events and their count per officer", json!({"type": "object"}))}))}},
-        "/api/v1/watchlist": {"get": {"summary": "the inspector's watch list (Directive 34-CT/TU): per agency or officer, the dossiers that showed each avoidance signal in the period, officers with more than two late dossiers, handoff waits and backdated events; read from aggregates kept by the write path (chair, inspector, administrator)", "operationId": "watchlist", "parameters": [
+        "/api/v1/watchlist": {"get": {"summary": "the inspector's watch list (Directive 34-CT/TU): per agency or officer, the number of dossiers that showed each avoidance signal in the period (their codes: /api/v1/watchlist/dossiers), officers with more than two late dossiers, handoff waits and backdated events; read from aggregates kept by the write path (chair, inspector, administrator)", "operationId": "watchlist", "parameters": [
             {"name": "from", "in": "query", "schema": {"type": "string"}, "description": "first local day, YYYY-MM-DD (default: the first day of `to`'s month); a value that is not a day, or a period longer than three years, is a 422"},
             {"name": "to", "in": "query", "schema": {"type": "string"}, "description": "last local day, YYYY-MM-DD (default: today)"},
             {"name": "by", "in": "query", "schema": {"type": "string", "enum": ["agency", "officer"]}, "description": "agency (default) or officer (the staff account; events recorded without one count under `\"\"`, unknown); anything else is a 422"},
@@ -416,6 +416,25 @@ pub fn document(domain: &Domain) -> Value {
             {"name": "lang", "in": "query", "schema": {"type": "string"}, "description": "the CSV's headings: vi (default) or en; anything else is vi"}],
             "responses": Errors { auth: true, params: true, forbidden: true, invalid: true, ..Errors::default() }.responses(json!({"200": {"description": "the watch list",
                 "content": {"application/json": {"schema": schema_ref("WatchList")}, "text/csv": {"schema": {"type": "string"}}}}}))}},
+        "/api/v1/watchlist/dossiers": {"get": {"summary": "the dossiers behind one count of the watch list, a page at a time in code order (the link each count stands for): the filters of the list, the kind (`signal`) and the row (`key`); read from the occurrences the write path keeps (chair, inspector, administrator)", "operationId": "watchlist_dossiers", "parameters": [
+            {"name": "signal", "in": "query", "required": true, "schema": {"type": "string", "enum": motcua_core::watchlist::WatchKind::ALL.iter().map(|k| k.name()).collect::<Vec<_>>()}, "description": "the kind of the count; missing or unknown is a 422"},
+            {"name": "key", "in": "query", "schema": {"type": "string"}, "description": "the row: an agency's code (`by=agency`) or an officer's account (`by=officer`; empty: events recorded without one); none: the total"},
+            {"name": "from", "in": "query", "schema": {"type": "string"}, "description": "first local day, as the list"},
+            {"name": "to", "in": "query", "schema": {"type": "string"}, "description": "last local day, as the list"},
+            {"name": "by", "in": "query", "schema": {"type": "string", "enum": ["agency", "officer"]}, "description": "how `key` is read: agency (default) or officer"},
+            {"name": "agency", "in": "query", "schema": {"type": "string"}, "description": "only what is held against this agency, as the list"},
+            {"name": "as_of", "in": "query", "schema": query_instant("the instant the list is judged at (default now)")},
+            page_param(), per_page_param(),
+            {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv"]}, "description": "json (default) or csv (the page's codes, UTF-8 with a byte-order mark); anything else is a 422"},
+            {"name": "lang", "in": "query", "schema": {"type": "string"}, "description": "the CSV's heading: vi (default) or en"}],
+            "responses": Errors { auth: true, params: true, forbidden: true, invalid: true, ..Errors::default() }.responses(json!({"200": {"description": "one page of the count's dossiers",
+                "content": {"application/json": {"schema": {"type": "object", "required": ["from", "to", "as_of", "by", "agency", "signal", "key", "total", "page", "per_page", "first", "last", "dossiers"], "properties": {
+                    "from": {"type": "string"}, "to": {"type": "string"}, "as_of": {"type": "string"}, "by": {"type": "string", "enum": ["agency", "officer"]},
+                    "agency": {"type": ["string", "null"]}, "signal": {"type": "string", "enum": motcua_core::watchlist::WatchKind::ALL.iter().map(|k| k.name()).collect::<Vec<_>>()}, "key": {"type": ["string", "null"]},
+                    "total": {"type": "integer", "minimum": 0}, "page": {"type": "integer", "minimum": 1}, "per_page": {"type": "integer", "minimum": 1, "maximum": 200},
+                    "first": {"type": "integer", "minimum": 0}, "last": {"type": "integer", "minimum": 0},
+                    "dossiers": {"type": "array", "items": {"type": "string"}}}}},
+                    "text/csv": {"schema": {"type": "string"}}}}}))}},
         "/api/v1/staff": {"get": {"summary": "staff accounts (administrator)", "operationId": "staff",
             "responses": Errors { auth: true, forbidden: true, ..Errors::default() }.responses(json!({"200": json_ok("staff", json!({
                 "type": "object", "required": ["staff"], "properties": {"staff": {"type": "array", "items": schema_ref("Staff")}}}))}))}},
@@ -564,8 +583,8 @@ pub fn document(domain: &Domain) -> Value {
                     "overdue": {"type": "integer", "minimum": 0}, "waiting_for_citizen": {"type": "integer", "minimum": 0}, "national_population": {"type": "integer", "minimum": 0}, "national_on_time": {"type": "integer", "minimum": 0},
                     "on_time_rate_national": {"type": "number", "minimum": 0, "maximum": 1}, "progress_score": {"type": "number"},
                     "on_time_rate_resolved": {"type": "number", "minimum": 0, "maximum": 1}}},
-                "WatchCell": {"type": "object", "description": "how many dossiers, and their codes", "required": ["count", "codes"], "properties": {
-                    "count": {"type": "integer", "minimum": 0}, "codes": {"type": "array", "items": {"type": "string"}}}},
+                "WatchCell": {"type": "object", "description": "how many dossiers; their codes are read from /api/v1/watchlist/dossiers with the same filters, the kind and the row's key", "required": ["count"], "properties": {
+                    "count": {"type": "integer", "minimum": 0}}},
                 "WatchRow": {"type": "object", "required": ["key", "name", "signals", "backdated", "handoffs"], "properties": {
                     "key": {"type": "string", "description": "the agency's code, or the officer's account (`\"\"`: unknown)"},
                     "name": {"type": "string"},

@@ -6,9 +6,9 @@ use chrono::{Datelike, NaiveDate};
 use motcua_core::AgencyCode;
 use motcua_core::backdate::BackdatingReport;
 use motcua_core::calendar::{from_local, to_local};
-use motcua_core::watchlist::{SORT_COLUMNS, WatchBy, WatchList, WatchQuery};
+use motcua_core::watchlist::{SORT_COLUMNS, WatchBy, WatchCellRef, WatchKind, WatchList, WatchQuery};
 use motcua_store::report::{GroupBy, Report, ReportQuery, report};
-use motcua_store::watchlist::watchlist;
+use motcua_store::watchlist::{dossiers as watch_dossiers, watchlist};
 use motcua_store::{StaffStore, Store};
 use serde::{Deserialize, Serialize};
 
@@ -179,6 +179,96 @@ pub async fn build_watchlist(
     p: &WatchParams,
     within: Option<&[AgencyCode]>,
 ) -> Result<WatchList, Problem> {
+    let q = watch_query(state, p, within)?;
+    let mut list = watchlist(&state.store, &state.domain, &q).await?;
+    if let Some(column) = given(&p.sort)
+        && !list.sort_by(column)
+    {
+        return Err(Problem::invalid(format!(
+            "unknown sort column {column:?}: expected key or one of {}",
+            SORT_COLUMNS.join(", ")
+        ))
+        .because(Cause::Words("err_sort_column")));
+    }
+    Ok(list)
+}
+
+/// The drill-down behind one count of the watch list: the filters of the list, the kind
+/// (`signal`) and the row's key (none: the total), and the page.
+/// (Fields as [`WatchParams`], not flattened: a flattened query string reads numbers as text.)
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct WatchDossiersParams {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub by: Option<String>,
+    pub agency: Option<String>,
+    pub as_of: Option<String>,
+    /// json (default) or csv.
+    pub format: Option<String>,
+    /// vi (default) or en: the CSV's heading.
+    pub lang: Option<String>,
+    pub signal: Option<String>,
+    /// An agency's code (`by=agency`) or an officer's account (`by=officer`, empty: unknown).
+    pub key: Option<String>,
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
+}
+
+/// One page of the dossiers behind a count.
+#[derive(Debug, Clone, Serialize)]
+pub struct WatchDossiers {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub as_of: String,
+    pub by: WatchBy,
+    pub agency: Option<AgencyCode>,
+    pub signal: WatchKind,
+    pub key: Option<String>,
+    #[serde(flatten)]
+    pub place: crate::views::Place,
+    pub dossiers: Vec<motcua_core::DossierCode>,
+}
+
+/// One page of the dossiers behind a count of the list the same filters give (the inspector's
+/// scope as [`build_watchlist`]); an unknown or missing `signal` is a 422.
+pub async fn build_watch_dossiers(
+    state: &AppState,
+    p: &WatchDossiersParams,
+    within: Option<&[AgencyCode]>,
+) -> Result<WatchDossiers, Problem> {
+    let kinds = || WatchKind::ALL.iter().map(|k| k.name()).collect::<Vec<_>>().join(", ");
+    let signal = match given(&p.signal) {
+        Some(s) => WatchKind::parse(s)
+            .ok_or_else(|| Problem::invalid(format!("unknown signal {s:?}: expected one of {}", kinds())))?,
+        None => return Err(Problem::invalid(format!("signal is required: one of {}", kinds()))),
+    };
+    let list = WatchParams {
+        from: p.from.clone(),
+        to: p.to.clone(),
+        by: p.by.clone(),
+        agency: p.agency.clone(),
+        as_of: p.as_of.clone(),
+        ..WatchParams::default()
+    };
+    let q = watch_query(state, &list, within)?;
+    let paging = crate::views::Paging::new(p.page, p.per_page);
+    let cell = WatchCellRef { kind: signal, key: p.key.clone() };
+    let page = watch_dossiers(&state.store, &q, &cell, paging.window()).await?;
+    Ok(WatchDossiers {
+        from: q.from,
+        to: q.to,
+        as_of: motcua_core::calendar::at_vn(q.as_of).to_rfc3339(),
+        by: q.by,
+        agency: q.agency,
+        signal,
+        key: cell.key,
+        place: paging.place(page.rows.len(), page.total),
+        dossiers: page.rows,
+    })
+}
+
+/// The watch list's query for the filters (the inspector's scope as [`build_watchlist`]).
+fn watch_query(state: &AppState, p: &WatchParams, within: Option<&[AgencyCode]>) -> Result<WatchQuery, Problem> {
     let as_of = as_of(state, p.as_of.as_deref())?;
     let (from, to) = period(&p.from, &p.to, to_local(as_of).date())?;
     let by: WatchBy = match given(&p.by) {
@@ -201,15 +291,5 @@ pub async fn build_watchlist(
         return Err(Problem::invalid("the period's days must be of the years 1 to 9999")
             .because(Cause::Words("err_period_years")));
     }
-    let mut list = watchlist(&state.store, &state.domain, &q).await?;
-    if let Some(column) = given(&p.sort)
-        && !list.sort_by(column)
-    {
-        return Err(Problem::invalid(format!(
-            "unknown sort column {column:?}: expected key or one of {}",
-            SORT_COLUMNS.join(", ")
-        ))
-        .because(Cause::Words("err_sort_column")));
-    }
-    Ok(list)
+    Ok(q)
 }

@@ -121,6 +121,8 @@ dispatch!(Store {
     fn dossiers_page(&self, after: Option<&DossierCode>, limit: u32) -> Result<Vec<DossierRow>, StoreError>;
     fn recompute(&self, domain: &Domain, dry_run: bool) -> Result<RecomputeDiff, StoreError>;
     fn watch_facts(&self, start: DateTime<Utc>, end: DateTime<Utc>, from: NaiveDate, to: NaiveDate, agency: Option<&AgencyCode>) -> Result<motcua_core::watchlist::WatchFacts, StoreError>;
+    fn watch_counts(&self, q: &motcua_core::watchlist::WatchQuery) -> Result<motcua_core::watchlist::WatchCounts, StoreError>;
+    fn watch_dossiers(&self, q: &motcua_core::watchlist::WatchQuery, cell: &motcua_core::watchlist::WatchCellRef, window: Window) -> Result<Paged<DossierCode>, StoreError>;
 });
 
 dispatch!(OutboxStore {

@@ -4,7 +4,7 @@
 use std::future::Future;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use motcua_core::watchlist::WatchFacts;
+use motcua_core::watchlist::{WatchCellRef, WatchCounts, WatchFacts, WatchQuery};
 use motcua_core::{AgencyCode, Domain, Dossier, DossierCode, Event};
 
 use crate::error::StoreError;
@@ -12,6 +12,7 @@ use crate::model::{
     BatchItem, CountValues, DailyCountRow, DossierRow, LoggedEvent, NewDossier, OpenFacts, OpenTally, RecomputeDiff,
     Totals,
 };
+use crate::staff::{Paged, Window};
 
 /// The dossier register. Writes are atomic: a command the domain rejects writes nothing.
 ///
@@ -201,6 +202,21 @@ pub trait Store: Send + Sync {
         to: NaiveDate,
         agency: Option<&AgencyCode>,
     ) -> impl Future<Output = Result<WatchFacts, StoreError>> + Send;
+
+    /// What the watch list for `q` is built from without every code ([`WatchCounts`]): the
+    /// singles of the query's whole days summed from `watch_counts`, the occurrences of
+    /// repeated kinds and of the day the as-of instant cuts, and the daily sums of the days
+    /// `from..=last_day`, of the query's agency if it names one.
+    fn watch_counts(&self, q: &WatchQuery) -> impl Future<Output = Result<WatchCounts, StoreError>> + Send;
+
+    /// The codes of one count of the watch list for `q`, in order, one window of them, and how
+    /// many the count has (the drill-down behind each count).
+    fn watch_dossiers(
+        &self,
+        q: &WatchQuery,
+        cell: &WatchCellRef,
+        window: Window,
+    ) -> impl Future<Output = Result<Paged<DossierCode>, StoreError>> + Send;
 }
 
 /// What the register does the same on both backends, written once and expanded inside each
@@ -437,6 +453,111 @@ macro_rules! register_shared {
                 out.backdated.insert(cell, sums);
             }
             Ok(out)
+        }
+
+        async fn watch_counts(
+            &self,
+            q: &motcua_core::watchlist::WatchQuery,
+        ) -> Result<motcua_core::watchlist::WatchCounts, StoreError> {
+            use $crate::write::watch as w;
+            let mut out = motcua_core::watchlist::WatchCounts::default();
+            let agency = q.agency.as_ref();
+            let only = if agency.is_some() { " AND agency = $3" } else { "" };
+            if let Some((first, last)) = q.whole_days() {
+                let sql = w::select_singles(only);
+                let mut query = sqlx::query(&sql).bind(first).bind(last);
+                if let Some(a) = agency {
+                    query = query.bind(a.as_str());
+                }
+                for r in &query.fetch_all(&self.$pool).await? {
+                    let (key, n) = w::decode_singles!(r)?;
+                    out.singles.insert(key, n);
+                }
+            }
+            let (start, end, cut) = (q.start(), q.end(), q.cut_day_start());
+            // Occurrences of a kind repeated on their dossier (a partial index), then the
+            // singles of the day the as-of instant cuts.
+            let mut reads = vec![(start, end, "repeated")];
+            if cut < end {
+                reads.push((cut, end, "NOT repeated"));
+            }
+            for (a, b, which) in reads {
+                let sql = format!("{} WHERE at >= $1 AND at < $2 AND {which}{only}", w::SELECT_OCCURRENCES);
+                let mut query = sqlx::query(&sql).bind(At(a)).bind(At(b));
+                if let Some(x) = agency {
+                    query = query.bind(x.as_str());
+                }
+                for r in &query.fetch_all(&self.$pool).await? {
+                    out.occurrences.push(w::decode_occurrence!(r)?);
+                }
+            }
+            let days = format!("WHERE day >= $1 AND day <= $2{only}");
+            let sql = format!("{} {days}", w::SELECT_HANDOFFS);
+            let mut query = sqlx::query(&sql).bind(q.from).bind(q.last_day());
+            if let Some(a) = agency {
+                query = query.bind(a.as_str());
+            }
+            for r in &query.fetch_all(&self.$pool).await? {
+                let (cell, sums) = w::decode_handoffs!(r)?;
+                out.handoffs.insert(cell, sums);
+            }
+            let sql = format!("{} {days}", w::SELECT_BACKDATED);
+            let mut query = sqlx::query(&sql).bind(q.from).bind(q.last_day());
+            if let Some(a) = agency {
+                query = query.bind(a.as_str());
+            }
+            for r in &query.fetch_all(&self.$pool).await? {
+                let (cell, sums) = w::decode_backdated!(r)?;
+                out.backdated.insert(cell, sums);
+            }
+            Ok(out)
+        }
+
+        async fn watch_dossiers(
+            &self,
+            q: &motcua_core::watchlist::WatchQuery,
+            cell: &motcua_core::watchlist::WatchCellRef,
+            window: $crate::staff::Window,
+        ) -> Result<$crate::staff::Paged<DossierCode>, StoreError> {
+            use sqlx::Row as _;
+            let mut cond = String::from("at >= $1 AND at < $2 AND kind = $3");
+            let mut binds: Vec<&str> = Vec::new();
+            if let Some(a) = &q.agency {
+                binds.push(a.as_str());
+                cond.push_str(&format!(" AND agency = ${}", 3 + binds.len()));
+            }
+            if let Some(k) = &cell.key {
+                binds.push(k.as_str());
+                let column = match q.by {
+                    motcua_core::watchlist::WatchBy::Agency => "agency",
+                    motcua_core::watchlist::WatchBy::Officer => "officer",
+                };
+                cond.push_str(&format!(" AND {column} = ${}", 3 + binds.len()));
+            }
+            let count = format!("SELECT COUNT(DISTINCT dossier_code) AS n FROM watch_occurrences WHERE {cond}");
+            let mut query = sqlx::query(&count).bind(At(q.start())).bind(At(q.end())).bind(cell.kind.name());
+            for b in &binds {
+                query = query.bind(*b);
+            }
+            let n: i64 = query.fetch_one(&self.$pool).await?.try_get("n")?;
+            let total = $crate::sql::count(n, "watch_occurrences")?;
+            let page = format!(
+                "SELECT DISTINCT dossier_code FROM watch_occurrences WHERE {cond} ORDER BY dossier_code LIMIT ${} OFFSET ${}",
+                4 + binds.len(),
+                5 + binds.len()
+            );
+            let mut query = sqlx::query(&page).bind(At(q.start())).bind(At(q.end())).bind(cell.kind.name());
+            for b in &binds {
+                query = query.bind(*b);
+            }
+            let offset = i64::try_from(window.offset).unwrap_or(i64::MAX);
+            let rows = query.bind(i64::from(window.limit)).bind(offset).fetch_all(&self.$pool).await?;
+            let mut codes = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let code: String = r.try_get("dossier_code")?;
+                codes.push($crate::sql::parse::<DossierCode>("watch_occurrences", "dossier_code", &code)?);
+            }
+            Ok($crate::staff::Paged { total, rows: codes })
         }
 
         async fn dossiers_page(&self, after: Option<&DossierCode>, limit: u32) -> Result<Vec<DossierRow>, StoreError> {

@@ -686,6 +686,18 @@ macro_rules! scan_tx {
             Ok(out)
         }
 
+        async fn watch_count_cells(
+            &mut self,
+        ) -> Result<std::collections::BTreeMap<motcua_core::watchlist::CountCell, i64>, StoreError> {
+            let conn = self.scan_conn().await?;
+            let mut out = std::collections::BTreeMap::new();
+            for r in &sqlx::query($crate::write::watch::SELECT_COUNT_CELLS).fetch_all(&mut *conn).await? {
+                let (cell, n) = $crate::write::watch::decode_count_cell!(r)?;
+                *out.entry(cell).or_insert(0) += n;
+            }
+            Ok(out)
+        }
+
         async fn write_watch(&mut self, w: &$crate::write::watch::WatchDeltas, clear: bool) -> Result<(), StoreError> {
             let conn = self.scan_conn().await?;
             if clear {

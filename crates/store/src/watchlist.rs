@@ -1,27 +1,53 @@
 //! The inspector's watch list (`motcua watchlist`, `GET /api/v1/watchlist`, the `/watchlist`
 //! page), read from the tables the write path keeps ([`crate::write::watch`]) — never by
 //! replaying the log at request time — and built by core
-//! ([`motcua_core::watchlist::WatchList::build`]). [`replayed_facts`] gives the same facts from
-//! a replay of the whole log through core, which the conformance suite compares with the
-//! tables.
+//! ([`motcua_core::watchlist::WatchList::build_counts`]): counts only, from the singles'
+//! daily sums and the few occurrences they leave out. The codes behind one count are read
+//! when its link is followed ([`dossiers`]). [`replayed_facts`] gives the same facts from a
+//! replay of the whole log through core, which the conformance suite compares with the
+//! tables, counts and codes alike.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use motcua_core::watchlist::{WatchFacts, WatchKind, WatchList, WatchQuery, WatchRow, follow};
+use motcua_core::watchlist::{WatchCellRef, WatchFacts, WatchKind, WatchList, WatchQuery, WatchRow, follow};
 use motcua_core::{AgencyCode, Domain, DossierCode, Event, Lang};
 
-use crate::{Store, StoreError};
+use crate::{Paged, Store, StoreError, Window};
 
 /// The name of an agency in the catalog (its code if the catalog no longer has it).
 pub fn agency_name(domain: &Domain, code: &AgencyCode) -> String {
     domain.catalog.agency(code).map_or_else(|| code.to_string(), |a| a.name.clone())
 }
 
-/// The watch list for a query, from the aggregates.
+/// The watch list for a query, from the aggregates: counts only.
 pub async fn watchlist<S: Store>(store: &S, domain: &Domain, q: &WatchQuery) -> Result<WatchList, StoreError> {
-    let facts = store.watch_facts(q.start(), q.end(), q.from, q.last_day(), q.agency.as_ref()).await?;
-    Ok(WatchList::build(q, facts, |a| agency_name(domain, a)))
+    let counts = store.watch_counts(q).await?;
+    Ok(WatchList::build_counts(q, counts, |a| agency_name(domain, a)))
+}
+
+/// The dossiers behind one count of the watch list for `q` (the kind, and the row's key as
+/// the list's grouping reads it; no key: the total), one page of them in code order, and how
+/// many the count has — the count's own number.
+pub async fn dossiers<S: Store>(
+    store: &S,
+    q: &WatchQuery,
+    cell: &WatchCellRef,
+    window: Window,
+) -> Result<Paged<motcua_core::DossierCode>, StoreError> {
+    store.watch_dossiers(q, cell, window).await
+}
+
+/// One page of a count's dossiers as CSV: a byte-order mark, a heading, one code a line.
+pub fn dossiers_csv(codes: &[motcua_core::DossierCode], lang: Lang) -> String {
+    let mut out = String::from('\u{feff}');
+    out.push_str(if lang == Lang::Vi { "Mã hồ sơ" } else { "code" });
+    out.push_str("\r\n");
+    for c in codes {
+        out.push_str(&csv_field(c.as_str()));
+        out.push_str("\r\n");
+    }
+    out
 }
 
 /// Events read per page of a replay.
@@ -185,7 +211,7 @@ pub fn to_table(list: &WatchList, lang: Lang) -> String {
     }
     for o in &list.late_officers {
         let who = key_label(&safe(o.officer.as_deref().unwrap_or("")), lang);
-        out.push_str(&format!("  {who:<20} {:>4}  {}\n", o.late.count, codes(&o.late.codes)));
+        out.push_str(&format!("  {who:<20} {:>4}\n", o.late.count));
     }
     out.push_str(if vi {
         "\nCơ quan để hồ sơ chờ tiếp nhận lâu nhất (phút làm việc: trung bình / lâu nhất):\n"
@@ -208,15 +234,11 @@ pub fn to_table(list: &WatchList, lang: Lang) -> String {
     } else {
         "\ndossiers returned to the citizen for supplements more than once:"
     });
-    out.push_str(&format!(" {}  {}\n", list.supplements_twice.count, codes(&list.supplements_twice.codes)));
+    out.push_str(&format!(" {}\n", list.supplements_twice.count));
+    out.push_str(if vi {
+        "\nDanh sách hồ sơ của một ô: motcua watchlist --dossiers --kind LOẠI [--key MÃ] (cùng --from, --to, --by, --agency, --as-of)\n"
+    } else {
+        "\nthe dossiers of one count: motcua watchlist --dossiers --kind KIND [--key KEY] (with the same --from, --to, --by, --agency, --as-of)\n"
+    });
     out
-}
-
-/// At most ten codes, then how many more.
-fn codes(c: &[DossierCode]) -> String {
-    let mut s: Vec<String> = c.iter().take(10).map(ToString::to_string).collect();
-    if c.len() > 10 {
-        s.push(format!("… +{}", c.len() - 10));
-    }
-    s.join(" ")
 }

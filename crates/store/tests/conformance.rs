@@ -278,7 +278,9 @@ mod checks {
         an_inspector_account_keeps_its_role_and_scope, personal_data_is_found_within_the_agencies_that_held_it,
     };
     pub use super::staff::accounts_sessions_ratings_and_the_audit_log;
-    pub use super::watchlist::the_watch_list_is_kept_by_the_writer_and_equals_a_replay;
+    pub use super::watchlist::{
+        history_without_an_officer_counts_under_unknown, the_watch_list_is_kept_by_the_writer_and_equals_a_replay,
+    };
 
     use chrono::{DateTime, Duration, Utc};
     use motcua_core::analysis::{classify, national_on_time};
@@ -1987,6 +1989,7 @@ conformance!(
     backdated_events_keep_both_instants,
     waiting_for_the_citizen_is_neither_in_time_nor_overdue,
     the_watch_list_is_kept_by_the_writer_and_equals_a_replay,
+    history_without_an_officer_counts_under_unknown,
     dossiers_are_found_by_code_name_id_and_phone,
     desk_lists_and_the_work_queue_are_paged_and_counted,
     letters_to_print_are_paged_and_marked_printed_then_handed,

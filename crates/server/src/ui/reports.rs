@@ -235,9 +235,11 @@ pub async fn personal_data_reads(State(state): State<AppState>, ui: Ui, Query(q)
 pub struct WatchPageQuery {
     #[serde(flatten)]
     params: WatchParams,
-    /// The row (agency code or officer) and the kind of the cell whose dossiers are listed.
+    /// The row (agency code or officer; none: the total) and the kind of the cell whose
+    /// dossiers are listed, a page at a time (`page`, as text: the query is flattened).
     key: Option<String>,
     kind: Option<String>,
+    page: Option<String>,
 }
 
 /// A count and, when it is not zero, the link to its dossiers.
@@ -268,11 +270,20 @@ struct HeadVm {
     on: bool,
 }
 
+/// A count listed under the table, with the link to its dossiers (empty when none).
 #[derive(Debug, Clone)]
 struct CodesVm {
     label: String,
     count: u64,
+    link: String,
+}
+
+/// The dossiers of the count whose link was followed: one page of them, read on demand.
+struct DetailVm {
+    label: String,
+    count: u64,
     codes: Vec<String>,
+    pager: super::find::Pager,
 }
 
 #[derive(Template)]
@@ -294,7 +305,7 @@ struct WatchPage {
     late: Vec<CodesVm>,
     waits: Vec<(String, String, u64, i64, i64, CodesVm)>,
     twice: CodesVm,
-    detail: Option<CodesVm>,
+    detail: Option<DetailVm>,
     glossary: Vec<(String, String)>,
     csv_link: String,
     error: String,
@@ -346,7 +357,7 @@ pub async fn watchlist(State(state): State<AppState>, ui: Ui, Query(q): Query<Wa
                 total: empty,
                 late: Vec::new(),
                 waits: Vec::new(),
-                twice: CodesVm { label: String::new(), count: 0, codes: Vec::new() },
+                twice: CodesVm { label: String::new(), count: 0, link: String::new() },
                 detail: None,
                 glossary: Vec::new(),
                 csv_link: String::new(),
@@ -389,26 +400,87 @@ pub async fn watchlist(State(state): State<AppState>, ui: Ui, Query(q): Query<Wa
     heads.push(head("handoff_average", tr.t("wl_handoff_average")));
     heads.push(head("handoff_max", tr.t("wl_handoff_max")));
     let key_head = head("key", if officers { tr.t("by_officer") } else { tr.t("agency") });
-    let codes_vm = |label: String, cell: &motcua_core::watchlist::Cell| CodesVm {
+    // The link behind a count: this page, grouped `by`, with the cell's kind and key.
+    let drill = |by: &str, key: Option<&str>, kind: WatchKind| {
+        let mut link = format!("/watchlist?from={}&to={}&by={by}&agency={}", list.from, list.to, encode(&agency));
+        if !as_of_given.is_empty() {
+            link.push_str(&format!("&as_of={}", encode(as_of_given)));
+        }
+        if tr.en() {
+            link.push_str("&lang=en");
+        }
+        if let Some(k) = key {
+            link.push_str(&format!("&key={}", encode(k)));
+        }
+        format!("{link}&kind={}#dossiers", kind.name())
+    };
+    let codes_vm = |label: String, cell: &motcua_core::watchlist::Cell, link: String| CodesVm {
         label,
         count: cell.count,
-        codes: cell.codes.iter().map(ToString::to_string).collect(),
+        link: if cell.count == 0 { String::new() } else { link },
     };
     let unknown = |o: &Option<String>| o.clone().unwrap_or_else(|| tr.t("wl_unknown").to_string());
-    let detail = match (q.key.as_deref(), q.kind.as_deref().and_then(WatchKind::parse)) {
-        (Some(key), Some(kind)) => list.rows.iter().find(|r| r.key == key).map(|r| {
-            let who = if key.is_empty() { tr.t("wl_unknown").to_string() } else { format!("{} {key}", r.name) };
-            let what = if tr.en() { kind.label_en() } else { kind.label_vi() };
-            codes_vm(format!("{what} — {who}"), r.cell(kind))
-        }),
-        _ => None,
+    let detail = match q.kind.as_deref().and_then(WatchKind::parse) {
+        Some(kind) => {
+            let page_no = q.page.as_deref().and_then(|s| s.trim().parse::<u32>().ok());
+            let dp = crate::report::WatchDossiersParams {
+                from: Some(list.from.to_string()),
+                to: Some(list.to.to_string()),
+                by: Some(list.by.name().to_string()),
+                agency: list.agency.as_ref().map(ToString::to_string),
+                as_of: p.as_of.clone(),
+                signal: Some(kind.name().to_string()),
+                key: q.key.clone(),
+                page: page_no,
+                ..Default::default()
+            };
+            match crate::report::build_watch_dossiers(&state, &dp, within).await {
+                Ok(d) => {
+                    let who = match q.key.as_deref() {
+                        None => tr.t("total").to_string(),
+                        Some("") => tr.t("wl_unknown").to_string(),
+                        Some(k) if officers => k.to_string(),
+                        Some(k) => match k.parse() {
+                            Ok(code) => format!("{} {k}", agency_name(&state, tr, &code)),
+                            Err(_) => k.to_string(),
+                        },
+                    };
+                    let what = if tr.en() { kind.label_en() } else { kind.label_vi() };
+                    let (from, to, by) = (list.from.to_string(), list.to.to_string(), list.by.name());
+                    let params = [
+                        ("from", from.as_str()),
+                        ("to", to.as_str()),
+                        ("by", by),
+                        ("agency", agency.as_str()),
+                        ("as_of", as_of_given),
+                        ("lang", if tr.en() { "en" } else { "" }),
+                        ("kind", kind.name()),
+                    ];
+                    let mut pager = super::find::pager(tr, "/watchlist", &params, &d.place);
+                    // A key may be empty (the unknown officer), which the pager would leave out.
+                    if let Some(k) = q.key.as_deref() {
+                        for l in [&mut pager.previous, &mut pager.next].into_iter().flatten() {
+                            l.push_str(&format!("&key={}#dossiers", encode(k)));
+                        }
+                    }
+                    Some(DetailVm {
+                        label: format!("{what} — {who}"),
+                        count: d.place.total,
+                        codes: d.dossiers.iter().map(ToString::to_string).collect(),
+                        pager,
+                    })
+                }
+                Err(e) => return error_page(tr, &e),
+            }
+        }
+        None => None,
     };
     let page = WatchPage {
         page,
         from: list.from.to_string(),
         to: list.to.to_string(),
         by: list.by.name().to_string(),
-        agency,
+        agency: agency.clone(),
         as_of: as_of_given.to_string(),
         city,
         agencies,
@@ -416,7 +488,14 @@ pub async fn watchlist(State(state): State<AppState>, ui: Ui, Query(q): Query<Wa
         key_head,
         rows: list.rows.iter().map(|r| row_vm(&state, tr, r, &sorted, officers, &list)).collect(),
         total: row_vm(&state, tr, &list.total, "", false, &list),
-        late: list.late_officers.iter().map(|o| codes_vm(unknown(&o.officer), &o.late)).collect(),
+        late: list
+            .late_officers
+            .iter()
+            .map(|o| {
+                let link = drill("officer", Some(o.officer.as_deref().unwrap_or("")), WatchKind::Late);
+                codes_vm(unknown(&o.officer), &o.late, link)
+            })
+            .collect(),
         waits: list
             .handoff_waits
             .iter()
@@ -428,11 +507,15 @@ pub async fn watchlist(State(state): State<AppState>, ui: Ui, Query(q): Query<Wa
                     w.handoffs,
                     w.average_minutes,
                     w.max_minutes,
-                    codes_vm(String::new(), &w.slow),
+                    codes_vm(String::new(), &w.slow, drill("agency", Some(w.agency.as_str()), WatchKind::SlowHandoff)),
                 )
             })
             .collect(),
-        twice: codes_vm(tr.t("wl_supplements_twice").to_string(), &list.supplements_twice),
+        twice: codes_vm(
+            tr.t("wl_supplements_twice").to_string(),
+            &list.supplements_twice,
+            drill(list.by.name(), None, WatchKind::SecondSupplement),
+        ),
         detail,
         glossary: WatchKind::ALL
             .iter()

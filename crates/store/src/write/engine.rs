@@ -148,6 +148,10 @@ pub(crate) trait ScanTx: Send {
     ) -> impl Future<Output = Result<HashMap<DossierCode, Vec<Occurrence>>, StoreError>> + Send;
     /// The stored daily sums of the watch list.
     fn watch_sums(&mut self) -> impl Future<Output = Result<WatchFacts, StoreError>> + Send;
+    /// Every cell of `watch_counts`.
+    fn watch_count_cells(
+        &mut self,
+    ) -> impl Future<Output = Result<BTreeMap<motcua_core::watchlist::CountCell, i64>, StoreError>> + Send;
     /// Replaces occurrences and adds sums ([`crate::write::watch`]); with `clear`, first empties
     /// the daily sums and drops the occurrences of dossiers with no event.
     fn write_watch(&mut self, w: &WatchDeltas, clear: bool) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -563,7 +567,7 @@ impl<'a> Batch<'a> {
     fn take_rows(&mut self, mut done: impl FnMut(&DossierCode) -> bool) -> Result<Rows, StoreError> {
         let mut created = Vec::new();
         let mut updated = Vec::new();
-        let mut watched = Vec::new();
+        let mut watched = WatchDeltas::default();
         let mut waiting = Vec::new();
         let mut taken = std::collections::HashSet::new();
         for code in std::mem::take(&mut self.dirty) {
@@ -583,7 +587,7 @@ impl<'a> Batch<'a> {
                 live.open = open;
                 let occurrences = live.watch.occurrences(self.domain, &live.d).map_err(watch_error)?;
                 if occurrences != live.watched {
-                    watched.push((code.clone(), occurrences.clone()));
+                    watched.replaced(code.clone(), &live.watched, occurrences.clone());
                     live.watched = occurrences;
                 }
                 if self.history
@@ -618,7 +622,7 @@ impl<'a> Batch<'a> {
             counters: Vec::new(),
             outbox: self.take_outbox(),
             metric: Box::default(),
-            watch: Box::new(WatchDeltas { replace, ..WatchDeltas::default() }),
+            watch: Box::new(replace),
             marks: std::mem::take(&mut self.marks),
         })
     }
@@ -634,7 +638,8 @@ impl<'a> Batch<'a> {
             let v = self.counters.get(&k).copied().unwrap_or(0);
             (k, v)
         });
-        let watch = Box::new(WatchDeltas { replace, ..self.watch });
+        let mut watch = Box::new(self.watch);
+        watch.absorb(replace);
         Ok(Writes {
             events: self.events,
             created,
@@ -650,8 +655,8 @@ impl<'a> Batch<'a> {
 }
 
 /// Rows a batch hands out: projection rows created and updated, and the dossiers whose
-/// watch-list occurrences change.
-type Rows = (Vec<DossierRow>, Vec<DossierRow>, Vec<(DossierCode, Vec<Occurrence>)>);
+/// watch-list occurrences change (with what that changes in `watch_counts`).
+type Rows = (Vec<DossierRow>, Vec<DossierRow>, WatchDeltas);
 
 /// A watch list that cannot follow a log the domain replays: the catalog or the calendar no
 /// longer covers it.
@@ -787,13 +792,13 @@ pub(crate) async fn run_batch<T: WriteTx>(
     last.created.extend(rest.created);
     last.updated.extend(rest.updated);
     last.outbox.extend(rest.outbox);
-    let WatchDeltas { replace, handoffs, backdated } = *rest.watch;
+    let WatchDeltas { replace, handoffs, backdated, counts } = *rest.watch;
     last.watch.replace.extend(replace);
     // The last rows in the shape of the other parts, then the aggregates on their own.
     if !last.is_empty() {
         tx.send(T::ready(last)?).await?;
     }
-    let sums = Box::new(WatchDeltas { replace: Vec::new(), handoffs, backdated });
+    let sums = Box::new(WatchDeltas { replace: Vec::new(), handoffs, backdated, counts });
     let aggregates =
         Writes { counts: rest.counts, counters: rest.counters, metric: rest.metric, watch: sums, ..Writes::default() };
     if !aggregates.is_empty() {
@@ -875,7 +880,9 @@ pub(crate) async fn run_recompute<T: ScanTx>(
     let mut diff = RecomputeDiff { dry_run, ..RecomputeDiff::default() };
     let mut totals: BTreeMap<CountKey, CountValues> = BTreeMap::new();
     let mut sums = WatchFacts::default();
-    let mut replace = Vec::new();
+    let mut replace = WatchDeltas::default();
+    // The singles of every replayed dossier: `watch_counts` as a replay gives it.
+    let mut singles: BTreeMap<motcua_core::watchlist::CountCell, i64> = BTreeMap::new();
     let mut after: Option<DossierCode> = None;
     loop {
         let codes = tx.codes_after(after.as_ref(), RECOMPUTE_PAGE).await?;
@@ -914,9 +921,11 @@ pub(crate) async fn run_recompute<T: ScanTx>(
                     for f in &facts {
                         sums.add_event(f);
                     }
-                    if watched.remove(code).unwrap_or_default() != occurrences {
+                    motcua_core::watchlist::add_singles(&mut singles, &occurrences, 1);
+                    let old = watched.remove(code).unwrap_or_default();
+                    if old != occurrences {
                         diff.watch_changed.push(code.clone());
-                        replace.push((code.clone(), occurrences));
+                        replace.replaced(code.clone(), &old, occurrences);
                     }
                 }
                 Err(error) => {
@@ -932,8 +941,7 @@ pub(crate) async fn run_recompute<T: ScanTx>(
             tx.upsert_rows(&to_write).await?;
         }
         if !dry_run && !replace.is_empty() {
-            let w = WatchDeltas { replace: std::mem::take(&mut replace), ..WatchDeltas::default() };
-            tx.write_watch(&w, false).await?;
+            tx.write_watch(&std::mem::take(&mut replace), false).await?;
         }
         after = Some(last.clone());
     }
@@ -941,11 +949,16 @@ pub(crate) async fn run_recompute<T: ScanTx>(
     // are (its part of them cannot be told apart), as its projection row is.
     if diff.unreplayable.is_empty() {
         let stored_sums = tx.watch_sums().await?;
+        singles.retain(|_, n| *n != 0);
+        let mut stored_singles = tx.watch_count_cells().await?;
+        stored_singles.retain(|_, n| *n != 0);
         diff.watch_cells = (cells_changed(&sums.handoffs, &stored_sums.handoffs)
-            + cells_changed(&sums.backdated, &stored_sums.backdated)) as u64;
+            + cells_changed(&sums.backdated, &stored_sums.backdated)
+            + cells_changed(&singles, &stored_singles)) as u64;
     }
     if !dry_run && diff.unreplayable.is_empty() {
-        let w = WatchDeltas { replace: Vec::new(), handoffs: sums.handoffs, backdated: sums.backdated };
+        let w =
+            WatchDeltas { replace: Vec::new(), handoffs: sums.handoffs, backdated: sums.backdated, counts: singles };
         tx.write_watch(&w, true).await?;
     }
     diff.orphans = tx.orphans().await?;

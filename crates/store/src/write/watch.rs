@@ -8,8 +8,13 @@
 //! | `watch_occurrences` | each dossier's occurrences ([`Watch::occurrences`]) | the batch engine: when a dossier's occurrences after the batch differ from those it had, its rows are replaced (deleted, then inserted) |
 //! | `watch_handoffs` | handoffs accepted and their waits, per day, agency and officer | the engine, for each appended acceptance ([`EventFacts::handoff`]), added with one upsert in key order |
 //! | `watch_backdated` | backdated events and their gaps, per day, agency and officer | the engine, for each appended backdated event ([`EventFacts::backdated`]), likewise |
+//! | `watch_counts` | the occurrences not repeated on their dossier ([`single_cells`]), per local day, agency, officer and kind (migration 25) | with the occurrences: a replaced dossier's old singles taken away, its new ones added ([`WatchDeltas::replaced`]), one upsert in key order, cells whose changes cancel left out |
 //!
-//! `recompute` brings all three back to a replay of the log.
+//! `watch_occurrences.repeated` says which rows the list reads one by one (core's watchlist
+//! module, "Counting without the codes"). `recompute` brings all four back to a replay of the
+//! log.
+//!
+//! [`single_cells`]: motcua_core::watchlist::single_cells
 //!
 //! [`Watch::occurrences`]: motcua_core::watchlist::Watch::occurrences
 //! [`EventFacts::handoff`]: motcua_core::watchlist::EventFacts
@@ -18,7 +23,7 @@
 use std::collections::BTreeMap;
 
 use motcua_core::DossierCode;
-use motcua_core::watchlist::{BackdatedSums, DayCell, EventFacts, HandoffSums, Occurrence};
+use motcua_core::watchlist::{BackdatedSums, CountCell, DayCell, EventFacts, HandoffSums, Occurrence, add_singles};
 
 use crate::sql::{self, Dialect};
 
@@ -31,11 +36,36 @@ pub(crate) struct WatchDeltas {
     pub handoffs: BTreeMap<DayCell, HandoffSums>,
     /// Added to `watch_backdated`, in key order.
     pub backdated: BTreeMap<DayCell, BackdatedSums>,
+    /// Added to `watch_counts`, in key order (cells whose changes cancel are left out when
+    /// written).
+    pub counts: BTreeMap<CountCell, i64>,
 }
 
 impl WatchDeltas {
     pub fn is_empty(&self) -> bool {
-        self.replace.is_empty() && self.handoffs.is_empty() && self.backdated.is_empty()
+        self.replace.is_empty() && self.handoffs.is_empty() && self.backdated.is_empty() && self.counts.is_empty()
+    }
+
+    /// A dossier's stored occurrences `old` are replaced by `new`: its rows, and what that
+    /// changes in `watch_counts`.
+    pub fn replaced(&mut self, code: DossierCode, old: &[Occurrence], new: Vec<Occurrence>) {
+        add_singles(&mut self.counts, old, -1);
+        add_singles(&mut self.counts, &new, 1);
+        self.replace.push((code, new));
+    }
+
+    /// Takes in another transaction's deltas (a part of the same batch).
+    pub fn absorb(&mut self, o: WatchDeltas) {
+        self.replace.extend(o.replace);
+        for (c, s) in o.handoffs {
+            self.handoffs.entry(c).or_default().add(&s);
+        }
+        for (c, s) in o.backdated {
+            self.backdated.entry(c).or_default().add(&s);
+        }
+        for (c, n) in o.counts {
+            *self.counts.entry(c).or_default() += n;
+        }
     }
 
     /// Adds an appended event's facts to the daily sums.
@@ -49,9 +79,9 @@ impl WatchDeltas {
     }
 
     /// The most rows of one kind: whether the writes fit one trip.
-    pub fn rows(&self) -> [usize; 4] {
+    pub fn rows(&self) -> [usize; 5] {
         let occurrences = self.replace.iter().map(|(_, o)| o.len()).sum();
-        [self.replace.len(), occurrences, self.handoffs.len(), self.backdated.len()]
+        [self.replace.len(), occurrences, self.handoffs.len(), self.backdated.len(), self.counts.len()]
     }
 
     /// The statements that apply these deltas, each with its rows, in the order to run them;
@@ -63,8 +93,11 @@ impl WatchDeltas {
             let q = format!("DELETE FROM watch_occurrences WHERE dossier_code IN ({})", sql::list(d, chunk.len()));
             out.push((q, WatchRows::Codes(chunk.to_vec())));
         }
-        let occurrences: Vec<(&DossierCode, &Occurrence)> =
-            self.replace.iter().flat_map(|(c, v)| v.iter().map(move |o| (c, o))).collect();
+        let occurrences: Vec<(&DossierCode, &Occurrence, bool)> = self
+            .replace
+            .iter()
+            .flat_map(|(c, v)| v.iter().zip(motcua_core::watchlist::repeated(v)).map(move |(o, r)| (c, o, r)))
+            .collect();
         for chunk in occurrences.chunks(sql::rows_per_statement(OCCURRENCE_COLUMNS.len())) {
             let q = format!(
                 "{} watch_occurrences ({}) VALUES {}",
@@ -82,12 +115,25 @@ impl WatchDeltas {
         for chunk in backdated.chunks(sql::rows_per_statement(5)) {
             out.push((upsert_backdated(d, chunk.len()), WatchRows::Backdated(chunk.to_vec())));
         }
+        let counts: Vec<_> = self.counts.iter().filter(|(_, n)| **n != 0).collect();
+        for chunk in counts.chunks(sql::rows_per_statement(5)) {
+            out.push((upsert_counts(d, chunk.len()), WatchRows::Counts(chunk.to_vec())));
+        }
         out
     }
 }
 
 /// The columns of `watch_occurrences`, in the order [`bind_watch_rows!`] binds them.
-pub(crate) const OCCURRENCE_COLUMNS: [&str; 6] = ["dossier_code", "kind", "idx", "at", "agency", "officer"];
+pub(crate) const OCCURRENCE_COLUMNS: [&str; 7] = ["dossier_code", "kind", "idx", "at", "agency", "officer", "repeated"];
+
+fn upsert_counts(d: Dialect, rows: usize) -> String {
+    format!(
+        "{} watch_counts (day, agency, officer, kind, occurrences) VALUES {} \
+         ON CONFLICT (day, agency, officer, kind) DO UPDATE SET occurrences = watch_counts.occurrences + excluded.occurrences",
+        sql::insert_into(d),
+        sql::values(d, rows, 5)
+    )
+}
 
 fn upsert_handoffs(d: Dialect, rows: usize) -> String {
     let max = match d {
@@ -116,9 +162,10 @@ fn upsert_backdated(d: Dialect, rows: usize) -> String {
 
 /// What `recompute` runs before it writes the replayed sums (not on a dry run): the sums
 /// emptied, and the occurrences of dossiers with no event (left by a hand edit) dropped.
-pub(crate) const CLEAR: [&str; 3] = [
+pub(crate) const CLEAR: [&str; 4] = [
     "DELETE FROM watch_handoffs",
     "DELETE FROM watch_backdated",
+    "DELETE FROM watch_counts",
     "DELETE FROM watch_occurrences WHERE NOT EXISTS \
      (SELECT 1 FROM dossier_events e WHERE e.dossier_code = watch_occurrences.dossier_code)",
 ];
@@ -131,6 +178,16 @@ pub(crate) const SELECT_HANDOFFS: &str =
     "SELECT day, agency, officer, handoffs, minutes, max_minutes FROM watch_handoffs";
 /// The columns of a cell of `watch_backdated`, read by [`decode_backdated!`].
 pub(crate) const SELECT_BACKDATED: &str = "SELECT day, agency, officer, events, gap_minutes FROM watch_backdated";
+/// Every cell of `watch_counts`, read by [`decode_count_cell!`].
+pub(crate) const SELECT_COUNT_CELLS: &str = "SELECT day, agency, officer, kind, occurrences FROM watch_counts";
+/// The singles of a period's whole days (`$1`, `$2`), summed per agency, officer and kind,
+/// read by [`decode_singles!`]; `{only}` is the agency's condition or nothing.
+pub(crate) fn select_singles(only: &str) -> String {
+    format!(
+        "SELECT agency, officer, kind, CAST(SUM(occurrences) AS BIGINT) AS n FROM watch_counts \
+         WHERE day >= $1 AND day <= $2{only} GROUP BY agency, officer, kind HAVING SUM(occurrences) <> 0"
+    )
+}
 
 /// The officer as read: `None` for `''`.
 pub(crate) fn officer_of(s: String) -> Option<String> {
@@ -218,13 +275,54 @@ macro_rules! decode_backdated {
 }
 pub(crate) use decode_backdated;
 
+/// Reads a row of [`SELECT_COUNT_CELLS`].
+macro_rules! decode_count_cell {
+    ($row:expr) => {{
+        use sqlx::Row as _;
+        let r = $row;
+        let agency: String = r.try_get("agency")?;
+        let kind: String = r.try_get("kind")?;
+        Ok::<_, $crate::error::StoreError>((
+            motcua_core::watchlist::CountCell {
+                day: r.try_get("day")?,
+                agency: $crate::sql::parse("watch_counts", "agency", &agency)?,
+                officer: $crate::write::watch::officer_of(r.try_get("officer")?),
+                kind: $crate::write::watch::kind_of(&kind)?,
+            },
+            r.try_get::<i64, _>("occurrences")?,
+        ))
+    }};
+}
+pub(crate) use decode_count_cell;
+
+/// Reads a row of [`select_singles`].
+macro_rules! decode_singles {
+    ($row:expr) => {{
+        use sqlx::Row as _;
+        let r = $row;
+        let agency: String = r.try_get("agency")?;
+        let kind: String = r.try_get("kind")?;
+        let n: i64 = r.try_get("n")?;
+        Ok::<_, $crate::error::StoreError>((
+            (
+                $crate::sql::parse::<motcua_core::AgencyCode>("watch_counts", "agency", &agency)?,
+                $crate::write::watch::officer_of(r.try_get("officer")?),
+                $crate::write::watch::kind_of(&kind)?,
+            ),
+            $crate::sql::count(n, "watch_counts.occurrences")?,
+        ))
+    }};
+}
+pub(crate) use decode_singles;
+
 /// The rows of one statement.
 #[derive(Debug, Clone)]
 pub(crate) enum WatchRows<'a> {
     Codes(Vec<&'a DossierCode>),
-    Occurrences(Vec<(&'a DossierCode, &'a Occurrence)>),
+    Occurrences(Vec<(&'a DossierCode, &'a Occurrence, bool)>),
     Handoffs(Vec<(&'a DayCell, &'a HandoffSums)>),
     Backdated(Vec<(&'a DayCell, &'a BackdatedSums)>),
+    Counts(Vec<(&'a CountCell, &'a i64)>),
 }
 
 /// The officer as stored: `''` for unknown.
@@ -244,14 +342,15 @@ macro_rules! bind_watch_rows {
                 }
             }
             $crate::write::watch::WatchRows::Occurrences(rows) => {
-                for (code, o) in rows {
+                for (code, o, repeated) in rows {
                     q = q
                         .bind(code.as_str())
                         .bind(o.kind.name())
                         .bind(i64::from(o.index))
                         .bind($ts(o.at))
                         .bind(o.agency.as_str())
-                        .bind($crate::write::watch::officer_text(&o.officer));
+                        .bind($crate::write::watch::officer_text(&o.officer))
+                        .bind(*repeated);
                 }
             }
             $crate::write::watch::WatchRows::Handoffs(rows) => {
@@ -273,6 +372,16 @@ macro_rules! bind_watch_rows {
                         .bind($crate::write::watch::officer_text(&c.officer))
                         .bind(i64::try_from(s.events).unwrap_or(i64::MAX))
                         .bind(s.gap_minutes);
+                }
+            }
+            $crate::write::watch::WatchRows::Counts(rows) => {
+                for (c, n) in rows {
+                    q = q
+                        .bind(c.day)
+                        .bind(c.agency.as_str())
+                        .bind($crate::write::watch::officer_text(&c.officer))
+                        .bind(c.kind.name())
+                        .bind(**n);
                 }
             }
         }
@@ -304,6 +413,37 @@ mod tests {
         let WatchRows::Handoffs(rows) = &stmts[1].1 else { panic!("handoff rows") };
         assert_eq!(rows[0].0.agency.as_str(), "000.00.02.H17");
         assert!(w.statements(Dialect::Sqlite)[1].0.contains("MAX(watch_handoffs.max_minutes"));
-        assert_eq!(w.rows(), [1, 0, 2, 0]);
+        assert_eq!(w.rows(), [1, 0, 2, 0, 0]);
+    }
+
+    #[test]
+    fn a_replaced_dossier_moves_its_singles_and_cancelling_changes_write_nothing() {
+        let code: DossierCode = "000.00.02.H17-250303-0001".parse().unwrap();
+        let at = |d: u32, h: u32| chrono::Utc.with_ymd_and_hms(2025, 3, d, h, 0, 0).unwrap();
+        let o = |kind, t, index| Occurrence {
+            at: t,
+            kind,
+            index,
+            agency: "000.00.02.H17".parse().unwrap(),
+            officer: Some("tp1".into()),
+        };
+        use chrono::TimeZone as _;
+        use motcua_core::watchlist::WatchKind::{Bounce, Late};
+        // Late moves a day (its due instant moved); two bounces are not singles.
+        let old = vec![o(Late, at(3, 9), 0)];
+        let new = vec![o(Late, at(4, 9), 0), o(Bounce, at(3, 9), 1), o(Bounce, at(3, 10), 2)];
+        let mut w = WatchDeltas::default();
+        w.replaced(code.clone(), &old, new.clone());
+        let deltas: Vec<i64> = w.counts.values().copied().collect();
+        assert_eq!(deltas, [-1, 1], "{:?}", w.counts);
+        let stmts = w.statements(Dialect::Sqlite);
+        let WatchRows::Occurrences(rows) = &stmts[1].1 else { panic!("occurrence rows") };
+        assert_eq!(rows.iter().map(|r| r.2).collect::<Vec<_>>(), [false, true, true], "repeated kinds flagged");
+        assert!(stmts.iter().any(|(q, _)| q.contains("watch_counts.occurrences + excluded.occurrences")));
+        // The same occurrences again (a new event that changes nothing the sums see).
+        let mut same = WatchDeltas::default();
+        same.replaced(code, &new, new.clone());
+        assert!(same.counts.values().all(|n| *n == 0));
+        assert!(!same.statements(Dialect::Postgres).iter().any(|(q, _)| q.contains("watch_counts")));
     }
 }

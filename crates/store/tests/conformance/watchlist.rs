@@ -2,9 +2,10 @@
 //! tables the writer keeps equal to a replay of the log through core, read as of any instant.
 
 use chrono::{DateTime, Utc};
-use motcua_core::watchlist::{BackdatedSums, WatchBy, WatchFacts, WatchKind, WatchList, WatchQuery};
+use motcua_core::watchlist::{BackdatedSums, WatchBy, WatchCellRef, WatchFacts, WatchKind, WatchList, WatchQuery};
 use motcua_core::{DossierCode, Event, EventKind, Outcome};
-use motcua_store::watchlist::{agency_name, replayed_facts, watchlist};
+use motcua_store::Window;
+use motcua_store::watchlist::{agency_name, dossiers, replayed_facts, watchlist};
 
 use super::support::*;
 
@@ -27,8 +28,42 @@ async fn open<S: Backend>(s: &S, agency: &str, procedure: &str, t: DateTime<Utc>
     s.intake_stamped(&d, new, t, who.map(str::to_string), None, t).await.unwrap().code.unwrap()
 }
 
-fn codes(list: &WatchList, key: &str, kind: WatchKind) -> Vec<DossierCode> {
-    list.rows.iter().find(|r| r.key == key).map(|r| r.cell(kind).codes.clone()).unwrap_or_default()
+/// The codes behind a count, read as its link reads them (one page); the list's count says
+/// as many.
+async fn codes<S: Backend>(s: &S, list: &WatchList, q: &WatchQuery, key: &str, kind: WatchKind) -> Vec<DossierCode> {
+    let cell = WatchCellRef { kind, key: Some(key.to_string()) };
+    let page = dossiers(s, q, &cell, Window::page(1, 200)).await.unwrap();
+    let count = list.rows.iter().find(|r| r.key == key).map_or(0, |r| r.cell(kind).count);
+    assert_eq!((page.total, page.rows.len() as u64), (count, count), "{key} {kind}");
+    page.rows
+}
+
+/// Every count of the list for `q` (each row's and the total's, every kind) drilled into:
+/// the codes equal those of a replay, and as many as the count says.
+async fn drill_down_equals_a_replay<S: Backend>(s: &S, q: &WatchQuery, list: &WatchList, replayed: &WatchFacts) -> u64 {
+    let mut cells = 0;
+    let keys = list.rows.iter().map(|r| Some(r.key.clone())).chain([None]);
+    for key in keys {
+        for kind in WatchKind::ALL {
+            let cell = WatchCellRef { kind, key: key.clone() };
+            let page = dossiers(s, q, &cell, Window::page(1, 200)).await.unwrap();
+            let expected = replayed.dossiers(q, &cell);
+            assert_eq!(page.rows, expected, "{key:?} {kind} as of {}", q.as_of);
+            let row = match &key {
+                Some(k) => list.rows.iter().find(|r| &r.key == k).unwrap(),
+                None => &list.total,
+            };
+            assert_eq!(page.total, row.cell(kind).count, "{key:?} {kind}");
+            cells += u64::from(page.total > 0);
+        }
+    }
+    // Pages: the second of one code each is the second code.
+    let late = WatchCellRef { kind: WatchKind::Late, key: None };
+    let all = replayed.dossiers(q, &late);
+    let second = dossiers(s, q, &late, Window::page(2, 1)).await.unwrap();
+    assert_eq!(second.rows, all.iter().skip(1).take(1).cloned().collect::<Vec<_>>());
+    assert_eq!(second.total, all.len() as u64);
+    cells
 }
 
 fn sorted(mut v: Vec<DossierCode>) -> Vec<DossierCode> {
@@ -113,23 +148,26 @@ pub async fn the_watch_list_is_kept_by_the_writer_and_equals_a_replay<S: Backend
 
     let march = |as_of, by| WatchQuery { from: day(2025, 3, 1), to: day(2025, 3, 31), as_of, by, agency: None };
     let end = at(2025, 3, 31, 23, 0);
-    let list = watchlist(&s, &d, &march(end, WatchBy::Agency)).await.unwrap();
+    let q_agency = march(end, WatchBy::Agency);
+    let list = watchlist(&s, &d, &q_agency).await.unwrap();
 
     // The bounce: each of the two returns is held against the agency that sent it back.
-    assert_eq!(codes(&list, CENTRE, WatchKind::Bounce), vec![a.clone()]);
-    assert_eq!(codes(&list, DEPT, WatchKind::Bounce), vec![a.clone()]);
-    assert_eq!(codes(&list, CENTRE, WatchKind::ExtraHandoffs), vec![a.clone()]);
+    assert_eq!(codes(&s, &list, &q_agency, CENTRE, WatchKind::Bounce).await, vec![a.clone()]);
+    assert_eq!(codes(&s, &list, &q_agency, DEPT, WatchKind::Bounce).await, vec![a.clone()]);
+    assert_eq!(codes(&s, &list, &q_agency, CENTRE, WatchKind::ExtraHandoffs).await, vec![a.clone()]);
     // The silent holders: B (and G, never accepted) at the department; the ward's four.
-    assert_eq!(codes(&list, DEPT, WatchKind::SilentHolder), sorted(vec![b.clone(), g.clone()]));
-    assert_eq!(codes(&list, DEPT, WatchKind::SecondSupplement), vec![c.clone()]);
-    assert_eq!(codes(&list, DEPT, WatchKind::UnlistedPapers), vec![c.clone()]);
-    assert_eq!(list.supplements_twice.codes, vec![c.clone()]);
+    assert_eq!(codes(&s, &list, &q_agency, DEPT, WatchKind::SilentHolder).await, sorted(vec![b.clone(), g.clone()]));
+    assert_eq!(codes(&s, &list, &q_agency, DEPT, WatchKind::SecondSupplement).await, vec![c.clone()]);
+    assert_eq!(codes(&s, &list, &q_agency, DEPT, WatchKind::UnlistedPapers).await, vec![c.clone()]);
+    assert_eq!(list.supplements_twice.count, 1);
+    let twice = WatchCellRef { kind: WatchKind::SecondSupplement, key: None };
+    assert_eq!(dossiers(&s, &q_agency, &twice, Window::page(1, 50)).await.unwrap().rows, vec![c.clone()]);
     let mut ward_late = late.clone();
     ward_late.push(h.clone());
-    assert_eq!(codes(&list, WARD, WatchKind::Late), sorted(ward_late.clone()));
-    assert_eq!(codes(&list, WARD, WatchKind::LateWithoutApology), sorted(ward_late));
-    assert_eq!(codes(&list, DEPT, WatchKind::Late), sorted(vec![b.clone(), g.clone()]));
-    assert!(codes(&list, CENTRE, WatchKind::Late).is_empty(), "A and C finished early");
+    assert_eq!(codes(&s, &list, &q_agency, WARD, WatchKind::Late).await, sorted(ward_late.clone()));
+    assert_eq!(codes(&s, &list, &q_agency, WARD, WatchKind::LateWithoutApology).await, sorted(ward_late));
+    assert_eq!(codes(&s, &list, &q_agency, DEPT, WatchKind::Late).await, sorted(vec![b.clone(), g.clone()]));
+    assert!(codes(&s, &list, &q_agency, CENTRE, WatchKind::Late).await.is_empty(), "A and C finished early");
     // The backdated transfer, under the centre that held the dossier: 90 + 210 working minutes
     // on the 10th, 90 on the 11th.
     let centre = list.rows.iter().find(|r| r.key == CENTRE).unwrap();
@@ -139,34 +177,46 @@ pub async fn the_watch_list_is_kept_by_the_writer_and_equals_a_replay<S: Backend
     // The rule on officers: ward1 was late three times; the unknown officer twice (G, H).
     assert_eq!(list.late_officers.len(), 1, "{:?}", list.late_officers);
     assert_eq!(list.late_officers[0].officer.as_deref(), Some("ward1"));
-    assert_eq!(list.late_officers[0].late.codes, sorted(late.clone()));
+    assert_eq!(list.late_officers[0].late.count, 3);
 
-    let officers = watchlist(&s, &d, &march(end, WatchBy::Officer)).await.unwrap();
-    assert_eq!(codes(&officers, "desk2", WatchKind::Bounce), vec![a.clone()]);
-    assert_eq!(codes(&officers, "tp1", WatchKind::Bounce), vec![a.clone()]);
-    assert_eq!(codes(&officers, "tp3", WatchKind::SilentHolder), vec![b.clone()]);
-    assert_eq!(codes(&officers, "tp1", WatchKind::SecondSupplement), vec![c.clone()]);
-    assert_eq!(codes(&officers, "", WatchKind::Late), sorted(vec![g.clone(), h.clone()]), "unknown, not a person");
+    let q_officer = march(end, WatchBy::Officer);
+    let officers = watchlist(&s, &d, &q_officer).await.unwrap();
+    assert_eq!(codes(&s, &officers, &q_officer, "ward1", WatchKind::Late).await, sorted(late.clone()));
+    assert_eq!(codes(&s, &officers, &q_officer, "desk2", WatchKind::Bounce).await, vec![a.clone()]);
+    assert_eq!(codes(&s, &officers, &q_officer, "tp1", WatchKind::Bounce).await, vec![a.clone()]);
+    assert_eq!(codes(&s, &officers, &q_officer, "tp3", WatchKind::SilentHolder).await, vec![b.clone()]);
+    assert_eq!(codes(&s, &officers, &q_officer, "tp1", WatchKind::SecondSupplement).await, vec![c.clone()]);
+    assert_eq!(
+        codes(&s, &officers, &q_officer, "", WatchKind::Late).await,
+        sorted(vec![g.clone(), h.clone()]),
+        "unknown, not a person"
+    );
     let desk3 = officers.rows.iter().find(|r| r.key == "desk3").unwrap();
     assert_eq!(desk3.backdated.events, 1);
 
     // As of the 13th, B's department had not yet run out of its nine days.
-    let early = watchlist(&s, &d, &march(at(2025, 3, 13, 17, 0), WatchBy::Agency)).await.unwrap();
-    assert!(codes(&early, DEPT, WatchKind::SilentHolder).is_empty());
-    assert_eq!(codes(&early, WARD, WatchKind::Late), sorted(late.clone()), "H was not due yet");
+    let q_early = march(at(2025, 3, 13, 17, 0), WatchBy::Agency);
+    let early = watchlist(&s, &d, &q_early).await.unwrap();
+    assert!(codes(&s, &early, &q_early, DEPT, WatchKind::SilentHolder).await.is_empty());
+    assert_eq!(codes(&s, &early, &q_early, WARD, WatchKind::Late).await, sorted(late.clone()), "H was not due yet");
 
     // The writer's tables equal a replay of the log through core, for every query.
     let replayed = replayed_facts(&s, &d).await.unwrap();
     let name = |x: &motcua_core::AgencyCode| agency_name(&d, x);
+    let mut drilled = 0;
     for as_of in [at(2025, 3, 4, 9, 45), at(2025, 3, 13, 17, 0), at(2025, 3, 21, 9, 0), end] {
         for grouping in [WatchBy::Agency, WatchBy::Officer] {
             let q = march(as_of, grouping);
             let stored = watchlist(&s, &d, &q).await.unwrap();
             assert_eq!(stored, WatchList::build(&q, replayed.clone(), name), "as of {as_of}, by {grouping:?}");
+            drilled += drill_down_equals_a_replay(&s, &q, &stored, &replayed).await;
         }
     }
+    assert!(drilled > 20, "counts drilled into: {drilled}");
     let q = WatchQuery { agency: Some(ag(DEPT)), ..march(end, WatchBy::Officer) };
-    assert_eq!(watchlist(&s, &d, &q).await.unwrap(), WatchList::build(&q, replayed.clone(), name));
+    let dept = watchlist(&s, &d, &q).await.unwrap();
+    assert_eq!(dept, WatchList::build(&q, replayed.clone(), name));
+    drill_down_equals_a_replay(&s, &q, &dept, &replayed).await;
     let stored_facts = s.watch_facts(q.start(), q.end(), q.from, q.last_day(), None).await.unwrap();
     assert!(!stored_facts.occurrences.is_empty() && !stored_facts.handoffs.is_empty());
     assert_eq!(
@@ -175,7 +225,7 @@ pub async fn the_watch_list_is_kept_by_the_writer_and_equals_a_replay<S: Backend
     );
 
     // The list is read from the tables: lost, it is empty; `recompute` rebuilds it.
-    for table in ["watch_occurrences", "watch_handoffs", "watch_backdated"] {
+    for table in ["watch_occurrences", "watch_handoffs", "watch_backdated", "watch_counts"] {
         s.raw(&format!("DELETE FROM {table}")).await.unwrap();
     }
     let lost = watchlist(&s, &d, &march(end, WatchBy::Agency)).await.unwrap();
@@ -187,6 +237,17 @@ pub async fn the_watch_list_is_kept_by_the_writer_and_equals_a_replay<S: Backend
     assert_eq!(watchlist(&s, &d, &march(end, WatchBy::Agency)).await.unwrap(), list);
     assert!(s.recompute(&d, true).await.unwrap().is_empty());
 
+    // Tables from before version 25 get their flags and sums from the occurrences kept, by the
+    // migration's own statements.
+    s.raw("DELETE FROM watch_counts").await.unwrap();
+    s.raw("UPDATE watch_occurrences SET repeated = false").await.unwrap();
+    assert!(s.recompute(&d, true).await.unwrap().watch_cells > 0);
+    for start in ["UPDATE watch_occurrences", "INSERT INTO watch_counts"] {
+        s.raw(&migration_statement(s.migrations(), "0025_watch_counts.sql", start)).await.unwrap();
+    }
+    assert!(s.recompute(&d, true).await.unwrap().is_empty(), "the migration fills what the writer keeps");
+    assert_eq!(watchlist(&s, &d, &march(end, WatchBy::Agency)).await.unwrap(), list);
+
     // A later event moves a dossier's future occurrences: B's department finally resolves it.
     s.record_stamped(&d, &b, resolve(at(2025, 4, 2, 9, 0), Some("tp3")), at(2025, 4, 2, 9, 0)).await.unwrap();
     let after = watchlist(&s, &d, &march(end, WatchBy::Agency)).await.unwrap();
@@ -196,4 +257,68 @@ pub async fn the_watch_list_is_kept_by_the_writer_and_equals_a_replay<S: Backend
         WatchQuery { from: day(2025, 4, 1), to: day(2025, 4, 30), ..march(at(2025, 4, 30, 17, 0), WatchBy::Agency) };
     assert_eq!(watchlist(&s, &d, &april).await.unwrap(), WatchList::build(&april, facts, name));
     assert!(s.recompute(&d, true).await.unwrap().is_empty());
+}
+
+/// Officers are named by their account (issue 16, item 4): events brought in as history with
+/// no officer, or a blank one, count under "unknown" — never under a person, even one who
+/// recorded other events of the same dossiers — and the list groups by account.
+pub async fn history_without_an_officer_counts_under_unknown<S: Backend>(s: S) {
+    use motcua_core::Intake;
+    use motcua_store::BatchItem;
+    let d = domain();
+    let record = |code: &DossierCode, t, who: Option<&str>, kind| BatchItem::Record {
+        code: code.clone(),
+        event: by(t, who, kind),
+    };
+    let mut items = Vec::new();
+    let mut planted: Vec<(DossierCode, Option<&str>)> = Vec::new();
+    // Three working days each at the ward, finished a week later: late. The first three were
+    // brought in without an officer (none, or a blank one), the last two by ward2.
+    for (n, worker) in [(1, None), (2, Some("")), (3, Some("  ")), (4, Some("ward2")), (5, Some("ward2"))] {
+        let code: DossierCode = format!("{WARD}-250303-{n:04}").parse().unwrap();
+        let intake = Intake {
+            code: code.clone(),
+            procedure: WARD_PROC.parse().unwrap(),
+            agency: ag(WARD),
+            applicant: new_dossier(WARD, WARD_PROC, "Phạm Thị Hoa").applicant,
+            channel: motcua_core::Channel::InPerson,
+            documents: Vec::new(),
+        };
+        items.push(record(&code, at(2025, 3, 3, 9, 0), worker, EventKind::Received { intake }));
+        items.push(record(&code, at(2025, 3, 3, 9, 10), worker, EventKind::Accepted));
+        let done = EventKind::Resolved { outcome: Outcome::Approved, reason: None };
+        items.push(record(&code, at(2025, 3, 12, 10, 0), worker, done));
+        planted.push((code, worker));
+    }
+    let results = s.record_history(&d, items, at(2025, 3, 31, 9, 0)).await.unwrap();
+    assert!(results.iter().all(Result::is_ok), "{results:#?}");
+    // Every event keeps the officer as it came (the log is not rewritten).
+    for (code, worker) in &planted {
+        let log = s.events(code).await.unwrap();
+        assert_eq!((log[0].by.as_deref(), log[1].by.as_deref(), log[2].by.as_deref()), (*worker, *worker, *worker));
+    }
+
+    let q = WatchQuery {
+        from: day(2025, 3, 1),
+        to: day(2025, 3, 31),
+        as_of: at(2025, 3, 31, 23, 0),
+        by: WatchBy::Officer,
+        agency: None,
+    };
+    let list = watchlist(&s, &d, &q).await.unwrap();
+    let keys: Vec<&str> = list.rows.iter().map(|r| r.key.as_str()).collect();
+    // A blank account is no row of its own: "" (unknown) and ward2 only.
+    assert_eq!(keys, ["", "ward2"], "{keys:?}");
+    let unknown_row = &list.rows[0];
+    assert_eq!(unknown_row.backdated.events, 9, "brought in after they were stated: backdated, under unknown");
+    let unknown: Vec<DossierCode> = planted.iter().take(3).map(|(c, _)| c.clone()).collect();
+    assert_eq!(codes(&s, &list, &q, "", WatchKind::Late).await, unknown, "unknown, not a person");
+    assert_eq!(codes(&s, &list, &q, "ward2", WatchKind::Late).await.len(), 2);
+    // The city's rule lists the unknown officer (three late) as unknown, not a person.
+    let listed: Vec<Option<&str>> = list.late_officers.iter().map(|o| o.officer.as_deref()).collect();
+    assert_eq!(listed, [None]);
+    // And it equals a replay of the log through core.
+    let replayed = replayed_facts(&s, &d).await.unwrap();
+    assert_eq!(list, WatchList::build(&q, replayed.clone(), |x| agency_name(&d, x)));
+    drill_down_equals_a_replay(&s, &q, &list, &replayed).await;
 }

@@ -1,0 +1,32 @@
+-- motcua schema, version 25 (PostgreSQL): the watch list answers counts without reading every
+-- dossier's code (crates/store/src/write/watch.rs; core's watchlist module, "Counting without
+-- the codes").
+--
+-- `repeated`: whether the occurrence's dossier has another occurrence of the same kind (a
+-- bounce, a silent holder or a slow handoff can occur more than once on a dossier). The list
+-- reads these rows one by one; a partial index keeps them apart.
+ALTER TABLE watch_occurrences ADD COLUMN repeated boolean NOT NULL DEFAULT false;
+
+UPDATE watch_occurrences w SET repeated = true
+WHERE EXISTS (SELECT 1 FROM watch_occurrences o
+              WHERE o.dossier_code = w.dossier_code AND o.kind = w.kind AND o.idx <> w.idx);
+
+CREATE INDEX watch_occurrences_repeated ON watch_occurrences (at) WHERE repeated;
+
+-- The occurrences that are not repeated (each one dossier wherever it is summed), counted per
+-- local day of the occurrence (Vietnam, +07:00, no daylight saving), agency, officer ('' =
+-- unknown) and kind. The writer adds what each write changes, in its transaction; `recompute`
+-- rebuilds it from a replay. Filled here from the occurrences already kept.
+CREATE TABLE watch_counts (
+    day         date   NOT NULL,
+    agency      text   NOT NULL,
+    officer     text   NOT NULL DEFAULT '',
+    kind        text   NOT NULL,
+    occurrences bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, agency, officer, kind)
+);
+
+INSERT INTO watch_counts (day, agency, officer, kind, occurrences)
+SELECT ((at AT TIME ZONE 'UTC') + interval '7 hours')::date AS day, agency, officer, kind, COUNT(*)
+FROM watch_occurrences WHERE NOT repeated
+GROUP BY 1, 2, 3, 4;
