@@ -8,7 +8,7 @@
 //! | `watch_occurrences` | each dossier's occurrences ([`Watch::occurrences`]) | the batch engine: when a dossier's occurrences after the batch differ from those it had, its rows are replaced (deleted, then inserted) |
 //! | `watch_handoffs` | handoffs accepted and their waits, per day, agency and officer | the engine, for each appended acceptance ([`EventFacts::handoff`]), added with one upsert in key order |
 //! | `watch_backdated` | backdated events and their gaps, per day, agency and officer | the engine, for each appended backdated event ([`EventFacts::backdated`]), likewise |
-//! | `watch_counts` | the occurrences not repeated on their dossier ([`single_cells`]), per local day, agency, officer and kind (migration 25) | with the occurrences: a replaced dossier's old singles taken away, its new ones added ([`WatchDeltas::replaced`]), one upsert in key order, cells whose changes cancel left out |
+//! | `watch_counts` | the occurrences not repeated on their dossier ([`single_cells`]), per local day, agency, officer and kind (migration 24) | with the occurrences: a replaced dossier's old singles taken away, its new ones added ([`WatchDeltas::replaced`]), one upsert in key order, cells whose changes cancel left out |
 //!
 //! `watch_occurrences.repeated` says which rows the list reads one by one (core's watchlist
 //! module, "Counting without the codes"). `recompute` brings all four back to a replay of the

@@ -243,7 +243,7 @@ pub async fn the_watch_list_is_kept_by_the_writer_and_equals_a_replay<S: Backend
     s.raw("UPDATE watch_occurrences SET repeated = false").await.unwrap();
     assert!(s.recompute(&d, true).await.unwrap().watch_cells > 0);
     for start in ["UPDATE watch_occurrences", "INSERT INTO watch_counts"] {
-        s.raw(&migration_statement(s.migrations(), "0025_watch_counts.sql", start)).await.unwrap();
+        s.raw(&migration_statement(s.migrations(), "0024_watch_counts.sql", start)).await.unwrap();
     }
     assert!(s.recompute(&d, true).await.unwrap().is_empty(), "the migration fills what the writer keeps");
     assert_eq!(watchlist(&s, &d, &march(end, WatchBy::Agency)).await.unwrap(), list);
