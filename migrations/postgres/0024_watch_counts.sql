@@ -1,4 +1,4 @@
--- motcua schema, version 25 (PostgreSQL): the watch list answers counts without reading every
+-- motcua schema, version 24 (PostgreSQL): the watch list answers counts without reading every
 -- dossier's code (crates/store/src/write/watch.rs; core's watchlist module, "Counting without
 -- the codes").
 --
