@@ -658,7 +658,7 @@ pub fn document(domain: &Domain) -> Value {
 
 /// `/api/v1/petitions…`: petitions, complaints and denunciations (crates/server/src/petitions.rs).
 fn petition_paths(paths: &mut Map<String, Value>, agencies: &[Value]) {
-    let code = json!({"name": "petition", "in": "path", "required": true, "schema": {"type": "string"}, "example": "KN-260622-0001",
+    let code = json!({"name": "petition", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^(PA|KN|TC)-[0-9]{6}-[0-9]{4}$"}, "example": "KN-260622-0001",
         "description": "the item's code (PA-, KN- or TC-, yyMMdd, sequence); one that does not exist is a 404"});
     let item = json!({"type": "object", "required": ["code", "kind", "status", "agency", "next_step", "next_due_at", "urgency"], "properties": {
         "code": {"type": "string"}, "kind": {"type": "string", "enum": ["petition", "complaint", "denunciation"]},
@@ -711,7 +711,7 @@ fn petition_paths(paths: &mut Map<String, Value>, agencies: &[Value]) {
         (
             "/api/v1/petitions/{petition}".to_string(),
             json!({"get": {"summary": "an item of the account's agencies, with its log", "operationId": "petition", "parameters": [code.clone()],
-            "responses": Errors { auth: true, params: true, forbidden: true, not_found: true, ..Errors::default() }.responses(json!({"200": json_ok("the item", item.clone())}))}}),
+            "responses": Errors { auth: true, params: true, forbidden: true, not_found: true, invalid: true, ..Errors::default() }.responses(json!({"200": json_ok("the item", item.clone())}))}}),
         ),
         (
             "/api/v1/petitions/{petition}/accept".to_string(),
