@@ -26,8 +26,58 @@ struct Seen {
     slowest: Duration,
 }
 
-/// `clients` tasks posting intakes to `server` until `stop`, each answer recorded.
-fn load(
+/// Intake clients posting to a server until finished, each answer recorded.
+struct Load {
+    rt: tokio::runtime::Runtime,
+    stop: Arc<AtomicBool>,
+    seen: Arc<Mutex<Seen>>,
+    clients: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Load {
+    /// `clients` tasks posting intakes to `server` with `token`.
+    fn start(server: &Server, token: &str, clients: usize) -> Self {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let (stop, seen) = (Arc::new(AtomicBool::new(false)), Arc::new(Mutex::new(Seen::default())));
+        let handles = spawn_clients(&rt, server, token, clients, &stop, &seen);
+        Self { rt, stop, seen, clients: handles }
+    }
+
+    fn acked(&self) -> usize {
+        self.seen.lock().unwrap().acked.len()
+    }
+
+    fn refused(&self) -> usize {
+        self.seen.lock().unwrap().other.len()
+    }
+
+    /// Stops the clients and returns what they saw (the runtime stays for the caller).
+    fn finish(&mut self) -> Seen {
+        self.stop.store(true, Ordering::Relaxed);
+        let clients = std::mem::take(&mut self.clients);
+        self.rt.block_on(async {
+            for c in clients {
+                c.await.unwrap();
+            }
+        });
+        std::mem::take(&mut *self.seen.lock().unwrap())
+    }
+}
+
+/// Every request the clients were refused was refused `503` problem+json (`why` says for
+/// what), and every request was answered within 5 s.
+fn assert_refused_with_503(seen: &Seen, why: &str) {
+    for (status, ctype, body) in &seen.other {
+        assert_eq!(*status, 503, "{why} is 503, not {status}: {body}");
+        assert!(ctype.starts_with("application/problem+json"), "{ctype}");
+        let v: Value = serde_json::from_str(body).unwrap();
+        assert!(v["type"].as_str().unwrap().ends_with("/unavailable"), "{v}");
+        assert!(v["detail"].as_str().unwrap().contains("nothing was written"), "{v}");
+    }
+    assert!(seen.slowest < Duration::from_secs(5), "every request answered within 5 s: {:?}", seen.slowest);
+}
+
+fn spawn_clients(
     rt: &tokio::runtime::Runtime,
     server: &Server,
     token: &str,
@@ -106,9 +156,7 @@ fn a_backup_taken_under_load_restores_every_acknowledged_write() {
     let db = Db::sqlite();
     let token = desk_token(&db);
     let server = Server::start(&db);
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let (stop, seen) = (Arc::new(AtomicBool::new(false)), Arc::new(Mutex::new(Seen::default())));
-    let clients = load(&rt, &server, &token, 4, &stop, &seen);
+    let mut load = Load::start(&server, &token, 4);
     std::thread::sleep(Duration::from_millis(1500));
     let out = tempfile::tempdir().unwrap();
     let backup = out.path().join("nightly").join("motcua-backup.db");
@@ -118,14 +166,8 @@ fn a_backup_taken_under_load_restores_every_acknowledged_write() {
     assert_eq!(run.code, 0, "backup: {}", run.stderr);
     let made = run.json();
     std::thread::sleep(Duration::from_millis(700));
-    stop.store(true, Ordering::Relaxed);
-    rt.block_on(async {
-        for c in clients {
-            c.await.unwrap();
-        }
-    });
+    let seen = load.finish();
     drop(server);
-    let seen = seen.lock().unwrap();
     assert!(
         seen.other.is_empty(),
         "every intake acknowledged under load: {:?}",
@@ -220,22 +262,14 @@ fn a_full_or_read_only_disk_refuses_writes_cleanly_and_loses_nothing() {
     let db = Db::sqlite_at(&disk.path().join("motcua.db"));
     let token = desk_token(&db);
     let server = Server::start(&db);
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let (stop, seen) = (Arc::new(AtomicBool::new(false)), Arc::new(Mutex::new(Seen::default())));
-    let clients = load(&rt, &server, &token, 2, &stop, &seen);
+    let mut load = Load::start(&server, &token, 2);
     let deadline = Instant::now() + Duration::from_secs(120);
-    while seen.lock().unwrap().other.len() < 5 && Instant::now() < deadline {
+    while load.refused() < 5 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
     }
     // The CLI on the full disk.
     let cli = db.run(&["intake", "--procedure", "1.004628", "--agency", DESK_AGENCY, "--applicant", "Trần Thị Đầy"]);
-    stop.store(true, Ordering::Relaxed);
-    rt.block_on(async {
-        for c in clients {
-            c.await.unwrap();
-        }
-    });
-    let seen = seen.lock().unwrap();
+    let seen = load.finish();
     assert!(seen.other.len() >= 5, "the disk filled up within the time ({} acknowledged)", seen.acked.len());
     assert!(
         seen.acked.len() >= 10,
@@ -243,13 +277,7 @@ fn a_full_or_read_only_disk_refuses_writes_cleanly_and_loses_nothing() {
         seen.acked.len(),
         seen.other.first()
     );
-    for (status, ctype, body) in &seen.other {
-        assert_eq!(*status, 503, "a full disk is 503, not {status}: {body}");
-        assert!(ctype.starts_with("application/problem+json"), "{ctype}");
-        let v: Value = serde_json::from_str(body).unwrap();
-        assert!(v["type"].as_str().unwrap().ends_with("/unavailable"), "{v}");
-        assert!(v["detail"].as_str().unwrap().contains("nothing was written"), "{v}");
-    }
+    assert_refused_with_503(&seen, "a full disk");
     eprintln!("full disk: {} intakes acknowledged, then {} refused with 503", seen.acked.len(), seen.other.len());
     assert_eq!(cli.code, 2, "the CLI on a full disk: {}", cli.stderr);
     assert!(
@@ -307,29 +335,21 @@ fn serve_on_postgres_answers_503_while_its_connections_are_cut_and_recovers() {
     let Some(db) = Db::pg("ops_terminate") else { return };
     let token = desk_token(&db);
     let server = Server::start(&db);
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let (stop, seen) = (Arc::new(AtomicBool::new(false)), Arc::new(Mutex::new(Seen::default())));
-    let clients = load(&rt, &server, &token, 4, &stop, &seen);
+    let mut load = Load::start(&server, &token, 4);
     std::thread::sleep(Duration::from_millis(1000));
     let mut cut = 0;
     for _ in 0..3 {
-        cut += rt.block_on(terminate_motcua_sessions(&db));
+        cut += load.rt.block_on(terminate_motcua_sessions(&db));
         std::thread::sleep(Duration::from_millis(700));
     }
-    let acked_at_last_cut = seen.lock().unwrap().acked.len();
+    let acked_at_last_cut = load.acked();
     std::thread::sleep(Duration::from_millis(1500));
     // /metrics answers while the sessions are being cut, too.
-    rt.block_on(terminate_motcua_sessions(&db));
-    let metrics = rt.block_on(async { reqwest::get(server.url("/metrics")).await.unwrap() });
+    load.rt.block_on(terminate_motcua_sessions(&db));
+    let metrics = load.rt.block_on(async { reqwest::get(server.url("/metrics")).await.unwrap() });
     assert_eq!(metrics.status(), 200, "/metrics answers after a cut");
-    stop.store(true, Ordering::Relaxed);
-    rt.block_on(async {
-        for c in clients {
-            c.await.unwrap();
-        }
-    });
+    let seen = load.finish();
     drop(server);
-    let seen = seen.lock().unwrap();
     eprintln!(
         "postgres sessions cut: {cut} sessions in 3 cuts; {} intakes acknowledged, {} refused; slowest answer {} ms",
         seen.acked.len(),
@@ -337,11 +357,7 @@ fn serve_on_postgres_answers_503_while_its_connections_are_cut_and_recovers() {
         seen.slowest.as_millis()
     );
     assert!(cut >= 3, "the cuts found motcua's sessions: {cut}");
-    for (status, ctype, body) in &seen.other {
-        assert_eq!(*status, 503, "a cut connection is 503, not {status}: {body}");
-        assert!(ctype.starts_with("application/problem+json"), "{ctype}");
-    }
-    assert!(seen.slowest < Duration::from_secs(5), "every request answered within 5 s: {:?}", seen.slowest);
+    assert_refused_with_503(&seen, "a cut connection");
     assert!(seen.acked.len() > acked_at_last_cut, "the server recovered by itself after the cuts");
     let codes = codes_in(&db);
     let acked: std::collections::HashSet<String> = seen.acked.iter().map(|(_, c)| c.clone()).collect();
@@ -373,32 +389,24 @@ fn serve_rides_out_a_postgres_restart_and_a_stop() {
     let Some(db) = Db::pg("ops_restart") else { return };
     let token = desk_token(&db);
     let server = Server::start(&db);
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let (stop, seen) = (Arc::new(AtomicBool::new(false)), Arc::new(Mutex::new(Seen::default())));
-    let clients = load(&rt, &server, &token, 4, &stop, &seen);
+    let mut load = Load::start(&server, &token, 4);
     std::thread::sleep(Duration::from_millis(1000));
     pg_cluster("restart");
     std::thread::sleep(Duration::from_millis(1500));
     pg_cluster("stop");
     std::thread::sleep(Duration::from_millis(1000));
-    let (ready, metrics) = rt.block_on(async {
+    let (ready, metrics) = load.rt.block_on(async {
         let c = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
         let ready = c.get(server.url("/readyz")).send().await.unwrap().status().as_u16();
         let metrics = c.get(server.url("/metrics")).send().await.unwrap();
         (ready, (metrics.status().as_u16(), metrics.text().await.unwrap()))
     });
     std::thread::sleep(Duration::from_millis(3000));
-    let acked_while_away = seen.lock().unwrap().acked.len();
+    let acked_while_away = load.acked();
     pg_cluster("start");
     std::thread::sleep(Duration::from_millis(3000));
-    stop.store(true, Ordering::Relaxed);
-    rt.block_on(async {
-        for c in clients {
-            c.await.unwrap();
-        }
-    });
+    let seen = load.finish();
     drop(server);
-    let seen = seen.lock().unwrap();
     eprintln!(
         "postgres restart and 4 s stop: {} intakes acknowledged, {} refused, slowest answer {} ms",
         seen.acked.len(),
@@ -409,11 +417,7 @@ fn serve_rides_out_a_postgres_restart_and_a_stop() {
     assert_eq!(metrics.0, 200, "/metrics answers while the database is away");
     assert!(metrics.1.contains("motcua_scrape_errors_total{stage=\"figures\"}"), "{}", metrics.1);
     assert!(!seen.other.is_empty(), "requests met the database away");
-    for (status, ctype, body) in &seen.other {
-        assert_eq!(*status, 503, "the database away is 503, not {status}: {body}");
-        assert!(ctype.starts_with("application/problem+json"), "{ctype}");
-    }
-    assert!(seen.slowest < Duration::from_secs(5), "every request answered within 5 s: {:?}", seen.slowest);
+    assert_refused_with_503(&seen, "the database away");
     assert!(seen.acked.len() > acked_while_away, "the server recovered by itself");
     let codes = codes_in(&db);
     let acked: std::collections::HashSet<String> = seen.acked.iter().map(|(_, c)| c.clone()).collect();
