@@ -22,6 +22,7 @@ use motcua_core::{
 use serde_json::{Map, Value};
 
 use crate::RowError;
+use crate::jsonl::{Lines, type_name};
 
 type Instant = DateTime<Utc>;
 
@@ -52,7 +53,7 @@ pub fn read_dvcqg<'d, R: BufRead>(domain: &'d Domain, input: R) -> PortalReader<
     for a in domain.catalog.agencies() {
         names.entry(fold(&a.name)).or_insert_with(|| a.code.clone());
     }
-    PortalReader { domain, names, input, line: 0, done: false, buf: Vec::new() }
+    PortalReader { domain, names, lines: Lines::new(input) }
 }
 
 /// The iterator [`read_dvcqg`] returns.
@@ -61,48 +62,19 @@ pub struct PortalReader<'d, R> {
     domain: &'d Domain,
     /// Agencies by name (case and spacing folded), for `PhongBanXuLy`.
     names: HashMap<String, AgencyCode>,
-    input: R,
-    line: usize,
-    done: bool,
-    buf: Vec<u8>,
+    lines: Lines<R>,
 }
 
 impl<R: BufRead> Iterator for PortalReader<'_, R> {
     type Item = Result<PortalRecord, RowError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if self.done {
-                return None;
-            }
-            self.buf.clear();
-            match self.input.read_until(b'\n', &mut self.buf) {
-                Ok(0) => {
-                    self.done = true;
-                    return None;
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    self.done = true;
-                    return Some(Err(RowError { line: self.line + 1, reason: format!("reading failed: {e}") }));
-                }
-            }
-            self.line += 1;
-            let line = self.line;
-            let text = match std::str::from_utf8(&self.buf) {
-                Ok(t) => t,
-                Err(e) => {
-                    return Some(Err(RowError { line, reason: format!("not valid UTF-8 (byte {})", e.valid_up_to()) }));
-                }
-            };
-            let text = if line == 1 { text.trim_start_matches('\u{feff}') } else { text };
-            let text = text.trim_end_matches(['\n', '\r']);
-            if text.trim().is_empty() {
-                continue;
-            }
-            let ctx = Ctx { domain: self.domain, names: &self.names };
-            return Some(ctx.record(text, line).map_err(|reason| RowError { line, reason }));
-        }
+        let line = match self.lines.advance()? {
+            Ok(line) => line,
+            Err(e) => return Some(Err(e)),
+        };
+        let ctx = Ctx { domain: self.domain, names: &self.names };
+        Some(ctx.record(self.lines.text(), line).map_err(|reason| RowError { line, reason }))
     }
 }
 
@@ -117,17 +89,6 @@ pub fn record_events(domain: &Domain, text: &str) -> Result<PortalRecord, String
 
 fn fold(name: &str) -> String {
     name.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
-}
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// A text field: `None` when absent, null or blank; numbers are taken as their digits (some

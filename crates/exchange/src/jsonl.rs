@@ -29,20 +29,26 @@ fn fields_of(kind: &str) -> Option<&'static [&'static str]> {
 const INTAKE_FIELDS: &[&str] = &["code", "procedure", "agency", "applicant", "channel"];
 const APPLICANT_FIELDS: &[&str] = &["name", "email", "phone", "id_number", "address"];
 
+/// The lines of a JSON Lines file, for the readers of event logs and of portal records: blank
+/// lines skipped, a byte-order mark on the first line and each line's end removed, a line that
+/// is not UTF-8 or cannot be read a [`RowError`] with its number.
 #[derive(Debug)]
-pub(crate) struct Reader<R> {
+pub(crate) struct Lines<R> {
     input: R,
     line: usize,
     done: bool,
     buf: Vec<u8>,
+    /// The text of the current line in `buf`.
+    text: std::ops::Range<usize>,
 }
 
-impl<R: BufRead> Reader<R> {
+impl<R: BufRead> Lines<R> {
     pub(crate) fn new(input: R) -> Self {
-        Self { input, line: 0, done: false, buf: Vec::new() }
+        Self { input, line: 0, done: false, buf: Vec::new(), text: 0..0 }
     }
 
-    pub(crate) fn next(&mut self) -> Option<Result<ImportRow, RowError>> {
+    /// Moves to the next line that is not blank: its number ([`Lines::text`] gives its text).
+    pub(crate) fn advance(&mut self) -> Option<Result<usize, RowError>> {
         loop {
             if self.done {
                 return None;
@@ -67,21 +73,47 @@ impl<R: BufRead> Reader<R> {
                     return Some(Err(RowError { line, reason: format!("not valid UTF-8 (byte {})", e.valid_up_to()) }));
                 }
             };
-            let text = if line == 1 { text.trim_start_matches('\u{feff}') } else { text };
-            let text = text.trim_end_matches(['\n', '\r']);
-            if text.trim().is_empty() {
+            let bom = if line == 1 && text.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 };
+            let end = text.trim_end_matches(['\n', '\r']).len();
+            if text[bom..end].trim().is_empty() {
                 continue;
             }
-            return Some(
-                parse_line(text)
-                    .map(|(code, event)| ImportRow { line, code, event })
-                    .map_err(|reason| RowError { line, reason }),
-            );
+            self.text = bom..end;
+            return Some(Ok(line));
         }
+    }
+
+    /// The text of the line [`Lines::advance`] moved to.
+    pub(crate) fn text(&self) -> &str {
+        self.buf.get(self.text.clone()).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or("")
     }
 }
 
-fn type_name(v: &Value) -> &'static str {
+#[derive(Debug)]
+pub(crate) struct Reader<R> {
+    lines: Lines<R>,
+}
+
+impl<R: BufRead> Reader<R> {
+    pub(crate) fn new(input: R) -> Self {
+        Self { lines: Lines::new(input) }
+    }
+
+    pub(crate) fn next(&mut self) -> Option<Result<ImportRow, RowError>> {
+        let line = match self.lines.advance()? {
+            Ok(line) => line,
+            Err(e) => return Some(Err(e)),
+        };
+        Some(
+            parse_line(self.lines.text())
+                .map(|(code, event)| ImportRow { line, code, event })
+                .map_err(|reason| RowError { line, reason }),
+        )
+    }
+}
+
+/// How a JSON value is named in an error ("a string", "null"...).
+pub(crate) fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
