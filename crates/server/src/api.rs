@@ -523,6 +523,25 @@ async fn backdated(
     Ok(Json(serde_json::to_value(&r).map_err(Problem::internal)?))
 }
 
+/// The checks the watch list and its drill-down share: the role, then `format` and `by` as the
+/// document lists them — when given, exactly one of the listed values (an empty one too is
+/// refused; the page's form, not the API, reads a blank as the default).
+fn watch_request<'a>(who: &Principal, format: Option<&'a str>, by: Option<&str>) -> Result<Option<&'a str>, Problem> {
+    if !perm::may_audit(who.staff.role) {
+        return Err(Problem::forbidden("the watch list is for chairs, inspectors and administrators"));
+    }
+    if !matches!(format, None | Some("json" | "csv")) {
+        return Err(Problem::invalid(format!("unknown format {:?}: expected json or csv", format.unwrap_or(""))));
+    }
+    if let Some(by) = by
+        && !matches!(by, "agency" | "officer")
+    {
+        return Err(Problem::invalid(format!("unknown grouping {by:?}: expected agency or officer"))
+            .because(crate::problem::Cause::Words("err_watch_by")));
+    }
+    Ok(format)
+}
+
 /// The inspector's watch list (Directive 34-CT/TU), JSON or CSV: for chairs, inspectors and
 /// administrators.
 async fn watchlist(
@@ -530,21 +549,7 @@ async fn watchlist(
     who: Principal,
     Query(p): Query<WatchParams>,
 ) -> Result<Response, Problem> {
-    if !perm::may_audit(who.staff.role) {
-        return Err(Problem::forbidden("the watch list is for chairs, inspectors and administrators"));
-    }
-    // As the document says: when given, exactly one of the listed values (an empty one too is
-    // refused; the page's form, not the API, reads a blank as the default).
-    let format = p.format.as_deref();
-    if !matches!(format, None | Some("json" | "csv")) {
-        return Err(Problem::invalid(format!("unknown format {:?}: expected json or csv", format.unwrap_or(""))));
-    }
-    if let Some(by) = p.by.as_deref()
-        && !matches!(by, "agency" | "officer")
-    {
-        return Err(Problem::invalid(format!("unknown grouping {by:?}: expected agency or officer"))
-            .because(crate::problem::Cause::Words("err_watch_by")));
-    }
+    let format = watch_request(&who, p.format.as_deref(), p.by.as_deref())?;
     let list = build_watchlist(&state, &p, perm::oversight_scope(&who.staff)).await?;
     if format == Some("csv") {
         let lang = crate::i18n::Lang::parse(p.lang.as_deref().unwrap_or("")).unwrap_or_default().core();
@@ -561,19 +566,7 @@ async fn watchlist_dossiers(
     who: Principal,
     Query(p): Query<WatchDossiersParams>,
 ) -> Result<Response, Problem> {
-    if !perm::may_audit(who.staff.role) {
-        return Err(Problem::forbidden("the watch list is for chairs, inspectors and administrators"));
-    }
-    let format = p.format.as_deref();
-    if !matches!(format, None | Some("json" | "csv")) {
-        return Err(Problem::invalid(format!("unknown format {:?}: expected json or csv", format.unwrap_or(""))));
-    }
-    if let Some(by) = p.by.as_deref()
-        && !matches!(by, "agency" | "officer")
-    {
-        return Err(Problem::invalid(format!("unknown grouping {by:?}: expected agency or officer"))
-            .because(crate::problem::Cause::Words("err_watch_by")));
-    }
+    let format = watch_request(&who, p.format.as_deref(), p.by.as_deref())?;
     let page = build_watch_dossiers(&state, &p, perm::oversight_scope(&who.staff)).await?;
     if format == Some("csv") {
         let lang = crate::i18n::Lang::parse(p.lang.as_deref().unwrap_or("")).unwrap_or_default().core();
