@@ -38,7 +38,7 @@ use crate::write::engine::{self, Loaded, WriteTx, Writes};
 use chrono::{DateTime, Utc};
 use motcua_core::{DossierCode, Event};
 
-use crate::error::{StoreError, is_transient, is_unique_violation};
+use crate::error::{StoreError, is_transient, is_unavailable, is_unique_violation};
 use crate::model::BatchItem;
 
 /// Items per group commit by default.
@@ -252,7 +252,12 @@ async fn commit_batch<C: Committer>(
                 let _ = p.reply.send(r);
             }
         }
-        Outcome::Failed(e) if is_transient(&e) && batch.iter().all(|p| p.failed + 1 < ATTEMPTS) => {
+        // A deadlock or a busy file is run again; a database that is away (no connection within
+        // the pool's wait, a refused or dropped connection) is not: its callers are answered now
+        // (503 on the server) rather than after every attempt's wait.
+        Outcome::Failed(e)
+            if is_transient(&e) && !is_unavailable(&e) && batch.iter().all(|p| p.failed + 1 < ATTEMPTS) =>
+        {
             shared.requeue(batch.into_iter().map(|p| Pending { failed: p.failed + 1, ..p }).collect());
         }
         Outcome::Failed(e) => fail(batch, e),
