@@ -33,6 +33,10 @@ mod letters;
 /// Petitions, complaints and denunciations: codes, routing, steps on time and late, the report.
 #[path = "conformance/petitions.rs"]
 mod petitions;
+/// Fees, payment methods, electronic results, digitised papers, portal sync and delay reasons
+/// in the projection; old dossiers unknown; recompute after the migration.
+#[path = "conformance/scorecard_data.rs"]
+mod scorecard_data;
 /// Staff accounts, sessions, ratings, the desk's waiting submissions and the audit log.
 #[path = "conformance/staff.rs"]
 mod staff;
@@ -277,6 +281,10 @@ mod checks {
     pub use super::petitions::petitions_are_filed_routed_answered_and_reported;
     pub use super::privacy::{
         an_inspector_account_keeps_its_role_and_scope, personal_data_is_found_within_the_agencies_that_held_it,
+    };
+    pub use super::scorecard_data::{
+        old_dossiers_stay_unknown_and_recompute_fills_a_migrated_database,
+        scorecard_data_is_projected_as_core_replays_it,
     };
     pub use super::staff::accounts_sessions_ratings_and_the_audit_log;
     pub use super::watchlist::{
@@ -2075,6 +2083,8 @@ conformance!(
     digests_gather_each_notice_once,
     history_is_quiet_idempotent_and_leaves_the_overdue_to_a_person,
     petitions_are_filed_routed_answered_and_reported,
+    scorecard_data_is_projected_as_core_replays_it,
+    old_dossiers_stay_unknown_and_recompute_fills_a_migrated_database,
 );
 
 /// SQLite only: migration 21 rebuilds `staff` (a new role in its CHECK) and keeps every
