@@ -185,7 +185,7 @@ async fn lifecycle(app: &mut TestApp) -> String {
         .await;
     act(Role::Desk, "supplement", json!({})).await;
     act(Role::Agency, "request-payment", json!({"reason": "lệ phí"})).await;
-    act(Role::Agency, "paid", json!({})).await;
+    act(Role::Agency, "paid", json!({"method": "cash", "receipt": "BL-1"})).await;
     act(Role::Head, "reschedule", json!({"to": "2025-05-20", "reason": "cần xác minh thêm"})).await;
     act(Role::Agency, "resolve", json!({})).await;
     act(Role::Desk, "return", json!({})).await;
