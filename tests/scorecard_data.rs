@@ -4,7 +4,6 @@
 //! and exports unchanged.
 
 use crate::desk::Db;
-use crate::support::*;
 
 const CENTRE: &str = "000.00.02.H17";
 /// 10 working days, centre → department → centre; 3 000 000 VND in the catalog.
