@@ -40,6 +40,9 @@ mod words;
 /// The catalog across the 2025 reform: ceased agencies, successors in reports.
 #[path = "api/catalog.rs"]
 mod catalog;
+/// The payment gateway's role, amounts and reason codes, whose wait the lookup shows.
+#[path = "api/scorecard_data.rs"]
+mod scorecard_data;
 
 const CENTRE: &str = "000.00.02.H17";
 const TOURISM: &str = "000.00.12.H17";
@@ -99,7 +102,7 @@ impl TestApp {
         let mut t = Self::serve(dir, now, config, HashMap::new()).await;
         for role in Role::ALL {
             let agencies = match role {
-                Role::Chair | Role::Admin | Role::Inspector => vec![],
+                Role::Chair | Role::Admin | Role::Inspector | Role::Payment => vec![],
                 _ => vec![CENTRE.parse().unwrap(), TOURISM.parse().unwrap()],
             };
             t.add_staff(role.as_str(), role, agencies).await;
@@ -306,6 +309,7 @@ impl TestApp {
             },
             online: matches!(action, Action::AcceptOnline | Action::RefuseOnline),
             documents: Vec::new(),
+            digitised: None,
         };
         let d = self.store.intake(&self.domain, new, t, Some("setup".into())).await.unwrap();
         let code = d.code.unwrap();
@@ -324,17 +328,19 @@ impl TestApp {
             Action::Supplement => vec![
                 EventKind::Transferred { to: TOURISM.parse().unwrap() },
                 EventKind::Accepted,
-                EventKind::SupplementRequested { reason: "thiếu giấy tờ".into(), documents: vec![] },
+                EventKind::SupplementRequested {
+                    reason: "thiếu giấy tờ".into(), documents: vec![], reason_code: None
+                },
             ],
             Action::Paid => vec![
                 EventKind::Transferred { to: TOURISM.parse().unwrap() },
                 EventKind::Accepted,
-                EventKind::PaymentRequested { reason: "lệ phí".into() },
+                EventKind::PaymentRequested { reason: "lệ phí".into(), amount_vnd: None },
             ],
             Action::Return => vec![
                 EventKind::Transferred { to: TOURISM.parse().unwrap() },
                 EventKind::Accepted,
-                EventKind::Resolved { outcome: Outcome::Approved, reason: None },
+                EventKind::Resolved { outcome: Outcome::Approved, reason: None, electronic: None, reason_code: None },
             ],
             _ => vec![],
         };
@@ -371,6 +377,7 @@ fn action_body(action: Action) -> Value {
             json!({"reason": "lý do kiểm thử", "documents": ["Bản sao hộ chiếu"]})
         }
         Action::Reschedule => json!({"to": "2025-03-28", "reason": "cần xác minh thêm"}),
+        Action::Paid => json!({"method": "online", "receipt": "QR-TEST-1"}),
         _ => json!({}),
     }
 }
@@ -609,7 +616,8 @@ async fn every_surface_gives_a_dossier_waiting_for_the_citizen_the_same_word() {
         .unwrap()
         .with_timezone(&Utc);
     assert!(due < local("2025-04-14 09:00"));
-    let supplement = EventKind::SupplementRequested { reason: "thiếu tờ khai".into(), documents: vec![] };
+    let supplement =
+        EventKind::SupplementRequested { reason: "thiếu tờ khai".into(), documents: vec![], reason_code: None };
     app.store
         .record(
             &app.domain,
@@ -2078,13 +2086,17 @@ async fn the_desk_finds_dossiers_and_lists_its_work_a_page_at_a_time() {
             channel: motcua_core::Channel::InPerson,
             online: false,
             documents: Vec::new(),
+            digitised: None,
         };
         let t = local("2025-01-06 09:00");
         let code = app.store.intake(&app.domain, new, t, Some("setup".into())).await.unwrap().code.unwrap();
         for (minutes, kind) in [
             (10, EventKind::Transferred { to: TOURISM.parse().unwrap() }),
             (20, EventKind::Accepted),
-            (60 * 24 * 40, EventKind::Resolved { outcome: Outcome::Approved, reason: None }),
+            (
+                60 * 24 * 40,
+                EventKind::Resolved { outcome: Outcome::Approved, reason: None, electronic: None, reason_code: None },
+            ),
         ] {
             app.store
                 .record(&app.domain, &code, Event::new(t + Duration::minutes(minutes), Some("setup".into()), kind))
@@ -2126,6 +2138,7 @@ async fn the_desk_finds_dossiers_and_lists_its_work_a_page_at_a_time() {
                 channel: motcua_core::Channel::InPerson,
                 online: false,
                 documents: Vec::new(),
+                digitised: None,
             },
             at: local("2025-03-07 09:00") + Duration::minutes(i),
             by: Some("setup".into()),
@@ -2661,13 +2674,14 @@ async fn the_openapi_document_has_exactly_the_routers_api_operations() {
 /// the tourism department; chair, admin and inspector with no agency), an inspector of the
 /// tourism department only, an officer of another agency (home affairs: it neither received nor
 /// holds the dossiers), and no one.
-const PRINCIPALS: [&str; 10] = [
+const PRINCIPALS: [&str; 11] = [
     "desk",
     "agency",
     "head",
     "chair",
     "admin",
     "inspector",
+    "payment",
     "inspector_scoped",
     "other_desk",
     "other_head",
@@ -2989,6 +3003,7 @@ async fn imported_overdue_dossiers_are_listed_for_their_agency() {
         applicant: Applicant { name: "Hồ Thị Lịch Sử".into(), ..Default::default() },
         channel: motcua_core::Channel::InPerson,
         documents: Vec::new(),
+        digitised: None,
     };
     let event = Event::new(local("2025-03-03 09:00"), Some("old".into()), EventKind::Received { intake });
     let arrival = local("2025-04-01 09:00");
