@@ -33,6 +33,9 @@ mod letters;
 /// Petitions, complaints and denunciations: codes, routing, steps on time and late, the report.
 #[path = "conformance/petitions.rs"]
 mod petitions;
+/// The chair's scorecard: planted cases, the writer's sums against a replay of every dossier.
+#[path = "conformance/scorecard.rs"]
+mod scorecard;
 /// Staff accounts, sessions, ratings, the desk's waiting submissions and the audit log.
 #[path = "conformance/staff.rs"]
 mod staff;
@@ -277,6 +280,7 @@ mod checks {
     pub use super::privacy::{
         an_inspector_account_keeps_its_role_and_scope, personal_data_is_found_within_the_agencies_that_held_it,
     };
+    pub use super::scorecard::the_scorecard_is_kept_by_the_writer_and_equals_a_replay;
     pub use super::staff::accounts_sessions_ratings_and_the_audit_log;
     pub use super::watchlist::{
         history_without_an_officer_counts_under_unknown, the_watch_list_is_kept_by_the_writer_and_equals_a_replay,
@@ -1996,6 +2000,7 @@ conformance!(
     digests_gather_each_notice_once,
     history_is_quiet_idempotent_and_leaves_the_overdue_to_a_person,
     petitions_are_filed_routed_answered_and_reported,
+    the_scorecard_is_kept_by_the_writer_and_equals_a_replay,
 );
 
 /// SQLite only: migration 21 rebuilds `staff` (a new role in its CHECK) and keeps every
