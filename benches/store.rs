@@ -72,6 +72,7 @@ fn intake_item(p: &motcua_sim::PlannedDossier) -> BatchItem {
             channel: p.channel,
             online: p.channel == motcua_core::Channel::Online,
             documents: Vec::new(),
+            digitised: None,
         },
         at: p.received_at,
         by: p.received_by.clone(),

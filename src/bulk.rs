@@ -184,6 +184,7 @@ pub async fn simulate<S: Store + OutboxStore + PetitionStore>(
                     channel: p.channel,
                     online: p.channel == motcua_core::Channel::Online,
                     documents: Vec::new(),
+                    digitised: None,
                 },
                 at: p.received_at,
                 by: p.received_by.clone(),

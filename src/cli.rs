@@ -40,6 +40,9 @@ pub struct ReasonWrite {
     pub code: String,
     #[arg(long)]
     pub reason: String,
+    /// A delay reason code from config/delay_reasons.json (citizen_incomplete, agency_workload, …).
+    #[arg(long)]
+    pub reason_code: Option<String>,
     #[command(flatten)]
     pub write: WriteFlags,
 }
@@ -81,6 +84,9 @@ pub enum Command {
         /// A paper asked for (repeatable).
         #[arg(long = "document")]
         documents: Vec<String>,
+        /// A delay reason code from config/delay_reasons.json (e.g. citizen_incomplete).
+        #[arg(long)]
+        reason_code: Option<String>,
         #[command(flatten)]
         write: WriteFlags,
     },
@@ -91,11 +97,34 @@ pub enum Command {
         code: String,
         #[arg(long, default_value = "")]
         reason: String,
+        /// The fee in VND (default: the catalog's fee for the procedure; a procedure with
+        /// several fee options needs it).
+        #[arg(long, allow_hyphen_values = true)]
+        amount: Option<String>,
         #[command(flatten)]
         write: WriteFlags,
     },
     /// The citizen paid (the clock resumes).
-    Paid(CodeAndWrite),
+    Paid {
+        code: String,
+        /// cash, bank_transfer, online (national payment platform or a bank's QR) or exempt.
+        #[arg(long)]
+        method: String,
+        /// The receipt's reference (biên lai).
+        #[arg(long)]
+        receipt: Option<String>,
+        #[command(flatten)]
+        write: WriteFlags,
+    },
+    /// Record papers of the dossier digitised after intake (at acceptance).
+    Digitise {
+        code: String,
+        /// The name of a digitised paper (repeatable).
+        #[arg(long = "document", required = true)]
+        documents: Vec<String>,
+        #[command(flatten)]
+        write: WriteFlags,
+    },
     /// Apologise with a new appointment date (the due date for classification does not move).
     Reschedule {
         code: String,
@@ -113,6 +142,9 @@ pub enum Command {
         /// A date on a day off is moved to the next working day (and said so) instead of refused.
         #[arg(long)]
         next_working_day: bool,
+        /// A delay reason code from config/delay_reasons.json (e.g. inter_agency_wait).
+        #[arg(long)]
+        reason_code: Option<String>,
         #[command(flatten)]
         write: WriteFlags,
     },
@@ -123,6 +155,12 @@ pub enum Command {
         refused: bool,
         #[arg(long)]
         reason: Option<String>,
+        /// The result was issued electronically (kết quả điện tử); without it, on paper.
+        #[arg(long)]
+        electronic: bool,
+        /// A refusal's reason code from config/delay_reasons.json.
+        #[arg(long)]
+        reason_code: Option<String>,
         #[command(flatten)]
         write: WriteFlags,
     },
@@ -566,16 +604,29 @@ async fn run_with_store<
         C::Transfer { code, to, write } => (code, Transition::Transfer { to: to.clone() }, write),
         C::Accept(a) => (&a.code, Transition::Accept, &a.write),
         C::AcceptOnline(a) => (&a.code, Transition::AcceptOnline, &a.write),
-        C::RefuseOnline(a) => (&a.code, Transition::RefuseOnline { reason: a.reason.clone() }, &a.write),
-        C::RequestSupplement { code, reason, documents, write } => {
-            (code, Transition::RequestSupplement { reason: reason.clone(), documents: documents.clone() }, write)
-        }
+        C::RefuseOnline(a) => (
+            &a.code,
+            Transition::RefuseOnline { reason: a.reason.clone(), reason_code: a.reason_code.clone() },
+            &a.write,
+        ),
+        C::RequestSupplement { code, reason, documents, reason_code, write } => (
+            code,
+            Transition::RequestSupplement {
+                reason: reason.clone(),
+                documents: documents.clone(),
+                reason_code: reason_code.clone(),
+            },
+            write,
+        ),
         C::Supplement(a) => (&a.code, Transition::Supplement, &a.write),
-        C::RequestPayment { code, reason, write } => {
-            (code, Transition::RequestPayment { reason: reason.clone() }, write)
+        C::RequestPayment { code, reason, amount, write } => {
+            (code, Transition::RequestPayment { reason: reason.clone(), amount: amount.clone() }, write)
         }
-        C::Paid(a) => (&a.code, Transition::Paid, &a.write),
-        C::Reschedule { code, to, reason, responsible, override_second, next_working_day, write } => {
+        C::Paid { code, method, receipt, write } => {
+            (code, Transition::Paid { method: method.clone(), receipt: receipt.clone() }, write)
+        }
+        C::Digitise { code, documents, write } => (code, Transition::Digitise { documents: documents.clone() }, write),
+        C::Reschedule { code, to, reason, responsible, override_second, next_working_day, reason_code, write } => {
             if *next_working_day
                 && let Ok((moved_to, Some(from))) = motcua_core::commands::appointment_or_next_working_day(domain, to)
             {
@@ -591,15 +642,25 @@ async fn run_with_store<
                 responsible: responsible.clone(),
                 override_second: *override_second,
                 next_working_day: *next_working_day,
+                reason_code: reason_code.clone(),
             };
             (code, tr, write)
         }
-        C::Resolve { code, refused, reason, write } => {
-            (code, Transition::Resolve { refused: *refused, reason: reason.clone() }, write)
-        }
+        C::Resolve { code, refused, reason, electronic, reason_code, write } => (
+            code,
+            Transition::Resolve {
+                refused: *refused,
+                reason: reason.clone(),
+                electronic: *electronic,
+                reason_code: reason_code.clone(),
+            },
+            write,
+        ),
         C::Return(a) => (&a.code, Transition::Return, &a.write),
         C::Withdraw { code, reason, write } => (code, Transition::Withdraw { reason: reason.clone() }, write),
-        C::Stop(a) => (&a.code, Transition::Stop { reason: a.reason.clone() }, &a.write),
+        C::Stop(a) => {
+            (&a.code, Transition::Stop { reason: a.reason.clone(), reason_code: a.reason_code.clone() }, &a.write)
+        }
     };
     desk::transition(store, domain, code, &tr, write).await
 }

@@ -83,6 +83,13 @@ pub struct IntakeArgs {
     /// bản sao / bản photo; the kind defaults to original, the count to 1); repeatable.
     #[arg(long = "document", value_name = "NAME:KIND:COUNT")]
     pub documents: Vec<String>,
+    /// The name of a paper the desk digitised (số hóa) at intake; repeatable. With a checklist,
+    /// each must be on it.
+    #[arg(long = "digitised", value_name = "NAME", conflicts_with = "digitised_none")]
+    pub digitised: Vec<String>,
+    /// Record that no paper was digitised at intake.
+    #[arg(long)]
+    pub digitised_none: bool,
     #[command(flatten)]
     pub write: WriteFlags,
 }
@@ -104,10 +111,17 @@ pub async fn intake<S: Store>(store: &S, domain: &Domain, a: &IntakeArgs) -> Res
         address: a.address.clone(),
         channel: a.channel.clone(),
         documents: a.documents.iter().map(|d| DocumentSpec::parse_flag(d)).collect::<Result<_, _>>()?,
+        digitised: if a.digitised_none {
+            Some(Vec::new())
+        } else {
+            Some(a.digitised.clone()).filter(|d| !d.is_empty())
+        },
     };
-    let CheckedIntake { procedure, agency, applicant, channel, documents } = form.check(domain, FieldStyle::Flag)?;
+    let CheckedIntake { procedure, agency, applicant, channel, documents, digitised } =
+        form.check(domain, FieldStyle::Flag)?;
     let s = a.write.stamp(domain)?;
-    let new = NewDossier { procedure, agency, applicant, channel, online: channel == Channel::Online, documents };
+    let online = channel == Channel::Online;
+    let new = NewDossier { procedure, agency, applicant, channel, online, documents, digitised };
     let d = store.intake_stamped(domain, new, s.at, a.write.by.clone(), s.reason, s.now).await?;
     print_written(domain, &d, a.write.json)
 }

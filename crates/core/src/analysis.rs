@@ -833,7 +833,10 @@ mod tests {
             ev(at(2023, 10, 27, 14, 0), EventKind::Accepted),
             ev(at(2023, 11, 6, 10, 0), EventKind::Transferred { to: ag(DESK) }),
             ev(at(2023, 11, 6, 10, 30), EventKind::Accepted),
-            ev(at(2023, 11, 6, 11, 0), EventKind::Resolved { outcome: Outcome::Approved, reason: None }),
+            ev(
+                at(2023, 11, 6, 11, 0),
+                EventKind::Resolved { outcome: Outcome::Approved, reason: None, electronic: None, reason_code: None },
+            ),
         ];
         (Dossier::replay(&events, &cal, &p).unwrap(), p)
     }
@@ -903,7 +906,10 @@ mod tests {
             acc(30, 14),
             hop(31, 9, DESK), // the real return
             acc(31, 9),
-            ev(at(2023, 10, 31, 10, 0), EventKind::Resolved { outcome: Outcome::Approved, reason: None }),
+            ev(
+                at(2023, 10, 31, 10, 0),
+                EventKind::Resolved { outcome: Outcome::Approved, reason: None, electronic: None, reason_code: None },
+            ),
         ];
         let d = Dossier::replay(&events, &cal, &p).unwrap();
         let a = analyse(&d, &p, &cal, at(2023, 11, 30, 0, 0), ClassifyMode::DateTime).unwrap();
@@ -918,7 +924,11 @@ mod tests {
     fn silent_holder_second_supplement_unlisted_papers_apology_after_due() {
         let cal = vn_calendar();
         let p = procedure(TimeLimit::WorkingDays(5), WaitMode::Restart);
-        let sup = |docs: Vec<String>| EventKind::SupplementRequested { reason: "thiếu".into(), documents: docs };
+        let sup = |docs: Vec<String>| EventKind::SupplementRequested {
+            reason: "thiếu".into(),
+            documents: docs,
+            reason_code: None,
+        };
         let events = [
             ev(at(2023, 10, 27, 9, 32), EventKind::Received { intake: intake() }),
             ev(at(2023, 10, 27, 10, 0), EventKind::Transferred { to: ag(DEPT) }),
@@ -935,6 +945,7 @@ mod tests {
                     responsible: None,
                     automatic: true,
                     override_second: false,
+                    reason_code: None,
                 },
             ),
         ];
@@ -953,7 +964,8 @@ mod tests {
     fn a_dossier_waiting_for_the_citizen_is_neither_in_time_nor_overdue() {
         let cal = vn_calendar();
         let p = procedure(TimeLimit::WorkingDays(5), WaitMode::Restart);
-        let sup = EventKind::SupplementRequested { reason: "thiếu tờ khai".into(), documents: vec![] };
+        let sup =
+            EventKind::SupplementRequested { reason: "thiếu tờ khai".into(), documents: vec![], reason_code: None };
         // Received Fri 27/10/2023 09:32, due Fri 3/11 09:32; supplement asked on Mon 30/10.
         let head = [
             ev(at(2023, 10, 27, 9, 32), EventKind::Received { intake: intake() }),
@@ -1019,11 +1031,19 @@ mod tests {
             ev(at(2023, 10, 27, 9, 32), EventKind::Received { intake: intake() }),
             ev(at(2023, 10, 27, 10, 0), EventKind::Transferred { to: ag(DEPT) }),
             ev(at(2023, 10, 27, 10, 0), EventKind::Accepted),
-            ev(at(2023, 10, 30, 9, 0), EventKind::SupplementRequested { reason: "x".into(), documents: vec![] }),
+            ev(
+                at(2023, 10, 30, 9, 0),
+                EventKind::SupplementRequested { reason: "x".into(), documents: vec![], reason_code: None },
+            ),
             ev(at(2023, 11, 6, 9, 0), EventKind::SupplementSupplied),
             ev(
                 at(2023, 11, 9, 9, 0),
-                EventKind::Resolved { outcome: Outcome::Refused, reason: Some("không đủ điều kiện".into()) },
+                EventKind::Resolved {
+                    outcome: Outcome::Refused,
+                    reason: Some("không đủ điều kiện".into()),
+                    electronic: None,
+                    reason_code: None,
+                },
             ),
         ];
         let d = Dossier::replay(&events, &cal, &p).unwrap();

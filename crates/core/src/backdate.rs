@@ -447,7 +447,8 @@ mod tests {
         let now = t("2025-03-10 09:00");
         let mut paper = Event::new(t("2025-03-03 09:30"), Some("records1".into()), EventKind::Accepted);
         paper.backdate_reason = Some("sổ giấy".into());
-        let yesterday = Event::new(t("2025-03-07 10:00"), Some("desk1".into()), EventKind::Paid);
+        let yesterday =
+            Event::new(t("2025-03-07 10:00"), Some("desk1".into()), EventKind::Paid { method: None, receipt: None });
         let on_time = Event::new(now, Some("desk1".into()), EventKind::Returned);
         let r = BackdatingReport::build(
             &d,

@@ -118,6 +118,50 @@ pub enum Level {
     Ward,
 }
 
+/// The largest fee the catalog or a command accepts, in VND (a guard against typing slips).
+pub const MAX_FEE_VND: u64 = 1_000_000_000_000;
+
+/// At most this many named options in a fee schedule.
+pub const MAX_FEE_OPTIONS: usize = 10;
+
+/// A procedure's fee schedule (phí, lệ phí) in VND: one amount (zero allowed), or a short list
+/// of named options (e.g. a copy issued on the spot or by post).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Fee {
+    Fixed { vnd: u64 },
+    Options { options: Vec<FeeOption> },
+}
+
+/// One named option of a fee schedule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeeOption {
+    pub name: String,
+    pub vnd: u64,
+}
+
+impl Fee {
+    /// The amount a payment request carries when the desk types none: the fixed amount; `None`
+    /// for a list of options (the desk must choose).
+    pub fn default_amount(&self) -> Option<u64> {
+        match self {
+            Self::Fixed { vnd } => Some(*vnd),
+            Self::Options { .. } => None,
+        }
+    }
+
+    /// `50000 VND`, or `name: amount VND; …`.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Fixed { vnd } => format!("{vnd} VND"),
+            Self::Options { options } => {
+                options.iter().map(|o| format!("{}: {} VND", o.name, o.vnd)).collect::<Vec<_>>().join("; ")
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Procedure {
     pub code: ProcedureCode,
@@ -134,6 +178,11 @@ pub struct Procedure {
     pub valid_from: Option<NaiveDate>,
     /// Last local day of receipt this version applies to (None: still in force).
     pub valid_until: Option<NaiveDate>,
+    /// The fee schedule (None: the catalog does not say; never read as zero).
+    pub fee: Option<Fee>,
+    /// The legal text that sets the fee (a Circular of the Ministry of Finance, a resolution of
+    /// the People's Council).
+    pub fee_basis: Option<String>,
 }
 
 impl Procedure {
@@ -275,6 +324,18 @@ struct ProcedureRow {
     route: Vec<RouteRow>,
     valid_from: Option<toml::value::Datetime>,
     valid_until: Option<toml::value::Datetime>,
+    /// `fee = { vnd = 8000 }` or `fee = { options = [{ name = "…", vnd = … }, …] }`, with an
+    /// optional `basis = "…"`.
+    fee: Option<FeeRow>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeeRow {
+    vnd: Option<u64>,
+    #[serde(default)]
+    options: Vec<FeeOption>,
+    basis: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -511,6 +572,45 @@ impl Catalog {
                 _ => {}
             }
         }
+        let (fee, fee_basis) = match row.fee {
+            None => (None, None),
+            Some(f) => {
+                let fee = match (f.vnd, f.options.is_empty()) {
+                    (Some(vnd), true) => Some(Fee::Fixed { vnd }),
+                    (None, false) => Some(Fee::Options { options: f.options }),
+                    _ => {
+                        problems.push(ctx("fee needs exactly one of vnd, options".into()));
+                        None
+                    }
+                };
+                match &fee {
+                    Some(Fee::Fixed { vnd }) if *vnd > MAX_FEE_VND => {
+                        problems.push(ctx(format!("fee {vnd} VND is above {MAX_FEE_VND}")))
+                    }
+                    Some(Fee::Options { options }) => {
+                        if options.len() > MAX_FEE_OPTIONS {
+                            problems.push(ctx(format!("fee: at most {MAX_FEE_OPTIONS} options")));
+                        }
+                        for (i, o) in options.iter().enumerate() {
+                            if o.name.trim().is_empty() || o.name.contains(['\n', '\r']) {
+                                problems.push(ctx(format!("fee option {}: needs a one-line name", i + 1)));
+                            }
+                            if o.vnd > MAX_FEE_VND {
+                                problems.push(ctx(format!(
+                                    "fee option {:?}: {} VND is above {MAX_FEE_VND}",
+                                    o.name, o.vnd
+                                )));
+                            }
+                            if options[..i].iter().any(|p| p.name == o.name) {
+                                problems.push(ctx(format!("fee option {:?} is listed twice", o.name)));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                (fee, f.basis.filter(|b| !b.trim().is_empty()))
+            }
+        };
         match time_limit {
             Some(time_limit) if problems.is_empty() => Ok(Procedure {
                 code,
@@ -525,8 +625,17 @@ impl Catalog {
                 route,
                 valid_from,
                 valid_until,
+                fee,
+                fee_basis,
             }),
             _ => Err(problems),
+        }
+    }
+
+    /// Sets the fee of every version of a procedure (for tests and tools that build a catalog).
+    pub fn set_fee(&mut self, code: &ProcedureCode, fee: Option<Fee>) {
+        for p in self.procedures.get_mut(code).into_iter().flatten() {
+            p.fee = fee.clone();
         }
     }
 

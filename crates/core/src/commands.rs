@@ -6,9 +6,11 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
 use crate::calendar::{CalendarError, from_local, to_local};
+use crate::catalog::MAX_FEE_VND;
 use crate::codes::{AgencyCode, ParseError, ProcedureCode};
+use crate::delay::UnknownReason;
 use crate::domain::{Domain, DomainError};
-use crate::dossier::{Applicant, Channel, CopyKind, DocumentItem, EventKind, Outcome};
+use crate::dossier::{Applicant, Channel, CopyKind, DocumentItem, EventKind, Outcome, PaymentMethod};
 use crate::text::{self, ADDRESS_MAX_CHARS, DOCUMENT_MAX_CHARS, NAME_MAX_CHARS, REASON_MAX_CHARS, TextError};
 
 /// Why a command's input is not acceptable. `field` names the input (`reason`, `to`, …); the
@@ -41,11 +43,28 @@ pub enum CommandError {
     DocumentCount { name: String, count: i64, max: u32 },
     #[error("{0} documents: at most {max} a dossier", max = MAX_DOCUMENTS)]
     TooManyDocuments(usize),
+    #[error("invalid amount {0:?}: expected a whole number of VND from 0 to {max}", max = MAX_FEE_VND)]
+    Amount(String),
+    #[error("invalid payment method {0:?}: expected cash, bank_transfer, online or exempt")]
+    Method(String),
+    #[error("{field} is needed: cash, bank_transfer, online or exempt")]
+    MethodMissing { field: &'static str },
+    #[error(transparent)]
+    UnknownReason(#[from] UnknownReason),
+    #[error("{field} goes with a refusal, not with an approval")]
+    ReasonCodeOnApproval { field: &'static str },
+    #[error("{field}: name at least one digitised paper")]
+    NoDigitised { field: &'static str },
+    #[error("digitised paper {0:?} is not in the dossier's document checklist")]
+    DigitisedNotInChecklist(String),
     #[error(transparent)]
     Calendar(#[from] CalendarError),
     #[error(transparent)]
     Domain(#[from] DomainError),
 }
+
+/// The longest receipt reference (biên lai) a payment carries.
+pub const RECEIPT_MAX_CHARS: usize = 100;
 
 /// At most this many lines in an intake's document checklist.
 pub const MAX_DOCUMENTS: usize = 40;
@@ -148,16 +167,24 @@ pub enum Transition {
     AcceptOnline,
     RefuseOnline {
         reason: String,
+        reason_code: Option<String>,
     },
     RequestSupplement {
         reason: String,
         documents: Vec<String>,
+        reason_code: Option<String>,
     },
     Supplement,
+    /// `amount`: VND as typed; empty or absent takes the catalog's fee ([`Domain::complete`]).
     RequestPayment {
         reason: String,
+        amount: Option<String>,
     },
-    Paid,
+    /// `method`: `cash`, `bank_transfer`, `online` or `exempt` (required).
+    Paid {
+        method: String,
+        receipt: Option<String>,
+    },
     /// `next_working_day`: a date on a day off is moved to the next working day (at the same
     /// time of day) instead of refused.
     Reschedule {
@@ -166,10 +193,14 @@ pub enum Transition {
         responsible: Option<String>,
         override_second: bool,
         next_working_day: bool,
+        reason_code: Option<String>,
     },
+    /// `electronic`: the result was issued electronically (false records a paper result).
     Resolve {
         refused: bool,
         reason: Option<String>,
+        electronic: bool,
+        reason_code: Option<String>,
     },
     Return,
     Withdraw {
@@ -177,6 +208,11 @@ pub enum Transition {
     },
     Stop {
         reason: String,
+        reason_code: Option<String>,
+    },
+    /// Papers digitised after intake (at acceptance).
+    Digitise {
+        documents: Vec<String>,
     },
 }
 
@@ -192,61 +228,137 @@ impl Transition {
             Self::RequestSupplement { .. } => "request-supplement",
             Self::Supplement => "supplement",
             Self::RequestPayment { .. } => "request-payment",
-            Self::Paid => "paid",
+            Self::Paid { .. } => "paid",
             Self::Reschedule { .. } => "reschedule",
             Self::Resolve { .. } => "resolve",
             Self::Return => "return",
             Self::Withdraw { .. } => "withdraw",
             Self::Stop { .. } => "stop",
+            Self::Digitise { .. } => "digitise",
         }
     }
 
     /// The event this command records, with every field checked.
     pub fn event_kind(&self, domain: &Domain, style: FieldStyle) -> Result<EventKind, CommandError> {
         let reason_field = style.name("reason", "--reason");
+        let code_field = style.name("reason_code", "--reason-code");
+        let code = |c: &Option<String>| reason_code(domain, c);
         Ok(match self {
             Self::Transfer { to } => EventKind::Transferred { to: agency(to)? },
             Self::Accept => EventKind::Accepted,
             Self::AcceptOnline => EventKind::AcceptedOnline,
-            Self::RefuseOnline { reason } => EventKind::RefusedAtReceipt { reason: non_empty(reason, reason_field)? },
-            Self::RequestSupplement { reason, documents } => EventKind::SupplementRequested {
+            Self::RefuseOnline { reason, reason_code } => EventKind::RefusedAtReceipt {
+                reason: non_empty(reason, reason_field)?,
+                reason_code: code(reason_code)?,
+            },
+            Self::RequestSupplement { reason, documents, reason_code } => EventKind::SupplementRequested {
                 reason: non_empty(reason, reason_field)?,
                 documents: documents
                     .iter()
                     .filter(|d| !d.trim().is_empty())
                     .map(|d| text::line(d, style.name("documents", "--document"), DOCUMENT_MAX_CHARS))
                     .collect::<Result<_, _>>()?,
+                reason_code: code(reason_code)?,
             },
             Self::Supplement => EventKind::SupplementSupplied,
-            Self::RequestPayment { reason } => {
-                EventKind::PaymentRequested { reason: optional_reason(reason, reason_field)? }
-            }
-            Self::Paid => EventKind::Paid,
-            Self::Reschedule { to, reason, responsible, override_second, next_working_day } => EventKind::Rescheduled {
-                to: if *next_working_day {
-                    appointment_or_next_working_day(domain, to)?.0
-                } else {
-                    appointment(domain, to)?
-                },
-                reason: non_empty(reason, reason_field)?,
-                responsible: responsible.as_deref().filter(|s| !s.trim().is_empty()).map(agency).transpose()?,
-                automatic: false,
-                override_second: *override_second,
+            Self::RequestPayment { reason, amount } => EventKind::PaymentRequested {
+                reason: optional_reason(reason, reason_field)?,
+                amount_vnd: amount.as_deref().map(str::trim).filter(|a| !a.is_empty()).map(parse_amount).transpose()?,
             },
-            Self::Resolve { refused, reason } => {
+            Self::Paid { method, receipt } => EventKind::Paid {
+                method: Some(payment_method(method, style.name("method", "--method"))?),
+                receipt: text::optional_line(
+                    receipt.as_deref().unwrap_or(""),
+                    style.name("receipt", "--receipt"),
+                    RECEIPT_MAX_CHARS,
+                )?,
+            },
+            Self::Reschedule { to, reason, responsible, override_second, next_working_day, reason_code } => {
+                EventKind::Rescheduled {
+                    to: if *next_working_day {
+                        appointment_or_next_working_day(domain, to)?.0
+                    } else {
+                        appointment(domain, to)?
+                    },
+                    reason: non_empty(reason, reason_field)?,
+                    responsible: responsible.as_deref().filter(|s| !s.trim().is_empty()).map(agency).transpose()?,
+                    automatic: false,
+                    override_second: *override_second,
+                    reason_code: code(reason_code)?,
+                }
+            }
+            Self::Resolve { refused, reason, electronic, reason_code } => {
                 if *refused && reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
                     return Err(CommandError::RefusalWithoutReason { field: reason_field });
+                }
+                let reason_code = code(reason_code)?;
+                if !*refused && reason_code.is_some() {
+                    return Err(CommandError::ReasonCodeOnApproval { field: code_field });
                 }
                 EventKind::Resolved {
                     outcome: if *refused { Outcome::Refused } else { Outcome::Approved },
                     reason: text::optional_paragraph(reason.as_deref().unwrap_or(""), reason_field, REASON_MAX_CHARS)?,
+                    electronic: Some(*electronic),
+                    reason_code,
                 }
             }
             Self::Return => EventKind::Returned,
             Self::Withdraw { reason } => EventKind::Withdrawn { reason: optional_reason(reason, reason_field)? },
-            Self::Stop { reason } => EventKind::Stopped { reason: non_empty(reason, reason_field)? },
+            Self::Stop { reason, reason_code } => {
+                EventKind::Stopped { reason: non_empty(reason, reason_field)?, reason_code: code(reason_code)? }
+            }
+            Self::Digitise { documents } => {
+                let field = style.name("documents", "--document");
+                let documents = digitised_names(documents, field)?;
+                if documents.is_empty() {
+                    return Err(CommandError::NoDigitised { field });
+                }
+                EventKind::Digitised { documents }
+            }
         })
     }
+}
+
+/// A delay reason code from the domain's list; empty or absent is none.
+fn reason_code(domain: &Domain, code: &Option<String>) -> Result<Option<String>, CommandError> {
+    match code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        None => Ok(None),
+        Some(c) => Ok(Some(domain.delay_reasons.get(c)?.code.clone())),
+    }
+}
+
+/// An amount of VND: a whole number from 0 to [`MAX_FEE_VND`] (digits only; `.` and `,` as
+/// thousands separators are accepted, as people write `50.000`).
+pub fn parse_amount(s: &str) -> Result<u64, CommandError> {
+    let bad = || CommandError::Amount(s.to_string());
+    let digits: String = s.trim().chars().filter(|c| !matches!(c, '.' | ',' | ' ')).collect();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    digits.parse::<u64>().ok().filter(|v| *v <= MAX_FEE_VND).ok_or_else(bad)
+}
+
+/// A payment method by its stable name.
+pub fn payment_method(s: &str, field: &'static str) -> Result<PaymentMethod, CommandError> {
+    if s.trim().is_empty() {
+        return Err(CommandError::MethodMissing { field });
+    }
+    PaymentMethod::parse(s).ok_or_else(|| CommandError::Method(s.to_string()))
+}
+
+/// The names of digitised papers: one-line names, blanks skipped, each once.
+fn digitised_names(names: &[String], field: &'static str) -> Result<Vec<String>, CommandError> {
+    let mut out: Vec<String> = Vec::new();
+    for n in names.iter().filter(|n| !n.trim().is_empty()) {
+        let n = text::line(n, field, DOCUMENT_MAX_CHARS)?;
+        if !out.contains(&n) {
+            out.push(n);
+        }
+    }
+    if out.len() > MAX_DOCUMENTS {
+        return Err(CommandError::TooManyDocuments(out.len()));
+    }
+    Ok(out)
 }
 
 /// What the desk types at intake, before checking.
@@ -262,6 +374,9 @@ pub struct IntakeForm {
     pub channel: String,
     /// The document checklist (may be empty).
     pub documents: Vec<DocumentSpec>,
+    /// The names of the papers digitised at intake; `None` when the desk does not say. With a
+    /// checklist, each name must be on it.
+    pub digitised: Option<Vec<String>>,
 }
 
 /// A checked intake: what the store needs to open a dossier.
@@ -272,6 +387,7 @@ pub struct CheckedIntake {
     pub applicant: Applicant,
     pub channel: Channel,
     pub documents: Vec<DocumentItem>,
+    pub digitised: Option<Vec<String>>,
 }
 
 impl IntakeForm {
@@ -295,7 +411,19 @@ impl IntakeForm {
                 .transpose()?,
         };
         let documents = check_documents(&self.documents)?;
-        Ok(CheckedIntake { procedure, agency, applicant, channel, documents })
+        let digitised = match &self.digitised {
+            None => None,
+            Some(names) => {
+                let names = digitised_names(names, style.name("digitised", "--digitised"))?;
+                if let Some(stray) =
+                    names.iter().find(|n| !documents.is_empty() && !documents.iter().any(|d| &d.name == *n))
+                {
+                    return Err(CommandError::DigitisedNotInChecklist(stray.clone()));
+                }
+                Some(names)
+            }
+        };
+        Ok(CheckedIntake { procedure, agency, applicant, channel, documents, digitised })
     }
 }
 
@@ -471,8 +599,121 @@ mod tests {
             assert!(matches!(form(bad).check(&d, FieldStyle::Plain), Err(CommandError::Text(_))), "{bad:?}");
         }
         assert!(form("Trần Thị Bình").check(&d, FieldStyle::Plain).is_ok());
-        let reason = Transition::Stop { reason: "a\u{7}b".into() };
+        let reason = Transition::Stop { reason: "a\u{7}b".into(), reason_code: None };
         assert!(matches!(reason.event_kind(&d, FieldStyle::Plain), Err(CommandError::Text(_))));
+    }
+
+    #[test]
+    fn amounts_methods_and_reason_codes_are_checked() {
+        let d = domain();
+        assert_eq!(parse_amount("50.000").unwrap(), 50_000);
+        assert_eq!(parse_amount("0").unwrap(), 0);
+        for bad in ["-1", "1e3", "", "abc", "12.5đ", "1000000000001"] {
+            assert!(matches!(parse_amount(bad), Err(CommandError::Amount(_))), "{bad:?}");
+        }
+        let pay = |amount: &str| Transition::RequestPayment { reason: String::new(), amount: Some(amount.into()) };
+        assert!(matches!(pay("-5").event_kind(&d, FieldStyle::Flag), Err(CommandError::Amount(_))));
+        assert_eq!(
+            pay("").event_kind(&d, FieldStyle::Flag).unwrap(),
+            EventKind::PaymentRequested { reason: String::new(), amount_vnd: None }
+        );
+        let paid = |m: &str| Transition::Paid { method: m.into(), receipt: None };
+        assert!(matches!(paid("card").event_kind(&d, FieldStyle::Flag), Err(CommandError::Method(_))));
+        assert_eq!(
+            paid("").event_kind(&d, FieldStyle::Flag).unwrap_err().to_string(),
+            "--method is needed: cash, bank_transfer, online or exempt"
+        );
+        assert_eq!(
+            paid("online").event_kind(&d, FieldStyle::Plain).unwrap(),
+            EventKind::Paid { method: Some(PaymentMethod::Online), receipt: None }
+        );
+        let stop = |code: &str| Transition::Stop { reason: "x".into(), reason_code: Some(code.into()) };
+        let err = stop("bus_late").event_kind(&d, FieldStyle::Flag).unwrap_err();
+        assert!(matches!(err, CommandError::UnknownReason(_)), "{err:?}");
+        assert_eq!(
+            stop(" agency_workload ").event_kind(&d, FieldStyle::Flag).unwrap(),
+            EventKind::Stopped { reason: "x".into(), reason_code: Some("agency_workload".into()) }
+        );
+        let resolve = |refused: bool| Transition::Resolve {
+            refused,
+            reason: Some("không đủ điều kiện".into()),
+            electronic: true,
+            reason_code: Some("citizen_incomplete".into()),
+        };
+        assert!(matches!(
+            resolve(false).event_kind(&d, FieldStyle::Flag),
+            Err(CommandError::ReasonCodeOnApproval { field: "--reason-code" })
+        ));
+        let EventKind::Resolved { electronic, reason_code, .. } =
+            resolve(true).event_kind(&d, FieldStyle::Flag).unwrap()
+        else {
+            unreachable!()
+        };
+        assert_eq!((electronic, reason_code.as_deref()), (Some(true), Some("citizen_incomplete")));
+        let digitise = Transition::Digitise { documents: vec![" ".into()] };
+        assert!(matches!(digitise.event_kind(&d, FieldStyle::Flag), Err(CommandError::NoDigitised { .. })));
+    }
+
+    #[test]
+    fn a_payment_request_takes_the_catalog_fee_and_never_invents_one() {
+        use crate::catalog::{Fee, FeeOption};
+        let mut d = domain();
+        let p = d.catalog.procedures().next().unwrap().clone();
+        let a = d.catalog.agencies().next().unwrap().code.clone();
+        let dossier =
+            crate::Dossier { procedure: Some(p.code.clone()), receiving_agency: Some(a), ..Default::default() };
+        let ask = EventKind::PaymentRequested { reason: String::new(), amount_vnd: None };
+        let set_fee = |d: &mut Domain, fee: Option<Fee>| {
+            let mut catalog = d.catalog.clone();
+            catalog.set_fee(&p.code, fee);
+            *d = Domain::new(d.calendar.clone(), catalog, d.classify);
+        };
+        set_fee(&mut d, Some(Fee::Fixed { vnd: 8_000 }));
+        assert_eq!(
+            d.complete(&dossier, ask.clone()).unwrap(),
+            EventKind::PaymentRequested { reason: String::new(), amount_vnd: Some(8_000) }
+        );
+        // A typed amount wins.
+        let typed = EventKind::PaymentRequested { reason: String::new(), amount_vnd: Some(3_000) };
+        assert_eq!(d.complete(&dossier, typed.clone()).unwrap(), typed);
+        set_fee(&mut d, None);
+        assert_eq!(d.complete(&dossier, ask.clone()).unwrap(), ask, "no fee in the catalog: unknown, not zero");
+        set_fee(
+            &mut d,
+            Some(Fee::Options {
+                options: vec![
+                    FeeOption { name: "Nhận tại chỗ".into(), vnd: 10_000 },
+                    FeeOption { name: "Gửi bưu điện".into(), vnd: 25_000 },
+                ],
+            }),
+        );
+        let err = d.complete(&dossier, ask).unwrap_err().to_string();
+        assert!(err.contains("Nhận tại chỗ: 10000 VND; Gửi bưu điện: 25000 VND"), "{err}");
+    }
+
+    #[test]
+    fn digitised_papers_at_intake_are_on_the_checklist() {
+        let d = domain();
+        let p = d.catalog.procedures().next().unwrap();
+        let a = d.catalog.agencies().next().unwrap();
+        let form = |digitised: Option<Vec<&str>>| IntakeForm {
+            procedure: p.code.to_string(),
+            agency: a.code.to_string(),
+            applicant: "Lê Văn C".into(),
+            documents: vec![DocumentSpec { name: "Tờ khai".into(), copy: String::new(), count: 1 }],
+            digitised: digitised.map(|v| v.into_iter().map(String::from).collect()),
+            ..IntakeForm::default()
+        };
+        assert_eq!(form(None).check(&d, FieldStyle::Flag).unwrap().digitised, None);
+        assert_eq!(form(Some(vec![])).check(&d, FieldStyle::Flag).unwrap().digitised, Some(vec![]));
+        assert_eq!(
+            form(Some(vec!["Tờ khai", "Tờ khai"])).check(&d, FieldStyle::Flag).unwrap().digitised,
+            Some(vec!["Tờ khai".to_string()])
+        );
+        assert!(matches!(
+            form(Some(vec!["Sổ đỏ"])).check(&d, FieldStyle::Flag),
+            Err(CommandError::DigitisedNotInChecklist(_))
+        ));
     }
 
     #[test]

@@ -7,8 +7,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::analysis::ClassifyMode;
 use crate::calendar::{Calendar, to_local};
-use crate::catalog::{Catalog, Procedure};
+use crate::catalog::{Catalog, Fee, Procedure};
 use crate::codes::{AgencyCode, ProcedureCode};
+use crate::delay::DelayReasons;
 use crate::dossier::{Dossier, DossierError, Event, EventKind};
 
 /// Calendar + catalog + rules: what core needs to turn events into state.
@@ -17,6 +18,9 @@ pub struct Domain {
     pub calendar: Calendar,
     pub catalog: Catalog,
     pub classify: ClassifyMode,
+    /// The delay reason codes commands may use (the shipped list unless
+    /// [`Domain::with_delay_reasons`] gave another).
+    pub delay_reasons: DelayReasons,
     agency_calendars: BTreeMap<AgencyCode, Calendar>,
 }
 
@@ -35,6 +39,9 @@ pub enum DomainError {
     ProcedureNotInForce { code: ProcedureCode, on: NaiveDate, window: String },
     #[error("the dossier has no intake event")]
     NoIntake,
+    /// A payment request without an amount for a procedure whose fee is a list of options.
+    #[error("procedure {code} has several fees ({options}): give the amount")]
+    FeeToChoose { code: ProcedureCode, options: String },
     #[error(transparent)]
     Dossier(#[from] DossierError),
 }
@@ -75,7 +82,34 @@ impl Domain {
             .agencies()
             .filter_map(|a| a.office_hours.clone().map(|h| (a.code.clone(), calendar.with_hours(h))))
             .collect();
-        Self { calendar, catalog, classify, agency_calendars }
+        Self { calendar, catalog, classify, delay_reasons: DelayReasons::default(), agency_calendars }
+    }
+
+    /// The same domain with another list of delay reason codes (from `config/delay_reasons.json`).
+    pub fn with_delay_reasons(mut self, reasons: DelayReasons) -> Self {
+        self.delay_reasons = reasons;
+        self
+    }
+
+    /// A new event as it is recorded: a payment request without an amount takes the catalog's
+    /// fee for the dossier's procedure version (a fixed amount; a list of options must be chosen
+    /// from, an error naming them; no fee in the catalog leaves the amount unknown, never zero).
+    /// Other events are unchanged. History being imported is taken as it is, without this.
+    pub fn complete(&self, d: &Dossier, kind: EventKind) -> Result<EventKind, DomainError> {
+        match kind {
+            EventKind::PaymentRequested { reason, amount_vnd: None } => {
+                let p = self.procedure_of(d)?;
+                let amount_vnd = match &p.fee {
+                    Some(f @ Fee::Options { .. }) => {
+                        return Err(DomainError::FeeToChoose { code: p.code.clone(), options: f.describe() });
+                    }
+                    Some(f) => f.default_amount(),
+                    None => None,
+                };
+                Ok(EventKind::PaymentRequested { reason, amount_vnd })
+            }
+            other => Ok(other),
+        }
     }
 
     /// The calendar whose office hours apply at `agency` (the receiving desk's, for a dossier).
@@ -239,6 +273,7 @@ mod tests {
             applicant: Applicant { name: "Nguyễn Văn An".into(), ..Default::default() },
             channel: Channel::InPerson,
             documents: Vec::new(),
+            digitised: None,
         };
         Event::new(at, Some("officer".into()), EventKind::Received { intake })
     }

@@ -118,6 +118,56 @@ impl Channel {
     }
 }
 
+/// How a fee was paid (hình thức thanh toán).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMethod {
+    /// Tiền mặt, at the desk.
+    Cash,
+    /// Chuyển khoản to the agency's account.
+    BankTransfer,
+    /// Through the national payment platform or a bank's QR code (thanh toán trực tuyến).
+    Online,
+    /// Miễn: nothing to pay (an exemption).
+    Exempt,
+}
+
+impl PaymentMethod {
+    pub const ALL: [Self; 4] = [Self::Cash, Self::BankTransfer, Self::Online, Self::Exempt];
+
+    /// The stable name, as stored and typed (`cash`, `bank_transfer`, `online`, `exempt`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Cash => "cash",
+            Self::BankTransfer => "bank_transfer",
+            Self::Online => "online",
+            Self::Exempt => "exempt",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.name() == s.trim())
+    }
+
+    pub fn name_vi(self) -> &'static str {
+        match self {
+            Self::Cash => "Tiền mặt",
+            Self::BankTransfer => "Chuyển khoản",
+            Self::Online => "Thanh toán trực tuyến",
+            Self::Exempt => "Miễn phí, lệ phí",
+        }
+    }
+
+    pub fn name_en(self) -> &'static str {
+        match self {
+            Self::Cash => "Cash",
+            Self::BankTransfer => "Bank transfer",
+            Self::Online => "Online payment",
+            Self::Exempt => "Exempt",
+        }
+    }
+}
+
 /// The applicant (chủ hồ sơ).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Applicant {
@@ -145,6 +195,11 @@ pub struct Intake {
     /// desk kept one, and for a dossier taken without it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub documents: Vec<DocumentItem>,
+    /// The names of the handed-over papers that the desk digitised (số hóa) at intake; `None`
+    /// when the desk did not say (every log written before it could), `Some([])` when it said
+    /// none was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digitised: Option<Vec<String>>,
 }
 
 /// In what form a paper was handed over: the receipt's Bản chính / Bản sao / Bản photo columns.
@@ -232,6 +287,9 @@ pub enum EventKind {
     /// An online submission refused at receipt (status 3, no clock).
     RefusedAtReceipt {
         reason: String,
+        /// A code of [`crate::delay::DelayReasons`] (absent in older logs).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason_code: Option<String>,
     },
     /// Sent by the holder to another agency (liên thông).
     Transferred {
@@ -244,13 +302,25 @@ pub enum EventKind {
         reason: String,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         documents: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason_code: Option<String>,
     },
     SupplementSupplied,
     PaymentRequested {
         #[serde(default)]
         reason: String,
+        /// The fee asked for, in VND (the catalog's unless the desk typed another); absent in
+        /// older logs, and when the catalog has no fee for the procedure.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        amount_vnd: Option<u64>,
     },
-    Paid,
+    /// The fee paid: how, and the receipt's reference. Both absent in older logs.
+    Paid {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        method: Option<PaymentMethod>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        receipt: Option<String>,
+    },
     /// An apology with a new appointment date (phiếu xin lỗi và hẹn lại ngày trả).
     Rescheduled {
         to: DateTime<Utc>,
@@ -264,6 +334,8 @@ pub enum EventKind {
         /// A second new date needs an explicit override and is reported.
         #[serde(default)]
         override_second: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason_code: Option<String>,
     },
     /// The apology owed for a finish after the due date with no apology before it, issued with
     /// the result (DOMAIN.md §7): recorded with the finish, in its transaction.
@@ -276,6 +348,13 @@ pub enum EventKind {
         outcome: Outcome,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
+        /// Whether the result was issued electronically (kết quả điện tử); absent in older
+        /// logs.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        electronic: Option<bool>,
+        /// A refusal's reason code.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason_code: Option<String>,
     },
     Returned,
     Withdrawn {
@@ -284,10 +363,32 @@ pub enum EventKind {
     },
     Stopped {
         reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason_code: Option<String>,
     },
+    /// Papers of the dossier digitised after intake (at acceptance): their names.
+    Digitised {
+        documents: Vec<String>,
+    },
+    /// The dossier was sent to the national portal (`export --format dvcqg --mark-synced`).
+    /// Changes no status and no clock.
+    SyncedToPortal,
 }
 
 impl EventKind {
+    /// The delay reason code the event carries, if any (a supplement request, a new
+    /// appointment, a stop, a refusal at receipt or a refused result).
+    pub fn reason_code(&self) -> Option<&str> {
+        match self {
+            Self::SupplementRequested { reason_code, .. }
+            | Self::Rescheduled { reason_code, .. }
+            | Self::Stopped { reason_code, .. }
+            | Self::RefusedAtReceipt { reason_code, .. }
+            | Self::Resolved { reason_code, .. } => reason_code.as_deref(),
+            _ => None,
+        }
+    }
+
     /// The event's stable name, as stored in the log.
     pub fn name(&self) -> &'static str {
         match self {
@@ -300,13 +401,15 @@ impl EventKind {
             Self::SupplementRequested { .. } => "supplement_requested",
             Self::SupplementSupplied => "supplement_supplied",
             Self::PaymentRequested { .. } => "payment_requested",
-            Self::Paid => "paid",
+            Self::Paid { .. } => "paid",
             Self::Rescheduled { .. } => "rescheduled",
             Self::Apologised { .. } => "apologised",
             Self::Resolved { .. } => "resolved",
             Self::Returned => "returned",
             Self::Withdrawn { .. } => "withdrawn",
             Self::Stopped { .. } => "stopped",
+            Self::Digitised { .. } => "digitised",
+            Self::SyncedToPortal => "synced_to_portal",
         }
     }
 }
@@ -423,6 +526,25 @@ pub struct Dossier {
     /// When the apology for a late finish with no apology before it was issued (an
     /// `Apologised` event, with the result).
     pub apologised_at: Option<DateTime<Utc>>,
+    /// The fee of the last payment request that carried an amount, in VND.
+    pub fee_vnd: Option<u64>,
+    /// How the fee was paid (the last `Paid` that said).
+    pub payment_method: Option<PaymentMethod>,
+    /// The receipt reference of that payment.
+    pub payment_receipt: Option<String>,
+    /// When the fee was paid (the last `Paid`).
+    pub paid_at: Option<DateTime<Utc>>,
+    /// Whether the result was issued electronically (`None`: not said, or not resolved).
+    pub electronic_result: Option<bool>,
+    /// How many distinct papers were digitised, at intake or later (`None`: never said).
+    pub digitised: Option<u32>,
+    /// The names of those papers.
+    pub digitised_documents: Vec<String>,
+    /// When the dossier was first marked sent to the national portal.
+    pub synced_at: Option<DateTime<Utc>>,
+    /// The reason code of the most recent supplement request, new appointment, stop or refusal
+    /// that carried one.
+    pub delay_reason: Option<String>,
     pub last_event_at: Option<DateTime<Utc>>,
     pub event_count: u32,
     /// How `due_at` was derived.
@@ -548,10 +670,13 @@ impl Dossier {
             (E::SupplementSupplied, Some(S::SupplementRequested)) => {
                 next.end_wait(at, procedure.supplement_mode, cal, procedure, event.kind.name())?
             }
-            (E::Paid, Some(S::PaymentRequested)) => {
-                next.end_wait(at, procedure.payment_mode, cal, procedure, event.kind.name())?
+            (E::Paid { method, receipt }, Some(S::PaymentRequested)) => {
+                next.end_wait(at, procedure.payment_mode, cal, procedure, event.kind.name())?;
+                next.paid_at = Some(at);
+                next.payment_method = *method;
+                next.payment_receipt = receipt.clone();
             }
-            (E::Rescheduled { to, reason, responsible, automatic, override_second }, Some(s)) if s.is_open() => {
+            (E::Rescheduled { to, reason, responsible, automatic, override_second, .. }, Some(s)) if s.is_open() => {
                 if !self.reschedules.is_empty() && !override_second {
                     return Err(DossierError::SecondReschedule);
                 }
@@ -569,10 +694,11 @@ impl Dossier {
                 });
                 next.steps.push(Step::Rescheduled { to: *to, due });
             }
-            (E::Resolved { outcome, .. }, Some(S::Processing)) => {
+            (E::Resolved { outcome, electronic, .. }, Some(S::Processing)) => {
                 self.no_pending()?;
                 next.finish(at, cal)?;
                 next.outcome = Some(*outcome);
+                next.electronic_result = *electronic;
                 next.status = Some(S::Done);
             }
             // Once, after a finish with no apology before it. Whether the finish was late is
@@ -596,7 +722,21 @@ impl Dossier {
                 next.finish(at, cal)?;
                 next.status = Some(S::Stopped);
             }
+            (E::Digitised { documents }, Some(s)) if s.is_open() => next.add_digitised(documents),
+            // Sent to the national portal: any status once the dossier exists; the first
+            // instant is kept.
+            (E::SyncedToPortal, Some(_)) => {
+                next.synced_at = next.synced_at.or(Some(at));
+            }
             _ => return Err(illegal()),
+        }
+        match &event.kind {
+            E::PaymentRequested { amount_vnd: Some(v), .. } => next.fee_vnd = Some(*v),
+            kind => {
+                if let Some(code) = kind.reason_code() {
+                    next.delay_reason = Some(code.to_string());
+                }
+            }
         }
         next.last_event_at = Some(at);
         next.event_count += 1;
@@ -618,6 +758,19 @@ impl Dossier {
         self.applicant = intake.applicant.clone();
         self.channel = intake.channel;
         self.documents = intake.documents.clone();
+        if let Some(names) = &intake.digitised {
+            self.add_digitised(names);
+        }
+    }
+
+    /// Counts papers as digitised (each name once).
+    fn add_digitised(&mut self, names: &[String]) {
+        for n in names {
+            if !self.digitised_documents.contains(n) {
+                self.digitised_documents.push(n.clone());
+            }
+        }
+        self.digitised = Some(u32::try_from(self.digitised_documents.len()).unwrap_or(u32::MAX));
     }
 
     fn receive(&mut self, at: DateTime<Utc>, cal: &Calendar, procedure: &Procedure) -> Result<(), DossierError> {
@@ -741,6 +894,8 @@ pub(crate) mod tests {
             ],
             valid_from: None,
             valid_until: None,
+            fee: None,
+            fee_basis: None,
         }
     }
 
@@ -756,6 +911,7 @@ pub(crate) mod tests {
             applicant: Applicant { name: "Nguyễn Văn An".into(), ..Default::default() },
             channel: Channel::InPerson,
             documents: Vec::new(),
+            digitised: None,
         }
     }
 
@@ -783,7 +939,10 @@ pub(crate) mod tests {
             ev(at(2023, 10, 27, 14, 0), EventKind::Accepted),
             ev(at(2023, 11, 1, 9, 0), EventKind::Transferred { to: ag(DESK) }),
             ev(at(2023, 11, 1, 10, 0), EventKind::Accepted),
-            ev(at(2023, 11, 2, 9, 0), EventKind::Resolved { outcome: Outcome::Approved, reason: None }),
+            ev(
+                at(2023, 11, 2, 9, 0),
+                EventKind::Resolved { outcome: Outcome::Approved, reason: None, electronic: None, reason_code: None },
+            ),
             ev(at(2023, 11, 3, 8, 0), EventKind::Returned),
         ];
         let d = Dossier::replay(&events, &cal, &p).unwrap();
@@ -807,7 +966,15 @@ pub(crate) mod tests {
         let before = d.clone();
         let err = d
             .apply(
-                &ev(at(2023, 10, 27, 9, 5), EventKind::Resolved { outcome: Outcome::Approved, reason: None }),
+                &ev(
+                    at(2023, 10, 27, 9, 5),
+                    EventKind::Resolved {
+                        outcome: Outcome::Approved,
+                        reason: None,
+                        electronic: None,
+                        reason_code: None,
+                    },
+                ),
                 &cal,
                 &p,
             )
@@ -823,7 +990,10 @@ pub(crate) mod tests {
         assert!(matches!(err, DossierError::PendingHandoff { .. }));
         let err = d
             .apply(
-                &ev(at(2023, 10, 27, 9, 20), EventKind::SupplementRequested { reason: "x".into(), documents: vec![] }),
+                &ev(
+                    at(2023, 10, 27, 9, 20),
+                    EventKind::SupplementRequested { reason: "x".into(), documents: vec![], reason_code: None },
+                ),
                 &cal,
                 &p,
             )
@@ -843,7 +1013,10 @@ pub(crate) mod tests {
         let events = [
             ev(at(2023, 10, 27, 9, 0), EventKind::Received { intake: intake() }),
             ev(at(2023, 10, 27, 9, 5), EventKind::Accepted),
-            ev(at(2023, 10, 27, 15, 0), EventKind::Resolved { outcome: Outcome::Approved, reason: None }),
+            ev(
+                at(2023, 10, 27, 15, 0),
+                EventKind::Resolved { outcome: Outcome::Approved, reason: None, electronic: None, reason_code: None },
+            ),
         ];
         let d = Dossier::replay(&events, &cal, &p).unwrap();
         assert_eq!(d.status, Some(Status::Done));
@@ -864,8 +1037,15 @@ pub(crate) mod tests {
         assert_eq!(d.due_at, Some(at(2023, 11, 6, 8, 0)));
         let mut r = Dossier::default();
         r.apply(&ev(at(2023, 10, 28, 22, 0), EventKind::RegisteredOnline { intake: intake() }), &cal, &p).unwrap();
-        r.apply(&ev(at(2023, 10, 30, 8, 0), EventKind::RefusedAtReceipt { reason: "thiếu giấy tờ".into() }), &cal, &p)
-            .unwrap();
+        r.apply(
+            &ev(
+                at(2023, 10, 30, 8, 0),
+                EventKind::RefusedAtReceipt { reason: "thiếu giấy tờ".into(), reason_code: None },
+            ),
+            &cal,
+            &p,
+        )
+        .unwrap();
         assert_eq!(r.status, Some(Status::RefusedAtReceipt));
         assert_eq!(r.due_at, None);
     }
@@ -885,7 +1065,10 @@ pub(crate) mod tests {
         let p = procedure(TimeLimit::WorkingDays(5), WaitMode::Restart);
         let mut d = to_processing(&cal, &p);
         d.apply(
-            &ev(at(2023, 10, 30, 9, 0), EventKind::SupplementRequested { reason: "thiếu".into(), documents: vec![] }),
+            &ev(
+                at(2023, 10, 30, 9, 0),
+                EventKind::SupplementRequested { reason: "thiếu".into(), documents: vec![], reason_code: None },
+            ),
             &cal,
             &p,
         )
@@ -904,7 +1087,10 @@ pub(crate) mod tests {
         let mut d = to_processing(&cal, &p);
         // Waited Mon 30/10 09:00 → Tue 31/10 10:00 = 1 working day + 60 min.
         d.apply(
-            &ev(at(2023, 10, 30, 9, 0), EventKind::SupplementRequested { reason: "thiếu".into(), documents: vec![] }),
+            &ev(
+                at(2023, 10, 30, 9, 0),
+                EventKind::SupplementRequested { reason: "thiếu".into(), documents: vec![], reason_code: None },
+            ),
             &cal,
             &p,
         )
@@ -912,8 +1098,13 @@ pub(crate) mod tests {
         d.apply(&ev(at(2023, 10, 31, 10, 0), EventKind::SupplementSupplied), &cal, &p).unwrap();
         assert_eq!(d.due_at, Some(at(2023, 11, 6, 10, 32)));
         // Payment waits pause by default.
-        d.apply(&ev(at(2023, 11, 1, 8, 0), EventKind::PaymentRequested { reason: "lệ phí".into() }), &cal, &p).unwrap();
-        d.apply(&ev(at(2023, 11, 1, 9, 0), EventKind::Paid), &cal, &p).unwrap();
+        d.apply(
+            &ev(at(2023, 11, 1, 8, 0), EventKind::PaymentRequested { reason: "lệ phí".into(), amount_vnd: None }),
+            &cal,
+            &p,
+        )
+        .unwrap();
+        d.apply(&ev(at(2023, 11, 1, 9, 0), EventKind::Paid { method: None, receipt: None }), &cal, &p).unwrap();
         // 10:32 + 60 min crosses the lunch break.
         assert_eq!(d.due_at, Some(at(2023, 11, 6, 13, 32)));
         assert_eq!(d.waited_until(at(2023, 12, 1, 0, 0)), Duration::hours(25) + Duration::hours(1));
@@ -931,6 +1122,7 @@ pub(crate) mod tests {
             responsible: None,
             automatic: false,
             override_second,
+            reason_code: None,
         };
         let err = d.apply(&ev(at(2023, 11, 1, 9, 0), resched(at(2023, 11, 2, 9, 0), false)), &cal, &p).unwrap_err();
         assert!(matches!(err, DossierError::RescheduleNotLater { .. }));
@@ -953,13 +1145,20 @@ pub(crate) mod tests {
         let p = procedure(TimeLimit::WorkingDays(5), WaitMode::Restart);
         let mut d = to_processing(&cal, &p);
         d.apply(
-            &ev(at(2023, 10, 30, 9, 0), EventKind::SupplementRequested { reason: "x".into(), documents: vec![] }),
+            &ev(
+                at(2023, 10, 30, 9, 0),
+                EventKind::SupplementRequested { reason: "x".into(), documents: vec![], reason_code: None },
+            ),
             &cal,
             &p,
         )
         .unwrap();
-        d.apply(&ev(at(2023, 10, 31, 9, 0), EventKind::Stopped { reason: "quá hạn bổ sung".into() }), &cal, &p)
-            .unwrap();
+        d.apply(
+            &ev(at(2023, 10, 31, 9, 0), EventKind::Stopped { reason: "quá hạn bổ sung".into(), reason_code: None }),
+            &cal,
+            &p,
+        )
+        .unwrap();
         assert_eq!(d.status, Some(Status::Stopped));
         assert_eq!(d.finished_at, Some(at(2023, 10, 31, 9, 0)));
         assert!(d.waits[0].completed_at.is_some());
@@ -968,6 +1167,99 @@ pub(crate) mod tests {
         let err =
             d.apply(&ev(at(2023, 11, 1, 9, 0), EventKind::Withdrawn { reason: String::new() }), &cal, &p).unwrap_err();
         assert!(matches!(err, DossierError::IllegalTransition { status: Some(Status::Stopped), .. }));
+    }
+
+    #[test]
+    fn old_events_read_as_unknown_and_new_fields_round_trip() {
+        // A log written before fees, methods, reason codes and electronic results.
+        for (old, want) in [
+            (r#"{"at":"2025-03-03T02:00:00Z","type":"paid"}"#, EventKind::Paid { method: None, receipt: None }),
+            (
+                r#"{"at":"2025-03-03T02:00:00Z","type":"payment_requested","reason":"lệ phí"}"#,
+                EventKind::PaymentRequested { reason: "lệ phí".into(), amount_vnd: None },
+            ),
+            (
+                r#"{"at":"2025-03-03T02:00:00Z","type":"resolved","outcome":"approved"}"#,
+                EventKind::Resolved { outcome: Outcome::Approved, reason: None, electronic: None, reason_code: None },
+            ),
+            (
+                r#"{"at":"2025-03-03T02:00:00Z","type":"stopped","reason":"x"}"#,
+                EventKind::Stopped { reason: "x".into(), reason_code: None },
+            ),
+        ] {
+            let e: Event = serde_json::from_str(old).unwrap();
+            assert_eq!(e.kind, want);
+            // Written back byte for byte: nothing new appears in an old event.
+            assert_eq!(serde_json::to_string(&e).unwrap(), old);
+        }
+        let paid = ev(
+            at(2025, 3, 3, 9, 0),
+            EventKind::Paid { method: Some(PaymentMethod::BankTransfer), receipt: Some("BL-0042".into()) },
+        );
+        let json = serde_json::to_string(&paid).unwrap();
+        assert!(json.contains(r#""type":"paid","method":"bank_transfer","receipt":"BL-0042""#), "{json}");
+        assert_eq!(serde_json::from_str::<Event>(&json).unwrap(), paid);
+        let synced = serde_json::to_string(&ev(at(2025, 3, 3, 9, 0), EventKind::SyncedToPortal)).unwrap();
+        assert!(synced.ends_with(r#""type":"synced_to_portal"}"#), "{synced}");
+        for m in PaymentMethod::ALL {
+            assert_eq!(PaymentMethod::parse(m.name()), Some(m));
+            assert_eq!(serde_json::to_string(&m).unwrap(), format!("\"{}\"", m.name()));
+        }
+        assert_eq!(PaymentMethod::parse("card"), None);
+    }
+
+    #[test]
+    fn fees_methods_results_digitisation_sync_and_reasons_are_projected() {
+        let cal = vn_calendar();
+        let p = procedure(TimeLimit::WorkingDays(5), WaitMode::Pause);
+        let mut i = intake();
+        i.documents = vec![
+            DocumentItem { name: "Tờ khai".into(), copy: CopyKind::Original, count: 1 },
+            DocumentItem { name: "CCCD".into(), copy: CopyKind::Copy, count: 1 },
+        ];
+        i.digitised = Some(vec!["Tờ khai".into()]);
+        let mut d = Dossier::default();
+        let step = |d: &mut Dossier, h: u32, kind: EventKind| d.apply(&ev(at(2023, 10, 30, h, 0), kind), &cal, &p);
+        step(&mut d, 8, EventKind::Received { intake: i }).unwrap();
+        assert_eq!((d.digitised, d.fee_vnd, d.payment_method, d.synced_at), (Some(1), None, None, None));
+        step(&mut d, 9, EventKind::Accepted).unwrap();
+        // The same paper again counts once; another one adds.
+        step(&mut d, 9, EventKind::Digitised { documents: vec!["Tờ khai".into(), "CCCD".into()] }).unwrap();
+        assert_eq!(d.digitised, Some(2));
+        step(
+            &mut d,
+            10,
+            EventKind::SupplementRequested {
+                reason: "thiếu".into(),
+                documents: vec![],
+                reason_code: Some("citizen_incomplete".into()),
+            },
+        )
+        .unwrap();
+        assert_eq!(d.delay_reason.as_deref(), Some("citizen_incomplete"));
+        step(&mut d, 11, EventKind::SupplementSupplied).unwrap();
+        // A request without a code keeps the last code.
+        step(&mut d, 13, EventKind::PaymentRequested { reason: "lệ phí".into(), amount_vnd: Some(0) }).unwrap();
+        assert_eq!(d.fee_vnd, Some(0), "zero is a fee, not an unknown one");
+        step(&mut d, 14, EventKind::Paid { method: Some(PaymentMethod::Exempt), receipt: None }).unwrap();
+        assert_eq!((d.payment_method, d.paid_at), (Some(PaymentMethod::Exempt), Some(at(2023, 10, 30, 14, 0))));
+        step(&mut d, 15, EventKind::SyncedToPortal).unwrap();
+        step(&mut d, 15, EventKind::SyncedToPortal).unwrap();
+        assert_eq!(d.synced_at, Some(at(2023, 10, 30, 15, 0)));
+        step(
+            &mut d,
+            16,
+            EventKind::Resolved { outcome: Outcome::Approved, reason: None, electronic: Some(true), reason_code: None },
+        )
+        .unwrap();
+        assert_eq!((d.electronic_result, d.delay_reason.as_deref()), (Some(true), Some("citizen_incomplete")));
+        // Digitising ends with the dossier; a sync does not.
+        let err = step(&mut d, 16, EventKind::Digitised { documents: vec!["X".into()] }).unwrap_err();
+        assert!(matches!(err, DossierError::IllegalTransition { .. }));
+        step(&mut d, 16, EventKind::SyncedToPortal).unwrap();
+        // Not yet received: nothing to sync.
+        let err = step(&mut Dossier::default(), 8, EventKind::SyncedToPortal).unwrap_err();
+        assert!(matches!(err, DossierError::IllegalTransition { status: None, .. }));
     }
 
     #[test]

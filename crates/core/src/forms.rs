@@ -174,7 +174,7 @@ pub fn supplement_facts(events: &[Event]) -> Option<SupplementFacts> {
     let mut n = 0;
     let mut out = None;
     for e in events {
-        if let EventKind::SupplementRequested { reason, documents } = &e.kind {
+        if let EventKind::SupplementRequested { reason, documents, .. } = &e.kind {
             n += 1;
             out = Some(SupplementFacts {
                 at: e.at,
@@ -199,7 +199,7 @@ pub struct RefusalFacts {
 /// The dossier's refusal at receipt, if it was refused.
 pub fn refusal_facts(events: &[Event]) -> Option<RefusalFacts> {
     events.iter().rev().find_map(|e| match &e.kind {
-        EventKind::RefusedAtReceipt { reason } => {
+        EventKind::RefusedAtReceipt { reason, .. } => {
             Some(RefusalFacts { at: e.at, by: e.by.clone(), reason: reason.clone() })
         }
         _ => None,
@@ -372,14 +372,24 @@ mod tests {
         let t = Utc.with_ymd_and_hms(2025, 3, 3, 2, 0, 0).unwrap();
         let ev = |kind| Event { at: t, by: Some("an".into()), backdate_reason: None, kind };
         let events = vec![
-            ev(EventKind::SupplementRequested { reason: "thiếu".into(), documents: vec!["A".into()] }),
+            ev(EventKind::SupplementRequested {
+                reason: "thiếu".into(),
+                documents: vec!["A".into()],
+                reason_code: None,
+            }),
             ev(EventKind::SupplementSupplied),
-            ev(EventKind::SupplementRequested { reason: "lần hai".into(), documents: vec!["B".into()] }),
+            ev(EventKind::SupplementRequested {
+                reason: "lần hai".into(),
+                documents: vec!["B".into()],
+                reason_code: None,
+            }),
         ];
         let s = supplement_facts(&events).unwrap();
         assert_eq!((s.n, s.reason.as_str(), s.documents.clone()), (2, "lần hai", vec!["B".to_string()]));
         assert!(refusal_facts(&events).is_none());
-        let r = refusal_facts(&[ev(EventKind::RefusedAtReceipt { reason: "sai thủ tục".into() })]).unwrap();
+        let r =
+            refusal_facts(&[ev(EventKind::RefusedAtReceipt { reason: "sai thủ tục".into(), reason_code: None })])
+                .unwrap();
         assert_eq!(r.reason, "sai thủ tục");
     }
 }

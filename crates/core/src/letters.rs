@@ -404,7 +404,7 @@ pub fn pending_supplement(domain: &Domain, d: &Dossier, events: &[Event]) -> Opt
     }
     let restarts = domain.procedure_of(d).ok().is_none_or(|p| p.supplement_mode == crate::catalog::WaitMode::Restart);
     events.iter().rev().find_map(|e| match &e.kind {
-        EventKind::SupplementRequested { reason, documents } => {
+        EventKind::SupplementRequested { reason, documents, .. } => {
             Some(SupplementFacts { requested_at: e.at, reason: reason.clone(), documents: documents.clone(), restarts })
         }
         _ => None,
@@ -877,7 +877,7 @@ pub fn implied_messages(domain: &Domain, after: &Dossier, event: &Event) -> Resu
             }
             out.push(ctx.intent(letter, ctx.citizen(), key));
         }
-        EventKind::SupplementRequested { reason, documents } => {
+        EventKind::SupplementRequested { reason, documents, .. } => {
             let mut letter = ctx.letter(MessageKind::SupplementRequest, Audience::Citizen, event.at, &ctx.receiving);
             letter.supplement = Some(SupplementFacts {
                 requested_at: event.at,
@@ -906,7 +906,7 @@ pub fn implied_messages(domain: &Domain, after: &Dossier, event: &Event) -> Resu
         | EventKind::Accepted
         | EventKind::Received { .. }
         | EventKind::SupplementSupplied
-        | EventKind::Paid => {
+        | EventKind::Paid { .. } => {
             if let Some(holder) = &d.holder
                 && d.status.is_some_and(Status::is_open)
                 && at_risk(d, ctx.procedure, ctx.cal(), event.at, &RemainingTimeModel::default())?
@@ -1014,7 +1014,14 @@ pub fn automatic_apology(domain: &Domain, d: &Dossier, now: DateTime<Utc>) -> Re
     Ok(Some(Event::new(
         now,
         Some(SCHEDULER.to_string()),
-        EventKind::Rescheduled { to, reason, responsible: Some(responsible), automatic: true, override_second: false },
+        EventKind::Rescheduled {
+            to,
+            reason,
+            responsible: Some(responsible),
+            automatic: true,
+            override_second: false,
+            reason_code: None,
+        },
     )))
 }
 
@@ -1231,7 +1238,10 @@ route = [
         ] {
             domain.apply(&mut d, &e).unwrap();
         }
-        let res = ev(at(2023, 11, 6, 10, 0), EventKind::Resolved { outcome: Outcome::Approved, reason: None });
+        let res = ev(
+            at(2023, 11, 6, 10, 0),
+            EventKind::Resolved { outcome: Outcome::Approved, reason: None, electronic: None, reason_code: None },
+        );
         domain.apply(&mut d, &res).unwrap();
         let m = implied_messages(&domain, &d, &res).unwrap();
         let kinds: Vec<_> = m.iter().map(|m| m.kind).collect();
@@ -1268,6 +1278,7 @@ route = [
                 EventKind::SupplementRequested {
                     reason: "Thiếu bản sao căn cước".into(),
                     documents: vec!["Bản sao căn cước công dân".into(), "Tờ khai (bản chính)".into()],
+                    reason_code: None,
                 },
             );
             domain.apply(&mut d, &e).unwrap();

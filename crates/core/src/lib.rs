@@ -14,6 +14,7 @@
 //!   time shown in standard days ([`STANDARD_DAY_MINUTES`]);
 //! - [`catalog`]: agencies, procedures, routes;
 //! - [`dossier`]: the state machine and its events;
+//! - [`delay`]: delay reason codes and who caused them (citizen or agency);
 //! - [`domain`]: the calendar and catalog together, replaying a log;
 //! - [`analysis`]: classification, rates, handoffs, dwell, signals, at-risk;
 //! - [`backdate`]: honest times — the backdating window, the stated and recorded instants of an
@@ -43,6 +44,7 @@ pub mod catalog;
 pub mod codes;
 pub mod commands;
 pub mod deadlines;
+pub mod delay;
 pub mod domain;
 pub mod dossier;
 pub mod forms;
@@ -58,10 +60,12 @@ pub mod watchlist;
 
 pub use analysis::{Analysis, ClassifyMode, Counts, Ratio, Timeliness, analyse, classify};
 pub use calendar::{Calendar, CalendarData, CalendarError, CalendarYear, OfficeHours};
-pub use catalog::{Agency, Catalog, CatalogError, Procedure, WaitMode};
+pub use catalog::{Agency, Catalog, CatalogError, Fee, FeeOption, Procedure, WaitMode};
 pub use codes::{AgencyCode, DossierCode, Email, ParseError, Phone, ProcedureCode};
 pub use deadlines::{Deadline, Lang, STANDARD_DAY_MINUTES, Step, TimeLimit, deadline};
+pub use delay::{Cause, DelayReasons};
 pub use domain::{Domain, DomainError};
 pub use dossier::{
-    Applicant, Channel, CopyKind, DocumentItem, Dossier, DossierError, Event, EventKind, Intake, Outcome, Status,
+    Applicant, Channel, CopyKind, DocumentItem, Dossier, DossierError, Event, EventKind, Intake, Outcome,
+    PaymentMethod, Status,
 };

@@ -64,6 +64,11 @@ pub fn paragraph(s: &str, field: &'static str, max: usize) -> Result<String, Tex
     check(s, field, max, true)
 }
 
+/// Like [`line`], but empty text is `Ok(None)`.
+pub fn optional_line(s: &str, field: &'static str, max: usize) -> Result<Option<String>, TextError> {
+    if s.trim().is_empty() { Ok(None) } else { line(s, field, max).map(Some) }
+}
+
 /// Like [`paragraph`], but empty text is `Ok(None)`.
 pub fn optional_paragraph(s: &str, field: &'static str, max: usize) -> Result<Option<String>, TextError> {
     if s.trim().is_empty() { Ok(None) } else { paragraph(s, field, max).map(Some) }

@@ -114,7 +114,7 @@ pub fn is_measured(kind: &EventKind) -> bool {
 /// Every event kind's stable name (as stored in the log, [`EventKind::name`]) with the words a
 /// reader sees: (name, Vietnamese, English). The Vietnamese follows DOMAIN.md §1 and the
 /// status names of [`Status::name_vi`].
-pub const EVENT_LABELS: [(&str, &str, &str); 16] = [
+pub const EVENT_LABELS: [(&str, &str, &str); 18] = [
     ("registered_online", "Đăng ký trực tuyến", "Registered online"),
     ("accepted_online", "Tiếp nhận hồ sơ trực tuyến", "Online submission accepted"),
     ("received", "Tiếp nhận hồ sơ", "Received at the desk"),
@@ -131,6 +131,8 @@ pub const EVENT_LABELS: [(&str, &str, &str); 16] = [
     ("returned", "Đã trả kết quả", "Result returned"),
     ("withdrawn", "Công dân rút hồ sơ", "Withdrawn by the applicant"),
     ("stopped", "Dừng xử lý", "Processing stopped"),
+    ("digitised", "Số hóa thành phần hồ sơ", "Papers digitised"),
+    ("synced_to_portal", "Đồng bộ lên Cổng Dịch vụ công quốc gia", "Synced to the national portal"),
 ];
 
 /// The words for the event kind named `name` ([`EventKind::name`]) in `lang`; `None` for a
@@ -174,31 +176,35 @@ mod tests {
             applicant: Default::default(),
             channel: Default::default(),
             documents: Vec::new(),
+            digitised: None,
         };
         let at = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
         let kinds = [
             EventKind::RegisteredOnline { intake: intake.clone() },
             EventKind::AcceptedOnline,
             EventKind::Received { intake },
-            EventKind::RefusedAtReceipt { reason: String::new() },
+            EventKind::RefusedAtReceipt { reason: String::new(), reason_code: None },
             EventKind::Transferred { to: "000.00.02.H17".parse().unwrap() },
             EventKind::Accepted,
-            EventKind::SupplementRequested { reason: String::new(), documents: vec![] },
+            EventKind::SupplementRequested { reason: String::new(), documents: vec![], reason_code: None },
             EventKind::SupplementSupplied,
-            EventKind::PaymentRequested { reason: String::new() },
-            EventKind::Paid,
+            EventKind::PaymentRequested { reason: String::new(), amount_vnd: None },
+            EventKind::Paid { method: None, receipt: None },
             EventKind::Rescheduled {
                 to: at,
                 reason: String::new(),
                 responsible: None,
                 automatic: false,
                 override_second: false,
+                reason_code: None,
             },
             EventKind::Apologised { responsible: "000.00.02.H17".parse().unwrap(), reason: String::new() },
-            EventKind::Resolved { outcome: Outcome::Approved, reason: None },
+            EventKind::Resolved { outcome: Outcome::Approved, reason: None, electronic: None, reason_code: None },
             EventKind::Returned,
             EventKind::Withdrawn { reason: String::new() },
-            EventKind::Stopped { reason: String::new() },
+            EventKind::Stopped { reason: String::new(), reason_code: None },
+            EventKind::Digitised { documents: vec![] },
+            EventKind::SyncedToPortal,
         ];
         assert_eq!(kinds.len(), EVENT_LABELS.len());
         for k in &kinds {

@@ -1265,7 +1265,7 @@ route = [
             by(
                 at(2023, 10, 31, 16, 0),
                 Some("desk1"),
-                EventKind::Resolved { outcome: Outcome::Approved, reason: None },
+                EventKind::Resolved { outcome: Outcome::Approved, reason: None, electronic: None, reason_code: None },
             ),
         ];
         let occ = occurrences(&events);
@@ -1336,7 +1336,7 @@ route = [
         sooner.push(by(
             at(2023, 10, 30, 9, 10),
             Some("desk2"),
-            EventKind::Resolved { outcome: Outcome::Approved, reason: None },
+            EventKind::Resolved { outcome: Outcome::Approved, reason: None, electronic: None, reason_code: None },
         ));
         let occ3 = occurrences(&sooner);
         assert!(find(&occ3, WatchKind::SilentHolder).is_empty(), "{occ3:?}");
@@ -1348,6 +1348,7 @@ route = [
         let sup = |docs: &[&str]| EventKind::SupplementRequested {
             reason: "thiếu".into(),
             documents: docs.iter().map(|d| d.to_string()).collect(),
+            reason_code: None,
         };
         let reschedule = |to, over| EventKind::Rescheduled {
             to,
@@ -1355,6 +1356,7 @@ route = [
             responsible: None,
             automatic: false,
             override_second: over,
+            reason_code: None,
         };
         let events = [
             received(at(2023, 10, 27, 9, 32)),
@@ -1434,7 +1436,12 @@ route = [
                 by(
                     at(2023, 11, 6, 11, 0),
                     Some("desk1"),
-                    EventKind::Resolved { outcome: Outcome::Approved, reason: None },
+                    EventKind::Resolved {
+                        outcome: Outcome::Approved,
+                        reason: None,
+                        electronic: None,
+                        reason_code: None,
+                    },
                 ),
             ],
             vec![
@@ -1454,11 +1461,15 @@ route = [
                 by(
                     at(2023, 10, 27, 14, 0),
                     Some("tp1"),
-                    EventKind::SupplementRequested { reason: "x".into(), documents: vec![] },
+                    EventKind::SupplementRequested { reason: "x".into(), documents: vec![], reason_code: None },
                 ),
                 by(at(2023, 10, 30, 8, 0), None, EventKind::SupplementSupplied),
-                by(at(2023, 10, 30, 9, 0), Some("tp1"), EventKind::PaymentRequested { reason: "phí".into() }),
-                by(at(2023, 10, 30, 10, 30), None, EventKind::Paid),
+                by(
+                    at(2023, 10, 30, 9, 0),
+                    Some("tp1"),
+                    EventKind::PaymentRequested { reason: "phí".into(), amount_vnd: None },
+                ),
+                by(at(2023, 10, 30, 10, 30), None, EventKind::Paid { method: None, receipt: None }),
             ],
             // Waiting for the citizen since before the budget ran out: never silent.
             vec![
@@ -1468,7 +1479,7 @@ route = [
                 by(
                     at(2023, 10, 30, 14, 0),
                     Some("tp1"),
-                    EventKind::SupplementRequested { reason: "x".into(), documents: vec![] },
+                    EventKind::SupplementRequested { reason: "x".into(), documents: vec![], reason_code: None },
                 ),
             ],
         ];

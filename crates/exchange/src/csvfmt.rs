@@ -6,14 +6,15 @@ use std::io::{self, BufRead, Read, Write};
 use chrono::SecondsFormat;
 use motcua_core::calendar::at_vn;
 use motcua_core::{
-    AgencyCode, Applicant, Channel, DossierCode, Email, Event, EventKind, Intake, Outcome, Phone, ProcedureCode,
+    AgencyCode, Applicant, Channel, DossierCode, Email, Event, EventKind, Intake, Outcome, PaymentMethod, Phone,
+    ProcedureCode,
 };
 
 use crate::{EVENT_TYPES, ExportError, ImportRow, RowError, parse_instant, unknown_type};
 
 /// The header of an event CSV, in the order motcua writes it. On import the columns may come
 /// in any order and all but `code`, `at` and `type` may be left out.
-pub const CSV_COLUMNS: [&str; 19] = [
+pub const CSV_COLUMNS: [&str; 25] = [
     "code",
     "at",
     "by",
@@ -33,6 +34,12 @@ pub const CSV_COLUMNS: [&str; 19] = [
     "responsible",
     "override",
     "automatic",
+    "reason_code",
+    "amount_vnd",
+    "method",
+    "receipt",
+    "electronic",
+    "digitised",
 ];
 
 const CODE: usize = 0;
@@ -54,17 +61,29 @@ const OUTCOME: usize = 15;
 const RESPONSIBLE: usize = 16;
 const OVERRIDE: usize = 17;
 const AUTOMATIC: usize = 18;
+const REASON_CODE: usize = 19;
+const AMOUNT: usize = 20;
+const METHOD: usize = 21;
+const RECEIPT: usize = 22;
+const ELECTRONIC: usize = 23;
+const DIGITISED: usize = 24;
 
 /// The columns an event type uses besides code, at, by and type.
 fn columns_of(kind: &str) -> &'static [usize] {
     match kind {
-        "registered_online" | "received" => &[PROCEDURE, AGENCY, NAME, EMAIL, PHONE, ID_NUMBER, ADDRESS, CHANNEL],
-        "refused_at_receipt" | "payment_requested" | "withdrawn" | "stopped" => &[REASON],
+        "registered_online" | "received" => {
+            &[PROCEDURE, AGENCY, NAME, EMAIL, PHONE, ID_NUMBER, ADDRESS, CHANNEL, DIGITISED]
+        }
+        "refused_at_receipt" | "stopped" => &[REASON, REASON_CODE],
+        "withdrawn" => &[REASON],
+        "payment_requested" => &[REASON, AMOUNT],
+        "paid" => &[METHOD, RECEIPT],
         "transferred" => &[TO],
-        "supplement_requested" => &[REASON, DOCUMENTS],
-        "rescheduled" => &[TO, REASON, RESPONSIBLE, OVERRIDE, AUTOMATIC],
+        "supplement_requested" => &[REASON, DOCUMENTS, REASON_CODE],
+        "rescheduled" => &[TO, REASON, RESPONSIBLE, OVERRIDE, AUTOMATIC, REASON_CODE],
         "apologised" => &[RESPONSIBLE, REASON],
-        "resolved" => &[OUTCOME, REASON],
+        "resolved" => &[OUTCOME, REASON, ELECTRONIC, REASON_CODE],
+        "digitised" => &[DIGITISED],
         _ => &[],
     }
 }
@@ -257,6 +276,16 @@ fn flag(values: &[Option<&str>], col: usize) -> Result<bool, String> {
     }
 }
 
+/// A `;`-separated list (empty items dropped).
+fn list(values: &[Option<&str>], col: usize) -> Option<Vec<String>> {
+    values[col].map(|d| d.split(';').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect())
+}
+
+/// An optional true/false column: empty is unknown.
+fn opt_flag(values: &[Option<&str>], col: usize) -> Result<Option<bool>, String> {
+    if get(values, col).is_none() { Ok(None) } else { flag(values, col).map(Some) }
+}
+
 fn agency(s: &str, col: usize) -> Result<AgencyCode, String> {
     s.trim().parse().map_err(|e| format!("bad agency in `{}`: {e}", CSV_COLUMNS[col]))
 }
@@ -304,7 +333,17 @@ fn build(values: &[Option<&str>]) -> Result<(DossierCode, Event), String> {
                     .transpose()
                     .map_err(|e| e.to_string())?,
             };
-            let intake = Intake { code: code.clone(), procedure, agency, applicant, channel, documents: Vec::new() };
+            let intake = Intake {
+                code: code.clone(),
+                procedure,
+                agency,
+                applicant,
+                channel,
+                documents: Vec::new(),
+                // `-` is an intake that said none was digitised.
+                digitised: get(values, DIGITISED)
+                    .map(|d| if d == "-" { Vec::new() } else { list(values, DIGITISED).unwrap_or_default() }),
+            };
             if kind_name == "received" {
                 EventKind::Received { intake }
             } else {
@@ -314,20 +353,43 @@ fn build(values: &[Option<&str>]) -> Result<(DossierCode, Event), String> {
         "accepted_online" => EventKind::AcceptedOnline,
         "accepted" => EventKind::Accepted,
         "supplement_supplied" => EventKind::SupplementSupplied,
-        "paid" => EventKind::Paid,
+        "paid" => EventKind::Paid {
+            method: get(values, METHOD)
+                .map(|m| {
+                    PaymentMethod::parse(m)
+                        .ok_or_else(|| format!("bad method {m:?}: expected cash, bank_transfer, online or exempt"))
+                })
+                .transpose()?,
+            receipt: text(values, RECEIPT),
+        },
+        "digitised" => EventKind::Digitised { documents: list(values, DIGITISED).unwrap_or_default() },
+        "synced_to_portal" => EventKind::SyncedToPortal,
         "returned" => EventKind::Returned,
-        "refused_at_receipt" => {
-            EventKind::RefusedAtReceipt { reason: required(values, REASON, kind_name)?.to_string() }
-        }
-        "stopped" => EventKind::Stopped { reason: required(values, REASON, kind_name)?.to_string() },
-        "payment_requested" => EventKind::PaymentRequested { reason: text(values, REASON).unwrap_or_default() },
+        "refused_at_receipt" => EventKind::RefusedAtReceipt {
+            reason: required(values, REASON, kind_name)?.to_string(),
+            reason_code: get(values, REASON_CODE).map(str::to_string),
+        },
+        "stopped" => EventKind::Stopped {
+            reason: required(values, REASON, kind_name)?.to_string(),
+            reason_code: get(values, REASON_CODE).map(str::to_string),
+        },
+        "payment_requested" => EventKind::PaymentRequested {
+            reason: text(values, REASON).unwrap_or_default(),
+            amount_vnd: get(values, AMOUNT)
+                .map(|a| a.parse::<u64>().map_err(|_| format!("bad amount_vnd {a:?}: expected a whole number ≥ 0")))
+                .transpose()?,
+        },
         "withdrawn" => EventKind::Withdrawn { reason: text(values, REASON).unwrap_or_default() },
         "transferred" => EventKind::Transferred { to: agency(required(values, TO, kind_name)?, TO)? },
         "supplement_requested" => {
             let documents = values[DOCUMENTS].map_or_else(Vec::new, |d| {
                 d.split(';').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
             });
-            EventKind::SupplementRequested { reason: required(values, REASON, kind_name)?.to_string(), documents }
+            EventKind::SupplementRequested {
+                reason: required(values, REASON, kind_name)?.to_string(),
+                documents,
+                reason_code: get(values, REASON_CODE).map(str::to_string),
+            }
         }
         "rescheduled" => EventKind::Rescheduled {
             to: parse_instant("to", required(values, TO, kind_name)?)?,
@@ -335,6 +397,7 @@ fn build(values: &[Option<&str>]) -> Result<(DossierCode, Event), String> {
             responsible: get(values, RESPONSIBLE).map(|r| agency(r, RESPONSIBLE)).transpose()?,
             automatic: flag(values, AUTOMATIC)?,
             override_second: flag(values, OVERRIDE)?,
+            reason_code: get(values, REASON_CODE).map(str::to_string),
         },
         "apologised" => EventKind::Apologised {
             responsible: agency(required(values, RESPONSIBLE, kind_name)?, RESPONSIBLE)?,
@@ -346,7 +409,12 @@ fn build(values: &[Option<&str>]) -> Result<(DossierCode, Event), String> {
                 "refused" => Outcome::Refused,
                 other => return Err(format!("bad outcome {other:?}: expected approved or refused")),
             };
-            EventKind::Resolved { outcome, reason: text(values, REASON) }
+            EventKind::Resolved {
+                outcome,
+                reason: text(values, REASON),
+                electronic: opt_flag(values, ELECTRONIC)?,
+                reason_code: get(values, REASON_CODE).map(str::to_string),
+            }
         }
         other => return Err(unknown_type(other)),
     };
@@ -379,6 +447,11 @@ pub(crate) fn write<W: Write>(w: &mut csv::Writer<W>, code: &DossierCode, event:
             r[ID_NUMBER] = intake.applicant.id_number.clone().unwrap_or_default();
             r[ADDRESS] = intake.applicant.address.clone().unwrap_or_default();
             r[CHANNEL] = intake.channel.name().to_string();
+            r[DIGITISED] = match &intake.digitised {
+                None => String::new(),
+                Some(names) if names.is_empty() => "-".to_string(),
+                Some(names) => joined(code, names)?,
+            };
             if intake.code != *code {
                 return Err(ExportError::NotRepresentable {
                     code: code.clone(),
@@ -386,24 +459,28 @@ pub(crate) fn write<W: Write>(w: &mut csv::Writer<W>, code: &DossierCode, event:
                 });
             }
         }
-        EventKind::RefusedAtReceipt { reason }
-        | EventKind::Stopped { reason }
-        | EventKind::PaymentRequested { reason }
-        | EventKind::Withdrawn { reason } => {
+        EventKind::RefusedAtReceipt { reason, reason_code } | EventKind::Stopped { reason, reason_code } => {
             r[REASON] = reason.clone();
+            r[REASON_CODE] = reason_code.clone().unwrap_or_default();
         }
+        EventKind::Withdrawn { reason } => r[REASON] = reason.clone(),
+        EventKind::PaymentRequested { reason, amount_vnd } => {
+            r[REASON] = reason.clone();
+            r[AMOUNT] = amount_vnd.map(|a| a.to_string()).unwrap_or_default();
+        }
+        EventKind::Paid { method, receipt } => {
+            r[METHOD] = method.map(|m| m.name().to_string()).unwrap_or_default();
+            r[RECEIPT] = receipt.clone().unwrap_or_default();
+        }
+        EventKind::Digitised { documents } => r[DIGITISED] = joined(code, documents)?,
         EventKind::Transferred { to } => r[TO] = to.to_string(),
-        EventKind::SupplementRequested { reason, documents } => {
-            if let Some(d) = documents.iter().find(|d| d.contains(';')) {
-                return Err(ExportError::NotRepresentable {
-                    code: code.clone(),
-                    reason: format!("document {d:?} contains `;`, the CSV list separator"),
-                });
-            }
+        EventKind::SupplementRequested { reason, documents, reason_code } => {
             r[REASON] = reason.clone();
-            r[DOCUMENTS] = documents.join(";");
+            r[DOCUMENTS] = joined(code, documents)?;
+            r[REASON_CODE] = reason_code.clone().unwrap_or_default();
         }
-        EventKind::Rescheduled { to, reason, responsible, automatic, override_second } => {
+        EventKind::Rescheduled { to, reason, responsible, automatic, override_second, reason_code } => {
+            r[REASON_CODE] = reason_code.clone().unwrap_or_default();
             r[TO] = instant(*to);
             r[REASON] = reason.clone();
             r[RESPONSIBLE] = responsible.as_ref().map(ToString::to_string).unwrap_or_default();
@@ -414,7 +491,9 @@ pub(crate) fn write<W: Write>(w: &mut csv::Writer<W>, code: &DossierCode, event:
             r[RESPONSIBLE] = responsible.to_string();
             r[REASON] = reason.clone();
         }
-        EventKind::Resolved { outcome, reason } => {
+        EventKind::Resolved { outcome, reason, electronic, reason_code } => {
+            r[ELECTRONIC] = electronic.map(|e| e.to_string()).unwrap_or_default();
+            r[REASON_CODE] = reason_code.clone().unwrap_or_default();
             r[OUTCOME] = match outcome {
                 Outcome::Approved => "approved",
                 Outcome::Refused => "refused",
@@ -425,11 +504,22 @@ pub(crate) fn write<W: Write>(w: &mut csv::Writer<W>, code: &DossierCode, event:
         EventKind::AcceptedOnline
         | EventKind::Accepted
         | EventKind::SupplementSupplied
-        | EventKind::Paid
+        | EventKind::SyncedToPortal
         | EventKind::Returned => {}
     }
     w.write_record(&r)?;
     Ok(())
+}
+
+/// A list of names as one `;`-separated cell; a name holding `;` cannot be written.
+fn joined(code: &DossierCode, names: &[String]) -> Result<String, ExportError> {
+    if let Some(d) = names.iter().find(|d| d.contains(';')) {
+        return Err(ExportError::NotRepresentable {
+            code: code.clone(),
+            reason: format!("document {d:?} contains `;`, the CSV list separator"),
+        });
+    }
+    Ok(names.join(";"))
 }
 
 #[cfg(test)]

@@ -138,14 +138,16 @@ impl Staff {
                     }
                     s.finish_reason = reason.clone();
                 }
-                EventKind::Withdrawn { reason } | EventKind::Stopped { reason } => {
+                EventKind::Withdrawn { reason } | EventKind::Stopped { reason, .. } => {
                     if let Some(i) = k {
                         s.closed[i] = e.by.clone();
                     }
                     s.finish_reason = Some(reason.clone()).filter(|r| !r.is_empty());
                 }
                 EventKind::Returned => s.returned = e.by.clone(),
-                EventKind::RefusedAtReceipt { reason } => s.refused_at_receipt = Some((e.by.clone(), reason.clone())),
+                EventKind::RefusedAtReceipt { reason, .. } => {
+                    s.refused_at_receipt = Some((e.by.clone(), reason.clone()))
+                }
                 EventKind::SupplementRequested { reason, .. } => s.supplements.push((e.by.clone(), reason.clone())),
                 _ => {}
             }
@@ -198,24 +200,34 @@ fn event_content(domain: &Domain, kind: &EventKind) -> String {
         EventKind::RegisteredOnline { .. } => "Đăng ký hồ sơ trực tuyến".into(),
         EventKind::AcceptedOnline => "Tiếp nhận hồ sơ trực tuyến".into(),
         EventKind::Received { .. } => "Tiếp nhận hồ sơ".into(),
-        EventKind::RefusedAtReceipt { reason } => with("Từ chối tiếp nhận hồ sơ", reason),
+        EventKind::RefusedAtReceipt { reason, .. } => with("Từ chối tiếp nhận hồ sơ", reason),
         EventKind::Transferred { to } => format!("Chuyển hồ sơ đến {}", agency_name(domain, to)),
         EventKind::Accepted => "Nhận hồ sơ để xử lý".into(),
         EventKind::SupplementRequested { reason, .. } => with("Yêu cầu bổ sung hồ sơ", reason),
         EventKind::SupplementSupplied => "Công dân đã bổ sung hồ sơ".into(),
-        EventKind::PaymentRequested { reason } => with("Yêu cầu thực hiện nghĩa vụ tài chính", reason),
-        EventKind::Paid => "Công dân đã thực hiện nghĩa vụ tài chính".into(),
+        EventKind::PaymentRequested { reason, amount_vnd: Some(v) } => {
+            with(&format!("Yêu cầu thực hiện nghĩa vụ tài chính ({v} đồng)"), reason)
+        }
+        EventKind::PaymentRequested { reason, amount_vnd: None } => {
+            with("Yêu cầu thực hiện nghĩa vụ tài chính", reason)
+        }
+        EventKind::Paid { method: Some(m), .. } => {
+            format!("Công dân đã thực hiện nghĩa vụ tài chính ({})", m.name_vi().to_lowercase())
+        }
+        EventKind::Paid { method: None, .. } => "Công dân đã thực hiện nghĩa vụ tài chính".into(),
         EventKind::Rescheduled { to, reason, .. } => {
             with(&format!("Xin lỗi và hẹn lại ngày trả kết quả: {}", to_local(*to).format("%H:%M %d/%m/%Y")), reason)
         }
         EventKind::Apologised { reason, .. } => with("Xin lỗi vì trả kết quả trễ hạn", reason),
         EventKind::Resolved { outcome: Outcome::Approved, .. } => "Hoàn thành giải quyết hồ sơ".into(),
-        EventKind::Resolved { outcome: Outcome::Refused, reason } => {
+        EventKind::Resolved { outcome: Outcome::Refused, reason, .. } => {
             with("Từ chối giải quyết hồ sơ", reason.as_deref().unwrap_or_default())
         }
         EventKind::Returned => "Trả kết quả cho công dân".into(),
         EventKind::Withdrawn { reason } => with("Công dân rút hồ sơ", reason),
-        EventKind::Stopped { reason } => with("Dừng xử lý hồ sơ", reason),
+        EventKind::Stopped { reason, .. } => with("Dừng xử lý hồ sơ", reason),
+        EventKind::Digitised { documents } => format!("Số hóa thành phần hồ sơ: {}", documents.join("; ")),
+        EventKind::SyncedToPortal => "Đồng bộ hồ sơ lên Cổng Dịch vụ công quốc gia".into(),
     }
 }
 

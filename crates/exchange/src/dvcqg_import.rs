@@ -315,7 +315,7 @@ impl Ctx<'_> {
                 let r = refusal.as_ref().or(processing.last()).ok_or("a refusal at receipt needs its row")?;
                 let at = r.acted.or(r.started).ok_or_else(|| format!("`QuaTrinhXuLy[{}]` has no date", r.index))?;
                 let reason = reason_after(&r.content, "Từ chối tiếp nhận hồ sơ").unwrap_or(r.content.clone());
-                events.push(event(at, &r.by, EventKind::RefusedAtReceipt { reason }));
+                events.push(event(at, &r.by, EventKind::RefusedAtReceipt { reason, reason_code: None }));
             }
             return Ok(events);
         }
@@ -384,7 +384,7 @@ impl Ctx<'_> {
             out.push((
                 asked,
                 Rank::SupplementRequested,
-                event(asked, &by, EventKind::SupplementRequested { reason, documents }),
+                event(asked, &by, EventKind::SupplementRequested { reason, documents, reason_code: None }),
             ));
             if let Some(t) = time(s, "NgayTiepNhanBoSung", &at)? {
                 out.push((t, Rank::SupplementSupplied, event(t, &None, EventKind::SupplementSupplied)));
@@ -413,6 +413,7 @@ impl Ctx<'_> {
                 responsible: None,
                 automatic: false,
                 override_second: false,
+                reason_code: None,
             };
             out.push((at, Rank::Rescheduled, event(at, &None, kind)));
         }
@@ -431,7 +432,7 @@ impl Ctx<'_> {
                 out.push((
                     at,
                     Rank::PaymentRequested,
-                    event(at, &last_by, EventKind::PaymentRequested { reason: String::new() }),
+                    event(at, &last_by, EventKind::PaymentRequested { reason: String::new(), amount_vnd: None }),
                 ));
             }
             Some(Status::Done | Status::Returned) => {
@@ -440,8 +441,15 @@ impl Ctx<'_> {
                     .map(Some)
                     .or_else(|| says(content, "Từ chối giải quyết hồ sơ").then_some(None));
                 let kind = match refused {
-                    Some(reason) => EventKind::Resolved { outcome: Outcome::Refused, reason },
-                    None => EventKind::Resolved { outcome: Outcome::Approved, reason: None },
+                    Some(reason) => {
+                        EventKind::Resolved { outcome: Outcome::Refused, reason, electronic: None, reason_code: None }
+                    }
+                    None => EventKind::Resolved {
+                        outcome: Outcome::Approved,
+                        reason: None,
+                        electronic: None,
+                        reason_code: None,
+                    },
                 };
                 out.push((at, Rank::Finished, event(at, &last_by, kind)));
                 if status == Some(Status::Returned) {
@@ -459,7 +467,7 @@ impl Ctx<'_> {
             Some(Status::Stopped) => {
                 let at = need_finish()?;
                 let reason = reason_after(content, "Dừng xử lý hồ sơ").unwrap_or_else(|| "Dừng xử lý hồ sơ".into());
-                out.push((at, Rank::Finished, event(at, &last_by, EventKind::Stopped { reason })));
+                out.push((at, Rank::Finished, event(at, &last_by, EventKind::Stopped { reason, reason_code: None })));
             }
             _ => {}
         }
@@ -545,6 +553,7 @@ impl Ctx<'_> {
             applicant: Applicant { name, email, phone, id_number: text(map, "SoGiayToChuHoSo", "")?, address },
             channel,
             documents: Vec::new(),
+            digitised: None,
         })
     }
 }

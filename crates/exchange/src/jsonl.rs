@@ -6,7 +6,7 @@
 
 use std::io::{BufRead, Write};
 
-use motcua_core::{AgencyCode, Channel, DossierCode, Email, Event, Phone, ProcedureCode};
+use motcua_core::{AgencyCode, Channel, DossierCode, Email, Event, PaymentMethod, Phone, ProcedureCode};
 use serde_json::{Map, Value};
 
 use crate::{ExportError, ImportRow, RowError, parse_instant, unknown_type};
@@ -15,18 +15,22 @@ use crate::{ExportError, ImportRow, RowError, parse_instant, unknown_type};
 fn fields_of(kind: &str) -> Option<&'static [&'static str]> {
     Some(match kind {
         "registered_online" | "received" => &["intake"],
-        "accepted_online" | "accepted" | "supplement_supplied" | "paid" | "returned" => &[],
-        "refused_at_receipt" | "payment_requested" | "withdrawn" | "stopped" => &["reason"],
+        "accepted_online" | "accepted" | "supplement_supplied" | "returned" | "synced_to_portal" => &[],
+        "paid" => &["method", "receipt"],
+        "refused_at_receipt" | "stopped" => &["reason", "reason_code"],
+        "payment_requested" => &["reason", "amount_vnd"],
+        "withdrawn" => &["reason"],
         "transferred" => &["to"],
-        "supplement_requested" => &["reason", "documents"],
-        "rescheduled" => &["to", "reason", "responsible", "automatic", "override_second"],
+        "supplement_requested" => &["reason", "documents", "reason_code"],
+        "rescheduled" => &["to", "reason", "responsible", "automatic", "override_second", "reason_code"],
         "apologised" => &["responsible", "reason"],
-        "resolved" => &["outcome", "reason"],
+        "resolved" => &["outcome", "reason", "electronic", "reason_code"],
+        "digitised" => &["documents"],
         _ => return None,
     })
 }
 
-const INTAKE_FIELDS: &[&str] = &["code", "procedure", "agency", "applicant", "channel"];
+const INTAKE_FIELDS: &[&str] = &["code", "procedure", "agency", "applicant", "channel", "documents", "digitised"];
 const APPLICANT_FIELDS: &[&str] = &["name", "email", "phone", "id_number", "address"];
 
 /// The lines of a JSON Lines file, for the readers of event logs and of portal records: blank
@@ -241,6 +245,25 @@ fn check_values(map: &Map<String, Value>, kind: &str, code: &DossierCode) -> Res
         && let Some(bad) = docs.iter().find(|d| !d.is_string())
     {
         return Err(format!("`documents` must hold strings, found {}", type_name(bad)));
+    }
+    if let Some(c) = string(map, "reason_code", "")? {
+        motcua_core::text::line(c, "reason_code", motcua_core::delay::CODE_MAX_CHARS).map_err(|e| e.to_string())?;
+    }
+    if let Some(m) = string(map, "method", "")? {
+        PaymentMethod::parse(m)
+            .ok_or_else(|| format!("bad method {m:?}: expected cash, bank_transfer, online or exempt"))?;
+    }
+    if let Some(r) = string(map, "receipt", "")? {
+        motcua_core::text::line(r, "receipt", motcua_core::commands::RECEIPT_MAX_CHARS).map_err(|e| e.to_string())?;
+    }
+    match map.get("amount_vnd") {
+        None | Some(Value::Null) => {}
+        Some(Value::Number(n)) if n.is_u64() => {}
+        Some(v) => return Err(format!("bad `amount_vnd` {v}: expected a whole number of VND, 0 or more")),
+    }
+    match map.get("electronic") {
+        None | Some(Value::Null | Value::Bool(_)) => {}
+        Some(v) => return Err(format!("`electronic` must be true or false, not {}", type_name(v))),
     }
     Ok(())
 }

@@ -222,7 +222,7 @@ fn write_all<'a, W: Write>(
 }
 
 /// The stable names of the event types, as in the `type` field.
-pub const EVENT_TYPES: [&str; 16] = [
+pub const EVENT_TYPES: [&str; 18] = [
     "registered_online",
     "accepted_online",
     "received",
@@ -239,6 +239,8 @@ pub const EVENT_TYPES: [&str; 16] = [
     "returned",
     "withdrawn",
     "stopped",
+    "digitised",
+    "synced_to_portal",
 ];
 
 pub(crate) fn unknown_type(t: &str) -> String {

@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use motcua_core::calendar::from_local;
 use motcua_core::{
     AgencyCode, Applicant, Calendar, CalendarData, Catalog, Channel, ClassifyMode, Domain, DossierCode, Event,
-    EventKind, Intake, OfficeHours, Outcome,
+    EventKind, Intake, OfficeHours, Outcome, PaymentMethod,
 };
 use motcua_exchange::{
     CSV_COLUMNS, DERIVED_RESCHEDULE_REASON, DongBoHoSo, EventWriter, Format, ImportRow, RowError, dvcqg, dvcqg_record,
@@ -71,6 +71,7 @@ fn criminal_record() -> (DossierCode, Vec<Event>) {
         },
         channel: Channel::InPerson,
         documents: Vec::new(),
+        digitised: None,
     };
     let events = vec![
         ev(at(2025, 7, 14, 9, 32), Some("tn01.000.00.02.H17"), EventKind::Received { intake }),
@@ -82,6 +83,7 @@ fn criminal_record() -> (DossierCode, Vec<Event>) {
             EventKind::SupplementRequested {
                 reason: "Bản chụp không rõ".into(),
                 documents: vec!["Bản chụp giấy tờ tùy thân".into()],
+                reason_code: None,
             },
         ),
         ev(at(2025, 7, 16, 10, 0), Some("tn02.000.00.02.H17"), EventKind::SupplementSupplied),
@@ -96,6 +98,7 @@ fn criminal_record() -> (DossierCode, Vec<Event>) {
                 responsible: Some(ag(JUSTICE)),
                 automatic: false,
                 override_second: false,
+                reason_code: None,
             },
         ),
         ev(at(2025, 7, 29, 10, 0), Some("cv01.000.00.03.H17"), EventKind::Transferred { to: ag(CENTRE) }),
@@ -103,7 +106,7 @@ fn criminal_record() -> (DossierCode, Vec<Event>) {
         ev(
             at(2025, 7, 29, 14, 0),
             Some("tn01.000.00.02.H17"),
-            EventKind::Resolved { outcome: Outcome::Approved, reason: None },
+            EventKind::Resolved { outcome: Outcome::Approved, reason: None, electronic: None, reason_code: None },
         ),
         ev(at(2025, 7, 30, 9, 0), Some("tn03.000.00.02.H17"), EventKind::Returned),
     ];
@@ -132,6 +135,7 @@ fn every_kind() -> Vec<(DossierCode, Event)> {
         },
         channel,
         documents: Vec::new(),
+        digitised: full.then(|| vec!["Tờ khai đăng ký khai sinh".to_string()]),
     };
     let mut v = vec![
         (
@@ -145,7 +149,14 @@ fn every_kind() -> Vec<(DossierCode, Event)> {
         ),
         (
             postal.clone(),
-            ev(t(7), Some("tn02"), EventKind::RefusedAtReceipt { reason: "Thiếu \"tờ khai\", sai thông tin".into() }),
+            ev(
+                t(7),
+                Some("tn02"),
+                EventKind::RefusedAtReceipt {
+                    reason: "Thiếu \"tờ khai\", sai thông tin".into(),
+                    reason_code: Some("citizen_incomplete".into()),
+                },
+            ),
         ),
         (online.clone(), ev(t(8), Some("tn01"), EventKind::Transferred { to: ag(POLICE) })),
         (online.clone(), ev(t(9), Some("cv01"), EventKind::Accepted)),
@@ -157,12 +168,25 @@ fn every_kind() -> Vec<(DossierCode, Event)> {
                 EventKind::SupplementRequested {
                     reason: "Dòng 1\nDòng 2".into(),
                     documents: vec!["Tờ khai, bản chính".into(), "Giấy chứng sinh".into()],
+                    reason_code: Some("citizen_incomplete".into()),
                 },
             ),
         ),
         (online.clone(), ev(t(11), Some("tn01"), EventKind::SupplementSupplied)),
-        (online.clone(), ev(t(12), Some("cv01"), EventKind::PaymentRequested { reason: "Lệ phí".into() })),
-        (online.clone(), ev(t(13), None, EventKind::Paid)),
+        (
+            online.clone(),
+            ev(t(12), Some("cv01"), EventKind::PaymentRequested { reason: "Lệ phí".into(), amount_vnd: Some(8_000) }),
+        ),
+        (
+            online.clone(),
+            ev(
+                t(13),
+                None,
+                EventKind::Paid { method: Some(PaymentMethod::Online), receipt: Some("QR 2025/07-0042".into()) },
+            ),
+        ),
+        (online.clone(), ev(t(13), Some("tn01"), EventKind::Digitised { documents: vec!["Giấy chứng sinh".into()] })),
+        (online.clone(), ev(t(13), None, EventKind::SyncedToPortal)),
         (
             online.clone(),
             ev(
@@ -174,6 +198,7 @@ fn every_kind() -> Vec<(DossierCode, Event)> {
                     responsible: Some(ag(POLICE)),
                     automatic: true,
                     override_second: true,
+                    reason_code: Some("inter_agency_wait".into()),
                 },
             ),
         ),
@@ -188,21 +213,48 @@ fn every_kind() -> Vec<(DossierCode, Event)> {
                     responsible: None,
                     automatic: false,
                     override_second: false,
+                    reason_code: None,
                 },
             ),
         ),
-        (online.clone(), ev(t(16), Some("cv01"), EventKind::Resolved { outcome: Outcome::Approved, reason: None })),
+        (
+            online.clone(),
+            ev(
+                t(16),
+                Some("cv01"),
+                EventKind::Resolved {
+                    outcome: Outcome::Approved,
+                    reason: None,
+                    electronic: Some(true),
+                    reason_code: None,
+                },
+            ),
+        ),
         (
             online.clone(),
             ev(
                 t(17),
                 Some("cv01"),
-                EventKind::Resolved { outcome: Outcome::Refused, reason: Some("Không đủ điều kiện".into()) },
+                EventKind::Resolved {
+                    outcome: Outcome::Refused,
+                    reason: Some("Không đủ điều kiện".into()),
+                    electronic: Some(false),
+                    reason_code: Some("other".into()),
+                },
             ),
         ),
         (online.clone(), ev(t(18), Some("tn01"), EventKind::Returned)),
         (online.clone(), ev(t(19), Some("tn01"), EventKind::Withdrawn { reason: String::new() })),
-        (online.clone(), ev(t(20), Some("cv01"), EventKind::Stopped { reason: "Quá hạn bổ sung".into() })),
+        (
+            online.clone(),
+            ev(
+                t(20),
+                Some("cv01"),
+                EventKind::Stopped {
+                    reason: "Quá hạn bổ sung".into(), reason_code: Some("citizen_incomplete".into())
+                },
+            ),
+        ),
     ];
     let (c, log) = criminal_record();
     v.extend(log.into_iter().map(|e| (c.clone(), e)));
@@ -294,7 +346,7 @@ fn a_document_with_the_list_separator_cannot_go_to_csv() {
     let e = ev(
         at(2025, 7, 14, 9, 0),
         None,
-        EventKind::SupplementRequested { reason: "x".into(), documents: vec!["a; b".into()] },
+        EventKind::SupplementRequested { reason: "x".into(), documents: vec!["a; b".into()], reason_code: None },
     );
     let err = write_events_csv(Vec::new(), [(&c, &e)]).unwrap_err();
     assert!(err.to_string().contains("contains `;`"), "{err}");
@@ -400,7 +452,7 @@ fn malformed_csv_rows_are_reported_and_reading_goes_on() {
     assert_error(&errs, 6, "bad e-mail");
     assert_error(&errs, 7, "missing `procedure` for a `received` event");
     assert_error(&errs, 8, "column `outcome` is not used by a `accepted` event");
-    assert_error(&errs, 9, "expected 19 fields");
+    assert_error(&errs, 9, "expected 25 fields");
     assert_error(&errs, 10, "bad outcome");
     assert_error(&errs, 11, "bad `override` value");
 }
@@ -419,7 +471,7 @@ fn csv_columns_may_come_in_any_order_and_be_left_out() {
 fn an_unusable_csv_header_is_one_error() {
     let results =
         read_all(Format::Csv, b"code,at,type,colour\n000.00.41.H17-250714-0001,2025-07-14T02:00:00Z,accepted,red\n");
-    assert_eq!(errors(&results), vec![(1, "bad header: unknown column \"colour\"; the columns are code,at,by,type,procedure,agency,applicant_name,applicant_email,applicant_phone,applicant_id_number,applicant_address,channel,to,reason,documents,outcome,responsible,override,automatic".to_string())]);
+    assert_eq!(errors(&results), vec![(1, "bad header: unknown column \"colour\"; the columns are code,at,by,type,procedure,agency,applicant_name,applicant_email,applicant_phone,applicant_id_number,applicant_address,channel,to,reason,documents,outcome,responsible,override,automatic,reason_code,amount_vnd,method,receipt,electronic,digitised".to_string())]);
     let results = read_all(Format::Csv, b"code,type\n");
     assert_eq!(errors(&results), vec![(1, "bad header: the header has no \"at\" column".to_string())]);
     assert!(read_all(Format::Csv, b"").is_empty());
@@ -538,6 +590,7 @@ fn the_national_record_of_online_dossiers_not_yet_received() {
         applicant: Applicant { name: "Lê Thị Hoa".into(), ..Default::default() },
         channel: Channel::Online,
         documents: Vec::new(),
+        digitised: None,
     };
     let registered = ev(at(2025, 7, 12, 21, 10), None, EventKind::RegisteredOnline { intake });
     let d = domain.replay([&registered]).unwrap();
@@ -554,7 +607,7 @@ fn the_national_record_of_online_dossiers_not_yet_received() {
     let refused = ev(
         at(2025, 7, 14, 8, 30),
         Some("tn01.000.00.41.H17"),
-        EventKind::RefusedAtReceipt { reason: "Sai thành phần hồ sơ".into() },
+        EventKind::RefusedAtReceipt { reason: "Sai thành phần hồ sơ".into(), reason_code: None },
     );
     let log = [registered, refused];
     let d = domain.replay(&log).unwrap();
@@ -724,7 +777,12 @@ fn missing_optional_fields_and_unknown_fields_are_no_obstacle() {
     assert_eq!(r.events[1].kind, EventKind::Transferred { to: ag("000.00.12.H17") });
     assert_eq!(
         r.events[5].kind,
-        EventKind::Resolved { outcome: Outcome::Refused, reason: Some("Không đủ điều kiện".into()) }
+        EventKind::Resolved {
+            outcome: Outcome::Refused,
+            reason: Some("Không đủ điều kiện".into()),
+            electronic: None,
+            reason_code: None
+        }
     );
     assert_eq!(r.events[5].at, at(2025, 3, 5, 15, 0));
     domain.replay(&r.events).unwrap();

@@ -160,12 +160,15 @@ fn checked_event(kind: &EventKind) {
         }
     };
     match kind {
-        EventKind::RefusedAtReceipt { reason }
-        | EventKind::PaymentRequested { reason }
+        EventKind::RefusedAtReceipt { reason, .. }
+        | EventKind::PaymentRequested { reason, .. }
         | EventKind::Withdrawn { reason }
-        | EventKind::Stopped { reason }
+        | EventKind::Stopped { reason, .. }
         | EventKind::Rescheduled { reason, .. } => paragraph(reason),
-        EventKind::SupplementRequested { reason, documents } => {
+        EventKind::Paid { receipt: Some(r), .. } => {
+            assert_eq!(text::line(r, "receipt", motcua_core::commands::RECEIPT_MAX_CHARS).as_ref(), Ok(r));
+        }
+        EventKind::SupplementRequested { reason, documents, .. } => {
             paragraph(reason);
             for d in documents {
                 assert_eq!(text::line(d, "documents", DOCUMENT_MAX_CHARS).as_ref(), Ok(d));

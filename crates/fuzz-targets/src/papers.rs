@@ -275,7 +275,8 @@ fn dossier(domain: &Domain, flags: u8, f: &Fields<'_>) -> Option<(DossierCode, D
     };
     let online = flags & ONLINE != 0;
     let channel = if online { Channel::Online } else { Channel::InPerson };
-    let intake = Intake { code: code.clone(), procedure, agency, applicant, channel, documents: Vec::new() };
+    let intake =
+        Intake { code: code.clone(), procedure, agency, applicant, channel, documents: Vec::new(), digitised: None };
     let by = Some(f.officer.to_string()).filter(|s| !s.is_empty());
     let event = |at: DateTime<Utc>, kind: EventKind| Event { at, by: by.clone(), backdate_reason: None, kind };
     let mut events = if online {
@@ -298,7 +299,15 @@ fn dossier(domain: &Domain, flags: u8, f: &Fields<'_>) -> Option<(DossierCode, D
     }
     let (at, kind) = if flags & LATE_RESULT != 0 {
         let at = d.due_at? + Duration::days(2);
-        (at, EventKind::Resolved { outcome: Outcome::Approved, reason: Some(f.reason.to_string()) })
+        (
+            at,
+            EventKind::Resolved {
+                outcome: Outcome::Approved,
+                reason: Some(f.reason.to_string()),
+                electronic: None,
+                reason_code: None,
+            },
+        )
     } else {
         let at = t0 + Duration::hours(1);
         let to = domain.calendar.nth_working_day_after(day, 10).ok()?.format("%Y-%m-%d").to_string();
@@ -308,6 +317,7 @@ fn dossier(domain: &Domain, flags: u8, f: &Fields<'_>) -> Option<(DossierCode, D
             responsible: None,
             override_second: false,
             next_working_day: false,
+            reason_code: None,
         };
         let kind = match typed.event_kind(domain, FieldStyle::Plain) {
             Ok(kind) => kind,
@@ -318,6 +328,7 @@ fn dossier(domain: &Domain, flags: u8, f: &Fields<'_>) -> Option<(DossierCode, D
                 responsible: None,
                 automatic: false,
                 override_second: false,
+                reason_code: None,
             },
         };
         (at, kind)

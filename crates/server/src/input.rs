@@ -119,6 +119,22 @@ pub struct ActionFields {
     pub next_working_day: bool,
     #[serde(default)]
     pub refused: bool,
+    /// A delay reason code (`config/delay_reasons.json`) for a supplement request, a new
+    /// appointment, a stop or a refusal.
+    #[serde(default)]
+    pub reason_code: Option<String>,
+    /// The fee asked for, in VND (a JSON integer, or text from a form); absent: the catalog's.
+    #[serde(default)]
+    pub amount_vnd: Option<Amount>,
+    /// How the fee was paid: cash, bank_transfer, online or exempt.
+    #[serde(default)]
+    pub method: Option<String>,
+    /// The receipt's reference.
+    #[serde(default)]
+    pub receipt: Option<String>,
+    /// The result was issued electronically.
+    #[serde(default)]
+    pub electronic: bool,
     /// When it happened (RFC 3339 or local time); default: now. At most the backdating window
     /// before now ([`stamp`]).
     #[serde(default)]
@@ -126,6 +142,25 @@ pub struct ActionFields {
     /// Why `at` is earlier than the backdating window allows (paper history).
     #[serde(default)]
     pub backdate_reason: Option<String>,
+}
+
+/// An amount as a JSON number or as text (a form field).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Amount {
+    Number(serde_json::Number),
+    Text(String),
+}
+
+impl Amount {
+    /// As core's amount parser reads it; a JSON number that is not a whole one stays invalid.
+    fn typed(&self) -> String {
+        match self {
+            Self::Number(n) if n.is_u64() => n.to_string(),
+            Self::Number(n) => format!("{n} (not a whole number of VND)"),
+            Self::Text(t) => t.clone(),
+        }
+    }
 }
 
 impl ActionFields {
@@ -136,24 +171,38 @@ impl ActionFields {
             Action::Transfer => Transition::Transfer { to: self.to.clone().unwrap_or_default() },
             Action::Accept => Transition::Accept,
             Action::AcceptOnline => Transition::AcceptOnline,
-            Action::RefuseOnline => Transition::RefuseOnline { reason: reason() },
-            Action::RequestSupplement => {
-                Transition::RequestSupplement { reason: reason(), documents: self.documents.clone() }
+            Action::RefuseOnline => {
+                Transition::RefuseOnline { reason: reason(), reason_code: self.reason_code.clone() }
             }
+            Action::RequestSupplement => Transition::RequestSupplement {
+                reason: reason(),
+                documents: self.documents.clone(),
+                reason_code: self.reason_code.clone(),
+            },
             Action::Supplement => Transition::Supplement,
-            Action::RequestPayment => Transition::RequestPayment { reason: reason() },
-            Action::Paid => Transition::Paid,
+            Action::RequestPayment => {
+                Transition::RequestPayment { reason: reason(), amount: self.amount_vnd.as_ref().map(Amount::typed) }
+            }
+            Action::Paid => {
+                Transition::Paid { method: self.method.clone().unwrap_or_default(), receipt: self.receipt.clone() }
+            }
             Action::Reschedule => Transition::Reschedule {
                 to: self.to.clone().unwrap_or_default(),
                 reason: reason(),
                 responsible: self.responsible.clone(),
                 override_second: self.override_second,
                 next_working_day: self.next_working_day,
+                reason_code: self.reason_code.clone(),
             },
-            Action::Resolve => Transition::Resolve { refused: self.refused, reason: self.reason.clone() },
+            Action::Resolve => Transition::Resolve {
+                refused: self.refused,
+                reason: self.reason.clone(),
+                electronic: self.electronic,
+                reason_code: self.reason_code.clone(),
+            },
             Action::Return => Transition::Return,
             Action::Withdraw => Transition::Withdraw { reason: reason() },
-            Action::Stop => Transition::Stop { reason: reason() },
+            Action::Stop => Transition::Stop { reason: reason(), reason_code: self.reason_code.clone() },
             Action::Intake | Action::Submit => {
                 return Err(Problem::invalid("intake and submission open a dossier: POST /api/v1/dossiers"));
             }
@@ -209,6 +258,7 @@ impl IntakeFields {
             address: self.address.clone(),
             channel: if online { "online".into() } else { self.channel.clone().unwrap_or_default() },
             documents: self.documents.clone(),
+            digitised: None,
         };
         let checked = form.check(domain, FieldStyle::Plain)?;
         if !online && checked.channel == motcua_core::Channel::Online {
@@ -314,6 +364,16 @@ pub struct ActionForm {
     pub override_second: String,
     #[serde(default)]
     pub next_working_day: String,
+    #[serde(default)]
+    pub reason_code: String,
+    #[serde(default)]
+    pub amount_vnd: String,
+    #[serde(default)]
+    pub method: String,
+    #[serde(default)]
+    pub receipt: String,
+    #[serde(default)]
+    pub electronic: String,
     /// When it happened, if keyed in late (`datetime-local`, Vietnam time).
     #[serde(default)]
     pub at: String,
@@ -340,6 +400,11 @@ impl ActionForm {
             override_second: yes(&self.override_second),
             next_working_day: yes(&self.next_working_day),
             refused: yes(&self.refused),
+            reason_code: opt(&self.reason_code),
+            amount_vnd: opt(&self.amount_vnd).map(Amount::Text),
+            method: opt(&self.method),
+            receipt: opt(&self.receipt),
+            electronic: yes(&self.electronic),
             at: opt(&self.at),
             backdate_reason: opt(&self.backdate_reason),
         }

@@ -164,6 +164,10 @@ fn field(name: &str, tr: Tr) -> String {
         "as_of" => ("thời điểm tính", "the as-of instant"),
         "from" => ("từ ngày", "the first day"),
         "to_day" => ("đến ngày", "the last day"),
+        "method" => ("hình thức thanh toán", "the payment method"),
+        "receipt" => ("số biên lai", "the receipt reference"),
+        "reason_code" | "reason-code" => ("mã lý do", "the reason code"),
+        "digitised" => ("giấy tờ đã số hóa", "the digitised papers"),
         other => return other.replace('_', " "),
     };
     (if tr.en() { en } else { vi }).to_string()
@@ -255,6 +259,12 @@ fn domain_text(e: &DomainError, tr: Tr, domain: Option<&Domain>) -> String {
         }
         DomainError::NoIntake if en => "The dossier has not been received.".to_string(),
         DomainError::NoIntake => "Hồ sơ chưa được tiếp nhận.".to_string(),
+        DomainError::FeeToChoose { code, options } if en => {
+            format!("Procedure {code} has several fees ({options}): type the amount.")
+        }
+        DomainError::FeeToChoose { code, options } => {
+            format!("Thủ tục {code} có nhiều mức phí, lệ phí ({options}): nhập số tiền.")
+        }
         DomainError::Dossier(d) => dossier_text(d, tr, domain),
     }
 }
@@ -387,6 +397,26 @@ fn command_text(e: &CommandError, tr: Tr, domain: Option<&Domain>) -> String {
             format!("{n} documents: at most {MAX_DOCUMENTS} a dossier.")
         }
         CommandError::TooManyDocuments(n) => format!("{n} giấy tờ: tối đa {MAX_DOCUMENTS} giấy tờ một hồ sơ."),
+        CommandError::Amount(a) if en => format!("“{a}” is not an amount: a whole number of đồng, 0 or more."),
+        CommandError::Amount(a) => format!("Số tiền “{a}” không hợp lệ: nhập số đồng nguyên, từ 0 trở lên."),
+        CommandError::Method(m) if en => {
+            format!("“{m}” is not a payment method: cash, bank_transfer, online or exempt.")
+        }
+        CommandError::Method(m) => format!(
+            "Hình thức thanh toán “{m}” không hợp lệ: tiền mặt (cash), chuyển khoản (bank_transfer), trực tuyến (online) hoặc miễn (exempt)."
+        ),
+        CommandError::MethodMissing { .. } if en => "Choose how the fee was paid.".to_string(),
+        CommandError::MethodMissing { .. } => "Chưa chọn hình thức thanh toán.".to_string(),
+        CommandError::UnknownReason(u) if en => format!("“{}” is not a reason code: {}.", u.code, u.known),
+        CommandError::UnknownReason(u) => format!("Mã lý do “{}” không có trong danh mục: {}.", u.code, u.known),
+        CommandError::ReasonCodeOnApproval { .. } if en => "A reason code goes with a refusal only.".to_string(),
+        CommandError::ReasonCodeOnApproval { .. } => "Chỉ ghi mã lý do khi từ chối giải quyết.".to_string(),
+        CommandError::NoDigitised { .. } if en => "Name at least one digitised paper.".to_string(),
+        CommandError::NoDigitised { .. } => "Chưa chọn giấy tờ đã số hóa.".to_string(),
+        CommandError::DigitisedNotInChecklist(n) if en => {
+            format!("“{n}” is not in the dossier's document checklist.")
+        }
+        CommandError::DigitisedNotInChecklist(n) => format!("“{n}” không có trong danh mục giấy tờ của hồ sơ."),
         CommandError::Calendar(c) => calendar_text(c, tr),
         CommandError::Domain(d) => domain_text(d, tr, domain),
     }

@@ -296,6 +296,7 @@ fn domain_kind(e: &DomainError) -> ProblemKind {
         DomainError::AgencyNotInForce(_) => ProblemKind::AgencyNotInForce,
         DomainError::ProcedureNotInForce { .. } => ProblemKind::ProcedureNotInForce,
         DomainError::NoIntake => ProblemKind::IllegalTransition,
+        DomainError::FeeToChoose { .. } => ProblemKind::InvalidInput,
         DomainError::Dossier(d) => match d {
             DossierError::IllegalTransition { .. } => ProblemKind::IllegalTransition,
             DossierError::BeforeLastEvent { .. } => ProblemKind::EventBeforeLast,

@@ -116,6 +116,7 @@ pub async fn open(state: &AppState, who: &Principal, f: &IntakeFields, action: A
         channel: checked.channel,
         online,
         documents: checked.documents,
+        digitised: None,
     };
     let by = Some(who.staff.username.clone());
     let d =
@@ -132,6 +133,7 @@ pub async fn open(state: &AppState, who: &Principal, f: &IntakeFields, action: A
         applicant: d.applicant.clone(),
         channel: d.channel,
         documents: d.documents.clone(),
+        digitised: None,
     };
     let kind = if online { EventKind::RegisteredOnline { intake } } else { EventKind::Received { intake } };
     Ok(written(state, d, &Event { at: stamp.at, by, backdate_reason: stamp.reason, kind }, stamp.now))

@@ -306,6 +306,7 @@ impl TestApp {
             },
             online: matches!(action, Action::AcceptOnline | Action::RefuseOnline),
             documents: Vec::new(),
+            digitised: None,
         };
         let d = self.store.intake(&self.domain, new, t, Some("setup".into())).await.unwrap();
         let code = d.code.unwrap();
@@ -324,17 +325,19 @@ impl TestApp {
             Action::Supplement => vec![
                 EventKind::Transferred { to: TOURISM.parse().unwrap() },
                 EventKind::Accepted,
-                EventKind::SupplementRequested { reason: "thiếu giấy tờ".into(), documents: vec![] },
+                EventKind::SupplementRequested {
+                    reason: "thiếu giấy tờ".into(), documents: vec![], reason_code: None
+                },
             ],
             Action::Paid => vec![
                 EventKind::Transferred { to: TOURISM.parse().unwrap() },
                 EventKind::Accepted,
-                EventKind::PaymentRequested { reason: "lệ phí".into() },
+                EventKind::PaymentRequested { reason: "lệ phí".into(), amount_vnd: None },
             ],
             Action::Return => vec![
                 EventKind::Transferred { to: TOURISM.parse().unwrap() },
                 EventKind::Accepted,
-                EventKind::Resolved { outcome: Outcome::Approved, reason: None },
+                EventKind::Resolved { outcome: Outcome::Approved, reason: None, electronic: None, reason_code: None },
             ],
             _ => vec![],
         };
@@ -609,7 +612,8 @@ async fn every_surface_gives_a_dossier_waiting_for_the_citizen_the_same_word() {
         .unwrap()
         .with_timezone(&Utc);
     assert!(due < local("2025-04-14 09:00"));
-    let supplement = EventKind::SupplementRequested { reason: "thiếu tờ khai".into(), documents: vec![] };
+    let supplement =
+        EventKind::SupplementRequested { reason: "thiếu tờ khai".into(), documents: vec![], reason_code: None };
     app.store
         .record(
             &app.domain,
@@ -2078,13 +2082,17 @@ async fn the_desk_finds_dossiers_and_lists_its_work_a_page_at_a_time() {
             channel: motcua_core::Channel::InPerson,
             online: false,
             documents: Vec::new(),
+            digitised: None,
         };
         let t = local("2025-01-06 09:00");
         let code = app.store.intake(&app.domain, new, t, Some("setup".into())).await.unwrap().code.unwrap();
         for (minutes, kind) in [
             (10, EventKind::Transferred { to: TOURISM.parse().unwrap() }),
             (20, EventKind::Accepted),
-            (60 * 24 * 40, EventKind::Resolved { outcome: Outcome::Approved, reason: None }),
+            (
+                60 * 24 * 40,
+                EventKind::Resolved { outcome: Outcome::Approved, reason: None, electronic: None, reason_code: None },
+            ),
         ] {
             app.store
                 .record(&app.domain, &code, Event::new(t + Duration::minutes(minutes), Some("setup".into()), kind))
@@ -2126,6 +2134,7 @@ async fn the_desk_finds_dossiers_and_lists_its_work_a_page_at_a_time() {
                 channel: motcua_core::Channel::InPerson,
                 online: false,
                 documents: Vec::new(),
+                digitised: None,
             },
             at: local("2025-03-07 09:00") + Duration::minutes(i),
             by: Some("setup".into()),
@@ -2989,6 +2998,7 @@ async fn imported_overdue_dossiers_are_listed_for_their_agency() {
         applicant: Applicant { name: "Hồ Thị Lịch Sử".into(), ..Default::default() },
         channel: motcua_core::Channel::InPerson,
         documents: Vec::new(),
+        digitised: None,
     };
     let event = Event::new(local("2025-03-03 09:00"), Some("old".into()), EventKind::Received { intake });
     let arrival = local("2025-04-01 09:00");

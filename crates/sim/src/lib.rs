@@ -101,6 +101,7 @@ impl PlannedDossier {
             applicant: self.applicant.clone(),
             channel: self.channel,
             documents: Vec::new(),
+            digitised: None,
         }
     }
 

@@ -114,6 +114,7 @@ fn intake_event(
         applicant,
         channel,
         documents: Vec::new(),
+        digitised: None,
     };
     let kind = match channel {
         Channel::Online => EventKind::RegisteredOnline { intake },
@@ -137,11 +138,14 @@ pub(crate) fn probe(domain: &Domain, procedure: &ProcedureCode, agency: &AgencyC
     let ev = |m: i64, kind| Event::new(t + Duration::minutes(m), None, kind);
     let processing = || {
         vec![
-            ev(10, EventKind::SupplementRequested { reason: "thử".into(), documents: Vec::new() }),
+            ev(10, EventKind::SupplementRequested { reason: "thử".into(), documents: Vec::new(), reason_code: None }),
             ev(20, EventKind::SupplementSupplied),
-            ev(30, EventKind::PaymentRequested { reason: "thử".into() }),
-            ev(40, EventKind::Paid),
-            ev(50, EventKind::Resolved { outcome: Outcome::Approved, reason: None }),
+            ev(30, EventKind::PaymentRequested { reason: "thử".into(), amount_vnd: None }),
+            ev(40, EventKind::Paid { method: None, receipt: None }),
+            ev(
+                50,
+                EventKind::Resolved { outcome: Outcome::Approved, reason: None, electronic: None, reason_code: None },
+            ),
         ]
     };
     let direct: Vec<Event> = std::iter::once(intake.clone()).chain(processing()).collect();
@@ -259,6 +263,7 @@ impl<'a> Log<'a> {
             responsible: None,
             automatic: false,
             override_second: false,
+            reason_code: None,
         };
         self.apology = None;
         self.apply(issue.max(self.last), kind, by);
@@ -429,7 +434,7 @@ impl Planner<'_, '_> {
                 let t = log.later(self.recv_cal, lognormal(self.rng, 1.5 * 3600.0, 0.8, 10.0 * 60.0, DAY as f64))?;
                 let reason = uniform(self.rng, REFUSED_AT_RECEIPT_REASONS).to_string();
                 let by = self.desk();
-                return log.push(t, EventKind::RefusedAtReceipt { reason }, by);
+                return log.push(t, EventKind::RefusedAtReceipt { reason, reason_code: None }, by);
             }
             // Most online dossiers are accepted within the 4 working hours Da Nang expects.
             let t = log.later(self.recv_cal, lognormal(self.rng, 1.2 * 3600.0, 0.9, 5.0 * 60.0, 1.5 * DAY as f64))?;
@@ -569,7 +574,7 @@ impl Planner<'_, '_> {
                         let t = log.later(self.recv_cal, (self.frac(5.0, 15.0) * DAY as f64) as i64)?;
                         let reason = uniform(self.rng, STOP_REASONS).to_string();
                         let by = self.officer(agency);
-                        return log.push(t, EventKind::Stopped { reason }, by);
+                        return log.push(t, EventKind::Stopped { reason, reason_code: None }, by);
                     }
                     if fate == Fate::Withdraw && withdraw_station == i && self.rng.gen_bool(0.3) {
                         let wait = (self.frac(1.0, 5.0) * DAY as f64) as i64;
@@ -594,7 +599,7 @@ impl Planner<'_, '_> {
                 let reason =
                     if self.procedure.name.to_lowercase().contains("đất") { PAYMENT_LAND } else { PAYMENT_FEE };
                 let by = self.officer(agency);
-                log.push(t, EventKind::PaymentRequested { reason: reason.to_string() }, by)?;
+                log.push(t, EventKind::PaymentRequested { reason: reason.to_string(), amount_vnd: None }, by)?;
                 let wait = lognormal(self.rng, DAY as f64, 0.9, 15.0 * 60.0, 10.0 * DAY as f64);
                 let t = log.later(self.recv_cal, wait)?;
                 let by = if self.channel == Channel::Online && self.rng.gen_bool(ONLINE_PAYMENT) {
@@ -602,7 +607,7 @@ impl Planner<'_, '_> {
                 } else {
                     self.desk()
                 };
-                log.push(t, EventKind::Paid, by)?;
+                log.push(t, EventKind::Paid { method: None, receipt: None }, by)?;
             }
 
             let mut end = log.later(cal, work)?;
@@ -629,7 +634,7 @@ impl Planner<'_, '_> {
             log.apologise_by(end, true);
             let reason = (outcome == Outcome::Refused).then(|| uniform(self.rng, REFUSAL_REASONS).to_string());
             let by = self.officer(agency);
-            log.push(end, EventKind::Resolved { outcome, reason }, by)?;
+            log.push(end, EventKind::Resolved { outcome, reason, electronic: None, reason_code: None }, by)?;
             // The result goes back to the applicant within 0–3 working days.
             let days = pick_weighted(self.rng, &[(0i64, 0.4), (1, 0.3), (2, 0.2), (3, 0.1)]);
             let wait = days * DAY + self.rng.gen_range(10 * MINUTE..3 * HOUR);
@@ -664,6 +669,6 @@ impl Planner<'_, '_> {
         if self.rng.gen_bool(0.03) {
             documents.push(uniform(self.rng, UNLISTED_PAPERS).to_string());
         }
-        EventKind::SupplementRequested { reason, documents }
+        EventKind::SupplementRequested { reason, documents, reason_code: None }
     }
 }

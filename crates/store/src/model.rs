@@ -34,6 +34,8 @@ pub struct NewDossier {
     pub online: bool,
     /// The document checklist kept at intake (may be empty).
     pub documents: Vec<motcua_core::DocumentItem>,
+    /// The papers digitised at intake (`None`: not said).
+    pub digitised: Option<Vec<String>>,
 }
 
 /// One command of a [`crate::Store::record_batch`].

@@ -144,6 +144,7 @@ mod support {
             channel: Channel::InPerson,
             online: false,
             documents: Vec::new(),
+            digitised: None,
         }
     }
 
@@ -312,6 +313,7 @@ mod checks {
             applicant: new_dossier(WARD, WARD_PROC, name).applicant,
             channel: motcua_core::Channel::InPerson,
             documents: Vec::new(),
+            digitised: None,
         }
     }
 
@@ -402,6 +404,7 @@ mod checks {
             applicant: new_dossier(CENTRE, CITY_PROC, "Đặng Văn Hải").applicant,
             channel: motcua_core::Channel::Postal,
             documents: Vec::new(),
+            digitised: None,
         };
         let received = ev(at(2025, 3, 6, 9, 0), EventKind::Received { intake: intake.clone() });
         s.record(&d, &imported, received.clone()).await.unwrap();
@@ -429,12 +432,16 @@ mod checks {
                 EventKind::SupplementRequested {
                     reason: "Thiếu bản sao giấy tờ".into(),
                     documents: vec!["Bản sao CCCD".into()],
+                    reason_code: None,
                 },
             ),
             ev(at(2025, 3, 7, 9, 0), EventKind::SupplementSupplied),
             ev(at(2025, 3, 18, 10, 0), EventKind::Transferred { to: ag(CENTRE) }),
             ev(at(2025, 3, 18, 11, 0), EventKind::Accepted),
-            ev(at(2025, 3, 19, 15, 0), EventKind::Resolved { outcome: Outcome::Approved, reason: None }),
+            ev(
+                at(2025, 3, 19, 15, 0),
+                EventKind::Resolved { outcome: Outcome::Approved, reason: None, electronic: None, reason_code: None },
+            ),
             ev(at(2025, 3, 20, 8, 0), EventKind::Returned),
         ];
         let mut log = s.events(&c).await.unwrap();
@@ -483,7 +490,10 @@ mod checks {
                 ev(
                     at(2025, 3, 7, 9, 0),
                     EventKind::Resolved {
-                        outcome: Outcome::Refused, reason: Some("Không đủ điều kiện".into())
+                        outcome: Outcome::Refused,
+                        reason: Some("Không đủ điều kiện".into()),
+                        electronic: None,
+                        reason_code: None,
                     },
                 ),
             )
@@ -583,7 +593,19 @@ mod checks {
             "{err}"
         );
         let err = s
-            .record(&d, &c, ev(at(2025, 3, 3, 11, 0), EventKind::Resolved { outcome: Outcome::Approved, reason: None }))
+            .record(
+                &d,
+                &c,
+                ev(
+                    at(2025, 3, 3, 11, 0),
+                    EventKind::Resolved {
+                        outcome: Outcome::Approved,
+                        reason: None,
+                        electronic: None,
+                        reason_code: None,
+                    },
+                ),
+            )
             .await
             .unwrap_err();
         assert!(
@@ -750,7 +772,8 @@ mod checks {
         const LAST: i64 = 700;
         intakes(&mut items, 130..LAST);
         items.push(r(&imported, at(2025, 3, 4, 9, 0), EventKind::Accepted));
-        let resolved = EventKind::Resolved { outcome: Outcome::Approved, reason: None };
+        let resolved =
+            EventKind::Resolved { outcome: Outcome::Approved, reason: None, electronic: None, reason_code: None };
         items.push(r(&a, at(2025, 3, 10, 10, 0), resolved));
         let n = items.len();
         let results = s.record_batch(&d, items, at(2025, 4, 1, 9, 0)).await.unwrap();
@@ -789,9 +812,16 @@ mod checks {
             s.intake(&d, new_dossier(CENTRE, CITY_PROC, "X"), at(2025, 3, 3, 9, 0), None).await.unwrap().code.unwrap();
         s.record(&d, &x, ev(at(2025, 3, 3, 9, 30), EventKind::Transferred { to: ag(DEPT) })).await.unwrap();
         s.record(&d, &x, ev(at(2025, 3, 3, 10, 0), EventKind::Accepted)).await.unwrap();
-        s.record(&d, &x, ev(at(2025, 3, 17, 10, 0), EventKind::Resolved { outcome: Outcome::Approved, reason: None }))
-            .await
-            .unwrap();
+        s.record(
+            &d,
+            &x,
+            ev(
+                at(2025, 3, 17, 10, 0),
+                EventKind::Resolved { outcome: Outcome::Approved, reason: None, electronic: None, reason_code: None },
+            ),
+        )
+        .await
+        .unwrap();
         // Y: open, received Tue 4/3 09:00, due Tue 18/3 09:00.
         let y =
             s.intake(&d, new_dossier(CENTRE, CITY_PROC, "Y"), at(2025, 3, 4, 9, 0), None).await.unwrap().code.unwrap();
@@ -898,6 +928,7 @@ mod checks {
                         responsible: None,
                         automatic: false,
                         override_second: true,
+                        reason_code: None,
                     };
                     s.record(&d, &c, ev(t0 + Duration::hours(1), kind)).await.unwrap();
                 }
@@ -998,6 +1029,7 @@ mod checks {
                         responsible: None,
                         automatic: false,
                         override_second: true,
+                        reason_code: None,
                     };
                     Box::pin(async move { s.record(&d, &c, ev(t0 + Duration::hours(1), kind)).await })
                 }
@@ -1133,6 +1165,7 @@ mod checks {
                     responsible: None,
                     automatic: false,
                     override_second: false,
+                    reason_code: None,
                 };
                 s.record(&d, &c, ev(t0 + Duration::hours(1), kind)).await.unwrap();
                 c
@@ -1168,7 +1201,15 @@ mod checks {
                 s.record(
                     &d,
                     &c,
-                    ev(at(2025, 3, dd, h, 0), EventKind::Resolved { outcome: Outcome::Approved, reason: None }),
+                    ev(
+                        at(2025, 3, dd, h, 0),
+                        EventKind::Resolved {
+                            outcome: Outcome::Approved,
+                            reason: None,
+                            electronic: None,
+                            reason_code: None,
+                        },
+                    ),
                 )
                 .await
                 .unwrap();
@@ -1248,7 +1289,16 @@ mod checks {
         s.record(&d, &c, ev(at(2025, 3, 3, 9, 30), EventKind::Transferred { to: ag(DEPT) })).await.unwrap();
         s.record(&d, &c, ev(at(2025, 3, 3, 10, 0), EventKind::Accepted)).await.unwrap();
         let finished = at(2025, 3, 5, 10, 0);
-        s.record(&d, &c, ev(finished, EventKind::Resolved { outcome: Outcome::Approved, reason: None })).await.unwrap();
+        s.record(
+            &d,
+            &c,
+            ev(
+                finished,
+                EventKind::Resolved { outcome: Outcome::Approved, reason: None, electronic: None, reason_code: None },
+            ),
+        )
+        .await
+        .unwrap();
         let q = ReportQuery::new(day(2025, 3, 1), day(2025, 3, 31), GroupBy::Agency, finished);
         let r = report(&s, &d, &q).await.unwrap();
         assert_eq!((r.total.received, r.total.finished, r.total.early), (1, 1, 1), "{r:#?}");
@@ -1269,7 +1319,8 @@ mod checks {
         // → Hòa Cường.
         let (thach_thang, hoa_thuan_tay, hoa_cuong_bac) = ("000.01.21.H17", "000.02.21.H17", "000.03.21.H17");
         let (hai_chau, hoa_cuong) = (WARD, "000.00.42.H17");
-        let resolve = || EventKind::Resolved { outcome: Outcome::Approved, reason: None };
+        let resolve =
+            || EventKind::Resolved { outcome: Outcome::Approved, reason: None, electronic: None, reason_code: None };
         let open = |agency: &'static str, when: DateTime<Utc>| {
             let (s, d) = (s.clone(), d.clone());
             async move {
@@ -1308,6 +1359,7 @@ mod checks {
             applicant: new_dossier(thach_thang, WARD_PROC, "X").applicant,
             channel: motcua_core::Channel::InPerson,
             documents: Vec::new(),
+            digitised: None,
         };
         let receipt = ev(at(2025, 7, 2, 9, 0), EventKind::Received { intake });
         let imported =
@@ -1424,7 +1476,10 @@ mod checks {
             codes.push(c);
         }
         let due = s.dossier_row(&codes[0]).await.unwrap().unwrap().due_at.unwrap();
-        let supplement = || EventKind::SupplementRequested { reason: "thiếu tờ khai".into(), documents: vec![] };
+        let supplement =
+            || EventKind::SupplementRequested {
+                reason: "thiếu tờ khai".into(), documents: vec![], reason_code: None
+            };
         s.record(&d, &codes[0], ev(at(2025, 3, 4, 9, 0), supplement())).await.unwrap();
         let late_request = due + Duration::days(7);
         s.record(&d, &codes[1], ev(late_request, supplement())).await.unwrap();
@@ -1489,7 +1544,8 @@ mod checks {
                 c
             }
         };
-        let resolved = || EventKind::Resolved { outcome: Outcome::Approved, reason: None };
+        let resolved =
+            || EventKind::Resolved { outcome: Outcome::Approved, reason: None, electronic: None, reason_code: None };
         let finish = |at| Event::new(at, Some("truong.phong".into()), resolved());
         let kinds = |s: &S, c: &DossierCode| {
             let s = s.clone();
@@ -1550,6 +1606,7 @@ mod checks {
             responsible: Some(ag(DEPT)),
             automatic: false,
             override_second: false,
+            reason_code: None,
         };
         s.record(&d, &rescheduled, ev(due - Duration::days(2), kind)).await.unwrap();
         s.record(&d, &rescheduled, finish(due + Duration::days(3))).await.unwrap();
@@ -1647,6 +1704,7 @@ mod checks {
                 responsible: None,
                 automatic: false,
                 override_second: false,
+                reason_code: None,
             };
             s.record(&d, &c, ev(t0 + Duration::hours(1), kind)).await.unwrap();
             let row = s.outbox_for(&c).await.unwrap().into_iter().find(|m| m.kind == "apology").unwrap();
@@ -1739,9 +1797,16 @@ mod checks {
         assert_eq!(s.enqueue(more).await.unwrap().len(), 1);
         let b = &letters[1].0;
         s.record(&d, b, ev(at(2025, 3, 5, 10, 0), EventKind::Accepted)).await.unwrap();
-        s.record(&d, b, ev(at(2025, 3, 5, 11, 0), EventKind::Resolved { outcome: Outcome::Approved, reason: None }))
-            .await
-            .unwrap();
+        s.record(
+            &d,
+            b,
+            ev(
+                at(2025, 3, 5, 11, 0),
+                EventKind::Resolved { outcome: Outcome::Approved, reason: None, electronic: None, reason_code: None },
+            ),
+        )
+        .await
+        .unwrap();
         // The next working day: the late notice is left out (the dossier finished), the other
         // listed with its dossier's due date now.
         let g = s
@@ -1774,9 +1839,16 @@ mod checks {
         let w = s.intake(&d, new_dossier(WARD, WARD_PROC, "W"), t0, None).await.unwrap().code.unwrap();
         s.record(&d, &a, ev(at(2025, 3, 12, 9, 0), EventKind::Transferred { to: ag(DEPT) })).await.unwrap();
         s.record(&d, &w, ev(at(2025, 3, 3, 9, 30), EventKind::Accepted)).await.unwrap();
-        s.record(&d, &w, ev(at(2025, 3, 3, 10, 0), EventKind::Resolved { outcome: Outcome::Approved, reason: None }))
-            .await
-            .unwrap();
+        s.record(
+            &d,
+            &w,
+            ev(
+                at(2025, 3, 3, 10, 0),
+                EventKind::Resolved { outcome: Outcome::Approved, reason: None, electronic: None, reason_code: None },
+            ),
+        )
+        .await
+        .unwrap();
         let mut items = Vec::new();
         for i in 0..150 {
             let new = new_dossier(
@@ -1938,9 +2010,16 @@ mod checks {
         let row = s.dossier_row(&c).await.unwrap().unwrap();
         assert!(row.at_risk, "{row:?}");
         s.record(&d, &c, ev(at(2025, 3, 12, 9, 30), EventKind::Accepted)).await.unwrap();
-        s.record(&d, &c, ev(at(2025, 3, 12, 10, 0), EventKind::Resolved { outcome: Outcome::Approved, reason: None }))
-            .await
-            .unwrap();
+        s.record(
+            &d,
+            &c,
+            ev(
+                at(2025, 3, 12, 10, 0),
+                EventKind::Resolved { outcome: Outcome::Approved, reason: None, electronic: None, reason_code: None },
+            ),
+        )
+        .await
+        .unwrap();
         assert!(!s.dossier_row(&c).await.unwrap().unwrap().at_risk, "finished dossiers are never at risk");
     }
 }
@@ -2115,6 +2194,7 @@ async fn sqlite_two_writers_on_one_file() {
                     responsible: None,
                     automatic: false,
                     override_second: true,
+                    reason_code: None,
                 };
                 s.record(&d, &c, Event::new(t0, None, kind)).await.unwrap();
                 let n = s.intake(&d, new_dossier(WARD, WARD_PROC, "B"), t0, None).await.unwrap();

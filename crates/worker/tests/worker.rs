@@ -71,6 +71,7 @@ fn new_dossier(name: &str, email: Option<&str>, online: bool) -> NewDossier {
         channel: if online { Channel::Online } else { Channel::InPerson },
         online,
         documents: Vec::new(),
+        digitised: None,
     }
 }
 
@@ -211,7 +212,10 @@ async fn an_event_and_the_messages_it_implies_are_written_together(store: &AnySt
         ev(at(2025, 3, 3, 10, 0), EventKind::Accepted),
         ev(at(2025, 3, 18, 9, 0), EventKind::Transferred { to: ag(CENTRE) }),
         ev(at(2025, 3, 18, 9, 30), EventKind::Accepted),
-        ev(at(2025, 3, 18, 10, 0), EventKind::Resolved { outcome: Outcome::Approved, reason: None }),
+        ev(
+            at(2025, 3, 18, 10, 0),
+            EventKind::Resolved { outcome: Outcome::Approved, reason: None, electronic: None, reason_code: None },
+        ),
     ] {
         store.record(d, &code, e).await.unwrap();
     }
@@ -233,6 +237,7 @@ async fn an_event_and_the_messages_it_implies_are_written_together(store: &AnySt
                     responsible: None,
                     automatic: false,
                     override_second: false,
+                    reason_code: None,
                 },
             ),
         )
@@ -297,7 +302,10 @@ async fn the_scheduler_run_twice_over_one_instant_adds_nothing(store: &AnyStore)
         .record(
             d,
             &codes[1],
-            ev(at(2025, 3, 14, 11, 0), EventKind::Resolved { outcome: Outcome::Approved, reason: None }),
+            ev(
+                at(2025, 3, 14, 11, 0),
+                EventKind::Resolved { outcome: Outcome::Approved, reason: None, electronic: None, reason_code: None },
+            ),
         )
         .await
         .unwrap();
@@ -313,6 +321,7 @@ async fn the_scheduler_run_twice_over_one_instant_adds_nothing(store: &AnyStore)
                     responsible: None,
                     automatic: false,
                     override_second: false,
+                    reason_code: None,
                 },
             ),
         )
@@ -372,7 +381,14 @@ async fn failures_back_off_then_park_as_dead_until_revived(store: &AnyStore) {
     store.record(d, &code, ev(at(2025, 3, 4, 9, 0), EventKind::Transferred { to: ag(CENTRE) })).await.unwrap();
     store.record(d, &code, ev(at(2025, 3, 4, 9, 30), EventKind::Accepted)).await.unwrap();
     store
-        .record(d, &code, ev(at(2025, 3, 4, 10, 0), EventKind::Resolved { outcome: Outcome::Approved, reason: None }))
+        .record(
+            d,
+            &code,
+            ev(
+                at(2025, 3, 4, 10, 0),
+                EventKind::Resolved { outcome: Outcome::Approved, reason: None, electronic: None, reason_code: None },
+            ),
+        )
         .await
         .unwrap();
     mail.fail_next(100);
@@ -505,6 +521,7 @@ async fn a_payload_that_is_not_a_letter_fails_with_the_reason(store: &AnyStore) 
         responsible: None,
         automatic: false,
         override_second: false,
+        reason_code: None,
     };
     store.record(d, &code, ev(at(2025, 3, 4, 9, 0), reschedule)).await.unwrap();
     let row = store.outbox_for(&code).await.unwrap().remove(0);
@@ -558,6 +575,7 @@ async fn hostile_stored_names_neither_stop_the_batch_nor_reach_a_header_raw(stor
             responsible: None,
             automatic: false,
             override_second: false,
+            reason_code: None,
         };
         store.record(d, &x.code.unwrap(), ev(at(2025, 3, 4, 9, 0), reschedule)).await.unwrap();
     }

@@ -393,6 +393,7 @@ impl<'a> Batch<'a> {
             applicant: new.applicant,
             channel: new.channel,
             documents: new.documents,
+            digitised: new.digitised,
         };
         let kind = if new.online { EventKind::RegisteredOnline { intake } } else { EventKind::Received { intake } };
         self.create(code.clone(), Event { at, by, backdate_reason, kind })?;
@@ -432,6 +433,19 @@ impl<'a> Batch<'a> {
                 Err(StoreError::Duplicate(code))
             }
             Some(Slot::Live(mut live)) => {
+                // A new payment request takes the catalog's fee when none was typed; history
+                // is taken as it was.
+                let event = if self.history {
+                    event
+                } else {
+                    match self.domain.complete(&live.d, event.kind.clone()) {
+                        Ok(kind) => Event { kind, ..event },
+                        Err(e) => {
+                            self.slots.insert(code, Slot::Live(live));
+                            return Err(StoreError::Rejected(e));
+                        }
+                    }
+                };
                 let before = (live.d.received_at, live.d.finished_at);
                 // `Domain::apply` leaves the dossier untouched when it refuses the event.
                 if let Err(e) = self.domain.apply(&mut live.d, &event) {

@@ -361,6 +361,7 @@ mod tests {
             channel: Channel::InPerson,
             online: false,
             documents: Vec::new(),
+            digitised: None,
         }
     }
 

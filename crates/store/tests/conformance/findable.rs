@@ -182,27 +182,42 @@ pub async fn desk_lists_and_the_work_queue_are_paged_and_counted<S: Backend + St
     let late_result = intake(CENTRE, CITY_PROC, 2).await;
     record(&late_result, 9, EventKind::Transferred { to: ag(DEPT) }).await;
     record(&late_result, 10, EventKind::Accepted).await;
-    record(&late_result, 60 * 24 * 30, EventKind::Resolved { outcome: Outcome::Approved, reason: None }).await;
+    record(
+        &late_result,
+        60 * 24 * 30,
+        EventKind::Resolved { outcome: Outcome::Approved, reason: None, electronic: None, reason_code: None },
+    )
+    .await;
     // Resolved and handed back at the ward.
     let returned = intake(WARD, WARD_PROC, 3).await;
     record(&returned, 11, EventKind::Accepted).await;
-    record(&returned, 12, EventKind::Resolved { outcome: Outcome::Approved, reason: None }).await;
+    record(
+        &returned,
+        12,
+        EventKind::Resolved { outcome: Outcome::Approved, reason: None, electronic: None, reason_code: None },
+    )
+    .await;
     record(&returned, 13, EventKind::Returned).await;
     // Waiting for a supplement (the department asked) and for a payment (the ward asked).
     let supplement = intake(CENTRE, CITY_PROC, 4).await;
     record(&supplement, 14, EventKind::Transferred { to: ag(DEPT) }).await;
     record(&supplement, 15, EventKind::Accepted).await;
     let documents = vec!["Bản sao hộ chiếu".to_string()];
-    record(&supplement, 16, EventKind::SupplementRequested { reason: "thiếu giấy tờ".into(), documents }).await;
+    record(
+        &supplement,
+        16,
+        EventKind::SupplementRequested { reason: "thiếu giấy tờ".into(), documents, reason_code: None },
+    )
+    .await;
     let payment = intake(WARD, WARD_PROC, 5).await;
     record(&payment, 17, EventKind::Accepted).await;
-    record(&payment, 18, EventKind::PaymentRequested { reason: "lệ phí".into() }).await;
+    record(&payment, 18, EventKind::PaymentRequested { reason: "lệ phí".into(), amount_vnd: None }).await;
     // In progress at the ward.
     let at_ward = intake(WARD, WARD_PROC, 6).await;
     // A payment asked for after the due date: still overdue, not "waiting for the citizen".
     let asked_late = intake(WARD, WARD_PROC, 7).await;
     record(&asked_late, 19, EventKind::Accepted).await;
-    record(&asked_late, 60 * 24 * 10, EventKind::PaymentRequested { reason: "lệ phí".into() }).await;
+    record(&asked_late, 60 * 24 * 10, EventKind::PaymentRequested { reason: "lệ phí".into(), amount_vnd: None }).await;
 
     let list = |l: DeskList, scope: Scope<'static>| {
         let s = s.clone();

@@ -18,6 +18,7 @@ fn received(c: &DossierCode, at: chrono::DateTime<chrono::Utc>) -> BatchItem {
         applicant: new_dossier(WARD, WARD_PROC, "Lê Văn Tám").applicant,
         channel: motcua_core::Channel::InPerson,
         documents: Vec::new(),
+        digitised: None,
     };
     BatchItem::Record { code: c.clone(), event: Event::new(at, Some("officer".into()), EventKind::Received { intake }) }
 }
@@ -27,7 +28,7 @@ fn accepted(c: &DossierCode, at: chrono::DateTime<chrono::Utc>) -> BatchItem {
 }
 
 fn resolved(c: &DossierCode, at: chrono::DateTime<chrono::Utc>) -> BatchItem {
-    let kind = EventKind::Resolved { outcome: Outcome::Approved, reason: None };
+    let kind = EventKind::Resolved { outcome: Outcome::Approved, reason: None, electronic: None, reason_code: None };
     BatchItem::Record { code: c.clone(), event: Event::new(at, Some("officer".into()), kind) }
 }
 
@@ -90,7 +91,9 @@ pub async fn history_is_quiet_idempotent_and_leaves_the_overdue_to_a_person<S: B
     let supplement = Event::new(
         at(2025, 4, 1, 9, 0),
         Some("officer".into()),
-        EventKind::SupplementRequested { reason: "Thiếu giấy tờ".into(), documents: Vec::new() },
+        EventKind::SupplementRequested {
+            reason: "Thiếu giấy tờ".into(), documents: Vec::new(), reason_code: None
+        },
     );
     s.record(&d, &late, supplement).await.unwrap();
     s.record(&d, &late, Event::new(at(2025, 4, 2, 9, 0), None, EventKind::SupplementSupplied)).await.unwrap();

@@ -31,6 +31,7 @@ pub async fn letters_to_print_are_paged_and_marked_printed_then_handed<S: Backen
             responsible: None,
             automatic: false,
             override_second: false,
+            reason_code: None,
         };
         s.record(&d, &c, Event::new(t0 + Duration::hours(1), Some("head".into()), kind)).await.unwrap();
         if agency == CENTRE {

@@ -80,7 +80,13 @@ pub async fn the_watch_list_is_kept_by_the_writer_and_equals_a_replay<S: Backend
     let d = domain();
     let transfer = |t, who, to: &str| by(t, who, EventKind::Transferred { to: ag(to) });
     let accept = |t, who| by(t, who, EventKind::Accepted);
-    let resolve = |t, who| by(t, who, EventKind::Resolved { outcome: Outcome::Approved, reason: None });
+    let resolve = |t, who| {
+        by(
+            t,
+            who,
+            EventKind::Resolved { outcome: Outcome::Approved, reason: None, electronic: None, reason_code: None },
+        )
+    };
 
     // A: ping-pong between the centre and the department, then resolved early.
     let a = open(&s, CENTRE, CITY_PROC, at(2025, 3, 3, 8, 0), Some("desk1")).await;
@@ -109,6 +115,7 @@ pub async fn the_watch_list_is_kept_by_the_writer_and_equals_a_replay<S: Backend
     let ask = |docs: &[&str]| EventKind::SupplementRequested {
         reason: "thiếu giấy tờ".into(),
         documents: docs.iter().map(|x| x.to_string()).collect(),
+        reason_code: None,
     };
     log(
         &s,
@@ -283,10 +290,12 @@ pub async fn history_without_an_officer_counts_under_unknown<S: Backend>(s: S) {
             applicant: new_dossier(WARD, WARD_PROC, "Phạm Thị Hoa").applicant,
             channel: motcua_core::Channel::InPerson,
             documents: Vec::new(),
+            digitised: None,
         };
         items.push(record(&code, at(2025, 3, 3, 9, 0), worker, EventKind::Received { intake }));
         items.push(record(&code, at(2025, 3, 3, 9, 10), worker, EventKind::Accepted));
-        let done = EventKind::Resolved { outcome: Outcome::Approved, reason: None };
+        let done =
+            EventKind::Resolved { outcome: Outcome::Approved, reason: None, electronic: None, reason_code: None };
         items.push(record(&code, at(2025, 3, 12, 10, 0), worker, done));
         planted.push((code, worker));
     }
