@@ -803,7 +803,7 @@ async fn scorecard<
     q: &motcua_store::scorecard::ScoreQuery,
     format: &str,
 ) -> Result<()> {
-    let card = motcua_store::scorecard::scorecard(store, domain, &|_| None, q).await?;
+    let card = motcua_store::scorecard::scorecard(store, domain, q).await?;
     match format {
         "json" => crate::outln!("{}", card.to_json()),
         "csv" => crate::out!("{}", card.to_csv()),

@@ -29,8 +29,9 @@ use serde::Serialize;
 
 use crate::analysis::{OpenState, Ratio, Timeliness, classify, national_on_time, open_state_of, waiting_since_at};
 use crate::calendar::{CalendarError, to_local};
+use crate::delay::{Cause, DelayReasons};
 use crate::domain::{Domain, DomainError};
-use crate::dossier::{Channel, Dossier};
+use crate::dossier::{Channel, Dossier, PaymentMethod};
 use crate::petition::Item;
 
 /// Why a dossier's cells cannot be computed.
@@ -177,8 +178,20 @@ struct Recorded {
     reason: Option<String>,
 }
 
-fn recorded(_d: &Dossier) -> Recorded {
-    Recorded { synced: false, digitised: None, electronic: None, paid_at: None, payment: None, reason: None }
+fn recorded(d: &Dossier) -> Recorded {
+    Recorded {
+        synced: d.synced_at.is_some(),
+        digitised: d.digitised,
+        electronic: d.electronic_result,
+        paid_at: d.paid_at,
+        payment: match (d.fee_vnd, d.payment_method) {
+            (Some(fee), Some(method)) => {
+                Some((fee > 0 && method != PaymentMethod::Exempt, method == PaymentMethod::Online, fee))
+            }
+            _ => None,
+        },
+        reason: d.delay_reason.clone(),
+    }
 }
 
 /// The cells a dossier adds to (see the module's table); none before its receipt.
@@ -295,14 +308,6 @@ pub fn open_late(domain: &Domain, d: &Dossier, t: DateTime<Utc>) -> Result<Optio
     }
     let agency = domain.lead_agency(domain.procedure_of(d)?, receiving).to_string();
     Ok(Some(OpenLate { agency, apologised: apologised_by(d, t), reason: recorded(d).reason }))
-}
-
-/// Who caused a delay, as the configured list of reason codes says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Caused {
-    Citizen,
-    Agency,
 }
 
 /// Everything one row of the scorecard is computed from.
@@ -510,10 +515,10 @@ impl Unknown {
     }
 }
 
-/// The scorecard of one row. `cause` says who caused a delay of a reason code (the configured
-/// list); a code it does not know counts under `agency` (the dossier's agency answers for a
-/// delay it cannot show the citizen caused).
-pub fn indicators(t: &Tally, cause: &dyn Fn(&str) -> Option<Caused>) -> Indicators {
+/// The scorecard of one row. The configured list of delay reasons says who caused the delay of
+/// each code; a code no longer in it counts under `agency` (the agency answers for a delay it
+/// cannot show the citizen caused).
+pub fn indicators(t: &Tally, reasons: &DelayReasons) -> Indicators {
     let c = &t.counts;
     let r = |n: i64, d: i64| Ratio::new(count(n), count(d));
     let pct = |n: u64| Target(n, 100);
@@ -522,8 +527,8 @@ pub fn indicators(t: &Tally, cause: &dyn Fn(&str) -> Option<Caused>) -> Indicato
     let mut by_cause =
         LateByCause { unknown: late.saturating_sub(coded), by_code: t.late_by_code.clone(), ..LateByCause::default() };
     for (code, n) in &t.late_by_code {
-        match cause(code) {
-            Some(Caused::Citizen) => by_cause.citizen += n,
+        match reasons.cause_of(code) {
+            Some(Cause::Citizen) => by_cause.citizen += n,
             _ => by_cause.agency += n,
         }
     }

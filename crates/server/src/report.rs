@@ -117,7 +117,7 @@ pub async fn build_scorecard(state: &AppState, p: &ScoreParams) -> Result<motcua
         state.domain.agency(&code)?;
         q.agency = Some(code);
     }
-    Ok(motcua_store::scorecard::scorecard(&state.store, &state.domain, &|_| None, &q).await?)
+    Ok(motcua_store::scorecard::scorecard(&state.store, &state.domain, &q).await?)
 }
 
 /// Filters of the backdating report (`GET /api/v1/backdated`).

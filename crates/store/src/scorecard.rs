@@ -25,7 +25,7 @@ use motcua_core::analysis::Ratio;
 use motcua_core::calendar::{at_vn, from_local, to_local};
 use motcua_core::petition::Item;
 use motcua_core::scorecard::{
-    Caused, INDICATORS, Indicator, Indicators, OpenLate, SCORE_COLUMNS, ScoreBy, ScoreCounts, Tally, cells, indicators,
+    INDICATORS, Indicator, Indicators, OpenLate, SCORE_COLUMNS, ScoreBy, ScoreCounts, Tally, cells, indicators,
     open_late,
 };
 use motcua_core::{AgencyCode, Domain, DossierCode, Lang};
@@ -57,8 +57,13 @@ pub trait ScorecardStore: Send + Sync {
     ) -> impl Future<Output = Result<Vec<DossierCode>, StoreError>> + Send;
 
     /// The dossiers open and overdue at `p1` with no event after it (their projection is their
-    /// state then): lead agency, whether a new date (an apology) was issued, delay reason.
-    fn open_late_at(&self, p1: DateTime<Utc>) -> impl Future<Output = Result<Vec<OpenLate>, StoreError>> + Send;
+    /// state then): lead agency and whether a new date (an apology) was issued, with no delay
+    /// reason; and apart, the codes of those that had a supplement request or a new date (the
+    /// events that carry a reason code), which the caller replays for theirs.
+    fn open_late_at(
+        &self,
+        p1: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(Vec<OpenLate>, Vec<DossierCode>), StoreError>> + Send;
 }
 
 /// The sums' columns summed, as read by [`decode_sums`].
@@ -94,7 +99,8 @@ macro_rules! decode_sums {
 /// (core's `open_state_of`, instants compared).
 fn open_late_query() -> String {
     format!(
-        "SELECT lead_agency, CAST(reschedule_count AS BIGINT) AS reschedule_count FROM dossiers \
+        "SELECT code, lead_agency, CAST(reschedule_count AS BIGINT) AS reschedule_count, \
+         CAST(supplement_count AS BIGINT) AS supplement_count FROM dossiers \
          WHERE {open} AND received_at <= $1 AND last_event_at <= $1 AND due_at < $1 AND {running}",
         open = *crate::sql::OPEN,
         running = crate::sql::CLOCK_NOT_STOPPED,
@@ -134,15 +140,21 @@ macro_rules! scorecard_store {
                 codes.iter().map(|c| crate::sql::parse("dossiers", "code", c)).collect()
             }
 
-            async fn open_late_at(&self, p1: DateTime<Utc>) -> Result<Vec<OpenLate>, StoreError> {
+            async fn open_late_at(&self, p1: DateTime<Utc>) -> Result<(Vec<OpenLate>, Vec<DossierCode>), StoreError> {
                 use sqlx::Row as _;
                 let rows = sqlx::query(&open_late_query()).bind(At(p1)).fetch_all(self.$pool()).await?;
-                let mut out = Vec::with_capacity(rows.len());
+                let (mut plain, mut coded) = (Vec::with_capacity(rows.len()), Vec::new());
                 for r in &rows {
                     let n: i64 = r.try_get("reschedule_count")?;
-                    out.push(OpenLate { agency: r.try_get("lead_agency")?, apologised: n > 0, reason: None });
+                    let asked: i64 = r.try_get("supplement_count")?;
+                    if n > 0 || asked > 0 {
+                        let code: String = r.try_get("code")?;
+                        coded.push(crate::sql::parse("dossiers", "code", &code)?);
+                    } else {
+                        plain.push(OpenLate { agency: r.try_get("lead_agency")?, apologised: false, reason: None });
+                    }
                 }
-                Ok(out)
+                Ok((plain, coded))
             }
         }
     };
@@ -169,7 +181,7 @@ impl ScorecardStore for crate::AnyStore {
             Self::Pg(s) => s.changed_after(p1, until).await,
         }
     }
-    async fn open_late_at(&self, p1: DateTime<Utc>) -> Result<Vec<OpenLate>, StoreError> {
+    async fn open_late_at(&self, p1: DateTime<Utc>) -> Result<(Vec<OpenLate>, Vec<DossierCode>), StoreError> {
         match self {
             Self::Sqlite(s) => s.open_late_at(p1).await,
             Self::Pg(s) => s.open_late_at(p1).await,
@@ -220,9 +232,6 @@ pub struct Scorecard {
     pub total: ScoreRow,
 }
 
-/// Who caused a delay of each code, from the configured list.
-pub type CauseOf<'a> = &'a (dyn Fn(&str) -> Option<Caused> + Sync);
-
 /// The tallies of `[p0, p1]` per lead agency (the agency filter applied).
 async fn period_tallies<S>(
     store: &S,
@@ -272,8 +281,20 @@ where
             out.entry(o.agency.clone()).or_default().add_open_late(&o);
         }
     }
-    for o in store.open_late_at(p1).await? {
+    let (plain, coded) = store.open_late_at(p1).await?;
+    for o in plain {
         if keep(&o.agency) {
+            out.entry(o.agency.clone()).or_default().add_open_late(&o);
+        }
+    }
+    for code in coded {
+        let events = store.events(&code).await?;
+        let then = domain
+            .replay_until(events.iter(), p1)
+            .map_err(|source| StoreError::Unreplayable { code: code.clone(), source })?;
+        if let Some(o) = open_late(domain, &then, p1).map_err(|e| score_error(&code, e))?
+            && keep(&o.agency)
+        {
             out.entry(o.agency.clone()).or_default().add_open_late(&o);
         }
     }
@@ -330,12 +351,7 @@ async fn national<S: Store>(
 }
 
 /// Builds the scorecard.
-pub async fn scorecard<S>(
-    store: &S,
-    domain: &Domain,
-    cause: CauseOf<'_>,
-    q: &ScoreQuery,
-) -> Result<Scorecard, StoreError>
+pub async fn scorecard<S>(store: &S, domain: &Domain, q: &ScoreQuery) -> Result<Scorecard, StoreError>
 where
     S: Store + ScorecardStore + StaffStore + PetitionStore,
 {
@@ -394,14 +410,14 @@ where
                     .unwrap_or_default(),
                 ScoreBy::Month => String::new(),
             };
-            let indicators = indicators(&tally, cause);
+            let indicators = indicators(&tally, &domain.delay_reasons);
             ScoreRow { key, name, tally, indicators }
         })
         .collect();
     let total = ScoreRow {
         key: "total".into(),
         name: String::new(),
-        indicators: indicators(&total_tally, cause),
+        indicators: indicators(&total_tally, &domain.delay_reasons),
         tally: total_tally,
     };
     Ok(Scorecard { from: q.from, to: q.to, p0, p1, by: q.by, agency: q.agency.clone(), rows, total })

@@ -104,7 +104,7 @@ pub async fn scorecard_page(State(state): State<AppState>, ui: Ui, Query(p): Que
         .unwrap_or(last);
     // Each month cut at the scorecard's own end instant (the period's end, or its as-of).
     let trend_q = ScoreQuery { from: first, to: last, by: ScoreBy::Month, as_of: card.p1, agency: card.agency.clone() };
-    let months = match scorecard(&state.store, &state.domain, &|_| None, &trend_q).await {
+    let months = match scorecard(&state.store, &state.domain, &trend_q).await {
         Ok(m) => m.rows,
         Err(e) => return error_page(tr, &Problem::from(e)),
     };

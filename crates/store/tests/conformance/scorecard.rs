@@ -67,7 +67,7 @@ fn by_key(card: &Scorecard) -> Vec<(String, Tally)> {
 }
 
 async fn card<S: Backend + ScorecardStore + PetitionStore>(s: &S, q: &ScoreQuery) -> Scorecard {
-    scorecard(s, &domain(), &|_| None, q).await.unwrap()
+    scorecard(s, &domain(), q).await.unwrap()
 }
 
 /// Planted cases through the write path: the scorecard counts each where core says, and equals
@@ -76,7 +76,9 @@ pub async fn the_scorecard_is_kept_by_the_writer_and_equals_a_replay<S: Backend 
     s: S,
 ) {
     let d = domain();
-    let resolve = |t| ev(t, EventKind::Resolved { outcome: Outcome::Approved, reason: None });
+    let resolve = |t| {
+        ev(t, EventKind::Resolved { outcome: Outcome::Approved, reason: None, electronic: None, reason_code: None })
+    };
     let accept = |t| ev(t, EventKind::Accepted);
     // Ward, 3 working days: one online and early, one in person and late (apology with the
     // result), one in person left open past due (no apology), one with a new date in time.
@@ -100,6 +102,7 @@ pub async fn the_scorecard_is_kept_by_the_writer_and_equals_a_replay<S: Backend 
                     responsible: None,
                     automatic: false,
                     override_second: false,
+                    reason_code: Some("agency_workload".into()),
                 },
             ),
         ],
@@ -134,7 +137,9 @@ pub async fn the_scorecard_is_kept_by_the_writer_and_equals_a_replay<S: Backend 
     // March (the new date does not move the due date), one of them with an apology.
     assert_eq!((i("apology_coverage").numerator, i("apology_coverage").denominator), (2, 3));
     assert_eq!(i("late_by_cause").denominator, 3);
-    assert_eq!(ward.indicators.late_by_cause.unknown, 3, "no reason codes recorded");
+    assert_eq!(ward.indicators.late_by_cause.unknown, 2, "no reason code recorded");
+    assert_eq!(ward.indicators.late_by_cause.agency, 1, "agency_workload, on the new date");
+    assert_eq!(ward.indicators.late_by_cause.by_code.get("agency_workload"), Some(&1));
     // 5.4: two finished, one late, one dislike (the rating) and one complaint about a dossier.
     assert_eq!((i("satisfaction_5_4").numerator, i("satisfaction_5_4").denominator), (0, 2));
     assert_eq!(i("satisfaction_5_4").points, Some(0.0));
