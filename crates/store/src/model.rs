@@ -13,8 +13,8 @@ use motcua_core::analysis::{RemainingTimeModel, at_risk, classify, national_on_t
 use motcua_core::calendar::{at_vn, to_local, truncate_to_micros};
 use motcua_core::deadlines::WaitKind;
 use motcua_core::{
-    AgencyCode, Applicant, Channel, Domain, Dossier, DossierCode, Email, Event, Outcome, Phone, Procedure,
-    ProcedureCode, Status, Timeliness, vocab,
+    AgencyCode, Applicant, Channel, Domain, Dossier, DossierCode, Email, Event, Outcome, PaymentMethod, Phone,
+    Procedure, ProcedureCode, Status, Timeliness, vocab,
 };
 use serde::Serialize;
 
@@ -113,6 +113,19 @@ pub struct DossierRow {
     pub waited_seconds_closed: i64,
     pub last_event_at: DateTime<Utc>,
     pub event_count: u32,
+    /// The fee of the last payment request that carried one, in VND (`None`: not recorded).
+    pub fee_vnd: Option<u64>,
+    /// How the fee was paid (`None`: not paid, or not recorded).
+    pub payment_method: Option<PaymentMethod>,
+    pub paid_at: Option<DateTime<Utc>>,
+    /// Whether the result was issued electronically (`None`: not resolved, or not recorded).
+    pub electronic_result: Option<bool>,
+    /// How many papers were digitised (`None`: not recorded).
+    pub digitised: Option<u32>,
+    /// When the dossier was first sent to the national portal.
+    pub synced_at: Option<DateTime<Utc>>,
+    /// The reason code of the latest delay that carried one.
+    pub delay_reason: Option<String>,
 }
 
 /// Instants are kept to the microsecond, as PostgreSQL stores them.
@@ -180,6 +193,13 @@ impl DossierRow {
             waited_seconds_closed,
             last_event_at: truncate_to_micros(last_event_at),
             event_count: d.event_count,
+            fee_vnd: d.fee_vnd,
+            payment_method: d.payment_method,
+            paid_at: m(d.paid_at),
+            electronic_result: d.electronic_result,
+            digitised: d.digitised,
+            synced_at: m(d.synced_at),
+            delay_reason: d.delay_reason.clone(),
         })
     }
 
@@ -546,7 +566,13 @@ macro_rules! show_display {
         }
     )*};
 }
-show_display!(String, DossierCode, ProcedureCode, AgencyCode, Email, Phone, Status, bool, u32, i64);
+show_display!(String, DossierCode, ProcedureCode, AgencyCode, Email, Phone, Status, bool, u32, i64, u64);
+
+impl Show for PaymentMethod {
+    fn show(&self) -> Option<String> {
+        Some(self.name().to_string())
+    }
+}
 
 impl Show for Channel {
     fn show(&self) -> Option<String> {
@@ -631,6 +657,13 @@ pub(crate) fn diff_rows(old: Option<&DossierRow>, new: &DossierRow) -> Vec<Field
         waited_seconds_closed,
         last_event_at,
         event_count,
+        fee_vnd,
+        payment_method,
+        paid_at,
+        electronic_result,
+        digitised,
+        synced_at,
+        delay_reason,
     );
     out
 }

@@ -61,7 +61,7 @@ pub(crate) fn insert_into(d: Dialect) -> &'static str {
 /// The columns of `dossiers`, in the order [`bind_dossier!`] binds them. One is not a field of
 /// [`crate::DossierRow`]: `applicant_name_folded`, the name as the staff's search compares it
 /// (`motcua_core::text::fold`), computed as the row is bound.
-pub(crate) const DOSSIER_COLUMNS: [&str; 36] = [
+pub(crate) const DOSSIER_COLUMNS: [&str; 43] = [
     "code",
     "procedure",
     "receiving_agency",
@@ -98,6 +98,13 @@ pub(crate) const DOSSIER_COLUMNS: [&str; 36] = [
     "waited_seconds_closed",
     "last_event_at",
     "event_count",
+    "fee_vnd",
+    "payment_method",
+    "paid_at",
+    "electronic_result",
+    "digitised",
+    "synced_at",
+    "delay_reason",
 ];
 
 /// The columns of `daily_counts`, in the order they are bound.
@@ -319,6 +326,11 @@ pub(crate) fn int(n: u32) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
+/// A VND amount as a BIGINT (amounts are capped far below `i64::MAX`).
+pub(crate) fn big(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 pub(crate) fn uint(n: i32, what: &str) -> Result<u32, StoreError> {
     u32::try_from(n).map_err(|_| StoreError::Corrupt(format!("negative {what}: {n}")))
 }
@@ -413,6 +425,13 @@ macro_rules! bind_dossier {
             .bind(r.waited_seconds_closed)
             .bind(($t)(r.last_event_at))
             .bind($crate::sql::int(r.event_count))
+            .bind(r.fee_vnd.map($crate::sql::big))
+            .bind(r.payment_method.map(|m| m.name()))
+            .bind(r.paid_at.map($t))
+            .bind(r.electronic_result)
+            .bind(r.digitised.map($crate::sql::int))
+            .bind(r.synced_at.map($t))
+            .bind(r.delay_reason.as_deref())
     }};
 }
 pub(crate) use bind_dossier;
@@ -431,6 +450,9 @@ macro_rules! decode_dossier {
         let outcome: Option<String> = r.try_get("outcome")?;
         let timeliness: Option<String> = r.try_get("timeliness")?;
         let waiting_kind: Option<String> = r.try_get("waiting_kind")?;
+        let payment_method: Option<String> = r.try_get("payment_method")?;
+        let fee_vnd: Option<i64> = r.try_get("fee_vnd")?;
+        let digitised: Option<i32> = r.try_get("digitised")?;
         let row = $crate::model::DossierRow {
             procedure: parse(T, "procedure", &r.try_get::<String, _>("procedure")?)?,
             receiving_agency: parse(T, "receiving_agency", &r.try_get::<String, _>("receiving_agency")?)?,
@@ -470,6 +492,19 @@ macro_rules! decode_dossier {
             waited_seconds_closed: r.try_get("waited_seconds_closed")?,
             last_event_at: r.try_get("last_event_at")?,
             event_count: $crate::sql::uint(r.try_get("event_count")?, "event_count")?,
+            fee_vnd: fee_vnd.map(|v| $crate::sql::count(v, "fee_vnd")).transpose()?,
+            payment_method: payment_method
+                .as_deref()
+                .map(|m| {
+                    motcua_core::PaymentMethod::parse(m)
+                        .ok_or_else(|| $crate::error::StoreError::Corrupt(format!("dossiers.payment_method = {m:?}")))
+                })
+                .transpose()?,
+            paid_at: r.try_get("paid_at")?,
+            electronic_result: r.try_get("electronic_result")?,
+            digitised: digitised.map(|v| $crate::sql::uint(v, "digitised")).transpose()?,
+            synced_at: r.try_get("synced_at")?,
+            delay_reason: r.try_get("delay_reason")?,
             code: parse(T, "code", &code)?,
         };
         Ok::<$crate::model::DossierRow, $crate::error::StoreError>(row)

@@ -36,6 +36,10 @@ mod petitions;
 /// The chair's scorecard: planted cases, the writer's sums against a replay of every dossier.
 #[path = "conformance/scorecard.rs"]
 mod scorecard;
+/// Fees, payment methods, electronic results, digitised papers, portal sync and delay reasons
+/// in the projection; old dossiers unknown; recompute after the migration.
+#[path = "conformance/scorecard_data.rs"]
+mod scorecard_data;
 /// Staff accounts, sessions, ratings, the desk's waiting submissions and the audit log.
 #[path = "conformance/staff.rs"]
 mod staff;
@@ -282,6 +286,10 @@ mod checks {
         an_inspector_account_keeps_its_role_and_scope, personal_data_is_found_within_the_agencies_that_held_it,
     };
     pub use super::scorecard::the_scorecard_is_kept_by_the_writer_and_equals_a_replay;
+    pub use super::scorecard_data::{
+        old_dossiers_stay_unknown_and_recompute_fills_a_migrated_database,
+        scorecard_data_is_projected_as_core_replays_it,
+    };
     pub use super::staff::accounts_sessions_ratings_and_the_audit_log;
     pub use super::watchlist::{
         history_without_an_officer_counts_under_unknown, the_watch_list_is_kept_by_the_writer_and_equals_a_replay,
@@ -2080,6 +2088,8 @@ conformance!(
     history_is_quiet_idempotent_and_leaves_the_overdue_to_a_person,
     petitions_are_filed_routed_answered_and_reported,
     the_scorecard_is_kept_by_the_writer_and_equals_a_replay,
+    scorecard_data_is_projected_as_core_replays_it,
+    old_dossiers_stay_unknown_and_recompute_fills_a_migrated_database,
 );
 
 /// SQLite only: migration 21 rebuilds `staff` (a new role in its CHECK) and keeps every
