@@ -86,6 +86,22 @@ class Deferring(Mailbox):
         return await super().handle_DATA(server, session, envelope)
 "#;
 
+/// An aiosmtpd handler: the Maildir handler for the first three messages; from the fourth on it
+/// takes the message and never answers (a server that hangs after accepting some of a batch).
+const STALLING: &str = r#"
+import asyncio
+from aiosmtpd.handlers import Mailbox
+
+class Stalling(Mailbox):
+    taken = 0
+
+    async def handle_DATA(self, server, session, envelope):
+        Stalling.taken += 1
+        if Stalling.taken > 3:
+            await asyncio.sleep(3600)
+        return await super().handle_DATA(server, session, envelope)
+"#;
+
 /// aiosmtpd on 127.0.0.1:port, storing what it accepts in a Maildir; stopped when dropped.
 pub(crate) struct SmtpSink {
     child: Child,
@@ -108,6 +124,13 @@ impl SmtpSink {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("motcua_defer.py"), DEFERRING).unwrap();
         Self::start_with(port, "motcua_defer.Deferring", dir)
+    }
+
+    /// A server that stores three messages and hangs on every later one.
+    fn start_stalling() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("motcua_stall.py"), STALLING).unwrap();
+        Self::start_with(free_port(), "motcua_stall.Stalling", dir)
     }
 
     /// Makes a deferring server answer 451 (`true`) or take messages.
@@ -727,6 +750,71 @@ fn worker_killed_mid_send(db: &Db) {
         crate::chaos::differences(db),
     );
     assert_eq!(ids, 8, "one Message-ID per message at the server");
+}
+
+#[test]
+fn each_message_is_marked_sent_when_the_server_accepts_it() {
+    marked_one_by_one(&Db::sqlite());
+}
+
+#[test]
+fn each_message_is_marked_sent_when_the_server_accepts_it_on_postgres() {
+    let Some(db) = Db::pg("worker_marks_each") else { return };
+    marked_one_by_one(&db);
+}
+
+/// A batch of eight in flight; the server accepts three and hangs on the other five. The three
+/// are marked sent while the others still wait, so the worker killed then leaves only the five
+/// to be sent again: no message reaches a citizen twice.
+fn marked_one_by_one(db: &Db) {
+    let print = tempfile::tempdir().unwrap();
+    receipts(db, 8);
+    let stalling = SmtpSink::start_stalling();
+    let at = "2025-03-03T09:00:00+07:00";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_motcua"))
+        .env_remove("MOTCUA_DATABASE_URL")
+        .env_remove("MOTCUA_CONFIG")
+        .args(["--config", &config_dir().display().to_string(), "--db", &db.url])
+        .args(worker_args(at, &stalling.addr(), &print.path().display().to_string()))
+        .args(["--owner", "doomed"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while outbox(db, "sent").len() < 3 {
+        assert!(started.elapsed() < Duration::from_secs(60), "the three accepted messages were not marked sent");
+        assert!(child.try_wait().unwrap().is_none(), "the worker ended while the server hung");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(stalling.count(), 3);
+    let leased = outbox(db, "pending");
+    assert_eq!(leased.len(), 5, "{leased:?}");
+    assert!(leased.iter().all(|m| m["locked_by"] == "doomed"), "{leased:?}");
+    let smtp = SmtpSink::start();
+    let r = run_worker(db, "2025-03-03T09:05:00+07:00", &smtp.addr(), print.path());
+    assert_eq!(r["outbox"]["sent"], 5, "{r}");
+    assert!(outbox(db, "pending").is_empty());
+    let mut ids: Vec<String> = stalling
+        .messages()
+        .iter()
+        .chain(smtp.messages().iter())
+        .map(|m| m["message_id"].as_str().unwrap().to_string())
+        .collect();
+    let received = ids.len();
+    ids.sort();
+    ids.dedup();
+    crate::chaos::chaos_line(
+        "worker killed with a batch half accepted",
+        db,
+        8,
+        ids.len(),
+        received - ids.len(),
+        crate::chaos::differences(db),
+    );
+    assert_eq!((received, ids.len()), (8, 8), "each message once at the servers");
 }
 
 /// Worker processes started together on one database, each with its own lease owner.

@@ -354,9 +354,13 @@ where
     value.map(|v| parse(table, column, &v)).transpose()
 }
 
+/// An event of the log. Its instant is the log's, to the microsecond: a payload written before
+/// the write path truncated it may carry nanoseconds, which no reader sees.
 pub(crate) fn parse_event(code: &str, seq: i64, payload: &str) -> Result<Event, StoreError> {
-    serde_json::from_str(payload)
-        .map_err(|e| StoreError::Corrupt(format!("event {seq} of dossier {code} does not parse: {e}")))
+    let mut event: Event = serde_json::from_str(payload)
+        .map_err(|e| StoreError::Corrupt(format!("event {seq} of dossier {code} does not parse: {e}")))?;
+    event.at = motcua_core::calendar::truncate_to_micros(event.at);
+    Ok(event)
 }
 
 pub(crate) fn outcome_from(v: &str) -> Result<Outcome, StoreError> {

@@ -292,7 +292,8 @@ mod checks {
     };
     pub use super::staff::accounts_sessions_ratings_and_the_audit_log;
     pub use super::watchlist::{
-        history_without_an_officer_counts_under_unknown, the_watch_list_is_kept_by_the_writer_and_equals_a_replay,
+        an_instant_with_nanoseconds_replays_to_what_was_written, history_without_an_officer_counts_under_unknown,
+        the_watch_list_is_kept_by_the_writer_and_equals_a_replay,
     };
 
     use chrono::{DateTime, Duration, Utc};
@@ -2052,6 +2053,7 @@ macro_rules! conformance {
 }
 
 conformance!(
+    an_instant_with_nanoseconds_replays_to_what_was_written,
     intake_numbers_codes_per_agency_per_day,
     intake_keeps_the_document_checklist,
     lifecycle_updates_projection_and_counts,

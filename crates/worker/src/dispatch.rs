@@ -43,6 +43,10 @@ struct Item {
     /// The server's fault (unreachable, or a 4xx reply): the attempt does not count against
     /// the row.
     server_fault: Option<Fault>,
+    /// Marked sent (or printed) while this worker's lease held. A message is marked the
+    /// moment the server accepts it, not with the rest of its batch, so a worker killed
+    /// mid-batch leaves unmarked only what was in flight.
+    marked: bool,
 }
 
 /// What an outbox row carries: a letter, or (kind `digest`) a digest of notices.
@@ -162,17 +166,14 @@ where
             stats.claimed += rows.len();
             let (rows, held) = self.apply_cap(rows, now).await?;
             stats.held += held;
-            let items = self.deliver(rows, now).await;
+            let items = self.deliver(rows, now, owner).await?;
             // The lease is judged at the instant of marking, never earlier than `now`.
             let mark_at = now.max(self.now.now());
-            let delivered: Vec<i64> = items.iter().filter(|i| i.outcome.is_ok()).map(|i| i.row.id).collect();
-            let marked = transient_retry(|| self.store.mark_sent(&delivered, owner, mark_at)).await?;
-            let marked: std::collections::HashSet<i64> = marked.into_iter().collect();
             for item in &items {
                 let kind = item.row.kind.as_str();
                 match &item.outcome {
                     Ok(printed) => {
-                        if !marked.contains(&item.row.id) {
+                        if !item.marked {
                             stats.lost_lease += 1;
                             continue;
                         }
@@ -226,8 +227,25 @@ where
         Ok(stats)
     }
 
-    /// Renders and delivers a batch, `concurrency` at a time.
-    async fn deliver(&self, rows: Vec<OutboxMessage>, now: DateTime<Utc>) -> Vec<Item> {
+    /// Marks one delivered row sent, at the instant of marking (never earlier than `now`):
+    /// true while this worker's lease held.
+    async fn mark_one(&self, id: i64, owner: &str, now: DateTime<Utc>) -> Result<bool, WorkerError> {
+        let at = now.max(self.now.now());
+        let ids = [id];
+        Ok(!transient_retry(|| self.store.mark_sent(&ids, owner, at)).await?.is_empty())
+    }
+
+    /// Renders and delivers a batch, `concurrency` at a time, marking each row sent as soon as
+    /// it is delivered. A mark that fails (the database away) stops the marking, lets the
+    /// sends in flight finish and returns the error: the unmarked rows are sent again once
+    /// their lease runs out.
+    async fn deliver(
+        &self,
+        rows: Vec<OutboxMessage>,
+        now: DateTime<Utc>,
+        owner: &str,
+    ) -> Result<Vec<Item>, WorkerError> {
+        let mut mark_error: Option<WorkerError> = None;
         let mut items = Vec::with_capacity(rows.len());
         let mut mails: Vec<(usize, String, Box<Message>)> = Vec::new();
         for row in rows {
@@ -248,7 +266,14 @@ where
                     Ok(false)
                 }
             };
-            items.push(Item { row, apology, outcome, permanent, server_fault: None });
+            let mut marked = false;
+            if matches!(outcome, Ok(true)) && mark_error.is_none() {
+                match self.mark_one(row.id, owner, now).await {
+                    Ok(m) => marked = m,
+                    Err(e) => mark_error = Some(e),
+                }
+            }
+            items.push(Item { row, apology, outcome, permanent, server_fault: None, marked });
         }
         let mut results: HashMap<usize, Result<(), SendError>> = HashMap::new();
         let mut panicked: Vec<usize> = Vec::new();
@@ -265,6 +290,12 @@ where
             match set.join_next_with_id().await {
                 Some(Ok((id, r))) => {
                     if let Some(i) = tasks.remove(&id) {
+                        if r.is_ok() && mark_error.is_none() {
+                            match self.mark_one(items[i].row.id, owner, now).await {
+                                Ok(m) => items[i].marked = m,
+                                Err(e) => mark_error = Some(e),
+                            }
+                        }
                         results.insert(i, r);
                     }
                 }
@@ -296,7 +327,10 @@ where
                 item.permanent = panicked.contains(&i);
             }
         }
-        items
+        match mark_error {
+            Some(e) => Err(e),
+            None => Ok(items),
+        }
     }
 }
 

@@ -374,6 +374,7 @@ impl<'a> Batch<'a> {
         by: Option<String>,
         backdate_reason: Option<String>,
     ) -> Result<DossierCode, StoreError> {
+        let at = truncate_to_micros(at);
         let day = to_local(at).date();
         let key = (new.agency.clone(), day);
         let mut seq = self.counters.get(&key).copied().unwrap_or(0) + 1;
@@ -402,7 +403,10 @@ impl<'a> Batch<'a> {
         Ok(code)
     }
 
-    fn record(&mut self, code: DossierCode, event: Event) -> Result<(), StoreError> {
+    fn record(&mut self, code: DossierCode, mut event: Event) -> Result<(), StoreError> {
+        // The log keeps instants to the microsecond (its `at` column and the payload alike), so
+        // the state built now is the state a replay of the stored log builds.
+        event.at = truncate_to_micros(event.at);
         let intake_code = intake_of(&event.kind).map(|i| i.code.clone());
         match self.slots.remove(&code) {
             None | Some(Slot::Missing) => {

@@ -331,3 +331,25 @@ pub async fn history_without_an_officer_counts_under_unknown<S: Backend>(s: S) {
     assert_eq!(list, WatchList::build(&q, replayed.clone(), |x| agency_name(&d, x)));
     drill_down_equals_a_replay(&s, &q, &list, &replayed).await;
 }
+
+/// A wall clock gives nanoseconds; the log keeps microseconds. An apology recorded at such an
+/// instant after the due date (as the scheduler records one) is an occurrence at the log's
+/// instant: the log, the projection and the watch list replay to what was written.
+pub async fn an_instant_with_nanoseconds_replays_to_what_was_written<S: Backend>(s: S) {
+    let d = domain();
+    let code = open(&s, WARD, WARD_PROC, at(2025, 3, 3, 9, 0), Some("ward1")).await;
+    log(&s, &code, vec![by(at(2025, 3, 3, 9, 10), Some("ward1"), EventKind::Accepted)]).await;
+    let late = at(2025, 4, 21, 10, 0) + chrono::Duration::nanoseconds(849_576_320);
+    let apology = EventKind::Rescheduled {
+        to: at(2025, 4, 25, 17, 0),
+        reason: "quá hạn".into(),
+        responsible: Some(ag(WARD)),
+        automatic: true,
+        override_second: false,
+    };
+    s.record_stamped(&d, &code, by(late, Some("scheduler"), apology), late).await.unwrap();
+    let logged = s.events(&code).await.unwrap();
+    assert_eq!(logged[2].at, at(2025, 4, 21, 10, 0) + chrono::Duration::microseconds(849_576));
+    let diff = s.recompute(&d, true).await.unwrap();
+    assert!(diff.is_empty(), "nothing to change: {diff:?}");
+}
