@@ -257,6 +257,17 @@ pub enum Command {
         /// Write to this file instead of standard output.
         #[arg(long)]
         output: Option<PathBuf>,
+        /// With --format dvcqg: once the records are written, record that each exported dossier
+        /// was sent to the national portal (a `synced_to_portal` event, once per dossier: a
+        /// second export marks nothing new).
+        #[arg(long)]
+        mark_synced: bool,
+        /// The instant the marks are recorded at (default: now).
+        #[arg(long)]
+        at: Option<String>,
+        /// Who marks (a staff account's name, kept in the log).
+        #[arg(long)]
+        by: Option<String>,
     },
     /// Copy a SQLite database, while it is in use, into a new file (a consistent snapshot,
     /// checked before it is given its name); a PostgreSQL database is backed up with pg_dump
@@ -534,8 +545,12 @@ async fn run_with_store<
         C::Overdue { imported, agencies, as_of: at, limit, json } => {
             return crate::desk::overdue(store, domain, *imported, agencies, as_of(at)?, *limit, *json).await;
         }
-        C::Export { format, output } => {
-            return crate::exchange_cmd::export(store, domain, format, output.as_deref()).await;
+        C::Export { format, output, mark_synced, at, by } => {
+            if *mark_synced && format != "dvcqg" {
+                anyhow::bail!("--mark-synced goes with --format dvcqg (the national portal's records)");
+            }
+            let mark = if *mark_synced { Some((as_of(at)?, by.clone())) } else { None };
+            return crate::exchange_cmd::export(store, domain, format, output.as_deref(), mark).await;
         }
         C::Recompute { dry_run, json } => return crate::bulk::recompute(store, domain, *dry_run, *json).await,
         C::Show { code, as_of: at, json } => return desk::show_dossier(store, domain, code, as_of(at)?, *json).await,

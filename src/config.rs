@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use motcua_core::backdate::BackdateWindow;
-use motcua_core::{Calendar, CalendarData, Catalog, ClassifyMode, Domain, OfficeHours};
+use motcua_core::{Calendar, CalendarData, Catalog, ClassifyMode, DelayReasons, Domain, OfficeHours};
 use serde::Deserialize;
 
 /// `config/motcua.toml`.
@@ -173,7 +173,18 @@ impl Config {
         Ok(Catalog::from_toml(&read("agencies.toml")?, &read("procedures.toml")?)?)
     }
 
+    /// `delay_reasons.json`: the delay reason codes commands may record, checked; without the
+    /// file, the list motcua ships.
+    pub fn delay_reasons(&self) -> Result<DelayReasons> {
+        let path = self.dir.join("delay_reasons.json");
+        if !path.exists() {
+            return Ok(DelayReasons::default());
+        }
+        DelayReasons::from_json(&read_text(&path)?).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    }
+
     pub fn domain(&self) -> Result<Domain> {
-        Ok(Domain::new(self.calendar()?, self.catalog()?, self.settings.classify))
+        Ok(Domain::new(self.calendar()?, self.catalog()?, self.settings.classify)
+            .with_delay_reasons(self.delay_reasons()?))
     }
 }

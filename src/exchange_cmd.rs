@@ -326,7 +326,16 @@ impl Trial {
     }
 }
 
-pub async fn export<S: Store>(store: &S, domain: &Domain, format: &str, output: Option<&Path>) -> Result<()> {
+/// Writes every event (`jsonl`, `csv`) or every dossier's portal record (`dvcqg`). With `mark`
+/// (an instant and who), the dossiers exported as portal records and not yet marked are then
+/// marked sent to the portal, each with a `synced_to_portal` event; a second export marks none.
+pub async fn export<S: Store>(
+    store: &S,
+    domain: &Domain,
+    format: &str,
+    output: Option<&Path>,
+    mark: Option<(chrono::DateTime<chrono::Utc>, Option<String>)>,
+) -> Result<()> {
     let out: Box<dyn Write> = match output {
         Some(p) => Box::new(File::create(p).with_context(|| format!("cannot create {}", p.display()))?),
         None => Box::new(std::io::stdout().lock()),
@@ -350,6 +359,7 @@ pub async fn export<S: Store>(store: &S, domain: &Domain, format: &str, output: 
         "dvcqg" => {
             let mut out = out;
             let mut after = None;
+            let mut unsynced = Vec::new();
             loop {
                 let page = store.dossiers_page(after.as_ref(), 1000).await?;
                 let Some(last) = page.last() else { break };
@@ -359,12 +369,52 @@ pub async fn export<S: Store>(store: &S, domain: &Domain, format: &str, output: 
                     let log = store.events(&row.code).await?;
                     let d = domain.replay(log.iter())?;
                     records.push(dvcqg_record(domain, &d, &log)?);
+                    if d.synced_at.is_none() {
+                        unsynced.push(row.code.clone());
+                    }
                 }
                 out = write_dvcqg(out, records.iter())?;
             }
             out.flush()?;
+            drop(out);
+            if let Some((at, by)) = mark {
+                mark_synced(store, domain, unsynced, at, by).await?;
+            }
         }
         other => bail!("unknown export format {other:?}: expected csv, jsonl or dvcqg"),
+    }
+    Ok(())
+}
+
+/// Records `synced_to_portal` for each dossier, in batches; says on standard error how many
+/// were marked and which could not be (an event stated after `at`).
+async fn mark_synced<S: Store>(
+    store: &S,
+    domain: &Domain,
+    codes: Vec<motcua_core::DossierCode>,
+    at: chrono::DateTime<chrono::Utc>,
+    by: Option<String>,
+) -> Result<()> {
+    let at = motcua_core::calendar::truncate_to_micros(at);
+    let (mut marked, mut refused) = (0usize, Vec::new());
+    for chunk in codes.chunks(1000) {
+        let items = chunk
+            .iter()
+            .map(|code| motcua_store::BatchItem::Record {
+                code: code.clone(),
+                event: motcua_core::Event::new(at, by.clone(), EventKind::SyncedToPortal),
+            })
+            .collect();
+        for (code, r) in chunk.iter().zip(store.record_batch(domain, items, at).await?) {
+            match r {
+                Ok(_) => marked += 1,
+                Err(e) => refused.push(format!("{code}: {e}")),
+            }
+        }
+    }
+    eprintln!("marked {marked} dossier(s) as sent to the national portal");
+    if !refused.is_empty() {
+        eprintln!("not marked ({}):\n  {}", refused.len(), refused.join("\n  "));
     }
     Ok(())
 }

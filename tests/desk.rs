@@ -193,7 +193,7 @@ fn lifecycle(db: &Db) {
     assert_eq!(v["due_at"], "2025-03-21T09:00:00+07:00", "restart: 10 working days from the supplement");
     assert_eq!(v["original_due_at"], "2025-03-17T09:00:00+07:00");
     db.ok(&["request-payment", &code, "--reason", "Phí thẩm định", "--at", "2025-03-10T09:00:00+07:00"]);
-    let v = db.ok(&["paid", &code, "--at", "2025-03-10T10:00:00+07:00"]);
+    let v = db.ok(&["paid", &code, "--method", "cash", "--at", "2025-03-10T10:00:00+07:00"]);
     assert_eq!(v["due_at"], "2025-03-21T10:00:00+07:00", "payment waits pause: +60 working minutes");
     // A day off is not an appointment: refused with the next working day named, or moved there
     // on request and said so.

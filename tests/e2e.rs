@@ -16,6 +16,7 @@ mod metrics;
 mod operations;
 mod petitions;
 mod report;
+mod scorecard_data;
 mod server;
 mod watchlist;
 mod worker;

@@ -16,3 +16,9 @@ ALTER TABLE dossiers
     ADD COLUMN digitised integer CHECK (digitised >= 0),
     ADD COLUMN synced_at timestamptz,
     ADD COLUMN delay_reason text;
+
+-- The payment gateway's integration role (`payment`): through its API token it may only mark a
+-- dossier paid (the server decides; the schema only names the roles an account may have).
+ALTER TABLE staff DROP CONSTRAINT staff_role_check;
+ALTER TABLE staff ADD CONSTRAINT staff_role_check
+    CHECK (role IN ('desk', 'agency', 'head', 'chair', 'admin', 'inspector', 'payment'));

@@ -235,6 +235,18 @@ async fn token_principal(state: &AppState, token: &str) -> Result<Option<Princip
     Ok(Some(Principal { staff: used.staff, via: Via::Token }))
 }
 
+/// An integration account's routes: the payment gateway's may only mark dossiers paid.
+fn restricted(p: &Principal, parts: &Parts) -> Result<(), Problem> {
+    if crate::perm::route_allowed(p.staff.role, &parts.method, parts.uri.path()) {
+        Ok(())
+    } else {
+        Err(Problem::forbidden(format!(
+            "the {} account {} may only mark a dossier paid (POST /api/v1/dossiers/{{code}}/paid)",
+            p.staff.role, p.staff.username
+        )))
+    }
+}
+
 /// API authentication: a bearer token, or a session cookie (then a mutating request must send
 /// the session's CSRF token in `X-CSRF-Token`).
 impl FromRequestParts<AppState> for Principal {
@@ -242,9 +254,11 @@ impl FromRequestParts<AppState> for Principal {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
         if let Some(token) = bearer(&parts.headers) {
-            return token_principal(state, token).await?.ok_or_else(|| {
+            let p = token_principal(state, token).await?.ok_or_else(|| {
                 Problem::new(ProblemKind::Unauthorized, "the API token is unknown, expired or revoked")
-            });
+            })?;
+            restricted(&p, parts)?;
+            return Ok(p);
         }
         let p = session_principal(state, &parts.headers).await?.ok_or_else(|| {
             Problem::new(
@@ -256,6 +270,7 @@ impl FromRequestParts<AppState> for Principal {
             let given = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
             p.check_csrf(given)?;
         }
+        restricted(&p, parts)?;
         Ok(p)
     }
 }

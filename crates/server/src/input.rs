@@ -240,6 +240,9 @@ pub struct IntakeFields {
     /// The document checklist: `[{"name": …, "copy": "original"|"copy"|"photocopy", "count": n}]`.
     #[serde(default)]
     pub documents: Vec<DocumentSpec>,
+    /// The names of the checklist's papers the desk digitised (`[]`: none); absent: not said.
+    #[serde(default)]
+    pub digitised: Option<Vec<String>>,
 }
 
 impl IntakeFields {
@@ -258,7 +261,7 @@ impl IntakeFields {
             address: self.address.clone(),
             channel: if online { "online".into() } else { self.channel.clone().unwrap_or_default() },
             documents: self.documents.clone(),
-            digitised: None,
+            digitised: self.digitised.clone(),
         };
         let checked = form.check(domain, FieldStyle::Plain)?;
         if !online && checked.channel == motcua_core::Channel::Online {

@@ -645,7 +645,8 @@ pub fn document(domain: &Domain) -> Value {
                 "AuditRow": {"type": "object", "required": ["id", "code", "kind", "at", "by", "recorded_at"], "properties": {
                     "id": {"type": "integer"}, "code": {"type": "string"}, "kind": {"type": "string"}, "at": {"type": "string", "format": "date-time"},
                     "by": nullable_string, "recorded_at": {"type": "string", "format": "date-time"}}},
-                "PublicDossier": {"type": "object", "required": ["code", "procedure", "procedure_name", "receiving_unit", "status", "status_name", "received_at", "due_at", "overdue", "waiting_for_citizen", "remaining", "supplement", "steps", "explanation", "can_rate", "rating"], "properties": {
+                "PublicDossier": {"type": "object", "required": ["code", "procedure", "procedure_name", "receiving_unit", "status", "status_name", "received_at", "due_at", "overdue", "waiting_for_citizen", "remaining", "supplement", "delay", "steps", "explanation", "can_rate", "rating"], "properties": {
+                    "delay": {"type": ["object", "null"], "required": ["code", "cause", "reason", "text"], "properties": {"code": {"type": "string"}, "cause": {"enum": ["citizen", "agency"]}, "reason": {"type": "string"}, "text": {"type": "string"}}},
                     "code": {"type": "string"}, "procedure": {"type": "string"}, "procedure_name": {"type": "string"}, "receiving_unit": {"type": "string"},
                     "status": {"type": "integer", "enum": statuses}, "status_name": {"type": "string"},
                     "received_at": {"type": "string"}, "due_at": {"type": "string"}, "overdue": {"type": "boolean"}, "waiting_for_citizen": {"type": "boolean"}, "remaining": {"type": "string"},

@@ -118,8 +118,23 @@ pub fn allowed(role: Role, action: Action) -> bool {
                 | A::Resolve
                 | A::Stop
         ),
+        // The payment gateway's integration account marks a dossier paid, and nothing else.
+        Role::Payment => action == A::Paid,
         Role::Chair | Role::Admin | Role::Inspector => false,
     }
+}
+
+/// May a principal of `role` use this API route at all? The payment gateway's account may only
+/// mark dossiers paid (and see who it is); every other route is refused before it runs.
+pub fn route_allowed(role: Role, method: &axum::http::Method, path: &str) -> bool {
+    if role != Role::Payment {
+        return true;
+    }
+    let paid = method == axum::http::Method::POST
+        && path
+            .strip_prefix("/api/v1/dossiers/")
+            .is_some_and(|rest| rest.ends_with("/paid") && rest.matches('/').count() == 1);
+    paid || (method == axum::http::Method::GET && path == "/api/v1/me") || path == "/api/v1/session"
 }
 
 fn member(staff: &StaffRow, agency: &AgencyCode) -> bool {
@@ -128,6 +143,12 @@ fn member(staff: &StaffRow, agency: &AgencyCode) -> bool {
 
 /// Is the dossier in the officer's scope for this action?
 pub fn in_scope(staff: &StaffRow, action: Action, row: &DossierRow) -> bool {
+    // The gateway of the whole city, or of its agencies' desks.
+    if staff.role == Role::Payment {
+        return staff.agencies.is_empty()
+            || member(staff, &row.receiving_agency)
+            || row.holder.as_ref().is_some_and(|h| member(staff, h));
+    }
     row.holder.as_ref().is_some_and(|h| member(staff, h))
         || (action.desk_scoped() && member(staff, &row.receiving_agency))
         // An online submission has no holder yet: its receiving desk decides.

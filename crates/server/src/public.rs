@@ -67,6 +67,42 @@ impl SupplementAsked {
     }
 }
 
+/// Why an open dossier waits or is late, as its latest reason code says: a citizen-caused wait
+/// is shown as the citizen's ("Chờ công dân bổ sung"), an agency-caused one as the agency's.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicDelay {
+    /// The reason code (`citizen_incomplete`, `agency_workload`, …).
+    pub code: String,
+    /// `citizen` or `agency`.
+    pub cause: String,
+    /// The code's words in the page's language.
+    pub reason: String,
+    /// The phrase shown: "Chờ công dân bổ sung", "Chậm do công dân", "Chậm do cơ quan giải quyết".
+    pub text: String,
+}
+
+impl PublicDelay {
+    fn of(state: &AppState, d: &motcua_core::Dossier, lang: Lang) -> Option<Self> {
+        if !d.status.is_some_and(Status::is_open) {
+            return None;
+        }
+        let code = d.delay_reason.as_deref()?;
+        let reason = state.domain.delay_reasons.get(code).ok()?;
+        let tr = crate::i18n::Tr::new(lang);
+        let key = match reason.cause {
+            motcua_core::Cause::Citizen if d.status == Some(Status::SupplementRequested) => "delay_citizen_supplement",
+            motcua_core::Cause::Citizen => "delay_citizen",
+            motcua_core::Cause::Agency => "delay_agency",
+        };
+        Some(Self {
+            code: code.to_string(),
+            cause: reason.cause.name().to_string(),
+            reason: reason.label(lang.core()).to_string(),
+            text: tr.t(key).to_string(),
+        })
+    }
+}
+
 /// What the lookup shows.
 #[derive(Debug, Clone, Serialize)]
 pub struct PublicDossier {
@@ -89,6 +125,8 @@ pub struct PublicDossier {
     pub remaining: String,
     /// While the dossier waits for a supplement: what is asked and why.
     pub supplement: Option<SupplementAsked>,
+    /// While the dossier is open and its latest delay carried a reason code: who caused it.
+    pub delay: Option<PublicDelay>,
     pub steps: Vec<PublicStep>,
     pub explanation: Vec<String>,
     pub can_rate: bool,
@@ -182,6 +220,7 @@ pub async fn find(state: &AppState, code: &str, id_number: &str, lang: Lang) -> 
         waiting_for_citizen: v.state == Some(OpenState::WaitingForCitizen.name()),
         remaining: v.remaining_working_minutes.map(|m| format_working_minutes(m, lang.core())).unwrap_or_default(),
         supplement: SupplementAsked::of(state, d, &loaded.events),
+        delay: PublicDelay::of(state, d, lang),
         steps,
         explanation: if lang == Lang::En { v.explanation_en.clone() } else { v.explanation.clone() },
         can_rate: d.status == Some(Status::Returned) && rating.is_none(),

@@ -116,7 +116,7 @@ pub async fn open(state: &AppState, who: &Principal, f: &IntakeFields, action: A
         channel: checked.channel,
         online,
         documents: checked.documents,
-        digitised: None,
+        digitised: checked.digitised,
     };
     let by = Some(who.staff.username.clone());
     let d =
@@ -133,7 +133,7 @@ pub async fn open(state: &AppState, who: &Principal, f: &IntakeFields, action: A
         applicant: d.applicant.clone(),
         channel: d.channel,
         documents: d.documents.clone(),
-        digitised: None,
+        digitised: (d.digitised.is_some()).then(|| d.digitised_documents.clone()),
     };
     let kind = if online { EventKind::RegisteredOnline { intake } } else { EventKind::Received { intake } };
     Ok(written(state, d, &Event { at: stamp.at, by, backdate_reason: stamp.reason, kind }, stamp.now))

@@ -40,6 +40,9 @@ mod words;
 /// The catalog across the 2025 reform: ceased agencies, successors in reports.
 #[path = "api/catalog.rs"]
 mod catalog;
+/// The payment gateway's role, amounts and reason codes, whose wait the lookup shows.
+#[path = "api/scorecard_data.rs"]
+mod scorecard_data;
 
 const CENTRE: &str = "000.00.02.H17";
 const TOURISM: &str = "000.00.12.H17";
@@ -99,7 +102,7 @@ impl TestApp {
         let mut t = Self::serve(dir, now, config, HashMap::new()).await;
         for role in Role::ALL {
             let agencies = match role {
-                Role::Chair | Role::Admin | Role::Inspector => vec![],
+                Role::Chair | Role::Admin | Role::Inspector | Role::Payment => vec![],
                 _ => vec![CENTRE.parse().unwrap(), TOURISM.parse().unwrap()],
             };
             t.add_staff(role.as_str(), role, agencies).await;
@@ -374,6 +377,7 @@ fn action_body(action: Action) -> Value {
             json!({"reason": "lý do kiểm thử", "documents": ["Bản sao hộ chiếu"]})
         }
         Action::Reschedule => json!({"to": "2025-03-28", "reason": "cần xác minh thêm"}),
+        Action::Paid => json!({"method": "online", "receipt": "QR-TEST-1"}),
         _ => json!({}),
     }
 }
@@ -2670,13 +2674,14 @@ async fn the_openapi_document_has_exactly_the_routers_api_operations() {
 /// the tourism department; chair, admin and inspector with no agency), an inspector of the
 /// tourism department only, an officer of another agency (home affairs: it neither received nor
 /// holds the dossiers), and no one.
-const PRINCIPALS: [&str; 10] = [
+const PRINCIPALS: [&str; 11] = [
     "desk",
     "agency",
     "head",
     "chair",
     "admin",
     "inspector",
+    "payment",
     "inspector_scoped",
     "other_desk",
     "other_head",

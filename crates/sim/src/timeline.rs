@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use motcua_core::calendar::{Calendar, from_local, to_local};
 use motcua_core::{
-    AgencyCode, Channel, Domain, DomainError, Dossier, DossierCode, DossierError, Event, EventKind, Intake, Outcome,
-    Procedure, ProcedureCode,
+    AgencyCode, Channel, Domain, DomainError, Dossier, DossierCode, DossierError, Event, EventKind, Fee, Intake,
+    Outcome, PaymentMethod, Procedure, ProcedureCode,
 };
 use rand::Rng;
 use rand::rngs::StdRng;
@@ -40,6 +40,16 @@ const APOLOGISED: f64 = 0.85;
 const APOLOGY_AFTER_DUE: f64 = 0.15;
 /// Share of online payments (recorded by the payment gateway, no officer).
 const ONLINE_PAYMENT: f64 = 0.6;
+/// How a dossier filed at the desk pays: cash, bank transfer, a bank's QR code at the desk.
+const DESK_PAYMENT_METHODS: [(PaymentMethod, f64); 3] =
+    [(PaymentMethod::Cash, 0.55), (PaymentMethod::BankTransfer, 0.25), (PaymentMethod::Online, 0.20)];
+/// Share of results issued electronically: online dossiers, and the others.
+const ELECTRONIC_ONLINE: f64 = 0.70;
+const ELECTRONIC_DESK: f64 = 0.35;
+/// At intake the desk says which papers it digitised: all of them, none, or (the rest) it does
+/// not say; an online dossier's papers come digitised.
+const DIGITISED_ALL: f64 = 0.70;
+const DIGITISED_NONE: f64 = 0.20;
 
 /// Working seconds in a standard working day (07:30–11:30, 13:30–17:00).
 const DAY: i64 = motcua_core::STANDARD_DAY_MINUTES * 60;
@@ -177,7 +187,7 @@ struct Apology {
     offset: i64,
     /// The new date: this many working seconds after the due instant.
     extra: i64,
-    reason: &'static str,
+    reason: (&'static str, &'static str),
     officer: u32,
 }
 
@@ -259,11 +269,11 @@ impl<'a> Log<'a> {
         let by = holder.map(|h| format!("cv{:02}.{h}", ap.officer));
         let kind = EventKind::Rescheduled {
             to: to.max(due + Duration::minutes(1)),
-            reason: ap.reason.to_string(),
+            reason: ap.reason.0.to_string(),
             responsible: None,
             automatic: false,
             override_second: false,
-            reason_code: None,
+            reason_code: Some(ap.reason.1.to_string()),
         };
         self.apology = None;
         self.apply(issue.max(self.last), kind, by);
@@ -284,26 +294,30 @@ const SUPPLEMENT_REASONS: &[&str] = &[
     "Thông tin trên tờ khai chưa khớp với giấy tờ kèm theo",
     "Cần bổ sung giấy tờ chứng minh theo quy định",
 ];
+/// The reason code of a supplement request: nearly always the citizen's incomplete papers.
+const SUPPLEMENT_CODES: [(&str, f64); 3] = [("citizen_incomplete", 0.90), ("citizen_requested", 0.05), ("other", 0.05)];
 const UNLISTED_PAPERS: &[&str] =
     &["Giấy xác nhận thông tin về cư trú", "Bản sao sổ hộ khẩu", "Giấy xác nhận của tổ dân phố"];
-const REFUSED_AT_RECEIPT_REASONS: &[&str] = &[
-    "Hồ sơ trực tuyến không đúng thành phần theo quy định",
-    "Thông tin người nộp không khớp với Cơ sở dữ liệu quốc gia về dân cư",
-    "Thủ tục không thuộc thẩm quyền tiếp nhận của cơ quan",
+const REFUSED_AT_RECEIPT_REASONS: &[(&str, &str)] = &[
+    ("Hồ sơ trực tuyến không đúng thành phần theo quy định", "citizen_incomplete"),
+    ("Thông tin người nộp không khớp với Cơ sở dữ liệu quốc gia về dân cư", "citizen_incomplete"),
+    ("Thủ tục không thuộc thẩm quyền tiếp nhận của cơ quan", "other"),
 ];
-const REFUSAL_REASONS: &[&str] = &[
-    "Không đủ điều kiện theo quy định",
-    "Hồ sơ không đáp ứng điều kiện để giải quyết",
-    "Đối tượng không thuộc phạm vi giải quyết của thủ tục",
+const REFUSAL_REASONS: &[(&str, &str)] = &[
+    ("Không đủ điều kiện theo quy định", "other"),
+    ("Hồ sơ không đáp ứng điều kiện để giải quyết", "citizen_incomplete"),
+    ("Đối tượng không thuộc phạm vi giải quyết của thủ tục", "other"),
 ];
 const WITHDRAWAL_REASONS: &[&str] = &["Công dân có đơn xin rút hồ sơ", "Người nộp không còn nhu cầu giải quyết"];
-const STOP_REASONS: &[&str] =
-    &["Quá thời hạn bổ sung hồ sơ mà công dân không bổ sung", "Công dân không hoàn thiện hồ sơ theo yêu cầu"];
-const RESCHEDULE_REASONS: &[&str] = &[
-    "Cần xác minh thêm thông tin",
-    "Chờ ý kiến của cơ quan phối hợp",
-    "Số lượng hồ sơ tăng đột biến",
-    "Cần kiểm tra thực địa",
+const STOP_REASONS: &[(&str, &str)] = &[
+    ("Quá thời hạn bổ sung hồ sơ mà công dân không bổ sung", "citizen_incomplete"),
+    ("Công dân không hoàn thiện hồ sơ theo yêu cầu", "citizen_incomplete"),
+];
+const RESCHEDULE_REASONS: &[(&str, &str)] = &[
+    ("Cần xác minh thêm thông tin", "site_inspection"),
+    ("Chờ ý kiến của cơ quan phối hợp", "inter_agency_wait"),
+    ("Số lượng hồ sơ tăng đột biến", "agency_workload"),
+    ("Cần kiểm tra thực địa", "site_inspection"),
 ];
 const PAYMENT_LAND: &str = "Thông báo nộp lệ phí trước bạ và thuế thu nhập cá nhân";
 const PAYMENT_FEE: &str = "Nộp phí, lệ phí theo quy định";
@@ -365,6 +379,21 @@ pub(crate) fn plan_dossier(
     };
     let mut intake = intake_event(&entry.code, recv, sk.at, sk.channel, applicant.clone())?;
     intake.by = received_by.clone();
+    if let EventKind::Received { intake: i } | EventKind::RegisteredOnline { intake: i } = &mut intake.kind {
+        let all = procedure.documents.clone();
+        i.digitised = if sk.channel == Channel::Online {
+            Some(all)
+        } else {
+            let x: f64 = rng.gen_range(0.0..1.0);
+            if x < DIGITISED_ALL {
+                Some(all)
+            } else if x < DIGITISED_ALL + DIGITISED_NONE {
+                Some(Vec::new())
+            } else {
+                None
+            }
+        };
+    }
     let mut dossier = Dossier::default();
     domain.apply(&mut dossier, &intake).ok()?;
     let seq = sequences.entry((recv.clone(), to_local(sk.at).date())).or_insert(0);
@@ -432,9 +461,11 @@ impl Planner<'_, '_> {
         if self.channel == Channel::Online {
             if self.rng.gen_bool(REFUSED_AT_RECEIPT) {
                 let t = log.later(self.recv_cal, lognormal(self.rng, 1.5 * 3600.0, 0.8, 10.0 * 60.0, DAY as f64))?;
-                let reason = uniform(self.rng, REFUSED_AT_RECEIPT_REASONS).to_string();
+                let (reason, code) = *uniform(self.rng, REFUSED_AT_RECEIPT_REASONS);
                 let by = self.desk();
-                return log.push(t, EventKind::RefusedAtReceipt { reason, reason_code: None }, by);
+                let kind =
+                    EventKind::RefusedAtReceipt { reason: reason.to_string(), reason_code: Some(code.to_string()) };
+                return log.push(t, kind, by);
             }
             // Most online dossiers are accepted within the 4 working hours Da Nang expects.
             let t = log.later(self.recv_cal, lognormal(self.rng, 1.2 * 3600.0, 0.9, 5.0 * 60.0, 1.5 * DAY as f64))?;
@@ -572,9 +603,11 @@ impl Planner<'_, '_> {
                     let last_one = s + 1 == supplements;
                     if fate == Fate::Stop && last_one {
                         let t = log.later(self.recv_cal, (self.frac(5.0, 15.0) * DAY as f64) as i64)?;
-                        let reason = uniform(self.rng, STOP_REASONS).to_string();
+                        let (reason, code) = *uniform(self.rng, STOP_REASONS);
                         let by = self.officer(agency);
-                        return log.push(t, EventKind::Stopped { reason, reason_code: None }, by);
+                        let kind =
+                            EventKind::Stopped { reason: reason.to_string(), reason_code: Some(code.to_string()) };
+                        return log.push(t, kind, by);
                     }
                     if fate == Fate::Withdraw && withdraw_station == i && self.rng.gen_bool(0.3) {
                         let wait = (self.frac(1.0, 5.0) * DAY as f64) as i64;
@@ -599,15 +632,30 @@ impl Planner<'_, '_> {
                 let reason =
                     if self.procedure.name.to_lowercase().contains("đất") { PAYMENT_LAND } else { PAYMENT_FEE };
                 let by = self.officer(agency);
-                log.push(t, EventKind::PaymentRequested { reason: reason.to_string(), amount_vnd: None }, by)?;
+                let amount_vnd = match &self.procedure.fee {
+                    Some(Fee::Fixed { vnd }) => Some(*vnd),
+                    // The first option is the common case.
+                    Some(Fee::Options { options }) if !options.is_empty() => {
+                        let i = if self.rng.gen_bool(0.7) { 0 } else { self.rng.gen_range(0..options.len()) };
+                        Some(options[i].vnd)
+                    }
+                    _ => None,
+                };
+                log.push(t, EventKind::PaymentRequested { reason: reason.to_string(), amount_vnd }, by)?;
                 let wait = lognormal(self.rng, DAY as f64, 0.9, 15.0 * 60.0, 10.0 * DAY as f64);
                 let t = log.later(self.recv_cal, wait)?;
-                let by = if self.channel == Channel::Online && self.rng.gen_bool(ONLINE_PAYMENT) {
-                    None
+                let gateway = self.channel == Channel::Online && self.rng.gen_bool(ONLINE_PAYMENT);
+                let by = if gateway { None } else { self.desk() };
+                let method = if amount_vnd == Some(0) {
+                    PaymentMethod::Exempt
+                } else if gateway {
+                    PaymentMethod::Online
                 } else {
-                    self.desk()
+                    pick_weighted(self.rng, &DESK_PAYMENT_METHODS)
                 };
-                log.push(t, EventKind::Paid { method: None, receipt: None }, by)?;
+                let receipt = (method != PaymentMethod::Exempt)
+                    .then(|| format!("BL-{:07}", self.rng.gen_range(1..10_000_000u32)));
+                log.push(t, EventKind::Paid { method: Some(method), receipt }, by)?;
             }
 
             let mut end = log.later(cal, work)?;
@@ -632,9 +680,17 @@ impl Planner<'_, '_> {
             }
             let Fate::Resolve(outcome) = fate else { return Some(()) };
             log.apologise_by(end, true);
-            let reason = (outcome == Outcome::Refused).then(|| uniform(self.rng, REFUSAL_REASONS).to_string());
+            let refusal = (outcome == Outcome::Refused).then(|| *uniform(self.rng, REFUSAL_REASONS));
+            let share = if self.channel == Channel::Online { ELECTRONIC_ONLINE } else { ELECTRONIC_DESK };
+            let electronic = Some(self.rng.gen_bool(share));
             let by = self.officer(agency);
-            log.push(end, EventKind::Resolved { outcome, reason, electronic: None, reason_code: None }, by)?;
+            let kind = EventKind::Resolved {
+                outcome,
+                reason: refusal.map(|r| r.0.to_string()),
+                electronic,
+                reason_code: refusal.map(|r| r.1.to_string()),
+            };
+            log.push(end, kind, by)?;
             // The result goes back to the applicant within 0–3 working days.
             let days = pick_weighted(self.rng, &[(0i64, 0.4), (1, 0.3), (2, 0.2), (3, 0.1)]);
             let wait = days * DAY + self.rng.gen_range(10 * MINUTE..3 * HOUR);
@@ -669,6 +725,7 @@ impl Planner<'_, '_> {
         if self.rng.gen_bool(0.03) {
             documents.push(uniform(self.rng, UNLISTED_PAPERS).to_string());
         }
-        EventKind::SupplementRequested { reason, documents, reason_code: None }
+        let reason_code = Some(pick_weighted(self.rng, &SUPPLEMENT_CODES).to_string());
+        EventKind::SupplementRequested { reason, documents, reason_code }
     }
 }

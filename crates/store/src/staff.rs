@@ -36,10 +36,14 @@ pub enum Role {
     /// its own, else its agencies), changes nothing; every read of a citizen's personal data is
     /// audited.
     Inspector,
+    /// An integration account of the payment gateway (cổng thanh toán): through its API token
+    /// it may only mark a dossier paid (`POST /api/v1/dossiers/{code}/paid`); it reads nothing.
+    Payment,
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [Self::Desk, Self::Agency, Self::Head, Self::Chair, Self::Admin, Self::Inspector];
+    pub const ALL: [Role; 7] =
+        [Self::Desk, Self::Agency, Self::Head, Self::Chair, Self::Admin, Self::Inspector, Self::Payment];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -49,6 +53,7 @@ impl Role {
             Self::Chair => "chair",
             Self::Admin => "admin",
             Self::Inspector => "inspector",
+            Self::Payment => "payment",
         }
     }
 
@@ -61,6 +66,7 @@ impl Role {
             Self::Chair => "chủ tịch",
             Self::Admin => "quản trị",
             Self::Inspector => "thanh tra",
+            Self::Payment => "tích hợp thanh toán",
         }
     }
 
@@ -73,13 +79,14 @@ impl Role {
             Self::Chair => "chair",
             Self::Admin => "administrator",
             Self::Inspector => "inspector",
+            Self::Payment => "payment integration",
         }
     }
 }
 
 /// A role name that is not one of the six.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown role {0:?}: expected desk, agency, head, chair, admin or inspector")]
+#[error("unknown role {0:?}: expected desk, agency, head, chair, admin, inspector or payment")]
 pub struct UnknownRole(pub String);
 
 impl FromStr for Role {

@@ -33,6 +33,11 @@ impl FromRequestParts<AppState> for Ui {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let tr = Tr::new(Lang::of(&parts.headers, query_lang(parts).as_deref()));
         match auth::session_principal(state, &parts.headers).await {
+            // The payment gateway's integration account has no page.
+            Ok(Some(who)) if who.staff.role == motcua_store::Role::Payment => Err(error_page(
+                tr,
+                &Problem::forbidden("the payment integration account may only mark a dossier paid through the API"),
+            )),
             Ok(Some(who)) => Ok(Self { who, tr }),
             Ok(None) => {
                 let next = parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();

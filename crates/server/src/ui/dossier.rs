@@ -70,6 +70,14 @@ struct ActionVm {
     documents: bool,
     date: bool,
     refused: bool,
+    /// A fee in VND (request-payment).
+    amount: bool,
+    /// A payment method and receipt (paid).
+    payment: bool,
+    /// The electronic-result checkbox (resolve).
+    electronic: bool,
+    /// A delay reason code (supplement request, reschedule, stop, refusals).
+    reason_code: bool,
 }
 
 #[derive(Template)]
@@ -103,6 +111,10 @@ struct DossierPage {
     actions: Vec<ActionVm>,
     /// The transfer form's choices: every agency but the holder.
     agencies: Vec<(String, String)>,
+    /// The delay reason codes and their words, for the forms' select.
+    reason_codes: Vec<(String, String)>,
+    /// The payment methods and their words.
+    payment_methods: Vec<(&'static str, &'static str)>,
     /// The route's next step, preselected; empty when the route has none (the form then asks
     /// for a choice).
     next_agency: String,
@@ -251,6 +263,13 @@ fn action_forms(ui: &Ui, status: Status, pending_handoff: bool, row: &DossierRow
             documents: a == Action::RequestSupplement,
             date: a == Action::Reschedule,
             refused: a == Action::Resolve,
+            amount: a == Action::RequestPayment,
+            payment: a == Action::Paid,
+            electronic: a == Action::Resolve,
+            reason_code: matches!(
+                a,
+                Action::RequestSupplement | Action::Reschedule | Action::Stop | Action::RefuseOnline | Action::Resolve
+            ),
         })
         .collect()
 }
@@ -318,6 +337,19 @@ async fn dossier_page(state: &AppState, ui: &Ui, code: &str, error: String) -> R
         signals: v.signals.iter().map(|s| crate::messages::signal_text(&s.data, tr, Some(&state.domain))).collect(),
         events: event_rows(tr, &loaded.log),
         actions: action_forms(ui, status, d.pending_handoff().is_some(), &row),
+        reason_codes: state
+            .domain
+            .delay_reasons
+            .iter()
+            .map(|r| {
+                let lang = if tr.en() { Lang::En } else { Lang::Vi };
+                (r.code.clone(), format!("{} ({})", r.label(lang), r.cause.label(lang)))
+            })
+            .collect(),
+        payment_methods: motcua_core::PaymentMethod::ALL
+            .iter()
+            .map(|m| (m.name(), if tr.en() { m.name_en() } else { m.name_vi() }))
+            .collect(),
         // A transfer goes to an agency in force now.
         agencies: state
             .domain

@@ -181,14 +181,23 @@ async fn lifecycle(app: &mut TestApp) -> String {
     };
     act(Role::Desk, "transfer", json!({"to": TOURISM})).await;
     act(Role::Agency, "accept", json!({})).await;
+    // Papers digitised at acceptance, and (after the return) the mark of the portal export: the
+    // two events no action form writes.
+    let record = async |kind: motcua_core::EventKind| {
+        step(1);
+        let e = motcua_core::Event::new(app.now(), Some("desk".into()), kind);
+        motcua_store::Store::record(&app.store, &app.domain, &code.parse().unwrap(), e).await.unwrap();
+    };
+    record(motcua_core::EventKind::Digitised { documents: vec!["Tờ khai".into()] }).await;
     act(Role::Agency, "request-supplement", json!({"reason": "thiếu giấy tờ", "documents": ["Bản sao hộ chiếu"]}))
         .await;
     act(Role::Desk, "supplement", json!({})).await;
     act(Role::Agency, "request-payment", json!({"reason": "lệ phí"})).await;
-    act(Role::Agency, "paid", json!({})).await;
+    act(Role::Agency, "paid", json!({"method": "cash", "receipt": "BL-1"})).await;
     act(Role::Head, "reschedule", json!({"to": "2025-05-20", "reason": "cần xác minh thêm"})).await;
     act(Role::Agency, "resolve", json!({})).await;
     act(Role::Desk, "return", json!({})).await;
+    record(motcua_core::EventKind::SyncedToPortal).await;
     for (role, action) in [(Role::Desk, "withdraw"), (Role::Head, "stop")] {
         let (s, v) = app.intake(Role::Desk, intake_body(CENTRE)).await;
         ok(s, &v, "intake");
