@@ -52,6 +52,9 @@ struct Cache {
     histograms: Option<Arc<HistogramCache>>,
     /// The scorecard series as last read, with the instant they are as of.
     scorecard: Option<Arc<ScorecardText>>,
+    /// The scrape instant of the last failed read of the scorecard (not tried again within the
+    /// refresh interval, so that a failing read does not cost every scrape).
+    scorecard_failed_at: Option<DateTime<Utc>>,
 }
 
 /// Renders `/metrics`: the instance metrics of [`Metrics`] and the service figures read from a
@@ -198,18 +201,28 @@ impl Exporter {
     where
         S: Store + ScorecardStore + StaffStore + PetitionStore,
     {
-        let kept = self.cache.lock().unwrap_or_else(PoisonError::into_inner).scorecard.clone();
-        if let Some(k) = kept.as_ref().filter(|k| k.fresh_at(now, self.scorecard.refresh)) {
+        let refresh = self.scorecard.refresh;
+        let (kept, failed_at) = {
+            let c = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+            (c.scorecard.clone(), c.scorecard_failed_at)
+        };
+        if let Some(k) = kept.as_ref().filter(|k| k.fresh_at(now, refresh)) {
             return Some(Arc::clone(k));
+        }
+        if failed_at.is_some_and(|f| now >= f && now - f < refresh) {
+            return kept;
         }
         match scorecard::read(store, domain, self.scorecard, &self.agencies, now).await {
             Ok(text) => {
                 let text = Arc::new(text);
-                self.cache.lock().unwrap_or_else(PoisonError::into_inner).scorecard = Some(Arc::clone(&text));
+                let mut c = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+                c.scorecard = Some(Arc::clone(&text));
+                c.scorecard_failed_at = None;
                 Some(text)
             }
             Err(_) => {
                 self.metrics.scrape_errors.with_label_values(&["scorecard"]).inc();
+                self.cache.lock().unwrap_or_else(PoisonError::into_inner).scorecard_failed_at = Some(now);
                 kept
             }
         }
