@@ -711,6 +711,24 @@ fn prometheus_recording_rule_equals_motcua_report() {
     }
     // The ratio is not trivially 1 everywhere: the workload has late and overdue dossiers.
     assert!(rows.values().any(|r| r["on_time_rate_national"].as_f64().unwrap() < 1.0));
+    // The scorecard's recorded online share equals `motcua scorecard`'s, agency by agency.
+    let (card, _) = scorecard_cli(&db);
+    let shares: BTreeMap<String, f64> = card["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| {
+            let i = &r["online_submission_3_3"];
+            let (n, d) = (i["numerator"].as_u64()?, i["denominator"].as_u64()?);
+            (d > 0).then(|| (r["key"].as_str().unwrap().to_string(), n as f64 / d as f64))
+        })
+        .collect();
+    assert!(!shares.is_empty(), "{card}");
+    let want: BTreeSet<String> = shares.keys().cloned().collect();
+    let got = poll_query(&web, "motcua:scorecard_value:30d{indicator=\"online_submission_3_3\"}", &want);
+    for (agency, share) in &shares {
+        assert_eq!(got[agency], *share, "{agency}: Prometheus {} vs motcua scorecard {share}", got[agency]);
+    }
 }
 
 /// The first day of the scorecard's 30-day window at [`AS_OF`].
