@@ -324,10 +324,7 @@ async fn scorecard_suite<S>(
     as_of: DateTime<Utc>,
 ) -> anyhow::Result<()>
 where
-    S: Store
-        + motcua_store::scorecard::ScorecardStore
-        + motcua_store::StaffStore
-        + motcua_store::PetitionStore,
+    S: Store + motcua_store::scorecard::ScorecardStore + motcua_store::StaffStore + motcua_store::PetitionStore,
 {
     use motcua_core::scorecard::ScoreBy;
     use motcua_store::scorecard::{ScoreQuery, scorecard};
