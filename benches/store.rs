@@ -8,7 +8,10 @@
 //!    the same figures computed by plain SQL GROUP BY over the dossier and event tables;
 //! 3. the inspector's watch list (`watchlist --by agency` and `--by officer`) over the same
 //!    city-year, from the tables the write path keeps, beside the replay of the log through
-//!    core it replaces (which it equals).
+//!    core it replaces (which it equals);
+//! 4. the chair's scorecard (`scorecard --by agency`) over the same city-year, from the sums the
+//!    write path keeps, beside a plain SQL GROUP BY over the dossiers table computing its
+//!    dossier counts (and checked against it).
 //!
 //! Sizes: `MOTCUA_BENCH_DOSSIERS` (default 1,000,000) for the city-year; the city-year database
 //! is kept in `target/bench-data/` and reused while its size and seed match.
@@ -256,8 +259,8 @@ async fn report_suite(domain: &Domain) -> anyhow::Result<()> {
     let dir = bench_dir();
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(format!("cityyear-{dossiers}.db"));
-    // Built with the watch list's tables (migration 16): an older city-year is built again.
-    let marker = dir.join(format!("cityyear-{dossiers}-m16.done"));
+    // Built with the scorecard's sums (migration 26): an older city-year is built again.
+    let marker = dir.join(format!("cityyear-{dossiers}-m26.done"));
     let url = format!("sqlite://{}", path.display());
     if !marker.exists() {
         for suffix in ["", "-wal", "-shm"] {
@@ -306,7 +309,111 @@ async fn report_suite(domain: &Domain) -> anyhow::Result<()> {
     }
     println!("  baseline: plain SQL GROUP BY over the dossiers table: {:.1} ms ({} received)", bd * 1e3, check);
     println!("  baseline: plain SQL GROUP BY over the event log joined to dossiers: {:.1} ms", be * 1e3);
-    watchlist_suite(&store, domain, dossiers, as_of).await
+    watchlist_suite(&store, domain, dossiers, as_of).await?;
+    scorecard_suite(&store, &path, domain, dossiers, as_of).await
+}
+
+/// The chair's scorecard over the city-year from the sums (best of 7), beside a plain SQL
+/// GROUP BY over the dossiers table that counts its dossier figures per lead agency (best of 3),
+/// whose counts it must equal.
+async fn scorecard_suite<S>(
+    store: &S,
+    path: &std::path::Path,
+    domain: &Domain,
+    dossiers: u64,
+    as_of: DateTime<Utc>,
+) -> anyhow::Result<()>
+where
+    S: Store + motcua_store::scorecard::ScorecardStore + motcua_store::StaffStore + motcua_store::PetitionStore,
+{
+    use motcua_core::scorecard::ScoreBy;
+    use motcua_store::scorecard::{ScoreQuery, scorecard};
+    let q = ScoreQuery { from: date(2025, 1, 1), to: date(2025, 12, 31), by: ScoreBy::Agency, as_of, agency: None };
+    let mut best = f64::INFINITY;
+    let mut card = None;
+    for _ in 0..7 {
+        let t = Instant::now();
+        let c = scorecard(store, domain, &q).await?;
+        best = best.min(t.elapsed().as_secs_f64());
+        card = Some(c);
+    }
+    let Some(card) = card else { return Ok(()) };
+    let get = |k: &str| card.total.indicators.get(k).map(|i| (i.numerator, i.denominator)).unwrap_or_default();
+    let (online, received) = get("online_submission_3_3");
+    let (satisfied, finished) = get("satisfaction_5_4");
+    let (on_time, population) = get("on_time_2_1");
+    println!(
+        "scorecard --by agency, city-year of {dossiers} dossiers: best of 7 = {:.1} ms from the sums (goal <= 100 ms); {} rows, {received} received ({online} online), {finished} finished ({satisfied} counted satisfied), 2.1 {on_time}/{population}",
+        best * 1e3,
+        card.rows.len(),
+    );
+    let (p0, p1) = motcua_store::report::period(q.from, q.to, as_of);
+    let mut bs = f64::INFINITY;
+    let mut counts = (0, 0, 0);
+    for _ in 0..3 {
+        let (t, c) = scorecard_baseline(path, p0, p1).await?;
+        bs = bs.min(t);
+        counts = c;
+    }
+    println!(
+        "  baseline: plain SQL GROUP BY over the dossiers table (receipts, channels, sync, digitisation, finishes, late, electronic results, payments, fees): {:.1} ms; received {}, online {}, finished {}: equal to the sums: {}",
+        bs * 1e3,
+        counts.0,
+        counts.1,
+        counts.2,
+        counts == (received, online, finished)
+    );
+    Ok(())
+}
+
+/// The scorecard's dossier counts per lead agency by one GROUP BY over `dossiers` (SQLite):
+/// (seconds, (received, received online, finished)).
+async fn scorecard_baseline(
+    path: &std::path::Path,
+    p0: DateTime<Utc>,
+    p1: DateTime<Utc>,
+) -> anyhow::Result<(f64, (u64, u64, u64))> {
+    use sqlx::Row;
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect(&format!("sqlite://{}?mode=ro", path.display()))
+        .await?;
+    let sample: Option<String> =
+        sqlx::query_scalar("SELECT received_at FROM dossiers WHERE received_at IS NOT NULL LIMIT 1")
+            .fetch_optional(&pool)
+            .await
+            .ok()
+            .flatten();
+    let (a, b) = match sample.as_deref() {
+        Some(s) if !s.contains('T') => {
+            (p0.format("%Y-%m-%d %H:%M:%S").to_string(), p1.format("%Y-%m-%d %H:%M:%S").to_string())
+        }
+        _ => (p0.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(), p1.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()),
+    };
+    let t = Instant::now();
+    let rows = sqlx::query(
+        "SELECT lead_agency,
+                SUM(received_at >= ?1 AND received_at <= ?2) AS received,
+                SUM(received_at >= ?1 AND received_at <= ?2 AND channel = 'online') AS online,
+                SUM(received_at >= ?1 AND received_at <= ?2 AND synced_at IS NOT NULL) AS synced,
+                SUM(received_at >= ?1 AND received_at <= ?2 AND digitised > 0) AS digitised,
+                SUM(received_at >= ?1 AND received_at <= ?2 AND digitised IS NULL) AS digitised_unknown,
+                SUM(finished_at >= ?1 AND finished_at <= ?2) AS finished,
+                SUM(finished_at >= ?1 AND finished_at <= ?2 AND timeliness = 'late') AS late,
+                SUM(finished_at >= ?1 AND finished_at <= ?2 AND electronic_result = 1) AS electronic,
+                SUM(paid_at >= ?1 AND paid_at <= ?2 AND fee_vnd > 0) AS paid,
+                SUM(paid_at >= ?1 AND paid_at <= ?2 AND fee_vnd > 0 AND payment_method = 'online') AS paid_online,
+                SUM(CASE WHEN paid_at >= ?1 AND paid_at <= ?2 THEN fee_vnd ELSE 0 END) AS fees
+         FROM dossiers GROUP BY lead_agency",
+    )
+    .bind(&a)
+    .bind(&b)
+    .fetch_all(&pool)
+    .await?;
+    let secs = t.elapsed().as_secs_f64();
+    let sum = |c: &str| rows.iter().map(|r| r.try_get::<Option<i64>, _>(c).ok().flatten().unwrap_or(0)).sum::<i64>();
+    let n = |c: &str| u64::try_from(sum(c)).unwrap_or(0);
+    Ok((secs, (n("received"), n("online"), n("finished"))))
 }
 
 /// The watch list over the city-year, from the aggregates (best of 7 per grouping), beside the

@@ -380,6 +380,27 @@ pub enum Command {
         #[arg(long, requires = "dossiers")]
         key: Option<String>,
     },
+    /// The chair's scorecard: every Decision 766/QĐ-TTg indicator the data can compute, with
+    /// its points and Da Nang's target, per agency or month (docs/scorecard.md).
+    Scorecard {
+        /// First day (default: the first day of the as-of month).
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day (default: the as-of day).
+        #[arg(long)]
+        to: Option<String>,
+        /// agency or month.
+        #[arg(long, default_value = "agency", value_parser = ["agency", "month"])]
+        by: String,
+        /// Only the dossiers of this lead agency.
+        #[arg(long)]
+        agency: Option<String>,
+        /// As of this instant (default: now).
+        #[arg(long)]
+        as_of: Option<String>,
+        #[arg(long, default_value = "table", value_parser = ["table", "json", "csv"])]
+        format: String,
+    },
 }
 
 /// When history arrives (`import`, `simulate`) and whether it queues messages.
@@ -463,7 +484,13 @@ pub fn run(cli: &Cli) -> Result<()> {
     })
 }
 
-async fn run_with_store<S: motcua_store::Store + motcua_store::OutboxStore + motcua_store::PetitionStore>(
+async fn run_with_store<
+    S: motcua_store::Store
+        + motcua_store::OutboxStore
+        + motcua_store::PetitionStore
+        + motcua_store::StaffStore
+        + motcua_store::scorecard::ScorecardStore,
+>(
     cli: &Cli,
     store: &S,
     domain: &motcua_core::Domain,
@@ -572,6 +599,22 @@ async fn run_with_store<S: motcua_store::Store + motcua_store::OutboxStore + mot
                 return watchlist_dossiers(store, &q, &cell, lang, format).await;
             }
             return watchlist(store, domain, &q, sort, lang, format).await;
+        }
+        C::Scorecard { from, to, by, agency, as_of: at, format } => {
+            let p = Period::of(from, to, at)?;
+            let agency = agency
+                .as_deref()
+                .map(|a| a.trim().parse::<motcua_core::AgencyCode>().map_err(|e| anyhow::anyhow!("--agency: {e}")))
+                .transpose()?;
+            let q = motcua_store::scorecard::ScoreQuery {
+                from: p.from,
+                to: p.to,
+                by: by.parse().map_err(anyhow::Error::msg)?,
+                as_of: p.as_of,
+                agency,
+            };
+            q.check(domain).map_err(|e| anyhow::anyhow!("--agency: {e}"))?;
+            return scorecard(store, domain, &q, format).await;
         }
         C::Transfer { code, to, write } => (code, Transition::Transfer { to: to.clone() }, write),
         C::Accept(a) => (&a.code, Transition::Accept, &a.write),
@@ -759,6 +802,27 @@ async fn report<S: motcua_store::Store>(
         "json" => crate::outln!("{}", r.to_json()),
         "csv" => crate::out!("{}", r.to_csv()),
         _ => crate::out!("{}", r.to_table()),
+    }
+    Ok(())
+}
+
+/// `motcua scorecard`: the table (points with 2 decimals, ✓/✗ against the target), JSON or CSV.
+async fn scorecard<
+    S: motcua_store::Store
+        + motcua_store::scorecard::ScorecardStore
+        + motcua_store::StaffStore
+        + motcua_store::PetitionStore,
+>(
+    store: &S,
+    domain: &motcua_core::Domain,
+    q: &motcua_store::scorecard::ScoreQuery,
+    format: &str,
+) -> Result<()> {
+    let card = motcua_store::scorecard::scorecard(store, domain, q).await?;
+    match format {
+        "json" => crate::outln!("{}", card.to_json()),
+        "csv" => crate::out!("{}", card.to_csv()),
+        _ => crate::out!("{}", card.to_table()),
     }
     Ok(())
 }

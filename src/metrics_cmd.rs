@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use motcua_core::Domain;
 use motcua_exporter::http::{self, Endpoint, NowFn};
-use motcua_exporter::{Exporter, Metrics, Window};
+use motcua_exporter::{Exporter, Metrics, ScorecardSeries, Window};
 use motcua_store::AnyStore;
 
 #[derive(Debug, Args)]
@@ -17,9 +17,25 @@ pub struct ExporterFlags {
     /// On-time ratio windows, in local days ending today (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "1d,7d,30d", env = "MOTCUA_METRICS_WINDOWS")]
     pub windows: Vec<Window>,
+    /// The scorecard series' window, in local days ending today.
+    #[arg(long, default_value = "30d", env = "MOTCUA_METRICS_SCORECARD_WINDOW")]
+    pub scorecard_window: Window,
+    /// Seconds of scrape time for which the scorecard series read at one scrape are written
+    /// again before they are read anew (0: at every scrape).
+    #[arg(long, default_value_t = 60, env = "MOTCUA_METRICS_SCORECARD_REFRESH")]
+    pub scorecard_refresh: u32,
     /// Serve figures as of this fixed instant instead of the wall clock (demos, tests).
     #[arg(long)]
     pub as_of: Option<String>,
+}
+
+impl ExporterFlags {
+    pub fn scorecard(&self) -> ScorecardSeries {
+        ScorecardSeries {
+            window: self.scorecard_window,
+            refresh: chrono::Duration::seconds(i64::from(self.scorecard_refresh)),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -41,7 +57,7 @@ pub enum MetricsCommand {
 
 fn endpoint(store: AnyStore, domain: Domain, flags: &ExporterFlags) -> Result<Endpoint<AnyStore>> {
     let metrics = Arc::new(Metrics::new(store.backend())?);
-    let exporter = Arc::new(Exporter::new(metrics, &domain, flags.windows.clone()));
+    let exporter = Arc::new(Exporter::new(metrics, &domain, flags.windows.clone()).with_scorecard(flags.scorecard()));
     let now = match &flags.as_of {
         Some(at) => NowFn::fixed(crate::input::instant(at)?),
         None => NowFn::new(chrono::Utc::now),

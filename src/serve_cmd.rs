@@ -135,7 +135,10 @@ pub async fn run(config: &Config, args: &ServeArgs, store: AnyStore, domain: Dom
         seed_demo(&store, &domain, args.demo_dossiers).await?;
     }
     let metrics = Arc::new(Metrics::new(store.backend())?);
-    let exporter = Arc::new(Exporter::new(Arc::clone(&metrics), &domain, args.metrics.windows.clone()));
+    let exporter = Arc::new(
+        Exporter::new(Arc::clone(&metrics), &domain, args.metrics.windows.clone())
+            .with_scorecard(args.metrics.scorecard()),
+    );
     let metrics_now = match &args.metrics.as_of {
         Some(at) => NowFn::fixed(crate::input::instant(at)?),
         None => NowFn::new(Utc::now),

@@ -369,3 +369,78 @@ fn a_refused_form_is_explained_in_vietnamese_in_chromium() {
     });
     drop(driver);
 }
+
+/// The chair opens the scorecard page in Chromium for the 30 days of a simulated workload as of
+/// one instant: every card shows the CLI's value, points, ✓/✗ and counts for that instant, the
+/// rows are the CLI's agencies, and sorting by an indicator orders them by its value.
+#[test]
+fn the_chairs_scorecard_shows_the_cli_figures_in_chromium() {
+    use crate::metrics::{mark_shown, points_shown, scorecard_cli, scorecard_page_path, table_value};
+    let db = Db::sqlite();
+    let sim = db.run(&[
+        "simulate",
+        "--dossiers",
+        "1500",
+        "--seed",
+        "11",
+        "--from",
+        "2025-01-20",
+        "--to",
+        "2025-03-05",
+        "--as-of",
+        "2025-03-05T23:59:59+07:00",
+    ]);
+    assert_eq!(sim.code, 0, "{}", sim.stderr);
+    add_staff(&db, "chair.binh", "chair", &[], "mật-khẩu-dài");
+    let (cli, table) = scorecard_cli(&db);
+    let rows = cli["rows"].as_array().unwrap();
+    let server = Server::start(&db);
+    let (driver, port, chromium) = chromium_driver();
+    let profile = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let c = chromium_session(port, &chromium, profile.path()).await;
+        c.goto(&server.url("/login?lang=en")).await.unwrap();
+        c.wait().for_element(Locator::Css("#login-form")).await.unwrap();
+        fill(&c, "#username", "chair.binh").await;
+        fill(&c, "#password", "mật-khẩu-dài").await;
+        click(&c, "#login-submit").await;
+        c.wait().for_element(Locator::Css("header #logout")).await.unwrap();
+        c.goto(&server.url(&scorecard_page_path())).await.unwrap();
+        c.wait().for_element(Locator::Css("#cards")).await.unwrap();
+        shot(&c, "20-scorecard").await;
+        for k in motcua_core::scorecard::INDICATORS {
+            let i = &cli["total"][k];
+            let card = format!("#card-{k}");
+            assert_eq!(text(&c, &format!("{card} .value")).await, table_value(&table, k), "{k} value");
+            assert_eq!(text(&c, &format!("{card} .points")).await, points_shown(i), "{k} points");
+            assert_eq!(text(&c, &format!("{card} .mark")).await, mark_shown(i), "{k} mark");
+            let counts = format!("{} / {}", i["numerator"], i["denominator"]);
+            assert_eq!(text(&c, &format!("{card} .counts")).await, counts, "{k} counts");
+            let trend = c.find(Locator::Css(&format!("{card} svg polyline"))).await.unwrap();
+            assert!(trend.attr("points").await.unwrap().is_some(), "{k}: a trend line");
+        }
+        let keys = |c: Client| async move {
+            let mut out = Vec::new();
+            for tr in c.find_all(Locator::Css("#scorecard tbody tr")).await.unwrap() {
+                out.push(tr.attr("data-key").await.unwrap().unwrap());
+            }
+            out
+        };
+        let mut want: Vec<String> = rows.iter().map(|r| r["key"].as_str().unwrap().to_string()).collect();
+        want.sort();
+        assert_eq!(keys(c.clone()).await, want, "the CLI's rows, by key");
+        // Sorted by the online share, best first (ties by key), as the CLI's values order them.
+        click(&c, "#scorecard thead a[href$='sort=online_submission_3_3']").await;
+        c.wait().for_element(Locator::Css("#scorecard")).await.unwrap();
+        let value = |key: &str| {
+            let r = rows.iter().find(|r| r["key"] == key).unwrap();
+            r["online_submission_3_3"]["value"].as_f64().unwrap_or(f64::NEG_INFINITY)
+        };
+        want.sort_by(|a, b| value(b).total_cmp(&value(a)).then_with(|| a.cmp(b)));
+        assert_eq!(keys(c.clone()).await, want, "sorted by online_submission_3_3");
+        shot(&c, "21-scorecard-sorted").await;
+        c.close().await.unwrap();
+    });
+    drop(driver);
+}

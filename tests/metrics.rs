@@ -184,8 +184,32 @@ fn metrics_endpoint_passes_promtool_check_metrics() {
         "motcua_build_info",
         "motcua_notices_per_recipient_day_max",
         "motcua_notices_capped_total",
+        "motcua_scorecard_numerator",
+        "motcua_scorecard_denominator",
+        "motcua_scorecard_value",
+        "motcua_scorecard_points",
+        "motcua_scorecard_meets_target",
+        "motcua_scorecard_target",
+        "motcua_scorecard_max_points",
+        "motcua_scorecard_unknown_dossiers",
+        "motcua_scorecard_late_dossiers",
+        "motcua_scorecard_as_of_timestamp_seconds",
+        "motcua_scorecard_period_start_timestamp_seconds",
     ] {
         assert!(names.contains(want), "{want} missing from /metrics");
+    }
+    // The scorecard: every indicator of every agency has its counts, labelled by agency and
+    // indicator only, as of the scrape's instant.
+    let as_of = input::instant(AS_OF).unwrap().timestamp();
+    assert!(body.contains(&format!("motcua_scorecard_as_of_timestamp_seconds {as_of}\n")), "as-of instant");
+    let counted: Vec<&str> = body.lines().filter(|l| l.starts_with("motcua_scorecard_denominator{")).collect();
+    let agencies = counted.iter().filter(|l| l.contains("indicator=\"on_time_2_1\"")).count();
+    assert!(agencies > 1, "{counted:?}");
+    assert_eq!(counted.len(), agencies * motcua_core::scorecard::INDICATORS.len());
+    for l in &counted {
+        let labels = l.split_once('{').and_then(|(_, r)| r.split_once('}')).map(|(l, _)| l).unwrap();
+        let names: Vec<&str> = labels.split(',').filter_map(|p| p.split_once('=')).map(|(k, _)| k).collect();
+        assert_eq!(names, ["agency", "indicator"], "{l}");
     }
     // Messages per recipient are labelled by class, never by address.
     for class in ["staff", "citizen", "desk"] {
@@ -687,4 +711,233 @@ fn prometheus_recording_rule_equals_motcua_report() {
     }
     // The ratio is not trivially 1 everywhere: the workload has late and overdue dossiers.
     assert!(rows.values().any(|r| r["on_time_rate_national"].as_f64().unwrap() < 1.0));
+    // The scorecard's recorded online share equals `motcua scorecard`'s, agency by agency.
+    let (card, _) = scorecard_cli(&db);
+    let shares: BTreeMap<String, f64> = card["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| {
+            let i = &r["online_submission_3_3"];
+            let (n, d) = (i["numerator"].as_u64()?, i["denominator"].as_u64()?);
+            (d > 0).then(|| (r["key"].as_str().unwrap().to_string(), n as f64 / d as f64))
+        })
+        .collect();
+    assert!(!shares.is_empty(), "{card}");
+    let want: BTreeSet<String> = shares.keys().cloned().collect();
+    let got = poll_query(&web, "motcua:scorecard_value:30d{indicator=\"online_submission_3_3\"}", &want);
+    for (agency, share) in &shares {
+        assert_eq!(got[agency], *share, "{agency}: Prometheus {} vs motcua scorecard {share}", got[agency]);
+    }
+}
+
+/// The first day of the scorecard's 30-day window at [`AS_OF`].
+const SCORE_FROM: &str = "2025-02-04";
+
+/// `motcua scorecard` over the 30 days ending at [`AS_OF`], by agency, as JSON and as the table.
+pub(crate) fn scorecard_cli(db: &Db) -> (Value, String) {
+    let args = ["scorecard", "--from", SCORE_FROM, "--to", SIM_TO, "--as-of", AS_OF, "--by", "agency"];
+    let json = db.run(&[&args[..], &["--format", "json"]].concat()).json();
+    let table = db.run(&args);
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    (json, table.stdout)
+}
+
+/// The chair's page for the same query as [`scorecard_cli`].
+pub(crate) fn scorecard_page_path() -> String {
+    format!("/scorecard?from={SCORE_FROM}&to={SIM_TO}&as_of={}", AS_OF.replace('+', "%2B").replace(':', "%3A"))
+}
+
+/// What the CLI's figures look like on the chair's page: a card's points and ✓/✗, and a
+/// row's cell for a scored indicator.
+pub(crate) fn points_shown(i: &Value) -> String {
+    i["points"].as_f64().map_or_else(|| "–".to_string(), |p| format!("{p:.2}"))
+}
+
+pub(crate) fn mark_shown(i: &Value) -> &'static str {
+    match i["meets"].as_bool() {
+        Some(true) => "✓",
+        Some(false) => "✗",
+        None => "",
+    }
+}
+
+/// The value column of the CLI table's line for `key` (its text between the denominator and
+/// the points).
+pub(crate) fn table_value(table: &str, key: &str) -> String {
+    let line = table
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(key))
+        .unwrap_or_else(|| panic!("{key} not in the table:\n{table}"));
+    // indicator, numerator, denominator, then the value (which may hold a space: "97.03 %").
+    let rest: Vec<&str> = line.split_whitespace().skip(3).collect();
+    let value_words = if rest.get(1).is_some_and(|w| *w == "%" || *w == "d" || *w == "VND") { 2 } else { 1 };
+    rest[..value_words].join(" ")
+}
+
+/// The text inside the first element after `from` whose opening tag contains `marker`.
+fn inner_after<'a>(html: &'a str, from: usize, marker: &str) -> Option<&'a str> {
+    let at = from + html[from..].find(marker)?;
+    let open_end = at + html[at..].find('>')? + 1;
+    let close = open_end + html[open_end..].find("</")?;
+    Some(&html[open_end..close])
+}
+
+/// (value, mark, points, counts) of each card, and the cells of each row, from the page's HTML.
+type PageFigures = (BTreeMap<String, [String; 4]>, BTreeMap<String, Vec<String>>);
+
+fn page_figures(html: &str) -> PageFigures {
+    let mut cards = BTreeMap::new();
+    for k in motcua_core::scorecard::INDICATORS {
+        let at = html.find(&format!("id=\"card-{k}\"")).unwrap_or_else(|| panic!("no card {k}"));
+        let get = |m: &str| inner_after(html, at, m).unwrap_or_else(|| panic!("{k}: no {m}")).trim().to_string();
+        cards.insert(
+            k.to_string(),
+            [get("class=\"value\""), get("class=\"mark\""), get("class=\"points\""), get("class=\"counts\"")],
+        );
+    }
+    let mut rows = BTreeMap::new();
+    for tr in html.split("<tr data-key=\"").skip(1) {
+        let (key, rest) = tr.split_once('"').unwrap();
+        let row = rest.split("</tr>").next().unwrap();
+        let cells: Vec<String> = row
+            .split("<td class=\"num\">")
+            .skip(1)
+            .map(|c| c.split("</td>").next().unwrap().trim().to_string())
+            .collect();
+        rows.insert(key.to_string(), cells);
+    }
+    (cards, rows)
+}
+
+/// `name{agency="…",indicator="…"} value` samples of an exposition.
+fn scorecard_samples(body: &str, name: &str) -> BTreeMap<(String, String), f64> {
+    body.lines()
+        .filter_map(|l| l.strip_prefix(name)?.strip_prefix("{agency=\""))
+        .filter_map(|l| {
+            let (agency, rest) = l.split_once("\",indicator=\"")?;
+            let (indicator, value) = rest.split_once("\"} ")?;
+            Some(((agency.to_string(), indicator.to_string()), value.parse().ok()?))
+        })
+        .collect()
+}
+
+/// The command line, the API, the chair's page and `/metrics` (of `motcua serve` and of
+/// `motcua metrics print`) give the same scorecard for the same instant.
+#[test]
+fn cli_api_page_and_metrics_agree_on_the_scorecard() {
+    let db = Db::sqlite();
+    simulate(&db);
+    crate::server::add_staff(&db, "chair.an", "chair", &[], "mật-khẩu-dài");
+    let token = db.run(&["staff", "token", "create", "chair.an", "--name", "scorecard"]).stdout.trim().to_string();
+    let (cli, table) = scorecard_cli(&db);
+    let rows = cli["rows"].as_array().unwrap();
+    assert!(rows.len() > 1, "{cli}");
+    let on_time = &cli["total"]["on_time_2_1"];
+    assert!(on_time["denominator"].as_u64().unwrap() > 0 && on_time["meets"] == false, "{on_time}");
+
+    let server = crate::server::Server::start_with(&db, &config_dir(), &["--no-worker", "--as-of", AS_OF]);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (api, html, served) = rt.block_on(async {
+        let c = reqwest::Client::builder().cookie_store(true).build().unwrap();
+        let query = format!("from={SCORE_FROM}&to={SIM_TO}&by=agency&as_of={}", AS_OF.replace('+', "%2B"));
+        let r = c.get(server.url(&format!("/api/v1/scorecard?{query}"))).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let api: Value = r.json().await.unwrap();
+        let login = c
+            .post(server.url("/api/v1/session"))
+            .json(&serde_json::json!({"username": "chair.an", "password": "mật-khẩu-dài"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status(), 200);
+        let page = c.get(server.url(&scorecard_page_path())).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        let served = c.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        (api, html, served)
+    });
+    assert_eq!(api, cli, "the API's JSON is the CLI's");
+
+    // The page: each card is the total's figures, each row's cells its agency's.
+    let (cards, page_rows) = page_figures(&html);
+    for (k, [value, mark, points, counts]) in &cards {
+        let i = &cli["total"][k];
+        assert_eq!(counts, &format!("{} / {}", i["numerator"], i["denominator"]), "{k}");
+        assert_eq!(points, &points_shown(i), "{k}");
+        assert_eq!(mark, mark_shown(i), "{k}");
+        assert_eq!(value, &table_value(&table, k), "{k}");
+    }
+    assert_eq!(page_rows.len(), rows.len());
+    for r in rows {
+        let key = r["key"].as_str().unwrap();
+        let cells = &page_rows[key];
+        for (n, k) in motcua_core::scorecard::INDICATORS.iter().enumerate() {
+            let i = &r[*k];
+            if i["max_points"].is_number() {
+                assert_eq!(cells[n], format!("{} {}", points_shown(i), mark_shown(i)).trim_end(), "{key} {k}");
+            }
+        }
+    }
+
+    // /metrics of the server and of `metrics print`: every row's every indicator.
+    let printed = db.run(&["metrics", "print", "--as-of", AS_OF]).stdout;
+    for body in [&served, &printed] {
+        let num = scorecard_samples(body, "motcua_scorecard_numerator");
+        let den = scorecard_samples(body, "motcua_scorecard_denominator");
+        let value = scorecard_samples(body, "motcua_scorecard_value");
+        let points = scorecard_samples(body, "motcua_scorecard_points");
+        let meets = scorecard_samples(body, "motcua_scorecard_meets_target");
+        for r in rows {
+            let agency = r["key"].as_str().unwrap();
+            for k in motcua_core::scorecard::INDICATORS {
+                let at = (agency.to_string(), k.to_string());
+                let i = &r[k];
+                assert_eq!(num.get(&at).copied(), i["numerator"].as_f64(), "{agency} {k} numerator");
+                assert_eq!(den.get(&at).copied(), i["denominator"].as_f64(), "{agency} {k} denominator");
+                // serde_json's float parsing may be one unit in the last place off (see
+                // report_rate): the JSON's floats are compared to that precision, and a rate's
+                // exposed value exactly with its integers' ratio.
+                let close = |a: Option<f64>, b: Option<f64>| match (a, b) {
+                    (Some(a), Some(b)) => (a - b).abs() <= f64::EPSILON * a.abs().max(1.0),
+                    (a, b) => a.is_none() && b.is_none(),
+                };
+                assert!(
+                    close(value.get(&at).copied(), i["value"].as_f64()),
+                    "{agency} {k} value: {:?} {i}",
+                    value.get(&at)
+                );
+                assert!(
+                    close(points.get(&at).copied(), i["points"].as_f64()),
+                    "{agency} {k} points: {:?} {i}",
+                    points.get(&at)
+                );
+                if motcua_core::scorecard::is_rate(k)
+                    && let Some(v) = value.get(&at)
+                {
+                    assert_eq!(*v, num[&at] / den[&at], "{agency} {k}: the value is the integers' ratio");
+                }
+                assert_eq!(
+                    meets.get(&at).copied(),
+                    i["meets"].as_bool().map(|m| f64::from(u8::from(m))),
+                    "{agency} {k}"
+                );
+            }
+        }
+        // An agency with no row has nothing to judge.
+        let listed: BTreeSet<&str> = rows.iter().filter_map(|r| r["key"].as_str()).collect();
+        for ((agency, k), d) in &den {
+            if !listed.contains(agency.as_str()) {
+                assert_eq!(*d, 0.0, "{agency} {k}");
+            }
+        }
+        // The district: the agencies summed are the total row.
+        for k in motcua_core::scorecard::INDICATORS {
+            let sum = |m: &BTreeMap<(String, String), f64>| {
+                m.iter().filter(|((_, i), _)| i == k).map(|(_, v)| v).sum::<f64>()
+            };
+            assert_eq!(sum(&num), cli["total"][k]["numerator"].as_f64().unwrap(), "{k} total numerator");
+            assert_eq!(sum(&den), cli["total"][k]["denominator"].as_f64().unwrap(), "{k} total denominator");
+        }
+    }
 }

@@ -26,6 +26,8 @@
 //!   apology's timeliness and what became of a send;
 //! - [`petition`]: petitions, complaints and denunciations as tracked items: their kinds,
 //!   effective-dated time limits (Civil Code counting), state machine and the district report;
+//! - [`scorecard`]: the chair's scorecard (Decision 766/QĐ-TTg and Da Nang's targets): what
+//!   each dossier adds to which day's sums, and each indicator over the sums;
 //! - [`text`]: free text people type, checked once at the door: names, addresses, reasons;
 //! - [`view`]: the dossier and the catalog as readers see them (`motcua show`, the API, the
 //!   pages);
@@ -50,6 +52,7 @@ pub mod letters;
 pub mod petition;
 #[cfg(test)]
 mod proptests;
+pub mod scorecard;
 pub mod text;
 pub mod view;
 pub mod vocab;

@@ -8,9 +8,11 @@ use chrono::{DateTime, Utc};
 use motcua_core::Domain;
 use motcua_core::calendar::to_local;
 use motcua_store::metrics::{Figures, FiguresQuery, PastChanges, ServiceFigures, WorkingTimeVersion};
-use motcua_store::{CountValues, Store};
+use motcua_store::scorecard::ScorecardStore;
+use motcua_store::{CountValues, PetitionStore, StaffStore, Store};
 use prometheus::{Encoder, TextEncoder};
 
+use crate::scorecard::{self, ScorecardSeries, ScorecardText};
 use crate::service::{self, AgencyFigures, Histogram, Histograms, SERVICE_METRICS, Scrape, Window};
 use crate::text::Exposition;
 use crate::working_time;
@@ -48,6 +50,11 @@ struct HistogramCache {
 struct Cache {
     past: Option<Arc<PastCache>>,
     histograms: Option<Arc<HistogramCache>>,
+    /// The scorecard series as last read, with the instant they are as of.
+    scorecard: Option<Arc<ScorecardText>>,
+    /// The scrape instant of the last failed read of the scorecard (not tried again within the
+    /// refresh interval, so that a failing read does not cost every scrape).
+    scorecard_failed_at: Option<DateTime<Utc>>,
 }
 
 /// Renders `/metrics`: the instance metrics of [`Metrics`] and the service figures read from a
@@ -58,6 +65,7 @@ pub struct Exporter {
     metrics: Arc<Metrics>,
     windows: Vec<Window>,
     agencies: Vec<String>,
+    scorecard: ScorecardSeries,
     /// Shared by clones: they serve the same windows.
     cache: Arc<Mutex<Cache>>,
 }
@@ -77,8 +85,20 @@ impl Exporter {
             metrics,
             windows,
             agencies: codes.iter().map(ToString::to_string).collect(),
+            scorecard: ScorecardSeries::default(),
             cache: Arc::new(Mutex::new(Cache::default())),
         }
+    }
+
+    /// The scorecard series' window and refresh interval (default: 30 days, 60 s).
+    #[must_use]
+    pub fn with_scorecard(mut self, series: ScorecardSeries) -> Self {
+        self.scorecard = series;
+        self
+    }
+
+    pub fn scorecard_series(&self) -> ScorecardSeries {
+        self.scorecard
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {
@@ -93,6 +113,7 @@ impl Exporter {
     pub fn metric_names(&self) -> Vec<String> {
         let mut names = self.metrics.names();
         names.extend(SERVICE_METRICS.iter().map(|(n, _, _)| (*n).to_string()));
+        names.extend(scorecard::names().map(str::to_string));
         names.sort();
         names
     }
@@ -172,15 +193,48 @@ impl Exporter {
         Ok(self.per_agency(&f, &past, now))
     }
 
+    /// The scorecard series for a scrape at `now`: the ones kept when they were read less than
+    /// the refresh interval before `now`, else read again. A failed read is counted in
+    /// `motcua_scrape_errors_total{stage="scorecard"}` and the kept series, if any, are written
+    /// with the instant they are as of.
+    async fn scorecard_at<S>(&self, store: &S, domain: &Domain, now: DateTime<Utc>) -> Option<Arc<ScorecardText>>
+    where
+        S: Store + ScorecardStore + StaffStore + PetitionStore,
+    {
+        let refresh = self.scorecard.refresh;
+        let (kept, failed_at) = {
+            let c = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+            (c.scorecard.clone(), c.scorecard_failed_at)
+        };
+        if let Some(k) = kept.as_ref().filter(|k| k.fresh_at(now, refresh)) {
+            return Some(Arc::clone(k));
+        }
+        if failed_at.is_some_and(|f| now >= f && now - f < refresh) {
+            return kept;
+        }
+        match scorecard::read(store, domain, self.scorecard, &self.agencies, now).await {
+            Ok(text) => {
+                let text = Arc::new(text);
+                let mut c = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+                c.scorecard = Some(Arc::clone(&text));
+                c.scorecard_failed_at = None;
+                Some(text)
+            }
+            Err(_) => {
+                self.metrics.scrape_errors.with_label_values(&["scorecard"]).inc();
+                self.cache.lock().unwrap_or_else(PoisonError::into_inner).scorecard_failed_at = Some(now);
+                kept
+            }
+        }
+    }
+
     /// The text exposition as of `now`. Measuring queued handoffs is best effort (a failure is
-    /// counted in `motcua_scrape_errors_total{stage="working_time"}`); failing to read the
-    /// figures fails the scrape.
-    pub async fn render<S: Store + ServiceFigures>(
-        &self,
-        store: &S,
-        domain: &Domain,
-        now: DateTime<Utc>,
-    ) -> Result<Rendered, ExporterError> {
+    /// counted in `motcua_scrape_errors_total{stage="working_time"}`), and so is reading the
+    /// scorecard (`stage="scorecard"`); failing to read the figures fails the scrape.
+    pub async fn render<S>(&self, store: &S, domain: &Domain, now: DateTime<Utc>) -> Result<Rendered, ExporterError>
+    where
+        S: Store + ServiceFigures + ScorecardStore + StaffStore + PetitionStore,
+    {
         let started = Instant::now();
         match working_time::measure(store, domain, MEASURE_PER_SCRAPE, false).await {
             Ok(m) => self.metrics.working_time_unmeasured.inc_by(m.unmeasured),
@@ -200,6 +254,7 @@ impl Exporter {
             }
         };
         let per_agency = self.per_agency(&figures, &past, now);
+        let card = self.scorecard_at(store, domain, now).await;
         let read = started.elapsed().as_secs_f64();
         let scrape = Scrape::new(&figures, &histograms.histograms, &per_agency, &self.windows, now, read);
         // Instance families through the prometheus crate's encoder, one chunk per family;
@@ -212,6 +267,9 @@ impl Exporter {
         }
         for (name, _, _) in SERVICE_METRICS {
             chunks.push((name.to_string(), String::new()));
+        }
+        for (name, text) in card.as_ref().map(|c| c.families.as_slice()).unwrap_or_default() {
+            chunks.push((name.to_string(), text.clone()));
         }
         chunks.sort_by(|a, b| a.0.cmp(&b.0));
         let size: usize = chunks.iter().map(|c| c.1.len()).sum();

@@ -13,8 +13,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use motcua_core::Domain;
-use motcua_store::Store;
 use motcua_store::metrics::ServiceFigures;
+use motcua_store::scorecard::ScorecardStore;
+use motcua_store::{PetitionStore, StaffStore, Store};
 
 use crate::{Exporter, ExporterError, Metrics, Rendered};
 
@@ -53,14 +54,20 @@ pub struct Endpoint<S> {
     pub now: NowFn,
 }
 
-impl<S: Store + ServiceFigures> Endpoint<S> {
+/// What a store must answer for a scrape: the service figures, the scorecard and what the
+/// scorecard reads beside its sums (ratings, petitions).
+pub trait ScrapeStore: Store + ServiceFigures + ScorecardStore + StaffStore + PetitionStore {}
+
+impl<S: Store + ServiceFigures + ScorecardStore + StaffStore + PetitionStore> ScrapeStore for S {}
+
+impl<S: ScrapeStore> Endpoint<S> {
     /// The exposition as of `now`.
     pub async fn render(&self) -> Result<Rendered, ExporterError> {
         self.exporter.render(&self.store, &self.domain, self.now.now()).await
     }
 }
 
-async fn metrics_page<S: Store + ServiceFigures + Clone + 'static>(State(ep): State<Endpoint<S>>) -> Response {
+async fn metrics_page<S: ScrapeStore + Clone + 'static>(State(ep): State<Endpoint<S>>) -> Response {
     match ep.render().await {
         Ok(r) => ([(header::CONTENT_TYPE, r.content_type)], r.body).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("motcua: cannot read the service figures: {e}\n"))
@@ -80,7 +87,7 @@ pub async fn track_requests(State(metrics): State<Arc<Metrics>>, req: Request, n
 }
 
 /// A router with `GET /metrics` (and request tracking).
-pub fn router<S: Store + ServiceFigures + Clone + 'static>(endpoint: Endpoint<S>) -> Router {
+pub fn router<S: ScrapeStore + Clone + 'static>(endpoint: Endpoint<S>) -> Router {
     let metrics = Arc::clone(endpoint.exporter.metrics());
     Router::new()
         .route("/metrics", get(metrics_page::<S>))

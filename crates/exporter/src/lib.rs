@@ -27,6 +27,8 @@
 //! - `exporter`: [`Exporter`], renders the exposition and keeps what does not change between
 //!   scrapes;
 //! - [`service`]: the service figures and their definitions;
+//! - [`scorecard`]: the chair's scorecard per agency and indicator, read again at most once per
+//!   refresh interval of scrape instants;
 //! - `text`: the exposition format;
 //! - [`working_time`]: measuring handoffs and dwell into histograms;
 //! - [`http`]: the axum `/metrics` route, the request-tracking middleware and [`http::NowFn`].
@@ -34,12 +36,14 @@
 mod exporter;
 pub mod http;
 mod instance;
+pub mod scorecard;
 pub mod service;
 mod text;
 pub mod working_time;
 
 pub use exporter::{Exporter, Rendered};
 pub use instance::Metrics;
+pub use scorecard::ScorecardSeries;
 pub use service::Window;
 
 /// The content type of the Prometheus text exposition format 0.0.4.

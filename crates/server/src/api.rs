@@ -106,6 +106,7 @@ pub fn routes() -> Routes<AppState> {
         .get("/api/v1/lists/ready", ready_list)
         .get("/api/v1/lists/waiting", waiting_list)
         .get("/api/v1/report", report_handler)
+        .get("/api/v1/scorecard", scorecard)
         .get("/api/v1/audit", audit)
         .get("/api/v1/audit/personal-data", personal_data_reads)
         .get("/api/v1/backdated", backdated)
@@ -455,6 +456,28 @@ async fn report_handler(
         None | Some("json") => Ok(Json(r.to_json()).into_response()),
         Some(other) => Err(Problem::invalid(format!("unknown format {other:?}: expected json or csv"))),
     }
+}
+
+/// The chair's scorecard, JSON or CSV: for chairs, heads of agency and inspectors.
+async fn scorecard(
+    State(state): State<AppState>,
+    who: Principal,
+    Query(p): Query<crate::report::ScoreParams>,
+) -> Result<Response, Problem> {
+    if !perm::may_read_scorecard(who.staff.role) {
+        return Err(Problem::forbidden("the scorecard is for chairs, heads of agency and inspectors"));
+    }
+    if !matches!(p.format.as_deref(), None | Some("json" | "csv")) {
+        return Err(Problem::invalid(format!(
+            "unknown format {:?}: expected json or csv",
+            p.format.as_deref().unwrap_or("")
+        )));
+    }
+    let card = crate::report::build_scorecard(&state, &p).await?;
+    if p.format.as_deref() == Some("csv") {
+        return Ok(csv_response(&format!("motcua-scorecard-{}-{}.csv", card.from, card.to), card.to_csv()));
+    }
+    Ok(Json(card.to_json()).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -340,6 +340,9 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("pending_online", "Hồ sơ đăng ký trực tuyến chờ tiếp nhận", "Online submissions waiting for acceptance"),
     ("registered_at", "Ngày đăng ký", "Registered"),
     ("watchlist", "Danh sách theo dõi", "Watch list"),
+    ("scorecard", "Bảng chỉ số phục vụ", "Scorecard"),
+    ("sc_target", "mục tiêu", "target"),
+    ("sc_unknown", "Chưa ghi nhận (không tính vào tỷ lệ)", "Not recorded (left out of the rates)"),
     (
         "watchlist_title",
         "Danh sách theo dõi né tránh, đùn đẩy (Chỉ thị 34-CT/TU)",

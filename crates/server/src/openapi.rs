@@ -400,6 +400,15 @@ pub fn document(domain: &Domain) -> Value {
             {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv"]}}],
             "responses": Errors { auth: true, params: true, invalid: true, ..Errors::default() }.responses(json!({"200": {"description": "report",
                 "content": {"application/json": {"schema": schema_ref("Report")}, "text/csv": {"schema": {"type": "string"}}}}}))}},
+        "/api/v1/scorecard": {"get": {"summary": "the chair's scorecard: every Decision 766/QĐ-TTg indicator the data can compute, with its points and Da Nang's target, per agency or month, and the dossiers whose data was not recorded (`unknown`); read from sums kept by the write path (chair, head of agency, inspector; docs/scorecard.md)", "operationId": "scorecard", "parameters": [
+            {"name": "from", "in": "query", "schema": {"type": "string"}, "description": "YYYY-MM-DD; default the first day of `to`'s month. A value that is not a day or a period longer than three years is a 422"},
+            {"name": "to", "in": "query", "schema": {"type": "string"}, "description": "YYYY-MM-DD; default today"},
+            {"name": "by", "in": "query", "schema": {"type": "string", "enum": ["agency", "month"]}, "description": "agency (default) or month; anything else is a 422"},
+            {"name": "agency", "in": "query", "schema": {"type": "string"}, "description": "only this lead agency's dossiers; an unknown agency is a 422"},
+            {"name": "as_of", "in": "query", "schema": query_instant("the instant the scorecard is computed at")},
+            {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv"]}}],
+            "responses": Errors { auth: true, params: true, forbidden: true, invalid: true, ..Errors::default() }.responses(json!({"200": {"description": "scorecard",
+                "content": {"application/json": {"schema": schema_ref("Scorecard")}, "text/csv": {"schema": {"type": "string"}}}}}))}},
         "/api/v1/audit": {"get": {"summary": "the event log, newest first (chair, inspector, administrator; an inspector with agencies: the events of the dossiers they received or held)", "operationId": "audit", "parameters": [
             {"name": "before", "in": "query", "schema": {"type": "integer", "minimum": i64::MIN, "maximum": i64::MAX}, "description": "events with a smaller id (the previous page's `next_before`)"},
             {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": u32::MAX}, "description": "at most this many (taken between 1 and 1,000; default 100)"}],
@@ -632,6 +641,21 @@ pub fn document(domain: &Domain) -> Value {
                     "by": {"type": "string", "enum": ["agency", "procedure", "month"]}, "definitions": {"type": "object"},
                     "rows": {"type": "array", "items": {"allOf": [schema_ref("Counts"), {"type": "object", "required": ["key", "name"], "properties": {"key": {"type": "string"}, "name": {"type": "string"}}}]}},
                     "total": schema_ref("Counts")}},
+                "Indicator": {"type": "object", "required": ["numerator", "denominator", "value", "points", "max_points", "target", "meets"], "properties": {
+                    "numerator": {"type": "integer", "minimum": 0}, "denominator": {"type": "integer", "minimum": 0},
+                    "value": {"type": ["number", "null"], "description": "numerator ÷ denominator (0–1; average_days_2_2: working days; fees_collected_vnd: VND); null when the denominator is 0"},
+                    "points": {"type": ["number", "null"]}, "max_points": {"type": ["number", "null"]},
+                    "target": {"type": ["number", "null"]}, "meets": {"type": ["boolean", "null"]},
+                    "citizen": {"type": "integer"}, "agency": {"type": "integer"}, "unknown": {"type": "integer"}, "by_code": {"type": "object", "additionalProperties": {"type": "integer"}}}},
+                "ScoreRow": {"type": "object", "required": motcua_core::scorecard::INDICATORS, "properties": motcua_core::scorecard::INDICATORS.iter().map(|k| (k.to_string(), schema_ref("Indicator"))).chain([("key".to_string(), json!({"type": "string"})), ("name".to_string(), json!({"type": "string"}))]).collect::<serde_json::Map<String, Value>>()},
+                "Scorecard": {"type": "object", "required": ["from", "to", "period_start", "period_end", "by", "agency", "total", "rows", "unknown"], "properties": {
+                    "from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"},
+                    "period_start": {"type": "string", "format": "date-time"}, "period_end": {"type": "string", "format": "date-time"},
+                    "by": {"type": "string", "enum": ["agency", "month"]}, "agency": {"type": ["string", "null"]},
+                    "total": schema_ref("ScoreRow"),
+                    "rows": {"type": "array", "items": {"allOf": [schema_ref("ScoreRow"), {"type": "object", "required": ["key", "name"]}]}},
+                    "unknown": {"type": "object", "required": ["digitised", "electronic_result", "payment", "delay_reason"], "properties": {
+                        "digitised": {"type": "integer"}, "electronic_result": {"type": "integer"}, "payment": {"type": "integer"}, "delay_reason": {"type": "integer"}}}}},
                 "AuditRow": {"type": "object", "required": ["id", "code", "kind", "at", "by", "recorded_at"], "properties": {
                     "id": {"type": "integer"}, "code": {"type": "string"}, "kind": {"type": "string"}, "at": {"type": "string", "format": "date-time"},
                     "by": nullable_string, "recorded_at": {"type": "string", "format": "date-time"}}},

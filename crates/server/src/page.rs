@@ -45,6 +45,10 @@ impl Page {
         format!("{}{sep}lang={}", self.path, self.tr.t("switch_lang_code"))
     }
 
+    pub fn may_read_scorecard(&self) -> bool {
+        self.staff.as_ref().is_some_and(|s| perm::may_read_scorecard(s.role))
+    }
+
     pub fn may_audit(&self) -> bool {
         self.staff.as_ref().is_some_and(|s| perm::may_audit(s.role))
     }

@@ -194,6 +194,12 @@ pub fn oversight_scope(staff: &StaffRow) -> Option<&[AgencyCode]> {
     (staff.role == Role::Inspector && !staff.agencies.is_empty()).then_some(staff.agencies.as_slice())
 }
 
+/// Reads of the chair's scorecard (the API, the page): the chair, a head of agency and an
+/// inspector.
+pub fn may_read_scorecard(role: Role) -> bool {
+    matches!(role, Role::Chair | Role::Head | Role::Inspector)
+}
+
 /// Marks on the desk's letters to print (printed, handed over): the desk officer's, at its own
 /// desks.
 pub fn may_mark_letters(role: Role) -> bool {

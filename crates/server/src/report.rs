@@ -86,6 +86,40 @@ pub async fn build_report(state: &AppState, p: &ReportParams) -> Result<Report, 
     Ok(report(&state.store, &state.domain, &q).await?)
 }
 
+/// Filters of the chair's scorecard (`GET /api/v1/scorecard`, the `/scorecard` page).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ScoreParams {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// agency (default) or month.
+    pub by: Option<String>,
+    pub agency: Option<String>,
+    pub as_of: Option<String>,
+    /// json (default) or csv.
+    pub format: Option<String>,
+    /// The page: an indicator to sort the rows by (best first), or `key`.
+    pub sort: Option<String>,
+    pub lang: Option<String>,
+}
+
+/// The scorecard for the filters, read from the sums the write path keeps.
+pub async fn build_scorecard(state: &AppState, p: &ScoreParams) -> Result<motcua_store::scorecard::Scorecard, Problem> {
+    let as_of = as_of(state, p.as_of.as_deref())?;
+    let today = to_local(as_of).date();
+    let (from, to) = period(&p.from, &p.to, today)?;
+    let by = match p.by.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(b) => b.parse().map_err(|e: String| Problem::invalid(e))?,
+        None => motcua_core::scorecard::ScoreBy::Agency,
+    };
+    let mut q = motcua_store::scorecard::ScoreQuery { from, to, by, as_of, agency: None };
+    if let Some(a) = p.agency.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+        let code: AgencyCode = a.parse().map_err(|e| Problem::invalid(format!("agency {a:?}: {e}")))?;
+        state.domain.agency(&code)?;
+        q.agency = Some(code);
+    }
+    Ok(motcua_store::scorecard::scorecard(&state.store, &state.domain, &q).await?)
+}
+
 /// Filters of the backdating report (`GET /api/v1/backdated`).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct BackdatedParams {

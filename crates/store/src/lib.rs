@@ -45,6 +45,7 @@ pub mod petitions;
 mod pg;
 pub mod register;
 pub mod report;
+pub mod scorecard;
 mod sql;
 mod sqlite;
 mod staff;

@@ -33,6 +33,9 @@ mod letters;
 /// Petitions, complaints and denunciations: codes, routing, steps on time and late, the report.
 #[path = "conformance/petitions.rs"]
 mod petitions;
+/// The chair's scorecard: planted cases, the writer's sums against a replay of every dossier.
+#[path = "conformance/scorecard.rs"]
+mod scorecard;
 /// Fees, payment methods, electronic results, digitised papers, portal sync and delay reasons
 /// in the projection; old dossiers unknown; recompute after the migration.
 #[path = "conformance/scorecard_data.rs"]
@@ -282,6 +285,7 @@ mod checks {
     pub use super::privacy::{
         an_inspector_account_keeps_its_role_and_scope, personal_data_is_found_within_the_agencies_that_held_it,
     };
+    pub use super::scorecard::the_scorecard_is_kept_by_the_writer_and_equals_a_replay;
     pub use super::scorecard_data::{
         old_dossiers_stay_unknown_and_recompute_fills_a_migrated_database,
         scorecard_data_is_projected_as_core_replays_it,
@@ -2085,6 +2089,7 @@ conformance!(
     digests_gather_each_notice_once,
     history_is_quiet_idempotent_and_leaves_the_overdue_to_a_person,
     petitions_are_filed_routed_answered_and_reported,
+    the_scorecard_is_kept_by_the_writer_and_equals_a_replay,
     scorecard_data_is_projected_as_core_replays_it,
     old_dossiers_stay_unknown_and_recompute_fills_a_migrated_database,
 );

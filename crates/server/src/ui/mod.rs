@@ -20,6 +20,7 @@ mod letters;
 mod login;
 mod queue;
 mod reports;
+mod scorecard;
 
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
@@ -56,6 +57,7 @@ pub fn routes() -> Routes<AppState> {
         .post("/dossiers/{code}/{action}", dossier::dossier_action)
         .get("/report", reports::report)
         .get("/watchlist", reports::watchlist)
+        .get("/scorecard", scorecard::scorecard_page)
         .get("/audit", reports::audit)
         .get("/audit/reads", reports::personal_data_reads)
 }

@@ -25,6 +25,7 @@ use crate::model::{
 use crate::outbox::{NewMessage, letter_error};
 use crate::write::counters::{CounterDeltas, OpenKey};
 use crate::write::watch::WatchDeltas;
+use motcua_core::scorecard::{ScoreCells, ScoreError};
 use motcua_core::watchlist::{Occurrence, Watch, WatchError, WatchFacts};
 
 /// A code counter: receiving agency and local day.
@@ -211,6 +212,8 @@ struct Live {
     watched: Vec<Occurrence>,
     /// Its log, in a history batch (to tell an event already present); empty otherwise.
     log: Vec<Event>,
+    /// Its scorecard cells, as `scorecard_counts` holds them.
+    score: ScoreCells,
 }
 
 /// The in-memory half of a batch.
@@ -313,12 +316,13 @@ impl<'a> Batch<'a> {
         let state = dossier_cells(self.domain, &d).and_then(|cells| {
             let open = open_key(self.domain, &d)?;
             let watched = watch.occurrences(self.domain, &d).map_err(watch_error)?;
-            Ok((cells, open, watched))
+            let score = motcua_core::scorecard::cells(self.domain, &d).map_err(score_error)?;
+            Ok((cells, open, watched, score))
         });
         let log = if self.history { events } else { Vec::new() };
         match state {
-            Ok((cells, open, watched)) => {
-                Slot::Live(Box::new(Live { d, cells, open, created: false, watch, watched, log }))
+            Ok((cells, open, watched, score)) => {
+                Slot::Live(Box::new(Live { d, cells, open, created: false, watch, watched, log, score }))
             }
             Err(e) => Slot::Corrupt(e.to_string()),
         }
@@ -460,6 +464,17 @@ impl<'a> Batch<'a> {
                         return Err(e);
                     }
                 }
+                match motcua_core::scorecard::cells(self.domain, &live.d) {
+                    Ok(score) => {
+                        self.watch.scores_moved(&live.score, &score);
+                        live.score = score;
+                    }
+                    Err(e) => {
+                        let e = score_error(e);
+                        self.slots.insert(code, Slot::Corrupt(e.to_string()));
+                        return Err(e);
+                    }
+                }
                 // The cells move only with the receipt or the finish.
                 let cells = if before == (live.d.received_at, live.d.finished_at) {
                     None
@@ -520,8 +535,18 @@ impl<'a> Batch<'a> {
         let mut watch = Watch::default();
         let facts = watch.observe(self.domain, &d, &event, Some(self.recorded_at)).map_err(watch_error)?;
         self.watch.add_event(&facts);
-        let live =
-            Live { d, cells: Vec::new(), open: None, created: true, watch, watched: Vec::new(), log: Vec::new() };
+        let score = motcua_core::scorecard::cells(self.domain, &d).map_err(score_error)?;
+        self.watch.scores_moved(&[], &score);
+        let live = Live {
+            d,
+            cells: Vec::new(),
+            open: None,
+            created: true,
+            watch,
+            watched: Vec::new(),
+            log: Vec::new(),
+            score,
+        };
         self.push(code, Box::new(live), Some(cells), event)
     }
 
@@ -685,6 +710,15 @@ fn watch_error(e: WatchError) -> StoreError {
     }
 }
 
+/// A dossier whose scorecard cells cannot be computed: the catalog or the calendar no longer
+/// covers it.
+fn score_error(e: ScoreError) -> StoreError {
+    match e {
+        ScoreError::Domain(e) => StoreError::Rejected(e),
+        ScoreError::Calendar(e) => StoreError::Corrupt(format!("the scorecard cannot count the dossier: {e}")),
+    }
+}
+
 /// What a batch read under its locks: the logs of the dossiers it touches and the code
 /// counters it needs.
 #[derive(Debug, Default)]
@@ -810,13 +844,13 @@ pub(crate) async fn run_batch<T: WriteTx>(
     last.created.extend(rest.created);
     last.updated.extend(rest.updated);
     last.outbox.extend(rest.outbox);
-    let WatchDeltas { replace, handoffs, backdated, counts } = *rest.watch;
+    let WatchDeltas { replace, handoffs, backdated, counts, scores } = *rest.watch;
     last.watch.replace.extend(replace);
     // The last rows in the shape of the other parts, then the aggregates on their own.
     if !last.is_empty() {
         tx.send(T::ready(last)?).await?;
     }
-    let sums = Box::new(WatchDeltas { replace: Vec::new(), handoffs, backdated, counts });
+    let sums = Box::new(WatchDeltas { replace: Vec::new(), handoffs, backdated, counts, scores });
     let aggregates =
         Writes { counts: rest.counts, counters: rest.counters, metric: rest.metric, watch: sums, ..Writes::default() };
     if !aggregates.is_empty() {
@@ -901,6 +935,8 @@ pub(crate) async fn run_recompute<T: ScanTx>(
     let mut replace = WatchDeltas::default();
     // The singles of every replayed dossier: `watch_counts` as a replay gives it.
     let mut singles: BTreeMap<motcua_core::watchlist::CountCell, i64> = BTreeMap::new();
+    // The scorecard's sums as a replay gives them.
+    let mut scores = WatchDeltas::default();
     let mut after: Option<DossierCode> = None;
     loop {
         let codes = tx.codes_after(after.as_ref(), RECOMPUTE_PAGE).await?;
@@ -922,14 +958,16 @@ pub(crate) async fn run_recompute<T: ScanTx>(
                 |(d, occurrences, facts)| {
                     if d.code.as_ref() == Some(code) {
                         let row = DossierRow::from_dossier(domain, &d).map_err(|e| e.to_string())?;
-                        Ok((row, occurrences, facts))
+                        let score = motcua_core::scorecard::cells(domain, &d).map_err(|e| e.to_string())?;
+                        Ok((row, occurrences, facts, score))
                     } else {
                         Err(format!("the events stored under {code} carry another code"))
                     }
                 },
             );
             match replayed {
-                Ok((new, occurrences, facts)) => {
+                Ok((new, occurrences, facts, score)) => {
+                    scores.scores_moved(&[], &score);
                     let fields = diff_rows(old.as_ref(), &new);
                     add_cells(&mut totals, &new.cells(), 1);
                     if !fields.is_empty() {
@@ -975,8 +1013,13 @@ pub(crate) async fn run_recompute<T: ScanTx>(
             + cells_changed(&singles, &stored_singles)) as u64;
     }
     if !dry_run && diff.unreplayable.is_empty() {
-        let w =
-            WatchDeltas { replace: Vec::new(), handoffs: sums.handoffs, backdated: sums.backdated, counts: singles };
+        let w = WatchDeltas {
+            replace: Vec::new(),
+            handoffs: sums.handoffs,
+            backdated: sums.backdated,
+            counts: singles,
+            scores: scores.scores,
+        };
         tx.write_watch(&w, true).await?;
     }
     diff.orphans = tx.orphans().await?;

@@ -23,6 +23,7 @@
 use std::collections::BTreeMap;
 
 use motcua_core::DossierCode;
+use motcua_core::scorecard::{SCORE_COLUMNS, ScoreCounts, ScoreKey};
 use motcua_core::watchlist::{BackdatedSums, CountCell, DayCell, EventFacts, HandoffSums, Occurrence, add_singles};
 
 use crate::sql::{self, Dialect};
@@ -39,11 +40,32 @@ pub(crate) struct WatchDeltas {
     /// Added to `watch_counts`, in key order (cells whose changes cancel are left out when
     /// written).
     pub counts: BTreeMap<CountCell, i64>,
+    /// Added to `scorecard_counts` (migration 26: the scorecard's sums per day, agency and
+    /// delay reason, core's [`motcua_core::scorecard::cells`]), in key order; cells whose
+    /// changes cancel are left out when written. The scorecard's sums travel with the watch
+    /// list's: both are indicator tables kept in the write transaction.
+    pub scores: BTreeMap<ScoreKey, ScoreCounts>,
 }
 
 impl WatchDeltas {
     pub fn is_empty(&self) -> bool {
-        self.replace.is_empty() && self.handoffs.is_empty() && self.backdated.is_empty() && self.counts.is_empty()
+        self.replace.is_empty()
+            && self.handoffs.is_empty()
+            && self.backdated.is_empty()
+            && self.counts.is_empty()
+            && self.scores.is_empty()
+    }
+
+    /// A dossier's scorecard cells moved from `old` to `new`.
+    pub fn scores_moved(&mut self, old: &[(ScoreKey, ScoreCounts)], new: &[(ScoreKey, ScoreCounts)]) {
+        if old == new {
+            return;
+        }
+        for (cells, sign) in [(old, -1), (new, 1)] {
+            for (k, v) in cells {
+                self.scores.entry(k.clone()).or_default().add(v, sign);
+            }
+        }
     }
 
     /// A dossier's stored occurrences `old` are replaced by `new`: its rows, and what that
@@ -66,6 +88,9 @@ impl WatchDeltas {
         for (c, n) in o.counts {
             *self.counts.entry(c).or_default() += n;
         }
+        for (k, v) in o.scores {
+            self.scores.entry(k).or_default().add(&v, 1);
+        }
     }
 
     /// Adds an appended event's facts to the daily sums.
@@ -79,9 +104,16 @@ impl WatchDeltas {
     }
 
     /// The most rows of one kind: whether the writes fit one trip.
-    pub fn rows(&self) -> [usize; 5] {
+    pub fn rows(&self) -> [usize; 6] {
         let occurrences = self.replace.iter().map(|(_, o)| o.len()).sum();
-        [self.replace.len(), occurrences, self.handoffs.len(), self.backdated.len(), self.counts.len()]
+        [
+            self.replace.len(),
+            occurrences,
+            self.handoffs.len(),
+            self.backdated.len(),
+            self.counts.len(),
+            self.scores.len(),
+        ]
     }
 
     /// The statements that apply these deltas, each with its rows, in the order to run them;
@@ -119,8 +151,24 @@ impl WatchDeltas {
         for chunk in counts.chunks(sql::rows_per_statement(5)) {
             out.push((upsert_counts(d, chunk.len()), WatchRows::Counts(chunk.to_vec())));
         }
+        let scores: Vec<_> = self.scores.iter().filter(|(_, v)| !v.is_zero()).collect();
+        for chunk in scores.chunks(sql::rows_per_statement(3 + SCORE_COLUMNS.len())) {
+            out.push((upsert_scores(d, chunk.len()), WatchRows::Scores(chunk.to_vec())));
+        }
         out
     }
+}
+
+fn upsert_scores(d: Dialect, rows: usize) -> String {
+    let sets: Vec<String> =
+        SCORE_COLUMNS.iter().map(|c| format!("{c} = scorecard_counts.{c} + excluded.{c}")).collect();
+    format!(
+        "{} scorecard_counts (day, agency, cause, {}) VALUES {} ON CONFLICT (day, agency, cause) DO UPDATE SET {}",
+        sql::insert_into(d),
+        SCORE_COLUMNS.join(", "),
+        sql::values(d, rows, 3 + SCORE_COLUMNS.len()),
+        sets.join(", ")
+    )
 }
 
 /// The columns of `watch_occurrences`, in the order [`bind_watch_rows!`] binds them.
@@ -162,7 +210,8 @@ fn upsert_backdated(d: Dialect, rows: usize) -> String {
 
 /// What `recompute` runs before it writes the replayed sums (not on a dry run): the sums
 /// emptied, and the occurrences of dossiers with no event (left by a hand edit) dropped.
-pub(crate) const CLEAR: [&str; 4] = [
+pub(crate) const CLEAR: [&str; 5] = [
+    "DELETE FROM scorecard_counts",
     "DELETE FROM watch_handoffs",
     "DELETE FROM watch_backdated",
     "DELETE FROM watch_counts",
@@ -323,6 +372,7 @@ pub(crate) enum WatchRows<'a> {
     Handoffs(Vec<(&'a DayCell, &'a HandoffSums)>),
     Backdated(Vec<(&'a DayCell, &'a BackdatedSums)>),
     Counts(Vec<(&'a CountCell, &'a i64)>),
+    Scores(Vec<(&'a ScoreKey, &'a ScoreCounts)>),
 }
 
 /// The officer as stored: `''` for unknown.
@@ -384,6 +434,14 @@ macro_rules! bind_watch_rows {
                         .bind(**n);
                 }
             }
+            $crate::write::watch::WatchRows::Scores(rows) => {
+                for (k, v) in rows {
+                    q = q.bind(k.day).bind(k.agency.as_str()).bind(k.cause.as_str());
+                    for n in v.values() {
+                        q = q.bind(n);
+                    }
+                }
+            }
         }
         q
     }};
@@ -413,7 +471,7 @@ mod tests {
         let WatchRows::Handoffs(rows) = &stmts[1].1 else { panic!("handoff rows") };
         assert_eq!(rows[0].0.agency.as_str(), "000.00.02.H17");
         assert!(w.statements(Dialect::Sqlite)[1].0.contains("MAX(watch_handoffs.max_minutes"));
-        assert_eq!(w.rows(), [1, 0, 2, 0, 0]);
+        assert_eq!(w.rows(), [1, 0, 2, 0, 0, 0]);
     }
 
     #[test]

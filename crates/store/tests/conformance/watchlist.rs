@@ -346,6 +346,7 @@ pub async fn an_instant_with_nanoseconds_replays_to_what_was_written<S: Backend>
         responsible: Some(ag(WARD)),
         automatic: true,
         override_second: false,
+        reason_code: None,
     };
     s.record_stamped(&d, &code, by(late, Some("scheduler"), apology), late).await.unwrap();
     let logged = s.events(&code).await.unwrap();

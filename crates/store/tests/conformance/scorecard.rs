@@ -1,0 +1,205 @@
+//! The chair's scorecard on both backends: planted cases counted where core says, the sums
+//! the writer keeps equal to a replay of every dossier through core, for several periods and
+//! as-of instants; empty populations and unrecorded data.
+
+use chrono::{DateTime, Utc};
+use motcua_core::petition::{Kind, replay as replay_item};
+use motcua_core::scorecard::{ScoreBy, Tally, replay};
+use motcua_core::{Channel, DossierCode, Event, EventKind, Outcome};
+use motcua_store::scorecard::{ScoreQuery, Scorecard, ScorecardStore, scorecard};
+use motcua_store::{NewItem, PetitionStore, Rating};
+
+use super::support::*;
+
+fn ev(t: DateTime<Utc>, kind: EventKind) -> Event {
+    Event::new(t, Some("officer".into()), kind)
+}
+
+async fn log<S: Backend>(s: &S, code: &DossierCode, events: Vec<Event>) {
+    let d = domain();
+    for e in events {
+        let t = e.at;
+        s.record_stamped(&d, code, e, t).await.unwrap();
+    }
+}
+
+async fn open<S: Backend>(s: &S, agency: &str, procedure: &str, t: DateTime<Utc>, online: bool) -> DossierCode {
+    let d = domain();
+    let mut new = new_dossier(agency, procedure, "Trần Thị Bình");
+    if online {
+        new.channel = Channel::Online;
+        new.online = true;
+    }
+    let code = s.intake_stamped(&d, new, t, None, None, t).await.unwrap().code.unwrap();
+    if online {
+        log(s, &code, vec![ev(t, EventKind::AcceptedOnline)]).await;
+    }
+    code
+}
+
+/// Core's figures from every dossier replayed up to the period's end, per lead agency and in
+/// total (the dossier part: ratings and petitions are read alike by both).
+async fn replayed<S: Backend>(s: &S, q: &ScoreQuery, p0: DateTime<Utc>, p1: DateTime<Utc>) -> Vec<(String, Tally)> {
+    let d = domain();
+    let mut dossiers = Vec::new();
+    for row in s.dossiers_page(None, 10_000).await.unwrap() {
+        let events = s.events(&row.code).await.unwrap();
+        dossiers.push(d.replay_until(events.iter(), p1).unwrap());
+    }
+    let mut out: Vec<(String, Tally)> = replay(&d, &dossiers, p0, p1)
+        .unwrap()
+        .into_iter()
+        .filter(|(a, _)| q.agency.as_ref().is_none_or(|only| only.as_str() == a))
+        .collect();
+    out.retain(|(_, t)| *t != Tally::default());
+    out
+}
+
+/// The dossier part of a tally.
+fn dossier_part(t: &Tally) -> Tally {
+    Tally { dislikes: 0, petitions_on_time: Default::default(), petitions_satisfied: Default::default(), ..t.clone() }
+}
+
+fn by_key(card: &Scorecard) -> Vec<(String, Tally)> {
+    let mut v: Vec<(String, Tally)> = card.rows.iter().map(|r| (r.key.clone(), dossier_part(&r.tally))).collect();
+    v.retain(|(_, t)| *t != Tally::default());
+    v
+}
+
+async fn card<S: Backend + ScorecardStore + PetitionStore>(s: &S, q: &ScoreQuery) -> Scorecard {
+    scorecard(s, &domain(), q).await.unwrap()
+}
+
+/// Planted cases through the write path: the scorecard counts each where core says, and equals
+/// core's replay of every dossier for several periods, groupings and as-of instants.
+pub async fn the_scorecard_is_kept_by_the_writer_and_equals_a_replay<S: Backend + ScorecardStore + PetitionStore>(
+    s: S,
+) {
+    let d = domain();
+    let resolve = |t| {
+        ev(t, EventKind::Resolved { outcome: Outcome::Approved, reason: None, electronic: None, reason_code: None })
+    };
+    let accept = |t| ev(t, EventKind::Accepted);
+    // Ward, 3 working days: one online and early, one in person and late (apology with the
+    // result), one in person left open past due (no apology), one with a new date in time.
+    let early = open(&s, WARD, WARD_PROC, at(2025, 3, 3, 9, 0), true).await;
+    log(&s, &early, vec![accept(at(2025, 3, 3, 9, 5)), resolve(at(2025, 3, 4, 10, 0))]).await;
+    let late = open(&s, WARD, WARD_PROC, at(2025, 3, 3, 9, 0), false).await;
+    log(&s, &late, vec![accept(at(2025, 3, 3, 9, 5)), resolve(at(2025, 3, 12, 10, 0))]).await;
+    let overdue = open(&s, WARD, WARD_PROC, at(2025, 3, 4, 9, 0), false).await;
+    log(&s, &overdue, vec![accept(at(2025, 3, 4, 9, 5))]).await;
+    let apologised = open(&s, WARD, WARD_PROC, at(2025, 3, 5, 9, 0), false).await;
+    log(
+        &s,
+        &apologised,
+        vec![
+            accept(at(2025, 3, 5, 9, 5)),
+            ev(
+                at(2025, 3, 6, 9, 0),
+                EventKind::Rescheduled {
+                    to: at(2025, 3, 14, 9, 0),
+                    reason: "chờ xác minh".into(),
+                    responsible: None,
+                    automatic: false,
+                    override_second: false,
+                    reason_code: Some("agency_workload".into()),
+                },
+            ),
+        ],
+    )
+    .await;
+    // One received in April, finished in April.
+    let april = open(&s, WARD, WARD_PROC, at(2025, 4, 1, 9, 0), true).await;
+    log(&s, &april, vec![accept(at(2025, 4, 1, 9, 5)), resolve(at(2025, 4, 2, 9, 0))]).await;
+    // A dissatisfied rating of the late one, and a complaint about it.
+    assert!(
+        s.rate(&Rating { code: late.clone(), score: 1, comment: None, rated_at: at(2025, 3, 13, 9, 0) }).await.unwrap()
+    );
+    let item = NewItem {
+        kind: Kind::Complaint,
+        agency: ag(WARD),
+        applicant: new_dossier(WARD, WARD_PROC, "Trần Thị Bình").applicant,
+        text: "Hồ sơ trễ hạn".into(),
+        dossier: Some(late.clone()),
+        channel: motcua_core::petition::ItemChannel::InPerson,
+    };
+    let filed = s.file_item(&d, item, at(2025, 3, 13, 10, 0), None, at(2025, 3, 13, 10, 0)).await.unwrap();
+    assert!(replay_item(&d, s.item_events(filed.code.as_ref().unwrap()).await.unwrap().iter()).is_ok());
+
+    let q = |from, to, by, as_of| ScoreQuery { from, to, by, as_of, agency: None };
+    let march_end = at(2025, 3, 31, 23, 0);
+    let march = card(&s, &q(day(2025, 3, 1), day(2025, 3, 31), ScoreBy::Agency, march_end)).await;
+    let ward = march.rows.iter().find(|r| r.key == WARD).unwrap();
+    let i = |k| ward.indicators.get(k).unwrap().clone();
+    assert_eq!((i("online_submission_3_3").numerator, i("online_submission_3_3").denominator), (1, 4));
+    assert_eq!(i("online_submission_3_3").meets, Some(false));
+    // Late: one finished late (apologised with its result), two open past due at the end of
+    // March (the new date does not move the due date), one of them with an apology.
+    assert_eq!((i("apology_coverage").numerator, i("apology_coverage").denominator), (2, 3));
+    assert_eq!(i("late_by_cause").denominator, 3);
+    assert_eq!(ward.indicators.late_by_cause.unknown, 2, "no reason code recorded");
+    assert_eq!(ward.indicators.late_by_cause.agency, 1, "agency_workload, on the new date");
+    assert_eq!(ward.indicators.late_by_cause.by_code.get("agency_workload"), Some(&1));
+    // 5.4: two finished, one late, one dislike (the rating) and one complaint about a dossier.
+    assert_eq!((i("satisfaction_5_4").numerator, i("satisfaction_5_4").denominator), (0, 2));
+    assert_eq!(i("satisfaction_5_4").points, Some(0.0));
+    // 2.2: one working day and seven.
+    assert_eq!((i("average_days_2_2").numerator, i("average_days_2_2").denominator), (8, 2));
+    assert_eq!(i("average_days_2_2").value, Some(4.0));
+    // Nothing recorded about digitisation, payments or electronic results: unknown, not zero.
+    assert_eq!(ward.indicators.unknown.digitised, 4);
+    assert_eq!(ward.indicators.unknown.electronic_result, 2);
+    assert_eq!(i("digitised_4_2").denominator, 0);
+    assert_eq!(i("digitised_4_2").value, None);
+    assert_eq!(i("digitised_4_2").meets, None);
+    assert_eq!(i("online_payment").value, None, "nothing paid: no denominator");
+    assert_eq!(i("complaints_on_time_5_2").denominator, 0);
+    // The apology with a new date was issued more than a working day before the due date.
+    assert_eq!((i("apology_on_time").numerator, i("apology_on_time").denominator), (1, 2));
+
+    // An empty period: every denominator 0, every value null.
+    let empty = card(&s, &q(day(2025, 1, 1), day(2025, 1, 31), ScoreBy::Agency, march_end)).await;
+    assert!(empty.rows.is_empty());
+    for (k, i) in &empty.total.indicators.list {
+        if *k != "fees_collected_vnd" {
+            assert_eq!((i.denominator, i.value), (0, None), "{k}");
+        }
+    }
+
+    // The writer's sums equal core's replay of every dossier, for every period and instant.
+    let instants = [
+        at(2025, 3, 3, 9, 2),
+        at(2025, 3, 4, 12, 0),
+        at(2025, 3, 10, 8, 0),
+        at(2025, 3, 12, 10, 0),
+        march_end,
+        at(2025, 4, 1, 10, 0),
+        at(2025, 4, 30, 23, 0),
+    ];
+    let periods =
+        [(day(2025, 3, 1), day(2025, 3, 31)), (day(2025, 3, 4), day(2025, 4, 30)), (day(2025, 4, 1), day(2025, 4, 2))];
+    for as_of in instants {
+        for (from, to) in periods {
+            for agency in [None, Some(ag(WARD))] {
+                let mut query = q(from, to, ScoreBy::Agency, as_of);
+                query.agency = agency;
+                let stored = card(&s, &query).await;
+                let expected = replayed(&s, &query, stored.p0, stored.p1).await;
+                assert_eq!(by_key(&stored), expected, "{from}..{to} as of {as_of}");
+                let monthly = card(&s, &ScoreQuery { by: ScoreBy::Month, ..query.clone() }).await;
+                assert_eq!(
+                    dossier_part(&monthly.total.tally),
+                    dossier_part(&stored.total.tally),
+                    "{from}..{to} as of {as_of}: the months' total is the period's"
+                );
+            }
+        }
+    }
+
+    // Lost sums come back with `recompute`.
+    s.raw("DELETE FROM scorecard_counts").await.unwrap();
+    let diff = s.recompute(&d, false).await.unwrap();
+    assert!(diff.unreplayable.is_empty());
+    let again = card(&s, &q(day(2025, 3, 1), day(2025, 3, 31), ScoreBy::Agency, march_end)).await;
+    assert_eq!(by_key(&again), by_key(&march));
+}
