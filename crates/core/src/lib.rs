@@ -25,6 +25,8 @@
 //!   apology's timeliness and what became of a send;
 //! - [`petition`]: petitions, complaints and denunciations as tracked items: their kinds,
 //!   effective-dated time limits (Civil Code counting), state machine and the district report;
+//! - [`petition_letters`]: the messages an item owes people: the citizen's at acceptance,
+//!   answer, forward and extension; the agency's at-risk warning and last-day reminder;
 //! - [`text`]: free text people type, checked once at the door: names, addresses, reasons;
 //! - [`view`]: the dossier and the catalog as readers see them (`motcua show`, the API, the
 //!   pages);
@@ -46,6 +48,7 @@ pub mod dossier;
 pub mod forms;
 pub mod letters;
 pub mod petition;
+pub mod petition_letters;
 #[cfg(test)]
 mod proptests;
 pub mod text;
