@@ -317,7 +317,8 @@ async fn events(
                     _ => None,
                 })
                 .unwrap_or_default();
-            privacy::record(&state, &who.staff, [(code.clone(), fields)], "GET /api/v1/dossiers/{code}/events").await?;
+            privacy::record(&state, &who.staff, [(code.clone().into(), fields)], "GET /api/v1/dossiers/{code}/events")
+                .await?;
         }
         PersonalData::Masked => privacy::mask_events(&mut events),
     }

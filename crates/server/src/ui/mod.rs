@@ -18,6 +18,7 @@ mod forms;
 mod intake;
 mod letters;
 mod login;
+mod petitions;
 mod queue;
 mod reports;
 
@@ -58,6 +59,8 @@ pub fn routes() -> Routes<AppState> {
         .get("/watchlist", reports::watchlist)
         .get("/audit", reports::audit)
         .get("/audit/reads", reports::personal_data_reads)
+        .get("/petitions/{code}", petitions::petition_page)
+        .post("/petitions/{code}/{action}", petitions::petition_action)
 }
 
 /// Sets the language cookie when a page is asked for with `?lang=`.
