@@ -248,6 +248,8 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("petition_outcome", "Kết quả", "Outcome"),
     ("petition_to", "Cơ quan nhận", "To"),
     ("due_soon", "Sắp đến hạn", "Due soon"),
+    ("petition_nav", "Gửi đơn, kiến nghị", "Petitions"),
+    ("petition_due", "Hạn của bước tiếp theo", "Next step due"),
     ("petition_contact_of", "Liên hệ", "Contact"),
     ("petition_dossier", "Về hồ sơ", "About dossier"),
     ("petition_events", "Diễn biến", "History"),
