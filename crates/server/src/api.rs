@@ -501,6 +501,7 @@ async fn personal_data_reads(
                 "id": r.id,
                 "staff": r.staff,
                 "code": r.code,
+                "subject": r.code.subject(),
                 "route": r.route,
                 "fields": r.fields,
                 "read_at": motcua_core::calendar::at_vn(r.read_at).to_rfc3339(),

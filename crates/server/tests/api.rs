@@ -219,6 +219,14 @@ impl TestApp {
         (s, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// A page, as `role`'s session sees it.
+    async fn page(&self, role: Role, path: &str) -> (StatusCode, String) {
+        let (c, _) = self.client(role);
+        let r = c.get(self.url(path)).send().await.unwrap();
+        let s = r.status();
+        (s, r.text().await.unwrap_or_default())
+    }
+
     // One method per endpoint -------------------------------------------------------------
 
     async fn intake(&self, role: Role, body: Value) -> (StatusCode, Value) {
