@@ -248,6 +248,8 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("petition_outcome", "Kết quả", "Outcome"),
     ("petition_to", "Cơ quan nhận", "To"),
     ("due_soon", "Sắp đến hạn", "Due soon"),
+    ("read_petition_page", "Trang đơn (kiến nghị, khiếu nại, tố cáo)", "Item page (petition, complaint, denunciation)"),
+    ("read_petition_api", "API: đơn (kiến nghị, khiếu nại, tố cáo)", "API: item (petition, complaint, denunciation)"),
     ("petition_nav", "Gửi đơn, kiến nghị", "Petitions"),
     ("petition_due", "Hạn của bước tiếp theo", "Next step due"),
     ("petition_contact_of", "Liên hệ", "Contact"),

@@ -59,8 +59,14 @@ pub fn routes() -> Routes<AppState> {
         .get("/watchlist", reports::watchlist)
         .get("/audit", reports::audit)
         .get("/audit/reads", reports::personal_data_reads)
-        .get("/petitions/{code}", petitions::petition_page)
-        .post("/petitions/{code}/{action}", petitions::petition_action)
+        .get("/petitions/{petition}", petitions::petition_page)
+        .post("/petitions/{petition}/accept", petitions::accept)
+        .post("/petitions/{petition}/answer", petitions::answer)
+        .post("/petitions/{petition}/extend", petitions::extend)
+        .post("/petitions/{petition}/forward", petitions::forward)
+        .post("/petitions/{petition}/guide", petitions::guide)
+        .post("/petitions/{petition}/transfer", petitions::transfer)
+        .post("/petitions/{petition}/close", petitions::close)
 }
 
 /// Sets the language cookie when a page is asked for with `?lang=`.

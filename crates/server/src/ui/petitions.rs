@@ -137,7 +137,7 @@ async fn page_of(state: &AppState, ui: &Ui, code: &str, error: String) -> Respon
         Ok(i) => i,
         Err(e) => return error_page(tr, &Problem::internal(e)),
     };
-    if let Err(p) = api::guard_item(state, &ui.who.staff, &mut item, &mut events, "GET /petitions/{code}").await {
+    if let Err(p) = api::guard_item(state, &ui.who.staff, &mut item, &mut events, "GET /petitions/{petition}").await {
         return error_page(tr, &p);
     }
     let now = state.now();
@@ -188,7 +188,7 @@ async fn page_of(state: &AppState, ui: &Ui, code: &str, error: String) -> Respon
     html(StatusCode::OK, &page)
 }
 
-/// `GET /petitions/{code}`.
+/// `GET /petitions/{petition}`.
 pub async fn petition_page(State(state): State<AppState>, ui: Ui, Path(code): Path<String>) -> Response {
     page_of(&state, &ui, &code, String::new()).await
 }
@@ -248,24 +248,43 @@ fn event_of(action: &str, f: &ItemActionForm) -> Result<(Step, ItemEventKind), P
     })
 }
 
-/// `POST /petitions/{code}/{action}`: accept, answer, extend, forward, guide, transfer, close.
-pub async fn petition_action(
-    State(state): State<AppState>,
-    ui: Ui,
-    Path((code, action)): Path<(String, String)>,
-    Form(f): Form<ItemActionForm>,
-) -> Response {
+/// `POST /petitions/{petition}/<step>`, one route per step: accept, answer, extend, forward,
+/// guide, transfer, close.
+macro_rules! step_routes {
+    ($($name:ident => $action:literal),* $(,)?) => {$(
+        pub async fn $name(
+            State(state): State<AppState>,
+            ui: Ui,
+            Path(code): Path<String>,
+            Form(f): Form<ItemActionForm>,
+        ) -> Response {
+            petition_action(&state, &ui, &code, $action, &f).await
+        }
+    )*};
+}
+
+step_routes!(
+    accept => "accept",
+    answer => "answer",
+    extend => "extend",
+    forward => "forward",
+    guide => "guide",
+    transfer => "transfer",
+    close => "close",
+);
+
+async fn petition_action(state: &AppState, ui: &Ui, code: &str, action: &str, f: &ItemActionForm) -> Response {
     if let Err(p) = ui.who.check_csrf(&f.csrf) {
         return error_page(ui.tr, &p);
     }
-    let result = match event_of(&action, &f) {
+    let result = match event_of(action, f) {
         Ok((step, kind)) => {
             if let ItemEventKind::Transferred { to, .. } = &kind
                 && let Err(e) = state.domain.agency(to)
             {
                 Err(Problem::from(e))
             } else {
-                api::take_step(&state, &ui.who, &code, step, kind).await.map(drop)
+                api::take_step(state, &ui.who, code, step, kind).await.map(drop)
             }
         }
         Err(p) => Err(p),
@@ -275,6 +294,6 @@ pub async fn petition_action(
         Err(p) if matches!(p.kind, crate::problem::ProblemKind::Forbidden | crate::problem::ProblemKind::NotFound) => {
             error_page(ui.tr, &p)
         }
-        Err(p) => page_of(&state, &ui, &code, p.detail).await,
+        Err(p) => page_of(state, ui, code, p.detail).await,
     }
 }

@@ -145,5 +145,5 @@ async fn an_inspectors_reads_of_an_items_personal_data_are_audited() {
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("Hồ Thị Mai"), "{page}");
     let r = reads().await;
-    assert_eq!((r.len(), r[0]["route"].as_str()), (2, Some("GET /petitions/{code}")));
+    assert_eq!((r.len(), r[0]["route"].as_str()), (2, Some("GET /petitions/{petition}")));
 }
