@@ -291,3 +291,92 @@ pub fn reminder_messages(
         letter,
     }])
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::calendar::vn_offset;
+    use crate::dossier::Applicant;
+    use crate::petition::{Complexity, ItemChannel, ItemIntake, replay};
+    use chrono::{NaiveDateTime, TimeZone};
+
+    fn domain() -> Domain {
+        let catalog = crate::catalog::Catalog::from_toml(
+            include_str!("../../../config/catalog/agencies.toml"),
+            include_str!("../../../config/catalog/procedures.toml"),
+        )
+        .unwrap();
+        Domain::new(crate::calendar::testdata::vn_calendar(), catalog, crate::analysis::ClassifyMode::DateTime)
+    }
+
+    fn vn(s: &str) -> DateTime<Utc> {
+        let t = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+        vn_offset().from_local_datetime(&t).single().unwrap().with_timezone(&Utc)
+    }
+
+    const WARD: &str = "000.00.41.H17";
+
+    fn filed(email: Option<&str>) -> ItemEvent {
+        let intake = ItemIntake {
+            code: "KN-260706-0001".parse().unwrap(),
+            kind: Kind::Complaint,
+            agency: WARD.parse().unwrap(),
+            applicant: Applicant {
+                name: "Nguyễn Thị Lan".into(),
+                email: email.map(|e| e.parse().unwrap()),
+                ..Applicant::default()
+            },
+            text: "Quá hạn".into(),
+            dossier: None,
+            channel: ItemChannel::Online,
+            answer_limit: None,
+        };
+        ItemEvent::new(vn("2026-07-06 09:00"), None, ItemEventKind::Filed { intake })
+    }
+
+    fn accepted() -> ItemEvent {
+        let kind = ItemEventKind::Accepted { complexity: Complexity::Ordinary, remote: false };
+        ItemEvent::new(vn("2026-07-07 09:00"), Some("can-bo".into()), kind)
+    }
+
+    #[test]
+    fn the_citizen_is_told_at_acceptance_by_mail_or_at_the_desk() {
+        let d = domain();
+        let events = [filed(Some("lan@example.vn")), accepted()];
+        let item = replay(&d, &events).unwrap();
+        let m = implied_messages(&d, &item, &events[1]).unwrap();
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].dedupe_key(), "petition_accepted:KN-260706-0001:2:lan@example.vn");
+        assert_eq!(m[0].letter.item.next_due_at, Some(vn("2026-08-06 17:00")), "30 days from acceptance");
+        assert!(!m[0].letter.print_at_desk);
+        // No address: printed at the responsible agency's desk.
+        let events = [filed(None), accepted()];
+        let item = replay(&d, &events).unwrap();
+        let m = implied_messages(&d, &item, &events[1]).unwrap();
+        assert_eq!(m[0].recipient.to_string(), format!("desk:{WARD}"));
+        assert!(m[0].letter.print_at_desk);
+        // Filing and a refusal imply nothing; the payload round-trips.
+        assert!(implied_messages(&d, &replay(&d, &events[..1]).unwrap(), &events[0]).unwrap().is_empty());
+        let back: ItemLetter = serde_json::from_str(&m[0].payload().unwrap()).unwrap();
+        assert_eq!(back, m[0].letter);
+    }
+
+    #[test]
+    fn the_agency_is_warned_at_risk_then_reminded_on_the_last_day_once_per_due_instant() {
+        let d = domain();
+        let events = [filed(Some("lan@example.vn")), accepted()];
+        let item = replay(&d, &events).unwrap();
+        let due = vn("2026-08-06 17:00");
+        assert!(reminder_messages(&d, &item, vn("2026-07-20 09:00")).unwrap().is_empty(), "far from due");
+        let w = reminder_messages(&d, &item, vn("2026-08-04 16:00")).unwrap();
+        assert_eq!((w.len(), w[0].kind), (1, ItemMessageKind::AtRisk));
+        assert_eq!(w[0].recipient.to_string(), "motcua@haichau.danang.example");
+        assert_eq!(w[0].key, format!("resolve.{}", due.timestamp()));
+        let r = reminder_messages(&d, &item, vn("2026-08-06 09:00")).unwrap();
+        assert_eq!((r[0].kind, r[0].letter.remaining_working_minutes), (ItemMessageKind::Reminder, Some(360)));
+        assert!(reminder_messages(&d, &item, vn("2026-08-06 17:30")).unwrap().is_empty(), "past due");
+        // The scheduler's window reaches that due instant from the at-risk look.
+        assert!(at_risk_horizon(&d, vn("2026-08-04 16:00")).unwrap() >= due);
+    }
+}
