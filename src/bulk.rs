@@ -96,7 +96,8 @@ pub async fn plant_complaint<S: Store + PetitionStore>(
         if at > now {
             break;
         }
-        store.record_item(domain, &item_code, ItemEvent::new(at, Some("simulate".into()), kind), now).await?;
+        // History is quiet: the planted steps queue no e-mail.
+        store.record_item_quiet(domain, &item_code, ItemEvent::new(at, Some("simulate".into()), kind), now).await?;
     }
     Ok(true)
 }

@@ -177,7 +177,7 @@ fn plant_da_nang(db: &Db) {
                 )],
             };
             for e in steps {
-                store.record_item(&d, &code, e.clone(), e.at).await.unwrap();
+                store.record_item_quiet(&d, &code, e.clone(), e.at).await.unwrap();
             }
         }
         store.close().await;

@@ -188,6 +188,7 @@ dispatch!(StaffStore {
 dispatch!(PetitionStore {
     fn file_item(&self, domain: &Domain, new: NewItem, at: DateTime<Utc>, by: Option<String>, recorded_at: DateTime<Utc>) -> Result<motcua_core::petition::Item, StoreError>;
     fn record_item(&self, domain: &Domain, code: &motcua_core::petition::ItemCode, event: motcua_core::petition::ItemEvent, recorded_at: DateTime<Utc>) -> Result<motcua_core::petition::Item, StoreError>;
+    fn record_item_quiet(&self, domain: &Domain, code: &motcua_core::petition::ItemCode, event: motcua_core::petition::ItemEvent, recorded_at: DateTime<Utc>) -> Result<motcua_core::petition::Item, StoreError>;
     fn item_events(&self, code: &motcua_core::petition::ItemCode) -> Result<Vec<motcua_core::petition::ItemEvent>, StoreError>;
     fn item_row(&self, code: &motcua_core::petition::ItemCode) -> Result<Option<ItemRow>, StoreError>;
     fn items(&self, filter: &ItemFilter) -> Result<Vec<ItemRow>, StoreError>;

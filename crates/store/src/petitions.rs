@@ -151,6 +151,16 @@ pub trait PetitionStore: Send + Sync {
         recorded_at: DateTime<Utc>,
     ) -> impl Future<Output = Result<Item, StoreError>> + Send;
 
+    /// As [`PetitionStore::record_item`], for history brought in (`simulate`, an import): the
+    /// event is recorded and projected, and no message is queued (history is quiet).
+    fn record_item_quiet(
+        &self,
+        domain: &Domain,
+        code: &ItemCode,
+        event: ItemEvent,
+        recorded_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Item, StoreError>> + Send;
+
     /// An item's log, in order (empty if there is no such item).
     fn item_events(&self, code: &ItemCode) -> impl Future<Output = Result<Vec<ItemEvent>, StoreError>> + Send;
 
@@ -440,40 +450,20 @@ macro_rules! petition_store {
                 &self,
                 domain: &motcua_core::Domain,
                 code: &motcua_core::petition::ItemCode,
-                mut event: motcua_core::petition::ItemEvent,
+                event: motcua_core::petition::ItemEvent,
                 recorded_at: chrono::DateTime<chrono::Utc>,
             ) -> Result<motcua_core::petition::Item, $crate::error::StoreError> {
-                use sqlx::Row as _;
-                event.at = motcua_core::calendar::truncate_to_micros(event.at);
-                let $s = self;
-                let mut tx = $begin.await?;
-                let found = sqlx::query(concat!("SELECT code FROM petitions WHERE code = $1", $lock_row))
-                    .bind(code.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                if found.is_none() {
-                    return Err($crate::error::StoreError::ItemNotFound(code.clone()));
-                }
-                let rows = sqlx::query(
-                    "SELECT CAST(payload AS TEXT) AS payload FROM petition_events WHERE petition_code = $1 ORDER BY seq",
-                )
-                .bind(code.as_str())
-                .fetch_all(&mut *tx)
-                .await?;
-                let mut events = Vec::with_capacity(rows.len());
-                for r in &rows {
-                    let payload: String = r.try_get("payload")?;
-                    events.push($crate::petitions::parse_item_event(code, &payload)?);
-                }
-                let mut item = motcua_core::petition::replay(domain, &events)
-                    .map_err(|e| $crate::error::StoreError::Corrupt(format!("item {code} no longer replays: {e}")))?;
-                motcua_core::petition::apply(domain, &mut item, &event)?;
-                let seq = i32::try_from(events.len() + 1)
-                    .map_err(|_| $crate::error::StoreError::Corrupt(format!("item {code} has too many events")))?;
-                Self::append_item_event(&mut tx, &item, &event, seq, recorded_at).await?;
-                queue(&mut tx, &$crate::petitions::implied_rows(domain, &item, &event)?).await?;
-                tx.commit().await?;
-                Ok(item)
+                self.record_item_with(domain, code, event, recorded_at, false).await
+            }
+
+            async fn record_item_quiet(
+                &self,
+                domain: &motcua_core::Domain,
+                code: &motcua_core::petition::ItemCode,
+                event: motcua_core::petition::ItemEvent,
+                recorded_at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<motcua_core::petition::Item, $crate::error::StoreError> {
+                self.record_item_with(domain, code, event, recorded_at, true).await
             }
 
             async fn item_events(
@@ -653,6 +643,51 @@ macro_rules! petition_store {
         }
 
         impl $store {
+            /// Records one event on an item (its messages queued unless `quiet`).
+            async fn record_item_with(
+                &self,
+                domain: &motcua_core::Domain,
+                code: &motcua_core::petition::ItemCode,
+                mut event: motcua_core::petition::ItemEvent,
+                recorded_at: chrono::DateTime<chrono::Utc>,
+                quiet: bool,
+            ) -> Result<motcua_core::petition::Item, $crate::error::StoreError> {
+                use sqlx::Row as _;
+
+                event.at = motcua_core::calendar::truncate_to_micros(event.at);
+                let $s = self;
+                let mut tx = $begin.await?;
+                let found = sqlx::query(concat!("SELECT code FROM petitions WHERE code = $1", $lock_row))
+                    .bind(code.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if found.is_none() {
+                    return Err($crate::error::StoreError::ItemNotFound(code.clone()));
+                }
+                let rows = sqlx::query(
+                    "SELECT CAST(payload AS TEXT) AS payload FROM petition_events WHERE petition_code = $1 ORDER BY seq",
+                )
+                .bind(code.as_str())
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut events = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    let payload: String = r.try_get("payload")?;
+                    events.push($crate::petitions::parse_item_event(code, &payload)?);
+                }
+                let mut item = motcua_core::petition::replay(domain, &events)
+                    .map_err(|e| $crate::error::StoreError::Corrupt(format!("item {code} no longer replays: {e}")))?;
+                motcua_core::petition::apply(domain, &mut item, &event)?;
+                let seq = i32::try_from(events.len() + 1)
+                    .map_err(|_| $crate::error::StoreError::Corrupt(format!("item {code} has too many events")))?;
+                Self::append_item_event(&mut tx, &item, &event, seq, recorded_at).await?;
+                if !quiet {
+                    queue(&mut tx, &$crate::petitions::implied_rows(domain, &item, &event)?).await?;
+                }
+                tx.commit().await?;
+                Ok(item)
+            }
+
             /// Appends an event and writes the item's projection, in `tx`.
             async fn append_item_event<'c>(
                 tx: &mut sqlx::Transaction<'c, <$store as $crate::petitions::Backend>::Db>,

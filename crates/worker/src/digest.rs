@@ -43,7 +43,9 @@ pub struct DigestStats {
 pub fn recipient_class(recipient: &str, kind: &str) -> &'static str {
     if matches!(recipient.parse::<Recipient>(), Ok(Recipient::Desk(_))) {
         "desk"
-    } else if kind.parse::<MessageKind>().is_ok_and(MessageKind::is_staff_notice) {
+    } else if kind.parse::<MessageKind>().is_ok_and(MessageKind::is_staff_notice)
+        || kind.parse::<motcua_core::petition_letters::ItemMessageKind>().is_ok_and(|k| k.is_staff_notice())
+    {
         "staff"
     } else {
         "citizen"

@@ -221,6 +221,12 @@ pub async fn petition_messages_are_written_with_their_event<S: Backend + Petitio
     assert_eq!(letter.extension_reason.as_deref(), Some("Vụ việc phức tạp"));
     // Accepted 6/7 10:00 + 45 days (complex) = Thu 20/8/2026, closing.
     assert_eq!(letter.item.next_due_at, Some(at(2026, 8, 20, 17, 0)));
+    // History is quiet: the same step recorded quietly queues nothing.
+    let h = s.file_item(&d, new_item(Kind::Complaint, WARD, None), t1, None, t1).await.unwrap().code.unwrap();
+    let accept = ItemEventKind::Accepted { complexity: Complexity::Ordinary, remote: false };
+    s.record_item_quiet(&d, &h, ev(t1 + Duration::hours(1), accept), t1).await.unwrap();
+    assert_eq!(s.item_row(&h).await.unwrap().unwrap().status, ItemStatus::Accepted);
+    assert_eq!(kinds(s.outbox(None, 100).await.unwrap()).len(), 3);
     // Candidates: open items due in the window, by due instant.
     let cands = s.item_reminder_candidates(at(2026, 8, 17, 9, 0), at(2026, 8, 21, 9, 0), None, 10).await.unwrap();
     assert_eq!(cands, vec![(code.clone(), at(2026, 8, 20, 17, 0))]);
