@@ -96,7 +96,8 @@ pub async fn plant_complaint<S: Store + PetitionStore>(
         if at > now {
             break;
         }
-        store.record_item(domain, &item_code, ItemEvent::new(at, Some("simulate".into()), kind), now).await?;
+        // History is quiet: the planted steps queue no e-mail.
+        store.record_item_quiet(domain, &item_code, ItemEvent::new(at, Some("simulate".into()), kind), now).await?;
     }
     Ok(true)
 }
@@ -250,19 +251,32 @@ pub async fn simulate<S: Store + OutboxStore + PetitionStore>(
     Ok(summary)
 }
 
-/// `motcua recompute [--dry-run]`.
-pub async fn recompute<S: Store>(store: &S, domain: &Domain, dry_run: bool, json_out: bool) -> Result<()> {
+/// `motcua recompute [--dry-run]`: the dossiers' projections and aggregates, then the
+/// petitions' projection, each rebuilt from its own log.
+pub async fn recompute<S: Store + PetitionStore>(
+    store: &S,
+    domain: &Domain,
+    dry_run: bool,
+    json_out: bool,
+) -> Result<()> {
     let diff = store.recompute(domain, dry_run).await?;
+    let items = store.recompute_items(domain, dry_run).await?;
     if json_out {
-        crate::outln!("{}", serde_json::to_string(&diff)?);
+        let mut v = serde_json::to_value(&diff)?;
+        v["petitions"] = serde_json::to_value(&items)?;
+        crate::outln!("{}", serde_json::to_string(&v)?);
         return Ok(());
     }
     let verb = if dry_run { "would change" } else { "changed" };
+    print_items(&items, verb);
     if diff.is_empty() {
         crate::outln!(
             "{} dossiers replayed from the event log: projections and aggregates are up to date",
             diff.dossiers
         );
+        if dry_run && !items.is_empty() {
+            crate::outln!("dry run: nothing was written; run without --dry-run to apply");
+        }
         return Ok(());
     }
     crate::outln!("{} dossiers replayed from the event log; {} {verb}:", diff.dossiers, diff.changed.len());
@@ -293,6 +307,29 @@ pub async fn recompute<S: Store>(store: &S, domain: &Domain, dry_run: bool, json
         crate::outln!("dry run: nothing was written; run without --dry-run to apply");
     }
     Ok(())
+}
+
+/// The petitions' part of `recompute`'s report.
+fn print_items(items: &motcua_store::ItemRecompute, verb: &str) {
+    if items.is_empty() {
+        crate::outln!("{} petitions replayed from their log: the projection is up to date", items.items);
+        return;
+    }
+    crate::outln!("{} petitions replayed from their log; {} {verb}:", items.items, items.changed.len());
+    for c in items.changed.iter().take(200) {
+        let fields: Vec<String> = c
+            .fields
+            .iter()
+            .map(|f| format!("{}: {} → {}", f.field, f.old.as_deref().unwrap_or("—"), f.new.as_deref().unwrap_or("—")))
+            .collect();
+        crate::outln!("  {}  {}", c.code, fields.join("; "));
+    }
+    for (code, error) in &items.unreplayable {
+        crate::outln!("  ! {code} no longer replays: {error}");
+    }
+    for o in &items.orphans {
+        crate::outln!("  ! {o} has a projection row but no event");
+    }
 }
 
 pub fn sim_config(dossiers: u64, seed: u64, from: NaiveDate, to: NaiveDate) -> SimConfig {

@@ -359,7 +359,9 @@ pub async fn outbox(args: &OutboxArgs, store: &AnyStore) -> Result<()> {
             (Some(id), false) => id,
             _ => {
                 if let Some(k) = kind {
-                    k.parse::<motcua_core::letters::MessageKind>().map_err(|e| anyhow::anyhow!("--kind: {e}"))?;
+                    if k.parse::<motcua_core::petition_letters::ItemMessageKind>().is_err() {
+                        k.parse::<motcua_core::letters::MessageKind>().map_err(|e| anyhow::anyhow!("--kind: {e}"))?;
+                    }
                 }
                 let revived = store.retry_dead(kind.as_deref(), now).await?;
                 if *json {

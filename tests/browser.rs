@@ -444,3 +444,84 @@ fn the_chairs_scorecard_shows_the_cli_figures_in_chromium() {
     });
     drop(driver);
 }
+
+/// A citizen files a petition from the public page without logging in and reads its receipt
+/// (code and the due date of the next step); the ward's officer sees it in the work queue with
+/// its urgency, opens it, accepts and answers it; the citizen looks it up with the code and the
+/// e-mail address given, reads the answer and rates it once.
+#[test]
+fn a_citizen_files_a_petition_from_the_public_page_in_chromium() {
+    let db = Db::sqlite();
+    add_staff(&db, "cb.hai", "agency", &[WARD], "mật-khẩu-dài");
+    let server = Server::start(&db);
+    let (driver, port, chromium) = chromium_driver();
+    let profile = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let c = chromium_session(port, &chromium, profile.path()).await;
+        c.goto(&server.url("/tra-cuu/don?lang=vi")).await.unwrap();
+        c.wait().for_element(Locator::Css("#petition-form")).await.unwrap();
+        c.find(Locator::Css(&format!("#agency option[value='{WARD}']"))).await.unwrap().click().await.unwrap();
+        fill(&c, "#name", "Đặng Thị Thu").await;
+        fill(&c, "#email", "thu.dang@example.vn").await;
+        fill(&c, "#text", "Đèn chiếu sáng đường Bạch Đằng hỏng đã hai tuần.").await;
+        click(&c, "#petition-submit").await;
+        c.wait().for_element(Locator::Css("#petition-receipt")).await.unwrap();
+        let code = text(&c, "#petition-receipt-code").await;
+        assert!(code.starts_with("PA-") && code.len() == 14, "{code}");
+        let due = text(&c, "#petition-receipt-due").await;
+        assert!(due.ends_with("17:00"), "the due date of the first step, at closing: {due}");
+        assert!(text(&c, "#petition-message").await.contains("Đã nhận đơn"));
+        shot(&c, "20-petition-receipt").await;
+
+        // The officer: the work queue lists it with its urgency; accept, then answer.
+        c.goto(&server.url("/login?lang=vi")).await.unwrap();
+        c.wait().for_element(Locator::Css("#login-form")).await.unwrap();
+        fill(&c, "#username", "cb.hai").await;
+        fill(&c, "#password", "mật-khẩu-dài").await;
+        click(&c, "#login-submit").await;
+        c.wait().for_element(Locator::Css("header #logout")).await.unwrap();
+        c.goto(&server.url("/queue")).await.unwrap();
+        c.wait().for_element(Locator::Css("#queue-petitions")).await.unwrap();
+        let row = text(&c, "#queue-petitions tbody tr").await;
+        assert!(row.contains(&code) && row.contains("Đặng Thị Thu"), "{row}");
+        shot(&c, "21-queue-petitions").await;
+        click(&c, &format!("#queue-petitions a[href='/petitions/{code}']")).await;
+        c.wait().for_element(Locator::Css("#petition-accept")).await.unwrap();
+        click(&c, "#petition-accept button[type=submit]").await;
+        c.wait().for_element(Locator::Css("#petition-answer-form")).await.unwrap();
+        assert_eq!(text(&c, "#petition-status").await, "Đã thụ lý");
+        fill(&c, "#answer-text", "Đã thay bóng đèn ngày hôm nay. Cảm ơn bà đã phản ánh.").await;
+        click(&c, "#petition-answer-form button[type=submit]").await;
+        c.wait().for_element(Locator::Css("#petition-answer")).await.unwrap();
+        assert!(text(&c, "#petition-status").await.starts_with("Đã giải quyết"));
+        shot(&c, "22-petition-answered").await;
+        click(&c, "#logout").await;
+        c.wait().for_element(Locator::Css("#login-form")).await.unwrap();
+
+        // The citizen: the lookup shows the answer; rate it once.
+        c.goto(&server.url("/tra-cuu/don")).await.unwrap();
+        c.wait().for_element(Locator::Css("#petition-lookup-form")).await.unwrap();
+        fill(&c, "#lookup-code", &code).await;
+        fill(&c, "#lookup-contact", "THU.DANG@example.vn").await;
+        click(&c, "#petition-lookup-submit").await;
+        c.wait().for_element(Locator::Css("#petition-result")).await.unwrap();
+        assert!(text(&c, "#petition-answer").await.contains("Đã thay bóng đèn"));
+        c.find(Locator::Css("#satisfied-yes")).await.unwrap().click().await.unwrap();
+        click(&c, "#petition-rating-submit").await;
+        c.wait().for_element(Locator::Css("#petition-rated")).await.unwrap();
+        assert!(text(&c, "#petition-message").await.contains("Cảm ơn"));
+        assert!(c.find(Locator::Css("#petition-rating-form")).await.is_err(), "rated once: no form any more");
+        shot(&c, "23-petition-rated").await;
+        // A wrong contact finds nothing.
+        c.goto(&server.url("/tra-cuu/don")).await.unwrap();
+        c.wait().for_element(Locator::Css("#petition-lookup-form")).await.unwrap();
+        fill(&c, "#lookup-code", &code).await;
+        fill(&c, "#lookup-contact", "khac@example.vn").await;
+        click(&c, "#petition-lookup-submit").await;
+        c.wait().for_element(Locator::Css("#petition-message")).await.unwrap();
+        assert!(c.find(Locator::Css("#petition-result")).await.is_err());
+        c.close().await.unwrap();
+    });
+    drop(driver);
+}

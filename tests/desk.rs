@@ -68,6 +68,23 @@ impl Db {
         motcua_with(&config_dir(), Some(&self.url), args)
     }
 
+    /// Runs one SQL statement on the database directly (to damage a projection that a
+    /// recovery command must then repair).
+    pub fn sql(&self, q: &str) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            use sqlx::Connection;
+            if self.pg.is_some() {
+                let mut conn = sqlx::PgConnection::connect(&self.url).await.unwrap();
+                sqlx::query(q).execute(&mut conn).await.unwrap();
+            } else {
+                let path = self.url.trim_start_matches("sqlite://");
+                let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{path}")).await.unwrap();
+                sqlx::query(q).execute(&mut conn).await.unwrap();
+            }
+        });
+    }
+
     pub fn ok(&self, args: &[&str]) -> Value {
         let run = self.run(&[args, &["--json"]].concat());
         run.json()

@@ -177,7 +177,7 @@ fn plant_da_nang(db: &Db) {
                 )],
             };
             for e in steps {
-                store.record_item(&d, &code, e.clone(), e.at).await.unwrap();
+                store.record_item_quiet(&d, &code, e.clone(), e.at).await.unwrap();
             }
         }
         store.close().await;
@@ -269,4 +269,163 @@ fn simulate_plants_complaints_about_late_dossiers_in_the_documented_share() {
     let about: std::collections::BTreeSet<String> =
         items.as_array().unwrap().iter().map(|i| i["dossier_code"].as_str().unwrap().to_string()).collect();
     assert_eq!(about, chosen.iter().map(ToString::to_string).collect());
+}
+
+fn sent_to<'a>(msgs: &'a [Value], to: &str, subject_has: &str) -> &'a Value {
+    msgs.iter()
+        .find(|m| m["to"][0] == to && m["subject"].as_str().unwrap().contains(subject_has))
+        .unwrap_or_else(|| panic!("no message {subject_has:?} to {to}: {msgs:#?}"))
+}
+
+/// The citizen's e-mails (acceptance, forward, extension, answer) and the agency's at-risk
+/// warning and last-day reminder, through `motcua worker --once --as-of` and a real SMTP server;
+/// a second run over the same instant sends nothing more; the answer given after the due
+/// instant is late and counted late by the report.
+fn mail_and_reminders(db: &Db) {
+    use crate::worker::{SmtpSink, run_worker};
+    let smtp = SmtpSink::start();
+    let print = tempfile::tempdir().unwrap();
+    let ward = "000.00.41.H17"; // motcua@haichau.danang.example
+    let file = |kind: &str, email: &str, name: &str| {
+        db.ok(&[
+            "petition",
+            "file",
+            "--kind",
+            kind,
+            "--applicant",
+            name,
+            "--email",
+            email,
+            "--text",
+            "Hồ sơ đất đai của tôi quá hạn",
+            "--agency",
+            ward,
+            "--at",
+            "2026-07-06T09:00",
+        ])
+    };
+    let k = file("complaint", "lan@example.vn", "Nguyễn Thị Lan");
+    let p = file("petition", "minh@example.vn", "Trần Văn Minh");
+    let (kc, pc) = (k["code"].as_str().unwrap().to_string(), p["code"].as_str().unwrap().to_string());
+    // Seven working days to accept (Law 136/2025): nothing near yet.
+    let r = run_worker(db, "2026-07-06T10:00:00+07:00", &smtp.addr(), print.path());
+    assert_eq!((r["tick"]["petition_notices"].as_u64(), r["outbox"]["sent"].as_u64()), (Some(0), Some(0)), "{r}");
+    db.ok(&["petition", "accept", &kc, "--at", "2026-07-07T09:00", "--by", "can-bo"]);
+    db.ok(&[
+        "petition",
+        "forward",
+        &pc,
+        "--to",
+        "Sở Xây dựng",
+        "--reason",
+        "Ngoài thẩm quyền",
+        "--at",
+        "2026-07-07T09:30",
+    ]);
+    let x = db.ok(&["petition", "extend", &kc, "--reason", "Vụ việc phức tạp", "--at", "2026-07-08T09:00"]);
+    assert_eq!(x["next_due_at"], "2026-08-21T17:00:00+07:00", "45 days from acceptance");
+    let r = run_worker(db, "2026-07-08T10:00:00+07:00", &smtp.addr(), print.path());
+    assert_eq!(r["outbox"]["sent"], 3, "acceptance, forward, extension: {r}");
+    // Two working days and one hour before the due instant: the at-risk warning to the ward;
+    // run again at the same instant: nothing more.
+    let r = run_worker(db, "2026-08-19T16:00:00+07:00", &smtp.addr(), print.path());
+    assert_eq!((r["tick"]["petition_notices"].as_u64(), r["outbox"]["sent"].as_u64()), (Some(1), Some(1)), "{r}");
+    let again = run_worker(db, "2026-08-19T16:00:00+07:00", &smtp.addr(), print.path());
+    assert_eq!((again["tick"]["petition_notices"].as_u64(), again["outbox"]["claimed"].as_u64()), (Some(0), Some(0)));
+    // Its last working day: the reminder.
+    let r = run_worker(db, "2026-08-21T10:00:00+07:00", &smtp.addr(), print.path());
+    assert_eq!(r["tick"]["petition_notices"], 1, "{r}");
+    // Answered after the due instant: late, and the citizen gets the answer.
+    let a = db.ok(&[
+        "petition",
+        "answer",
+        &kc,
+        "--text",
+        "Đã cấp giấy chứng nhận ngày 20/8/2026.",
+        "--at",
+        "2026-08-24T09:00",
+    ]);
+    assert_eq!((a["status"].as_str(), a["resolve_late"].as_bool()), (Some("answered"), Some(true)));
+    run_worker(db, "2026-08-24T09:05:00+07:00", &smtp.addr(), print.path());
+    assert_eq!(smtp.count(), 6);
+
+    let msgs = smtp.messages();
+    let m = sent_to(&msgs, "lan@example.vn", "Đã thụ lý đơn");
+    assert_eq!(m["subject"], format!("Đã thụ lý đơn {kc} — hạn giải quyết Thứ Năm 06/08/2026 17:00"));
+    assert_eq!(m["to_names"][0], "Nguyễn Thị Lan");
+    assert_eq!(m["content_type"], "multipart/alternative");
+    assert!(m["text"].as_str().unwrap().contains("Ủy ban nhân dân phường Hải Châu đã thụ lý"), "{m}");
+    let f = sent_to(&msgs, "minh@example.vn", "đã được chuyển đến Sở Xây dựng");
+    assert!(f["text"].as_str().unwrap().contains("Lý do: Ngoài thẩm quyền"), "{f}");
+    let e = sent_to(&msgs, "lan@example.vn", "Gia hạn giải quyết đơn");
+    assert!(e["text"].as_str().unwrap().contains("Lý do gia hạn: Vụ việc phức tạp"), "{e}");
+    assert!(e["text"].as_str().unwrap().contains("Hạn mới: Thứ Sáu 21/08/2026 17:00"), "{e}");
+    let w = sent_to(&msgs, "motcua@haichau.danang.example", "[Cảnh báo] Đơn");
+    assert!(w["text"].as_str().unwrap().contains("còn 2 ngày 1 giờ"), "{w}");
+    let rm = sent_to(&msgs, "motcua@haichau.danang.example", "[Nhắc việc] Đơn");
+    assert!(rm["text"].as_str().unwrap().contains("Bước hoàn thành sau thời hạn được tính là trễ hạn"), "{rm}");
+    let ans = sent_to(&msgs, "lan@example.vn", "Trả lời đơn");
+    assert!(ans["text"].as_str().unwrap().contains("Đã cấp giấy chứng nhận ngày 20/8/2026."), "{ans}");
+    assert!(ans["html"].as_str().unwrap().contains("<blockquote"), "{ans}");
+    // The report counts the late answer.
+    let rep = db.ok(&["petition", "report", "--from", "2026-07-01", "--to", "2026-12-31"]);
+    assert_eq!((rep["total"]["resolved_late"].as_u64(), rep["total"]["forwarded"].as_u64()), (Some(1), Some(1)));
+}
+
+#[test]
+fn petition_mail_and_reminders_on_sqlite() {
+    mail_and_reminders(&Db::sqlite());
+}
+
+#[test]
+fn petition_mail_and_reminders_on_postgres() {
+    if let Some(db) = Db::pg("petition_mail") {
+        mail_and_reminders(&db);
+    }
+}
+
+/// `motcua recompute` rebuilds the petitions projection from its log and `--dry-run` reports
+/// the difference without writing.
+fn recompute_cli(db: &Db) {
+    let f = db.ok(&[
+        "petition",
+        "file",
+        "--kind",
+        "petition",
+        "--applicant",
+        "Võ Thị Hạnh",
+        "--text",
+        "Đường hư hỏng",
+        "--agency",
+        "000.00.41.H17",
+        "--at",
+        "2026-07-06T09:00",
+    ]);
+    let code = f["code"].as_str().unwrap().to_string();
+    let clean = db.ok(&["recompute", "--dry-run"]);
+    assert_eq!(
+        (clean["petitions"]["items"].as_u64(), clean["petitions"]["changed"].as_array().map(Vec::len)),
+        (Some(1), Some(0))
+    );
+    db.sql(&format!("UPDATE petitions SET status = 'archived' WHERE code = '{code}'"));
+    let dry = db.ok(&["recompute", "--dry-run"]);
+    assert_eq!(dry["petitions"]["changed"][0]["code"], code.as_str(), "{dry}");
+    let listed = |db: &Db| db.ok(&["petition", "list"])[0]["status"].as_str().unwrap().to_string();
+    assert_eq!(listed(db), "archived", "the dry run wrote nothing");
+    let text = db.run(&["recompute"]);
+    assert!(text.stdout.contains(&format!("{code}  status: archived → received")), "{}", text.stdout);
+    assert_eq!(listed(db), "received");
+    assert!(db.ok(&["recompute", "--dry-run"])["petitions"]["changed"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn recompute_rebuilds_the_petitions_on_sqlite() {
+    recompute_cli(&Db::sqlite());
+}
+
+#[test]
+fn recompute_rebuilds_the_petitions_on_postgres() {
+    if let Some(db) = Db::pg("petition_recompute") {
+        recompute_cli(&db);
+    }
 }

@@ -177,13 +177,13 @@ impl SmtpSink {
         self.dir.path().join("maildir")
     }
 
-    fn messages(&self) -> Vec<Value> {
+    pub(crate) fn messages(&self) -> Vec<Value> {
         let out = Command::new(python()).args(["-c", PARSE]).arg(self.dir.path().join("maildir")).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         serde_json::from_slice::<Value>(&out.stdout).unwrap().as_array().unwrap().clone()
     }
 
-    fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         std::fs::read_dir(self.dir.path().join("maildir/new")).map_or(0, |d| d.count())
     }
 }
@@ -302,7 +302,7 @@ fn apology_letters_arrive_over_smtp_with_every_field() {
     let again = run_worker(&db, "2025-07-10T10:05:00+07:00", &smtp.addr(), print.path());
     assert_eq!(
         again["tick"],
-        serde_json::json!({"reminders": 0, "apologies": 0, "escalations": 0, "already_done": 0, "failed": 0, "digests": 0, "digested": 0, "notices_dropped": 0})
+        serde_json::json!({"reminders": 0, "apologies": 0, "escalations": 0, "already_done": 0, "failed": 0, "digests": 0, "digested": 0, "notices_dropped": 0, "petition_notices": 0})
     );
     assert_eq!(again["outbox"]["claimed"], 0);
     assert_eq!(smtp.count(), 5);

@@ -233,7 +233,7 @@ impl AgencyFacts {
     }
 
     /// An agency the catalog does not know (a log imported with another catalog).
-    fn unknown(code: &AgencyCode) -> Self {
+    pub(crate) fn unknown(code: &AgencyCode) -> Self {
         Self {
             code: code.clone(),
             name: code.to_string(),

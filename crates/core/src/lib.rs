@@ -28,6 +28,8 @@
 //!   effective-dated time limits (Civil Code counting), state machine and the district report;
 //! - [`scorecard`]: the chair's scorecard (Decision 766/QĐ-TTg and Da Nang's targets): what
 //!   each dossier adds to which day's sums, and each indicator over the sums;
+//! - [`petition_letters`]: the messages an item owes people: the citizen's at acceptance,
+//!   answer, forward and extension; the agency's at-risk warning and last-day reminder;
 //! - [`text`]: free text people type, checked once at the door: names, addresses, reasons;
 //! - [`view`]: the dossier and the catalog as readers see them (`motcua show`, the API, the
 //!   pages);
@@ -50,6 +52,7 @@ pub mod dossier;
 pub mod forms;
 pub mod letters;
 pub mod petition;
+pub mod petition_letters;
 #[cfg(test)]
 mod proptests;
 pub mod scorecard;

@@ -228,7 +228,9 @@ impl Rules {
     /// The first step: accept within competence, or refuse, guide, forward or archive.
     pub fn decide(self) -> Limit {
         match (self.kind, self.set) {
-            (Kind::Petition, _) => wd(5, "Decree 20/2008/NĐ-CP; Law on Citizen Reception 2013, Art. 28"),
+            (Kind::Petition, _) => {
+                wd(5, "Decree 20/2008/NĐ-CP, Art. 9(1)(d); Law on Citizen Reception 2013, Art. 28(1)")
+            }
             (Kind::Complaint, RuleSet::Laws2011) => cd(10, "Law on Complaints 2011, Art. 27"),
             (Kind::Complaint, RuleSet::Law136) => {
                 wd(7, "Law on Complaints, Art. 27 as amended by Law 136/2025/QH15; Decree 124/2020/NĐ-CP as amended")
@@ -248,7 +250,7 @@ impl Rules {
     /// Forwarding an item outside the agency's competence (chuyển đơn).
     pub fn forward(self) -> Limit {
         match self.kind {
-            Kind::Petition => wd(5, "Decree 20/2008/NĐ-CP; Law on Citizen Reception 2013, Art. 28"),
+            Kind::Petition => wd(5, "Decree 20/2008/NĐ-CP, Art. 9(1)(d); Law on Citizen Reception 2013, Art. 28(1)"),
             Kind::Denunciation => wd(5, "Law on Denunciations 2018, Art. 24(2)"),
             Kind::Complaint => self.decide(),
         }

@@ -318,7 +318,8 @@ async fn events(
                     _ => None,
                 })
                 .unwrap_or_default();
-            privacy::record(&state, &who.staff, [(code.clone(), fields)], "GET /api/v1/dossiers/{code}/events").await?;
+            privacy::record(&state, &who.staff, [(code.clone().into(), fields)], "GET /api/v1/dossiers/{code}/events")
+                .await?;
         }
         PersonalData::Masked => privacy::mask_events(&mut events),
     }
@@ -523,6 +524,7 @@ async fn personal_data_reads(
                 "id": r.id,
                 "staff": r.staff,
                 "code": r.code,
+                "subject": r.code.subject(),
                 "route": r.route,
                 "fields": r.fields,
                 "read_at": motcua_core::calendar::at_vn(r.read_at).to_rfc3339(),

@@ -38,7 +38,11 @@ fn routes() -> (Routes<AppState>, Routes<AppState>, Routes<AppState>) {
         .get("/readyz", readyz)
         .get("/metrics", metrics)
         .get("/assets/app.js", app_js);
-    (api::routes().merge(crate::petitions::routes()), ui::routes().merge(public::routes()), ops)
+    (
+        api::routes().merge(crate::petitions::routes()),
+        ui::routes().merge(public::routes()).merge(crate::public_items::routes()),
+        ops,
+    )
 }
 
 /// Every (method, path) the router answers, API routes first, then pages, then operations.

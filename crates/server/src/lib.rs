@@ -58,6 +58,7 @@ pub mod petitions;
 mod privacy;
 pub mod problem;
 pub mod public;
+pub mod public_items;
 mod qr;
 mod ratelimit;
 mod report;

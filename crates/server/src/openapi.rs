@@ -509,9 +509,10 @@ pub fn document(domain: &Domain) -> Value {
                     "created_at": {"type": "string", "format": "date-time"}, "expires_at": {"type": "string", "format": "date-time"},
                     "last_used_at": {"type": ["string", "null"], "description": "recorded at most once a minute"},
                     "revoked_at": {"type": ["string", "null"]}}},
-                "PersonalDataRead": {"type": "object", "required": ["id", "staff", "code", "route", "fields", "read_at"], "properties": {
+                "PersonalDataRead": {"type": "object", "required": ["id", "staff", "code", "subject", "route", "fields", "read_at"], "properties": {
                     "id": {"type": "integer"}, "staff": {"type": "string", "description": "the account that read"},
-                    "code": {"type": "string"}, "route": {"type": "string"},
+                    "code": {"type": "string", "description": "the dossier's code, or the petition's (PA-/KN-/TC-…)"},
+                    "subject": {"type": "string", "enum": ["dossier", "petition"]}, "route": {"type": "string"},
                     "fields": {"type": "array", "items": {"type": "string", "enum": ["name", "id_number", "phone", "email", "address"]}},
                     "read_at": {"type": "string", "format": "date-time"}}},
                 "Problem": {"type": "object", "required": ["type", "title", "status", "detail"], "properties": {

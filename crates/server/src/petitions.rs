@@ -30,7 +30,7 @@ use crate::shared::as_of;
 use crate::state::AppState;
 
 /// The longest text of an item or an answer (characters).
-const TEXT_MAX_CHARS: usize = 10_000;
+pub const TEXT_MAX_CHARS: usize = 10_000;
 
 pub fn routes() -> Routes<AppState> {
     Routes::new()
@@ -153,7 +153,7 @@ pub fn allowed(role: Role, step: Step) -> bool {
 }
 
 /// The agencies whose items the account reads: `None` for all.
-fn read_scope(staff: &StaffRow) -> Option<Vec<AgencyCode>> {
+pub fn read_scope(staff: &StaffRow) -> Option<Vec<AgencyCode>> {
     match staff.role {
         Role::Chair | Role::Admin => None,
         Role::Inspector if staff.agencies.is_empty() => None,
@@ -161,17 +161,75 @@ fn read_scope(staff: &StaffRow) -> Option<Vec<AgencyCode>> {
     }
 }
 
-fn may_read(staff: &StaffRow, agency: &AgencyCode) -> bool {
+pub fn may_read(staff: &StaffRow, agency: &AgencyCode) -> bool {
     read_scope(staff).is_none_or(|a| a.contains(agency))
 }
 
-fn urgency(next_due: Option<DateTime<Utc>>, t: DateTime<Utc>) -> &'static str {
+pub fn urgency(next_due: Option<DateTime<Utc>>, t: DateTime<Utc>) -> &'static str {
     match next_due {
         None => "none",
         Some(d) if petition::overdue(Some(d), t) => "overdue",
         Some(d) if d - t <= chrono::Duration::days(2) => "due_soon",
         Some(_) => "in_time",
     }
+}
+
+/// The agencies an item was with: the one it was filed with and every transfer's recipient.
+pub fn item_held(item: &Item) -> Vec<AgencyCode> {
+    item.filed_agency.iter().cloned().chain(item.transfers.iter().map(|(a, _)| a.clone())).collect()
+}
+
+/// The personal fields an item's applicant has, by name.
+pub fn item_fields(a: &Applicant) -> Vec<String> {
+    crate::privacy::fields(a)
+}
+
+/// Masks an item's applicant (and the filing event's copy).
+pub fn mask_item(item: &mut Item, events: &mut [ItemEvent]) {
+    item.applicant = Applicant { name: crate::privacy::MASK.to_string(), ..Applicant::default() };
+    for e in events {
+        if let ItemEventKind::Filed { intake } = &mut e.kind {
+            intake.applicant = Applicant { name: crate::privacy::MASK.to_string(), ..Applicant::default() };
+        }
+    }
+}
+
+/// Applies the personal data rule to one item read whole (its page, its API answer): shown to
+/// its own agencies; shown and written to the audit of reads (`personal_data_reads`, subject
+/// `petition`) through an inspector's scope or the chair's city-wide role, before anything is
+/// shown; masked otherwise.
+pub async fn guard_item(
+    state: &AppState,
+    staff: &StaffRow,
+    item: &mut Item,
+    events: &mut [ItemEvent],
+    route: &str,
+) -> Result<crate::perm::PersonalData, Problem> {
+    use crate::perm::PersonalData;
+    let access = crate::perm::personal_data(staff, &item_held(item));
+    match access {
+        PersonalData::Own => {}
+        PersonalData::Audited => {
+            let code = item.code.clone().ok_or_else(|| Problem::internal("an item without a code"))?;
+            let fields = item_fields(&item.applicant);
+            crate::privacy::record(state, staff, [(motcua_store::ReadOf::Petition(code), fields)], route).await?;
+        }
+        PersonalData::Masked => mask_item(item, events),
+    }
+    Ok(access)
+}
+
+/// A row of a list: personal data shown only when one of the reader's own agencies has the
+/// item (never for an inspector, nor the chair: they read an item's data one at a time, each
+/// read audited).
+pub fn list_row(staff: &StaffRow, mut r: ItemRow) -> (ItemRow, bool) {
+    let own = crate::perm::personal_data(staff, std::slice::from_ref(&r.agency)) == crate::perm::PersonalData::Own;
+    if !own {
+        r.applicant_name = crate::privacy::MASK.to_string();
+        r.applicant_email = None;
+        r.applicant_phone = None;
+    }
+    (r, own)
 }
 
 fn row_json(r: &ItemRow, t: DateTime<Utc>) -> Result<Value, Problem> {
@@ -245,7 +303,15 @@ async fn list(
         limit: q.limit.unwrap_or(100).min(1000),
     };
     let rows = state.store.items(&filter).await?;
-    let rows = rows.iter().map(|r| row_json(r, t)).collect::<Result<Vec<_>, _>>()?;
+    let rows = rows
+        .into_iter()
+        .map(|r| {
+            let (r, own) = list_row(&who.staff, r);
+            let mut v = row_json(&r, t)?;
+            v["personal_data"] = json!(crate::privacy::label(own));
+            Ok(v)
+        })
+        .collect::<Result<Vec<_>, Problem>>()?;
     Ok(Json(json!({"as_of": motcua_core::calendar::at_vn(t).to_rfc3339(), "petitions": rows})))
 }
 
@@ -337,10 +403,12 @@ async fn show(State(state): State<AppState>, who: Principal, Path(code): Path<St
     if !may_read(&who.staff, &row.agency) {
         return Err(Problem::forbidden(format!("item {code} is not with an agency of {}", who.staff.username)));
     }
-    let events = state.store.item_events(&code).await?;
-    let item = petition::replay(&state.domain, &events).map_err(Problem::internal)?;
+    let mut events = state.store.item_events(&code).await?;
+    let mut item = petition::replay(&state.domain, &events).map_err(Problem::internal)?;
+    let access = guard_item(&state, &who.staff, &mut item, &mut events, "GET /api/v1/petitions/{petition}").await?;
     let mut v = item_json(&item, state.now())?;
     v["events"] = serde_json::to_value(&events).map_err(Problem::internal)?;
+    v["personal_data"] = json!(crate::privacy::label(access != crate::perm::PersonalData::Masked));
     Ok(Json(v))
 }
 
@@ -353,6 +421,19 @@ async fn step(
     step: Step,
     kind: ItemEventKind,
 ) -> Result<Json<Value>, Problem> {
+    let item = take_step(state, who, code, step, kind).await?;
+    Ok(Json(item_json(&item, state.now())?))
+}
+
+/// Records a step (the API's and the pages'): the role, then the item's agency, checked
+/// before anything is written.
+pub async fn take_step(
+    state: &AppState,
+    who: &Principal,
+    code: &str,
+    step: Step,
+    kind: ItemEventKind,
+) -> Result<Item, Problem> {
     if !allowed(who.staff.role, step) {
         return Err(Problem::forbidden(format!("the role {} may not {}", who.staff.role, kind.name())));
     }
@@ -365,11 +446,10 @@ async fn step(
     }
     let now = state.now();
     let event = ItemEvent::new(now, Some(who.staff.username.clone()), kind);
-    let item = state.store.record_item(&state.domain, &code, event, now).await?;
-    Ok(Json(item_json(&item, now)?))
+    Ok(state.store.record_item(&state.domain, &code, event, now).await?)
 }
 
-fn reason(s: &str) -> Result<String, Problem> {
+pub fn reason(s: &str) -> Result<String, Problem> {
     Ok(paragraph(s, "reason", REASON_MAX_CHARS)?)
 }
 
@@ -379,7 +459,7 @@ struct AcceptBody {
     remote: Option<bool>,
 }
 
-fn complexity(s: Option<&str>) -> Result<Option<Complexity>, Problem> {
+pub fn complexity(s: Option<&str>) -> Result<Option<Complexity>, Problem> {
     s.map(|c| {
         Complexity::parse(c.trim())
             .ok_or_else(|| Problem::invalid("complexity: expected ordinary, complex or especially_complex"))
@@ -484,14 +564,21 @@ async fn close(
     Path(code): Path<String>,
     Body(b): Body<CloseBody>,
 ) -> Result<Json<Value>, Problem> {
-    let given = b.reason.as_deref().unwrap_or("");
+    let kind = close_kind(&b.outcome, b.reason.as_deref())?;
+    step(&state, &who, &code, Step::Decide, kind).await
+}
+
+/// The event of `close` with `outcome` (refused, archived, withdrawn, suspended, resumed,
+/// terminated) and its reason, required but for a withdrawal and a resumption.
+pub fn close_kind(outcome: &str, given: Option<&str>) -> Result<ItemEventKind, Problem> {
+    let given = given.unwrap_or("");
     let needs = || -> Result<String, Problem> {
         if given.trim().is_empty() {
-            return Err(Problem::invalid(format!("reason: required for the outcome {}", b.outcome)));
+            return Err(Problem::invalid(format!("reason: required for the outcome {outcome}")));
         }
         reason(given)
     };
-    let kind = match b.outcome.trim() {
+    let kind = match outcome.trim() {
         "refused" => ItemEventKind::Refused { reason: needs()? },
         "archived" => ItemEventKind::Archived { reason: needs()? },
         "withdrawn" => {
@@ -506,5 +593,5 @@ async fn close(
             )));
         }
     };
-    step(&state, &who, &code, Step::Decide, kind).await
+    Ok(kind)
 }

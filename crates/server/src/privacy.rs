@@ -7,8 +7,8 @@
 //! the data is shown: if it cannot be recorded, nothing is shown.
 
 use motcua_core::view::DossierView;
-use motcua_core::{Applicant, Dossier, DossierCode, Event, EventKind};
-use motcua_store::{DossierRow, NewPersonalDataRead, StaffRow, StaffStore};
+use motcua_core::{Applicant, Dossier, Event, EventKind};
+use motcua_store::{DossierRow, NewPersonalDataRead, ReadOf, StaffRow, StaffStore};
 use serde::Serialize;
 
 use crate::perm::{self, PersonalData};
@@ -74,7 +74,7 @@ pub fn mask_row(r: &mut DossierRow) {
 pub async fn record(
     state: &AppState,
     staff: &StaffRow,
-    reads: impl IntoIterator<Item = (DossierCode, Vec<String>)>,
+    reads: impl IntoIterator<Item = (ReadOf, Vec<String>)>,
     route: &str,
 ) -> Result<(), Problem> {
     let at = state.now();
@@ -107,7 +107,7 @@ pub async fn guard_dossier(
         PersonalData::Own => {}
         PersonalData::Audited => {
             let code = dossier.code.clone().ok_or_else(|| Problem::internal("a dossier without a code"))?;
-            record(state, staff, [(code, fields(&dossier.applicant))], route).await?;
+            record(state, staff, [(ReadOf::Dossier(code), fields(&dossier.applicant))], route).await?;
         }
         PersonalData::Masked => mask(dossier, view, events),
     }

@@ -329,6 +329,8 @@ struct LookupPage {
     id_number: String,
     message: String,
     rated: bool,
+    /// Petitions, complaints and denunciations about the dossier, with their answers.
+    items: Vec<crate::public_items::PublicItem>,
 }
 
 fn with_cookie(mut r: Response, cookie: Option<String>) -> Response {
@@ -349,6 +351,7 @@ pub async fn lookup_form(State(state): State<AppState>, headers: HeaderMap, Quer
         id_number: String::new(),
         message: String::new(),
         rated: false,
+        items: Vec::new(),
     };
     with_cookie(html(StatusCode::OK, &page), set)
 }
@@ -370,6 +373,7 @@ async fn lookup_answer(
         id_number: String::new(),
         message: String::new(),
         rated: false,
+        items: Vec::new(),
     };
     if check_public_csrf(headers, &f.csrf).is_err() {
         page.message = tr.t("error").to_string();
@@ -413,6 +417,12 @@ async fn lookup_answer(
         }
     }
     page.id_number = f.id_number.trim().to_string();
+    if let Ok(code) = found.code.parse::<DossierCode>() {
+        match crate::public_items::for_dossier(state, tr, &code).await {
+            Ok(items) => page.items = items,
+            Err(p) => return error_page(tr, &p),
+        }
+    }
     page.result = Some(found);
     with_cookie(html(status, &page), set)
 }

@@ -499,7 +499,7 @@ pub async fn search(
                     id_number: r.applicant_id_number.clone(),
                     address: r.applicant_address.clone(),
                 };
-                reads.push((r.code.clone(), privacy::fields(&applicant)));
+                reads.push((r.code.clone().into(), privacy::fields(&applicant)));
             }
         }
         privacy::record(state, staff, reads, route).await?;

@@ -222,6 +222,14 @@ impl TestApp {
         (s, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// A page, as `role`'s session sees it.
+    async fn page(&self, role: Role, path: &str) -> (StatusCode, String) {
+        let (c, _) = self.client(role);
+        let r = c.get(self.url(path)).send().await.unwrap();
+        let s = r.status();
+        (s, r.text().await.unwrap_or_default())
+    }
+
     // One method per endpoint -------------------------------------------------------------
 
     async fn intake(&self, role: Role, body: Value) -> (StatusCode, Value) {
@@ -1759,7 +1767,7 @@ async fn personal_data_is_read_by_the_agencies_that_held_the_dossier_and_audited
     assert_eq!(reads.len(), 1, "{reads:?}");
     assert_eq!(
         reads[0],
-        json!({"id": reads[0]["id"], "staff": "chair", "code": other, "route": "GET /api/v1/dossiers/{code}",
+        json!({"id": reads[0]["id"], "staff": "chair", "code": other, "subject": "dossier", "route": "GET /api/v1/dossiers/{code}",
                "fields": ["name", "id_number"], "read_at": "2025-03-10T10:30:00+07:00"})
     );
     let (_, ev) = app.events(Role::Chair, &other).await;
@@ -1833,8 +1841,10 @@ async fn an_inspector_reads_its_scope_audited_and_changes_nothing() {
     let reads = personal_data_reads(&app).await;
     assert_eq!(
         reads,
-        vec![json!({"id": reads[0]["id"], "staff": "inspector", "code": code, "route": "GET /api/v1/dossiers/{code}",
-                    "fields": ["name", "id_number"], "read_at": "2025-03-10T10:00:00+07:00"})]
+        vec![
+            json!({"id": reads[0]["id"], "staff": "inspector", "code": code, "subject": "dossier", "route": "GET /api/v1/dossiers/{code}",
+                    "fields": ["name", "id_number"], "read_at": "2025-03-10T10:00:00+07:00"})
+        ]
     );
     let (_, ev) = app.events(Role::Inspector, &code).await;
     assert_eq!(ev["personal_data"], "shown");
@@ -2827,10 +2837,25 @@ impl<'a> Authz<'a> {
         if who != "anonymous" && (path == "/logout" || (path == "/api/v1/session" && !post)) {
             (client, csrf) = app.login(&username, &pw).await;
         }
-        if post && matches!(path.as_str(), "/login" | "/tra-cuu" | "/tra-cuu/danh-gia" | "/api/v1/session") {
+        if post
+            && matches!(
+                path.as_str(),
+                "/login"
+                    | "/tra-cuu"
+                    | "/tra-cuu/danh-gia"
+                    | "/tra-cuu/don"
+                    | "/tra-cuu/don/xem"
+                    | "/tra-cuu/don/danh-gia"
+                    | "/api/v1/session"
+            )
+        {
             client = Self::jar();
             if !path.starts_with("/api/") {
-                let form_page = if path == "/login" { "/login" } else { "/tra-cuu" };
+                let form_page = match path.as_str() {
+                    "/login" => "/login",
+                    p if p.starts_with("/tra-cuu/don") => "/tra-cuu/don",
+                    _ => "/tra-cuu",
+                };
                 let page = client.get(app.url(form_page)).send().await.unwrap();
                 csrf = csrf_of(&page.text().await.unwrap());
             }
@@ -2843,6 +2868,33 @@ impl<'a> Authz<'a> {
             ("/login", _) => vec![("username".into(), username.clone()), ("password".into(), pw.clone())],
             ("/tra-cuu" | "/tra-cuu/danh-gia", _) => {
                 vec![("code".into(), code.clone()), ("id_number".into(), ID.into()), ("score".into(), "4".into())]
+            }
+            ("/tra-cuu/don", _) => [
+                ("agency", TOURISM),
+                ("name", "Nguyễn Văn Khiếu"),
+                ("email", "khieu@example.vn"),
+                ("text", "Hồ sơ quá hạn"),
+            ]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+            // No item has this code and contact: the lookup's "not found", whoever asks.
+            ("/tra-cuu/don/xem" | "/tra-cuu/don/danh-gia", _) => {
+                [("code", "PA-260101-0001"), ("contact", "khong@example.vn"), ("satisfied", "yes")]
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect()
+            }
+            (p, _) if p.starts_with("/petitions/") => {
+                let fields: &[(&str, &str)] = match p.rsplit('/').next().unwrap_or("") {
+                    "answer" => &[("text", "Đã giải quyết")],
+                    "extend" => &[("reason", "Vụ việc phức tạp")],
+                    "forward" | "guide" => &[("to", "Sở Tư pháp"), ("reason", "Ngoài thẩm quyền")],
+                    "transfer" => &[("to", CENTRE)],
+                    "close" => &[("outcome", "archived"), ("reason", "Đơn không đủ điều kiện")],
+                    _ => &[],
+                };
+                fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
             }
             ("/intake", _) => intake_body(CENTRE)
                 .as_object()

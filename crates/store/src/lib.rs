@@ -61,13 +61,15 @@ pub use model::{
 };
 pub use model::{OpenFacts, OpenTally, Totals};
 pub use outbox::{Candidate, Gathered, NewMessage, OutboxMessage, OutboxStatus, OutboxStore, SentCount};
-pub use petitions::{ItemFilter, ItemReport, ItemRow, NewItem, PetitionStore, ReportBy};
+pub use petitions::{
+    ItemChange, ItemFieldChange, ItemFilter, ItemRecompute, ItemReport, ItemRow, NewItem, PetitionStore, ReportBy,
+};
 pub use pg::PgStore;
 pub use register::Store;
 pub use sqlite::SqliteStore;
 pub use staff::{
     AuditRow, Capability, DeskList, DossierSearch, LoginFailures, NewPersonalDataRead, NewStaff, NewToken, Paged,
-    PersonalDataRead, Rating, RatingCounts, Role, Scope, SessionRow, StaffRow, StaffStore, TokenRow, TokenUse,
+    PersonalDataRead, Rating, RatingCounts, ReadOf, Role, Scope, SessionRow, StaffRow, StaffStore, TokenRow, TokenUse,
     UnknownCapability, UnknownRole, Window, agencies_that_held,
 };
 
@@ -187,10 +189,13 @@ dispatch!(StaffStore {
 dispatch!(PetitionStore {
     fn file_item(&self, domain: &Domain, new: NewItem, at: DateTime<Utc>, by: Option<String>, recorded_at: DateTime<Utc>) -> Result<motcua_core::petition::Item, StoreError>;
     fn record_item(&self, domain: &Domain, code: &motcua_core::petition::ItemCode, event: motcua_core::petition::ItemEvent, recorded_at: DateTime<Utc>) -> Result<motcua_core::petition::Item, StoreError>;
+    fn record_item_quiet(&self, domain: &Domain, code: &motcua_core::petition::ItemCode, event: motcua_core::petition::ItemEvent, recorded_at: DateTime<Utc>) -> Result<motcua_core::petition::Item, StoreError>;
     fn item_events(&self, code: &motcua_core::petition::ItemCode) -> Result<Vec<motcua_core::petition::ItemEvent>, StoreError>;
     fn item_row(&self, code: &motcua_core::petition::ItemCode) -> Result<Option<ItemRow>, StoreError>;
     fn items(&self, filter: &ItemFilter) -> Result<Vec<ItemRow>, StoreError>;
     fn items_received_between(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> Result<Vec<ItemRow>, StoreError>;
+    fn item_reminder_candidates(&self, after: DateTime<Utc>, until: DateTime<Utc>, cursor: Option<(DateTime<Utc>, motcua_core::petition::ItemCode)>, limit: u32) -> Result<Vec<(motcua_core::petition::ItemCode, DateTime<Utc>)>, StoreError>;
+    fn recompute_items(&self, domain: &Domain, dry_run: bool) -> Result<ItemRecompute, StoreError>;
 });
 
 dispatch!(ServiceFigures {

@@ -151,6 +151,16 @@ pub trait PetitionStore: Send + Sync {
         recorded_at: DateTime<Utc>,
     ) -> impl Future<Output = Result<Item, StoreError>> + Send;
 
+    /// As [`PetitionStore::record_item`], for history brought in (`simulate`, an import): the
+    /// event is recorded and projected, and no message is queued (history is quiet).
+    fn record_item_quiet(
+        &self,
+        domain: &Domain,
+        code: &ItemCode,
+        event: ItemEvent,
+        recorded_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Item, StoreError>> + Send;
+
     /// An item's log, in order (empty if there is no such item).
     fn item_events(&self, code: &ItemCode) -> impl Future<Output = Result<Vec<ItemEvent>, StoreError>> + Send;
 
@@ -165,6 +175,114 @@ pub trait PetitionStore: Send + Sync {
         a: DateTime<Utc>,
         b: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<ItemRow>, StoreError>> + Send;
+
+    /// Open items whose next step is due in `(after, until]`, in (due, code) order after
+    /// `cursor`: the scheduler's candidates for reminders and at-risk warnings.
+    fn item_reminder_candidates(
+        &self,
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+        cursor: Option<(DateTime<Utc>, ItemCode)>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<(ItemCode, DateTime<Utc>)>, StoreError>> + Send;
+
+    /// Rebuilds the `petitions` projection from `petition_events` through core, in one
+    /// transaction: rows that differ are rewritten, missing ones written, rows with no event
+    /// removed. With `dry_run`, only reports what would change.
+    fn recompute_items(
+        &self,
+        domain: &Domain,
+        dry_run: bool,
+    ) -> impl Future<Output = Result<ItemRecompute, StoreError>> + Send;
+}
+
+/// One field of a projection row that differs from the replay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ItemFieldChange {
+    pub field: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+/// An item whose projection row differs from the replay of its log (or is missing).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ItemChange {
+    pub code: String,
+    pub fields: Vec<ItemFieldChange>,
+}
+
+/// What [`PetitionStore::recompute_items`] found (and, without `dry_run`, repaired).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct ItemRecompute {
+    pub dry_run: bool,
+    /// Items in the log.
+    pub items: u64,
+    pub changed: Vec<ItemChange>,
+    /// Items whose log no longer replays (left as they are), with core's reason.
+    pub unreplayable: Vec<(String, String)>,
+    /// Projection rows with no event (removed when applied).
+    pub orphans: Vec<String>,
+}
+
+impl ItemRecompute {
+    pub fn is_empty(&self) -> bool {
+        self.changed.is_empty() && self.unreplayable.is_empty() && self.orphans.is_empty()
+    }
+}
+
+/// The fields in which `stored` differs from `replayed` (every field when nothing is stored).
+pub(crate) fn item_changes(stored: Option<&ItemRow>, replayed: &ItemRow) -> Result<Vec<ItemFieldChange>, StoreError> {
+    let as_map = |r: &ItemRow| match serde_json::to_value(r) {
+        Ok(serde_json::Value::Object(m)) => Ok(m),
+        Ok(_) => Err(StoreError::Corrupt("an item row is not an object".into())),
+        Err(e) => Err(StoreError::Corrupt(e.to_string())),
+    };
+    let new = as_map(replayed)?;
+    let old = stored.map(as_map).transpose()?.unwrap_or_default();
+    let shown = |v: Option<&serde_json::Value>| match v {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(s.clone()),
+        Some(other) => Some(other.to_string()),
+    };
+    Ok(new
+        .iter()
+        .filter(|(k, v)| old.get(k.as_str()) != Some(v))
+        .map(|(k, v)| ItemFieldChange { field: k.clone(), old: shown(old.get(k.as_str())), new: shown(Some(v)) })
+        .collect())
+}
+
+/// The outbox rows of an item's messages.
+pub fn message_rows(
+    intents: &[motcua_core::petition_letters::ItemMessageIntent],
+) -> Result<Vec<crate::outbox::NewMessage>, StoreError> {
+    intents
+        .iter()
+        .map(|i| {
+            let payload = i
+                .payload()
+                .map_err(|e| StoreError::Corrupt(format!("cannot serialise a message of item {}: {e}", i.code)))?;
+            Ok(crate::outbox::NewMessage {
+                dedupe_key: i.dedupe_key(),
+                kind: i.kind.name().to_string(),
+                dossier_code: None,
+                deadline_revision: None,
+                recipient: i.recipient.to_string(),
+                payload,
+                at: motcua_core::calendar::truncate_to_micros(i.at),
+            })
+        })
+        .collect()
+}
+
+/// The messages an event implies, as outbox rows.
+pub(crate) fn implied_rows(
+    domain: &Domain,
+    item: &Item,
+    event: &ItemEvent,
+) -> Result<Vec<crate::outbox::NewMessage>, StoreError> {
+    let intents = motcua_core::petition_letters::implied_messages(domain, item, event)
+        .map_err(|e| StoreError::Corrupt(format!("the messages of an item: {e}")))?;
+    message_rows(&intents)
 }
 
 /// The columns of `petitions`, in the order [`bind_item!`] binds them.
@@ -323,6 +441,7 @@ macro_rules! petition_store {
                 let mut item = motcua_core::petition::Item::default();
                 motcua_core::petition::apply(domain, &mut item, &event)?;
                 Self::append_item_event(&mut tx, &item, &event, 1, recorded_at).await?;
+                queue(&mut tx, &$crate::petitions::implied_rows(domain, &item, &event)?).await?;
                 tx.commit().await?;
                 Ok(item)
             }
@@ -331,39 +450,20 @@ macro_rules! petition_store {
                 &self,
                 domain: &motcua_core::Domain,
                 code: &motcua_core::petition::ItemCode,
-                mut event: motcua_core::petition::ItemEvent,
+                event: motcua_core::petition::ItemEvent,
                 recorded_at: chrono::DateTime<chrono::Utc>,
             ) -> Result<motcua_core::petition::Item, $crate::error::StoreError> {
-                use sqlx::Row as _;
-                event.at = motcua_core::calendar::truncate_to_micros(event.at);
-                let $s = self;
-                let mut tx = $begin.await?;
-                let found = sqlx::query(concat!("SELECT code FROM petitions WHERE code = $1", $lock_row))
-                    .bind(code.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                if found.is_none() {
-                    return Err($crate::error::StoreError::ItemNotFound(code.clone()));
-                }
-                let rows = sqlx::query(
-                    "SELECT CAST(payload AS TEXT) AS payload FROM petition_events WHERE petition_code = $1 ORDER BY seq",
-                )
-                .bind(code.as_str())
-                .fetch_all(&mut *tx)
-                .await?;
-                let mut events = Vec::with_capacity(rows.len());
-                for r in &rows {
-                    let payload: String = r.try_get("payload")?;
-                    events.push($crate::petitions::parse_item_event(code, &payload)?);
-                }
-                let mut item = motcua_core::petition::replay(domain, &events)
-                    .map_err(|e| $crate::error::StoreError::Corrupt(format!("item {code} no longer replays: {e}")))?;
-                motcua_core::petition::apply(domain, &mut item, &event)?;
-                let seq = i32::try_from(events.len() + 1)
-                    .map_err(|_| $crate::error::StoreError::Corrupt(format!("item {code} has too many events")))?;
-                Self::append_item_event(&mut tx, &item, &event, seq, recorded_at).await?;
-                tx.commit().await?;
-                Ok(item)
+                self.record_item_with(domain, code, event, recorded_at, false).await
+            }
+
+            async fn record_item_quiet(
+                &self,
+                domain: &motcua_core::Domain,
+                code: &motcua_core::petition::ItemCode,
+                event: motcua_core::petition::ItemEvent,
+                recorded_at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<motcua_core::petition::Item, $crate::error::StoreError> {
+                self.record_item_with(domain, code, event, recorded_at, true).await
             }
 
             async fn item_events(
@@ -437,9 +537,157 @@ macro_rules! petition_store {
                         .await?;
                 rows.iter().map(|r| $crate::petitions::decode_item!(r)).collect()
             }
+
+            async fn item_reminder_candidates(
+                &self,
+                after: chrono::DateTime<chrono::Utc>,
+                until: chrono::DateTime<chrono::Utc>,
+                cursor: Option<(chrono::DateTime<chrono::Utc>, motcua_core::petition::ItemCode)>,
+                limit: u32,
+            ) -> Result<Vec<(motcua_core::petition::ItemCode, chrono::DateTime<chrono::Utc>)>, $crate::error::StoreError> {
+                use sqlx::Row as _;
+                let (c_due, c_code) = match cursor {
+                    Some((d, c)) => (d, c.to_string()),
+                    None => (after, String::new()),
+                };
+                let rows = sqlx::query(
+                    "SELECT code, next_due_at FROM petitions WHERE next_due_at IS NOT NULL \
+                     AND next_due_at > $1 AND next_due_at <= $2 AND (next_due_at > $3 OR (next_due_at = $3 AND code > $4)) \
+                     ORDER BY next_due_at, code LIMIT $5",
+                )
+                .bind($crate::sql::At(after))
+                .bind($crate::sql::At(until))
+                .bind($crate::sql::At(c_due))
+                .bind(c_code)
+                .bind(i64::from(limit.max(1)))
+                .fetch_all(self.$reader())
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        let code: String = r.try_get("code")?;
+                        let due: chrono::DateTime<chrono::Utc> = r.try_get("next_due_at")?;
+                        let code = code
+                            .parse()
+                            .map_err(|_| $crate::error::StoreError::Corrupt(format!("petitions.code = {code:?}")))?;
+                        Ok((code, due))
+                    })
+                    .collect()
+            }
+
+            async fn recompute_items(
+                &self,
+                domain: &motcua_core::Domain,
+                dry_run: bool,
+            ) -> Result<$crate::petitions::ItemRecompute, $crate::error::StoreError> {
+                use sqlx::Row as _;
+                let $s = self;
+                let mut tx = $begin.await?;
+                if !$lock_table.is_empty() {
+                    sqlx::query($lock_table).execute(&mut *tx).await?;
+                }
+                let rows = sqlx::query(
+                    "SELECT petition_code, CAST(payload AS TEXT) AS payload FROM petition_events ORDER BY petition_code, seq",
+                )
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut logs: std::collections::BTreeMap<String, Vec<motcua_core::petition::ItemEvent>> =
+                    std::collections::BTreeMap::new();
+                for r in &rows {
+                    let code: String = r.try_get("petition_code")?;
+                    let parsed: motcua_core::petition::ItemCode = code
+                        .parse()
+                        .map_err(|_| $crate::error::StoreError::Corrupt(format!("petition_events.petition_code = {code:?}")))?;
+                    let payload: String = r.try_get("payload")?;
+                    let event = $crate::petitions::parse_item_event(&parsed, &payload)?;
+                    logs.entry(code).or_default().push(event);
+                }
+                let stored_rows = sqlx::query("SELECT * FROM petitions").fetch_all(&mut *tx).await?;
+                let mut stored: std::collections::BTreeMap<String, $crate::petitions::ItemRow> =
+                    std::collections::BTreeMap::new();
+                for r in &stored_rows {
+                    let row = $crate::petitions::decode_item!(r)?;
+                    stored.insert(row.code.to_string(), row);
+                }
+                let mut out = $crate::petitions::ItemRecompute { dry_run, items: logs.len() as u64, ..Default::default() };
+                for (code, events) in &logs {
+                    let item = match motcua_core::petition::replay(domain, events) {
+                        Ok(i) => i,
+                        Err(e) => {
+                            out.unreplayable.push((code.clone(), e.to_string()));
+                            continue;
+                        }
+                    };
+                    let row = $crate::petitions::row_of(&item)?;
+                    let fields = $crate::petitions::item_changes(stored.get(code), &row)?;
+                    if fields.is_empty() {
+                        continue;
+                    }
+                    if !dry_run {
+                        Self::write_item_row(&mut tx, &row).await?;
+                    }
+                    out.changed.push($crate::petitions::ItemChange { code: code.clone(), fields });
+                }
+                for code in stored.keys().filter(|c| !logs.contains_key(*c)) {
+                    if !dry_run {
+                        sqlx::query("DELETE FROM petitions WHERE code = $1").bind(code.as_str()).execute(&mut *tx).await?;
+                    }
+                    out.orphans.push(code.clone());
+                }
+                if dry_run {
+                    tx.rollback().await?;
+                } else {
+                    tx.commit().await?;
+                }
+                Ok(out)
+            }
         }
 
         impl $store {
+            /// Records one event on an item (its messages queued unless `quiet`).
+            async fn record_item_with(
+                &self,
+                domain: &motcua_core::Domain,
+                code: &motcua_core::petition::ItemCode,
+                mut event: motcua_core::petition::ItemEvent,
+                recorded_at: chrono::DateTime<chrono::Utc>,
+                quiet: bool,
+            ) -> Result<motcua_core::petition::Item, $crate::error::StoreError> {
+                use sqlx::Row as _;
+
+                event.at = motcua_core::calendar::truncate_to_micros(event.at);
+                let $s = self;
+                let mut tx = $begin.await?;
+                let found = sqlx::query(concat!("SELECT code FROM petitions WHERE code = $1", $lock_row))
+                    .bind(code.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if found.is_none() {
+                    return Err($crate::error::StoreError::ItemNotFound(code.clone()));
+                }
+                let rows = sqlx::query(
+                    "SELECT CAST(payload AS TEXT) AS payload FROM petition_events WHERE petition_code = $1 ORDER BY seq",
+                )
+                .bind(code.as_str())
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut events = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    let payload: String = r.try_get("payload")?;
+                    events.push($crate::petitions::parse_item_event(code, &payload)?);
+                }
+                let mut item = motcua_core::petition::replay(domain, &events)
+                    .map_err(|e| $crate::error::StoreError::Corrupt(format!("item {code} no longer replays: {e}")))?;
+                motcua_core::petition::apply(domain, &mut item, &event)?;
+                let seq = i32::try_from(events.len() + 1)
+                    .map_err(|_| $crate::error::StoreError::Corrupt(format!("item {code} has too many events")))?;
+                Self::append_item_event(&mut tx, &item, &event, seq, recorded_at).await?;
+                if !quiet {
+                    queue(&mut tx, &$crate::petitions::implied_rows(domain, &item, &event)?).await?;
+                }
+                tx.commit().await?;
+                Ok(item)
+            }
+
             /// Appends an event and writes the item's projection, in `tx`.
             async fn append_item_event<'c>(
                 tx: &mut sqlx::Transaction<'c, <$store as $crate::petitions::Backend>::Db>,
@@ -467,6 +715,14 @@ macro_rules! petition_store {
                     .bind($crate::sql::At(motcua_core::calendar::truncate_to_micros(recorded_at)))
                     .execute(&mut **tx)
                     .await?;
+                Self::write_item_row(tx, &row).await
+            }
+
+            /// Writes an item's projection row (inserted or replaced), in `tx`.
+            async fn write_item_row<'c>(
+                tx: &mut sqlx::Transaction<'c, <$store as $crate::petitions::Backend>::Db>,
+                row: &$crate::petitions::ItemRow,
+            ) -> Result<(), $crate::error::StoreError> {
                 let cols = $crate::petitions::ITEM_COLUMNS;
                 let params: Vec<String> = (1..=cols.len()).map(|i| format!("${i}")).collect();
                 let updates: Vec<String> =

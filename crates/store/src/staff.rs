@@ -530,12 +530,67 @@ pub(crate) fn desk_list_terms(
     }
 }
 
-/// A read of a citizen's personal data to record: who, which dossier, through which route,
-/// which fields were shown, and when.
+/// What a read of personal data was of: a dossier, or a petition, complaint or denunciation
+/// (stored with `subject` = `dossier` or `petition`, migration 27). Shown as its code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum ReadOf {
+    Dossier(DossierCode),
+    Petition(motcua_core::petition::ItemCode),
+}
+
+impl ReadOf {
+    /// `dossier` or `petition`, as stored.
+    pub fn subject(&self) -> &'static str {
+        match self {
+            Self::Dossier(_) => "dossier",
+            Self::Petition(_) => "petition",
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Dossier(c) => c.as_str(),
+            Self::Petition(c) => c.as_str(),
+        }
+    }
+
+    /// The staff page of what was read.
+    pub fn href(&self) -> String {
+        match self {
+            Self::Dossier(c) => format!("/dossiers/{c}"),
+            Self::Petition(c) => format!("/petitions/{c}"),
+        }
+    }
+
+    pub(crate) fn parse(subject: &str, code: &str) -> Result<Self, StoreError> {
+        let bad = || StoreError::Corrupt(format!("personal_data_reads: {subject} {code:?}"));
+        match subject {
+            "dossier" => code.parse().map(Self::Dossier).map_err(|_| bad()),
+            "petition" => code.parse().map(Self::Petition).map_err(|_| bad()),
+            _ => Err(bad()),
+        }
+    }
+}
+
+impl std::fmt::Display for ReadOf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<DossierCode> for ReadOf {
+    fn from(c: DossierCode) -> Self {
+        Self::Dossier(c)
+    }
+}
+
+/// A read of a citizen's personal data to record: who, which dossier or item, through which
+/// route, which fields were shown, and when.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewPersonalDataRead {
     pub staff: String,
-    pub code: DossierCode,
+    pub code: ReadOf,
     pub route: String,
     pub fields: Vec<String>,
     pub at: DateTime<Utc>,
@@ -547,7 +602,7 @@ pub struct PersonalDataRead {
     pub id: i64,
     /// The staff account that read.
     pub staff: String,
-    pub code: DossierCode,
+    pub code: ReadOf,
     pub route: String,
     pub fields: Vec<String>,
     pub read_at: DateTime<Utc>,
@@ -1321,8 +1376,8 @@ macro_rules! staff_store {
                 if reads.is_empty() {
                     return Ok(());
                 }
-                let q = "INSERT INTO personal_data_reads (staff, dossier_code, route, fields, read_at) \
-                     VALUES ($1, $2, $3, $4, $5)";
+                let q = "INSERT INTO personal_data_reads (staff, dossier_code, route, fields, read_at, subject) \
+                     VALUES ($1, $2, $3, $4, $5, $6)";
                 let mut tx = self.$writer().begin().await?;
                 for r in reads {
                     sqlx::query(&q)
@@ -1331,6 +1386,7 @@ macro_rules! staff_store {
                         .bind(r.route.as_str())
                         .bind(r.fields.join(","))
                         .bind(At(r.at))
+                        .bind(r.code.subject())
                         .execute(&mut *tx)
                         .await?;
                 }
@@ -1344,9 +1400,20 @@ macro_rules! staff_store {
                 within: Option<&[AgencyCode]>,
                 limit: u32,
             ) -> Result<Vec<PersonalDataRead>, StoreError> {
-                let Some((f, held)) = $crate::staff::held_by(super::D, within) else { return Ok(Vec::new()) };
+                let Some((mut f, held)) = $crate::staff::held_by(super::D, within) else { return Ok(Vec::new()) };
+                // An item's read is in scope when the item is with one of `within`.
+                let held = match within {
+                    Some(agencies) => {
+                        let list = f.list(agencies.iter().map(AgencyCode::as_str));
+                        format!(
+                            "((subject = 'dossier' AND {held}) OR (subject = 'petition' AND dossier_code IN \
+                             (SELECT code FROM petitions WHERE agency IN ({list}))))"
+                        )
+                    }
+                    None => held,
+                };
                 let q = format!(
-                    "SELECT id, staff, dossier_code, route, fields, read_at FROM personal_data_reads \
+                    "SELECT id, staff, dossier_code, route, fields, read_at, subject FROM personal_data_reads \
                      WHERE id < {} AND {held} ORDER BY id DESC LIMIT {limit}",
                     before.unwrap_or(i64::MAX)
                 );
@@ -1361,7 +1428,10 @@ macro_rules! staff_store {
                         Ok(PersonalDataRead {
                             id: r.try_get("id")?,
                             staff: r.try_get("staff")?,
-                            code: sql::parse("personal_data_reads", "dossier_code", &r.try_get::<String, _>("dossier_code")?)?,
+                            code: $crate::staff::ReadOf::parse(
+                                &r.try_get::<String, _>("subject")?,
+                                &r.try_get::<String, _>("dossier_code")?,
+                            )?,
                             route: r.try_get("route")?,
                             fields: fields.split(',').filter(|f| !f.is_empty()).map(str::to_string).collect(),
                             read_at: r.try_get("read_at")?,

@@ -281,7 +281,10 @@ mod checks {
     };
     pub use super::history::history_is_quiet_idempotent_and_leaves_the_overdue_to_a_person;
     pub use super::letters::letters_to_print_are_paged_and_marked_printed_then_handed;
-    pub use super::petitions::petitions_are_filed_routed_answered_and_reported;
+    pub use super::petitions::{
+        petition_messages_are_written_with_their_event, petitions_are_filed_routed_answered_and_reported,
+        reads_of_an_items_personal_data_are_audited, the_petitions_projection_is_rebuilt_from_its_log,
+    };
     pub use super::privacy::{
         an_inspector_account_keeps_its_role_and_scope, personal_data_is_found_within_the_agencies_that_held_it,
     };
@@ -2092,6 +2095,9 @@ conformance!(
     the_scorecard_is_kept_by_the_writer_and_equals_a_replay,
     scorecard_data_is_projected_as_core_replays_it,
     old_dossiers_stay_unknown_and_recompute_fills_a_migrated_database,
+    petition_messages_are_written_with_their_event,
+    the_petitions_projection_is_rebuilt_from_its_log,
+    reads_of_an_items_personal_data_are_audited,
 );
 
 /// SQLite only: migration 21 rebuilds `staff` (a new role in its CHECK) and keeps every

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use motcua_core::calendar::{from_local, to_local};
 use motcua_core::letters::{MessageKind, Recipient, digest_instant};
-use motcua_store::{OutboxMessage, OutboxStore, Store};
+use motcua_store::{OutboxMessage, OutboxStore, PetitionStore, Store};
 use serde::Serialize;
 
 use crate::error::WorkerError;
@@ -43,7 +43,9 @@ pub struct DigestStats {
 pub fn recipient_class(recipient: &str, kind: &str) -> &'static str {
     if matches!(recipient.parse::<Recipient>(), Ok(Recipient::Desk(_))) {
         "desk"
-    } else if kind.parse::<MessageKind>().is_ok_and(MessageKind::is_staff_notice) {
+    } else if kind.parse::<MessageKind>().is_ok_and(MessageKind::is_staff_notice)
+        || kind.parse::<motcua_core::petition_letters::ItemMessageKind>().is_ok_and(|k| k.is_staff_notice())
+    {
         "staff"
     } else {
         "citizen"
@@ -63,7 +65,7 @@ pub fn day_start(now: DateTime<Utc>) -> DateTime<Utc> {
 
 impl<S> Worker<S>
 where
-    S: Store + OutboxStore + Clone + Send + Sync + 'static,
+    S: Store + OutboxStore + PetitionStore + Clone + Send + Sync + 'static,
 {
     /// Writes the day's digests if `now` is at or past the digest time of a working day.
     /// Running it again (or from a second worker) adds nothing for an address already served

@@ -13,8 +13,9 @@ use lettre::{Address, Message};
 use motcua_core::deadlines::Lang;
 use motcua_core::forms::FormKind;
 use motcua_core::letters::{ApologyTimeliness, Audience, Digest, EmailResult, Letter, MessageKind, Recipient};
+use motcua_core::petition_letters::{ItemLetter, ItemMessageKind};
 use motcua_core::{AgencyCode, Email};
-use motcua_store::{OutboxMessage, OutboxStore, Store};
+use motcua_store::{OutboxMessage, OutboxStore, PetitionStore, Store};
 use tokio::task::JoinSet;
 
 use crate::compose;
@@ -49,16 +50,23 @@ struct Item {
     marked: bool,
 }
 
-/// What an outbox row carries: a letter, or (kind `digest`) a digest of notices.
+/// What an outbox row carries: a letter, (kind `digest`) a digest of notices, or (kinds
+/// `petition_…`) a petition's message.
 enum Payload {
     Letter(Box<Letter>),
     Digest(Box<Digest>),
+    Item(Box<ItemLetter>),
 }
 
 /// The letter (or digest) an outbox row carries. A payload that is not one (a field missing,
 /// a value core does not know) is the row's failure, recorded with the reason: nothing is
 /// guessed.
 fn payload_of(row: &OutboxMessage) -> Result<Payload, String> {
+    if row.kind.parse::<ItemMessageKind>().is_ok() {
+        return serde_json::from_str(&row.payload)
+            .map(|l| Payload::Item(Box::new(l)))
+            .map_err(|e| format!("the payload is not a petition's message: {e}"));
+    }
     if row.kind == MessageKind::Digest.name() {
         return serde_json::from_str(&row.payload)
             .map(|d| Payload::Digest(Box::new(d)))
@@ -73,19 +81,20 @@ fn payload_of(row: &OutboxMessage) -> Result<Payload, String> {
 fn apology_of(payload: &Payload) -> Option<(AgencyCode, ApologyTimeliness)> {
     match payload {
         Payload::Letter(letter) => letter.apology.as_ref().map(|a| (a.responsible.code.clone(), a.timeliness)),
-        Payload::Digest(_) => None,
+        Payload::Digest(_) | Payload::Item(_) => None,
     }
 }
 
 impl<S> Worker<S>
 where
-    S: Store + OutboxStore + Clone + Send + Sync + 'static,
+    S: Store + OutboxStore + PetitionStore + Clone + Send + Sync + 'static,
 {
     /// Renders one row: the e-mail to send, or the letter to print at the desk.
     fn prepare(&self, row: &OutboxMessage, payload: &Payload) -> Result<Job, String> {
         let rendered = match payload {
             Payload::Letter(letter) => self.templates.render(&row.kind, self.config.lang, letter, &row.recipient),
             Payload::Digest(digest) => self.templates.render_digest(self.config.lang, digest, &row.recipient),
+            Payload::Item(letter) => self.templates.render_item(self.config.lang, letter, &row.recipient),
         }
         .map_err(|e| e.to_string())?;
         let stem = compose::stem(row.id, &row.dedupe_key);
@@ -97,6 +106,9 @@ where
                 let name = match payload {
                     Payload::Letter(l) if l.audience == Audience::Citizen => {
                         compose::display_name(&l.dossier.applicant_name)
+                    }
+                    Payload::Item(l) if l.audience == Audience::Citizen => {
+                        compose::display_name(&l.item.applicant_name)
                     }
                     _ => None,
                 };

@@ -54,6 +54,8 @@ pub struct TickStats {
     pub digested: usize,
     /// Notices settled unlisted: their dossier finished, or waits for the citizen, since.
     pub notices_dropped: usize,
+    /// Petitions' at-risk warnings and last-day reminders queued (to the responsible agency).
+    pub petition_notices: usize,
 }
 
 /// The last reminder pass of a worker: its instant, its horizon, and its last full pass (see

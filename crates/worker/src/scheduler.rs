@@ -15,9 +15,10 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use motcua_core::letters::{automatic_apology, reminder_horizon, reminder_messages};
+use motcua_core::petition_letters::{at_risk_horizon, reminder_messages as item_reminders};
 use motcua_core::{AgencyCode, DomainError, Dossier, DossierCode, DossierError, EventKind};
 use motcua_store::outbox::{Candidate, Cursor};
-use motcua_store::{BatchItem, NewMessage, OutboxStore, Store, StoreError};
+use motcua_store::{BatchItem, NewMessage, OutboxStore, PetitionStore, Store, StoreError};
 use tokio::task::JoinSet;
 
 use crate::error::WorkerError;
@@ -35,7 +36,7 @@ const FULL_PASS_MINUTES: i64 = 60;
 
 impl<S> Worker<S>
 where
-    S: Store + OutboxStore + Clone + Send + Sync + 'static,
+    S: Store + OutboxStore + PetitionStore + Clone + Send + Sync + 'static,
 {
     /// The current state of each candidate, in order, its log read with a few queries in
     /// flight at once; `None` (counted as failed) for a log that does not replay.
@@ -77,6 +78,7 @@ where
         let mut stats = TickStats::default();
         self.reminders(now, &mut stats).await?;
         self.apologies(now, &mut stats).await?;
+        self.petition_notices(now, &mut stats).await?;
         let d = self.gather_digests(now).await?;
         stats.digests += d.digests;
         stats.digested += d.notices;
@@ -137,6 +139,39 @@ where
         let full = incremental.map_or(now, |m| m.full);
         if let Ok(mut g) = self.reminder_mark.lock() {
             *g = Some(ReminderMark { at: now, horizon, full });
+        }
+        Ok(())
+    }
+
+    /// Petitions, complaints and denunciations whose next step is due within the at-risk
+    /// window: each is replayed through core, which decides the warning or the reminder owed to
+    /// the responsible agency; the dedupe keys (step and due instant) make a rerun add nothing.
+    async fn petition_notices(&self, now: DateTime<Utc>, stats: &mut TickStats) -> Result<(), WorkerError> {
+        let horizon = at_risk_horizon(&self.domain, now)?;
+        let mut cursor = None;
+        loop {
+            let page = self.store.item_reminder_candidates(now, horizon, cursor.clone(), self.config.scan_page).await?;
+            let Some(last) = page.last() else { break };
+            cursor = Some((last.1, last.0.clone()));
+            let mut rows = Vec::new();
+            for (code, _) in &page {
+                let events = self.store.item_events(code).await?;
+                let intents = motcua_core::petition::replay(&self.domain, &events)
+                    .map_err(|e| e.to_string())
+                    .and_then(|item| item_reminders(&self.domain, &item, now).map_err(|e| e.to_string()));
+                match intents {
+                    Ok(intents) => rows.extend(motcua_store::petitions::message_rows(&intents)?),
+                    Err(e) => {
+                        tracing::warn!(petition = %code, error = %e, "no petition notice");
+                        stats.failed += 1;
+                    }
+                }
+            }
+            let inserted = transient_retry(|| self.store.enqueue(rows.clone())).await?;
+            stats.petition_notices += inserted.len();
+            if page.len() < self.config.scan_page as usize {
+                break;
+            }
         }
         Ok(())
     }

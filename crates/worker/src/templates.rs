@@ -5,7 +5,9 @@
 //! `<kind>.<lang>.txt` (required for `vi`; its first line is `Subject: …`) and
 //! `<kind>.<lang>.html` (optional: the HTML part). Kinds are core's `MessageKind` names
 //! (`apology`, `apology_with_result`, `reminder`, `at_risk`, `escalation`, `result_ready`,
-//! `receipt`, `supplement_request`, `digest`); an English template that is missing falls back to Vietnamese. HTML templates are
+//! `receipt`, `supplement_request`, `digest`, and the petitions' `petition_accepted`,
+//! `petition_answered`, `petition_forwarded`, `petition_extended`, `petition_reminder`,
+//! `petition_at_risk`); an English template that is missing falls back to Vietnamese. HTML templates are
 //! escaped automatically; `{% extends %}` and `{% include %}` work within the folder.
 //!
 //! Every template sees core's `Letter` (`kind`, `dossier`, `desk`, `agency`, `apology`,
@@ -24,6 +26,7 @@ use minijinja::{Environment, ErrorKind, Value, path_loader};
 use motcua_core::calendar::to_local;
 use motcua_core::deadlines::{Lang, format_instant, format_working_minutes};
 use motcua_core::letters::{Digest, Letter, MessageKind};
+use motcua_core::petition_letters::{ItemLetter, ItemMessageKind};
 use serde::Serialize;
 
 use crate::error::WorkerError;
@@ -116,10 +119,11 @@ impl Templates {
         });
         let mut present = BTreeSet::new();
         let mut problems = Vec::new();
-        for kind in MessageKind::ALL {
+        let kinds = MessageKind::ALL.iter().map(|k| k.name()).chain(ItemMessageKind::ALL.iter().map(|k| k.name()));
+        for kind in kinds {
             for lang in ["vi", "en"] {
                 for ext in ["txt", "html"] {
-                    let name = format!("{}.{lang}.{ext}", kind.name());
+                    let name = format!("{kind}.{lang}.{ext}");
                     if !dir.join(&name).is_file() {
                         if lang == "vi" && ext == "txt" {
                             problems.push(format!("{name} is missing"));
@@ -166,6 +170,15 @@ impl Templates {
     pub fn render_digest(&self, lang: Lang, digest: &Digest, recipient: &str) -> Result<Rendered, WorkerError> {
         let kind = MessageKind::Digest.name();
         self.render_object(kind, lang, object(digest, kind)?, recipient)
+    }
+
+    /// Renders a petition's message (`petition_accepted`, `petition_answered`,
+    /// `petition_forwarded`, `petition_extended`, `petition_reminder`, `petition_at_risk`) from
+    /// core's `ItemLetter`: the templates see `item`, `agency`, `audience`, `extension_reason`,
+    /// `remaining_working_minutes`, `print_at_desk` and `issued_at`.
+    pub fn render_item(&self, lang: Lang, letter: &ItemLetter, recipient: &str) -> Result<Rendered, WorkerError> {
+        let kind = letter.kind.name();
+        self.render_object(kind, lang, object(letter, kind)?, recipient)
     }
 
     fn render_object(
@@ -234,6 +247,10 @@ mod tests {
         let t = Templates::load(&dir).unwrap();
         for kind in MessageKind::ALL {
             assert!(t.pick(kind.name(), Lang::En, "txt").is_some(), "{kind}");
+            assert!(t.pick(kind.name(), Lang::Vi, "html").is_some(), "{kind}");
+        }
+        for kind in ItemMessageKind::ALL {
+            assert!(t.present.contains(&format!("{}.en.txt", kind.name())), "{kind}");
             assert!(t.pick(kind.name(), Lang::Vi, "html").is_some(), "{kind}");
         }
     }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use chrono::{DateTime, Utc};
 use lettre::message::Mailbox;
 use motcua_core::Domain;
-use motcua_store::{OutboxStore, Store};
+use motcua_store::{OutboxStore, PetitionStore, Store};
 
 use crate::config::WorkerConfig;
 use crate::error::WorkerError;
@@ -39,7 +39,7 @@ pub struct Worker<S> {
 
 impl<S> Worker<S>
 where
-    S: Store + OutboxStore + Clone + Send + Sync + 'static,
+    S: Store + OutboxStore + PetitionStore + Clone + Send + Sync + 'static,
 {
     /// Loads the templates and checks the sender; nothing runs until asked.
     pub fn new(

@@ -18,6 +18,7 @@ mod forms;
 mod intake;
 mod letters;
 mod login;
+mod petitions;
 mod queue;
 mod reports;
 mod scorecard;
@@ -60,6 +61,14 @@ pub fn routes() -> Routes<AppState> {
         .get("/scorecard", scorecard::scorecard_page)
         .get("/audit", reports::audit)
         .get("/audit/reads", reports::personal_data_reads)
+        .get("/petitions/{petition}", petitions::petition_page)
+        .post("/petitions/{petition}/accept", petitions::accept)
+        .post("/petitions/{petition}/answer", petitions::answer)
+        .post("/petitions/{petition}/extend", petitions::extend)
+        .post("/petitions/{petition}/forward", petitions::forward)
+        .post("/petitions/{petition}/guide", petitions::guide)
+        .post("/petitions/{petition}/transfer", petitions::transfer)
+        .post("/petitions/{petition}/close", petitions::close)
 }
 
 /// Sets the language cookie when a page is asked for with `?lang=`.

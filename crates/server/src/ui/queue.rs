@@ -59,6 +59,8 @@ struct QueuePage {
     agencies: Vec<(String, String)>,
     selected: String,
     pager: Pager,
+    /// Open petitions, complaints and denunciations, most urgent first.
+    items: Vec<super::petitions::ItemVm>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -80,6 +82,10 @@ pub async fn queue(State(state): State<AppState>, ui: Ui, Query(q): Query<QueueQ
         Ok(i) => i,
         Err(p) => return error_page(tr, &p),
     };
+    let items = match super::petitions::queue_items(&state, &ui).await {
+        Ok(i) => i,
+        Err(p) => return error_page(tr, &p),
+    };
     let selected = q.agency.unwrap_or_default();
     let path = if selected.is_empty() { "/queue".to_string() } else { format!("/queue?agency={}", encode(&selected)) };
     let page = QueuePage {
@@ -89,6 +95,7 @@ pub async fn queue(State(state): State<AppState>, ui: Ui, Query(q): Query<QueueQ
         agencies: agency_options(&state, &ui),
         pager: pager(tr, "/queue", &[("agency", &selected)], &found.place),
         selected,
+        items,
     };
     html(StatusCode::OK, &page)
 }

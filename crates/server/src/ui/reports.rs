@@ -200,6 +200,8 @@ impl ReadsPage {
             "GET /api/v1/dossiers/{code}" => "read_dossier_api",
             "GET /api/v1/dossiers/{code}/events" => "read_events_api",
             "GET /api/v1/dossiers (search)" => "read_search_api",
+            "GET /petitions/{petition}" => "read_petition_page",
+            "GET /api/v1/petitions/{petition}" => "read_petition_api",
             other => return other.to_string(),
         };
         tr.t(key).to_string()

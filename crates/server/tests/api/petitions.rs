@@ -102,3 +102,48 @@ async fn a_citizen_files_a_complaint_and_reads_the_answer_on_the_lookup() {
     assert!(limited, "filing is rate limited");
     app.shutdown().await;
 }
+
+/// An inspector reads an item's personal data one item at a time, and each such read is in
+/// the audit of reads (subject `petition`) before the data is shown; the inspector's list is
+/// masked and records nothing; the officer of the item's own agency reads it unaudited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inspectors_reads_of_an_items_personal_data_are_audited() {
+    let app = TestApp::spawn().await;
+    let (s, v) = file_public(
+        &app,
+        json!({"agency": TOURISM, "name": "Hồ Thị Mai", "email": "mai.ho@example.vn", "phone": "0905111222", "text": "Hướng dẫn viên thu thêm phí"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let item = v["code"].as_str().unwrap().to_string();
+    let reads = || async { super::personal_data_reads(&app).await };
+    assert!(reads().await.is_empty());
+    // The own agency: shown, not audited.
+    let (s, v) = app.get(Role::Agency, &format!("/api/v1/petitions/{item}")).await;
+    assert_eq!((s, v["item"]["applicant"]["name"].as_str()), (StatusCode::OK, Some("Hồ Thị Mai")), "{v}");
+    assert_eq!(v["personal_data"], "shown");
+    let (_, list) = app.get(Role::Agency, "/api/v1/petitions").await;
+    assert_eq!(list["petitions"][0]["applicant_name"], "Hồ Thị Mai");
+    assert!(reads().await.is_empty());
+    // The inspector's list: masked, nothing recorded.
+    let (s, list) = app.get(Role::Inspector, "/api/v1/petitions").await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    let row = &list["petitions"][0];
+    assert_eq!((row["applicant_name"].as_str(), row["personal_data"].as_str()), (Some("***"), Some("masked")));
+    assert!(row["applicant_email"].is_null() && row["applicant_phone"].is_null(), "{row}");
+    assert!(reads().await.is_empty());
+    // One item read whole: shown, and recorded first.
+    let (s, v) = app.get(Role::Inspector, &format!("/api/v1/petitions/{item}")).await;
+    assert_eq!((s, v["item"]["applicant"]["email"].as_str()), (StatusCode::OK, Some("mai.ho@example.vn")), "{v}");
+    let r = reads().await;
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!((r[0]["code"].as_str(), r[0]["subject"].as_str()), (Some(item.as_str()), Some("petition")));
+    assert_eq!(r[0]["route"], "GET /api/v1/petitions/{petition}");
+    assert_eq!(r[0]["fields"], json!(["name", "phone", "email"]));
+    // Its page too.
+    let (s, page) = app.page(Role::Inspector, &format!("/petitions/{item}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("Hồ Thị Mai"), "{page}");
+    let r = reads().await;
+    assert_eq!((r.len(), r[0]["route"].as_str()), (2, Some("GET /petitions/{petition}")));
+}

@@ -5,6 +5,11 @@
 use super::PgStore;
 use crate::petitions::{Backend, petition_store};
 
+/// Writes an item's messages to the outbox in the event's transaction.
+async fn queue(conn: &mut sqlx::PgConnection, rows: &[crate::outbox::NewMessage]) -> Result<(), crate::StoreError> {
+    super::outbox::insert_keys(conn, rows).await.map(drop)
+}
+
 impl Backend for PgStore {
     type Db = sqlx::Postgres;
 }

@@ -5,6 +5,14 @@
 use super::SqliteStore;
 use crate::petitions::{Backend, petition_store};
 
+/// Writes an item's messages to the outbox in the event's transaction.
+async fn queue(conn: &mut sqlx::SqliteConnection, rows: &[crate::outbox::NewMessage]) -> Result<(), crate::StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    super::outbox::insert(conn, rows, false).await.map(drop)
+}
+
 impl Backend for SqliteStore {
     type Db = sqlx::Sqlite;
 }

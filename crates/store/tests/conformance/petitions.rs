@@ -178,3 +178,135 @@ pub async fn petitions_are_filed_routed_answered_and_reported<S: Backend + Petit
     // The dossier's own log is untouched by its complaint.
     assert_eq!(s.events(&late_code).await.unwrap().len(), 1);
 }
+
+/// The messages an item's event implies are in the outbox with the event (the citizen's
+/// e-mail, or the desk's print queue without an address); a rejected event queues nothing; the
+/// scheduler's candidates are the open items due in a window.
+pub async fn petition_messages_are_written_with_their_event<S: Backend + PetitionStore + motcua_store::OutboxStore>(
+    s: S,
+) {
+    let d = domain();
+    let t1 = at(2026, 7, 6, 9, 0);
+    let c = s.file_item(&d, new_item(Kind::Complaint, WARD, None), t1, None, t1).await.unwrap();
+    let code = c.code.clone().unwrap();
+    let mut no_mail = new_item(Kind::Petition, WARD, None);
+    no_mail.applicant.email = None;
+    let p = s.file_item(&d, no_mail, t1, None, t1).await.unwrap();
+    let pcode = p.code.clone().unwrap();
+    let kinds = |rows: Vec<motcua_store::OutboxMessage>| {
+        rows.into_iter().filter(|m| m.kind.starts_with("petition_")).map(|m| (m.kind, m.recipient)).collect::<Vec<_>>()
+    };
+    assert!(kinds(s.outbox(None, 100).await.unwrap()).is_empty(), "filing queues nothing");
+    let accept = ItemEventKind::Accepted { complexity: Complexity::Ordinary, remote: false };
+    s.record_item(&d, &code, ev(t1 + Duration::hours(1), accept.clone()), t1).await.unwrap();
+    // A second acceptance is refused and queues nothing more.
+    assert!(s.record_item(&d, &code, ev(t1 + Duration::hours(2), accept), t1).await.is_err());
+    let guided =
+        ItemEventKind::Guided { to: "Tòa án nhân dân thành phố".into(), reason: "Ngoài thẩm quyền".into() };
+    s.record_item(&d, &pcode, ev(t1 + Duration::hours(1), guided), t1).await.unwrap();
+    let ext = ItemEventKind::Extended { reason: "Vụ việc phức tạp".into(), complexity: None };
+    s.record_item(&d, &code, ev(t1 + Duration::hours(3), ext), t1).await.unwrap();
+    let mut got = kinds(s.outbox(None, 100).await.unwrap());
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("petition_accepted".to_string(), "cuc.tran@example.vn".to_string()),
+            ("petition_extended".to_string(), "cuc.tran@example.vn".to_string()),
+            ("petition_forwarded".to_string(), format!("desk:{WARD}")),
+        ]
+    );
+    let row = s.outbox(None, 100).await.unwrap().into_iter().find(|m| m.kind == "petition_extended").unwrap();
+    let letter: motcua_core::petition_letters::ItemLetter = serde_json::from_str(&row.payload).unwrap();
+    assert_eq!(letter.extension_reason.as_deref(), Some("Vụ việc phức tạp"));
+    // Accepted 6/7 10:00 + 45 days (complex) = Thu 20/8/2026, closing.
+    assert_eq!(letter.item.next_due_at, Some(at(2026, 8, 20, 17, 0)));
+    // History is quiet: the same step recorded quietly queues nothing.
+    let h = s.file_item(&d, new_item(Kind::Complaint, WARD, None), t1, None, t1).await.unwrap().code.unwrap();
+    let accept = ItemEventKind::Accepted { complexity: Complexity::Ordinary, remote: false };
+    s.record_item_quiet(&d, &h, ev(t1 + Duration::hours(1), accept), t1).await.unwrap();
+    assert_eq!(s.item_row(&h).await.unwrap().unwrap().status, ItemStatus::Accepted);
+    assert_eq!(kinds(s.outbox(None, 100).await.unwrap()).len(), 3);
+    // Candidates: open items due in the window, by due instant.
+    let cands = s.item_reminder_candidates(at(2026, 8, 17, 9, 0), at(2026, 8, 21, 9, 0), None, 10).await.unwrap();
+    assert_eq!(cands, vec![(code.clone(), at(2026, 8, 20, 17, 0))]);
+    assert!(
+        s.item_reminder_candidates(at(2026, 8, 20, 17, 0), at(2026, 8, 25, 9, 0), None, 10).await.unwrap().is_empty()
+    );
+    let paged = s
+        .item_reminder_candidates(
+            at(2026, 8, 17, 9, 0),
+            at(2026, 8, 21, 9, 0),
+            cands.last().cloned().map(|(c, t)| (t, c)),
+            10,
+        )
+        .await
+        .unwrap();
+    assert!(paged.is_empty());
+}
+
+/// `recompute_items` finds a projection row that differs from its log, one missing and one
+/// with no event; `dry_run` writes nothing; applied, the projection equals the replay.
+pub async fn the_petitions_projection_is_rebuilt_from_its_log<S: Backend + PetitionStore>(s: S) {
+    let d = domain();
+    let t1 = at(2026, 7, 6, 9, 0);
+    let a = s.file_item(&d, new_item(Kind::Complaint, WARD, None), t1, None, t1).await.unwrap().code.unwrap();
+    let b = s.file_item(&d, new_item(Kind::Petition, WARD, None), t1, None, t1).await.unwrap().code.unwrap();
+    let c = s.file_item(&d, new_item(Kind::Denunciation, WARD, None), t1, None, t1).await.unwrap().code.unwrap();
+    let accept = ItemEventKind::Accepted { complexity: Complexity::Ordinary, remote: false };
+    s.record_item(&d, &a, ev(t1 + Duration::hours(1), accept), t1).await.unwrap();
+    let clean = s.recompute_items(&d, true).await.unwrap();
+    assert!(clean.is_empty(), "{clean:?}");
+    assert_eq!(clean.items, 3);
+    let before_a = s.item_row(&a).await.unwrap().unwrap();
+    let before_b = s.item_row(&b).await.unwrap().unwrap();
+    // Damage: a wrong status and due instant, a missing row, an orphan row.
+    s.raw(&format!(
+        "UPDATE petitions SET status = 'archived', next_due_at = NULL, next_step = NULL WHERE code = '{a}'"
+    ))
+    .await
+    .unwrap();
+    s.raw(&format!("DELETE FROM petitions WHERE code = '{b}'")).await.unwrap();
+    s.raw(&format!("UPDATE petitions SET code = 'TC-260706-0099' WHERE code = '{c}'")).await.unwrap();
+    let dry = s.recompute_items(&d, true).await.unwrap();
+    assert!(dry.dry_run);
+    let changed: Vec<&str> = dry.changed.iter().map(|c| c.code.as_str()).collect();
+    assert_eq!(changed, vec![a.as_str(), b.as_str(), c.as_str()], "in code order");
+    let fa = &dry.changed.iter().find(|x| x.code == a.as_str()).unwrap().fields;
+    let status = fa.iter().find(|f| f.field == "status").unwrap();
+    assert_eq!((status.old.as_deref(), status.new.as_deref()), (Some("archived"), Some("accepted")));
+    assert!(fa.iter().any(|f| f.field == "next_due_at" && f.old.is_none() && f.new.is_some()));
+    assert_eq!(dry.orphans, vec!["TC-260706-0099".to_string()]);
+    // Nothing written by the dry run.
+    assert!(s.item_row(&b).await.unwrap().is_none());
+    assert_eq!(s.item_row(&a).await.unwrap().unwrap().status, ItemStatus::Archived);
+    let applied = s.recompute_items(&d, false).await.unwrap();
+    assert_eq!(applied.changed.len(), 3);
+    assert_eq!(s.item_row(&a).await.unwrap().unwrap(), before_a);
+    assert_eq!(s.item_row(&b).await.unwrap().unwrap(), before_b);
+    assert!(s.item_row(&"TC-260706-0099".parse().unwrap()).await.unwrap().is_none());
+    assert!(s.recompute_items(&d, true).await.unwrap().is_empty());
+}
+
+/// Reads of an item's personal data are in the audit of reads with their subject, and an
+/// inspector of named agencies sees those of the items with its agencies.
+pub async fn reads_of_an_items_personal_data_are_audited<S: Backend + PetitionStore + motcua_store::StaffStore>(s: S) {
+    use motcua_store::{NewPersonalDataRead, ReadOf};
+    let d = domain();
+    let t1 = at(2026, 7, 6, 9, 0);
+    let a = s.file_item(&d, new_item(Kind::Complaint, WARD, None), t1, None, t1).await.unwrap().code.unwrap();
+    let read = NewPersonalDataRead {
+        staff: "thanhtra".into(),
+        code: ReadOf::Petition(a.clone()),
+        route: "GET /api/v1/petitions/{petition}".into(),
+        fields: vec!["name".into(), "email".into()],
+        at: t1 + Duration::hours(1),
+    };
+    s.record_personal_data_reads(&[read]).await.unwrap();
+    let all = s.personal_data_reads(None, None, 10).await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].code, ReadOf::Petition(a.clone()));
+    assert_eq!(all[0].code.href(), format!("/petitions/{a}"));
+    assert_eq!(s.personal_data_reads(None, Some(&[ag(WARD)]), 10).await.unwrap().len(), 1);
+    assert!(s.personal_data_reads(None, Some(&[ag(DEPT)]), 10).await.unwrap().is_empty());
+}

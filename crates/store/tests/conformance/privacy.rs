@@ -101,7 +101,7 @@ pub async fn personal_data_is_found_within_the_agencies_that_held_it<S: Backend 
     // The audit of reads: newest first, paged by id, fields kept in order; append-only.
     let read = |code: &DossierCode, route: &str, fields: &[&str], minutes: i64| NewPersonalDataRead {
         staff: "chair".into(),
-        code: code.clone(),
+        code: code.clone().into(),
         route: route.into(),
         fields: fields.iter().map(|f| f.to_string()).collect(),
         at: t0 + Duration::minutes(minutes),
@@ -115,7 +115,10 @@ pub async fn personal_data_is_found_within_the_agencies_that_held_it<S: Backend 
     s.record_personal_data_reads(&[]).await.unwrap();
     let all = s.personal_data_reads(None, None, 10).await.unwrap();
     assert_eq!(all.len(), 3);
-    assert_eq!(all.iter().map(|r| r.code.clone()).collect::<Vec<_>>(), vec![c.clone(), b.clone(), a.clone()]);
+    assert_eq!(
+        all.iter().map(|r| r.code.to_string()).collect::<Vec<_>>(),
+        vec![c.to_string(), b.to_string(), a.to_string()]
+    );
     assert_eq!(all[2].fields, vec!["name", "id_number", "phone"]);
     assert_eq!((all[2].staff.as_str(), all[2].route.as_str()), ("chair", "GET /api/v1/dossiers/{code}"));
     assert_eq!(all[2].read_at, t0 + Duration::minutes(30));
@@ -125,14 +128,19 @@ pub async fn personal_data_is_found_within_the_agencies_that_held_it<S: Backend 
     assert_eq!(s.personal_data_reads(None, None, 1).await.unwrap().len(), 1);
     // An inspector's agencies see the reads of the dossiers they received or held, and only
     // those; no agency, none.
-    let read_codes = |rows: Vec<motcua_store::PersonalDataRead>| rows.into_iter().map(|r| r.code).collect::<Vec<_>>();
+    let read_codes = |rows: Vec<motcua_store::PersonalDataRead>| {
+        rows.into_iter().map(|r| r.code).collect::<Vec<motcua_store::ReadOf>>()
+    };
     let dept = [ag(DEPT)];
-    assert_eq!(read_codes(s.personal_data_reads(None, Some(&dept), 10).await.unwrap()), vec![c.clone(), a.clone()]);
+    assert_eq!(
+        read_codes(s.personal_data_reads(None, Some(&dept), 10).await.unwrap()),
+        vec![c.clone().into(), a.clone().into()]
+    );
     let ward = [ag(WARD)];
-    assert_eq!(read_codes(s.personal_data_reads(None, Some(&ward), 10).await.unwrap()), vec![b.clone()]);
+    assert_eq!(read_codes(s.personal_data_reads(None, Some(&ward), 10).await.unwrap()), vec![b.clone().into()]);
     assert!(s.personal_data_reads(None, Some(&[]), 10).await.unwrap().is_empty());
     let older = s.personal_data_reads(Some(all[0].id), Some(&dept), 10).await.unwrap();
-    assert_eq!(read_codes(older), vec![a.clone()], "paged within the agencies too");
+    assert_eq!(read_codes(older), vec![motcua_store::ReadOf::from(a.clone())], "paged within the agencies too");
 
     // The event log likewise: the whole log, or the events of the agencies' dossiers.
     let log = s.audit(None, None, 1000).await.unwrap();
