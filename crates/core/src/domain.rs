@@ -17,6 +17,8 @@ pub struct Domain {
     pub calendar: Calendar,
     pub catalog: Catalog,
     pub classify: ClassifyMode,
+    /// The reception halls (`config/catalog/halls.toml`; empty when the file is absent).
+    pub halls: crate::hall::HallCatalog,
     agency_calendars: BTreeMap<AgencyCode, Calendar>,
 }
 
@@ -75,7 +77,13 @@ impl Domain {
             .agencies()
             .filter_map(|a| a.office_hours.clone().map(|h| (a.code.clone(), calendar.with_hours(h))))
             .collect();
-        Self { calendar, catalog, classify, agency_calendars }
+        Self { calendar, catalog, classify, halls: crate::hall::HallCatalog::default(), agency_calendars }
+    }
+
+    /// The same domain with its reception halls.
+    pub fn with_halls(mut self, halls: crate::hall::HallCatalog) -> Self {
+        self.halls = halls;
+        self
     }
 
     /// The calendar whose office hours apply at `agency` (the receiving desk's, for a dossier).
