@@ -31,9 +31,13 @@ pub enum HallError {
     /// Issuing or booking outside the hall's hours.
     #[error("{0}")]
     Closed(String),
-    #[error("hall {hall} has issued its {capacity} tickets for {day} (today's capacity): issuing is paused until the next working day")]
+    #[error(
+        "hall {hall} has issued its {capacity} tickets for {day} (today's capacity): issuing is paused until the next working day"
+    )]
     CapacityReached { hall: String, day: NaiveDate, capacity: u32 },
-    #[error("area {area} has issued its {capacity} tickets for {day} (today's capacity): issuing is paused until the next working day")]
+    #[error(
+        "area {area} has issued its {capacity} tickets for {day} (today's capacity): issuing is paused until the next working day"
+    )]
     AreaCapacityReached { area: char, day: NaiveDate, capacity: u32 },
     #[error("ticket {ticket} is {status}: cannot {action}")]
     Transition { ticket: String, status: &'static str, action: &'static str },
@@ -47,7 +51,9 @@ pub enum HallError {
     NotFinished(String),
     #[error("{0}")]
     Booking(String),
-    #[error("booking {code}: the citizen came {late} minutes after the slot of {slot}; more than {limit} minutes late loses the slot (take an ordinary number)")]
+    #[error(
+        "booking {code}: the citizen came {late} minutes after the slot of {slot}; more than {limit} minutes late loses the slot (take an ordinary number)"
+    )]
     BookingLate { code: String, slot: String, late: i64, limit: u32 },
     #[error("an event of another ticket or booking")]
     Mismatch,
@@ -354,7 +360,9 @@ impl FairState {
     /// The state after a call from `lane`.
     pub fn after(self, lane: Lane) -> Self {
         match lane {
-            Lane::Priority => Self { consecutive_priority: self.consecutive_priority + 1, ordinary_since_priority: Some(0) },
+            Lane::Priority => {
+                Self { consecutive_priority: self.consecutive_priority + 1, ordinary_since_priority: Some(0) }
+            }
             Lane::Ordinary => Self {
                 consecutive_priority: 0,
                 ordinary_since_priority: self.ordinary_since_priority.map(|n| n.saturating_add(1)),
@@ -528,10 +536,7 @@ impl Hall {
             return Err(HallError::Booking(format!("the slot {} has already begun", slot.format("%H:%M %d/%m/%Y"))));
         }
         if (day - now_local.date()).num_days() > i64::from(self.booking_days_ahead) {
-            return Err(HallError::Booking(format!(
-                "slots are booked at most {} days ahead",
-                self.booking_days_ahead
-            )));
+            return Err(HallError::Booking(format!("slots are booked at most {} days ahead", self.booking_days_ahead)));
         }
         Ok(a)
     }
@@ -644,8 +649,8 @@ impl HallCatalog {
     /// existing areas, versions of one hall do not overlap, the rule's numbers are sensible.
     /// Every problem is listed.
     pub fn from_toml(text: &str, catalog: &crate::catalog::Catalog) -> Result<Self, crate::catalog::CatalogError> {
-        let file: HallFile =
-            toml::from_str(text).map_err(|e| crate::catalog::CatalogError(vec![format!("halls.toml: {}", e.message())]))?;
+        let file: HallFile = toml::from_str(text)
+            .map_err(|e| crate::catalog::CatalogError(vec![format!("halls.toml: {}", e.message())]))?;
         let mut problems = Vec::new();
         let mut halls: Vec<Hall> = Vec::new();
         for row in file.hall {
@@ -721,10 +726,9 @@ impl HallCatalog {
                     valid_from: a.valid_from,
                     valid_until: a.valid_until,
                 };
-                if areas
-                    .iter()
-                    .any(|o| o.letter == letter && overlaps((o.valid_from, o.valid_until), (area.valid_from, area.valid_until)))
-                {
+                if areas.iter().any(|o| {
+                    o.letter == letter && overlaps((o.valid_from, o.valid_until), (area.valid_from, area.valid_until))
+                }) {
                     problems.push(format!("{what}: area {letter} is defined twice for the same days"));
                 }
                 areas.push(area);
@@ -886,8 +890,12 @@ pub struct Issue {
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum TicketEventKind {
     Issued(Issue),
-    Called { counter: u16 },
-    Recalled { counter: u16 },
+    Called {
+        counter: u16,
+    },
+    Recalled {
+        counter: u16,
+    },
     NoShow,
     Started,
     Finished,
@@ -900,9 +908,13 @@ pub enum TicketEventKind {
         counter: Option<u16>,
     },
     /// A finished ticket sent on to a second service: the new ticket.
-    Redirected { to: TicketId },
+    Redirected {
+        to: TicketId,
+    },
     /// A dossier received from this ticket.
-    Linked { dossier: DossierCode },
+    Linked {
+        dossier: DossierCode,
+    },
     Rated {
         rating: HallRating,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1513,6 +1525,22 @@ pub struct TicketFacts {
     pub wait_seconds: Option<i64>,
     pub service_seconds: Option<i64>,
     pub rating: Option<HallRating>,
+    /// The hall's waiting target.
+    pub target_seconds: i64,
+}
+
+impl Ticket {
+    /// What the report counts of this ticket, against the hall's waiting target.
+    pub fn facts(&self, target_minutes: u32) -> TicketFacts {
+        TicketFacts {
+            channel: self.channel,
+            status: self.status,
+            wait_seconds: self.wait_seconds(),
+            service_seconds: self.service_seconds(),
+            rating: self.rating,
+            target_seconds: i64::from(target_minutes) * 60,
+        }
+    }
 }
 
 /// One row of the hall report.
@@ -1533,8 +1561,8 @@ pub struct HallTally {
 }
 
 /// Tallies tickets: counts by outcome and channel, the wait and service spreads, the share
-/// called within `target_seconds`, ratings.
-pub fn tally(facts: &[TicketFacts], target_seconds: i64) -> HallTally {
+/// called within each one's hall waiting target, ratings.
+pub fn tally<'a>(facts: impl IntoIterator<Item = &'a TicketFacts>) -> HallTally {
     let mut t = HallTally::default();
     let mut waits = Vec::new();
     let mut services = Vec::new();
@@ -1550,7 +1578,7 @@ pub fn tally(facts: &[TicketFacts], target_seconds: i64) -> HallTally {
         }
         if let Some(w) = f.wait_seconds {
             waits.push(w);
-            if w <= target_seconds {
+            if w <= f.target_seconds {
                 t.within_target += 1;
             }
         }
@@ -1601,7 +1629,8 @@ mod tests {
         assert_eq!(t.number_label(), "A-023");
         assert_eq!("HCC-260310-A-023".parse::<TicketId>().unwrap(), t);
         assert_eq!("HCC-260310-B-1234".parse::<TicketId>().unwrap().number, 1234);
-        for bad in ["", "HCC-260310-A-23", "HCC-261310-A-023", "hcc-260310-A-023", "HCC-260310-a-023", "HCC-260310-A-000"]
+        for bad in
+            ["", "HCC-260310-A-23", "HCC-261310-A-023", "hcc-260310-A-023", "HCC-260310-a-023", "HCC-260310-A-000"]
         {
             assert!(bad.parse::<TicketId>().is_err(), "{bad}");
         }
@@ -1626,7 +1655,10 @@ mod tests {
         // The first priority ticket goes first (no priority call yet today), then 2 : 1.
         assert_eq!(
             lanes,
-            ["priority", "ordinary", "ordinary", "priority", "ordinary", "ordinary", "priority", "ordinary", "ordinary"]
+            [
+                "priority", "ordinary", "ordinary", "priority", "ordinary", "ordinary", "priority", "ordinary",
+                "ordinary"
+            ]
         );
         assert_eq!(order[0].0, 7);
         assert_eq!(order[1].0, 1);
@@ -1635,7 +1667,8 @@ mod tests {
     #[test]
     fn cap_rule_limits_priority_runs_and_priority_alone_is_called() {
         let rule = PriorityRule::Cap { consecutive: 2 };
-        let mut waiting: Vec<Waiting> = (1..=2).map(|n| w('A', n, false, n)).chain((3..=8).map(|n| w('A', n, true, n))).collect();
+        let mut waiting: Vec<Waiting> =
+            (1..=2).map(|n| w('A', n, false, n)).chain((3..=8).map(|n| w('A', n, true, n))).collect();
         let now = local_at(NaiveDate::from_ymd_opt(2026, 3, 10).unwrap(), 9, 0);
         let mut fair = FairState::default();
         let mut lanes = Vec::new();

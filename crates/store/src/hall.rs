@@ -180,7 +180,8 @@ pub trait HallStore: Send + Sync {
         day: NaiveDate,
     ) -> impl Future<Output = Result<Vec<Booking>, StoreError>> + Send;
 
-    fn counter_sessions(&self, hall: &HallCode) -> impl Future<Output = Result<Vec<CounterSession>, StoreError>> + Send;
+    fn counter_sessions(&self, hall: &HallCode)
+    -> impl Future<Output = Result<Vec<CounterSession>, StoreError>> + Send;
 }
 
 /// The columns of `hall_tickets`, in the order [`hall_store!`] binds them.
@@ -1175,3 +1176,77 @@ macro_rules! hall_store {
     };
 }
 pub(crate) use hall_store;
+
+/// How the hall report groups its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HallReportBy {
+    Hall,
+    Area,
+    Counter,
+    Officer,
+    Day,
+}
+
+impl HallReportBy {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim() {
+            "hall" => Some(Self::Hall),
+            "area" => Some(Self::Area),
+            "counter" => Some(Self::Counter),
+            "officer" => Some(Self::Officer),
+            "day" => Some(Self::Day),
+            _ => None,
+        }
+    }
+}
+
+/// The hall report: one tally per group, and the total, over the tickets issued in a period.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HallReport {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub rows: Vec<(String, motcua_core::hall::HallTally)>,
+    pub total: motcua_core::hall::HallTally,
+}
+
+impl HallReport {
+    /// Tallies `tickets` (each against its hall's waiting target; 30 minutes for a hall no
+    /// longer configured), grouped by `by`: `HALL/A` per area (the area it was served in),
+    /// `HALL/3` per counter (the one that called it last; `HALL/-` never called), the officer
+    /// who called it (`-` none), the local day.
+    pub fn build(
+        domain: &Domain,
+        from: NaiveDate,
+        to: NaiveDate,
+        tickets: &[Ticket],
+        by: Option<HallReportBy>,
+    ) -> Self {
+        let facts: Vec<(String, motcua_core::hall::TicketFacts)> = tickets
+            .iter()
+            .map(|t| {
+                let target = domain.halls.hall(&t.id.hall, t.id.day).map_or(30, |h| h.waiting_target_minutes);
+                let key = match by {
+                    None => String::new(),
+                    Some(HallReportBy::Hall) => t.id.hall.to_string(),
+                    Some(HallReportBy::Area) => format!("{}/{}", t.id.hall, t.area),
+                    Some(HallReportBy::Counter) => {
+                        format!("{}/{}", t.id.hall, t.counter.map_or_else(|| "-".to_string(), |c| c.to_string()))
+                    }
+                    Some(HallReportBy::Officer) => t.called_by.clone().unwrap_or_else(|| "-".into()),
+                    Some(HallReportBy::Day) => t.id.day.to_string(),
+                };
+                (key, t.facts(target))
+            })
+            .collect();
+        let total = motcua_core::hall::tally(facts.iter().map(|(_, f)| f));
+        let mut groups: std::collections::BTreeMap<&str, Vec<&motcua_core::hall::TicketFacts>> =
+            std::collections::BTreeMap::new();
+        if by.is_some() {
+            for (k, f) in &facts {
+                groups.entry(k.as_str()).or_default().push(f);
+            }
+        }
+        let rows = groups.into_iter().map(|(k, v)| (k.to_string(), motcua_core::hall::tally(v))).collect();
+        Self { from, to, rows, total }
+    }
+}

@@ -55,7 +55,7 @@ pub mod watchlist;
 mod write;
 
 pub use error::{StoreError, is_transient, is_unavailable};
-pub use hall::{Called, CounterSession, HallStore, NewTicket};
+pub use hall::{Called, CounterSession, HallReport, HallReportBy, HallStore, NewTicket};
 pub use letters::{DeskLetter, DeskLetterStore, LetterFilter, LetterMark, MarkRecord, Marked};
 pub use metrics::ServiceFigures;
 pub use model::{
