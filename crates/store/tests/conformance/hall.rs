@@ -120,7 +120,8 @@ pub async fn hall_tickets_follow_the_ordering_rule_and_their_steps<S: Backend + 
     let t = |m: u32| at(2026, 3, 10, 8, m);
     // Issued: A-001..A-003 ordinary, A-004, A-005 priority.
     let mut ids = Vec::new();
-    for (i, p) in [None, None, None, Some(PriorityKind::Disability), Some(PriorityKind::Pregnant)].into_iter().enumerate()
+    for (i, p) in
+        [None, None, None, Some(PriorityKind::Disability), Some(PriorityKind::Pregnant)].into_iter().enumerate()
     {
         let m = u32::try_from(i).unwrap();
         ids.push(s.issue_ticket(&d, ticket('A', p), t(m), Some("desk".into()), t(m)).await.unwrap().id);
@@ -128,7 +129,8 @@ pub async fn hall_tickets_follow_the_ordering_rule_and_their_steps<S: Backend + 
     // 2 ordinary : 1 priority, the first priority ticket going first.
     let mut order = Vec::new();
     for k in 0..5u32 {
-        let c = s.call_next(&d, &h, 1 + u16::try_from(k % 2).unwrap(), t(10 + k), None, t(10 + k)).await.unwrap().unwrap();
+        let c =
+            s.call_next(&d, &h, 1 + u16::try_from(k % 2).unwrap(), t(10 + k), None, t(10 + k)).await.unwrap().unwrap();
         order.push((c.ticket.number.clone(), c.lane));
     }
     assert_eq!(
@@ -265,7 +267,8 @@ pub async fn hall_bookings_are_limited_cancelled_and_checked_in<S: Backend + Hal
     let late = at(2026, 3, 10, 9, 11);
     let lost = s.check_in(&d, "AAAA5555", late, None, late).await;
     assert!(matches!(lost, Err(StoreError::HallRejected(HallError::BookingLate { .. }))), "{lost:?}");
-    let walk_in = s.issue_ticket(&d, ticket('B', None), at(2026, 3, 10, 8, 30), None, at(2026, 3, 10, 8, 30)).await.unwrap();
+    let walk_in =
+        s.issue_ticket(&d, ticket('B', None), at(2026, 3, 10, 8, 30), None, at(2026, 3, 10, 8, 30)).await.unwrap();
     let early = at(2026, 3, 10, 8, 50);
     let booked = s.check_in(&d, "AAAA5555", early, None, early).await.unwrap();
     assert_eq!((booked.channel, booked.waiting_since), (TicketChannel::Booking, at(2026, 3, 10, 9, 0)));
