@@ -61,8 +61,8 @@ pub fn routes() -> Routes<AppState> {
         .post("/api/v1/halls/{hall}/bookings", book)
         .get("/api/v1/halls/tickets/{ticket}/position", position)
         .post("/api/v1/halls/tickets/{ticket}/rating", rate)
-        .post("/api/v1/halls/bookings/{code}/cancel", cancel)
-        .post("/api/v1/halls/bookings/{code}/check-in", check_in)
+        .post("/api/v1/halls/bookings/{booking}/cancel", cancel)
+        .post("/api/v1/halls/bookings/{booking}/check-in", check_in)
         .get("/sanh/{hall}/tv", tv_page)
         .get("/sanh/{hall}/lay-so", phone_page)
         .get("/sanh/{hall}/kiosk", kiosk_page)
@@ -596,6 +596,7 @@ async fn take(
     let new =
         NewTicket { hall: code.clone(), area: area(&b.area)?, channel, priority: priority(b.priority.as_deref())? };
     hall.area(new.area, to_local(now).date())?;
+    hall.check_open(state.domain.calendar_for(&hall.agency), now)?;
     let ip = crate::shared::client_ip(&state.config.trusted_proxies, &headers, peer);
     let (per_client, per_hall) =
         state.config.hall_issue_limits.unwrap_or((hall.issue_per_client_per_hour, hall.issue_per_hall_per_minute));
@@ -697,14 +698,18 @@ async fn events(State(state): State<AppState>, Path(h): Path<String>) -> Result<
                 return Some((Ok::<_, Infallible>(SseEvent::default().data(p)), (None, rx, state, code)));
             }
             loop {
-                match rx.recv().await {
-                    Ok(msg) => return Some((Ok(SseEvent::default().data(msg)), (None, rx, state, code))),
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                // Wakes every second to end the stream when the server drains (a graceful
+                // shutdown waits for open responses).
+                match tokio::time::timeout(Duration::from_secs(1), rx.recv()).await {
+                    Err(_) if state.draining.load(std::sync::atomic::Ordering::Relaxed) => return None,
+                    Err(_) => {}
+                    Ok(Ok(msg)) => return Some((Ok(SseEvent::default().data(msg)), (None, rx, state, code))),
+                    Ok(Err(broadcast::error::RecvError::Lagged(_))) => {
                         if let Ok(s) = hall_state(&state, &code).await {
                             return Some((Ok(SseEvent::default().data(s.to_string())), (None, rx, state, code)));
                         }
                     }
-                    Err(broadcast::error::RecvError::Closed) => return None,
+                    Ok(Err(broadcast::error::RecvError::Closed)) => return None,
                 }
             }
         },
