@@ -335,7 +335,7 @@ async fn step<S: HallStore>(
     Ok(())
 }
 
-pub async fn run<S: HallStore>(cmd: &HallCommand, store: &S, domain: &Domain) -> Result<()> {
+pub async fn run<S: HallStore + motcua_store::StaffStore>(cmd: &HallCommand, store: &S, domain: &Domain) -> Result<()> {
     use HallCommand as H;
     match cmd {
         H::List { on, json } => {
@@ -417,7 +417,21 @@ pub async fn run<S: HallStore>(cmd: &HallCommand, store: &S, domain: &Domain) ->
             let rating = HallRating::parse(rating)
                 .ok_or_else(|| anyhow!("--rating: expected very_satisfied, satisfied, neutral or dissatisfied"))?;
             let comment = motcua_core::text::optional_paragraph(comment.as_deref().unwrap_or(""), "--comment", 1000)?;
-            step(store, domain, ticket, write, TicketEventKind::Rated { rating, comment }).await?;
+            let s = write.stamp(domain)?;
+            let t = resolve(store, ticket, to_local(s.at).date()).await?;
+            let kind = TicketEventKind::Rated { rating, comment: comment.clone() };
+            let t = store.record_ticket(domain, &t.id, TicketEvent::new(s.at, write.by.clone(), kind), s.now).await?;
+            // The dossiers received from the ticket get the same rating (one kept already stays).
+            for code in &t.dossiers {
+                let r = motcua_store::Rating {
+                    code: code.clone(),
+                    score: rating.score(),
+                    comment: comment.clone(),
+                    rated_at: s.at,
+                };
+                store.rate(&r).await?;
+            }
+            print_ticket(&t, write.json);
         }
         H::Show { ticket, json } => {
             let t = resolve(store, ticket, today()).await?;

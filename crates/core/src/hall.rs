@@ -306,6 +306,17 @@ impl HallRating {
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.name() == s.trim())
     }
+
+    /// The dossier rating (1–5 stars; 4–5 count satisfied, 1–2 dissatisfied) a ticket's rating
+    /// gives the dossiers received from it.
+    pub fn score(self) -> u8 {
+        match self {
+            Self::VerySatisfied => 5,
+            Self::Satisfied => 4,
+            Self::Neutral => 3,
+            Self::Dissatisfied => 1,
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -112,6 +112,10 @@
   if (kind === "ticket") {
     const p = $("print");
     if (p) p.addEventListener("click", () => window.print());
+    document.querySelectorAll("button[data-rating]").forEach((b) => b.addEventListener("click", () => {
+      post("/api/v1/halls/tickets/" + body.dataset.ticket + "/rating", { rating: b.dataset.rating })
+        .then(({ ok, j }) => { $("rate").textContent = ok ? "Cảm ơn ông/bà đã đánh giá." : (j.detail || "Không gửi được"); });
+    }));
     if (new URLSearchParams(window.location.search).get("in") === "1") window.print();
   }
 })();

@@ -674,11 +674,30 @@ async fn rate(
         .record_ticket(
             &state.domain,
             &t.id,
-            TicketEvent::new(now, None, TicketEventKind::Rated { rating, comment }),
+            TicketEvent::new(now, None, TicketEventKind::Rated { rating, comment: comment.clone() }),
             now,
         )
         .await?;
+    rate_dossiers(&state, &t, rating, comment, now).await?;
     Ok(Json(public_ticket_json(&t)))
+}
+
+/// The ticket's rating is also the rating of the dossiers received from it (a dossier already
+/// rated keeps its rating): it feeds their satisfaction figures.
+pub async fn rate_dossiers(
+    state: &AppState,
+    t: &Ticket,
+    rating: HallRating,
+    comment: Option<String>,
+    at: DateTime<Utc>,
+) -> Result<(), Problem> {
+    use motcua_store::StaffStore as _;
+    for code in &t.dossiers {
+        let r =
+            motcua_store::Rating { code: code.clone(), score: rating.score(), comment: comment.clone(), rated_at: at };
+        state.store.rate(&r).await?;
+    }
+    Ok(())
 }
 
 async fn state_json(State(state): State<AppState>, Path(h): Path<String>) -> Result<Json<Value>, Problem> {
@@ -914,14 +933,31 @@ async fn ticket_page(State(state): State<AppState>, Path(t): Path<String>) -> Re
     let body = format!(
         "<main class=\"paper\"><p>{}</p><p>Lĩnh vực {} — {}</p><p class=\"ticket\">{}</p>\
          <p>Lấy lúc {}</p><p>Vui lòng chờ gọi số trên màn hình.</p>\
-         <button id=\"print\">In phiếu</button></main>",
+         <button id=\"print\">In phiếu</button>{}</main>",
         esc(&hall.name),
         t.area,
         esc(&area),
         esc(&t.number),
-        at_vn(t.issued_at).format("%H:%M %d/%m/%Y")
+        at_vn(t.issued_at).format("%H:%M %d/%m/%Y"),
+        rating_buttons(&t)
     );
     Ok(page(&format!("Số {}", t.number), &body, &[("page", "ticket"), ("ticket", &t.id.to_string())]))
+}
+
+/// After the service, the four usual buttons (once per ticket): the counter's tablet or the
+/// citizen's phone shows this page.
+fn rating_buttons(t: &Ticket) -> String {
+    if t.status != TicketStatus::Done {
+        return String::new();
+    }
+    if let Some(r) = t.rating {
+        return format!("<p>Đã đánh giá: {}</p>", r.name_vi());
+    }
+    let buttons: String = HallRating::ALL
+        .iter()
+        .map(|r| format!("<button class=\"big\" data-rating=\"{}\">{}</button>", r.name(), r.name_vi()))
+        .collect();
+    format!("<section id=\"rate\"><h2>Ông/bà đánh giá thế nào về việc phục vụ?</h2>{buttons}</section>")
 }
 
 /// The QR poster: one code for the hall and one per area, each leading to the phone page.

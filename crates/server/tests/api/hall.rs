@@ -110,9 +110,18 @@ async fn a_phone_takes_a_number_and_sees_itself_called_over_sse() {
     assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("done")), "{v}");
     let (s, _) = app.post(Role::Head, &format!("/api/v1/halls/tickets/{id}/start"), json!({})).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+    // A dossier received from the ticket: the ticket's rating is its rating too.
+    let dossier: motcua_core::DossierCode = "000.00.02.H17-250310-0001".parse().unwrap();
+    let ticket_id: motcua_core::hall::TicketId = id.parse().unwrap();
+    let link = TicketEvent::new(app.now(), None, TicketEventKind::Linked { dossier: dossier.clone() });
+    app.store.record_ticket(&app.domain, &ticket_id, link, app.now()).await.unwrap();
     let (s, v) =
         public_post(&app, &format!("/api/v1/halls/tickets/{id}/rating"), json!({"rating": "very_satisfied"})).await;
     assert_eq!((s, v["rating"].as_str()), (StatusCode::OK, Some("very_satisfied")), "{v}");
+    {
+        use motcua_store::StaffStore as _;
+        assert_eq!(app.store.rating(&dossier).await.unwrap().map(|r| r.score), Some(5));
+    }
     let (s, v) =
         public_post(&app, &format!("/api/v1/halls/tickets/{id}/rating"), json!({"rating": "dissatisfied"})).await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
@@ -122,7 +131,7 @@ async fn a_phone_takes_a_number_and_sees_itself_called_over_sse() {
     let (s, v) = app.get(Role::Head, "/api/v1/halls/HCC/queue").await;
     assert_eq!((s, v["tickets"].as_array().map(Vec::len)), (StatusCode::OK, Some(3)));
     let (s, v) = app.get(Role::Chair, &format!("/api/v1/halls/tickets/{id}")).await;
-    assert_eq!((s, v["events"].as_array().map(Vec::len)), (StatusCode::OK, Some(4)), "{v}");
+    assert_eq!((s, v["events"].as_array().map(Vec::len)), (StatusCode::OK, Some(5)), "{v}");
     let (s, v) = app.get(Role::Chair, "/api/v1/halls/HCC/report?by=channel").await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     let (s, v) = app.get(Role::Chair, "/api/v1/halls/HCC/report?by=area").await;
@@ -154,7 +163,8 @@ async fn a_phone_takes_a_number_and_sees_itself_called_over_sse() {
         assert!(r.text().await.unwrap().contains(needle), "{path}");
     }
     let page = reqwest::Client::new().get(app.url(&format!("/sanh/ve/{id}"))).send().await.unwrap();
-    assert!(page.text().await.unwrap().contains("A-001"));
+    let page = page.text().await.unwrap();
+    assert!(page.contains("A-001") && page.contains("Đã đánh giá: Rất hài lòng"), "{page}");
     app.shutdown().await;
 }
 
