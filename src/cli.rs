@@ -293,6 +293,10 @@ pub enum Command {
     /// list, show, accept, extend, transfer, forward, answer, close, rate, report.
     #[command(subcommand)]
     Petition(crate::petition_cmd::PetitionCommand),
+    /// The reception hall: list, ticket, call, recall, no-show, start, finish, left, transfer,
+    /// redirect, rate, show, queue, book, cancel, check-in, sign-in, close-day, report.
+    #[command(subcommand)]
+    Hall(crate::hall_cmd::HallCommand),
     /// Reminders, automatic apologies and escalations, and delivery of the outbox (e-mail, or
     /// the desk's print queue): `--once [--as-of INSTANT]` for one pass, else until stopped.
     Worker(crate::worker_cmd::WorkerArgs),
@@ -456,6 +460,9 @@ pub fn run(cli: &Cli) -> Result<()> {
         if let Command::Petition(cmd) = &cli.command {
             return crate::petition_cmd::run(cmd, &store, &domain).await;
         }
+        if let Command::Hall(cmd) = &cli.command {
+            return crate::hall_cmd::run(cmd, &store, &domain).await;
+        }
         if let Command::Backup { to, json } = &cli.command {
             let made = store.backup_to(to).await;
             store.close().await;
@@ -489,7 +496,8 @@ async fn run_with_store<
         + motcua_store::OutboxStore
         + motcua_store::PetitionStore
         + motcua_store::StaffStore
-        + motcua_store::scorecard::ScorecardStore,
+        + motcua_store::scorecard::ScorecardStore
+        + motcua_store::HallStore,
 >(
     cli: &Cli,
     store: &S,
@@ -505,6 +513,7 @@ async fn run_with_store<
         | C::Serve(_)
         | C::Staff(_)
         | C::Petition(_)
+        | C::Hall(_)
         | C::Worker(_)
         | C::Outbox(_)
         | C::Letter(_)

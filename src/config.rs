@@ -184,7 +184,20 @@ impl Config {
     }
 
     pub fn domain(&self) -> Result<Domain> {
-        Ok(Domain::new(self.calendar()?, self.catalog()?, self.settings.classify)
-            .with_delay_reasons(self.delay_reasons()?))
+        let catalog = self.catalog()?;
+        let halls = self.halls(&catalog)?;
+        Ok(Domain::new(self.calendar()?, catalog, self.settings.classify)
+            .with_delay_reasons(self.delay_reasons()?)
+            .with_halls(halls))
+    }
+
+    /// The reception halls of `catalog/halls.toml` (none when the file is absent), checked
+    /// against the catalog.
+    pub fn halls(&self, catalog: &Catalog) -> Result<motcua_core::hall::HallCatalog> {
+        let path = self.dir.join("catalog").join("halls.toml");
+        if !path.exists() {
+            return Ok(motcua_core::hall::HallCatalog::default());
+        }
+        Ok(motcua_core::hall::HallCatalog::from_toml(&read_text(&path)?, catalog)?)
     }
 }

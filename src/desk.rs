@@ -90,6 +90,12 @@ pub struct IntakeArgs {
     /// Record that no paper was digitised at intake.
     #[arg(long)]
     pub digitised_none: bool,
+    /// The hall ticket the citizen was served from: its id (HCC-260310-A-023), or its number
+    /// at the hall of --hall or of the receiving agency, on the day of the intake.
+    #[arg(long)]
+    pub ticket: Option<String>,
+    #[arg(long, requires = "ticket")]
+    pub hall: Option<String>,
     #[command(flatten)]
     pub write: WriteFlags,
 }
@@ -100,7 +106,7 @@ fn parse_code(s: &str) -> Result<DossierCode> {
     Ok(s.trim().parse::<DossierCode>()?)
 }
 
-pub async fn intake<S: Store>(store: &S, domain: &Domain, a: &IntakeArgs) -> Result<()> {
+pub async fn intake<S: Store + motcua_store::HallStore>(store: &S, domain: &Domain, a: &IntakeArgs) -> Result<()> {
     let form = IntakeForm {
         procedure: a.procedure.clone(),
         agency: a.agency.clone(),
@@ -120,9 +126,18 @@ pub async fn intake<S: Store>(store: &S, domain: &Domain, a: &IntakeArgs) -> Res
     let CheckedIntake { procedure, agency, applicant, channel, documents, digitised } =
         form.check(domain, FieldStyle::Flag)?;
     let s = a.write.stamp(domain)?;
+    let ticket = match &a.ticket {
+        Some(t) => {
+            Some(crate::hall_cmd::ticket_for_intake(store, domain, t, a.hall.as_deref(), &a.agency, s.at).await?)
+        }
+        None => None,
+    };
     let online = channel == Channel::Online;
     let new = NewDossier { procedure, agency, applicant, channel, online, documents, digitised };
     let d = store.intake_stamped(domain, new, s.at, a.write.by.clone(), s.reason, s.now).await?;
+    if let (Some(t), Some(code)) = (&ticket, &d.code) {
+        crate::hall_cmd::link_intake(store, domain, t, code, s.at, a.write.by.clone(), s.now).await?;
+    }
     print_written(domain, &d, a.write.json)
 }
 

@@ -8,7 +8,7 @@
 //! catalog), `input` (values typed on the command line), `process` (logging and the stop
 //! signal of long-running commands), and one module per command family: `desk` (intake,
 //! transitions, `show`, `catalog`), `calendar_cmd`, `bulk` (`simulate`, `recompute`), `exchange_cmd`,
-//! `metrics_cmd`, `petition_cmd`, `serve_cmd`, `staff_cmd`, `worker_cmd` (`worker`, `outbox`, `letter`).
+//! `hall_cmd`, `metrics_cmd`, `petition_cmd`, `serve_cmd`, `staff_cmd`, `worker_cmd` (`worker`, `outbox`, `letter`).
 
 /// The process's allocator, for Rust's allocations and (with `override`) SQLite's C ones: the
 /// bulk write path allocates and frees many small values across two threads, where mimalloc's
@@ -23,6 +23,7 @@ pub mod config;
 pub mod desk;
 pub mod exchange_cmd;
 pub mod form_cmd;
+pub mod hall_cmd;
 pub mod input;
 pub mod metrics_cmd;
 pub mod petition_cmd;

@@ -11,6 +11,7 @@ mod chaos;
 mod desk;
 mod dvcqg;
 mod forms;
+mod hall;
 mod history;
 mod metrics;
 mod operations;

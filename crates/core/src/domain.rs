@@ -21,6 +21,8 @@ pub struct Domain {
     /// The delay reason codes commands may use (the shipped list unless
     /// [`Domain::with_delay_reasons`] gave another).
     pub delay_reasons: DelayReasons,
+    /// The reception halls (`config/catalog/halls.toml`; empty when the file is absent).
+    pub halls: crate::hall::HallCatalog,
     agency_calendars: BTreeMap<AgencyCode, Calendar>,
 }
 
@@ -82,7 +84,7 @@ impl Domain {
             .agencies()
             .filter_map(|a| a.office_hours.clone().map(|h| (a.code.clone(), calendar.with_hours(h))))
             .collect();
-        Self { calendar, catalog, classify, delay_reasons: DelayReasons::default(), agency_calendars }
+        Self { calendar, catalog, classify, delay_reasons: DelayReasons::default(), halls: crate::hall::HallCatalog::default(), agency_calendars }
     }
 
     /// The same domain with another list of delay reason codes (from `config/delay_reasons.json`).
@@ -110,6 +112,12 @@ impl Domain {
             }
             other => Ok(other),
         }
+    }
+
+    /// The same domain with its reception halls.
+    pub fn with_halls(mut self, halls: crate::hall::HallCatalog) -> Self {
+        self.halls = halls;
+        self
     }
 
     /// The calendar whose office hours apply at `agency` (the receiving desk's, for a dossier).

@@ -22,6 +22,8 @@
 //! - [`codes`]: newtypes that parse;
 //! - [`commands`]: typed input of the desk's commands turned into events (and `parse_instant`),
 //!   shared by the CLI and the server;
+//! - [`hall`]: the reception hall — halls, areas and counters (effective-dated), queue tickets
+//!   and bookings as state machines, the office-hours rule and the fair call-next order;
 //! - [`letters`]: the messages a dossier owes people (apology letters, reminders, notices), the
 //!   apology's timeliness and what became of a send;
 //! - [`petition`]: petitions, complaints and denunciations as tracked items: their kinds,
@@ -50,6 +52,7 @@ pub mod delay;
 pub mod domain;
 pub mod dossier;
 pub mod forms;
+pub mod hall;
 pub mod letters;
 pub mod petition;
 pub mod petition_letters;

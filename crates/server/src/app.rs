@@ -39,7 +39,7 @@ fn routes() -> (Routes<AppState>, Routes<AppState>, Routes<AppState>) {
         .get("/metrics", metrics)
         .get("/assets/app.js", app_js);
     (
-        api::routes().merge(crate::petitions::routes()),
+        api::routes().merge(crate::petitions::routes()).merge(crate::hall::routes()),
         ui::routes().merge(public::routes()).merge(crate::public_items::routes()),
         ops,
     )
@@ -85,7 +85,7 @@ const SECURITY_HEADERS: [(&str, &str); 4] = [
     ("referrer-policy", "same-origin"),
     (
         "content-security-policy",
-        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+        "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
          form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
     ),
 ];

@@ -24,6 +24,8 @@
 //!   [`page`] — the HTML frame every page shares, error pages, posted forms; [`paper`] — the
 //!   printed receipt and apology letter, rendered with no IO; [`openapi`] — the API's
 //!   description;
+//! - [`hall`] — the reception hall: its API, live events (SSE), the TV, phone, kiosk and
+//!   poster pages;
 //! - [`public`] — lookup, rating, board (JSON and pages); [`api`] — the JSON handlers and
 //!   [`api::routes`];
 //! - [`ui`] — the desk pages, one file per page or group under `ui/` (`login`, `queue`,
@@ -45,6 +47,7 @@ pub mod app;
 pub mod auth;
 mod deadline;
 pub mod forms;
+pub mod hall;
 pub mod i18n;
 pub mod input;
 mod listener;

@@ -479,6 +479,7 @@ pub fn document(domain: &Domain) -> Value {
         paths.extend(m);
     }
     petition_paths(&mut paths, &agencies);
+    hall_paths(&mut paths);
     let problem_types: Vec<Value> = ProblemKind::ALL
         .iter()
         .map(|k| json!({"type": k.type_uri(), "title": k.title(), "status": k.status().as_u16()}))
@@ -815,4 +816,145 @@ fn petition_paths(paths: &mut Map<String, Value>, agencies: &[Value]) {
         "responses": Errors { body: true, not_found: true, rate_limited: true, ..Errors::default() }.responses(json!({"201": json_ok("the receipt", json!({"type": "object",
             "required": ["code", "kind", "status", "next_step", "next_due_at"], "properties": {"code": {"type": "string"}, "kind": {"type": "string"}, "status": {"type": "string"},
             "next_step": {"type": ["string", "null"]}, "next_due_at": {"type": ["string", "null"], "format": "date-time"}}}))}))}}));
+}
+
+/// `/api/v1/halls…`: the reception hall (crates/server/src/hall.rs, docs/hall.md).
+fn hall_paths(paths: &mut Map<String, Value>) {
+    let hall = json!({"name": "hall", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[A-Z0-9]{2,12}$"}, "example": "HCC",
+        "description": "the hall's code (config/catalog/halls.toml); an unknown hall is a 404"});
+    let counter = json!({"name": "counter", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 0, "maximum": 65535}, "example": 1});
+    let ticket = json!({"name": "ticket", "in": "path", "required": true, "schema": {"type": "string"}, "example": "HCC-250310-A-001",
+        "description": "the ticket's id: hall, yyMMdd, area letter, number; an unknown one is a 404"});
+    let booking = json!({"name": "booking", "in": "path", "required": true, "schema": {"type": "string"}, "example": "ABCD2345",
+        "description": "the booking code (8 letters and digits)"});
+    let day = json!({"name": "day", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "a local day (default today)"});
+    let obj = json!({"type": "object"});
+    let body = |schema: Value| json!({"required": true, "content": {"application/json": {"schema": schema}}});
+    let take_body = json!({"type": "object", "required": ["area"], "properties": {
+        "area": {"type": "string", "description": "the area's letter"},
+        "priority": {"type": ["string", "null"], "enum": ["merit", "elderly", "disability", "pregnant", "small_child", null]},
+        "channel": {"type": ["string", "null"], "enum": ["qr", "kiosk", null]}}});
+    let read = Errors { auth: true, params: true, not_found: true, invalid: true, ..Errors::default() };
+    let public_read = Errors { params: true, not_found: true, invalid: true, ..Errors::default() };
+    let counter_write = Errors {
+        auth: true,
+        write: true,
+        forbidden: true,
+        params: true,
+        body: true,
+        not_found: true,
+        conflict: true,
+        ..Errors::default()
+    };
+    let public_write =
+        Errors { params: true, body: true, not_found: true, conflict: true, rate_limited: true, ..Errors::default() };
+    let entries = [
+        (
+            "/api/v1/halls",
+            json!({"get": {"summary": "the halls in force, with their areas, counters and who is signed in where", "operationId": "halls",
+            "parameters": [{"name": "on", "in": "query", "schema": {"type": "string", "format": "date"}}],
+            "responses": read.responses(json!({"200": json_ok("the halls", obj.clone())}))}}),
+        ),
+        (
+            "/api/v1/halls/{hall}/queue",
+            json!({"get": {"summary": "a hall's tickets of a day, in the order issued", "operationId": "hall_queue",
+            "parameters": [hall.clone(), day.clone()], "responses": read.responses(json!({"200": json_ok("the tickets", obj.clone())}))}}),
+        ),
+        (
+            "/api/v1/halls/{hall}/report",
+            json!({"get": {"summary": "tickets issued by channel, served, no-show; waiting and service times (p50, p90, max, mean); the share within the waiting target; ratings — per hall, area, counter, officer or day", "operationId": "hall_report",
+            "parameters": [hall.clone(), {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}}, {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
+                {"name": "by", "in": "query", "schema": {"type": "string", "enum": ["hall", "area", "counter", "officer", "day"]}},
+                {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv"]}}],
+            "responses": read.responses(json!({"200": json_ok("the report", obj.clone())}))}}),
+        ),
+        (
+            "/api/v1/halls/{hall}/tickets",
+            json!({"post": {"summary": "a walk-in's number, given by a desk officer of the hall's agency: 201 with the ticket", "operationId": "hall_walk_in",
+            "parameters": [hall.clone()], "requestBody": body(take_body.clone()),
+            "responses": counter_write.responses(json!({"201": json_ok("the ticket", obj.clone())}))}}),
+        ),
+        (
+            "/api/v1/halls/{hall}/counters/{counter}/sign-in",
+            json!({"post": {"summary": "the desk officer signs in at the counter (out of any other)", "operationId": "hall_sign_in",
+            "parameters": [hall.clone(), counter.clone()], "responses": counter_write.responses(json!({"200": json_ok("signed in", obj.clone())}))}}),
+        ),
+        (
+            "/api/v1/halls/{hall}/counters/{counter}/sign-out",
+            json!({"post": {"summary": "the desk officer signed in at the counter signs out", "operationId": "hall_sign_out",
+            "parameters": [hall.clone(), counter.clone()], "responses": counter_write.responses(json!({"200": json_ok("signed out", obj.clone())}))}}),
+        ),
+        (
+            "/api/v1/halls/{hall}/counters/{counter}/call",
+            json!({"post": {"summary": "the counter calls the next citizen by the hall's ordering rule (bookings at their slot, priority by the fairness rule, then the oldest): `called` with the ticket and its lane, or `called: null` and \"no one waiting\"; the officer must be signed in at the counter", "operationId": "hall_call",
+            "parameters": [hall.clone(), counter.clone()], "responses": counter_write.responses(json!({"200": json_ok("the call", obj.clone())}))}}),
+        ),
+        (
+            "/api/v1/halls/tickets/{ticket}",
+            json!({"get": {"summary": "a ticket with its log", "operationId": "hall_ticket",
+            "parameters": [ticket.clone()], "responses": read.responses(json!({"200": json_ok("the ticket", obj.clone())}))}}),
+        ),
+        (
+            "/api/v1/halls/tickets/{ticket}/{step}",
+            json!({"post": {"summary": "a counter's step: recall (`counter`), no-show (after the hall's recalls), start, finish, left, transfer (`area` and/or `counter`; keeps the waiting start), redirect (`area`: a finished ticket's second service, a new linked ticket, 201)", "operationId": "hall_ticket_step",
+            "parameters": [ticket.clone(), {"name": "step", "in": "path", "required": true, "schema": {"type": "string", "enum": crate::hall::STEPS}}],
+            "requestBody": body(json!({"type": "object", "properties": {"counter": {"type": ["integer", "null"], "minimum": 0, "maximum": 65535}, "area": {"type": ["string", "null"]}}})),
+            "responses": counter_write.responses(json!({"200": json_ok("the ticket", obj.clone()), "201": json_ok("the new ticket (redirect)", obj.clone())}))}}),
+        ),
+        (
+            "/api/v1/halls/{hall}/take",
+            json!({"post": {"summary": "a citizen takes a number without login (the QR page, the kiosk): 201 with the number, how many wait ahead and the estimated wait; limited per client and per hall (429); refused outside office hours (422 `hall-closed`) and past the day's capacity (409 `hall-capacity-reached`)", "operationId": "hall_take", "security": [],
+            "parameters": [hall.clone()], "requestBody": body(take_body),
+            "responses": public_write.responses(json!({"201": json_ok("the ticket", obj.clone())}))}}),
+        ),
+        (
+            "/api/v1/halls/{hall}/state",
+            json!({"get": {"summary": "the hall's screens' state: the last calls and the numbers waiting per area", "operationId": "hall_state", "security": [],
+            "parameters": [hall.clone()], "responses": public_read.responses(json!({"200": json_ok("the state", obj.clone())}))}}),
+        ),
+        (
+            "/api/v1/halls/{hall}/events",
+            json!({"get": {"summary": "server-sent events of the hall: the full `state` first, then `issued`, `called` (with the text announced) and `updated`", "operationId": "hall_events", "security": [],
+            "parameters": [hall.clone()], "responses": public_read.responses(json!({"200": {"description": "an event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}}}))}}),
+        ),
+        (
+            "/api/v1/halls/{hall}/slots",
+            json!({"get": {"summary": "a day's booking slots per area with the places left", "operationId": "hall_slots", "security": [],
+            "parameters": [hall.clone(), day, {"name": "area", "in": "query", "schema": {"type": "string"}}],
+            "responses": public_read.responses(json!({"200": json_ok("the slots", obj.clone())}))}}),
+        ),
+        (
+            "/api/v1/halls/{hall}/bookings",
+            json!({"post": {"summary": "book a slot (no login; limited like taking a number): 201 with the booking code; a full slot, a time that is not a slot or a day off is a 422 `booking-refused`", "operationId": "hall_book", "security": [],
+            "parameters": [hall.clone()], "requestBody": body(json!({"type": "object", "required": ["area", "slot", "name"], "properties": {
+                "area": {"type": "string"}, "slot": {"type": "string", "description": "local start, 2026-03-10T09:00"}, "name": {"type": "string"},
+                "phone": {"type": ["string", "null"]}, "priority": {"type": ["string", "null"]}}})),
+            "responses": public_write.responses(json!({"201": json_ok("the booking", obj.clone())}))}}),
+        ),
+        (
+            "/api/v1/halls/tickets/{ticket}/position",
+            json!({"get": {"summary": "a ticket for its citizen: status, how many wait ahead, the estimated wait, the counter when called", "operationId": "hall_position", "security": [],
+            "parameters": [ticket.clone()], "responses": public_read.responses(json!({"200": json_ok("the position", obj.clone())}))}}),
+        ),
+        (
+            "/api/v1/halls/tickets/{ticket}/rating",
+            json!({"post": {"summary": "the at-counter rating of a finished ticket, once (409 `already-rated`)", "operationId": "hall_rate", "security": [],
+            "parameters": [ticket], "requestBody": body(json!({"type": "object", "required": ["rating"], "properties": {
+                "rating": {"type": "string", "enum": ["very_satisfied", "satisfied", "neutral", "dissatisfied"]}, "comment": {"type": ["string", "null"]}}})),
+            "responses": public_write.responses(json!({"200": json_ok("the ticket", obj.clone())}))}}),
+        ),
+        (
+            "/api/v1/halls/bookings/{booking}/cancel",
+            json!({"post": {"summary": "cancel a booking before its slot", "operationId": "hall_cancel_booking", "security": [],
+            "parameters": [booking.clone()], "responses": public_write.responses(json!({"200": json_ok("the booking", obj.clone())}))}}),
+        ),
+        (
+            "/api/v1/halls/bookings/{booking}/check-in",
+            json!({"post": {"summary": "a booked citizen arrives: 201 with a ticket queued at the slot's time; more than the hall's minutes late (10 by default) loses the slot (422)", "operationId": "hall_check_in", "security": [],
+            "parameters": [booking], "responses": public_write.responses(json!({"201": json_ok("the ticket", obj)}))}}),
+        ),
+    ];
+    for (k, v) in entries {
+        paths.insert(k.to_string(), v);
+    }
 }

@@ -44,6 +44,10 @@ pub enum ProblemKind {
     BackdateReasonRequired,
     Duplicate,
     AlreadyRated,
+    HallClosed,
+    HallCapacityReached,
+    TicketState,
+    BookingRefused,
     RateLimited,
     PayloadTooLarge,
     RequestTimeout,
@@ -52,7 +56,7 @@ pub enum ProblemKind {
 }
 
 impl ProblemKind {
-    pub const ALL: [ProblemKind; 31] = [
+    pub const ALL: [ProblemKind; 35] = [
         Self::Unauthorized,
         Self::Forbidden,
         Self::CsrfMismatch,
@@ -79,6 +83,10 @@ impl ProblemKind {
         Self::BackdateReasonRequired,
         Self::Duplicate,
         Self::AlreadyRated,
+        Self::HallClosed,
+        Self::HallCapacityReached,
+        Self::TicketState,
+        Self::BookingRefused,
         Self::RateLimited,
         Self::PayloadTooLarge,
         Self::RequestTimeout,
@@ -140,6 +148,12 @@ impl ProblemKind {
             }
             Self::Duplicate => ("duplicate", S::CONFLICT, "Already exists"),
             Self::AlreadyRated => ("already-rated", S::CONFLICT, "The dossier has already been rated"),
+            Self::HallClosed => ("hall-closed", S::UNPROCESSABLE_ENTITY, "The hall is not issuing numbers now"),
+            Self::HallCapacityReached => {
+                ("hall-capacity-reached", S::CONFLICT, "The hall has issued today's capacity of numbers")
+            }
+            Self::TicketState => ("ticket-state", S::CONFLICT, "The ticket's state does not allow this step"),
+            Self::BookingRefused => ("booking-refused", S::UNPROCESSABLE_ENTITY, "The booking cannot be made or used"),
             Self::RateLimited => ("rate-limited", S::TOO_MANY_REQUESTS, "Too many requests"),
             Self::PayloadTooLarge => ("payload-too-large", S::PAYLOAD_TOO_LARGE, "Request body too large"),
             Self::RequestTimeout => ("request-timeout", S::REQUEST_TIMEOUT, "The request body did not arrive in time"),
@@ -349,6 +363,30 @@ impl From<BackdateError> for Problem {
     }
 }
 
+impl From<motcua_core::hall::HallError> for Problem {
+    fn from(h: motcua_core::hall::HallError) -> Self {
+        use motcua_core::hall::HallError as H;
+        let kind = match &h {
+            H::UnknownHall(_) | H::HallNotInForce { .. } => ProblemKind::NotFound,
+            H::Closed(_) => ProblemKind::HallClosed,
+            H::CapacityReached { .. } | H::AreaCapacityReached { .. } => ProblemKind::HallCapacityReached,
+            H::Transition { .. } | H::OtherCounter { .. } | H::TooFewRecalls { .. } | H::NotFinished(_) => {
+                ProblemKind::TicketState
+            }
+            H::AlreadyRated(_) => ProblemKind::AlreadyRated,
+            H::Booking(_) | H::BookingLate { .. } => ProblemKind::BookingRefused,
+            H::Calendar(_) => ProblemKind::OutsideCalendar,
+            H::UnknownArea { .. }
+            | H::UnknownCounter { .. }
+            | H::CounterArea { .. }
+            | H::Mismatch
+            | H::NoIssue
+            | H::Invalid(_) => ProblemKind::InvalidInput,
+        };
+        Self::new(kind, h.to_string())
+    }
+}
+
 impl From<StoreError> for Problem {
     fn from(e: StoreError) -> Self {
         match e {
@@ -373,6 +411,8 @@ impl From<StoreError> for Problem {
                 };
                 Self::new(kind, i.to_string())
             }
+            StoreError::HallNotFound(what) => Self::not_found(format!("{what} does not exist")),
+            StoreError::HallRejected(h) => h.into(),
             other if motcua_store::is_unavailable(&other) => {
                 tracing::warn!(error = %other, "database unavailable");
                 let mut p = Self::new(

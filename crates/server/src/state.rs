@@ -67,6 +67,9 @@ pub struct ServerConfig {
     /// How long a request's body has to arrive whole, from the end of its head; past it the
     /// request is answered 408 and the connection closed.
     pub body_read_timeout: Duration,
+    /// Anonymous issuing limits of every hall — per client per hour, per hall per minute —
+    /// instead of each hall's own (`halls.toml`); tests and load runs lift them.
+    pub hall_issue_limits: Option<(u32, u32)>,
 }
 
 impl Default for ServerConfig {
@@ -86,6 +89,7 @@ impl Default for ServerConfig {
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             body_read_timeout: Duration::from_secs(30),
+            hall_issue_limits: None,
         }
     }
 }
@@ -109,6 +113,8 @@ pub struct AppState {
     pub(crate) stopped_task: Arc<Mutex<Option<String>>>,
     /// Wrong-password counts per account name and client address.
     pub(crate) login_guard: Arc<crate::login_guard::LoginGuard>,
+    /// The reception halls' live events and anonymous issuing limits.
+    pub hall_hub: Arc<crate::hall::HallHub>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -132,6 +138,7 @@ impl AppState {
             draining: Arc::new(AtomicBool::new(false)),
             stopped_task: Arc::new(Mutex::new(None)),
             login_guard: Arc::new(crate::login_guard::LoginGuard::default()),
+            hall_hub: Arc::new(crate::hall::HallHub::default()),
         }
     }
 

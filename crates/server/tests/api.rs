@@ -43,6 +43,9 @@ mod catalog;
 /// The payment gateway's role, amounts and reason codes, whose wait the lookup shows.
 #[path = "api/scorecard_data.rs"]
 mod scorecard_data;
+/// The reception hall: taking a number, the live events, counters, bookings, pages.
+#[path = "api/hall.rs"]
+mod hall;
 
 const CENTRE: &str = "000.00.02.H17";
 const TOURISM: &str = "000.00.12.H17";
@@ -63,11 +66,9 @@ fn domain() -> Domain {
     }
     let cal = Calendar::new(&CalendarData::new(years).unwrap(), OfficeHours::standard());
     let read = |f: &str| std::fs::read_to_string(dir.join("catalog").join(f)).unwrap();
-    Domain::new(
-        cal,
-        Catalog::from_toml(&read("agencies.toml"), &read("procedures.toml")).unwrap(),
-        ClassifyMode::DateTime,
-    )
+    let catalog = Catalog::from_toml(&read("agencies.toml"), &read("procedures.toml")).unwrap();
+    let halls = motcua_core::hall::HallCatalog::from_toml(&read("halls.toml"), &catalog).unwrap();
+    Domain::new(cal, catalog, ClassifyMode::DateTime).with_halls(halls)
 }
 
 fn local(s: &str) -> DateTime<Utc> {
@@ -2808,6 +2809,9 @@ impl<'a> Authz<'a> {
         if path.contains("{petition}") {
             path = path.replace("{petition}", &app.petition_for(&row.path).await);
         }
+        if path.starts_with("/api/v1/halls") || path.starts_with("/sanh/") {
+            path = hall::authz_path(app, &path).await;
+        }
         if path.starts_with("/outbox/{id}/") {
             // A fresh letter at the centre's desk, printed already when it is to be handed over.
             let (_, id) = desk::desk_letter(app).await;
@@ -2937,6 +2941,7 @@ impl<'a> Authz<'a> {
                 "close" => json!({"outcome": "archived", "reason": "Đơn không đủ điều kiện"}),
                 _ => json!({}),
             },
+            (p, _) if p.starts_with("/api/v1/halls") => hall::authz_body(p),
             (_, Some(a)) => action_body(a),
             _ => json!({}),
         };
@@ -2972,6 +2977,7 @@ async fn authorization_table_every_route_by_every_principal() {
     let app = TestApp::spawn_with(ServerConfig {
         lookup_burst: 10_000,
         lookup_per_minute: 10_000,
+        hall_issue_limits: Some((10_000, 10_000)),
         ..ServerConfig::default()
     })
     .await;

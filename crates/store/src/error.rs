@@ -13,6 +13,12 @@ pub enum StoreError {
     /// Core refused a command on a petition, complaint or denunciation. Nothing was written.
     #[error("rejected: {0}")]
     ItemRejected(#[from] motcua_core::petition::ItemError),
+    /// Core refused a command of the reception hall. Nothing was written.
+    #[error("rejected: {0}")]
+    HallRejected(#[from] motcua_core::hall::HallError),
+    /// No such ticket or booking of the hall.
+    #[error("{0} does not exist")]
+    HallNotFound(String),
     #[error("item {0} does not exist")]
     ItemNotFound(motcua_core::petition::ItemCode),
     #[error("dossier {0} does not exist")]
@@ -60,7 +66,7 @@ pub enum StoreError {
 impl StoreError {
     /// True if the command was refused by the domain rules (as opposed to a storage failure).
     pub fn is_rejected(&self) -> bool {
-        matches!(self, Self::Rejected(_) | Self::ItemRejected(_))
+        matches!(self, Self::Rejected(_) | Self::ItemRejected(_) | Self::HallRejected(_))
     }
 }
 

@@ -21,6 +21,8 @@
 //!   letters to print, paged, and its marks on them (printed, handed over);
 //! - [`petitions`] — [`PetitionStore`], petitions, complaints and denunciations: their own
 //!   append-only log and projection, written like a dossier's;
+//! - [`hall`] — [`HallStore`], the reception hall: tickets, bookings and counter sign-ins on
+//!   the hall's own append-only log, numbered per area and day inside the write transaction;
 //! - [`model`] — rows and commands; `error` — [`StoreError`], [`is_transient`];
 //! - `write` — the write path both backends share: the batch engine, the group commit and the
 //!   counters the exporter reads (`write::counters`: how each is kept);
@@ -37,6 +39,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use motcua_core::{AgencyCode, Domain, Dossier, DossierCode, Event};
 
 mod error;
+pub mod hall;
 pub mod letters;
 pub mod metrics;
 pub mod model;
@@ -53,6 +56,7 @@ pub mod watchlist;
 mod write;
 
 pub use error::{StoreError, is_transient, is_unavailable};
+pub use hall::{Called, CounterSession, HallReport, HallReportBy, HallStore, NewTicket};
 pub use letters::{DeskLetter, DeskLetterStore, LetterFilter, LetterMark, MarkRecord, Marked};
 pub use metrics::ServiceFigures;
 pub use model::{
@@ -196,6 +200,26 @@ dispatch!(PetitionStore {
     fn items_received_between(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> Result<Vec<ItemRow>, StoreError>;
     fn item_reminder_candidates(&self, after: DateTime<Utc>, until: DateTime<Utc>, cursor: Option<(DateTime<Utc>, motcua_core::petition::ItemCode)>, limit: u32) -> Result<Vec<(motcua_core::petition::ItemCode, DateTime<Utc>)>, StoreError>;
     fn recompute_items(&self, domain: &Domain, dry_run: bool) -> Result<ItemRecompute, StoreError>;
+});
+
+dispatch!(HallStore {
+    fn issue_ticket(&self, domain: &Domain, new: NewTicket, at: DateTime<Utc>, by: Option<String>, recorded_at: DateTime<Utc>) -> Result<motcua_core::hall::Ticket, StoreError>;
+    fn call_next(&self, domain: &Domain, hall: &motcua_core::hall::HallCode, counter: u16, at: DateTime<Utc>, by: Option<String>, recorded_at: DateTime<Utc>) -> Result<Option<Called>, StoreError>;
+    fn record_ticket(&self, domain: &Domain, id: &motcua_core::hall::TicketId, event: motcua_core::hall::TicketEvent, recorded_at: DateTime<Utc>) -> Result<motcua_core::hall::Ticket, StoreError>;
+    fn redirect(&self, domain: &Domain, id: &motcua_core::hall::TicketId, area: char, at: DateTime<Utc>, by: Option<String>, recorded_at: DateTime<Utc>) -> Result<motcua_core::hall::Ticket, StoreError>;
+    fn close_day(&self, domain: &Domain, hall: &motcua_core::hall::HallCode, day: NaiveDate, at: DateTime<Utc>, recorded_at: DateTime<Utc>) -> Result<u32, StoreError>;
+    fn book(&self, domain: &Domain, request: motcua_core::hall::BookingRequest, at: DateTime<Utc>, recorded_at: DateTime<Utc>) -> Result<motcua_core::hall::Booking, StoreError>;
+    fn cancel_booking(&self, domain: &Domain, code: &str, at: DateTime<Utc>, by: Option<String>, recorded_at: DateTime<Utc>) -> Result<motcua_core::hall::Booking, StoreError>;
+    fn check_in(&self, domain: &Domain, code: &str, at: DateTime<Utc>, by: Option<String>, recorded_at: DateTime<Utc>) -> Result<motcua_core::hall::Ticket, StoreError>;
+    fn sign_counter(&self, domain: &Domain, hall: &motcua_core::hall::HallCode, counter: u16, staff: Option<&str>, at: DateTime<Utc>, recorded_at: DateTime<Utc>) -> Result<(), StoreError>;
+    fn ticket(&self, id: &motcua_core::hall::TicketId) -> Result<Option<motcua_core::hall::Ticket>, StoreError>;
+    fn ticket_by_number(&self, hall: &motcua_core::hall::HallCode, day: NaiveDate, number: &str) -> Result<Option<motcua_core::hall::Ticket>, StoreError>;
+    fn ticket_events(&self, id: &motcua_core::hall::TicketId) -> Result<Vec<motcua_core::hall::TicketEvent>, StoreError>;
+    fn day_tickets(&self, hall: &motcua_core::hall::HallCode, day: NaiveDate) -> Result<Vec<motcua_core::hall::Ticket>, StoreError>;
+    fn tickets_between(&self, hall: Option<&motcua_core::hall::HallCode>, a: DateTime<Utc>, b: DateTime<Utc>) -> Result<Vec<motcua_core::hall::Ticket>, StoreError>;
+    fn booking(&self, code: &str) -> Result<Option<motcua_core::hall::Booking>, StoreError>;
+    fn day_bookings(&self, hall: &motcua_core::hall::HallCode, day: NaiveDate) -> Result<Vec<motcua_core::hall::Booking>, StoreError>;
+    fn counter_sessions(&self, hall: &motcua_core::hall::HallCode) -> Result<Vec<CounterSession>, StoreError>;
 });
 
 dispatch!(ServiceFigures {

@@ -24,6 +24,10 @@ mod privacy;
 /// queue, paged and counted.
 #[path = "conformance/findable.rs"]
 mod findable;
+/// The reception hall: numbering under concurrency, the ordering rule, the ticket's steps,
+/// bookings, the day's end, counters.
+#[path = "conformance/hall.rs"]
+mod hall;
 /// History brought in: quiet, idempotent, its overdue dossiers left to a person.
 #[path = "conformance/history.rs"]
 mod history;
@@ -278,6 +282,10 @@ mod checks {
     };
     pub use super::findable::{
         desk_lists_and_the_work_queue_are_paged_and_counted, dossiers_are_found_by_code_name_id_and_phone,
+    };
+    pub use super::hall::{
+        hall_bookings_are_limited_cancelled_and_checked_in, hall_numbers_never_repeat_or_skip_under_concurrency,
+        hall_tickets_follow_the_ordering_rule_and_their_steps,
     };
     pub use super::history::history_is_quiet_idempotent_and_leaves_the_overdue_to_a_person;
     pub use super::letters::letters_to_print_are_paged_and_marked_printed_then_handed;
@@ -2098,6 +2106,9 @@ conformance!(
     petition_messages_are_written_with_their_event,
     the_petitions_projection_is_rebuilt_from_its_log,
     reads_of_an_items_personal_data_are_audited,
+    hall_numbers_never_repeat_or_skip_under_concurrency,
+    hall_tickets_follow_the_ordering_rule_and_their_steps,
+    hall_bookings_are_limited_cancelled_and_checked_in,
 );
 
 /// SQLite only: migration 21 rebuilds `staff` (a new role in its CHECK) and keeps every

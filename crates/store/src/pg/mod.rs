@@ -32,6 +32,7 @@ use tx::PgTx;
 
 mod columns;
 mod figures;
+mod hall;
 mod letters;
 mod outbox;
 mod petitions;

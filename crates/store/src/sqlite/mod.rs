@@ -34,6 +34,7 @@ use tx::SqliteTx;
 
 mod backup;
 mod figures;
+mod hall;
 mod letters;
 mod outbox;
 mod petitions;

@@ -1,0 +1,1252 @@
+//! The reception hall ([`HallStore`]): tickets, bookings and counter sign-ins on the hall's
+//! append-only log (`hall_events`), with their projections, written like a dossier's — one
+//! transaction per command, the subject's log replayed and the new event applied by core
+//! (`motcua_core::hall`), only an accepted event appended and projected.
+//!
+//! Every write of a hall's day first locks that day's row of `hall_days` (SQLite's
+//! `BEGIN IMMEDIATE` already holds the database's write lock): issuing, calling, booking and
+//! every step of a ticket of that hall and day wait for one another, so a number is taken once
+//! (`hall_numbers`, inside the transaction: a rolled-back issue gives its number back, so
+//! numbers never skip), two counters never call the same ticket, and the fairness rule's memory
+//! (`hall_days`) moves with each call. Both backends share the implementation
+//! ([`hall_store!`]).
+
+use std::future::Future;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use motcua_core::hall::{
+    Booking, BookingRequest, HallCode, HallRating, Lane, PriorityKind, Ticket, TicketChannel, TicketEvent, TicketId,
+};
+use motcua_core::{Domain, DossierCode};
+use serde::Serialize;
+
+use crate::error::StoreError;
+
+/// A ticket to issue; its number is allocated.
+#[derive(Debug, Clone)]
+pub struct NewTicket {
+    pub hall: HallCode,
+    pub area: char,
+    pub channel: TicketChannel,
+    pub priority: Option<PriorityKind>,
+}
+
+/// A ticket a counter called, and from which lane of the ordering rule.
+#[derive(Debug, Clone, Serialize)]
+pub struct Called {
+    pub ticket: Ticket,
+    pub lane: Lane,
+}
+
+/// Who is signed in at a counter, since when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CounterSession {
+    pub hall: HallCode,
+    pub counter: u16,
+    pub staff: String,
+    pub since: DateTime<Utc>,
+}
+
+/// The reception hall's register.
+pub trait HallStore: Send + Sync {
+    /// Issues a ticket at `at`: the hall must be open (office hours of its agency's calendar)
+    /// and under today's capacity; the area's next number of the day is taken.
+    fn issue_ticket(
+        &self,
+        domain: &Domain,
+        new: NewTicket,
+        at: DateTime<Utc>,
+        by: Option<String>,
+        recorded_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Ticket, StoreError>> + Send;
+
+    /// Counter `counter` calls the next ticket of its areas by the hall's ordering rule;
+    /// `None` when no one is waiting (nothing is written).
+    fn call_next(
+        &self,
+        domain: &Domain,
+        hall: &HallCode,
+        counter: u16,
+        at: DateTime<Utc>,
+        by: Option<String>,
+        recorded_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<Called>, StoreError>> + Send;
+
+    /// Records one step of a ticket (recall, no-show, start, finish, left, transfer, link,
+    /// rating, close). A refused step writes nothing.
+    fn record_ticket(
+        &self,
+        domain: &Domain,
+        id: &TicketId,
+        event: TicketEvent,
+        recorded_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Ticket, StoreError>> + Send;
+
+    /// Sends a finished ticket on to a second service: a new ticket of `area`, linked to the
+    /// first. Returns the new ticket.
+    fn redirect(
+        &self,
+        domain: &Domain,
+        id: &TicketId,
+        area: char,
+        at: DateTime<Utc>,
+        by: Option<String>,
+        recorded_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Ticket, StoreError>> + Send;
+
+    /// Closes the tickets of `day` still open (the day's end); returns how many.
+    fn close_day(
+        &self,
+        domain: &Domain,
+        hall: &HallCode,
+        day: NaiveDate,
+        at: DateTime<Utc>,
+        recorded_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<u32, StoreError>> + Send;
+
+    /// Books a slot (the request carries a fresh code). Refused when the slot is full.
+    fn book(
+        &self,
+        domain: &Domain,
+        request: BookingRequest,
+        at: DateTime<Utc>,
+        recorded_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Booking, StoreError>> + Send;
+
+    fn cancel_booking(
+        &self,
+        domain: &Domain,
+        code: &str,
+        at: DateTime<Utc>,
+        by: Option<String>,
+        recorded_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Booking, StoreError>> + Send;
+
+    /// Checks a booked citizen in: a ticket queued at the slot's time.
+    fn check_in(
+        &self,
+        domain: &Domain,
+        code: &str,
+        at: DateTime<Utc>,
+        by: Option<String>,
+        recorded_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Ticket, StoreError>> + Send;
+
+    /// Signs `staff` in at a counter (out of any other), or out (`staff = None`: the counter
+    /// is left empty).
+    fn sign_counter(
+        &self,
+        domain: &Domain,
+        hall: &HallCode,
+        counter: u16,
+        staff: Option<&str>,
+        at: DateTime<Utc>,
+        recorded_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn ticket(&self, id: &TicketId) -> impl Future<Output = Result<Option<Ticket>, StoreError>> + Send;
+
+    /// A ticket by the number the citizen holds (`A-023`) on a day.
+    fn ticket_by_number(
+        &self,
+        hall: &HallCode,
+        day: NaiveDate,
+        number: &str,
+    ) -> impl Future<Output = Result<Option<Ticket>, StoreError>> + Send;
+
+    fn ticket_events(&self, id: &TicketId) -> impl Future<Output = Result<Vec<TicketEvent>, StoreError>> + Send;
+
+    /// The tickets of a hall's day, in the order they were issued.
+    fn day_tickets(
+        &self,
+        hall: &HallCode,
+        day: NaiveDate,
+    ) -> impl Future<Output = Result<Vec<Ticket>, StoreError>> + Send;
+
+    /// Tickets issued in `[a, b)`, of one hall or all, for the report.
+    fn tickets_between(
+        &self,
+        hall: Option<&HallCode>,
+        a: DateTime<Utc>,
+        b: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<Ticket>, StoreError>> + Send;
+
+    fn booking(&self, code: &str) -> impl Future<Output = Result<Option<Booking>, StoreError>> + Send;
+
+    /// The bookings of a hall's day, by slot.
+    fn day_bookings(
+        &self,
+        hall: &HallCode,
+        day: NaiveDate,
+    ) -> impl Future<Output = Result<Vec<Booking>, StoreError>> + Send;
+
+    fn counter_sessions(&self, hall: &HallCode)
+    -> impl Future<Output = Result<Vec<CounterSession>, StoreError>> + Send;
+}
+
+/// The columns of `hall_tickets`, in the order [`hall_store!`] binds them.
+pub(crate) const TICKET_COLUMNS: [&str; 33] = [
+    "id",
+    "hall",
+    "day",
+    "issue_area",
+    "number",
+    "label",
+    "area",
+    "channel",
+    "priority",
+    "booking",
+    "slot_at",
+    "linked_from",
+    "status",
+    "issued_at",
+    "waiting_since",
+    "for_counter",
+    "counter",
+    "called_at",
+    "first_called_at",
+    "called_by",
+    "recalls",
+    "started_at",
+    "finished_at",
+    "ended_at",
+    "transfers",
+    "redirected_to",
+    "dossiers",
+    "rating",
+    "rating_comment",
+    "wait_seconds",
+    "service_seconds",
+    "event_count",
+    "last_event_at",
+];
+
+/// The subject of a booking's events.
+pub(crate) fn booking_subject(code: &str) -> String {
+    format!("booking:{code}")
+}
+
+pub(crate) fn counter_subject(hall: &HallCode, counter: u16) -> String {
+    format!("counter:{hall}:{counter}")
+}
+
+pub(crate) fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("hall: {what}"))
+}
+
+pub(crate) fn parse_char(col: &str, s: &str) -> Result<char, StoreError> {
+    motcua_core::hall::parse_area(s).map_err(|_| corrupt(format!("{col} = {s:?}")))
+}
+
+pub(crate) fn to_u16(col: &str, v: Option<i32>) -> Result<Option<u16>, StoreError> {
+    v.map(|n| u16::try_from(n).map_err(|_| corrupt(format!("{col} = {n}")))).transpose()
+}
+
+pub(crate) fn to_u32(col: &str, v: i32) -> Result<u32, StoreError> {
+    u32::try_from(v).map_err(|_| corrupt(format!("{col} = {v}")))
+}
+
+pub(crate) fn parse_id(s: &str) -> Result<TicketId, StoreError> {
+    s.parse().map_err(|_| corrupt(format!("ticket id {s:?}")))
+}
+
+pub(crate) fn parse_dossiers(s: &str) -> Result<Vec<DossierCode>, StoreError> {
+    let list: Vec<String> = serde_json::from_str(s).map_err(|e| corrupt(format!("dossiers {s:?}: {e}")))?;
+    list.iter().map(|d| d.parse().map_err(|_| corrupt(format!("dossier {d:?}")))).collect()
+}
+
+pub(crate) fn parse_rating(s: Option<String>) -> Result<Option<HallRating>, StoreError> {
+    s.map(|r| HallRating::parse(&r).ok_or_else(|| corrupt(format!("rating {r:?}")))).transpose()
+}
+
+pub(crate) fn parse_priority(s: Option<String>) -> Result<Option<PriorityKind>, StoreError> {
+    s.map(|r| PriorityKind::parse(&r).ok_or_else(|| corrupt(format!("priority {r:?}")))).transpose()
+}
+
+pub(crate) fn parse_slot(s: &str) -> Result<NaiveDateTime, StoreError> {
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M").map_err(|_| corrupt(format!("slot {s:?}")))
+}
+
+pub(crate) fn slot_text(slot: NaiveDateTime) -> String {
+    slot.format("%Y-%m-%dT%H:%M").to_string()
+}
+
+pub(crate) fn parse_ticket_event(id: &str, payload: &str) -> Result<TicketEvent, StoreError> {
+    serde_json::from_str(payload).map_err(|e| corrupt(format!("an event of {id}: {e}")))
+}
+
+pub(crate) fn parse_booking_event(code: &str, payload: &str) -> Result<motcua_core::hall::BookingEvent, StoreError> {
+    serde_json::from_str(payload).map_err(|e| corrupt(format!("an event of booking {code}: {e}")))
+}
+
+/// Reads a [`Ticket`] from a row of `SELECT * FROM hall_tickets`.
+macro_rules! decode_ticket {
+    ($row:expr) => {{
+        use sqlx::Row as _;
+        let r = $row;
+        let id: String = r.try_get("id")?;
+        let area: String = r.try_get("area")?;
+        let channel: String = r.try_get("channel")?;
+        let status: String = r.try_get("status")?;
+        let linked: Option<String> = r.try_get("linked_from")?;
+        let redirected: Option<String> = r.try_get("redirected_to")?;
+        let dossiers: String = r.try_get("dossiers")?;
+        let id = $crate::hall::parse_id(&id)?;
+        Ok::<motcua_core::hall::Ticket, $crate::error::StoreError>(motcua_core::hall::Ticket {
+            number: id.number_label(),
+            id,
+            area: $crate::hall::parse_char("area", &area)?,
+            channel: motcua_core::hall::TicketChannel::parse(&channel)
+                .ok_or_else(|| $crate::hall::corrupt(format!("channel {channel:?}")))?,
+            priority: $crate::hall::parse_priority(r.try_get("priority")?)?,
+            booking: r.try_get("booking")?,
+            slot_at: r.try_get("slot_at")?,
+            linked_from: linked.as_deref().map($crate::hall::parse_id).transpose()?,
+            status: motcua_core::hall::TicketStatus::parse(&status)
+                .ok_or_else(|| $crate::hall::corrupt(format!("status {status:?}")))?,
+            issued_at: r.try_get("issued_at")?,
+            waiting_since: r.try_get("waiting_since")?,
+            for_counter: $crate::hall::to_u16("for_counter", r.try_get("for_counter")?)?,
+            counter: $crate::hall::to_u16("counter", r.try_get("counter")?)?,
+            called_at: r.try_get("called_at")?,
+            first_called_at: r.try_get("first_called_at")?,
+            called_by: r.try_get("called_by")?,
+            recalls: $crate::hall::to_u32("recalls", r.try_get("recalls")?)?,
+            started_at: r.try_get("started_at")?,
+            finished_at: r.try_get("finished_at")?,
+            ended_at: r.try_get("ended_at")?,
+            transfers: $crate::hall::to_u32("transfers", r.try_get("transfers")?)?,
+            redirected_to: redirected.as_deref().map($crate::hall::parse_id).transpose()?,
+            dossiers: $crate::hall::parse_dossiers(&dossiers)?,
+            rating: $crate::hall::parse_rating(r.try_get("rating")?)?,
+            rating_comment: r.try_get("rating_comment")?,
+            event_count: $crate::hall::to_u32("event_count", r.try_get("event_count")?)?,
+            last_event_at: r.try_get("last_event_at")?,
+        })
+    }};
+}
+pub(crate) use decode_ticket;
+
+/// Reads a [`Booking`] from a row of `SELECT * FROM hall_bookings`.
+macro_rules! decode_booking {
+    ($row:expr) => {{
+        use sqlx::Row as _;
+        let r = $row;
+        let hall: String = r.try_get("hall")?;
+        let area: String = r.try_get("area")?;
+        let slot: String = r.try_get("slot")?;
+        let status: String = r.try_get("status")?;
+        let ticket: Option<String> = r.try_get("ticket")?;
+        Ok::<motcua_core::hall::Booking, $crate::error::StoreError>(motcua_core::hall::Booking {
+            code: r.try_get("code")?,
+            hall: hall.parse().map_err(|_| $crate::hall::corrupt(format!("hall {hall:?}")))?,
+            area: $crate::hall::parse_char("area", &area)?,
+            slot: $crate::hall::parse_slot(&slot)?,
+            slot_at: r.try_get("slot_at")?,
+            name: r.try_get("name")?,
+            phone: r.try_get("phone")?,
+            priority: $crate::hall::parse_priority(r.try_get("priority")?)?,
+            status: motcua_core::hall::BookingStatus::parse(&status)
+                .ok_or_else(|| $crate::hall::corrupt(format!("booking status {status:?}")))?,
+            booked_at: r.try_get("booked_at")?,
+            ticket: ticket.as_deref().map($crate::hall::parse_id).transpose()?,
+        })
+    }};
+}
+pub(crate) use decode_booking;
+
+/// The [`HallStore`] both backends share. `$begin` opens the write transaction; `$lock` is
+/// the suffix that locks the rows a `SELECT` reads (`FOR UPDATE` on PostgreSQL, nothing under
+/// SQLite's write lock); `$json` the payload's placeholder.
+macro_rules! hall_store {
+    ($store:ty, |$s:ident| $begin:expr, reader: $reader:ident, lock: $lock:literal, json: $json:literal) => {
+        impl $crate::hall::HallStore for $store {
+            async fn issue_ticket(
+                &self,
+                domain: &motcua_core::Domain,
+                new: $crate::hall::NewTicket,
+                at: chrono::DateTime<chrono::Utc>,
+                by: Option<String>,
+                recorded_at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<motcua_core::hall::Ticket, $crate::error::StoreError> {
+                let at = motcua_core::calendar::truncate_to_micros(at);
+                let day = motcua_core::calendar::to_local(at).date();
+                let hall = domain.halls.hall(&new.hall, day)?;
+                hall.area(new.area, day)?;
+                hall.check_open(domain.calendar_for(&hall.agency), at)?;
+                let $s = self;
+                let mut tx = $begin.await?;
+                Self::lock_day(&mut tx, &new.hall, day).await?;
+                let issue = motcua_core::hall::Issue {
+                    id: Self::take_number(&mut tx, hall, new.area, day).await?,
+                    channel: new.channel,
+                    priority: new.priority,
+                    booking: None,
+                    slot_at: None,
+                    linked_from: None,
+                };
+                let ticket = Self::issue_in(&mut tx, hall, issue, at, by, recorded_at).await?;
+                tx.commit().await?;
+                Ok(ticket)
+            }
+
+            async fn call_next(
+                &self,
+                domain: &motcua_core::Domain,
+                hall_code: &motcua_core::hall::HallCode,
+                counter: u16,
+                at: chrono::DateTime<chrono::Utc>,
+                by: Option<String>,
+                recorded_at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<Option<$crate::hall::Called>, $crate::error::StoreError> {
+                use sqlx::Row as _;
+                let at = motcua_core::calendar::truncate_to_micros(at);
+                let day = motcua_core::calendar::to_local(at).date();
+                let hall = domain.halls.hall(hall_code, day)?;
+                let areas = hall.counter(counter, day)?.areas.clone();
+                let $s = self;
+                let mut tx = $begin.await?;
+                let fair = Self::lock_day(&mut tx, hall_code, day).await?;
+                let rows = sqlx::query(
+                    "SELECT id, area, priority, slot_at, waiting_since, for_counter FROM hall_tickets \
+                     WHERE hall = $1 AND day = $2 AND status = 'waiting'",
+                )
+                .bind(hall_code.as_str())
+                .bind(day.to_string())
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut waiting = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    let id: String = r.try_get("id")?;
+                    let area: String = r.try_get("area")?;
+                    let priority: Option<String> = r.try_get("priority")?;
+                    waiting.push(motcua_core::hall::Waiting {
+                        id: $crate::hall::parse_id(&id)?,
+                        area: $crate::hall::parse_char("area", &area)?,
+                        priority: priority.is_some(),
+                        slot_at: r.try_get("slot_at")?,
+                        waiting_since: r.try_get("waiting_since")?,
+                        for_counter: $crate::hall::to_u16("for_counter", r.try_get("for_counter")?)?,
+                    });
+                }
+                let Some((next, lane)) =
+                    motcua_core::hall::next_ticket(&hall.priority, &fair, &waiting, counter, &areas, at)
+                else {
+                    tx.rollback().await?;
+                    return Ok(None);
+                };
+                let id = next.id.clone();
+                let event = motcua_core::hall::TicketEvent::new(
+                    at,
+                    by,
+                    motcua_core::hall::TicketEventKind::Called { counter },
+                );
+                let ticket = Self::step_in(&mut tx, hall, &id, &event, recorded_at).await?;
+                let fair = fair.after(lane);
+                sqlx::query(
+                    "UPDATE hall_days SET consecutive_priority = $3, ordinary_since_priority = $4 \
+                     WHERE hall = $1 AND day = $2",
+                )
+                .bind(hall_code.as_str())
+                .bind(day.to_string())
+                .bind(i32::try_from(fair.consecutive_priority).unwrap_or(i32::MAX))
+                .bind(fair.ordinary_since_priority.map(|n| i32::try_from(n).unwrap_or(i32::MAX)))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(Some($crate::hall::Called { ticket, lane }))
+            }
+
+            async fn record_ticket(
+                &self,
+                domain: &motcua_core::Domain,
+                id: &motcua_core::hall::TicketId,
+                mut event: motcua_core::hall::TicketEvent,
+                recorded_at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<motcua_core::hall::Ticket, $crate::error::StoreError> {
+                event.at = motcua_core::calendar::truncate_to_micros(event.at);
+                let hall = domain.halls.hall(&id.hall, id.day)?;
+                let $s = self;
+                let mut tx = $begin.await?;
+                Self::lock_day(&mut tx, &id.hall, id.day).await?;
+                let ticket = Self::step_in(&mut tx, hall, id, &event, recorded_at).await?;
+                tx.commit().await?;
+                Ok(ticket)
+            }
+
+            async fn redirect(
+                &self,
+                domain: &motcua_core::Domain,
+                id: &motcua_core::hall::TicketId,
+                area: char,
+                at: chrono::DateTime<chrono::Utc>,
+                by: Option<String>,
+                recorded_at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<motcua_core::hall::Ticket, $crate::error::StoreError> {
+                let at = motcua_core::calendar::truncate_to_micros(at);
+                let day = motcua_core::calendar::to_local(at).date();
+                if day != id.day {
+                    return Err(motcua_core::hall::HallError::Invalid(format!(
+                        "ticket {id} is of {}: a redirect is made on the ticket's day",
+                        id.day
+                    ))
+                    .into());
+                }
+                let hall = domain.halls.hall(&id.hall, day)?;
+                hall.area(area, day)?;
+                let $s = self;
+                let mut tx = $begin.await?;
+                Self::lock_day(&mut tx, &id.hall, day).await?;
+                let old = Self::load_ticket(&mut tx, hall, id).await?;
+                if old.status != motcua_core::hall::TicketStatus::Done {
+                    return Err(motcua_core::hall::HallError::NotFinished(id.to_string()).into());
+                }
+                let issue = motcua_core::hall::Issue {
+                    id: Self::take_number(&mut tx, hall, area, day).await?,
+                    channel: motcua_core::hall::TicketChannel::Redirect,
+                    priority: old.priority,
+                    booking: None,
+                    slot_at: None,
+                    linked_from: Some(id.clone()),
+                };
+                let new_id = issue.id.clone();
+                let ticket = Self::issue_in(&mut tx, hall, issue, at, by.clone(), recorded_at).await?;
+                let event = motcua_core::hall::TicketEvent::new(
+                    at,
+                    by,
+                    motcua_core::hall::TicketEventKind::Redirected { to: new_id },
+                );
+                Self::step_in(&mut tx, hall, id, &event, recorded_at).await?;
+                tx.commit().await?;
+                Ok(ticket)
+            }
+
+            async fn close_day(
+                &self,
+                domain: &motcua_core::Domain,
+                hall_code: &motcua_core::hall::HallCode,
+                day: chrono::NaiveDate,
+                at: chrono::DateTime<chrono::Utc>,
+                recorded_at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<u32, $crate::error::StoreError> {
+                use sqlx::Row as _;
+                let at = motcua_core::calendar::truncate_to_micros(at);
+                if motcua_core::calendar::to_local(at).date() <= day {
+                    return Err(motcua_core::hall::HallError::Invalid(format!(
+                        "the tickets of {day} are closed once the day is over"
+                    ))
+                    .into());
+                }
+                let hall = domain.halls.hall(hall_code, day)?;
+                let $s = self;
+                let mut tx = $begin.await?;
+                Self::lock_day(&mut tx, hall_code, day).await?;
+                let rows = sqlx::query(
+                    "SELECT id FROM hall_tickets WHERE hall = $1 AND day = $2 \
+                     AND status IN ('waiting', 'called', 'serving') ORDER BY id",
+                )
+                .bind(hall_code.as_str())
+                .bind(day.to_string())
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut n = 0u32;
+                for r in &rows {
+                    let id = $crate::hall::parse_id(&r.try_get::<String, _>("id")?)?;
+                    let event =
+                        motcua_core::hall::TicketEvent::new(at, None, motcua_core::hall::TicketEventKind::Closed);
+                    Self::step_in(&mut tx, hall, &id, &event, recorded_at).await?;
+                    n += 1;
+                }
+                tx.commit().await?;
+                Ok(n)
+            }
+
+            async fn book(
+                &self,
+                domain: &motcua_core::Domain,
+                request: motcua_core::hall::BookingRequest,
+                at: chrono::DateTime<chrono::Utc>,
+                recorded_at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<motcua_core::hall::Booking, $crate::error::StoreError> {
+                let at = motcua_core::calendar::truncate_to_micros(at);
+                let day = request.slot.date();
+                let hall = domain.halls.hall(&request.hall, day)?;
+                let area = hall.check_slot(domain.calendar_for(&hall.agency), request.area, request.slot, at)?;
+                let limit = area.booking_per_slot;
+                let $s = self;
+                let mut tx = $begin.await?;
+                Self::lock_day(&mut tx, &request.hall, day).await?;
+                let taken: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM hall_bookings WHERE hall = $1 AND area = $2 AND slot = $3 \
+                     AND status IN ('booked', 'checked_in')",
+                )
+                .bind(request.hall.as_str())
+                .bind(request.area.to_string())
+                .bind($crate::hall::slot_text(request.slot))
+                .fetch_one(&mut *tx)
+                .await?;
+                if taken >= i64::from(limit) {
+                    return Err(motcua_core::hall::HallError::Booking(format!(
+                        "the slot {} of area {} is full ({limit} bookings); choose another slot",
+                        request.slot.format("%H:%M %d/%m/%Y"),
+                        request.area
+                    ))
+                    .into());
+                }
+                let event = motcua_core::hall::BookingEvent {
+                    at,
+                    by: None,
+                    kind: motcua_core::hall::BookingEventKind::Booked(request),
+                };
+                let booking = motcua_core::hall::Booking::book(&event)?;
+                Self::append(
+                    &mut tx,
+                    &booking.hall,
+                    booking.slot.date(),
+                    &$crate::hall::booking_subject(&booking.code),
+                    1,
+                    at,
+                    event.kind.name(),
+                    None,
+                    &serde_json::to_string(&event).map_err($crate::hall::corrupt)?,
+                    recorded_at,
+                )
+                .await?;
+                Self::put_booking(&mut tx, &booking).await?;
+                tx.commit().await?;
+                Ok(booking)
+            }
+
+            async fn cancel_booking(
+                &self,
+                domain: &motcua_core::Domain,
+                code: &str,
+                at: chrono::DateTime<chrono::Utc>,
+                by: Option<String>,
+                recorded_at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<motcua_core::hall::Booking, $crate::error::StoreError> {
+                let at = motcua_core::calendar::truncate_to_micros(at);
+                let Some(found) = self.booking(code).await? else {
+                    return Err($crate::error::StoreError::HallNotFound(format!("booking {code}")));
+                };
+                let hall = domain.halls.hall(&found.hall, found.slot.date())?;
+                let $s = self;
+                let mut tx = $begin.await?;
+                Self::lock_day(&mut tx, &found.hall, found.slot.date()).await?;
+                let (mut booking, seq) = Self::load_booking(&mut tx, hall, code).await?;
+                let event = motcua_core::hall::BookingEvent {
+                    at,
+                    by: by.clone(),
+                    kind: motcua_core::hall::BookingEventKind::Cancelled,
+                };
+                booking.apply(hall, &event)?;
+                Self::append(
+                    &mut tx,
+                    &booking.hall,
+                    booking.slot.date(),
+                    &$crate::hall::booking_subject(code),
+                    seq + 1,
+                    at,
+                    event.kind.name(),
+                    by.as_deref(),
+                    &serde_json::to_string(&event).map_err($crate::hall::corrupt)?,
+                    recorded_at,
+                )
+                .await?;
+                Self::put_booking(&mut tx, &booking).await?;
+                tx.commit().await?;
+                Ok(booking)
+            }
+
+            async fn check_in(
+                &self,
+                domain: &motcua_core::Domain,
+                code: &str,
+                at: chrono::DateTime<chrono::Utc>,
+                by: Option<String>,
+                recorded_at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<motcua_core::hall::Ticket, $crate::error::StoreError> {
+                let at = motcua_core::calendar::truncate_to_micros(at);
+                let Some(found) = self.booking(code).await? else {
+                    return Err($crate::error::StoreError::HallNotFound(format!("booking {code}")));
+                };
+                let day = found.slot.date();
+                let hall = domain.halls.hall(&found.hall, day)?;
+                hall.check_open(domain.calendar_for(&hall.agency), at)?;
+                let $s = self;
+                let mut tx = $begin.await?;
+                Self::lock_day(&mut tx, &found.hall, day).await?;
+                let (mut booking, seq) = Self::load_booking(&mut tx, hall, code).await?;
+                booking.check_in(hall, at)?;
+                let issue = motcua_core::hall::Issue {
+                    id: Self::take_number(&mut tx, hall, booking.area, day).await?,
+                    channel: motcua_core::hall::TicketChannel::Booking,
+                    priority: booking.priority,
+                    booking: Some(booking.code.clone()),
+                    slot_at: Some(booking.slot_at),
+                    linked_from: None,
+                };
+                let event = motcua_core::hall::BookingEvent {
+                    at,
+                    by: by.clone(),
+                    kind: motcua_core::hall::BookingEventKind::CheckedIn { ticket: issue.id.clone() },
+                };
+                let ticket = Self::issue_in(&mut tx, hall, issue, at, by.clone(), recorded_at).await?;
+                booking.apply(hall, &event)?;
+                Self::append(
+                    &mut tx,
+                    &booking.hall,
+                    day,
+                    &$crate::hall::booking_subject(code),
+                    seq + 1,
+                    at,
+                    event.kind.name(),
+                    by.as_deref(),
+                    &serde_json::to_string(&event).map_err($crate::hall::corrupt)?,
+                    recorded_at,
+                )
+                .await?;
+                Self::put_booking(&mut tx, &booking).await?;
+                tx.commit().await?;
+                Ok(ticket)
+            }
+
+            async fn sign_counter(
+                &self,
+                domain: &motcua_core::Domain,
+                hall_code: &motcua_core::hall::HallCode,
+                counter: u16,
+                staff: Option<&str>,
+                at: chrono::DateTime<chrono::Utc>,
+                recorded_at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), $crate::error::StoreError> {
+                let at = motcua_core::calendar::truncate_to_micros(at);
+                let day = motcua_core::calendar::to_local(at).date();
+                domain.halls.hall(hall_code, day)?.counter(counter, day)?;
+                let $s = self;
+                let mut tx = $begin.await?;
+                Self::lock_day(&mut tx, hall_code, day).await?;
+                let subject = $crate::hall::counter_subject(hall_code, counter);
+                let seq: i64 = sqlx::query_scalar("SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) FROM hall_events WHERE subject = $1")
+                    .bind(&subject)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let seq = i32::try_from(seq + 1).map_err($crate::hall::corrupt)?;
+                let (kind, payload) = match staff {
+                    Some(s) => ("signed_in", serde_json::json!({"event": "signed_in", "at": at, "counter": counter, "staff": s})),
+                    None => ("signed_out", serde_json::json!({"event": "signed_out", "at": at, "counter": counter})),
+                };
+                Self::append(&mut tx, hall_code, day, &subject, seq, at, kind, staff, &payload.to_string(), recorded_at)
+                    .await?;
+                sqlx::query("DELETE FROM hall_counters WHERE (hall = $1 AND counter = $2) OR staff = $3")
+                    .bind(hall_code.as_str())
+                    .bind(i32::from(counter))
+                    .bind(staff.unwrap_or(""))
+                    .execute(&mut *tx)
+                    .await?;
+                if let Some(s) = staff {
+                    sqlx::query("INSERT INTO hall_counters (hall, counter, staff, since) VALUES ($1, $2, $3, $4)")
+                        .bind(hall_code.as_str())
+                        .bind(i32::from(counter))
+                        .bind(s)
+                        .bind($crate::sql::At(at))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn ticket(
+                &self,
+                id: &motcua_core::hall::TicketId,
+            ) -> Result<Option<motcua_core::hall::Ticket>, $crate::error::StoreError> {
+                let row = sqlx::query("SELECT * FROM hall_tickets WHERE id = $1")
+                    .bind(id.to_string())
+                    .fetch_optional(self.$reader())
+                    .await?;
+                row.as_ref().map(|r| $crate::hall::decode_ticket!(r)).transpose()
+            }
+
+            async fn ticket_by_number(
+                &self,
+                hall: &motcua_core::hall::HallCode,
+                day: chrono::NaiveDate,
+                number: &str,
+            ) -> Result<Option<motcua_core::hall::Ticket>, $crate::error::StoreError> {
+                let row = sqlx::query("SELECT * FROM hall_tickets WHERE hall = $1 AND label = $2 AND day = $3")
+                    .bind(hall.as_str())
+                    .bind(number.trim())
+                    .bind(day.to_string())
+                    .fetch_optional(self.$reader())
+                    .await?;
+                row.as_ref().map(|r| $crate::hall::decode_ticket!(r)).transpose()
+            }
+
+            async fn ticket_events(
+                &self,
+                id: &motcua_core::hall::TicketId,
+            ) -> Result<Vec<motcua_core::hall::TicketEvent>, $crate::error::StoreError> {
+                use sqlx::Row as _;
+                let id = id.to_string();
+                let rows = sqlx::query(
+                    "SELECT CAST(payload AS TEXT) AS payload FROM hall_events WHERE subject = $1 ORDER BY seq",
+                )
+                .bind(&id)
+                .fetch_all(self.$reader())
+                .await?;
+                rows.iter()
+                    .map(|r| $crate::hall::parse_ticket_event(&id, &r.try_get::<String, _>("payload")?))
+                    .collect()
+            }
+
+            async fn day_tickets(
+                &self,
+                hall: &motcua_core::hall::HallCode,
+                day: chrono::NaiveDate,
+            ) -> Result<Vec<motcua_core::hall::Ticket>, $crate::error::StoreError> {
+                let rows = sqlx::query("SELECT * FROM hall_tickets WHERE hall = $1 AND day = $2 ORDER BY issued_at, id")
+                    .bind(hall.as_str())
+                    .bind(day.to_string())
+                    .fetch_all(self.$reader())
+                    .await?;
+                rows.iter().map(|r| $crate::hall::decode_ticket!(r)).collect()
+            }
+
+            async fn tickets_between(
+                &self,
+                hall: Option<&motcua_core::hall::HallCode>,
+                a: chrono::DateTime<chrono::Utc>,
+                b: chrono::DateTime<chrono::Utc>,
+            ) -> Result<Vec<motcua_core::hall::Ticket>, $crate::error::StoreError> {
+                let rows = sqlx::query(
+                    "SELECT * FROM hall_tickets WHERE issued_at >= $1 AND issued_at < $2 \
+                     AND ($3 IS NULL OR hall = $3) ORDER BY issued_at, id",
+                )
+                .bind($crate::sql::At(a))
+                .bind($crate::sql::At(b))
+                .bind(hall.map(|h| h.as_str().to_string()))
+                .fetch_all(self.$reader())
+                .await?;
+                rows.iter().map(|r| $crate::hall::decode_ticket!(r)).collect()
+            }
+
+            async fn booking(&self, code: &str) -> Result<Option<motcua_core::hall::Booking>, $crate::error::StoreError> {
+                let row = sqlx::query("SELECT * FROM hall_bookings WHERE code = $1")
+                    .bind(code)
+                    .fetch_optional(self.$reader())
+                    .await?;
+                row.as_ref().map(|r| $crate::hall::decode_booking!(r)).transpose()
+            }
+
+            async fn day_bookings(
+                &self,
+                hall: &motcua_core::hall::HallCode,
+                day: chrono::NaiveDate,
+            ) -> Result<Vec<motcua_core::hall::Booking>, $crate::error::StoreError> {
+                let rows = sqlx::query("SELECT * FROM hall_bookings WHERE hall = $1 AND day = $2 ORDER BY slot, code")
+                    .bind(hall.as_str())
+                    .bind(day.to_string())
+                    .fetch_all(self.$reader())
+                    .await?;
+                rows.iter().map(|r| $crate::hall::decode_booking!(r)).collect()
+            }
+
+            async fn counter_sessions(
+                &self,
+                hall: &motcua_core::hall::HallCode,
+            ) -> Result<Vec<$crate::hall::CounterSession>, $crate::error::StoreError> {
+                use sqlx::Row as _;
+                let rows = sqlx::query("SELECT counter, staff, since FROM hall_counters WHERE hall = $1 ORDER BY counter")
+                    .bind(hall.as_str())
+                    .fetch_all(self.$reader())
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        let counter: i32 = r.try_get("counter")?;
+                        Ok($crate::hall::CounterSession {
+                            hall: hall.clone(),
+                            counter: $crate::hall::to_u16("counter", Some(counter))?.unwrap_or(0),
+                            staff: r.try_get("staff")?,
+                            since: r.try_get("since")?,
+                        })
+                    })
+                    .collect()
+            }
+        }
+
+        impl $store {
+            /// Makes sure the day's row exists and locks it; returns the fairness rule's memory.
+            async fn lock_day<'c>(
+                tx: &mut sqlx::Transaction<'c, <$store as $crate::petitions::Backend>::Db>,
+                hall: &motcua_core::hall::HallCode,
+                day: chrono::NaiveDate,
+            ) -> Result<motcua_core::hall::FairState, $crate::error::StoreError> {
+                use sqlx::Row as _;
+                sqlx::query("INSERT INTO hall_days (hall, day) VALUES ($1, $2) ON CONFLICT (hall, day) DO NOTHING")
+                    .bind(hall.as_str())
+                    .bind(day.to_string())
+                    .execute(&mut **tx)
+                    .await?;
+                let row = sqlx::query(concat!(
+                    "SELECT consecutive_priority, ordinary_since_priority FROM hall_days WHERE hall = $1 AND day = $2",
+                    $lock
+                ))
+                .bind(hall.as_str())
+                .bind(day.to_string())
+                .fetch_one(&mut **tx)
+                .await?;
+                let c: i32 = row.try_get("consecutive_priority")?;
+                let o: Option<i32> = row.try_get("ordinary_since_priority")?;
+                Ok(motcua_core::hall::FairState {
+                    consecutive_priority: $crate::hall::to_u32("consecutive_priority", c)?,
+                    ordinary_since_priority: o.map(|o| $crate::hall::to_u32("ordinary_since_priority", o)).transpose()?,
+                })
+            }
+
+            /// Takes the area's next number of the day, after the hall's and the area's capacity
+            /// checks (the day's row is locked).
+            async fn take_number<'c>(
+                tx: &mut sqlx::Transaction<'c, <$store as $crate::petitions::Backend>::Db>,
+                hall: &motcua_core::hall::Hall,
+                area: char,
+                day: chrono::NaiveDate,
+            ) -> Result<motcua_core::hall::TicketId, $crate::error::StoreError> {
+                let issued: i32 = sqlx::query_scalar(
+                    "UPDATE hall_days SET issued = issued + 1 WHERE hall = $1 AND day = $2 RETURNING issued",
+                )
+                .bind(hall.code.as_str())
+                .bind(day.to_string())
+                .fetch_one(&mut **tx)
+                .await?;
+                if let Some(cap) = hall.capacity_per_day
+                    && i64::from(issued) > i64::from(cap)
+                {
+                    return Err(motcua_core::hall::HallError::CapacityReached {
+                        hall: hall.code.to_string(),
+                        day,
+                        capacity: cap,
+                    }
+                    .into());
+                }
+                let last: i32 = sqlx::query_scalar(
+                    "INSERT INTO hall_numbers (hall, day, area, last) VALUES ($1, $2, $3, 1) \
+                     ON CONFLICT (hall, day, area) DO UPDATE SET last = hall_numbers.last + 1 RETURNING last",
+                )
+                .bind(hall.code.as_str())
+                .bind(day.to_string())
+                .bind(area.to_string())
+                .fetch_one(&mut **tx)
+                .await?;
+                let number = $crate::hall::to_u32("last", last)?;
+                if let Some(cap) = hall.area(area, day)?.capacity_per_day
+                    && number > cap
+                {
+                    return Err(motcua_core::hall::HallError::AreaCapacityReached { area, day, capacity: cap }.into());
+                }
+                if number > motcua_core::hall::MAX_NUMBER {
+                    return Err(motcua_core::hall::HallError::AreaCapacityReached {
+                        area,
+                        day,
+                        capacity: motcua_core::hall::MAX_NUMBER,
+                    }
+                    .into());
+                }
+                Ok(motcua_core::hall::TicketId { hall: hall.code.clone(), day, area, number })
+            }
+
+            /// Records a ticket's issue event and its projection.
+            async fn issue_in<'c>(
+                tx: &mut sqlx::Transaction<'c, <$store as $crate::petitions::Backend>::Db>,
+                hall: &motcua_core::hall::Hall,
+                issue: motcua_core::hall::Issue,
+                at: chrono::DateTime<chrono::Utc>,
+                by: Option<String>,
+                recorded_at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<motcua_core::hall::Ticket, $crate::error::StoreError> {
+                let event =
+                    motcua_core::hall::TicketEvent::new(at, by, motcua_core::hall::TicketEventKind::Issued(issue));
+                let ticket = motcua_core::hall::Ticket::issue(hall, &event)?;
+                Self::append_ticket(tx, &ticket, &event, recorded_at).await?;
+                Ok(ticket)
+            }
+
+            /// Replays a ticket's log (its projection row locked).
+            async fn load_ticket<'c>(
+                tx: &mut sqlx::Transaction<'c, <$store as $crate::petitions::Backend>::Db>,
+                hall: &motcua_core::hall::Hall,
+                id: &motcua_core::hall::TicketId,
+            ) -> Result<motcua_core::hall::Ticket, $crate::error::StoreError> {
+                use sqlx::Row as _;
+                let key = id.to_string();
+                let found = sqlx::query(concat!("SELECT id FROM hall_tickets WHERE id = $1", $lock))
+                    .bind(&key)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                if found.is_none() {
+                    return Err($crate::error::StoreError::HallNotFound(format!("ticket {key}")));
+                }
+                let rows = sqlx::query(
+                    "SELECT CAST(payload AS TEXT) AS payload FROM hall_events WHERE subject = $1 ORDER BY seq",
+                )
+                .bind(&key)
+                .fetch_all(&mut **tx)
+                .await?;
+                let mut events = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    events.push($crate::hall::parse_ticket_event(&key, &r.try_get::<String, _>("payload")?)?);
+                }
+                motcua_core::hall::Ticket::replay(hall, &events)
+                    .map_err(|e| $crate::hall::corrupt(format!("ticket {key} no longer replays: {e}")))
+            }
+
+            /// Applies one event to a ticket and records it.
+            async fn step_in<'c>(
+                tx: &mut sqlx::Transaction<'c, <$store as $crate::petitions::Backend>::Db>,
+                hall: &motcua_core::hall::Hall,
+                id: &motcua_core::hall::TicketId,
+                event: &motcua_core::hall::TicketEvent,
+                recorded_at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<motcua_core::hall::Ticket, $crate::error::StoreError> {
+                let mut ticket = Self::load_ticket(tx, hall, id).await?;
+                ticket.apply(hall, event)?;
+                Self::append_ticket(tx, &ticket, event, recorded_at).await?;
+                Ok(ticket)
+            }
+
+            async fn load_booking<'c>(
+                tx: &mut sqlx::Transaction<'c, <$store as $crate::petitions::Backend>::Db>,
+                hall: &motcua_core::hall::Hall,
+                code: &str,
+            ) -> Result<(motcua_core::hall::Booking, i32), $crate::error::StoreError> {
+                use sqlx::Row as _;
+                let rows = sqlx::query(
+                    "SELECT CAST(payload AS TEXT) AS payload FROM hall_events WHERE subject = $1 ORDER BY seq",
+                )
+                .bind($crate::hall::booking_subject(code))
+                .fetch_all(&mut **tx)
+                .await?;
+                let mut events = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    events.push($crate::hall::parse_booking_event(code, &r.try_get::<String, _>("payload")?)?);
+                }
+                let (first, rest) = events
+                    .split_first()
+                    .ok_or_else(|| $crate::error::StoreError::HallNotFound(format!("booking {code}")))?;
+                let mut b = motcua_core::hall::Booking::book(first)?;
+                for e in rest {
+                    b.apply(hall, e).map_err(|e| $crate::hall::corrupt(format!("booking {code}: {e}")))?;
+                }
+                let seq = i32::try_from(events.len()).map_err($crate::hall::corrupt)?;
+                Ok((b, seq))
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            async fn append<'c>(
+                tx: &mut sqlx::Transaction<'c, <$store as $crate::petitions::Backend>::Db>,
+                hall: &motcua_core::hall::HallCode,
+                day: chrono::NaiveDate,
+                subject: &str,
+                seq: i32,
+                at: chrono::DateTime<chrono::Utc>,
+                kind: &str,
+                by: Option<&str>,
+                payload: &str,
+                recorded_at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), $crate::error::StoreError> {
+                let q = concat!(
+                    "INSERT INTO hall_events (hall, day, subject, seq, at, kind, by_staff, payload, recorded_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, ",
+                    $json,
+                    ", $9)"
+                );
+                sqlx::query(q)
+                    .bind(hall.as_str())
+                    .bind(day.to_string())
+                    .bind(subject)
+                    .bind(seq)
+                    .bind($crate::sql::At(at))
+                    .bind(kind)
+                    .bind(by)
+                    .bind(payload)
+                    .bind($crate::sql::At(motcua_core::calendar::truncate_to_micros(recorded_at)))
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
+            }
+
+            /// Appends a ticket's event and writes its projection.
+            async fn append_ticket<'c>(
+                tx: &mut sqlx::Transaction<'c, <$store as $crate::petitions::Backend>::Db>,
+                t: &motcua_core::hall::Ticket,
+                event: &motcua_core::hall::TicketEvent,
+                recorded_at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), $crate::error::StoreError> {
+                let payload = serde_json::to_string(event).map_err($crate::hall::corrupt)?;
+                let seq = i32::try_from(t.event_count).map_err($crate::hall::corrupt)?;
+                Self::append(
+                    tx,
+                    &t.id.hall,
+                    t.id.day,
+                    &t.id.to_string(),
+                    seq,
+                    event.at,
+                    event.kind.name(),
+                    event.by.as_deref(),
+                    &payload,
+                    recorded_at,
+                )
+                .await?;
+                let cols = $crate::hall::TICKET_COLUMNS;
+                let params: Vec<String> = (1..=cols.len()).map(|i| format!("${i}")).collect();
+                let updates: Vec<String> = cols.iter().skip(1).map(|c| format!("{c} = excluded.{c}")).collect();
+                let q = format!(
+                    "INSERT INTO hall_tickets ({}) VALUES ({}) ON CONFLICT (id) DO UPDATE SET {}",
+                    cols.join(", "),
+                    params.join(", "),
+                    updates.join(", ")
+                );
+                let dossiers: Vec<&str> = t.dossiers.iter().map(|d| d.as_str()).collect();
+                let small = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
+                sqlx::query(&q)
+                    .bind(t.id.to_string())
+                    .bind(t.id.hall.as_str())
+                    .bind(t.id.day.to_string())
+                    .bind(t.id.area.to_string())
+                    .bind(small(t.id.number))
+                    .bind(t.id.number_label())
+                    .bind(t.area.to_string())
+                    .bind(t.channel.name())
+                    .bind(t.priority.map(|p| p.name()))
+                    .bind(t.booking.as_deref())
+                    .bind(t.slot_at.map($crate::sql::At))
+                    .bind(t.linked_from.as_ref().map(ToString::to_string))
+                    .bind(t.status.name())
+                    .bind($crate::sql::At(t.issued_at))
+                    .bind($crate::sql::At(t.waiting_since))
+                    .bind(t.for_counter.map(i32::from))
+                    .bind(t.counter.map(i32::from))
+                    .bind(t.called_at.map($crate::sql::At))
+                    .bind(t.first_called_at.map($crate::sql::At))
+                    .bind(t.called_by.as_deref())
+                    .bind(small(t.recalls))
+                    .bind(t.started_at.map($crate::sql::At))
+                    .bind(t.finished_at.map($crate::sql::At))
+                    .bind(t.ended_at.map($crate::sql::At))
+                    .bind(small(t.transfers))
+                    .bind(t.redirected_to.as_ref().map(ToString::to_string))
+                    .bind(serde_json::to_string(&dossiers).map_err($crate::hall::corrupt)?)
+                    .bind(t.rating.map(|r| r.name()))
+                    .bind(t.rating_comment.as_deref())
+                    .bind(t.wait_seconds())
+                    .bind(t.service_seconds())
+                    .bind(small(t.event_count))
+                    .bind($crate::sql::At(t.last_event_at))
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
+            }
+
+            async fn put_booking<'c>(
+                tx: &mut sqlx::Transaction<'c, <$store as $crate::petitions::Backend>::Db>,
+                b: &motcua_core::hall::Booking,
+            ) -> Result<(), $crate::error::StoreError> {
+                sqlx::query(
+                    "INSERT INTO hall_bookings (code, hall, area, day, slot, slot_at, name, phone, priority, status, booked_at, ticket) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                     ON CONFLICT (code) DO UPDATE SET status = excluded.status, ticket = excluded.ticket",
+                )
+                .bind(&b.code)
+                .bind(b.hall.as_str())
+                .bind(b.area.to_string())
+                .bind(b.slot.date().to_string())
+                .bind($crate::hall::slot_text(b.slot))
+                .bind($crate::sql::At(b.slot_at))
+                .bind(&b.name)
+                .bind(b.phone.as_deref())
+                .bind(b.priority.map(|p| p.name()))
+                .bind(b.status.name())
+                .bind($crate::sql::At(b.booked_at))
+                .bind(b.ticket.as_ref().map(ToString::to_string))
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            }
+        }
+    };
+}
+pub(crate) use hall_store;
+
+/// How the hall report groups its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HallReportBy {
+    Hall,
+    Area,
+    Counter,
+    Officer,
+    Day,
+}
+
+impl HallReportBy {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim() {
+            "hall" => Some(Self::Hall),
+            "area" => Some(Self::Area),
+            "counter" => Some(Self::Counter),
+            "officer" => Some(Self::Officer),
+            "day" => Some(Self::Day),
+            _ => None,
+        }
+    }
+}
+
+/// The hall report: one tally per group, and the total, over the tickets issued in a period.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HallReport {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub rows: Vec<(String, motcua_core::hall::HallTally)>,
+    pub total: motcua_core::hall::HallTally,
+}
+
+impl HallReport {
+    /// Tallies `tickets` (each against its hall's waiting target; 30 minutes for a hall no
+    /// longer configured), grouped by `by`: `HALL/A` per area (the area it was served in),
+    /// `HALL/3` per counter (the one that called it last; `HALL/-` never called), the officer
+    /// who called it (`-` none), the local day.
+    pub fn build(
+        domain: &Domain,
+        from: NaiveDate,
+        to: NaiveDate,
+        tickets: &[Ticket],
+        by: Option<HallReportBy>,
+    ) -> Self {
+        let facts: Vec<(String, motcua_core::hall::TicketFacts)> = tickets
+            .iter()
+            .map(|t| {
+                let target = domain.halls.hall(&t.id.hall, t.id.day).map_or(30, |h| h.waiting_target_minutes);
+                let key = match by {
+                    None => String::new(),
+                    Some(HallReportBy::Hall) => t.id.hall.to_string(),
+                    Some(HallReportBy::Area) => format!("{}/{}", t.id.hall, t.area),
+                    Some(HallReportBy::Counter) => {
+                        format!("{}/{}", t.id.hall, t.counter.map_or_else(|| "-".to_string(), |c| c.to_string()))
+                    }
+                    Some(HallReportBy::Officer) => t.called_by.clone().unwrap_or_else(|| "-".into()),
+                    Some(HallReportBy::Day) => t.id.day.to_string(),
+                };
+                (key, t.facts(target))
+            })
+            .collect();
+        let total = motcua_core::hall::tally(facts.iter().map(|(_, f)| f));
+        let mut groups: std::collections::BTreeMap<&str, Vec<&motcua_core::hall::TicketFacts>> =
+            std::collections::BTreeMap::new();
+        if by.is_some() {
+            for (k, f) in &facts {
+                groups.entry(k.as_str()).or_default().push(f);
+            }
+        }
+        let rows = groups.into_iter().map(|(k, v)| (k.to_string(), motcua_core::hall::tally(v))).collect();
+        Self { from, to, rows, total }
+    }
+}

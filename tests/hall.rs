@@ -1,0 +1,179 @@
+//! `motcua hall …` end to end, on SQLite and PostgreSQL (when MOTCUA_TEST_PG_URL is set): the
+//! halls of the shipped catalog, numbers taken at the desk, the fair call order, "no one
+//! waiting", refusal outside office hours (exit 2, nothing written), `intake --ticket` linking
+//! the dossier, the report; and processes killed with SIGKILL while thirty others take numbers:
+//! every number printed is in the log, and the day's numbers have no gap and no duplicate.
+
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use crate::desk::Db;
+use crate::support::*;
+
+fn hall_at_the_desk(db: &Db) {
+    let list = db.ok(&["hall", "list", "--on", "2026-03-10"]);
+    let hcc = list["halls"].as_array().unwrap().iter().find(|h| h["code"] == "HCC").unwrap().clone();
+    assert_eq!(hcc["priority_rule"]["rule"], "ratio");
+    assert!(hcc["areas"].as_array().unwrap().iter().any(|a| a["letter"] == "A"));
+    assert!(hcc["counters"].as_array().unwrap().iter().any(|c| c["number"] == 1));
+
+    let take = |extra: &[&str], at: &str| {
+        let mut args = vec!["hall", "ticket", "--hall", "HCC", "--area", "A", "--at", at];
+        args.extend_from_slice(extra);
+        db.ok(&args)
+    };
+    assert_eq!(take(&[], "2026-03-10T08:00")["number"], "A-001");
+    assert_eq!(take(&[], "2026-03-10T08:01")["number"], "A-002");
+    let p = take(&["--priority", "pregnant"], "2026-03-10T08:02");
+    assert_eq!((p["number"].as_str(), p["priority"].as_str()), (Some("A-003"), Some("pregnant")));
+
+    // The first priority ticket first, then two ordinary (2 : 1).
+    let call = |counter: &str, at: &str| {
+        db.ok(&["hall", "call", "--hall", "HCC", "--counter", counter, "--at", at, "--by", "desk.an"])
+    };
+    let c = call("1", "2026-03-10T08:05");
+    assert_eq!((c["called"]["number"].as_str(), c["called"]["lane"].as_str()), (Some("A-003"), Some("priority")));
+    assert_eq!(c["called"]["counter"], 1);
+    assert_eq!(call("2", "2026-03-10T08:06")["called"]["number"], "A-001");
+    assert_eq!(call("3", "2026-03-10T08:07")["called"]["number"], "A-002");
+    let none = call("1", "2026-03-10T08:08");
+    assert_eq!((none["called"].clone(), none["message"].as_str()), (Value::Null, Some("no one waiting")));
+    let plain = db.run(&["hall", "call", "--hall", "HCC", "--counter", "1", "--at", "2026-03-10T08:08"]);
+    assert!(plain.stdout.contains("no one waiting"), "{}", plain.stdout);
+
+    // Outside office hours, on a day off, an unknown area: exit 2, nothing written.
+    db.run(&["hall", "ticket", "--hall", "HCC", "--area", "A", "--at", "2026-03-10T12:00"])
+        .assert_user_error("office hours");
+    db.run(&["hall", "ticket", "--hall", "HCC", "--area", "A", "--at", "2026-03-14T09:00"])
+        .assert_user_error("non-working day");
+    db.run(&["hall", "ticket", "--hall", "HCC", "--area", "Z", "--at", "2026-03-10T09:00"])
+        .assert_user_error("no area Z");
+    let queue = db.ok(&["hall", "queue", "--hall", "HCC", "--day", "2026-03-10"]);
+    assert_eq!(queue["tickets"].as_array().unwrap().len(), 3);
+
+    // Served; the dossier received from the ticket is linked to it.
+    db.ok(&["hall", "finish", "A-003", "--hall", "HCC", "--at", "2026-03-10T08:15"]);
+    let d = db.ok(&[
+        "intake",
+        "--procedure",
+        "1.001193",
+        "--agency",
+        "000.00.02.H17",
+        "--applicant",
+        "Trần Thị Bình",
+        "--ticket",
+        "A-003",
+        "--at",
+        "2026-03-10T08:16",
+    ]);
+    let code = d["code"].as_str().unwrap().to_string();
+    let shown = db.ok(&["hall", "show", "HCC-260310-A-003"]);
+    assert_eq!(shown["dossiers"], serde_json::json!([code]));
+    assert_eq!(shown["wait_seconds"], 180);
+    assert_eq!(shown["service_seconds"], 600);
+    // A ticket that does not exist: nothing received.
+    db.run(&[
+        "intake",
+        "--procedure",
+        "1.001193",
+        "--agency",
+        "000.00.02.H17",
+        "--applicant",
+        "Trần Văn Cường",
+        "--ticket",
+        "A-099",
+        "--at",
+        "2026-03-10T08:17",
+    ])
+    .assert_user_error("no ticket A-099");
+
+    // The report.
+    let r = db.run(&[
+        "hall",
+        "report",
+        "--hall",
+        "HCC",
+        "--from",
+        "2026-03-10",
+        "--to",
+        "2026-03-10",
+        "--by",
+        "area",
+        "--format",
+        "json",
+    ]);
+    let r: Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!((r["total"]["issued"].as_u64(), r["total"]["served"].as_u64()), (Some(3), Some(1)));
+    assert_eq!(r["rows"][0]["key"], "HCC/A");
+    let csv = db.run(&["hall", "report", "--from", "2026-03-10", "--to", "2026-03-10", "--format", "csv"]);
+    assert!(csv.stdout.starts_with("key,issued,served"), "{}", csv.stdout);
+}
+
+#[test]
+fn hall_at_the_desk_on_sqlite() {
+    hall_at_the_desk(&Db::sqlite());
+}
+
+#[test]
+fn hall_at_the_desk_on_postgres() {
+    if let Some(db) = Db::pg("hall_desk") {
+        hall_at_the_desk(&db);
+    }
+}
+
+/// Thirty processes take numbers of area B at once; every third is killed with SIGKILL soon
+/// after it starts. Every number a process printed is in the log, and the numbers of the day
+/// run from 1 without a gap or a duplicate.
+fn kill_9_loses_no_issued_ticket(db: &Db) {
+    db.ok(&["hall", "list"]); // the database made and migrated before the rush
+    let mut children = Vec::new();
+    for i in 0..30 {
+        let child = Command::new(env!("CARGO_BIN_EXE_motcua"))
+            .env_remove("MOTCUA_DATABASE_URL")
+            .env_remove("MOTCUA_CONFIG")
+            .args(["--config", config_dir().to_str().unwrap(), "--db", &db.url])
+            .args(["hall", "ticket", "--hall", "HCC", "--area", "B", "--at", "2026-03-10T09:00", "--json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        children.push((i, child));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(40));
+    let mut printed = Vec::new();
+    let mut killed = 0;
+    for (i, mut child) in children {
+        if i % 3 == 0 && child.kill().is_ok() {
+            killed += 1;
+        }
+        let out = child.wait_with_output().unwrap();
+        if out.status.success() {
+            let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+            printed.push(v["number"].as_str().unwrap().to_string());
+        }
+    }
+    assert!(killed > 0 || printed.len() == 30);
+    let queue = db.ok(&["hall", "queue", "--hall", "HCC", "--day", "2026-03-10"]);
+    let mut numbers: Vec<String> =
+        queue["tickets"].as_array().unwrap().iter().map(|t| t["number"].as_str().unwrap().to_string()).collect();
+    for p in &printed {
+        assert!(numbers.contains(p), "{p} was printed but is not in the log");
+    }
+    numbers.sort();
+    let expected: Vec<String> = (1..=numbers.len()).map(|n| format!("B-{n:03}")).collect();
+    assert_eq!(numbers, expected, "no gap, no duplicate");
+    assert!(numbers.len() >= printed.len());
+}
+
+#[test]
+fn kill_9_loses_no_issued_ticket_on_sqlite() {
+    kill_9_loses_no_issued_ticket(&Db::sqlite());
+}
+
+#[test]
+fn kill_9_loses_no_issued_ticket_on_postgres() {
+    if let Some(db) = Db::pg("hall_kill") {
+        kill_9_loses_no_issued_ticket(&db);
+    }
+}
