@@ -463,7 +463,9 @@ pub fn run(cli: &Cli) -> Result<()> {
     })
 }
 
-async fn run_with_store<S: motcua_store::Store + motcua_store::OutboxStore + motcua_store::PetitionStore>(
+async fn run_with_store<
+    S: motcua_store::Store + motcua_store::OutboxStore + motcua_store::PetitionStore + motcua_store::StaffStore,
+>(
     cli: &Cli,
     store: &S,
     domain: &motcua_core::Domain,
