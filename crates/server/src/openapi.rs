@@ -199,26 +199,39 @@ fn action_body(a: Action, agencies: &[Value]) -> Value {
         json!({"type": if required { json!("string") } else { json!(["string", "null"]) },
                "description": format!("{}one paragraph, at most 2,000 characters, no control characters but line breaks", if required { "required: " } else { "optional: " })})
     };
+    let code = json!({"type": ["string", "null"], "description": "optional: a delay reason code of config/delay_reasons.json (citizen_incomplete, citizen_requested, agency_workload, inter_agency_wait, site_inspection, force_majeure, other)"});
     let (props, required): (Value, Vec<&str>) = match a {
         Action::Transfer => (json!({"to": agency}), vec!["to"]),
-        Action::RefuseOnline | Action::Stop => (json!({"reason": reason(true)}), vec!["reason"]),
+        Action::RefuseOnline | Action::Stop => (json!({"reason": reason(true), "reason_code": code}), vec!["reason"]),
         Action::RequestSupplement => (
-            json!({"reason": reason(true), "documents": {"type": "array", "items": {"type": "string"}, "description": "the papers asked for"}}),
+            json!({"reason": reason(true), "documents": {"type": "array", "items": {"type": "string"}, "description": "the papers asked for"}, "reason_code": code}),
             vec!["reason"],
         ),
-        Action::RequestPayment | Action::Withdraw => (json!({"reason": reason(false)}), vec![]),
+        Action::RequestPayment => (
+            json!({"reason": reason(false), "amount_vnd": {"type": ["integer", "null"], "minimum": 0, "maximum": 1_000_000_000_000u64, "description": "the fee in VND; default (null): the catalog's fee; required when the procedure's fee is a list of options"}}),
+            vec![],
+        ),
+        Action::Paid => (
+            json!({"method": {"enum": ["cash", "bank_transfer", "online", "exempt"], "description": "how the fee was paid (online: the national payment platform or a bank's QR code)"},
+                   "receipt": {"type": ["string", "null"], "maxLength": 100, "description": "optional: the receipt's or the transaction's reference, one line"}}),
+            vec!["method"],
+        ),
+        Action::Withdraw => (json!({"reason": reason(false)}), vec![]),
         Action::Reschedule => (
             json!({
                 "to": {"type": "string", "description": "YYYY-MM-DD (that working day's closing) or an instant inside office hours; after the due date"},
                 "reason": reason(true),
                 "responsible": {"enum": nullable_agencies, "description": "the agency at fault (default, or null: the holder)"},
                 "override_second": {"type": "boolean", "description": "allow a second new date"},
-                "next_working_day": {"type": "boolean", "description": "a date on a day off is moved to the next working day (same time of day) instead of refused"}
+                "next_working_day": {"type": "boolean", "description": "a date on a day off is moved to the next working day (same time of day) instead of refused"},
+                "reason_code": code
             }),
             vec!["to", "reason"],
         ),
         Action::Resolve => (
-            json!({"refused": {"type": "boolean"}, "reason": {"type": ["string", "null"], "description": "required when refused"}}),
+            json!({"refused": {"type": "boolean"}, "reason": {"type": ["string", "null"], "description": "required when refused"},
+                   "electronic": {"type": "boolean", "description": "the result was issued electronically (default false: on paper)"},
+                   "reason_code": code}),
             vec![],
         ),
         _ => (json!({}), vec![]),
@@ -516,7 +529,8 @@ pub fn document(domain: &Domain) -> Value {
                     "at": instant(AT_DESCRIPTION),
                     "backdate_reason": backdate_reason(),
                     "documents": {"type": "array", "maxItems": 40, "description": "the document checklist the receipt prints (Mẫu 01's Bản chính / Bản sao / Bản photo columns); kept with the intake event",
-                        "items": schema_ref("DocumentLine")}}},
+                        "items": schema_ref("DocumentLine")},
+                    "digitised": {"type": ["array", "null"], "items": {"type": "string"}, "description": "the names of the checklist's papers the desk digitised ([]: none; null: not said)"}}},
                 "DocumentLine": {"type": "object", "required": ["name"], "properties": {
                     "name": {"type": "string", "minLength": 1, "maxLength": 300, "description": "one line, no control characters"},
                     "copy": {"type": "string", "enum": ["", "original", "copy", "photocopy"], "description": "bản chính / bản sao / bản photo; empty: original"},
