@@ -41,6 +41,56 @@ pub struct SimSummary {
     pub notified: u64,
     /// Complaints planted about late dossiers ([`plant_complaint`]).
     pub complaints: u64,
+    /// Citizens' ratings of returned dossiers ([`plant_rating`]), and how many of them were
+    /// "dissatisfied" (1 or 2 stars).
+    pub ratings: u64,
+    pub dissatisfied: u64,
+}
+
+/// The citizen rates a returned dossier (the lookup's stars) a day after its return, for one
+/// returned dossier in three, chosen by its code; the score by the same hash: a late dossier
+/// 1–2 stars three times in five, else 3; one in time mostly 4–5, 1–2 stars for 3 %
+/// (docs/simulation.md). Returns the score given.
+pub async fn plant_rating<S: motcua_store::StaffStore>(
+    store: &S,
+    d: &Dossier,
+    now: DateTime<Utc>,
+) -> Result<Option<u8>> {
+    let (Some(code), Some(returned), Some(finished), Some(due)) =
+        (d.code.clone(), d.returned_at, d.finished_at, d.due_at)
+    else {
+        return Ok(None);
+    };
+    let h = code
+        .as_str()
+        .bytes()
+        .fold(0x811c_9dc5_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+        .rotate_left(17);
+    if h % 3 != 0 {
+        return Ok(None);
+    }
+    let rated_at = returned + chrono::Duration::days(1);
+    if rated_at > now {
+        return Ok(None);
+    }
+    let roll = (h / 3) % 100;
+    let score = if finished > due {
+        match roll {
+            0..30 => 1,
+            30..60 => 2,
+            _ => 3,
+        }
+    } else {
+        match roll {
+            0..1 => 1,
+            1..3 => 2,
+            3..10 => 3,
+            10..40 => 4,
+            _ => 5,
+        }
+    };
+    let rating = motcua_store::Rating { code, score, comment: None, rated_at };
+    Ok(store.rate(&rating).await?.then_some(score))
 }
 
 /// One finished-late dossier in this many gets a complaint (docs/simulation.md).
@@ -149,7 +199,7 @@ pub async fn notify_actionable<S: Store + OutboxStore>(
 /// desk (intake allocates the codes; every event is checked by core), in group commits, as
 /// history arriving at `now` (`Store::record_history`): quiet unless `notify`
 /// ([`notify_actionable`]).
-pub async fn simulate<S: Store + OutboxStore + PetitionStore>(
+pub async fn simulate<S: Store + OutboxStore + PetitionStore + motcua_store::StaffStore>(
     store: &S,
     domain: &Domain,
     cfg: &SimConfig,
@@ -185,7 +235,7 @@ pub async fn simulate<S: Store + OutboxStore + PetitionStore>(
                     channel: p.channel,
                     online: p.channel == motcua_core::Channel::Online,
                     documents: Vec::new(),
-                    digitised: None,
+                    digitised: p.digitised.clone(),
                 },
                 at: p.received_at,
                 by: p.received_by.clone(),
@@ -204,6 +254,14 @@ pub async fn simulate<S: Store + OutboxStore + PetitionStore>(
                         Ok(true) => summary.complaints += 1,
                         Ok(false) => {}
                         Err(e) => bar.suspend(|| eprintln!("simulate: a complaint could not be planted: {e}")),
+                    }
+                    match plant_rating(store, &d, now).await {
+                        Ok(Some(score)) => {
+                            summary.ratings += 1;
+                            summary.dissatisfied += u64::from(score <= 2);
+                        }
+                        Ok(None) => {}
+                        Err(e) => bar.suspend(|| eprintln!("simulate: a rating could not be recorded: {e}")),
                     }
                     if notify
                         && actionable(&d, now)
@@ -228,11 +286,12 @@ pub async fn simulate<S: Store + OutboxStore + PetitionStore>(
         crate::outln!(
             "{}",
             json!({"dossiers": summary.dossiers, "events": summary.events, "rejected": summary.rejected,
-                   "notified": summary.notified, "complaints": summary.complaints})
+                   "notified": summary.notified, "complaints": summary.complaints,
+                   "ratings": summary.ratings, "dissatisfied": summary.dissatisfied})
         );
     } else {
         crate::outln!(
-            "simulated {} dossiers ({} events) from {} to {}, seed {}; {} rejected; {} complaints about late dossiers; {} messages queued{}",
+            "simulated {} dossiers ({} events) from {} to {}, seed {}; {} rejected; {} complaints about late dossiers; {} ratings ({} dissatisfied); {} messages queued{}",
             summary.dossiers,
             summary.events,
             cfg.from,
@@ -240,6 +299,8 @@ pub async fn simulate<S: Store + OutboxStore + PetitionStore>(
             cfg.seed,
             summary.rejected,
             summary.complaints,
+            summary.ratings,
+            summary.dissatisfied,
             summary.notified,
             if notify {
                 " (--notify: open dossiers inside their time)"

@@ -148,3 +148,34 @@ fn an_old_log_imports_and_exports_unchanged() {
     let shown = db.ok(&["show", "000.00.41.H17-250303-0001"]);
     assert_eq!(shown["status"], 8, "{shown}");
 }
+
+#[test]
+fn simulate_records_fees_methods_reasons_and_some_dissatisfied_ratings() {
+    let db = Db::sqlite();
+    let run = db.run(&[
+        "simulate",
+        "--dossiers",
+        "600",
+        "--seed",
+        "7",
+        "--from",
+        "2025-03-01",
+        "--to",
+        "2025-03-31",
+        "--json",
+    ]);
+    let v = run.json();
+    assert!(v["ratings"].as_u64().unwrap() > 0, "{v}");
+    assert!(v["dissatisfied"].as_u64().unwrap() > 0, "some citizens are dissatisfied: {v}");
+    let log = db.run(&["export", "--format", "jsonl"]).stdout;
+    for needle in [
+        r#""amount_vnd":"#,
+        r#""method":"#,
+        r#""electronic":true"#,
+        r#""electronic":false"#,
+        r#""reason_code":"#,
+        r#""digitised":["#,
+    ] {
+        assert!(log.contains(needle), "{needle} not in the simulated log");
+    }
+}

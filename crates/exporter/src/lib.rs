@@ -14,7 +14,10 @@
 //! costs the same with 1 M open dossiers or ten years of history), must not do working-day
 //! arithmetic itself (core does), must not read the wall clock (the scrape's "now" is a
 //! parameter, or an injected [`http::NowFn`]; only the outermost caller picks it), and must not
-//! put a dossier code, a citizen or a procedure in a label.
+//! put a dossier code, a citizen or a procedure in a label. One read is allowed more: the chair's
+//! scorecard (module [`scorecard`]), read through the store's scorecard — its sums, plus the
+//! dossiers open and overdue at the instant and the petitions — at most once per refresh
+//! interval of scrape instants, and written from what was kept in between.
 //!
 //! A scrape reads again only what changed since the one before: each [`Exporter`] keeps the
 //! past days' window sums and the working-time histograms between scrapes, and the store tells

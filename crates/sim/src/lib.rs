@@ -83,6 +83,8 @@ pub struct PlannedDossier {
     pub sequence: u32,
     /// The events after the intake, in time order: `(at, what, staff account)`.
     pub events: Vec<(DateTime<Utc>, EventKind, Option<String>)>,
+    /// The papers digitised at intake (`None`: the desk did not say).
+    pub digitised: Option<Vec<String>>,
 }
 
 impl PlannedDossier {
@@ -101,7 +103,7 @@ impl PlannedDossier {
             applicant: self.applicant.clone(),
             channel: self.channel,
             documents: Vec::new(),
-            digitised: None,
+            digitised: self.digitised.clone(),
         }
     }
 

@@ -394,6 +394,10 @@ pub(crate) fn plan_dossier(
             }
         };
     }
+    let digitised = match &intake.kind {
+        EventKind::Received { intake: i } | EventKind::RegisteredOnline { intake: i } => i.digitised.clone(),
+        _ => None,
+    };
     let mut dossier = Dossier::default();
     domain.apply(&mut dossier, &intake).ok()?;
     let seq = sequences.entry((recv.clone(), to_local(sk.at).date())).or_insert(0);
@@ -423,6 +427,7 @@ pub(crate) fn plan_dossier(
         received_by,
         sequence,
         events: log.events,
+        digitised,
     };
     Some((planned, log.rejected))
 }
