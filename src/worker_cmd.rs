@@ -358,10 +358,10 @@ pub async fn outbox(args: &OutboxArgs, store: &AnyStore) -> Result<()> {
         let id = match (id, all_dead) {
             (Some(id), false) => id,
             _ => {
-                if let Some(k) = kind {
-                    if k.parse::<motcua_core::petition_letters::ItemMessageKind>().is_err() {
-                        k.parse::<motcua_core::letters::MessageKind>().map_err(|e| anyhow::anyhow!("--kind: {e}"))?;
-                    }
+                if let Some(k) = kind
+                    && k.parse::<motcua_core::petition_letters::ItemMessageKind>().is_err()
+                {
+                    k.parse::<motcua_core::letters::MessageKind>().map_err(|e| anyhow::anyhow!("--kind: {e}"))?;
                 }
                 let revived = store.retry_dead(kind.as_deref(), now).await?;
                 if *json {
