@@ -161,7 +161,7 @@ fn an_inspector_account_is_made_for_the_city_or_for_named_agencies() {
         db.run(&["staff", "add", "x", "--role", "inspector", "--name", "X", "--agency", "000.00.99.H17"])
             .assert_user_error("unknown agency");
         db.run(&["staff", "add", "x", "--role", "thanh-tra", "--name", "X"])
-            .assert_user_error("expected desk, agency, head, chair, admin or inspector");
+            .assert_user_error("expected desk, agency, head, chair, admin, inspector or payment");
         let list = db.ok(&["staff", "list"]);
         let staff = list["staff"].as_array().unwrap();
         assert_eq!(staff.len(), 2, "{list}");
