@@ -237,7 +237,7 @@ fn the_district_report_reproduces_da_nangs_table() {
 #[test]
 fn simulate_plants_complaints_about_late_dossiers_in_the_documented_share() {
     let db = Db::sqlite();
-    let sim = db.ok(&["simulate", "--dossiers", "6000", "--from", "2025-03-01", "--to", "2025-03-31"]);
+    let sim = db.ok(&["simulate", "--dossiers", "7000", "--from", "2025-03-01", "--to", "2025-03-31"]);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let (late, chosen) = rt.block_on(async {
         use motcua_store::Store;
