@@ -84,7 +84,14 @@ impl Domain {
             .agencies()
             .filter_map(|a| a.office_hours.clone().map(|h| (a.code.clone(), calendar.with_hours(h))))
             .collect();
-        Self { calendar, catalog, classify, delay_reasons: DelayReasons::default(), halls: crate::hall::HallCatalog::default(), agency_calendars }
+        Self {
+            calendar,
+            catalog,
+            classify,
+            delay_reasons: DelayReasons::default(),
+            halls: crate::hall::HallCatalog::default(),
+            agency_calendars,
+        }
     }
 
     /// The same domain with another list of delay reason codes (from `config/delay_reasons.json`).

@@ -40,12 +40,12 @@ mod words;
 /// The catalog across the 2025 reform: ceased agencies, successors in reports.
 #[path = "api/catalog.rs"]
 mod catalog;
-/// The payment gateway's role, amounts and reason codes, whose wait the lookup shows.
-#[path = "api/scorecard_data.rs"]
-mod scorecard_data;
 /// The reception hall: taking a number, the live events, counters, bookings, pages.
 #[path = "api/hall.rs"]
 mod hall;
+/// The payment gateway's role, amounts and reason codes, whose wait the lookup shows.
+#[path = "api/scorecard_data.rs"]
+mod scorecard_data;
 
 const CENTRE: &str = "000.00.02.H17";
 const TOURISM: &str = "000.00.12.H17";
