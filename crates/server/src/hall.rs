@@ -308,7 +308,8 @@ struct DayQuery {
 }
 
 fn day_param(state: &AppState, s: Option<&str>) -> Result<NaiveDate, Problem> {
-    match s.map(str::trim).filter(|s| !s.is_empty()) {
+    // An empty value is a day that does not parse, not "today": only an absent one is.
+    match s.map(str::trim) {
         Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
             .map_err(|_| Problem::invalid(format!("invalid day {d:?}: expected YYYY-MM-DD"))),
         None => Ok(today(state)),

@@ -367,7 +367,7 @@ impl From<motcua_core::hall::HallError> for Problem {
     fn from(h: motcua_core::hall::HallError) -> Self {
         use motcua_core::hall::HallError as H;
         let kind = match &h {
-            H::UnknownHall(_) | H::HallNotInForce { .. } => ProblemKind::NotFound,
+            H::UnknownHall(_) | H::HallNotInForce { .. } | H::UnknownCounter { .. } => ProblemKind::NotFound,
             H::Closed(_) => ProblemKind::HallClosed,
             H::CapacityReached { .. } | H::AreaCapacityReached { .. } => ProblemKind::HallCapacityReached,
             H::Transition { .. } | H::OtherCounter { .. } | H::TooFewRecalls { .. } | H::NotFinished(_) => {
@@ -376,12 +376,9 @@ impl From<motcua_core::hall::HallError> for Problem {
             H::AlreadyRated(_) => ProblemKind::AlreadyRated,
             H::Booking(_) | H::BookingLate { .. } => ProblemKind::BookingRefused,
             H::Calendar(_) => ProblemKind::OutsideCalendar,
-            H::UnknownArea { .. }
-            | H::UnknownCounter { .. }
-            | H::CounterArea { .. }
-            | H::Mismatch
-            | H::NoIssue
-            | H::Invalid(_) => ProblemKind::InvalidInput,
+            H::UnknownArea { .. } | H::CounterArea { .. } | H::Mismatch | H::NoIssue | H::Invalid(_) => {
+                ProblemKind::InvalidInput
+            }
         };
         Self::new(kind, h.to_string())
     }
