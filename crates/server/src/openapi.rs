@@ -866,7 +866,8 @@ fn hall_paths(paths: &mut Map<String, Value>) {
             "parameters": [hall.clone(), {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}}, {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
                 {"name": "by", "in": "query", "schema": {"type": "string", "enum": ["hall", "area", "counter", "officer", "day"]}},
                 {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv"]}}],
-            "responses": read.responses(json!({"200": json_ok("the report", obj.clone())}))}}),
+            "responses": read.responses(json!({"200": {"description": "the report (JSON, or CSV with format=csv)",
+                "content": {"application/json": {"schema": obj.clone()}, "text/csv": {"schema": {"type": "string"}}}}}))}}),
         ),
         (
             "/api/v1/halls/{hall}/tickets",
