@@ -243,37 +243,8 @@ pub async fn resolve<S: HallStore>(store: &S, arg: &TicketArg, day: NaiveDate) -
         .ok_or_else(|| anyhow!("hall {h} has no ticket {} on {day}", arg.ticket.trim()))
 }
 
-/// The ticket as the CLI and the API print it.
-pub fn ticket_json(t: &Ticket) -> Value {
-    json!({
-        "id": t.id.to_string(),
-        "number": t.number,
-        "hall": t.id.hall,
-        "day": t.id.day.to_string(),
-        "area": t.area.to_string(),
-        "channel": t.channel.name(),
-        "priority": t.priority.map(PriorityKind::name),
-        "status": t.status.name(),
-        "issued_at": show(t.issued_at),
-        "waiting_since": show(t.waiting_since),
-        "counter": t.counter,
-        "for_counter": t.for_counter,
-        "called_at": t.called_at.map(show),
-        "called_by": t.called_by,
-        "recalls": t.recalls,
-        "started_at": t.started_at.map(show),
-        "finished_at": t.finished_at.map(show),
-        "wait_seconds": t.wait_seconds(),
-        "service_seconds": t.service_seconds(),
-        "transfers": t.transfers,
-        "booking": t.booking,
-        "slot_at": t.slot_at.map(show),
-        "linked_from": t.linked_from.as_ref().map(ToString::to_string),
-        "redirected_to": t.redirected_to.as_ref().map(ToString::to_string),
-        "dossiers": t.dossiers,
-        "rating": t.rating.map(HallRating::name),
-    })
-}
+/// The ticket as the CLI and the API print it (one rendering, the API's).
+pub use motcua_server::hall::ticket_json;
 
 /// The halls in force on `on`, with their areas and counters.
 pub fn halls_json(domain: &Domain, on: NaiveDate) -> Value {
