@@ -4,7 +4,7 @@ CARGO ?= cargo
 PYTHON ?= python3
 DB ?= sqlite://data/motcua.db
 
-.PHONY: chaos fuzz fuzz-api bench-import bench-worker bench-http bench-metrics run test lint fmt bench bench-calendar bench-store build
+.PHONY: chaos fuzz fuzz-api bench-hall bench-import bench-worker bench-http bench-metrics run test lint fmt bench bench-calendar bench-store build
 
 ## run: build, migrate data/motcua.db, seed demo data once (a simulated month and one account per
 ## role, passwords printed on that first run) and serve on http://127.0.0.1:8080 (Ctrl-C stops)
@@ -32,11 +32,18 @@ build:
 	$(CARGO) build --release
 
 ## bench: every benchmark, figures printed with the machine described
-bench: bench-calendar bench-store bench-import bench-metrics bench-http bench-worker
+bench: bench-calendar bench-store bench-import bench-metrics bench-http bench-worker bench-hall
 
 ## bench-store: durable ingest (SQLite, PostgreSQL if MOTCUA_BENCH_PG_URL/MOTCUA_TEST_PG_URL) and report over a 1 M-dossier city-year
 bench-store:
 	$(CARGO) bench --bench store
+
+## bench-hall: a city of 60 halls × 20 counters × 2,000 numbers a day: call-next with 20 counters at once
+## (goal p99 <= 20 ms) and a call reaching the TV and 500 phones on server-sent events (goal <= 1 s),
+## SQLite and PostgreSQL (MOTCUA_BENCH_PG_URL/MOTCUA_TEST_PG_URL)
+bench-hall:
+	@mkdir -p target
+	$(CARGO) bench --bench hall | tee target/bench-hall.txt
 
 ## bench-import: `motcua import` of a simulated city-year JSONL (1 M dossiers) into a fresh SQLite and PostgreSQL
 ## (MOTCUA_BENCH_PG_URL/MOTCUA_TEST_PG_URL): wall time, events/s, peak RSS beside the goals and a plain-insert ceiling

@@ -26,22 +26,9 @@ fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let mem = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| s.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<u64>().ok()))
-        .map_or(0, |k| k / 1024 / 1024);
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    format!("{cpu}, {cores} cores, {mem} GiB; server and load generator in one process on loopback")
-}
+#[path = "support/machine.rs"]
+mod machine;
+use machine::machine;
 
 /// A new, empty database `name` on the server of `base`; its URL.
 async fn fresh_pg(base: &str, name: &str) -> String {
@@ -180,7 +167,7 @@ fn main() {
             let _ = stopped.await;
         }));
         let client = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
-        println!("== machine: {}", machine());
+        println!("== machine: {}; server and load generator in one process on loopback", machine());
 
         // Warm-up: connections, statement caches.
         for i in 0..200u64 {

@@ -25,33 +25,9 @@ const MOTCUA: &str = env!("CARGO_BIN_EXE_motcua");
 /// Rows per transaction of the ceiling: the import's chunk.
 const TX_ROWS: usize = motcua::exchange_cmd::CHUNK;
 
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let mem = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| s.lines().next().and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<u64>().ok())))
-        .unwrap_or(0);
-    format!(
-        "{cpu}, {} cores, {} GiB RAM",
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-        mem / 1024 / 1024
-    )
-}
-
-/// The 1-minute load average, printed beside every figure (the machine is shared).
-fn load() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|s| s.split_whitespace().next().map(str::to_string))
-        .unwrap_or_else(|| "?".into())
-}
+#[path = "support/machine.rs"]
+mod machine;
+use machine::{load, machine};
 
 fn bench_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data")
@@ -289,7 +265,7 @@ fn payload_of(len: usize) -> String {
 fn main() -> anyhow::Result<()> {
     let dossiers: u64 = std::env::var("MOTCUA_BENCH_DOSSIERS").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
     let only = std::env::var("MOTCUA_BENCH_IMPORT").unwrap_or_default();
-    println!("== machine: {}; load average {}", machine(), load());
+    println!("== machine: {}", machine());
     let (jsonl, events, mean) = city_year(dossiers).context("building the city-year file")?;
     let file = jsonl.display().to_string();
     println!("city-year: {dossiers} dossiers, {events} events in {file} ({mean} bytes a line)");

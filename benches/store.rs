@@ -34,27 +34,9 @@ fn domain() -> anyhow::Result<Domain> {
     Config::load(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config"))?.domain()
 }
 
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let mem = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| {
-            s.lines().next().map(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<u64>().ok()).unwrap_or(0))
-        })
-        .unwrap_or(0);
-    format!(
-        "{cpu}, {} cores, {} GiB RAM",
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-        mem / 1024 / 1024
-    )
-}
+#[path = "support/machine.rs"]
+mod machine;
+use machine::machine;
 
 /// Planned events for `dossiers` dossiers, as (intake, later events) pairs.
 fn workload(domain: &Domain, dossiers: u64, seed: u64) -> anyhow::Result<Vec<motcua_sim::PlannedDossier>> {

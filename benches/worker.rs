@@ -37,25 +37,9 @@ fn config_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config")
 }
 
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let mem_kib = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| s.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<u64>().ok()))
-        .unwrap_or(0);
-    format!(
-        "{cpu}, {} cores, {} GiB RAM",
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-        mem_kib / 1024 / 1024
-    )
-}
+#[path = "support/machine.rs"]
+mod machine;
+use machine::machine;
 
 fn size(var: &str, default: usize) -> usize {
     std::env::var(var).ok().and_then(|v| v.replace('_', "").parse().ok()).unwrap_or(default)

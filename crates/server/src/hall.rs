@@ -19,7 +19,7 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Json;
@@ -33,10 +33,10 @@ use motcua_core::hall::{
     self, BookingRequest, Hall, HallCode, HallRating, PriorityKind, Ticket, TicketChannel, TicketEvent,
     TicketEventKind, TicketId, TicketStatus,
 };
-use motcua_store::{HallReport, HallReportBy, HallStore, NewTicket, Role};
+use motcua_store::{Called, CounterCall, HallReport, HallReportBy, HallStore, NewTicket, Role};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, oneshot};
 
 use crate::api::{Body, Path, Query};
 use crate::auth::Principal;
@@ -85,6 +85,14 @@ pub struct HallHub {
     /// Rung by a write of this process so [`feed`] reads the log at once instead of at its
     /// next tick.
     written: tokio::sync::Notify,
+    /// Per hall, how many changes of its log this process has seen (its own writes at once,
+    /// others' as [`feed`] reads them): the key of `day_tickets`.
+    versions: Mutex<HashMap<HallCode, u64>>,
+    /// A day's tickets of a hall as last read, with the version and the instant of the read:
+    /// the TV's state and every phone's position after an event are computed from one read.
+    day_tickets: Mutex<HashMap<(HallCode, NaiveDate), DayRead>>,
+    /// Counters' calls waiting to be written, per hall ([`call_next`]).
+    calls: Mutex<HashMap<HallCode, CallQueue>>,
     /// Anonymous issues per (hall, client) in the last hour, and per hall in the last minute.
     issued_by_client: Mutex<HashMap<(HallCode, std::net::IpAddr), Vec<Instant>>>,
     issued_in_hall: Mutex<HashMap<HallCode, Vec<Instant>>>,
@@ -113,9 +121,49 @@ impl HallHub {
         self.channels.lock().is_ok_and(|map| map.get(hall).is_some_and(|tx| tx.receiver_count() > 0))
     }
 
-    /// Tells [`feed`] that this process has just written to the hall's log.
-    pub fn written(&self) {
+    /// Tells [`feed`] that this process has just written to the log of `hall`.
+    pub fn written(&self, hall: &HallCode) {
+        self.changed(hall);
         self.written.notify_one();
+    }
+
+    fn changed(&self, hall: &HallCode) {
+        if let Ok(mut v) = self.versions.lock() {
+            *v.entry(hall.clone()).or_default() += 1;
+        }
+    }
+
+    fn version(&self, hall: &HallCode) -> u64 {
+        self.versions.lock().map_or(0, |v| v.get(hall).copied().unwrap_or(0))
+    }
+
+    /// The tickets of `hall` on `day`, read again when the hall's log changed since the last
+    /// read or that read is older than [`DAY_TICKETS_FRESH`] (a change by another process that
+    /// [`feed`] has not seen yet).
+    async fn day_tickets(
+        &self,
+        state: &AppState,
+        hall: &HallCode,
+        day: NaiveDate,
+    ) -> Result<Arc<Vec<Ticket>>, Problem> {
+        let version = self.version(hall);
+        let key = (hall.clone(), day);
+        if let Ok(cache) = self.day_tickets.lock()
+            && let Some((v, at, tickets)) = cache.get(&key)
+            && *v == version
+            && at.elapsed() < DAY_TICKETS_FRESH
+        {
+            return Ok(Arc::clone(tickets));
+        }
+        let read = Instant::now();
+        let tickets = Arc::new(state.store.day_tickets(hall, day).await?);
+        if let Ok(mut cache) = self.day_tickets.lock() {
+            if cache.len() > 1000 {
+                cache.retain(|_, (_, at, _)| at.elapsed() < DAY_TICKETS_FRESH);
+            }
+            cache.insert(key, (version, read, Arc::clone(&tickets)));
+        }
+        Ok(tickets)
     }
 
     /// Takes one anonymous issue for `client` at `hall`: false past `per_client` an hour or
@@ -138,6 +186,72 @@ impl HallHub {
         mine.push(now);
         all.push(now);
         true
+    }
+}
+
+/// A read of a hall's day: the hall's version it reflects, when it was made, the tickets.
+type DayRead = (u64, Instant, Arc<Vec<Ticket>>);
+
+/// A call waiting to be written, and where its answer goes.
+type PendingCall = (CounterCall, oneshot::Sender<Result<Option<Called>, Problem>>);
+
+/// The calls of one hall waiting for the transaction that writes them.
+#[derive(Debug, Default)]
+struct CallQueue {
+    pending: Vec<PendingCall>,
+    /// A task is writing this hall's calls; it takes the pending ones when its batch commits.
+    writing: bool,
+}
+
+/// A counter's call, written with the calls other counters of the hall make meanwhile: while
+/// one transaction commits, the calls that arrive wait and go together in the next, so twenty
+/// counters pressing "call" in the same second cost a couple of commits, not twenty in a row.
+/// The order of the ordering rule is kept: the calls of a batch are made one after another.
+async fn call_next(state: &AppState, hall: &HallCode, call: CounterCall) -> Result<Option<Called>, Problem> {
+    let (reply, answer) = oneshot::channel();
+    let lead = {
+        let mut queues = hub(state).calls.lock().map_err(|_| Problem::internal("the hall's call queue"))?;
+        let queue = queues.entry(hall.clone()).or_default();
+        queue.pending.push((call, reply));
+        !std::mem::replace(&mut queue.writing, true)
+    };
+    if lead {
+        // A task of its own: the batch is written even if this request is dropped.
+        tokio::spawn(write_calls(state.clone(), hall.clone()));
+    }
+    answer.await.map_err(|_| Problem::internal("the call was not written"))?
+}
+
+/// Writes the pending calls of `hall`, batch after batch, until none wait.
+async fn write_calls(state: AppState, hall: HallCode) {
+    loop {
+        let batch = match hub(&state).calls.lock() {
+            Ok(mut queues) => {
+                let queue = queues.entry(hall.clone()).or_default();
+                if queue.pending.is_empty() {
+                    queue.writing = false;
+                    return;
+                }
+                std::mem::take(&mut queue.pending)
+            }
+            Err(_) => return,
+        };
+        let (calls, replies): (Vec<CounterCall>, Vec<_>) = batch.into_iter().unzip();
+        let now = state.now();
+        match state.store.call_next_many(&state.domain, &hall, &calls, now, now).await {
+            Ok(answers) => {
+                for (reply, answer) in replies.into_iter().zip(answers) {
+                    let _ = reply.send(answer.map_err(Problem::from));
+                }
+            }
+            Err(e) => {
+                let problem = Problem::from(e);
+                for reply in replies {
+                    let _ = reply.send(Err(problem.clone()));
+                }
+            }
+        }
+        hub(&state).written(&hall);
     }
 }
 
@@ -231,6 +345,10 @@ fn ticket_event_json(t: &Ticket, event: &TicketEventKind) -> Value {
     }
 }
 
+/// How long a read of a day's tickets serves the screens while nothing changes that this
+/// process knows of.
+const DAY_TICKETS_FRESH: Duration = Duration::from_secs(1);
+
 /// How often [`feed`] reads the hall log when this process has not written to it.
 const FEED_TICK: Duration = Duration::from_millis(250);
 /// How long [`feed`] waits for an id below one it has read (a transaction still committing).
@@ -263,6 +381,9 @@ pub async fn feed(state: AppState) {
             };
             let ids: Vec<i64> = entries.iter().map(|e| e.id).collect();
             let fresh = cursor.take(&ids, Instant::now());
+            for (entry, _) in entries.iter().zip(&fresh).filter(|(_, fresh)| **fresh) {
+                hub.changed(&entry.hall);
+            }
             for (entry, fresh) in entries.iter().zip(fresh) {
                 let Some((id, event)) = entry.ticket.as_ref().filter(|_| fresh && hub.listened(&entry.hall)) else {
                     continue;
@@ -284,7 +405,7 @@ pub async fn feed(state: AppState) {
 pub async fn hall_state(state: &AppState, code: &HallCode) -> Result<Value, Problem> {
     let day = today(state);
     let hall = hall_of(state, code, day)?;
-    let tickets = state.store.day_tickets(code, day).await?;
+    let tickets = hub(state).day_tickets(state, code, day).await?;
     let mut called: Vec<&Ticket> =
         tickets.iter().filter(|t| t.called_at.is_some() && t.status != TicketStatus::Waiting).collect();
     called.sort_by_key(|t| std::cmp::Reverse(t.called_at));
@@ -529,7 +650,7 @@ async fn walk_in(
         priority: priority(b.priority.as_deref())?,
     };
     let t = state.store.issue_ticket(&state.domain, new, now, Some(who.staff.username.clone()), now).await?;
-    hub(&state).written();
+    hub(&state).written(&t.id.hall);
     Ok((StatusCode::CREATED, Json(ticket_json(&t))).into_response())
 }
 
@@ -574,9 +695,8 @@ async fn call(
     let hall = hall_of(&state, &code, to_local(now).date())?;
     may_work(&who, hall)?;
     signed_in(&state, &who, &code, counter).await?;
-    match state.store.call_next(&state.domain, &code, counter, now, Some(who.staff.username.clone()), now).await? {
+    match call_next(&state, &code, CounterCall { counter, by: Some(who.staff.username.clone()) }).await? {
         Some(c) => {
-            hub(&state).written();
             let mut v = ticket_json(&c.ticket);
             v["lane"] = json!(c.lane.name());
             v["text"] = json!(call_text(&c.ticket.number, counter));
@@ -622,7 +742,7 @@ async fn ticket_step(
     if step == "redirect" {
         let a = area(b.area.as_deref().unwrap_or(""))?;
         let new = state.store.redirect(&state.domain, &t.id, a, now, by, now).await?;
-        hub(&state).written();
+        hub(&state).written(&new.id.hall);
         return Ok((StatusCode::CREATED, Json(ticket_json(&new))).into_response());
     }
     let kind = match step.as_str() {
@@ -636,7 +756,7 @@ async fn ticket_step(
         _ => TicketEventKind::Transferred { area: b.area.as_deref().map(area).transpose()?, counter: b.counter },
     };
     let t = state.store.record_ticket(&state.domain, &t.id, TicketEvent::new(now, by, kind), now).await?;
-    hub(&state).written();
+    hub(&state).written(&t.id.hall);
     Ok(Json(ticket_json(&t)).into_response())
 }
 
@@ -674,7 +794,7 @@ async fn take(
         ));
     }
     let t = state.store.issue_ticket(&state.domain, new, now, None, now).await?;
-    hub(&state).written();
+    hub(&state).written(&t.id.hall);
     let waiting = waiting_of(&state, &t).await?;
     let p = hall::position(hall, &t, &waiting);
     let mut v = public_ticket_json(&t);
@@ -684,7 +804,7 @@ async fn take(
 }
 
 async fn waiting_of(state: &AppState, t: &Ticket) -> Result<Vec<hall::Waiting>, Problem> {
-    let tickets = state.store.day_tickets(&t.id.hall, t.id.day).await?;
+    let tickets = hub(state).day_tickets(state, &t.id.hall, t.id.day).await?;
     Ok(tickets
         .iter()
         .filter(|x| x.status == TicketStatus::Waiting)
@@ -917,7 +1037,7 @@ async fn check_in(State(state): State<AppState>, Path(c): Path<String>) -> Resul
     let code = booking_code(&c)?;
     let now = state.now();
     let t = state.store.check_in(&state.domain, &code, now, None, now).await?;
-    hub(&state).written();
+    hub(&state).written(&t.id.hall);
     Ok((StatusCode::CREATED, Json(public_ticket_json(&t))).into_response())
 }
 

@@ -38,6 +38,13 @@ pub struct Called {
     pub lane: Lane,
 }
 
+/// One counter's call in [`HallStore::call_next_many`]: the counter, and who calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CounterCall {
+    pub counter: u16,
+    pub by: Option<String>,
+}
+
 /// Who is signed in at a counter, since when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CounterSession {
@@ -71,6 +78,19 @@ pub trait HallStore: Send + Sync {
         by: Option<String>,
         recorded_at: DateTime<Utc>,
     ) -> impl Future<Output = Result<Option<Called>, StoreError>> + Send;
+
+    /// Several counters of one hall call at once, in one transaction (one commit for all): each
+    /// gets what [`HallStore::call_next`] would give it were the calls made one after another in
+    /// the order given. Each call's own refusal (a counter the hall does not have) is its
+    /// answer alone; a failure of the transaction is every call's.
+    fn call_next_many(
+        &self,
+        domain: &Domain,
+        hall: &HallCode,
+        calls: &[CounterCall],
+        at: DateTime<Utc>,
+        recorded_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<Result<Option<Called>, StoreError>>, StoreError>> + Send;
 
     /// Records one step of a ticket (recall, no-show, start, finish, left, transfer, link,
     /// rating, close). A refused step writes nothing.
@@ -484,14 +504,45 @@ macro_rules! hall_store {
                 by: Option<String>,
                 recorded_at: chrono::DateTime<chrono::Utc>,
             ) -> Result<Option<$crate::hall::Called>, $crate::error::StoreError> {
+                let call = $crate::hall::CounterCall { counter, by };
+                let mut answers = self.call_next_many(domain, hall_code, &[call], at, recorded_at).await?;
+                answers.pop().unwrap_or(Ok(None))
+            }
+
+            async fn call_next_many(
+                &self,
+                domain: &motcua_core::Domain,
+                hall_code: &motcua_core::hall::HallCode,
+                calls: &[$crate::hall::CounterCall],
+                at: chrono::DateTime<chrono::Utc>,
+                recorded_at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<Vec<Result<Option<$crate::hall::Called>, $crate::error::StoreError>>, $crate::error::StoreError> {
                 use sqlx::Row as _;
                 let at = motcua_core::calendar::truncate_to_micros(at);
                 let day = motcua_core::calendar::to_local(at).date();
                 let hall = domain.halls.hall(hall_code, day)?;
-                let areas = hall.counter(counter, day)?.areas.clone();
+                // Each call's counter and its areas; a counter the hall lacks is that call's answer.
+                let mut answers: Vec<Result<Option<$crate::hall::Called>, $crate::error::StoreError>> =
+                    Vec::with_capacity(calls.len());
+                let mut areas = Vec::with_capacity(calls.len());
+                for call in calls {
+                    match hall.counter(call.counter, day) {
+                        Ok(c) => {
+                            areas.push(Some(c.areas.clone()));
+                            answers.push(Ok(None));
+                        }
+                        Err(e) => {
+                            areas.push(None);
+                            answers.push(Err(e.into()));
+                        }
+                    }
+                }
+                if areas.iter().all(Option::is_none) {
+                    return Ok(answers);
+                }
                 let $s = self;
                 let mut tx = $begin.await?;
-                let fair = Self::lock_day(&mut tx, hall_code, day).await?;
+                let mut fair = Self::lock_day(&mut tx, hall_code, day).await?;
                 let rows = sqlx::query(
                     "SELECT id, area, priority, slot_at, waiting_since, for_counter FROM hall_tickets \
                      WHERE hall = $1 AND day = $2 AND status = 'waiting'",
@@ -514,20 +565,30 @@ macro_rules! hall_store {
                         for_counter: $crate::hall::to_u16("for_counter", r.try_get("for_counter")?)?,
                     });
                 }
-                let Some((next, lane)) =
-                    motcua_core::hall::next_ticket(&hall.priority, &fair, &waiting, counter, &areas, at)
-                else {
+                let mut called_any = false;
+                for ((call, areas), answer) in calls.iter().zip(&areas).zip(answers.iter_mut()) {
+                    let Some(areas) = areas else { continue };
+                    let Some((next, lane)) =
+                        motcua_core::hall::next_ticket(&hall.priority, &fair, &waiting, call.counter, areas, at)
+                    else {
+                        continue;
+                    };
+                    let id = next.id.clone();
+                    waiting.retain(|w| w.id != id);
+                    let event = motcua_core::hall::TicketEvent::new(
+                        at,
+                        call.by.clone(),
+                        motcua_core::hall::TicketEventKind::Called { counter: call.counter },
+                    );
+                    let ticket = Self::step_in(&mut tx, hall, &id, &event, recorded_at).await?;
+                    fair = fair.after(lane);
+                    called_any = true;
+                    *answer = Ok(Some($crate::hall::Called { ticket, lane }));
+                }
+                if !called_any {
                     tx.rollback().await?;
-                    return Ok(None);
-                };
-                let id = next.id.clone();
-                let event = motcua_core::hall::TicketEvent::new(
-                    at,
-                    by,
-                    motcua_core::hall::TicketEventKind::Called { counter },
-                );
-                let ticket = Self::step_in(&mut tx, hall, &id, &event, recorded_at).await?;
-                let fair = fair.after(lane);
+                    return Ok(answers);
+                }
                 sqlx::query(
                     "UPDATE hall_days SET consecutive_priority = $3, ordinary_since_priority = $4 \
                      WHERE hall = $1 AND day = $2",
@@ -539,7 +600,7 @@ macro_rules! hall_store {
                 .execute(&mut *tx)
                 .await?;
                 tx.commit().await?;
-                Ok(Some($crate::hall::Called { ticket, lane }))
+                Ok(answers)
             }
 
             async fn record_ticket(

@@ -56,7 +56,9 @@ pub mod watchlist;
 mod write;
 
 pub use error::{StoreError, is_transient, is_unavailable};
-pub use hall::{Called, CounterSession, HallLogEntry, HallReport, HallReportBy, HallStore, LogCursor, NewTicket};
+pub use hall::{
+    Called, CounterCall, CounterSession, HallLogEntry, HallReport, HallReportBy, HallStore, LogCursor, NewTicket,
+};
 pub use letters::{DeskLetter, DeskLetterStore, LetterFilter, LetterMark, MarkRecord, Marked};
 pub use metrics::ServiceFigures;
 pub use model::{
@@ -205,6 +207,7 @@ dispatch!(PetitionStore {
 dispatch!(HallStore {
     fn issue_ticket(&self, domain: &Domain, new: NewTicket, at: DateTime<Utc>, by: Option<String>, recorded_at: DateTime<Utc>) -> Result<motcua_core::hall::Ticket, StoreError>;
     fn call_next(&self, domain: &Domain, hall: &motcua_core::hall::HallCode, counter: u16, at: DateTime<Utc>, by: Option<String>, recorded_at: DateTime<Utc>) -> Result<Option<Called>, StoreError>;
+    fn call_next_many(&self, domain: &Domain, hall: &motcua_core::hall::HallCode, calls: &[CounterCall], at: DateTime<Utc>, recorded_at: DateTime<Utc>) -> Result<Vec<Result<Option<Called>, StoreError>>, StoreError>;
     fn record_ticket(&self, domain: &Domain, id: &motcua_core::hall::TicketId, event: motcua_core::hall::TicketEvent, recorded_at: DateTime<Utc>) -> Result<motcua_core::hall::Ticket, StoreError>;
     fn redirect(&self, domain: &Domain, id: &motcua_core::hall::TicketId, area: char, at: DateTime<Utc>, by: Option<String>, recorded_at: DateTime<Utc>) -> Result<motcua_core::hall::Ticket, StoreError>;
     fn close_day(&self, domain: &Domain, hall: &motcua_core::hall::HallCode, day: NaiveDate, at: DateTime<Utc>, recorded_at: DateTime<Utc>) -> Result<u32, StoreError>;

@@ -284,8 +284,8 @@ mod checks {
         desk_lists_and_the_work_queue_are_paged_and_counted, dossiers_are_found_by_code_name_id_and_phone,
     };
     pub use super::hall::{
-        hall_bookings_are_limited_cancelled_and_checked_in, hall_numbers_never_repeat_or_skip_under_concurrency,
-        hall_tickets_follow_the_ordering_rule_and_their_steps,
+        hall_bookings_are_limited_cancelled_and_checked_in, hall_counters_calling_at_once_are_answered_in_order,
+        hall_numbers_never_repeat_or_skip_under_concurrency, hall_tickets_follow_the_ordering_rule_and_their_steps,
     };
     pub use super::history::history_is_quiet_idempotent_and_leaves_the_overdue_to_a_person;
     pub use super::letters::letters_to_print_are_paged_and_marked_printed_then_handed;
@@ -2107,6 +2107,7 @@ conformance!(
     the_petitions_projection_is_rebuilt_from_its_log,
     reads_of_an_items_personal_data_are_audited,
     hall_numbers_never_repeat_or_skip_under_concurrency,
+    hall_counters_calling_at_once_are_answered_in_order,
     hall_tickets_follow_the_ordering_rule_and_their_steps,
     hall_bookings_are_limited_cancelled_and_checked_in,
 );

@@ -291,3 +291,70 @@ pub(crate) fn authz_body(path: &str) -> Value {
         json!({})
     }
 }
+
+/// Five counters press "call" at the same moment, four times over: the calls are written
+/// together, each ticket is called once, every counter gets one while tickets wait, and the
+/// hall's order holds (its day's first priority ticket first).
+#[tokio::test]
+async fn counters_calling_at_once_each_get_their_own_ticket() {
+    let app = TestApp::spawn().await;
+    let hall: HallCode = "HCC".parse().unwrap();
+    let today = motcua_core::calendar::to_local(app.now()).date();
+    let counters: Vec<u16> = app
+        .domain
+        .halls
+        .hall(&hall, today)
+        .unwrap()
+        .counters_on(today)
+        .filter(|c| c.areas.contains(&'A'))
+        .map(|c| c.number)
+        .take(5)
+        .collect();
+    assert!(counters.len() >= 3, "HCC has counters for area A: {counters:?}");
+    for i in 0..20 {
+        let priority = (i == 7).then_some(motcua_core::hall::PriorityKind::Elderly);
+        let new = NewTicket { hall: hall.clone(), area: 'A', channel: TicketChannel::Desk, priority };
+        app.store.issue_ticket(&app.domain, new, app.now(), None, app.now()).await.unwrap();
+    }
+    let mut officers = Vec::new();
+    for n in &counters {
+        let name = format!("desk.q{n}");
+        app.add_staff(&name, Role::Desk, vec![super::CENTRE.parse().unwrap()]).await;
+        let (c, csrf) = app.login(&name, &super::password(Role::Desk)).await;
+        let r = c
+            .post(app.url(&format!("/api/v1/halls/HCC/counters/{n}/sign-in")))
+            .header("x-csrf-token", &csrf)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        officers.push((*n, c, csrf));
+    }
+    let mut called = Vec::new();
+    let mut first_round = Vec::new();
+    for round in 0..4 {
+        let calls = officers.iter().map(|(n, c, csrf)| {
+            let req = c.post(app.url(&format!("/api/v1/halls/HCC/counters/{n}/call"))).header("x-csrf-token", csrf);
+            async move {
+                let r = req.send().await.unwrap();
+                assert_eq!(r.status(), StatusCode::OK);
+                let v: Value = r.json().await.unwrap();
+                (v["called"]["number"].as_str().map(str::to_string), v["called"]["counter"].as_u64())
+            }
+        });
+        for (number, counter) in futures_util::future::join_all(calls).await {
+            let number = number.expect("twenty wait: every counter gets one");
+            assert!(counter.is_some());
+            if round == 0 {
+                first_round.push(number.clone());
+            }
+            called.push(number);
+        }
+    }
+    let distinct: std::collections::BTreeSet<&String> = called.iter().collect();
+    assert_eq!(distinct.len(), called.len(), "no ticket called twice: {called:?}");
+    assert_eq!(called.len(), 4 * counters.len());
+    assert!(first_round.contains(&"A-008".to_string()), "the priority ticket goes in the first round: {first_round:?}");
+    let day = app.store.day_tickets(&hall, today).await.unwrap();
+    assert_eq!(day.iter().filter(|t| t.called_at.is_some()).count(), called.len());
+}

@@ -139,6 +139,53 @@ pub async fn hall_numbers_never_repeat_or_skip_under_concurrency<S: Backend + Ha
     assert!(s.hall_log_after(head, 16).await.unwrap().is_empty());
 }
 
+/// Counters calling at once are written in one transaction, each answered as if the calls
+/// came one after another: the ordering rule and its fairness memory move call by call, a
+/// counter the hall lacks is refused alone, a counter with no one waiting gets nothing.
+pub async fn hall_counters_calling_at_once_are_answered_in_order<S: Backend + HallStore>(s: S) {
+    let d = hall_domain();
+    let t = at(2026, 3, 11, 8, 0);
+    let mut ids = Vec::new();
+    for (i, priority) in
+        [None, None, None, Some(PriorityKind::Pregnant), Some(PriorityKind::Elderly)].into_iter().enumerate()
+    {
+        let when = t + chrono::Duration::minutes(i64::try_from(i).unwrap());
+        ids.push(s.issue_ticket(&d, ticket('A', priority), when, None, when).await.unwrap().number);
+    }
+    assert_eq!(ids, ["A-001", "A-002", "A-003", "A-004", "A-005"]);
+    let call = |counter: u16| motcua_store::CounterCall { counter, by: Some(format!("c{counter}")) };
+    let when = at(2026, 3, 11, 8, 10);
+    let answers =
+        s.call_next_many(&d, &test_hall(), &[call(1), call(2), call(99), call(3), call(1)], when, when).await.unwrap();
+    assert_eq!(answers.len(), 5);
+    let number =
+        |i: usize| answers[i].as_ref().ok().and_then(|c| c.as_ref()).map(|c| (c.ticket.number.clone(), c.lane));
+    assert_eq!(number(0), Some(("A-004".into(), Lane::Priority)), "the day's first priority ticket first");
+    assert_eq!(number(1), Some(("A-001".into(), Lane::Ordinary)));
+    assert!(
+        matches!(answers[2], Err(StoreError::HallRejected(HallError::UnknownCounter { counter: 99, .. }))),
+        "{:?}",
+        answers[2]
+    );
+    assert!(matches!(answers[3], Ok(None)), "counter 3 serves area B, where no one waits");
+    assert_eq!(number(4), Some(("A-002".into(), Lane::Ordinary)));
+    let two = answers[1].as_ref().ok().and_then(|c| c.as_ref()).map(|c| (c.ticket.counter, c.ticket.called_by.clone()));
+    assert_eq!(two, Some((Some(2), Some("c2".into()))));
+    // The fairness memory was written with the batch: after 1 priority and 2 ordinary calls,
+    // a priority ticket may go again.
+    let next = s.call_next(&d, &test_hall(), 2, when, None, when).await.unwrap().unwrap();
+    assert_eq!((next.ticket.number.as_str(), next.lane), ("A-005", Lane::Priority));
+    let last = s.call_next(&d, &test_hall(), 1, when, None, when).await.unwrap().unwrap();
+    assert_eq!(last.ticket.number, "A-003");
+    assert!(
+        s.call_next_many(&d, &test_hall(), &[call(1), call(2)], when, when)
+            .await
+            .unwrap()
+            .iter()
+            .all(|a| matches!(a, Ok(None)))
+    );
+}
+
 pub async fn hall_tickets_follow_the_ordering_rule_and_their_steps<S: Backend + HallStore>(s: S) {
     let d = hall_domain();
     let h = test_hall();
