@@ -902,7 +902,7 @@ h1{font-size:2.2em;margin:.3em .5em}main{padding:0 1em}\
 .area b{font-size:2.4em;color:#ffd400}button.big{display:block;width:100%;font-size:2em;margin:.4em 0;padding:.8em;\
 background:#ffd400;color:#000;border:0;border-radius:.3em}.ticket{font-size:5em;font-weight:800;color:#ffd400}\
 .paper{background:#fff;color:#000;padding:1em;width:20em}.paper .ticket{color:#000}\
-.wait{font-size:2.4em}.message{font-size:2em;color:#ffd400}textarea{width:100%;font-size:1.4em}label{display:block;font-size:1.3em;margin-top:.6em}\
+#where{font-size:1.8em;font-weight:700;color:#ffd400}.wait{font-size:2.4em}.message{font-size:2em;color:#ffd400}textarea{width:100%;font-size:1.4em}label{display:block;font-size:1.3em;margin-top:.6em}\
 @media print{body{background:#fff;color:#000}button{display:none}}";
 
 fn page(title: &str, body: &str, data: &[(&str, &str)]) -> Response {
