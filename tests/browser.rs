@@ -586,7 +586,8 @@ async fn hall_api(server: &Server, token: &str, path: &str, body: serde_json::Va
 /// issues a number and opens its printable ticket; (d) the desk officer's counter panel signs
 /// in, calls, starts, finishes and says "no one waiting", and its link receives a dossier
 /// from the ticket; (e) the counter's tablet follows the finished ticket by itself and rates
-/// it once, then waits for the next citizen and shows the ticket as rated.
+/// it once, then waits for the next citizen and shows the ticket as rated; the dossier received
+/// from the ticket has the ticket's rating (4 stars for "hài lòng").
 #[test]
 fn the_reception_hall_in_chromium() {
     let db = Db::sqlite();
@@ -696,6 +697,7 @@ fn the_reception_hall_in_chromium() {
         let ticket = c.find(Locator::Css("#ticket")).await.unwrap().prop("value").await.unwrap();
         assert_eq!(ticket.as_deref(), Some(third.as_str()));
         fill(&c, "#applicant", "Lê Thị Quầy").await;
+        fill(&c, "#id_number", "048190000555").await;
         click(&c, "#intake-submit").await;
         c.wait().for_element(Locator::Css("#receipt")).await.unwrap();
         let code = text(&c, "#receipt-code").await;
@@ -722,6 +724,11 @@ fn the_reception_hall_in_chromium() {
             .await
             .unwrap();
         assert_eq!(again.status().as_u16(), 409, "one rating per ticket");
+        // The ticket's rating is the rating of the dossier received from it (4 stars).
+        let lookup = serde_json::json!({"code": code, "id_number": "048190000555"});
+        let r = reqwest::Client::new().post(server.url("/api/v1/lookup")).json(&lookup).send().await.unwrap();
+        let d: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(d["rating"], 4, "{d}");
         tv.refresh().await.unwrap();
         until_text(&tv, "#tablet-message", "Số A-003 đã được đánh giá.").await;
         assert!(hidden(&tv, "tablet-rate").await, "no buttons for a rated ticket");
