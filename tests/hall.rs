@@ -269,3 +269,71 @@ fn counter_panel_through_the_server_on_postgres() {
         counter_panel_through_the_server(&db);
     }
 }
+
+/// The hall's screens follow the log, not one process's memory: a `motcua serve` streams to a
+/// TV the numbers that the CLI — another process — issues and calls, within a second.
+fn screens_see_calls_made_by_another_process(db: &Db) {
+    use std::time::{Duration, Instant};
+
+    db.ok(&["hall", "list"]);
+    let server = crate::server::Server::start_with(db, &config_dir(), &["--no-worker"]);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let url = server.url("/api/v1/halls/HCC/events");
+    let (tx, rx) = std::sync::mpsc::channel::<(Instant, Value)>();
+    let listener = std::thread::spawn(move || {
+        rt.block_on(async move {
+            let mut res = reqwest::get(&url).await.unwrap();
+            assert_eq!(res.status(), 200);
+            let mut buf = String::new();
+            while let Ok(Some(chunk)) = res.chunk().await {
+                buf.push_str(&String::from_utf8_lossy(&chunk));
+                while let Some(end) = buf.find("\n\n") {
+                    let frame: String = buf.drain(..end + 2).collect();
+                    for data in frame.lines().filter_map(|l| l.strip_prefix("data:")) {
+                        let v: Value = serde_json::from_str(data.trim()).unwrap();
+                        if tx.send((Instant::now(), v)).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        })
+    });
+    let (_, first) = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(first["type"], "state", "a screen first receives the full state");
+
+    let issued = db.ok(&["hall", "ticket", "--hall", "HCC", "--area", "A", "--at", "2026-03-10T08:00"]);
+    assert_eq!(issued["number"], "A-001");
+    let called_at = Instant::now();
+    db.ok(&["hall", "call", "--hall", "HCC", "--counter", "2", "--at", "2026-03-10T08:04"]);
+    let called_done = Instant::now();
+    let mut seen = Vec::new();
+    let called = loop {
+        let (when, v) = rx.recv_timeout(Duration::from_secs(5)).expect("the call reached the screen");
+        seen.push(v["type"].as_str().unwrap_or("").to_string());
+        if v["type"] == "called" {
+            break (when, v);
+        }
+    };
+    assert_eq!(seen.first().map(String::as_str), Some("issued"), "the issue came first: {seen:?}");
+    assert_eq!(called.1["text"], "Mời số A-001 đến quầy 2");
+    assert_eq!(called.1["ticket"]["id"], "HCC-260310-A-001");
+    let late = called.0.saturating_duration_since(called_done);
+    assert!(late < Duration::from_secs(1), "the call reached the screen {late:?} after the CLI returned");
+    assert!(called.0 >= called_at);
+    drop(server);
+    drop(rx);
+    let _ = listener.join();
+}
+
+#[test]
+fn screens_see_calls_made_by_another_process_on_sqlite() {
+    screens_see_calls_made_by_another_process(&Db::sqlite());
+}
+
+#[test]
+fn screens_see_calls_made_by_another_process_on_postgres() {
+    if let Some(db) = Db::pg("hall_feed") {
+        screens_see_calls_made_by_another_process(&db);
+    }
+}

@@ -302,8 +302,11 @@ impl Application {
             header_read: self.state.config.header_read_timeout,
             idle: self.state.config.idle_timeout,
         };
+        let feed = tokio::spawn(crate::hall::feed(self.state.clone()));
         let app = router(self.state);
         tracing::info!(addr = %self.addr, "serving");
-        listener::serve(self.listener, app, timeouts, draining, shutdown).await
+        let served = listener::serve(self.listener, app, timeouts, draining, shutdown).await;
+        feed.abort();
+        served
     }
 }

@@ -7,10 +7,11 @@
 //! rating tablet (`/sanh/{hall}/quay/{counter}/danh-gia`), which follows the counter's last
 //! finished ticket by the same events.
 //!
-//! Live events: one broadcast channel per hall ([`HallHub`]); every write here publishes what
-//! changed (`issued`, `called`, `updated`), and a screen that (re)connects first receives the
-//! full `state` — the last calls and the numbers waiting per area — so a reconnecting screen
-//! resynchronises. This is also where a notifier (SMS, Zalo) would subscribe: a task holding
+//! Live events: one broadcast channel per hall ([`HallHub`]), fed from the hall's log by
+//! [`feed`], so a call made through any `motcua serve` on the same database or by the CLI
+//! reaches every screen (`issued`, `called`, `updated`); a screen that (re)connects first
+//! receives the full `state` — the last calls and the numbers waiting per area — so a
+//! reconnecting screen resynchronises. This is also where a notifier (SMS, Zalo) would subscribe: a task holding
 //! [`HallHub::subscribe`] receives every call of its hall.
 //!
 //! Who may: any staff account reads the halls, queues, tickets and report; a desk officer of
@@ -85,6 +86,9 @@ pub const STEPS: [&str; 7] = ["recall", "no-show", "start", "finish", "left", "t
 #[derive(Debug, Default)]
 pub struct HallHub {
     channels: Mutex<HashMap<HallCode, broadcast::Sender<String>>>,
+    /// Rung by a write of this process so [`feed`] reads the log at once instead of at its
+    /// next tick.
+    written: tokio::sync::Notify,
     /// Anonymous issues per (hall, client) in the last hour, and per hall in the last minute.
     issued_by_client: Mutex<HashMap<(HallCode, std::net::IpAddr), Vec<Instant>>>,
     issued_in_hall: Mutex<HashMap<HallCode, Vec<Instant>>>,
@@ -106,6 +110,16 @@ impl HallHub {
     /// Sends an event to every screen and phone of `hall` (none listening is fine).
     pub fn publish(&self, hall: &HallCode, event: &Value) {
         let _ = self.sender(hall).send(event.to_string());
+    }
+
+    /// Whether any screen or phone of `hall` listens now.
+    fn listened(&self, hall: &HallCode) -> bool {
+        self.channels.lock().is_ok_and(|map| map.get(hall).is_some_and(|tx| tx.receiver_count() > 0))
+    }
+
+    /// Tells [`feed`] that this process has just written to the hall's log.
+    pub fn written(&self) {
+        self.written.notify_one();
     }
 
     /// Takes one anonymous issue for `client` at `hall`: false past `per_client` an hour or
@@ -208,14 +222,66 @@ pub fn call_text(number: &str, counter: u16) -> String {
     format!("Mời số {number} đến quầy {counter}")
 }
 
-fn publish_ticket(state: &AppState, t: &Ticket, kind: &str) {
-    let mut v = json!({"type": kind, "ticket": public_ticket_json(t)});
-    if kind == "called"
-        && let Some(c) = t.counter
-    {
-        v["text"] = json!(call_text(&t.number, c));
+/// The live event of one entry of a ticket's log: `issued`, `called` (a call or a recall, with
+/// the text to announce) or `updated`.
+fn ticket_event_json(t: &Ticket, event: &TicketEventKind) -> Value {
+    match event {
+        TicketEventKind::Issued(_) => json!({"type": "issued", "ticket": public_ticket_json(t)}),
+        TicketEventKind::Called { counter } | TicketEventKind::Recalled { counter } => json!({
+            "type": "called", "ticket": public_ticket_json(t), "counter": counter,
+            "text": call_text(&t.number, *counter),
+        }),
+        _ => json!({"type": "updated", "ticket": public_ticket_json(t)}),
     }
-    hub(state).publish(&t.id.hall, &v);
+}
+
+/// How often [`feed`] reads the hall log when this process has not written to it.
+const FEED_TICK: Duration = Duration::from_millis(250);
+/// How long [`feed`] waits for an id below one it has read (a transaction still committing).
+const FEED_PATIENCE: Duration = Duration::from_secs(3);
+
+/// Pushes the hall log to the halls' screens and phones: reads every entry written since it
+/// started — by this process, another `motcua serve` on the same database, or the CLI — at
+/// once after a write here and every [`FEED_TICK`] otherwise, and publishes each ticket's entry
+/// on its hall's channel when someone listens there. Runs until the server stops.
+pub async fn feed(state: AppState) {
+    let hub = state.hall_hub.clone();
+    let mut cursor = loop {
+        match state.store.hall_log_head().await {
+            Ok(head) => break motcua_store::LogCursor::new(head, FEED_PATIENCE),
+            Err(e) => {
+                tracing::warn!(error = %e, "hall feed: reading the log's head failed; trying again");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    };
+    loop {
+        let _ = tokio::time::timeout(FEED_TICK, hub.written.notified()).await;
+        loop {
+            let entries = match state.store.hall_log_after(cursor.after(), 1000).await {
+                Ok(entries) => entries,
+                Err(e) => {
+                    tracing::warn!(error = %e, "hall feed: reading the log failed; trying again");
+                    break;
+                }
+            };
+            let ids: Vec<i64> = entries.iter().map(|e| e.id).collect();
+            let fresh = cursor.take(&ids, Instant::now());
+            for (entry, fresh) in entries.iter().zip(fresh) {
+                let Some((id, event)) = entry.ticket.as_ref().filter(|_| fresh && hub.listened(&entry.hall)) else {
+                    continue;
+                };
+                match state.store.ticket(id).await {
+                    Ok(Some(t)) => hub.publish(&entry.hall, &ticket_event_json(&t, &event.kind)),
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(error = %e, ticket = %id, "hall feed: reading a ticket failed"),
+                }
+            }
+            if entries.len() < 1000 {
+                break;
+            }
+        }
+    }
 }
 
 /// The hall's state for its screens: the last calls, and per area the numbers waiting.
@@ -467,7 +533,7 @@ async fn walk_in(
         priority: priority(b.priority.as_deref())?,
     };
     let t = state.store.issue_ticket(&state.domain, new, now, Some(who.staff.username.clone()), now).await?;
-    publish_ticket(&state, &t, "issued");
+    hub(&state).written();
     Ok((StatusCode::CREATED, Json(ticket_json(&t))).into_response())
 }
 
@@ -536,8 +602,8 @@ pub(crate) async fn call_next(
     signed_in(state, who, &code, counter).await?;
     let called =
         state.store.call_next(&state.domain, &code, counter, now, Some(who.staff.username.clone()), now).await?;
-    if let Some(c) = &called {
-        publish_ticket(state, &c.ticket, "called");
+    if called.is_some() {
+        hub(state).written();
     }
     Ok(called)
 }
@@ -594,7 +660,7 @@ pub(crate) async fn take_step(
     if step == "redirect" {
         let a = area(area_to.unwrap_or(""))?;
         let new = state.store.redirect(&state.domain, &t.id, a, now, by, now).await?;
-        publish_ticket(state, &new, "issued");
+        hub(state).written();
         return Ok((new, true));
     }
     let kind = match step {
@@ -608,7 +674,7 @@ pub(crate) async fn take_step(
         _ => TicketEventKind::Transferred { area: area_to.map(area).transpose()?, counter },
     };
     let t = state.store.record_ticket(&state.domain, &t.id, TicketEvent::new(now, by, kind), now).await?;
-    publish_ticket(state, &t, if step == "recall" { "called" } else { "updated" });
+    hub(state).written();
     Ok((t, false))
 }
 
@@ -646,7 +712,7 @@ async fn take(
         ));
     }
     let t = state.store.issue_ticket(&state.domain, new, now, None, now).await?;
-    publish_ticket(&state, &t, "issued");
+    hub(&state).written();
     let waiting = waiting_of(&state, &t).await?;
     let p = hall::position(hall, &t, &waiting);
     let mut v = public_ticket_json(&t);
@@ -883,7 +949,7 @@ async fn check_in(State(state): State<AppState>, Path(c): Path<String>) -> Resul
     let code = booking_code(&c)?;
     let now = state.now();
     let t = state.store.check_in(&state.domain, &code, now, None, now).await?;
-    publish_ticket(&state, &t, "issued");
+    hub(&state).written();
     Ok((StatusCode::CREATED, Json(public_ticket_json(&t))).into_response())
 }
 

@@ -134,6 +134,7 @@ pub async fn open(state: &AppState, who: &Principal, f: &IntakeFields, action: A
         state.store.intake_stamped(&state.domain, new, stamp.at, by.clone(), stamp.reason.clone(), stamp.now).await?;
     if let (Some(t), Some(code)) = (&ticket, &d.code) {
         motcua_store::hall::link_intake(&state.store, &state.domain, t, code, stamp.at, by.clone(), stamp.now).await?;
+        state.hall_hub.written();
     }
     // The receipt (or registration) event the store built, as its log line.
     let (Some(code), Some(procedure), Some(agency)) = (d.code.clone(), d.procedure.clone(), d.receiving_agency.clone())

@@ -182,6 +182,91 @@ pub trait HallStore: Send + Sync {
 
     fn counter_sessions(&self, hall: &HallCode)
     -> impl Future<Output = Result<Vec<CounterSession>, StoreError>> + Send;
+
+    /// The hall log's entries with an `id` above `after`, lowest first, at most `limit`, of every
+    /// hall: what a process showing halls live (the TV, the phones) reads to learn of the writes
+    /// of every process, its own, another `motcua serve`'s or the CLI's. An id is taken when its
+    /// transaction inserts, so one committed later can be lower than one already read; a
+    /// [`LogCursor`] keeps that in mind.
+    fn hall_log_after(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<HallLogEntry>, StoreError>> + Send;
+
+    /// The highest `id` of the hall log, 0 when it is empty: where a new reader starts.
+    fn hall_log_head(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
+}
+
+/// One entry of the hall's log as [`HallStore::hall_log_after`] reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HallLogEntry {
+    pub id: i64,
+    pub hall: HallCode,
+    /// The event of a ticket; `None` for a booking's or a counter's entry.
+    pub ticket: Option<(TicketId, TicketEvent)>,
+}
+
+/// Reads a log whose ids are assigned when a transaction inserts but become visible when it
+/// commits: an id below one already read may still appear (a slower transaction), or never (a
+/// rolled-back one). The cursor remembers what it has read above its low-water mark, reads
+/// again from that mark, and gives up waiting for a missing id after `patience`.
+#[derive(Debug, Clone)]
+pub struct LogCursor {
+    /// Every id at or below it has been read or given up on.
+    low: i64,
+    /// Ids read above `low`.
+    read: std::collections::BTreeSet<i64>,
+    /// When each missing id above `low` was first noticed missing.
+    missing: std::collections::BTreeMap<i64, std::time::Instant>,
+    patience: std::time::Duration,
+}
+
+impl LogCursor {
+    /// The widest hole the cursor waits to see filled; past it, it moves on at once.
+    const MAX_HOLE: i64 = 10_000;
+
+    pub fn new(head: i64, patience: std::time::Duration) -> Self {
+        Self { low: head, read: Default::default(), missing: Default::default(), patience }
+    }
+
+    /// The id to read after.
+    pub fn after(&self) -> i64 {
+        self.low
+    }
+
+    /// Takes the ids of a read (lowest first) at `now`; answers for each whether it is new.
+    pub fn take(&mut self, ids: &[i64], now: std::time::Instant) -> Vec<bool> {
+        let fresh: Vec<bool> = ids.iter().map(|&id| id > self.low && self.read.insert(id)).collect();
+        for id in ids {
+            self.missing.remove(id);
+        }
+        if let Some(&top) = self.read.last() {
+            if top - self.low > Self::MAX_HOLE {
+                self.low = top;
+                self.read.clear();
+                self.missing.clear();
+                return fresh;
+            }
+            for id in self.low + 1..top {
+                if !self.read.contains(&id) {
+                    self.missing.entry(id).or_insert(now);
+                }
+            }
+        }
+        loop {
+            let next = self.low + 1;
+            if self.read.remove(&next) {
+                self.low = next;
+            } else if self.missing.get(&next).is_some_and(|since| now.duration_since(*since) >= self.patience) {
+                self.missing.remove(&next);
+                self.low = next;
+            } else {
+                break;
+            }
+        }
+        fresh
+    }
 }
 
 /// The ticket a dossier is received from (`intake --ticket`, the intake form's ticket field):
@@ -950,6 +1035,50 @@ macro_rules! hall_store {
                     })
                     .collect()
             }
+
+            async fn hall_log_after(
+                &self,
+                after: i64,
+                limit: u32,
+            ) -> Result<Vec<$crate::hall::HallLogEntry>, $crate::error::StoreError> {
+                use sqlx::Row as _;
+                let rows = sqlx::query(
+                    "SELECT id, hall, subject, CAST(payload AS TEXT) AS payload FROM hall_events \
+                     WHERE id > $1 ORDER BY id LIMIT $2",
+                )
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(self.$reader())
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        let hall: String = r.try_get("hall")?;
+                        let subject: String = r.try_get("subject")?;
+                        let ticket = if subject.starts_with("booking:") || subject.starts_with("counter:") {
+                            None
+                        } else {
+                            let payload: String = r.try_get("payload")?;
+                            Some((
+                                $crate::hall::parse_id(&subject)?,
+                                $crate::hall::parse_ticket_event(&subject, &payload)?,
+                            ))
+                        };
+                        Ok($crate::hall::HallLogEntry {
+                            id: r.try_get("id")?,
+                            hall: hall.parse().map_err(|_| $crate::hall::corrupt(format!("hall {hall:?}")))?,
+                            ticket,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn hall_log_head(&self) -> Result<i64, $crate::error::StoreError> {
+                use sqlx::Row as _;
+                let row = sqlx::query("SELECT COALESCE(MAX(id), 0) AS head FROM hall_events")
+                    .fetch_one(self.$reader())
+                    .await?;
+                Ok(row.try_get::<i64, _>("head")?)
+            }
         }
 
         impl $store {
@@ -1325,5 +1454,54 @@ impl HallReport {
         }
         let rows = groups.into_iter().map(|(k, v)| (k.to_string(), motcua_core::hall::tally(v))).collect();
         Self { from, to, rows, total }
+    }
+}
+
+#[cfg(test)]
+mod log_cursor_tests {
+    use std::time::{Duration, Instant};
+
+    use super::LogCursor;
+
+    #[test]
+    fn reads_each_id_once_and_moves_its_mark() {
+        let t = Instant::now();
+        let mut c = LogCursor::new(10, Duration::from_secs(2));
+        assert_eq!(c.take(&[11, 12, 13], t), vec![true, true, true]);
+        assert_eq!(c.after(), 13);
+        assert_eq!(c.take(&[], t), Vec::<bool>::new());
+        assert_eq!(c.take(&[14], t), vec![true]);
+        assert_eq!(c.after(), 14);
+    }
+
+    #[test]
+    fn a_lower_id_committed_late_is_still_read() {
+        let t = Instant::now();
+        let mut c = LogCursor::new(0, Duration::from_secs(2));
+        // 2 is inserted before 3 but commits after it.
+        assert_eq!(c.take(&[1, 3], t), vec![true, true]);
+        assert_eq!(c.after(), 1, "waits below the hole");
+        assert_eq!(c.take(&[2, 3, 4], t + Duration::from_millis(300)), vec![true, false, true]);
+        assert_eq!(c.after(), 4);
+    }
+
+    #[test]
+    fn a_hole_that_never_fills_is_given_up_after_the_patience() {
+        let t = Instant::now();
+        let mut c = LogCursor::new(0, Duration::from_secs(2));
+        assert_eq!(c.take(&[2], t), vec![true]);
+        assert_eq!(c.after(), 0);
+        assert_eq!(c.take(&[2], t + Duration::from_secs(1)), vec![false]);
+        assert_eq!(c.after(), 0);
+        assert_eq!(c.take(&[2, 3], t + Duration::from_secs(2)), vec![false, true]);
+        assert_eq!(c.after(), 3, "the rolled-back id 1 is given up");
+    }
+
+    #[test]
+    fn a_wide_hole_is_not_waited_for() {
+        let t = Instant::now();
+        let mut c = LogCursor::new(0, Duration::from_secs(2));
+        assert_eq!(c.take(&[50_000], t), vec![true]);
+        assert_eq!(c.after(), 50_000);
     }
 }

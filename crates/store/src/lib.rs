@@ -56,7 +56,7 @@ pub mod watchlist;
 mod write;
 
 pub use error::{StoreError, is_transient, is_unavailable};
-pub use hall::{Called, CounterSession, HallReport, HallReportBy, HallStore, NewTicket};
+pub use hall::{Called, CounterSession, HallLogEntry, HallReport, HallReportBy, HallStore, LogCursor, NewTicket};
 pub use letters::{DeskLetter, DeskLetterStore, LetterFilter, LetterMark, MarkRecord, Marked};
 pub use metrics::ServiceFigures;
 pub use model::{
@@ -220,6 +220,8 @@ dispatch!(HallStore {
     fn booking(&self, code: &str) -> Result<Option<motcua_core::hall::Booking>, StoreError>;
     fn day_bookings(&self, hall: &motcua_core::hall::HallCode, day: NaiveDate) -> Result<Vec<motcua_core::hall::Booking>, StoreError>;
     fn counter_sessions(&self, hall: &motcua_core::hall::HallCode) -> Result<Vec<CounterSession>, StoreError>;
+    fn hall_log_after(&self, after: i64, limit: u32) -> Result<Vec<HallLogEntry>, StoreError>;
+    fn hall_log_head(&self) -> Result<i64, StoreError>;
 });
 
 dispatch!(ServiceFigures {

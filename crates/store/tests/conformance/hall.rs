@@ -112,6 +112,31 @@ pub async fn hall_numbers_never_repeat_or_skip_under_concurrency<S: Backend + Ha
     let b = s.issue_ticket(&d, ticket('B', None), t, None, t).await.unwrap();
     assert_eq!(b.number, "B-001");
     assert_eq!(b.id.to_string(), "TEST-260310-B-001");
+
+    // A reader of the log (the screens' feed) sees every write once, in id order.
+    let head = s.hall_log_head().await.unwrap();
+    let mut log = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = s.hall_log_after(after, 16).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        log.extend(page);
+    }
+    assert_eq!(log.last().map(|e| e.id), Some(head));
+    assert!(log.windows(2).all(|w| w[0].id < w[1].id));
+    let issues = log
+        .iter()
+        .filter(|e| matches!(e.ticket, Some((_, TicketEvent { kind: TicketEventKind::Issued(_), .. }))))
+        .count();
+    let calls = log
+        .iter()
+        .filter(|e| matches!(e.ticket, Some((_, TicketEvent { kind: TicketEventKind::Called { .. }, .. }))))
+        .count();
+    assert_eq!((issues, calls), (51, called.len()));
+    assert!(log.iter().all(|e| e.hall == test_hall()));
+    assert_eq!(log.last().and_then(|e| e.ticket.as_ref()).map(|(id, _)| id.clone()), Some(b.id.clone()));
+    assert!(s.hall_log_after(head, 16).await.unwrap().is_empty());
 }
 
 pub async fn hall_tickets_follow_the_ordering_rule_and_their_steps<S: Backend + HallStore>(s: S) {
