@@ -164,7 +164,10 @@ pub(super) async fn panel(
     let mut at = None;
     for hall in halls {
         let sessions = state.store.counter_sessions(&hall.code).await?;
-        if let Some(mine) = sessions.iter().find(|s| s.staff == staff.username) {
+        // A counter no longer in force today (signed in before it closed) is no place to work.
+        if let Some(mine) = sessions.iter().find(|s| s.staff == staff.username)
+            && hall.counter(mine.counter, day).is_ok()
+        {
             at = Some(at_counter(state, tr, hall, mine.counter, day).await?);
         }
         let counters = hall
