@@ -128,7 +128,8 @@ pub async fn intake<S: Store + motcua_store::HallStore>(store: &S, domain: &Doma
     let s = a.write.stamp(domain)?;
     let ticket = match &a.ticket {
         Some(t) => {
-            Some(crate::hall_cmd::ticket_for_intake(store, domain, t, a.hall.as_deref(), &a.agency, s.at).await?)
+            let day = motcua_core::calendar::to_local(s.at).date();
+            Some(motcua_store::hall::ticket_for_intake(store, domain, t, a.hall.as_deref(), &a.agency, day).await?)
         }
         None => None,
     };
@@ -136,7 +137,7 @@ pub async fn intake<S: Store + motcua_store::HallStore>(store: &S, domain: &Doma
     let new = NewDossier { procedure, agency, applicant, channel, online, documents, digitised };
     let d = store.intake_stamped(domain, new, s.at, a.write.by.clone(), s.reason, s.now).await?;
     if let (Some(t), Some(code)) = (&ticket, &d.code) {
-        crate::hall_cmd::link_intake(store, domain, t, code, s.at, a.write.by.clone(), s.now).await?;
+        motcua_store::hall::link_intake(store, domain, t, code, s.at, a.write.by.clone(), s.now).await?;
     }
     print_written(domain, &d, a.write.json)
 }

@@ -393,15 +393,7 @@ pub async fn run<S: HallStore + motcua_store::StaffStore>(cmd: &HallCommand, sto
             let kind = TicketEventKind::Rated { rating, comment: comment.clone() };
             let t = store.record_ticket(domain, &t.id, TicketEvent::new(s.at, write.by.clone(), kind), s.now).await?;
             // The dossiers received from the ticket get the same rating (one kept already stays).
-            for code in &t.dossiers {
-                let r = motcua_store::Rating {
-                    code: code.clone(),
-                    score: rating.score(),
-                    comment: comment.clone(),
-                    rated_at: s.at,
-                };
-                store.rate(&r).await?;
-            }
+            motcua_store::hall::rate_ticket_dossiers(store, &t, rating, comment, s.at).await?;
             print_ticket(&t, write.json);
         }
         H::Show { ticket, json } => {
@@ -609,43 +601,6 @@ pub fn report_table(r: &HallReport) -> String {
     }
     out.push_str(&line("total", &r.total));
     out
-}
-
-/// `intake --ticket`: the ticket a dossier is received from, found before the intake (by its
-/// id, or by its number at the hall named or the hall of the receiving agency on the day).
-pub async fn ticket_for_intake<S: HallStore>(
-    store: &S,
-    domain: &Domain,
-    ticket: &str,
-    hall_flag: Option<&str>,
-    agency: &str,
-    at: DateTime<Utc>,
-) -> Result<Ticket> {
-    let day = to_local(at).date();
-    let hall = match hall_flag {
-        Some(h) => Some(h.to_string()),
-        None => domain.halls.halls_on(day).find(|h| h.agency.as_str() == agency.trim()).map(|h| h.code.to_string()),
-    };
-    let t = resolve(store, &TicketArg { ticket: ticket.to_string(), hall }, day).await?;
-    if matches!(t.status, hall::TicketStatus::NoShow | hall::TicketStatus::Left | hall::TicketStatus::Closed) {
-        bail!("ticket {} is {}: no dossier is received from it", t.id, t.status.name());
-    }
-    Ok(t)
-}
-
-/// Links a received dossier to its ticket.
-pub async fn link_intake<S: HallStore>(
-    store: &S,
-    domain: &Domain,
-    t: &Ticket,
-    dossier: &motcua_core::DossierCode,
-    at: DateTime<Utc>,
-    by: Option<String>,
-    now: DateTime<Utc>,
-) -> Result<Ticket> {
-    let at = at.max(t.last_event_at);
-    let event = TicketEvent::new(at, by, TicketEventKind::Linked { dossier: dossier.clone() });
-    Ok(store.record_ticket(domain, &t.id, event, now).await?)
 }
 
 /// Shown for a called ticket: `Mời số A-023 đến quầy 3`.

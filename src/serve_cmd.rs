@@ -82,6 +82,11 @@ pub struct ServeArgs {
     /// Do not run the worker in this process (when `motcua worker` processes do the sending).
     #[arg(long)]
     pub no_worker: bool,
+    /// Start the clock of the pages and the API at this instant (RFC 3339, or local time
+    /// 2026-03-10T09:00) and let it run on from there: demonstrations and browser tests of the
+    /// reception hall, which issues numbers only in office hours. Not for production.
+    #[arg(long, value_name = "INSTANT")]
+    pub clock_from: Option<String>,
     #[command(flatten)]
     pub metrics: ExporterFlags,
     #[command(flatten)]
@@ -178,8 +183,11 @@ pub async fn run(config: &Config, args: &ServeArgs, store: AnyStore, domain: Dom
         body_read_timeout: Duration::from_secs(args.body_read_timeout),
         ..ServerConfig::default()
     };
-    let state =
-        AppState::new(store.clone(), (*domain).clone(), system_now(), server_config).with_metrics(Arc::new(hook));
+    let now = match &args.clock_from {
+        Some(at) => running_from(crate::input::instant(at)?),
+        None => system_now(),
+    };
+    let state = AppState::new(store.clone(), (*domain).clone(), now, server_config).with_metrics(Arc::new(hook));
     let app = Application::build(state).await.with_context(|| format!("cannot listen on {}", args.bind))?;
     crate::outln!("motcua: serving on http://{} (API /api/v1, lookup /tra-cuu, board /bang-tin, /metrics)", app.addr());
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -240,6 +248,12 @@ pub async fn run(config: &Config, args: &ServeArgs, store: AnyStore, domain: Dom
             Ok(())
         }
     }
+}
+
+/// A clock that reads `start` now and runs on with the wall clock's seconds (`--clock-from`).
+fn running_from(start: chrono::DateTime<Utc>) -> motcua_server::NowFn {
+    let began = std::time::Instant::now();
+    Arc::new(move || start + chrono::Duration::from_std(began.elapsed()).unwrap_or_default())
 }
 
 /// `1d`, `4h`, `90m`, `0`: core's backdating window.

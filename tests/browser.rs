@@ -18,6 +18,8 @@ use crate::server::{Server, add_staff};
 use crate::support::repo;
 
 const WARD: &str = "000.00.41.H17";
+/// The city's one-stop centre, whose hall is HCC.
+const CENTRE: &str = "000.00.02.H17";
 const BIRTH_REGISTRATION: &str = "1.001193";
 
 fn find_program(names: &[&str]) -> Option<PathBuf> {
@@ -80,6 +82,16 @@ async fn text(c: &Client, css: &str) -> String {
 async fn act(c: &Client, name: &str) {
     click(c, &format!("#action-{name} button[type=submit]")).await;
     c.wait().for_element(Locator::Css("#dossier-code")).await.unwrap();
+}
+
+/// Logs `username` in through the login page in `lang` and waits for the logged-in header.
+async fn log_in(c: &Client, server: &Server, lang: &str, username: &str, password: &str) {
+    c.goto(&server.url(&format!("/login?lang={lang}"))).await.unwrap();
+    c.wait().for_element(Locator::Css("#login-form")).await.unwrap();
+    fill(c, "#username", username).await;
+    fill(c, "#password", password).await;
+    click(c, "#login-submit").await;
+    c.wait().for_element(Locator::Css("header #logout")).await.unwrap();
 }
 
 #[test]
@@ -315,12 +327,7 @@ fn a_refused_form_is_explained_in_vietnamese_in_chromium() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let c = chromium_session(port, &chromium, profile.path()).await;
-        c.goto(&server.url("/login?lang=vi")).await.unwrap();
-        c.wait().for_element(Locator::Css("#login-form")).await.unwrap();
-        fill(&c, "#username", "desk.lan").await;
-        fill(&c, "#password", "mật-khẩu-dài").await;
-        click(&c, "#login-submit").await;
-        c.wait().for_element(Locator::Css("header #logout")).await.unwrap();
+        log_in(&c, &server, "vi", "desk.lan", "mật-khẩu-dài").await;
 
         // Intake with an ID number of 5 digits: refused, in Vietnamese, the form kept.
         c.goto(&server.url("/intake")).await.unwrap();
@@ -400,12 +407,7 @@ fn the_chairs_scorecard_shows_the_cli_figures_in_chromium() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let c = chromium_session(port, &chromium, profile.path()).await;
-        c.goto(&server.url("/login?lang=en")).await.unwrap();
-        c.wait().for_element(Locator::Css("#login-form")).await.unwrap();
-        fill(&c, "#username", "chair.binh").await;
-        fill(&c, "#password", "mật-khẩu-dài").await;
-        click(&c, "#login-submit").await;
-        c.wait().for_element(Locator::Css("header #logout")).await.unwrap();
+        log_in(&c, &server, "en", "chair.binh", "mật-khẩu-dài").await;
         c.goto(&server.url(&scorecard_page_path())).await.unwrap();
         c.wait().for_element(Locator::Css("#cards")).await.unwrap();
         shot(&c, "20-scorecard").await;
@@ -475,12 +477,7 @@ fn a_citizen_files_a_petition_from_the_public_page_in_chromium() {
         shot(&c, "20-petition-receipt").await;
 
         // The officer: the work queue lists it with its urgency; accept, then answer.
-        c.goto(&server.url("/login?lang=vi")).await.unwrap();
-        c.wait().for_element(Locator::Css("#login-form")).await.unwrap();
-        fill(&c, "#username", "cb.hai").await;
-        fill(&c, "#password", "mật-khẩu-dài").await;
-        click(&c, "#login-submit").await;
-        c.wait().for_element(Locator::Css("header #logout")).await.unwrap();
+        log_in(&c, &server, "vi", "cb.hai", "mật-khẩu-dài").await;
         c.goto(&server.url("/queue")).await.unwrap();
         c.wait().for_element(Locator::Css("#queue-petitions")).await.unwrap();
         let row = text(&c, "#queue-petitions tbody tr").await;
@@ -521,6 +518,222 @@ fn a_citizen_files_a_petition_from_the_public_page_in_chromium() {
         click(&c, "#petition-lookup-submit").await;
         c.wait().for_element(Locator::Css("#petition-message")).await.unwrap();
         assert!(c.find(Locator::Css("#petition-result")).await.is_err());
+        c.close().await.unwrap();
+    });
+    drop(driver);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The reception hall
+
+/// A screenshot in target/test-artifacts/, and also in `$MOTCUA_SCREENSHOTS` when that is set
+/// (how the pictures of docs/hall.md are made: `MOTCUA_SCREENSHOTS=docs/img`).
+async fn doc_shot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(artifacts().join(format!("{name}.png")), &png).unwrap();
+    if let Some(dir) = std::env::var_os("MOTCUA_SCREENSHOTS") {
+        let dir = PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), &png).unwrap();
+    }
+}
+
+/// Waits (at most 10 s) until the text of `css` is `want`, without reloading the page: the
+/// time it took.
+async fn until_text(c: &Client, css: &str, want: &str) -> Duration {
+    until(c, css, want, true).await
+}
+
+/// Waits (at most 10 s) until the text of `css` is `want` (`exact`) or starts with it.
+async fn until(c: &Client, css: &str, want: &str, exact: bool) -> Duration {
+    let started = Instant::now();
+    let js = format!("const e = document.querySelector({css:?}); return e ? e.textContent.trim() : null");
+    loop {
+        let got = c.execute(&js, vec![]).await.unwrap();
+        if got.as_str().is_some_and(|g| if exact { g == want } else { g.starts_with(want) }) {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{css}: {got} after 10 s, not {want:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Whether the page loaded at `mark` is still the one shown (no reload since).
+async fn same_page(c: &Client) -> bool {
+    c.execute("return window.motcuaMark === true", vec![]).await.unwrap() == serde_json::json!(true)
+}
+
+async fn mark_page(c: &Client) {
+    c.execute("window.motcuaMark = true", vec![]).await.unwrap();
+}
+
+async fn hidden(c: &Client, id: &str) -> bool {
+    let js = format!("return document.getElementById({id:?}).hidden");
+    c.execute(&js, vec![]).await.unwrap() == serde_json::json!(true)
+}
+
+/// A desk officer's step through the API with a bearer token: (status, body).
+async fn hall_api(server: &Server, token: &str, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+    let r = reqwest::Client::new().post(server.url(path)).bearer_auth(token).json(&body).send().await.unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or_default())
+}
+
+/// The reception hall in two headless Chromium windows, the server's clock started on a
+/// working morning (Tue 10/3/2026 09:00): (a) a phone (390×844) takes a number from the QR
+/// page and sees itself called, without reload, when a counter calls through the API; (b) the
+/// TV shows "Mời số … đến quầy …" within a second of a call, without reload; (c) the kiosk
+/// issues a number and opens its printable ticket; (d) the desk officer's counter panel signs
+/// in, calls, starts, finishes and says "no one waiting", and its link receives a dossier
+/// from the ticket; (e) the counter's tablet follows the finished ticket by itself and rates
+/// it once, then waits for the next citizen and shows the ticket as rated; the dossier received
+/// from the ticket has the ticket's rating (4 stars for "hài lòng").
+#[test]
+fn the_reception_hall_in_chromium() {
+    let db = Db::sqlite();
+    add_staff(&db, "desk.an", "desk", &[CENTRE], "mật-khẩu-dài");
+    add_staff(&db, "desk.binh", "desk", &[CENTRE], "mật-khẩu-dài");
+    let token = db.run(&["staff", "token", "create", "desk.binh", "--name", "quầy 2"]);
+    assert_eq!(token.code, 0, "{}", token.stderr);
+    let token = token.stdout.trim().to_string();
+    let server = Server::start_with(
+        &db,
+        &crate::support::config_dir(),
+        &["--clock-from", "2026-03-10T09:00:00+07:00", "--no-worker"],
+    );
+    let (driver, port, chromium) = chromium_driver();
+    let (profile, tv_profile) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let (s, v) = hall_api(&server, &token, "/api/v1/halls/HCC/counters/2/sign-in", serde_json::json!({})).await;
+        assert_eq!(s, 200, "{v}");
+        let c = chromium_session(port, &chromium, profile.path()).await;
+        let tv = chromium_session(port, &chromium, tv_profile.path()).await;
+
+        // (a) The phone: the QR poster's page, a number of area A, then called by counter 2.
+        c.set_window_size(390, 844).await.unwrap();
+        c.goto(&server.url("/sanh/HCC/qr")).await.unwrap();
+        assert!(c.source().await.unwrap().contains("/sanh/HCC/lay-so"), "the poster leads to the phone page");
+        c.goto(&server.url("/sanh/HCC/lay-so")).await.unwrap();
+        c.wait().for_element(Locator::Css("button[data-area='A']")).await.unwrap();
+        mark_page(&c).await;
+        c.find(Locator::Css("button[data-area='A']")).await.unwrap().click().await.unwrap();
+        until_text(&c, "#number", "A-001").await;
+        until(&c, "#where", "Còn 0 người trước bạn", false).await;
+        let (s, v) = hall_api(&server, &token, "/api/v1/halls/HCC/counters/2/call", serde_json::json!({})).await;
+        assert_eq!((s, v["called"]["number"].as_str()), (200, Some("A-001")), "{v}");
+        until_text(&c, "#where", "Mời số A-001 đến quầy 2").await;
+        assert!(same_page(&c).await, "the phone was not reloaded");
+        doc_shot(&c, "hall-phone").await;
+        let first = v["called"]["id"].as_str().unwrap().to_string();
+        let (s, _) =
+            hall_api(&server, &token, &format!("/api/v1/halls/tickets/{first}/finish"), serde_json::json!({})).await;
+        assert_eq!(s, 200);
+
+        // (b) The TV: the last call at once, the next one within a second, no reload.
+        tv.set_window_size(1280, 720).await.unwrap();
+        tv.goto(&server.url("/sanh/HCC/tv")).await.unwrap();
+        until_text(&tv, "#calls li:first-child", "Mời số A-001 đến quầy 2").await;
+        mark_page(&tv).await;
+        let (s, v) = hall_api(&server, &token, "/api/v1/halls/HCC/tickets", serde_json::json!({"area": "A"})).await;
+        assert_eq!((s, v["number"].as_str()), (201, Some("A-002")), "{v}");
+        let (s, v) = hall_api(&server, &token, "/api/v1/halls/HCC/counters/2/call", serde_json::json!({})).await;
+        assert_eq!((s, v["called"]["number"].as_str()), (200, Some("A-002")), "{v}");
+        let shown = until_text(&tv, "#calls li:first-child", "Mời số A-002 đến quầy 2").await;
+        assert!(shown < Duration::from_secs(1), "the TV showed the call after {shown:?}");
+        assert!(same_page(&tv).await, "the TV was not reloaded");
+        doc_shot(&tv, "hall-tv").await;
+
+        // (c) The kiosk: a number of area B, and its printable ticket.
+        c.set_window_size(1024, 768).await.unwrap();
+        c.goto(&server.url("/sanh/HCC/kiosk")).await.unwrap();
+        c.wait().for_element(Locator::Css("button[data-area='B']")).await.unwrap();
+        doc_shot(&c, "hall-kiosk").await;
+        // The printable ticket opens (and asks the browser to print it).
+        c.find(Locator::Css("button[data-area='B']")).await.unwrap().click().await.unwrap();
+        until_text(&c, ".paper .ticket", "B-001").await;
+        assert!(c.current_url().await.unwrap().as_str().contains("/sanh/ve/HCC-260310-B-001"));
+        assert_eq!(text(&c, "#print").await, "In phiếu");
+        shot(&c, "hall-kiosk-ticket").await;
+
+        // (d) The counter panel: sign in at counter 1, call, start, finish; no one waiting.
+        c.set_window_size(1280, 900).await.unwrap();
+        log_in(&c, &server, "vi", "desk.an", "mật-khẩu-dài").await;
+        let (s, v) = hall_api(&server, &token, "/api/v1/halls/HCC/tickets", serde_json::json!({"area": "A"})).await;
+        assert_eq!((s, v["number"].as_str()), (201, Some("A-003")), "{v}");
+        let third = v["id"].as_str().unwrap().to_string();
+        c.goto(&server.url("/queue")).await.unwrap();
+        c.find(Locator::Css("#counter-place option[value='HCC/1']")).await.unwrap().click().await.unwrap();
+        click(&c, "#counter-sign-in button[type=submit]").await;
+        assert!(text(&c, "#counter-at").await.starts_with("Quầy 1"));
+        click(&c, "#counter-call button[type=submit]").await;
+        assert_eq!(text(&c, "#counter-ticket-number").await, "A-003");
+        until_text(&tv, "#calls li:first-child", "Mời số A-003 đến quầy 1").await;
+        c.execute("window.scrollTo(0, 0)", vec![]).await.unwrap();
+        doc_shot(&c, "hall-counter").await;
+
+        // (e) The tablet of counter 1 waits, then follows the ticket the panel finishes.
+        tv.set_window_size(800, 1000).await.unwrap();
+        tv.goto(&server.url("/sanh/HCC/quay/1/danh-gia")).await.unwrap();
+        tv.wait().for_element(Locator::Css("#tablet-wait")).await.unwrap();
+        mark_page(&tv).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(hidden(&tv, "tablet-rate").await, "nothing to rate yet");
+        click(&c, "#counter-start button[type=submit]").await;
+        assert_eq!(text(&c, "#counter-ticket-status").await, "Đang phục vụ");
+        click(&c, "#counter-finish button[type=submit]").await;
+        assert_eq!(text(&c, "#counter-last-number").await, "A-003");
+        click(&c, "#counter-call button[type=submit]").await;
+        assert_eq!(text(&c, "#counter-note").await, "Không còn ai chờ.");
+        let r = reqwest::Client::new().get(server.url(&format!("/api/v1/halls/tickets/{third}")));
+        let t: serde_json::Value = r.bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        assert_eq!(
+            (t["status"].as_str(), t["called_by"].as_str(), t["counter"].as_u64()),
+            (Some("done"), Some("desk.an"), Some(1))
+        );
+
+        // The panel's link receives a dossier from the ticket.
+        click(&c, "#counter-last-intake").await;
+        let ticket = c.find(Locator::Css("#ticket")).await.unwrap().prop("value").await.unwrap();
+        assert_eq!(ticket.as_deref(), Some(third.as_str()));
+        fill(&c, "#applicant", "Lê Thị Quầy").await;
+        fill(&c, "#id_number", "048190000555").await;
+        click(&c, "#intake-submit").await;
+        c.wait().for_element(Locator::Css("#receipt")).await.unwrap();
+        let code = text(&c, "#receipt-code").await;
+        let r = reqwest::Client::new().get(server.url(&format!("/api/v1/halls/tickets/{third}")));
+        let t: serde_json::Value = r.bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        assert_eq!(t["dossiers"], serde_json::json!([code]));
+
+        // The tablet offers the four ratings for A-003 by itself; one is given, once.
+        until_text(&tv, "#tablet-number", "A-003").await;
+        assert!(!hidden(&tv, "tablet-rate").await && same_page(&tv).await);
+        assert_eq!(tv.find_all(Locator::Css("#tablet-rate button[data-rating]")).await.unwrap().len(), 4);
+        fill(&tv, "#tablet-comment", "Cán bộ hướng dẫn tận tình").await;
+        doc_shot(&tv, "hall-tablet").await;
+        tv.find(Locator::Css("button[data-rating='satisfied']")).await.unwrap().click().await.unwrap();
+        until_text(&tv, "#tablet-message", "Cảm ơn ông/bà đã đánh giá số A-003.").await;
+        assert!(hidden(&tv, "tablet-rate").await && !hidden(&tv, "tablet-wait").await, "waiting for the next");
+        let r = reqwest::Client::new().get(server.url(&format!("/api/v1/halls/tickets/{third}")));
+        let t: serde_json::Value = r.bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        assert_eq!(t["rating"], "satisfied");
+        let again = reqwest::Client::new()
+            .post(server.url(&format!("/api/v1/halls/tickets/{third}/rating")))
+            .json(&serde_json::json!({"rating": "dissatisfied"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status().as_u16(), 409, "one rating per ticket");
+        // The ticket's rating is the rating of the dossier received from it (4 stars).
+        let lookup = serde_json::json!({"code": code, "id_number": "048190000555"});
+        let r = reqwest::Client::new().post(server.url("/api/v1/lookup")).json(&lookup).send().await.unwrap();
+        let d: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(d["rating"], 4, "{d}");
+        tv.refresh().await.unwrap();
+        until_text(&tv, "#tablet-message", "Số A-003 đã được đánh giá.").await;
+        assert!(hidden(&tv, "tablet-rate").await, "no buttons for a rated ticket");
+
+        tv.close().await.unwrap();
         c.close().await.unwrap();
     });
     drop(driver);

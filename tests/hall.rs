@@ -2,7 +2,8 @@
 //! halls of the shipped catalog, numbers taken at the desk, the fair call order, "no one
 //! waiting", refusal outside office hours (exit 2, nothing written), `intake --ticket` linking
 //! the dossier, the report; and processes killed with SIGKILL while thirty others take numbers:
-//! every number printed is in the log, and the day's numbers have no gap and no duplicate.
+//! every number printed is in the log, and the day's numbers have no gap and no duplicate; and
+//! the desk's counter panel posted to a real server, read back by the command line.
 
 use std::process::{Command, Stdio};
 
@@ -175,6 +176,97 @@ fn kill_9_loses_no_issued_ticket_on_sqlite() {
 fn kill_9_loses_no_issued_ticket_on_postgres() {
     if let Some(db) = Db::pg("hall_kill") {
         kill_9_loses_no_issued_ticket(&db);
+    }
+}
+
+/// The desk's counter panel through the real server on each backend (its clock started on a
+/// working morning): a desk officer's session posts the panel's forms — sign in at counter 3,
+/// call, recall twice, no-show, call, start, finish, "no one waiting", sign out — and receives a
+/// dossier from the served ticket by the intake form's ticket field; the command line reads
+/// every step back from the database.
+fn counter_panel_through_the_server(db: &Db) {
+    use crate::server::{Server, add_staff};
+    add_staff(db, "desk.an", "desk", &["000.00.02.H17"], "mật-khẩu-dài");
+    for at in ["2026-03-10T08:00", "2026-03-10T08:01"] {
+        db.ok(&["hall", "ticket", "--hall", "HCC", "--area", "A", "--at", at]);
+    }
+    let server = Server::start_with(db, &config_dir(), &["--clock-from", "2026-03-10T09:00:00+07:00", "--no-worker"]);
+    let show = |n: &str| db.ok(&["hall", "show", &format!("HCC-260310-A-{n}")]);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let c = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build();
+        let c = c.unwrap();
+        let login = serde_json::json!({"username": "desk.an", "password": "mật-khẩu-dài"});
+        let session: Value =
+            c.post(server.url("/api/v1/session")).json(&login).send().await.unwrap().json().await.unwrap();
+        let csrf = session["csrf_token"].as_str().unwrap().to_string();
+        let post = |fields: Vec<(&'static str, String)>| {
+            let mut form = fields;
+            form.push(("_csrf", csrf.clone()));
+            let r = c.post(server.url("/counter")).form(&form).send();
+            async move {
+                let r = r.await.unwrap();
+                (r.status().as_u16(), r.headers().get("location").map(|l| l.to_str().unwrap().to_string()))
+            }
+        };
+        let step = |s: &str, ticket: &str| vec![("step", s.to_string()), ("ticket", format!("HCC-260310-A-{ticket}"))];
+        let at3 = |s: &str| vec![("step", s.to_string()), ("place", "HCC/3".to_string())];
+        assert_eq!(post(at3("sign-in")).await, (303, Some("/queue#counter".into())));
+        assert_eq!(post(at3("call")).await.0, 303);
+        let t = show("001");
+        assert_eq!(
+            (t["status"].as_str(), t["counter"].as_u64(), t["called_by"].as_str()),
+            (Some("called"), Some(3), Some("desk.an"))
+        );
+        assert_eq!(post(step("no-show", "001")).await.0, 409, "before the hall's recalls: refused");
+        for _ in 0..2 {
+            let mut recall = step("recall", "001");
+            recall.push(("place", "HCC/3".into()));
+            assert_eq!(post(recall).await.0, 303);
+        }
+        assert_eq!(post(step("no-show", "001")).await.0, 303);
+        assert_eq!(show("001")["status"], "no_show");
+        post(at3("call")).await;
+        post(step("start", "002")).await;
+        assert_eq!(show("002")["status"], "serving");
+        post(step("finish", "002")).await;
+        assert_eq!(show("002")["status"], "done");
+        assert_eq!(post(at3("call")).await, (303, Some("/queue?counter_note=none#counter".into())));
+
+        // The intake form with the ticket's number: the dossier is linked to the ticket.
+        let intake = [
+            ("_csrf", csrf.as_str()),
+            ("procedure", "1.001193"),
+            ("agency", "000.00.02.H17"),
+            ("applicant", "Trần Thị Bình"),
+            ("ticket", "A-002"),
+        ];
+        let r = c.post(server.url("/intake")).form(&intake).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 303);
+        let receipt = r.headers()["location"].to_str().unwrap().to_string();
+        let dossiers = show("002")["dossiers"].clone();
+        assert_eq!(receipt, format!("/dossiers/{}/receipt", dossiers[0].as_str().unwrap()));
+        let signed_in = || async {
+            let halls: Value = c.get(server.url("/api/v1/halls")).send().await.unwrap().json().await.unwrap();
+            let hcc = halls["halls"].as_array().unwrap().iter().find(|h| h["code"] == "HCC").unwrap().clone();
+            hcc["counters"].as_array().unwrap().iter().find(|c| c["number"] == 3).unwrap()["signed_in"].clone()
+        };
+        assert_eq!(signed_in().await, "desk.an");
+        assert_eq!(post(at3("sign-out")).await.0, 303);
+        assert_eq!(signed_in().await, Value::Null);
+    });
+    assert_eq!(show("001")["recalls"], 2);
+}
+
+#[test]
+fn counter_panel_through_the_server_on_sqlite() {
+    counter_panel_through_the_server(&Db::sqlite());
+}
+
+#[test]
+fn counter_panel_through_the_server_on_postgres() {
+    if let Some(db) = Db::pg("hall_panel") {
+        counter_panel_through_the_server(&db);
     }
 }
 

@@ -109,6 +109,51 @@
     return;
   }
 
+  if (kind === "tablet") {
+    // The counter's tablet: follows the counter's last finished ticket, offers the ratings once.
+    const counter = Number(body.dataset.counter);
+    const message = (t) => { $("tablet-message").textContent = t; };
+    let current = null;
+    // The ticket this tablet has just rated: its thanks stay on screen.
+    let rated = null;
+    const waiting = () => { current = null; $("tablet-rate").hidden = true; $("tablet-wait").hidden = false; };
+    const offer = (t) => {
+      if (!t || t.status !== "done") { waiting(); return; }
+      if (t.rating) {
+        if (t.id !== rated && (current === t.id || current === null)) { waiting(); message("Số " + t.number + " đã được đánh giá."); }
+        return;
+      }
+      if (current === t.id) return;
+      current = t.id;
+      message("");
+      $("tablet-number").textContent = t.number;
+      $("tablet-comment").value = "";
+      $("tablet-wait").hidden = true;
+      $("tablet-rate").hidden = false;
+    };
+    // The server says which ticket the counter finished last: asked on (re)connecting and
+    // whenever one of the counter's tickets changes.
+    const load = () => fetch("/api/v1/halls/" + hall + "/counters/" + counter + "/last-finished")
+      .then((r) => r.json()).then((j) => offer(j.ticket)).catch(() => status("Không kết nối được máy chủ"));
+    listen((e) => {
+      if (e.type === "state" || (e.type === "updated" && e.ticket && e.ticket.counter === counter)) load();
+    });
+    document.querySelectorAll("button[data-rating]").forEach((b) => b.addEventListener("click", () => {
+      const id = current;
+      if (!id) return;
+      const number = $("tablet-number").textContent;
+      const comment = $("tablet-comment").value.trim();
+      const data = { rating: b.dataset.rating };
+      if (comment) data.comment = comment;
+      post("/api/v1/halls/tickets/" + id + "/rating", data).then(({ ok, j }) => {
+        if (ok) { rated = id; waiting(); message("Cảm ơn ông/bà đã đánh giá số " + number + "."); }
+        else if (j.type && j.type.endsWith("/already-rated")) { waiting(); message("Số " + number + " đã được đánh giá."); }
+        else { message(j.detail || "Không gửi được đánh giá"); }
+      }).catch(() => message("Không kết nối được máy chủ"));
+    }));
+    return;
+  }
+
   if (kind === "ticket") {
     const p = $("print");
     if (p) p.addEventListener("click", () => window.print());

@@ -3,7 +3,9 @@
 //! and for citizens without login (take a number by QR or at the kiosk, its position, the
 //! rating, bookings), the hall's live events as server-sent events, and the pages: the TV
 //! (`/sanh/{hall}/tv`), the phone page the QR poster leads to (`/sanh/{hall}/lay-so`), the
-//! kiosk (`/sanh/{hall}/kiosk`) with its printable ticket, and the QR poster.
+//! kiosk (`/sanh/{hall}/kiosk`) with its printable ticket, the QR poster, and the counter's
+//! rating tablet (`/sanh/{hall}/quay/{counter}/danh-gia`), which follows the counter's last
+//! finished ticket by the same events.
 //!
 //! Live events: one broadcast channel per hall ([`HallHub`]), fed from the hall's log by
 //! [`feed`], so a call made through any `motcua serve` on the same database or by the CLI
@@ -69,6 +71,8 @@ pub fn routes() -> Routes<AppState> {
         .get("/sanh/{hall}/kiosk", kiosk_page)
         .get("/sanh/{hall}/qr", poster_page)
         .get("/sanh/ve/{ticket}", ticket_page)
+        .get("/api/v1/halls/{hall}/counters/{counter}/last-finished", last_finished)
+        .get("/sanh/{hall}/quay/{counter}/danh-gia", tablet_page)
         .get("/assets/hall.js", hall_js)
 }
 
@@ -91,7 +95,7 @@ pub struct HallHub {
     /// A day's tickets of a hall as last read, with the version and the instant of the read:
     /// the TV's state and every phone's position after an event are computed from one read.
     day_tickets: Mutex<HashMap<(HallCode, NaiveDate), DayRead>>,
-    /// Counters' calls waiting to be written, per hall ([`call_next`]).
+    /// Counters' calls waiting to be written, per hall ([`call_batched`]).
     calls: Mutex<HashMap<HallCode, CallQueue>>,
     /// Anonymous issues per (hall, client) in the last hour, and per hall in the last minute.
     issued_by_client: Mutex<HashMap<(HallCode, std::net::IpAddr), Vec<Instant>>>,
@@ -207,7 +211,7 @@ struct CallQueue {
 /// one transaction commits, the calls that arrive wait and go together in the next, so twenty
 /// counters pressing "call" in the same second cost a couple of commits, not twenty in a row.
 /// The order of the ordering rule is kept: the calls of a batch are made one after another.
-async fn call_next(state: &AppState, hall: &HallCode, call: CounterCall) -> Result<Option<Called>, Problem> {
+async fn call_batched(state: &AppState, hall: &HallCode, call: CounterCall) -> Result<Option<Called>, Problem> {
     let (reply, answer) = oneshot::channel();
     let lead = {
         let mut queues = hub(state).calls.lock().map_err(|_| Problem::internal("the hall's call queue"))?;
@@ -654,7 +658,9 @@ async fn walk_in(
     Ok((StatusCode::CREATED, Json(ticket_json(&t))).into_response())
 }
 
-async fn sign(state: &AppState, who: &Principal, h: &str, counter: u16, on: bool) -> Result<Json<Value>, Problem> {
+/// Signs `who` in at a counter (`on`), or out (only who is signed in there): the API's route
+/// and the counter panel of the desk's queue page.
+pub(crate) async fn sign(state: &AppState, who: &Principal, h: &str, counter: u16, on: bool) -> Result<Value, Problem> {
     let code = hall_code(h)?;
     let now = state.now();
     let hall = hall_of(state, &code, to_local(now).date())?;
@@ -664,7 +670,7 @@ async fn sign(state: &AppState, who: &Principal, h: &str, counter: u16, on: bool
     }
     let staff = on.then_some(who.staff.username.as_str());
     state.store.sign_counter(&state.domain, &code, counter, staff, now, now).await?;
-    Ok(Json(json!({"hall": code, "counter": counter, "signed_in": staff})))
+    Ok(json!({"hall": code, "counter": counter, "signed_in": staff}))
 }
 
 async fn sign_in(
@@ -672,7 +678,7 @@ async fn sign_in(
     who: Principal,
     Path((h, counter)): Path<(String, u16)>,
 ) -> Result<Json<Value>, Problem> {
-    sign(&state, &who, &h, counter, true).await
+    Ok(Json(sign(&state, &who, &h, counter, true).await?))
 }
 
 async fn sign_out(
@@ -680,7 +686,7 @@ async fn sign_out(
     who: Principal,
     Path((h, counter)): Path<(String, u16)>,
 ) -> Result<Json<Value>, Problem> {
-    sign(&state, &who, &h, counter, false).await
+    Ok(Json(sign(&state, &who, &h, counter, false).await?))
 }
 
 /// Calls the next citizen for the counter: 200 with `called` (the ticket and the lane), or
@@ -690,12 +696,7 @@ async fn call(
     who: Principal,
     Path((h, counter)): Path<(String, u16)>,
 ) -> Result<Json<Value>, Problem> {
-    let code = hall_code(&h)?;
-    let now = state.now();
-    let hall = hall_of(&state, &code, to_local(now).date())?;
-    may_work(&who, hall)?;
-    signed_in(&state, &who, &code, counter).await?;
-    match call_next(&state, &code, CounterCall { counter, by: Some(who.staff.username.clone()) }).await? {
+    match call_next(&state, &who, &h, counter).await? {
         Some(c) => {
             let mut v = ticket_json(&c.ticket);
             v["lane"] = json!(c.lane.name());
@@ -704,6 +705,23 @@ async fn call(
         }
         None => Ok(Json(json!({"called": null, "message": "no one waiting"}))),
     }
+}
+
+/// Counter `counter` of hall `h` calls its next citizen by the hall's ordering rule (the
+/// officer signed in there), and the hall's screens hear it; `None`: no one waiting. The API's
+/// route and the counter panel both call this.
+pub(crate) async fn call_next(
+    state: &AppState,
+    who: &Principal,
+    h: &str,
+    counter: u16,
+) -> Result<Option<motcua_store::Called>, Problem> {
+    let code = hall_code(h)?;
+    let now = state.now();
+    let hall = hall_of(state, &code, to_local(now).date())?;
+    may_work(who, hall)?;
+    signed_in(state, who, &code, counter).await?;
+    call_batched(state, &code, CounterCall { counter, by: Some(who.staff.username.clone()) }).await
 }
 
 async fn show_ticket(
@@ -731,33 +749,49 @@ async fn ticket_step(
     Path((t, step)): Path<(String, String)>,
     Body(b): Body<StepBody>,
 ) -> Result<Response, Problem> {
-    if !STEPS.contains(&step.as_str()) {
+    let (t, redirected) = take_step(&state, &who, &t, &step, b.counter, b.area.as_deref()).await?;
+    let status = if redirected { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(ticket_json(&t))).into_response())
+}
+
+/// Records `step` (one of [`STEPS`]) of ticket `t` by a desk officer of its hall, and the
+/// hall's screens hear it: the ticket as it now stands, or for a redirect the new ticket (and
+/// `true`). The API's route and the counter panel both call this.
+pub(crate) async fn take_step(
+    state: &AppState,
+    who: &Principal,
+    t: &str,
+    step: &str,
+    counter: Option<u16>,
+    area_to: Option<&str>,
+) -> Result<(Ticket, bool), Problem> {
+    if !STEPS.contains(&step) {
         return Err(Problem::not_found(format!("no step {step:?}")));
     }
-    let t = load_ticket(&state, &t).await?;
+    let t = load_ticket(state, t).await?;
     let now = state.now();
-    let hall = hall_of(&state, &t.id.hall, t.id.day)?;
-    may_work(&who, hall)?;
+    let hall = hall_of(state, &t.id.hall, t.id.day)?;
+    may_work(who, hall)?;
     let by = Some(who.staff.username.clone());
     if step == "redirect" {
-        let a = area(b.area.as_deref().unwrap_or(""))?;
+        let a = area(area_to.unwrap_or(""))?;
         let new = state.store.redirect(&state.domain, &t.id, a, now, by, now).await?;
-        hub(&state).written(&new.id.hall);
-        return Ok((StatusCode::CREATED, Json(ticket_json(&new))).into_response());
+        hub(state).written(&new.id.hall);
+        return Ok((new, true));
     }
-    let kind = match step.as_str() {
+    let kind = match step {
         "recall" => TicketEventKind::Recalled {
-            counter: b.counter.or(t.counter).ok_or_else(|| Problem::invalid("counter: the counter that recalls"))?,
+            counter: counter.or(t.counter).ok_or_else(|| Problem::invalid("counter: the counter that recalls"))?,
         },
         "no-show" => TicketEventKind::NoShow,
         "start" => TicketEventKind::Started,
         "finish" => TicketEventKind::Finished,
         "left" => TicketEventKind::Left,
-        _ => TicketEventKind::Transferred { area: b.area.as_deref().map(area).transpose()?, counter: b.counter },
+        _ => TicketEventKind::Transferred { area: area_to.map(area).transpose()?, counter },
     };
     let t = state.store.record_ticket(&state.domain, &t.id, TicketEvent::new(now, by, kind), now).await?;
-    hub(&state).written(&t.id.hall);
-    Ok(Json(ticket_json(&t)).into_response())
+    hub(state).written(&t.id.hall);
+    Ok((t, false))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -878,13 +912,7 @@ pub async fn rate_dossiers(
     comment: Option<String>,
     at: DateTime<Utc>,
 ) -> Result<(), Problem> {
-    use motcua_store::StaffStore as _;
-    for code in &t.dossiers {
-        let r =
-            motcua_store::Rating { code: code.clone(), score: rating.score(), comment: comment.clone(), rated_at: at };
-        state.store.rate(&r).await?;
-    }
-    Ok(())
+    Ok(motcua_store::hall::rate_ticket_dossiers(&state.store, t, rating, comment, at).await?)
 }
 
 async fn state_json(State(state): State<AppState>, Path(h): Path<String>) -> Result<Json<Value>, Problem> {
@@ -1056,6 +1084,7 @@ h1{font-size:2.2em;margin:.3em .5em}main{padding:0 1em}\
 .area b{font-size:2.4em;color:#ffd400}button.big{display:block;width:100%;font-size:2em;margin:.4em 0;padding:.8em;\
 background:#ffd400;color:#000;border:0;border-radius:.3em}.ticket{font-size:5em;font-weight:800;color:#ffd400}\
 .paper{background:#fff;color:#000;padding:1em;width:20em}.paper .ticket{color:#000}\
+#where{font-size:1.8em;font-weight:700;color:#ffd400}.wait{font-size:2.4em}.message{font-size:2em;color:#ffd400}textarea{width:100%;font-size:1.4em}label{display:block;font-size:1.3em;margin-top:.6em}\
 @media print{body{background:#fff;color:#000}button{display:none}}";
 
 fn page(title: &str, body: &str, data: &[(&str, &str)]) -> Response {
@@ -1140,11 +1169,60 @@ fn rating_buttons(t: &Ticket) -> String {
     if let Some(r) = t.rating {
         return format!("<p>Đã đánh giá: {}</p>", r.name_vi());
     }
-    let buttons: String = HallRating::ALL
+    format!("<section id=\"rate\"><h2>Ông/bà đánh giá thế nào về việc phục vụ?</h2>{}</section>", rating_choice())
+}
+
+/// The counter's last finished ticket of today, for its rating tablet (`ticket: null` when
+/// it has finished none): what the citizen sees of it, no officer's name.
+async fn last_finished(
+    State(state): State<AppState>,
+    Path((h, counter)): Path<(String, u16)>,
+) -> Result<Json<Value>, Problem> {
+    let code = hall_code(&h)?;
+    let day = today(&state);
+    hall_of(&state, &code, day)?.counter(counter, day)?;
+    let tickets = state.store.day_tickets(&code, day).await?;
+    let last = tickets
+        .iter()
+        .filter(|t| t.counter == Some(counter) && t.status == TicketStatus::Done)
+        .max_by_key(|t| t.finished_at);
+    Ok(Json(json!({"hall": code, "counter": counter, "ticket": last.map(public_ticket_json)})))
+}
+
+/// The buttons of the four ratings.
+fn rating_choice() -> String {
+    HallRating::ALL
         .iter()
         .map(|r| format!("<button class=\"big\" data-rating=\"{}\">{}</button>", r.name(), r.name_vi()))
-        .collect();
-    format!("<section id=\"rate\"><h2>Ông/bà đánh giá thế nào về việc phục vụ?</h2>{buttons}</section>")
+        .collect()
+}
+
+/// The tablet at a counter: it follows the counter's last finished ticket by the hall's events
+/// (no reload) and offers the four ratings and a comment, once per ticket; then it waits for
+/// the next citizen.
+async fn tablet_page(
+    State(state): State<AppState>,
+    Path((h, counter)): Path<(String, u16)>,
+) -> Result<Response, Problem> {
+    let hall = hall_for_page(&state, &h)?;
+    hall.counter(counter, today(&state))?;
+    let body = format!(
+        "<h1>Đánh giá mức độ hài lòng</h1><main><p>{} — Quầy {counter}</p>\
+         <div id=\"tablet-wait\"><p class=\"wait\">Đang chờ công dân tiếp theo…</p></div>\
+         <section id=\"tablet-rate\" hidden><p>Số <span class=\"ticket\" id=\"tablet-number\"></span></p>\
+         <h2>Ông/bà đánh giá thế nào về việc phục vụ?</h2>{}\
+         <label for=\"tablet-comment\">Góp ý thêm (không bắt buộc)</label>\
+         <textarea id=\"tablet-comment\" maxlength=\"1000\" rows=\"3\"></textarea></section>\
+         <p id=\"tablet-message\" class=\"message\" aria-live=\"assertive\"></p><p id=\"status\" aria-live=\"polite\"></p></main>",
+        esc(&hall.name),
+        rating_choice()
+    );
+    let n = counter.to_string();
+    Ok(page(
+        &format!("Đánh giá — Quầy {counter}"),
+        &body,
+        &[("page", "tablet"), ("hall", hall.code.as_str()), ("counter", &n)],
+    ))
 }
 
 /// The QR poster: one code for the hall and one per area, each leading to the phone page.

@@ -243,6 +243,12 @@ pub struct IntakeFields {
     /// The names of the checklist's papers the desk digitised (`[]`: none); absent: not said.
     #[serde(default)]
     pub digitised: Option<Vec<String>>,
+    /// The hall ticket the citizen was served from (at the desk only): its id
+    /// (`HCC-260310-A-023`) or its number (`A-023`) at the receiving agency's hall that day.
+    /// The dossier is linked to it; a ticket that does not exist, or was a no-show, left or
+    /// closed, refuses the intake before anything is written.
+    #[serde(default)]
+    pub ticket: Option<String>,
 }
 
 impl IntakeFields {

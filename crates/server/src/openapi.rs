@@ -310,6 +310,8 @@ pub fn document(domain: &Domain) -> Value {
             body: true,
             conflict: true,
             unavailable: true,
+            // A hall ticket (`ticket`) that does not exist.
+            not_found: action == Action::Intake,
             ..Errors::default()
         };
         json!({"summary": summary, "operationId": id,
@@ -532,7 +534,8 @@ pub fn document(domain: &Domain) -> Value {
                     "backdate_reason": backdate_reason(),
                     "documents": {"type": "array", "maxItems": 40, "description": "the document checklist the receipt prints (Mẫu 01's Bản chính / Bản sao / Bản photo columns); kept with the intake event",
                         "items": schema_ref("DocumentLine")},
-                    "digitised": {"type": ["array", "null"], "items": {"type": "string"}, "description": "the names of the checklist's papers the desk digitised ([]: none; null: not said)"}}},
+                    "digitised": {"type": ["array", "null"], "items": {"type": "string"}, "description": "the names of the checklist's papers the desk digitised ([]: none; null: not said)"},
+                    "ticket": {"type": ["string", "null"], "description": "the hall ticket the citizen was served from: its id (HCC-260310-A-023) or its number (A-023) at the receiving agency's hall that day; the dossier is linked to it. A ticket that does not exist is a 404 (by id) or a 422 (by number), one that was a no-show, left or closed a 409 `ticket-state`; nothing is written"}}},
                 "DocumentLine": {"type": "object", "required": ["name"], "properties": {
                     "name": {"type": "string", "minLength": 1, "maxLength": 300, "description": "one line, no control characters"},
                     "copy": {"type": "string", "enum": ["", "original", "copy", "photocopy"], "description": "bản chính / bản sao / bản photo; empty: original"},
@@ -693,6 +696,10 @@ pub fn document(domain: &Domain) -> Value {
     let mut submission = doc["components"]["schemas"]["Intake"].clone();
     submission["properties"]["channel"] =
         json!({"type": ["string", "null"], "description": "ignored: a submission is online"});
+    // No hall ticket online (one sent is a 422).
+    if let Some(p) = submission["properties"].as_object_mut() {
+        p.remove("ticket");
+    }
     doc["components"]["schemas"]["Submission"] = submission;
     doc
 }
@@ -943,6 +950,13 @@ fn hall_paths(paths: &mut Map<String, Value>) {
             "parameters": [ticket], "requestBody": body(json!({"type": "object", "required": ["rating"], "properties": {
                 "rating": {"type": "string", "enum": ["very_satisfied", "satisfied", "neutral", "dissatisfied"]}, "comment": {"type": ["string", "null"]}}})),
             "responses": public_write.responses(json!({"200": json_ok("the ticket", obj.clone())}))}}),
+        ),
+        (
+            "/api/v1/halls/{hall}/counters/{counter}/last-finished",
+            json!({"get": {"summary": "the counter's last finished ticket of today (`ticket`, null when none), as its citizen sees it: what the counter's rating tablet follows", "operationId": "hall_last_finished", "security": [],
+            "parameters": [hall.clone(), counter.clone()], "responses": public_read.responses(json!({"200": json_ok("the counter and its last finished ticket", json!({
+                "type": "object", "required": ["hall", "counter", "ticket"], "properties": {
+                    "hall": {"type": "string"}, "counter": {"type": "integer"}, "ticket": {"type": ["object", "null"]}}}))}))}}),
         ),
         (
             "/api/v1/halls/bookings/{booking}/cancel",

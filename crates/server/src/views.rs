@@ -118,9 +118,24 @@ pub async fn open(state: &AppState, who: &Principal, f: &IntakeFields, action: A
         documents: checked.documents,
         digitised: checked.digitised,
     };
+    let ticket = match f.ticket.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(_) if online => return Err(Problem::invalid("ticket: an online submission has no hall ticket")),
+        Some(t) => {
+            let day = to_local(stamp.at).date();
+            Some(
+                motcua_store::hall::ticket_for_intake(&state.store, &state.domain, t, None, new.agency.as_str(), day)
+                    .await?,
+            )
+        }
+        None => None,
+    };
     let by = Some(who.staff.username.clone());
     let d =
         state.store.intake_stamped(&state.domain, new, stamp.at, by.clone(), stamp.reason.clone(), stamp.now).await?;
+    if let (Some(t), Some(code)) = (&ticket, &d.code) {
+        motcua_store::hall::link_intake(&state.store, &state.domain, t, code, stamp.at, by.clone(), stamp.now).await?;
+        state.hall_hub.written(&t.id.hall);
+    }
     // The receipt (or registration) event the store built, as its log line.
     let (Some(code), Some(procedure), Some(agency)) = (d.code.clone(), d.procedure.clone(), d.receiving_agency.clone())
     else {

@@ -2900,6 +2900,8 @@ impl<'a> Authz<'a> {
                 };
                 fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
             }
+            // The counter panel: the desk officer signs in at counter 1 of the centre's hall.
+            ("/counter", _) => vec![("step".into(), "sign-in".into()), ("place".into(), "HCC/1".into())],
             ("/intake", _) => intake_body(CENTRE)
                 .as_object()
                 .unwrap()

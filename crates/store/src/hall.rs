@@ -289,6 +289,83 @@ impl LogCursor {
     }
 }
 
+/// The ticket a dossier is received from (`intake --ticket`, the intake form's ticket field):
+/// its id (`HCC-260310-A-023`), or its number (`A-023`) at `hall` — or, without one, at the
+/// hall of the receiving `agency` — on the intake's day `day`. A ticket that was a no-show,
+/// left or closed is refused; nothing is written here.
+pub async fn ticket_for_intake<S: HallStore>(
+    store: &S,
+    domain: &Domain,
+    ticket: &str,
+    hall: Option<&str>,
+    agency: &str,
+    day: NaiveDate,
+) -> Result<Ticket, StoreError> {
+    use motcua_core::hall::{HallError, TicketStatus};
+    let ticket = ticket.trim();
+    let t = if let Ok(id) = ticket.parse::<TicketId>() {
+        store.ticket(&id).await?.ok_or_else(|| StoreError::HallNotFound(format!("ticket {id}")))?
+    } else {
+        let hall = match hall.map(str::trim).filter(|h| !h.is_empty()) {
+            Some(h) => h.parse::<HallCode>().map_err(|_| HallError::UnknownHall(h.to_string()))?,
+            None => domain
+                .halls
+                .halls_on(day)
+                .find(|h| h.agency.as_str() == agency.trim())
+                .map(|h| h.code.clone())
+                .ok_or_else(|| {
+                    HallError::Invalid(format!(
+                        "ticket {ticket:?}: give its full id (HCC-260310-A-023), or its number with the hall"
+                    ))
+                })?,
+        };
+        store
+            .ticket_by_number(&hall, day, ticket)
+            .await?
+            .ok_or_else(|| HallError::Invalid(format!("hall {hall} has no ticket {ticket} on {day}")))?
+    };
+    if matches!(t.status, TicketStatus::NoShow | TicketStatus::Left | TicketStatus::Closed) {
+        return Err(HallError::Transition {
+            ticket: t.id.to_string(),
+            status: t.status.name(),
+            action: "receive a dossier from it",
+        }
+        .into());
+    }
+    Ok(t)
+}
+
+/// Links a dossier received from `t` to it (at `at`, or the ticket's last event if later).
+pub async fn link_intake<S: HallStore>(
+    store: &S,
+    domain: &Domain,
+    t: &Ticket,
+    dossier: &DossierCode,
+    at: DateTime<Utc>,
+    by: Option<String>,
+    recorded_at: DateTime<Utc>,
+) -> Result<Ticket, StoreError> {
+    let at = at.max(t.last_event_at);
+    let event = TicketEvent::new(at, by, motcua_core::hall::TicketEventKind::Linked { dossier: dossier.clone() });
+    store.record_ticket(domain, &t.id, event, recorded_at).await
+}
+
+/// A ticket's rating given to the dossiers received from it (5, 4, 3 or 1 stars; a dossier
+/// already rated keeps its own rating): the at-counter rating feeds their satisfaction.
+pub async fn rate_ticket_dossiers<S: crate::StaffStore>(
+    store: &S,
+    t: &Ticket,
+    rating: HallRating,
+    comment: Option<String>,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for code in &t.dossiers {
+        let r = crate::Rating { code: code.clone(), score: rating.score(), comment: comment.clone(), rated_at: at };
+        store.rate(&r).await?;
+    }
+    Ok(())
+}
+
 /// The columns of `hall_tickets`, in the order [`hall_store!`] binds them.
 pub(crate) const TICKET_COLUMNS: [&str; 33] = [
     "id",

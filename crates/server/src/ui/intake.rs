@@ -89,14 +89,22 @@ pub struct IntakeQuery {
     agency: String,
     #[serde(default)]
     applicant: String,
+    /// The hall ticket the citizen holds (the counter panel's "receive a dossier" link).
+    #[serde(default)]
+    ticket: String,
 }
 
 pub async fn intake_form(State(state): State<AppState>, ui: Ui, Query(q): Query<IntakeQuery>) -> Response {
     if let Err(p) = perm::authorize(&ui.who.staff, Action::Intake, None) {
         return error_page(ui.tr, &p);
     }
-    let f =
-        IntakeFields { procedure: q.procedure, agency: q.agency, applicant: q.applicant, ..IntakeFields::default() };
+    let f = IntakeFields {
+        procedure: q.procedure,
+        agency: q.agency,
+        applicant: q.applicant,
+        ticket: Some(q.ticket).filter(|t| !t.trim().is_empty()),
+        ..IntakeFields::default()
+    };
     html(StatusCode::OK, &intake_page(&state, &ui, f, String::new()))
 }
 

@@ -6,12 +6,14 @@
 //!
 //! One file per page or group of pages — `login`, `queue` (and online submissions), `find`
 //! (the search and the desk's lists), `intake`
-//! (and the receipt), `dossier` (and its action forms), `letters` (print queue and apology
+//! (and the receipt), `counter` (the counter panel of the reception hall beside the queue),
+//! `dossier` (and its action forms), `letters` (print queue and apology
 //! letter), `reports` (report and audit log) — each using `common` for the logged-in account,
 //! names in the page's language and loading a dossier; this file has the routes and the
 //! language cookie.
 
 mod common;
+mod counter;
 mod dossier;
 mod find;
 mod forms;
@@ -39,6 +41,7 @@ pub fn routes() -> Routes<AppState> {
         .post("/login", login::login_submit)
         .post("/logout", login::logout)
         .get("/queue", queue::queue)
+        .post("/counter", counter::counter_step)
         .get("/tim-kiem", find::search)
         .get("/lists/sent", find::sent)
         .get("/lists/ready", find::ready)

@@ -61,6 +61,8 @@ struct QueuePage {
     pager: Pager,
     /// Open petitions, complaints and denunciations, most urgent first.
     items: Vec<super::petitions::ItemVm>,
+    /// The counter panel of a desk officer whose agency has a reception hall.
+    counter: Option<super::counter::CounterPanel>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -68,36 +70,55 @@ pub struct QueueQuery {
     agency: Option<String>,
     page: Option<u32>,
     per_page: Option<u32>,
+    /// What the counter panel's last step has to say (`none`: no one waiting).
+    counter_note: Option<String>,
 }
 
 /// The work queue of the account's agencies (or of one it chooses; the chair's, with none
-/// chosen, the whole city's), a page at a time with its length.
+/// chosen, the whole city's), a page at a time with its length; a desk officer's counter panel
+/// beside it.
 pub async fn queue(State(state): State<AppState>, ui: Ui, Query(q): Query<QueueQuery>) -> Response {
+    queue_page(&state, &ui, &q, String::new(), StatusCode::OK).await
+}
+
+/// The queue page, with `counter_error` (a refused step of the counter panel) in the panel.
+pub(super) async fn queue_page(
+    state: &AppState,
+    ui: &Ui,
+    q: &QueueQuery,
+    counter_error: String,
+    status: StatusCode,
+) -> Response {
     let tr = ui.tr;
-    let whose = match Whose::of(&state, &ui.who.staff, q.agency.as_deref()) {
+    let whose = match Whose::of(state, &ui.who.staff, q.agency.as_deref()) {
         Ok(w) => w,
         Err(p) => return error_page(tr, &p),
     };
-    let found = match views::queue(&state, &ui.who.staff, &whose, Paging::new(q.page, q.per_page)).await {
+    let found = match views::queue(state, &ui.who.staff, &whose, Paging::new(q.page, q.per_page)).await {
         Ok(i) => i,
         Err(p) => return error_page(tr, &p),
     };
-    let items = match super::petitions::queue_items(&state, &ui).await {
+    let items = match super::petitions::queue_items(state, ui).await {
         Ok(i) => i,
         Err(p) => return error_page(tr, &p),
     };
-    let selected = q.agency.unwrap_or_default();
+    let counter = match super::counter::panel(state, ui, q.counter_note.as_deref(), counter_error).await {
+        Ok(c) => c,
+        Err(p) => return error_page(tr, &p),
+    };
+    let selected = q.agency.clone().unwrap_or_default();
     let path = if selected.is_empty() { "/queue".to_string() } else { format!("/queue?agency={}", encode(&selected)) };
     let page = QueuePage {
         page: Page::staff(tr, tr.t("queue"), &path, &ui.who),
         tabs: tabs(tr, "/queue"),
-        rows: found.items.iter().map(|i| row_vm(&state, tr, i)).collect(),
-        agencies: agency_options(&state, &ui),
+        rows: found.items.iter().map(|i| row_vm(state, tr, i)).collect(),
+        agencies: agency_options(state, ui),
         pager: pager(tr, "/queue", &[("agency", &selected)], &found.place),
         selected,
         items,
+        counter,
     };
-    html(StatusCode::OK, &page)
+    html(status, &page)
 }
 
 #[derive(Template)]

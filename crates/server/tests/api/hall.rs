@@ -225,6 +225,183 @@ async fn bookings_by_slot_cancel_and_check_in() {
     app.shutdown().await;
 }
 
+/// Posts one form of the desk's counter panel (with the session's CSRF token): the status,
+/// the redirect's target and the page.
+async fn panel_post(app: &TestApp, fields: &[(&str, &str)]) -> (StatusCode, String, String) {
+    let (c, csrf) = app.client(Role::Desk);
+    let mut form: Vec<(&str, &str)> = fields.to_vec();
+    form.push(("_csrf", csrf));
+    let r = c.post(app.url("/counter")).form(&form).send().await.unwrap();
+    let s = r.status();
+    let location = r.headers().get("location").map(|l| l.to_str().unwrap().to_string()).unwrap_or_default();
+    (s, location, r.text().await.unwrap())
+}
+
+async fn queue_page(app: &TestApp, query: &str) -> String {
+    let (c, _) = app.client(Role::Desk);
+    c.get(app.url(&format!("/queue{query}"))).send().await.unwrap().text().await.unwrap()
+}
+
+/// The counter panel beside the desk's work queue: plain forms posted to `/counter`, each step
+/// written through the hall's API calls. Sign in, "no one waiting", call, recall twice, no-show,
+/// call, start, transfer (keeping the waiting start), finish, the intake form with the ticket
+/// filled that links the dossier received, sign out; a refused step shows its reason in the
+/// panel and writes nothing; no CSRF token, or an officer of no hall, and nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_counter_panel_works_the_queue_through_the_halls_calls() {
+    let app = TestApp::spawn().await;
+    let hall: HallCode = "HCC".parse().unwrap();
+    let day = app.now().date_naive();
+    let page = queue_page(&app, "").await;
+    assert!(page.contains("id=\"counter-sign-in\"") && page.contains("value=\"HCC/3\""), "{page}");
+    let (c, _) = app.client(Role::Head);
+    let head = c.get(app.url("/queue")).send().await.unwrap().text().await.unwrap();
+    assert!(!head.contains("id=\"counter\""), "the panel is the desk's");
+
+    // Without the CSRF token: refused, no one signed in.
+    let (c, _) = app.client(Role::Desk);
+    let r = c.post(app.url("/counter")).form(&[("step", "sign-in"), ("place", "HCC/1")]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(app.store.counter_sessions(&hall).await.unwrap().is_empty());
+    // Calling before signing in: the reason in the panel, nothing written.
+    let (s, _, body) = panel_post(&app, &[("step", "call"), ("place", "HCC/1")]).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(body.contains("id=\"counter-error\">Trạng thái của số thứ tự không cho phép"), "{body}");
+    assert!(app.store.counter_sessions(&hall).await.unwrap().is_empty());
+
+    let (s, to, _) = panel_post(&app, &[("step", "sign-in"), ("place", "HCC/1")]).await;
+    assert_eq!((s, to.as_str()), (StatusCode::SEE_OTHER, "/queue#counter"));
+    let sessions = app.store.counter_sessions(&hall).await.unwrap();
+    assert_eq!(sessions.iter().map(|s| (s.counter, s.staff.as_str())).collect::<Vec<_>>(), [(1, "desk")]);
+
+    // No one waiting: said clearly, nothing called.
+    let (s, to, _) = panel_post(&app, &[("step", "call"), ("place", "HCC/1")]).await;
+    assert_eq!((s, to.as_str()), (StatusCode::SEE_OTHER, "/queue?counter_note=none#counter"));
+    assert!(queue_page(&app, "?counter_note=none").await.contains("Không còn ai chờ."));
+
+    let issue = |area: char| NewTicket { hall: hall.clone(), area, channel: TicketChannel::Qr, priority: None };
+    let first = app.store.issue_ticket(&app.domain, issue('A'), app.now(), None, app.now()).await.unwrap();
+    let second = app.store.issue_ticket(&app.domain, issue('A'), app.now(), None, app.now()).await.unwrap();
+    panel_post(&app, &[("step", "call"), ("place", "HCC/1")]).await;
+    let t = app.store.ticket(&first.id).await.unwrap().unwrap();
+    assert_eq!((t.status.name(), t.counter, t.called_by.as_deref()), ("called", Some(1), Some("desk")));
+    let page = queue_page(&app, "").await;
+    assert!(page.contains("id=\"counter-ticket-number\">A-001<"), "{page}");
+    assert!(!page.contains("id=\"counter-no-show\""), "no no-show before the hall's recalls");
+
+    // Recalled twice (the hall's recalls), then a no-show.
+    let id = first.id.to_string();
+    let (s, _, body) = panel_post(&app, &[("step", "no-show"), ("ticket", &id)]).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{body}");
+    for _ in 0..2 {
+        let (s, _, body) = panel_post(&app, &[("step", "recall"), ("place", "HCC/1"), ("ticket", &id)]).await;
+        assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+    }
+    assert!(queue_page(&app, "").await.contains("id=\"counter-no-show\""));
+    panel_post(&app, &[("step", "no-show"), ("ticket", &id)]).await;
+    let t = app.store.ticket(&first.id).await.unwrap().unwrap();
+    assert_eq!((t.status.name(), t.recalls), ("no_show", 2));
+
+    // The next: started, transferred to area D at counter 3 (its waiting start kept), called
+    // there by no one yet; then a third ticket served and finished.
+    panel_post(&app, &[("step", "call"), ("place", "HCC/1")]).await;
+    let id2 = second.id.to_string();
+    panel_post(&app, &[("step", "start"), ("ticket", &id2)]).await;
+    assert_eq!(app.store.ticket(&second.id).await.unwrap().unwrap().status.name(), "serving");
+    let (s, _, _) =
+        panel_post(&app, &[("step", "transfer"), ("ticket", &id2), ("area", "D"), ("to_counter", "3")]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let t = app.store.ticket(&second.id).await.unwrap().unwrap();
+    assert_eq!((t.status.name(), t.area, t.for_counter, t.transfers), ("waiting", 'D', Some(3), 1));
+    assert_eq!(t.waiting_since, second.waiting_since, "a transfer keeps the waiting start");
+    let third = app.store.issue_ticket(&app.domain, issue('A'), app.now(), None, app.now()).await.unwrap();
+    panel_post(&app, &[("step", "call"), ("place", "HCC/1")]).await;
+    let id3 = third.id.to_string();
+    panel_post(&app, &[("step", "finish"), ("ticket", &id3)]).await;
+    let t = app.store.ticket(&third.id).await.unwrap().unwrap();
+    assert_eq!(t.status.name(), "done");
+    assert_eq!(app.store.ticket_events(&third.id).await.unwrap().len(), 3, "issued, called, finished");
+
+    // The last served ticket leads to the intake form with the ticket filled; the dossier
+    // received is linked to it.
+    let page = queue_page(&app, "").await;
+    let href = format!("/intake?ticket={id3}&#38;agency=000.00.02.H17&#38;procedure=1.001193");
+    assert!(page.contains(&href) && page.contains("id=\"counter-last-number\">A-003<"), "{page}");
+    let (c, csrf) = app.client(Role::Desk);
+    let form = c.get(app.url(&href.replace("&#38;", "&"))).send().await.unwrap().text().await.unwrap();
+    assert!(form.contains(&format!("id=\"ticket\" name=\"ticket\" maxlength=\"40\" value=\"{id3}\"")), "{form}");
+    let intake = |ticket: &str| {
+        vec![
+            ("_csrf", csrf.clone()),
+            ("procedure", "1.001193".to_string()),
+            ("agency", "000.00.02.H17".to_string()),
+            ("applicant", "Trần Thị Bình".to_string()),
+            ("ticket", ticket.to_string()),
+        ]
+    };
+    let before = app.event_count().await;
+    let r = c.post(app.url("/intake")).form(&intake(&id)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT, "a no-show's ticket");
+    assert!(r.text().await.unwrap().contains("id=\"intake-error\""));
+    assert_eq!(app.event_count().await, before, "refused: nothing received");
+    let r = c.post(app.url("/intake")).form(&intake("A-003")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "by its number at the agency's hall");
+    let receipt = r.headers()["location"].to_str().unwrap().to_string();
+    let t = app.store.ticket(&third.id).await.unwrap().unwrap();
+    assert_eq!(t.dossiers.len(), 1);
+    assert_eq!(receipt, format!("/dossiers/{}/receipt", t.dossiers[0]));
+    assert_eq!(app.store.day_tickets(&hall, day).await.unwrap().len(), 3);
+
+    // An officer of an agency without a hall, and a desk officer of no hall's agency, get no
+    // panel or are refused; signing out empties the counter.
+    let (s, _, _) = panel_post(&app, &[("step", "sign-out"), ("place", "HCC/1")]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(app.store.counter_sessions(&hall).await.unwrap().is_empty());
+    let (c, csrf) = app.client(Role::Agency);
+    let r = c.post(app.url("/counter")).form(&[("step", "sign-in"), ("place", "HCC/1"), ("_csrf", csrf)]).send().await;
+    assert_eq!(r.unwrap().status(), StatusCode::FORBIDDEN);
+    assert!(app.store.counter_sessions(&hall).await.unwrap().is_empty());
+    app.shutdown().await;
+}
+
+/// The counter's tablet page and what it reads: the counter's last finished ticket of the day
+/// (no officer's name), none before one is finished, 404 for a counter the hall does not have.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rating_tablet_reads_the_counters_last_finished_ticket() {
+    let app = TestApp::spawn().await;
+    let hall: HallCode = "HCC".parse().unwrap();
+    let (s, v) = public_get(&app, "/api/v1/halls/HCC/counters/2/last-finished").await;
+    assert_eq!((s, v["ticket"].clone()), (StatusCode::OK, Value::Null), "{v}");
+    let (s, _) = public_get(&app, "/api/v1/halls/HCC/counters/99/last-finished").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let now = app.now();
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let new = NewTicket { hall: hall.clone(), area: 'A', channel: TicketChannel::Kiosk, priority: None };
+        let t = app.store.issue_ticket(&app.domain, new, now, None, now).await.unwrap();
+        for kind in [TicketEventKind::Called { counter: 2 }, TicketEventKind::Finished] {
+            app.store
+                .record_ticket(&app.domain, &t.id, TicketEvent::new(now, Some("desk".into()), kind), now)
+                .await
+                .unwrap();
+        }
+        ids.push(t.id.to_string());
+        app.set_now(now + chrono::Duration::minutes(5));
+    }
+    let (s, v) = public_get(&app, "/api/v1/halls/HCC/counters/2/last-finished").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!((v["ticket"]["id"].as_str(), v["ticket"]["status"].as_str()), (Some(ids[1].as_str()), Some("done")));
+    assert!(v["ticket"].get("called_by").is_none(), "{v}");
+    let r = reqwest::Client::new().get(app.url("/sanh/HCC/quay/2/danh-gia")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("data-page=\"tablet\"") && page.contains("data-counter=\"2\""), "{page}");
+    assert_eq!(page.matches("data-rating=").count(), 4, "{page}");
+    let r = reqwest::Client::new().get(app.url("/sanh/HCC/quay/99/danh-gia")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    app.shutdown().await;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The authorization table's set-up
 
