@@ -171,6 +171,14 @@ pub trait HallStore: Send + Sync {
         b: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<Ticket>, StoreError>> + Send;
 
+    /// The calls (`called` events, recalls not counted) of the tickets issued in `[a, b)`, of
+    /// every hall: the hall and the counter of each, for the exporter's calls per counter.
+    fn calls_between(
+        &self,
+        a: DateTime<Utc>,
+        b: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<(HallCode, u16)>, StoreError>> + Send;
+
     fn booking(&self, code: &str) -> impl Future<Output = Result<Option<Booking>, StoreError>> + Send;
 
     /// The bookings of a hall's day, by slot.
@@ -831,6 +839,35 @@ macro_rules! hall_store {
                 rows.iter().map(|r| $crate::hall::decode_ticket!(r)).collect()
             }
 
+            async fn calls_between(
+                &self,
+                a: chrono::DateTime<chrono::Utc>,
+                b: chrono::DateTime<chrono::Utc>,
+            ) -> Result<Vec<(motcua_core::hall::HallCode, u16)>, $crate::error::StoreError> {
+                use sqlx::Row as _;
+                // The day's tickets by their issue instant, then each one's log by its subject.
+                let rows = sqlx::query(
+                    "SELECT e.hall AS hall, e.subject AS subject, CAST(e.payload AS TEXT) AS payload \
+                     FROM hall_tickets t JOIN hall_events e ON e.subject = t.id \
+                     WHERE t.issued_at >= $1 AND t.issued_at < $2 AND e.kind = 'called'",
+                )
+                .bind($crate::sql::At(a))
+                .bind($crate::sql::At(b))
+                .fetch_all(self.$reader())
+                .await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    let hall: String = r.try_get("hall")?;
+                    let subject: String = r.try_get("subject")?;
+                    let e = $crate::hall::parse_ticket_event(&subject, &r.try_get::<String, _>("payload")?)?;
+                    if let motcua_core::hall::TicketEventKind::Called { counter } = e.kind {
+                        let hall = hall.parse().map_err(|_| $crate::hall::corrupt(format!("hall {hall:?}")))?;
+                        out.push((hall, counter));
+                    }
+                }
+                Ok(out)
+            }
+
             async fn booking(&self, code: &str) -> Result<Option<motcua_core::hall::Booking>, $crate::error::StoreError> {
                 let row = sqlx::query("SELECT * FROM hall_bookings WHERE code = $1")
                     .bind(code)
@@ -1209,7 +1246,82 @@ pub struct HallReport {
     pub total: motcua_core::hall::HallTally,
 }
 
+/// The columns of the report's CSV (`motcua hall report --format csv`, the API's and the page's
+/// download).
+pub const HALL_REPORT_CSV_HEAD: &str = "key,issued,served,no_show,left,closed,wait_p50_s,wait_p90_s,wait_max_s,\
+wait_mean_s,service_p50_s,service_p90_s,service_max_s,service_mean_s,within_target,within_target_ratio,ratings";
+
+/// The first instant of a local day.
+fn day_start(d: NaiveDate) -> DateTime<Utc> {
+    motcua_core::calendar::from_local(d.and_time(chrono::NaiveTime::MIN))
+}
+
+fn csv_row(key: &str, t: &motcua_core::hall::HallTally) -> String {
+    let o = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_default();
+    let f = |v: Option<f64>| v.map(|x| format!("{x:.1}")).unwrap_or_default();
+    let ratings: Vec<String> = t.ratings.iter().map(|(k, n)| format!("{k}={n}")).collect();
+    let key = if key.contains([',', '"']) { format!("\"{}\"", key.replace('"', "\"\"")) } else { key.to_string() };
+    format!(
+        "{key},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+        t.issued,
+        t.served,
+        t.no_show,
+        t.left,
+        t.closed,
+        o(t.waiting.p50),
+        o(t.waiting.p90),
+        o(t.waiting.max),
+        f(t.waiting.mean),
+        o(t.service.p50),
+        o(t.service.p90),
+        o(t.service.max),
+        f(t.service.mean),
+        t.within_target,
+        t.within_target_ratio.map(|x| format!("{x:.4}")).unwrap_or_default(),
+        ratings.join(" ")
+    )
+}
+
 impl HallReport {
+    /// The report of the tickets issued on the local days `from` to `to` (of `hall`, or of
+    /// every hall): the one computation behind `motcua hall report`, `GET
+    /// /api/v1/halls/{hall}/report` and the head's page `/sanh/bao-cao`.
+    pub async fn of_period<S: HallStore>(
+        store: &S,
+        domain: &Domain,
+        hall: Option<&HallCode>,
+        from: NaiveDate,
+        to: NaiveDate,
+        by: Option<HallReportBy>,
+    ) -> Result<Self, StoreError> {
+        let end = day_start(to.succ_opt().unwrap_or(to));
+        let tickets = store.tickets_between(hall, day_start(from), end).await?;
+        Ok(Self::build(domain, from, to, &tickets, by))
+    }
+
+    /// The report as JSON: the period, a row per group (`key`, `tally`) and the total.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "from": self.from.to_string(),
+            "to": self.to.to_string(),
+            "rows": self.rows.iter().map(|(k, t)| serde_json::json!({"key": k, "tally": t})).collect::<Vec<_>>(),
+            "total": self.total,
+        })
+    }
+
+    /// The report as CSV ([`HALL_REPORT_CSV_HEAD`]): a line per group and the total; times in
+    /// seconds, ratings as `name=count` separated by spaces.
+    pub fn to_csv(&self) -> String {
+        let mut out = format!("{HALL_REPORT_CSV_HEAD}\n");
+        for (k, t) in &self.rows {
+            out.push_str(&csv_row(k, t));
+            out.push('\n');
+        }
+        out.push_str(&csv_row("total", &self.total));
+        out.push('\n');
+        out
+    }
+
     /// Tallies `tickets` (each against its hall's waiting target; 30 minutes for a hall no
     /// longer configured), grouped by `by`: `HALL/A` per area (the area it was served in),
     /// `HALL/3` per counter (the one that called it last; `HALL/-` never called), the officer
