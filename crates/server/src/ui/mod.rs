@@ -7,7 +7,7 @@
 //! One file per page or group of pages — `login`, `queue` (and online submissions), `find`
 //! (the search and the desk's lists), `intake`
 //! (and the receipt), `dossier` (and its action forms), `letters` (print queue and apology
-//! letter), `reports` (report and audit log) — each using `common` for the logged-in account,
+//! letter), `reports` (report and audit log), `scorecard`, `hall_report` (the hall's figures) — each using `common` for the logged-in account,
 //! names in the page's language and loading a dossier; this file has the routes and the
 //! language cookie.
 
@@ -15,6 +15,7 @@ mod common;
 mod dossier;
 mod find;
 mod forms;
+mod hall_report;
 mod intake;
 mod letters;
 mod login;
@@ -59,6 +60,7 @@ pub fn routes() -> Routes<AppState> {
         .get("/report", reports::report)
         .get("/watchlist", reports::watchlist)
         .get("/scorecard", scorecard::scorecard_page)
+        .get("/sanh/bao-cao", hall_report::hall_report_page)
         .get("/audit", reports::audit)
         .get("/audit/reads", reports::personal_data_reads)
         .get("/petitions/{petition}", petitions::petition_page)
