@@ -171,13 +171,14 @@ pub trait HallStore: Send + Sync {
         b: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<Ticket>, StoreError>> + Send;
 
-    /// The calls (`called` events, recalls not counted) of the tickets issued in `[a, b)`, of
-    /// every hall: the hall and the counter of each, for the exporter's calls per counter.
-    fn calls_between(
+    /// The exporter's figures of the tickets issued in `[a, b)` (a local day), of every hall,
+    /// summed by the database over the waiting and service times core stored with each ticket
+    /// (`wait_seconds`, `service_seconds`): a few rows per hall, whatever the day's tickets.
+    fn hall_figures(
         &self,
         a: DateTime<Utc>,
         b: DateTime<Utc>,
-    ) -> impl Future<Output = Result<Vec<(HallCode, u16)>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<HallFigures, StoreError>> + Send;
 
     fn booking(&self, code: &str) -> impl Future<Output = Result<Option<Booking>, StoreError>> + Send;
 
@@ -365,9 +366,10 @@ pub(crate) use decode_booking;
 
 /// The [`HallStore`] both backends share. `$begin` opens the write transaction; `$lock` is
 /// the suffix that locks the rows a `SELECT` reads (`FOR UPDATE` on PostgreSQL, nothing under
-/// SQLite's write lock); `$json` the payload's placeholder.
+/// SQLite's write lock); `$json` the payload's placeholder; `$counter` the `counter` of a
+/// `called` event's payload (`e.payload`) as an integer.
 macro_rules! hall_store {
-    ($store:ty, |$s:ident| $begin:expr, reader: $reader:ident, lock: $lock:literal, json: $json:literal) => {
+    ($store:ty, |$s:ident| $begin:expr, reader: $reader:ident, lock: $lock:literal, json: $json:literal, counter: $counter:literal) => {
         impl $crate::hall::HallStore for $store {
             async fn issue_ticket(
                 &self,
@@ -839,31 +841,70 @@ macro_rules! hall_store {
                 rows.iter().map(|r| $crate::hall::decode_ticket!(r)).collect()
             }
 
-            async fn calls_between(
+            async fn hall_figures(
                 &self,
                 a: chrono::DateTime<chrono::Utc>,
                 b: chrono::DateTime<chrono::Utc>,
-            ) -> Result<Vec<(motcua_core::hall::HallCode, u16)>, $crate::error::StoreError> {
+            ) -> Result<$crate::hall::HallFigures, $crate::error::StoreError> {
                 use sqlx::Row as _;
-                // The day's tickets by their issue instant, then each one's log by its subject.
+                let n = |r: &<<$store as $crate::petitions::Backend>::Db as sqlx::Database>::Row, c: &str| {
+                    r.try_get::<i64, _>(c).map(|v| u64::try_from(v).unwrap_or(0))
+                };
+                let hall = |r: &<<$store as $crate::petitions::Backend>::Db as sqlx::Database>::Row| {
+                    let h: String = r.try_get("hall")?;
+                    h.parse::<motcua_core::hall::HallCode>().map_err(|_| $crate::hall::corrupt(format!("hall {h:?}")))
+                };
+                let mut out = $crate::hall::HallFigures::default();
+                let rows = sqlx::query(&$crate::hall::area_figures_query())
+                    .bind($crate::sql::At(a))
+                    .bind($crate::sql::At(b))
+                    .fetch_all(self.$reader())
+                    .await?;
+                for r in &rows {
+                    let area: String = r.try_get("area")?;
+                    let spread = |what: &str| -> Result<$crate::hall::Buckets, $crate::error::StoreError> {
+                        let mut le = Vec::with_capacity($crate::hall::HALL_BOUNDS.len());
+                        for i in 0..$crate::hall::HALL_BOUNDS.len() {
+                            le.push(n(r, &format!("{what}_le_{i}"))?);
+                        }
+                        Ok($crate::hall::Buckets { le, count: n(r, &format!("{what}_n"))?, sum: r.try_get(format!("{what}_sum").as_str())? })
+                    };
+                    out.areas.push($crate::hall::AreaFigures {
+                        hall: hall(r)?,
+                        area: $crate::hall::parse_char("issue_area", &area)?,
+                        waiting_now: 0,
+                        no_shows: n(r, "no_shows")?,
+                        waits: spread("wait")?,
+                        services: spread("service")?,
+                    });
+                }
                 let rows = sqlx::query(
-                    "SELECT e.hall AS hall, e.subject AS subject, CAST(e.payload AS TEXT) AS payload \
-                     FROM hall_tickets t JOIN hall_events e ON e.subject = t.id \
-                     WHERE t.issued_at >= $1 AND t.issued_at < $2 AND e.kind = 'called'",
+                    "SELECT hall, area, COUNT(*) AS waiting FROM hall_tickets \
+                     WHERE issued_at >= $1 AND issued_at < $2 AND status = 'waiting' GROUP BY hall, area",
                 )
                 .bind($crate::sql::At(a))
                 .bind($crate::sql::At(b))
                 .fetch_all(self.$reader())
                 .await?;
-                let mut out = Vec::with_capacity(rows.len());
                 for r in &rows {
-                    let hall: String = r.try_get("hall")?;
-                    let subject: String = r.try_get("subject")?;
-                    let e = $crate::hall::parse_ticket_event(&subject, &r.try_get::<String, _>("payload")?)?;
-                    if let motcua_core::hall::TicketEventKind::Called { counter } = e.kind {
-                        let hall = hall.parse().map_err(|_| $crate::hall::corrupt(format!("hall {hall:?}")))?;
-                        out.push((hall, counter));
-                    }
+                    let area: String = r.try_get("area")?;
+                    out.waiting.push((hall(r)?, $crate::hall::parse_char("area", &area)?, n(r, "waiting")?));
+                }
+                let rows = sqlx::query(concat!(
+                    "SELECT e.hall AS hall, ",
+                    $counter,
+                    " AS counter, COUNT(*) AS calls FROM hall_tickets t JOIN hall_events e ON e.subject = t.id \
+                     WHERE t.issued_at >= $1 AND t.issued_at < $2 AND e.kind = 'called' GROUP BY e.hall, ",
+                    $counter
+                ))
+                .bind($crate::sql::At(a))
+                .bind($crate::sql::At(b))
+                .fetch_all(self.$reader())
+                .await?;
+                for r in &rows {
+                    let c: i64 = r.try_get("counter")?;
+                    let c = u16::try_from(c).map_err(|_| $crate::hall::corrupt(format!("counter {c}")))?;
+                    out.calls.push((hall(r)?, c, n(r, "calls")?));
                 }
                 Ok(out)
             }
@@ -1213,6 +1254,63 @@ macro_rules! hall_store {
     };
 }
 pub(crate) use hall_store;
+
+/// Upper bounds of the exporter's waiting and service buckets, in seconds: 1 min … 2 h.
+pub const HALL_BOUNDS: [i64; 10] = [60, 300, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200];
+
+/// Observations of durations: how many are at or under each of [`HALL_BOUNDS`] (cumulative),
+/// how many in all, their sum in seconds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Buckets {
+    pub le: Vec<u64>,
+    pub count: u64,
+    pub sum: i64,
+}
+
+/// One hall and area's tickets of the day, by the area of their number (which a transfer does
+/// not change): those marked no-show, the waits of those called, the service times of those
+/// finished. `waiting_now` is filled by the reader from [`HallFigures::waiting`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AreaFigures {
+    pub hall: HallCode,
+    pub area: char,
+    pub waiting_now: u64,
+    pub no_shows: u64,
+    pub waits: Buckets,
+    pub services: Buckets,
+}
+
+/// What the exporter reads of a day's tickets ([`HallStore::hall_figures`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HallFigures {
+    /// Per hall and area of the number.
+    pub areas: Vec<AreaFigures>,
+    /// Tickets waiting now, per hall and the area they wait in.
+    pub waiting: Vec<(HallCode, char, u64)>,
+    /// Calls (`called` events; recalls not counted) per hall and counter.
+    pub calls: Vec<(HallCode, u16, u64)>,
+}
+
+/// The query of [`AreaFigures`]: the stored durations (core's, written with each ticket)
+/// counted under each bound and summed — comparisons and sums, no time arithmetic.
+pub(crate) fn area_figures_query() -> String {
+    let mut cols = vec![
+        "hall".to_string(),
+        "issue_area AS area".to_string(),
+        "CAST(SUM(CASE WHEN status = 'no_show' THEN 1 ELSE 0 END) AS BIGINT) AS no_shows".to_string(),
+    ];
+    for (what, col) in [("wait", "wait_seconds"), ("service", "service_seconds")] {
+        cols.push(format!("CAST(COUNT({col}) AS BIGINT) AS {what}_n"));
+        cols.push(format!("CAST(COALESCE(SUM({col}), 0) AS BIGINT) AS {what}_sum"));
+        for (i, b) in HALL_BOUNDS.iter().enumerate() {
+            cols.push(format!("CAST(SUM(CASE WHEN {col} <= {b} THEN 1 ELSE 0 END) AS BIGINT) AS {what}_le_{i}"));
+        }
+    }
+    format!(
+        "SELECT {} FROM hall_tickets WHERE issued_at >= $1 AND issued_at < $2 GROUP BY hall, issue_area",
+        cols.join(", ")
+    )
+}
 
 /// How the hall report groups its rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
