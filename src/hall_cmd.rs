@@ -11,7 +11,7 @@ use motcua_core::hall::{
     self, BookingRequest, HallCode, HallRating, HallTally, PriorityKind, Ticket, TicketChannel, TicketEvent,
     TicketEventKind, TicketId,
 };
-use motcua_store::{HallReport, HallReportBy, HallStore, NewTicket};
+use motcua_store::{HallReport, HallReportBy, HallStore, NewTicket, minutes_text};
 use serde_json::{Value, json};
 
 use crate::desk::WriteFlags;
@@ -523,10 +523,6 @@ pub fn new_booking_code() -> String {
     motcua_server::hall::new_booking_code()
 }
 
-fn minutes(s: Option<i64>) -> String {
-    s.map_or_else(|| "-".into(), |s| format!("{}:{:02}", s / 60, s % 60))
-}
-
 pub fn report_table(r: &HallReport) -> String {
     let mut out = format!("hall report {} – {}\n", r.from, r.to);
     out.push_str(&format!(
@@ -540,10 +536,10 @@ pub fn report_table(r: &HallReport) -> String {
             t.issued,
             t.served,
             t.no_show,
-            minutes(t.waiting.p50),
-            minutes(t.waiting.p90),
-            minutes(t.service.p50),
-            minutes(t.service.p90),
+            minutes_text(t.waiting.p50),
+            minutes_text(t.waiting.p90),
+            minutes_text(t.service.p50),
+            minutes_text(t.service.p90),
             t.within_target_ratio.map_or_else(|| "-".into(), |x| format!("{:.1} %", x * 100.0))
         )
     };

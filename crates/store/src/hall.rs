@@ -1349,6 +1349,12 @@ pub struct HallReport {
 pub const HALL_REPORT_CSV_HEAD: &str = "key,issued,served,no_show,left,closed,wait_p50_s,wait_p90_s,wait_max_s,\
 wait_mean_s,service_p50_s,service_p90_s,service_max_s,service_mean_s,within_target,within_target_ratio,ratings";
 
+/// A duration in seconds as `minutes:seconds` (`11:00`), `-` for none: the report's table and
+/// page.
+pub fn minutes_text(s: Option<i64>) -> String {
+    s.map_or_else(|| "-".into(), |s| format!("{}:{:02}", s / 60, s % 60))
+}
+
 /// The first instant of a local day.
 fn day_start(d: NaiveDate) -> DateTime<Utc> {
     motcua_core::calendar::from_local(d.and_time(chrono::NaiveTime::MIN))

@@ -58,7 +58,7 @@ mod write;
 pub use error::{StoreError, is_transient, is_unavailable};
 pub use hall::{
     AreaFigures, Buckets, Called, CounterSession, HALL_BOUNDS, HALL_REPORT_CSV_HEAD, HallFigures, HallReport,
-    HallReportBy, HallStore, NewTicket,
+    HallReportBy, HallStore, NewTicket, minutes_text,
 };
 pub use letters::{DeskLetter, DeskLetterStore, LetterFilter, LetterMark, MarkRecord, Marked};
 pub use metrics::ServiceFigures;

@@ -10,6 +10,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use motcua_core::hall::{HallRating, HallTally, TicketChannel};
+use motcua_store::minutes_text;
 use serde::Deserialize;
 
 use super::common::{Ui, encode};
@@ -59,22 +60,17 @@ struct HallReportPage {
     target: String,
 }
 
-/// `m:ss`, or a dash.
-fn minutes(s: Option<i64>) -> String {
-    s.map_or_else(|| "–".into(), |s| format!("{}:{:02}", s / 60, s % 60))
-}
-
 fn cells(t: &HallTally) -> Vec<CellVm> {
     let n = |field: &str, v: u64| CellVm { field: field.into(), value: v.to_string(), shown: v.to_string() };
     let time = |field: &str, v: Option<i64>| CellVm {
         field: field.into(),
         value: v.map(|x| x.to_string()).unwrap_or_default(),
-        shown: minutes(v),
+        shown: minutes_text(v),
     };
     let mean = |field: &str, v: Option<f64>| CellVm {
         field: field.into(),
         value: v.map(|x| x.to_string()).unwrap_or_default(),
-        shown: minutes(v.map(|x| x.round() as i64)),
+        shown: minutes_text(v.map(|x| x.round() as i64)),
     };
     let mut out = vec![n("issued", t.issued)];
     for c in TicketChannel::ALL {
