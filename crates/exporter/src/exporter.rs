@@ -320,3 +320,78 @@ impl Exporter {
         Ok(Rendered { content_type: CONTENT_TYPE, body: x.out })
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+
+    fn exporter() -> Exporter {
+        Exporter {
+            metrics: Arc::new(Metrics::new("test").unwrap()),
+            windows: Vec::new(),
+            agencies: Vec::new(),
+            scorecard: ScorecardSeries::default(),
+            hall: HallSeries::default(),
+            cache: Arc::default(),
+        }
+    }
+
+    /// The hall's families (and the scorecard's, through the same slot logic) are read again
+    /// only after the refresh interval; a failed read is counted, keeps what was read and is not
+    /// tried again within the interval.
+    #[tokio::test]
+    async fn kept_families_are_read_again_after_the_refresh_only() {
+        let e = exporter();
+        let t0 = DateTime::parse_from_rfc3339("2026-03-10T09:00:00+07:00").unwrap().with_timezone(&Utc);
+        let reads = AtomicU32::new(0);
+        let refresh = chrono::Duration::seconds(30);
+        let at = |s: i64| t0 + chrono::Duration::seconds(s);
+        let scrape = |now: DateTime<Utc>, ok: bool| {
+            let reads = &reads;
+            let e = &e;
+            async move {
+                e.kept_or_read(
+                    |c| &mut c.hall,
+                    refresh,
+                    "hall",
+                    now,
+                    || async move {
+                        reads.fetch_add(1, Ordering::SeqCst);
+                        if ok {
+                            Ok(KeptFamilies { at: now, families: Vec::new() })
+                        } else {
+                            Err(StoreError::Corrupt("away".into()))
+                        }
+                    },
+                )
+                .await
+                .map(|k| k.at)
+            }
+        };
+        assert_eq!(scrape(at(0), true).await, Some(at(0)));
+        assert_eq!(scrape(at(29), true).await, Some(at(0)), "kept within the interval");
+        assert_eq!(reads.load(Ordering::SeqCst), 1);
+        assert_eq!(scrape(at(30), false).await, Some(at(0)), "a failed read writes what was kept");
+        assert_eq!(e.metrics.scrape_errors.with_label_values(&["hall"]).get(), 1);
+        assert_eq!(scrape(at(45), true).await, Some(at(0)), "not tried again within the interval");
+        assert_eq!(reads.load(Ordering::SeqCst), 2);
+        assert_eq!(scrape(at(60), true).await, Some(at(60)));
+        assert_eq!(scrape(at(59), true).await, Some(at(59)), "an earlier instant reads again");
+        assert_eq!(reads.load(Ordering::SeqCst), 4);
+        // The scorecard's slot is its own.
+        let card = e
+            .kept_or_read(
+                |c| &mut c.scorecard,
+                refresh,
+                "scorecard",
+                at(61),
+                || async { Err(StoreError::Corrupt("away".into())) },
+            )
+            .await;
+        assert!(card.is_none(), "nothing read yet for the scorecard");
+        assert_eq!(e.metrics.scrape_errors.with_label_values(&["scorecard"]).get(), 1);
+    }
+}
