@@ -162,6 +162,10 @@ fn figures_agree(db: &Db, day: &str) {
     assert_eq!((total["within_target"].as_u64(), total["within_target_ratio"].as_f64()), (Some(2), Some(0.5)));
     let (_, html) = get(&head, &format!("/sanh/bao-cao?hall=HCC&from={day}&to={day}&by=area"));
     assert!(html.contains("id=\"hall-report-nav\""), "the head's navigation leads to the page");
+    for lang in ["vi", "en"] {
+        let (_, page) = get(&head, &format!("/sanh/bao-cao?hall=HCC&from={day}&to={day}&lang={lang}"));
+        assert!(!page.contains(">hr_") && !page.contains(" hr_"), "a word missing in {lang}");
+    }
     assert!(html.contains(">11:00</td>") || html.contains(">11:00</th>"), "times shown as minutes:seconds");
 
     // A desk officer: no link, and the page is refused.

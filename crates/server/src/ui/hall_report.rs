@@ -152,18 +152,18 @@ pub async fn hall_report_page(State(state): State<AppState>, ui: Ui, Query(p): Q
         .or_else(|_| state.domain.halls.hall(&code, today))
         .map_or(30, |h| h.waiting_target_minutes);
     let page = HallReportPage {
-        page: Page::staff(tr, tr.t("hall_report"), "/sanh/bao-cao", &ui.who),
+        page: Page::staff(tr, tr.t("hr_title"), "/sanh/bao-cao", &ui.who),
         halls,
         hall: code.to_string(),
         from: r.from.to_string(),
         to: r.to.to_string(),
         by: by.clone(),
         bys: vec![
-            ("area", "by_hall_area"),
-            ("counter", "by_hall_counter"),
-            ("officer", "by_officer"),
-            ("day", "by_day"),
-            ("hall", "by_hall"),
+            ("area", "hr_by_area"),
+            ("counter", "hr_by_counter"),
+            ("officer", "hr_by_officer"),
+            ("day", "hr_by_day"),
+            ("hall", "hr_by_hall"),
         ],
         heads,
         rows: r.rows.iter().map(|(k, t)| RowVm { key: k.clone(), cells: cells(t) }).collect(),
