@@ -11,7 +11,7 @@ use motcua_core::hall::{
     self, BookingRequest, HallCode, HallRating, HallTally, PriorityKind, Ticket, TicketChannel, TicketEvent,
     TicketEventKind, TicketId,
 };
-use motcua_store::{HallReport, HallReportBy, HallStore, NewTicket};
+use motcua_store::{HallReport, HallReportBy, HallStore, NewTicket, minutes_text};
 use serde_json::{Value, json};
 
 use crate::desk::WriteFlags;
@@ -498,13 +498,10 @@ pub async fn run<S: HallStore + motcua_store::StaffStore>(cmd: &HallCommand, sto
                     HallReportBy::parse(b).ok_or_else(|| anyhow!("--by: expected hall, area, counter, officer or day"))
                 })
                 .transpose()?;
-            let a = day_start(from);
-            let b = day_start(to.succ_opt().unwrap_or(to));
-            let tickets = store.tickets_between(h.as_ref(), a, b).await?;
-            let r = HallReport::build(domain, from, to, &tickets, by);
+            let r = HallReport::of_period(store, domain, h.as_ref(), from, to, by).await?;
             match format.trim() {
-                "json" => crate::outln!("{}", serde_json::to_string(&report_json(&r))?),
-                "csv" => crate::out!("{}", report_csv(&r)),
+                "json" => crate::outln!("{}", serde_json::to_string(&r.to_json())?),
+                "csv" => crate::out!("{}", r.to_csv()),
                 "table" => crate::out!("{}", report_table(&r)),
                 other => bail!("--format {other:?}: expected table, json or csv"),
             }
@@ -513,67 +510,9 @@ pub async fn run<S: HallStore + motcua_store::StaffStore>(cmd: &HallCommand, sto
     Ok(())
 }
 
-fn day_start(d: NaiveDate) -> DateTime<Utc> {
-    motcua_core::calendar::from_local(d.and_time(chrono::NaiveTime::MIN))
-}
-
 /// A booking code from the system's random source.
 pub fn new_booking_code() -> String {
     motcua_server::hall::new_booking_code()
-}
-
-/// The report as JSON: the period, a row per group and the total.
-pub fn report_json(r: &HallReport) -> Value {
-    json!({
-        "from": r.from.to_string(),
-        "to": r.to.to_string(),
-        "rows": r.rows.iter().map(|(k, t)| json!({"key": k, "tally": t})).collect::<Vec<_>>(),
-        "total": r.total,
-    })
-}
-
-const CSV_HEAD: &str = "key,issued,served,no_show,left,closed,wait_p50_s,wait_p90_s,wait_max_s,wait_mean_s,\
-service_p50_s,service_p90_s,service_max_s,service_mean_s,within_target,within_target_ratio,ratings";
-
-fn csv_row(key: &str, t: &HallTally) -> String {
-    let o = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_default();
-    let f = |v: Option<f64>| v.map(|x| format!("{x:.1}")).unwrap_or_default();
-    let ratings: Vec<String> = t.ratings.iter().map(|(k, n)| format!("{k}={n}")).collect();
-    let key = if key.contains([',', '"']) { format!("\"{}\"", key.replace('"', "\"\"")) } else { key.to_string() };
-    format!(
-        "{key},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-        t.issued,
-        t.served,
-        t.no_show,
-        t.left,
-        t.closed,
-        o(t.waiting.p50),
-        o(t.waiting.p90),
-        o(t.waiting.max),
-        f(t.waiting.mean),
-        o(t.service.p50),
-        o(t.service.p90),
-        o(t.service.max),
-        f(t.service.mean),
-        t.within_target,
-        t.within_target_ratio.map(|x| format!("{x:.4}")).unwrap_or_default(),
-        ratings.join(" ")
-    )
-}
-
-pub fn report_csv(r: &HallReport) -> String {
-    let mut out = format!("{CSV_HEAD}\n");
-    for (k, t) in &r.rows {
-        out.push_str(&csv_row(k, t));
-        out.push('\n');
-    }
-    out.push_str(&csv_row("total", &r.total));
-    out.push('\n');
-    out
-}
-
-fn minutes(s: Option<i64>) -> String {
-    s.map_or_else(|| "-".into(), |s| format!("{}:{:02}", s / 60, s % 60))
 }
 
 pub fn report_table(r: &HallReport) -> String {
@@ -589,10 +528,10 @@ pub fn report_table(r: &HallReport) -> String {
             t.issued,
             t.served,
             t.no_show,
-            minutes(t.waiting.p50),
-            minutes(t.waiting.p90),
-            minutes(t.service.p50),
-            minutes(t.service.p90),
+            minutes_text(t.waiting.p50),
+            minutes_text(t.waiting.p90),
+            minutes_text(t.service.p50),
+            minutes_text(t.service.p90),
             t.within_target_ratio.map_or_else(|| "-".into(), |x| format!("{:.1} %", x * 100.0))
         )
     };

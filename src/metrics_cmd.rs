@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use motcua_core::Domain;
 use motcua_exporter::http::{self, Endpoint, NowFn};
-use motcua_exporter::{Exporter, Metrics, ScorecardSeries, Window};
+use motcua_exporter::{Exporter, HallSeries, Metrics, ScorecardSeries, Window};
 use motcua_store::AnyStore;
 
 #[derive(Debug, Args)]
@@ -24,6 +24,10 @@ pub struct ExporterFlags {
     /// again before they are read anew (0: at every scrape).
     #[arg(long, default_value_t = 60, env = "MOTCUA_METRICS_SCORECARD_REFRESH")]
     pub scorecard_refresh: u32,
+    /// Seconds of scrape time for which the reception hall's series read at one scrape are
+    /// written again before they are read anew (0: at every scrape).
+    #[arg(long, default_value_t = 30, env = "MOTCUA_METRICS_HALL_REFRESH")]
+    pub hall_refresh: u32,
     /// Serve figures as of this fixed instant instead of the wall clock (demos, tests).
     #[arg(long)]
     pub as_of: Option<String>,
@@ -35,6 +39,10 @@ impl ExporterFlags {
             window: self.scorecard_window,
             refresh: chrono::Duration::seconds(i64::from(self.scorecard_refresh)),
         }
+    }
+
+    pub fn hall(&self) -> HallSeries {
+        HallSeries { refresh: chrono::Duration::seconds(i64::from(self.hall_refresh)) }
     }
 }
 
@@ -57,7 +65,11 @@ pub enum MetricsCommand {
 
 fn endpoint(store: AnyStore, domain: Domain, flags: &ExporterFlags) -> Result<Endpoint<AnyStore>> {
     let metrics = Arc::new(Metrics::new(store.backend())?);
-    let exporter = Arc::new(Exporter::new(metrics, &domain, flags.windows.clone()).with_scorecard(flags.scorecard()));
+    let exporter = Arc::new(
+        Exporter::new(metrics, &domain, flags.windows.clone())
+            .with_scorecard(flags.scorecard())
+            .with_hall(flags.hall()),
+    );
     let now = match &flags.as_of {
         Some(at) => NowFn::fixed(crate::input::instant(at)?),
         None => NowFn::new(chrono::Utc::now),

@@ -142,7 +142,8 @@ pub async fn run(config: &Config, args: &ServeArgs, store: AnyStore, domain: Dom
     let metrics = Arc::new(Metrics::new(store.backend())?);
     let exporter = Arc::new(
         Exporter::new(Arc::clone(&metrics), &domain, args.metrics.windows.clone())
-            .with_scorecard(args.metrics.scorecard()),
+            .with_scorecard(args.metrics.scorecard())
+            .with_hall(args.metrics.hall()),
     );
     let metrics_now = match &args.metrics.as_of {
         Some(at) => NowFn::fixed(crate::input::instant(at)?),

@@ -156,9 +156,9 @@ fn exposed_names(text: &str) -> BTreeSet<String> {
 
 #[test]
 fn metrics_endpoint_passes_promtool_check_metrics() {
-    let promtool = prometheus_tool("promtool");
     let db = Db::sqlite();
     simulate(&db);
+    crate::hall_figures::a_morning(&db, SIM_TO);
     let (_server, addr) = serve(&db, &["--as-of", AS_OF]);
     let (status, headers, body) = get(&addr, "/metrics");
     assert_eq!(status, 200, "{body}");
@@ -195,6 +195,13 @@ fn metrics_endpoint_passes_promtool_check_metrics() {
         "motcua_scorecard_late_dossiers",
         "motcua_scorecard_as_of_timestamp_seconds",
         "motcua_scorecard_period_start_timestamp_seconds",
+        "motcua_hall_tickets_waiting",
+        "motcua_hall_waiting_seconds",
+        "motcua_hall_service_seconds",
+        "motcua_hall_calls_total",
+        "motcua_hall_no_shows_total",
+        "motcua_hall_waiting_target_seconds",
+        "motcua_hall_as_of_timestamp_seconds",
     ] {
         assert!(names.contains(want), "{want} missing from /metrics");
     }
@@ -217,7 +224,27 @@ fn metrics_endpoint_passes_promtool_check_metrics() {
         assert!(body.contains(&series), "{series} missing");
     }
     assert!(!body.lines().filter(|l| !l.starts_with('#')).any(|l| l.contains('@')), "an e-mail address in a label");
-    let mut child = Command::new(promtool)
+    // The reception hall: every area and counter of the halls in force, labelled by hall,
+    // area and counter only (tests/hall_figures.rs checks the values).
+    for l in body.lines().filter(|l| l.starts_with("motcua_hall_") && l.contains('{')) {
+        let labels = l.split_once('{').and_then(|(_, r)| r.split_once('}')).map(|(l, _)| l).unwrap();
+        let names: Vec<&str> = labels.split(',').filter_map(|p| p.split_once('=')).map(|(k, _)| k).collect();
+        assert!(names.iter().all(|n| ["hall", "area", "counter", "le"].contains(n)), "{l}");
+    }
+    assert!(body.contains("motcua_hall_calls_total{hall=\"HCC\",counter=\"1\"} 1\n"), "the morning's calls");
+    promtool_check_metrics(&body);
+    // The second scrape counts the first request by its route template.
+    let (_, _, again) = get(&addr, "/metrics");
+    assert!(again.contains(r#"motcua_http_requests_total{method="GET",route="/metrics",status="200"} 1"#), "{again}");
+    let (status, _, _) = get(&addr, "/dossiers/000.00.02.H17-250303-0001");
+    assert_eq!(status, 404);
+    let (_, _, third) = get(&addr, "/metrics");
+    assert!(third.contains(r#"route="unmatched",status="404""#), "raw paths never become labels");
+}
+
+/// `promtool check metrics` on an exposition: it must pass, with no lint problem.
+pub(crate) fn promtool_check_metrics(body: &str) {
+    let mut child = Command::new(prometheus_tool("promtool"))
         .args(["check", "metrics"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -232,13 +259,6 @@ fn metrics_endpoint_passes_promtool_check_metrics() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    // The second scrape counts the first request by its route template.
-    let (_, _, again) = get(&addr, "/metrics");
-    assert!(again.contains(r#"motcua_http_requests_total{method="GET",route="/metrics",status="200"} 1"#), "{again}");
-    let (status, _, _) = get(&addr, "/dossiers/000.00.02.H17-250303-0001");
-    assert_eq!(status, 404);
-    let (_, _, third) = get(&addr, "/metrics");
-    assert!(third.contains(r#"route="unmatched",status="404""#), "raw paths never become labels");
 }
 
 #[test]
@@ -273,6 +293,7 @@ fn concrete(expr: &str) -> String {
         .replace("$__range", "1d")
         .replace("${agency:regex}", ".*")
         .replace("$agency", ".*")
+        .replace("$hall", ".*")
 }
 
 #[test]
@@ -285,7 +306,25 @@ fn grafana_dashboard_queries_parse_and_use_exposed_metrics() {
     // The variables the brief asks for.
     let vars: Vec<&str> =
         dashboard["templating"]["list"].as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap()).collect();
-    assert!(vars.contains(&"datasource") && vars.contains(&"agency"), "{vars:?}");
+    assert!(vars.contains(&"datasource") && vars.contains(&"agency") && vars.contains(&"hall"), "{vars:?}");
+    // The reception hall's row: waiting now per area, the p90 wait against the target, calls per
+    // counter, no-shows — each panel below the row reads the hall's series.
+    let panels = dashboard["panels"].as_array().unwrap();
+    let row = panels.iter().position(|p| p["type"] == "row" && p["title"] == "Reception hall").expect("hall row");
+    let below: Vec<String> = panels[row + 1..]
+        .iter()
+        .flat_map(|p| p["targets"].as_array().cloned().unwrap_or_default())
+        .filter_map(|t| t["expr"].as_str().map(str::to_string))
+        .collect();
+    for name in [
+        "motcua_hall_tickets_waiting",
+        "motcua:hall_waiting_seconds:p90_1h",
+        "motcua_hall_waiting_target_seconds",
+        "motcua_hall_calls_total",
+        "motcua_hall_no_shows_total",
+    ] {
+        assert!(below.iter().any(|e| e.contains(name)), "the hall row has no panel of {name}");
+    }
     let mut exprs = Vec::new();
     for panel in dashboard["panels"].as_array().unwrap() {
         assert_eq!(panel["datasource"]["uid"], "${datasource}", "panel {} has its own datasource", panel["title"]);

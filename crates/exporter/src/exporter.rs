@@ -9,12 +9,13 @@ use motcua_core::Domain;
 use motcua_core::calendar::to_local;
 use motcua_store::metrics::{Figures, FiguresQuery, PastChanges, ServiceFigures, WorkingTimeVersion};
 use motcua_store::scorecard::ScorecardStore;
-use motcua_store::{CountValues, PetitionStore, StaffStore, Store};
+use motcua_store::{CountValues, HallStore, PetitionStore, StaffStore, Store, StoreError};
 use prometheus::{Encoder, TextEncoder};
 
-use crate::scorecard::{self, ScorecardSeries, ScorecardText};
+use crate::hall::{self, HallSeries};
+use crate::scorecard::{self, ScorecardSeries};
 use crate::service::{self, AgencyFigures, Histogram, Histograms, SERVICE_METRICS, Scrape, Window};
-use crate::text::Exposition;
+use crate::text::{Exposition, KeptFamilies};
 use crate::working_time;
 use crate::{CONTENT_TYPE, ExporterError, Metrics};
 
@@ -45,16 +46,24 @@ struct HistogramCache {
     histograms: Histograms,
 }
 
+/// Families read again at most once per refresh interval (the scorecard's, the hall's): the
+/// ones last read, and the scrape instant of the last failed read (not tried again within the
+/// interval, so that a failing read does not cost every scrape).
+#[derive(Debug, Default, Clone)]
+struct Kept {
+    text: Option<Arc<KeptFamilies>>,
+    failed_at: Option<DateTime<Utc>>,
+}
+
 /// What the exporter keeps between scrapes.
 #[derive(Debug, Default, Clone)]
 struct Cache {
     past: Option<Arc<PastCache>>,
     histograms: Option<Arc<HistogramCache>>,
     /// The scorecard series as last read, with the instant they are as of.
-    scorecard: Option<Arc<ScorecardText>>,
-    /// The scrape instant of the last failed read of the scorecard (not tried again within the
-    /// refresh interval, so that a failing read does not cost every scrape).
-    scorecard_failed_at: Option<DateTime<Utc>>,
+    scorecard: Kept,
+    /// The hall series as last read.
+    hall: Kept,
 }
 
 /// Renders `/metrics`: the instance metrics of [`Metrics`] and the service figures read from a
@@ -66,6 +75,7 @@ pub struct Exporter {
     windows: Vec<Window>,
     agencies: Vec<String>,
     scorecard: ScorecardSeries,
+    hall: HallSeries,
     /// Shared by clones: they serve the same windows.
     cache: Arc<Mutex<Cache>>,
 }
@@ -86,6 +96,7 @@ impl Exporter {
             windows,
             agencies: codes.iter().map(ToString::to_string).collect(),
             scorecard: ScorecardSeries::default(),
+            hall: HallSeries::default(),
             cache: Arc::new(Mutex::new(Cache::default())),
         }
     }
@@ -94,6 +105,13 @@ impl Exporter {
     #[must_use]
     pub fn with_scorecard(mut self, series: ScorecardSeries) -> Self {
         self.scorecard = series;
+        self
+    }
+
+    /// The hall series' refresh interval (default: 30 s).
+    #[must_use]
+    pub fn with_hall(mut self, series: HallSeries) -> Self {
+        self.hall = series;
         self
     }
 
@@ -114,6 +132,7 @@ impl Exporter {
         let mut names = self.metrics.names();
         names.extend(SERVICE_METRICS.iter().map(|(n, _, _)| (*n).to_string()));
         names.extend(scorecard::names().map(str::to_string));
+        names.extend(hall::names().map(str::to_string));
         names.sort();
         names
     }
@@ -193,47 +212,51 @@ impl Exporter {
         Ok(self.per_agency(&f, &past, now))
     }
 
-    /// The scorecard series for a scrape at `now`: the ones kept when they were read less than
-    /// the refresh interval before `now`, else read again. A failed read is counted in
-    /// `motcua_scrape_errors_total{stage="scorecard"}` and the kept series, if any, are written
+    /// Families for a scrape at `now` from the cache slot `slot`: the ones kept when they were
+    /// read less than `refresh` before `now`, else read again by `read`. A failed read is
+    /// counted in `motcua_scrape_errors_total{stage}` and the kept families, if any, are written
     /// with the instant they are as of.
-    async fn scorecard_at<S>(&self, store: &S, domain: &Domain, now: DateTime<Utc>) -> Option<Arc<ScorecardText>>
+    async fn kept_or_read<F, Fut>(
+        &self,
+        slot: fn(&mut Cache) -> &mut Kept,
+        refresh: chrono::Duration,
+        stage: &str,
+        now: DateTime<Utc>,
+        read: F,
+    ) -> Option<Arc<KeptFamilies>>
     where
-        S: Store + ScorecardStore + StaffStore + PetitionStore,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<KeptFamilies, StoreError>>,
     {
-        let refresh = self.scorecard.refresh;
-        let (kept, failed_at) = {
-            let c = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-            (c.scorecard.clone(), c.scorecard_failed_at)
-        };
-        if let Some(k) = kept.as_ref().filter(|k| k.fresh_at(now, refresh)) {
+        let kept = slot(&mut self.cache.lock().unwrap_or_else(PoisonError::into_inner)).clone();
+        if let Some(k) = kept.text.as_ref().filter(|k| k.fresh_at(now, refresh)) {
             return Some(Arc::clone(k));
         }
-        if failed_at.is_some_and(|f| now >= f && now - f < refresh) {
-            return kept;
+        if kept.failed_at.is_some_and(|f| now >= f && now - f < refresh) {
+            return kept.text;
         }
-        match scorecard::read(store, domain, self.scorecard, &self.agencies, now).await {
+        match read().await {
             Ok(text) => {
                 let text = Arc::new(text);
-                let mut c = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-                c.scorecard = Some(Arc::clone(&text));
-                c.scorecard_failed_at = None;
+                *slot(&mut self.cache.lock().unwrap_or_else(PoisonError::into_inner)) =
+                    Kept { text: Some(Arc::clone(&text)), failed_at: None };
                 Some(text)
             }
             Err(_) => {
-                self.metrics.scrape_errors.with_label_values(&["scorecard"]).inc();
-                self.cache.lock().unwrap_or_else(PoisonError::into_inner).scorecard_failed_at = Some(now);
-                kept
+                self.metrics.scrape_errors.with_label_values(&[stage]).inc();
+                slot(&mut self.cache.lock().unwrap_or_else(PoisonError::into_inner)).failed_at = Some(now);
+                kept.text
             }
         }
     }
 
     /// The text exposition as of `now`. Measuring queued handoffs is best effort (a failure is
     /// counted in `motcua_scrape_errors_total{stage="working_time"}`), and so is reading the
-    /// scorecard (`stage="scorecard"`); failing to read the figures fails the scrape.
+    /// scorecard (`stage="scorecard"`) and the hall series (`stage="hall"`), each read again at
+    /// most once per its refresh interval; failing to read the figures fails the scrape.
     pub async fn render<S>(&self, store: &S, domain: &Domain, now: DateTime<Utc>) -> Result<Rendered, ExporterError>
     where
-        S: Store + ServiceFigures + ScorecardStore + StaffStore + PetitionStore,
+        S: Store + ServiceFigures + ScorecardStore + StaffStore + PetitionStore + HallStore,
     {
         let started = Instant::now();
         match working_time::measure(store, domain, MEASURE_PER_SCRAPE, false).await {
@@ -254,7 +277,18 @@ impl Exporter {
             }
         };
         let per_agency = self.per_agency(&figures, &past, now);
-        let card = self.scorecard_at(store, domain, now).await;
+        let (series, agencies) = (self.scorecard, &self.agencies);
+        let card = self
+            .kept_or_read(
+                |c| &mut c.scorecard,
+                series.refresh,
+                "scorecard",
+                now,
+                || scorecard::read(store, domain, series, agencies, now),
+            )
+            .await;
+        let halls =
+            self.kept_or_read(|c| &mut c.hall, self.hall.refresh, "hall", now, || hall::read(store, domain, now)).await;
         let read = started.elapsed().as_secs_f64();
         let scrape = Scrape::new(&figures, &histograms.histograms, &per_agency, &self.windows, now, read);
         // Instance families through the prometheus crate's encoder, one chunk per family;
@@ -268,8 +302,10 @@ impl Exporter {
         for (name, _, _) in SERVICE_METRICS {
             chunks.push((name.to_string(), String::new()));
         }
-        for (name, text) in card.as_ref().map(|c| c.families.as_slice()).unwrap_or_default() {
-            chunks.push((name.to_string(), text.clone()));
+        for kept in [&card, &halls].into_iter().flatten() {
+            for (name, text) in &kept.families {
+                chunks.push((name.to_string(), text.clone()));
+            }
         }
         chunks.sort_by(|a, b| a.0.cmp(&b.0));
         let size: usize = chunks.iter().map(|c| c.1.len()).sum();
@@ -282,5 +318,80 @@ impl Exporter {
             }
         }
         Ok(Rendered { content_type: CONTENT_TYPE, body: x.out })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+
+    fn exporter() -> Exporter {
+        Exporter {
+            metrics: Arc::new(Metrics::new("test").unwrap()),
+            windows: Vec::new(),
+            agencies: Vec::new(),
+            scorecard: ScorecardSeries::default(),
+            hall: HallSeries::default(),
+            cache: Arc::default(),
+        }
+    }
+
+    /// The hall's families (and the scorecard's, through the same slot logic) are read again
+    /// only after the refresh interval; a failed read is counted, keeps what was read and is not
+    /// tried again within the interval.
+    #[tokio::test]
+    async fn kept_families_are_read_again_after_the_refresh_only() {
+        let e = exporter();
+        let t0 = DateTime::parse_from_rfc3339("2026-03-10T09:00:00+07:00").unwrap().with_timezone(&Utc);
+        let reads = AtomicU32::new(0);
+        let refresh = chrono::Duration::seconds(30);
+        let at = |s: i64| t0 + chrono::Duration::seconds(s);
+        let scrape = |now: DateTime<Utc>, ok: bool| {
+            let reads = &reads;
+            let e = &e;
+            async move {
+                e.kept_or_read(
+                    |c| &mut c.hall,
+                    refresh,
+                    "hall",
+                    now,
+                    || async move {
+                        reads.fetch_add(1, Ordering::SeqCst);
+                        if ok {
+                            Ok(KeptFamilies { at: now, families: Vec::new() })
+                        } else {
+                            Err(StoreError::Corrupt("away".into()))
+                        }
+                    },
+                )
+                .await
+                .map(|k| k.at)
+            }
+        };
+        assert_eq!(scrape(at(0), true).await, Some(at(0)));
+        assert_eq!(scrape(at(29), true).await, Some(at(0)), "kept within the interval");
+        assert_eq!(reads.load(Ordering::SeqCst), 1);
+        assert_eq!(scrape(at(30), false).await, Some(at(0)), "a failed read writes what was kept");
+        assert_eq!(e.metrics.scrape_errors.with_label_values(&["hall"]).get(), 1);
+        assert_eq!(scrape(at(45), true).await, Some(at(0)), "not tried again within the interval");
+        assert_eq!(reads.load(Ordering::SeqCst), 2);
+        assert_eq!(scrape(at(60), true).await, Some(at(60)));
+        assert_eq!(scrape(at(59), true).await, Some(at(59)), "an earlier instant reads again");
+        assert_eq!(reads.load(Ordering::SeqCst), 4);
+        // The scorecard's slot is its own.
+        let card = e
+            .kept_or_read(
+                |c| &mut c.scorecard,
+                refresh,
+                "scorecard",
+                at(61),
+                || async { Err(StoreError::Corrupt("away".into())) },
+            )
+            .await;
+        assert!(card.is_none(), "nothing read yet for the scorecard");
+        assert_eq!(e.metrics.scrape_errors.with_label_values(&["scorecard"]).get(), 1);
     }
 }

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use motcua_core::Domain;
 use motcua_store::metrics::ServiceFigures;
 use motcua_store::scorecard::ScorecardStore;
-use motcua_store::{PetitionStore, StaffStore, Store};
+use motcua_store::{HallStore, PetitionStore, StaffStore, Store};
 
 use crate::{Exporter, ExporterError, Metrics, Rendered};
 
@@ -56,9 +56,9 @@ pub struct Endpoint<S> {
 
 /// What a store must answer for a scrape: the service figures, the scorecard and what the
 /// scorecard reads beside its sums (ratings, petitions).
-pub trait ScrapeStore: Store + ServiceFigures + ScorecardStore + StaffStore + PetitionStore {}
+pub trait ScrapeStore: Store + ServiceFigures + ScorecardStore + StaffStore + PetitionStore + HallStore {}
 
-impl<S: Store + ServiceFigures + ScorecardStore + StaffStore + PetitionStore> ScrapeStore for S {}
+impl<S: Store + ServiceFigures + ScorecardStore + StaffStore + PetitionStore + HallStore> ScrapeStore for S {}
 
 impl<S: ScrapeStore> Endpoint<S> {
     /// The exposition as of `now`.

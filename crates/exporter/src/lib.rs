@@ -14,10 +14,12 @@
 //! costs the same with 1 M open dossiers or ten years of history), must not do working-day
 //! arithmetic itself (core does), must not read the wall clock (the scrape's "now" is a
 //! parameter, or an injected [`http::NowFn`]; only the outermost caller picks it), and must not
-//! put a dossier code, a citizen or a procedure in a label. One read is allowed more: the chair's
-//! scorecard (module [`scorecard`]), read through the store's scorecard — its sums, plus the
-//! dossiers open and overdue at the instant and the petitions — at most once per refresh
-//! interval of scrape instants, and written from what was kept in between.
+//! put a dossier code, a citizen or a procedure in a label. Two reads are allowed more, each at
+//! most once per refresh interval of scrape instants and written from what was kept in between:
+//! the chair's scorecard (module [`scorecard`]), read through the store's scorecard — its sums,
+//! plus the dossiers open and overdue at the instant and the petitions — and the reception
+//! hall's day (module [`hall`]): the day's tickets and calls, never a ticket or an officer in a
+//! label.
 //!
 //! A scrape reads again only what changed since the one before: each [`Exporter`] keeps the
 //! past days' window sums and the working-time histograms between scrapes, and the store tells
@@ -32,11 +34,14 @@
 //! - [`service`]: the service figures and their definitions;
 //! - [`scorecard`]: the chair's scorecard per agency and indicator, read again at most once per
 //!   refresh interval of scrape instants;
+//! - [`hall`]: the reception hall's series (tickets waiting, waiting and service times, calls,
+//!   no-shows) of the local day, read again at most once per refresh interval;
 //! - `text`: the exposition format;
 //! - [`working_time`]: measuring handoffs and dwell into histograms;
 //! - [`http`]: the axum `/metrics` route, the request-tracking middleware and [`http::NowFn`].
 
 mod exporter;
+pub mod hall;
 pub mod http;
 mod instance;
 pub mod scorecard;
@@ -45,6 +50,7 @@ mod text;
 pub mod working_time;
 
 pub use exporter::{Exporter, Rendered};
+pub use hall::HallSeries;
 pub use instance::Metrics;
 pub use scorecard::ScorecardSeries;
 pub use service::Window;

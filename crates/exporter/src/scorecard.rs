@@ -25,7 +25,7 @@ use motcua_store::scorecard::{ScoreQuery, Scorecard, ScorecardStore, scorecard};
 use motcua_store::{PetitionStore, StaffStore, Store, StoreError};
 
 use crate::service::Window;
-use crate::text::{Exposition, label};
+use crate::text::{Exposition, KeptFamilies, label};
 
 /// What the scorecard series cover and how often they are read again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,20 +101,6 @@ pub fn names() -> impl Iterator<Item = &'static str> {
     SCORECARD_METRICS.iter().map(|(n, _, _)| *n).chain(std::iter::once(LATE_BY_CAUSE_METRIC.0))
 }
 
-/// Figures read at one instant, rendered once: each family's text by name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ScorecardText {
-    pub at: DateTime<Utc>,
-    pub families: Vec<(&'static str, String)>,
-}
-
-impl ScorecardText {
-    /// Whether a scrape at `now` writes these figures again.
-    pub fn fresh_at(&self, now: DateTime<Utc>, refresh: Duration) -> bool {
-        now >= self.at && now - self.at < refresh
-    }
-}
-
 /// The query the series answer at `now`.
 pub fn query_at(series: ScorecardSeries, now: DateTime<Utc>) -> ScoreQuery {
     let (from, to) = series.window.days_at(now);
@@ -129,7 +115,7 @@ pub(crate) async fn read<S>(
     series: ScorecardSeries,
     agencies: &[String],
     now: DateTime<Utc>,
-) -> Result<ScorecardText, StoreError>
+) -> Result<KeptFamilies, StoreError>
 where
     S: Store + ScorecardStore + StaffStore + PetitionStore,
 {
@@ -152,7 +138,7 @@ fn rows<'a>(
     out
 }
 
-fn render(card: &Scorecard, domain: &Domain, agencies: &[String], now: DateTime<Utc>) -> ScorecardText {
+fn render(card: &Scorecard, domain: &Domain, agencies: &[String], now: DateTime<Utc>) -> KeptFamilies {
     let rows = rows(card, domain, agencies);
     let labelled: Vec<(String, &Indicators)> = rows.iter().map(|(a, i)| (label("agency", a), i.as_ref())).collect();
     let keys: Vec<(&'static str, String)> = INDICATORS.iter().map(|k| (*k, label("indicator", k))).collect();
@@ -218,7 +204,7 @@ fn render(card: &Scorecard, domain: &Domain, agencies: &[String], now: DateTime<
         }
         families.push((*name, x.out));
     }
-    ScorecardText { at: now, families }
+    KeptFamilies { at: now, families }
 }
 
 /// An instant as Unix seconds, to the millisecond.
@@ -234,7 +220,7 @@ mod tests {
     #[test]
     fn figures_are_written_again_within_the_refresh_only() {
         let at = DateTime::parse_from_rfc3339("2025-03-05T10:00:00+07:00").unwrap().with_timezone(&Utc);
-        let t = ScorecardText { at, families: Vec::new() };
+        let t = KeptFamilies { at, families: Vec::new() };
         let refresh = Duration::seconds(60);
         assert!(t.fresh_at(at, refresh));
         assert!(t.fresh_at(at + Duration::seconds(59), refresh));

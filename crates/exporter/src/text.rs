@@ -77,6 +77,22 @@ impl Value for f64 {
     }
 }
 
+/// Families read at one instant and rendered once (the scorecard's, the hall's): each
+/// family's text by name, kept and written again by the scrapes of the refresh interval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct KeptFamilies {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub families: Vec<(&'static str, String)>,
+}
+
+impl KeptFamilies {
+    /// Whether a scrape at `now` writes these families again: read less than `refresh` before
+    /// it, and not after it.
+    pub fn fresh_at(&self, now: chrono::DateTime<chrono::Utc>, refresh: chrono::Duration) -> bool {
+        now >= self.at && now - self.at < refresh
+    }
+}
+
 /// One exposition being written.
 #[derive(Debug, Default)]
 pub(crate) struct Exposition {

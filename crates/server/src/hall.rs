@@ -555,29 +555,29 @@ async fn queue(
     ))
 }
 
+/// The hall report's query: the API's and the head's page's (`/sanh/bao-cao`).
 #[derive(Debug, Default, Deserialize)]
-struct ReportQuery {
-    from: Option<String>,
-    to: Option<String>,
-    by: Option<String>,
-    format: Option<String>,
+pub(crate) struct ReportQuery {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub by: Option<String>,
+    pub format: Option<String>,
 }
 
-/// The hall report: tickets issued in the period by channel, served, no-show, the waiting and
-/// service spreads, the share within the waiting target, ratings; `format=csv` for a download.
-async fn report(
-    State(state): State<AppState>,
-    _who: Principal,
-    Path(h): Path<String>,
-    Query(q): Query<ReportQuery>,
-) -> Result<Response, Problem> {
-    let code = hall_code(&h)?;
+/// The hall report for a query: `to` defaults to today, `from` to `to`, a period of at most a
+/// year; `by` one of hall, area, counter, officer, day (empty: the total only).
+pub(crate) async fn hall_report(
+    state: &AppState,
+    code: &str,
+    q: &ReportQuery,
+) -> Result<(HallCode, HallReport), Problem> {
+    let code = hall_code(code)?;
     if !state.domain.halls.halls().any(|x| x.code == code) {
         return Err(Problem::not_found(format!("no hall {code}")));
     }
-    let to = day_param(&state, q.to.as_deref())?;
+    let to = day_param(state, q.to.as_deref())?;
     let from = match q.from.as_deref() {
-        Some(f) => day_param(&state, Some(f))?,
+        Some(f) => day_param(state, Some(f))?,
         None => to,
     };
     if from > to || (to - from).num_days() > 366 {
@@ -591,38 +591,31 @@ async fn report(
             HallReportBy::parse(b).ok_or_else(|| Problem::invalid("by: expected hall, area, counter, officer or day"))
         })
         .transpose()?;
-    let start = |d: NaiveDate| motcua_core::calendar::from_local(d.and_time(chrono::NaiveTime::MIN));
-    let tickets = state.store.tickets_between(Some(&code), start(from), start(to.succ_opt().unwrap_or(to))).await?;
-    let r = HallReport::build(&state.domain, from, to, &tickets, by);
-    let v = json!({
-        "hall": code, "from": from.to_string(), "to": to.to_string(),
-        "rows": r.rows.iter().map(|(k, t)| json!({"key": k, "tally": t})).collect::<Vec<_>>(),
-        "total": r.total,
-    });
+    let r = HallReport::of_period(&state.store, &state.domain, Some(&code), from, to, by).await?;
+    Ok((code, r))
+}
+
+/// The report's CSV download, named after the hall and the period.
+pub(crate) fn report_csv(code: &HallCode, r: &HallReport) -> Response {
+    crate::shared::csv_response(&format!("motcua-hall-{code}-{}-{}.csv", r.from, r.to), r.to_csv())
+}
+
+/// The hall report: tickets issued in the period by channel, served, no-show, the waiting and
+/// service spreads, the share within the waiting target, ratings; `format=csv` for a download.
+async fn report(
+    State(state): State<AppState>,
+    _who: Principal,
+    Path(h): Path<String>,
+    Query(q): Query<ReportQuery>,
+) -> Result<Response, Problem> {
+    let (code, r) = hall_report(&state, &h, &q).await?;
     match q.format.as_deref().unwrap_or("json") {
-        "json" => Ok(Json(v).into_response()),
-        "csv" => {
-            let mut out = String::from(
-                "key,issued,served,no_show,left,wait_p50_s,wait_p90_s,wait_max_s,service_p50_s,service_p90_s,within_target_ratio\n",
-            );
-            let o = |x: Option<i64>| x.map(|n| n.to_string()).unwrap_or_default();
-            for (k, t) in r.rows.iter().map(|(k, t)| (k.as_str(), t)).chain(std::iter::once(("total", &r.total))) {
-                out.push_str(&format!(
-                    "{k},{},{},{},{},{},{},{},{},{},{}\n",
-                    t.issued,
-                    t.served,
-                    t.no_show,
-                    t.left,
-                    o(t.waiting.p50),
-                    o(t.waiting.p90),
-                    o(t.waiting.max),
-                    o(t.service.p50),
-                    o(t.service.p90),
-                    t.within_target_ratio.map(|x| format!("{x:.4}")).unwrap_or_default()
-                ));
-            }
-            Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response())
+        "json" => {
+            let mut v = r.to_json();
+            v["hall"] = json!(code);
+            Ok(Json(v).into_response())
         }
+        "csv" => Ok(report_csv(&code, &r)),
         other => Err(Problem::invalid(format!("format {other:?}: expected json or csv"))),
     }
 }

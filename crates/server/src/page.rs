@@ -49,6 +49,10 @@ impl Page {
         self.staff.as_ref().is_some_and(|s| perm::may_read_scorecard(s.role))
     }
 
+    pub fn may_read_hall_figures(&self) -> bool {
+        self.staff.as_ref().is_some_and(|s| perm::may_read_hall_figures(s.role))
+    }
+
     pub fn may_audit(&self) -> bool {
         self.staff.as_ref().is_some_and(|s| perm::may_audit(s.role))
     }

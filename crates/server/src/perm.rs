@@ -200,6 +200,13 @@ pub fn may_read_scorecard(role: Role) -> bool {
     matches!(role, Role::Chair | Role::Head | Role::Inspector)
 }
 
+/// The hall report page (`/sanh/bao-cao`): the scorecard's readers — the chair, a head of
+/// agency and an inspector. (The report's API is open to every staff account, as `motcua
+/// report` is.)
+pub fn may_read_hall_figures(role: Role) -> bool {
+    may_read_scorecard(role)
+}
+
 /// Marks on the desk's letters to print (printed, handed over): the desk officer's, at its own
 /// desks.
 pub fn may_mark_letters(role: Role) -> bool {

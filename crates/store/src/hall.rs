@@ -191,6 +191,15 @@ pub trait HallStore: Send + Sync {
         b: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<Ticket>, StoreError>> + Send;
 
+    /// The exporter's figures of the tickets issued in `[a, b)` (a local day), of every hall,
+    /// summed by the database over the waiting and service times core stored with each ticket
+    /// (`wait_seconds`, `service_seconds`): a few rows per hall, whatever the day's tickets.
+    fn hall_figures(
+        &self,
+        a: DateTime<Utc>,
+        b: DateTime<Utc>,
+    ) -> impl Future<Output = Result<HallFigures, StoreError>> + Send;
+
     fn booking(&self, code: &str) -> impl Future<Output = Result<Option<Booking>, StoreError>> + Send;
 
     /// The bookings of a hall's day, by slot.
@@ -539,9 +548,10 @@ pub(crate) use decode_booking;
 
 /// The [`HallStore`] both backends share. `$begin` opens the write transaction; `$lock` is
 /// the suffix that locks the rows a `SELECT` reads (`FOR UPDATE` on PostgreSQL, nothing under
-/// SQLite's write lock); `$json` the payload's placeholder.
+/// SQLite's write lock); `$json` the payload's placeholder; `$counter` the `counter` of a
+/// `called` event's payload (`e.payload`) as an integer.
 macro_rules! hall_store {
-    ($store:ty, |$s:ident| $begin:expr, reader: $reader:ident, lock: $lock:literal, json: $json:literal) => {
+    ($store:ty, |$s:ident| $begin:expr, reader: $reader:ident, lock: $lock:literal, json: $json:literal, counter: $counter:literal) => {
         impl $crate::hall::HallStore for $store {
             async fn issue_ticket(
                 &self,
@@ -1054,6 +1064,74 @@ macro_rules! hall_store {
                 rows.iter().map(|r| $crate::hall::decode_ticket!(r)).collect()
             }
 
+            async fn hall_figures(
+                &self,
+                a: chrono::DateTime<chrono::Utc>,
+                b: chrono::DateTime<chrono::Utc>,
+            ) -> Result<$crate::hall::HallFigures, $crate::error::StoreError> {
+                use sqlx::Row as _;
+                let n = |r: &<<$store as $crate::petitions::Backend>::Db as sqlx::Database>::Row, c: &str| {
+                    r.try_get::<i64, _>(c).map(|v| u64::try_from(v).unwrap_or(0))
+                };
+                let hall = |r: &<<$store as $crate::petitions::Backend>::Db as sqlx::Database>::Row| {
+                    let h: String = r.try_get("hall")?;
+                    h.parse::<motcua_core::hall::HallCode>().map_err(|_| $crate::hall::corrupt(format!("hall {h:?}")))
+                };
+                let mut out = $crate::hall::HallFigures::default();
+                let rows = sqlx::query(&$crate::hall::area_figures_query())
+                    .bind($crate::sql::At(a))
+                    .bind($crate::sql::At(b))
+                    .fetch_all(self.$reader())
+                    .await?;
+                for r in &rows {
+                    let area: String = r.try_get("area")?;
+                    let spread = |what: &str| -> Result<$crate::hall::Buckets, $crate::error::StoreError> {
+                        let mut le = Vec::with_capacity($crate::hall::HALL_BOUNDS.len());
+                        for i in 0..$crate::hall::HALL_BOUNDS.len() {
+                            le.push(n(r, &format!("{what}_le_{i}"))?);
+                        }
+                        Ok($crate::hall::Buckets { le, count: n(r, &format!("{what}_n"))?, sum: r.try_get(format!("{what}_sum").as_str())? })
+                    };
+                    out.areas.push($crate::hall::AreaFigures {
+                        hall: hall(r)?,
+                        area: $crate::hall::parse_char("issue_area", &area)?,
+                        waiting_now: 0,
+                        no_shows: n(r, "no_shows")?,
+                        waits: spread("wait")?,
+                        services: spread("service")?,
+                    });
+                }
+                let rows = sqlx::query(
+                    "SELECT hall, area, COUNT(*) AS waiting FROM hall_tickets \
+                     WHERE issued_at >= $1 AND issued_at < $2 AND status = 'waiting' GROUP BY hall, area",
+                )
+                .bind($crate::sql::At(a))
+                .bind($crate::sql::At(b))
+                .fetch_all(self.$reader())
+                .await?;
+                for r in &rows {
+                    let area: String = r.try_get("area")?;
+                    out.waiting.push((hall(r)?, $crate::hall::parse_char("area", &area)?, n(r, "waiting")?));
+                }
+                let rows = sqlx::query(concat!(
+                    "SELECT e.hall AS hall, ",
+                    $counter,
+                    " AS counter, COUNT(*) AS calls FROM hall_tickets t JOIN hall_events e ON e.subject = t.id \
+                     WHERE t.issued_at >= $1 AND t.issued_at < $2 AND e.kind = 'called' GROUP BY e.hall, ",
+                    $counter
+                ))
+                .bind($crate::sql::At(a))
+                .bind($crate::sql::At(b))
+                .fetch_all(self.$reader())
+                .await?;
+                for r in &rows {
+                    let c: i64 = r.try_get("counter")?;
+                    let c = u16::try_from(c).map_err(|_| $crate::hall::corrupt(format!("counter {c}")))?;
+                    out.calls.push((hall(r)?, c, n(r, "calls")?));
+                }
+                Ok(out)
+            }
+
             async fn booking(&self, code: &str) -> Result<Option<motcua_core::hall::Booking>, $crate::error::StoreError> {
                 let row = sqlx::query("SELECT * FROM hall_bookings WHERE code = $1")
                     .bind(code)
@@ -1444,6 +1522,63 @@ macro_rules! hall_store {
 }
 pub(crate) use hall_store;
 
+/// Upper bounds of the exporter's waiting and service buckets, in seconds: 1 min … 2 h.
+pub const HALL_BOUNDS: [i64; 10] = [60, 300, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200];
+
+/// Observations of durations: how many are at or under each of [`HALL_BOUNDS`] (cumulative),
+/// how many in all, their sum in seconds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Buckets {
+    pub le: Vec<u64>,
+    pub count: u64,
+    pub sum: i64,
+}
+
+/// One hall and area's tickets of the day, by the area of their number (which a transfer does
+/// not change): those marked no-show, the waits of those called, the service times of those
+/// finished. `waiting_now` is filled by the reader from [`HallFigures::waiting`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AreaFigures {
+    pub hall: HallCode,
+    pub area: char,
+    pub waiting_now: u64,
+    pub no_shows: u64,
+    pub waits: Buckets,
+    pub services: Buckets,
+}
+
+/// What the exporter reads of a day's tickets ([`HallStore::hall_figures`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HallFigures {
+    /// Per hall and area of the number.
+    pub areas: Vec<AreaFigures>,
+    /// Tickets waiting now, per hall and the area they wait in.
+    pub waiting: Vec<(HallCode, char, u64)>,
+    /// Calls (`called` events; recalls not counted) per hall and counter.
+    pub calls: Vec<(HallCode, u16, u64)>,
+}
+
+/// The query of [`AreaFigures`]: the stored durations (core's, written with each ticket)
+/// counted under each bound and summed — comparisons and sums, no time arithmetic.
+pub(crate) fn area_figures_query() -> String {
+    let mut cols = vec![
+        "hall".to_string(),
+        "issue_area AS area".to_string(),
+        "CAST(SUM(CASE WHEN status = 'no_show' THEN 1 ELSE 0 END) AS BIGINT) AS no_shows".to_string(),
+    ];
+    for (what, col) in [("wait", "wait_seconds"), ("service", "service_seconds")] {
+        cols.push(format!("CAST(COUNT({col}) AS BIGINT) AS {what}_n"));
+        cols.push(format!("CAST(COALESCE(SUM({col}), 0) AS BIGINT) AS {what}_sum"));
+        for (i, b) in HALL_BOUNDS.iter().enumerate() {
+            cols.push(format!("CAST(SUM(CASE WHEN {col} <= {b} THEN 1 ELSE 0 END) AS BIGINT) AS {what}_le_{i}"));
+        }
+    }
+    format!(
+        "SELECT {} FROM hall_tickets WHERE issued_at >= $1 AND issued_at < $2 GROUP BY hall, issue_area",
+        cols.join(", ")
+    )
+}
+
 /// How the hall report groups its rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HallReportBy {
@@ -1476,7 +1611,88 @@ pub struct HallReport {
     pub total: motcua_core::hall::HallTally,
 }
 
+/// The columns of the report's CSV (`motcua hall report --format csv`, the API's and the page's
+/// download).
+pub const HALL_REPORT_CSV_HEAD: &str = "key,issued,served,no_show,left,closed,wait_p50_s,wait_p90_s,wait_max_s,\
+wait_mean_s,service_p50_s,service_p90_s,service_max_s,service_mean_s,within_target,within_target_ratio,ratings";
+
+/// A duration in seconds as `minutes:seconds` (`11:00`), `-` for none: the report's table and
+/// page.
+pub fn minutes_text(s: Option<i64>) -> String {
+    s.map_or_else(|| "-".into(), |s| format!("{}:{:02}", s / 60, s % 60))
+}
+
+/// The first instant of a local day.
+fn day_start(d: NaiveDate) -> DateTime<Utc> {
+    motcua_core::calendar::from_local(d.and_time(chrono::NaiveTime::MIN))
+}
+
+fn csv_row(key: &str, t: &motcua_core::hall::HallTally) -> String {
+    let o = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_default();
+    let f = |v: Option<f64>| v.map(|x| format!("{x:.1}")).unwrap_or_default();
+    let ratings: Vec<String> = t.ratings.iter().map(|(k, n)| format!("{k}={n}")).collect();
+    let key = if key.contains([',', '"']) { format!("\"{}\"", key.replace('"', "\"\"")) } else { key.to_string() };
+    format!(
+        "{key},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+        t.issued,
+        t.served,
+        t.no_show,
+        t.left,
+        t.closed,
+        o(t.waiting.p50),
+        o(t.waiting.p90),
+        o(t.waiting.max),
+        f(t.waiting.mean),
+        o(t.service.p50),
+        o(t.service.p90),
+        o(t.service.max),
+        f(t.service.mean),
+        t.within_target,
+        t.within_target_ratio.map(|x| format!("{x:.4}")).unwrap_or_default(),
+        ratings.join(" ")
+    )
+}
+
 impl HallReport {
+    /// The report of the tickets issued on the local days `from` to `to` (of `hall`, or of
+    /// every hall): the one computation behind `motcua hall report`, `GET
+    /// /api/v1/halls/{hall}/report` and the head's page `/sanh/bao-cao`.
+    pub async fn of_period<S: HallStore>(
+        store: &S,
+        domain: &Domain,
+        hall: Option<&HallCode>,
+        from: NaiveDate,
+        to: NaiveDate,
+        by: Option<HallReportBy>,
+    ) -> Result<Self, StoreError> {
+        let end = day_start(to.succ_opt().unwrap_or(to));
+        let tickets = store.tickets_between(hall, day_start(from), end).await?;
+        Ok(Self::build(domain, from, to, &tickets, by))
+    }
+
+    /// The report as JSON: the period, a row per group (`key`, `tally`) and the total.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "from": self.from.to_string(),
+            "to": self.to.to_string(),
+            "rows": self.rows.iter().map(|(k, t)| serde_json::json!({"key": k, "tally": t})).collect::<Vec<_>>(),
+            "total": self.total,
+        })
+    }
+
+    /// The report as CSV ([`HALL_REPORT_CSV_HEAD`]): a line per group and the total; times in
+    /// seconds, ratings as `name=count` separated by spaces.
+    pub fn to_csv(&self) -> String {
+        let mut out = format!("{HALL_REPORT_CSV_HEAD}\n");
+        for (k, t) in &self.rows {
+            out.push_str(&csv_row(k, t));
+            out.push('\n');
+        }
+        out.push_str(&csv_row("total", &self.total));
+        out.push('\n');
+        out
+    }
+
     /// Tallies `tickets` (each against its hall's waiting target; 30 minutes for a hall no
     /// longer configured), grouped by `by`: `HALL/A` per area (the area it was served in),
     /// `HALL/3` per counter (the one that called it last; `HALL/-` never called), the officer

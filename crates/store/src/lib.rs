@@ -57,7 +57,8 @@ mod write;
 
 pub use error::{StoreError, is_transient, is_unavailable};
 pub use hall::{
-    Called, CounterCall, CounterSession, HallLogEntry, HallReport, HallReportBy, HallStore, LogCursor, NewTicket,
+    AreaFigures, Buckets, Called, CounterCall, CounterSession, HALL_BOUNDS, HALL_REPORT_CSV_HEAD, HallFigures,
+    HallLogEntry, HallReport, HallReportBy, HallStore, LogCursor, NewTicket, minutes_text,
 };
 pub use letters::{DeskLetter, DeskLetterStore, LetterFilter, LetterMark, MarkRecord, Marked};
 pub use metrics::ServiceFigures;
@@ -220,6 +221,7 @@ dispatch!(HallStore {
     fn ticket_events(&self, id: &motcua_core::hall::TicketId) -> Result<Vec<motcua_core::hall::TicketEvent>, StoreError>;
     fn day_tickets(&self, hall: &motcua_core::hall::HallCode, day: NaiveDate) -> Result<Vec<motcua_core::hall::Ticket>, StoreError>;
     fn tickets_between(&self, hall: Option<&motcua_core::hall::HallCode>, a: DateTime<Utc>, b: DateTime<Utc>) -> Result<Vec<motcua_core::hall::Ticket>, StoreError>;
+    fn hall_figures(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> Result<hall::HallFigures, StoreError>;
     fn booking(&self, code: &str) -> Result<Option<motcua_core::hall::Booking>, StoreError>;
     fn day_bookings(&self, hall: &motcua_core::hall::HallCode, day: NaiveDate) -> Result<Vec<motcua_core::hall::Booking>, StoreError>;
     fn counter_sessions(&self, hall: &motcua_core::hall::HallCode) -> Result<Vec<CounterSession>, StoreError>;

@@ -7,8 +7,8 @@
 //! One file per page or group of pages — `login`, `queue` (and online submissions), `find`
 //! (the search and the desk's lists), `intake`
 //! (and the receipt), `counter` (the counter panel of the reception hall beside the queue),
-//! `dossier` (and its action forms), `letters` (print queue and apology
-//! letter), `reports` (report and audit log) — each using `common` for the logged-in account,
+//! `dossier` (and its action forms), `letters` (print queue and apology letter), `reports`
+//! (report and audit log), `scorecard`, `hall_report` (the hall's figures) — each using `common` for the logged-in account,
 //! names in the page's language and loading a dossier; this file has the routes and the
 //! language cookie.
 
@@ -17,6 +17,7 @@ mod counter;
 mod dossier;
 mod find;
 mod forms;
+mod hall_report;
 mod intake;
 mod letters;
 mod login;
@@ -62,6 +63,7 @@ pub fn routes() -> Routes<AppState> {
         .get("/report", reports::report)
         .get("/watchlist", reports::watchlist)
         .get("/scorecard", scorecard::scorecard_page)
+        .get("/sanh/bao-cao", hall_report::hall_report_page)
         .get("/audit", reports::audit)
         .get("/audit/reads", reports::personal_data_reads)
         .get("/petitions/{petition}", petitions::petition_page)

@@ -5,4 +5,4 @@
 use super::PgStore;
 use crate::hall::hall_store;
 
-hall_store!(PgStore, |s| s.pool().begin(), reader: pool, lock: " FOR UPDATE", json: "CAST($8 AS jsonb)");
+hall_store!(PgStore, |s| s.pool().begin(), reader: pool, lock: " FOR UPDATE", json: "CAST($8 AS jsonb)", counter: "CAST(e.payload ->> 'counter' AS BIGINT)");

@@ -5,4 +5,4 @@
 use super::SqliteStore;
 use crate::hall::hall_store;
 
-hall_store!(SqliteStore, |s| s.writer().begin_with("BEGIN IMMEDIATE"), reader: reader, lock: "", json: "$8");
+hall_store!(SqliteStore, |s| s.writer().begin_with("BEGIN IMMEDIATE"), reader: reader, lock: "", json: "$8", counter: "CAST(json_extract(e.payload, '$.counter') AS INTEGER)");
