@@ -3,7 +3,7 @@
 //! redirect, rate), bookings, sign-in, the day's end and the report.
 
 use anyhow::{Result, anyhow, bail};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use clap::{Args, Subcommand};
 use motcua_core::Domain;
 use motcua_core::calendar::to_local;
