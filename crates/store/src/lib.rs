@@ -56,7 +56,7 @@ pub mod watchlist;
 mod write;
 
 pub use error::{StoreError, is_transient, is_unavailable};
-pub use hall::{Called, CounterSession, HallReport, HallReportBy, HallStore, NewTicket};
+pub use hall::{Called, CounterSession, HallReport, HallReportBy, HallStore, LinkedDossier, NewTicket};
 pub use letters::{DeskLetter, DeskLetterStore, LetterFilter, LetterMark, MarkRecord, Marked};
 pub use metrics::ServiceFigures;
 pub use model::{
@@ -220,6 +220,9 @@ dispatch!(HallStore {
     fn booking(&self, code: &str) -> Result<Option<motcua_core::hall::Booking>, StoreError>;
     fn day_bookings(&self, hall: &motcua_core::hall::HallCode, day: NaiveDate) -> Result<Vec<motcua_core::hall::Booking>, StoreError>;
     fn counter_sessions(&self, hall: &motcua_core::hall::HallCode) -> Result<Vec<CounterSession>, StoreError>;
+    fn record_hall_script(&self, domain: &Domain, hall: &motcua_core::hall::HallCode, day: NaiveDate, script: Vec<motcua_core::hall::HallCommand>, recorded_at: DateTime<Utc>) -> Result<u64, StoreError>;
+    fn dossier_tickets(&self, code: &DossierCode) -> Result<Vec<motcua_core::hall::Ticket>, StoreError>;
+    fn linked_finished(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> Result<Vec<hall::LinkedDossier>, StoreError>;
 });
 
 dispatch!(ServiceFigures {
