@@ -12,6 +12,7 @@ mod desk;
 mod dvcqg;
 mod forms;
 mod hall;
+mod hall_time;
 mod history;
 mod metrics;
 mod operations;

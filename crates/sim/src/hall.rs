@@ -24,7 +24,7 @@ use rand::{Rng, SeedableRng};
 use crate::pick::{Cumulative, lognormal, pick_weighted};
 
 /// Arrivals as a share of what the counters can serve in the day's office hours.
-pub const LOAD: f64 = 0.8;
+pub const LOAD: f64 = 0.7;
 /// Walk-in tickets with a priority category.
 pub const PRIORITY_SHARE: f64 = 0.12;
 /// Calls whose citizen does not come (recalled, then marked no-show).
