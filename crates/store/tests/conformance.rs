@@ -285,6 +285,7 @@ mod checks {
     };
     pub use super::hall::{
         hall_bookings_are_limited_cancelled_and_checked_in, hall_numbers_never_repeat_or_skip_under_concurrency,
+        hall_scripts_are_recorded_whole_or_not_at_all,
         hall_tickets_follow_the_ordering_rule_and_their_steps,
     };
     pub use super::history::history_is_quiet_idempotent_and_leaves_the_overdue_to_a_person;
@@ -2109,6 +2110,7 @@ conformance!(
     hall_numbers_never_repeat_or_skip_under_concurrency,
     hall_tickets_follow_the_ordering_rule_and_their_steps,
     hall_bookings_are_limited_cancelled_and_checked_in,
+    hall_scripts_are_recorded_whole_or_not_at_all,
 );
 
 /// SQLite only: migration 21 rebuilds `staff` (a new role in its CHECK) and keeps every
