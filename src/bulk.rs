@@ -81,10 +81,10 @@ impl HallFill {
             return;
         }
         let day = motcua_core::calendar::to_local(at).date();
-        self.dossiers.entry(day).or_default().push((
-            agency,
-            motcua_sim::hall::HallDossier { code, procedure, received_at: at },
-        ));
+        self.dossiers
+            .entry(day)
+            .or_default()
+            .push((agency, motcua_sim::hall::HallDossier { code, procedure, received_at: at }));
     }
 
     /// Simulates the hall days before `until` not done yet; nothing after `now` is recorded.
@@ -137,10 +137,7 @@ pub async fn record_hall_day<S: motcua_store::HallStore>(
     let tickets = script
         .iter()
         .filter(|c| {
-            matches!(
-                c,
-                motcua_core::hall::HallCommand::Issue { .. } | motcua_core::hall::HallCommand::CheckIn { .. }
-            )
+            matches!(c, motcua_core::hall::HallCommand::Issue { .. } | motcua_core::hall::HallCommand::CheckIn { .. })
         })
         .count() as u64;
     let linked = script

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use crate::desk::Db;
 use crate::server::{Server, add_staff};
+use crate::support::config_dir;
 
 const CENTRE: &str = "000.00.02.H17";
 const BIRTH: &str = "1.001193"; // area A of hall HCC
@@ -163,7 +164,10 @@ fn citizens_whole_time(db: &Db) {
             .await
             .unwrap();
         assert!(page.contains("Thời gian chờ tại sảnh"), "{page}");
-        assert!(page.contains("id=\"lookup-hall-to-call\">24 phút") && page.contains("id=\"lookup-hall-to-receipt\">34 phút"));
+        assert!(
+            page.contains("id=\"lookup-hall-to-call\">24 phút")
+                && page.contains("id=\"lookup-hall-to-receipt\">34 phút")
+        );
         assert!(page.contains("không tính vào thời hạn giải quyết"));
     });
 }
@@ -243,7 +247,9 @@ fn simulate_fills_the_halls(db: &Db) -> BTreeMap<(String, String), Vec<Value>> {
     assert_eq!(s["hall_tickets"].as_u64(), Some(tickets));
     assert!(opening > mid_morning && after_lunch > mid_morning, "peaks: {opening} / {mid_morning} / {after_lunch}");
     // The documented shares, on the hall report (docs/simulation.md).
-    let r = db.run(&["hall", "report", "--hall", "HCC", "--from", "2025-09-08", "--to", "2025-09-19", "--format", "json"]).json();
+    let r = db
+        .run(&["hall", "report", "--hall", "HCC", "--from", "2025-09-08", "--to", "2025-09-19", "--format", "json"])
+        .json();
     let t = &r["total"];
     let f = |v: &Value| v.as_f64().unwrap_or(0.0);
     let rated: f64 = t["ratings"].as_object().unwrap().values().map(f).sum();
@@ -270,5 +276,44 @@ fn simulate_fills_the_halls_on_postgres() {
         let sqlite = Db::sqlite();
         sqlite.run(&SIM);
         assert_eq!(queues(&sqlite), pg, "both backends record the same hall days");
+    }
+}
+
+/// `serve --demo` leaves today's hall with a queue: up to the seed instant inside office
+/// hours, up to 45 minutes before closing once the day is over; nothing on a day off.
+fn demo_hall_today(db: &Db) {
+    db.run(&["migrate"]);
+    let domain = motcua::config::Config::load(&config_dir()).unwrap().domain().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        use motcua_store::HallStore;
+        let store = motcua_store::open(&db.url).await.unwrap();
+        let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&chrono::Utc);
+        let hcc: motcua_core::hall::HallCode = "HCC".parse().unwrap();
+        let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2025, 9, d).unwrap();
+        for (now, d) in [("2025-09-10T10:00:00+07:00", 10), ("2025-09-11T21:00:00+07:00", 11)] {
+            let s = motcua::bulk::demo_hall_today(&store, &domain, 1, at(now)).await.unwrap();
+            assert!(s.hall_tickets > 0, "{now}");
+            let tickets = store.day_tickets(&hcc, day(d)).await.unwrap();
+            let waiting = tickets.iter().filter(|t| t.status == motcua_core::hall::TicketStatus::Waiting).count();
+            assert!(waiting > 0, "{now}: a queue waits for the TV");
+            assert!(tickets.iter().any(|t| t.status == motcua_core::hall::TicketStatus::Done), "{now}: some served");
+            assert!(tickets.iter().all(|t| t.last_event_at <= at(now)), "{now}: nothing after the seed instant");
+            assert!(!store.counter_sessions(&hcc).await.unwrap().is_empty(), "{now}: counters signed in");
+        }
+        let s = motcua::bulk::demo_hall_today(&store, &domain, 1, at("2025-09-13T10:00:00+07:00")).await.unwrap();
+        assert_eq!(s.hall_tickets, 0, "a Saturday: the hall is closed");
+    });
+}
+
+#[test]
+fn the_demo_leaves_todays_hall_with_a_queue_on_sqlite() {
+    demo_hall_today(&Db::sqlite());
+}
+
+#[test]
+fn the_demo_leaves_todays_hall_with_a_queue_on_postgres() {
+    if let Some(db) = Db::pg("hall_demo") {
+        demo_hall_today(&db);
     }
 }

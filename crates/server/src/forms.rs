@@ -457,10 +457,9 @@ pub fn control(p: &Paper<'_>) -> Result<String, FormError> {
         hall: p.hall.map(|w| HallVm {
             number: w.number.clone(),
             issued_at: local(w.issued_at),
-            to_call: w.wait_to_call_minutes.map_or_else(
-                || "—".to_string(),
-                |m| if en { format!("{m} minutes") } else { format!("{m} phút") },
-            ),
+            to_call: w
+                .wait_to_call_minutes
+                .map_or_else(|| "—".to_string(), |m| if en { format!("{m} minutes") } else { format!("{m} phút") }),
             to_receipt: w.wait_to_receipt_minutes,
         }),
     };

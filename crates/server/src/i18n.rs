@@ -105,7 +105,11 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("hall_to_call", "Chờ đến khi được gọi", "Until called"),
     ("hall_to_receipt", "Chờ đến khi hồ sơ được tiếp nhận", "Until the dossier was received"),
     ("minutes", "phút", "minutes"),
-    ("hall_time_note", "Thời gian chờ tại sảnh trước khi tiếp nhận hồ sơ, tính riêng: không tính vào thời hạn giải quyết theo quy định, bắt đầu từ lúc tiếp nhận.", "The time waited in the hall before the dossier was received, shown on its own: the statutory time limit starts at the receipt and does not include it."),
+    (
+        "hall_time_note",
+        "Thời gian chờ tại sảnh trước khi tiếp nhận hồ sơ, tính riêng: không tính vào thời hạn giải quyết theo quy định, bắt đầu từ lúc tiếp nhận.",
+        "The time waited in the hall before the dossier was received, shown on its own: the statutory time limit starts at the receipt and does not include it.",
+    ),
     ("delay", "Lý do chậm, chờ", "Reason for the wait"),
     ("delay_citizen_supplement", "Chờ công dân bổ sung", "Waiting for the citizen to supply papers"),
     ("delay_citizen", "Chậm do công dân", "Delayed by the citizen"),

@@ -186,7 +186,13 @@ impl Sim<'_> {
     }
 
     /// Applies a step to a ticket and emits it.
-    fn step(&mut self, i: usize, at: DateTime<Utc>, by: Option<String>, kind: TicketEventKind) -> Result<(), HallError> {
+    fn step(
+        &mut self,
+        i: usize,
+        at: DateTime<Utc>,
+        by: Option<String>,
+        kind: TicketEventKind,
+    ) -> Result<(), HallError> {
         let event = TicketEvent::new(at, by, kind);
         self.tickets[i].apply(self.hall, &event)?;
         let ticket = self.tickets[i].id.clone();
@@ -326,7 +332,8 @@ pub fn plan_hall_day(
             let slot_at = from_local(slot);
             let r: f64 = rng.r#gen();
             if r < BOOKING_CANCELLED {
-                let cancel = booked_at + Duration::seconds(rng.gen_range(600..=(slot_at - booked_at).num_seconds().max(601)));
+                let cancel =
+                    booked_at + Duration::seconds(rng.gen_range(600..=(slot_at - booked_at).num_seconds().max(601)));
                 sim.emit(HallCommand::Cancel { code, at: cancel.min(slot_at - Duration::minutes(1)) });
                 sim.stats.cancelled += 1;
                 continue;
@@ -436,7 +443,8 @@ pub fn plan_hall_day(
                 let id = next.id.clone();
                 let i = sim.tickets.iter().position(|x| x.id == id).ok_or(HallError::Mismatch)?;
                 let by = Some(staff(number));
-                sim.tickets[i].apply(hall, &TicketEvent::new(now, by.clone(), TicketEventKind::Called { counter: number }))?;
+                sim.tickets[i]
+                    .apply(hall, &TicketEvent::new(now, by.clone(), TicketEventKind::Called { counter: number }))?;
                 sim.emit(HallCommand::Call { counter: number, at: now, by: by.clone(), expect: id });
                 sim.fair = sim.fair.after(lane);
                 sim.stats.calls += 1;
@@ -505,14 +513,8 @@ fn issue(
     priority: Option<PriorityKind>,
     id: TicketId,
 ) -> Result<usize, HallError> {
-    let issue = motcua_core::hall::Issue {
-        id: id.clone(),
-        channel,
-        priority,
-        booking: None,
-        slot_at: None,
-        linked_from: None,
-    };
+    let issue =
+        motcua_core::hall::Issue { id: id.clone(), channel, priority, booking: None, slot_at: None, linked_from: None };
     let ticket = Ticket::issue(sim.hall, &TicketEvent::new(t, None, TicketEventKind::Issued(issue)))?;
     sim.tickets.push(ticket);
     sim.emit(HallCommand::Issue { area, channel, priority, at: t, by: None, expect: id });
@@ -614,8 +616,13 @@ fn link_dossiers(sim: &mut Sim<'_>, dossiers: &[HallDossier]) -> Result<(), Hall
 /// A booking code unique to the hall (by a hash of its code), the day and the booking's
 /// number: `(hall · 36,600 + days since 2000) · 1,000 + n` written in the booking alphabet.
 fn booking_code(hall: &Hall, day: NaiveDate, n: u32) -> String {
-    let h = hall.code.as_str().bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
-    let days = u64::try_from((day - NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or(day)).num_days()).unwrap_or(0) % 36_600;
+    let h = hall
+        .code
+        .as_str()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    let days =
+        u64::try_from((day - NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or(day)).num_days()).unwrap_or(0) % 36_600;
     let mut x = ((h % 20_000) * 36_600 + days) * 1_000 + u64::from(n % 1_000);
     let base = motcua_core::hall::BOOKING_ALPHABET.len() as u64;
     let mut digits = [0u8; 8];

@@ -120,7 +120,11 @@ fn a_simulated_hall_day_numbers_without_gap_peaks_twice_and_keeps_the_documented
     assert!(share(total.left, total.issued) <= hall::IMPATIENT_SHARE, "left: {}", total.left);
     assert!(total.booked > 0 && total.checked_in > 0, "bookings and check-ins");
     assert!(total.checked_in_late > 0 && total.too_late > 0, "late check-ins, and some too late for the slot");
-    assert!(share(total.closed, total.issued) < 0.04, "a loaded hall serves nearly its whole day: {} closed", total.closed);
+    assert!(
+        share(total.closed, total.issued) < 0.04,
+        "a loaded hall serves nearly its whole day: {} closed",
+        total.closed
+    );
 }
 
 #[test]

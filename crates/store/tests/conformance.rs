@@ -285,8 +285,7 @@ mod checks {
     };
     pub use super::hall::{
         hall_bookings_are_limited_cancelled_and_checked_in, hall_numbers_never_repeat_or_skip_under_concurrency,
-        hall_scripts_are_recorded_whole_or_not_at_all,
-        hall_tickets_follow_the_ordering_rule_and_their_steps,
+        hall_scripts_are_recorded_whole_or_not_at_all, hall_tickets_follow_the_ordering_rule_and_their_steps,
     };
     pub use super::history::history_is_quiet_idempotent_and_leaves_the_overdue_to_a_person;
     pub use super::letters::letters_to_print_are_paged_and_marked_printed_then_handed;
