@@ -45,6 +45,135 @@ pub struct SimSummary {
     /// "dissatisfied" (1 or 2 stars).
     pub ratings: u64,
     pub dissatisfied: u64,
+    /// Hall days simulated ([`HallFill`]), their tickets and the dossiers linked to them.
+    pub hall_days: u64,
+    pub hall_tickets: u64,
+    pub hall_linked: u64,
+}
+
+/// Fills the halls of `config/catalog/halls.toml` day by day as `simulate` writes the
+/// dossiers: each hall day is planned by `motcua_sim::hall` (with the in-person dossiers its
+/// agency received that day, to link them to their tickets) and recorded through the store's
+/// hall script in one transaction. A hall day that already has tickets or bookings is left as
+/// it is (the script's numbers and calls assume an empty day).
+#[derive(Debug)]
+pub struct HallFill {
+    seed: u64,
+    next: NaiveDate,
+    agencies: std::collections::BTreeSet<motcua_core::AgencyCode>,
+    dossiers: std::collections::BTreeMap<NaiveDate, Vec<(motcua_core::AgencyCode, motcua_sim::hall::HallDossier)>>,
+}
+
+impl HallFill {
+    pub fn new(domain: &Domain, seed: u64, from: NaiveDate) -> Self {
+        let agencies = domain.halls.halls().map(|h| h.agency.clone()).collect();
+        Self { seed, next: from, agencies, dossiers: std::collections::BTreeMap::new() }
+    }
+
+    /// Keeps an in-person dossier received at a hall's agency, for its day's links.
+    pub fn note(&mut self, d: &Dossier) {
+        let (Some(code), Some(agency), Some(at), Some(procedure)) =
+            (d.code.clone(), d.receiving_agency.clone(), d.received_at, d.procedure.clone())
+        else {
+            return;
+        };
+        if d.channel != motcua_core::Channel::InPerson || !self.agencies.contains(&agency) {
+            return;
+        }
+        let day = motcua_core::calendar::to_local(at).date();
+        self.dossiers
+            .entry(day)
+            .or_default()
+            .push((agency, motcua_sim::hall::HallDossier { code, procedure, received_at: at }));
+    }
+
+    /// Simulates the hall days before `until` not done yet; nothing after `now` is recorded.
+    pub async fn fill_before<S: motcua_store::HallStore>(
+        &mut self,
+        store: &S,
+        domain: &Domain,
+        until: NaiveDate,
+        now: DateTime<Utc>,
+        summary: &mut SimSummary,
+    ) -> Result<()> {
+        while self.next < until {
+            let day = self.next;
+            let dossiers = self.dossiers.remove(&day).unwrap_or_default();
+            for hall in domain.halls.halls_on(day) {
+                let mine: Vec<motcua_sim::hall::HallDossier> =
+                    dossiers.iter().filter(|(a, _)| *a == hall.agency).map(|(_, d)| d.clone()).collect();
+                let plan =
+                    motcua_sim::hall::plan_hall_day(hall, domain.calendar_for(&hall.agency), day, self.seed, &mine)?;
+                record_hall_day(store, domain, hall, &plan, now, summary).await?;
+            }
+            self.next = day.succ_opt().unwrap_or(day);
+            if self.next == day {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Records a planned hall day up to `horizon` through the store's hall script, unless the day
+/// already has tickets or bookings.
+pub async fn record_hall_day<S: motcua_store::HallStore>(
+    store: &S,
+    domain: &Domain,
+    hall: &motcua_core::hall::Hall,
+    plan: &motcua_sim::hall::HallDay,
+    horizon: DateTime<Utc>,
+    summary: &mut SimSummary,
+) -> Result<()> {
+    let script = plan.until(horizon);
+    if script.is_empty() {
+        return Ok(());
+    }
+    if !store.day_tickets(&hall.code, plan.day).await?.is_empty()
+        || !store.day_bookings(&hall.code, plan.day).await?.is_empty()
+    {
+        return Ok(());
+    }
+    let tickets = script
+        .iter()
+        .filter(|c| {
+            matches!(c, motcua_core::hall::HallCommand::Issue { .. } | motcua_core::hall::HallCommand::CheckIn { .. })
+        })
+        .count() as u64;
+    let linked = script
+        .iter()
+        .filter(|c| {
+            matches!(c, motcua_core::hall::HallCommand::Step { event, .. }
+                if matches!(event.kind, motcua_core::hall::TicketEventKind::Linked { .. }))
+        })
+        .count() as u64;
+    store.record_hall_script(domain, &hall.code, plan.day, script, horizon).await?;
+    summary.hall_days += 1;
+    summary.hall_tickets += tickets;
+    summary.hall_linked += linked;
+    Ok(())
+}
+
+/// The demo's hall today (`serve --demo`): each hall's day simulated up to `now`, or, past the
+/// day's last calls, up to 45 minutes before the last window closes — so today's hall has a
+/// queue waiting, tickets called and served, for the TV and the phone page. Nothing on a
+/// non-working day or before the hall opens.
+pub async fn demo_hall_today<S: motcua_store::HallStore>(
+    store: &S,
+    domain: &Domain,
+    seed: u64,
+    now: DateTime<Utc>,
+) -> Result<SimSummary> {
+    let mut summary = SimSummary::default();
+    let today = motcua_core::calendar::to_local(now).date();
+    for hall in domain.halls.halls_on(today) {
+        let cal = domain.calendar_for(&hall.agency);
+        let Some(last) = cal.hours().windows().last() else { continue };
+        let freeze = motcua_core::calendar::from_local(today.and_time(last.close)) - chrono::Duration::minutes(45);
+        let plan = motcua_sim::hall::plan_hall_day(hall, cal, today, seed, &[])?;
+        record_hall_day(store, domain, hall, &plan, now.min(freeze), &mut summary).await?;
+    }
+    Ok(summary)
 }
 
 /// The citizen rates a returned dossier (the lookup's stars) a day after its return, for one
@@ -199,7 +328,7 @@ pub async fn notify_actionable<S: Store + OutboxStore>(
 /// desk (intake allocates the codes; every event is checked by core), in group commits, as
 /// history arriving at `now` (`Store::record_history`): quiet unless `notify`
 /// ([`notify_actionable`]).
-pub async fn simulate<S: Store + OutboxStore + PetitionStore + motcua_store::StaffStore>(
+pub async fn simulate<S: Store + OutboxStore + PetitionStore + motcua_store::StaffStore + motcua_store::HallStore>(
     store: &S,
     domain: &Domain,
     cfg: &SimConfig,
@@ -220,6 +349,7 @@ pub async fn simulate<S: Store + OutboxStore + PetitionStore + motcua_store::Sta
     let mut planned = planned.peekable();
     let now = motcua_core::calendar::truncate_to_micros(now);
     let mut to_notify = Vec::new();
+    let mut halls = HallFill::new(domain, cfg.seed, cfg.from);
     while planned.peek().is_some() {
         chunk.clear();
         chunk.extend(planned.by_ref().take(CHUNK));
@@ -245,6 +375,7 @@ pub async fn simulate<S: Store + OutboxStore + PetitionStore + motcua_store::Sta
         for (p, result) in chunk.iter().zip(store.record_history(domain, items, now).await?) {
             match result {
                 Ok(d) => {
+                    halls.note(&d);
                     summary.dossiers += 1;
                     summary.events += u64::from(d.event_count);
                     if d.status.is_some_and(|s| s.is_open()) {
@@ -277,7 +408,13 @@ pub async fn simulate<S: Store + OutboxStore + PetitionStore + motcua_store::Sta
             }
         }
         bar.inc(chunk.len() as u64);
+        // Every in-person dossier of the days before the chunk's last one is written: their
+        // halls' days can be simulated (one day of dossiers held at a time).
+        if let Some(last) = chunk.iter().map(|p| motcua_core::calendar::to_local(p.received_at).date()).max() {
+            halls.fill_before(store, domain, last, now, &mut summary).await?;
+        }
     }
+    halls.fill_before(store, domain, cfg.to.succ_opt().unwrap_or(cfg.to), now, &mut summary).await?;
     bar.finish_and_clear();
     if notify {
         summary.notified = notify_actionable(store, domain, to_notify, now).await?;
@@ -287,11 +424,13 @@ pub async fn simulate<S: Store + OutboxStore + PetitionStore + motcua_store::Sta
             "{}",
             json!({"dossiers": summary.dossiers, "events": summary.events, "rejected": summary.rejected,
                    "notified": summary.notified, "complaints": summary.complaints,
-                   "ratings": summary.ratings, "dissatisfied": summary.dissatisfied})
+                   "ratings": summary.ratings, "dissatisfied": summary.dissatisfied,
+                   "hall_days": summary.hall_days, "hall_tickets": summary.hall_tickets,
+                   "hall_linked": summary.hall_linked})
         );
     } else {
         crate::outln!(
-            "simulated {} dossiers ({} events) from {} to {}, seed {}; {} rejected; {} complaints about late dossiers; {} ratings ({} dissatisfied); {} messages queued{}",
+            "simulated {} dossiers ({} events) from {} to {}, seed {}; {} rejected; {} complaints about late dossiers; {} ratings ({} dissatisfied); {} hall days, {} tickets, {} dossiers linked to a ticket; {} messages queued{}",
             summary.dossiers,
             summary.events,
             cfg.from,
@@ -301,6 +440,9 @@ pub async fn simulate<S: Store + OutboxStore + PetitionStore + motcua_store::Sta
             summary.complaints,
             summary.ratings,
             summary.dissatisfied,
+            summary.hall_days,
+            summary.hall_tickets,
+            summary.hall_linked,
             summary.notified,
             if notify {
                 " (--notify: open dossiers inside their time)"

@@ -341,6 +341,12 @@ pub enum Command {
         /// With --backdated: at most this many events.
         #[arg(long, default_value_t = 10_000, requires = "backdated")]
         limit: u32,
+        /// Instead: the citizen's whole time per group — for the dossiers finished in the
+        /// period that were received from a hall ticket, the time in the hall (number →
+        /// receipt), the processing time (receipt → finish) and their sum, median and mean
+        /// in minutes, and how many were linked of those finished.
+        #[arg(long, conflicts_with = "backdated")]
+        hall_wait: bool,
     },
     /// The inspector's watch list (Directive 34-CT/TU): per agency or officer, the dossiers
     /// that showed each avoidance signal in the period, officers with more than two late
@@ -567,7 +573,7 @@ async fn run_with_store<
             let period = Period::of(from, to, at)?;
             return backdated(store, domain, window, &period, officer.as_deref(), *limit, format).await;
         }
-        C::Report { from, to, by, as_of: at, format, agency, as_successors, .. } => {
+        C::Report { from, to, by, as_of: at, format, agency, as_successors, hall_wait, .. } => {
             let p = Period::of(from, to, at)?;
             let mut q = motcua_store::report::ReportQuery::new(p.from, p.to, *by, p.as_of);
             q.agency = agency
@@ -576,6 +582,15 @@ async fn run_with_store<
                 .transpose()?;
             q.as_successors = *as_successors;
             q.check(domain).map_err(|e| anyhow::anyhow!("--agency: {e}"))?;
+            if *hall_wait {
+                let r = motcua_store::report::hall_wait(store, domain, &q).await?;
+                match format.as_str() {
+                    "json" => crate::outln!("{}", r.to_json()),
+                    "csv" => crate::out!("{}", r.to_csv()),
+                    _ => crate::out!("{}", r.to_table()),
+                }
+                return Ok(());
+            }
             return report(store, domain, &q, format).await;
         }
         C::Watchlist { from, to, by, agency, as_of: at, format, sort, lang, dossiers: drill, signal, key } => {

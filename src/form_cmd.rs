@@ -46,7 +46,12 @@ pub struct FormArgs {
     pub as_of: Option<String>,
 }
 
-pub async fn run<S: Store + StaffStore>(config: &Config, store: &S, domain: &Domain, a: &FormArgs) -> Result<()> {
+pub async fn run<S: Store + StaffStore + motcua_store::HallStore>(
+    config: &Config,
+    store: &S,
+    domain: &Domain,
+    a: &FormArgs,
+) -> Result<()> {
     let at = PaperPlace {
         place: a.place.clone().unwrap_or_else(|| config.settings.place.clone()),
         public_url: a.public_url.clone().unwrap_or_else(|| config.settings.public_url.clone()),

@@ -326,7 +326,19 @@ pub async fn seed_demo(store: &AnyStore, domain: &Domain, dossiers: u64) -> Resu
     // The demo shows letters: its month is queued as `simulate --notify` would (the dossiers
     // still inside their time at the seed); those already past due wait for a person.
     let cfg = crate::bulk::sim_config(dossiers, 1, from, to);
-    crate::bulk::simulate(store, domain, &cfg, false, true, Utc::now()).await?;
+    let now = Utc::now();
+    crate::bulk::simulate(store, domain, &cfg, false, true, now).await?;
+    // Today's hall, up to now: a queue waiting for the TV and the phone page.
+    let today = crate::bulk::demo_hall_today(store, domain, 1, now).await?;
+    let day = motcua_core::calendar::to_local(now);
+    for hall in domain.halls.halls_on(day.date()) {
+        crate::outln!("motcua: hall {0}: its TV /sanh/{0}/tv, a number /sanh/{0}/lay-so", hall.code);
+    }
+    crate::outln!(
+        "motcua: today's halls: {} tickets up to {} (none on a day off or before opening)",
+        today.hall_tickets,
+        day.format("%H:%M")
+    );
     crate::outln!("motcua: demo accounts (shown once; change them with `motcua staff reset-password`):");
     for (username, name, role, agencies) in DEMO_STAFF {
         let agencies: Vec<String> = agencies.iter().map(|a| (*a).to_string()).collect();

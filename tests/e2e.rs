@@ -13,6 +13,7 @@ mod dvcqg;
 mod forms;
 mod hall;
 mod hall_figures;
+mod hall_time;
 mod history;
 mod metrics;
 mod operations;

@@ -1608,6 +1608,83 @@ pub fn tally<'a>(facts: impl IntoIterator<Item = &'a TicketFacts>) -> HallTally 
     t
 }
 
+/// One command of a hall day's script (`motcua simulate`): what a citizen, a kiosk or a
+/// counter did, in time order, for the store to record in one transaction through the same
+/// steps as the single commands. `expect` is the ticket the script computed with core's own
+/// numbering and ordering rule; the store refuses the whole script if it gives another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HallCommand {
+    /// A number taken (QR, kiosk, desk).
+    Issue {
+        area: char,
+        channel: TicketChannel,
+        priority: Option<PriorityKind>,
+        at: DateTime<Utc>,
+        by: Option<String>,
+        expect: TicketId,
+    },
+    /// A slot booked (before the day).
+    Book { request: BookingRequest, at: DateTime<Utc> },
+    /// A booking cancelled before its slot.
+    Cancel { code: String, at: DateTime<Utc> },
+    /// A booked citizen checked in.
+    CheckIn { code: String, at: DateTime<Utc>, by: Option<String>, expect: TicketId },
+    /// A counter calls the next ticket by the hall's ordering rule.
+    Call { counter: u16, at: DateTime<Utc>, by: Option<String>, expect: TicketId },
+    /// Any later step of a ticket (recall, no-show, start, finish, left, transfer, rating,
+    /// link, close).
+    Step { ticket: TicketId, event: TicketEvent },
+    /// A counter signed in to (`Some`) or out of (`None`).
+    Sign { counter: u16, staff: Option<String>, at: DateTime<Utc> },
+}
+
+impl HallCommand {
+    /// The instant the command happens.
+    pub fn at(&self) -> DateTime<Utc> {
+        match self {
+            Self::Issue { at, .. }
+            | Self::Book { at, .. }
+            | Self::Cancel { at, .. }
+            | Self::CheckIn { at, .. }
+            | Self::Call { at, .. }
+            | Self::Sign { at, .. } => *at,
+            Self::Step { event, .. } => event.at,
+        }
+    }
+}
+
+/// The citizen's time in the hall before a dossier's clock started (thời gian chờ tại sảnh):
+/// from taking the number to the first call, and to the dossier's receipt. A separate figure:
+/// the statutory clock starts at the receipt and is not moved by it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HallTime {
+    /// The ticket the citizen took on arriving (the first of a redirect's chain).
+    pub ticket: TicketId,
+    pub number: String,
+    pub issued_at: DateTime<Utc>,
+    /// Its first call (`None`: received without a call, e.g. at the desk directly).
+    pub called_at: Option<DateTime<Utc>>,
+    pub received_at: DateTime<Utc>,
+    /// Whole minutes from the number to the first call.
+    pub wait_to_call_minutes: Option<i64>,
+    /// Whole minutes from the number to the receipt (the clock's start).
+    pub wait_to_receipt_minutes: i64,
+}
+
+/// The hall time of a dossier received at `received_at` from a citizen who took `origin`.
+pub fn hall_time(origin: &Ticket, received_at: DateTime<Utc>) -> HallTime {
+    let minutes = |a: DateTime<Utc>, b: DateTime<Utc>| (b - a).num_minutes().max(0);
+    HallTime {
+        ticket: origin.id.clone(),
+        number: origin.number.clone(),
+        issued_at: origin.issued_at,
+        called_at: origin.first_called_at,
+        received_at,
+        wait_to_call_minutes: origin.first_called_at.map(|c| minutes(origin.issued_at, c)),
+        wait_to_receipt_minutes: minutes(origin.issued_at, received_at),
+    }
+}
+
 /// The local opening instant of a time on a day, for tests and the simulator.
 pub fn local_at(day: NaiveDate, h: u32, m: u32) -> DateTime<Utc> {
     from_local(day.and_time(NaiveTime::from_hms_opt(h, m, 0).unwrap_or(NaiveTime::MIN)))

@@ -451,6 +451,13 @@ async fn report_handler(
     _who: Principal,
     Query(p): Query<ReportParams>,
 ) -> Result<Response, Problem> {
+    if let Some(r) = crate::report::build_hall_wait(&state, &p).await? {
+        return match p.format.as_deref() {
+            Some("csv") => Ok(csv_response(&format!("motcua-hall-wait-{}-{}.csv", r.from, r.to), r.to_csv())),
+            None | Some("json") => Ok(Json(r.to_json()).into_response()),
+            Some(other) => Err(Problem::invalid(format!("unknown format {other:?}: expected json or csv"))),
+        };
+    }
     let r = build_report(&state, &p).await?;
     match p.format.as_deref() {
         Some("csv") => Ok(csv_response(&format!("motcua-report-{}-{}.csv", r.from, r.to), r.to_csv())),

@@ -45,6 +45,9 @@ pub struct Paper<'a> {
     pub qr_svg: &'a str,
     /// The instant the paper is printed: the date of a paper with no event to date it.
     pub now: DateTime<Utc>,
+    /// Received from a hall ticket: the citizen's time in the hall before the clock started
+    /// (the control sheet prints it, apart from the statutory clock).
+    pub hall: Option<&'a motcua_core::hall::HallTime>,
 }
 
 /// The header every form shares.
@@ -395,6 +398,16 @@ struct ControlVm {
     result: String,
 }
 
+/// The control sheet's line on the time waited in the hall.
+#[derive(Debug, Clone)]
+struct HallVm {
+    number: String,
+    issued_at: String,
+    /// "12 phút" / "12 minutes", or "—" when never called.
+    to_call: String,
+    to_receipt: i64,
+}
+
 #[derive(Template)]
 #[template(path = "forms/control.html")]
 struct ControlForm {
@@ -404,6 +417,7 @@ struct ControlForm {
     received_at: String,
     appointment: String,
     rows: Vec<ControlVm>,
+    hall: Option<HallVm>,
 }
 
 /// Mẫu 05 (Mẫu 06 from 2025): the control sheet, one row per handoff from core's analysis.
@@ -440,6 +454,14 @@ pub fn control(p: &Paper<'_>) -> Result<String, FormError> {
             .map(|t| t.format("%H:%M %d/%m/%Y").to_string())
             .unwrap_or_default(),
         rows,
+        hall: p.hall.map(|w| HallVm {
+            number: w.number.clone(),
+            issued_at: local(w.issued_at),
+            to_call: w
+                .wait_to_call_minutes
+                .map_or_else(|| "—".to_string(), |m| if en { format!("{m} minutes") } else { format!("{m} phút") }),
+            to_receipt: w.wait_to_receipt_minutes,
+        }),
     };
     Ok(f.render()?)
 }
@@ -675,7 +697,7 @@ pub enum PaperError {
 /// `motcua form`, `motcua letter` and the worker's print queue print (the web page reads the
 /// dossier through its privacy rule first, then draws it the same way). The officer named is
 /// the account that received the dossier.
-pub async fn dossier_paper<S: motcua_store::Store + motcua_store::StaffStore>(
+pub async fn dossier_paper<S: motcua_store::Store + motcua_store::StaffStore + motcua_store::HallStore>(
     store: &S,
     domain: &Domain,
     kind: FormKind,
@@ -700,6 +722,7 @@ pub async fn dossier_paper<S: motcua_store::Store + motcua_store::StaffStore>(
     };
     let url = format!("{}/tra-cuu?ma={code_text}", at.public_url.trim_end_matches('/'));
     let qr = crate::paper::lookup_qr(&url);
+    let hall = motcua_store::hall::dossier_hall_time(store, code, d.received_at).await?;
     let p = Paper {
         domain,
         place: &at.place,
@@ -711,6 +734,7 @@ pub async fn dossier_paper<S: motcua_store::Store + motcua_store::StaffStore>(
         lookup_url: &url,
         qr_svg: &qr,
         now,
+        hall: hall.as_ref(),
     };
     Ok(render(kind, &p)?)
 }

@@ -399,9 +399,10 @@ pub fn document(domain: &Domain) -> Value {
             {"name": "by", "in": "query", "schema": {"type": "string"}, "description": "agency (default), procedure or month; anything else is a 422"},
             {"name": "agency", "in": "query", "schema": {"type": "string"}, "description": "keep only this agency's row (reports by agency; with another grouping a 422)"},
             {"name": "as_of", "in": "query", "schema": query_instant("the instant the report is computed at")},
+            {"name": "hall_wait", "in": "query", "schema": {"type": "string"}, "description": "`true`: instead, the citizen's whole time per group (\"hall wait + processing\"): of the dossiers finished in the period, how many were received from a hall ticket and, for those, the time in the hall (number → receipt), the processing time (receipt → finish) and their sum, median and mean in minutes (`HallWaitReport`); anything but true/false is a 422"},
             {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv"]}}],
-            "responses": Errors { auth: true, params: true, invalid: true, ..Errors::default() }.responses(json!({"200": {"description": "report",
-                "content": {"application/json": {"schema": schema_ref("Report")}, "text/csv": {"schema": {"type": "string"}}}}}))}},
+            "responses": Errors { auth: true, params: true, invalid: true, ..Errors::default() }.responses(json!({"200": {"description": "report, or with hall_wait=true the hall-wait report",
+                "content": {"application/json": {"schema": {"anyOf": [schema_ref("Report"), schema_ref("HallWaitReport")]}}, "text/csv": {"schema": {"type": "string"}}}}}))}},
         "/api/v1/scorecard": {"get": {"summary": "the chair's scorecard: every Decision 766/QĐ-TTg indicator the data can compute, with its points and Da Nang's target, per agency or month, and the dossiers whose data was not recorded (`unknown`); read from sums kept by the write path (chair, head of agency, inspector; docs/scorecard.md)", "operationId": "scorecard", "parameters": [
             {"name": "from", "in": "query", "schema": {"type": "string"}, "description": "YYYY-MM-DD; default the first day of `to`'s month. A value that is not a day or a period longer than three years is a 422"},
             {"name": "to", "in": "query", "schema": {"type": "string"}, "description": "YYYY-MM-DD; default today"},
@@ -664,7 +665,11 @@ pub fn document(domain: &Domain) -> Value {
                 "AuditRow": {"type": "object", "required": ["id", "code", "kind", "at", "by", "recorded_at"], "properties": {
                     "id": {"type": "integer"}, "code": {"type": "string"}, "kind": {"type": "string"}, "at": {"type": "string", "format": "date-time"},
                     "by": nullable_string, "recorded_at": {"type": "string", "format": "date-time"}}},
-                "PublicDossier": {"type": "object", "required": ["code", "procedure", "procedure_name", "receiving_unit", "status", "status_name", "received_at", "due_at", "overdue", "waiting_for_citizen", "remaining", "supplement", "delay", "steps", "explanation", "can_rate", "rating"], "properties": {
+                "PublicDossier": {"type": "object", "required": ["code", "procedure", "procedure_name", "receiving_unit", "status", "status_name", "received_at", "due_at", "overdue", "waiting_for_citizen", "remaining", "supplement", "delay", "steps", "explanation", "can_rate", "rating", "hall_time"], "properties": {
+                    "hall_time": {"description": "received from a hall ticket (`intake --ticket`): the time the citizen waited in the hall before the dossier's clock started, from taking the number to the first call and to the receipt, in whole minutes — a separate figure, not part of the statutory time limit; null otherwise",
+                        "type": ["object", "null"], "required": ["ticket", "number", "issued_at", "called_at", "received_at", "wait_to_call_minutes", "wait_to_receipt_minutes", "note"], "properties": {
+                        "ticket": {"type": "string"}, "number": {"type": "string"}, "issued_at": {"type": "string"}, "called_at": {"type": "string"}, "received_at": {"type": "string"},
+                        "wait_to_call_minutes": {"type": ["integer", "null"], "minimum": 0}, "wait_to_receipt_minutes": {"type": "integer", "minimum": 0}, "note": {"type": "string"}}},
                     "delay": {"type": ["object", "null"], "required": ["code", "cause", "reason", "text"], "properties": {"code": {"type": "string"}, "cause": {"enum": ["citizen", "agency"]}, "reason": {"type": "string"}, "text": {"type": "string"}}},
                     "code": {"type": "string"}, "procedure": {"type": "string"}, "procedure_name": {"type": "string"}, "receiving_unit": {"type": "string"},
                     "status": {"type": "integer", "enum": statuses}, "status_name": {"type": "string"},
@@ -675,6 +680,14 @@ pub fn document(domain: &Domain) -> Value {
                     "steps": {"type": "array", "items": {"type": "object", "required": ["unit", "action", "from", "until", "timeliness", "remaining"]}},
                     "explanation": {"type": "array", "items": {"type": "string"}}, "can_rate": {"type": "boolean"},
                     "rating": {"type": ["integer", "null"], "minimum": 1, "maximum": 5}}},
+                "HallWaitReport": {"type": "object", "required": ["from", "to", "by", "definitions", "rows", "total"], "properties": {
+                    "from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"}, "by": {"enum": ["agency", "procedure", "month"]},
+                    "agency_filter": {"type": ["string", "null"]}, "definitions": {"type": "object"},
+                    "rows": {"type": "array", "items": schema_ref("HallWaitRow")}, "total": schema_ref("HallWaitRow")}},
+                "HallWaitRow": {"type": "object", "required": ["key", "name", "finished", "linked", "hall_wait_minutes", "processing_minutes", "whole_minutes"], "properties": {
+                    "key": {"type": "string"}, "name": {"type": "string"}, "finished": {"type": "integer", "minimum": 0}, "linked": {"type": "integer", "minimum": 0},
+                    "hall_wait_minutes": schema_ref("MedianMean"), "processing_minutes": schema_ref("MedianMean"), "whole_minutes": schema_ref("MedianMean")}},
+                "MedianMean": {"type": "object", "required": ["median", "mean"], "properties": {"median": {"type": ["integer", "null"]}, "mean": {"type": ["number", "null"]}}},
                 "Board": {"type": "object", "required": ["from", "to", "as_of", "rows", "total"], "properties": {
                     "from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"}, "as_of": {"type": "string"},
                     "rows": {"type": "array", "items": schema_ref("BoardRow")}, "total": schema_ref("BoardRow")}},

@@ -68,6 +68,7 @@ pub fn receipt(domain: &Domain, place: &str, page: Page, f: &ReceiptFacts<'_>) -
         lookup_url: f.lookup_url,
         qr_svg: f.qr_svg,
         now: f.now,
+        hall: None,
     };
     match forms::receipt(&p) {
         Ok(html) => Ok(html),
@@ -98,6 +99,7 @@ pub fn apology_letter(
         lookup_url: "",
         qr_svg: "",
         now,
+        hall: None,
     };
     match forms::apology(&p) {
         Ok(html) => Some(Ok(html)),

@@ -103,6 +103,40 @@ impl PublicDelay {
     }
 }
 
+/// The citizen's time in the hall before the dossier was received (from the ticket it was
+/// received from): a separate figure, the statutory clock starts at the receipt.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicHallTime {
+    /// The ticket id (`HCC-260310-A-023`) and the number the citizen held (`A-023`).
+    pub ticket: String,
+    pub number: String,
+    /// `dd/mm/yyyy HH:MM` at +07:00.
+    pub issued_at: String,
+    pub called_at: String,
+    pub received_at: String,
+    /// Whole minutes from the number to the first call (`None`: never called).
+    pub wait_to_call_minutes: Option<i64>,
+    /// Whole minutes from the number to the receipt.
+    pub wait_to_receipt_minutes: i64,
+    /// That the figure is not part of the statutory time limit, in the page's language.
+    pub note: String,
+}
+
+impl PublicHallTime {
+    pub fn of(h: &motcua_core::hall::HallTime, tr: Tr) -> Self {
+        Self {
+            ticket: h.ticket.to_string(),
+            number: h.number.clone(),
+            issued_at: local(h.issued_at),
+            called_at: local_opt(h.called_at),
+            received_at: local(h.received_at),
+            wait_to_call_minutes: h.wait_to_call_minutes,
+            wait_to_receipt_minutes: h.wait_to_receipt_minutes,
+            note: tr.t("hall_time_note").to_string(),
+        }
+    }
+}
+
 /// What the lookup shows.
 #[derive(Debug, Clone, Serialize)]
 pub struct PublicDossier {
@@ -131,6 +165,8 @@ pub struct PublicDossier {
     pub explanation: Vec<String>,
     pub can_rate: bool,
     pub rating: Option<u8>,
+    /// Received from a hall ticket: the time waited in the hall before the clock started.
+    pub hall_time: Option<PublicHallTime>,
 }
 
 /// Whether `typed` is the applicant's ID number `stored`, in a time that depends on neither:
@@ -198,6 +234,7 @@ pub async fn find(state: &AppState, code: &str, id_number: &str, lang: Lang) -> 
         })
         .collect();
     let rating = state.store.rating(&code).await?;
+    let hall_time = motcua_store::hall::dossier_hall_time(&state.store, &code, d.received_at).await?;
     Ok(Some(PublicDossier {
         code: code.to_string(),
         procedure: v.procedure.to_string(),
@@ -225,6 +262,7 @@ pub async fn find(state: &AppState, code: &str, id_number: &str, lang: Lang) -> 
         explanation: if lang == Lang::En { v.explanation_en.clone() } else { v.explanation.clone() },
         can_rate: d.status == Some(Status::Returned) && rating.is_none(),
         rating: rating.map(|r| r.score),
+        hall_time: hall_time.as_ref().map(|h| PublicHallTime::of(h, tr)),
     }))
 }
 

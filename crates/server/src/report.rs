@@ -27,6 +27,8 @@ pub struct ReportParams {
     pub format: Option<String>,
     /// `true`: count a ceased agency's dossiers under its successor of the as-of day.
     pub as_successors: Option<String>,
+    /// `true`: the hall-wait report instead ("hall wait + processing" per group).
+    pub hall_wait: Option<String>,
 }
 
 /// A period of local days, `from..=to`: by default this month up to `today`; at most three
@@ -57,17 +59,36 @@ fn period(from: &Option<String>, to: &Option<String>, today: NaiveDate) -> Resul
 }
 
 /// `as_successors`: `true`, `on` or `1` (a checkbox) is yes; absent, empty, `false`, `off` or `0` no.
-fn flag(s: &Option<String>) -> Result<bool, Problem> {
+fn flag(name: &str, s: &Option<String>) -> Result<bool, Problem> {
     match s.as_deref().map(str::trim).unwrap_or("") {
         "true" | "on" | "1" => Ok(true),
         "" | "false" | "off" | "0" => Ok(false),
-        other => Err(Problem::invalid(format!("as_successors {other:?}: expected true or false"))),
+        other => Err(Problem::invalid(format!("{name} {other:?}: expected true or false"))),
     }
 }
 
 /// The report for the filters: the store's read model, narrowed to one agency if asked (in
 /// every grouping), under the agencies as they were or their successors.
 pub async fn build_report(state: &AppState, p: &ReportParams) -> Result<Report, Problem> {
+    let q = report_query(state, p)?;
+    Ok(report(&state.store, &state.domain, &q).await?)
+}
+
+/// `GET /api/v1/report?hall_wait=true`: the citizen's whole time per group, with the same
+/// filters as the report (the same computation as `motcua report --hall-wait`).
+pub async fn build_hall_wait(
+    state: &AppState,
+    p: &ReportParams,
+) -> Result<Option<motcua_store::report::HallWaitReport>, Problem> {
+    if !flag("hall_wait", &p.hall_wait)? {
+        return Ok(None);
+    }
+    let q = report_query(state, p)?;
+    Ok(Some(motcua_store::report::hall_wait(&state.store, &state.domain, &q).await?))
+}
+
+/// The report's query from its parameters.
+fn report_query(state: &AppState, p: &ReportParams) -> Result<ReportQuery, Problem> {
     let as_of = as_of(state, p.as_of.as_deref())?;
     let today = to_local(as_of).date();
     let (from, to) = period(&p.from, &p.to, today)?;
@@ -76,14 +97,14 @@ pub async fn build_report(state: &AppState, p: &ReportParams) -> Result<Report, 
         None => GroupBy::Agency,
     };
     let mut q = ReportQuery::new(from, to, by, as_of);
-    q.as_successors = flag(&p.as_successors)?;
+    q.as_successors = flag("as_successors", &p.as_successors)?;
     if let Some(a) = p.agency.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
         let code: AgencyCode = a.parse().map_err(|e| Problem::invalid(format!("agency {a:?}: {e}")))?;
         state.domain.agency(&code)?;
         q.agency = Some(code);
     }
     q.check(&state.domain).map_err(|e| Problem::invalid(e).because(Cause::Words("err_agency_ceased_successor")))?;
-    Ok(report(&state.store, &state.domain, &q).await?)
+    Ok(q)
 }
 
 /// Filters of the chair's scorecard (`GET /api/v1/scorecard`, the `/scorecard` page).

@@ -17,6 +17,7 @@
 //! `timeline` (one dossier's life, event by event), `pick` (seeded sampling helpers); this file
 //! holds [`SimConfig`], [`plan`] and the planned values.
 
+pub mod hall;
 mod mix;
 mod people;
 mod pick;

@@ -15,7 +15,8 @@ use std::future::Future;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use motcua_core::hall::{
-    Booking, BookingRequest, HallCode, HallRating, Lane, PriorityKind, Ticket, TicketChannel, TicketEvent, TicketId,
+    Booking, BookingRequest, HallCode, HallCommand, HallRating, HallTime, Lane, PriorityKind, Ticket, TicketChannel,
+    TicketEvent, TicketId,
 };
 use motcua_core::{Domain, DossierCode};
 use serde::Serialize;
@@ -225,6 +226,55 @@ pub trait HallStore: Send + Sync {
 
     /// The highest `id` of the hall log, 0 when it is empty: where a new reader starts.
     fn hall_log_head(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
+
+    /// Records a hall day's script ([`HallCommand`], `motcua simulate`) in one transaction,
+    /// each command through the same steps as its single command (numbering, ordering rule,
+    /// core's checks); all or nothing. Returns how many commands were recorded.
+    fn record_hall_script(
+        &self,
+        domain: &Domain,
+        hall: &HallCode,
+        day: NaiveDate,
+        script: Vec<HallCommand>,
+        recorded_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// The tickets a dossier was received from (its tickets' `linked` events), first issued
+    /// first.
+    fn dossier_tickets(&self, code: &DossierCode) -> impl Future<Output = Result<Vec<Ticket>, StoreError>> + Send;
+
+    /// The dossiers finished in `[a, b)` that were received from a ticket, with that ticket.
+    fn linked_finished(
+        &self,
+        a: DateTime<Utc>,
+        b: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<LinkedDossier>, StoreError>> + Send;
+}
+
+/// A finished dossier received from a hall ticket (the report's "hall wait + processing").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkedDossier {
+    pub code: DossierCode,
+    pub procedure: String,
+    pub lead_agency: String,
+    pub received_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    /// The ticket it was linked to (the first issued, when several).
+    pub ticket: Ticket,
+}
+
+/// The ticket the citizen took on arriving: `t`, or the first ticket of the redirect chain
+/// it continues (a few hops at most).
+pub async fn origin_ticket<S: HallStore>(store: &S, t: Ticket) -> Result<Ticket, StoreError> {
+    let mut t = t;
+    for _ in 0..8 {
+        let Some(from) = t.linked_from.clone() else { break };
+        match store.ticket(&from).await? {
+            Some(prev) => t = prev,
+            None => break,
+        }
+    }
+    Ok(t)
 }
 
 /// One entry of the hall's log as [`HallStore::hall_log_after`] reads it.
@@ -373,6 +423,19 @@ pub async fn rate_ticket_dossiers<S: crate::StaffStore>(
         store.rate(&r).await?;
     }
     Ok(())
+}
+
+/// The citizen's time in the hall before dossier `code`'s clock started, if it was received
+/// from a ticket (the lookup, the control sheet).
+pub async fn dossier_hall_time<S: HallStore>(
+    store: &S,
+    code: &DossierCode,
+    received_at: Option<DateTime<Utc>>,
+) -> Result<Option<HallTime>, StoreError> {
+    let Some(received_at) = received_at else { return Ok(None) };
+    let Some(first) = store.dossier_tickets(code).await?.into_iter().next() else { return Ok(None) };
+    let origin = origin_ticket(store, first).await?;
+    Ok(Some(motcua_core::hall::hall_time(&origin, received_at)))
 }
 
 /// The columns of `hall_tickets`, in the order [`hall_store!`] binds them.
@@ -604,90 +667,188 @@ macro_rules! hall_store {
                 at: chrono::DateTime<chrono::Utc>,
                 recorded_at: chrono::DateTime<chrono::Utc>,
             ) -> Result<Vec<Result<Option<$crate::hall::Called>, $crate::error::StoreError>>, $crate::error::StoreError> {
-                use sqlx::Row as _;
                 let at = motcua_core::calendar::truncate_to_micros(at);
                 let day = motcua_core::calendar::to_local(at).date();
                 let hall = domain.halls.hall(hall_code, day)?;
-                // Each call's counter and its areas; a counter the hall lacks is that call's answer.
-                let mut answers: Vec<Result<Option<$crate::hall::Called>, $crate::error::StoreError>> =
-                    Vec::with_capacity(calls.len());
-                let mut areas = Vec::with_capacity(calls.len());
-                for call in calls {
-                    match hall.counter(call.counter, day) {
-                        Ok(c) => {
-                            areas.push(Some(c.areas.clone()));
-                            answers.push(Ok(None));
-                        }
-                        Err(e) => {
-                            areas.push(None);
-                            answers.push(Err(e.into()));
-                        }
-                    }
-                }
-                if areas.iter().all(Option::is_none) {
+                // A counter the hall lacks is that call's answer alone.
+                let mut answers: Vec<Result<Option<$crate::hall::Called>, $crate::error::StoreError>> = calls
+                    .iter()
+                    .map(|c| hall.counter(c.counter, day).map(|_| None).map_err(Into::into))
+                    .collect();
+                if answers.iter().all(Result::is_err) {
                     return Ok(answers);
                 }
                 let $s = self;
                 let mut tx = $begin.await?;
                 let mut fair = Self::lock_day(&mut tx, hall_code, day).await?;
+                let mut waiting = Self::waiting_in(&mut tx, hall_code, day).await?;
+                let mut called_any = false;
+                for (call, answer) in calls.iter().zip(answers.iter_mut()) {
+                    if answer.is_err() {
+                        continue;
+                    }
+                    let by = call.by.clone();
+                    if let Some((called, next)) =
+                        Self::call_in(&mut tx, hall, fair, &mut waiting, call.counter, at, by, recorded_at).await?
+                    {
+                        fair = next;
+                        called_any = true;
+                        *answer = Ok(Some(called));
+                    }
+                }
+                if called_any {
+                    tx.commit().await?;
+                } else {
+                    tx.rollback().await?;
+                }
+                Ok(answers)
+            }
+
+            async fn record_hall_script(
+                &self,
+                domain: &motcua_core::Domain,
+                hall_code: &motcua_core::hall::HallCode,
+                day: chrono::NaiveDate,
+                script: Vec<motcua_core::hall::HallCommand>,
+                recorded_at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<u64, $crate::error::StoreError> {
+                use motcua_core::hall::HallCommand as C;
+                let hall = domain.halls.hall(hall_code, day)?;
+                let calendar = domain.calendar_for(&hall.agency);
+                let mismatch = |want: &motcua_core::hall::TicketId, got: &motcua_core::hall::TicketId| {
+                    $crate::error::StoreError::from(motcua_core::hall::HallError::Invalid(format!(
+                        "the hall script expected ticket {want}, the store gave {got}"
+                    )))
+                };
+                let $s = self;
+                let mut tx = $begin.await?;
+                let mut fair = Self::lock_day(&mut tx, hall_code, day).await?;
+                let mut n = 0u64;
+                for c in script {
+                    let at = motcua_core::calendar::truncate_to_micros(c.at());
+                    match c {
+                        C::Issue { area, channel, priority, by, expect, .. } => {
+                            if motcua_core::calendar::to_local(at).date() != day {
+                                return Err(motcua_core::hall::HallError::Invalid(format!(
+                                    "the hall script of {day} issues a ticket on another day"
+                                ))
+                                .into());
+                            }
+                            hall.area(area, day)?;
+                            hall.check_open(calendar, at)?;
+                            let issue = motcua_core::hall::Issue {
+                                id: Self::take_number(&mut tx, hall, area, day).await?,
+                                channel,
+                                priority,
+                                booking: None,
+                                slot_at: None,
+                                linked_from: None,
+                            };
+                            if issue.id != expect {
+                                return Err(mismatch(&expect, &issue.id));
+                            }
+                            Self::issue_in(&mut tx, hall, issue, at, by, recorded_at).await?;
+                        }
+                        C::Book { request, .. } => {
+                            if request.hall != *hall_code || request.slot.date() != day {
+                                return Err(motcua_core::hall::HallError::Invalid(format!(
+                                    "the hall script of {hall_code} on {day} books another hall or day"
+                                ))
+                                .into());
+                            }
+                            Self::book_in(&mut tx, hall, calendar, request, at, recorded_at).await?;
+                        }
+                        C::Cancel { code, .. } => {
+                            Self::cancel_in(&mut tx, hall, &code, at, None, recorded_at).await?;
+                        }
+                        C::CheckIn { code, by, expect, .. } => {
+                            hall.check_open(calendar, at)?;
+                            let t = Self::check_in_in(&mut tx, hall, day, &code, at, by, recorded_at).await?;
+                            if t.id != expect {
+                                return Err(mismatch(&expect, &t.id));
+                            }
+                        }
+                        C::Call { counter, by, expect, .. } => {
+                            let mut waiting = Self::waiting_in(&mut tx, hall_code, day).await?;
+                            let called =
+                                Self::call_in(&mut tx, hall, fair, &mut waiting, counter, at, by, recorded_at).await?;
+                            let Some((called, next)) = called else {
+                                return Err(motcua_core::hall::HallError::Invalid(format!(
+                                    "the hall script expected ticket {expect} at counter {counter}; no one was waiting"
+                                ))
+                                .into());
+                            };
+                            if called.ticket.id != expect {
+                                return Err(mismatch(&expect, &called.ticket.id));
+                            }
+                            fair = next;
+                        }
+                        C::Step { ticket, mut event } => {
+                            if ticket.hall != *hall_code || ticket.day != day {
+                                return Err(motcua_core::hall::HallError::Mismatch.into());
+                            }
+                            event.at = at;
+                            Self::step_in(&mut tx, hall, &ticket, &event, recorded_at).await?;
+                        }
+                        C::Sign { counter, staff, .. } => {
+                            hall.counter(counter, day)?;
+                            Self::sign_in_tx(&mut tx, hall_code, day, counter, staff.as_deref(), at, recorded_at).await?;
+                        }
+                    }
+                    n += 1;
+                }
+                tx.commit().await?;
+                Ok(n)
+            }
+
+            async fn dossier_tickets(
+                &self,
+                code: &motcua_core::DossierCode,
+            ) -> Result<Vec<motcua_core::hall::Ticket>, $crate::error::StoreError> {
                 let rows = sqlx::query(
-                    "SELECT id, area, priority, slot_at, waiting_since, for_counter FROM hall_tickets \
-                     WHERE hall = $1 AND day = $2 AND status = 'waiting'",
+                    "SELECT t.* FROM hall_dossier_links l JOIN hall_tickets t ON t.id = l.ticket \
+                     WHERE l.dossier = $1 ORDER BY t.issued_at, t.id",
                 )
-                .bind(hall_code.as_str())
-                .bind(day.to_string())
-                .fetch_all(&mut *tx)
+                .bind(code.as_str())
+                .fetch_all(self.$reader())
                 .await?;
-                let mut waiting = Vec::with_capacity(rows.len());
+                rows.iter().map(|r| $crate::hall::decode_ticket!(r)).collect()
+            }
+
+            async fn linked_finished(
+                &self,
+                a: chrono::DateTime<chrono::Utc>,
+                b: chrono::DateTime<chrono::Utc>,
+            ) -> Result<Vec<$crate::hall::LinkedDossier>, $crate::error::StoreError> {
+                use sqlx::Row as _;
+                let rows = sqlx::query(
+                    "SELECT d.code AS d_code, d.procedure AS d_procedure, d.lead_agency AS d_lead_agency, \
+                     d.received_at AS d_received_at, d.finished_at AS d_finished_at, t.* \
+                     FROM dossiers d JOIN hall_dossier_links l ON l.dossier = d.code \
+                     JOIN hall_tickets t ON t.id = l.ticket \
+                     WHERE d.finished_at >= $1 AND d.finished_at < $2 AND d.received_at IS NOT NULL \
+                     ORDER BY d.code, t.issued_at, t.id",
+                )
+                .bind($crate::sql::At(a))
+                .bind($crate::sql::At(b))
+                .fetch_all(self.$reader())
+                .await?;
+                let mut out: Vec<$crate::hall::LinkedDossier> = Vec::new();
                 for r in &rows {
-                    let id: String = r.try_get("id")?;
-                    let area: String = r.try_get("area")?;
-                    let priority: Option<String> = r.try_get("priority")?;
-                    waiting.push(motcua_core::hall::Waiting {
-                        id: $crate::hall::parse_id(&id)?,
-                        area: $crate::hall::parse_char("area", &area)?,
-                        priority: priority.is_some(),
-                        slot_at: r.try_get("slot_at")?,
-                        waiting_since: r.try_get("waiting_since")?,
-                        for_counter: $crate::hall::to_u16("for_counter", r.try_get("for_counter")?)?,
+                    let code: String = r.try_get("d_code")?;
+                    if out.last().is_some_and(|l| l.code.as_str() == code) {
+                        continue;
+                    }
+                    out.push($crate::hall::LinkedDossier {
+                        code: code.parse().map_err(|_| $crate::hall::corrupt(format!("dossier {code:?}")))?,
+                        procedure: r.try_get("d_procedure")?,
+                        lead_agency: r.try_get("d_lead_agency")?,
+                        received_at: r.try_get("d_received_at")?,
+                        finished_at: r.try_get("d_finished_at")?,
+                        ticket: $crate::hall::decode_ticket!(r)?,
                     });
                 }
-                let mut called_any = false;
-                for ((call, areas), answer) in calls.iter().zip(&areas).zip(answers.iter_mut()) {
-                    let Some(areas) = areas else { continue };
-                    let Some((next, lane)) =
-                        motcua_core::hall::next_ticket(&hall.priority, &fair, &waiting, call.counter, areas, at)
-                    else {
-                        continue;
-                    };
-                    let id = next.id.clone();
-                    waiting.retain(|w| w.id != id);
-                    let event = motcua_core::hall::TicketEvent::new(
-                        at,
-                        call.by.clone(),
-                        motcua_core::hall::TicketEventKind::Called { counter: call.counter },
-                    );
-                    let ticket = Self::step_in(&mut tx, hall, &id, &event, recorded_at).await?;
-                    fair = fair.after(lane);
-                    called_any = true;
-                    *answer = Ok(Some($crate::hall::Called { ticket, lane }));
-                }
-                if !called_any {
-                    tx.rollback().await?;
-                    return Ok(answers);
-                }
-                sqlx::query(
-                    "UPDATE hall_days SET consecutive_priority = $3, ordinary_since_priority = $4 \
-                     WHERE hall = $1 AND day = $2",
-                )
-                .bind(hall_code.as_str())
-                .bind(day.to_string())
-                .bind(i32::try_from(fair.consecutive_priority).unwrap_or(i32::MAX))
-                .bind(fair.ordinary_since_priority.map(|n| i32::try_from(n).unwrap_or(i32::MAX)))
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                Ok(answers)
+                Ok(out)
             }
 
             async fn record_ticket(
@@ -804,48 +965,12 @@ macro_rules! hall_store {
                 let at = motcua_core::calendar::truncate_to_micros(at);
                 let day = request.slot.date();
                 let hall = domain.halls.hall(&request.hall, day)?;
-                let area = hall.check_slot(domain.calendar_for(&hall.agency), request.area, request.slot, at)?;
-                let limit = area.booking_per_slot;
+                let calendar = domain.calendar_for(&hall.agency);
+                hall.check_slot(calendar, request.area, request.slot, at)?;
                 let $s = self;
                 let mut tx = $begin.await?;
                 Self::lock_day(&mut tx, &request.hall, day).await?;
-                let taken: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM hall_bookings WHERE hall = $1 AND area = $2 AND slot = $3 \
-                     AND status IN ('booked', 'checked_in')",
-                )
-                .bind(request.hall.as_str())
-                .bind(request.area.to_string())
-                .bind($crate::hall::slot_text(request.slot))
-                .fetch_one(&mut *tx)
-                .await?;
-                if taken >= i64::from(limit) {
-                    return Err(motcua_core::hall::HallError::Booking(format!(
-                        "the slot {} of area {} is full ({limit} bookings); choose another slot",
-                        request.slot.format("%H:%M %d/%m/%Y"),
-                        request.area
-                    ))
-                    .into());
-                }
-                let event = motcua_core::hall::BookingEvent {
-                    at,
-                    by: None,
-                    kind: motcua_core::hall::BookingEventKind::Booked(request),
-                };
-                let booking = motcua_core::hall::Booking::book(&event)?;
-                Self::append(
-                    &mut tx,
-                    &booking.hall,
-                    booking.slot.date(),
-                    &$crate::hall::booking_subject(&booking.code),
-                    1,
-                    at,
-                    event.kind.name(),
-                    None,
-                    &serde_json::to_string(&event).map_err($crate::hall::corrupt)?,
-                    recorded_at,
-                )
-                .await?;
-                Self::put_booking(&mut tx, &booking).await?;
+                let booking = Self::book_in(&mut tx, hall, calendar, request, at, recorded_at).await?;
                 tx.commit().await?;
                 Ok(booking)
             }
@@ -866,27 +991,7 @@ macro_rules! hall_store {
                 let $s = self;
                 let mut tx = $begin.await?;
                 Self::lock_day(&mut tx, &found.hall, found.slot.date()).await?;
-                let (mut booking, seq) = Self::load_booking(&mut tx, hall, code).await?;
-                let event = motcua_core::hall::BookingEvent {
-                    at,
-                    by: by.clone(),
-                    kind: motcua_core::hall::BookingEventKind::Cancelled,
-                };
-                booking.apply(hall, &event)?;
-                Self::append(
-                    &mut tx,
-                    &booking.hall,
-                    booking.slot.date(),
-                    &$crate::hall::booking_subject(code),
-                    seq + 1,
-                    at,
-                    event.kind.name(),
-                    by.as_deref(),
-                    &serde_json::to_string(&event).map_err($crate::hall::corrupt)?,
-                    recorded_at,
-                )
-                .await?;
-                Self::put_booking(&mut tx, &booking).await?;
+                let booking = Self::cancel_in(&mut tx, hall, code, at, by, recorded_at).await?;
                 tx.commit().await?;
                 Ok(booking)
             }
@@ -909,37 +1014,7 @@ macro_rules! hall_store {
                 let $s = self;
                 let mut tx = $begin.await?;
                 Self::lock_day(&mut tx, &found.hall, day).await?;
-                let (mut booking, seq) = Self::load_booking(&mut tx, hall, code).await?;
-                booking.check_in(hall, at)?;
-                let issue = motcua_core::hall::Issue {
-                    id: Self::take_number(&mut tx, hall, booking.area, day).await?,
-                    channel: motcua_core::hall::TicketChannel::Booking,
-                    priority: booking.priority,
-                    booking: Some(booking.code.clone()),
-                    slot_at: Some(booking.slot_at),
-                    linked_from: None,
-                };
-                let event = motcua_core::hall::BookingEvent {
-                    at,
-                    by: by.clone(),
-                    kind: motcua_core::hall::BookingEventKind::CheckedIn { ticket: issue.id.clone() },
-                };
-                let ticket = Self::issue_in(&mut tx, hall, issue, at, by.clone(), recorded_at).await?;
-                booking.apply(hall, &event)?;
-                Self::append(
-                    &mut tx,
-                    &booking.hall,
-                    day,
-                    &$crate::hall::booking_subject(code),
-                    seq + 1,
-                    at,
-                    event.kind.name(),
-                    by.as_deref(),
-                    &serde_json::to_string(&event).map_err($crate::hall::corrupt)?,
-                    recorded_at,
-                )
-                .await?;
-                Self::put_booking(&mut tx, &booking).await?;
+                let ticket = Self::check_in_in(&mut tx, hall, day, code, at, by, recorded_at).await?;
                 tx.commit().await?;
                 Ok(ticket)
             }
@@ -959,33 +1034,7 @@ macro_rules! hall_store {
                 let $s = self;
                 let mut tx = $begin.await?;
                 Self::lock_day(&mut tx, hall_code, day).await?;
-                let subject = $crate::hall::counter_subject(hall_code, counter);
-                let seq: i64 = sqlx::query_scalar("SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) FROM hall_events WHERE subject = $1")
-                    .bind(&subject)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                let seq = i32::try_from(seq + 1).map_err($crate::hall::corrupt)?;
-                let (kind, payload) = match staff {
-                    Some(s) => ("signed_in", serde_json::json!({"event": "signed_in", "at": at, "counter": counter, "staff": s})),
-                    None => ("signed_out", serde_json::json!({"event": "signed_out", "at": at, "counter": counter})),
-                };
-                Self::append(&mut tx, hall_code, day, &subject, seq, at, kind, staff, &payload.to_string(), recorded_at)
-                    .await?;
-                sqlx::query("DELETE FROM hall_counters WHERE (hall = $1 AND counter = $2) OR staff = $3")
-                    .bind(hall_code.as_str())
-                    .bind(i32::from(counter))
-                    .bind(staff.unwrap_or(""))
-                    .execute(&mut *tx)
-                    .await?;
-                if let Some(s) = staff {
-                    sqlx::query("INSERT INTO hall_counters (hall, counter, staff, since) VALUES ($1, $2, $3, $4)")
-                        .bind(hall_code.as_str())
-                        .bind(i32::from(counter))
-                        .bind(s)
-                        .bind($crate::sql::At(at))
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                Self::sign_in_tx(&mut tx, hall_code, day, counter, staff, at, recorded_at).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -1221,6 +1270,257 @@ macro_rules! hall_store {
         }
 
         impl $store {
+            /// Counter `counter` calls its next ticket (the day's row locked, `fair` its memory):
+            /// the call and the fairness rule's new memory; `None` when no one waits.
+            #[allow(clippy::too_many_arguments)]
+            /// The waiting tickets of a hall's day, as the ordering rule reads them.
+            async fn waiting_in<'c>(
+                tx: &mut sqlx::Transaction<'c, <$store as $crate::petitions::Backend>::Db>,
+                hall_code: &motcua_core::hall::HallCode,
+                day: chrono::NaiveDate,
+            ) -> Result<Vec<motcua_core::hall::Waiting>, $crate::error::StoreError> {
+                use sqlx::Row as _;
+                let rows = sqlx::query(
+                    "SELECT id, area, priority, slot_at, waiting_since, for_counter FROM hall_tickets \
+                     WHERE hall = $1 AND day = $2 AND status = 'waiting'",
+                )
+                .bind(hall_code.as_str())
+                .bind(day.to_string())
+                .fetch_all(&mut **tx)
+                .await?;
+                let mut waiting = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    let id: String = r.try_get("id")?;
+                    let area: String = r.try_get("area")?;
+                    let priority: Option<String> = r.try_get("priority")?;
+                    waiting.push(motcua_core::hall::Waiting {
+                        id: $crate::hall::parse_id(&id)?,
+                        area: $crate::hall::parse_char("area", &area)?,
+                        priority: priority.is_some(),
+                        slot_at: r.try_get("slot_at")?,
+                        waiting_since: r.try_get("waiting_since")?,
+                        for_counter: $crate::hall::to_u16("for_counter", r.try_get("for_counter")?)?,
+                    });
+                }
+                Ok(waiting)
+            }
+
+            /// Counter `counter` calls the next of `waiting` (the day's waiting tickets, read in
+            /// this transaction; the one called is taken out) by the hall's rule.
+            #[allow(clippy::too_many_arguments)]
+            async fn call_in<'c>(
+                tx: &mut sqlx::Transaction<'c, <$store as $crate::petitions::Backend>::Db>,
+                hall: &motcua_core::hall::Hall,
+                fair: motcua_core::hall::FairState,
+                waiting: &mut Vec<motcua_core::hall::Waiting>,
+                counter: u16,
+                at: chrono::DateTime<chrono::Utc>,
+                by: Option<String>,
+                recorded_at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<Option<($crate::hall::Called, motcua_core::hall::FairState)>, $crate::error::StoreError> {
+                let day = motcua_core::calendar::to_local(at).date();
+                let hall_code = &hall.code;
+                let areas = hall.counter(counter, day)?.areas.clone();
+                let Some((next, lane)) =
+                    motcua_core::hall::next_ticket(&hall.priority, &fair, waiting, counter, &areas, at)
+                else {
+                    return Ok(None);
+                };
+                let id = next.id.clone();
+                waiting.retain(|w| w.id != id);
+                let event = motcua_core::hall::TicketEvent::new(
+                    at,
+                    by,
+                    motcua_core::hall::TicketEventKind::Called { counter },
+                );
+                let ticket = Self::step_in(tx, hall, &id, &event, recorded_at).await?;
+                let fair = fair.after(lane);
+                sqlx::query(
+                    "UPDATE hall_days SET consecutive_priority = $3, ordinary_since_priority = $4 \
+                     WHERE hall = $1 AND day = $2",
+                )
+                .bind(hall_code.as_str())
+                .bind(day.to_string())
+                .bind(i32::try_from(fair.consecutive_priority).unwrap_or(i32::MAX))
+                .bind(fair.ordinary_since_priority.map(|n| i32::try_from(n).unwrap_or(i32::MAX)))
+                .execute(&mut **tx)
+                .await?;
+                Ok(Some(($crate::hall::Called { ticket, lane }, fair)))
+            }
+
+            /// Books a slot of `hall` (checked, the slot's day locked): refused when full.
+            async fn book_in<'c>(
+                tx: &mut sqlx::Transaction<'c, <$store as $crate::petitions::Backend>::Db>,
+                hall: &motcua_core::hall::Hall,
+                calendar: &motcua_core::calendar::Calendar,
+                request: motcua_core::hall::BookingRequest,
+                at: chrono::DateTime<chrono::Utc>,
+                recorded_at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<motcua_core::hall::Booking, $crate::error::StoreError> {
+                let limit = hall.check_slot(calendar, request.area, request.slot, at)?.booking_per_slot;
+                let taken: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM hall_bookings WHERE hall = $1 AND area = $2 AND slot = $3 \
+                     AND status IN ('booked', 'checked_in')",
+                )
+                .bind(request.hall.as_str())
+                .bind(request.area.to_string())
+                .bind($crate::hall::slot_text(request.slot))
+                .fetch_one(&mut **tx)
+                .await?;
+                if taken >= i64::from(limit) {
+                    return Err(motcua_core::hall::HallError::Booking(format!(
+                        "the slot {} of area {} is full ({limit} bookings); choose another slot",
+                        request.slot.format("%H:%M %d/%m/%Y"),
+                        request.area
+                    ))
+                    .into());
+                }
+                let event = motcua_core::hall::BookingEvent {
+                    at,
+                    by: None,
+                    kind: motcua_core::hall::BookingEventKind::Booked(request),
+                };
+                let booking = motcua_core::hall::Booking::book(&event)?;
+                Self::append(
+                    tx,
+                    &booking.hall,
+                    booking.slot.date(),
+                    &$crate::hall::booking_subject(&booking.code),
+                    1,
+                    at,
+                    event.kind.name(),
+                    None,
+                    &serde_json::to_string(&event).map_err($crate::hall::corrupt)?,
+                    recorded_at,
+                )
+                .await?;
+                Self::put_booking(tx, &booking).await?;
+                Ok(booking)
+            }
+
+            /// Cancels a booking (its day locked).
+            async fn cancel_in<'c>(
+                tx: &mut sqlx::Transaction<'c, <$store as $crate::petitions::Backend>::Db>,
+                hall: &motcua_core::hall::Hall,
+                code: &str,
+                at: chrono::DateTime<chrono::Utc>,
+                by: Option<String>,
+                recorded_at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<motcua_core::hall::Booking, $crate::error::StoreError> {
+                let (mut booking, seq) = Self::load_booking(tx, hall, code).await?;
+                let event = motcua_core::hall::BookingEvent {
+                    at,
+                    by: by.clone(),
+                    kind: motcua_core::hall::BookingEventKind::Cancelled,
+                };
+                booking.apply(hall, &event)?;
+                Self::append(
+                    tx,
+                    &booking.hall,
+                    booking.slot.date(),
+                    &$crate::hall::booking_subject(code),
+                    seq + 1,
+                    at,
+                    event.kind.name(),
+                    by.as_deref(),
+                    &serde_json::to_string(&event).map_err($crate::hall::corrupt)?,
+                    recorded_at,
+                )
+                .await?;
+                Self::put_booking(tx, &booking).await?;
+                Ok(booking)
+            }
+
+            /// Checks a booked citizen in (the slot's day locked, the hall open): a ticket
+            /// queued at the slot's time.
+            #[allow(clippy::too_many_arguments)]
+            async fn check_in_in<'c>(
+                tx: &mut sqlx::Transaction<'c, <$store as $crate::petitions::Backend>::Db>,
+                hall: &motcua_core::hall::Hall,
+                day: chrono::NaiveDate,
+                code: &str,
+                at: chrono::DateTime<chrono::Utc>,
+                by: Option<String>,
+                recorded_at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<motcua_core::hall::Ticket, $crate::error::StoreError> {
+                let (mut booking, seq) = Self::load_booking(tx, hall, code).await?;
+                if booking.slot.date() != day {
+                    return Err(motcua_core::hall::HallError::Mismatch.into());
+                }
+                booking.check_in(hall, at)?;
+                let issue = motcua_core::hall::Issue {
+                    id: Self::take_number(tx, hall, booking.area, day).await?,
+                    channel: motcua_core::hall::TicketChannel::Booking,
+                    priority: booking.priority,
+                    booking: Some(booking.code.clone()),
+                    slot_at: Some(booking.slot_at),
+                    linked_from: None,
+                };
+                let event = motcua_core::hall::BookingEvent {
+                    at,
+                    by: by.clone(),
+                    kind: motcua_core::hall::BookingEventKind::CheckedIn { ticket: issue.id.clone() },
+                };
+                let ticket = Self::issue_in(tx, hall, issue, at, by.clone(), recorded_at).await?;
+                booking.apply(hall, &event)?;
+                Self::append(
+                    tx,
+                    &booking.hall,
+                    day,
+                    &$crate::hall::booking_subject(code),
+                    seq + 1,
+                    at,
+                    event.kind.name(),
+                    by.as_deref(),
+                    &serde_json::to_string(&event).map_err($crate::hall::corrupt)?,
+                    recorded_at,
+                )
+                .await?;
+                Self::put_booking(tx, &booking).await?;
+                Ok(ticket)
+            }
+
+            /// Signs `staff` in at a counter (out of any other), or the counter out.
+            #[allow(clippy::too_many_arguments)]
+            async fn sign_in_tx<'c>(
+                tx: &mut sqlx::Transaction<'c, <$store as $crate::petitions::Backend>::Db>,
+                hall_code: &motcua_core::hall::HallCode,
+                day: chrono::NaiveDate,
+                counter: u16,
+                staff: Option<&str>,
+                at: chrono::DateTime<chrono::Utc>,
+                recorded_at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), $crate::error::StoreError> {
+                let subject = $crate::hall::counter_subject(hall_code, counter);
+                let seq: i64 = sqlx::query_scalar("SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) FROM hall_events WHERE subject = $1")
+                    .bind(&subject)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                let seq = i32::try_from(seq + 1).map_err($crate::hall::corrupt)?;
+                let (kind, payload) = match staff {
+                    Some(s) => ("signed_in", serde_json::json!({"event": "signed_in", "at": at, "counter": counter, "staff": s})),
+                    None => ("signed_out", serde_json::json!({"event": "signed_out", "at": at, "counter": counter})),
+                };
+                Self::append(tx, hall_code, day, &subject, seq, at, kind, staff, &payload.to_string(), recorded_at)
+                    .await?;
+                sqlx::query("DELETE FROM hall_counters WHERE (hall = $1 AND counter = $2) OR staff = $3")
+                    .bind(hall_code.as_str())
+                    .bind(i32::from(counter))
+                    .bind(staff.unwrap_or(""))
+                    .execute(&mut **tx)
+                    .await?;
+                if let Some(s) = staff {
+                    sqlx::query("INSERT INTO hall_counters (hall, counter, staff, since) VALUES ($1, $2, $3, $4)")
+                        .bind(hall_code.as_str())
+                        .bind(i32::from(counter))
+                        .bind(s)
+                        .bind($crate::sql::At(at))
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                Ok(())
+            }
+
             /// Makes sure the day's row exists and locks it; returns the fairness rule's memory.
             async fn lock_day<'c>(
                 tx: &mut sqlx::Transaction<'c, <$store as $crate::petitions::Backend>::Db>,
@@ -1489,6 +1789,15 @@ macro_rules! hall_store {
                     .bind($crate::sql::At(t.last_event_at))
                     .execute(&mut **tx)
                     .await?;
+                if let motcua_core::hall::TicketEventKind::Linked { dossier } = &event.kind {
+                    sqlx::query(
+                        "INSERT INTO hall_dossier_links (dossier, ticket) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(dossier.as_str())
+                    .bind(t.id.to_string())
+                    .execute(&mut **tx)
+                    .await?;
+                }
                 Ok(())
             }
 

@@ -58,7 +58,7 @@ mod write;
 pub use error::{StoreError, is_transient, is_unavailable};
 pub use hall::{
     AreaFigures, Buckets, Called, CounterCall, CounterSession, HALL_BOUNDS, HALL_REPORT_CSV_HEAD, HallFigures,
-    HallLogEntry, HallReport, HallReportBy, HallStore, LogCursor, NewTicket, minutes_text,
+    HallLogEntry, HallReport, HallReportBy, HallStore, LinkedDossier, LogCursor, NewTicket, minutes_text,
 };
 pub use letters::{DeskLetter, DeskLetterStore, LetterFilter, LetterMark, MarkRecord, Marked};
 pub use metrics::ServiceFigures;
@@ -227,6 +227,9 @@ dispatch!(HallStore {
     fn counter_sessions(&self, hall: &motcua_core::hall::HallCode) -> Result<Vec<CounterSession>, StoreError>;
     fn hall_log_after(&self, after: i64, limit: u32) -> Result<Vec<HallLogEntry>, StoreError>;
     fn hall_log_head(&self) -> Result<i64, StoreError>;
+    fn record_hall_script(&self, domain: &Domain, hall: &motcua_core::hall::HallCode, day: NaiveDate, script: Vec<motcua_core::hall::HallCommand>, recorded_at: DateTime<Utc>) -> Result<u64, StoreError>;
+    fn dossier_tickets(&self, code: &DossierCode) -> Result<Vec<motcua_core::hall::Ticket>, StoreError>;
+    fn linked_finished(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> Result<Vec<hall::LinkedDossier>, StoreError>;
 });
 
 dispatch!(ServiceFigures {

@@ -543,3 +543,195 @@ const TALLY_WIDTHS: [usize; 8] = [9, 9, 8, 8, 6, 8, 8, 8];
 fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }
+
+// ------------------------------------------------------------------------------------------
+// The citizen's whole time: hall wait + processing
+
+/// A median and a mean, in whole minutes (the mean to one decimal).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Minutes {
+    pub median: Option<i64>,
+    pub mean: Option<f64>,
+}
+
+impl Minutes {
+    fn of(v: Vec<i64>) -> Self {
+        let s = motcua_core::hall::Spread::of(v);
+        Self { median: s.p50, mean: s.mean.map(|m| (m * 10.0).round() / 10.0) }
+    }
+
+    fn text(&self) -> (String, String) {
+        (
+            self.median.map_or_else(|| "—".into(), |m| m.to_string()),
+            self.mean.map_or_else(|| "—".into(), |m| format!("{m:.1}")),
+        )
+    }
+}
+
+/// One group of the hall-wait report: the dossiers finished in the period, how many of them
+/// were received from a hall ticket, and for those the time in the hall (number → receipt),
+/// the processing time (receipt → finish) and their sum per dossier (number → finish).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HallWaitRow {
+    pub key: String,
+    pub name: String,
+    pub finished: u64,
+    pub linked: u64,
+    pub hall_wait_minutes: Minutes,
+    pub processing_minutes: Minutes,
+    pub whole_minutes: Minutes,
+}
+
+/// `report --hall-wait`: "hall wait + processing" per group, over the dossiers finished in
+/// the period that were received from a hall ticket.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HallWaitReport {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub by: GroupBy,
+    pub agency: Option<AgencyCode>,
+    pub rows: Vec<HallWaitRow>,
+    pub total: HallWaitRow,
+}
+
+#[derive(Default)]
+struct WaitTimes {
+    hall: Vec<i64>,
+    processing: Vec<i64>,
+    whole: Vec<i64>,
+}
+
+impl WaitTimes {
+    fn row(self, key: String, name: String, finished: u64) -> HallWaitRow {
+        HallWaitRow {
+            key,
+            name,
+            finished,
+            linked: self.hall.len() as u64,
+            hall_wait_minutes: Minutes::of(self.hall),
+            processing_minutes: Minutes::of(self.processing),
+            whole_minutes: Minutes::of(self.whole),
+        }
+    }
+}
+
+/// Builds the hall-wait report: the on-time report's finished counts per group, and the
+/// linked dossiers' times (each dossier's hall wait from the first ticket of its chain, by
+/// core's [`motcua_core::hall::hall_time`]). One computation for the CLI and the API.
+pub async fn hall_wait<S: Store + crate::HallStore>(
+    store: &S,
+    domain: &Domain,
+    q: &ReportQuery,
+) -> Result<HallWaitReport, StoreError> {
+    let base = report(store, domain, q).await?;
+    let (p0, p1) = (base.p0, base.p1);
+    let scope = Scope {
+        domain,
+        on: to_local(q.as_of).date(),
+        as_successors: q.as_successors,
+        agency: q.agency.as_ref().map(AgencyCode::as_str),
+    };
+    let mut groups: BTreeMap<String, WaitTimes> = BTreeMap::new();
+    let mut total = WaitTimes::default();
+    if p1 >= p0 {
+        for l in store.linked_finished(p0, p1 + Duration::microseconds(1)).await? {
+            let month = to_local(l.finished_at).format("%Y-%m").to_string();
+            let Some(key) = scope.key(q.by, &l.lead_agency, &l.procedure, &month) else { continue };
+            let origin = crate::hall::origin_ticket(store, l.ticket).await?;
+            let hall = motcua_core::hall::hall_time(&origin, l.received_at).wait_to_receipt_minutes;
+            let processing = (l.finished_at - l.received_at).num_minutes().max(0);
+            for t in [groups.entry(key).or_default(), &mut total] {
+                t.hall.push(hall);
+                t.processing.push(processing);
+                t.whole.push(hall + processing);
+            }
+        }
+    }
+    let rows = base
+        .rows
+        .iter()
+        .map(|r| groups.remove(&r.key).unwrap_or_default().row(r.key.clone(), r.name.clone(), r.counts.finished))
+        .collect();
+    Ok(HallWaitReport {
+        from: q.from,
+        to: q.to,
+        by: q.by,
+        agency: q.agency.clone(),
+        rows,
+        total: total.row("total".into(), String::new(), base.total.finished),
+    })
+}
+
+const HALL_WAIT_HEADINGS: [&str; 10] = [
+    "key",
+    "name",
+    "finished",
+    "linked",
+    "hall_wait_median_minutes",
+    "hall_wait_mean_minutes",
+    "processing_median_minutes",
+    "processing_mean_minutes",
+    "whole_median_minutes",
+    "whole_mean_minutes",
+];
+
+impl HallWaitReport {
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "from": self.from, "to": self.to, "by": self.by, "agency_filter": self.agency,
+            "definitions": {
+                "linked": "dossiers finished in the period that were received from a hall ticket (intake --ticket); only they are counted in the times",
+                "hall_wait_minutes": "from taking the queue number (the first ticket of a redirect chain) to the dossier's receipt, in whole minutes: time in the hall, not part of the statutory time limit",
+                "processing_minutes": "from the receipt to the finish (the result), in whole calendar minutes",
+                "whole_minutes": "hall wait + processing, per dossier: the citizen's whole time from taking the number to the result"
+            },
+            "rows": self.rows,
+            "total": self.total,
+        })
+    }
+
+    pub fn to_csv(&self) -> String {
+        let mut out = HALL_WAIT_HEADINGS.join(",");
+        out.push('\n');
+        for r in self.rows.iter().chain(std::iter::once(&self.total)) {
+            let (hm, ha) = r.hall_wait_minutes.text();
+            let (pm, pa) = r.processing_minutes.text();
+            let (wm, wa) = r.whole_minutes.text();
+            out.push_str(&format!(
+                "{},{},{},{},{hm},{ha},{pm},{pa},{wm},{wa}\n",
+                csv_field(&r.key),
+                csv_field(&r.name),
+                r.finished,
+                r.linked
+            ));
+        }
+        out
+    }
+
+    pub fn to_table(&self) -> String {
+        let mut out = format!(
+            "hall wait + processing {} to {}, by {:?}: dossiers finished, those received from a hall ticket (linked) and their times in minutes (median / mean)\n",
+            self.from, self.to, self.by
+        );
+        out.push_str(&format!(
+            "{:<28} {:>8} {:>7} {:>17} {:>17} {:>17}\n",
+            "key", "finished", "linked", "hall wait", "processing", "hall + processing"
+        ));
+        for r in self.rows.iter().chain(std::iter::once(&self.total)) {
+            let cell = |m: &Minutes| {
+                let (a, b) = m.text();
+                format!("{a} / {b}")
+            };
+            out.push_str(&format!(
+                "{:<28} {:>8} {:>7} {:>17} {:>17} {:>17}\n",
+                r.key,
+                r.finished,
+                r.linked,
+                cell(&r.hall_wait_minutes),
+                cell(&r.processing_minutes),
+                cell(&r.whole_minutes)
+            ));
+        }
+        out
+    }
+}

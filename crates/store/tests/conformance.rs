@@ -285,7 +285,8 @@ mod checks {
     };
     pub use super::hall::{
         hall_bookings_are_limited_cancelled_and_checked_in, hall_counters_calling_at_once_are_answered_in_order,
-        hall_numbers_never_repeat_or_skip_under_concurrency, hall_tickets_follow_the_ordering_rule_and_their_steps,
+        hall_numbers_never_repeat_or_skip_under_concurrency, hall_scripts_are_recorded_whole_or_not_at_all,
+        hall_tickets_follow_the_ordering_rule_and_their_steps,
     };
     pub use super::history::history_is_quiet_idempotent_and_leaves_the_overdue_to_a_person;
     pub use super::letters::letters_to_print_are_paged_and_marked_printed_then_handed;
@@ -2110,6 +2111,7 @@ conformance!(
     hall_counters_calling_at_once_are_answered_in_order,
     hall_tickets_follow_the_ordering_rule_and_their_steps,
     hall_bookings_are_limited_cancelled_and_checked_in,
+    hall_scripts_are_recorded_whole_or_not_at_all,
 );
 
 /// SQLite only: migration 21 rebuilds `staff` (a new role in its CHECK) and keeps every

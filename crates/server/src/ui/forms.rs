@@ -45,6 +45,13 @@ pub(super) async fn dossier_form(state: &AppState, ui: &Ui, code: &str, kind: Fo
     let officer = display_name(state, intake_by.as_deref()).await;
     let url = lookup_url(state, code);
     let qr = crate::paper::lookup_qr(&url);
+    let hall = match &loaded.dossier.code {
+        Some(c) => match motcua_store::hall::dossier_hall_time(&state.store, c, loaded.dossier.received_at).await {
+            Ok(h) => h,
+            Err(e) => return error_page(tr, &e.into()),
+        },
+        None => None,
+    };
     let p = Paper {
         domain: &state.domain,
         place: &state.config.place,
@@ -56,6 +63,7 @@ pub(super) async fn dossier_form(state: &AppState, ui: &Ui, code: &str, kind: Fo
         lookup_url: &url,
         qr_svg: &qr,
         now: state.now(),
+        hall: hall.as_ref(),
     };
     match forms::render(kind, &p) {
         Ok(html) => rendered(StatusCode::OK, Ok(html)),

@@ -365,3 +365,60 @@ pub async fn hall_bookings_are_limited_cancelled_and_checked_in<S: Backend + Hal
     s.sign_counter(&d, &h, 2, None, early, early).await.unwrap();
     assert!(s.counter_sessions(&h).await.unwrap().is_empty());
 }
+
+/// A hall day's script is recorded in one transaction through the same steps: numbers and
+/// calls as the single commands give them, the dossier link indexed; a script that expects
+/// another number or call writes nothing at all.
+pub async fn hall_scripts_are_recorded_whole_or_not_at_all<S: Backend + HallStore>(s: S) {
+    use motcua_core::hall::{HallCommand, TicketId};
+    let d = hall_domain();
+    let h = test_hall();
+    let t = |m: u32| at(2026, 3, 11, 8, m);
+    let on = day(2026, 3, 11);
+    let id = |area: char, number: u32| TicketId { hall: h.clone(), day: on, area, number };
+    let issue = |m: u32, area: char, n: u32| HallCommand::Issue {
+        area,
+        channel: TicketChannel::Kiosk,
+        priority: None,
+        at: t(m),
+        by: None,
+        expect: id(area, n),
+    };
+    let call = |m: u32, counter: u16, area: char, n: u32| HallCommand::Call {
+        counter,
+        at: t(m),
+        by: Some("c".into()),
+        expect: id(area, n),
+    };
+    // Wrong: counter 1 would call A-001, not A-002. Nothing of it is written.
+    let wrong = vec![issue(1, 'A', 1), issue(2, 'A', 2), call(3, 1, 'A', 2)];
+    let e = s.record_hall_script(&d, &h, on, wrong, t(10)).await.unwrap_err();
+    assert!(e.to_string().contains("expected ticket TEST-260311-A-002"), "{e}");
+    assert!(s.day_tickets(&h, on).await.unwrap().is_empty(), "a refused script writes nothing");
+    let dossier: motcua_core::DossierCode = "000.00.02.H17-260311-0001".parse().unwrap();
+    let good = vec![
+        HallCommand::Sign { counter: 1, staff: Some("c".into()), at: t(0) },
+        issue(1, 'A', 1),
+        issue(2, 'B', 1),
+        issue(2, 'A', 2),
+        call(3, 1, 'A', 1),
+        HallCommand::Step { ticket: id('A', 1), event: step(t(4), TicketEventKind::Started) },
+        HallCommand::Step { ticket: id('A', 1), event: step(t(9), TicketEventKind::Finished) },
+        HallCommand::Step {
+            ticket: id('A', 1),
+            event: step(t(9), TicketEventKind::Linked { dossier: dossier.clone() }),
+        },
+    ];
+    assert_eq!(s.record_hall_script(&d, &h, on, good, t(10)).await.unwrap(), 8);
+    let day_tickets = s.day_tickets(&h, on).await.unwrap();
+    let labels: Vec<&str> = day_tickets.iter().map(|t| t.number.as_str()).collect();
+    assert_eq!(labels, ["A-001", "A-002", "B-001"], "by issue, then id");
+    assert_eq!(day_tickets[0].status, TicketStatus::Done);
+    assert_eq!(day_tickets[0].wait_seconds(), Some(120));
+    // The link is found from the dossier, and the next single command numbers on.
+    let linked = s.dossier_tickets(&dossier).await.unwrap();
+    assert_eq!(linked.iter().map(|t| t.id.clone()).collect::<Vec<_>>(), [id('A', 1)]);
+    let next = s.issue_ticket(&d, ticket('A', None), t(11), None, t(11)).await.unwrap();
+    assert_eq!(next.number, "A-003");
+    assert_eq!(s.counter_sessions(&h).await.unwrap().len(), 1);
+}
