@@ -10,8 +10,8 @@
 //!    an HDR histogram; goal p99 <= 20 ms;
 //! 2. **a call reaching the hall's screens**: `motcua serve` on loopback with the TV and 500
 //!    phones connected to the hall's server-sent events (`GET /api/v1/halls/{hall}/events`, 501
-//!    real HTTP clients), each refreshing on every event as the pages do (the TV its hall's
-//!    state, a phone its ticket's position); counters call through the API (`POST …/counters/{n}/call`, the
+//!    real HTTP clients), each refreshing after events as the pages do (the TV its hall's state
+//!    300 ms after a burst of events, a phone its ticket's position 0.5–3 s after); counters call through the API (`POST …/counters/{n}/call`, the
 //!    serve process's own write) and through the store directly (a write by another process —
 //!    the CLI or another serve — which the screens' feed reads from the log); for each call,
 //!    the time from pressing "call" until each of the 501 clients has the `called` event; goal:
@@ -260,13 +260,14 @@ async fn sign_in(base: &str, hall: &HallCode, counter: u16, token: &str) {
 }
 
 /// One SSE client: sends (ticket id, instant) for every `called` event; `ready` once the first
-/// (full state) event has arrived. Like the pages' script it then refreshes, without waiting,
-/// on every other event: the TV reads the hall's state, a phone its ticket's position.
+/// (full state) event has arrived. Like the pages' script it then refreshes after events: the
+/// TV reads the hall's state, a phone its ticket's position.
 async fn screen(
     client: reqwest::Client,
     base: String,
     hall: HallCode,
     phone_of: Option<String>,
+    seed: u64,
     ready: tokio::sync::mpsc::Sender<()>,
     calls: tokio::sync::mpsc::UnboundedSender<(String, Instant)>,
 ) {
@@ -275,6 +276,8 @@ async fn screen(
         None => format!("{base}/api/v1/halls/{hall}/state"),
     };
     let Ok(mut res) = client.get(format!("{base}/api/v1/halls/{hall}/events")).send().await else { return };
+    let pending = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut jitter = 0x9E37_79B9_7F4A_7C15_u64 ^ seed;
     let mut buf = String::new();
     while let Ok(Some(chunk)) = res.chunk().await {
         buf.push_str(&String::from_utf8_lossy(&chunk));
@@ -292,9 +295,26 @@ async fn screen(
                         if kind == "called" && calls.send((id, Instant::now())).is_err() {
                             return;
                         }
-                        if !(mine && kind == "called") {
-                            let (client, url) = (client.clone(), refresh.clone());
+                        // As the pages' script: the TV reads the state 300 ms after the first
+                        // of a burst of events, a phone its position 0.5–3 s after (at once for
+                        // its own ticket), one request per burst.
+                        let delay = match (&phone_of, mine) {
+                            (_, true) => Duration::ZERO,
+                            (None, _) => Duration::from_millis(300),
+                            (Some(_), false) => {
+                                // xorshift: a client's own spread, the same on every run.
+                                jitter ^= jitter << 13;
+                                jitter ^= jitter >> 7;
+                                jitter ^= jitter << 17;
+                                Duration::from_millis(500 + jitter % 2500)
+                            }
+                        };
+                        let own_call = mine && kind == "called";
+                        if !own_call && !pending.swap(true, std::sync::atomic::Ordering::AcqRel) {
+                            let (client, url, pending) = (client.clone(), refresh.clone(), Arc::clone(&pending));
                             tokio::spawn(async move {
+                                tokio::time::sleep(delay).await;
+                                pending.store(false, std::sync::atomic::Ordering::Release);
                                 if let Ok(r) = client.get(url).send().await {
                                     let _ = r.bytes().await;
                                 }
@@ -357,6 +377,7 @@ async fn fanout(
             base.clone(),
             hall.clone(),
             phone_of,
+            u64::try_from(i).unwrap_or(0) + 1,
             ready_tx.clone(),
             calls_tx.clone(),
         )));

@@ -49,18 +49,23 @@
     return es;
   }
 
+  // Runs `f` once, `delay` ms after the first of a burst of calls: events that come together
+  // cost one request.
+  function coalesce(f, delay) {
+    let timer = null;
+    return () => {
+      if (timer) return;
+      timer = setTimeout(() => { timer = null; f(); }, delay());
+    };
+  }
+
   if (kind === "tv") {
-    let state = null;
+    const reload = coalesce(() => fetch("/api/v1/halls/" + hall + "/state").then((r) => r.json())
+      .then((s) => renderState(s)), () => 300);
     listen((e) => {
-      if (e.type === "state") { state = e; renderState(e); return; }
-      if (e.type === "called" && e.text) {
-        say(e.text);
-        fetch("/api/v1/halls/" + hall + "/state").then((r) => r.json()).then((s) => { state = s; renderState(s); });
-        return;
-      }
-      if (e.type === "issued" || e.type === "updated") {
-        fetch("/api/v1/halls/" + hall + "/state").then((r) => r.json()).then((s) => { state = s; renderState(s); });
-      }
+      if (e.type === "state") { renderState(e); return; }
+      if (e.type === "called" && e.text) say(e.text);
+      if (e.type === "called" || e.type === "issued" || e.type === "updated") reload();
     });
     return;
   }
@@ -78,11 +83,14 @@
       else { where.textContent = "Trạng thái: " + p.status; }
     });
     refresh();
+    // Another citizen's number moving changes this one's place a little: hundreds of phones
+    // ask again spread over a few seconds, not all in the same instant.
+    const later = coalesce(refresh, () => 500 + Math.random() * 2500);
     listen((e) => {
       if (e.type === "state") { refresh(); return; }
       if (e.ticket && e.ticket.id === ticket.id && e.type === "called") {
         where.textContent = e.text; if (navigator.vibrate) navigator.vibrate([300, 100, 300]);
-      } else { refresh(); }
+      } else if (e.ticket && e.ticket.id === ticket.id) { refresh(); } else { later(); }
     });
   }
 

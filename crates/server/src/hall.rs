@@ -848,8 +848,15 @@ async fn waiting_of(state: &AppState, t: &Ticket) -> Result<Vec<hall::Waiting>, 
 
 /// A ticket's state for its citizen: status, the counter when called, how many wait ahead and
 /// the estimated wait.
+/// Read from the hall's shared read of the day (hundreds of phones ask after each call), the
+/// register only for a ticket not in it yet.
 async fn position(State(state): State<AppState>, Path(t): Path<String>) -> Result<Json<Value>, Problem> {
-    let t = load_ticket(&state, &t).await?;
+    let id = parse_ticket(&t)?;
+    let day = hub(&state).day_tickets(&state, &id.hall, id.day).await?;
+    let t = match day.iter().find(|x| x.id == id) {
+        Some(t) => t.clone(),
+        None => load_ticket(&state, &t).await?,
+    };
     let hall = hall_of(&state, &t.id.hall, t.id.day)?;
     let mut v = public_ticket_json(&t);
     if t.status == TicketStatus::Waiting {

@@ -556,7 +556,7 @@ const WORDS: &[(&str, &str, &str)] = &[
         "The period's days must be of the years 1 to 9999.",
     ),
     // The counter panel of the reception hall, beside the work queue.
-    ("hall_ticket", "Số thứ tự (phiếu lấy số)", "Hall ticket"),
+    ("intake_ticket", "Số thứ tự (phiếu lấy số)", "Hall ticket"),
     ("counter_panel", "Quầy tiếp nhận", "Counter"),
     ("counter_number", "Quầy", "Counter"),
     ("counter_choose", "Chọn sảnh và quầy làm việc", "Choose the hall and the counter"),
