@@ -1381,21 +1381,33 @@ macro_rules! hall_store {
                     kind: motcua_core::hall::BookingEventKind::Booked(request),
                 };
                 let booking = motcua_core::hall::Booking::book(&event)?;
+                Self::append_booking(tx, &booking, 1, &event, recorded_at).await?;
+                Ok(booking)
+            }
+
+            /// Appends `event` as entry `seq` of `booking`'s log (already applied to it) and
+            /// writes the booking's projection.
+            async fn append_booking<'c>(
+                tx: &mut sqlx::Transaction<'c, <$store as $crate::petitions::Backend>::Db>,
+                booking: &motcua_core::hall::Booking,
+                seq: i32,
+                event: &motcua_core::hall::BookingEvent,
+                recorded_at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), $crate::error::StoreError> {
                 Self::append(
                     tx,
                     &booking.hall,
                     booking.slot.date(),
                     &$crate::hall::booking_subject(&booking.code),
-                    1,
-                    at,
+                    seq,
+                    event.at,
                     event.kind.name(),
-                    None,
-                    &serde_json::to_string(&event).map_err($crate::hall::corrupt)?,
+                    event.by.as_deref(),
+                    &serde_json::to_string(event).map_err($crate::hall::corrupt)?,
                     recorded_at,
                 )
                 .await?;
-                Self::put_booking(tx, &booking).await?;
-                Ok(booking)
+                Self::put_booking(tx, booking).await
             }
 
             /// Cancels a booking (its day locked).
@@ -1414,20 +1426,7 @@ macro_rules! hall_store {
                     kind: motcua_core::hall::BookingEventKind::Cancelled,
                 };
                 booking.apply(hall, &event)?;
-                Self::append(
-                    tx,
-                    &booking.hall,
-                    booking.slot.date(),
-                    &$crate::hall::booking_subject(code),
-                    seq + 1,
-                    at,
-                    event.kind.name(),
-                    by.as_deref(),
-                    &serde_json::to_string(&event).map_err($crate::hall::corrupt)?,
-                    recorded_at,
-                )
-                .await?;
-                Self::put_booking(tx, &booking).await?;
+                Self::append_booking(tx, &booking, seq + 1, &event, recorded_at).await?;
                 Ok(booking)
             }
 
@@ -1463,20 +1462,7 @@ macro_rules! hall_store {
                 };
                 let ticket = Self::issue_in(tx, hall, issue, at, by.clone(), recorded_at).await?;
                 booking.apply(hall, &event)?;
-                Self::append(
-                    tx,
-                    &booking.hall,
-                    day,
-                    &$crate::hall::booking_subject(code),
-                    seq + 1,
-                    at,
-                    event.kind.name(),
-                    by.as_deref(),
-                    &serde_json::to_string(&event).map_err($crate::hall::corrupt)?,
-                    recorded_at,
-                )
-                .await?;
-                Self::put_booking(tx, &booking).await?;
+                Self::append_booking(tx, &booking, seq + 1, &event, recorded_at).await?;
                 Ok(ticket)
             }
 
