@@ -24,6 +24,8 @@
 
 #[path = "support/machine.rs"]
 mod machine;
+#[path = "support/pg.rs"]
+mod pg;
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -39,6 +41,7 @@ use motcua_core::calendar::from_local;
 use motcua_core::hall::{HallCatalog, HallCode, TicketChannel, TicketEvent, TicketEventKind};
 use motcua_server::{AppState, Application, ServerConfig, hash_password, new_api_token};
 use motcua_store::{AnyStore, HallStore, NewStaff, NewTicket, NewToken, Role, StaffStore};
+use pg::fresh_pg;
 use serde_json::Value;
 
 const COUNTERS: u16 = 20;
@@ -94,15 +97,6 @@ fn city(halls: usize) -> Domain {
     }
     let halls = HallCatalog::from_toml(&toml, &base.catalog).unwrap();
     base.with_halls(halls)
-}
-
-async fn fresh_pg(base: &str, name: &str) -> String {
-    use sqlx::Connection;
-    let mut conn = sqlx::PgConnection::connect(base).await.unwrap();
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
-    let i = base.rfind('/').expect("a database URL ends with /<database>");
-    format!("{}/{name}", &base[..i])
 }
 
 /// Issues `tickets` numbers in each hall, spread over 07:30–10:30 and the five areas, one in
@@ -483,7 +477,7 @@ fn main() {
             .filter(|u| !u.is_empty());
         let mut urls = vec![format!("sqlite://{}", dir.path().join("hall.db").display())];
         if let Some(base) = pg {
-            urls.push(fresh_pg(&base, "motcua_bench_hall").await);
+            urls.push(fresh_pg(&base, "motcua_bench_hall").await.unwrap());
         }
         let domain = Arc::new(city(halls));
         println!("== machine: {}", machine());

@@ -28,17 +28,10 @@ fn env_u64(name: &str, default: u64) -> u64 {
 
 #[path = "support/machine.rs"]
 mod machine;
+#[path = "support/pg.rs"]
+mod pg;
 use machine::machine;
-
-/// A new, empty database `name` on the server of `base`; its URL.
-async fn fresh_pg(base: &str, name: &str) -> String {
-    use sqlx::Connection;
-    let mut conn = sqlx::PgConnection::connect(base).await.unwrap();
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
-    let i = base.rfind('/').expect("a database URL ends with /<database>");
-    format!("{}/{name}", &base[..i])
-}
+use pg::fresh_pg;
 
 struct Outcome {
     hist: Histogram<u64>,
@@ -122,7 +115,7 @@ fn main() {
     rt.block_on(async move {
         let dir = tempfile::tempdir().unwrap();
         let url = match std::env::var("MOTCUA_BENCH_HTTP_PG_URL") {
-            Ok(base) => fresh_pg(&base, "motcua_bench_http").await,
+            Ok(base) => fresh_pg(&base, "motcua_bench_http").await.unwrap(),
             Err(_) => format!("sqlite://{}", dir.path().join("bench.db").display()),
         };
         let store = motcua_store::open(&url).await.unwrap();

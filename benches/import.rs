@@ -27,7 +27,10 @@ const TX_ROWS: usize = motcua::exchange_cmd::CHUNK;
 
 #[path = "support/machine.rs"]
 mod machine;
+#[path = "support/pg.rs"]
+mod pg;
 use machine::{load, machine};
+use pg::fresh_pg;
 
 fn bench_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data")
@@ -244,15 +247,6 @@ async fn pg_ceiling(url: &str, rows: u64, payload: &str) -> anyhow::Result<f64> 
     let s = t.elapsed().as_secs_f64();
     sqlx::query("DROP TABLE bench_ceiling_log").execute(&mut conn).await?;
     Ok(rows as f64 / s)
-}
-
-async fn fresh_pg(base: &str, name: &str) -> anyhow::Result<String> {
-    use sqlx::Connection;
-    let mut conn = sqlx::PgConnection::connect(base).await?;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await?;
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await?;
-    let i = base.rfind('/').ok_or_else(|| anyhow::anyhow!("database URL without a database: {base}"))?;
-    Ok(format!("{}/{name}", &base[..i]))
 }
 
 /// A JSON payload of `len` bytes, shaped like an event's.

@@ -36,7 +36,10 @@ fn domain() -> anyhow::Result<Domain> {
 
 #[path = "support/machine.rs"]
 mod machine;
+#[path = "support/pg.rs"]
+mod pg;
 use machine::machine;
+use pg::fresh_pg;
 
 /// Planned events for `dossiers` dossiers, as (intake, later events) pairs.
 fn workload(domain: &Domain, dossiers: u64, seed: u64) -> anyhow::Result<Vec<motcua_sim::PlannedDossier>> {
@@ -169,15 +172,6 @@ async fn ingest_suite(
 
 fn bench_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data")
-}
-
-async fn fresh_pg(base: &str, name: &str) -> anyhow::Result<String> {
-    use sqlx::Connection;
-    let mut conn = sqlx::PgConnection::connect(base).await?;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await?;
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await?;
-    let i = base.rfind('/').ok_or_else(|| anyhow::anyhow!("database URL without a database: {base}"))?;
-    Ok(format!("{}/{name}", &base[..i]))
 }
 
 /// Baselines: the same per-agency figures by plain SQL GROUP BY over the tables.
