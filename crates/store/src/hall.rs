@@ -697,6 +697,7 @@ macro_rules! hall_store {
                     }
                 }
                 if called_any {
+                    Self::save_fair(&mut tx, hall_code, day, fair).await?;
                     tx.commit().await?;
                 } else {
                     tx.rollback().await?;
@@ -797,6 +798,7 @@ macro_rules! hall_store {
                     }
                     n += 1;
                 }
+                Self::save_fair(&mut tx, hall_code, day, fair).await?;
                 tx.commit().await?;
                 Ok(n)
             }
@@ -1319,7 +1321,6 @@ macro_rules! hall_store {
                 recorded_at: chrono::DateTime<chrono::Utc>,
             ) -> Result<Option<($crate::hall::Called, motcua_core::hall::FairState)>, $crate::error::StoreError> {
                 let day = motcua_core::calendar::to_local(at).date();
-                let hall_code = &hall.code;
                 let areas = hall.counter(counter, day)?.areas.clone();
                 let Some((next, lane)) =
                     motcua_core::hall::next_ticket(&hall.priority, &fair, waiting, counter, &areas, at)
@@ -1334,7 +1335,17 @@ macro_rules! hall_store {
                     motcua_core::hall::TicketEventKind::Called { counter },
                 );
                 let ticket = Self::step_in(tx, hall, &id, &event, recorded_at).await?;
-                let fair = fair.after(lane);
+                Ok(Some(($crate::hall::Called { ticket, lane }, fair.after(lane))))
+            }
+
+            /// Writes what the fairness rule remembers of the day (once per transaction, after
+            /// its calls).
+            async fn save_fair<'c>(
+                tx: &mut sqlx::Transaction<'c, <$store as $crate::petitions::Backend>::Db>,
+                hall_code: &motcua_core::hall::HallCode,
+                day: chrono::NaiveDate,
+                fair: motcua_core::hall::FairState,
+            ) -> Result<(), $crate::error::StoreError> {
                 sqlx::query(
                     "UPDATE hall_days SET consecutive_priority = $3, ordinary_since_priority = $4 \
                      WHERE hall = $1 AND day = $2",
@@ -1345,7 +1356,7 @@ macro_rules! hall_store {
                 .bind(fair.ordinary_since_priority.map(|n| i32::try_from(n).unwrap_or(i32::MAX)))
                 .execute(&mut **tx)
                 .await?;
-                Ok(Some(($crate::hall::Called { ticket, lane }, fair)))
+                Ok(())
             }
 
             /// Books a slot of `hall` (checked, the slot's day locked): refused when full.
