@@ -248,35 +248,7 @@ pub use motcua_server::hall::ticket_json;
 
 /// The halls in force on `on`, with their areas and counters.
 pub fn halls_json(domain: &Domain, on: NaiveDate) -> Value {
-    let halls: Vec<Value> = domain
-        .halls
-        .halls_on(on)
-        .map(|h| {
-            json!({
-                "code": h.code,
-                "name": h.name,
-                "agency": h.agency,
-                "priority_rule": h.priority,
-                "priority_rule_text": h.priority.describe(),
-                "recalls_before_no_show": h.recalls_before_no_show,
-                "booking_late_minutes": h.booking_late_minutes,
-                "slot_minutes": h.slot_minutes,
-                "capacity_per_day": h.capacity_per_day,
-                "waiting_target_minutes": h.waiting_target_minutes,
-                "areas": h.areas_on(on).map(|a| json!({
-                    "letter": a.letter.to_string(),
-                    "name": a.name,
-                    "procedures": a.procedures,
-                    "booking_per_slot": a.booking_per_slot,
-                    "service_minutes": a.service_minutes,
-                })).collect::<Vec<_>>(),
-                "counters": h.counters_on(on).map(|c| json!({
-                    "number": c.number,
-                    "areas": c.areas.iter().map(char::to_string).collect::<Vec<_>>(),
-                })).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
+    let halls: Vec<Value> = domain.halls.halls_on(on).map(|h| motcua_server::hall::hall_json(h, on, None)).collect();
     json!({"on": on.to_string(), "halls": halls})
 }
 

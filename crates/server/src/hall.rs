@@ -282,6 +282,33 @@ fn show(at: DateTime<Utc>) -> String {
     at_vn(at).to_rfc3339()
 }
 
+/// A hall as the API and `motcua hall list` show it on day `on`: its rule, areas and counters,
+/// with who is signed in at each counter when `sessions` are given.
+pub fn hall_json(h: &Hall, on: NaiveDate, sessions: Option<&[motcua_store::CounterSession]>) -> Value {
+    json!({
+        "code": h.code,
+        "name": h.name,
+        "agency": h.agency,
+        "priority_rule": h.priority,
+        "priority_rule_text": h.priority.describe(),
+        "recalls_before_no_show": h.recalls_before_no_show,
+        "booking_late_minutes": h.booking_late_minutes,
+        "slot_minutes": h.slot_minutes,
+        "capacity_per_day": h.capacity_per_day,
+        "waiting_target_minutes": h.waiting_target_minutes,
+        "areas": h.areas_on(on).map(|a| json!({"letter": a.letter.to_string(), "name": a.name,
+            "procedures": a.procedures, "booking_per_slot": a.booking_per_slot,
+            "service_minutes": a.service_minutes})).collect::<Vec<_>>(),
+        "counters": h.counters_on(on).map(|c| {
+            let mut v = json!({"number": c.number, "areas": c.areas.iter().map(char::to_string).collect::<Vec<_>>()});
+            if let Some(sessions) = sessions {
+                v["signed_in"] = json!(sessions.iter().find(|s| s.counter == c.number).map(|s| s.staff.clone()));
+            }
+            v
+        }).collect::<Vec<_>>(),
+    })
+}
+
 /// A ticket as the API shows it.
 pub fn ticket_json(t: &Ticket) -> Value {
     json!({
@@ -517,25 +544,7 @@ async fn list(
     let mut halls = Vec::new();
     for h in state.domain.halls.halls_on(on) {
         let sessions = state.store.counter_sessions(&h.code).await?;
-        halls.push(json!({
-            "code": h.code,
-            "name": h.name,
-            "agency": h.agency,
-            "priority_rule": h.priority,
-            "priority_rule_text": h.priority.describe(),
-            "recalls_before_no_show": h.recalls_before_no_show,
-            "booking_late_minutes": h.booking_late_minutes,
-            "slot_minutes": h.slot_minutes,
-            "capacity_per_day": h.capacity_per_day,
-            "waiting_target_minutes": h.waiting_target_minutes,
-            "areas": h.areas_on(on).map(|a| json!({"letter": a.letter.to_string(), "name": a.name,
-                "procedures": a.procedures, "booking_per_slot": a.booking_per_slot,
-                "service_minutes": a.service_minutes})).collect::<Vec<_>>(),
-            "counters": h.counters_on(on).map(|c| json!({"number": c.number,
-                "areas": c.areas.iter().map(char::to_string).collect::<Vec<_>>(),
-                "signed_in": sessions.iter().find(|s| s.counter == c.number).map(|s| s.staff.clone())}))
-                .collect::<Vec<_>>(),
-        }));
+        halls.push(hall_json(h, on, Some(&sessions)));
     }
     Ok(Json(json!({"on": on.to_string(), "halls": halls})))
 }
