@@ -484,6 +484,42 @@ pub(crate) fn counter_subject(hall: &HallCode, counter: u16) -> String {
     format!("counter:{hall}:{counter}")
 }
 
+/// The ticket counter `counter` calls next by the hall's rule, from `waiting` (the day's waiting
+/// tickets; the one picked is taken out), with its lane and the rule's memory after it.
+pub(crate) fn pick_next(
+    hall: &motcua_core::hall::Hall,
+    fair: &motcua_core::hall::FairState,
+    waiting: &mut Vec<motcua_core::hall::Waiting>,
+    counter: u16,
+    at: DateTime<Utc>,
+) -> Result<Option<(TicketId, Lane, motcua_core::hall::FairState)>, StoreError> {
+    let day = motcua_core::calendar::to_local(at).date();
+    let areas = &hall.counter(counter, day)?.areas;
+    let Some((next, lane)) = motcua_core::hall::next_ticket(&hall.priority, fair, waiting, counter, areas, at) else {
+        return Ok(None);
+    };
+    let id = next.id.clone();
+    waiting.retain(|w| w.id != id);
+    Ok(Some((id, lane, fair.after(lane))))
+}
+
+/// `n` placeholders from `$first` on, comma-separated (`$3, $4, $5`).
+pub(crate) fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// One row of `hall_events` to append.
+pub(crate) struct LogRow<'a> {
+    pub hall: &'a HallCode,
+    pub day: NaiveDate,
+    pub subject: &'a str,
+    pub seq: i32,
+    pub at: DateTime<Utc>,
+    pub kind: &'a str,
+    pub by: Option<&'a str>,
+    pub payload: String,
+}
+
 pub(crate) fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("hall: {what}"))
 }
@@ -682,25 +718,34 @@ macro_rules! hall_store {
                 let mut tx = $begin.await?;
                 let mut fair = Self::lock_day(&mut tx, hall_code, day).await?;
                 let mut waiting = Self::waiting_in(&mut tx, hall_code, day).await?;
-                let mut called_any = false;
-                for (call, answer) in calls.iter().zip(answers.iter_mut()) {
+                // The rule picks every counter's ticket first; the picked tickets are then read,
+                // stepped and written together (a handful of statements for the whole batch).
+                let mut picks = Vec::new();
+                for (i, (call, answer)) in calls.iter().zip(answers.iter()).enumerate() {
                     if answer.is_err() {
                         continue;
                     }
-                    let by = call.by.clone();
-                    if let Some((called, next)) =
-                        Self::call_in(&mut tx, hall, fair, &mut waiting, call.counter, at, by, recorded_at).await?
-                    {
+                    if let Some((id, lane, next)) = $crate::hall::pick_next(hall, &fair, &mut waiting, call.counter, at)? {
                         fair = next;
-                        called_any = true;
-                        *answer = Ok(Some(called));
+                        let kind = motcua_core::hall::TicketEventKind::Called { counter: call.counter };
+                        picks.push((i, id, lane, motcua_core::hall::TicketEvent::new(at, call.by.clone(), kind)));
                     }
                 }
-                if called_any {
-                    Self::save_fair(&mut tx, hall_code, day, fair).await?;
-                    tx.commit().await?;
-                } else {
+                if picks.is_empty() {
                     tx.rollback().await?;
+                    return Ok(answers);
+                }
+                let ids: Vec<motcua_core::hall::TicketId> = picks.iter().map(|p| p.1.clone()).collect();
+                let mut tickets = Self::load_tickets(&mut tx, hall, &ids).await?;
+                for (ticket, pick) in tickets.iter_mut().zip(&picks) {
+                    ticket.apply(hall, &pick.3)?;
+                }
+                let steps: Vec<_> = tickets.iter().zip(picks.iter().map(|p| &p.3)).collect();
+                Self::append_tickets(&mut tx, &steps, recorded_at).await?;
+                Self::save_fair(&mut tx, hall_code, day, fair).await?;
+                tx.commit().await?;
+                for (ticket, (i, _, lane, _)) in tickets.into_iter().zip(picks) {
+                    answers[i] = Ok(Some($crate::hall::Called { ticket, lane }));
                 }
                 Ok(answers)
             }
@@ -1320,22 +1365,16 @@ macro_rules! hall_store {
                 by: Option<String>,
                 recorded_at: chrono::DateTime<chrono::Utc>,
             ) -> Result<Option<($crate::hall::Called, motcua_core::hall::FairState)>, $crate::error::StoreError> {
-                let day = motcua_core::calendar::to_local(at).date();
-                let areas = hall.counter(counter, day)?.areas.clone();
-                let Some((next, lane)) =
-                    motcua_core::hall::next_ticket(&hall.priority, &fair, waiting, counter, &areas, at)
-                else {
+                let Some((id, lane, next)) = $crate::hall::pick_next(hall, &fair, waiting, counter, at)? else {
                     return Ok(None);
                 };
-                let id = next.id.clone();
-                waiting.retain(|w| w.id != id);
                 let event = motcua_core::hall::TicketEvent::new(
                     at,
                     by,
                     motcua_core::hall::TicketEventKind::Called { counter },
                 );
                 let ticket = Self::step_in(tx, hall, &id, &event, recorded_at).await?;
-                Ok(Some(($crate::hall::Called { ticket, lane }, fair.after(lane))))
+                Ok(Some(($crate::hall::Called { ticket, lane }, next)))
             }
 
             /// Writes what the fairness rule remembers of the day (once per transaction, after
@@ -1619,27 +1658,52 @@ macro_rules! hall_store {
                 hall: &motcua_core::hall::Hall,
                 id: &motcua_core::hall::TicketId,
             ) -> Result<motcua_core::hall::Ticket, $crate::error::StoreError> {
+                let mut one = Self::load_tickets(tx, hall, std::slice::from_ref(id)).await?;
+                one.pop().ok_or_else(|| $crate::error::StoreError::HallNotFound(format!("ticket {id}")))
+            }
+
+            /// Replays the logs of distinct tickets, in the order of `ids` (their projection rows
+            /// locked in id order: one statement to lock, one to read every log).
+            async fn load_tickets<'c>(
+                tx: &mut sqlx::Transaction<'c, <$store as $crate::petitions::Backend>::Db>,
+                hall: &motcua_core::hall::Hall,
+                ids: &[motcua_core::hall::TicketId],
+            ) -> Result<Vec<motcua_core::hall::Ticket>, $crate::error::StoreError> {
                 use sqlx::Row as _;
-                let key = id.to_string();
-                let found = sqlx::query(concat!("SELECT id FROM hall_tickets WHERE id = $1", $lock))
-                    .bind(&key)
-                    .fetch_optional(&mut **tx)
-                    .await?;
-                if found.is_none() {
-                    return Err($crate::error::StoreError::HallNotFound(format!("ticket {key}")));
+                let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
+                let list = $crate::hall::placeholders(1, keys.len());
+                let q = format!("SELECT id FROM hall_tickets WHERE id IN ({list}) ORDER BY id{}", $lock);
+                let mut lock = sqlx::query(&q);
+                for k in &keys {
+                    lock = lock.bind(k);
                 }
-                let rows = sqlx::query(
-                    "SELECT CAST(payload AS TEXT) AS payload FROM hall_events WHERE subject = $1 ORDER BY seq",
-                )
-                .bind(&key)
-                .fetch_all(&mut **tx)
-                .await?;
-                let mut events = Vec::with_capacity(rows.len());
-                for r in &rows {
-                    events.push($crate::hall::parse_ticket_event(&key, &r.try_get::<String, _>("payload")?)?);
+                let found: std::collections::HashSet<String> =
+                    lock.fetch_all(&mut **tx).await?.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?;
+                if let Some(missing) = keys.iter().find(|k| !found.contains(*k)) {
+                    return Err($crate::error::StoreError::HallNotFound(format!("ticket {missing}")));
                 }
-                motcua_core::hall::Ticket::replay(hall, &events)
-                    .map_err(|e| $crate::hall::corrupt(format!("ticket {key} no longer replays: {e}")))
+                let q = format!(
+                    "SELECT subject, CAST(payload AS TEXT) AS payload FROM hall_events \
+                     WHERE subject IN ({list}) ORDER BY subject, seq"
+                );
+                let mut read = sqlx::query(&q);
+                for k in &keys {
+                    read = read.bind(k);
+                }
+                let mut logs: std::collections::HashMap<String, Vec<motcua_core::hall::TicketEvent>> =
+                    std::collections::HashMap::with_capacity(keys.len());
+                for r in &read.fetch_all(&mut **tx).await? {
+                    let subject: String = r.try_get("subject")?;
+                    let event = $crate::hall::parse_ticket_event(&subject, &r.try_get::<String, _>("payload")?)?;
+                    logs.entry(subject).or_default().push(event);
+                }
+                keys.iter()
+                    .map(|key| {
+                        let events = logs.get(key).map(Vec::as_slice).unwrap_or_default();
+                        motcua_core::hall::Ticket::replay(hall, events)
+                            .map_err(|e| $crate::hall::corrupt(format!("ticket {key} no longer replays: {e}")))
+                    })
+                    .collect()
             }
 
             /// Applies one event to a ticket and records it.
@@ -1696,24 +1760,43 @@ macro_rules! hall_store {
                 payload: &str,
                 recorded_at: chrono::DateTime<chrono::Utc>,
             ) -> Result<(), $crate::error::StoreError> {
-                let q = concat!(
-                    "INSERT INTO hall_events (hall, day, subject, seq, at, kind, by_staff, payload, recorded_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, ",
-                    $json,
-                    ", $9)"
+                let row = $crate::hall::LogRow { hall, day, subject, seq, at, kind, by, payload: payload.to_string() };
+                Self::append_rows(tx, std::slice::from_ref(&row), recorded_at).await
+            }
+
+            /// Appends rows to the hall's log in one statement, in order.
+            async fn append_rows<'c>(
+                tx: &mut sqlx::Transaction<'c, <$store as $crate::petitions::Backend>::Db>,
+                rows: &[$crate::hall::LogRow<'_>],
+                recorded_at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), $crate::error::StoreError> {
+                // `$json` is written for the eighth parameter; each row has nine.
+                let values: Vec<String> = (0..rows.len())
+                    .map(|i| {
+                        let p = |k: usize| format!("${}", i * 9 + k);
+                        let json = $json.replace("$8", &p(8));
+                        format!("({}, {}, {}, {}, {}, {}, {}, {json}, {})", p(1), p(2), p(3), p(4), p(5), p(6), p(7), p(9))
+                    })
+                    .collect();
+                let q = format!(
+                    "INSERT INTO hall_events (hall, day, subject, seq, at, kind, by_staff, payload, recorded_at) VALUES {}",
+                    values.join(", ")
                 );
-                sqlx::query(q)
-                    .bind(hall.as_str())
-                    .bind(day.to_string())
-                    .bind(subject)
-                    .bind(seq)
-                    .bind($crate::sql::At(at))
-                    .bind(kind)
-                    .bind(by)
-                    .bind(payload)
-                    .bind($crate::sql::At(motcua_core::calendar::truncate_to_micros(recorded_at)))
-                    .execute(&mut **tx)
-                    .await?;
+                let recorded_at = $crate::sql::At(motcua_core::calendar::truncate_to_micros(recorded_at));
+                let mut insert = sqlx::query(&q);
+                for r in rows {
+                    insert = insert
+                        .bind(r.hall.as_str())
+                        .bind(r.day.to_string())
+                        .bind(r.subject)
+                        .bind(r.seq)
+                        .bind($crate::sql::At(r.at))
+                        .bind(r.kind)
+                        .bind(r.by)
+                        .bind(r.payload.as_str())
+                        .bind(recorded_at);
+                }
+                insert.execute(&mut **tx).await?;
                 Ok(())
             }
 
@@ -1724,69 +1807,86 @@ macro_rules! hall_store {
                 event: &motcua_core::hall::TicketEvent,
                 recorded_at: chrono::DateTime<chrono::Utc>,
             ) -> Result<(), $crate::error::StoreError> {
-                let payload = serde_json::to_string(event).map_err($crate::hall::corrupt)?;
-                let seq = i32::try_from(t.event_count).map_err($crate::hall::corrupt)?;
-                Self::append(
-                    tx,
-                    &t.id.hall,
-                    t.id.day,
-                    &t.id.to_string(),
-                    seq,
-                    event.at,
-                    event.kind.name(),
-                    event.by.as_deref(),
-                    &payload,
-                    recorded_at,
-                )
-                .await?;
+                Self::append_tickets(tx, &[(t, event)], recorded_at).await
+            }
+
+            /// Appends each ticket's event (distinct tickets) and writes their projections: one
+            /// statement for the events, one for the projections.
+            async fn append_tickets<'c>(
+                tx: &mut sqlx::Transaction<'c, <$store as $crate::petitions::Backend>::Db>,
+                steps: &[(&motcua_core::hall::Ticket, &motcua_core::hall::TicketEvent)],
+                recorded_at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), $crate::error::StoreError> {
+                let subjects: Vec<String> = steps.iter().map(|(t, _)| t.id.to_string()).collect();
+                let mut rows = Vec::with_capacity(steps.len());
+                for ((t, event), subject) in steps.iter().zip(&subjects) {
+                    rows.push($crate::hall::LogRow {
+                        hall: &t.id.hall,
+                        day: t.id.day,
+                        subject,
+                        seq: i32::try_from(t.event_count).map_err($crate::hall::corrupt)?,
+                        at: event.at,
+                        kind: event.kind.name(),
+                        by: event.by.as_deref(),
+                        payload: serde_json::to_string(event).map_err($crate::hall::corrupt)?,
+                    });
+                }
+                Self::append_rows(tx, &rows, recorded_at).await?;
                 let cols = $crate::hall::TICKET_COLUMNS;
-                let params: Vec<String> = (1..=cols.len()).map(|i| format!("${i}")).collect();
+                let values: Vec<String> = (0..steps.len())
+                    .map(|i| format!("({})", $crate::hall::placeholders(i * cols.len() + 1, cols.len())))
+                    .collect();
                 let updates: Vec<String> = cols.iter().skip(1).map(|c| format!("{c} = excluded.{c}")).collect();
                 let q = format!(
-                    "INSERT INTO hall_tickets ({}) VALUES ({}) ON CONFLICT (id) DO UPDATE SET {}",
+                    "INSERT INTO hall_tickets ({}) VALUES {} ON CONFLICT (id) DO UPDATE SET {}",
                     cols.join(", "),
-                    params.join(", "),
+                    values.join(", "),
                     updates.join(", ")
                 );
-                let dossiers: Vec<&str> = t.dossiers.iter().map(|d| d.as_str()).collect();
                 let small = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
-                sqlx::query(&q)
-                    .bind(t.id.to_string())
-                    .bind(t.id.hall.as_str())
-                    .bind(t.id.day.to_string())
-                    .bind(t.id.area.to_string())
-                    .bind(small(t.id.number))
-                    .bind(t.id.number_label())
-                    .bind(t.area.to_string())
-                    .bind(t.channel.name())
-                    .bind(t.priority.map(|p| p.name()))
-                    .bind(t.booking.as_deref())
-                    .bind(t.slot_at.map($crate::sql::At))
-                    .bind(t.linked_from.as_ref().map(ToString::to_string))
-                    .bind(t.status.name())
-                    .bind($crate::sql::At(t.issued_at))
-                    .bind($crate::sql::At(t.waiting_since))
-                    .bind(t.for_counter.map(i32::from))
-                    .bind(t.counter.map(i32::from))
-                    .bind(t.called_at.map($crate::sql::At))
-                    .bind(t.first_called_at.map($crate::sql::At))
-                    .bind(t.called_by.as_deref())
-                    .bind(small(t.recalls))
-                    .bind(t.started_at.map($crate::sql::At))
-                    .bind(t.finished_at.map($crate::sql::At))
-                    .bind(t.ended_at.map($crate::sql::At))
-                    .bind(small(t.transfers))
-                    .bind(t.redirected_to.as_ref().map(ToString::to_string))
-                    .bind(serde_json::to_string(&dossiers).map_err($crate::hall::corrupt)?)
-                    .bind(t.rating.map(|r| r.name()))
-                    .bind(t.rating_comment.as_deref())
-                    .bind(t.wait_seconds())
-                    .bind(t.service_seconds())
-                    .bind(small(t.event_count))
-                    .bind($crate::sql::At(t.last_event_at))
-                    .execute(&mut **tx)
-                    .await?;
-                if let motcua_core::hall::TicketEventKind::Linked { dossier } = &event.kind {
+                let mut upsert = sqlx::query(&q);
+                for ((t, _), subject) in steps.iter().zip(&subjects) {
+                    let dossiers: Vec<&str> = t.dossiers.iter().map(|d| d.as_str()).collect();
+                    upsert = upsert
+                        .bind(subject.as_str())
+                        .bind(t.id.hall.as_str())
+                        .bind(t.id.day.to_string())
+                        .bind(t.id.area.to_string())
+                        .bind(small(t.id.number))
+                        .bind(t.id.number_label())
+                        .bind(t.area.to_string())
+                        .bind(t.channel.name())
+                        .bind(t.priority.map(|p| p.name()))
+                        .bind(t.booking.as_deref())
+                        .bind(t.slot_at.map($crate::sql::At))
+                        .bind(t.linked_from.as_ref().map(ToString::to_string))
+                        .bind(t.status.name())
+                        .bind($crate::sql::At(t.issued_at))
+                        .bind($crate::sql::At(t.waiting_since))
+                        .bind(t.for_counter.map(i32::from))
+                        .bind(t.counter.map(i32::from))
+                        .bind(t.called_at.map($crate::sql::At))
+                        .bind(t.first_called_at.map($crate::sql::At))
+                        .bind(t.called_by.as_deref())
+                        .bind(small(t.recalls))
+                        .bind(t.started_at.map($crate::sql::At))
+                        .bind(t.finished_at.map($crate::sql::At))
+                        .bind(t.ended_at.map($crate::sql::At))
+                        .bind(small(t.transfers))
+                        .bind(t.redirected_to.as_ref().map(ToString::to_string))
+                        .bind(serde_json::to_string(&dossiers).map_err($crate::hall::corrupt)?)
+                        .bind(t.rating.map(|r| r.name()))
+                        .bind(t.rating_comment.as_deref())
+                        .bind(t.wait_seconds())
+                        .bind(t.service_seconds())
+                        .bind(small(t.event_count))
+                        .bind($crate::sql::At(t.last_event_at));
+                }
+                upsert.execute(&mut **tx).await?;
+                for (t, event) in steps {
+                    let motcua_core::hall::TicketEventKind::Linked { dossier } = &event.kind else {
+                        continue;
+                    };
                     sqlx::query(
                         "INSERT INTO hall_dossier_links (dossier, ticket) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                     )
