@@ -164,7 +164,10 @@ fn desk_forms_write_the_scorecard_data(db: &Db) {
         let reason = ("reason", "Thiếu giấy chứng nhận ký quỹ");
         desk.refused(&code, "request-supplement", &[reason, ("reason_code", "no_such_code")], "no_such_code").await;
         let new = desk.written(&code, "request-supplement", &[reason, ("reason_code", "citizen_incomplete")]).await;
-        assert_eq!((new[0]["type"].as_str(), new[0]["reason_code"].as_str()), (Some("supplement_requested"), Some("citizen_incomplete")));
+        assert_eq!(
+            (new[0]["type"].as_str(), new[0]["reason_code"].as_str()),
+            (Some("supplement_requested"), Some("citizen_incomplete"))
+        );
         desk.written(&code, "supplement", &[]).await;
 
         // The payment request's amount, then the payment's method and receipt.
@@ -172,7 +175,10 @@ fn desk_forms_write_the_scorecard_data(db: &Db) {
         assert!(page.contains("<span id=\"catalog-fee\">3000000 VND</span>"), "the catalog's fee beside the amount");
         desk.refused(&code, "request-payment", &[("amount_vnd", "ba triệu")], "ba triệu").await;
         let new = desk.written(&code, "request-payment", &[("amount_vnd", "2500000")]).await;
-        assert_eq!((new[0]["type"].as_str(), new[0]["amount_vnd"].as_u64()), (Some("payment_requested"), Some(2_500_000)));
+        assert_eq!(
+            (new[0]["type"].as_str(), new[0]["amount_vnd"].as_u64()),
+            (Some("payment_requested"), Some(2_500_000))
+        );
         desk.refused(&code, "paid", &[("method", "bitcoin")], "bitcoin").await;
         let new = desk.written(&code, "paid", &[("method", "bank_transfer"), ("receipt", "BL-2026-0042")]).await;
         assert_eq!(
@@ -183,8 +189,13 @@ fn desk_forms_write_the_scorecard_data(db: &Db) {
         // The result, issued electronically: a reason code on an approval is refused before the
         // confirmation; the confirmation page carries the flag and writes nothing itself.
         let before = desk.events(&code).await.len();
-        desk.refused(&code, "resolve", &[("electronic", "on"), ("reason_code", "agency_workload")], "Chỉ ghi mã lý do khi từ chối")
-            .await;
+        desk.refused(
+            &code,
+            "resolve",
+            &[("electronic", "on"), ("reason_code", "agency_workload")],
+            "Chỉ ghi mã lý do khi từ chối",
+        )
+        .await;
         let a = desk.act(&code, "resolve", &[("electronic", "on")]).await;
         assert_eq!(a.status, 200, "{}", a.body);
         assert!(a.body.contains("id=\"confirm-form\""), "{}", a.body);
@@ -221,7 +232,12 @@ fn desk_forms_write_the_scorecard_data(db: &Db) {
         let (s, v) = desk.api(&accept, serde_json::json!({"digitised": [PAPER_0, "Sổ đỏ"]})).await;
         assert_eq!(s, 422, "{v}");
         assert_eq!(desk.events(&other).await.len(), 1, "neither the acceptance nor a paper written");
-        let (s, v) = desk.api(&format!("/api/v1/dossiers/{other}/transfer"), serde_json::json!({"to": "000.00.12.H17", "digitised": [PAPER_0]})).await;
+        let (s, v) = desk
+            .api(
+                &format!("/api/v1/dossiers/{other}/transfer"),
+                serde_json::json!({"to": "000.00.12.H17", "digitised": [PAPER_0]}),
+            )
+            .await;
         assert_eq!(s, 422, "papers are digitised at acceptance, not with a transfer: {v}");
         let (s, v) = desk.api(&accept, serde_json::json!({"digitised": [PAPER_1, PAPER_0]})).await;
         assert_eq!(s, 200, "{v}");
