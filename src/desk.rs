@@ -7,7 +7,7 @@ use motcua_core::backdate::{BackdateWindow, Stating};
 use motcua_core::commands::{CheckedIntake, DocumentSpec, FieldStyle, IntakeForm};
 use motcua_core::deadlines::{Lang, explain, format_working_minutes};
 use motcua_core::view::{CatalogView, LogLine};
-use motcua_core::{Channel, Domain, Dossier, DossierCode, Event};
+use motcua_core::{Channel, Domain, Dossier, DossierCode, Event, EventKind};
 use motcua_store::{NewDossier, Store};
 use serde_json::{Value, json};
 
@@ -151,6 +151,14 @@ pub async fn transition<S: Store>(
 ) -> Result<()> {
     let code = parse_code(code)?;
     let kind = t.event_kind(domain, FieldStyle::Flag)?;
+    if let EventKind::Digitised { documents } = &kind {
+        // Each paper one of the dossier's checklist, as at intake and on the API.
+        let events = store.events(&code).await?;
+        if !events.is_empty() {
+            let d = domain.replay(events.iter())?;
+            motcua_core::commands::digitised_in_checklist(&d.documents, documents)?;
+        }
+    }
     let s = w.stamp(domain)?;
     let event = Event { at: s.at, by: w.by.clone(), backdate_reason: s.reason, kind };
     let d = store.record_stamped(domain, &code, event, s.now).await?;
@@ -310,6 +318,8 @@ pub fn catalog(domain: &Domain, json: bool) -> Result<()> {
     crate::outln!("procedures ({procedures}):");
     for p in domain.catalog.procedures() {
         crate::outln!("  {:<10} {:<20} {}", p.code, p.time_limit.to_string(), p.name);
+        let fee = p.fee.as_ref().map_or_else(|| "not in the catalog".to_string(), motcua_core::Fee::describe);
+        crate::outln!("  {:<10} fee: {}", "", motcua_core::text::for_terminal(&fee));
     }
     Ok(())
 }

@@ -494,6 +494,15 @@ fn catalog_lists_agencies_and_procedures() {
     assert_eq!(p["route"][1], serde_json::json!({"agency": TOURISM, "budget": {"working_days": 9}}));
     assert!(p["cutoff"].is_null());
     assert!(procedures.iter().any(|p| p["cutoff"] == "15:00"));
+    // The fee schedule in VND: the JSON of the API, and a line under each procedure.
+    assert_eq!(p["fee"], serde_json::json!({"kind": "fixed", "vnd": 3_000_000}));
+    assert!(procedures.iter().any(|p| p["fee"]["kind"] == "options"));
+    let run = db.run(&["catalog"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    let at = lines.iter().position(|l| l.trim_start().starts_with(TRAVEL_LICENCE)).unwrap();
+    assert_eq!(lines[at + 1].trim(), "fee: 3000000 VND", "{}", run.stdout);
+    assert!(run.stdout.contains("fee: Bản 1 trang: 2000 VND; Bản 2 trang: 4000 VND"), "{}", run.stdout);
 }
 
 /// A reader that goes away (`motcua … | head -c 20`) ends the command quietly: status 0, nothing

@@ -9,6 +9,7 @@ mod bulk;
 mod calendar;
 mod chaos;
 mod desk;
+mod desk_forms;
 mod dvcqg;
 mod forms;
 mod hall;

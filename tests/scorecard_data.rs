@@ -54,6 +54,11 @@ fn the_cli_records_fees_methods_results_papers_reasons_and_portal_marks() {
     .assert_user_error("not in the dossier's document checklist");
     assert_eq!(db.event_count(), before);
     db.ok(&["accept", &code, "--at", &at(3, 10)]);
+    // After intake too, each paper must be on the dossier's checklist (as on the API and pages).
+    let before = db.event_count();
+    db.run(&["digitise", &code, "--document", "Sổ đỏ", "--at", &at(3, 10)])
+        .assert_user_error("not in the dossier's document checklist");
+    assert_eq!(db.event_count(), before);
     db.ok(&["digitise", &code, "--document", "Giấy phép kinh doanh", "--at", &at(3, 10)]);
 
     let before = db.event_count();

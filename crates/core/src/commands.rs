@@ -361,6 +361,16 @@ fn digitised_names(names: &[String], field: &'static str) -> Result<Vec<String>,
     Ok(out)
 }
 
+/// Papers named as digitised, against the dossier's document checklist (at intake, at
+/// acceptance, `digitise`): each must be one of the papers received. A dossier received
+/// without a checklist (none was typed) takes any name, as the intake does.
+pub fn digitised_in_checklist(documents: &[DocumentItem], names: &[String]) -> Result<(), CommandError> {
+    match names.iter().find(|n| !documents.is_empty() && !documents.iter().any(|d| &d.name == *n)) {
+        Some(stray) => Err(CommandError::DigitisedNotInChecklist(stray.clone())),
+        None => Ok(()),
+    }
+}
+
 /// What the desk types at intake, before checking.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct IntakeForm {
@@ -415,11 +425,7 @@ impl IntakeForm {
             None => None,
             Some(names) => {
                 let names = digitised_names(names, style.name("digitised", "--digitised"))?;
-                if let Some(stray) =
-                    names.iter().find(|n| !documents.is_empty() && !documents.iter().any(|d| &d.name == *n))
-                {
-                    return Err(CommandError::DigitisedNotInChecklist(stray.clone()));
-                }
+                digitised_in_checklist(&documents, &names)?;
                 Some(names)
             }
         };
@@ -714,6 +720,14 @@ mod tests {
             form(Some(vec!["Sổ đỏ"])).check(&d, FieldStyle::Flag),
             Err(CommandError::DigitisedNotInChecklist(_))
         ));
+        // After intake: the same rule against the dossier's checklist; none kept, any name.
+        let kept = [DocumentItem { name: "Tờ khai".into(), copy: CopyKind::Original, count: 1 }];
+        assert_eq!(digitised_in_checklist(&kept, &["Tờ khai".into()]), Ok(()));
+        assert_eq!(
+            digitised_in_checklist(&kept, &["Tờ khai".into(), "Sổ đỏ".into()]),
+            Err(CommandError::DigitisedNotInChecklist("Sổ đỏ".into()))
+        );
+        assert_eq!(digitised_in_checklist(&[], &["Sổ đỏ".into()]), Ok(()));
     }
 
     #[test]

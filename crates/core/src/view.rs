@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::analysis::{RemainingTimeModel, analyse, at_risk};
 use crate::calendar::at_vn;
-use crate::catalog::{AgencyKind, Catalog, Level, RouteAgency, WaitMode};
+use crate::catalog::{AgencyKind, Catalog, Fee, Level, RouteAgency, WaitMode};
 use crate::codes::{AgencyCode, DossierCode, ProcedureCode};
 use crate::deadlines::{Lang, STANDARD_DAY_MINUTES, TimeLimit, explain};
 use crate::domain::{Domain, DomainError};
@@ -280,6 +280,12 @@ pub struct ProcedureView {
     pub supplement_mode: &'static str,
     pub documents: Vec<String>,
     pub route: Vec<RouteStepView>,
+    /// The fee schedule in VND (phí, lệ phí): `{"kind": "fixed", "vnd": 50000}` (zero allowed)
+    /// or `{"kind": "options", "options": [{"name": …, "vnd": …}, …]}`; null when the catalog
+    /// does not say (never read as zero).
+    pub fee: Option<Fee>,
+    /// The legal text that sets the fee, when the catalog names it.
+    pub fee_basis: Option<String>,
     /// The days of receipt this version applies to (absent: open-ended).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_from: Option<chrono::NaiveDate>,
@@ -365,6 +371,8 @@ impl CatalogView {
                         budget: BudgetView::of_minutes(s.budget_minutes),
                     })
                     .collect(),
+                fee: p.fee.clone(),
+                fee_basis: p.fee_basis.clone(),
                 valid_from: p.valid_from,
                 valid_until: p.valid_until,
             })

@@ -121,6 +121,11 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("electronic_result", "Trả kết quả điện tử", "Result issued electronically"),
     ("reason_code", "Mã lý do", "Reason code"),
     ("reason_code_none", "(không ghi)", "(none)"),
+    ("digitised_col", "Đã số hóa", "Digitised"),
+    ("digitised_none", "Không số hóa giấy tờ nào", "No paper digitised"),
+    ("digitised_at_accept", "Giấy tờ đã số hóa khi tiếp nhận", "Papers digitised at acceptance"),
+    ("fee", "Phí, lệ phí", "Fee"),
+    ("fee_unknown", "(danh mục chưa ghi)", "(not in the catalog)"),
     ("supplement_asked", "Yêu cầu bổ sung, hoàn thiện hồ sơ", "Papers asked for"),
     ("supplement_asked_at", "Ngày yêu cầu", "Asked on"),
     ("supplement_reason", "Lý do", "Reason"),
@@ -549,6 +554,16 @@ const WORDS: &[(&str, &str, &str)] = &[
     ),
     ("err_report_by", "Nhóm theo cơ quan, thủ tục hoặc tháng.", "Group by agency, procedure or month."),
     ("err_watch_by", "Xem theo cơ quan hoặc cán bộ.", "List by agency or by officer."),
+    (
+        "err_digitised_both",
+        "Đã đánh dấu giấy tờ số hóa và cả ô “Không số hóa giấy tờ nào”: chỉ chọn một.",
+        "Papers are ticked as digitised and “No paper digitised” is ticked too: choose one.",
+    ),
+    (
+        "err_digitised_action",
+        "Giấy tờ số hóa chỉ được ghi khi tiếp nhận hồ sơ.",
+        "Digitised papers are recorded only at intake or at acceptance.",
+    ),
     ("err_sort_column", "Không sắp xếp được theo cột này.", "The rows cannot be sorted by that column."),
     (
         "err_period_years",

@@ -135,6 +135,10 @@ pub struct ActionFields {
     /// The result was issued electronically.
     #[serde(default)]
     pub electronic: bool,
+    /// At acceptance (`accept`, `accept-online`): the names of the dossier's papers the desk
+    /// digitised, each one of its document checklist (`[]` or absent: none recorded).
+    #[serde(default)]
+    pub digitised: Vec<String>,
     /// When it happened (RFC 3339 or local time); default: now. At most the backdating window
     /// before now ([`stamp`]).
     #[serde(default)]
@@ -213,6 +217,24 @@ impl ActionFields {
     /// the text rules, agency codes, a real appointment for `reschedule`).
     pub fn event_kind(&self, domain: &Domain, action: Action) -> Result<EventKind, Problem> {
         Ok(self.transition(action)?.event_kind(domain, FieldStyle::Plain)?)
+    }
+
+    /// The papers digitised at acceptance, as the event recorded after it (the CLI's
+    /// `digitise`): `None` when none is named; named with another action, refused. Checked
+    /// against the dossier's checklist by the caller, which has the dossier.
+    pub fn digitised_kind(&self, domain: &Domain, action: Action) -> Result<Option<EventKind>, Problem> {
+        if self.digitised.iter().all(|n| n.trim().is_empty()) {
+            return Ok(None);
+        }
+        if !matches!(action, Action::Accept | Action::AcceptOnline) {
+            return Err(Problem::invalid(format!(
+                "digitised: papers are recorded as digitised at intake or at acceptance (accept, accept-online), not with {}",
+                action.name()
+            ))
+            .because(Cause::Words("err_digitised_action")));
+        }
+        let t = Transition::Digitise { documents: self.digitised.clone() };
+        Ok(Some(t.event_kind(domain, FieldStyle::Plain)?))
     }
 }
 
@@ -352,6 +374,27 @@ impl IntakeFormBody {
             })
             .collect()
     }
+
+    /// What the page says of digitisation: the names of the checklist rows ticked
+    /// (`doc_digitised_N` on a row with a name), `[]` when "no paper digitised" is ticked
+    /// (`digitised_none`), `None` when neither (not said). Both at once is refused.
+    pub fn digitised(&self) -> Result<Option<Vec<String>>, Problem> {
+        let ticked = |k: &str| self.rows.get(k).is_some_and(|v| matches!(v.trim(), "on" | "true" | "1" | "yes"));
+        let names: Vec<String> = (0..DOCUMENT_ROWS)
+            .filter(|i| ticked(&format!("doc_digitised_{i}")))
+            .filter_map(|i| self.rows.get(&format!("doc_name_{i}")).map(|s| s.trim().to_string()))
+            .filter(|s| !s.is_empty())
+            .collect();
+        match (ticked("digitised_none"), names.is_empty()) {
+            (true, false) => Err(Problem::invalid(
+                "digitised: papers ticked as digitised and \"no paper digitised\" ticked too; choose one",
+            )
+            .because(Cause::Words("err_digitised_both"))),
+            (true, true) => Ok(Some(Vec::new())),
+            (false, true) => Ok(None),
+            (false, false) => Ok(Some(names)),
+        }
+    }
 }
 
 /// An action form of the dossier page (`POST /dossiers/{code}/{action}`): every field a string,
@@ -393,6 +436,10 @@ pub struct ActionForm {
     pub confirm: String,
     #[serde(default, rename = "_csrf")]
     pub csrf: String,
+    /// The acceptance form's ticked papers (`digitised_0`, `digitised_1`, …, each with the
+    /// paper's name as its value); any other field, ignored.
+    #[serde(flatten)]
+    pub rest: std::collections::BTreeMap<String, String>,
 }
 
 impl ActionForm {
@@ -414,9 +461,24 @@ impl ActionForm {
             method: opt(&self.method),
             receipt: opt(&self.receipt),
             electronic: yes(&self.electronic),
+            digitised: self.digitised(),
             at: opt(&self.at),
             backdate_reason: opt(&self.backdate_reason),
         }
+    }
+
+    /// The ticked papers (`digitised_N`), in the order of their rows.
+    pub fn digitised(&self) -> Vec<String> {
+        let mut rows: Vec<(usize, String)> = self
+            .rest
+            .iter()
+            .filter_map(|(k, v)| {
+                let i = k.strip_prefix("digitised_")?.parse::<usize>().ok()?;
+                Some((i, v.trim().to_string())).filter(|(_, v)| !v.is_empty())
+            })
+            .collect();
+        rows.sort_by_key(|(i, _)| *i);
+        rows.into_iter().map(|(_, v)| v).collect()
     }
 }
 

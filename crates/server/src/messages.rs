@@ -586,15 +586,19 @@ mod tests {
             "err_report_by",
             "err_watch_by",
             "err_sort_column",
+            "err_digitised_both",
+            "err_digitised_action",
         ];
         for key in keys {
             for lang in [Lang::Vi, Lang::En] {
                 assert_ne!(cause_text(&Cause::Words(key), Tr::new(lang), None), key, "{key}");
             }
         }
-        let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/report.rs")).unwrap();
-        for used in src.split("Cause::Words(\"").skip(1).filter_map(|s| s.split('"').next()) {
-            assert!(keys.contains(&used), "{used} is used but not checked here");
+        for file in ["/src/report.rs", "/src/input.rs"] {
+            let src = std::fs::read_to_string(format!("{}{file}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+            for used in src.split("Cause::Words(\"").skip(1).filter_map(|s| s.split('"').next()) {
+                assert!(keys.contains(&used), "{used} is used but not checked here");
+            }
         }
     }
 

@@ -216,6 +216,11 @@ fn action_body(a: Action, agencies: &[Value]) -> Value {
                    "receipt": {"type": ["string", "null"], "maxLength": 100, "description": "optional: the receipt's or the transaction's reference, one line"}}),
             vec!["method"],
         ),
+        Action::Accept | Action::AcceptOnline => (
+            json!({"digitised": {"type": "array", "maxItems": 40, "items": {"type": "string", "minLength": 1, "maxLength": 300},
+                   "description": "the papers of the dossier's checklist the desk digitised at acceptance, by name (the CLI's `digitise`): recorded as a `digitised` event after the acceptance, both or neither; a name not in the checklist is a 422 and nothing is written; [] or absent: none recorded"}}),
+            vec![],
+        ),
         Action::Withdraw => (json!({"reason": reason(false)}), vec![]),
         Action::Reschedule => (
             json!({
@@ -550,11 +555,17 @@ pub fn document(domain: &Domain) -> Value {
                 "Catalog": {"type": "object", "required": ["agencies", "procedures"], "properties": {
                     "agencies": {"type": "array", "items": {"type": "object", "required": ["code", "name", "name_en", "kind", "parent"], "properties": {
                         "code": {"type": "string"}, "name": {"type": "string"}, "name_en": {"type": "string"}, "kind": {"type": "string"}, "parent": nullable_agency}}},
-                    "procedures": {"type": "array", "items": {"type": "object", "required": ["code", "name", "name_en", "level", "time_limit", "cutoff", "supplement_mode", "documents", "route"], "properties": {
+                    "procedures": {"type": "array", "items": {"type": "object", "required": ["code", "name", "name_en", "level", "time_limit", "cutoff", "supplement_mode", "documents", "route", "fee", "fee_basis"], "properties": {
                         "code": {"type": "string"}, "name": {"type": "string"}, "name_en": {"type": "string"},
                         "time_limit": {"type": "object", "minProperties": 1, "maxProperties": 1},
                         "cutoff": nullable_string, "supplement_mode": {"type": "string", "enum": ["restart", "pause"]},
-                        "documents": {"type": "array", "items": {"type": "string"}}, "route": {"type": "array"}}}}}},
+                        "documents": {"type": "array", "items": {"type": "string"}}, "route": {"type": "array"},
+                        "fee": {"oneOf": [
+                            {"type": "null", "description": "the catalog does not say (never read as zero)"},
+                            {"type": "object", "required": ["kind", "vnd"], "properties": {"kind": {"const": "fixed"}, "vnd": {"type": "integer", "minimum": 0}}, "description": "one amount in VND (0: free)"},
+                            {"type": "object", "required": ["kind", "options"], "properties": {"kind": {"const": "options"}, "options": {"type": "array", "maxItems": 10, "items": {"type": "object", "required": ["name", "vnd"], "properties": {"name": {"type": "string"}, "vnd": {"type": "integer", "minimum": 0}}}}}, "description": "named options, each in VND; a payment request names its amount"}],
+                            "description": "the fee schedule (phí, lệ phí) in VND, as config/catalog has it"},
+                        "fee_basis": nullable_string}}}}},
                 "Dossier": {"type": "object", "description": "motcua_core::view::DossierView, as `motcua show --json`; to a reader none of whose agencies received or held the dossier (and without the city-wide role) the applicant is \"***\"",
                     "required": ["code", "procedure", "procedure_name", "receiving_agency", "applicant", "channel", "status", "status_name", "status_name_vi",
                                  "as_of", "registered_at", "received_at", "start_at", "due_at", "original_due_at", "rescheduled_to", "finished_at", "outcome",

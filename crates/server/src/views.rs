@@ -75,10 +75,32 @@ pub async fn act(
     let row = state.store.dossier_row(&code).await?.ok_or_else(|| no_dossier(code.as_str()))?;
     authorize(&who.staff, action, Some(&row))?;
     let kind = fields.event_kind(&state.domain, action)?;
+    let digitised = fields.digitised_kind(&state.domain, action)?;
     let stamp = stated(state, who, &row.receiving_agency, fields.at.as_deref(), fields.backdate_reason.as_deref())?;
-    let event = Event { at: stamp.at, by: Some(who.staff.username.clone()), backdate_reason: stamp.reason, kind };
-    let d = state.store.record_stamped(&state.domain, &code, event.clone(), stamp.now).await?;
-    Ok(written(state, d, &event, stamp.now))
+    let by = Some(who.staff.username.clone());
+    let event = Event { at: stamp.at, by: by.clone(), backdate_reason: stamp.reason.clone(), kind };
+    let Some(digitised) = digitised else {
+        let d = state.store.record_stamped(&state.domain, &code, event.clone(), stamp.now).await?;
+        return Ok(written(state, d, &event, stamp.now));
+    };
+    // An acceptance with the papers digitised at it: both events or neither, each paper one
+    // of the dossier's checklist.
+    let d = state.store.logged_events(&code).await?;
+    let d = state.domain.replay(d.iter().map(|l| &l.event))?;
+    if let EventKind::Digitised { documents } = &digitised {
+        motcua_core::commands::digitised_in_checklist(&d.documents, documents)?;
+    }
+    let second = Event { at: stamp.at, by, backdate_reason: stamp.reason, kind: digitised };
+    let d = state.store.record_all(&state.domain, &code, vec![event.clone(), second], stamp.now).await?;
+    Ok(written_pair(state, d, &event, stamp.now))
+}
+
+/// [`written`] for an action recorded with a second event after it (the acceptance and its
+/// digitised papers): the answer names the action's own event.
+fn written_pair(state: &AppState, dossier: Dossier, event: &Event, now: DateTime<Utc>) -> Written {
+    let cal = dossier.receiving_agency.as_ref().map_or(&state.domain.calendar, |a| state.domain.calendar_for(a));
+    let event = LogLine::new(cal, dossier.event_count.saturating_sub(1), event, now);
+    Written { dossier, event }
 }
 
 /// Checks one transition for `who` as [`act`] would run it — authorise, build the event, apply
@@ -95,11 +117,19 @@ pub async fn check_act(
     let row = state.store.dossier_row(&code).await?.ok_or_else(|| Problem::not_found(format!("no dossier {code}")))?;
     authorize(&who.staff, action, Some(&row))?;
     let kind = fields.event_kind(&state.domain, action)?;
+    let digitised = fields.digitised_kind(&state.domain, action)?;
     let stamp = stated(state, who, &row.receiving_agency, fields.at.as_deref(), fields.backdate_reason.as_deref())?;
     let event = Event { at: stamp.at, by: Some(who.staff.username.clone()), backdate_reason: stamp.reason, kind };
     let logged = state.store.logged_events(&code).await?;
     let before = state.domain.replay(logged.iter().map(|l| &l.event))?;
-    state.domain.apply(&mut before.clone(), &event)?;
+    let mut after = before.clone();
+    state.domain.apply(&mut after, &event)?;
+    if let Some(kind) = digitised {
+        if let EventKind::Digitised { documents } = &kind {
+            motcua_core::commands::digitised_in_checklist(&before.documents, documents)?;
+        }
+        state.domain.apply(&mut after, &Event { kind, ..event })?;
+    }
     Ok(before)
 }
 

@@ -573,6 +573,17 @@ async fn online_submission_then_acceptance_and_the_lists() {
     assert_eq!(s, StatusCode::OK);
     let licence = catalog["procedures"].as_array().unwrap().iter().find(|p| p["code"] == TRAVEL_LICENCE).unwrap();
     assert_eq!(licence["time_limit"], json!({"working_days": 10}), "the same document as `motcua catalog --json`");
+    // Each procedure's fee schedule in VND, as the catalog has it: fixed, named options, or unknown.
+    assert_eq!(licence["fee"], json!({"kind": "fixed", "vnd": 3_000_000}));
+    assert!(licence["fee_basis"].as_str().unwrap().contains("33/2018/TT-BTC"), "{licence}");
+    let procedures = catalog["procedures"].as_array().unwrap();
+    let residence = procedures.iter().find(|p| p["code"] == "1.004194").unwrap();
+    assert_eq!(
+        residence["fee"],
+        json!({"kind": "options", "options": [{"name": "Nộp trực tiếp", "vnd": 15000}, {"name": "Nộp trực tuyến", "vnd": 7000}]}),
+        "{residence}"
+    );
+    assert!(procedures.iter().any(|p| p["fee"] == json!({"kind": "fixed", "vnd": 0})), "a fee of zero is a fee");
     let (_, me) = app.get(Role::Head, "/api/v1/me").await;
     assert_eq!(me["staff"]["role"], "head");
     assert_eq!(app.get(Role::Admin, "/api/v1/staff").await.0, StatusCode::OK);

@@ -113,6 +113,7 @@ dispatch!(Store {
     fn record(&self, domain: &Domain, code: &DossierCode, event: Event) -> Result<Dossier, StoreError>;
     fn record_stamped(&self, domain: &Domain, code: &DossierCode, event: Event, recorded_at: DateTime<Utc>) -> Result<Dossier, StoreError>;
     fn record_batch(&self, domain: &Domain, items: Vec<BatchItem>, recorded_at: DateTime<Utc>) -> Result<Vec<Result<Dossier, StoreError>>, StoreError>;
+    fn record_all(&self, domain: &Domain, code: &DossierCode, events: Vec<Event>, recorded_at: DateTime<Utc>) -> Result<Dossier, StoreError>;
     fn record_history(&self, domain: &Domain, items: Vec<BatchItem>, recorded_at: DateTime<Utc>) -> Result<Vec<Result<Dossier, StoreError>>, StoreError>;
     fn events(&self, code: &DossierCode) -> Result<Vec<Event>, StoreError>;
     fn logged_events(&self, code: &DossierCode) -> Result<Vec<LoggedEvent>, StoreError>;

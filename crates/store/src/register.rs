@@ -66,6 +66,18 @@ pub trait Store: Send + Sync {
         recorded_at: DateTime<Utc>,
     ) -> impl Future<Output = Result<Dossier, StoreError>> + Send;
 
+    /// Several events on one dossier, all or none, in one transaction of their own: each
+    /// applied to the state the previous one left; if core refuses any of them, nothing is
+    /// written and that refusal is the answer. The dossier after the last (an acceptance with
+    /// the papers digitised at it). Every event is recorded at `recorded_at`.
+    fn record_all(
+        &self,
+        domain: &Domain,
+        code: &DossierCode,
+        events: Vec<Event>,
+        recorded_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Dossier, StoreError>> + Send;
+
     /// Group commit: every item in one transaction, each with its own result. An item the
     /// domain rejects writes nothing and the others proceed; a database failure fails the whole
     /// batch (outer error) and writes nothing. Every event is recorded at `recorded_at` (the
@@ -233,6 +245,16 @@ macro_rules! register_shared {
             recorded_at: DateTime<Utc>,
         ) -> Result<Vec<Result<Dossier, StoreError>>, StoreError> {
             $crate::write::group::record_in_own_tx(self, domain, items, recorded_at, false).await
+        }
+
+        async fn record_all(
+            &self,
+            domain: &Domain,
+            code: &DossierCode,
+            events: Vec<Event>,
+            recorded_at: DateTime<Utc>,
+        ) -> Result<Dossier, StoreError> {
+            $crate::write::group::record_all_or_none(self, domain, code, events, recorded_at).await
         }
 
         async fn record_history(

@@ -299,6 +299,7 @@ mod checks {
     };
     pub use super::scorecard::the_scorecard_is_kept_by_the_writer_and_equals_a_replay;
     pub use super::scorecard_data::{
+        an_acceptance_and_its_digitised_papers_are_written_all_or_none,
         old_dossiers_stay_unknown_and_recompute_fills_a_migrated_database,
         scorecard_data_is_projected_as_core_replays_it,
     };
@@ -2103,6 +2104,7 @@ conformance!(
     petitions_are_filed_routed_answered_and_reported,
     the_scorecard_is_kept_by_the_writer_and_equals_a_replay,
     scorecard_data_is_projected_as_core_replays_it,
+    an_acceptance_and_its_digitised_papers_are_written_all_or_none,
     old_dossiers_stay_unknown_and_recompute_fills_a_migrated_database,
     petition_messages_are_written_with_their_event,
     the_petitions_projection_is_rebuilt_from_its_log,

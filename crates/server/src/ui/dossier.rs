@@ -78,6 +78,8 @@ struct ActionVm {
     electronic: bool,
     /// A delay reason code (supplement request, reschedule, stop, refusals).
     reason_code: bool,
+    /// The checklist's papers to tick as digitised (acceptance).
+    digitise: bool,
 }
 
 #[derive(Template)]
@@ -115,6 +117,10 @@ struct DossierPage {
     reason_codes: Vec<(String, String)>,
     /// The payment methods and their words.
     payment_methods: Vec<(&'static str, &'static str)>,
+    /// The papers of the dossier's checklist, and whether each is digitised already.
+    papers: Vec<(String, bool)>,
+    /// The procedure's fee schedule as the catalog has it (`50000 VND`, or its options).
+    fee: String,
     /// The route's next step, preselected; empty when the route has none (the form then asks
     /// for a choice).
     next_agency: String,
@@ -270,6 +276,7 @@ fn action_forms(ui: &Ui, status: Status, pending_handoff: bool, row: &DossierRow
                 a,
                 Action::RequestSupplement | Action::Reschedule | Action::Stop | Action::RefuseOnline | Action::Resolve
             ),
+            digitise: matches!(a, Action::Accept | Action::AcceptOnline),
         })
         .collect()
 }
@@ -346,6 +353,11 @@ async fn dossier_page(state: &AppState, ui: &Ui, code: &str, error: String) -> R
                 (r.code.clone(), format!("{} ({})", r.label(lang), r.cause.label(lang)))
             })
             .collect(),
+        fee: match state.domain.procedure_of(d).ok().map(|p| p.fee.as_ref()) {
+            Some(Some(f)) => f.describe(),
+            _ => tr.t("fee_unknown").to_string(),
+        },
+        papers: d.documents.iter().map(|p| (p.name.clone(), d.digitised_documents.contains(&p.name))).collect(),
         payment_methods: motcua_core::PaymentMethod::ALL
             .iter()
             .map(|m| (m.name(), if tr.en() { m.name_en() } else { m.name_vi() }))
@@ -403,7 +415,7 @@ struct ConfirmPage {
     /// What the officer typed, restated: (label, value).
     facts: Vec<(String, String)>,
     /// The form's fields, posted again (blank ones left out).
-    hidden: Vec<(&'static str, String)>,
+    hidden: Vec<(String, String)>,
 }
 
 fn confirm_page(
@@ -427,13 +439,19 @@ fn confirm_page(
     if action == Action::Resolve && fields.refused {
         facts.push((tr.t("refuse_result").to_string(), "✓".to_string()));
     }
+    if let Some(c) = &fields.reason_code {
+        facts.push((tr.t("reason_code").to_string(), c.clone()));
+    }
+    if action == Action::Resolve && fields.electronic {
+        facts.push((tr.t("electronic_result").to_string(), "✓".to_string()));
+    }
     if let Some(at) = &fields.at {
         facts.push((tr.t("stated_at").to_string(), at.replace('T', " ")));
     }
     if let Some(r) = &fields.backdate_reason {
         facts.push((tr.t("backdate_reason").to_string(), r.clone()));
     }
-    let hidden: Vec<(&'static str, String)> = [
+    let hidden: Vec<(String, String)> = [
         ("to", &f.to),
         ("reason", &f.reason),
         ("documents", &f.documents),
@@ -441,12 +459,18 @@ fn confirm_page(
         ("refused", &f.refused),
         ("override_second", &f.override_second),
         ("next_working_day", &f.next_working_day),
+        ("reason_code", &f.reason_code),
+        ("amount_vnd", &f.amount_vnd),
+        ("method", &f.method),
+        ("receipt", &f.receipt),
+        ("electronic", &f.electronic),
         ("at", &f.at),
         ("backdate_reason", &f.backdate_reason),
     ]
     .into_iter()
     .filter(|(_, v)| !v.trim().is_empty())
-    .map(|(k, v)| (k, v.clone()))
+    .map(|(k, v)| (k.to_string(), v.clone()))
+    .chain(f.digitised().into_iter().enumerate().map(|(i, v)| (format!("digitised_{i}"), v)))
     .collect();
     let procedure = d.procedure.as_ref().map(|p| format!("{p} — {}", procedure_name(state, tr, p))).unwrap_or_default();
     let page = ConfirmPage {
@@ -483,7 +507,10 @@ pub async fn dossier_action(
             Err(p) if matches!(p.kind, ProblemKind::Forbidden | ProblemKind::NotFound | ProblemKind::Internal) => {
                 error_page(ui.tr, &p)
             }
-            Err(p) => dossier_page(&state, &ui, &code, p.detail).await,
+            Err(p) => {
+                let error = crate::messages::problem_text(&p, ui.tr, Some(&state.domain));
+                dossier_page(&state, &ui, &code, error).await
+            }
         };
     }
     match views::act(&state, &ui.who, &code, action, &f.fields()).await {

@@ -23,14 +23,16 @@ struct IntakePage {
     agencies: Vec<(String, String)>,
     error: String,
     f: IntakeFields,
-    /// The checklist's rows: name, copy kind, count.
-    rows: Vec<(String, String, String)>,
+    /// The checklist's rows: name, copy kind, count, ticked as digitised.
+    rows: Vec<(String, String, String, bool)>,
     copies: Vec<(String, String)>,
+    /// "No paper digitised" ticked.
+    digitised_none: bool,
 }
 
 /// The checklist's rows: those typed, else the procedure's documents from the catalog (all
 /// originals, one each); then empty rows up to a few spare.
-fn checklist_rows(state: &AppState, f: &IntakeFields) -> Vec<(String, String, String)> {
+fn checklist_rows(state: &AppState, f: &IntakeFields) -> Vec<(String, String, String, bool)> {
     let mut rows: Vec<(String, String, String)> = if f.documents.is_empty() {
         let code = f.procedure.trim().parse::<motcua_core::ProcedureCode>().ok();
         let procedure = match code {
@@ -46,7 +48,13 @@ fn checklist_rows(state: &AppState, f: &IntakeFields) -> Vec<(String, String, St
     rows.truncate(DOCUMENT_ROWS);
     let spare = (rows.len() + 3).min(DOCUMENT_ROWS);
     rows.resize(spare, (String::new(), "original".to_string(), "1".to_string()));
-    rows
+    let digitised = f.digitised.as_deref().unwrap_or_default();
+    rows.into_iter()
+        .map(|(name, copy, count)| {
+            let ticked = !name.is_empty() && digitised.contains(&name);
+            (name, copy, count, ticked)
+        })
+        .collect()
 }
 
 fn intake_page(state: &AppState, ui: &Ui, f: IntakeFields, error: String) -> IntakePage {
@@ -75,6 +83,7 @@ fn intake_page(state: &AppState, ui: &Ui, f: IntakeFields, error: String) -> Int
             .map(|a| (a.to_string(), agency_name(state, tr, a)))
             .collect(),
         error,
+        digitised_none: f.digitised.as_ref().is_some_and(Vec::is_empty),
         f,
     }
 }
@@ -114,7 +123,14 @@ pub async fn intake_submit(State(state): State<AppState>, ui: Ui, Form(f): Form<
     }
     let mut fields = f.fields.clone();
     fields.documents = f.documents();
-    match views::open(&state, &ui.who, &fields, Action::Intake).await {
+    let opened = match f.digitised() {
+        Ok(digitised) => {
+            fields.digitised = digitised;
+            views::open(&state, &ui.who, &fields, Action::Intake).await
+        }
+        Err(p) => Err(p),
+    };
+    match opened {
         Ok(d) => {
             let code = d.dossier.code.map(|c| c.to_string()).unwrap_or_default();
             Redirect::to(&format!("/dossiers/{code}/receipt")).into_response()

@@ -74,6 +74,42 @@ pub(crate) async fn record_in_own_tx<S: Committer>(
     Ok(results)
 }
 
+/// `record_all`: the events of one dossier in one transaction of their own, committed only if
+/// core accepts every one of them (rolled back at the first refusal, which is the answer).
+pub(crate) async fn record_all_or_none<S: Committer>(
+    store: &S,
+    domain: &Domain,
+    code: &DossierCode,
+    events: Vec<Event>,
+    recorded_at: DateTime<Utc>,
+) -> Result<Dossier, StoreError> {
+    let items: Vec<BatchItem> =
+        events.into_iter().map(|event| BatchItem::Record { code: code.clone(), event }).collect();
+    if items.is_empty() {
+        return Err(StoreError::Corrupt(format!("record_all on {code} with no event")));
+    }
+    let mut tx = store.begin().await?;
+    let results = match crate::write::engine::run_batch(&mut tx, domain, items, recorded_at, false).await {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = S::rollback(tx).await;
+            return Err(e);
+        }
+    };
+    let mut last = None;
+    for r in results {
+        match r {
+            Ok(d) => last = Some(d),
+            Err(e) => {
+                let _ = S::rollback(tx).await;
+                return Err(e);
+            }
+        }
+    }
+    S::commit(tx).await?;
+    last.ok_or_else(|| StoreError::Corrupt(format!("record_all on {code}: no result")))
+}
+
 type Reply = oneshot::Sender<Result<Dossier, StoreError>>;
 type Computed = Result<(Vec<Result<Dossier, StoreError>>, Writes), StoreError>;
 

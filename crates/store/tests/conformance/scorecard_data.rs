@@ -181,3 +181,32 @@ pub async fn old_dossiers_stay_unknown_and_recompute_fills_a_migrated_database<S
     row_is_the_replay(&s, &c).await;
     assert!(s.recompute(&d, true).await.unwrap().is_empty());
 }
+
+/// `record_all`: an acceptance and the papers digitised at it are written together, in order,
+/// at one recorded instant; when core refuses any of the events, none is written (the log, the
+/// projection and the scorecard's sums are as before) and that refusal is the answer.
+pub async fn an_acceptance_and_its_digitised_papers_are_written_all_or_none<S: Backend>(s: S) {
+    let d = domain();
+    let c = s.intake(&d, new_dossier(WARD, WARD_PROC, "Lê Văn Tư"), at(2025, 3, 3, 8, 0), None).await.unwrap();
+    let c = c.code.unwrap();
+    let row_before = s.dossier_row(&c).await.unwrap().unwrap();
+    let count_before = s.event_count().await.unwrap();
+    // The second acceptance of a dossier already taken into processing: refused, and the first
+    // is not kept either.
+    let twice = vec![ev(at(2025, 3, 3, 8, 30), EventKind::Accepted), ev(at(2025, 3, 3, 8, 30), EventKind::Accepted)];
+    let err = s.record_all(&d, &c, twice, at(2025, 3, 3, 8, 31)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Rejected(DomainError::Dossier(_))), "{err:?}");
+    assert_eq!(s.event_count().await.unwrap(), count_before, "nothing written");
+    assert_eq!(s.dossier_row(&c).await.unwrap().unwrap(), row_before, "the projection as before");
+    // Accepted, then digitised: both, in order.
+    let digitised = EventKind::Digitised { documents: vec!["Tờ khai".into()] };
+    let pair = vec![ev(at(2025, 3, 3, 8, 30), EventKind::Accepted), ev(at(2025, 3, 3, 8, 30), digitised.clone())];
+    let after = s.record_all(&d, &c, pair, at(2025, 3, 3, 8, 31)).await.unwrap();
+    assert_eq!((after.event_count, after.digitised), (3, Some(1)));
+    let logged = s.logged_events(&c).await.unwrap();
+    let kinds: Vec<&EventKind> = logged.iter().map(|l| &l.event.kind).collect();
+    assert_eq!(kinds, [&logged[0].event.kind, &EventKind::Accepted, &digitised]);
+    assert!(logged[1..].iter().all(|l| l.recorded_at == at(2025, 3, 3, 8, 31)));
+    let row = row_is_the_replay(&s, &c).await;
+    assert_eq!(row.digitised, Some(1));
+}
