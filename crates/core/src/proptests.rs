@@ -270,16 +270,16 @@ fn random_stamp(cal: &Calendar, r: u64) -> Stamp {
     let last = from_local(cal.last_date().and_hms_opt(0, 0, 0).unwrap()).timestamp() + 8 * 86_400;
     let mut secs = first + (r % (last - first) as u64) as i64;
     match (r >> 40) % 8 {
-        0 | 1 | 2 => secs -= (secs + 25_200).rem_euclid(60),
+        0..=2 => secs -= (secs + 25_200).rem_euclid(60),
         3 | 4 => {
             let windows = cal.hours().windows();
             let w = windows[(r >> 44) as usize % windows.len()];
-            let t = if (r >> 50) % 2 == 0 { w.open } else { w.close };
+            let t = if (r >> 50).is_multiple_of(2) { w.open } else { w.close };
             secs += i64::from(t.num_seconds_from_midnight()) - (secs + 25_200).rem_euclid(86_400);
         }
         _ => {}
     }
-    let nanos = if (r >> 56) % 5 == 0 { (r >> 20) as u32 % 1_000_000_000 } else { 0 };
+    let nanos = if (r >> 56).is_multiple_of(5) { (r >> 20) as u32 % 1_000_000_000 } else { 0 };
     Stamp { secs, nanos }
 }
 
