@@ -137,6 +137,9 @@ pub struct OfficeHours {
     /// Working seconds in one working day.
     #[serde(skip)]
     day_secs: i64,
+    /// The usual two windows as four numbers, for the integer path's loops.
+    #[serde(skip)]
+    two: Option<TwoWindows>,
 }
 
 impl OfficeHours {
@@ -174,23 +177,17 @@ impl OfficeHours {
     fn of(windows: Vec<Window>) -> Self {
         let seconds: Vec<(i64, i64)> = windows.iter().map(|w| (w.open_secs(), w.close_secs())).collect();
         let day_secs = seconds.iter().map(|(a, b)| b - a).sum();
-        Self { windows, seconds, day_secs }
+        let two = match *seconds {
+            [(a, b), (c, d)] => Some(TwoWindows([a, b, c, d])),
+            _ => None,
+        };
+        Self { windows, seconds, day_secs, two }
     }
 
     /// The day's opening and closing, in seconds of the day.
     #[inline]
     fn span_seconds(&self) -> (i64, i64) {
         (self.seconds[0].0, self.seconds[self.seconds.len() - 1].1)
-    }
-
-    /// `elapsed_before` for a second of the day.
-    #[inline]
-    fn elapsed_before_seconds(&self, second: i64) -> i64 {
-        match self.seconds.as_slice() {
-            // The usual two windows (morning and afternoon), without the loop.
-            [(a, b), (c, d)] => (second - a).clamp(0, b - a) + (second - c).clamp(0, d - c),
-            windows => windows.iter().map(|&(a, b)| (second - a).clamp(0, b - a)).sum(),
-        }
     }
 
     /// For a start at `second` (with `nanos`) of a working day, after the opening: the second
@@ -444,10 +441,11 @@ struct DayIndex {
     /// Per day of coverage: working days up to and including it, shifted left one bit, with the
     /// low bit set on a working day — one read gives both for the fused due instant.
     through: Vec<u32>,
+    /// Per working day, in order: the instant (Unix seconds) of its local midnight, so that a
+    /// due instant is one read and one addition.
+    midnights: Vec<i64>,
     /// The instant (Unix seconds) of the coverage's first local midnight.
     base_secs: i64,
-    /// Seconds covered: `working.len()` days.
-    span_secs: u64,
     /// Per day: the name of the day off or make-up day, if any.
     names: BTreeMap<NaiveDate, (bool, String)>,
     provisional_years: BTreeSet<i32>,
@@ -458,6 +456,28 @@ struct DayIndex {
 pub struct Calendar {
     days: Arc<DayIndex>,
     hours: OfficeHours,
+    /// The integer path's tables for these office hours.
+    tables: Arc<HoursTables>,
+}
+
+/// What the integer path precomputes for one calendar read with one set of office hours.
+#[derive(Debug)]
+struct HoursTables {
+    /// Per day of coverage: the working position of its midnight, shifted left one bit, with
+    /// the low bit set on a working day — a position is one read, a shift and the day's own
+    /// part masked in.
+    positions: Vec<i64>,
+}
+
+/// The integer path's tables of a day index read with office hours ([`HoursTables`]).
+fn tables_of(days: &DayIndex, hours: &OfficeHours) -> Arc<HoursTables> {
+    let positions = days
+        .working
+        .iter()
+        .zip(&days.ord_before)
+        .map(|(&w, &before)| ((i64::from(before) * hours.day_secs) << 1) | i64::from(w))
+        .collect();
+    Arc::new(HoursTables { positions })
 }
 
 /// A working position: working seconds since the start of the calendar's coverage.
@@ -505,28 +525,30 @@ impl Calendar {
         let through =
             working.iter().zip(&ord_before).map(|(&w, &b)| ((b + u32::from(w)) << 1) | u32::from(w)).collect();
         let first_unix = (first - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or(NaiveDate::MIN)).num_days();
-        Self {
-            days: Arc::new(DayIndex {
-                first,
-                first_ce: first.num_days_from_ce(),
-                first_unix,
-                last,
-                base_secs: first_unix * DAY_SECONDS - i64::from(VN_OFFSET_SECONDS),
-                span_secs: n as u64 * DAY_SECONDS as u64,
-                working,
-                ord_before,
-                working_days,
-                through,
-                names,
-                provisional_years,
-            }),
-            hours,
-        }
+        let base_secs = first_unix * DAY_SECONDS - i64::from(VN_OFFSET_SECONDS);
+        let midnights = working_days.iter().map(|&o| base_secs + i64::from(o) * DAY_SECONDS).collect();
+        let days = Arc::new(DayIndex {
+            first,
+            first_ce: first.num_days_from_ce(),
+            first_unix,
+            last,
+            base_secs,
+            midnights,
+            working,
+            ord_before,
+            working_days,
+            through,
+            names,
+            provisional_years,
+        });
+        let tables = tables_of(&days, &hours);
+        Self { days, hours, tables }
     }
 
     /// The same days with other office hours (an agency's own opening times).
     pub fn with_hours(&self, hours: OfficeHours) -> Self {
-        Self { days: Arc::clone(&self.days), hours }
+        let tables = tables_of(&self.days, &hours);
+        Self { days: Arc::clone(&self.days), hours, tables }
     }
 
     pub fn hours(&self) -> &OfficeHours {
@@ -739,32 +761,49 @@ impl Calendar {
     }
 }
 
+/// Runs `$body` with `$w` bound to the office windows in the form the integer path reads
+/// fastest: the usual two windows (morning and afternoon) as four numbers, any other layout as
+/// a slice. Each form gets its own copy of the code, so a loop over many cases tests the
+/// layout once, not per case.
+macro_rules! with_windows {
+    ($hours:expr, $w:ident => $body:expr) => {
+        match $hours.two {
+            Some($w) => $body,
+            None => {
+                let $w = AnyWindows(&$hours.seconds);
+                $body
+            }
+        }
+    };
+}
+
 /// The integer instant path: the day index read with [`Stamp`]s, no date type in the loop.
 /// Each method answers exactly as its chrono twin above (`position_local`, `local_at`,
 /// `nth_working_day_after`, `working_day_on_or_after`, `next_opening_local`), or `None` where
 /// the twin would say the instant is outside the calendar's coverage.
 impl Calendar {
+    /// The tables and constants of the integer path, read once: a loop over many cases keeps
+    /// them in registers instead of reloading them through the calendar's pointers per case.
+    #[inline]
+    fn kernel(&self) -> Kernel<'_> {
+        Kernel { base_secs: self.days.base_secs, positions: &self.tables.positions }
+    }
+
     /// The day index of `at`'s local day and the seconds into it.
     #[inline]
     pub(crate) fn day_of(&self, at: Stamp) -> Option<(usize, i64)> {
-        // Unsigned seconds since the coverage's first local midnight: one unsigned division by
-        // a constant, and an instant before the coverage wraps to a value past its end.
-        let rel = at.secs.wrapping_sub(self.days.base_secs) as u64;
-        if rel >= self.days.span_secs {
-            return None;
-        }
-        let day = DAY_SECONDS as u64;
-        Some(((rel / day) as usize, (rel % day) as i64))
+        let (i, second) = self.kernel().day_of(at.secs);
+        (i < self.days.through.len()).then_some((i, second))
     }
 
     /// The due instant of a receipt at `received` with a limit of `n >= 1` working days: the
     /// start (DOMAIN.md §4.2 rule 1, with the cut-off) and the due (rule 2) fused into one day
-    /// lookup and one read of the working-day list. Every start lands on a working day `s` and
-    /// the due is the `n`-th or `(n-1)`-th working day after it, so the due's ordinal is the
-    /// receipt day's running count of working days plus `n`, less one when the start is
+    /// lookup and one read of the working days' midnights. Every start lands on a working day
+    /// `s` and the due is the `n`-th or `(n-1)`-th working day after it, so the due's ordinal is
+    /// the receipt day's running count of working days plus `n`, less one when the start is
     /// exactly an opening (the due is then that day's closing). Answers as
     /// `due_stamp(start_stamp(..))` does.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn due_after_receipt_stamp(&self, received: Stamp, n: u32, cutoff: Option<i64>) -> Option<Stamp> {
         let (i, second) = self.day_of(received)?;
         let info = *self.days.through.get(i)?;
@@ -778,11 +817,74 @@ impl Calendar {
         } else {
             self.hours.due_second_within(second, received.nanos)
         };
-        let counts = info & 1 == 1 && !cutoff.is_some_and(|c| second >= c && second < close);
-        let (back, due_second, nanos) = std::hint::select_unpredictable(counts, within, (0, close, 0));
-        let k = (u64::from(info >> 1) + u64::from(n) - 1 - u64::from(back)) as usize;
-        let day = *self.days.working_days.get(k)? as usize;
-        Some(self.stamp_on(day, due_second, nanos))
+        let counts = (info & 1 == 1) & !cutoff.is_some_and(|c| (second >= c) & (second < close));
+        let (back, due_second, nanos) = select(counts, within, (0, close, 0));
+        // Wrapping: n = 0 (not this path's) must not overflow; it reads no table or a wrong one.
+        let k = (u64::from(info >> 1) + u64::from(n)).wrapping_sub(1 + u64::from(back)) as usize;
+        let midnight = *self.days.midnights.get(k)?;
+        Some(Stamp { secs: midnight + due_second, nanos })
+    }
+
+    /// Due instants of many receipts, each with its own limit in working days, as
+    /// `deadlines::due_at_receipt_stamp` gives them one by one: `received` in whole seconds
+    /// since the Unix epoch, `days[j]` the limit of `received[j]`, `cutoff` in seconds of the
+    /// day. Writes one instant (seconds) per pair into `out` (as many as the shortest of the
+    /// three slices holds; the caller keeps the buffer between batches), `i64::MIN` where the
+    /// answer falls outside the calendar's coverage, and returns how many did.
+    pub fn due_instants_after_receipts(
+        &self,
+        received: &[i64],
+        days: &[u32],
+        cutoff: Option<i64>,
+        out: &mut [i64],
+    ) -> usize {
+        let mut missed = self.due_batch(received, days, cutoff, out);
+        // The fused path counts from the receipt day, which holds for n >= 1; a limit of zero
+        // days is answered here, out of the loop.
+        if days.iter().take(out.len().min(received.len())).any(|&n| n == 0) {
+            for ((o, &secs), _) in out.iter_mut().zip(received).zip(days).filter(|(_, n)| **n == 0) {
+                let limit = crate::deadlines::TimeLimit::WorkingDays(0);
+                let due = crate::deadlines::due_at_receipt_stamp(self, Stamp::from_secs(secs), limit, cutoff)
+                    .map_or(i64::MIN, |s| s.secs);
+                missed = missed - usize::from(*o == i64::MIN) + usize::from(due == i64::MIN);
+                *o = due;
+            }
+        }
+        missed
+    }
+
+    /// [`Calendar::due_instants_after_receipts`]'s loop, one copy without a cut-off (the test
+    /// folded away) and one with; a miss is counted where it is found.
+    fn due_batch(&self, received: &[i64], days: &[u32], cutoff: Option<i64>, out: &mut [i64]) -> usize {
+        match cutoff {
+            None => self.due_loop(received, days, None, out),
+            Some(c) => self.due_loop(received, days, Some(c), out),
+        }
+    }
+
+    #[inline(always)]
+    fn due_loop(&self, received: &[i64], days: &[u32], cutoff: Option<i64>, out: &mut [i64]) -> usize {
+        let mut missed = 0;
+        for ((o, &secs), &n) in out.iter_mut().zip(received).zip(days) {
+            *o = match self.due_after_receipt_stamp(Stamp::from_secs(secs), n, cutoff) {
+                Some(due) => due.secs,
+                None => {
+                    missed += 1;
+                    i64::MIN
+                }
+            };
+        }
+        missed
+    }
+
+    /// Working minutes between many pairs of instants, as [`Calendar::working_minutes_between`]
+    /// gives them one by one (rounded toward zero, negative when `to` is earlier): `from` and
+    /// `to` in whole seconds since the Unix epoch. Writes one figure per pair into `out` (as
+    /// many as the shortest of the three slices holds), `i64::MIN` where either instant is
+    /// outside the calendar's coverage, and returns how many pairs were.
+    pub fn working_minutes_between_secs(&self, from: &[i64], to: &[i64], out: &mut [i64]) -> usize {
+        let k = self.kernel();
+        with_windows!(self.hours, w => k.minutes_batch(w, from, to, out))
     }
 
     /// The instant at `second` into the local day of index `i`.
@@ -848,10 +950,8 @@ impl Calendar {
     /// [`Calendar::position`] on a [`Stamp`].
     #[inline]
     pub fn position_stamp(&self, at: Stamp) -> Option<Position> {
-        let (i, second) = self.day_of(at)?;
-        let before = i64::from(self.days.ord_before[i]) * self.hours.day_secs;
-        let within = self.hours.elapsed_before_seconds(second);
-        Some(before + std::hint::select_unpredictable(self.days.working[i], within, 0))
+        let k = self.kernel();
+        with_windows!(self.hours, w => k.position(w, at.secs))
     }
 
     /// [`Calendar::instant_at`] as a [`Stamp`].
@@ -866,18 +966,106 @@ impl Calendar {
             k -= 1;
             r = day;
         }
-        let off = *self.days.working_days.get(usize::try_from(k).ok()?)? as usize;
+        let midnight = *self.days.midnights.get(usize::try_from(k).ok()?)?;
         let (open, _) = self.hours.span_seconds();
-        if r == 0 {
-            return Some(self.stamp_on(off, open, 0));
-        }
-        Some(self.stamp_on(off, self.hours.second_after(r), 0))
+        let second = if r == 0 { open } else { self.hours.second_after(r) };
+        Some(Stamp::from_secs(midnight + second))
     }
 
     /// [`Calendar::working_seconds_between`] on [`Stamp`]s.
     #[inline]
     pub fn working_seconds_between_stamps(&self, a: Stamp, b: Stamp) -> Option<i64> {
-        Some(self.position_stamp(b)? - self.position_stamp(a)?)
+        let k = self.kernel();
+        with_windows!(self.hours, w => Some(k.position(w, b.secs)? - k.position(w, a.secs)?))
+    }
+}
+
+/// Office windows as the integer path reads them (seconds of the day, `[open, close)`).
+trait Windows: Copy {
+    /// Working seconds of a working day before `second` of it.
+    fn elapsed_before(self, second: i64) -> i64;
+}
+
+/// The usual two windows, `[a, b)` and `[c, d)`, as numbers a loop keeps in registers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TwoWindows([i64; 4]);
+
+impl Windows for TwoWindows {
+    #[inline(always)]
+    fn elapsed_before(self, second: i64) -> i64 {
+        let [a, b, c, d] = self.0;
+        clamp_to(second - a, b - a) + clamp_to(second - c, d - c)
+    }
+}
+
+/// `x` clamped to `[0, len]` (`len >= 0`) by selects the compiler keeps as conditional moves:
+/// where an instant falls in the day is what a branch predictor cannot guess.
+#[inline(always)]
+fn clamp_to(x: i64, len: i64) -> i64 {
+    let x = select(x > 0, x, 0);
+    select(x < len, x, len)
+}
+
+/// A choice without a branch ([`std::hint::select_unpredictable`]).
+#[inline(always)]
+fn select<T>(condition: bool, yes: T, no: T) -> T {
+    std::hint::select_unpredictable(condition, yes, no)
+}
+
+/// Any number of windows, as a slice.
+#[derive(Clone, Copy)]
+struct AnyWindows<'a>(&'a [(i64, i64)]);
+
+impl Windows for AnyWindows<'_> {
+    #[inline(always)]
+    fn elapsed_before(self, second: i64) -> i64 {
+        self.0.iter().map(|&(a, b)| clamp_to(second - a, b - a)).sum()
+    }
+}
+
+/// The integer path's view of one calendar with its office hours: the tables as slices and the
+/// hours as numbers, copied out of the calendar once per call or per batch.
+#[derive(Clone, Copy)]
+struct Kernel<'a> {
+    /// The instant (Unix seconds) of the coverage's first local midnight.
+    base_secs: i64,
+    /// Per day: the position of its midnight, shifted left one bit, low bit set on a working day.
+    positions: &'a [i64],
+}
+
+impl Kernel<'_> {
+    /// The local day (index into the coverage) of the instant `secs` and the second of that
+    /// day. Outside the coverage the index is past the last day (an instant before the
+    /// coverage wraps to a huge one), so the table read that follows is the only check.
+    #[inline(always)]
+    fn day_of(&self, secs: i64) -> (usize, i64) {
+        let rel = secs.wrapping_sub(self.base_secs) as u64;
+        ((rel / DAY_SECONDS as u64) as usize, (rel % DAY_SECONDS as u64) as i64)
+    }
+
+    /// The working position of the instant `secs`: the position of its day's midnight plus,
+    /// on a working day, the part of the day before it.
+    #[inline(always)]
+    fn position<W: Windows>(&self, w: W, secs: i64) -> Option<Position> {
+        let (i, second) = self.day_of(secs);
+        let p = *self.positions.get(i)?;
+        Some((p >> 1) + (w.elapsed_before(second) & -(p & 1)))
+    }
+
+    /// [`Calendar::working_minutes_between_secs`]'s loop, in a function of its own.
+    #[inline(never)]
+    fn minutes_batch<W: Windows>(&self, w: W, from: &[i64], to: &[i64], out: &mut [i64]) -> usize {
+        let mut missed = 0;
+        for ((o, &a), &b) in out.iter_mut().zip(from).zip(to) {
+            *o = match (self.position(w, a), self.position(w, b)) {
+                (Some(pa), Some(pb)) => (pb - pa) / 60,
+                _ => {
+                    missed += 1;
+                    i64::MIN
+                }
+            };
+        }
+        missed
     }
 }
 

@@ -7,8 +7,8 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, 
 use proptest::prelude::*;
 
 use crate::calendar::testdata::{vn_calendar, vn_years};
-use crate::calendar::{Calendar, from_local, to_local};
-use crate::deadlines::{TimeLimit, due_from_start};
+use crate::calendar::{Calendar, CalendarData, CalendarYear, NamedDay, Stamp, from_local, to_local};
+use crate::deadlines::{TimeLimit, due_at_receipt_stamp, due_from_start, due_instant_chrono, start_instant};
 
 /// Day-by-day reference, straight from the data: no index.
 struct Naive {
@@ -210,5 +210,146 @@ proptest! {
         }
         prop_assert_eq!(to_local(due), d.and_hms_opt(17, 0, 0).unwrap());
         prop_assert!(due > at);
+    }
+}
+
+/// A random calendar: one to three consecutive years from 2020–2030, random weekday days off,
+/// random make-up weekend days, and one to three office windows at any second of the day.
+fn random_calendar() -> impl Strategy<Value = Calendar> {
+    let windows = (1usize..4, proptest::collection::vec(60u32..20_000, 6)).prop_map(|(count, gaps)| {
+        // Opening, then alternately a window's length and a break's, from 05:00.
+        let mut at = 5 * 3600 + gaps[0] % 7200;
+        let mut out = Vec::new();
+        for k in 0..count {
+            let open = at;
+            let close = (open + 600 + gaps[2 * k + 1] % 14_400).min(86_399);
+            if close <= open {
+                break;
+            }
+            out.push(crate::calendar::Window {
+                open: NaiveTime::from_num_seconds_from_midnight_opt(open, 0).unwrap(),
+                close: NaiveTime::from_num_seconds_from_midnight_opt(close, 0).unwrap(),
+            });
+            at = close + 60 + gaps.get(2 * k + 2).copied().unwrap_or(0) % 5_400;
+            if at >= 86_000 {
+                break;
+            }
+        }
+        crate::calendar::OfficeHours::new(out).unwrap()
+    });
+    let years = (2020i32..2031, 1usize..4, proptest::collection::vec(any::<u16>(), 60));
+    (years, windows).prop_map(|((first, count, picks), hours)| {
+        let mut picks = picks.into_iter();
+        let years = (first..first + count as i32)
+            .map(|year| {
+                let start = NaiveDate::from_ymd_opt(year, 1, 1).unwrap();
+                let len = NaiveDate::from_ymd_opt(year, 12, 31).unwrap().ordinal();
+                let (mut off, mut makeup) = (Vec::new(), Vec::new());
+                for p in picks.by_ref().take(20) {
+                    let date = start + Duration::days(i64::from(u32::from(p) % len));
+                    let weekend = matches!(date.weekday(), Weekday::Sat | Weekday::Sun);
+                    let list = if weekend { &mut makeup } else { &mut off };
+                    if !list.contains(&date) {
+                        list.push(date);
+                    }
+                }
+                let named =
+                    |v: Vec<NaiveDate>| v.into_iter().map(|date| NamedDay { date, name: String::new() }).collect();
+                CalendarYear { year, provisional: false, days_off: named(off), makeup_workdays: named(makeup) }
+            })
+            .collect();
+        Calendar::new(&CalendarData::new(years).unwrap(), hours)
+    })
+}
+
+/// An instant around a random calendar's coverage: any second (often a whole minute, sometimes
+/// exactly an opening or a closing, sometimes with nanoseconds), from a week before the
+/// coverage to a week after it.
+fn random_stamp(cal: &Calendar, r: u64) -> Stamp {
+    let first = from_local(cal.first_date().and_hms_opt(0, 0, 0).unwrap()).timestamp() - 7 * 86_400;
+    let last = from_local(cal.last_date().and_hms_opt(0, 0, 0).unwrap()).timestamp() + 8 * 86_400;
+    let mut secs = first + (r % (last - first) as u64) as i64;
+    match (r >> 40) % 8 {
+        0..=2 => secs -= (secs + 25_200).rem_euclid(60),
+        3 | 4 => {
+            let windows = cal.hours().windows();
+            let w = windows[(r >> 44) as usize % windows.len()];
+            let t = if (r >> 50).is_multiple_of(2) { w.open } else { w.close };
+            secs += i64::from(t.num_seconds_from_midnight()) - (secs + 25_200).rem_euclid(86_400);
+        }
+        _ => {}
+    }
+    let nanos = if (r >> 56).is_multiple_of(5) { (r >> 20) as u32 % 1_000_000_000 } else { 0 };
+    Stamp { secs, nanos }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// The integer paths (single cases and batches) answer as the chrono path on random
+    /// calendars: due instants from a receipt for every kind of limit, with and without a
+    /// cut-off, positions, instants back from positions, and working minutes between instants.
+    #[test]
+    fn integer_paths_agree_with_chrono_on_random_calendars(cal in random_calendar(), seed in any::<u64>()) {
+        let mut x = seed;
+        let mut next = move || {
+            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = x;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        let (mut receipts, mut counts, mut dues, mut ends) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..200 {
+            let r = next();
+            let received = random_stamp(&cal, r);
+            let n = 1 + (r >> 8) as u32 % 45;
+            let limit = match (r >> 14) % 4 {
+                0 | 1 => TimeLimit::WorkingDays(n),
+                2 => TimeLimit::WorkingHours(n * 3),
+                _ => TimeLimit::CalendarDays(n),
+            };
+            let cutoff_secs = ((r >> 17) % 3 == 0).then(|| 9 * 3600 + (r >> 24) as i64 % (8 * 3600));
+            let cutoff = cutoff_secs.map(|s| NaiveTime::from_num_seconds_from_midnight_opt(s as u32, 0).unwrap());
+            let utc = received.to_utc().unwrap();
+            let reference = start_instant(&cal, utc, cutoff)
+                .and_then(|(start, _)| due_instant_chrono(&cal, from_local(start), limit))
+                .ok();
+            let fast = due_at_receipt_stamp(&cal, received, limit, cutoff_secs);
+            prop_assert_eq!(fast.and_then(Stamp::to_utc), reference, "{} {:?} {:?}", utc, limit, cutoff);
+
+            let p = cal.position_local(to_local(utc)).ok();
+            prop_assert_eq!(cal.position_stamp(received), p, "{}", utc);
+            if let Some(p) = p {
+                let back = cal.local_at(p).map(from_local).ok();
+                prop_assert_eq!(cal.stamp_at(p).and_then(Stamp::to_utc), back, "{}", p);
+            }
+            // Whole seconds for the batches, as they take them.
+            if received.nanos == 0 && cutoff_secs.is_none() && matches!(limit, TimeLimit::WorkingDays(_)) {
+                receipts.push(received.secs);
+                counts.push(n);
+                dues.push(reference.map_or(i64::MIN, |d| d.timestamp()));
+                let end = random_stamp(&cal, next()).secs;
+                ends.push(end);
+            }
+        }
+        let mut out = vec![0; receipts.len()];
+        let missed = cal.due_instants_after_receipts(&receipts, &counts, None, &mut out);
+        prop_assert_eq!(&out, &dues);
+        prop_assert_eq!(missed, dues.iter().filter(|&&d| d == i64::MIN).count());
+        let expected: Vec<i64> = receipts
+            .iter()
+            .zip(&ends)
+            .map(|(&a, &b)| {
+                let (a, b) = (DateTime::from_timestamp(a, 0).unwrap(), DateTime::from_timestamp(b, 0).unwrap());
+                match (cal.position_local(to_local(a)), cal.position_local(to_local(b))) {
+                    (Ok(pa), Ok(pb)) => (pb - pa) / 60,
+                    _ => i64::MIN,
+                }
+            })
+            .collect();
+        let missed = cal.working_minutes_between_secs(&receipts, &ends, &mut out);
+        prop_assert_eq!(&out, &expected);
+        prop_assert_eq!(missed, expected.iter().filter(|&&d| d == i64::MIN).count());
     }
 }
