@@ -190,14 +190,23 @@ macro_rules! scorecard_store {
                 p1: DateTime<Utc>,
                 until: DateTime<Utc>,
             ) -> Result<Vec<DossierCode>, StoreError> {
-                let codes: Vec<String> = sqlx::query_scalar(
-                    "SELECT code FROM dossiers WHERE last_event_at > $1 AND received_at <= $2 ORDER BY code",
-                )
-                .bind(At(p1))
-                .bind(At(until))
-                .fetch_all(self.$pool())
-                .await?;
-                codes.iter().map(|c| crate::sql::parse("dossiers", "code", c)).collect()
+                use sqlx::Row as _;
+                // Only the index on `last_event_at` narrows this (received by `until` is almost
+                // every dossier, and a planner that picks its index scans the table): the receipt
+                // is checked here.
+                let rows = sqlx::query("SELECT code, received_at FROM dossiers WHERE last_event_at > $1 ORDER BY code")
+                    .bind(At(p1))
+                    .fetch_all(self.$pool())
+                    .await?;
+                let mut out = Vec::new();
+                for r in &rows {
+                    let received: Option<DateTime<Utc>> = r.try_get("received_at")?;
+                    if received.is_some_and(|t| t <= until) {
+                        let code: String = r.try_get("code")?;
+                        out.push(crate::sql::parse("dossiers", "code", &code)?);
+                    }
+                }
+                Ok(out)
             }
 
             async fn open_late_at(&self, p1: DateTime<Utc>) -> Result<Vec<OpenLate>, StoreError> {
