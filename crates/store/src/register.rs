@@ -497,40 +497,43 @@ macro_rules! register_shared {
                 }
             }
             let (start, end, cut) = (q.start(), q.end(), q.cut_day_start());
-            // Occurrences of a kind repeated on their dossier (a partial index), then the
-            // singles of the day the as-of instant cuts.
+            // The distinct dossiers of the occurrences of a kind repeated on their dossier (a
+            // partial index), then those of the singles of the day the as-of instant cuts:
+            // disjoint per dossier and kind, so their counts add up.
             let mut reads = vec![(start, end, "repeated")];
             if cut < end {
                 reads.push((cut, end, "NOT repeated"));
             }
             for (a, b, which) in reads {
-                let sql = format!("{} WHERE at >= $1 AND at < $2 AND {which}{only}", w::SELECT_OCCURRENCES);
-                let mut query = sqlx::query(&sql).bind(At(a)).bind(At(b));
-                if let Some(x) = agency {
-                    query = query.bind(x.as_str());
-                }
-                for r in &query.fetch_all(&self.$pool).await? {
-                    out.occurrences.push(w::decode_occurrence!(r)?);
+                for group in [w::Grouping::Agency, w::Grouping::Officer, w::Grouping::Kind] {
+                    let sql = w::select_distinct(group, which, only);
+                    let mut query = sqlx::query(&sql).bind(At(a)).bind(At(b));
+                    if let Some(x) = agency {
+                        query = query.bind(x.as_str());
+                    }
+                    for r in &query.fetch_all(&self.$pool).await? {
+                        w::decode_distinct!(r, group, out.distinct)?;
+                    }
                 }
             }
             let days = format!("WHERE day >= $1 AND day <= $2{only}");
-            let sql = format!("{} {days}", w::SELECT_HANDOFFS);
+            let sql = w::select_handoff_sums(&days);
             let mut query = sqlx::query(&sql).bind(q.from).bind(q.last_day());
             if let Some(a) = agency {
                 query = query.bind(a.as_str());
             }
             for r in &query.fetch_all(&self.$pool).await? {
-                let (cell, sums) = w::decode_handoffs!(r)?;
-                out.handoffs.insert(cell, sums);
+                let (holder, sums) = w::decode_handoff_sums!(r)?;
+                out.handoffs.insert(holder, sums);
             }
-            let sql = format!("{} {days}", w::SELECT_BACKDATED);
+            let sql = w::select_backdated_sums(&days);
             let mut query = sqlx::query(&sql).bind(q.from).bind(q.last_day());
             if let Some(a) = agency {
                 query = query.bind(a.as_str());
             }
             for r in &query.fetch_all(&self.$pool).await? {
-                let (cell, sums) = w::decode_backdated!(r)?;
-                out.backdated.insert(cell, sums);
+                let (holder, sums) = w::decode_backdated_sums!(r)?;
+                out.backdated.insert(holder, sums);
             }
             Ok(out)
         }

@@ -8,14 +8,21 @@
 //! - the dossiers with an event stated after `p1` (received by the end of `p1`'s day): their
 //!   cells as the sums hold them (from their whole log) are taken away and their cells as of
 //!   `p1` (their log up to `p1`, replayed by core) added, so every figure is the figure at `p1`;
-//! - the dossiers open and overdue at `p1` (DOMAIN.md §5's rule; those with nothing after `p1`
-//!   counted from the projection, the others from the replay);
-//! - indicator 2.1 from the report ([`crate::report`]); ratings of 1–2 stars and complaints
-//!   about a dossier in `[p0, p1]`; petitions and complaints for 5.2 and 5.3, replayed up to
-//!   `p1` when they changed after it.
+//! - the dossiers open and overdue at `p1` (DOMAIN.md §5's rule): those with nothing after `p1`
+//!   from the projection alone (their lead agency, their new dates — the only apology an open
+//!   dossier can have — and the reason code of their latest delay, migration 25's
+//!   `delay_reason`), the others from the replay above;
+//! - indicator 2.1 from the report ([`crate::report`]);
+//! - ratings of 1–2 stars given in `[p0, p1]`: the whole local days before `p1`'s from
+//!   `rating_days` (migration 32, kept by [`crate::StaffStore::rate`] in the rating's
+//!   transaction), `p1`'s own day rating by rating;
+//! - petitions and complaints for 5.2 and 5.3 and complaints about a dossier: each item
+//!   received by `p1` from its projection row when nothing was stated after `p1`, replayed up
+//!   to `p1` otherwise.
 //!
-//! The figures equal core's [`motcua_core::scorecard::replay`] over every dossier replayed up
-//! to `p1` (tested on both backends).
+//! The dossier figures equal core's [`motcua_core::scorecard::replay`] over every dossier
+//! replayed up to `p1`, and the ratings and items equal every rating of the period and every
+//! item replayed up to `p1` (tested on both backends).
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -23,7 +30,7 @@ use std::future::Future;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
 use motcua_core::analysis::Ratio;
 use motcua_core::calendar::{at_vn, from_local, to_local};
-use motcua_core::petition::Item;
+use motcua_core::petition::{Item, ItemStatus};
 use motcua_core::scorecard::{
     INDICATORS, Indicator, Indicators, OpenLate, SCORE_COLUMNS, ScoreBy, ScoreCounts, Tally, cells, indicators,
     open_late,
@@ -49,6 +56,14 @@ pub trait ScorecardStore: Send + Sync {
         agency: Option<&AgencyCode>,
     ) -> impl Future<Output = Result<Vec<SumRow>, StoreError>> + Send;
 
+    /// The dissatisfied ratings (1–2 stars) of the local days `from..before`, per lead agency,
+    /// from `rating_days` (migration 32).
+    fn dislike_sums(
+        &self,
+        from: NaiveDate,
+        before: NaiveDate,
+    ) -> impl Future<Output = Result<Vec<(String, u64)>, StoreError>> + Send;
+
     /// Dossiers with an event stated after `p1`, received at or before `until`.
     fn changed_after(
         &self,
@@ -57,13 +72,41 @@ pub trait ScorecardStore: Send + Sync {
     ) -> impl Future<Output = Result<Vec<DossierCode>, StoreError>> + Send;
 
     /// The dossiers open and overdue at `p1` with no event after it (their projection is their
-    /// state then): lead agency and whether a new date (an apology) was issued, with no delay
-    /// reason; and apart, the codes of those that had a supplement request or a new date (the
-    /// events that carry a reason code), which the caller replays for theirs.
-    fn open_late_at(
-        &self,
-        p1: DateTime<Utc>,
-    ) -> impl Future<Output = Result<(Vec<OpenLate>, Vec<DossierCode>), StoreError>> + Send;
+    /// state then): lead agency, whether a new date (an apology: the only one an open dossier
+    /// can have) was issued, and the reason code of its latest delay (the projection's
+    /// `delay_reason`, migration 25).
+    fn open_late_at(&self, p1: DateTime<Utc>) -> impl Future<Output = Result<Vec<OpenLate>, StoreError>> + Send;
+}
+
+/// Adds one new rating to `rating_days` (migration 32), in the rating's transaction: `$1` its
+/// local day, `$2` 1 when it is dissatisfied, `$3` the dossier (whose lead agency it counts
+/// under; a rating of an unknown dossier counts nowhere, as the join of [`crate::StaffStore::rating_counts`]).
+pub(crate) const ADD_RATING_DAY: &str = "INSERT INTO rating_days (day, agency, ratings, dissatisfied) \
+     SELECT $1, lead_agency, 1, $2 FROM dossiers WHERE code = $3 \
+     ON CONFLICT (day, agency) DO UPDATE SET ratings = rating_days.ratings + 1, \
+     dissatisfied = rating_days.dissatisfied + excluded.dissatisfied";
+
+/// Whether a rating counts as dissatisfied (1 or 2 stars, as [`crate::RatingCounts`]).
+pub(crate) fn dissatisfied(score: u8) -> bool {
+    score <= 2
+}
+
+/// What `recompute` runs to rebuild `rating_days` from `ratings` (the migration's fill).
+pub(crate) fn rebuild_rating_days(d: crate::sql::Dialect) -> [&'static str; 2] {
+    let fill = match d {
+        crate::sql::Dialect::Sqlite => {
+            "INSERT INTO rating_days (day, agency, ratings, dissatisfied) \
+             SELECT date(r.rated_at, '+7 hours'), d.lead_agency, COUNT(*), SUM(CASE WHEN r.score <= 2 THEN 1 ELSE 0 END) \
+             FROM ratings r JOIN dossiers d ON d.code = r.dossier_code GROUP BY date(r.rated_at, '+7 hours'), d.lead_agency"
+        }
+        crate::sql::Dialect::Postgres => {
+            "INSERT INTO rating_days (day, agency, ratings, dissatisfied) \
+             SELECT ((r.rated_at AT TIME ZONE 'UTC') + interval '7 hours')::date, d.lead_agency, COUNT(*), \
+             SUM(CASE WHEN r.score <= 2 THEN 1 ELSE 0 END) \
+             FROM ratings r JOIN dossiers d ON d.code = r.dossier_code GROUP BY 1, 2"
+        }
+    };
+    ["DELETE FROM rating_days", fill]
 }
 
 /// The sums' columns summed, as read by [`decode_sums`].
@@ -99,8 +142,7 @@ macro_rules! decode_sums {
 /// (core's `open_state_of`, instants compared).
 fn open_late_query() -> String {
     format!(
-        "SELECT code, lead_agency, CAST(reschedule_count AS BIGINT) AS reschedule_count, \
-         CAST(supplement_count AS BIGINT) AS supplement_count FROM dossiers \
+        "SELECT lead_agency, CAST(reschedule_count AS BIGINT) AS reschedule_count, delay_reason FROM dossiers \
          WHERE {open} AND received_at <= $1 AND last_event_at <= $1 AND due_at < $1 AND {running}",
         open = *crate::sql::OPEN,
         running = crate::sql::CLOCK_NOT_STOPPED,
@@ -125,36 +167,61 @@ macro_rules! scorecard_store {
                 decode_sums!(rows)
             }
 
+            async fn dislike_sums(&self, from: NaiveDate, before: NaiveDate) -> Result<Vec<(String, u64)>, StoreError> {
+                use sqlx::Row as _;
+                let rows = sqlx::query(
+                    "SELECT agency, CAST(SUM(dissatisfied) AS BIGINT) AS n FROM rating_days \
+                     WHERE day >= $1 AND day < $2 GROUP BY agency",
+                )
+                .bind(from)
+                .bind(before)
+                .fetch_all(self.$pool())
+                .await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    let n: Option<i64> = r.try_get("n")?;
+                    out.push((r.try_get("agency")?, crate::sql::count(n.unwrap_or(0), "rating_days.dissatisfied")?));
+                }
+                Ok(out)
+            }
+
             async fn changed_after(
                 &self,
                 p1: DateTime<Utc>,
                 until: DateTime<Utc>,
             ) -> Result<Vec<DossierCode>, StoreError> {
-                let codes: Vec<String> = sqlx::query_scalar(
-                    "SELECT code FROM dossiers WHERE last_event_at > $1 AND received_at <= $2 ORDER BY code",
-                )
-                .bind(At(p1))
-                .bind(At(until))
-                .fetch_all(self.$pool())
-                .await?;
-                codes.iter().map(|c| crate::sql::parse("dossiers", "code", c)).collect()
-            }
-
-            async fn open_late_at(&self, p1: DateTime<Utc>) -> Result<(Vec<OpenLate>, Vec<DossierCode>), StoreError> {
                 use sqlx::Row as _;
-                let rows = sqlx::query(&open_late_query()).bind(At(p1)).fetch_all(self.$pool()).await?;
-                let (mut plain, mut coded) = (Vec::with_capacity(rows.len()), Vec::new());
+                // Only the index on `last_event_at` narrows this (received by `until` is almost
+                // every dossier, and a planner that picks its index scans the table): the receipt
+                // is checked here.
+                let rows = sqlx::query("SELECT code, received_at FROM dossiers WHERE last_event_at > $1 ORDER BY code")
+                    .bind(At(p1))
+                    .fetch_all(self.$pool())
+                    .await?;
+                let mut out = Vec::new();
                 for r in &rows {
-                    let n: i64 = r.try_get("reschedule_count")?;
-                    let asked: i64 = r.try_get("supplement_count")?;
-                    if n > 0 || asked > 0 {
+                    let received: Option<DateTime<Utc>> = r.try_get("received_at")?;
+                    if received.is_some_and(|t| t <= until) {
                         let code: String = r.try_get("code")?;
-                        coded.push(crate::sql::parse("dossiers", "code", &code)?);
-                    } else {
-                        plain.push(OpenLate { agency: r.try_get("lead_agency")?, apologised: false, reason: None });
+                        out.push(crate::sql::parse("dossiers", "code", &code)?);
                     }
                 }
-                Ok((plain, coded))
+                Ok(out)
+            }
+
+            async fn open_late_at(&self, p1: DateTime<Utc>) -> Result<Vec<OpenLate>, StoreError> {
+                use sqlx::Row as _;
+                let rows = sqlx::query(&open_late_query()).bind(At(p1)).fetch_all(self.$pool()).await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    let n: i64 = r.try_get("reschedule_count")?;
+                    out.push(OpenLate {
+                        agency: r.try_get("lead_agency")?,
+                        apologised: n > 0,
+                        reason: r.try_get("delay_reason")?,
+                    });
+                }
+                Ok(out)
             }
         }
     };
@@ -175,13 +242,19 @@ impl ScorecardStore for crate::AnyStore {
             Self::Pg(s) => s.score_sums(from, to, agency).await,
         }
     }
+    async fn dislike_sums(&self, from: NaiveDate, before: NaiveDate) -> Result<Vec<(String, u64)>, StoreError> {
+        match self {
+            Self::Sqlite(s) => s.dislike_sums(from, before).await,
+            Self::Pg(s) => s.dislike_sums(from, before).await,
+        }
+    }
     async fn changed_after(&self, p1: DateTime<Utc>, until: DateTime<Utc>) -> Result<Vec<DossierCode>, StoreError> {
         match self {
             Self::Sqlite(s) => s.changed_after(p1, until).await,
             Self::Pg(s) => s.changed_after(p1, until).await,
         }
     }
-    async fn open_late_at(&self, p1: DateTime<Utc>) -> Result<(Vec<OpenLate>, Vec<DossierCode>), StoreError> {
+    async fn open_late_at(&self, p1: DateTime<Utc>) -> Result<Vec<OpenLate>, StoreError> {
         match self {
             Self::Sqlite(s) => s.open_late_at(p1).await,
             Self::Pg(s) => s.open_late_at(p1).await,
@@ -281,25 +354,20 @@ where
             out.entry(o.agency.clone()).or_default().add_open_late(&o);
         }
     }
-    let (plain, coded) = store.open_late_at(p1).await?;
-    for o in plain {
+    for o in store.open_late_at(p1).await? {
         if keep(&o.agency) {
             out.entry(o.agency.clone()).or_default().add_open_late(&o);
         }
     }
-    for code in coded {
-        let events = store.events(&code).await?;
-        let then = domain
-            .replay_until(events.iter(), p1)
-            .map_err(|source| StoreError::Unreplayable { code: code.clone(), source })?;
-        if let Some(o) = open_late(domain, &then, p1).map_err(|e| score_error(&code, e))?
-            && keep(&o.agency)
-        {
-            out.entry(o.agency.clone()).or_default().add_open_late(&o);
+    // Dislikes: the whole days before p1's from their sums, p1's own day rating by rating.
+    let end = p1 + Duration::microseconds(1);
+    for (a, n) in store.dislike_sums(first, last).await? {
+        if keep(&a) && n > 0 {
+            out.entry(a).or_default().dislikes += n;
         }
     }
-    let end = p1 + Duration::microseconds(1);
-    for (a, r) in store.rating_counts(p0, end).await? {
+    let cut = from_local(last.and_time(NaiveTime::MIN)).max(p0);
+    for (a, r) in store.rating_counts(cut, end).await? {
         if keep(a.as_str()) && r.dissatisfied > 0 {
             out.entry(a.to_string()).or_default().dislikes += r.dissatisfied;
         }
@@ -316,7 +384,11 @@ where
     Ok(out)
 }
 
-/// Every petition, complaint and denunciation received by `p1`, as it stood at `p1`.
+/// Every petition, complaint and denunciation received by `p1`, as it stood at `p1`: from its
+/// projection row when nothing was stated after `p1` (what [`motcua_core::scorecard::add_item`]
+/// reads is in the row), replayed from its events up to `p1` otherwise — and when it is
+/// suspended after its acceptance, the one state whose answer's due instant the row does not
+/// carry.
 async fn petitions_at<S: PetitionStore>(
     store: &S,
     domain: &Domain,
@@ -325,12 +397,39 @@ async fn petitions_at<S: PetitionStore>(
     let rows = store.items_received_between(DateTime::<Utc>::UNIX_EPOCH, p1 + Duration::microseconds(1)).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
+        let suspended = r.status == ItemStatus::Suspended && r.accepted_at.is_some() && r.resolved_at.is_none();
+        if r.last_event_at <= p1 && !suspended {
+            out.push(item_of_row(&r)?);
+            continue;
+        }
         let events = store.item_events(&r.code).await?;
         let item = motcua_core::petition::replay(domain, events.iter().filter(|e| e.at <= p1))
             .map_err(|e| StoreError::Corrupt(format!("petition {} does not replay: {e}", r.code.as_str())))?;
         out.push(item);
     }
     Ok(out)
+}
+
+/// What the scorecard reads of an item, from its projection row (its state after its last
+/// event): the answer's due instant is the next step's while it is accepted.
+fn item_of_row(r: &crate::petitions::ItemRow) -> Result<Item, StoreError> {
+    let dossier = match &r.dossier_code {
+        Some(c) => Some(crate::sql::parse::<DossierCode>("petitions", "dossier_code", c)?),
+        None => None,
+    };
+    Ok(Item {
+        agency: Some(r.agency.clone()),
+        dossier,
+        status: Some(r.status),
+        received_at: Some(r.received_at),
+        accepted_at: r.accepted_at,
+        resolve_due_at: if r.status == ItemStatus::Accepted { r.next_due_at } else { None },
+        resolved_at: r.resolved_at,
+        resolve_late: r.resolve_late,
+        satisfied: r.satisfied,
+        last_event_at: Some(r.last_event_at),
+        ..Item::default()
+    })
 }
 
 fn score_error(code: &DossierCode, e: motcua_core::scorecard::ScoreError) -> StoreError {

@@ -743,6 +743,9 @@ macro_rules! scan_tx {
                 for q in $crate::write::watch::CLEAR {
                     sqlx::query(q).persistent(false).execute(&mut *conn).await?;
                 }
+                for q in $crate::scorecard::rebuild_rating_days($d) {
+                    sqlx::query(q).persistent(false).execute(&mut *conn).await?;
+                }
             }
             for (q, rows) in w.statements($d) {
                 $crate::write::watch::bind_watch_rows!(sqlx::query(&q).persistent(false), &rows, $crate::sql::At)

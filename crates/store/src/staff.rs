@@ -1217,14 +1217,26 @@ macro_rules! staff_store {
 
             async fn rate(&self, rating: &Rating) -> Result<bool, StoreError> {
                 let q = "INSERT INTO ratings (dossier_code, score, comment, rated_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+                let mut tx = self.$writer().begin().await?;
                 let n = sqlx::query(&q)
                     .bind(rating.code.as_str())
                     .bind(i32::from(rating.score))
                     .bind(rating.comment.as_deref())
                     .bind(At(rating.rated_at))
-                    .execute(self.$writer())
+                    .execute(&mut *tx)
                     .await?
                     .rows_affected();
+                if n == 1 {
+                    // The scorecard's sums of ratings (migration 32), in the same transaction.
+                    let day = motcua_core::calendar::to_local(rating.rated_at).date();
+                    sqlx::query(crate::scorecard::ADD_RATING_DAY)
+                        .bind(day)
+                        .bind(i64::from(crate::scorecard::dissatisfied(rating.score)))
+                        .bind(rating.code.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
                 Ok(n == 1)
             }
 

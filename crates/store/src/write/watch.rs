@@ -238,6 +238,124 @@ pub(crate) fn select_singles(only: &str) -> String {
     )
 }
 
+/// How [`select_distinct`] groups the occurrences it counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Grouping {
+    Agency,
+    Officer,
+    Kind,
+}
+
+/// The distinct dossiers of the occurrences stated in `[$1, $2)` that `which` selects
+/// (`repeated` or `NOT repeated`), per kind and the grouping's column, read by
+/// [`decode_distinct!`]; `only` is the agency's condition (`$3`) or nothing.
+pub(crate) fn select_distinct(g: Grouping, which: &str, only: &str) -> String {
+    let col = match g {
+        Grouping::Agency => "agency, ",
+        Grouping::Officer => "officer, ",
+        Grouping::Kind => "",
+    };
+    format!(
+        "SELECT {col}kind, CAST(COUNT(DISTINCT dossier_code) AS BIGINT) AS n FROM watch_occurrences \
+         WHERE at >= $1 AND at < $2 AND {which}{only} GROUP BY {col}kind"
+    )
+}
+
+/// Handoffs and their waits over the days `where_days` selects, per agency and officer, read by
+/// [`decode_handoff_sums!`].
+pub(crate) fn select_handoff_sums(where_days: &str) -> String {
+    format!(
+        "SELECT agency, officer, CAST(SUM(handoffs) AS BIGINT) AS handoffs, CAST(SUM(minutes) AS BIGINT) AS minutes, \
+         CAST(MAX(max_minutes) AS BIGINT) AS max_minutes FROM watch_handoffs {where_days} GROUP BY agency, officer"
+    )
+}
+
+/// Backdated events over the days `where_days` selects, per agency and officer, read by
+/// [`decode_backdated_sums!`].
+pub(crate) fn select_backdated_sums(where_days: &str) -> String {
+    format!(
+        "SELECT agency, officer, CAST(SUM(events) AS BIGINT) AS events, \
+         CAST(SUM(gap_minutes) AS BIGINT) AS gap_minutes FROM watch_backdated {where_days} GROUP BY agency, officer"
+    )
+}
+
+/// Adds a row of [`select_distinct`] grouped `$g` to a [`motcua_core::watchlist::Distinct`].
+macro_rules! decode_distinct {
+    ($row:expr, $g:expr, $out:expr) => {{
+        use sqlx::Row as _;
+        let r = $row;
+        let kind: String = r.try_get("kind")?;
+        let kind = $crate::write::watch::kind_of(&kind)?;
+        let n: i64 = r.try_get("n")?;
+        let n = $crate::sql::count(n, "watch_occurrences")?;
+        match $g {
+            $crate::write::watch::Grouping::Agency => {
+                let agency: String = r.try_get("agency")?;
+                let agency = $crate::sql::parse::<motcua_core::AgencyCode>("watch_occurrences", "agency", &agency)?;
+                *$out.by_agency.entry((agency, kind)).or_default() += n;
+            }
+            $crate::write::watch::Grouping::Officer => {
+                let officer = $crate::write::watch::officer_of(r.try_get("officer")?);
+                *$out.by_officer.entry((officer, kind)).or_default() += n;
+            }
+            $crate::write::watch::Grouping::Kind => {
+                *$out.by_kind.entry(kind).or_default() += n;
+            }
+        }
+        Ok::<(), $crate::error::StoreError>(())
+    }};
+}
+pub(crate) use decode_distinct;
+
+/// Reads the agency and officer of a row of the summed daily sums.
+macro_rules! decode_holder {
+    ($r:expr, $table:expr) => {{
+        let agency: String = $r.try_get("agency")?;
+        (
+            $crate::sql::parse::<motcua_core::AgencyCode>($table, "agency", &agency)?,
+            $crate::write::watch::officer_of($r.try_get("officer")?),
+        )
+    }};
+}
+pub(crate) use decode_holder;
+
+/// Reads a row of [`select_handoff_sums`].
+macro_rules! decode_handoff_sums {
+    ($row:expr) => {{
+        use sqlx::Row as _;
+        let r = $row;
+        let holder = $crate::write::watch::decode_holder!(r, "watch_handoffs");
+        let handoffs: i64 = r.try_get("handoffs")?;
+        Ok::<_, $crate::error::StoreError>((
+            holder,
+            motcua_core::watchlist::HandoffSums {
+                handoffs: $crate::sql::count(handoffs, "watch_handoffs.handoffs")?,
+                minutes: r.try_get("minutes")?,
+                max_minutes: r.try_get("max_minutes")?,
+            },
+        ))
+    }};
+}
+pub(crate) use decode_handoff_sums;
+
+/// Reads a row of [`select_backdated_sums`].
+macro_rules! decode_backdated_sums {
+    ($row:expr) => {{
+        use sqlx::Row as _;
+        let r = $row;
+        let holder = $crate::write::watch::decode_holder!(r, "watch_backdated");
+        let events: i64 = r.try_get("events")?;
+        Ok::<_, $crate::error::StoreError>((
+            holder,
+            motcua_core::watchlist::BackdatedSums {
+                events: $crate::sql::count(events, "watch_backdated.events")?,
+                gap_minutes: r.try_get("gap_minutes")?,
+            },
+        ))
+    }};
+}
+pub(crate) use decode_backdated_sums;
+
 /// The officer as read: `None` for `''`.
 pub(crate) fn officer_of(s: String) -> Option<String> {
     if s.is_empty() { None } else { Some(s) }

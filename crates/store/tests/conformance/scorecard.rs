@@ -3,8 +3,9 @@
 //! as-of instants; empty populations and unrecorded data.
 
 use chrono::{DateTime, Utc};
-use motcua_core::petition::{Kind, replay as replay_item};
-use motcua_core::scorecard::{ScoreBy, Tally, replay};
+use motcua_core::analysis::Ratio;
+use motcua_core::petition::{Complexity, ItemEvent, ItemEventKind, Kind, replay as replay_item};
+use motcua_core::scorecard::{ScoreBy, Tally, add_item, replay};
 use motcua_core::{Channel, DossierCode, Event, EventKind, Outcome};
 use motcua_store::scorecard::{ScoreQuery, Scorecard, ScorecardStore, scorecard};
 use motcua_store::{NewItem, PetitionStore, Rating};
@@ -53,6 +54,44 @@ async fn replayed<S: Backend>(s: &S, q: &ScoreQuery, p0: DateTime<Utc>, p1: Date
         .collect();
     out.retain(|(_, t)| *t != Tally::default());
     out
+}
+
+/// The citizens' voice of a period per lead agency, computed the slow way: every rating of the
+/// period joined to its dossier, every item replayed from its events up to `p1` (the sums of
+/// migration 32 and the items' projection rows must give the same).
+async fn voice<S: Backend + PetitionStore>(
+    s: &S,
+    q: &ScoreQuery,
+    p0: DateTime<Utc>,
+    p1: DateTime<Utc>,
+) -> Vec<(String, (u64, Ratio, Ratio))> {
+    let d = domain();
+    let mut out: std::collections::BTreeMap<String, Tally> = Default::default();
+    if p1 >= p0 {
+        let end = p1 + chrono::Duration::microseconds(1);
+        for (a, r) in s.rating_counts(p0, end).await.unwrap() {
+            out.entry(a.to_string()).or_default().dislikes += r.dissatisfied;
+        }
+        for row in s.items_received_between(DateTime::<Utc>::UNIX_EPOCH, end).await.unwrap() {
+            let events = s.item_events(&row.code).await.unwrap();
+            let item = replay_item(&d, events.iter().filter(|e| e.at <= p1)).unwrap();
+            let a = item.agency.as_ref().unwrap().to_string();
+            add_item(out.entry(a).or_default(), &item, p0, p1);
+        }
+    }
+    out.into_iter()
+        .filter(|(a, _)| q.agency.as_ref().is_none_or(|only| only.as_str() == a))
+        .map(|(a, t)| (a, (t.dislikes, t.petitions_on_time, t.petitions_satisfied)))
+        .filter(|(_, v)| *v != (0, Ratio::default(), Ratio::default()))
+        .collect()
+}
+
+fn voice_of(card: &Scorecard) -> Vec<(String, (u64, Ratio, Ratio))> {
+    card.rows
+        .iter()
+        .map(|r| (r.key.clone(), (r.tally.dislikes, r.tally.petitions_on_time, r.tally.petitions_satisfied)))
+        .filter(|(_, v)| *v != (0, Ratio::default(), Ratio::default()))
+        .collect()
 }
 
 /// The dossier part of a tally.
@@ -125,6 +164,20 @@ pub async fn the_scorecard_is_kept_by_the_writer_and_equals_a_replay<S: Backend 
     };
     let filed = s.file_item(&d, item, at(2025, 3, 13, 10, 0), None, at(2025, 3, 13, 10, 0)).await.unwrap();
     assert!(replay_item(&d, s.item_events(filed.code.as_ref().unwrap()).await.unwrap().iter()).is_ok());
+    // Accepted the next day, answered on 4 April: read as of mid-March it is replayed (events
+    // after the instant), as of April from its projection row.
+    let item_code = filed.code.clone().unwrap();
+    let item_ev = |t, kind| ItemEvent::new(t, Some("officer".into()), kind);
+    let accepted = ItemEventKind::Accepted { complexity: Complexity::Ordinary, remote: false };
+    s.record_item(&d, &item_code, item_ev(at(2025, 3, 14, 9, 0), accepted), at(2025, 3, 14, 9, 0)).await.unwrap();
+    let answered = ItemEventKind::Answered { text: "Đã xử lý".into() };
+    s.record_item(&d, &item_code, item_ev(at(2025, 4, 4, 9, 0), answered), at(2025, 4, 4, 9, 0)).await.unwrap();
+    // A satisfied rating of the April dossier, on a day of its own.
+    assert!(
+        s.rate(&Rating { code: april.clone(), score: 5, comment: None, rated_at: at(2025, 4, 2, 15, 0) })
+            .await
+            .unwrap()
+    );
 
     let q = |from, to, by, as_of| ScoreQuery { from, to, by, as_of, agency: None };
     let march_end = at(2025, 3, 31, 23, 0);
@@ -172,12 +225,16 @@ pub async fn the_scorecard_is_kept_by_the_writer_and_equals_a_replay<S: Backend 
         at(2025, 3, 4, 12, 0),
         at(2025, 3, 10, 8, 0),
         at(2025, 3, 12, 10, 0),
+        at(2025, 3, 13, 9, 30),
+        at(2025, 3, 13, 12, 0),
+        at(2025, 3, 20, 12, 0),
         march_end,
         at(2025, 4, 1, 10, 0),
         at(2025, 4, 30, 23, 0),
     ];
     let periods =
         [(day(2025, 3, 1), day(2025, 3, 31)), (day(2025, 3, 4), day(2025, 4, 30)), (day(2025, 4, 1), day(2025, 4, 2))];
+    let mut voiced = 0;
     for as_of in instants {
         for (from, to) in periods {
             for agency in [None, Some(ag(WARD))] {
@@ -186,6 +243,9 @@ pub async fn the_scorecard_is_kept_by_the_writer_and_equals_a_replay<S: Backend 
                 let stored = card(&s, &query).await;
                 let expected = replayed(&s, &query, stored.p0, stored.p1).await;
                 assert_eq!(by_key(&stored), expected, "{from}..{to} as of {as_of}");
+                let heard = voice(&s, &query, stored.p0, stored.p1).await;
+                assert_eq!(voice_of(&stored), heard, "{from}..{to} as of {as_of}: ratings and petitions");
+                voiced += heard.len();
                 let monthly = card(&s, &ScoreQuery { by: ScoreBy::Month, ..query.clone() }).await;
                 assert_eq!(
                     dossier_part(&monthly.total.tally),
@@ -196,10 +256,15 @@ pub async fn the_scorecard_is_kept_by_the_writer_and_equals_a_replay<S: Backend 
         }
     }
 
+    assert!(voiced > 0, "some periods hear the rating or the complaint");
+
     // Lost sums come back with `recompute`.
     s.raw("DELETE FROM scorecard_counts").await.unwrap();
+    s.raw("DELETE FROM rating_days").await.unwrap();
     let diff = s.recompute(&d, false).await.unwrap();
     assert!(diff.unreplayable.is_empty());
     let again = card(&s, &q(day(2025, 3, 1), day(2025, 3, 31), ScoreBy::Agency, march_end)).await;
     assert_eq!(by_key(&again), by_key(&march));
+    assert_eq!(voice_of(&again), voice_of(&march));
+    assert_eq!(voice_of(&march).iter().map(|(_, v)| v.0).sum::<u64>(), 2, "the rating and the complaint");
 }
