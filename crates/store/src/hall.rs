@@ -717,7 +717,7 @@ macro_rules! hall_store {
                 let $s = self;
                 let mut tx = $begin.await?;
                 let mut fair = Self::lock_day(&mut tx, hall_code, day).await?;
-                let mut waiting = Self::waiting_in(&mut tx, hall_code, day).await?;
+                let mut waiting = Self::waiting_in(&mut tx, hall_code, day, at, calls.len()).await?;
                 // The rule picks every counter's ticket first; the picked tickets are then read,
                 // stepped and written together (a handful of statements for the whole batch).
                 let mut picks = Vec::new();
@@ -815,7 +815,7 @@ macro_rules! hall_store {
                             }
                         }
                         C::Call { counter, by, expect, .. } => {
-                            let mut waiting = Self::waiting_in(&mut tx, hall_code, day).await?;
+                            let mut waiting = Self::waiting_in(&mut tx, hall_code, day, at, 1).await?;
                             let called =
                                 Self::call_in(&mut tx, hall, fair, &mut waiting, counter, at, by, recorded_at).await?;
                             let Some((called, next)) = called else {
@@ -1317,22 +1317,32 @@ macro_rules! hall_store {
         }
 
         impl $store {
-            /// Counter `counter` calls its next ticket (the day's row locked, `fair` its memory):
-            /// the call and the fairness rule's new memory; `None` when no one waits.
-            #[allow(clippy::too_many_arguments)]
-            /// The waiting tickets of a hall's day, as the ordering rule reads them.
+            /// The waiting tickets of a hall's day that `calls` calls at `at` can reach, as the
+            /// ordering rule reads them: in each area and counter's queue, the first `calls` of
+            /// each lane (by waiting start, and by slot among bookings whose slot has come),
+            /// ties at the edge included — the rule only ever takes a lane's first, so `calls`
+            /// calls in a row pick from these exactly as from the whole queue.
             async fn waiting_in<'c>(
                 tx: &mut sqlx::Transaction<'c, <$store as $crate::petitions::Backend>::Db>,
                 hall_code: &motcua_core::hall::HallCode,
                 day: chrono::NaiveDate,
+                at: chrono::DateTime<chrono::Utc>,
+                calls: usize,
             ) -> Result<Vec<motcua_core::hall::Waiting>, $crate::error::StoreError> {
                 use sqlx::Row as _;
                 let rows = sqlx::query(
-                    "SELECT id, area, priority, slot_at, waiting_since, for_counter FROM hall_tickets \
-                     WHERE hall = $1 AND day = $2 AND status = 'waiting'",
+                    "SELECT id, area, priority, slot_at, waiting_since, for_counter FROM ( \
+                       SELECT id, area, priority, slot_at, waiting_since, for_counter, \
+                         RANK() OVER (PARTITION BY area, for_counter, priority IS NULL ORDER BY waiting_since) AS by_wait, \
+                         CASE WHEN slot_at <= $3 THEN \
+                           RANK() OVER (PARTITION BY area, for_counter, slot_at <= $3 ORDER BY slot_at) END AS by_slot \
+                       FROM hall_tickets WHERE hall = $1 AND day = $2 AND status = 'waiting' \
+                     ) w WHERE by_wait <= $4 OR by_slot <= $4",
                 )
                 .bind(hall_code.as_str())
                 .bind(day.to_string())
+                .bind($crate::sql::At(at))
+                .bind(i64::try_from(calls.max(1)).unwrap_or(i64::MAX))
                 .fetch_all(&mut **tx)
                 .await?;
                 let mut waiting = Vec::with_capacity(rows.len());

@@ -284,6 +284,7 @@ mod checks {
         desk_lists_and_the_work_queue_are_paged_and_counted, dossiers_are_found_by_code_name_id_and_phone,
     };
     pub use super::hall::{
+        hall_batches_of_calls_pick_as_the_rule_over_the_whole_queue,
         hall_bookings_are_limited_cancelled_and_checked_in, hall_counters_calling_at_once_are_answered_in_order,
         hall_numbers_never_repeat_or_skip_under_concurrency, hall_scripts_are_recorded_whole_or_not_at_all,
         hall_tickets_follow_the_ordering_rule_and_their_steps,
@@ -2111,6 +2112,7 @@ conformance!(
     reads_of_an_items_personal_data_are_audited,
     hall_numbers_never_repeat_or_skip_under_concurrency,
     hall_counters_calling_at_once_are_answered_in_order,
+    hall_batches_of_calls_pick_as_the_rule_over_the_whole_queue,
     hall_tickets_follow_the_ordering_rule_and_their_steps,
     hall_bookings_are_limited_cancelled_and_checked_in,
     hall_scripts_are_recorded_whole_or_not_at_all,

@@ -186,6 +186,60 @@ pub async fn hall_counters_calling_at_once_are_answered_in_order<S: Backend + Ha
     );
 }
 
+/// A batch of calls reads only the head of each lane's queue; it must pick exactly as the
+/// ordering rule does over the whole queue, call after call — with ties in waiting start, two
+/// areas, priority tickets and a counter calling twice in one batch.
+pub async fn hall_batches_of_calls_pick_as_the_rule_over_the_whole_queue<S: Backend + HallStore>(s: S) {
+    use motcua_core::hall::{FairState, Waiting, next_ticket};
+    let d = hall_domain();
+    let h = test_hall();
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 12).unwrap();
+    let hall = d.halls.hall(&h, day).unwrap();
+    let mut model: Vec<Waiting> = Vec::new();
+    for i in 0..40u32 {
+        // Two tickets in each minute: ties in waiting start.
+        let when = at(2026, 3, 12, 8, i / 2);
+        let area = if i % 3 == 2 { 'B' } else { 'A' };
+        let priority = (i % 4 == 3).then_some(PriorityKind::Elderly);
+        let t = s.issue_ticket(&d, ticket(area, priority), when, None, when).await.unwrap();
+        model.push(Waiting {
+            id: t.id.clone(),
+            area,
+            priority: priority.is_some(),
+            slot_at: None,
+            waiting_since: t.waiting_since,
+            for_counter: None,
+        });
+    }
+    let mut fair = FairState::default();
+    let call = |counter: u16| motcua_store::CounterCall { counter, by: None };
+    let mut batches = 0;
+    loop {
+        let when = at(2026, 3, 12, 9, batches);
+        let counters = [1u16, 2, 1, 3, 2];
+        let answers = s.call_next_many(&d, &h, &counters.map(call), when, when).await.unwrap();
+        let mut any = false;
+        for (counter, answer) in counters.iter().zip(answers) {
+            let got = answer.unwrap().map(|c| (c.ticket.id, c.lane));
+            let areas = &hall.counter(*counter, day).unwrap().areas;
+            let want =
+                next_ticket(&hall.priority, &fair, &model, *counter, areas, when).map(|(w, lane)| (w.id.clone(), lane));
+            assert_eq!(got, want, "batch {batches}, counter {counter}");
+            if let Some((id, lane)) = want {
+                model.retain(|w| w.id != id);
+                fair = fair.after(lane);
+                any = true;
+            }
+        }
+        batches += 1;
+        if !any {
+            break;
+        }
+    }
+    assert!(model.is_empty(), "every ticket called: {model:?}");
+    assert!(batches >= 8, "40 tickets at 5 calls a batch: {batches} batches");
+}
+
 pub async fn hall_tickets_follow_the_ordering_rule_and_their_steps<S: Backend + HallStore>(s: S) {
     let d = hall_domain();
     let h = test_hall();
