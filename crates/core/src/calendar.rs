@@ -1087,6 +1087,19 @@ impl fmt::Display for Window {
 pub(crate) mod testdata {
     use super::*;
 
+    /// SplitMix64 from `seed`: the tests' source of reproducible pseudo-random cases (the same
+    /// generator the calendar bench uses).
+    pub(crate) fn splitmix64(seed: u64) -> impl FnMut() -> u64 {
+        let mut x = seed;
+        move || {
+            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = x;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        }
+    }
+
     fn day(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap_or(NaiveDate::MIN)
     }

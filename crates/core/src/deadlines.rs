@@ -695,14 +695,7 @@ mod tests {
             .unwrap(),
         ];
         let (lo, hi) = (Stamp::of(at(2022, 12, 20, 0, 0)).secs, Stamp::of(at(2028, 1, 10, 0, 0)).secs);
-        let mut x: u64 = 0x6D6F_7463_7561;
-        let mut next = move || {
-            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = x;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        };
+        let mut next = crate::calendar::testdata::splitmix64(0x6D6F_7463_7561);
         let (mut compared, mut inside) = (0, 0);
         for h in hours {
             let cal = base.with_hours(h);
@@ -726,7 +719,7 @@ mod tests {
                     1 => TimeLimit::WorkingHours(n * 4),
                     _ => TimeLimit::CalendarDays(n),
                 };
-                let cutoff = ((r >> 55) % 2 == 0).then(|| t(15, 30));
+                let cutoff = (r >> 55).is_multiple_of(2).then(|| t(15, 30));
                 let utc = received.to_utc().unwrap();
                 let chrono_due = start_instant(&cal, utc, cutoff)
                     .and_then(|(start, _)| due_instant_chrono(&cal, from_local(start), limit));

@@ -291,14 +291,7 @@ proptest! {
     /// cut-off, positions, instants back from positions, and working minutes between instants.
     #[test]
     fn integer_paths_agree_with_chrono_on_random_calendars(cal in random_calendar(), seed in any::<u64>()) {
-        let mut x = seed;
-        let mut next = move || {
-            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = x;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        };
+        let mut next = crate::calendar::testdata::splitmix64(seed);
         let (mut receipts, mut counts, mut dues, mut ends) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for _ in 0..200 {
             let r = next();
@@ -309,7 +302,7 @@ proptest! {
                 2 => TimeLimit::WorkingHours(n * 3),
                 _ => TimeLimit::CalendarDays(n),
             };
-            let cutoff_secs = ((r >> 17) % 3 == 0).then(|| 9 * 3600 + (r >> 24) as i64 % (8 * 3600));
+            let cutoff_secs = (r >> 17).is_multiple_of(3).then(|| 9 * 3600 + (r >> 24) as i64 % (8 * 3600));
             let cutoff = cutoff_secs.map(|s| NaiveTime::from_num_seconds_from_midnight_opt(s as u32, 0).unwrap());
             let utc = received.to_utc().unwrap();
             let reference = start_instant(&cal, utc, cutoff)
