@@ -304,7 +304,7 @@ where
 {
     use motcua_core::scorecard::ScoreBy;
     use motcua_store::scorecard::{ScoreQuery, scorecard};
-    let q = ScoreQuery { from: date(2025, 1, 1), to: date(2025, 12, 31), by: ScoreBy::Agency, as_of, agency: None };
+    let q = ScoreQuery::new(date(2025, 1, 1), date(2025, 12, 31), ScoreBy::Agency, as_of);
     let mut best = f64::INFINITY;
     let mut card = None;
     for _ in 0..7 {

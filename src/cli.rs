@@ -410,6 +410,10 @@ pub enum Command {
         as_of: Option<String>,
         #[arg(long, default_value = "table", value_parser = ["table", "json", "csv"])]
         format: String,
+        /// Count a ceased agency's history under the agency that succeeded it as of --as-of
+        /// (as `report --as-successors`); without it, under the agencies as they were.
+        #[arg(long)]
+        as_successors: bool,
     },
 }
 
@@ -624,7 +628,7 @@ async fn run_with_store<
             }
             return watchlist(store, domain, &q, sort, lang, format).await;
         }
-        C::Scorecard { from, to, by, agency, as_of: at, format } => {
+        C::Scorecard { from, to, by, agency, as_of: at, format, as_successors } => {
             let p = Period::of(from, to, at)?;
             let agency = agency
                 .as_deref()
@@ -636,6 +640,7 @@ async fn run_with_store<
                 by: by.parse().map_err(anyhow::Error::msg)?,
                 as_of: p.as_of,
                 agency,
+                as_successors: *as_successors,
             };
             q.check(domain).map_err(|e| anyhow::anyhow!("--agency: {e}"))?;
             return scorecard(store, domain, &q, format).await;

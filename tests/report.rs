@@ -228,6 +228,36 @@ pub fn report_across_the_reform(db: &Db) {
     db.run(&["report", "--as-successors", "--agency", SPLIT, "--as-of", "2025-08-01T09:00:00+07:00"])
         .assert_user_error("counted under 000.00.41.H17");
     db.run(&["report", "--agency", "000.00.99.H17"]).assert_user_error("unknown agency 000.00.99.H17");
+
+    // The scorecard takes the same switch: 2.1's population and the finished dossiers move
+    // with their dossiers, the total stays.
+    let scorecard = |extra: &[&str]| {
+        let args = [
+            &["scorecard", "--from", "2025-06-01", "--to", "2025-07-31", "--as-of", "2025-08-01T09:00:00+07:00"][..],
+            &["--format", "json"],
+            extra,
+        ]
+        .concat();
+        let v = db.run(&args).json();
+        let rows: Vec<(String, u64)> = v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["key"].as_str().unwrap().to_string(), r["on_time_2_1"]["denominator"].as_u64().unwrap()))
+            .collect();
+        (rows, v["total"]["on_time_2_1"].clone(), v["total"]["average_days_2_2"].clone())
+    };
+    let (was, on_time, days) = scorecard(&[]);
+    assert_eq!(was, vec![(HAI_CHAU.to_string(), 1), (SPLIT.to_string(), 1)]);
+    let (now, on_time_now, days_now) = scorecard(&["--as-successors"]);
+    assert_eq!(now, vec![(HAI_CHAU.to_string(), 2)]);
+    assert_eq!((on_time_now, days_now), (on_time, days), "the total is the same dossiers");
+    let (only, ..) = scorecard(&["--as-successors", "--agency", HAI_CHAU]);
+    assert_eq!(only, now);
+    let table = db.run(&["scorecard", "--as-of", "2025-08-01T09:00:00+07:00", "--as-successors"]);
+    assert!(table.stdout.contains("ceased agencies under their successors of 2025-08-01"), "{}", table.stdout);
+    db.run(&["scorecard", "--as-successors", "--agency", SPLIT, "--as-of", "2025-08-01T09:00:00+07:00"])
+        .assert_user_error("counted under 000.00.41.H17");
 }
 
 #[test]

@@ -104,7 +104,7 @@ pub fn names() -> impl Iterator<Item = &'static str> {
 /// The query the series answer at `now`.
 pub fn query_at(series: ScorecardSeries, now: DateTime<Utc>) -> ScoreQuery {
     let (from, to) = series.window.days_at(now);
-    ScoreQuery { from, to, by: ScoreBy::Agency, as_of: now, agency: None }
+    ScoreQuery::new(from, to, ScoreBy::Agency, now)
 }
 
 /// Reads the scorecard at `now` and renders its families; `agencies` get their series even with

@@ -118,6 +118,8 @@ pub struct ScoreParams {
     pub as_of: Option<String>,
     /// json (default) or csv.
     pub format: Option<String>,
+    /// `true`: count a ceased agency's history under its successor of the as-of day.
+    pub as_successors: Option<String>,
     /// The page: an indicator to sort the rows by (best first), or `key`.
     pub sort: Option<String>,
     pub lang: Option<String>,
@@ -132,12 +134,14 @@ pub async fn build_scorecard(state: &AppState, p: &ScoreParams) -> Result<motcua
         Some(b) => b.parse().map_err(|e: String| Problem::invalid(e))?,
         None => motcua_core::scorecard::ScoreBy::Agency,
     };
-    let mut q = motcua_store::scorecard::ScoreQuery { from, to, by, as_of, agency: None };
+    let mut q = motcua_store::scorecard::ScoreQuery::new(from, to, by, as_of);
+    q.as_successors = flag("as_successors", &p.as_successors)?;
     if let Some(a) = p.agency.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
         let code: AgencyCode = a.parse().map_err(|e| Problem::invalid(format!("agency {a:?}: {e}")))?;
         state.domain.agency(&code)?;
         q.agency = Some(code);
     }
+    q.check(&state.domain).map_err(|e| Problem::invalid(e).because(Cause::Words("err_agency_ceased_successor")))?;
     Ok(motcua_store::scorecard::scorecard(&state.store, &state.domain, &q).await?)
 }
 

@@ -269,17 +269,33 @@ pub struct ScoreQuery {
     pub to: NaiveDate,
     pub by: ScoreBy,
     pub as_of: DateTime<Utc>,
-    /// Only the dossiers (and petitions) of this lead agency.
+    /// Only the dossiers (and petitions) of this lead agency (with `as_successors`, the agency
+    /// they are counted under).
     pub agency: Option<AgencyCode>,
+    /// Count a ceased agency's dossiers and petitions under its successor in force on the
+    /// local day of `as_of` (`scorecard --as-successors`), as the report does; otherwise
+    /// under the agencies as they were.
+    pub as_successors: bool,
 }
 
 impl ScoreQuery {
-    /// The agency filter names an agency of the catalog.
+    /// A query of every agency, under the agencies as they were.
+    pub fn new(from: NaiveDate, to: NaiveDate, by: ScoreBy, as_of: DateTime<Utc>) -> Self {
+        Self { from, to, by, as_of, agency: None, as_successors: false }
+    }
+
+    /// The agency filter names an agency of the catalog, and with `as_successors` one in force
+    /// on the as-of day (the report's rule, [`ReportQuery::check`]).
     pub fn check(&self, domain: &Domain) -> Result<(), String> {
-        match &self.agency {
-            Some(a) if domain.catalog.agency(a).is_none() => Err(format!("unknown agency {a}")),
-            _ => Ok(()),
-        }
+        let mut rq = ReportQuery::new(self.from, self.to, GroupBy::Agency, self.as_of);
+        rq.agency = self.agency.clone();
+        rq.as_successors = self.as_successors;
+        rq.check(domain)
+    }
+
+    /// The day whose agencies the rows are counted under, with the successor view.
+    fn agencies_on(&self) -> Option<NaiveDate> {
+        self.as_successors.then(|| to_local(self.as_of).date())
     }
 }
 
@@ -301,12 +317,43 @@ pub struct Scorecard {
     pub p1: DateTime<Utc>,
     pub by: ScoreBy,
     pub agency: Option<AgencyCode>,
+    /// With the successor view: the day whose agencies the figures are counted under.
+    pub as_successors: Option<NaiveDate>,
     pub rows: Vec<ScoreRow>,
     pub total: ScoreRow,
 }
 
-/// The tallies of `[p0, p1]` per lead agency (the agency filter applied).
+/// The tallies of `[p0, p1]` per agency: per lead agency as it was, or with a successor day
+/// per the agency in force then that succeeded it (whole dossiers and items to the successor
+/// with the largest share of territory, as in the report); the agency filter applied to the
+/// agency a row is counted under.
 async fn period_tallies<S>(
+    store: &S,
+    domain: &Domain,
+    p0: DateTime<Utc>,
+    p1: DateTime<Utc>,
+    agency: Option<&AgencyCode>,
+    successors_on: Option<NaiveDate>,
+) -> Result<BTreeMap<String, Tally>, StoreError>
+where
+    S: Store + ScorecardStore + StaffStore + PetitionStore,
+{
+    let Some(on) = successors_on else { return lead_tallies(store, domain, p0, p1, agency).await };
+    let mut out: BTreeMap<String, Tally> = BTreeMap::new();
+    for (lead, t) in lead_tallies(store, domain, p0, p1, None).await? {
+        let key = match lead.parse::<AgencyCode>() {
+            Ok(code) => domain.catalog.reporting_agency(&code, on).to_string(),
+            Err(_) => lead,
+        };
+        if agency.is_none_or(|only| only.as_str() == key) {
+            out.entry(key).or_default().add(&t);
+        }
+    }
+    Ok(out)
+}
+
+/// The tallies of `[p0, p1]` per lead agency as it was (the agency filter applied).
+async fn lead_tallies<S>(
     store: &S,
     domain: &Domain,
     p0: DateTime<Utc>,
@@ -445,6 +492,7 @@ async fn national<S: Store>(
 ) -> Result<(BTreeMap<String, Ratio>, Ratio), StoreError> {
     let mut rq = ReportQuery::new(q.from, q.to, by, q.as_of);
     rq.agency = q.agency.clone();
+    rq.as_successors = q.as_successors;
     let r = report(store, domain, &rq).await?;
     Ok((r.rows.into_iter().map(|r| (r.key, r.counts.national)).collect(), r.total.national))
 }
@@ -456,11 +504,12 @@ where
 {
     let (p0, p1) = period(q.from, q.to, q.as_of);
     let agency = q.agency.as_ref();
+    let on = q.agencies_on();
     let mut keyed: BTreeMap<String, Tally> = BTreeMap::new();
     let total_tally;
     match q.by {
         ScoreBy::Agency => {
-            keyed = period_tallies(store, domain, p0, p1, agency).await?;
+            keyed = period_tallies(store, domain, p0, p1, agency, on).await?;
             let (nat, _) = national(store, domain, q, GroupBy::Agency).await?;
             for (k, r) in nat {
                 if r.denominator > 0 {
@@ -479,7 +528,7 @@ where
                 let next = next_month(month);
                 let (m0, m1) = period(month.max(q.from), (next - Duration::days(1)).min(q.to), q.as_of);
                 let mut t = Tally::default();
-                for v in period_tallies(store, domain, m0, m1, agency).await?.values() {
+                for v in period_tallies(store, domain, m0, m1, agency, on).await?.values() {
                     t.add(v);
                 }
                 keyed.insert(month.format("%Y-%m").to_string(), t);
@@ -490,7 +539,7 @@ where
                 keyed.entry(k).or_default().national = r;
             }
             let mut t = Tally::default();
-            for v in period_tallies(store, domain, p0, p1, agency).await?.values() {
+            for v in period_tallies(store, domain, p0, p1, agency, on).await?.values() {
                 t.add(v);
             }
             t.national = total_national;
@@ -519,7 +568,7 @@ where
         indicators: indicators(&total_tally, &domain.delay_reasons),
         tally: total_tally,
     };
-    Ok(Scorecard { from: q.from, to: q.to, p0, p1, by: q.by, agency: q.agency.clone(), rows, total })
+    Ok(Scorecard { from: q.from, to: q.to, p0, p1, by: q.by, agency: q.agency.clone(), as_successors: on, rows, total })
 }
 
 fn next_month(d: NaiveDate) -> NaiveDate {
@@ -596,6 +645,8 @@ impl Scorecard {
             "period_end": show(self.p1),
             "by": self.by,
             "agency": self.agency,
+            "as_successors": self.as_successors.is_some(),
+            "agencies_as_of": self.as_successors,
             "total": serde_json::Value::Object(indicators_json(&self.total.indicators)),
             "rows": self.rows.iter().map(row).collect::<Vec<_>>(),
             "unknown": {
@@ -652,6 +703,9 @@ impl Scorecard {
         );
         if let Some(a) = &self.agency {
             out.push_str(&format!(", agency {a}"));
+        }
+        if let Some(day) = self.as_successors {
+            out.push_str(&format!(", ceased agencies under their successors of {day}"));
         }
         out.push('\n');
         out.push_str(&format!(

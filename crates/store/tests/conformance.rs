@@ -1334,8 +1334,13 @@ mod checks {
     /// (one of them split between two new wards) and of today's wards. The report counts them
     /// under the agencies as they were, or with `as_successors` under today's (whole dossiers to
     /// the successor with the largest share); an agency filter narrows every grouping alike.
-    /// An intake at a ceased ward after its last day is refused and writes nothing.
-    pub async fn the_report_counts_history_under_successors_and_filters_every_grouping<S: Backend>(s: S) {
+    /// An intake at a ceased ward after its last day is refused and writes nothing. The
+    /// scorecard regroups the same history alike.
+    pub async fn the_report_counts_history_under_successors_and_filters_every_grouping<
+        S: Backend + motcua_store::scorecard::ScorecardStore + motcua_store::PetitionStore,
+    >(
+        s: S,
+    ) {
         use motcua_store::report::{GroupBy, ReportQuery, report};
         let d = domain();
         // Thạch Thang → Hải Châu; Hòa Thuận Tây → Hải Châu 60 %, Hòa Cường 40 %; Hòa Cường Bắc
@@ -1478,6 +1483,14 @@ mod checks {
         let mut ceased = ReportQuery { as_successors: true, ..q(GroupBy::Agency, late) };
         ceased.agency = Some(ag(thach_thang));
         assert!(ceased.check(&d).unwrap_err().contains("counted under 000.00.41.H17"));
+        super::scorecard::the_scorecard_counts_history_under_successors(
+            &s,
+            (day(2025, 6, 1), day(2025, 7, 31)),
+            &[at(2025, 7, 1, 12, 0), at(2025, 7, 7, 15, 0), late],
+            (hai_chau, &[thach_thang, hoa_thuan_tay]),
+            thach_thang,
+        )
+        .await;
     }
 
     /// A dossier waiting for the citizen is neither in time nor overdue unless the wait began

@@ -53,12 +53,14 @@ struct ScorePage {
     to: String,
     agency: String,
     as_of: String,
+    as_successors: bool,
     period: String,
     cards: Vec<CardVm>,
     heads: Vec<HeadVm>,
     rows: Vec<RowVm>,
     unknown: String,
     csv_link: String,
+    key_link: String,
 }
 
 fn cell(key: &str, i: &Indicator) -> String {
@@ -103,7 +105,11 @@ pub async fn scorecard_page(State(state): State<AppState>, ui: Ui, Query(p): Que
         .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
         .unwrap_or(last);
     // Each month cut at the scorecard's own end instant (the period's end, or its as-of).
-    let trend_q = ScoreQuery { from: first, to: last, by: ScoreBy::Month, as_of: card.p1, agency: card.agency.clone() };
+    let trend_q = ScoreQuery {
+        agency: card.agency.clone(),
+        as_successors: card.as_successors.is_some(),
+        ..ScoreQuery::new(first, last, ScoreBy::Month, card.p1)
+    };
     let months = match scorecard(&state.store, &state.domain, &trend_q).await {
         Ok(m) => m.rows,
         Err(e) => return error_page(tr, &Problem::from(e)),
@@ -111,11 +117,12 @@ pub async fn scorecard_page(State(state): State<AppState>, ui: Ui, Query(p): Que
     let agency = card.agency.as_ref().map(ToString::to_string).unwrap_or_default();
     let as_of = p.as_of.clone().unwrap_or_default();
     let base = format!(
-        "/scorecard?from={}&to={}&agency={}{}",
+        "/scorecard?from={}&to={}&agency={}{}{}",
         card.from,
         card.to,
         encode(&agency),
-        if as_of.is_empty() { String::new() } else { format!("&as_of={}", encode(&as_of)) }
+        if as_of.is_empty() { String::new() } else { format!("&as_of={}", encode(&as_of)) },
+        if card.as_successors.is_some() { "&as_successors=true" } else { "" }
     );
     let cards = card
         .total
@@ -166,6 +173,7 @@ pub async fn scorecard_page(State(state): State<AppState>, ui: Ui, Query(p): Que
         to: card.to.to_string(),
         agency,
         as_of,
+        as_successors: card.as_successors.is_some(),
         period: format!(
             "{} – {}",
             motcua_core::calendar::at_vn(card.p0).format("%d/%m/%Y %H:%M"),
@@ -179,6 +187,7 @@ pub async fn scorecard_page(State(state): State<AppState>, ui: Ui, Query(p): Que
             u.digitised, u.electronic_result, u.payment, u.delay_reason
         ),
         csv_link: format!("{base}&format=csv"),
+        key_link: format!("{base}&sort=key"),
     };
     html(StatusCode::OK, &page)
 }

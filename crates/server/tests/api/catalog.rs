@@ -1,7 +1,7 @@
 //! The catalog across the 2025 reform: an intake at a ward that ceased on 30/6/2025 is refused
 //! after that day (422, nothing written); the report counts history as it was or under today's
-//! agencies (`as_successors=true`), narrowed to one agency in every grouping; the pages offer
-//! only the agencies in force.
+//! agencies (`as_successors=true`), narrowed to one agency in every grouping, and so does the
+//! chair's scorecard; the pages offer only the agencies in force.
 
 use super::*;
 
@@ -74,6 +74,32 @@ async fn a_ceased_ward_receives_nothing_and_its_history_reports_under_its_succes
     let (s, v) = app.report(Role::Chair, &format!("{period}&as_successors=maybe")).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
 
+    // The scorecard: the same switch, the same rows (2.1's population is the report's).
+    let received = |v: &Value| -> Vec<(String, u64)> {
+        v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["key"].as_str().unwrap().to_string(), r["on_time_2_1"]["denominator"].as_u64().unwrap()))
+            .collect()
+    };
+    let (s, v) = app.get(Role::Chair, &format!("/api/v1/scorecard?{period}")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(received(&v), vec![(HAI_CHAU.to_string(), 1), (OLD_WARD.to_string(), 1)]);
+    assert_eq!(v["as_successors"], false);
+    let (s, v) = app.get(Role::Chair, &format!("/api/v1/scorecard?{period}&as_successors=true")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(received(&v), vec![(HAI_CHAU.to_string(), 2)]);
+    assert_eq!((v["as_successors"].clone(), v["agencies_as_of"].clone()), (json!(true), json!("2025-07-03")));
+    let (_, only) =
+        app.get(Role::Chair, &format!("/api/v1/scorecard?{period}&as_successors=true&agency={HAI_CHAU}")).await;
+    assert_eq!(only["total"], v["total"], "narrowed to the one agency every row is counted under");
+    let (s, v) =
+        app.get(Role::Chair, &format!("/api/v1/scorecard?{period}&as_successors=true&agency={OLD_WARD}")).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, v) = app.get(Role::Chair, &format!("/api/v1/scorecard?{period}&as_successors=perhaps")).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+
     // The pages: the report's toggle, and an intake form without the ceased ward.
     let (chair, _) = app.client(Role::Chair);
     let page =
@@ -81,6 +107,19 @@ async fn a_ceased_ward_receives_nothing_and_its_history_reports_under_its_succes
     assert!(page.contains(r#"name="as_successors" value="true" checked"#), "{page}");
     assert!(page.contains("as_successors=true"), "the CSV link keeps the view");
     assert!(!page.contains(&format!("<small>{OLD_WARD}</small>")), "no row of the ceased ward");
+    let card = chair
+        .get(app.url(&format!("/scorecard?{period}&as_successors=true")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(card.contains(r#"name="as_successors" value="true" checked"#), "{card}");
+    assert!(card.contains(&format!(r#"data-key="{HAI_CHAU}""#)), "{card}");
+    assert!(!card.contains(&format!(r#"data-key="{OLD_WARD}""#)), "no row of the ceased ward");
+    let csv_link = card.lines().find(|l| l.contains(r#"id="csv""#)).unwrap_or_default();
+    assert!(csv_link.contains("as_successors=true"), "the CSV link keeps the view: {csv_link}");
     let form = c.get(app.url("/intake")).send().await.unwrap().text().await.unwrap();
     assert!(form.contains(&format!("value=\"{HAI_CHAU}\"")), "{form}");
     assert!(!form.contains(&format!("value=\"{OLD_WARD}\"")), "the ceased ward is not offered");

@@ -2,8 +2,9 @@
 //! the writer keeps equal to a replay of every dossier through core, for several periods and
 //! as-of instants; empty populations and unrecorded data.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use motcua_core::analysis::Ratio;
+use motcua_core::calendar::to_local;
 use motcua_core::petition::{Complexity, ItemEvent, ItemEventKind, Kind, replay as replay_item};
 use motcua_core::scorecard::{ScoreBy, Tally, add_item, replay};
 use motcua_core::{Channel, DossierCode, Event, EventKind, Outcome};
@@ -179,7 +180,7 @@ pub async fn the_scorecard_is_kept_by_the_writer_and_equals_a_replay<S: Backend 
             .unwrap()
     );
 
-    let q = |from, to, by, as_of| ScoreQuery { from, to, by, as_of, agency: None };
+    let q = ScoreQuery::new;
     let march_end = at(2025, 3, 31, 23, 0);
     let march = card(&s, &q(day(2025, 3, 1), day(2025, 3, 31), ScoreBy::Agency, march_end)).await;
     let ward = march.rows.iter().find(|r| r.key == WARD).unwrap();
@@ -267,4 +268,50 @@ pub async fn the_scorecard_is_kept_by_the_writer_and_equals_a_replay<S: Backend 
     assert_eq!(by_key(&again), by_key(&march));
     assert_eq!(voice_of(&again), voice_of(&march));
     assert_eq!(voice_of(&march).iter().map(|(_, v)| v.0).sum::<u64>(), 2, "the rating and the complaint");
+}
+
+/// The scorecard of a history across the 2025 reform (planted by the report's check of the
+/// same name): with `as_successors` a ceased ward's dossiers are counted whole under its
+/// successor of the as-of day — each row equal to core's replay regrouped that way, `into`'s
+/// row the sum of its own and its predecessors' rows as they were, the total unchanged; the
+/// agency filter narrows to the agency rows are counted under, in both groupings; a ceased
+/// agency is no filter of that view.
+pub async fn the_scorecard_counts_history_under_successors<S: Backend + ScorecardStore + PetitionStore>(
+    s: &S,
+    (from, to): (NaiveDate, NaiveDate),
+    instants: &[DateTime<Utc>],
+    (into, predecessors): (&str, &[&str]),
+    ceased: &str,
+) {
+    let d = domain();
+    let q = |as_of| ScoreQuery::new(from, to, ScoreBy::Agency, as_of);
+    for &as_of in instants {
+        let on = to_local(as_of).date();
+        let was = card(s, &q(as_of)).await;
+        let now = card(s, &ScoreQuery { as_successors: true, ..q(as_of) }).await;
+        assert_eq!((was.as_successors, now.as_successors), (None, Some(on)));
+        let mut expected: std::collections::BTreeMap<String, Tally> = Default::default();
+        for (lead, t) in replayed(s, &q(as_of), now.p0, now.p1).await {
+            expected.entry(d.catalog.reporting_agency(&ag(&lead), on).to_string()).or_default().add(&t);
+        }
+        assert_eq!(by_key(&now), expected.into_iter().collect::<Vec<_>>(), "as of {as_of}");
+        assert_eq!(now.total.tally, was.total.tally, "regrouping moves dossiers, never adds or drops one");
+        let mut merged = Tally::default();
+        for r in was.rows.iter().filter(|r| r.key == into || predecessors.contains(&r.key.as_str())) {
+            merged.add(&r.tally);
+        }
+        let row = now.rows.iter().find(|r| r.key == into).map(|r| r.tally.clone()).unwrap_or_default();
+        assert_eq!(row, merged, "{into} as of {as_of}");
+        assert!(now.rows.iter().all(|r| !predecessors.contains(&r.key.as_str())), "{:?}", by_key(&now));
+        let only = ScoreQuery { as_successors: true, agency: Some(ag(into)), ..q(as_of) };
+        only.check(&d).unwrap();
+        let narrowed = card(s, &only).await;
+        assert!(narrowed.rows.iter().all(|r| r.key == into), "{:?}", by_key(&narrowed));
+        assert_eq!(narrowed.total.tally, row);
+        let monthly = card(s, &ScoreQuery { by: ScoreBy::Month, ..only.clone() }).await;
+        assert_eq!(dossier_part(&monthly.total.tally), dossier_part(&row), "the months' total is the period's");
+    }
+    let stale = ScoreQuery { as_successors: true, agency: Some(ag(ceased)), ..q(instants[instants.len() - 1]) };
+    assert!(stale.check(&d).unwrap_err().contains("counted under"), "a ceased agency is no filter of the view");
+    assert!(ScoreQuery { agency: Some(ag(ceased)), ..q(instants[0]) }.check(&d).is_ok(), "as it was, it is");
 }
