@@ -193,8 +193,9 @@ macro_rules! scorecard_store {
                 use sqlx::Row as _;
                 // Only the index on `last_event_at` narrows this (received by `until` is almost
                 // every dossier, and a planner that picks its index scans the table): the receipt
-                // is checked here.
-                let rows = sqlx::query("SELECT code, received_at FROM dossiers WHERE last_event_at > $1 ORDER BY code")
+                // is checked here, and the codes are sorted here — an `ORDER BY code` makes
+                // SQLite walk the primary key over the whole table instead (1.4 s at 1 M).
+                let rows = sqlx::query("SELECT code, received_at FROM dossiers WHERE last_event_at > $1")
                     .bind(At(p1))
                     .fetch_all(self.$pool())
                     .await?;
@@ -203,9 +204,10 @@ macro_rules! scorecard_store {
                     let received: Option<DateTime<Utc>> = r.try_get("received_at")?;
                     if received.is_some_and(|t| t <= until) {
                         let code: String = r.try_get("code")?;
-                        out.push(crate::sql::parse("dossiers", "code", &code)?);
+                        out.push(crate::sql::parse::<DossierCode>("dossiers", "code", &code)?);
                     }
                 }
+                out.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
                 Ok(out)
             }
 
