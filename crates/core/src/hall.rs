@@ -59,6 +59,9 @@ pub enum HallError {
     Mismatch,
     #[error("the log has no issue event")]
     NoIssue,
+    /// A counter's officer calling at a counter they are not signed in at.
+    #[error("{staff} is not signed in at counter {counter} of hall {hall}: sign in first")]
+    NotSignedIn { staff: String, counter: u16, hall: String },
     #[error("{0}")]
     Invalid(String),
     #[error(transparent)]

@@ -722,8 +722,8 @@ pub(crate) async fn call_next(
     let now = state.now();
     let hall = hall_of(state, &code, to_local(now).date())?;
     may_work(who, hall)?;
-    signed_in(state, who, &code, counter).await?;
-    call_batched(state, &code, CounterCall { counter, by: Some(who.staff.username.clone()) }).await
+    // Signed in at that counter: checked in the batch's own transaction.
+    call_batched(state, &code, CounterCall { counter, by: Some(who.staff.username.clone()), signed_in: true }).await
 }
 
 async fn show_ticket(

@@ -370,9 +370,11 @@ impl From<motcua_core::hall::HallError> for Problem {
             H::UnknownHall(_) | H::HallNotInForce { .. } | H::UnknownCounter { .. } => ProblemKind::NotFound,
             H::Closed(_) => ProblemKind::HallClosed,
             H::CapacityReached { .. } | H::AreaCapacityReached { .. } => ProblemKind::HallCapacityReached,
-            H::Transition { .. } | H::OtherCounter { .. } | H::TooFewRecalls { .. } | H::NotFinished(_) => {
-                ProblemKind::TicketState
-            }
+            H::Transition { .. }
+            | H::OtherCounter { .. }
+            | H::TooFewRecalls { .. }
+            | H::NotFinished(_)
+            | H::NotSignedIn { .. } => ProblemKind::TicketState,
             H::AlreadyRated(_) => ProblemKind::AlreadyRated,
             H::Booking(_) | H::BookingLate { .. } => ProblemKind::BookingRefused,
             H::Calendar(_) => ProblemKind::OutsideCalendar,

@@ -44,6 +44,11 @@ pub struct Called {
 pub struct CounterCall {
     pub counter: u16,
     pub by: Option<String>,
+    /// `by` must be signed in at the counter, as the batch's transaction reads the counters
+    /// (an officer calling through the server); otherwise that call alone is refused
+    /// ([`motcua_core::hall::HallError::NotSignedIn`]). The CLI, acting for the desk, calls
+    /// for any counter.
+    pub signed_in: bool,
 }
 
 /// Who is signed in at a counter, since when.
@@ -503,6 +508,34 @@ pub(crate) fn pick_next(
     Ok(Some((id, lane, fair.after(lane))))
 }
 
+/// The columns the ordering rule reads of a waiting ticket.
+const WAITING_COLUMNS: &str = "id, area, priority, slot_at, waiting_since, for_counter";
+
+/// [`HallStore::call_next_many`]'s read of the queue heads for `areas` areas (`$1` hall, `$2`
+/// day, `$3` the instant, `$4` the calls less one, `$5…` the areas): per area and lane (sent to
+/// no particular counter; ordinary or priority) the tickets waiting no later than the lane's
+/// `$4 + 1`-th (ties included) — all of them when it has fewer — then every ticket sent to a
+/// counter and every booking whose slot has come. Each part reads one of migration 33's partial
+/// indexes; a ticket may come twice (a booking in its lane too) and is kept once by the caller.
+pub(crate) fn waiting_query(areas: usize) -> String {
+    let waiting = "FROM hall_tickets WHERE hall = $1 AND day = $2 AND status = 'waiting'";
+    let mut parts = Vec::with_capacity(2 * areas + 2);
+    for i in 0..areas {
+        for lane in ["priority IS NULL", "priority IS NOT NULL"] {
+            let this = format!("{waiting} AND for_counter IS NULL AND {lane} AND area = ${}", i + 5);
+            // The lane's `$4 + 1`-th waiting start bounds an index range (an empty lane: none).
+            parts.push(format!(
+                "SELECT {WAITING_COLUMNS} {this} AND waiting_since <= \
+                 (SELECT MAX(waiting_since) FROM (SELECT waiting_since {this} ORDER BY waiting_since LIMIT $4 + 1) h)"
+            ));
+        }
+    }
+    // `$4 >= 0` keeps every parameter in the statement when no area is asked for.
+    parts.push(format!("SELECT {WAITING_COLUMNS} {waiting} AND for_counter IS NOT NULL AND $4 >= 0"));
+    parts.push(format!("SELECT {WAITING_COLUMNS} {waiting} AND slot_at IS NOT NULL AND slot_at <= $3"));
+    parts.join(" UNION ALL ")
+}
+
 /// `n` placeholders from `$first` on, comma-separated (`$3, $4, $5`).
 pub(crate) fn placeholders(first: usize, n: usize) -> String {
     (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
@@ -690,7 +723,7 @@ macro_rules! hall_store {
                 by: Option<String>,
                 recorded_at: chrono::DateTime<chrono::Utc>,
             ) -> Result<Option<$crate::hall::Called>, $crate::error::StoreError> {
-                let call = $crate::hall::CounterCall { counter, by };
+                let call = $crate::hall::CounterCall { counter, by, signed_in: false };
                 let mut answers = self.call_next_many(domain, hall_code, &[call], at, recorded_at).await?;
                 answers.pop().unwrap_or(Ok(None))
             }
@@ -717,7 +750,20 @@ macro_rules! hall_store {
                 let $s = self;
                 let mut tx = $begin.await?;
                 let mut fair = Self::lock_day(&mut tx, hall_code, day).await?;
-                let mut waiting = Self::waiting_in(&mut tx, hall_code, day, at, calls.len()).await?;
+                if calls.iter().any(|c| c.signed_in) {
+                    Self::check_signed_in(&mut tx, hall_code, calls, &mut answers).await?;
+                }
+                let mut areas: Vec<char> = Vec::new();
+                for (call, answer) in calls.iter().zip(&answers) {
+                    if answer.is_ok()
+                        && let Ok(c) = hall.counter(call.counter, day)
+                    {
+                        areas.extend(c.areas.iter().copied());
+                    }
+                }
+                areas.sort_unstable();
+                areas.dedup();
+                let mut waiting = Self::waiting_in(&mut tx, hall_code, day, at, calls.len(), &areas).await?;
                 // The rule picks every counter's ticket first; the picked tickets are then read,
                 // stepped and written together (a handful of statements for the whole batch).
                 let mut picks = Vec::new();
@@ -815,7 +861,8 @@ macro_rules! hall_store {
                             }
                         }
                         C::Call { counter, by, expect, .. } => {
-                            let mut waiting = Self::waiting_in(&mut tx, hall_code, day, at, 1).await?;
+                            let areas = hall.counter(counter, day)?.areas.clone();
+                            let mut waiting = Self::waiting_in(&mut tx, hall_code, day, at, 1, &areas).await?;
                             let called =
                                 Self::call_in(&mut tx, hall, fair, &mut waiting, counter, at, by, recorded_at).await?;
                             let Some((called, next)) = called else {
@@ -1317,37 +1364,74 @@ macro_rules! hall_store {
         }
 
         impl $store {
-            /// The waiting tickets of a hall's day that `calls` calls at `at` can reach, as the
-            /// ordering rule reads them: in each area and counter's queue, the first `calls` of
-            /// each lane (by waiting start, and by slot among bookings whose slot has come),
-            /// ties at the edge included — the rule only ever takes a lane's first, so `calls`
-            /// calls in a row pick from these exactly as from the whole queue.
+            /// Refuses, each alone, the calls that must come from the officer signed in at their
+            /// counter and do not (read in the batch's transaction, after the day's lock).
+            async fn check_signed_in<'c>(
+                tx: &mut sqlx::Transaction<'c, <$store as $crate::petitions::Backend>::Db>,
+                hall_code: &motcua_core::hall::HallCode,
+                calls: &[$crate::hall::CounterCall],
+                answers: &mut [Result<Option<$crate::hall::Called>, $crate::error::StoreError>],
+            ) -> Result<(), $crate::error::StoreError> {
+                use sqlx::Row as _;
+                let rows = sqlx::query("SELECT counter, staff FROM hall_counters WHERE hall = $1")
+                    .bind(hall_code.as_str())
+                    .fetch_all(&mut **tx)
+                    .await?;
+                let mut at_counters = std::collections::HashSet::with_capacity(rows.len());
+                for r in &rows {
+                    let counter: i32 = r.try_get("counter")?;
+                    at_counters.insert((counter, r.try_get::<String, _>("staff")?));
+                }
+                for (call, answer) in calls.iter().zip(answers.iter_mut()) {
+                    if !call.signed_in || answer.is_err() {
+                        continue;
+                    }
+                    let staff = call.by.clone().unwrap_or_default();
+                    if !at_counters.contains(&(i32::from(call.counter), staff.clone())) {
+                        *answer = Err(motcua_core::hall::HallError::NotSignedIn {
+                            staff,
+                            counter: call.counter,
+                            hall: hall_code.to_string(),
+                        }
+                        .into());
+                    }
+                }
+                Ok(())
+            }
+
+            /// The waiting tickets of a hall's day that `calls` calls at `at` by counters serving
+            /// `areas` can reach, as the ordering rule reads them: in each of those areas, the
+            /// first `calls` of the ordinary and of the priority lane by waiting start (ties at the
+            /// edge included), every ticket sent to a particular counter and every booking whose
+            /// slot has come. The rule only ever takes a lane's first, so `calls` calls in a row
+            /// pick from these exactly as from the whole queue. Each part is an index seek on a
+            /// partial index of the waiting tickets (migration 33), not a pass over the day.
             async fn waiting_in<'c>(
                 tx: &mut sqlx::Transaction<'c, <$store as $crate::petitions::Backend>::Db>,
                 hall_code: &motcua_core::hall::HallCode,
                 day: chrono::NaiveDate,
                 at: chrono::DateTime<chrono::Utc>,
                 calls: usize,
+                areas: &[char],
             ) -> Result<Vec<motcua_core::hall::Waiting>, $crate::error::StoreError> {
                 use sqlx::Row as _;
-                let rows = sqlx::query(
-                    "SELECT id, area, priority, slot_at, waiting_since, for_counter FROM ( \
-                       SELECT id, area, priority, slot_at, waiting_since, for_counter, \
-                         RANK() OVER (PARTITION BY area, for_counter, priority IS NULL ORDER BY waiting_since) AS by_wait, \
-                         CASE WHEN slot_at <= $3 THEN \
-                           RANK() OVER (PARTITION BY area, for_counter, slot_at <= $3 ORDER BY slot_at) END AS by_slot \
-                       FROM hall_tickets WHERE hall = $1 AND day = $2 AND status = 'waiting' \
-                     ) w WHERE by_wait <= $4 OR by_slot <= $4",
-                )
-                .bind(hall_code.as_str())
-                .bind(day.to_string())
-                .bind($crate::sql::At(at))
-                .bind(i64::try_from(calls.max(1)).unwrap_or(i64::MAX))
-                .fetch_all(&mut **tx)
-                .await?;
+                let q = $crate::hall::waiting_query(areas.len());
+                let mut query = sqlx::query(&q)
+                    .bind(hall_code.as_str())
+                    .bind(day.to_string())
+                    .bind($crate::sql::At(at))
+                    .bind(i64::try_from(calls.max(1) - 1).unwrap_or(i64::MAX));
+                for a in areas {
+                    query = query.bind(a.to_string());
+                }
+                let rows = query.fetch_all(&mut **tx).await?;
+                let mut seen = std::collections::HashSet::with_capacity(rows.len());
                 let mut waiting = Vec::with_capacity(rows.len());
                 for r in &rows {
                     let id: String = r.try_get("id")?;
+                    if !seen.insert(id.clone()) {
+                        continue;
+                    }
                     let area: String = r.try_get("area")?;
                     let priority: Option<String> = r.try_get("priority")?;
                     waiting.push(motcua_core::hall::Waiting {

@@ -81,6 +81,7 @@ async fn a_phone_takes_a_number_and_sees_itself_called_over_sse() {
     // The counter signs in and calls; a counter not signed in cannot; an agency officer cannot.
     let (s, v) = app.post(Role::Desk, "/api/v1/halls/HCC/counters/2/call", json!({})).await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert!(v["detail"].as_str().is_some_and(|d| d.contains("is not signed in at counter 2")), "{v}");
     let (s, _) = app.post(Role::Agency, "/api/v1/halls/HCC/counters/1/sign-in", json!({})).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, v) = app.post(Role::Desk, "/api/v1/halls/HCC/counters/1/sign-in", json!({})).await;

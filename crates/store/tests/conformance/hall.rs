@@ -153,7 +153,7 @@ pub async fn hall_counters_calling_at_once_are_answered_in_order<S: Backend + Ha
         ids.push(s.issue_ticket(&d, ticket('A', priority), when, None, when).await.unwrap().number);
     }
     assert_eq!(ids, ["A-001", "A-002", "A-003", "A-004", "A-005"]);
-    let call = |counter: u16| motcua_store::CounterCall { counter, by: Some(format!("c{counter}")) };
+    let call = |counter: u16| motcua_store::CounterCall { counter, by: Some(format!("c{counter}")), signed_in: false };
     let when = at(2026, 3, 11, 8, 10);
     let answers =
         s.call_next_many(&d, &test_hall(), &[call(1), call(2), call(99), call(3), call(1)], when, when).await.unwrap();
@@ -211,8 +211,41 @@ pub async fn hall_batches_of_calls_pick_as_the_rule_over_the_whole_queue<S: Back
             for_counter: None,
         });
     }
+    // Bookings checked in: two whose slot comes with the first batch (areas A and B), one whose
+    // slot does not come while the batches run (called in its lane by its waiting start).
+    let booked_at = at(2026, 3, 11, 15, 0);
+    for (code, area, hour, minute) in [("BBBB1111", 'A', 9, 0), ("BBBB2222", 'B', 9, 0), ("BBBB3333", 'A', 9, 30)] {
+        let request = BookingRequest {
+            code: code.into(),
+            hall: h.clone(),
+            area,
+            slot: day.and_hms_opt(hour, minute, 0).unwrap(),
+            name: "Phạm Thị Hoa".into(),
+            phone: None,
+            priority: None,
+        };
+        s.book(&d, request, booked_at, booked_at).await.unwrap();
+        let came = at(2026, 3, 12, 8, 50);
+        let t = s.check_in(&d, code, came, None, came).await.unwrap();
+        assert!(t.slot_at.is_some(), "{t:?}");
+        model.push(Waiting {
+            id: t.id.clone(),
+            area,
+            priority: false,
+            slot_at: t.slot_at,
+            waiting_since: t.waiting_since,
+            for_counter: None,
+        });
+    }
+    // Two tickets sent to counter 2 (one of them a priority ticket), keeping their waiting start.
+    for k in [0, 3] {
+        let id = model[k].id.clone();
+        let sent = step(at(2026, 3, 12, 8, 55), TicketEventKind::Transferred { area: None, counter: Some(2) });
+        s.record_ticket(&d, &id, sent, at(2026, 3, 12, 8, 55)).await.unwrap();
+        model[k].for_counter = Some(2);
+    }
     let mut fair = FairState::default();
-    let call = |counter: u16| motcua_store::CounterCall { counter, by: None };
+    let call = |counter: u16| motcua_store::CounterCall { counter, by: None, signed_in: false };
     let mut batches = 0;
     loop {
         let when = at(2026, 3, 12, 9, batches);
@@ -237,7 +270,24 @@ pub async fn hall_batches_of_calls_pick_as_the_rule_over_the_whole_queue<S: Back
         }
     }
     assert!(model.is_empty(), "every ticket called: {model:?}");
-    assert!(batches >= 8, "40 tickets at 5 calls a batch: {batches} batches");
+    assert!(batches >= 9, "45 tickets at 5 calls a batch: {batches} batches");
+
+    // An officer's call counts only from the counter they are signed in at, read in the
+    // batch's transaction: the other call of the batch goes on, the refused one takes no one.
+    let when = at(2026, 3, 12, 10, 0);
+    let last = s.issue_ticket(&d, ticket('A', None), when, None, when).await.unwrap();
+    s.sign_counter(&d, &h, 2, Some("c2"), when, when).await.unwrap();
+    let officer =
+        |counter: u16| motcua_store::CounterCall { counter, by: Some(format!("c{counter}")), signed_in: true };
+    let answers = s.call_next_many(&d, &h, &[officer(1), officer(2)], when, when).await.unwrap();
+    assert!(
+        matches!(&answers[0], Err(StoreError::HallRejected(HallError::NotSignedIn { counter: 1, .. }))),
+        "{:?}",
+        answers[0]
+    );
+    assert_eq!(answers[1].as_ref().unwrap().as_ref().map(|c| c.ticket.id.clone()), Some(last.id));
+    let alone = s.call_next_many(&d, &h, &[officer(1)], when, when).await.unwrap();
+    assert!(alone[0].as_ref().is_err_and(|e| e.to_string().contains("sign in first")), "{alone:?}");
 }
 
 pub async fn hall_tickets_follow_the_ordering_rule_and_their_steps<S: Backend + HallStore>(s: S) {
