@@ -25,6 +25,8 @@ const MOTCUA: &str = env!("CARGO_BIN_EXE_motcua");
 /// Rows per transaction of the ceiling: the import's chunk.
 const TX_ROWS: usize = motcua::exchange_cmd::CHUNK;
 
+#[path = "support/cityyear.rs"]
+mod cityyear;
 #[path = "support/machine.rs"]
 mod machine;
 #[path = "support/pg.rs"]
@@ -83,8 +85,9 @@ fn city_year(dossiers: u64) -> anyhow::Result<(PathBuf, u64, usize)> {
     let done = dir.join(format!("cityyear-{dossiers}.jsonl.done"));
     if !done.exists() {
         let db = dir.join(format!("cityyear-{dossiers}.db"));
-        // The store bench's city-year, when it built one with today's tables.
-        let store_marker = dir.join(format!("cityyear-{dossiers}-m16.done"));
+        // The store bench's city-year, when it built one with today's tables (the same marker:
+        // an older name here rebuilt the store bench's database for nothing).
+        let store_marker = cityyear::built_marker(&dir, dossiers);
         if !store_marker.exists() {
             remove_sqlite(&db);
             let url = format!("sqlite://{}", db.display());

@@ -34,6 +34,8 @@ fn domain() -> anyhow::Result<Domain> {
     Config::load(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config"))?.domain()
 }
 
+#[path = "support/cityyear.rs"]
+mod cityyear;
 #[path = "support/machine.rs"]
 mod machine;
 #[path = "support/pg.rs"]
@@ -236,7 +238,7 @@ async fn report_suite(domain: &Domain) -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(format!("cityyear-{dossiers}.db"));
     // Built with the scorecard's sums (migration 26): an older city-year is built again.
-    let marker = dir.join(format!("cityyear-{dossiers}-m26.done"));
+    let marker = cityyear::built_marker(&dir, dossiers);
     let url = format!("sqlite://{}", path.display());
     if !marker.exists() {
         for suffix in ["", "-wal", "-shm"] {
