@@ -144,6 +144,14 @@ fn report_equals_core_on_postgres() {
     }
 }
 
+/// A report's or a scorecard's rows: each key with the count at `pointer` in its row.
+fn keyed(v: &serde_json::Value, pointer: &str) -> Vec<(String, u64)> {
+    let rows = v["rows"].as_array().unwrap();
+    rows.iter()
+        .map(|r| (r["key"].as_str().unwrap().to_string(), r.pointer(pointer).unwrap().as_u64().unwrap()))
+        .collect()
+}
+
 /// A history across the 2025 reform on the command line: a ward that ceased on 30/6/2025
 /// cannot receive after it (exit 2, nothing written); the report counts its dossiers as they
 /// were, or with `--as-successors` under the ward that took most of its territory; `--agency`
@@ -195,13 +203,7 @@ pub fn report_across_the_reform(db: &Db) {
         ]
         .concat();
         let v = db.run(&args).json();
-        let rows: Vec<(String, u64)> = v["rows"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| (r["key"].as_str().unwrap().to_string(), r["received"].as_u64().unwrap()))
-            .collect();
-        (rows, counts_of(&v["total"]))
+        (keyed(&v, "/received"), counts_of(&v["total"]))
     };
     let (was, total) = report(&[]);
     assert_eq!(was, vec![(HAI_CHAU.to_string(), 1), (SPLIT.to_string(), 1)]);
@@ -239,12 +241,7 @@ pub fn report_across_the_reform(db: &Db) {
         ]
         .concat();
         let v = db.run(&args).json();
-        let rows: Vec<(String, u64)> = v["rows"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| (r["key"].as_str().unwrap().to_string(), r["on_time_2_1"]["denominator"].as_u64().unwrap()))
-            .collect();
+        let rows = keyed(&v, "/on_time_2_1/denominator");
         (rows, v["total"]["on_time_2_1"].clone(), v["total"]["average_days_2_2"].clone())
     };
     let (was, on_time, days) = scorecard(&[]);

@@ -10,6 +10,14 @@ const OLD_WARD: &str = "000.01.21.H17";
 const HAI_CHAU: &str = "000.00.41.H17";
 const WARD_PROC: &str = "1.001022";
 
+/// A report's or a scorecard's rows: each key with the count at `pointer` in its row.
+fn keyed(v: &Value, pointer: &str) -> Vec<(String, u64)> {
+    let rows = v["rows"].as_array().unwrap();
+    rows.iter()
+        .map(|r| (r["key"].as_str().unwrap().to_string(), r.pointer(pointer).unwrap().as_u64().unwrap()))
+        .collect()
+}
+
 fn ward_intake(agency: &str) -> Value {
     json!({"procedure": WARD_PROC, "agency": agency, "applicant": "Lê Văn Cường", "id_number": ID})
 }
@@ -43,14 +51,7 @@ async fn a_ceased_ward_receives_nothing_and_its_history_reports_under_its_succes
     let (s, v) = intake(ward_intake(HAI_CHAU)).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
 
-    let keys = |v: &Value| -> Vec<(String, u64)> {
-        v["rows"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| (r["key"].as_str().unwrap().to_string(), r["received"].as_u64().unwrap()))
-            .collect()
-    };
+    let keys = |v: &Value| keyed(v, "/received");
     let period = "from=2025-06-01&to=2025-07-31&as_of=2025-07-03T09:00:00%2B07:00";
     let (s, v) = app.report(Role::Chair, &format!("{period}&by=agency")).await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -75,14 +76,7 @@ async fn a_ceased_ward_receives_nothing_and_its_history_reports_under_its_succes
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
 
     // The scorecard: the same switch, the same rows (2.1's population is the report's).
-    let received = |v: &Value| -> Vec<(String, u64)> {
-        v["rows"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| (r["key"].as_str().unwrap().to_string(), r["on_time_2_1"]["denominator"].as_u64().unwrap()))
-            .collect()
-    };
+    let received = |v: &Value| keyed(v, "/on_time_2_1/denominator");
     let (s, v) = app.get(Role::Chair, &format!("/api/v1/scorecard?{period}")).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(received(&v), vec![(HAI_CHAU.to_string(), 1), (OLD_WARD.to_string(), 1)]);
@@ -107,14 +101,8 @@ async fn a_ceased_ward_receives_nothing_and_its_history_reports_under_its_succes
     assert!(page.contains(r#"name="as_successors" value="true" checked"#), "{page}");
     assert!(page.contains("as_successors=true"), "the CSV link keeps the view");
     assert!(!page.contains(&format!("<small>{OLD_WARD}</small>")), "no row of the ceased ward");
-    let card = chair
-        .get(app.url(&format!("/scorecard?{period}&as_successors=true")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let url = app.url(&format!("/scorecard?{period}&as_successors=true"));
+    let card = chair.get(url).send().await.unwrap().text().await.unwrap();
     assert!(card.contains(r#"name="as_successors" value="true" checked"#), "{card}");
     assert!(card.contains(&format!(r#"data-key="{HAI_CHAU}""#)), "{card}");
     assert!(!card.contains(&format!(r#"data-key="{OLD_WARD}""#)), "no row of the ceased ward");
