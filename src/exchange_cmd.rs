@@ -12,9 +12,8 @@ use motcua_store::{BatchItem, OutboxStore, Store, StoreError};
 
 use crate::bulk::progress;
 
-/// Rows per group commit: 20,000 (a city-year's import on SQLite took 122.9 s with 5,000 and
-/// 107.6 s with 20,000, memory 188 and 194 MB; docs/benchmarks.md).
-pub const CHUNK: usize = 20_000;
+/// Rows per group commit.
+pub const CHUNK: usize = 5000;
 
 /// What an import did.
 #[derive(Debug, Default, serde::Serialize)]
